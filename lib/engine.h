@@ -1,0 +1,34 @@
+/*
+ * engine.h — the tree engine: the compiled form of a model's trees and the loops that
+ * add the trees' leaves to margins. Internal to the library.
+ */
+#ifndef CRISK_ENGINE_H
+#define CRISK_ENGINE_H
+
+#include "model.h"
+
+struct crisk_engine;
+
+/* Compiles `model`'s trees into the engine's own layout and stores it in model->engine.
+ * Called once by the loader after crisk_model_validate(). Returns 0 or an error code. */
+int crisk_engine_build(crisk_model *model, crisk_error *err);
+
+/* Frees an engine; NULL is a no-op. */
+void crisk_engine_free(struct crisk_engine *engine);
+
+/* Returns the bytes the engine holds (0 for NULL). */
+size_t crisk_engine_memory(const struct crisk_engine *engine);
+
+/* Adds the leaves of trees [tree_begin, tree_end) for `nrows` rows of model->num_features
+ * floats to `margins` (nrows x num_outputs, row-major), which the caller has initialised.
+ * XGBoost models accumulate in float in tree order (each margin stays a float value held
+ * in a double); LightGBM models in double. Never allocates. */
+void crisk_engine_add_trees(const crisk_model *model, const float *rows, size_t nrows,
+                            size_t tree_begin, size_t tree_end, double *margins);
+
+/* The reference traversal: returns the leaf value of tree `t` for one row (after the
+ * model's per-feature fix-ups), walking the canonical nodes. The engine's fast paths
+ * must agree with it bit for bit; tests compare them. */
+double crisk_tree_leaf_value(const crisk_model *model, size_t t, const float *row);
+
+#endif /* CRISK_ENGINE_H */

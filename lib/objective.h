@@ -1,0 +1,16 @@
+/*
+ * objective.h — turning margins into outputs. Internal to the library.
+ */
+#ifndef CRISK_OBJECTIVE_H
+#define CRISK_OBJECTIVE_H
+
+#include "model.h"
+
+/* Writes the outputs of `nrows` rows to `out` from their margins (nrows x num_outputs):
+ * either the margins themselves (as_margin != 0) or model->transform applied to them,
+ * giving crisk_model_num_outputs() values per row. `iterations` is the number of boosting
+ * rounds scored, for LightGBM's average_output. */
+void crisk_objective_apply(const crisk_model *model, const double *margins, size_t nrows,
+                           int as_margin, size_t iterations, float *out);
+
+#endif /* CRISK_OBJECTIVE_H */
