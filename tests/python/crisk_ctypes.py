@@ -1,0 +1,88 @@
+"""A minimal ctypes view of libcrisk's C API, for tests that must call the library
+directly before (and independently of) the SWIG binding.
+
+    model = CModel(path)             # crisk_model_load
+    out = model.predict(X, margin=False, threads=1, iteration_range=(0, 0))
+"""
+import ctypes
+import os
+from pathlib import Path
+
+import numpy as np
+
+
+class CriskError(Exception):
+    def __init__(self, code: int, message: str):
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+class _Error(ctypes.Structure):
+    _fields_ = [("code", ctypes.c_int), ("message", ctypes.c_char * 512)]
+
+
+class _PredictOptions(ctypes.Structure):
+    _fields_ = [("threads", ctypes.c_int), ("output", ctypes.c_int),
+                ("iteration_begin", ctypes.c_size_t), ("iteration_end", ctypes.c_size_t)]
+
+
+def _library() -> ctypes.CDLL:
+    build = Path(os.environ.get("CRISK_BUILD_DIR", "build"))
+    lib = ctypes.CDLL(str(build / "lib" / "libcrisk.so"))
+    vp = ctypes.c_void_p
+    lib.crisk_model_load.argtypes = [ctypes.c_char_p, ctypes.POINTER(vp), ctypes.POINTER(_Error)]
+    lib.crisk_model_load_buffer.argtypes = [ctypes.c_char_p, ctypes.c_size_t,
+                                            ctypes.POINTER(vp), ctypes.POINTER(_Error)]
+    lib.crisk_model_free.argtypes = [vp]
+    lib.crisk_model_num_features.argtypes = [vp]
+    lib.crisk_model_num_features.restype = ctypes.c_size_t
+    lib.crisk_model_num_outputs.argtypes = [vp]
+    lib.crisk_model_num_outputs.restype = ctypes.c_size_t
+    lib.crisk_predict.argtypes = [vp, vp, ctypes.c_size_t, ctypes.c_size_t,
+                                  ctypes.POINTER(_PredictOptions), vp, ctypes.POINTER(_Error)]
+    return lib
+
+
+LIB = _library()
+
+
+class CModel:
+    """A loaded crisk model (from a path, or from bytes)."""
+
+    def __init__(self, source):
+        handle, err = ctypes.c_void_p(), _Error()
+        if isinstance(source, (bytes, bytearray)):
+            rc = LIB.crisk_model_load_buffer(bytes(source), len(source), ctypes.byref(handle),
+                                             ctypes.byref(err))
+        else:
+            rc = LIB.crisk_model_load(str(source).encode(), ctypes.byref(handle),
+                                      ctypes.byref(err))
+        if rc != 0:
+            raise CriskError(rc, err.message.decode())
+        self._h = handle
+
+    def __del__(self):
+        if getattr(self, "_h", None):
+            LIB.crisk_model_free(self._h)
+
+    @property
+    def num_features(self) -> int:
+        return LIB.crisk_model_num_features(self._h)
+
+    @property
+    def num_outputs(self) -> int:
+        return LIB.crisk_model_num_outputs(self._h)
+
+    def predict(self, X, margin=False, threads=1, iteration_range=(0, 0)) -> np.ndarray:
+        X = np.ascontiguousarray(X, dtype=np.float32)
+        if X.ndim != 2:
+            raise ValueError("X must be 2-D")
+        out = np.empty((X.shape[0], self.num_outputs), dtype=np.float32)
+        opts = _PredictOptions(threads, 1 if margin else 0, *iteration_range)
+        err = _Error()
+        rc = LIB.crisk_predict(self._h, X.ctypes.data, X.shape[0], X.shape[1],
+                               ctypes.byref(opts), out.ctypes.data, ctypes.byref(err))
+        if rc != 0:
+            raise CriskError(rc, err.message.decode())
+        return out
