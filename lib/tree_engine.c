@@ -7,6 +7,8 @@
  */
 #include "engine.h"
 
+#include "split.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,18 +35,6 @@ void crisk_engine_free(struct crisk_engine *engine)
 size_t crisk_engine_memory(const struct crisk_engine *engine)
 {
     return engine ? engine->bytes : 0;
-}
-
-/* Returns 1 if category value `x` is in node `n`'s set. Values that are negative, too large
- * for the bitset, or not below 2^31 are in no set. */
-static int category_in_set(const crisk_model *m, const crisk_node *n, float x)
-{
-    if (!(x >= 0.0f) || x >= 2147483648.0f)
-        return 0;
-    uint32_t c = (uint32_t)x; /* truncates toward zero, as both XGBoost and LightGBM do */
-    if (c / 32 >= n->cat_nwords)
-        return 0;
-    return (m->cat_words[n->cat_begin + c / 32] >> (c % 32)) & 1u;
 }
 
 /* Returns the value of a leaf for `row`: its constant, or LightGBM's linear model, which
@@ -83,16 +73,9 @@ static const crisk_node *walk(const crisk_model *m, size_t t, const float *row)
     const crisk_node *n = nodes;
     while (n->left != -1) {
         float x = row[n->feature];
-        int go_left;
         if (m->fixup)
             x = fix_value(m, (size_t)n->feature, x);
-        if (isnan(x))
-            go_left = n->default_left;
-        else if (n->categorical)
-            go_left = category_in_set(m, n, x) == n->cat_in_left;
-        else
-            go_left = x < n->threshold;
-        n = nodes + (go_left ? n->left : n->right);
+        n = nodes + (crisk_split_goes_left(m, n, x) ? n->left : n->right);
     }
     return n;
 }

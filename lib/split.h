@@ -1,0 +1,37 @@
+/*
+ * split.h — which child of a canonical split node a feature value takes. Shared by the
+ * tree engine (prediction) and the explainers (TreeSHAP's "hot" child), which must agree
+ * exactly. Internal to the library.
+ */
+#ifndef CRISK_SPLIT_H
+#define CRISK_SPLIT_H
+
+#include "model.h"
+
+#include <math.h>
+
+/* Returns 1 if category value `x` is in node `n`'s set. Values that are negative, too large
+ * for the bitset, or not below 2^31 are in no set. */
+static inline int crisk_category_in_set(const crisk_model *m, const crisk_node *n, float x)
+{
+    if (!(x >= 0.0f) || x >= 2147483648.0f)
+        return 0;
+    uint32_t c = (uint32_t)x; /* truncates toward zero, as both XGBoost and LightGBM do */
+    if (c / 32 >= n->cat_nwords)
+        return 0;
+    return (m->cat_words[n->cat_begin + c / 32] >> (c % 32)) & 1u;
+}
+
+/* Returns 1 if value `x` (after any per-feature fix-up) goes to the left child of split
+ * node `n`: NaN takes the default side, a categorical split tests the set, a numerical
+ * split compares x < threshold. */
+static inline int crisk_split_goes_left(const crisk_model *m, const crisk_node *n, float x)
+{
+    if (isnan(x))
+        return n->default_left;
+    if (n->categorical)
+        return crisk_category_in_set(m, n, x) == n->cat_in_left;
+    return x < n->threshold;
+}
+
+#endif /* CRISK_SPLIT_H */
