@@ -65,8 +65,9 @@ static int explain(const crisk_model *m, const float *rows, size_t nrows, size_t
     explain_job job = {.model = m, .rows = rows, .interactions = interactions, .out = out};
     crisk_shap *shap = NULL;
     if (m->num_trees > 0 || !m->weights) {
-        rc = crisk_shap_build(m, range.tree_begin, range.tree_end, nrows, opts->threads,
-                              &shap, err);
+        /* Interactions compute leaf by leaf: no tables. */
+        rc = crisk_shap_build(m, range.tree_begin, range.tree_end, interactions ? 0 : nrows,
+                              opts->threads, &shap, err);
         if (rc)
             return rc;
         job.shap = shap;

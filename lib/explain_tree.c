@@ -14,8 +14,15 @@
  * tree once: nodes in preorder, each split node knowing the index of its feature among
  * the distinct features above it, and each leaf its features and z. Per row, one pass over
  * the split nodes gives every leaf its pattern of o bits (a bit is cleared on entering a
- * node's cold child), and the leaf's contributions are read from a table of all 2^d
- * patterns when the call is large enough to pay for one, or computed in O(d^2) otherwise.
+ * node's cold child), and the leaf's contributions are computed in O(d^2).
+ *
+ * Calls of many rows use tables instead. The leaves are grouped in units: subtrees of
+ * height at most UNIT_HEIGHT hanging from the nodes above them. What a unit's leaves add
+ * depends only on the pattern at the unit's root (one bit per feature above it) and on
+ * the directions the row takes at the unit's splits, so a table over all those bits
+ * holds the unit's summed contributions to its features; per row a unit costs one
+ * lookup. A unit gets a table when 2^bits is small against the call's rows and the
+ * tables stay within a memory budget; otherwise its leaves are computed one by one.
  *
  * The sum over S is the polynomial prod_j (z_j + o_j t) without k's factor, its
  * coefficients weighted by s! (d - 1 - s)! / d!; hot factors (o_j = 1) are divided out
@@ -39,17 +46,20 @@
 
 /* Most distinct features on one path (a pattern is a 64-bit word). */
 #define MAX_PATH 64
-/* Largest path whose leaf gets a table (2^d patterns x d floats). */
-#define MAX_TABLE_PATH 12
+/* Height of the subtrees whose leaves share one table. */
+#define UNIT_HEIGHT 2
+/* Most index bits of a table (2^bits entries). */
+#define MAX_TABLE_BITS 14
 /* Memory all tables of one call may take. */
 #define TABLE_BUDGET ((size_t)256 << 20)
 /* Rows per block: each tree's compiled nodes and tables stay in cache over the block. */
-#define BLOCK_ROWS 32
-/* Leaves per thread below which building tables on another thread costs more than it
+#define BLOCK_ROWS 1024
+/* Units per thread below which building tables on another thread costs more than it
  * saves. */
-#define MIN_LEAVES_PER_THREAD 256
-/* "No table" for a leaf. */
+#define MIN_UNITS_PER_THREAD 128
+/* "No table" for a unit; "in no unit with a table" for a node. */
 #define NO_TABLE SIZE_MAX
+#define NO_UNIT UINT32_MAX
 
 /* A node in a tree's preorder. */
 typedef struct shap_node {
@@ -57,6 +67,10 @@ typedef struct shap_node {
     uint32_t left, right;    /* split: children's positions within the tree's preorder */
     uint32_t bit;            /* split: index of its feature among its path's features;
                                 leaf: the leaf's index in shap->leaves */
+    uint32_t unit;           /* in a unit with a table: the unit's index within its tree
+                                (a leaf then needs no work of its own); else NO_UNIT */
+    uint32_t pos;            /* split in such a unit: its bit in the unit's direction word,
+                                set when the row goes right */
 } shap_node;
 
 /* A leaf: its value and its path's distinct features. */
@@ -64,13 +78,24 @@ typedef struct shap_leaf {
     float value;
     uint32_t d;              /* distinct features on the path */
     size_t elem;             /* first of them in elem_feature / elem_zero */
-    size_t table;            /* first float of its table, or NO_TABLE */
 } shap_leaf;
+
+/* A unit: a subtree of height <= UNIT_HEIGHT whose parent is higher (or the whole tree). */
+typedef struct shap_unit {
+    uint32_t root;           /* position of its root within the tree's preorder */
+    uint32_t size;           /* its nodes (contiguous in preorder) */
+    uint32_t above;          /* distinct features above its root: the pattern's bits */
+    uint32_t splits;         /* its split nodes: the direction word's bits */
+    uint32_t num_slots;      /* features it adds to: the `above` ones, then new ones */
+    size_t first_slot;       /* in shap->slot_feature */
+    size_t table;            /* first float of its table, or NO_TABLE */
+} shap_unit;
 
 /* A compiled tree. */
 typedef struct shap_tree {
     size_t first_node, num_nodes;   /* in shap->nodes */
     size_t first_feat, num_feats;   /* its distinct split features, in shap->tree_feats */
+    size_t first_unit, num_units;   /* in shap->units */
     uint32_t group;
     float weight;                   /* DART weight (1 for gbtree) */
     float mean;                     /* the root's mean value, as XGBoost computes it */
@@ -83,12 +108,16 @@ struct crisk_shap {
     shap_node *nodes;
     shap_leaf *leaves;
     size_t num_leaves;
+    shap_unit *units;
+    size_t num_units;
     int32_t *tree_feats;
-    int32_t *elem_feature;
-    float *elem_zero;
+    int32_t *elem_feature;   /* leaves' path features */
+    float *elem_zero;        /* their z */
     size_t num_elems, cap_elems;
+    int32_t *slot_feature;   /* units' features */
+    size_t num_slots, cap_slots;
     float *tables;
-    size_t max_tree_nodes;
+    size_t max_tree_nodes, max_tree_units;
 };
 
 /* Writes to w[k], for each of the n features of a path (cover fractions z, bit k of `hot`
@@ -180,24 +209,31 @@ static void leaf_interactions(const crisk_shap *s, const shap_leaf *lf, uint64_t
     }
 }
 
-/* Appends `d` path features (and their z) to s's leaf elements, growing the arrays as
- * needed; returns the index of the first, or SIZE_MAX when out of memory. */
+/* Makes room for `need` elements of `size` bytes in the array at *p (capacity *cap),
+ * doubling it; returns 0 or -1 when out of memory. */
+static int grow(void **p, size_t *cap, size_t need, size_t size)
+{
+    if (need <= *cap)
+        return 0;
+    size_t c = *cap ? *cap : 1024;
+    while (c < need)
+        c *= 2;
+    void *q = realloc(*p, c * size);
+    if (!q)
+        return -1;
+    *p = q;
+    *cap = c;
+    return 0;
+}
+
+/* Appends a leaf's `d` path features and their z; returns the index of the first, or
+ * SIZE_MAX when out of memory. */
 static size_t push_elems(crisk_shap *s, size_t d, const int32_t *feat, const float *zero)
 {
-    if (s->num_elems + d > s->cap_elems) {
-        size_t cap = s->cap_elems ? s->cap_elems : 1024;
-        while (cap < s->num_elems + d)
-            cap *= 2;
-        int32_t *f = realloc(s->elem_feature, cap * sizeof *f);
-        if (!f)
-            return SIZE_MAX;
-        s->elem_feature = f;
-        float *z = realloc(s->elem_zero, cap * sizeof *z);
-        if (!z)
-            return SIZE_MAX;
-        s->elem_zero = z;
-        s->cap_elems = cap;
-    }
+    size_t cap = s->cap_elems;
+    if (grow((void **)&s->elem_feature, &cap, s->num_elems + d, sizeof *feat) ||
+        grow((void **)&s->elem_zero, &s->cap_elems, s->num_elems + d, sizeof *zero))
+        return SIZE_MAX;
     size_t at = s->num_elems;
     memcpy(s->elem_feature + at, feat, d * sizeof *feat);
     memcpy(s->elem_zero + at, zero, d * sizeof *zero);
@@ -221,14 +257,19 @@ typedef struct compile_scratch {
     int32_t *pos;            /* feature -> index on the current path, or -1 */
     uint32_t *seen;          /* feature -> last tree (plus one) that listed it */
     float *mean;             /* per preorder position */
+    uint32_t *above;         /* per preorder position: distinct features above it */
+    uint32_t *height;        /* per preorder position: height of its subtree */
+    uint32_t *size;          /* per preorder position: nodes in its subtree */
     int32_t path_feat[MAX_PATH];
     float path_zero[MAX_PATH];
 } compile_scratch;
 
-/* Compiles tree `t` (the model's index) as s->trees[i], its nodes from s->nodes[first].
- * Returns 0, CRISK_E_UNSUPPORTED or CRISK_E_NOMEM. */
-static int compile_tree(crisk_shap *s, size_t t, size_t i, size_t first, size_t *first_feat,
-                        compile_scratch *cs, crisk_error *err)
+/* Walks tree `t` depth first (without recursion) into s->trees[i]: its nodes in
+ * preorder from s->nodes[first], its leaves' paths, its distinct features, and each
+ * position's count of features above it. Returns 0, CRISK_E_UNSUPPORTED or
+ * CRISK_E_NOMEM. */
+static int walk_tree(crisk_shap *s, size_t t, size_t i, size_t first, size_t *first_feat,
+                     compile_scratch *cs, crisk_error *err)
 {
     const crisk_model *m = s->model;
     const crisk_tree *tree = &m->trees[t];
@@ -267,6 +308,8 @@ static int compile_tree(crisk_shap *s, size_t t, size_t i, size_t first, size_t 
         }
         const crisk_node *n = &nodes[f.node];
         out[at].src = n;
+        out[at].unit = NO_UNIT;
+        cs->above[at] = (uint32_t)depth;
         if (n->left == -1) {
             size_t elem = push_elems(s, depth, cs->path_feat, cs->path_zero);
             if (elem == SIZE_MAX)
@@ -275,7 +318,6 @@ static int compile_tree(crisk_shap *s, size_t t, size_t i, size_t first, size_t 
             lf->value = (float)n->value;
             lf->d = (uint32_t)depth;
             lf->elem = elem;
-            lf->table = NO_TABLE;
             out[at].bit = (uint32_t)s->num_leaves++;
             continue;
         }
@@ -307,74 +349,227 @@ static int compile_tree(crisk_shap *s, size_t t, size_t i, size_t first, size_t 
                                        .side = 0, .k = k,
                                        .z = nodes[n->left].cover / cover};
     }
-    /* Mean values bottom-up (reverse preorder), in float and in XGBoost's order. */
+    return 0;
+}
+
+/* Adds the unit rooted at preorder position r of tree s->trees[i]: its features are the
+ * `above` of its root's path (taken from its first leaf), then those its splits add.
+ * Returns 0 or -1 when out of memory. */
+static int add_unit(crisk_shap *s, size_t i, uint32_t r, const compile_scratch *cs)
+{
+    shap_tree *st = &s->trees[i];
+    const shap_node *nodes = s->nodes + st->first_node;
+    shap_unit *u = &s->units[s->num_units++];
+    st->num_units++;
+    u->root = r;
+    u->size = cs->size[r];
+    u->above = cs->above[r];
+    u->splits = 0;
+    u->table = NO_TABLE;
+    u->first_slot = s->num_slots;
+    if (grow((void **)&s->slot_feature, &s->cap_slots,
+             s->num_slots + u->above + u->size, sizeof *s->slot_feature))
+        return -1;
+    int32_t *slot = s->slot_feature + u->first_slot;
+    size_t n = 0;
+    for (uint32_t j = r; j < r + u->size; j++) {
+        const crisk_node *src = nodes[j].src;
+        if (src->left == -1) {
+            if (n == 0) /* the first leaf in preorder: copy the path above the root */
+                for (; n < u->above; n++)
+                    slot[n] = s->elem_feature[s->leaves[nodes[j].bit].elem + n];
+            continue;
+        }
+        u->splits++;
+    }
+    n = u->above;
+    for (uint32_t j = r; j < r + u->size; j++) {
+        const crisk_node *src = nodes[j].src;
+        if (src->left == -1 || nodes[j].bit < u->above)
+            continue;
+        size_t k = u->above;
+        while (k < n && slot[k] != src->feature)
+            k++;
+        if (k == n)
+            slot[n++] = src->feature;
+    }
+    u->num_slots = (uint32_t)n;
+    s->num_slots += n;
+    return 0;
+}
+
+/* Compiles tree `t` as s->trees[i]: walks it, computes the node mean values as XGBoost
+ * does (in float), and cuts it into units. Returns 0, CRISK_E_UNSUPPORTED or
+ * CRISK_E_NOMEM. */
+static int compile_tree(crisk_shap *s, size_t t, size_t i, size_t first, size_t *first_feat,
+                        compile_scratch *cs, crisk_error *err)
+{
+    int rc = walk_tree(s, t, i, first, first_feat, cs, err);
+    if (rc)
+        return rc;
+    shap_tree *st = &s->trees[i];
+    const shap_node *out = s->nodes + first;
+    /* Bottom-up over the reverse preorder: mean values (in XGBoost's order), heights and
+     * sizes. */
     for (size_t j = st->num_nodes; j-- > 0;) {
         const crisk_node *n = out[j].src;
         if (n->left == -1) {
             cs->mean[j] = (float)n->value;
-        } else {
-            float r = cs->mean[out[j].left] * out[out[j].left].src->cover;
-            r += cs->mean[out[j].right] * out[out[j].right].src->cover;
-            cs->mean[j] = r / n->cover;
+            cs->height[j] = 0;
+            cs->size[j] = 1;
+            continue;
         }
+        uint32_t l = out[j].left, r = out[j].right;
+        float v = cs->mean[l] * out[l].src->cover;
+        v += cs->mean[r] * out[r].src->cover;
+        cs->mean[j] = v / n->cover;
+        cs->height[j] = 1 + (cs->height[l] > cs->height[r] ? cs->height[l] : cs->height[r]);
+        cs->size[j] = 1 + cs->size[l] + cs->size[r];
     }
     st->mean = cs->mean[0];
+    st->first_unit = s->num_units;
+    st->num_units = 0;
+    /* Units: the root if low enough, else the low-enough children of higher nodes. */
+    if (cs->height[0] <= UNIT_HEIGHT)
+        rc = add_unit(s, i, 0, cs);
+    for (size_t j = 0; rc == 0 && j < st->num_nodes; j++) {
+        if (out[j].src->left == -1 || cs->height[j] <= UNIT_HEIGHT)
+            continue;
+        if (cs->height[out[j].left] <= UNIT_HEIGHT)
+            rc = add_unit(s, i, out[j].left, cs);
+        if (rc == 0 && cs->height[out[j].right] <= UNIT_HEIGHT)
+            rc = add_unit(s, i, out[j].right, cs);
+    }
+    if (rc)
+        return crisk_fail(err, CRISK_E_NOMEM, "out of memory for SHAP units");
+    if (st->num_units > s->max_tree_units)
+        s->max_tree_units = st->num_units;
     return 0;
 }
 
-/* Fills the tables of leaves [begin, end) (a crisk_slice_fn over leaves). */
+/* Returns the slot of unit u that leaf lf's path element k adds to. */
+static size_t leaf_slot(const crisk_shap *s, const shap_unit *u, const shap_leaf *lf,
+                        size_t k)
+{
+    if (k < u->above)
+        return k;
+    const int32_t *slot = s->slot_feature + u->first_slot;
+    size_t j = u->above;
+    while (slot[j] != s->elem_feature[lf->elem + k])
+        j++;
+    return j;
+}
+
+/* The tree a unit belongs to, for the table filler. */
+typedef struct fill_ctx {
+    crisk_shap *s;
+    uint32_t *unit_tree;     /* unit -> tree index */
+} fill_ctx;
+
+/* Fills the tables of units [begin, end) (a crisk_slice_fn over units): entry
+ * pattern | directions << above holds the sum over the unit's leaves of their
+ * contributions, the leaves' patterns following from the root's pattern and the
+ * directions (bit pos of a split set: the row goes right). */
 static int fill_tables(void *ctx, size_t begin, size_t end, crisk_error *err)
 {
     (void)err;
-    crisk_shap *s = ctx;
-    double phi[MAX_PATH];
-    for (size_t l = begin; l < end; l++) {
-        const shap_leaf *lf = &s->leaves[l];
-        if (lf->table == NO_TABLE)
+    const fill_ctx *fc = ctx;
+    crisk_shap *s = fc->s;
+    double phi[MAX_PATH], acc[MAX_PATH + (1 << (UNIT_HEIGHT + 1))];
+    uint64_t lp[1 << (UNIT_HEIGHT + 1)];
+    for (size_t ui = begin; ui < end; ui++) {
+        const shap_unit *u = &s->units[ui];
+        if (u->table == NO_TABLE)
             continue;
-        float *tab = s->tables + lf->table;
-        for (uint64_t p = 0; p < (UINT64_C(1) << lf->d); p++) {
-            leaf_contributions(s, lf, p, phi);
-            for (size_t k = 0; k < lf->d; k++)
-                tab[p * lf->d + k] = (float)phi[k];
+        const shap_node *nodes = s->nodes + s->trees[fc->unit_tree[ui]].first_node + u->root;
+        float *tab = s->tables + u->table;
+        uint64_t amask = u->above ? (UINT64_C(1) << u->above) - 1 : 0;
+        for (uint64_t idx = 0; idx < (UINT64_C(1) << (u->above + u->splits)); idx++) {
+            uint64_t dirs = idx >> u->above;
+            memset(acc, 0, u->num_slots * sizeof *acc);
+            lp[0] = (idx & amask) | ~amask;
+            uint32_t split = 0;
+            for (uint32_t j = 0; j < u->size; j++) {
+                const shap_node *nd = &nodes[j];
+                if (nd->src->left != -1) {
+                    uint64_t p = lp[j], cold = p & ~(UINT64_C(1) << nd->bit);
+                    int right = (dirs >> split++) & 1;
+                    lp[nd->left - u->root] = right ? cold : p;
+                    lp[nd->right - u->root] = right ? p : cold;
+                    continue;
+                }
+                const shap_leaf *lf = &s->leaves[nd->bit];
+                uint64_t p = lf->d == MAX_PATH ? lp[j] : lp[j] & ((UINT64_C(1) << lf->d) - 1);
+                leaf_contributions(s, lf, p, phi);
+                for (size_t k = 0; k < lf->d; k++)
+                    acc[leaf_slot(s, u, lf, k)] += phi[k];
+            }
+            for (size_t k = 0; k < u->num_slots; k++)
+                tab[idx * u->num_slots + k] = (float)acc[k];
         }
     }
     return 0;
 }
 
-/* Chooses which leaves get a table: those with paths of at most some d features, d as
- * large as the budget allows while a table (2^d patterns) costs less than the call's
- * rows computing without one; then lays the tables out and fills them. */
+/* Returns the index bits of unit u's table. */
+static size_t table_bits(const shap_unit *u)
+{
+    return (size_t)u->above + u->splits;
+}
+
+/* Chooses which units get a table: those of at most some b index bits, b as large as
+ * the budget allows while a table (2^b entries) costs less than the call's rows computing
+ * without one; then numbers their splits and fills the tables. Returns 0 (tables only
+ * save time: without memory for them the call goes on without) or CRISK_E_NOMEM. */
 static int build_tables(crisk_shap *s, size_t nrows, int threads, crisk_error *err)
 {
-    size_t bytes_by_d[MAX_TABLE_PATH + 1] = {0};
-    for (size_t l = 0; l < s->num_leaves; l++) {
-        size_t d = s->leaves[l].d;
-        if (d >= 1 && d <= MAX_TABLE_PATH)
-            bytes_by_d[d] += ((size_t)1 << d) * d * sizeof(float);
+    size_t bytes_by_bits[MAX_TABLE_BITS + 1] = {0};
+    for (size_t ui = 0; ui < s->num_units; ui++) {
+        size_t bits = table_bits(&s->units[ui]);
+        if (bits <= MAX_TABLE_BITS && s->units[ui].num_slots > 0)
+            bytes_by_bits[bits] += ((size_t)1 << bits) * s->units[ui].num_slots * sizeof(float);
     }
-    size_t dmax = 0, total = 0;
-    for (size_t d = 1; d <= MAX_TABLE_PATH && ((size_t)1 << d) <= nrows; d++) {
-        if (total + bytes_by_d[d] > TABLE_BUDGET)
+    size_t most = 0, total = 0;
+    for (size_t b = 0; b <= MAX_TABLE_BITS && ((size_t)2 << b) <= nrows; b++) {
+        if (total + bytes_by_bits[b] > TABLE_BUDGET)
             break;
-        total += bytes_by_d[d];
-        dmax = d;
+        total += bytes_by_bits[b];
+        most = b + 1;
     }
-    if (dmax == 0)
+    if (most == 0 || total == 0)
         return 0;
     s->tables = malloc(total);
-    if (!s->tables)
-        return 0; /* tables only save time: go on without them */
+    fill_ctx fc = {s, malloc(s->num_units * sizeof *fc.unit_tree)};
+    if (!s->tables || !fc.unit_tree) {
+        free(s->tables);
+        s->tables = NULL;
+        free(fc.unit_tree);
+        return 0;
+    }
     size_t at = 0;
-    for (size_t l = 0; l < s->num_leaves; l++) {
-        shap_leaf *lf = &s->leaves[l];
-        if (lf->d >= 1 && lf->d <= dmax) {
-            lf->table = at;
-            at += ((size_t)1 << lf->d) * lf->d;
+    for (size_t t = 0; t < s->num_trees; t++) {
+        const shap_tree *st = &s->trees[t];
+        for (size_t ui = st->first_unit; ui < st->first_unit + st->num_units; ui++) {
+            shap_unit *u = &s->units[ui];
+            fc.unit_tree[ui] = (uint32_t)t;
+            size_t bits = table_bits(u);
+            if (bits >= most || u->num_slots == 0)
+                continue;
+            u->table = at;
+            at += ((size_t)1 << bits) * u->num_slots;
+            shap_node *nodes = s->nodes + st->first_node;
+            uint32_t split = 0;
+            for (uint32_t j = u->root; j < u->root + u->size; j++) {
+                nodes[j].unit = (uint32_t)(ui - st->first_unit);
+                if (nodes[j].src->left != -1)
+                    nodes[j].pos = split++;
+            }
         }
     }
-    return crisk_run_sliced(threads, s->num_leaves, MIN_LEAVES_PER_THREAD, fill_tables, s,
-                            err);
+    int rc = crisk_run_sliced(threads, s->num_units, MIN_UNITS_PER_THREAD, fill_tables, &fc,
+                              err);
+    free(fc.unit_tree);
+    return rc;
 }
 
 /* Frees a compile scratch. */
@@ -384,6 +579,9 @@ static void scratch_free(compile_scratch *cs)
     free(cs->pos);
     free(cs->seen);
     free(cs->mean);
+    free(cs->above);
+    free(cs->height);
+    free(cs->size);
 }
 
 int crisk_shap_build(const crisk_model *m, size_t tree_begin, size_t tree_end, size_t nrows,
@@ -404,18 +602,23 @@ int crisk_shap_build(const crisk_model *m, size_t tree_begin, size_t tree_end, s
         for (uint32_t j = 0; j < tree->num_nodes; j++)
             total_leaves += m->nodes[tree->first_node + j].left == -1;
     }
+    size_t mx = s->max_tree_nodes + 1;
     compile_scratch cs = {0};
     s->trees = malloc((s->num_trees + 1) * sizeof *s->trees);
     s->nodes = malloc((total_nodes + 1) * sizeof *s->nodes);
     s->leaves = malloc((total_leaves + 1) * sizeof *s->leaves);
+    s->units = malloc((total_leaves + 1) * sizeof *s->units);
     s->tree_feats = malloc((total_nodes + 1) * sizeof *s->tree_feats);
-    cs.stack = malloc((3 * s->max_tree_nodes + 3) * sizeof *cs.stack);
+    cs.stack = malloc((3 * mx + 3) * sizeof *cs.stack);
     cs.pos = malloc((m->num_features + 1) * sizeof *cs.pos);
     cs.seen = calloc(m->num_features + 1, sizeof *cs.seen);
-    cs.mean = malloc((s->max_tree_nodes + 1) * sizeof *cs.mean);
+    cs.mean = malloc(mx * sizeof *cs.mean);
+    cs.above = malloc(mx * sizeof *cs.above);
+    cs.height = malloc(mx * sizeof *cs.height);
+    cs.size = malloc(mx * sizeof *cs.size);
     int rc = 0;
-    if (!s->trees || !s->nodes || !s->leaves || !s->tree_feats || !cs.stack || !cs.pos ||
-        !cs.seen || !cs.mean)
+    if (!s->trees || !s->nodes || !s->leaves || !s->units || !s->tree_feats || !cs.stack ||
+        !cs.pos || !cs.seen || !cs.mean || !cs.above || !cs.height || !cs.size)
         rc = crisk_fail(err, CRISK_E_NOMEM, "out of memory for SHAP trees (%zu nodes)",
                         total_nodes);
     if (rc == 0)
@@ -444,52 +647,74 @@ void crisk_shap_free(crisk_shap *s)
     free(s->trees);
     free(s->nodes);
     free(s->leaves);
+    free(s->units);
     free(s->tree_feats);
     free(s->elem_feature);
     free(s->elem_zero);
+    free(s->slot_feature);
     free(s->tables);
     free(s);
 }
 
+/* Per-thread scratch of the row loops. */
+typedef struct row_scratch {
+    uint64_t *pat;           /* a pattern per node of a tree */
+    uint64_t *dirs;          /* a direction word per unit of a tree */
+    double *tphi;            /* F zeros, left so between trees */
+} row_scratch;
+
 /* Adds tree `st`'s contributions for `row`, times its weight, to `contrib` (the C columns
  * of the tree's group, the bias last), and with `inter` non-NULL its interactions to
- * `inter` (the group's C x C block). `pat` holds a pattern per node; `tphi` is F zeros
- * and is left so. */
+ * `inter` (the group's C x C block; the call then has no tables). */
 static void tree_row(const crisk_shap *s, const shap_tree *st, const float *row,
-                     uint64_t *pat, double *tphi, float *contrib, float *inter)
+                     row_scratch *rs, float *contrib, float *inter)
 {
     const crisk_model *m = s->model;
     const shap_node *nodes = s->nodes + st->first_node;
+    const shap_unit *units = s->units + st->first_unit;
     size_t F = m->num_features;
-    double phi[MAX_PATH];
+    uint64_t *pat = rs->pat, *dirs = rs->dirs;
+    double *tphi = rs->tphi, phi[MAX_PATH];
+    memset(dirs, 0, st->num_units * sizeof *dirs);
     pat[0] = ~UINT64_C(0);
     for (size_t j = 0; j < st->num_nodes; j++) {
         const shap_node *nd = &nodes[j];
         const crisk_node *n = nd->src;
         if (n->left != -1) {
-            uint64_t p = pat[j], cold = p & ~(UINT64_C(1) << nd->bit);
             int left = crisk_split_goes_left(m, n, row[n->feature]);
+            if (nd->unit != NO_UNIT) {
+                dirs[nd->unit] |= (uint64_t)!left << nd->pos;
+                continue;
+            }
+            uint64_t p = pat[j], cold = p & ~(UINT64_C(1) << nd->bit);
             pat[nd->left] = left ? p : cold;
             pat[nd->right] = left ? cold : p;
             continue;
         }
+        if (nd->unit != NO_UNIT)
+            continue;
         const shap_leaf *lf = &s->leaves[nd->bit];
         size_t d = lf->d;
         if (d == 0)
             continue;
         uint64_t p = d == MAX_PATH ? pat[j] : pat[j] & ((UINT64_C(1) << d) - 1);
         const int32_t *ef = s->elem_feature + lf->elem;
-        if (lf->table != NO_TABLE) {
-            const float *tab = s->tables + lf->table + p * d;
-            for (size_t k = 0; k < d; k++)
-                tphi[ef[k]] += tab[k];
-        } else {
-            leaf_contributions(s, lf, p, phi);
-            for (size_t k = 0; k < d; k++)
-                tphi[ef[k]] += phi[k];
-        }
+        leaf_contributions(s, lf, p, phi);
+        for (size_t k = 0; k < d; k++)
+            tphi[ef[k]] += phi[k];
         if (inter && d >= 2)
             leaf_interactions(s, lf, p, st->weight, F + 1, inter);
+    }
+    for (size_t ui = 0; ui < st->num_units; ui++) {
+        const shap_unit *u = &units[ui];
+        if (u->table == NO_TABLE)
+            continue;
+        uint64_t amask = u->above ? (UINT64_C(1) << u->above) - 1 : 0;
+        uint64_t idx = (pat[u->root] & amask) | (dirs[ui] << u->above);
+        const float *tab = s->tables + u->table + idx * u->num_slots;
+        const int32_t *slot = s->slot_feature + u->first_slot;
+        for (size_t k = 0; k < u->num_slots; k++)
+            tphi[slot[k]] += tab[k];
     }
     /* XGBoost: each tree's float contributions times the tree's weight, added in float. */
     const int32_t *tf = s->tree_feats + st->first_feat;
@@ -511,7 +736,7 @@ static void add_base(const crisk_model *m, float *contrib)
 /* Writes the contributions of rows [begin, end), a block of rows at a time, tree-major
  * within a block. */
 static void contributions(const crisk_shap *s, const float *rows, size_t begin, size_t end,
-                          uint64_t *pat, double *tphi, float *out)
+                          row_scratch *rs, float *out)
 {
     const crisk_model *m = s->model;
     size_t F = m->num_features, C = F + 1, G = m->num_outputs;
@@ -522,8 +747,8 @@ static void contributions(const crisk_shap *s, const float *rows, size_t begin, 
         for (size_t t = 0; t < s->num_trees; t++) {
             const shap_tree *st = &s->trees[t];
             for (size_t r = 0; r < n; r++)
-                tree_row(s, st, rows + (r0 + r) * F, pat, tphi,
-                         block + (r * G + st->group) * C, NULL);
+                tree_row(s, st, rows + (r0 + r) * F, rs, block + (r * G + st->group) * C,
+                         NULL);
         }
         for (size_t r = 0; r < n; r++)
             add_base(m, block + r * G * C);
@@ -533,7 +758,7 @@ static void contributions(const crisk_shap *s, const float *rows, size_t begin, 
 /* Writes the interactions of rows [begin, end), one row at a time; `contrib` is scratch
  * for one row's contributions. */
 static void interactions(const crisk_shap *s, const float *rows, size_t begin, size_t end,
-                         uint64_t *pat, double *tphi, float *contrib, float *out)
+                         row_scratch *rs, float *contrib, float *out)
 {
     const crisk_model *m = s->model;
     size_t F = m->num_features, C = F + 1, G = m->num_outputs;
@@ -543,7 +768,7 @@ static void interactions(const crisk_shap *s, const float *rows, size_t begin, s
         memset(contrib, 0, G * C * sizeof *contrib);
         for (size_t t = 0; t < s->num_trees; t++) {
             const shap_tree *st = &s->trees[t];
-            tree_row(s, st, rows + r * F, pat, tphi, contrib + st->group * C,
+            tree_row(s, st, rows + r * F, rs, contrib + st->group * C,
                      block + st->group * C * C);
         }
         add_base(m, contrib);
@@ -564,18 +789,22 @@ int crisk_shap_rows(const crisk_shap *s, const float *rows, size_t begin, size_t
 {
     const crisk_model *m = s->model;
     size_t C = m->num_features + 1;
-    uint64_t *pat = malloc((s->max_tree_nodes + 1) * sizeof *pat);
-    double *tphi = calloc(C, sizeof *tphi);
+    row_scratch rs = {
+        .pat = malloc((s->max_tree_nodes + 1) * sizeof *rs.pat),
+        .dirs = malloc((s->max_tree_units + 1) * sizeof *rs.dirs),
+        .tphi = calloc(C, sizeof *rs.tphi),
+    };
     float *contrib = inter ? malloc(m->num_outputs * C * sizeof *contrib) : NULL;
     int rc = 0;
-    if (!pat || !tphi || (inter && !contrib))
+    if (!rs.pat || !rs.dirs || !rs.tphi || (inter && !contrib))
         rc = crisk_fail(err, CRISK_E_NOMEM, "out of memory for SHAP scratch");
     else if (inter)
-        interactions(s, rows, begin, end, pat, tphi, contrib, out);
+        interactions(s, rows, begin, end, &rs, contrib, out);
     else
-        contributions(s, rows, begin, end, pat, tphi, out);
-    free(pat);
-    free(tphi);
+        contributions(s, rows, begin, end, &rs, out);
+    free(rs.pat);
+    free(rs.dirs);
+    free(rs.tphi);
     free(contrib);
     return rc;
 }
