@@ -71,6 +71,10 @@ typedef struct shap_node {
                                 (a leaf then needs no work of its own); else NO_UNIT */
     uint32_t pos;            /* split in such a unit: its bit in the unit's direction word,
                                 set when the row goes right */
+    int32_t feature;         /* split: copies of the canonical node's fields, kept beside */
+    float threshold;         /*   the rest for the row loop */
+    uint8_t default_left;
+    uint8_t categorical;
 } shap_node;
 
 /* A leaf: its value and its path's distinct features. */
@@ -309,6 +313,10 @@ static int walk_tree(crisk_shap *s, size_t t, size_t i, size_t first, size_t *fi
         const crisk_node *n = &nodes[f.node];
         out[at].src = n;
         out[at].unit = NO_UNIT;
+        out[at].feature = n->feature;
+        out[at].threshold = n->threshold;
+        out[at].default_left = n->default_left;
+        out[at].categorical = n->categorical;
         cs->above[at] = (uint32_t)depth;
         if (n->left == -1) {
             size_t elem = push_elems(s, depth, cs->path_feat, cs->path_zero);
@@ -679,9 +687,11 @@ static void tree_row(const crisk_shap *s, const shap_tree *st, const float *row,
     pat[0] = ~UINT64_C(0);
     for (size_t j = 0; j < st->num_nodes; j++) {
         const shap_node *nd = &nodes[j];
-        const crisk_node *n = nd->src;
-        if (n->left != -1) {
-            int left = crisk_split_goes_left(m, n, row[n->feature]);
+        if (nd->feature >= 0) {
+            float x = row[nd->feature];
+            int left = nd->categorical
+                           ? crisk_split_goes_left(m, nd->src, x)
+                           : crisk_numeric_goes_left(x, nd->threshold, nd->default_left);
             if (nd->unit != NO_UNIT) {
                 dirs[nd->unit] |= (uint64_t)!left << nd->pos;
                 continue;

@@ -22,16 +22,21 @@ static inline int crisk_category_in_set(const crisk_model *m, const crisk_node *
     return (m->cat_words[n->cat_begin + c / 32] >> (c % 32)) & 1u;
 }
 
+/* Returns 1 if value `x` goes left at a numerical split: NaN takes the default side,
+ * anything else compares x < threshold. */
+static inline int crisk_numeric_goes_left(float x, float threshold, int default_left)
+{
+    return isnan(x) ? default_left : x < threshold;
+}
+
 /* Returns 1 if value `x` (after any per-feature fix-up) goes to the left child of split
  * node `n`: NaN takes the default side, a categorical split tests the set, a numerical
  * split compares x < threshold. */
 static inline int crisk_split_goes_left(const crisk_model *m, const crisk_node *n, float x)
 {
-    if (isnan(x))
-        return n->default_left;
-    if (n->categorical)
+    if (n->categorical && !isnan(x))
         return crisk_category_in_set(m, n, x) == n->cat_in_left;
-    return x < n->threshold;
+    return crisk_numeric_goes_left(x, n->threshold, n->default_left);
 }
 
 #endif /* CRISK_SPLIT_H */
