@@ -122,14 +122,15 @@ struct crisk_shap {
     size_t num_slots, cap_slots;
     float *tables;
     size_t max_tree_nodes, max_tree_units;
+    double shapley[MAX_PATH + 1][MAX_PATH]; /* [n][s] = s! (n - 1 - s)! / n! */
 };
 
 /* Writes to w[k], for each of the n features of a path (cover fractions z, bit k of `hot`
  * set when o_k = 1), the Shapley weight sum of the header comment over the other n - 1
- * features, with `players` players in the weights s! (players - 1 - s)! / players!. */
-static void path_weights(size_t n, const double *z, uint64_t hot, size_t players, double *w)
+ * features; ws[s] = s! (n - 1 - s)! / n!. */
+static void path_weights(size_t n, const double *z, uint64_t hot, const double *ws, double *w)
 {
-    double q[MAX_PATH + 1], r[MAX_PATH + 1], ws[MAX_PATH + 1];
+    double q[MAX_PATH + 1], r[MAX_PATH + 1];
     double pre[MAX_PATH + 1], suf[MAX_PATH + 1];
     size_t cold[MAX_PATH], nc = 0, h = 0;
     q[0] = 1.0;
@@ -144,9 +145,6 @@ static void path_weights(size_t n, const double *z, uint64_t hot, size_t players
         q[0] *= z[k];
         h++;
     }
-    ws[0] = 1.0 / (double)players;
-    for (size_t s = 0; s + 1 < players; s++)
-        ws[s + 1] = ws[s] * (double)(s + 1) / (double)(players - 1 - s);
     pre[0] = 1.0;
     for (size_t j = 0; j < nc; j++)
         pre[j + 1] = pre[j] * z[cold[j]];
@@ -180,7 +178,7 @@ static void leaf_contributions(const crisk_shap *s, const shap_leaf *lf, uint64_
     double z[MAX_PATH], w[MAX_PATH];
     for (size_t k = 0; k < lf->d; k++)
         z[k] = s->elem_zero[lf->elem + k];
-    path_weights(lf->d, z, hot, lf->d, w);
+    path_weights(lf->d, z, hot, s->shapley[lf->d], w);
     for (size_t k = 0; k < lf->d; k++)
         phi[k] = (double)lf->value * ((double)((hot >> k) & 1) - z[k]) * w[k];
 }
@@ -201,7 +199,7 @@ static void leaf_interactions(const crisk_shap *s, const shap_leaf *lf, uint64_t
         for (size_t k = 0, j = 0; k < d; k++)
             if (k != a)
                 zs[j++] = z[k];
-        path_weights(d - 1, zs, sub, d - 1, w);
+        path_weights(d - 1, zs, sub, s->shapley[d - 1], w);
         double fa = (double)lf->value * ((double)((hot >> a) & 1) - z[a]) / 2.0;
         float *row = inter + (size_t)s->elem_feature[lf->elem + a] * C;
         for (size_t k = 0, j = 0; k < d; k++) {
@@ -477,43 +475,63 @@ typedef struct fill_ctx {
 /* Fills the tables of units [begin, end) (a crisk_slice_fn over units): entry
  * pattern | directions << above holds the sum over the unit's leaves of their
  * contributions, the leaves' patterns following from the root's pattern and the
- * directions (bit pos of a split set: the row goes right). */
+ * directions (bit pos of a split set: the row goes right). A leaf depends only on the
+ * directions of the splits above it, so for each root pattern its contributions are
+ * computed once per setting of those. */
 static int fill_tables(void *ctx, size_t begin, size_t end, crisk_error *err)
 {
     (void)err;
     const fill_ctx *fc = ctx;
     crisk_shap *s = fc->s;
-    double phi[MAX_PATH], acc[MAX_PATH + (1 << (UNIT_HEIGHT + 1))];
-    uint64_t lp[1 << (UNIT_HEIGHT + 1)];
+    enum { LOCAL = 1 << (UNIT_HEIGHT + 1), PATH = MAX_TABLE_BITS + UNIT_HEIGHT + 1 };
+    double acc[MAX_TABLE_BITS + LOCAL], memo[LOCAL][LOCAL][PATH];
+    uint64_t lp[LOCAL];
+    uint32_t split_of[LOCAL], above_mask[LOCAL];
+    uint8_t have[LOCAL][LOCAL];
     for (size_t ui = begin; ui < end; ui++) {
         const shap_unit *u = &s->units[ui];
         if (u->table == NO_TABLE)
             continue;
         const shap_node *nodes = s->nodes + s->trees[fc->unit_tree[ui]].first_node + u->root;
         float *tab = s->tables + u->table;
-        uint64_t amask = u->above ? (UINT64_C(1) << u->above) - 1 : 0;
-        for (uint64_t idx = 0; idx < (UINT64_C(1) << (u->above + u->splits)); idx++) {
-            uint64_t dirs = idx >> u->above;
-            memset(acc, 0, u->num_slots * sizeof *acc);
-            lp[0] = (idx & amask) | ~amask;
-            uint32_t split = 0;
-            for (uint32_t j = 0; j < u->size; j++) {
-                const shap_node *nd = &nodes[j];
-                if (nd->src->left != -1) {
-                    uint64_t p = lp[j], cold = p & ~(UINT64_C(1) << nd->bit);
-                    int right = (dirs >> split++) & 1;
-                    lp[nd->left - u->root] = right ? cold : p;
-                    lp[nd->right - u->root] = right ? p : cold;
-                    continue;
-                }
-                const shap_leaf *lf = &s->leaves[nd->bit];
-                uint64_t p = lf->d == MAX_PATH ? lp[j] : lp[j] & ((UINT64_C(1) << lf->d) - 1);
-                leaf_contributions(s, lf, p, phi);
-                for (size_t k = 0; k < lf->d; k++)
-                    acc[leaf_slot(s, u, lf, k)] += phi[k];
+        /* Which splits lie above each local node. */
+        above_mask[0] = 0;
+        for (uint32_t j = 0, split = 0; j < u->size; j++)
+            if (nodes[j].feature >= 0) {
+                split_of[j] = split;
+                above_mask[nodes[j].left - u->root] = above_mask[j] | 1u << split;
+                above_mask[nodes[j].right - u->root] = above_mask[j] | 1u << split;
+                split++;
             }
-            for (size_t k = 0; k < u->num_slots; k++)
-                tab[idx * u->num_slots + k] = (float)acc[k];
+        uint64_t amask = u->above ? (UINT64_C(1) << u->above) - 1 : 0;
+        for (uint64_t pa = 0; pa <= amask; pa++) {
+            memset(have, 0, sizeof have);
+            for (uint64_t dirs = 0; dirs < (UINT64_C(1) << u->splits); dirs++) {
+                memset(acc, 0, u->num_slots * sizeof *acc);
+                lp[0] = pa | ~amask;
+                for (uint32_t j = 0; j < u->size; j++) {
+                    const shap_node *nd = &nodes[j];
+                    if (nd->feature >= 0) {
+                        uint64_t p = lp[j], cold = p & ~(UINT64_C(1) << nd->bit);
+                        int right = (dirs >> split_of[j]) & 1;
+                        lp[nd->left - u->root] = right ? cold : p;
+                        lp[nd->right - u->root] = right ? p : cold;
+                        continue;
+                    }
+                    const shap_leaf *lf = &s->leaves[nd->bit];
+                    uint32_t key = (uint32_t)dirs & above_mask[j];
+                    if (!have[j][key]) {
+                        leaf_contributions(s, lf, lp[j] & ((UINT64_C(1) << lf->d) - 1),
+                                           memo[j][key]);
+                        have[j][key] = 1;
+                    }
+                    for (size_t k = 0; k < lf->d; k++)
+                        acc[leaf_slot(s, u, lf, k)] += memo[j][key][k];
+                }
+                float *e = tab + (pa | dirs << u->above) * u->num_slots;
+                for (size_t k = 0; k < u->num_slots; k++)
+                    e[k] = (float)acc[k];
+            }
         }
     }
     return 0;
@@ -601,6 +619,11 @@ int crisk_shap_build(const crisk_model *m, size_t tree_begin, size_t tree_end, s
         return crisk_fail(err, CRISK_E_NOMEM, "out of memory for SHAP trees");
     s->model = m;
     s->num_trees = tree_end - tree_begin;
+    for (size_t n = 1; n <= MAX_PATH; n++) {
+        s->shapley[n][0] = 1.0 / (double)n;
+        for (size_t k = 0; k + 1 < n; k++)
+            s->shapley[n][k + 1] = s->shapley[n][k] * (double)(k + 1) / (double)(n - 1 - k);
+    }
     size_t total_nodes = 0, total_leaves = 0;
     for (size_t t = tree_begin; t < tree_end; t++) {
         const crisk_tree *tree = &m->trees[t];
