@@ -91,15 +91,36 @@ typedef struct shap_unit {
     uint32_t above;          /* distinct features above its root: the pattern's bits */
     uint32_t splits;         /* its split nodes: the direction word's bits */
     uint32_t num_slots;      /* features it adds to: the `above` ones, then new ones */
+    uint32_t first_split;    /* its first split in the tree's split order */
     size_t first_slot;       /* in shap->slot_feature */
     size_t table;            /* first float of its table, or NO_TABLE */
 } shap_unit;
+
+/* A split node in the tree's split order (the preorder of its splits), for the row loop
+ * of trees whose units all have tables. */
+typedef struct shap_split {
+    int32_t feature;
+    float threshold;
+    uint32_t default_left;
+    uint32_t categorical;    /* index of the canonical node in model->nodes, plus one */
+} shap_split;
+
+/* A split above the units, for the same loop: it passes patterns down to its children. */
+typedef struct shap_top {
+    uint32_t pos;            /* its position in the tree's preorder */
+    uint32_t split;          /* its index in the tree's split order */
+    uint32_t bit;            /* its feature's index on its path */
+    uint32_t left, right;    /* children's positions */
+} shap_top;
 
 /* A compiled tree. */
 typedef struct shap_tree {
     size_t first_node, num_nodes;   /* in shap->nodes */
     size_t first_feat, num_feats;   /* its distinct split features, in shap->tree_feats */
     size_t first_unit, num_units;   /* in shap->units */
+    size_t first_split, num_splits; /* in shap->splits */
+    size_t first_top, num_tops;     /* in shap->tops */
+    int all_tabled;                 /* every unit that adds anything has a table */
     uint32_t group;
     float weight;                   /* DART weight (1 for gbtree) */
     float mean;                     /* the root's mean value, as XGBoost computes it */
@@ -114,6 +135,10 @@ struct crisk_shap {
     size_t num_leaves;
     shap_unit *units;
     size_t num_units;
+    shap_split *splits;
+    size_t num_splits;
+    shap_top *tops;
+    size_t num_tops;
     int32_t *tree_feats;
     int32_t *elem_feature;   /* leaves' path features */
     float *elem_zero;        /* their z */
@@ -262,6 +287,7 @@ typedef struct compile_scratch {
     uint32_t *above;         /* per preorder position: distinct features above it */
     uint32_t *height;        /* per preorder position: height of its subtree */
     uint32_t *size;          /* per preorder position: nodes in its subtree */
+    uint32_t *split_of;      /* per preorder position of a split: its split index */
     int32_t path_feat[MAX_PATH];
     float path_zero[MAX_PATH];
 } compile_scratch;
@@ -371,6 +397,7 @@ static int add_unit(crisk_shap *s, size_t i, uint32_t r, const compile_scratch *
     u->size = cs->size[r];
     u->above = cs->above[r];
     u->splits = 0;
+    u->first_split = 0;
     u->table = NO_TABLE;
     u->first_slot = s->num_slots;
     if (grow((void **)&s->slot_feature, &s->cap_slots,
@@ -386,7 +413,8 @@ static int add_unit(crisk_shap *s, size_t i, uint32_t r, const compile_scratch *
                     slot[n] = s->elem_feature[s->leaves[nodes[j].bit].elem + n];
             continue;
         }
-        u->splits++;
+        if (u->splits++ == 0)
+            u->first_split = cs->split_of[j];
     }
     n = u->above;
     for (uint32_t j = r; j < r + u->size; j++) {
@@ -433,6 +461,26 @@ static int compile_tree(crisk_shap *s, size_t t, size_t i, size_t first, size_t 
         cs->size[j] = 1 + cs->size[l] + cs->size[r];
     }
     st->mean = cs->mean[0];
+    /* The split order, and the splits above the units. */
+    st->first_split = s->num_splits;
+    st->first_top = s->num_tops;
+    for (size_t j = 0; j < st->num_nodes; j++) {
+        const shap_node *nd = &out[j];
+        if (nd->feature < 0)
+            continue;
+        cs->split_of[j] = (uint32_t)(s->num_splits - st->first_split);
+        s->splits[s->num_splits++] = (shap_split){
+            .feature = nd->feature, .threshold = nd->threshold,
+            .default_left = nd->default_left,
+            .categorical = nd->categorical ? (uint32_t)(nd->src - s->model->nodes) + 1 : 0};
+        if (cs->height[j] > UNIT_HEIGHT)
+            s->tops[s->num_tops++] = (shap_top){.pos = (uint32_t)j, .split = cs->split_of[j],
+                                                .bit = nd->bit, .left = nd->left,
+                                                .right = nd->right};
+    }
+    st->num_splits = s->num_splits - st->first_split;
+    st->all_tabled = 0;
+    st->num_tops = s->num_tops - st->first_top;
     st->first_unit = s->num_units;
     st->num_units = 0;
     /* Units: the root if low enough, else the low-enough children of higher nodes. */
@@ -592,6 +640,13 @@ static int build_tables(crisk_shap *s, size_t nrows, int threads, crisk_error *e
             }
         }
     }
+    for (size_t t = 0; t < s->num_trees; t++) {
+        shap_tree *st = &s->trees[t];
+        st->all_tabled = 1;
+        for (size_t ui = st->first_unit; ui < st->first_unit + st->num_units; ui++)
+            if (s->units[ui].table == NO_TABLE && s->units[ui].num_slots > 0)
+                st->all_tabled = 0;
+    }
     int rc = crisk_run_sliced(threads, s->num_units, MIN_UNITS_PER_THREAD, fill_tables, &fc,
                               err);
     free(fc.unit_tree);
@@ -608,6 +663,7 @@ static void scratch_free(compile_scratch *cs)
     free(cs->above);
     free(cs->height);
     free(cs->size);
+    free(cs->split_of);
 }
 
 int crisk_shap_build(const crisk_model *m, size_t tree_begin, size_t tree_end, size_t nrows,
@@ -647,9 +703,13 @@ int crisk_shap_build(const crisk_model *m, size_t tree_begin, size_t tree_end, s
     cs.above = malloc(mx * sizeof *cs.above);
     cs.height = malloc(mx * sizeof *cs.height);
     cs.size = malloc(mx * sizeof *cs.size);
+    cs.split_of = malloc(mx * sizeof *cs.split_of);
+    s->splits = malloc((total_nodes + 1) * sizeof *s->splits);
+    s->tops = malloc((total_nodes + 1) * sizeof *s->tops);
     int rc = 0;
     if (!s->trees || !s->nodes || !s->leaves || !s->units || !s->tree_feats || !cs.stack ||
-        !cs.pos || !cs.seen || !cs.mean || !cs.above || !cs.height || !cs.size)
+        !cs.pos || !cs.seen || !cs.mean || !cs.above || !cs.height || !cs.size || !cs.split_of || !s->splits ||
+        !s->tops)
         rc = crisk_fail(err, CRISK_E_NOMEM, "out of memory for SHAP trees (%zu nodes)",
                         total_nodes);
     if (rc == 0)
@@ -679,6 +739,8 @@ void crisk_shap_free(crisk_shap *s)
     free(s->nodes);
     free(s->leaves);
     free(s->units);
+    free(s->splits);
+    free(s->tops);
     free(s->tree_feats);
     free(s->elem_feature);
     free(s->elem_zero);
@@ -691,8 +753,22 @@ void crisk_shap_free(crisk_shap *s)
 typedef struct row_scratch {
     uint64_t *pat;           /* a pattern per node of a tree */
     uint64_t *dirs;          /* a direction word per unit of a tree */
+    uint8_t *right;          /* per split of a tree: 1 if the row goes right */
     double *tphi;            /* F zeros, left so between trees */
 } row_scratch;
+
+/* Adds tree `st`'s per-feature sums `tphi` (then zeroed), times its weight, and its mean
+ * value to `contrib`: XGBoost adds each tree's float contributions times the tree's
+ * weight, in float. */
+static void flush_tree(const crisk_shap *s, const shap_tree *st, double *tphi, float *contrib)
+{
+    const int32_t *tf = s->tree_feats + st->first_feat;
+    for (size_t i = 0; i < st->num_feats; i++) {
+        contrib[tf[i]] += (float)tphi[tf[i]] * st->weight;
+        tphi[tf[i]] = 0.0;
+    }
+    contrib[s->model->num_features] += st->mean * st->weight;
+}
 
 /* Adds tree `st`'s contributions for `row`, times its weight, to `contrib` (the C columns
  * of the tree's group, the bias last), and with `inter` non-NULL its interactions to
@@ -749,13 +825,53 @@ static void tree_row(const crisk_shap *s, const shap_tree *st, const float *row,
         for (size_t k = 0; k < u->num_slots; k++)
             tphi[slot[k]] += tab[k];
     }
-    /* XGBoost: each tree's float contributions times the tree's weight, added in float. */
-    const int32_t *tf = s->tree_feats + st->first_feat;
-    for (size_t i = 0; i < st->num_feats; i++) {
-        contrib[tf[i]] += (float)tphi[tf[i]] * st->weight;
-        tphi[tf[i]] = 0.0;
+    flush_tree(s, st, tphi, contrib);
+}
+
+/* Adds tree `st`'s contributions for a row whose units all have tables, as tree_row:
+ * one pass over the splits gives their directions, a pass over the splits above the
+ * units the patterns at the units' roots, then each unit is one table lookup. */
+static void tree_row_tabled(const crisk_shap *s, const shap_tree *st, const float *row,
+                            row_scratch *rs, float *contrib)
+{
+    const crisk_model *m = s->model;
+    const shap_split *splits = s->splits + st->first_split;
+    uint8_t *right = rs->right;
+    uint64_t *pat = rs->pat;
+    for (size_t i = 0; i < st->num_splits; i++) {
+        const shap_split *sp = &splits[i];
+        float x = row[sp->feature];
+        right[i] = (uint8_t)!(sp->categorical
+                                  ? crisk_split_goes_left(m, &m->nodes[sp->categorical - 1], x)
+                                  : crisk_numeric_goes_left(x, sp->threshold,
+                                                            (int)sp->default_left));
     }
-    contrib[F] += st->mean * st->weight;
+    pat[0] = ~UINT64_C(0);
+    const shap_top *tops = s->tops + st->first_top;
+    for (size_t i = 0; i < st->num_tops; i++) {
+        const shap_top *tp = &tops[i];
+        uint64_t p = pat[tp->pos], cold = p & ~(UINT64_C(1) << tp->bit);
+        int r = right[tp->split];
+        pat[tp->left] = r ? cold : p;
+        pat[tp->right] = r ? p : cold;
+    }
+    double *tphi = rs->tphi;
+    const shap_unit *units = s->units + st->first_unit;
+    for (size_t ui = 0; ui < st->num_units; ui++) {
+        const shap_unit *u = &units[ui];
+        if (u->table == NO_TABLE)
+            continue;
+        uint64_t dirs = 0;
+        for (uint32_t k = 0; k < u->splits; k++)
+            dirs |= (uint64_t)right[u->first_split + k] << k;
+        uint64_t amask = u->above ? (UINT64_C(1) << u->above) - 1 : 0;
+        uint64_t idx = (pat[u->root] & amask) | (dirs << u->above);
+        const float *tab = s->tables + u->table + idx * u->num_slots;
+        const int32_t *slot = s->slot_feature + u->first_slot;
+        for (size_t k = 0; k < u->num_slots; k++)
+            tphi[slot[k]] += tab[k];
+    }
+    flush_tree(s, st, tphi, contrib);
 }
 
 /* Adds each group's base margin to the bias column of one row's contributions. */
@@ -779,9 +895,14 @@ static void contributions(const crisk_shap *s, const float *rows, size_t begin, 
         memset(block, 0, n * G * C * sizeof *block);
         for (size_t t = 0; t < s->num_trees; t++) {
             const shap_tree *st = &s->trees[t];
-            for (size_t r = 0; r < n; r++)
-                tree_row(s, st, rows + (r0 + r) * F, rs, block + (r * G + st->group) * C,
-                         NULL);
+            for (size_t r = 0; r < n; r++) {
+                const float *row = rows + (r0 + r) * F;
+                float *c = block + (r * G + st->group) * C;
+                if (st->all_tabled)
+                    tree_row_tabled(s, st, row, rs, c);
+                else
+                    tree_row(s, st, row, rs, c, NULL);
+            }
         }
         for (size_t r = 0; r < n; r++)
             add_base(m, block + r * G * C);
@@ -825,11 +946,12 @@ int crisk_shap_rows(const crisk_shap *s, const float *rows, size_t begin, size_t
     row_scratch rs = {
         .pat = malloc((s->max_tree_nodes + 1) * sizeof *rs.pat),
         .dirs = malloc((s->max_tree_units + 1) * sizeof *rs.dirs),
+        .right = malloc(s->max_tree_nodes + 1),
         .tphi = calloc(C, sizeof *rs.tphi),
     };
     float *contrib = inter ? malloc(m->num_outputs * C * sizeof *contrib) : NULL;
     int rc = 0;
-    if (!rs.pat || !rs.dirs || !rs.tphi || (inter && !contrib))
+    if (!rs.pat || !rs.dirs || !rs.right || !rs.tphi || (inter && !contrib))
         rc = crisk_fail(err, CRISK_E_NOMEM, "out of memory for SHAP scratch");
     else if (inter)
         interactions(s, rows, begin, end, &rs, contrib, out);
@@ -837,6 +959,7 @@ int crisk_shap_rows(const crisk_shap *s, const float *rows, size_t begin, size_t
         contributions(s, rows, begin, end, &rs, out);
     free(rs.pat);
     free(rs.dirs);
+    free(rs.right);
     free(rs.tphi);
     free(contrib);
     return rc;

@@ -23,10 +23,10 @@ static inline int crisk_category_in_set(const crisk_model *m, const crisk_node *
 }
 
 /* Returns 1 if value `x` goes left at a numerical split: NaN takes the default side,
- * anything else compares x < threshold. */
+ * anything else compares x < threshold (a NaN compares false, so no branch is needed). */
 static inline int crisk_numeric_goes_left(float x, float threshold, int default_left)
 {
-    return isnan(x) ? default_left : x < threshold;
+    return (x < threshold) | ((isnan(x) != 0) & (default_left != 0));
 }
 
 /* Returns 1 if value `x` (after any per-feature fix-up) goes to the left child of split
