@@ -535,6 +535,7 @@ static int fill_tables(void *ctx, size_t begin, size_t end, crisk_error *err)
     double acc[MAX_TABLE_BITS + LOCAL], memo[LOCAL][LOCAL][PATH];
     uint64_t lp[LOCAL];
     uint32_t split_of[LOCAL], above_mask[LOCAL];
+    uint8_t slot_of[LOCAL][PATH];
     uint8_t have[LOCAL][LOCAL];
     for (size_t ui = begin; ui < end; ui++) {
         const shap_unit *u = &s->units[ui];
@@ -542,15 +543,20 @@ static int fill_tables(void *ctx, size_t begin, size_t end, crisk_error *err)
             continue;
         const shap_node *nodes = s->nodes + s->trees[fc->unit_tree[ui]].first_node + u->root;
         float *tab = s->tables + u->table;
-        /* Which splits lie above each local node. */
+        /* Which splits lie above each local node; where each leaf's features add. */
         above_mask[0] = 0;
-        for (uint32_t j = 0, split = 0; j < u->size; j++)
-            if (nodes[j].feature >= 0) {
-                split_of[j] = split;
-                above_mask[nodes[j].left - u->root] = above_mask[j] | 1u << split;
-                above_mask[nodes[j].right - u->root] = above_mask[j] | 1u << split;
-                split++;
+        for (uint32_t j = 0, split = 0; j < u->size; j++) {
+            if (nodes[j].feature < 0) {
+                const shap_leaf *lf = &s->leaves[nodes[j].bit];
+                for (size_t k = 0; k < lf->d; k++)
+                    slot_of[j][k] = (uint8_t)leaf_slot(s, u, lf, k);
+                continue;
             }
+            split_of[j] = split;
+            above_mask[nodes[j].left - u->root] = above_mask[j] | 1u << split;
+            above_mask[nodes[j].right - u->root] = above_mask[j] | 1u << split;
+            split++;
+        }
         uint64_t amask = u->above ? (UINT64_C(1) << u->above) - 1 : 0;
         for (uint64_t pa = 0; pa <= amask; pa++) {
             memset(have, 0, sizeof have);
@@ -574,7 +580,7 @@ static int fill_tables(void *ctx, size_t begin, size_t end, crisk_error *err)
                         have[j][key] = 1;
                     }
                     for (size_t k = 0; k < lf->d; k++)
-                        acc[leaf_slot(s, u, lf, k)] += memo[j][key][k];
+                        acc[slot_of[j][k]] += memo[j][key][k];
                 }
                 float *e = tab + (pa | dirs << u->above) * u->num_slots;
                 for (size_t k = 0; k < u->num_slots; k++)
