@@ -763,6 +763,19 @@ typedef struct row_scratch {
     double *tphi;            /* F zeros, left so between trees */
 } row_scratch;
 
+/* Adds the table entry of unit `u` (which has a table) for the pattern `pattern` at its
+ * root and the directions `dirs` of its splits to the per-feature sums `tphi`. */
+static inline void add_unit_entry(const crisk_shap *s, const shap_unit *u, uint64_t pattern,
+                                  uint64_t dirs, double *tphi)
+{
+    uint64_t amask = u->above ? (UINT64_C(1) << u->above) - 1 : 0;
+    uint64_t idx = (pattern & amask) | (dirs << u->above);
+    const float *tab = s->tables + u->table + idx * u->num_slots;
+    const int32_t *slot = s->slot_feature + u->first_slot;
+    for (size_t k = 0; k < u->num_slots; k++)
+        tphi[slot[k]] += tab[k];
+}
+
 /* Adds tree `st`'s per-feature sums `tphi` (then zeroed), times its weight, and its mean
  * value to `contrib`: XGBoost adds each tree's float contributions times the tree's
  * weight, in float. */
@@ -820,17 +833,9 @@ static void tree_row(const crisk_shap *s, const shap_tree *st, const float *row,
         if (inter && d >= 2)
             leaf_interactions(s, lf, p, st->weight, F + 1, inter);
     }
-    for (size_t ui = 0; ui < st->num_units; ui++) {
-        const shap_unit *u = &units[ui];
-        if (u->table == NO_TABLE)
-            continue;
-        uint64_t amask = u->above ? (UINT64_C(1) << u->above) - 1 : 0;
-        uint64_t idx = (pat[u->root] & amask) | (dirs[ui] << u->above);
-        const float *tab = s->tables + u->table + idx * u->num_slots;
-        const int32_t *slot = s->slot_feature + u->first_slot;
-        for (size_t k = 0; k < u->num_slots; k++)
-            tphi[slot[k]] += tab[k];
-    }
+    for (size_t ui = 0; ui < st->num_units; ui++)
+        if (units[ui].table != NO_TABLE)
+            add_unit_entry(s, &units[ui], pat[units[ui].root], dirs[ui], tphi);
     flush_tree(s, st, tphi, contrib);
 }
 
@@ -870,12 +875,7 @@ static void tree_row_tabled(const crisk_shap *s, const shap_tree *st, const floa
         uint64_t dirs = 0;
         for (uint32_t k = 0; k < u->splits; k++)
             dirs |= (uint64_t)right[u->first_split + k] << k;
-        uint64_t amask = u->above ? (UINT64_C(1) << u->above) - 1 : 0;
-        uint64_t idx = (pat[u->root] & amask) | (dirs << u->above);
-        const float *tab = s->tables + u->table + idx * u->num_slots;
-        const int32_t *slot = s->slot_feature + u->first_slot;
-        for (size_t k = 0; k < u->num_slots; k++)
-            tphi[slot[k]] += tab[k];
+        add_unit_entry(s, u, pat[u->root], dirs, tphi);
     }
     flush_tree(s, st, tphi, contrib);
 }
