@@ -680,7 +680,8 @@ static int read_objective(crisk_model *m, span v, size_t k, crisk_error *err)
                           v.line);
     snprintf(m->objective, sizeof m->objective, "%.*s",
              (int)(v.len < sizeof m->objective ? v.len : sizeof m->objective - 1), v.s);
-    const char *name = objective_alias(tok);
+    char name[TOKEN_MAX];
+    snprintf(name, sizeof name, "%s", objective_alias(tok));
     size_t which = sizeof table / sizeof table[0];
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
         if (strcmp(name, table[i].name) == 0)
