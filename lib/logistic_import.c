@@ -345,12 +345,12 @@ static int read_weights(const cJSON *root, size_t F, size_t G, const double *mea
             if (fabs(w) > FLT_MAX)
                 rc = crisk_fail(err, CRISK_E_FORMAT, "coef[%zu][%zu]: divided by "
                                 "standardize.scale[%zu], it overflows a float", g, f, f);
-            m->weights[f * G + g] = (float)w;
+            m->weights[f * G + g] = w;
         }
         if (rc == 0 && !(fabs(bias) <= FLT_MAX))
             rc = crisk_fail(err, CRISK_E_FORMAT, "intercept[%zu]: with the standardisation "
                             "folded in, it overflows a float", g);
-        m->bias[g] = (float)bias;
+        m->bias[g] = bias;
         g++;
     }
     free(b);
