@@ -20,7 +20,8 @@ fi
 #   libxgboost-dev                  XGBoost's legacy binary format and parity tests
 #   check                           the C test suites (pulls libsubunit-dev)
 #   swig default-jdk                the Python and Java bindings
-#   python3 python3-pip             the Python test suites and training recipes
+#   python3 python3-pip python3-dev the Python binding (headers), the Python test suites
+#                                   and the training recipes
 packages=(
     meson ninja-build pkg-config
     gcc libc6-dev
@@ -29,7 +30,7 @@ packages=(
     libxgboost-dev
     check
     swig default-jdk
-    python3 python3-pip
+    python3 python3-pip python3-dev
 )
 
 export DEBIAN_FRONTEND=noninteractive

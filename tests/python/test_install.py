@@ -1,7 +1,8 @@
 """Installing crisk and building against it: `meson install --destdir` into a temporary
-directory, then a small C program compiled with `pkg-config --cflags --libs crisk` loads
-the example model and scores a case."""
+directory, then README.md's C example, compiled with `pkg-config --cflags --libs crisk`,
+loads the example model and scores a case as the build tree's library does."""
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -15,34 +16,14 @@ SOURCE = Path(os.environ.get("CRISK_SOURCE_DIR", Path(__file__).resolve().parent
 BUILD = Path(os.environ.get("CRISK_BUILD_DIR", SOURCE / "build"))
 MODEL = SOURCE / "models" / "example" / "fraud_xgb.json"
 
-CONSUMER = r"""
-#include <crisk.h>
-#include <math.h>
-#include <stdio.h>
-#include <string.h>
+README = SOURCE / "README.md"
 
-int main(int argc, char **argv)
-{
-    crisk_model *model = NULL;
-    crisk_error err;
-    if (crisk_model_load(argv[1], &model, &err) != 0) {
-        fprintf(stderr, "load: %s\n", err.message);
-        return 1;
-    }
-    float row[8] = {1976.26f, 290.2f, 6.81f, 0.0f, 31.0f, NAN, 4347.0f, 0.0f};
-    float score;
-    int rc = crisk_predict(model, row, 1, crisk_model_num_features(model), NULL, &score, &err);
-    if (rc != 0) {
-        fprintf(stderr, "predict: %s\n", err.message);
-        return 1;
-    }
-    /* A refusal is reported, not fatal. */
-    if (crisk_predict(model, row, 1, 3, NULL, &score, &err) != CRISK_E_SHAPE) return 1;
-    printf("%s %.9g\n", crisk_version_string(), (double)score);
-    crisk_model_free(model);
-    return argc == 2 ? 0 : 1;
-}
-"""
+
+def readme_example() -> str:
+    """Returns the C program of README.md's "C API" section."""
+    blocks = re.findall(r"```c\n(.*?)```", README.read_text(), flags=re.S)
+    assert len(blocks) == 1, "README.md should hold exactly one C example"
+    return blocks[0]
 
 
 def run(cmd, env=None, cwd=None):
@@ -64,13 +45,16 @@ def test_pkg_config_consumer(tmp_path):
     assert any(f.startswith("-I" + str(dest)) for f in flags), flags
     assert "-lcrisk" in flags
     version = run(["pkg-config", "--modversion", "crisk"], env=env).strip()
-    (tmp_path / "consumer.c").write_text(CONSUMER)
+    (tmp_path / "consumer.c").write_text(readme_example())
     run(["cc", "-std=c11", "-Wall", "-Wextra", "-Werror", "consumer.c", "-o", "consumer",
-         *flags, "-lm"], cwd=tmp_path)
+         *flags], cwd=tmp_path)
     libdirs = [f[2:] for f in flags if f.startswith("-L")]
     out = run([tmp_path / "consumer", MODEL],
-              env=dict(os.environ, LD_LIBRARY_PATH=":".join(libdirs))).split()
-    assert out[0] == version
+              env=dict(os.environ, LD_LIBRARY_PATH=":".join(libdirs)))
+    assert out.startswith("fraud probability: ")
     # The installed library scores as the build tree's does.
     row = np.array([[1976.26, 290.2, 6.81, 0.0, 31.0, np.nan, 4347.0, 0.0]], np.float32)
-    assert np.float32(float(out[1])) == CModel(MODEL).predict(row)[0, 0]
+    assert np.float32(float(out.split()[-1])) == CModel(MODEL).predict(row)[0, 0]
+    # The installed library is the version pkg-config announces.
+    lib = next(p for d in libdirs for p in Path(d).glob("libcrisk.so.*.*.*"))
+    assert lib.name.endswith(version)
