@@ -55,10 +55,11 @@ int cli_table_open(FILE *f, const crisk_model *model, int ignore_extra, cli_tabl
                    crisk_error *err);
 
 /* Reads up to `max_rows` cases into `rows` (max_rows x crisk_model_num_features floats,
- * row-major; a missing value is NaN) and stores how many in `*nrows` (0 at the end).
- * Returns 0 or a negative crisk code with `err` naming the line and column. */
+ * row-major; a missing value is NaN), stores how many in `*nrows` (0 at the end) and the
+ * line each starts on in `first_line` (the first) and `last_line` (the last). Returns 0
+ * or a negative crisk code with `err` naming the line and column. */
 int cli_table_read(cli_table *table, float *rows, size_t max_rows, size_t *nrows,
-                   crisk_error *err);
+                   size_t *first_line, size_t *last_line, crisk_error *err);
 
 /* Frees a table (not its FILE). NULL is a no-op. */
 void cli_table_free(cli_table *table);

@@ -96,13 +96,20 @@ static int score_all(const crisk_model *model, cli_table *table, const predict_a
     else
         write_header(out, K);
     while (rc == 0) {
-        size_t n;
-        rc = cli_table_read(table, rows, batch, &n, err);
+        size_t n, first = 0, last = 0;
+        rc = cli_table_read(table, rows, batch, &n, &first, &last, err);
         if (rc || n == 0)
             break;
         rc = crisk_predict(model, rows, n, F, &a->opts, scores, err);
-        if (rc == 0)
+        if (rc) {
+            /* The library counts rows (from 0) and columns within this call. */
+            char where[96];
+            snprintf(where, sizeof where, "the cases on lines %zu to %zu (row 0 is line %zu)",
+                     first, last, first);
+            crisk_fail_prefix(err, rc, where);
+        } else {
             write_scores(out, scores, n, K);
+        }
     }
     free(rows);
     free(scores);
@@ -151,12 +158,13 @@ int cli_predict(int argc, char **argv)
     int status = CLI_EXIT_FAILURE;
     cli_table *table = NULL;
     FILE *out = NULL;
+    const char *input_name = strcmp(a.input, "-") == 0 ? "stdin" : a.input;
     FILE *in = open_input(a.input);
     if (!in)
         goto done;
     crisk_error err;
     if (cli_table_open(in, model, a.ignore_extra, &table, &err) != 0) {
-        cli_report(a.input, err.message);
+        cli_report(input_name, err.message);
         goto done;
     }
     out = a.output ? fopen(a.output, "w") : stdout;
@@ -166,7 +174,7 @@ int cli_predict(int argc, char **argv)
     }
     rc = score_all(model, table, &a, out, &err);
     if (rc)
-        cli_report(a.input, err.message);
+        cli_report(input_name, err.message);
     if (finish_output(out, a.output ? a.output : "stdout") == 0 && rc == 0)
         status = CLI_EXIT_OK;
     else if (a.output)

@@ -124,7 +124,12 @@ int cli_table_open(FILE *f, const crisk_model *model, int ignore_extra, cli_tabl
     if (!t)
         return crisk_fail(err, CRISK_E_NOMEM, "out of memory for a table");
     t->num_features = crisk_model_num_features(model);
-    int rc = crisk_csv_open(f, NULL, &t->csv, err);
+    /* Room for wide models' rows: a generous 64 bytes per cell beyond the default. */
+    crisk_csv_options opts;
+    crisk_csv_options_init(&opts);
+    if (t->num_features < ((size_t)-1 - opts.max_record_bytes) / 64)
+        opts.max_record_bytes += 64 * t->num_features;
+    int rc = crisk_csv_open(f, &opts, &t->csv, err);
     if (rc == 0)
         rc = read_header(t, model, ignore_extra, err);
     if (rc) {
@@ -179,7 +184,7 @@ static int parse_cell(const char *cell, float *out)
 }
 
 int cli_table_read(cli_table *t, float *rows, size_t max_rows, size_t *nrows,
-                   crisk_error *err)
+                   size_t *first_line, size_t *last_line, crisk_error *err)
 {
     size_t F = t->num_features;
     *nrows = 0;
@@ -192,6 +197,9 @@ int cli_table_read(cli_table *t, float *rows, size_t max_rows, size_t *nrows,
         if (rc == 0)
             break;
         size_t line = crisk_csv_line(t->csv);
+        if (*nrows == 0)
+            *first_line = line;
+        *last_line = line;
         if (n != t->num_columns)
             return crisk_fail(err, CRISK_E_INPUT,
                               "line %zu: %zu fields, but the header has %zu columns", line, n,

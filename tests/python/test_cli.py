@@ -77,6 +77,9 @@ def test_stdin_input(run_crisk):
     direct = run_crisk("predict", "--model", MODEL, "--input", CASES).stdout
     piped = run_crisk("predict", "--model", MODEL, "--input", "-", input=CASES.read_text())
     assert piped.stdout == direct
+    bad = run_crisk("predict", "--model", MODEL, "--input", "-", check=False,
+                    input=CASES.read_text().splitlines()[0] + "\n1,2\n")
+    assert bad.returncode == 1 and "stdin: line 2: 2 fields" in bad.stderr
 
 
 def test_quoted_crlf_bom_reordered_columns(run_crisk, cases, tmp_path):
