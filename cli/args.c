@@ -22,6 +22,7 @@ static const cli_option *find_option(const char *word, const cli_option *opts, s
     return NULL;
 }
 
+/* Matches each word against the options; returns 0, CLI_HELP or CLI_EXIT_USAGE. */
 int cli_parse_args(const char *command, int argc, char **argv, const cli_option *opts,
                    size_t nopts)
 {
@@ -60,6 +61,7 @@ int cli_parse_args(const char *command, int argc, char **argv, const cli_option 
     return 0;
 }
 
+/* Parses a whole decimal integer within [lo, hi]; returns 0 or CLI_EXIT_USAGE. */
 int cli_parse_int(const char *name, const char *text, long lo, long hi, long *out)
 {
     char *end;

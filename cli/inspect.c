@@ -3,6 +3,8 @@
  */
 #include "cli.h"
 
+/* Runs `crisk inspect`: loads the model and prints its description; returns the
+ * exit code. */
 int cli_inspect(int argc, char **argv)
 {
     const char *path = NULL;

@@ -5,6 +5,7 @@
 
 #include <string.h>
 
+/* Prints the usage text, options and exit codes to `f`. */
 void cli_usage(FILE *f)
 {
     fputs("usage:\n"
@@ -39,6 +40,7 @@ void cli_usage(FILE *f)
           f);
 }
 
+/* Dispatches to the sub-command named by argv[1]; returns its exit code. */
 int main(int argc, char **argv)
 {
     if (argc < 2) {

@@ -142,6 +142,7 @@ static int finish_output(FILE *out, const char *name)
     return failed ? -1 : 0;
 }
 
+/* Runs `crisk predict`; returns the exit code. */
 int cli_predict(int argc, char **argv)
 {
     predict_args a;

@@ -4,6 +4,7 @@
  */
 #include "cli.h"
 
+/* Prints one error line to stderr, prefixed with the command's name. */
 void cli_report(const char *where, const char *message)
 {
     if (where)
@@ -12,6 +13,7 @@ void cli_report(const char *where, const char *message)
         fprintf(stderr, "crisk: %s\n", message);
 }
 
+/* Loads a model; returns it, or NULL after printing the library's message. */
 crisk_model *cli_load_model(const char *path)
 {
     crisk_model *model = NULL;

@@ -116,6 +116,7 @@ static int read_header(cli_table *t, const crisk_model *model, int ignore_extra,
     return 0;
 }
 
+/* Opens the CSV reader, reads the header and maps it; returns 0 or a negative code. */
 int cli_table_open(FILE *f, const crisk_model *model, int ignore_extra, cli_table **out,
                    crisk_error *err)
 {
@@ -140,6 +141,7 @@ int cli_table_open(FILE *f, const crisk_model *model, int ignore_extra, cli_tabl
     return 0;
 }
 
+/* Frees the table's column map and CSV reader; NULL is a no-op. */
 void cli_table_free(cli_table *table)
 {
     if (!table)
@@ -183,6 +185,7 @@ static int parse_cell(const char *cell, float *out)
     return 0;
 }
 
+/* Parses up to `max_rows` rows into `rows`; returns 0 or a negative code. */
 int cli_table_read(cli_table *t, float *rows, size_t max_rows, size_t *nrows,
                    size_t *first_line, size_t *last_line, crisk_error *err)
 {

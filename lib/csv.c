@@ -43,12 +43,14 @@ struct crisk_csv_reader {
     crisk_error failure;
 };
 
+/* Fills `opts` with the default chunk size and record limit. */
 void crisk_csv_options_init(crisk_csv_options *opts)
 {
     opts->chunk_bytes = DEFAULT_CHUNK_BYTES;
     opts->max_record_bytes = DEFAULT_MAX_RECORD_BYTES;
 }
 
+/* Creates a reader over `f`; returns 0 or a negative code (see csv.h). */
 int crisk_csv_open(FILE *f, const crisk_csv_options *opts, crisk_csv_reader **out,
                    crisk_error *err)
 {
@@ -85,6 +87,7 @@ int crisk_csv_open(FILE *f, const crisk_csv_options *opts, crisk_csv_reader **ou
     return 0;
 }
 
+/* Frees the reader's buffers and the reader itself; NULL is a no-op. */
 void crisk_csv_free(crisk_csv_reader *reader)
 {
     if (!reader)
@@ -96,6 +99,7 @@ void crisk_csv_free(crisk_csv_reader *reader)
     free(reader);
 }
 
+/* Returns the line where the last record returned started (0 before any). */
 size_t crisk_csv_line(const crisk_csv_reader *reader)
 {
     return reader ? reader->record_line : 0;
@@ -234,6 +238,7 @@ static int fold_crlf(crisk_csv_reader *r)
     return '\r';
 }
 
+/* Parses the next record; returns 1 with its fields, 0 at the end, or a negative code. */
 int crisk_csv_next(crisk_csv_reader *r, const char ***fields, size_t *nfields,
                    crisk_error *err)
 {
