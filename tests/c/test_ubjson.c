@@ -35,29 +35,49 @@ static crisk_load_limits default_limits(void)
     return o.limits;
 }
 
-/* Trains a 3-round binary:logistic booster on 20 rows of 4 features (one value missing)
- * and returns it. */
-static BoosterHandle train_small(void)
+/* The training rows: 20 rows of 4 features, one value missing. */
+enum { ROWS = 20, COLS = 4 };
+
+/* Fills `x` with the training rows. */
+static void training_rows(float x[ROWS * COLS])
 {
-    float x[20 * 4], y[20];
-    for (int i = 0; i < 20; i++) {
-        for (int j = 0; j < 4; j++)
-            x[i * 4 + j] = (float)((i * 7 + j * 3) % 11) / 3.0f - 1.0f;
-        y[i] = (float)(i % 3 == 0);
-    }
+    for (int i = 0; i < ROWS; i++)
+        for (int j = 0; j < COLS; j++)
+            x[i * COLS + j] = (float)((i * 7 + j * 3) % 11) / 3.0f - 1.0f;
     x[5] = NAN;
+}
+
+/* Trains a 3-round booster with `objective` (labels i % num_class, num_class 2 meaning a
+ * binary objective) on the training rows, and returns it. */
+static BoosterHandle train(const char *objective, int num_class)
+{
+    float x[ROWS * COLS], y[ROWS];
+    training_rows(x);
+    for (int i = 0; i < ROWS; i++)
+        y[i] = (float)(i % num_class == 0 ? 1 : (num_class == 2 ? 0 : i % num_class));
     DMatrixHandle d;
-    XGB_OK(XGDMatrixCreateFromMat(x, 20, 4, NAN, &d));
-    XGB_OK(XGDMatrixSetFloatInfo(d, "label", y, 20));
+    XGB_OK(XGDMatrixCreateFromMat(x, ROWS, COLS, NAN, &d));
+    XGB_OK(XGDMatrixSetFloatInfo(d, "label", y, ROWS));
     BoosterHandle b;
     XGB_OK(XGBoosterCreate(&d, 1, &b));
-    XGB_OK(XGBoosterSetParam(b, "objective", "binary:logistic"));
+    XGB_OK(XGBoosterSetParam(b, "objective", objective));
+    if (num_class > 2) {
+        char k[16];
+        snprintf(k, sizeof k, "%d", num_class);
+        XGB_OK(XGBoosterSetParam(b, "num_class", k));
+    }
     XGB_OK(XGBoosterSetParam(b, "max_depth", "3"));
     XGB_OK(XGBoosterSetParam(b, "nthread", "1"));
     for (int it = 0; it < 3; it++)
         XGB_OK(XGBoosterUpdateOneIter(b, it, d));
     XGB_OK(XGDMatrixFree(d));
     return b;
+}
+
+/* The model most tests use: binary:logistic. */
+static BoosterHandle train_small(void)
+{
+    return train("binary:logistic", 2);
 }
 
 /* Saves booster `b` in `format` ("json" or "ubj") into a malloc'd buffer, storing its size
@@ -539,6 +559,78 @@ START_TEST(test_not_a_model)
 }
 END_TEST
 
+/* ------------------------------------------------------------------------------------ */
+/* End to end: the loader on each format                                                */
+/* ------------------------------------------------------------------------------------ */
+
+/* Loads the model at `path` with crisk and writes its transformed predictions for the
+ * training rows to `out` (ROWS * outputs floats), returning the number of outputs. */
+static size_t crisk_scores(const char *path, float *out, size_t cap)
+{
+    crisk_model *m = NULL;
+    crisk_error err = {0};
+    int rc = crisk_model_load(path, &m, &err);
+    ck_assert_msg(rc == 0, "%s: %s", path, err.message);
+    size_t outputs = crisk_model_num_outputs(m);
+    ck_assert_uint_le(ROWS * outputs, cap);
+    float x[ROWS * COLS];
+    training_rows(x);
+    rc = crisk_predict(m, x, ROWS, COLS, NULL, out, &err);
+    ck_assert_msg(rc == 0, "%s: predict: %s", path, err.message);
+    crisk_model_free(m);
+    return outputs;
+}
+
+/* Saves a model trained with `objective` as JSON, UBJSON and legacy binary files, and
+ * checks that crisk scores the training rows identically from all three, and as
+ * libxgboost does. */
+static void check_formats_agree(const char *objective, int num_class)
+{
+    BoosterHandle b = train(objective, num_class);
+    char dir[] = "/tmp/crisk-ubjson-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    static const char *const names[] = {"model.json", "model.ubj", "model.bin"};
+    enum { CAP = ROWS * 8 };
+    float scores[3][CAP];
+    size_t outputs[3];
+    for (int f = 0; f < 3; f++) {
+        char path[64];
+        snprintf(path, sizeof path, "%s/%s", dir, names[f]);
+        XGB_OK(XGBoosterSaveModel(b, path));
+        outputs[f] = crisk_scores(path, scores[f], CAP);
+        unlink(path);
+    }
+    rmdir(dir);
+    for (int f = 1; f < 3; f++) {
+        ck_assert_uint_eq(outputs[f], outputs[0]);
+        for (size_t i = 0; i < ROWS * outputs[0]; i++)
+            ck_assert_msg(memcmp(&scores[f][i], &scores[0][i], sizeof(float)) == 0,
+                          "%s, %s: output %zu is %.9g, from JSON %.9g", objective, names[f],
+                          i, scores[f][i], scores[0][i]);
+    }
+    /* libxgboost's own predictions for the same rows. */
+    float x[ROWS * COLS];
+    training_rows(x);
+    DMatrixHandle d;
+    XGB_OK(XGDMatrixCreateFromMat(x, ROWS, COLS, NAN, &d));
+    bst_ulong len = 0;
+    const float *want = NULL;
+    XGB_OK(XGBoosterPredict(b, d, 0, 0, 0, &len, &want));
+    ck_assert_uint_eq(len, ROWS * outputs[0]);
+    for (size_t i = 0; i < len; i++)
+        ck_assert_float_eq_tol(scores[0][i], want[i], 1e-6);
+    XGB_OK(XGDMatrixFree(d));
+    XGB_OK(XGBoosterFree(b));
+}
+
+START_TEST(test_load_each_format)
+{
+    check_formats_agree("binary:logistic", 2);
+    check_formats_agree("multi:softprob", 3);
+    check_formats_agree("reg:squarederror", 2);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("ubjson");
@@ -556,6 +648,7 @@ int main(void)
     tcase_add_test(xgb, test_legacy_matches_json);
     tcase_add_test(xgb, test_legacy_silent);
     tcase_add_test(xgb, test_not_a_model);
+    tcase_add_test(xgb, test_load_each_format);
     suite_add_tcase(s, xgb);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_ENV);
