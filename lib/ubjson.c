@@ -311,12 +311,12 @@ static int open_container(ubj_reader *r, unsigned char marker, cJSON *node)
                               "UBJSON byte offset %zu: unsupported element type 0x%02x in an "
                               "optimized container (expected one of i U I l L d D C S H)",
                               at, type);
-        if (remaining(r) == 0 || r->data[r->pos] != '#')
-            return remaining(r) == 0
-                ? fail_truncated(r, r->pos, "'#' and a count after a '$' type")
-                : crisk_fail(r->err, CRISK_E_FORMAT,
-                             "UBJSON byte offset %zu: expected '#' and a count after a '$' "
-                             "type, found 0x%02x", r->pos, r->data[r->pos]);
+        if (remaining(r) == 0)
+            return fail_truncated(r, r->pos, "'#' and a count after a '$' type");
+        if (r->data[r->pos] != '#')
+            return crisk_fail(r->err, CRISK_E_FORMAT,
+                              "UBJSON byte offset %zu: expected '#' and a count after a '$' "
+                              "type, found 0x%02x", r->pos, r->data[r->pos]);
     }
     if (remaining(r) > 0 && r->data[r->pos] == '#') {
         r->pos++;
@@ -364,12 +364,18 @@ static int read_value(ubj_reader *r, unsigned char marker, size_t at, cJSON **ou
     return 0;
 }
 
+/* Moves past any no-op markers (N) at the current position. */
+static void skip_noops(ubj_reader *r)
+{
+    while (r->pos < r->size && r->data[r->pos] == 'N')
+        r->pos++;
+}
+
 /* Reads the next marker that is not a no-op (N) into `*marker`, and where it is into
  * `*at`; `what` names what was expected there in errors. */
 static int next_marker(ubj_reader *r, const char *what, unsigned char *marker, size_t *at)
 {
-    while (r->pos < r->size && r->data[r->pos] == 'N')
-        r->pos++;
+    skip_noops(r);
     if (r->pos == r->size)
         return fail_truncated(r, r->pos, what);
     *at = r->pos;
@@ -389,8 +395,7 @@ static int step(ubj_reader *r)
         return 0;
     }
     if (f->left < 0) {
-        while (r->pos < r->size && r->data[r->pos] == 'N')
-            r->pos++;
+        skip_noops(r);
         if (r->pos < r->size && r->data[r->pos] == close) {
             r->pos++;
             r->depth--;
@@ -448,6 +453,9 @@ static int step(ubj_reader *r)
     return rc;
 }
 
+/* Decodes the UBJSON document of `size` bytes at `data` into a new cJSON tree in `*out`
+ * (NULL on failure), and returns 0 or the CRISK_E_* code of the first problem, whose
+ * message names its byte offset. */
 int crisk_ubjson_parse(const unsigned char *data, size_t size, const crisk_load_limits *limits,
                        cJSON **out, crisk_error *err)
 {
@@ -465,8 +473,8 @@ int crisk_ubjson_parse(const unsigned char *data, size_t size, const crisk_load_
         rc = read_value(&r, marker, at, &root);
     while (rc == 0 && r.depth > 0)
         rc = step(&r);
-    while (rc == 0 && r.pos < size && data[r.pos] == 'N')
-        r.pos++;
+    if (rc == 0)
+        skip_noops(&r);
     if (rc == 0 && r.pos < size)
         rc = crisk_fail(err, CRISK_E_FORMAT,
                         "UBJSON byte offset %zu: expected the end of the document after "

@@ -164,6 +164,10 @@ static int convert(const void *data, size_t size, char **json, crisk_error *err)
 
 #endif /* CRISK_HAVE_LIBXGBOOST */
 
+/* Converts the legacy binary model of `size` bytes at `data` to XGBoost JSON text stored,
+ * malloc'd, in `*json` (NULL on failure); returns 0, CRISK_E_FORMAT when the bytes are no
+ * recognised model, CRISK_E_DEPENDENCY when a legacy model meets a build without
+ * libxgboost, or CRISK_E_NOMEM. */
 int crisk_xgboost_legacy_to_json(const void *data, size_t size, char **json, crisk_error *err)
 {
     *json = NULL;
@@ -178,7 +182,7 @@ int crisk_xgboost_legacy_to_json(const void *data, size_t size, char **json, cri
     return rc;
 #else
     return crisk_fail(err, CRISK_E_DEPENDENCY,
-                      "an XGBoost legacy binary model, which needs libxgboost, and this build "
-                      "of crisk lacks libxgboost: save the model as JSON or UBJSON instead");
+                      "an XGBoost legacy binary model: reading one needs libxgboost, which "
+                      "this build of crisk lacks (save the model as JSON or UBJSON instead)");
 #endif
 }
