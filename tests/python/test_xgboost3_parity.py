@@ -383,3 +383,42 @@ def test_random_sweep(c, fmt):
     check_model(c, model, booster, frame)
     if c.param_dict.get("booster") != "gblinear" and c.rounds > 2:
         check_model(c, model, booster, frame, (1, c.rounds - 1))
+
+
+EDGE_CODES = np.array([-1, -0.5, -0.0, 0.3, 2.7, 3.999, 4, 11.9, 12, 31, 32, 33, 100,
+                       2**24 - 1, 2**24, 1e9, -1e9], dtype=np.float32)
+
+
+@pytest.mark.parametrize("c", [c for c in CASES if c.id in {
+    "gbtree-binary:logistic", "onehot-only", "depth12-partition-only",
+    "multi4-parallel2-softprob", "dart-binary:logistic"}], ids=lambda c: c.id)
+def test_raw_category_codes_at_the_edges(c):
+    # crisk takes raw category codes; XGBoost takes them too from a plain array whose
+    # feature types say "c". Codes that are fractional, negative, unseen, past the
+    # bitfield or past 2^24 must go where XGBoost sends them.
+    booster = xc.train(c)
+    rows = xc.codes(eval_frame(c))
+    rng = np.random.default_rng(5)
+    cat_cols = [j for j, t in enumerate(booster.feature_types) if t == "c"]
+    for j in cat_cols:
+        swap = rng.random(len(rows)) < 0.5
+        rows[swap, j] = rng.choice(EDGE_CODES, int(swap.sum()))
+    model = CModel(booster.save_raw("json"))
+    dm = xgb.DMatrix(rows, missing=np.nan, feature_names=booster.feature_names,
+                     feature_types=booster.feature_types, enable_categorical=True)
+    for margin in (False, True):
+        want = np.asarray(booster.predict(dm, output_margin=margin), np.float32)
+        want = want.reshape(len(rows), -1)
+        got = crisk_predict(model, rows, margin, want.shape[1])
+        assert_parity(got, want, rows, f"{c.id} edge codes margin={margin}")
+
+
+def test_feature_names_are_the_frames_columns():
+    name = LIB.crisk_model_feature_name
+    name.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+    name.restype = ctypes.c_char_p
+    booster = xc.train(OBJECTIVE_CASES[0])
+    model = CModel(booster.save_raw("json"))
+    names = [name(model._h, i).decode() for i in range(model.num_features)]
+    assert names == booster.feature_names == list(xc.training_frame(OBJECTIVE_CASES[0]))
+    assert name(model._h, model.num_features) is None
