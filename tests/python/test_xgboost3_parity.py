@@ -251,6 +251,15 @@ def test_cases_cover_both_categorical_split_kinds():
     assert sizes == {1, 2}, "the objective cases must hold one-hot and partition splits"
 
 
+def test_cases_cover_multi_word_category_bitsets():
+    # Some partition split must test a category >= 32, so bitsets span several words.
+    biggest = 0
+    for c in OBJECTIVE_CASES:
+        for tree in xc.model_json(xc.train(c))["learner"]["gradient_booster"]["model"]["trees"]:
+            biggest = max([biggest, *tree.get("categories", [])])
+    assert biggest >= 32, biggest
+
+
 def test_dart_cases_hold_dropped_weights():
     # XGBoost up to 3.2 writes the legacy layout {"name": "dart", "gbtree": {"model": ...},
     # "weight_drop": [...]}; 3.3 merged DART into gbtree ("weight_drop" in the model). The

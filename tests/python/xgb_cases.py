@@ -17,9 +17,10 @@ import numpy as np
 import pandas as pd
 import xgboost as xgb
 
-# Categorical columns: name -> number of levels. One small column (one-hot splits when
-# max_cat_to_onehot exceeds its level count) and one wide column (partition splits).
-CAT_LEVELS = {"port": 4, "hs_chapter": 12}
+# Categorical columns: name -> number of levels. A small column (one-hot splits when
+# max_cat_to_onehot exceeds its level count), a wider one (partition splits), and one with
+# more than 64 levels, whose partition bitsets span several 32-bit words.
+CAT_LEVELS = {"port": 4, "hs_chapter": 12, "origin": 70}
 NUM_COLUMNS = ["value", "weight", "duty_rate", "lines", "age_days"]
 
 # Objectives crisk must score exactly as XGBoost does.
@@ -112,7 +113,7 @@ def _signal(frame: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
     x = np.where(np.isnan(x), 0.0, x)
     s = 0.8 * x[:, 0] - 0.3 * x[:, 1] + 0.2 * x[:, 2] * x[:, 3] + 0.1 * x[:, 4]
     if frame.shape[1] > len(NUM_COLUMNS):
-        s += np.sin(x[:, 5] * 1.7) + 0.25 * ((x[:, 6] % 5) - 2)
+        s += np.sin(x[:, 5] * 1.7) + 0.25 * ((x[:, 6] % 5) - 2) + 0.3 * ((x[:, 7] % 7) - 3)
     return (s - s.mean()) / (s.std() + 1e-9) + 0.3 * rng.normal(size=len(s))
 
 
