@@ -316,23 +316,18 @@ def test_threads_give_xgboost_results(threads):
     assert_parity(model.predict(rows, threads=threads), want, rows, f"threads={threads}")
 
 
-@pytest.mark.xfail(strict=True, reason="multi:softmax margins are K per row but "
-                   "crisk_model_num_outputs() is 1: crisk writes past the documented buffer")
-def test_softmax_margin_fits_the_documented_buffer():
-    # crisk.h: crisk_predict writes nrows * crisk_model_num_outputs(model) floats.
+def test_softmax_margins_have_one_value_per_class():
+    # crisk.h: CRISK_OUTPUT_MARGIN writes crisk_model_num_margins() values per row, which
+    # for multi:softmax is the number of classes while the transformed output is one index.
     c = next(c for c in CASES if c.id == "gbtree-multi:softmax")
     model = CModel(xc.train(c).save_raw("json"))
-    rows = xc.codes(eval_frame(c))
-    crisk_predict(model, rows, True, model.num_outputs)
+    assert model.num_outputs == 1
+    assert c.num_class > 1 and model.num_margins == c.num_class
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
 @pytest.mark.parametrize("rounds", [
-    pytest.param(3, id="rounds3", marks=pytest.mark.xfail(
-        strict=True, raises=AssertionError,
-        reason="importer bug: read_gbtree checks that num_trees (3) is a whole number of "
-               "iterations of num_target (2) trees before tree_size sees size_leaf_vector=2, "
-               "so it fails with CRISK_E_FORMAT instead of CRISK_E_UNSUPPORTED")),
+    pytest.param(3, id="rounds3"),
     pytest.param(4, id="rounds4")])
 def test_vector_leaf_trees_are_refused(rounds, fmt, tmp_path):
     # One vector-leaf tree per round: 3 rounds is not a multiple of num_target = 2 trees
