@@ -42,7 +42,7 @@ static const char *const *const model_params[] = {softprob_params, dart_params,
 typedef struct fixture {
     crisk_model *model;
     xgbt_synth rows;          /* NROWS rows */
-    size_t per_row;
+    size_t per_row[2];        /* values per row: transformed, margin */
     float *want[2];           /* transformed, margin: threads = 1 over all rows */
 } fixture;
 
@@ -74,12 +74,13 @@ static void fixture_make(fixture *fx, size_t k)
     xgbt_synth_free(&train);
 
     ck_assert_int_eq(xgbt_synth_make(&fx->rows, NROWS, 1234 + k), 0);
-    fx->per_row = crisk_model_num_outputs(fx->model);
+    fx->per_row[0] = crisk_model_num_outputs(fx->model);
+    fx->per_row[1] = crisk_model_num_margins(fx->model);
     for (int margin = 0; margin <= 1; margin++) {
         crisk_predict_options o;
         crisk_predict_options_init(&o);
         o.output = margin ? CRISK_OUTPUT_MARGIN : CRISK_OUTPUT_TRANSFORMED;
-        fx->want[margin] = malloc(NROWS * fx->per_row * sizeof(float));
+        fx->want[margin] = malloc(NROWS * fx->per_row[margin] * sizeof(float));
         ck_assert_ptr_nonnull(fx->want[margin]);
         rc = crisk_predict(fx->model, fx->rows.x, NROWS, XGBT_NCOLS, &o, fx->want[margin],
                            &err);
@@ -112,8 +113,7 @@ static void *worker_run(void *arg)
 {
     worker *w = arg;
     const fixture *fx = w->fx;
-    size_t per_row = fx->per_row;
-    float *out = malloc(ROWS_PER_THREAD * per_row * sizeof *out);
+    float *out = malloc(ROWS_PER_THREAD * fx->per_row[1] * sizeof *out);
     if (!out) {
         w->rc = CRISK_E_NOMEM;
         return NULL;
@@ -122,6 +122,7 @@ static void *worker_run(void *arg)
     for (int round = 0; round < 4 && w->rc == 0; round++) {
         for (size_t bi = 0; bi < sizeof batches / sizeof batches[0] && w->rc == 0; bi++) {
             int margin = (round + (int)bi) % 2;
+            size_t per_row = fx->per_row[margin];
             crisk_predict_options o;
             crisk_predict_options_init(&o);
             o.output = margin ? CRISK_OUTPUT_MARGIN : CRISK_OUTPUT_TRANSFORMED;
@@ -169,7 +170,7 @@ START_TEST(test_internal_threads)
     fixture fx;
     memset(&fx, 0, sizeof fx);
     fixture_make(&fx, (size_t)_i);
-    size_t n = NROWS * fx.per_row;
+    size_t n = NROWS * fx.per_row[1];
     float *out = malloc(n * sizeof *out);
     ck_assert_ptr_nonnull(out);
     static const int thread_counts[] = {0, 2, 3, 8};
@@ -180,11 +181,12 @@ START_TEST(test_internal_threads)
             o.threads = thread_counts[k];
             o.output = margin ? CRISK_OUTPUT_MARGIN : CRISK_OUTPUT_TRANSFORMED;
             crisk_error err;
-            memset(out, 0xff, n * sizeof *out);
+            size_t n_out = NROWS * fx.per_row[margin];
+            memset(out, 0xff, n_out * sizeof *out);
             int rc = crisk_predict(fx.model, fx.rows.x, NROWS, XGBT_NCOLS, &o, out, &err);
             ck_assert_msg(rc == 0, "threads=%d: %s: %s", o.threads, crisk_err_name(rc),
                           err.message);
-            ck_assert_msg(memcmp(out, fx.want[margin], n * sizeof *out) == 0,
+            ck_assert_msg(memcmp(out, fx.want[margin], n_out * sizeof *out) == 0,
                           "model %d threads=%d %s: differs from threads=1", _i, o.threads,
                           margin ? "margin" : "transformed");
         }
