@@ -43,8 +43,9 @@ typedef struct parity_case {
     const char *depth;        /* max_depth; NULL: libxgboost's default (6) */
     int parallel_tree;        /* num_parallel_tree; 0 means 1 */
     const char *base_score;   /* NULL: libxgboost's default */
-    const char *onehot;       /* max_cat_to_onehot; NULL: the default (partition splits
-                                 for our 10 categories) */
+    const char *onehot;       /* max_cat_to_onehot; NULL: 1.7's default 4, which gives
+                                 partition splits (a set of categories goes right) for our
+                                 10 categories; "32" gives one-hot splits (one category) */
     int rounds;
 } parity_case;
 

@@ -85,6 +85,7 @@ int xgbt_synth_make(xgbt_synth *s, size_t nrows, unsigned long long seed)
     return 0;
 }
 
+/* Frees the arrays of `s` and clears it. */
 void xgbt_synth_free(xgbt_synth *s)
 {
     free(s->x);
@@ -133,6 +134,7 @@ static int make_dmatrix(const xgbt_data *data, DMatrixHandle *out, char *msg,
     return 0;
 }
 
+/* Trains a booster (see xgb_train.h); returns it, or NULL with the message in `msg`. */
 xgbt_booster *xgbt_train(const xgbt_data *data, const char *const *params, int rounds,
                          char *msg, size_t msg_size)
 {
@@ -168,6 +170,7 @@ xgbt_booster *xgbt_train(const xgbt_data *data, const char *const *params, int r
     return b;
 }
 
+/* Saves the booster to a malloc'd buffer in `format`; returns 0 or -1. */
 int xgbt_save(xgbt_booster *b, const char *format, unsigned char **bytes, size_t *size,
               char *msg, size_t msg_size)
 {
@@ -192,6 +195,7 @@ int xgbt_save(xgbt_booster *b, const char *format, unsigned char **bytes, size_t
     return 0;
 }
 
+/* Predicts `data` with libxgboost into a malloc'd array; returns 0 or -1. */
 int xgbt_predict(xgbt_booster *b, const xgbt_data *data, int margin, int iteration_begin,
                  int iteration_end, float **out, size_t *n, char *msg, size_t msg_size)
 {
@@ -228,12 +232,14 @@ int xgbt_predict(xgbt_booster *b, const xgbt_data *data, int margin, int iterati
     return rc;
 }
 
+/* Returns the boosted rounds of the booster, or -1. */
 int xgbt_rounds(xgbt_booster *b)
 {
     int rounds = -1;
     return XGBoosterBoostedRounds(b->handle, &rounds) == 0 ? rounds : -1;
 }
 
+/* Frees the booster and its training DMatrix; NULL is a no-op. */
 void xgbt_free(xgbt_booster *b)
 {
     if (!b)
