@@ -68,6 +68,8 @@ typedef struct crisk_node {
     float    threshold;      /* numerical split: x < threshold goes left */
     float    cover;          /* sum of hessians (XGBoost) or count (LightGBM), for SHAP */
     double   value;          /* leaf value (for linear leaves: the constant term) */
+    double   fallback;       /* LightGBM linear leaf: the output when one of its features
+                                is NaN (LightGBM's leaf_value, not the constant term) */
 } crisk_node;
 
 /* One tree: a slice of model->nodes, root first. */

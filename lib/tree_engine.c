@@ -36,10 +36,12 @@ size_t crisk_engine_memory(const struct crisk_engine *engine)
 }
 
 /* Returns 1 if category value `x` is in node `n`'s set. Values that are negative, too large
- * for the bitset, or not below 2^31 are in no set. */
+ * for the bitset, or not below 2^31 are in no set. LightGBM casts to int before testing
+ * the sign, so that for it (-1, 0) is category 0. */
 static int category_in_set(const crisk_model *m, const crisk_node *n, float x)
 {
-    if (!(x >= 0.0f) || x >= 2147483648.0f)
+    int valid = m->family == CRISK_FAMILY_LIGHTGBM ? x > -1.0f : x >= 0.0f;
+    if (!valid || x >= 2147483648.0f)
         return 0;
     uint32_t c = (uint32_t)x; /* truncates toward zero, as both XGBoost and LightGBM do */
     if (c / 32 >= n->cat_nwords)
@@ -48,7 +50,7 @@ static int category_in_set(const crisk_model *m, const crisk_node *n, float x)
 }
 
 /* Returns the value of a leaf for `row`: its constant, or LightGBM's linear model, which
- * falls back to the constant leaf value when one of its features is missing. */
+ * falls back to the leaf's fallback value when one of its features is missing. */
 static double leaf_output(const crisk_model *m, const crisk_node *n, const float *row)
 {
     if (n->linear_count == 0)
@@ -57,8 +59,10 @@ static double leaf_output(const crisk_model *m, const crisk_node *n, const float
     for (uint32_t k = 0; k < n->linear_count; k++) {
         float x = row[m->lin_feature[n->linear_begin + k]];
         if (isnan(x))
-            return n->value;
-        sum += m->lin_coeff[n->linear_begin + k] * (double)x;
+            return n->fallback;
+        /* LightGBM's dense-row reader turns |x| <= 1e-35f into 0. */
+        if (fabsf(x) > 1e-35f)
+            sum += m->lin_coeff[n->linear_begin + k] * (double)x;
     }
     return sum;
 }
