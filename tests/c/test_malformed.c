@@ -5,7 +5,8 @@
  * The corpus is tests/corpus/xgboost (written by make_corpus.py there); its EXPECTED file
  * lists each file with the crisk error name it must give and a substring of the message.
  * Every file is loaded by path and from memory. Beyond the corpus, every prefix of a
- * valid model and many single-byte corruptions of it are loaded: any refusal is fine, a
+ * valid model (JSON and UBJSON) and many single-byte corruptions of valid models are
+ * loaded: any refusal is fine, a
  * crash is not, and whatever loads must score.
  */
 #include "crisk.h"
@@ -186,8 +187,8 @@ START_TEST(test_corpus_complete)
     ck_assert_ptr_nonnull(d);
     struct dirent *ent;
     while ((ent = readdir(d)) != NULL) {
-        size_t len = strlen(ent->d_name);
-        if (len < 5 || strcmp(ent->d_name + len - 5, ".json") != 0)
+        const char *dot = strrchr(ent->d_name, '.');
+        if (!dot || (strcmp(dot, ".json") != 0 && strcmp(dot, ".ubj") != 0))
             continue;
         size_t k = 0;
         while (k < n && strcmp(e[k].file, ent->d_name) != 0)
@@ -223,9 +224,10 @@ static void load_anything(const unsigned char *bytes, size_t size, const char *w
 
 START_TEST(test_every_prefix)
 {
+    static const char *const bases[] = {"valid_base.json", "valid_base.ubj"};
     char dir[512], path[768];
     corpus_dir(dir, sizeof dir);
-    snprintf(path, sizeof path, "%s/valid_base.json", dir);
+    snprintf(path, sizeof path, "%s/%s", dir, bases[_i]);
     size_t size = 0;
     unsigned char *whole = slurp(path, &size);
     /* A copy of exactly `cut` bytes, so that reading past the end is seen by sanitizers. */
@@ -236,8 +238,8 @@ START_TEST(test_every_prefix)
         crisk_model *m = NULL;
         crisk_error err;
         int rc = crisk_model_load_buffer(prefix, cut, &m, &err);
-        ck_assert_msg(rc == CRISK_E_FORMAT, "prefix of %zu bytes: %s \"%s\"", cut,
-                      crisk_err_name(rc), rc ? err.message : "");
+        ck_assert_msg(rc == CRISK_E_FORMAT, "%s: prefix of %zu bytes: %s \"%s\"", bases[_i],
+                      cut, crisk_err_name(rc), rc ? err.message : "");
         free(prefix);
     }
     free(whole);
@@ -249,7 +251,8 @@ START_TEST(test_byte_corruptions)
     char dir[512], path[768];
     corpus_dir(dir, sizeof dir);
     static const char *const bases[] = {"valid_base.json", "valid_v17_nan.json",
-                                        "valid_dart.json", "valid_gblinear.json"};
+                                        "valid_dart.json", "valid_gblinear.json",
+                                        "valid_base.ubj"};
     /* Bytes that change the meaning of JSON text most: structure, signs, digits, quotes. */
     static const unsigned char replacements[] = "{}[]\",:-+09eE.N \x00\xff";
     unsigned long long state = 0x243F6A8885A308D3ULL; /* a local PRNG (xorshift64) */
@@ -281,7 +284,7 @@ int main(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_corpus);
     tcase_add_test(tc, test_corpus_complete);
-    tcase_add_test(tc, test_every_prefix);
+    tcase_add_loop_test(tc, test_every_prefix, 0, 2);
     tcase_add_test(tc, test_byte_corruptions);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);

@@ -27,9 +27,9 @@ import xgboost as xgb
 HERE = Path(__file__).resolve().parent
 
 
-def train(params, rounds=2, categorical=True):
-    """Returns the parsed JSON of a tiny model trained with `params` (the third feature
-    declared categorical, or numerical for boosters that refuse categories)."""
+def train_booster(params, rounds=2, categorical=True):
+    """Returns a tiny booster trained with `params` (the third feature declared
+    categorical, or numerical for boosters that refuse categories)."""
     rng = np.random.default_rng(0)
     x = rng.random((64, 3)).astype(np.float32)
     x[:, 2] = rng.integers(0, 4, 64)
@@ -40,7 +40,12 @@ def train(params, rounds=2, categorical=True):
     if categorical:
         base.update({"max_depth": 2, "tree_method": "hist", "max_cat_to_onehot": 1})
     base.update(params)
-    booster = xgb.train(base, d, rounds)
+    return xgb.train(base, d, rounds)
+
+
+def train(params, rounds=2, categorical=True):
+    """Returns the parsed JSON of train_booster(...)."""
+    booster = train_booster(params, rounds, categorical)
     return json.loads(booster.save_raw("json").decode())
 
 
@@ -312,7 +317,13 @@ def main():
         "CRISK_E_FORMAT", "JSON")
     add("garbage_after.json", whole + b"}}", "CRISK_E_FORMAT", "JSON")
 
-    for old in HERE.glob("*.json"):
+    # UBJSON: the same base model, whole and cut short.
+    ubj = bytes(train_booster({}).save_raw("ubj"))
+    add("valid_base.ubj", ubj, "CRISK_OK", "")
+    for cut in (2, 40, len(ubj) // 2, len(ubj) - 1):
+        add(f"truncated_{cut}.ubj", ubj[:cut], "CRISK_E_FORMAT", "byte")
+
+    for old in [*HERE.glob("*.json"), *HERE.glob("*.ubj")]:
         old.unlink()
     lines = ["# file code message-substring (see make_corpus.py); '.' is this directory",
              ". CRISK_E_IO not a regular file"]
