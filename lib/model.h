@@ -113,8 +113,9 @@ struct crisk_model {
     int          average_output;     /* LightGBM random forest: divide by iterations */
 
     /* Linear models (XGBoost gblinear, crisk logistic): out = x . W + bias. */
-    float *weights;                  /* num_features x num_outputs, row-major */
-    float *bias;                     /* num_outputs */
+    double *weights;                 /* num_features x num_outputs, row-major (gblinear:
+                                        float values, summed in float) */
+    double *bias;                    /* num_outputs */
     float *mean;                     /* logistic standardisation: NULL, or num_features */
     float *scale;                    /* logistic standardisation: NULL, or num_features */
 

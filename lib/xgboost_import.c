@@ -532,12 +532,18 @@ static int read_gblinear(crisk_model *m, const cJSON *booster, crisk_error *err)
         free(all);
         return crisk_fail_prefix(err, rc, "gblinear weights ((num_feature + 1) x groups)");
     }
-    m->weights = all; /* the first F * G floats are the weights, in the layout linear.c uses */
+    /* The first F * G floats are the weights, in the layout linear.c uses. */
+    m->weights = malloc(F * G * sizeof *m->weights);
     m->bias = malloc(G * sizeof *m->bias);
-    if (!m->bias)
+    if (!m->weights || !m->bias) {
+        free(all);
         return crisk_fail(err, CRISK_E_NOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < F * G; i++)
+        m->weights[i] = all[i];
     for (size_t g = 0; g < G; g++)
         m->bias[g] = all[F * G + g];
+    free(all);
     return 0;
 }
 
