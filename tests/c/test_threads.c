@@ -59,7 +59,7 @@ static void fixture_make(fixture *fx, size_t k)
                   : k == 1 ? (s > 0 ? 1.0f : 0.0f)
                            : 3.0f * s;
     }
-    xgbt_data data = {train.x, TRAIN_ROWS, XGBT_NCOLS, labels, feature_types, NULL, 0};
+    xgbt_data data = {train.x, TRAIN_ROWS, XGBT_NCOLS, labels, feature_types, NULL, NULL, 0};
     char msg[1024];
     xgbt_booster *b = xgbt_train(&data, model_params[k], ROUNDS, msg, sizeof msg);
     ck_assert_msg(b != NULL, "libxgboost training failed: %s", msg);

@@ -144,6 +144,11 @@ typedef struct case_data {
 static const char *const feature_types[XGBT_NCOLS] = {
     "q", "q", "q", "c", "q", "q", "q", "q", "c", "q", "q", "q",
 };
+static const char *const feature_names[XGBT_NCOLS] = {
+    "declared_value", "weight_ratio", "days_in_transit", "origin_country", "line_count",
+    "price_delta", "duty_offset", "first_import", "hs_chapter", "importer_score",
+    "tariff_gap", "random_share",
+};
 
 /* Builds the data for objective `objective`. */
 static void make_case_data(case_data *d, const char *objective)
@@ -166,11 +171,11 @@ static void make_case_data(case_data *d, const char *objective)
         row[h % 3] = hostile_num[h % (sizeof hostile_num / sizeof hostile_num[0])];
     }
     d->train = (xgbt_data){d->synth.x, NROWS, XGBT_NCOLS, d->labels, feature_types,
-                           is(objective, "rank:") ? d->groups : NULL,
+                           feature_names, is(objective, "rank:") ? d->groups : NULL,
                            is(objective, "rank:") ? NROWS / GROUP_SIZE : 0};
     /* Prediction needs no feature types: libxgboost reads split kinds from the trees, and
      * would refuse the hostile categories in a categorical DMatrix. */
-    d->score = (xgbt_data){d->rows, d->nrows, XGBT_NCOLS, NULL, NULL, NULL, 0};
+    d->score = (xgbt_data){d->rows, d->nrows, XGBT_NCOLS, NULL, NULL, NULL, NULL, 0};
 }
 
 /* Frees what make_case_data allocated. */
@@ -307,6 +312,13 @@ static void check_info(const crisk_model *m, const parity_case *c, const char *f
                   c->booster, c->objective, format, crisk_model_num_outputs(m), outputs);
     ck_assert_uint_eq(crisk_model_num_margins(m), groups);
     ck_assert_str_eq(info.format, "xgboost");
+    for (size_t j = 0; j < XGBT_NCOLS; j++) {
+        const char *name = crisk_model_feature_name(m, j);
+        ck_assert_msg(name && strcmp(name, feature_names[j]) == 0,
+                      "%s %s (%s): feature %zu is named \"%s\", want \"%s\"", c->booster,
+                      c->objective, format, j, name ? name : "(null)", feature_names[j]);
+    }
+    ck_assert_ptr_null(crisk_model_feature_name(m, XGBT_NCOLS));
     ck_assert_str_eq(info.booster, c->booster);
     ck_assert_str_eq(info.objective, c->objective);
     ck_assert_uint_eq(info.num_features, XGBT_NCOLS);

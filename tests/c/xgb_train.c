@@ -106,7 +106,7 @@ static int xgb_error(const char *what, char *msg, size_t msg_size)
     return -1;
 }
 
-/* Builds a DMatrix from `data` (labels, feature types and groups when given). Returns 0,
+/* Builds a DMatrix from `data` (labels, feature types and names, groups when given). Returns 0,
  * or -1 with the message in `msg`. */
 static int make_dmatrix(const xgbt_data *data, DMatrixHandle *out, char *msg,
                         size_t msg_size)
@@ -123,6 +123,10 @@ static int make_dmatrix(const xgbt_data *data, DMatrixHandle *out, char *msg,
         XGDMatrixSetStrFeatureInfo(dm, "feature_type", (const char **)data->feature_types,
                                    data->ncols) != 0)
         rc = xgb_error("XGDMatrixSetStrFeatureInfo(feature_type)", msg, msg_size);
+    if (rc == 0 && data->feature_names &&
+        XGDMatrixSetStrFeatureInfo(dm, "feature_name", (const char **)data->feature_names,
+                                   data->ncols) != 0)
+        rc = xgb_error("XGDMatrixSetStrFeatureInfo(feature_name)", msg, msg_size);
     if (rc == 0 && data->groups &&
         XGDMatrixSetUIntInfo(dm, "group", data->groups, data->ngroups) != 0)
         rc = xgb_error("XGDMatrixSetUIntInfo(group)", msg, msg_size);
@@ -163,6 +167,16 @@ xgbt_booster *xgbt_train(const xgbt_data *data, const char *const *params, int r
     for (int it = 0; rc == 0 && it < rounds; it++)
         if (XGBoosterUpdateOneIter(b->handle, it, b->train) != 0)
             rc = xgb_error("XGBoosterUpdateOneIter", msg, msg_size);
+    /* The C API does not copy names and types into the model; the Python package does
+     * it this way, and the saved model then lists them. */
+    if (rc == 0 && data->feature_names &&
+        XGBoosterSetStrFeatureInfo(b->handle, "feature_name",
+                                   (const char **)data->feature_names, data->ncols) != 0)
+        rc = xgb_error("XGBoosterSetStrFeatureInfo(feature_name)", msg, msg_size);
+    if (rc == 0 && data->feature_types &&
+        XGBoosterSetStrFeatureInfo(b->handle, "feature_type",
+                                   (const char **)data->feature_types, data->ncols) != 0)
+        rc = xgb_error("XGBoosterSetStrFeatureInfo(feature_type)", msg, msg_size);
     if (rc) {
         xgbt_free(b);
         return NULL;

@@ -14,6 +14,7 @@ typedef struct xgbt_data {
     size_t nrows, ncols;
     const float *labels;               /* nrows labels, or NULL (prediction only) */
     const char *const *feature_types;  /* NULL, or ncols of "q" (numerical), "c" (categorical) */
+    const char *const *feature_names;  /* NULL, or ncols names */
     const unsigned *groups;            /* NULL, or ngroups query-group sizes (ranking) */
     size_t ngroups;
 } xgbt_data;
