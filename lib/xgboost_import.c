@@ -412,13 +412,6 @@ static int read_gbtree(crisk_model *m, const cJSON *model, const cJSON *weight_d
                           cJSON_GetArraySize(trees), num_trees);
     if (parallel == 0)
         return crisk_fail(err, CRISK_E_FORMAT, "%s: num_parallel_tree is 0", path);
-    m->trees_per_iteration = m->num_outputs * parallel;
-    if (num_trees % m->trees_per_iteration != 0)
-        return crisk_fail(err, CRISK_E_FORMAT,
-                          "%s: %zu trees are not whole iterations of %zu outputs x %zu "
-                          "parallel trees", path, num_trees, m->num_outputs, parallel);
-    m->num_iterations = num_trees / m->trees_per_iteration;
-
     /* First pass: node counts, so that every node lands in one allocation. */
     size_t total = 0, largest = 0, t = 0;
     const cJSON *tree;
@@ -437,6 +430,14 @@ static int read_gbtree(crisk_model *m, const cJSON *model, const cJSON *weight_d
         if (n > largest)
             largest = n;
     }
+    /* After the pass above, so that a vector-leaf model is refused as such rather than as
+     * a malformed count of scalar trees. */
+    m->trees_per_iteration = m->num_outputs * parallel;
+    if (num_trees % m->trees_per_iteration != 0)
+        return crisk_fail(err, CRISK_E_FORMAT,
+                          "%s: %zu trees are not whole iterations of %zu outputs x %zu "
+                          "parallel trees", path, num_trees, m->num_outputs, parallel);
+    m->num_iterations = num_trees / m->trees_per_iteration;
     m->num_trees = num_trees;
     m->num_nodes = total;
     m->trees = calloc(num_trees ? num_trees : 1, sizeof *m->trees);

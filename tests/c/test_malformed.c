@@ -27,12 +27,12 @@ typedef struct expectation {
     char substring[160];
 } expectation;
 
-/* Returns the corpus directory of XGBoost models, from CRISK_CORPUS_DIR (set by meson). */
+/* Returns the corpus directory of XGBoost models, under CRISK_SOURCE_DIR (set by meson). */
 static const char *corpus_dir(char *buf, size_t size)
 {
-    const char *root = getenv("CRISK_CORPUS_DIR");
-    ck_assert_msg(root != NULL, "CRISK_CORPUS_DIR is not set: run through `meson test`");
-    snprintf(buf, size, "%s/xgboost", root);
+    const char *root = getenv("CRISK_SOURCE_DIR");
+    ck_assert_msg(root != NULL, "CRISK_SOURCE_DIR is not set: run through `meson test`");
+    snprintf(buf, size, "%s/tests/corpus/xgboost", root);
     return buf;
 }
 
