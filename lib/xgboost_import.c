@@ -190,8 +190,11 @@ static int read_array(const cJSON *obj, const char *path, const char *key, size_
         if (i == n)
             break;
         double v;
+        float nonfinite;
         if (cJSON_IsNumber(it))
             v = it->valuedouble;
+        else if (kind == ELEM_F32 && crisk_json_nonfinite_value(it, &nonfinite))
+            v = nonfinite; /* XGBoost's bare NaN / Infinity */
         else if (kind == ELEM_U8 && cJSON_IsBool(it))
             v = cJSON_IsTrue(it);
         else
