@@ -418,3 +418,37 @@ def test_feature_names_are_the_frames_columns():
     names = [name(model._h, i).decode() for i in range(model.num_features)]
     assert names == booster.feature_names == list(xc.training_frame(OBJECTIVE_CASES[0]))
     assert name(model._h, model.num_features) is None
+
+
+@pytest.mark.parametrize("fmt", ["json-bytes", "ubj-bytes"])
+@pytest.mark.parametrize("c", [c for c in CASES if c.id in {
+    "depth6", "depth12-lossguide", "multi4-parallel2-softprob", "dart-reg:squarederror",
+    "gbtree-count:poisson"}], ids=lambda c: c.id)
+def test_rows_on_split_thresholds(c, fmt, tmp_path):
+    # Rows whose feature sits exactly on a numerical split's threshold, or one float below
+    # it: `x < threshold` and the threshold's float value must both be XGBoost's.
+    booster = xc.train(c)
+    base = xc.codes(eval_frame(c))
+    rows = []
+    trees = xc.model_json(booster)["learner"]["gradient_booster"]
+    trees = trees.get("model", trees.get("gbtree", {}).get("model"))["trees"]
+    for k, tree in enumerate(trees):
+        kinds = tree.get("split_type") or [0] * len(tree["left_children"])
+        for node, left in enumerate(tree["left_children"]):
+            if left == -1 or kinds[node] != 0:
+                continue
+            t = np.float32(tree["split_conditions"][node])
+            for v in (t, np.nextafter(t, np.float32(-np.inf))):
+                row = base[(k + node) % len(base)].copy()
+                row[tree["split_indices"][node]] = v
+                rows.append(row)
+    assert len(rows) > 20
+    frame = pd.DataFrame(np.array(rows), columns=booster.feature_names)
+    model = load(booster, fmt, tmp_path)
+    dm = xgb.DMatrix(frame.to_numpy(), missing=np.nan, feature_names=booster.feature_names,
+                     feature_types=booster.feature_types, enable_categorical=True)
+    for margin in (False, True):
+        want = np.asarray(booster.predict(dm, output_margin=margin), np.float32)
+        want = want.reshape(len(rows), -1)
+        got = crisk_predict(model, frame.to_numpy(), margin, want.shape[1])
+        assert_parity(got, want, frame.to_numpy(), f"{c.id} on thresholds margin={margin}")
