@@ -3,12 +3,12 @@
  * coefficient times its value, the intercept (plus base margin) is the bias.
  *
  *   - XGBoost gblinear, as its pred_contribs: x_j * w_j in float, a missing feature
- *     contributing 0; bias = the group's bias + base_score's margin.
+ *     contributing 0; bias = the group's bias + base_score's margin, in float.
  *   - crisk logistic models, whose standardisation is folded into the weights and bias at
  *     load: with folded weight W_j = w_j / scale_j and the original mean_j, the
  *     contribution w_j (x_j - mean_j) / scale_j is W_j (x_j - mean_j), and the bias is the
- *     original intercept, the folded bias plus sum_j W_j mean_j. Missing values are
- *     refused, as in prediction.
+ *     original intercept, the folded bias plus sum_j W_j mean_j; in double, as logistic
+ *     margins are. Missing values are refused, as in prediction.
  *
  * Linear models have no interactions: the interaction matrix is diagonal, holding the
  * contributions.
@@ -32,23 +32,25 @@ static int row_contributions(const crisk_model *m, const float *row, size_t r, f
         float *c = out + g * gstride;
         double shift = 0.0;
         for (size_t j = 0; j < F; j++) {
-            float w = m->weights[j * G + g];
+            double w = m->weights[j * G + g];
             if (isnan(row[j])) {
                 if (logistic)
                     return crisk_fail(err, CRISK_E_INPUT, "row %zu, column %zu: missing "
                                       "value; logistic models need every feature", r, j);
                 c[j * jstride] = 0.0f;
             } else if (logistic && m->mean) {
-                c[j * jstride] = (float)((double)w * ((double)row[j] - (double)m->mean[j]));
-                shift += (double)w * (double)m->mean[j];
+                c[j * jstride] = (float)(w * ((double)row[j] - (double)m->mean[j]));
+                shift += w * (double)m->mean[j];
+            } else if (logistic) {
+                c[j * jstride] = (float)(w * (double)row[j]);
             } else {
-                c[j * jstride] = row[j] * w;
+                c[j * jstride] = row[j] * (float)w; /* XGBoost: float times float */
             }
         }
         if (logistic)
-            c[F * jstride] = (float)((double)m->bias[g] + shift + m->base_margin[g]);
+            c[F * jstride] = (float)(m->bias[g] + shift + m->base_margin[g]);
         else
-            c[F * jstride] = m->bias[g] + (float)m->base_margin[g];
+            c[F * jstride] = (float)m->bias[g] + (float)m->base_margin[g];
     }
     return 0;
 }

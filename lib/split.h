@@ -11,10 +11,12 @@
 #include <math.h>
 
 /* Returns 1 if category value `x` is in node `n`'s set. Values that are negative, too large
- * for the bitset, or not below 2^31 are in no set. */
+ * for the bitset, or not below 2^31 are in no set. LightGBM casts to int before testing
+ * the sign, so that for it (-1, 0) is category 0. */
 static inline int crisk_category_in_set(const crisk_model *m, const crisk_node *n, float x)
 {
-    if (!(x >= 0.0f) || x >= 2147483648.0f)
+    int valid = m->family == CRISK_FAMILY_LIGHTGBM ? x > -1.0f : x >= 0.0f;
+    if (!valid || x >= 2147483648.0f)
         return 0;
     uint32_t c = (uint32_t)x; /* truncates toward zero, as both XGBoost and LightGBM do */
     if (c / 32 >= n->cat_nwords)

@@ -38,7 +38,7 @@ size_t crisk_engine_memory(const struct crisk_engine *engine)
 }
 
 /* Returns the value of a leaf for `row`: its constant, or LightGBM's linear model, which
- * falls back to the constant leaf value when one of its features is missing. */
+ * falls back to the leaf's fallback value when one of its features is missing. */
 static double leaf_output(const crisk_model *m, const crisk_node *n, const float *row)
 {
     if (n->linear_count == 0)
@@ -47,8 +47,10 @@ static double leaf_output(const crisk_model *m, const crisk_node *n, const float
     for (uint32_t k = 0; k < n->linear_count; k++) {
         float x = row[m->lin_feature[n->linear_begin + k]];
         if (isnan(x))
-            return n->value;
-        sum += m->lin_coeff[n->linear_begin + k] * (double)x;
+            return n->fallback;
+        /* LightGBM's dense-row reader turns |x| <= 1e-35f into 0. */
+        if (fabsf(x) > 1e-35f)
+            sum += m->lin_coeff[n->linear_begin + k] * (double)x;
     }
     return sum;
 }

@@ -10,6 +10,8 @@
 #include "engine.h"
 #include "model.h"
 
+#include "check_run.h"
+
 #include <check.h>
 #include <math.h>
 #include <stdlib.h>
@@ -286,7 +288,7 @@ END_TEST
 /* Builds a linear model of `family` with 3 features and 2 outputs. */
 static crisk_model *linear_model(crisk_family family)
 {
-    static const float w[] = {0.5f, -1.0f, 2.0f, 0.25f, -0.75f, 1.5f};
+    static const double w[] = {0.5, -1.0, 2.0, 0.25, -0.75, 1.5};
     crisk_model *m = crisk_model_new();
     m->family = family;
     strcpy(m->booster, family == CRISK_FAMILY_LOGISTIC ? "linear" : "gblinear");
@@ -296,8 +298,8 @@ static crisk_model *linear_model(crisk_family family)
     m->weights = malloc(sizeof w);
     memcpy(m->weights, w, sizeof w);
     m->bias = malloc(2 * sizeof *m->bias);
-    m->bias[0] = 0.1f;
-    m->bias[1] = -0.3f;
+    m->bias[0] = 0.1;
+    m->bias[1] = -0.3;
     if (family == CRISK_FAMILY_LOGISTIC) {
         m->mean = malloc(3 * sizeof *m->mean);
         m->scale = malloc(3 * sizeof *m->scale);
@@ -337,9 +339,9 @@ START_TEST(test_linear_contributions)
                 }
                 ck_assert_double_eq_tol(sum, margin[r * 2 + g], TOL);
                 for (size_t j = 0; j < 3; j++) {
-                    float x = rows[r * 3 + j], wj = m->weights[j * 2 + g];
-                    double want = isnan(x) ? 0.0
-                                  : logistic ? (double)wj * (x - m->mean[j]) : x * wj;
+                    float x = rows[r * 3 + j];
+                    double wj = m->weights[j * 2 + g];
+                    double want = isnan(x) ? 0.0 : logistic ? wj * (x - m->mean[j]) : x * wj;
                     ck_assert_double_eq_tol(c[j], want, 1e-6);
                 }
             }
@@ -383,9 +385,5 @@ int main(void)
     tcase_add_test(tc, test_linear_contributions);
     tcase_add_test(tc, test_refusals);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return crisk_check_run(s);
 }
