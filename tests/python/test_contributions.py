@@ -216,3 +216,68 @@ def test_bad_calls_are_refused(tmp_path):
         model.contributions(X, iteration_range=(2, 9))
     assert e.value.code == CRISK_E_INVALID_ARGUMENT
     assert model.contributions(X[:0]).shape == (0, 1, X.shape[1] + 1)
+
+
+def _load_exporter():
+    """crisk/export.py from the source tree, by path (as test_logistic does)."""
+    import importlib.util
+    import os
+    from pathlib import Path
+    source = Path(os.environ.get("CRISK_SOURCE_DIR", Path(__file__).resolve().parents[2]))
+    spec = importlib.util.spec_from_file_location(
+        "crisk_export_for_contributions", source / "bindings" / "python" / "crisk" / "export.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("classes", [2, 3])
+def test_logistic_contributions(tmp_path, classes):
+    """A standardised scikit-learn logistic regression: each contribution is the
+    coefficient times the standardised value, the bias is the intercept, and they sum to
+    scikit-learn's decision function."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    rng = np.random.default_rng(12)
+    X = (rng.normal(size=(300, 5)) * [1, 10, 100, 0.5, 3] + [0, 50, 2000, -1, 7])
+    X = X.astype(np.float32).astype(np.float64)
+    y = np.digitize(X[:, 0] + (X[:, 1] - 50) / 10 + rng.logistic(size=300), [-1, 1][:classes - 1])
+    pipe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)).fit(X, y)
+    path = tmp_path / "logistic.json"
+    _load_exporter().save_logistic(pipe, path)
+    model = CModel(path)
+    got = model.contributions(X.astype(np.float32))
+    scaler, clf = pipe[0], pipe[1]
+    Z = (X - scaler.mean_) / scaler.scale_
+    coef = clf.coef_.reshape(-1, X.shape[1])
+    want = np.concatenate([Z[:, None, :] * coef[None, :, :],
+                           np.broadcast_to(clf.intercept_.reshape(1, -1, 1),
+                                           (len(X), coef.shape[0], 1))], axis=2)
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+    decision = pipe.decision_function(X).reshape(len(X), -1)
+    np.testing.assert_allclose(got.sum(axis=-1), decision, rtol=1e-5, atol=1e-5)
+    _check_sums(model, X.astype(np.float32), got)
+
+
+def test_cli_contribs(run_crisk, tmp_path):
+    """`crisk predict --contribs` writes a named column per feature and the bias, as
+    XGBoost's pred_contribs, each line summing to `crisk predict --margin`."""
+    import io
+    import os
+    from pathlib import Path
+    import pandas as pd
+    source = Path(os.environ.get("CRISK_SOURCE_DIR", Path(__file__).resolve().parents[2]))
+    model_path = source / "models" / "example" / "fraud_xgb.json"
+    cases = source / "models" / "example" / "features.csv"
+    out = pd.read_csv(io.StringIO(run_crisk("predict", "--model", model_path, "--input", cases,
+                                            "--contribs").stdout))
+    booster = xgb.Booster(model_file=str(model_path))
+    names = booster.feature_names
+    assert list(out.columns) == names + ["bias"]
+    X = pd.read_csv(cases)[names].to_numpy(np.float32)
+    want = booster.predict(xgb.DMatrix(X, feature_names=names), pred_contribs=True)
+    np.testing.assert_allclose(out.to_numpy(), want, rtol=0, atol=TOL)
+    margin = pd.read_csv(io.StringIO(run_crisk("predict", "--model", model_path, "--input",
+                                               cases, "--margin").stdout))
+    np.testing.assert_allclose(out.sum(axis=1), margin["score"], rtol=0, atol=TOL)
