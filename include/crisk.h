@@ -265,13 +265,17 @@ CRISK_API int crisk_predict(const crisk_model *model, const float *rows, size_t 
  *     is the intercept plus base_score's margin.
  *   - logistic models: coefficient times standardised value; the bias is the intercept.
  *     A missing value fails with CRISK_E_INPUT, as in crisk_predict.
- *   - LightGBM models: CRISK_E_UNSUPPORTED (not implemented yet).
+ *   - LightGBM models: TreeSHAP as LightGBM's pred_contrib=True computes it (covers are
+ *     the nodes' data counts, missing values follow the features' missing types; the
+ *     bias is the trees' expected value), to about 1e-5: LightGBM computes in double,
+ *     crisk in float. Linear trees fail with CRISK_E_UNSUPPORTED, as in LightGBM; so does
+ *     a model file without internal_count.
  *
  * Tree models are compiled for each call: per leaf, its path's distinct features, and for
  * calls of enough rows a table of its contributions for every pattern of satisfied path
  * conditions (at most 256 MiB per call), so a large batch costs far less per row than a
- * single row. A tree whose root-to-leaf path tests more than 64 distinct features fails
- * with CRISK_E_UNSUPPORTED.
+ * single row (a row alone costs about what XGBoost's pred_contribs does). A tree whose
+ * root-to-leaf path tests more than 64 distinct features fails with CRISK_E_UNSUPPORTED.
  *
  * Returns 0, or the errors of crisk_predict, CRISK_E_UNSUPPORTED, CRISK_E_LIMIT (an
  * output too large to address). `out` is unspecified after a failure. nrows == 0
@@ -289,7 +293,8 @@ CRISK_API int crisk_contributions(const crisk_model *model, const float *rows, s
  * layout). Entry [i][j], i != j, is half the difference between feature j's contribution
  * with feature i always present and with it always absent; the diagonal makes each line
  * i sum to feature i's contribution, and [ncols][ncols] is the bias. Tree models follow
- * XGBoost; linear models have no interactions (a diagonal matrix of the contributions,
+ * XGBoost (LightGBM has no interactions of its own; its models get the same definition);
+ * linear models have no interactions (a diagonal matrix of the contributions,
  * where XGBoost's gblinear returns zeros). Its cost grows as the cube of the number of
  * distinct features on a path: meant for small models and few rows.
  *

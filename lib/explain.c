@@ -48,9 +48,10 @@ static int explain(const crisk_model *m, const float *rows, size_t nrows, size_t
     int rc = crisk_call_check(m, rows, nrows, ncols, opts, out, &range, err);
     if (rc)
         return rc;
-    if (m->family == CRISK_FAMILY_LIGHTGBM)
+    if (m->num_linear_terms > 0)
         return crisk_fail(err, CRISK_E_UNSUPPORTED,
-                          "contributions of LightGBM models are not supported yet");
+                          "contributions of LightGBM models with linear trees are not "
+                          "supported");
     size_t C = m->num_features + 1, per_row = m->num_outputs * C;
     if (interactions && per_row > SIZE_MAX / C)
         return crisk_fail(err, CRISK_E_LIMIT, "interactions of %zu features do not fit in "

@@ -17,11 +17,11 @@
 typedef struct crisk_shap crisk_shap;
 
 /* Compiles trees [tree_begin, tree_end) of `model` for TreeSHAP: each leaf's root-to-leaf
- * path with repeated features merged, node mean values, and, for leaves whose path has few
- * enough distinct features to pay off over `nrows` rows, a table of the leaf's
- * contributions for every pattern of satisfied path conditions (built on up to `threads`
- * threads). Stores a new object in `*out`. Returns 0, CRISK_E_UNSUPPORTED (a path with
- * more than 64 distinct features, named by tree and node) or CRISK_E_NOMEM. */
+ * path with repeated features merged, node mean values, and, for the small subtrees
+ * ("units") whose table of contributions pays off over `nrows` rows, that table (built
+ * on up to `threads` threads; nrows 0: no tables). Stores a new object in `*out`.
+ * Returns 0, CRISK_E_UNSUPPORTED (a path with more than 64 distinct features, or a
+ * LightGBM node without a data count, named by tree and node) or CRISK_E_NOMEM. */
 int crisk_shap_build(const crisk_model *model, size_t tree_begin, size_t tree_end,
                      size_t nrows, int threads, crisk_shap **out, crisk_error *err);
 

@@ -1,6 +1,6 @@
 /*
  * explain_tree.c — exact TreeSHAP (Lundberg et al., arXiv 1706.06060, as XGBoost's
- * pred_contribs computes it), by leaf paths.
+ * pred_contribs and LightGBM's pred_contrib compute it), by leaf paths.
  *
  * A leaf with value v whose root-to-leaf path tests d distinct features (a feature tested
  * several times counts once) adds to the contribution of each of those features k
@@ -52,8 +52,10 @@
 #define MAX_TABLE_BITS 14
 /* Memory all tables of one call may take. */
 #define TABLE_BUDGET ((size_t)256 << 20)
-/* Rows per block: each tree's compiled nodes and tables stay in cache over the block. */
+/* Rows per block: each tree's compiled nodes and tables stay in cache over the block;
+ * fewer for wide rows, so that a block's input stays within BLOCK_FLOATS. */
 #define BLOCK_ROWS 1024
+#define BLOCK_FLOATS ((size_t)1 << 20)
 /* Units per thread below which building tables on another thread costs more than it
  * saves. */
 #define MIN_UNITS_PER_THREAD 128
@@ -353,6 +355,10 @@ static int walk_tree(crisk_shap *s, size_t t, size_t i, size_t first, size_t *fi
             out[at].bit = (uint32_t)s->num_leaves++;
             continue;
         }
+        if (m->family == CRISK_FAMILY_LIGHTGBM && !(n->cover > 0.0f))
+            return crisk_fail(err, CRISK_E_UNSUPPORTED,
+                              "tree %zu, node %d: no internal_count; SHAP needs the data "
+                              "counts of LightGBM's nodes", t, f.node);
         int32_t feat = n->feature;
         if (cs->seen[feat] != i + 1) {
             cs->seen[feat] = (uint32_t)(i + 1);
@@ -760,6 +766,8 @@ typedef struct row_scratch {
     uint64_t *pat;           /* a pattern per node of a tree */
     uint64_t *dirs;          /* a direction word per unit of a tree */
     uint8_t *right;          /* per split of a tree: 1 if the row goes right */
+    float *fixed;            /* with LightGBM fix-ups: a block of fixed-up rows */
+    size_t block;            /* rows per block */
     double *tphi;            /* F zeros, left so between trees */
 } row_scratch;
 
@@ -888,6 +896,20 @@ static void add_base(const crisk_model *m, float *contrib)
         contrib[g * C + C - 1] += (float)m->base_margin[g];
 }
 
+/* Returns `n` rows after the model's fix-ups: `rows` itself when it has none, else their
+ * fixed-up copy in `fixed`. */
+static const float *fixed_rows(const crisk_model *m, const float *rows, size_t n,
+                               float *fixed)
+{
+    if (!m->fixup)
+        return rows;
+    size_t F = m->num_features;
+    for (size_t r = 0; r < n; r++)
+        for (size_t f = 0; f < F; f++)
+            fixed[r * F + f] = crisk_fix_value(m, f, rows[r * F + f]);
+    return fixed;
+}
+
 /* Writes the contributions of rows [begin, end), a block of rows at a time, tree-major
  * within a block. */
 static void contributions(const crisk_shap *s, const float *rows, size_t begin, size_t end,
@@ -895,14 +917,15 @@ static void contributions(const crisk_shap *s, const float *rows, size_t begin, 
 {
     const crisk_model *m = s->model;
     size_t F = m->num_features, C = F + 1, G = m->num_outputs;
-    for (size_t r0 = begin; r0 < end; r0 += BLOCK_ROWS) {
-        size_t n = end - r0 < BLOCK_ROWS ? end - r0 : BLOCK_ROWS;
+    for (size_t r0 = begin; r0 < end; r0 += rs->block) {
+        size_t n = end - r0 < rs->block ? end - r0 : rs->block;
         float *block = out + r0 * G * C;
+        const float *in = fixed_rows(m, rows + r0 * F, n, rs->fixed);
         memset(block, 0, n * G * C * sizeof *block);
         for (size_t t = 0; t < s->num_trees; t++) {
             const shap_tree *st = &s->trees[t];
             for (size_t r = 0; r < n; r++) {
-                const float *row = rows + (r0 + r) * F;
+                const float *row = in + r * F;
                 float *c = block + (r * G + st->group) * C;
                 if (st->all_tabled)
                     tree_row_tabled(s, st, row, rs, c);
@@ -926,10 +949,10 @@ static void interactions(const crisk_shap *s, const float *rows, size_t begin, s
         float *block = out + r * G * C * C;
         memset(block, 0, G * C * C * sizeof *block);
         memset(contrib, 0, G * C * sizeof *contrib);
+        const float *row = fixed_rows(m, rows + r * F, 1, rs->fixed);
         for (size_t t = 0; t < s->num_trees; t++) {
             const shap_tree *st = &s->trees[t];
-            tree_row(s, st, rows + r * F, rs, contrib + st->group * C,
-                     block + st->group * C * C);
+            tree_row(s, st, row, rs, contrib + st->group * C, block + st->group * C * C);
         }
         add_base(m, contrib);
         /* The diagonal, in XGBoost's order: the contribution less the row's interactions. */
@@ -948,8 +971,12 @@ int crisk_shap_rows(const crisk_shap *s, const float *rows, size_t begin, size_t
                     int inter, float *out, crisk_error *err)
 {
     const crisk_model *m = s->model;
-    size_t C = m->num_features + 1;
+    size_t F = m->num_features, C = F + 1;
+    size_t block = F > 0 && BLOCK_ROWS > BLOCK_FLOATS / F ? BLOCK_FLOATS / F : BLOCK_ROWS;
+    block = block ? block : 1;
     row_scratch rs = {
+        .block = block,
+        .fixed = m->fixup ? malloc(block * F * sizeof *rs.fixed) : NULL,
         .pat = malloc((s->max_tree_nodes + 1) * sizeof *rs.pat),
         .dirs = malloc((s->max_tree_units + 1) * sizeof *rs.dirs),
         .right = malloc(s->max_tree_nodes + 1),
@@ -957,7 +984,8 @@ int crisk_shap_rows(const crisk_shap *s, const float *rows, size_t begin, size_t
     };
     float *contrib = inter ? malloc(m->num_outputs * C * sizeof *contrib) : NULL;
     int rc = 0;
-    if (!rs.pat || !rs.dirs || !rs.right || !rs.tphi || (inter && !contrib))
+    if (!rs.pat || !rs.dirs || !rs.right || !rs.tphi || (inter && !contrib) ||
+        (m->fixup && !rs.fixed))
         rc = crisk_fail(err, CRISK_E_NOMEM, "out of memory for SHAP scratch");
     else if (inter)
         interactions(s, rows, begin, end, &rs, contrib, out);
@@ -966,6 +994,7 @@ int crisk_shap_rows(const crisk_shap *s, const float *rows, size_t begin, size_t
     free(rs.pat);
     free(rs.dirs);
     free(rs.right);
+    free(rs.fixed);
     free(rs.tphi);
     free(contrib);
     return rc;

@@ -24,6 +24,20 @@ static inline int crisk_category_in_set(const crisk_model *m, const crisk_node *
     return (m->cat_words[n->cat_begin + c / 32] >> (c % 32)) & 1u;
 }
 
+/* Returns feature value `x` of feature `f` after the model's fix-up for it (model->fixup
+ * must not be NULL): LightGBM's missing types, applied before the trees see a row. */
+static inline float crisk_fix_value(const crisk_model *m, size_t f, float x)
+{
+    switch (m->fixup[f]) {
+    case CRISK_FIXUP_NAN_TO_ZERO:
+        return isnan(x) ? 0.0f : x;
+    case CRISK_FIXUP_ZERO_TO_NAN:
+        return fabsf(x) <= 1e-35f ? NAN : x;
+    default:
+        return x;
+    }
+}
+
 /* Returns 1 if value `x` goes left at a numerical split: NaN takes the default side,
  * anything else compares x < threshold (a NaN compares false, so no branch is needed). */
 static inline int crisk_numeric_goes_left(float x, float threshold, int default_left)

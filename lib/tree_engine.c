@@ -55,19 +55,6 @@ static double leaf_output(const crisk_model *m, const crisk_node *n, const float
     return sum;
 }
 
-/* Returns feature value `x` of feature `f` after the model's fix-up for it, if any. */
-static float fix_value(const crisk_model *m, size_t f, float x)
-{
-    switch (m->fixup[f]) {
-    case CRISK_FIXUP_NAN_TO_ZERO:
-        return isnan(x) ? 0.0f : x;
-    case CRISK_FIXUP_ZERO_TO_NAN:
-        return fabsf(x) <= 1e-35f ? NAN : x;
-    default:
-        return x;
-    }
-}
-
 /* Returns the leaf reached by `row` in tree `t`, walking the canonical nodes. */
 static const crisk_node *walk(const crisk_model *m, size_t t, const float *row)
 {
@@ -76,7 +63,7 @@ static const crisk_node *walk(const crisk_model *m, size_t t, const float *row)
     while (n->left != -1) {
         float x = row[n->feature];
         if (m->fixup)
-            x = fix_value(m, (size_t)n->feature, x);
+            x = crisk_fix_value(m, (size_t)n->feature, x);
         n = nodes + (crisk_split_goes_left(m, n, x) ? n->left : n->right);
     }
     return n;

@@ -281,3 +281,56 @@ def test_cli_contribs(run_crisk, tmp_path):
     margin = pd.read_csv(io.StringIO(run_crisk("predict", "--model", model_path, "--input",
                                                cases, "--margin").stdout))
     np.testing.assert_allclose(out.sum(axis=1), margin["score"], rtol=0, atol=TOL)
+
+
+def _lgb_data(seed=13):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(500, 6))
+    X[rng.random(X.shape) < 0.1] = np.nan
+    X[:, 3] = rng.integers(0, 10, 500)
+    X[rng.random(500) < 0.1, 3] = np.nan
+    X[rng.random(500) < 0.2, 4] = 0.0
+    return X.astype(np.float32).astype(np.float64), rng
+
+
+@pytest.mark.parametrize("params", [
+    dict(objective="binary"),
+    dict(objective="binary", zero_as_missing=True),
+    dict(objective="binary", use_missing=False),
+    dict(objective="multiclass", num_class=3),
+    dict(objective="regression"),
+], ids=["binary", "zero_as_missing", "no_missing", "multiclass", "regression"])
+def test_lightgbm_matches_pred_contrib(tmp_path, params):
+    """LightGBM's missing types (applied as fix-ups), a categorical column, several
+    classes: against Booster.predict(pred_contrib=True), which computes in double."""
+    import lightgbm as lgb
+    X, rng = _lgb_data()
+    if params["objective"] == "multiclass":
+        y = np.digitize(np.nan_to_num(X[:, 0]), [-0.5, 0.5])
+    else:
+        y = ((np.nan_to_num(X[:, 0]) + np.isin(X[:, 3], [1, 4, 7])) > 0.5).astype(int)
+    booster = lgb.train({**params, "verbose": -1, "num_leaves": 15, "min_data_in_leaf": 5,
+                         "num_threads": 1}, lgb.Dataset(X, y, categorical_feature=[3]), 10)
+    path = tmp_path / "model.txt"
+    booster.save_model(str(path))
+    model = CModel(path)
+    got = model.contributions(X)
+    want = booster.predict(X, pred_contrib=True).reshape(got.shape)
+    np.testing.assert_allclose(got, want, rtol=0, atol=TOL)
+    _check_sums(model, X.astype(np.float32), got)
+    inter = model.contributions(X[:20], interactions=True)
+    np.testing.assert_allclose(inter.sum(axis=-1), got[:20], rtol=0, atol=TOL)
+
+
+def test_lightgbm_linear_trees_are_refused(tmp_path):
+    """LightGBM itself has no SHAP for linear trees."""
+    import lightgbm as lgb
+    rng = np.random.default_rng(14)
+    X = rng.normal(size=(200, 3))
+    booster = lgb.train({"objective": "regression", "linear_tree": True, "verbose": -1,
+                         "num_threads": 1}, lgb.Dataset(X, X[:, 0] * 2 + X[:, 1]), 3)
+    path = tmp_path / "linear.txt"
+    booster.save_model(str(path))
+    with pytest.raises(CriskError) as e:
+        CModel(path).contributions(X.astype(np.float32))
+    assert e.value.code == -5 and "linear trees" in e.value.message
