@@ -7,7 +7,8 @@ meson 1.0.1's jar() does not fit: it expects the class of a generated source at
 ninja run, and it copies java_resources as an order-only dependency, so a rebuilt JNI
 library would not reach the jar. Here every input is a real dependency.
 
-usage: build_jar.py JAVAC OUTPUT_JAR JNI_LIBRARY RESOURCE_DIR SOURCE.java...
+usage: build_jar.py JAVAC WERROR OUTPUT_JAR JNI_LIBRARY RESOURCE_DIR SOURCE.java...
+(WERROR is "true" to make javac's lint warnings errors, as meson's werror option does.)
 """
 import os
 import subprocess
@@ -27,11 +28,13 @@ def add(dst: zipfile.ZipFile, name: str, path: str) -> None:
         dst.writestr(info, f.read())
 
 
-def main(javac: str, output: str, library: str, resource_dir: str, *sources: str) -> int:
+def main(javac: str, werror: str, output: str, library: str, resource_dir: str,
+         *sources: str) -> int:
     """Compiles sources and writes output; returns javac's exit status on failure."""
     with tempfile.TemporaryDirectory() as classes:
-        proc = subprocess.run([javac, "--release", "17", "-Xlint:all", "-Werror",
-                               "-encoding", "UTF-8", "-d", classes, *sources])
+        lint = ["-Xlint:all"] + (["-Werror"] if werror == "true" else [])
+        proc = subprocess.run([javac, "--release", "17", *lint, "-encoding", "UTF-8",
+                               "-d", classes, *sources])
         if proc.returncode != 0:
             return proc.returncode
         tmp = output + ".tmp"
@@ -49,6 +52,6 @@ def main(javac: str, output: str, library: str, resource_dir: str, *sources: str
 
 
 if __name__ == "__main__":
-    if len(sys.argv) < 6:
+    if len(sys.argv) < 7:
         sys.exit(__doc__)
     sys.exit(main(*sys.argv[1:]))

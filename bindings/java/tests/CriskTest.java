@@ -140,6 +140,20 @@ public class CriskTest {
     }
 
     @Test
+    public void featureNamesAreDecodedAsUtf8() throws Exception {
+        // A name outside ASCII, with a character beyond the BMP (4 UTF-8 bytes, which JNI's
+        // modified UTF-8 would garble), survives the trip through C.
+        String name = "valeur_d\u00e9clar\u00e9e_\u20ac_\ud835\udc01";
+        String json = Files.readString(MODEL).replace("\"declared_value_eur\"", "\"" + name + "\"");
+        try (Model renamed = Model.fromBytes(json.getBytes(StandardCharsets.UTF_8))) {
+            List<String> expected = new ArrayList<>(model.featureNames());
+            expected.set(expected.indexOf("declared_value_eur"), name);
+            assertEquals(expected, renamed.featureNames());
+            assertArrayEquals(model.predict(rows, nrows), renamed.predict(rows, nrows), 0f);
+        }
+    }
+
+    @Test
     public void iterationRange() {
         long iterations = model.info().numIterations();
         PredictOptions all = PredictOptions.builder().iterationRange(0, iterations).build();
