@@ -4,14 +4,17 @@
  * of org.crisk (Model, PredictOptions, ModelInfo, CriskException) wrap.
  *
  * It wraps the same C functions as the Python binding's capi.i, plus the same two helpers
- * (load_buffer, predict_into). Arrays cross differently: a direct java.nio.FloatBuffer
- * passes its memory without a copy (GetDirectBufferAddress), a float[] is copied in and
- * out by the JVM (Get/ReleaseFloatArrayElements), so predict_into has a float[] twin,
- * predict_array. Which one runs is the public layer's choice, not the typemaps'.
+ * (load_buffer, predict_into). Arrays cross differently: a Java buffer has no shape, so
+ * predict_into takes flat rows and a row count (the width is rows_len / nrows); a direct
+ * java.nio.FloatBuffer passes its memory without a copy (GetDirectBufferAddress), a
+ * float[] is copied in and out by the JVM (Get/ReleaseFloatArrayElements), so
+ * predict_into has a float[] twin, predict_array. Failures reach Java as exceptions
+ * (org.crisk.CriskException), thrown by the wrapper itself.
  */
 %module CriskNative
 
 %{
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include "crisk.h"
@@ -137,6 +140,11 @@ static void crisk_java_throw(JNIEnv *jenv, const crisk_error *err)
     } else if (!($1 = (float *)(*jenv)->GetDirectBufferAddress(jenv, $input))) {
         SWIG_JavaThrowException(jenv, SWIG_JavaIllegalArgumentException,
                                 WHAT " must be a direct FloatBuffer");
+    } else if ((uintptr_t)$1 % _Alignof(float) != 0) {
+        /* A view of a ByteBuffer at an odd offset: C may not read floats there. */
+        $1 = NULL;
+        SWIG_JavaThrowException(jenv, SWIG_JavaIllegalArgumentException,
+                                WHAT " is not aligned to 4 bytes");
     } else {
         $2 = (size_t)(*jenv)->GetDirectBufferCapacity(jenv, $input);
     }

@@ -123,6 +123,8 @@ public class CriskTest {
             String[] kv = line.split(": ", 2);
             inspect.put(kv[0], kv[1]);
         }
+        Run version = Run.of(new ProcessBuilder(System.getenv("CRISK_CLI"), "--version"));
+        assertEquals("crisk " + Model.libraryVersion(), version.out.trim());
         ModelInfo info = model.info();
         assertEquals(inspect.get("format"), info.format());
         assertEquals(inspect.get("objective"), info.objective());
@@ -196,6 +198,9 @@ public class CriskTest {
                         ? ByteOrder.LITTLE_ENDIAN : ByteOrder.BIG_ENDIAN)
                 .asFloatBuffer();
         assertThrows(IllegalArgumentException.class, () -> model.predict(swapped, 1, outRow));
+        FloatBuffer misaligned = ByteBuffer.allocateDirect(4 * width + 1).position(1).slice()
+                .order(ByteOrder.nativeOrder()).asFloatBuffer();
+        assertThrows(IllegalArgumentException.class, () -> model.predict(misaligned, 1, outRow));
         FloatBuffer oneRow = direct(width).put(row).flip();
         assertThrows(ReadOnlyBufferException.class,
                 () -> model.predict(oneRow, 1, outRow.asReadOnlyBuffer()));

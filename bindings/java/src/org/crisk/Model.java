@@ -191,7 +191,9 @@ public final class Model implements AutoCloseable {
      * must have {@code nrows * numFeatures()} remaining, {@code out} exactly
      * {@code nrows * outputsPerRow(options)}. Neither buffer's position changes.
      *
-     * @throws IllegalArgumentException a heap buffer, or one not in native byte order
+     * @throws IllegalArgumentException a heap buffer, one not in native byte order, or one
+     *                                  not aligned to 4 bytes (a view of a ByteBuffer
+     *                                  at an odd offset)
      * @throws ReadOnlyBufferException  {@code out} is read-only
      * @throws CriskException           as for the float[] form; CRISK_E_SHAPE also when
      *                                  {@code out} has the wrong number of floats
