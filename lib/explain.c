@@ -4,7 +4,7 @@
  */
 #include "crisk.h"
 
-#include "batch.h"
+#include "call.h"
 #include "error.h"
 #include "explain.h"
 #include "model.h"

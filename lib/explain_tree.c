@@ -37,7 +37,7 @@
  */
 #include "explain.h"
 
-#include "batch.h"
+#include "call.h"
 #include "error.h"
 #include "split.h"
 

@@ -1,10 +1,10 @@
 /*
  * predict.c — crisk_predict: running margins, engine and transform over chunks of rows.
- * Argument checks and the split of rows across threads live in batch.c.
+ * Argument checks and the split of rows across threads live in call.c.
  */
 #include "crisk.h"
 
-#include "batch.h"
+#include "call.h"
 #include "engine.h"
 #include "error.h"
 #include "linear.h"

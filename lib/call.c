@@ -1,7 +1,7 @@
 /*
- * batch.c — checking a row-scoring call and splitting its rows across threads.
+ * call.c — checking a row-scoring call and splitting its rows across threads.
  */
-#include "batch.h"
+#include "call.h"
 
 #include "error.h"
 

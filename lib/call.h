@@ -1,10 +1,10 @@
 /*
- * batch.h — what every row-scoring call shares (crisk_predict, crisk_contributions,
+ * call.h — what every row-scoring call shares (crisk_predict, crisk_contributions,
  * crisk_interactions): checking its arguments and running it over slices of rows on
  * threads. Internal to the library.
  */
-#ifndef CRISK_BATCH_H
-#define CRISK_BATCH_H
+#ifndef CRISK_CALL_H
+#define CRISK_CALL_H
 
 #include "model.h"
 
@@ -32,4 +32,4 @@ typedef int (*crisk_slice_fn)(void *ctx, size_t begin, size_t end, crisk_error *
 int crisk_run_sliced(int threads, size_t n, size_t min_per_thread, crisk_slice_fn fn,
                      void *ctx, crisk_error *err);
 
-#endif /* CRISK_BATCH_H */
+#endif /* CRISK_CALL_H */
