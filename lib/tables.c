@@ -328,9 +328,16 @@ int crisk_schema_band_position(const crisk_schema *s, size_t band, const crisk_b
     float v = features[bd->feature];
     if (isnan(v))
         return 2;
-    char key[CRISK_SCHEMA_MAX_KEY_PARTS * (2 + CRISK_SCHEMA_MAX_FIELD_BYTES)];
+    /* Keys of the default max_field_bytes fit on the stack; only schemas with long
+     * fields pay a malloc per call. */
+    char stack[4096], *key = stack;
+    if (s->sets[bd->set].nparts * (2 + s->max_field_bytes) > sizeof stack
+        && !(key = malloc(crisk_key_capacity(s))))
+        return 2;
     long len = crisk_key_build(s, b, bd->set, row, key);
     long k = len < 0 ? -1 : crisk_strmap_find(&s->fit.bands[band].keys, key, (size_t)len);
+    if (key != stack)
+        free(key);
     if (k < 0)
         return 2;
     if (v < s->fit.bands[band].low[k])
