@@ -77,18 +77,12 @@ const crisk_schema *crisk_batch_schema(const crisk_batch *b)
 
 const char *crisk_batch_text(const crisk_batch *b, size_t row, size_t field, size_t *len)
 {
-    const batch_column *c = &b->cols[field];
-    if (!c->text || c->text[row].len == TEXT_MISSING) {
-        *len = 0;
-        return NULL;
-    }
-    *len = c->text[row].len;
-    return c->arena + c->text[row].off;
+    return batch_text(b, row, field, len);
 }
 
 double crisk_batch_number(const crisk_batch *b, size_t row, size_t field)
 {
-    return b->cols[field].num ? b->cols[field].num[row] : NAN;
+    return batch_number(b, row, field);
 }
 
 /* Grows every column to hold twice the rows (at least 64). Returns 0 or CRISK_E_NOMEM;

@@ -27,7 +27,7 @@ long crisk_key_build(const crisk_schema *s, const crisk_batch *b, size_t set, si
     size_t o = 0;
     for (uint32_t k = 0; k < ks->nparts; k++) {
         size_t len;
-        const char *t = crisk_batch_text(b, row, ks->parts[k].field, &len);
+        const char *t = batch_text(b, row, ks->parts[k].field, &len);
         if (!t)
             return -1;
         if (ks->parts[k].digits) {
@@ -87,14 +87,14 @@ static void civil_from_days(long days, long *y, unsigned *m, unsigned *d, unsign
  * definition of number, log1p, ratio, date_part and hs_prefix, also used for bands. */
 float crisk_feature_plain(const crisk_batch *b, const schema_feature *f, size_t row)
 {
-    double x = crisk_batch_number(b, row, f->field);
+    double x = batch_number(b, row, f->field);
     switch (f->op) {
     case OP_NUMBER:
         return (float)x;
     case OP_LOG1P:
         return x > -1.0 ? (float)log1p(x) : NAN;
     case OP_RATIO: {
-        double den = crisk_batch_number(b, row, f->den);
+        double den = batch_number(b, row, f->den);
         return !isnan(x) && den > 0 ? (float)(x / den) : NAN;
     }
     case OP_DATE_PART: {
@@ -119,7 +119,7 @@ float crisk_feature_plain(const crisk_batch *b, const schema_feature *f, size_t 
     }
     case OP_HS_PREFIX: {
         size_t len;
-        const char *t = crisk_batch_text(b, row, f->field, &len);
+        const char *t = batch_text(b, row, f->field, &len);
         if (!t || len < f->arg)
             return NAN;
         double v = 0;
@@ -170,7 +170,7 @@ int crisk_features_build(const crisk_schema *s, const fitted_state *fit,
             const schema_feature *f = &s->features[j];
             if (f->op == OP_CATEGORY) {
                 size_t len;
-                const char *t = crisk_batch_text(b, r, f->field, &len);
+                const char *t = batch_text(b, r, f->field, &len);
                 const crisk_strmap *dict = &fit->dicts[f->dict];
                 long code = t ? crisk_strmap_find(dict, t, len) : -1;
                 o[j] = code >= 0 ? (float)code : t && f->arg ? (float)dict->size : NAN;

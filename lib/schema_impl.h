@@ -11,6 +11,7 @@
 
 #include <cjson/cJSON.h>
 #include <locale.h>
+#include <math.h>
 #include <stdint.h>
 
 #define CRISK_SCHEMA_MAX_ITEMS 4096   /* fields, features, bands */
@@ -127,6 +128,25 @@ struct crisk_batch {
     uint64_t *lines;
     locale_t c_locale;  /* for strtod on numbers the fast path cannot convert exactly */
 };
+
+/* The inline forms of crisk_batch_text and crisk_batch_number (declarations.h), for the
+ * per-row loops; the exported functions call these. */
+static inline const char *batch_text(const crisk_batch *b, size_t row, size_t field,
+                                     size_t *len)
+{
+    const batch_column *c = &b->cols[field];
+    if (!c->text || c->text[row].len == TEXT_MISSING) {
+        *len = 0;
+        return NULL;
+    }
+    *len = c->text[row].len;
+    return c->arena + c->text[row].off;
+}
+
+static inline double batch_number(const crisk_batch *b, size_t row, size_t field)
+{
+    return b->cols[field].num ? b->cols[field].num[row] : (double)NAN;
+}
 
 /* Returns the feature's need for fitted state: 1 for category and risk features. */
 int crisk_feature_needs_fit(const schema_feature *f);

@@ -16,13 +16,15 @@
 #include <stdint.h>
 
 typedef struct crisk_strmap_entry {
+    uint64_t hash;    /* kept so that growing never rehashes a key */
     size_t   offset;  /* of the key in the arena */
     uint32_t length;
-    uint32_t hash;    /* high bits of the 64-bit hash, checked before the bytes */
 } crisk_strmap_entry;
 
 typedef struct crisk_strmap {
-    uint32_t *slots;            /* capacity entries: 0 = empty, else entry index + 1 */
+    /* capacity slots: 0 = empty, else (entry index + 1) | high 32 bits of the hash << 32,
+     * so that a probe compares hashes without touching the entries. */
+    uint64_t *slots;
     size_t capacity;            /* a power of two, or 0 before the first insertion */
     crisk_strmap_entry *entries;
     size_t size, entries_cap;

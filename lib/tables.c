@@ -271,7 +271,7 @@ int crisk_fitted_build(const crisk_schema *s, const crisk_batch *b, const float 
         crisk_strmap *dict = &fit->dicts[f->dict];
         for (size_t r = 0, k; r < b->rows && rc == 0; r++) {
             size_t len;
-            const char *t = crisk_batch_text(b, r, f->field, &len);
+            const char *t = batch_text(b, r, f->field, &len);
             if (t && (rc = crisk_strmap_insert(dict, t, len, &k)) == 0
                 && dict->size > MAX_CATEGORIES)
                 rc = CRISK_E_LIMIT;
