@@ -141,13 +141,62 @@ static float smoothed_rate(double count, double pos, double m, double prior)
     return (float)((pos + m * prior) / (count + m));
 }
 
+/* Rows are looked up a block at a time: every key of the block is hashed and its slot
+ * prefetched before any is probed, so the cache misses of a block overlap. */
+#define BLOCK 32
+
+/* Looks up key set `set` for rows [r0, r0 + n) of `b` in table `t`, storing each row's
+ * key index (-1: no key, or unseen) in `idx`. `key` is scratch of crisk_key_capacity. */
+static void lookup_keys(const crisk_schema *s, const crisk_batch *b, size_t set,
+                        const crisk_strmap *map, size_t r0, size_t n, char *key, long *idx)
+{
+    uint64_t h[BLOCK];
+    for (size_t i = 0; i < n; i++) {
+        long len = crisk_key_build(s, b, set, r0 + i, key);
+        idx[i] = len < 0 ? -1 : 0;
+        if (len >= 0) {
+            h[i] = crisk_hash_bytes(key, (size_t)len);
+            crisk_strmap_prefetch(map, h[i]);
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        if (idx[i] == 0) {
+            long len = crisk_key_build(s, b, set, r0 + i, key);
+            idx[i] = crisk_strmap_find_hashed(map, key, (size_t)len, h[i]);
+        }
+}
+
+/* Looks up text field `field` of rows [r0, r0 + n) in dictionary `map`, storing codes in
+ * `idx` (-1: unseen, -2: missing). */
+static void lookup_texts(const crisk_batch *b, size_t field, const crisk_strmap *map,
+                         size_t r0, size_t n, long *idx)
+{
+    uint64_t h[BLOCK];
+    for (size_t i = 0; i < n; i++) {
+        size_t len;
+        const char *t = batch_text(b, r0 + i, field, &len);
+        idx[i] = t ? 0 : -2;
+        if (t) {
+            h[i] = crisk_hash_bytes(t, len);
+            crisk_strmap_prefetch(map, h[i]);
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        if (idx[i] == 0) {
+            size_t len;
+            const char *t = batch_text(b, r0 + i, field, &len);
+            idx[i] = crisk_strmap_find_hashed(map, t, len, h[i]);
+        }
+}
+
 int crisk_features_build(const crisk_schema *s, const fitted_state *fit,
                          const crisk_batch *b, const uint32_t *folds_of, float *out,
                          crisk_error *err)
 {
     size_t nf = s->nfeatures, folds = fit->folds;
     char *key = malloc(crisk_key_capacity(s));
-    long *idx = malloc((s->nsets ? s->nsets : 1) * sizeof *idx);
+    /* Per block: the key index of each risk set, and the code of each category feature. */
+    long *idx = malloc(((s->nsets + nf) ? s->nsets + nf : 1) * BLOCK * sizeof *idx);
     double *prior = malloc((folds + 1) * sizeof *prior);
     if (!key || !idx || !prior) {
         free(key);
@@ -155,49 +204,55 @@ int crisk_features_build(const crisk_schema *s, const fitted_state *fit,
         free(prior);
         return crisk_fail(err, CRISK_E_NOMEM, "out of memory building features");
     }
+    long *codes = idx + s->nsets * BLOCK;
     /* prior[folds] is the whole fit's; prior[f] leaves fold f out. */
     for (size_t f = 0; f <= folds; f++) {
         uint64_t rows = fit->rows - (f < folds ? fit->fold_rows[f] : 0);
         uint64_t pos = fit->positives - (f < folds ? fit->fold_positives[f] : 0);
         prior[f] = rows ? (double)pos / (double)rows : NAN;
     }
-    for (size_t r = 0; r < b->rows; r++) {
-        float *o = out + r * nf;
-        size_t fold = folds_of ? folds_of[r] : folds;
-        for (size_t k = 0; k < s->nsets; k++)
-            idx[k] = -2; /* not looked up yet */
-        for (size_t j = 0; j < nf; j++) {
-            const schema_feature *f = &s->features[j];
-            if (f->op == OP_CATEGORY) {
-                size_t len;
-                const char *t = batch_text(b, r, f->field, &len);
-                const crisk_strmap *dict = &fit->dicts[f->dict];
-                long code = t ? crisk_strmap_find(dict, t, len) : -1;
-                o[j] = code >= 0 ? (float)code : t && f->arg ? (float)dict->size : NAN;
-            } else if (f->op == OP_RISK_RATE || f->op == OP_RISK_COUNT) {
-                const risk_table *t = &fit->tables[f->set];
-                if (idx[f->set] == -2) {
-                    long len = crisk_key_build(s, b, f->set, r, key);
-                    idx[f->set] = len < 0 ? -1 : crisk_strmap_find(&t->keys, key, (size_t)len);
-                }
-                double count = 0, pos = 0;
-                long k = idx[f->set];
-                if (k >= 0) {
-                    count = t->count[k];
-                    pos = t->pos[k];
-                    if (fold < folds) {
-                        count -= t->fold_count[(size_t)k * folds + fold];
-                        pos -= t->fold_pos[(size_t)k * folds + fold];
+    for (size_t r0 = 0; r0 < b->rows; r0 += BLOCK) {
+        size_t n = b->rows - r0 < BLOCK ? b->rows - r0 : BLOCK;
+        for (size_t set = 0; set < s->nsets; set++)
+            if (fit->tables[set].keys.size)
+                lookup_keys(s, b, set, &fit->tables[set].keys, r0, n, key, idx + set * BLOCK);
+            else
+                for (size_t i = 0; i < n; i++)
+                    idx[set * BLOCK + i] = -1;
+        for (size_t j = 0; j < nf; j++)
+            if (s->features[j].op == OP_CATEGORY)
+                lookup_texts(b, s->features[j].field, &fit->dicts[s->features[j].dict], r0, n,
+                             codes + j * BLOCK);
+        for (size_t i = 0; i < n; i++) {
+            size_t r = r0 + i, fold = folds_of ? folds_of[r] : folds;
+            float *o = out + r * nf;
+            for (size_t j = 0; j < nf; j++) {
+                const schema_feature *f = &s->features[j];
+                if (f->op == OP_CATEGORY) {
+                    long code = codes[j * BLOCK + i];
+                    o[j] = code >= 0 ? (float)code
+                           : code == -1 && f->arg ? (float)fit->dicts[f->dict].size : NAN;
+                } else if (f->op == OP_RISK_RATE || f->op == OP_RISK_COUNT) {
+                    const risk_table *t = &fit->tables[f->set];
+                    long k = idx[f->set * BLOCK + i];
+                    double count = 0, pos = 0;
+                    if (k >= 0) {
+                        count = t->count[k];
+                        pos = t->pos[k];
+                        if (fold < folds) {
+                            count -= t->fold_count[(size_t)k * folds + fold];
+                            pos -= t->fold_pos[(size_t)k * folds + fold];
+                        }
                     }
+                    if (f->op == OP_RISK_COUNT)
+                        o[j] = (float)count;
+                    else
+                        o[j] = smoothed_rate(count, pos, isnan(f->smoothing) ? fit->smoothing
+                                                                             : f->smoothing,
+                                             prior[fold]);
+                } else {
+                    o[j] = crisk_feature_plain(b, f, r);
                 }
-                if (f->op == OP_RISK_COUNT)
-                    o[j] = (float)count;
-                else
-                    o[j] = smoothed_rate(count, pos, isnan(f->smoothing) ? fit->smoothing
-                                                                         : f->smoothing,
-                                         prior[fold]);
-            } else {
-                o[j] = crisk_feature_plain(b, f, r);
             }
         }
     }

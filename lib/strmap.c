@@ -70,12 +70,18 @@ static size_t probe(const crisk_strmap *map, const char *key, size_t len, uint64
     }
 }
 
-long crisk_strmap_find(const crisk_strmap *map, const char *key, size_t len)
+long crisk_strmap_find_hashed(const crisk_strmap *map, const char *key, size_t len,
+                              uint64_t h)
 {
     if (map->size == 0)
         return -1;
-    uint64_t v = map->slots[probe(map, key, len, crisk_hash_bytes(key, len))];
+    uint64_t v = map->slots[probe(map, key, len, h)];
     return v ? (long)(uint32_t)v - 1 : -1;
+}
+
+long crisk_strmap_find(const crisk_strmap *map, const char *key, size_t len)
+{
+    return crisk_strmap_find_hashed(map, key, len, crisk_hash_bytes(key, len));
 }
 
 /* Returns the slot value of entry `i` with hash `h`. */

@@ -44,6 +44,18 @@ void crisk_strmap_free(crisk_strmap *map);
 /* Returns the index of `len` bytes at `key`, or -1 when the key is not in the map. */
 long crisk_strmap_find(const crisk_strmap *map, const char *key, size_t len);
 
+/* As crisk_strmap_find, given the key's hash `h` (crisk_hash_bytes). */
+long crisk_strmap_find_hashed(const crisk_strmap *map, const char *key, size_t len,
+                              uint64_t h);
+
+/* Asks the processor to bring the slot of hash `h` into cache, so that a later lookup of
+ * that key overlaps its memory wait with other work. */
+static inline void crisk_strmap_prefetch(const crisk_strmap *map, uint64_t h)
+{
+    if (map->capacity)
+        __builtin_prefetch(&map->slots[(size_t)h & (map->capacity - 1)]);
+}
+
 /* Stores in `*index` the index of the key, adding it (as index size-1) when absent.
  * Returns 0, or CRISK_E_NOMEM / CRISK_E_LIMIT (2^32 - 2 keys) without changing the map. */
 int crisk_strmap_insert(crisk_strmap *map, const char *key, size_t len, size_t *index);
