@@ -489,6 +489,37 @@ START_TEST(save_load_round_trip_is_bit_identical)
 }
 END_TEST
 
+START_TEST(every_prefix_of_a_fitted_schema_is_refused)
+{
+    crisk_schema *s = test_schema(), *t;
+    crisk_batch *b;
+    crisk_error err;
+    float labels[12];
+    ck_assert_int_eq(crisk_batch_new(s, &b, &err), 0);
+    band_batch(b, labels);
+    ck_assert_int_eq(crisk_schema_fit(s, b, labels, 12, NULL, &err), 0);
+    char *path = write_temp("");
+    ck_assert_int_eq(crisk_schema_save(s, path, &err), 0);
+    char *text = slurp(path);
+    size_t n = strlen(text);
+    /* Cut before the final "}\n": every shorter text is malformed JSON. Files are slow
+     * to rewrite on some machines: every 7th cut, and every one near the end. */
+    for (size_t cut = 0; cut + 2 < n; cut += cut + 80 < n ? 7 : 1) {
+        FILE *f = fopen(path, "wb");
+        fwrite(text, 1, cut, f);
+        fclose(f);
+        t = (crisk_schema *)1;
+        ck_assert_int_eq(crisk_schema_load(path, &t, &err), CRISK_E_FORMAT);
+        ck_assert_ptr_null(t);
+    }
+    unlink(path);
+    free(path);
+    free(text);
+    crisk_batch_free(b);
+    crisk_schema_free(s);
+}
+END_TEST
+
 START_TEST(bands_place_rows_by_quantiles)
 {
     crisk_schema *s = test_schema();
@@ -623,8 +654,10 @@ static Suite *schema_suite(void)
     tcase_add_test(tc, out_of_fold_rows_never_see_their_own_label);
     tcase_add_test(tc, save_load_round_trip_is_bit_identical);
     tcase_add_test(tc, bands_place_rows_by_quantiles);
+    tcase_add_test(tc, every_prefix_of_a_fitted_schema_is_refused);
     tcase_add_test(tc, bad_rows_are_rejected_with_field_value_and_reason);
     tcase_add_test(tc, numbers_parse_exactly);
+    tcase_set_timeout(tc, 60);
     suite_add_tcase(s, tc);
     return s;
 }
