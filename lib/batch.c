@@ -343,6 +343,8 @@ static int store_value(crisk_batch *b, size_t i, size_t row, const char *v, size
     case CRISK_FIELD_STRING:
         if (!valid_utf8((const unsigned char *)v, len))
             reason = "is not valid UTF-8";
+        else if (memchr(v, '\0', len))
+            reason = "contains a NUL byte"; /* the schema file could not keep it */
         else
             rc = store_text(c, row, v, len);
         break;

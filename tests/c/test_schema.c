@@ -600,6 +600,7 @@ START_TEST(bad_rows_are_rejected_with_field_value_and_reason)
                   "UTF-8"); /* overlong */
     expect_reject(b, F_ORIGIN, "\xe2\x82", 2, "field \"origin\": \"\\xe2\\x82\" is not valid "
                   "UTF-8"); /* cut short */
+    expect_reject(b, F_ORIGIN, "C\0N", 3, "field \"origin\": \"C\\x00N\" contains a NUL byte");
     expect_reject(b, F_IMPORTER, "0123456789012345678901234567890123", 34,
                   "field \"importer\": 34 bytes, more than max_field_bytes = 32");
     expect_reject(b, F_ID, NULL, 0, "field \"id\": missing, and the field is required");
