@@ -10,6 +10,7 @@
 
 #include <check.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -643,6 +644,50 @@ START_TEST(numbers_parse_exactly)
 }
 END_TEST
 
+/* What one thread of the concurrency test builds. */
+typedef struct feature_job {
+    const crisk_schema *schema;
+    const crisk_batch *batch;
+    float *out;
+    int rc;
+} feature_job;
+
+/* Builds a job's features; the thread body. */
+static void *build_job(void *arg)
+{
+    feature_job *job = arg;
+    job->rc = crisk_schema_features(job->schema, job->batch, job->out, NULL);
+    return NULL;
+}
+
+START_TEST(threads_share_one_schema_and_batch)
+{
+    enum { THREADS = 4 };
+    crisk_schema *s = test_schema();
+    crisk_batch *b;
+    crisk_error err;
+    float labels[12];
+    ck_assert_int_eq(crisk_batch_new(s, &b, &err), 0);
+    band_batch(b, labels);
+    ck_assert_int_eq(crisk_schema_fit(s, b, labels, 12, NULL, &err), 0);
+    static float want[12 * NFEAT], got[THREADS][12 * NFEAT];
+    ck_assert_int_eq(crisk_schema_features(s, b, want, &err), 0);
+    pthread_t tid[THREADS];
+    feature_job jobs[THREADS];
+    for (int i = 0; i < THREADS; i++) {
+        jobs[i] = (feature_job){s, b, got[i], -1};
+        ck_assert_int_eq(pthread_create(&tid[i], NULL, build_job, &jobs[i]), 0);
+    }
+    for (int i = 0; i < THREADS; i++) {
+        pthread_join(tid[i], NULL);
+        ck_assert_int_eq(jobs[i].rc, 0);
+        ck_assert_mem_eq(got[i], want, sizeof want);
+    }
+    crisk_batch_free(b);
+    crisk_schema_free(s);
+}
+END_TEST
+
 /* Returns the suite. */
 static Suite *schema_suite(void)
 {
@@ -656,6 +701,7 @@ static Suite *schema_suite(void)
     tcase_add_test(tc, save_load_round_trip_is_bit_identical);
     tcase_add_test(tc, bands_place_rows_by_quantiles);
     tcase_add_test(tc, every_prefix_of_a_fitted_schema_is_refused);
+    tcase_add_test(tc, threads_share_one_schema_and_batch);
     tcase_add_test(tc, bad_rows_are_rejected_with_field_value_and_reason);
     tcase_add_test(tc, numbers_parse_exactly);
     tcase_set_timeout(tc, 60);
