@@ -14,6 +14,7 @@
 /* The longest number text accepted (a number needs no more; longer is refused). */
 #define MAX_NUMBER_TEXT 511
 
+/* Creates an empty batch for `schema`; returns 0 or CRISK_E_NOMEM. */
 int crisk_batch_new(const crisk_schema *schema, crisk_batch **out, crisk_error *err)
 {
     if (out)
@@ -35,6 +36,7 @@ int crisk_batch_new(const crisk_schema *schema, crisk_batch **out, crisk_error *
     return 0;
 }
 
+/* Frees the batch's columns and the batch. */
 void crisk_batch_free(crisk_batch *b)
 {
     if (!b)
@@ -51,6 +53,7 @@ void crisk_batch_free(crisk_batch *b)
     free(b);
 }
 
+/* Forgets the rows, keeping the memory of the columns for the next ones. */
 void crisk_batch_clear(crisk_batch *b)
 {
     if (!b)
@@ -60,26 +63,31 @@ void crisk_batch_clear(crisk_batch *b)
         b->cols[i].arena_len = 0;
 }
 
+/* Returns the number of rows (0 for NULL). */
 size_t crisk_batch_size(const crisk_batch *b)
 {
     return b ? b->rows : 0;
 }
 
+/* Returns the source line stored with row `row`, or 0 when out of range. */
 uint64_t crisk_batch_source_line(const crisk_batch *b, size_t row)
 {
     return b && row < b->rows ? b->lines[row] : 0;
 }
 
+/* Returns the schema the batch was made for. */
 const crisk_schema *crisk_batch_schema(const crisk_batch *b)
 {
     return b->schema;
 }
 
+/* Returns row `row`'s text of field `field` (NULL when missing) and its length. */
 const char *crisk_batch_text(const crisk_batch *b, size_t row, size_t field, size_t *len)
 {
     return batch_text(b, row, field, len);
 }
 
+/* Returns row `row`'s number or date of field `field`, NaN when missing. */
 double crisk_batch_number(const crisk_batch *b, size_t row, size_t field)
 {
     return batch_number(b, row, field);
@@ -392,6 +400,8 @@ static int store_value(crisk_batch *b, size_t i, size_t row, const char *v, size
     return 0;
 }
 
+/* Validates and stores one row given as text, or rejects it whole; returns 0 or an error
+ * code. */
 int crisk_batch_append_text(crisk_batch *b, const char *const *values, const size_t *lengths,
                             uint64_t source_line, crisk_error *err)
 {

@@ -10,16 +10,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Returns 1 when feature `f` needs fitted state (category and risk ops), else 0. */
 int crisk_feature_needs_fit(const schema_feature *f)
 {
     return f->op == OP_CATEGORY || f->op == OP_RISK_RATE || f->op == OP_RISK_COUNT;
 }
 
+/* Returns the largest size a composite key of the schema can have. */
 size_t crisk_key_capacity(const crisk_schema *s)
 {
     return CRISK_SCHEMA_MAX_KEY_PARTS * (2 + s->max_field_bytes);
 }
 
+/* Writes row `row`'s composite key of set `set` into `buf` and returns its length, or -1
+ * when a part is missing. */
 long crisk_key_build(const crisk_schema *s, const crisk_batch *b, size_t set, size_t row,
                      char *buf)
 {
@@ -44,6 +48,7 @@ long crisk_key_build(const crisk_schema *s, const crisk_batch *b, size_t set, si
     return (long)o;
 }
 
+/* Splits a composite key into its parts' texts and lengths. */
 void crisk_key_split(const char *key, size_t nparts, const char **parts, size_t *lens)
 {
     size_t o = 0;
@@ -54,6 +59,7 @@ void crisk_key_split(const char *key, size_t nparts, const char **parts, size_t 
     }
 }
 
+/* Returns row `row`'s fold: splitmix64 of the seed advanced row + 1 times, modulo `folds`. */
 uint32_t crisk_fold_of(uint64_t row, uint64_t seed, unsigned folds)
 {
     /* splitmix64's output for the state seed + (row + 1) * golden gamma. */
@@ -189,6 +195,8 @@ static void lookup_texts(const crisk_batch *b, size_t field, const crisk_strmap 
         }
 }
 
+/* Builds every feature of every row of `b` from `fit` into `out`; returns 0 or
+ * CRISK_E_NOMEM. */
 int crisk_features_build(const crisk_schema *s, const fitted_state *fit,
                          const crisk_batch *b, const uint32_t *folds_of, float *out,
                          crisk_error *err)
@@ -262,6 +270,8 @@ int crisk_features_build(const crisk_schema *s, const fitted_state *fit,
     return 0;
 }
 
+/* Builds the scoring features of `b` from the schema's fitted state; returns 0 or an error
+ * code. */
 int crisk_schema_features(const crisk_schema *s, const crisk_batch *b, float *out,
                           crisk_error *err)
 {
@@ -280,6 +290,8 @@ int crisk_schema_features(const crisk_schema *s, const crisk_batch *b, float *ou
     return crisk_features_build(s, &s->fit, b, NULL, out, err);
 }
 
+/* Builds the training features of `b` with out-of-fold risk indicators; returns 0 or an
+ * error code. */
 int crisk_schema_training_matrix(const crisk_schema *s, const crisk_batch *b,
                                  const float *labels, size_t nlabels,
                                  const crisk_fit_options *opts, float *out, crisk_error *err)

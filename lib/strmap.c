@@ -24,6 +24,7 @@ static uint64_t read_word(const unsigned char *p, size_t n)
     return w;
 }
 
+/* Returns the 64-bit hash of the bytes: 8-byte words folded in by 128-bit multiplies. */
 uint64_t crisk_hash_bytes(const void *key, size_t len)
 {
     const unsigned char *p = key;
@@ -38,11 +39,13 @@ uint64_t crisk_hash_bytes(const void *key, size_t len)
     return mix(h, 0x8ebc6af09c88c6e3ull);
 }
 
+/* Makes `map` empty without allocating. */
 void crisk_strmap_init(crisk_strmap *map)
 {
     memset(map, 0, sizeof *map);
 }
 
+/* Frees the map's arrays and leaves it empty. */
 void crisk_strmap_free(crisk_strmap *map)
 {
     free(map->slots);
@@ -70,6 +73,7 @@ static size_t probe(const crisk_strmap *map, const char *key, size_t len, uint64
     }
 }
 
+/* Returns the key's index, or -1 when absent, probing from hash `h`. */
 long crisk_strmap_find_hashed(const crisk_strmap *map, const char *key, size_t len,
                               uint64_t h)
 {
@@ -79,6 +83,7 @@ long crisk_strmap_find_hashed(const crisk_strmap *map, const char *key, size_t l
     return v ? (long)(uint32_t)v - 1 : -1;
 }
 
+/* Returns the key's index, or -1 when absent. */
 long crisk_strmap_find(const crisk_strmap *map, const char *key, size_t len)
 {
     return crisk_strmap_find_hashed(map, key, len, crisk_hash_bytes(key, len));
@@ -128,6 +133,7 @@ static int reserve(void **buf, size_t *cap, size_t used, size_t extra, size_t el
     return 0;
 }
 
+/* Finds or adds the key and stores its index; returns 0 or an error code. */
 int crisk_strmap_insert(crisk_strmap *map, const char *key, size_t len, size_t *index)
 {
     if (len > UINT32_MAX)
@@ -159,6 +165,7 @@ int crisk_strmap_insert(crisk_strmap *map, const char *key, size_t len, size_t *
     return 0;
 }
 
+/* Returns key `i`'s bytes and stores their count in `*len`. */
 const char *crisk_strmap_key(const crisk_strmap *map, size_t i, size_t *len)
 {
     *len = map->entries[i].length;

@@ -16,6 +16,7 @@
 #define MAX_CATEGORIES ((size_t)1 << 24)
 #define PATH_SIZE 160
 
+/* Fills `opts` with 5 folds, seed 1 and smoothing 20. */
 void crisk_fit_options_init(crisk_fit_options *opts)
 {
     if (!opts)
@@ -25,6 +26,7 @@ void crisk_fit_options_init(crisk_fit_options *opts)
     opts->smoothing = 20;
 }
 
+/* Checks the arguments of a fit; returns 0 or an error naming the first bad one. */
 int crisk_fit_check(const crisk_schema *s, const crisk_batch *b, const float *labels,
                     size_t nlabels, const crisk_fit_options *opts, crisk_error *err)
 {
@@ -53,6 +55,7 @@ int crisk_fit_check(const crisk_schema *s, const crisk_batch *b, const float *la
     return 0;
 }
 
+/* Frees everything in `fit` and zeroes it. */
 void crisk_fitted_free(const crisk_schema *s, fitted_state *fit)
 {
     for (size_t i = 0; fit->dicts && i < s->ndicts; i++)
@@ -233,6 +236,8 @@ static int fit_band(const crisk_schema *s, const crisk_batch *b, size_t bi, band
     return rc;
 }
 
+/* Fits dictionaries, risk tables and (when asked) bands into `fit`; returns 0 or an error
+ * code. */
 int crisk_fitted_build(const crisk_schema *s, const crisk_batch *b, const float *labels,
                        const uint32_t *folds_of, unsigned folds, double smoothing,
                        int with_bands, fitted_state *fit, crisk_error *err)
@@ -296,6 +301,8 @@ int crisk_fitted_build(const crisk_schema *s, const crisk_batch *b, const float 
     return 0;
 }
 
+/* Fits the schema's state from a labelled batch, replacing the old state only on success;
+ * returns 0 or an error code. */
 int crisk_schema_fit(crisk_schema *s, const crisk_batch *b, const float *labels,
                      size_t nlabels, const crisk_fit_options *opts, crisk_error *err)
 {
@@ -319,6 +326,8 @@ int crisk_schema_fit(crisk_schema *s, const crisk_batch *b, const float *labels,
     return 0;
 }
 
+/* Returns -1, 0 or +1 for a row below, inside or above its band, or 2 when it cannot be
+ * placed. */
 int crisk_schema_band_position(const crisk_schema *s, size_t band, const crisk_batch *b,
                                size_t row, const float *features)
 {
@@ -450,6 +459,7 @@ static int fitted_arrays(const crisk_schema *s, cJSON *fitted, char *buf)
     return ok ? 0 : CRISK_E_NOMEM;
 }
 
+/* Adds the "fitted" object to `root` when the schema is fitted; returns 0 or CRISK_E_NOMEM. */
 int crisk_fitted_to_json(const crisk_schema *s, cJSON *root, crisk_error *err)
 {
     if (!s->fit.present)
@@ -703,6 +713,8 @@ static int read_tables(crisk_schema *s, const cJSON *tables, const cJSON *bands,
     return rc;
 }
 
+/* Reads the "fitted" object into the schema's state; returns 0 or an error naming the JSON
+ * path. */
 int crisk_fitted_from_json(crisk_schema *s, const cJSON *obj, crisk_error *err)
 {
     static const char *const keys[] = {"rows", "positives", "smoothing", "categories",
