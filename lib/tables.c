@@ -164,8 +164,8 @@ static int compare_band_values(const void *pa, const void *pb)
     return (a->value > b->value) - (a->value < b->value);
 }
 
-/* Returns quantile `q` of the `n` sorted values at `v` (stride `stride` band_values), by
- * numpy's default "linear" method, including its two-sided interpolation. */
+/* Returns quantile `q` of the values of the `n` sorted band_values at `v`, by numpy's
+ * default "linear" method, including its two-sided interpolation. */
 static double quantile(const band_value *v, size_t n, double q)
 {
     double at = q * (double)(n - 1);
@@ -375,17 +375,14 @@ static cJSON *entry_json(const crisk_strmap *map, size_t k, size_t nparts, doubl
     crisk_key_split(crisk_strmap_key(map, k, &len), nparts, parts, lens);
     cJSON *e = cJSON_CreateArray();
     int ok = e != NULL;
-    for (size_t p = 0; ok && p < nparts; p++) {
-        cJSON *str = json_text(parts[p], lens[p], buf);
-        ok = str && cJSON_AddItemToArray(e, str);
+    for (size_t p = 0; ok && p <= nparts + 1; p++) {
+        cJSON *item = p < nparts ? json_text(parts[p], lens[p], buf)
+                                 : cJSON_CreateNumber(p == nparts ? a : b);
+        ok = item && cJSON_AddItemToArray(e, item);
         if (!ok)
-            cJSON_Delete(str);
+            cJSON_Delete(item);
     }
-    cJSON *na = ok ? cJSON_CreateNumber(a) : NULL, *nb = ok ? cJSON_CreateNumber(b) : NULL;
-    ok = ok && na && nb && cJSON_AddItemToArray(e, na) && cJSON_AddItemToArray(e, nb);
     if (!ok) {
-        if (e && !na)
-            cJSON_Delete(nb);
         cJSON_Delete(e);
         return NULL;
     }
@@ -599,8 +596,8 @@ static int read_categories(crisk_schema *s, const cJSON *arr, crisk_error *err)
     return 0;
 }
 
-/* Reads one entry list of a risk table (`is_band` 0) or band (1) into the maps of
- * `fit`'s table `set` or band `band`. */
+/* Reads the entry list `entries` (at `at`) of keys of `nparts` parts into risk table `t`
+ * (count, positives) or, when `t` is NULL, into band table `bt` (low, high). */
 static int read_entries(crisk_schema *s, const cJSON *entries, const char *at, size_t nparts,
                         risk_table *t, band_table *bt, char *key, crisk_error *err)
 {
