@@ -653,6 +653,9 @@ static int read_tables(crisk_schema *s, const cJSON *tables, const cJSON *bands,
         return crisk_fail(err, CRISK_E_NOMEM, "fitted.tables: out of memory");
     int rc = 0;
     size_t i = 0;
+    if (count_items(tables) > s->nsets)
+        rc = crisk_fail(err, CRISK_E_FORMAT, "fitted.tables: %zu tables, more than the %zu "
+                        "key lists of the schema", count_items(tables), s->nsets);
     for (const cJSON *it = tables->child; it && rc == 0; it = it->next, i++) {
         snprintf(at, sizeof at, "fitted.tables[%zu]", i);
         const cJSON *entries = member_array(it, at, "entries", err);
