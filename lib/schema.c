@@ -615,6 +615,12 @@ crisk_field_type crisk_schema_field_type(const crisk_schema *s, size_t field)
     return s->fields[field].type;
 }
 
+/* Returns 1 when field `field` is required, else 0. */
+int crisk_schema_field_required(const crisk_schema *s, size_t field)
+{
+    return s->fields[field].required;
+}
+
 /* Returns the id field's index, or -1 when the schema names none. */
 long crisk_schema_id_field(const crisk_schema *s)
 {

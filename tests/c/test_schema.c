@@ -225,6 +225,15 @@ START_TEST(table_free_ops_on_hand_made_rows)
     ck_assert_uint_eq(crisk_batch_size(b), 3);
     ck_assert_uint_eq(crisk_batch_source_line(b, 2), 7);
     ck_assert_uint_eq(crisk_schema_num_features(s), NFEAT);
+    ck_assert_int_eq(crisk_schema_field_required(s, F_ID), 1);
+    ck_assert_int_eq(crisk_schema_field_required(s, F_HS), 0);
+    ck_assert_int_eq(crisk_schema_field_type(s, F_HS), CRISK_FIELD_HS_CODE);
+    ck_assert_int_eq(crisk_schema_id_field(s), F_ID);
+    ck_assert_int_eq(crisk_schema_date_field(s), F_DATE);
+    ck_assert_int_eq(crisk_schema_feature_index(s, "imp_rate"), X_IMP_RATE);
+    ck_assert_int_eq(crisk_schema_field_index(s, "nope"), -1);
+    ck_assert_str_eq(crisk_schema_field_name(s, F_MASS), "mass");
+    ck_assert_ptr_null(crisk_schema_feature_name(s, NFEAT));
     float x[3 * NFEAT];
     /* Category and risk features need a fit first. */
     ck_assert_int_eq(crisk_schema_features(s, b, x, &err), CRISK_E_INVALID_ARGUMENT);
