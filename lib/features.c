@@ -202,17 +202,18 @@ int crisk_features_build(const crisk_schema *s, const fitted_state *fit,
                          crisk_error *err)
 {
     size_t nf = s->nfeatures, folds = fit->folds;
-    char *key = malloc(crisk_key_capacity(s));
-    /* Per block: the key index of each risk set, and the code of each category feature. */
-    long *idx = malloc(((s->nsets + nf) ? s->nsets + nf : 1) * BLOCK * sizeof *idx);
-    double *prior = malloc((folds + 1) * sizeof *prior);
-    if (!key || !idx || !prior) {
-        free(key);
-        free(idx);
-        free(prior);
+    /* Scratch: a key, per block the key index of each risk set and the code of each
+     * category dictionary, and the priors. Scoring a few rows with a schema of the
+     * default sizes stays on the stack: no malloc per declaration. */
+    size_t key_bytes = crisk_key_capacity(s), nidx = (s->nsets + s->ndicts) * BLOCK;
+    size_t bytes = key_bytes + nidx * sizeof(long) + (folds + 1) * sizeof(double);
+    _Alignas(double) char stack[16384];
+    char *scratch = bytes <= sizeof stack ? stack : malloc(bytes);
+    if (!scratch)
         return crisk_fail(err, CRISK_E_NOMEM, "out of memory building features");
-    }
-    long *codes = idx + s->nsets * BLOCK;
+    double *prior = (double *)scratch;
+    long *idx = (long *)(prior + folds + 1), *codes = idx + s->nsets * BLOCK;
+    char *key = (char *)(idx + nidx);
     /* prior[folds] is the whole fit's; prior[f] leaves fold f out. */
     for (size_t f = 0; f <= folds; f++) {
         uint64_t rows = fit->rows - (f < folds ? fit->fold_rows[f] : 0);
@@ -230,14 +231,14 @@ int crisk_features_build(const crisk_schema *s, const fitted_state *fit,
         for (size_t j = 0; j < nf; j++)
             if (s->features[j].op == OP_CATEGORY)
                 lookup_texts(b, s->features[j].field, &fit->dicts[s->features[j].dict], r0, n,
-                             codes + j * BLOCK);
+                             codes + s->features[j].dict * BLOCK);
         for (size_t i = 0; i < n; i++) {
             size_t r = r0 + i, fold = folds_of ? folds_of[r] : folds;
             float *o = out + r * nf;
             for (size_t j = 0; j < nf; j++) {
                 const schema_feature *f = &s->features[j];
                 if (f->op == OP_CATEGORY) {
-                    long code = codes[j * BLOCK + i];
+                    long code = codes[f->dict * BLOCK + i];
                     o[j] = code >= 0 ? (float)code
                            : code == -1 && f->arg ? (float)fit->dicts[f->dict].size : NAN;
                 } else if (f->op == OP_RISK_RATE || f->op == OP_RISK_COUNT) {
@@ -264,9 +265,8 @@ int crisk_features_build(const crisk_schema *s, const fitted_state *fit,
             }
         }
     }
-    free(key);
-    free(idx);
-    free(prior);
+    if (scratch != stack)
+        free(scratch);
     return 0;
 }
 

@@ -531,6 +531,37 @@ START_TEST(every_prefix_of_a_fitted_schema_is_refused)
 }
 END_TEST
 
+START_TEST(long_fields_build_the_same_features)
+{
+    /* A schema allowing 65535-byte values builds with heap scratch; the features agree
+     * with the small schema's. */
+    char *text = patched("\"max_field_bytes\": 32", "\"max_field_bytes\": 65535");
+    crisk_schema *s = test_schema(), *big;
+    crisk_error err;
+    ck_assert_int_eq(load_text(text, &big, &err), 0);
+    free(text);
+    crisk_batch *b, *c;
+    float labels[12];
+    static float x1[12 * NFEAT], x2[12 * NFEAT];
+    ck_assert_int_eq(crisk_batch_new(s, &b, &err), 0);
+    ck_assert_int_eq(crisk_batch_new(big, &c, &err), 0);
+    band_batch(b, labels);
+    band_batch(c, labels);
+    ck_assert_int_eq(crisk_schema_fit(s, b, labels, 12, NULL, &err), 0);
+    ck_assert_int_eq(crisk_schema_fit(big, c, labels, 12, NULL, &err), 0);
+    ck_assert_int_eq(crisk_schema_features(s, b, x1, &err), 0);
+    ck_assert_int_eq(crisk_schema_features(big, c, x2, &err), 0);
+    ck_assert_mem_eq(x1, x2, sizeof x1);
+    for (size_t r = 0; r < 12; r++)
+        ck_assert_int_eq(crisk_schema_band_position(s, 0, b, r, x1 + r * NFEAT),
+                         crisk_schema_band_position(big, 0, c, r, x2 + r * NFEAT));
+    crisk_batch_free(b);
+    crisk_batch_free(c);
+    crisk_schema_free(s);
+    crisk_schema_free(big);
+}
+END_TEST
+
 START_TEST(bands_place_rows_by_quantiles)
 {
     crisk_schema *s = test_schema();
@@ -712,6 +743,7 @@ static Suite *schema_suite(void)
     tcase_add_test(tc, bands_place_rows_by_quantiles);
     tcase_add_test(tc, every_prefix_of_a_fitted_schema_is_refused);
     tcase_add_test(tc, threads_share_one_schema_and_batch);
+    tcase_add_test(tc, long_fields_build_the_same_features);
     tcase_add_test(tc, bad_rows_are_rejected_with_field_value_and_reason);
     tcase_add_test(tc, numbers_parse_exactly);
     tcase_set_timeout(tc, 60);
