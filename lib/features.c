@@ -90,8 +90,10 @@ static void civil_from_days(long days, long *y, unsigned *m, unsigned *d, unsign
 }
 
 /* Returns the value of table-free feature `f` for row `row` (NaN when missing): the one
- * definition of number, log1p, ratio, date_part and hs_prefix, also used for bands. */
-float crisk_feature_plain(const crisk_batch *b, const schema_feature *f, size_t row)
+ * definition of number, log1p, ratio, date_part and hs_prefix, also used for bands.
+ * `cache` (NULL: none) keeps the last decomposed date between the features of a row. */
+float crisk_feature_plain(const crisk_batch *b, const schema_feature *f, size_t row,
+                          civil_date *cache)
 {
     double x = batch_number(b, row, f->field);
     switch (f->op) {
@@ -106,22 +108,27 @@ float crisk_feature_plain(const crisk_batch *b, const schema_feature *f, size_t 
     case OP_DATE_PART: {
         if (isnan(x))
             return NAN;
-        long y, days = (long)x;
-        unsigned m, d, yday;
-        civil_from_days(days, &y, &m, &d, &yday);
+        long days = (long)x;
+        if (f->arg == PART_WEEKDAY) /* 1970-01-01 was a Thursday (3 with Monday = 0) */
+            return (float)(((days + 3) % 7 + 7) % 7);
+        civil_date local, *c = cache ? cache : &local;
+        if (!cache || !c->valid || c->days != days) {
+            civil_from_days(days, &c->year, &c->month, &c->day, &c->yday);
+            c->days = days;
+            c->valid = 1;
+        }
         switch ((date_part)f->arg) {
         case PART_YEAR:
-            return (float)y;
+            return (float)c->year;
         case PART_MONTH:
-            return (float)m;
+            return (float)c->month;
         case PART_DAY:
-            return (float)d;
-        case PART_WEEKDAY: /* 1970-01-01 was a Thursday (3 with Monday = 0) */
-            return (float)(((days + 3) % 7 + 7) % 7);
+            return (float)c->day;
         case PART_DAYOFYEAR:
-            return (float)yday;
+            return (float)c->yday;
+        default:
+            return NAN;
         }
-        return NAN;
     }
     case OP_HS_PREFIX: {
         size_t len;
@@ -234,6 +241,7 @@ int crisk_features_build(const crisk_schema *s, const fitted_state *fit,
                              codes + s->features[j].dict * BLOCK);
         for (size_t i = 0; i < n; i++) {
             size_t r = r0 + i, fold = folds_of ? folds_of[r] : folds;
+            civil_date date = {0}; /* the row's date parts, decomposed once */
             float *o = out + r * nf;
             for (size_t j = 0; j < nf; j++) {
                 const schema_feature *f = &s->features[j];
@@ -260,7 +268,7 @@ int crisk_features_build(const crisk_schema *s, const fitted_state *fit,
                                                                              : f->smoothing,
                                              prior[fold]);
                 } else {
-                    o[j] = crisk_feature_plain(b, f, r);
+                    o[j] = crisk_feature_plain(b, f, r, &date);
                 }
             }
         }

@@ -192,8 +192,17 @@ int crisk_fitted_from_json(crisk_schema *s, const cJSON *obj, crisk_error *err);
  * (["origin", {"field": "hs_code", "digits": 6}]), or NULL when out of memory. */
 cJSON *crisk_key_set_to_json(const crisk_schema *s, size_t set);
 
-/* Returns the value of table-free feature `f` for row `row` (NaN when missing). */
-float crisk_feature_plain(const crisk_batch *b, const schema_feature *f, size_t row);
+/* A date decomposed into its parts, kept between the features of one row. */
+typedef struct civil_date {
+    int valid;
+    long days, year;
+    unsigned month, day, yday;
+} civil_date;
+
+/* Returns the value of table-free feature `f` for row `row` (NaN when missing); `cache`
+ * (or NULL) keeps the row's last decomposed date. */
+float crisk_feature_plain(const crisk_batch *b, const schema_feature *f, size_t row,
+                          civil_date *cache);
 
 /* Checks the arguments of crisk_schema_fit / crisk_schema_training_matrix: the batch is
  * the schema's, one label (0 or 1) per row, options in range. Returns 0 or

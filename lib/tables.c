@@ -209,7 +209,7 @@ static int fit_band(const crisk_schema *s, const crisk_batch *b, size_t bi, band
     size_t n = 0, k, cap = 0;
     int rc = vals ? 0 : CRISK_E_NOMEM;
     for (size_t r = 0; r < b->rows && rc == 0; r++) {
-        float v = crisk_feature_plain(b, f, r);
+        float v = crisk_feature_plain(b, f, r, NULL);
         long len = isnan(v) ? -1 : crisk_key_build(s, b, band->set, r, key);
         if (len < 0)
             continue;
