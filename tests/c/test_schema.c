@@ -685,6 +685,60 @@ START_TEST(numbers_parse_exactly)
 }
 END_TEST
 
+START_TEST(random_bytes_are_stored_or_rejected_never_half)
+{
+    crisk_schema *s = test_schema();
+    crisk_batch *b;
+    crisk_error err;
+    ck_assert_int_eq(crisk_batch_new(s, &b, &err), 0);
+    static const char alphabet[] = "0123456789.-+eE \xc3\xa9\xff\x80,/";
+    uint64_t state = 12345;
+    size_t accepted = 0;
+    for (int n = 0; n < 3000; n++) {
+        char text[NFIELDS][40];
+        const char *row[NFIELDS];
+        size_t lens[NFIELDS];
+        /* A good row with two fields (maybe the same one) made of random bytes. */
+        state = state * 6364136223846793005ull + 1442695040888963407ull;
+        int f1 = (int)((state >> 40) % NFIELDS), f2 = (int)((state >> 20) % NFIELDS);
+        for (int i = 0; i < NFIELDS; i++) {
+            row[i] = ROW_A[i];
+            lens[i] = strlen(ROW_A[i]);
+            if (i != f1 && i != f2)
+                continue;
+            state = state * 6364136223846793005ull + 1442695040888963407ull;
+            size_t len = (size_t)(state >> 59) % 12;
+            for (size_t k = 0; k < len; k++) {
+                state = state * 6364136223846793005ull + 1442695040888963407ull;
+                text[i][k] = alphabet[(state >> 33) % (sizeof alphabet - 1)];
+            }
+            row[i] = text[i];
+            lens[i] = len;
+        }
+        int rc = crisk_batch_append_text(b, row, lens, (uint64_t)n, &err);
+        ck_assert(rc == 0 || rc == CRISK_E_INPUT);
+        if (rc == CRISK_E_INPUT) {
+            ck_assert_ptr_nonnull(strstr(err.message, "field \""));
+            continue;
+        }
+        /* An accepted row keeps its text exactly, and its line. */
+        size_t len;
+        const char *t = crisk_batch_text(b, accepted, F_ORIGIN, &len);
+        ck_assert_uint_eq(len, lens[F_ORIGIN]);
+        ck_assert(len == 0 || memcmp(t, row[F_ORIGIN], len) == 0);
+        t = crisk_batch_text(b, accepted, F_ID, &len);
+        ck_assert(len == lens[F_ID] && memcmp(t, row[F_ID], len) == 0);
+        ck_assert_uint_eq(crisk_batch_source_line(b, accepted), (uint64_t)n);
+        accepted++;
+        ck_assert_uint_eq(crisk_batch_size(b), accepted);
+    }
+    ck_assert_uint_gt(accepted, 100);
+    ck_assert_uint_lt(accepted, 2900);
+    crisk_batch_free(b);
+    crisk_schema_free(s);
+}
+END_TEST
+
 /* What one thread of the concurrency test builds. */
 typedef struct feature_job {
     const crisk_schema *schema;
@@ -744,6 +798,7 @@ static Suite *schema_suite(void)
     tcase_add_test(tc, every_prefix_of_a_fitted_schema_is_refused);
     tcase_add_test(tc, threads_share_one_schema_and_batch);
     tcase_add_test(tc, long_fields_build_the_same_features);
+    tcase_add_test(tc, random_bytes_are_stored_or_rejected_never_half);
     tcase_add_test(tc, bad_rows_are_rejected_with_field_value_and_reason);
     tcase_add_test(tc, numbers_parse_exactly);
     tcase_set_timeout(tc, 60);
