@@ -163,7 +163,7 @@ int crisk_model_load_buffer(const void *data, size_t size, crisk_model **out,
 }
 
 int crisk_read_file(const char *path, size_t max_bytes, unsigned char **data, size_t *size,
-                    crisk_error *err)
+                     crisk_error *err)
 {
     FILE *f = fopen(path, "rb");
     if (!f)
