@@ -7,6 +7,8 @@
 #include "lanes.h"
 #include "siphash.h"
 
+#include "check_run.h"
+
 #include <check.h>
 #include <math.h>
 #include <stdio.h>
@@ -442,9 +444,5 @@ static Suite *lanes_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(lanes_suite());
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return crisk_check_run(lanes_suite());
 }

@@ -6,6 +6,8 @@
  */
 #include "profiles.h"
 
+#include "check_run.h"
+
 #include <check.h>
 #include <math.h>
 #include <stdio.h>
@@ -453,9 +455,5 @@ static Suite *profiles_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(profiles_suite());
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return crisk_check_run(profiles_suite());
 }
