@@ -543,6 +543,37 @@ START_TEST(test_refusals)
 }
 END_TEST
 
+/* A declaration without a value: the logistic fraud model, which takes no missing
+ * values, gives NaN for it (the others are still scored), and a NaN score meets no
+ * threshold and no budget. */
+START_TEST(test_missing_values)
+{
+    crisk_bundle *bundle = load_bundle();
+    crisk_batch *b = NULL;
+    ck_assert_int_eq(crisk_batch_new(crisk_bundle_schema(bundle), &b, NULL), 0);
+    add_decl(b, "S", 5);
+    const char *row[NFIELDS] = {"S-missing", "2025-03-02", "851712", "CN", "IMP-1", NULL,
+                                "4"};
+    size_t lens[NFIELDS];
+    for (int f = 0; f < NFIELDS; f++)
+        lens[f] = row[f] ? strlen(row[f]) : 0;
+    crisk_error err;
+    ck_assert_int_eq(crisk_batch_append_text(b, row, lens, 2, &err), 0);
+    add_decl(b, "S", 6);
+    crisk_results *res = NULL;
+    ck_assert_msg(crisk_bundle_score(bundle, b, NULL, &res, &err) == 0, "%s", err.message);
+    ck_assert(!isnan(crisk_results_score(res, 0, 0)));
+    ck_assert(isnan(crisk_results_score(res, 1, 0)));
+    ck_assert(!isnan(crisk_results_score(res, 2, 0)));
+    ck_assert(!isnan(crisk_results_score(res, 1, 1)));
+    crisk_reason_kind kind = crisk_results_reason(res, 1, NULL, 0);
+    ck_assert(kind == CRISK_REASON_RANDOM || kind == CRISK_REASON_DEFAULT);
+    crisk_results_free(res);
+    crisk_batch_free(b);
+    crisk_bundle_free(bundle);
+}
+END_TEST
+
 /* Returns the suite. */
 static Suite *bundle_suite(void)
 {
@@ -552,6 +583,7 @@ static Suite *bundle_suite(void)
     tcase_add_test(tc, test_scores_hits_lanes);
     tcase_add_test(tc, test_streaming);
     tcase_add_test(tc, test_refusals);
+    tcase_add_test(tc, test_missing_values);
     suite_add_tcase(s, tc);
     return s;
 }
