@@ -45,21 +45,6 @@ static int bundle_path(const char *dir, const cJSON *file, const char *where, ch
     return 0;
 }
 
-/* Refuses a key of `obj` (named `where`) not in the NULL-terminated `allowed` list. */
-static int manifest_keys(const cJSON *obj, const char *const *allowed, const char *where,
-                         crisk_error *err)
-{
-    for (const cJSON *k = obj->child; k; k = k->next) {
-        size_t i = 0;
-        while (allowed[i] && strcmp(allowed[i], k->string) != 0)
-            i++;
-        if (!allowed[i])
-            return crisk_fail(err, CRISK_E_FORMAT, "manifest.json: %s: unknown key \"%.64s\"",
-                              where, k->string);
-    }
-    return 0;
-}
-
 /* Loads model entry `i` ({name, file, features}) of the manifest into b->models[i] and
  * checks it against the schema: as many features as the model takes, every one a schema
  * feature, and equal to the names the model file stores when it stores any. */
@@ -71,7 +56,9 @@ static int load_model(crisk_bundle *b, const char *dir, const cJSON *entry, size
     snprintf(where, sizeof where, "models[%zu]", i);
     if (!cJSON_IsObject(entry))
         return crisk_fail(err, CRISK_E_FORMAT, "manifest.json: %s: expected an object", where);
-    int rc = manifest_keys(entry, keys, where, err);
+    char place[96];
+    snprintf(place, sizeof place, "manifest.json: %s", where);
+    int rc = crisk_json_check_keys(entry, keys, place, err);
     if (rc)
         return rc;
     const cJSON *name = cJSON_GetObjectItemCaseSensitive(entry, "name");
@@ -138,22 +125,25 @@ static int read_named(const char *dir, const cJSON *manifest, const char *key,
     return rc ? rc : crisk_json_read_file(*path, max_bytes, root, err);
 }
 
-/* The name lookups of the profiles over a schema. */
+/* Returns the index of schema field `name` (ctx is the schema), or -1. */
 static long names_field(const void *ctx, const char *name)
 {
     return crisk_schema_field_index(ctx, name);
 }
 
+/* Returns the type of schema field `field` (ctx is the schema). */
 static crisk_field_type names_field_type(const void *ctx, size_t field)
 {
     return crisk_schema_field_type(ctx, field);
 }
 
+/* Returns the index of schema feature `name` (ctx is the schema), or -1. */
 static long names_feature(const void *ctx, const char *name)
 {
     return crisk_schema_feature_index(ctx, name);
 }
 
+/* Returns the index of schema band `name` (ctx is the schema), or -1. */
 static long names_band(const void *ctx, const char *name)
 {
     return crisk_schema_band_index(ctx, name);
@@ -206,7 +196,7 @@ static int load_manifest(crisk_bundle *b, const char *dir, const cJSON *m,
                                        "policy", NULL};
     if (!cJSON_IsObject(m))
         return crisk_fail(err, CRISK_E_FORMAT, "manifest.json: not a JSON object");
-    int rc = manifest_keys(m, keys, "top level", err);
+    int rc = crisk_json_check_keys(m, keys, "manifest.json: top level", err);
     if (rc)
         return rc;
     const cJSON *format = cJSON_GetObjectItemCaseSensitive(m, "format");
@@ -391,17 +381,19 @@ static int run_model(const bundle_model *m, const float *features, size_t n, siz
     return rc;
 }
 
-/* The row accessors of the profiles over a batch. */
+/* Returns the text of field `field` of batch row `row` (ctx is the batch), or NULL. */
 static const char *view_text(const void *ctx, size_t row, size_t field, size_t *len)
 {
     return crisk_batch_text(ctx, row, field, len);
 }
 
+/* Returns the number or date of field `field` of batch row `row` (ctx is the batch). */
 static double view_number(const void *ctx, size_t row, size_t field)
 {
     return crisk_batch_number(ctx, row, field);
 }
 
+/* Returns batch row `row`'s position against band `band` (ctx is the batch). */
 static int view_band(const void *ctx, size_t band, size_t row, const float *features)
 {
     return crisk_schema_band_position(crisk_batch_schema(ctx), band, ctx, row, features);

@@ -1,5 +1,6 @@
 /*
- * jsonfile.c — reading one JSON document from a file, within a size limit.
+ * jsonfile.c — reading one JSON document from a file, within a size limit, and checking
+ * an object's keys against the ones a format allows.
  */
 #include "jsonfile.h"
 
@@ -34,5 +35,23 @@ int crisk_json_read_file(const char *path, size_t max_bytes, cJSON **out, crisk_
                           path, at);
     }
     *out = root;
+    return 0;
+}
+
+int crisk_json_check_keys(const cJSON *obj, const char *const *allowed, const char *where,
+                          crisk_error *err)
+{
+    for (const cJSON *k = obj->child; k; k = k->next) {
+        size_t i = 0;
+        while (allowed[i] && strcmp(allowed[i], k->string) != 0)
+            i++;
+        if (!allowed[i])
+            return crisk_fail(err, CRISK_E_FORMAT, "%s: unknown key \"%.64s\"", where,
+                              k->string);
+        for (const cJSON *j = obj->child; j != k; j = j->next)
+            if (strcmp(j->string, k->string) == 0)
+                return crisk_fail(err, CRISK_E_FORMAT, "%s: key \"%.64s\" given twice", where,
+                                  k->string);
+    }
     return 0;
 }

@@ -15,4 +15,10 @@
  * the syntax error) / CRISK_E_NOMEM, the message starting with `path`. */
 int crisk_json_read_file(const char *path, size_t max_bytes, cJSON **out, crisk_error *err);
 
+/* Refuses, in JSON object `obj`, a key not in the NULL-terminated `allowed` list or a key
+ * given twice (CRISK_E_FORMAT, the message starting with `where`), so that a misspelt
+ * key never silently drops a setting. Returns 0 when every key is allowed and distinct. */
+int crisk_json_check_keys(const cJSON *obj, const char *const *allowed, const char *where,
+                          crisk_error *err);
+
 #endif /* CRISK_JSONFILE_H */

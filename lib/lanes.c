@@ -52,26 +52,6 @@ struct crisk_lane_state {
 
 /* ---- parsing ---------------------------------------------------------------------- */
 
-/* Refuses in object `obj` (named `where`) a key not in the NULL-terminated `allowed`
- * list, or a key given twice. */
-static int check_keys(const cJSON *obj, const char *const *allowed, const char *where,
-                      crisk_error *err)
-{
-    for (const cJSON *k = obj->child; k; k = k->next) {
-        size_t i = 0;
-        while (allowed[i] && strcmp(allowed[i], k->string) != 0)
-            i++;
-        if (!allowed[i])
-            return crisk_fail(err, CRISK_E_FORMAT, "%s: unknown key \"%.64s\"", where,
-                              k->string);
-        for (const cJSON *j = obj->child; j != k; j = j->next)
-            if (strcmp(j->string, k->string) == 0)
-                return crisk_fail(err, CRISK_E_FORMAT, "%s: key \"%.64s\" given twice", where,
-                                  k->string);
-    }
-    return 0;
-}
-
 /* Finds the lane named by string item `v` (at `where`) and stores its index in `*lane`. */
 static int lane_of(const crisk_policy *p, const cJSON *v, const char *where, size_t *lane,
                    crisk_error *err)
@@ -139,7 +119,7 @@ static int parse_lane_values(const crisk_policy *p, const cJSON *arr, const char
             return crisk_fail(err, CRISK_E_FORMAT, "%s: more entries than lanes", where);
         if (!cJSON_IsObject(e))
             return crisk_fail(err, CRISK_E_FORMAT, "%s: expected an object", where);
-        int rc = check_keys(e, keys, where, err);
+        int rc = crisk_json_check_keys(e, keys, where, err);
         if (rc == 0)
             rc = lane_of(p, cJSON_GetObjectItemCaseSensitive(e, "lane"), where, &out[i].lane,
                          err);
@@ -184,7 +164,7 @@ static int parse_stream_random(crisk_policy *p, const cJSON *root, crisk_error *
             return crisk_fail(err, CRISK_E_FORMAT, "stream: expected an object");
         const cJSON *w = cJSON_GetObjectItemCaseSensitive(stream, "window");
         const cJSON *u = cJSON_GetObjectItemCaseSensitive(stream, "warmup");
-        int rc = check_keys(stream, skeys, "stream", err);
+        int rc = crisk_json_check_keys(stream, skeys, "stream", err);
         if (rc == 0 && w)
             rc = parse_count(w, "stream.window", CRISK_STREAM_MAX_WINDOW, &window, err);
         if (rc == 0 && window < 1)
@@ -203,7 +183,7 @@ static int parse_stream_random(crisk_policy *p, const cJSON *root, crisk_error *
         return 0;
     if (!cJSON_IsObject(random))
         return crisk_fail(err, CRISK_E_FORMAT, "random: expected an object");
-    int rc = check_keys(random, rkeys, "random", err);
+    int rc = crisk_json_check_keys(random, rkeys, "random", err);
     if (rc == 0)
         rc = lane_of(p, cJSON_GetObjectItemCaseSensitive(random, "lane"), "random.lane",
                      &p->random_lane, err);
@@ -259,7 +239,7 @@ int crisk_policy_parse(const cJSON *root, crisk_policy **out, crisk_error *err)
     const cJSON *format = cJSON_GetObjectItemCaseSensitive(root, "format");
     const cJSON *version = cJSON_GetObjectItemCaseSensitive(root, "version");
     const cJSON *model = cJSON_GetObjectItemCaseSensitive(root, "score_model");
-    int rc = check_keys(root, keys, "top level", err);
+    int rc = crisk_json_check_keys(root, keys, "top level", err);
     if (rc == 0 && (!cJSON_IsString(format) || strcmp(format->valuestring, "crisk-policy")))
         rc = crisk_fail(err, CRISK_E_FORMAT, "format: expected \"crisk-policy\"");
     if (rc == 0 && (!cJSON_IsNumber(version) || version->valuedouble != 1))
@@ -448,7 +428,7 @@ static int state_fill(crisk_lane_state *s, const cJSON *root, const char *path,
                                        NULL};
     if (!cJSON_IsObject(root))
         return crisk_fail(err, CRISK_E_FORMAT, "%s: not a JSON object", path);
-    int rc = check_keys(root, keys, path, err);
+    int rc = crisk_json_check_keys(root, keys, path, err);
     if (rc)
         return rc;
     const cJSON *format = cJSON_GetObjectItemCaseSensitive(root, "format");

@@ -6,6 +6,7 @@
 #include "profiles.h"
 
 #include "error.h"
+#include "jsonfile.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -230,27 +231,17 @@ static int rule_fail(parse_ctx *c, int code, const char *reason)
     return crisk_fail(c->err, code, "%s: %s", c->label, reason);
 }
 
-/* Refuses, in object `obj`, a key not in the NULL-terminated `allowed` list or a key
- * given twice; `where` names the object. Returns 0 or CRISK_E_FORMAT. */
+/* Refuses, in object `obj` (named `where` within the current rule and condition), a key
+ * not in the NULL-terminated `allowed` list or a key given twice. */
 static int check_keys(const cJSON *obj, const char *const *allowed, const char *where,
                       parse_ctx *c)
 {
-    char msg[320];
-    for (const cJSON *k = obj->child; k; k = k->next) {
-        size_t i = 0;
-        while (allowed[i] && strcmp(allowed[i], k->string) != 0)
-            i++;
-        if (!allowed[i]) {
-            snprintf(msg, sizeof msg, "%s: unknown key \"%.64s\"", where, k->string);
-            return rule_fail(c, CRISK_E_FORMAT, msg);
-        }
-        for (const cJSON *j = obj->child; j != k; j = j->next)
-            if (strcmp(j->string, k->string) == 0) {
-                snprintf(msg, sizeof msg, "%s: key \"%.64s\" given twice", where, k->string);
-                return rule_fail(c, CRISK_E_FORMAT, msg);
-            }
-    }
-    return 0;
+    char place[480];
+    if (c->path[0])
+        snprintf(place, sizeof place, "%s: %s: %s", c->label, c->path, where);
+    else
+        snprintf(place, sizeof place, "%s: %s", c->label, where);
+    return crisk_json_check_keys(obj, allowed, place, c->err);
 }
 
 /* Returns HS code text normalised as batches store it (digits only; dots and spaces
