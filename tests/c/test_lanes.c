@@ -426,6 +426,44 @@ START_TEST(test_random_selection)
 }
 END_TEST
 
+/* Every single-byte edit (from a small alphabet) and truncation of a full policy that
+ * still parses as JSON is accepted or refused with a message, never a crash; an accepted
+ * one can place a batch. */
+START_TEST(test_policy_mutations)
+{
+    size_t n = strlen(full_policy);
+    static char copy[4096];
+    const char alphabet[] = "{}[]\",:0.9-";
+    size_t parsed = 0;
+    float scores[8] = {0.1f, 0.95f, 0.5f, 0.7f, NAN, 0.2f, 0.3f, 0.61f};
+    const char *ids[8] = {"a", "b", "c", "d", "e", "f", "g", "h"};
+    size_t lens[8] = {1, 1, 1, 1, 1, 1, 1, 1};
+    for (size_t i = 0; i < n; i++)
+        for (size_t a = 0; a <= sizeof alphabet - 1; a++) {
+            memcpy(copy, full_policy, n + 1);
+            copy[i] = a == sizeof alphabet - 1 ? '\0' : alphabet[a];
+            cJSON *root = cJSON_Parse(copy);
+            if (!root)
+                continue;
+            parsed++;
+            crisk_policy *p = NULL;
+            crisk_error err = {0, ""};
+            if (crisk_policy_parse(root, &p, &err) == 0) {
+                crisk_decision d[8];
+                memset(d, 0, sizeof d);
+                ck_assert_int_eq(crisk_lanes_decide(p, NULL, scores, ids, lens, 8, d, NULL), 0);
+                for (int r = 0; r < 8; r++)
+                    ck_assert_uint_lt(d[r].lane, crisk_policy_num_lanes(p));
+            } else {
+                ck_assert(err.message[0] != '\0');
+            }
+            crisk_policy_free(p);
+            cJSON_Delete(root);
+        }
+    ck_assert_uint_gt(parsed, 100);
+}
+END_TEST
+
 /* Returns the suite. */
 static Suite *lanes_suite(void)
 {
@@ -438,6 +476,7 @@ static Suite *lanes_suite(void)
     tcase_add_test(tc, test_stream_budget);
     tcase_add_test(tc, test_state_save_load);
     tcase_add_test(tc, test_random_selection);
+    tcase_add_test(tc, test_policy_mutations);
     suite_add_tcase(s, tc);
     return s;
 }
