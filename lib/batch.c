@@ -14,6 +14,7 @@
 /* The longest number text accepted (a number needs no more; longer is refused). */
 #define MAX_NUMBER_TEXT 511
 
+/* Creates an empty batch for `schema`; returns 0 or CRISK_E_NOMEM. */
 int crisk_batch_new(const crisk_schema *schema, crisk_batch **out, crisk_error *err)
 {
     if (out)
@@ -35,6 +36,7 @@ int crisk_batch_new(const crisk_schema *schema, crisk_batch **out, crisk_error *
     return 0;
 }
 
+/* Frees the batch's columns and the batch. */
 void crisk_batch_free(crisk_batch *b)
 {
     if (!b)
@@ -51,6 +53,7 @@ void crisk_batch_free(crisk_batch *b)
     free(b);
 }
 
+/* Forgets the rows, keeping the memory of the columns for the next ones. */
 void crisk_batch_clear(crisk_batch *b)
 {
     if (!b)
@@ -60,35 +63,34 @@ void crisk_batch_clear(crisk_batch *b)
         b->cols[i].arena_len = 0;
 }
 
+/* Returns the number of rows (0 for NULL). */
 size_t crisk_batch_size(const crisk_batch *b)
 {
     return b ? b->rows : 0;
 }
 
+/* Returns the source line stored with row `row`, or 0 when out of range. */
 uint64_t crisk_batch_source_line(const crisk_batch *b, size_t row)
 {
     return b && row < b->rows ? b->lines[row] : 0;
 }
 
+/* Returns the schema the batch was made for. */
 const crisk_schema *crisk_batch_schema(const crisk_batch *b)
 {
     return b->schema;
 }
 
+/* Returns row `row`'s text of field `field` (NULL when missing) and its length. */
 const char *crisk_batch_text(const crisk_batch *b, size_t row, size_t field, size_t *len)
 {
-    const batch_column *c = &b->cols[field];
-    if (!c->text || c->text[row].len == TEXT_MISSING) {
-        *len = 0;
-        return NULL;
-    }
-    *len = c->text[row].len;
-    return c->arena + c->text[row].off;
+    return batch_text(b, row, field, len);
 }
 
+/* Returns row `row`'s number or date of field `field`, NaN when missing. */
 double crisk_batch_number(const crisk_batch *b, size_t row, size_t field)
 {
-    return b->cols[field].num ? b->cols[field].num[row] : NAN;
+    return batch_number(b, row, field);
 }
 
 /* Grows every column to hold twice the rows (at least 64). Returns 0 or CRISK_E_NOMEM;
@@ -349,6 +351,8 @@ static int store_value(crisk_batch *b, size_t i, size_t row, const char *v, size
     case CRISK_FIELD_STRING:
         if (!valid_utf8((const unsigned char *)v, len))
             reason = "is not valid UTF-8";
+        else if (memchr(v, '\0', len))
+            reason = "contains a NUL byte"; /* the schema file could not keep it */
         else
             rc = store_text(c, row, v, len);
         break;
@@ -396,6 +400,8 @@ static int store_value(crisk_batch *b, size_t i, size_t row, const char *v, size
     return 0;
 }
 
+/* Validates and stores one row given as text, or rejects it whole; returns 0 or an error
+ * code. */
 int crisk_batch_append_text(crisk_batch *b, const char *const *values, const size_t *lengths,
                             uint64_t source_line, crisk_error *err)
 {

@@ -34,6 +34,7 @@ static const char *const op_keys[][3] = {
     {NULL}, {"field"}, {"field"}, {"num", "den"}, {"field", "part"}, {"field", "digits"},
     {"field", "unknown"}, {"keys", "smoothing"}, {"keys"}};
 
+/* Returns a phrase naming the JSON type of `item`, for messages. */
 const char *crisk_json_type_name(const cJSON *item)
 {
     if (cJSON_IsNumber(item))
@@ -502,6 +503,8 @@ static int read_schema(crisk_schema *s, const cJSON *root, crisk_error *err)
     return fitted ? crisk_fitted_from_json(s, fitted, err) : 0;
 }
 
+/* Reads, parses and checks the schema file at `path`; returns 0 or an error naming the
+ * JSON path. */
 int crisk_schema_load(const char *path, crisk_schema **out, crisk_error *err)
 {
     if (out)
@@ -545,6 +548,7 @@ int crisk_schema_load(const char *path, crisk_schema **out, crisk_error *err)
     return 0;
 }
 
+/* Frees the schema, its fitted state and its names. */
 void crisk_schema_free(crisk_schema *s)
 {
     if (!s)
@@ -563,16 +567,19 @@ void crisk_schema_free(crisk_schema *s)
     free(s);
 }
 
+/* Returns the number of fields (0 for NULL). */
 size_t crisk_schema_num_fields(const crisk_schema *s)
 {
     return s ? s->nfields : 0;
 }
 
+/* Returns field `i`'s name, or NULL when out of range. */
 const char *crisk_schema_field_name(const crisk_schema *s, size_t i)
 {
     return s && i < s->nfields ? s->fields[i].name : NULL;
 }
 
+/* Returns the index of the field called `name`, or -1. */
 long crisk_schema_field_index(const crisk_schema *s, const char *name)
 {
     for (size_t i = 0; s && name && i < s->nfields; i++)
@@ -581,16 +588,19 @@ long crisk_schema_field_index(const crisk_schema *s, const char *name)
     return -1;
 }
 
+/* Returns the number of features (0 for NULL). */
 size_t crisk_schema_num_features(const crisk_schema *s)
 {
     return s ? s->nfeatures : 0;
 }
 
+/* Returns feature `i`'s name, or NULL when out of range. */
 const char *crisk_schema_feature_name(const crisk_schema *s, size_t i)
 {
     return s && i < s->nfeatures ? s->features[i].name : NULL;
 }
 
+/* Returns the index of the feature called `name`, or -1. */
 long crisk_schema_feature_index(const crisk_schema *s, const char *name)
 {
     for (size_t i = 0; s && name && i < s->nfeatures; i++)
@@ -599,21 +609,31 @@ long crisk_schema_feature_index(const crisk_schema *s, const char *name)
     return -1;
 }
 
+/* Returns the type of field `field`. */
 crisk_field_type crisk_schema_field_type(const crisk_schema *s, size_t field)
 {
     return s->fields[field].type;
 }
 
+/* Returns 1 when field `field` is required, else 0. */
+int crisk_schema_field_required(const crisk_schema *s, size_t field)
+{
+    return s->fields[field].required;
+}
+
+/* Returns the id field's index, or -1 when the schema names none. */
 long crisk_schema_id_field(const crisk_schema *s)
 {
     return s->id_field;
 }
 
+/* Returns the date field's index, or -1 when the schema names none. */
 long crisk_schema_date_field(const crisk_schema *s)
 {
     return s->date_field;
 }
 
+/* Returns the index of the band called `name`, or -1. */
 long crisk_schema_band_index(const crisk_schema *s, const char *name)
 {
     for (size_t i = 0; s && name && i < s->nbands; i++)
@@ -622,6 +642,7 @@ long crisk_schema_band_index(const crisk_schema *s, const char *name)
     return -1;
 }
 
+/* Returns key set `set` as the schema file writes key lists, or NULL when out of memory. */
 cJSON *crisk_key_set_to_json(const crisk_schema *s, size_t set)
 {
     cJSON *arr = cJSON_CreateArray();
@@ -741,6 +762,8 @@ static cJSON *schema_to_json(const crisk_schema *s, crisk_error *err)
     return root;
 }
 
+/* Writes the schema and its fitted state to `path` as one JSON document; returns 0 or an
+ * error code. */
 int crisk_schema_save(const crisk_schema *s, const char *path, crisk_error *err)
 {
     if (!s || !path)

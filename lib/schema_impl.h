@@ -11,6 +11,7 @@
 
 #include <cjson/cJSON.h>
 #include <locale.h>
+#include <math.h>
 #include <stdint.h>
 
 #define CRISK_SCHEMA_MAX_ITEMS 4096   /* fields, features, bands */
@@ -128,6 +129,25 @@ struct crisk_batch {
     locale_t c_locale;  /* for strtod on numbers the fast path cannot convert exactly */
 };
 
+/* The inline forms of crisk_batch_text and crisk_batch_number (declarations.h), for the
+ * per-row loops; the exported functions call these. */
+static inline const char *batch_text(const crisk_batch *b, size_t row, size_t field,
+                                     size_t *len)
+{
+    const batch_column *c = &b->cols[field];
+    if (!c->text || c->text[row].len == TEXT_MISSING) {
+        *len = 0;
+        return NULL;
+    }
+    *len = c->text[row].len;
+    return c->arena + c->text[row].off;
+}
+
+static inline double batch_number(const crisk_batch *b, size_t row, size_t field)
+{
+    return b->cols[field].num ? b->cols[field].num[row] : (double)NAN;
+}
+
 /* Returns the feature's need for fitted state: 1 for category and risk features. */
 int crisk_feature_needs_fit(const schema_feature *f);
 
@@ -172,8 +192,17 @@ int crisk_fitted_from_json(crisk_schema *s, const cJSON *obj, crisk_error *err);
  * (["origin", {"field": "hs_code", "digits": 6}]), or NULL when out of memory. */
 cJSON *crisk_key_set_to_json(const crisk_schema *s, size_t set);
 
-/* Returns the value of table-free feature `f` for row `row` (NaN when missing). */
-float crisk_feature_plain(const crisk_batch *b, const schema_feature *f, size_t row);
+/* A date decomposed into its parts, kept between the features of one row. */
+typedef struct civil_date {
+    int valid;
+    long days, year;
+    unsigned month, day, yday;
+} civil_date;
+
+/* Returns the value of table-free feature `f` for row `row` (NaN when missing); `cache`
+ * (or NULL) keeps the row's last decomposed date. */
+float crisk_feature_plain(const crisk_batch *b, const schema_feature *f, size_t row,
+                          civil_date *cache);
 
 /* Checks the arguments of crisk_schema_fit / crisk_schema_training_matrix: the batch is
  * the schema's, one label (0 or 1) per row, options in range. Returns 0 or

@@ -24,6 +24,7 @@ static uint64_t read_word(const unsigned char *p, size_t n)
     return w;
 }
 
+/* Returns the 64-bit hash of the bytes: 8-byte words folded in by 128-bit multiplies. */
 uint64_t crisk_hash_bytes(const void *key, size_t len)
 {
     const unsigned char *p = key;
@@ -38,11 +39,13 @@ uint64_t crisk_hash_bytes(const void *key, size_t len)
     return mix(h, 0x8ebc6af09c88c6e3ull);
 }
 
+/* Makes `map` empty without allocating. */
 void crisk_strmap_init(crisk_strmap *map)
 {
     memset(map, 0, sizeof *map);
 }
 
+/* Frees the map's arrays and leaves it empty. */
 void crisk_strmap_free(crisk_strmap *map)
 {
     free(map->slots);
@@ -56,24 +59,40 @@ void crisk_strmap_free(crisk_strmap *map)
 static size_t probe(const crisk_strmap *map, const char *key, size_t len, uint64_t h)
 {
     size_t mask = map->capacity - 1, s = (size_t)h & mask;
-    uint32_t tag = (uint32_t)(h >> 32);
+    uint64_t tag = h >> 32;
     for (;;) {
-        uint32_t v = map->slots[s];
+        uint64_t v = map->slots[s];
         if (v == 0)
             return s;
-        const crisk_strmap_entry *e = &map->entries[v - 1];
-        if (e->hash == tag && e->length == len && memcmp(map->arena + e->offset, key, len) == 0)
-            return s;
+        if (v >> 32 == tag) {
+            const crisk_strmap_entry *e = &map->entries[(uint32_t)v - 1];
+            if (e->length == len && memcmp(map->arena + e->offset, key, len) == 0)
+                return s;
+        }
         s = (s + 1) & mask;
     }
 }
 
-long crisk_strmap_find(const crisk_strmap *map, const char *key, size_t len)
+/* Returns the key's index, or -1 when absent, probing from hash `h`. */
+long crisk_strmap_find_hashed(const crisk_strmap *map, const char *key, size_t len,
+                              uint64_t h)
 {
     if (map->size == 0)
         return -1;
-    uint32_t v = map->slots[probe(map, key, len, crisk_hash_bytes(key, len))];
-    return v ? (long)v - 1 : -1;
+    uint64_t v = map->slots[probe(map, key, len, h)];
+    return v ? (long)(uint32_t)v - 1 : -1;
+}
+
+/* Returns the key's index, or -1 when absent. */
+long crisk_strmap_find(const crisk_strmap *map, const char *key, size_t len)
+{
+    return crisk_strmap_find_hashed(map, key, len, crisk_hash_bytes(key, len));
+}
+
+/* Returns the slot value of entry `i` with hash `h`. */
+static uint64_t slot_value(size_t i, uint64_t h)
+{
+    return (h >> 32 << 32) | (uint64_t)(i + 1);
 }
 
 /* Doubles the slot array (or makes the first one) and re-places every entry. Returns 0
@@ -81,16 +100,15 @@ long crisk_strmap_find(const crisk_strmap *map, const char *key, size_t len)
 static int grow_slots(crisk_strmap *map)
 {
     size_t cap = map->capacity ? map->capacity * 2 : 16;
-    uint32_t *slots = calloc(cap, sizeof *slots);
+    uint64_t *slots = calloc(cap, sizeof *slots);
     if (!slots)
         return CRISK_E_NOMEM;
     for (size_t i = 0; i < map->size; i++) {
-        const crisk_strmap_entry *e = &map->entries[i];
-        /* Rehashing from the key keeps the stored tag 32 bits wide. */
-        size_t s = (size_t)crisk_hash_bytes(map->arena + e->offset, e->length) & (cap - 1);
+        uint64_t h = map->entries[i].hash;
+        size_t s = (size_t)h & (cap - 1);
         while (slots[s])
             s = (s + 1) & (cap - 1);
-        slots[s] = (uint32_t)(i + 1);
+        slots[s] = slot_value(i, h);
     }
     free(map->slots);
     map->slots = slots;
@@ -115,15 +133,16 @@ static int reserve(void **buf, size_t *cap, size_t used, size_t extra, size_t el
     return 0;
 }
 
+/* Finds or adds the key and stores its index; returns 0 or an error code. */
 int crisk_strmap_insert(crisk_strmap *map, const char *key, size_t len, size_t *index)
 {
     if (len > UINT32_MAX)
         return CRISK_E_LIMIT;
     uint64_t h = crisk_hash_bytes(key, len);
     if (map->size) {
-        uint32_t v = map->slots[probe(map, key, len, h)];
+        uint64_t v = map->slots[probe(map, key, len, h)];
         if (v) {
-            *index = v - 1;
+            *index = (uint32_t)v - 1;
             return 0;
         }
     }
@@ -137,15 +156,16 @@ int crisk_strmap_insert(crisk_strmap *map, const char *key, size_t len, size_t *
     crisk_strmap_entry *e = &map->entries[map->size];
     e->offset = map->arena_len;
     e->length = (uint32_t)len;
-    e->hash = (uint32_t)(h >> 32);
+    e->hash = h;
     if (len)
         memcpy(map->arena + map->arena_len, key, len);
     map->arena_len += len;
-    map->slots[probe(map, key, len, h)] = (uint32_t)(map->size + 1);
+    map->slots[probe(map, key, len, h)] = slot_value(map->size, h);
     *index = map->size++;
     return 0;
 }
 
+/* Returns key `i`'s bytes and stores their count in `*len`. */
 const char *crisk_strmap_key(const crisk_strmap *map, size_t i, size_t *len)
 {
     *len = map->entries[i].length;

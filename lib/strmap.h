@@ -16,13 +16,15 @@
 #include <stdint.h>
 
 typedef struct crisk_strmap_entry {
+    uint64_t hash;    /* kept so that growing never rehashes a key */
     size_t   offset;  /* of the key in the arena */
     uint32_t length;
-    uint32_t hash;    /* high bits of the 64-bit hash, checked before the bytes */
 } crisk_strmap_entry;
 
 typedef struct crisk_strmap {
-    uint32_t *slots;            /* capacity entries: 0 = empty, else entry index + 1 */
+    /* capacity slots: 0 = empty, else (entry index + 1) | high 32 bits of the hash << 32,
+     * so that a probe compares hashes without touching the entries. */
+    uint64_t *slots;
     size_t capacity;            /* a power of two, or 0 before the first insertion */
     crisk_strmap_entry *entries;
     size_t size, entries_cap;
@@ -41,6 +43,18 @@ void crisk_strmap_free(crisk_strmap *map);
 
 /* Returns the index of `len` bytes at `key`, or -1 when the key is not in the map. */
 long crisk_strmap_find(const crisk_strmap *map, const char *key, size_t len);
+
+/* As crisk_strmap_find, given the key's hash `h` (crisk_hash_bytes). */
+long crisk_strmap_find_hashed(const crisk_strmap *map, const char *key, size_t len,
+                              uint64_t h);
+
+/* Asks the processor to bring the slot of hash `h` into cache, so that a later lookup of
+ * that key overlaps its memory wait with other work. */
+static inline void crisk_strmap_prefetch(const crisk_strmap *map, uint64_t h)
+{
+    if (map->capacity)
+        __builtin_prefetch(&map->slots[(size_t)h & (map->capacity - 1)]);
+}
 
 /* Stores in `*index` the index of the key, adding it (as index size-1) when absent.
  * Returns 0, or CRISK_E_NOMEM / CRISK_E_LIMIT (2^32 - 2 keys) without changing the map. */

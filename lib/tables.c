@@ -16,6 +16,7 @@
 #define MAX_CATEGORIES ((size_t)1 << 24)
 #define PATH_SIZE 160
 
+/* Fills `opts` with 5 folds, seed 1 and smoothing 20. */
 void crisk_fit_options_init(crisk_fit_options *opts)
 {
     if (!opts)
@@ -25,6 +26,7 @@ void crisk_fit_options_init(crisk_fit_options *opts)
     opts->smoothing = 20;
 }
 
+/* Checks the arguments of a fit; returns 0 or an error naming the first bad one. */
 int crisk_fit_check(const crisk_schema *s, const crisk_batch *b, const float *labels,
                     size_t nlabels, const crisk_fit_options *opts, crisk_error *err)
 {
@@ -53,6 +55,7 @@ int crisk_fit_check(const crisk_schema *s, const crisk_batch *b, const float *la
     return 0;
 }
 
+/* Frees everything in `fit` and zeroes it. */
 void crisk_fitted_free(const crisk_schema *s, fitted_state *fit)
 {
     for (size_t i = 0; fit->dicts && i < s->ndicts; i++)
@@ -161,8 +164,8 @@ static int compare_band_values(const void *pa, const void *pb)
     return (a->value > b->value) - (a->value < b->value);
 }
 
-/* Returns quantile `q` of the `n` sorted values at `v` (stride `stride` band_values), by
- * numpy's default "linear" method, including its two-sided interpolation. */
+/* Returns quantile `q` of the values of the `n` sorted band_values at `v`, by numpy's
+ * default "linear" method, including its two-sided interpolation. */
 static double quantile(const band_value *v, size_t n, double q)
 {
     double at = q * (double)(n - 1);
@@ -206,7 +209,7 @@ static int fit_band(const crisk_schema *s, const crisk_batch *b, size_t bi, band
     size_t n = 0, k, cap = 0;
     int rc = vals ? 0 : CRISK_E_NOMEM;
     for (size_t r = 0; r < b->rows && rc == 0; r++) {
-        float v = crisk_feature_plain(b, f, r);
+        float v = crisk_feature_plain(b, f, r, NULL);
         long len = isnan(v) ? -1 : crisk_key_build(s, b, band->set, r, key);
         if (len < 0)
             continue;
@@ -233,6 +236,8 @@ static int fit_band(const crisk_schema *s, const crisk_batch *b, size_t bi, band
     return rc;
 }
 
+/* Fits dictionaries, risk tables and (when asked) bands into `fit`; returns 0 or an error
+ * code. */
 int crisk_fitted_build(const crisk_schema *s, const crisk_batch *b, const float *labels,
                        const uint32_t *folds_of, unsigned folds, double smoothing,
                        int with_bands, fitted_state *fit, crisk_error *err)
@@ -271,7 +276,7 @@ int crisk_fitted_build(const crisk_schema *s, const crisk_batch *b, const float 
         crisk_strmap *dict = &fit->dicts[f->dict];
         for (size_t r = 0, k; r < b->rows && rc == 0; r++) {
             size_t len;
-            const char *t = crisk_batch_text(b, r, f->field, &len);
+            const char *t = batch_text(b, r, f->field, &len);
             if (t && (rc = crisk_strmap_insert(dict, t, len, &k)) == 0
                 && dict->size > MAX_CATEGORIES)
                 rc = CRISK_E_LIMIT;
@@ -296,6 +301,8 @@ int crisk_fitted_build(const crisk_schema *s, const crisk_batch *b, const float 
     return 0;
 }
 
+/* Fits the schema's state from a labelled batch, replacing the old state only on success;
+ * returns 0 or an error code. */
 int crisk_schema_fit(crisk_schema *s, const crisk_batch *b, const float *labels,
                      size_t nlabels, const crisk_fit_options *opts, crisk_error *err)
 {
@@ -319,6 +326,8 @@ int crisk_schema_fit(crisk_schema *s, const crisk_batch *b, const float *labels,
     return 0;
 }
 
+/* Returns -1, 0 or +1 for a row below, inside or above its band, or 2 when it cannot be
+ * placed. */
 int crisk_schema_band_position(const crisk_schema *s, size_t band, const crisk_batch *b,
                                size_t row, const float *features)
 {
@@ -366,17 +375,14 @@ static cJSON *entry_json(const crisk_strmap *map, size_t k, size_t nparts, doubl
     crisk_key_split(crisk_strmap_key(map, k, &len), nparts, parts, lens);
     cJSON *e = cJSON_CreateArray();
     int ok = e != NULL;
-    for (size_t p = 0; ok && p < nparts; p++) {
-        cJSON *str = json_text(parts[p], lens[p], buf);
-        ok = str && cJSON_AddItemToArray(e, str);
+    for (size_t p = 0; ok && p <= nparts + 1; p++) {
+        cJSON *item = p < nparts ? json_text(parts[p], lens[p], buf)
+                                 : cJSON_CreateNumber(p == nparts ? a : b);
+        ok = item && cJSON_AddItemToArray(e, item);
         if (!ok)
-            cJSON_Delete(str);
+            cJSON_Delete(item);
     }
-    cJSON *na = ok ? cJSON_CreateNumber(a) : NULL, *nb = ok ? cJSON_CreateNumber(b) : NULL;
-    ok = ok && na && nb && cJSON_AddItemToArray(e, na) && cJSON_AddItemToArray(e, nb);
     if (!ok) {
-        if (e && !na)
-            cJSON_Delete(nb);
         cJSON_Delete(e);
         return NULL;
     }
@@ -450,6 +456,7 @@ static int fitted_arrays(const crisk_schema *s, cJSON *fitted, char *buf)
     return ok ? 0 : CRISK_E_NOMEM;
 }
 
+/* Adds the "fitted" object to `root` when the schema is fitted; returns 0 or CRISK_E_NOMEM. */
 int crisk_fitted_to_json(const crisk_schema *s, cJSON *root, crisk_error *err)
 {
     if (!s->fit.present)
@@ -589,8 +596,8 @@ static int read_categories(crisk_schema *s, const cJSON *arr, crisk_error *err)
     return 0;
 }
 
-/* Reads one entry list of a risk table (`is_band` 0) or band (1) into the maps of
- * `fit`'s table `set` or band `band`. */
+/* Reads the entry list `entries` (at `at`) of keys of `nparts` parts into risk table `t`
+ * (count, positives) or, when `t` is NULL, into band table `bt` (low, high). */
 static int read_entries(crisk_schema *s, const cJSON *entries, const char *at, size_t nparts,
                         risk_table *t, band_table *bt, char *key, crisk_error *err)
 {
@@ -646,6 +653,9 @@ static int read_tables(crisk_schema *s, const cJSON *tables, const cJSON *bands,
         return crisk_fail(err, CRISK_E_NOMEM, "fitted.tables: out of memory");
     int rc = 0;
     size_t i = 0;
+    if (count_items(tables) > s->nsets)
+        rc = crisk_fail(err, CRISK_E_FORMAT, "fitted.tables: %zu tables, more than the %zu "
+                        "key lists of the schema", count_items(tables), s->nsets);
     for (const cJSON *it = tables->child; it && rc == 0; it = it->next, i++) {
         snprintf(at, sizeof at, "fitted.tables[%zu]", i);
         const cJSON *entries = member_array(it, at, "entries", err);
@@ -703,6 +713,8 @@ static int read_tables(crisk_schema *s, const cJSON *tables, const cJSON *bands,
     return rc;
 }
 
+/* Reads the "fitted" object into the schema's state; returns 0 or an error naming the JSON
+ * path. */
 int crisk_fitted_from_json(crisk_schema *s, const cJSON *obj, crisk_error *err)
 {
     static const char *const keys[] = {"rows", "positives", "smoothing", "categories",

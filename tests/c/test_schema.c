@@ -10,6 +10,7 @@
 
 #include <check.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,7 +42,8 @@ static const char *const SCHEMA =
     "  {\"name\": \"hs2\", \"op\": \"hs_prefix\", \"field\": \"hs\", \"digits\": 2},"
     "  {\"name\": \"hs6\", \"op\": \"hs_prefix\", \"field\": \"hs\", \"digits\": 6},"
     "  {\"name\": \"origin_code\", \"op\": \"category\", \"field\": \"origin\"},"
-    "  {\"name\": \"origin_code_u\", \"op\": \"category\", \"field\": \"origin\", \"unknown\": \"code\"},"
+    "  {\"name\": \"origin_code_u\", \"op\": \"category\", \"field\": \"origin\","
+    "   \"unknown\": \"code\"},"
     "  {\"name\": \"imp_rate\", \"op\": \"risk_rate\", \"keys\": [\"importer\"], \"smoothing\": 2},"
     "  {\"name\": \"imp_count\", \"op\": \"risk_count\", \"keys\": [\"importer\"]},"
     "  {\"name\": \"hs_origin_rate\", \"op\": \"risk_rate\","
@@ -223,6 +225,15 @@ START_TEST(table_free_ops_on_hand_made_rows)
     ck_assert_uint_eq(crisk_batch_size(b), 3);
     ck_assert_uint_eq(crisk_batch_source_line(b, 2), 7);
     ck_assert_uint_eq(crisk_schema_num_features(s), NFEAT);
+    ck_assert_int_eq(crisk_schema_field_required(s, F_ID), 1);
+    ck_assert_int_eq(crisk_schema_field_required(s, F_HS), 0);
+    ck_assert_int_eq(crisk_schema_field_type(s, F_HS), CRISK_FIELD_HS_CODE);
+    ck_assert_int_eq(crisk_schema_id_field(s), F_ID);
+    ck_assert_int_eq(crisk_schema_date_field(s), F_DATE);
+    ck_assert_int_eq(crisk_schema_feature_index(s, "imp_rate"), X_IMP_RATE);
+    ck_assert_int_eq(crisk_schema_field_index(s, "nope"), -1);
+    ck_assert_str_eq(crisk_schema_field_name(s, F_MASS), "mass");
+    ck_assert_ptr_null(crisk_schema_feature_name(s, NFEAT));
     float x[3 * NFEAT];
     /* Category and risk features need a fit first. */
     ck_assert_int_eq(crisk_schema_features(s, b, x, &err), CRISK_E_INVALID_ARGUMENT);
@@ -489,6 +500,68 @@ START_TEST(save_load_round_trip_is_bit_identical)
 }
 END_TEST
 
+START_TEST(every_prefix_of_a_fitted_schema_is_refused)
+{
+    crisk_schema *s = test_schema(), *t;
+    crisk_batch *b;
+    crisk_error err;
+    float labels[12];
+    ck_assert_int_eq(crisk_batch_new(s, &b, &err), 0);
+    band_batch(b, labels);
+    ck_assert_int_eq(crisk_schema_fit(s, b, labels, 12, NULL, &err), 0);
+    char *path = write_temp("");
+    ck_assert_int_eq(crisk_schema_save(s, path, &err), 0);
+    char *text = slurp(path);
+    size_t n = strlen(text);
+    /* Cut before the final "}\n": every shorter text is malformed JSON. Files are slow
+     * to rewrite on some machines: every 7th cut, and every one near the end. */
+    for (size_t cut = 0; cut + 2 < n; cut += cut + 80 < n ? 7 : 1) {
+        FILE *f = fopen(path, "wb");
+        fwrite(text, 1, cut, f);
+        fclose(f);
+        t = (crisk_schema *)1;
+        ck_assert_int_eq(crisk_schema_load(path, &t, &err), CRISK_E_FORMAT);
+        ck_assert_ptr_null(t);
+    }
+    unlink(path);
+    free(path);
+    free(text);
+    crisk_batch_free(b);
+    crisk_schema_free(s);
+}
+END_TEST
+
+START_TEST(long_fields_build_the_same_features)
+{
+    /* A schema allowing 65535-byte values builds with heap scratch; the features agree
+     * with the small schema's. */
+    char *text = patched("\"max_field_bytes\": 32", "\"max_field_bytes\": 65535");
+    crisk_schema *s = test_schema(), *big;
+    crisk_error err;
+    ck_assert_int_eq(load_text(text, &big, &err), 0);
+    free(text);
+    crisk_batch *b, *c;
+    float labels[12];
+    static float x1[12 * NFEAT], x2[12 * NFEAT];
+    ck_assert_int_eq(crisk_batch_new(s, &b, &err), 0);
+    ck_assert_int_eq(crisk_batch_new(big, &c, &err), 0);
+    band_batch(b, labels);
+    band_batch(c, labels);
+    ck_assert_int_eq(crisk_schema_fit(s, b, labels, 12, NULL, &err), 0);
+    ck_assert_int_eq(crisk_schema_fit(big, c, labels, 12, NULL, &err), 0);
+    ck_assert_int_eq(crisk_schema_features(s, b, x1, &err), 0);
+    ck_assert_int_eq(crisk_schema_features(big, c, x2, &err), 0);
+    ck_assert_mem_eq(x1, x2, sizeof x1);
+    for (size_t r = 0; r < 12; r++)
+        ck_assert_int_eq(crisk_schema_band_position(s, 0, b, r, x1 + r * NFEAT),
+                         crisk_schema_band_position(big, 0, c, r, x2 + r * NFEAT));
+    crisk_batch_free(b);
+    crisk_batch_free(c);
+    crisk_schema_free(s);
+    crisk_schema_free(big);
+}
+END_TEST
+
 START_TEST(bands_place_rows_by_quantiles)
 {
     crisk_schema *s = test_schema();
@@ -569,6 +642,7 @@ START_TEST(bad_rows_are_rejected_with_field_value_and_reason)
                   "UTF-8"); /* overlong */
     expect_reject(b, F_ORIGIN, "\xe2\x82", 2, "field \"origin\": \"\\xe2\\x82\" is not valid "
                   "UTF-8"); /* cut short */
+    expect_reject(b, F_ORIGIN, "C\0N", 3, "field \"origin\": \"C\\x00N\" contains a NUL byte");
     expect_reject(b, F_IMPORTER, "0123456789012345678901234567890123", 34,
                   "field \"importer\": 34 bytes, more than max_field_bytes = 32");
     expect_reject(b, F_ID, NULL, 0, "field \"id\": missing, and the field is required");
@@ -611,6 +685,50 @@ START_TEST(numbers_parse_exactly)
 }
 END_TEST
 
+/* What one thread of the concurrency test builds. */
+typedef struct feature_job {
+    const crisk_schema *schema;
+    const crisk_batch *batch;
+    float *out;
+    int rc;
+} feature_job;
+
+/* Builds a job's features; the thread body. */
+static void *build_job(void *arg)
+{
+    feature_job *job = arg;
+    job->rc = crisk_schema_features(job->schema, job->batch, job->out, NULL);
+    return NULL;
+}
+
+START_TEST(threads_share_one_schema_and_batch)
+{
+    enum { THREADS = 4 };
+    crisk_schema *s = test_schema();
+    crisk_batch *b;
+    crisk_error err;
+    float labels[12];
+    ck_assert_int_eq(crisk_batch_new(s, &b, &err), 0);
+    band_batch(b, labels);
+    ck_assert_int_eq(crisk_schema_fit(s, b, labels, 12, NULL, &err), 0);
+    static float want[12 * NFEAT], got[THREADS][12 * NFEAT];
+    ck_assert_int_eq(crisk_schema_features(s, b, want, &err), 0);
+    pthread_t tid[THREADS];
+    feature_job jobs[THREADS];
+    for (int i = 0; i < THREADS; i++) {
+        jobs[i] = (feature_job){s, b, got[i], -1};
+        ck_assert_int_eq(pthread_create(&tid[i], NULL, build_job, &jobs[i]), 0);
+    }
+    for (int i = 0; i < THREADS; i++) {
+        pthread_join(tid[i], NULL);
+        ck_assert_int_eq(jobs[i].rc, 0);
+        ck_assert_mem_eq(got[i], want, sizeof want);
+    }
+    crisk_batch_free(b);
+    crisk_schema_free(s);
+}
+END_TEST
+
 /* Returns the suite. */
 static Suite *schema_suite(void)
 {
@@ -623,8 +741,12 @@ static Suite *schema_suite(void)
     tcase_add_test(tc, out_of_fold_rows_never_see_their_own_label);
     tcase_add_test(tc, save_load_round_trip_is_bit_identical);
     tcase_add_test(tc, bands_place_rows_by_quantiles);
+    tcase_add_test(tc, every_prefix_of_a_fitted_schema_is_refused);
+    tcase_add_test(tc, threads_share_one_schema_and_batch);
+    tcase_add_test(tc, long_fields_build_the_same_features);
     tcase_add_test(tc, bad_rows_are_rejected_with_field_value_and_reason);
     tcase_add_test(tc, numbers_parse_exactly);
+    tcase_set_timeout(tc, 60);
     suite_add_tcase(s, tc);
     return s;
 }
