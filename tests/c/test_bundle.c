@@ -14,6 +14,7 @@
 
 #include <check.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -574,6 +575,59 @@ START_TEST(test_missing_values)
 }
 END_TEST
 
+/* What one scoring thread shares and returns. */
+typedef struct score_job {
+    const crisk_bundle *bundle;
+    const crisk_batch *batch;
+    int threads;
+    crisk_results *res;
+    int rc;
+} score_job;
+
+/* Scores the job's batch with its bundle (a thread's body). */
+static void *score_thread(void *arg)
+{
+    score_job *job = arg;
+    crisk_score_options opts;
+    crisk_score_options_init(&opts);
+    opts.threads = job->threads;
+    job->rc = crisk_bundle_score(job->bundle, job->batch, &opts, &job->res, NULL);
+    return NULL;
+}
+
+/* One bundle and batch scored by two threads at once, one of them splitting its models'
+ * rows over two threads itself, gives the same results as a plain call. */
+START_TEST(test_threads)
+{
+    crisk_bundle *bundle = load_bundle();
+    crisk_batch *b = scoring_batch(bundle, 0);
+    score_job plain = {bundle, b, 1, NULL, -1}, jobs[2] = {{bundle, b, 1, NULL, -1},
+                                                            {bundle, b, 2, NULL, -1}};
+    score_thread(&plain);
+    ck_assert_int_eq(plain.rc, 0);
+    pthread_t t[2];
+    for (int i = 0; i < 2; i++)
+        ck_assert_int_eq(pthread_create(&t[i], NULL, score_thread, &jobs[i]), 0);
+    for (int i = 0; i < 2; i++) {
+        pthread_join(t[i], NULL);
+        ck_assert_int_eq(jobs[i].rc, 0);
+        for (size_t r = 0; r < NSCORE; r++) {
+            for (size_t m = 0; m < 2; m++)
+                ck_assert_float_eq(crisk_results_score(jobs[i].res, r, m),
+                                   crisk_results_score(plain.res, r, m));
+            ck_assert_uint_eq(crisk_results_lane(jobs[i].res, r),
+                              crisk_results_lane(plain.res, r));
+            ck_assert_uint_eq(crisk_results_num_hits(jobs[i].res, r),
+                              crisk_results_num_hits(plain.res, r));
+        }
+        crisk_results_free(jobs[i].res);
+    }
+    crisk_results_free(plain.res);
+    crisk_batch_free(b);
+    crisk_bundle_free(bundle);
+}
+END_TEST
+
 /* Returns the suite. */
 static Suite *bundle_suite(void)
 {
@@ -584,6 +638,7 @@ static Suite *bundle_suite(void)
     tcase_add_test(tc, test_streaming);
     tcase_add_test(tc, test_refusals);
     tcase_add_test(tc, test_missing_values);
+    tcase_add_test(tc, test_threads);
     suite_add_tcase(s, tc);
     return s;
 }
