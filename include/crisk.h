@@ -468,13 +468,19 @@ CRISK_API int crisk_lane_state_save(const crisk_lane_state *state, const char *p
 CRISK_API int crisk_lane_state_load(const crisk_bundle *bundle, const char *path,
                                     crisk_lane_state **out, crisk_error *err);
 
+/* The value of crisk_score_options.today that asks for the default. */
+#define CRISK_SCORE_TODAY_AUTO INT64_MIN
+
 /* How a batch is scored. Initialise with crisk_score_options_init(). */
 typedef struct crisk_score_options {
     int      threads;        /* as crisk_predict_options.threads; default 1 */
-    unsigned explain;        /* top reasons per declaration to keep (0: none) */
+    unsigned explain;        /* top reasons per declaration to keep (0: none); not
+                                implemented yet: a value above 0 fails with
+                                CRISK_E_UNSUPPORTED */
     int64_t  today;          /* days since 1970-01-01 for profiles' active ranges;
-                                default: each declaration's date field when the schema
-                                names one, else the current UTC date */
+                                default (CRISK_SCORE_TODAY_AUTO): each declaration's date
+                                field when the schema names one and the value is present,
+                                else the current UTC date */
     crisk_lane_state *stream;/* NULL: the inspection budget applies to this batch as a
                                 whole; else declarations are decided one by one, in order,
                                 against the streaming threshold, which they update */
@@ -505,7 +511,8 @@ CRISK_API float crisk_results_score(const crisk_results *results, size_t row, si
 CRISK_API float crisk_results_score_k(const crisk_results *results, size_t row, size_t model,
                                       size_t k);
 
-/* Returns the lane index of declaration `row` (see crisk_bundle_lane_name). */
+/* Returns the lane index of declaration `row` (see crisk_bundle_lane_name), or
+ * crisk_bundle_num_lanes() when `row` is out of range. */
 CRISK_API size_t crisk_results_lane(const crisk_results *results, size_t row);
 
 /* Why a lane was chosen. */
@@ -520,7 +527,7 @@ typedef enum crisk_reason_kind {
 /* Returns the kind of reason for declaration `row`'s lane, and writes a one-line
  * human-readable explanation (e.g. "profile P-017: textiles from watch-listed origin",
  * "fraud score 0.93 >= red threshold 0.90") to `buf` of `size` bytes, NUL-terminated and
- * cut to fit. */
+ * cut to fit. Returns 0 and writes "" when `row` is out of range. */
 CRISK_API crisk_reason_kind crisk_results_reason(const crisk_results *results, size_t row,
                                                  char *buf, size_t size);
 
