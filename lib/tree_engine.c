@@ -1,39 +1,46 @@
 /*
- * tree_engine.c — adding tree leaves to margins, over blocks of rows.
+ * tree_engine.c — compiling a model's trees into the engine's layouts, choosing the kernel
+ * for the running CPU, and adding tree leaves to margins over blocks of rows.
  *
- * The loop is tree-major over blocks of rows: one tree's nodes stay hot in cache while
- * every row of the block walks it, and the block's rows are independent walks the CPU
- * can overlap.
+ * The loops are tree-major over blocks of rows: a chunk of trees stays hot in cache while
+ * every row of the block walks it. Whatever the path (reference walk, scalar, AVX2,
+ * AVX-512), each row's margins receive the same leaf values in the same tree order, so
+ * every path and thread count gives bit-identical results (see engine_layout.h).
  */
 #include "engine.h"
+
+#include "engine_layout.h"
+#include "error.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* Rows per block: the block's fixed-up rows and margins stay in L1/L2. */
+/* Rows per block: the block's rows and margins stay in L1/L2. */
 #define BLOCK_ROWS 64
+/* PERFECT layout: blocks of 16 trees walked per row before moving to the next row. */
+#define CHUNK_BLOCKS 8
+/* GENERAL layout: rows walked in lockstep, so their independent loads overlap. */
+#define LOCKSTEP_ROWS 8
 
-struct crisk_engine {
-    size_t bytes;
-};
+/* Which compiled form a model has. */
+typedef enum engine_layout {
+    LAYOUT_REFERENCE = 0,    /* none: categorical splits, linear leaves or fix-ups */
+    LAYOUT_PERFECT,
+    LAYOUT_GENERAL
+} engine_layout;
 
-int crisk_engine_build(crisk_model *model, crisk_error *err)
-{
-    (void)err;
-    model->engine = NULL;
-    return 0;
-}
-
-void crisk_engine_free(struct crisk_engine *engine)
-{
-    free(engine);
-}
-
-size_t crisk_engine_memory(const struct crisk_engine *engine)
-{
-    return engine ? engine->bytes : 0;
-}
+typedef struct crisk_engine {
+    size_t         bytes;
+    engine_layout  layout;
+    engine_path    path;       /* never ENGINE_PATH_AUTO once built */
+    engine_perfect perfect;    /* LAYOUT_PERFECT */
+    engine_gnode  *gnodes;     /* LAYOUT_GENERAL: tree t's nodes start at its first_node */
+    /* Weighted leaf values: PERFECT, nblocks x 2^depth x 16 (leaf * 16 + lane); GENERAL,
+     * one per canonical node slot. One of the two, by model->accumulate_double. */
+    float         *leaf_f;
+    double        *leaf_d;
+} crisk_engine;
 
 /* Returns 1 if category value `x` is in node `n`'s set. Values that are negative, too large
  * for the bitset, or not below 2^31 are in no set. */
@@ -102,8 +109,366 @@ double crisk_tree_leaf_value(const crisk_model *m, size_t t, const float *row)
     return leaf_output(m, walk(m, t, row), row);
 }
 
-void crisk_engine_add_trees(const crisk_model *m, const float *rows, size_t nrows,
-                            size_t t0, size_t t1, double *margins)
+/* Returns 1 if the fast layouts can score `m`: numerical splits and constant leaves only,
+ * no fix-ups, and feature indices that fit the feature words. */
+static int fast_layout_fits(const crisk_model *m)
+{
+    if (m->fixup || m->num_features > ENGINE_FEATURE_MASK || m->num_trees == 0)
+        return 0;
+    for (size_t i = 0; i < m->num_nodes; i++)
+        if (m->nodes[i].categorical || m->nodes[i].linear_count)
+            return 0;
+    return 1;
+}
+
+/* Returns tree t's leaf `n` multiplied by the tree's weight as the reference does, in
+ * float for XGBoost (stored in *f) or in double for LightGBM (stored in *d). */
+static void weighted_leaf(const crisk_model *m, size_t t, const crisk_node *n, float *f,
+                          double *d)
+{
+    if (m->accumulate_double)
+        *d = m->trees[t].weight * n->value;
+    else
+        *f = (float)n->value * (float)m->trees[t].weight;
+}
+
+/* Fills lane k of PERFECT block b with tree t (or, for t >= num_trees, a padding tree that
+ * is never added): splits level by level from the root, a leaf above the bottom level
+ * repeated into every descendant. */
+static void fill_perfect_tree(const crisk_model *m, crisk_engine *e, size_t b, size_t k,
+                              size_t t)
+{
+    engine_perfect *p = &e->perfect;
+    size_t inner = ((size_t)1 << p->depth) - 1, nleaves = (size_t)1 << p->depth;
+    uint32_t *feat = p->feature + b * inner * ENGINE_LANES;
+    float *thr = p->threshold + b * inner * ENGINE_LANES;
+    size_t leaf_base = b * nleaves * ENGINE_LANES;
+    /* canon[j]: the canonical node at perfect slot j (a leaf repeats below itself). */
+    int32_t canon[(2u << ENGINE_PERFECT_MAX_DEPTH) - 1];
+    if (t >= m->num_trees) {
+        for (size_t j = 0; j < inner; j++) {
+            feat[j * ENGINE_LANES + k] = 0;
+            thr[j * ENGINE_LANES + k] = 0.0f;
+        }
+        for (size_t l = 0; l < nleaves; l++) {
+            if (e->leaf_d)
+                e->leaf_d[leaf_base + l * ENGINE_LANES + k] = 0.0;
+            else
+                e->leaf_f[leaf_base + l * ENGINE_LANES + k] = 0.0f;
+        }
+        return;
+    }
+    const crisk_node *nodes = m->nodes + m->trees[t].first_node;
+    canon[0] = 0;
+    for (size_t j = 0; j < inner; j++) {
+        const crisk_node *n = nodes + canon[j];
+        if (n->left == -1) {
+            feat[j * ENGINE_LANES + k] = 0;
+            thr[j * ENGINE_LANES + k] = 0.0f;
+            canon[2 * j + 1] = canon[2 * j + 2] = canon[j];
+        } else {
+            feat[j * ENGINE_LANES + k] =
+                (uint32_t)n->feature | (n->default_left ? ENGINE_DEFAULT_LEFT : 0u);
+            thr[j * ENGINE_LANES + k] = n->threshold;
+            canon[2 * j + 1] = n->left;
+            canon[2 * j + 2] = n->right;
+        }
+    }
+    for (size_t l = 0; l < nleaves; l++) {
+        size_t at = leaf_base + l * ENGINE_LANES + k;
+        weighted_leaf(m, t, nodes + canon[inner + l], e->leaf_f ? &e->leaf_f[at] : NULL,
+                      e->leaf_d ? &e->leaf_d[at] : NULL);
+    }
+}
+
+/* Allocates the weighted-leaf array of `count` values of the model's accumulation type. */
+static int alloc_leaves(const crisk_model *m, crisk_engine *e, size_t count)
+{
+    if (m->accumulate_double)
+        e->leaf_d = malloc((count ? count : 1) * sizeof *e->leaf_d);
+    else
+        e->leaf_f = malloc((count ? count : 1) * sizeof *e->leaf_f);
+    e->bytes += count * (m->accumulate_double ? sizeof(double) : sizeof(float));
+    return e->leaf_d || e->leaf_f ? 0 : -1;
+}
+
+/* Compiles every tree of `m` into the PERFECT layout of depth `depth`. */
+static int build_perfect(const crisk_model *m, crisk_engine *e, uint32_t depth)
+{
+    engine_perfect *p = &e->perfect;
+    p->depth = depth;
+    p->nblocks = (m->num_trees + ENGINE_LANES - 1) / ENGINE_LANES;
+    size_t inner = ((size_t)1 << depth) - 1, slots = p->nblocks * inner * ENGINE_LANES;
+    p->feature = malloc((slots ? slots : 1) * sizeof *p->feature);
+    p->threshold = malloc((slots ? slots : 1) * sizeof *p->threshold);
+    e->bytes += slots * (sizeof *p->feature + sizeof *p->threshold);
+    if (!p->feature || !p->threshold ||
+        alloc_leaves(m, e, p->nblocks * ((size_t)1 << depth) * ENGINE_LANES))
+        return -1;
+    for (size_t b = 0; b < p->nblocks; b++)
+        for (size_t k = 0; k < ENGINE_LANES; k++)
+            fill_perfect_tree(m, e, b, k, b * ENGINE_LANES + k);
+    return 0;
+}
+
+/* Compiles every tree of `m` into the GENERAL layout: breadth-first, so that the two
+ * children of a node are adjacent, with leaves pointing at themselves. */
+static int build_general(const crisk_model *m, crisk_engine *e)
+{
+    size_t most = 0;
+    for (size_t t = 0; t < m->num_trees; t++)
+        if (m->trees[t].num_nodes > most)
+            most = m->trees[t].num_nodes;
+    e->gnodes = malloc(m->num_nodes * sizeof *e->gnodes);
+    e->bytes += m->num_nodes * sizeof *e->gnodes;
+    /* queue[i]: the canonical index of the node placed at slot i. */
+    int32_t *queue = malloc(most * sizeof *queue);
+    if (!e->gnodes || !queue || alloc_leaves(m, e, m->num_nodes)) {
+        free(queue);
+        return -1;
+    }
+    for (size_t t = 0; t < m->num_trees; t++) {
+        size_t base = m->trees[t].first_node, placed = 1;
+        const crisk_node *nodes = m->nodes + base;
+        queue[0] = 0;
+        /* Validation guarantees every node is reached at most once, so placed <= most. */
+        for (size_t i = 0; i < placed; i++) {
+            const crisk_node *n = nodes + queue[i];
+            engine_gnode *g = e->gnodes + base + i;
+            if (n->left == -1) {
+                g->threshold = 0.0f;
+                g->feature = ENGINE_LEAF;
+                g->left = (uint32_t)i;
+                weighted_leaf(m, t, n, e->leaf_f ? &e->leaf_f[base + i] : NULL,
+                              e->leaf_d ? &e->leaf_d[base + i] : NULL);
+            } else {
+                g->threshold = n->threshold;
+                g->feature = (uint32_t)n->feature | (n->default_left ? ENGINE_DEFAULT_LEFT : 0u);
+                g->left = (uint32_t)placed;
+                queue[placed++] = n->left;
+                queue[placed++] = n->right;
+            }
+        }
+    }
+    free(queue);
+    return 0;
+}
+
+int crisk_engine_cpu_has(engine_path path)
+{
+    __builtin_cpu_init();
+    switch (path) {
+    case ENGINE_PATH_AVX512:
+        return __builtin_cpu_supports("avx512f");
+    case ENGINE_PATH_AVX2:
+        return __builtin_cpu_supports("avx2");
+    case ENGINE_PATH_REFERENCE:
+    case ENGINE_PATH_SCALAR:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* Returns the path named by the environment variable CRISK_ENGINE ("reference", "scalar",
+ * "avx2", "avx512"), or ENGINE_PATH_AUTO when it is unset or names none of them. */
+static engine_path path_from_env(void)
+{
+    const char *s = getenv("CRISK_ENGINE");
+    static const char *const names[] = {"reference", "scalar", "avx2", "avx512"};
+    for (int i = 0; s && i < 4; i++)
+        if (strcmp(s, names[i]) == 0)
+            return (engine_path)(ENGINE_PATH_REFERENCE + i);
+    return ENGINE_PATH_AUTO;
+}
+
+int crisk_engine_select(crisk_model *model, int path)
+{
+    crisk_engine *e = model->engine;
+    if (!e)
+        return path == ENGINE_PATH_REFERENCE || path == ENGINE_PATH_AUTO ? 0 : -1;
+    if (path == ENGINE_PATH_AUTO) {
+        path = ENGINE_PATH_SCALAR;
+        if (crisk_engine_cpu_has(ENGINE_PATH_AVX2))
+            path = ENGINE_PATH_AVX2;
+        if (crisk_engine_cpu_has(ENGINE_PATH_AVX512))
+            path = ENGINE_PATH_AVX512;
+    }
+    if (path < ENGINE_PATH_REFERENCE || path > ENGINE_PATH_AVX512 ||
+        !crisk_engine_cpu_has((engine_path)path))
+        return -1;
+    e->path = e->layout == LAYOUT_REFERENCE ? ENGINE_PATH_REFERENCE : (engine_path)path;
+    return 0;
+}
+
+int crisk_engine_build(crisk_model *model, crisk_error *err)
+{
+    model->engine = NULL;
+    if (model->num_trees == 0)
+        return 0;
+    crisk_engine *e = calloc(1, sizeof *e);
+    if (!e)
+        return crisk_fail(err, CRISK_E_NOMEM, "out of memory for the tree engine");
+    e->bytes = sizeof *e;
+    model->engine = e;
+    int rc = 0;
+    if (fast_layout_fits(model)) {
+        uint32_t depth = 0;
+        for (size_t t = 0; t < model->num_trees; t++)
+            if (model->trees[t].depth > depth)
+                depth = model->trees[t].depth;
+        e->layout = depth <= ENGINE_PERFECT_MAX_DEPTH ? LAYOUT_PERFECT : LAYOUT_GENERAL;
+        rc = e->layout == LAYOUT_PERFECT ? build_perfect(model, e, depth)
+                                         : build_general(model, e);
+    }
+    if (rc == 0 && crisk_engine_select(model, path_from_env()) != 0)
+        rc = crisk_engine_select(model, ENGINE_PATH_AUTO);
+    if (rc) {
+        crisk_engine_free(e);
+        model->engine = NULL;
+        return crisk_fail(err, CRISK_E_NOMEM, "out of memory compiling %zu trees",
+                          model->num_trees);
+    }
+    return 0;
+}
+
+void crisk_engine_free(struct crisk_engine *engine)
+{
+    if (!engine)
+        return;
+    free(engine->perfect.feature);
+    free(engine->perfect.threshold);
+    free(engine->gnodes);
+    free(engine->leaf_f);
+    free(engine->leaf_d);
+    free(engine);
+}
+
+size_t crisk_engine_memory(const struct crisk_engine *engine)
+{
+    return engine ? engine->bytes : 0;
+}
+
+/* The scalar kernel of the PERFECT layout: as engine_perfect_kernel, one lane at a time,
+ * in the same branch-free steps as the SIMD kernels. */
+static void perfect_scalar(const engine_perfect *p, const float *row, size_t nfeatures,
+                           size_t b0, size_t b1, int32_t *out)
+{
+    (void)nfeatures;
+    size_t inner = ((size_t)1 << p->depth) - 1;
+    for (size_t b = b0; b < b1; b++) {
+        const uint32_t *feat = p->feature + b * inner * ENGINE_LANES;
+        const float *thr = p->threshold + b * inner * ENGINE_LANES;
+        for (size_t k = 0; k < ENGINE_LANES; k++) {
+            size_t j = 0;
+            for (uint32_t l = 0; l < p->depth; l++) {
+                uint32_t w = feat[j * ENGINE_LANES + k];
+                float x = row[w & ENGINE_FEATURE_MASK];
+                size_t left = (x < thr[j * ENGINE_LANES + k]) | ((x != x) & (w >> 31));
+                j = 2 * j + 2 - left;
+            }
+            out[(b - b0) * ENGINE_LANES + k] = (int32_t)((j - inner) * ENGINE_LANES + k);
+        }
+    }
+}
+
+/* Adds the weighted leaves of trees [t0, t1) that lie in PERFECT blocks [b0, b1) to one
+ * row's margins `mg`, in tree order; `leaf` holds the kernel's output for those blocks. */
+static void add_perfect_leaves(const crisk_model *m, const crisk_engine *e, size_t b0,
+                               size_t b1, size_t t0, size_t t1, const int32_t *leaf,
+                               double *mg)
+{
+    size_t per_block = ((size_t)ENGINE_LANES << e->perfect.depth);
+    size_t tb = b0 * ENGINE_LANES > t0 ? b0 * ENGINE_LANES : t0;
+    size_t te = b1 * ENGINE_LANES < t1 ? b1 * ENGINE_LANES : t1;
+    const int32_t *lf = leaf - b0 * ENGINE_LANES;
+    if (e->leaf_d) {
+        for (size_t t = tb; t < te; t++)
+            mg[m->trees[t].group] += e->leaf_d[t / ENGINE_LANES * per_block + (size_t)lf[t]];
+    } else if (m->num_outputs == 1) {
+        float acc = (float)mg[0];
+        for (size_t t = tb; t < te; t++)
+            acc += e->leaf_f[t / ENGINE_LANES * per_block + (size_t)lf[t]];
+        mg[0] = acc;
+    } else {
+        for (size_t t = tb; t < te; t++) {
+            double *g = mg + m->trees[t].group;
+            *g = (double)((float)*g + e->leaf_f[t / ENGINE_LANES * per_block + (size_t)lf[t]]);
+        }
+    }
+}
+
+/* crisk_engine_add_trees over the PERFECT layout with the engine's kernel. */
+static void add_trees_perfect(const crisk_model *m, const float *rows, size_t nrows,
+                              size_t t0, size_t t1, double *margins)
+{
+    const crisk_engine *e = m->engine;
+    engine_perfect_kernel kernel = e->path == ENGINE_PATH_AVX512 ? crisk_engine_perfect_avx512
+                                   : e->path == ENGINE_PATH_AVX2 ? crisk_engine_perfect_avx2
+                                                                 : perfect_scalar;
+    size_t F = m->num_features, G = m->num_outputs;
+    size_t bfirst = t0 / ENGINE_LANES, blast = (t1 + ENGINE_LANES - 1) / ENGINE_LANES;
+    int32_t leaf[CHUNK_BLOCKS * ENGINE_LANES];
+    for (size_t r0 = 0; r0 < nrows; r0 += BLOCK_ROWS) {
+        size_t n = nrows - r0 < BLOCK_ROWS ? nrows - r0 : BLOCK_ROWS;
+        for (size_t b0 = bfirst; b0 < blast; b0 += CHUNK_BLOCKS) {
+            size_t b1 = blast - b0 < CHUNK_BLOCKS ? blast : b0 + CHUNK_BLOCKS;
+            for (size_t r = r0; r < r0 + n; r++) {
+                kernel(&e->perfect, rows + r * F, F, b0, b1, leaf);
+                add_perfect_leaves(m, e, b0, b1, t0, t1, leaf, margins + r * G);
+            }
+        }
+    }
+}
+
+/* Walks `count` (<= LOCKSTEP_ROWS) rows through one tree of the GENERAL layout in
+ * lockstep, `depth` steps each, and writes each row's leaf slot to `at`. */
+static void general_walk(const engine_gnode *g, uint32_t depth, const float *rows, size_t F,
+                         size_t count, uint32_t *at)
+{
+    for (size_t i = 0; i < count; i++)
+        at[i] = 0;
+    for (uint32_t l = 0; l < depth; l++) {
+        for (size_t i = 0; i < count; i++) {
+            const engine_gnode *n = g + at[i];
+            uint32_t w = n->feature;
+            float x = rows[i * F + (w & ENGINE_FEATURE_MASK)];
+            uint32_t left = (x < n->threshold) | ((x != x) & (w >> 31));
+            at[i] = n->left + ((left ^ 1u) & ((w & ENGINE_LEAF) == 0));
+        }
+    }
+}
+
+/* crisk_engine_add_trees over the GENERAL layout. */
+static void add_trees_general(const crisk_model *m, const float *rows, size_t nrows,
+                              size_t t0, size_t t1, double *margins)
+{
+    const crisk_engine *e = m->engine;
+    size_t F = m->num_features, G = m->num_outputs;
+    uint32_t at[LOCKSTEP_ROWS];
+    for (size_t r0 = 0; r0 < nrows; r0 += BLOCK_ROWS) {
+        size_t r1 = nrows - r0 < BLOCK_ROWS ? nrows : r0 + BLOCK_ROWS;
+        for (size_t t = t0; t < t1; t++) {
+            const crisk_tree *tree = &m->trees[t];
+            const engine_gnode *g = e->gnodes + tree->first_node;
+            for (size_t r = r0; r < r1; r += LOCKSTEP_ROWS) {
+                size_t count = r1 - r < LOCKSTEP_ROWS ? r1 - r : LOCKSTEP_ROWS;
+                general_walk(g, tree->depth, rows + r * F, F, count, at);
+                for (size_t i = 0; i < count; i++) {
+                    double *mg = margins + (r + i) * G + tree->group;
+                    if (e->leaf_d)
+                        *mg += e->leaf_d[tree->first_node + at[i]];
+                    else
+                        *mg = (double)((float)*mg + e->leaf_f[tree->first_node + at[i]]);
+                }
+            }
+        }
+    }
+}
+
+/* crisk_engine_add_trees through the reference walk of the canonical nodes. */
+static void add_trees_reference(const crisk_model *m, const float *rows, size_t nrows,
+                                size_t t0, size_t t1, double *margins)
 {
     size_t F = m->num_features, G = m->num_outputs;
     for (size_t r0 = 0; r0 < nrows; r0 += BLOCK_ROWS) {
@@ -126,4 +491,18 @@ void crisk_engine_add_trees(const crisk_model *m, const float *rows, size_t nrow
             }
         }
     }
+}
+
+void crisk_engine_add_trees(const crisk_model *m, const float *rows, size_t nrows,
+                            size_t t0, size_t t1, double *margins)
+{
+    const crisk_engine *e = m->engine;
+    if (t0 >= t1 || nrows == 0)
+        return;
+    if (!e || e->path == ENGINE_PATH_REFERENCE)
+        add_trees_reference(m, rows, nrows, t0, t1, margins);
+    else if (e->layout == LAYOUT_PERFECT)
+        add_trees_perfect(m, rows, nrows, t0, t1, margins);
+    else
+        add_trees_general(m, rows, nrows, t0, t1, margins);
 }
