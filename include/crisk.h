@@ -173,6 +173,11 @@ CRISK_API size_t crisk_model_num_features(const crisk_model *model);
  * one value per row, the class index, so they return 1. Thread-safe. */
 CRISK_API size_t crisk_model_num_outputs(const crisk_model *model);
 
+/* Returns the number of values per row that CRISK_OUTPUT_MARGIN writes: the number of
+ * margins the model sums. It equals crisk_model_num_outputs() except for multi:softmax,
+ * whose margin output has one value per class. Thread-safe. */
+CRISK_API size_t crisk_model_num_margins(const crisk_model *model);
+
 /* Returns the name of feature `index` as stored in the model file, or NULL when the file
  * stores no names or `index` is out of range. The string lives as long as the model.
  * Thread-safe. */
@@ -217,8 +222,9 @@ typedef struct crisk_predict_options {
 CRISK_API void crisk_predict_options_init(crisk_predict_options *opts);
 
 /* Scores `nrows` rows of `ncols` float features each, row-major at `rows` (NaN means
- * missing), and writes nrows * crisk_model_num_outputs(model) floats to the
- * caller-allocated `out`, row-major. `opts` NULL means the defaults.
+ * missing), and writes nrows * crisk_model_num_outputs(model) floats (with
+ * CRISK_OUTPUT_MARGIN: nrows * crisk_model_num_margins(model)) to the caller-allocated
+ * `out`, row-major. `opts` NULL means the defaults.
  *
  * Tree models score exactly as the library that trained them: XGBoost accumulates leaves
  * in float32 in tree order from base_score's margin; LightGBM compares and accumulates in

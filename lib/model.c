@@ -55,6 +55,12 @@ size_t crisk_model_num_outputs(const crisk_model *model)
     return model->transform == CRISK_TF_XGB_SOFTMAX ? 1 : model->num_outputs;
 }
 
+/* Returns the number of margins per row; 0 for a NULL model. */
+size_t crisk_model_num_margins(const crisk_model *model)
+{
+    return model ? model->num_outputs : 0;
+}
+
 /* Returns the stored name of feature `index`, or NULL. */
 const char *crisk_model_feature_name(const crisk_model *model, size_t index)
 {

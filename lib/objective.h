@@ -8,7 +8,7 @@
 
 /* Writes the outputs of `nrows` rows to `out` from their margins (nrows x num_outputs):
  * either the margins themselves (as_margin != 0) or model->transform applied to them,
- * giving crisk_model_num_outputs() values per row. `iterations` is the number of boosting
+ * giving crisk_model_num_outputs() values per row (num_outputs margins with as_margin). `iterations` is the number of boosting
  * rounds scored, for LightGBM's average_output. */
 void crisk_objective_apply(const crisk_model *model, const double *margins, size_t nrows,
                            int as_margin, size_t iterations, float *out);

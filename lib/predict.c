@@ -45,7 +45,8 @@ typedef struct predict_job {
 static void run_job(predict_job *job)
 {
     const crisk_model *m = job->model;
-    size_t F = m->num_features, G = m->num_outputs, per_row = crisk_model_num_outputs(m);
+    size_t F = m->num_features, G = m->num_outputs;
+    size_t per_row = job->as_margin ? G : crisk_model_num_outputs(m);
     double stack_margins[STACK_MARGINS], *margins = stack_margins;
     size_t chunk = STACK_MARGINS / G;
     if (chunk == 0) {

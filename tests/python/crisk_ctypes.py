@@ -39,6 +39,8 @@ def _library() -> ctypes.CDLL:
     lib.crisk_model_num_features.restype = ctypes.c_size_t
     lib.crisk_model_num_outputs.argtypes = [vp]
     lib.crisk_model_num_outputs.restype = ctypes.c_size_t
+    lib.crisk_model_num_margins.argtypes = [vp]
+    lib.crisk_model_num_margins.restype = ctypes.c_size_t
     lib.crisk_predict.argtypes = [vp, vp, ctypes.c_size_t, ctypes.c_size_t,
                                   ctypes.POINTER(_PredictOptions), vp, ctypes.POINTER(_Error)]
     return lib
@@ -74,11 +76,16 @@ class CModel:
     def num_outputs(self) -> int:
         return LIB.crisk_model_num_outputs(self._h)
 
+    @property
+    def num_margins(self) -> int:
+        return LIB.crisk_model_num_margins(self._h)
+
     def predict(self, X, margin=False, threads=1, iteration_range=(0, 0)) -> np.ndarray:
         X = np.ascontiguousarray(X, dtype=np.float32)
         if X.ndim != 2:
             raise ValueError("X must be 2-D")
-        out = np.empty((X.shape[0], self.num_outputs), dtype=np.float32)
+        width = self.num_margins if margin else self.num_outputs
+        out = np.empty((X.shape[0], width), dtype=np.float32)
         opts = _PredictOptions(threads, 1 if margin else 0, *iteration_range)
         err = _Error()
         rc = LIB.crisk_predict(self._h, X.ctypes.data, X.shape[0], X.shape[1],
