@@ -16,16 +16,17 @@ crisk_engine_perfect_avx2(const engine_perfect *p, const float *row, size_t nfea
     const __m256i two = _mm256_set1_epi32(2);
     const __m256i fmask = _mm256_set1_epi32((int)ENGINE_FEATURE_MASK);
     for (size_t b = b0; b < b1; b++) {
-        const int *feat = (const int *)(p->feature + b * inner * ENGINE_LANES);
-        const float *thr = p->threshold + b * inner * ENGINE_LANES;
+        /* Both halves of an 8-byte split, gathered with scale 8 from two bases. */
+        const int *feat = (const int *)(p->nodes + b * inner * ENGINE_LANES);
+        const float *thr = (const float *)feat + 1;
         for (int half = 0; half < ENGINE_LANES; half += 8) {
             __m256i lane = _mm256_setr_epi32(half, half + 1, half + 2, half + 3, half + 4,
                                              half + 5, half + 6, half + 7);
             __m256i j = _mm256_setzero_si256();
             for (uint32_t l = 0; l < p->depth; l++) {
                 __m256i idx = _mm256_add_epi32(_mm256_slli_epi32(j, 4), lane);
-                __m256i w = _mm256_i32gather_epi32(feat, idx, 4);
-                __m256 t = _mm256_i32gather_ps(thr, idx, 4);
+                __m256i w = _mm256_i32gather_epi32(feat, idx, 8);
+                __m256 t = _mm256_i32gather_ps(thr, idx, 8);
                 __m256 x = _mm256_i32gather_ps(row, _mm256_and_si256(w, fmask), 4);
                 /* All ones where the row goes left: x < t, or NaN with default left. */
                 __m256 left = _mm256_or_ps(

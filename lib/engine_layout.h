@@ -7,8 +7,8 @@
  *
  *   PERFECT  every tree padded to a perfect tree of the model's depth D (D <= 8). Trees go
  *            in blocks of 16; node j (breadth-first: children of j are 2j+1 and 2j+2) of
- *            lane k of a block sits at [j * 16 + k], so one level of 16 trees is a single
- *            SIMD gather with index j * 16 + lane, and the top levels are plain loads. A
+ *            lane k of a block sits at [j * 16 + k], so one level of 16 trees is two 64-bit
+ *            SIMD gathers with index j * 16 + lane, and the top levels are plain loads. A
  *            leaf above depth D becomes a split whose descendants all carry its value.
  *   GENERAL  any depth: 12-byte nodes with the two children adjacent; a leaf points to
  *            itself, so every walk takes exactly the tree's depth in branch-free steps.
@@ -52,12 +52,17 @@ typedef struct engine_gnode {
                                 a leaf's own index */
 } engine_gnode;
 
+/* One split of the PERFECT layout: 8 bytes, so that one 64-bit gather fetches both. */
+typedef struct engine_pnode {
+    uint32_t feature;        /* feature index | ENGINE_DEFAULT_LEFT */
+    float    threshold;      /* x < threshold goes left */
+} engine_pnode;
+
 /* The PERFECT layout of one model: `nblocks` blocks of 16 trees of depth `depth`. */
 typedef struct engine_perfect {
-    uint32_t  depth;
-    size_t    nblocks;
-    uint32_t *feature;       /* nblocks x (2^depth - 1) x 16 feature words */
-    float    *threshold;     /* same shape */
+    uint32_t      depth;
+    size_t        nblocks;
+    engine_pnode *nodes;     /* nblocks x (2^depth - 1) x 16 splits */
 } engine_perfect;
 
 /* Walks one row through blocks [b0, b1) of a PERFECT layout and writes, for each block and

@@ -140,16 +140,13 @@ static void fill_perfect_tree(const crisk_model *m, crisk_engine *e, size_t b, s
 {
     engine_perfect *p = &e->perfect;
     size_t inner = ((size_t)1 << p->depth) - 1, nleaves = (size_t)1 << p->depth;
-    uint32_t *feat = p->feature + b * inner * ENGINE_LANES;
-    float *thr = p->threshold + b * inner * ENGINE_LANES;
+    engine_pnode *pn = p->nodes + b * inner * ENGINE_LANES;
     size_t leaf_base = b * nleaves * ENGINE_LANES;
     /* canon[j]: the canonical node at perfect slot j (a leaf repeats below itself). */
     int32_t canon[(2u << ENGINE_PERFECT_MAX_DEPTH) - 1];
     if (t >= m->num_trees) {
-        for (size_t j = 0; j < inner; j++) {
-            feat[j * ENGINE_LANES + k] = 0;
-            thr[j * ENGINE_LANES + k] = 0.0f;
-        }
+        for (size_t j = 0; j < inner; j++)
+            pn[j * ENGINE_LANES + k] = (engine_pnode){0, 0.0f};
         for (size_t l = 0; l < nleaves; l++) {
             if (e->leaf_d)
                 e->leaf_d[leaf_base + l * ENGINE_LANES + k] = 0.0;
@@ -163,13 +160,12 @@ static void fill_perfect_tree(const crisk_model *m, crisk_engine *e, size_t b, s
     for (size_t j = 0; j < inner; j++) {
         const crisk_node *n = nodes + canon[j];
         if (n->left == -1) {
-            feat[j * ENGINE_LANES + k] = 0;
-            thr[j * ENGINE_LANES + k] = 0.0f;
+            pn[j * ENGINE_LANES + k] = (engine_pnode){0, 0.0f};
             canon[2 * j + 1] = canon[2 * j + 2] = canon[j];
         } else {
-            feat[j * ENGINE_LANES + k] =
-                (uint32_t)n->feature | (n->default_left ? ENGINE_DEFAULT_LEFT : 0u);
-            thr[j * ENGINE_LANES + k] = n->threshold;
+            pn[j * ENGINE_LANES + k] = (engine_pnode){
+                (uint32_t)n->feature | (n->default_left ? ENGINE_DEFAULT_LEFT : 0u),
+                n->threshold};
             canon[2 * j + 1] = n->left;
             canon[2 * j + 2] = n->right;
         }
@@ -199,10 +195,9 @@ static int build_perfect(const crisk_model *m, crisk_engine *e, uint32_t depth)
     p->depth = depth;
     p->nblocks = (m->num_trees + ENGINE_LANES - 1) / ENGINE_LANES;
     size_t inner = ((size_t)1 << depth) - 1, slots = p->nblocks * inner * ENGINE_LANES;
-    p->feature = malloc((slots ? slots : 1) * sizeof *p->feature);
-    p->threshold = malloc((slots ? slots : 1) * sizeof *p->threshold);
-    e->bytes += slots * (sizeof *p->feature + sizeof *p->threshold);
-    if (!p->feature || !p->threshold ||
+    p->nodes = malloc((slots ? slots : 1) * sizeof *p->nodes);
+    e->bytes += slots * sizeof *p->nodes;
+    if (!p->nodes ||
         alloc_leaves(m, e, p->nblocks * ((size_t)1 << depth) * ENGINE_LANES))
         return -1;
     for (size_t b = 0; b < p->nblocks; b++)
@@ -336,8 +331,7 @@ void crisk_engine_free(struct crisk_engine *engine)
 {
     if (!engine)
         return;
-    free(engine->perfect.feature);
-    free(engine->perfect.threshold);
+    free(engine->perfect.nodes);
     free(engine->gnodes);
     free(engine->leaf_f);
     free(engine->leaf_d);
@@ -357,14 +351,13 @@ static void perfect_scalar(const engine_perfect *p, const float *row, size_t nfe
     (void)nfeatures;
     size_t inner = ((size_t)1 << p->depth) - 1;
     for (size_t b = b0; b < b1; b++) {
-        const uint32_t *feat = p->feature + b * inner * ENGINE_LANES;
-        const float *thr = p->threshold + b * inner * ENGINE_LANES;
+        const engine_pnode *pn = p->nodes + b * inner * ENGINE_LANES;
         for (size_t k = 0; k < ENGINE_LANES; k++) {
             size_t j = 0;
             for (uint32_t l = 0; l < p->depth; l++) {
-                uint32_t w = feat[j * ENGINE_LANES + k];
-                float x = row[w & ENGINE_FEATURE_MASK];
-                size_t left = (x < thr[j * ENGINE_LANES + k]) | ((x != x) & (w >> 31));
+                engine_pnode n = pn[j * ENGINE_LANES + k];
+                float x = row[n.feature & ENGINE_FEATURE_MASK];
+                size_t left = (x < n.threshold) | ((x != x) & (n.feature >> 31));
                 j = 2 * j + 2 - left;
             }
             out[(b - b0) * ENGINE_LANES + k] = (int32_t)((j - inner) * ENGINE_LANES + k);
