@@ -15,35 +15,48 @@ load_node(const engine_pnode *base, size_t n, __m512i *lo, __m512i *hi)
     *hi = _mm512_loadu_si512(base + n * ENGINE_LANES + 8);
 }
 
+/* Levels above this one are read with plain loads and blends, the rest with gathers. */
+#define BLEND_LEVELS 3
+
+/* Selects, for each lane, the split of level `level` (< BLEND_LEVELS) at the lane's node
+ * `j`: loads every node of the level and narrows them down bit by bit of j's offset in
+ * the level, with blends. Writes 8-byte pairs for lanes 0-7 (*lo) and 8-15 (*hi). */
+__attribute__((target("avx512f"), always_inline)) static inline void
+blend_level(const engine_pnode *base, __m512i j, const uint32_t level, __m512i *lo,
+            __m512i *hi)
+{
+    size_t first = ((size_t)1 << level) - 1, count = (size_t)1 << level;
+    __m512i cl[1 << (BLEND_LEVELS - 1)], ch[1 << (BLEND_LEVELS - 1)];
+    for (size_t i = 0; i < count; i++)
+        load_node(base, first + i, &cl[i], &ch[i]);
+    __m512i offset = _mm512_sub_epi32(j, _mm512_set1_epi32((int)first));
+    for (uint32_t bit = 0; bit < level; bit++) {
+        __mmask16 odd = _mm512_test_epi32_mask(offset, _mm512_set1_epi32(1 << bit));
+        for (size_t i = 0; i < count >> (bit + 1); i++) {
+            cl[i] = _mm512_mask_blend_epi64((__mmask8)odd, cl[2 * i], cl[2 * i + 1]);
+            ch[i] = _mm512_mask_blend_epi64((__mmask8)(odd >> 8), ch[2 * i], ch[2 * i + 1]);
+        }
+    }
+    *lo = cl[0];
+    *hi = ch[0];
+}
+
 /* Fetches, for each lane, the split of level `level` of a block at the lane's current node
- * `j`, as 8-byte pairs for lanes 0-7 (*lo) and 8-15 (*hi): plain loads and blends on the
- * three top levels (1, 2 and 4 nodes a lane), two 64-bit gathers below. */
-__attribute__((target("avx512f"))) static inline void
+ * `j`, as 8-byte pairs for lanes 0-7 (*lo) and 8-15 (*hi): blends of plain loads on the
+ * top levels, two 64-bit gathers below. */
+__attribute__((target("avx512f"), always_inline)) static inline void
 level_splits(const engine_pnode *base, __m512i j, __m512i lane, uint32_t level, __m512i *lo,
              __m512i *hi)
 {
+    _Static_assert(BLEND_LEVELS <= 4, "blend_level is written out for levels 0 to 3");
     if (level == 0) {
-        load_node(base, 0, lo, hi);
-    } else if (level == 1) { /* j is 1 or 2 */
-        __mmask16 right = _mm512_cmpeq_epi32_mask(j, _mm512_set1_epi32(2));
-        __m512i l1, h1, l2, h2;
-        load_node(base, 1, &l1, &h1);
-        load_node(base, 2, &l2, &h2);
-        *lo = _mm512_mask_blend_epi64((__mmask8)right, l1, l2);
-        *hi = _mm512_mask_blend_epi64((__mmask8)(right >> 8), h1, h2);
-    } else if (level == 2) { /* j is 3 to 6 */
-        __mmask16 odd = _mm512_test_epi32_mask(j, _mm512_set1_epi32(1));
-        __mmask16 high = _mm512_cmpge_epi32_mask(j, _mm512_set1_epi32(5));
-        __m512i l3, h3, l4, h4, l5, h5, l6, h6;
-        load_node(base, 3, &l3, &h3);
-        load_node(base, 4, &l4, &h4);
-        load_node(base, 5, &l5, &h5);
-        load_node(base, 6, &l6, &h6);
-        __mmask8 ol = (__mmask8)odd, oh = (__mmask8)(odd >> 8);
-        *lo = _mm512_mask_blend_epi64((__mmask8)high, _mm512_mask_blend_epi64(ol, l4, l3),
-                                      _mm512_mask_blend_epi64(ol, l6, l5));
-        *hi = _mm512_mask_blend_epi64((__mmask8)(high >> 8), _mm512_mask_blend_epi64(oh, h4, h3),
-                                      _mm512_mask_blend_epi64(oh, h6, h5));
+        blend_level(base, j, 0, lo, hi);
+    } else if (level == 1) {
+        blend_level(base, j, 1, lo, hi);
+    } else if (level == 2 && BLEND_LEVELS > 2) {
+        blend_level(base, j, 2, lo, hi);
+    } else if (level == 3 && BLEND_LEVELS > 3) {
+        blend_level(base, j, 3, lo, hi);
     } else {
         __m512i idx = _mm512_add_epi32(_mm512_slli_epi32(j, 4), lane);
         *lo = _mm512_i32gather_epi64(_mm512_castsi512_si256(idx), base, 8);

@@ -20,6 +20,8 @@
 #define BLOCK_ROWS 64
 /* PERFECT layout: blocks of 16 trees walked per row before moving to the next row. */
 #define CHUNK_BLOCKS 8
+/* PERFECT layout: rows whose sums of leaves are interleaved. */
+#define INTERLEAVE_ROWS 4
 /* GENERAL layout: rows walked in lockstep, so their independent loads overlap. */
 #define LOCKSTEP_ROWS 8
 
@@ -365,28 +367,47 @@ static void perfect_scalar(const engine_perfect *p, const float *row, size_t nfe
     }
 }
 
-/* Adds the weighted leaves of trees [t0, t1) that lie in PERFECT blocks [b0, b1) to one
- * row's margins `mg`, in tree order; `leaf` holds the kernel's output for those blocks. */
+/* Adds the weighted leaves of trees [t0, t1) that lie in PERFECT blocks [b0, b1) to the
+ * margins of `nr` (<= INTERLEAVE_ROWS) consecutive rows starting at `mg`, each row in
+ * tree order; leaf + i * CHUNK_BLOCKS * 16 holds the kernel's output for row i. The rows'
+ * sums are independent chains, interleaved so that the CPU overlaps their latencies. */
 static void add_perfect_leaves(const crisk_model *m, const crisk_engine *e, size_t b0,
                                size_t b1, size_t t0, size_t t1, const int32_t *leaf,
-                               double *mg)
+                               size_t nr, double *mg)
 {
-    size_t per_block = ((size_t)ENGINE_LANES << e->perfect.depth);
+    enum { STRIDE = CHUNK_BLOCKS * ENGINE_LANES };
+    size_t G = m->num_outputs, per_block = ((size_t)ENGINE_LANES << e->perfect.depth);
     size_t tb = b0 * ENGINE_LANES > t0 ? b0 * ENGINE_LANES : t0;
     size_t te = b1 * ENGINE_LANES < t1 ? b1 * ENGINE_LANES : t1;
     const int32_t *lf = leaf - b0 * ENGINE_LANES;
-    if (e->leaf_d) {
-        for (size_t t = tb; t < te; t++)
-            mg[m->trees[t].group] += e->leaf_d[t / ENGINE_LANES * per_block + (size_t)lf[t]];
-    } else if (m->num_outputs == 1) {
-        float acc = (float)mg[0];
-        for (size_t t = tb; t < te; t++)
-            acc += e->leaf_f[t / ENGINE_LANES * per_block + (size_t)lf[t]];
-        mg[0] = acc;
-    } else {
+    if (!e->leaf_d && G == 1 && nr == INTERLEAVE_ROWS) {
+        float acc[INTERLEAVE_ROWS];
+        for (size_t i = 0; i < INTERLEAVE_ROWS; i++)
+            acc[i] = (float)mg[i];
         for (size_t t = tb; t < te; t++) {
-            double *g = mg + m->trees[t].group;
-            *g = (double)((float)*g + e->leaf_f[t / ENGINE_LANES * per_block + (size_t)lf[t]]);
+            const float *vals = e->leaf_f + t / ENGINE_LANES * per_block;
+            for (size_t i = 0; i < INTERLEAVE_ROWS; i++)
+                acc[i] += vals[lf[i * STRIDE + t]];
+        }
+        for (size_t i = 0; i < INTERLEAVE_ROWS; i++)
+            mg[i] = acc[i];
+        return;
+    }
+    for (size_t i = 0; i < nr; i++, lf += STRIDE, mg += G) {
+        if (e->leaf_d) {
+            for (size_t t = tb; t < te; t++)
+                mg[m->trees[t].group] += e->leaf_d[t / ENGINE_LANES * per_block + (size_t)lf[t]];
+        } else if (G == 1) {
+            float acc = (float)mg[0];
+            for (size_t t = tb; t < te; t++)
+                acc += e->leaf_f[t / ENGINE_LANES * per_block + (size_t)lf[t]];
+            mg[0] = acc;
+        } else {
+            for (size_t t = tb; t < te; t++) {
+                double *g = mg + m->trees[t].group;
+                *g = (double)((float)*g +
+                              e->leaf_f[t / ENGINE_LANES * per_block + (size_t)lf[t]]);
+            }
         }
     }
 }
@@ -401,14 +422,17 @@ static void add_trees_perfect(const crisk_model *m, const float *rows, size_t nr
                                                                  : perfect_scalar;
     size_t F = m->num_features, G = m->num_outputs;
     size_t bfirst = t0 / ENGINE_LANES, blast = (t1 + ENGINE_LANES - 1) / ENGINE_LANES;
-    int32_t leaf[CHUNK_BLOCKS * ENGINE_LANES];
+    int32_t leaf[INTERLEAVE_ROWS * CHUNK_BLOCKS * ENGINE_LANES];
     for (size_t r0 = 0; r0 < nrows; r0 += BLOCK_ROWS) {
-        size_t n = nrows - r0 < BLOCK_ROWS ? nrows - r0 : BLOCK_ROWS;
+        size_t r1 = nrows - r0 < BLOCK_ROWS ? nrows : r0 + BLOCK_ROWS;
         for (size_t b0 = bfirst; b0 < blast; b0 += CHUNK_BLOCKS) {
             size_t b1 = blast - b0 < CHUNK_BLOCKS ? blast : b0 + CHUNK_BLOCKS;
-            for (size_t r = r0; r < r0 + n; r++) {
-                kernel(&e->perfect, rows + r * F, F, b0, b1, leaf);
-                add_perfect_leaves(m, e, b0, b1, t0, t1, leaf, margins + r * G);
+            for (size_t r = r0; r < r1; r += INTERLEAVE_ROWS) {
+                size_t nr = r1 - r < INTERLEAVE_ROWS ? r1 - r : INTERLEAVE_ROWS;
+                for (size_t i = 0; i < nr; i++)
+                    kernel(&e->perfect, rows + (r + i) * F, F, b0, b1,
+                           leaf + i * CHUNK_BLOCKS * ENGINE_LANES);
+                add_perfect_leaves(m, e, b0, b1, t0, t1, leaf, nr, margins + r * G);
             }
         }
     }
