@@ -16,7 +16,7 @@ load_node(const engine_pnode *base, size_t n, __m512i *lo, __m512i *hi)
 }
 
 /* Levels above this one are read with plain loads and blends, the rest with gathers. */
-#define BLEND_LEVELS 3
+#define BLEND_LEVELS 4
 
 /* Selects, for each lane, the split of level `level` (< BLEND_LEVELS) at the lane's node
  * `j`: loads every node of the level and narrows them down bit by bit of j's offset in
