@@ -23,6 +23,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "model.h"
+
 /* Trees per block of the PERFECT layout: one AVX-512 vector of lanes. */
 #define ENGINE_LANES 16
 /* Deepest tree the PERFECT layout pads; deeper models use the GENERAL layout. */
@@ -41,7 +43,8 @@ typedef enum engine_path {
     ENGINE_PATH_REFERENCE,   /* the canonical walk, crisk_tree_leaf_value */
     ENGINE_PATH_SCALAR,
     ENGINE_PATH_AVX2,
-    ENGINE_PATH_AVX512
+    ENGINE_PATH_AVX512,
+    ENGINE_PATH_AVX512_VBMI  /* the BYTES layout where the model fits it, else AVX512 */
 } engine_path;
 
 /* One node of the GENERAL layout. */
@@ -64,6 +67,69 @@ typedef struct engine_perfect {
     size_t        nblocks;
     engine_pnode *nodes;     /* nblocks x (2^depth - 1) x 16 splits */
 } engine_perfect;
+
+/* Weighted leaf values of a blocked layout: block b, leaf l, lane k at
+ * [b * per_block + l * lanes + k], per_block = lanes << depth. One of f (XGBoost) and d
+ * (LightGBM) is set. */
+typedef struct engine_leaves {
+    size_t  lanes, per_block;
+    float  *f;
+    double *d;
+} engine_leaves;
+
+/* The BYTES layout, for AVX-512 VBMI: the PERFECT layout with 64 trees a block and one byte
+ * per field. A threshold becomes its rank among the distinct thresholds of its feature (at
+ * most 254), and a row's value its bin, the number of those thresholds <= it (255 for NaN),
+ * so that x < threshold exactly when bin <= rank. Built when every tree has depth <= 6,
+ * the model at most 64 features, and no feature more than 254 distinct thresholds. */
+#define ENGINE_BYTE_LANES 64
+#define ENGINE_BYTE_MAX_DEPTH 6
+#define ENGINE_BYTE_MAX_FEATURES 64
+#define ENGINE_BYTE_MAX_CUTS 254
+#define ENGINE_BYTE_NAN 255
+/* Bit of a feature byte that sends missing values left. */
+#define ENGINE_BYTE_DEFAULT_LEFT 0x80
+
+typedef struct engine_bytes {
+    uint32_t      depth;
+    size_t        nblocks, nfeatures;
+    uint8_t      *feature;    /* nblocks x (2^depth - 1) x 64: feature | default-left bit */
+    uint8_t      *rank;       /* same shape: the threshold's rank in its feature's cuts */
+    float        *cuts;       /* each feature's distinct thresholds, ascending */
+    uint32_t     *cut_begin;  /* nfeatures + 1 offsets into cuts */
+    float        *segments;   /* nfeatures x 256: a feature's cuts padded with NaN */
+    float        *fences;     /* nfeatures x 16: segments[f][16 s], every 16th cut */
+    engine_leaves leaves;
+} engine_bytes;
+
+/* Fills canon[0 .. 2^(depth+1) - 2] with the canonical node (index within tree t) at each
+ * slot of tree t padded to a perfect tree of `depth` levels: slot j's children are 2j+1
+ * and 2j+2, and a leaf above the bottom level fills every slot below it. */
+void crisk_engine_perfect_slots(const crisk_model *m, size_t t, uint32_t depth,
+                                int32_t *canon);
+
+/* Returns weighted leaf `n` of tree t as the reference adds it (see engine_layout.h). */
+void crisk_engine_weighted_leaf(const crisk_model *m, size_t t, const crisk_node *n,
+                                float *f, double *d);
+
+/* Builds the BYTES layout of `m` (depth `depth`) into *b. Returns 1 when built, 0 when the
+ * model does not fit it (b is then left empty), -1 when out of memory. Adds the bytes it
+ * holds to *bytes. */
+int crisk_engine_bytes_build(const crisk_model *m, uint32_t depth, engine_bytes *b,
+                             size_t *bytes);
+
+/* Frees what crisk_engine_bytes_build allocated. */
+void crisk_engine_bytes_free(engine_bytes *b);
+
+/* Writes the bins of one row (nfeatures floats) to bins[0 .. 63] (unused bytes 0): two
+ * 16-wide compares a feature, against its fences and then one segment. Needs AVX-512 F. */
+void crisk_engine_bytes_bin(const engine_bytes *b, const float *row, uint8_t *bins);
+
+/* Walks one binned row through BYTES blocks [b0, b1) and writes, for each block and lane,
+ * the index of the reached leaf within its block (leaf * 64 + lane) to
+ * out[(b - b0) * 64 + lane]. Needs AVX-512 F, BW and VBMI. */
+void crisk_engine_bytes_vbmi(const engine_bytes *b, const uint8_t *bins, size_t b0, size_t b1,
+                             int32_t *out);
 
 /* Walks one row through blocks [b0, b1) of a PERFECT layout and writes, for each block and
  * lane, the index of the reached leaf within its block (leaf * 16 + lane) to

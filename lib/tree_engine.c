@@ -18,9 +18,10 @@
 
 /* Rows per block: the block's rows and margins stay in L1/L2. */
 #define BLOCK_ROWS 64
-/* PERFECT layout: blocks of 16 trees walked per row before moving to the next row. */
-#define CHUNK_BLOCKS 8
-/* PERFECT layout: rows whose sums of leaves are interleaved. */
+/* Blocked layouts: trees walked per row before moving to the next row (a multiple of
+ * both layouts' block sizes). */
+#define CHUNK_TREES 128
+/* Blocked layouts: rows whose sums of leaves are interleaved. */
 #define INTERLEAVE_ROWS 4
 /* GENERAL layout: rows walked in lockstep, so their independent loads overlap. */
 #define LOCKSTEP_ROWS 8
@@ -37,6 +38,8 @@ typedef struct crisk_engine {
     engine_layout  layout;
     engine_path    path;       /* never ENGINE_PATH_AUTO once built */
     engine_perfect perfect;    /* LAYOUT_PERFECT */
+    engine_bytes   bytelay;    /* LAYOUT_PERFECT, when the model also fits the BYTES layout */
+    int            has_bytes;
     engine_gnode  *gnodes;     /* LAYOUT_GENERAL: tree t's nodes start at its first_node */
     /* Weighted leaf values: PERFECT, nblocks x 2^depth x 16 (leaf * 16 + lane); GENERAL,
      * one per canonical node slot. One of the two, by model->accumulate_double. */
@@ -123,15 +126,28 @@ static int fast_layout_fits(const crisk_model *m)
     return 1;
 }
 
-/* Returns tree t's leaf `n` multiplied by the tree's weight as the reference does, in
- * float for XGBoost (stored in *f) or in double for LightGBM (stored in *d). */
-static void weighted_leaf(const crisk_model *m, size_t t, const crisk_node *n, float *f,
-                          double *d)
+/* Stores tree t's leaf `n` multiplied by the tree's weight as the reference does, in
+ * float for XGBoost (in *f) or in double for LightGBM (in *d). */
+void crisk_engine_weighted_leaf(const crisk_model *m, size_t t, const crisk_node *n, float *f,
+                                double *d)
 {
     if (m->accumulate_double)
         *d = m->trees[t].weight * n->value;
     else
         *f = (float)n->value * (float)m->trees[t].weight;
+}
+
+void crisk_engine_perfect_slots(const crisk_model *m, size_t t, uint32_t depth,
+                                int32_t *canon)
+{
+    const crisk_node *nodes = m->nodes + m->trees[t].first_node;
+    size_t inner = ((size_t)1 << depth) - 1;
+    canon[0] = 0;
+    for (size_t j = 0; j < inner; j++) {
+        const crisk_node *n = nodes + canon[j];
+        canon[2 * j + 1] = n->left == -1 ? canon[j] : n->left;
+        canon[2 * j + 2] = n->left == -1 ? canon[j] : n->right;
+    }
 }
 
 /* Fills lane k of PERFECT block b with tree t (or, for t >= num_trees, a padding tree that
@@ -158,24 +174,20 @@ static void fill_perfect_tree(const crisk_model *m, crisk_engine *e, size_t b, s
         return;
     }
     const crisk_node *nodes = m->nodes + m->trees[t].first_node;
-    canon[0] = 0;
+    crisk_engine_perfect_slots(m, t, p->depth, canon);
     for (size_t j = 0; j < inner; j++) {
         const crisk_node *n = nodes + canon[j];
-        if (n->left == -1) {
-            pn[j * ENGINE_LANES + k] = (engine_pnode){0, 0.0f};
-            canon[2 * j + 1] = canon[2 * j + 2] = canon[j];
-        } else {
-            pn[j * ENGINE_LANES + k] = (engine_pnode){
-                (uint32_t)n->feature | (n->default_left ? ENGINE_DEFAULT_LEFT : 0u),
-                n->threshold};
-            canon[2 * j + 1] = n->left;
-            canon[2 * j + 2] = n->right;
-        }
+        pn[j * ENGINE_LANES + k] =
+            n->left == -1 ? (engine_pnode){0, 0.0f}
+                          : (engine_pnode){(uint32_t)n->feature |
+                                               (n->default_left ? ENGINE_DEFAULT_LEFT : 0u),
+                                           n->threshold};
     }
     for (size_t l = 0; l < nleaves; l++) {
         size_t at = leaf_base + l * ENGINE_LANES + k;
-        weighted_leaf(m, t, nodes + canon[inner + l], e->leaf_f ? &e->leaf_f[at] : NULL,
-                      e->leaf_d ? &e->leaf_d[at] : NULL);
+        crisk_engine_weighted_leaf(m, t, nodes + canon[inner + l],
+                                   e->leaf_f ? &e->leaf_f[at] : NULL,
+                                   e->leaf_d ? &e->leaf_d[at] : NULL);
     }
 }
 
@@ -205,7 +217,9 @@ static int build_perfect(const crisk_model *m, crisk_engine *e, uint32_t depth)
     for (size_t b = 0; b < p->nblocks; b++)
         for (size_t k = 0; k < ENGINE_LANES; k++)
             fill_perfect_tree(m, e, b, k, b * ENGINE_LANES + k);
-    return 0;
+    int rc = crisk_engine_bytes_build(m, depth, &e->bytelay, &e->bytes);
+    e->has_bytes = rc == 1;
+    return rc < 0 ? -1 : 0;
 }
 
 /* Compiles every tree of `m` into the GENERAL layout: breadth-first, so that the two
@@ -236,7 +250,7 @@ static int build_general(const crisk_model *m, crisk_engine *e)
                 g->threshold = 0.0f;
                 g->feature = ENGINE_LEAF;
                 g->left = (uint32_t)i;
-                weighted_leaf(m, t, n, e->leaf_f ? &e->leaf_f[base + i] : NULL,
+                crisk_engine_weighted_leaf(m, t, n, e->leaf_f ? &e->leaf_f[base + i] : NULL,
                               e->leaf_d ? &e->leaf_d[base + i] : NULL);
             } else {
                 g->threshold = n->threshold;
@@ -255,6 +269,9 @@ int crisk_engine_cpu_has(engine_path path)
 {
     __builtin_cpu_init();
     switch (path) {
+    case ENGINE_PATH_AVX512_VBMI:
+        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+               __builtin_cpu_supports("avx512vbmi");
     case ENGINE_PATH_AVX512:
         return __builtin_cpu_supports("avx512f");
     case ENGINE_PATH_AVX2:
@@ -268,12 +285,12 @@ int crisk_engine_cpu_has(engine_path path)
 }
 
 /* Returns the path named by the environment variable CRISK_ENGINE ("reference", "scalar",
- * "avx2", "avx512"), or ENGINE_PATH_AUTO when it is unset or names none of them. */
+ * "avx2", "avx512", "avx512vbmi"), or ENGINE_PATH_AUTO when it is unset or names none. */
 static engine_path path_from_env(void)
 {
     const char *s = getenv("CRISK_ENGINE");
-    static const char *const names[] = {"reference", "scalar", "avx2", "avx512"};
-    for (int i = 0; s && i < 4; i++)
+    static const char *const names[] = {"reference", "scalar", "avx2", "avx512", "avx512vbmi"};
+    for (int i = 0; s && i < 5; i++)
         if (strcmp(s, names[i]) == 0)
             return (engine_path)(ENGINE_PATH_REFERENCE + i);
     return ENGINE_PATH_AUTO;
@@ -290,8 +307,10 @@ int crisk_engine_select(crisk_model *model, int path)
             path = ENGINE_PATH_AVX2;
         if (crisk_engine_cpu_has(ENGINE_PATH_AVX512))
             path = ENGINE_PATH_AVX512;
+        if (crisk_engine_cpu_has(ENGINE_PATH_AVX512_VBMI))
+            path = ENGINE_PATH_AVX512_VBMI;
     }
-    if (path < ENGINE_PATH_REFERENCE || path > ENGINE_PATH_AVX512 ||
+    if (path < ENGINE_PATH_REFERENCE || path > ENGINE_PATH_AVX512_VBMI ||
         !crisk_engine_cpu_has((engine_path)path))
         return -1;
     e->path = e->layout == LAYOUT_REFERENCE ? ENGINE_PATH_REFERENCE : (engine_path)path;
@@ -334,6 +353,7 @@ void crisk_engine_free(struct crisk_engine *engine)
     if (!engine)
         return;
     free(engine->perfect.nodes);
+    crisk_engine_bytes_free(&engine->bytelay);
     free(engine->gnodes);
     free(engine->leaf_f);
     free(engine->leaf_d);
@@ -367,72 +387,82 @@ static void perfect_scalar(const engine_perfect *p, const float *row, size_t nfe
     }
 }
 
-/* Adds the weighted leaves of trees [t0, t1) that lie in PERFECT blocks [b0, b1) to the
- * margins of `nr` (<= INTERLEAVE_ROWS) consecutive rows starting at `mg`, each row in
- * tree order; leaf + i * CHUNK_BLOCKS * 16 holds the kernel's output for row i. The rows'
- * sums are independent chains, interleaved so that the CPU overlaps their latencies. */
-static void add_perfect_leaves(const crisk_model *m, const crisk_engine *e, size_t b0,
-                               size_t b1, size_t t0, size_t t1, const int32_t *leaf,
-                               size_t nr, double *mg)
+/* Adds the weighted leaves `lv` of trees [tb, te) to the margins of `nr` (at most
+ * INTERLEAVE_ROWS) consecutive rows starting at `mg`, each row in tree order. Row i's
+ * leaf offsets (leaf * lanes + lane, within the tree's block) are at
+ * leaf[i * CHUNK_TREES + t - tfirst]. The rows' sums are independent chains, interleaved
+ * so that the CPU overlaps their latencies. */
+static void add_block_leaves(const crisk_model *m, const engine_leaves *lv, size_t tfirst,
+                             size_t tb, size_t te, const int32_t *leaf, size_t nr, double *mg)
 {
-    enum { STRIDE = CHUNK_BLOCKS * ENGINE_LANES };
-    size_t G = m->num_outputs, per_block = ((size_t)ENGINE_LANES << e->perfect.depth);
-    size_t tb = b0 * ENGINE_LANES > t0 ? b0 * ENGINE_LANES : t0;
-    size_t te = b1 * ENGINE_LANES < t1 ? b1 * ENGINE_LANES : t1;
-    const int32_t *lf = leaf - b0 * ENGINE_LANES;
-    if (!e->leaf_d && G == 1 && nr == INTERLEAVE_ROWS) {
+    size_t G = m->num_outputs, L = lv->lanes;
+    const int32_t *lf = leaf - tfirst;
+    if (lv->f && G == 1 && nr == INTERLEAVE_ROWS) {
         float acc[INTERLEAVE_ROWS];
         for (size_t i = 0; i < INTERLEAVE_ROWS; i++)
             acc[i] = (float)mg[i];
         for (size_t t = tb; t < te; t++) {
-            const float *vals = e->leaf_f + t / ENGINE_LANES * per_block;
+            const float *vals = lv->f + t / L * lv->per_block;
             for (size_t i = 0; i < INTERLEAVE_ROWS; i++)
-                acc[i] += vals[lf[i * STRIDE + t]];
+                acc[i] += vals[lf[i * CHUNK_TREES + t]];
         }
         for (size_t i = 0; i < INTERLEAVE_ROWS; i++)
             mg[i] = acc[i];
         return;
     }
-    for (size_t i = 0; i < nr; i++, lf += STRIDE, mg += G) {
-        if (e->leaf_d) {
+    for (size_t i = 0; i < nr; i++, lf += CHUNK_TREES, mg += G) {
+        if (lv->d) {
             for (size_t t = tb; t < te; t++)
-                mg[m->trees[t].group] += e->leaf_d[t / ENGINE_LANES * per_block + (size_t)lf[t]];
+                mg[m->trees[t].group] += lv->d[t / L * lv->per_block + (size_t)lf[t]];
         } else if (G == 1) {
             float acc = (float)mg[0];
             for (size_t t = tb; t < te; t++)
-                acc += e->leaf_f[t / ENGINE_LANES * per_block + (size_t)lf[t]];
+                acc += lv->f[t / L * lv->per_block + (size_t)lf[t]];
             mg[0] = acc;
         } else {
             for (size_t t = tb; t < te; t++) {
                 double *g = mg + m->trees[t].group;
-                *g = (double)((float)*g +
-                              e->leaf_f[t / ENGINE_LANES * per_block + (size_t)lf[t]]);
+                *g = (double)((float)*g + lv->f[t / L * lv->per_block + (size_t)lf[t]]);
             }
         }
     }
 }
 
-/* crisk_engine_add_trees over the PERFECT layout with the engine's kernel. */
-static void add_trees_perfect(const crisk_model *m, const float *rows, size_t nrows,
+/* crisk_engine_add_trees over a blocked layout (PERFECT or BYTES) with the engine's
+ * kernel: tree-major over chunks of CHUNK_TREES trees within blocks of rows. */
+static void add_trees_blocked(const crisk_model *m, const float *rows, size_t nrows,
                               size_t t0, size_t t1, double *margins)
 {
     const crisk_engine *e = m->engine;
-    engine_perfect_kernel kernel = e->path == ENGINE_PATH_AVX512 ? crisk_engine_perfect_avx512
+    int use_bytes = e->path == ENGINE_PATH_AVX512_VBMI && e->has_bytes;
+    engine_perfect_kernel kernel = e->path >= ENGINE_PATH_AVX512 ? crisk_engine_perfect_avx512
                                    : e->path == ENGINE_PATH_AVX2 ? crisk_engine_perfect_avx2
                                                                  : perfect_scalar;
-    size_t F = m->num_features, G = m->num_outputs;
-    size_t bfirst = t0 / ENGINE_LANES, blast = (t1 + ENGINE_LANES - 1) / ENGINE_LANES;
-    int32_t leaf[INTERLEAVE_ROWS * CHUNK_BLOCKS * ENGINE_LANES];
+    engine_leaves pl = {ENGINE_LANES, (size_t)ENGINE_LANES << e->perfect.depth, e->leaf_f,
+                        e->leaf_d};
+    const engine_leaves *lv = use_bytes ? &e->bytelay.leaves : &pl;
+    size_t F = m->num_features, G = m->num_outputs, L = lv->lanes;
+    int32_t leaf[INTERLEAVE_ROWS * CHUNK_TREES];
+    uint8_t bins[BLOCK_ROWS][ENGINE_BYTE_MAX_FEATURES];
     for (size_t r0 = 0; r0 < nrows; r0 += BLOCK_ROWS) {
         size_t r1 = nrows - r0 < BLOCK_ROWS ? nrows : r0 + BLOCK_ROWS;
-        for (size_t b0 = bfirst; b0 < blast; b0 += CHUNK_BLOCKS) {
-            size_t b1 = blast - b0 < CHUNK_BLOCKS ? blast : b0 + CHUNK_BLOCKS;
+        for (size_t r = r0; use_bytes && r < r1; r++)
+            crisk_engine_bytes_bin(&e->bytelay, rows + r * F, bins[r - r0]);
+        /* Chunks start on block boundaries, so a chunk is whole blocks. */
+        for (size_t c0 = t0 / L * L; c0 < t1; c0 += CHUNK_TREES) {
+            size_t c1 = t1 - c0 < CHUNK_TREES ? t1 : c0 + CHUNK_TREES;
+            size_t b0 = c0 / L, b1 = (c1 + L - 1) / L;
             for (size_t r = r0; r < r1; r += INTERLEAVE_ROWS) {
                 size_t nr = r1 - r < INTERLEAVE_ROWS ? r1 - r : INTERLEAVE_ROWS;
-                for (size_t i = 0; i < nr; i++)
-                    kernel(&e->perfect, rows + (r + i) * F, F, b0, b1,
-                           leaf + i * CHUNK_BLOCKS * ENGINE_LANES);
-                add_perfect_leaves(m, e, b0, b1, t0, t1, leaf, nr, margins + r * G);
+                for (size_t i = 0; i < nr; i++) {
+                    if (use_bytes)
+                        crisk_engine_bytes_vbmi(&e->bytelay, bins[r + i - r0], b0, b1,
+                                                leaf + i * CHUNK_TREES);
+                    else
+                        kernel(&e->perfect, rows + (r + i) * F, F, b0, b1,
+                               leaf + i * CHUNK_TREES);
+                }
+                add_block_leaves(m, lv, c0, c0 > t0 ? c0 : t0, c1, leaf, nr, margins + r * G);
             }
         }
     }
@@ -519,7 +549,7 @@ void crisk_engine_add_trees(const crisk_model *m, const float *rows, size_t nrow
     if (!e || e->path == ENGINE_PATH_REFERENCE)
         add_trees_reference(m, rows, nrows, t0, t1, margins);
     else if (e->layout == LAYOUT_PERFECT)
-        add_trees_perfect(m, rows, nrows, t0, t1, margins);
+        add_trees_blocked(m, rows, nrows, t0, t1, margins);
     else
         add_trees_general(m, rows, nrows, t0, t1, margins);
 }

@@ -48,6 +48,8 @@ typedef struct shape {
     size_t trees, features, groups;
     uint32_t min_depth, max_depth;
     int accumulate_double, weighted, categorical, fixups;
+    int fine;    /* 1: thresholds anywhere (thousands distinct a feature); 2: on a grid of
+                    240 values (close to the BYTES layout's 254) */
 } shape;
 
 /* Appends one random tree of depth at most `max_depth` (its leftmost path reaching
@@ -74,7 +76,9 @@ static void add_tree(crisk_model *m, rng *r, const shape *s, uint32_t depth_goal
         n->right = (int32_t)count + 1;
         n->feature = (int32_t)(next_u32(r) % s->features);
         n->default_left = next_u32(r) & 1;
-        n->threshold = grid_value(r) + (next_u32(r) % 4 == 0 ? 0.1f : 0.0f);
+        n->threshold = s->fine == 1   ? (float)(next_unit(r) * 5.0 - 2.5)
+                       : s->fine == 2 ? (float)(next_u32(r) % 240) / 48.0f - 2.5f
+                                      : grid_value(r) + (next_u32(r) % 4 == 0 ? 0.1f : 0.0f);
         if (s->categorical && next_u32(r) % 3 == 0) {
             n->categorical = 1;
             n->cat_in_left = next_u32(r) & 1;
@@ -202,11 +206,11 @@ static void check_all_paths(crisk_model *m, uint64_t seed)
     size_t ranges[][2] = {{0, T}, {T / 3, T - T / 5}, {1, 2}};
     size_t counts[] = {1, 7, nrows};
     static const int paths[] = {ENGINE_PATH_REFERENCE, ENGINE_PATH_SCALAR, ENGINE_PATH_AVX2,
-                                ENGINE_PATH_AVX512};
+                                ENGINE_PATH_AVX512, ENGINE_PATH_AVX512_VBMI};
     for (size_t ri = 0; ri < 3; ri++) {
         size_t t0 = ranges[ri][0], t1 = ranges[ri][1];
         double *want = reference_margins(m, rows, nrows, t0, t1);
-        for (size_t p = 0; p < 4; p++) {
+        for (size_t p = 0; p < 5; p++) {
             if (!crisk_engine_cpu_has((engine_path)paths[p]))
                 continue;
             ck_assert_int_eq(crisk_engine_select(m, paths[p]), 0);
@@ -258,6 +262,22 @@ START_TEST(test_perfect_layout_weighted_double)
     shape lgb = {.trees = 33, .features = 17, .groups = 3, .min_depth = 1, .max_depth = 7,
                  .accumulate_double = 1, .weighted = 1};
     check_shape(lgb, 3);
+}
+END_TEST
+
+START_TEST(test_many_thresholds)
+{
+    /* More than 254 distinct thresholds a feature: no BYTES layout; up to 240: every
+     * segment of the binning; more than 64 features: no BYTES layout. The AVX-512 VBMI
+     * path must agree in each case, with or without its layout. */
+    shape fine = {.trees = 100, .features = 2, .groups = 1, .min_depth = 5, .max_depth = 6,
+                  .fine = 1};
+    check_shape(fine, 2);
+    shape near = {.trees = 150, .features = 3, .groups = 1, .min_depth = 5, .max_depth = 6,
+                  .fine = 2};
+    check_shape(near, 2);
+    shape wide = {.trees = 40, .features = 80, .groups = 2, .min_depth = 3, .max_depth = 6};
+    check_shape(wide, 2);
 }
 END_TEST
 
@@ -335,6 +355,7 @@ static Suite *engine_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_perfect_layout_float);
     tcase_add_test(tc, test_perfect_layout_weighted_double);
+    tcase_add_test(tc, test_many_thresholds);
     tcase_add_test(tc, test_general_layout);
     tcase_add_test(tc, test_reference_fallbacks);
     tcase_add_test(tc, test_predict_threads_agree);

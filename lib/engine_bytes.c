@@ -1,0 +1,283 @@
+/*
+ * engine_bytes.c — the BYTES layout (see engine_layout.h): building it, binning rows, and
+ * its AVX-512 VBMI kernel, which walks one row through 64 trees per instruction. Each
+ * level selects every lane's node with masked loads (one per node of the level), looks
+ * the row's bin up with a byte permute and compares bytes: no gathers, which are slow.
+ */
+#include "engine_layout.h"
+
+#include <immintrin.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* qsort comparison of floats (no NaN: validation refuses NaN thresholds). */
+static int cmp_float(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+/* Returns the number of the `n` ascending cuts at `c` that are <= x (n for +inf... and
+ * ENGINE_BYTE_NAN for NaN). */
+static uint8_t bin_of(const float *c, size_t n, float x)
+{
+    if (x != x)
+        return ENGINE_BYTE_NAN;
+    size_t lo = 0, len = n;
+    while (len > 0) {
+        size_t half = len / 2;
+        int up = c[lo + half] <= x;
+        lo = up ? lo + half + 1 : lo;
+        len = up ? len - half - 1 : half;
+    }
+    return (uint8_t)lo;
+}
+
+/* Collects each feature's distinct split thresholds into b->cuts / b->cut_begin. Returns
+ * 1, 0 when a feature has more than ENGINE_BYTE_MAX_CUTS, or -1 when out of memory. */
+static int collect_cuts(const crisk_model *m, engine_bytes *b)
+{
+    size_t F = m->num_features, nsplits = 0;
+    b->cut_begin = calloc(F + 1, sizeof *b->cut_begin);
+    for (size_t i = 0; b->cut_begin && i < m->num_nodes; i++)
+        if (m->nodes[i].left != -1) {
+            b->cut_begin[m->nodes[i].feature + 1]++;
+            nsplits++;
+        }
+    b->cuts = malloc((nsplits ? nsplits : 1) * sizeof *b->cuts);
+    uint32_t *fill = calloc(F, sizeof *fill);
+    if (!b->cut_begin || !b->cuts || !fill) {
+        free(fill);
+        return -1;
+    }
+    for (size_t f = 0; f < F; f++)
+        b->cut_begin[f + 1] += b->cut_begin[f];
+    for (size_t i = 0; i < m->num_nodes; i++) {
+        const crisk_node *n = &m->nodes[i];
+        if (n->left != -1)
+            b->cuts[b->cut_begin[n->feature] + fill[n->feature]++] = n->threshold;
+    }
+    free(fill);
+    /* Sort and deduplicate each feature's thresholds, compacting the array. */
+    uint32_t out = 0;
+    for (size_t f = 0; f < F; f++) {
+        uint32_t begin = b->cut_begin[f], end = b->cut_begin[f + 1], start = out;
+        qsort(b->cuts + begin, end - begin, sizeof *b->cuts, cmp_float);
+        for (uint32_t i = begin; i < end; i++)
+            if (out == start || b->cuts[out - 1] != b->cuts[i])
+                b->cuts[out++] = b->cuts[i];
+        b->cut_begin[f] = start;
+        if (out - start > ENGINE_BYTE_MAX_CUTS)
+            return 0;
+    }
+    b->cut_begin[F] = out;
+    return 1;
+}
+
+/* Fills lane k of block `blk` with tree t, or with a padding tree (never added) when
+ * t >= num_trees. */
+static void fill_tree(const crisk_model *m, engine_bytes *b, size_t blk, size_t k, size_t t)
+{
+    size_t inner = ((size_t)1 << b->depth) - 1, nleaves = (size_t)1 << b->depth;
+    uint8_t *feat = b->feature + blk * inner * ENGINE_BYTE_LANES;
+    uint8_t *rank = b->rank + blk * inner * ENGINE_BYTE_LANES;
+    size_t leaf_base = blk * b->leaves.per_block + k;
+    int32_t canon[(2u << ENGINE_BYTE_MAX_DEPTH) - 1];
+    if (t >= m->num_trees) {
+        for (size_t j = 0; j < inner; j++)
+            feat[j * ENGINE_BYTE_LANES + k] = rank[j * ENGINE_BYTE_LANES + k] = 0;
+        for (size_t l = 0; l < nleaves; l++) {
+            if (b->leaves.d)
+                b->leaves.d[leaf_base + l * ENGINE_BYTE_LANES] = 0.0;
+            else
+                b->leaves.f[leaf_base + l * ENGINE_BYTE_LANES] = 0.0f;
+        }
+        return;
+    }
+    const crisk_node *nodes = m->nodes + m->trees[t].first_node;
+    crisk_engine_perfect_slots(m, t, b->depth, canon);
+    for (size_t j = 0; j < inner; j++) {
+        const crisk_node *n = nodes + canon[j];
+        uint8_t fb = 0, rb = 0;
+        if (n->left != -1) {
+            const float *c = b->cuts + b->cut_begin[n->feature];
+            size_t ncuts = b->cut_begin[n->feature + 1] - b->cut_begin[n->feature];
+            /* The threshold's rank: the number of cuts below it. */
+            rb = (uint8_t)(bin_of(c, ncuts, n->threshold) - 1);
+            fb = (uint8_t)((uint32_t)n->feature | (n->default_left ? ENGINE_BYTE_DEFAULT_LEFT : 0));
+        }
+        feat[j * ENGINE_BYTE_LANES + k] = fb;
+        rank[j * ENGINE_BYTE_LANES + k] = rb;
+    }
+    for (size_t l = 0; l < nleaves; l++) {
+        size_t at = leaf_base + l * ENGINE_BYTE_LANES;
+        crisk_engine_weighted_leaf(m, t, nodes + canon[inner + l],
+                                   b->leaves.f ? &b->leaves.f[at] : NULL,
+                                   b->leaves.d ? &b->leaves.d[at] : NULL);
+    }
+}
+
+int crisk_engine_bytes_build(const crisk_model *m, uint32_t depth, engine_bytes *b,
+                             size_t *bytes)
+{
+    memset(b, 0, sizeof *b);
+    if (depth > ENGINE_BYTE_MAX_DEPTH || m->num_features > ENGINE_BYTE_MAX_FEATURES)
+        return 0;
+    int rc = collect_cuts(m, b);
+    if (rc <= 0) {
+        crisk_engine_bytes_free(b);
+        return rc;
+    }
+    b->depth = depth;
+    b->nfeatures = m->num_features;
+    b->nblocks = (m->num_trees + ENGINE_BYTE_LANES - 1) / ENGINE_BYTE_LANES;
+    size_t slots = b->nblocks * (((size_t)1 << depth) - 1) * ENGINE_BYTE_LANES;
+    b->leaves.lanes = ENGINE_BYTE_LANES;
+    b->leaves.per_block = (size_t)ENGINE_BYTE_LANES << depth;
+    size_t nleaf = b->nblocks * b->leaves.per_block;
+    b->feature = malloc(slots ? slots : 1);
+    b->rank = malloc(slots ? slots : 1);
+    b->segments = malloc(m->num_features * 256 * sizeof *b->segments + 1);
+    b->fences = malloc(m->num_features * 16 * sizeof *b->fences + 1);
+    if (m->accumulate_double)
+        b->leaves.d = malloc(nleaf * sizeof *b->leaves.d);
+    else
+        b->leaves.f = malloc(nleaf * sizeof *b->leaves.f);
+    if (!b->feature || !b->rank || !b->segments || !b->fences ||
+        !(b->leaves.d || b->leaves.f)) {
+        crisk_engine_bytes_free(b);
+        return -1;
+    }
+    for (size_t f = 0; f < m->num_features; f++) {
+        uint32_t begin = b->cut_begin[f], n = b->cut_begin[f + 1] - begin;
+        for (uint32_t i = 0; i < 256; i++)
+            b->segments[f * 256 + i] = i < n ? b->cuts[begin + i] : NAN;
+        for (uint32_t s = 0; s < 16; s++)
+            b->fences[f * 16 + s] = b->segments[f * 256 + 16 * s];
+    }
+    for (size_t blk = 0; blk < b->nblocks; blk++)
+        for (size_t k = 0; k < ENGINE_BYTE_LANES; k++)
+            fill_tree(m, b, blk, k, blk * ENGINE_BYTE_LANES + k);
+    *bytes += 2 * slots + b->cut_begin[m->num_features] * sizeof *b->cuts +
+              m->num_features * (256 + 16) * sizeof(float) +
+              (m->num_features + 1) * sizeof *b->cut_begin +
+              nleaf * (m->accumulate_double ? sizeof(double) : sizeof(float));
+    return 1;
+}
+
+void crisk_engine_bytes_free(engine_bytes *b)
+{
+    free(b->feature);
+    free(b->rank);
+    free(b->cuts);
+    free(b->cut_begin);
+    free(b->segments);
+    free(b->fences);
+    free(b->leaves.f);
+    free(b->leaves.d);
+    memset(b, 0, sizeof *b);
+}
+
+__attribute__((target("avx512f"))) void
+crisk_engine_bytes_bin(const engine_bytes *b, const float *row, uint8_t *bins)
+{
+    memset(bins, 0, ENGINE_BYTE_MAX_FEATURES);
+    for (size_t f = 0; f < b->nfeatures; f++) {
+        float x = row[f];
+        if (x != x) {
+            bins[f] = ENGINE_BYTE_NAN;
+            continue;
+        }
+        /* NaN padding compares false, so only real cuts count. Segments before the last
+         * one whose first cut is <= x lie wholly <= x. */
+        __m512 xv = _mm512_set1_ps(x);
+        unsigned c = (unsigned)__builtin_popcount(
+            _mm512_cmp_ps_mask(_mm512_loadu_ps(b->fences + f * 16), xv, _CMP_LE_OQ));
+        if (c == 0)
+            continue;
+        const float *seg = b->segments + f * 256 + 16 * (c - 1);
+        unsigned in_seg = (unsigned)__builtin_popcount(
+            _mm512_cmp_ps_mask(_mm512_loadu_ps(seg), xv, _CMP_LE_OQ));
+        bins[f] = (uint8_t)(16 * (c - 1) + in_seg);
+    }
+}
+
+/* Returns, for each of the 64 lanes, byte [n * 64 + lane] of `base` for the lane's node n
+ * of level `level` (offset `off` = n - first node of the level). Loads every node of the
+ * level and narrows them down pairwise by the bits of the offset, as a binary counter
+ * does, so that at most level + 1 vectors are live and the blends form a shallow tree. */
+__attribute__((target("avx512f,avx512bw"), always_inline)) static inline __m512i
+select_level(const uint8_t *base, __m512i off, uint32_t level)
+{
+    size_t first = ((size_t)1 << level) - 1, count = (size_t)1 << level;
+    __mmask64 odd[ENGINE_BYTE_MAX_DEPTH];
+    __m512i partial[ENGINE_BYTE_MAX_DEPTH + 1];
+#pragma GCC unroll 8
+    for (uint32_t bit = 0; bit < level; bit++)
+        odd[bit] = _mm512_test_epi8_mask(off, _mm512_set1_epi8((char)(1u << bit)));
+#pragma GCC unroll 64
+    for (size_t i = 0; i < count; i++) {
+        __m512i v = _mm512_loadu_si512(base + (first + i) * ENGINE_BYTE_LANES);
+        uint32_t bit = 0;
+#pragma GCC unroll 8
+        for (; (i >> bit) & 1; bit++)
+            v = _mm512_mask_blend_epi8(odd[bit], partial[bit], v);
+        partial[bit] = v;
+    }
+    return partial[level];
+}
+
+/* Walks the row (`row`: its bins) through one block of trees of depth `depth`, a
+ * constant after inlining so that every level's selection unrolls into registers, and
+ * returns each lane's leaf (0 .. 2^depth - 1) as bytes. */
+__attribute__((target("avx512f,avx512bw,avx512vbmi"), always_inline)) static inline __m512i
+walk_block(const uint8_t *feat, const uint8_t *rank, __m512i row, const uint32_t depth)
+{
+    const __m512i one = _mm512_set1_epi8(1), two = _mm512_set1_epi8(2);
+    const __m512i nan = _mm512_set1_epi8((char)ENGINE_BYTE_NAN);
+    __m512i j = _mm512_setzero_si512();
+#pragma GCC unroll 8
+    for (uint32_t l = 0; l < depth; l++) {
+        __m512i off = _mm512_sub_epi8(j, _mm512_set1_epi8((char)((1u << l) - 1)));
+        __m512i fv = select_level(feat, off, l);
+        __m512i rv = select_level(rank, off, l);
+        __m512i x = _mm512_permutexvar_epi8(fv, row);
+        __mmask64 left = _mm512_cmple_epu8_mask(x, rv) |
+                         (_mm512_cmpeq_epi8_mask(x, nan) & _mm512_movepi8_mask(fv));
+        j = _mm512_add_epi8(_mm512_add_epi8(j, j), two);
+        j = _mm512_mask_sub_epi8(j, left, j, one);
+    }
+    return _mm512_sub_epi8(j, _mm512_set1_epi8((char)((1u << depth) - 1)));
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vbmi"))) void
+crisk_engine_bytes_vbmi(const engine_bytes *b, const uint8_t *bins, size_t b0, size_t b1,
+                        int32_t *out)
+{
+    _Static_assert(ENGINE_BYTE_MAX_DEPTH == 6, "walk_block is instantiated for depths 0-6");
+    size_t inner = ((size_t)1 << b->depth) - 1;
+    const __m512i row = _mm512_loadu_si512(bins);
+    const __m512i lane16 = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13,
+                                             14, 15);
+    for (size_t blk = b0; blk < b1; blk++) {
+        const uint8_t *feat = b->feature + blk * inner * ENGINE_BYTE_LANES;
+        const uint8_t *rank = b->rank + blk * inner * ENGINE_BYTE_LANES;
+        __m512i leaf;
+        switch (b->depth) {
+        case 0: leaf = walk_block(feat, rank, row, 0); break;
+        case 1: leaf = walk_block(feat, rank, row, 1); break;
+        case 2: leaf = walk_block(feat, rank, row, 2); break;
+        case 3: leaf = walk_block(feat, rank, row, 3); break;
+        case 4: leaf = walk_block(feat, rank, row, 4); break;
+        case 5: leaf = walk_block(feat, rank, row, 5); break;
+        default: leaf = walk_block(feat, rank, row, 6); break;
+        }
+        for (int q = 0; q < 4; q++) {
+            __m512i l32 = _mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(leaf, q));
+            __m512i lanes = _mm512_add_epi32(lane16, _mm512_set1_epi32(16 * q));
+            _mm512_storeu_si512(out + (blk - b0) * ENGINE_BYTE_LANES + 16 * q,
+                                _mm512_add_epi32(_mm512_slli_epi32(l32, 6), lanes));
+        }
+    }
+}
