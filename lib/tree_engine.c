@@ -21,6 +21,8 @@
 /* Blocked layouts: trees walked per row before moving to the next row (a multiple of
  * both layouts' block sizes). */
 #define CHUNK_TREES 128
+/* Models with at most this many outputs keep their float sums in a local array. */
+#define SMALL_GROUPS 16
 /* Blocked layouts: rows whose sums of leaves are interleaved. */
 #define INTERLEAVE_ROWS 4
 /* GENERAL layout: rows walked in lockstep, so their independent loads overlap. */
@@ -408,6 +410,23 @@ static void add_block_leaves(const crisk_model *m, const engine_leaves *lv, size
         }
         for (size_t i = 0; i < INTERLEAVE_ROWS; i++)
             mg[i] = acc[i];
+        return;
+    }
+    if (lv->f && G > 1 && G <= SMALL_GROUPS) {
+        /* Few groups: every (row, group) sum is its own chain, kept in float. */
+        float acc[INTERLEAVE_ROWS][SMALL_GROUPS];
+        for (size_t i = 0; i < nr; i++)
+            for (size_t g = 0; g < G; g++)
+                acc[i][g] = (float)mg[i * G + g];
+        for (size_t t = tb; t < te; t++) {
+            const float *vals = lv->f + t / L * lv->per_block;
+            uint32_t g = m->trees[t].group;
+            for (size_t i = 0; i < nr; i++)
+                acc[i][g] += vals[lf[i * CHUNK_TREES + t]];
+        }
+        for (size_t i = 0; i < nr; i++)
+            for (size_t g = 0; g < G; g++)
+                mg[i * G + g] = acc[i][g];
         return;
     }
     for (size_t i = 0; i < nr; i++, lf += CHUNK_TREES, mg += G) {
