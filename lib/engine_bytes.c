@@ -18,12 +18,9 @@ static int cmp_float(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Returns the number of the `n` ascending cuts at `c` that are <= x (n for +inf... and
- * ENGINE_BYTE_NAN for NaN). */
-static uint8_t bin_of(const float *c, size_t n, float x)
+/* Returns the number of the `n` ascending cuts at `c` that are <= x (x not NaN). */
+static size_t count_le(const float *c, size_t n, float x)
 {
-    if (x != x)
-        return ENGINE_BYTE_NAN;
     size_t lo = 0, len = n;
     while (len > 0) {
         size_t half = len / 2;
@@ -31,7 +28,7 @@ static uint8_t bin_of(const float *c, size_t n, float x)
         lo = up ? lo + half + 1 : lo;
         len = up ? len - half - 1 : half;
     }
-    return (uint8_t)lo;
+    return lo;
 }
 
 /* Collects each feature's distinct split thresholds into b->cuts / b->cut_begin. Returns
@@ -76,8 +73,9 @@ static int collect_cuts(const crisk_model *m, engine_bytes *b)
 }
 
 /* Fills lane k of block `blk` with tree t, or with a padding tree (never added) when
- * t >= num_trees. */
-static void fill_tree(const crisk_model *m, engine_bytes *b, size_t blk, size_t k, size_t t)
+ * t >= num_trees; its bottom level with leaves, or with entries when slot_of is given. */
+static void fill_tree(const crisk_model *m, engine_bytes *b, const uint32_t *slot_of,
+                      size_t blk, size_t k, size_t t)
 {
     size_t inner = ((size_t)1 << b->depth) - 1, nleaves = (size_t)1 << b->depth;
     uint8_t *feat = b->feature + blk * inner * ENGINE_BYTE_LANES;
@@ -88,7 +86,9 @@ static void fill_tree(const crisk_model *m, engine_bytes *b, size_t blk, size_t 
         for (size_t j = 0; j < inner; j++)
             feat[j * ENGINE_BYTE_LANES + k] = rank[j * ENGINE_BYTE_LANES + k] = 0;
         for (size_t l = 0; l < nleaves; l++) {
-            if (b->leaves.d)
+            if (b->entry)
+                b->entry[leaf_base + l * ENGINE_BYTE_LANES] = 0;
+            else if (b->leaves.d)
                 b->leaves.d[leaf_base + l * ENGINE_BYTE_LANES] = 0.0;
             else
                 b->leaves.f[leaf_base + l * ENGINE_BYTE_LANES] = 0.0f;
@@ -104,7 +104,7 @@ static void fill_tree(const crisk_model *m, engine_bytes *b, size_t blk, size_t 
             const float *c = b->cuts + b->cut_begin[n->feature];
             size_t ncuts = b->cut_begin[n->feature + 1] - b->cut_begin[n->feature];
             /* The threshold's rank: the number of cuts below it. */
-            rb = (uint8_t)(bin_of(c, ncuts, n->threshold) - 1);
+            rb = (uint8_t)(count_le(c, ncuts, n->threshold) - 1);
             fb = (uint8_t)((uint32_t)n->feature | (n->default_left ? ENGINE_BYTE_DEFAULT_LEFT : 0));
         }
         feat[j * ENGINE_BYTE_LANES + k] = fb;
@@ -112,14 +112,18 @@ static void fill_tree(const crisk_model *m, engine_bytes *b, size_t blk, size_t 
     }
     for (size_t l = 0; l < nleaves; l++) {
         size_t at = leaf_base + l * ENGINE_BYTE_LANES;
+        if (b->entry) {
+            b->entry[at] = slot_of[m->trees[t].first_node + (size_t)canon[inner + l]];
+            continue;
+        }
         crisk_engine_weighted_leaf(m, t, nodes + canon[inner + l],
                                    b->leaves.f ? &b->leaves.f[at] : NULL,
                                    b->leaves.d ? &b->leaves.d[at] : NULL);
     }
 }
 
-int crisk_engine_bytes_build(const crisk_model *m, uint32_t depth, engine_bytes *b,
-                             size_t *bytes)
+int crisk_engine_bytes_build(const crisk_model *m, uint32_t depth, const uint32_t *slot_of,
+                             engine_bytes *b, size_t *bytes)
 {
     memset(b, 0, sizeof *b);
     if (depth > ENGINE_BYTE_MAX_DEPTH || m->num_features > ENGINE_BYTE_MAX_FEATURES)
@@ -140,12 +144,14 @@ int crisk_engine_bytes_build(const crisk_model *m, uint32_t depth, engine_bytes 
     b->rank = malloc(slots ? slots : 1);
     b->segments = malloc(m->num_features * 256 * sizeof *b->segments + 1);
     b->fences = malloc(m->num_features * 16 * sizeof *b->fences + 1);
-    if (m->accumulate_double)
+    if (slot_of)
+        b->entry = malloc(nleaf * sizeof *b->entry);
+    else if (m->accumulate_double)
         b->leaves.d = malloc(nleaf * sizeof *b->leaves.d);
     else
         b->leaves.f = malloc(nleaf * sizeof *b->leaves.f);
     if (!b->feature || !b->rank || !b->segments || !b->fences ||
-        !(b->leaves.d || b->leaves.f)) {
+        !(b->leaves.d || b->leaves.f || b->entry)) {
         crisk_engine_bytes_free(b);
         return -1;
     }
@@ -158,11 +164,12 @@ int crisk_engine_bytes_build(const crisk_model *m, uint32_t depth, engine_bytes 
     }
     for (size_t blk = 0; blk < b->nblocks; blk++)
         for (size_t k = 0; k < ENGINE_BYTE_LANES; k++)
-            fill_tree(m, b, blk, k, blk * ENGINE_BYTE_LANES + k);
+            fill_tree(m, b, slot_of, blk, k, blk * ENGINE_BYTE_LANES + k);
     *bytes += 2 * slots + b->cut_begin[m->num_features] * sizeof *b->cuts +
               m->num_features * (256 + 16) * sizeof(float) +
               (m->num_features + 1) * sizeof *b->cut_begin +
-              nleaf * (m->accumulate_double ? sizeof(double) : sizeof(float));
+              nleaf * (slot_of ? sizeof(uint32_t)
+                               : m->accumulate_double ? sizeof(double) : sizeof(float));
     return 1;
 }
 
@@ -176,17 +183,19 @@ void crisk_engine_bytes_free(engine_bytes *b)
     free(b->fences);
     free(b->leaves.f);
     free(b->leaves.d);
+    free(b->entry);
     memset(b, 0, sizeof *b);
 }
 
 __attribute__((target("avx512f"))) void
 crisk_engine_bytes_bin(const engine_bytes *b, const float *row, uint8_t *bins)
 {
-    memset(bins, 0, ENGINE_BYTE_MAX_FEATURES);
+    uint8_t *flags = bins + ENGINE_BYTE_MAX_FEATURES;
+    memset(bins, 0, ENGINE_BYTE_ROW);
     for (size_t f = 0; f < b->nfeatures; f++) {
         float x = row[f];
         if (x != x) {
-            bins[f] = ENGINE_BYTE_NAN;
+            flags[f] = ENGINE_BYTE_FLAG_NAN;
             continue;
         }
         /* NaN padding compares false, so only real cuts count. Segments before the last
@@ -197,9 +206,10 @@ crisk_engine_bytes_bin(const engine_bytes *b, const float *row, uint8_t *bins)
         if (c == 0)
             continue;
         const float *seg = b->segments + f * 256 + 16 * (c - 1);
-        unsigned in_seg = (unsigned)__builtin_popcount(
+        unsigned bin = 16 * (c - 1) + (unsigned)__builtin_popcount(
             _mm512_cmp_ps_mask(_mm512_loadu_ps(seg), xv, _CMP_LE_OQ));
-        bins[f] = (uint8_t)(16 * (c - 1) + in_seg);
+        bins[f] = (uint8_t)(bin > 255 ? 255 : bin);
+        flags[f] = bin > 255 ? ENGINE_BYTE_FLAG_TOP : 0;
     }
 }
 
@@ -232,10 +242,12 @@ select_level(const uint8_t *base, __m512i off, uint32_t level)
  * constant after inlining so that every level's selection unrolls into registers, and
  * returns each lane's leaf (0 .. 2^depth - 1) as bytes. */
 __attribute__((target("avx512f,avx512bw,avx512vbmi"), always_inline)) static inline __m512i
-walk_block(const uint8_t *feat, const uint8_t *rank, __m512i row, const uint32_t depth)
+walk_block(const uint8_t *feat, const uint8_t *rank, __m512i row, __m512i flags,
+           const uint32_t depth)
 {
     const __m512i one = _mm512_set1_epi8(1), two = _mm512_set1_epi8(2);
-    const __m512i nan = _mm512_set1_epi8((char)ENGINE_BYTE_NAN);
+    const __m512i nan = _mm512_set1_epi8((char)ENGINE_BYTE_FLAG_NAN);
+    const __m512i top = _mm512_set1_epi8((char)ENGINE_BYTE_FLAG_TOP);
     __m512i j = _mm512_setzero_si512();
 #pragma GCC unroll 8
     for (uint32_t l = 0; l < depth; l++) {
@@ -243,8 +255,10 @@ walk_block(const uint8_t *feat, const uint8_t *rank, __m512i row, const uint32_t
         __m512i fv = select_level(feat, off, l);
         __m512i rv = select_level(rank, off, l);
         __m512i x = _mm512_permutexvar_epi8(fv, row);
-        __mmask64 left = _mm512_cmple_epu8_mask(x, rv) |
-                         (_mm512_cmpeq_epi8_mask(x, nan) & _mm512_movepi8_mask(fv));
+        __m512i xf = _mm512_permutexvar_epi8(fv, flags);
+        __mmask64 missing = _mm512_test_epi8_mask(xf, nan);
+        __mmask64 le = _mm512_cmple_epu8_mask(x, rv) & ~_mm512_test_epi8_mask(xf, top);
+        __mmask64 left = (le & ~missing) | (missing & _mm512_movepi8_mask(fv));
         j = _mm512_add_epi8(_mm512_add_epi8(j, j), two);
         j = _mm512_mask_sub_epi8(j, left, j, one);
     }
@@ -258,6 +272,7 @@ crisk_engine_bytes_vbmi(const engine_bytes *b, const uint8_t *bins, size_t b0, s
     _Static_assert(ENGINE_BYTE_MAX_DEPTH == 6, "walk_block is instantiated for depths 0-6");
     size_t inner = ((size_t)1 << b->depth) - 1;
     const __m512i row = _mm512_loadu_si512(bins);
+    const __m512i flags = _mm512_loadu_si512(bins + ENGINE_BYTE_MAX_FEATURES);
     const __m512i lane16 = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13,
                                              14, 15);
     for (size_t blk = b0; blk < b1; blk++) {
@@ -265,13 +280,13 @@ crisk_engine_bytes_vbmi(const engine_bytes *b, const uint8_t *bins, size_t b0, s
         const uint8_t *rank = b->rank + blk * inner * ENGINE_BYTE_LANES;
         __m512i leaf;
         switch (b->depth) {
-        case 0: leaf = walk_block(feat, rank, row, 0); break;
-        case 1: leaf = walk_block(feat, rank, row, 1); break;
-        case 2: leaf = walk_block(feat, rank, row, 2); break;
-        case 3: leaf = walk_block(feat, rank, row, 3); break;
-        case 4: leaf = walk_block(feat, rank, row, 4); break;
-        case 5: leaf = walk_block(feat, rank, row, 5); break;
-        default: leaf = walk_block(feat, rank, row, 6); break;
+        case 0: leaf = walk_block(feat, rank, row, flags, 0); break;
+        case 1: leaf = walk_block(feat, rank, row, flags, 1); break;
+        case 2: leaf = walk_block(feat, rank, row, flags, 2); break;
+        case 3: leaf = walk_block(feat, rank, row, flags, 3); break;
+        case 4: leaf = walk_block(feat, rank, row, flags, 4); break;
+        case 5: leaf = walk_block(feat, rank, row, flags, 5); break;
+        default: leaf = walk_block(feat, rank, row, flags, 6); break;
         }
         for (int q = 0; q < 4; q++) {
             __m512i l32 = _mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(leaf, q));

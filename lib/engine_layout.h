@@ -79,14 +79,19 @@ typedef struct engine_leaves {
 
 /* The BYTES layout, for AVX-512 VBMI: the PERFECT layout with 64 trees a block and one byte
  * per field. A threshold becomes its rank among the distinct thresholds of its feature (at
- * most 254), and a row's value its bin, the number of those thresholds <= it (255 for NaN),
- * so that x < threshold exactly when bin <= rank. Built when every tree has depth <= 6,
- * the model at most 64 features, and no feature more than 254 distinct thresholds. */
+ * most 256), and a row's value its bin, the number of those thresholds <= it, so that
+ * x < threshold exactly when bin <= rank. A bin of 256 is stored as 255 with the flag TOP,
+ * and NaN as the flag NAN, so a row is 64 bin bytes then 64 flag bytes. Built when every
+ * tree has depth <= 6 (or for the top 6 levels of deeper trees), the model at most 64
+ * features, and no feature more than 256 distinct thresholds. */
 #define ENGINE_BYTE_LANES 64
 #define ENGINE_BYTE_MAX_DEPTH 6
 #define ENGINE_BYTE_MAX_FEATURES 64
-#define ENGINE_BYTE_MAX_CUTS 254
-#define ENGINE_BYTE_NAN 255
+#define ENGINE_BYTE_MAX_CUTS 256
+#define ENGINE_BYTE_FLAG_NAN 0x80
+#define ENGINE_BYTE_FLAG_TOP 0x40
+/* Bytes of a binned row: bins, then flags. */
+#define ENGINE_BYTE_ROW (2 * ENGINE_BYTE_MAX_FEATURES)
 /* Bit of a feature byte that sends missing values left. */
 #define ENGINE_BYTE_DEFAULT_LEFT 0x80
 
@@ -99,7 +104,9 @@ typedef struct engine_bytes {
     uint32_t     *cut_begin;  /* nfeatures + 1 offsets into cuts */
     float        *segments;   /* nfeatures x 256: a feature's cuts padded with NaN */
     float        *fences;     /* nfeatures x 16: segments[f][16 s], every 16th cut */
-    engine_leaves leaves;
+    engine_leaves leaves;     /* a whole-tree layout's leaves; or, for the top levels of
+                                 deeper trees, leaves.per_block only, with: */
+    uint32_t     *entry;      /* GENERAL slot at each bottom slot, shaped like leaves */
 } engine_bytes;
 
 /* Fills canon[0 .. 2^(depth+1) - 2] with the canonical node (index within tree t) at each
@@ -112,17 +119,21 @@ void crisk_engine_perfect_slots(const crisk_model *m, size_t t, uint32_t depth,
 void crisk_engine_weighted_leaf(const crisk_model *m, size_t t, const crisk_node *n,
                                 float *f, double *d);
 
-/* Builds the BYTES layout of `m` (depth `depth`) into *b. Returns 1 when built, 0 when the
- * model does not fit it (b is then left empty), -1 when out of memory. Adds the bytes it
- * holds to *bytes. */
-int crisk_engine_bytes_build(const crisk_model *m, uint32_t depth, engine_bytes *b,
-                             size_t *bytes);
+/* Builds the BYTES layout of `m` (depth `depth`) into *b. With `slot_of` NULL the bottom
+ * level holds weighted leaves. Otherwise the layout covers only the top `depth` levels of
+ * deeper trees and its bottom level holds, in b->entry, the GENERAL-layout slot of the
+ * node reached there (slot_of maps each canonical node to its slot within its tree), from
+ * which the GENERAL walk goes on. Returns 1 when built, 0 when the model does not fit the
+ * layout (b is then left empty), -1 when out of memory. Adds the bytes it holds to *bytes. */
+int crisk_engine_bytes_build(const crisk_model *m, uint32_t depth, const uint32_t *slot_of,
+                             engine_bytes *b, size_t *bytes);
 
 /* Frees what crisk_engine_bytes_build allocated. */
 void crisk_engine_bytes_free(engine_bytes *b);
 
-/* Writes the bins of one row (nfeatures floats) to bins[0 .. 63] (unused bytes 0): two
- * 16-wide compares a feature, against its fences and then one segment. Needs AVX-512 F. */
+/* Writes the bins of one row (nfeatures floats) to bins[0 .. 63] and their flags to
+ * bins[64 .. 127] (unused bytes 0): two 16-wide compares a feature, against its fences and
+ * then one segment. Needs AVX-512 F. */
 void crisk_engine_bytes_bin(const engine_bytes *b, const float *row, uint8_t *bins);
 
 /* Walks one binned row through BYTES blocks [b0, b1) and writes, for each block and lane,

@@ -219,14 +219,34 @@ static int build_perfect(const crisk_model *m, crisk_engine *e, uint32_t depth)
     for (size_t b = 0; b < p->nblocks; b++)
         for (size_t k = 0; k < ENGINE_LANES; k++)
             fill_perfect_tree(m, e, b, k, b * ENGINE_LANES + k);
-    int rc = crisk_engine_bytes_build(m, depth, &e->bytelay, &e->bytes);
+    int rc = crisk_engine_bytes_build(m, depth, NULL, &e->bytelay, &e->bytes);
     e->has_bytes = rc == 1;
     return rc < 0 ? -1 : 0;
 }
 
+static int place_general(const crisk_model *m, crisk_engine *e, uint32_t *slot_of);
+
 /* Compiles every tree of `m` into the GENERAL layout: breadth-first, so that the two
- * children of a node are adjacent, with leaves pointing at themselves. */
+ * children of a node are adjacent, with leaves pointing at themselves. Then, where the
+ * model fits it, the BYTES layout of the trees' top levels, whose bottom level says where
+ * the GENERAL walk goes on. */
 static int build_general(const crisk_model *m, crisk_engine *e)
+{
+    /* slot_of[n]: the slot, within its tree, of canonical node n. */
+    uint32_t *slot_of = calloc(m->num_nodes, sizeof *slot_of);
+    if (!slot_of || place_general(m, e, slot_of)) {
+        free(slot_of);
+        return -1;
+    }
+    int rc = crisk_engine_bytes_build(m, ENGINE_BYTE_MAX_DEPTH, slot_of, &e->bytelay, &e->bytes);
+    e->has_bytes = rc == 1;
+    free(slot_of);
+    return rc < 0 ? -1 : 0;
+}
+
+/* Places every tree's nodes in the GENERAL layout and records each canonical node's slot
+ * in slot_of. Returns 0, or -1 when out of memory. */
+static int place_general(const crisk_model *m, crisk_engine *e, uint32_t *slot_of)
 {
     size_t most = 0;
     for (size_t t = 0; t < m->num_trees; t++)
@@ -247,6 +267,7 @@ static int build_general(const crisk_model *m, crisk_engine *e)
         /* Validation guarantees every node is reached at most once, so placed <= most. */
         for (size_t i = 0; i < placed; i++) {
             const crisk_node *n = nodes + queue[i];
+            slot_of[base + (size_t)queue[i]] = (uint32_t)i;
             engine_gnode *g = e->gnodes + base + i;
             if (n->left == -1) {
                 g->threshold = 0.0f;
@@ -462,7 +483,7 @@ static void add_trees_blocked(const crisk_model *m, const float *rows, size_t nr
     const engine_leaves *lv = use_bytes ? &e->bytelay.leaves : &pl;
     size_t F = m->num_features, G = m->num_outputs, L = lv->lanes;
     int32_t leaf[INTERLEAVE_ROWS * CHUNK_TREES];
-    uint8_t bins[BLOCK_ROWS][ENGINE_BYTE_MAX_FEATURES];
+    uint8_t bins[BLOCK_ROWS][ENGINE_BYTE_ROW];
     for (size_t r0 = 0; r0 < nrows; r0 += BLOCK_ROWS) {
         size_t r1 = nrows - r0 < BLOCK_ROWS ? nrows : r0 + BLOCK_ROWS;
         for (size_t r = r0; use_bytes && r < r1; r++)
@@ -487,20 +508,89 @@ static void add_trees_blocked(const crisk_model *m, const float *rows, size_t nr
     }
 }
 
-/* Walks `count` (<= LOCKSTEP_ROWS) rows through one tree of the GENERAL layout in
- * lockstep, `depth` steps each, and writes each row's leaf slot to `at`. */
-static void general_walk(const engine_gnode *g, uint32_t depth, const float *rows, size_t F,
-                         size_t count, uint32_t *at)
+/* One branch-free step of the GENERAL walk: returns the slot after `slot` for `row`. */
+static inline uint32_t general_step(const engine_gnode *g, uint32_t slot, const float *row)
 {
-    for (size_t i = 0; i < count; i++)
-        at[i] = 0;
-    for (uint32_t l = 0; l < depth; l++) {
-        for (size_t i = 0; i < count; i++) {
-            const engine_gnode *n = g + at[i];
-            uint32_t w = n->feature;
-            float x = rows[i * F + (w & ENGINE_FEATURE_MASK)];
-            uint32_t left = (x < n->threshold) | ((x != x) & (w >> 31));
-            at[i] = n->left + ((left ^ 1u) & ((w & ENGINE_LEAF) == 0));
+    const engine_gnode *n = g + slot;
+    uint32_t w = n->feature;
+    float x = row[w & ENGINE_FEATURE_MASK];
+    uint32_t left = (x < n->threshold) | ((x != x) & (w >> 31));
+    return n->left + ((left ^ 1u) & ((w & ENGINE_LEAF) == 0));
+}
+
+/* Walks `count` (<= LOCKSTEP_ROWS) rows (row i at rows[i * stride]) through one tree of
+ * the GENERAL layout in lockstep, `depth` steps each from slots `at`, and leaves each
+ * row's leaf slot in `at`. A full group's walks unroll into independent chains. */
+static void general_walk(const engine_gnode *g, uint32_t depth, const float *rows,
+                         size_t stride, size_t count, uint32_t *at)
+{
+    if (count == LOCKSTEP_ROWS) {
+        uint32_t s[LOCKSTEP_ROWS];
+        memcpy(s, at, sizeof s);
+        for (uint32_t l = 0; l < depth; l++)
+#pragma GCC unroll 8
+            for (size_t i = 0; i < LOCKSTEP_ROWS; i++)
+                s[i] = general_step(g, s[i], rows + i * stride);
+        memcpy(at, s, sizeof s);
+        return;
+    }
+    for (uint32_t l = 0; l < depth; l++)
+        for (size_t i = 0; i < count; i++)
+            at[i] = general_step(g, at[i], rows + i * stride);
+}
+
+/* Adds tree t's weighted leaves at GENERAL slots at[0 .. count) to the margins of
+ * `count` consecutive rows starting at `mg`. */
+static void add_general_leaves(const crisk_model *m, size_t t, const uint32_t *at,
+                               size_t count, double *mg)
+{
+    const crisk_engine *e = m->engine;
+    const crisk_tree *tree = &m->trees[t];
+    for (size_t i = 0; i < count; i++) {
+        double *g = mg + i * m->num_outputs + tree->group;
+        if (e->leaf_d)
+            *g += e->leaf_d[tree->first_node + at[i]];
+        else
+            *g = (double)((float)*g + e->leaf_f[tree->first_node + at[i]]);
+    }
+}
+
+/* crisk_engine_add_trees over the BYTES layout of the trees' top levels, then the GENERAL
+ * walk from where it ends: tree-major over chunks of trees within blocks of rows. */
+static void add_trees_general_top(const crisk_model *m, const float *rows, size_t nrows,
+                                  size_t t0, size_t t1, double *margins)
+{
+    const crisk_engine *e = m->engine;
+    const engine_bytes *b = &e->bytelay;
+    size_t F = m->num_features, G = m->num_outputs, L = ENGINE_BYTE_LANES;
+    uint8_t bins[BLOCK_ROWS][ENGINE_BYTE_ROW];
+    int32_t off[CHUNK_TREES];
+    /* start[t - c0][r - r0]: the slot where row r's walk of tree t goes on. */
+    uint32_t start[CHUNK_TREES][BLOCK_ROWS];
+    for (size_t r0 = 0; r0 < nrows; r0 += BLOCK_ROWS) {
+        size_t r1 = nrows - r0 < BLOCK_ROWS ? nrows : r0 + BLOCK_ROWS;
+        for (size_t r = r0; r < r1; r++)
+            crisk_engine_bytes_bin(b, rows + r * F, bins[r - r0]);
+        for (size_t c0 = t0 / L * L; c0 < t1; c0 += CHUNK_TREES) {
+            size_t c1 = t1 - c0 < CHUNK_TREES ? t1 : c0 + CHUNK_TREES;
+            size_t tb = c0 > t0 ? c0 : t0;
+            for (size_t r = r0; r < r1; r++) {
+                crisk_engine_bytes_vbmi(b, bins[r - r0], c0 / L, (c1 + L - 1) / L, off);
+                for (size_t t = tb; t < c1; t++)
+                    start[t - c0][r - r0] = b->entry[t / L * b->leaves.per_block +
+                                                     (size_t)off[t - c0]];
+            }
+            for (size_t t = tb; t < c1; t++) {
+                const crisk_tree *tree = &m->trees[t];
+                uint32_t rest = tree->depth > b->depth ? tree->depth - b->depth : 0;
+                for (size_t r = r0; r < r1; r += LOCKSTEP_ROWS) {
+                    size_t count = r1 - r < LOCKSTEP_ROWS ? r1 - r : LOCKSTEP_ROWS;
+                    uint32_t at[LOCKSTEP_ROWS];
+                    memcpy(at, &start[t - c0][r - r0], count * sizeof *at);
+                    general_walk(e->gnodes + tree->first_node, rest, rows + r * F, F, count, at);
+                    add_general_leaves(m, t, at, count, margins + r * G);
+                }
+            }
         }
     }
 }
@@ -519,14 +609,9 @@ static void add_trees_general(const crisk_model *m, const float *rows, size_t nr
             const engine_gnode *g = e->gnodes + tree->first_node;
             for (size_t r = r0; r < r1; r += LOCKSTEP_ROWS) {
                 size_t count = r1 - r < LOCKSTEP_ROWS ? r1 - r : LOCKSTEP_ROWS;
+                memset(at, 0, sizeof at);
                 general_walk(g, tree->depth, rows + r * F, F, count, at);
-                for (size_t i = 0; i < count; i++) {
-                    double *mg = margins + (r + i) * G + tree->group;
-                    if (e->leaf_d)
-                        *mg += e->leaf_d[tree->first_node + at[i]];
-                    else
-                        *mg = (double)((float)*mg + e->leaf_f[tree->first_node + at[i]]);
-                }
+                add_general_leaves(m, t, at, count, margins + r * G);
             }
         }
     }
@@ -569,6 +654,8 @@ void crisk_engine_add_trees(const crisk_model *m, const float *rows, size_t nrow
         add_trees_reference(m, rows, nrows, t0, t1, margins);
     else if (e->layout == LAYOUT_PERFECT)
         add_trees_blocked(m, rows, nrows, t0, t1, margins);
+    else if (e->path == ENGINE_PATH_AVX512_VBMI && e->has_bytes)
+        add_trees_general_top(m, rows, nrows, t0, t1, margins);
     else
         add_trees_general(m, rows, nrows, t0, t1, margins);
 }

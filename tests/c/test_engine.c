@@ -49,7 +49,7 @@ typedef struct shape {
     uint32_t min_depth, max_depth;
     int accumulate_double, weighted, categorical, fixups;
     int fine;    /* 1: thresholds anywhere (thousands distinct a feature); 2: on a grid of
-                    240 values (close to the BYTES layout's 254) */
+                    256 values (the BYTES layout's most) */
 } shape;
 
 /* Appends one random tree of depth at most `max_depth` (its leftmost path reaching
@@ -77,7 +77,7 @@ static void add_tree(crisk_model *m, rng *r, const shape *s, uint32_t depth_goal
         n->feature = (int32_t)(next_u32(r) % s->features);
         n->default_left = next_u32(r) & 1;
         n->threshold = s->fine == 1   ? (float)(next_unit(r) * 5.0 - 2.5)
-                       : s->fine == 2 ? (float)(next_u32(r) % 240) / 48.0f - 2.5f
+                       : s->fine == 2 ? (float)(next_u32(r) % 256) / 48.0f - 2.5f
                                       : grid_value(r) + (next_u32(r) % 4 == 0 ? 0.1f : 0.0f);
         if (s->categorical && next_u32(r) % 3 == 0) {
             n->categorical = 1;
@@ -267,13 +267,13 @@ END_TEST
 
 START_TEST(test_many_thresholds)
 {
-    /* More than 254 distinct thresholds a feature: no BYTES layout; up to 240: every
+    /* More than 256 distinct thresholds a feature: no BYTES layout; up to 256: every
      * segment of the binning; more than 64 features: no BYTES layout. The AVX-512 VBMI
      * path must agree in each case, with or without its layout. */
     shape fine = {.trees = 100, .features = 2, .groups = 1, .min_depth = 5, .max_depth = 6,
                   .fine = 1};
     check_shape(fine, 2);
-    shape near = {.trees = 150, .features = 3, .groups = 1, .min_depth = 5, .max_depth = 6,
+    shape near = {.trees = 250, .features = 2, .groups = 1, .min_depth = 5, .max_depth = 6,
                   .fine = 2};
     check_shape(near, 2);
     shape wide = {.trees = 40, .features = 80, .groups = 2, .min_depth = 3, .max_depth = 6};
