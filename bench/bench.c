@@ -15,6 +15,7 @@
 
 #include <xgboost/c_api.h>
 
+#include <malloc.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -91,9 +92,11 @@ static double now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-/* Returns the process's resident memory in KiB, from /proc/self/statm. */
+/* Returns the process's resident memory in KiB, from /proc/self/statm, after handing
+ * freed heap back to the system (so that a parser's freed scratch does not count). */
 static double rss_kb(void)
 {
+    malloc_trim(0);
     FILE *f = fopen("/proc/self/statm", "r");
     long size = 0, resident = 0;
     if (f) {
@@ -412,20 +415,22 @@ static void print_result(const bench_shape *s, const bench_result *r, const benc
         return;
     }
     if (first)
-        printf("%-16s %5s | %10s %10s %6s | %10s %10s %6s %6s | %13s %13s | %9s %6s | %9s %9s\n",
+        printf("%-16s %5s | %10s %10s %6s | %10s %10s %6s %6s | %13s %13s | %9s %6s | %9s %9s "
+               "%9s\n",
                "shape", "trees", "crisk 1t", "xgb 1t", "ratio", "crisk 2t", "xgb 2t", "ratio",
                "2t/1t", "crisk p50/p99", "xgb p50/p99", "max diff", "!ident",
-               "crisk KiB", "xgb KiB");
+               "crisk KiB", "xgb KiB", "model KiB");
     if (s->skip) {
         printf("%-16s skipped: %s\n", s->name, s->skip);
         return;
     }
     printf("%-16s %5zu | %10.0f %10.0f %6.1f | %10.0f %10.0f %6.1f %6.2f | %6.2f/%6.2f "
-           "%6.1f/%6.1f | %9.2g %6zu | %9.0f %9.0f\n",
+           "%6.1f/%6.1f | %9.2g %6zu | %9.0f %9.0f %9zu\n",
            s->name, r->trees, r->crisk_rps[0], r->xgb_rps[0], r->crisk_rps[0] / r->xgb_rps[0],
            r->crisk_rps[1], r->xgb_rps[1], r->crisk_rps[1] / r->xgb_rps[1],
            r->crisk_rps[1] / r->crisk_rps[0], r->crisk_p50, r->crisk_p99, r->xgb_p50,
-           r->xgb_p99, r->max_abs_diff, r->rows_not_identical, r->crisk_rss_kb, r->xgb_rss_kb);
+           r->xgb_p99, r->max_abs_diff, r->rows_not_identical, r->crisk_rss_kb, r->xgb_rss_kb,
+           r->crisk_model_bytes / 1024);
 }
 
 /* Parses the command line into `o`. */

@@ -214,7 +214,7 @@ crisk_engine_bytes_bin(const engine_bytes *b, const float *row, uint8_t *bins)
 }
 
 /* Returns, for each of the 64 lanes, byte [n * 64 + lane] of `base` for the lane's node n
- * of level `level` (offset `off` = n - first node of the level). Loads every node of the
+ * of level `level` (`off`: n's offset from the first node of the level). Loads every node of the
  * level and narrows them down pairwise by the bits of the offset, as a binary counter
  * does, so that at most level + 1 vectors are live and the blends form a shallow tree. */
 __attribute__((target("avx512f,avx512bw"), always_inline)) static inline __m512i
@@ -238,20 +238,20 @@ select_level(const uint8_t *base, __m512i off, uint32_t level)
     return partial[level];
 }
 
-/* Walks the row (`row`: its bins) through one block of trees of depth `depth`, a
- * constant after inlining so that every level's selection unrolls into registers, and
- * returns each lane's leaf (0 .. 2^depth - 1) as bytes. */
+/* Walks the row (`row`: its bins; `flags`: their flags) through one block of trees of
+ * depth `depth`, a constant after inlining so that every level's selection unrolls into
+ * registers, and returns each lane's leaf (0 .. 2^depth - 1) as bytes. */
 __attribute__((target("avx512f,avx512bw,avx512vbmi"), always_inline)) static inline __m512i
 walk_block(const uint8_t *feat, const uint8_t *rank, __m512i row, __m512i flags,
            const uint32_t depth)
 {
-    const __m512i one = _mm512_set1_epi8(1), two = _mm512_set1_epi8(2);
+    const __m512i one = _mm512_set1_epi8(1);
     const __m512i nan = _mm512_set1_epi8((char)ENGINE_BYTE_FLAG_NAN);
     const __m512i top = _mm512_set1_epi8((char)ENGINE_BYTE_FLAG_TOP);
-    __m512i j = _mm512_setzero_si512();
+    /* Each lane's node as its offset within the level. */
+    __m512i off = _mm512_setzero_si512();
 #pragma GCC unroll 8
     for (uint32_t l = 0; l < depth; l++) {
-        __m512i off = _mm512_sub_epi8(j, _mm512_set1_epi8((char)((1u << l) - 1)));
         __m512i fv = select_level(feat, off, l);
         __m512i rv = select_level(rank, off, l);
         __m512i x = _mm512_permutexvar_epi8(fv, row);
@@ -259,10 +259,10 @@ walk_block(const uint8_t *feat, const uint8_t *rank, __m512i row, __m512i flags,
         __mmask64 missing = _mm512_test_epi8_mask(xf, nan);
         __mmask64 le = _mm512_cmple_epu8_mask(x, rv) & ~_mm512_test_epi8_mask(xf, top);
         __mmask64 left = (le & ~missing) | (missing & _mm512_movepi8_mask(fv));
-        j = _mm512_add_epi8(_mm512_add_epi8(j, j), two);
-        j = _mm512_mask_sub_epi8(j, left, j, one);
+        off = _mm512_add_epi8(off, off);
+        off = _mm512_mask_add_epi8(off, ~left, off, one);
     }
-    return _mm512_sub_epi8(j, _mm512_set1_epi8((char)((1u << depth) - 1)));
+    return off;
 }
 
 __attribute__((target("avx512f,avx512bw,avx512vbmi"))) void

@@ -85,7 +85,10 @@ typedef struct engine_leaves {
  * tree has depth <= 6 (or for the top 6 levels of deeper trees), the model at most 64
  * features, and no feature more than 256 distinct thresholds. */
 #define ENGINE_BYTE_LANES 64
+/* Deeper levels cost twice the loads each: the gather kernel is faster beyond 6. */
 #define ENGINE_BYTE_MAX_DEPTH 6
+/* Levels of deeper trees walked in the BYTES layout before the GENERAL walk goes on. */
+#define ENGINE_BYTE_TOP_DEPTH 6
 #define ENGINE_BYTE_MAX_FEATURES 64
 #define ENGINE_BYTE_MAX_CUTS 256
 #define ENGINE_BYTE_FLAG_NAN 0x80

@@ -238,7 +238,7 @@ static int build_general(const crisk_model *m, crisk_engine *e)
         free(slot_of);
         return -1;
     }
-    int rc = crisk_engine_bytes_build(m, ENGINE_BYTE_MAX_DEPTH, slot_of, &e->bytelay, &e->bytes);
+    int rc = crisk_engine_bytes_build(m, ENGINE_BYTE_TOP_DEPTH, slot_of, &e->bytelay, &e->bytes);
     e->has_bytes = rc == 1;
     free(slot_of);
     return rc < 0 ? -1 : 0;
