@@ -72,19 +72,38 @@ static int collect_cuts(const crisk_model *m, engine_bytes *b)
     return 1;
 }
 
+/* Returns the splits a block holds in bytes: those of the top ENGINE_BYTE_BLEND_DEPTH
+ * levels. */
+static size_t top_inner(const engine_bytes *b)
+{
+    uint32_t d = b->depth < ENGINE_BYTE_BLEND_DEPTH ? b->depth : ENGINE_BYTE_BLEND_DEPTH;
+    return ((size_t)1 << d) - 1;
+}
+
+/* Stores split j of lane k of block `blk`: feature byte fb and rank rb, in the byte arrays
+ * on the top levels, as one word (fb | rb << 8) in b->lower below them. */
+static void put_split(engine_bytes *b, size_t blk, size_t j, size_t k, uint8_t fb, uint8_t rb)
+{
+    size_t top = top_inner(b), low = ((size_t)1 << b->depth) - 1 - top;
+    if (j < top) {
+        b->feature[(blk * top + j) * ENGINE_BYTE_LANES + k] = fb;
+        b->rank[(blk * top + j) * ENGINE_BYTE_LANES + k] = rb;
+    } else {
+        b->lower[(blk * low + j - top) * ENGINE_BYTE_LANES + k] = fb | (uint32_t)rb << 8;
+    }
+}
+
 /* Fills lane k of block `blk` with tree t, or with a padding tree (never added) when
  * t >= num_trees; its bottom level with leaves, or with entries when slot_of is given. */
 static void fill_tree(const crisk_model *m, engine_bytes *b, const uint32_t *slot_of,
                       size_t blk, size_t k, size_t t)
 {
     size_t inner = ((size_t)1 << b->depth) - 1, nleaves = (size_t)1 << b->depth;
-    uint8_t *feat = b->feature + blk * inner * ENGINE_BYTE_LANES;
-    uint8_t *rank = b->rank + blk * inner * ENGINE_BYTE_LANES;
     size_t leaf_base = blk * b->leaves.per_block + k;
     int32_t canon[(2u << ENGINE_BYTE_MAX_DEPTH) - 1];
     if (t >= m->num_trees) {
         for (size_t j = 0; j < inner; j++)
-            feat[j * ENGINE_BYTE_LANES + k] = rank[j * ENGINE_BYTE_LANES + k] = 0;
+            put_split(b, blk, j, k, 0, 0);
         for (size_t l = 0; l < nleaves; l++) {
             if (b->entry)
                 b->entry[leaf_base + l * ENGINE_BYTE_LANES] = 0;
@@ -107,8 +126,7 @@ static void fill_tree(const crisk_model *m, engine_bytes *b, const uint32_t *slo
             rb = (uint8_t)(count_le(c, ncuts, n->threshold) - 1);
             fb = (uint8_t)((uint32_t)n->feature | (n->default_left ? ENGINE_BYTE_DEFAULT_LEFT : 0));
         }
-        feat[j * ENGINE_BYTE_LANES + k] = fb;
-        rank[j * ENGINE_BYTE_LANES + k] = rb;
+        put_split(b, blk, j, k, fb, rb);
     }
     for (size_t l = 0; l < nleaves; l++) {
         size_t at = leaf_base + l * ENGINE_BYTE_LANES;
@@ -136,12 +154,14 @@ int crisk_engine_bytes_build(const crisk_model *m, uint32_t depth, const uint32_
     b->depth = depth;
     b->nfeatures = m->num_features;
     b->nblocks = (m->num_trees + ENGINE_BYTE_LANES - 1) / ENGINE_BYTE_LANES;
-    size_t slots = b->nblocks * (((size_t)1 << depth) - 1) * ENGINE_BYTE_LANES;
+    size_t slots = b->nblocks * top_inner(b) * ENGINE_BYTE_LANES;
+    size_t lows = b->nblocks * (((size_t)1 << depth) - 1 - top_inner(b)) * ENGINE_BYTE_LANES;
     b->leaves.lanes = ENGINE_BYTE_LANES;
     b->leaves.per_block = (size_t)ENGINE_BYTE_LANES << depth;
     size_t nleaf = b->nblocks * b->leaves.per_block;
     b->feature = malloc(slots ? slots : 1);
     b->rank = malloc(slots ? slots : 1);
+    b->lower = malloc((lows ? lows : 1) * sizeof *b->lower);
     b->segments = malloc(m->num_features * 256 * sizeof *b->segments + 1);
     b->fences = malloc(m->num_features * 16 * sizeof *b->fences + 1);
     if (slot_of)
@@ -150,7 +170,7 @@ int crisk_engine_bytes_build(const crisk_model *m, uint32_t depth, const uint32_
         b->leaves.d = malloc(nleaf * sizeof *b->leaves.d);
     else
         b->leaves.f = malloc(nleaf * sizeof *b->leaves.f);
-    if (!b->feature || !b->rank || !b->segments || !b->fences ||
+    if (!b->feature || !b->rank || !b->lower || !b->segments || !b->fences ||
         !(b->leaves.d || b->leaves.f || b->entry)) {
         crisk_engine_bytes_free(b);
         return -1;
@@ -165,7 +185,7 @@ int crisk_engine_bytes_build(const crisk_model *m, uint32_t depth, const uint32_
     for (size_t blk = 0; blk < b->nblocks; blk++)
         for (size_t k = 0; k < ENGINE_BYTE_LANES; k++)
             fill_tree(m, b, slot_of, blk, k, blk * ENGINE_BYTE_LANES + k);
-    *bytes += 2 * slots + b->cut_begin[m->num_features] * sizeof *b->cuts +
+    *bytes += 2 * slots + lows * sizeof *b->lower + b->cut_begin[m->num_features] * sizeof *b->cuts +
               m->num_features * (256 + 16) * sizeof(float) +
               (m->num_features + 1) * sizeof *b->cut_begin +
               nleaf * (slot_of ? sizeof(uint32_t)
@@ -177,6 +197,7 @@ void crisk_engine_bytes_free(engine_bytes *b)
 {
     free(b->feature);
     free(b->rank);
+    free(b->lower);
     free(b->cuts);
     free(b->cut_begin);
     free(b->segments);
@@ -265,19 +286,49 @@ walk_block(const uint8_t *feat, const uint8_t *rank, __m512i row, __m512i flags,
     return off;
 }
 
+/* Walks 16 lanes (lanes `lanes`, at offsets `off` within level ENGINE_BYTE_BLEND_DEPTH)
+ * on through the levels below it, held as words in `lower` (the block's), with 32-bit
+ * gathers, and returns each lane's leaf. */
+__attribute__((target("avx512f,avx512bw,avx512vbmi"))) static __m512i
+walk_lower(const uint32_t *lower, uint32_t depth, __m512i row, __m512i flags, __m512i lanes,
+           __m512i off)
+{
+    const __m512i byte = _mm512_set1_epi32(0xff), one = _mm512_set1_epi32(1);
+    const __m512i nan = _mm512_set1_epi32(ENGINE_BYTE_FLAG_NAN);
+    const __m512i top = _mm512_set1_epi32(ENGINE_BYTE_FLAG_TOP);
+    const __m512i dl = _mm512_set1_epi32(ENGINE_BYTE_DEFAULT_LEFT);
+    for (uint32_t l = ENGINE_BYTE_BLEND_DEPTH; l < depth; l++) {
+        /* Node (2^l - 1) + off, counted from the first node below the byte levels. */
+        int first = (1 << l) - (1 << ENGINE_BYTE_BLEND_DEPTH);
+        __m512i n = _mm512_add_epi32(off, _mm512_set1_epi32(first));
+        __m512i w = _mm512_i32gather_epi32(
+            _mm512_add_epi32(_mm512_slli_epi32(n, 6), lanes), lower, 4);
+        /* Byte 0 of each word is the feature: permute bytes, keep byte 0. */
+        __m512i x = _mm512_and_si512(_mm512_permutexvar_epi8(w, row), byte);
+        __m512i xf = _mm512_and_si512(_mm512_permutexvar_epi8(w, flags), byte);
+        __m512i rank = _mm512_and_si512(_mm512_srli_epi32(w, 8), byte);
+        __mmask16 missing = _mm512_test_epi32_mask(xf, nan);
+        __mmask16 le = _mm512_cmple_epu32_mask(x, rank) & ~_mm512_test_epi32_mask(xf, top);
+        __mmask16 left = (le & ~missing) | (missing & _mm512_test_epi32_mask(w, dl));
+        off = _mm512_add_epi32(off, off);
+        off = _mm512_mask_add_epi32(off, ~left, off, one);
+    }
+    return off;
+}
+
 __attribute__((target("avx512f,avx512bw,avx512vbmi"))) void
 crisk_engine_bytes_vbmi(const engine_bytes *b, const uint8_t *bins, size_t b0, size_t b1,
                         int32_t *out)
 {
-    _Static_assert(ENGINE_BYTE_MAX_DEPTH == 6, "walk_block is instantiated for depths 0-6");
-    size_t inner = ((size_t)1 << b->depth) - 1;
+    _Static_assert(ENGINE_BYTE_BLEND_DEPTH == 6, "walk_block is instantiated for depths 0-6");
+    size_t top = top_inner(b), low = ((size_t)1 << b->depth) - 1 - top;
     const __m512i row = _mm512_loadu_si512(bins);
     const __m512i flags = _mm512_loadu_si512(bins + ENGINE_BYTE_MAX_FEATURES);
     const __m512i lane16 = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13,
                                              14, 15);
     for (size_t blk = b0; blk < b1; blk++) {
-        const uint8_t *feat = b->feature + blk * inner * ENGINE_BYTE_LANES;
-        const uint8_t *rank = b->rank + blk * inner * ENGINE_BYTE_LANES;
+        const uint8_t *feat = b->feature + blk * top * ENGINE_BYTE_LANES;
+        const uint8_t *rank = b->rank + blk * top * ENGINE_BYTE_LANES;
         __m512i leaf;
         switch (b->depth) {
         case 0: leaf = walk_block(feat, rank, row, flags, 0); break;
@@ -288,9 +339,14 @@ crisk_engine_bytes_vbmi(const engine_bytes *b, const uint8_t *bins, size_t b0, s
         case 5: leaf = walk_block(feat, rank, row, flags, 5); break;
         default: leaf = walk_block(feat, rank, row, flags, 6); break;
         }
+        uint8_t leaves[ENGINE_BYTE_LANES];
+        _mm512_storeu_si512(leaves, leaf);
         for (int q = 0; q < 4; q++) {
-            __m512i l32 = _mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(leaf, q));
+            __m512i l32 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(leaves + 16 * q)));
             __m512i lanes = _mm512_add_epi32(lane16, _mm512_set1_epi32(16 * q));
+            if (b->depth > ENGINE_BYTE_BLEND_DEPTH)
+                l32 = walk_lower(b->lower + blk * low * ENGINE_BYTE_LANES, b->depth, row,
+                                 flags, lanes, l32);
             _mm512_storeu_si512(out + (blk - b0) * ENGINE_BYTE_LANES + 16 * q,
                                 _mm512_add_epi32(_mm512_slli_epi32(l32, 6), lanes));
         }

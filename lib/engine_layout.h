@@ -82,11 +82,13 @@ typedef struct engine_leaves {
  * most 256), and a row's value its bin, the number of those thresholds <= it, so that
  * x < threshold exactly when bin <= rank. A bin of 256 is stored as 255 with the flag TOP,
  * and NaN as the flag NAN, so a row is 64 bin bytes then 64 flag bytes. Built when every
- * tree has depth <= 6 (or for the top 6 levels of deeper trees), the model at most 64
+ * tree has depth <= 8 (or for the top 6 levels of deeper trees), the model at most 64
  * features, and no feature more than 256 distinct thresholds. */
 #define ENGINE_BYTE_LANES 64
-/* Deeper levels cost twice the loads each: the gather kernel is faster beyond 6. */
-#define ENGINE_BYTE_MAX_DEPTH 6
+#define ENGINE_BYTE_MAX_DEPTH 8
+/* Levels walked with byte blends; each costs twice the loads of the one above, so the
+ * levels below are gathered as 32-bit words from `lower`. */
+#define ENGINE_BYTE_BLEND_DEPTH 6
 /* Levels of deeper trees walked in the BYTES layout before the GENERAL walk goes on. */
 #define ENGINE_BYTE_TOP_DEPTH 6
 #define ENGINE_BYTE_MAX_FEATURES 64
@@ -101,8 +103,10 @@ typedef struct engine_leaves {
 typedef struct engine_bytes {
     uint32_t      depth;
     size_t        nblocks, nfeatures;
-    uint8_t      *feature;    /* nblocks x (2^depth - 1) x 64: feature | default-left bit */
+    uint8_t      *feature;    /* nblocks x (splits of the top 6 levels) x 64: feature |
+                                 default-left bit */
     uint8_t      *rank;       /* same shape: the threshold's rank in its feature's cuts */
+    uint32_t     *lower;      /* nblocks x (splits below level 6) x 64: feature | rank << 8 */
     float        *cuts;       /* each feature's distinct thresholds, ascending */
     uint32_t     *cut_begin;  /* nfeatures + 1 offsets into cuts */
     float        *segments;   /* nfeatures x 256: a feature's cuts padded with NaN */
