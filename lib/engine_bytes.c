@@ -251,7 +251,6 @@ select_level(const uint8_t *base, __m512i off, uint32_t level)
     for (size_t i = 0; i < count; i++) {
         __m512i v = _mm512_loadu_si512(base + (first + i) * ENGINE_BYTE_LANES);
         uint32_t bit = 0;
-#pragma GCC unroll 8
         for (; (i >> bit) & 1; bit++)
             v = _mm512_mask_blend_epi8(odd[bit], partial[bit], v);
         partial[bit] = v;
