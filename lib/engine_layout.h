@@ -2,7 +2,7 @@
  * engine_layout.h — the compiled layouts of the tree engine and the kernels that walk
  * them. Internal to lib/tree_engine.c and lib/engine_*.c.
  *
- * Two layouts, both numerical splits only (a model with categorical splits, linear leaves
+ * Three layouts, all numerical splits only (a model with categorical splits, linear leaves
  * or per-feature fix-ups is scored by the reference walk):
  *
  *   PERFECT  every tree padded to a perfect tree of the model's depth D (D <= 8). Trees go
@@ -12,6 +12,9 @@
  *            leaf above depth D becomes a split whose descendants all carry its value.
  *   GENERAL  any depth: 12-byte nodes with the two children adjacent; a leaf points to
  *            itself, so every walk takes exactly the tree's depth in branch-free steps.
+ *   BYTES    for AVX-512 VBMI, beside either of them (described below): 64 trees a block,
+ *            one byte a field, no float compares; whole trees of depth <= 8, or the top
+ *            6 levels of deeper trees, from where the GENERAL walk goes on.
  *
  * Leaf values are stored already multiplied by the tree's weight, exactly as the
  * reference multiplies them (float * float for XGBoost, double * double for LightGBM), so

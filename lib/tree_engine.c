@@ -4,7 +4,7 @@
  *
  * The loops are tree-major over blocks of rows: a chunk of trees stays hot in cache while
  * every row of the block walks it. Whatever the path (reference walk, scalar, AVX2,
- * AVX-512), each row's margins receive the same leaf values in the same tree order, so
+ * AVX-512, AVX-512 VBMI), each row's margins receive the same leaf values in the same tree order, so
  * every path and thread count gives bit-identical results (see engine_layout.h).
  */
 #include "engine.h"
@@ -40,7 +40,8 @@ typedef struct crisk_engine {
     engine_layout  layout;
     engine_path    path;       /* never ENGINE_PATH_AUTO once built */
     engine_perfect perfect;    /* LAYOUT_PERFECT */
-    engine_bytes   bytelay;    /* LAYOUT_PERFECT, when the model also fits the BYTES layout */
+    engine_bytes   bytelay;    /* the BYTES layout, where the model fits it: whole trees
+                                  (PERFECT) or their top levels (GENERAL) */
     int            has_bytes;
     engine_gnode  *gnodes;     /* LAYOUT_GENERAL: tree t's nodes start at its first_node */
     /* Weighted leaf values: PERFECT, nblocks x 2^depth x 16 (leaf * 16 + lane); GENERAL,
@@ -290,7 +291,7 @@ static int place_general(const crisk_model *m, crisk_engine *e, uint32_t *slot_o
 
 int crisk_engine_cpu_has(engine_path path)
 {
-    __builtin_cpu_init();
+    /* libgcc fills the CPU model in a constructor: no __builtin_cpu_init needed here. */
     switch (path) {
     case ENGINE_PATH_AVX512_VBMI:
         return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
