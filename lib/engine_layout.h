@@ -14,7 +14,7 @@
  *            itself, so every walk takes exactly the tree's depth in branch-free steps.
  *   BYTES    for AVX-512 VBMI, beside either of them (described below): 64 trees a block,
  *            one byte a field, no float compares; whole trees of depth <= 8, or the top
- *            6 levels of deeper trees, from where the GENERAL walk goes on.
+ *            8 levels of deeper trees, from where the GENERAL walk goes on.
  *
  * Leaf values are stored already multiplied by the tree's weight, exactly as the
  * reference multiplies them (float * float for XGBoost, double * double for LightGBM), so
@@ -85,7 +85,7 @@ typedef struct engine_leaves {
  * most 256), and a row's value its bin, the number of those thresholds <= it, so that
  * x < threshold exactly when bin <= rank. A bin of 256 is stored as 255 with the flag TOP,
  * and NaN as the flag NAN, so a row is 64 bin bytes then 64 flag bytes. Built when every
- * tree has depth <= 8 (or for the top 6 levels of deeper trees), the model at most 64
+ * tree has depth <= 8 (or for the top 8 levels of deeper trees), the model at most 64
  * features, and no feature more than 256 distinct thresholds. */
 #define ENGINE_BYTE_LANES 64
 #define ENGINE_BYTE_MAX_DEPTH 8
@@ -93,7 +93,7 @@ typedef struct engine_leaves {
  * levels below are gathered as 32-bit words from `lower`. */
 #define ENGINE_BYTE_BLEND_DEPTH 6
 /* Levels of deeper trees walked in the BYTES layout before the GENERAL walk goes on. */
-#define ENGINE_BYTE_TOP_DEPTH 6
+#define ENGINE_BYTE_TOP_DEPTH 8
 #define ENGINE_BYTE_MAX_FEATURES 64
 #define ENGINE_BYTE_MAX_CUTS 256
 #define ENGINE_BYTE_FLAG_NAN 0x80
