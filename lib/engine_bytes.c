@@ -234,6 +234,47 @@ crisk_engine_bytes_bin(const engine_bytes *b, const float *row, uint8_t *bins)
     }
 }
 
+void crisk_engine_bytes_bin_scalar(const engine_bytes *b, const float *row, uint8_t *bins)
+{
+    uint8_t *flags = bins + ENGINE_BYTE_MAX_FEATURES;
+    memset(bins, 0, ENGINE_BYTE_ROW);
+    for (size_t f = 0; f < b->nfeatures; f++) {
+        float x = row[f];
+        if (x != x) {
+            flags[f] = ENGINE_BYTE_FLAG_NAN;
+            continue;
+        }
+        size_t bin = count_le(b->cuts + b->cut_begin[f], b->cut_begin[f + 1] - b->cut_begin[f],
+                              x);
+        bins[f] = (uint8_t)(bin > 255 ? 255 : bin);
+        flags[f] = bin > 255 ? ENGINE_BYTE_FLAG_TOP : 0;
+    }
+}
+
+void crisk_engine_bytes_scalar(const engine_bytes *b, const uint8_t *bins, size_t b0,
+                               size_t b1, int32_t *out)
+{
+    const uint8_t *flags = bins + ENGINE_BYTE_MAX_FEATURES;
+    size_t top = top_inner(b), low = ((size_t)1 << b->depth) - 1 - top;
+    for (size_t blk = b0; blk < b1; blk++) {
+        for (size_t k = 0; k < ENGINE_BYTE_LANES; k++) {
+            size_t off = 0;
+            for (uint32_t l = 0; l < b->depth; l++) {
+                size_t j = ((size_t)1 << l) - 1 + off;
+                uint32_t w = j < top ? (uint32_t)b->feature[(blk * top + j) * ENGINE_BYTE_LANES + k] |
+                                           (uint32_t)b->rank[(blk * top + j) * ENGINE_BYTE_LANES + k] << 8
+                                     : b->lower[(blk * low + j - top) * ENGINE_BYTE_LANES + k];
+                uint8_t f = (uint8_t)(w & (ENGINE_BYTE_MAX_FEATURES - 1)), rank = (uint8_t)(w >> 8);
+                int left = flags[f] & ENGINE_BYTE_FLAG_NAN
+                               ? (w & ENGINE_BYTE_DEFAULT_LEFT) != 0
+                               : bins[f] <= rank && !(flags[f] & ENGINE_BYTE_FLAG_TOP);
+                off = 2 * off + (size_t)!left;
+            }
+            out[(blk - b0) * ENGINE_BYTE_LANES + k] = (int32_t)(off * ENGINE_BYTE_LANES + k);
+        }
+    }
+}
+
 /* Returns, for each of the 64 lanes, byte [n * 64 + lane] of `base` for the lane's node n
  * of level `level` (`off`: n's offset from the first node of the level). Loads every node of the
  * level and narrows them down pairwise by the bits of the offset, as a binary counter

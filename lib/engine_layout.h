@@ -146,6 +146,13 @@ void crisk_engine_bytes_free(engine_bytes *b);
  * then one segment. Needs AVX-512 F. */
 void crisk_engine_bytes_bin(const engine_bytes *b, const float *row, uint8_t *bins);
 
+/* As crisk_engine_bytes_bin, by binary search in plain C. */
+void crisk_engine_bytes_bin_scalar(const engine_bytes *b, const float *row, uint8_t *bins);
+
+/* As crisk_engine_bytes_vbmi, in plain C: the BYTES walk of the paths without VBMI. */
+void crisk_engine_bytes_scalar(const engine_bytes *b, const uint8_t *bins, size_t b0,
+                               size_t b1, int32_t *out);
+
 /* Walks one binned row through BYTES blocks [b0, b1) and writes, for each block and lane,
  * the index of the reached leaf within its block (leaf * 64 + lane) to
  * out[(b - b0) * 64 + lane]. Needs AVX-512 F, BW and VBMI. */
@@ -164,7 +171,7 @@ void crisk_engine_perfect_avx2(const engine_perfect *p, const float *row, size_t
 void crisk_engine_perfect_avx512(const engine_perfect *p, const float *row,
                                  size_t nfeatures, size_t b0, size_t b1, int32_t *out);
 
-/* Returns 1 if the running CPU (and OS) can run the kernels of `path`. */
+/* Returns 1 if the running CPU can run the kernels of `path`. */
 int crisk_engine_cpu_has(engine_path path);
 
 #endif /* CRISK_ENGINE_LAYOUT_H */

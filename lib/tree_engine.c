@@ -205,9 +205,15 @@ static int alloc_leaves(const crisk_model *m, crisk_engine *e, size_t count)
     return e->leaf_d || e->leaf_f ? 0 : -1;
 }
 
-/* Compiles every tree of `m` into the PERFECT layout of depth `depth`. */
-static int build_perfect(const crisk_model *m, crisk_engine *e, uint32_t depth)
+/* Compiles every tree of `m` into the BYTES layout when `want_bytes` and the model fits
+ * it, else into the PERFECT layout of depth `depth`. */
+static int build_perfect(const crisk_model *m, crisk_engine *e, uint32_t depth, int want_bytes)
 {
+    /* Where the BYTES layout holds the whole model, the 16-lane one would be dead weight. */
+    int rc = want_bytes ? crisk_engine_bytes_build(m, depth, NULL, &e->bytelay, &e->bytes) : 0;
+    e->has_bytes = rc == 1;
+    if (rc != 0)
+        return rc < 0 ? -1 : 0;
     engine_perfect *p = &e->perfect;
     p->depth = depth;
     p->nblocks = (m->num_trees + ENGINE_LANES - 1) / ENGINE_LANES;
@@ -220,24 +226,26 @@ static int build_perfect(const crisk_model *m, crisk_engine *e, uint32_t depth)
     for (size_t b = 0; b < p->nblocks; b++)
         for (size_t k = 0; k < ENGINE_LANES; k++)
             fill_perfect_tree(m, e, b, k, b * ENGINE_LANES + k);
-    int rc = crisk_engine_bytes_build(m, depth, NULL, &e->bytelay, &e->bytes);
-    e->has_bytes = rc == 1;
-    return rc < 0 ? -1 : 0;
+    return 0;
 }
 
 static int place_general(const crisk_model *m, crisk_engine *e, uint32_t *slot_of);
 
 /* Compiles every tree of `m` into the GENERAL layout: breadth-first, so that the two
- * children of a node are adjacent, with leaves pointing at themselves. Then, where the
- * model fits it, the BYTES layout of the trees' top levels, whose bottom level says where
- * the GENERAL walk goes on. */
-static int build_general(const crisk_model *m, crisk_engine *e)
+ * children of a node are adjacent, with leaves pointing at themselves. Then, when
+ * `want_bytes` and the model fits it, the BYTES layout of the trees' top levels, whose
+ * bottom level says where the GENERAL walk goes on. */
+static int build_general(const crisk_model *m, crisk_engine *e, int want_bytes)
 {
     /* slot_of[n]: the slot, within its tree, of canonical node n. */
     uint32_t *slot_of = calloc(m->num_nodes, sizeof *slot_of);
     if (!slot_of || place_general(m, e, slot_of)) {
         free(slot_of);
         return -1;
+    }
+    if (!want_bytes) {
+        free(slot_of);
+        return 0;
     }
     int rc = crisk_engine_bytes_build(m, ENGINE_BYTE_TOP_DEPTH, slot_of, &e->bytelay, &e->bytes);
     e->has_bytes = rc == 1;
@@ -357,9 +365,13 @@ int crisk_engine_build(crisk_model *model, crisk_error *err)
         for (size_t t = 0; t < model->num_trees; t++)
             if (model->trees[t].depth > depth)
                 depth = model->trees[t].depth;
+        /* The BYTES layout serves the VBMI path only: built when that path will run. */
+        engine_path wanted = path_from_env();
+        int want_bytes = (wanted == ENGINE_PATH_AUTO || wanted == ENGINE_PATH_AVX512_VBMI) &&
+                         crisk_engine_cpu_has(ENGINE_PATH_AVX512_VBMI);
         e->layout = depth <= ENGINE_PERFECT_MAX_DEPTH ? LAYOUT_PERFECT : LAYOUT_GENERAL;
-        rc = e->layout == LAYOUT_PERFECT ? build_perfect(model, e, depth)
-                                         : build_general(model, e);
+        rc = e->layout == LAYOUT_PERFECT ? build_perfect(model, e, depth, want_bytes)
+                                         : build_general(model, e, want_bytes);
     }
     if (rc == 0 && crisk_engine_select(model, path_from_env()) != 0)
         rc = crisk_engine_select(model, ENGINE_PATH_AUTO);
@@ -475,7 +487,8 @@ static void add_trees_blocked(const crisk_model *m, const float *rows, size_t nr
                               size_t t0, size_t t1, double *margins)
 {
     const crisk_engine *e = m->engine;
-    int use_bytes = e->path == ENGINE_PATH_AVX512_VBMI && e->has_bytes;
+    /* A model in the BYTES layout has no other: paths other than VBMI walk it in scalar. */
+    int use_bytes = e->has_bytes, vbmi = e->path == ENGINE_PATH_AVX512_VBMI;
     engine_perfect_kernel kernel = e->path >= ENGINE_PATH_AVX512 ? crisk_engine_perfect_avx512
                                    : e->path == ENGINE_PATH_AVX2 ? crisk_engine_perfect_avx2
                                                                  : perfect_scalar;
@@ -487,8 +500,12 @@ static void add_trees_blocked(const crisk_model *m, const float *rows, size_t nr
     uint8_t bins[BLOCK_ROWS][ENGINE_BYTE_ROW];
     for (size_t r0 = 0; r0 < nrows; r0 += BLOCK_ROWS) {
         size_t r1 = nrows - r0 < BLOCK_ROWS ? nrows : r0 + BLOCK_ROWS;
-        for (size_t r = r0; use_bytes && r < r1; r++)
-            crisk_engine_bytes_bin(&e->bytelay, rows + r * F, bins[r - r0]);
+        for (size_t r = r0; use_bytes && r < r1; r++) {
+            if (vbmi)
+                crisk_engine_bytes_bin(&e->bytelay, rows + r * F, bins[r - r0]);
+            else
+                crisk_engine_bytes_bin_scalar(&e->bytelay, rows + r * F, bins[r - r0]);
+        }
         /* Chunks start on block boundaries, so a chunk is whole blocks. */
         for (size_t c0 = t0 / L * L; c0 < t1; c0 += CHUNK_TREES) {
             size_t c1 = t1 - c0 < CHUNK_TREES ? t1 : c0 + CHUNK_TREES;
@@ -497,8 +514,8 @@ static void add_trees_blocked(const crisk_model *m, const float *rows, size_t nr
                 size_t nr = r1 - r < INTERLEAVE_ROWS ? r1 - r : INTERLEAVE_ROWS;
                 for (size_t i = 0; i < nr; i++) {
                     if (use_bytes)
-                        crisk_engine_bytes_vbmi(&e->bytelay, bins[r + i - r0], b0, b1,
-                                                leaf + i * CHUNK_TREES);
+                        (vbmi ? crisk_engine_bytes_vbmi : crisk_engine_bytes_scalar)(
+                            &e->bytelay, bins[r + i - r0], b0, b1, leaf + i * CHUNK_TREES);
                     else
                         kernel(&e->perfect, rows + (r + i) * F, F, b0, b1,
                                leaf + i * CHUNK_TREES);

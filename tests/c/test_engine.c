@@ -197,46 +197,58 @@ static double *reference_margins(const crisk_model *m, const float *rows, size_t
     return out;
 }
 
-/* Scores `m` through every path the CPU has, over several tree ranges and row counts, and
- * checks each result bit for bit against reference_margins. */
-static void check_all_paths(crisk_model *m, uint64_t seed)
+/* The kernel paths, and the names CRISK_ENGINE gives them. */
+static const int PATHS[] = {ENGINE_PATH_REFERENCE, ENGINE_PATH_SCALAR, ENGINE_PATH_AVX2,
+                            ENGINE_PATH_AVX512, ENGINE_PATH_AVX512_VBMI};
+static const char *const PATH_NAMES[] = {"reference", "scalar", "avx2", "avx512", "avx512vbmi"};
+#define NPATHS 5
+
+/* Scores `m` through path `path` (if the CPU has it), over several tree ranges and row
+ * counts, and checks each result bit for bit against reference_margins. */
+static void check_path(crisk_model *m, int path, uint64_t seed)
 {
+    if (!crisk_engine_cpu_has((engine_path)path))
+        return;
+    ck_assert_int_eq(crisk_engine_select(m, path), 0);
     size_t nrows = 131, G = m->num_outputs, T = m->num_trees;
     float *rows = make_rows(m, nrows, seed);
     size_t ranges[][2] = {{0, T}, {T / 3, T - T / 5}, {1, 2}};
     size_t counts[] = {1, 7, nrows};
-    static const int paths[] = {ENGINE_PATH_REFERENCE, ENGINE_PATH_SCALAR, ENGINE_PATH_AVX2,
-                                ENGINE_PATH_AVX512, ENGINE_PATH_AVX512_VBMI};
     for (size_t ri = 0; ri < 3; ri++) {
         size_t t0 = ranges[ri][0], t1 = ranges[ri][1];
         double *want = reference_margins(m, rows, nrows, t0, t1);
-        for (size_t p = 0; p < 5; p++) {
-            if (!crisk_engine_cpu_has((engine_path)paths[p]))
-                continue;
-            ck_assert_int_eq(crisk_engine_select(m, paths[p]), 0);
-            for (size_t ci = 0; ci < 3; ci++) {
-                double *got = calloc(nrows * G, sizeof *got);
-                crisk_engine_add_trees(m, rows, counts[ci], t0, t1, got);
-                for (size_t i = 0; i < counts[ci] * G; i++)
-                    if (memcmp(&got[i], &want[i], sizeof got[i]) != 0)
-                        ck_abort_msg("seed %llu path %d trees [%zu,%zu) rows %zu: margin %zu "
-                                     "is %.17g, reference %.17g", (unsigned long long)seed,
-                                     paths[p], t0, t1, counts[ci], i, got[i], want[i]);
-                free(got);
-            }
+        for (size_t ci = 0; ci < 3; ci++) {
+            double *got = calloc(nrows * G, sizeof *got);
+            crisk_engine_add_trees(m, rows, counts[ci], t0, t1, got);
+            for (size_t i = 0; i < counts[ci] * G; i++)
+                if (memcmp(&got[i], &want[i], sizeof got[i]) != 0)
+                    ck_abort_msg("seed %llu path %d trees [%zu,%zu) rows %zu: margin %zu "
+                                 "is %.17g, reference %.17g", (unsigned long long)seed,
+                                 path, t0, t1, counts[ci], i, got[i], want[i]);
+            free(got);
         }
         free(want);
     }
     free(rows);
 }
 
-/* Builds models of `s` under several seeds and checks every path on each. */
+/* Builds models of `s` under several seeds and checks every path on each: on the model
+ * laid out for the CPU's best path (switching paths after the build), and on models laid
+ * out for each path in turn (CRISK_ENGINE at build time picks the layouts). */
 static void check_shape(shape s, uint64_t seeds)
 {
     for (uint64_t seed = 1; seed <= seeds; seed++) {
         crisk_model *m = make_model(&s, seed);
-        check_all_paths(m, seed);
+        for (size_t p = 0; p < NPATHS; p++)
+            check_path(m, PATHS[p], seed);
         crisk_model_free(m);
+        for (size_t p = 1; p < NPATHS - 1; p++) {
+            setenv("CRISK_ENGINE", PATH_NAMES[p], 1);
+            m = make_model(&s, seed);
+            unsetenv("CRISK_ENGINE");
+            check_path(m, PATHS[p], seed);
+            crisk_model_free(m);
+        }
     }
 }
 
