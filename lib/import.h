@@ -33,6 +33,18 @@ int crisk_import_lightgbm(const char *text, size_t size, const crisk_load_limits
 int crisk_ubjson_parse(const unsigned char *data, size_t size, const crisk_load_limits *limits,
                        cJSON **out, crisk_error *err);
 
+/* Rewrites JSON text in which XGBoost wrote bare NaN, Infinity or -Infinity (outside
+ * strings) into standard JSON where each stands as a marker string that
+ * crisk_json_nonfinite_value() recognises. Stores a malloc'd NUL-terminated copy in
+ * `*out` and its length in `*out_size`, or leaves `*out` NULL when the text has no such
+ * token. Returns 0 or CRISK_E_NOMEM. */
+int crisk_json_nonfinite_rewrite(const char *text, size_t size, char **out, size_t *out_size,
+                                 crisk_error *err);
+
+/* Returns 1 and stores the value in `*value` if `item` is a marker string written by
+ * crisk_json_nonfinite_rewrite(), else 0. */
+int crisk_json_nonfinite_value(const cJSON *item, float *value);
+
 /* Converts an XGBoost model in the legacy binary format to XGBoost JSON through
  * libxgboost, storing a malloc'd NUL-terminated text in `*json`. Returns
  * CRISK_E_DEPENDENCY in a build without libxgboost. */

@@ -17,44 +17,43 @@ static void gblinear_margins(const crisk_model *m, const float *rows, size_t nro
     for (size_t r = 0; r < nrows; r++) {
         const float *row = rows + r * F;
         for (size_t g = 0; g < G; g++) {
-            float psum = m->bias[g] + (float)m->base_margin[g];
+            float psum = (float)m->bias[g] + (float)m->base_margin[g];
             for (size_t f = 0; f < F; f++)
                 if (!isnan(row[f]))
-                    psum += row[f] * m->weights[f * G + g];
+                    psum += row[f] * (float)m->weights[f * G + g];
             margins[r * G + g] = psum;
         }
     }
 }
 
-/* Logistic models: margins = rows . W + bias through one sgemm (standardisation is folded
- * into W and bias at load). A NaN anywhere in a row makes that row's margins NaN, which
- * is how a missing value is found without a second pass over the input. */
+/* Logistic models: margins = rows . W + bias through one dgemm (standardisation is folded
+ * into W and bias at load). Double, because the folded terms of features far from zero
+ * cancel: float32 loses 1e-4 on probabilities there. A NaN anywhere in a row makes that
+ * row's margins NaN, which is how a missing value is found without a second pass. */
 static int logistic_margins(const crisk_model *m, const float *rows, size_t nrows,
                             size_t row_offset, double *margins, crisk_error *err)
 {
     size_t F = m->num_features, G = m->num_outputs;
-    float *c = malloc(nrows * G * sizeof *c);
-    if (!c)
-        return crisk_fail(err, CRISK_E_NOMEM, "out of memory for %zu x %zu margins", nrows, G);
+    double *x = malloc(nrows * F * sizeof *x);
+    if (!x)
+        return crisk_fail(err, CRISK_E_NOMEM, "out of memory for %zu x %zu rows", nrows, F);
+    for (size_t i = 0; i < nrows * F; i++)
+        x[i] = rows[i];
     for (size_t r = 0; r < nrows; r++)
         for (size_t g = 0; g < G; g++)
-            c[r * G + g] = m->bias[g];
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)nrows, (int)G, (int)F, 1.0f,
-                rows, (int)F, m->weights, (int)G, 1.0f, c, (int)G);
-    for (size_t i = 0; i < nrows * G; i++) {
-        if (isnan(c[i])) {
+            margins[r * G + g] = m->bias[g];
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)nrows, (int)G, (int)F, 1.0,
+                x, (int)F, m->weights, (int)G, 1.0, margins, (int)G);
+    free(x);
+    for (size_t i = 0; i < nrows * G; i++)
+        if (isnan(margins[i])) {
             size_t r = i / G;
             for (size_t f = 0; f < F; f++)
-                if (isnan(rows[r * F + f])) {
-                    free(c);
+                if (isnan(rows[r * F + f]))
                     return crisk_fail(err, CRISK_E_INPUT,
                                       "row %zu, column %zu: missing value; logistic models "
                                       "need every feature", row_offset + r, f);
-                }
         }
-        margins[i] = c[i];
-    }
-    free(c);
     return 0;
 }
 

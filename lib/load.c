@@ -63,13 +63,30 @@ static int import_json_tree(const cJSON *root, const crisk_load_limits *limits,
 static int import_json_text(const char *text, size_t size, const crisk_load_limits *limits,
                             crisk_model *m, crisk_error *err)
 {
+    char *rewritten = NULL;
+    size_t rewritten_size = 0;
+    int rc = crisk_json_nonfinite_rewrite(text, size, &rewritten, &rewritten_size, err);
+    if (rc)
+        return rc;
+    const char *json = rewritten ? rewritten : text;
     const char *end = NULL;
-    cJSON *root = cJSON_ParseWithLengthOpts(text, size, &end, 0);
+    cJSON *root = cJSON_ParseWithLengthOpts(json, rewritten ? rewritten_size : size, &end, 0);
     if (!root) {
-        size_t at = end ? (size_t)(end - text) : 0;
+        /* Offsets into the rewritten text are close enough to find the place. */
+        size_t at = end ? (size_t)(end - json) : 0;
+        free(rewritten);
         return crisk_fail(err, CRISK_E_FORMAT, "invalid JSON at byte %zu", at);
     }
-    int rc = import_json_tree(root, limits, m, err);
+    size_t json_size = rewritten ? rewritten_size : size, at = (size_t)(end - json);
+    while (at < json_size && strchr(" \t\r\n", json[at]) && json[at] != '\0')
+        at++;
+    free(rewritten);
+    if (at < json_size) {
+        cJSON_Delete(root);
+        return crisk_fail(err, CRISK_E_FORMAT, "invalid JSON: text after the document at byte "
+                          "%zu", at);
+    }
+    rc = import_json_tree(root, limits, m, err);
     cJSON_Delete(root);
     return rc;
 }

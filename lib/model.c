@@ -86,9 +86,9 @@ static size_t model_memory(const crisk_model *m)
     if (m->fixup)
         bytes += m->num_features;
     if (m->weights)
-        bytes += m->num_features * m->num_outputs * sizeof(float);
+        bytes += m->num_features * m->num_outputs * sizeof(double);
     if (m->bias)
-        bytes += m->num_outputs * sizeof(float);
+        bytes += m->num_outputs * sizeof(double);
     if (m->mean)
         bytes += m->num_features * sizeof(float);
     if (m->scale)

@@ -68,6 +68,8 @@ typedef struct crisk_node {
     float    threshold;      /* numerical split: x < threshold goes left */
     float    cover;          /* sum of hessians (XGBoost) or count (LightGBM), for SHAP */
     double   value;          /* leaf value (for linear leaves: the constant term) */
+    double   fallback;       /* LightGBM linear leaf: the output when one of its features
+                                is NaN (LightGBM's leaf_value, not the constant term) */
 } crisk_node;
 
 /* One tree: a slice of model->nodes, root first. */
@@ -111,8 +113,9 @@ struct crisk_model {
     int          average_output;     /* LightGBM random forest: divide by iterations */
 
     /* Linear models (XGBoost gblinear, crisk logistic): out = x . W + bias. */
-    float *weights;                  /* num_features x num_outputs, row-major */
-    float *bias;                     /* num_outputs */
+    double *weights;                 /* num_features x num_outputs, row-major (gblinear:
+                                        float values, summed in float) */
+    double *bias;                    /* num_outputs */
     float *mean;                     /* logistic standardisation: NULL, or num_features */
     float *scale;                    /* logistic standardisation: NULL, or num_features */
 

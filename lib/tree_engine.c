@@ -11,6 +11,7 @@
 
 #include "engine_layout.h"
 #include "error.h"
+#include "split.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -50,20 +51,8 @@ typedef struct crisk_engine {
     double        *leaf_d;
 } crisk_engine;
 
-/* Returns 1 if category value `x` is in node `n`'s set. Values that are negative, too large
- * for the bitset, or not below 2^31 are in no set. */
-static int category_in_set(const crisk_model *m, const crisk_node *n, float x)
-{
-    if (!(x >= 0.0f) || x >= 2147483648.0f)
-        return 0;
-    uint32_t c = (uint32_t)x; /* truncates toward zero, as both XGBoost and LightGBM do */
-    if (c / 32 >= n->cat_nwords)
-        return 0;
-    return (m->cat_words[n->cat_begin + c / 32] >> (c % 32)) & 1u;
-}
-
 /* Returns the value of a leaf for `row`: its constant, or LightGBM's linear model, which
- * falls back to the constant leaf value when one of its features is missing. */
+ * falls back to the leaf's fallback value when one of its features is missing. */
 static double leaf_output(const crisk_model *m, const crisk_node *n, const float *row)
 {
     if (n->linear_count == 0)
@@ -72,23 +61,12 @@ static double leaf_output(const crisk_model *m, const crisk_node *n, const float
     for (uint32_t k = 0; k < n->linear_count; k++) {
         float x = row[m->lin_feature[n->linear_begin + k]];
         if (isnan(x))
-            return n->value;
-        sum += m->lin_coeff[n->linear_begin + k] * (double)x;
+            return n->fallback;
+        /* LightGBM's dense-row reader turns |x| <= 1e-35f into 0. */
+        if (fabsf(x) > 1e-35f)
+            sum += m->lin_coeff[n->linear_begin + k] * (double)x;
     }
     return sum;
-}
-
-/* Returns feature value `x` of feature `f` after the model's fix-up for it, if any. */
-static float fix_value(const crisk_model *m, size_t f, float x)
-{
-    switch (m->fixup[f]) {
-    case CRISK_FIXUP_NAN_TO_ZERO:
-        return isnan(x) ? 0.0f : x;
-    case CRISK_FIXUP_ZERO_TO_NAN:
-        return fabsf(x) <= 1e-35f ? NAN : x;
-    default:
-        return x;
-    }
 }
 
 /* Returns the leaf reached by `row` in tree `t`, walking the canonical nodes. */
@@ -98,16 +76,9 @@ static const crisk_node *walk(const crisk_model *m, size_t t, const float *row)
     const crisk_node *n = nodes;
     while (n->left != -1) {
         float x = row[n->feature];
-        int go_left;
         if (m->fixup)
-            x = fix_value(m, (size_t)n->feature, x);
-        if (isnan(x))
-            go_left = n->default_left;
-        else if (n->categorical)
-            go_left = category_in_set(m, n, x) == n->cat_in_left;
-        else
-            go_left = x < n->threshold;
-        n = nodes + (go_left ? n->left : n->right);
+            x = crisk_fix_value(m, (size_t)n->feature, x);
+        n = nodes + (crisk_split_goes_left(m, n, x) ? n->left : n->right);
     }
     return n;
 }

@@ -190,8 +190,11 @@ static int read_array(const cJSON *obj, const char *path, const char *key, size_
         if (i == n)
             break;
         double v;
+        float nonfinite;
         if (cJSON_IsNumber(it))
             v = it->valuedouble;
+        else if (kind == ELEM_F32 && crisk_json_nonfinite_value(it, &nonfinite))
+            v = nonfinite; /* XGBoost's bare NaN / Infinity */
         else if (kind == ELEM_U8 && cJSON_IsBool(it))
             v = cJSON_IsTrue(it);
         else
@@ -412,13 +415,6 @@ static int read_gbtree(crisk_model *m, const cJSON *model, const cJSON *weight_d
                           cJSON_GetArraySize(trees), num_trees);
     if (parallel == 0)
         return crisk_fail(err, CRISK_E_FORMAT, "%s: num_parallel_tree is 0", path);
-    m->trees_per_iteration = m->num_outputs * parallel;
-    if (num_trees % m->trees_per_iteration != 0)
-        return crisk_fail(err, CRISK_E_FORMAT,
-                          "%s: %zu trees are not whole iterations of %zu outputs x %zu "
-                          "parallel trees", path, num_trees, m->num_outputs, parallel);
-    m->num_iterations = num_trees / m->trees_per_iteration;
-
     /* First pass: node counts, so that every node lands in one allocation. */
     size_t total = 0, largest = 0, t = 0;
     const cJSON *tree;
@@ -437,6 +433,14 @@ static int read_gbtree(crisk_model *m, const cJSON *model, const cJSON *weight_d
         if (n > largest)
             largest = n;
     }
+    /* After the pass above, so that a vector-leaf model is refused as such rather than as
+     * a malformed count of scalar trees. */
+    m->trees_per_iteration = m->num_outputs * parallel;
+    if (num_trees % m->trees_per_iteration != 0)
+        return crisk_fail(err, CRISK_E_FORMAT,
+                          "%s: %zu trees are not whole iterations of %zu outputs x %zu "
+                          "parallel trees", path, num_trees, m->num_outputs, parallel);
+    m->num_iterations = num_trees / m->trees_per_iteration;
     m->num_trees = num_trees;
     m->num_nodes = total;
     m->trees = calloc(num_trees ? num_trees : 1, sizeof *m->trees);
@@ -532,12 +536,18 @@ static int read_gblinear(crisk_model *m, const cJSON *booster, crisk_error *err)
         free(all);
         return crisk_fail_prefix(err, rc, "gblinear weights ((num_feature + 1) x groups)");
     }
-    m->weights = all; /* the first F * G floats are the weights, in the layout linear.c uses */
+    /* The first F * G floats are the weights, in the layout linear.c uses. */
+    m->weights = malloc(F * G * sizeof *m->weights);
     m->bias = malloc(G * sizeof *m->bias);
-    if (!m->bias)
+    if (!m->weights || !m->bias) {
+        free(all);
         return crisk_fail(err, CRISK_E_NOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < F * G; i++)
+        m->weights[i] = all[i];
     for (size_t g = 0; g < G; g++)
         m->bias[g] = all[F * G + g];
+    free(all);
     return 0;
 }
 

@@ -7,6 +7,7 @@
  */
 #include "crisk.h"
 
+#include "check_run.h"
 #include "engine.h"
 #include "engine_layout.h"
 #include "model.h"
@@ -378,9 +379,5 @@ static Suite *engine_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(engine_suite());
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return crisk_check_run(engine_suite());
 }

@@ -1,0 +1,170 @@
+"""crisk.Model: a loaded risk model, scored from numpy arrays or pandas DataFrames."""
+from __future__ import annotations
+
+import json
+import os
+from typing import Any, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from . import capi
+from ._errors import CriskError
+
+_OUTPUTS = {"probability": 0, "transformed": 0, "margin": 1}
+
+
+def _raise(err: "capi.crisk_error") -> None:
+    raise CriskError(err.code, capi.crisk_err_name(err.code), err.message)
+
+
+class Model:
+    """A risk model loaded by the crisk C library.
+
+    ``Model(path)`` or ``Model(data: bytes)`` loads XGBoost (JSON, UBJSON, legacy
+    binary), LightGBM (text) and crisk logistic (JSON) models. A model is immutable:
+    one instance may be scored from many threads at once. It pickles through its
+    serialised bytes, so multiprocessing and Dask can ship it.
+    """
+
+    def __init__(self, source: Union[str, "os.PathLike[str]", bytes, bytearray, memoryview]):
+        if isinstance(source, (bytes, bytearray, memoryview)):
+            data = bytes(source)
+        else:
+            with open(os.fspath(source), "rb") as f:
+                data = f.read()
+        err = capi.crisk_error()
+        handle = capi.load_buffer(data, err)
+        if handle is None:
+            _raise(err)
+        self._handle = handle
+        self._data = data
+        info = capi.crisk_model_info()
+        capi.crisk_model_get_info(handle, info)
+        self._info = {name: getattr(info, name) for name in (
+            "format", "booster", "objective", "num_features", "num_outputs", "num_classes",
+            "num_trees", "num_iterations", "num_nodes", "max_depth", "memory_bytes")}
+        names = [capi.crisk_model_feature_name(handle, i) for i in range(self.num_features)]
+        self._feature_names = names if names and all(n is not None for n in names) else None
+
+    @classmethod
+    def from_xgboost(cls, booster: Any) -> "Model":
+        """Loads an ``xgboost.Booster`` (or a fitted XGBClassifier/XGBRegressor)."""
+        if hasattr(booster, "get_booster"):
+            booster = booster.get_booster()
+        return cls(bytes(booster.save_raw("json")))
+
+    @classmethod
+    def from_sklearn(cls, estimator: Any, feature_names: Optional[Sequence[str]] = None
+                     ) -> "Model":
+        """Loads a fitted scikit-learn LogisticRegression, a Pipeline of StandardScaler and
+        LogisticRegression, or a OneVsRestClassifier of LogisticRegression, through crisk's
+        logistic format (crisk.export)."""
+        from .export import logistic_to_dict
+        doc = logistic_to_dict(estimator, feature_names)
+        return cls(json.dumps(doc).encode())
+
+    def close(self) -> None:
+        """Frees the C model now rather than at garbage collection. Idempotent."""
+        handle, self._handle = getattr(self, "_handle", None), None
+        if handle is not None:
+            capi.crisk_model_free(handle)
+
+    def __del__(self) -> None:
+        self.close()
+
+    def __enter__(self) -> "Model":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __reduce__(self):
+        return (Model, (self._data,))
+
+    def __repr__(self) -> str:
+        i = self._info
+        shape = f"{i['num_trees']} trees" if i["num_trees"] else "linear"
+        return (f"<crisk.Model {i['format']} {i['booster']} {i['objective']!r}: {shape}, "
+                f"{i['num_features']} features, {i['num_outputs']} output(s)>")
+
+    @property
+    def info(self) -> dict:
+        """What `crisk inspect` prints: format, booster, objective, sizes, memory."""
+        return dict(self._info)
+
+    @property
+    def num_features(self) -> int:
+        return int(self._info["num_features"])
+
+    @property
+    def num_outputs(self) -> int:
+        return int(self._info["num_outputs"])
+
+    @property
+    def feature_names(self) -> Optional[Sequence[str]]:
+        """The feature names stored in the model file, or None."""
+        return list(self._feature_names) if self._feature_names else None
+
+    def _live(self):
+        if self._handle is None:
+            raise ValueError("the model is closed")
+        return self._handle
+
+    def _rows(self, X: Any) -> np.ndarray:
+        """Returns X as a 2-D C-contiguous float32 array: without a copy when it is one
+        already, converted once otherwise. DataFrame columns are matched to the model's
+        feature names by name; pandas categorical columns become their category codes
+        (missing as NaN)."""
+        if hasattr(X, "columns") and hasattr(X, "dtypes"):
+            X = self._frame_to_array(X)
+        X = np.asarray(X)
+        if X.ndim == 1:
+            X = X.reshape(1, -1)
+        if X.ndim != 2:
+            raise ValueError(f"X must be 2-D, got {X.ndim} dimensions")
+        if X.dtype != np.float32 or not X.flags.c_contiguous:
+            X = np.ascontiguousarray(X, dtype=np.float32)
+        return X
+
+    def _frame_to_array(self, frame: Any) -> np.ndarray:
+        columns = [str(c) for c in frame.columns]
+        names = self._feature_names
+        if names is not None:
+            missing = [n for n in names if n not in columns]
+            if missing:
+                raise CriskError(-7, "CRISK_E_SHAPE",
+                                 f"DataFrame lacks the model's feature column(s) {missing}")
+            frame = frame[names]
+        out = np.empty((len(frame), frame.shape[1]), dtype=np.float32)
+        for j, col in enumerate(frame.columns):
+            series = frame[col]
+            if hasattr(series, "cat"):
+                codes = series.cat.codes.to_numpy().astype(np.float32)
+                codes[codes < 0] = np.nan
+                out[:, j] = codes
+            else:
+                out[:, j] = series.to_numpy(dtype=np.float32, na_value=np.nan)
+        return out
+
+    def predict(self, X: Any, output: str = "probability", threads: int = 0,
+                iteration_range: Tuple[int, int] = (0, 0)) -> np.ndarray:
+        """Scores rows of features.
+
+        ``output`` is "probability" (the objective's transformed output: probability,
+        class index, expected value) or "margin". ``threads`` = 0 uses every core.
+        Returns shape (n,) for single-output models, else (n, outputs). The GIL is
+        released while the C library scores.
+        """
+        if output not in _OUTPUTS:
+            raise ValueError(f"output must be one of {sorted(_OUTPUTS)}, not {output!r}")
+        handle = self._live()
+        rows = self._rows(X)
+        kind = _OUTPUTS[output]
+        width = capi.crisk_model_num_margins(handle) if kind else self.num_outputs
+        out = np.empty((rows.shape[0], width), dtype=np.float32)
+        err = capi.crisk_error()
+        rc = capi.predict_into(handle, rows, out, int(threads), kind,
+                               int(iteration_range[0]), int(iteration_range[1]), err)
+        if rc != 0:
+            _raise(err)
+        return out[:, 0] if width == 1 else out

@@ -1,0 +1,71 @@
+/*
+ * cli.h — what the parts of the `crisk` command share: exit codes, the option parser, the
+ * CSV table reader, model loading, and the sub-commands.
+ */
+#ifndef CRISK_CLI_H
+#define CRISK_CLI_H
+
+#include "crisk.h"
+
+#include <stdio.h>
+
+/* Exit codes of the command, as the usage text documents them. */
+#define CLI_EXIT_OK      0  /* success */
+#define CLI_EXIT_FAILURE 1  /* a bad model or input file, or an I/O error */
+#define CLI_EXIT_USAGE   2  /* a bad command line */
+/* Returned by cli_parse_args() when --help was given (not an exit code). */
+#define CLI_HELP         (-1)
+
+/* One option a sub-command accepts. Exactly one of `value` and `flag` is set. */
+typedef struct cli_option {
+    const char *name;    /* with its dashes, e.g. "--model" */
+    const char **value;  /* an option with an argument: where the argument goes */
+    int *flag;           /* a flag: set to 1 when given */
+} cli_option;
+
+/* Parses the arguments of sub-command `command` (argv[0] is its first argument, not its
+ * name) against the `nopts` options of `opts`; an argument may follow as the next word or
+ * after '='. Returns 0, CLI_HELP for --help/-h, or CLI_EXIT_USAGE after printing to stderr
+ * what is wrong (an unknown option, a missing argument, a repeated option, a stray word). */
+int cli_parse_args(const char *command, int argc, char **argv, const cli_option *opts,
+                   size_t nopts);
+
+/* Parses `text`, the argument of option `name`, as an integer in [lo, hi] into `*out`.
+ * Returns 0, or CLI_EXIT_USAGE after printing what is wrong. */
+int cli_parse_int(const char *name, const char *text, long lo, long hi, long *out);
+
+/* Prints the command's usage text to `f`. */
+void cli_usage(FILE *f);
+
+/* Loads the model at `path`. Returns it, or NULL after printing why not. */
+crisk_model *cli_load_model(const char *path);
+
+/* Prints "crisk: `where`: `message`" to stderr (without `where` when it is NULL). */
+void cli_report(const char *where, const char *message);
+
+/* A CSV input of cases: a header row of feature names, then one case per row. */
+typedef struct cli_table cli_table;
+
+/* Opens a table over `f`, reads its header and maps its columns to the features of
+ * `model`: by name when the model stores feature names (a column that is no feature is an
+ * error unless `ignore_extra`; every feature needs a column), else by position (the
+ * header must have one column per feature). Returns 0 or a negative crisk code with
+ * `err` filled. */
+int cli_table_open(FILE *f, const crisk_model *model, int ignore_extra, cli_table **out,
+                   crisk_error *err);
+
+/* Reads up to `max_rows` cases into `rows` (max_rows x crisk_model_num_features floats,
+ * row-major; a missing value is NaN), stores how many in `*nrows` (0 at the end) and the
+ * line each starts on in `first_line` (the first) and `last_line` (the last). Returns 0
+ * or a negative crisk code with `err` naming the line and column. */
+int cli_table_read(cli_table *table, float *rows, size_t max_rows, size_t *nrows,
+                   size_t *first_line, size_t *last_line, crisk_error *err);
+
+/* Frees a table (not its FILE). NULL is a no-op. */
+void cli_table_free(cli_table *table);
+
+/* The sub-commands: each takes the words after its name and returns an exit code. */
+int cli_predict(int argc, char **argv);
+int cli_inspect(int argc, char **argv);
+
+#endif /* CRISK_CLI_H */

@@ -1,0 +1,225 @@
+/*
+ * test_csv.c — the streaming CSV reader (lib/csv.c): RFC 4180 quoting, line breaks,
+ * byte order marks, line numbers, limits and malformed input, at every chunk size small
+ * enough to split each construct across reads.
+ */
+#include "csv.h"
+
+#include "check_run.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Reads every record of `size` bytes at `text` with chunks of `chunk` bytes and returns
+ * them rendered as "LINE:field|field|...\n" per record (malloc'd), or NULL on an error,
+ * which is left in `err` with its code in `*rc`. */
+static char *render(const char *text, size_t size, size_t chunk, size_t max_record, int *rc,
+                    crisk_error *err)
+{
+    FILE *f = fmemopen((void *)text, size, "rb");
+    ck_assert_ptr_nonnull(f);
+    crisk_csv_options opts;
+    crisk_csv_options_init(&opts);
+    opts.chunk_bytes = chunk;
+    if (max_record)
+        opts.max_record_bytes = max_record;
+    crisk_csv_reader *r = NULL;
+    ck_assert_int_eq(crisk_csv_open(f, &opts, &r, err), 0);
+    size_t cap = 4096, len = 0;
+    char *out = calloc(1, cap);
+    const char **fields;
+    size_t n;
+    while ((*rc = crisk_csv_next(r, &fields, &n, err)) == 1) {
+        ck_assert_uint_ge(n, 1);
+        len += (size_t)snprintf(out + len, cap - len, "%zu:", crisk_csv_line(r));
+        for (size_t i = 0; i < n; i++)
+            len += (size_t)snprintf(out + len, cap - len, "%s%s", i ? "|" : "", fields[i]);
+        len += (size_t)snprintf(out + len, cap - len, "\n");
+        ck_assert_uint_lt(len, cap);
+    }
+    crisk_csv_free(r);
+    fclose(f);
+    if (*rc < 0) {
+        free(out);
+        return NULL;
+    }
+    return out;
+}
+
+/* Checks that `text` reads as `expected` at every chunk size from 1 to 9 and the default. */
+static void expect_records(const char *text, size_t size, const char *expected)
+{
+    size_t chunks[] = {1, 2, 3, 4, 5, 7, 9, 65536};
+    for (size_t i = 0; i < sizeof chunks / sizeof chunks[0]; i++) {
+        int rc;
+        crisk_error err;
+        char *got = render(text, size, chunks[i], 0, &rc, &err);
+        ck_assert_msg(got != NULL, "chunk %zu: error %d %s", chunks[i], rc, err.message);
+        ck_assert_msg(strcmp(got, expected) == 0, "chunk %zu: got\n%s\nexpected\n%s",
+                      chunks[i], got, expected);
+        free(got);
+    }
+}
+
+/* Checks that `text` fails with `code` and a message containing `needle` at every chunk
+ * size. */
+static void expect_error(const char *text, size_t size, size_t max_record, int code,
+                         const char *needle)
+{
+    size_t chunks[] = {1, 2, 3, 5, 65536};
+    for (size_t i = 0; i < sizeof chunks / sizeof chunks[0]; i++) {
+        int rc;
+        crisk_error err;
+        char *got = render(text, size, chunks[i], max_record, &rc, &err);
+        ck_assert_msg(got == NULL, "chunk %zu: no error", chunks[i]);
+        ck_assert_int_eq(rc, code);
+        ck_assert_int_eq(err.code, code);
+        ck_assert_msg(strstr(err.message, needle), "chunk %zu: '%s' lacks '%s'", chunks[i],
+                      err.message, needle);
+    }
+}
+
+#define EXPECT(text, expected) expect_records(text, sizeof(text) - 1, expected)
+
+START_TEST(test_plain)
+{
+    EXPECT("a,b,c\n1,2,3\n", "1:a|b|c\n2:1|2|3\n");
+    EXPECT("a,b\n1,2", "1:a|b\n2:1|2\n");            /* no final line break */
+    EXPECT("a,,c\n,,\n", "1:a||c\n2:||\n");          /* empty fields */
+    EXPECT("x\n", "1:x\n");
+    EXPECT("", "");
+    EXPECT("a\n\n\nb\n", "1:a\n4:b\n");              /* empty lines are skipped */
+    EXPECT("a ,\tb\n", "1:a |\tb\n");                /* blanks are kept */
+}
+END_TEST
+
+START_TEST(test_quotes)
+{
+    EXPECT("\"a,b\",c\n", "1:a,b|c\n");
+    EXPECT("\"say \"\"hi\"\"\",x\n", "1:say \"hi\"|x\n");
+    EXPECT("\"\",\"\"\n", "1:|\n");
+    EXPECT("\"\"\n", "1:\n");                        /* one empty quoted field: a record */
+    EXPECT("\"two\nlines\",b\nnext,c\n", "1:two\nlines|b\n3:next|c\n");
+    EXPECT("\"cr\r\nlf\"\r\nz\r\n", "1:cr\r\nlf\n3:z\n"); /* CRLF inside quotes is kept */
+    EXPECT("ab\"c,d\n", "1:ab\"c|d\n");              /* a quote inside an unquoted field */
+    EXPECT("\"end\"", "1:end\n");
+}
+END_TEST
+
+START_TEST(test_line_breaks_and_bom)
+{
+    EXPECT("a,b\r\n1,2\r\n", "1:a|b\n2:1|2\n");
+    EXPECT("a,b\r\n\r\n1,2\r", "1:a|b\n3:1|2\n");
+    EXPECT("a\rb,c\n", "1:a\rb|c\n");                /* a bare CR is an ordinary byte */
+    EXPECT("\xEF\xBB\xBF" "f1,f2\n1,2\n", "1:f1|f2\n2:1|2\n");
+    EXPECT("\xEF\xBB\xBF" "\"q\"\n", "1:q\n");
+    EXPECT("\xEF\xBB\xBF", "");
+    EXPECT("\xEF\xBB" "x\n", "1:\xEF\xBBx\n");       /* half a BOM is data */
+    EXPECT("x\n\xEF\xBB\xBF\n", "1:x\n2:\xEF\xBB\xBF\n"); /* a BOM later on is data */
+}
+END_TEST
+
+START_TEST(test_errors)
+{
+    expect_error("a\n\"open,b\nc\n", 11, 0, CRISK_E_FORMAT, "starting on line 2");
+    expect_error("a\n\"x\"y,b\n", 9, 0, CRISK_E_FORMAT, "line 2: unexpected character");
+    expect_error("a\nb\nc\0d\n", 8, 0, CRISK_E_FORMAT, "line 3: a NUL byte");
+    expect_error("ok\n0123456789\n", 14, 8, CRISK_E_LIMIT, "starting on line 2");
+    expect_error("a,b,c,d,e\n", 10, 8, CRISK_E_LIMIT, "longer than 8 bytes");
+}
+END_TEST
+
+START_TEST(test_limit_counts_terminators)
+{
+    /* "abc" takes 4 bytes with its terminator; "a,b" takes 4 too. */
+    int rc;
+    crisk_error err;
+    char *got = render("abc\na,b\n", 8, 2, 4, &rc, &err);
+    ck_assert_ptr_nonnull(got);
+    ck_assert_str_eq(got, "1:abc\n2:a|b\n");
+    free(got);
+}
+END_TEST
+
+START_TEST(test_sticky_error_and_arguments)
+{
+    const char text[] = "\"x\"y\nfine\n";
+    FILE *f = fmemopen((void *)text, sizeof text - 1, "rb");
+    crisk_csv_reader *r = NULL;
+    crisk_error err;
+    ck_assert_int_eq(crisk_csv_open(f, NULL, &r, &err), 0);
+    const char **fields;
+    size_t n;
+    ck_assert_int_eq(crisk_csv_next(r, &fields, &n, &err), CRISK_E_FORMAT);
+    err.code = 0;
+    ck_assert_int_eq(crisk_csv_next(r, &fields, &n, &err), CRISK_E_FORMAT);
+    ck_assert_int_eq(err.code, CRISK_E_FORMAT);
+    ck_assert_int_eq(crisk_csv_next(r, NULL, &n, NULL), CRISK_E_INVALID_ARGUMENT);
+    crisk_csv_free(r);
+    fclose(f);
+    crisk_csv_free(NULL);
+    ck_assert_uint_eq(crisk_csv_line(NULL), 0);
+    ck_assert_int_eq(crisk_csv_open(NULL, NULL, &r, &err), CRISK_E_INVALID_ARGUMENT);
+    ck_assert_ptr_null(r);
+    crisk_csv_options opts;
+    crisk_csv_options_init(&opts);
+    opts.max_record_bytes = 0;
+    f = tmpfile();
+    ck_assert_int_eq(crisk_csv_open(f, &opts, &r, &err), CRISK_E_INVALID_ARGUMENT);
+    fclose(f);
+}
+END_TEST
+
+START_TEST(test_long_stream)
+{
+    /* Many records through small chunks: every record and its line come back in order. */
+    FILE *f = tmpfile();
+    ck_assert_ptr_nonnull(f);
+    const size_t N = 50000;
+    for (size_t i = 0; i < N; i++)
+        fprintf(f, i % 2 ? "%zu,\"q,%zu\"\r\n" : "%zu,\"multi\nline\"\n", i, i);
+    rewind(f);
+    crisk_csv_options opts;
+    crisk_csv_options_init(&opts);
+    opts.chunk_bytes = 61;
+    opts.max_record_bytes = 64;
+    crisk_csv_reader *r = NULL;
+    crisk_error err;
+    ck_assert_int_eq(crisk_csv_open(f, &opts, &r, &err), 0);
+    const char **fields;
+    size_t n, line = 1;
+    for (size_t i = 0; i < N; i++) {
+        ck_assert_int_eq(crisk_csv_next(r, &fields, &n, &err), 1);
+        ck_assert_uint_eq(n, 2);
+        ck_assert_uint_eq(strtoul(fields[0], NULL, 10), i);
+        ck_assert_uint_eq(crisk_csv_line(r), line);
+        line += i % 2 ? 1 : 2;
+    }
+    ck_assert_int_eq(crisk_csv_next(r, &fields, &n, &err), 0);
+    crisk_csv_free(r);
+    fclose(f);
+}
+END_TEST
+
+/* Returns the suite of the CSV reader. */
+static Suite *csv_suite(void)
+{
+    Suite *s = suite_create("csv");
+    TCase *tc = tcase_create("reader");
+    tcase_add_test(tc, test_plain);
+    tcase_add_test(tc, test_quotes);
+    tcase_add_test(tc, test_line_breaks_and_bom);
+    tcase_add_test(tc, test_errors);
+    tcase_add_test(tc, test_limit_counts_terminators);
+    tcase_add_test(tc, test_sticky_error_and_arguments);
+    tcase_add_test(tc, test_long_stream);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    return crisk_check_run(csv_suite());
+}
