@@ -59,6 +59,7 @@ void crisk_batch_clear(crisk_batch *b)
     if (!b)
         return;
     b->rows = 0;
+    b->events = NULL; /* events loaded for a batch hold only its keys */
     for (size_t i = 0; i < b->schema->nfields; i++)
         b->cols[i].arena_len = 0;
 }

@@ -267,6 +267,8 @@ int crisk_features_build(const crisk_schema *s, const fitted_state *fit,
                         o[j] = smoothed_rate(count, pos, isnan(f->smoothing) ? fit->smoothing
                                                                              : f->smoothing,
                                              prior[fold]);
+                } else if (crisk_feature_is_event(f)) {
+                    o[j] = crisk_event_feature(s, b, f, r);
                 } else {
                     o[j] = crisk_feature_plain(b, f, r, &date);
                 }

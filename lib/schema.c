@@ -3,6 +3,7 @@
  * named by its JSON path, writing it back with the fitted state, and the accessors.
  */
 #include "error.h"
+#include "events.h"
 #include "import.h"
 #include "schema_impl.h"
 
@@ -17,22 +18,26 @@
 
 static const char *const top_keys[] = {"format", "version", "id_field", "date_field",
                                        "max_field_bytes", "fields", "features", "bands",
-                                       "fitted", "description"};
+                                       "fitted", "description", "event_types"};
 static const char *const field_keys[] = {"name", "type", "required", "personal",
                                          "description"};
 static const char *const band_keys[] = {"name", "feature", "keys", "low_quantile",
                                         "high_quantile", "min_count", "description"};
 static const char *const type_names[] = {NULL, "string", "number", "date", "hs_code"};
 static const char *const op_names[] = {NULL, "number", "log1p", "ratio", "date_part",
-                                       "hs_prefix", "category", "risk_rate", "risk_count"};
+                                       "hs_prefix", "category", "risk_rate", "risk_count",
+                                       "event_count", "event_flag", "event_hours_since",
+                                       "event_max"};
 static const char *const part_names[] = {NULL, "year", "month", "day", "weekday",
                                          "dayofyear"};
 #define COUNT(a) (sizeof a / sizeof a[0])
 
 /* The keys each op takes besides "name", "op" and "description", in op order. */
-static const char *const op_keys[][3] = {
+#define EVENT_KEYS {"key_field", "key_type", "event", "window_days"}
+static const char *const op_keys[][4] = {
     {NULL}, {"field"}, {"field"}, {"num", "den"}, {"field", "part"}, {"field", "digits"},
-    {"field", "unknown"}, {"keys", "smoothing"}, {"keys"}};
+    {"field", "unknown"}, {"keys", "smoothing"}, {"keys"}, EVENT_KEYS, EVENT_KEYS, EVENT_KEYS,
+    EVENT_KEYS};
 
 /* Returns a phrase naming the JSON type of `item`, for messages. */
 const char *crisk_json_type_name(const cJSON *item)
@@ -356,6 +361,52 @@ static int read_feature_args(crisk_schema *s, const cJSON *obj, const char *at,
         if ((rc = get_array(obj, at, "keys", 1, 1, CRISK_SCHEMA_MAX_KEY_PARTS, &keys, err)))
             return rc;
         return read_keys(s, keys, sub, &f->set, err);
+    case OP_EVENT_COUNT:
+    case OP_EVENT_FLAG:
+    case OP_EVENT_HOURS_SINCE:
+    case OP_EVENT_MAX: {
+        snprintf(sub, sizeof sub, "%s.key_field", at);
+        if ((rc = get_string(obj, at, "key_field", 1, &name, err))
+            || (rc = resolve_field(s, sub, name, 1u << CRISK_FIELD_STRING, &f->field, err))
+            || (rc = get_string(obj, at, "key_type", 1, &text, err)))
+            return rc;
+        f->key_type = crisk_event_key_type_index(text);
+        if (!f->key_type)
+            return crisk_fail(err, CRISK_E_FORMAT, "%s.key_type: \"%s\" is not one of "
+                              "container, transport_document, conveyance, declaration", at,
+                              text);
+        if ((rc = get_string(obj, at, "event", 1, &text, err)))
+            return rc;
+        long type = crisk_event_type_index(s, text);
+        if (type < 0)
+            return crisk_fail(err, CRISK_E_FORMAT, "%s.event: \"%s\" is neither a built-in "
+                              "event type nor one of the schema's event_types", at, text);
+        f->event = (uint32_t)type;
+        /* Ten years: windows are whole seconds of microseconds far inside int64. */
+        return get_number(obj, at, "window_days", 1, 1.0 / 24, 3650, 0, &f->window_days, err);
+    }
+    }
+    return 0;
+}
+
+/* Reads the custom event types (at "event_types"): distinct well-formed names that are
+ * not built in. */
+static int read_event_types(crisk_schema *s, const cJSON *arr, crisk_error *err)
+{
+    s->event_types = calloc(array_size(arr) + 1, sizeof *s->event_types);
+    if (!s->event_types)
+        return crisk_fail(err, CRISK_E_NOMEM, "event_types: out of memory");
+    for (const cJSON *it = arr->child; it; it = it->next) {
+        if (!cJSON_IsString(it) || !crisk_event_type_name_valid(it->valuestring))
+            return crisk_fail(err, CRISK_E_FORMAT, "event_types[%zu]: expected a name of "
+                              "lowercase letters, digits, '.', '_' or '-' (1 to 64 bytes, "
+                              "starting with a letter)", s->nevent_types);
+        if (crisk_event_type_index(s, it->valuestring) >= 0)
+            return crisk_fail(err, CRISK_E_FORMAT, "event_types[%zu]: \"%s\" is built in or "
+                              "named earlier", s->nevent_types, it->valuestring);
+        if (!(s->event_types[s->nevent_types] = dup_string(it->valuestring)))
+            return crisk_fail(err, CRISK_E_NOMEM, "event_types: out of memory");
+        s->nevent_types++;
     }
     return 0;
 }
@@ -383,10 +434,11 @@ static int read_features(crisk_schema *s, const cJSON *arr, crisk_error *err)
         if (!f->op)
             return crisk_fail(err, CRISK_E_FORMAT, "%s.op: \"%s\" is not one of number, "
                               "log1p, ratio, date_part, hs_prefix, category, risk_rate, "
-                              "risk_count", at, op);
-        const char *allowed[6] = {"name", "op", "description", op_keys[f->op][0],
-                                  op_keys[f->op][1], op_keys[f->op][2]};
-        if ((rc = check_keys(it, at, allowed, 6, err)))
+                              "risk_count, event_count, event_flag, event_hours_since, "
+                              "event_max", at, op);
+        const char *allowed[7] = {"name", "op", "description", op_keys[f->op][0],
+                                  op_keys[f->op][1], op_keys[f->op][2], op_keys[f->op][3]};
+        if ((rc = check_keys(it, at, allowed, 7, err)))
             return rc;
         if (crisk_schema_feature_index(s, name) >= 0)
             return crisk_fail(err, CRISK_E_FORMAT, "%s.name: \"%s\" names an earlier feature",
@@ -436,9 +488,10 @@ static int read_bands(crisk_schema *s, const cJSON *arr, crisk_error *err)
         if (fi < 0)
             return crisk_fail(err, CRISK_E_FORMAT, "%s.feature: no feature called \"%s\"", at,
                               feature);
-        if (crisk_feature_needs_fit(&s->features[fi]))
-            return crisk_fail(err, CRISK_E_FORMAT, "%s.feature: \"%s\" needs fitted tables; a "
-                              "band's feature must be built from the row alone", at, feature);
+        if (crisk_feature_needs_fit(&s->features[fi]) || crisk_feature_is_event(&s->features[fi]))
+            return crisk_fail(err, CRISK_E_FORMAT, "%s.feature: \"%s\" needs fitted tables or "
+                              "events; a band's feature must be built from the row alone", at,
+                              feature);
         b->feature = (uint32_t)fi;
         if (crisk_schema_band_index(s, name) >= 0)
             return crisk_fail(err, CRISK_E_FORMAT, "%s.name: \"%s\" names an earlier band", at,
@@ -461,7 +514,7 @@ static int read_schema(crisk_schema *s, const cJSON *root, crisk_error *err)
                           crisk_json_type_name(root));
     const char *format, *id_field, *date_field;
     double version = 0, max_bytes = 256;
-    const cJSON *fields, *features, *bands;
+    const cJSON *fields, *features, *bands, *event_types;
     int rc;
     if ((rc = check_keys(root, "", top_keys, COUNT(top_keys), err))
         || (rc = get_string(root, "", "format", 1, &format, err)))
@@ -475,6 +528,8 @@ static int read_schema(crisk_schema *s, const cJSON *root, crisk_error *err)
         || (rc = get_array(root, "", "fields", 1, 1, CRISK_SCHEMA_MAX_ITEMS, &fields, err))
         || (rc = get_array(root, "", "features", 1, 0, CRISK_SCHEMA_MAX_ITEMS, &features, err))
         || (rc = get_array(root, "", "bands", 0, 0, CRISK_SCHEMA_MAX_ITEMS, &bands, err))
+        || (rc = get_array(root, "", "event_types", 0, 0, CRISK_SCHEMA_MAX_ITEMS,
+                           &event_types, err))
         || (rc = get_string(root, "", "id_field", 0, &id_field, err))
         || (rc = get_string(root, "", "date_field", 0, &date_field, err)))
         return rc;
@@ -484,7 +539,9 @@ static int read_schema(crisk_schema *s, const cJSON *root, crisk_error *err)
     s->sets = calloc(max_sets ? max_sets : 1, sizeof *s->sets);
     if (!s->sets)
         return crisk_fail(err, CRISK_E_NOMEM, "out of memory");
-    if ((rc = read_fields(s, fields, err)) || (rc = read_features(s, features, err))
+    if ((rc = read_fields(s, fields, err))
+        || (event_types && (rc = read_event_types(s, event_types, err)))
+        || (rc = read_features(s, features, err))
         || (bands && (rc = read_bands(s, bands, err))))
         return rc;
     uint32_t idx;
@@ -499,6 +556,11 @@ static int read_schema(crisk_schema *s, const cJSON *root, crisk_error *err)
             return rc;
         s->date_field = idx;
     }
+    /* Event windows end with the declaration's date: without one they cannot be placed. */
+    for (size_t i = 0; i < s->nfeatures; i++)
+        if (crisk_feature_is_event(&s->features[i]) && s->date_field < 0)
+            return crisk_fail(err, CRISK_E_FORMAT, "features[%zu]: an event feature needs the "
+                              "schema's date_field", i);
     const cJSON *fitted = cJSON_GetObjectItemCaseSensitive(root, "fitted");
     return fitted ? crisk_fitted_from_json(s, fitted, err) : 0;
 }
@@ -560,6 +622,9 @@ void crisk_schema_free(crisk_schema *s)
         free(s->features[i].name);
     for (size_t i = 0; i < s->nbands; i++)
         free(s->bands[i].name);
+    for (size_t i = 0; i < s->nevent_types; i++)
+        free(s->event_types[i]);
+    free(s->event_types);
     free(s->fields);
     free(s->features);
     free(s->bands);
@@ -705,6 +770,15 @@ static int feature_to_json(const crisk_schema *s, const schema_feature *f, cJSON
             ok = ok && cJSON_AddNumberToObject(o, "smoothing", f->smoothing);
         break;
     }
+    case OP_EVENT_COUNT:
+    case OP_EVENT_FLAG:
+    case OP_EVENT_HOURS_SINCE:
+    case OP_EVENT_MAX:
+        ok = ok && cJSON_AddStringToObject(o, "key_field", s->fields[f->field].name)
+             && cJSON_AddStringToObject(o, "key_type", crisk_event_key_names[f->key_type])
+             && cJSON_AddStringToObject(o, "event", crisk_event_type_name(s, f->event))
+             && cJSON_AddNumberToObject(o, "window_days", f->window_days);
+        break;
     default:
         ok = ok && cJSON_AddStringToObject(o, "field", s->fields[f->field].name);
     }
@@ -725,6 +799,15 @@ static cJSON *schema_to_json(const crisk_schema *s, crisk_error *err)
              && (fields = cJSON_AddArrayToObject(root, "fields"))
              && (features = cJSON_AddArrayToObject(root, "features"))
              && (bands = cJSON_AddArrayToObject(root, "bands"));
+    cJSON *types = NULL;
+    if (ok && s->nevent_types)
+        ok = (types = cJSON_AddArrayToObject(root, "event_types")) != NULL;
+    for (size_t i = 0; ok && i < s->nevent_types; i++) {
+        cJSON *name = cJSON_CreateString(s->event_types[i]);
+        ok = name && cJSON_AddItemToArray(types, name);
+        if (!ok)
+            cJSON_Delete(name);
+    }
     for (size_t i = 0; ok && i < s->nfields; i++) {
         const schema_field *f = &s->fields[i];
         cJSON *o = cJSON_CreateObject();

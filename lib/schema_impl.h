@@ -40,7 +40,9 @@ typedef struct key_set {
 
 typedef enum feature_op {
     OP_NUMBER = 1, OP_LOG1P, OP_RATIO, OP_DATE_PART, OP_HS_PREFIX, OP_CATEGORY,
-    OP_RISK_RATE, OP_RISK_COUNT
+    OP_RISK_RATE, OP_RISK_COUNT,
+    /* Border sensor events joined by key within a window (lib/event_features.c). */
+    OP_EVENT_COUNT, OP_EVENT_FLAG, OP_EVENT_HOURS_SINCE, OP_EVENT_MAX
 } feature_op;
 
 typedef enum date_part {
@@ -56,6 +58,10 @@ typedef struct schema_feature {
     uint32_t set;          /* risk_rate / risk_count: index in schema->sets */
     uint32_t dict;         /* category: index in the fitted dictionaries */
     double smoothing;      /* risk_rate: m, or NaN to take the fit's default */
+    uint32_t event;        /* event ops: the event type (lib/events.h numbering); field is
+                              the declaration's key field */
+    uint32_t key_type;     /* event ops: the kind of key (crisk_event_key_type) */
+    double window_days;    /* event ops: the window before the declaration's date */
 } schema_feature;
 
 typedef struct schema_band {
@@ -105,6 +111,8 @@ struct crisk_schema {
     size_t ndicts;
     long id_field, date_field;
     size_t max_field_bytes;
+    char **event_types;    /* custom event types ("event_types"), after the built-in ones */
+    size_t nevent_types;
     fitted_state fit;
 };
 
@@ -126,6 +134,7 @@ struct crisk_batch {
     size_t rows, cap;
     batch_column *cols;
     uint64_t *lines;
+    const crisk_events *events; /* joined sensor events (crisk_batch_set_events), or NULL */
     locale_t c_locale;  /* for strtod on numbers the fast path cannot convert exactly */
 };
 
@@ -150,6 +159,18 @@ static inline double batch_number(const crisk_batch *b, size_t row, size_t field
 
 /* Returns the feature's need for fitted state: 1 for category and risk features. */
 int crisk_feature_needs_fit(const schema_feature *f);
+
+/* Returns 1 when feature `f` is computed from joined sensor events, else 0. */
+static inline int crisk_feature_is_event(const schema_feature *f)
+{
+    return f->op >= OP_EVENT_COUNT && f->op <= OP_EVENT_MAX;
+}
+
+/* Returns the value of event feature `f` for row `row` of `b` from the events joined to
+ * the batch (lib/event_features.c; docs/events.md, "Features"): NaN when the batch has no
+ * events, the row has no key or date, or the key has no event in the window. */
+float crisk_event_feature(const crisk_schema *s, const crisk_batch *b,
+                          const schema_feature *f, size_t row);
 
 /* Builds row `row`'s composite key of set `set` into `buf` (of at least
  * crisk_key_capacity bytes) and returns its length, or -1 when a part is missing (or an
