@@ -1,0 +1,688 @@
+/*
+ * test_events.c — border sensor events: event features on hand-made declarations and
+ * streams worked out by hand (window edges, time-zone offsets, hours since, maxima, NaN
+ * when nothing is known), every reject reason with its line, HMACs computed here with
+ * OpenSSL's HMAC over the documented canonical bytes (good, altered, missing,
+ * unverifiable), RFC 3339 edge cases, the same features from training and scoring and
+ * from a batch-filtered and an unfiltered load, the schema round trip, and risk profiles
+ * on event features sending a declaration to red only when its events are joined.
+ */
+#include "crisk.h"
+#include "declarations.h"
+
+#include "check_run.h"
+
+#include <check.h>
+#include <math.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+enum { F_ID, F_DATE, F_CONTAINER, F_CONVEYANCE, F_VALUE, NFIELDS };
+
+static const char *const SCHEMA =
+    "{\"format\": \"crisk-schema\", \"version\": 1, \"id_field\": \"id\","
+    " \"date_field\": \"date\", \"event_types\": [\"radiation.alarm\"],"
+    " \"fields\": ["
+    "  {\"name\": \"id\", \"type\": \"string\", \"required\": true},"
+    "  {\"name\": \"date\", \"type\": \"date\"},"
+    "  {\"name\": \"container_id\", \"type\": \"string\"},"
+    "  {\"name\": \"conveyance_id\", \"type\": \"string\"},"
+    "  {\"name\": \"value\", \"type\": \"number\"}],"
+    " \"features\": ["
+    "  {\"name\": \"value\", \"op\": \"number\", \"field\": \"value\"},"
+    "  {\"name\": \"seal_tampered\", \"op\": \"event_flag\", \"key_field\": \"container_id\","
+    "   \"key_type\": \"container\", \"event\": \"seal.tampered\", \"window_days\": 30},"
+    "  {\"name\": \"seal_opened\", \"op\": \"event_count\", \"key_field\": \"container_id\","
+    "   \"key_type\": \"container\", \"event\": \"seal.opened\", \"window_days\": 30},"
+    "  {\"name\": \"hours_verified\", \"op\": \"event_hours_since\","
+    "   \"key_field\": \"container_id\", \"key_type\": \"container\","
+    "   \"event\": \"seal.verified\", \"window_days\": 30},"
+    "  {\"name\": \"xray_max\", \"op\": \"event_max\", \"key_field\": \"container_id\","
+    "   \"key_type\": \"container\", \"event\": \"xray.result\", \"window_days\": 30},"
+    "  {\"name\": \"route_dev\", \"op\": \"event_count\", \"key_field\": \"conveyance_id\","
+    "   \"key_type\": \"conveyance\", \"event\": \"gps.route_deviation\", \"window_days\": 7},"
+    "  {\"name\": \"radiation\", \"op\": \"event_count\", \"key_field\": \"container_id\","
+    "   \"key_type\": \"container\", \"event\": \"radiation.alarm\", \"window_days\": 30},"
+    "  {\"name\": \"container_rate\", \"op\": \"risk_rate\", \"keys\": [\"container_id\"]}]}";
+
+enum { X_VALUE, X_TAMPERED, X_OPENED, X_HOURS, X_XRAY, X_ROUTE, X_RADIATION, X_RATE, NFEAT };
+
+/* Declarations D1..D5 (NULL: missing). */
+static const char *const DECLS[][NFIELDS] = {
+    {"D1", "2026-03-10", "C1", "TRK1", "100"},
+    {"D2", "2026-03-10", "C2", "TRK2", "200"},
+    {"D3", "2026-03-10", NULL, NULL, "300"},
+    {"D4", "2026-03-10", "C9", NULL, "400"},
+    {"D5", NULL, "C1", "TRK1", "500"},
+};
+#define NDECLS 5
+
+/* The stream of the feature tests: every event accepted. */
+static const char *const STREAM =
+    "{\"event_id\": \"e1\", \"key\": {\"type\": \"container\", \"value\": \"C1\"},"
+    " \"type\": \"seal.verified\", \"device_id\": \"S1\", \"time\": \"2026-03-01T10:00:00Z\"}\n"
+    "{\"event_id\": \"e2\", \"key\": {\"type\": \"container\", \"value\": \"C1\"},"
+    " \"type\": \"seal.tampered\", \"device_id\": \"S1\","
+    " \"time\": \"2026-03-05T12:00:00+02:00\"}\n"
+    "{\"event_id\": \"e3\", \"key\": {\"type\": \"container\", \"value\": \"C1\"},"
+    " \"type\": \"xray.result\", \"device_id\": \"X1\", \"time\": \"2026-03-10T08:00:00Z\","
+    " \"payload\": {\"anomaly_score\": 0.42, \"hits\": [\"organic\"]}}\n"
+    "\n"
+    /* 23:30 at -01:00 is 00:30 UTC the next day: after D1's window closes. */
+    "{\"event_id\": \"e4\", \"key\": {\"type\": \"container\", \"value\": \"C1\"},"
+    " \"type\": \"xray.result\", \"device_id\": \"X1\", \"time\": \"2026-03-10T23:30:00-01:00\","
+    " \"payload\": {\"anomaly_score\": 0.99}}\n"
+    /* One second before C2's window opens (2026-03-11T00:00Z minus 30 days), then on it. */
+    "{\"event_id\": \"e6\", \"key\": {\"type\": \"container\", \"value\": \"C2\"},"
+    " \"type\": \"seal.verified\", \"device_id\": \"S2\", \"time\": \"2026-02-08T23:59:59Z\"}\n"
+    "{\"event_id\": \"e7\", \"key\": {\"type\": \"container\", \"value\": \"C2\"},"
+    " \"type\": \"seal.verified\", \"device_id\": \"S2\", \"time\": \"2026-02-09T00:00:00Z\"}\n"
+    "{\"event_id\": \"e9\", \"key\": {\"type\": \"conveyance\", \"value\": \"TRK1\"},"
+    " \"type\": \"gps.route_deviation\", \"device_id\": \"G1\","
+    " \"time\": \"2026-03-03T23:59:59Z\", \"payload\": {\"value\": 4.5}}\n"
+    "{\"event_id\": \"e8\", \"key\": {\"type\": \"conveyance\", \"value\": \"TRK1\"},"
+    " \"type\": \"gps.route_deviation\", \"device_id\": \"G1\", \"time\": \"2026-03-04T00:00:00Z\"}\n"
+    "{\"event_id\": \"e10\", \"key\": {\"type\": \"container\", \"value\": \"C1\"},"
+    " \"type\": \"radiation.alarm\", \"device_id\": \"R1\", \"time\": \"2026-03-09T00:00:00Z\"}\n"
+    /* A container no declaration of the batch has: kept only without a batch filter. */
+    "{\"event_id\": \"e11\", \"key\": {\"type\": \"container\", \"value\": \"C77\"},"
+    " \"type\": \"seal.tampered\", \"device_id\": \"S1\", \"time\": \"2026-03-06T00:00:00Z\"}";
+
+/* Writes `text` to a new temporary file and returns its path (the caller frees it). */
+static char *write_temp(const char *text)
+{
+    char *path = strdup("/tmp/crisk_events_XXXXXX");
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    size_t n = strlen(text);
+    ck_assert_int_eq((long)write(fd, text, n), (long)n);
+    close(fd);
+    return path;
+}
+
+/* Loads a schema from JSON text; returns the code and keeps the error in `err`. */
+static int load_schema(const char *text, crisk_schema **s, crisk_error *err)
+{
+    char *path = write_temp(text);
+    int rc = crisk_schema_load(path, s, err);
+    unlink(path);
+    free(path);
+    return rc;
+}
+
+/* Returns a batch of DECLS for `s`. */
+static crisk_batch *decl_batch(const crisk_schema *s)
+{
+    crisk_batch *b = NULL;
+    crisk_error err;
+    ck_assert_int_eq(crisk_batch_new(s, &b, &err), 0);
+    for (size_t i = 0; i < NDECLS; i++) {
+        size_t lens[NFIELDS];
+        for (size_t f = 0; f < NFIELDS; f++)
+            lens[f] = DECLS[i][f] ? strlen(DECLS[i][f]) : 0;
+        ck_assert_msg(crisk_batch_append_text(b, DECLS[i], lens, i + 1, &err) == 0, "%s",
+                      err.message);
+    }
+    return b;
+}
+
+/* Parses `text` as an event stream for `s` (and `b`, or NULL) with `opts`. */
+static crisk_events *parse(const crisk_schema *s, const crisk_batch *b, const char *text,
+                           const crisk_events_options *opts)
+{
+    crisk_events *ev = NULL;
+    crisk_error err;
+    ck_assert_msg(crisk_events_parse(s, b, text, strlen(text), opts, &ev, &err) == 0, "%s",
+                  err.message);
+    return ev;
+}
+
+/* Builds the scoring features of `b` into a new array. */
+static float *features(const crisk_schema *s, const crisk_batch *b)
+{
+    float *x = malloc(crisk_batch_size(b) * NFEAT * sizeof(float));
+    crisk_error err;
+    ck_assert_msg(crisk_schema_features(s, b, x, &err) == 0, "%s", err.message);
+    return x;
+}
+
+/* Asserts that a and b are equal floats or both NaN. */
+#define ck_assert_same(a, b) \
+    ck_assert_msg((isnan(a) && isnan(b)) || (a) == (b), "%s = %g, expected %g", #a, \
+                  (double)(a), (double)(b))
+
+START_TEST(features_by_hand)
+{
+    crisk_schema *s = NULL;
+    crisk_error err;
+    ck_assert_msg(load_schema(SCHEMA, &s, &err) == 0, "%s", err.message);
+    ck_assert_uint_eq(crisk_schema_num_features(s), NFEAT);
+    crisk_batch *b = decl_batch(s);
+    /* container_rate needs fitted tables: fit on labels that do not matter here. */
+    float labels[NDECLS] = {1, 0, 0, 1, 0};
+    ck_assert_int_eq(crisk_schema_fit(s, b, labels, NDECLS, NULL, &err), 0);
+
+    /* Without events every event feature is missing. */
+    float *x = features(s, b);
+    for (size_t r = 0; r < NDECLS; r++)
+        for (size_t j = X_TAMPERED; j <= X_RADIATION; j++)
+            ck_assert_msg(isnan(x[r * NFEAT + j]), "row %zu feature %zu", r, j);
+    free(x);
+
+    crisk_events *ev = parse(s, b, STREAM, NULL);
+    ck_assert_uint_eq(crisk_events_num_read(ev), 10);
+    ck_assert_uint_eq(crisk_events_num_rejects(ev), 0);
+    ck_assert_uint_eq(crisk_events_num_accepted(ev), 10);
+    /* e4 ends after the batch's last window, e6 before its first; e9 is inside the widest
+     * (30-day) window; e11's container is not in the batch. */
+    ck_assert_uint_eq(crisk_events_num_kept(ev), 7);
+    ck_assert_int_eq(crisk_batch_set_events(b, ev, &err), 0);
+    x = features(s, b);
+    const float *d1 = x, *d2 = x + NFEAT, *d3 = x + 2 * NFEAT, *d4 = x + 3 * NFEAT,
+                *d5 = x + 4 * NFEAT;
+    ck_assert_same(d1[X_TAMPERED], 1.0f);
+    ck_assert_same(d1[X_OPENED], 0.0f);  /* watched (other events), none opened */
+    /* 2026-03-01T10:00Z to the end of 2026-03-10 (UTC): 9 days and 14 hours. */
+    ck_assert_same(d1[X_HOURS], 230.0f);
+    ck_assert_same(d1[X_XRAY], 0.42f);   /* e4, 0.99, is after the declaration's day */
+    ck_assert_same(d1[X_ROUTE], 1.0f);   /* e8 on the 7-day edge, e9 a second before */
+    ck_assert_same(d1[X_RADIATION], 1.0f);
+    ck_assert_same(d2[X_TAMPERED], 0.0f);
+    ck_assert_same(d2[X_HOURS], 720.0f); /* e7, exactly 30 days before; e6 outside */
+    ck_assert_same(d2[X_XRAY], (float)NAN);
+    ck_assert_same(d2[X_ROUTE], (float)NAN); /* TRK2 has no event */
+    ck_assert_same(d2[X_RADIATION], 0.0f);
+    for (size_t j = X_TAMPERED; j <= X_RADIATION; j++) {
+        ck_assert_msg(isnan(d3[j]) && isnan(d4[j]) && isnan(d5[j]), "feature %zu", j);
+    }
+    ck_assert_same(d1[X_VALUE], 100.0f);
+
+    /* An unfiltered load keeps more events and gives the same features. */
+    crisk_events *all = parse(s, NULL, STREAM, NULL);
+    ck_assert_uint_eq(crisk_events_num_kept(all), 10);
+    ck_assert_int_eq(crisk_batch_set_events(b, all, &err), 0);
+    float *y = features(s, b);
+    for (size_t i = 0; i < NDECLS * NFEAT; i++)
+        ck_assert_same(y[i], x[i]);
+
+    /* Training builds the same event features as scoring. */
+    float *t = malloc(NDECLS * NFEAT * sizeof(float));
+    ck_assert_int_eq(crisk_schema_training_matrix(s, b, labels, NDECLS, NULL, t, &err), 0);
+    for (size_t r = 0; r < NDECLS; r++)
+        for (size_t j = X_TAMPERED; j <= X_RADIATION; j++)
+            ck_assert_same(t[r * NFEAT + j], x[r * NFEAT + j]);
+
+    /* Clearing the batch detaches its events. */
+    crisk_batch_clear(b);
+    size_t lens[NFIELDS] = {2, 10, 2, 4, 3};
+    ck_assert_int_eq(crisk_batch_append_text(b, DECLS[0], lens, 1, &err), 0);
+    float *z = features(s, b);
+    ck_assert(isnan(z[X_TAMPERED]));
+    free(z);
+    free(t);
+    free(y);
+    free(x);
+    crisk_events_free(all);
+    crisk_events_free(ev);
+    crisk_batch_free(b);
+    crisk_schema_free(s);
+}
+END_TEST
+
+/* One event line with the given members (NULL: left out), for the reject tests. */
+static void event_line(char *buf, size_t size, const char *id, const char *key_type,
+                       const char *key, const char *type, const char *device,
+                       const char *time, const char *payload, const char *hmac)
+{
+    int n = snprintf(buf, size, "{\"event_id\": \"%s\", \"key\": {\"type\": \"%s\", "
+                     "\"value\": \"%s\"}, \"type\": \"%s\", \"device_id\": \"%s\", "
+                     "\"time\": \"%s\"", id, key_type, key, type, device, time);
+    if (payload)
+        n += snprintf(buf + n, size - (size_t)n, ", \"payload\": %s", payload);
+    if (hmac)
+        n += snprintf(buf + n, size - (size_t)n, ", \"hmac\": \"%s\"", hmac);
+    snprintf(buf + n, size - (size_t)n, "}\n");
+}
+
+/* Returns the hex HMAC-SHA256 under `key` of the canonical bytes of an event
+ * (docs/events.md, "Signing"), computed here with OpenSSL. */
+static void sign(const unsigned char *key, size_t key_len, const char *id,
+                 const char *key_type, const char *key_value, const char *type,
+                 const char *device, const char *time, const char *payload, char hex[65])
+{
+    char canon[1024];
+    snprintf(canon, sizeof canon, "crisk-event-v1\n%s\n%s\n%s\n%s\n%s\n%s\n%s", id, key_type,
+             key_value, type, device, time, payload ? payload : "");
+    unsigned char mac[32];
+    unsigned int len = 0;
+    ck_assert_ptr_nonnull(HMAC(EVP_sha256(), key, (int)key_len, (unsigned char *)canon,
+                               strlen(canon), mac, &len));
+    ck_assert_uint_eq(len, 32);
+    for (int i = 0; i < 32; i++)
+        snprintf(hex + 2 * i, 3, "%02x", mac[i]);
+}
+
+static const unsigned char K1[16] = "0123456789abcdef";
+static const char *const KEYS =
+    "{\"format\": \"crisk-device-keys\", \"version\": 1, \"devices\": ["
+    " {\"device_id\": \"K1\", \"key\": \"30313233343536373839616263646566\"},"
+    " {\"device_id\": \"K2\", \"key\": \"30313233343536373839616263646566\","
+    "  \"required\": false}]}";
+
+/* Loads the device keys above. */
+static crisk_device_keys *load_keys(void)
+{
+    char *path = write_temp(KEYS);
+    crisk_device_keys *k = NULL;
+    crisk_error err;
+    ck_assert_msg(crisk_device_keys_load(path, &k, &err) == 0, "%s", err.message);
+    unlink(path);
+    free(path);
+    return k;
+}
+
+START_TEST(every_reject_reason)
+{
+    crisk_schema *s = NULL;
+    crisk_error err;
+    ck_assert_int_eq(load_schema(SCHEMA, &s, &err), 0);
+    crisk_device_keys *keys = load_keys();
+    static char text[8192];
+    char line[1024], mac[65];
+    const char *xray = "{\"anomaly_score\":0.91,\"hits\":[\"metal\"]}";
+    size_t o = 0;
+#define ADD(...) (event_line(line, sizeof line, __VA_ARGS__), \
+                  o += (size_t)snprintf(text + o, sizeof text - o, "%s", line))
+    /* 1: accepted, signed */
+    sign(K1, 16, "a1", "container", "C1", "xray.result", "K1", "2026-03-01T10:00:00Z", xray,
+         mac);
+    ADD("a1", "container", "C1", "xray.result", "K1", "2026-03-01T10:00:00Z", xray, mac);
+    o += (size_t)snprintf(text + o, sizeof text - o, "{not json\n");             /* 2 */
+    ADD("a2", "pallet", "C1", "seal.opened", "U1", "2026-03-01T10:00:00Z", NULL, NULL);
+    ADD("a3", "container", "C1", "seal.melted", "U1", "2026-03-01T10:00:00Z", NULL, NULL);
+    ADD("a4", "container", "C1", "seal.opened", "U1", "2026-03-01 10:00:00", NULL, NULL);
+    ADD("a5", "container", "C1", "xray.result", "U1", "2026-03-01T10:00:00Z",
+        "{\"anomaly_score\": 1.5}", NULL);                                        /* 6 */
+    ADD("a6", "container", "C1", "seal.opened", "K1", "2026-03-01T11:00:00Z", NULL, NULL);
+    ADD("a7", "container", "C1", "seal.opened", "NOKEY", "2026-03-01T11:00:00Z", NULL,
+        "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff");      /* 8 */
+    /* 9: a1's signature on an altered payload */
+    ADD("a1b", "container", "C1", "xray.result", "K1", "2026-03-01T10:00:00Z",
+        "{\"anomaly_score\":0.11,\"hits\":[\"metal\"]}", mac);
+    ADD("a1", "container", "C2", "seal.opened", "U1", "2026-03-01T10:00:00Z", NULL, NULL);
+    ADD("a8", "container", "C2", "seal.opened", "U2", "2026-03-02T10:00:00Z", NULL, NULL);
+    ADD("a9", "container", "C2", "seal.opened", "U2", "2026-03-02T09:59:59Z", NULL, NULL);
+    /* 13: unsigned from K2, whose key is optional; 14: a field not in the format */
+    ADD("a10", "container", "C2", "seal.opened", "K2", "2026-03-02T10:00:00Z", NULL, NULL);
+    o += (size_t)snprintf(text + o, sizeof text - o, "{\"event_id\": \"x\", \"extra\": 1}\n");
+#undef ADD
+    crisk_events_options opts;
+    crisk_events_options_init(&opts);
+    opts.keys = keys;
+    crisk_events *ev = parse(s, NULL, text, &opts);
+    static const struct { uint64_t line; crisk_event_reject kind; const char *words; } want[] = {
+        {2, CRISK_EVENT_MALFORMED, "invalid JSON"},
+        {3, CRISK_EVENT_UNKNOWN_KEY, "pallet"},
+        {4, CRISK_EVENT_UNKNOWN_TYPE, "seal.melted"},
+        {5, CRISK_EVENT_BAD_TIME, "RFC 3339"},
+        {6, CRISK_EVENT_BAD_PAYLOAD, "anomaly_score"},
+        {7, CRISK_EVENT_MISSING_HMAC, "K1"},
+        {8, CRISK_EVENT_UNVERIFIABLE, "NOKEY"},
+        {9, CRISK_EVENT_BAD_HMAC, "forged"},
+        {10, CRISK_EVENT_DUPLICATE_ID, "a1"},
+        {12, CRISK_EVENT_OUT_OF_ORDER, "U2"},
+        {14, CRISK_EVENT_MALFORMED, "extra"},
+    };
+    size_t nwant = sizeof want / sizeof *want;
+    ck_assert_uint_eq(crisk_events_num_rejects(ev), nwant);
+    for (size_t i = 0; i < nwant; i++) {
+        uint64_t at = 0;
+        const char *reason = NULL;
+        ck_assert_int_eq(crisk_events_reject(ev, i, &at, &reason), want[i].kind);
+        ck_assert_uint_eq(at, want[i].line);
+        ck_assert_msg(strstr(reason, want[i].words), "line %llu: \"%s\" lacks \"%s\"",
+                      (unsigned long long)at, reason, want[i].words);
+    }
+    ck_assert_int_eq(crisk_events_reject(ev, nwant, NULL, NULL), 0);
+    ck_assert_uint_eq(crisk_events_num_read(ev), 14);
+    ck_assert_uint_eq(crisk_events_num_accepted(ev), 3); /* lines 1, 11, 13 */
+    crisk_events_free(ev);
+
+    /* Requiring an HMAC of every device refuses the unsigned events too. */
+    opts.require_hmac = 1;
+    ev = parse(s, NULL, text, &opts);
+    ck_assert_uint_eq(crisk_events_num_accepted(ev), 1);
+    ck_assert_int_eq(crisk_events_reject(ev, 9, NULL, NULL), CRISK_EVENT_MISSING_HMAC);
+    crisk_events_free(ev);
+
+    /* Without keys, the signed event cannot be verified: refused, not trusted. */
+    ev = parse(s, NULL, text, NULL);
+    ck_assert_int_eq(crisk_events_reject(ev, 0, NULL, NULL), CRISK_EVENT_UNVERIFIABLE);
+    crisk_events_free(ev);
+    crisk_device_keys_free(keys);
+    crisk_schema_free(s);
+}
+END_TEST
+
+START_TEST(hmac_covers_every_member)
+{
+    crisk_schema *s = NULL;
+    crisk_error err;
+    ck_assert_int_eq(load_schema(SCHEMA, &s, &err), 0);
+    crisk_device_keys *keys = load_keys();
+    crisk_events_options opts;
+    crisk_events_options_init(&opts);
+    opts.keys = keys;
+    const char *m[8] = {"h1", "container", "C1", "seal.verified", "K1",
+                        "2026-03-01T10:00:00+01:00", "{\"note\": \"ok\"}", NULL};
+    char mac[65], line[1024];
+    sign(K1, 16, m[0], m[1], m[2], m[3], m[4], m[5], m[6], mac);
+    event_line(line, sizeof line, m[0], m[1], m[2], m[3], m[4], m[5], m[6], mac);
+    crisk_events *ev = parse(s, NULL, line, &opts);
+    ck_assert_uint_eq(crisk_events_num_accepted(ev), 1);
+    crisk_events_free(ev);
+    /* Each member altered in turn (the payload by one space) breaks the signature. */
+    const char *altered[7] = {"h2", "conveyance", "C2", "seal.opened", "K2",
+                              "2026-03-01T10:00:01+01:00", "{\"note\":  \"ok\"}"};
+    for (int k = 0; k < 7; k++) {
+        const char *a[7];
+        memcpy(a, m, sizeof a);
+        a[k] = altered[k];
+        event_line(line, sizeof line, a[0], a[1], a[2], a[3], a[4], a[5], a[6], mac);
+        ev = parse(s, NULL, line, &opts);
+        ck_assert_msg(crisk_events_num_accepted(ev) == 0, "member %d", k);
+        ck_assert_int_eq(crisk_events_reject(ev, 0, NULL, NULL), CRISK_EVENT_BAD_HMAC);
+        crisk_events_free(ev);
+    }
+    /* No payload: the canonical bytes end with the time's line feed. */
+    sign(K1, 16, m[0], m[1], m[2], m[3], m[4], m[5], NULL, mac);
+    event_line(line, sizeof line, m[0], m[1], m[2], m[3], m[4], m[5], NULL, mac);
+    ev = parse(s, NULL, line, &opts);
+    ck_assert_uint_eq(crisk_events_num_accepted(ev), 1);
+    crisk_events_free(ev);
+    /* Upper-case hex is the same MAC; a short one is refused. */
+    for (char *c = mac; *c; c++)
+        *c = (char)(*c >= 'a' && *c <= 'f' ? *c - 32 : *c);
+    event_line(line, sizeof line, m[0], m[1], m[2], m[3], m[4], m[5], NULL, mac);
+    ev = parse(s, NULL, line, &opts);
+    ck_assert_uint_eq(crisk_events_num_accepted(ev), 1);
+    crisk_events_free(ev);
+    mac[10] = '\0';
+    event_line(line, sizeof line, m[0], m[1], m[2], m[3], m[4], m[5], NULL, mac);
+    ev = parse(s, NULL, line, &opts);
+    ck_assert_int_eq(crisk_events_reject(ev, 0, NULL, NULL), CRISK_EVENT_BAD_HMAC);
+    crisk_events_free(ev);
+    crisk_device_keys_free(keys);
+    crisk_schema_free(s);
+}
+END_TEST
+
+START_TEST(timestamps)
+{
+    crisk_schema *s = NULL;
+    crisk_error err;
+    ck_assert_int_eq(load_schema(SCHEMA, &s, &err), 0);
+    static const struct { const char *time; int ok; } cases[] = {
+        {"2026-03-01T10:00:00Z", 1}, {"2026-03-01t10:00:00z", 1},
+        {"2026-03-01T10:00:00.123456789+05:30", 1}, {"2024-02-29T23:59:60-00:00", 1},
+        {"2026-02-29T10:00:00Z", 0}, {"2026-03-01T24:00:00Z", 0},
+        {"2026-03-01T10:60:00Z", 0}, {"2026-03-01T10:00:00", 0},
+        {"2026-03-01T10:00:00+0530", 0}, {"2026-03-01T10:00:00.Z", 0},
+        {"2026-03-01T10:00:00.1234567890Z", 0}, {"2026-03-01T10:00:00+24:00", 0},
+        {"2026-03-01", 0}, {"2026-03-01T10:00:00Z ", 0}, {"", 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char line[512];
+        event_line(line, sizeof line, "t", "container", "C1", "rfid.read", "R", cases[i].time,
+                   NULL, NULL);
+        crisk_events *ev = parse(s, NULL, line, NULL);
+        ck_assert_msg(crisk_events_num_accepted(ev) == (uint64_t)cases[i].ok, "%s",
+                      cases[i].time);
+        if (!cases[i].ok)
+            ck_assert_int_eq(crisk_events_reject(ev, 0, NULL, NULL), CRISK_EVENT_BAD_TIME);
+        crisk_events_free(ev);
+    }
+    /* Offsets: 12:00+02:00 and 10:00Z are the same instant, so neither is out of order. */
+    const char *two =
+        "{\"event_id\": \"a\", \"key\": {\"type\": \"declaration\", \"value\": \"D1\"},"
+        " \"type\": \"rfid.read\", \"device_id\": \"R\", \"time\": \"2026-03-01T12:00:00+02:00\"}\n"
+        "{\"event_id\": \"b\", \"key\": {\"type\": \"declaration\", \"value\": \"D1\"},"
+        " \"type\": \"rfid.read\", \"device_id\": \"R\", \"time\": \"2026-03-01T10:00:00Z\"}\n"
+        "{\"event_id\": \"c\", \"key\": {\"type\": \"declaration\", \"value\": \"D1\"},"
+        " \"type\": \"rfid.read\", \"device_id\": \"R\", \"time\": \"2026-03-01T11:59:59+02:00\"}";
+    crisk_events *ev = parse(s, NULL, two, NULL);
+    ck_assert_uint_eq(crisk_events_num_accepted(ev), 2);
+    ck_assert_int_eq(crisk_events_reject(ev, 0, NULL, NULL), CRISK_EVENT_OUT_OF_ORDER);
+    crisk_events_free(ev);
+    crisk_schema_free(s);
+}
+END_TEST
+
+START_TEST(limits_and_files)
+{
+    crisk_schema *s = NULL;
+    crisk_error err;
+    ck_assert_int_eq(load_schema(SCHEMA, &s, &err), 0);
+    crisk_events_options opts;
+    crisk_events_options_init(&opts);
+    opts.max_events = 3;
+    crisk_events *ev = NULL;
+    ck_assert_int_eq(crisk_events_parse(s, NULL, STREAM, strlen(STREAM), &opts, &ev, &err),
+                     CRISK_E_LIMIT);
+    ck_assert_ptr_null(ev);
+    ck_assert_ptr_nonnull(strstr(err.message, "max_events"));
+    crisk_events_options_init(&opts);
+    opts.max_rejects = 1;
+    const char *bad = "x\ny\n";
+    ck_assert_int_eq(crisk_events_parse(s, NULL, bad, strlen(bad), &opts, &ev, &err),
+                     CRISK_E_LIMIT);
+    ck_assert_ptr_nonnull(strstr(err.message, "line 2"));
+    crisk_events_options_init(&opts);
+    opts.max_line_bytes = 40;
+    ev = parse(s, NULL, STREAM, &opts);
+    ck_assert_uint_eq(crisk_events_num_rejects(ev), 10);
+    crisk_events_free(ev);
+    /* The file reader gives what the buffer reader gives. */
+    char *path = write_temp(STREAM);
+    ck_assert_int_eq(crisk_events_load(s, NULL, path, NULL, &ev, &err), 0);
+    ck_assert_uint_eq(crisk_events_num_kept(ev), 10);
+    crisk_events_free(ev);
+    unlink(path);
+    ck_assert_int_eq(crisk_events_load(s, NULL, path, NULL, &ev, &err), CRISK_E_IO);
+    free(path);
+    /* Device key files are checked. */
+    path = write_temp("{\"format\": \"crisk-device-keys\", \"version\": 1,"
+                      " \"devices\": [{\"device_id\": \"K\", \"key\": \"abcd\"}]}");
+    crisk_device_keys *keys = NULL;
+    ck_assert_int_eq(crisk_device_keys_load(path, &keys, &err), CRISK_E_FORMAT);
+    ck_assert_ptr_nonnull(strstr(err.message, "devices[0].key"));
+    unlink(path);
+    free(path);
+    /* Events of one schema cannot join a batch of another. */
+    crisk_schema *other = NULL;
+    ck_assert_int_eq(load_schema(SCHEMA, &other, &err), 0);
+    crisk_batch *b = decl_batch(other);
+    ev = parse(s, NULL, STREAM, NULL);
+    ck_assert_int_eq(crisk_batch_set_events(b, ev, &err), CRISK_E_INVALID_ARGUMENT);
+    crisk_events_free(ev);
+    crisk_batch_free(b);
+    crisk_schema_free(other);
+    crisk_schema_free(s);
+}
+END_TEST
+
+/* Returns a copy of `text` with the first `from` replaced by `to`. */
+static char *patch(const char *text, const char *from, const char *to)
+{
+    const char *at = strstr(text, from);
+    ck_assert_ptr_nonnull(at);
+    size_t n = strlen(text) - strlen(from) + strlen(to) + 1;
+    char *out = malloc(n);
+    snprintf(out, n, "%.*s%s%s", (int)(at - text), text, to, at + strlen(from));
+    return out;
+}
+
+START_TEST(schema_round_trip_and_refusals)
+{
+    crisk_schema *s = NULL, *back = NULL;
+    crisk_error err;
+    ck_assert_int_eq(load_schema(SCHEMA, &s, &err), 0);
+    char *path = write_temp("");
+    ck_assert_int_eq(crisk_schema_save(s, path, &err), 0);
+    ck_assert_msg(crisk_schema_load(path, &back, &err) == 0, "%s", err.message);
+    unlink(path);
+    free(path);
+    crisk_batch *b1 = decl_batch(s), *b2 = decl_batch(back);
+    crisk_events *e1 = parse(s, b1, STREAM, NULL), *e2 = parse(back, b2, STREAM, NULL);
+    crisk_batch_set_events(b1, e1, NULL);
+    crisk_batch_set_events(b2, e2, NULL);
+    float labels[NDECLS] = {0, 1, 0, 1, 0};
+    crisk_schema_fit(s, b1, labels, NDECLS, NULL, NULL);
+    crisk_schema_fit(back, b2, labels, NDECLS, NULL, NULL);
+    float *x1 = features(s, b1), *x2 = features(back, b2);
+    ck_assert_int_eq(memcmp(x1, x2, NDECLS * NFEAT * sizeof(float)), 0);
+    free(x1);
+    free(x2);
+    crisk_events_free(e1);
+    crisk_events_free(e2);
+    crisk_batch_free(b1);
+    crisk_batch_free(b2);
+    crisk_schema_free(back);
+    crisk_schema_free(s);
+
+    static const struct { const char *from, *to, *words; } bad[] = {
+        {"\"seal.tampered\"", "\"seal.melted\"", "features[1].event"},
+        {"\"key_type\": \"container\"", "\"key_type\": \"pallet\"", "features[1].key_type"},
+        {"\"window_days\": 30", "\"window_days\": 0", "features[1].window_days"},
+        {"\"key_field\": \"container_id\"", "\"key_field\": \"value\"", "features[1].key_field"},
+        {"\"date_field\": \"date\",", "", "needs the schema's date_field"},
+        {"[\"radiation.alarm\"]", "[\"seal.opened\"]", "event_types[0]"},
+        {"[\"radiation.alarm\"]", "[\"Radiation\"]", "event_types[0]"},
+        {"\"window_days\": 7}", "\"window_days\": 7, \"keys\": []}", "features[5].keys"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        char *text = patch(SCHEMA, bad[i].from, bad[i].to);
+        ck_assert_int_eq(load_schema(text, &s, &err), CRISK_E_FORMAT);
+        ck_assert_msg(strstr(err.message, bad[i].words), "%s", err.message);
+        free(text);
+    }
+    /* A band cannot be built on an event feature. */
+    char *text = patch(SCHEMA, "[\"container_id\"]}]}",
+                       "[\"container_id\"]}], \"bands\": [{\"name\": \"b\", \"feature\": "
+                       "\"xray_max\", \"keys\": [\"container_id\"]}]}");
+    ck_assert_int_eq(load_schema(text, &s, &err), CRISK_E_FORMAT);
+    ck_assert_ptr_nonnull(strstr(err.message, "events"));
+    free(text);
+}
+END_TEST
+
+/* Writes `text` to file `name` in directory `dir`. */
+static void write_in(const char *dir, const char *name, const char *text)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+START_TEST(profiles_on_event_features)
+{
+    char dir[64] = "/tmp/crisk_evbundle_XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    crisk_schema *s = NULL;
+    crisk_error err;
+    ck_assert_int_eq(load_schema(SCHEMA, &s, &err), 0);
+    crisk_batch *b = decl_batch(s);
+    float labels[NDECLS] = {0, 1, 0, 1, 0};
+    ck_assert_int_eq(crisk_schema_fit(s, b, labels, NDECLS, NULL, &err), 0);
+    char path[256];
+    snprintf(path, sizeof path, "%s/schema.json", dir);
+    ck_assert_int_eq(crisk_schema_save(s, path, &err), 0);
+    crisk_batch_free(b);
+    crisk_schema_free(s);
+    write_in(dir, "fraud.json",
+             "{\"format\": \"crisk-logistic\", \"version\": 1, \"feature_names\": [\"value\"],"
+             " \"classes\": [0, 1], \"multi_class\": \"binary\", \"coef\": [[0.001]],"
+             " \"intercept\": [-5]}");
+    write_in(dir, "profiles.json",
+             "{\"format\": \"crisk-profiles\", \"version\": 1, \"rules\": ["
+             " {\"id\": \"EV-SEAL\", \"description\": \"e-seal tampered\", \"lane\": \"red\","
+             "  \"mandatory\": true, \"when\": {\"feature\": \"seal_tampered\", \"range\": [1, null]}},"
+             " {\"id\": \"EV-XRAY\", \"description\": \"X-ray anomaly\", \"lane\": \"yellow\","
+             "  \"mandatory\": true, \"when\": {\"feature\": \"xray_max\", \"range\": [0.4, null]}}]}");
+    write_in(dir, "policy.json",
+             "{\"format\": \"crisk-policy\", \"version\": 1, \"lanes\": [\"red\", \"yellow\","
+             " \"green\"], \"default_lane\": \"green\", \"score_model\": \"fraud\","
+             " \"thresholds\": [{\"lane\": \"red\", \"min_score\": 0.99}]}");
+    write_in(dir, "manifest.json",
+             "{\"format\": \"crisk-bundle\", \"version\": 1, \"schema\": \"schema.json\","
+             " \"models\": [{\"name\": \"fraud\", \"file\": \"fraud.json\","
+             " \"features\": [\"value\"]}], \"profiles\": \"profiles.json\","
+             " \"policy\": \"policy.json\"}");
+    crisk_bundle *bundle = NULL;
+    ck_assert_msg(crisk_bundle_load(dir, NULL, &bundle, &err) == 0, "%s", err.message);
+    s = (crisk_schema *)crisk_bundle_schema(bundle);
+    b = decl_batch(s);
+    crisk_results *without = NULL, *with = NULL;
+    ck_assert_msg(crisk_bundle_score(bundle, b, NULL, &without, &err) == 0, "%s", err.message);
+    crisk_events *ev = parse(s, b, STREAM, NULL);
+    ck_assert_int_eq(crisk_batch_set_events(b, ev, &err), 0);
+    ck_assert_int_eq(crisk_bundle_score(bundle, b, NULL, &with, &err), 0);
+    char reason[256];
+    for (size_t r = 0; r < NDECLS; r++) {
+        ck_assert_str_eq(crisk_bundle_lane_name(bundle, crisk_results_lane(without, r)),
+                         "green");
+        ck_assert_uint_eq(crisk_results_num_hits(without, r), 0);
+        /* Scores do not depend on events: the model takes only the value. */
+        ck_assert_float_eq(crisk_results_score(with, r, 0), crisk_results_score(without, r, 0));
+    }
+    /* D1: tampered seal (red, the most severe of its two mandatory hits). */
+    ck_assert_str_eq(crisk_bundle_lane_name(bundle, crisk_results_lane(with, 0)), "red");
+    ck_assert_int_eq(crisk_results_reason(with, 0, reason, sizeof reason),
+                     CRISK_REASON_PROFILE);
+    ck_assert_msg(strstr(reason, "EV-SEAL"), "%s", reason);
+    ck_assert_uint_eq(crisk_results_num_hits(with, 0), 2);
+    for (size_t r = 1; r < NDECLS; r++)
+        ck_assert_str_eq(crisk_bundle_lane_name(bundle, crisk_results_lane(with, r)), "green");
+    crisk_results_free(with);
+    crisk_results_free(without);
+    crisk_events_free(ev);
+    crisk_batch_free(b);
+    crisk_bundle_free(bundle);
+    const char *names[] = {"schema.json", "fraud.json", "profiles.json", "policy.json",
+                           "manifest.json"};
+    for (size_t i = 0; i < 5; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        unlink(path);
+    }
+    rmdir(dir);
+}
+END_TEST
+
+/* Returns the events suite. */
+static Suite *events_suite(void)
+{
+    Suite *s = suite_create("events");
+    TCase *tc = tcase_create("events");
+    tcase_add_test(tc, features_by_hand);
+    tcase_add_test(tc, every_reject_reason);
+    tcase_add_test(tc, hmac_covers_every_member);
+    tcase_add_test(tc, timestamps);
+    tcase_add_test(tc, limits_and_files);
+    tcase_add_test(tc, schema_round_trip_and_refusals);
+    tcase_add_test(tc, profiles_on_event_features);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+/* Runs the events suite. */
+int main(void)
+{
+    return crisk_check_run(events_suite());
+}
