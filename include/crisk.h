@@ -237,7 +237,8 @@ CRISK_API void crisk_predict_options_init(crisk_predict_options *opts);
  * failure. nrows == 0 succeeds and writes nothing.
  *
  * Thread-safe: any number of threads may score one model at once. With threads == 1 the
- * call runs on the calling thread and allocates nothing on the heap for a single row. */
+ * call runs on the calling thread, and for a tree model with at most 2048 outputs it
+ * allocates nothing on the heap. */
 CRISK_API int crisk_predict(const crisk_model *model, const float *rows, size_t nrows,
                             size_t ncols, const crisk_predict_options *opts, float *out,
                             crisk_error *err);
