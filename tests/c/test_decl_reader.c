@@ -4,6 +4,7 @@
  * with its line number, the count invariant (read = added + rejected), extra columns, and
  * memory that does not grow with the input (a large input streamed through a pipe).
  */
+#include "check_run.h"
 #include "decl_reader.h"
 #include "declarations.h"
 
@@ -539,9 +540,5 @@ static Suite *decl_reader_suite(void)
 /* Runs the suite; exits 0 when every test passed. */
 int main(void)
 {
-    SRunner *sr = srunner_create(decl_reader_suite());
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return crisk_check_run(decl_reader_suite());
 }
