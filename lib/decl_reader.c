@@ -517,18 +517,22 @@ static int next_line(crisk_decl_reader *r, uint64_t *line_no, int *overlong, cri
         if (r->chunk_pos == r->chunk_len) {
             if (r->eof)
                 break;
-            r->chunk_len = fread(r->chunk, 1, CHUNK_BYTES, r->f);
+            /* The first fill loops until it holds 3 bytes (a pipe may deliver fewer), so
+             * that a byte order mark is seen whole. */
+            size_t want = r->started ? 1 : 3;
+            r->chunk_len = 0;
             r->chunk_pos = 0;
-            if (r->chunk_len == 0) {
-                if (ferror(r->f))
+            while (!r->eof && r->chunk_len < want) {
+                size_t got = fread(r->chunk + r->chunk_len, 1, CHUNK_BYTES - r->chunk_len,
+                                   r->f);
+                if (got == 0 && ferror(r->f))
                     return crisk_fail(err, CRISK_E_IO, "line %llu: %s",
                                       (unsigned long long)*line_no, strerror(errno));
-                r->eof = 1;
-                break;
+                r->eof = got == 0;
+                r->chunk_len += got;
             }
             if (!r->started) {
                 r->started = 1;
-                /* A BOM split over the first reads is not looked for: chunks are 64 KiB. */
                 if (r->chunk_len >= 3 && memcmp(r->chunk, "\xEF\xBB\xBF", 3) == 0)
                     r->chunk_pos = 3;
             }
