@@ -465,7 +465,6 @@ static int next_csv(crisk_decl_reader *r, crisk_batch *batch, double *extras_out
             *err = why;
         return rc;
     }
-    int cut = raw_from_fields(r, fields, n, &raw_len);
     crisk_error_clear(&why);
     if (n != r->num_columns) {
         crisk_fail(&why, CRISK_E_INPUT, "%zu fields, but the header has %zu", n,
@@ -498,6 +497,9 @@ static int next_csv(crisk_decl_reader *r, crisk_batch *batch, double *extras_out
             return 1;
         }
     }
+    /* The raw text is rendered only for a reject; the fields stay valid until the next
+     * record is read. */
+    int cut = raw_from_fields(r, fields, n, &raw_len);
     rc = reject(r, line, why.message, raw_len, cut, on_reject, ctx, err);
     return rc ? rc : 1;
 }
@@ -661,8 +663,6 @@ static int next_jsonl(crisk_decl_reader *r, crisk_batch *batch, double *extras_o
         if (rc <= 0)
             return rc;
     } while (!overlong && all_space(r->line, r->line_len)); /* blank lines are no rows */
-    size_t raw_len = 0;
-    int cut = raw_append(r, &raw_len, r->line, r->line_len) || overlong;
     crisk_error why;
     crisk_error_clear(&why);
     cJSON *obj = NULL;
@@ -698,6 +698,8 @@ static int next_jsonl(crisk_decl_reader *r, crisk_batch *batch, double *extras_o
         }
     }
     cJSON_Delete(obj);
+    size_t raw_len = 0;
+    int cut = raw_append(r, &raw_len, r->line, r->line_len) || overlong;
     rc = reject(r, line, why.message, raw_len, cut, on_reject, ctx, err);
     return rc ? rc : 1;
 }
