@@ -126,6 +126,31 @@ const char *cli_batch_id(const crisk_batch *batch, size_t row, char *buf, size_t
 /* Returns the name of the id column: the schema's id field, or "line". */
 const char *cli_id_name(const crisk_schema *schema);
 
+/* Border sensor events joined to each batch of declarations (cli/events.c). */
+typedef struct cli_events {
+    const char *path, *keys_path, *rejects_path; /* --events, --device-keys, --event-rejects */
+    int require_hmac;                            /* --require-hmac */
+    crisk_device_keys *keys;
+    crisk_events *current;                       /* the events of the current batch */
+    int reported;                                /* refused events already reported */
+} cli_events;
+
+/* The options above, for a command's option table. */
+#define CLI_EVENT_OPTIONS(ev) \
+    {"--events", &(ev)->path, NULL}, {"--device-keys", &(ev)->keys_path, NULL}, \
+    {"--event-rejects", &(ev)->rejects_path, NULL}, {"--require-hmac", NULL, &(ev)->require_hmac}
+
+/* Loads the device keys. Returns 0, CLI_EXIT_USAGE or CLI_EXIT_FAILURE after reporting. */
+int cli_events_open(cli_events *ev);
+
+/* Reads the events `batch` can use and joins them to it (nothing without --events).
+ * Returns 0 or a negative crisk code with `err` filled. */
+int cli_events_attach(cli_events *ev, const crisk_schema *schema, crisk_batch *batch,
+                      crisk_error *err);
+
+/* Frees the events and keys. */
+void cli_events_close(cli_events *ev);
+
 /* The sub-commands: each takes the words after its name and returns an exit code. */
 int cli_predict(int argc, char **argv);
 int cli_inspect(int argc, char **argv);

@@ -18,6 +18,7 @@
 typedef struct eval_args {
     const char *bundle, *input, *label, *revenue, *model, *rejects, *threads, *input_format;
     int threads_n;
+    cli_events events;
 } eval_args;
 
 /* One scored declaration: its score (NaN ranks last), label, revenue and input order. */
@@ -37,6 +38,7 @@ static int parse(int argc, char **argv, eval_args *a)
         {"--label", &a->label, NULL},     {"--revenue", &a->revenue, NULL},
         {"--model", &a->model, NULL},     {"--rejects", &a->rejects, NULL},
         {"--threads", &a->threads, NULL}, {"--input-format", &a->input_format, NULL},
+        CLI_EVENT_OPTIONS(&a->events),
     };
     int rc = cli_parse_args("evaluate", argc, argv, opts, sizeof opts / sizeof opts[0]);
     if (rc)
@@ -144,8 +146,8 @@ static long pick_model(const crisk_bundle *bundle, const char *name)
 /* Reads and scores every declaration, appending (score, label, revenue) to `*rows`
  * (malloc'd, `*n` of them). Returns 0 or a negative crisk code with `err` filled. */
 static int score_all(const crisk_bundle *bundle, size_t model, cli_decl_input *in,
-                     cli_rejects *rejects, int threads, int revenue, scored **rows,
-                     size_t *n, crisk_error *err)
+                     cli_rejects *rejects, cli_events *events, int threads, int revenue,
+                     scored **rows, size_t *n, crisk_error *err)
 {
     crisk_batch *batch = NULL;
     double *extras = malloc(EVAL_BATCH_ROWS * 2 * sizeof *extras);
@@ -161,7 +163,8 @@ static int score_all(const crisk_bundle *bundle, size_t model, cli_decl_input *i
         crisk_batch_clear(batch);
         rc = crisk_decl_read(in->reader, batch, EVAL_BATCH_ROWS, extras, cli_rejects_write,
                              rejects, &got, err);
-        if (rc || got == 0)
+        if (rc || got == 0
+            || (rc = cli_events_attach(events, crisk_bundle_schema(bundle), batch, err)))
             break;
         crisk_results *res = NULL;
         if ((rc = crisk_bundle_score(bundle, batch, &opts, &res, err)) != 0)
@@ -231,8 +234,12 @@ int cli_evaluate(int argc, char **argv)
     }
     if (cli_rejects_open(&rejects, a.rejects) != 0)
         goto done;
-    if (score_all(bundle, (size_t)model, &in, &rejects, a.threads_n, a.revenue != NULL,
-                  &rows, &n, &err) != 0) {
+    if ((rc = cli_events_open(&a.events)) != 0) {
+        status = rc;
+        goto done;
+    }
+    if (score_all(bundle, (size_t)model, &in, &rejects, &a.events, a.threads_n,
+                  a.revenue != NULL, &rows, &n, &err) != 0) {
         cli_report(in.name, err.message);
         goto done;
     }
@@ -246,6 +253,7 @@ done:
     cli_rejects_close(&rejects);
     cli_decl_input_close(&in);
     free(rows);
+    cli_events_close(&a.events);
     crisk_bundle_free(bundle);
     return status;
 }

@@ -21,6 +21,7 @@ typedef struct fit_args {
     const char *schema, *input, *label, *output, *matrix, *features, *folds, *seed,
         *rejects, *input_format;
     crisk_fit_options opts;
+    cli_events events;
 } fit_args;
 
 /* Parses and checks the command line into `a`. Returns 0, CLI_HELP or CLI_EXIT_USAGE. */
@@ -33,6 +34,7 @@ static int parse(int argc, char **argv, fit_args *a)
         {"--matrix", &a->matrix, NULL},     {"--features", &a->features, NULL},
         {"--folds", &a->folds, NULL},       {"--seed", &a->seed, NULL},
         {"--rejects", &a->rejects, NULL},   {"--input-format", &a->input_format, NULL},
+        CLI_EVENT_OPTIONS(&a->events),
     };
     int rc = cli_parse_args("fit", argc, argv, opts, sizeof opts / sizeof opts[0]);
     if (rc)
@@ -195,8 +197,15 @@ int cli_fit(int argc, char **argv)
     }
     if (cli_rejects_open(&rejects, a.rejects) != 0)
         goto done;
+    if ((rc = cli_events_open(&a.events)) != 0) {
+        status = rc;
+        goto done;
+    }
+    /* Events join the whole training batch, so the matrices hold the event features that
+     * scoring builds. */
     if (crisk_batch_new(schema, &batch, &err) != 0 ||
-        read_all(&in, &rejects, batch, &labels, &n, &err) != 0) {
+        read_all(&in, &rejects, batch, &labels, &n, &err) != 0
+        || cli_events_attach(&a.events, schema, batch, &err) != 0) {
         cli_report(in.name, err.message);
         goto done;
     }
@@ -221,6 +230,7 @@ done:
     cli_decl_input_close(&in);
     free(labels);
     crisk_batch_free(batch);
+    cli_events_close(&a.events);
     crisk_schema_free(schema);
     return status;
 }

@@ -24,6 +24,7 @@ typedef struct score_args {
     int jsonl_out;
     size_t batch;
     int threads_n;
+    cli_events events;
 } score_args;
 
 /* Parses and checks the command line into `a`. Returns 0, CLI_HELP or CLI_EXIT_USAGE. */
@@ -35,7 +36,7 @@ static int parse(int argc, char **argv, score_args *a)
         {"--output", &a->output, NULL},         {"--rejects", &a->rejects, NULL},
         {"--threads", &a->threads, NULL},       {"--state", &a->state, NULL},
         {"--batch-rows", &a->batch_rows, NULL}, {"--format", &a->format, NULL},
-        {"--input-format", &a->input_format, NULL},
+        {"--input-format", &a->input_format, NULL}, CLI_EVENT_OPTIONS(&a->events),
     };
     int rc = cli_parse_args("score", argc, argv, opts, sizeof opts / sizeof opts[0]);
     if (rc)
@@ -170,8 +171,7 @@ static void write_json_record(FILE *out, const crisk_bundle *bundle,
 /* Reads, scores and writes every batch of the input. Returns 0 or a negative crisk code
  * with `err` filled. */
 static int score_all(const crisk_bundle *bundle, cli_decl_input *in, cli_rejects *rejects,
-                     const score_args *a, crisk_lane_state *state, FILE *out,
-                     crisk_error *err)
+                     score_args *a, crisk_lane_state *state, FILE *out, crisk_error *err)
 {
     crisk_batch *batch = NULL;
     int rc = crisk_batch_new(crisk_bundle_schema(bundle), &batch, err);
@@ -186,7 +186,8 @@ static int score_all(const crisk_bundle *bundle, cli_decl_input *in, cli_rejects
         crisk_batch_clear(batch);
         rc = crisk_decl_read(in->reader, batch, a->batch, NULL, cli_rejects_write, rejects,
                              &n, err);
-        if (rc || n == 0)
+        if (rc || n == 0 || (rc = cli_events_attach(&a->events, crisk_bundle_schema(bundle), batch,
+                                                     err)) != 0)
             break;
         crisk_results *res = NULL;
         rc = crisk_bundle_score(bundle, batch, &opts, &res, err);
@@ -258,6 +259,10 @@ int cli_score(int argc, char **argv)
     }
     if (a.state && !(state = open_state(bundle, a.state)))
         goto done;
+    if ((rc = cli_events_open(&a.events)) != 0) {
+        status = rc;
+        goto done;
+    }
     if (cli_rejects_open(&rejects, a.rejects) != 0)
         goto done;
     out = a.output ? fopen(a.output, "w") : stdout;
@@ -284,6 +289,7 @@ done:
     cli_rejects_close(&rejects);
     cli_decl_input_close(&in);
     crisk_lane_state_free(state);
+    cli_events_close(&a.events);
     crisk_bundle_free(bundle);
     return status;
 }

@@ -1,0 +1,99 @@
+/*
+ * events.c — the CLI's border sensor events (docs/events.md): `--events FILE` with
+ * `--device-keys FILE`, `--require-hmac` and `--event-rejects FILE` on `crisk score`,
+ * `crisk fit` and `crisk evaluate`. The stream is read again for each batch of
+ * declarations, keeping only the events that batch can use, so memory follows the batch;
+ * refused events (the same on every read) are reported once, after the first.
+ */
+#include "cli.h"
+
+#include "error.h"
+
+#include <errno.h>
+#include <string.h>
+
+/* Kind names for the event rejects file, by crisk_event_reject. */
+static const char *const kind_names[] = {
+    "", "malformed", "unknown_key", "unknown_type", "bad_time", "bad_payload",
+    "missing_hmac", "unverifiable", "bad_hmac", "duplicate_id", "out_of_order"};
+
+/* Loads the device keys of `ev` when a key file was given. Returns 0, or
+ * CLI_EXIT_FAILURE after reporting. */
+int cli_events_open(cli_events *ev)
+{
+    ev->keys = NULL;
+    ev->current = NULL;
+    ev->reported = 0;
+    if (!ev->path && (ev->keys_path || ev->rejects_path || ev->require_hmac)) {
+        fprintf(stderr, "crisk: --device-keys, --require-hmac and --event-rejects need "
+                        "--events\n");
+        return CLI_EXIT_USAGE;
+    }
+    crisk_error err;
+    if (ev->keys_path && crisk_device_keys_load(ev->keys_path, &ev->keys, &err) != 0) {
+        cli_report(ev->keys_path, err.message);
+        return CLI_EXIT_FAILURE;
+    }
+    return 0;
+}
+
+/* Writes the refused events of `e` to the rejects file (CSV line,kind,reason) or, with
+ * none given, to stderr, and the counts to stderr. Returns 0 or CRISK_E_IO. */
+static int report(const cli_events *ev, const crisk_events *e, crisk_error *err)
+{
+    FILE *f = NULL;
+    if (ev->rejects_path && !(f = fopen(ev->rejects_path, "w")))
+        return crisk_fail(err, CRISK_E_IO, "%s: %s", ev->rejects_path, strerror(errno));
+    if (f)
+        fputs("line,kind,reason\n", f);
+    for (size_t i = 0; i < crisk_events_num_rejects(e); i++) {
+        uint64_t line = 0;
+        const char *reason = "";
+        crisk_event_reject kind = crisk_events_reject(e, i, &line, &reason);
+        if (f) {
+            fprintf(f, "%llu,%s,", (unsigned long long)line, kind_names[kind]);
+            cli_write_csv_text(f, reason, strlen(reason));
+            fputc('\n', f);
+        } else {
+            fprintf(stderr, "crisk: %s line %llu refused (%s): %s\n", ev->path,
+                    (unsigned long long)line, kind_names[kind], reason);
+        }
+    }
+    fprintf(stderr, "events read: %llu, accepted: %llu, rejected: %zu\n",
+            (unsigned long long)crisk_events_num_read(e),
+            (unsigned long long)crisk_events_num_accepted(e), crisk_events_num_rejects(e));
+    if (f && cli_finish_output(f, ev->rejects_path) != 0)
+        return crisk_fail(err, CRISK_E_IO, "%s: write failed", ev->rejects_path);
+    return 0;
+}
+
+/* Reads the events `batch` (of `schema`) can use and joins them to it, replacing the previous batch's.
+ * Returns 0 (also without --events), or a negative crisk code with `err` filled. */
+int cli_events_attach(cli_events *ev, const crisk_schema *schema, crisk_batch *batch,
+                      crisk_error *err)
+{
+    if (!ev->path)
+        return 0;
+    crisk_events_free(ev->current);
+    ev->current = NULL;
+    crisk_events_options opts;
+    crisk_events_options_init(&opts);
+    opts.keys = ev->keys;
+    opts.require_hmac = ev->require_hmac;
+    int rc = crisk_events_load(schema, batch, ev->path, &opts,
+                               &ev->current, err);
+    if (rc == 0 && !ev->reported) {
+        ev->reported = 1;
+        rc = report(ev, ev->current, err);
+    }
+    return rc ? rc : crisk_batch_set_events(batch, ev->current, err);
+}
+
+/* Frees what `ev` holds. */
+void cli_events_close(cli_events *ev)
+{
+    crisk_events_free(ev->current);
+    crisk_device_keys_free(ev->keys);
+    ev->current = NULL;
+    ev->keys = NULL;
+}
