@@ -67,8 +67,8 @@ static int report(const cli_events *ev, const crisk_events *e, crisk_error *err)
     return 0;
 }
 
-/* Reads the events `batch` (of `schema`) can use and joins them to it, replacing the previous batch's.
- * Returns 0 (also without --events), or a negative crisk code with `err` filled. */
+/* Reads the events `batch` (of `schema`) can use and joins them to it, replacing the
+ * previous batch's. Returns 0 (also without --events), or a negative crisk code with `err` filled. */
 int cli_events_attach(cli_events *ev, const crisk_schema *schema, crisk_batch *batch,
                       crisk_error *err)
 {

@@ -261,8 +261,9 @@ static int id_set_add(id_set *set, uint64_t h)
     return 0;
 }
 
-/* What the keep filter of a batch allows: the keys (in events->keys, numbered before any
- * stream key) and the time window [from, to). */
+/* The state of reading one stream: the events being filled, the keep filter of a batch
+ * (its keys are put in ev->keys before any event is read; its window is [from, to)), the
+ * last accepted time of each device, the accepted ids, and scratch. */
 typedef struct reader {
     crisk_events *ev;
     const crisk_events_options *opts;

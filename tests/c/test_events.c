@@ -85,7 +85,8 @@ static const char *const STREAM =
     " \"type\": \"gps.route_deviation\", \"device_id\": \"G1\","
     " \"time\": \"2026-03-03T23:59:59Z\", \"payload\": {\"value\": 4.5}}\n"
     "{\"event_id\": \"e8\", \"key\": {\"type\": \"conveyance\", \"value\": \"TRK1\"},"
-    " \"type\": \"gps.route_deviation\", \"device_id\": \"G1\", \"time\": \"2026-03-04T00:00:00Z\"}\n"
+    " \"type\": \"gps.route_deviation\", \"device_id\": \"G1\","
+    " \"time\": \"2026-03-04T00:00:00Z\"}\n"
     "{\"event_id\": \"e10\", \"key\": {\"type\": \"container\", \"value\": \"C1\"},"
     " \"type\": \"radiation.alarm\", \"device_id\": \"R1\", \"time\": \"2026-03-09T00:00:00Z\"}\n"
     /* A container no declaration of the batch has: kept only without a batch filter. */
@@ -613,9 +614,11 @@ START_TEST(profiles_on_event_features)
     write_in(dir, "profiles.json",
              "{\"format\": \"crisk-profiles\", \"version\": 1, \"rules\": ["
              " {\"id\": \"EV-SEAL\", \"description\": \"e-seal tampered\", \"lane\": \"red\","
-             "  \"mandatory\": true, \"when\": {\"feature\": \"seal_tampered\", \"range\": [1, null]}},"
+             "  \"mandatory\": true,"
+             "  \"when\": {\"feature\": \"seal_tampered\", \"range\": [1, null]}},"
              " {\"id\": \"EV-XRAY\", \"description\": \"X-ray anomaly\", \"lane\": \"yellow\","
-             "  \"mandatory\": true, \"when\": {\"feature\": \"xray_max\", \"range\": [0.4, null]}}]}");
+             "  \"mandatory\": true,"
+             "  \"when\": {\"feature\": \"xray_max\", \"range\": [0.4, null]}}]}");
     write_in(dir, "policy.json",
              "{\"format\": \"crisk-policy\", \"version\": 1, \"lanes\": [\"red\", \"yellow\","
              " \"green\"], \"default_lane\": \"green\", \"score_model\": \"fraud\","
@@ -665,6 +668,49 @@ START_TEST(profiles_on_event_features)
 }
 END_TEST
 
+START_TEST(hostile_lines)
+{
+    crisk_schema *s = NULL;
+    crisk_error err;
+    ck_assert_int_eq(load_schema(SCHEMA, &s, &err), 0);
+    crisk_device_keys *keys = load_keys();
+    crisk_events_options opts;
+    crisk_events_options_init(&opts);
+    opts.keys = keys;
+    const char *payload = "{\"anomaly_score\": 0.5, \"hits\": [\"a\\\"b\", \"}\"]}";
+    char mac[65], line[1024], bad[1024];
+    sign(K1, 16, "h", "container", "C1", "xray.result", "K1", "2026-03-01T10:00:00Z", payload,
+         mac);
+    event_line(line, sizeof line, "h", "container", "C1", "xray.result", "K1",
+               "2026-03-01T10:00:00Z", payload, mac);
+    crisk_events *ev = parse(s, NULL, line, &opts);
+    ck_assert_uint_eq(crisk_events_num_accepted(ev), 1); /* escapes and braces in strings */
+    crisk_events_free(ev);
+    /* Every truncation and every byte replaced by a few others: accepted only when it is
+     * still the same signed event, else refused; never a failure of the load. */
+    size_t n = strlen(line) - 1; /* without the line feed */
+    static const char subst[] = {'\0', '"', '{', '}', '\\', ' ', 'x', '\n', (char)0xff};
+    for (size_t at = 0; at < n; at++)
+        for (size_t k = 0; k <= sizeof subst; k++) {
+            memcpy(bad, line, n);
+            size_t len = n;
+            if (k == sizeof subst)
+                len = at; /* truncated */
+            else
+                bad[at] = subst[k];
+            ev = NULL;
+            ck_assert_int_eq(crisk_events_parse(s, NULL, bad, len, &opts, &ev, &err), 0);
+            ck_assert_uint_eq(crisk_events_num_read(ev),
+                              crisk_events_num_accepted(ev) + crisk_events_num_rejects(ev));
+            if (crisk_events_num_accepted(ev) == 1)
+                ck_assert_uint_eq(crisk_events_num_kept(ev), 1);
+            crisk_events_free(ev);
+        }
+    crisk_device_keys_free(keys);
+    crisk_schema_free(s);
+}
+END_TEST
+
 /* Returns the events suite. */
 static Suite *events_suite(void)
 {
@@ -677,6 +723,7 @@ static Suite *events_suite(void)
     tcase_add_test(tc, limits_and_files);
     tcase_add_test(tc, schema_round_trip_and_refusals);
     tcase_add_test(tc, profiles_on_event_features);
+    tcase_add_test(tc, hostile_lines);
     suite_add_tcase(s, tc);
     return s;
 }
