@@ -507,7 +507,8 @@ CRISK_API crisk_event_reject crisk_events_reject(const crisk_events *events, siz
  * event features (docs/events.md, "Features") are then built from them by
  * crisk_schema_features, crisk_schema_training_matrix and crisk_bundle_score alike;
  * without events they are NaN. The events must outlive the join; crisk_batch_clear
- * detaches them (events loaded for a batch hold only its keys). Returns 0 or
+ * detaches them. Events loaded for a batch hold only the keys and window of the rows it
+ * had then: rows appended later find none of their events (NaN). Returns 0 or
  * CRISK_E_INVALID_ARGUMENT when the events were read for another schema. */
 CRISK_API int crisk_batch_set_events(crisk_batch *batch, const crisk_events *events,
                                      crisk_error *err);

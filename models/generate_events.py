@@ -11,6 +11,8 @@ correlation), gives every declaration a container and a truck, and writes:
   route deviations and high X-ray anomaly scores;
 - the device key file: seal readers and X-ray stations sign their events (HMAC-SHA256 over
   the canonical bytes of docs/events.md, "Signing"); RFID gates and GPS units do not.
+With --drop-labels the declarations are written without the label columns (fraud,
+fraud_type, revenue), for a scoring file whose events still follow the hidden labels.
 With --forged N, N extra events are forged: a seal breach "signed" with a wrong key for a
 random clean shipment, the kind of event crisk must refuse (bad_hmac) and never trust.
 
@@ -168,15 +170,19 @@ def main(argv: list[str] | None = None) -> int:
                     help="the declarations with container_id and conveyance_id")
     ap.add_argument("--events", required=True, help="event stream (JSON Lines)")
     ap.add_argument("--keys", required=True, help="device key file (JSON)")
+    ap.add_argument("--drop-labels", action="store_true",
+                    help="write the declarations without fraud, fraud_type, revenue")
     a = ap.parse_args(argv)
     with open(a.declarations, newline="") as f:
         reader = csv.DictReader(f)
         fields = list(reader.fieldnames or [])
         decls = list(reader)
     out, lines, keys = generate(decls, a.seed, a.forged)
+    if a.drop_labels:
+        fields = [c for c in fields if c not in ("fraud", "fraud_type", "revenue")]
     with open(a.output_declarations, "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=fields + ["container_id", "conveyance_id"],
-                           lineterminator="\n")
+                           lineterminator="\n", extrasaction="ignore")
         w.writeheader()
         w.writerows(out)
     with open(a.events, "w") as f:
