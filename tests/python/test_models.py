@@ -5,6 +5,8 @@ same files byte for byte when run twice (on a small row count, to stay fast)."""
 import csv
 import json
 import os
+import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -80,6 +82,20 @@ def test_bundle_scores_the_sample(run_crisk, tmp_path):
     for s in hits:
         assert "P-001" in s["hits"].split(";")
         assert s["lane"] == "red" and "P-001" in s["reason"]
+
+
+def test_readme_main_command_scores_the_sample(run_crisk):
+    if not has_command(run_crisk, "score"):
+        pytest.skip("crisk score is not built yet")
+    readme = (SOURCE / "README.md").read_text()
+    block = re.search(r"\*\*\(a\) Main job.*?```sh\n(.*?)\n```", readme, flags=re.S)
+    words = shlex.split(block.group(1).split("&&")[-1])
+    assert words[0] == "build/crisk"
+    proc = run_crisk(*[SOURCE / w if w.startswith("models/") else w for w in words[1:]])
+    lines = proc.stdout.splitlines()
+    with open(DECLARATIONS, newline="") as f:
+        assert len(lines) == sum(1 for _ in csv.reader(f))   # a header and one per row
+    assert lines[0].split(",")[:4] == ["declaration_id", "fraud", "revenue", "fraud_logistic"]
 
 
 def test_recipe_is_reproducible(run_crisk, crisk_cli, tmp_path):
