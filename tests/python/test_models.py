@@ -111,3 +111,28 @@ def test_recipe_is_reproducible(run_crisk, crisk_cli, tmp_path):
         outputs.append({p.name: p.read_bytes() for p in sorted(out.iterdir())})
     assert sorted(outputs[0]) == sorted(p.name for p in BUNDLE.iterdir())
     assert outputs[0] == outputs[1]
+
+
+KCS_DATA = Path(os.environ.get("CRISK_KCS_DIR",
+                               SOURCE.parent / "shared" / "data" / "kcs-synthetic-declarations"))
+
+
+def test_kcs_schema_fits_the_kcs_columns(run_crisk, tmp_path):
+    """models/kcs/schema.json stays a valid schema for the dataset's columns: `crisk fit`
+    takes the first 400 training declarations without a reject."""
+    train = KCS_DATA / "df_syn_train_eng.csv"
+    if not train.is_file():
+        pytest.skip(f"{train}: the KCS dataset is not here (set CRISK_KCS_DIR)")
+    if not has_command(run_crisk, "fit"):
+        pytest.skip("crisk fit is not built yet")
+    sample = tmp_path / "kcs.csv"
+    with open(train, newline="") as src, open(sample, "w", newline="") as dst:
+        dst.writelines(line for _, line in zip(range(401), src))
+    schema = json.loads((SOURCE / "models" / "kcs" / "schema.json").read_text())
+    proc = run_crisk("fit", "--schema", SOURCE / "models" / "kcs" / "schema.json",
+                     "--input", sample, "--label", "Fraud", "--output", tmp_path / "fitted.json",
+                     "--matrix", tmp_path / "matrix.csv")
+    assert "rows read: 400, fitted: 400, rejected: 0" in proc.stderr
+    with open(tmp_path / "matrix.csv", newline="") as f:
+        header = next(csv.reader(f))
+    assert header == ["Declaration ID"] + [f["name"] for f in schema["features"]] + ["Fraud"]
