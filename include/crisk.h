@@ -244,6 +244,66 @@ CRISK_API int crisk_predict(const crisk_model *model, const float *rows, size_t 
                             crisk_error *err);
 
 /* ------------------------------------------------------------------------------------ */
+/* Explanations                                                                         */
+/* ------------------------------------------------------------------------------------ */
+
+/* Writes the exact SHAP contributions of `nrows` rows (as crisk_predict takes them) to
+ * the caller-allocated `out`: nrows * crisk_model_num_margins(model) * (ncols + 1) floats,
+ * laid out row, then output group, then column, the last column of each group being the
+ * bias. The columns of a group sum to the group's margin (CRISK_OUTPUT_MARGIN). Values
+ * are in margin space whatever opts->output says; threads and the iteration range apply
+ * as in crisk_predict.
+ *
+ *   - XGBoost gbtree and dart: TreeSHAP as XGBoost's pred_contribs=True computes it
+ *     (covers are the trees' sum_hessian; missing values and categorical splits take the
+ *     child prediction takes; DART scales each tree by its weight); the bias is the sum
+ *     of the trees' mean values plus base_score's margin. XGBoost computes in float; the
+ *     results agree with it to about 1e-5 of the margin's scale. An iteration range
+ *     [b, e) explains the trees of those iterations, like XGBoost's pred_contribs on the
+ *     sliced model booster[b:e].
+ *   - XGBoost gblinear: coefficient times value, a missing value contributing 0; the bias
+ *     is the intercept plus base_score's margin.
+ *   - logistic models: coefficient times standardised value; the bias is the intercept.
+ *     A missing value fails with CRISK_E_INPUT, as in crisk_predict.
+ *   - LightGBM models: TreeSHAP as LightGBM's pred_contrib=True computes it (covers are
+ *     the nodes' data counts, missing values follow the features' missing types; the
+ *     bias is the trees' expected value), to about 1e-5: LightGBM computes in double,
+ *     crisk in float. Linear trees fail with CRISK_E_UNSUPPORTED, as in LightGBM; so does
+ *     a model file without internal_count.
+ *
+ * Tree models are compiled for each call: per leaf, its path's distinct features, and for
+ * calls of enough rows a table of its contributions for every pattern of satisfied path
+ * conditions (at most 256 MiB per call), so a large batch costs far less per row than a
+ * single row (a row alone costs about what XGBoost's pred_contribs does). A tree whose
+ * root-to-leaf path tests more than 64 distinct features fails with CRISK_E_UNSUPPORTED.
+ *
+ * Returns 0, or the errors of crisk_predict, CRISK_E_UNSUPPORTED, CRISK_E_LIMIT (an
+ * output too large to address). `out` is unspecified after a failure. nrows == 0
+ * succeeds and writes nothing.
+ *
+ * Thread-safe: any number of threads may explain with one model at once; the call
+ * allocates its own scratch and leaves the model untouched. */
+CRISK_API int crisk_contributions(const crisk_model *model, const float *rows, size_t nrows,
+                                  size_t ncols, const crisk_predict_options *opts,
+                                  float *out, crisk_error *err);
+
+/* Writes the SHAP interaction values of `nrows` rows to the caller-allocated `out`:
+ * nrows * crisk_model_num_margins(model) * (ncols + 1) * (ncols + 1) floats, laid out row,
+ * output group, then a (ncols + 1) x (ncols + 1) matrix (XGBoost's pred_interactions=True
+ * layout). Entry [i][j], i != j, is half the difference between feature j's contribution
+ * with feature i always present and with it always absent; the diagonal makes each line
+ * i sum to feature i's contribution, and [ncols][ncols] is the bias. Tree models follow
+ * XGBoost (LightGBM has no interactions of its own; its models get the same definition);
+ * linear models have no interactions (a diagonal matrix of the contributions,
+ * where XGBoost's gblinear returns zeros). Its cost grows as the cube of the number of
+ * distinct features on a path: meant for small models and few rows.
+ *
+ * Returns, fails and may be called from several threads as crisk_contributions. */
+CRISK_API int crisk_interactions(const crisk_model *model, const float *rows, size_t nrows,
+                                 size_t ncols, const crisk_predict_options *opts,
+                                 float *out, crisk_error *err);
+
+/* ------------------------------------------------------------------------------------ */
 /* Declarations: schema, batches, fitted tables                                          */
 /* ------------------------------------------------------------------------------------ */
 
@@ -408,13 +468,19 @@ CRISK_API int crisk_lane_state_save(const crisk_lane_state *state, const char *p
 CRISK_API int crisk_lane_state_load(const crisk_bundle *bundle, const char *path,
                                     crisk_lane_state **out, crisk_error *err);
 
+/* The value of crisk_score_options.today that asks for the default. */
+#define CRISK_SCORE_TODAY_AUTO INT64_MIN
+
 /* How a batch is scored. Initialise with crisk_score_options_init(). */
 typedef struct crisk_score_options {
     int      threads;        /* as crisk_predict_options.threads; default 1 */
-    unsigned explain;        /* top reasons per declaration to keep (0: none) */
+    unsigned explain;        /* top reasons per declaration to keep (0: none); not
+                                implemented yet: a value above 0 fails with
+                                CRISK_E_UNSUPPORTED */
     int64_t  today;          /* days since 1970-01-01 for profiles' active ranges;
-                                default: each declaration's date field when the schema
-                                names one, else the current UTC date */
+                                default (CRISK_SCORE_TODAY_AUTO): each declaration's date
+                                field when the schema names one and the value is present,
+                                else the current UTC date */
     crisk_lane_state *stream;/* NULL: the inspection budget applies to this batch as a
                                 whole; else declarations are decided one by one, in order,
                                 against the streaming threshold, which they update */
@@ -445,7 +511,8 @@ CRISK_API float crisk_results_score(const crisk_results *results, size_t row, si
 CRISK_API float crisk_results_score_k(const crisk_results *results, size_t row, size_t model,
                                       size_t k);
 
-/* Returns the lane index of declaration `row` (see crisk_bundle_lane_name). */
+/* Returns the lane index of declaration `row` (see crisk_bundle_lane_name), or
+ * crisk_bundle_num_lanes() when `row` is out of range. */
 CRISK_API size_t crisk_results_lane(const crisk_results *results, size_t row);
 
 /* Why a lane was chosen. */
@@ -460,7 +527,7 @@ typedef enum crisk_reason_kind {
 /* Returns the kind of reason for declaration `row`'s lane, and writes a one-line
  * human-readable explanation (e.g. "profile P-017: textiles from watch-listed origin",
  * "fraud score 0.93 >= red threshold 0.90") to `buf` of `size` bytes, NUL-terminated and
- * cut to fit. */
+ * cut to fit. Returns 0 and writes "" when `row` is out of range. */
 CRISK_API crisk_reason_kind crisk_results_reason(const crisk_results *results, size_t row,
                                                  char *buf, size_t size);
 

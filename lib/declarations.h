@@ -24,6 +24,11 @@ typedef enum crisk_field_type {
 /* Returns the type of field `field` of `schema`. */
 crisk_field_type crisk_schema_field_type(const crisk_schema *schema, size_t field);
 
+/* Returns 1 when field `field` of `schema` is required (a declaration missing it is
+ * rejected), else 0. Readers use it to refuse, at the header, an input that has no column
+ * for a required field. */
+int crisk_schema_field_required(const crisk_schema *schema, size_t field);
+
 /* Returns the index of the field the schema names as the declaration id, or -1. */
 long crisk_schema_id_field(const crisk_schema *schema);
 

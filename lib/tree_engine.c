@@ -7,6 +7,8 @@
  */
 #include "engine.h"
 
+#include "split.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,20 +37,6 @@ size_t crisk_engine_memory(const struct crisk_engine *engine)
     return engine ? engine->bytes : 0;
 }
 
-/* Returns 1 if category value `x` is in node `n`'s set. Values that are negative, too large
- * for the bitset, or not below 2^31 are in no set. LightGBM casts to int before testing
- * the sign, so that for it (-1, 0) is category 0. */
-static int category_in_set(const crisk_model *m, const crisk_node *n, float x)
-{
-    int valid = m->family == CRISK_FAMILY_LIGHTGBM ? x > -1.0f : x >= 0.0f;
-    if (!valid || x >= 2147483648.0f)
-        return 0;
-    uint32_t c = (uint32_t)x; /* truncates toward zero, as both XGBoost and LightGBM do */
-    if (c / 32 >= n->cat_nwords)
-        return 0;
-    return (m->cat_words[n->cat_begin + c / 32] >> (c % 32)) & 1u;
-}
-
 /* Returns the value of a leaf for `row`: its constant, or LightGBM's linear model, which
  * falls back to the leaf's fallback value when one of its features is missing. */
 static double leaf_output(const crisk_model *m, const crisk_node *n, const float *row)
@@ -67,19 +55,6 @@ static double leaf_output(const crisk_model *m, const crisk_node *n, const float
     return sum;
 }
 
-/* Returns feature value `x` of feature `f` after the model's fix-up for it, if any. */
-static float fix_value(const crisk_model *m, size_t f, float x)
-{
-    switch (m->fixup[f]) {
-    case CRISK_FIXUP_NAN_TO_ZERO:
-        return isnan(x) ? 0.0f : x;
-    case CRISK_FIXUP_ZERO_TO_NAN:
-        return fabsf(x) <= 1e-35f ? NAN : x;
-    default:
-        return x;
-    }
-}
-
 /* Returns the leaf reached by `row` in tree `t`, walking the canonical nodes. */
 static const crisk_node *walk(const crisk_model *m, size_t t, const float *row)
 {
@@ -87,16 +62,9 @@ static const crisk_node *walk(const crisk_model *m, size_t t, const float *row)
     const crisk_node *n = nodes;
     while (n->left != -1) {
         float x = row[n->feature];
-        int go_left;
         if (m->fixup)
-            x = fix_value(m, (size_t)n->feature, x);
-        if (isnan(x))
-            go_left = n->default_left;
-        else if (n->categorical)
-            go_left = category_in_set(m, n, x) == n->cat_in_left;
-        else
-            go_left = x < n->threshold;
-        n = nodes + (go_left ? n->left : n->right);
+            x = crisk_fix_value(m, (size_t)n->feature, x);
+        n = nodes + (crisk_split_goes_left(m, n, x) ? n->left : n->right);
     }
     return n;
 }
