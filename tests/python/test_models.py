@@ -71,6 +71,18 @@ def test_bundle_scores_the_sample(run_crisk, tmp_path):
     assert np.all((fraud >= 0) & (fraud <= 1)) and fraud.std() > 0
     assert {r["lane"] for r in scored} <= set(policy["lanes"])
 
+    # The scores are those of XGBoost itself on the features crisk's schema builds.
+    from crisk_decl_ctypes import CSchema
+    schema = CSchema(BUNDLE / "schema.json")
+    fields = [f["name"] for f in json.loads((BUNDLE / "schema.json").read_text())["fields"]]
+    features = schema.features(schema.batch([[d[f] or None for f in fields] for d in decls]))
+    for m in manifest()["models"][:2]:
+        X = features[:, [schema.feature_names.index(n) for n in m["features"]]]
+        booster = xgb.Booster(model_file=str(BUNDLE / m["file"]))
+        expected = booster.predict(xgb.DMatrix(X, feature_names=m["features"]))
+        got = np.array([float(r[m["name"]]) for r in scored], dtype=np.float32)
+        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6, err_msg=m["name"])
+
     # Every declaration of a watch-listed importer hits the mandatory red rule P-001 (all
     # sample dates fall in its active range) and goes red because of it.
     profiles = json.loads((BUNDLE / "profiles.json").read_text())
