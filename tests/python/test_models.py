@@ -46,6 +46,24 @@ def test_manifest_features_are_schema_features_and_model_names():
     assert logistic["feature_names"] == models[2]["features"]
 
 
+def test_bundle_loads_through_the_c_api():
+    import ctypes
+    from crisk_ctypes import LIB, _Error
+    handle, err = ctypes.c_void_p(), _Error()
+    LIB.crisk_bundle_load.argtypes = [ctypes.c_char_p, ctypes.c_void_p,
+                                      ctypes.POINTER(ctypes.c_void_p), ctypes.POINTER(_Error)]
+    LIB.crisk_bundle_num_models.argtypes = [ctypes.c_void_p]
+    LIB.crisk_bundle_num_models.restype = ctypes.c_size_t
+    LIB.crisk_bundle_free.argtypes = [ctypes.c_void_p]
+    rc = LIB.crisk_bundle_load(str(BUNDLE).encode(), None, ctypes.byref(handle),
+                               ctypes.byref(err))
+    assert rc == 0, err.message.decode()
+    try:
+        assert LIB.crisk_bundle_num_models(handle) == len(manifest()["models"])
+    finally:
+        LIB.crisk_bundle_free(handle)
+
+
 def test_declarations_are_unlabelled_schema_rows():
     schema = json.loads((BUNDLE / "schema.json").read_text())
     with open(DECLARATIONS, newline="") as f:
