@@ -162,32 +162,6 @@ static int score_all(const crisk_model *model, cli_table *table, const predict_a
     return rc;
 }
 
-/* Opens `path` for reading ("-" is stdin). Returns the stream, or NULL after reporting. */
-static FILE *open_input(const char *path)
-{
-    if (strcmp(path, "-") == 0)
-        return stdin;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        cli_report(path, strerror(errno));
-    return f;
-}
-
-/* Flushes and closes `out` (unless it is stdout, which is only flushed). Returns 0, or -1
- * after reporting a write error. */
-static int finish_output(FILE *out, const char *name)
-{
-    int failed = fflush(out) != 0 || ferror(out);
-    int saved = errno;
-    if (out != stdout && fclose(out) != 0 && !failed) {
-        failed = 1;
-        saved = errno;
-    }
-    if (failed)
-        cli_report(name, saved ? strerror(saved) : "write error");
-    return failed ? -1 : 0;
-}
-
 /* Runs `crisk predict`; returns the exit code. */
 int cli_predict(int argc, char **argv)
 {
@@ -206,7 +180,7 @@ int cli_predict(int argc, char **argv)
     cli_table *table = NULL;
     FILE *out = NULL;
     const char *input_name = strcmp(a.input, "-") == 0 ? "stdin" : a.input;
-    FILE *in = open_input(a.input);
+    FILE *in = cli_open_input(a.input);
     if (!in)
         goto done;
     crisk_error err;
@@ -222,7 +196,7 @@ int cli_predict(int argc, char **argv)
     rc = score_all(model, table, &a, out, &err);
     if (rc)
         cli_report(input_name, err.message);
-    if (finish_output(out, a.output ? a.output : "stdout") == 0 && rc == 0)
+    if (cli_finish_output(out, a.output ? a.output : "stdout") == 0 && rc == 0)
         status = CLI_EXIT_OK;
     else if (a.output)
         remove(a.output); /* no half-written results left behind */
