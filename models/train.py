@@ -152,6 +152,7 @@ def write_json(path: Path, obj: dict) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Runs the recipe (module docstring); returns the exit status."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--crisk", type=Path,
                     default=Path(os.environ.get("CRISK_CLI", ROOT / "build" / "crisk")),

@@ -95,6 +95,7 @@ def write_bundle(bundle: Path, features: list[str]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Fits, trains and evaluates the KCS bundle (module docstring); returns the exit status."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("dataset", type=Path, help="directory of the three KCS CSV files")
     ap.add_argument("--crisk", type=Path,
