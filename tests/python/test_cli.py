@@ -12,7 +12,7 @@ import pytest
 import xgboost as xgb
 
 SOURCE = Path(os.environ.get("CRISK_SOURCE_DIR", Path(__file__).resolve().parents[2]))
-EXAMPLE = SOURCE / "models" / "example"
+EXAMPLE = SOURCE / "models" / "example-features"
 MODEL = EXAMPLE / "fraud_xgb.json"
 CASES = EXAMPLE / "features.csv"
 
