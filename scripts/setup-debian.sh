@@ -15,6 +15,7 @@ fi
 #   meson ninja-build pkg-config    the build, and the pkg-config consumer test
 #   gcc libc6-dev                   the C11 compiler and C library headers
 #   libcjson-dev                    JSON model parsing
+#   libssl-dev                      libcrypto: HMAC-SHA256 of sensor events, SHA-256
 #   libopenblas-serial-dev          linear models; the serial variant, because crisk runs
 #                                   its own threads (see meson.build)
 #   libxgboost-dev                  XGBoost's legacy binary format and parity tests
@@ -27,6 +28,7 @@ packages=(
     meson ninja-build pkg-config
     gcc libc6-dev
     libcjson-dev
+    libssl-dev
     libopenblas-serial-dev
     libxgboost-dev
     check
