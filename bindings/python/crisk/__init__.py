@@ -7,9 +7,10 @@
 >>> scores, rejects = bundle.score(declarations_df)
 """
 from . import capi
-from ._bundle import Bundle, Schema, ScoreResult
+from ._bundle import Bundle, Schema, ScoreResult, score_partition
 from ._errors import CriskError
 from ._model import Model
 
 __version__ = capi.crisk_version_string()
-__all__ = ["Bundle", "CriskError", "Model", "Schema", "ScoreResult", "__version__"]
+__all__ = ["Bundle", "CriskError", "Model", "Schema", "ScoreResult", "__version__",
+           "score_partition"]

@@ -441,5 +441,17 @@ class Bundle:
         return ScoreResult(out, rejects)
 
 
+def score_partition(frame: pd.DataFrame, path: PathLike, threads: int = 1,
+                    today: Union[None, int, str, _dt.date] = None) -> pd.DataFrame:
+    """Scores one partition of declarations with this process's Bundle for `path`
+    (Bundle.shared: loaded once per process) and returns ``ScoreResult.combined()``:
+    every input row, scored or with the reason it was rejected. Meant for Dask::
+
+        ddf.map_partitions(crisk.score_partition, "bundle/", meta=...)
+
+    ``threads`` defaults to 1: a Dask worker already runs one task per thread."""
+    return Bundle.shared(path).score(frame, threads=threads, today=today).combined()
+
+
 def _text(v: Optional[Union[str, bytes]]) -> Optional[str]:
     return v.decode("utf-8", "replace") if isinstance(v, bytes) else v
