@@ -242,70 +242,15 @@ int results_collect(const crisk_results *results, size_t nmodels, float *out,
 int results_reasons(const crisk_results *results, void *text, size_t text_len,
                     crisk_error *err);
 
-%{
-/* Fills fit options from the three values the Python layer exposes. */
-static void fit_options(crisk_fit_options *o, unsigned folds, uint64_t seed, double smoothing)
-{
-    crisk_fit_options_init(o);
-    o->folds = folds;
-    o->seed = seed;
-    o->smoothing = smoothing;
-}
-%}
-
-%inline %{
-
-/* Fits `schema`'s tables from `batch` and its labels; returns 0 or a negative code with
- * `err` filled. */
 int schema_fit(crisk_schema *schema, const crisk_batch *batch, const float *labels,
                size_t nlabels, unsigned folds, uint64_t seed, double smoothing,
-               crisk_error *err)
-{
-    crisk_fit_options o;
-    fit_options(&o, folds, seed, smoothing);
-    return crisk_schema_fit(schema, batch, labels, nlabels, &o, err);
-}
-
-/* Writes `batch`'s out-of-fold training matrix into `out` (exactly batch size x features
- * floats); returns 0 or a negative code with `err` filled. */
+               crisk_error *err);
 int schema_training_matrix(const crisk_schema *schema, const crisk_batch *batch,
                            const float *labels, size_t nlabels, unsigned folds,
                            uint64_t seed, double smoothing, float *out, size_t out_len,
-                           crisk_error *err)
-{
-    size_t need = crisk_batch_size(batch) * crisk_schema_num_features(schema);
-    if (out_len != need)
-        return crisk_helper_shape(err, "out", out_len, need);
-    crisk_fit_options o;
-    fit_options(&o, folds, seed, smoothing);
-    return crisk_schema_training_matrix(schema, batch, labels, nlabels, &o, out, err);
-}
-
-/* Writes `batch`'s scoring features into `out` (exactly batch size x features floats);
- * returns 0 or a negative code with `err` filled. */
+                           crisk_error *err);
 int schema_features(const crisk_schema *schema, const crisk_batch *batch, float *out,
-                    size_t out_len, crisk_error *err)
-{
-    size_t need = crisk_batch_size(batch) * crisk_schema_num_features(schema);
-    if (out_len != need)
-        return crisk_helper_shape(err, "out", out_len, need);
-    return crisk_schema_features(schema, batch, out, err);
-}
-
-/* Writes the SHAP contributions of `rows` into `out` (exactly nrows x margins x
- * (ncols + 1) floats); returns 0 or a negative code with `err` filled. */
+                    size_t out_len, crisk_error *err);
 int contributions_into(const crisk_model *model, const float *rows, size_t nrows,
                        size_t ncols, float *out, size_t out_len, int threads,
-                       size_t iteration_begin, size_t iteration_end, crisk_error *err)
-{
-    size_t need = nrows * crisk_model_num_margins(model) * (ncols + 1);
-    if (out_len != need)
-        return crisk_helper_shape(err, "out", out_len, need);
-    crisk_predict_options opts;
-    crisk_predict_options_init(&opts);
-    opts.threads = threads;
-    opts.iteration_begin = iteration_begin;
-    opts.iteration_end = iteration_end;
-    return crisk_contributions(model, rows, nrows, ncols, &opts, out, err);
-}
-%}
+                       size_t iteration_begin, size_t iteration_end, crisk_error *err);
