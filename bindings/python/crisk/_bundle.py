@@ -310,7 +310,8 @@ class ScoreResult(NamedTuple):
 class Bundle:
     """A crisk bundle (docs/bundle.md): a fitted schema, models, risk profiles and a lane
     policy, loaded from one directory. Immutable: one instance may score from many
-    threads at once. It pickles by path (the receiving process loads the directory).
+    threads at once. It pickles by absolute path (the receiving process loads the
+    directory, which must be reachable there under the same path).
     """
 
     _cache: Dict[str, "Bundle"] = {}
@@ -365,7 +366,7 @@ class Bundle:
         self.close()
 
     def __reduce__(self):
-        return (Bundle, (self.path,))
+        return (Bundle, (os.path.abspath(self.path),))
 
     def __repr__(self) -> str:
         return (f"<crisk.Bundle {self.path!r}: models {self.model_names}, lanes "
