@@ -12,6 +12,15 @@ void cli_usage(FILE *f)
           "  crisk predict --model MODEL --input CASES.csv [--output FILE] [--margin]\n"
           "                [--threads N] [--ignore-extra] [--batch-rows N] [--contribs]\n"
           "  crisk inspect --model MODEL\n"
+          "  crisk score --bundle DIR --input FILE [--output FILE] [--rejects FILE]\n"
+          "              [--threads N] [--state FILE] [--batch-rows N] [--format csv|jsonl]\n"
+          "              [--input-format csv|jsonl]\n"
+          "  crisk fit --schema SCHEMA.json --input FILE --label COLUMN --output FITTED.json\n"
+          "            [--matrix FILE.csv] [--features FILE.csv] [--folds N] [--seed N]\n"
+          "            [--rejects FILE] [--input-format csv|jsonl]\n"
+          "  crisk evaluate --bundle DIR --input FILE --label COLUMN [--revenue COLUMN]\n"
+          "                 [--model NAME] [--rejects FILE] [--threads N]\n"
+          "                 [--input-format csv|jsonl]\n"
           "  crisk --version\n"
           "  crisk help\n"
           "\n"
@@ -38,6 +47,27 @@ void cli_usage(FILE *f)
           "                    each line's values sum to the margin\n"
           "inspect  prints the model's format, objective, booster, trees, iterations,\n"
           "         depth, nodes, features, classes, outputs and memory, one per line.\n"
+          "score    reads declarations (CSV with a header of field names, or JSON Lines;\n"
+          "         by extension, '-' is stdin and CSV unless --input-format) and writes\n"
+          "         one record per declaration: id, each model's score, lane, reason,\n"
+          "         profile hits (';'-joined; an array in JSON Lines). Output: CSV, or\n"
+          "         JSON Lines when --output ends in .jsonl or --format jsonl.\n"
+          "  --rejects FILE    rejected rows as CSV line,reason,raw (JSON Lines if .jsonl);\n"
+          "                    without it each reject is a line on stderr\n"
+          "  --state FILE      streaming lanes: the state is loaded if FILE exists, and\n"
+          "                    saved there at the end\n"
+          "  --batch-rows N    declarations read and scored at a time (default 8192)\n"
+          "         stderr ends with 'rows read: R, scored: S, rejected: J' (R = S + J);\n"
+          "         rejected rows do not change the exit status.\n"
+          "fit      fits the schema's tables from labelled declarations (the label column\n"
+          "         holds 0 or 1; a row without one is rejected) and writes the fitted\n"
+          "         schema; --matrix writes the training matrix (id, features with\n"
+          "         out-of-fold risk indicators, label), --features the features as\n"
+          "         scoring builds them (full tables) for the same rows.\n"
+          "evaluate scores labelled declarations and prints the AUC and, for the top 1,\n"
+          "         2, 5 and 10% by score (ceil(n% x N) rows; ties in input order):\n"
+          "         precision, recall and the share of --revenue. The model is --model,\n"
+          "         else the policy's score model, else the first.\n"
           "\n"
           "exit status: 0 success; 1 bad model or input file, or an I/O error (the message\n"
           "names the file, line and column); 2 bad command line.\n",
@@ -56,6 +86,12 @@ int main(int argc, char **argv)
         return cli_predict(argc - 2, argv + 2);
     if (strcmp(command, "inspect") == 0)
         return cli_inspect(argc - 2, argv + 2);
+    if (strcmp(command, "score") == 0)
+        return cli_score(argc - 2, argv + 2);
+    if (strcmp(command, "fit") == 0)
+        return cli_fit(argc - 2, argv + 2);
+    if (strcmp(command, "evaluate") == 0)
+        return cli_evaluate(argc - 2, argv + 2);
     if (strcmp(command, "help") == 0 || strcmp(command, "--help") == 0 ||
         strcmp(command, "-h") == 0) {
         cli_usage(stdout);

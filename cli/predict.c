@@ -125,9 +125,11 @@ static void write_scores(FILE *out, const float *scores, size_t nrows, size_t ou
 static int score_all(const crisk_model *model, cli_table *table, const predict_args *a,
                      FILE *out, crisk_error *err)
 {
-    size_t F = crisk_model_num_features(model), K = crisk_model_num_outputs(model);
+    /* Values per row: margins may be wider than outputs (multi:softmax). */
+    size_t F = crisk_model_num_features(model), G = crisk_model_num_margins(model);
+    size_t K = a->opts.output == CRISK_OUTPUT_MARGIN ? G : crisk_model_num_outputs(model);
     if (a->contribs)
-        K = crisk_model_num_margins(model) * (F + 1);
+        K = G * (F + 1);
     size_t batch = a->batch;
     if (F > 0 && batch > MAX_BATCH_FLOATS / F)
         batch = MAX_BATCH_FLOATS / F > 0 ? MAX_BATCH_FLOATS / F : 1;
@@ -162,32 +164,6 @@ static int score_all(const crisk_model *model, cli_table *table, const predict_a
     return rc;
 }
 
-/* Opens `path` for reading ("-" is stdin). Returns the stream, or NULL after reporting. */
-static FILE *open_input(const char *path)
-{
-    if (strcmp(path, "-") == 0)
-        return stdin;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        cli_report(path, strerror(errno));
-    return f;
-}
-
-/* Flushes and closes `out` (unless it is stdout, which is only flushed). Returns 0, or -1
- * after reporting a write error. */
-static int finish_output(FILE *out, const char *name)
-{
-    int failed = fflush(out) != 0 || ferror(out);
-    int saved = errno;
-    if (out != stdout && fclose(out) != 0 && !failed) {
-        failed = 1;
-        saved = errno;
-    }
-    if (failed)
-        cli_report(name, saved ? strerror(saved) : "write error");
-    return failed ? -1 : 0;
-}
-
 /* Runs `crisk predict`; returns the exit code. */
 int cli_predict(int argc, char **argv)
 {
@@ -206,7 +182,7 @@ int cli_predict(int argc, char **argv)
     cli_table *table = NULL;
     FILE *out = NULL;
     const char *input_name = strcmp(a.input, "-") == 0 ? "stdin" : a.input;
-    FILE *in = open_input(a.input);
+    FILE *in = cli_open_input(a.input);
     if (!in)
         goto done;
     crisk_error err;
@@ -222,7 +198,7 @@ int cli_predict(int argc, char **argv)
     rc = score_all(model, table, &a, out, &err);
     if (rc)
         cli_report(input_name, err.message);
-    if (finish_output(out, a.output ? a.output : "stdout") == 0 && rc == 0)
+    if (cli_finish_output(out, a.output ? a.output : "stdout") == 0 && rc == 0)
         status = CLI_EXIT_OK;
     else if (a.output)
         remove(a.output); /* no half-written results left behind */

@@ -443,6 +443,10 @@ CRISK_API size_t crisk_bundle_num_models(const crisk_bundle *bundle);
 CRISK_API const char *crisk_bundle_model_name(const crisk_bundle *bundle, size_t i);
 CRISK_API const crisk_model *crisk_bundle_model(const crisk_bundle *bundle, size_t i);
 
+/* Returns the index of the model whose score the policy's thresholds and budget use (its
+ * "score_model"), or -1 when the policy names none. Thread-safe. */
+CRISK_API long crisk_bundle_score_model(const crisk_bundle *bundle);
+
 /* Returns the number of lanes and the name of lane `i` (lane 0 is the most severe, e.g.
  * "red"); NULL when out of range. Thread-safe. */
 CRISK_API size_t crisk_bundle_num_lanes(const crisk_bundle *bundle);

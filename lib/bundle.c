@@ -300,6 +300,12 @@ const crisk_model *crisk_bundle_model(const crisk_bundle *b, size_t i)
     return b && i < b->num_models ? b->models[i].model : NULL;
 }
 
+/* Returns the index of the policy's score model, or -1 when it names none. */
+long crisk_bundle_score_model(const crisk_bundle *b)
+{
+    return b ? b->score_model : -1;
+}
+
 size_t crisk_bundle_num_lanes(const crisk_bundle *b)
 {
     return b ? crisk_policy_num_lanes(b->policy) : 0;
