@@ -296,3 +296,30 @@ def test_pickle_repr_and_close(bundle, bundle_dir, rows):
     with pytest.raises(ValueError):
         schema.features(rows)
     assert crisk.Bundle.shared(bundle_dir) is crisk.Bundle.shared(str(bundle_dir))
+
+
+def test_same_as_crisk_score_cli(bundle, bundle_dir, rows, tmp_path, run_crisk):
+    """`crisk score` on the rows written as CSV (profiles judged by each declaration's own
+    date, as the CLI does) gives the binding's ids, scores (%.9g: exact floats), lanes,
+    reasons and hits, and rejects the same rows (CSV line = input row + 2)."""
+    import csv
+    fields = bundle.schema.field_names
+    with open(tmp_path / "in.csv", "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=fields, lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+    proc = run_crisk("score", "--bundle", bundle_dir, "--input", tmp_path / "in.csv",
+                     "--output", tmp_path / "out.csv", "--rejects", tmp_path / "rej.csv",
+                     "--threads", 1)
+    assert f"rows read: {len(rows)}, scored: {len(rows) - 3}, rejected: 3" in proc.stderr
+    cli = pd.read_csv(tmp_path / "out.csv", dtype=str, keep_default_na=False)
+    rej = pd.read_csv(tmp_path / "rej.csv", dtype=str, keep_default_na=False)
+    scores, rejects = bundle.score(typed_frame(rows), threads=1)
+    assert [int(x) - 2 for x in rej["line"]] == rejects["row"].tolist()
+    assert cli["declaration_id"].tolist() == scores["declaration_id"].tolist()
+    for m in bundle.model_names:
+        np.testing.assert_array_equal(cli[m].astype(np.float32).to_numpy(),
+                                      scores[m].to_numpy())
+    assert cli["lane"].tolist() == scores["lane"].tolist()
+    assert cli["reason"].tolist() == scores["reason"].tolist()
+    assert cli["hits"].tolist() == scores["hits"].tolist()
