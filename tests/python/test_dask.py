@@ -8,13 +8,12 @@ timeout, so a broken cluster fails the test instead of hanging CI."""
 import functools
 
 import pandas as pd
-import pytest
+
+import dask.dataframe as dd
+import distributed
 
 import crisk
 import bundle_builder as bb
-
-dd = pytest.importorskip("dask.dataframe")
-distributed = pytest.importorskip("distributed")
 
 TODAY = "2025-06-30"
 

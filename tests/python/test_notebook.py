@@ -6,10 +6,8 @@ import os
 import re
 from pathlib import Path
 
-import pytest
-
-nbformat = pytest.importorskip("nbformat")
-nbclient = pytest.importorskip("nbclient")
+import nbclient
+import nbformat
 
 NOTEBOOK = (Path(os.environ.get("CRISK_SOURCE_DIR", Path(__file__).resolve().parents[2]))
             / "bindings" / "python" / "examples" / "risk_scoring.ipynb")
