@@ -16,9 +16,13 @@
 %{
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "crisk.h"
+#include "crisk_helpers.h"
 %}
+
+%include <stdint.i>
 
 /* Everything SWIG generates is an implementation detail of org.crisk: package-private. */
 %pragma(java) moduleclassmodifiers="final class"
@@ -50,6 +54,11 @@
 CRISK_RUN_UNLESS_PENDING(load_buffer)
 CRISK_RUN_UNLESS_PENDING(predict_into)
 CRISK_RUN_UNLESS_PENDING(predict_array)
+CRISK_RUN_UNLESS_PENDING(bundle_load)
+CRISK_RUN_UNLESS_PENDING(schema_load)
+CRISK_RUN_UNLESS_PENDING(batch_append_rows)
+CRISK_RUN_UNLESS_PENDING(results_collect)
+CRISK_RUN_UNLESS_PENDING(results_reasons)
 
 /* Strings out of C as UTF-8 bytes decoded in Java: NewStringUTF expects modified UTF-8,
  * which feature names read from a model file need not be. */
@@ -181,6 +190,57 @@ CRISK_DIRECT_FLOATS(float *out, out_len, "out")
 CRISK_FLOAT_ARRAY(const float *rows_array, rows_len, "rows", JNI_ABORT)
 CRISK_FLOAT_ARRAY(float *out_array, out_len, "out", 0)
 
+/* const char *dir in: a Java String, passed as its UTF-8 bytes and NUL-terminated in a
+ * malloc'd copy (the const char * typemaps above are for strings out of C). */
+%typemap(jni) const char *dir "jbyteArray"
+%typemap(jtype) const char *dir "byte[]"
+%typemap(jstype) const char *dir "String"
+%typemap(javain) const char *dir "$javainput.getBytes(java.nio.charset.StandardCharsets.UTF_8)"
+%typemap(in) const char *dir {
+    $1 = NULL;
+    if (!$input) {
+        SWIG_JavaThrowException(jenv, SWIG_JavaNullPointerException, "path is null");
+    } else {
+        jsize n = (*jenv)->GetArrayLength(jenv, $input);
+        if (!($1 = malloc((size_t)n + 1)))
+            SWIG_JavaThrowException(jenv, SWIG_JavaOutOfMemoryError, "path");
+        else {
+            (*jenv)->GetByteArrayRegion(jenv, $input, 0, n, (jbyte *)$1);
+            $1[n] = '\0';
+        }
+    }
+}
+%typemap(freearg) const char *dir "free($1);"
+%apply const char *dir { const char *path };
+
+/* (T *PTR, size_t LEN) from a JAVA[] array: the JVM's copy (or pinned array) and its
+ * length; MODE as in CRISK_FLOAT_ARRAY. */
+%define CRISK_PRIMITIVE_ARRAY(CTYPE, PTR, LEN, JNITYPE, JAVATYPE, KIND, WHAT, MODE)
+%typemap(jni) (CTYPE *PTR, size_t LEN) #JNITYPE "Array"
+%typemap(jtype) (CTYPE *PTR, size_t LEN) #JAVATYPE "[]"
+%typemap(jstype) (CTYPE *PTR, size_t LEN) #JAVATYPE "[]"
+%typemap(javain) (CTYPE *PTR, size_t LEN) "$javainput"
+%typemap(in) (CTYPE *PTR, size_t LEN) {
+    $1 = NULL;
+    $2 = 0;
+    if ((*jenv)->ExceptionCheck(jenv)) {
+        /* an earlier argument failed */
+    } else if (!$input) {
+        SWIG_JavaThrowException(jenv, SWIG_JavaNullPointerException, WHAT " is null");
+    } else {
+        $2 = (size_t)(*jenv)->GetArrayLength(jenv, $input);
+        $1 = ($1_ltype)(*jenv)->Get##KIND##ArrayElements(jenv, $input, NULL);
+    }
+}
+%typemap(freearg) (CTYPE *PTR, size_t LEN) {
+    if ($1)
+        (*jenv)->Release##KIND##ArrayElements(jenv, $input, (JNITYPE *)$1, MODE);
+}
+%enddef
+CRISK_PRIMITIVE_ARRAY(const long long, ends, nends, jlong, long, Long, "ends", JNI_ABORT)
+CRISK_PRIMITIVE_ARRAY(int32_t, ints, ints_len, jint, int, Int, "ints", 0)
+CRISK_PRIMITIVE_ARRAY(void, text, text_len, jbyte, byte, Byte, "text", 0)
+
 /* Only what the public layer needs is wrapped; handles stay opaque. crisk_error never
  * reaches Java (see the typemaps above). */
 typedef struct crisk_error crisk_error;
@@ -263,3 +323,46 @@ int predict_array(const crisk_model *model, const float *rows_array, size_t rows
                         output, iteration_begin, iteration_end, err);
 }
 %}
+
+/* Declarations, bundles and results: the same C functions and helpers (crisk_helpers.h)
+ * as the Python binding's capi.i wraps for its Bundle, so both languages score alike. */
+%nodefaultctor crisk_schema;
+%nodefaultdtor crisk_schema;
+typedef struct crisk_schema crisk_schema;
+%nodefaultctor crisk_batch;
+%nodefaultdtor crisk_batch;
+typedef struct crisk_batch crisk_batch;
+%nodefaultctor crisk_bundle;
+%nodefaultdtor crisk_bundle;
+typedef struct crisk_bundle crisk_bundle;
+%nodefaultctor crisk_results;
+%nodefaultdtor crisk_results;
+typedef struct crisk_results crisk_results;
+
+size_t crisk_schema_num_fields(const crisk_schema *schema);
+const char *crisk_schema_field_name(const crisk_schema *schema, size_t i);
+void crisk_batch_free(crisk_batch *batch);
+size_t crisk_batch_size(const crisk_batch *batch);
+void crisk_bundle_free(crisk_bundle *bundle);
+const crisk_schema *crisk_bundle_schema(const crisk_bundle *bundle);
+size_t crisk_bundle_num_models(const crisk_bundle *bundle);
+const char *crisk_bundle_model_name(const crisk_bundle *bundle, size_t i);
+size_t crisk_bundle_num_lanes(const crisk_bundle *bundle);
+const char *crisk_bundle_lane_name(const crisk_bundle *bundle, size_t i);
+void crisk_results_free(crisk_results *results);
+size_t crisk_results_size(const crisk_results *results);
+const char *crisk_results_hit_id(const crisk_results *results, size_t row, size_t k);
+
+crisk_bundle *bundle_load(const char *dir, crisk_error *err);
+crisk_schema *schema_load(const char *path, crisk_error *err);
+void crisk_schema_free(crisk_schema *schema);
+crisk_batch *batch_new(const crisk_schema *schema, crisk_error *err);
+size_t batch_append_rows(crisk_batch *batch, const void *data, size_t size,
+                         const long long *ends, size_t nends, size_t nfields,
+                         size_t begin, size_t end, crisk_error *err);
+crisk_results *bundle_score(const crisk_bundle *bundle, const crisk_batch *batch,
+                            int threads, int has_today, int64_t today, crisk_error *err);
+int results_collect(const crisk_results *results, size_t nmodels, float *out_array,
+                    size_t out_len, int32_t *ints, size_t ints_len, crisk_error *err);
+int results_reasons(const crisk_results *results, void *text, size_t text_len,
+                    crisk_error *err);

@@ -14,6 +14,7 @@
 
 %{
 #include "crisk.h"
+#include "crisk_helpers.h"
 %}
 
 %include <stdint.i>
@@ -62,6 +63,69 @@
     $2 = (size_t)view.len / sizeof(float);
 }
 %typemap(freearg) (float *out, size_t out_len) {
+    if (have_view$argnum)
+        PyBuffer_Release(&view$argnum);
+}
+
+/* 1-D float32 inputs (labels): any C-contiguous float32 buffer and its length. */
+%typemap(in) (const float *labels, size_t nlabels) (Py_buffer view, int have_view = 0) {
+    if (PyObject_GetBuffer($input, &view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) != 0)
+        SWIG_fail;
+    have_view = 1;
+    if (!view.format || strcmp(view.format, "f") != 0) {
+        PyErr_SetString(PyExc_TypeError, "labels must be a C-contiguous float32 buffer");
+        SWIG_fail;
+    }
+    $1 = ($1_ltype)view.buf;
+    $2 = (size_t)view.len / sizeof(float);
+}
+%typemap(freearg) (const float *labels, size_t nlabels) {
+    if (have_view$argnum)
+        PyBuffer_Release(&view$argnum);
+}
+
+/* Integer arrays: a C-contiguous buffer of 8-byte (ends) or writable 4-byte (ints)
+ * signed integers, e.g. numpy int64 / int32; its length in elements. */
+%typemap(in) (const long long *ends, size_t nends) (Py_buffer view, int have_view = 0) {
+    if (PyObject_GetBuffer($input, &view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) != 0)
+        SWIG_fail;
+    have_view = 1;
+    if (view.itemsize != 8 || !view.format || !strchr("lq", view.format[0])) {
+        PyErr_SetString(PyExc_TypeError, "ends must be a C-contiguous int64 buffer");
+        SWIG_fail;
+    }
+    $1 = ($1_ltype)view.buf;
+    $2 = (size_t)view.len / 8;
+}
+%typemap(freearg) (const long long *ends, size_t nends) {
+    if (have_view$argnum)
+        PyBuffer_Release(&view$argnum);
+}
+%typemap(in) (int32_t *ints, size_t ints_len) (Py_buffer view, int have_view = 0) {
+    if (PyObject_GetBuffer($input, &view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | PyBUF_WRITABLE) != 0)
+        SWIG_fail;
+    have_view = 1;
+    if (view.itemsize != 4 || !view.format || !strchr("il", view.format[0])) {
+        PyErr_SetString(PyExc_TypeError, "ints must be a writable C-contiguous int32 buffer");
+        SWIG_fail;
+    }
+    $1 = ($1_ltype)view.buf;
+    $2 = (size_t)view.len / 4;
+}
+%typemap(freearg) (int32_t *ints, size_t ints_len) {
+    if (have_view$argnum)
+        PyBuffer_Release(&view$argnum);
+}
+
+/* (void *text, size_t text_len): a writable byte buffer, e.g. a bytearray. */
+%typemap(in) (void *text, size_t text_len) (Py_buffer view, int have_view = 0) {
+    if (PyObject_GetBuffer($input, &view, PyBUF_SIMPLE | PyBUF_WRITABLE) != 0)
+        SWIG_fail;
+    have_view = 1;
+    $1 = view.buf;
+    $2 = (size_t)view.len;
+}
+%typemap(freearg) (void *text, size_t text_len) {
     if (have_view$argnum)
         PyBuffer_Release(&view$argnum);
 }
@@ -131,3 +195,62 @@ int predict_into(const crisk_model *model, const float *rows, size_t nrows, size
     return crisk_predict(model, rows, nrows, ncols, &opts, out, err);
 }
 %}
+
+/* Declarations, bundles and results (docs/schema.md, docs/bundle.md). */
+%nodefaultctor crisk_schema;
+%nodefaultdtor crisk_schema;
+typedef struct crisk_schema crisk_schema;
+%nodefaultctor crisk_batch;
+%nodefaultdtor crisk_batch;
+typedef struct crisk_batch crisk_batch;
+%nodefaultctor crisk_bundle;
+%nodefaultdtor crisk_bundle;
+typedef struct crisk_bundle crisk_bundle;
+%nodefaultctor crisk_results;
+%nodefaultdtor crisk_results;
+typedef struct crisk_results crisk_results;
+
+void crisk_schema_free(crisk_schema *schema);
+size_t crisk_schema_num_fields(const crisk_schema *schema);
+const char *crisk_schema_field_name(const crisk_schema *schema, size_t i);
+size_t crisk_schema_num_features(const crisk_schema *schema);
+const char *crisk_schema_feature_name(const crisk_schema *schema, size_t i);
+int crisk_schema_save(const crisk_schema *schema, const char *path, crisk_error *err);
+void crisk_batch_free(crisk_batch *batch);
+size_t crisk_batch_size(const crisk_batch *batch);
+void crisk_bundle_free(crisk_bundle *bundle);
+const crisk_schema *crisk_bundle_schema(const crisk_bundle *bundle);
+size_t crisk_bundle_num_models(const crisk_bundle *bundle);
+const char *crisk_bundle_model_name(const crisk_bundle *bundle, size_t i);
+size_t crisk_bundle_num_lanes(const crisk_bundle *bundle);
+const char *crisk_bundle_lane_name(const crisk_bundle *bundle, size_t i);
+void crisk_results_free(crisk_results *results);
+size_t crisk_results_size(const crisk_results *results);
+const char *crisk_results_hit_id(const crisk_results *results, size_t row, size_t k);
+
+/* The helpers shared with the Java binding (crisk_helpers.h). */
+crisk_bundle *bundle_load(const char *dir, crisk_error *err);
+crisk_schema *schema_load(const char *path, crisk_error *err);
+crisk_batch *batch_new(const crisk_schema *schema, crisk_error *err);
+size_t batch_append_rows(crisk_batch *batch, const void *data, size_t size,
+                         const long long *ends, size_t nends, size_t nfields,
+                         size_t begin, size_t end, crisk_error *err);
+crisk_results *bundle_score(const crisk_bundle *bundle, const crisk_batch *batch,
+                            int threads, int has_today, int64_t today, crisk_error *err);
+int results_collect(const crisk_results *results, size_t nmodels, float *out,
+                    size_t out_len, int32_t *ints, size_t ints_len, crisk_error *err);
+int results_reasons(const crisk_results *results, void *text, size_t text_len,
+                    crisk_error *err);
+
+int schema_fit(crisk_schema *schema, const crisk_batch *batch, const float *labels,
+               size_t nlabels, unsigned folds, uint64_t seed, double smoothing,
+               crisk_error *err);
+int schema_training_matrix(const crisk_schema *schema, const crisk_batch *batch,
+                           const float *labels, size_t nlabels, unsigned folds,
+                           uint64_t seed, double smoothing, float *out, size_t out_len,
+                           crisk_error *err);
+int schema_features(const crisk_schema *schema, const crisk_batch *batch, float *out,
+                    size_t out_len, crisk_error *err);
+int contributions_into(const crisk_model *model, const float *rows, size_t nrows,
+                       size_t ncols, float *out, size_t out_len, int threads,
+                       size_t iteration_begin, size_t iteration_end, crisk_error *err);

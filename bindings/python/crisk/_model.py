@@ -168,3 +168,20 @@ class Model:
         if rc != 0:
             _raise(err)
         return out[:, 0] if width == 1 else out
+
+    def contributions(self, X: Any, threads: int = 0,
+                      iteration_range: Tuple[int, int] = (0, 0)) -> np.ndarray:
+        """Returns the exact SHAP contributions of rows of features (crisk_contributions):
+        shape (n, outputs, ncols + 1), or (n, ncols + 1) for a single-output model, the
+        last column being the bias. In margin space; each row's values (per output) sum
+        to its margin. Rows are taken as ``predict`` takes them; the GIL is released."""
+        handle = self._live()
+        rows = self._rows(X)
+        groups = capi.crisk_model_num_margins(handle)
+        out = np.empty((rows.shape[0], groups, rows.shape[1] + 1), dtype=np.float32)
+        err = capi.crisk_error()
+        rc = capi.contributions_into(handle, rows, out, int(threads),
+                                     int(iteration_range[0]), int(iteration_range[1]), err)
+        if rc != 0:
+            _raise(err)
+        return out[:, 0, :] if groups == 1 else out

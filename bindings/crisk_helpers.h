@@ -1,0 +1,231 @@
+/*
+ * crisk_helpers.h — small C helpers over the declarations, bundle and results API that the
+ * Python (python/capi.i) and Java (java/crisk_java.i) bindings both wrap, so that the two
+ * languages call the same code: one handle-returning function per constructor, one call
+ * that appends a block of text rows, and bulk copies of results into caller arrays (one
+ * crossing of the language boundary per batch instead of one per value).
+ *
+ * Every helper runs without touching the host language, so the wrappers release the GIL
+ * (Python) around it. Included into each wrapper's C code only; the functions are static
+ * inline, so a binding wraps the ones it exposes and the others cost nothing (Java has no
+ * Schema fitting or contributions yet).
+ */
+#ifndef CRISK_BINDINGS_HELPERS_H
+#define CRISK_BINDINGS_HELPERS_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crisk.h"
+
+/* Fills `err` with a CRISK_E_SHAPE message and returns the code. */
+static inline int crisk_helper_shape(crisk_error *err, const char *what, size_t have,
+                                     size_t need)
+{
+    err->code = CRISK_E_SHAPE;
+    snprintf(err->message, sizeof err->message, "%s holds %zu values; %zu needed", what,
+             have, need);
+    return err->code;
+}
+
+/* Loads the bundle in directory `dir`; returns the handle, or NULL with `err` filled. */
+static inline crisk_bundle *bundle_load(const char *dir, crisk_error *err)
+{
+    crisk_bundle *b = NULL;
+    crisk_bundle_load(dir, NULL, &b, err);
+    return b;
+}
+
+/* Loads the schema file at `path`; returns the handle, or NULL with `err` filled. */
+static inline crisk_schema *schema_load(const char *path, crisk_error *err)
+{
+    crisk_schema *s = NULL;
+    crisk_schema_load(path, &s, err);
+    return s;
+}
+
+/* Creates an empty batch for `schema`; returns it, or NULL with `err` filled. */
+static inline crisk_batch *batch_new(const crisk_schema *schema, crisk_error *err)
+{
+    crisk_batch *b = NULL;
+    crisk_batch_new(schema, &b, err);
+    return b;
+}
+
+/* Appends rows [begin, end) of a block of text rows to `batch`. The block holds
+ * nends / nfields rows of `nfields` values each, row-major: value k (row k / nfields,
+ * field k % nfields) is the bytes [ends[k-1], ends[k]) of `data` (ends[-1] = 0); an empty
+ * value is missing. Row r is recorded with source line r + 1. Stops at the first row the
+ * batch rejects and returns its index, with `err` filled (CRISK_E_INPUT naming the field);
+ * returns `end` when every row was appended. A malformed block (ends not ascending or past
+ * `size`, a row count that does not divide) fails before any row with CRISK_E_SHAPE, and
+ * the return value is then `begin`. */
+static inline size_t batch_append_rows(crisk_batch *batch, const void *data, size_t size,
+                                       const long long *ends, size_t nends, size_t nfields,
+                                       size_t begin, size_t end, crisk_error *err)
+{
+    size_t nrows = nfields ? nends / nfields : 0;
+    if (nfields == 0 || nends % nfields != 0 || begin > end || end > nrows) {
+        crisk_helper_shape(err, "ends", nends, nfields * (end > nrows ? end : nrows));
+        return begin;
+    }
+    for (size_t k = 0; k < nends; k++) {
+        long long lo = k ? ends[k - 1] : 0;
+        if (ends[k] < lo || (uint64_t)ends[k] > size) {
+            err->code = CRISK_E_SHAPE;
+            snprintf(err->message, sizeof err->message,
+                     "ends[%zu] = %lld is not within [%lld, %zu]", k, (long long)ends[k],
+                     (long long)lo, size);
+            return begin;
+        }
+    }
+    const char **values = malloc(nfields * sizeof *values);
+    size_t *lengths = malloc(nfields * sizeof *lengths);
+    size_t row = begin;
+    if (!values || !lengths) {
+        err->code = CRISK_E_NOMEM;
+        snprintf(err->message, sizeof err->message, "no memory for %zu fields", nfields);
+    } else {
+        for (; row < end; row++) {
+            for (size_t j = 0; j < nfields; j++) {
+                size_t k = row * nfields + j;
+                size_t lo = k ? (size_t)ends[k - 1] : 0;
+                values[j] = (const char *)data + lo;
+                lengths[j] = (size_t)ends[k] - lo;
+            }
+            if (crisk_batch_append_text(batch, values, lengths, (uint64_t)row + 1, err) != 0)
+                break;
+        }
+    }
+    free(values);
+    free(lengths);
+    return row;
+}
+
+/* Scores `batch` with `bundle` on `threads` threads, with profiles judged as of `today`
+ * (days since 1970-01-01) when `has_today` is non-zero, else by each declaration's date
+ * (CRISK_SCORE_TODAY_AUTO). Returns the results, or NULL with `err` filled. */
+static inline crisk_results *bundle_score(const crisk_bundle *bundle,
+                                          const crisk_batch *batch, int threads,
+                                          int has_today, int64_t today, crisk_error *err)
+{
+    crisk_score_options opts;
+    crisk_score_options_init(&opts);
+    opts.threads = threads;
+    if (has_today)
+        opts.today = today;
+    crisk_results *r = NULL;
+    crisk_bundle_score(bundle, batch, &opts, &r, err);
+    return r;
+}
+
+/* Copies `results` into caller arrays: `scores` (n x nmodels floats, row-major: model m's
+ * first output for declaration r at r * nmodels + m) and `ints` (n x 3: lane index,
+ * crisk_reason_kind, number of profile hits). Returns 0, or CRISK_E_SHAPE when an array
+ * has not exactly that size. */
+static inline int results_collect(const crisk_results *results, size_t nmodels,
+                                  float *scores, size_t scores_len, int32_t *ints,
+                                  size_t ints_len, crisk_error *err)
+{
+    size_t n = crisk_results_size(results);
+    if (scores_len != n * nmodels)
+        return crisk_helper_shape(err, "scores", scores_len, n * nmodels);
+    if (ints_len != n * 3)
+        return crisk_helper_shape(err, "ints", ints_len, n * 3);
+    for (size_t r = 0; r < n; r++) {
+        for (size_t m = 0; m < nmodels; m++)
+            scores[r * nmodels + m] = crisk_results_score(results, r, m);
+        ints[3 * r] = (int32_t)crisk_results_lane(results, r);
+        ints[3 * r + 1] = (int32_t)crisk_results_reason(results, r, NULL, 0);
+        ints[3 * r + 2] = (int32_t)crisk_results_num_hits(results, r);
+    }
+    return 0;
+}
+
+/* Writes the reason text of every declaration of `results` into `text`, declaration r in
+ * the `text_len / n` bytes from r * (text_len / n), NUL-terminated and cut to fit (so the
+ * caller picks the longest text it keeps through the buffer it passes). Returns 0, or
+ * CRISK_E_SHAPE when that leaves fewer than 2 bytes per declaration. */
+static inline int results_reasons(const crisk_results *results, void *text, size_t text_len,
+                                  crisk_error *err)
+{
+    size_t n = crisk_results_size(results);
+    if (n == 0)
+        return 0;
+    size_t stride = text_len / n;
+    if (stride < 2)
+        return crisk_helper_shape(err, "text", text_len, 2 * n);
+    for (size_t r = 0; r < n; r++)
+        crisk_results_reason(results, r, (char *)text + r * stride, stride);
+    return 0;
+}
+
+/* Fills fit options from the three values the bindings expose. */
+static inline void fit_options(crisk_fit_options *o, unsigned folds, uint64_t seed,
+                               double smoothing)
+{
+    crisk_fit_options_init(o);
+    o->folds = folds;
+    o->seed = seed;
+    o->smoothing = smoothing;
+}
+
+/* Fits `schema`'s tables from `batch` and its labels; returns 0 or a negative code with
+ * `err` filled. */
+static inline int schema_fit(crisk_schema *schema, const crisk_batch *batch,
+                             const float *labels, size_t nlabels, unsigned folds,
+                             uint64_t seed, double smoothing, crisk_error *err)
+{
+    crisk_fit_options o;
+    fit_options(&o, folds, seed, smoothing);
+    return crisk_schema_fit(schema, batch, labels, nlabels, &o, err);
+}
+
+/* Writes `batch`'s out-of-fold training matrix into `out` (exactly batch size x features
+ * floats); returns 0 or a negative code with `err` filled. */
+static inline int schema_training_matrix(const crisk_schema *schema,
+                                         const crisk_batch *batch, const float *labels,
+                                         size_t nlabels, unsigned folds, uint64_t seed,
+                                         double smoothing, float *out, size_t out_len,
+                                         crisk_error *err)
+{
+    size_t need = crisk_batch_size(batch) * crisk_schema_num_features(schema);
+    if (out_len != need)
+        return crisk_helper_shape(err, "out", out_len, need);
+    crisk_fit_options o;
+    fit_options(&o, folds, seed, smoothing);
+    return crisk_schema_training_matrix(schema, batch, labels, nlabels, &o, out, err);
+}
+
+/* Writes `batch`'s scoring features into `out` (exactly batch size x features floats);
+ * returns 0 or a negative code with `err` filled. */
+static inline int schema_features(const crisk_schema *schema, const crisk_batch *batch,
+                                  float *out, size_t out_len, crisk_error *err)
+{
+    size_t need = crisk_batch_size(batch) * crisk_schema_num_features(schema);
+    if (out_len != need)
+        return crisk_helper_shape(err, "out", out_len, need);
+    return crisk_schema_features(schema, batch, out, err);
+}
+
+/* Writes the SHAP contributions of `rows` into `out` (exactly nrows x margins x
+ * (ncols + 1) floats); returns 0 or a negative code with `err` filled. */
+static inline int contributions_into(const crisk_model *model, const float *rows,
+                                     size_t nrows, size_t ncols, float *out, size_t out_len,
+                                     int threads, size_t iteration_begin,
+                                     size_t iteration_end, crisk_error *err)
+{
+    size_t need = nrows * crisk_model_num_margins(model) * (ncols + 1);
+    if (out_len != need)
+        return crisk_helper_shape(err, "out", out_len, need);
+    crisk_predict_options opts;
+    crisk_predict_options_init(&opts);
+    opts.threads = threads;
+    opts.iteration_begin = iteration_begin;
+    opts.iteration_end = iteration_end;
+    return crisk_contributions(model, rows, nrows, ncols, &opts, out, err);
+}
+
+#endif /* CRISK_BINDINGS_HELPERS_H */

@@ -1,0 +1,277 @@
+package org.crisk;
+
+import java.io.ByteArrayOutputStream;
+import java.lang.ref.Cleaner;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.LocalDate;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.locks.Lock;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+
+/**
+ * A crisk bundle (docs/bundle.md): a fitted declaration schema, models, risk profiles and
+ * a lane policy, loaded from one directory. It scores declarations given as text records
+ * ({@code Map<String,String>}, field name to value) or as columns, into every model's
+ * score, a lane and its reason, and the profile hits (see {@link BundleScores}).
+ *
+ * <pre>{@code
+ * try (Bundle bundle = Bundle.load(Path.of("bundle"))) {
+ *     BundleScores s = bundle.score(records);
+ *     for (int i = 0; i < s.size(); i++)
+ *         System.out.println(s.inputRow(i) + " " + s.lane(i) + " " + s.reason(i));
+ *     s.rejects();   // rows the schema refused, with the reason: never dropped silently
+ * }
+ * }</pre>
+ *
+ * <p>Values are text exactly as a CSV file holds them (docs/schema.md): numbers with a dot,
+ * dates {@code YYYY-MM-DD}; null or "" is missing. A record's missing key is a missing
+ * value; keys that are not schema fields are ignored.
+ *
+ * <p><b>Threads.</b> A bundle is immutable once loaded: any number of threads may score
+ * with one instance at once. {@link #close()} waits for the calls already running, as
+ * {@link Model#close()} does; a call that starts afterwards throws
+ * {@link IllegalStateException}. A {@link Cleaner} frees an unclosed bundle as a safety
+ * net only; there are no finalizers.
+ */
+public final class Bundle implements AutoCloseable {
+    private static final Cleaner CLEANER = Cleaner.create();
+    private static final int REASON_BYTES = 512;  // longest reason kept, as in Python
+    private static final int E_INPUT = -8;        // CRISK_E_INPUT: a row the batch rejects
+
+    private final SWIGTYPE_p_crisk_bundle handle;
+    private final Cleaner.Cleanable cleanable;
+    private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
+    private boolean closed;  // written under the write lock, read under the read lock
+    private final List<String> fields;
+    private final List<String> modelNames;
+    private final List<String> lanes;
+
+    /** The Cleaner's action: frees the C bundle. It must not refer to the Bundle. */
+    private static final class Free implements Runnable {
+        private final SWIGTYPE_p_crisk_bundle handle;
+
+        Free(SWIGTYPE_p_crisk_bundle handle) {
+            this.handle = handle;
+        }
+
+        @Override
+        public void run() {
+            CriskNative.crisk_bundle_free(handle);
+        }
+    }
+
+    /** The text of cell (row, field), null when missing. */
+    private interface Cells {
+        String get(int row, int field);
+    }
+
+    private Bundle(SWIGTYPE_p_crisk_bundle handle) {
+        this.handle = handle;
+        this.cleanable = CLEANER.register(this, new Free(handle));
+        SWIGTYPE_p_crisk_schema schema = CriskNative.crisk_bundle_schema(handle);
+        List<String> f = new ArrayList<>();
+        for (long i = 0; i < CriskNative.crisk_schema_num_fields(schema); i++)
+            f.add(CriskNative.crisk_schema_field_name(schema, i));
+        List<String> m = new ArrayList<>();
+        for (long i = 0; i < CriskNative.crisk_bundle_num_models(handle); i++)
+            m.add(CriskNative.crisk_bundle_model_name(handle, i));
+        List<String> l = new ArrayList<>();
+        for (long i = 0; i < CriskNative.crisk_bundle_num_lanes(handle); i++)
+            l.add(CriskNative.crisk_bundle_lane_name(handle, i));
+        this.fields = Collections.unmodifiableList(f);
+        this.modelNames = Collections.unmodifiableList(m);
+        this.lanes = Collections.unmodifiableList(l);
+    }
+
+    /**
+     * Loads the bundle in directory {@code dir} (its manifest.json names the other files).
+     *
+     * @throws CriskException the bundle is missing or invalid; the message names the file
+     *                        and the place in it
+     */
+    public static Bundle load(Path dir) {
+        Objects.requireNonNull(dir, "dir");
+        return new Bundle(CriskNative.bundle_load(dir.toString()));
+    }
+
+    /** Returns the schema's field names, in the schema's order. */
+    public List<String> fieldNames() {
+        return fields;
+    }
+
+    /** Returns the model names, in manifest order (the order of scores per row). */
+    public List<String> modelNames() {
+        return modelNames;
+    }
+
+    /** Returns the lane names, most severe first. */
+    public List<String> lanes() {
+        return lanes;
+    }
+
+    /** As {@link #score(List, int, LocalDate)} on the calling thread, with profiles
+     *  judged by each declaration's own date. */
+    public BundleScores score(List<? extends Map<String, String>> records) {
+        return score(records, 1, null);
+    }
+
+    /**
+     * Scores declarations given as records (field name to text value). The inspection
+     * budget applies to these records as one batch.
+     *
+     * @param threads 1: the calling thread (default); 0: every core; N
+     * @param today   the date that decides which risk profiles are active; null: each
+     *                declaration's own date
+     * @throws IllegalStateException the bundle is closed
+     */
+    public BundleScores score(List<? extends Map<String, String>> records, int threads,
+                              LocalDate today) {
+        Objects.requireNonNull(records, "records");
+        for (int r = 0; r < records.size(); r++)
+            Objects.requireNonNull(records.get(r), "records[" + r + "]");
+        return score(records.size(), (r, j) -> records.get(r).get(fields.get(j)), threads,
+                     today);
+    }
+
+    /**
+     * Scores declarations given as columns: field name to the values of every
+     * declaration, all of one length. A field without a column is missing throughout.
+     *
+     * @throws IllegalArgumentException columns of different lengths
+     * @throws IllegalStateException    the bundle is closed
+     */
+    public BundleScores scoreColumns(Map<String, List<String>> columns, int threads,
+                                     LocalDate today) {
+        Objects.requireNonNull(columns, "columns");
+        int n = -1;
+        List<List<String>> byField = new ArrayList<>();
+        for (String f : fields) {
+            List<String> col = columns.get(f);
+            byField.add(col);
+            if (col != null) {
+                if (n >= 0 && col.size() != n)
+                    throw new IllegalArgumentException("column " + f + " has " + col.size()
+                                                       + " values, another has " + n);
+                n = col.size();
+            }
+        }
+        return score(Math.max(n, 0), (r, j) -> byField.get(j) == null ? null
+                                                : byField.get(j).get(r), threads, today);
+    }
+
+    /** Appends every row to a batch (recording rejects), scores it, copies the results. */
+    private BundleScores score(int n, Cells cells, int threads, LocalDate today) {
+        if (threads < 0)
+            throw new IllegalArgumentException("threads must be >= 0, not " + threads);
+        int nf = fields.size();
+        ByteArrayOutputStream data = new ByteArrayOutputStream();
+        long[] ends = new long[n * nf];
+        for (int r = 0, k = 0; r < n; r++) {
+            for (int j = 0; j < nf; j++, k++) {
+                String v = cells.get(r, j);
+                if (v != null)
+                    data.writeBytes(v.getBytes(StandardCharsets.UTF_8));
+                ends[k] = data.size();
+            }
+        }
+        byte[] bytes = data.toByteArray();
+        Lock r = lock.readLock();
+        r.lock();
+        try {
+            if (closed)
+                throw new IllegalStateException("the crisk bundle is closed");
+            SWIGTYPE_p_crisk_batch batch =
+                CriskNative.batch_new(CriskNative.crisk_bundle_schema(handle));
+            try {
+                List<BundleScores.Reject> rejects = new ArrayList<>();
+                int start = 0;
+                while (start < n) {
+                    long before = CriskNative.crisk_batch_size(batch);
+                    try {
+                        CriskNative.batch_append_rows(batch, bytes, ends, nf, start, n);
+                        break;
+                    } catch (CriskException e) {
+                        if (e.getCode() != E_INPUT)
+                            throw e;
+                        int row = start + (int) (CriskNative.crisk_batch_size(batch) - before);
+                        rejects.add(new BundleScores.Reject(row, e.getDetail()));
+                        start = row + 1;
+                    }
+                }
+                return collect(batch, n, rejects, threads, today);
+            } finally {
+                CriskNative.crisk_batch_free(batch);
+            }
+        } finally {
+            r.unlock();
+        }
+    }
+
+    private BundleScores collect(SWIGTYPE_p_crisk_batch batch, int n,
+                                 List<BundleScores.Reject> rejects, int threads,
+                                 LocalDate today) {
+        SWIGTYPE_p_crisk_results res = CriskNative.bundle_score(
+            handle, batch, threads, today == null ? 0 : 1,
+            today == null ? 0 : today.toEpochDay());
+        try {
+            int size = Math.toIntExact(CriskNative.crisk_results_size(res));
+            int nm = modelNames.size();
+            float[] scores = new float[size * nm];
+            int[] ints = new int[size * 3];
+            byte[] text = new byte[size * REASON_BYTES];
+            CriskNative.results_collect(res, nm, scores, ints);
+            CriskNative.results_reasons(res, text);
+            int[] inputRows = new int[size];
+            String[] laneOf = new String[size];
+            String[] reasons = new String[size];
+            List<List<String>> hits = new ArrayList<>(size);
+            for (int i = 0, row = 0, rej = 0; i < size; i++, row++) {
+                while (rej < rejects.size() && rejects.get(rej).row() == row) {
+                    rej++;
+                    row++;
+                }
+                inputRows[i] = row;
+                int lane = ints[3 * i];
+                laneOf[i] = lane < lanes.size() ? lanes.get(lane) : null;
+                int len = 0;
+                while (len < REASON_BYTES && text[i * REASON_BYTES + len] != 0)
+                    len++;
+                reasons[i] = new String(text, i * REASON_BYTES, len, StandardCharsets.UTF_8);
+                List<String> h = new ArrayList<>();
+                for (int k = 0; k < ints[3 * i + 2]; k++)
+                    h.add(CriskNative.crisk_results_hit_id(res, i, k));
+                hits.add(Collections.unmodifiableList(h));
+            }
+            return new BundleScores(modelNames, inputRows, scores, laneOf, reasons, hits,
+                                    rejects);
+        } finally {
+            CriskNative.crisk_results_free(res);
+        }
+    }
+
+    /** Frees the C bundle, after the calls already running. Idempotent; any thread. */
+    @Override
+    public void close() {
+        Lock w = lock.writeLock();
+        w.lock();
+        try {
+            if (!closed) {
+                closed = true;
+                cleanable.clean();
+            }
+        } finally {
+            w.unlock();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "crisk.Bundle[models " + modelNames + ", lanes " + lanes + ", "
+            + fields.size() + " fields]";
+    }
+}

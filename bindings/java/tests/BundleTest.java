@@ -1,0 +1,199 @@
+package org.crisk.test;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertThrows;
+import static org.junit.Assert.assertTrue;
+
+import java.io.File;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.time.LocalDate;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+import org.crisk.Bundle;
+import org.crisk.BundleScores;
+import org.crisk.CriskException;
+import org.junit.AfterClass;
+import org.junit.BeforeClass;
+import org.junit.Test;
+import org.junit.runner.JUnitCore;
+import org.junit.runner.Result;
+import org.junit.runner.notification.Failure;
+
+/**
+ * org.crisk.Bundle against the Python binding on the same bundle and rows: at test time,
+ * tests/python/bundle_builder.py builds a bundle (schema fitted with crisk.Schema, XGBoost
+ * trained on its training matrix), writes the declarations to score as CSV and the
+ * Python scores, lanes, reasons and hits as CSV (scores as %.9g, exact floats); Java scores
+ * the same CSV rows and must give the same results bit for bit, the same rejects too.
+ */
+public class BundleTest {
+    private static final Path SOURCE = Paths.get(System.getenv("CRISK_SOURCE_DIR"));
+    private static final LocalDate TODAY = LocalDate.of(2025, 6, 30);  // as the builder
+
+    private static Path work;
+    private static List<Map<String, String>> records;
+    private static List<List<String>> expected;   // row, id, scores..., lane, reason, hits
+    private static List<String> expectedHeader;
+
+    /** Runs the tests; exits 0 only when every one passed. */
+    public static void main(String[] args) {
+        Result result = JUnitCore.runClasses(BundleTest.class);
+        for (Failure f : result.getFailures()) {
+            System.out.println("FAIL " + f.getTestHeader() + ": " + f.getTrace());
+        }
+        int failed = result.getFailureCount();
+        System.out.println((result.getRunCount() - failed) + " passed, " + failed + " failed");
+        System.exit(result.wasSuccessful() && result.getRunCount() > 0 ? 0 : 1);
+    }
+
+    @BeforeClass
+    public static void buildWithPython() throws Exception {
+        work = Files.createTempDirectory("crisk-bundle-test");
+        ProcessBuilder pb = new ProcessBuilder("python3",
+            SOURCE.resolve("tests/python/bundle_builder.py").toString(), work.toString());
+        pb.redirectErrorStream(true);
+        pb.redirectOutput(work.resolve("builder.log").toFile());
+        Process p = pb.start();
+        if (!p.waitFor(240, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            throw new AssertionError("bundle_builder.py timed out");
+        }
+        assertEquals("bundle_builder.py: " + Files.readString(work.resolve("builder.log")),
+                     0, p.exitValue());
+        List<List<String>> decls = readCsv(work.resolve("decls.csv"));
+        records = new ArrayList<>();
+        for (List<String> row : decls.subList(1, decls.size())) {
+            Map<String, String> rec = new HashMap<>();
+            for (int j = 0; j < row.size(); j++)
+                rec.put(decls.get(0).get(j), row.get(j));
+            records.add(rec);
+        }
+        List<List<String>> exp = readCsv(work.resolve("expected.csv"));
+        expectedHeader = exp.get(0);
+        expected = exp.subList(1, exp.size());
+    }
+
+    @AfterClass
+    public static void cleanUp() throws IOException {
+        if (work != null) {
+            try (Stream<Path> s = Files.walk(work)) {
+                s.sorted(Comparator.reverseOrder()).map(Path::toFile).forEach(File::delete);
+            }
+        }
+    }
+
+    /** Parses a CSV file (RFC 4180: quoted cells, doubled quotes, no newlines in cells). */
+    private static List<List<String>> readCsv(Path path) throws IOException {
+        List<List<String>> out = new ArrayList<>();
+        for (String line : Files.readAllLines(path, StandardCharsets.UTF_8)) {
+            List<String> cells = new ArrayList<>();
+            StringBuilder cell = new StringBuilder();
+            boolean quoted = false;
+            for (int i = 0; i < line.length(); i++) {
+                char c = line.charAt(i);
+                if (quoted && c == '"' && i + 1 < line.length() && line.charAt(i + 1) == '"') {
+                    cell.append('"');
+                    i++;
+                } else if (c == '"') {
+                    quoted = !quoted;
+                } else if (c == ',' && !quoted) {
+                    cells.add(cell.toString());
+                    cell.setLength(0);
+                } else {
+                    cell.append(c);
+                }
+            }
+            cells.add(cell.toString());
+            out.add(cells);
+        }
+        return out;
+    }
+
+    /** Checks `s` against the Python results, row for row. */
+    private static void assertSameAsPython(Bundle bundle, BundleScores s) {
+        List<String> models = bundle.modelNames();
+        assertEquals(expectedHeader.subList(2, 2 + models.size()), models);
+        int scored = 0;
+        int rejected = 0;
+        for (List<String> e : expected) {
+            int row = Integer.parseInt(e.get(0));
+            if (e.get(2 + models.size()).equals("REJECTED")) {
+                BundleScores.Reject r = s.rejects().get(rejected++);
+                assertEquals(row, r.row());
+                assertTrue(r.reason(), r.reason().startsWith("field \""));
+                continue;
+            }
+            int i = scored++;
+            assertEquals(row, s.inputRow(i));
+            for (int m = 0; m < models.size(); m++) {
+                float want = Float.parseFloat(e.get(2 + m));
+                assertEquals("row " + row + " model " + models.get(m),
+                             Float.floatToIntBits(want), Float.floatToIntBits(s.score(i, m)));
+            }
+            assertEquals("row " + row, e.get(2 + models.size()), s.lane(i));
+            assertEquals("row " + row, e.get(3 + models.size()), s.reason(i));
+            assertEquals("row " + row, e.get(4 + models.size()), String.join(";", s.hits(i)));
+        }
+        assertEquals(scored, s.size());
+        assertEquals(rejected, s.rejects().size());
+        assertEquals(records.size(), s.size() + s.rejects().size());
+    }
+
+    @Test
+    public void recordsScoreAsPythonDoes() {
+        try (Bundle bundle = Bundle.load(work.resolve("bundle"))) {
+            BundleScores s = bundle.score(records, 1, TODAY);
+            assertSameAsPython(bundle, s);
+            assertEquals(List.of(5, 17, 33),
+                         s.rejects().stream().map(BundleScores.Reject::row).toList());
+            assertTrue(s.rejects().get(0).reason().contains("declared_value"));
+            // Several threads inside the call change nothing.
+            assertSameAsPython(bundle, bundle.score(records, 2, TODAY));
+        }
+    }
+
+    @Test
+    public void columnsScoreAsRecordsDo() {
+        try (Bundle bundle = Bundle.load(work.resolve("bundle"))) {
+            Map<String, List<String>> columns = new LinkedHashMap<>();
+            for (String f : bundle.fieldNames()) {
+                List<String> col = new ArrayList<>();
+                for (Map<String, String> r : records)
+                    col.add(r.get(f));
+                columns.put(f, col);
+            }
+            assertSameAsPython(bundle, bundle.scoreColumns(columns, 1, TODAY));
+            columns.put("origin", List.of("CN"));
+            assertThrows(IllegalArgumentException.class,
+                         () -> bundle.scoreColumns(columns, 1, TODAY));
+        }
+    }
+
+    @Test
+    public void errorsAndClose() {
+        CriskException e = assertThrows(CriskException.class,
+                                        () -> Bundle.load(work.resolve("nowhere")));
+        assertTrue(e.getCode() < 0);
+        assertTrue(e.getDetail(), e.getDetail().contains("nowhere"));
+        Bundle bundle = Bundle.load(work.resolve("bundle"));
+        assertEquals(List.of("fraud", "revenue"), bundle.modelNames());
+        assertEquals(List.of("red", "yellow", "blue", "green"), bundle.lanes());
+        assertTrue(bundle.toString().contains("fraud"));
+        BundleScores none = bundle.score(List.of());
+        assertEquals(0, none.size());
+        bundle.close();
+        bundle.close();
+        assertThrows(IllegalStateException.class, () -> bundle.score(records));
+    }
+}

@@ -1,0 +1,458 @@
+"""crisk.Schema and crisk.Bundle: declarations in, features, scores, lanes and reasons out.
+
+Declarations are given as a pandas DataFrame (one column per schema field; other columns
+are ignored) or as a list of dicts (a missing key is a missing value). Each value goes to
+the C library as the text a CSV file would hold, so the Python path and `crisk score`
+read the same thing:
+
+- numbers: the shortest text that round-trips (``repr`` of a float64, numpy's ``str`` of
+  a float32, the digits of an integer);
+- dates (``datetime.date``, ``datetime.datetime``, pandas ``Timestamp``, datetime64
+  columns): ISO ``YYYY-MM-DD`` (a time of day is dropped);
+- strings: unchanged; ``None``, NaN, ``pd.NA``, ``NaT`` and ``""``: missing.
+
+The C library validates every row (docs/schema.md): a bad value rejects the row, and
+``Bundle.score`` reports it in ``rejects`` with its position and the reason, never
+dropping it silently. ``Schema.fit``/``training_matrix``/``features`` are stricter: a
+rejected row raises CriskError naming it, since training on a silently shortened table
+would misalign labels.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import math
+import os
+import threading
+from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
+
+import numpy as np
+import pandas as pd
+
+from . import capi
+from ._errors import CriskError
+from ._model import Model, _raise
+
+_E_INPUT = -8            # CRISK_E_INPUT (crisk.h): a row the batch rejects
+_E_INVALID_ARGUMENT = -1
+_REASON_BYTES = 512      # longest reason text kept per declaration (cut to fit)
+_EPOCH = _dt.date(1970, 1, 1)
+_REASON_KINDS = {1: "profile", 2: "threshold", 3: "budget", 4: "random", 5: "default"}
+
+Declarations = Union[pd.DataFrame, Sequence[Dict[str, Any]]]
+PathLike = Union[str, "os.PathLike[str]"]
+
+
+def _cell_text(v: Any) -> Optional[Union[str, bytes]]:
+    """Returns one value as the text a CSV cell would hold, or None when missing."""
+    if v is None or v is pd.NA or v is pd.NaT:
+        return None
+    if isinstance(v, (str, bytes)):
+        return v
+    if isinstance(v, (bool, np.bool_)):
+        return str(bool(v))
+    if isinstance(v, (int, np.integer)):
+        return str(int(v))
+    if isinstance(v, np.float32):
+        return None if math.isnan(v) else str(v)
+    if isinstance(v, (float, np.floating)):
+        return None if math.isnan(v) else repr(float(v))
+    if isinstance(v, np.datetime64):
+        return None if np.isnat(v) else pd.Timestamp(v).date().isoformat()
+    if isinstance(v, _dt.datetime):
+        return v.date().isoformat()
+    if isinstance(v, _dt.date):
+        return v.isoformat()
+    return str(v)
+
+
+def _series_text(s: pd.Series) -> List[Optional[Union[str, bytes]]]:
+    """Returns a column as cell texts (see the module doc), fast paths for plain dtypes."""
+    dtype = s.dtype
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        return [None if pd.isna(v) else v for v in s.dt.strftime("%Y-%m-%d").tolist()]
+    if isinstance(dtype, np.dtype) and dtype.kind == "f":
+        if dtype == np.float32:
+            return [None if v != v else str(v) for v in s.to_numpy()]
+        return [None if v != v else repr(v) for v in s.to_numpy(np.float64).tolist()]
+    if isinstance(dtype, np.dtype) and dtype.kind in "iu":
+        return [str(v) for v in s.tolist()]
+    return [_cell_text(v) for v in s.tolist()]
+
+
+def _columns(decls: Declarations, fields: Sequence[str]
+             ) -> Tuple[List[List[Optional[Union[str, bytes]]]], pd.Index]:
+    """Returns the schema fields of `decls` as cell-text columns, and the row labels (the
+    DataFrame's index, or 0..n-1 for a list of dicts). A DataFrame must have a column for
+    every field: a missing one is an error, not a column of missing values."""
+    if isinstance(decls, pd.DataFrame):
+        columns = {str(c) for c in decls.columns}
+        missing = [f for f in fields if f not in columns]
+        if missing:
+            raise CriskError(_E_INVALID_ARGUMENT, "CRISK_E_INVALID_ARGUMENT",
+                             f"the declarations lack the schema field column(s) {missing}")
+        frame = decls.rename(columns=str)
+        return [_series_text(frame[f]) for f in fields], decls.index
+    rows = list(decls)
+    for i, row in enumerate(rows):
+        if not isinstance(row, dict):
+            raise TypeError(f"declaration {i} is a {type(row).__name__}, not a dict")
+    return ([[_cell_text(row.get(f)) for row in rows] for f in fields],
+            pd.RangeIndex(len(rows)))
+
+
+def _encode(columns: List[List[Optional[Union[str, bytes]]]]) -> Tuple[bytes, np.ndarray]:
+    """Returns the block crisk_helpers.h's batch_append_rows takes: the cells row-major as
+    UTF-8 bytes, and the int64 end offset of each cell. Lone surrogates pass through as
+    bytes the C library rejects as invalid UTF-8 (a reported reject, not a Python error)."""
+    encoded = [[b"" if v is None else v if isinstance(v, bytes)
+                else v.encode("utf-8", "surrogatepass") for v in col] for col in columns]
+    cells = [c for row in zip(*encoded) for c in row]
+    ends = np.cumsum(np.fromiter(map(len, cells), dtype=np.int64, count=len(cells)),
+                     dtype=np.int64)
+    return b"".join(cells), ends
+
+
+class _Batch:
+    """A filled crisk_batch, the input positions of its rows, and the rejected rows."""
+
+    def __init__(self, schema: "Schema", decls: Declarations):
+        handle = schema._live()
+        columns, self.index = _columns(decls, schema.field_names)
+        n = len(self.index)
+        data, ends = _encode(columns)
+        err = capi.crisk_error()
+        self._h = capi.batch_new(handle, err)
+        if self._h is None:
+            _raise(err)
+        self.rejects: List[Tuple[int, str]] = []
+        start = 0
+        while start < n:
+            stop = capi.batch_append_rows(self._h, data, ends, len(columns), start, n, err)
+            if stop >= n:
+                break
+            if err.code != _E_INPUT:
+                _raise(err)
+            self.rejects.append((int(stop), err.message))
+            start = stop + 1
+        rejected = {r for r, _ in self.rejects}
+        self.kept = np.array([r for r in range(n) if r not in rejected], dtype=np.int64)
+        self.ids = (columns[schema.field_names.index(schema.id_field)]
+                    if schema.id_field in schema.field_names else None)
+
+    def strict(self) -> "_Batch":
+        """Raises CriskError for the first rejected row, naming it; returns self."""
+        if self.rejects:
+            row, message = self.rejects[0]
+            raise CriskError(_E_INPUT, "CRISK_E_INPUT",
+                             f"declaration {row} (index {self.index[row]!r}): {message}"
+                             + (f" (and {len(self.rejects) - 1} more rejected)"
+                                if len(self.rejects) > 1 else ""))
+        return self
+
+    def __del__(self) -> None:
+        handle, self._h = getattr(self, "_h", None), None
+        if handle is not None:
+            capi.crisk_batch_free(handle)
+
+
+class Schema:
+    """A declaration schema (docs/schema.md): fields, the features built from them, and the
+    fitted tables (category dictionaries, risk rates, unit-value bands).
+
+    ``Schema(path)`` loads a schema file, fitted or not; ``fit`` fits its tables from
+    labelled declarations, ``training_matrix`` gives out-of-fold features to train on,
+    ``features`` the features a bundle scores with, and ``save`` writes the fitted file a
+    bundle names. The schema of a loaded Bundle (``Bundle.schema``) is read-only.
+    """
+
+    def __init__(self, path: PathLike):
+        path = os.fspath(path)
+        err = capi.crisk_error()
+        handle = capi.schema_load(path, err)
+        if handle is None:
+            _raise(err)
+        with open(path, encoding="utf-8") as f:
+            id_field = json.load(f).get("id_field")
+        self._init(handle, None, id_field)
+
+    def _init(self, handle: Any, owner: Optional["Bundle"], id_field: Optional[str]) -> None:
+        self._handle = handle
+        self._owner = owner     # a bundle owns its schema: keep it alive, never free
+        self.id_field: Optional[str] = id_field
+        self.field_names: List[str] = [capi.crisk_schema_field_name(handle, i) for i in
+                                       range(capi.crisk_schema_num_fields(handle))]
+        self.feature_names: List[str] = [capi.crisk_schema_feature_name(handle, i) for i in
+                                         range(capi.crisk_schema_num_features(handle))]
+
+    @classmethod
+    def _borrow(cls, handle: Any, owner: "Bundle", id_field: Optional[str]) -> "Schema":
+        schema = cls.__new__(cls)
+        schema._init(handle, owner, id_field)
+        return schema
+
+    def _live(self) -> Any:
+        if self._handle is None or (self._owner is not None and self._owner._handle is None):
+            raise ValueError("the schema is closed")
+        return self._handle
+
+    def close(self) -> None:
+        """Frees the C schema now (a bundle's schema goes with its bundle). Idempotent."""
+        handle, self._handle = getattr(self, "_handle", None), None
+        if handle is not None and self._owner is None:
+            capi.crisk_schema_free(handle)
+
+    def __del__(self) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        where = " (of a bundle)" if self._owner is not None else ""
+        return (f"<crisk.Schema{where}: {len(self.field_names)} fields, "
+                f"{len(self.feature_names)} features {self.feature_names[:4]}"
+                f"{'...' if len(self.feature_names) > 4 else ''}>")
+
+    @staticmethod
+    def _labels(decls: Declarations, label: Union[str, Sequence[float], np.ndarray]
+                ) -> np.ndarray:
+        if isinstance(label, str):
+            if isinstance(decls, pd.DataFrame):
+                values = decls[label].to_numpy(dtype=np.float32, na_value=np.nan)
+            else:
+                values = np.array([row.get(label) for row in decls], dtype=np.float32)
+        else:
+            values = np.asarray(label, dtype=np.float32)
+        return np.ascontiguousarray(values, dtype=np.float32)
+
+    def fit(self, declarations: Declarations, label: Union[str, Sequence[float]],
+            folds: int = 5, seed: int = 1, smoothing: float = 20.0) -> "Schema":
+        """Fits the schema's tables from labelled declarations (``label``: a column name
+        or a sequence of 0/1, one per declaration). Returns self."""
+        if self._owner is not None:
+            raise ValueError("a bundle's schema is read-only; fit a Schema loaded from a file")
+        batch = _Batch(self, declarations).strict()
+        y = self._labels(declarations, label)
+        err = capi.crisk_error()
+        if capi.schema_fit(self._live(), batch._h, y, int(folds), int(seed),
+                           float(smoothing), err) != 0:
+            _raise(err)
+        return self
+
+    def _frame(self, batch: _Batch, out: np.ndarray) -> pd.DataFrame:
+        return pd.DataFrame(out, index=batch.index, columns=self.feature_names)
+
+    def training_matrix(self, declarations: Declarations,
+                        label: Union[str, Sequence[float]], folds: int = 5, seed: int = 1,
+                        smoothing: float = 20.0) -> pd.DataFrame:
+        """Returns the out-of-fold training features (a float32 DataFrame: one column per
+        schema feature, the declarations' index), with the options the fit used."""
+        batch = _Batch(self, declarations).strict()
+        y = self._labels(declarations, label)
+        out = np.empty((len(batch.index), len(self.feature_names)), dtype=np.float32)
+        err = capi.crisk_error()
+        if capi.schema_training_matrix(self._live(), batch._h, y, int(folds), int(seed),
+                                       float(smoothing), out, err) != 0:
+            _raise(err)
+        return self._frame(batch, out)
+
+    def features(self, declarations: Declarations) -> pd.DataFrame:
+        """Returns the scoring features of the declarations (a float32 DataFrame: one
+        column per schema feature, the declarations' index)."""
+        batch = _Batch(self, declarations).strict()
+        out = np.empty((len(batch.index), len(self.feature_names)), dtype=np.float32)
+        err = capi.crisk_error()
+        if capi.schema_features(self._live(), batch._h, out, err) != 0:
+            _raise(err)
+        return self._frame(batch, out)
+
+    def save(self, path: PathLike) -> None:
+        """Writes the schema with its fitted tables to `path` (JSON)."""
+        err = capi.crisk_error()
+        if capi.crisk_schema_save(self._live(), os.fspath(path), err) != 0:
+            _raise(err)
+
+
+class ScoreResult(NamedTuple):
+    """What Bundle.score returns; unpacks as ``scores, rejects = bundle.score(df)``.
+
+    ``scores``: one row per scored declaration, indexed by the input's labels (a
+    DataFrame's index; positions 0..n-1 for a list of dicts), in input order, with
+    columns: the schema's id field (when it has one), one float32 column per model (its
+    first output, named as in the manifest), ``lane``, ``reason`` (the one-line reason,
+    at most 511 bytes), ``reason_kind`` (profile, threshold, budget, random, default) and
+    ``hits`` (the ids of every profile hit, joined by ";").
+
+    ``rejects``: one row per rejected declaration, indexed the same way, with ``row``
+    (its position in the input) and ``reason`` (field, value and why). Every input row
+    is in exactly one of the two.
+    """
+
+    scores: pd.DataFrame
+    rejects: pd.DataFrame
+
+    def combined(self) -> pd.DataFrame:
+        """Returns every input row in input order: the scores' columns (missing for a
+        rejected row) and ``rejected``, the reason a row was rejected (missing, i.e.
+        NaN, for a scored row).
+        One frame per input frame, as Dask's map_partitions wants it."""
+        n = len(self.scores) + len(self.rejects)
+        rejected = self.rejects["row"].to_numpy()
+        kept = np.setdiff1d(np.arange(n), rejected)
+        labels = np.empty(n, dtype=object)
+        labels[kept] = list(self.scores.index)
+        labels[rejected] = list(self.rejects.index)
+        out = self.scores.set_axis(kept).reindex(np.arange(n))
+        reasons = np.full(n, None, dtype=object)
+        reasons[rejected] = self.rejects["reason"].to_numpy(dtype=object)
+        out["rejected"] = reasons
+        return out.set_axis(pd.Index(labels.tolist()))
+
+
+class Bundle:
+    """A crisk bundle (docs/bundle.md): a fitted schema, models, risk profiles and a lane
+    policy, loaded from one directory. Immutable: one instance may score from many
+    threads at once. It pickles by absolute path (the receiving process loads the
+    directory, which must be reachable there under the same path).
+    """
+
+    _cache: Dict[str, "Bundle"] = {}
+    _cache_lock = threading.Lock()
+    loads = 0   # bundles this process has loaded through Bundle.shared (for tests, logs)
+
+    def __init__(self, path: PathLike):
+        self.path = os.fspath(path)
+        err = capi.crisk_error()
+        handle = capi.bundle_load(self.path, err)
+        if handle is None:
+            _raise(err)
+        self._handle = handle
+        with open(os.path.join(self.path, "manifest.json"), encoding="utf-8") as f:
+            manifest = json.load(f)
+        with open(os.path.join(self.path, manifest["schema"]), encoding="utf-8") as f:
+            id_field = json.load(f).get("id_field")
+        self._files = {m["name"]: m["file"] for m in manifest["models"]}
+        self.models: Dict[str, List[str]] = {m["name"]: list(m["features"])
+                                             for m in manifest["models"]}
+        self.model_names: List[str] = [capi.crisk_bundle_model_name(handle, i) for i in
+                                       range(capi.crisk_bundle_num_models(handle))]
+        self.lanes: List[str] = [capi.crisk_bundle_lane_name(handle, i) for i in
+                                 range(capi.crisk_bundle_num_lanes(handle))]
+        self.schema = Schema._borrow(capi.crisk_bundle_schema(handle), self, id_field)
+
+    @classmethod
+    def shared(cls, path: PathLike) -> "Bundle":
+        """Returns this process's Bundle for `path`, loading it on first use: one load per
+        process (e.g. per Dask worker) however many partitions or threads score with it."""
+        key = os.path.abspath(os.fspath(path))
+        with cls._cache_lock:
+            bundle = cls._cache.get(key)
+            if bundle is None:
+                bundle = cls._cache[key] = cls(key)
+                cls.loads += 1
+            return bundle
+
+    def close(self) -> None:
+        """Frees the C bundle now rather than at garbage collection. Idempotent."""
+        handle, self._handle = getattr(self, "_handle", None), None
+        if handle is not None:
+            capi.crisk_bundle_free(handle)
+
+    def __del__(self) -> None:
+        self.close()
+
+    def __enter__(self) -> "Bundle":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __reduce__(self):
+        return (Bundle, (os.path.abspath(self.path),))
+
+    def __repr__(self) -> str:
+        return (f"<crisk.Bundle {self.path!r}: models {self.model_names}, lanes "
+                f"{self.lanes}, {len(self.schema.feature_names)} features>")
+
+    def _live(self) -> Any:
+        if self._handle is None:
+            raise ValueError("the bundle is closed")
+        return self._handle
+
+    def model(self, name: str) -> Model:
+        """Returns the bundle's model `name` as a crisk.Model (its own copy, loaded from
+        the bundle's file), e.g. for explanations; its columns are ``models[name]``."""
+        if name not in self._files:
+            raise KeyError(f"no model {name!r} in the bundle (models: {self.model_names})")
+        return Model(os.path.join(self.path, self._files[name]))
+
+    @staticmethod
+    def _today(today: Union[None, int, str, _dt.date]) -> Tuple[int, int]:
+        if today is None:
+            return 0, 0
+        if isinstance(today, str):
+            today = _dt.date.fromisoformat(today)
+        if isinstance(today, _dt.datetime):
+            today = today.date()
+        if isinstance(today, _dt.date):
+            return 1, (today - _EPOCH).days
+        return 1, int(today)
+
+    def score(self, declarations: Declarations, threads: int = 0,
+              today: Union[None, int, str, _dt.date] = None) -> ScoreResult:
+        """Scores declarations (a DataFrame or a list of dicts): every model, the risk
+        profiles and the lane policy, the inspection budget applying to this call's
+        declarations as one batch. ``threads`` = 0 uses every core. ``today`` (a date,
+        an ISO string or days since 1970-01-01) decides which profiles are active; None
+        takes each declaration's own date. Returns ``(scores, rejects)`` (ScoreResult).
+        The GIL is released while the C library works."""
+        handle = self._live()
+        batch = _Batch(self.schema, declarations)
+        has_today, days = self._today(today)
+        err = capi.crisk_error()
+        results = capi.bundle_score(handle, batch._h, int(threads), has_today, days, err)
+        if results is None:
+            _raise(err)
+        try:
+            n, nmodels = capi.crisk_results_size(results), len(self.model_names)
+            scores = np.empty((n, nmodels), dtype=np.float32)
+            ints = np.empty((n, 3), dtype=np.int32)
+            text = bytearray(n * _REASON_BYTES)
+            if (capi.results_collect(results, nmodels, scores, ints, err) != 0
+                    or capi.results_reasons(results, text, err) != 0):
+                _raise(err)
+            hits = [";".join(capi.crisk_results_hit_id(results, r, k) for k in range(h))
+                    if h else "" for r, h in enumerate(ints[:, 2].tolist())]
+        finally:
+            capi.crisk_results_free(results)
+        reasons = [t.decode("utf-8", "replace") for t in
+                   np.frombuffer(bytes(text), dtype=f"S{_REASON_BYTES}")] if n else []
+        lanes = np.array(self.lanes + [None], dtype=object)[ints[:, 0]]
+        columns: Dict[str, Any] = {}
+        if batch.ids is not None:
+            columns[self.schema.id_field] = [_text(batch.ids[r]) for r in batch.kept]
+        for m, name in enumerate(self.model_names):
+            columns[name] = scores[:, m]
+        columns["lane"] = lanes
+        columns["reason"] = reasons
+        columns["reason_kind"] = [_REASON_KINDS.get(k) for k in ints[:, 1].tolist()]
+        columns["hits"] = hits
+        out = pd.DataFrame(columns, index=batch.index[batch.kept])
+        rejects = pd.DataFrame({"row": np.array([r for r, _ in batch.rejects], dtype=np.int64),
+                                "reason": [m for _, m in batch.rejects]},
+                               index=batch.index[[r for r, _ in batch.rejects]])
+        return ScoreResult(out, rejects)
+
+
+def score_partition(frame: pd.DataFrame, path: PathLike, threads: int = 1,
+                    today: Union[None, int, str, _dt.date] = None) -> pd.DataFrame:
+    """Scores one partition of declarations with this process's Bundle for `path`
+    (Bundle.shared: loaded once per process) and returns ``ScoreResult.combined()``:
+    every input row, scored or with the reason it was rejected. Meant for Dask::
+
+        ddf.map_partitions(crisk.score_partition, "bundle/", meta=...)
+
+    ``threads`` defaults to 1: a Dask worker already runs one task per thread."""
+    return Bundle.shared(path).score(frame, threads=threads, today=today).combined()
+
+
+def _text(v: Optional[Union[str, bytes]]) -> Optional[str]:
+    return v.decode("utf-8", "replace") if isinstance(v, bytes) else v

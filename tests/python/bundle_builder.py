@@ -1,0 +1,173 @@
+"""Builds a small crisk bundle at test time, through the Python binding: declarations from
+models/generate.py, a schema fitted with crisk.Schema, an XGBoost model trained on
+Schema.training_matrix, and manifest, profiles and policy JSON. Used by the bundle, Dask
+and Java tests (the Java test runs `python3 bundle_builder.py DIR` to get a bundle, the
+declarations as CSV and the expected results as CSV).
+
+    python3 tests/python/bundle_builder.py OUTDIR   # OUTDIR/bundle, decls.csv, expected.csv
+"""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import importlib.util
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Dict, List
+
+import numpy as np
+
+SOURCE = Path(os.environ.get("CRISK_SOURCE_DIR", Path(__file__).resolve().parents[2]))
+
+SCHEMA = {
+    "format": "crisk-schema", "version": 1,
+    "id_field": "declaration_id", "date_field": "declaration_date", "max_field_bytes": 256,
+    "fields": [
+        {"name": "declaration_id", "type": "string", "required": True},
+        {"name": "declaration_date", "type": "date", "required": True},
+        {"name": "hs_code", "type": "hs_code"},
+        {"name": "origin", "type": "string"},
+        {"name": "importer_id", "type": "string", "personal": True},
+        {"name": "declarant_id", "type": "string", "personal": True},
+        {"name": "office", "type": "string"},
+        {"name": "declared_value", "type": "number"},
+        {"name": "net_mass_kg", "type": "number"},
+        {"name": "items", "type": "number"},
+        {"name": "tax_rate", "type": "number"}],
+    "features": [
+        {"name": "log_value", "op": "log1p", "field": "declared_value"},
+        {"name": "unit_value", "op": "ratio", "num": "declared_value", "den": "net_mass_kg"},
+        {"name": "value_per_item", "op": "ratio", "num": "declared_value", "den": "items"},
+        {"name": "tax_rate", "op": "number", "field": "tax_rate"},
+        {"name": "month", "op": "date_part", "field": "declaration_date", "part": "month"},
+        {"name": "hs2", "op": "hs_prefix", "field": "hs_code", "digits": 2},
+        {"name": "origin_code", "op": "category", "field": "origin", "unknown": "missing"},
+        {"name": "importer_rate", "op": "risk_rate", "keys": ["importer_id"], "smoothing": 20},
+        {"name": "importer_count", "op": "risk_count", "keys": ["importer_id"]},
+        {"name": "declarant_rate", "op": "risk_rate", "keys": ["declarant_id"]},
+        {"name": "hs6_origin_rate", "op": "risk_rate",
+         "keys": [{"field": "hs_code", "digits": 6}, "origin"]}],
+    "bands": [{"name": "unit_value_band", "feature": "unit_value",
+               "keys": [{"field": "hs_code", "digits": 6}, "origin"],
+               "low_quantile": 0.05, "high_quantile": 0.95, "min_count": 5}]}
+
+FRAUD_FEATURES = ["log_value", "unit_value", "value_per_item", "tax_rate", "hs2",
+                  "origin_code", "importer_rate", "importer_count", "declarant_rate",
+                  "hs6_origin_rate"]
+VALUE_FEATURES = ["log_value", "tax_rate", "hs2", "importer_rate"]
+
+PROFILES = {
+    "format": "crisk-profiles", "version": 1,
+    "watchlists": {"importers_under_investigation": ["IMP00007", "IMP00042", "IMP00100"]},
+    "rules": [
+        {"id": "P-001", "description": "importer under investigation", "lane": "red",
+         "mandatory": True,
+         "when": {"field": "importer_id", "watchlist": "importers_under_investigation"}},
+        {"id": "P-002", "description": "preferential origin, dutiable goods", "lane": "yellow",
+         "when": {"all": [{"field": "origin", "in": ["VN", "MX"]},
+                          {"field": "tax_rate", "range": [0.1, None]}]}},
+        {"id": "P-003", "description": "unit value below the HS6 x origin band",
+         "lane": "yellow", "when": {"band": "unit_value_band", "outside": "below"}}]}
+
+POLICY = {
+    "format": "crisk-policy", "version": 1, "lanes": ["red", "yellow", "blue", "green"],
+    "default_lane": "green", "score_model": "fraud",
+    "thresholds": [{"lane": "red", "min_score": 0.9}, {"lane": "yellow", "min_score": 0.7}],
+    "budget": [{"lane": "red", "share": 0.02}, {"lane": "yellow", "share": 0.05}],
+    "random": {"lane": "blue", "rate": 0.02, "seed": 20261127}}
+
+
+def generator():
+    """Returns the project's declaration generator module (models/generate.py)."""
+    spec = importlib.util.spec_from_file_location("crisk_generate", SOURCE / "models" / "generate.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def declarations(rows: int, seed: int) -> List[Dict[str, str]]:
+    """Returns `rows` generated declarations as text dicts (fields and labels)."""
+    rows_, _ = generator().generate(rows, seed, dt.date(2025, 1, 1), 365)
+    return rows_
+
+
+def build(directory: Path, train_rows: int = 3000, seed: int = 7) -> Path:
+    """Builds a bundle in `directory`/bundle from `train_rows` generated declarations;
+    returns the bundle directory."""
+    import pandas as pd
+    import xgboost as xgb
+
+    import crisk
+
+    bundle = Path(directory) / "bundle"
+    bundle.mkdir(parents=True, exist_ok=True)
+    train = pd.DataFrame(declarations(train_rows, seed))
+    (bundle / "schema_unfitted.json").write_text(json.dumps(SCHEMA))
+    schema = crisk.Schema(bundle / "schema_unfitted.json")
+    (bundle / "schema_unfitted.json").unlink()
+    schema.fit(train, "fraud", folds=5, seed=1)
+    schema.save(bundle / "schema.json")
+    X = schema.training_matrix(train, "fraud", folds=5, seed=1)
+    y = train["fraud"].astype(int).to_numpy()
+    revenue = train["revenue"].astype(float).to_numpy()
+    models = []
+    for name, feats, label, objective in [("fraud", FRAUD_FEATURES, y, "binary:logistic"),
+                                          ("revenue", VALUE_FEATURES, np.log1p(revenue),
+                                           "reg:squarederror")]:
+        dm = xgb.DMatrix(X[feats], label=label, nthread=1)
+        booster = xgb.train({"objective": objective, "max_depth": 4, "eta": 0.3,
+                             "nthread": 1, "seed": 0}, dm, num_boost_round=30)
+        booster.save_model(str(bundle / f"{name}_xgb.json"))
+        models.append({"name": name, "file": f"{name}_xgb.json", "features": feats})
+    (bundle / "manifest.json").write_text(json.dumps(
+        {"format": "crisk-bundle", "version": 1, "schema": "schema.json", "models": models,
+         "profiles": "profiles.json", "policy": "policy.json"}, indent=1))
+    (bundle / "profiles.json").write_text(json.dumps(PROFILES, indent=1))
+    (bundle / "policy.json").write_text(json.dumps(POLICY, indent=1))
+    return bundle
+
+
+def scoring_rows(rows: int = 400, seed: int = 11) -> List[Dict[str, str]]:
+    """Returns declarations to score (text dicts, no labels), with a few that the schema
+    must reject: a bad number, an impossible date, a missing required id."""
+    fields = generator().FIELDS
+    out = [{f: r[f] for f in fields} for r in declarations(rows, seed)]
+    out[5]["declared_value"] = "12,5x"
+    out[17]["declaration_date"] = "2025-02-29"
+    out[33]["declaration_id"] = ""
+    return out
+
+
+def main(argv: List[str]) -> int:
+    """Writes OUTDIR/bundle, OUTDIR/decls.csv and OUTDIR/expected.csv (the Python scores:
+    id, one column per model as %.9g, lane, reason, hits; rejects as lane "REJECTED")."""
+    import crisk
+
+    out = Path(argv[1])
+    bundle = crisk.Bundle(build(out))
+    rows = scoring_rows()
+    fields = list(rows[0])
+    with open(out / "decls.csv", "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=fields, lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+    scores, rejects = bundle.score(rows, threads=1, today="2025-06-30")
+    combined = crisk.ScoreResult(scores, rejects).combined()
+    with open(out / "expected.csv", "w", newline="") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(["row", "id"] + bundle.model_names + ["lane", "reason", "hits"])
+        for pos, (_, r) in enumerate(combined.iterrows()):
+            if isinstance(r["rejected"], str):
+                w.writerow([pos, rows[pos]["declaration_id"]] + [""] * len(bundle.model_names)
+                           + ["REJECTED", "", ""])
+            else:
+                w.writerow([pos, r["declaration_id"]]
+                           + ["%.9g" % r[m] for m in bundle.model_names]
+                           + [r["lane"], r["reason"], r["hits"]])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
