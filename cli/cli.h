@@ -37,8 +37,9 @@ int cli_parse_int(const char *name, const char *text, long lo, long hi, long *ou
 /* Prints the command's usage text to `f`. */
 void cli_usage(FILE *f);
 
-/* Loads the model at `path`. Returns it, or NULL after printing why not. */
-crisk_model *cli_load_model(const char *path);
+/* Loads the model at `path`, refusing it unless its SHA-256 is `sha256_hex` (64 hex
+ * digits) when that is not NULL. Returns it, or NULL after printing why not. */
+crisk_model *cli_load_model(const char *path, const char *sha256_hex);
 
 /* Prints "crisk: `where`: `message`" to stderr (without `where` when it is NULL). */
 void cli_report(const char *where, const char *message);
@@ -67,5 +68,6 @@ void cli_table_free(cli_table *table);
 /* The sub-commands: each takes the words after its name and returns an exit code. */
 int cli_predict(int argc, char **argv);
 int cli_inspect(int argc, char **argv);
+int cli_audit(int argc, char **argv);
 
 #endif /* CRISK_CLI_H */
