@@ -227,8 +227,9 @@ static int scan_record(crisk_audit_log *log, scan_context *ctx, off_t offset,
         (h[0] != TYPE_ENTRY && h[0] != TYPE_CHECKPOINT) || length == 0 ||
         length > (h[0] == TYPE_ENTRY ? CRISK_AUDIT_MAX_ENTRY : CRISK_CHECKPOINT_TEXT_MAX))
         return crisk_fail(err, CRISK_E_INTEGRITY,
-                          "%s: the record header at byte %lld (after entry %" PRIu64
-                          ") is damaged or was edited", log->path, (long long)offset,
+                          "%s: the record header at byte %lld (where entry %" PRIu64
+                          " or a checkpoint belongs) is damaged or was edited", log->path,
+                          (long long)offset,
                           log->size);
     if (left < (off_t)(RECORD_OVERHEAD + length)) {
         *next = -1;
