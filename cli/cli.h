@@ -6,6 +6,7 @@
 #define CRISK_CLI_H
 
 #include "crisk.h"
+#include "decl_reader.h"
 
 #include <stdio.h>
 
@@ -41,6 +42,13 @@ void cli_usage(FILE *f);
  * digits) when that is not NULL. Returns it, or NULL after printing why not. */
 crisk_model *cli_load_model(const char *path, const char *sha256_hex);
 
+/* Opens `path` for reading ("-" is stdin). Returns the stream, or NULL after reporting. */
+FILE *cli_open_input(const char *path);
+
+/* Flushes and closes `out` (stdout is only flushed). Returns 0, or -1 after reporting a
+ * write error on `name`. */
+int cli_finish_output(FILE *out, const char *name);
+
 /* Prints "crisk: `where`: `message`" to stderr (without `where` when it is NULL). */
 void cli_report(const char *where, const char *message);
 
@@ -65,9 +73,66 @@ int cli_table_read(cli_table *table, float *rows, size_t max_rows, size_t *nrows
 /* Frees a table (not its FILE). NULL is a no-op. */
 void cli_table_free(cli_table *table);
 
+/* Declaration inputs and outputs shared by score, fit and evaluate (decl_io.c). */
+
+/* Returns the format `format` names ("csv", "jsonl") or `path`'s extension implies ("-"
+ * without a format: CSV), or 0. */
+crisk_decl_format cli_decl_format(const char *path, const char *format);
+
+/* Writes `n` bytes at `s` as one CSV field (quoted when needed) / as a JSON string. */
+void cli_write_csv_text(FILE *f, const char *s, size_t n);
+void cli_write_json_text(FILE *f, const char *s, size_t n);
+
+/* Where rejected rows go: a CSV (`line,reason,raw`) or JSON Lines file, or stderr. */
+typedef struct cli_rejects {
+    FILE *f;          /* NULL: one line per reject on stderr */
+    const char *name;
+    int jsonl;
+} cli_rejects;
+
+/* Opens the rejects file `path` (NULL: stderr). Returns 0 or CLI_EXIT_FAILURE. */
+int cli_rejects_open(cli_rejects *rejects, const char *path);
+
+/* Writes one reject (a crisk_decl_reject_fn over a cli_rejects). Returns 0. */
+int cli_rejects_write(void *ctx, const crisk_decl_reject *reject);
+
+/* Finishes the rejects file. Returns 0, or -1 after reporting a write error. */
+int cli_rejects_close(cli_rejects *rejects);
+
+/* An open declaration input. */
+typedef struct cli_decl_input {
+    FILE *f;
+    const char *name;            /* for messages: the path, or "stdin" */
+    crisk_decl_reader *reader;
+} cli_decl_input;
+
+/* Opens `path` ("-": stdin) as declarations of `schema` with extra columns `extras`.
+ * Returns 0, CLI_EXIT_USAGE (format unknown) or CLI_EXIT_FAILURE, after reporting. */
+int cli_decl_input_open(cli_decl_input *in, const char *path, const char *format,
+                        const crisk_schema *schema, const crisk_decl_extra *extras,
+                        size_t num_extras);
+
+/* Closes an input opened by cli_decl_input_open(). */
+void cli_decl_input_close(cli_decl_input *in);
+
+/* Prints "rows read: R, VERB: S, rejected: J" to stderr. */
+void cli_decl_summary(const cli_decl_input *in, const char *verb);
+
+/* Bytes of the buffer cli_batch_id() writes a numeric id or a line number to. */
+#define CLI_ID_BYTES 32
+
+/* Returns the id of row `row` of `batch` as text of `*len` bytes (NULL when missing). */
+const char *cli_batch_id(const crisk_batch *batch, size_t row, char *buf, size_t *len);
+
+/* Returns the name of the id column: the schema's id field, or "line". */
+const char *cli_id_name(const crisk_schema *schema);
+
 /* The sub-commands: each takes the words after its name and returns an exit code. */
 int cli_predict(int argc, char **argv);
 int cli_inspect(int argc, char **argv);
 int cli_audit(int argc, char **argv);
+int cli_score(int argc, char **argv);
+int cli_fit(int argc, char **argv);
+int cli_evaluate(int argc, char **argv);
 
 #endif /* CRISK_CLI_H */

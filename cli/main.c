@@ -10,8 +10,18 @@ void cli_usage(FILE *f)
 {
     fputs("usage:\n"
           "  crisk predict --model MODEL --input CASES.csv [--output FILE] [--margin]\n"
-          "                [--threads N] [--ignore-extra] [--batch-rows N] [--sha256 HEX]\n"
+          "                [--threads N] [--ignore-extra] [--batch-rows N] [--contribs]\n"
+          "                [--sha256 HEX]\n"
           "  crisk inspect --model MODEL [--sha256 HEX]\n"
+          "  crisk score --bundle DIR --input FILE [--output FILE] [--rejects FILE]\n"
+          "              [--threads N] [--state FILE] [--batch-rows N] [--format csv|jsonl]\n"
+          "              [--input-format csv|jsonl]\n"
+          "  crisk fit --schema SCHEMA.json --input FILE --label COLUMN --output FITTED.json\n"
+          "            [--matrix FILE.csv] [--features FILE.csv] [--folds N] [--seed N]\n"
+          "            [--rejects FILE] [--input-format csv|jsonl]\n"
+          "  crisk evaluate --bundle DIR --input FILE --label COLUMN [--revenue COLUMN]\n"
+          "                 [--model NAME] [--rejects FILE] [--threads N]\n"
+          "                 [--input-format csv|jsonl]\n"
           "  crisk audit keygen --private FILE --public FILE\n"
           "  crisk audit append LOG --key PRIVATE [--input FILE]\n"
           "  crisk audit checkpoint LOG\n"
@@ -41,9 +51,34 @@ void cli_usage(FILE *f)
           "                    (by default they are an error)\n"
           "  --batch-rows N    cases read and scored at a time (default 4096)\n"
           "  --sha256 HEX      refuse the model unless its SHA-256 is HEX (pinning)\n"
+          "  --contribs        exact SHAP contributions instead of scores, in margin space:\n"
+          "                    a column per feature (its name, or f<index>) and 'bias',\n"
+          "                    prefixed 'class_<k>:' for a model with several margins;\n"
+          "                    each line's values sum to the margin\n"
           "inspect  prints the model's format, objective, booster, trees, iterations,\n"
           "         depth, nodes, features, classes, outputs, memory and sha256, one per\n"
           "         line.\n"
+          "score    reads declarations (CSV with a header of field names, or JSON Lines;\n"
+          "         by extension, '-' is stdin and CSV unless --input-format) and writes\n"
+          "         one record per declaration: id, each model's score, lane, reason,\n"
+          "         profile hits (';'-joined; an array in JSON Lines). Output: CSV, or\n"
+          "         JSON Lines when --output ends in .jsonl or --format jsonl.\n"
+          "  --rejects FILE    rejected rows as CSV line,reason,raw (JSON Lines if .jsonl);\n"
+          "                    without it each reject is a line on stderr\n"
+          "  --state FILE      streaming lanes: the state is loaded if FILE exists, and\n"
+          "                    saved there at the end\n"
+          "  --batch-rows N    declarations read and scored at a time (default 8192)\n"
+          "         stderr ends with 'rows read: R, scored: S, rejected: J' (R = S + J);\n"
+          "         rejected rows do not change the exit status.\n"
+          "fit      fits the schema's tables from labelled declarations (the label column\n"
+          "         holds 0 or 1; a row without one is rejected) and writes the fitted\n"
+          "         schema; --matrix writes the training matrix (id, features with\n"
+          "         out-of-fold risk indicators, label), --features the features as\n"
+          "         scoring builds them (full tables) for the same rows.\n"
+          "evaluate scores labelled declarations and prints the AUC and, for the top 1,\n"
+          "         2, 5 and 10% by score (ceil(n% x N) rows; ties in input order):\n"
+          "         precision, recall and the share of --revenue. The model is --model,\n"
+          "         else the policy's score model, else the first.\n"
           "audit    a signed, verifiable decision log (docs/security.md): keygen makes an\n"
           "         Ed25519 key pair (PEM); append adds each non-empty input line as an\n"
           "         entry then prints a signed checkpoint; checkpoint prints the last one;\n"
@@ -71,6 +106,12 @@ int main(int argc, char **argv)
         return cli_inspect(argc - 2, argv + 2);
     if (strcmp(command, "audit") == 0)
         return cli_audit(argc - 2, argv + 2);
+    if (strcmp(command, "score") == 0)
+        return cli_score(argc - 2, argv + 2);
+    if (strcmp(command, "fit") == 0)
+        return cli_fit(argc - 2, argv + 2);
+    if (strcmp(command, "evaluate") == 0)
+        return cli_evaluate(argc - 2, argv + 2);
     if (strcmp(command, "help") == 0 || strcmp(command, "--help") == 0 ||
         strcmp(command, "-h") == 0) {
         cli_usage(stdout);

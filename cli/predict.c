@@ -1,6 +1,6 @@
 /*
  * predict.c — `crisk predict`: scores the cases of a CSV file batch by batch and writes one
- * CSV line of outputs per case.
+ * CSV line of outputs (or, with --contribs, of SHAP contributions) per case.
  */
 #include "cli.h"
 
@@ -19,7 +19,7 @@
 /* What the command line asks of `crisk predict`. */
 typedef struct predict_args {
     const char *model, *input, *output, *threads, *batch_rows, *sha256;
-    int margin, ignore_extra;
+    int margin, ignore_extra, contribs;
     crisk_predict_options opts;
     size_t batch;
 } predict_args;
@@ -33,6 +33,7 @@ static int parse(int argc, char **argv, predict_args *a)
         {"--output", &a->output, NULL},     {"--threads", &a->threads, NULL},
         {"--batch-rows", &a->batch_rows, NULL}, {"--sha256", &a->sha256, NULL},
         {"--margin", NULL, &a->margin},     {"--ignore-extra", NULL, &a->ignore_extra},
+        {"--contribs", NULL, &a->contribs},
     };
     int rc = cli_parse_args("predict", argc, argv, opts, sizeof opts / sizeof opts[0]);
     if (rc)
@@ -70,6 +71,46 @@ static void write_header(FILE *out, size_t outputs)
     fputc('\n', out);
 }
 
+/* Writes `name` as a CSV field, quoted (with doubled quotes) when it holds a comma, a
+ * quote or a line break. */
+static void write_field(FILE *out, const char *name)
+{
+    if (!strpbrk(name, ",\"\r\n")) {
+        fputs(name, out);
+        return;
+    }
+    fputc('"', out);
+    for (; *name; name++) {
+        if (*name == '"')
+            fputc('"', out);
+        fputc(*name, out);
+    }
+    fputc('"', out);
+}
+
+/* Writes the --contribs header: one column per feature (its name, or f<index> when the
+ * model stores none) and "bias", each prefixed "class_<k>:" when the model has several
+ * margins. */
+static void write_contrib_header(FILE *out, const crisk_model *model)
+{
+    size_t F = crisk_model_num_features(model), G = crisk_model_num_margins(model);
+    char buf[64];
+    for (size_t g = 0; g < G; g++)
+        for (size_t j = 0; j <= F; j++) {
+            if (g || j)
+                fputc(',', out);
+            if (G > 1)
+                fprintf(out, "class_%zu:", g);
+            const char *name = j < F ? crisk_model_feature_name(model, j) : "bias";
+            if (!name) {
+                snprintf(buf, sizeof buf, "f%zu", j);
+                name = buf;
+            }
+            write_field(out, name);
+        }
+    fputc('\n', out);
+}
+
 /* Writes `nrows` lines of `outputs` values each from `scores`. */
 static void write_scores(FILE *out, const float *scores, size_t nrows, size_t outputs)
 {
@@ -84,7 +125,11 @@ static void write_scores(FILE *out, const float *scores, size_t nrows, size_t ou
 static int score_all(const crisk_model *model, cli_table *table, const predict_args *a,
                      FILE *out, crisk_error *err)
 {
-    size_t F = crisk_model_num_features(model), K = crisk_model_num_outputs(model);
+    /* Values per row: margins may be wider than outputs (multi:softmax). */
+    size_t F = crisk_model_num_features(model), G = crisk_model_num_margins(model);
+    size_t K = a->opts.output == CRISK_OUTPUT_MARGIN ? G : crisk_model_num_outputs(model);
+    if (a->contribs)
+        K = G * (F + 1);
     size_t batch = a->batch;
     if (F > 0 && batch > MAX_BATCH_FLOATS / F)
         batch = MAX_BATCH_FLOATS / F > 0 ? MAX_BATCH_FLOATS / F : 1;
@@ -93,6 +138,8 @@ static int score_all(const crisk_model *model, cli_table *table, const predict_a
     int rc = 0;
     if (!rows || !scores)
         rc = crisk_fail(err, CRISK_E_NOMEM, "out of memory for a batch of %zu rows", batch);
+    else if (a->contribs)
+        write_contrib_header(out, model);
     else
         write_header(out, K);
     while (rc == 0) {
@@ -100,7 +147,8 @@ static int score_all(const crisk_model *model, cli_table *table, const predict_a
         rc = cli_table_read(table, rows, batch, &n, &first, &last, err);
         if (rc || n == 0)
             break;
-        rc = crisk_predict(model, rows, n, F, &a->opts, scores, err);
+        rc = a->contribs ? crisk_contributions(model, rows, n, F, &a->opts, scores, err)
+                         : crisk_predict(model, rows, n, F, &a->opts, scores, err);
         if (rc) {
             /* The library counts rows (from 0) and columns within this call. */
             char where[96];
@@ -114,32 +162,6 @@ static int score_all(const crisk_model *model, cli_table *table, const predict_a
     free(rows);
     free(scores);
     return rc;
-}
-
-/* Opens `path` for reading ("-" is stdin). Returns the stream, or NULL after reporting. */
-static FILE *open_input(const char *path)
-{
-    if (strcmp(path, "-") == 0)
-        return stdin;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        cli_report(path, strerror(errno));
-    return f;
-}
-
-/* Flushes and closes `out` (unless it is stdout, which is only flushed). Returns 0, or -1
- * after reporting a write error. */
-static int finish_output(FILE *out, const char *name)
-{
-    int failed = fflush(out) != 0 || ferror(out);
-    int saved = errno;
-    if (out != stdout && fclose(out) != 0 && !failed) {
-        failed = 1;
-        saved = errno;
-    }
-    if (failed)
-        cli_report(name, saved ? strerror(saved) : "write error");
-    return failed ? -1 : 0;
 }
 
 /* Runs `crisk predict`; returns the exit code. */
@@ -160,7 +182,7 @@ int cli_predict(int argc, char **argv)
     cli_table *table = NULL;
     FILE *out = NULL;
     const char *input_name = strcmp(a.input, "-") == 0 ? "stdin" : a.input;
-    FILE *in = open_input(a.input);
+    FILE *in = cli_open_input(a.input);
     if (!in)
         goto done;
     crisk_error err;
@@ -176,7 +198,7 @@ int cli_predict(int argc, char **argv)
     rc = score_all(model, table, &a, out, &err);
     if (rc)
         cli_report(input_name, err.message);
-    if (finish_output(out, a.output ? a.output : "stdout") == 0 && rc == 0)
+    if (cli_finish_output(out, a.output ? a.output : "stdout") == 0 && rc == 0)
         status = CLI_EXIT_OK;
     else if (a.output)
         remove(a.output); /* no half-written results left behind */

@@ -254,7 +254,8 @@ CRISK_API void crisk_predict_options_init(crisk_predict_options *opts);
  * failure. nrows == 0 succeeds and writes nothing.
  *
  * Thread-safe: any number of threads may score one model at once. With threads == 1 the
- * call runs on the calling thread and allocates nothing on the heap for a single row. */
+ * call runs on the calling thread, and for a tree model with at most 2048 outputs it
+ * allocates nothing on the heap. */
 CRISK_API int crisk_predict(const crisk_model *model, const float *rows, size_t nrows,
                             size_t ncols, const crisk_predict_options *opts, float *out,
                             crisk_error *err);
@@ -440,6 +441,304 @@ CRISK_API int crisk_checkpoint_parse(const char *text, size_t size, crisk_checkp
  * CRISK_E_INTEGRITY when the signature does not match. Thread-safe. */
 CRISK_API int crisk_checkpoint_verify(const crisk_checkpoint *cp, const crisk_audit_key *key,
                                       crisk_error *err);
+
+/* Explanations                                                                         */
+/* ------------------------------------------------------------------------------------ */
+
+/* Writes the exact SHAP contributions of `nrows` rows (as crisk_predict takes them) to
+ * the caller-allocated `out`: nrows * crisk_model_num_margins(model) * (ncols + 1) floats,
+ * laid out row, then output group, then column, the last column of each group being the
+ * bias. The columns of a group sum to the group's margin (CRISK_OUTPUT_MARGIN). Values
+ * are in margin space whatever opts->output says; threads and the iteration range apply
+ * as in crisk_predict.
+ *
+ *   - XGBoost gbtree and dart: TreeSHAP as XGBoost's pred_contribs=True computes it
+ *     (covers are the trees' sum_hessian; missing values and categorical splits take the
+ *     child prediction takes; DART scales each tree by its weight); the bias is the sum
+ *     of the trees' mean values plus base_score's margin. XGBoost computes in float; the
+ *     results agree with it to about 1e-5 of the margin's scale. An iteration range
+ *     [b, e) explains the trees of those iterations, like XGBoost's pred_contribs on the
+ *     sliced model booster[b:e].
+ *   - XGBoost gblinear: coefficient times value, a missing value contributing 0; the bias
+ *     is the intercept plus base_score's margin.
+ *   - logistic models: coefficient times standardised value; the bias is the intercept.
+ *     A missing value fails with CRISK_E_INPUT, as in crisk_predict.
+ *   - LightGBM models: TreeSHAP as LightGBM's pred_contrib=True computes it (covers are
+ *     the nodes' data counts, missing values follow the features' missing types; the
+ *     bias is the trees' expected value), to about 1e-5: LightGBM computes in double,
+ *     crisk in float. Linear trees fail with CRISK_E_UNSUPPORTED, as in LightGBM; so does
+ *     a model file without internal_count.
+ *
+ * Tree models are compiled for each call: per leaf, its path's distinct features, and for
+ * calls of enough rows a table of its contributions for every pattern of satisfied path
+ * conditions (at most 256 MiB per call), so a large batch costs far less per row than a
+ * single row (a row alone costs about what XGBoost's pred_contribs does). A tree whose
+ * root-to-leaf path tests more than 64 distinct features fails with CRISK_E_UNSUPPORTED.
+ *
+ * Returns 0, or the errors of crisk_predict, CRISK_E_UNSUPPORTED, CRISK_E_LIMIT (an
+ * output too large to address). `out` is unspecified after a failure. nrows == 0
+ * succeeds and writes nothing.
+ *
+ * Thread-safe: any number of threads may explain with one model at once; the call
+ * allocates its own scratch and leaves the model untouched. */
+CRISK_API int crisk_contributions(const crisk_model *model, const float *rows, size_t nrows,
+                                  size_t ncols, const crisk_predict_options *opts,
+                                  float *out, crisk_error *err);
+
+/* Writes the SHAP interaction values of `nrows` rows to the caller-allocated `out`:
+ * nrows * crisk_model_num_margins(model) * (ncols + 1) * (ncols + 1) floats, laid out row,
+ * output group, then a (ncols + 1) x (ncols + 1) matrix (XGBoost's pred_interactions=True
+ * layout). Entry [i][j], i != j, is half the difference between feature j's contribution
+ * with feature i always present and with it always absent; the diagonal makes each line
+ * i sum to feature i's contribution, and [ncols][ncols] is the bias. Tree models follow
+ * XGBoost (LightGBM has no interactions of its own; its models get the same definition);
+ * linear models have no interactions (a diagonal matrix of the contributions,
+ * where XGBoost's gblinear returns zeros). Its cost grows as the cube of the number of
+ * distinct features on a path: meant for small models and few rows.
+ *
+ * Returns, fails and may be called from several threads as crisk_contributions. */
+CRISK_API int crisk_interactions(const crisk_model *model, const float *rows, size_t nrows,
+                                 size_t ncols, const crisk_predict_options *opts,
+                                 float *out, crisk_error *err);
+
+/* ------------------------------------------------------------------------------------ */
+/* Declarations: schema, batches, fitted tables                                          */
+/* ------------------------------------------------------------------------------------ */
+
+/* A declaration schema (docs/schema.md): the fields of a declaration, the features built
+ * from them in a fixed order, and the fitted state those features need (category
+ * dictionaries, risk-indicator tables, unit-value bands). The same code builds features
+ * for training (crisk_schema_training_matrix) and for scoring (crisk_schema_features):
+ * there is no second implementation to drift. Immutable once loaded or fitted: any
+ * number of threads may build features with one schema at once. */
+typedef struct crisk_schema crisk_schema;
+
+/* A batch of declarations in columnar form, validated against a schema as rows are added.
+ * Owned and filled by one thread at a time; reading it (features, scoring) may happen
+ * from several threads once it is filled. */
+typedef struct crisk_batch crisk_batch;
+
+/* Loads a schema from a JSON file (docs/schema.md). A schema whose file holds no fitted
+ * tables can build only the features that need none until crisk_schema_fit() fills them.
+ * Returns 0, or CRISK_E_IO / CRISK_E_FORMAT / CRISK_E_LIMIT / CRISK_E_NOMEM with the JSON
+ * path named. Thread-safe. */
+CRISK_API int crisk_schema_load(const char *path, crisk_schema **out, crisk_error *err);
+
+/* Frees a schema. NULL is a no-op. */
+CRISK_API void crisk_schema_free(crisk_schema *schema);
+
+/* Returns the number of declaration fields, and the name of field `i` (NULL when out of
+ * range). Field order is the schema file's. Thread-safe. */
+CRISK_API size_t crisk_schema_num_fields(const crisk_schema *schema);
+CRISK_API const char *crisk_schema_field_name(const crisk_schema *schema, size_t i);
+
+/* Returns the index of the field called `name`, or -1. Thread-safe. */
+CRISK_API long crisk_schema_field_index(const crisk_schema *schema, const char *name);
+
+/* Returns the number of features the schema builds, and the name of feature `i` (NULL
+ * when out of range). Thread-safe. */
+CRISK_API size_t crisk_schema_num_features(const crisk_schema *schema);
+CRISK_API const char *crisk_schema_feature_name(const crisk_schema *schema, size_t i);
+
+/* Returns the index of the feature called `name`, or -1. Thread-safe. */
+CRISK_API long crisk_schema_feature_index(const crisk_schema *schema, const char *name);
+
+/* Creates an empty batch for declarations of `schema`, which must outlive it. */
+CRISK_API int crisk_batch_new(const crisk_schema *schema, crisk_batch **out, crisk_error *err);
+
+/* Frees a batch. NULL is a no-op. */
+CRISK_API void crisk_batch_free(crisk_batch *batch);
+
+/* Empties a batch, keeping its memory for the next rows. */
+CRISK_API void crisk_batch_clear(crisk_batch *batch);
+
+/* Returns the number of declarations in the batch. */
+CRISK_API size_t crisk_batch_size(const crisk_batch *batch);
+
+/* Appends one declaration given as text, one value per schema field in field order
+ * (`values[i]` of `lengths[i]` bytes; a NULL value, or an empty one, is missing).
+ * `source_line` is where the row came from (a line number; 0 if none) and is kept for
+ * messages. Numbers are parsed with the C locale; dates are ISO 8601 (YYYY-MM-DD, or
+ * YYYYMMDD); HS codes keep their digits only (dots and spaces removed) and must have 2 to
+ * 12 digits; text must be valid UTF-8 and no longer than the schema's max_field_bytes.
+ * On a bad value the declaration is NOT added and CRISK_E_INPUT is returned, with `err`
+ * naming the field, the value and the reason: the caller reports the row as rejected.
+ * A missing required field is rejected the same way. */
+CRISK_API int crisk_batch_append_text(crisk_batch *batch, const char *const *values,
+                                      const size_t *lengths, uint64_t source_line,
+                                      crisk_error *err);
+
+/* Returns the source line recorded for row `row` (0 when out of range). */
+CRISK_API uint64_t crisk_batch_source_line(const crisk_batch *batch, size_t row);
+
+/* How a schema's tables are fitted from labelled declarations. */
+typedef struct crisk_fit_options {
+    unsigned folds;       /* out-of-fold folds for training features; default 5 */
+    uint64_t seed;        /* fold assignment (a hash of the row index and seed); default 1 */
+    double   smoothing;   /* default m of the smoothed rate (sum + m * prior) / (count + m),
+                             when the schema gives none; default 20 */
+} crisk_fit_options;
+
+/* Fills `opts` with the defaults above. Thread-safe. */
+CRISK_API void crisk_fit_options_init(crisk_fit_options *opts);
+
+/* Fits `schema`'s category dictionaries, risk-indicator tables and unit-value bands from
+ * the declarations in `batch` and their labels (`labels[i]` is 0 or 1 for row i, in
+ * the batch's order; `nlabels` must equal the batch size). Replaces any fitted state.
+ * Not thread-safe with respect to `schema`: no other thread may use it meanwhile. */
+CRISK_API int crisk_schema_fit(crisk_schema *schema, const crisk_batch *batch,
+                               const float *labels, size_t nlabels,
+                               const crisk_fit_options *opts, crisk_error *err);
+
+/* Writes the training matrix of `batch` to `out` (batch size x crisk_schema_num_features
+ * floats, row-major, NaN for missing): every feature as crisk_schema_features() builds
+ * it, except that the risk-indicator features of each row come from tables fitted on the
+ * other folds only, so a row's own label never leaks into its features. Uses the same
+ * labels and options as crisk_schema_fit(). Thread-safe. */
+CRISK_API int crisk_schema_training_matrix(const crisk_schema *schema,
+                                           const crisk_batch *batch, const float *labels,
+                                           size_t nlabels, const crisk_fit_options *opts,
+                                           float *out, crisk_error *err);
+
+/* Writes the features of `batch` for scoring to `out` (batch size x
+ * crisk_schema_num_features floats, row-major, NaN for missing), from the fitted state.
+ * Fails with CRISK_E_INVALID_ARGUMENT naming a feature that needs tables the schema does
+ * not have yet. Thread-safe. */
+CRISK_API int crisk_schema_features(const crisk_schema *schema, const crisk_batch *batch,
+                                    float *out, crisk_error *err);
+
+/* Writes the schema with its fitted state to `path` as JSON (a file that
+ * crisk_schema_load() reads back to the same features, bit for bit). Thread-safe. */
+CRISK_API int crisk_schema_save(const crisk_schema *schema, const char *path,
+                                crisk_error *err);
+
+/* ------------------------------------------------------------------------------------ */
+/* Bundles: schema + models + risk profiles + lane policy, and decisions                 */
+/* ------------------------------------------------------------------------------------ */
+
+/* A bundle (docs/bundle.md): one directory holding a manifest, a fitted schema, one or
+ * more models with the schema features each takes, risk profiles and a lane policy.
+ * Immutable once loaded: any number of threads may score with one bundle at once. */
+typedef struct crisk_bundle crisk_bundle;
+
+/* The decisions for one scored batch: scores, profile hits, lanes and reasons. */
+typedef struct crisk_results crisk_results;
+
+/* Loads the bundle in directory `dir` (its manifest.json names every other file).
+ * Returns 0, or an error naming the file and the place in it. Thread-safe. */
+CRISK_API int crisk_bundle_load(const char *dir, const crisk_load_options *opts,
+                                crisk_bundle **out, crisk_error *err);
+
+/* Frees a bundle. NULL is a no-op. */
+CRISK_API void crisk_bundle_free(crisk_bundle *bundle);
+
+/* Returns the bundle's schema (owned by the bundle), for making batches. Thread-safe. */
+CRISK_API const crisk_schema *crisk_bundle_schema(const crisk_bundle *bundle);
+
+/* Returns the number of models, the name of model `i` (as the manifest names it) and the
+ * model itself (owned by the bundle); NULL when out of range. Thread-safe. */
+CRISK_API size_t crisk_bundle_num_models(const crisk_bundle *bundle);
+CRISK_API const char *crisk_bundle_model_name(const crisk_bundle *bundle, size_t i);
+CRISK_API const crisk_model *crisk_bundle_model(const crisk_bundle *bundle, size_t i);
+
+/* Returns the index of the model whose score the policy's thresholds and budget use (its
+ * "score_model"), or -1 when the policy names none. Thread-safe. */
+CRISK_API long crisk_bundle_score_model(const crisk_bundle *bundle);
+
+/* Returns the number of lanes and the name of lane `i` (lane 0 is the most severe, e.g.
+ * "red"); NULL when out of range. Thread-safe. */
+CRISK_API size_t crisk_bundle_num_lanes(const crisk_bundle *bundle);
+CRISK_API const char *crisk_bundle_lane_name(const crisk_bundle *bundle, size_t i);
+
+/* The state of the streaming selection threshold (docs/bundle.md, "Selectivity"): the
+ * window of recent scores that recalibrates the threshold so an office's target rates
+ * hold when declarations are scored as they arrive. Explicit, so that it is saved and
+ * restored by the caller and never hidden in a global. One state per stream; a state is
+ * used by one thread at a time. */
+typedef struct crisk_lane_state crisk_lane_state;
+
+/* Creates a fresh streaming state for `bundle`'s policy. */
+CRISK_API int crisk_lane_state_new(const crisk_bundle *bundle, crisk_lane_state **out,
+                                   crisk_error *err);
+
+/* Frees a state. NULL is a no-op. */
+CRISK_API void crisk_lane_state_free(crisk_lane_state *state);
+
+/* Saves a state to `path` (JSON) / loads one saved for the same bundle policy. */
+CRISK_API int crisk_lane_state_save(const crisk_lane_state *state, const char *path,
+                                    crisk_error *err);
+CRISK_API int crisk_lane_state_load(const crisk_bundle *bundle, const char *path,
+                                    crisk_lane_state **out, crisk_error *err);
+
+/* The value of crisk_score_options.today that asks for the default. */
+#define CRISK_SCORE_TODAY_AUTO INT64_MIN
+
+/* How a batch is scored. Initialise with crisk_score_options_init(). */
+typedef struct crisk_score_options {
+    int      threads;        /* as crisk_predict_options.threads; default 1 */
+    unsigned explain;        /* top reasons per declaration to keep (0: none); not
+                                implemented yet: a value above 0 fails with
+                                CRISK_E_UNSUPPORTED */
+    int64_t  today;          /* days since 1970-01-01 for profiles' active ranges;
+                                default (CRISK_SCORE_TODAY_AUTO): each declaration's date
+                                field when the schema names one and the value is present,
+                                else the current UTC date */
+    crisk_lane_state *stream;/* NULL: the inspection budget applies to this batch as a
+                                whole; else declarations are decided one by one, in order,
+                                against the streaming threshold, which they update */
+} crisk_score_options;
+
+/* Fills `opts` with the defaults above. Thread-safe. */
+CRISK_API void crisk_score_options_init(crisk_score_options *opts);
+
+/* Scores every declaration of `batch` (made with crisk_bundle_schema(bundle)): builds the
+ * features, runs every model, evaluates the risk profiles, and chooses each declaration's
+ * lane by the policy's precedence — mandatory profile hits, then model-score thresholds,
+ * then the inspection budget, then random selection — recording the reason. Stores a new
+ * results object in `*out`. Thread-safe for a shared bundle and batch (a streaming state
+ * belongs to one call at a time). */
+CRISK_API int crisk_bundle_score(const crisk_bundle *bundle, const crisk_batch *batch,
+                                 const crisk_score_options *opts, crisk_results **out,
+                                 crisk_error *err);
+
+/* Frees results. NULL is a no-op. */
+CRISK_API void crisk_results_free(crisk_results *results);
+
+/* Returns the number of declarations in the results. */
+CRISK_API size_t crisk_results_size(const crisk_results *results);
+
+/* Returns the output of model `model` for declaration `row` (its first output; for a
+ * multi-class model, output `k` is crisk_results_score_k). NaN when out of range. */
+CRISK_API float crisk_results_score(const crisk_results *results, size_t row, size_t model);
+CRISK_API float crisk_results_score_k(const crisk_results *results, size_t row, size_t model,
+                                      size_t k);
+
+/* Returns the lane index of declaration `row` (see crisk_bundle_lane_name), or
+ * crisk_bundle_num_lanes() when `row` is out of range. */
+CRISK_API size_t crisk_results_lane(const crisk_results *results, size_t row);
+
+/* Why a lane was chosen. */
+typedef enum crisk_reason_kind {
+    CRISK_REASON_PROFILE = 1,   /* a mandatory risk-profile hit; detail: the rule id */
+    CRISK_REASON_THRESHOLD,     /* a model score at or above a lane threshold */
+    CRISK_REASON_BUDGET,        /* among the riskiest share of the batch (or stream) */
+    CRISK_REASON_RANDOM,        /* drawn for compliance sampling */
+    CRISK_REASON_DEFAULT        /* none of the above: the policy's default lane */
+} crisk_reason_kind;
+
+/* Returns the kind of reason for declaration `row`'s lane, and writes a one-line
+ * human-readable explanation (e.g. "profile P-017: textiles from watch-listed origin",
+ * "fraud score 0.93 >= red threshold 0.90") to `buf` of `size` bytes, NUL-terminated and
+ * cut to fit. Returns 0 and writes "" when `row` is out of range. */
+CRISK_API crisk_reason_kind crisk_results_reason(const crisk_results *results, size_t row,
+                                                 char *buf, size_t size);
+
+/* Returns how many risk profiles declaration `row` hit, and the id and description of
+ * hit `k` (strings owned by the bundle; NULL when out of range). */
+CRISK_API size_t crisk_results_num_hits(const crisk_results *results, size_t row);
+CRISK_API const char *crisk_results_hit_id(const crisk_results *results, size_t row, size_t k);
+CRISK_API const char *crisk_results_hit_description(const crisk_results *results, size_t row,
+                                                    size_t k);
 
 #ifdef __cplusplus
 }

@@ -39,6 +39,8 @@ struct crisk_csv_reader {
     size_t fields_cap;
     size_t line;                /* line of the next byte to read, 1-based */
     size_t record_line;         /* line where the last record started */
+    int last;                   /* the byte last returned by next_byte() */
+    int skip_line;              /* resync: skip to the next line break before reading */
     int failed;                 /* a sticky error: every later call returns it */
     crisk_error failure;
 };
@@ -48,6 +50,7 @@ void crisk_csv_options_init(crisk_csv_options *opts)
 {
     opts->chunk_bytes = DEFAULT_CHUNK_BYTES;
     opts->max_record_bytes = DEFAULT_MAX_RECORD_BYTES;
+    opts->resync = 0;
 }
 
 /* Creates a reader over `f`; returns 0 or a negative code (see csv.h). */
@@ -105,12 +108,16 @@ size_t crisk_csv_line(const crisk_csv_reader *reader)
     return reader ? reader->record_line : 0;
 }
 
-/* Records a failure in the reader (so that later calls repeat it) and in `err`; returns
- * `code`. */
+/* Records a failure in the reader (so that later calls repeat it, unless resync recovers
+ * from a malformed or over-long record by skipping the rest of its line) and in `err`;
+ * returns `code`. */
 static int fail(crisk_csv_reader *r, crisk_error *err, int code, const char *what)
 {
     crisk_fail(&r->failure, code, "line %zu: %s", r->line, what);
-    r->failed = 1;
+    if (r->opts.resync && (code == CRISK_E_FORMAT || code == CRISK_E_LIMIT))
+        r->skip_line = r->last != '\n' && r->last != BYTE_EOF;
+    else
+        r->failed = 1;
     if (err)
         *err = r->failure;
     return code;
@@ -140,13 +147,13 @@ static int next_byte(crisk_csv_reader *r)
 {
     if (r->chunk_pos == r->chunk_len) {
         if (r->eof)
-            return BYTE_EOF;
+            return r->last = BYTE_EOF;
         if (refill(r, 1) != 0)
             return BYTE_ERROR;
         if (r->chunk_len == 0)
-            return BYTE_EOF;
+            return r->last = BYTE_EOF;
     }
-    return r->chunk[r->chunk_pos++];
+    return r->last = r->chunk[r->chunk_pos++];
 }
 
 /* Skips a UTF-8 byte order mark at the start of the input. Returns 0 or BYTE_ERROR. */
@@ -252,6 +259,14 @@ int crisk_csv_next(crisk_csv_reader *r, const char ***fields, size_t *nfields,
     }
     if (!r->started && skip_bom(r) != 0)
         return fail(r, err, CRISK_E_IO, strerror(errno));
+    while (r->skip_line) { /* resync: drop the rest of the line of a failed record */
+        int c = next_byte(r);
+        if (c == BYTE_ERROR)
+            return fail(r, err, CRISK_E_IO, strerror(errno));
+        if (c == '\n')
+            r->line++;
+        r->skip_line = c != '\n' && c != BYTE_EOF;
+    }
     csv_state state = FIELD_START;
     size_t field_start = 0;
     int any = 0; /* the record has a character other than its line break */

@@ -25,6 +25,10 @@ typedef struct crisk_csv_options {
     size_t max_record_bytes;  /* longest record accepted, counting one terminator byte per
                                  field; default 1 MiB. A longer one fails with
                                  CRISK_E_LIMIT. It also bounds the number of fields. */
+    int resync;               /* 0 (default): an error is final. 1: a CRISK_E_FORMAT or
+                                 CRISK_E_LIMIT error is returned once, the rest of its
+                                 line is skipped, and reading goes on at the next line
+                                 (for readers that reject bad records and continue). */
 } crisk_csv_options;
 
 typedef struct crisk_csv_reader crisk_csv_reader;
@@ -44,7 +48,7 @@ int crisk_csv_open(FILE *f, const crisk_csv_options *opts, crisk_csv_reader **ou
  * and returns 1. Returns 0 at the end of the input, or a negative code: CRISK_E_FORMAT
  * (malformed quoting, a NUL byte), CRISK_E_LIMIT (a record over max_record_bytes),
  * CRISK_E_IO (a read error), CRISK_E_NOMEM; the message names the line. After an error
- * the reader only returns that error again. */
+ * the reader only returns that error again, unless opts.resync recovers from it. */
 int crisk_csv_next(crisk_csv_reader *reader, const char ***fields, size_t *nfields,
                    crisk_error *err);
 

@@ -13,6 +13,14 @@ struct crisk_engine;
  * Called once by the loader after crisk_model_validate(). Returns 0 or an error code. */
 int crisk_engine_build(crisk_model *model, crisk_error *err);
 
+/* Chooses the kernels that score `model`: 0 for the widest the CPU runs, or one of
+ * engine_layout.h's ENGINE_PATH_* values to force a path (tests compare every path; the
+ * environment variable CRISK_ENGINE=reference|scalar|avx2|avx512 does the same at load).
+ * A model the fast layouts cannot hold always uses the reference walk. Not thread-safe
+ * against concurrent scoring of the model. Returns 0, or -1 when the CPU cannot run the
+ * path (the choice is then unchanged). */
+int crisk_engine_select(crisk_model *model, int path);
+
 /* Frees an engine; NULL is a no-op. */
 void crisk_engine_free(struct crisk_engine *engine);
 

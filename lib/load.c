@@ -186,9 +186,7 @@ int crisk_model_load_buffer(const void *data, size_t size, crisk_model **out,
     return crisk_model_load_buffer_advanced(data, size, NULL, out, err);
 }
 
-/* Reads the whole regular file at `path` into a malloc'd buffer, refusing directories,
- * other non-regular files and files over `max_bytes`. */
-static int read_file(const char *path, size_t max_bytes, unsigned char **data, size_t *size,
+int crisk_read_file(const char *path, size_t max_bytes, unsigned char **data, size_t *size,
                      crisk_error *err)
 {
     FILE *f = fopen(path, "rb");
@@ -238,7 +236,7 @@ int crisk_model_load_advanced(const char *path, const crisk_load_options *opts,
         return crisk_fail(err, CRISK_E_INVALID_ARGUMENT, "path and out must not be NULL");
     unsigned char *data = NULL;
     size_t size = 0;
-    int rc = read_file(path, opts->limits.max_file_bytes, &data, &size, err);
+    int rc = crisk_read_file(path, opts->limits.max_file_bytes, &data, &size, err);
     if (rc == 0) {
         rc = crisk_model_load_buffer_advanced(data, size, opts, out, err);
         if (rc)

@@ -1,53 +1,55 @@
 /*
- * tree_engine.c — adding tree leaves to margins, over blocks of rows.
+ * tree_engine.c — compiling a model's trees into the engine's layouts, choosing the kernel
+ * for the running CPU, and adding tree leaves to margins over blocks of rows.
  *
- * The loop is tree-major over blocks of rows: one tree's nodes stay hot in cache while
- * every row of the block walks it, and the block's rows are independent walks the CPU
- * can overlap.
+ * The loops are tree-major over blocks of rows: a chunk of trees stays hot in cache while
+ * every row of the block walks it. Whatever the path (reference walk, scalar, AVX2,
+ * AVX-512, AVX-512 VBMI), each row's margins receive the same leaf values in the same tree order, so
+ * every path and thread count gives bit-identical results (see engine_layout.h).
  */
 #include "engine.h"
+
+#include "engine_layout.h"
+#include "error.h"
+#include "split.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* Rows per block: the block's fixed-up rows and margins stay in L1/L2. */
+/* Rows per block: the block's rows and margins stay in L1/L2. */
 #define BLOCK_ROWS 64
+/* Blocked layouts: trees walked per row before moving to the next row (a multiple of
+ * both layouts' block sizes). */
+#define CHUNK_TREES 128
+/* Models with at most this many outputs keep their float sums in a local array. */
+#define SMALL_GROUPS 16
+/* Blocked layouts: rows whose sums of leaves are interleaved. */
+#define INTERLEAVE_ROWS 4
+/* GENERAL layout: rows walked in lockstep, so their independent loads overlap. */
+#define LOCKSTEP_ROWS 8
 
-struct crisk_engine {
-    size_t bytes;
-};
+/* Which compiled form a model has. */
+typedef enum engine_layout {
+    LAYOUT_REFERENCE = 0,    /* none: categorical splits, linear leaves or fix-ups */
+    LAYOUT_PERFECT,
+    LAYOUT_GENERAL
+} engine_layout;
 
-int crisk_engine_build(crisk_model *model, crisk_error *err)
-{
-    (void)err;
-    model->engine = NULL;
-    return 0;
-}
-
-void crisk_engine_free(struct crisk_engine *engine)
-{
-    free(engine);
-}
-
-size_t crisk_engine_memory(const struct crisk_engine *engine)
-{
-    return engine ? engine->bytes : 0;
-}
-
-/* Returns 1 if category value `x` is in node `n`'s set. Values that are negative, too large
- * for the bitset, or not below 2^31 are in no set. LightGBM casts to int before testing
- * the sign, so that for it (-1, 0) is category 0. */
-static int category_in_set(const crisk_model *m, const crisk_node *n, float x)
-{
-    int valid = m->family == CRISK_FAMILY_LIGHTGBM ? x > -1.0f : x >= 0.0f;
-    if (!valid || x >= 2147483648.0f)
-        return 0;
-    uint32_t c = (uint32_t)x; /* truncates toward zero, as both XGBoost and LightGBM do */
-    if (c / 32 >= n->cat_nwords)
-        return 0;
-    return (m->cat_words[n->cat_begin + c / 32] >> (c % 32)) & 1u;
-}
+typedef struct crisk_engine {
+    size_t         bytes;
+    engine_layout  layout;
+    engine_path    path;       /* never ENGINE_PATH_AUTO once built */
+    engine_perfect perfect;    /* LAYOUT_PERFECT */
+    engine_bytes   bytelay;    /* the BYTES layout, where the model fits it: whole trees
+                                  (PERFECT) or their top levels (GENERAL) */
+    int            has_bytes;
+    engine_gnode  *gnodes;     /* LAYOUT_GENERAL: tree t's nodes start at its first_node */
+    /* Weighted leaf values: PERFECT, nblocks x 2^depth x 16 (leaf * 16 + lane); GENERAL,
+     * one per canonical node slot. One of the two, by model->accumulate_double. */
+    float         *leaf_f;
+    double        *leaf_d;
+} crisk_engine;
 
 /* Returns the value of a leaf for `row`: its constant, or LightGBM's linear model, which
  * falls back to the leaf's fallback value when one of its features is missing. */
@@ -67,19 +69,6 @@ static double leaf_output(const crisk_model *m, const crisk_node *n, const float
     return sum;
 }
 
-/* Returns feature value `x` of feature `f` after the model's fix-up for it, if any. */
-static float fix_value(const crisk_model *m, size_t f, float x)
-{
-    switch (m->fixup[f]) {
-    case CRISK_FIXUP_NAN_TO_ZERO:
-        return isnan(x) ? 0.0f : x;
-    case CRISK_FIXUP_ZERO_TO_NAN:
-        return fabsf(x) <= 1e-35f ? NAN : x;
-    default:
-        return x;
-    }
-}
-
 /* Returns the leaf reached by `row` in tree `t`, walking the canonical nodes. */
 static const crisk_node *walk(const crisk_model *m, size_t t, const float *row)
 {
@@ -87,16 +76,9 @@ static const crisk_node *walk(const crisk_model *m, size_t t, const float *row)
     const crisk_node *n = nodes;
     while (n->left != -1) {
         float x = row[n->feature];
-        int go_left;
         if (m->fixup)
-            x = fix_value(m, (size_t)n->feature, x);
-        if (isnan(x))
-            go_left = n->default_left;
-        else if (n->categorical)
-            go_left = category_in_set(m, n, x) == n->cat_in_left;
-        else
-            go_left = x < n->threshold;
-        n = nodes + (go_left ? n->left : n->right);
+            x = crisk_fix_value(m, (size_t)n->feature, x);
+        n = nodes + (crisk_split_goes_left(m, n, x) ? n->left : n->right);
     }
     return n;
 }
@@ -106,8 +88,527 @@ double crisk_tree_leaf_value(const crisk_model *m, size_t t, const float *row)
     return leaf_output(m, walk(m, t, row), row);
 }
 
-void crisk_engine_add_trees(const crisk_model *m, const float *rows, size_t nrows,
-                            size_t t0, size_t t1, double *margins)
+/* Returns 1 if the fast layouts can score `m`: numerical splits and constant leaves only,
+ * no fix-ups, and feature indices that fit the feature words. */
+static int fast_layout_fits(const crisk_model *m)
+{
+    if (m->fixup || m->num_features > ENGINE_FEATURE_MASK || m->num_trees == 0)
+        return 0;
+    for (size_t i = 0; i < m->num_nodes; i++)
+        if (m->nodes[i].categorical || m->nodes[i].linear_count)
+            return 0;
+    return 1;
+}
+
+/* Stores tree t's leaf `n` multiplied by the tree's weight as the reference does, in
+ * float for XGBoost (in *f) or in double for LightGBM (in *d). */
+void crisk_engine_weighted_leaf(const crisk_model *m, size_t t, const crisk_node *n, float *f,
+                                double *d)
+{
+    if (m->accumulate_double)
+        *d = m->trees[t].weight * n->value;
+    else
+        *f = (float)n->value * (float)m->trees[t].weight;
+}
+
+void crisk_engine_perfect_slots(const crisk_model *m, size_t t, uint32_t depth,
+                                int32_t *canon)
+{
+    const crisk_node *nodes = m->nodes + m->trees[t].first_node;
+    size_t inner = ((size_t)1 << depth) - 1;
+    canon[0] = 0;
+    for (size_t j = 0; j < inner; j++) {
+        const crisk_node *n = nodes + canon[j];
+        canon[2 * j + 1] = n->left == -1 ? canon[j] : n->left;
+        canon[2 * j + 2] = n->left == -1 ? canon[j] : n->right;
+    }
+}
+
+/* Fills lane k of PERFECT block b with tree t (or, for t >= num_trees, a padding tree that
+ * is never added): splits level by level from the root, a leaf above the bottom level
+ * repeated into every descendant. */
+static void fill_perfect_tree(const crisk_model *m, crisk_engine *e, size_t b, size_t k,
+                              size_t t)
+{
+    engine_perfect *p = &e->perfect;
+    size_t inner = ((size_t)1 << p->depth) - 1, nleaves = (size_t)1 << p->depth;
+    engine_pnode *pn = p->nodes + b * inner * ENGINE_LANES;
+    size_t leaf_base = b * nleaves * ENGINE_LANES;
+    /* canon[j]: the canonical node at perfect slot j (a leaf repeats below itself). */
+    int32_t canon[(2u << ENGINE_PERFECT_MAX_DEPTH) - 1];
+    if (t >= m->num_trees) {
+        for (size_t j = 0; j < inner; j++)
+            pn[j * ENGINE_LANES + k] = (engine_pnode){0, 0.0f};
+        for (size_t l = 0; l < nleaves; l++) {
+            if (e->leaf_d)
+                e->leaf_d[leaf_base + l * ENGINE_LANES + k] = 0.0;
+            else
+                e->leaf_f[leaf_base + l * ENGINE_LANES + k] = 0.0f;
+        }
+        return;
+    }
+    const crisk_node *nodes = m->nodes + m->trees[t].first_node;
+    crisk_engine_perfect_slots(m, t, p->depth, canon);
+    for (size_t j = 0; j < inner; j++) {
+        const crisk_node *n = nodes + canon[j];
+        pn[j * ENGINE_LANES + k] =
+            n->left == -1 ? (engine_pnode){0, 0.0f}
+                          : (engine_pnode){(uint32_t)n->feature |
+                                               (n->default_left ? ENGINE_DEFAULT_LEFT : 0u),
+                                           n->threshold};
+    }
+    for (size_t l = 0; l < nleaves; l++) {
+        size_t at = leaf_base + l * ENGINE_LANES + k;
+        crisk_engine_weighted_leaf(m, t, nodes + canon[inner + l],
+                                   e->leaf_f ? &e->leaf_f[at] : NULL,
+                                   e->leaf_d ? &e->leaf_d[at] : NULL);
+    }
+}
+
+/* Allocates the weighted-leaf array of `count` values of the model's accumulation type. */
+static int alloc_leaves(const crisk_model *m, crisk_engine *e, size_t count)
+{
+    if (m->accumulate_double)
+        e->leaf_d = malloc((count ? count : 1) * sizeof *e->leaf_d);
+    else
+        e->leaf_f = malloc((count ? count : 1) * sizeof *e->leaf_f);
+    e->bytes += count * (m->accumulate_double ? sizeof(double) : sizeof(float));
+    return e->leaf_d || e->leaf_f ? 0 : -1;
+}
+
+/* Compiles every tree of `m` into the BYTES layout when `want_bytes` and the model fits
+ * it, else into the PERFECT layout of depth `depth`. */
+static int build_perfect(const crisk_model *m, crisk_engine *e, uint32_t depth, int want_bytes)
+{
+    /* Where the BYTES layout holds the whole model, the 16-lane one would be dead weight. */
+    int rc = want_bytes ? crisk_engine_bytes_build(m, depth, NULL, &e->bytelay, &e->bytes) : 0;
+    e->has_bytes = rc == 1;
+    if (rc != 0)
+        return rc < 0 ? -1 : 0;
+    engine_perfect *p = &e->perfect;
+    p->depth = depth;
+    p->nblocks = (m->num_trees + ENGINE_LANES - 1) / ENGINE_LANES;
+    size_t inner = ((size_t)1 << depth) - 1, slots = p->nblocks * inner * ENGINE_LANES;
+    p->nodes = malloc((slots ? slots : 1) * sizeof *p->nodes);
+    e->bytes += slots * sizeof *p->nodes;
+    if (!p->nodes ||
+        alloc_leaves(m, e, p->nblocks * ((size_t)1 << depth) * ENGINE_LANES))
+        return -1;
+    for (size_t b = 0; b < p->nblocks; b++)
+        for (size_t k = 0; k < ENGINE_LANES; k++)
+            fill_perfect_tree(m, e, b, k, b * ENGINE_LANES + k);
+    return 0;
+}
+
+static int place_general(const crisk_model *m, crisk_engine *e, uint32_t *slot_of);
+
+/* Compiles every tree of `m` into the GENERAL layout: breadth-first, so that the two
+ * children of a node are adjacent, with leaves pointing at themselves. Then, when
+ * `want_bytes` and the model fits it, the BYTES layout of the trees' top levels, whose
+ * bottom level says where the GENERAL walk goes on. */
+static int build_general(const crisk_model *m, crisk_engine *e, int want_bytes)
+{
+    /* slot_of[n]: the slot, within its tree, of canonical node n. */
+    uint32_t *slot_of = calloc(m->num_nodes, sizeof *slot_of);
+    if (!slot_of || place_general(m, e, slot_of)) {
+        free(slot_of);
+        return -1;
+    }
+    if (!want_bytes) {
+        free(slot_of);
+        return 0;
+    }
+    int rc = crisk_engine_bytes_build(m, ENGINE_BYTE_TOP_DEPTH, slot_of, &e->bytelay, &e->bytes);
+    e->has_bytes = rc == 1;
+    free(slot_of);
+    return rc < 0 ? -1 : 0;
+}
+
+/* Places every tree's nodes in the GENERAL layout and records each canonical node's slot
+ * in slot_of. Returns 0, or -1 when out of memory. */
+static int place_general(const crisk_model *m, crisk_engine *e, uint32_t *slot_of)
+{
+    size_t most = 0;
+    for (size_t t = 0; t < m->num_trees; t++)
+        if (m->trees[t].num_nodes > most)
+            most = m->trees[t].num_nodes;
+    e->gnodes = malloc(m->num_nodes * sizeof *e->gnodes);
+    e->bytes += m->num_nodes * sizeof *e->gnodes;
+    /* queue[i]: the canonical index of the node placed at slot i. */
+    int32_t *queue = malloc(most * sizeof *queue);
+    if (!e->gnodes || !queue || alloc_leaves(m, e, m->num_nodes)) {
+        free(queue);
+        return -1;
+    }
+    for (size_t t = 0; t < m->num_trees; t++) {
+        size_t base = m->trees[t].first_node, placed = 1;
+        const crisk_node *nodes = m->nodes + base;
+        queue[0] = 0;
+        /* Validation guarantees every node is reached at most once, so placed <= most. */
+        for (size_t i = 0; i < placed; i++) {
+            const crisk_node *n = nodes + queue[i];
+            slot_of[base + (size_t)queue[i]] = (uint32_t)i;
+            engine_gnode *g = e->gnodes + base + i;
+            if (n->left == -1) {
+                g->threshold = 0.0f;
+                g->feature = ENGINE_LEAF;
+                g->left = (uint32_t)i;
+                crisk_engine_weighted_leaf(m, t, n, e->leaf_f ? &e->leaf_f[base + i] : NULL,
+                              e->leaf_d ? &e->leaf_d[base + i] : NULL);
+            } else {
+                g->threshold = n->threshold;
+                g->feature = (uint32_t)n->feature | (n->default_left ? ENGINE_DEFAULT_LEFT : 0u);
+                g->left = (uint32_t)placed;
+                queue[placed++] = n->left;
+                queue[placed++] = n->right;
+            }
+        }
+    }
+    free(queue);
+    return 0;
+}
+
+int crisk_engine_cpu_has(engine_path path)
+{
+    /* libgcc fills the CPU model in a constructor: no __builtin_cpu_init needed here. */
+    switch (path) {
+    case ENGINE_PATH_AVX512_VBMI:
+        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+               __builtin_cpu_supports("avx512vbmi");
+    case ENGINE_PATH_AVX512:
+        return __builtin_cpu_supports("avx512f");
+    case ENGINE_PATH_AVX2:
+        return __builtin_cpu_supports("avx2");
+    case ENGINE_PATH_REFERENCE:
+    case ENGINE_PATH_SCALAR:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* Returns the path named by the environment variable CRISK_ENGINE ("reference", "scalar",
+ * "avx2", "avx512", "avx512vbmi"), or ENGINE_PATH_AUTO when it is unset or names none. */
+static engine_path path_from_env(void)
+{
+    const char *s = getenv("CRISK_ENGINE");
+    static const char *const names[] = {"reference", "scalar", "avx2", "avx512", "avx512vbmi"};
+    for (int i = 0; s && i < 5; i++)
+        if (strcmp(s, names[i]) == 0)
+            return (engine_path)(ENGINE_PATH_REFERENCE + i);
+    return ENGINE_PATH_AUTO;
+}
+
+int crisk_engine_select(crisk_model *model, int path)
+{
+    crisk_engine *e = model->engine;
+    if (!e)
+        return path == ENGINE_PATH_REFERENCE || path == ENGINE_PATH_AUTO ? 0 : -1;
+    if (path == ENGINE_PATH_AUTO) {
+        path = ENGINE_PATH_SCALAR;
+        if (crisk_engine_cpu_has(ENGINE_PATH_AVX2))
+            path = ENGINE_PATH_AVX2;
+        if (crisk_engine_cpu_has(ENGINE_PATH_AVX512))
+            path = ENGINE_PATH_AVX512;
+        if (crisk_engine_cpu_has(ENGINE_PATH_AVX512_VBMI))
+            path = ENGINE_PATH_AVX512_VBMI;
+    }
+    if (path < ENGINE_PATH_REFERENCE || path > ENGINE_PATH_AVX512_VBMI ||
+        !crisk_engine_cpu_has((engine_path)path))
+        return -1;
+    e->path = e->layout == LAYOUT_REFERENCE ? ENGINE_PATH_REFERENCE : (engine_path)path;
+    return 0;
+}
+
+int crisk_engine_build(crisk_model *model, crisk_error *err)
+{
+    model->engine = NULL;
+    if (model->num_trees == 0)
+        return 0;
+    crisk_engine *e = calloc(1, sizeof *e);
+    if (!e)
+        return crisk_fail(err, CRISK_E_NOMEM, "out of memory for the tree engine");
+    e->bytes = sizeof *e;
+    model->engine = e;
+    int rc = 0;
+    if (fast_layout_fits(model)) {
+        uint32_t depth = 0;
+        for (size_t t = 0; t < model->num_trees; t++)
+            if (model->trees[t].depth > depth)
+                depth = model->trees[t].depth;
+        /* The BYTES layout serves the VBMI path only: built when that path will run. */
+        engine_path wanted = path_from_env();
+        int want_bytes = (wanted == ENGINE_PATH_AUTO || wanted == ENGINE_PATH_AVX512_VBMI) &&
+                         crisk_engine_cpu_has(ENGINE_PATH_AVX512_VBMI);
+        e->layout = depth <= ENGINE_PERFECT_MAX_DEPTH ? LAYOUT_PERFECT : LAYOUT_GENERAL;
+        rc = e->layout == LAYOUT_PERFECT ? build_perfect(model, e, depth, want_bytes)
+                                         : build_general(model, e, want_bytes);
+    }
+    if (rc == 0 && crisk_engine_select(model, path_from_env()) != 0)
+        rc = crisk_engine_select(model, ENGINE_PATH_AUTO);
+    if (rc) {
+        crisk_engine_free(e);
+        model->engine = NULL;
+        return crisk_fail(err, CRISK_E_NOMEM, "out of memory compiling %zu trees",
+                          model->num_trees);
+    }
+    return 0;
+}
+
+void crisk_engine_free(struct crisk_engine *engine)
+{
+    if (!engine)
+        return;
+    free(engine->perfect.nodes);
+    crisk_engine_bytes_free(&engine->bytelay);
+    free(engine->gnodes);
+    free(engine->leaf_f);
+    free(engine->leaf_d);
+    free(engine);
+}
+
+size_t crisk_engine_memory(const struct crisk_engine *engine)
+{
+    return engine ? engine->bytes : 0;
+}
+
+/* The scalar kernel of the PERFECT layout: as engine_perfect_kernel, one lane at a time,
+ * in the same branch-free steps as the SIMD kernels. */
+static void perfect_scalar(const engine_perfect *p, const float *row, size_t nfeatures,
+                           size_t b0, size_t b1, int32_t *out)
+{
+    (void)nfeatures;
+    size_t inner = ((size_t)1 << p->depth) - 1;
+    for (size_t b = b0; b < b1; b++) {
+        const engine_pnode *pn = p->nodes + b * inner * ENGINE_LANES;
+        for (size_t k = 0; k < ENGINE_LANES; k++) {
+            size_t j = 0;
+            for (uint32_t l = 0; l < p->depth; l++) {
+                engine_pnode n = pn[j * ENGINE_LANES + k];
+                float x = row[n.feature & ENGINE_FEATURE_MASK];
+                size_t left = (x < n.threshold) | ((x != x) & (n.feature >> 31));
+                j = 2 * j + 2 - left;
+            }
+            out[(b - b0) * ENGINE_LANES + k] = (int32_t)((j - inner) * ENGINE_LANES + k);
+        }
+    }
+}
+
+/* Adds the weighted leaves `lv` of trees [tb, te) to the margins of `nr` (at most
+ * INTERLEAVE_ROWS) consecutive rows starting at `mg`, each row in tree order. Row i's
+ * leaf offsets (leaf * lanes + lane, within the tree's block) are at
+ * leaf[i * CHUNK_TREES + t - tfirst]. The rows' sums are independent chains, interleaved
+ * so that the CPU overlaps their latencies. */
+static void add_block_leaves(const crisk_model *m, const engine_leaves *lv, size_t tfirst,
+                             size_t tb, size_t te, const int32_t *leaf, size_t nr, double *mg)
+{
+    size_t G = m->num_outputs, L = lv->lanes;
+    const int32_t *lf = leaf - tfirst;
+    if (lv->f && G == 1 && nr == INTERLEAVE_ROWS) {
+        float acc[INTERLEAVE_ROWS];
+        for (size_t i = 0; i < INTERLEAVE_ROWS; i++)
+            acc[i] = (float)mg[i];
+        for (size_t t = tb; t < te; t++) {
+            const float *vals = lv->f + t / L * lv->per_block;
+            for (size_t i = 0; i < INTERLEAVE_ROWS; i++)
+                acc[i] += vals[lf[i * CHUNK_TREES + t]];
+        }
+        for (size_t i = 0; i < INTERLEAVE_ROWS; i++)
+            mg[i] = acc[i];
+        return;
+    }
+    if (lv->f && G > 1 && G <= SMALL_GROUPS) {
+        /* Few groups: every (row, group) sum is its own chain, kept in float. */
+        float acc[INTERLEAVE_ROWS][SMALL_GROUPS];
+        for (size_t i = 0; i < nr; i++)
+            for (size_t g = 0; g < G; g++)
+                acc[i][g] = (float)mg[i * G + g];
+        for (size_t t = tb; t < te; t++) {
+            const float *vals = lv->f + t / L * lv->per_block;
+            uint32_t g = m->trees[t].group;
+            for (size_t i = 0; i < nr; i++)
+                acc[i][g] += vals[lf[i * CHUNK_TREES + t]];
+        }
+        for (size_t i = 0; i < nr; i++)
+            for (size_t g = 0; g < G; g++)
+                mg[i * G + g] = acc[i][g];
+        return;
+    }
+    for (size_t i = 0; i < nr; i++, lf += CHUNK_TREES, mg += G) {
+        if (lv->d) {
+            for (size_t t = tb; t < te; t++)
+                mg[m->trees[t].group] += lv->d[t / L * lv->per_block + (size_t)lf[t]];
+        } else if (G == 1) {
+            float acc = (float)mg[0];
+            for (size_t t = tb; t < te; t++)
+                acc += lv->f[t / L * lv->per_block + (size_t)lf[t]];
+            mg[0] = acc;
+        } else {
+            for (size_t t = tb; t < te; t++) {
+                double *g = mg + m->trees[t].group;
+                *g = (double)((float)*g + lv->f[t / L * lv->per_block + (size_t)lf[t]]);
+            }
+        }
+    }
+}
+
+/* crisk_engine_add_trees over a blocked layout (PERFECT or BYTES) with the engine's
+ * kernel: tree-major over chunks of CHUNK_TREES trees within blocks of rows. */
+static void add_trees_blocked(const crisk_model *m, const float *rows, size_t nrows,
+                              size_t t0, size_t t1, double *margins)
+{
+    const crisk_engine *e = m->engine;
+    /* A model in the BYTES layout has no other: paths other than VBMI walk it in scalar. */
+    int use_bytes = e->has_bytes, vbmi = e->path == ENGINE_PATH_AVX512_VBMI;
+    engine_perfect_kernel kernel = e->path >= ENGINE_PATH_AVX512 ? crisk_engine_perfect_avx512
+                                   : e->path == ENGINE_PATH_AVX2 ? crisk_engine_perfect_avx2
+                                                                 : perfect_scalar;
+    engine_leaves pl = {ENGINE_LANES, (size_t)ENGINE_LANES << e->perfect.depth, e->leaf_f,
+                        e->leaf_d};
+    const engine_leaves *lv = use_bytes ? &e->bytelay.leaves : &pl;
+    size_t F = m->num_features, G = m->num_outputs, L = lv->lanes;
+    int32_t leaf[INTERLEAVE_ROWS * CHUNK_TREES];
+    uint8_t bins[BLOCK_ROWS][ENGINE_BYTE_ROW];
+    for (size_t r0 = 0; r0 < nrows; r0 += BLOCK_ROWS) {
+        size_t r1 = nrows - r0 < BLOCK_ROWS ? nrows : r0 + BLOCK_ROWS;
+        for (size_t r = r0; use_bytes && r < r1; r++) {
+            if (vbmi)
+                crisk_engine_bytes_bin(&e->bytelay, rows + r * F, bins[r - r0]);
+            else
+                crisk_engine_bytes_bin_scalar(&e->bytelay, rows + r * F, bins[r - r0]);
+        }
+        /* Chunks start on block boundaries, so a chunk is whole blocks. */
+        for (size_t c0 = t0 / L * L; c0 < t1; c0 += CHUNK_TREES) {
+            size_t c1 = t1 - c0 < CHUNK_TREES ? t1 : c0 + CHUNK_TREES;
+            size_t b0 = c0 / L, b1 = (c1 + L - 1) / L;
+            for (size_t r = r0; r < r1; r += INTERLEAVE_ROWS) {
+                size_t nr = r1 - r < INTERLEAVE_ROWS ? r1 - r : INTERLEAVE_ROWS;
+                for (size_t i = 0; i < nr; i++) {
+                    if (use_bytes)
+                        (vbmi ? crisk_engine_bytes_vbmi : crisk_engine_bytes_scalar)(
+                            &e->bytelay, bins[r + i - r0], b0, b1, leaf + i * CHUNK_TREES);
+                    else
+                        kernel(&e->perfect, rows + (r + i) * F, F, b0, b1,
+                               leaf + i * CHUNK_TREES);
+                }
+                add_block_leaves(m, lv, c0, c0 > t0 ? c0 : t0, c1, leaf, nr, margins + r * G);
+            }
+        }
+    }
+}
+
+/* One branch-free step of the GENERAL walk: returns the slot after `slot` for `row`. */
+static inline uint32_t general_step(const engine_gnode *g, uint32_t slot, const float *row)
+{
+    const engine_gnode *n = g + slot;
+    uint32_t w = n->feature;
+    float x = row[w & ENGINE_FEATURE_MASK];
+    uint32_t left = (x < n->threshold) | ((x != x) & (w >> 31));
+    return n->left + ((left ^ 1u) & ((w & ENGINE_LEAF) == 0));
+}
+
+/* Walks `count` (<= LOCKSTEP_ROWS) rows (row i at rows[i * stride]) through one tree of
+ * the GENERAL layout in lockstep, `depth` steps each from slots `at`, and leaves each
+ * row's leaf slot in `at`. A full group's walks unroll into independent chains. */
+static void general_walk(const engine_gnode *g, uint32_t depth, const float *rows,
+                         size_t stride, size_t count, uint32_t *at)
+{
+    if (count == LOCKSTEP_ROWS) {
+        uint32_t s[LOCKSTEP_ROWS];
+        memcpy(s, at, sizeof s);
+        for (uint32_t l = 0; l < depth; l++)
+#pragma GCC unroll 8
+            for (size_t i = 0; i < LOCKSTEP_ROWS; i++)
+                s[i] = general_step(g, s[i], rows + i * stride);
+        memcpy(at, s, sizeof s);
+        return;
+    }
+    for (uint32_t l = 0; l < depth; l++)
+        for (size_t i = 0; i < count; i++)
+            at[i] = general_step(g, at[i], rows + i * stride);
+}
+
+/* Adds tree t's weighted leaves at GENERAL slots at[0 .. count) to the margins of
+ * `count` consecutive rows starting at `mg`. */
+static void add_general_leaves(const crisk_model *m, size_t t, const uint32_t *at,
+                               size_t count, double *mg)
+{
+    const crisk_engine *e = m->engine;
+    const crisk_tree *tree = &m->trees[t];
+    for (size_t i = 0; i < count; i++) {
+        double *g = mg + i * m->num_outputs + tree->group;
+        if (e->leaf_d)
+            *g += e->leaf_d[tree->first_node + at[i]];
+        else
+            *g = (double)((float)*g + e->leaf_f[tree->first_node + at[i]]);
+    }
+}
+
+/* crisk_engine_add_trees over the BYTES layout of the trees' top levels, then the GENERAL
+ * walk from where it ends: tree-major over chunks of trees within blocks of rows. */
+static void add_trees_general_top(const crisk_model *m, const float *rows, size_t nrows,
+                                  size_t t0, size_t t1, double *margins)
+{
+    const crisk_engine *e = m->engine;
+    const engine_bytes *b = &e->bytelay;
+    size_t F = m->num_features, G = m->num_outputs, L = ENGINE_BYTE_LANES;
+    uint8_t bins[BLOCK_ROWS][ENGINE_BYTE_ROW];
+    int32_t off[CHUNK_TREES];
+    /* start[t - c0][r - r0]: the slot where row r's walk of tree t goes on. */
+    uint32_t start[CHUNK_TREES][BLOCK_ROWS];
+    for (size_t r0 = 0; r0 < nrows; r0 += BLOCK_ROWS) {
+        size_t r1 = nrows - r0 < BLOCK_ROWS ? nrows : r0 + BLOCK_ROWS;
+        for (size_t r = r0; r < r1; r++)
+            crisk_engine_bytes_bin(b, rows + r * F, bins[r - r0]);
+        for (size_t c0 = t0 / L * L; c0 < t1; c0 += CHUNK_TREES) {
+            size_t c1 = t1 - c0 < CHUNK_TREES ? t1 : c0 + CHUNK_TREES;
+            size_t tb = c0 > t0 ? c0 : t0;
+            for (size_t r = r0; r < r1; r++) {
+                crisk_engine_bytes_vbmi(b, bins[r - r0], c0 / L, (c1 + L - 1) / L, off);
+                for (size_t t = tb; t < c1; t++)
+                    start[t - c0][r - r0] = b->entry[t / L * b->leaves.per_block +
+                                                     (size_t)off[t - c0]];
+            }
+            for (size_t t = tb; t < c1; t++) {
+                const crisk_tree *tree = &m->trees[t];
+                uint32_t rest = tree->depth > b->depth ? tree->depth - b->depth : 0;
+                for (size_t r = r0; r < r1; r += LOCKSTEP_ROWS) {
+                    size_t count = r1 - r < LOCKSTEP_ROWS ? r1 - r : LOCKSTEP_ROWS;
+                    uint32_t at[LOCKSTEP_ROWS];
+                    memcpy(at, &start[t - c0][r - r0], count * sizeof *at);
+                    general_walk(e->gnodes + tree->first_node, rest, rows + r * F, F, count, at);
+                    add_general_leaves(m, t, at, count, margins + r * G);
+                }
+            }
+        }
+    }
+}
+
+/* crisk_engine_add_trees over the GENERAL layout. */
+static void add_trees_general(const crisk_model *m, const float *rows, size_t nrows,
+                              size_t t0, size_t t1, double *margins)
+{
+    const crisk_engine *e = m->engine;
+    size_t F = m->num_features, G = m->num_outputs;
+    uint32_t at[LOCKSTEP_ROWS];
+    for (size_t r0 = 0; r0 < nrows; r0 += BLOCK_ROWS) {
+        size_t r1 = nrows - r0 < BLOCK_ROWS ? nrows : r0 + BLOCK_ROWS;
+        for (size_t t = t0; t < t1; t++) {
+            const crisk_tree *tree = &m->trees[t];
+            const engine_gnode *g = e->gnodes + tree->first_node;
+            for (size_t r = r0; r < r1; r += LOCKSTEP_ROWS) {
+                size_t count = r1 - r < LOCKSTEP_ROWS ? r1 - r : LOCKSTEP_ROWS;
+                memset(at, 0, sizeof at);
+                general_walk(g, tree->depth, rows + r * F, F, count, at);
+                add_general_leaves(m, t, at, count, margins + r * G);
+            }
+        }
+    }
+}
+
+/* crisk_engine_add_trees through the reference walk of the canonical nodes. */
+static void add_trees_reference(const crisk_model *m, const float *rows, size_t nrows,
+                                size_t t0, size_t t1, double *margins)
 {
     size_t F = m->num_features, G = m->num_outputs;
     for (size_t r0 = 0; r0 < nrows; r0 += BLOCK_ROWS) {
@@ -130,4 +631,20 @@ void crisk_engine_add_trees(const crisk_model *m, const float *rows, size_t nrow
             }
         }
     }
+}
+
+void crisk_engine_add_trees(const crisk_model *m, const float *rows, size_t nrows,
+                            size_t t0, size_t t1, double *margins)
+{
+    const crisk_engine *e = m->engine;
+    if (t0 >= t1 || nrows == 0)
+        return;
+    if (!e || e->path == ENGINE_PATH_REFERENCE)
+        add_trees_reference(m, rows, nrows, t0, t1, margins);
+    else if (e->layout == LAYOUT_PERFECT)
+        add_trees_blocked(m, rows, nrows, t0, t1, margins);
+    else if (e->path == ENGINE_PATH_AVX512_VBMI && e->has_bytes)
+        add_trees_general_top(m, rows, nrows, t0, t1, margins);
+    else
+        add_trees_general(m, rows, nrows, t0, t1, margins);
 }

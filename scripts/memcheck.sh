@@ -9,9 +9,17 @@ cd "$(dirname "$0")/.."
 ninja -C build crisk >/dev/null
 crisk=build/crisk
 model=models/example/fraud_xgb.json
-cases=models/example/features.csv
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
+# Cases for the model: its feature names, then a few rows (one with missing values).
+cases=$scratch/cases.csv
+python3 - "$model" >"$cases" <<'PY'
+import json, sys
+names = json.load(open(sys.argv[1]))["learner"]["feature_names"]
+print(",".join(names))
+for i in range(20):
+    print(",".join("" if (i + j) % 7 == 0 else str(i * 0.5 + j) for j in range(len(names))))
+PY
 vg=(valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect,possible
     --show-leak-kinds=definite,indirect,possible --track-origins=yes)
 

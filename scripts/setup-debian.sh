@@ -20,6 +20,7 @@ fi
 #   libxgboost-dev                  XGBoost's legacy binary format and parity tests
 #   check                           the C test suites (pulls libsubunit-dev)
 #   swig default-jdk                the Python and Java bindings
+#   junit4                          the Java binding's tests (pulls libhamcrest-java)
 #   python3 python3-pip python3-dev the Python binding (headers), the Python test suites
 #                                   and the training recipes
 packages=(
@@ -29,7 +30,7 @@ packages=(
     libopenblas-serial-dev
     libxgboost-dev
     check
-    swig default-jdk
+    swig default-jdk junit4
     python3 python3-pip python3-dev
 )
 

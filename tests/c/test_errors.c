@@ -4,6 +4,8 @@
  */
 #include "crisk.h"
 
+#include "check_run.h"
+
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,9 +91,5 @@ int main(void)
     tcase_add_test(tc, test_load_refusals);
     tcase_add_test(tc, test_defaults);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return crisk_check_run(s);
 }

@@ -11,6 +11,8 @@
  */
 #include "crisk.h"
 
+#include "check_run.h"
+
 #include <check.h>
 #include <dirent.h>
 #include <math.h>
@@ -287,9 +289,5 @@ int main(void)
     tcase_add_loop_test(tc, test_every_prefix, 0, 2);
     tcase_add_test(tc, test_byte_corruptions);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return crisk_check_run(s);
 }

@@ -9,6 +9,8 @@
 #include "crisk.h"
 #include "xgb_train.h"
 
+#include "check_run.h"
+
 #include <check.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -210,9 +212,5 @@ int main(void)
     tcase_add_loop_test(tc, test_concurrent_callers, 0, (int)NUM_MODELS);
     tcase_add_loop_test(tc, test_internal_threads, 0, (int)NUM_MODELS);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return crisk_check_run(s);
 }

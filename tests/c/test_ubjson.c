@@ -10,6 +10,8 @@
 #include "crisk.h"
 #include "import.h"
 
+#include "check_run.h"
+
 #include <check.h>
 #include <dirent.h>
 #include <math.h>
@@ -650,9 +652,5 @@ int main(void)
     tcase_add_test(xgb, test_not_a_model);
     tcase_add_test(xgb, test_load_each_format);
     suite_add_tcase(s, xgb);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return crisk_check_run(s);
 }

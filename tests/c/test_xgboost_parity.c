@@ -13,6 +13,8 @@
 #include "crisk.h"
 #include "xgb_train.h"
 
+#include "check_run.h"
+
 #include <check.h>
 #include <math.h>
 #include <stdint.h>
@@ -456,9 +458,5 @@ int main(void)
     tcase_set_timeout(tc, 60);
     tcase_add_loop_test(tc, test_parity, 0, (int)NUM_CASES);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return crisk_check_run(s);
 }

@@ -3,6 +3,7 @@ directly before (and independently of) the SWIG binding.
 
     model = CModel(path)             # crisk_model_load
     out = model.predict(X, margin=False, threads=1, iteration_range=(0, 0))
+    phi = model.contributions(X, threads=1, iteration_range=(0, 0), interactions=False)
 """
 import ctypes
 import os
@@ -43,6 +44,8 @@ def _library() -> ctypes.CDLL:
     lib.crisk_model_num_margins.restype = ctypes.c_size_t
     lib.crisk_predict.argtypes = [vp, vp, ctypes.c_size_t, ctypes.c_size_t,
                                   ctypes.POINTER(_PredictOptions), vp, ctypes.POINTER(_Error)]
+    lib.crisk_contributions.argtypes = lib.crisk_predict.argtypes
+    lib.crisk_interactions.argtypes = lib.crisk_predict.argtypes
     return lib
 
 
@@ -90,6 +93,25 @@ class CModel:
         err = _Error()
         rc = LIB.crisk_predict(self._h, X.ctypes.data, X.shape[0], X.shape[1],
                                ctypes.byref(opts), out.ctypes.data, ctypes.byref(err))
+        if rc != 0:
+            raise CriskError(rc, err.message.decode())
+        return out
+
+    def contributions(self, X, threads=1, iteration_range=(0, 0),
+                      interactions=False) -> np.ndarray:
+        """SHAP contributions, shaped (rows, margins, features + 1), or with interactions
+        (rows, margins, features + 1, features + 1)."""
+        X = np.ascontiguousarray(X, dtype=np.float32)
+        if X.ndim != 2:
+            raise ValueError("X must be 2-D")
+        C = X.shape[1] + 1
+        shape = (X.shape[0], self.num_margins, C) + ((C,) if interactions else ())
+        out = np.empty(shape, dtype=np.float32)
+        opts = _PredictOptions(threads, 1, *iteration_range)
+        err = _Error()
+        fn = LIB.crisk_interactions if interactions else LIB.crisk_contributions
+        rc = fn(self._h, X.ctypes.data, X.shape[0], X.shape[1], ctypes.byref(opts),
+                out.ctypes.data, ctypes.byref(err))
         if rc != 0:
             raise CriskError(rc, err.message.decode())
         return out

@@ -2,6 +2,7 @@
 written through the command, its checkpoints and proofs checked with the command and
 recomputed here from RFC 6962 with hashlib, and every kind of tampering refused."""
 import hashlib
+import json
 import os
 import re
 from pathlib import Path
@@ -10,7 +11,17 @@ import pytest
 
 SOURCE = Path(os.environ.get("CRISK_SOURCE_DIR", Path(__file__).resolve().parents[2]))
 MODEL = SOURCE / "models" / "example" / "fraud_xgb.json"
-CASES = SOURCE / "models" / "example" / "features.csv"
+
+
+@pytest.fixture(scope="module")
+def cases(tmp_path_factory) -> Path:
+    """A few cases for MODEL: a header of its feature names, then rows of numbers."""
+    names = json.loads(MODEL.read_text())["learner"]["feature_names"]
+    path = tmp_path_factory.mktemp("cases") / "cases.csv"
+    rows = [",".join(names)] + [",".join(str(i * 0.5 + j) for j in range(len(names)))
+                                for i in range(5)]
+    path.write_text("\n".join(rows) + "\n")
+    return path
 
 
 def leaf_hash(data: bytes) -> bytes:
@@ -40,15 +51,15 @@ def test_inspect_prints_the_file_digest(run_crisk):
     assert f"sha256: {hashlib.sha256(MODEL.read_bytes()).hexdigest()}\n" in out
 
 
-def test_pinned_predict_and_inspect(run_crisk, tmp_path):
+def test_pinned_predict_and_inspect(run_crisk, tmp_path, cases):
     digest = hashlib.sha256(MODEL.read_bytes()).hexdigest()
-    plain = run_crisk("predict", "--model", MODEL, "--input", CASES).stdout
-    pinned = run_crisk("predict", "--model", MODEL, "--input", CASES, "--sha256", digest)
+    plain = run_crisk("predict", "--model", MODEL, "--input", cases).stdout
+    pinned = run_crisk("predict", "--model", MODEL, "--input", cases, "--sha256", digest)
     assert pinned.stdout == plain
     run_crisk("inspect", "--model", MODEL, "--sha256", digest.upper())
 
     wrong = hashlib.sha256(b"another model").hexdigest()
-    for command in (["predict", "--input", CASES], ["inspect"]):
+    for command in (["predict", "--input", cases], ["inspect"]):
         proc = run_crisk(*command, "--model", MODEL, "--sha256", wrong, check=False)
         assert proc.returncode == 1
         assert proc.stdout == ""

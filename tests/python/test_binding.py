@@ -127,3 +127,17 @@ def test_fork_after_scoring_does_not_hang(trained):
     assert not child.is_alive(), "the forked child hung"
     assert child.exitcode == 0
     assert queue.get(timeout=5) == pytest.approx(expected, rel=0, abs=0)
+
+
+def test_from_sklearn_matches_predict_proba():
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(loc=50.0, scale=5.0, size=(400, 5))
+    y = (X[:, 0] + rng.normal(size=400) > 50).astype(int)
+    pipe = make_pipeline(StandardScaler(), LogisticRegression()).fit(X, y)
+    model = crisk.Model.from_sklearn(pipe)
+    assert model.info["format"] == "logistic"
+    np.testing.assert_allclose(model.predict(X), pipe.predict_proba(X)[:, 1], rtol=0, atol=1e-6)

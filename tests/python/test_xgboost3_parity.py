@@ -122,8 +122,8 @@ def _sweep_cases(count: int = 30, seed: int = 20261127):
         if rng.random() < 0.3 and obj.startswith(("binary:", "reg:logistic")):
             params["base_score"] = round(float(rng.uniform(0.1, 0.9)), 3)
         num_class = int(rng.choice([3, 5])) if obj.startswith("multi:") else 0
-        ident = (f"sweep{i:02d}-{booster}-{obj}-d{depth}-r{rounds}-m{missing:g}"
-                 if booster != "gblinear" else f"sweep{i:02d}-gblinear-{obj}-r{rounds}-m{missing:g}")
+        shape = f"-d{depth}" if booster != "gblinear" else ""
+        ident = f"sweep{i:02d}-{booster}-{obj}{shape}-r{rounds}-m{missing:g}"
         out.append(case(ident, rounds=rounds, rows=200, missing=missing, num_class=num_class,
                         seed=100 + i, **params))
     return out
@@ -143,18 +143,10 @@ def load(booster: xgb.Booster, fmt: str, tmp_path) -> CModel:
     else:
         source = tmp_path / f"model.{kind}"
         booster.save_model(str(source))
-    return load_source(source)
-
-
-def load_source(source) -> CModel:
-    """Loads a path or bytes with crisk; skips the test while the UBJSON reader is still
-    the placeholder that refuses every UBJSON document (it says so in its message)."""
-    try:
-        return CModel(source)
-    except CriskError as e:
-        if e.code == CRISK_E_UNSUPPORTED and "UBJSON models are not supported yet" in e.message:
-            pytest.skip("crisk's UBJSON reader has not landed yet")
-        raise
+    head = bytes(source[:2]) if where == "bytes" else source.read_bytes()[:2]
+    # UBJSON's first key starts with its length's type marker; JSON's with a quote.
+    assert (head == b'{"') == (kind == "json"), f"{fmt} starts with {head!r}"
+    return CModel(source)
 
 
 def crisk_predict(model: CModel, rows: np.ndarray, margin: bool, width: int,
@@ -217,11 +209,11 @@ def check_model(c: xc.Case, model: CModel, booster: xgb.Booster, frame: pd.DataF
     assert model.num_features == frame.shape[1]
     for margin in (False, True):
         want = xc.xgb_predict(booster, frame, margin, iteration_range)
-        if not margin:
-            assert model.num_outputs == want.shape[1], \
-                f"num_outputs {model.num_outputs}, XGBoost outputs {want.shape[1]} per row"
-        got = crisk_predict(model, rows, margin, want.shape[1], iteration_range)
+        count = model.num_margins if margin else model.num_outputs
         kind = "margin" if margin else "transformed"
+        assert count == want.shape[1], \
+            f"crisk gives {count} {kind} values per row, XGBoost {want.shape[1]}"
+        got = crisk_predict(model, rows, margin, want.shape[1], iteration_range)
         assert_parity(got, want, rows, f"{c.id} {kind} range={iteration_range} vs predict")
         if inplace:
             want = xc.xgb_predict(booster, frame, margin, iteration_range, inplace=True)
@@ -292,7 +284,7 @@ RANGE_CASES = [c for c in CASES if c.id in {
 @pytest.mark.parametrize("c", RANGE_CASES, ids=lambda c: c.id)
 def test_iteration_range(c, iteration_range):
     booster = xc.train(c)
-    check_model(c, load_source(booster.save_raw("ubj")), booster, eval_frame(c),
+    check_model(c, CModel(booster.save_raw("ubj")), booster, eval_frame(c),
                 iteration_range)
 
 
@@ -383,7 +375,7 @@ def test_unsupported_objectives_are_refused(c, fmt, tmp_path):
 def test_random_sweep(c, fmt):
     booster = xc.train(c)
     frame = eval_frame(c)
-    model = load_source(booster.save_raw(fmt))
+    model = CModel(booster.save_raw(fmt))
     check_model(c, model, booster, frame)
     if c.param_dict.get("booster") != "gblinear" and c.rounds > 2:
         check_model(c, model, booster, frame, (1, c.rounds - 1))
@@ -426,3 +418,37 @@ def test_feature_names_are_the_frames_columns():
     names = [name(model._h, i).decode() for i in range(model.num_features)]
     assert names == booster.feature_names == list(xc.training_frame(OBJECTIVE_CASES[0]))
     assert name(model._h, model.num_features) is None
+
+
+@pytest.mark.parametrize("fmt", ["json-bytes", "ubj-bytes"])
+@pytest.mark.parametrize("c", [c for c in CASES if c.id in {
+    "depth6", "depth12-lossguide", "multi4-parallel2-softprob", "dart-reg:squarederror",
+    "gbtree-count:poisson"}], ids=lambda c: c.id)
+def test_rows_on_split_thresholds(c, fmt, tmp_path):
+    # Rows whose feature sits exactly on a numerical split's threshold, or one float below
+    # it: `x < threshold` and the threshold's float value must both be XGBoost's.
+    booster = xc.train(c)
+    base = xc.codes(eval_frame(c))
+    rows = []
+    trees = xc.model_json(booster)["learner"]["gradient_booster"]
+    trees = trees.get("model", trees.get("gbtree", {}).get("model"))["trees"]
+    for k, tree in enumerate(trees):
+        kinds = tree.get("split_type") or [0] * len(tree["left_children"])
+        for node, left in enumerate(tree["left_children"]):
+            if left == -1 or kinds[node] != 0:
+                continue
+            t = np.float32(tree["split_conditions"][node])
+            for v in (t, np.nextafter(t, np.float32(-np.inf))):
+                row = base[(k + node) % len(base)].copy()
+                row[tree["split_indices"][node]] = v
+                rows.append(row)
+    assert len(rows) > 20
+    frame = pd.DataFrame(np.array(rows), columns=booster.feature_names)
+    model = load(booster, fmt, tmp_path)
+    dm = xgb.DMatrix(frame.to_numpy(), missing=np.nan, feature_names=booster.feature_names,
+                     feature_types=booster.feature_types, enable_categorical=True)
+    for margin in (False, True):
+        want = np.asarray(booster.predict(dm, output_margin=margin), np.float32)
+        want = want.reshape(len(rows), -1)
+        got = crisk_predict(model, frame.to_numpy(), margin, want.shape[1])
+        assert_parity(got, want, frame.to_numpy(), f"{c.id} on thresholds margin={margin}")

@@ -1,6 +1,7 @@
 """crisk.Model: a loaded risk model, scored from numpy arrays or pandas DataFrames."""
 from __future__ import annotations
 
+import json
 import os
 from typing import Any, Optional, Sequence, Tuple, Union
 
@@ -51,6 +52,16 @@ class Model:
         if hasattr(booster, "get_booster"):
             booster = booster.get_booster()
         return cls(bytes(booster.save_raw("json")))
+
+    @classmethod
+    def from_sklearn(cls, estimator: Any, feature_names: Optional[Sequence[str]] = None
+                     ) -> "Model":
+        """Loads a fitted scikit-learn LogisticRegression, a Pipeline of StandardScaler and
+        LogisticRegression, or a OneVsRestClassifier of LogisticRegression, through crisk's
+        logistic format (crisk.export)."""
+        from .export import logistic_to_dict
+        doc = logistic_to_dict(estimator, feature_names)
+        return cls(json.dumps(doc).encode())
 
     def close(self) -> None:
         """Frees the C model now rather than at garbage collection. Idempotent."""

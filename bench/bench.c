@@ -1,0 +1,511 @@
+/*
+ * bench.c — crisk-bench: crisk against libxgboost on the same models and rows, in one
+ * process. For each model shape it trains a booster with libxgboost's C API on synthetic
+ * data (5% missing), loads the booster's JSON into crisk, checks that both give the same
+ * output on every row, and measures batch throughput (1 and 2 threads), single-row latency
+ * (one row per call, p50 and p99) and the memory each loaded model adds to the process.
+ * Every figure is the median of several runs. Timings on a shared machine are noisy.
+ *
+ * Usage: crisk-bench [--json] [--runs N] [--rows N] [--single N] [--shape NAME]...
+ *                    [--cache DIR] [--clock wall|cpu]
+ * --cache keeps each trained model as DIR/<shape>.json and reuses it (training is slow and
+ * is not what the bench measures).
+ */
+#include "crisk.h"
+
+#include <xgboost/c_api.h>
+
+#include <malloc.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+/* One model shape of the table. */
+typedef struct bench_shape {
+    const char *name;
+    const char *objective;
+    int depth;
+    int classes;        /* 0 for binary */
+    int rounds;         /* boosting rounds (trees = rounds x max(classes, 1)) */
+    size_t features;
+    size_t train_rows;
+    const char *skip;   /* non-NULL: the reason the row is not run yet */
+} bench_shape;
+
+static const bench_shape SHAPES[] = {
+    {"anchor-d6", "binary:logistic", 6, 0, 500, 24, 5000, NULL},
+    {"depth-8", "binary:logistic", 8, 0, 500, 24, 5000, NULL},
+    {"depth-12", "binary:logistic", 12, 0, 500, 24, 10000, NULL},
+    {"softprob-4", "multi:softprob", 6, 4, 125, 24, 5000, NULL},
+    {"logistic-1Mx200", "crisk-logistic", 0, 0, 0, 200, 0,
+     "needs the crisk logistic importer (not on main yet)"},
+};
+#define NSHAPES (sizeof SHAPES / sizeof SHAPES[0])
+
+/* The measured figures of one shape. */
+typedef struct bench_result {
+    double crisk_rps[2], xgb_rps[2];           /* rows/s, threads 1 and 2 */
+    double crisk_p50, crisk_p99, xgb_p50, xgb_p99; /* single row, microseconds */
+    double max_abs_diff;
+    size_t rows_not_identical, rows_out_of_tolerance;
+    size_t trees, crisk_model_bytes;
+    double crisk_rss_kb, xgb_rss_kb;           /* resident memory each load added */
+} bench_result;
+
+/* Command-line settings. */
+typedef struct bench_opts {
+    int json, runs;
+    size_t rows, single;
+    const char *only[NSHAPES];
+    size_t nonly;
+    const char *cache;     /* NULL, or a directory of trained models */
+} bench_opts;
+
+/* Prints a fatal error and exits: the bench fails loudly. */
+static void die(const char *what, const char *detail)
+{
+    fprintf(stderr, "crisk-bench: %s%s%s\n", what, detail ? ": " : "", detail ? detail : "");
+    exit(1);
+}
+
+/* Exits with libxgboost's last error when `rc` is not 0. */
+static void xgb_check(int rc, const char *call)
+{
+    if (rc != 0)
+        die(call, XGBGetLastError());
+}
+
+/* The clock of the throughput measurements: CLOCK_MONOTONIC (wall), or with --clock cpu
+ * the calling thread's CPU time, which a loaded machine's scheduler does not inflate
+ * (one thread only: 2-thread throughput and single-row latency are always wall time). */
+static clockid_t bench_clock = CLOCK_MONOTONIC;
+
+/* Returns the time of bench_clock in seconds. */
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(bench_clock, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* Returns the process's resident memory in KiB, from /proc/self/statm, after handing
+ * freed heap back to the system (so that a parser's freed scratch does not count). */
+static double rss_kb(void)
+{
+    malloc_trim(0);
+    FILE *f = fopen("/proc/self/statm", "r");
+    long size = 0, resident = 0;
+    if (f) {
+        if (fscanf(f, "%ld %ld", &size, &resident) != 2)
+            resident = 0;
+        fclose(f);
+    }
+    return (double)resident * 4.0;
+}
+
+/* qsort comparison of doubles. */
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Returns the q-quantile (0..1) of `n` values, sorting them in place. */
+static double quantile(double *v, size_t n, double q)
+{
+    qsort(v, n, sizeof *v, cmp_double);
+    size_t i = (size_t)(q * (double)(n - 1) + 0.5);
+    return v[i < n ? i : n - 1];
+}
+
+/* A small deterministic generator (xorshift64*). */
+static uint64_t rng_state = 88172645463325252ull;
+
+/* Returns a uniform double in [0, 1). */
+static double unit(void)
+{
+    rng_state ^= rng_state >> 12;
+    rng_state ^= rng_state << 25;
+    rng_state ^= rng_state >> 27;
+    return (double)((rng_state * 2685821657736338717ull) >> 11) / 9007199254740992.0;
+}
+
+/* Fills `n` rows of `F` features (5% NaN) and, if `y` is not NULL, labels: a class out of
+ * `classes` (or 0/1) from a noisy nonlinear score of the first features. */
+static void synth(float *x, float *y, size_t n, size_t F, int classes)
+{
+    for (size_t i = 0; i < n; i++) {
+        double s = 0.0;
+        for (size_t f = 0; f < F; f++) {
+            double v = unit() * 4.0 - 2.0;
+            if (f < 8)
+                s += (f % 2 ? v * v - 1.3 : sin(2.0 * v)) / (double)(f + 1);
+            x[i * F + f] = unit() < 0.05 ? NAN : (float)v;
+        }
+        s += 0.5 * (unit() - 0.5);
+        if (y) {
+            int k = classes ? classes : 2;
+            int c = (int)floor((tanh(s) + 1.0) / 2.0 * k);
+            y[i] = (float)(c < 0 ? 0 : c >= k ? k - 1 : c);
+        }
+    }
+}
+
+/* Trains a booster of `shape` with libxgboost and returns it. */
+static BoosterHandle train(const bench_shape *shape)
+{
+    size_t n = shape->train_rows, F = shape->features;
+    float *x = malloc(n * F * sizeof *x), *y = malloc(n * sizeof *y);
+    if (!x || !y)
+        die("out of memory", NULL);
+    synth(x, y, n, F, shape->classes);
+    DMatrixHandle dm;
+    BoosterHandle b;
+    char buf[32];
+    xgb_check(XGDMatrixCreateFromMat(x, n, F, NAN, &dm), "XGDMatrixCreateFromMat");
+    xgb_check(XGDMatrixSetFloatInfo(dm, "label", y, n), "XGDMatrixSetFloatInfo");
+    xgb_check(XGBoosterCreate(&dm, 1, &b), "XGBoosterCreate");
+    xgb_check(XGBoosterSetParam(b, "objective", shape->objective), "objective");
+    snprintf(buf, sizeof buf, "%d", shape->depth);
+    xgb_check(XGBoosterSetParam(b, "max_depth", buf), "max_depth");
+    xgb_check(XGBoosterSetParam(b, "tree_method", "hist"), "tree_method");
+    xgb_check(XGBoosterSetParam(b, "eta", "0.1"), "eta");
+    xgb_check(XGBoosterSetParam(b, "min_child_weight", "0.01"), "min_child_weight");
+    xgb_check(XGBoosterSetParam(b, "nthread", "2"), "nthread");
+    if (shape->classes) {
+        snprintf(buf, sizeof buf, "%d", shape->classes);
+        xgb_check(XGBoosterSetParam(b, "num_class", buf), "num_class");
+    }
+    for (int it = 0; it < shape->rounds; it++)
+        xgb_check(XGBoosterUpdateOneIter(b, it, dm), "XGBoosterUpdateOneIter");
+    XGDMatrixFree(dm);
+    free(x);
+    free(y);
+    return b;
+}
+
+/* Predicts `n` rows with libxgboost's in-place dense prediction and returns its output
+ * buffer (owned by the booster, valid until its next call). */
+static const float *xgb_predict(BoosterHandle b, const float *x, size_t n, size_t F)
+{
+    char values[256];
+    snprintf(values, sizeof values,
+             "{\"data\": [%llu, true], \"shape\": [%zu, %zu], \"typestr\": \"<f4\", "
+             "\"version\": 3}",
+             (unsigned long long)(uintptr_t)x, n, F);
+    static const char config[] = "{\"type\": 0, \"training\": false, \"iteration_begin\": 0, "
+                                 "\"iteration_end\": 0, \"strict_shape\": false, \"cache_id\": 0, "
+                                 "\"missing\": NaN}";
+    const bst_ulong *shape;
+    bst_ulong dim;
+    const float *out;
+    xgb_check(XGBoosterPredictFromDense(b, values, config, NULL, &shape, &dim, &out),
+              "XGBoosterPredictFromDense");
+    return out;
+}
+
+/* Scores `n` rows with crisk on `threads` threads into `out`. */
+static void crisk_run(const crisk_model *m, const float *x, size_t n, int threads, float *out)
+{
+    crisk_predict_options o;
+    crisk_predict_options_init(&o);
+    o.threads = threads;
+    crisk_error err;
+    if (crisk_predict(m, x, n, crisk_model_num_features(m), &o, out, &err) != 0)
+        die("crisk_predict", err.message);
+}
+
+/* Returns the distance in units in the last place between two finite floats. */
+static uint32_t ulps(float a, float b)
+{
+    int32_t ia, ib;
+    memcpy(&ia, &a, 4);
+    memcpy(&ib, &b, 4);
+    if (ia < 0)
+        ia = (int32_t)(0x80000000u - (uint32_t)ia);
+    if (ib < 0)
+        ib = (int32_t)(0x80000000u - (uint32_t)ib);
+    int64_t d = (int64_t)ia - (int64_t)ib;
+    return (uint32_t)(d < 0 ? -d : d);
+}
+
+/* Compares crisk's and libxgboost's outputs for every row into `r`. */
+static void compare(const float *a, const float *b, size_t n, size_t per_row, bench_result *r)
+{
+    for (size_t i = 0; i < n; i++) {
+        int identical = 1, within = 1;
+        for (size_t k = 0; k < per_row; k++) {
+            float x = a[i * per_row + k], y = b[i * per_row + k];
+            double d = fabs((double)x - (double)y);
+            if (memcmp(&x, &y, sizeof x) != 0)
+                identical = 0;
+            if (!(d <= 1e-6 || ulps(x, y) <= 4))
+                within = 0;
+            if (d > r->max_abs_diff || isnan(d))
+                r->max_abs_diff = isnan(d) ? INFINITY : d;
+        }
+        r->rows_not_identical += !identical;
+        r->rows_out_of_tolerance += !within;
+    }
+}
+
+/* Returns the JSON of a booster of `shape` (its length in *len): read from the cache
+ * directory when it holds one, else trained (and then saved there). */
+static char *model_json_of(const bench_shape *shape, const bench_opts *o, size_t *len)
+{
+    char path[4096];
+    FILE *f = NULL;
+    if (o->cache) {
+        snprintf(path, sizeof path, "%s/%s.json", o->cache, shape->name);
+        f = fopen(path, "rb");
+    }
+    if (f) {
+        fseek(f, 0, SEEK_END);
+        long size = ftell(f);
+        fseek(f, 0, SEEK_SET);
+        char *text = malloc((size_t)size);
+        if (size <= 0 || !text || fread(text, 1, (size_t)size, f) != (size_t)size)
+            die("cannot read the cached model", path);
+        fclose(f);
+        *len = (size_t)size;
+        return text;
+    }
+    BoosterHandle trained = train(shape);
+    bst_ulong n;
+    const char *json;
+    xgb_check(XGBoosterSaveModelToBuffer(trained, "{\"format\": \"json\"}", &n, &json),
+              "XGBoosterSaveModelToBuffer");
+    char *text = malloc(n);
+    if (!text)
+        die("out of memory", NULL);
+    memcpy(text, json, n);
+    XGBoosterFree(trained);
+    if (o->cache && (f = fopen(path, "wb")) != NULL) {
+        fwrite(text, 1, n, f);
+        fclose(f);
+    }
+    *len = n;
+    return text;
+}
+
+/* Measures one shape and fills `r`. */
+static void run_shape(const bench_shape *shape, const bench_opts *o, bench_result *r)
+{
+    memset(r, 0, sizeof *r);
+    size_t len;
+    char *model_json = model_json_of(shape, o, &len);
+
+    /* Each library loads the same JSON; the resident memory each load adds is noted. */
+    double before = rss_kb();
+    BoosterHandle b;
+    xgb_check(XGBoosterCreate(NULL, 0, &b), "XGBoosterCreate");
+    xgb_check(XGBoosterLoadModelFromBuffer(b, model_json, len), "XGBoosterLoadModelFromBuffer");
+    xgb_predict(b, (const float[64]){0}, 1, shape->features);  /* finish lazy set-up */
+    r->xgb_rss_kb = rss_kb() - before;
+    before = rss_kb();
+    crisk_model *m;
+    crisk_error err;
+    if (crisk_model_load_buffer(model_json, len, &m, &err) != 0)
+        die("crisk_model_load_buffer", err.message);
+    r->crisk_rss_kb = rss_kb() - before;
+    free(model_json);
+    crisk_model_info info;
+    crisk_model_get_info(m, &info);
+    r->trees = info.num_trees;
+    r->crisk_model_bytes = info.memory_bytes;
+
+    size_t n = o->rows, F = shape->features, per_row = crisk_model_num_outputs(m);
+    float *x = malloc(n * F * sizeof *x), *out = malloc(n * per_row * sizeof *out);
+    float *ref = malloc(n * per_row * sizeof *ref);
+    double *t = malloc((size_t)(o->runs > 0 ? o->runs : 1) * sizeof *t);
+    double *lat = malloc(o->single * sizeof *lat);
+    double *p50 = malloc((size_t)o->runs * 2 * sizeof *p50), *p99 = p50 + o->runs;
+    if (!x || !out || !ref || !t || !lat || !p50)
+        die("out of memory", NULL);
+    synth(x, NULL, n, F, shape->classes);
+
+    /* Agreement on every row, before any timing. */
+    crisk_run(m, x, n, 1, out);
+    memcpy(ref, xgb_predict(b, x, n, F), n * per_row * sizeof *ref);
+    compare(out, ref, n, per_row, r);
+    crisk_run(m, x, n, 2, out);
+    compare(out, ref, n, per_row, r);
+
+    for (int threads = 1; threads <= 2; threads++) {
+        char nt[4];
+        snprintf(nt, sizeof nt, "%d", threads);
+        xgb_check(XGBoosterSetParam(b, "nthread", nt), "nthread");
+        clockid_t chosen = bench_clock;
+        if (threads > 1)
+            bench_clock = CLOCK_MONOTONIC;
+        for (int run = 0; run < o->runs; run++) {
+            double t0 = now();
+            crisk_run(m, x, n, threads, out);
+            t[run] = (double)n / (now() - t0);
+        }
+        r->crisk_rps[threads - 1] = quantile(t, (size_t)o->runs, 0.5);
+        for (int run = 0; run < o->runs; run++) {
+            double t0 = now();
+            xgb_predict(b, x, n, F);
+            t[run] = (double)n / (now() - t0);
+        }
+        r->xgb_rps[threads - 1] = quantile(t, (size_t)o->runs, 0.5);
+        bench_clock = chosen;
+    }
+
+    /* One row per call on the calling thread (libxgboost with nthread = 1). Latency is
+     * wall time: reading a thread's CPU clock is a system call that would dwarf it. */
+    xgb_check(XGBoosterSetParam(b, "nthread", "1"), "nthread");
+    clockid_t chosen = bench_clock;
+    bench_clock = CLOCK_MONOTONIC;
+    size_t S = o->single < n ? o->single : n;
+    for (int lib = 0; lib < 2; lib++) {
+        for (int run = 0; run < o->runs; run++) {
+            for (size_t i = 0; i < S; i++) {
+                double t0 = now();
+                if (lib == 0)
+                    crisk_run(m, x + i * F, 1, 1, out);
+                else
+                    xgb_predict(b, x + i * F, 1, F);
+                lat[i] = (now() - t0) * 1e6;
+            }
+            p50[run] = quantile(lat, S, 0.5);
+            p99[run] = quantile(lat, S, 0.99);
+        }
+        double *m50 = lib ? &r->xgb_p50 : &r->crisk_p50, *m99 = lib ? &r->xgb_p99 : &r->crisk_p99;
+        *m50 = quantile(p50, (size_t)o->runs, 0.5);
+        *m99 = quantile(p99, (size_t)o->runs, 0.5);
+    }
+    bench_clock = chosen;
+    free(x);
+    free(out);
+    free(ref);
+    free(t);
+    free(lat);
+    free(p50);
+    crisk_model_free(m);
+    XGBoosterFree(b);
+}
+
+/* Prints one shape's row of the table, or of the JSON array. */
+static void print_result(const bench_shape *s, const bench_result *r, const bench_opts *o,
+                         int first)
+{
+    if (o->json) {
+        printf("%s  {\"shape\": \"%s\"", first ? "" : ",\n", s->name);
+        if (s->skip) {
+            printf(", \"skipped\": \"%s\"}", s->skip);
+            return;
+        }
+        printf(", \"trees\": %zu, \"rows\": %zu, \"runs\": %d, "
+               "\"crisk_rows_per_s\": [%.0f, %.0f], \"xgboost_rows_per_s\": [%.0f, %.0f], "
+               "\"crisk_single_us\": {\"p50\": %.3f, \"p99\": %.3f}, "
+               "\"xgboost_single_us\": {\"p50\": %.3f, \"p99\": %.3f}, "
+               "\"max_abs_diff\": %.3g, \"rows_not_identical\": %zu, "
+               "\"crisk_model_bytes\": %zu, \"crisk_load_rss_kb\": %.0f, "
+               "\"xgboost_load_rss_kb\": %.0f}",
+               r->trees, o->rows, o->runs, r->crisk_rps[0], r->crisk_rps[1], r->xgb_rps[0],
+               r->xgb_rps[1], r->crisk_p50, r->crisk_p99, r->xgb_p50, r->xgb_p99,
+               r->max_abs_diff, r->rows_not_identical, r->crisk_model_bytes, r->crisk_rss_kb,
+               r->xgb_rss_kb);
+        return;
+    }
+    if (first)
+        printf("%-16s %5s | %10s %10s %6s | %10s %10s %6s %6s | %13s %13s | %9s %6s | %9s %9s "
+               "%9s\n",
+               "shape", "trees", "crisk 1t", "xgb 1t", "ratio", "crisk 2t", "xgb 2t", "ratio",
+               "2t/1t", "crisk p50/p99", "xgb p50/p99", "max diff", "!ident",
+               "crisk KiB", "xgb KiB", "model KiB");
+    if (s->skip) {
+        printf("%-16s skipped: %s\n", s->name, s->skip);
+        return;
+    }
+    printf("%-16s %5zu | %10.0f %10.0f %6.1f | %10.0f %10.0f %6.1f %6.2f | %6.2f/%6.2f "
+           "%6.1f/%6.1f | %9.2g %6zu | %9.0f %9.0f %9zu\n",
+           s->name, r->trees, r->crisk_rps[0], r->xgb_rps[0], r->crisk_rps[0] / r->xgb_rps[0],
+           r->crisk_rps[1], r->xgb_rps[1], r->crisk_rps[1] / r->xgb_rps[1],
+           r->crisk_rps[1] / r->crisk_rps[0], r->crisk_p50, r->crisk_p99, r->xgb_p50,
+           r->xgb_p99, r->max_abs_diff, r->rows_not_identical, r->crisk_rss_kb, r->xgb_rss_kb,
+           r->crisk_model_bytes / 1024);
+}
+
+/* Parses the command line into `o`. */
+static void parse_args(int argc, char **argv, bench_opts *o)
+{
+    *o = (bench_opts){.runs = 5, .rows = 50000, .single = 2000};
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "--json") == 0) {
+            o->json = 1;
+        } else if (v && strcmp(a, "--runs") == 0) {
+            o->runs = atoi(v), i++;
+        } else if (v && strcmp(a, "--rows") == 0) {
+            o->rows = strtoul(v, NULL, 10), i++;
+        } else if (v && strcmp(a, "--single") == 0) {
+            o->single = strtoul(v, NULL, 10), i++;
+        } else if (v && strcmp(a, "--clock") == 0 && (!strcmp(v, "cpu") || !strcmp(v, "wall"))) {
+            bench_clock = strcmp(v, "cpu") == 0 ? CLOCK_THREAD_CPUTIME_ID : CLOCK_MONOTONIC, i++;
+        } else if (v && strcmp(a, "--cache") == 0) {
+            o->cache = v, i++;
+        } else if (v && strcmp(a, "--shape") == 0 && o->nonly < NSHAPES) {
+            o->only[o->nonly++] = v, i++;
+        } else {
+            fprintf(stderr, "usage: crisk-bench [--json] [--runs N] [--rows N] [--single N] "
+                            "[--shape NAME]... [--cache DIR] [--clock wall|cpu]\nshapes:");
+            for (size_t s = 0; s < NSHAPES; s++)
+                fprintf(stderr, " %s", SHAPES[s].name);
+            fprintf(stderr, "\n");
+            exit(2);
+        }
+    }
+    if (o->runs < 1 || o->rows < 1 || o->single < 1)
+        die("--runs, --rows and --single must be positive", NULL);
+}
+
+/* Returns 1 if shape `s` was asked for (all shapes when none was named). */
+static int wanted(const bench_opts *o, const bench_shape *s)
+{
+    for (size_t i = 0; i < o->nonly; i++)
+        if (strcmp(o->only[i], s->name) == 0)
+            return 1;
+    return o->nonly == 0;
+}
+
+int main(int argc, char **argv)
+{
+    bench_opts o;
+    parse_args(argc, argv, &o);
+    int first = 1, failed = 0;
+    if (o.json)
+        printf("{\"results\": [\n");
+    for (size_t s = 0; s < NSHAPES; s++) {
+        if (!wanted(&o, &SHAPES[s]))
+            continue;
+        bench_result r = {0};
+        if (!SHAPES[s].skip)
+            run_shape(&SHAPES[s], &o, &r);
+        print_result(&SHAPES[s], &r, &o, first);
+        fflush(stdout);
+        first = 0;
+        if (r.rows_out_of_tolerance) {
+            fprintf(stderr, "crisk-bench: %s: %zu rows differ from libxgboost beyond 1e-6 "
+                            "and 4 ulps (max abs diff %.3g)\n",
+                    SHAPES[s].name, r.rows_out_of_tolerance, r.max_abs_diff);
+            failed = 1;
+        }
+    }
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    if (o.json)
+        printf("\n], \"peak_rss_kb\": %ld}\n", ru.ru_maxrss);
+    else
+        printf("peak RSS of the process: %ld KiB (medians of %d runs, %s clock for one "
+               "thread throughput; noisy on a shared machine)\n", ru.ru_maxrss, o.runs,
+               bench_clock == CLOCK_MONOTONIC ? "wall" : "thread CPU");
+    return failed;
+}

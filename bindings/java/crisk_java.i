@@ -1,0 +1,265 @@
+/*
+ * crisk_java.i — SWIG interface of crisk for Java: the C API as the package-private
+ * classes org.crisk.CriskNative and org.crisk.CriskNativeJNI, which the public classes
+ * of org.crisk (Model, PredictOptions, ModelInfo, CriskException) wrap.
+ *
+ * It wraps the same C functions as the Python binding's capi.i, plus the same two helpers
+ * (load_buffer, predict_into). Arrays cross differently: a Java buffer has no shape, so
+ * predict_into takes flat rows and a row count (the width is rows_len / nrows); a direct
+ * java.nio.FloatBuffer passes its memory without a copy (GetDirectBufferAddress), a
+ * float[] is copied in and out by the JVM (Get/ReleaseFloatArrayElements), so
+ * predict_into has a float[] twin, predict_array. Failures reach Java as exceptions
+ * (org.crisk.CriskException), thrown by the wrapper itself.
+ */
+%module CriskNative
+
+%{
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include "crisk.h"
+%}
+
+/* Everything SWIG generates is an implementation detail of org.crisk: package-private. */
+%pragma(java) moduleclassmodifiers="final class"
+%pragma(java) jniclassclassmodifiers="final class"
+%typemap(javaclassmodifiers) SWIGTYPE, SWIGTYPE * "final class"
+/* Nothing is finalized: the two proxies (NativeModelInfo, and the model handle, which owns
+ * nothing) are freed explicitly by their one user. */
+%typemap(javafinalize) SWIGTYPE ""
+/* The JNI library is loaded (from the jar, or from crisk.library.path) before the first
+ * native call. */
+%pragma(java) jniclasscode=%{
+  static {
+    NativeLoader.load();
+  }
+%}
+
+/* Every typemap below leaves its pointer NULL and an exception pending instead of
+ * returning early, so that the freearg of the arguments before it still releases what
+ * they took; the wrapped call then runs only when no exception is pending. */
+%define CRISK_RUN_UNLESS_PENDING(NAME)
+%exception NAME {
+    if (!(*jenv)->ExceptionCheck(jenv)) {
+        $action
+    } else {
+        result = 0;
+    }
+}
+%enddef
+CRISK_RUN_UNLESS_PENDING(load_buffer)
+CRISK_RUN_UNLESS_PENDING(predict_into)
+CRISK_RUN_UNLESS_PENDING(predict_array)
+
+/* Strings out of C as UTF-8 bytes decoded in Java: NewStringUTF expects modified UTF-8,
+ * which feature names read from a model file need not be. */
+%typemap(jni) const char * "jbyteArray"
+%typemap(jtype) const char * "byte[]"
+%typemap(jstype) const char * "String"
+%typemap(out) const char * {
+    $result = NULL;
+    if ($1) {
+        jsize n = (jsize)strlen($1);
+        $result = (*jenv)->NewByteArray(jenv, n);
+        if ($result)
+            (*jenv)->SetByteArrayRegion(jenv, $result, 0, n, (const jbyte *)$1);
+    }
+}
+%typemap(javaout) const char * {
+    byte[] utf8 = $jnicall;
+    return utf8 == null ? null : new String(utf8, java.nio.charset.StandardCharsets.UTF_8);
+  }
+
+/* crisk_error *err: a C local; when the call fills it, the wrapper throws
+ * org.crisk.CriskException(code, name, message bytes) instead of returning it to Java. */
+%typemap(in, numinputs=0) crisk_error *err (crisk_error tmp) {
+    tmp.code = 0;
+    tmp.message[0] = '\0';
+    $1 = &tmp;
+}
+%typemap(argout) crisk_error *err {
+    if (tmp$argnum.code != 0 && !(*jenv)->ExceptionCheck(jenv))
+        crisk_java_throw(jenv, &tmp$argnum);
+}
+%{
+/* Throws org.crisk.CriskException for `err`; on failure to build it, the JVM's own
+ * exception (NoClassDefFoundError, OutOfMemoryError) is left pending instead. */
+static void crisk_java_throw(JNIEnv *jenv, const crisk_error *err)
+{
+    jclass cls = (*jenv)->FindClass(jenv, "org/crisk/CriskException");
+    if (!cls)
+        return;
+    jmethodID ctor = (*jenv)->GetMethodID(jenv, cls, "<init>", "(ILjava/lang/String;[B)V");
+    jstring name = ctor ? (*jenv)->NewStringUTF(jenv, crisk_err_name(err->code)) : NULL;
+    jsize n = (jsize)strnlen(err->message, sizeof err->message);
+    jbyteArray message = name ? (*jenv)->NewByteArray(jenv, n) : NULL;
+    if (message) {
+        (*jenv)->SetByteArrayRegion(jenv, message, 0, n, (const jbyte *)err->message);
+        jobject ex = (*jenv)->NewObject(jenv, cls, ctor, (jint)err->code, name, message);
+        if (ex)
+            (*jenv)->Throw(jenv, (jthrowable)ex);
+    }
+}
+%}
+
+/* (const void *data, size_t size): a byte[], pinned or copied by the JVM for the call. */
+%typemap(jni) (const void *data, size_t size) "jbyteArray"
+%typemap(jtype) (const void *data, size_t size) "byte[]"
+%typemap(jstype) (const void *data, size_t size) "byte[]"
+%typemap(javain) (const void *data, size_t size) "$javainput"
+%typemap(in) (const void *data, size_t size) {
+    $1 = NULL;
+    $2 = 0;
+    if (!$input) {
+        SWIG_JavaThrowException(jenv, SWIG_JavaNullPointerException, "data is null");
+    } else {
+        $2 = (size_t)(*jenv)->GetArrayLength(jenv, $input);
+        $1 = (*jenv)->GetByteArrayElements(jenv, $input, NULL);
+    }
+}
+%typemap(freearg) (const void *data, size_t size) {
+    if ($1)
+        (*jenv)->ReleaseByteArrayElements(jenv, $input, (jbyte *)$1, JNI_ABORT);
+}
+
+/* (float *PTR, size_t LEN) from a direct FloatBuffer: its memory, without a copy, and its
+ * capacity in floats. GetDirectBufferAddress ignores position(), so the public layer
+ * passes slice()s; a heap buffer has no address and is refused. */
+%define CRISK_DIRECT_FLOATS(PTR, LEN, WHAT)
+%typemap(jni) (PTR, size_t LEN) "jobject"
+%typemap(jtype) (PTR, size_t LEN) "java.nio.FloatBuffer"
+%typemap(jstype) (PTR, size_t LEN) "java.nio.FloatBuffer"
+%typemap(javain) (PTR, size_t LEN) "$javainput"
+%typemap(in) (PTR, size_t LEN) {
+    $1 = NULL;
+    $2 = 0;
+    if ((*jenv)->ExceptionCheck(jenv)) {
+        /* an earlier argument failed */
+    } else if (!$input) {
+        SWIG_JavaThrowException(jenv, SWIG_JavaNullPointerException, WHAT " is null");
+    } else if (!($1 = (float *)(*jenv)->GetDirectBufferAddress(jenv, $input))) {
+        SWIG_JavaThrowException(jenv, SWIG_JavaIllegalArgumentException,
+                                WHAT " must be a direct FloatBuffer");
+    } else if ((uintptr_t)$1 % _Alignof(float) != 0) {
+        /* A view of a ByteBuffer at an odd offset: C may not read floats there. */
+        $1 = NULL;
+        SWIG_JavaThrowException(jenv, SWIG_JavaIllegalArgumentException,
+                                WHAT " is not aligned to 4 bytes");
+    } else {
+        $2 = (size_t)(*jenv)->GetDirectBufferCapacity(jenv, $input);
+    }
+}
+%enddef
+CRISK_DIRECT_FLOATS(const float *rows, rows_len, "rows")
+CRISK_DIRECT_FLOATS(float *out, out_len, "out")
+
+/* (float *PTR, size_t LEN) from a float[]: the JVM's copy (or pinned array) and its
+ * length. MODE is what Release does: JNI_ABORT for inputs (nothing to copy back), 0 for
+ * outputs. */
+%define CRISK_FLOAT_ARRAY(PTR, LEN, WHAT, MODE)
+%typemap(jni) (PTR, size_t LEN) "jfloatArray"
+%typemap(jtype) (PTR, size_t LEN) "float[]"
+%typemap(jstype) (PTR, size_t LEN) "float[]"
+%typemap(javain) (PTR, size_t LEN) "$javainput"
+%typemap(in) (PTR, size_t LEN) {
+    $1 = NULL;
+    $2 = 0;
+    if ((*jenv)->ExceptionCheck(jenv)) {
+        /* an earlier argument failed */
+    } else if (!$input) {
+        SWIG_JavaThrowException(jenv, SWIG_JavaNullPointerException, WHAT " is null");
+    } else {
+        $2 = (size_t)(*jenv)->GetArrayLength(jenv, $input);
+        $1 = (float *)(*jenv)->GetFloatArrayElements(jenv, $input, NULL);
+    }
+}
+%typemap(freearg) (PTR, size_t LEN) {
+    if ($1)
+        (*jenv)->ReleaseFloatArrayElements(jenv, $input, (jfloat *)$1, MODE);
+}
+%enddef
+CRISK_FLOAT_ARRAY(const float *rows_array, rows_len, "rows", JNI_ABORT)
+CRISK_FLOAT_ARRAY(float *out_array, out_len, "out", 0)
+
+/* Only what the public layer needs is wrapped; handles stay opaque. crisk_error never
+ * reaches Java (see the typemaps above). */
+typedef struct crisk_error crisk_error;
+%rename(NativeModelInfo) crisk_model_info;
+%immutable;
+typedef struct crisk_model_info {
+    const char *format;
+    const char *booster;
+    const char *objective;
+    size_t num_features;
+    size_t num_outputs;
+    size_t num_classes;
+    size_t num_trees;
+    size_t num_iterations;
+    size_t num_nodes;
+    size_t max_depth;
+    size_t memory_bytes;
+} crisk_model_info;
+%mutable;
+
+%nodefaultctor crisk_model;
+%nodefaultdtor crisk_model;
+typedef struct crisk_model crisk_model;
+
+const char *crisk_version_string(void);
+const char *crisk_err_name(int code);
+void crisk_model_free(crisk_model *model);
+size_t crisk_model_num_features(const crisk_model *model);
+size_t crisk_model_num_outputs(const crisk_model *model);
+size_t crisk_model_num_margins(const crisk_model *model);
+const char *crisk_model_feature_name(const crisk_model *model, size_t index);
+void crisk_model_get_info(const crisk_model *model, crisk_model_info *info);
+
+%inline %{
+/* Loads a model from `data`; returns the handle, or NULL with `err` filled. */
+crisk_model *load_buffer(const void *data, size_t size, crisk_error *err)
+{
+    crisk_model *m = NULL;
+    crisk_model_load_buffer(data, size, &m, err);
+    return m;
+}
+
+/* Scores the `rows_len` floats at `rows` as `nrows` rows into `out`, which must hold
+ * exactly the outputs' floats; the row width is rows_len / nrows, and the model checks it.
+ * Returns 0 or a negative crisk error code with `err` filled. */
+int predict_into(const crisk_model *model, const float *rows, size_t rows_len, size_t nrows,
+                 float *out, size_t out_len, int threads, int output,
+                 size_t iteration_begin, size_t iteration_end, crisk_error *err)
+{
+    size_t width = output == CRISK_OUTPUT_MARGIN ? crisk_model_num_margins(model)
+                                                 : crisk_model_num_outputs(model);
+    size_t ncols = nrows ? rows_len / nrows : crisk_model_num_features(model);
+    if (nrows ? rows_len % nrows != 0 : rows_len != 0) {
+        err->code = CRISK_E_SHAPE;
+        snprintf(err->message, sizeof err->message,
+                 "rows hold %zu floats, not a whole number of %zu rows", rows_len, nrows);
+        return err->code;
+    }
+    if (out_len != nrows * width) {
+        err->code = CRISK_E_SHAPE;
+        snprintf(err->message, sizeof err->message,
+                 "out holds %zu floats; %zu rows need %zu", out_len, nrows, nrows * width);
+        return err->code;
+    }
+    crisk_predict_options opts;
+    crisk_predict_options_init(&opts);
+    opts.threads = threads;
+    opts.output = output;
+    opts.iteration_begin = iteration_begin;
+    opts.iteration_end = iteration_end;
+    return crisk_predict(model, rows, nrows, ncols, &opts, out, err);
+}
+
+/* As predict_into(), from and to float[] (copied by the JVM rather than shared). */
+int predict_array(const crisk_model *model, const float *rows_array, size_t rows_len,
+                  size_t nrows, float *out_array, size_t out_len, int threads, int output,
+                  size_t iteration_begin, size_t iteration_end, crisk_error *err)
+{
+    return predict_into(model, rows_array, rows_len, nrows, out_array, out_len, threads,
+                        output, iteration_begin, iteration_end, err);
+}
+%}

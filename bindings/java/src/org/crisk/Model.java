@@ -1,0 +1,306 @@
+package org.crisk;
+
+import java.io.IOException;
+import java.lang.ref.Cleaner;
+import java.lang.ref.Reference;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.nio.ReadOnlyBufferException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.locks.Lock;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+
+/**
+ * A risk model loaded by the crisk C library: XGBoost (JSON, UBJSON), LightGBM (text) or
+ * crisk logistic (JSON). It scores rows of float features, row-major, NaN meaning missing,
+ * exactly as the training library does.
+ *
+ * <pre>{@code
+ * try (Model model = Model.load(Path.of("fraud_xgb.json"))) {
+ *     float[] scores = model.predict(rows, nrows);   // rows.length == nrows * numFeatures()
+ * }
+ * }</pre>
+ *
+ * <p><b>Threads.</b> A model is immutable once loaded: any number of threads may call
+ * {@code predict} on one instance at once, without locking of their own. {@link #close()}
+ * may be called from any thread at any time: it waits for the predictions already running
+ * (a read-write lock: predictions share it, close takes it alone), then frees the C model;
+ * a prediction that starts afterwards throws {@link IllegalStateException}. The accessors
+ * ({@link #numFeatures()}, {@link #info()}, ...) keep working after close.
+ *
+ * <p><b>Memory.</b> The C model lives outside the Java heap. Close it when done
+ * (try-with-resources); a {@link Cleaner} frees it if an unclosed model becomes unreachable,
+ * but only as a safety net, at a time the garbage collector chooses.
+ *
+ * <p><b>Legacy binary models.</b> The JNI library is built without libxgboost, so XGBoost's
+ * old binary format fails with CRISK_E_DEPENDENCY; save such models as JSON or UBJSON.
+ */
+public final class Model implements AutoCloseable {
+    private static final Cleaner CLEANER = Cleaner.create();
+
+    private final SWIGTYPE_p_crisk_model handle;
+    private final Cleaner.Cleanable cleanable;
+    private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
+    private boolean closed;  // written under the write lock, read under the read lock
+    private final ModelInfo info;
+    private final int numFeatures;
+    private final int numOutputs;
+    private final int numMargins;
+    private final List<String> featureNames;
+
+    /** The Cleaner's action: frees the C model. It must not refer to the Model. */
+    private static final class Free implements Runnable {
+        private final SWIGTYPE_p_crisk_model handle;
+
+        Free(SWIGTYPE_p_crisk_model handle) {
+            this.handle = handle;
+        }
+
+        @Override
+        public void run() {
+            CriskNative.crisk_model_free(handle);
+        }
+    }
+
+    /** One native prediction with the live handle. */
+    private interface Scoring {
+        void run(SWIGTYPE_p_crisk_model handle);
+    }
+
+    private Model(SWIGTYPE_p_crisk_model handle) {
+        this.handle = handle;
+        this.cleanable = CLEANER.register(this, new Free(handle));
+        try {
+            NativeModelInfo n = new NativeModelInfo();
+            try {
+                CriskNative.crisk_model_get_info(handle, n);
+                this.info = ModelInfo.of(n);
+            } finally {
+                n.delete();
+            }
+            this.numFeatures = Math.toIntExact(info.numFeatures());
+            this.numOutputs = Math.toIntExact(info.numOutputs());
+            this.numMargins = Math.toIntExact(CriskNative.crisk_model_num_margins(handle));
+            this.featureNames = readFeatureNames(handle, numFeatures);
+        } catch (RuntimeException | Error e) {
+            cleanable.clean();
+            throw e;
+        }
+    }
+
+    /**
+     * Loads the model file at {@code path} (any format crisk recognises from the contents).
+     *
+     * @throws IOException    the file cannot be read
+     * @throws CriskException the contents are not a model crisk can score (CRISK_E_FORMAT,
+     *                        CRISK_E_UNSUPPORTED, CRISK_E_LIMIT, ...)
+     */
+    public static Model load(Path path) throws IOException {
+        return fromBytes(Files.readAllBytes(path));
+    }
+
+    /**
+     * Loads a model from the bytes of a model file, e.g. one shipped to Spark executors as a
+     * broadcast variable. The bytes are not kept.
+     *
+     * @throws CriskException the bytes are not a model crisk can score
+     */
+    public static Model fromBytes(byte[] data) {
+        Objects.requireNonNull(data, "data");
+        return new Model(CriskNative.load_buffer(data));
+    }
+
+    /** Returns the version of the C library, "MAJOR.MINOR.PATCH". */
+    public static String libraryVersion() {
+        return CriskNative.crisk_version_string();
+    }
+
+    /** Returns the number of features (floats) each row must have. */
+    public int numFeatures() {
+        return numFeatures;
+    }
+
+    /** Returns the outputs per row of a transformed prediction: 1, or the classes of a
+     * multi-class model (multi:softmax outputs the class index, so 1). */
+    public int numOutputs() {
+        return numOutputs;
+    }
+
+    /** Returns the floats each row produces with these options: {@link #numOutputs()}, or
+     * with margin output the number of margins (the classes of multi:softmax too). */
+    public int outputsPerRow(PredictOptions options) {
+        return options.margin() ? numMargins : numOutputs;
+    }
+
+    /** Returns the feature names stored in the model file, in column order, or an empty
+     * list when the file stores none. */
+    public List<String> featureNames() {
+        return featureNames;
+    }
+
+    /** Returns the description {@code crisk inspect} prints: format, objective, sizes. */
+    public ModelInfo info() {
+        return info;
+    }
+
+    /** Scores {@code nrows} rows with the default options; see
+     * {@link #predict(float[], int, PredictOptions)}. */
+    public float[] predict(float[] rows, int nrows) {
+        return predict(rows, nrows, PredictOptions.DEFAULT);
+    }
+
+    /**
+     * Scores {@code nrows} rows stored row-major in {@code rows}, whose length must be
+     * {@code nrows * numFeatures()}, and returns {@code nrows * outputsPerRow(options)}
+     * floats, row-major. The JVM copies {@code rows} in and the result out once each
+     * (JNI Get/ReleaseFloatArrayElements); use the FloatBuffer form to avoid the copies.
+     *
+     * @throws CriskException         CRISK_E_SHAPE when the row width is not the model's,
+     *                                CRISK_E_INVALID_ARGUMENT for a bad iteration range,
+     *                                CRISK_E_INPUT for a NaN a logistic model refuses
+     * @throws IllegalStateException  the model is closed
+     */
+    public float[] predict(float[] rows, int nrows, PredictOptions options) {
+        Objects.requireNonNull(rows, "rows");
+        float[] out = new float[outputLength(nrows, options)];
+        score(h -> CriskNative.predict_array(h, rows, nrows, out, options.threads(),
+                options.margin() ? 1 : 0, options.iterationBegin(), options.iterationEnd()));
+        return out;
+    }
+
+    /** Scores into a direct buffer with the default options; see
+     * {@link #predict(FloatBuffer, int, FloatBuffer, PredictOptions)}. */
+    public void predict(FloatBuffer rows, int nrows, FloatBuffer out) {
+        predict(rows, nrows, out, PredictOptions.DEFAULT);
+    }
+
+    /**
+     * Scores {@code nrows} rows from {@code rows} into {@code out} without copying either:
+     * the C library reads and writes the buffers' memory in place.
+     *
+     * <p>Both must be <b>direct</b> buffers in the <b>native byte order</b>, e.g.
+     * {@code ByteBuffer.allocateDirect(4 * n).order(ByteOrder.nativeOrder()).asFloatBuffer()}.
+     * A heap buffer is refused with {@link IllegalArgumentException} rather than copied in
+     * secret: heap data goes through {@link #predict(float[], int, PredictOptions)}, whose
+     * copy is documented. The floats between position and limit are used: {@code rows}
+     * must have {@code nrows * numFeatures()} remaining, {@code out} exactly
+     * {@code nrows * outputsPerRow(options)}. Neither buffer's position changes.
+     *
+     * @throws IllegalArgumentException a heap buffer, one not in native byte order, or one
+     *                                  not aligned to 4 bytes (a view of a ByteBuffer
+     *                                  at an odd offset)
+     * @throws ReadOnlyBufferException  {@code out} is read-only
+     * @throws CriskException           as for the float[] form; CRISK_E_SHAPE also when
+     *                                  {@code out} has the wrong number of floats
+     * @throws IllegalStateException    the model is closed
+     */
+    public void predict(FloatBuffer rows, int nrows, FloatBuffer out, PredictOptions options) {
+        FloatBuffer in = nativeView(rows, "rows");
+        FloatBuffer dst = nativeView(out, "out");
+        if (out.isReadOnly()) {
+            throw new ReadOnlyBufferException();
+        }
+        outputLength(nrows, options);
+        score(h -> CriskNative.predict_into(h, in, nrows, dst, options.threads(),
+                options.margin() ? 1 : 0, options.iterationBegin(), options.iterationEnd()));
+    }
+
+    /**
+     * Frees the C model, after waiting for the predictions already running. Idempotent;
+     * later predictions throw {@link IllegalStateException}.
+     */
+    @Override
+    public void close() {
+        Lock w = lock.writeLock();
+        w.lock();
+        try {
+            closed = true;
+            cleanable.clean();
+        } finally {
+            w.unlock();
+        }
+    }
+
+    @Override
+    public String toString() {
+        String shape = info.numTrees() > 0 ? info.numTrees() + " trees" : "linear";
+        return "crisk.Model[" + info.format() + " " + info.booster() + " '" + info.objective()
+                + "': " + shape + ", " + numFeatures + " features, " + numOutputs
+                + " output(s)" + (isClosed() ? ", closed]" : "]");
+    }
+
+    /** Returns whether {@link #close()} has been called. */
+    public boolean isClosed() {
+        Lock r = lock.readLock();
+        r.lock();
+        try {
+            return closed;
+        } finally {
+            r.unlock();
+        }
+    }
+
+    /** Runs one prediction under the read lock, on a model that is not closed, and keeps
+     * this Model reachable (so the Cleaner cannot free the handle) until it returns. */
+    private void score(Scoring scoring) {
+        Lock r = lock.readLock();
+        r.lock();
+        try {
+            if (closed) {
+                throw new IllegalStateException("the crisk model is closed");
+            }
+            scoring.run(handle);
+        } finally {
+            r.unlock();
+            Reference.reachabilityFence(this);
+        }
+    }
+
+    /** Checks nrows and returns the output length nrows * outputsPerRow(options). */
+    private int outputLength(int nrows, PredictOptions options) {
+        Objects.requireNonNull(options, "options");
+        if (nrows < 0) {
+            throw new IllegalArgumentException("nrows must be >= 0, not " + nrows);
+        }
+        long n = (long) nrows * outputsPerRow(options);
+        if (n > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException(nrows + " rows give " + n
+                    + " outputs, more than one Java array holds: score in batches");
+        }
+        return (int) n;
+    }
+
+    /** Returns a view of buffer's remaining floats (GetDirectBufferAddress ignores the
+     * position), after checking that the C library can use its memory as floats. */
+    private static FloatBuffer nativeView(FloatBuffer buffer, String what) {
+        Objects.requireNonNull(buffer, what);
+        if (!buffer.isDirect()) {
+            throw new IllegalArgumentException(what + " is a heap FloatBuffer: pass a direct"
+                    + " one, or a float[] to predict(float[], int, PredictOptions), which copies");
+        }
+        if (buffer.order() != ByteOrder.nativeOrder()) {
+            throw new IllegalArgumentException(what + " is in " + buffer.order()
+                    + " byte order, not the native " + ByteOrder.nativeOrder()
+                    + ": build it with ByteBuffer.order(ByteOrder.nativeOrder())");
+        }
+        return buffer.slice();
+    }
+
+    /** Returns the model's feature names, or an empty list unless it names every one. */
+    private static List<String> readFeatureNames(SWIGTYPE_p_crisk_model handle, int n) {
+        List<String> names = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            String name = CriskNative.crisk_model_feature_name(handle, i);
+            if (name == null) {
+                return Collections.emptyList();
+            }
+            names.add(name);
+        }
+        return Collections.unmodifiableList(names);
+    }
+}

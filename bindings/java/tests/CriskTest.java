@@ -1,0 +1,414 @@
+package org.crisk.test;
+
+import static org.junit.Assert.assertArrayEquals;
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
+import static org.junit.Assert.assertNotEquals;
+import static org.junit.Assert.assertThrows;
+import static org.junit.Assert.assertTrue;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.nio.ReadOnlyBufferException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+
+import org.crisk.CriskException;
+import org.crisk.Model;
+import org.crisk.ModelInfo;
+import org.crisk.PredictOptions;
+import org.junit.BeforeClass;
+import org.junit.Test;
+import org.junit.runner.JUnitCore;
+import org.junit.runner.Result;
+import org.junit.runner.notification.Failure;
+
+/**
+ * The Java binding against the C library: the example model scored through crisk.jar must
+ * give exactly what `crisk predict` (the CLI over the same C library) prints for the same
+ * CSV, and the binding's own contracts (threads, close, errors, direct buffers, the
+ * self-extracting jar) must hold. Run by `meson test --suite java` through java's
+ * source-file launcher, with crisk.jar and JUnit 4 on the class path; the environment
+ * names the CLI (CRISK_CLI), the source tree (CRISK_SOURCE_DIR) and the jar (CRISK_JAR).
+ */
+public class CriskTest {
+    private static final Path SOURCE = Paths.get(System.getenv("CRISK_SOURCE_DIR"));
+    private static final Path MODEL = SOURCE.resolve("models/example-features/fraud_xgb.json");
+    private static final Path CSV = SOURCE.resolve("models/example-features/features.csv");
+
+    private static Model model;
+    private static float[] rows;   // features.csv in the model's column order
+    private static int nrows;
+    private static int width;
+
+    /** Runs the tests; exits 0 only when every one passed. */
+    public static void main(String[] args) {
+        Result result = JUnitCore.runClasses(CriskTest.class);
+        for (Failure f : result.getFailures()) {
+            System.out.println("FAIL " + f.getTestHeader() + ": " + f.getTrace());
+        }
+        int failed = result.getFailureCount();
+        System.out.println((result.getRunCount() - failed) + " passed, " + failed + " failed");
+        System.exit(result.wasSuccessful() && result.getRunCount() > 0 ? 0 : 1);
+    }
+
+    @BeforeClass
+    public static void loadExample() throws IOException {
+        model = Model.load(MODEL);
+        width = model.numFeatures();
+        List<String> lines = Files.readAllLines(CSV, StandardCharsets.UTF_8);
+        List<String> header = Arrays.asList(lines.get(0).split(",", -1));
+        List<String> names = model.featureNames();
+        assertEquals("the example model stores its feature names", width, names.size());
+        nrows = lines.size() - 1;
+        rows = new float[nrows * width];
+        for (int r = 0; r < nrows; r++) {
+            String[] cells = lines.get(r + 1).split(",", -1);
+            for (int c = 0; c < width; c++) {
+                String cell = cells[header.indexOf(names.get(c))];
+                rows[r * width + c] = cell.isEmpty() ? Float.NaN : Float.parseFloat(cell);
+            }
+        }
+    }
+
+    /** Returns what `crisk predict` prints for the example CSV (%.9g: exact floats). */
+    private static float[] cliScores(String... extra) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of(System.getenv("CRISK_CLI"), "predict",
+                "--model", MODEL.toString(), "--input", CSV.toString()));
+        cmd.addAll(List.of(extra));
+        Run run = Run.of(new ProcessBuilder(cmd));
+        assertEquals(run.err, 0, run.status);
+        String[] lines = run.out.trim().split("\n");
+        assertEquals("score", lines[0]);
+        float[] scores = new float[lines.length - 1];
+        for (int i = 0; i < scores.length; i++) {
+            scores[i] = Float.parseFloat(lines[i + 1]);
+        }
+        return scores;
+    }
+
+    @Test
+    public void scoresAsTheCommandLine() throws Exception {
+        assertEquals(nrows, cliScores().length);
+        assertArrayEquals(cliScores(), model.predict(rows, nrows), 0f);
+        PredictOptions margin = PredictOptions.builder().margin(true).build();
+        assertArrayEquals(cliScores("--margin"), model.predict(rows, nrows, margin), 0f);
+        PredictOptions threads = PredictOptions.builder().threads(2).build();
+        assertArrayEquals(cliScores("--threads", "2"), model.predict(rows, nrows, threads), 0f);
+    }
+
+    @Test
+    public void describesTheModelAsInspect() throws Exception {
+        Run run = Run.of(new ProcessBuilder(System.getenv("CRISK_CLI"), "inspect",
+                "--model", MODEL.toString()));
+        assertEquals(run.err, 0, run.status);
+        Map<String, String> inspect = new HashMap<>();
+        for (String line : run.out.split("\n")) {
+            String[] kv = line.split(": ", 2);
+            inspect.put(kv[0], kv[1]);
+        }
+        Run version = Run.of(new ProcessBuilder(System.getenv("CRISK_CLI"), "--version"));
+        assertEquals("crisk " + Model.libraryVersion(), version.out.trim());
+        ModelInfo info = model.info();
+        assertEquals(inspect.get("format"), info.format());
+        assertEquals(inspect.get("objective"), info.objective());
+        assertEquals(inspect.get("booster"), info.booster());
+        assertEquals(inspect.get("trees"), Long.toString(info.numTrees()));
+        assertEquals(inspect.get("iterations"), Long.toString(info.numIterations()));
+        assertEquals(inspect.get("nodes"), Long.toString(info.numNodes()));
+        assertEquals(inspect.get("features"), Integer.toString(model.numFeatures()));
+        assertEquals(inspect.get("outputs"), Integer.toString(model.numOutputs()));
+        // Every CSV column is one of the model's named features.
+        String header = Files.readAllLines(CSV).get(0);
+        assertEquals(Arrays.stream(header.split(",")).sorted().toList(),
+                model.featureNames().stream().sorted().toList());
+        assertThrows(UnsupportedOperationException.class, () -> model.featureNames().add("x"));
+    }
+
+    @Test
+    public void featureNamesAreDecodedAsUtf8() throws Exception {
+        // A name outside ASCII, with a character beyond the BMP (4 UTF-8 bytes, which JNI's
+        // modified UTF-8 would garble), survives the trip through C.
+        String name = "valeur_d\u00e9clar\u00e9e_\u20ac_\ud835\udc01";
+        String json = Files.readString(MODEL).replace("\"declared_value_eur\"", "\"" + name + "\"");
+        try (Model renamed = Model.fromBytes(json.getBytes(StandardCharsets.UTF_8))) {
+            List<String> expected = new ArrayList<>(model.featureNames());
+            expected.set(expected.indexOf("declared_value_eur"), name);
+            assertEquals(expected, renamed.featureNames());
+            assertArrayEquals(model.predict(rows, nrows), renamed.predict(rows, nrows), 0f);
+        }
+    }
+
+    @Test
+    public void iterationRange() {
+        long iterations = model.info().numIterations();
+        PredictOptions all = PredictOptions.builder().iterationRange(0, iterations).build();
+        assertArrayEquals(model.predict(rows, nrows), model.predict(rows, nrows, all), 0f);
+        PredictOptions first = PredictOptions.builder().iterationRange(0, 1).build();
+        assertFalse(Arrays.equals(model.predict(rows, nrows), model.predict(rows, nrows, first)));
+        PredictOptions beyond = PredictOptions.builder().iterationRange(0, iterations + 1).build();
+        CriskException e = assertThrows(CriskException.class,
+                () -> model.predict(rows, nrows, beyond));
+        assertEquals("CRISK_E_INVALID_ARGUMENT", e.getErrorName());
+    }
+
+    @Test
+    public void directBuffersAreReadAndWrittenInPlace() {
+        float[] expected = model.predict(rows, nrows);
+        // Rows start at position 3 of a larger buffer; outputs land between sentinels.
+        FloatBuffer in = direct(3 + rows.length);
+        in.position(3);
+        in.put(rows).position(3);
+        FloatBuffer all = direct(nrows + 4);
+        for (int i = 0; i < all.capacity(); i++) {
+            all.put(i, -7f);
+        }
+        FloatBuffer out = all.duplicate().position(2).limit(2 + nrows);
+        model.predict(in, nrows, out);
+        for (int i = 0; i < nrows; i++) {
+            assertEquals(expected[i], all.get(2 + i), 0f);
+        }
+        assertEquals(-7f, all.get(1), 0f);
+        assertEquals(-7f, all.get(nrows + 2), 0f);
+        assertEquals("positions are left alone", 3, in.position());
+        assertEquals(2, out.position());
+        // Heap buffers, a foreign byte order and a read-only output are refused.
+        FloatBuffer outRow = direct(1);
+        float[] row = Arrays.copyOf(rows, width);
+        assertThrows(IllegalArgumentException.class,
+                () -> model.predict(FloatBuffer.wrap(row), 1, outRow));
+        FloatBuffer swapped = ByteBuffer.allocateDirect(4 * width)
+                .order(ByteOrder.nativeOrder() == ByteOrder.BIG_ENDIAN
+                        ? ByteOrder.LITTLE_ENDIAN : ByteOrder.BIG_ENDIAN)
+                .asFloatBuffer();
+        assertThrows(IllegalArgumentException.class, () -> model.predict(swapped, 1, outRow));
+        FloatBuffer misaligned = ByteBuffer.allocateDirect(4 * width + 1).position(1).slice()
+                .order(ByteOrder.nativeOrder()).asFloatBuffer();
+        assertThrows(IllegalArgumentException.class, () -> model.predict(misaligned, 1, outRow));
+        FloatBuffer oneRow = direct(width).put(row).flip();
+        assertThrows(ReadOnlyBufferException.class,
+                () -> model.predict(oneRow, 1, outRow.asReadOnlyBuffer()));
+        CriskException e = assertThrows(CriskException.class,
+                () -> model.predict(oneRow, 1, direct(2)));
+        assertEquals("CRISK_E_SHAPE", e.getErrorName());
+    }
+
+    private static FloatBuffer direct(int floats) {
+        return ByteBuffer.allocateDirect(4 * floats).order(ByteOrder.nativeOrder())
+                .asFloatBuffer();
+    }
+
+    @Test
+    public void eightThreadsShareOneModel() throws Exception {
+        float[] expected = model.predict(rows, nrows);
+        ExecutorService pool = Executors.newFixedThreadPool(8);
+        try {
+            List<Future<Boolean>> results = new ArrayList<>();
+            for (int t = 0; t < 8; t++) {
+                int first = t * 7;  // each thread scores its own window, many times
+                results.add(pool.submit(() -> {
+                    for (int rep = 0; rep < 50; rep++) {
+                        int n = 1 + (first + rep) % (nrows - first);
+                        float[] got = model.predict(
+                                Arrays.copyOfRange(rows, first * width, (first + n) * width), n);
+                        if (!Arrays.equals(got, Arrays.copyOfRange(expected, first, first + n))) {
+                            return false;
+                        }
+                    }
+                    return true;
+                }));
+            }
+            for (Future<Boolean> f : results) {
+                assertTrue(f.get(60, TimeUnit.SECONDS));
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    @Test
+    public void closeWaitsForPredictionsAndForbidsLaterOnes() throws Exception {
+        float[] expected = model.predict(rows, nrows);
+        Model m = Model.load(MODEL);
+        ExecutorService pool = Executors.newFixedThreadPool(4);
+        CountDownLatch started = new CountDownLatch(4);
+        try {
+            List<Future<Integer>> results = new ArrayList<>();
+            for (int t = 0; t < 4; t++) {
+                Callable<Integer> job = () -> {
+                    started.countDown();
+                    int scored = 0;
+                    while (true) {
+                        float[] got;
+                        try {
+                            got = m.predict(rows, nrows);
+                        } catch (IllegalStateException closed) {
+                            return scored;
+                        }
+                        assertArrayEquals(expected, got, 0f);
+                        scored++;
+                    }
+                };
+                results.add(pool.submit(job));
+            }
+            started.await();
+            m.close();
+            for (Future<Integer> f : results) {
+                f.get(60, TimeUnit.SECONDS);  // each stopped with IllegalStateException
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        assertTrue(m.isClosed());
+        m.close();  // idempotent
+        assertEquals(model.numFeatures(), m.numFeatures());  // accessors outlive close
+        assertThrows(IllegalStateException.class, () -> m.predict(rows, nrows));
+        assertThrows(IllegalStateException.class,
+                () -> m.predict(direct(rows.length).put(rows).flip(), nrows, direct(nrows)));
+
+        Model scoped;
+        try (Model t = Model.fromBytes(Files.readAllBytes(MODEL))) {
+            scoped = t;
+            assertArrayEquals(expected, t.predict(rows, nrows), 0f);
+        }
+        assertTrue(scoped.isClosed());
+        assertThrows(IllegalStateException.class, () -> scoped.predict(rows, nrows));
+    }
+
+    @Test
+    public void errorsCarryTheCodeNameAndMessage() throws Exception {
+        CriskException bad = assertThrows(CriskException.class,
+                () -> Model.fromBytes("{\"learner\": 42}".getBytes(StandardCharsets.UTF_8)));
+        assertEquals("CRISK_E_FORMAT", bad.getErrorName());
+        assertTrue(bad.getCode() < 0);
+        assertFalse(bad.getDetail().isEmpty());
+        assertEquals("CRISK_E_FORMAT: " + bad.getDetail(), bad.getMessage());
+
+        CriskException empty = assertThrows(CriskException.class,
+                () -> Model.fromBytes(new byte[0]));
+        assertEquals("CRISK_E_FORMAT", empty.getErrorName());
+
+        CriskException shape = assertThrows(CriskException.class,
+                () -> model.predict(Arrays.copyOf(rows, 2 * (width - 1)), 2));
+        assertEquals("CRISK_E_SHAPE", shape.getErrorName());
+        assertNotEquals(bad.getCode(), shape.getCode());
+        assertThrows(CriskException.class, () -> model.predict(new float[width + 1], 2));
+
+        assertThrows(NoSuchFileException.class,
+                () -> Model.load(SOURCE.resolve("no/such/model.json")));
+        assertThrows(IllegalArgumentException.class, () -> model.predict(rows, -1));
+        assertThrows(IllegalArgumentException.class,
+                () -> PredictOptions.builder().threads(-1));
+        assertThrows(NullPointerException.class, () -> model.predict((float[]) null, 1));
+        assertEquals(0, model.predict(new float[0], 0).length);
+    }
+
+    /** The probe a fresh JVM runs with nothing but crisk.jar on its class path. */
+    private static final String PROBE = String.join("\n",
+            "import java.nio.file.Path;",
+            "public class Probe {",
+            "  public static void main(String[] a) throws Exception {",
+            "    try (org.crisk.Model m = org.crisk.Model.load(Path.of(a[0]))) {",
+            "      float[] row = new float[m.numFeatures()];",
+            "      for (int i = 0; i < row.length; i++) row[i] = Float.parseFloat(a[1 + i]);",
+            "      System.out.println(m.predict(row, 1)[0]);",
+            "    }",
+            "  }",
+            "}", "");
+
+    /** Returns a ProcessBuilder for a fresh JVM running the probe with crisk.jar only:
+     * no java.library.path, no LD_LIBRARY_PATH, and the given extra JVM options. */
+    private static ProcessBuilder probe(Path dir, String... jvmOptions) throws IOException {
+        Path source = dir.resolve("Probe.java");
+        Files.writeString(source, PROBE);
+        List<String> cmd = new ArrayList<>(List.of(
+                Paths.get(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Djava.library.path=" + dir, "-Djava.io.tmpdir=" + dir,
+                "-cp", System.getenv("CRISK_JAR")));
+        cmd.addAll(List.of(jvmOptions));
+        cmd.add(source.toString());
+        cmd.add(MODEL.toString());
+        for (int c = 0; c < width; c++) {
+            cmd.add(Float.toString(rows[c]));
+        }
+        ProcessBuilder pb = new ProcessBuilder(cmd);
+        pb.environment().remove("LD_LIBRARY_PATH");
+        pb.environment().remove("JAVA_TOOL_OPTIONS");
+        return pb;
+    }
+
+    @Test
+    public void theJarExtractsItsNativeLibraryInAFreshJvm() throws Exception {
+        Path dir = Files.createTempDirectory("crisk-probe");
+        try {
+            Run run = Run.of(probe(dir));
+            assertEquals(run.err, 0, run.status);
+            assertEquals(model.predict(Arrays.copyOf(rows, width), 1)[0],
+                    Float.parseFloat(run.out.trim()), 0f);
+            // The extracted copy is removed once loaded.
+            try (var left = Files.list(dir)) {
+                assertEquals(List.of("Probe.java"),
+                        left.map(p -> p.getFileName().toString()).toList());
+            }
+
+            Path missing = dir.resolve("nowhere").resolve("libcrisk_jni.so");
+            Run fail = Run.of(probe(dir, "-Dcrisk.library.path=" + missing));
+            assertNotEquals(0, fail.status);
+            assertTrue(fail.err, fail.err.contains("UnsatisfiedLinkError")
+                    && fail.err.contains(missing.toString())
+                    && fail.err.contains("crisk.library.path"));
+        } finally {
+            try (var left = Files.list(dir)) {
+                for (Path p : left.toList()) {
+                    Files.delete(p);
+                }
+            }
+            Files.delete(dir);
+        }
+    }
+
+    /** A finished process: its exit status, standard output and standard error. */
+    private static final class Run {
+        final int status;
+        final String out;
+        final String err;
+
+        private Run(int status, String out, String err) {
+            this.status = status;
+            this.out = out;
+            this.err = err;
+        }
+
+        static Run of(ProcessBuilder pb) throws Exception {
+            Path errFile = Files.createTempFile("crisk-test", ".err");
+            try {
+                pb.redirectError(errFile.toFile());
+                Process p = pb.start();
+                String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+                if (!p.waitFor(120, TimeUnit.SECONDS)) {
+                    p.destroyForcibly();
+                    throw new AssertionError("timed out: " + pb.command());
+                }
+                return new Run(p.exitValue(), out, Files.readString(errFile));
+            } finally {
+                Files.delete(errFile);
+            }
+        }
+    }
+}

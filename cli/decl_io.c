@@ -1,0 +1,204 @@
+/*
+ * decl_io.c — what `crisk score`, `fit` and `evaluate` share: opening a declaration input
+ * (CSV or JSON Lines), writing rejected rows (a rejects file, or stderr), the closing
+ * count line, declaration ids, and text values quoted for CSV and JSON.
+ */
+#include "cli.h"
+
+#include "declarations.h"
+
+#include <errno.h>
+#include <math.h>
+#include <string.h>
+
+/* Returns the format named by `format` ("csv"/"jsonl") or implied by `path`'s extension
+ * ("-" with no --format: CSV), or 0 when neither tells. */
+crisk_decl_format cli_decl_format(const char *path, const char *format)
+{
+    if (format) {
+        if (strcmp(format, "csv") == 0)
+            return CRISK_DECL_CSV;
+        if (strcmp(format, "jsonl") == 0)
+            return CRISK_DECL_JSONL;
+        return 0;
+    }
+    if (strcmp(path, "-") == 0)
+        return CRISK_DECL_CSV;
+    return crisk_decl_format_of(path);
+}
+
+/* Writes `n` bytes of text at `s` as one CSV field, quoted when it holds a comma, a
+ * quote, a line break, or leading/trailing space. */
+void cli_write_csv_text(FILE *f, const char *s, size_t n)
+{
+    int quote = n > 0 && (s[0] == ' ' || s[n - 1] == ' ');
+    for (size_t i = 0; i < n && !quote; i++)
+        quote = s[i] == ',' || s[i] == '"' || s[i] == '\n' || s[i] == '\r';
+    if (!quote) {
+        fwrite(s, 1, n, f);
+        return;
+    }
+    fputc('"', f);
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '"')
+            fputc('"', f);
+        fputc(s[i], f);
+    }
+    fputc('"', f);
+}
+
+/* Writes `n` bytes of UTF-8 text at `s` as a JSON string, escaping quotes, backslashes
+ * and control characters. */
+void cli_write_json_text(FILE *f, const char *s, size_t n)
+{
+    fputc('"', f);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"' || c == '\\')
+            fprintf(f, "\\%c", c);
+        else if (c == '\n')
+            fputs("\\n", f);
+        else if (c == '\r')
+            fputs("\\r", f);
+        else if (c == '\t')
+            fputs("\\t", f);
+        else if (c < 0x20)
+            fprintf(f, "\\u%04x", c);
+        else
+            fputc(c, f);
+    }
+    fputc('"', f);
+}
+
+/* Opens the rejects sink: the file at `path` (CSV `line,reason,raw`, or JSON Lines when
+ * it ends in .jsonl), or stderr lines when `path` is NULL. Returns 0, or
+ * CLI_EXIT_FAILURE after reporting. */
+int cli_rejects_open(cli_rejects *rj, const char *path)
+{
+    rj->name = path;
+    rj->jsonl = path && crisk_decl_format_of(path) == CRISK_DECL_JSONL;
+    rj->f = NULL;
+    if (!path)
+        return 0;
+    rj->f = fopen(path, "w");
+    if (!rj->f) {
+        cli_report(path, strerror(errno));
+        return CLI_EXIT_FAILURE;
+    }
+    if (!rj->jsonl)
+        fputs("line,reason,raw\n", rj->f);
+    return 0;
+}
+
+/* Writes one rejected row to the sink (a crisk_decl_reject_fn); returns 0. */
+int cli_rejects_write(void *ctx, const crisk_decl_reject *rej)
+{
+    cli_rejects *rj = ctx;
+    if (!rj->f) {
+        fprintf(stderr, "crisk: line %llu rejected: %s\n", (unsigned long long)rej->line,
+                rej->reason);
+        return 0;
+    }
+    if (rj->jsonl) {
+        fprintf(rj->f, "{\"line\":%llu,\"reason\":", (unsigned long long)rej->line);
+        cli_write_json_text(rj->f, rej->reason, strlen(rej->reason));
+        fputs(",\"raw\":", rj->f);
+        cli_write_json_text(rj->f, rej->raw, rej->raw_len);
+        fprintf(rj->f, ",\"truncated\":%s}\n", rej->truncated ? "true" : "false");
+        return 0;
+    }
+    fprintf(rj->f, "%llu,", (unsigned long long)rej->line);
+    cli_write_csv_text(rj->f, rej->reason, strlen(rej->reason));
+    fputc(',', rj->f);
+    cli_write_csv_text(rj->f, rej->raw, rej->raw_len);
+    fputc('\n', rj->f);
+    return 0;
+}
+
+/* Finishes the rejects file; returns 0 or -1 after reporting a write error. */
+int cli_rejects_close(cli_rejects *rj)
+{
+    if (!rj->f)
+        return 0;
+    int rc = cli_finish_output(rj->f, rj->name);
+    rj->f = NULL;
+    return rc;
+}
+
+/* Opens the declarations at `path` ("-": stdin) in the format `format` names or the
+ * extension implies, for `schema`, with the extra columns `extras`. Returns 0,
+ * CLI_EXIT_USAGE (no format known) or CLI_EXIT_FAILURE, after reporting. */
+int cli_decl_input_open(cli_decl_input *in, const char *path, const char *format,
+                        const crisk_schema *schema, const crisk_decl_extra *extras,
+                        size_t num_extras)
+{
+    memset(in, 0, sizeof *in);
+    in->name = strcmp(path, "-") == 0 ? "stdin" : path;
+    crisk_decl_format fmt = cli_decl_format(path, format);
+    if (!fmt) {
+        fprintf(stderr, "crisk: %s: cannot tell the input format: name the file .csv or "
+                        ".jsonl, or give --format csv|jsonl\n", in->name);
+        return CLI_EXIT_USAGE;
+    }
+    in->f = cli_open_input(path);
+    if (!in->f)
+        return CLI_EXIT_FAILURE;
+    crisk_decl_options opts;
+    crisk_decl_options_init(&opts);
+    opts.extras = extras;
+    opts.num_extras = num_extras;
+    crisk_error err;
+    if (crisk_decl_open(in->f, fmt, schema, &opts, &in->reader, &err) != 0) {
+        cli_report(in->name, err.message);
+        return CLI_EXIT_FAILURE;
+    }
+    return 0;
+}
+
+/* Closes the input (not stdin) and frees its reader. */
+void cli_decl_input_close(cli_decl_input *in)
+{
+    crisk_decl_free(in->reader);
+    in->reader = NULL;
+    if (in->f && in->f != stdin)
+        fclose(in->f);
+    in->f = NULL;
+}
+
+/* Prints "rows read: R, <verb>: S, rejected: J" to stderr. */
+void cli_decl_summary(const cli_decl_input *in, const char *verb)
+{
+    uint64_t rejected;
+    uint64_t read = crisk_decl_rows_read(in->reader, &rejected);
+    fprintf(stderr, "rows read: %llu, %s: %llu, rejected: %llu\n", (unsigned long long)read,
+            verb, (unsigned long long)(read - rejected), (unsigned long long)rejected);
+}
+
+/* Returns the declaration id of row `row` as text (its length in `*len`; `buf` of
+ * CLI_ID_BYTES holds a number or date written out), or NULL when it is missing. When the
+ * schema names no id field, the row's source line stands for it. */
+const char *cli_batch_id(const crisk_batch *batch, size_t row, char *buf, size_t *len)
+{
+    const crisk_schema *schema = crisk_batch_schema(batch);
+    long id = crisk_schema_id_field(schema);
+    if (id < 0) {
+        *len = (size_t)snprintf(buf, CLI_ID_BYTES, "%llu",
+                                (unsigned long long)crisk_batch_source_line(batch, row));
+        return buf;
+    }
+    crisk_field_type type = crisk_schema_field_type(schema, (size_t)id);
+    if (type == CRISK_FIELD_STRING || type == CRISK_FIELD_HS_CODE)
+        return crisk_batch_text(batch, row, (size_t)id, len);
+    double v = crisk_batch_number(batch, row, (size_t)id);
+    if (isnan(v))
+        return NULL;
+    *len = (size_t)snprintf(buf, CLI_ID_BYTES, "%.17g", v);
+    return buf;
+}
+
+/* Returns the header name of the id column: the schema's id field, else "line". */
+const char *cli_id_name(const crisk_schema *schema)
+{
+    long id = crisk_schema_id_field(schema);
+    return id < 0 ? "line" : crisk_schema_field_name(schema, (size_t)id);
+}

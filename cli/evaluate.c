@@ -1,0 +1,251 @@
+/*
+ * evaluate.c — `crisk evaluate`: scores labelled declarations with a bundle and prints the
+ * measures customs-fraud studies use: the AUC, and for the top 1, 2, 5 and 10% of
+ * declarations by score, precision, recall and the share of revenue they hold.
+ */
+#include "cli.h"
+
+#include "error.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Declarations scored at a time (every score is kept: ranking needs all of them). */
+#define EVAL_BATCH_ROWS 8192
+
+/* What the command line asks of `crisk evaluate`. */
+typedef struct eval_args {
+    const char *bundle, *input, *label, *revenue, *model, *rejects, *threads, *input_format;
+    int threads_n;
+} eval_args;
+
+/* One scored declaration: its score (NaN ranks last), label, revenue and input order. */
+typedef struct scored {
+    double score;
+    double label;
+    double revenue;
+    size_t order;
+} scored;
+
+/* Parses and checks the command line into `a`. Returns 0, CLI_HELP or CLI_EXIT_USAGE. */
+static int parse(int argc, char **argv, eval_args *a)
+{
+    memset(a, 0, sizeof *a);
+    const cli_option opts[] = {
+        {"--bundle", &a->bundle, NULL},   {"--input", &a->input, NULL},
+        {"--label", &a->label, NULL},     {"--revenue", &a->revenue, NULL},
+        {"--model", &a->model, NULL},     {"--rejects", &a->rejects, NULL},
+        {"--threads", &a->threads, NULL}, {"--input-format", &a->input_format, NULL},
+    };
+    int rc = cli_parse_args("evaluate", argc, argv, opts, sizeof opts / sizeof opts[0]);
+    if (rc)
+        return rc;
+    if (!a->bundle || !a->input || !a->label) {
+        fprintf(stderr, "crisk evaluate: --bundle, --input and --label are required "
+                        "(see 'crisk help')\n");
+        return CLI_EXIT_USAGE;
+    }
+    a->threads_n = 1;
+    long v;
+    if (a->threads) {
+        if ((rc = cli_parse_int("--threads", a->threads, 0, 1L << 20, &v)) != 0)
+            return rc;
+        a->threads_n = (int)v;
+    }
+    return 0;
+}
+
+/* Orders by score, highest first, NaN last; equal scores by input order. */
+static int by_score_desc(const void *pa, const void *pb)
+{
+    const scored *a = pa, *b = pb;
+    int an = isnan(a->score), bn = isnan(b->score);
+    if (an != bn)
+        return an - bn;
+    if (!an && a->score != b->score)
+        return a->score > b->score ? -1 : 1;
+    return a->order < b->order ? -1 : a->order > b->order;
+}
+
+/* Returns the AUC of `rows` (sorted by by_score_desc): the Mann-Whitney statistic with
+ * tied scores given their average rank (NaN scores tie with each other, below all). NaN
+ * when either class is empty. */
+static double auc(const scored *rows, size_t n)
+{
+    double pos = 0, rank_sum = 0;
+    /* Ranks ascend with the score: row i of the descending order has rank n - i. */
+    for (size_t i = 0; i < n;) {
+        size_t j = i + 1;
+        while (j < n && (rows[j].score == rows[i].score ||
+                         (isnan(rows[j].score) && isnan(rows[i].score))))
+            j++;
+        double avg = ((double)(n - i) + (double)(n - j + 1)) / 2.0;
+        for (size_t k = i; k < j; k++)
+            if (rows[k].label == 1.0) {
+                pos += 1;
+                rank_sum += avg;
+            }
+        i = j;
+    }
+    double neg = (double)n - pos;
+    if (pos == 0 || neg == 0)
+        return NAN;
+    return (rank_sum - pos * (pos + 1) / 2.0) / (pos * neg);
+}
+
+/* Prints the evaluation table of `rows` (sorted) for model `model_name`. */
+static void print_table(const scored *rows, size_t n, const char *model_name, int revenue)
+{
+    double pos = 0, rev_total = 0;
+    for (size_t i = 0; i < n; i++) {
+        pos += rows[i].label;
+        rev_total += revenue ? rows[i].revenue : 0;
+    }
+    printf("model: %s\n", model_name);
+    printf("declarations: %zu, positives: %.0f\n", n, pos);
+    printf("auc: %.6f\n", auc(rows, n));
+    printf("%-6s %8s %10s %10s%s\n", "top", "n", "precision", "recall",
+           revenue ? "    revenue" : "");
+    static const int percents[] = {1, 2, 5, 10};
+    for (size_t p = 0; p < sizeof percents / sizeof percents[0]; p++) {
+        /* ceil(n * pct / 100) in integers, so that no rounding of a double decides. */
+        size_t k = (n * (size_t)percents[p] + 99) / 100;
+        double hit = 0, rev = 0;
+        for (size_t i = 0; i < k; i++) {
+            hit += rows[i].label;
+            rev += revenue ? rows[i].revenue : 0;
+        }
+        char top[8];
+        snprintf(top, sizeof top, "%d%%", percents[p]);
+        printf("%-6s %8zu %10.6f %10.6f", top, k, k ? hit / (double)k : NAN,
+               pos > 0 ? hit / pos : NAN);
+        if (revenue)
+            printf(" %10.6f", rev_total != 0 ? rev / rev_total : NAN);
+        putchar('\n');
+    }
+}
+
+/* Returns the index of the model to evaluate: `name`, else the policy's score model,
+ * else the first; -1 after reporting when `name` is no model of the bundle. */
+static long pick_model(const crisk_bundle *bundle, const char *name)
+{
+    if (!name) {
+        long m = crisk_bundle_score_model(bundle);
+        return m >= 0 ? m : 0;
+    }
+    for (size_t m = 0; m < crisk_bundle_num_models(bundle); m++)
+        if (strcmp(crisk_bundle_model_name(bundle, m), name) == 0)
+            return (long)m;
+    fprintf(stderr, "crisk evaluate: the bundle has no model \"%s\"\n", name);
+    return -1;
+}
+
+/* Reads and scores every declaration, appending (score, label, revenue) to `*rows`
+ * (malloc'd, `*n` of them). Returns 0 or a negative crisk code with `err` filled. */
+static int score_all(const crisk_bundle *bundle, size_t model, cli_decl_input *in,
+                     cli_rejects *rejects, int threads, int revenue, scored **rows,
+                     size_t *n, crisk_error *err)
+{
+    crisk_batch *batch = NULL;
+    double *extras = malloc(EVAL_BATCH_ROWS * 2 * sizeof *extras);
+    size_t cap = 0;
+    int rc = extras ? crisk_batch_new(crisk_bundle_schema(bundle), &batch, err)
+                    : crisk_fail(err, CRISK_E_NOMEM, "out of memory for a batch");
+    crisk_score_options opts;
+    crisk_score_options_init(&opts);
+    opts.threads = threads;
+    size_t nx = revenue ? 2 : 1;
+    while (rc == 0) {
+        size_t got;
+        crisk_batch_clear(batch);
+        rc = crisk_decl_read(in->reader, batch, EVAL_BATCH_ROWS, extras, cli_rejects_write,
+                             rejects, &got, err);
+        if (rc || got == 0)
+            break;
+        crisk_results *res = NULL;
+        if ((rc = crisk_bundle_score(bundle, batch, &opts, &res, err)) != 0)
+            break;
+        if (*n + got > cap) {
+            size_t grown_cap = cap ? cap * 2 : EVAL_BATCH_ROWS;
+            while (grown_cap < *n + got)
+                grown_cap *= 2;
+            scored *grown = realloc(*rows, grown_cap * sizeof *grown);
+            if (!grown) {
+                crisk_results_free(res);
+                rc = crisk_fail(err, CRISK_E_NOMEM, "out of memory for %zu scores", grown_cap);
+                break;
+            }
+            *rows = grown;
+            cap = grown_cap;
+        }
+        for (size_t i = 0; i < got; i++) {
+            scored *s = &(*rows)[*n + i];
+            s->score = crisk_results_score(res, i, model);
+            s->label = extras[i * nx];
+            s->revenue = revenue ? extras[i * nx + 1] : 0;
+            s->order = *n + i;
+        }
+        *n += got;
+        crisk_results_free(res);
+    }
+    crisk_batch_free(batch);
+    free(extras);
+    return rc;
+}
+
+/* Runs `crisk evaluate`; returns the exit code. */
+int cli_evaluate(int argc, char **argv)
+{
+    eval_args a;
+    int rc = parse(argc, argv, &a);
+    if (rc == CLI_HELP) {
+        cli_usage(stdout);
+        return CLI_EXIT_OK;
+    }
+    if (rc)
+        return rc;
+    crisk_error err;
+    crisk_bundle *bundle = NULL;
+    if (crisk_bundle_load(a.bundle, NULL, &bundle, &err) != 0) {
+        cli_report(a.bundle, err.message);
+        return CLI_EXIT_FAILURE;
+    }
+    int status = CLI_EXIT_FAILURE;
+    scored *rows = NULL;
+    size_t n = 0;
+    cli_rejects rejects = {NULL, NULL, 0};
+    const crisk_decl_extra extras[2] = {{a.label, 1, 1}, {a.revenue, 1, 0}};
+    cli_decl_input in;
+    memset(&in, 0, sizeof in);
+    long model = pick_model(bundle, a.model);
+    if (model < 0) {
+        status = CLI_EXIT_USAGE;
+        goto done;
+    }
+    rc = cli_decl_input_open(&in, a.input, a.input_format, crisk_bundle_schema(bundle),
+                             extras, a.revenue ? 2 : 1);
+    if (rc) {
+        status = rc;
+        goto done;
+    }
+    if (cli_rejects_open(&rejects, a.rejects) != 0)
+        goto done;
+    if (score_all(bundle, (size_t)model, &in, &rejects, a.threads_n, a.revenue != NULL,
+                  &rows, &n, &err) != 0) {
+        cli_report(in.name, err.message);
+        goto done;
+    }
+    if (cli_rejects_close(&rejects) != 0)
+        goto done;
+    cli_decl_summary(&in, "scored");
+    qsort(rows, n, sizeof *rows, by_score_desc);
+    print_table(rows, n, crisk_bundle_model_name(bundle, (size_t)model), a.revenue != NULL);
+    status = fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_FAILURE;
+done:
+    cli_rejects_close(&rejects);
+    cli_decl_input_close(&in);
+    free(rows);
+    crisk_bundle_free(bundle);
+    return status;
+}

@@ -1,0 +1,226 @@
+/*
+ * fit.c — `crisk fit`: reads labelled declarations, fits a schema's dictionaries,
+ * risk-indicator tables and bands, writes the fitted schema, and optionally the training
+ * matrix (out-of-fold features) and the scoring features (full tables) of the same rows.
+ */
+#include "cli.h"
+
+#include "declarations.h"
+#include "error.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Rows read at a time (all of them are kept: fitting needs every row). */
+#define READ_ROWS 8192
+
+/* What the command line asks of `crisk fit`. */
+typedef struct fit_args {
+    const char *schema, *input, *label, *output, *matrix, *features, *folds, *seed,
+        *rejects, *input_format;
+    crisk_fit_options opts;
+} fit_args;
+
+/* Parses and checks the command line into `a`. Returns 0, CLI_HELP or CLI_EXIT_USAGE. */
+static int parse(int argc, char **argv, fit_args *a)
+{
+    memset(a, 0, sizeof *a);
+    const cli_option opts[] = {
+        {"--schema", &a->schema, NULL},     {"--input", &a->input, NULL},
+        {"--label", &a->label, NULL},       {"--output", &a->output, NULL},
+        {"--matrix", &a->matrix, NULL},     {"--features", &a->features, NULL},
+        {"--folds", &a->folds, NULL},       {"--seed", &a->seed, NULL},
+        {"--rejects", &a->rejects, NULL},   {"--input-format", &a->input_format, NULL},
+    };
+    int rc = cli_parse_args("fit", argc, argv, opts, sizeof opts / sizeof opts[0]);
+    if (rc)
+        return rc;
+    if (!a->schema || !a->input || !a->label || !a->output) {
+        fprintf(stderr, "crisk fit: --schema, --input, --label and --output are required "
+                        "(see 'crisk help')\n");
+        return CLI_EXIT_USAGE;
+    }
+    crisk_fit_options_init(&a->opts);
+    long v;
+    if (a->folds) {
+        if ((rc = cli_parse_int("--folds", a->folds, 2, 1000, &v)) != 0)
+            return rc;
+        a->opts.folds = (unsigned)v;
+    }
+    if (a->seed) {
+        if ((rc = cli_parse_int("--seed", a->seed, 0, 0x7fffffffL, &v)) != 0)
+            return rc;
+        a->opts.seed = (uint64_t)v;
+    }
+    return 0;
+}
+
+/* Reads every row of the input into `batch` and their labels into `*labels` (malloc'd,
+ * `*n` of them). Returns 0 or a negative crisk code with `err` filled. */
+static int read_all(cli_decl_input *in, cli_rejects *rejects, crisk_batch *batch,
+                    float **labels, size_t *n, crisk_error *err)
+{
+    double chunk[READ_ROWS];
+    size_t cap = 0;
+    *labels = NULL;
+    *n = 0;
+    for (;;) {
+        size_t got;
+        int rc = crisk_decl_read(in->reader, batch, READ_ROWS, chunk, cli_rejects_write,
+                                 rejects, &got, err);
+        if (rc)
+            return rc;
+        if (got == 0)
+            return 0;
+        if (*n + got > cap) {
+            size_t grown_cap = cap ? cap * 2 : READ_ROWS;
+            while (grown_cap < *n + got)
+                grown_cap *= 2;
+            float *grown = realloc(*labels, grown_cap * sizeof *grown);
+            if (!grown)
+                return crisk_fail(err, CRISK_E_NOMEM, "out of memory for %zu labels",
+                                  grown_cap);
+            *labels = grown;
+            cap = grown_cap;
+        }
+        for (size_t i = 0; i < got; i++)
+            (*labels)[*n + i] = (float)chunk[i];
+        *n += got;
+    }
+}
+
+/* Writes a matrix of the batch's rows to the CSV file `path`: a header (the id field,
+ * every feature, and the label column `label_name` when `labels` is given), then per row
+ * its id, features (%.9g, empty when missing) and label. Returns 0 or -1 after reporting. */
+static int write_matrix(const char *path, const crisk_batch *batch, const float *x,
+                        const float *labels, const char *label_name)
+{
+    FILE *out = fopen(path, "w");
+    if (!out) {
+        cli_report(path, strerror(errno));
+        return -1;
+    }
+    const crisk_schema *schema = crisk_batch_schema(batch);
+    size_t F = crisk_schema_num_features(schema), N = crisk_batch_size(batch);
+    const char *idname = cli_id_name(schema);
+    cli_write_csv_text(out, idname, strlen(idname));
+    for (size_t j = 0; j < F; j++) {
+        const char *name = crisk_schema_feature_name(schema, j);
+        fputc(',', out);
+        cli_write_csv_text(out, name, strlen(name));
+    }
+    if (labels) {
+        fputc(',', out);
+        cli_write_csv_text(out, label_name, strlen(label_name));
+    }
+    fputc('\n', out);
+    for (size_t i = 0; i < N; i++) {
+        char idbuf[CLI_ID_BYTES];
+        size_t len = 0;
+        const char *id = cli_batch_id(batch, i, idbuf, &len);
+        if (id)
+            cli_write_csv_text(out, id, len);
+        for (size_t j = 0; j < F; j++) {
+            float v = x[i * F + j];
+            if (isnan(v))
+                fputc(',', out);
+            else
+                fprintf(out, ",%.9g", (double)v);
+        }
+        if (labels)
+            fprintf(out, ",%.9g", (double)labels[i]);
+        fputc('\n', out);
+    }
+    return cli_finish_output(out, path);
+}
+
+/* Builds the out-of-fold training matrix (`training` 1) or the scoring features
+ * (`training` 0) of the batch and writes them to `path`. Returns 0 or -1 after
+ * reporting. */
+static int export_matrix(const char *path, int training, const crisk_schema *schema,
+                         const crisk_batch *batch, const float *labels, const fit_args *a)
+{
+    size_t F = crisk_schema_num_features(schema), N = crisk_batch_size(batch);
+    if (F && N > (size_t)-1 / sizeof(float) / F) {
+        cli_report(path, "the matrix is too large");
+        return -1;
+    }
+    float *x = malloc((N && F ? N * F : 1) * sizeof *x);
+    if (!x) {
+        cli_report(path, "out of memory for the matrix");
+        return -1;
+    }
+    crisk_error err;
+    int rc = training ? crisk_schema_training_matrix(schema, batch, labels, N, &a->opts, x,
+                                                     &err)
+                      : crisk_schema_features(schema, batch, x, &err);
+    if (rc)
+        cli_report(path, err.message);
+    else
+        rc = write_matrix(path, batch, x, training ? labels : NULL, a->label);
+    free(x);
+    return rc ? -1 : 0;
+}
+
+/* Runs `crisk fit`; returns the exit code. */
+int cli_fit(int argc, char **argv)
+{
+    fit_args a;
+    int rc = parse(argc, argv, &a);
+    if (rc == CLI_HELP) {
+        cli_usage(stdout);
+        return CLI_EXIT_OK;
+    }
+    if (rc)
+        return rc;
+    crisk_error err;
+    crisk_schema *schema = NULL;
+    if (crisk_schema_load(a.schema, &schema, &err) != 0) {
+        cli_report(a.schema, err.message);
+        return CLI_EXIT_FAILURE;
+    }
+    int status = CLI_EXIT_FAILURE;
+    crisk_batch *batch = NULL;
+    float *labels = NULL;
+    size_t n = 0;
+    cli_rejects rejects = {NULL, NULL, 0};
+    const crisk_decl_extra label = {a.label, 1, 1};
+    cli_decl_input in;
+    rc = cli_decl_input_open(&in, a.input, a.input_format, schema, &label, 1);
+    if (rc) {
+        status = rc;
+        goto done;
+    }
+    if (cli_rejects_open(&rejects, a.rejects) != 0)
+        goto done;
+    if (crisk_batch_new(schema, &batch, &err) != 0 ||
+        read_all(&in, &rejects, batch, &labels, &n, &err) != 0) {
+        cli_report(in.name, err.message);
+        goto done;
+    }
+    if (cli_rejects_close(&rejects) != 0)
+        goto done;
+    cli_decl_summary(&in, "fitted");
+    if (crisk_schema_fit(schema, batch, labels, n, &a.opts, &err) != 0) {
+        cli_report(in.name, err.message);
+        goto done;
+    }
+    if (crisk_schema_save(schema, a.output, &err) != 0) {
+        cli_report(a.output, err.message);
+        goto done;
+    }
+    if (a.matrix && export_matrix(a.matrix, 1, schema, batch, labels, &a) != 0)
+        goto done;
+    if (a.features && export_matrix(a.features, 0, schema, batch, labels, &a) != 0)
+        goto done;
+    status = CLI_EXIT_OK;
+done:
+    cli_rejects_close(&rejects);
+    cli_decl_input_close(&in);
+    free(labels);
+    crisk_batch_free(batch);
+    crisk_schema_free(schema);
+    return status;
+}

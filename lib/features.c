@@ -1,0 +1,331 @@
+/*
+ * features.c — building a schema's features from a batch: the one code path behind both
+ * crisk_schema_features (scoring, from the fitted state) and crisk_schema_training_matrix
+ * (training, with out-of-fold risk indicators), so that the two cannot drift apart.
+ */
+#include "error.h"
+#include "schema_impl.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Returns 1 when feature `f` needs fitted state (category and risk ops), else 0. */
+int crisk_feature_needs_fit(const schema_feature *f)
+{
+    return f->op == OP_CATEGORY || f->op == OP_RISK_RATE || f->op == OP_RISK_COUNT;
+}
+
+/* Returns the largest size a composite key of the schema can have. */
+size_t crisk_key_capacity(const crisk_schema *s)
+{
+    return CRISK_SCHEMA_MAX_KEY_PARTS * (2 + s->max_field_bytes);
+}
+
+/* Writes row `row`'s composite key of set `set` into `buf` and returns its length, or -1
+ * when a part is missing. */
+long crisk_key_build(const crisk_schema *s, const crisk_batch *b, size_t set, size_t row,
+                     char *buf)
+{
+    const key_set *ks = &s->sets[set];
+    size_t o = 0;
+    for (uint32_t k = 0; k < ks->nparts; k++) {
+        size_t len;
+        const char *t = batch_text(b, row, ks->parts[k].field, &len);
+        if (!t)
+            return -1;
+        if (ks->parts[k].digits) {
+            if (len < ks->parts[k].digits)
+                return -1;
+            len = ks->parts[k].digits;
+        }
+        /* max_field_bytes <= 65535: two bytes of length, little-endian. */
+        buf[o] = (char)(len & 0xff);
+        buf[o + 1] = (char)(len >> 8);
+        memcpy(buf + o + 2, t, len);
+        o += 2 + len;
+    }
+    return (long)o;
+}
+
+/* Splits a composite key into its parts' texts and lengths. */
+void crisk_key_split(const char *key, size_t nparts, const char **parts, size_t *lens)
+{
+    size_t o = 0;
+    for (size_t k = 0; k < nparts; k++) {
+        lens[k] = (unsigned char)key[o] | (size_t)(unsigned char)key[o + 1] << 8;
+        parts[k] = key + o + 2;
+        o += 2 + lens[k];
+    }
+}
+
+/* Returns row `row`'s fold: splitmix64 of the seed advanced row + 1 times, modulo `folds`. */
+uint32_t crisk_fold_of(uint64_t row, uint64_t seed, unsigned folds)
+{
+    /* splitmix64's output for the state seed + (row + 1) * golden gamma. */
+    uint64_t z = seed + (row + 1) * 0x9e3779b97f4a7c15ull;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    z ^= z >> 31;
+    return (uint32_t)(z % folds);
+}
+
+/* Stores the year, month (1-12), day and day of year (1-366) of `days` since 1970-01-01
+ * (the inverse of days_from_civil, after Howard Hinnant's algorithm). */
+static void civil_from_days(long days, long *y, unsigned *m, unsigned *d, unsigned *yday)
+{
+    static const unsigned short before[] = {0, 31, 59, 90, 120, 151, 181, 212, 243, 273,
+                                            304, 334};
+    long z = days + 719468;
+    long era = (z >= 0 ? z : z - 146096) / 146097;
+    unsigned doe = (unsigned)(z - era * 146097);
+    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    unsigned mp = (5 * doy + 2) / 153;
+    *d = doy - (153 * mp + 2) / 5 + 1;
+    *m = mp < 10 ? mp + 3 : mp - 9;
+    *y = (long)yoe + era * 400 + (*m <= 2);
+    int leap = (*y % 4 == 0 && *y % 100 != 0) || *y % 400 == 0;
+    *yday = before[*m - 1] + *d + (leap && *m > 2);
+}
+
+/* Returns the value of table-free feature `f` for row `row` (NaN when missing): the one
+ * definition of number, log1p, ratio, date_part and hs_prefix, also used for bands.
+ * `cache` (NULL: none) keeps the last decomposed date between the features of a row. */
+float crisk_feature_plain(const crisk_batch *b, const schema_feature *f, size_t row,
+                          civil_date *cache)
+{
+    double x = batch_number(b, row, f->field);
+    switch (f->op) {
+    case OP_NUMBER:
+        return (float)x;
+    case OP_LOG1P:
+        return x > -1.0 ? (float)log1p(x) : NAN;
+    case OP_RATIO: {
+        double den = batch_number(b, row, f->den);
+        return !isnan(x) && den > 0 ? (float)(x / den) : NAN;
+    }
+    case OP_DATE_PART: {
+        if (isnan(x))
+            return NAN;
+        long days = (long)x;
+        if (f->arg == PART_WEEKDAY) /* 1970-01-01 was a Thursday (3 with Monday = 0) */
+            return (float)(((days + 3) % 7 + 7) % 7);
+        civil_date local, *c = cache ? cache : &local;
+        if (!cache || !c->valid || c->days != days) {
+            civil_from_days(days, &c->year, &c->month, &c->day, &c->yday);
+            c->days = days;
+            c->valid = 1;
+        }
+        switch ((date_part)f->arg) {
+        case PART_YEAR:
+            return (float)c->year;
+        case PART_MONTH:
+            return (float)c->month;
+        case PART_DAY:
+            return (float)c->day;
+        case PART_DAYOFYEAR:
+            return (float)c->yday;
+        default:
+            return NAN;
+        }
+    }
+    case OP_HS_PREFIX: {
+        size_t len;
+        const char *t = batch_text(b, row, f->field, &len);
+        if (!t || len < f->arg)
+            return NAN;
+        double v = 0;
+        for (uint32_t k = 0; k < f->arg; k++)
+            v = v * 10 + (t[k] - '0');
+        return (float)v;
+    }
+    default:
+        return NAN;
+    }
+}
+
+/* Returns the smoothed rate (pos + m * prior) / (count + m), or `prior` for a key with no
+ * rows. */
+static float smoothed_rate(double count, double pos, double m, double prior)
+{
+    if (count == 0)
+        return (float)prior;
+    return (float)((pos + m * prior) / (count + m));
+}
+
+/* Rows are looked up a block at a time: every key of the block is hashed and its slot
+ * prefetched before any is probed, so the cache misses of a block overlap. */
+#define BLOCK 32
+
+/* Looks up key set `set` for rows [r0, r0 + n) of `b` in table `t`, storing each row's
+ * key index (-1: no key, or unseen) in `idx`. `key` is scratch of crisk_key_capacity. */
+static void lookup_keys(const crisk_schema *s, const crisk_batch *b, size_t set,
+                        const crisk_strmap *map, size_t r0, size_t n, char *key, long *idx)
+{
+    uint64_t h[BLOCK];
+    for (size_t i = 0; i < n; i++) {
+        long len = crisk_key_build(s, b, set, r0 + i, key);
+        idx[i] = len < 0 ? -1 : 0;
+        if (len >= 0) {
+            h[i] = crisk_hash_bytes(key, (size_t)len);
+            crisk_strmap_prefetch(map, h[i]);
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        if (idx[i] == 0) {
+            long len = crisk_key_build(s, b, set, r0 + i, key);
+            idx[i] = crisk_strmap_find_hashed(map, key, (size_t)len, h[i]);
+        }
+}
+
+/* Looks up text field `field` of rows [r0, r0 + n) in dictionary `map`, storing codes in
+ * `idx` (-1: unseen, -2: missing). */
+static void lookup_texts(const crisk_batch *b, size_t field, const crisk_strmap *map,
+                         size_t r0, size_t n, long *idx)
+{
+    uint64_t h[BLOCK];
+    for (size_t i = 0; i < n; i++) {
+        size_t len;
+        const char *t = batch_text(b, r0 + i, field, &len);
+        idx[i] = t ? 0 : -2;
+        if (t) {
+            h[i] = crisk_hash_bytes(t, len);
+            crisk_strmap_prefetch(map, h[i]);
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        if (idx[i] == 0) {
+            size_t len;
+            const char *t = batch_text(b, r0 + i, field, &len);
+            idx[i] = crisk_strmap_find_hashed(map, t, len, h[i]);
+        }
+}
+
+/* Builds every feature of every row of `b` from `fit` into `out`; returns 0 or
+ * CRISK_E_NOMEM. */
+int crisk_features_build(const crisk_schema *s, const fitted_state *fit,
+                         const crisk_batch *b, const uint32_t *folds_of, float *out,
+                         crisk_error *err)
+{
+    size_t nf = s->nfeatures, folds = fit->folds;
+    /* Scratch: a key, per block the key index of each risk set and the code of each
+     * category dictionary, and the priors. Scoring a few rows with a schema of the
+     * default sizes stays on the stack: no malloc per declaration. */
+    size_t key_bytes = crisk_key_capacity(s), nidx = (s->nsets + s->ndicts) * BLOCK;
+    size_t bytes = key_bytes + nidx * sizeof(long) + (folds + 1) * sizeof(double);
+    _Alignas(double) char stack[16384];
+    char *scratch = bytes <= sizeof stack ? stack : malloc(bytes);
+    if (!scratch)
+        return crisk_fail(err, CRISK_E_NOMEM, "out of memory building features");
+    double *prior = (double *)scratch;
+    long *idx = (long *)(prior + folds + 1), *codes = idx + s->nsets * BLOCK;
+    char *key = (char *)(idx + nidx);
+    /* prior[folds] is the whole fit's; prior[f] leaves fold f out. */
+    for (size_t f = 0; f <= folds; f++) {
+        uint64_t rows = fit->rows - (f < folds ? fit->fold_rows[f] : 0);
+        uint64_t pos = fit->positives - (f < folds ? fit->fold_positives[f] : 0);
+        prior[f] = rows ? (double)pos / (double)rows : NAN;
+    }
+    for (size_t r0 = 0; r0 < b->rows; r0 += BLOCK) {
+        size_t n = b->rows - r0 < BLOCK ? b->rows - r0 : BLOCK;
+        for (size_t set = 0; set < s->nsets; set++)
+            if (fit->tables[set].keys.size)
+                lookup_keys(s, b, set, &fit->tables[set].keys, r0, n, key, idx + set * BLOCK);
+            else
+                for (size_t i = 0; i < n; i++)
+                    idx[set * BLOCK + i] = -1;
+        for (size_t j = 0; j < nf; j++)
+            if (s->features[j].op == OP_CATEGORY)
+                lookup_texts(b, s->features[j].field, &fit->dicts[s->features[j].dict], r0, n,
+                             codes + s->features[j].dict * BLOCK);
+        for (size_t i = 0; i < n; i++) {
+            size_t r = r0 + i, fold = folds_of ? folds_of[r] : folds;
+            civil_date date = {0}; /* the row's date parts, decomposed once */
+            float *o = out + r * nf;
+            for (size_t j = 0; j < nf; j++) {
+                const schema_feature *f = &s->features[j];
+                if (f->op == OP_CATEGORY) {
+                    long code = codes[f->dict * BLOCK + i];
+                    o[j] = code >= 0 ? (float)code
+                           : code == -1 && f->arg ? (float)fit->dicts[f->dict].size : NAN;
+                } else if (f->op == OP_RISK_RATE || f->op == OP_RISK_COUNT) {
+                    const risk_table *t = &fit->tables[f->set];
+                    long k = idx[f->set * BLOCK + i];
+                    double count = 0, pos = 0;
+                    if (k >= 0) {
+                        count = t->count[k];
+                        pos = t->pos[k];
+                        if (fold < folds) {
+                            count -= t->fold_count[(size_t)k * folds + fold];
+                            pos -= t->fold_pos[(size_t)k * folds + fold];
+                        }
+                    }
+                    if (f->op == OP_RISK_COUNT)
+                        o[j] = (float)count;
+                    else
+                        o[j] = smoothed_rate(count, pos, isnan(f->smoothing) ? fit->smoothing
+                                                                             : f->smoothing,
+                                             prior[fold]);
+                } else {
+                    o[j] = crisk_feature_plain(b, f, r, &date);
+                }
+            }
+        }
+    }
+    if (scratch != stack)
+        free(scratch);
+    return 0;
+}
+
+/* Builds the scoring features of `b` from the schema's fitted state; returns 0 or an error
+ * code. */
+int crisk_schema_features(const crisk_schema *s, const crisk_batch *b, float *out,
+                          crisk_error *err)
+{
+    if (!s || !b || (!out && b->rows))
+        return crisk_fail(err, CRISK_E_INVALID_ARGUMENT, "schema, batch and out must not be "
+                          "NULL");
+    if (b->schema != s)
+        return crisk_fail(err, CRISK_E_INVALID_ARGUMENT, "the batch was made for another "
+                          "schema");
+    if (!s->fit.present)
+        for (size_t j = 0; j < s->nfeatures; j++)
+            if (crisk_feature_needs_fit(&s->features[j]))
+                return crisk_fail(err, CRISK_E_INVALID_ARGUMENT, "feature \"%s\" needs fitted "
+                                  "tables, and the schema has none (crisk_schema_fit)",
+                                  s->features[j].name);
+    return crisk_features_build(s, &s->fit, b, NULL, out, err);
+}
+
+/* Builds the training features of `b` with out-of-fold risk indicators; returns 0 or an
+ * error code. */
+int crisk_schema_training_matrix(const crisk_schema *s, const crisk_batch *b,
+                                 const float *labels, size_t nlabels,
+                                 const crisk_fit_options *opts, float *out, crisk_error *err)
+{
+    crisk_fit_options defaults;
+    if (!opts) {
+        crisk_fit_options_init(&defaults);
+        opts = &defaults;
+    }
+    int rc = crisk_fit_check(s, b, labels, nlabels, opts, err);
+    if (rc)
+        return rc;
+    if (!out && b->rows)
+        return crisk_fail(err, CRISK_E_INVALID_ARGUMENT, "out must not be NULL");
+    uint32_t *folds_of = malloc((b->rows ? b->rows : 1) * sizeof *folds_of);
+    if (!folds_of)
+        return crisk_fail(err, CRISK_E_NOMEM, "out of memory for %zu fold numbers", b->rows);
+    for (size_t r = 0; r < b->rows; r++)
+        folds_of[r] = crisk_fold_of(r, opts->seed, opts->folds);
+    fitted_state fit;
+    memset(&fit, 0, sizeof fit);
+    rc = crisk_fitted_build(s, b, labels, folds_of, opts->folds, opts->smoothing, 0, &fit,
+                            err);
+    if (rc == 0)
+        rc = crisk_features_build(s, &fit, b, folds_of, out, err);
+    crisk_fitted_free(s, &fit);
+    free(folds_of);
+    return rc;
+}

@@ -1,0 +1,57 @@
+/*
+ * jsonfile.c — reading one JSON document from a file, within a size limit, and checking
+ * an object's keys against the ones a format allows.
+ */
+#include "jsonfile.h"
+
+#include "error.h"
+#include "import.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int crisk_json_read_file(const char *path, size_t max_bytes, cJSON **out, crisk_error *err)
+{
+    unsigned char *data = NULL;
+    size_t size = 0;
+    *out = NULL;
+    int rc = crisk_read_file(path, max_bytes, &data, &size, err);
+    if (rc)
+        return rc;
+    const char *end = NULL;
+    /* cJSON bounds its own nesting (CJSON_NESTING_LIMIT), so hostile depth cannot
+     * exhaust the stack here. */
+    cJSON *root = cJSON_ParseWithLengthOpts((const char *)data, size, &end, 0);
+    size_t at = end ? (size_t)(end - (const char *)data) : 0;
+    if (root)
+        while (at < size && strchr(" \t\r\n", data[at]) && data[at] != '\0')
+            at++;
+    free(data);
+    if (!root)
+        return crisk_fail(err, CRISK_E_FORMAT, "%s: invalid JSON at byte %zu", path, at);
+    if (at < size) {
+        cJSON_Delete(root);
+        return crisk_fail(err, CRISK_E_FORMAT, "%s: text after the JSON document at byte %zu",
+                          path, at);
+    }
+    *out = root;
+    return 0;
+}
+
+int crisk_json_check_keys(const cJSON *obj, const char *const *allowed, const char *where,
+                          crisk_error *err)
+{
+    for (const cJSON *k = obj->child; k; k = k->next) {
+        size_t i = 0;
+        while (allowed[i] && strcmp(allowed[i], k->string) != 0)
+            i++;
+        if (!allowed[i])
+            return crisk_fail(err, CRISK_E_FORMAT, "%s: unknown key \"%.64s\"", where,
+                              k->string);
+        for (const cJSON *j = obj->child; j != k; j = j->next)
+            if (strcmp(j->string, k->string) == 0)
+                return crisk_fail(err, CRISK_E_FORMAT, "%s: key \"%.64s\" given twice", where,
+                                  k->string);
+    }
+    return 0;
+}

@@ -1,0 +1,173 @@
+/*
+ * strmap.c — the string-keyed hash table of strmap.h.
+ */
+#include "strmap.h"
+
+#include "crisk.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Returns the 128-bit product of a and b folded to 64 bits (high xor low). */
+static uint64_t mix(uint64_t a, uint64_t b)
+{
+    /* Two 32x32 halves would lose the carry; unsigned __int128 is in gcc and clang. */
+    __extension__ unsigned __int128 p = (unsigned __int128)a * b;
+    return (uint64_t)p ^ (uint64_t)(p >> 64);
+}
+
+/* Returns the little-endian 64-bit word of the `n` (<= 8) bytes at `p`. */
+static uint64_t read_word(const unsigned char *p, size_t n)
+{
+    uint64_t w = 0;
+    memcpy(&w, p, n); /* x86-64 and aarch64 are little-endian; other hosts still hash */
+    return w;
+}
+
+/* Returns the 64-bit hash of the bytes: 8-byte words folded in by 128-bit multiplies. */
+uint64_t crisk_hash_bytes(const void *key, size_t len)
+{
+    const unsigned char *p = key;
+    uint64_t h = 0x243f6a8885a308d3ull ^ (len * 0x9e3779b97f4a7c15ull);
+    while (len >= 8) {
+        h = mix(h ^ read_word(p, 8), 0xa0761d6478bd642full);
+        p += 8;
+        len -= 8;
+    }
+    if (len)
+        h = mix(h ^ read_word(p, len), 0xe7037ed1a0b428dbull);
+    return mix(h, 0x8ebc6af09c88c6e3ull);
+}
+
+/* Makes `map` empty without allocating. */
+void crisk_strmap_init(crisk_strmap *map)
+{
+    memset(map, 0, sizeof *map);
+}
+
+/* Frees the map's arrays and leaves it empty. */
+void crisk_strmap_free(crisk_strmap *map)
+{
+    free(map->slots);
+    free(map->entries);
+    free(map->arena);
+    crisk_strmap_init(map);
+}
+
+/* Returns the slot where key (`key`, `len`, hash `h`) is, or the empty slot where it
+ * would go. The table always has an empty slot (load factor <= 1/2). */
+static size_t probe(const crisk_strmap *map, const char *key, size_t len, uint64_t h)
+{
+    size_t mask = map->capacity - 1, s = (size_t)h & mask;
+    uint64_t tag = h >> 32;
+    for (;;) {
+        uint64_t v = map->slots[s];
+        if (v == 0)
+            return s;
+        if (v >> 32 == tag) {
+            const crisk_strmap_entry *e = &map->entries[(uint32_t)v - 1];
+            if (e->length == len && memcmp(map->arena + e->offset, key, len) == 0)
+                return s;
+        }
+        s = (s + 1) & mask;
+    }
+}
+
+/* Returns the key's index, or -1 when absent, probing from hash `h`. */
+long crisk_strmap_find_hashed(const crisk_strmap *map, const char *key, size_t len,
+                              uint64_t h)
+{
+    if (map->size == 0)
+        return -1;
+    uint64_t v = map->slots[probe(map, key, len, h)];
+    return v ? (long)(uint32_t)v - 1 : -1;
+}
+
+/* Returns the key's index, or -1 when absent. */
+long crisk_strmap_find(const crisk_strmap *map, const char *key, size_t len)
+{
+    return crisk_strmap_find_hashed(map, key, len, crisk_hash_bytes(key, len));
+}
+
+/* Returns the slot value of entry `i` with hash `h`. */
+static uint64_t slot_value(size_t i, uint64_t h)
+{
+    return (h >> 32 << 32) | (uint64_t)(i + 1);
+}
+
+/* Doubles the slot array (or makes the first one) and re-places every entry. Returns 0
+ * or CRISK_E_NOMEM with the map unchanged. */
+static int grow_slots(crisk_strmap *map)
+{
+    size_t cap = map->capacity ? map->capacity * 2 : 16;
+    uint64_t *slots = calloc(cap, sizeof *slots);
+    if (!slots)
+        return CRISK_E_NOMEM;
+    for (size_t i = 0; i < map->size; i++) {
+        uint64_t h = map->entries[i].hash;
+        size_t s = (size_t)h & (cap - 1);
+        while (slots[s])
+            s = (s + 1) & (cap - 1);
+        slots[s] = slot_value(i, h);
+    }
+    free(map->slots);
+    map->slots = slots;
+    map->capacity = cap;
+    return 0;
+}
+
+/* Makes room for `extra` more bytes in `*buf` of `*cap` bytes holding `used`, doubling.
+ * Returns 0 or CRISK_E_NOMEM with the buffer unchanged. */
+static int reserve(void **buf, size_t *cap, size_t used, size_t extra, size_t elem)
+{
+    if (used + extra <= *cap)
+        return 0;
+    size_t n = *cap ? *cap : 16;
+    while (n < used + extra)
+        n *= 2;
+    void *p = realloc(*buf, n * elem);
+    if (!p)
+        return CRISK_E_NOMEM;
+    *buf = p;
+    *cap = n;
+    return 0;
+}
+
+/* Finds or adds the key and stores its index; returns 0 or an error code. */
+int crisk_strmap_insert(crisk_strmap *map, const char *key, size_t len, size_t *index)
+{
+    if (len > UINT32_MAX)
+        return CRISK_E_LIMIT;
+    uint64_t h = crisk_hash_bytes(key, len);
+    if (map->size) {
+        uint64_t v = map->slots[probe(map, key, len, h)];
+        if (v) {
+            *index = (uint32_t)v - 1;
+            return 0;
+        }
+    }
+    if (map->size >= UINT32_MAX - 1)
+        return CRISK_E_LIMIT;
+    if ((map->size + 1) * 2 > map->capacity && grow_slots(map))
+        return CRISK_E_NOMEM;
+    if (reserve((void **)&map->entries, &map->entries_cap, map->size, 1, sizeof *map->entries)
+        || reserve((void **)&map->arena, &map->arena_cap, map->arena_len, len + 1, 1))
+        return CRISK_E_NOMEM;
+    crisk_strmap_entry *e = &map->entries[map->size];
+    e->offset = map->arena_len;
+    e->length = (uint32_t)len;
+    e->hash = h;
+    if (len)
+        memcpy(map->arena + map->arena_len, key, len);
+    map->arena_len += len;
+    map->slots[probe(map, key, len, h)] = slot_value(map->size, h);
+    *index = map->size++;
+    return 0;
+}
+
+/* Returns key `i`'s bytes and stores their count in `*len`. */
+const char *crisk_strmap_key(const crisk_strmap *map, size_t i, size_t *len)
+{
+    *len = map->entries[i].length;
+    return map->arena + map->entries[i].offset;
+}

@@ -1,0 +1,764 @@
+/*
+ * tables.c — a schema's fitted state: category dictionaries, risk-indicator tables
+ * (per-key counts and positives, with per-fold shares for out-of-fold training features)
+ * and unit-value bands; fitting them from labelled declarations, and writing and reading
+ * them as the "fitted" object of the schema file.
+ */
+#include "error.h"
+#include "schema_impl.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Category codes must be exact in a float. */
+#define MAX_CATEGORIES ((size_t)1 << 24)
+#define PATH_SIZE 160
+
+/* Fills `opts` with 5 folds, seed 1 and smoothing 20. */
+void crisk_fit_options_init(crisk_fit_options *opts)
+{
+    if (!opts)
+        return;
+    opts->folds = 5;
+    opts->seed = 1;
+    opts->smoothing = 20;
+}
+
+/* Checks the arguments of a fit; returns 0 or an error naming the first bad one. */
+int crisk_fit_check(const crisk_schema *s, const crisk_batch *b, const float *labels,
+                    size_t nlabels, const crisk_fit_options *opts, crisk_error *err)
+{
+    if (!s || !b || (!labels && nlabels))
+        return crisk_fail(err, CRISK_E_INVALID_ARGUMENT, "schema, batch and labels must not "
+                          "be NULL");
+    if (b->schema != s)
+        return crisk_fail(err, CRISK_E_INVALID_ARGUMENT, "the batch was made for another "
+                          "schema");
+    if (nlabels != b->rows)
+        return crisk_fail(err, CRISK_E_INVALID_ARGUMENT, "%zu labels for a batch of %zu rows",
+                          nlabels, b->rows);
+    if (b->rows >= UINT32_MAX)
+        return crisk_fail(err, CRISK_E_LIMIT, "%zu rows: fitting takes fewer than 2^32",
+                          b->rows);
+    if (opts->folds < 2 || opts->folds > CRISK_SCHEMA_MAX_FOLDS)
+        return crisk_fail(err, CRISK_E_INVALID_ARGUMENT, "folds = %u: 2 to %d are allowed",
+                          opts->folds, CRISK_SCHEMA_MAX_FOLDS);
+    if (!(opts->smoothing >= 0 && opts->smoothing <= 1e12))
+        return crisk_fail(err, CRISK_E_INVALID_ARGUMENT, "smoothing = %g: a number in [0, "
+                          "1e12] is needed", opts->smoothing);
+    for (size_t i = 0; i < nlabels; i++)
+        if (labels[i] != 0.0f && labels[i] != 1.0f)
+            return crisk_fail(err, CRISK_E_INVALID_ARGUMENT, "labels[%zu] = %g: a label is 0 "
+                              "or 1", i, (double)labels[i]);
+    return 0;
+}
+
+/* Frees everything in `fit` and zeroes it. */
+void crisk_fitted_free(const crisk_schema *s, fitted_state *fit)
+{
+    for (size_t i = 0; fit->dicts && i < s->ndicts; i++)
+        crisk_strmap_free(&fit->dicts[i]);
+    for (size_t i = 0; fit->tables && i < s->nsets; i++) {
+        risk_table *t = &fit->tables[i];
+        crisk_strmap_free(&t->keys);
+        free(t->count);
+        free(t->pos);
+        free(t->fold_count);
+        free(t->fold_pos);
+    }
+    for (size_t i = 0; fit->bands && i < s->nbands; i++) {
+        crisk_strmap_free(&fit->bands[i].keys);
+        free(fit->bands[i].low);
+        free(fit->bands[i].high);
+    }
+    free(fit->dicts);
+    free(fit->tables);
+    free(fit->bands);
+    free(fit->fold_rows);
+    free(fit->fold_positives);
+    memset(fit, 0, sizeof *fit);
+}
+
+/* Returns 1 when a risk feature groups rows by key set `set`. */
+static int set_has_risk(const crisk_schema *s, size_t set)
+{
+    for (size_t j = 0; j < s->nfeatures; j++)
+        if ((s->features[j].op == OP_RISK_RATE || s->features[j].op == OP_RISK_COUNT)
+            && s->features[j].set == set)
+            return 1;
+    return 0;
+}
+
+/* Makes room in table `t` for statistics of key `k` (zeroed when new; `*have` keys have
+ * room so far), doubling the arrays. Returns 0 or CRISK_E_NOMEM. */
+static int table_reserve(risk_table *t, size_t k, size_t folds, size_t *have, size_t *cap)
+{
+    if (k < *have)
+        return 0;
+    if (k >= *cap) {
+        size_t n = *cap ? *cap * 2 : 256;
+        uint32_t *c = realloc(t->count, n * sizeof *c), *p;
+        if (!c)
+            return CRISK_E_NOMEM;
+        t->count = c;
+        if (!(p = realloc(t->pos, n * sizeof *p)))
+            return CRISK_E_NOMEM;
+        t->pos = p;
+        if (folds) {
+            if (!(c = realloc(t->fold_count, n * folds * sizeof *c)))
+                return CRISK_E_NOMEM;
+            t->fold_count = c;
+            if (!(p = realloc(t->fold_pos, n * folds * sizeof *p)))
+                return CRISK_E_NOMEM;
+            t->fold_pos = p;
+        }
+        *cap = n;
+    }
+    t->count[k] = t->pos[k] = 0;
+    if (folds) {
+        memset(t->fold_count + k * folds, 0, folds * sizeof *t->fold_count);
+        memset(t->fold_pos + k * folds, 0, folds * sizeof *t->fold_pos);
+    }
+    *have = k + 1;
+    return 0;
+}
+
+/* Counts rows and positives per key of set `set` into table `t`. */
+static int fit_table(const crisk_schema *s, const crisk_batch *b, const float *labels,
+                     const uint32_t *folds_of, size_t folds, size_t set, risk_table *t,
+                     char *key)
+{
+    size_t have = 0, cap = 0, k;
+    for (size_t r = 0; r < b->rows; r++) {
+        long len = crisk_key_build(s, b, set, r, key);
+        if (len < 0)
+            continue;
+        int rc = crisk_strmap_insert(&t->keys, key, (size_t)len, &k);
+        if (rc || (rc = table_reserve(t, k, folds, &have, &cap)))
+            return rc;
+        uint32_t y = labels[r] != 0.0f;
+        t->count[k]++;
+        t->pos[k] += y;
+        if (folds) {
+            t->fold_count[k * folds + folds_of[r]]++;
+            t->fold_pos[k * folds + folds_of[r]] += y;
+        }
+    }
+    return 0;
+}
+
+/* A band's value for one row, with the index of the row's key. */
+typedef struct band_value {
+    uint32_t key;
+    float value;
+} band_value;
+
+/* Orders band values by key, then value, for qsort. */
+static int compare_band_values(const void *pa, const void *pb)
+{
+    const band_value *a = pa, *b = pb;
+    if (a->key != b->key)
+        return a->key < b->key ? -1 : 1;
+    return (a->value > b->value) - (a->value < b->value);
+}
+
+/* Returns quantile `q` of the values of the `n` sorted band_values at `v`, by numpy's
+ * default "linear" method, including its two-sided interpolation. */
+static double quantile(const band_value *v, size_t n, double q)
+{
+    double at = q * (double)(n - 1);
+    size_t lo = (size_t)floor(at);
+    if (lo >= n - 1)
+        return v[n - 1].value;
+    double g = at - (double)lo, a = v[lo].value, b = v[lo + 1].value, diff = b - a;
+    return g >= 0.5 ? b - diff * (1 - g) : a + diff * g;
+}
+
+/* Appends `low` and `high` as the bounds of key index `k` of band table `t` (`*cap` slots
+ * so far). Returns 0 or CRISK_E_NOMEM. */
+static int band_append(band_table *t, size_t k, double low, double high, size_t *cap)
+{
+    if (k >= *cap) {
+        size_t n = *cap ? *cap * 2 : 64;
+        double *l = realloc(t->low, n * sizeof *l), *h;
+        if (!l)
+            return CRISK_E_NOMEM;
+        t->low = l;
+        if (!(h = realloc(t->high, n * sizeof *h)))
+            return CRISK_E_NOMEM;
+        t->high = h;
+        *cap = n;
+    }
+    t->low[k] = low;
+    t->high[k] = high;
+    return 0;
+}
+
+/* Fits band `bi`: the low and high quantiles of its feature per key with at least
+ * min_count non-missing values. */
+static int fit_band(const crisk_schema *s, const crisk_batch *b, size_t bi, band_table *t,
+                    char *key)
+{
+    const schema_band *band = &s->bands[bi];
+    const schema_feature *f = &s->features[band->feature];
+    crisk_strmap seen;
+    crisk_strmap_init(&seen);
+    band_value *vals = malloc((b->rows ? b->rows : 1) * sizeof *vals);
+    size_t n = 0, k, cap = 0;
+    int rc = vals ? 0 : CRISK_E_NOMEM;
+    for (size_t r = 0; r < b->rows && rc == 0; r++) {
+        float v = crisk_feature_plain(b, f, r, NULL);
+        long len = isnan(v) ? -1 : crisk_key_build(s, b, band->set, r, key);
+        if (len < 0)
+            continue;
+        if ((rc = crisk_strmap_insert(&seen, key, (size_t)len, &k)) == 0) {
+            vals[n].key = (uint32_t)k;
+            vals[n++].value = v;
+        }
+    }
+    if (rc == 0)
+        qsort(vals, n, sizeof *vals, compare_band_values);
+    for (size_t i = 0, j; rc == 0 && i < n; i = j) {
+        for (j = i; j < n && vals[j].key == vals[i].key; j++)
+            ;
+        if (j - i < band->min_count)
+            continue;
+        size_t len, kept;
+        const char *text = crisk_strmap_key(&seen, vals[i].key, &len);
+        if ((rc = crisk_strmap_insert(&t->keys, text, len, &kept)) == 0)
+            rc = band_append(t, kept, quantile(vals + i, j - i, band->low_q),
+                             quantile(vals + i, j - i, band->high_q), &cap);
+    }
+    crisk_strmap_free(&seen);
+    free(vals);
+    return rc;
+}
+
+/* Fits dictionaries, risk tables and (when asked) bands into `fit`; returns 0 or an error
+ * code. */
+int crisk_fitted_build(const crisk_schema *s, const crisk_batch *b, const float *labels,
+                       const uint32_t *folds_of, unsigned folds, double smoothing,
+                       int with_bands, fitted_state *fit, crisk_error *err)
+{
+    int rc = 0;
+    char *key = malloc(crisk_key_capacity(s));
+    fit->smoothing = smoothing;
+    fit->rows = b->rows;
+    fit->folds = folds_of ? folds : 0;
+    fit->dicts = calloc(s->ndicts ? s->ndicts : 1, sizeof *fit->dicts);
+    fit->tables = calloc(s->nsets ? s->nsets : 1, sizeof *fit->tables);
+    fit->bands = calloc(s->nbands ? s->nbands : 1, sizeof *fit->bands);
+    if (folds_of) {
+        fit->fold_rows = calloc(folds, sizeof *fit->fold_rows);
+        fit->fold_positives = calloc(folds, sizeof *fit->fold_positives);
+    }
+    if (!key || !fit->dicts || !fit->tables || !fit->bands
+        || (folds_of && (!fit->fold_rows || !fit->fold_positives))) {
+        free(key);
+        return crisk_fail(err, CRISK_E_NOMEM, "out of memory fitting the schema");
+    }
+    for (size_t r = 0; r < b->rows; r++) {
+        uint64_t y = labels[r] != 0.0f;
+        fit->positives += y;
+        if (folds_of) {
+            fit->fold_rows[folds_of[r]]++;
+            fit->fold_positives[folds_of[r]] += y;
+        }
+    }
+    const char *what = "";
+    for (size_t j = 0; j < s->nfeatures && rc == 0; j++) {
+        const schema_feature *f = &s->features[j];
+        what = f->name;
+        if (f->op != OP_CATEGORY)
+            continue;
+        crisk_strmap *dict = &fit->dicts[f->dict];
+        for (size_t r = 0, k; r < b->rows && rc == 0; r++) {
+            size_t len;
+            const char *t = batch_text(b, r, f->field, &len);
+            if (t && (rc = crisk_strmap_insert(dict, t, len, &k)) == 0
+                && dict->size > MAX_CATEGORIES)
+                rc = CRISK_E_LIMIT;
+        }
+    }
+    for (size_t set = 0; set < s->nsets && rc == 0; set++)
+        if (set_has_risk(s, set)) {
+            what = "a risk table";
+            rc = fit_table(s, b, labels, folds_of, fit->folds, set, &fit->tables[set], key);
+        }
+    for (size_t i = 0; with_bands && i < s->nbands && rc == 0; i++) {
+        what = s->bands[i].name;
+        rc = fit_band(s, b, i, &fit->bands[i], key);
+    }
+    free(key);
+    if (rc == CRISK_E_LIMIT)
+        return crisk_fail(err, rc, "fitting %s: more than %zu distinct values", what,
+                          MAX_CATEGORIES);
+    if (rc)
+        return crisk_fail(err, rc, "fitting %s: out of memory", what);
+    fit->present = 1;
+    return 0;
+}
+
+/* Fits the schema's state from a labelled batch, replacing the old state only on success;
+ * returns 0 or an error code. */
+int crisk_schema_fit(crisk_schema *s, const crisk_batch *b, const float *labels,
+                     size_t nlabels, const crisk_fit_options *opts, crisk_error *err)
+{
+    crisk_fit_options defaults;
+    if (!opts) {
+        crisk_fit_options_init(&defaults);
+        opts = &defaults;
+    }
+    int rc = crisk_fit_check(s, b, labels, nlabels, opts, err);
+    if (rc)
+        return rc;
+    fitted_state fit;
+    memset(&fit, 0, sizeof fit);
+    rc = crisk_fitted_build(s, b, labels, NULL, opts->folds, opts->smoothing, 1, &fit, err);
+    if (rc) {
+        crisk_fitted_free(s, &fit);
+        return rc;
+    }
+    crisk_fitted_free(s, &s->fit);
+    s->fit = fit;
+    return 0;
+}
+
+/* Returns -1, 0 or +1 for a row below, inside or above its band, or 2 when it cannot be
+ * placed. */
+int crisk_schema_band_position(const crisk_schema *s, size_t band, const crisk_batch *b,
+                               size_t row, const float *features)
+{
+    if (!s->fit.present || band >= s->nbands)
+        return 2;
+    const schema_band *bd = &s->bands[band];
+    float v = features[bd->feature];
+    if (isnan(v))
+        return 2;
+    /* Keys of the default max_field_bytes fit on the stack; only schemas with long
+     * fields pay a malloc per call. */
+    char stack[4096], *key = stack;
+    if (s->sets[bd->set].nparts * (2 + s->max_field_bytes) > sizeof stack
+        && !(key = malloc(crisk_key_capacity(s))))
+        return 2;
+    long len = crisk_key_build(s, b, bd->set, row, key);
+    long k = len < 0 ? -1 : crisk_strmap_find(&s->fit.bands[band].keys, key, (size_t)len);
+    if (key != stack)
+        free(key);
+    if (k < 0)
+        return 2;
+    if (v < s->fit.bands[band].low[k])
+        return -1;
+    return v > s->fit.bands[band].high[k] ? 1 : 0;
+}
+
+/* ---- writing ---------------------------------------------------------------------- */
+
+/* Returns a JSON string of `len` bytes at `text` (copied through `buf`, which holds at
+ * least max_field_bytes + 1), or NULL when out of memory. */
+static cJSON *json_text(const char *text, size_t len, char *buf)
+{
+    memcpy(buf, text, len);
+    buf[len] = '\0';
+    return cJSON_CreateString(buf);
+}
+
+/* Returns a JSON array of the parts of key `k` of `map` (a key of `nparts` parts)
+ * followed by the numbers `a` and `b`, or NULL when out of memory. */
+static cJSON *entry_json(const crisk_strmap *map, size_t k, size_t nparts, double a, double b,
+                         char *buf)
+{
+    const char *parts[CRISK_SCHEMA_MAX_KEY_PARTS];
+    size_t lens[CRISK_SCHEMA_MAX_KEY_PARTS], len;
+    crisk_key_split(crisk_strmap_key(map, k, &len), nparts, parts, lens);
+    cJSON *e = cJSON_CreateArray();
+    int ok = e != NULL;
+    for (size_t p = 0; ok && p <= nparts + 1; p++) {
+        cJSON *item = p < nparts ? json_text(parts[p], lens[p], buf)
+                                 : cJSON_CreateNumber(p == nparts ? a : b);
+        ok = item && cJSON_AddItemToArray(e, item);
+        if (!ok)
+            cJSON_Delete(item);
+    }
+    if (!ok) {
+        cJSON_Delete(e);
+        return NULL;
+    }
+    return e;
+}
+
+/* Adds the "categories", "tables" and "bands" arrays of the fitted state to `fitted`. */
+static int fitted_arrays(const crisk_schema *s, cJSON *fitted, char *buf)
+{
+    const fitted_state *fit = &s->fit;
+    cJSON *cats = cJSON_AddArrayToObject(fitted, "categories");
+    cJSON *tables = cJSON_AddArrayToObject(fitted, "tables");
+    cJSON *bands = cJSON_AddArrayToObject(fitted, "bands");
+    int ok = cats && tables && bands;
+    for (size_t j = 0; ok && j < s->nfeatures; j++) {
+        const schema_feature *f = &s->features[j];
+        if (f->op != OP_CATEGORY)
+            continue;
+        cJSON *o = cJSON_CreateObject(), *vals = NULL;
+        ok = o && cJSON_AddItemToArray(cats, o);
+        if (!ok)
+            cJSON_Delete(o);
+        ok = ok && cJSON_AddStringToObject(o, "feature", f->name)
+             && (vals = cJSON_AddArrayToObject(o, "values"));
+        const crisk_strmap *dict = &fit->dicts[f->dict];
+        for (size_t k = 0; ok && k < dict->size; k++) {
+            size_t len;
+            const char *t = crisk_strmap_key(dict, k, &len);
+            cJSON *str = json_text(t, len, buf);
+            ok = str && cJSON_AddItemToArray(vals, str);
+            if (!ok)
+                cJSON_Delete(str);
+        }
+    }
+    for (size_t set = 0; ok && set < s->nsets; set++) {
+        if (!set_has_risk(s, set))
+            continue;
+        const risk_table *t = &fit->tables[set];
+        cJSON *o = cJSON_CreateObject(), *keys = crisk_key_set_to_json(s, set), *entries = NULL;
+        ok = o && keys && cJSON_AddItemToArray(tables, o);
+        if (!ok) {
+            cJSON_Delete(o);
+            cJSON_Delete(keys);
+        }
+        ok = ok && cJSON_AddItemToObject(o, "keys", keys)
+             && (entries = cJSON_AddArrayToObject(o, "entries"));
+        for (size_t k = 0; ok && k < t->keys.size; k++) {
+            cJSON *e = entry_json(&t->keys, k, s->sets[set].nparts, t->count[k], t->pos[k],
+                                  buf);
+            ok = e && cJSON_AddItemToArray(entries, e);
+            if (!ok)
+                cJSON_Delete(e);
+        }
+    }
+    for (size_t i = 0; ok && i < s->nbands; i++) {
+        const band_table *t = &fit->bands[i];
+        cJSON *o = cJSON_CreateObject(), *entries = NULL;
+        ok = o && cJSON_AddItemToArray(bands, o);
+        if (!ok)
+            cJSON_Delete(o);
+        ok = ok && cJSON_AddStringToObject(o, "band", s->bands[i].name)
+             && (entries = cJSON_AddArrayToObject(o, "entries"));
+        for (size_t k = 0; ok && k < t->keys.size; k++) {
+            cJSON *e = entry_json(&t->keys, k, s->sets[s->bands[i].set].nparts, t->low[k],
+                                  t->high[k], buf);
+            ok = e && cJSON_AddItemToArray(entries, e);
+            if (!ok)
+                cJSON_Delete(e);
+        }
+    }
+    return ok ? 0 : CRISK_E_NOMEM;
+}
+
+/* Adds the "fitted" object to `root` when the schema is fitted; returns 0 or CRISK_E_NOMEM. */
+int crisk_fitted_to_json(const crisk_schema *s, cJSON *root, crisk_error *err)
+{
+    if (!s->fit.present)
+        return 0;
+    char *buf = malloc(s->max_field_bytes + 1);
+    cJSON *fitted = buf ? cJSON_AddObjectToObject(root, "fitted") : NULL;
+    int ok = fitted && cJSON_AddNumberToObject(fitted, "rows", (double)s->fit.rows)
+             && cJSON_AddNumberToObject(fitted, "positives", (double)s->fit.positives)
+             && cJSON_AddNumberToObject(fitted, "smoothing", s->fit.smoothing)
+             && fitted_arrays(s, fitted, buf) == 0;
+    free(buf);
+    return ok ? 0 : crisk_fail(err, CRISK_E_NOMEM, "out of memory writing the fitted tables");
+}
+
+/* ---- reading ---------------------------------------------------------------------- */
+
+/* Returns the number of elements of a JSON array. */
+static size_t count_items(const cJSON *arr)
+{
+    size_t n = 0;
+    for (const cJSON *it = arr->child; it; it = it->next)
+        n++;
+    return n;
+}
+
+/* Returns member `key` of `obj` when it is an array, else fails naming `path`.key. */
+static const cJSON *member_array(const cJSON *obj, const char *path, const char *key,
+                                 crisk_error *err)
+{
+    const cJSON *it = cJSON_IsObject(obj) ? cJSON_GetObjectItemCaseSensitive(obj, key) : NULL;
+    if (!cJSON_IsObject(obj))
+        crisk_fail(err, CRISK_E_FORMAT, "%s: expected an object, got %s", path,
+                   crisk_json_type_name(obj));
+    else if (!it)
+        crisk_fail(err, CRISK_E_FORMAT, "%s.%s: missing (an array is required)", path, key);
+    else if (!cJSON_IsArray(it))
+        crisk_fail(err, CRISK_E_FORMAT, "%s.%s: expected an array, got %s", path, key,
+                   crisk_json_type_name(it));
+    else
+        return it;
+    return NULL;
+}
+
+/* Reads a non-negative whole number no larger than `max` at `path` into `*out`. */
+static int read_count(const cJSON *it, const char *path, double max, double *out,
+                      crisk_error *err)
+{
+    if (!cJSON_IsNumber(it) || !(it->valuedouble >= 0 && it->valuedouble <= max)
+        || it->valuedouble != floor(it->valuedouble))
+        return crisk_fail(err, CRISK_E_FORMAT, "%s: expected a whole number in [0, %.0f]",
+                          path, max);
+    *out = it->valuedouble;
+    return 0;
+}
+
+/* Builds into `key` the composite key of the first `nparts` elements of entry `e` (at
+ * `path`), which must be non-empty strings of at most max_field_bytes, and stores its
+ * length in `*len` and the element after the parts in `*rest`. */
+static int entry_key(const crisk_schema *s, const cJSON *e, size_t nparts, const char *path,
+                     char *key, size_t *len, const cJSON **rest, crisk_error *err)
+{
+    if (!cJSON_IsArray(e) || count_items(e) != nparts + 2)
+        return crisk_fail(err, CRISK_E_FORMAT, "%s: expected an array of %zu key parts and 2 "
+                          "numbers", path, nparts);
+    size_t o = 0, p = 0;
+    const cJSON *it = e->child;
+    for (; p < nparts; p++, it = it->next) {
+        size_t n = cJSON_IsString(it) ? strlen(it->valuestring) : 0;
+        if (n == 0 || n > s->max_field_bytes)
+            return crisk_fail(err, CRISK_E_FORMAT, "%s[%zu]: expected a string of 1 to %zu "
+                              "bytes", path, p, s->max_field_bytes);
+        key[o] = (char)(n & 0xff);
+        key[o + 1] = (char)(n >> 8);
+        memcpy(key + o + 2, it->valuestring, n);
+        o += 2 + n;
+    }
+    *len = o;
+    *rest = it;
+    return 0;
+}
+
+/* Inserts `len` bytes of `key` into `map` as a new key, failing on a duplicate. Stores
+ * its index in `*k`. */
+static int insert_new(crisk_strmap *map, const char *key, size_t len, const char *path,
+                      size_t *k, crisk_error *err)
+{
+    size_t before = map->size;
+    int rc = crisk_strmap_insert(map, key, len, k);
+    if (rc)
+        return crisk_fail(err, rc, "%s: out of memory", path);
+    if (map->size == before)
+        return crisk_fail(err, CRISK_E_FORMAT, "%s: the key appears twice", path);
+    return 0;
+}
+
+/* Reads fitted.categories. */
+static int read_categories(crisk_schema *s, const cJSON *arr, crisk_error *err)
+{
+    char at[PATH_SIZE];
+    const cJSON *it = arr->child;
+    size_t i = 0;
+    for (size_t j = 0; j < s->nfeatures; j++) {
+        const schema_feature *f = &s->features[j];
+        if (f->op != OP_CATEGORY)
+            continue;
+        snprintf(at, sizeof at, "fitted.categories[%zu]", i++);
+        if (!it)
+            return crisk_fail(err, CRISK_E_FORMAT, "%s: missing (the dictionary of feature "
+                              "\"%s\")", at, f->name);
+        const cJSON *name = cJSON_IsObject(it) ? cJSON_GetObjectItemCaseSensitive(it, "feature")
+                                               : NULL;
+        const cJSON *vals = member_array(it, at, "values", err);
+        if (!vals)
+            return CRISK_E_FORMAT;
+        if (!cJSON_IsString(name) || strcmp(name->valuestring, f->name) != 0)
+            return crisk_fail(err, CRISK_E_FORMAT, "%s.feature: expected \"%s\"", at, f->name);
+        if (count_items(vals) > MAX_CATEGORIES)
+            return crisk_fail(err, CRISK_E_LIMIT, "%s.values: more than %zu values", at,
+                              MAX_CATEGORIES);
+        size_t k = 0, idx;
+        for (const cJSON *v = vals->child; v; v = v->next, k++) {
+            char vat[PATH_SIZE + 32];
+            snprintf(vat, sizeof vat, "%s.values[%zu]", at, k);
+            size_t n = cJSON_IsString(v) ? strlen(v->valuestring) : 0;
+            if (n == 0 || n > s->max_field_bytes)
+                return crisk_fail(err, CRISK_E_FORMAT, "%s: expected a string of 1 to %zu "
+                                  "bytes", vat, s->max_field_bytes);
+            int rc = insert_new(&s->fit.dicts[f->dict], v->valuestring, n, vat, &idx, err);
+            if (rc)
+                return rc;
+        }
+        it = it->next;
+    }
+    if (it)
+        return crisk_fail(err, CRISK_E_FORMAT, "fitted.categories[%zu]: no category feature "
+                          "left for it", i);
+    return 0;
+}
+
+/* Reads the entry list `entries` (at `at`) of keys of `nparts` parts into risk table `t`
+ * (count, positives) or, when `t` is NULL, into band table `bt` (low, high). */
+static int read_entries(crisk_schema *s, const cJSON *entries, const char *at, size_t nparts,
+                        risk_table *t, band_table *bt, char *key, crisk_error *err)
+{
+    size_t n = count_items(entries), k = 0, idx, len;
+    if (t) {
+        t->count = malloc((n ? n : 1) * sizeof *t->count);
+        t->pos = malloc((n ? n : 1) * sizeof *t->pos);
+    } else {
+        bt->low = malloc((n ? n : 1) * sizeof *bt->low);
+        bt->high = malloc((n ? n : 1) * sizeof *bt->high);
+    }
+    if (t ? !t->count || !t->pos : !bt->low || !bt->high)
+        return crisk_fail(err, CRISK_E_NOMEM, "%s: out of memory for %zu entries", at, n);
+    for (const cJSON *e = entries->child; e; e = e->next, k++) {
+        char eat[PATH_SIZE + 32], nat[PATH_SIZE + 48];
+        snprintf(eat, sizeof eat, "%s[%zu]", at, k);
+        const cJSON *rest;
+        int rc = entry_key(s, e, nparts, eat, key, &len, &rest, err);
+        if (rc || (rc = insert_new(t ? &t->keys : &bt->keys, key, len, eat, &idx, err)))
+            return rc;
+        const cJSON *a = rest, *b = rest->next;
+        if (t) {
+            double count = 0, pos = 0;
+            snprintf(nat, sizeof nat, "%s[%zu]", eat, nparts);
+            if ((rc = read_count(a, nat, (double)s->fit.rows, &count, err)))
+                return rc;
+            snprintf(nat, sizeof nat, "%s[%zu]", eat, nparts + 1);
+            if ((rc = read_count(b, nat, count, &pos, err)))
+                return rc;
+            if (count == 0)
+                return crisk_fail(err, CRISK_E_FORMAT, "%s: a key with no rows", eat);
+            t->count[idx] = (uint32_t)count;
+            t->pos[idx] = (uint32_t)pos;
+        } else {
+            if (!cJSON_IsNumber(a) || !cJSON_IsNumber(b) || !isfinite(a->valuedouble)
+                || !isfinite(b->valuedouble) || a->valuedouble > b->valuedouble)
+                return crisk_fail(err, CRISK_E_FORMAT, "%s: expected finite bounds low <= "
+                                  "high after the key", eat);
+            bt->low[idx] = a->valuedouble;
+            bt->high[idx] = b->valuedouble;
+        }
+    }
+    return 0;
+}
+
+/* Reads fitted.tables and fitted.bands. */
+static int read_tables(crisk_schema *s, const cJSON *tables, const cJSON *bands, char *key,
+                       crisk_error *err)
+{
+    char at[PATH_SIZE];
+    unsigned char *seen = calloc(s->nsets ? s->nsets : 1, 1);
+    if (!seen)
+        return crisk_fail(err, CRISK_E_NOMEM, "fitted.tables: out of memory");
+    int rc = 0;
+    size_t i = 0;
+    if (count_items(tables) > s->nsets)
+        rc = crisk_fail(err, CRISK_E_FORMAT, "fitted.tables: %zu tables, more than the %zu "
+                        "key lists of the schema", count_items(tables), s->nsets);
+    for (const cJSON *it = tables->child; it && rc == 0; it = it->next, i++) {
+        snprintf(at, sizeof at, "fitted.tables[%zu]", i);
+        const cJSON *entries = member_array(it, at, "entries", err);
+        const cJSON *keys = entries ? cJSON_GetObjectItemCaseSensitive(it, "keys") : NULL;
+        if (!entries) {
+            rc = CRISK_E_FORMAT;
+            break;
+        }
+        size_t set = s->nsets;
+        for (size_t k = 0; k < s->nsets && set == s->nsets; k++) {
+            cJSON *want = set_has_risk(s, k) ? crisk_key_set_to_json(s, k) : NULL;
+            if (want && keys && cJSON_Compare(want, keys, 1))
+                set = k;
+            cJSON_Delete(want);
+        }
+        if (set == s->nsets)
+            rc = crisk_fail(err, CRISK_E_FORMAT, "%s.keys: not the keys of any risk feature",
+                            at);
+        else if (seen[set])
+            rc = crisk_fail(err, CRISK_E_FORMAT, "%s.keys: a second table for these keys", at);
+        else {
+            seen[set] = 1;
+            snprintf(at, sizeof at, "fitted.tables[%zu].entries", i);
+            rc = read_entries(s, entries, at, s->sets[set].nparts, &s->fit.tables[set], NULL,
+                              key, err);
+        }
+    }
+    for (size_t set = 0; set < s->nsets && rc == 0; set++)
+        if (set_has_risk(s, set) && !seen[set])
+            for (size_t j = 0; j < s->nfeatures && rc == 0; j++)
+                if (crisk_feature_needs_fit(&s->features[j]) && s->features[j].set == set
+                    && s->features[j].op != OP_CATEGORY)
+                    rc = crisk_fail(err, CRISK_E_FORMAT, "fitted.tables: no table for the "
+                                    "keys of feature \"%s\"", s->features[j].name);
+    free(seen);
+    if (rc)
+        return rc;
+    if (count_items(bands) != s->nbands)
+        return crisk_fail(err, CRISK_E_FORMAT, "fitted.bands: %zu entries for %zu bands",
+                          count_items(bands), s->nbands);
+    i = 0;
+    for (const cJSON *it = bands->child; it && rc == 0; it = it->next, i++) {
+        snprintf(at, sizeof at, "fitted.bands[%zu]", i);
+        const cJSON *entries = member_array(it, at, "entries", err);
+        if (!entries)
+            return CRISK_E_FORMAT;
+        const cJSON *name = cJSON_GetObjectItemCaseSensitive(it, "band");
+        if (!cJSON_IsString(name) || strcmp(name->valuestring, s->bands[i].name) != 0)
+            return crisk_fail(err, CRISK_E_FORMAT, "%s.band: expected \"%s\"", at,
+                              s->bands[i].name);
+        snprintf(at, sizeof at, "fitted.bands[%zu].entries", i);
+        rc = read_entries(s, entries, at, s->sets[s->bands[i].set].nparts, NULL,
+                          &s->fit.bands[i], key, err);
+    }
+    return rc;
+}
+
+/* Reads the "fitted" object into the schema's state; returns 0 or an error naming the JSON
+ * path. */
+int crisk_fitted_from_json(crisk_schema *s, const cJSON *obj, crisk_error *err)
+{
+    static const char *const keys[] = {"rows", "positives", "smoothing", "categories",
+                                       "tables", "bands"};
+    if (!cJSON_IsObject(obj))
+        return crisk_fail(err, CRISK_E_FORMAT, "fitted: expected an object, got %s",
+                          crisk_json_type_name(obj));
+    for (const cJSON *it = obj->child; it; it = it->next) {
+        size_t k = 0;
+        while (k < 6 && strcmp(keys[k], it->string) != 0)
+            k++;
+        if (k == 6)
+            return crisk_fail(err, CRISK_E_FORMAT, "fitted.%s: unknown key", it->string);
+    }
+    double rows = 0, positives = 0;
+    const cJSON *sm = cJSON_GetObjectItemCaseSensitive(obj, "smoothing");
+    const cJSON *cats, *tables, *bands;
+    int rc;
+    if ((rc = read_count(cJSON_GetObjectItemCaseSensitive(obj, "rows"), "fitted.rows",
+                         (double)UINT32_MAX, &rows, err))
+        || (rc = read_count(cJSON_GetObjectItemCaseSensitive(obj, "positives"),
+                            "fitted.positives", rows, &positives, err)))
+        return rc;
+    if (!cJSON_IsNumber(sm) || !(sm->valuedouble >= 0 && sm->valuedouble <= 1e12))
+        return crisk_fail(err, CRISK_E_FORMAT, "fitted.smoothing: expected a number in [0, "
+                          "1e12]");
+    if (!(cats = member_array(obj, "fitted", "categories", err))
+        || !(tables = member_array(obj, "fitted", "tables", err))
+        || !(bands = member_array(obj, "fitted", "bands", err)))
+        return CRISK_E_FORMAT;
+    fitted_state *fit = &s->fit;
+    fit->rows = (uint64_t)rows;
+    fit->positives = (uint64_t)positives;
+    fit->smoothing = sm->valuedouble;
+    fit->dicts = calloc(s->ndicts ? s->ndicts : 1, sizeof *fit->dicts);
+    fit->tables = calloc(s->nsets ? s->nsets : 1, sizeof *fit->tables);
+    fit->bands = calloc(s->nbands ? s->nbands : 1, sizeof *fit->bands);
+    char *key = malloc(crisk_key_capacity(s));
+    if (!fit->dicts || !fit->tables || !fit->bands || !key)
+        rc = crisk_fail(err, CRISK_E_NOMEM, "fitted: out of memory");
+    if (rc == 0 && (rc = read_categories(s, cats, err)) == 0)
+        rc = read_tables(s, tables, bands, key, err);
+    free(key);
+    if (rc == 0)
+        fit->present = 1;
+    return rc;
+}

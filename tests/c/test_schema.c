@@ -1,0 +1,813 @@
+/*
+ * test_schema.c — declaration schemas: parse errors named by JSON path, every feature op
+ * on hand-made rows, unknown categories, risk rates and counts on a tiny labelled batch
+ * worked out by hand, out-of-fold training features (a row's own label never moves its
+ * own features), the save/load round trip bit for bit, rejected rows with their
+ * messages, and unit-value bands.
+ */
+#include "check_run.h"
+#include "declarations.h"
+
+#include <check.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* The fields of the test schema, in order. */
+enum { F_ID, F_DATE, F_HS, F_ORIGIN, F_IMPORTER, F_VALUE, F_MASS, NFIELDS };
+
+static const char *const SCHEMA =
+    "{\"format\": \"crisk-schema\", \"version\": 1, \"id_field\": \"id\","
+    " \"date_field\": \"date\", \"max_field_bytes\": 32,"
+    " \"fields\": ["
+    "  {\"name\": \"id\", \"type\": \"string\", \"required\": true},"
+    "  {\"name\": \"date\", \"type\": \"date\"},"
+    "  {\"name\": \"hs\", \"type\": \"hs_code\"},"
+    "  {\"name\": \"origin\", \"type\": \"string\"},"
+    "  {\"name\": \"importer\", \"type\": \"string\", \"personal\": true},"
+    "  {\"name\": \"value\", \"type\": \"number\"},"
+    "  {\"name\": \"mass\", \"type\": \"number\"}],"
+    " \"features\": ["
+    "  {\"name\": \"value\", \"op\": \"number\", \"field\": \"value\"},"
+    "  {\"name\": \"log_value\", \"op\": \"log1p\", \"field\": \"value\"},"
+    "  {\"name\": \"unit\", \"op\": \"ratio\", \"num\": \"value\", \"den\": \"mass\"},"
+    "  {\"name\": \"year\", \"op\": \"date_part\", \"field\": \"date\", \"part\": \"year\"},"
+    "  {\"name\": \"month\", \"op\": \"date_part\", \"field\": \"date\", \"part\": \"month\"},"
+    "  {\"name\": \"day\", \"op\": \"date_part\", \"field\": \"date\", \"part\": \"day\"},"
+    "  {\"name\": \"weekday\", \"op\": \"date_part\", \"field\": \"date\", \"part\": \"weekday\"},"
+    "  {\"name\": \"doy\", \"op\": \"date_part\", \"field\": \"date\", \"part\": \"dayofyear\"},"
+    "  {\"name\": \"hs2\", \"op\": \"hs_prefix\", \"field\": \"hs\", \"digits\": 2},"
+    "  {\"name\": \"hs6\", \"op\": \"hs_prefix\", \"field\": \"hs\", \"digits\": 6},"
+    "  {\"name\": \"origin_code\", \"op\": \"category\", \"field\": \"origin\"},"
+    "  {\"name\": \"origin_code_u\", \"op\": \"category\", \"field\": \"origin\","
+    "   \"unknown\": \"code\"},"
+    "  {\"name\": \"imp_rate\", \"op\": \"risk_rate\", \"keys\": [\"importer\"], \"smoothing\": 2},"
+    "  {\"name\": \"imp_count\", \"op\": \"risk_count\", \"keys\": [\"importer\"]},"
+    "  {\"name\": \"hs_origin_rate\", \"op\": \"risk_rate\","
+    "   \"keys\": [{\"field\": \"hs\", \"digits\": 6}, \"origin\"]}],"
+    " \"bands\": [{\"name\": \"uv\", \"feature\": \"unit\","
+    "   \"keys\": [{\"field\": \"hs\", \"digits\": 6}, \"origin\"],"
+    "   \"low_quantile\": 0.1, \"high_quantile\": 0.9, \"min_count\": 5}]}";
+
+enum { X_VALUE, X_LOG, X_UNIT, X_YEAR, X_MONTH, X_DAY, X_WEEKDAY, X_DOY, X_HS2, X_HS6,
+       X_ORIGIN, X_ORIGIN_U, X_IMP_RATE, X_IMP_COUNT, X_HSO_RATE, NFEAT };
+
+/* Writes `text` to a new temporary file and returns its path (static buffer per call
+ * site is not needed: the caller frees it). */
+static char *write_temp(const char *text)
+{
+    char *path = strdup("/tmp/crisk_schema_XXXXXX");
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    size_t n = strlen(text);
+    ck_assert_int_eq((long)write(fd, text, n), (long)n);
+    close(fd);
+    return path;
+}
+
+/* Loads a schema from JSON text; returns the code and keeps the error in `err`. */
+static int load_text(const char *text, crisk_schema **s, crisk_error *err)
+{
+    char *path = write_temp(text);
+    int rc = crisk_schema_load(path, s, err);
+    unlink(path);
+    free(path);
+    return rc;
+}
+
+/* Loads the test schema. */
+static crisk_schema *test_schema(void)
+{
+    crisk_schema *s;
+    crisk_error err;
+    int rc = load_text(SCHEMA, &s, &err);
+    ck_assert_msg(rc == 0, "%s", err.message);
+    return s;
+}
+
+/* Appends a row of NFIELDS C strings (NULL = missing); returns the code. */
+static int add(crisk_batch *b, const char *const *row, crisk_error *err)
+{
+    size_t lens[NFIELDS];
+    for (int i = 0; i < NFIELDS; i++)
+        lens[i] = row[i] ? strlen(row[i]) : 0;
+    return crisk_batch_append_text(b, row, lens, 7, err);
+}
+
+/* Appends a row that must be accepted. */
+static void add_ok(crisk_batch *b, const char *const *row)
+{
+    crisk_error err;
+    int rc = add(b, row, &err);
+    ck_assert_msg(rc == 0, "%s", err.message);
+}
+
+/* Checks that schema text fails to load with `code` and a message containing `what`. */
+static void expect_load_error(const char *text, int code, const char *what)
+{
+    crisk_schema *s = (crisk_schema *)1;
+    crisk_error err;
+    int rc = load_text(text, &s, &err);
+    ck_assert_int_eq(rc, code);
+    ck_assert_ptr_null(s);
+    ck_assert_msg(strstr(err.message, what), "message \"%s\" lacks \"%s\"", err.message, what);
+}
+
+/* Returns SCHEMA with the first occurrence of `from` replaced by `to` (malloc'd). */
+static char *patched(const char *from, const char *to)
+{
+    const char *at = strstr(SCHEMA, from);
+    ck_assert_ptr_nonnull(at);
+    size_t head = (size_t)(at - SCHEMA), n = strlen(SCHEMA) - strlen(from) + strlen(to) + 1;
+    char *out = malloc(n);
+    memcpy(out, SCHEMA, head);
+    strcpy(out + head, to);
+    strcat(out, at + strlen(from));
+    return out;
+}
+
+/* Checks that SCHEMA patched (from -> to) fails with `code` and a message with `what`. */
+static void expect_patch_error(const char *from, const char *to, int code, const char *what)
+{
+    char *text = patched(from, to);
+    expect_load_error(text, code, what);
+    free(text);
+}
+
+START_TEST(parse_errors_name_the_path)
+{
+    expect_load_error("{\"format\": \"crisk-schema\", \"version\": 1,", CRISK_E_FORMAT,
+                      "invalid JSON at byte");
+    expect_load_error("[1]", CRISK_E_FORMAT, "not an object");
+    expect_patch_error("\"format\": \"crisk-schema\"", "\"format\": \"other\"",
+                       CRISK_E_FORMAT, "format: \"other\"");
+    expect_patch_error("\"version\": 1", "\"version\": 2", CRISK_E_FORMAT, "version: 2");
+    expect_patch_error("\"op\": \"log1p\"", "\"op\": \"log2\"", CRISK_E_FORMAT,
+                       "features[1].op: \"log2\" is not one of");
+    expect_patch_error("\"den\": \"mass\"", "\"den\": \"weight\"", CRISK_E_FORMAT,
+                       "features[2].den: no field called \"weight\"");
+    expect_patch_error("\"num\": \"value\"", "\"num\": \"origin\"", CRISK_E_FORMAT,
+                       "features[2].num: field \"origin\" is a string field; number needed");
+    expect_patch_error("\"part\": \"month\"", "\"part\": \"quarter\"", CRISK_E_FORMAT,
+                       "features[4].part: \"quarter\"");
+    expect_patch_error("\"digits\": 2}", "\"digits\": 13}", CRISK_E_FORMAT,
+                       "features[8].digits: 13 is not an integer in [1, 12]");
+    expect_patch_error("\"keys\": [\"importer\"], \"smoothing\": 2",
+                       "\"keys\": [{\"field\": \"origin\", \"digits\": 2}], \"smoothing\": 2",
+                       CRISK_E_FORMAT, "features[12].keys[0]: field \"origin\" is a string "
+                       "field; hs_code needed");
+    expect_patch_error("\"smoothing\": 2", "\"smoothing\": -1", CRISK_E_FORMAT,
+                       "features[12].smoothing");
+    expect_patch_error("\"unknown\": \"code\"", "\"unknown\": \"zero\"", CRISK_E_FORMAT,
+                       "features[11].unknown");
+    expect_patch_error("{\"name\": \"log_value\"", "{\"name\": \"value\"", CRISK_E_FORMAT,
+                       "features[1].name: \"value\" names an earlier feature");
+    expect_patch_error("\"field\": \"value\"}", "\"field\": \"value\", \"extra\": 1}",
+                       CRISK_E_FORMAT, "features[0].extra: unknown key");
+    expect_patch_error("{\"name\": \"origin\", \"type\": \"string\"}",
+                       "{\"name\": \"origin\", \"type\": \"text\"}", CRISK_E_FORMAT,
+                       "fields[3].type: \"text\"");
+    expect_patch_error("\"feature\": \"unit\"", "\"feature\": \"imp_rate\"", CRISK_E_FORMAT,
+                       "bands[0].feature: \"imp_rate\" needs fitted tables");
+    expect_patch_error("\"low_quantile\": 0.1", "\"low_quantile\": 0.95", CRISK_E_FORMAT,
+                       "bands[0]: low_quantile");
+    expect_patch_error("\"date_field\": \"date\"", "\"date_field\": \"hs\"", CRISK_E_FORMAT,
+                       "date_field: field \"hs\" is a hs_code field; date needed");
+    expect_patch_error("\"max_field_bytes\": 32", "\"max_field_bytes\": 70000",
+                       CRISK_E_FORMAT, "max_field_bytes");
+}
+END_TEST
+
+START_TEST(fitted_section_errors_name_the_path)
+{
+    expect_patch_error("\"min_count\": 5}]",
+                       "\"min_count\": 5}], \"fitted\": {\"rows\": 4, \"positives\": 1, "
+                       "\"smoothing\": 20, \"categories\": [{\"feature\": \"origin_code\", "
+                       "\"values\": [\"CN\"]}, {\"feature\": \"origin_code_u\", \"values\": "
+                       "[\"CN\", \"CN\"]}], \"tables\": [], \"bands\": [{\"band\": \"uv\", "
+                       "\"entries\": []}]}",
+                       CRISK_E_FORMAT, "fitted.categories[1].values[1]: the key appears twice");
+    expect_patch_error("\"min_count\": 5}]",
+                       "\"min_count\": 5}], \"fitted\": {\"rows\": 4, \"positives\": 1, "
+                       "\"smoothing\": 20, \"categories\": [{\"feature\": \"origin_code\", "
+                       "\"values\": []}, {\"feature\": \"origin_code_u\", \"values\": []}], "
+                       "\"tables\": [{\"keys\": [\"importer\"], \"entries\": [[\"A\", 3, 1], "
+                       "[\"B\", 1, 2]]}], \"bands\": [{\"band\": \"uv\", \"entries\": []}]}",
+                       CRISK_E_FORMAT, "fitted.tables[0].entries[1][2]");
+    expect_patch_error("\"min_count\": 5}]",
+                       "\"min_count\": 5}], \"fitted\": {\"rows\": 4, \"positives\": 1, "
+                       "\"smoothing\": 20, \"categories\": [{\"feature\": \"origin_code\", "
+                       "\"values\": []}, {\"feature\": \"origin_code_u\", \"values\": []}], "
+                       "\"tables\": [{\"keys\": [\"importer\"], \"entries\": []}], "
+                       "\"bands\": [{\"band\": \"uv\", \"entries\": []}]}",
+                       CRISK_E_FORMAT, "no table for the keys of feature \"hs_origin_rate\"");
+}
+END_TEST
+
+/* A row for the feature-op test. */
+static const char *const ROW_A[NFIELDS] = {"d1", "2024-02-29", "8517.12 00", "CN", "A",
+                                           "12.5", "2.5"};
+
+START_TEST(table_free_ops_on_hand_made_rows)
+{
+    crisk_schema *s = test_schema();
+    crisk_batch *b;
+    crisk_error err;
+    ck_assert_int_eq(crisk_batch_new(s, &b, &err), 0);
+    const char *r2[NFIELDS] = {"d2", "19700101", "85", NULL, NULL, "-1", "0"};
+    const char *r3[NFIELDS] = {"d3", "2023-12-31", NULL, NULL, NULL, "-0.5", NULL};
+    add_ok(b, ROW_A);
+    add_ok(b, r2);
+    add_ok(b, r3);
+    ck_assert_uint_eq(crisk_batch_size(b), 3);
+    ck_assert_uint_eq(crisk_batch_source_line(b, 2), 7);
+    ck_assert_uint_eq(crisk_schema_num_features(s), NFEAT);
+    ck_assert_int_eq(crisk_schema_field_required(s, F_ID), 1);
+    ck_assert_int_eq(crisk_schema_field_required(s, F_HS), 0);
+    ck_assert_int_eq(crisk_schema_field_type(s, F_HS), CRISK_FIELD_HS_CODE);
+    ck_assert_int_eq(crisk_schema_id_field(s), F_ID);
+    ck_assert_int_eq(crisk_schema_date_field(s), F_DATE);
+    ck_assert_int_eq(crisk_schema_feature_index(s, "imp_rate"), X_IMP_RATE);
+    ck_assert_int_eq(crisk_schema_field_index(s, "nope"), -1);
+    ck_assert_str_eq(crisk_schema_field_name(s, F_MASS), "mass");
+    ck_assert_ptr_null(crisk_schema_feature_name(s, NFEAT));
+    float x[3 * NFEAT];
+    /* Category and risk features need a fit first. */
+    ck_assert_int_eq(crisk_schema_features(s, b, x, &err), CRISK_E_INVALID_ARGUMENT);
+    ck_assert_ptr_nonnull(strstr(err.message, "\"origin_code\" needs fitted tables"));
+    float labels[3] = {0, 0, 0};
+    ck_assert_int_eq(crisk_schema_fit(s, b, labels, 3, NULL, &err), 0);
+    ck_assert_int_eq(crisk_schema_features(s, b, x, &err), 0);
+    /* Row 1: 2024-02-29 was a Thursday, the 60th day of a leap year. */
+    ck_assert_float_eq(x[X_VALUE], 12.5f);
+    ck_assert_float_eq(x[X_LOG], (float)log(13.5));
+    ck_assert_float_eq(x[X_UNIT], 5.0f);
+    ck_assert_float_eq(x[X_YEAR], 2024);
+    ck_assert_float_eq(x[X_MONTH], 2);
+    ck_assert_float_eq(x[X_DAY], 29);
+    ck_assert_float_eq(x[X_WEEKDAY], 3);
+    ck_assert_float_eq(x[X_DOY], 60);
+    ck_assert_float_eq(x[X_HS2], 85);
+    ck_assert_float_eq(x[X_HS6], 851712);
+    /* Row 2: 1970-01-01 was a Thursday; log1p(-1) and a zero denominator are missing; an
+     * HS code of two digits has no 6-digit prefix. */
+    float *y = x + NFEAT;
+    ck_assert(isnan(y[X_LOG]) && isnan(y[X_UNIT]) && isnan(y[X_HS6]));
+    ck_assert_float_eq(y[X_VALUE], -1);
+    ck_assert_float_eq(y[X_YEAR], 1970);
+    ck_assert_float_eq(y[X_WEEKDAY], 3);
+    ck_assert_float_eq(y[X_DOY], 1);
+    ck_assert_float_eq(y[X_HS2], 85);
+    /* Row 3: 2023-12-31 was a Sunday (6), day 365; missing mass and HS code. */
+    float *z = x + 2 * NFEAT;
+    ck_assert_float_eq(z[X_LOG], (float)log(0.5));
+    ck_assert_float_eq(z[X_WEEKDAY], 6);
+    ck_assert_float_eq(z[X_DOY], 365);
+    ck_assert(isnan(z[X_UNIT]) && isnan(z[X_HS2]));
+    crisk_batch_free(b);
+    crisk_schema_free(s);
+}
+END_TEST
+
+/* Fills batch `b` with the tiny labelled batch of the risk tests: importer A three times
+ * (labels 1, 0, 1), B once (0), and one row with no importer (1). Origins CN, US, CN, CN,
+ * US. */
+static void tiny_batch(crisk_batch *b, float *labels)
+{
+    static const char *const imp[5] = {"A", "A", "A", "B", NULL};
+    static const char *const org[5] = {"CN", "US", "CN", "CN", "US"};
+    static const float y[5] = {1, 0, 1, 0, 1};
+    for (int i = 0; i < 5; i++) {
+        const char *row[NFIELDS] = {"id", "2024-01-01", "851712", org[i], imp[i], "1", "1"};
+        add_ok(b, row);
+        labels[i] = y[i];
+    }
+}
+
+START_TEST(risk_rates_counts_and_unknown_categories)
+{
+    crisk_schema *s = test_schema();
+    crisk_batch *b;
+    crisk_error err;
+    float labels[5], x[7 * NFEAT];
+    ck_assert_int_eq(crisk_batch_new(s, &b, &err), 0);
+    tiny_batch(b, labels);
+    crisk_fit_options o;
+    crisk_fit_options_init(&o);
+    o.smoothing = 4; /* the default m, for hs_origin_rate (imp_rate has its own m = 2) */
+    ck_assert_int_eq(crisk_schema_fit(s, b, labels, 5, &o, &err), 0);
+    crisk_batch_clear(b);
+    const char *known[NFIELDS] = {"k", NULL, "851712", "CN", "A", NULL, NULL};
+    const char *other[NFIELDS] = {"u", NULL, "851712", "DE", "C", NULL, NULL};
+    const char *none[NFIELDS] = {"n", NULL, NULL, "US", NULL, NULL, NULL};
+    const char *b_row[NFIELDS] = {"b", NULL, "85171299", "US", "B", NULL, NULL};
+    add_ok(b, known);
+    add_ok(b, other);
+    add_ok(b, none);
+    add_ok(b, b_row);
+    ck_assert_int_eq(crisk_schema_features(s, b, x, &err), 0);
+    double prior = 3.0 / 5.0;
+    /* A: 3 rows, 2 positives, m = 2. */
+    ck_assert_float_eq(x[X_IMP_RATE], (float)((2 + 2 * prior) / (3 + 2)));
+    ck_assert_float_eq(x[X_IMP_COUNT], 3);
+    /* 851712 x CN: rows 0, 2, 3 with labels 1, 1, 0; m = 4. */
+    ck_assert_float_eq(x[X_HSO_RATE], (float)((2 + 4 * prior) / (3 + 4)));
+    /* Codes in order of first appearance: CN 0, US 1. */
+    ck_assert_float_eq(x[X_ORIGIN], 0);
+    ck_assert_float_eq(x[X_ORIGIN_U], 0);
+    /* Unseen importer C, unseen origin DE. */
+    float *u = x + NFEAT;
+    ck_assert_float_eq(u[X_IMP_RATE], (float)prior);
+    ck_assert_float_eq(u[X_IMP_COUNT], 0);
+    ck_assert_float_eq(u[X_HSO_RATE], (float)prior);
+    ck_assert(isnan(u[X_ORIGIN]));
+    ck_assert_float_eq(u[X_ORIGIN_U], 2);
+    /* A missing key part gives the unseen default. */
+    float *n = x + 2 * NFEAT;
+    ck_assert_float_eq(n[X_IMP_RATE], (float)prior);
+    ck_assert_float_eq(n[X_IMP_COUNT], 0);
+    ck_assert_float_eq(n[X_HSO_RATE], (float)prior);
+    ck_assert_float_eq(n[X_ORIGIN], 1);
+    /* B: one row, label 0; the HS key takes the first 6 digits of 85171299: 851712 x US
+     * is rows 1 and 4 (labels 0 and 1; row 4 has no importer but has this key). */
+    float *bb = x + 3 * NFEAT;
+    ck_assert_float_eq(bb[X_IMP_RATE], (float)((0 + 2 * prior) / (1 + 2)));
+    ck_assert_float_eq(bb[X_IMP_COUNT], 1);
+    ck_assert_float_eq(bb[X_HSO_RATE], (float)((1 + 4 * prior) / (2 + 4)));
+    crisk_batch_free(b);
+    crisk_schema_free(s);
+}
+END_TEST
+
+/* The documented fold rule (docs/schema.md, "Folds"), written out again here. */
+static unsigned fold_rule(uint64_t row, uint64_t seed, unsigned folds)
+{
+    uint64_t z = seed + (row + 1) * 0x9e3779b97f4a7c15ull;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    z ^= z >> 31;
+    return (unsigned)(z % folds);
+}
+
+START_TEST(out_of_fold_rows_never_see_their_own_label)
+{
+    enum { N = 60 };
+    crisk_schema *s = test_schema();
+    crisk_batch *b;
+    crisk_error err;
+    ck_assert_int_eq(crisk_batch_new(s, &b, &err), 0);
+    float labels[N];
+    static const char *const imps[] = {"A", "B", "C"};
+    for (int i = 0; i < N; i++) {
+        const char *row[NFIELDS] = {"id", NULL, "851712", i % 2 ? "CN" : "US", imps[i % 3],
+                                    "3", "1"};
+        add_ok(b, row);
+        labels[i] = (float)((i * 7) % 5 == 0);
+    }
+    crisk_fit_options o;
+    crisk_fit_options_init(&o);
+    o.seed = 42;
+    static float before[N * NFEAT], after[N * NFEAT];
+    ck_assert_int_eq(crisk_schema_training_matrix(s, b, labels, N, &o, before, &err), 0);
+    /* Row 0's imp_rate by hand: importer A rows outside row 0's fold. */
+    unsigned f0 = fold_rule(0, o.seed, o.folds);
+    double cnt = 0, pos = 0, rows = 0, allpos = 0;
+    for (int i = 0; i < N; i++) {
+        if (fold_rule((uint64_t)i, o.seed, o.folds) == f0)
+            continue;
+        rows++;
+        allpos += labels[i];
+        if (i % 3 == 0) {
+            cnt++;
+            pos += labels[i];
+        }
+    }
+    double prior = allpos / rows;
+    ck_assert_float_eq(before[X_IMP_COUNT], (float)cnt);
+    ck_assert_float_eq(before[X_IMP_RATE], (float)((pos + 2 * prior) / (cnt + 2)));
+    for (int flip = 0; flip < N; flip += 7) {
+        labels[flip] = 1 - labels[flip];
+        ck_assert_int_eq(crisk_schema_training_matrix(s, b, labels, N, &o, after, &err), 0);
+        labels[flip] = 1 - labels[flip];
+        ck_assert_mem_eq(before + flip * NFEAT, after + flip * NFEAT, NFEAT * sizeof(float));
+        int others_moved = 0;
+        for (int i = 0; i < N; i++)
+            if (i != flip && memcmp(before + i * NFEAT, after + i * NFEAT, NFEAT * 4) != 0) {
+                ck_assert_uint_ne(fold_rule((uint64_t)i, o.seed, o.folds),
+                                  fold_rule((uint64_t)flip, o.seed, o.folds));
+                others_moved = 1;
+            }
+        ck_assert_msg(others_moved, "flipping row %d's label moved no other row", flip);
+    }
+    /* Table-free features equal the scoring ones. */
+    ck_assert_int_eq(crisk_schema_fit(s, b, labels, N, &o, &err), 0);
+    ck_assert_int_eq(crisk_schema_features(s, b, after, &err), 0);
+    for (int i = 0; i < N; i++)
+        ck_assert_mem_eq(before + i * NFEAT, after + i * NFEAT, X_IMP_RATE * sizeof(float));
+    /* Bad labels and options are refused. */
+    labels[3] = 0.5f;
+    ck_assert_int_eq(crisk_schema_training_matrix(s, b, labels, N, &o, after, &err),
+                     CRISK_E_INVALID_ARGUMENT);
+    ck_assert_ptr_nonnull(strstr(err.message, "labels[3]"));
+    labels[3] = 0;
+    o.folds = 1;
+    ck_assert_int_eq(crisk_schema_training_matrix(s, b, labels, N, &o, after, &err),
+                     CRISK_E_INVALID_ARGUMENT);
+    ck_assert_int_eq(crisk_schema_training_matrix(s, b, labels, N - 1, NULL, after, &err),
+                     CRISK_E_INVALID_ARGUMENT);
+    crisk_batch_free(b);
+    crisk_schema_free(s);
+}
+END_TEST
+
+/* Returns the whole content of file `path` (malloc'd, NUL-terminated). */
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    ck_assert_ptr_nonnull(f);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    rewind(f);
+    char *buf = malloc((size_t)n + 1);
+    ck_assert_int_eq((long)fread(buf, 1, (size_t)n, f), n);
+    buf[n] = '\0';
+    fclose(f);
+    return buf;
+}
+
+/* Fills `b` with rows whose unit values for key 851712 x CN are 1..10, two rows of
+ * 851712 x US (below min_count), awkward values (1/3, 0.1) and odd text. */
+static void band_batch(crisk_batch *b, float *labels)
+{
+    char value[32];
+    for (int i = 1; i <= 10; i++) {
+        snprintf(value, sizeof value, "%d", i * 3);
+        const char *row[NFIELDS] = {"id", "2024-05-06", "8517.12", "CN",
+                                    i % 2 ? "Zoë \"q\"" : "A", value, "3"};
+        add_ok(b, row);
+        labels[i - 1] = (float)(i % 3 == 0);
+    }
+    const char *us1[NFIELDS] = {"id", NULL, "851712", "US", "B", "0.1", "0.3"};
+    const char *us2[NFIELDS] = {"id", NULL, "851712", "US", "B", "1e-7", "3"};
+    add_ok(b, us1);
+    add_ok(b, us2);
+    labels[10] = 1;
+    labels[11] = 0;
+}
+
+START_TEST(save_load_round_trip_is_bit_identical)
+{
+    crisk_schema *s = test_schema(), *t;
+    crisk_batch *b, *c;
+    crisk_error err;
+    float labels[12];
+    ck_assert_int_eq(crisk_batch_new(s, &b, &err), 0);
+    band_batch(b, labels);
+    crisk_fit_options o;
+    crisk_fit_options_init(&o);
+    o.smoothing = 3.3;
+    ck_assert_int_eq(crisk_schema_fit(s, b, labels, 12, &o, &err), 0);
+    char *p1 = write_temp(""), *p2 = write_temp("");
+    ck_assert_int_eq(crisk_schema_save(s, p1, &err), 0);
+    ck_assert_msg(crisk_schema_load(p1, &t, &err) == 0, "%s", err.message);
+    ck_assert_int_eq(crisk_batch_new(t, &c, &err), 0);
+    band_batch(c, labels);
+    static float x1[12 * NFEAT], x2[12 * NFEAT];
+    ck_assert_int_eq(crisk_schema_features(s, b, x1, &err), 0);
+    ck_assert_int_eq(crisk_schema_features(t, c, x2, &err), 0);
+    ck_assert_mem_eq(x1, x2, sizeof x1);
+    for (size_t r = 0; r < 12; r++)
+        ck_assert_int_eq(crisk_schema_band_position(s, 0, b, r, x1 + r * NFEAT),
+                         crisk_schema_band_position(t, 0, c, r, x2 + r * NFEAT));
+    /* Saving the loaded schema writes the same file. */
+    ck_assert_int_eq(crisk_schema_save(t, p2, &err), 0);
+    char *a = slurp(p1), *bb = slurp(p2);
+    ck_assert_str_eq(a, bb);
+    ck_assert_ptr_nonnull(strstr(a, "\"smoothing\":3.3"));
+    free(a);
+    free(bb);
+    unlink(p1);
+    unlink(p2);
+    free(p1);
+    free(p2);
+    crisk_batch_free(b);
+    crisk_batch_free(c);
+    crisk_schema_free(s);
+    crisk_schema_free(t);
+}
+END_TEST
+
+START_TEST(every_prefix_of_a_fitted_schema_is_refused)
+{
+    crisk_schema *s = test_schema(), *t;
+    crisk_batch *b;
+    crisk_error err;
+    float labels[12];
+    ck_assert_int_eq(crisk_batch_new(s, &b, &err), 0);
+    band_batch(b, labels);
+    ck_assert_int_eq(crisk_schema_fit(s, b, labels, 12, NULL, &err), 0);
+    char *path = write_temp("");
+    ck_assert_int_eq(crisk_schema_save(s, path, &err), 0);
+    char *text = slurp(path);
+    size_t n = strlen(text);
+    /* Cut before the final "}\n": every shorter text is malformed JSON. Files are slow
+     * to rewrite on some machines: every 7th cut, and every one near the end. */
+    for (size_t cut = 0; cut + 2 < n; cut += cut + 80 < n ? 7 : 1) {
+        FILE *f = fopen(path, "wb");
+        fwrite(text, 1, cut, f);
+        fclose(f);
+        t = (crisk_schema *)1;
+        ck_assert_int_eq(crisk_schema_load(path, &t, &err), CRISK_E_FORMAT);
+        ck_assert_ptr_null(t);
+    }
+    unlink(path);
+    free(path);
+    free(text);
+    crisk_batch_free(b);
+    crisk_schema_free(s);
+}
+END_TEST
+
+START_TEST(long_fields_build_the_same_features)
+{
+    /* A schema allowing 65535-byte values builds with heap scratch; the features agree
+     * with the small schema's. */
+    char *text = patched("\"max_field_bytes\": 32", "\"max_field_bytes\": 65535");
+    crisk_schema *s = test_schema(), *big;
+    crisk_error err;
+    ck_assert_int_eq(load_text(text, &big, &err), 0);
+    free(text);
+    crisk_batch *b, *c;
+    float labels[12];
+    static float x1[12 * NFEAT], x2[12 * NFEAT];
+    ck_assert_int_eq(crisk_batch_new(s, &b, &err), 0);
+    ck_assert_int_eq(crisk_batch_new(big, &c, &err), 0);
+    band_batch(b, labels);
+    band_batch(c, labels);
+    ck_assert_int_eq(crisk_schema_fit(s, b, labels, 12, NULL, &err), 0);
+    ck_assert_int_eq(crisk_schema_fit(big, c, labels, 12, NULL, &err), 0);
+    ck_assert_int_eq(crisk_schema_features(s, b, x1, &err), 0);
+    ck_assert_int_eq(crisk_schema_features(big, c, x2, &err), 0);
+    ck_assert_mem_eq(x1, x2, sizeof x1);
+    for (size_t r = 0; r < 12; r++)
+        ck_assert_int_eq(crisk_schema_band_position(s, 0, b, r, x1 + r * NFEAT),
+                         crisk_schema_band_position(big, 0, c, r, x2 + r * NFEAT));
+    crisk_batch_free(b);
+    crisk_batch_free(c);
+    crisk_schema_free(s);
+    crisk_schema_free(big);
+}
+END_TEST
+
+START_TEST(bands_place_rows_by_quantiles)
+{
+    crisk_schema *s = test_schema();
+    crisk_batch *b;
+    crisk_error err;
+    float labels[12];
+    ck_assert_int_eq(crisk_batch_new(s, &b, &err), 0);
+    band_batch(b, labels);
+    ck_assert_int_eq(crisk_schema_fit(s, b, labels, 12, NULL, &err), 0);
+    ck_assert_int_eq(crisk_schema_band_index(s, "uv"), 0);
+    ck_assert_int_eq(crisk_schema_band_index(s, "nope"), -1);
+    crisk_batch_clear(b);
+    /* Unit values 1..10: the 0.1 quantile is 1 + 0.9 * (2 - 1) = 1.9, the 0.9 quantile
+     * 9 + 0.1 * (10 - 9) = 9.1 (linear interpolation between order statistics). */
+    static const char *const values[] = {"1.5", "1.95", "9.05", "9.5", NULL};
+    static const int expect[] = {-1, 0, 0, 1, 2};
+    for (int i = 0; i < 5; i++) {
+        const char *row[NFIELDS] = {"id", NULL, "851712", "CN", "A", values[i], "1"};
+        add_ok(b, row);
+    }
+    const char *few[NFIELDS] = {"id", NULL, "851712", "US", "A", "5", "1"};
+    add_ok(b, few);
+    float x[6 * NFEAT];
+    ck_assert_int_eq(crisk_schema_features(s, b, x, &err), 0);
+    for (size_t r = 0; r < 5; r++)
+        ck_assert_int_eq(crisk_schema_band_position(s, 0, b, r, x + r * NFEAT), expect[r]);
+    /* 851712 x US had 2 values, under min_count 5: no band. */
+    ck_assert_int_eq(crisk_schema_band_position(s, 0, b, 5, x + 5 * NFEAT), 2);
+    crisk_batch_free(b);
+    crisk_schema_free(s);
+}
+END_TEST
+
+/* Checks that changing field `field` of ROW_A to `value` (`len` bytes) is rejected with a
+ * message equal to `message`, and that the batch is left as it was. */
+static void expect_reject(crisk_batch *b, int field, const char *value, size_t len,
+                          const char *message)
+{
+    const char *row[NFIELDS];
+    size_t lens[NFIELDS];
+    for (int i = 0; i < NFIELDS; i++) {
+        row[i] = i == field ? value : ROW_A[i];
+        lens[i] = i == field ? len : strlen(ROW_A[i]);
+    }
+    size_t n = crisk_batch_size(b);
+    crisk_error err;
+    ck_assert_int_eq(crisk_batch_append_text(b, row, lens, 3, &err), CRISK_E_INPUT);
+    ck_assert_str_eq(err.message, message);
+    ck_assert_uint_eq(crisk_batch_size(b), n);
+}
+
+START_TEST(bad_rows_are_rejected_with_field_value_and_reason)
+{
+    crisk_schema *s = test_schema();
+    crisk_batch *b;
+    crisk_error err;
+    ck_assert_int_eq(crisk_batch_new(s, &b, &err), 0);
+    expect_reject(b, F_VALUE, "12,5x", 5, "field \"value\": \"12,5x\" is not a number");
+    expect_reject(b, F_VALUE, "12,5", 4, "field \"value\": \"12,5\" is not a number");
+    expect_reject(b, F_VALUE, "nan", 3, "field \"value\": \"nan\" is not a number");
+    expect_reject(b, F_VALUE, " 1", 2, "field \"value\": \" 1\" is not a number");
+    expect_reject(b, F_VALUE, "1e999", 5, "field \"value\": \"1e999\" is beyond the range "
+                  "of a double");
+    expect_reject(b, F_DATE, "2023-02-29", 10, "field \"date\": \"2023-02-29\" is not a "
+                  "calendar date");
+    expect_reject(b, F_DATE, "29/02/2024", 10, "field \"date\": \"29/02/2024\" is not a "
+                  "date (YYYY-MM-DD or YYYYMMDD)");
+    expect_reject(b, F_HS, "85A7", 4, "field \"hs\": \"85A7\" is not an HS code (digits, "
+                  "dots and spaces only)");
+    expect_reject(b, F_HS, "8", 1, "field \"hs\": \"8\" has fewer than 2 digits; an HS code "
+                  "has 2 to 12");
+    expect_reject(b, F_HS, "8517.1200.00001", 15, "field \"hs\": \"8517.1200.00001\" has "
+                  "more than 12 digits; an HS code has 2 to 12");
+    expect_reject(b, F_ORIGIN, "C\xff", 2, "field \"origin\": \"C\\xff\" is not valid UTF-8");
+    expect_reject(b, F_ORIGIN, "\xed\xa0\x80", 3, "field \"origin\": \"\\xed\\xa0\\x80\" is "
+                  "not valid UTF-8"); /* a surrogate */
+    expect_reject(b, F_ORIGIN, "\xc0\xaf", 2, "field \"origin\": \"\\xc0\\xaf\" is not valid "
+                  "UTF-8"); /* overlong */
+    expect_reject(b, F_ORIGIN, "\xe2\x82", 2, "field \"origin\": \"\\xe2\\x82\" is not valid "
+                  "UTF-8"); /* cut short */
+    expect_reject(b, F_ORIGIN, "C\0N", 3, "field \"origin\": \"C\\x00N\" contains a NUL byte");
+    expect_reject(b, F_IMPORTER, "0123456789012345678901234567890123", 34,
+                  "field \"importer\": 34 bytes, more than max_field_bytes = 32");
+    expect_reject(b, F_ID, NULL, 0, "field \"id\": missing, and the field is required");
+    expect_reject(b, F_ID, "", 0, "field \"id\": missing, and the field is required");
+    /* After the rejects, a good row is stored whole (the rejected rows' text is gone). */
+    const char *good[NFIELDS] = {"d9", "2024-01-02", "01", "Zoë", "I", "-1.5e3", ".25"};
+    add_ok(b, good);
+    ck_assert_uint_eq(crisk_batch_size(b), 1);
+    size_t len;
+    const char *t = crisk_batch_text(b, 0, F_ORIGIN, &len);
+    ck_assert_uint_eq(len, strlen("Zoë"));
+    ck_assert_int_eq(memcmp(t, "Zoë", len), 0);
+    t = crisk_batch_text(b, 0, F_ID, &len);
+    ck_assert_int_eq(memcmp(t, "d9", len), 0);
+    ck_assert_double_eq(crisk_batch_number(b, 0, F_VALUE), -1500.0);
+    ck_assert_double_eq(crisk_batch_number(b, 0, F_MASS), 0.25);
+    ck_assert_double_eq(crisk_batch_number(b, 0, F_DATE), 19724.0); /* 2024-01-02 */
+    crisk_batch_free(b);
+    crisk_schema_free(s);
+}
+END_TEST
+
+START_TEST(numbers_parse_exactly)
+{
+    crisk_schema *s = test_schema();
+    crisk_batch *b;
+    crisk_error err;
+    ck_assert_int_eq(crisk_batch_new(s, &b, &err), 0);
+    static const char *const texts[] = {"0.1", "123456789012345678901234", "1e-320",
+                                        "-0", "+7.", "3.14159265358979323846", "1E22",
+                                        "9007199254740993", "0.000000000000000000001"};
+    size_t n = sizeof texts / sizeof texts[0];
+    for (size_t i = 0; i < n; i++) {
+        const char *row[NFIELDS] = {"x", NULL, NULL, NULL, NULL, texts[i], NULL};
+        add_ok(b, row);
+        ck_assert_double_eq(crisk_batch_number(b, i, F_VALUE), strtod(texts[i], NULL));
+    }
+    crisk_batch_free(b);
+    crisk_schema_free(s);
+}
+END_TEST
+
+START_TEST(random_bytes_are_stored_or_rejected_never_half)
+{
+    crisk_schema *s = test_schema();
+    crisk_batch *b;
+    crisk_error err;
+    ck_assert_int_eq(crisk_batch_new(s, &b, &err), 0);
+    static const char alphabet[] = "0123456789.-+eE \xc3\xa9\xff\x80,/";
+    uint64_t state = 12345;
+    size_t accepted = 0;
+    for (int n = 0; n < 3000; n++) {
+        char text[NFIELDS][40];
+        const char *row[NFIELDS];
+        size_t lens[NFIELDS];
+        /* A good row with two fields (maybe the same one) made of random bytes. */
+        state = state * 6364136223846793005ull + 1442695040888963407ull;
+        int f1 = (int)((state >> 40) % NFIELDS), f2 = (int)((state >> 20) % NFIELDS);
+        for (int i = 0; i < NFIELDS; i++) {
+            row[i] = ROW_A[i];
+            lens[i] = strlen(ROW_A[i]);
+            if (i != f1 && i != f2)
+                continue;
+            state = state * 6364136223846793005ull + 1442695040888963407ull;
+            size_t len = (size_t)(state >> 59) % 12;
+            for (size_t k = 0; k < len; k++) {
+                state = state * 6364136223846793005ull + 1442695040888963407ull;
+                text[i][k] = alphabet[(state >> 33) % (sizeof alphabet - 1)];
+            }
+            row[i] = text[i];
+            lens[i] = len;
+        }
+        int rc = crisk_batch_append_text(b, row, lens, (uint64_t)n, &err);
+        ck_assert(rc == 0 || rc == CRISK_E_INPUT);
+        if (rc == CRISK_E_INPUT) {
+            ck_assert_ptr_nonnull(strstr(err.message, "field \""));
+            continue;
+        }
+        /* An accepted row keeps its text exactly, and its line. */
+        size_t len;
+        const char *t = crisk_batch_text(b, accepted, F_ORIGIN, &len);
+        ck_assert_uint_eq(len, lens[F_ORIGIN]);
+        ck_assert(len == 0 || memcmp(t, row[F_ORIGIN], len) == 0);
+        t = crisk_batch_text(b, accepted, F_ID, &len);
+        ck_assert(len == lens[F_ID] && memcmp(t, row[F_ID], len) == 0);
+        ck_assert_uint_eq(crisk_batch_source_line(b, accepted), (uint64_t)n);
+        accepted++;
+        ck_assert_uint_eq(crisk_batch_size(b), accepted);
+    }
+    ck_assert_uint_gt(accepted, 100);
+    ck_assert_uint_lt(accepted, 2900);
+    crisk_batch_free(b);
+    crisk_schema_free(s);
+}
+END_TEST
+
+/* What one thread of the concurrency test builds. */
+typedef struct feature_job {
+    const crisk_schema *schema;
+    const crisk_batch *batch;
+    float *out;
+    int rc;
+} feature_job;
+
+/* Builds a job's features; the thread body. */
+static void *build_job(void *arg)
+{
+    feature_job *job = arg;
+    job->rc = crisk_schema_features(job->schema, job->batch, job->out, NULL);
+    return NULL;
+}
+
+START_TEST(threads_share_one_schema_and_batch)
+{
+    enum { THREADS = 4 };
+    crisk_schema *s = test_schema();
+    crisk_batch *b;
+    crisk_error err;
+    float labels[12];
+    ck_assert_int_eq(crisk_batch_new(s, &b, &err), 0);
+    band_batch(b, labels);
+    ck_assert_int_eq(crisk_schema_fit(s, b, labels, 12, NULL, &err), 0);
+    static float want[12 * NFEAT], got[THREADS][12 * NFEAT];
+    ck_assert_int_eq(crisk_schema_features(s, b, want, &err), 0);
+    pthread_t tid[THREADS];
+    feature_job jobs[THREADS];
+    for (int i = 0; i < THREADS; i++) {
+        jobs[i] = (feature_job){s, b, got[i], -1};
+        ck_assert_int_eq(pthread_create(&tid[i], NULL, build_job, &jobs[i]), 0);
+    }
+    for (int i = 0; i < THREADS; i++) {
+        pthread_join(tid[i], NULL);
+        ck_assert_int_eq(jobs[i].rc, 0);
+        ck_assert_mem_eq(got[i], want, sizeof want);
+    }
+    crisk_batch_free(b);
+    crisk_schema_free(s);
+}
+END_TEST
+
+/* Returns the suite. */
+static Suite *schema_suite(void)
+{
+    Suite *s = suite_create("schema");
+    TCase *tc = tcase_create("schema");
+    tcase_add_test(tc, parse_errors_name_the_path);
+    tcase_add_test(tc, fitted_section_errors_name_the_path);
+    tcase_add_test(tc, table_free_ops_on_hand_made_rows);
+    tcase_add_test(tc, risk_rates_counts_and_unknown_categories);
+    tcase_add_test(tc, out_of_fold_rows_never_see_their_own_label);
+    tcase_add_test(tc, save_load_round_trip_is_bit_identical);
+    tcase_add_test(tc, bands_place_rows_by_quantiles);
+    tcase_add_test(tc, every_prefix_of_a_fitted_schema_is_refused);
+    tcase_add_test(tc, threads_share_one_schema_and_batch);
+    tcase_add_test(tc, long_fields_build_the_same_features);
+    tcase_add_test(tc, random_bytes_are_stored_or_rejected_never_half);
+    tcase_add_test(tc, bad_rows_are_rejected_with_field_value_and_reason);
+    tcase_add_test(tc, numbers_parse_exactly);
+    tcase_set_timeout(tc, 60);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+/* Runs the suite. */
+int main(void)
+{
+    return crisk_check_run(schema_suite());
+}
