@@ -38,8 +38,9 @@ int cli_parse_int(const char *name, const char *text, long lo, long hi, long *ou
 /* Prints the command's usage text to `f`. */
 void cli_usage(FILE *f);
 
-/* Loads the model at `path`. Returns it, or NULL after printing why not. */
-crisk_model *cli_load_model(const char *path);
+/* Loads the model at `path`, refusing it unless its SHA-256 is `sha256_hex` (64 hex
+ * digits) when that is not NULL. Returns it, or NULL after printing why not. */
+crisk_model *cli_load_model(const char *path, const char *sha256_hex);
 
 /* Opens `path` for reading ("-" is stdin). Returns the stream, or NULL after reporting. */
 FILE *cli_open_input(const char *path);
@@ -154,6 +155,7 @@ void cli_events_close(cli_events *ev);
 /* The sub-commands: each takes the words after its name and returns an exit code. */
 int cli_predict(int argc, char **argv);
 int cli_inspect(int argc, char **argv);
+int cli_audit(int argc, char **argv);
 int cli_score(int argc, char **argv);
 int cli_fit(int argc, char **argv);
 int cli_evaluate(int argc, char **argv);

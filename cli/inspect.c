@@ -3,12 +3,14 @@
  */
 #include "cli.h"
 
+#include "digest.h"
+
 /* Runs `crisk inspect`: loads the model and prints its description; returns the
  * exit code. */
 int cli_inspect(int argc, char **argv)
 {
-    const char *path = NULL;
-    const cli_option opts[] = {{"--model", &path, NULL}};
+    const char *path = NULL, *sha256 = NULL;
+    const cli_option opts[] = {{"--model", &path, NULL}, {"--sha256", &sha256, NULL}};
     int rc = cli_parse_args("inspect", argc, argv, opts, sizeof opts / sizeof opts[0]);
     if (rc == CLI_HELP) {
         cli_usage(stdout);
@@ -20,7 +22,7 @@ int cli_inspect(int argc, char **argv)
         fprintf(stderr, "crisk inspect: --model is required (see 'crisk help')\n");
         return CLI_EXIT_USAGE;
     }
-    crisk_model *model = cli_load_model(path);
+    crisk_model *model = cli_load_model(path, sha256);
     if (!model)
         return CLI_EXIT_FAILURE;
     crisk_model_info info;
@@ -37,6 +39,11 @@ int cli_inspect(int argc, char **argv)
     printf("classes: %zu\n", info.num_classes);
     printf("outputs: %zu\n", info.num_outputs);
     printf("memory_bytes: %zu\n", info.memory_bytes);
+    unsigned char digest[CRISK_SHA256_SIZE];
+    char hex[CRISK_SHA256_HEX + 1];
+    crisk_model_digest(model, digest);
+    crisk_hex_encode(digest, sizeof digest, hex);
+    printf("sha256: %s\n", hex);
     crisk_model_free(model);
     if (fflush(stdout) != 0) {
         cli_report("stdout", "write error");

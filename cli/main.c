@@ -11,7 +11,8 @@ void cli_usage(FILE *f)
     fputs("usage:\n"
           "  crisk predict --model MODEL --input CASES.csv [--output FILE] [--margin]\n"
           "                [--threads N] [--ignore-extra] [--batch-rows N] [--contribs]\n"
-          "  crisk inspect --model MODEL\n"
+          "                [--sha256 HEX]\n"
+          "  crisk inspect --model MODEL [--sha256 HEX]\n"
           "  crisk score --bundle DIR --input FILE [--output FILE] [--rejects FILE]\n"
           "              [--threads N] [--state FILE] [--batch-rows N] [--format csv|jsonl]\n"
           "              [--input-format csv|jsonl] [EVENT OPTIONS]\n"
@@ -21,6 +22,14 @@ void cli_usage(FILE *f)
           "  crisk evaluate --bundle DIR --input FILE --label COLUMN [--revenue COLUMN]\n"
           "                 [--model NAME] [--rejects FILE] [--threads N]\n"
           "                 [--input-format csv|jsonl] [EVENT OPTIONS]\n"
+          "  crisk audit keygen --private FILE --public FILE\n"
+          "  crisk audit append LOG --key PRIVATE [--input FILE]\n"
+          "  crisk audit checkpoint LOG\n"
+          "  crisk audit verify LOG [--checkpoint CP] [--pubkey K]\n"
+          "  crisk audit prove LOG --index N [--checkpoint CP]\n"
+          "  crisk audit check-proof PROOF --checkpoint CP --pubkey K\n"
+          "  crisk audit consistency OLD_CP NEW_CP --log LOG\n"
+          "  crisk audit check-consistency PROOF --old OLD_CP --new NEW_CP --pubkey K\n"
           "  crisk --version\n"
           "  crisk help\n"
           "\n"
@@ -41,12 +50,14 @@ void cli_usage(FILE *f)
           "  --ignore-extra    skip header columns that are not features of the model\n"
           "                    (by default they are an error)\n"
           "  --batch-rows N    cases read and scored at a time (default 4096)\n"
+          "  --sha256 HEX      refuse the model unless its SHA-256 is HEX (pinning)\n"
           "  --contribs        exact SHAP contributions instead of scores, in margin space:\n"
           "                    a column per feature (its name, or f<index>) and 'bias',\n"
           "                    prefixed 'class_<k>:' for a model with several margins;\n"
           "                    each line's values sum to the margin\n"
           "inspect  prints the model's format, objective, booster, trees, iterations,\n"
-          "         depth, nodes, features, classes, outputs and memory, one per line.\n"
+          "         depth, nodes, features, classes, outputs, memory and sha256, one per\n"
+          "         line.\n"
           "score    reads declarations (CSV with a header of field names, or JSON Lines;\n"
           "         by extension, '-' is stdin and CSV unless --input-format) and writes\n"
           "         one record per declaration: id, each model's score, lane, reason,\n"
@@ -77,6 +88,13 @@ void cli_usage(FILE *f)
           "  --event-rejects FILE  refused events as CSV line,kind,reason (default:\n"
           "                      stderr); stderr gets 'events read: R, accepted: A,\n"
           "                      rejected: J' (R = A + J)\n"
+          "audit    a signed, verifiable decision log (docs/security.md): keygen makes an\n"
+          "         Ed25519 key pair (PEM); append adds each non-empty input line as an\n"
+          "         entry then prints a signed checkpoint; checkpoint prints the last one;\n"
+          "         verify checks every entry, index and checkpoint (signatures with\n"
+          "         --pubkey; --checkpoint: one kept elsewhere); prove prints an inclusion\n"
+          "         proof that check-proof verifies without the log; consistency proves\n"
+          "         that NEW_CP extends OLD_CP, which check-consistency verifies.\n"
           "\n"
           "exit status: 0 success; 1 bad model or input file, or an I/O error (the message\n"
           "names the file, line and column); 2 bad command line.\n",
@@ -95,6 +113,8 @@ int main(int argc, char **argv)
         return cli_predict(argc - 2, argv + 2);
     if (strcmp(command, "inspect") == 0)
         return cli_inspect(argc - 2, argv + 2);
+    if (strcmp(command, "audit") == 0)
+        return cli_audit(argc - 2, argv + 2);
     if (strcmp(command, "score") == 0)
         return cli_score(argc - 2, argv + 2);
     if (strcmp(command, "fit") == 0)

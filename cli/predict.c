@@ -18,7 +18,7 @@
 
 /* What the command line asks of `crisk predict`. */
 typedef struct predict_args {
-    const char *model, *input, *output, *threads, *batch_rows;
+    const char *model, *input, *output, *threads, *batch_rows, *sha256;
     int margin, ignore_extra, contribs;
     crisk_predict_options opts;
     size_t batch;
@@ -31,7 +31,7 @@ static int parse(int argc, char **argv, predict_args *a)
     const cli_option opts[] = {
         {"--model", &a->model, NULL},       {"--input", &a->input, NULL},
         {"--output", &a->output, NULL},     {"--threads", &a->threads, NULL},
-        {"--batch-rows", &a->batch_rows, NULL},
+        {"--batch-rows", &a->batch_rows, NULL}, {"--sha256", &a->sha256, NULL},
         {"--margin", NULL, &a->margin},     {"--ignore-extra", NULL, &a->ignore_extra},
         {"--contribs", NULL, &a->contribs},
     };
@@ -175,7 +175,7 @@ int cli_predict(int argc, char **argv)
     }
     if (rc)
         return rc;
-    crisk_model *model = cli_load_model(a.model);
+    crisk_model *model = cli_load_model(a.model, a.sha256);
     if (!model)
         return CLI_EXIT_FAILURE;
     int status = CLI_EXIT_FAILURE;

@@ -4,6 +4,7 @@
  */
 #include "crisk.h"
 
+#include "digest.h"
 #include "engine.h"
 #include "error.h"
 #include "import.h"
@@ -120,6 +121,24 @@ static int import_bytes(const unsigned char *data, size_t size,
     }
 }
 
+/* Computes the SHA-256 of the model's bytes into `digest` and, when `opts` pins one,
+ * compares the two before anything parses the bytes. Returns 0, CRISK_E_INTEGRITY naming
+ * both digests, or CRISK_E_DEPENDENCY. */
+static int check_digest(const void *data, size_t size, const crisk_load_options *opts,
+                        unsigned char digest[CRISK_SHA256_SIZE], crisk_error *err)
+{
+    if (crisk_sha256(data, size, digest) != 0)
+        return crisk_fail(err, CRISK_E_DEPENDENCY, "OpenSSL could not compute a SHA-256");
+    if (!opts->pin_sha256 || memcmp(digest, opts->expected_sha256, CRISK_SHA256_SIZE) == 0)
+        return 0;
+    char want[CRISK_SHA256_HEX + 1], got[CRISK_SHA256_HEX + 1];
+    crisk_hex_encode(opts->expected_sha256, CRISK_SHA256_SIZE, want);
+    crisk_hex_encode(digest, CRISK_SHA256_SIZE, got);
+    return crisk_fail(err, CRISK_E_INTEGRITY,
+                      "the model's SHA-256 is %s, not the pinned %s: refusing to load it", got,
+                      want);
+}
+
 int crisk_model_load_buffer_advanced(const void *data, size_t size,
                                      const crisk_load_options *opts, crisk_model **out,
                                      crisk_error *err)
@@ -140,10 +159,15 @@ int crisk_model_load_buffer_advanced(const void *data, size_t size,
         return crisk_fail(err, CRISK_E_LIMIT,
                           "the model has %zu bytes, more than the limit max_file_bytes = %zu",
                           size, opts->limits.max_file_bytes);
+    unsigned char digest[CRISK_SHA256_SIZE];
+    int rc = check_digest(data, size, opts, digest, err);
+    if (rc)
+        return rc;
     crisk_model *m = crisk_model_new();
     if (!m)
         return crisk_fail(err, CRISK_E_NOMEM, "out of memory");
-    int rc = import_bytes(data, size, &opts->limits, m, err);
+    memcpy(m->sha256, digest, sizeof digest);
+    rc = import_bytes(data, size, &opts->limits, m, err);
     if (rc == 0)
         rc = crisk_model_validate(m, &opts->limits, err);
     if (rc == 0)

@@ -379,6 +379,10 @@ static int keep_standardize(const double *mean, const double *scale, size_t F,
 int crisk_import_logistic(const cJSON *root, const crisk_load_limits *limits,
                           crisk_model *m, crisk_error *err)
 {
+    /* The loader only passes objects, but the importer must not rely on it. */
+    if (!cJSON_IsObject(root))
+        return crisk_fail(err, CRISK_E_FORMAT, "the document is not a JSON object (got %s)",
+                          json_type_name(root));
     int rc = check_keys(root, "", top_keys, NUM_TOP_KEYS, err);
     if (rc == 0)
         rc = check_header(root, err);

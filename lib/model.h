@@ -119,6 +119,9 @@ struct crisk_model {
     float *mean;                     /* logistic standardisation: NULL, or num_features */
     float *scale;                    /* logistic standardisation: NULL, or num_features */
 
+    /* SHA-256 of the bytes the model was loaded from (crisk_model_digest). */
+    unsigned char sha256[32];
+
     /* The tree engine's compiled form of the trees, built once at load. */
     struct crisk_engine *engine;
 };

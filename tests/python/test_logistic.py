@@ -326,9 +326,12 @@ def test_corpus_file_is_refused(name):
 
 
 class _Limits(ctypes.Structure):
+    """crisk_load_options: the limits, then the SHA-256 pin (all of the struct, since
+    crisk_load_options_init() writes all of it)."""
     _fields_ = [(name, ctypes.c_size_t) for name in (
         "max_file_bytes", "max_trees", "max_nodes", "max_depth", "max_features",
-        "max_outputs", "max_category")]
+        "max_outputs", "max_category")] + [
+        ("pin_sha256", ctypes.c_int), ("expected_sha256", ctypes.c_ubyte * 32)]
 
 
 def load_with_limits(data, **limits):
