@@ -543,10 +543,12 @@ CRISK_API const char *crisk_schema_feature_name(const crisk_schema *schema, size
 /* Returns the index of the feature called `name`, or -1. Thread-safe. */
 CRISK_API long crisk_schema_feature_index(const crisk_schema *schema, const char *name);
 
-/* Creates an empty batch for declarations of `schema`, which must outlive it. */
+/* Creates an empty batch for declarations of `schema`, which must outlive every use of
+ * the batch but its freeing: crisk_batch_free() never reads the schema, so a batch may be
+ * freed after its schema (garbage-collected bindings free in any order). */
 CRISK_API int crisk_batch_new(const crisk_schema *schema, crisk_batch **out, crisk_error *err);
 
-/* Frees a batch. NULL is a no-op. */
+/* Frees a batch, even one whose schema was freed already. NULL is a no-op. */
 CRISK_API void crisk_batch_free(crisk_batch *batch);
 
 /* Empties a batch, keeping its memory for the next rows. */

@@ -27,6 +27,7 @@ int crisk_batch_new(const crisk_schema *schema, crisk_batch **out, crisk_error *
         return crisk_fail(err, CRISK_E_NOMEM, "out of memory for a batch");
     }
     b->schema = schema;
+    b->nfields = schema->nfields;
     b->c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0);
     if (b->c_locale == (locale_t)0) {
         crisk_batch_free(b);
@@ -41,7 +42,7 @@ void crisk_batch_free(crisk_batch *b)
 {
     if (!b)
         return;
-    for (size_t i = 0; b->cols && i < b->schema->nfields; i++) {
+    for (size_t i = 0; b->cols && i < b->nfields; i++) {
         free(b->cols[i].text);
         free(b->cols[i].num);
         free(b->cols[i].arena);

@@ -131,6 +131,7 @@ typedef struct batch_column {
 
 struct crisk_batch {
     const crisk_schema *schema;
+    size_t nfields;     /* the schema's, kept so that freeing never reads the schema */
     size_t rows, cap;
     batch_column *cols;
     uint64_t *lines;

@@ -137,6 +137,19 @@ static void expect_patch_error(const char *from, const char *to, int code, const
     free(text);
 }
 
+/* A batch may be freed after its schema (bindings' garbage collectors free in any
+ * order): crisk_batch_free must not read the schema. ASan catches a violation. */
+START_TEST(batch_freed_after_its_schema)
+{
+    crisk_schema *s = test_schema();
+    crisk_batch *b;
+    crisk_error err;
+    ck_assert_int_eq(crisk_batch_new(s, &b, &err), 0);
+    crisk_schema_free(s);
+    crisk_batch_free(b);
+}
+END_TEST
+
 START_TEST(parse_errors_name_the_path)
 {
     expect_load_error("{\"format\": \"crisk-schema\", \"version\": 1,", CRISK_E_FORMAT,
@@ -789,6 +802,7 @@ static Suite *schema_suite(void)
     Suite *s = suite_create("schema");
     TCase *tc = tcase_create("schema");
     tcase_add_test(tc, parse_errors_name_the_path);
+    tcase_add_test(tc, batch_freed_after_its_schema);
     tcase_add_test(tc, fitted_section_errors_name_the_path);
     tcase_add_test(tc, table_free_ops_on_hand_made_rows);
     tcase_add_test(tc, risk_rates_counts_and_unknown_categories);

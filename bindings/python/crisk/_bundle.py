@@ -118,6 +118,7 @@ class _Batch:
 
     def __init__(self, schema: "Schema", decls: Declarations):
         handle = schema._live()
+        self._schema = schema  # the C batch must not outlive its schema
         columns, self.index = _columns(decls, schema.field_names)
         n = len(self.index)
         data, ends = _encode(columns)
