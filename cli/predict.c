@@ -125,9 +125,11 @@ static void write_scores(FILE *out, const float *scores, size_t nrows, size_t ou
 static int score_all(const crisk_model *model, cli_table *table, const predict_args *a,
                      FILE *out, crisk_error *err)
 {
-    size_t F = crisk_model_num_features(model), K = crisk_model_num_outputs(model);
+    /* Values per row: margins may be wider than outputs (multi:softmax). */
+    size_t F = crisk_model_num_features(model), G = crisk_model_num_margins(model);
+    size_t K = a->opts.output == CRISK_OUTPUT_MARGIN ? G : crisk_model_num_outputs(model);
     if (a->contribs)
-        K = crisk_model_num_margins(model) * (F + 1);
+        K = G * (F + 1);
     size_t batch = a->batch;
     if (F > 0 && batch > MAX_BATCH_FLOATS / F)
         batch = MAX_BATCH_FLOATS / F > 0 ? MAX_BATCH_FLOATS / F : 1;

@@ -1,11 +1,12 @@
-"""Trains the small example model that README's main job scores.
+"""Trains the feature-level example model (models/example-features/): one XGBoost model
+scored straight from a CSV of feature values with `crisk predict`.
 
 A synthetic, customs-flavoured binary task: each row is one declaration line, the label is
 "the declaration was found fraudulent". Eight named numeric features, some missing (NaN).
-Writes, next to this script:
-    example/fraud_xgb.json   XGBoost binary:logistic, 50 trees of depth <= 4, feature names
-    example/features.csv     200 held-out declarations to score (header + rows; a missing
-                             value is an empty cell)
+Writes, in models/example-features/:
+    fraud_xgb.json   XGBoost binary:logistic, 50 trees of depth <= 4, feature names
+    features.csv     200 held-out declarations to score (header + rows; a missing
+                     value is an empty cell)
 Run from anywhere: `python3 models/train_example.py` (xgboost 3.x, numpy, pandas).
 """
 from pathlib import Path
@@ -14,7 +15,7 @@ import numpy as np
 import pandas as pd
 import xgboost as xgb
 
-HERE = Path(__file__).resolve().parent / "example"
+HERE = Path(__file__).resolve().parent / "example-features"
 FEATURES = ["declared_value_eur", "net_mass_kg", "unit_value_eur_per_kg", "tax_rate_pct",
             "quantity", "origin_risk", "importer_age_days", "prior_inspections"]
 TRAIN_ROWS, SCORE_ROWS = 3000, 200

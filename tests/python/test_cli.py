@@ -12,7 +12,7 @@ import pytest
 import xgboost as xgb
 
 SOURCE = Path(os.environ.get("CRISK_SOURCE_DIR", Path(__file__).resolve().parents[2]))
-EXAMPLE = SOURCE / "models" / "example"
+EXAMPLE = SOURCE / "models" / "example-features"
 MODEL = EXAMPLE / "fraud_xgb.json"
 CASES = EXAMPLE / "features.csv"
 
@@ -127,6 +127,27 @@ def test_multiclass_without_feature_names(run_crisk, tmp_path):
     bad = run_crisk("predict", "--model", model, "--input", data, check=False)
     assert bad.returncode == 1
     assert "3 columns" in bad.stderr and "4 features" in bad.stderr
+
+
+def test_softmax_class_index_and_margins(run_crisk, tmp_path):
+    """multi:softmax: one class index per row, but one margin per class with --margin."""
+    rng = np.random.default_rng(11)
+    X = rng.normal(size=(200, 3)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(int) + (X[:, 1] > 0)
+    bst = xgb.train({"objective": "multi:softmax", "num_class": 3, "max_depth": 3,
+                     "nthread": 1}, xgb.DMatrix(X, label=y), num_boost_round=5)
+    model = tmp_path / "softmax.json"
+    bst.save_model(model)
+    data = tmp_path / "softmax.csv"
+    pd.DataFrame(X, columns=["a", "b", "c"]).to_csv(data, index=False, float_format="%.9g")
+    X_read = pd.read_csv(data).to_numpy(dtype=np.float64).astype(np.float32)
+    header, got = scores(run_crisk("predict", "--model", model, "--input", data).stdout)
+    assert header == ["score"]
+    assert_close(got[:, 0], bst.predict(xgb.DMatrix(X_read)))
+    header, got = scores(run_crisk("predict", "--model", model, "--input", data,
+                                   "--margin").stdout)
+    assert header == ["class_0", "class_1", "class_2"]
+    assert_close(got, bst.predict(xgb.DMatrix(X_read), output_margin=True))
 
 
 def tree_depth(tree: dict) -> int:

@@ -268,8 +268,8 @@ def test_cli_contribs(run_crisk, tmp_path):
     from pathlib import Path
     import pandas as pd
     source = Path(os.environ.get("CRISK_SOURCE_DIR", Path(__file__).resolve().parents[2]))
-    model_path = source / "models" / "example" / "fraud_xgb.json"
-    cases = source / "models" / "example" / "features.csv"
+    model_path = source / "models" / "example-features" / "fraud_xgb.json"
+    cases = source / "models" / "example-features" / "features.csv"
     out = pd.read_csv(io.StringIO(run_crisk("predict", "--model", model_path, "--input", cases,
                                             "--contribs").stdout))
     booster = xgb.Booster(model_file=str(model_path))

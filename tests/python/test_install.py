@@ -14,7 +14,7 @@ from crisk_ctypes import CModel
 
 SOURCE = Path(os.environ.get("CRISK_SOURCE_DIR", Path(__file__).resolve().parents[2]))
 BUILD = Path(os.environ.get("CRISK_BUILD_DIR", SOURCE / "build"))
-MODEL = SOURCE / "models" / "example" / "fraud_xgb.json"
+MODEL = SOURCE / "models" / "example-features" / "fraud_xgb.json"
 
 README = SOURCE / "README.md"
 

@@ -49,8 +49,8 @@ import org.junit.runner.notification.Failure;
  */
 public class CriskTest {
     private static final Path SOURCE = Paths.get(System.getenv("CRISK_SOURCE_DIR"));
-    private static final Path MODEL = SOURCE.resolve("models/example/fraud_xgb.json");
-    private static final Path CSV = SOURCE.resolve("models/example/features.csv");
+    private static final Path MODEL = SOURCE.resolve("models/example-features/fraud_xgb.json");
+    private static final Path CSV = SOURCE.resolve("models/example-features/features.csv");
 
     private static Model model;
     private static float[] rows;   // features.csv in the model's column order

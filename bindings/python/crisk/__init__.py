@@ -1,7 +1,7 @@
 """crisk: customs risk scoring — XGBoost, LightGBM and logistic models run by a C engine.
 
 >>> import crisk
->>> model = crisk.Model("models/example/fraud_xgb.json")
+>>> model = crisk.Model("models/example-features/fraud_xgb.json")
 >>> model.predict(X)            # probabilities, shape (n,)
 """
 from . import capi
