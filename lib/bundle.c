@@ -243,11 +243,15 @@ int crisk_bundle_load(const char *dir, const crisk_load_options *opts, crisk_bun
     crisk_bundle *b = calloc(1, sizeof *b);
     size_t n = strlen(dir) + sizeof "/manifest.json";
     char *path = malloc(n);
-    if (!b || !path) {
+    crisk_shap_slot *slot = malloc(sizeof *slot);
+    if (!b || !path || !slot) {
         free(b);
         free(path);
+        free(slot);
         return crisk_fail(err, CRISK_E_NOMEM, "out of memory");
     }
+    atomic_init(slot, NULL);
+    b->score_shap = slot;
     snprintf(path, n, "%s/manifest.json", dir);
     cJSON *manifest = NULL;
     int rc = crisk_json_read_file(path, opts->limits.max_file_bytes, &manifest, err);
@@ -268,6 +272,9 @@ void crisk_bundle_free(crisk_bundle *b)
 {
     if (!b)
         return;
+    if (b->score_shap) /* before the model it explains */
+        crisk_shap_slot_clear(b->score_shap);
+    free(b->score_shap);
     for (size_t i = 0; i < b->num_models; i++) {
         free(b->models[i].name);
         free(b->models[i].columns);

@@ -6,6 +6,7 @@
 #define CRISK_BUNDLE_H
 
 #include "crisk.h"
+#include "explain.h"
 #include "lanes.h"
 #include "profiles.h"
 
@@ -28,6 +29,9 @@ struct crisk_bundle {
     crisk_profiles *profiles;  /* NULL when the manifest names no rule file */
     crisk_policy *policy;
     long score_model;          /* the policy's score model, or -1 */
+    crisk_shap_slot *score_shap; /* the score model's explainer, built by the first call
+                                    that asks for reasons (the one thing a loaded bundle
+                                    fills in later, atomically) */
 };
 
 /* The decisions for one batch (results.c reads them; bundle.c fills them). */

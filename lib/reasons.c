@@ -1,8 +1,8 @@
 /*
  * reasons.c — reason codes for declarations: the bundle score model's exact
- * contributions for a whole batch (one crisk_contributions call), grouped back onto the
- * declaration fields each feature derives from, and the top K fields per declaration
- * kept with their values.
+ * contributions for a whole batch (one call, with the explainer the bundle keeps for its
+ * score model), grouped back onto the declaration fields each feature derives from, and
+ * the top K fields per declaration kept with their values.
  *
  * Grouping (docs/bundle.md, "Reason codes"): a feature derived from one field counts
  * toward that field; a feature derived from several distinct fields (a ratio, a risk
@@ -200,7 +200,8 @@ int crisk_reasons_compute(const crisk_bundle *b, const crisk_batch *batch,
             res->explain_bias[r] = res->explain_rest[r] = NAN;
         /* A model refusing missing values explains only the rows it scored. */
         kept = crisk_bundle_gather(m, features, n, nf, s.cols, s.rows);
-        rc = crisk_contributions(m->model, s.cols, kept, nc, popts, s.contribs, err);
+        rc = crisk_contributions_cached(m->model, b->score_shap, s.cols, kept, nc, popts,
+                                        s.contribs, err);
         if (rc)
             crisk_fail_prefix(err, rc, m->name);
     }

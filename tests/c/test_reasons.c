@@ -14,6 +14,7 @@
 
 #include <check.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -361,6 +362,62 @@ START_TEST(test_reasons_add_up_to_the_margin)
 }
 END_TEST
 
+/* One scoring of a shared bundle and batch, run on its own thread. */
+typedef struct score_job {
+    const crisk_bundle *bundle;
+    const crisk_batch *batch;
+    crisk_results *res;
+} score_job;
+
+/* Scores the job's batch with 2 reasons (a pthread start routine). */
+static void *score_thread(void *arg)
+{
+    score_job *job = arg;
+    crisk_score_options opts;
+    crisk_score_options_init(&opts);
+    opts.explain = 2;
+    crisk_bundle_score(job->bundle, job->batch, &opts, &job->res, NULL);
+    return NULL;
+}
+
+START_TEST(test_first_explanations_race_safely)
+{
+    /* Two threads ask a fresh bundle for reasons at once: both may build the score
+     * model's explainer, one is kept; both get the reasons a later call gets. */
+    build_bundle(POLICY);
+    crisk_bundle *bundle = load_bundle();
+    crisk_batch *b = NULL;
+    ck_assert_int_eq(crisk_batch_new(crisk_bundle_schema(bundle), &b, NULL), 0);
+    for (int i = 0; i < NSCORE; i++)
+        add_decl(b, "S", i, NULL);
+    score_job jobs[2] = {{bundle, b, NULL}, {bundle, b, NULL}};
+    pthread_t th[2];
+    for (int t = 0; t < 2; t++)
+        ck_assert_int_eq(pthread_create(&th[t], NULL, score_thread, &jobs[t]), 0);
+    for (int t = 0; t < 2; t++)
+        pthread_join(th[t], NULL);
+    crisk_results *later = score(bundle, b, 2, 1);
+    for (int t = 0; t < 2; t++) {
+        ck_assert_ptr_nonnull(jobs[t].res);
+        for (size_t r = 0; r < NSCORE; r++) {
+            ck_assert_uint_eq(crisk_results_num_reasons(jobs[t].res, r),
+                              crisk_results_num_reasons(later, r));
+            for (size_t k = 0; k < crisk_results_num_reasons(later, r); k++) {
+                ck_assert_str_eq(crisk_results_reason_field(jobs[t].res, r, k),
+                                 crisk_results_reason_field(later, r, k));
+                ck_assert_float_eq(crisk_results_reason_contribution(jobs[t].res, r, k),
+                                   crisk_results_reason_contribution(later, r, k));
+            }
+        }
+        crisk_results_free(jobs[t].res);
+    }
+    crisk_results_free(later);
+    crisk_batch_free(b);
+    crisk_bundle_free(bundle);
+    remove_bundle();
+}
+END_TEST
+
 START_TEST(test_explain_needs_a_score_model)
 {
     build_bundle(POLICY_NO_SCORE);
@@ -390,6 +447,7 @@ int main(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_feature_fields_on_a_hand_made_schema);
     tcase_add_test(tc, test_reasons_add_up_to_the_margin);
+    tcase_add_test(tc, test_first_explanations_race_safely);
     tcase_add_test(tc, test_explain_needs_a_score_model);
     suite_add_tcase(s, tc);
     return crisk_check_run(s);
