@@ -167,7 +167,7 @@ int crisk_reasons_compute(const crisk_bundle *b, const crisk_batch *batch,
                           crisk_model_num_margins(m->model));
     size_t n = res->size, nc = m->num_columns, nfields = crisk_schema_num_fields(b->schema);
     size_t slots = k < nfields ? k : nfields, rows1 = n ? n : 1;
-    if (nc + 1 > SIZE_MAX / sizeof(float) / rows1)
+    if (nc + 1 > SIZE_MAX / sizeof(float) / rows1 || slots > SIZE_MAX / sizeof(size_t) / rows1)
         return crisk_fail(err, CRISK_E_LIMIT, "explain: %zu declarations of %zu features "
                           "overflow memory", n, nc);
     reason_scratch s = {0};
