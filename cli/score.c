@@ -1,7 +1,8 @@
 /*
  * score.c — `crisk score`: reads declarations (CSV or JSON Lines) batch by batch, scores
  * each batch with a bundle, and writes one record per declaration: id, each model's
- * score, lane, reason and profile hits; rejected rows go to a rejects file.
+ * score, lane, reason and profile hits, and with --explain K the hits' descriptions and
+ * the top K reason codes; rejected rows go to a rejects file.
  */
 #include "cli.h"
 
@@ -17,11 +18,15 @@
 /* Declarations per batch unless --batch-rows says otherwise. */
 #define DEFAULT_BATCH_ROWS 8192
 
+/* Most reasons --explain may ask for per declaration (each is a CSV column). */
+#define MAX_EXPLAIN 1000
+
 /* What the command line asks of `crisk score`. */
 typedef struct score_args {
     const char *bundle, *input, *output, *rejects, *threads, *state, *batch_rows, *format,
-        *input_format;
+        *input_format, *explain;
     int jsonl_out;
+    unsigned explain_k;
     size_t batch;
     int threads_n;
     cli_events events;
@@ -36,7 +41,7 @@ static int parse(int argc, char **argv, score_args *a)
         {"--output", &a->output, NULL},         {"--rejects", &a->rejects, NULL},
         {"--threads", &a->threads, NULL},       {"--state", &a->state, NULL},
         {"--batch-rows", &a->batch_rows, NULL}, {"--format", &a->format, NULL},
-        {"--input-format", &a->input_format, NULL}, CLI_EVENT_OPTIONS(&a->events),
+        {"--input-format", &a->input_format, NULL}, {"--explain", &a->explain, NULL}, CLI_EVENT_OPTIONS(&a->events),
     };
     int rc = cli_parse_args("score", argc, argv, opts, sizeof opts / sizeof opts[0]);
     if (rc)
@@ -61,6 +66,11 @@ static int parse(int argc, char **argv, score_args *a)
             return rc;
         a->threads_n = (int)v;
     }
+    if (a->explain) {
+        if ((rc = cli_parse_int("--explain", a->explain, 0, MAX_EXPLAIN, &v)) != 0)
+            return rc;
+        a->explain_k = (unsigned)v;
+    }
     a->batch = DEFAULT_BATCH_ROWS;
     if (a->batch_rows) {
         if ((rc = cli_parse_int("--batch-rows", a->batch_rows, 1, 1L << 24, &v)) != 0)
@@ -70,8 +80,9 @@ static int parse(int argc, char **argv, score_args *a)
     return 0;
 }
 
-/* Writes the output header (CSV only): id, one column per model, lane, reason, hits. */
-static void write_header(FILE *out, const crisk_bundle *bundle)
+/* Writes the output header (CSV only): id, one column per model, lane, reason, hits,
+ * and with `explain` > 0 hit_descriptions and reason_1 .. reason_<explain>. */
+static void write_header(FILE *out, const crisk_bundle *bundle, unsigned explain)
 {
     cli_write_csv_text(out, cli_id_name(crisk_bundle_schema(bundle)),
                        strlen(cli_id_name(crisk_bundle_schema(bundle))));
@@ -80,12 +91,81 @@ static void write_header(FILE *out, const crisk_bundle *bundle)
         fputc(',', out);
         cli_write_csv_text(out, name, strlen(name));
     }
-    fputs(",lane,reason,hits\n", out);
+    fputs(",lane,reason,hits", out);
+    if (explain)
+        fputs(",hit_descriptions", out);
+    for (unsigned k = 1; k <= explain; k++)
+        fprintf(out, ",reason_%u", k);
+    fputc('\n', out);
 }
 
-/* Writes the record of row `row` as a CSV line. */
-static void write_csv_record(FILE *out, const crisk_bundle *bundle, const crisk_batch *batch,
-                             const crisk_results *res, size_t row, const char *reason)
+/* Appends `text` to the dynamic buffer `*buf` (length `*len`, capacity `*cap`). Returns
+ * 0, or -1 when out of memory. */
+static int append(char **buf, size_t *len, size_t *cap, const char *text)
+{
+    size_t n = strlen(text);
+    if (*len + n + 1 > *cap) {
+        size_t c = *cap ? *cap : 256;
+        while (c < *len + n + 1)
+            c *= 2;
+        char *p = realloc(*buf, c);
+        if (!p)
+            return -1;
+        *buf = p;
+        *cap = c;
+    }
+    memcpy(*buf + *len, text, n + 1);
+    *len += n;
+    return 0;
+}
+
+/* Writes the explain columns of row `row` as CSV cells, each after a comma: the hits as
+ * "P-001: description; P-002: ..." and `explain` reason cells "field=value (+0.42)" (a
+ * missing value shows as "(missing)"; cells beyond the row's reasons are empty).
+ * `scratch` is a reusable buffer. Returns 0, or -1 when out of memory. */
+static int write_csv_explain(FILE *out, const crisk_results *res, size_t row,
+                             unsigned explain, char **scratch, size_t *cap)
+{
+    size_t len = 0;
+    int rc = append(scratch, &len, cap, "");
+    for (size_t k = 0; rc == 0 && k < crisk_results_num_hits(res, row); k++) {
+        const char *desc = crisk_results_hit_description(res, row, k);
+        rc |= append(scratch, &len, cap, k ? "; " : "");
+        rc |= append(scratch, &len, cap, crisk_results_hit_id(res, row, k));
+        if (desc && desc[0]) {
+            rc |= append(scratch, &len, cap, ": ");
+            rc |= append(scratch, &len, cap, desc);
+        }
+    }
+    if (rc)
+        return -1;
+    fputc(',', out);
+    cli_write_csv_text(out, *scratch, len);
+    for (unsigned k = 0; k < explain; k++) {
+        fputc(',', out);
+        if (k >= crisk_results_num_reasons(res, row))
+            continue;
+        const char *value = crisk_results_reason_value(res, row, k);
+        char num[32];
+        snprintf(num, sizeof num, " (%+.3g)",
+                 (double)crisk_results_reason_contribution(res, row, k));
+        len = 0;
+        rc = append(scratch, &len, cap, crisk_results_reason_field(res, row, k));
+        rc |= append(scratch, &len, cap, "=");
+        rc |= append(scratch, &len, cap, value[0] ? value : "(missing)");
+        rc |= append(scratch, &len, cap, num);
+        if (rc)
+            return -1;
+        cli_write_csv_text(out, *scratch, len);
+    }
+    return 0;
+}
+
+/* Writes the record of row `row` as a CSV line (with `explain` > 0, the explain cells
+ * too, built in `scratch`). Returns 0, or -1 when out of memory. */
+static int write_csv_record(FILE *out, const crisk_bundle *bundle, const crisk_batch *batch,
+                            const crisk_results *res, size_t row, const char *reason,
+                            unsigned explain, char **scratch, size_t *cap)
 {
     char idbuf[CLI_ID_BYTES];
     size_t len = 0;
@@ -124,13 +204,63 @@ static void write_csv_record(FILE *out, const crisk_bundle *bundle, const crisk_
     }
     if (quote)
         fputc('"', out);
+    if (explain && write_csv_explain(out, res, row, explain, scratch, cap) != 0)
+        return -1;
     fputc('\n', out);
+    return 0;
 }
 
-/* Writes the record of row `row` as a JSON object on one line; hits is an array of ids. */
+/* Writes a float as a JSON number, or null when it is NaN. */
+static void write_json_float(FILE *out, float v)
+{
+    if (isnan(v))
+        fputs("null", out);
+    else
+        fprintf(out, "%.9g", (double)v);
+}
+
+/* Writes the explain members of row `row`: "hit_descriptions" (an array of {id,
+ * description}), "reasons" (an array of {field, value, contribution}; a missing value is
+ * null), and the "explain_bias" and "explain_rest" that complete the sum to the score
+ * model's margin. */
+static void write_json_explain(FILE *out, const crisk_results *res, size_t row)
+{
+    fputs(",\"hit_descriptions\":[", out);
+    for (size_t k = 0; k < crisk_results_num_hits(res, row); k++) {
+        const char *id = crisk_results_hit_id(res, row, k);
+        const char *desc = crisk_results_hit_description(res, row, k);
+        fputs(k ? ",{\"id\":" : "{\"id\":", out);
+        cli_write_json_text(out, id, strlen(id));
+        fputs(",\"description\":", out);
+        cli_write_json_text(out, desc ? desc : "", desc ? strlen(desc) : 0);
+        fputc('}', out);
+    }
+    fputs("],\"reasons\":[", out);
+    for (size_t k = 0; k < crisk_results_num_reasons(res, row); k++) {
+        const char *field = crisk_results_reason_field(res, row, k);
+        const char *value = crisk_results_reason_value(res, row, k);
+        fputs(k ? ",{\"field\":" : "{\"field\":", out);
+        cli_write_json_text(out, field, strlen(field));
+        fputs(",\"value\":", out);
+        if (value[0])
+            cli_write_json_text(out, value, strlen(value));
+        else
+            fputs("null", out);
+        fputs(",\"contribution\":", out);
+        write_json_float(out, crisk_results_reason_contribution(res, row, k));
+        fputc('}', out);
+    }
+    fputs("],\"explain_bias\":", out);
+    write_json_float(out, crisk_results_explain_bias(res, row));
+    fputs(",\"explain_rest\":", out);
+    write_json_float(out, crisk_results_explain_rest(res, row));
+}
+
+/* Writes the record of row `row` as a JSON object on one line; hits is an array of ids;
+ * with `explain` > 0 the explain members follow. */
 static void write_json_record(FILE *out, const crisk_bundle *bundle,
                               const crisk_batch *batch, const crisk_results *res, size_t row,
-                              const char *reason)
+                              const char *reason, unsigned explain)
 {
     char idbuf[CLI_ID_BYTES];
     size_t len = 0;
@@ -148,10 +278,8 @@ static void write_json_record(FILE *out, const crisk_bundle *bundle,
         float s = crisk_results_score(res, row, m);
         fputc(',', out);
         cli_write_json_text(out, name, strlen(name));
-        if (isnan(s))
-            fputs(":null", out);
-        else
-            fprintf(out, ":%.9g", (double)s);
+        fputc(':', out);
+        write_json_float(out, s);
     }
     const char *lane = crisk_bundle_lane_name(bundle, crisk_results_lane(res, row));
     fputs(",\"lane\":", out);
@@ -165,7 +293,10 @@ static void write_json_record(FILE *out, const crisk_bundle *bundle,
             fputc(',', out);
         cli_write_json_text(out, hit, strlen(hit));
     }
-    fputs("]}\n", out);
+    fputc(']', out);
+    if (explain)
+        write_json_explain(out, res, row);
+    fputs("}\n", out);
 }
 
 /* Reads, scores and writes every batch of the input. Returns 0 or a negative crisk code
@@ -179,8 +310,11 @@ static int score_all(const crisk_bundle *bundle, cli_decl_input *in, cli_rejects
     crisk_score_options_init(&opts);
     opts.threads = a->threads_n;
     opts.stream = state;
+    opts.explain = a->explain_k;
+    char *scratch = NULL;
+    size_t cap = 0;
     if (rc == 0 && !a->jsonl_out)
-        write_header(out, bundle);
+        write_header(out, bundle, a->explain_k);
     while (rc == 0) {
         size_t n;
         crisk_batch_clear(batch);
@@ -199,16 +333,18 @@ static int score_all(const crisk_bundle *bundle, cli_decl_input *in, cli_rejects
             crisk_fail_prefix(err, rc, where);
             break;
         }
-        for (size_t i = 0; i < n; i++) {
+        for (size_t i = 0; i < n && rc == 0; i++) {
             char reason[256];
             crisk_results_reason(res, i, reason, sizeof reason);
             if (a->jsonl_out)
-                write_json_record(out, bundle, batch, res, i, reason);
-            else
-                write_csv_record(out, bundle, batch, res, i, reason);
+                write_json_record(out, bundle, batch, res, i, reason, a->explain_k);
+            else if (write_csv_record(out, bundle, batch, res, i, reason, a->explain_k,
+                                      &scratch, &cap) != 0)
+                rc = crisk_fail(err, CRISK_E_NOMEM, "out of memory writing reasons");
         }
         crisk_results_free(res);
     }
+    free(scratch);
     crisk_batch_free(batch);
     return rc;
 }

@@ -777,9 +777,11 @@ CRISK_API int crisk_lane_state_load(const crisk_bundle *bundle, const char *path
 /* How a batch is scored. Initialise with crisk_score_options_init(). */
 typedef struct crisk_score_options {
     int      threads;        /* as crisk_predict_options.threads; default 1 */
-    unsigned explain;        /* top reasons per declaration to keep (0: none); not
-                                implemented yet: a value above 0 fails with
-                                CRISK_E_UNSUPPORTED */
+    unsigned explain;        /* reason codes: the top K fields per declaration to keep
+                                (crisk_results_num_reasons); 0 (default): none. K > 0
+                                needs a policy score_model (else
+                                CRISK_E_INVALID_ARGUMENT) with one margin (else
+                                CRISK_E_UNSUPPORTED) */
     int64_t  today;          /* days since 1970-01-01 for profiles' active ranges;
                                 default (CRISK_SCORE_TODAY_AUTO): each declaration's date
                                 field when the schema names one and the value is present,
@@ -840,6 +842,45 @@ CRISK_API size_t crisk_results_num_hits(const crisk_results *results, size_t row
 CRISK_API const char *crisk_results_hit_id(const crisk_results *results, size_t row, size_t k);
 CRISK_API const char *crisk_results_hit_description(const crisk_results *results, size_t row,
                                                     size_t k);
+
+/* Reason codes (docs/bundle.md, "Reason codes"), present when the batch was scored with
+ * crisk_score_options.explain = K > 0. The exact contributions of the policy's score
+ * model (crisk_contributions, margin space) are grouped onto declaration fields: a
+ * feature derived from one field counts toward it (every feature of `origin` toward
+ * origin, a risk feature keyed on importer_id toward importer_id); a feature derived from
+ * several distinct fields (a ratio, a risk feature on a composite key) is split equally
+ * among them. Per declaration, the fields with a non-zero contribution are ranked by
+ * absolute contribution (ties: schema field order) and the first K kept, so that
+ *     sum of the K reasons' contributions + bias + rest == the score model's margin
+ * (to float rounding), where rest sums the fields beyond the K-th. A declaration the
+ * score model did not score (a logistic model and a missing feature) has no reasons and
+ * a NaN bias and rest. */
+
+/* Returns how many reasons declaration `row` has (at most K; 0 when out of range or
+ * the batch was scored without explain). */
+CRISK_API size_t crisk_results_num_reasons(const crisk_results *results, size_t row);
+
+/* Returns the field name of reason `k` of declaration `row` (a string owned by the
+ * bundle), or NULL when out of range. Reason 0 has the largest |contribution|. */
+CRISK_API const char *crisk_results_reason_field(const crisk_results *results, size_t row,
+                                                 size_t k);
+
+/* Returns the declaration's value of that field as text (text and HS codes as stored,
+ * numbers as "%.15g", dates as YYYY-MM-DD, "" when the value is missing), a string that
+ * lives as long as `results`; NULL when out of range. */
+CRISK_API const char *crisk_results_reason_value(const crisk_results *results, size_t row,
+                                                 size_t k);
+
+/* Returns the signed contribution of reason `k` (margin space: positive pushes the score
+ * up), or NaN when out of range. */
+CRISK_API float crisk_results_reason_contribution(const crisk_results *results, size_t row,
+                                                  size_t k);
+
+/* Returns declaration `row`'s bias (the score model's expected margin) and rest (the
+ * contributions of the fields beyond the top K, summed), or NaN when out of range or not
+ * explained. */
+CRISK_API float crisk_results_explain_bias(const crisk_results *results, size_t row);
+CRISK_API float crisk_results_explain_rest(const crisk_results *results, size_t row);
 
 #ifdef __cplusplus
 }

@@ -95,6 +95,34 @@ double crisk_batch_number(const crisk_batch *b, size_t row, size_t field)
     return batch_number(b, row, field);
 }
 
+/* Writes row `row`'s value of field `field` as text to `buf`; returns the full length,
+ * 0 when missing. */
+size_t crisk_batch_value_text(const crisk_batch *b, size_t row, size_t field, char *buf,
+                              size_t size)
+{
+    size_t len = 0;
+    const char *text = batch_text(b, row, field, &len);
+    if (text) {
+        if (size)
+            snprintf(buf, size, "%.*s", (int)(len < size ? len : size - 1), text);
+        return len;
+    }
+    double x = batch_number(b, row, field);
+    int n = 0;
+    if (isnan(x)) {
+        if (size)
+            buf[0] = '\0';
+    } else if (b->schema->fields[field].type == CRISK_FIELD_DATE) {
+        long y;
+        unsigned m, d, yday;
+        crisk_civil_from_days((long)x, &y, &m, &d, &yday);
+        n = snprintf(buf, size, "%04ld-%02u-%02u", y, m, d);
+    } else {
+        n = snprintf(buf, size, "%.15g", x);
+    }
+    return n > 0 ? (size_t)n : 0;
+}
+
 /* Grows every column to hold twice the rows (at least 64). Returns 0 or CRISK_E_NOMEM;
  * arrays already grown stay valid, so a failure leaves the batch usable. */
 static int grow_rows(crisk_batch *b)

@@ -243,11 +243,15 @@ int crisk_bundle_load(const char *dir, const crisk_load_options *opts, crisk_bun
     crisk_bundle *b = calloc(1, sizeof *b);
     size_t n = strlen(dir) + sizeof "/manifest.json";
     char *path = malloc(n);
-    if (!b || !path) {
+    crisk_shap_slot *slot = malloc(sizeof *slot);
+    if (!b || !path || !slot) {
         free(b);
         free(path);
+        free(slot);
         return crisk_fail(err, CRISK_E_NOMEM, "out of memory");
     }
+    atomic_init(slot, NULL);
+    b->score_shap = slot;
     snprintf(path, n, "%s/manifest.json", dir);
     cJSON *manifest = NULL;
     int rc = crisk_json_read_file(path, opts->limits.max_file_bytes, &manifest, err);
@@ -268,6 +272,9 @@ void crisk_bundle_free(crisk_bundle *b)
 {
     if (!b)
         return;
+    if (b->score_shap) /* before the model it explains */
+        crisk_shap_slot_clear(b->score_shap);
+    free(b->score_shap);
     for (size_t i = 0; i < b->num_models; i++) {
         free(b->models[i].name);
         free(b->models[i].columns);
@@ -342,6 +349,27 @@ void crisk_score_options_init(crisk_score_options *opts)
     opts->stream = NULL;
 }
 
+/* Copies model `m`'s columns of every row (or, with `rows`, of every complete row) into
+ * `cols`; returns how many rows were copied. */
+size_t crisk_bundle_gather(const bundle_model *m, const float *features, size_t n, size_t nf,
+                           float *cols, size_t *rows)
+{
+    size_t k = m->num_columns, kept = 0;
+    for (size_t r = 0; r < n; r++) {
+        float *dst = cols + kept * k;
+        int complete = 1;
+        for (size_t c = 0; c < k; c++) {
+            dst[c] = features[r * nf + m->columns[c]];
+            complete &= !isnan(dst[c]);
+        }
+        if (!rows)
+            kept++;
+        else if (complete)
+            rows[kept++] = r;
+    }
+    return kept;
+}
+
 /* Runs model `m` on the rows of `features` (n rows of nf schema features), gathering
  * its columns in manifest order, and writes n * num_outputs values to `out`. A model that
  * refuses missing values (logistic) scores only the rows whose columns are all present;
@@ -359,19 +387,7 @@ static int run_model(const bundle_model *m, const float *features, size_t n, siz
         free(part);
         return crisk_fail(err, CRISK_E_NOMEM, "out of memory for model %s", m->name);
     }
-    size_t kept = 0;
-    for (size_t r = 0; r < n; r++) {
-        float *dst = cols + kept * k;
-        int complete = 1;
-        for (size_t c = 0; c < k; c++) {
-            dst[c] = features[r * nf + m->columns[c]];
-            complete &= !isnan(dst[c]);
-        }
-        if (!rows)
-            kept++;
-        else if (complete)
-            rows[kept++] = r;
-    }
+    size_t kept = crisk_bundle_gather(m, features, n, nf, cols, rows);
     int rc = crisk_predict(m->model, cols, kept, k, popts, rows ? part : out, err);
     if (rc == 0 && rows) {
         for (size_t i = 0; i < n * no; i++)
@@ -501,9 +517,6 @@ int crisk_bundle_score(const crisk_bundle *b, const crisk_batch *batch,
     if (crisk_batch_schema(batch) != b->schema)
         return crisk_fail(err, CRISK_E_INVALID_ARGUMENT, "the batch was not made with this "
                           "bundle's schema (crisk_bundle_schema)");
-    if (opts->explain)
-        return crisk_fail(err, CRISK_E_UNSUPPORTED, "explain = %u: explanations are not "
-                          "implemented yet", opts->explain);
     crisk_predict_options popts;
     crisk_predict_options_init(&popts);
     popts.threads = opts->threads;
@@ -532,6 +545,8 @@ int crisk_bundle_score(const crisk_bundle *b, const crisk_batch *batch,
         else
             rc = run_model(m, features, n, nf, &popts, res->scores[i], err);
     }
+    if (rc == 0 && opts->explain)
+        rc = crisk_reasons_compute(b, batch, features, nf, opts->explain, &popts, res, err);
     if (rc == 0)
         rc = eval_profiles(b, batch, features, nf, opts, res, err);
     if (rc == 0)

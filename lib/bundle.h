@@ -6,6 +6,7 @@
 #define CRISK_BUNDLE_H
 
 #include "crisk.h"
+#include "explain.h"
 #include "lanes.h"
 #include "profiles.h"
 
@@ -28,6 +29,9 @@ struct crisk_bundle {
     crisk_profiles *profiles;  /* NULL when the manifest names no rule file */
     crisk_policy *policy;
     long score_model;          /* the policy's score model, or -1 */
+    crisk_shap_slot *score_shap; /* the score model's explainer, built by the first call
+                                    that asks for reasons (the one thing a loaded bundle
+                                    fills in later, atomically) */
 };
 
 /* The decisions for one batch (results.c reads them; bundle.c fills them). */
@@ -38,6 +42,33 @@ struct crisk_results {
     crisk_decision *decisions; /* per row */
     size_t *hit_start;         /* size + 1 offsets into hits */
     uint32_t *hits;            /* rule indices, in file order per row */
+    /* Reason codes (reasons.c), when scored with explain = K > 0; all NULL otherwise. */
+    size_t reason_slots;       /* reasons kept per row at most: min(K, fields) */
+    uint32_t *num_reasons;     /* per row */
+    uint32_t *reason_field;    /* size * reason_slots field indices, by |contribution| */
+    float *reason_contrib;     /* size * reason_slots signed contributions */
+    size_t *reason_value;      /* size * reason_slots offsets of values in reason_text */
+    char *reason_text;         /* the values, NUL-terminated, one after another */
+    float *explain_bias;       /* per row: the score model's bias (NaN: not explained) */
+    float *explain_rest;       /* per row: the fields beyond the top K, summed */
 };
+
+/* Copies the columns of model `m` out of `features` (n rows of nf schema features) into
+ * `cols` (n * m->num_columns floats), row by row. When `rows` is not NULL (a model that
+ * rejects missing values), only complete rows are copied and `rows` receives their
+ * indices. Returns the number of rows copied. */
+size_t crisk_bundle_gather(const bundle_model *m, const float *features, size_t n, size_t nf,
+                           float *cols, size_t *rows);
+
+/* Computes the reason codes of every row of `batch` (docs/bundle.md, "Reason codes"):
+ * the contributions of the bundle's score model, in one crisk_contributions call with
+ * `popts`, grouped onto declaration fields, the top `k` kept in `res` with their
+ * values. `features` holds the batch's schema features (res->size rows of nf). Returns
+ * 0, CRISK_E_INVALID_ARGUMENT (the policy names no score model), CRISK_E_UNSUPPORTED (a
+ * score model with several margins) or an error of crisk_contributions. */
+int crisk_reasons_compute(const crisk_bundle *b, const crisk_batch *batch,
+                          const float *features, size_t nf, unsigned k,
+                          const crisk_predict_options *popts, crisk_results *res,
+                          crisk_error *err);
 
 #endif /* CRISK_BUNDLE_H */

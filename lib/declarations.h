@@ -4,7 +4,7 @@
  * the lanes and the bundle. Internal to the library.
  *
  * Owners: schema.c, batch.c, features.c, tables.c implement these; profiles.c, lanes.c,
- * bundle.c use them.
+ * bundle.c and reasons.c use them.
  */
 #ifndef CRISK_DECLARATIONS_H
 #define CRISK_DECLARATIONS_H
@@ -35,6 +35,17 @@ long crisk_schema_id_field(const crisk_schema *schema);
 /* Returns the index of the field the schema names as the declaration date, or -1. */
 long crisk_schema_date_field(const crisk_schema *schema);
 
+/* The most declaration fields one feature is derived from (a risk feature's key parts). */
+#define CRISK_FEATURE_MAX_FIELDS 8
+
+/* Stores in `fields` (room for CRISK_FEATURE_MAX_FIELDS) the distinct declaration fields
+ * feature `feature` of `schema` is derived from, in schema order of mention (a ratio:
+ * numerator, then denominator; a risk feature: its key parts, an HS prefix part naming
+ * the HS code field), and returns how many (at least 1); 0 when `feature` is out of
+ * range. Reason codes (reasons.c) group contributions onto fields with it. */
+size_t crisk_schema_feature_fields(const crisk_schema *schema, size_t feature,
+                                   size_t *fields);
+
 /* Returns the schema the batch was made for. */
 const crisk_schema *crisk_batch_schema(const crisk_batch *batch);
 
@@ -45,6 +56,13 @@ const char *crisk_batch_text(const crisk_batch *batch, size_t row, size_t field,
 /* Returns a NUMBER field's value, or a DATE field's days since 1970-01-01, of row `row`;
  * NaN when the value is missing. */
 double crisk_batch_number(const crisk_batch *batch, size_t row, size_t field);
+
+/* Writes the value of field `field` of row `row` as text to `buf` of `size` bytes
+ * (NUL-terminated, cut to fit): text and HS codes as stored, numbers as "%.15g" (the
+ * shortest form of ordinary decimal inputs), dates as YYYY-MM-DD. Returns the length of
+ * the full text, or 0 (and writes "") when the value is missing. */
+size_t crisk_batch_value_text(const crisk_batch *batch, size_t row, size_t field, char *buf,
+                              size_t size);
 
 /* Returns the index of the fitted band called `name` (docs/schema.md, "Bands"), or -1. */
 long crisk_schema_band_index(const crisk_schema *schema, const char *name);

@@ -12,6 +12,8 @@
 
 #include "model.h"
 
+#include <stdatomic.h>
+
 /* The TreeSHAP form of a range of trees, compiled for one call; read-only once built, so
  * the call's threads share it. */
 typedef struct crisk_shap crisk_shap;
@@ -38,5 +40,22 @@ int crisk_shap_rows(const crisk_shap *shap, const float *rows, size_t begin, siz
  * missing value with CRISK_E_INPUT naming the row and column. */
 int crisk_linear_explain_rows(const crisk_model *model, const float *rows, size_t begin,
                               size_t end, int interactions, float *out, crisk_error *err);
+
+/* Where a model's compiled explainer is kept once built, for callers that explain the
+ * same model over and over (a bundle's score model): NULL until the first call. */
+typedef _Atomic(crisk_shap *) crisk_shap_slot;
+
+/* As crisk_contributions, but a tree model explained over all its trees reuses the
+ * explainer in `*slot`, building it on the first such call with the tables many rows
+ * pay for (so later calls of few rows run as fast per row as calls of many). Thread-safe:
+ * concurrent first calls may each build one; one is kept, the others freed. Other calls
+ * (an iteration range, a linear model) compile per call as crisk_contributions does. */
+int crisk_contributions_cached(const crisk_model *model, crisk_shap_slot *slot,
+                               const float *rows, size_t nrows, size_t ncols,
+                               const crisk_predict_options *opts, float *out,
+                               crisk_error *err);
+
+/* Frees the explainer a slot holds and empties it; no call may be using it. */
+void crisk_shap_slot_clear(crisk_shap_slot *slot);
 
 #endif /* CRISK_EXPLAIN_H */

@@ -72,7 +72,7 @@ uint32_t crisk_fold_of(uint64_t row, uint64_t seed, unsigned folds)
 
 /* Stores the year, month (1-12), day and day of year (1-366) of `days` since 1970-01-01
  * (the inverse of days_from_civil, after Howard Hinnant's algorithm). */
-static void civil_from_days(long days, long *y, unsigned *m, unsigned *d, unsigned *yday)
+void crisk_civil_from_days(long days, long *y, unsigned *m, unsigned *d, unsigned *yday)
 {
     static const unsigned short before[] = {0, 31, 59, 90, 120, 151, 181, 212, 243, 273,
                                             304, 334};
@@ -113,7 +113,7 @@ float crisk_feature_plain(const crisk_batch *b, const schema_feature *f, size_t 
             return (float)(((days + 3) % 7 + 7) % 7);
         civil_date local, *c = cache ? cache : &local;
         if (!cache || !c->valid || c->days != days) {
-            civil_from_days(days, &c->year, &c->month, &c->day, &c->yday);
+            crisk_civil_from_days(days, &c->year, &c->month, &c->day, &c->yday);
             c->days = days;
             c->valid = 1;
         }

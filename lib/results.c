@@ -17,6 +17,13 @@ void crisk_results_free(crisk_results *res)
     free(res->decisions);
     free(res->hit_start);
     free(res->hits);
+    free(res->num_reasons);
+    free(res->reason_field);
+    free(res->reason_contrib);
+    free(res->reason_value);
+    free(res->reason_text);
+    free(res->explain_bias);
+    free(res->explain_rest);
     free(res);
 }
 
@@ -91,4 +98,48 @@ const char *crisk_results_hit_description(const crisk_results *res, size_t row, 
 {
     long r = hit_rule(res, row, k);
     return r < 0 ? NULL : crisk_profiles_rule_description(res->bundle->profiles, (size_t)r);
+}
+
+size_t crisk_results_num_reasons(const crisk_results *res, size_t row)
+{
+    if (!res || row >= res->size || !res->num_reasons)
+        return 0;
+    return res->num_reasons[row];
+}
+
+/* Returns the slot of reason `k` of `row` in the per-row reason arrays, or -1 when
+ * either is out of range (or the batch was scored without reasons). */
+static long reason_slot(const crisk_results *res, size_t row, size_t k)
+{
+    if (k >= crisk_results_num_reasons(res, row))
+        return -1;
+    return (long)(row * res->reason_slots + k);
+}
+
+const char *crisk_results_reason_field(const crisk_results *res, size_t row, size_t k)
+{
+    long at = reason_slot(res, row, k);
+    return at < 0 ? NULL : crisk_schema_field_name(res->bundle->schema, res->reason_field[at]);
+}
+
+const char *crisk_results_reason_value(const crisk_results *res, size_t row, size_t k)
+{
+    long at = reason_slot(res, row, k);
+    return at < 0 ? NULL : res->reason_text + res->reason_value[at];
+}
+
+float crisk_results_reason_contribution(const crisk_results *res, size_t row, size_t k)
+{
+    long at = reason_slot(res, row, k);
+    return at < 0 ? NAN : res->reason_contrib[at];
+}
+
+float crisk_results_explain_bias(const crisk_results *res, size_t row)
+{
+    return res && row < res->size && res->explain_bias ? res->explain_bias[row] : NAN;
+}
+
+float crisk_results_explain_rest(const crisk_results *res, size_t row)
+{
+    return res && row < res->size && res->explain_rest ? res->explain_rest[row] : NAN;
 }

@@ -680,6 +680,38 @@ crisk_field_type crisk_schema_field_type(const crisk_schema *s, size_t field)
     return s->fields[field].type;
 }
 
+_Static_assert(CRISK_FEATURE_MAX_FIELDS >= CRISK_SCHEMA_MAX_KEY_PARTS,
+               "a key set's fields must fit in crisk_schema_feature_fields' output");
+
+/* Appends `field` to the `n` fields of `fields` unless it is there already; returns the
+ * new count. */
+static size_t add_distinct(size_t *fields, size_t n, size_t field)
+{
+    for (size_t i = 0; i < n; i++)
+        if (fields[i] == field)
+            return n;
+    fields[n] = field;
+    return n + 1;
+}
+
+/* Stores the distinct fields feature `feature` derives from in `fields` and returns how
+ * many, 0 when out of range. */
+size_t crisk_schema_feature_fields(const crisk_schema *s, size_t feature, size_t *fields)
+{
+    if (!s || feature >= s->nfeatures)
+        return 0;
+    const schema_feature *f = &s->features[feature];
+    if (f->op == OP_RISK_RATE || f->op == OP_RISK_COUNT) {
+        const key_set *set = &s->sets[f->set];
+        size_t n = 0;
+        for (uint32_t k = 0; k < set->nparts; k++)
+            n = add_distinct(fields, n, set->parts[k].field);
+        return n;
+    }
+    fields[0] = f->field;
+    return f->op == OP_RATIO ? add_distinct(fields, 1, f->den) : 1;
+}
+
 /* Returns 1 when field `field` is required, else 0. */
 int crisk_schema_field_required(const crisk_schema *s, size_t field)
 {

@@ -532,8 +532,22 @@ START_TEST(test_refusals)
     b = scoring_batch(bundle, 0);
     crisk_score_options opts;
     crisk_score_options_init(&opts);
+    /* Reasons of the logistic score model: log_value counts toward declared_value,
+     * importer_rate toward importer_id; with the bias they sum to the score's logit. */
     opts.explain = 2;
-    ck_assert_int_eq(crisk_bundle_score(bundle, b, &opts, &res, &err), CRISK_E_UNSUPPORTED);
+    ck_assert_msg(crisk_bundle_score(bundle, b, &opts, &res, &err) == 0, "%s", err.message);
+    for (size_t r = 0; r < NSCORE; r++) {
+        double p = crisk_results_score(res, r, 0), sum = crisk_results_explain_bias(res, r);
+        ck_assert_double_eq_tol(sum, FRAUD_B0, 1e-6);
+        ck_assert_uint_eq(crisk_results_num_reasons(res, r), 2);
+        for (size_t k = 0; k < 2; k++) {
+            const char *f = crisk_results_reason_field(res, r, k);
+            ck_assert(strcmp(f, "declared_value") == 0 || strcmp(f, "importer_id") == 0);
+            sum += crisk_results_reason_contribution(res, r, k);
+        }
+        ck_assert_double_eq_tol(sum, log(p / (1 - p)), 1e-4);
+    }
+    crisk_results_free(res);
     /* An empty batch scores to empty results. */
     crisk_batch_clear(b);
     ck_assert_int_eq(crisk_bundle_score(bundle, b, NULL, &res, &err), 0);

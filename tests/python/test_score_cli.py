@@ -322,7 +322,7 @@ def test_usage_errors(bundle, run_crisk):
     assert run_crisk("score", "--bundle", bundle["bundle"], "--input", d / "test.txt",
                      check=False).returncode == 2
     assert run_crisk("score", "--bundle", bundle["bundle"], "--input", d / "test.csv",
-                     "--explain", "3", check=False).returncode == 2
+                     "--explain", "three", check=False).returncode == 2
     assert run_crisk("fit", "--schema", d / "schema.json", check=False).returncode == 2
     proc = run_crisk("evaluate", "--bundle", bundle["bundle"], "--input", d / "test.csv",
                      "--label", "fraud", "--model", "nope", check=False)
