@@ -13,6 +13,10 @@ correlation), gives every declaration a container and a truck, and writes:
   the canonical bytes of docs/events.md, "Signing"); RFID gates and GPS units do not.
 With --drop-labels the declarations are written without the label columns (fraud,
 fraud_type, revenue), for a scoring file whose events still follow the hidden labels.
+With --unwatched P, a share P of the shipments (drawn independently of fraud) carries no
+devices: it keeps its container and truck but reports no event, as on a border where not
+every container is sealed or tracked; a model trained on such rows learns what to do when
+a declaration has no events (its event features are NaN).
 With --forged N, N extra events are forged: a seal breach "signed" with a wrong key for a
 random clean shipment, the kind of event crisk must refuse (bad_hmac) and never trust.
 
@@ -84,9 +88,11 @@ def container_number(i: int, rng: np.random.Generator) -> str:
     return code + str(total % 11 % 10)
 
 
-def generate(decls: list[dict], seed: int, forged: int):
+def generate(decls: list[dict], seed: int, forged: int, unwatched: float = 0.0):
     """Returns (declarations with keys, event lines in time order, device keys)."""
     rng = np.random.default_rng(seed)
+    # A stream of its own, so that the other draws do not depend on `unwatched`.
+    watch_rng = np.random.default_rng([seed, 1])
     n_trucks = max(20, len(decls) // 3)
     seal_readers = [f"SEALRD-{k:03d}" for k in range(40)]
     xray_stations = [f"XRAY-{k:02d}" for k in range(8)]
@@ -98,6 +104,8 @@ def generate(decls: list[dict], seed: int, forged: int):
     events = []  # (utc time, tie order, event dict, signing device or None)
 
     def add(t, key_type, key, etype, device, payload=None, signed=True):
+        if not watched:
+            return
         ev = {"event_id": f"EV{len(events):08d}", "key": {"type": key_type, "value": key},
               "type": etype, "device_id": device,
               "time": rfc3339(t, zone.get(device, UTC))}
@@ -109,6 +117,7 @@ def generate(decls: list[dict], seed: int, forged: int):
     clean = []
     for i, d in enumerate(decls):
         fraud = int(float(d.get("fraud") or 0) > 0)
+        watched = bool(watch_rng.random() >= unwatched)
         container = container_number(i, rng)
         truck = f"TRK-{int(rng.integers(0, n_trucks)):05d}"
         out.append({**d, "container_id": container, "conveyance_id": truck})
@@ -166,6 +175,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--declarations", required=True, help="CSV from models/generate.py")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--forged", type=int, default=3, help="forged events to append")
+    ap.add_argument("--unwatched", type=float, default=0.0,
+                    help="share of shipments that report no event (default 0)")
     ap.add_argument("--output-declarations", required=True,
                     help="the declarations with container_id and conveyance_id")
     ap.add_argument("--events", required=True, help="event stream (JSON Lines)")
@@ -177,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
         reader = csv.DictReader(f)
         fields = list(reader.fieldnames or [])
         decls = list(reader)
-    out, lines, keys = generate(decls, a.seed, a.forged)
+    out, lines, keys = generate(decls, a.seed, a.forged, a.unwatched)
     if a.drop_labels:
         fields = [c for c in fields if c not in ("fraud", "fraud_type", "revenue")]
     with open(a.output_declarations, "w", newline="") as f:

@@ -3,18 +3,27 @@
 
 The recipe, start to end:
 1. models/generate.py makes labelled training declarations (seed 7), a labelled held-out
-   sample (seed 8) and the unlabelled declarations the README scores (seed 9).
-2. `crisk fit` fits the example schema (models/schema.json) on the training declarations
-   and writes the fitted schema and the training matrix, whose risk-indicator features are
-   out-of-fold: the very code that builds features when scoring built them for training.
+   sample (seed 8) and the declarations the README scores (seed 9); models/generate_events.py
+   gives each set containers, trucks and border sensor events (e-seals, RFID, GPS, X-ray;
+   breaches, route deviations and X-ray anomalies far more often on fraudulent shipments)
+   with the signing devices' key file; a fifth of the shipments carry no sensor and
+   report no event. The scoring sample loses its labels (--drop-labels) and carries
+   three forged seal breaches, which crisk refuses.
+2. `crisk fit --events` fits the example schema (models/schema.json) on the training
+   declarations and writes the fitted schema and the training matrix, whose risk-indicator
+   features are out-of-fold and whose event features join the training events: the very
+   code that builds features when scoring built them for training.
 3. Three models are trained on that matrix, each over the schema features the manifest
-   lists for it: an XGBoost fraud classifier (binary:logistic), an XGBoost revenue-at-risk
-   regressor (reg:tweedie on the duty lost) and a logistic model (StandardScaler +
-   LogisticRegression over a numeric subset, exported with crisk.export.save_logistic).
-4. manifest.json, profiles.json (officers' rules) and policy.json (lanes) are written,
-   with declarations.csv, the sample to score.
-5. `crisk evaluate` on the held-out sample prints AUC, precision, recall and revenue at the
-   top 1, 2, 5 and 10% by fraud score.
+   lists for it: an XGBoost fraud classifier (binary:logistic, paperwork and event
+   features), an XGBoost revenue-at-risk regressor (reg:tweedie on the duty lost) and a
+   logistic model (StandardScaler + LogisticRegression over a numeric subset, exported with
+   crisk.export.save_logistic); the last two take no event features.
+4. manifest.json, profiles.json (officers' rules, two of them on sensor events) and
+   policy.json (lanes) are written, with declarations.csv, the sample to score, and its
+   events.jsonl and device_keys.json.
+5. `crisk evaluate --events` on the held-out sample prints AUC, precision, recall and
+   revenue at the top 1, 2, 5 and 10% by each model's score; then the fraud model's
+   figures without the events, on paperwork alone.
 
 Deterministic: one thread and fixed seeds, so a rerun writes the same files byte for byte.
 
@@ -43,13 +52,18 @@ ROOT = HERE.parent
 SCHEMA = HERE / "schema.json"
 TRAIN_SEED, HOLDOUT_SEED, SCORE_SEED = 7, 8, 9
 FOLDS, FOLD_SEED = 5, 1
+# The share of shipments with no sensor on them (no events): the fraud model learns from
+# these what to make of a declaration whose event features are missing (NaN), which is
+# also every declaration scored without --events.
+UNWATCHED = 0.2
 
 # Which schema features each model takes, in the order it takes them (the manifest lists).
 FRAUD_FEATURES = [
     "tax_rate", "log_value", "log_mass", "unit_value", "value_per_item", "month", "weekday",
     "hs2", "hs4", "origin_code", "office_code", "importer_rate", "importer_count",
     "declarant_rate", "declarant_count", "hs6_rate", "hs6_origin_rate", "hs6_origin_count",
-    "office_importer_rate", "origin_rate"]
+    "office_importer_rate", "origin_rate", "seal_breach", "seal_opened",
+    "hours_since_verified_seal", "xray_max", "route_dev"]
 REVENUE_FEATURES = [
     "declared_value", "tax_rate", "log_value", "unit_value", "hs4", "origin_code",
     "importer_rate", "declarant_rate", "hs6_origin_rate", "hs6_origin_count", "origin_rate"]
@@ -78,11 +92,31 @@ def crisk(cli: Path, *args) -> str:
     return proc.stdout
 
 
-def generate(rows: int, seed: int, path: Path, labels: bool = True) -> None:
-    """Writes `rows` synthetic declarations of `seed` to `path` with models/generate.py."""
-    args = [sys.executable, str(HERE / "generate.py"), "--rows", str(rows), "--seed",
-            str(seed), "--output", str(path)]
-    subprocess.run(args + ([] if labels else ["--no-labels"]), check=True)
+def generate(rows: int, seed: int, work: Path, declarations: Path, events: Path,
+             keys: Path, forged: int = 0, labels: bool = True) -> None:
+    """Writes `rows` synthetic declarations of `seed` (models/generate.py) to
+    `declarations` with a container and a truck each, their sensor events to `events` and
+    the device keys to `keys` (models/generate_events.py, same seed, `forged` forged
+    events). Without `labels`, the events still follow the labels the file leaves out."""
+    raw = work / f"declarations_{seed}.csv"
+    subprocess.run([sys.executable, str(HERE / "generate.py"), "--rows", str(rows),
+                    "--seed", str(seed), "--output", str(raw)], check=True)
+    subprocess.run([sys.executable, str(HERE / "generate_events.py"), "--declarations",
+                    str(raw), "--seed", str(seed), "--forged", str(forged),
+                    "--unwatched", str(UNWATCHED),
+                    "--output-declarations", str(declarations), "--events", str(events),
+                    "--keys", str(keys)] + ([] if labels else ["--drop-labels"]), check=True)
+
+
+def event_files(work: Path, name: str) -> tuple[Path, Path]:
+    """Returns the event stream and device key file of declaration set `name` in `work`."""
+    return work / f"{name}_events.jsonl", work / f"{name}_keys.json"
+
+
+def event_options(work: Path, name: str) -> list:
+    """Returns the `crisk` options that join the events of set `name` (in `work`)."""
+    events, keys = event_files(work, name)
+    return ["--events", events, "--device-keys", keys]
 
 
 def train_xgb(X: pd.DataFrame, y: np.ndarray, params: dict, rounds: int) -> xgb.Booster:
@@ -131,6 +165,14 @@ def profiles(watched: list[str]) -> dict:
              "when": {"all": [{"feature": "log_value", "range": [11.5, None]},
                               {"not": {"field": "origin",
                                        "in": ["CN", "US", "TH", "PK", "BD", "MY"]}}]}},
+            {"id": "EV-SEAL", "lane": "red", "mandatory": True,
+             "description": "e-seal tampered en route",
+             "active": {"from": "2025-01-01", "to": "2027-12-31"},
+             "when": {"feature": "seal_breach", "range": [1, None]}},
+            {"id": "EV-XRAY", "lane": "red", "mandatory": True,
+             "description": "X-ray anomaly >= 0.8",
+             "active": {"from": "2025-01-01", "to": "2027-12-31"},
+             "when": {"feature": "xray_max", "range": [0.8, None]}},
         ]}
 
 
@@ -170,13 +212,15 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(tmp)
         train_csv, holdout_csv, matrix_csv = (work / "train.csv", work / "holdout.csv",
                                               work / "train_matrix.csv")
-        generate(args.rows, TRAIN_SEED, train_csv)
-        generate(args.holdout_rows, HOLDOUT_SEED, holdout_csv)
-        generate(args.score_rows, SCORE_SEED, out / "declarations.csv", labels=False)
+        for name, rows, seed in (("train", args.rows, TRAIN_SEED),
+                                 ("holdout", args.holdout_rows, HOLDOUT_SEED)):
+            generate(rows, seed, work, work / f"{name}.csv", *event_files(work, name))
+        generate(args.score_rows, SCORE_SEED, work, out / "declarations.csv",
+                 out / "events.jsonl", out / "device_keys.json", forged=3, labels=False)
 
         crisk(args.crisk, "fit", "--schema", SCHEMA, "--input", train_csv, "--label", "fraud",
               "--output", out / "schema.json", "--matrix", matrix_csv,
-              "--folds", FOLDS, "--seed", FOLD_SEED)
+              "--folds", FOLDS, "--seed", FOLD_SEED, *event_options(work, "train"))
 
         train = pd.read_csv(train_csv, dtype={"importer_id": str, "declaration_id": str})
         matrix = pd.read_csv(matrix_csv, dtype={"declaration_id": str})
@@ -210,10 +254,14 @@ def main(argv: list[str] | None = None) -> int:
         write_json(out / "profiles.json", profiles(watchlist(train, 8)))
         write_json(out / "policy.json", policy())
 
-        for model in ("fraud", "fraud_logistic", "revenue"):
-            print(f"held-out evaluation ({args.holdout_rows} declarations, model {model}):")
+        # The last run shows what the fraud model makes of paperwork alone (no --events).
+        for model, events in (("fraud", True), ("fraud_logistic", True), ("revenue", True),
+                              ("fraud", False)):
+            print(f"held-out evaluation ({args.holdout_rows} declarations, model {model}, "
+                  f"{'with' if events else 'without'} events):")
             print(crisk(args.crisk, "evaluate", "--bundle", out, "--input", holdout_csv,
-                        "--label", "fraud", "--revenue", "revenue", "--model", model), end="")
+                        "--label", "fraud", "--revenue", "revenue", "--model", model,
+                        *(event_options(work, "holdout") if events else [])), end="")
     return 0
 
 
