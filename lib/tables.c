@@ -601,7 +601,7 @@ static int read_categories(crisk_schema *s, const cJSON *arr, crisk_error *err)
 static int read_entries(crisk_schema *s, const cJSON *entries, const char *at, size_t nparts,
                         risk_table *t, band_table *bt, char *key, crisk_error *err)
 {
-    size_t n = count_items(entries), k = 0, idx, len;
+    size_t n = count_items(entries), k = 0, idx, len = 0;
     if (t) {
         t->count = malloc((n ? n : 1) * sizeof *t->count);
         t->pos = malloc((n ? n : 1) * sizeof *t->pos);
@@ -614,7 +614,7 @@ static int read_entries(crisk_schema *s, const cJSON *entries, const char *at, s
     for (const cJSON *e = entries->child; e; e = e->next, k++) {
         char eat[PATH_SIZE + 32], nat[PATH_SIZE + 48];
         snprintf(eat, sizeof eat, "%s[%zu]", at, k);
-        const cJSON *rest;
+        const cJSON *rest = NULL;
         int rc = entry_key(s, e, nparts, eat, key, &len, &rest, err);
         if (rc || (rc = insert_new(t ? &t->keys : &bt->keys, key, len, eat, &idx, err)))
             return rc;

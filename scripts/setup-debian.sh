@@ -15,13 +15,16 @@ fi
 #   meson ninja-build pkg-config    the build, and the pkg-config consumer test
 #   gcc libc6-dev                   the C11 compiler and C library headers
 #   libcjson-dev                    JSON model parsing
-#   libssl-dev                      libcrypto: HMAC-SHA256 of sensor events, SHA-256
+#   libssl-dev                      libcrypto: SHA-256 pinning, Ed25519 checkpoints,
+#                                   HMAC-SHA256 of sensor events
 #   libopenblas-serial-dev          linear models; the serial variant, because crisk runs
 #                                   its own threads (see meson.build)
 #   libxgboost-dev                  XGBoost's legacy binary format and parity tests
 #   check                           the C test suites (pulls libsubunit-dev)
 #   swig default-jdk                the Python and Java bindings
 #   junit4                          the Java binding's tests (pulls libhamcrest-java)
+#   clang libclang-rt-14-dev        libFuzzer targets (scripts/fuzz.sh)
+#   valgrind                        memcheck of the crisk command (scripts/memcheck.sh)
 #   python3 python3-pip python3-dev the Python binding (headers), the Python test suites
 #                                   and the training recipes
 packages=(
@@ -33,6 +36,8 @@ packages=(
     libxgboost-dev
     check
     swig default-jdk junit4
+    clang libclang-rt-14-dev
+    valgrind
     python3 python3-pip python3-dev
 )
 
