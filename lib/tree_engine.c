@@ -51,20 +51,21 @@ typedef struct crisk_engine {
     double        *leaf_d;
 } crisk_engine;
 
-/* Returns the value of a leaf for `row`: its constant, or LightGBM's linear model, which
- * falls back to the leaf's fallback value when one of its features is missing. */
+/* Returns the value of leaf `n` for `row`: its constant, or LightGBM's linear model,
+ * which falls back to the leaf's fallback value when one of its features is missing. */
 static double leaf_output(const crisk_model *m, const crisk_node *n, const float *row)
 {
-    if (n->linear_count == 0)
+    const crisk_linear_leaf *lin = m->linear ? &m->linear[n - m->nodes] : NULL;
+    if (!lin || lin->count == 0)
         return n->value;
     double sum = n->value;
-    for (uint32_t k = 0; k < n->linear_count; k++) {
-        float x = row[m->lin_feature[n->linear_begin + k]];
+    for (uint32_t k = 0; k < lin->count; k++) {
+        float x = row[m->lin_feature[lin->begin + k]];
         if (isnan(x))
-            return n->fallback;
+            return lin->fallback;
         /* LightGBM's dense-row reader turns |x| <= 1e-35f into 0. */
         if (fabsf(x) > 1e-35f)
-            sum += m->lin_coeff[n->linear_begin + k] * (double)x;
+            sum += m->lin_coeff[lin->begin + k] * (double)x;
     }
     return sum;
 }
@@ -95,7 +96,7 @@ static int fast_layout_fits(const crisk_model *m)
     if (m->fixup || m->num_features > ENGINE_FEATURE_MASK || m->num_trees == 0)
         return 0;
     for (size_t i = 0; i < m->num_nodes; i++)
-        if (m->nodes[i].categorical || m->nodes[i].linear_count)
+        if (m->nodes[i].categorical || (m->linear && m->linear[i].count))
             return 0;
     return 1;
 }
