@@ -6,6 +6,7 @@
 #include "error.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -42,26 +43,47 @@ int crisk_call_check(const crisk_model *m, const float *rows, size_t nrows, size
     return 0;
 }
 
-/* One slice of a sliced run. */
-typedef struct slice {
+/* Pieces each thread's share of a run is cut into: a thread the scheduler delays (on a
+ * loaded machine) leaves its pieces to the threads that run. */
+#define PIECES_PER_THREAD 8
+
+/* What the threads of a sliced run share: the next item not yet claimed. */
+typedef struct sliced_run {
     crisk_slice_fn fn;
     void *ctx;
-    size_t begin, end;
+    size_t n, piece;
+    atomic_size_t next;
+    atomic_int failed;       /* set by the first failing piece: the others stop claiming */
+} sliced_run;
+
+/* One thread's part of a sliced run. */
+typedef struct worker {
+    sliced_run *run;
     int rc;
     int on_thread;           /* 1 while a thread of its own runs it */
     crisk_error err;
-} slice;
+} worker;
 
-/* Runs one slice and records its result. */
-static void run_slice(slice *s)
+/* Claims and runs pieces of the run until none is left or one has failed; records the
+ * worker's failure, if any. */
+static void run_pieces(worker *w)
 {
-    s->rc = s->fn(s->ctx, s->begin, s->end, &s->err);
+    sliced_run *r = w->run;
+    while (w->rc == 0 && !atomic_load_explicit(&r->failed, memory_order_relaxed)) {
+        size_t b = atomic_fetch_add_explicit(&r->next, r->piece, memory_order_relaxed);
+        if (b >= r->n)
+            break;
+        size_t e = r->n - b < r->piece ? r->n : b + r->piece;
+        w->rc = r->fn(r->ctx, b, e, &w->err);
+        if (w->rc)
+            atomic_store_explicit(&r->failed, 1, memory_order_relaxed);
+    }
 }
 
-/* pthread entry for run_slice. */
-static void *slice_thread(void *arg)
+/* pthread entry point: runs one worker. */
+static void *worker_thread(void *arg)
 {
-    run_slice(arg);
+    run_pieces(arg);
     return NULL;
 }
 
@@ -91,39 +113,37 @@ int crisk_run_sliced(int threads, size_t n, size_t min_per_thread, crisk_slice_f
             *err = local;
         return rc;
     }
-    slice *slices = malloc(nthreads * sizeof *slices);
+    worker *workers = malloc(nthreads * sizeof *workers);
     pthread_t *tids = malloc(nthreads * sizeof *tids);
-    if (!slices || !tids) {
-        free(slices);
+    if (!workers || !tids) {
+        free(workers);
         free(tids);
         return crisk_fail(err, CRISK_E_NOMEM, "out of memory for %zu threads", nthreads);
     }
-    for (size_t t = 0; t < nthreads; t++) {
-        memset(&slices[t], 0, sizeof slices[t]);
-        slices[t].fn = fn;
-        slices[t].ctx = ctx;
-        slices[t].begin = n * t / nthreads;
-        slices[t].end = n * (t + 1) / nthreads;
-    }
-    /* A thread that cannot start has its slice run here, so a run never loses items. */
+    sliced_run run = {.fn = fn, .ctx = ctx, .n = n,
+                      .piece = n / (nthreads * PIECES_PER_THREAD)};
+    if (run.piece == 0)
+        run.piece = 1;
+    atomic_init(&run.next, 0);
+    atomic_init(&run.failed, 0);
+    for (size_t t = 0; t < nthreads; t++)
+        workers[t] = (worker){.run = &run};
+    /* A thread that cannot start is no loss: the others claim its pieces. */
     for (size_t t = 1; t < nthreads; t++)
-        slices[t].on_thread =
-            pthread_create(&tids[t], NULL, slice_thread, &slices[t]) == 0;
-    run_slice(&slices[0]);
-    for (size_t t = 1; t < nthreads; t++) {
-        if (slices[t].on_thread)
+        workers[t].on_thread =
+            pthread_create(&tids[t], NULL, worker_thread, &workers[t]) == 0;
+    run_pieces(&workers[0]);
+    for (size_t t = 1; t < nthreads; t++)
+        if (workers[t].on_thread)
             pthread_join(tids[t], NULL);
-        else
-            run_slice(&slices[t]);
-    }
     int rc = 0;
     for (size_t t = 0; t < nthreads && rc == 0; t++)
-        if (slices[t].rc) {
-            rc = slices[t].rc;
+        if (workers[t].rc) {
+            rc = workers[t].rc;
             if (err)
-                *err = slices[t].err;
+                *err = workers[t].err;
         }
-    free(slices);
+    free(workers);
     free(tids);
     return rc;
 }

@@ -25,10 +25,11 @@ int crisk_call_check(const crisk_model *model, const float *rows, size_t nrows, 
 /* Work on items [begin, end) of a call; returns 0 or an error code with `err` filled. */
 typedef int (*crisk_slice_fn)(void *ctx, size_t begin, size_t end, crisk_error *err);
 
-/* Runs `fn` over items [0, n) split into contiguous slices, one per thread: `threads`
- * threads (0: every core), fewer when slices would hold under `min_per_thread` items.
- * The calling thread runs the first slice, and any slice whose thread cannot start.
- * Returns 0, or the code of the first failing slice with its message in `err`. */
+/* Runs `fn` over items [0, n) on `threads` threads (0: every core), fewer when a thread
+ * would get under `min_per_thread` items. The calling thread is one of them; the items
+ * go in contiguous pieces (several per thread) claimed one at a time, so a thread that
+ * is late to start or cannot start leaves its work to the others. Returns 0, or the code
+ * of a failing piece with its message in `err` (no piece starts after one has failed). */
 int crisk_run_sliced(int threads, size_t n, size_t min_per_thread, crisk_slice_fn fn,
                      void *ctx, crisk_error *err);
 

@@ -2,8 +2,9 @@
  * engine_layout.h — the compiled layouts of the tree engine and the kernels that walk
  * them. Internal to lib/tree_engine.c and lib/engine_*.c.
  *
- * Three layouts, all numerical splits only (a model with categorical splits, linear leaves
- * or per-feature fix-ups is scored by the reference walk):
+ * Three layouts, all numerical splits only (a model with categorical splits or linear
+ * leaves is scored by the reference walk; per-feature fix-ups are applied to a copy of each
+ * block of rows before the kernels see it):
  *
  *   PERFECT  every tree padded to a perfect tree of the model's depth D (D <= 8). Trees go
  *            in blocks of 16; node j (breadth-first: children of j are 2j+1 and 2j+2) of

@@ -896,20 +896,6 @@ static void add_base(const crisk_model *m, float *contrib)
         contrib[g * C + C - 1] += (float)m->base_margin[g];
 }
 
-/* Returns `n` rows after the model's fix-ups: `rows` itself when it has none, else their
- * fixed-up copy in `fixed`. */
-static const float *fixed_rows(const crisk_model *m, const float *rows, size_t n,
-                               float *fixed)
-{
-    if (!m->fixup)
-        return rows;
-    size_t F = m->num_features;
-    for (size_t r = 0; r < n; r++)
-        for (size_t f = 0; f < F; f++)
-            fixed[r * F + f] = crisk_fix_value(m, f, rows[r * F + f]);
-    return fixed;
-}
-
 /* Writes the contributions of rows [begin, end), a block of rows at a time, tree-major
  * within a block. */
 static void contributions(const crisk_shap *s, const float *rows, size_t begin, size_t end,
@@ -920,7 +906,7 @@ static void contributions(const crisk_shap *s, const float *rows, size_t begin, 
     for (size_t r0 = begin; r0 < end; r0 += rs->block) {
         size_t n = end - r0 < rs->block ? end - r0 : rs->block;
         float *block = out + r0 * G * C;
-        const float *in = fixed_rows(m, rows + r0 * F, n, rs->fixed);
+        const float *in = crisk_fix_rows(m, rows + r0 * F, n, rs->fixed);
         memset(block, 0, n * G * C * sizeof *block);
         for (size_t t = 0; t < s->num_trees; t++) {
             const shap_tree *st = &s->trees[t];
@@ -949,7 +935,7 @@ static void interactions(const crisk_shap *s, const float *rows, size_t begin, s
         float *block = out + r * G * C * C;
         memset(block, 0, G * C * C * sizeof *block);
         memset(contrib, 0, G * C * sizeof *contrib);
-        const float *row = fixed_rows(m, rows + r * F, 1, rs->fixed);
+        const float *row = crisk_fix_rows(m, rows + r * F, 1, rs->fixed);
         for (size_t t = 0; t < s->num_trees; t++) {
             const shap_tree *st = &s->trees[t];
             tree_row(s, st, row, rs, contrib + st->group * C, block + st->group * C * C);

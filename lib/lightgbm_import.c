@@ -55,7 +55,7 @@ typedef struct reader {
 typedef struct builder {
     crisk_model *m;
     const crisk_load_limits *limits;
-    size_t cap_trees, cap_nodes, cap_words, cap_features, cap_coeffs;
+    size_t cap_trees, cap_nodes, cap_linear, cap_words, cap_features, cap_coeffs;
     uint8_t *missing;        /* per feature: 0 unseen, else 1 + numerical missing type */
     size_t *missing_tree;    /* per feature: the tree where `missing` was first seen */
     size_t *cat_tree;        /* per feature: 1 + a tree splitting it categorically, or 0 */
@@ -443,11 +443,23 @@ static int read_splits(builder *b, const span *tk, size_t tree, size_t L, size_t
     return rc;
 }
 
-/* Reads a linear tree's leaf models into model->lin_*: leaf i's output is
- * leaf_const[i] + sum coeff * x, or leaf_value[i] when one of its x is NaN (tree.h,
- * Tree::Predict). Leaves at `leaves` already hold leaf_value. */
+/* Grows model->linear to at least `need` entries, the new ones zero (constant leaves).
+ * Returns 0 or CRISK_E_NOMEM. */
+static int reserve_linear(builder *b, size_t need, crisk_error *err)
+{
+    size_t old = b->cap_linear;
+    int rc = reserve((void **)&b->m->linear, &b->cap_linear, need, sizeof *b->m->linear, err);
+    if (rc == 0)
+        memset(b->m->linear + old, 0, (b->cap_linear - old) * sizeof *b->m->linear);
+    return rc;
+}
+
+/* Reads a linear tree's leaf models into model->lin_* and their entries `lin` of
+ * model->linear: leaf i's output is leaf_const[i] + sum coeff * x, or leaf_value[i] when
+ * one of its x is NaN (tree.h, Tree::Predict). Leaves at `leaves` already hold
+ * leaf_value. */
 static int read_linear(builder *b, const span *tk, size_t L, crisk_node *leaves,
-                       const char *where, crisk_error *err)
+                       crisk_linear_leaf *lin, const char *where, crisk_error *err)
 {
     crisk_model *m = b->m;
     int rc = need_key(tk, TK_LEAF_CONST, where, err);
@@ -456,7 +468,7 @@ static int read_linear(builder *b, const span *tk, size_t L, crisk_node *leaves,
     if (rc == 0)
         rc = read_reals(b, tk[TK_LEAF_CONST], where, "leaf_const", L, 1, err);
     for (size_t i = 0; rc == 0 && i < L; i++) {
-        leaves[i].fallback = leaves[i].value;
+        lin[i].fallback = leaves[i].value;
         leaves[i].value = b->reals[i];
     }
     if (rc == 0)
@@ -464,8 +476,8 @@ static int read_linear(builder *b, const span *tk, size_t L, crisk_node *leaves,
                        (long long)m->num_features, err);
     size_t total = 0;
     for (size_t i = 0; rc == 0 && i < L; i++) {
-        leaves[i].linear_begin = (uint32_t)(m->num_linear_terms + total);
-        leaves[i].linear_count = (uint32_t)b->ints[i];
+        lin[i].begin = (uint32_t)(m->num_linear_terms + total);
+        lin[i].count = (uint32_t)b->ints[i];
         total += (size_t)b->ints[i];
     }
     if (rc || total == 0)
@@ -550,6 +562,9 @@ static int build_tree(builder *b, const span *tk, size_t tree, crisk_error *err)
     if (rc == 0)
         rc = reserve((void **)&m->trees, &b->cap_trees, m->num_trees + 1, sizeof *m->trees,
                      err);
+    /* Linear leaves keep their terms beside the nodes, from the first linear tree on. */
+    if (rc == 0 && (linear || m->linear))
+        rc = reserve_linear(b, m->num_nodes + nnodes, err);
     if (rc)
         return rc;
     crisk_node *nodes = m->nodes + m->num_nodes, *leaves = nodes + L - 1;
@@ -561,7 +576,8 @@ static int build_tree(builder *b, const span *tk, size_t tree, crisk_error *err)
     if (L > 1)
         rc = read_splits(b, tk, tree, (size_t)L, (size_t)ncat, nodes, where, err);
     if (rc == 0 && linear)
-        rc = read_linear(b, tk, (size_t)L, leaves, where, err);
+        rc = read_linear(b, tk, (size_t)L, leaves, m->linear + m->num_nodes + L - 1, where,
+                         err);
     if (rc == 0)
         rc = read_counts(b, tk, (size_t)L, nodes, where, err);
     if (rc)

@@ -31,6 +31,7 @@ void crisk_model_free(crisk_model *model)
     free(model->trees);
     free(model->nodes);
     free(model->cat_words);
+    free(model->linear);
     free(model->lin_feature);
     free(model->lin_coeff);
     free(model->fixup);
@@ -82,6 +83,8 @@ static size_t model_memory(const crisk_model *m)
     bytes += m->num_trees * sizeof(crisk_tree);
     bytes += m->num_nodes * sizeof(crisk_node);
     bytes += m->num_cat_words * sizeof(uint32_t);
+    if (m->linear)
+        bytes += m->num_nodes * sizeof(crisk_linear_leaf);
     bytes += m->num_linear_terms * (sizeof(int32_t) + sizeof(double));
     if (m->fixup)
         bytes += m->num_features;
@@ -167,12 +170,13 @@ static int validate_leaf(const crisk_model *m, size_t t, size_t i, const crisk_n
     if (!isfinite(n->value))
         return crisk_fail(err, CRISK_E_FORMAT, "tree %zu node %zu: leaf value is not finite",
                           t, i);
-    if ((size_t)n->linear_begin + n->linear_count > m->num_linear_terms)
+    const crisk_linear_leaf *lin = m->linear ? &m->linear[n - m->nodes] : NULL;
+    if (lin && (size_t)lin->begin + lin->count > m->num_linear_terms)
         return crisk_fail(err, CRISK_E_FORMAT,
                           "tree %zu node %zu: linear terms beyond the %zu stored", t, i,
                           m->num_linear_terms);
-    for (uint32_t k = 0; k < n->linear_count; k++) {
-        int32_t f = m->lin_feature[n->linear_begin + k];
+    for (uint32_t k = 0; lin && k < lin->count; k++) {
+        int32_t f = m->lin_feature[lin->begin + k];
         if (f < 0 || (size_t)f >= m->num_features)
             return crisk_fail(err, CRISK_E_FORMAT,
                               "tree %zu node %zu: linear term feature %d outside [0, %zu)", t,
@@ -243,6 +247,9 @@ int crisk_model_validate(crisk_model *m, const crisk_load_limits *limits, crisk_
     if (m->num_features > limits->max_features)
         return crisk_fail(err, CRISK_E_LIMIT, "%zu features exceed the limit max_features = %zu",
                           m->num_features, limits->max_features);
+    if (m->num_trees > 0 && m->num_features > CRISK_NODE_MAX_FEATURES)
+        return crisk_fail(err, CRISK_E_LIMIT, "%zu features exceed the %zu a tree model can "
+                          "index", m->num_features, CRISK_NODE_MAX_FEATURES);
     if (m->num_outputs == 0)
         return crisk_fail(err, CRISK_E_FORMAT, "the model has no outputs");
     if (m->num_outputs > limits->max_outputs)

@@ -50,27 +50,44 @@ typedef enum crisk_fixup {
                                   default side */
 } crisk_fixup;
 
-/* One node of the canonical tree form. Children are indices within the same tree. */
+/* Largest number of features a tree model may have: a node's feature index is a 29-bit
+ * field (importers check indices before storing them; validation checks the count). */
+#define CRISK_NODE_MAX_FEATURES ((size_t)1 << 28)
+
+/* One node of the canonical tree form, 24 bytes: children are indices within the same
+ * tree. A split uses threshold (or, when categorical, cat_begin and cat_nwords); a leaf
+ * uses value; the two share storage, so an importer writes only the ones of its kind.
+ * A LightGBM linear leaf's terms live in model->linear, indexed like model->nodes. */
 typedef struct crisk_node {
-    int32_t  left;           /* -1 on a leaf */
-    int32_t  right;          /* -1 on a leaf */
-    int32_t  feature;        /* split feature; -1 on a leaf */
-    uint8_t  default_left;   /* 1: NaN goes left */
-    uint8_t  categorical;    /* 1: a categorical split on cat_words[cat_begin ...] */
-    uint8_t  cat_in_left;    /* categorical: 1 if categories in the set go left (LightGBM),
-                                0 if they go right (XGBoost); every other category, and
-                                negative or out-of-range values, go the other way */
-    uint8_t  pad_;
-    uint32_t cat_begin;      /* categorical: first 32-bit word of the bitset */
-    uint32_t cat_nwords;     /* categorical: bitset length in words (bit c of word c/32) */
-    uint32_t linear_begin;   /* LightGBM linear leaf: first term in model->lin_* */
-    uint32_t linear_count;   /* LightGBM linear leaf: number of terms; 0 otherwise */
-    float    threshold;      /* numerical split: x < threshold goes left */
-    float    cover;          /* sum of hessians (XGBoost) or count (LightGBM), for SHAP */
-    double   value;          /* leaf value (for linear leaves: the constant term) */
-    double   fallback;       /* LightGBM linear leaf: the output when one of its features
-                                is NaN (LightGBM's leaf_value, not the constant term) */
+    int32_t  left;               /* -1 on a leaf */
+    int32_t  right;              /* -1 on a leaf */
+    int32_t  feature : 29;       /* split feature; -1 on a leaf */
+    uint32_t default_left : 1;   /* 1: NaN goes left */
+    uint32_t categorical : 1;    /* 1: a categorical split on cat_words[cat_begin ...] */
+    uint32_t cat_in_left : 1;    /* categorical: 1 if categories in the set go left
+                                    (LightGBM), 0 if they go right (XGBoost); every other
+                                    category, and negative or out-of-range values, go the
+                                    other way */
+    float    cover;              /* sum of hessians (XGBoost) or count (LightGBM), for SHAP */
+    union {
+        float  threshold;        /* numerical split: x < threshold goes left */
+        struct {
+            uint32_t cat_begin;  /* categorical split: first 32-bit word of the bitset */
+            uint32_t cat_nwords; /* bitset length in words (bit c of word c/32) */
+        };
+        double value;            /* leaf value (for linear leaves: the constant term) */
+    };
 } crisk_node;
+
+_Static_assert(sizeof(crisk_node) == 24, "crisk_node is meant to stay 24 bytes");
+
+/* The linear model of a LightGBM linear leaf. */
+typedef struct crisk_linear_leaf {
+    uint32_t begin;          /* first term in model->lin_* */
+    uint32_t count;          /* number of terms; 0 for a constant leaf */
+    double   fallback;       /* the output when one of its features is NaN (LightGBM's
+                                leaf_value, not the constant term) */
+} crisk_linear_leaf;
 
 /* One tree: a slice of model->nodes, root first. */
 typedef struct crisk_tree {
@@ -103,7 +120,9 @@ struct crisk_model {
     crisk_node  *nodes;
     size_t       num_cat_words;
     uint32_t    *cat_words;
-    size_t       num_linear_terms;   /* LightGBM linear leaves */
+    crisk_linear_leaf *linear;       /* LightGBM linear leaves: NULL, or num_nodes entries
+                                        (a split's entry unused) */
+    size_t       num_linear_terms;
     int32_t     *lin_feature;
     double      *lin_coeff;
     uint8_t     *fixup;              /* NULL, or num_features crisk_fixup values */

@@ -38,6 +38,20 @@ static inline float crisk_fix_value(const crisk_model *m, size_t f, float x)
     }
 }
 
+/* Returns `n` rows of model->num_features floats after the model's fix-ups: `rows` itself
+ * when it has none, else their fixed-up copy written to `fixed` (room for n rows). */
+static inline const float *crisk_fix_rows(const crisk_model *m, const float *rows, size_t n,
+                                          float *fixed)
+{
+    if (!m->fixup)
+        return rows;
+    size_t F = m->num_features;
+    for (size_t r = 0; r < n; r++)
+        for (size_t f = 0; f < F; f++)
+            fixed[r * F + f] = crisk_fix_value(m, f, rows[r * F + f]);
+    return fixed;
+}
+
 /* Returns 1 if value `x` goes left at a numerical split: NaN takes the default side,
  * anything else compares x < threshold (a NaN compares false, so no branch is needed). */
 static inline int crisk_numeric_goes_left(float x, float threshold, int default_left)

@@ -22,6 +22,10 @@
 /* Blocked layouts: trees walked per row before moving to the next row (a multiple of
  * both layouts' block sizes). */
 #define CHUNK_TREES 128
+/* Floats of fixed-up rows the fast paths keep on the stack for a model with per-feature
+ * fix-ups (a block of rows, or fewer rows of a wider model); wider models than this use
+ * the reference walk. */
+#define FIXUP_FLOATS 4096
 /* Models with at most this many outputs keep their float sums in a local array. */
 #define SMALL_GROUPS 16
 /* Blocked layouts: rows whose sums of leaves are interleaved. */
@@ -31,7 +35,7 @@
 
 /* Which compiled form a model has. */
 typedef enum engine_layout {
-    LAYOUT_REFERENCE = 0,    /* none: categorical splits, linear leaves or fix-ups */
+    LAYOUT_REFERENCE = 0,    /* none: categorical splits or linear leaves */
     LAYOUT_PERFECT,
     LAYOUT_GENERAL
 } engine_layout;
@@ -51,20 +55,21 @@ typedef struct crisk_engine {
     double        *leaf_d;
 } crisk_engine;
 
-/* Returns the value of a leaf for `row`: its constant, or LightGBM's linear model, which
- * falls back to the leaf's fallback value when one of its features is missing. */
+/* Returns the value of leaf `n` for `row`: its constant, or LightGBM's linear model,
+ * which falls back to the leaf's fallback value when one of its features is missing. */
 static double leaf_output(const crisk_model *m, const crisk_node *n, const float *row)
 {
-    if (n->linear_count == 0)
+    const crisk_linear_leaf *lin = m->linear ? &m->linear[n - m->nodes] : NULL;
+    if (!lin || lin->count == 0)
         return n->value;
     double sum = n->value;
-    for (uint32_t k = 0; k < n->linear_count; k++) {
-        float x = row[m->lin_feature[n->linear_begin + k]];
+    for (uint32_t k = 0; k < lin->count; k++) {
+        float x = row[m->lin_feature[lin->begin + k]];
         if (isnan(x))
-            return n->fallback;
+            return lin->fallback;
         /* LightGBM's dense-row reader turns |x| <= 1e-35f into 0. */
         if (fabsf(x) > 1e-35f)
-            sum += m->lin_coeff[n->linear_begin + k] * (double)x;
+            sum += m->lin_coeff[lin->begin + k] * (double)x;
     }
     return sum;
 }
@@ -89,13 +94,15 @@ double crisk_tree_leaf_value(const crisk_model *m, size_t t, const float *row)
 }
 
 /* Returns 1 if the fast layouts can score `m`: numerical splits and constant leaves only,
- * no fix-ups, and feature indices that fit the feature words. */
+ * feature indices that fit the feature words, and fix-ups (if any) on rows narrow enough
+ * to be fixed up on the stack. */
 static int fast_layout_fits(const crisk_model *m)
 {
-    if (m->fixup || m->num_features > ENGINE_FEATURE_MASK || m->num_trees == 0)
+    if ((m->fixup && m->num_features > FIXUP_FLOATS) ||
+        m->num_features > ENGINE_FEATURE_MASK || m->num_trees == 0)
         return 0;
     for (size_t i = 0; i < m->num_nodes; i++)
-        if (m->nodes[i].categorical || m->nodes[i].linear_count)
+        if (m->nodes[i].categorical || (m->linear && m->linear[i].count))
             return 0;
     return 1;
 }
@@ -633,6 +640,35 @@ static void add_trees_reference(const crisk_model *m, const float *rows, size_t 
     }
 }
 
+/* crisk_engine_add_trees over the engine's compiled layouts, for rows already fixed up. */
+static void add_trees_fast(const crisk_model *m, const float *rows, size_t nrows, size_t t0,
+                           size_t t1, double *margins)
+{
+    const crisk_engine *e = m->engine;
+    if (e->layout == LAYOUT_PERFECT)
+        add_trees_blocked(m, rows, nrows, t0, t1, margins);
+    else if (e->path == ENGINE_PATH_AVX512_VBMI && e->has_bytes)
+        add_trees_general_top(m, rows, nrows, t0, t1, margins);
+    else
+        add_trees_general(m, rows, nrows, t0, t1, margins);
+}
+
+/* crisk_engine_add_trees over the compiled layouts for a model with per-feature fix-ups:
+ * each block of rows is fixed up into a stack copy (the layouts hold plain thresholds),
+ * so the fast paths see exactly the values the reference walk compares. */
+static void add_trees_fixed(const crisk_model *m, const float *rows, size_t nrows, size_t t0,
+                            size_t t1, double *margins)
+{
+    float fixed[FIXUP_FLOATS];
+    size_t F = m->num_features, G = m->num_outputs;
+    size_t block = F > FIXUP_FLOATS / BLOCK_ROWS ? FIXUP_FLOATS / F : BLOCK_ROWS;
+    for (size_t r0 = 0; r0 < nrows; r0 += block) {
+        size_t n = nrows - r0 < block ? nrows - r0 : block;
+        add_trees_fast(m, crisk_fix_rows(m, rows + r0 * F, n, fixed), n, t0, t1,
+                       margins + r0 * G);
+    }
+}
+
 void crisk_engine_add_trees(const crisk_model *m, const float *rows, size_t nrows,
                             size_t t0, size_t t1, double *margins)
 {
@@ -641,10 +677,8 @@ void crisk_engine_add_trees(const crisk_model *m, const float *rows, size_t nrow
         return;
     if (!e || e->path == ENGINE_PATH_REFERENCE)
         add_trees_reference(m, rows, nrows, t0, t1, margins);
-    else if (e->layout == LAYOUT_PERFECT)
-        add_trees_blocked(m, rows, nrows, t0, t1, margins);
-    else if (e->path == ENGINE_PATH_AVX512_VBMI && e->has_bytes)
-        add_trees_general_top(m, rows, nrows, t0, t1, margins);
+    else if (m->fixup)
+        add_trees_fixed(m, rows, nrows, t0, t1, margins);
     else
-        add_trees_general(m, rows, nrows, t0, t1, margins);
+        add_trees_fast(m, rows, nrows, t0, t1, margins);
 }

@@ -354,6 +354,11 @@ static int read_tree(crisk_model *m, const cJSON *tree, size_t t, size_t n, size
             node->feature = -1;
             node->value = c->split_cond[i];
         } else {
+            /* Checked here, before the 29-bit field could truncate it. */
+            if (c->split_index[i] < 0 || (size_t)c->split_index[i] >= m->num_features)
+                return crisk_fail(err, CRISK_E_FORMAT, "%s.split_indices[%zu]: feature %d "
+                                  "outside [0, %zu)", path, i, (int)c->split_index[i],
+                                  m->num_features);
             node->feature = c->split_index[i];
             node->default_left = c->default_left[i];
             node->threshold = c->split_cond[i];

@@ -171,6 +171,7 @@ static float *make_rows(const crisk_model *m, size_t nrows, uint64_t seed)
         rows[i] = kind < 2    ? NAN
                   : kind == 2 ? -0.0f
                   : kind == 3 ? (next_u32(&r) & 1 ? INFINITY : -INFINITY)
+                  : kind == 4 && next_u32(&r) % 4 == 0 ? 1e-36f /* zero to LightGBM */
                   : kind < 6  ? (float)(next_u32(&r) % 70)
                   : kind < 9  ? (float)(next_unit(&r) * 5.0 - 2.5)
                               : grid_value(&r);
@@ -309,14 +310,31 @@ END_TEST
 
 START_TEST(test_reference_fallbacks)
 {
-    /* Categorical splits and fix-ups are the reference walk's; every path must still
-     * agree with it. */
+    /* Categorical splits are the reference walk's; every path must still agree with it. */
     shape cat = {.trees = 30, .features = 10, .groups = 2, .min_depth = 2, .max_depth = 6,
                  .categorical = 1};
     check_shape(cat, 2);
-    shape fix = {.trees = 30, .features = 10, .groups = 1, .min_depth = 2, .max_depth = 9,
-                 .accumulate_double = 1, .fixups = 1};
-    check_shape(fix, 2);
+}
+END_TEST
+
+START_TEST(test_fixups)
+{
+    /* Per-feature fix-ups (NaN to 0, zero to NaN) go through the fast layouts on a fixed-up
+     * copy of each block of rows: deep (GENERAL) and shallow (PERFECT, BYTES) trees; 100
+     * features, where a block holds fewer rows than usual; and rows too wide for the
+     * stack copy, which the reference walk scores. */
+    shape deep = {.trees = 30, .features = 10, .groups = 1, .min_depth = 2, .max_depth = 9,
+                  .accumulate_double = 1, .fixups = 1};
+    check_shape(deep, 2);
+    shape shallow = {.trees = 40, .features = 24, .groups = 2, .min_depth = 3, .max_depth = 6,
+                     .accumulate_double = 1, .weighted = 1, .fixups = 1};
+    check_shape(shallow, 2);
+    shape narrow_block = {.trees = 20, .features = 100, .groups = 1, .min_depth = 3,
+                          .max_depth = 10, .accumulate_double = 1, .fixups = 1};
+    check_shape(narrow_block, 1);
+    shape too_wide = {.trees = 6, .features = 5000, .groups = 1, .min_depth = 2,
+                      .max_depth = 5, .accumulate_double = 1, .fixups = 1};
+    check_shape(too_wide, 1);
 }
 END_TEST
 
@@ -371,6 +389,7 @@ static Suite *engine_suite(void)
     tcase_add_test(tc, test_many_thresholds);
     tcase_add_test(tc, test_general_layout);
     tcase_add_test(tc, test_reference_fallbacks);
+    tcase_add_test(tc, test_fixups);
     tcase_add_test(tc, test_predict_threads_agree);
     tcase_add_test(tc, test_memory_reported);
     suite_add_tcase(s, tc);

@@ -100,9 +100,11 @@ static crisk_model *tree_model(void)
             n->default_left = (uint8_t)s->default_left;
             n->categorical = (uint8_t)s->categorical;
             n->cat_nwords = s->categorical ? 1 : 0;
-            n->threshold = s->threshold;
             n->cover = s->cover;
-            n->value = s->value;
+            if (s->left == -1)
+                n->value = s->value; /* shares storage with threshold */
+            else if (!s->categorical)
+                n->threshold = s->threshold;
         }
         at += tree_sizes[t];
     }

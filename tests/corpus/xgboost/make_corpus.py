@@ -230,6 +230,9 @@ def main():
         "CRISK_E_FORMAT", "feature 7")
     add("feature_negative.json", set_path(base, T0 + ["split_indices", num_split], -1),
         "CRISK_E_FORMAT", "-1")
+    # 2^29 + 1 would read as feature 1 if stored unchecked in the node's 29-bit field.
+    add("feature_wraps.json", set_path(base, T0 + ["split_indices", num_split], (1 << 29) + 1),
+        "CRISK_E_FORMAT", "feature 536870913")
     add("threshold_nan_numerical.json",
         set_path(base, T0 + ["split_conditions", num_split], math.nan), "CRISK_E_FORMAT",
         "NaN")
