@@ -705,7 +705,8 @@ static int cmp_event(const void *a, const void *b)
  * CRISK_E_NOMEM. */
 static int build_index(crisk_events *ev, crisk_error *err)
 {
-    qsort(ev->ev, ev->nev, sizeof *ev->ev, cmp_event);
+    if (ev->nev > 1) /* ev->ev is NULL when nothing was kept: qsort must not see it */
+        qsort(ev->ev, ev->nev, sizeof *ev->ev, cmp_event);
     ev->start = calloc(ev->keys.size + 1, sizeof *ev->start);
     if (!ev->start)
         return crisk_fail(err, CRISK_E_NOMEM, "out of memory indexing events");
