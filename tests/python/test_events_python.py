@@ -207,3 +207,26 @@ def test_stream_halves_equal_one_call(bundle, decls, run_crisk, tmp_path):
     again = bundle.score(decls.iloc[half:], threads=1, events=events, device_keys=KEYS,
                          state=reloaded)
     pd.testing.assert_frame_equal(again.scores, second.scores)
+
+
+def test_fit_and_training_matrix_with_events(bundle, decls):
+    events = read_events()
+    labels = np.random.default_rng(7).integers(0, 2, len(decls)).astype(np.float32)
+    schema = crisk.Schema(EXAMPLE / "schema.json").fit(decls, labels, events=events,
+                                                       device_keys=KEYS)
+    assert set(schema.event_rejects["kind"]) == {"bad_hmac"}
+    matrix = schema.training_matrix(decls, labels, events=events, device_keys=KEYS)
+    scoring = bundle.schema.features(decls, events=EVENTS, device_keys=KEYS)
+    # event features do not depend on the fitted tables or the folds
+    np.testing.assert_array_equal(matrix[EVENT_FEATURES].to_numpy(),
+                                  scoring[EVENT_FEATURES].to_numpy())
+    assert matrix[EVENT_FEATURES].notna().any().all()
+
+
+def test_score_result_pickles_with_event_rejects(bundle, decls):
+    import pickle
+    result = bundle.score(decls.iloc[:20], threads=1, events=EVENTS, device_keys=KEYS)
+    back = pickle.loads(pickle.dumps(result))
+    scores, rejects = back
+    pd.testing.assert_frame_equal(scores, result.scores)
+    pd.testing.assert_frame_equal(back.event_rejects, result.event_rejects)
