@@ -106,19 +106,76 @@ static inline size_t batch_append_rows(crisk_batch *batch, const void *data, siz
 
 /* Scores `batch` with `bundle` on `threads` threads, with profiles judged as of `today`
  * (days since 1970-01-01) when `has_today` is non-zero, else by each declaration's date
- * (CRISK_SCORE_TODAY_AUTO). Returns the results, or NULL with `err` filled. */
-static inline crisk_results *bundle_score(const crisk_bundle *bundle,
-                                          const crisk_batch *batch, int threads,
-                                          int has_today, int64_t today, crisk_error *err)
+ * (CRISK_SCORE_TODAY_AUTO); in stream mode against `state` (which the call updates) when
+ * it is not NULL, else with the budget applying to the batch as a whole. Returns the
+ * results, or NULL with `err` filled. */
+static inline crisk_results *bundle_score_stream(const crisk_bundle *bundle,
+                                                 const crisk_batch *batch, int threads,
+                                                 int has_today, int64_t today,
+                                                 crisk_lane_state *state, crisk_error *err)
 {
     crisk_score_options opts;
     crisk_score_options_init(&opts);
     opts.threads = threads;
+    opts.stream = state;
     if (has_today)
         opts.today = today;
     crisk_results *r = NULL;
     crisk_bundle_score(bundle, batch, &opts, &r, err);
     return r;
+}
+
+/* As bundle_score_stream in batch mode (no streaming state). */
+static inline crisk_results *bundle_score(const crisk_bundle *bundle,
+                                          const crisk_batch *batch, int threads,
+                                          int has_today, int64_t today, crisk_error *err)
+{
+    return bundle_score_stream(bundle, batch, threads, has_today, today, NULL, err);
+}
+
+/* Creates a fresh streaming lane state for `bundle`'s policy; returns it, or NULL with
+ * `err` filled. */
+static inline crisk_lane_state *lane_state_new(const crisk_bundle *bundle, crisk_error *err)
+{
+    crisk_lane_state *s = NULL;
+    crisk_lane_state_new(bundle, &s, err);
+    return s;
+}
+
+/* Loads the streaming lane state saved at `path` for `bundle`'s policy; returns it, or
+ * NULL with `err` filled. */
+static inline crisk_lane_state *lane_state_load(const crisk_bundle *bundle, const char *path,
+                                                crisk_error *err)
+{
+    crisk_lane_state *s = NULL;
+    crisk_lane_state_load(bundle, path, &s, err);
+    return s;
+}
+
+/* Loads the device key file at `path`; returns the keys, or NULL with `err` filled. */
+static inline crisk_device_keys *device_keys_load(const char *path, crisk_error *err)
+{
+    crisk_device_keys *k = NULL;
+    crisk_device_keys_load(path, &k, err);
+    return k;
+}
+
+/* Reads the JSON Lines event stream in the `size` bytes at `data` for `schema`, keeping
+ * the events `batch` can use (every accepted one when NULL), verified with `keys` (NULL:
+ * no device has a key) and demanding an HMAC of every event when `require_hmac` is
+ * non-zero. Returns the events (rejects included), or NULL with `err` filled. */
+static inline crisk_events *events_parse(const crisk_schema *schema, const crisk_batch *batch,
+                                         const void *data, size_t size,
+                                         const crisk_device_keys *keys, int require_hmac,
+                                         crisk_error *err)
+{
+    crisk_events_options opts;
+    crisk_events_options_init(&opts);
+    opts.keys = keys;
+    opts.require_hmac = require_hmac;
+    crisk_events *e = NULL;
+    crisk_events_parse(schema, batch, (const char *)data, size, &opts, &e, err);
+    return e;
 }
 
 /* Copies `results` into caller arrays: `scores` (n x nmodels floats, row-major: model m's

@@ -209,6 +209,15 @@ typedef struct crisk_bundle crisk_bundle;
 %nodefaultctor crisk_results;
 %nodefaultdtor crisk_results;
 typedef struct crisk_results crisk_results;
+%nodefaultctor crisk_lane_state;
+%nodefaultdtor crisk_lane_state;
+typedef struct crisk_lane_state crisk_lane_state;
+%nodefaultctor crisk_events;
+%nodefaultdtor crisk_events;
+typedef struct crisk_events crisk_events;
+%nodefaultctor crisk_device_keys;
+%nodefaultdtor crisk_device_keys;
+typedef struct crisk_device_keys crisk_device_keys;
 
 void crisk_schema_free(crisk_schema *schema);
 size_t crisk_schema_num_fields(const crisk_schema *schema);
@@ -227,6 +236,38 @@ const char *crisk_bundle_lane_name(const crisk_bundle *bundle, size_t i);
 void crisk_results_free(crisk_results *results);
 size_t crisk_results_size(const crisk_results *results);
 const char *crisk_results_hit_id(const crisk_results *results, size_t row, size_t k);
+void crisk_lane_state_free(crisk_lane_state *state);
+int crisk_lane_state_save(const crisk_lane_state *state, const char *path, crisk_error *err);
+void crisk_device_keys_free(crisk_device_keys *keys);
+void crisk_events_free(crisk_events *events);
+uint64_t crisk_events_num_read(const crisk_events *events);
+uint64_t crisk_events_num_accepted(const crisk_events *events);
+size_t crisk_events_num_rejects(const crisk_events *events);
+int crisk_batch_set_events(crisk_batch *batch, const crisk_events *events, crisk_error *err);
+
+%inline %{
+/* Returns the kind (crisk_event_reject) of refused event `i`, 0 when out of range. */
+int events_reject_kind(const crisk_events *events, size_t i)
+{
+    return (int)crisk_events_reject(events, i, NULL, NULL);
+}
+
+/* Returns the 1-based line of refused event `i`, 0 when out of range. */
+uint64_t events_reject_line(const crisk_events *events, size_t i)
+{
+    uint64_t line = 0;
+    crisk_events_reject(events, i, &line, NULL);
+    return line;
+}
+
+/* Returns the reason refused event `i` was refused ("" when out of range). */
+const char *events_reject_reason(const crisk_events *events, size_t i)
+{
+    const char *reason = "";
+    crisk_events_reject(events, i, NULL, &reason);
+    return reason ? reason : "";
+}
+%}
 
 /* The helpers shared with the Java binding (crisk_helpers.h). */
 crisk_bundle *bundle_load(const char *dir, crisk_error *err);
@@ -237,6 +278,16 @@ size_t batch_append_rows(crisk_batch *batch, const void *data, size_t size,
                          size_t begin, size_t end, crisk_error *err);
 crisk_results *bundle_score(const crisk_bundle *bundle, const crisk_batch *batch,
                             int threads, int has_today, int64_t today, crisk_error *err);
+crisk_results *bundle_score_stream(const crisk_bundle *bundle, const crisk_batch *batch,
+                                   int threads, int has_today, int64_t today,
+                                   crisk_lane_state *state, crisk_error *err);
+crisk_lane_state *lane_state_new(const crisk_bundle *bundle, crisk_error *err);
+crisk_lane_state *lane_state_load(const crisk_bundle *bundle, const char *path,
+                                  crisk_error *err);
+crisk_device_keys *device_keys_load(const char *path, crisk_error *err);
+crisk_events *events_parse(const crisk_schema *schema, const crisk_batch *batch,
+                           const void *data, size_t size, const crisk_device_keys *keys,
+                           int require_hmac, crisk_error *err);
 int results_collect(const crisk_results *results, size_t nmodels, float *out,
                     size_t out_len, int32_t *ints, size_t ints_len, crisk_error *err);
 int results_reasons(const crisk_results *results, void *text, size_t text_len,

@@ -5,12 +5,14 @@
 >>> model.predict(X)            # probabilities, shape (n,)
 >>> bundle = crisk.Bundle("path/to/bundle")
 >>> scores, rejects = bundle.score(declarations_df)
+>>> result = bundle.score(declarations_df, events=events_df, device_keys="keys.json")
+>>> result.event_rejects          # refused events: line, row, kind, reason
 """
 from . import capi
-from ._bundle import Bundle, Schema, ScoreResult, score_partition
+from ._bundle import Bundle, LaneState, Schema, ScoreResult, score_partition
 from ._errors import CriskError
 from ._model import Model
 
 __version__ = capi.crisk_version_string()
-__all__ = ["Bundle", "CriskError", "Model", "Schema", "ScoreResult", "__version__",
-           "score_partition"]
+__all__ = ["Bundle", "CriskError", "LaneState", "Model", "Schema", "ScoreResult",
+           "__version__", "score_partition"]

@@ -16,21 +16,29 @@ The C library validates every row (docs/schema.md): a bad value rejects the row,
 dropping it silently. ``Schema.fit``/``training_matrix``/``features`` are stricter: a
 rejected row raises CriskError naming it, since training on a silently shortened table
 would misalign labels.
+
+Every method that takes declarations also takes border sensor events (docs/events.md;
+``events=``: a DataFrame, a list of dicts, a .jsonl path or JSON Lines bytes, see
+crisk._events), with ``device_keys`` (the path of a device key file) and ``require_hmac``.
+Refused events are reported, never dropped: ``ScoreResult.event_rejects``, and for the
+Schema methods ``schema.event_rejects`` (and ``frame.attrs["event_rejects"]``).
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import json
 import math
 import os
 import threading
-from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import pandas as pd
 
 from . import capi
 from ._errors import CriskError
+from ._events import Events, Joined, empty_rejects
 from ._model import Model, _raise
 
 _E_INPUT = -8            # CRISK_E_INPUT (crisk.h): a row the batch rejects
@@ -114,10 +122,13 @@ def _encode(columns: List[List[Optional[Union[str, bytes]]]]) -> Tuple[bytes, np
 
 
 class _Batch:
-    """A filled crisk_batch, the input positions of its rows, and the rejected rows."""
+    """A filled crisk_batch, the input positions of its rows, the rejected rows, and the
+    events joined to it (``event_rejects``: the refused ones)."""
 
-    def __init__(self, schema: "Schema", decls: Declarations):
+    def __init__(self, schema: "Schema", decls: Declarations, events: Optional[Events] = None,
+                 device_keys: Optional[PathLike] = None, require_hmac: bool = False):
         handle = schema._live()
+        self._joined: Optional[Joined] = None
         self._schema = schema  # the C batch must not outlive its schema
         columns, self.index = _columns(decls, schema.field_names)
         n = len(self.index)
@@ -140,6 +151,12 @@ class _Batch:
         self.kept = np.array([r for r in range(n) if r not in rejected], dtype=np.int64)
         self.ids = (columns[schema.field_names.index(schema.id_field)]
                     if schema.id_field in schema.field_names else None)
+        if events is not None:
+            self._joined = Joined(handle, self._h, events, device_keys, require_hmac)
+        elif device_keys is not None or require_hmac:
+            raise ValueError("device_keys and require_hmac need events")
+        self.event_rejects = (self._joined.rejects if self._joined is not None
+                              else empty_rejects())
 
     def strict(self) -> "_Batch":
         """Raises CriskError for the first rejected row, naming it; returns self."""
@@ -155,6 +172,9 @@ class _Batch:
         handle, self._h = getattr(self, "_h", None), None
         if handle is not None:
             capi.crisk_batch_free(handle)
+        joined, self._joined = getattr(self, "_joined", None), None
+        if joined is not None:   # after the batch: events must outlive their join
+            joined.close()
 
 
 class Schema:
@@ -185,6 +205,7 @@ class Schema:
                                        range(capi.crisk_schema_num_fields(handle))]
         self.feature_names: List[str] = [capi.crisk_schema_feature_name(handle, i) for i in
                                          range(capi.crisk_schema_num_features(handle))]
+        self.event_rejects: pd.DataFrame = empty_rejects()   # of the last call with events
 
     @classmethod
     def _borrow(cls, handle: Any, owner: "Bundle", id_field: Optional[str]) -> "Schema":
@@ -224,13 +245,22 @@ class Schema:
             values = np.asarray(label, dtype=np.float32)
         return np.ascontiguousarray(values, dtype=np.float32)
 
+    def _batch(self, declarations: Declarations, events: Optional[Events],
+               device_keys: Optional[PathLike], require_hmac: bool) -> _Batch:
+        batch = _Batch(self, declarations, events, device_keys, require_hmac).strict()
+        self.event_rejects = batch.event_rejects
+        return batch
+
     def fit(self, declarations: Declarations, label: Union[str, Sequence[float]],
-            folds: int = 5, seed: int = 1, smoothing: float = 20.0) -> "Schema":
+            folds: int = 5, seed: int = 1, smoothing: float = 20.0,
+            events: Optional[Events] = None, device_keys: Optional[PathLike] = None,
+            require_hmac: bool = False) -> "Schema":
         """Fits the schema's tables from labelled declarations (``label``: a column name
-        or a sequence of 0/1, one per declaration). Returns self."""
+        or a sequence of 0/1, one per declaration), with their events joined when given
+        (refused ones in ``self.event_rejects``). Returns self."""
         if self._owner is not None:
             raise ValueError("a bundle's schema is read-only; fit a Schema loaded from a file")
-        batch = _Batch(self, declarations).strict()
+        batch = self._batch(declarations, events, device_keys, require_hmac)
         y = self._labels(declarations, label)
         err = capi.crisk_error()
         if capi.schema_fit(self._live(), batch._h, y, int(folds), int(seed),
@@ -239,14 +269,19 @@ class Schema:
         return self
 
     def _frame(self, batch: _Batch, out: np.ndarray) -> pd.DataFrame:
-        return pd.DataFrame(out, index=batch.index, columns=self.feature_names)
+        frame = pd.DataFrame(out, index=batch.index, columns=self.feature_names)
+        frame.attrs["event_rejects"] = batch.event_rejects
+        return frame
 
     def training_matrix(self, declarations: Declarations,
                         label: Union[str, Sequence[float]], folds: int = 5, seed: int = 1,
-                        smoothing: float = 20.0) -> pd.DataFrame:
+                        smoothing: float = 20.0, events: Optional[Events] = None,
+                        device_keys: Optional[PathLike] = None,
+                        require_hmac: bool = False) -> pd.DataFrame:
         """Returns the out-of-fold training features (a float32 DataFrame: one column per
-        schema feature, the declarations' index), with the options the fit used."""
-        batch = _Batch(self, declarations).strict()
+        schema feature, the declarations' index), with the options the fit used and the
+        events joined when given (refused ones in ``attrs["event_rejects"]``)."""
+        batch = self._batch(declarations, events, device_keys, require_hmac)
         y = self._labels(declarations, label)
         out = np.empty((len(batch.index), len(self.feature_names)), dtype=np.float32)
         err = capi.crisk_error()
@@ -255,10 +290,13 @@ class Schema:
             _raise(err)
         return self._frame(batch, out)
 
-    def features(self, declarations: Declarations) -> pd.DataFrame:
+    def features(self, declarations: Declarations, events: Optional[Events] = None,
+                 device_keys: Optional[PathLike] = None,
+                 require_hmac: bool = False) -> pd.DataFrame:
         """Returns the scoring features of the declarations (a float32 DataFrame: one
-        column per schema feature, the declarations' index)."""
-        batch = _Batch(self, declarations).strict()
+        column per schema feature, the declarations' index), with the events joined when
+        given (refused ones in ``attrs["event_rejects"]``)."""
+        batch = self._batch(declarations, events, device_keys, require_hmac)
         out = np.empty((len(batch.index), len(self.feature_names)), dtype=np.float32)
         err = capi.crisk_error()
         if capi.schema_features(self._live(), batch._h, out, err) != 0:
@@ -272,7 +310,12 @@ class Schema:
             _raise(err)
 
 
-class ScoreResult(NamedTuple):
+class _ScoreTuple(NamedTuple):
+    scores: pd.DataFrame
+    rejects: pd.DataFrame
+
+
+class ScoreResult(_ScoreTuple):
     """What Bundle.score returns; unpacks as ``scores, rejects = bundle.score(df)``.
 
     ``scores``: one row per scored declaration, indexed by the input's labels (a
@@ -285,10 +328,18 @@ class ScoreResult(NamedTuple):
     ``rejects``: one row per rejected declaration, indexed the same way, with ``row``
     (its position in the input) and ``reason`` (field, value and why). Every input row
     is in exactly one of the two.
+
+    ``event_rejects`` (an attribute, not unpacked): one row per refused event, with
+    ``line`` (1-based line of the JSON Lines), ``row`` (0-based input row), ``kind``
+    (docs/events.md: malformed, bad_hmac, ...) and ``reason``; indexed by the events
+    DataFrame's labels. Empty without events.
     """
 
-    scores: pd.DataFrame
-    rejects: pd.DataFrame
+    def __new__(cls, scores: pd.DataFrame, rejects: pd.DataFrame,
+                event_rejects: Optional[pd.DataFrame] = None) -> "ScoreResult":
+        self = super().__new__(cls, scores, rejects)
+        self.event_rejects = empty_rejects() if event_rejects is None else event_rejects
+        return self
 
     def combined(self) -> pd.DataFrame:
         """Returns every input row in input order: the scores' columns (missing for a
@@ -397,19 +448,38 @@ class Bundle:
             return 1, (today - _EPOCH).days
         return 1, int(today)
 
+    def stream(self, path: Optional[PathLike] = None) -> "LaneState":
+        """Returns a streaming lane state for this bundle's policy (docs/bundle.md, "Budget,
+        stream mode"): fresh, or the one saved at `path`. Pass it as
+        ``score(..., state=...)`` to decide declarations one by one against the rolling
+        threshold; ``save`` it between runs."""
+        return LaneState(self, path)
+
     def score(self, declarations: Declarations, threads: int = 0,
-              today: Union[None, int, str, _dt.date] = None) -> ScoreResult:
+              today: Union[None, int, str, _dt.date] = None,
+              events: Optional[Events] = None, device_keys: Optional[PathLike] = None,
+              require_hmac: bool = False, state: Optional["LaneState"] = None
+              ) -> ScoreResult:
         """Scores declarations (a DataFrame or a list of dicts): every model, the risk
-        profiles and the lane policy, the inspection budget applying to this call's
-        declarations as one batch. ``threads`` = 0 uses every core. ``today`` (a date,
+        profiles and the lane policy. ``threads`` = 0 uses every core. ``today`` (a date,
         an ISO string or days since 1970-01-01) decides which profiles are active; None
-        takes each declaration's own date. Returns ``(scores, rejects)`` (ScoreResult).
-        The GIL is released while the C library works."""
+        takes each declaration's own date. ``events`` (a DataFrame, a list of dicts, a
+        .jsonl path or JSON Lines bytes; docs/events.md) are verified with the key file
+        ``device_keys`` and joined to the declarations; refused ones are in
+        ``event_rejects``. Without ``state`` the inspection budget applies to this call's
+        declarations as one batch; with a LaneState (``stream()``) they are decided in
+        stream mode, in order, and the state is updated. Returns ``(scores, rejects)``
+        (ScoreResult). The GIL is released while the C library works."""
         handle = self._live()
-        batch = _Batch(self.schema, declarations)
+        batch = _Batch(self.schema, declarations, events, device_keys, require_hmac)
         has_today, days = self._today(today)
         err = capi.crisk_error()
-        results = capi.bundle_score(handle, batch._h, int(threads), has_today, days, err)
+        if state is None:
+            results = capi.bundle_score(handle, batch._h, int(threads), has_today, days, err)
+        else:
+            with state._use(self) as state_handle:
+                results = capi.bundle_score_stream(handle, batch._h, int(threads),
+                                                   has_today, days, state_handle, err)
         if results is None:
             _raise(err)
         try:
@@ -440,7 +510,67 @@ class Bundle:
         rejects = pd.DataFrame({"row": np.array([r for r, _ in batch.rejects], dtype=np.int64),
                                 "reason": [m for _, m in batch.rejects]},
                                index=batch.index[[r for r, _ in batch.rejects]])
-        return ScoreResult(out, rejects)
+        return ScoreResult(out, rejects, batch.event_rejects)
+
+
+class LaneState:
+    """The streaming lane state of one stream of declarations (crisk_lane_state): the
+    rolling window of recent scores the stream-mode budget threshold is set from. Made by
+    ``Bundle.stream()``; used by one ``score`` call at a time (a lock serialises them);
+    ``save``/``load`` carry it across runs (a state loads only for the same policy)."""
+
+    def __init__(self, bundle: Bundle, path: Optional[PathLike] = None):
+        self._bundle = bundle
+        self._lock = threading.Lock()
+        self._handle: Any = None
+        if path is None:
+            err = capi.crisk_error()
+            self._handle = capi.lane_state_new(bundle._live(), err)
+            if self._handle is None:
+                _raise(err)
+        else:
+            self.load(path)
+
+    def load(self, path: PathLike) -> "LaneState":
+        """Replaces this state by the one saved at `path` (for this bundle's policy);
+        returns self."""
+        err = capi.crisk_error()
+        handle = capi.lane_state_load(self._bundle._live(), os.fspath(path), err)
+        if handle is None:
+            _raise(err)
+        with self._lock:
+            old, self._handle = self._handle, handle
+        if old is not None:
+            capi.crisk_lane_state_free(old)
+        return self
+
+    def save(self, path: PathLike) -> None:
+        """Writes the state to `path` (JSON, docs/bundle.md)."""
+        err = capi.crisk_error()
+        with self._lock:
+            if self._handle is None:
+                raise ValueError("the lane state is closed")
+            if capi.crisk_lane_state_save(self._handle, os.fspath(path), err) != 0:
+                _raise(err)
+
+    @contextlib.contextmanager
+    def _use(self, bundle: Bundle) -> Iterator[Any]:
+        """Holds the state for one scoring call by `bundle` (its own bundle only)."""
+        if bundle is not self._bundle:
+            raise ValueError("this lane state belongs to another bundle")
+        with self._lock:
+            if self._handle is None:
+                raise ValueError("the lane state is closed")
+            yield self._handle
+
+    def close(self) -> None:
+        """Frees the C state now. Idempotent."""
+        handle, self._handle = getattr(self, "_handle", None), None
+        if handle is not None:
+            capi.crisk_lane_state_free(handle)
+
+    def __del__(self) -> None:
+        self.close()
 
 
 def score_partition(frame: pd.DataFrame, path: PathLike, threads: int = 1,
