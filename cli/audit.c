@@ -10,6 +10,8 @@
 
 #include "digest.h"
 
+#include <cjson/cJSON.h>
+
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -362,23 +364,66 @@ static int cmd_verify(int argc, char **argv)
     return finish();
 }
 
-/* `crisk audit prove LOG --index N [--checkpoint CP]`: an inclusion proof of entry N in
- * the tree of CP (default: the log's last checkpoint). */
+/* Returns 1 when entry `data` (`size` bytes) is a decision leaf of `crisk score
+ * --audit` whose "id" is `id`, or, when `hash` is not NULL, whose "id_hmac" is `hash`. */
+static int leaf_has_id(const unsigned char *data, size_t size, const char *id,
+                       const char *hash)
+{
+    cJSON *leaf = cJSON_ParseWithLength((const char *)data, size);
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(leaf, hash ? "id_hmac" : "id");
+    int found = cJSON_IsString(v) && strcmp(v->valuestring, hash ? hash : id) == 0;
+    cJSON_Delete(leaf);
+    return found;
+}
+
+/* Finds the last entry of the first `size` entries of `log` that is the decision on
+ * declaration `id` (its keyed hash under the key in file `key_path`, when that is not
+ * NULL), reading entries into `data`. Returns its index, or -1 after reporting. */
+static long find_id(const crisk_audit_log *log, uint64_t size, const char *id,
+                    const char *key_path, unsigned char *data)
+{
+    char hash[2 * CRISK_PROTECTED_ID_BYTES + 1];
+    unsigned char key[CLI_PROTECT_KEY_MAX];
+    size_t key_size = 0, len = 0;
+    crisk_error err;
+    if (key_path && (cli_protect_key_read(key_path, key, &key_size) != 0 ||
+                     crisk_protect_id(key, key_size, id, strlen(id), hash, &err) != 0))
+        return -1;
+    for (uint64_t i = size; i-- > 0;) {
+        if (crisk_audit_read_entry(log, i, data, CRISK_AUDIT_MAX_ENTRY, &len, &err) != 0) {
+            fail("prove", err.message);
+            return -1;
+        }
+        if (leaf_has_id(data, len, id, key_path ? hash : NULL))
+            return (long)i;
+    }
+    fprintf(stderr, "crisk audit prove: no decision on declaration \"%s\" among the %" PRIu64
+                    " entries the checkpoint covers%s\n", id, size,
+            key_path ? "" : " (were ids protected? give --id-key)");
+    return -1;
+}
+
+/* `crisk audit prove LOG (--index N | --id DECL [--id-key KEY]) [--checkpoint CP]`: an
+ * inclusion proof of entry N, or of the last decision on declaration DECL, in the tree
+ * of CP (default: the log's last checkpoint). */
 static int cmd_prove(int argc, char **argv)
 {
-    const char *log_path = NULL, *index_text = NULL, *cp_path = NULL;
+    const char *log_path = NULL, *index_text = NULL, *cp_path = NULL, *id = NULL,
+               *id_key = NULL;
     const cli_option opts[] = {{"--index", &index_text, NULL},
-                               {"--checkpoint", &cp_path, NULL}};
-    int rc = parse("prove", "LOG --index N [--checkpoint CP]", argc, argv, 1, &log_path,
-                   opts, 2);
+                               {"--checkpoint", &cp_path, NULL},
+                               {"--id", &id, NULL}, {"--id-key", &id_key, NULL}};
+    int rc = parse("prove", "LOG (--index N | --id DECL [--id-key KEY]) [--checkpoint CP]",
+                   argc, argv, 1, &log_path, opts, 4);
     if (rc)
         return rc;
-    long index;
-    if (!index_text) {
-        fprintf(stderr, "crisk audit prove: --index is required\n");
+    long index = -1;
+    if (!index_text == !id || (id_key && !id)) {
+        fprintf(stderr, "crisk audit prove: give one of --index and --id (--id-key goes "
+                        "with --id)\n");
         return CLI_EXIT_USAGE;
     }
-    if ((rc = cli_parse_int("--index", index_text, 0, LONG_MAX, &index)) != 0)
+    if (index_text && (rc = cli_parse_int("--index", index_text, 0, LONG_MAX, &index)) != 0)
         return rc;
     crisk_checkpoint cp;
     if (cp_path && read_checkpoint("prove", cp_path, &cp) != 0)
@@ -396,6 +441,10 @@ static int cmd_prove(int argc, char **argv)
         fail("prove", "the log has no checkpoint yet");
     } else if (!data || !hex) {
         fail("prove", "out of memory");
+    } else if (id && cp.tree_size > crisk_audit_size(log)) {
+        fail("prove", "the checkpoint covers more entries than the log holds");
+    } else if (id && (index = find_id(log, cp.tree_size, id, id_key, data)) < 0) {
+        /* reported */
     } else if (crisk_audit_root(log, cp.tree_size, root, &err) != 0 ||
                crisk_audit_inclusion_proof(log, (uint64_t)index, cp.tree_size, path, &len,
                                            &err) != 0 ||

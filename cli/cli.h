@@ -152,6 +152,58 @@ int cli_events_attach(cli_events *ev, const crisk_schema *schema, crisk_batch *b
 /* Frees the events and keys. */
 void cli_events_close(cli_events *ev);
 
+/* Accountability and data protection for `crisk score` (cli/score_audit.c). */
+
+/* Longest id protection key file, in bytes. */
+#define CLI_PROTECT_KEY_MAX 1024
+
+typedef struct cli_score_audit {
+    const char *log_path, *key_path, *protect_path; /* --audit, --audit-key, --protect-ids */
+    int drop_ids;                                    /* --drop-ids */
+    crisk_audit_log *log;
+    crisk_audit_key *key;
+    unsigned char id_key[CLI_PROTECT_KEY_MAX];
+    size_t id_key_size;
+    char bundle_hex[2 * CRISK_HASH_SIZE + 1];
+} cli_score_audit;
+
+/* The options above, for a command's option table. */
+#define CLI_SCORE_AUDIT_OPTIONS(s) \
+    {"--audit", &(s)->log_path, NULL}, {"--audit-key", &(s)->key_path, NULL}, \
+    {"--protect-ids", &(s)->protect_path, NULL}, {"--drop-ids", NULL, &(s)->drop_ids}
+
+/* Reads the id protection key at `path` (the file's bytes, CRISK_PROTECT_MIN_KEY to
+ * CLI_PROTECT_KEY_MAX of them) into `key` and its size into `*size`. Returns 0 or
+ * CLI_EXIT_FAILURE after reporting. */
+int cli_protect_key_read(const char *path, unsigned char *key, size_t *size);
+
+/* Checks the options, reads the keys and opens the log. Returns 0, CLI_EXIT_USAGE or
+ * CLI_EXIT_FAILURE after reporting. */
+int cli_score_audit_open(cli_score_audit *s, const crisk_bundle *bundle);
+
+/* Appends one leaf per declaration of `res` and then a signed checkpoint (nothing
+ * without --audit). Returns 0 or a negative crisk code with `err` filled. */
+int cli_score_audit_batch(cli_score_audit *s, const crisk_bundle *bundle,
+                          const crisk_batch *batch, const crisk_results *res,
+                          crisk_error *err);
+
+/* Closes the log and frees the key. */
+void cli_score_audit_close(cli_score_audit *s);
+
+/* Returns what to show for `text` (`*len` bytes), the value of field `field`: the text
+ * itself unless the field is personal and ids are protected (the keyed hash, written to
+ * `buf` of 2 * CRISK_PROTECTED_ID_BYTES + 1 bytes, `*len` updated) or dropped (NULL). */
+const char *cli_personal_text(const cli_score_audit *s, const crisk_schema *schema,
+                              long field, const char *text, size_t *len, char *buf);
+
+/* With --protect-ids: writes the header cells (",name" per personal field) / the keyed
+ * hashes of row `row`'s personal fields, as CSV cells each after a comma or (`json`) as
+ * comma-separated "name":"hash" members in name order (missing: empty / null). Returns 0,
+ * or -1 when out of memory. */
+void cli_personal_header(FILE *out, const cli_score_audit *s, const crisk_schema *schema);
+int cli_personal_write(FILE *out, const cli_score_audit *s, const crisk_batch *batch,
+                       size_t row, int json);
+
 /* The sub-commands: each takes the words after its name and returns an exit code. */
 int cli_predict(int argc, char **argv);
 int cli_inspect(int argc, char **argv);

@@ -30,6 +30,7 @@ typedef struct score_args {
     size_t batch;
     int threads_n;
     cli_events events;
+    cli_score_audit audit;
 } score_args;
 
 /* Parses and checks the command line into `a`. Returns 0, CLI_HELP or CLI_EXIT_USAGE. */
@@ -42,6 +43,7 @@ static int parse(int argc, char **argv, score_args *a)
         {"--threads", &a->threads, NULL},       {"--state", &a->state, NULL},
         {"--batch-rows", &a->batch_rows, NULL}, {"--format", &a->format, NULL},
         {"--input-format", &a->input_format, NULL}, {"--explain", &a->explain, NULL}, CLI_EVENT_OPTIONS(&a->events),
+        CLI_SCORE_AUDIT_OPTIONS(&a->audit),
     };
     int rc = cli_parse_args("score", argc, argv, opts, sizeof opts / sizeof opts[0]);
     if (rc)
@@ -80,12 +82,15 @@ static int parse(int argc, char **argv, score_args *a)
     return 0;
 }
 
-/* Writes the output header (CSV only): id, one column per model, lane, reason, hits,
- * and with `explain` > 0 hit_descriptions and reason_1 .. reason_<explain>. */
-static void write_header(FILE *out, const crisk_bundle *bundle, unsigned explain)
+/* Writes the output header (CSV only): id, with --protect-ids the personal fields, one
+ * column per model, lane, reason, hits, and with `explain` > 0 hit_descriptions and
+ * reason_1 .. reason_<explain>. */
+static void write_header(FILE *out, const crisk_bundle *bundle, unsigned explain,
+                         const cli_score_audit *priv)
 {
     cli_write_csv_text(out, cli_id_name(crisk_bundle_schema(bundle)),
                        strlen(cli_id_name(crisk_bundle_schema(bundle))));
+    cli_personal_header(out, priv, crisk_bundle_schema(bundle));
     for (size_t m = 0; m < crisk_bundle_num_models(bundle); m++) {
         const char *name = crisk_bundle_model_name(bundle, m);
         fputc(',', out);
@@ -119,14 +124,30 @@ static int append(char **buf, size_t *len, size_t *cap, const char *text)
     return 0;
 }
 
+/* Returns reason `k`'s value of row `row` as --protect-ids / --drop-ids let it show (the
+ * keyed hash, in `hash`, or NULL when dropped). */
+static const char *reason_value(const crisk_bundle *bundle, const crisk_results *res,
+                                size_t row, size_t k, const cli_score_audit *priv,
+                                char *hash)
+{
+    const crisk_schema *schema = crisk_bundle_schema(bundle);
+    const char *value = crisk_results_reason_value(res, row, k);
+    size_t len = strlen(value);
+    long field = crisk_schema_field_index(schema, crisk_results_reason_field(res, row, k));
+    return len ? cli_personal_text(priv, schema, field, value, &len, hash) : value;
+}
+
 /* Writes the explain columns of row `row` as CSV cells, each after a comma: the hits as
  * "P-001: description; P-002: ..." and `explain` reason cells "field=value (+0.42)" (a
- * missing value shows as "(missing)"; cells beyond the row's reasons are empty).
+ * missing value shows as "(missing)", a dropped personal one as "(dropped)"; cells
+ * beyond the row's reasons are empty).
  * `scratch` is a reusable buffer. Returns 0, or -1 when out of memory. */
-static int write_csv_explain(FILE *out, const crisk_results *res, size_t row,
-                             unsigned explain, char **scratch, size_t *cap)
+static int write_csv_explain(FILE *out, const crisk_bundle *bundle, const crisk_results *res,
+                             size_t row, unsigned explain, const cli_score_audit *priv,
+                             char **scratch, size_t *cap)
 {
     size_t len = 0;
+    char hash[2 * CRISK_PROTECTED_ID_BYTES + 1];
     int rc = append(scratch, &len, cap, "");
     for (size_t k = 0; rc == 0 && k < crisk_results_num_hits(res, row); k++) {
         const char *desc = crisk_results_hit_description(res, row, k);
@@ -145,14 +166,14 @@ static int write_csv_explain(FILE *out, const crisk_results *res, size_t row,
         fputc(',', out);
         if (k >= crisk_results_num_reasons(res, row))
             continue;
-        const char *value = crisk_results_reason_value(res, row, k);
+        const char *value = reason_value(bundle, res, row, k, priv, hash);
         char num[32];
         snprintf(num, sizeof num, " (%+.3g)",
                  (double)crisk_results_reason_contribution(res, row, k));
         len = 0;
         rc = append(scratch, &len, cap, crisk_results_reason_field(res, row, k));
         rc |= append(scratch, &len, cap, "=");
-        rc |= append(scratch, &len, cap, value[0] ? value : "(missing)");
+        rc |= append(scratch, &len, cap, !value ? "(dropped)" : value[0] ? value : "(missing)");
         rc |= append(scratch, &len, cap, num);
         if (rc)
             return -1;
@@ -165,13 +186,16 @@ static int write_csv_explain(FILE *out, const crisk_results *res, size_t row,
  * too, built in `scratch`). Returns 0, or -1 when out of memory. */
 static int write_csv_record(FILE *out, const crisk_bundle *bundle, const crisk_batch *batch,
                             const crisk_results *res, size_t row, const char *reason,
-                            unsigned explain, char **scratch, size_t *cap)
+                            unsigned explain, const cli_score_audit *priv, char **scratch,
+                            size_t *cap)
 {
     char idbuf[CLI_ID_BYTES];
     size_t len = 0;
     const char *id = cli_batch_id(batch, row, idbuf, &len);
     if (id)
         cli_write_csv_text(out, id, len);
+    if (cli_personal_write(out, priv, batch, row, 0) != 0)
+        return -1;
     for (size_t m = 0; m < crisk_bundle_num_models(bundle); m++) {
         float s = crisk_results_score(res, row, m);
         if (isnan(s))
@@ -204,7 +228,7 @@ static int write_csv_record(FILE *out, const crisk_bundle *bundle, const crisk_b
     }
     if (quote)
         fputc('"', out);
-    if (explain && write_csv_explain(out, res, row, explain, scratch, cap) != 0)
+    if (explain && write_csv_explain(out, bundle, res, row, explain, priv, scratch, cap) != 0)
         return -1;
     fputc('\n', out);
     return 0;
@@ -223,8 +247,11 @@ static void write_json_float(FILE *out, float v)
  * description}), "reasons" (an array of {field, value, contribution}; a missing value is
  * null), and the "explain_bias" and "explain_rest" that complete the sum to the score
  * model's margin. */
-static void write_json_explain(FILE *out, const crisk_results *res, size_t row)
+static void write_json_explain(FILE *out, const crisk_bundle *bundle,
+                               const crisk_results *res, size_t row,
+                               const cli_score_audit *priv)
 {
+    char hash[2 * CRISK_PROTECTED_ID_BYTES + 1];
     fputs(",\"hit_descriptions\":[", out);
     for (size_t k = 0; k < crisk_results_num_hits(res, row); k++) {
         const char *id = crisk_results_hit_id(res, row, k);
@@ -238,11 +265,11 @@ static void write_json_explain(FILE *out, const crisk_results *res, size_t row)
     fputs("],\"reasons\":[", out);
     for (size_t k = 0; k < crisk_results_num_reasons(res, row); k++) {
         const char *field = crisk_results_reason_field(res, row, k);
-        const char *value = crisk_results_reason_value(res, row, k);
+        const char *value = reason_value(bundle, res, row, k, priv, hash);
         fputs(k ? ",{\"field\":" : "{\"field\":", out);
         cli_write_json_text(out, field, strlen(field));
         fputs(",\"value\":", out);
-        if (value[0])
+        if (value && value[0])
             cli_write_json_text(out, value, strlen(value));
         else
             fputs("null", out);
@@ -257,10 +284,12 @@ static void write_json_explain(FILE *out, const crisk_results *res, size_t row)
 }
 
 /* Writes the record of row `row` as a JSON object on one line; hits is an array of ids;
- * with `explain` > 0 the explain members follow. */
-static void write_json_record(FILE *out, const crisk_bundle *bundle,
-                              const crisk_batch *batch, const crisk_results *res, size_t row,
-                              const char *reason, unsigned explain)
+ * with --protect-ids a "personal_hmac" object follows the id; with `explain` > 0 the
+ * explain members follow. Returns 0, or -1 when out of memory. */
+static int write_json_record(FILE *out, const crisk_bundle *bundle,
+                             const crisk_batch *batch, const crisk_results *res, size_t row,
+                             const char *reason, unsigned explain,
+                             const cli_score_audit *priv)
 {
     char idbuf[CLI_ID_BYTES];
     size_t len = 0;
@@ -273,6 +302,12 @@ static void write_json_record(FILE *out, const crisk_bundle *bundle,
         cli_write_json_text(out, id, len);
     else
         fputs("null", out);
+    if (priv->protect_path) {
+        fputs(",\"personal_hmac\":{", out);
+        if (cli_personal_write(out, priv, batch, row, 1) != 0)
+            return -1;
+        fputc('}', out);
+    }
     for (size_t m = 0; m < crisk_bundle_num_models(bundle); m++) {
         const char *name = crisk_bundle_model_name(bundle, m);
         float s = crisk_results_score(res, row, m);
@@ -295,8 +330,9 @@ static void write_json_record(FILE *out, const crisk_bundle *bundle,
     }
     fputc(']', out);
     if (explain)
-        write_json_explain(out, res, row);
+        write_json_explain(out, bundle, res, row, priv);
     fputs("}\n", out);
+    return 0;
 }
 
 /* Reads, scores and writes every batch of the input. Returns 0 or a negative crisk code
@@ -314,7 +350,7 @@ static int score_all(const crisk_bundle *bundle, cli_decl_input *in, cli_rejects
     char *scratch = NULL;
     size_t cap = 0;
     if (rc == 0 && !a->jsonl_out)
-        write_header(out, bundle, a->explain_k);
+        write_header(out, bundle, a->explain_k, &a->audit);
     while (rc == 0) {
         size_t n;
         crisk_batch_clear(batch);
@@ -336,12 +372,15 @@ static int score_all(const crisk_bundle *bundle, cli_decl_input *in, cli_rejects
         for (size_t i = 0; i < n && rc == 0; i++) {
             char reason[256];
             crisk_results_reason(res, i, reason, sizeof reason);
-            if (a->jsonl_out)
-                write_json_record(out, bundle, batch, res, i, reason, a->explain_k);
-            else if (write_csv_record(out, bundle, batch, res, i, reason, a->explain_k,
-                                      &scratch, &cap) != 0)
-                rc = crisk_fail(err, CRISK_E_NOMEM, "out of memory writing reasons");
+            if (a->jsonl_out ? write_json_record(out, bundle, batch, res, i, reason,
+                                                 a->explain_k, &a->audit)
+                             : write_csv_record(out, bundle, batch, res, i, reason,
+                                                a->explain_k, &a->audit, &scratch, &cap))
+                rc = crisk_fail(err, CRISK_E_NOMEM, "out of memory writing a record");
         }
+        /* Rejected rows never reach here: they are not decisions and are not logged. */
+        if (rc == 0)
+            rc = cli_score_audit_batch(&a->audit, bundle, batch, res, err);
         crisk_results_free(res);
     }
     free(scratch);
@@ -395,6 +434,10 @@ int cli_score(int argc, char **argv)
     }
     if (a.state && !(state = open_state(bundle, a.state)))
         goto done;
+    if ((rc = cli_score_audit_open(&a.audit, bundle)) != 0) {
+        status = rc;
+        goto done;
+    }
     if ((rc = cli_events_open(&a.events)) != 0) {
         status = rc;
         goto done;
@@ -426,6 +469,7 @@ done:
     cli_decl_input_close(&in);
     crisk_lane_state_free(state);
     cli_events_close(&a.events);
+    cli_score_audit_close(&a.audit);
     crisk_bundle_free(bundle);
     return status;
 }

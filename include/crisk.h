@@ -532,6 +532,22 @@ CRISK_API void crisk_schema_free(crisk_schema *schema);
 CRISK_API size_t crisk_schema_num_fields(const crisk_schema *schema);
 CRISK_API const char *crisk_schema_field_name(const crisk_schema *schema, size_t i);
 
+/* Returns 1 when field `i` is marked "personal" in the schema (data about a person:
+ * importer, declarant, seller ids), else 0. Thread-safe. */
+CRISK_API int crisk_schema_field_personal(const crisk_schema *schema, size_t i);
+
+/* Data protection: the keyed hash that stands for a personal identifier in outputs and
+ * audit leaves — HMAC-SHA256 under `key` (`key_size` >= CRISK_PROTECT_MIN_KEY bytes) of
+ * the `len` bytes at `text`, its first CRISK_PROTECTED_ID_BYTES bytes in lower-case hex,
+ * NUL-terminated, in `out`. The same id and key always give the same text; without the
+ * key it can be neither reversed nor recomputed from a list of candidate ids. Returns 0,
+ * CRISK_E_INVALID_ARGUMENT (a short key), CRISK_E_DEPENDENCY. Thread-safe. */
+#define CRISK_PROTECT_MIN_KEY 16
+#define CRISK_PROTECTED_ID_BYTES 16
+CRISK_API int crisk_protect_id(const void *key, size_t key_size, const char *text,
+                               size_t len, char out[2 * CRISK_PROTECTED_ID_BYTES + 1],
+                               crisk_error *err);
+
 /* Returns the index of the field called `name`, or -1. Thread-safe. */
 CRISK_API long crisk_schema_field_index(const crisk_schema *schema, const char *name);
 
@@ -735,6 +751,11 @@ CRISK_API void crisk_bundle_free(crisk_bundle *bundle);
 
 /* Returns the bundle's schema (owned by the bundle), for making batches. Thread-safe. */
 CRISK_API const crisk_schema *crisk_bundle_schema(const crisk_bundle *bundle);
+
+/* Writes to `out` the bundle's digest, computed at load: SHA-256 over manifest.json and
+ * then every file it names, in the manifest's order, each as its size (8 bytes,
+ * big-endian) followed by its bytes (docs/security.md, "Decision log"). Thread-safe. */
+CRISK_API void crisk_bundle_digest(const crisk_bundle *bundle, unsigned char out[32]);
 
 /* Returns the number of models, the name of model `i` (as the manifest names it) and the
  * model itself (owned by the bundle); NULL when out of range. Thread-safe. */

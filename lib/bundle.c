@@ -6,6 +6,7 @@
 #include "bundle.h"
 
 #include "declarations.h"
+#include "digest.h"
 #include "error.h"
 #include "jsonfile.h"
 
@@ -123,6 +124,50 @@ static int read_named(const char *dir, const cJSON *manifest, const char *key,
 {
     int rc = bundle_path(dir, cJSON_GetObjectItemCaseSensitive(manifest, key), key, path, err);
     return rc ? rc : crisk_json_read_file(*path, max_bytes, root, err);
+}
+
+/* Writes the bundle digest to `out`: SHA-256 (crisk_sha256_files) over manifest.json then
+ * every file the manifest names, in the manifest's order (schema, each model, profiles,
+ * policy as their keys appear). The files are read again after loading, so a file
+ * swapped in between changes the digest rather than going unnoticed. */
+static int bundle_digest(const char *dir, const char *manifest_path, const cJSON *m,
+                         size_t max_bytes, unsigned char out[32], crisk_error *err)
+{
+    size_t n = 1;
+    const cJSON *it;
+    cJSON_ArrayForEach(it, m)
+        n += cJSON_IsArray(it) ? (size_t)cJSON_GetArraySize(it) : 1;
+    char **paths = calloc(n, sizeof *paths);
+    if (!paths)
+        return crisk_fail(err, CRISK_E_NOMEM, "out of memory");
+    size_t k = 0;
+    int rc = 0;
+    cJSON_ArrayForEach(it, m) {
+        if (cJSON_IsArray(it)) {
+            const cJSON *e;
+            cJSON_ArrayForEach(e, it)
+                if (rc == 0)
+                    rc = bundle_path(dir, cJSON_GetObjectItemCaseSensitive(e, "file"),
+                                     it->string, &paths[1 + k++], err);
+        } else if (rc == 0 && strcmp(it->string, "format") && strcmp(it->string, "version")) {
+            rc = bundle_path(dir, it, it->string, &paths[1 + k++], err);
+        }
+    }
+    paths[0] = (char *)manifest_path;
+    if (rc == 0)
+        rc = crisk_sha256_files((const char *const *)paths, 1 + k, max_bytes, out, err);
+    for (size_t i = 1; i <= k; i++)
+        free(paths[i]);
+    free(paths);
+    return rc;
+}
+
+void crisk_bundle_digest(const crisk_bundle *b, unsigned char out[32])
+{
+    if (b)
+        memcpy(out, b->sha256, sizeof b->sha256);
+    else
+        memset(out, 0, 32);
 }
 
 /* Returns the index of schema field `name` (ctx is the schema), or -1. */
@@ -257,6 +302,8 @@ int crisk_bundle_load(const char *dir, const crisk_load_options *opts, crisk_bun
     int rc = crisk_json_read_file(path, opts->limits.max_file_bytes, &manifest, err);
     if (rc == 0)
         rc = load_manifest(b, dir, manifest, opts, err);
+    if (rc == 0)
+        rc = bundle_digest(dir, path, manifest, opts->limits.max_file_bytes, b->sha256, err);
     cJSON_Delete(manifest);
     free(path);
     if (rc) {

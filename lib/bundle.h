@@ -29,6 +29,7 @@ struct crisk_bundle {
     crisk_profiles *profiles;  /* NULL when the manifest names no rule file */
     crisk_policy *policy;
     long score_model;          /* the policy's score model, or -1 */
+    unsigned char sha256[32];  /* crisk_bundle_digest(), computed at load */
     crisk_shap_slot *score_shap; /* the score model's explainer, built by the first call
                                     that asks for reasons (the one thing a loaded bundle
                                     fills in later, atomically) */

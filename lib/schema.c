@@ -718,6 +718,11 @@ int crisk_schema_field_required(const crisk_schema *s, size_t field)
     return s->fields[field].required;
 }
 
+int crisk_schema_field_personal(const crisk_schema *s, size_t field)
+{
+    return s && field < s->nfields && s->fields[field].personal;
+}
+
 /* Returns the id field's index, or -1 when the schema names none. */
 long crisk_schema_id_field(const crisk_schema *s)
 {

@@ -739,6 +739,24 @@ START_TEST(test_pinning)
 }
 END_TEST
 
+/* ---- data protection ------------------------------------------------------------------ */
+
+/* crisk_protect_id is HMAC-SHA256 truncated to 16 bytes: RFC 4231's test case 1 (key 20
+ * bytes of 0x0b, data "Hi There") gives b0344c61...; a short key is refused. */
+START_TEST(test_protect_id)
+{
+    unsigned char key[20];
+    memset(key, 0x0b, sizeof key);
+    char out[2 * CRISK_PROTECTED_ID_BYTES + 1];
+    crisk_error err;
+    ck_assert_int_eq(crisk_protect_id(key, sizeof key, "Hi There", 8, out, &err), 0);
+    ck_assert_str_eq(out, "b0344c61d8db38535ca8afceaf0bf12b");
+    ck_assert_int_eq(crisk_protect_id(key, CRISK_PROTECT_MIN_KEY - 1, "Hi There", 8, out,
+                                      &err), CRISK_E_INVALID_ARGUMENT);
+    ck_assert_ptr_nonnull(strstr(err.message, "at least"));
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("audit");
@@ -758,6 +776,7 @@ int main(void)
     suite_add_tcase(s, log);
     TCase *pin = tcase_create("pinning");
     tcase_add_test(pin, test_pinning);
+    tcase_add_test(pin, test_protect_id);
     suite_add_tcase(s, pin);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_ENV);

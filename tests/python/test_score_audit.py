@@ -1,0 +1,197 @@
+"""`crisk score --audit/--audit-key` (one leaf per scored declaration, a signed checkpoint
+per batch), `crisk audit prove --id`, and data protection (--protect-ids, --drop-ids).
+Leaves, the bundle digest and the keyed hashes are recomputed here with hashlib/hmac."""
+import csv
+import hashlib
+import hmac
+import io
+import json
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+SOURCE = Path(os.environ.get("CRISK_SOURCE_DIR", Path(__file__).resolve().parents[2]))
+BUNDLE = SOURCE / "models" / "example"
+EVENTS = ["--events", BUNDLE / "events.jsonl", "--device-keys", BUNDLE / "device_keys.json"]
+PERSONAL = ["declarant_id", "importer_id"]
+
+
+def read_rows(path: Path) -> list[dict]:
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def leaves(run_crisk, log: Path) -> list[bytes]:
+    """Every entry of the log, read back through inclusion proofs (the data line)."""
+    n = int(re.search(r"size (\d+)", run_crisk("audit", "checkpoint", log).stdout).group(1))
+    out = []
+    for i in range(n):
+        proof = run_crisk("audit", "prove", log, "--index", i).stdout
+        out.append(bytes.fromhex(re.search(r"^data (\w+)$", proof, re.M).group(1)))
+    return out
+
+
+def bundle_digest() -> str:
+    """SHA-256 over manifest.json and every file it names, in manifest order, each as its
+    8-byte big-endian size then its bytes (docs/security.md)."""
+    manifest = json.loads((BUNDLE / "manifest.json").read_text())
+    files = [BUNDLE / "manifest.json"]
+    for key, value in manifest.items():
+        if key in ("format", "version"):
+            continue
+        files += [BUNDLE / m["file"] for m in value] if isinstance(value, list) \
+            else [BUNDLE / value]
+    h = hashlib.sha256()
+    for f in files:
+        data = f.read_bytes()
+        h.update(len(data).to_bytes(8, "big") + data)
+    return h.hexdigest()
+
+
+@pytest.fixture(scope="module")
+def scored(tmp_path_factory, run_crisk):
+    """The README's example (a) scored with --audit, in batches of 200."""
+    d = tmp_path_factory.mktemp("score_audit")
+    run_crisk("audit", "keygen", "--private", d / "k.pem", "--public", d / "k.pub")
+    proc = run_crisk("score", "--bundle", BUNDLE, "--input", BUNDLE / "declarations.csv",
+                     *EVENTS, "--audit", d / "log", "--audit-key", d / "k.pem",
+                     "--batch-rows", 200, "--output", d / "out.csv")
+    scored_n = int(re.search(r"scored: (\d+)", proc.stderr).group(1))
+    return d, scored_n
+
+
+def test_one_leaf_per_decision_and_verify(scored, run_crisk):
+    d, n = scored
+    out = run_crisk("audit", "verify", d / "log", "--pubkey", d / "k.pub").stdout
+    assert f"{n} entries" in out and "3 checkpoints" in out  # 500 rows / 200 per batch
+    records = read_rows(d / "out.csv")
+    data = leaves(run_crisk, d / "log")
+    assert len(data) == len(records) == n
+    digest = bundle_digest()
+    for raw, rec in zip(data, records):
+        leaf = json.loads(raw)
+        # Canonical: compact JSON with sorted keys, byte for byte.
+        assert raw == json.dumps(leaf, sort_keys=True, separators=(",", ":"),
+                                 ensure_ascii=False).encode()
+        assert leaf["id"] == rec["declaration_id"] and leaf["lane"] == rec["lane"]
+        assert leaf["reason"] == rec["reason"] and leaf["bundle"] == digest
+        assert ";".join(leaf["hits"]) == rec["hits"] and leaf["v"] == 1
+        for model in ("fraud", "revenue", "fraud_logistic"):
+            assert leaf["scores"][model] == pytest.approx(float(rec[model]), rel=1e-6)
+
+
+def test_edited_lane_fails_verify_naming_it(scored, run_crisk, tmp_path):
+    d, _ = scored
+    raw = (d / "log").read_bytes()
+    at = raw.index(b'"lane":"green"', len(raw) // 2)
+    k = raw.count(b'"bundle":', 0, at) - 1  # the entry index of that leaf
+    (tmp_path / "bad").write_bytes(raw[:at] + b'"lane":"red"  ' + raw[at + 14:])
+    proc = run_crisk("audit", "verify", tmp_path / "bad", "--pubkey", d / "k.pub",
+                     check=False)
+    assert proc.returncode == 1
+    assert re.search(rf"\bentry {k}\b", proc.stderr + proc.stdout), proc.stderr
+
+
+def test_prove_by_id_checks_against_the_checkpoint_alone(scored, run_crisk, tmp_path):
+    d, _ = scored
+    records = read_rows(d / "out.csv")
+    target = records[321]["declaration_id"]
+    proof = run_crisk("audit", "prove", d / "log", "--id", target).stdout
+    assert "index 321\n" in proof
+    assert json.loads(bytes.fromhex(re.search(r"^data (\w+)$", proof, re.M)
+                                    .group(1)))["id"] == target
+    (tmp_path / "proof").write_text(proof)
+    (tmp_path / "cp").write_text(run_crisk("audit", "checkpoint", d / "log").stdout)
+    out = run_crisk("audit", "check-proof", tmp_path / "proof", "--checkpoint",
+                    tmp_path / "cp", "--pubkey", d / "k.pub").stdout
+    assert "entry 321" in out
+    # A forged receipt (the lane changed in the data) does not verify.
+    data_hex = re.search(r"^data (\w+)$", proof, re.M).group(1)
+    leaf = bytes.fromhex(data_hex)
+    lane = json.loads(leaf)["lane"]
+    other = leaf.replace(f'"lane":"{lane}"'.encode(),
+                         b'"lane":"green"' if lane != "green" else b'"lane":"red"')
+    assert other != leaf
+    forged = proof.replace(data_hex, other.hex())
+    (tmp_path / "forged").write_text(forged)
+    assert run_crisk("audit", "check-proof", tmp_path / "forged", "--checkpoint",
+                     tmp_path / "cp", "--pubkey", d / "k.pub", check=False).returncode == 1
+    missing = run_crisk("audit", "prove", d / "log", "--id", "NO-SUCH-ID", check=False)
+    assert missing.returncode == 1 and "NO-SUCH-ID" in missing.stderr
+
+
+@pytest.fixture(scope="module")
+def small_input(tmp_path_factory) -> Path:
+    """The first 80 declarations of the example."""
+    lines = (BUNDLE / "declarations.csv").read_text().splitlines(keepends=True)[:81]
+    path = tmp_path_factory.mktemp("small") / "decl.csv"
+    path.write_text("".join(lines))
+    return path
+
+
+def keyed(key: bytes, text: str) -> str:
+    return hmac.new(key, text.encode(), hashlib.sha256).digest()[:16].hex()
+
+
+def test_protect_ids_hashes_personal_fields(small_input, run_crisk, tmp_path):
+    key = b"0123456789abcdef-secret"
+    (tmp_path / "id.key").write_bytes(key)
+    (tmp_path / "other.key").write_bytes(b"another key of 16+ bytes")
+    run_crisk("audit", "keygen", "--private", tmp_path / "k.pem", "--public",
+              tmp_path / "k.pub")
+    inputs = read_rows(small_input)
+    outs = []
+    for name, k in (("a", "id.key"), ("b", "id.key"), ("c", "other.key")):
+        run_crisk("score", "--bundle", BUNDLE, "--input", small_input, *EVENTS,
+                  "--explain", 5, "--protect-ids", tmp_path / k, "--output",
+                  tmp_path / f"{name}.csv")
+        outs.append((tmp_path / f"{name}.csv").read_text())
+    assert outs[0] == outs[1]  # same ids, same key: same hashes
+    text = outs[0]
+    for row in inputs:
+        for field in PERSONAL:
+            if row[field]:
+                assert row[field] not in text and row[field] not in outs[2]
+    rows = read_rows(tmp_path / "a.csv")
+    other = read_rows(tmp_path / "c.csv")
+    for inp, out, out2 in zip(inputs, rows, other):
+        for field in PERSONAL:
+            want = keyed(key, inp[field]) if inp[field] else ""
+            assert out[field] == want
+            assert not inp[field] or out2[field] != want  # another key, other hashes
+    # The log: neither declaration ids nor personal ids, their keyed hashes instead;
+    # prove --id finds the leaf with the key.
+    run_crisk("score", "--bundle", BUNDLE, "--input", small_input, *EVENTS,
+              "--protect-ids", tmp_path / "id.key", "--audit", tmp_path / "log",
+              "--audit-key", tmp_path / "k.pem", "--output", tmp_path / "d.csv")
+    raw = (tmp_path / "log").read_bytes()
+    for row in inputs:
+        assert row["declaration_id"].encode() not in raw
+        assert row["importer_id"].encode() not in raw
+    target = inputs[17]
+    proof = run_crisk("audit", "prove", tmp_path / "log", "--id", target["declaration_id"],
+                      "--id-key", tmp_path / "id.key").stdout
+    leaf = json.loads(bytes.fromhex(re.search(r"^data (\w+)$", proof, re.M).group(1)))
+    assert "index 17\n" in proof
+    assert leaf["id_hmac"] == keyed(key, target["declaration_id"])
+    assert leaf["personal_hmac"]["importer_id"] == keyed(key, target["importer_id"])
+
+
+def test_drop_ids_removes_the_columns(small_input, run_crisk, tmp_path):
+    out = run_crisk("score", "--bundle", BUNDLE, "--input", small_input, *EVENTS,
+                    "--explain", 10, "--drop-ids", "--format", "csv").stdout
+    header = next(csv.reader(io.StringIO(out)))
+    assert not set(PERSONAL) & set(header)
+    for row in read_rows(small_input):
+        for field in PERSONAL:
+            if row[field]:
+                assert row[field] not in out
+    plain = run_crisk("score", "--bundle", BUNDLE, "--input", small_input, *EVENTS,
+                      "--explain", 10, "--format", "csv").stdout
+    # Without --drop-ids the reasons do name raw importer ids (the option matters).
+    assert any(row["importer_id"] in plain for row in read_rows(small_input))
+    both = run_crisk("score", "--bundle", BUNDLE, "--input", small_input, "--drop-ids",
+                     "--protect-ids", small_input, check=False)
+    assert both.returncode == 2
