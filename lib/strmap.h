@@ -58,6 +58,28 @@ static inline void crisk_strmap_prefetch(const crisk_strmap *map, uint64_t h)
 
 /* Stores in `*index` the index of the key, adding it (as index size-1) when absent.
  * Returns 0, or CRISK_E_NOMEM / CRISK_E_LIMIT (2^32 - 2 keys) without changing the map. */
+/* The second step of a pipelined lookup, after crisk_strmap_prefetch(map, h): reads the
+ * home slot of hash `h` and, when its tag matches, prefetches the entry it names. */
+static inline void crisk_strmap_prefetch_entry(const crisk_strmap *map, uint64_t h)
+{
+    if (!map->capacity)
+        return;
+    uint64_t v = map->slots[(size_t)h & (map->capacity - 1)];
+    if (v && v >> 32 == h >> 32)
+        __builtin_prefetch(&map->entries[(uint32_t)v - 1]);
+}
+
+/* The third step, after crisk_strmap_prefetch_entry(map, h): reads the home slot's entry,
+ * when its tag matches, and prefetches the key bytes it points to. */
+static inline void crisk_strmap_prefetch_key(const crisk_strmap *map, uint64_t h)
+{
+    if (!map->capacity)
+        return;
+    uint64_t v = map->slots[(size_t)h & (map->capacity - 1)];
+    if (v && v >> 32 == h >> 32)
+        __builtin_prefetch(map->arena + map->entries[(uint32_t)v - 1].offset);
+}
+
 int crisk_strmap_insert(crisk_strmap *map, const char *key, size_t len, size_t *index);
 
 /* Returns the key with index `i` (not NUL-terminated) and stores its length in `*len`. */
