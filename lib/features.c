@@ -155,11 +155,10 @@ static float smoothed_rate(double count, double pos, double m, double prior)
 }
 
 /* Rows are looked up a block at a time, in steps over every key set of the whole block:
- * every key is hashed and its slot prefetched, then each slot's entry, then each entry's
- * key bytes, and only then is any key compared (and the found key's counts prefetched),
- * so the dependent cache misses of lookups in large tables overlap instead of adding up:
- * with several tables of tens of thousands of keys, those misses are most of the cost of
- * building features. */
+ * every key is hashed and its slot prefetched, then each slot's key record, and only then
+ * is any key compared (and the found key's counts prefetched), so the dependent cache
+ * misses of lookups in large tables overlap instead of adding up: with several tables of
+ * tens of thousands of keys, those misses are most of the cost of building features. */
 #define BLOCK 32
 
 /* Looks up the key of every risk set for rows [r0, r0 + n) of `b` in the tables of
@@ -181,10 +180,7 @@ static void lookup_keys(const crisk_schema *s, const fitted_state *fit, const cr
     }
     for (size_t j = 0; j < s->nsets * BLOCK; j++)
         if (j % BLOCK < n && idx[j] == 0)
-            crisk_strmap_prefetch_entry(&fit->tables[j / BLOCK].keys, h[j]);
-    for (size_t j = 0; j < s->nsets * BLOCK; j++)
-        if (j % BLOCK < n && idx[j] == 0)
-            crisk_strmap_prefetch_key(&fit->tables[j / BLOCK].keys, h[j]);
+            crisk_strmap_prefetch_record(&fit->tables[j / BLOCK].keys, h[j]);
     for (size_t set = 0; set < s->nsets; set++) {
         const risk_table *t = &fit->tables[set];
         for (size_t i = 0; i < n; i++) {
