@@ -79,6 +79,14 @@ void cli_table_free(cli_table *table);
  * without a format: CSV), or 0. */
 crisk_decl_format cli_decl_format(const char *path, const char *format);
 
+/* Bytes of the buffer cli_format_float() writes to. */
+#define CLI_FLOAT_BYTES 32
+
+/* Writes `v` to `buf` (CLI_FLOAT_BYTES) exactly as printf's "%.9g" of (double)v would,
+ * and returns the length: an exact integer computation for the common magnitudes (a
+ * score, a price), snprintf for the rest; it is what the per-row output loop formats. */
+size_t cli_format_float(float v, char *buf);
+
 /* Writes `n` bytes at `s` as one CSV field (quoted when needed) / as a JSON string. */
 void cli_write_csv_text(FILE *f, const char *s, size_t n);
 void cli_write_json_text(FILE *f, const char *s, size_t n);

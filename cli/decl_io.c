@@ -9,6 +9,8 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 /* Returns the format named by `format` ("csv"/"jsonl") or implied by `path`'s extension
@@ -38,13 +40,105 @@ void cli_write_csv_text(FILE *f, const char *s, size_t n)
         fwrite(s, 1, n, f);
         return;
     }
-    fputc('"', f);
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '"')
-            fputc('"', f);
-        fputc(s[i], f);
+    putc_unlocked('"', f);
+    for (const char *end = s + n; s < end;) {
+        const char *q = memchr(s, '"', (size_t)(end - s));
+        const char *stop = q ? q + 1 : end;
+        fwrite(s, 1, (size_t)(stop - s), f);
+        if (q)
+            putc_unlocked('"', f); /* the quote doubled */
+        s = stop;
     }
-    fputc('"', f);
+    putc_unlocked('"', f);
+}
+
+/* Writes the decimal digits of `q` (1 <= q < 10^9, exactly 9 digits) to `d`. */
+static void nine_digits(uint32_t q, char *d)
+{
+    for (int i = 8; i >= 0; i--, q /= 10)
+        d[i] = (char)('0' + q % 10);
+}
+
+/* Returns 10^k as a 128-bit integer (k <= 38). */
+static unsigned __int128 pow10_u128(unsigned k)
+{
+    unsigned __int128 p = 1;
+    while (k--)
+        p *= 10;
+    return p;
+}
+
+size_t cli_format_float(float v, char *buf)
+{
+    int ex;
+    float fr = frexpf(fabsf(v), &ex);
+    if (!isfinite(v) || v == 0 || ex < -60 || ex > 60)
+        return (size_t)snprintf(buf, CLI_FLOAT_BYTES, "%.9g", (double)v);
+    /* |v| = m * 2^e exactly; x = floor(log10 |v|), corrected below. */
+    uint32_t m = (uint32_t)ldexpf(fr, 24);
+    int e = ex - 24, x = (int)floor(log10(fabs((double)v)));
+    /* q = |v| * 10^(8 - x) rounded half to even (as glibc rounds the exact value), from
+     * the exact fraction num / den; both fit 128 bits for |v| in 2^-60 .. 2^60. */
+    for (;;) {
+        int k = 8 - x;
+        unsigned __int128 num = (unsigned __int128)m, den = 1;
+        if (k >= 0)
+            num *= pow10_u128((unsigned)k);
+        else
+            den = pow10_u128((unsigned)-k);
+        if (e >= 0)
+            num <<= e;
+        else
+            den <<= -e;
+        unsigned __int128 q = num / den, rem = num % den;
+        if (q >= 1000000000u) { /* log10 was low by one */
+            x++;
+            continue;
+        }
+        if (q < 100000000u) {  /* or high by one */
+            x--;
+            continue;
+        }
+        if (2 * rem > den || (2 * rem == den && (q & 1)))
+            q++;
+        if (q == 1000000000u) {
+            q = 100000000u;
+            x++;
+        }
+        char d[9], *o = buf;
+        nine_digits((uint32_t)q, d);
+        int nd = 9;
+        while (nd > 1 && d[nd - 1] == '0')
+            nd--;
+        if (v < 0)
+            *o++ = '-';
+        if (x < -4 || x >= 9) { /* %g's exponent form */
+            *o++ = d[0];
+            if (nd > 1) {
+                *o++ = '.';
+                memcpy(o, d + 1, (size_t)nd - 1);
+                o += nd - 1;
+            }
+            o += snprintf(o, 8, "e%c%02d", x < 0 ? '-' : '+', x < 0 ? -x : x);
+        } else if (x >= 0) {
+            memcpy(o, d, (size_t)x + 1);
+            o += x + 1;
+            if (nd > x + 1) {
+                *o++ = '.';
+                memcpy(o, d + x + 1, (size_t)(nd - x - 1));
+                o += nd - x - 1;
+            }
+        } else {
+            *o++ = '0';
+            *o++ = '.';
+            for (int z = 0; z < -x - 1; z++)
+                *o++ = '0';
+            memcpy(o, d, (size_t)nd);
+            o += nd;
+        }
+        *o = '\0';
+        return (size_t)(o - buf);
+    }
 }
 
 /* Writes `n` bytes of UTF-8 text at `s` as a JSON string, escaping quotes, backslashes

@@ -6,6 +6,7 @@
  */
 #include "cli.h"
 
+#include "bundle.h"
 #include "error.h"
 
 #include <errno.h>
@@ -25,7 +26,7 @@
 typedef struct score_args {
     const char *bundle, *input, *output, *rejects, *threads, *state, *batch_rows, *format,
         *input_format, *explain;
-    int jsonl_out;
+    int jsonl_out, timings;
     unsigned explain_k;
     size_t batch;
     int threads_n;
@@ -42,7 +43,8 @@ static int parse(int argc, char **argv, score_args *a)
         {"--output", &a->output, NULL},         {"--rejects", &a->rejects, NULL},
         {"--threads", &a->threads, NULL},       {"--state", &a->state, NULL},
         {"--batch-rows", &a->batch_rows, NULL}, {"--format", &a->format, NULL},
-        {"--input-format", &a->input_format, NULL}, {"--explain", &a->explain, NULL}, CLI_EVENT_OPTIONS(&a->events),
+        {"--input-format", &a->input_format, NULL}, {"--explain", &a->explain, NULL},
+        {"--timings", NULL, &a->timings}, CLI_EVENT_OPTIONS(&a->events),
         CLI_SCORE_AUDIT_OPTIONS(&a->audit),
     };
     int rc = cli_parse_args("score", argc, argv, opts, sizeof opts / sizeof opts[0]);
@@ -198,49 +200,50 @@ static int write_csv_record(FILE *out, const crisk_bundle *bundle, const crisk_b
         return -1;
     for (size_t m = 0; m < crisk_bundle_num_models(bundle); m++) {
         float s = crisk_results_score(res, row, m);
-        if (isnan(s))
-            fputc(',', out);
-        else
-            fprintf(out, ",%.9g", (double)s);
+        char num[CLI_FLOAT_BYTES];
+        putc_unlocked(',', out);
+        if (!isnan(s))
+            fwrite(num, 1, cli_format_float(s, num), out);
     }
     const char *lane = crisk_bundle_lane_name(bundle, crisk_results_lane(res, row));
-    fputc(',', out);
+    putc_unlocked(',', out);
     cli_write_csv_text(out, lane, strlen(lane));
-    fputc(',', out);
+    putc_unlocked(',', out);
     cli_write_csv_text(out, reason, strlen(reason));
-    fputc(',', out);
+    putc_unlocked(',', out);
     /* Hit ids joined by ';', quoted as one field when any needs it. */
     size_t hits = crisk_results_num_hits(res, row);
     int quote = 0;
     for (size_t k = 0; k < hits; k++)
         quote |= strpbrk(crisk_results_hit_id(res, row, k), ",\"\r\n") != NULL;
     if (quote)
-        fputc('"', out);
+        putc_unlocked('"', out);
     for (size_t k = 0; k < hits; k++) {
         const char *hit = crisk_results_hit_id(res, row, k);
         if (k)
-            fputc(';', out);
+            putc_unlocked(';', out);
         for (; *hit; hit++) {
             if (*hit == '"')
-                fputc('"', out);
-            fputc(*hit, out);
+                putc_unlocked('"', out);
+            putc_unlocked(*hit, out);
         }
     }
     if (quote)
-        fputc('"', out);
+        putc_unlocked('"', out);
     if (explain && write_csv_explain(out, bundle, res, row, explain, priv, scratch, cap) != 0)
         return -1;
-    fputc('\n', out);
+    putc_unlocked('\n', out);
     return 0;
 }
 
 /* Writes a float as a JSON number, or null when it is NaN. */
 static void write_json_float(FILE *out, float v)
 {
+    char num[CLI_FLOAT_BYTES];
     if (isnan(v))
         fputs("null", out);
     else
-        fprintf(out, "%.9g", (double)v);
+        fwrite(num, 1, cli_format_float(v, num), out);
 }
 
 /* Writes the explain members of row `row`: "hit_descriptions" (an array of {id,
@@ -335,10 +338,33 @@ static int write_json_record(FILE *out, const crisk_bundle *bundle,
     return 0;
 }
 
-/* Reads, scores and writes every batch of the input. Returns 0 or a negative crisk code
- * with `err` filled. */
+/* Wall and CPU time of the stages of `crisk score`, in seconds (--timings). */
+typedef struct score_timings {
+    bundle_clock read, output;
+    bundle_timings scoring;
+} score_timings;
+
+/* Prints the stage times `t` to stderr: one line of wall times, one of CPU times. */
+static void print_timings(const score_timings *t)
+{
+    const bundle_timings *s = &t->scoring;
+    const bundle_clock *c[] = {&t->read, &s->features, &s->models, &s->profiles, &s->lanes,
+                               &t->output};
+    for (int cpu = 0; cpu <= 1; cpu++) {
+        double v[6];
+        for (int i = 0; i < 6; i++)
+            v[i] = cpu ? c[i]->cpu : c[i]->wall;
+        fprintf(stderr, "timings (%s s): read %.6f, features %.6f, models %.6f, profiles "
+                "%.6f, lanes %.6f, output %.6f\n", cpu ? "cpu" : "wall", v[0], v[1], v[2],
+                v[3], v[4], v[5]);
+    }
+}
+
+/* Reads, scores and writes every batch of the input, adding each stage's wall time to
+ * `*t`. Returns 0 or a negative crisk code with `err` filled. */
 static int score_all(const crisk_bundle *bundle, cli_decl_input *in, cli_rejects *rejects,
-                     score_args *a, crisk_lane_state *state, FILE *out, crisk_error *err)
+                     score_args *a, crisk_lane_state *state, FILE *out,
+                     score_timings *t, crisk_error *err)
 {
     crisk_batch *batch = NULL;
     int rc = crisk_batch_new(crisk_bundle_schema(bundle), &batch, err);
@@ -354,13 +380,15 @@ static int score_all(const crisk_bundle *bundle, cli_decl_input *in, cli_rejects
     while (rc == 0) {
         size_t n;
         crisk_batch_clear(batch);
+        bundle_clock mark = bundle_clock_now();
         rc = crisk_decl_read(in->reader, batch, a->batch, NULL, cli_rejects_write, rejects,
                              &n, err);
+        bundle_clock_lap(&t->read, &mark);
         if (rc || n == 0 || (rc = cli_events_attach(&a->events, crisk_bundle_schema(bundle), batch,
                                                      err)) != 0)
             break;
         crisk_results *res = NULL;
-        rc = crisk_bundle_score(bundle, batch, &opts, &res, err);
+        rc = crisk_bundle_score_timed(bundle, batch, &opts, &res, &t->scoring, err);
         if (rc) {
             char where[96];
             snprintf(where, sizeof where, "the declarations of lines %llu to %llu",
@@ -369,6 +397,7 @@ static int score_all(const crisk_bundle *bundle, cli_decl_input *in, cli_rejects
             crisk_fail_prefix(err, rc, where);
             break;
         }
+        mark = bundle_clock_now();
         for (size_t i = 0; i < n && rc == 0; i++) {
             char reason[256];
             crisk_results_reason(res, i, reason, sizeof reason);
@@ -382,6 +411,7 @@ static int score_all(const crisk_bundle *bundle, cli_decl_input *in, cli_rejects
         if (rc == 0)
             rc = cli_score_audit_batch(&a->audit, bundle, batch, res, err);
         crisk_results_free(res);
+        bundle_clock_lap(&t->output, &mark);
     }
     free(scratch);
     crisk_batch_free(batch);
@@ -449,14 +479,20 @@ int cli_score(int argc, char **argv)
         cli_report(a.output, strerror(errno));
         goto done;
     }
-    rc = score_all(bundle, &in, &rejects, &a, state, out, &err);
+    score_timings timings;
+    memset(&timings, 0, sizeof timings);
+    rc = score_all(bundle, &in, &rejects, &a, state, out, &timings, &err);
     if (rc)
         cli_report(in.name, err.message);
     if (rc == 0 && state && crisk_lane_state_save(state, a.state, &err) != 0) {
         cli_report(a.state, err.message);
         rc = -1;
     }
+    bundle_clock mark = bundle_clock_now();
     int written = cli_finish_output(out, a.output ? a.output : "stdout") == 0;
+    bundle_clock_lap(&timings.output, &mark);
+    if (a.timings)
+        print_timings(&timings);
     written &= cli_rejects_close(&rejects) == 0;
     if (written && rc == 0) {
         cli_decl_summary(&in, "scored");

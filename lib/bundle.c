@@ -548,8 +548,34 @@ static int decide_lanes(const crisk_bundle *b, const crisk_batch *batch,
     return rc;
 }
 
+bundle_clock bundle_clock_now(void)
+{
+    struct timespec w, c;
+    clock_gettime(CLOCK_MONOTONIC, &w);
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c);
+    return (bundle_clock){(double)w.tv_sec + 1e-9 * (double)w.tv_nsec,
+                          (double)c.tv_sec + 1e-9 * (double)c.tv_nsec};
+}
+
+void bundle_clock_lap(bundle_clock *slot, bundle_clock *mark)
+{
+    if (!slot)
+        return;
+    bundle_clock now = bundle_clock_now();
+    slot->wall += now.wall - mark->wall;
+    slot->cpu += now.cpu - mark->cpu;
+    *mark = now;
+}
+
 int crisk_bundle_score(const crisk_bundle *b, const crisk_batch *batch,
                        const crisk_score_options *opts, crisk_results **out, crisk_error *err)
+{
+    return crisk_bundle_score_timed(b, batch, opts, out, NULL, err);
+}
+
+int crisk_bundle_score_timed(const crisk_bundle *b, const crisk_batch *batch,
+                             const crisk_score_options *opts, crisk_results **out,
+                             bundle_timings *timings, crisk_error *err)
 {
     crisk_score_options defaults;
     if (!opts) {
@@ -583,8 +609,11 @@ int crisk_bundle_score(const crisk_bundle *b, const crisk_batch *batch,
     int rc = 0;
     if (!res || !features || !res->scores || !res->decisions || !res->hit_start)
         rc = crisk_fail(err, CRISK_E_NOMEM, "out of memory for %zu declarations", n);
+    bundle_timings *t = timings;
+    bundle_clock mark = t ? bundle_clock_now() : (bundle_clock){0, 0};
     if (rc == 0)
         rc = crisk_schema_features(b->schema, batch, features, err);
+    bundle_clock_lap(t ? &t->features : NULL, &mark);
     for (size_t i = 0; rc == 0 && i < b->num_models; i++) {
         const bundle_model *m = &b->models[i];
         if (!(res->scores[i] = malloc((n ? n : 1) * m->num_outputs * sizeof(float))))
@@ -592,12 +621,15 @@ int crisk_bundle_score(const crisk_bundle *b, const crisk_batch *batch,
         else
             rc = run_model(m, features, n, nf, &popts, res->scores[i], err);
     }
+    bundle_clock_lap(t ? &t->models : NULL, &mark);
     if (rc == 0 && opts->explain)
         rc = crisk_reasons_compute(b, batch, features, nf, opts->explain, &popts, res, err);
     if (rc == 0)
         rc = eval_profiles(b, batch, features, nf, opts, res, err);
+    bundle_clock_lap(t ? &t->profiles : NULL, &mark);
     if (rc == 0)
         rc = decide_lanes(b, batch, opts, res, err);
+    bundle_clock_lap(t ? &t->lanes : NULL, &mark);
     free(features);
     if (rc) {
         crisk_results_free(res);

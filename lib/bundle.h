@@ -72,4 +72,32 @@ int crisk_reasons_compute(const crisk_bundle *b, const crisk_batch *batch,
                           const crisk_predict_options *popts, crisk_results *res,
                           crisk_error *err);
 
+/* A reading of the wall clock and of the process's CPU clock, in seconds (as a point:
+ * arbitrary origins; as a duration: what elapsed on each). CPU time is what a loaded
+ * machine does not inflate. */
+typedef struct bundle_clock {
+    double wall, cpu;
+} bundle_clock;
+
+/* Where crisk_bundle_score_timed() spent its time, added to what the struct held (so one
+ * struct sums a run of batches). */
+typedef struct bundle_timings {
+    bundle_clock features;  /* crisk_schema_features */
+    bundle_clock models;    /* gathering each model's columns and predicting */
+    bundle_clock profiles;  /* risk-profile rules */
+    bundle_clock lanes;     /* the lane policy */
+} bundle_timings;
+
+/* Returns the clocks now. */
+bundle_clock bundle_clock_now(void);
+
+/* Adds the time since `*mark` to `*slot` (NULL: no-op) and moves the mark to now. */
+void bundle_clock_lap(bundle_clock *slot, bundle_clock *mark);
+
+/* crisk_bundle_score(), adding the time each stage took to `*timings` (NULL: not timed).
+ * Returns what crisk_bundle_score returns. */
+int crisk_bundle_score_timed(const crisk_bundle *b, const crisk_batch *batch,
+                             const crisk_score_options *opts, crisk_results **out,
+                             bundle_timings *timings, crisk_error *err);
+
 #endif /* CRISK_BUNDLE_H */

@@ -192,6 +192,33 @@ static int put(crisk_csv_reader *r, char c, crisk_error *err)
     return 0;
 }
 
+/* Appends to the current record the run of ordinary bytes that follows in the chunk (up
+ * to the next byte in `stop`, a 256-entry table, or the chunk's end), as put() would one
+ * by one, but only as much as the record's buffer holds: the byte-wise path grows it (and
+ * enforces max_record_bytes). This is the parser's fast path: most of a CSV file's bytes
+ * are plain field text. */
+static void put_run(crisk_csv_reader *r, const unsigned char *stop)
+{
+    const unsigned char *p = r->chunk + r->chunk_pos, *end = r->chunk + r->chunk_len;
+    const unsigned char *q = p;
+    while (q < end && !stop[*q])
+        q++;
+    size_t n = (size_t)(q - p);
+    if (n > r->rec_cap - r->rec_len) /* the rest goes byte by byte: put() grows the record */
+        n = r->rec_cap - r->rec_len;
+    memcpy(r->rec + r->rec_len, p, n);
+    r->rec_len += n;
+    r->chunk_pos += n;
+    if (n)
+        r->last = p[n - 1];
+}
+
+/* Bytes that end a run of plain text outside quotes: the separator, line breaks, NUL. */
+static const unsigned char stop_unquoted[256] = {['\0'] = 1, [','] = 1, ['\n'] = 1,
+                                                 ['\r'] = 1};
+/* Bytes that end a run of text inside quotes: the quote, a line break (counted), NUL. */
+static const unsigned char stop_quoted[256] = {['\0'] = 1, ['"'] = 1, ['\n'] = 1};
+
 /* Ends the current field: terminates it and remembers where it starts. `field_start` is
  * its offset in the record. Returns 0 or a negative code. */
 static int end_field(crisk_csv_reader *r, size_t field_start, crisk_error *err)
@@ -319,15 +346,15 @@ int crisk_csv_next(crisk_csv_reader *r, const char ***fields, size_t *nfields,
                 rc = end_field(r, field_start, err);
                 field_start = r->rec_len;
                 state = FIELD_START;
-            } else {
-                rc = put(r, (char)c, err);
+            } else if ((rc = put(r, (char)c, err)) == 0) {
+                put_run(r, stop_unquoted);
             }
             break;
         case QUOTED:
             if (c == '"')
                 state = QUOTE_SEEN;
-            else
-                rc = put(r, (char)c, err);
+            else if ((rc = put(r, (char)c, err)) == 0)
+                put_run(r, stop_quoted);
             break;
         case QUOTE_SEEN:
             if (c == '"') {

@@ -154,29 +154,47 @@ static float smoothed_rate(double count, double pos, double m, double prior)
     return (float)((pos + m * prior) / (count + m));
 }
 
-/* Rows are looked up a block at a time: every key of the block is hashed and its slot
- * prefetched before any is probed, so the cache misses of a block overlap. */
+/* Rows are looked up a block at a time, in steps over every key set of the whole block:
+ * every key is hashed and its slot prefetched, then each slot's key record, and only then
+ * is any key compared (and the found key's counts prefetched), so the dependent cache
+ * misses of lookups in large tables overlap instead of adding up: with several tables of
+ * tens of thousands of keys, those misses are most of the cost of building features. */
 #define BLOCK 32
 
-/* Looks up key set `set` for rows [r0, r0 + n) of `b` in table `t`, storing each row's
- * key index (-1: no key, or unseen) in `idx`. `key` is scratch of crisk_key_capacity. */
-static void lookup_keys(const crisk_schema *s, const crisk_batch *b, size_t set,
-                        const crisk_strmap *map, size_t r0, size_t n, char *key, long *idx)
+/* Looks up the key of every risk set for rows [r0, r0 + n) of `b` in the tables of
+ * `fit`, storing each row's key index (-1: no key, or unseen) in idx[set * BLOCK + i].
+ * `key` is scratch of crisk_key_capacity, `h` of nsets * BLOCK hashes. */
+static void lookup_keys(const crisk_schema *s, const fitted_state *fit, const crisk_batch *b,
+                        size_t r0, size_t n, char *key, uint64_t *h, long *idx)
 {
-    uint64_t h[BLOCK];
-    for (size_t i = 0; i < n; i++) {
-        long len = crisk_key_build(s, b, set, r0 + i, key);
-        idx[i] = len < 0 ? -1 : 0;
-        if (len >= 0) {
-            h[i] = crisk_hash_bytes(key, (size_t)len);
-            crisk_strmap_prefetch(map, h[i]);
+    for (size_t set = 0; set < s->nsets; set++) {
+        const crisk_strmap *map = &fit->tables[set].keys;
+        for (size_t i = 0; i < n; i++) {
+            long len = map->size ? crisk_key_build(s, b, set, r0 + i, key) : -1;
+            idx[set * BLOCK + i] = len < 0 ? -1 : 0;
+            if (len >= 0) {
+                h[set * BLOCK + i] = crisk_hash_bytes(key, (size_t)len);
+                crisk_strmap_prefetch(map, h[set * BLOCK + i]);
+            }
         }
     }
-    for (size_t i = 0; i < n; i++)
-        if (idx[i] == 0) {
+    for (size_t j = 0; j < s->nsets * BLOCK; j++)
+        if (j % BLOCK < n && idx[j] == 0)
+            crisk_strmap_prefetch_record(&fit->tables[j / BLOCK].keys, h[j]);
+    for (size_t set = 0; set < s->nsets; set++) {
+        const risk_table *t = &fit->tables[set];
+        for (size_t i = 0; i < n; i++) {
+            long *k = &idx[set * BLOCK + i];
+            if (*k != 0)
+                continue;
             long len = crisk_key_build(s, b, set, r0 + i, key);
-            idx[i] = crisk_strmap_find_hashed(map, key, (size_t)len, h[i]);
+            *k = crisk_strmap_find_hashed(&t->keys, key, (size_t)len, h[set * BLOCK + i]);
+            if (*k >= 0) {
+                __builtin_prefetch(&t->count[*k]);
+                __builtin_prefetch(&t->pos[*k]);
+            }
         }
+    }
 }
 
 /* Looks up text field `field` of rows [r0, r0 + n) in dictionary `map`, storing codes in
@@ -213,12 +231,14 @@ int crisk_features_build(const crisk_schema *s, const fitted_state *fit,
      * category dictionary, and the priors. Scoring a few rows with a schema of the
      * default sizes stays on the stack: no malloc per declaration. */
     size_t key_bytes = crisk_key_capacity(s), nidx = (s->nsets + s->ndicts) * BLOCK;
-    size_t bytes = key_bytes + nidx * sizeof(long) + (folds + 1) * sizeof(double);
+    size_t bytes = key_bytes + nidx * sizeof(long) + (folds + 1) * sizeof(double)
+                   + s->nsets * BLOCK * sizeof(uint64_t);
     _Alignas(double) char stack[16384];
     char *scratch = bytes <= sizeof stack ? stack : malloc(bytes);
     if (!scratch)
         return crisk_fail(err, CRISK_E_NOMEM, "out of memory building features");
-    double *prior = (double *)scratch;
+    uint64_t *hashes = (uint64_t *)scratch;
+    double *prior = (double *)(hashes + s->nsets * BLOCK);
     long *idx = (long *)(prior + folds + 1), *codes = idx + s->nsets * BLOCK;
     char *key = (char *)(idx + nidx);
     /* prior[folds] is the whole fit's; prior[f] leaves fold f out. */
@@ -229,12 +249,7 @@ int crisk_features_build(const crisk_schema *s, const fitted_state *fit,
     }
     for (size_t r0 = 0; r0 < b->rows; r0 += BLOCK) {
         size_t n = b->rows - r0 < BLOCK ? b->rows - r0 : BLOCK;
-        for (size_t set = 0; set < s->nsets; set++)
-            if (fit->tables[set].keys.size)
-                lookup_keys(s, b, set, &fit->tables[set].keys, r0, n, key, idx + set * BLOCK);
-            else
-                for (size_t i = 0; i < n; i++)
-                    idx[set * BLOCK + i] = -1;
+        lookup_keys(s, fit, b, r0, n, key, hashes, idx);
         for (size_t j = 0; j < nf; j++)
             if (s->features[j].op == OP_CATEGORY)
                 lookup_texts(b, s->features[j].field, &fit->dicts[s->features[j].dict], r0, n,

@@ -511,6 +511,46 @@ static int cmp_rank(const void *a, const void *b)
     return (x->row > y->row) - (x->row < y->row);
 }
 
+/* Moves the `k` first entries of r[0..m) in cmp_rank order to the front, in no particular
+ * order (k < m): a quickselect with a median-of-three pivot, which falls back to sorting
+ * everything when the input makes it partition badly, so no input makes it quadratic. */
+static void select_front(rank_entry *r, size_t m, size_t k)
+{
+    size_t lo = 0, hi = m, rounds = 0, limit = 64;
+    for (size_t v = m; v > 1; v >>= 1)
+        limit += 2;
+    while (hi - lo > 1) {
+        if (++rounds > limit) {
+            qsort(r + lo, hi - lo, sizeof *r, cmp_rank);
+            return;
+        }
+        size_t mid = lo + (hi - lo) / 2;
+        rank_entry *a = &r[lo], *b = &r[mid], *c = &r[hi - 1], *med;
+        if (cmp_rank(a, b) < 0)
+            med = cmp_rank(b, c) < 0 ? b : (cmp_rank(a, c) < 0 ? c : a);
+        else
+            med = cmp_rank(a, c) < 0 ? a : (cmp_rank(b, c) < 0 ? c : b);
+        rank_entry pivot = *med, t;
+        *med = r[hi - 1];
+        r[hi - 1] = pivot;
+        size_t store = lo; /* entries are distinct (rows differ): a two-way split */
+        for (size_t i = lo; i + 1 < hi; i++)
+            if (cmp_rank(&r[i], &pivot) < 0) {
+                t = r[i];
+                r[i] = r[store];
+                r[store++] = t;
+            }
+        r[hi - 1] = r[store];
+        r[store] = pivot;
+        if (store == k || store + 1 == k)
+            return;
+        if (store > k)
+            hi = store;
+        else
+            lo = store + 1;
+    }
+}
+
 /* The batch budget: budget lane j takes the next ceil(share_j * n) unplaced rows with a
  * finite score, riskiest first (ties by row order). */
 static int budget_batch(const crisk_policy *p, const float *scores, size_t n,
@@ -523,6 +563,14 @@ static int budget_batch(const crisk_policy *p, const float *scores, size_t n,
     for (size_t i = 0; i < n; i++)
         if (!d[i].kind && isfinite(scores[i]))
             r[m++] = (rank_entry){i, scores[i]};
+    /* Only the rows the budget lanes take need ranking: select them, then sort those. */
+    size_t want = 0;
+    for (size_t j = 0; j < p->num_budget; j++)
+        want += share_count(p->budget[j].value, n);
+    if (want < m) {
+        select_front(r, m, want);
+        m = want;
+    }
     qsort(r, m, sizeof *r, cmp_rank);
     size_t next = 0;
     for (size_t j = 0; j < p->num_budget; j++) {
@@ -601,6 +649,22 @@ int crisk_lanes_decide(const crisk_policy *p, crisk_lane_state *stream, const fl
     return 0;
 }
 
+/* Writes the concatenation of `a`, `b` and `c` to `buf` (`size` > 0 bytes), cut to fit
+ * and NUL-terminated as snprintf would. */
+static void join3(char *buf, size_t size, const char *a, const char *b, const char *c)
+{
+    const char *parts[3] = {a, b, c};
+    size_t used = 0;
+    for (int i = 0; i < 3; i++) {
+        size_t n = strlen(parts[i]);
+        if (n > size - 1 - used)
+            n = size - 1 - used;
+        memcpy(buf + used, parts[i], n);
+        used += n;
+    }
+    buf[used] = '\0';
+}
+
 void crisk_lanes_reason(const crisk_policy *p, const crisk_decision *d, float score,
                         const char *rule_id, const char *rule_description, char *buf,
                         size_t size)
@@ -631,9 +695,9 @@ void crisk_lanes_reason(const crisk_policy *p, const crisk_decision *d, float sc
         snprintf(buf, size, "random: drawn for %s at rate %g with seed %llu", lane,
                  p->random_rate, (unsigned long long)p->random_seed);
         break;
-    default:
-        snprintf(buf, size, "default lane %s: no mandatory profile, threshold, budget or "
-                 "random selection", lane);
+    default: /* most declarations: joined by hand, as snprintf would, without its cost */
+        join3(buf, size, "default lane ", lane, ": no mandatory profile, threshold, budget "
+              "or random selection");
         break;
     }
 }

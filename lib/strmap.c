@@ -54,6 +54,20 @@ void crisk_strmap_free(crisk_strmap *map)
     crisk_strmap_init(map);
 }
 
+/* Reads the uint32 at `p` (records are 4-byte aligned, but memcpy says so portably). */
+static uint32_t read_u32(const char *p)
+{
+    uint32_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+/* Returns the record a non-empty slot value names. */
+static const char *record_of(const crisk_strmap *map, uint64_t v)
+{
+    return map->arena + ((size_t)(uint32_t)v - 1) * 4;
+}
+
 /* Returns the slot where key (`key`, `len`, hash `h`) is, or the empty slot where it
  * would go. The table always has an empty slot (load factor <= 1/2). */
 static size_t probe(const crisk_strmap *map, const char *key, size_t len, uint64_t h)
@@ -65,38 +79,38 @@ static size_t probe(const crisk_strmap *map, const char *key, size_t len, uint64
         if (v == 0)
             return s;
         if (v >> 32 == tag) {
-            const crisk_strmap_entry *e = &map->entries[(uint32_t)v - 1];
-            if (e->length == len && memcmp(map->arena + e->offset, key, len) == 0)
+            const char *rec = record_of(map, v);
+            if (read_u32(rec + 4) == len && memcmp(rec + 8, key, len) == 0)
                 return s;
         }
         s = (s + 1) & mask;
     }
 }
 
-/* Returns the key's index, or -1 when absent, probing from hash `h`. */
+/* Returns the index of the key with hash `h`, or -1. */
 long crisk_strmap_find_hashed(const crisk_strmap *map, const char *key, size_t len,
                               uint64_t h)
 {
     if (map->size == 0)
         return -1;
     uint64_t v = map->slots[probe(map, key, len, h)];
-    return v ? (long)(uint32_t)v - 1 : -1;
+    return v ? (long)read_u32(record_of(map, v)) : -1;
 }
 
-/* Returns the key's index, or -1 when absent. */
+/* Returns the index of the key, or -1. */
 long crisk_strmap_find(const crisk_strmap *map, const char *key, size_t len)
 {
     return crisk_strmap_find_hashed(map, key, len, crisk_hash_bytes(key, len));
 }
 
-/* Returns the slot value of entry `i` with hash `h`. */
-static uint64_t slot_value(size_t i, uint64_t h)
+/* Returns the slot value of the record at arena offset `offset` with hash `h`. */
+static uint64_t slot_value(size_t offset, uint64_t h)
 {
-    return (h >> 32 << 32) | (uint64_t)(i + 1);
+    return (h >> 32 << 32) | (uint64_t)(offset / 4 + 1);
 }
 
-/* Doubles the slot array (or makes the first one) and re-places every entry. Returns 0
- * or CRISK_E_NOMEM with the map unchanged. */
+/* Doubles the slot array (16 at first) and re-places every key by its stored hash.
+ * Returns 0 or CRISK_E_NOMEM. */
 static int grow_slots(crisk_strmap *map)
 {
     size_t cap = map->capacity ? map->capacity * 2 : 16;
@@ -108,7 +122,7 @@ static int grow_slots(crisk_strmap *map)
         size_t s = (size_t)h & (cap - 1);
         while (slots[s])
             s = (s + 1) & (cap - 1);
-        slots[s] = slot_value(i, h);
+        slots[s] = slot_value(map->entries[i].offset, h);
     }
     free(map->slots);
     map->slots = slots;
@@ -116,8 +130,8 @@ static int grow_slots(crisk_strmap *map)
     return 0;
 }
 
-/* Makes room for `extra` more bytes in `*buf` of `*cap` bytes holding `used`, doubling.
- * Returns 0 or CRISK_E_NOMEM with the buffer unchanged. */
+/* Makes room for `extra` more elements of `elem` bytes after `used` in `*buf` (capacity
+ * `*cap`, doubled as needed). Returns 0 or CRISK_E_NOMEM. */
 static int reserve(void **buf, size_t *cap, size_t used, size_t extra, size_t elem)
 {
     if (used + extra <= *cap)
@@ -133,7 +147,7 @@ static int reserve(void **buf, size_t *cap, size_t used, size_t extra, size_t el
     return 0;
 }
 
-/* Finds or adds the key and stores its index; returns 0 or an error code. */
+/* Finds or adds a key; see strmap.h. */
 int crisk_strmap_insert(crisk_strmap *map, const char *key, size_t len, size_t *index)
 {
     if (len > UINT32_MAX)
@@ -142,32 +156,37 @@ int crisk_strmap_insert(crisk_strmap *map, const char *key, size_t len, size_t *
     if (map->size) {
         uint64_t v = map->slots[probe(map, key, len, h)];
         if (v) {
-            *index = (uint32_t)v - 1;
+            *index = read_u32(record_of(map, v));
             return 0;
         }
     }
-    if (map->size >= UINT32_MAX - 1)
+    size_t bytes = 8 + (len + 3) / 4 * 4; /* the record, padded to keep the next aligned */
+    if (map->size >= UINT32_MAX - 1 || (map->arena_len + bytes) / 4 >= UINT32_MAX)
         return CRISK_E_LIMIT;
     if ((map->size + 1) * 2 > map->capacity && grow_slots(map))
         return CRISK_E_NOMEM;
     if (reserve((void **)&map->entries, &map->entries_cap, map->size, 1, sizeof *map->entries)
-        || reserve((void **)&map->arena, &map->arena_cap, map->arena_len, len + 1, 1))
+        || reserve((void **)&map->arena, &map->arena_cap, map->arena_len, bytes, 1))
         return CRISK_E_NOMEM;
     crisk_strmap_entry *e = &map->entries[map->size];
     e->offset = map->arena_len;
-    e->length = (uint32_t)len;
     e->hash = h;
+    char *rec = map->arena + map->arena_len;
+    uint32_t head[2] = {(uint32_t)map->size, (uint32_t)len};
+    memcpy(rec, head, sizeof head);
     if (len)
-        memcpy(map->arena + map->arena_len, key, len);
-    map->arena_len += len;
-    map->slots[probe(map, key, len, h)] = slot_value(map->size, h);
+        memcpy(rec + 8, key, len);
+    memset(rec + 8 + len, 0, bytes - 8 - len);
+    map->arena_len += bytes;
+    map->slots[probe(map, key, len, h)] = slot_value(e->offset, h);
     *index = map->size++;
     return 0;
 }
 
-/* Returns key `i`'s bytes and stores their count in `*len`. */
+/* Returns key `i` and its length. */
 const char *crisk_strmap_key(const crisk_strmap *map, size_t i, size_t *len)
 {
-    *len = map->entries[i].length;
-    return map->arena + map->entries[i].offset;
+    const char *rec = map->arena + map->entries[i].offset;
+    *len = read_u32(rec + 4);
+    return rec + 8;
 }

@@ -552,6 +552,71 @@ static int insert_new(crisk_strmap *map, const char *key, size_t len, const char
     return 0;
 }
 
+/* Writes `base` followed by "[k]" into `out` (of `size` bytes), cut to fit like
+ * snprintf: the JSON path of item k, made for every entry of a table with many thousands,
+ * where snprintf's cost would dominate loading. */
+static void path_index(char *out, size_t size, const char *base, size_t k)
+{
+    char digits[24];
+    size_t nd = 0;
+    do
+        digits[nd++] = (char)('0' + k % 10);
+    while ((k /= 10) != 0);
+    size_t o = 0;
+    for (; *base && o + 1 < size; base++)
+        out[o++] = *base;
+    if (o + 1 < size)
+        out[o++] = '[';
+    while (nd && o + 1 < size)
+        out[o++] = digits[--nd];
+    if (o + 1 < size)
+        out[o++] = ']';
+    out[o] = '\0';
+}
+
+/* Reads entry `e` (at `path`) of a risk table `t` or band table `bt`: checks its key parts
+ * and numbers, then adds its key, so that a failure leaves the table unchanged. With `err`
+ * NULL it only says whether the entry is good (and `path` is not used). Returns 0 or a
+ * negative code. */
+static int read_entry(crisk_schema *s, const cJSON *e, size_t nparts, risk_table *t,
+                      band_table *bt, char *key, const char *path, crisk_error *err)
+{
+    size_t len, idx;
+    const cJSON *rest;
+    int rc = entry_key(s, e, nparts, path, key, &len, &rest, err);
+    if (rc)
+        return rc;
+    const cJSON *a = rest, *b = rest->next;
+    double count = 0, pos = 0;
+    if (t) {
+        char nat[PATH_SIZE + 48] = "";
+        if (err)
+            path_index(nat, sizeof nat, path, nparts);
+        if ((rc = read_count(a, nat, (double)s->fit.rows, &count, err)))
+            return rc;
+        if (err)
+            path_index(nat, sizeof nat, path, nparts + 1);
+        if ((rc = read_count(b, nat, count, &pos, err)))
+            return rc;
+        if (count == 0)
+            return crisk_fail(err, CRISK_E_FORMAT, "%s: a key with no rows", path);
+    } else if (!cJSON_IsNumber(a) || !cJSON_IsNumber(b) || !isfinite(a->valuedouble)
+               || !isfinite(b->valuedouble) || a->valuedouble > b->valuedouble) {
+        return crisk_fail(err, CRISK_E_FORMAT, "%s: expected finite bounds low <= high "
+                          "after the key", path);
+    }
+    if ((rc = insert_new(t ? &t->keys : &bt->keys, key, len, path, &idx, err)))
+        return rc;
+    if (t) {
+        t->count[idx] = (uint32_t)count;
+        t->pos[idx] = (uint32_t)pos;
+    } else {
+        bt->low[idx] = a->valuedouble;
+        bt->high[idx] = b->valuedouble;
+    }
+    return 0;
+}
+
 /* Reads fitted.categories. */
 static int read_categories(crisk_schema *s, const cJSON *arr, crisk_error *err)
 {
@@ -601,7 +666,7 @@ static int read_categories(crisk_schema *s, const cJSON *arr, crisk_error *err)
 static int read_entries(crisk_schema *s, const cJSON *entries, const char *at, size_t nparts,
                         risk_table *t, band_table *bt, char *key, crisk_error *err)
 {
-    size_t n = count_items(entries), k = 0, idx, len = 0;
+    size_t n = count_items(entries), k = 0;
     if (t) {
         t->count = malloc((n ? n : 1) * sizeof *t->count);
         t->pos = malloc((n ? n : 1) * sizeof *t->pos);
@@ -612,33 +677,15 @@ static int read_entries(crisk_schema *s, const cJSON *entries, const char *at, s
     if (t ? !t->count || !t->pos : !bt->low || !bt->high)
         return crisk_fail(err, CRISK_E_NOMEM, "%s: out of memory for %zu entries", at, n);
     for (const cJSON *e = entries->child; e; e = e->next, k++) {
-        char eat[PATH_SIZE + 32], nat[PATH_SIZE + 48];
-        snprintf(eat, sizeof eat, "%s[%zu]", at, k);
-        const cJSON *rest = NULL;
-        int rc = entry_key(s, e, nparts, eat, key, &len, &rest, err);
-        if (rc || (rc = insert_new(t ? &t->keys : &bt->keys, key, len, eat, &idx, err)))
+        /* Read silently first: the JSON path of an entry is written only to explain a
+         * failure (a bad entry fails again, unchanged, with its path). */
+        if (read_entry(s, e, nparts, t, bt, key, "", NULL) == 0)
+            continue;
+        char eat[PATH_SIZE + 32];
+        path_index(eat, sizeof eat, at, k);
+        int rc = read_entry(s, e, nparts, t, bt, key, eat, err);
+        if (rc)
             return rc;
-        const cJSON *a = rest, *b = rest->next;
-        if (t) {
-            double count = 0, pos = 0;
-            snprintf(nat, sizeof nat, "%s[%zu]", eat, nparts);
-            if ((rc = read_count(a, nat, (double)s->fit.rows, &count, err)))
-                return rc;
-            snprintf(nat, sizeof nat, "%s[%zu]", eat, nparts + 1);
-            if ((rc = read_count(b, nat, count, &pos, err)))
-                return rc;
-            if (count == 0)
-                return crisk_fail(err, CRISK_E_FORMAT, "%s: a key with no rows", eat);
-            t->count[idx] = (uint32_t)count;
-            t->pos[idx] = (uint32_t)pos;
-        } else {
-            if (!cJSON_IsNumber(a) || !cJSON_IsNumber(b) || !isfinite(a->valuedouble)
-                || !isfinite(b->valuedouble) || a->valuedouble > b->valuedouble)
-                return crisk_fail(err, CRISK_E_FORMAT, "%s: expected finite bounds low <= "
-                                  "high after the key", eat);
-            bt->low[idx] = a->valuedouble;
-            bt->high[idx] = b->valuedouble;
-        }
     }
     return 0;
 }

@@ -204,6 +204,28 @@ def test_scores_equal_xgboost_on_the_scoring_features(bundle, run_crisk):
             assert "P-001" in row["reason"]
 
 
+def test_timings_and_score_text(bundle, run_crisk):
+    """`--timings` adds one line of wall and one of CPU stage times to stderr and changes
+    nothing else; every score is written as C's "%.9g" of the float32 (Python's own
+    correctly rounded formatting is the reference for the command's formatter)."""
+    d = bundle["dir"]
+    plain, timed = d / "plain.csv", d / "timed.csv"
+    run_crisk("score", "--bundle", bundle["bundle"], "--input", d / "test.csv",
+              "--output", plain, "--batch-rows", 400)
+    proc = run_crisk("score", "--bundle", bundle["bundle"], "--input", d / "test.csv",
+                     "--output", timed, "--batch-rows", 400, "--timings")
+    assert timed.read_bytes() == plain.read_bytes()
+    for clock in ("wall", "cpu"):
+        m = re.search(rf"timings \({clock} s\): read ([\d.]+), features ([\d.]+), models "
+                      r"([\d.]+), profiles ([\d.]+), lanes ([\d.]+), output ([\d.]+)",
+                      proc.stderr)
+        assert m, proc.stderr
+        assert all(float(v) >= 0 for v in m.groups())
+    texts = [r["fraud"] for r in read_scores_csv(plain)]
+    assert len(texts) == N_TEST
+    assert texts == ["%.9g" % float(np.float32(t)) for t in texts]
+
+
 def test_csv_and_jsonl_inputs_give_identical_output(bundle, run_crisk):
     d = bundle["dir"]
     run_crisk("score", "--bundle", bundle["bundle"], "--input", d / "test.csv",
