@@ -59,6 +59,9 @@ typedef struct builder {
     uint8_t *missing;        /* per feature: 0 unseen, else 1 + numerical missing type */
     size_t *missing_tree;    /* per feature: the tree where `missing` was first seen */
     size_t *cat_tree;        /* per feature: 1 + a tree splitting it categorically, or 0 */
+    size_t *inf_tree;        /* per feature: 1 + a tree with a threshold +inf, or 0 */
+    size_t *huge_tree;       /* per feature: 1 + a tree with a finite threshold >= FLT_MAX,
+                                or 0 */
     int64_t *ints;           /* scratch for integer arrays, cap_ints long */
     double *reals;           /* scratch for real arrays, cap_reals long */
     int64_t *bounds;         /* the current tree's cat_boundaries, cap_bounds long */
@@ -255,9 +258,10 @@ static int read_one_int(builder *b, span v, const char *where, const char *key, 
  * [-kZero, kZero] to 0, so when 0 <= t < kZero that whole interval goes left (t' is the
  * float after kZero), and when -kZero <= t < 0 it goes right (t' = -kZero); elsewhere
  * z(x) = x on both sides of t and the plain rule holds. Beyond the float range:
- * t >= FLT_MAX sends every finite float left (t' = +inf, and +inf goes right as
- * LightGBM sends it unless t = +inf, which the caller refuses); t < -FLT_MAX sends only
- * -inf left (t' = -FLT_MAX). NaN and +inf are not passed in. */
+ * t >= FLT_MAX sends every finite float left (t' = +inf, and +inf goes right as LightGBM
+ * sends it, except for t = +inf: there +inf goes left too, which the fix-up
+ * CRISK_FIXUP_INF_TO_MAX gives by comparing it as FLT_MAX); t < -FLT_MAX sends only -inf
+ * left (t' = -FLT_MAX). NaN is not passed in. */
 static float lightgbm_threshold(double t)
 {
     const double kzero = (double)ZERO_THRESHOLD;
@@ -271,6 +275,28 @@ static float lightgbm_threshold(double t)
     if ((double)f > t)
         f = nextafterf(f, -INFINITY);
     return nextafterf(f, INFINITY);
+}
+
+/* Records that node `i` of `tree` splits feature `f` at a double threshold `t` that
+ * converts to t' = +inf, and fails (CRISK_E_UNSUPPORTED) if the feature has both a
+ * threshold +inf and a finite one >= FLT_MAX: x = +inf goes left at the first and right at
+ * the second, while the float rule sends it one way at both (the fix-up turning it into
+ * FLT_MAX, needed for the first, sends it left at the second too). Threshold +inf is
+ * what LightGBM writes for "every number left" on a feature with NaN. */
+static int note_huge_threshold(builder *b, size_t tree, size_t i, int32_t f, double t,
+                               const span *key, const char *where, crisk_error *err)
+{
+    size_t *mine = t == INFINITY ? b->inf_tree : b->huge_tree;
+    size_t *other = t == INFINITY ? b->huge_tree : b->inf_tree;
+    if (!mine[f])
+        mine[f] = tree + 1;
+    if (!other[f])
+        return 0;
+    return crisk_fail(err, CRISK_E_UNSUPPORTED, "line %zu: %s: threshold[%zu] = %g on "
+                      "feature %d, which has a threshold %s in Tree=%zu: +inf goes left at "
+                      "a threshold +inf and right at a finite one >= FLT_MAX, which crisk's "
+                      "float thresholds cannot both express", key->line, where, i, t, (int)f,
+                      t == INFINITY ? ">= FLT_MAX" : "+inf", other[f] - 1);
 }
 
 /* Records that `tree` splits feature `f` numerically with missing type `mt`, and fails
@@ -432,13 +458,13 @@ static int read_splits(builder *b, const span *tk, size_t tree, size_t L, size_t
             n->cat_begin = (uint32_t)b->bounds[k];
             n->cat_nwords = (uint32_t)(b->bounds[k + 1] - b->bounds[k]);
         } else {
-            if (t == INFINITY)
-                return crisk_fail(err, CRISK_E_UNSUPPORTED, "line %zu: %s: threshold[%zu] is "
-                                  "+inf (only +inf itself would go left; crisk cannot express "
-                                  "that)", tk[TK_THRESHOLD].line, where, i);
             n->threshold = lightgbm_threshold(t);
+            if (t >= (double)FLT_MAX)
+                rc = note_huge_threshold(b, tree, i, n->feature, t, &tk[TK_THRESHOLD], where,
+                                         err);
         }
-        rc = note_missing(b, tree, n->feature, b->mtype[i], n->categorical, err);
+        if (rc == 0)
+            rc = note_missing(b, tree, n->feature, b->mtype[i], n->categorical, err);
     }
     return rc;
 }
@@ -837,30 +863,41 @@ static int read_header(builder *b, const span *hk, crisk_error *err)
     b->missing = calloc(F, 1);
     b->missing_tree = calloc(F, sizeof *b->missing_tree);
     b->cat_tree = calloc(F, sizeof *b->cat_tree);
-    if (!m->base_margin || !b->missing || !b->missing_tree || !b->cat_tree)
+    b->inf_tree = calloc(F, sizeof *b->inf_tree);
+    b->huge_tree = calloc(F, sizeof *b->huge_tree);
+    if (!m->base_margin || !b->missing || !b->missing_tree || !b->cat_tree || !b->inf_tree ||
+        !b->huge_tree)
         return crisk_fail(err, CRISK_E_NOMEM, "out of memory for %zu features", F);
     return 0;
 }
 
-/* Turns the features' missing types into model->fixup (None: NaN is 0.0; Zero: zero is
- * missing; NaN: nothing to do), leaving it NULL when no feature needs one. */
+/* Returns feature f's fix-up bits: its missing type's (None: NaN is 0.0; Zero: zero is
+ * missing; NaN: none) and, when a split has threshold +inf, +inf compared as FLT_MAX. */
+static uint8_t feature_fixup(const builder *b, size_t f)
+{
+    uint8_t fix = b->inf_tree[f] ? CRISK_FIXUP_INF_TO_MAX : CRISK_FIXUP_NONE;
+    if (b->missing[f] == MISSING_NONE + 1)
+        fix |= CRISK_FIXUP_NAN_TO_ZERO;
+    else if (b->missing[f] == MISSING_ZERO + 1)
+        fix |= CRISK_FIXUP_ZERO_TO_NAN;
+    return fix;
+}
+
+/* Fills model->fixup with each feature's fix-ups, leaving it NULL when no feature needs
+ * one. Returns 0 or CRISK_E_NOMEM. */
 static int make_fixups(builder *b, crisk_error *err)
 {
     crisk_model *m = b->m;
     int any = 0;
     for (size_t f = 0; f < m->num_features; f++)
-        any |= b->missing[f] == MISSING_NONE + 1 || b->missing[f] == MISSING_ZERO + 1;
+        any |= feature_fixup(b, f) != CRISK_FIXUP_NONE;
     if (!any)
         return 0;
     m->fixup = calloc(m->num_features, 1);
     if (!m->fixup)
         return crisk_fail(err, CRISK_E_NOMEM, "out of memory for fix-ups");
-    for (size_t f = 0; f < m->num_features; f++) {
-        if (b->missing[f] == MISSING_NONE + 1)
-            m->fixup[f] = CRISK_FIXUP_NAN_TO_ZERO;
-        else if (b->missing[f] == MISSING_ZERO + 1)
-            m->fixup[f] = CRISK_FIXUP_ZERO_TO_NAN;
-    }
+    for (size_t f = 0; f < m->num_features; f++)
+        m->fixup[f] = feature_fixup(b, f);
     return 0;
 }
 
@@ -914,6 +951,8 @@ int crisk_import_lightgbm(const char *text, size_t size, const crisk_load_limits
     free(b.missing);
     free(b.missing_tree);
     free(b.cat_tree);
+    free(b.inf_tree);
+    free(b.huge_tree);
     free(b.ints);
     free(b.reals);
     free(b.bounds);

@@ -8,8 +8,8 @@
  *     format compares otherwise (LightGBM's double `x <= t`) convert the threshold so that
  *     the float compare gives the same answer for every float x;
  *   - NaN takes the node's default side;
- *   - per-feature input fix-ups (LightGBM's missing types) are applied to a row before the
- *     trees see it, so nodes never need to know them.
+ *   - per-feature input fix-ups (LightGBM's missing types and +inf thresholds) are applied
+ *     to a row before the trees see it, so nodes never need to know them.
  */
 #ifndef CRISK_MODEL_H
 #define CRISK_MODEL_H
@@ -42,12 +42,16 @@ typedef enum crisk_transform {
     CRISK_TF_SIGNED_SQUARE     /* LightGBM regression with sqrt: sign(x) * x^2 */
 } crisk_transform;
 
-/* Per-feature input fix-up applied before traversal (LightGBM missing types). */
+/* Per-feature input fix-ups applied before traversal, bits of a set: LightGBM's missing
+ * types (at most one of the first two) and its +inf thresholds. The bits rewrite disjoint
+ * values, so the order they are applied in does not matter. */
 typedef enum crisk_fixup {
     CRISK_FIXUP_NONE = 0,
-    CRISK_FIXUP_NAN_TO_ZERO,   /* LightGBM missing type None: NaN is compared as 0.0 */
-    CRISK_FIXUP_ZERO_TO_NAN    /* LightGBM missing type Zero: |x| <= 1e-35f and NaN take the
-                                  default side */
+    CRISK_FIXUP_NAN_TO_ZERO = 1, /* LightGBM missing type None: NaN is compared as 0.0 */
+    CRISK_FIXUP_ZERO_TO_NAN = 2, /* LightGBM missing type Zero: |x| <= 1e-35f and NaN take
+                                    the default side */
+    CRISK_FIXUP_INF_TO_MAX = 4   /* LightGBM threshold +inf (t' = +inf): x = +inf is
+                                    compared as FLT_MAX, so that it goes left there too */
 } crisk_fixup;
 
 /* Largest number of features a tree model may have: a node's feature index is a 29-bit
@@ -125,7 +129,7 @@ struct crisk_model {
     size_t       num_linear_terms;
     int32_t     *lin_feature;
     double      *lin_coeff;
-    uint8_t     *fixup;              /* NULL, or num_features crisk_fixup values */
+    uint8_t     *fixup;              /* NULL, or num_features sets of crisk_fixup bits */
     size_t       trees_per_iteration;/* num_outputs * num_parallel_tree */
     size_t       num_iterations;
     int          accumulate_double;  /* LightGBM: sum leaves in double */

@@ -8,6 +8,7 @@
 
 #include "model.h"
 
+#include <float.h>
 #include <math.h>
 
 /* Returns 1 if category value `x` is in node `n`'s set. Values that are negative, too large
@@ -24,18 +25,19 @@ static inline int crisk_category_in_set(const crisk_model *m, const crisk_node *
     return (m->cat_words[n->cat_begin + c / 32] >> (c % 32)) & 1u;
 }
 
-/* Returns feature value `x` of feature `f` after the model's fix-up for it (model->fixup
- * must not be NULL): LightGBM's missing types, applied before the trees see a row. */
+/* Returns feature value `x` of feature `f` after the model's fix-ups for it (model->fixup
+ * must not be NULL): LightGBM's missing types and its +inf thresholds, applied before the
+ * trees see a row. */
 static inline float crisk_fix_value(const crisk_model *m, size_t f, float x)
 {
-    switch (m->fixup[f]) {
-    case CRISK_FIXUP_NAN_TO_ZERO:
-        return isnan(x) ? 0.0f : x;
-    case CRISK_FIXUP_ZERO_TO_NAN:
-        return fabsf(x) <= 1e-35f ? NAN : x;
-    default:
-        return x;
-    }
+    unsigned fix = m->fixup[f];
+    if ((fix & CRISK_FIXUP_NAN_TO_ZERO) && isnan(x))
+        x = 0.0f;
+    if ((fix & CRISK_FIXUP_ZERO_TO_NAN) && fabsf(x) <= 1e-35f)
+        x = NAN;
+    if ((fix & CRISK_FIXUP_INF_TO_MAX) && x == INFINITY)
+        x = FLT_MAX;
+    return x;
 }
 
 /* Returns `n` rows of model->num_features floats after the model's fix-ups: `rows` itself

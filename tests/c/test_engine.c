@@ -150,7 +150,7 @@ static crisk_model *make_model(const shape *s, uint64_t seed)
     if (s->fixups) {
         m->fixup = calloc(s->features, 1);
         for (size_t f = 0; f < s->features; f++)
-            m->fixup[f] = (uint8_t)(f % 3);
+            m->fixup[f] = (uint8_t)(f % 3 | (f % 2 ? CRISK_FIXUP_INF_TO_MAX : 0));
     }
     crisk_load_options opts;
     crisk_load_options_init(&opts);
@@ -319,10 +319,10 @@ END_TEST
 
 START_TEST(test_fixups)
 {
-    /* Per-feature fix-ups (NaN to 0, zero to NaN) go through the fast layouts on a fixed-up
-     * copy of each block of rows: deep (GENERAL) and shallow (PERFECT, BYTES) trees; 100
-     * features, where a block holds fewer rows than usual; and rows too wide for the
-     * stack copy, which the reference walk scores. */
+    /* Per-feature fix-ups (NaN to 0, zero to NaN, each alone or with +inf to FLT_MAX) go
+     * through the fast layouts on a fixed-up copy of each block of rows: deep (GENERAL)
+     * and shallow (PERFECT, BYTES) trees; 100 features, where a block holds fewer rows
+     * than usual; and rows too wide for the stack copy, which the reference walk scores. */
     shape deep = {.trees = 30, .features = 10, .groups = 1, .min_depth = 2, .max_depth = 9,
                   .accumulate_double = 1, .fixups = 1};
     check_shape(deep, 2);

@@ -183,6 +183,33 @@ def test_mixed_missing_types(tmp_path):
 
 
 @pytest.mark.parametrize("objective,kind", [("regression", "real"), ("binary", "binary")])
+def test_nan_training_gives_inf_thresholds(objective, kind, tmp_path):
+    """Features whose NaN carries the signal: LightGBM writes threshold +inf ("every number
+    left, NaN right") on them, and crisk must send +inf, FLT_MAX and the rest left there
+    and NaN right, in every combination with the features' other splits."""
+    rng = np.random.default_rng(1)
+    n = 300
+    X = rng.normal(size=(n, 4)).astype(np.float32)
+    X[rng.random(n) < 0.3, 0] = np.nan
+    X[rng.random(n) < 0.3, 1] = np.nan
+    X[rng.random(n) < 0.3, 3] = 0.0
+    score = (np.where(np.isnan(X[:, 0]), 2.0, np.nan_to_num(X[:, 0]))
+             - np.isnan(X[:, 1]) + 0.5 * X[:, 2] + 0.3 * X[:, 3])
+    booster = train({"objective": objective}, X, labels(kind, score, rng), rounds=10,
+                    categorical=())
+    specials = np.array([np.inf, -np.inf, np.nan, FLT_MAX, -FLT_MAX, 0.0, -0.0, 1e-36,
+                         1e30, 0.5, -0.5], dtype=np.float32)
+    extra = X[:80].copy()
+    for j in range(4):
+        extra[:, j] = specials[rng.integers(0, len(specials), len(extra))]
+    rows = [X[:100], extra] + [np.full((1, 4), v, dtype=np.float32) for v in specials]
+    text = compare(booster, np.vstack(rows), tmp_path)
+    thresholds = [v for line in text.splitlines() if line.startswith("threshold=")
+                  for v in line.split("=")[1].split()]
+    assert "inf" in thresholds
+
+
+@pytest.mark.parametrize("objective,kind", [("regression", "real"), ("binary", "binary")])
 def test_linear_trees(objective, kind, tmp_path):
     X, score, rng = make_data()
     booster = train({"objective": objective, "linear_tree": True, "linear_lambda": 0.1}, X,
@@ -273,18 +300,24 @@ THRESHOLDS = [
 ]
 
 
-def test_threshold_conversion_ulp_by_ulp(tmp_path):
-    """For every threshold above and the three missing types (features 0: NaN, 1: None,
-    2: Zero, default left), every float within 4 ulps of the threshold, of 0, of
+# Threshold +inf sends x = +inf left, a finite one >= FLT_MAX sends it right: crisk takes
+# either kind on a feature, never both (see test_inf_and_huge_thresholds_refused).
+INF_THRESHOLDS = [np.inf] + [t for t in THRESHOLDS if t < FLT_MAX]
+
+
+@pytest.mark.parametrize("thresholds", [THRESHOLDS, INF_THRESHOLDS], ids=["finite", "inf"])
+def test_threshold_conversion_ulp_by_ulp(thresholds, tmp_path):
+    """For every threshold of the list and the three missing types (features 0: NaN, 1:
+    None, 2: Zero, default left), every float within 4 ulps of the threshold, of 0, of
     +-kZeroThreshold and of +-FLT_MAX, and the infinities and NaN, must go where
     LightGBM sends them. One class per (threshold, feature): raw score 0 = left."""
     trees = []
-    for t in THRESHOLDS:
+    for t in thresholds:
         for feature, dt in ((0, 8), (1, 2), (2, 6)):
             trees.append(stump(feature, float(t), dt))
     text = model_text(trees, 3, f"multiclass num_class:{len(trees)}")
     probes = set()
-    for x in [*THRESHOLDS, 0.0, KZERO, -KZERO, FLT_MAX, -FLT_MAX, 1.0]:
+    for x in [*thresholds, 0.0, KZERO, -KZERO, FLT_MAX, -FLT_MAX, 1.0]:
         if np.isfinite(x) and abs(x) <= FLT_MAX:
             probes.update(float(v) for v in ulps(x, 4))
     probes.update([np.inf, -np.inf, np.nan, -0.0])
@@ -293,7 +326,24 @@ def test_threshold_conversion_ulp_by_ulp(tmp_path):
     want = lgb.Booster(model_str=text).predict(X, raw_score=True)
     got = CModel(text.encode()).predict(X, margin=True)
     bad = np.argwhere(got != want)
-    assert len(bad) == 0, [(float(X[r, 0]), THRESHOLDS[c // 3], c % 3) for r, c in bad[:5]]
+    assert len(bad) == 0, [(float(X[r, 0]), thresholds[c // 3], c % 3) for r, c in bad[:5]]
+
+
+@pytest.mark.parametrize("huge", [FLT_MAX, 1e300])
+def test_inf_and_huge_thresholds_refused(huge):
+    """A feature split at +inf and at a finite threshold >= FLT_MAX is refused whichever
+    comes first, naming both trees; each alone, or on different features, loads."""
+    for first, second in ((np.inf, huge), (huge, np.inf)):
+        text = model_text([stump(0, first, 8), stump(0, second, 8)], 2, "regression")
+        with pytest.raises(CriskError) as e:
+            CModel(text.encode())
+        assert e.value.code == E_UNSUPPORTED
+        assert "Tree=1: threshold[0]" in e.value.message and "feature 0" in \
+            e.value.message and "in Tree=0" in e.value.message, e.value.message
+    text = model_text([stump(0, np.inf, 8), stump(1, huge, 8)], 2, "regression")
+    X = np.array([[np.inf, np.inf], [FLT_MAX, FLT_MAX], [np.nan, np.nan]], dtype=np.float32)
+    want = lgb.Booster(model_str=text).predict(X, raw_score=True)
+    assert_close(CModel(text.encode()).predict(X, margin=True), want, "inf and huge apart")
 
 
 def test_categorical_rule(tmp_path):
