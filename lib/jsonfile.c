@@ -55,3 +55,42 @@ int crisk_json_check_keys(const cJSON *obj, const char *const *allowed, const ch
     }
     return 0;
 }
+
+/* Returns a phrase naming the JSON type of `item`, for messages. */
+const char *crisk_json_type_name(const cJSON *item)
+{
+    if (cJSON_IsNumber(item))
+        return "a number";
+    if (cJSON_IsString(item))
+        return "a string";
+    if (cJSON_IsArray(item))
+        return "an array";
+    if (cJSON_IsObject(item))
+        return "an object";
+    if (cJSON_IsBool(item))
+        return "a boolean";
+    if (cJSON_IsNull(item))
+        return "null";
+    return "an invalid value";
+}
+
+/* Checks that every key of object `obj` (at `path`) is one of the `n` `keys` (NULL entries
+ * ignored) and appears once. Returns 0 or CRISK_E_FORMAT naming the key. */
+int crisk_json_check_path_keys(const cJSON *obj, const char *path, const char *const *keys, size_t n,
+                      crisk_error *err)
+{
+    const char *dot = path[0] ? "." : "";
+    for (const cJSON *it = obj->child; it; it = it->next) {
+        size_t k = 0;
+        while (k < n && !(keys[k] && strcmp(keys[k], it->string) == 0))
+            k++;
+        if (k == n)
+            return crisk_fail(err, CRISK_E_FORMAT, "%s%s%s: unknown key", path, dot,
+                              it->string);
+        for (const cJSON *o = it->next; o; o = o->next)
+            if (strcmp(o->string, it->string) == 0)
+                return crisk_fail(err, CRISK_E_FORMAT, "%s%s%s: duplicate key", path, dot,
+                                  it->string);
+    }
+    return 0;
+}

@@ -21,4 +21,14 @@ int crisk_json_read_file(const char *path, size_t max_bytes, cJSON **out, crisk_
 int crisk_json_check_keys(const cJSON *obj, const char *const *allowed, const char *where,
                           crisk_error *err);
 
+/* Returns a phrase naming the JSON type of `item` ("a string", "an array", ...), for
+ * messages. */
+const char *crisk_json_type_name(const cJSON *item);
+
+/* Checks that every key of object `obj` (at JSON path `path`, "" for the root) is one of
+ * the `n` `keys` (NULL entries ignored) and appears once. Returns 0, or CRISK_E_FORMAT
+ * with the message "PATH.KEY: unknown key" or "PATH.KEY: duplicate key". */
+int crisk_json_check_path_keys(const cJSON *obj, const char *path, const char *const *keys,
+                               size_t n, crisk_error *err);
+
 #endif /* CRISK_JSONFILE_H */

@@ -5,6 +5,7 @@
  */
 #include "error.h"
 #include "import.h"
+#include "jsonfile.h"
 
 #include <float.h>
 #include <math.h>
@@ -25,48 +26,6 @@ static const char *const top_keys[] = {"format", "version", "feature_names", "cl
 /* The keys of the "standardize" object. */
 static const char *const standardize_keys[] = {"mean", "scale"};
 
-/* Returns a phrase naming the JSON type of `item`, for messages ("a string"). */
-static const char *json_type_name(const cJSON *item)
-{
-    if (cJSON_IsNumber(item))
-        return "a number";
-    if (cJSON_IsString(item))
-        return "a string";
-    if (cJSON_IsArray(item))
-        return "an array";
-    if (cJSON_IsObject(item))
-        return "an object";
-    if (cJSON_IsBool(item))
-        return "a boolean";
-    if (cJSON_IsNull(item))
-        return "null";
-    return "an invalid value";
-}
-
-/* Checks that object `obj` (at JSON path `path`, "" for the root) has only the `n` keys
- * in `keys`, each at most once. Returns 0 or CRISK_E_FORMAT naming the key. */
-static int check_keys(const cJSON *obj, const char *path, const char *const *keys, size_t n,
-                      crisk_error *err)
-{
-    uint32_t seen = 0; /* n <= 32: one bit per known key */
-    const char *dot = path[0] ? "." : "";
-    const cJSON *item;
-    cJSON_ArrayForEach(item, obj)
-    {
-        size_t k = 0;
-        while (k < n && strcmp(item->string, keys[k]) != 0)
-            k++;
-        if (k == n)
-            return crisk_fail(err, CRISK_E_FORMAT, "%s%s%s: unknown key", path, dot,
-                              item->string);
-        if (seen & (1u << k))
-            return crisk_fail(err, CRISK_E_FORMAT, "%s%s%s: duplicate key", path, dot,
-                              item->string);
-        seen |= 1u << k;
-    }
-    return 0;
-}
-
 /* Stores member `key` of `obj` in `*out` after checking it is an array (at path `path`).
  * A missing member is an error when `required`, else leaves `*out` NULL. Returns 0 or
  * CRISK_E_FORMAT. */
@@ -82,7 +41,7 @@ static int get_array(const cJSON *obj, const char *key, const char *path, int re
     }
     if (!cJSON_IsArray(item))
         return crisk_fail(err, CRISK_E_FORMAT, "%s: expected an array, got %s", path,
-                          json_type_name(item));
+                          crisk_json_type_name(item));
     *out = item;
     return 0;
 }
@@ -110,7 +69,7 @@ static int read_numbers(const cJSON *arr, const char *path, size_t n, double *ou
     {
         if (!cJSON_IsNumber(it))
             return crisk_fail(err, CRISK_E_FORMAT, "%s[%zu]: expected a number, got %s", path,
-                              i, json_type_name(it));
+                              i, crisk_json_type_name(it));
         double v = it->valuedouble;
         /* Values are stored as float: one beyond FLT_MAX would become infinite. */
         if (!isfinite(v) || fabs(v) > FLT_MAX)
@@ -146,7 +105,7 @@ static int read_feature_names(const cJSON *arr, size_t n, crisk_model *m, crisk_
     {
         if (!cJSON_IsString(it)) {
             rc = crisk_fail(err, CRISK_E_FORMAT, "feature_names[%zu]: expected a string, got "
-                            "%s", i, json_type_name(it));
+                            "%s", i, crisk_json_type_name(it));
             break;
         }
         if (it->valuestring[0] == '\0') {
@@ -190,7 +149,7 @@ static int read_classes(const cJSON *arr, const crisk_load_limits *limits,
     {
         if (!cJSON_IsString(it) && !(cJSON_IsNumber(it) && isfinite(it->valuedouble)))
             return crisk_fail(err, CRISK_E_FORMAT, "classes[%zu]: expected a string or a "
-                              "finite number, got %s", i, json_type_name(it));
+                              "finite number, got %s", i, crisk_json_type_name(it));
         i++;
     }
     *num_classes = n;
@@ -222,7 +181,7 @@ static int read_multi_class(const cJSON *root, size_t num_classes, crisk_model *
                           "\"multinomial\" or \"ovr\")");
     if (!cJSON_IsString(mc))
         return crisk_fail(err, CRISK_E_FORMAT, "multi_class: expected a string, got %s",
-                          json_type_name(mc));
+                          crisk_json_type_name(mc));
     const logistic_kind *kind = NULL;
     for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++)
         if (strcmp(mc->valuestring, kinds[k].name) == 0)
@@ -254,7 +213,7 @@ static int check_header(const cJSON *root, crisk_error *err)
         return crisk_fail(err, CRISK_E_FORMAT, "version: missing (a positive integer)");
     if (!cJSON_IsNumber(version))
         return crisk_fail(err, CRISK_E_FORMAT, "version: expected a number, got %s",
-                          json_type_name(version));
+                          crisk_json_type_name(version));
     double v = version->valuedouble;
     if (!(v >= 1 && v <= INT32_MAX) || v != floor(v))
         return crisk_fail(err, CRISK_E_FORMAT, "version: %g is not a positive integer", v);
@@ -279,8 +238,8 @@ static int read_standardize(const cJSON *root, size_t F, double *mean, double *s
         return 0;
     if (!cJSON_IsObject(st))
         return crisk_fail(err, CRISK_E_FORMAT, "standardize: expected an object, got %s",
-                          json_type_name(st));
-    int rc = check_keys(st, "standardize", standardize_keys, 2, err);
+                          crisk_json_type_name(st));
+    int rc = crisk_json_check_path_keys(st, "standardize", standardize_keys, 2, err);
     const cJSON *arr = NULL;
     if (rc == 0)
         rc = get_array(st, "mean", "standardize.mean", 1, &arr, err);
@@ -334,7 +293,7 @@ static int read_weights(const cJSON *root, size_t F, size_t G, const double *mea
         snprintf(path, sizeof path, "coef[%zu]", g);
         if (!cJSON_IsArray(it)) {
             rc = crisk_fail(err, CRISK_E_FORMAT, "%s: expected an array, got %s", path,
-                            json_type_name(it));
+                            crisk_json_type_name(it));
             break;
         }
         rc = read_numbers(it, path, F, row, err);
@@ -382,8 +341,8 @@ int crisk_import_logistic(const cJSON *root, const crisk_load_limits *limits,
     /* The loader only passes objects, but the importer must not rely on it. */
     if (!cJSON_IsObject(root))
         return crisk_fail(err, CRISK_E_FORMAT, "the document is not a JSON object (got %s)",
-                          json_type_name(root));
-    int rc = check_keys(root, "", top_keys, NUM_TOP_KEYS, err);
+                          crisk_json_type_name(root));
+    int rc = crisk_json_check_path_keys(root, "", top_keys, NUM_TOP_KEYS, err);
     if (rc == 0)
         rc = check_header(root, err);
     const cJSON *names = NULL, *classes = NULL;

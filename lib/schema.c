@@ -3,6 +3,7 @@
  * named by its JSON path, writing it back with the fitted state, and the accessors.
  */
 #include "error.h"
+#include "jsonfile.h"
 #include "events.h"
 #include "import.h"
 #include "schema_impl.h"
@@ -39,23 +40,6 @@ static const char *const op_keys[][4] = {
     {"field", "unknown"}, {"keys", "smoothing"}, {"keys"}, EVENT_KEYS, EVENT_KEYS, EVENT_KEYS,
     EVENT_KEYS};
 
-/* Returns a phrase naming the JSON type of `item`, for messages. */
-const char *crisk_json_type_name(const cJSON *item)
-{
-    if (cJSON_IsNumber(item))
-        return "a number";
-    if (cJSON_IsString(item))
-        return "a string";
-    if (cJSON_IsArray(item))
-        return "an array";
-    if (cJSON_IsObject(item))
-        return "an object";
-    if (cJSON_IsBool(item))
-        return "a boolean";
-    if (cJSON_IsNull(item))
-        return "null";
-    return "an invalid value";
-}
 
 /* Returns the index of `name` among the `n` strings of `names` (entry 0 unused), or 0. */
 static unsigned name_index(const char *const *names, size_t n, const char *name)
@@ -66,26 +50,6 @@ static unsigned name_index(const char *const *names, size_t n, const char *name)
     return 0;
 }
 
-/* Checks that every key of object `obj` (at `path`) is one of the `n` `keys` (NULL entries
- * ignored) and appears once. Returns 0 or CRISK_E_FORMAT naming the key. */
-static int check_keys(const cJSON *obj, const char *path, const char *const *keys, size_t n,
-                      crisk_error *err)
-{
-    const char *dot = path[0] ? "." : "";
-    for (const cJSON *it = obj->child; it; it = it->next) {
-        size_t k = 0;
-        while (k < n && !(keys[k] && strcmp(keys[k], it->string) == 0))
-            k++;
-        if (k == n)
-            return crisk_fail(err, CRISK_E_FORMAT, "%s%s%s: unknown key", path, dot,
-                              it->string);
-        for (const cJSON *o = it->next; o; o = o->next)
-            if (strcmp(o->string, it->string) == 0)
-                return crisk_fail(err, CRISK_E_FORMAT, "%s%s%s: duplicate key", path, dot,
-                                  it->string);
-    }
-    return 0;
-}
 
 /* Stores string member `key` of `obj` (at `path`) in `*out`, NULL when absent and not
  * `required`. Returns 0 or CRISK_E_FORMAT. */
@@ -234,7 +198,7 @@ static int read_keys(crisk_schema *s, const cJSON *arr, const char *path, uint32
         } else if (cJSON_IsObject(it)) {
             static const char *const part_keys[] = {"field", "digits"};
             double digits = 0;
-            if ((rc = check_keys(it, at, part_keys, 2, err))
+            if ((rc = crisk_json_check_path_keys(it, at, part_keys, 2, err))
                 || (rc = get_string(it, at, "field", 1, &name, err))
                 || (rc = get_number(it, at, "digits", 0, 1, 12, 1, &digits, err)))
                 return rc;
@@ -274,7 +238,7 @@ static int read_fields(crisk_schema *s, const cJSON *arr, crisk_error *err)
                               crisk_json_type_name(it));
         const char *name, *type;
         int rc;
-        if ((rc = check_keys(it, at, field_keys, COUNT(field_keys), err))
+        if ((rc = crisk_json_check_path_keys(it, at, field_keys, COUNT(field_keys), err))
             || (rc = get_string(it, at, "name", 1, &name, err))
             || (rc = get_string(it, at, "type", 1, &type, err))
             || (rc = get_bool(it, at, "required", &f->required, err))
@@ -438,7 +402,7 @@ static int read_features(crisk_schema *s, const cJSON *arr, crisk_error *err)
                               "event_max", at, op);
         const char *allowed[7] = {"name", "op", "description", op_keys[f->op][0],
                                   op_keys[f->op][1], op_keys[f->op][2], op_keys[f->op][3]};
-        if ((rc = check_keys(it, at, allowed, 7, err)))
+        if ((rc = crisk_json_check_path_keys(it, at, allowed, 7, err)))
             return rc;
         if (crisk_schema_feature_index(s, name) >= 0)
             return crisk_fail(err, CRISK_E_FORMAT, "%s.name: \"%s\" names an earlier feature",
@@ -472,7 +436,7 @@ static int read_bands(crisk_schema *s, const cJSON *arr, crisk_error *err)
         int rc;
         b->low_q = 0.05;
         b->high_q = 0.95;
-        if ((rc = check_keys(it, at, band_keys, COUNT(band_keys), err))
+        if ((rc = crisk_json_check_path_keys(it, at, band_keys, COUNT(band_keys), err))
             || (rc = get_string(it, at, "name", 1, &name, err))
             || (rc = get_string(it, at, "feature", 1, &feature, err))
             || (rc = get_number(it, at, "low_quantile", 0, 0, 1, 0, &b->low_q, err))
@@ -516,7 +480,7 @@ static int read_schema(crisk_schema *s, const cJSON *root, crisk_error *err)
     double version = 0, max_bytes = 256;
     const cJSON *fields, *features, *bands, *event_types;
     int rc;
-    if ((rc = check_keys(root, "", top_keys, COUNT(top_keys), err))
+    if ((rc = crisk_json_check_path_keys(root, "", top_keys, COUNT(top_keys), err))
         || (rc = get_string(root, "", "format", 1, &format, err)))
         return rc;
     if (strcmp(format, "crisk-schema") != 0)

@@ -7,6 +7,7 @@
 #define CRISK_SCHEMA_IMPL_H
 
 #include "declarations.h"
+#include "jsonfile.h"
 #include "strmap.h"
 
 #include <cjson/cJSON.h>
@@ -239,7 +240,5 @@ int crisk_fit_check(const crisk_schema *s, const crisk_batch *b, const float *la
 /* Returns the fold of row `row` for `seed` and `folds` (docs/schema.md, "Folds"). */
 uint32_t crisk_fold_of(uint64_t row, uint64_t seed, unsigned folds);
 
-/* Returns a JSON type phrase for messages ("a string"). */
-const char *crisk_json_type_name(const cJSON *item);
 
 #endif /* CRISK_SCHEMA_IMPL_H */
