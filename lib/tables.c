@@ -581,8 +581,8 @@ static void path_index(char *out, size_t size, const char *base, size_t k)
 static int read_entry(crisk_schema *s, const cJSON *e, size_t nparts, risk_table *t,
                       band_table *bt, char *key, const char *path, crisk_error *err)
 {
-    size_t len, idx;
-    const cJSON *rest;
+    size_t len = 0, idx;
+    const cJSON *rest = NULL; /* set by entry_key on success; gcc -O2 -g cannot see it */
     int rc = entry_key(s, e, nparts, path, key, &len, &rest, err);
     if (rc)
         return rc;
