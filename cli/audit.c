@@ -637,12 +637,7 @@ int cli_audit(int argc, char **argv)
     };
     for (size_t i = 0; argc > 0 && i < sizeof commands / sizeof commands[0]; i++)
         if (strcmp(argv[0], commands[i].name) == 0) {
-            int rc = commands[i].run(argc - 1, argv + 1);
-            if (rc == CLI_HELP) {
-                cli_usage(stdout);
-                return CLI_EXIT_OK;
-            }
-            return rc;
+            return commands[i].run(argc - 1, argv + 1); /* main() handles CLI_HELP */
         }
     fprintf(stderr, "crisk audit: expected a sub-command: keygen, append, checkpoint, verify, "
                     "prove, check-proof, consistency, check-consistency (see 'crisk help')\n");

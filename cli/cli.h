@@ -42,6 +42,10 @@ void cli_usage(FILE *f);
  * digits) when that is not NULL. Returns it, or NULL after printing why not. */
 crisk_model *cli_load_model(const char *path, const char *sha256_hex);
 
+/* Loads the bundle in directory `dir`; returns it, or NULL after printing the library's
+ * message (which already names the directory and the file). */
+crisk_bundle *cli_load_bundle(const char *dir);
+
 /* Opens `path` for reading ("-" is stdin). Returns the stream, or NULL after reporting. */
 FILE *cli_open_input(const char *path);
 

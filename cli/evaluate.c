@@ -202,18 +202,12 @@ int cli_evaluate(int argc, char **argv)
 {
     eval_args a;
     int rc = parse(argc, argv, &a);
-    if (rc == CLI_HELP) {
-        cli_usage(stdout);
-        return CLI_EXIT_OK;
-    }
     if (rc)
-        return rc;
-    crisk_error err;
-    crisk_bundle *bundle = NULL;
-    if (crisk_bundle_load(a.bundle, NULL, &bundle, &err) != 0) {
-        cli_report(a.bundle, err.message);
+        return rc; /* CLI_HELP included: main() prints the usage */
+    crisk_bundle *bundle = cli_load_bundle(a.bundle);
+    if (!bundle)
         return CLI_EXIT_FAILURE;
-    }
+    crisk_error err;
     int status = CLI_EXIT_FAILURE;
     scored *rows = NULL;
     size_t n = 0;

@@ -171,12 +171,8 @@ int cli_fit(int argc, char **argv)
 {
     fit_args a;
     int rc = parse(argc, argv, &a);
-    if (rc == CLI_HELP) {
-        cli_usage(stdout);
-        return CLI_EXIT_OK;
-    }
     if (rc)
-        return rc;
+        return rc; /* CLI_HELP included: main() prints the usage */
     crisk_error err;
     crisk_schema *schema = NULL;
     if (crisk_schema_load(a.schema, &schema, &err) != 0) {

@@ -12,12 +12,8 @@ int cli_inspect(int argc, char **argv)
     const char *path = NULL, *sha256 = NULL;
     const cli_option opts[] = {{"--model", &path, NULL}, {"--sha256", &sha256, NULL}};
     int rc = cli_parse_args("inspect", argc, argv, opts, sizeof opts / sizeof opts[0]);
-    if (rc == CLI_HELP) {
-        cli_usage(stdout);
-        return CLI_EXIT_OK;
-    }
     if (rc)
-        return rc;
+        return rc; /* CLI_HELP included: main() prints the usage */
     if (!path) {
         fprintf(stderr, "crisk inspect: --model is required (see 'crisk help')\n");
         return CLI_EXIT_USAGE;

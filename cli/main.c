@@ -122,19 +122,23 @@ int main(int argc, char **argv)
         cli_usage(stderr);
         return CLI_EXIT_USAGE;
     }
+    static const struct {
+        const char *name;
+        int (*run)(int argc, char **argv);
+    } commands[] = {
+        {"predict", cli_predict}, {"inspect", cli_inspect}, {"audit", cli_audit},
+        {"score", cli_score},     {"fit", cli_fit},         {"evaluate", cli_evaluate},
+    };
     const char *command = argv[1];
-    if (strcmp(command, "predict") == 0)
-        return cli_predict(argc - 2, argv + 2);
-    if (strcmp(command, "inspect") == 0)
-        return cli_inspect(argc - 2, argv + 2);
-    if (strcmp(command, "audit") == 0)
-        return cli_audit(argc - 2, argv + 2);
-    if (strcmp(command, "score") == 0)
-        return cli_score(argc - 2, argv + 2);
-    if (strcmp(command, "fit") == 0)
-        return cli_fit(argc - 2, argv + 2);
-    if (strcmp(command, "evaluate") == 0)
-        return cli_evaluate(argc - 2, argv + 2);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(command, commands[i].name) == 0) {
+            int rc = commands[i].run(argc - 2, argv + 2);
+            if (rc == CLI_HELP) {
+                cli_usage(stdout);
+                return CLI_EXIT_OK;
+            }
+            return rc;
+        }
     if (strcmp(command, "help") == 0 || strcmp(command, "--help") == 0 ||
         strcmp(command, "-h") == 0) {
         cli_usage(stdout);

@@ -169,12 +169,8 @@ int cli_predict(int argc, char **argv)
 {
     predict_args a;
     int rc = parse(argc, argv, &a);
-    if (rc == CLI_HELP) {
-        cli_usage(stdout);
-        return CLI_EXIT_OK;
-    }
     if (rc)
-        return rc;
+        return rc; /* CLI_HELP included: main() prints the usage */
     crisk_model *model = cli_load_model(a.model, a.sha256);
     if (!model)
         return CLI_EXIT_FAILURE;

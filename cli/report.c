@@ -44,3 +44,16 @@ crisk_model *cli_load_model(const char *path, const char *sha256_hex)
     }
     return model;
 }
+
+/* Loads the bundle in directory `dir`; returns it, or NULL after printing the library's
+ * message (which already names the directory and the file). */
+crisk_bundle *cli_load_bundle(const char *dir)
+{
+    crisk_bundle *bundle = NULL;
+    crisk_error err;
+    if (crisk_bundle_load(dir, NULL, &bundle, &err) != 0) {
+        cli_report(NULL, err.message);
+        return NULL;
+    }
+    return bundle;
+}
