@@ -10,6 +10,7 @@
 #include "declarations.h"
 
 #include "check_run.h"
+#include "test_files.h"
 #include "xgb_train.h"
 
 #include <check.h>
@@ -89,21 +90,10 @@ static const char *const HS[] = {"851712", "610910", "940360"};
 /* The temporary bundle directory of the current test. */
 static char dir[64];
 
-/* Writes `len` bytes of `data` to file `name` in the bundle directory. */
-static void write_bytes(const char *name, const void *data, size_t len)
-{
-    char path[256];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "wb");
-    ck_assert_ptr_nonnull(f);
-    ck_assert_uint_eq(fwrite(data, 1, len, f), len);
-    fclose(f);
-}
-
 /* Writes text to file `name` in the bundle directory. */
 static void write_text(const char *name, const char *text)
 {
-    write_bytes(name, text, strlen(text));
+    crisk_test_write_file(dir, name, text, strlen(text));
 }
 
 /* Appends declaration `i` of a deterministic family (`tag` "T" for training, "S" for
@@ -185,7 +175,7 @@ static void setup(void)
     unsigned char *json = NULL;
     size_t json_size = 0;
     ck_assert_int_eq(xgbt_save(revenue, "json", &json, &json_size, msg, sizeof msg), 0);
-    write_bytes("revenue.json", json, json_size);
+    crisk_test_write_file(dir, "revenue.json", json, json_size);
     free(json);
     free(xr);
     free(x);

@@ -11,6 +11,7 @@
 #include "declarations.h"
 
 #include "check_run.h"
+#include "test_files.h"
 
 #include <check.h>
 #include <math.h>
@@ -93,28 +94,6 @@ static const char *const STREAM =
     "{\"event_id\": \"e11\", \"key\": {\"type\": \"container\", \"value\": \"C77\"},"
     " \"type\": \"seal.tampered\", \"device_id\": \"S1\", \"time\": \"2026-03-06T00:00:00Z\"}";
 
-/* Writes `text` to a new temporary file and returns its path (the caller frees it). */
-static char *write_temp(const char *text)
-{
-    char *path = strdup("/tmp/crisk_events_XXXXXX");
-    int fd = mkstemp(path);
-    ck_assert_int_ge(fd, 0);
-    size_t n = strlen(text);
-    ck_assert_int_eq((long)write(fd, text, n), (long)n);
-    close(fd);
-    return path;
-}
-
-/* Loads a schema from JSON text; returns the code and keeps the error in `err`. */
-static int load_schema(const char *text, crisk_schema **s, crisk_error *err)
-{
-    char *path = write_temp(text);
-    int rc = crisk_schema_load(path, s, err);
-    unlink(path);
-    free(path);
-    return rc;
-}
-
 /* Returns a batch of DECLS for `s`. */
 static crisk_batch *decl_batch(const crisk_schema *s)
 {
@@ -160,7 +139,7 @@ START_TEST(features_by_hand)
 {
     crisk_schema *s = NULL;
     crisk_error err;
-    ck_assert_msg(load_schema(SCHEMA, &s, &err) == 0, "%s", err.message);
+    ck_assert_msg(crisk_test_load_schema(SCHEMA, &s, &err) == 0, "%s", err.message);
     ck_assert_uint_eq(crisk_schema_num_features(s), NFEAT);
     crisk_batch *b = decl_batch(s);
     /* container_rate needs fitted tables: fit on labels that do not matter here. */
@@ -277,7 +256,7 @@ static const char *const KEYS =
 /* Loads the device keys above. */
 static crisk_device_keys *load_keys(void)
 {
-    char *path = write_temp(KEYS);
+    char *path = crisk_test_write_temp(KEYS);
     crisk_device_keys *k = NULL;
     crisk_error err;
     ck_assert_msg(crisk_device_keys_load(path, &k, &err) == 0, "%s", err.message);
@@ -290,7 +269,7 @@ START_TEST(every_reject_reason)
 {
     crisk_schema *s = NULL;
     crisk_error err;
-    ck_assert_int_eq(load_schema(SCHEMA, &s, &err), 0);
+    ck_assert_int_eq(crisk_test_load_schema(SCHEMA, &s, &err), 0);
     crisk_device_keys *keys = load_keys();
     static char text[8192];
     char line[1024], mac[65];
@@ -373,7 +352,7 @@ START_TEST(hmac_covers_every_member)
 {
     crisk_schema *s = NULL;
     crisk_error err;
-    ck_assert_int_eq(load_schema(SCHEMA, &s, &err), 0);
+    ck_assert_int_eq(crisk_test_load_schema(SCHEMA, &s, &err), 0);
     crisk_device_keys *keys = load_keys();
     crisk_events_options opts;
     crisk_events_options_init(&opts);
@@ -426,7 +405,7 @@ START_TEST(timestamps)
 {
     crisk_schema *s = NULL;
     crisk_error err;
-    ck_assert_int_eq(load_schema(SCHEMA, &s, &err), 0);
+    ck_assert_int_eq(crisk_test_load_schema(SCHEMA, &s, &err), 0);
     static const struct { const char *time; int ok; } cases[] = {
         {"2026-03-01T10:00:00Z", 1}, {"2026-03-01t10:00:00z", 1},
         {"2026-03-01T10:00:00.123456789+05:30", 1}, {"2024-02-29T23:59:60-00:00", 1},
@@ -467,7 +446,7 @@ START_TEST(limits_and_files)
 {
     crisk_schema *s = NULL;
     crisk_error err;
-    ck_assert_int_eq(load_schema(SCHEMA, &s, &err), 0);
+    ck_assert_int_eq(crisk_test_load_schema(SCHEMA, &s, &err), 0);
     crisk_events_options opts;
     crisk_events_options_init(&opts);
     opts.max_events = 3;
@@ -488,7 +467,7 @@ START_TEST(limits_and_files)
     ck_assert_uint_eq(crisk_events_num_rejects(ev), 10);
     crisk_events_free(ev);
     /* The file reader gives what the buffer reader gives. */
-    char *path = write_temp(STREAM);
+    char *path = crisk_test_write_temp(STREAM);
     ck_assert_int_eq(crisk_events_load(s, NULL, path, NULL, &ev, &err), 0);
     ck_assert_uint_eq(crisk_events_num_kept(ev), 10);
     crisk_events_free(ev);
@@ -496,7 +475,7 @@ START_TEST(limits_and_files)
     ck_assert_int_eq(crisk_events_load(s, NULL, path, NULL, &ev, &err), CRISK_E_IO);
     free(path);
     /* Device key files are checked. */
-    path = write_temp("{\"format\": \"crisk-device-keys\", \"version\": 1,"
+    path = crisk_test_write_temp("{\"format\": \"crisk-device-keys\", \"version\": 1,"
                       " \"devices\": [{\"device_id\": \"K\", \"key\": \"abcd\"}]}");
     crisk_device_keys *keys = NULL;
     ck_assert_int_eq(crisk_device_keys_load(path, &keys, &err), CRISK_E_FORMAT);
@@ -505,7 +484,7 @@ START_TEST(limits_and_files)
     free(path);
     /* Events of one schema cannot join a batch of another. */
     crisk_schema *other = NULL;
-    ck_assert_int_eq(load_schema(SCHEMA, &other, &err), 0);
+    ck_assert_int_eq(crisk_test_load_schema(SCHEMA, &other, &err), 0);
     crisk_batch *b = decl_batch(other);
     ev = parse(s, NULL, STREAM, NULL);
     ck_assert_int_eq(crisk_batch_set_events(b, ev, &err), CRISK_E_INVALID_ARGUMENT);
@@ -531,8 +510,8 @@ START_TEST(schema_round_trip_and_refusals)
 {
     crisk_schema *s = NULL, *back = NULL;
     crisk_error err;
-    ck_assert_int_eq(load_schema(SCHEMA, &s, &err), 0);
-    char *path = write_temp("");
+    ck_assert_int_eq(crisk_test_load_schema(SCHEMA, &s, &err), 0);
+    char *path = crisk_test_write_temp("");
     ck_assert_int_eq(crisk_schema_save(s, path, &err), 0);
     ck_assert_msg(crisk_schema_load(path, &back, &err) == 0, "%s", err.message);
     unlink(path);
@@ -567,7 +546,7 @@ START_TEST(schema_round_trip_and_refusals)
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         char *text = patch(SCHEMA, bad[i].from, bad[i].to);
-        ck_assert_int_eq(load_schema(text, &s, &err), CRISK_E_FORMAT);
+        ck_assert_int_eq(crisk_test_load_schema(text, &s, &err), CRISK_E_FORMAT);
         ck_assert_msg(strstr(err.message, bad[i].words), "%s", err.message);
         free(text);
     }
@@ -575,7 +554,7 @@ START_TEST(schema_round_trip_and_refusals)
     char *text = patch(SCHEMA, "[\"container_id\"]}]}",
                        "[\"container_id\"]}], \"bands\": [{\"name\": \"b\", \"feature\": "
                        "\"xray_max\", \"keys\": [\"container_id\"]}]}");
-    ck_assert_int_eq(load_schema(text, &s, &err), CRISK_E_FORMAT);
+    ck_assert_int_eq(crisk_test_load_schema(text, &s, &err), CRISK_E_FORMAT);
     ck_assert_ptr_nonnull(strstr(err.message, "events"));
     free(text);
 }
@@ -598,7 +577,7 @@ START_TEST(profiles_on_event_features)
     ck_assert_ptr_nonnull(mkdtemp(dir));
     crisk_schema *s = NULL;
     crisk_error err;
-    ck_assert_int_eq(load_schema(SCHEMA, &s, &err), 0);
+    ck_assert_int_eq(crisk_test_load_schema(SCHEMA, &s, &err), 0);
     crisk_batch *b = decl_batch(s);
     float labels[NDECLS] = {0, 1, 0, 1, 0};
     ck_assert_int_eq(crisk_schema_fit(s, b, labels, NDECLS, NULL, &err), 0);
@@ -672,7 +651,7 @@ START_TEST(hostile_lines)
 {
     crisk_schema *s = NULL;
     crisk_error err;
-    ck_assert_int_eq(load_schema(SCHEMA, &s, &err), 0);
+    ck_assert_int_eq(crisk_test_load_schema(SCHEMA, &s, &err), 0);
     crisk_device_keys *keys = load_keys();
     crisk_events_options opts;
     crisk_events_options_init(&opts);

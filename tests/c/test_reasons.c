@@ -10,6 +10,7 @@
 #include "declarations.h"
 
 #include "check_run.h"
+#include "test_files.h"
 #include "xgb_train.h"
 
 #include <check.h>
@@ -87,17 +88,6 @@ typedef struct decl_text {
 /* The temporary bundle directory. */
 static char dir[64];
 
-/* Writes text to file `name` in the bundle directory. */
-static void write_file(const char *name, const void *data, size_t len)
-{
-    char path[256];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "wb");
-    ck_assert_ptr_nonnull(f);
-    ck_assert_uint_eq(fwrite(data, 1, len, f), len);
-    fclose(f);
-}
-
 /* Makes declaration `i` of a deterministic family (`tag` "T" training, "S" scoring),
  * appends it to `b`, stores its text in `*d` (when not NULL) and returns its label. */
 static float add_decl(crisk_batch *b, const char *tag, int i, decl_text *d)
@@ -133,7 +123,7 @@ static crisk_schema *unfitted_schema(void)
 {
     strcpy(dir, "/tmp/crisk_reasons_XXXXXX");
     ck_assert_ptr_nonnull(mkdtemp(dir));
-    write_file("schema_unfitted.json", SCHEMA, strlen(SCHEMA));
+    crisk_test_write_file(dir, "schema_unfitted.json", SCHEMA, strlen(SCHEMA));
     char path[256];
     snprintf(path, sizeof path, "%s/schema_unfitted.json", dir);
     crisk_schema *s = NULL;
@@ -174,9 +164,9 @@ static void build_bundle(const char *policy)
     unsigned char *json = NULL;
     size_t json_size = 0;
     ck_assert_int_eq(xgbt_save(booster, "json", &json, &json_size, msg, sizeof msg), 0);
-    write_file("fraud.json", json, json_size);
-    write_file("policy.json", policy, strlen(policy));
-    write_file("manifest.json", MANIFEST, strlen(MANIFEST));
+    crisk_test_write_file(dir, "fraud.json", json, json_size);
+    crisk_test_write_file(dir, "policy.json", policy, strlen(policy));
+    crisk_test_write_file(dir, "manifest.json", MANIFEST, strlen(MANIFEST));
     free(json);
     xgbt_free(booster);
     free(x);

@@ -6,6 +6,7 @@
  * messages, and unit-value bands.
  */
 #include "check_run.h"
+#include "test_files.h"
 #include "declarations.h"
 
 #include <check.h>
@@ -55,35 +56,12 @@ static const char *const SCHEMA =
 enum { X_VALUE, X_LOG, X_UNIT, X_YEAR, X_MONTH, X_DAY, X_WEEKDAY, X_DOY, X_HS2, X_HS6,
        X_ORIGIN, X_ORIGIN_U, X_IMP_RATE, X_IMP_COUNT, X_HSO_RATE, NFEAT };
 
-/* Writes `text` to a new temporary file and returns its path (static buffer per call
- * site is not needed: the caller frees it). */
-static char *write_temp(const char *text)
-{
-    char *path = strdup("/tmp/crisk_schema_XXXXXX");
-    int fd = mkstemp(path);
-    ck_assert_int_ge(fd, 0);
-    size_t n = strlen(text);
-    ck_assert_int_eq((long)write(fd, text, n), (long)n);
-    close(fd);
-    return path;
-}
-
-/* Loads a schema from JSON text; returns the code and keeps the error in `err`. */
-static int load_text(const char *text, crisk_schema **s, crisk_error *err)
-{
-    char *path = write_temp(text);
-    int rc = crisk_schema_load(path, s, err);
-    unlink(path);
-    free(path);
-    return rc;
-}
-
 /* Loads the test schema. */
 static crisk_schema *test_schema(void)
 {
     crisk_schema *s;
     crisk_error err;
-    int rc = load_text(SCHEMA, &s, &err);
+    int rc = crisk_test_load_schema(SCHEMA, &s, &err);
     ck_assert_msg(rc == 0, "%s", err.message);
     return s;
 }
@@ -110,7 +88,7 @@ static void expect_load_error(const char *text, int code, const char *what)
 {
     crisk_schema *s = (crisk_schema *)1;
     crisk_error err;
-    int rc = load_text(text, &s, &err);
+    int rc = crisk_test_load_schema(text, &s, &err);
     ck_assert_int_eq(rc, code);
     ck_assert_ptr_null(s);
     ck_assert_msg(strstr(err.message, what), "message \"%s\" lacks \"%s\"", err.message, what);
@@ -483,7 +461,7 @@ START_TEST(save_load_round_trip_is_bit_identical)
     crisk_fit_options_init(&o);
     o.smoothing = 3.3;
     ck_assert_int_eq(crisk_schema_fit(s, b, labels, 12, &o, &err), 0);
-    char *p1 = write_temp(""), *p2 = write_temp("");
+    char *p1 = crisk_test_write_temp(""), *p2 = crisk_test_write_temp("");
     ck_assert_int_eq(crisk_schema_save(s, p1, &err), 0);
     ck_assert_msg(crisk_schema_load(p1, &t, &err) == 0, "%s", err.message);
     ck_assert_int_eq(crisk_batch_new(t, &c, &err), 0);
@@ -522,7 +500,7 @@ START_TEST(every_prefix_of_a_fitted_schema_is_refused)
     ck_assert_int_eq(crisk_batch_new(s, &b, &err), 0);
     band_batch(b, labels);
     ck_assert_int_eq(crisk_schema_fit(s, b, labels, 12, NULL, &err), 0);
-    char *path = write_temp("");
+    char *path = crisk_test_write_temp("");
     ck_assert_int_eq(crisk_schema_save(s, path, &err), 0);
     char *text = slurp(path);
     size_t n = strlen(text);
@@ -551,7 +529,7 @@ START_TEST(long_fields_build_the_same_features)
     char *text = patched("\"max_field_bytes\": 32", "\"max_field_bytes\": 65535");
     crisk_schema *s = test_schema(), *big;
     crisk_error err;
-    ck_assert_int_eq(load_text(text, &big, &err), 0);
+    ck_assert_int_eq(crisk_test_load_schema(text, &big, &err), 0);
     free(text);
     crisk_batch *b, *c;
     float labels[12];
