@@ -275,55 +275,71 @@ void crisk_engine_bytes_scalar(const engine_bytes *b, const uint8_t *bins, size_
     }
 }
 
-/* Returns, for each of the 64 lanes, byte [n * 64 + lane] of `base` for the lane's node n
- * of level `level` (`off`: n's offset from the first node of the level). Loads every node of the
- * level and narrows them down pairwise by the bits of the offset, as a binary counter
- * does, so that at most level + 1 vectors are live and the blends form a shallow tree. */
-__attribute__((target("avx512f,avx512bw"), always_inline)) static inline __m512i
-select_level(const uint8_t *base, __m512i off, uint32_t level)
+/* Rows the VBMI kernel walks through a block at once: they share every load of the
+ * block's nodes, which bound the walk of one row. */
+#define WALK_ROWS 2
+
+/* Selects, for each of `nr` rows (a constant after inlining) and each of the 64 lanes,
+ * byte [n * 64 + lane] of `base` for the lane's node n of level `level` (off[r]: the
+ * row's offset of n from the first node of the level) into sel[r]. Loads every node of
+ * the level once for all rows and narrows them down pairwise by the bits of each row's
+ * offset, as a binary counter does, so that at most level + 1 vectors a row are live and
+ * the blends form a shallow tree. */
+__attribute__((target("avx512f,avx512bw"), always_inline)) static inline void
+select_level(const uint8_t *base, const __m512i *off, uint32_t level, const int nr,
+             __m512i *sel)
 {
     size_t first = ((size_t)1 << level) - 1, count = (size_t)1 << level;
-    __mmask64 odd[ENGINE_BYTE_MAX_DEPTH];
-    __m512i partial[ENGINE_BYTE_MAX_DEPTH + 1];
+    __mmask64 odd[WALK_ROWS][ENGINE_BYTE_MAX_DEPTH];
+    __m512i partial[WALK_ROWS][ENGINE_BYTE_MAX_DEPTH + 1];
+    for (int r = 0; r < nr; r++)
 #pragma GCC unroll 8
-    for (uint32_t bit = 0; bit < level; bit++)
-        odd[bit] = _mm512_test_epi8_mask(off, _mm512_set1_epi8((char)(1u << bit)));
+        for (uint32_t bit = 0; bit < level; bit++)
+            odd[r][bit] = _mm512_test_epi8_mask(off[r], _mm512_set1_epi8((char)(1u << bit)));
 #pragma GCC unroll 64
     for (size_t i = 0; i < count; i++) {
         __m512i v = _mm512_loadu_si512(base + (first + i) * ENGINE_BYTE_LANES);
-        uint32_t bit = 0;
-        for (; (i >> bit) & 1; bit++)
-            v = _mm512_mask_blend_epi8(odd[bit], partial[bit], v);
-        partial[bit] = v;
+        for (int r = 0; r < nr; r++) {
+            __m512i w = v;
+            uint32_t bit = 0;
+            for (; (i >> bit) & 1; bit++)
+                w = _mm512_mask_blend_epi8(odd[r][bit], partial[r][bit], w);
+            partial[r][bit] = w;
+        }
     }
-    return partial[level];
+    for (int r = 0; r < nr; r++)
+        sel[r] = partial[r][level];
 }
 
-/* Walks the row (`row`: its bins; `flags`: their flags) through one block of trees of
- * depth `depth`, a constant after inlining so that every level's selection unrolls into
- * registers, and returns each lane's leaf (0 .. 2^depth - 1) as bytes. */
-__attribute__((target("avx512f,avx512bw,avx512vbmi"), always_inline)) static inline __m512i
-walk_block(const uint8_t *feat, const uint8_t *rank, __m512i row, __m512i flags,
-           const uint32_t depth)
+/* Walks `nr` rows (row[r]: its bins; flags[r]: their flags) through one block of trees
+ * of depth `depth`, a constant after inlining so that every level's selection unrolls
+ * into registers, and leaves each lane's leaf (0 .. 2^depth - 1) of row r as bytes in
+ * off[r]. */
+__attribute__((target("avx512f,avx512bw,avx512vbmi"), always_inline)) static inline void
+walk_block(const uint8_t *feat, const uint8_t *rank, const __m512i *row,
+           const __m512i *flags, const uint32_t depth, const int nr, __m512i *off)
 {
     const __m512i one = _mm512_set1_epi8(1);
     const __m512i nan = _mm512_set1_epi8((char)ENGINE_BYTE_FLAG_NAN);
     const __m512i top = _mm512_set1_epi8((char)ENGINE_BYTE_FLAG_TOP);
     /* Each lane's node as its offset within the level. */
-    __m512i off = _mm512_setzero_si512();
+    for (int r = 0; r < nr; r++)
+        off[r] = _mm512_setzero_si512();
 #pragma GCC unroll 8
     for (uint32_t l = 0; l < depth; l++) {
-        __m512i fv = select_level(feat, off, l);
-        __m512i rv = select_level(rank, off, l);
-        __m512i x = _mm512_permutexvar_epi8(fv, row);
-        __m512i xf = _mm512_permutexvar_epi8(fv, flags);
-        __mmask64 missing = _mm512_test_epi8_mask(xf, nan);
-        __mmask64 le = _mm512_cmple_epu8_mask(x, rv) & ~_mm512_test_epi8_mask(xf, top);
-        __mmask64 left = (le & ~missing) | (missing & _mm512_movepi8_mask(fv));
-        off = _mm512_add_epi8(off, off);
-        off = _mm512_mask_add_epi8(off, ~left, off, one);
+        __m512i fv[WALK_ROWS], rv[WALK_ROWS];
+        select_level(feat, off, l, nr, fv);
+        select_level(rank, off, l, nr, rv);
+        for (int r = 0; r < nr; r++) {
+            __m512i x = _mm512_permutexvar_epi8(fv[r], row[r]);
+            __m512i xf = _mm512_permutexvar_epi8(fv[r], flags[r]);
+            __mmask64 missing = _mm512_test_epi8_mask(xf, nan);
+            __mmask64 le = _mm512_cmple_epu8_mask(x, rv[r]) & ~_mm512_test_epi8_mask(xf, top);
+            __mmask64 left = (le & ~missing) | (missing & _mm512_movepi8_mask(fv[r]));
+            off[r] = _mm512_add_epi8(off[r], off[r]);
+            off[r] = _mm512_mask_add_epi8(off[r], ~left, off[r], one);
+        }
     }
-    return off;
 }
 
 /* Walks 16 lanes (lanes `lanes`, at offsets `off` within level ENGINE_BYTE_BLEND_DEPTH)
@@ -356,39 +372,57 @@ walk_lower(const uint32_t *lower, uint32_t depth, __m512i row, __m512i flags, __
     return off;
 }
 
-__attribute__((target("avx512f,avx512bw,avx512vbmi"))) void
-crisk_engine_bytes_vbmi(const engine_bytes *b, const uint8_t *bins, size_t b0, size_t b1,
-                        int32_t *out)
+/* Walks `nr` (a constant after inlining) binned rows through block `blk` and writes
+ * each row's leaves to out[r * stride ...], as crisk_engine_bytes_vbmi. */
+__attribute__((target("avx512f,avx512bw,avx512vbmi"), always_inline)) static inline void
+walk_rows(const engine_bytes *b, const uint8_t *const *bins, size_t blk, const int nr,
+          int32_t *out, size_t stride)
 {
     _Static_assert(ENGINE_BYTE_BLEND_DEPTH == 6, "walk_block is instantiated for depths 0-6");
     size_t top = top_inner(b), low = ((size_t)1 << b->depth) - 1 - top;
-    const __m512i row = _mm512_loadu_si512(bins);
-    const __m512i flags = _mm512_loadu_si512(bins + ENGINE_BYTE_MAX_FEATURES);
+    const uint8_t *feat = b->feature + blk * top * ENGINE_BYTE_LANES;
+    const uint8_t *rank = b->rank + blk * top * ENGINE_BYTE_LANES;
+    __m512i row[WALK_ROWS], flags[WALK_ROWS], leaf[WALK_ROWS];
+    for (int r = 0; r < nr; r++) {
+        row[r] = _mm512_loadu_si512(bins[r]);
+        flags[r] = _mm512_loadu_si512(bins[r] + ENGINE_BYTE_MAX_FEATURES);
+    }
+    switch (b->depth) {
+    case 0: walk_block(feat, rank, row, flags, 0, nr, leaf); break;
+    case 1: walk_block(feat, rank, row, flags, 1, nr, leaf); break;
+    case 2: walk_block(feat, rank, row, flags, 2, nr, leaf); break;
+    case 3: walk_block(feat, rank, row, flags, 3, nr, leaf); break;
+    case 4: walk_block(feat, rank, row, flags, 4, nr, leaf); break;
+    case 5: walk_block(feat, rank, row, flags, 5, nr, leaf); break;
+    default: walk_block(feat, rank, row, flags, 6, nr, leaf); break;
+    }
     const __m512i lane16 = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13,
                                              14, 15);
-    for (size_t blk = b0; blk < b1; blk++) {
-        const uint8_t *feat = b->feature + blk * top * ENGINE_BYTE_LANES;
-        const uint8_t *rank = b->rank + blk * top * ENGINE_BYTE_LANES;
-        __m512i leaf;
-        switch (b->depth) {
-        case 0: leaf = walk_block(feat, rank, row, flags, 0); break;
-        case 1: leaf = walk_block(feat, rank, row, flags, 1); break;
-        case 2: leaf = walk_block(feat, rank, row, flags, 2); break;
-        case 3: leaf = walk_block(feat, rank, row, flags, 3); break;
-        case 4: leaf = walk_block(feat, rank, row, flags, 4); break;
-        case 5: leaf = walk_block(feat, rank, row, flags, 5); break;
-        default: leaf = walk_block(feat, rank, row, flags, 6); break;
-        }
+    for (int r = 0; r < nr; r++) {
         uint8_t leaves[ENGINE_BYTE_LANES];
-        _mm512_storeu_si512(leaves, leaf);
+        _mm512_storeu_si512(leaves, leaf[r]);
         for (int q = 0; q < 4; q++) {
             __m512i l32 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(leaves + 16 * q)));
             __m512i lanes = _mm512_add_epi32(lane16, _mm512_set1_epi32(16 * q));
             if (b->depth > ENGINE_BYTE_BLEND_DEPTH)
-                l32 = walk_lower(b->lower + blk * low * ENGINE_BYTE_LANES, b->depth, row,
-                                 flags, lanes, l32);
-            _mm512_storeu_si512(out + (blk - b0) * ENGINE_BYTE_LANES + 16 * q,
+                l32 = walk_lower(b->lower + blk * low * ENGINE_BYTE_LANES, b->depth, row[r],
+                                 flags[r], lanes, l32);
+            _mm512_storeu_si512(out + r * stride + 16 * q,
                                 _mm512_add_epi32(_mm512_slli_epi32(l32, 6), lanes));
         }
+    }
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vbmi"))) void
+crisk_engine_bytes_vbmi(const engine_bytes *b, const uint8_t *const *bins, size_t nrows,
+                        size_t b0, size_t b1, int32_t *out, size_t stride)
+{
+    for (size_t blk = b0; blk < b1; blk++) {
+        int32_t *o = out + (blk - b0) * ENGINE_BYTE_LANES;
+        size_t r = 0;
+        for (; r + WALK_ROWS <= nrows; r += WALK_ROWS)
+            walk_rows(b, bins + r, blk, WALK_ROWS, o + r * stride, stride);
+        for (; r < nrows; r++)
+            walk_rows(b, bins + r, blk, 1, o + r * stride, stride);
     }
 }

@@ -490,10 +490,15 @@ static void add_trees_blocked(const crisk_model *m, const float *rows, size_t nr
             size_t b0 = c0 / L, b1 = (c1 + L - 1) / L;
             for (size_t r = r0; r < r1; r += INTERLEAVE_ROWS) {
                 size_t nr = r1 - r < INTERLEAVE_ROWS ? r1 - r : INTERLEAVE_ROWS;
-                for (size_t i = 0; i < nr; i++) {
+                const uint8_t *binned[INTERLEAVE_ROWS];
+                for (size_t i = 0; i < nr; i++)
+                    binned[i] = bins[r + i - r0];
+                if (use_bytes && vbmi)
+                    crisk_engine_bytes_vbmi(&e->bytelay, binned, nr, b0, b1, leaf, CHUNK_TREES);
+                for (size_t i = 0; !(use_bytes && vbmi) && i < nr; i++) {
                     if (use_bytes)
-                        (vbmi ? crisk_engine_bytes_vbmi : crisk_engine_bytes_scalar)(
-                            &e->bytelay, bins[r + i - r0], b0, b1, leaf + i * CHUNK_TREES);
+                        crisk_engine_bytes_scalar(&e->bytelay, binned[i], b0, b1,
+                                                  leaf + i * CHUNK_TREES);
                     else
                         kernel(&e->perfect, rows + (r + i) * F, F, b0, b1,
                                leaf + i * CHUNK_TREES);
@@ -560,7 +565,7 @@ static void add_trees_general_top(const crisk_model *m, const float *rows, size_
     const engine_bytes *b = &e->bytelay;
     size_t F = m->num_features, G = m->num_outputs, L = ENGINE_BYTE_LANES;
     uint8_t bins[BLOCK_ROWS][ENGINE_BYTE_ROW];
-    int32_t off[CHUNK_TREES];
+    int32_t off[LOCKSTEP_ROWS][CHUNK_TREES];
     /* start[t - c0][r - r0]: the slot where row r's walk of tree t goes on. */
     uint32_t start[CHUNK_TREES][BLOCK_ROWS];
     for (size_t r0 = 0; r0 < nrows; r0 += BLOCK_ROWS) {
@@ -570,11 +575,17 @@ static void add_trees_general_top(const crisk_model *m, const float *rows, size_
         for (size_t c0 = t0 / L * L; c0 < t1; c0 += CHUNK_TREES) {
             size_t c1 = t1 - c0 < CHUNK_TREES ? t1 : c0 + CHUNK_TREES;
             size_t tb = c0 > t0 ? c0 : t0;
-            for (size_t r = r0; r < r1; r++) {
-                crisk_engine_bytes_vbmi(b, bins[r - r0], c0 / L, (c1 + L - 1) / L, off);
-                for (size_t t = tb; t < c1; t++)
-                    start[t - c0][r - r0] = b->entry[t / L * b->leaves.per_block +
-                                                     (size_t)off[t - c0]];
+            for (size_t r = r0; r < r1; r += LOCKSTEP_ROWS) {
+                size_t count = r1 - r < LOCKSTEP_ROWS ? r1 - r : LOCKSTEP_ROWS;
+                const uint8_t *binned[LOCKSTEP_ROWS];
+                for (size_t i = 0; i < count; i++)
+                    binned[i] = bins[r + i - r0];
+                crisk_engine_bytes_vbmi(b, binned, count, c0 / L, (c1 + L - 1) / L, off[0],
+                                        CHUNK_TREES);
+                for (size_t i = 0; i < count; i++)
+                    for (size_t t = tb; t < c1; t++)
+                        start[t - c0][r + i - r0] = b->entry[t / L * b->leaves.per_block +
+                                                             (size_t)off[i][t - c0]];
             }
             for (size_t t = tb; t < c1; t++) {
                 const crisk_tree *tree = &m->trees[t];
