@@ -277,7 +277,7 @@ void crisk_engine_bytes_scalar(const engine_bytes *b, const uint8_t *bins, size_
 
 /* Rows the VBMI kernel walks through a block at once: they share every load of the
  * block's nodes, which bound the walk of one row. */
-#define WALK_ROWS 2
+#define WALK_ROWS 4
 
 /* Selects, for each of `nr` rows (a constant after inlining) and each of the 64 lanes,
  * byte [n * 64 + lane] of `base` for the lane's node n of level `level` (off[r]: the

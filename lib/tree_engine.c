@@ -412,16 +412,24 @@ static void add_block_leaves(const crisk_model *m, const engine_leaves *lv, size
     size_t G = m->num_outputs, L = lv->lanes;
     const int32_t *lf = leaf - tfirst;
     if (lv->f && G == 1 && nr == INTERLEAVE_ROWS) {
-        float acc[INTERLEAVE_ROWS];
-        for (size_t i = 0; i < INTERLEAVE_ROWS; i++)
-            acc[i] = (float)mg[i];
-        for (size_t t = tb; t < te; t++) {
+        _Static_assert(INTERLEAVE_ROWS == 4, "four sums, one scalar chain each");
+        /* Scalar chains: one load of the leaf's index and one add a leaf; packing the
+         * four rows into a vector would cost more shuffles than it saves. */
+        float a0 = (float)mg[0], a1 = (float)mg[1], a2 = (float)mg[2], a3 = (float)mg[3];
+        for (size_t t = tb; t < te;) {
             const float *vals = lv->f + t / L * lv->per_block;
-            for (size_t i = 0; i < INTERLEAVE_ROWS; i++)
-                acc[i] += vals[lf[i * CHUNK_TREES + t]];
+            size_t end = (t / L + 1) * L < te ? (t / L + 1) * L : te;
+            for (; t < end; t++) {
+                a0 += vals[lf[t]];
+                a1 += vals[lf[CHUNK_TREES + t]];
+                a2 += vals[lf[2 * CHUNK_TREES + t]];
+                a3 += vals[lf[3 * CHUNK_TREES + t]];
+            }
         }
-        for (size_t i = 0; i < INTERLEAVE_ROWS; i++)
-            mg[i] = acc[i];
+        mg[0] = a0;
+        mg[1] = a1;
+        mg[2] = a2;
+        mg[3] = a3;
         return;
     }
     if (lv->f && G > 1 && G <= SMALL_GROUPS) {
