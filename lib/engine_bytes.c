@@ -208,6 +208,36 @@ void crisk_engine_bytes_free(engine_bytes *b)
     memset(b, 0, sizeof *b);
 }
 
+void crisk_engine_bytes_tail(const engine_bytes *b, const engine_gnode *g, size_t count,
+                             engine_tnode *out)
+{
+    uint16_t F = (uint16_t)b->nfeatures;
+    for (size_t i = 0; i < count; i++) {
+        uint32_t w = g[i].feature, f = w & ENGINE_FEATURE_MASK;
+        if (w & ENGINE_LEAF) {
+            out[i] = (engine_tnode){(uint16_t)(2 * F), 0, g[i].left, g[i].threshold};
+            continue;
+        }
+        const float *c = b->cuts + b->cut_begin[f];
+        size_t rank = count_le(c, b->cut_begin[f + 1] - b->cut_begin[f], g[i].threshold) - 1;
+        out[i] = (engine_tnode){(uint16_t)(f + (w & ENGINE_DEFAULT_LEFT ? 0 : F)),
+                                (uint16_t)rank, g[i].left, 0.0f};
+    }
+}
+
+void crisk_engine_bytes_keys(const engine_bytes *b, const uint8_t *bins, uint16_t *keys)
+{
+    const uint8_t *flags = bins + ENGINE_BYTE_MAX_FEATURES;
+    size_t F = b->nfeatures;
+    for (size_t f = 0; f < F; f++) {
+        uint16_t bin = (uint16_t)(bins[f] + ((flags[f] & ENGINE_BYTE_FLAG_TOP) != 0));
+        int nan = (flags[f] & ENGINE_BYTE_FLAG_NAN) != 0;
+        keys[f] = nan ? 0 : bin;
+        keys[F + f] = nan ? 0xffff : bin;
+    }
+    keys[2 * F] = 0;
+}
+
 __attribute__((target("avx512f"))) void
 crisk_engine_bytes_bin(const engine_bytes *b, const float *row, uint8_t *bins)
 {

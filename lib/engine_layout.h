@@ -53,7 +53,8 @@ typedef enum engine_path {
 
 /* One node of the GENERAL layout. */
 typedef struct engine_gnode {
-    float    threshold;      /* x < threshold goes left */
+    float    threshold;      /* x < threshold goes left; a leaf's weighted value when
+                                leaves accumulate in float */
     uint32_t feature;        /* feature index | ENGINE_DEFAULT_LEFT | ENGINE_LEAF */
     uint32_t left;           /* index of the left child in the tree (right is left + 1);
                                 a leaf's own index */
@@ -62,7 +63,8 @@ typedef struct engine_gnode {
 /* One split of the PERFECT layout: 8 bytes, so that one 64-bit gather fetches both. */
 typedef struct engine_pnode {
     uint32_t feature;        /* feature index | ENGINE_DEFAULT_LEFT */
-    float    threshold;      /* x < threshold goes left */
+    float    threshold;      /* x < threshold goes left; a leaf's weighted value when
+                                leaves accumulate in float */
 } engine_pnode;
 
 /* The PERFECT layout of one model: `nblocks` blocks of 16 trees of depth `depth`. */
@@ -119,6 +121,30 @@ typedef struct engine_bytes {
                                  deeper trees, leaves.per_block only, with: */
     uint32_t     *entry;      /* GENERAL slot at each bottom slot, shaped like leaves */
 } engine_bytes;
+
+/* Below the BYTES top levels of deeper trees, the GENERAL layout walks binned rows: a
+ * row's keys are its bins widened to 16 bits (a bin of 256 is 256), twice: keys[f] with
+ * NaN as 0, keys[nfeatures + f] with NaN as 0xffff, then keys[2 * nfeatures] = 0. A split
+ * whose missing values go left reads the first copy, one whose go right the second, and a
+ * leaf the last, so that one unsigned compare, key > rank, is the whole step to the right
+ * child (a leaf's child is itself). */
+#define ENGINE_TAIL_KEYS (2 * ENGINE_BYTE_MAX_FEATURES + 1)
+
+/* One node of the binned GENERAL layout. */
+typedef struct engine_tnode {
+    uint16_t key;            /* index into a row's keys (see above) */
+    uint16_t rank;           /* the threshold's rank among its feature's cuts; 0 for a leaf */
+    uint32_t left;           /* as engine_gnode.left */
+    float    leaf;           /* a leaf's weighted value when leaves accumulate in float */
+} engine_tnode;
+
+/* Converts the `count` GENERAL nodes at g into binned nodes at out, ranking thresholds
+ * among the cuts of b. Float leaf values move from g's threshold to out's leaf. */
+void crisk_engine_bytes_tail(const engine_bytes *b, const engine_gnode *g, size_t count,
+                             engine_tnode *out);
+
+/* Writes the 2 * nfeatures + 1 keys (see ENGINE_TAIL_KEYS) of a row binned into `bins`. */
+void crisk_engine_bytes_keys(const engine_bytes *b, const uint8_t *bins, uint16_t *keys);
 
 /* Fills canon[0 .. 2^(depth+1) - 2] with the canonical node (index within tree t) at each
  * slot of tree t padded to a perfect tree of `depth` levels: slot j's children are 2j+1

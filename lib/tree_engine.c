@@ -30,6 +30,8 @@
 #define SMALL_GROUPS 16
 /* Blocked layouts: rows whose sums of leaves are interleaved. */
 #define INTERLEAVE_ROWS 4
+/* Rows per block of the walk of deep trees (BYTES top levels, then GENERAL). */
+#define DEEP_BLOCK_ROWS 128
 /* GENERAL layout: rows walked in lockstep, so their independent loads overlap. */
 #define LOCKSTEP_ROWS 8
 
@@ -48,9 +50,12 @@ typedef struct crisk_engine {
     engine_bytes   bytelay;    /* the BYTES layout, where the model fits it: whole trees
                                   (PERFECT) or their top levels (GENERAL) */
     int            has_bytes;
-    engine_gnode  *gnodes;     /* LAYOUT_GENERAL: tree t's nodes start at its first_node */
+    engine_gnode  *gnodes;     /* LAYOUT_GENERAL without BYTES: tree t's nodes start at
+                                  its first_node */
+    engine_tnode  *tnodes;     /* LAYOUT_GENERAL with BYTES: the same, binned */
     /* Weighted leaf values: PERFECT, nblocks x 2^depth x 16 (leaf * 16 + lane); GENERAL,
-     * one per canonical node slot. One of the two, by model->accumulate_double. */
+     * in double only (LightGBM), one per canonical node slot (float ones live in their
+     * nodes). One of the two, by model->accumulate_double. */
     float         *leaf_f;
     double        *leaf_d;
 } crisk_engine;
@@ -226,9 +231,19 @@ static int build_general(const crisk_model *m, crisk_engine *e, int want_bytes)
         return 0;
     }
     int rc = crisk_engine_bytes_build(m, ENGINE_BYTE_TOP_DEPTH, slot_of, &e->bytelay, &e->bytes);
-    e->has_bytes = rc == 1;
     free(slot_of);
-    return rc < 0 ? -1 : 0;
+    if (rc != 1)
+        return rc < 0 ? -1 : 0;
+    /* Below the BYTES levels every path walks binned rows: the float nodes go. */
+    e->tnodes = malloc(m->num_nodes * sizeof *e->tnodes);
+    if (!e->tnodes)
+        return -1;
+    crisk_engine_bytes_tail(&e->bytelay, e->gnodes, m->num_nodes, e->tnodes);
+    free(e->gnodes);
+    e->gnodes = NULL;
+    e->bytes += m->num_nodes * (sizeof *e->tnodes - sizeof(engine_gnode));
+    e->has_bytes = 1;
+    return 0;
 }
 
 /* Places every tree's nodes in the GENERAL layout and records each canonical node's slot
@@ -243,7 +258,8 @@ static int place_general(const crisk_model *m, crisk_engine *e, uint32_t *slot_o
     e->bytes += m->num_nodes * sizeof *e->gnodes;
     /* queue[i]: the canonical index of the node placed at slot i. */
     int32_t *queue = malloc(most * sizeof *queue);
-    if (!e->gnodes || !queue || alloc_leaves(m, e, m->num_nodes)) {
+    if (!e->gnodes || !queue ||
+        (m->accumulate_double && alloc_leaves(m, e, m->num_nodes))) {
         free(queue);
         return -1;
     }
@@ -257,11 +273,11 @@ static int place_general(const crisk_model *m, crisk_engine *e, uint32_t *slot_o
             slot_of[base + (size_t)queue[i]] = (uint32_t)i;
             engine_gnode *g = e->gnodes + base + i;
             if (n->left == -1) {
-                g->threshold = 0.0f;
+                /* A float leaf lives in its node: the walk's last load brings it. */
                 g->feature = ENGINE_LEAF;
                 g->left = (uint32_t)i;
-                crisk_engine_weighted_leaf(m, t, n, e->leaf_f ? &e->leaf_f[base + i] : NULL,
-                              e->leaf_d ? &e->leaf_d[base + i] : NULL);
+                crisk_engine_weighted_leaf(m, t, n, &g->threshold,
+                                           e->leaf_d ? &e->leaf_d[base + i] : NULL);
             } else {
                 g->threshold = n->threshold;
                 g->feature = (uint32_t)n->feature | (n->default_left ? ENGINE_DEFAULT_LEFT : 0u);
@@ -369,6 +385,7 @@ void crisk_engine_free(struct crisk_engine *engine)
     free(engine->perfect.nodes);
     crisk_engine_bytes_free(&engine->bytelay);
     free(engine->gnodes);
+    free(engine->tnodes);
     free(engine->leaf_f);
     free(engine->leaf_d);
     free(engine);
@@ -517,41 +534,54 @@ static void add_trees_blocked(const crisk_model *m, const float *rows, size_t nr
     }
 }
 
-/* One branch-free step of the GENERAL walk: returns the slot after `slot` for `row`. */
-static inline uint32_t general_step(const engine_gnode *g, uint32_t slot, const float *row)
+/* One branch-free step of a walk: returns the slot after `slot` among `nodes` for `row`. */
+typedef uint32_t (*walk_step)(const void *nodes, uint32_t slot, const void *row);
+
+/* A step of the GENERAL walk (engine_gnode nodes, float rows). */
+static inline uint32_t general_step(const void *nodes, uint32_t slot, const void *row)
 {
-    const engine_gnode *n = g + slot;
+    const engine_gnode *n = (const engine_gnode *)nodes + slot;
     uint32_t w = n->feature;
-    float x = row[w & ENGINE_FEATURE_MASK];
+    float x = ((const float *)row)[w & ENGINE_FEATURE_MASK];
     uint32_t left = (x < n->threshold) | ((x != x) & (w >> 31));
     return n->left + ((left ^ 1u) & ((w & ENGINE_LEAF) == 0));
 }
 
-/* Walks `count` (<= LOCKSTEP_ROWS) rows (row i at rows[i * stride]) through one tree of
- * the GENERAL layout in lockstep, `depth` steps each from slots `at`, and leaves each
- * row's leaf slot in `at`. A full group's walks unroll into independent chains. */
-static void general_walk(const engine_gnode *g, uint32_t depth, const float *rows,
-                         size_t stride, size_t count, uint32_t *at)
+/* A step of the binned GENERAL walk (engine_tnode nodes, rows of keys). */
+static inline uint32_t tail_step(const void *nodes, uint32_t slot, const void *keys)
 {
+    const engine_tnode *n = (const engine_tnode *)nodes + slot;
+    return n->left + (((const uint16_t *)keys)[n->key] > n->rank);
+}
+
+/* Walks `count` (<= LOCKSTEP_ROWS) rows (row i at rows + i * stride bytes) through one
+ * tree's `nodes` in lockstep, `depth` steps each from slots `at`, and leaves each row's
+ * leaf slot in `at`. A full group's walks unroll into independent chains. */
+static inline __attribute__((always_inline)) void
+lockstep_walk(walk_step step, const void *nodes, uint32_t depth, const void *rows,
+              size_t stride, size_t count, uint32_t *at)
+{
+    const char *r = rows;
     if (count == LOCKSTEP_ROWS) {
         uint32_t s[LOCKSTEP_ROWS];
         memcpy(s, at, sizeof s);
         for (uint32_t l = 0; l < depth; l++)
 #pragma GCC unroll 8
             for (size_t i = 0; i < LOCKSTEP_ROWS; i++)
-                s[i] = general_step(g, s[i], rows + i * stride);
+                s[i] = step(nodes, s[i], r + i * stride);
         memcpy(at, s, sizeof s);
         return;
     }
     for (uint32_t l = 0; l < depth; l++)
         for (size_t i = 0; i < count; i++)
-            at[i] = general_step(g, at[i], rows + i * stride);
+            at[i] = step(nodes, at[i], r + i * stride);
 }
 
-/* Adds tree t's weighted leaves at GENERAL slots at[0 .. count) to the margins of
- * `count` consecutive rows starting at `mg`. */
+/* Adds tree t's weighted leaves at slots at[0 .. count) to the margins of `count`
+ * consecutive rows starting at `mg`: slot s's float value is at vals[s * vstride] (the
+ * tree's nodes), its double value in the engine's leaf_d. */
 static void add_general_leaves(const crisk_model *m, size_t t, const uint32_t *at,
-                               size_t count, double *mg)
+                               size_t count, const float *vals, size_t vstride, double *mg)
 {
     const crisk_engine *e = m->engine;
     const crisk_tree *tree = &m->trees[t];
@@ -560,50 +590,60 @@ static void add_general_leaves(const crisk_model *m, size_t t, const uint32_t *a
         if (e->leaf_d)
             *g += e->leaf_d[tree->first_node + at[i]];
         else
-            *g = (double)((float)*g + e->leaf_f[tree->first_node + at[i]]);
+            *g = (double)((float)*g + vals[at[i] * vstride]);
     }
 }
 
 /* crisk_engine_add_trees over the BYTES layout of the trees' top levels, then the GENERAL
- * walk from where it ends: tree-major over chunks of trees within blocks of rows. */
+ * walk from where it ends: tree-major over each BYTES block of trees within blocks of
+ * DEEP_BLOCK_ROWS rows, so that a tree's lower levels, too big for the caches all at once,
+ * are read from memory once a block of rows. */
 static void add_trees_general_top(const crisk_model *m, const float *rows, size_t nrows,
                                   size_t t0, size_t t1, double *margins)
 {
     const crisk_engine *e = m->engine;
     const engine_bytes *b = &e->bytelay;
+    int vbmi = e->path == ENGINE_PATH_AVX512_VBMI;
     size_t F = m->num_features, G = m->num_outputs, L = ENGINE_BYTE_LANES;
-    uint8_t bins[BLOCK_ROWS][ENGINE_BYTE_ROW];
-    int32_t off[LOCKSTEP_ROWS][CHUNK_TREES];
+    uint8_t bins[DEEP_BLOCK_ROWS][ENGINE_BYTE_ROW];
+    uint16_t keys[DEEP_BLOCK_ROWS][ENGINE_TAIL_KEYS];
+    int32_t off[LOCKSTEP_ROWS][ENGINE_BYTE_LANES];
     /* start[t - c0][r - r0]: the slot where row r's walk of tree t goes on. */
-    uint32_t start[CHUNK_TREES][BLOCK_ROWS];
-    for (size_t r0 = 0; r0 < nrows; r0 += BLOCK_ROWS) {
-        size_t r1 = nrows - r0 < BLOCK_ROWS ? nrows : r0 + BLOCK_ROWS;
-        for (size_t r = r0; r < r1; r++)
-            crisk_engine_bytes_bin(b, rows + r * F, bins[r - r0]);
-        for (size_t c0 = t0 / L * L; c0 < t1; c0 += CHUNK_TREES) {
-            size_t c1 = t1 - c0 < CHUNK_TREES ? t1 : c0 + CHUNK_TREES;
-            size_t tb = c0 > t0 ? c0 : t0;
+    uint32_t start[ENGINE_BYTE_LANES][DEEP_BLOCK_ROWS];
+    for (size_t r0 = 0; r0 < nrows; r0 += DEEP_BLOCK_ROWS) {
+        size_t r1 = nrows - r0 < DEEP_BLOCK_ROWS ? nrows : r0 + DEEP_BLOCK_ROWS;
+        for (size_t r = r0; r < r1; r++) {
+            (vbmi ? crisk_engine_bytes_bin : crisk_engine_bytes_bin_scalar)(b, rows + r * F,
+                                                                           bins[r - r0]);
+            crisk_engine_bytes_keys(b, bins[r - r0], keys[r - r0]);
+        }
+        for (size_t c0 = t0 / L * L; c0 < t1; c0 += L) {
+            size_t c1 = t1 - c0 < L ? t1 : c0 + L, tb = c0 > t0 ? c0 : t0;
             for (size_t r = r0; r < r1; r += LOCKSTEP_ROWS) {
                 size_t count = r1 - r < LOCKSTEP_ROWS ? r1 - r : LOCKSTEP_ROWS;
                 const uint8_t *binned[LOCKSTEP_ROWS];
                 for (size_t i = 0; i < count; i++)
                     binned[i] = bins[r + i - r0];
-                crisk_engine_bytes_vbmi(b, binned, count, c0 / L, (c1 + L - 1) / L, off[0],
-                                        CHUNK_TREES);
+                if (vbmi)
+                    crisk_engine_bytes_vbmi(b, binned, count, c0 / L, c0 / L + 1, off[0], L);
+                for (size_t i = 0; !vbmi && i < count; i++)
+                    crisk_engine_bytes_scalar(b, binned[i], c0 / L, c0 / L + 1, off[i]);
                 for (size_t i = 0; i < count; i++)
                     for (size_t t = tb; t < c1; t++)
-                        start[t - c0][r + i - r0] = b->entry[t / L * b->leaves.per_block +
-                                                             (size_t)off[i][t - c0]];
+                        start[t - c0][r + i - r0] =
+                            b->entry[c0 / L * b->leaves.per_block + (size_t)off[i][t - c0]];
             }
             for (size_t t = tb; t < c1; t++) {
                 const crisk_tree *tree = &m->trees[t];
+                const engine_tnode *g = e->tnodes + tree->first_node;
                 uint32_t rest = tree->depth > b->depth ? tree->depth - b->depth : 0;
                 for (size_t r = r0; r < r1; r += LOCKSTEP_ROWS) {
                     size_t count = r1 - r < LOCKSTEP_ROWS ? r1 - r : LOCKSTEP_ROWS;
                     uint32_t at[LOCKSTEP_ROWS];
                     memcpy(at, &start[t - c0][r - r0], count * sizeof *at);
-                    general_walk(e->gnodes + tree->first_node, rest, rows + r * F, F, count, at);
-                    add_general_leaves(m, t, at, count, margins + r * G);
+                    lockstep_walk(tail_step, g, rest, keys[r - r0], sizeof keys[0], count, at);
+                    add_general_leaves(m, t, at, count, &g->leaf,
+                                       sizeof *g / sizeof(float), margins + r * G);
                 }
             }
         }
@@ -625,12 +665,15 @@ static void add_trees_general(const crisk_model *m, const float *rows, size_t nr
             for (size_t r = r0; r < r1; r += LOCKSTEP_ROWS) {
                 size_t count = r1 - r < LOCKSTEP_ROWS ? r1 - r : LOCKSTEP_ROWS;
                 memset(at, 0, sizeof at);
-                general_walk(g, tree->depth, rows + r * F, F, count, at);
-                add_general_leaves(m, t, at, count, margins + r * G);
+                lockstep_walk(general_step, g, tree->depth, rows + r * F, F * sizeof *rows,
+                              count, at);
+                add_general_leaves(m, t, at, count, &g->threshold, sizeof *g / sizeof(float),
+                                   margins + r * G);
             }
         }
     }
 }
+
 
 /* crisk_engine_add_trees through the reference walk of the canonical nodes. */
 static void add_trees_reference(const crisk_model *m, const float *rows, size_t nrows,
@@ -666,7 +709,7 @@ static void add_trees_fast(const crisk_model *m, const float *rows, size_t nrows
     const crisk_engine *e = m->engine;
     if (e->layout == LAYOUT_PERFECT)
         add_trees_blocked(m, rows, nrows, t0, t1, margins);
-    else if (e->path == ENGINE_PATH_AVX512_VBMI && e->has_bytes)
+    else if (e->has_bytes)
         add_trees_general_top(m, rows, nrows, t0, t1, margins);
     else
         add_trees_general(m, rows, nrows, t0, t1, margins);

@@ -305,6 +305,10 @@ START_TEST(test_general_layout)
     shape lgb = {.trees = 12, .features = 8, .groups = 1, .min_depth = 9, .max_depth = 11,
                  .accumulate_double = 1};
     check_shape(lgb, 2);
+    /* Up to 256 distinct thresholds a feature below the BYTES levels: keys of 256. */
+    shape near = {.trees = 70, .features = 2, .groups = 1, .min_depth = 9, .max_depth = 10,
+                  .fine = 2};
+    check_shape(near, 2);
 }
 END_TEST
 
