@@ -95,8 +95,10 @@ typedef struct engine_leaves {
 /* Levels walked with byte blends; each costs twice the loads of the one above, so the
  * levels below are gathered as 32-bit words from `lower`. */
 #define ENGINE_BYTE_BLEND_DEPTH 6
-/* Levels of deeper trees walked in the BYTES layout before the GENERAL walk goes on. */
-#define ENGINE_BYTE_TOP_DEPTH 8
+/* Levels of deeper trees walked in the BYTES layout before the binned GENERAL walk goes
+ * on: the byte-blend levels only, whose entry table stays small in cache (the gathered
+ * levels 6 and 7 cost more there than two binned steps). */
+#define ENGINE_BYTE_TOP_DEPTH 6
 #define ENGINE_BYTE_MAX_FEATURES 64
 #define ENGINE_BYTE_MAX_CUTS 256
 #define ENGINE_BYTE_FLAG_NAN 0x80
