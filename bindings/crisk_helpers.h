@@ -8,7 +8,7 @@
  * Every helper runs without touching the host language, so the wrappers release the GIL
  * (Python) around it. Included into each wrapper's C code only; the functions are static
  * inline, so a binding wraps the ones it exposes and the others cost nothing (Java has no
- * Schema fitting or contributions yet).
+ * Schema fitting, contributions or pools yet).
  */
 #ifndef CRISK_BINDINGS_HELPERS_H
 #define CRISK_BINDINGS_HELPERS_H
@@ -36,6 +36,14 @@ static inline crisk_bundle *bundle_load(const char *dir, crisk_error *err)
     crisk_bundle *b = NULL;
     crisk_bundle_load(dir, NULL, &b, err);
     return b;
+}
+
+/* Creates a pool of `threads` threads; returns it, or NULL with `err` filled. */
+static inline crisk_pool *pool_create(int threads, crisk_error *err)
+{
+    crisk_pool *p = NULL;
+    crisk_pool_create(threads, &p, err);
+    return p;
 }
 
 /* Loads the schema file at `path`; returns the handle, or NULL with `err` filled. */
@@ -104,19 +112,21 @@ static inline size_t batch_append_rows(crisk_batch *batch, const void *data, siz
     return row;
 }
 
-/* Scores `batch` with `bundle` on `threads` threads, with profiles judged as of `today`
- * (days since 1970-01-01) when `has_today` is non-zero, else by each declaration's date
- * (CRISK_SCORE_TODAY_AUTO); in stream mode against `state` (which the call updates) when
- * it is not NULL, else with the budget applying to the batch as a whole. Returns the
- * results, or NULL with `err` filled. */
+/* Scores `batch` with `bundle` on `threads` threads (of `pool` when it is not NULL), with
+ * profiles judged as of `today` (days since 1970-01-01) when `has_today` is non-zero,
+ * else by each declaration's date (CRISK_SCORE_TODAY_AUTO); in stream mode against
+ * `state` (which the call updates) when it is not NULL, else with the budget applying to
+ * the batch as a whole. Returns the results, or NULL with `err` filled. */
 static inline crisk_results *bundle_score_stream(const crisk_bundle *bundle,
                                                  const crisk_batch *batch, int threads,
-                                                 int has_today, int64_t today,
-                                                 crisk_lane_state *state, crisk_error *err)
+                                                 crisk_pool *pool, int has_today,
+                                                 int64_t today, crisk_lane_state *state,
+                                                 crisk_error *err)
 {
     crisk_score_options opts;
     crisk_score_options_init(&opts);
     opts.threads = threads;
+    opts.pool = pool;
     opts.stream = state;
     if (has_today)
         opts.today = today;
@@ -125,12 +135,12 @@ static inline crisk_results *bundle_score_stream(const crisk_bundle *bundle,
     return r;
 }
 
-/* As bundle_score_stream in batch mode (no streaming state). */
+/* As bundle_score_stream in batch mode (no streaming state), without a pool. */
 static inline crisk_results *bundle_score(const crisk_bundle *bundle,
                                           const crisk_batch *batch, int threads,
                                           int has_today, int64_t today, crisk_error *err)
 {
-    return bundle_score_stream(bundle, batch, threads, has_today, today, NULL, err);
+    return bundle_score_stream(bundle, batch, threads, NULL, has_today, today, NULL, err);
 }
 
 /* Creates a fresh streaming lane state for `bundle`'s policy; returns it, or NULL with
@@ -268,10 +278,11 @@ static inline int schema_features(const crisk_schema *schema, const crisk_batch 
 }
 
 /* Writes the SHAP contributions of `rows` into `out` (exactly nrows x margins x
- * (ncols + 1) floats); returns 0 or a negative code with `err` filled. */
+ * (ncols + 1) floats) on `threads` threads (of `pool` when it is not NULL); returns 0 or
+ * a negative code with `err` filled. */
 static inline int contributions_into(const crisk_model *model, const float *rows,
                                      size_t nrows, size_t ncols, float *out, size_t out_len,
-                                     int threads, size_t iteration_begin,
+                                     int threads, crisk_pool *pool, size_t iteration_begin,
                                      size_t iteration_end, crisk_error *err)
 {
     size_t need = nrows * crisk_model_num_margins(model) * (ncols + 1);
@@ -280,6 +291,7 @@ static inline int contributions_into(const crisk_model *model, const float *rows
     crisk_predict_options opts;
     crisk_predict_options_init(&opts);
     opts.threads = threads;
+    opts.pool = pool;
     opts.iteration_begin = iteration_begin;
     opts.iteration_end = iteration_end;
     return crisk_contributions(model, rows, nrows, ncols, &opts, out, err);

@@ -220,6 +220,43 @@ typedef struct crisk_model_info {
 CRISK_API void crisk_model_get_info(const crisk_model *model, crisk_model_info *info);
 
 /* ------------------------------------------------------------------------------------ */
+/* Thread pools                                                                         */
+/* ------------------------------------------------------------------------------------ */
+
+/* A set of worker threads that calls splitting their rows over several threads
+ * (crisk_predict, crisk_contributions, crisk_interactions, crisk_bundle_score) reuse
+ * instead of starting and joining threads of their own on every call. Owned by the
+ * caller and passed in the options (crisk_predict_options.pool, crisk_score_options.pool);
+ * the library keeps none of its own. Its workers sleep while no call uses it.
+ *
+ * A pool serves one call at a time: a call that finds it busy with another call (from
+ * another thread) runs on its own calling thread alone rather than oversubscribe the
+ * cores, and gives the same results. With a pool, the options' `threads` caps how many of
+ * the pool's threads a call uses (0: all of them; 1, the default: the calling thread
+ * alone); a call of few rows uses fewer. A call with a pool allocates no memory for its
+ * threads. */
+typedef struct crisk_pool crisk_pool;
+
+/* Creates a pool for calls of `threads` threads (0: one per online CPU) and stores it in
+ * `*out`: it starts threads - 1 workers, the calling thread of each call being the last
+ * one. A worker that cannot be started is no failure: the pool then has fewer workers
+ * (crisk_pool_threads says how many threads it has).
+ *
+ * Returns 0, or CRISK_E_INVALID_ARGUMENT (out NULL, threads negative) or CRISK_E_NOMEM
+ * (the pool takes under 1 KiB per thread besides its workers' stacks), with `*out` NULL
+ * on failure. Thread-safe. */
+CRISK_API int crisk_pool_create(int threads, crisk_pool **out, crisk_error *err);
+
+/* Stops and joins the pool's workers and frees it. NULL is a no-op. It must not be called
+ * while a call uses the pool (from any thread): free it only once every call given it has
+ * returned. */
+CRISK_API void crisk_pool_free(crisk_pool *pool);
+
+/* Returns the number of threads a call with `pool` may use: its workers plus the calling
+ * thread (at least 1), or 0 for NULL. Thread-safe. */
+CRISK_API int crisk_pool_threads(const crisk_pool *pool);
+
+/* ------------------------------------------------------------------------------------ */
 /* Prediction                                                                           */
 /* ------------------------------------------------------------------------------------ */
 
@@ -232,10 +269,13 @@ typedef struct crisk_predict_options {
     int    threads;          /* 1: the calling thread only (default); 0: all cores; N */
     int    output;           /* CRISK_OUTPUT_TRANSFORMED (default) or CRISK_OUTPUT_MARGIN */
     size_t iteration_begin, iteration_end;   /* 0, 0: every iteration */
+    crisk_pool *pool;        /* NULL (default): a call of several threads starts and joins
+                                its own; else the caller's pool serves it, `threads`
+                                capping how many of its threads the call uses (0: all) */
 } crisk_predict_options;
 
-/* Fills `opts` with the defaults: one thread, transformed output, every iteration.
- * Thread-safe. */
+/* Fills `opts` with the defaults: one thread, transformed output, every iteration, no
+ * pool. Thread-safe. */
 CRISK_API void crisk_predict_options_init(crisk_predict_options *opts);
 
 /* Scores `nrows` rows of `ncols` float features each, row-major at `rows` (NaN means
@@ -255,7 +295,7 @@ CRISK_API void crisk_predict_options_init(crisk_predict_options *opts);
  *
  * Thread-safe: any number of threads may score one model at once. With threads == 1 the
  * call runs on the calling thread, and for a tree model with at most 2048 outputs it
- * allocates nothing on the heap. */
+ * allocates nothing on the heap; so does a call of several threads with a pool. */
 CRISK_API int crisk_predict(const crisk_model *model, const float *rows, size_t nrows,
                             size_t ncols, const crisk_predict_options *opts, float *out,
                             crisk_error *err);
@@ -810,6 +850,7 @@ typedef struct crisk_score_options {
     crisk_lane_state *stream;/* NULL: the inspection budget applies to this batch as a
                                 whole; else declarations are decided one by one, in order,
                                 against the streaming threshold, which they update */
+    crisk_pool *pool;        /* as crisk_predict_options.pool; default NULL */
 } crisk_score_options;
 
 /* Fills `opts` with the defaults above. Thread-safe. */

@@ -394,6 +394,7 @@ void crisk_score_options_init(crisk_score_options *opts)
     opts->explain = 0;
     opts->today = CRISK_SCORE_TODAY_AUTO;
     opts->stream = NULL;
+    opts->pool = NULL;
 }
 
 /* Copies model `m`'s columns of every row (or, with `rows`, of every complete row) into
@@ -593,6 +594,7 @@ int crisk_bundle_score_timed(const crisk_bundle *b, const crisk_batch *batch,
     crisk_predict_options popts;
     crisk_predict_options_init(&popts);
     popts.threads = opts->threads;
+    popts.pool = opts->pool;
     size_t n = crisk_batch_size(batch), nf = crisk_schema_num_features(b->schema);
     if (nf && n > SIZE_MAX / sizeof(float) / nf)
         return crisk_fail(err, CRISK_E_LIMIT, "%zu declarations of %zu features overflow "

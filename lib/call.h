@@ -7,6 +7,7 @@
 #define CRISK_CALL_H
 
 #include "model.h"
+#include "pool.h"
 
 /* The trees a checked call scores: [tree_begin, tree_end), `iterations` boosting rounds. */
 typedef struct crisk_call_range {
@@ -22,15 +23,13 @@ int crisk_call_check(const crisk_model *model, const float *rows, size_t nrows, 
                      const crisk_predict_options *opts, const void *out,
                      crisk_call_range *range, crisk_error *err);
 
-/* Work on items [begin, end) of a call; returns 0 or an error code with `err` filled. */
-typedef int (*crisk_slice_fn)(void *ctx, size_t begin, size_t end, crisk_error *err);
-
-/* Runs `fn` over items [0, n) on `threads` threads (0: every core), fewer when a thread
- * would get under `min_per_thread` items. The calling thread is one of them; the items
- * go in contiguous pieces (several per thread) claimed one at a time, so a thread that
- * is late to start or cannot start leaves its work to the others. Returns 0, or the code
- * of a failing piece with its message in `err` (no piece starts after one has failed). */
-int crisk_run_sliced(int threads, size_t n, size_t min_per_thread, crisk_slice_fn fn,
-                     void *ctx, crisk_error *err);
+/* Runs `fn` over items [0, n) (crisk_pool_run) on `threads` threads, fewer when a thread
+ * would get under `min_per_thread` items. With `pool` NULL, 0 means every online CPU and
+ * the call starts and joins threads of its own; with a pool, 0 means all of the pool's
+ * threads and `threads` caps how many of them the call uses. Returns 0, the code of a
+ * failing piece with its message in `err`, or CRISK_E_NOMEM (no pool, and no memory for
+ * the call's threads). */
+int crisk_run_sliced(crisk_pool *pool, int threads, size_t n, size_t min_per_thread,
+                     crisk_slice_fn fn, void *ctx, crisk_error *err);
 
 #endif /* CRISK_CALL_H */

@@ -42,13 +42,14 @@ static int run_job(void *ctx, size_t begin, size_t end, crisk_error *err)
 /* Stores in `*out` the explainer kept in `slot`, building it (for every tree of `m`,
  * with tables for CACHED_TABLE_ROWS rows) when the slot is empty. Returns 0 or an error
  * of crisk_shap_build. */
-static int cached_shap(const crisk_model *m, crisk_shap_slot *slot, int threads,
-                       const crisk_shap **out, crisk_error *err)
+static int cached_shap(const crisk_model *m, crisk_shap_slot *slot, crisk_pool *pool,
+                       int threads, const crisk_shap **out, crisk_error *err)
 {
     crisk_shap *shap = atomic_load_explicit(slot, memory_order_acquire);
     if (!shap) {
         crisk_shap *expected = NULL;
-        int rc = crisk_shap_build(m, 0, m->num_trees, CACHED_TABLE_ROWS, threads, &shap, err);
+        int rc = crisk_shap_build(m, 0, m->num_trees, CACHED_TABLE_ROWS, pool, threads, &shap,
+                                  err);
         if (rc)
             return rc;
         /* Another thread may have filled the slot meanwhile: keep its explainer. */
@@ -97,18 +98,19 @@ static int explain(const crisk_model *m, crisk_shap_slot *slot, const float *row
     crisk_shap *shap = NULL;
     int whole = range.tree_begin == 0 && range.tree_end == m->num_trees;
     if (slot && whole && !interactions && m->num_trees > 0) {
-        rc = cached_shap(m, slot, opts->threads, &job.shap, err);
+        rc = cached_shap(m, slot, opts->pool, opts->threads, &job.shap, err);
         if (rc)
             return rc;
     } else if (m->num_trees > 0 || !m->weights) {
         /* Interactions compute leaf by leaf: no tables. */
         rc = crisk_shap_build(m, range.tree_begin, range.tree_end, interactions ? 0 : nrows,
-                              opts->threads, &shap, err);
+                              opts->pool, opts->threads, &shap, err);
         if (rc)
             return rc;
         job.shap = shap;
     }
-    rc = crisk_run_sliced(opts->threads, nrows, MIN_ROWS_PER_THREAD, run_job, &job, err);
+    rc = crisk_run_sliced(opts->pool, opts->threads, nrows, MIN_ROWS_PER_THREAD, run_job, &job,
+                          err);
     crisk_shap_free(shap);
     return rc;
 }

@@ -21,11 +21,13 @@ typedef struct crisk_shap crisk_shap;
 /* Compiles trees [tree_begin, tree_end) of `model` for TreeSHAP: each leaf's root-to-leaf
  * path with repeated features merged, node mean values, and, for the small subtrees
  * ("units") whose table of contributions pays off over `nrows` rows, that table (built
- * on up to `threads` threads; nrows 0: no tables). Stores a new object in `*out`.
+ * on up to `threads` threads, of `pool` when it is not NULL, as crisk_run_sliced; nrows
+ * 0: no tables). Stores a new object in `*out`.
  * Returns 0, CRISK_E_UNSUPPORTED (a path with more than 64 distinct features, or a
  * LightGBM node without a data count, named by tree and node) or CRISK_E_NOMEM. */
 int crisk_shap_build(const crisk_model *model, size_t tree_begin, size_t tree_end,
-                     size_t nrows, int threads, crisk_shap **out, crisk_error *err);
+                     size_t nrows, crisk_pool *pool, int threads, crisk_shap **out,
+                     crisk_error *err);
 
 /* Frees a compiled form; NULL is a no-op. */
 void crisk_shap_free(crisk_shap *shap);

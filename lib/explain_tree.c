@@ -607,7 +607,8 @@ static size_t table_bits(const shap_unit *u)
  * the budget allows while a table (2^b entries) costs less than the call's rows computing
  * without one; then numbers their splits and fills the tables. Returns 0 (tables only
  * save time: without memory for them the call goes on without) or CRISK_E_NOMEM. */
-static int build_tables(crisk_shap *s, size_t nrows, int threads, crisk_error *err)
+static int build_tables(crisk_shap *s, size_t nrows, crisk_pool *pool, int threads,
+                        crisk_error *err)
 {
     size_t bytes_by_bits[MAX_TABLE_BITS + 1] = {0};
     for (size_t ui = 0; ui < s->num_units; ui++) {
@@ -659,8 +660,8 @@ static int build_tables(crisk_shap *s, size_t nrows, int threads, crisk_error *e
             if (s->units[ui].table == NO_TABLE && s->units[ui].num_slots > 0)
                 st->all_tabled = 0;
     }
-    int rc = crisk_run_sliced(threads, s->num_units, MIN_UNITS_PER_THREAD, fill_tables, &fc,
-                              err);
+    int rc = crisk_run_sliced(pool, threads, s->num_units, MIN_UNITS_PER_THREAD, fill_tables,
+                              &fc, err);
     free(fc.unit_tree);
     return rc;
 }
@@ -679,7 +680,7 @@ static void scratch_free(compile_scratch *cs)
 }
 
 int crisk_shap_build(const crisk_model *m, size_t tree_begin, size_t tree_end, size_t nrows,
-                     int threads, crisk_shap **out, crisk_error *err)
+                     crisk_pool *pool, int threads, crisk_shap **out, crisk_error *err)
 {
     *out = NULL;
     crisk_shap *s = calloc(1, sizeof *s);
@@ -734,7 +735,7 @@ int crisk_shap_build(const crisk_model *m, size_t tree_begin, size_t tree_end, s
     }
     scratch_free(&cs);
     if (rc == 0)
-        rc = build_tables(s, nrows, threads, err);
+        rc = build_tables(s, nrows, pool, threads, err);
     if (rc) {
         crisk_shap_free(s);
         return rc;

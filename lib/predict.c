@@ -88,5 +88,6 @@ int crisk_predict(const crisk_model *model, const float *rows, size_t nrows, siz
     if (nrows == 0)
         return 0;
     job.as_margin = opts->output == CRISK_OUTPUT_MARGIN;
-    return crisk_run_sliced(opts->threads, nrows, MIN_ROWS_PER_THREAD, run_job, &job, err);
+    return crisk_run_sliced(opts->pool, opts->threads, nrows, MIN_ROWS_PER_THREAD, run_job,
+                            &job, err);
 }

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Builds the library and the concurrency suites with ThreadSanitizer (gcc) in
 # build-tsan/ and runs them: tests/c/test_threads (one model scored from many threads at
-# once, and crisk_predict's own threads). Any data race report fails the run.
+# once, and crisk_predict's own threads) and tests/c/test_pool (calls served by a
+# crisk_pool, one pool shared by many callers). Any data race report fails the run.
 # The suites need libxgboost (they train their models with it); without it there is
 # nothing to run and the script says so.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-suites=(test_threads)
+suites=(test_threads test_pool)
 reconfigure=()
 [ -d build-tsan ] && reconfigure=(--reconfigure)
 CC=gcc meson setup "${reconfigure[@]}" build-tsan -Db_sanitize=thread -Db_lundef=false \

@@ -153,6 +153,9 @@ typedef struct crisk_model_info {
 %nodefaultctor crisk_model;
 %nodefaultdtor crisk_model;
 typedef struct crisk_model crisk_model;
+%nodefaultctor crisk_pool;
+%nodefaultdtor crisk_pool;
+typedef struct crisk_pool crisk_pool;
 
 const char *crisk_version_string(void);
 const char *crisk_err_name(int code);
@@ -162,6 +165,9 @@ size_t crisk_model_num_outputs(const crisk_model *model);
 size_t crisk_model_num_margins(const crisk_model *model);
 const char *crisk_model_feature_name(const crisk_model *model, size_t index);
 void crisk_model_get_info(const crisk_model *model, crisk_model_info *info);
+crisk_pool *pool_create(int threads, crisk_error *err);
+void crisk_pool_free(crisk_pool *pool);
+int crisk_pool_threads(const crisk_pool *pool);
 
 %inline %{
 /* Loads a model from `data`; returns the handle, or NULL with `err` filled. */
@@ -172,10 +178,11 @@ crisk_model *load_buffer(const void *data, size_t size, crisk_error *err)
     return m;
 }
 
-/* Scores `rows` into `out` (which must hold exactly the outputs' floats); returns 0 or a
- * negative crisk error code with `err` filled. */
+/* Scores `rows` into `out` (which must hold exactly the outputs' floats) on `threads`
+ * threads (of `pool` when it is not NULL); returns 0 or a negative crisk error code with
+ * `err` filled. */
 int predict_into(const crisk_model *model, const float *rows, size_t nrows, size_t ncols,
-                 float *out, size_t out_len, int threads, int output,
+                 float *out, size_t out_len, int threads, crisk_pool *pool, int output,
                  size_t iteration_begin, size_t iteration_end, crisk_error *err)
 {
     size_t width = output == CRISK_OUTPUT_MARGIN ? crisk_model_num_margins(model)
@@ -189,6 +196,7 @@ int predict_into(const crisk_model *model, const float *rows, size_t nrows, size
     crisk_predict_options opts;
     crisk_predict_options_init(&opts);
     opts.threads = threads;
+    opts.pool = pool;
     opts.output = output;
     opts.iteration_begin = iteration_begin;
     opts.iteration_end = iteration_end;
@@ -276,11 +284,9 @@ crisk_batch *batch_new(const crisk_schema *schema, crisk_error *err);
 size_t batch_append_rows(crisk_batch *batch, const void *data, size_t size,
                          const long long *ends, size_t nends, size_t nfields,
                          size_t begin, size_t end, crisk_error *err);
-crisk_results *bundle_score(const crisk_bundle *bundle, const crisk_batch *batch,
-                            int threads, int has_today, int64_t today, crisk_error *err);
 crisk_results *bundle_score_stream(const crisk_bundle *bundle, const crisk_batch *batch,
-                                   int threads, int has_today, int64_t today,
-                                   crisk_lane_state *state, crisk_error *err);
+                                   int threads, crisk_pool *pool, int has_today,
+                                   int64_t today, crisk_lane_state *state, crisk_error *err);
 crisk_lane_state *lane_state_new(const crisk_bundle *bundle, crisk_error *err);
 crisk_lane_state *lane_state_load(const crisk_bundle *bundle, const char *path,
                                   crisk_error *err);
@@ -304,4 +310,5 @@ int schema_features(const crisk_schema *schema, const crisk_batch *batch, float 
                     size_t out_len, crisk_error *err);
 int contributions_into(const crisk_model *model, const float *rows, size_t nrows,
                        size_t ncols, float *out, size_t out_len, int threads,
-                       size_t iteration_begin, size_t iteration_end, crisk_error *err);
+                       crisk_pool *pool, size_t iteration_begin, size_t iteration_end,
+                       crisk_error *err);

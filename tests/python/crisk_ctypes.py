@@ -25,7 +25,8 @@ class _Error(ctypes.Structure):
 
 class _PredictOptions(ctypes.Structure):
     _fields_ = [("threads", ctypes.c_int), ("output", ctypes.c_int),
-                ("iteration_begin", ctypes.c_size_t), ("iteration_end", ctypes.c_size_t)]
+                ("iteration_begin", ctypes.c_size_t), ("iteration_end", ctypes.c_size_t),
+                ("pool", ctypes.c_void_p)]
 
 
 def _library() -> ctypes.CDLL:

@@ -21,7 +21,7 @@ _vp = ctypes.c_void_p
 
 class _ScoreOptions(ctypes.Structure):
     _fields_ = [("threads", ctypes.c_int), ("explain", ctypes.c_uint),
-                ("today", ctypes.c_int64), ("stream", _vp)]
+                ("today", ctypes.c_int64), ("stream", _vp), ("pool", _vp)]
 
 
 def _declare():

@@ -7,12 +7,15 @@
 >>> scores, rejects = bundle.score(declarations_df)
 >>> result = bundle.score(declarations_df, events=events_df, device_keys="keys.json")
 >>> result.event_rejects          # refused events: line, row, kind, reason
+>>> with crisk.Pool(4) as pool:   # threads reused by every call given the pool
+...     model.predict(X, pool=pool)
 """
 from . import capi
 from ._bundle import Bundle, LaneState, Schema, ScoreResult, score_partition
 from ._errors import CriskError
 from ._model import Model
+from ._pool import Pool
 
 __version__ = capi.crisk_version_string()
-__all__ = ["Bundle", "CriskError", "LaneState", "Model", "Schema", "ScoreResult",
+__all__ = ["Bundle", "CriskError", "LaneState", "Model", "Pool", "Schema", "ScoreResult",
            "__version__", "score_partition"]

@@ -40,6 +40,7 @@ from . import capi
 from ._errors import CriskError
 from ._events import Events, Joined, empty_rejects
 from ._model import Model, _raise
+from ._pool import Pool, use_pool
 
 _E_INPUT = -8            # CRISK_E_INPUT (crisk.h): a row the batch rejects
 _E_INVALID_ARGUMENT = -1
@@ -458,12 +459,13 @@ class Bundle:
     def score(self, declarations: Declarations, threads: int = 0,
               today: Union[None, int, str, _dt.date] = None,
               events: Optional[Events] = None, device_keys: Optional[PathLike] = None,
-              require_hmac: bool = False, state: Optional["LaneState"] = None
-              ) -> ScoreResult:
+              require_hmac: bool = False, state: Optional["LaneState"] = None,
+              pool: Optional[Pool] = None) -> ScoreResult:
         """Scores declarations (a DataFrame or a list of dicts): every model, the risk
-        profiles and the lane policy. ``threads`` = 0 uses every core. ``today`` (a date,
-        an ISO string or days since 1970-01-01) decides which profiles are active; None
-        takes each declaration's own date. ``events`` (a DataFrame, a list of dicts, a
+        profiles and the lane policy. ``threads`` = 0 uses every core, or with a ``pool``
+        (crisk.Pool) every thread of the pool. ``today`` (a date, an ISO string or days
+        since 1970-01-01) decides which profiles are active; None takes each
+        declaration's own date. ``events`` (a DataFrame, a list of dicts, a
         .jsonl path or JSON Lines bytes; docs/events.md) are verified with the key file
         ``device_keys`` and joined to the declarations; refused ones are in
         ``event_rejects``. Without ``state`` the inspection budget applies to this call's
@@ -474,12 +476,10 @@ class Bundle:
         batch = _Batch(self.schema, declarations, events, device_keys, require_hmac)
         has_today, days = self._today(today)
         err = capi.crisk_error()
-        if state is None:
-            results = capi.bundle_score(handle, batch._h, int(threads), has_today, days, err)
-        else:
-            with state._use(self) as state_handle:
-                results = capi.bundle_score_stream(handle, batch._h, int(threads),
-                                                   has_today, days, state_handle, err)
+        held = state._use(self) if state is not None else contextlib.nullcontext(None)
+        with held as state_handle, use_pool(pool) as pool_handle:
+            results = capi.bundle_score_stream(handle, batch._h, int(threads), pool_handle,
+                                               has_today, days, state_handle, err)
         if results is None:
             _raise(err)
         try:

@@ -9,6 +9,7 @@ import numpy as np
 
 from . import capi
 from ._errors import CriskError
+from ._pool import Pool, use_pool
 
 _OUTPUTS = {"probability": 0, "transformed": 0, "margin": 1}
 
@@ -147,11 +148,13 @@ class Model:
         return out
 
     def predict(self, X: Any, output: str = "probability", threads: int = 0,
-                iteration_range: Tuple[int, int] = (0, 0)) -> np.ndarray:
+                iteration_range: Tuple[int, int] = (0, 0),
+                pool: Optional[Pool] = None) -> np.ndarray:
         """Scores rows of features.
 
         ``output`` is "probability" (the objective's transformed output: probability,
-        class index, expected value) or "margin". ``threads`` = 0 uses every core.
+        class index, expected value) or "margin". ``threads`` = 0 uses every core, or
+        with a ``pool`` (crisk.Pool) every thread of the pool.
         Returns shape (n,) for single-output models, else (n, outputs). The GIL is
         released while the C library scores.
         """
@@ -163,25 +166,30 @@ class Model:
         width = capi.crisk_model_num_margins(handle) if kind else self.num_outputs
         out = np.empty((rows.shape[0], width), dtype=np.float32)
         err = capi.crisk_error()
-        rc = capi.predict_into(handle, rows, out, int(threads), kind,
-                               int(iteration_range[0]), int(iteration_range[1]), err)
+        with use_pool(pool) as pool_handle:
+            rc = capi.predict_into(handle, rows, out, int(threads), pool_handle, kind,
+                                   int(iteration_range[0]), int(iteration_range[1]), err)
         if rc != 0:
             _raise(err)
         return out[:, 0] if width == 1 else out
 
     def contributions(self, X: Any, threads: int = 0,
-                      iteration_range: Tuple[int, int] = (0, 0)) -> np.ndarray:
+                      iteration_range: Tuple[int, int] = (0, 0),
+                      pool: Optional[Pool] = None) -> np.ndarray:
         """Returns the exact SHAP contributions of rows of features (crisk_contributions):
         shape (n, outputs, ncols + 1), or (n, ncols + 1) for a single-output model, the
         last column being the bias. In margin space; each row's values (per output) sum
-        to its margin. Rows are taken as ``predict`` takes them; the GIL is released."""
+        to its margin. Rows, ``threads`` and ``pool`` are taken as ``predict`` takes them;
+        the GIL is released."""
         handle = self._live()
         rows = self._rows(X)
         groups = capi.crisk_model_num_margins(handle)
         out = np.empty((rows.shape[0], groups, rows.shape[1] + 1), dtype=np.float32)
         err = capi.crisk_error()
-        rc = capi.contributions_into(handle, rows, out, int(threads),
-                                     int(iteration_range[0]), int(iteration_range[1]), err)
+        with use_pool(pool) as pool_handle:
+            rc = capi.contributions_into(handle, rows, out, int(threads), pool_handle,
+                                         int(iteration_range[0]), int(iteration_range[1]),
+                                         err)
         if rc != 0:
             _raise(err)
         return out[:, 0, :] if groups == 1 else out
