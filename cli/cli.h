@@ -164,6 +164,30 @@ int cli_events_attach(cli_events *ev, const crisk_schema *schema, crisk_batch *b
 /* Frees the events and keys. */
 void cli_events_close(cli_events *ev);
 
+/* Every output of a bundle's models for one declaration (cli/scores.c): one column or
+ * JSON number for a model with one output, one column "<model>:score_<k>" or array element
+ * per class for a multi-class model. */
+
+/* Returns how many values model `m` of `bundle` gives per declaration. */
+size_t cli_model_outputs(const crisk_bundle *bundle, size_t m);
+
+/* Writes a header cell per output of every model, each after a comma. Returns 0, or -1
+ * when out of memory. */
+int cli_scores_header(FILE *out, const crisk_bundle *bundle);
+
+/* Writes every output of every model for row `row` as CSV cells, each after a comma
+ * (empty when NaN). */
+void cli_scores_csv(FILE *out, const crisk_bundle *bundle, const crisk_results *res,
+                    size_t row);
+
+/* Writes `v` as a JSON number (%.9g), or null when it is NaN. */
+void cli_write_json_float(FILE *out, float v);
+
+/* Writes model `m`'s outputs for row `row` as one JSON value: a number (null when NaN),
+ * or an array of one per class for a multi-class model. */
+void cli_scores_json(FILE *out, const crisk_bundle *bundle, const crisk_results *res,
+                     size_t row, size_t m);
+
 /* Accountability and data protection for `crisk score` (cli/score_audit.c). */
 
 /* Longest id protection key file, in bytes. */

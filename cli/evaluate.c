@@ -128,19 +128,39 @@ static void print_table(const scored *rows, size_t n, const char *model_name, in
     }
 }
 
+/* Returns whether model `m` gives one score to rank by; reports why not when it does not:
+ * a multi-class model has a probability per class and multi:softmax gives a class index,
+ * neither of which ranks declarations for a 0/1 label. */
+static int ranks_by_one_score(const crisk_bundle *bundle, size_t m)
+{
+    const crisk_model *model = crisk_bundle_model(bundle, m);
+    size_t outputs = crisk_model_num_outputs(model), margins = crisk_model_num_margins(model);
+    if (outputs == 1 && margins == 1)
+        return 1;
+    fprintf(stderr, "crisk evaluate: model \"%s\" ", crisk_bundle_model_name(bundle, m));
+    if (outputs > 1)
+        fprintf(stderr, "has %zu outputs (one per class)", outputs);
+    else
+        fprintf(stderr, "outputs a class index of %zu classes", margins);
+    fputs(", but evaluate ranks declarations by one score against a 0/1 label: name a "
+          "model with one output with --model\n", stderr);
+    return 0;
+}
+
 /* Returns the index of the model to evaluate: `name`, else the policy's score model,
- * else the first; -1 after reporting when `name` is no model of the bundle. */
+ * else the first; -1 after reporting when `name` is no model of the bundle or the model
+ * has no single score to rank by. */
 static long pick_model(const crisk_bundle *bundle, const char *name)
 {
-    if (!name) {
-        long m = crisk_bundle_score_model(bundle);
-        return m >= 0 ? m : 0;
-    }
-    for (size_t m = 0; m < crisk_bundle_num_models(bundle); m++)
-        if (strcmp(crisk_bundle_model_name(bundle, m), name) == 0)
-            return (long)m;
-    fprintf(stderr, "crisk evaluate: the bundle has no model \"%s\"\n", name);
-    return -1;
+    long m = -1;
+    if (!name)
+        m = crisk_bundle_score_model(bundle) >= 0 ? crisk_bundle_score_model(bundle) : 0;
+    for (size_t i = 0; name && m < 0 && i < crisk_bundle_num_models(bundle); i++)
+        if (strcmp(crisk_bundle_model_name(bundle, i), name) == 0)
+            m = (long)i;
+    if (m < 0)
+        fprintf(stderr, "crisk evaluate: the bundle has no model \"%s\"\n", name);
+    return m >= 0 && ranks_by_one_score(bundle, (size_t)m) ? m : -1;
 }
 
 /* Reads and scores every declaration, appending (score, label, revenue) to `*rows`

@@ -1,7 +1,7 @@
 /*
  * score.c — `crisk score`: reads declarations (CSV or JSON Lines) batch by batch, scores
  * each batch with a bundle, and writes one record per declaration: id, each model's
- * score, lane, reason and profile hits, and with --explain K the hits' descriptions and
+ * outputs (every class of a multi-class model), lane, reason and profile hits, and with --explain K the hits' descriptions and
  * the top K reason codes; rejected rows go to a rejects file.
  */
 #include "cli.h"
@@ -85,25 +85,24 @@ static int parse(int argc, char **argv, score_args *a)
 }
 
 /* Writes the output header (CSV only): id, with --protect-ids the personal fields, one
- * column per model, lane, reason, hits, and with `explain` > 0 hit_descriptions and
- * reason_1 .. reason_<explain>. */
-static void write_header(FILE *out, const crisk_bundle *bundle, unsigned explain,
-                         const cli_score_audit *priv)
+ * column per model output (cli_scores_header), lane, reason, hits, and with `explain` > 0
+ * hit_descriptions and reason_1 .. reason_<explain>. Returns 0, or -1 when out of
+ * memory. */
+static int write_header(FILE *out, const crisk_bundle *bundle, unsigned explain,
+                        const cli_score_audit *priv)
 {
     cli_write_csv_text(out, cli_id_name(crisk_bundle_schema(bundle)),
                        strlen(cli_id_name(crisk_bundle_schema(bundle))));
     cli_personal_header(out, priv, crisk_bundle_schema(bundle));
-    for (size_t m = 0; m < crisk_bundle_num_models(bundle); m++) {
-        const char *name = crisk_bundle_model_name(bundle, m);
-        fputc(',', out);
-        cli_write_csv_text(out, name, strlen(name));
-    }
+    if (cli_scores_header(out, bundle) != 0)
+        return -1;
     fputs(",lane,reason,hits", out);
     if (explain)
         fputs(",hit_descriptions", out);
     for (unsigned k = 1; k <= explain; k++)
         fprintf(out, ",reason_%u", k);
     fputc('\n', out);
+    return 0;
 }
 
 /* Appends `text` to the dynamic buffer `*buf` (length `*len`, capacity `*cap`). Returns
@@ -198,13 +197,7 @@ static int write_csv_record(FILE *out, const crisk_bundle *bundle, const crisk_b
         cli_write_csv_text(out, id, len);
     if (cli_personal_write(out, priv, batch, row, 0) != 0)
         return -1;
-    for (size_t m = 0; m < crisk_bundle_num_models(bundle); m++) {
-        float s = crisk_results_score(res, row, m);
-        char num[CLI_FLOAT_BYTES];
-        putc_unlocked(',', out);
-        if (!isnan(s))
-            fwrite(num, 1, cli_format_float(s, num), out);
-    }
+    cli_scores_csv(out, bundle, res, row);
     const char *lane = crisk_bundle_lane_name(bundle, crisk_results_lane(res, row));
     putc_unlocked(',', out);
     cli_write_csv_text(out, lane, strlen(lane));
@@ -234,16 +227,6 @@ static int write_csv_record(FILE *out, const crisk_bundle *bundle, const crisk_b
         return -1;
     putc_unlocked('\n', out);
     return 0;
-}
-
-/* Writes a float as a JSON number, or null when it is NaN. */
-static void write_json_float(FILE *out, float v)
-{
-    char num[CLI_FLOAT_BYTES];
-    if (isnan(v))
-        fputs("null", out);
-    else
-        fwrite(num, 1, cli_format_float(v, num), out);
 }
 
 /* Writes the explain members of row `row`: "hit_descriptions" (an array of {id,
@@ -277,16 +260,17 @@ static void write_json_explain(FILE *out, const crisk_bundle *bundle,
         else
             fputs("null", out);
         fputs(",\"contribution\":", out);
-        write_json_float(out, crisk_results_reason_contribution(res, row, k));
+        cli_write_json_float(out, crisk_results_reason_contribution(res, row, k));
         fputc('}', out);
     }
     fputs("],\"explain_bias\":", out);
-    write_json_float(out, crisk_results_explain_bias(res, row));
+    cli_write_json_float(out, crisk_results_explain_bias(res, row));
     fputs(",\"explain_rest\":", out);
-    write_json_float(out, crisk_results_explain_rest(res, row));
+    cli_write_json_float(out, crisk_results_explain_rest(res, row));
 }
 
-/* Writes the record of row `row` as a JSON object on one line; hits is an array of ids;
+/* Writes the record of row `row` as a JSON object on one line: a member per model (a
+ * number, or an array of one per class for a multi-class model); hits is an array of ids;
  * with --protect-ids a "personal_hmac" object follows the id; with `explain` > 0 the
  * explain members follow. Returns 0, or -1 when out of memory. */
 static int write_json_record(FILE *out, const crisk_bundle *bundle,
@@ -313,11 +297,10 @@ static int write_json_record(FILE *out, const crisk_bundle *bundle,
     }
     for (size_t m = 0; m < crisk_bundle_num_models(bundle); m++) {
         const char *name = crisk_bundle_model_name(bundle, m);
-        float s = crisk_results_score(res, row, m);
         fputc(',', out);
         cli_write_json_text(out, name, strlen(name));
         fputc(':', out);
-        write_json_float(out, s);
+        cli_scores_json(out, bundle, res, row, m);
     }
     const char *lane = crisk_bundle_lane_name(bundle, crisk_results_lane(res, row));
     fputs(",\"lane\":", out);
@@ -375,8 +358,8 @@ static int score_all(const crisk_bundle *bundle, cli_decl_input *in, cli_rejects
     opts.explain = a->explain_k;
     char *scratch = NULL;
     size_t cap = 0;
-    if (rc == 0 && !a->jsonl_out)
-        write_header(out, bundle, a->explain_k, &a->audit);
+    if (rc == 0 && !a->jsonl_out && write_header(out, bundle, a->explain_k, &a->audit) != 0)
+        rc = crisk_fail(err, CRISK_E_NOMEM, "out of memory writing the header");
     while (rc == 0) {
         size_t n;
         crisk_batch_clear(batch);

@@ -157,7 +157,8 @@ int cli_personal_write(FILE *out, const cli_score_audit *s, const crisk_batch *b
 }
 
 /* Writes the leaf of row `row` to `f` (docs/security.md, "Decision log"): compact JSON,
- * keys sorted, numbers as %.9g (NaN as null). Returns 0, or -1 when out of memory. */
+ * keys sorted, numbers as %.9g (NaN as null), a multi-class model's scores as an array.
+ * Returns 0, or -1 when out of memory. */
 static int write_leaf(FILE *f, const cli_score_audit *s, const crisk_bundle *bundle,
                        const crisk_batch *batch, const crisk_results *res, size_t row,
                        const size_t *order, long long now)
@@ -194,14 +195,11 @@ static int write_leaf(FILE *f, const cli_score_audit *s, const crisk_bundle *bun
     fputs(",\"scores\":{", f);
     for (size_t m = 0; m < crisk_bundle_num_models(bundle); m++) {
         const char *name = crisk_bundle_model_name(bundle, order[m]);
-        float v = crisk_results_score(res, row, order[m]);
         if (m)
             fputc(',', f);
         cli_write_json_text(f, name, strlen(name));
-        if (v != v)
-            fputs(":null", f);
-        else
-            fprintf(f, ":%.9g", (double)v);
+        fputc(':', f);
+        cli_scores_json(f, bundle, res, row, order[m]);
     }
     fprintf(f, "},\"time\":%lld,\"v\":1}", now);
     return 0;
