@@ -25,13 +25,19 @@ typedef struct cli_option {
 } cli_option;
 
 /* Parses the arguments of sub-command `command` (argv[0] is its first argument, not its
- * name) against the `nopts` options of `opts`; an argument may follow as the next word or
- * after '='. Returns 0, CLI_HELP for --help/-h, or CLI_EXIT_USAGE after printing to stderr
- * what is wrong (an unknown option, a missing argument, a repeated option, a stray word). */
+ * name) against the `nopts` options of `opts`, of which the first `nrequired` (options
+ * with an argument) must be given; an argument may follow as the next word or after '='.
+ * Returns 0, CLI_HELP for --help/-h, or CLI_EXIT_USAGE after printing to stderr what is
+ * wrong (an unknown option, a missing argument, a repeated option, a stray word, a
+ * required option not given). */
 int cli_parse_args(const char *command, int argc, char **argv, const cli_option *opts,
-                   size_t nopts);
+                   size_t nopts, size_t nrequired);
 
-/* Parses `text`, the argument of option `name`, as an integer in [lo, hi] into `*out`.
+/* The number of options in the array `opts`, for cli_parse_args(). */
+#define CLI_NOPTS(opts) (sizeof(opts) / sizeof((opts)[0]))
+
+/* Parses `text`, the argument of option `name`, as an integer in [lo, hi] into `*out`;
+ * when `text` is NULL (the option was not given) `*out` keeps its value, the default.
  * Returns 0, or CLI_EXIT_USAGE after printing what is wrong. */
 int cli_parse_int(const char *name, const char *text, long lo, long hi, long *out);
 

@@ -40,21 +40,13 @@ static int parse(int argc, char **argv, eval_args *a)
         {"--threads", &a->threads, NULL}, {"--input-format", &a->input_format, NULL},
         CLI_EVENT_OPTIONS(&a->events),
     };
-    int rc = cli_parse_args("evaluate", argc, argv, opts, sizeof opts / sizeof opts[0]);
+    int rc = cli_parse_args("evaluate", argc, argv, opts, CLI_NOPTS(opts), 3);
     if (rc)
         return rc;
-    if (!a->bundle || !a->input || !a->label) {
-        fprintf(stderr, "crisk evaluate: --bundle, --input and --label are required "
-                        "(see 'crisk help')\n");
-        return CLI_EXIT_USAGE;
-    }
-    a->threads_n = 1;
-    long v;
-    if (a->threads) {
-        if ((rc = cli_parse_int("--threads", a->threads, 0, 1L << 20, &v)) != 0)
-            return rc;
-        a->threads_n = (int)v;
-    }
+    long threads = 1;
+    if ((rc = cli_parse_int("--threads", a->threads, 0, 1L << 20, &threads)) != 0)
+        return rc;
+    a->threads_n = (int)threads;
     return 0;
 }
 

@@ -36,26 +36,16 @@ static int parse(int argc, char **argv, fit_args *a)
         {"--rejects", &a->rejects, NULL},   {"--input-format", &a->input_format, NULL},
         CLI_EVENT_OPTIONS(&a->events),
     };
-    int rc = cli_parse_args("fit", argc, argv, opts, sizeof opts / sizeof opts[0]);
+    int rc = cli_parse_args("fit", argc, argv, opts, CLI_NOPTS(opts), 4);
     if (rc)
         return rc;
-    if (!a->schema || !a->input || !a->label || !a->output) {
-        fprintf(stderr, "crisk fit: --schema, --input, --label and --output are required "
-                        "(see 'crisk help')\n");
-        return CLI_EXIT_USAGE;
-    }
     crisk_fit_options_init(&a->opts);
-    long v;
-    if (a->folds) {
-        if ((rc = cli_parse_int("--folds", a->folds, 2, 1000, &v)) != 0)
-            return rc;
-        a->opts.folds = (unsigned)v;
-    }
-    if (a->seed) {
-        if ((rc = cli_parse_int("--seed", a->seed, 0, 0x7fffffffL, &v)) != 0)
-            return rc;
-        a->opts.seed = (uint64_t)v;
-    }
+    long folds = (long)a->opts.folds, seed = (long)a->opts.seed;
+    if ((rc = cli_parse_int("--folds", a->folds, 2, 1000, &folds)) != 0 ||
+        (rc = cli_parse_int("--seed", a->seed, 0, 0x7fffffffL, &seed)) != 0)
+        return rc;
+    a->opts.folds = (unsigned)folds;
+    a->opts.seed = (uint64_t)seed;
     return 0;
 }
 

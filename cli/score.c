@@ -47,13 +47,9 @@ static int parse(int argc, char **argv, score_args *a)
         {"--timings", NULL, &a->timings}, CLI_EVENT_OPTIONS(&a->events),
         CLI_SCORE_AUDIT_OPTIONS(&a->audit),
     };
-    int rc = cli_parse_args("score", argc, argv, opts, sizeof opts / sizeof opts[0]);
+    int rc = cli_parse_args("score", argc, argv, opts, CLI_NOPTS(opts), 2);
     if (rc)
         return rc;
-    if (!a->bundle || !a->input) {
-        fprintf(stderr, "crisk score: --bundle and --input are required (see 'crisk help')\n");
-        return CLI_EXIT_USAGE;
-    }
     crisk_decl_format out = a->output ? cli_decl_format(a->output, a->format)
                                       : (a->format ? cli_decl_format("-", a->format)
                                                    : CRISK_DECL_CSV);
@@ -63,24 +59,14 @@ static int parse(int argc, char **argv, score_args *a)
         return CLI_EXIT_USAGE;
     }
     a->jsonl_out = out == CRISK_DECL_JSONL;
-    long v;
-    a->threads_n = 1;
-    if (a->threads) {
-        if ((rc = cli_parse_int("--threads", a->threads, 0, INT_MAX, &v)) != 0)
-            return rc;
-        a->threads_n = (int)v;
-    }
-    if (a->explain) {
-        if ((rc = cli_parse_int("--explain", a->explain, 0, MAX_EXPLAIN, &v)) != 0)
-            return rc;
-        a->explain_k = (unsigned)v;
-    }
-    a->batch = DEFAULT_BATCH_ROWS;
-    if (a->batch_rows) {
-        if ((rc = cli_parse_int("--batch-rows", a->batch_rows, 1, 1L << 24, &v)) != 0)
-            return rc;
-        a->batch = (size_t)v;
-    }
+    long threads = 1, explain = 0, batch = DEFAULT_BATCH_ROWS;
+    if ((rc = cli_parse_int("--threads", a->threads, 0, INT_MAX, &threads)) != 0 ||
+        (rc = cli_parse_int("--explain", a->explain, 0, MAX_EXPLAIN, &explain)) != 0 ||
+        (rc = cli_parse_int("--batch-rows", a->batch_rows, 1, 1L << 24, &batch)) != 0)
+        return rc;
+    a->threads_n = (int)threads;
+    a->explain_k = (unsigned)explain;
+    a->batch = (size_t)batch;
     return 0;
 }
 
