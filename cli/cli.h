@@ -170,6 +170,43 @@ int cli_events_attach(cli_events *ev, const crisk_schema *schema, crisk_batch *b
 /* Frees the events and keys. */
 void cli_events_close(cli_events *ev);
 
+/* The input side of score, fit and evaluate (cli/decl_run.c): the declarations, where
+ * their rejected rows go, and the events joined to them. */
+typedef struct cli_decl_run {
+    const char *input, *format, *rejects_path;  /* --input, --input-format, --rejects */
+    cli_events events;                          /* the event options */
+    cli_decl_input in;
+    cli_rejects rejects;
+} cli_decl_run;
+
+/* The options above but --input (which a command lists among its required options). */
+#define CLI_DECL_RUN_OPTIONS(r) \
+    {"--rejects", &(r)->rejects_path, NULL}, {"--input-format", &(r)->format, NULL}, \
+    CLI_EVENT_OPTIONS(&(r)->events)
+
+/* Opens the input for `schema` with extra columns `extras`. Returns 0, CLI_EXIT_USAGE or
+ * CLI_EXIT_FAILURE after reporting. */
+int cli_decl_run_open(cli_decl_run *r, const crisk_schema *schema,
+                      const crisk_decl_extra *extras, size_t num_extras);
+
+/* Loads the device keys and opens the rejects file. Returns 0, CLI_EXIT_USAGE or
+ * CLI_EXIT_FAILURE after reporting. */
+int cli_decl_run_prepare(cli_decl_run *r);
+
+/* Clears `batch` and reads the next (at most `max_rows`) declarations into it, their
+ * extra columns into `extras`, joining their events; `*n` is 0 at the end. Returns 0 or
+ * a negative crisk code with `err` filled. */
+int cli_decl_run_next(cli_decl_run *r, const crisk_schema *schema, crisk_batch *batch,
+                      size_t max_rows, double *extras, size_t *n, crisk_error *err);
+
+/* Closes what cli_decl_run_open/_prepare opened (all zeroes: nothing). */
+void cli_decl_run_close(cli_decl_run *r);
+
+/* Returns `array` (`*cap` elements of `size` bytes) grown, from `first` by doubling, to
+ * hold `need`; NULL with `err` naming `what` when out of memory (`array` unchanged). */
+void *cli_grow(void *array, size_t *cap, size_t need, size_t size, size_t first,
+               const char *what, crisk_error *err);
+
 /* Every output of a bundle's models for one declaration (cli/scores.c): one column or
  * JSON number for a model with one output, one column "<model>:score_<k>" or array element
  * per class for a multi-class model. */

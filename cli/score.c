@@ -24,13 +24,12 @@
 
 /* What the command line asks of `crisk score`. */
 typedef struct score_args {
-    const char *bundle, *input, *output, *rejects, *threads, *state, *batch_rows, *format,
-        *input_format, *explain;
+    const char *bundle, *output, *threads, *state, *batch_rows, *format, *explain;
     int jsonl_out, timings;
     unsigned explain_k;
     size_t batch;
     int threads_n;
-    cli_events events;
+    cli_decl_run run;
     cli_score_audit audit;
 } score_args;
 
@@ -39,12 +38,11 @@ static int parse(int argc, char **argv, score_args *a)
 {
     memset(a, 0, sizeof *a);
     const cli_option opts[] = {
-        {"--bundle", &a->bundle, NULL},         {"--input", &a->input, NULL},
-        {"--output", &a->output, NULL},         {"--rejects", &a->rejects, NULL},
-        {"--threads", &a->threads, NULL},       {"--state", &a->state, NULL},
-        {"--batch-rows", &a->batch_rows, NULL}, {"--format", &a->format, NULL},
-        {"--input-format", &a->input_format, NULL}, {"--explain", &a->explain, NULL},
-        {"--timings", NULL, &a->timings}, CLI_EVENT_OPTIONS(&a->events),
+        {"--bundle", &a->bundle, NULL},         {"--input", &a->run.input, NULL},
+        {"--output", &a->output, NULL},         {"--threads", &a->threads, NULL},
+        {"--state", &a->state, NULL},           {"--batch-rows", &a->batch_rows, NULL},
+        {"--format", &a->format, NULL},         {"--explain", &a->explain, NULL},
+        {"--timings", NULL, &a->timings},       CLI_DECL_RUN_OPTIONS(&a->run),
         CLI_SCORE_AUDIT_OPTIONS(&a->audit),
     };
     int rc = cli_parse_args("score", argc, argv, opts, CLI_NOPTS(opts), 2);
@@ -331,9 +329,8 @@ static void print_timings(const score_timings *t)
 
 /* Reads, scores and writes every batch of the input, adding each stage's wall time to
  * `*t`. Returns 0 or a negative crisk code with `err` filled. */
-static int score_all(const crisk_bundle *bundle, cli_decl_input *in, cli_rejects *rejects,
-                     score_args *a, crisk_lane_state *state, FILE *out,
-                     score_timings *t, crisk_error *err)
+static int score_all(const crisk_bundle *bundle, score_args *a, crisk_lane_state *state,
+                     FILE *out, score_timings *t, crisk_error *err)
 {
     crisk_batch *batch = NULL;
     int rc = crisk_batch_new(crisk_bundle_schema(bundle), &batch, err);
@@ -348,13 +345,11 @@ static int score_all(const crisk_bundle *bundle, cli_decl_input *in, cli_rejects
         rc = crisk_fail(err, CRISK_E_NOMEM, "out of memory writing the header");
     while (rc == 0) {
         size_t n;
-        crisk_batch_clear(batch);
         bundle_clock mark = bundle_clock_now();
-        rc = crisk_decl_read(in->reader, batch, a->batch, NULL, cli_rejects_write, rejects,
-                             &n, err);
-        bundle_clock_lap(&t->read, &mark);
-        if (rc || n == 0 || (rc = cli_events_attach(&a->events, crisk_bundle_schema(bundle), batch,
-                                                     err)) != 0)
+        rc = cli_decl_run_next(&a->run, crisk_bundle_schema(bundle), batch, a->batch, NULL, &n,
+                               err);
+        bundle_clock_lap(&t->read, &mark); /* the events joined count as reading */
+        if (rc || n == 0)
             break;
         crisk_results *res = NULL;
         rc = crisk_bundle_score_timed(bundle, batch, &opts, &res, &t->scoring, err);
@@ -416,27 +411,18 @@ int cli_score(int argc, char **argv)
     crisk_error err;
     int status = CLI_EXIT_FAILURE;
     crisk_lane_state *state = NULL;
-    cli_rejects rejects = {NULL, NULL, 0};
     FILE *out = NULL;
-    cli_decl_input in;
-    rc = cli_decl_input_open(&in, a.input, a.input_format, crisk_bundle_schema(bundle), NULL,
-                             0);
-    if (rc) {
+    if ((rc = cli_decl_run_open(&a.run, crisk_bundle_schema(bundle), NULL, 0)) != 0) {
         status = rc;
         goto done;
     }
     if (a.state && !(state = open_state(bundle, a.state)))
         goto done;
-    if ((rc = cli_score_audit_open(&a.audit, bundle)) != 0) {
+    if ((rc = cli_score_audit_open(&a.audit, bundle)) != 0 ||
+        (rc = cli_decl_run_prepare(&a.run)) != 0) {
         status = rc;
         goto done;
     }
-    if ((rc = cli_events_open(&a.events)) != 0) {
-        status = rc;
-        goto done;
-    }
-    if (cli_rejects_open(&rejects, a.rejects) != 0)
-        goto done;
     out = a.output ? fopen(a.output, "w") : stdout;
     if (!out) {
         cli_report(a.output, strerror(errno));
@@ -444,9 +430,9 @@ int cli_score(int argc, char **argv)
     }
     score_timings timings;
     memset(&timings, 0, sizeof timings);
-    rc = score_all(bundle, &in, &rejects, &a, state, out, &timings, &err);
+    rc = score_all(bundle, &a, state, out, &timings, &err);
     if (rc)
-        cli_report(in.name, err.message);
+        cli_report(a.run.in.name, err.message);
     if (rc == 0 && state && crisk_lane_state_save(state, a.state, &err) != 0) {
         cli_report(a.state, err.message);
         rc = -1;
@@ -456,18 +442,16 @@ int cli_score(int argc, char **argv)
     bundle_clock_lap(&timings.output, &mark);
     if (a.timings)
         print_timings(&timings);
-    written &= cli_rejects_close(&rejects) == 0;
+    written &= cli_rejects_close(&a.run.rejects) == 0;
     if (written && rc == 0) {
-        cli_decl_summary(&in, "scored");
+        cli_decl_summary(&a.run.in, "scored");
         status = CLI_EXIT_OK;
     } else if (a.output) {
         remove(a.output); /* no half-written results left behind */
     }
 done:
-    cli_rejects_close(&rejects);
-    cli_decl_input_close(&in);
+    cli_decl_run_close(&a.run);
     crisk_lane_state_free(state);
-    cli_events_close(&a.events);
     cli_score_audit_close(&a.audit);
     crisk_bundle_free(bundle);
     return status;
