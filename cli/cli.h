@@ -55,6 +55,9 @@ crisk_bundle *cli_load_bundle(const char *dir);
 /* Opens `path` for reading ("-" is stdin). Returns the stream, or NULL after reporting. */
 FILE *cli_open_input(const char *path);
 
+/* Opens `path` for writing (NULL: stdout). Returns the stream, or NULL after reporting. */
+FILE *cli_open_output(const char *path);
+
 /* Flushes and closes `out` (stdout is only flushed). Returns 0, or -1 after reporting a
  * write error on `name`. */
 int cli_finish_output(FILE *out, const char *name);
@@ -282,6 +285,11 @@ const char *cli_personal_text(const cli_score_audit *s, const crisk_schema *sche
 void cli_personal_header(FILE *out, const cli_score_audit *s, const crisk_schema *schema);
 int cli_personal_write(FILE *out, const cli_score_audit *s, const crisk_batch *batch,
                        size_t row, int json);
+
+/* With --protect-ids, writes the JSON member ,"personal_hmac":{...} of row `row`; else
+ * nothing. Returns 0, or -1 when out of memory. */
+int cli_personal_member(FILE *out, const cli_score_audit *s, const crisk_batch *batch,
+                        size_t row);
 
 /* The sub-commands: each takes the words after its name and returns an exit code. */
 int cli_predict(int argc, char **argv);

@@ -6,7 +6,6 @@
 
 #include "error.h"
 
-#include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -176,11 +175,8 @@ int cli_predict(int argc, char **argv)
         cli_report(input_name, err.message);
         goto done;
     }
-    out = a.output ? fopen(a.output, "w") : stdout;
-    if (!out) {
-        cli_report(a.output, strerror(errno));
+    if (!(out = cli_open_output(a.output)))
         goto done;
-    }
     rc = score_all(model, table, &a, out, &err);
     if (rc)
         cli_report(input_name, err.message);

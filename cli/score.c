@@ -9,9 +9,7 @@
 #include "bundle.h"
 #include "error.h"
 
-#include <errno.h>
 #include <limits.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -273,12 +271,8 @@ static int write_json_record(FILE *out, const crisk_bundle *bundle,
         cli_write_json_text(out, id, len);
     else
         fputs("null", out);
-    if (priv->protect_path) {
-        fputs(",\"personal_hmac\":{", out);
-        if (cli_personal_write(out, priv, batch, row, 1) != 0)
-            return -1;
-        fputc('}', out);
-    }
+    if (cli_personal_member(out, priv, batch, row) != 0)
+        return -1;
     for (size_t m = 0; m < crisk_bundle_num_models(bundle); m++) {
         const char *name = crisk_bundle_model_name(bundle, m);
         fputc(',', out);
@@ -423,11 +417,8 @@ int cli_score(int argc, char **argv)
         status = rc;
         goto done;
     }
-    out = a.output ? fopen(a.output, "w") : stdout;
-    if (!out) {
-        cli_report(a.output, strerror(errno));
+    if (!(out = cli_open_output(a.output)))
         goto done;
-    }
     score_timings timings;
     memset(&timings, 0, sizeof timings);
     rc = score_all(bundle, &a, state, out, &timings, &err);

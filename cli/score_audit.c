@@ -156,6 +156,20 @@ int cli_personal_write(FILE *out, const cli_score_audit *s, const crisk_batch *b
     return 0;
 }
 
+/* With --protect-ids, writes the member ,"personal_hmac":{...} of row `row` (the JSON
+ * members of cli_personal_write); else nothing. Returns 0, or -1 when out of memory. */
+int cli_personal_member(FILE *out, const cli_score_audit *s, const crisk_batch *batch,
+                        size_t row)
+{
+    if (!s->protect_path)
+        return 0;
+    fputs(",\"personal_hmac\":{", out);
+    if (cli_personal_write(out, s, batch, row, 1) != 0)
+        return -1;
+    fputc('}', out);
+    return 0;
+}
+
 /* Writes the leaf of row `row` to `f` (docs/security.md, "Decision log"): compact JSON,
  * keys sorted, numbers as %.9g (NaN as null), a multi-class model's scores as an array.
  * Returns 0, or -1 when out of memory. */
@@ -183,12 +197,8 @@ static int write_leaf(FILE *f, const cli_score_audit *s, const crisk_bundle *bun
     const char *lane = crisk_bundle_lane_name(bundle, crisk_results_lane(res, row));
     fputs(",\"lane\":", f);
     cli_write_json_text(f, lane, strlen(lane));
-    if (s->protect_path) {
-        fputs(",\"personal_hmac\":{", f);
-        if (cli_personal_write(f, s, batch, row, 1) != 0)
-            return -1;
-        fputc('}', f);
-    }
+    if (cli_personal_member(f, s, batch, row) != 0)
+        return -1;
     crisk_results_reason(res, row, reason, sizeof reason);
     fputs(",\"reason\":", f);
     cli_write_json_text(f, reason, strlen(reason));
