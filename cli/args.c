@@ -22,9 +22,21 @@ static const cli_option *find_option(const char *word, const cli_option *opts, s
     return NULL;
 }
 
-/* Matches each word against the options; returns 0, CLI_HELP or CLI_EXIT_USAGE. */
+/* Prints "crisk `command`: A is required" (or "A and B are required", "A, B and C are
+ * required") naming the first `nrequired` options of `opts`, to stderr. */
+static void report_required(const char *command, const cli_option *opts, size_t nrequired)
+{
+    fprintf(stderr, "crisk %s: ", command);
+    for (size_t i = 0; i < nrequired; i++)
+        fprintf(stderr, "%s%s", i == 0 ? "" : i + 1 == nrequired ? " and " : ", ",
+                opts[i].name);
+    fprintf(stderr, " %s required (see 'crisk help')\n", nrequired == 1 ? "is" : "are");
+}
+
+/* Matches each word against the options, then checks the required ones; returns 0,
+ * CLI_HELP or CLI_EXIT_USAGE. */
 int cli_parse_args(const char *command, int argc, char **argv, const cli_option *opts,
-                   size_t nopts)
+                   size_t nopts, size_t nrequired)
 {
     for (int i = 0; i < argc; i++) {
         const char *word = argv[i];
@@ -58,12 +70,20 @@ int cli_parse_args(const char *command, int argc, char **argv, const cli_option 
         }
         *opt->value = value;
     }
+    for (size_t i = 0; i < nrequired; i++)
+        if (!*opts[i].value) {
+            report_required(command, opts, nrequired);
+            return CLI_EXIT_USAGE;
+        }
     return 0;
 }
 
-/* Parses a whole decimal integer within [lo, hi]; returns 0 or CLI_EXIT_USAGE. */
+/* Parses a whole decimal integer within [lo, hi], if given; returns 0 or
+ * CLI_EXIT_USAGE. */
 int cli_parse_int(const char *name, const char *text, long lo, long hi, long *out)
 {
+    if (!text)
+        return 0; /* the option was not given: `*out` keeps its default */
     char *end;
     errno = 0;
     long v = strtol(text, &end, 10);

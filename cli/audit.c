@@ -41,7 +41,7 @@ static int parse(const char *cmd, const char *usage, int argc, char **argv, size
     snprintf(name, sizeof name, "audit %s", cmd);
     for (size_t i = 0; i < n; i++) {
         if ((int)i >= argc || argv[i][0] == '-') {
-            int rc = cli_parse_args(name, argc - (int)i, argv + i, opts, nopts);
+            int rc = cli_parse_args(name, argc - (int)i, argv + i, opts, nopts, 0);
             if (rc == CLI_HELP)
                 return rc;
             fprintf(stderr, "usage: crisk audit %s %s\n", cmd, usage);
@@ -49,7 +49,7 @@ static int parse(const char *cmd, const char *usage, int argc, char **argv, size
         }
         pos[i] = argv[i];
     }
-    return cli_parse_args(name, argc - (int)n, argv + n, opts, nopts);
+    return cli_parse_args(name, argc - (int)n, argv + n, opts, nopts, 0);
 }
 
 /* Reads the whole file at `path` (at most `max` bytes) into a NUL-terminated malloc'd
@@ -423,7 +423,7 @@ static int cmd_prove(int argc, char **argv)
                         "with --id)\n");
         return CLI_EXIT_USAGE;
     }
-    if (index_text && (rc = cli_parse_int("--index", index_text, 0, LONG_MAX, &index)) != 0)
+    if ((rc = cli_parse_int("--index", index_text, 0, LONG_MAX, &index)) != 0)
         return rc;
     crisk_checkpoint cp;
     if (cp_path && read_checkpoint("prove", cp_path, &cp) != 0)

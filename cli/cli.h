@@ -25,13 +25,19 @@ typedef struct cli_option {
 } cli_option;
 
 /* Parses the arguments of sub-command `command` (argv[0] is its first argument, not its
- * name) against the `nopts` options of `opts`; an argument may follow as the next word or
- * after '='. Returns 0, CLI_HELP for --help/-h, or CLI_EXIT_USAGE after printing to stderr
- * what is wrong (an unknown option, a missing argument, a repeated option, a stray word). */
+ * name) against the `nopts` options of `opts`, of which the first `nrequired` (options
+ * with an argument) must be given; an argument may follow as the next word or after '='.
+ * Returns 0, CLI_HELP for --help/-h, or CLI_EXIT_USAGE after printing to stderr what is
+ * wrong (an unknown option, a missing argument, a repeated option, a stray word, a
+ * required option not given). */
 int cli_parse_args(const char *command, int argc, char **argv, const cli_option *opts,
-                   size_t nopts);
+                   size_t nopts, size_t nrequired);
 
-/* Parses `text`, the argument of option `name`, as an integer in [lo, hi] into `*out`.
+/* The number of options in the array `opts`, for cli_parse_args(). */
+#define CLI_NOPTS(opts) (sizeof(opts) / sizeof((opts)[0]))
+
+/* Parses `text`, the argument of option `name`, as an integer in [lo, hi] into `*out`;
+ * when `text` is NULL (the option was not given) `*out` keeps its value, the default.
  * Returns 0, or CLI_EXIT_USAGE after printing what is wrong. */
 int cli_parse_int(const char *name, const char *text, long lo, long hi, long *out);
 
@@ -48,6 +54,9 @@ crisk_bundle *cli_load_bundle(const char *dir);
 
 /* Opens `path` for reading ("-" is stdin). Returns the stream, or NULL after reporting. */
 FILE *cli_open_input(const char *path);
+
+/* Opens `path` for writing (NULL: stdout). Returns the stream, or NULL after reporting. */
+FILE *cli_open_output(const char *path);
 
 /* Flushes and closes `out` (stdout is only flushed). Returns 0, or -1 after reporting a
  * write error on `name`. */
@@ -164,6 +173,67 @@ int cli_events_attach(cli_events *ev, const crisk_schema *schema, crisk_batch *b
 /* Frees the events and keys. */
 void cli_events_close(cli_events *ev);
 
+/* The input side of score, fit and evaluate (cli/decl_run.c): the declarations, where
+ * their rejected rows go, and the events joined to them. */
+typedef struct cli_decl_run {
+    const char *input, *format, *rejects_path;  /* --input, --input-format, --rejects */
+    cli_events events;                          /* the event options */
+    cli_decl_input in;
+    cli_rejects rejects;
+} cli_decl_run;
+
+/* The options above but --input (which a command lists among its required options). */
+#define CLI_DECL_RUN_OPTIONS(r) \
+    {"--rejects", &(r)->rejects_path, NULL}, {"--input-format", &(r)->format, NULL}, \
+    CLI_EVENT_OPTIONS(&(r)->events)
+
+/* Opens the input for `schema` with extra columns `extras`. Returns 0, CLI_EXIT_USAGE or
+ * CLI_EXIT_FAILURE after reporting. */
+int cli_decl_run_open(cli_decl_run *r, const crisk_schema *schema,
+                      const crisk_decl_extra *extras, size_t num_extras);
+
+/* Loads the device keys and opens the rejects file. Returns 0, CLI_EXIT_USAGE or
+ * CLI_EXIT_FAILURE after reporting. */
+int cli_decl_run_prepare(cli_decl_run *r);
+
+/* Clears `batch` and reads the next (at most `max_rows`) declarations into it, their
+ * extra columns into `extras`, joining their events; `*n` is 0 at the end. Returns 0 or
+ * a negative crisk code with `err` filled. */
+int cli_decl_run_next(cli_decl_run *r, const crisk_schema *schema, crisk_batch *batch,
+                      size_t max_rows, double *extras, size_t *n, crisk_error *err);
+
+/* Closes what cli_decl_run_open/_prepare opened (all zeroes: nothing). */
+void cli_decl_run_close(cli_decl_run *r);
+
+/* Returns `array` (`*cap` elements of `size` bytes) grown, from `first` by doubling, to
+ * hold `need`; NULL with `err` naming `what` when out of memory (`array` unchanged). */
+void *cli_grow(void *array, size_t *cap, size_t need, size_t size, size_t first,
+               const char *what, crisk_error *err);
+
+/* Every output of a bundle's models for one declaration (cli/scores.c): one column or
+ * JSON number for a model with one output, one column "<model>:score_<k>" or array element
+ * per class for a multi-class model. */
+
+/* Returns how many values model `m` of `bundle` gives per declaration. */
+size_t cli_model_outputs(const crisk_bundle *bundle, size_t m);
+
+/* Writes a header cell per output of every model, each after a comma. Returns 0, or -1
+ * when out of memory. */
+int cli_scores_header(FILE *out, const crisk_bundle *bundle);
+
+/* Writes every output of every model for row `row` as CSV cells, each after a comma
+ * (empty when NaN). */
+void cli_scores_csv(FILE *out, const crisk_bundle *bundle, const crisk_results *res,
+                    size_t row);
+
+/* Writes `v` as a JSON number (%.9g), or null when it is NaN. */
+void cli_write_json_float(FILE *out, float v);
+
+/* Writes model `m`'s outputs for row `row` as one JSON value: a number (null when NaN),
+ * or an array of one per class for a multi-class model. */
+void cli_scores_json(FILE *out, const crisk_bundle *bundle, const crisk_results *res,
+                     size_t row, size_t m);
+
 /* Accountability and data protection for `crisk score` (cli/score_audit.c). */
 
 /* Longest id protection key file, in bytes. */
@@ -215,6 +285,11 @@ const char *cli_personal_text(const cli_score_audit *s, const crisk_schema *sche
 void cli_personal_header(FILE *out, const cli_score_audit *s, const crisk_schema *schema);
 int cli_personal_write(FILE *out, const cli_score_audit *s, const crisk_batch *batch,
                        size_t row, int json);
+
+/* With --protect-ids, writes the JSON member ,"personal_hmac":{...} of row `row`; else
+ * nothing. Returns 0, or -1 when out of memory. */
+int cli_personal_member(FILE *out, const cli_score_audit *s, const crisk_batch *batch,
+                        size_t row);
 
 /* The sub-commands: each takes the words after its name and returns an exit code. */
 int cli_predict(int argc, char **argv);

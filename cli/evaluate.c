@@ -16,9 +16,9 @@
 
 /* What the command line asks of `crisk evaluate`. */
 typedef struct eval_args {
-    const char *bundle, *input, *label, *revenue, *model, *rejects, *threads, *input_format;
+    const char *bundle, *label, *revenue, *model, *threads;
     int threads_n;
-    cli_events events;
+    cli_decl_run run;
 } eval_args;
 
 /* One scored declaration: its score (NaN ranks last), label, revenue and input order. */
@@ -34,27 +34,18 @@ static int parse(int argc, char **argv, eval_args *a)
 {
     memset(a, 0, sizeof *a);
     const cli_option opts[] = {
-        {"--bundle", &a->bundle, NULL},   {"--input", &a->input, NULL},
+        {"--bundle", &a->bundle, NULL},   {"--input", &a->run.input, NULL},
         {"--label", &a->label, NULL},     {"--revenue", &a->revenue, NULL},
-        {"--model", &a->model, NULL},     {"--rejects", &a->rejects, NULL},
-        {"--threads", &a->threads, NULL}, {"--input-format", &a->input_format, NULL},
-        CLI_EVENT_OPTIONS(&a->events),
+        {"--model", &a->model, NULL},     {"--threads", &a->threads, NULL},
+        CLI_DECL_RUN_OPTIONS(&a->run),
     };
-    int rc = cli_parse_args("evaluate", argc, argv, opts, sizeof opts / sizeof opts[0]);
+    int rc = cli_parse_args("evaluate", argc, argv, opts, CLI_NOPTS(opts), 3);
     if (rc)
         return rc;
-    if (!a->bundle || !a->input || !a->label) {
-        fprintf(stderr, "crisk evaluate: --bundle, --input and --label are required "
-                        "(see 'crisk help')\n");
-        return CLI_EXIT_USAGE;
-    }
-    a->threads_n = 1;
-    long v;
-    if (a->threads) {
-        if ((rc = cli_parse_int("--threads", a->threads, 0, 1L << 20, &v)) != 0)
-            return rc;
-        a->threads_n = (int)v;
-    }
+    long threads = 1;
+    if ((rc = cli_parse_int("--threads", a->threads, 0, 1L << 20, &threads)) != 0)
+        return rc;
+    a->threads_n = (int)threads;
     return 0;
 }
 
@@ -128,26 +119,45 @@ static void print_table(const scored *rows, size_t n, const char *model_name, in
     }
 }
 
+/* Returns whether model `m` gives one score to rank by; reports why not when it does not:
+ * a multi-class model has a probability per class and multi:softmax gives a class index,
+ * neither of which ranks declarations for a 0/1 label. */
+static int ranks_by_one_score(const crisk_bundle *bundle, size_t m)
+{
+    const crisk_model *model = crisk_bundle_model(bundle, m);
+    size_t outputs = crisk_model_num_outputs(model), margins = crisk_model_num_margins(model);
+    if (outputs == 1 && margins == 1)
+        return 1;
+    fprintf(stderr, "crisk evaluate: model \"%s\" ", crisk_bundle_model_name(bundle, m));
+    if (outputs > 1)
+        fprintf(stderr, "has %zu outputs (one per class)", outputs);
+    else
+        fprintf(stderr, "outputs a class index of %zu classes", margins);
+    fputs(", but evaluate ranks declarations by one score against a 0/1 label: name a "
+          "model with one output with --model\n", stderr);
+    return 0;
+}
+
 /* Returns the index of the model to evaluate: `name`, else the policy's score model,
- * else the first; -1 after reporting when `name` is no model of the bundle. */
+ * else the first; -1 after reporting when `name` is no model of the bundle or the model
+ * has no single score to rank by. */
 static long pick_model(const crisk_bundle *bundle, const char *name)
 {
-    if (!name) {
-        long m = crisk_bundle_score_model(bundle);
-        return m >= 0 ? m : 0;
-    }
-    for (size_t m = 0; m < crisk_bundle_num_models(bundle); m++)
-        if (strcmp(crisk_bundle_model_name(bundle, m), name) == 0)
-            return (long)m;
-    fprintf(stderr, "crisk evaluate: the bundle has no model \"%s\"\n", name);
-    return -1;
+    long m = -1;
+    if (!name)
+        m = crisk_bundle_score_model(bundle) >= 0 ? crisk_bundle_score_model(bundle) : 0;
+    for (size_t i = 0; name && m < 0 && i < crisk_bundle_num_models(bundle); i++)
+        if (strcmp(crisk_bundle_model_name(bundle, i), name) == 0)
+            m = (long)i;
+    if (m < 0)
+        fprintf(stderr, "crisk evaluate: the bundle has no model \"%s\"\n", name);
+    return m >= 0 && ranks_by_one_score(bundle, (size_t)m) ? m : -1;
 }
 
 /* Reads and scores every declaration, appending (score, label, revenue) to `*rows`
  * (malloc'd, `*n` of them). Returns 0 or a negative crisk code with `err` filled. */
-static int score_all(const crisk_bundle *bundle, size_t model, cli_decl_input *in,
-                     cli_rejects *rejects, cli_events *events, int threads, int revenue,
-                     scored **rows, size_t *n, crisk_error *err)
+static int score_all(const crisk_bundle *bundle, size_t model, cli_decl_run *run,
+                     int threads, int revenue, scored **rows, size_t *n, crisk_error *err)
 {
     crisk_batch *batch = NULL;
     double *extras = malloc(EVAL_BATCH_ROWS * 2 * sizeof *extras);
@@ -160,28 +170,19 @@ static int score_all(const crisk_bundle *bundle, size_t model, cli_decl_input *i
     size_t nx = revenue ? 2 : 1;
     while (rc == 0) {
         size_t got;
-        crisk_batch_clear(batch);
-        rc = crisk_decl_read(in->reader, batch, EVAL_BATCH_ROWS, extras, cli_rejects_write,
-                             rejects, &got, err);
-        if (rc || got == 0
-            || (rc = cli_events_attach(events, crisk_bundle_schema(bundle), batch, err)))
-            break;
         crisk_results *res = NULL;
+        scored *grown;
+        if ((rc = cli_decl_run_next(run, crisk_bundle_schema(bundle), batch, EVAL_BATCH_ROWS,
+                                    extras, &got, err)) != 0 || got == 0)
+            break;
+        if (!(grown = cli_grow(*rows, &cap, *n + got, sizeof *grown, EVAL_BATCH_ROWS,
+                               "scores", err))) {
+            rc = CRISK_E_NOMEM;
+            break;
+        }
+        *rows = grown;
         if ((rc = crisk_bundle_score(bundle, batch, &opts, &res, err)) != 0)
             break;
-        if (*n + got > cap) {
-            size_t grown_cap = cap ? cap * 2 : EVAL_BATCH_ROWS;
-            while (grown_cap < *n + got)
-                grown_cap *= 2;
-            scored *grown = realloc(*rows, grown_cap * sizeof *grown);
-            if (!grown) {
-                crisk_results_free(res);
-                rc = crisk_fail(err, CRISK_E_NOMEM, "out of memory for %zu scores", grown_cap);
-                break;
-            }
-            *rows = grown;
-            cap = grown_cap;
-        }
         for (size_t i = 0; i < got; i++) {
             scored *s = &(*rows)[*n + i];
             s->score = crisk_results_score(res, i, model);
@@ -211,43 +212,32 @@ int cli_evaluate(int argc, char **argv)
     int status = CLI_EXIT_FAILURE;
     scored *rows = NULL;
     size_t n = 0;
-    cli_rejects rejects = {NULL, NULL, 0};
     const crisk_decl_extra extras[2] = {{a.label, 1, 1}, {a.revenue, 1, 0}};
-    cli_decl_input in;
-    memset(&in, 0, sizeof in);
     long model = pick_model(bundle, a.model);
     if (model < 0) {
         status = CLI_EXIT_USAGE;
         goto done;
     }
-    rc = cli_decl_input_open(&in, a.input, a.input_format, crisk_bundle_schema(bundle),
-                             extras, a.revenue ? 2 : 1);
-    if (rc) {
+    if ((rc = cli_decl_run_open(&a.run, crisk_bundle_schema(bundle), extras,
+                                a.revenue ? 2 : 1)) != 0 ||
+        (rc = cli_decl_run_prepare(&a.run)) != 0) {
         status = rc;
         goto done;
     }
-    if (cli_rejects_open(&rejects, a.rejects) != 0)
-        goto done;
-    if ((rc = cli_events_open(&a.events)) != 0) {
-        status = rc;
-        goto done;
-    }
-    if (score_all(bundle, (size_t)model, &in, &rejects, &a.events, a.threads_n,
-                  a.revenue != NULL, &rows, &n, &err) != 0) {
-        cli_report(in.name, err.message);
+    if (score_all(bundle, (size_t)model, &a.run, a.threads_n, a.revenue != NULL, &rows, &n,
+                  &err) != 0) {
+        cli_report(a.run.in.name, err.message);
         goto done;
     }
-    if (cli_rejects_close(&rejects) != 0)
+    if (cli_rejects_close(&a.run.rejects) != 0)
         goto done;
-    cli_decl_summary(&in, "scored");
+    cli_decl_summary(&a.run.in, "scored");
     qsort(rows, n, sizeof *rows, by_score_desc);
     print_table(rows, n, crisk_bundle_model_name(bundle, (size_t)model), a.revenue != NULL);
     status = fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_FAILURE;
 done:
-    cli_rejects_close(&rejects);
-    cli_decl_input_close(&in);
+    cli_decl_run_close(&a.run);
     free(rows);
-    cli_events_close(&a.events);
     crisk_bundle_free(bundle);
     return status;
 }

@@ -1,6 +1,6 @@
 /*
- * files.c — the command's input and output streams: opening an input ("-" is stdin) and
- * finishing an output with its write errors reported.
+ * files.c — the command's input and output streams: opening an input ("-" is stdin) or an
+ * output (none: stdout), and finishing an output with its write errors reported.
  */
 #include "cli.h"
 
@@ -13,6 +13,17 @@ FILE *cli_open_input(const char *path)
     if (strcmp(path, "-") == 0)
         return stdin;
     FILE *f = fopen(path, "rb");
+    if (!f)
+        cli_report(path, strerror(errno));
+    return f;
+}
+
+/* Opens `path` for writing (NULL: stdout). Returns the stream, or NULL after reporting. */
+FILE *cli_open_output(const char *path)
+{
+    if (!path)
+        return stdout;
+    FILE *f = fopen(path, "w");
     if (!f)
         cli_report(path, strerror(errno));
     return f;

@@ -18,10 +18,9 @@
 
 /* What the command line asks of `crisk fit`. */
 typedef struct fit_args {
-    const char *schema, *input, *label, *output, *matrix, *features, *folds, *seed,
-        *rejects, *input_format;
+    const char *schema, *label, *output, *matrix, *features, *folds, *seed;
     crisk_fit_options opts;
-    cli_events events;
+    cli_decl_run run;
 } fit_args;
 
 /* Parses and checks the command line into `a`. Returns 0, CLI_HELP or CLI_EXIT_USAGE. */
@@ -29,40 +28,29 @@ static int parse(int argc, char **argv, fit_args *a)
 {
     memset(a, 0, sizeof *a);
     const cli_option opts[] = {
-        {"--schema", &a->schema, NULL},     {"--input", &a->input, NULL},
+        {"--schema", &a->schema, NULL},     {"--input", &a->run.input, NULL},
         {"--label", &a->label, NULL},       {"--output", &a->output, NULL},
         {"--matrix", &a->matrix, NULL},     {"--features", &a->features, NULL},
         {"--folds", &a->folds, NULL},       {"--seed", &a->seed, NULL},
-        {"--rejects", &a->rejects, NULL},   {"--input-format", &a->input_format, NULL},
-        CLI_EVENT_OPTIONS(&a->events),
+        CLI_DECL_RUN_OPTIONS(&a->run),
     };
-    int rc = cli_parse_args("fit", argc, argv, opts, sizeof opts / sizeof opts[0]);
+    int rc = cli_parse_args("fit", argc, argv, opts, CLI_NOPTS(opts), 4);
     if (rc)
         return rc;
-    if (!a->schema || !a->input || !a->label || !a->output) {
-        fprintf(stderr, "crisk fit: --schema, --input, --label and --output are required "
-                        "(see 'crisk help')\n");
-        return CLI_EXIT_USAGE;
-    }
     crisk_fit_options_init(&a->opts);
-    long v;
-    if (a->folds) {
-        if ((rc = cli_parse_int("--folds", a->folds, 2, 1000, &v)) != 0)
-            return rc;
-        a->opts.folds = (unsigned)v;
-    }
-    if (a->seed) {
-        if ((rc = cli_parse_int("--seed", a->seed, 0, 0x7fffffffL, &v)) != 0)
-            return rc;
-        a->opts.seed = (uint64_t)v;
-    }
+    long folds = (long)a->opts.folds, seed = (long)a->opts.seed;
+    if ((rc = cli_parse_int("--folds", a->folds, 2, 1000, &folds)) != 0 ||
+        (rc = cli_parse_int("--seed", a->seed, 0, 0x7fffffffL, &seed)) != 0)
+        return rc;
+    a->opts.folds = (unsigned)folds;
+    a->opts.seed = (uint64_t)seed;
     return 0;
 }
 
 /* Reads every row of the input into `batch` and their labels into `*labels` (malloc'd,
  * `*n` of them). Returns 0 or a negative crisk code with `err` filled. */
-static int read_all(cli_decl_input *in, cli_rejects *rejects, crisk_batch *batch,
-                    float **labels, size_t *n, crisk_error *err)
+static int read_all(cli_decl_run *run, crisk_batch *batch, float **labels, size_t *n,
+                    crisk_error *err)
 {
     double chunk[READ_ROWS];
     size_t cap = 0;
@@ -70,23 +58,17 @@ static int read_all(cli_decl_input *in, cli_rejects *rejects, crisk_batch *batch
     *n = 0;
     for (;;) {
         size_t got;
-        int rc = crisk_decl_read(in->reader, batch, READ_ROWS, chunk, cli_rejects_write,
-                                 rejects, &got, err);
+        int rc = crisk_decl_read(run->in.reader, batch, READ_ROWS, chunk, cli_rejects_write,
+                                 &run->rejects, &got, err);
         if (rc)
             return rc;
         if (got == 0)
             return 0;
-        if (*n + got > cap) {
-            size_t grown_cap = cap ? cap * 2 : READ_ROWS;
-            while (grown_cap < *n + got)
-                grown_cap *= 2;
-            float *grown = realloc(*labels, grown_cap * sizeof *grown);
-            if (!grown)
-                return crisk_fail(err, CRISK_E_NOMEM, "out of memory for %zu labels",
-                                  grown_cap);
-            *labels = grown;
-            cap = grown_cap;
-        }
+        float *grown = cli_grow(*labels, &cap, *n + got, sizeof *grown, READ_ROWS, "labels",
+                                err);
+        if (!grown)
+            return CRISK_E_NOMEM;
+        *labels = grown;
         for (size_t i = 0; i < got; i++)
             (*labels)[*n + i] = (float)chunk[i];
         *n += got;
@@ -183,33 +165,25 @@ int cli_fit(int argc, char **argv)
     crisk_batch *batch = NULL;
     float *labels = NULL;
     size_t n = 0;
-    cli_rejects rejects = {NULL, NULL, 0};
     const crisk_decl_extra label = {a.label, 1, 1};
-    cli_decl_input in;
-    rc = cli_decl_input_open(&in, a.input, a.input_format, schema, &label, 1);
-    if (rc) {
-        status = rc;
-        goto done;
-    }
-    if (cli_rejects_open(&rejects, a.rejects) != 0)
-        goto done;
-    if ((rc = cli_events_open(&a.events)) != 0) {
+    if ((rc = cli_decl_run_open(&a.run, schema, &label, 1)) != 0 ||
+        (rc = cli_decl_run_prepare(&a.run)) != 0) {
         status = rc;
         goto done;
     }
     /* Events join the whole training batch, so the matrices hold the event features that
      * scoring builds. */
     if (crisk_batch_new(schema, &batch, &err) != 0 ||
-        read_all(&in, &rejects, batch, &labels, &n, &err) != 0
-        || cli_events_attach(&a.events, schema, batch, &err) != 0) {
-        cli_report(in.name, err.message);
+        read_all(&a.run, batch, &labels, &n, &err) != 0
+        || cli_events_attach(&a.run.events, schema, batch, &err) != 0) {
+        cli_report(a.run.in.name, err.message);
         goto done;
     }
-    if (cli_rejects_close(&rejects) != 0)
+    if (cli_rejects_close(&a.run.rejects) != 0)
         goto done;
-    cli_decl_summary(&in, "fitted");
+    cli_decl_summary(&a.run.in, "fitted");
     if (crisk_schema_fit(schema, batch, labels, n, &a.opts, &err) != 0) {
-        cli_report(in.name, err.message);
+        cli_report(a.run.in.name, err.message);
         goto done;
     }
     if (crisk_schema_save(schema, a.output, &err) != 0) {
@@ -222,11 +196,9 @@ int cli_fit(int argc, char **argv)
         goto done;
     status = CLI_EXIT_OK;
 done:
-    cli_rejects_close(&rejects);
-    cli_decl_input_close(&in);
+    cli_decl_run_close(&a.run);
     free(labels);
     crisk_batch_free(batch);
-    cli_events_close(&a.events);
     crisk_schema_free(schema);
     return status;
 }

@@ -11,13 +11,9 @@ int cli_inspect(int argc, char **argv)
 {
     const char *path = NULL, *sha256 = NULL;
     const cli_option opts[] = {{"--model", &path, NULL}, {"--sha256", &sha256, NULL}};
-    int rc = cli_parse_args("inspect", argc, argv, opts, sizeof opts / sizeof opts[0]);
+    int rc = cli_parse_args("inspect", argc, argv, opts, CLI_NOPTS(opts), 1);
     if (rc)
         return rc; /* CLI_HELP included: main() prints the usage */
-    if (!path) {
-        fprintf(stderr, "crisk inspect: --model is required (see 'crisk help')\n");
-        return CLI_EXIT_USAGE;
-    }
     crisk_model *model = cli_load_model(path, sha256);
     if (!model)
         return CLI_EXIT_FAILURE;

@@ -6,7 +6,6 @@
 
 #include "error.h"
 
-#include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,27 +34,17 @@ static int parse(int argc, char **argv, predict_args *a)
         {"--margin", NULL, &a->margin},     {"--ignore-extra", NULL, &a->ignore_extra},
         {"--contribs", NULL, &a->contribs},
     };
-    int rc = cli_parse_args("predict", argc, argv, opts, sizeof opts / sizeof opts[0]);
+    int rc = cli_parse_args("predict", argc, argv, opts, CLI_NOPTS(opts), 2);
     if (rc)
         return rc;
-    if (!a->model || !a->input) {
-        fprintf(stderr, "crisk predict: --model and --input are required (see 'crisk help')\n");
-        return CLI_EXIT_USAGE;
-    }
     crisk_predict_options_init(&a->opts);
     a->opts.output = a->margin ? CRISK_OUTPUT_MARGIN : CRISK_OUTPUT_TRANSFORMED;
-    long v;
-    if (a->threads) {
-        if ((rc = cli_parse_int("--threads", a->threads, 0, INT_MAX, &v)) != 0)
-            return rc;
-        a->opts.threads = (int)v;
-    }
-    a->batch = DEFAULT_BATCH_ROWS;
-    if (a->batch_rows) {
-        if ((rc = cli_parse_int("--batch-rows", a->batch_rows, 1, 1L << 24, &v)) != 0)
-            return rc;
-        a->batch = (size_t)v;
-    }
+    long threads = a->opts.threads, batch = DEFAULT_BATCH_ROWS;
+    if ((rc = cli_parse_int("--threads", a->threads, 0, INT_MAX, &threads)) != 0 ||
+        (rc = cli_parse_int("--batch-rows", a->batch_rows, 1, 1L << 24, &batch)) != 0)
+        return rc;
+    a->opts.threads = (int)threads;
+    a->batch = (size_t)batch;
     return 0;
 }
 
@@ -186,11 +175,8 @@ int cli_predict(int argc, char **argv)
         cli_report(input_name, err.message);
         goto done;
     }
-    out = a.output ? fopen(a.output, "w") : stdout;
-    if (!out) {
-        cli_report(a.output, strerror(errno));
+    if (!(out = cli_open_output(a.output)))
         goto done;
-    }
     rc = score_all(model, table, &a, out, &err);
     if (rc)
         cli_report(input_name, err.message);

@@ -1,7 +1,7 @@
 /*
  * score.c — `crisk score`: reads declarations (CSV or JSON Lines) batch by batch, scores
  * each batch with a bundle, and writes one record per declaration: id, each model's
- * score, lane, reason and profile hits, and with --explain K the hits' descriptions and
+ * outputs (every class of a multi-class model), lane, reason and profile hits, and with --explain K the hits' descriptions and
  * the top K reason codes; rejected rows go to a rejects file.
  */
 #include "cli.h"
@@ -9,9 +9,7 @@
 #include "bundle.h"
 #include "error.h"
 
-#include <errno.h>
 #include <limits.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -24,13 +22,12 @@
 
 /* What the command line asks of `crisk score`. */
 typedef struct score_args {
-    const char *bundle, *input, *output, *rejects, *threads, *state, *batch_rows, *format,
-        *input_format, *explain;
+    const char *bundle, *output, *threads, *state, *batch_rows, *format, *explain;
     int jsonl_out, timings;
     unsigned explain_k;
     size_t batch;
     int threads_n;
-    cli_events events;
+    cli_decl_run run;
     cli_score_audit audit;
 } score_args;
 
@@ -39,21 +36,16 @@ static int parse(int argc, char **argv, score_args *a)
 {
     memset(a, 0, sizeof *a);
     const cli_option opts[] = {
-        {"--bundle", &a->bundle, NULL},         {"--input", &a->input, NULL},
-        {"--output", &a->output, NULL},         {"--rejects", &a->rejects, NULL},
-        {"--threads", &a->threads, NULL},       {"--state", &a->state, NULL},
-        {"--batch-rows", &a->batch_rows, NULL}, {"--format", &a->format, NULL},
-        {"--input-format", &a->input_format, NULL}, {"--explain", &a->explain, NULL},
-        {"--timings", NULL, &a->timings}, CLI_EVENT_OPTIONS(&a->events),
+        {"--bundle", &a->bundle, NULL},         {"--input", &a->run.input, NULL},
+        {"--output", &a->output, NULL},         {"--threads", &a->threads, NULL},
+        {"--state", &a->state, NULL},           {"--batch-rows", &a->batch_rows, NULL},
+        {"--format", &a->format, NULL},         {"--explain", &a->explain, NULL},
+        {"--timings", NULL, &a->timings},       CLI_DECL_RUN_OPTIONS(&a->run),
         CLI_SCORE_AUDIT_OPTIONS(&a->audit),
     };
-    int rc = cli_parse_args("score", argc, argv, opts, sizeof opts / sizeof opts[0]);
+    int rc = cli_parse_args("score", argc, argv, opts, CLI_NOPTS(opts), 2);
     if (rc)
         return rc;
-    if (!a->bundle || !a->input) {
-        fprintf(stderr, "crisk score: --bundle and --input are required (see 'crisk help')\n");
-        return CLI_EXIT_USAGE;
-    }
     crisk_decl_format out = a->output ? cli_decl_format(a->output, a->format)
                                       : (a->format ? cli_decl_format("-", a->format)
                                                    : CRISK_DECL_CSV);
@@ -63,47 +55,36 @@ static int parse(int argc, char **argv, score_args *a)
         return CLI_EXIT_USAGE;
     }
     a->jsonl_out = out == CRISK_DECL_JSONL;
-    long v;
-    a->threads_n = 1;
-    if (a->threads) {
-        if ((rc = cli_parse_int("--threads", a->threads, 0, INT_MAX, &v)) != 0)
-            return rc;
-        a->threads_n = (int)v;
-    }
-    if (a->explain) {
-        if ((rc = cli_parse_int("--explain", a->explain, 0, MAX_EXPLAIN, &v)) != 0)
-            return rc;
-        a->explain_k = (unsigned)v;
-    }
-    a->batch = DEFAULT_BATCH_ROWS;
-    if (a->batch_rows) {
-        if ((rc = cli_parse_int("--batch-rows", a->batch_rows, 1, 1L << 24, &v)) != 0)
-            return rc;
-        a->batch = (size_t)v;
-    }
+    long threads = 1, explain = 0, batch = DEFAULT_BATCH_ROWS;
+    if ((rc = cli_parse_int("--threads", a->threads, 0, INT_MAX, &threads)) != 0 ||
+        (rc = cli_parse_int("--explain", a->explain, 0, MAX_EXPLAIN, &explain)) != 0 ||
+        (rc = cli_parse_int("--batch-rows", a->batch_rows, 1, 1L << 24, &batch)) != 0)
+        return rc;
+    a->threads_n = (int)threads;
+    a->explain_k = (unsigned)explain;
+    a->batch = (size_t)batch;
     return 0;
 }
 
 /* Writes the output header (CSV only): id, with --protect-ids the personal fields, one
- * column per model, lane, reason, hits, and with `explain` > 0 hit_descriptions and
- * reason_1 .. reason_<explain>. */
-static void write_header(FILE *out, const crisk_bundle *bundle, unsigned explain,
-                         const cli_score_audit *priv)
+ * column per model output (cli_scores_header), lane, reason, hits, and with `explain` > 0
+ * hit_descriptions and reason_1 .. reason_<explain>. Returns 0, or -1 when out of
+ * memory. */
+static int write_header(FILE *out, const crisk_bundle *bundle, unsigned explain,
+                        const cli_score_audit *priv)
 {
     cli_write_csv_text(out, cli_id_name(crisk_bundle_schema(bundle)),
                        strlen(cli_id_name(crisk_bundle_schema(bundle))));
     cli_personal_header(out, priv, crisk_bundle_schema(bundle));
-    for (size_t m = 0; m < crisk_bundle_num_models(bundle); m++) {
-        const char *name = crisk_bundle_model_name(bundle, m);
-        fputc(',', out);
-        cli_write_csv_text(out, name, strlen(name));
-    }
+    if (cli_scores_header(out, bundle) != 0)
+        return -1;
     fputs(",lane,reason,hits", out);
     if (explain)
         fputs(",hit_descriptions", out);
     for (unsigned k = 1; k <= explain; k++)
         fprintf(out, ",reason_%u", k);
     fputc('\n', out);
+    return 0;
 }
 
 /* Appends `text` to the dynamic buffer `*buf` (length `*len`, capacity `*cap`). Returns
@@ -198,13 +179,7 @@ static int write_csv_record(FILE *out, const crisk_bundle *bundle, const crisk_b
         cli_write_csv_text(out, id, len);
     if (cli_personal_write(out, priv, batch, row, 0) != 0)
         return -1;
-    for (size_t m = 0; m < crisk_bundle_num_models(bundle); m++) {
-        float s = crisk_results_score(res, row, m);
-        char num[CLI_FLOAT_BYTES];
-        putc_unlocked(',', out);
-        if (!isnan(s))
-            fwrite(num, 1, cli_format_float(s, num), out);
-    }
+    cli_scores_csv(out, bundle, res, row);
     const char *lane = crisk_bundle_lane_name(bundle, crisk_results_lane(res, row));
     putc_unlocked(',', out);
     cli_write_csv_text(out, lane, strlen(lane));
@@ -234,16 +209,6 @@ static int write_csv_record(FILE *out, const crisk_bundle *bundle, const crisk_b
         return -1;
     putc_unlocked('\n', out);
     return 0;
-}
-
-/* Writes a float as a JSON number, or null when it is NaN. */
-static void write_json_float(FILE *out, float v)
-{
-    char num[CLI_FLOAT_BYTES];
-    if (isnan(v))
-        fputs("null", out);
-    else
-        fwrite(num, 1, cli_format_float(v, num), out);
 }
 
 /* Writes the explain members of row `row`: "hit_descriptions" (an array of {id,
@@ -277,16 +242,17 @@ static void write_json_explain(FILE *out, const crisk_bundle *bundle,
         else
             fputs("null", out);
         fputs(",\"contribution\":", out);
-        write_json_float(out, crisk_results_reason_contribution(res, row, k));
+        cli_write_json_float(out, crisk_results_reason_contribution(res, row, k));
         fputc('}', out);
     }
     fputs("],\"explain_bias\":", out);
-    write_json_float(out, crisk_results_explain_bias(res, row));
+    cli_write_json_float(out, crisk_results_explain_bias(res, row));
     fputs(",\"explain_rest\":", out);
-    write_json_float(out, crisk_results_explain_rest(res, row));
+    cli_write_json_float(out, crisk_results_explain_rest(res, row));
 }
 
-/* Writes the record of row `row` as a JSON object on one line; hits is an array of ids;
+/* Writes the record of row `row` as a JSON object on one line: a member per model (a
+ * number, or an array of one per class for a multi-class model); hits is an array of ids;
  * with --protect-ids a "personal_hmac" object follows the id; with `explain` > 0 the
  * explain members follow. Returns 0, or -1 when out of memory. */
 static int write_json_record(FILE *out, const crisk_bundle *bundle,
@@ -305,19 +271,14 @@ static int write_json_record(FILE *out, const crisk_bundle *bundle,
         cli_write_json_text(out, id, len);
     else
         fputs("null", out);
-    if (priv->protect_path) {
-        fputs(",\"personal_hmac\":{", out);
-        if (cli_personal_write(out, priv, batch, row, 1) != 0)
-            return -1;
-        fputc('}', out);
-    }
+    if (cli_personal_member(out, priv, batch, row) != 0)
+        return -1;
     for (size_t m = 0; m < crisk_bundle_num_models(bundle); m++) {
         const char *name = crisk_bundle_model_name(bundle, m);
-        float s = crisk_results_score(res, row, m);
         fputc(',', out);
         cli_write_json_text(out, name, strlen(name));
         fputc(':', out);
-        write_json_float(out, s);
+        cli_scores_json(out, bundle, res, row, m);
     }
     const char *lane = crisk_bundle_lane_name(bundle, crisk_results_lane(res, row));
     fputs(",\"lane\":", out);
@@ -362,9 +323,8 @@ static void print_timings(const score_timings *t)
 
 /* Reads, scores and writes every batch of the input, adding each stage's wall time to
  * `*t`. Returns 0 or a negative crisk code with `err` filled. */
-static int score_all(const crisk_bundle *bundle, cli_decl_input *in, cli_rejects *rejects,
-                     score_args *a, crisk_lane_state *state, FILE *out,
-                     score_timings *t, crisk_error *err)
+static int score_all(const crisk_bundle *bundle, score_args *a, crisk_lane_state *state,
+                     FILE *out, score_timings *t, crisk_error *err)
 {
     crisk_batch *batch = NULL;
     int rc = crisk_batch_new(crisk_bundle_schema(bundle), &batch, err);
@@ -375,17 +335,15 @@ static int score_all(const crisk_bundle *bundle, cli_decl_input *in, cli_rejects
     opts.explain = a->explain_k;
     char *scratch = NULL;
     size_t cap = 0;
-    if (rc == 0 && !a->jsonl_out)
-        write_header(out, bundle, a->explain_k, &a->audit);
+    if (rc == 0 && !a->jsonl_out && write_header(out, bundle, a->explain_k, &a->audit) != 0)
+        rc = crisk_fail(err, CRISK_E_NOMEM, "out of memory writing the header");
     while (rc == 0) {
         size_t n;
-        crisk_batch_clear(batch);
         bundle_clock mark = bundle_clock_now();
-        rc = crisk_decl_read(in->reader, batch, a->batch, NULL, cli_rejects_write, rejects,
-                             &n, err);
-        bundle_clock_lap(&t->read, &mark);
-        if (rc || n == 0 || (rc = cli_events_attach(&a->events, crisk_bundle_schema(bundle), batch,
-                                                     err)) != 0)
+        rc = cli_decl_run_next(&a->run, crisk_bundle_schema(bundle), batch, a->batch, NULL, &n,
+                               err);
+        bundle_clock_lap(&t->read, &mark); /* the events joined count as reading */
+        if (rc || n == 0)
             break;
         crisk_results *res = NULL;
         rc = crisk_bundle_score_timed(bundle, batch, &opts, &res, &t->scoring, err);
@@ -447,37 +405,25 @@ int cli_score(int argc, char **argv)
     crisk_error err;
     int status = CLI_EXIT_FAILURE;
     crisk_lane_state *state = NULL;
-    cli_rejects rejects = {NULL, NULL, 0};
     FILE *out = NULL;
-    cli_decl_input in;
-    rc = cli_decl_input_open(&in, a.input, a.input_format, crisk_bundle_schema(bundle), NULL,
-                             0);
-    if (rc) {
+    if ((rc = cli_decl_run_open(&a.run, crisk_bundle_schema(bundle), NULL, 0)) != 0) {
         status = rc;
         goto done;
     }
     if (a.state && !(state = open_state(bundle, a.state)))
         goto done;
-    if ((rc = cli_score_audit_open(&a.audit, bundle)) != 0) {
+    if ((rc = cli_score_audit_open(&a.audit, bundle)) != 0 ||
+        (rc = cli_decl_run_prepare(&a.run)) != 0) {
         status = rc;
         goto done;
     }
-    if ((rc = cli_events_open(&a.events)) != 0) {
-        status = rc;
+    if (!(out = cli_open_output(a.output)))
         goto done;
-    }
-    if (cli_rejects_open(&rejects, a.rejects) != 0)
-        goto done;
-    out = a.output ? fopen(a.output, "w") : stdout;
-    if (!out) {
-        cli_report(a.output, strerror(errno));
-        goto done;
-    }
     score_timings timings;
     memset(&timings, 0, sizeof timings);
-    rc = score_all(bundle, &in, &rejects, &a, state, out, &timings, &err);
+    rc = score_all(bundle, &a, state, out, &timings, &err);
     if (rc)
-        cli_report(in.name, err.message);
+        cli_report(a.run.in.name, err.message);
     if (rc == 0 && state && crisk_lane_state_save(state, a.state, &err) != 0) {
         cli_report(a.state, err.message);
         rc = -1;
@@ -487,18 +433,16 @@ int cli_score(int argc, char **argv)
     bundle_clock_lap(&timings.output, &mark);
     if (a.timings)
         print_timings(&timings);
-    written &= cli_rejects_close(&rejects) == 0;
+    written &= cli_rejects_close(&a.run.rejects) == 0;
     if (written && rc == 0) {
-        cli_decl_summary(&in, "scored");
+        cli_decl_summary(&a.run.in, "scored");
         status = CLI_EXIT_OK;
     } else if (a.output) {
         remove(a.output); /* no half-written results left behind */
     }
 done:
-    cli_rejects_close(&rejects);
-    cli_decl_input_close(&in);
+    cli_decl_run_close(&a.run);
     crisk_lane_state_free(state);
-    cli_events_close(&a.events);
     cli_score_audit_close(&a.audit);
     crisk_bundle_free(bundle);
     return status;

@@ -156,8 +156,23 @@ int cli_personal_write(FILE *out, const cli_score_audit *s, const crisk_batch *b
     return 0;
 }
 
+/* With --protect-ids, writes the member ,"personal_hmac":{...} of row `row` (the JSON
+ * members of cli_personal_write); else nothing. Returns 0, or -1 when out of memory. */
+int cli_personal_member(FILE *out, const cli_score_audit *s, const crisk_batch *batch,
+                        size_t row)
+{
+    if (!s->protect_path)
+        return 0;
+    fputs(",\"personal_hmac\":{", out);
+    if (cli_personal_write(out, s, batch, row, 1) != 0)
+        return -1;
+    fputc('}', out);
+    return 0;
+}
+
 /* Writes the leaf of row `row` to `f` (docs/security.md, "Decision log"): compact JSON,
- * keys sorted, numbers as %.9g (NaN as null). Returns 0, or -1 when out of memory. */
+ * keys sorted, numbers as %.9g (NaN as null), a multi-class model's scores as an array.
+ * Returns 0, or -1 when out of memory. */
 static int write_leaf(FILE *f, const cli_score_audit *s, const crisk_bundle *bundle,
                        const crisk_batch *batch, const crisk_results *res, size_t row,
                        const size_t *order, long long now)
@@ -182,26 +197,19 @@ static int write_leaf(FILE *f, const cli_score_audit *s, const crisk_bundle *bun
     const char *lane = crisk_bundle_lane_name(bundle, crisk_results_lane(res, row));
     fputs(",\"lane\":", f);
     cli_write_json_text(f, lane, strlen(lane));
-    if (s->protect_path) {
-        fputs(",\"personal_hmac\":{", f);
-        if (cli_personal_write(f, s, batch, row, 1) != 0)
-            return -1;
-        fputc('}', f);
-    }
+    if (cli_personal_member(f, s, batch, row) != 0)
+        return -1;
     crisk_results_reason(res, row, reason, sizeof reason);
     fputs(",\"reason\":", f);
     cli_write_json_text(f, reason, strlen(reason));
     fputs(",\"scores\":{", f);
     for (size_t m = 0; m < crisk_bundle_num_models(bundle); m++) {
         const char *name = crisk_bundle_model_name(bundle, order[m]);
-        float v = crisk_results_score(res, row, order[m]);
         if (m)
             fputc(',', f);
         cli_write_json_text(f, name, strlen(name));
-        if (v != v)
-            fputs(":null", f);
-        else
-            fprintf(f, ":%.9g", (double)v);
+        fputc(':', f);
+        cli_scores_json(f, bundle, res, row, order[m]);
     }
     fprintf(f, "},\"time\":%lld,\"v\":1}", now);
     return 0;
