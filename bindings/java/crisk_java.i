@@ -1,15 +1,16 @@
 /*
  * crisk_java.i — SWIG interface of crisk for Java: the C API as the package-private
  * classes org.crisk.CriskNative and org.crisk.CriskNativeJNI, which the public classes
- * of org.crisk (Model, PredictOptions, ModelInfo, CriskException) wrap.
+ * of org.crisk (Model, Bundle, Schema and their companions) wrap.
  *
- * It wraps the same C functions as the Python binding's capi.i, plus the same two helpers
- * (load_buffer, predict_into). Arrays cross differently: a Java buffer has no shape, so
- * predict_into takes flat rows and a row count (the width is rows_len / nrows); a direct
+ * It wraps the same C functions as the Python binding's capi.i, plus the same helpers
+ * (load_buffer, predict_into, crisk_helpers.h; decl_file.h reads declaration files for
+ * Schema). Arrays cross differently: a Java buffer has no shape, so predict_into and
+ * explain_into take flat rows and a row count (the width is rows_len / nrows); a direct
  * java.nio.FloatBuffer passes its memory without a copy (GetDirectBufferAddress), a
  * float[] is copied in and out by the JVM (Get/ReleaseFloatArrayElements), so
- * predict_into has a float[] twin, predict_array. Failures reach Java as exceptions
- * (org.crisk.CriskException), thrown by the wrapper itself.
+ * predict_into and explain_into have float[] twins, predict_array and explain_array.
+ * Failures reach Java as exceptions (org.crisk.CriskException), thrown by the wrapper.
  */
 %module CriskNative
 
