@@ -7,8 +7,8 @@
  *
  * Every helper runs without touching the host language, so the wrappers release the GIL
  * (Python) around it. Included into each wrapper's C code only; the functions are static
- * inline, so a binding wraps the ones it exposes and the others cost nothing (Java has no
- * Schema fitting, contributions or pools yet).
+ * inline, so a binding wraps the ones it exposes and the others cost nothing (Python
+ * has no interactions, Java no pools yet).
  */
 #ifndef CRISK_BINDINGS_HELPERS_H
 #define CRISK_BINDINGS_HELPERS_H
@@ -277,6 +277,18 @@ static inline int schema_features(const crisk_schema *schema, const crisk_batch 
     return crisk_schema_features(schema, batch, out, err);
 }
 
+/* Fills `opts` for an explanation: the defaults, with `threads` (of `pool` when it is not
+ * NULL) and the iteration range [iteration_begin, iteration_end). */
+static inline void explain_options(crisk_predict_options *opts, int threads, crisk_pool *pool,
+                                   size_t iteration_begin, size_t iteration_end)
+{
+    crisk_predict_options_init(opts);
+    opts->threads = threads;
+    opts->pool = pool;
+    opts->iteration_begin = iteration_begin;
+    opts->iteration_end = iteration_end;
+}
+
 /* Writes the SHAP contributions of `rows` into `out` (exactly nrows x margins x
  * (ncols + 1) floats) on `threads` threads (of `pool` when it is not NULL); returns 0 or
  * a negative code with `err` filled. */
@@ -289,12 +301,24 @@ static inline int contributions_into(const crisk_model *model, const float *rows
     if (out_len != need)
         return crisk_helper_shape(err, "out", out_len, need);
     crisk_predict_options opts;
-    crisk_predict_options_init(&opts);
-    opts.threads = threads;
-    opts.pool = pool;
-    opts.iteration_begin = iteration_begin;
-    opts.iteration_end = iteration_end;
+    explain_options(&opts, threads, pool, iteration_begin, iteration_end);
     return crisk_contributions(model, rows, nrows, ncols, &opts, out, err);
+}
+
+/* Writes the SHAP interaction values of `rows` into `out` (exactly nrows x margins x
+ * (ncols + 1) x (ncols + 1) floats), as contributions_into; returns 0 or a negative code
+ * with `err` filled. */
+static inline int interactions_into(const crisk_model *model, const float *rows,
+                                    size_t nrows, size_t ncols, float *out, size_t out_len,
+                                    int threads, crisk_pool *pool, size_t iteration_begin,
+                                    size_t iteration_end, crisk_error *err)
+{
+    size_t need = nrows * crisk_model_num_margins(model) * (ncols + 1) * (ncols + 1);
+    if (out_len != need)
+        return crisk_helper_shape(err, "out", out_len, need);
+    crisk_predict_options opts;
+    explain_options(&opts, threads, pool, iteration_begin, iteration_end);
+    return crisk_interactions(model, rows, nrows, ncols, &opts, out, err);
 }
 
 #endif /* CRISK_BINDINGS_HELPERS_H */

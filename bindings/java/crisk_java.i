@@ -1,15 +1,16 @@
 /*
  * crisk_java.i — SWIG interface of crisk for Java: the C API as the package-private
  * classes org.crisk.CriskNative and org.crisk.CriskNativeJNI, which the public classes
- * of org.crisk (Model, PredictOptions, ModelInfo, CriskException) wrap.
+ * of org.crisk (Model, Bundle, Schema and their companions) wrap.
  *
- * It wraps the same C functions as the Python binding's capi.i, plus the same two helpers
- * (load_buffer, predict_into). Arrays cross differently: a Java buffer has no shape, so
- * predict_into takes flat rows and a row count (the width is rows_len / nrows); a direct
+ * It wraps the same C functions as the Python binding's capi.i, plus the same helpers
+ * (load_buffer, predict_into, crisk_helpers.h; decl_file.h reads declaration files for
+ * Schema). Arrays cross differently: a Java buffer has no shape, so predict_into and
+ * explain_into take flat rows and a row count (the width is rows_len / nrows); a direct
  * java.nio.FloatBuffer passes its memory without a copy (GetDirectBufferAddress), a
  * float[] is copied in and out by the JVM (Get/ReleaseFloatArrayElements), so
- * predict_into has a float[] twin, predict_array. Failures reach Java as exceptions
- * (org.crisk.CriskException), thrown by the wrapper itself.
+ * predict_into and explain_into have float[] twins, predict_array and explain_array.
+ * Failures reach Java as exceptions (org.crisk.CriskException), thrown by the wrapper.
  */
 %module CriskNative
 
@@ -20,6 +21,7 @@
 #include <string.h>
 #include "crisk.h"
 #include "crisk_helpers.h"
+#include "decl_file.h"
 %}
 
 %include <stdint.i>
@@ -54,6 +56,14 @@
 CRISK_RUN_UNLESS_PENDING(load_buffer)
 CRISK_RUN_UNLESS_PENDING(predict_into)
 CRISK_RUN_UNLESS_PENDING(predict_array)
+CRISK_RUN_UNLESS_PENDING(explain_into)
+CRISK_RUN_UNLESS_PENDING(explain_array)
+CRISK_RUN_UNLESS_PENDING(decl_file_read)
+CRISK_RUN_UNLESS_PENDING(schema_fit)
+CRISK_RUN_UNLESS_PENDING(decl_file_training_matrix)
+CRISK_RUN_UNLESS_PENDING(schema_training_matrix_array)
+CRISK_RUN_UNLESS_PENDING(schema_features_array)
+CRISK_RUN_UNLESS_PENDING(crisk_schema_save)
 CRISK_RUN_UNLESS_PENDING(bundle_load)
 CRISK_RUN_UNLESS_PENDING(schema_load)
 CRISK_RUN_UNLESS_PENDING(batch_append_rows)
@@ -189,6 +199,7 @@ CRISK_DIRECT_FLOATS(float *out, out_len, "out")
 %enddef
 CRISK_FLOAT_ARRAY(const float *rows_array, rows_len, "rows", JNI_ABORT)
 CRISK_FLOAT_ARRAY(float *out_array, out_len, "out", 0)
+CRISK_FLOAT_ARRAY(const float *labels, nlabels, "labels", JNI_ABORT)
 
 /* const char *dir in: a Java String, passed as its UTF-8 bytes and NUL-terminated in a
  * malloc'd copy (the const char * typemaps above are for strings out of C). */
@@ -211,7 +222,7 @@ CRISK_FLOAT_ARRAY(float *out_array, out_len, "out", 0)
     }
 }
 %typemap(freearg) const char *dir "free($1);"
-%apply const char *dir { const char *path };
+%apply const char *dir { const char *path, const char *label };
 
 /* (T *PTR, size_t LEN) from a JAVA[] array: the JVM's copy (or pinned array) and its
  * length; MODE as in CRISK_FLOAT_ARRAY. */
@@ -274,6 +285,24 @@ size_t crisk_model_num_margins(const crisk_model *model);
 const char *crisk_model_feature_name(const crisk_model *model, size_t index);
 void crisk_model_get_info(const crisk_model *model, crisk_model_info *info);
 
+%{
+/* Stores in `*ncols` the width of `nrows` rows held in `rows_len` floats (the model's
+ * width when there are no rows; the model checks it). Returns 0, or CRISK_E_SHAPE with
+ * `err` filled when the floats are not a whole number of rows. */
+static int rows_width(const crisk_model *model, size_t rows_len, size_t nrows,
+                      size_t *ncols, crisk_error *err)
+{
+    *ncols = nrows ? rows_len / nrows : crisk_model_num_features(model);
+    if (nrows ? rows_len % nrows != 0 : rows_len != 0) {
+        err->code = CRISK_E_SHAPE;
+        snprintf(err->message, sizeof err->message,
+                 "rows hold %zu floats, not a whole number of %zu rows", rows_len, nrows);
+        return err->code;
+    }
+    return 0;
+}
+%}
+
 %inline %{
 /* Loads a model from `data`; returns the handle, or NULL with `err` filled. */
 crisk_model *load_buffer(const void *data, size_t size, crisk_error *err)
@@ -292,13 +321,9 @@ int predict_into(const crisk_model *model, const float *rows, size_t rows_len, s
 {
     size_t width = output == CRISK_OUTPUT_MARGIN ? crisk_model_num_margins(model)
                                                  : crisk_model_num_outputs(model);
-    size_t ncols = nrows ? rows_len / nrows : crisk_model_num_features(model);
-    if (nrows ? rows_len % nrows != 0 : rows_len != 0) {
-        err->code = CRISK_E_SHAPE;
-        snprintf(err->message, sizeof err->message,
-                 "rows hold %zu floats, not a whole number of %zu rows", rows_len, nrows);
+    size_t ncols;
+    if (rows_width(model, rows_len, nrows, &ncols, err) != 0)
         return err->code;
-    }
     if (out_len != nrows * width) {
         err->code = CRISK_E_SHAPE;
         snprintf(err->message, sizeof err->message,
@@ -322,6 +347,32 @@ int predict_array(const crisk_model *model, const float *rows_array, size_t rows
     return predict_into(model, rows_array, rows_len, nrows, out_array, out_len, threads,
                         output, iteration_begin, iteration_end, err);
 }
+
+/* Writes the SHAP contributions (or, when `interactions` is non-zero, the interaction
+ * values) of the `rows_len` floats at `rows`, as `nrows` rows, into `out`, which must
+ * hold exactly their floats (crisk_helpers.h's contributions_into, interactions_into).
+ * Returns 0 or a negative crisk error code with `err` filled. */
+int explain_into(const crisk_model *model, const float *rows, size_t rows_len, size_t nrows,
+                 float *out, size_t out_len, int threads, int interactions,
+                 size_t iteration_begin, size_t iteration_end, crisk_error *err)
+{
+    size_t ncols;
+    if (rows_width(model, rows_len, nrows, &ncols, err) != 0)
+        return err->code;
+    return (interactions ? interactions_into : contributions_into)(
+        model, rows, nrows, ncols, out, out_len, threads, NULL, iteration_begin, iteration_end,
+        err);
+}
+
+/* As explain_into(), from and to float[] (copied by the JVM rather than shared). */
+int explain_array(const crisk_model *model, const float *rows_array, size_t rows_len,
+                  size_t nrows, float *out_array, size_t out_len, int threads,
+                  int interactions, size_t iteration_begin, size_t iteration_end,
+                  crisk_error *err)
+{
+    return explain_into(model, rows_array, rows_len, nrows, out_array, out_len, threads,
+                        interactions, iteration_begin, iteration_end, err);
+}
 %}
 
 /* Declarations, bundles and results: the same C functions and helpers (crisk_helpers.h)
@@ -338,9 +389,15 @@ typedef struct crisk_bundle crisk_bundle;
 %nodefaultctor crisk_results;
 %nodefaultdtor crisk_results;
 typedef struct crisk_results crisk_results;
+%nodefaultctor decl_file;
+%nodefaultdtor decl_file;
+typedef struct decl_file decl_file;
 
 size_t crisk_schema_num_fields(const crisk_schema *schema);
 const char *crisk_schema_field_name(const crisk_schema *schema, size_t i);
+size_t crisk_schema_num_features(const crisk_schema *schema);
+const char *crisk_schema_feature_name(const crisk_schema *schema, size_t i);
+int crisk_schema_save(const crisk_schema *schema, const char *path, crisk_error *err);
 void crisk_batch_free(crisk_batch *batch);
 size_t crisk_batch_size(const crisk_batch *batch);
 void crisk_bundle_free(crisk_bundle *bundle);
@@ -366,3 +423,39 @@ int results_collect(const crisk_results *results, size_t nmodels, float *out_arr
                     size_t out_len, int32_t *ints, size_t ints_len, crisk_error *err);
 int results_reasons(const crisk_results *results, void *text, size_t text_len,
                     crisk_error *err);
+
+/* Schema fitting (org.crisk.Schema): from records through a batch, or from a file
+ * (decl_file.h); the same crisk_helpers.h calls as the Python binding's Schema. A seed
+ * is a Java long (SWIG would make a uint64_t a BigInteger). */
+%apply int64_t { uint64_t seed };
+int schema_fit(crisk_schema *schema, const crisk_batch *batch, const float *labels,
+               size_t nlabels, unsigned folds, uint64_t seed, double smoothing,
+               crisk_error *err);
+decl_file *decl_file_read(const crisk_schema *schema, const char *path, const char *label,
+                          crisk_error *err);
+void decl_file_free(decl_file *file);
+size_t decl_file_size(const decl_file *file);
+const crisk_batch *decl_file_batch(const decl_file *file);
+int decl_file_fit(crisk_schema *schema, const decl_file *file, unsigned folds,
+                  uint64_t seed, double smoothing, crisk_error *err);
+int decl_file_training_matrix(const crisk_schema *schema, const decl_file *file,
+                              unsigned folds, uint64_t seed, double smoothing,
+                              float *out_array, size_t out_len, crisk_error *err);
+%inline %{
+/* schema_training_matrix (crisk_helpers.h) into a float[]. */
+int schema_training_matrix_array(const crisk_schema *schema, const crisk_batch *batch,
+                                 const float *labels, size_t nlabels, unsigned folds,
+                                 uint64_t seed, double smoothing, float *out_array,
+                                 size_t out_len, crisk_error *err)
+{
+    return schema_training_matrix(schema, batch, labels, nlabels, folds, seed, smoothing,
+                                  out_array, out_len, err);
+}
+
+/* schema_features (crisk_helpers.h) into a float[]. */
+int schema_features_array(const crisk_schema *schema, const crisk_batch *batch,
+                          float *out_array, size_t out_len, crisk_error *err)
+{
+    return schema_features(schema, batch, out_array, out_len, err);
+}
+%}

@@ -93,7 +93,10 @@ def declarations(rows: int, seed: int) -> List[Dict[str, str]]:
     return rows_
 
 
-def build(directory: Path, train_rows: int = 3000, seed: int = 7) -> Path:
+TRAIN_ROWS, TRAIN_SEED = 3000, 7   # the training declarations of build()
+
+
+def build(directory: Path, train_rows: int = TRAIN_ROWS, seed: int = TRAIN_SEED) -> Path:
     """Builds a bundle in `directory`/bundle from `train_rows` generated declarations;
     returns the bundle directory."""
     import pandas as pd
@@ -140,13 +143,32 @@ def scoring_rows(rows: int = 400, seed: int = 11) -> List[Dict[str, str]]:
     return out
 
 
+def write_schema_inputs(out: Path, schema) -> None:
+    """Writes what the Java Schema test fits and compares: OUTDIR/schema_unfitted.json,
+    OUTDIR/train.csv (the training declarations of build() with their fraud label) and
+    the fitted `schema`'s training matrix and scoring features of those declarations
+    (OUTDIR/py_matrix.csv, py_features.csv: a header of feature names, then %.9g values,
+    empty when missing)."""
+    import pandas as pd
+
+    (out / "schema_unfitted.json").write_text(json.dumps(SCHEMA))
+    train = pd.DataFrame(declarations(TRAIN_ROWS, TRAIN_SEED))
+    train[generator().FIELDS + ["fraud"]].to_csv(out / "train.csv", index=False)
+    for name, frame in [("py_matrix.csv", schema.training_matrix(train, "fraud", folds=5,
+                                                                  seed=1)),
+                        ("py_features.csv", schema.features(train))]:
+        frame.to_csv(out / name, index=False, float_format="%.9g", na_rep="")
+
+
 def main(argv: List[str]) -> int:
     """Writes OUTDIR/bundle, OUTDIR/decls.csv and OUTDIR/expected.csv (the Python scores:
-    id, one column per model as %.9g, lane, reason, hits; rejects as lane "REJECTED")."""
+    id, one column per model as %.9g, lane, reason, hits, reason_kind; rejects as lane
+    "REJECTED"), and the Schema files of write_schema_inputs."""
     import crisk
 
     out = Path(argv[1])
     bundle = crisk.Bundle(build(out))
+    write_schema_inputs(out, bundle.schema)
     rows = scoring_rows()
     fields = list(rows[0])
     with open(out / "decls.csv", "w", newline="") as f:
@@ -157,15 +179,16 @@ def main(argv: List[str]) -> int:
     combined = crisk.ScoreResult(scores, rejects).combined()
     with open(out / "expected.csv", "w", newline="") as f:
         w = csv.writer(f, lineterminator="\n")
-        w.writerow(["row", "id"] + bundle.model_names + ["lane", "reason", "hits"])
+        w.writerow(["row", "id"] + bundle.model_names
+                   + ["lane", "reason", "hits", "reason_kind"])
         for pos, (_, r) in enumerate(combined.iterrows()):
             if isinstance(r["rejected"], str):
                 w.writerow([pos, rows[pos]["declaration_id"]] + [""] * len(bundle.model_names)
-                           + ["REJECTED", "", ""])
+                           + ["REJECTED", "", "", ""])
             else:
                 w.writerow([pos, r["declaration_id"]]
                            + ["%.9g" % r[m] for m in bundle.model_names]
-                           + [r["lane"], r["reason"], r["hits"]])
+                           + [r["lane"], r["reason"], r["hits"], r["reason_kind"]])
     return 0
 
 

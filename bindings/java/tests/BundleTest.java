@@ -1,5 +1,6 @@
 package org.crisk.test;
 
+import static org.junit.Assert.assertArrayEquals;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertThrows;
 import static org.junit.Assert.assertTrue;
@@ -23,6 +24,8 @@ import java.util.stream.Stream;
 import org.crisk.Bundle;
 import org.crisk.BundleScores;
 import org.crisk.CriskException;
+import org.crisk.FitOptions;
+import org.crisk.Schema;
 import org.junit.AfterClass;
 import org.junit.BeforeClass;
 import org.junit.Test;
@@ -36,6 +39,8 @@ import org.junit.runner.notification.Failure;
  * trained on its training matrix), writes the declarations to score as CSV and the
  * Python scores, lanes, reasons and hits as CSV (scores as %.9g, exact floats); Java scores
  * the same CSV rows and must give the same results bit for bit, the same rejects too.
+ * org.crisk.Schema fitted from the builder's training declarations (CSV) must save the
+ * schema file Python's crisk.Schema saved and build its training matrix and features.
  */
 public class BundleTest {
     private static final Path SOURCE = Paths.get(System.getenv("CRISK_SOURCE_DIR"));
@@ -144,6 +149,8 @@ public class BundleTest {
             assertEquals("row " + row, e.get(2 + models.size()), s.lane(i));
             assertEquals("row " + row, e.get(3 + models.size()), s.reason(i));
             assertEquals("row " + row, e.get(4 + models.size()), String.join(";", s.hits(i)));
+            assertEquals("row " + row, e.get(5 + models.size()),
+                         s.reasonKind(i).name().toLowerCase(java.util.Locale.ROOT));
         }
         assertEquals(scored, s.size());
         assertEquals(rejected, s.rejects().size());
@@ -177,6 +184,39 @@ public class BundleTest {
             columns.put("origin", List.of("CN"));
             assertThrows(IllegalArgumentException.class,
                          () -> bundle.scoreColumns(columns, 1, TODAY));
+        }
+    }
+
+    /** Reads a matrix CSV of the builder (a header of names, %.9g values, empty when
+     *  missing) into row-major floats, checking the header against `names`. */
+    private static float[] readMatrix(Path path, List<String> names) throws IOException {
+        List<List<String>> rows = readCsv(path);
+        assertEquals(names, rows.get(0));
+        float[] out = new float[(rows.size() - 1) * names.size()];
+        for (int r = 1; r < rows.size(); r++) {
+            for (int j = 0; j < names.size(); j++) {
+                String c = rows.get(r).get(j);
+                out[(r - 1) * names.size() + j] = c.isEmpty() ? Float.NaN : Float.parseFloat(c);
+            }
+        }
+        return out;
+    }
+
+    @Test
+    public void schemaFitsAsPythonDoes() throws IOException {
+        try (Schema schema = Schema.load(work.resolve("schema_unfitted.json"))) {
+            schema.fit(work.resolve("train.csv"), "fraud", FitOptions.DEFAULT);
+            float[] matrix = readMatrix(work.resolve("py_matrix.csv"), schema.featureNames());
+            float[] features = readMatrix(work.resolve("py_features.csv"),
+                                          schema.featureNames());
+            assertTrue(matrix.length > 0);
+            assertArrayEquals(matrix, schema.trainingMatrix(work.resolve("train.csv"), "fraud",
+                                                            FitOptions.DEFAULT), 0f);
+            assertArrayEquals(features, schema.features(work.resolve("train.csv")), 0f);
+            Path saved = work.resolve("java_schema.json");
+            schema.save(saved);
+            assertArrayEquals(Files.readAllBytes(work.resolve("bundle/schema.json")),
+                              Files.readAllBytes(saved));
         }
     }
 

@@ -209,6 +209,148 @@ public class CriskTest {
         assertEquals("CRISK_E_SHAPE", e.getErrorName());
     }
 
+    /** Returns what `crisk predict --contribs` prints for `n` rows of `m` (written to a
+     *  CSV first), row-major, with the header checked against the model's layout. */
+    private static float[] cliContributions(Path modelFile, Model m, float[] x, int n)
+            throws Exception {
+        int f = m.numFeatures();
+        List<String> names = new ArrayList<>(m.featureNames());
+        for (int c = names.size(); c < f; c++) {
+            names.add("f" + c);
+        }
+        StringBuilder csv = new StringBuilder(String.join(",", names)).append('\n');
+        for (int r = 0; r < n; r++) {
+            for (int c = 0; c < f; c++) {
+                float v = x[r * f + c];
+                csv.append(c > 0 ? "," : "").append(Float.isNaN(v) ? "" : Float.toString(v));
+            }
+            csv.append('\n');
+        }
+        Path input = Files.createTempFile("crisk-contribs", ".csv");
+        try {
+            Files.writeString(input, csv);
+            Run run = Run.of(new ProcessBuilder(System.getenv("CRISK_CLI"), "predict",
+                    "--model", modelFile.toString(), "--input", input.toString(), "--contribs"));
+            assertEquals(run.err, 0, run.status);
+            String[] lines = run.out.trim().split("\n");
+            String[] header = lines[0].split(",");
+            assertEquals(m.contributionsPerRow(), header.length);
+            assertEquals("bias", header[f]);
+            assertEquals(n, lines.length - 1);
+            float[] out = new float[n * m.contributionsPerRow()];
+            for (int r = 0; r < n; r++) {
+                String[] cells = lines[r + 1].split(",", -1);
+                assertEquals(header.length, cells.length);
+                for (int k = 0; k < cells.length; k++) {
+                    out[r * cells.length + k] = Float.parseFloat(cells[k]);
+                }
+            }
+            return out;
+        } finally {
+            Files.delete(input);
+        }
+    }
+
+    /** Checks that each row's contributions (one group: a single-margin model) sum to
+     *  its margin within 1e-5, and that they are the command line's, exactly. */
+    private static void assertExplainsAsTheCommandLine(Path modelFile, Model m, float[] x,
+                                                       int n) throws Exception {
+        float[] contribs = m.contributions(x, n);
+        int per = m.contributionsPerRow();
+        assertEquals(m.numFeatures() + 1, per);
+        assertEquals(n * per, contribs.length);
+        float[] margins = m.predict(x, n, PredictOptions.builder().margin(true).build());
+        for (int r = 0; r < n; r++) {
+            double sum = 0;
+            for (int k = 0; k < per; k++) {
+                sum += contribs[r * per + k];
+            }
+            assertEquals("row " + r, margins[r], sum, 1e-5);
+        }
+        assertArrayEquals(cliContributions(modelFile, m, x, n), contribs, 0f);
+    }
+
+    @Test
+    public void contributionsSumToTheMarginAndMatchTheCommandLine() throws Exception {
+        assertExplainsAsTheCommandLine(MODEL, model, rows, nrows);
+        // Two models of the example bundle, on rows drawn at random: a regression tree
+        // model and a logistic model (whose rows must have no missing value).
+        java.util.Random random = new java.util.Random(20261127);
+        for (String name : List.of("revenue_xgb.json", "fraud_logistic.json")) {
+            Path file = SOURCE.resolve("models/example").resolve(name);
+            try (Model m = Model.load(file)) {
+                int n = 40;
+                float[] x = new float[n * m.numFeatures()];
+                for (int i = 0; i < x.length; i++) {
+                    x[i] = (float) (random.nextGaussian() * 3);
+                }
+                assertExplainsAsTheCommandLine(file, m, x, n);
+            }
+        }
+    }
+
+    @Test
+    public void contributionsIntoDirectBuffers() {
+        float[] expected = model.contributions(rows, nrows);
+        int per = model.contributionsPerRow();
+        FloatBuffer in = direct(rows.length).put(rows).flip();
+        FloatBuffer all = direct(nrows * per + 2);
+        all.put(0, -7f).put(nrows * per + 1, -7f);
+        FloatBuffer out = all.duplicate().position(1).limit(1 + nrows * per);
+        PredictOptions two = PredictOptions.builder().threads(2).margin(true).build();
+        model.contributions(in, nrows, out, two);
+        for (int i = 0; i < expected.length; i++) {
+            assertEquals(expected[i], all.get(1 + i), 0f);
+        }
+        assertEquals(-7f, all.get(0), 0f);
+        assertEquals(-7f, all.get(nrows * per + 1), 0f);
+        assertEquals(1, out.position());
+        CriskException e = assertThrows(CriskException.class,
+                () -> model.contributions(in, nrows, direct(nrows * per - 1),
+                                          PredictOptions.DEFAULT));
+        assertEquals("CRISK_E_SHAPE", e.getErrorName());
+        assertThrows(IllegalArgumentException.class,
+                () -> model.contributions(FloatBuffer.wrap(rows), nrows, out,
+                                          PredictOptions.DEFAULT));
+        // The iteration range explains the first trees only: still summing to their margin.
+        PredictOptions first = PredictOptions.builder().iterationRange(0, 1).build();
+        float[] c1 = model.contributions(rows, nrows, first);
+        float[] m1 = model.predict(rows, nrows, PredictOptions.builder().iterationRange(0, 1)
+                .margin(true).build());
+        for (int r = 0; r < nrows; r++) {
+            double sum = 0;
+            for (int k = 0; k < per; k++) {
+                sum += c1[r * per + k];
+            }
+            assertEquals(m1[r], sum, 1e-5);
+        }
+    }
+
+    @Test
+    public void interactionLinesSumToTheContributions() {
+        int n = Math.min(nrows, 8);
+        float[] x = Arrays.copyOf(rows, n * width);
+        float[] contribs = model.contributions(x, n);
+        float[] inter = model.interactions(x, n, PredictOptions.DEFAULT);
+        int side = width + 1;
+        assertEquals((long) side * side, model.interactionsPerRow());
+        assertEquals(n * side * side, inter.length);
+        for (int r = 0; r < n; r++) {
+            for (int i = 0; i < side; i++) {
+                double line = 0;
+                for (int j = 0; j < side; j++) {
+                    line += inter[(r * side + i) * side + j];
+                }
+                assertEquals("row " + r + " line " + i, contribs[r * side + i], line, 1e-5);
+            }
+        }
+        FloatBuffer out = direct(inter.length);
+        model.interactions(direct(x.length).put(x).flip(), n, out, PredictOptions.DEFAULT);
+        for (int i = 0; i < inter.length; i++) {
+            assertEquals(inter[i], out.get(i), 0f);
+        }
+    }
+
     private static FloatBuffer direct(int floats) {
         return ByteBuffer.allocateDirect(4 * floats).order(ByteOrder.nativeOrder())
                 .asFloatBuffer();

@@ -1,6 +1,5 @@
 package org.crisk;
 
-import java.io.ByteArrayOutputStream;
 import java.lang.ref.Cleaner;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -41,7 +40,6 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
 public final class Bundle implements AutoCloseable {
     private static final Cleaner CLEANER = Cleaner.create();
     private static final int REASON_BYTES = 512;  // longest reason kept, as in Python
-    private static final int E_INPUT = -8;        // CRISK_E_INPUT: a row the batch rejects
 
     private final SWIGTYPE_p_crisk_bundle handle;
     private final Cleaner.Cleanable cleanable;
@@ -63,11 +61,6 @@ public final class Bundle implements AutoCloseable {
         public void run() {
             CriskNative.crisk_bundle_free(handle);
         }
-    }
-
-    /** The text of cell (row, field), null when missing. */
-    private interface Cells {
-        String get(int row, int field);
     }
 
     private Bundle(SWIGTYPE_p_crisk_bundle handle) {
@@ -131,11 +124,7 @@ public final class Bundle implements AutoCloseable {
      */
     public BundleScores score(List<? extends Map<String, String>> records, int threads,
                               LocalDate today) {
-        Objects.requireNonNull(records, "records");
-        for (int r = 0; r < records.size(); r++)
-            Objects.requireNonNull(records.get(r), "records[" + r + "]");
-        return score(records.size(), (r, j) -> records.get(r).get(fields.get(j)), threads,
-                     today);
+        return score(records.size(), Declarations.ofRecords(records, fields), threads, today);
     }
 
     /**
@@ -165,21 +154,10 @@ public final class Bundle implements AutoCloseable {
     }
 
     /** Appends every row to a batch (recording rejects), scores it, copies the results. */
-    private BundleScores score(int n, Cells cells, int threads, LocalDate today) {
+    private BundleScores score(int n, Declarations.Cells cells, int threads,
+                               LocalDate today) {
         if (threads < 0)
             throw new IllegalArgumentException("threads must be >= 0, not " + threads);
-        int nf = fields.size();
-        ByteArrayOutputStream data = new ByteArrayOutputStream();
-        long[] ends = new long[n * nf];
-        for (int r = 0, k = 0; r < n; r++) {
-            for (int j = 0; j < nf; j++, k++) {
-                String v = cells.get(r, j);
-                if (v != null)
-                    data.writeBytes(v.getBytes(StandardCharsets.UTF_8));
-                ends[k] = data.size();
-            }
-        }
-        byte[] bytes = data.toByteArray();
         Lock r = lock.readLock();
         r.lock();
         try {
@@ -189,20 +167,7 @@ public final class Bundle implements AutoCloseable {
                 CriskNative.batch_new(CriskNative.crisk_bundle_schema(handle));
             try {
                 List<BundleScores.Reject> rejects = new ArrayList<>();
-                int start = 0;
-                while (start < n) {
-                    long before = CriskNative.crisk_batch_size(batch);
-                    try {
-                        CriskNative.batch_append_rows(batch, bytes, ends, nf, start, n);
-                        break;
-                    } catch (CriskException e) {
-                        if (e.getCode() != E_INPUT)
-                            throw e;
-                        int row = start + (int) (CriskNative.crisk_batch_size(batch) - before);
-                        rejects.add(new BundleScores.Reject(row, e.getDetail()));
-                        start = row + 1;
-                    }
-                }
+                Declarations.append(batch, fields.size(), n, cells, rejects);
                 return collect(batch, n, rejects, threads, today);
             } finally {
                 CriskNative.crisk_batch_free(batch);
@@ -229,6 +194,7 @@ public final class Bundle implements AutoCloseable {
             int[] inputRows = new int[size];
             String[] laneOf = new String[size];
             String[] reasons = new String[size];
+            BundleScores.ReasonKind[] kinds = new BundleScores.ReasonKind[size];
             List<List<String>> hits = new ArrayList<>(size);
             for (int i = 0, row = 0, rej = 0; i < size; i++, row++) {
                 while (rej < rejects.size() && rejects.get(rej).row() == row) {
@@ -242,13 +208,14 @@ public final class Bundle implements AutoCloseable {
                 while (len < REASON_BYTES && text[i * REASON_BYTES + len] != 0)
                     len++;
                 reasons[i] = new String(text, i * REASON_BYTES, len, StandardCharsets.UTF_8);
+                kinds[i] = BundleScores.ReasonKind.of(ints[3 * i + 1]);
                 List<String> h = new ArrayList<>();
                 for (int k = 0; k < ints[3 * i + 2]; k++)
                     h.add(CriskNative.crisk_results_hit_id(res, i, k));
                 hits.add(Collections.unmodifiableList(h));
             }
-            return new BundleScores(modelNames, inputRows, scores, laneOf, reasons, hits,
-                                    rejects);
+            return new BundleScores(modelNames, inputRows, scores, laneOf, reasons, kinds,
+                                    hits, rejects);
         } finally {
             CriskNative.crisk_results_free(res);
         }

@@ -15,21 +15,45 @@ public final class BundleScores {
     public record Reject(int row, String reason) {
     }
 
+    /** Why a declaration's lane was chosen (crisk_reason_kind; Python's reason_kind). */
+    public enum ReasonKind {
+        /** A mandatory risk-profile hit. */
+        PROFILE,
+        /** A model score at or above a lane threshold. */
+        THRESHOLD,
+        /** Among the riskiest share of the batch (or stream): the inspection budget. */
+        BUDGET,
+        /** Drawn for compliance sampling. */
+        RANDOM,
+        /** None of the above: the policy's default lane. */
+        DEFAULT;
+
+        /** Returns the kind of C code {@code code} (1 = PROFILE ... 5 = DEFAULT), or null
+         *  for any other value. */
+        static ReasonKind of(int code) {
+            ReasonKind[] all = values();
+            return code >= 1 && code <= all.length ? all[code - 1] : null;
+        }
+    }
+
     private final List<String> models;
     private final int[] inputRows;
     private final float[] scores;
     private final String[] lanes;
     private final String[] reasons;
+    private final ReasonKind[] kinds;
     private final List<List<String>> hits;
     private final List<Reject> rejects;
 
     BundleScores(List<String> models, int[] inputRows, float[] scores, String[] lanes,
-                 String[] reasons, List<List<String>> hits, List<Reject> rejects) {
+                 String[] reasons, ReasonKind[] kinds, List<List<String>> hits,
+                 List<Reject> rejects) {
         this.models = models;
         this.inputRows = inputRows;
         this.scores = scores;
         this.lanes = lanes;
         this.reasons = reasons;
+        this.kinds = kinds;
         this.hits = hits;
         this.rejects = Collections.unmodifiableList(rejects);
     }
@@ -66,6 +90,11 @@ public final class BundleScores {
     /** Returns the one-line reason for declaration {@code i}'s lane (at most 511 bytes). */
     public String reason(int i) {
         return reasons[i];
+    }
+
+    /** Returns the kind of reason for declaration {@code i}'s lane. */
+    public ReasonKind reasonKind(int i) {
+        return kinds[i];
     }
 
     /** Returns the ids of the risk profiles declaration {@code i} hit, in file order. */

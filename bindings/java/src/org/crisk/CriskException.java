@@ -25,7 +25,8 @@ public final class CriskException extends RuntimeException {
         this(code, errorName, new String(detailUtf8, StandardCharsets.UTF_8));
     }
 
-    private CriskException(int code, String errorName, String detail) {
+    /** Called by the public classes for a failure found on the Java side of a call. */
+    CriskException(int code, String errorName, String detail) {
         super(errorName + ": " + detail);
         this.code = code;
         this.errorName = errorName;

@@ -210,6 +210,80 @@ public final class Model implements AutoCloseable {
                 options.margin() ? 1 : 0, options.iterationBegin(), options.iterationEnd()));
     }
 
+    /** Returns the floats {@link #contributions} writes per row: for each margin
+     *  (output group) one per feature and the bias, {@code numMargins x (numFeatures() + 1)}
+     *  where numMargins is {@code outputsPerRow} with margin output. */
+    public int contributionsPerRow() {
+        return numMargins * (numFeatures + 1);
+    }
+
+    /** Returns the floats {@link #interactions} writes per row:
+     *  {@code numMargins x (numFeatures() + 1) x (numFeatures() + 1)}. */
+    public long interactionsPerRow() {
+        return (long) numMargins * (numFeatures + 1) * (numFeatures + 1);
+    }
+
+    /** Explains {@code nrows} rows with the default options; see
+     * {@link #contributions(float[], int, PredictOptions)}. */
+    public float[] contributions(float[] rows, int nrows) {
+        return contributions(rows, nrows, PredictOptions.DEFAULT);
+    }
+
+    /**
+     * Returns the exact SHAP contributions of {@code nrows} rows (crisk_contributions:
+     * TreeSHAP as XGBoost's {@code pred_contribs} and LightGBM's {@code pred_contrib}
+     * compute it; coefficient times value for linear models), taking the rows as
+     * {@link #predict(float[], int, PredictOptions)} does. The result holds
+     * {@code nrows * contributionsPerRow()} floats laid out row, then margin (output
+     * group), then feature, the last value of each group being the bias:
+     * {@code out[(r * numMargins + g) * (numFeatures() + 1) + j]}. Values are in margin
+     * space, so each group's values sum to the row's margin (a prediction with
+     * {@code margin(true)}). The options' threads and iteration range apply; its margin
+     * flag is ignored.
+     *
+     * @throws CriskException        as {@code predict}; CRISK_E_UNSUPPORTED for a model
+     *                               crisk cannot explain (LightGBM linear trees, a model
+     *                               file without internal_count)
+     * @throws IllegalStateException the model is closed
+     */
+    public float[] contributions(float[] rows, int nrows, PredictOptions options) {
+        return explainArray(rows, nrows, options, false);
+    }
+
+    /**
+     * Writes the contributions of {@code nrows} rows from {@code rows} into {@code out}
+     * without copying either, with the buffers' rules of
+     * {@link #predict(FloatBuffer, int, FloatBuffer, PredictOptions)}: direct, native byte
+     * order, the floats between position and limit; {@code out} must have exactly
+     * {@code nrows * contributionsPerRow()} remaining, laid out as
+     * {@link #contributions(float[], int, PredictOptions)} returns them.
+     */
+    public void contributions(FloatBuffer rows, int nrows, FloatBuffer out,
+                              PredictOptions options) {
+        explainInto(rows, nrows, out, options, false);
+    }
+
+    /**
+     * Returns the SHAP interaction values of {@code nrows} rows (crisk_interactions,
+     * XGBoost's {@code pred_interactions} layout): {@code nrows * interactionsPerRow()}
+     * floats, per row and margin a {@code (numFeatures() + 1)} square matrix whose line
+     * {@code i} sums to feature i's contribution, the last diagonal entry being the bias.
+     * Its cost grows as the cube of the features on a tree path: for small models and few
+     * rows. Otherwise as {@link #contributions(float[], int, PredictOptions)}.
+     */
+    public float[] interactions(float[] rows, int nrows, PredictOptions options) {
+        return explainArray(rows, nrows, options, true);
+    }
+
+    /** Writes the interaction values of {@code nrows} rows into {@code out} without
+     * copying, as {@link #contributions(FloatBuffer, int, FloatBuffer, PredictOptions)}
+     * writes contributions; {@code out} must have exactly
+     * {@code nrows * interactionsPerRow()} remaining. */
+    public void interactions(FloatBuffer rows, int nrows, FloatBuffer out,
+                             PredictOptions options) {
+        explainInto(rows, nrows, out, options, true);
+    }
+
     /**
      * Frees the C model, after waiting for the predictions already running. Idempotent;
      * later predictions throw {@link IllegalStateException}.
@@ -261,18 +335,51 @@ public final class Model implements AutoCloseable {
         }
     }
 
-    /** Checks nrows and returns the output length nrows * outputsPerRow(options). */
-    private int outputLength(int nrows, PredictOptions options) {
+    /** Contributions (or interactions) into a new float[]. */
+    private float[] explainArray(float[] rows, int nrows, PredictOptions options,
+                                 boolean interactions) {
+        Objects.requireNonNull(rows, "rows");
         Objects.requireNonNull(options, "options");
+        float[] out = new float[arrayLength(nrows,
+                interactions ? interactionsPerRow() : contributionsPerRow())];
+        score(h -> CriskNative.explain_array(h, rows, nrows, out, options.threads(),
+                interactions ? 1 : 0, options.iterationBegin(), options.iterationEnd()));
+        return out;
+    }
+
+    /** Contributions (or interactions) between direct buffers. */
+    private void explainInto(FloatBuffer rows, int nrows, FloatBuffer out,
+                             PredictOptions options, boolean interactions) {
+        Objects.requireNonNull(options, "options");
+        FloatBuffer in = nativeView(rows, "rows");
+        FloatBuffer dst = nativeView(out, "out");
+        if (out.isReadOnly()) {
+            throw new ReadOnlyBufferException();
+        }
         if (nrows < 0) {
             throw new IllegalArgumentException("nrows must be >= 0, not " + nrows);
         }
-        long n = (long) nrows * outputsPerRow(options);
-        if (n > Integer.MAX_VALUE - 8) {
-            throw new IllegalArgumentException(nrows + " rows give " + n
-                    + " outputs, more than one Java array holds: score in batches");
+        score(h -> CriskNative.explain_into(h, in, nrows, dst, options.threads(),
+                interactions ? 1 : 0, options.iterationBegin(), options.iterationEnd()));
+    }
+
+    /** Checks nrows and returns the output length nrows * outputsPerRow(options). */
+    private int outputLength(int nrows, PredictOptions options) {
+        Objects.requireNonNull(options, "options");
+        return arrayLength(nrows, outputsPerRow(options));
+    }
+
+    /** Checks nrows and returns nrows * perRow, the length of a Java array of results. */
+    private static int arrayLength(int nrows, long perRow) {
+        if (nrows < 0) {
+            throw new IllegalArgumentException("nrows must be >= 0, not " + nrows);
         }
-        return (int) n;
+        long max = Integer.MAX_VALUE - 8;
+        if (perRow > 0 && nrows > max / perRow) {
+            throw new IllegalArgumentException(nrows + " rows give " + perRow
+                    + " outputs each, more than one Java array holds: score in batches");
+        }
+        return (int) (nrows * perRow);
     }
 
     /** Returns a view of buffer's remaining floats (GetDirectBufferAddress ignores the
