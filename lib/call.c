@@ -43,10 +43,11 @@ int crisk_call_check(const crisk_model *m, const float *rows, size_t nrows, size
 static size_t thread_count(const crisk_pool *pool, int requested, size_t n,
                            size_t min_per_thread)
 {
-    size_t most = pool ? (size_t)crisk_pool_threads(pool) : crisk_online_cpus();
-    size_t t = requested == 0 ? most : (size_t)requested;
-    if (pool && t > most)
-        t = most;
+    /* Counting the CPUs reads /sys (microseconds): only when the count is asked for. */
+    size_t t = requested == 0 ? (pool ? (size_t)crisk_pool_threads(pool) : crisk_online_cpus())
+                              : (size_t)requested;
+    if (pool && t > (size_t)crisk_pool_threads(pool))
+        t = (size_t)crisk_pool_threads(pool);
     size_t by_items = min_per_thread ? n / min_per_thread : n;
     if (t > by_items)
         t = by_items > 0 ? by_items : 1;

@@ -427,6 +427,8 @@ static void add_block_leaves(const crisk_model *m, const engine_leaves *lv, size
                              size_t tb, size_t te, const int32_t *leaf, size_t nr, double *mg)
 {
     size_t G = m->num_outputs, L = lv->lanes;
+    /* Lanes are a power of two: t >> shift is t's block, without a division a tree. */
+    unsigned shift = (unsigned)__builtin_ctzl(L);
     const int32_t *lf = leaf - tfirst;
     if (lv->f && G == 1 && nr == INTERLEAVE_ROWS) {
         _Static_assert(INTERLEAVE_ROWS == 4, "four sums, one scalar chain each");
@@ -434,8 +436,8 @@ static void add_block_leaves(const crisk_model *m, const engine_leaves *lv, size
          * four rows into a vector would cost more shuffles than it saves. */
         float a0 = (float)mg[0], a1 = (float)mg[1], a2 = (float)mg[2], a3 = (float)mg[3];
         for (size_t t = tb; t < te;) {
-            const float *vals = lv->f + t / L * lv->per_block;
-            size_t end = (t / L + 1) * L < te ? (t / L + 1) * L : te;
+            const float *vals = lv->f + (t >> shift) * lv->per_block;
+            size_t end = ((t >> shift) + 1) * L < te ? ((t >> shift) + 1) * L : te;
             for (; t < end; t++) {
                 a0 += vals[lf[t]];
                 a1 += vals[lf[CHUNK_TREES + t]];
@@ -456,7 +458,7 @@ static void add_block_leaves(const crisk_model *m, const engine_leaves *lv, size
             for (size_t g = 0; g < G; g++)
                 acc[i][g] = (float)mg[i * G + g];
         for (size_t t = tb; t < te; t++) {
-            const float *vals = lv->f + t / L * lv->per_block;
+            const float *vals = lv->f + (t >> shift) * lv->per_block;
             uint32_t g = m->trees[t].group;
             for (size_t i = 0; i < nr; i++)
                 acc[i][g] += vals[lf[i * CHUNK_TREES + t]];
@@ -469,16 +471,16 @@ static void add_block_leaves(const crisk_model *m, const engine_leaves *lv, size
     for (size_t i = 0; i < nr; i++, lf += CHUNK_TREES, mg += G) {
         if (lv->d) {
             for (size_t t = tb; t < te; t++)
-                mg[m->trees[t].group] += lv->d[t / L * lv->per_block + (size_t)lf[t]];
+                mg[m->trees[t].group] += lv->d[(t >> shift) * lv->per_block + (size_t)lf[t]];
         } else if (G == 1) {
             float acc = (float)mg[0];
             for (size_t t = tb; t < te; t++)
-                acc += lv->f[t / L * lv->per_block + (size_t)lf[t]];
+                acc += lv->f[(t >> shift) * lv->per_block + (size_t)lf[t]];
             mg[0] = acc;
         } else {
             for (size_t t = tb; t < te; t++) {
                 double *g = mg + m->trees[t].group;
-                *g = (double)((float)*g + lv->f[t / L * lv->per_block + (size_t)lf[t]]);
+                *g = (double)((float)*g + lv->f[(t >> shift) * lv->per_block + (size_t)lf[t]]);
             }
         }
     }
