@@ -33,7 +33,7 @@
 /* Rows per block of the walk of deep trees (BYTES top levels, then GENERAL). */
 #define DEEP_BLOCK_ROWS 128
 /* GENERAL layout: rows walked in lockstep, so their independent loads overlap. */
-#define LOCKSTEP_ROWS 8
+#define LOCKSTEP_ROWS 16
 
 /* Which compiled form a model has. */
 typedef enum engine_layout {
@@ -568,7 +568,7 @@ lockstep_walk(walk_step step, const void *nodes, uint32_t depth, const void *row
         uint32_t s[LOCKSTEP_ROWS];
         memcpy(s, at, sizeof s);
         for (uint32_t l = 0; l < depth; l++)
-#pragma GCC unroll 8
+#pragma GCC unroll 16
             for (size_t i = 0; i < LOCKSTEP_ROWS; i++)
                 s[i] = step(nodes, s[i], r + i * stride);
         memcpy(at, s, sizeof s);
