@@ -80,14 +80,26 @@ static size_t top_inner(const engine_bytes *b)
     return ((size_t)1 << d) - 1;
 }
 
+/* Returns where split j (breadth-first) of lane k of block `blk` sits in the byte arrays
+ * of the top levels: level by level, and within level l each lane's 2^l splits together,
+ * so that one two-register byte permute selects the splits of 128 / 2^l lanes. */
+static size_t top_at(const engine_bytes *b, size_t blk, size_t j, size_t k)
+{
+    size_t level = 0;
+    while (((size_t)2 << level) - 1 <= j)
+        level++;
+    size_t first = ((size_t)1 << level) - 1;
+    return (blk * top_inner(b) + first) * ENGINE_BYTE_LANES + (k << level) + (j - first);
+}
+
 /* Stores split j of lane k of block `blk`: feature byte fb and rank rb, in the byte arrays
  * on the top levels, as one word (fb | rb << 8) in b->lower below them. */
 static void put_split(engine_bytes *b, size_t blk, size_t j, size_t k, uint8_t fb, uint8_t rb)
 {
     size_t top = top_inner(b), low = ((size_t)1 << b->depth) - 1 - top;
     if (j < top) {
-        b->feature[(blk * top + j) * ENGINE_BYTE_LANES + k] = fb;
-        b->rank[(blk * top + j) * ENGINE_BYTE_LANES + k] = rb;
+        b->feature[top_at(b, blk, j, k)] = fb;
+        b->rank[top_at(b, blk, j, k)] = rb;
     } else {
         b->lower[(blk * low + j - top) * ENGINE_BYTE_LANES + k] = fb | (uint32_t)rb << 8;
     }
@@ -291,8 +303,8 @@ void crisk_engine_bytes_scalar(const engine_bytes *b, const uint8_t *bins, size_
             size_t off = 0;
             for (uint32_t l = 0; l < b->depth; l++) {
                 size_t j = ((size_t)1 << l) - 1 + off;
-                uint32_t w = j < top ? (uint32_t)b->feature[(blk * top + j) * ENGINE_BYTE_LANES + k] |
-                                           (uint32_t)b->rank[(blk * top + j) * ENGINE_BYTE_LANES + k] << 8
+                uint32_t w = j < top ? (uint32_t)b->feature[top_at(b, blk, j, k)] |
+                                           (uint32_t)b->rank[top_at(b, blk, j, k)] << 8
                                      : b->lower[(blk * low + j - top) * ENGINE_BYTE_LANES + k];
                 uint8_t f = (uint8_t)(w & (ENGINE_BYTE_MAX_FEATURES - 1)), rank = (uint8_t)(w >> 8);
                 int left = flags[f] & ENGINE_BYTE_FLAG_NAN
@@ -310,35 +322,42 @@ void crisk_engine_bytes_scalar(const engine_bytes *b, const uint8_t *bins, size_
 #define WALK_ROWS 4
 
 /* Selects, for each of `nr` rows (a constant after inlining) and each of the 64 lanes,
- * byte [n * 64 + lane] of `base` for the lane's node n of level `level` (off[r]: the
- * row's offset of n from the first node of the level) into sel[r]. Loads every node of
- * the level once for all rows and narrows them down pairwise by the bits of each row's
- * offset, as a binary counter does, so that at most level + 1 vectors a row are live and
- * the blends form a shallow tree. */
-__attribute__((target("avx512f,avx512bw"), always_inline)) static inline void
+ * the byte of `base` (the level's bytes, laid out as top_at says) for the lane's node of
+ * level `level` (off[r]: the node's offset from the first node of the level) into
+ * sel[r]. Each pair of 64-byte registers holds the 2^level nodes of 128 / 2^level lanes:
+ * one masked byte permute a pair selects their lanes' nodes, and leaves the other lanes'
+ * bytes (indices still, or bytes selected before) as they are. */
+__attribute__((target("avx512f,avx512bw,avx512vbmi"), always_inline)) static inline void
 select_level(const uint8_t *base, const __m512i *off, uint32_t level, const int nr,
              __m512i *sel)
 {
-    size_t first = ((size_t)1 << level) - 1, count = (size_t)1 << level;
-    __mmask64 odd[WALK_ROWS][ENGINE_BYTE_MAX_DEPTH];
-    __m512i partial[WALK_ROWS][ENGINE_BYTE_MAX_DEPTH + 1];
-    for (int r = 0; r < nr; r++)
-#pragma GCC unroll 8
-        for (uint32_t bit = 0; bit < level; bit++)
-            odd[r][bit] = _mm512_test_epi8_mask(off[r], _mm512_set1_epi8((char)(1u << bit)));
-#pragma GCC unroll 64
-    for (size_t i = 0; i < count; i++) {
-        __m512i v = _mm512_loadu_si512(base + (first + i) * ENGINE_BYTE_LANES);
-        for (int r = 0; r < nr; r++) {
-            __m512i w = v;
-            uint32_t bit = 0;
-            for (; (i >> bit) & 1; bit++)
-                w = _mm512_mask_blend_epi8(odd[r][bit], partial[r][bit], w);
-            partial[r][bit] = w;
-        }
+    if (level == 0) {
+        for (int r = 0; r < nr; r++)
+            sel[r] = _mm512_loadu_si512(base);
+        return;
     }
+    const __m512i lane = _mm512_set_epi8(
+        63, 62, 61, 60, 59, 58, 57, 56, 55, 54, 53, 52, 51, 50, 49, 48, 47, 46, 45, 44, 43, 42,
+        41, 40, 39, 38, 37, 36, 35, 34, 33, 32, 31, 30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20,
+        19, 18, 17, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+    /* Lanes a pair of registers serves, and each lane's first index into its pair:
+     * (lane mod per_pair) << level, shifted bytewise (16-bit shift, then mask). */
+    const uint32_t per_pair = 128u >> level;
+    const __m512i first = _mm512_and_si512(
+        _mm512_slli_epi16(_mm512_and_si512(lane, _mm512_set1_epi8((char)(per_pair - 1))),
+                          (int)level),
+        _mm512_set1_epi8((char)(0xff << level)));
     for (int r = 0; r < nr; r++)
-        sel[r] = partial[r][level];
+        sel[r] = _mm512_add_epi8(first, off[r]);
+#pragma GCC unroll 16
+    for (uint32_t g = 0; g < (1u << level) / 2; g++) {
+        __m512i lo = _mm512_loadu_si512(base + 128 * (size_t)g);
+        __m512i hi = _mm512_loadu_si512(base + 128 * (size_t)g + 64);
+        __mmask64 mine = per_pair >= 64 ? ~(__mmask64)0
+                                        : (((__mmask64)1 << per_pair) - 1) << (g * per_pair);
+        for (int r = 0; r < nr; r++)
+            sel[r] = _mm512_mask2_permutex2var_epi8(lo, sel[r], mine, hi);
+    }
 }
 
 /* Walks `nr` rows (row[r]: its bins; flags[r]: their flags) through one block of trees
@@ -358,8 +377,9 @@ walk_block(const uint8_t *feat, const uint8_t *rank, const __m512i *row,
 #pragma GCC unroll 8
     for (uint32_t l = 0; l < depth; l++) {
         __m512i fv[WALK_ROWS], rv[WALK_ROWS];
-        select_level(feat, off, l, nr, fv);
-        select_level(rank, off, l, nr, rv);
+        size_t level_at = (((size_t)1 << l) - 1) * ENGINE_BYTE_LANES;
+        select_level(feat + level_at, off, l, nr, fv);
+        select_level(rank + level_at, off, l, nr, rv);
         for (int r = 0; r < nr; r++) {
             __m512i x = _mm512_permutexvar_epi8(fv[r], row[r]);
             __m512i xf = _mm512_permutexvar_epi8(fv[r], flags[r]);

@@ -88,8 +88,10 @@ typedef struct engine_leaves {
  * most 256), and a row's value its bin, the number of those thresholds <= it, so that
  * x < threshold exactly when bin <= rank. A bin of 256 is stored as 255 with the flag TOP,
  * and NaN as the flag NAN, so a row is 64 bin bytes then 64 flag bytes. Built when every
- * tree has depth <= 8 (or for the top 8 levels of deeper trees), the model at most 64
- * features, and no feature more than 256 distinct thresholds. */
+ * tree has depth <= 8 (or for the top 6 levels of deeper trees), the model at most 64
+ * features, and no feature more than 256 distinct thresholds. The byte arrays of the top
+ * levels go level by level, and within a level each lane's 2^level splits together, so
+ * that one two-register byte permute selects the splits of 128 / 2^level lanes. */
 #define ENGINE_BYTE_LANES 64
 #define ENGINE_BYTE_MAX_DEPTH 8
 /* Levels walked with byte blends; each costs twice the loads of the one above, so the
