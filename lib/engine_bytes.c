@@ -1,8 +1,9 @@
 /*
  * engine_bytes.c — the BYTES layout (see engine_layout.h): building it, binning rows, and
- * its AVX-512 VBMI kernel, which walks one row through 64 trees per instruction. Each
- * level selects every lane's node with masked loads (one per node of the level), looks
- * the row's bin up with a byte permute and compares bytes: no gathers, which are slow.
+ * its AVX-512 VBMI kernel, which walks four rows at once through 64 trees per
+ * instruction. Each of the top six levels selects every lane's node with masked byte
+ * permutes of the level's bytes (loaded once for the four rows), looks the row's bin up
+ * with a byte permute and compares bytes; levels 6 and 7 gather 32-bit words.
  */
 #include "engine_layout.h"
 
