@@ -4,6 +4,10 @@
  * data (5% missing), loads the booster's JSON into crisk, checks that both give the same
  * output on every row, and measures batch throughput (1 and 2 threads), single-row latency
  * (one row per call, p50 and p99) and the memory each loaded model adds to the process.
+ * The logistic shape has no libxgboost counterpart: a crisk logistic model is built in
+ * memory, checked against a double-precision dot product + sigmoid of every row, and its
+ * batch throughput is set against the machine's memory bandwidth, measured in the same run
+ * by a copy loop and a read loop over a buffer of the same size.
  * Every figure is the median of several runs. Timings on a shared machine are noisy.
  *
  * Usage: crisk-bench [--json] [--runs N] [--rows N] [--single N] [--shape NAME]...
@@ -17,6 +21,8 @@
 
 #include <malloc.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,16 +39,15 @@ typedef struct bench_shape {
     int rounds;         /* boosting rounds (trees = rounds x max(classes, 1)) */
     size_t features;
     size_t train_rows;
-    const char *skip;   /* non-NULL: the reason the row is not run yet */
+    size_t rows;        /* rows of the batch (0: --rows); only the logistic shape sets it */
 } bench_shape;
 
 static const bench_shape SHAPES[] = {
-    {"anchor-d6", "binary:logistic", 6, 0, 500, 24, 5000, NULL},
-    {"depth-8", "binary:logistic", 8, 0, 500, 24, 5000, NULL},
-    {"depth-12", "binary:logistic", 12, 0, 500, 24, 10000, NULL},
-    {"softprob-4", "multi:softprob", 6, 4, 125, 24, 5000, NULL},
-    {"logistic-1Mx200", "crisk-logistic", 0, 0, 0, 200, 0,
-     "needs the crisk logistic importer (not on main yet)"},
+    {"anchor-d6", "binary:logistic", 6, 0, 500, 24, 5000, 0},
+    {"depth-8", "binary:logistic", 8, 0, 500, 24, 5000, 0},
+    {"depth-12", "binary:logistic", 12, 0, 500, 24, 10000, 0},
+    {"softprob-4", "multi:softprob", 6, 4, 125, 24, 5000, 0},
+    {"logistic-1Mx200", "crisk-logistic", .features = 200, .rows = 1000000},
 };
 #define NSHAPES (sizeof SHAPES / sizeof SHAPES[0])
 
@@ -54,6 +59,10 @@ typedef struct bench_result {
     size_t rows_not_identical, rows_out_of_tolerance;
     size_t trees, crisk_model_bytes;
     double crisk_rss_kb, xgb_rss_kb;           /* resident memory each load added */
+    /* Logistic shape only, bytes/s at threads 1 and 2: what crisk reads (the rows), the
+     * copy loop (read + written bytes, as STREAM counts), the read loop (bytes read). */
+    double crisk_bps[2], copy_bps[2], read_bps[2];
+    size_t rows;                               /* rows of the batch */
 } bench_result;
 
 /* Command-line settings. */
@@ -134,9 +143,10 @@ static double unit(void)
     return (double)((rng_state * 2685821657736338717ull) >> 11) / 9007199254740992.0;
 }
 
-/* Fills `n` rows of `F` features (5% NaN) and, if `y` is not NULL, labels: a class out of
- * `classes` (or 0/1) from a noisy nonlinear score of the first features. */
-static void synth(float *x, float *y, size_t n, size_t F, int classes)
+/* Fills `n` rows of `F` features in [-2, 2) (a fraction `missing` of them NaN) and, if `y`
+ * is not NULL, labels: a class out of `classes` (or 0/1) from a noisy nonlinear score of
+ * the first features. */
+static void synth(float *x, float *y, size_t n, size_t F, int classes, double missing)
 {
     for (size_t i = 0; i < n; i++) {
         double s = 0.0;
@@ -144,7 +154,7 @@ static void synth(float *x, float *y, size_t n, size_t F, int classes)
             double v = unit() * 4.0 - 2.0;
             if (f < 8)
                 s += (f % 2 ? v * v - 1.3 : sin(2.0 * v)) / (double)(f + 1);
-            x[i * F + f] = unit() < 0.05 ? NAN : (float)v;
+            x[i * F + f] = unit() < missing ? NAN : (float)v;
         }
         s += 0.5 * (unit() - 0.5);
         if (y) {
@@ -162,7 +172,7 @@ static BoosterHandle train(const bench_shape *shape)
     float *x = malloc(n * F * sizeof *x), *y = malloc(n * sizeof *y);
     if (!x || !y)
         die("out of memory", NULL);
-    synth(x, y, n, F, shape->classes);
+    synth(x, y, n, F, shape->classes, 0.05);
     DMatrixHandle dm;
     BoosterHandle b;
     char buf[32];
@@ -292,6 +302,44 @@ static char *model_json_of(const bench_shape *shape, const bench_opts *o, size_t
     return text;
 }
 
+/* Measures one row per call on the calling thread over the first --single rows of `x` (n
+ * rows): crisk, then libxgboost with nthread = 1 unless `b` is NULL; stores in `r` the
+ * medians over --runs of each run's p50 and p99 in microseconds. `out` takes the outputs.
+ * Latency is wall time: reading a thread's CPU clock is a system call that would dwarf it. */
+static void single_row_latency(const crisk_model *m, BoosterHandle b, const float *x, size_t n,
+                               const bench_opts *o, float *out, bench_result *r)
+{
+    size_t F = crisk_model_num_features(m), S = o->single < n ? o->single : n;
+    double *lat = malloc(S * sizeof *lat);
+    double *p50 = malloc((size_t)o->runs * 2 * sizeof *p50), *p99 = p50 + o->runs;
+    if (!lat || !p50)
+        die("out of memory", NULL);
+    if (b)
+        xgb_check(XGBoosterSetParam(b, "nthread", "1"), "nthread");
+    clockid_t chosen = bench_clock;
+    bench_clock = CLOCK_MONOTONIC;
+    for (int lib = 0; lib < (b ? 2 : 1); lib++) {
+        for (int run = 0; run < o->runs; run++) {
+            for (size_t i = 0; i < S; i++) {
+                double t0 = now();
+                if (lib == 0)
+                    crisk_run(m, x + i * F, 1, 1, out);
+                else
+                    xgb_predict(b, x + i * F, 1, F);
+                lat[i] = (now() - t0) * 1e6;
+            }
+            p50[run] = quantile(lat, S, 0.5);
+            p99[run] = quantile(lat, S, 0.99);
+        }
+        double *m50 = lib ? &r->xgb_p50 : &r->crisk_p50, *m99 = lib ? &r->xgb_p99 : &r->crisk_p99;
+        *m50 = quantile(p50, (size_t)o->runs, 0.5);
+        *m99 = quantile(p99, (size_t)o->runs, 0.5);
+    }
+    bench_clock = chosen;
+    free(lat);
+    free(p50);
+}
+
 /* Measures one shape and fills `r`. */
 static void run_shape(const bench_shape *shape, const bench_opts *o, bench_result *r)
 {
@@ -321,12 +369,11 @@ static void run_shape(const bench_shape *shape, const bench_opts *o, bench_resul
     size_t n = o->rows, F = shape->features, per_row = crisk_model_num_outputs(m);
     float *x = malloc(n * F * sizeof *x), *out = malloc(n * per_row * sizeof *out);
     float *ref = malloc(n * per_row * sizeof *ref);
-    double *t = malloc((size_t)(o->runs > 0 ? o->runs : 1) * sizeof *t);
-    double *lat = malloc(o->single * sizeof *lat);
-    double *p50 = malloc((size_t)o->runs * 2 * sizeof *p50), *p99 = p50 + o->runs;
-    if (!x || !out || !ref || !t || !lat || !p50)
+    double *t = malloc((size_t)o->runs * sizeof *t);
+    if (!x || !out || !ref || !t)
         die("out of memory", NULL);
-    synth(x, NULL, n, F, shape->classes);
+    r->rows = n;
+    synth(x, NULL, n, F, shape->classes, 0.05);
 
     /* Agreement on every row, before any timing. */
     crisk_run(m, x, n, 1, out);
@@ -357,61 +404,263 @@ static void run_shape(const bench_shape *shape, const bench_opts *o, bench_resul
         bench_clock = chosen;
     }
 
-    /* One row per call on the calling thread (libxgboost with nthread = 1). Latency is
-     * wall time: reading a thread's CPU clock is a system call that would dwarf it. */
-    xgb_check(XGBoosterSetParam(b, "nthread", "1"), "nthread");
-    clockid_t chosen = bench_clock;
-    bench_clock = CLOCK_MONOTONIC;
-    size_t S = o->single < n ? o->single : n;
-    for (int lib = 0; lib < 2; lib++) {
-        for (int run = 0; run < o->runs; run++) {
-            for (size_t i = 0; i < S; i++) {
-                double t0 = now();
-                if (lib == 0)
-                    crisk_run(m, x + i * F, 1, 1, out);
-                else
-                    xgb_predict(b, x + i * F, 1, F);
-                lat[i] = (now() - t0) * 1e6;
-            }
-            p50[run] = quantile(lat, S, 0.5);
-            p99[run] = quantile(lat, S, 0.99);
-        }
-        double *m50 = lib ? &r->xgb_p50 : &r->crisk_p50, *m99 = lib ? &r->xgb_p99 : &r->crisk_p99;
-        *m50 = quantile(p50, (size_t)o->runs, 0.5);
-        *m99 = quantile(p99, (size_t)o->runs, 0.5);
-    }
-    bench_clock = chosen;
+    single_row_latency(m, b, x, n, o, out, r);
     free(x);
     free(out);
     free(ref);
     free(t);
-    free(lat);
-    free(p50);
     crisk_model_free(m);
     XGBoosterFree(b);
 }
 
-/* Prints one shape's row of the table, or of the JSON array. */
+/* Appends printf-style text to `buf` (capacity `cap`, `*len` used); exits if it overflows. */
+static void append(char *buf, size_t cap, size_t *len, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int k = vsnprintf(buf + *len, cap - *len, fmt, ap);
+    va_end(ap);
+    if (k < 0 || (size_t)k >= cap - *len)
+        die("model text overflows its buffer", NULL);
+    *len += (size_t)k;
+}
+
+/* Appends `n` doubles as a JSON array, with enough digits to round-trip. */
+static void append_numbers(char *buf, size_t cap, size_t *len, const double *v, size_t n)
+{
+    append(buf, cap, len, "[");
+    for (size_t i = 0; i < n; i++)
+        append(buf, cap, len, "%s%.17g", i ? ", " : "", v[i]);
+    append(buf, cap, len, "]");
+}
+
+/* Draws a binary logistic model of F features with standardisation (coef, mean, scale: F
+ * values each; *intercept) and returns its text in crisk's logistic format
+ * (docs/logistic-format.md), malloc'd. The margins of rows in [-2, 2) spread over about
+ * +-2, so probabilities are not saturated. */
+static char *logistic_model(size_t F, double *coef, double *mean, double *scale,
+                            double *intercept)
+{
+    for (size_t f = 0; f < F; f++) {
+        coef[f] = (unit() - 0.5) * 0.2;
+        mean[f] = (unit() - 0.5) * 2.0;
+        scale[f] = 0.5 + unit();
+    }
+    *intercept = unit() - 0.5;
+    size_t cap = 256 + F * 90, len = 0;
+    char *t = malloc(cap);
+    if (!t)
+        die("out of memory", NULL);
+    append(t, cap, &len, "{\"format\": \"crisk-logistic\", \"version\": 1, \"feature_names\": [");
+    for (size_t f = 0; f < F; f++)
+        append(t, cap, &len, "%s\"f%zu\"", f ? ", " : "", f);
+    append(t, cap, &len, "], \"classes\": [0, 1], \"multi_class\": \"binary\", \"coef\": [");
+    append_numbers(t, cap, &len, coef, F);
+    append(t, cap, &len, "], \"intercept\": [%.17g], \"standardize\": {\"mean\": ", *intercept);
+    append_numbers(t, cap, &len, mean, F);
+    append(t, cap, &len, ", \"scale\": ");
+    append_numbers(t, cap, &len, scale, F);
+    append(t, cap, &len, "}}");
+    return t;
+}
+
+/* Writes to `p` the probability of each of `n` rows as the format defines it, computed
+ * independently of crisk (no folding): a double-precision dot product of coef with
+ * z = (x - mean) / scale, plus the intercept, through the sigmoid. */
+static void logistic_reference(const float *x, size_t n, size_t F, const double *coef,
+                               const double *mean, const double *scale, double intercept,
+                               double *p)
+{
+    for (size_t i = 0; i < n; i++) {
+        double margin = intercept;
+        for (size_t f = 0; f < F; f++)
+            margin += coef[f] * (((double)x[i * F + f] - mean[f]) / scale[f]);
+        p[i] = 1.0 / (1.0 + exp(-margin));
+    }
+}
+
+/* Compares crisk's probabilities `out` with the reference `p` (n rows) into `r`: identical
+ * means equal to the reference rounded to float; the tolerance is 1e-6. */
+static void compare_reference(const float *out, const double *p, size_t n, bench_result *r)
+{
+    for (size_t i = 0; i < n; i++) {
+        float pf = (float)p[i];
+        double d = fabs((double)out[i] - p[i]);
+        r->rows_not_identical += memcmp(&pf, &out[i], sizeof pf) != 0;
+        r->rows_out_of_tolerance += !(d <= 1e-6);
+        if (d > r->max_abs_diff || isnan(d))
+            r->max_abs_diff = isnan(d) ? INFINITY : d;
+    }
+}
+
+/* One thread's slice of a bandwidth loop. */
+typedef struct bw_slice {
+    const unsigned char *src;
+    unsigned char *dst;     /* NULL: read only */
+    size_t bytes;
+    uint64_t sum;           /* what the read loop computed, so that it is not optimised out */
+} bw_slice;
+
+/* Runs one slice (a pthread start routine; returns NULL): memcpy of src to dst, or a read
+ * loop summing src's 64-bit words in four independent chains, so that the adds are not
+ * what limits it. glibc's memcpy streams copies this large with non-temporal stores, so
+ * its memory traffic is the bytes read plus the bytes written (no read for ownership). */
+static void *bw_run(void *arg)
+{
+    bw_slice *s = arg;
+    if (s->dst) {
+        memcpy(s->dst, s->src, s->bytes);
+        return NULL;
+    }
+    uint64_t acc[4] = {0, 0, 0, 0}, w[4];
+    for (size_t i = 0; i + sizeof w <= s->bytes; i += sizeof w) {
+        memcpy(w, s->src + i, sizeof w);
+        for (int k = 0; k < 4; k++)
+            acc[k] += w[k];
+    }
+    s->sum = acc[0] ^ acc[1] ^ acc[2] ^ acc[3];
+    return NULL;
+}
+
+/* Returns the seconds `threads` (1 or 2) threads take to copy `bytes` from src to dst
+ * (dst not NULL) or to read src, each taking an equal, cache-line aligned slice. */
+static double bw_time(const void *src, void *dst, size_t bytes, int threads)
+{
+    bw_slice s[2];
+    pthread_t tid;
+    size_t part = bytes / (size_t)threads / 64 * 64;
+    for (int t = 0; t < threads; t++)
+        s[t] = (bw_slice){(const unsigned char *)src + (size_t)t * part,
+                          dst ? (unsigned char *)dst + (size_t)t * part : NULL,
+                          t == threads - 1 ? bytes - (size_t)t * part : part, 0};
+    double t0 = now();
+    if (threads > 1 && pthread_create(&tid, NULL, bw_run, &s[1]) != 0)
+        die("pthread_create", NULL);
+    bw_run(&s[0]);
+    if (threads > 1)
+        pthread_join(tid, NULL);
+    return now() - t0;
+}
+
+/* Measures the logistic shape and fills `r`: builds the model in memory, checks crisk's
+ * outputs (1 and 2 threads) against logistic_reference on every row, then times crisk, the
+ * copy loop and the read loop over buffers of the rows' size on 1 and 2 threads, one run of
+ * each in turn so that the machine's load weighs on the three alike. crisk's bytes are the
+ * rows it reads (the 4 bytes per row it writes, 0.5%, are not counted); the copy's are
+ * read + written bytes, as STREAM counts them; the read loop's are the bytes read. */
+static void run_logistic(const bench_shape *shape, const bench_opts *o, bench_result *r)
+{
+    memset(r, 0, sizeof *r);
+    size_t n = shape->rows, F = shape->features, bytes = n * F * sizeof(float);
+    double *params = malloc(3 * F * sizeof *params), intercept;
+    if (!params)
+        die("out of memory", NULL);
+    char *json = logistic_model(F, params, params + F, params + 2 * F, &intercept);
+    double before = rss_kb();
+    crisk_model *m;
+    crisk_error err;
+    if (crisk_model_load_buffer(json, strlen(json), &m, &err) != 0)
+        die("crisk_model_load_buffer", err.message);
+    r->crisk_rss_kb = rss_kb() - before;
+    free(json);
+    crisk_model_info info;
+    crisk_model_get_info(m, &info);
+    r->crisk_model_bytes = info.memory_bytes;
+    r->rows = n;
+
+    float *x = malloc(bytes), *out = malloc(n * sizeof *out);
+    double *p = malloc(n * sizeof *p);
+    if (!x || !out || !p)
+        die("out of memory", NULL);
+    synth(x, NULL, n, F, 0, 0.0);
+    logistic_reference(x, n, F, params, params + F, params + 2 * F, intercept, p);
+    for (int threads = 1; threads <= 2; threads++) {
+        crisk_run(m, x, n, threads, out);
+        compare_reference(out, p, n, r);
+    }
+    free(p);
+    free(params);
+
+    unsigned char *dst = malloc(bytes);
+    double *t = malloc((size_t)o->runs * 3 * sizeof *t), *tc = t + o->runs, *tr = tc + o->runs;
+    if (!dst || !t)
+        die("out of memory", NULL);
+    memset(dst, 0, bytes);   /* fault its pages in before any timing */
+    for (int threads = 1; threads <= 2; threads++) {
+        clockid_t chosen = bench_clock;
+        if (threads > 1)
+            bench_clock = CLOCK_MONOTONIC;
+        for (int run = 0; run < o->runs; run++) {
+            double t0 = now();
+            crisk_run(m, x, n, threads, out);
+            t[run] = (double)bytes / (now() - t0);
+            tc[run] = 2.0 * (double)bytes / bw_time(x, dst, bytes, threads);
+            tr[run] = (double)bytes / bw_time(x, NULL, bytes, threads);
+        }
+        r->crisk_bps[threads - 1] = quantile(t, (size_t)o->runs, 0.5);
+        r->crisk_rps[threads - 1] = r->crisk_bps[threads - 1] / (double)(F * sizeof(float));
+        r->copy_bps[threads - 1] = quantile(tc, (size_t)o->runs, 0.5);
+        r->read_bps[threads - 1] = quantile(tr, (size_t)o->runs, 0.5);
+        bench_clock = chosen;
+    }
+    free(dst);
+    free(t);
+    single_row_latency(m, NULL, x, n, o, out, r);
+    free(x);
+    free(out);
+    crisk_model_free(m);
+}
+
+/* Prints, for the JSON array, the fields only the logistic shape has: bandwidths in bytes/s
+ * and crisk's ratios to the copy and read loops, at threads 1 and 2. */
+static void print_bandwidth_json(const bench_result *r)
+{
+    printf(", \"reference\": \"double dot product + sigmoid\", \"bytes_per_s\": "
+           "{\"crisk_reads\": [%.4g, %.4g], \"copy_read_plus_written\": [%.4g, %.4g], "
+           "\"read_loop\": [%.4g, %.4g]}, \"crisk_over_copy\": [%.3f, %.3f], "
+           "\"crisk_over_read_loop\": [%.3f, %.3f]",
+           r->crisk_bps[0], r->crisk_bps[1], r->copy_bps[0], r->copy_bps[1], r->read_bps[0],
+           r->read_bps[1], r->crisk_bps[0] / r->copy_bps[0], r->crisk_bps[1] / r->copy_bps[1],
+           r->crisk_bps[0] / r->read_bps[0], r->crisk_bps[1] / r->read_bps[1]);
+}
+
+/* Prints the table's line of bandwidths under the logistic shape's row (GB = 1e9 bytes). */
+static void print_bandwidth(const bench_result *r)
+{
+    printf("%-16s crisk reads %.2f / %.2f GB/s (1t / 2t); copy loop %.2f / %.2f GB/s (read + "
+           "written); read loop %.2f / %.2f GB/s;\n%-16s crisk / copy %.2f / %.2f; crisk / "
+           "read loop %.2f / %.2f\n",
+           "", r->crisk_bps[0] * 1e-9, r->crisk_bps[1] * 1e-9, r->copy_bps[0] * 1e-9,
+           r->copy_bps[1] * 1e-9, r->read_bps[0] * 1e-9, r->read_bps[1] * 1e-9, "",
+           r->crisk_bps[0] / r->copy_bps[0], r->crisk_bps[1] / r->copy_bps[1],
+           r->crisk_bps[0] / r->read_bps[0], r->crisk_bps[1] / r->read_bps[1]);
+}
+
+/* Prints one shape's row of the table, or of the JSON array. A shape without libxgboost
+ * (the logistic one) shows "-" (JSON null) in libxgboost's columns, and its bandwidths. */
 static void print_result(const bench_shape *s, const bench_result *r, const bench_opts *o,
                          int first)
 {
+    int xgb = !s->rows;
     if (o->json) {
         printf("%s  {\"shape\": \"%s\"", first ? "" : ",\n", s->name);
-        if (s->skip) {
-            printf(", \"skipped\": \"%s\"}", s->skip);
-            return;
+        printf(", \"trees\": %zu, \"rows\": %zu, \"runs\": %d, \"crisk_rows_per_s\": [%.0f, %.0f], "
+               "\"crisk_single_us\": {\"p50\": %.3f, \"p99\": %.3f}, \"max_abs_diff\": %.3g, "
+               "\"rows_not_identical\": %zu, \"crisk_model_bytes\": %zu, "
+               "\"crisk_load_rss_kb\": %.0f",
+               r->trees, r->rows, o->runs, r->crisk_rps[0], r->crisk_rps[1], r->crisk_p50,
+               r->crisk_p99, r->max_abs_diff, r->rows_not_identical, r->crisk_model_bytes,
+               r->crisk_rss_kb);
+        if (xgb)
+            printf(", \"xgboost_rows_per_s\": [%.0f, %.0f], \"xgboost_single_us\": "
+                   "{\"p50\": %.3f, \"p99\": %.3f}, \"xgboost_load_rss_kb\": %.0f}",
+                   r->xgb_rps[0], r->xgb_rps[1], r->xgb_p50, r->xgb_p99, r->xgb_rss_kb);
+        else {
+            printf(", \"xgboost_rows_per_s\": null, \"xgboost_single_us\": null, "
+                   "\"xgboost_load_rss_kb\": null");
+            print_bandwidth_json(r);
+            printf("}");
         }
-        printf(", \"trees\": %zu, \"rows\": %zu, \"runs\": %d, "
-               "\"crisk_rows_per_s\": [%.0f, %.0f], \"xgboost_rows_per_s\": [%.0f, %.0f], "
-               "\"crisk_single_us\": {\"p50\": %.3f, \"p99\": %.3f}, "
-               "\"xgboost_single_us\": {\"p50\": %.3f, \"p99\": %.3f}, "
-               "\"max_abs_diff\": %.3g, \"rows_not_identical\": %zu, "
-               "\"crisk_model_bytes\": %zu, \"crisk_load_rss_kb\": %.0f, "
-               "\"xgboost_load_rss_kb\": %.0f}",
-               r->trees, o->rows, o->runs, r->crisk_rps[0], r->crisk_rps[1], r->xgb_rps[0],
-               r->xgb_rps[1], r->crisk_p50, r->crisk_p99, r->xgb_p50, r->xgb_p99,
-               r->max_abs_diff, r->rows_not_identical, r->crisk_model_bytes, r->crisk_rss_kb,
-               r->xgb_rss_kb);
         return;
     }
     if (first)
@@ -420,17 +669,22 @@ static void print_result(const bench_shape *s, const bench_result *r, const benc
                "shape", "trees", "crisk 1t", "xgb 1t", "ratio", "crisk 2t", "xgb 2t", "ratio",
                "2t/1t", "crisk p50/p99", "xgb p50/p99", "max diff", "!ident",
                "crisk KiB", "xgb KiB", "model KiB");
-    if (s->skip) {
-        printf("%-16s skipped: %s\n", s->name, s->skip);
-        return;
+    char x1[16] = "-", r1[16] = "-", x2[16] = "-", r2[16] = "-", xl[16] = "-", xk[16] = "-";
+    if (xgb) {
+        snprintf(x1, sizeof x1, "%.0f", r->xgb_rps[0]);
+        snprintf(r1, sizeof r1, "%.1f", r->crisk_rps[0] / r->xgb_rps[0]);
+        snprintf(x2, sizeof x2, "%.0f", r->xgb_rps[1]);
+        snprintf(r2, sizeof r2, "%.1f", r->crisk_rps[1] / r->xgb_rps[1]);
+        snprintf(xl, sizeof xl, "%6.1f/%6.1f", r->xgb_p50, r->xgb_p99);
+        snprintf(xk, sizeof xk, "%.0f", r->xgb_rss_kb);
     }
-    printf("%-16s %5zu | %10.0f %10.0f %6.1f | %10.0f %10.0f %6.1f %6.2f | %6.2f/%6.2f "
-           "%6.1f/%6.1f | %9.2g %6zu | %9.0f %9.0f %9zu\n",
-           s->name, r->trees, r->crisk_rps[0], r->xgb_rps[0], r->crisk_rps[0] / r->xgb_rps[0],
-           r->crisk_rps[1], r->xgb_rps[1], r->crisk_rps[1] / r->xgb_rps[1],
-           r->crisk_rps[1] / r->crisk_rps[0], r->crisk_p50, r->crisk_p99, r->xgb_p50,
-           r->xgb_p99, r->max_abs_diff, r->rows_not_identical, r->crisk_rss_kb, r->xgb_rss_kb,
-           r->crisk_model_bytes / 1024);
+    printf("%-16s %5zu | %10.0f %10s %6s | %10.0f %10s %6s %6.2f | %6.2f/%6.2f %13s | "
+           "%9.2g %6zu | %9.0f %9s %9zu\n",
+           s->name, r->trees, r->crisk_rps[0], x1, r1, r->crisk_rps[1], x2, r2,
+           r->crisk_rps[1] / r->crisk_rps[0], r->crisk_p50, r->crisk_p99, xl, r->max_abs_diff,
+           r->rows_not_identical, r->crisk_rss_kb, xk, r->crisk_model_bytes / 1024);
+    if (!xgb)
+        print_bandwidth(r);
 }
 
 /* Parses the command line into `o`. */
@@ -487,15 +741,17 @@ int main(int argc, char **argv)
         if (!wanted(&o, &SHAPES[s]))
             continue;
         bench_result r = {0};
-        if (!SHAPES[s].skip)
-            run_shape(&SHAPES[s], &o, &r);
+        (SHAPES[s].rows ? run_logistic : run_shape)(&SHAPES[s], &o, &r);
         print_result(&SHAPES[s], &r, &o, first);
         fflush(stdout);
         first = 0;
         if (r.rows_out_of_tolerance) {
-            fprintf(stderr, "crisk-bench: %s: %zu rows differ from libxgboost beyond 1e-6 "
-                            "and 4 ulps (max abs diff %.3g)\n",
-                    SHAPES[s].name, r.rows_out_of_tolerance, r.max_abs_diff);
+            fprintf(stderr, "crisk-bench: %s: %zu rows differ from %s beyond the tolerance "
+                            "(max abs diff %.3g)\n",
+                    SHAPES[s].name, r.rows_out_of_tolerance,
+                    SHAPES[s].rows ? "the double-precision reference (1e-6)"
+                                   : "libxgboost (1e-6 and 4 ulps)",
+                    r.max_abs_diff);
             failed = 1;
         }
     }

@@ -9,10 +9,11 @@
 
 /* Writes the margins (nrows x num_outputs) of a linear model for `nrows` rows.
  * gblinear follows XGBoost exactly: bias + base margin, then x_j * w in float in column
- * order, missing features contributing nothing. Logistic models go through one dgemm;
- * they refuse missing values: a NaN fails with CRISK_E_INPUT naming the row
- * (`row_offset` is added to the index in the message). Allocates a double copy of the
- * rows for the dgemm. */
+ * order, missing features contributing nothing. Logistic models sum in double: a binary
+ * model in one fused pass over the rows (no allocation), several outputs through one
+ * dgemm over a double copy of the rows (allocated per call). They refuse missing values:
+ * a NaN fails with CRISK_E_INPUT naming the row (`row_offset` is added to the index in
+ * the message). */
 int crisk_linear_margins(const crisk_model *model, const float *rows, size_t nrows,
                          size_t row_offset, double *margins, crisk_error *err);
 
