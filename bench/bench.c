@@ -4,6 +4,7 @@
  * data (5% missing), loads the booster's JSON into crisk, checks that both give the same
  * output on every row, and measures batch throughput (1 and 2 threads), single-row latency
  * (one row per call, p50 and p99) and the memory each loaded model adds to the process.
+ * crisk's two-thread runs go through one crisk_pool made at start, as a server would.
  * The logistic shape has no libxgboost counterpart: a crisk logistic model is built in
  * memory, checked against a double-precision dot product + sigmoid of every row, and its
  * batch throughput is set against the machine's memory bandwidth, measured in the same run
@@ -72,6 +73,7 @@ typedef struct bench_opts {
     const char *only[NSHAPES];
     size_t nonly;
     const char *cache;     /* NULL, or a directory of trained models */
+    crisk_pool *pool;      /* crisk's two threads, kept for every multi-threaded call */
 } bench_opts;
 
 /* Prints a fatal error and exits: the bench fails loudly. */
@@ -218,12 +220,14 @@ static const float *xgb_predict(BoosterHandle b, const float *x, size_t n, size_
     return out;
 }
 
-/* Scores `n` rows with crisk on `threads` threads into `out`. */
-static void crisk_run(const crisk_model *m, const float *x, size_t n, int threads, float *out)
+/* Scores `n` rows with crisk on `threads` threads (of `pool`) into `out`. */
+static void crisk_run(const crisk_model *m, const float *x, size_t n, int threads,
+                      crisk_pool *pool, float *out)
 {
     crisk_predict_options o;
     crisk_predict_options_init(&o);
     o.threads = threads;
+    o.pool = pool;
     crisk_error err;
     if (crisk_predict(m, x, n, crisk_model_num_features(m), &o, out, &err) != 0)
         die("crisk_predict", err.message);
@@ -323,7 +327,7 @@ static void single_row_latency(const crisk_model *m, BoosterHandle b, const floa
             for (size_t i = 0; i < S; i++) {
                 double t0 = now();
                 if (lib == 0)
-                    crisk_run(m, x + i * F, 1, 1, out);
+                    crisk_run(m, x + i * F, 1, 1, o->pool, out);
                 else
                     xgb_predict(b, x + i * F, 1, F);
                 lat[i] = (now() - t0) * 1e6;
@@ -376,10 +380,10 @@ static void run_shape(const bench_shape *shape, const bench_opts *o, bench_resul
     synth(x, NULL, n, F, shape->classes, 0.05);
 
     /* Agreement on every row, before any timing. */
-    crisk_run(m, x, n, 1, out);
+    crisk_run(m, x, n, 1, o->pool, out);
     memcpy(ref, xgb_predict(b, x, n, F), n * per_row * sizeof *ref);
     compare(out, ref, n, per_row, r);
-    crisk_run(m, x, n, 2, out);
+    crisk_run(m, x, n, 2, o->pool, out);
     compare(out, ref, n, per_row, r);
 
     for (int threads = 1; threads <= 2; threads++) {
@@ -391,7 +395,7 @@ static void run_shape(const bench_shape *shape, const bench_opts *o, bench_resul
             bench_clock = CLOCK_MONOTONIC;
         for (int run = 0; run < o->runs; run++) {
             double t0 = now();
-            crisk_run(m, x, n, threads, out);
+            crisk_run(m, x, n, threads, o->pool, out);
             t[run] = (double)n / (now() - t0);
         }
         r->crisk_rps[threads - 1] = quantile(t, (size_t)o->runs, 0.5);
@@ -575,7 +579,7 @@ static void run_logistic(const bench_shape *shape, const bench_opts *o, bench_re
     synth(x, NULL, n, F, 0, 0.0);
     logistic_reference(x, n, F, params, params + F, params + 2 * F, intercept, p);
     for (int threads = 1; threads <= 2; threads++) {
-        crisk_run(m, x, n, threads, out);
+        crisk_run(m, x, n, threads, o->pool, out);
         compare_reference(out, p, n, r);
     }
     free(p);
@@ -592,7 +596,7 @@ static void run_logistic(const bench_shape *shape, const bench_opts *o, bench_re
             bench_clock = CLOCK_MONOTONIC;
         for (int run = 0; run < o->runs; run++) {
             double t0 = now();
-            crisk_run(m, x, n, threads, out);
+            crisk_run(m, x, n, threads, o->pool, out);
             t[run] = (double)bytes / (now() - t0);
             tc[run] = 2.0 * (double)bytes / bw_time(x, dst, bytes, threads);
             tr[run] = (double)bytes / bw_time(x, NULL, bytes, threads);
@@ -734,6 +738,9 @@ int main(int argc, char **argv)
 {
     bench_opts o;
     parse_args(argc, argv, &o);
+    crisk_error err;
+    if (crisk_pool_create(2, &o.pool, &err) != 0)
+        die("crisk_pool_create", err.message);
     int first = 1, failed = 0;
     if (o.json)
         printf("{\"results\": [\n");
@@ -763,5 +770,6 @@ int main(int argc, char **argv)
         printf("peak RSS of the process: %ld KiB (medians of %d runs, %s clock for one "
                "thread throughput; noisy on a shared machine)\n", ru.ru_maxrss, o.runs,
                bench_clock == CLOCK_MONOTONIC ? "wall" : "thread CPU");
+    crisk_pool_free(o.pool);
     return failed;
 }
