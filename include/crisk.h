@@ -295,7 +295,8 @@ CRISK_API void crisk_predict_options_init(crisk_predict_options *opts);
  *
  * Thread-safe: any number of threads may score one model at once. With threads == 1 the
  * call runs on the calling thread, and for a tree model with at most 2048 outputs it
- * allocates nothing on the heap; so does a call of several threads with a pool. */
+ * allocates nothing on the heap; so does a call of several threads with a pool. A call
+ * uses up to 128 KiB of each scoring thread's stack (blocks of rows being walked). */
 CRISK_API int crisk_predict(const crisk_model *model, const float *rows, size_t nrows,
                             size_t ncols, const crisk_predict_options *opts, float *out,
                             crisk_error *err);
