@@ -350,7 +350,6 @@ select_level(const uint8_t *base, const __m512i *off, uint32_t level, const int 
         _mm512_set1_epi8((char)(0xff << level)));
     for (int r = 0; r < nr; r++)
         sel[r] = _mm512_add_epi8(first, off[r]);
-#pragma GCC unroll 16
     for (uint32_t g = 0; g < (1u << level) / 2; g++) {
         __m512i lo = _mm512_loadu_si512(base + 128 * (size_t)g);
         __m512i hi = _mm512_loadu_si512(base + 128 * (size_t)g + 64);
