@@ -26,17 +26,6 @@ static void gblinear_margins(const crisk_model *m, const float *rows, size_t nro
     }
 }
 
-/* Function multiversioning for dot_rows: one clone per instruction set, picked once at
- * load time by the CPU's features. */
-#if defined(__x86_64__) && defined(__has_attribute)
-#if __has_attribute(target_clones)
-#define LINEAR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#endif
-#endif
-#ifndef LINEAR_CLONES
-#define LINEAR_CLONES
-#endif
-
 /* Rows summed at once by dot_rows: four independent sets of partial sums keep the adds
  * from waiting on each other. */
 #define ROWS_AT_ONCE 4
@@ -47,7 +36,7 @@ static void gblinear_margins(const crisk_model *m, const float *rows, size_t nro
 /* Writes margins[j] = bias + row j . w for the `nr` (at most ROWS_AT_ONCE) consecutive
  * rows of F floats at `x`, each feature converted to double as it is loaded. Eight
  * partial sums per row, reduced in a fixed order: a row's margin does not depend on `nr`,
- * and C11 does not contract a * b + c, so every clone returns the same bits. Inlined with
+ * and C11 does not contract a * b + c, so every version returns the same bits. Inlined with
  * a constant `nr`, so that the loops over rows and lanes unroll into vector code. */
 __attribute__((always_inline)) static inline void dot_block(const float *restrict x, size_t F,
                                                              const double *restrict w,
@@ -73,9 +62,11 @@ __attribute__((always_inline)) static inline void dot_block(const float *restric
  * each row once, at close to the speed of memory: converting blocks of rows to double for
  * BLAS and then calling dgemv or dgemm makes two passes whose memory waits and arithmetic
  * do not overlap (perf, 1M x 200 on one thread: 64-71 ms through dgemm or dgemv on
- * converted blocks, about 41 ms fused). */
-LINEAR_CLONES static void dot_rows(const float *rows, size_t nrows, size_t F, const double *w,
-                                   double bias, double *margins)
+ * converted blocks, about 41 ms fused). Inlined into one function per instruction set. */
+__attribute__((always_inline)) static inline void dot_rows_body(const float *rows,
+                                                                size_t nrows, size_t F,
+                                                                const double *w, double bias,
+                                                                double *margins)
 {
     size_t r = 0;
     for (; r + ROWS_AT_ONCE <= nrows; r += ROWS_AT_ONCE) {
@@ -87,6 +78,41 @@ LINEAR_CLONES static void dot_rows(const float *rows, size_t nrows, size_t F, co
     }
     for (; r < nrows; r++)
         dot_block(rows + r * F, F, w, bias, margins + r, 1);
+}
+
+/* dot_rows_body compiled for AVX-512 F, for AVX2, and for the baseline. */
+__attribute__((target("avx512f"))) static void dot_rows_avx512(const float *rows, size_t nrows,
+                                                                size_t F, const double *w,
+                                                                double bias, double *margins)
+{
+    dot_rows_body(rows, nrows, F, w, bias, margins);
+}
+
+__attribute__((target("avx2"))) static void dot_rows_avx2(const float *rows, size_t nrows,
+                                                          size_t F, const double *w,
+                                                          double bias, double *margins)
+{
+    dot_rows_body(rows, nrows, F, w, bias, margins);
+}
+
+static void dot_rows_baseline(const float *rows, size_t nrows, size_t F, const double *w,
+                              double bias, double *margins)
+{
+    dot_rows_body(rows, nrows, F, w, bias, margins);
+}
+
+/* dot_rows_body for the widest instruction set the running CPU has. Chosen on each call
+ * (a read of libgcc's CPU model) rather than by an ifunc resolver, which runs before the
+ * sanitizers' runtimes are ready. Every version returns the same bits (see dot_block). */
+static void dot_rows(const float *rows, size_t nrows, size_t F, const double *w, double bias,
+                     double *margins)
+{
+    if (__builtin_cpu_supports("avx512f"))
+        dot_rows_avx512(rows, nrows, F, w, bias, margins);
+    else if (__builtin_cpu_supports("avx2"))
+        dot_rows_avx2(rows, nrows, F, w, bias, margins);
+    else
+        dot_rows_baseline(rows, nrows, F, w, bias, margins);
 }
 
 /* Writes the margins of `nrows` rows of a model of several outputs: rows . W + bias
