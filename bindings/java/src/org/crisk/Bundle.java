@@ -67,18 +67,12 @@ public final class Bundle implements AutoCloseable {
         this.handle = handle;
         this.cleanable = CLEANER.register(this, new Free(handle));
         SWIGTYPE_p_crisk_schema schema = CriskNative.crisk_bundle_schema(handle);
-        List<String> f = new ArrayList<>();
-        for (long i = 0; i < CriskNative.crisk_schema_num_fields(schema); i++)
-            f.add(CriskNative.crisk_schema_field_name(schema, i));
-        List<String> m = new ArrayList<>();
-        for (long i = 0; i < CriskNative.crisk_bundle_num_models(handle); i++)
-            m.add(CriskNative.crisk_bundle_model_name(handle, i));
-        List<String> l = new ArrayList<>();
-        for (long i = 0; i < CriskNative.crisk_bundle_num_lanes(handle); i++)
-            l.add(CriskNative.crisk_bundle_lane_name(handle, i));
-        this.fields = Collections.unmodifiableList(f);
-        this.modelNames = Collections.unmodifiableList(m);
-        this.lanes = Collections.unmodifiableList(l);
+        this.fields = Names.of(CriskNative.crisk_schema_num_fields(schema),
+                               i -> CriskNative.crisk_schema_field_name(schema, i));
+        this.modelNames = Names.of(CriskNative.crisk_bundle_num_models(handle),
+                                   i -> CriskNative.crisk_bundle_model_name(handle, i));
+        this.lanes = Names.of(CriskNative.crisk_bundle_num_lanes(handle),
+                              i -> CriskNative.crisk_bundle_lane_name(handle, i));
     }
 
     /**

@@ -2,8 +2,6 @@ package org.crisk;
 
 import java.lang.ref.Cleaner;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -79,14 +77,10 @@ public final class Schema implements AutoCloseable {
     private Schema(SWIGTYPE_p_crisk_schema handle) {
         this.handle = handle;
         this.cleanable = CLEANER.register(this, new Free(handle));
-        List<String> f = new ArrayList<>();
-        for (long i = 0; i < CriskNative.crisk_schema_num_fields(handle); i++)
-            f.add(CriskNative.crisk_schema_field_name(handle, i));
-        List<String> x = new ArrayList<>();
-        for (long i = 0; i < CriskNative.crisk_schema_num_features(handle); i++)
-            x.add(CriskNative.crisk_schema_feature_name(handle, i));
-        this.fields = Collections.unmodifiableList(f);
-        this.features = Collections.unmodifiableList(x);
+        this.fields = Names.of(CriskNative.crisk_schema_num_fields(handle),
+                               i -> CriskNative.crisk_schema_field_name(handle, i));
+        this.features = Names.of(CriskNative.crisk_schema_num_features(handle),
+                                 i -> CriskNative.crisk_schema_feature_name(handle, i));
     }
 
     /**
