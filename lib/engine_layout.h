@@ -15,7 +15,8 @@
  *            itself, so every walk takes exactly the tree's depth in branch-free steps.
  *   BYTES    for AVX-512 VBMI, beside either of them (described below): 64 trees a block,
  *            one byte a field, no float compares; whole trees of depth <= 8, or the top
- *            8 levels of deeper trees, from where the GENERAL walk goes on.
+ *            6 levels of deeper trees, from where the GENERAL walk goes on over the row's
+ *            bins (engine_tnode), on every path.
  *
  * Leaf values are stored already multiplied by the tree's weight, exactly as the
  * reference multiplies them (float * float for XGBoost, double * double for LightGBM), so
