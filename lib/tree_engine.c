@@ -286,6 +286,10 @@ static int place_general(const crisk_model *m, crisk_engine *e, uint32_t *slot_o
                 queue[placed++] = n->right;
             }
         }
+        /* Nodes no path reaches (a file may hold them) fill the slots left over as
+         * zero leaves, so that every slot is a well-formed node. */
+        for (size_t i = placed; i < m->trees[t].num_nodes; i++)
+            e->gnodes[base + i] = (engine_gnode){0.0f, ENGINE_LEAF, (uint32_t)i};
     }
     free(queue);
     return 0;
