@@ -227,9 +227,7 @@ CRISK_API void crisk_model_get_info(const crisk_model *model, crisk_model_info *
  * (crisk_predict, crisk_contributions, crisk_interactions, crisk_bundle_score) reuse
  * instead of starting and joining threads of their own on every call. Owned by the
  * caller and passed in the options (crisk_predict_options.pool, crisk_score_options.pool);
- * the library keeps none of its own. Its workers sleep while no call uses it, after
- * spinning about 0.1 ms once a call ends, so that the next call of a stream of batches
- * finds them awake (as OpenMP runtimes do).
+ * the library keeps none of its own. Its workers sleep while no call uses it.
  *
  * A pool serves one call at a time: a call that finds it busy with another call (from
  * another thread) runs on its own calling thread alone rather than oversubscribe the

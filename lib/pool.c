@@ -46,11 +46,11 @@ struct crisk_pool {
     size_t num_workers;       /* workers started; fixed once created */
     pool_thread *threads;     /* num_workers */
     worker *slots;            /* num_workers + 1 */
-    /* Written under `lock`; the atomics are also read without it, while spinning: */
-    atomic_ulong generation;  /* runs posted so far */
+    /* Under `lock`: */
+    unsigned long generation; /* runs posted so far */
     size_t helpers;           /* workers 1..helpers take part in the current run */
-    atomic_size_t active;     /* of those, how many have not finished it */
-    atomic_int stop;
+    size_t active;            /* of those, how many have not finished it */
+    int stop;
 };
 
 size_t crisk_online_cpus(void)
@@ -75,50 +75,30 @@ static void run_pieces(worker *w)
     }
 }
 
-/* Checks a waiting thread makes of what it waits for before it sleeps (about 0.1 ms of
- * pauses): a call that follows soon after the last one, as a server's next batch does,
- * finds the workers awake, and a caller whose workers finish just after it finds them
- * done, instead of each paying a wake-up, which on a virtual machine can take longer than
- * a small batch. OpenMP runtimes spin longer for the same reason. */
-#define SPIN_CHECKS 4096
-
-/* Lets the other hardware thread of the core run while this one spins. */
-static inline void spin_pause(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#endif
-}
-
-/* pthread entry point of a worker: spins a while, then sleeps, until a run it takes part
- * in is posted; runs its slot; reports it finished; returns when the pool stops. */
+/* pthread entry point of a worker: sleeps until a run it takes part in is posted, runs
+ * its slot, reports it finished; returns when the pool stops. */
 static void *worker_main(void *arg)
 {
     pool_thread *t = arg;
     crisk_pool *p = t->pool;
     unsigned long seen = 0;
+    pthread_mutex_lock(&p->lock);
     for (;;) {
-        for (int k = 0; k < SPIN_CHECKS && !atomic_load(&p->stop) &&
-                        atomic_load(&p->generation) == seen; k++)
-            spin_pause();
-        pthread_mutex_lock(&p->lock);
-        while (!atomic_load(&p->stop) && atomic_load(&p->generation) == seen)
+        while (!p->stop && p->generation == seen)
             pthread_cond_wait(&p->wake, &p->lock);
-        if (atomic_load(&p->stop)) {
-            pthread_mutex_unlock(&p->lock);
-            return NULL;
-        }
-        seen = atomic_load(&p->generation);
-        size_t helpers = p->helpers;
-        pthread_mutex_unlock(&p->lock);
-        if (t->slot > helpers)
+        if (p->stop)
+            break;
+        seen = p->generation;
+        if (t->slot > p->helpers)
             continue;
+        pthread_mutex_unlock(&p->lock);
         run_pieces(&p->slots[t->slot]);
         pthread_mutex_lock(&p->lock);
-        if (atomic_fetch_sub(&p->active, 1) == 1)
+        if (--p->active == 0)
             pthread_cond_signal(&p->done);
-        pthread_mutex_unlock(&p->lock);
     }
+    pthread_mutex_unlock(&p->lock);
+    return NULL;
 }
 
 int crisk_pool_create(int threads, crisk_pool **out, crisk_error *err)
@@ -147,9 +127,6 @@ int crisk_pool_create(int threads, crisk_pool **out, crisk_error *err)
         return crisk_fail(err, CRISK_E_NOMEM, "out of memory for a pool of %zu threads", want);
     }
     atomic_flag_clear(&p->busy);
-    atomic_init(&p->generation, 0);
-    atomic_init(&p->active, 0);
-    atomic_init(&p->stop, 0);
     /* A worker that cannot start (a thread limit) is no failure: the pool has fewer. */
     while (p->num_workers + 1 < want) {
         pool_thread *t = &p->threads[p->num_workers];
@@ -168,7 +145,7 @@ void crisk_pool_free(crisk_pool *p)
     if (!p)
         return;
     pthread_mutex_lock(&p->lock);
-    atomic_store(&p->stop, 1);
+    p->stop = 1;
     pthread_cond_broadcast(&p->wake);
     pthread_mutex_unlock(&p->lock);
     for (size_t i = 0; i < p->num_workers; i++)
@@ -217,19 +194,15 @@ int crisk_pool_run(crisk_pool *p, size_t nthreads, size_t n, crisk_slice_fn fn, 
         p->slots[t] = (worker){.run = &run};
     pthread_mutex_lock(&p->lock);
     p->helpers = nthreads - 1;
-    atomic_store(&p->active, nthreads - 1);
-    atomic_fetch_add(&p->generation, 1);
+    p->active = nthreads - 1;
+    p->generation++;
     pthread_cond_broadcast(&p->wake);
     pthread_mutex_unlock(&p->lock);
     run_pieces(&p->slots[0]);
-    for (int k = 0; k < SPIN_CHECKS && atomic_load(&p->active) > 0; k++)
-        spin_pause();
-    if (atomic_load(&p->active) > 0) {
-        pthread_mutex_lock(&p->lock);
-        while (atomic_load(&p->active) > 0)
-            pthread_cond_wait(&p->done, &p->lock);
-        pthread_mutex_unlock(&p->lock);
-    }
+    pthread_mutex_lock(&p->lock);
+    while (p->active > 0)
+        pthread_cond_wait(&p->done, &p->lock);
+    pthread_mutex_unlock(&p->lock);
     int rc = 0;
     for (size_t t = 0; t < nthreads && rc == 0; t++)
         if (p->slots[t].rc) {
