@@ -490,6 +490,33 @@ static void add_block_leaves(const crisk_model *m, const engine_leaves *lv, size
     }
 }
 
+/* Bins the `n` rows of F floats at `rows` into bins[0 .. n) with the binning of the
+ * engine's path: AVX-512 when `vbmi`, else plain C. */
+static void bin_rows(const engine_bytes *b, int vbmi, const float *rows, size_t F, size_t n,
+                     uint8_t (*bins)[ENGINE_BYTE_ROW])
+{
+    for (size_t r = 0; r < n; r++)
+        (vbmi ? crisk_engine_bytes_bin : crisk_engine_bytes_bin_scalar)(b, rows + r * F,
+                                                                       bins[r]);
+}
+
+/* Walks the `nr` (at most LOCKSTEP_ROWS) binned rows bins[0 .. nr) through BYTES blocks
+ * [b0, b1) with the kernel of the engine's path (VBMI, else plain C), writing row i's leaf
+ * indices to out[i * stride ...] as crisk_engine_bytes_vbmi does. */
+static void walk_bytes(const engine_bytes *b, int vbmi, uint8_t (*bins)[ENGINE_BYTE_ROW],
+                       size_t nr, size_t b0, size_t b1, int32_t *out, size_t stride)
+{
+    _Static_assert(INTERLEAVE_ROWS <= LOCKSTEP_ROWS, "both callers' groups fit binned");
+    const uint8_t *binned[LOCKSTEP_ROWS];
+    for (size_t i = 0; i < nr; i++)
+        binned[i] = bins[i];
+    if (vbmi)
+        crisk_engine_bytes_vbmi(b, binned, nr, b0, b1, out, stride);
+    else
+        for (size_t i = 0; i < nr; i++)
+            crisk_engine_bytes_scalar(b, binned[i], b0, b1, out + i * stride);
+}
+
 /* crisk_engine_add_trees over a blocked layout (PERFECT or BYTES) with the engine's
  * kernel: tree-major over chunks of CHUNK_TREES trees within blocks of rows. */
 static void add_trees_blocked(const crisk_model *m, const float *rows, size_t nrows,
@@ -509,31 +536,19 @@ static void add_trees_blocked(const crisk_model *m, const float *rows, size_t nr
     uint8_t bins[BLOCK_ROWS][ENGINE_BYTE_ROW];
     for (size_t r0 = 0; r0 < nrows; r0 += BLOCK_ROWS) {
         size_t r1 = nrows - r0 < BLOCK_ROWS ? nrows : r0 + BLOCK_ROWS;
-        for (size_t r = r0; use_bytes && r < r1; r++) {
-            if (vbmi)
-                crisk_engine_bytes_bin(&e->bytelay, rows + r * F, bins[r - r0]);
-            else
-                crisk_engine_bytes_bin_scalar(&e->bytelay, rows + r * F, bins[r - r0]);
-        }
+        if (use_bytes)
+            bin_rows(&e->bytelay, vbmi, rows + r0 * F, F, r1 - r0, bins);
         /* Chunks start on block boundaries, so a chunk is whole blocks. */
         for (size_t c0 = t0 / L * L; c0 < t1; c0 += CHUNK_TREES) {
             size_t c1 = t1 - c0 < CHUNK_TREES ? t1 : c0 + CHUNK_TREES;
             size_t b0 = c0 / L, b1 = (c1 + L - 1) / L;
             for (size_t r = r0; r < r1; r += INTERLEAVE_ROWS) {
                 size_t nr = r1 - r < INTERLEAVE_ROWS ? r1 - r : INTERLEAVE_ROWS;
-                const uint8_t *binned[INTERLEAVE_ROWS];
-                for (size_t i = 0; i < nr; i++)
-                    binned[i] = bins[r + i - r0];
-                if (use_bytes && vbmi)
-                    crisk_engine_bytes_vbmi(&e->bytelay, binned, nr, b0, b1, leaf, CHUNK_TREES);
-                for (size_t i = 0; !(use_bytes && vbmi) && i < nr; i++) {
-                    if (use_bytes)
-                        crisk_engine_bytes_scalar(&e->bytelay, binned[i], b0, b1,
-                                                  leaf + i * CHUNK_TREES);
-                    else
-                        kernel(&e->perfect, rows + (r + i) * F, F, b0, b1,
-                               leaf + i * CHUNK_TREES);
-                }
+                if (use_bytes)
+                    walk_bytes(&e->bytelay, vbmi, bins + (r - r0), nr, b0, b1, leaf,
+                               CHUNK_TREES);
+                for (size_t i = 0; !use_bytes && i < nr; i++)
+                    kernel(&e->perfect, rows + (r + i) * F, F, b0, b1, leaf + i * CHUNK_TREES);
                 add_block_leaves(m, lv, c0, c0 > t0 ? c0 : t0, c1, leaf, nr, margins + r * G);
             }
         }
@@ -618,22 +633,14 @@ static void add_trees_general_top(const crisk_model *m, const float *rows, size_
     uint32_t start[ENGINE_BYTE_LANES][DEEP_BLOCK_ROWS];
     for (size_t r0 = 0; r0 < nrows; r0 += DEEP_BLOCK_ROWS) {
         size_t r1 = nrows - r0 < DEEP_BLOCK_ROWS ? nrows : r0 + DEEP_BLOCK_ROWS;
-        for (size_t r = r0; r < r1; r++) {
-            (vbmi ? crisk_engine_bytes_bin : crisk_engine_bytes_bin_scalar)(b, rows + r * F,
-                                                                           bins[r - r0]);
+        bin_rows(b, vbmi, rows + r0 * F, F, r1 - r0, bins);
+        for (size_t r = r0; r < r1; r++)
             crisk_engine_bytes_keys(b, bins[r - r0], keys[r - r0]);
-        }
         for (size_t c0 = t0 / L * L; c0 < t1; c0 += L) {
             size_t c1 = t1 - c0 < L ? t1 : c0 + L, tb = c0 > t0 ? c0 : t0;
             for (size_t r = r0; r < r1; r += LOCKSTEP_ROWS) {
                 size_t count = r1 - r < LOCKSTEP_ROWS ? r1 - r : LOCKSTEP_ROWS;
-                const uint8_t *binned[LOCKSTEP_ROWS];
-                for (size_t i = 0; i < count; i++)
-                    binned[i] = bins[r + i - r0];
-                if (vbmi)
-                    crisk_engine_bytes_vbmi(b, binned, count, c0 / L, c0 / L + 1, off[0], L);
-                for (size_t i = 0; !vbmi && i < count; i++)
-                    crisk_engine_bytes_scalar(b, binned[i], c0 / L, c0 / L + 1, off[i]);
+                walk_bytes(b, vbmi, bins + (r - r0), count, c0 / L, c0 / L + 1, off[0], L);
                 for (size_t i = 0; i < count; i++)
                     for (size_t t = tb; t < c1; t++)
                         start[t - c0][r + i - r0] =
