@@ -7,8 +7,7 @@
  *
  * Every helper runs without touching the host language, so the wrappers release the GIL
  * (Python) around it. Included into each wrapper's C code only; the functions are static
- * inline, so a binding wraps the ones it exposes and the others cost nothing (Python
- * has no interactions, Java no pools yet).
+ * inline, so a binding wraps the ones it exposes and the others cost nothing.
  */
 #ifndef CRISK_BINDINGS_HELPERS_H
 #define CRISK_BINDINGS_HELPERS_H
@@ -135,12 +134,13 @@ static inline crisk_results *bundle_score_stream(const crisk_bundle *bundle,
     return r;
 }
 
-/* As bundle_score_stream in batch mode (no streaming state), without a pool. */
+/* As bundle_score_stream in batch mode (no streaming state). */
 static inline crisk_results *bundle_score(const crisk_bundle *bundle,
                                           const crisk_batch *batch, int threads,
-                                          int has_today, int64_t today, crisk_error *err)
+                                          crisk_pool *pool, int has_today, int64_t today,
+                                          crisk_error *err)
 {
-    return bundle_score_stream(bundle, batch, threads, NULL, has_today, today, NULL, err);
+    return bundle_score_stream(bundle, batch, threads, pool, has_today, today, NULL, err);
 }
 
 /* Creates a fresh streaming lane state for `bundle`'s policy; returns it, or NULL with
@@ -188,22 +188,35 @@ static inline crisk_events *events_parse(const crisk_schema *schema, const crisk
     return e;
 }
 
-/* Copies `results` into caller arrays: `scores` (n x nmodels floats, row-major: model m's
- * first output for declaration r at r * nmodels + m) and `ints` (n x 3: lane index,
- * crisk_reason_kind, number of profile hits). Returns 0, or CRISK_E_SHAPE when an array
- * has not exactly that size. */
-static inline int results_collect(const crisk_results *results, size_t nmodels,
+/* Returns how many values model `m` of `bundle` gives per declaration: 1, or the classes
+ * of a multi-class model (as `crisk score` writes them). */
+static inline size_t bundle_model_outputs(const crisk_bundle *bundle, size_t m)
+{
+    return crisk_model_num_outputs(crisk_bundle_model(bundle, m));
+}
+
+/* Copies `results` (of `bundle`) into caller arrays: `scores` (n x W floats, row-major,
+ * where W sums bundle_model_outputs over the models: every output of model 0, then of
+ * model 1, ..., so output k of model m for declaration r is at r * W + (the outputs of
+ * models before m) + k) and `ints` (n x 3: lane index, crisk_reason_kind, number of
+ * profile hits). Returns 0, or CRISK_E_SHAPE when an array has not exactly that size. */
+static inline int results_collect(const crisk_bundle *bundle, const crisk_results *results,
                                   float *scores, size_t scores_len, int32_t *ints,
                                   size_t ints_len, crisk_error *err)
 {
-    size_t n = crisk_results_size(results);
-    if (scores_len != n * nmodels)
-        return crisk_helper_shape(err, "scores", scores_len, n * nmodels);
+    size_t n = crisk_results_size(results), nmodels = crisk_bundle_num_models(bundle);
+    size_t width = 0;
+    for (size_t m = 0; m < nmodels; m++)
+        width += bundle_model_outputs(bundle, m);
+    if (scores_len != n * width)
+        return crisk_helper_shape(err, "scores", scores_len, n * width);
     if (ints_len != n * 3)
         return crisk_helper_shape(err, "ints", ints_len, n * 3);
     for (size_t r = 0; r < n; r++) {
+        float *row = scores + r * width;
         for (size_t m = 0; m < nmodels; m++)
-            scores[r * nmodels + m] = crisk_results_score(results, r, m);
+            for (size_t k = 0, outputs = bundle_model_outputs(bundle, m); k < outputs; k++)
+                *row++ = crisk_results_score_k(results, r, m, k);
         ints[3 * r] = (int32_t)crisk_results_lane(results, r);
         ints[3 * r + 1] = (int32_t)crisk_results_reason(results, r, NULL, 0);
         ints[3 * r + 2] = (int32_t)crisk_results_num_hits(results, r);

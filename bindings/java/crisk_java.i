@@ -275,6 +275,9 @@ typedef struct crisk_model_info {
 %nodefaultctor crisk_model;
 %nodefaultdtor crisk_model;
 typedef struct crisk_model crisk_model;
+%nodefaultctor crisk_pool;
+%nodefaultdtor crisk_pool;
+typedef struct crisk_pool crisk_pool;
 
 const char *crisk_version_string(void);
 const char *crisk_err_name(int code);
@@ -284,6 +287,9 @@ size_t crisk_model_num_outputs(const crisk_model *model);
 size_t crisk_model_num_margins(const crisk_model *model);
 const char *crisk_model_feature_name(const crisk_model *model, size_t index);
 void crisk_model_get_info(const crisk_model *model, crisk_model_info *info);
+crisk_pool *pool_create(int threads, crisk_error *err);
+void crisk_pool_free(crisk_pool *pool);
+int crisk_pool_threads(const crisk_pool *pool);
 
 %{
 /* Stores in `*ncols` the width of `nrows` rows held in `rows_len` floats (the model's
@@ -313,10 +319,11 @@ crisk_model *load_buffer(const void *data, size_t size, crisk_error *err)
 }
 
 /* Scores the `rows_len` floats at `rows` as `nrows` rows into `out`, which must hold
- * exactly the outputs' floats; the row width is rows_len / nrows, and the model checks it.
- * Returns 0 or a negative crisk error code with `err` filled. */
+ * exactly the outputs' floats, on `threads` threads (of `pool` when it is not NULL); the
+ * row width is rows_len / nrows, and the model checks it. Returns 0 or a negative crisk
+ * error code with `err` filled. */
 int predict_into(const crisk_model *model, const float *rows, size_t rows_len, size_t nrows,
-                 float *out, size_t out_len, int threads, int output,
+                 float *out, size_t out_len, int threads, crisk_pool *pool, int output,
                  size_t iteration_begin, size_t iteration_end, crisk_error *err)
 {
     size_t width = output == CRISK_OUTPUT_MARGIN ? crisk_model_num_margins(model)
@@ -333,6 +340,7 @@ int predict_into(const crisk_model *model, const float *rows, size_t rows_len, s
     crisk_predict_options opts;
     crisk_predict_options_init(&opts);
     opts.threads = threads;
+    opts.pool = pool;
     opts.output = output;
     opts.iteration_begin = iteration_begin;
     opts.iteration_end = iteration_end;
@@ -341,37 +349,40 @@ int predict_into(const crisk_model *model, const float *rows, size_t rows_len, s
 
 /* As predict_into(), from and to float[] (copied by the JVM rather than shared). */
 int predict_array(const crisk_model *model, const float *rows_array, size_t rows_len,
-                  size_t nrows, float *out_array, size_t out_len, int threads, int output,
-                  size_t iteration_begin, size_t iteration_end, crisk_error *err)
+                  size_t nrows, float *out_array, size_t out_len, int threads,
+                  crisk_pool *pool, int output, size_t iteration_begin,
+                  size_t iteration_end, crisk_error *err)
 {
     return predict_into(model, rows_array, rows_len, nrows, out_array, out_len, threads,
-                        output, iteration_begin, iteration_end, err);
+                        pool, output, iteration_begin, iteration_end, err);
 }
 
 /* Writes the SHAP contributions (or, when `interactions` is non-zero, the interaction
  * values) of the `rows_len` floats at `rows`, as `nrows` rows, into `out`, which must
- * hold exactly their floats (crisk_helpers.h's contributions_into, interactions_into).
+ * hold exactly their floats (crisk_helpers.h's contributions_into, interactions_into),
+ * on `threads` threads (of `pool` when it is not NULL).
  * Returns 0 or a negative crisk error code with `err` filled. */
 int explain_into(const crisk_model *model, const float *rows, size_t rows_len, size_t nrows,
-                 float *out, size_t out_len, int threads, int interactions,
-                 size_t iteration_begin, size_t iteration_end, crisk_error *err)
+                 float *out, size_t out_len, int threads, crisk_pool *pool,
+                 int interactions, size_t iteration_begin, size_t iteration_end,
+                 crisk_error *err)
 {
     size_t ncols;
     if (rows_width(model, rows_len, nrows, &ncols, err) != 0)
         return err->code;
     return (interactions ? interactions_into : contributions_into)(
-        model, rows, nrows, ncols, out, out_len, threads, NULL, iteration_begin, iteration_end,
+        model, rows, nrows, ncols, out, out_len, threads, pool, iteration_begin, iteration_end,
         err);
 }
 
 /* As explain_into(), from and to float[] (copied by the JVM rather than shared). */
 int explain_array(const crisk_model *model, const float *rows_array, size_t rows_len,
                   size_t nrows, float *out_array, size_t out_len, int threads,
-                  int interactions, size_t iteration_begin, size_t iteration_end,
-                  crisk_error *err)
+                  crisk_pool *pool, int interactions, size_t iteration_begin,
+                  size_t iteration_end, crisk_error *err)
 {
     return explain_into(model, rows_array, rows_len, nrows, out_array, out_len, threads,
-                        interactions, iteration_begin, iteration_end, err);
+                        pool, interactions, iteration_begin, iteration_end, err);
 }
 %}
 
@@ -418,9 +429,12 @@ size_t batch_append_rows(crisk_batch *batch, const void *data, size_t size,
                          const long long *ends, size_t nends, size_t nfields,
                          size_t begin, size_t end, crisk_error *err);
 crisk_results *bundle_score(const crisk_bundle *bundle, const crisk_batch *batch,
-                            int threads, int has_today, int64_t today, crisk_error *err);
-int results_collect(const crisk_results *results, size_t nmodels, float *out_array,
-                    size_t out_len, int32_t *ints, size_t ints_len, crisk_error *err);
+                            int threads, crisk_pool *pool, int has_today, int64_t today,
+                            crisk_error *err);
+size_t bundle_model_outputs(const crisk_bundle *bundle, size_t m);
+int results_collect(const crisk_bundle *bundle, const crisk_results *results,
+                    float *out_array, size_t out_len, int32_t *ints, size_t ints_len,
+                    crisk_error *err);
 int results_reasons(const crisk_results *results, void *text, size_t text_len,
                     crisk_error *err);
 

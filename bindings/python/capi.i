@@ -294,7 +294,8 @@ crisk_device_keys *device_keys_load(const char *path, crisk_error *err);
 crisk_events *events_parse(const crisk_schema *schema, const crisk_batch *batch,
                            const void *data, size_t size, const crisk_device_keys *keys,
                            int require_hmac, crisk_error *err);
-int results_collect(const crisk_results *results, size_t nmodels, float *out,
+size_t bundle_model_outputs(const crisk_bundle *bundle, size_t m);
+int results_collect(const crisk_bundle *bundle, const crisk_results *results, float *out,
                     size_t out_len, int32_t *ints, size_t ints_len, crisk_error *err);
 int results_reasons(const crisk_results *results, void *text, size_t text_len,
                     crisk_error *err);
@@ -312,3 +313,7 @@ int contributions_into(const crisk_model *model, const float *rows, size_t nrows
                        size_t ncols, float *out, size_t out_len, int threads,
                        crisk_pool *pool, size_t iteration_begin, size_t iteration_end,
                        crisk_error *err);
+int interactions_into(const crisk_model *model, const float *rows, size_t nrows,
+                      size_t ncols, float *out, size_t out_len, int threads,
+                      crisk_pool *pool, size_t iteration_begin, size_t iteration_end,
+                      crisk_error *err);

@@ -1,8 +1,9 @@
 """Builds a small crisk bundle at test time, through the Python binding: declarations from
-models/generate.py, a schema fitted with crisk.Schema, an XGBoost model trained on
-Schema.training_matrix, and manifest, profiles and policy JSON. Used by the bundle, Dask
-and Java tests (the Java test runs `python3 bundle_builder.py DIR` to get a bundle, the
-declarations as CSV and the expected results as CSV).
+models/generate.py, a schema fitted with crisk.Schema, XGBoost models trained on
+Schema.training_matrix (with kind=True also a 4-class model of the fraud pattern), and
+manifest, profiles and policy JSON. Used by the bundle, Dask and Java tests (the Java test
+runs `python3 bundle_builder.py DIR` to get a bundle, the declarations as CSV and the
+expected results as CSV).
 
     python3 tests/python/bundle_builder.py OUTDIR   # OUTDIR/bundle, decls.csv, expected.csv
 """
@@ -15,7 +16,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Sequence
 
 import numpy as np
 
@@ -57,6 +58,11 @@ FRAUD_FEATURES = ["log_value", "unit_value", "value_per_item", "tax_rate", "hs2"
                   "origin_code", "importer_rate", "importer_count", "declarant_rate",
                   "hs6_origin_rate"]
 VALUE_FEATURES = ["log_value", "tax_rate", "hs2", "importer_rate"]
+# The 4-class model: the generator's fraud_type (none, undervaluation, misclassification,
+# origin) from these features.
+KINDS = ["", "undervaluation", "misclassification", "origin"]
+KIND_FEATURES = ["log_value", "unit_value", "tax_rate", "hs2", "origin_code", "importer_rate",
+                 "hs6_origin_rate"]
 
 PROFILES = {
     "format": "crisk-profiles", "version": 1,
@@ -96,9 +102,25 @@ def declarations(rows: int, seed: int) -> List[Dict[str, str]]:
 TRAIN_ROWS, TRAIN_SEED = 3000, 7   # the training declarations of build()
 
 
-def build(directory: Path, train_rows: int = TRAIN_ROWS, seed: int = TRAIN_SEED) -> Path:
-    """Builds a bundle in `directory`/bundle from `train_rows` generated declarations;
-    returns the bundle directory."""
+def train_kind_classifier(features, fraud_types: Sequence[str]):
+    """Returns a 4-class xgboost XGBClassifier (multi:softprob) of declarations' fraud
+    types (KINDS), trained on the KIND_FEATURES columns of `features`, their feature
+    DataFrame."""
+    import xgboost as xgb
+
+    kind = np.array([KINDS.index(t) for t in fraud_types])
+    clf = xgb.XGBClassifier(objective="multi:softprob", n_estimators=12, max_depth=3,
+                            learning_rate=0.3, n_jobs=1, random_state=0)
+    clf.fit(features[KIND_FEATURES], kind)
+    assert clf.n_classes_ == len(KINDS)
+    return clf
+
+
+def build(directory: Path, train_rows: int = TRAIN_ROWS, seed: int = TRAIN_SEED,
+          kind: bool = False) -> Path:
+    """Builds a bundle in `directory`/bundle from `train_rows` generated declarations, with
+    the models fraud and revenue, and with `kind` also the 4-class model kind
+    (train_kind_classifier); returns the bundle directory."""
     import pandas as pd
     import xgboost as xgb
 
@@ -124,6 +146,10 @@ def build(directory: Path, train_rows: int = TRAIN_ROWS, seed: int = TRAIN_SEED)
                              "nthread": 1, "seed": 0}, dm, num_boost_round=30)
         booster.save_model(str(bundle / f"{name}_xgb.json"))
         models.append({"name": name, "file": f"{name}_xgb.json", "features": feats})
+    if kind:
+        train_kind_classifier(X, train["fraud_type"]).save_model(
+            str(bundle / "kind_xgb.json"))
+        models.append({"name": "kind", "file": "kind_xgb.json", "features": KIND_FEATURES})
     (bundle / "manifest.json").write_text(json.dumps(
         {"format": "crisk-bundle", "version": 1, "schema": "schema.json", "models": models,
          "profiles": "profiles.json", "policy": "policy.json"}, indent=1))
@@ -160,10 +186,40 @@ def write_schema_inputs(out: Path, schema) -> None:
         frame.to_csv(out / name, index=False, float_format="%.9g", na_rep="")
 
 
+def kind_probabilities(bundle_dir: Path, rows: List[Dict[str, str]]) -> np.ndarray:
+    """Returns xgboost's own class probabilities (predict_proba) of the kind model of the
+    bundle in `bundle_dir` for declarations `rows` (none of them rejected), on the
+    bundle's scoring features of those rows: shape (len(rows), len(KINDS))."""
+    import xgboost as xgb
+
+    import crisk
+
+    clf = xgb.XGBClassifier()
+    clf.load_model(str(Path(bundle_dir) / "kind_xgb.json"))
+    features = crisk.Bundle(bundle_dir).schema.features(rows)
+    return clf.predict_proba(features[KIND_FEATURES])
+
+
+def write_kind_inputs(out: Path, rows: List[Dict[str, str]], rejected: Sequence[int]) -> None:
+    """Writes what the Java multi-class test scores and compares: OUTDIR/kind/bundle
+    (build(kind=True)) and OUTDIR/kind_expected.csv, xgboost's predict_proba of the kind
+    model for every row of `rows` not in `rejected` (a header row, kind_0..., then the
+    row's position and its probabilities as %.9g)."""
+    bundle_dir = build(out / "kind", kind=True)
+    kept = [i for i in range(len(rows)) if i not in set(rejected)]
+    proba = kind_probabilities(bundle_dir, [rows[i] for i in kept])
+    with open(out / "kind_expected.csv", "w", newline="") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(["row"] + [f"kind_{k}" for k in range(len(KINDS))])
+        for i, p in zip(kept, proba):
+            w.writerow([i] + ["%.9g" % v for v in p])
+
+
 def main(argv: List[str]) -> int:
     """Writes OUTDIR/bundle, OUTDIR/decls.csv and OUTDIR/expected.csv (the Python scores:
     id, one column per model as %.9g, lane, reason, hits, reason_kind; rejects as lane
-    "REJECTED"), and the Schema files of write_schema_inputs."""
+    "REJECTED"), the Schema files of write_schema_inputs and the multi-class files of
+    write_kind_inputs."""
     import crisk
 
     out = Path(argv[1])
@@ -189,6 +245,7 @@ def main(argv: List[str]) -> int:
                 w.writerow([pos, r["declaration_id"]]
                            + ["%.9g" % r[m] for m in bundle.model_names]
                            + [r["lane"], r["reason"], r["hits"], r["reason_kind"]])
+    write_kind_inputs(out, rows, rejects["row"].tolist())
     return 0
 
 

@@ -323,3 +323,44 @@ def test_same_as_crisk_score_cli(bundle, bundle_dir, rows, tmp_path, run_crisk):
     assert cli["lane"].tolist() == scores["lane"].tolist()
     assert cli["reason"].tolist() == scores["reason"].tolist()
     assert cli["hits"].tolist() == scores["hits"].tolist()
+
+
+@pytest.fixture(scope="module")
+def kind_bundle_dir(tmp_path_factory):
+    """A bundle with the 4-class model kind besides fraud and revenue."""
+    return bb.build(tmp_path_factory.mktemp("kind"), train_rows=1500, kind=True)
+
+
+def test_multiclass_model_gives_every_class(kind_bundle_dir, rows, tmp_path, run_crisk):
+    """Bundle.score returns every class of a multi-class model, in columns named as
+    `crisk score` names them, equal to xgboost's predict_proba on the bundle's features
+    of the scored rows, and to the CLI's output; a pool changes nothing."""
+    import csv
+    bundle = crisk.Bundle(kind_bundle_dir)
+    columns = [f"kind:score_{k}" for k in range(len(bb.KINDS))]
+    assert bundle.score_columns == {"fraud": ["fraud"], "revenue": ["revenue"],
+                                    "kind": columns}
+    scores, rejects = bundle.score(rows, threads=1, today=TODAY)
+    assert list(scores.columns) == ["declaration_id", "fraud", "revenue", *columns, "lane",
+                                    "reason", "reason_kind", "hits"]
+    assert rejects["row"].tolist() == [5, 17, 33]
+    want = bb.kind_probabilities(kind_bundle_dir, [rows[i] for i in scores.index])
+    have = scores[columns].to_numpy()
+    assert have.shape == want.shape == (len(rows) - 3, len(bb.KINDS))
+    np.testing.assert_allclose(have, want, rtol=0, atol=1e-6)
+    assert not np.allclose(have[:, 1:], 0)   # not the first class repeated
+    np.testing.assert_allclose(have.sum(axis=1), 1, rtol=1e-5)
+    with crisk.Pool(2) as pool:
+        pd.testing.assert_frame_equal(bundle.score(rows, threads=0, today=TODAY,
+                                                   pool=pool).scores, scores)
+    with open(tmp_path / "in.csv", "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=bundle.schema.field_names, lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+    run_crisk("score", "--bundle", kind_bundle_dir, "--input", tmp_path / "in.csv",
+              "--output", tmp_path / "out.csv", "--threads", 1)
+    cli = pd.read_csv(tmp_path / "out.csv", dtype=str, keep_default_na=False)
+    own = bundle.score(rows, threads=1).scores   # each declaration's date, as the CLI
+    assert list(cli.columns) == [c for c in own.columns if c != "reason_kind"]
+    for c in ["fraud", "revenue", *columns]:
+        np.testing.assert_array_equal(cli[c].astype(np.float32).to_numpy(), own[c].to_numpy())

@@ -20,9 +20,7 @@ import xgboost as xgb
 
 import bundle_builder
 
-KINDS = ["", "undervaluation", "misclassification", "origin"]
-KIND_FEATURES = ["log_value", "unit_value", "tax_rate", "hs2", "origin_code", "importer_rate",
-                 "hs6_origin_rate"]
+KINDS, KIND_FEATURES = bundle_builder.KINDS, bundle_builder.KIND_FEATURES
 N_ROWS = 1500
 
 
@@ -67,15 +65,11 @@ def setup(tmp_path_factory, run_crisk):
     (fraud_only / "schema.json").write_bytes((both / "schema.json").read_bytes())
     train = read_features(d / "matrix.csv")
     fraud = np.array([int(r["fraud"]) for r in rows])
-    kind = np.array([KINDS.index(r["fraud_type"]) for r in rows])
     booster = xgb.train({"objective": "binary:logistic", "max_depth": 3, "eta": 0.3,
                          "nthread": 1, "seed": 0},
                         xgb.DMatrix(train[bundle_builder.FRAUD_FEATURES], label=fraud,
                                     nthread=1), num_boost_round=15)
-    clf = xgb.XGBClassifier(objective="multi:softprob", n_estimators=12, max_depth=3,
-                            learning_rate=0.3, n_jobs=1, random_state=0)
-    clf.fit(train[KIND_FEATURES], kind)
-    assert clf.n_classes_ == 4
+    clf = bundle_builder.train_kind_classifier(train, [r["fraud_type"] for r in rows])
     for b in (both, fraud_only):
         booster.save_model(str(b / "fraud_xgb.json"))
     clf.get_booster().save_model(str(both / "kind_xgb.json"))

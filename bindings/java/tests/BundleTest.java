@@ -25,6 +25,7 @@ import org.crisk.Bundle;
 import org.crisk.BundleScores;
 import org.crisk.CriskException;
 import org.crisk.FitOptions;
+import org.crisk.Pool;
 import org.crisk.Schema;
 import org.junit.AfterClass;
 import org.junit.BeforeClass;
@@ -41,6 +42,8 @@ import org.junit.runner.notification.Failure;
  * the same CSV rows and must give the same results bit for bit, the same rejects too.
  * org.crisk.Schema fitted from the builder's training declarations (CSV) must save the
  * schema file Python's crisk.Schema saved and build its training matrix and features.
+ * A bundle with a 4-class model must give every class, as xgboost's predict_proba
+ * (computed by the builder) does; a Pool must change no result.
  */
 public class BundleTest {
     private static final Path SOURCE = Paths.get(System.getenv("CRISK_SOURCE_DIR"));
@@ -170,16 +173,22 @@ public class BundleTest {
         }
     }
 
+    /** Returns the records as columns: each of the bundle's fields to its values. */
+    private static Map<String, List<String>> columnsOf(Bundle bundle) {
+        Map<String, List<String>> columns = new LinkedHashMap<>();
+        for (String f : bundle.fieldNames()) {
+            List<String> col = new ArrayList<>();
+            for (Map<String, String> r : records)
+                col.add(r.get(f));
+            columns.put(f, col);
+        }
+        return columns;
+    }
+
     @Test
     public void columnsScoreAsRecordsDo() {
         try (Bundle bundle = Bundle.load(work.resolve("bundle"))) {
-            Map<String, List<String>> columns = new LinkedHashMap<>();
-            for (String f : bundle.fieldNames()) {
-                List<String> col = new ArrayList<>();
-                for (Map<String, String> r : records)
-                    col.add(r.get(f));
-                columns.put(f, col);
-            }
+            Map<String, List<String>> columns = columnsOf(bundle);
             assertSameAsPython(bundle, bundle.scoreColumns(columns, 1, TODAY));
             columns.put("origin", List.of("CN"));
             assertThrows(IllegalArgumentException.class,
@@ -217,6 +226,69 @@ public class BundleTest {
             schema.save(saved);
             assertArrayEquals(Files.readAllBytes(work.resolve("bundle/schema.json")),
                               Files.readAllBytes(saved));
+        }
+    }
+
+    @Test
+    public void aPoolScoresAsNoPool() {
+        try (Bundle bundle = Bundle.load(work.resolve("bundle"))) {
+            Map<String, List<String>> columns = columnsOf(bundle);
+            for (int size : new int[] {1, 2, 0}) {
+                try (Pool pool = Pool.create(size)) {
+                    for (int threads : new int[] {0, 1, 2}) {
+                        assertSameAsPython(bundle, bundle.score(records, threads, TODAY, pool));
+                        assertSameAsPython(bundle,
+                                           bundle.scoreColumns(columns, threads, TODAY, pool));
+                    }
+                }
+            }
+            Pool closed = Pool.create(2);
+            closed.close();
+            closed.close();
+            IllegalStateException e = assertThrows(IllegalStateException.class,
+                () -> bundle.score(records, 0, TODAY, closed));
+            assertEquals("the crisk pool is closed", e.getMessage());
+        }
+    }
+
+    /** The builder's kind bundle has a 4-class model: every class of it comes back, equal
+     *  to xgboost's predict_proba (kind_expected.csv, computed by the builder). */
+    @Test
+    public void multiClassModelGivesEveryClass() throws IOException {
+        List<List<String>> exp = readCsv(work.resolve("kind_expected.csv"));
+        int classes = exp.get(0).size() - 1;
+        assertEquals(4, classes);
+        try (Bundle bundle = Bundle.load(work.resolve("kind/bundle"));
+             Pool pool = Pool.create(2)) {
+            assertEquals(List.of("fraud", "revenue", "kind"), bundle.modelNames());
+            for (BundleScores s : List.of(bundle.score(records, 1, TODAY),
+                                          bundle.score(records, 0, TODAY, pool))) {
+                assertEquals(1, s.numOutputs(0));
+                assertEquals(1, s.numOutputs(1));
+                assertEquals(classes, s.numOutputs(2));
+                assertEquals(exp.size() - 1, s.size());
+                boolean otherClasses = false;
+                for (int i = 0; i < s.size(); i++) {
+                    List<String> e = exp.get(i + 1);
+                    assertEquals(Integer.parseInt(e.get(0)), s.inputRow(i));
+                    float[] got = s.scores(i, "kind");
+                    assertEquals(classes, got.length);
+                    double sum = 0;
+                    for (int k = 0; k < classes; k++) {
+                        float want = Float.parseFloat(e.get(1 + k));
+                        assertEquals("row " + s.inputRow(i) + " class " + k, want, got[k], 1e-6);
+                        assertEquals(got[k], s.score(i, 2, k), 0f);
+                        otherClasses |= k > 0 && got[k] > 1e-3;
+                        sum += got[k];
+                    }
+                    assertEquals(1.0, sum, 1e-5);
+                    assertEquals(got[0], s.score(i, "kind"), 0f);
+                    assertEquals(s.score(i, 0), s.scores(i, "fraud")[0], 0f);
+                }
+                assertTrue("the classes are not all the first one", otherClasses);
+                assertThrows(IndexOutOfBoundsException.class, () -> s.score(0, 2, classes));
+                assertThrows(IndexOutOfBoundsException.class, () -> s.score(0, 0, 1));
+            }
         }
     }
 

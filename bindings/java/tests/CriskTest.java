@@ -32,6 +32,7 @@ import java.util.concurrent.TimeUnit;
 import org.crisk.CriskException;
 import org.crisk.Model;
 import org.crisk.ModelInfo;
+import org.crisk.Pool;
 import org.crisk.PredictOptions;
 import org.junit.BeforeClass;
 import org.junit.Test;
@@ -356,25 +357,19 @@ public class CriskTest {
                 .asFloatBuffer();
     }
 
-    @Test
-    public void eightThreadsShareOneModel() throws Exception {
-        float[] expected = model.predict(rows, nrows);
-        ExecutorService pool = Executors.newFixedThreadPool(8);
+    /** A check one Java thread runs: true when every result was as expected. */
+    private interface ThreadCheck {
+        boolean run(int thread) throws Exception;
+    }
+
+    /** Runs `check` on `threads` Java threads at once and asserts that each passed. */
+    private static void onThreads(int threads, ThreadCheck check) throws Exception {
+        ExecutorService pool = Executors.newFixedThreadPool(threads);
         try {
             List<Future<Boolean>> results = new ArrayList<>();
-            for (int t = 0; t < 8; t++) {
-                int first = t * 7;  // each thread scores its own window, many times
-                results.add(pool.submit(() -> {
-                    for (int rep = 0; rep < 50; rep++) {
-                        int n = 1 + (first + rep) % (nrows - first);
-                        float[] got = model.predict(
-                                Arrays.copyOfRange(rows, first * width, (first + n) * width), n);
-                        if (!Arrays.equals(got, Arrays.copyOfRange(expected, first, first + n))) {
-                            return false;
-                        }
-                    }
-                    return true;
-                }));
+            for (int t = 0; t < threads; t++) {
+                int thread = t;
+                results.add(pool.submit(() -> check.run(thread)));
             }
             for (Future<Boolean> f : results) {
                 assertTrue(f.get(60, TimeUnit.SECONDS));
@@ -382,6 +377,114 @@ public class CriskTest {
         } finally {
             pool.shutdownNow();
         }
+    }
+
+    @Test
+    public void eightThreadsShareOneModel() throws Exception {
+        float[] expected = model.predict(rows, nrows);
+        onThreads(8, t -> {
+            int first = t * 7;  // each thread scores its own window, many times
+            for (int rep = 0; rep < 50; rep++) {
+                int n = 1 + (first + rep) % (nrows - first);
+                float[] got = model.predict(
+                        Arrays.copyOfRange(rows, first * width, (first + n) * width), n);
+                if (!Arrays.equals(got, Arrays.copyOfRange(expected, first, first + n))) {
+                    return false;
+                }
+            }
+            return true;
+        });
+    }
+
+    /** Returns the example rows repeated `times` times: enough rows that a call splits
+     *  them over several threads (crisk gives a thread 512 rows to predict). */
+    private static float[] tiled(int times) {
+        float[] out = new float[rows.length * times];
+        for (int t = 0; t < times; t++) {
+            System.arraycopy(rows, 0, out, t * rows.length, rows.length);
+        }
+        return out;
+    }
+
+    @Test
+    public void aPoolGivesWhatNoPoolGives() throws Exception {
+        int n = nrows * 10;
+        float[] x = tiled(10);
+        PredictOptions margin = PredictOptions.builder().margin(true).build();
+        float[] want = model.predict(x, n);
+        float[] wantMargin = model.predict(x, n, margin);
+        float[] wantContribs = model.contributions(x, n);
+        int few = 40;  // interactions cost the cube of a path's features: few rows
+        float[] xFew = Arrays.copyOf(x, few * width);
+        float[] wantInter = model.interactions(xFew, few, PredictOptions.DEFAULT);
+        for (int size : new int[] {1, 2, 3, 0}) {
+            try (Pool pool = Pool.create(size)) {
+                assertTrue(pool.toString(), pool.threads() >= 1
+                           && (size == 0 || pool.threads() <= size));
+                for (int threads : new int[] {0, 1, 2}) {
+                    String what = "pool of " + size + ", threads " + threads;
+                    PredictOptions opts = PredictOptions.builder().pool(pool).threads(threads)
+                            .build();
+                    assertArrayEquals(what, want, model.predict(x, n, opts), 0f);
+                    FloatBuffer out = direct(n);
+                    model.predict(direct(x.length).put(x).flip(), n, out, opts);
+                    for (int i = 0; i < n; i++) {
+                        assertEquals(what, want[i], out.get(i), 0f);
+                    }
+                    PredictOptions m = PredictOptions.builder().pool(pool).threads(threads)
+                            .margin(true).build();
+                    assertArrayEquals(what, wantMargin, model.predict(x, n, m), 0f);
+                    assertArrayEquals(what, wantContribs, model.contributions(x, n, opts), 0f);
+                    assertArrayEquals(what, wantInter, model.interactions(xFew, few, opts), 0f);
+                }
+            }
+        }
+        // And what the command line prints for the same rows.
+        try (Pool pool = Pool.create(2)) {
+            PredictOptions opts = PredictOptions.builder().pool(pool).threads(0).build();
+            assertArrayEquals(cliScores(), model.predict(rows, nrows, opts), 0f);
+        }
+    }
+
+    @Test
+    public void threadsShareOnePool() throws Exception {
+        int n = nrows * 5;
+        float[] x = tiled(5);
+        float[] want = model.predict(x, n);
+        try (Pool pool = Pool.create(2)) {
+            PredictOptions opts = PredictOptions.builder().pool(pool).threads(0).build();
+            onThreads(4, t -> {
+                for (int rep = 0; rep < 10; rep++) {
+                    if (!Arrays.equals(want, model.predict(x, n, opts))) {
+                        return false;
+                    }
+                }
+                return true;
+            });
+        }
+    }
+
+    @Test
+    public void aClosedPoolIsRefusedAndClosesTwice() {
+        Pool pool = Pool.create(2);
+        PredictOptions opts = PredictOptions.builder().pool(pool).threads(0).build();
+        assertArrayEquals(model.predict(rows, nrows), model.predict(rows, nrows, opts), 0f);
+        assertFalse(pool.isClosed());
+        pool.close();
+        pool.close();  // idempotent
+        assertTrue(pool.isClosed());
+        assertTrue(pool.toString(), pool.toString().contains("closed"));
+        IllegalStateException e = assertThrows(IllegalStateException.class,
+                () -> model.predict(rows, nrows, opts));
+        assertEquals("the crisk pool is closed", e.getMessage());
+        assertThrows(IllegalStateException.class, () -> model.contributions(rows, nrows, opts));
+        assertThrows(IllegalStateException.class,
+                () -> model.interactions(rows, 1, opts));
+        assertThrows(IllegalStateException.class,
+                () -> model.predict(direct(rows.length).put(rows).flip(), nrows,
+                                    direct(nrows), opts));
+        CriskException bad = assertThrows(CriskException.class, () -> Pool.create(-1));
+        assertEquals("CRISK_E_INVALID_ARGUMENT", bad.getErrorName());
     }
 
     @Test

@@ -321,8 +321,10 @@ class ScoreResult(_ScoreTuple):
 
     ``scores``: one row per scored declaration, indexed by the input's labels (a
     DataFrame's index; positions 0..n-1 for a list of dicts), in input order, with
-    columns: the schema's id field (when it has one), one float32 column per model (its
-    first output, named as in the manifest), ``lane``, ``reason`` (the one-line reason,
+    columns: the schema's id field (when it has one), the float32 scores of every model
+    as ``crisk score`` writes them (one column named as in the manifest for a model with
+    one output; ``<name>:score_<k>`` for each class k of a multi-class model, in the
+    model's class order: ``Bundle.score_columns``), ``lane``, ``reason`` (the one-line reason,
     at most 511 bytes), ``reason_kind`` (profile, threshold, budget, random, default) and
     ``hits`` (the ids of every profile hit, joined by ";").
 
@@ -387,6 +389,13 @@ class Bundle:
                                              for m in manifest["models"]}
         self.model_names: List[str] = [capi.crisk_bundle_model_name(handle, i) for i in
                                        range(capi.crisk_bundle_num_models(handle))]
+        # The score columns of each model, named as `crisk score` names them: the model's
+        # name, or "<name>:score_<k>" for each class k of a multi-class model.
+        self.score_columns: Dict[str, List[str]] = {}
+        for i, name in enumerate(self.model_names):
+            outputs = capi.bundle_model_outputs(handle, i)
+            self.score_columns[name] = ([name] if outputs == 1 else
+                                        [f"{name}:score_{k}" for k in range(outputs)])
         self.lanes: List[str] = [capi.crisk_bundle_lane_name(handle, i) for i in
                                  range(capi.crisk_bundle_num_lanes(handle))]
         self.schema = Schema._borrow(capi.crisk_bundle_schema(handle), self, id_field)
@@ -483,11 +492,12 @@ class Bundle:
         if results is None:
             _raise(err)
         try:
-            n, nmodels = capi.crisk_results_size(results), len(self.model_names)
-            scores = np.empty((n, nmodels), dtype=np.float32)
+            n = capi.crisk_results_size(results)
+            names = [c for cols in self.score_columns.values() for c in cols]
+            scores = np.empty((n, len(names)), dtype=np.float32)
             ints = np.empty((n, 3), dtype=np.int32)
             text = bytearray(n * _REASON_BYTES)
-            if (capi.results_collect(results, nmodels, scores, ints, err) != 0
+            if (capi.results_collect(handle, results, scores, ints, err) != 0
                     or capi.results_reasons(results, text, err) != 0):
                 _raise(err)
             hits = [";".join(capi.crisk_results_hit_id(results, r, k) for k in range(h))
@@ -500,8 +510,8 @@ class Bundle:
         columns: Dict[str, Any] = {}
         if batch.ids is not None:
             columns[self.schema.id_field] = [_text(batch.ids[r]) for r in batch.kept]
-        for m, name in enumerate(self.model_names):
-            columns[name] = scores[:, m]
+        for j, name in enumerate(names):
+            columns[name] = scores[:, j]
         columns["lane"] = lanes
         columns["reason"] = reasons
         columns["reason_kind"] = [_REASON_KINDS.get(k) for k in ints[:, 1].tolist()]

@@ -181,15 +181,35 @@ class Model:
         last column being the bias. In margin space; each row's values (per output) sum
         to its margin. Rows, ``threads`` and ``pool`` are taken as ``predict`` takes them;
         the GIL is released."""
+        return self._explain(capi.contributions_into, X, 1, threads, iteration_range, pool)
+
+    def interactions(self, X: Any, threads: int = 0,
+                     iteration_range: Tuple[int, int] = (0, 0),
+                     pool: Optional[Pool] = None) -> np.ndarray:
+        """Returns the SHAP interaction values of rows of features (crisk_interactions),
+        laid out as XGBoost's ``pred_interactions=True``: shape
+        (n, outputs, ncols + 1, ncols + 1), or (n, ncols + 1, ncols + 1) for a
+        single-output model. Entry [i, j] (i != j) is half the interaction of features i
+        and j; line i sums to feature i's contribution, and [ncols, ncols] is the bias.
+        Linear models have no interactions: a diagonal of their contributions. The cost
+        grows as the cube of the features on a tree path: for small models and few rows.
+        Options as ``contributions``."""
+        return self._explain(capi.interactions_into, X, 2, threads, iteration_range, pool)
+
+    def _explain(self, into: Any, X: Any, square: int, threads: int,
+                 iteration_range: Tuple[int, int], pool: Optional[Pool]) -> np.ndarray:
+        """Runs the explanation helper `into` (contributions_into or interactions_into)
+        into a new float32 array of shape (n, margins) + (ncols + 1,) * `square`, and
+        returns it without the margins axis when the model has one margin."""
         handle = self._live()
         rows = self._rows(X)
         groups = capi.crisk_model_num_margins(handle)
-        out = np.empty((rows.shape[0], groups, rows.shape[1] + 1), dtype=np.float32)
+        out = np.empty((rows.shape[0], groups) + (rows.shape[1] + 1,) * square,
+                       dtype=np.float32)
         err = capi.crisk_error()
         with use_pool(pool) as pool_handle:
-            rc = capi.contributions_into(handle, rows, out, int(threads), pool_handle,
-                                         int(iteration_range[0]), int(iteration_range[1]),
-                                         err)
+            rc = into(handle, rows, out, int(threads), pool_handle, int(iteration_range[0]),
+                      int(iteration_range[1]), err)
         if rc != 0:
             _raise(err)
-        return out[:, 0, :] if groups == 1 else out
+        return out[:, 0] if groups == 1 else out

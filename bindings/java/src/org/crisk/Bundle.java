@@ -1,6 +1,5 @@
 package org.crisk;
 
-import java.lang.ref.Cleaner;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.LocalDate;
@@ -9,14 +8,13 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.concurrent.locks.Lock;
-import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
  * A crisk bundle (docs/bundle.md): a fitted declaration schema, models, risk profiles and
  * a lane policy, loaded from one directory. It scores declarations given as text records
  * ({@code Map<String,String>}, field name to value) or as columns, into every model's
- * score, a lane and its reason, and the profile hits (see {@link BundleScores}).
+ * scores (every class of a multi-class model), a lane and its reason, and the profile
+ * hits (see {@link BundleScores}).
  *
  * <pre>{@code
  * try (Bundle bundle = Bundle.load(Path.of("bundle"))) {
@@ -34,43 +32,28 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * <p><b>Threads.</b> A bundle is immutable once loaded: any number of threads may score
  * with one instance at once. {@link #close()} waits for the calls already running, as
  * {@link Model#close()} does; a call that starts afterwards throws
- * {@link IllegalStateException}. A {@link Cleaner} frees an unclosed bundle as a safety
- * net only; there are no finalizers.
+ * {@link IllegalStateException}. A {@link java.lang.ref.Cleaner} frees an unclosed bundle
+ * as a safety net only; there are no finalizers.
  */
 public final class Bundle implements AutoCloseable {
-    private static final Cleaner CLEANER = Cleaner.create();
     private static final int REASON_BYTES = 512;  // longest reason kept, as in Python
 
-    private final SWIGTYPE_p_crisk_bundle handle;
-    private final Cleaner.Cleanable cleanable;
-    private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
-    private boolean closed;  // written under the write lock, read under the read lock
+    private final Handle<SWIGTYPE_p_crisk_bundle> handle;
     private final List<String> fields;
     private final List<String> modelNames;
+    private final int[] modelOutputs;   // values per declaration of each model
     private final List<String> lanes;
 
-    /** The Cleaner's action: frees the C bundle. It must not refer to the Bundle. */
-    private static final class Free implements Runnable {
-        private final SWIGTYPE_p_crisk_bundle handle;
-
-        Free(SWIGTYPE_p_crisk_bundle handle) {
-            this.handle = handle;
-        }
-
-        @Override
-        public void run() {
-            CriskNative.crisk_bundle_free(handle);
-        }
-    }
-
     private Bundle(SWIGTYPE_p_crisk_bundle handle) {
-        this.handle = handle;
-        this.cleanable = CLEANER.register(this, new Free(handle));
+        this.handle = new Handle<>(handle, CriskNative::crisk_bundle_free, "bundle");
         SWIGTYPE_p_crisk_schema schema = CriskNative.crisk_bundle_schema(handle);
         this.fields = Names.of(CriskNative.crisk_schema_num_fields(schema),
                                i -> CriskNative.crisk_schema_field_name(schema, i));
         this.modelNames = Names.of(CriskNative.crisk_bundle_num_models(handle),
                                    i -> CriskNative.crisk_bundle_model_name(handle, i));
+        this.modelOutputs = new int[modelNames.size()];
+        for (int m = 0; m < modelOutputs.length; m++)
+            modelOutputs[m] = Math.toIntExact(CriskNative.bundle_model_outputs(handle, m));
         this.lanes = Names.of(CriskNative.crisk_bundle_num_lanes(handle),
                               i -> CriskNative.crisk_bundle_lane_name(handle, i));
     }
@@ -107,29 +90,46 @@ public final class Bundle implements AutoCloseable {
         return score(records, 1, null);
     }
 
+    /** As {@link #score(List, int, LocalDate, Pool)} without a pool. */
+    public BundleScores score(List<? extends Map<String, String>> records, int threads,
+                              LocalDate today) {
+        return score(records, threads, today, null);
+    }
+
     /**
      * Scores declarations given as records (field name to text value). The inspection
      * budget applies to these records as one batch.
      *
-     * @param threads 1: the calling thread (default); 0: every core; N
+     * @param threads 1: the calling thread (default); 0: every core (with a pool: every
+     *                thread of the pool); N
      * @param today   the date that decides which risk profiles are active; null: each
      *                declaration's own date
-     * @throws IllegalStateException the bundle is closed
+     * @param pool    the {@link Pool} whose threads serve the call, or null (a call of
+     *                several threads then starts and joins its own)
+     * @throws IllegalStateException the bundle is closed, or the pool is
      */
     public BundleScores score(List<? extends Map<String, String>> records, int threads,
-                              LocalDate today) {
-        return score(records.size(), Declarations.ofRecords(records, fields), threads, today);
+                              LocalDate today, Pool pool) {
+        return score(records.size(), Declarations.ofRecords(records, fields), threads, today,
+                     pool);
+    }
+
+    /** As {@link #scoreColumns(Map, int, LocalDate, Pool)} without a pool. */
+    public BundleScores scoreColumns(Map<String, List<String>> columns, int threads,
+                                     LocalDate today) {
+        return scoreColumns(columns, threads, today, null);
     }
 
     /**
      * Scores declarations given as columns: field name to the values of every
      * declaration, all of one length. A field without a column is missing throughout.
+     * Threads, today and pool as in {@link #score(List, int, LocalDate, Pool)}.
      *
      * @throws IllegalArgumentException columns of different lengths
-     * @throws IllegalStateException    the bundle is closed
+     * @throws IllegalStateException    the bundle is closed, or the pool is
      */
     public BundleScores scoreColumns(Map<String, List<String>> columns, int threads,
-                                     LocalDate today) {
+                                     LocalDate today, Pool pool) {
         Objects.requireNonNull(columns, "columns");
         int n = -1;
         List<List<String>> byField = new ArrayList<>();
@@ -144,46 +144,45 @@ public final class Bundle implements AutoCloseable {
             }
         }
         return score(Math.max(n, 0), (r, j) -> byField.get(j) == null ? null
-                                                : byField.get(j).get(r), threads, today);
+                                                : byField.get(j).get(r), threads, today,
+                     pool);
     }
 
     /** Appends every row to a batch (recording rejects), scores it, copies the results. */
     private BundleScores score(int n, Declarations.Cells cells, int threads,
-                               LocalDate today) {
+                               LocalDate today, Pool pool) {
         if (threads < 0)
             throw new IllegalArgumentException("threads must be >= 0, not " + threads);
-        Lock r = lock.readLock();
-        r.lock();
-        try {
-            if (closed)
-                throw new IllegalStateException("the crisk bundle is closed");
+        return handle.use(false, h -> {
             SWIGTYPE_p_crisk_batch batch =
-                CriskNative.batch_new(CriskNative.crisk_bundle_schema(handle));
+                CriskNative.batch_new(CriskNative.crisk_bundle_schema(h));
             try {
                 List<BundleScores.Reject> rejects = new ArrayList<>();
                 Declarations.append(batch, fields.size(), n, cells, rejects);
-                return collect(batch, n, rejects, threads, today);
+                return collect(h, batch, rejects, threads, today, pool);
             } finally {
                 CriskNative.crisk_batch_free(batch);
             }
-        } finally {
-            r.unlock();
-        }
+        });
     }
 
-    private BundleScores collect(SWIGTYPE_p_crisk_batch batch, int n,
+    /** Scores the filled batch with the C bundle `b` (with the pool's threads when there is
+     * one) and copies the results, mapping them back to input rows past the rejects. */
+    private BundleScores collect(SWIGTYPE_p_crisk_bundle b, SWIGTYPE_p_crisk_batch batch,
                                  List<BundleScores.Reject> rejects, int threads,
-                                 LocalDate today) {
-        SWIGTYPE_p_crisk_results res = CriskNative.bundle_score(
-            handle, batch, threads, today == null ? 0 : 1,
-            today == null ? 0 : today.toEpochDay());
+                                 LocalDate today, Pool pool) {
+        SWIGTYPE_p_crisk_results res = Pool.with(pool, p -> CriskNative.bundle_score(
+            b, batch, threads, p, today == null ? 0 : 1,
+            today == null ? 0 : today.toEpochDay()));
         try {
             int size = Math.toIntExact(CriskNative.crisk_results_size(res));
-            int nm = modelNames.size();
-            float[] scores = new float[size * nm];
+            int width = 0;
+            for (int outputs : modelOutputs)
+                width += outputs;
+            float[] scores = new float[Math.multiplyExact(size, width)];
             int[] ints = new int[size * 3];
             byte[] text = new byte[size * REASON_BYTES];
-            CriskNative.results_collect(res, nm, scores, ints);
+            CriskNative.results_collect(b, res, scores, ints);
             CriskNative.results_reasons(res, text);
             int[] inputRows = new int[size];
             String[] laneOf = new String[size];
@@ -208,8 +207,8 @@ public final class Bundle implements AutoCloseable {
                     h.add(CriskNative.crisk_results_hit_id(res, i, k));
                 hits.add(Collections.unmodifiableList(h));
             }
-            return new BundleScores(modelNames, inputRows, scores, laneOf, reasons, kinds,
-                                    hits, rejects);
+            return new BundleScores(modelNames, modelOutputs, inputRows, scores, laneOf,
+                                    reasons, kinds, hits, rejects);
         } finally {
             CriskNative.crisk_results_free(res);
         }
@@ -218,16 +217,7 @@ public final class Bundle implements AutoCloseable {
     /** Frees the C bundle, after the calls already running. Idempotent; any thread. */
     @Override
     public void close() {
-        Lock w = lock.writeLock();
-        w.lock();
-        try {
-            if (!closed) {
-                closed = true;
-                cleanable.clean();
-            }
-        } finally {
-            w.unlock();
-        }
+        handle.close();
     }
 
     @Override

@@ -1,12 +1,15 @@
 package org.crisk;
 
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
+import java.util.Objects;
 
 /**
  * The decisions of one {@link Bundle#score} call: for each scored declaration (in input
  * order, {@code i} from 0 to {@link #size()} - 1) its position in the input, every model's
- * score, its lane, the reason for that lane and the ids of the risk profiles it hit; and
+ * scores (one per class of a multi-class model, as {@code crisk score} writes them), its
+ * lane, the reason for that lane and the ids of the risk profiles it hit; and
  * the rejected declarations with the reason. Every input row is either scored or
  * rejected. Immutable; it holds no native memory.
  */
@@ -37,6 +40,9 @@ public final class BundleScores {
     }
 
     private final List<String> models;
+    private final int[] outputs;   // values per declaration of each model
+    private final int[] offsets;   // where each model's values start in a declaration's
+    private final int width;       // values per declaration, all models together
     private final int[] inputRows;
     private final float[] scores;
     private final String[] lanes;
@@ -45,10 +51,20 @@ public final class BundleScores {
     private final List<List<String>> hits;
     private final List<Reject> rejects;
 
-    BundleScores(List<String> models, int[] inputRows, float[] scores, String[] lanes,
-                 String[] reasons, ReasonKind[] kinds, List<List<String>> hits,
-                 List<Reject> rejects) {
+    /** Takes the results as Bundle copied them: `scores` holds, per declaration, every
+     *  output of model 0, then of model 1, ... (`outputs[m]` values for model m). */
+    BundleScores(List<String> models, int[] outputs, int[] inputRows, float[] scores,
+                 String[] lanes, String[] reasons, ReasonKind[] kinds,
+                 List<List<String>> hits, List<Reject> rejects) {
         this.models = models;
+        this.outputs = outputs;
+        this.offsets = new int[outputs.length];
+        int w = 0;
+        for (int m = 0; m < outputs.length; m++) {
+            offsets[m] = w;
+            w += outputs[m];
+        }
+        this.width = w;
         this.inputRows = inputRows;
         this.scores = scores;
         this.lanes = lanes;
@@ -68,18 +84,55 @@ public final class BundleScores {
         return inputRows[i];
     }
 
-    /** Returns model {@code model}'s score (its first output) for declaration {@code i};
-     *  NaN when the model could not score it. */
-    public float score(int i, int model) {
-        return scores[i * models.size() + model];
+    /** Returns how many values model {@code model} gives per declaration: 1, or the
+     *  number of classes of a multi-class model (multi:softprob, LightGBM multiclass,
+     *  multinomial logistic). */
+    public int numOutputs(int model) {
+        return outputs[model];
     }
 
-    /** Returns the score of the model named {@code name} for declaration {@code i}. */
+    /** Returns model {@code model}'s score (its first output, crisk_results_score) for
+     *  declaration {@code i}; NaN when the model could not score it. */
+    public float score(int i, int model) {
+        return score(i, model, 0);
+    }
+
+    /** Returns output {@code k} (the probability of class k of a multi-class model;
+     *  crisk_results_score_k) of model {@code model} for declaration {@code i}; NaN when
+     *  the model could not score it.
+     *
+     * @throws IndexOutOfBoundsException k is not below {@link #numOutputs(int)} */
+    public float score(int i, int model, int k) {
+        Objects.checkIndex(k, outputs[model]);
+        Objects.checkIndex(i, inputRows.length);
+        return scores[i * width + offsets[model] + k];
+    }
+
+    /** Returns every output of model {@code model} for declaration {@code i}, in the
+     *  model's class order: {@link #numOutputs(int)} floats (a copy). */
+    public float[] scores(int i, int model) {
+        Objects.checkIndex(i, inputRows.length);
+        int from = i * width + offsets[model];
+        return Arrays.copyOfRange(scores, from, from + outputs[model]);
+    }
+
+    /** Returns the score (first output) of the model named {@code name} for declaration
+     *  {@code i}. */
     public float score(int i, String name) {
+        return score(i, modelIndex(name));
+    }
+
+    /** Returns every output of the model named {@code name} for declaration {@code i}. */
+    public float[] scores(int i, String name) {
+        return scores(i, modelIndex(name));
+    }
+
+    /** Returns the index of the model named {@code name}. */
+    private int modelIndex(String name) {
         int m = models.indexOf(name);
         if (m < 0)
             throw new IllegalArgumentException("no model " + name + " (models: " + models + ")");
-        return score(i, m);
+        return m;
     }
 
     /** Returns the lane of declaration {@code i}. */

@@ -1,8 +1,6 @@
 package org.crisk;
 
 import java.io.IOException;
-import java.lang.ref.Cleaner;
-import java.lang.ref.Reference;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.nio.ReadOnlyBufferException;
@@ -12,8 +10,6 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Objects;
-import java.util.concurrent.locks.Lock;
-import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
  * A risk model loaded by the crisk C library: XGBoost (JSON, UBJSON), LightGBM (text) or
@@ -34,47 +30,27 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * ({@link #numFeatures()}, {@link #info()}, ...) keep working after close.
  *
  * <p><b>Memory.</b> The C model lives outside the Java heap. Close it when done
- * (try-with-resources); a {@link Cleaner} frees it if an unclosed model becomes unreachable,
- * but only as a safety net, at a time the garbage collector chooses.
+ * (try-with-resources); a {@link java.lang.ref.Cleaner} frees it if an unclosed model
+ * becomes unreachable, but only as a safety net, at a time the garbage collector chooses.
  *
  * <p><b>Legacy binary models.</b> The JNI library is built without libxgboost, so XGBoost's
  * old binary format fails with CRISK_E_DEPENDENCY; save such models as JSON or UBJSON.
  */
 public final class Model implements AutoCloseable {
-    private static final Cleaner CLEANER = Cleaner.create();
-
-    private final SWIGTYPE_p_crisk_model handle;
-    private final Cleaner.Cleanable cleanable;
-    private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
-    private boolean closed;  // written under the write lock, read under the read lock
+    private final Handle<SWIGTYPE_p_crisk_model> handle;
     private final ModelInfo info;
     private final int numFeatures;
     private final int numOutputs;
     private final int numMargins;
     private final List<String> featureNames;
 
-    /** The Cleaner's action: frees the C model. It must not refer to the Model. */
-    private static final class Free implements Runnable {
-        private final SWIGTYPE_p_crisk_model handle;
-
-        Free(SWIGTYPE_p_crisk_model handle) {
-            this.handle = handle;
-        }
-
-        @Override
-        public void run() {
-            CriskNative.crisk_model_free(handle);
-        }
-    }
-
-    /** One native prediction with the live handle. */
+    /** One native prediction with the live handle and the pool's (null without one). */
     private interface Scoring {
-        void run(SWIGTYPE_p_crisk_model handle);
+        void run(SWIGTYPE_p_crisk_model handle, SWIGTYPE_p_crisk_pool pool);
     }
 
     private Model(SWIGTYPE_p_crisk_model handle) {
-        this.handle = handle;
-        this.cleanable = CLEANER.register(this, new Free(handle));
+        this.handle = new Handle<>(handle, CriskNative::crisk_model_free, "model");
         try {
             NativeModelInfo n = new NativeModelInfo();
             try {
@@ -88,7 +64,7 @@ public final class Model implements AutoCloseable {
             this.numMargins = Math.toIntExact(CriskNative.crisk_model_num_margins(handle));
             this.featureNames = readFeatureNames(handle, numFeatures);
         } catch (RuntimeException | Error e) {
-            cleanable.clean();
+            this.handle.close();
             throw e;
         }
     }
@@ -163,13 +139,14 @@ public final class Model implements AutoCloseable {
      * @throws CriskException         CRISK_E_SHAPE when the row width is not the model's,
      *                                CRISK_E_INVALID_ARGUMENT for a bad iteration range,
      *                                CRISK_E_INPUT for a NaN a logistic model refuses
-     * @throws IllegalStateException  the model is closed
+     * @throws IllegalStateException  the model is closed, or the options' pool is
      */
     public float[] predict(float[] rows, int nrows, PredictOptions options) {
         Objects.requireNonNull(rows, "rows");
         float[] out = new float[outputLength(nrows, options)];
-        score(h -> CriskNative.predict_array(h, rows, nrows, out, options.threads(),
-                options.margin() ? 1 : 0, options.iterationBegin(), options.iterationEnd()));
+        score(options, (h, p) -> CriskNative.predict_array(h, rows, nrows, out,
+                options.threads(), p, options.margin() ? 1 : 0, options.iterationBegin(),
+                options.iterationEnd()));
         return out;
     }
 
@@ -206,8 +183,9 @@ public final class Model implements AutoCloseable {
             throw new ReadOnlyBufferException();
         }
         outputLength(nrows, options);
-        score(h -> CriskNative.predict_into(h, in, nrows, dst, options.threads(),
-                options.margin() ? 1 : 0, options.iterationBegin(), options.iterationEnd()));
+        score(options, (h, p) -> CriskNative.predict_into(h, in, nrows, dst,
+                options.threads(), p, options.margin() ? 1 : 0, options.iterationBegin(),
+                options.iterationEnd()));
     }
 
     /** Returns the floats {@link #contributions} writes per row: for each margin
@@ -238,8 +216,8 @@ public final class Model implements AutoCloseable {
      * group), then feature, the last value of each group being the bias:
      * {@code out[(r * numMargins + g) * (numFeatures() + 1) + j]}. Values are in margin
      * space, so each group's values sum to the row's margin (a prediction with
-     * {@code margin(true)}). The options' threads and iteration range apply; its margin
-     * flag is ignored.
+     * {@code margin(true)}). The options' threads, pool and iteration range apply; its
+     * margin flag is ignored.
      *
      * @throws CriskException        as {@code predict}; CRISK_E_UNSUPPORTED for a model
      *                               crisk cannot explain (LightGBM linear trees, a model
@@ -290,14 +268,7 @@ public final class Model implements AutoCloseable {
      */
     @Override
     public void close() {
-        Lock w = lock.writeLock();
-        w.lock();
-        try {
-            closed = true;
-            cleanable.clean();
-        } finally {
-            w.unlock();
-        }
+        handle.close();
     }
 
     @Override
@@ -310,29 +281,16 @@ public final class Model implements AutoCloseable {
 
     /** Returns whether {@link #close()} has been called. */
     public boolean isClosed() {
-        Lock r = lock.readLock();
-        r.lock();
-        try {
-            return closed;
-        } finally {
-            r.unlock();
-        }
+        return handle.isClosed();
     }
 
-    /** Runs one prediction under the read lock, on a model that is not closed, and keeps
-     * this Model reachable (so the Cleaner cannot free the handle) until it returns. */
-    private void score(Scoring scoring) {
-        Lock r = lock.readLock();
-        r.lock();
-        try {
-            if (closed) {
-                throw new IllegalStateException("the crisk model is closed");
-            }
-            scoring.run(handle);
-        } finally {
-            r.unlock();
-            Reference.reachabilityFence(this);
-        }
+    /** Runs one prediction on a model that is not closed (Handle.use: close() waits for
+     * it), with the options' pool held open (Pool.with). */
+    private void score(PredictOptions options, Scoring scoring) {
+        handle.use(false, h -> Pool.with(options.pool(), p -> {
+            scoring.run(h, p);
+            return null;
+        }));
     }
 
     /** Contributions (or interactions) into a new float[]. */
@@ -342,8 +300,9 @@ public final class Model implements AutoCloseable {
         Objects.requireNonNull(options, "options");
         float[] out = new float[arrayLength(nrows,
                 interactions ? interactionsPerRow() : contributionsPerRow())];
-        score(h -> CriskNative.explain_array(h, rows, nrows, out, options.threads(),
-                interactions ? 1 : 0, options.iterationBegin(), options.iterationEnd()));
+        score(options, (h, p) -> CriskNative.explain_array(h, rows, nrows, out,
+                options.threads(), p, interactions ? 1 : 0, options.iterationBegin(),
+                options.iterationEnd()));
         return out;
     }
 
@@ -359,8 +318,9 @@ public final class Model implements AutoCloseable {
         if (nrows < 0) {
             throw new IllegalArgumentException("nrows must be >= 0, not " + nrows);
         }
-        score(h -> CriskNative.explain_into(h, in, nrows, dst, options.threads(),
-                interactions ? 1 : 0, options.iterationBegin(), options.iterationEnd()));
+        score(options, (h, p) -> CriskNative.explain_into(h, in, nrows, dst,
+                options.threads(), p, interactions ? 1 : 0, options.iterationBegin(),
+                options.iterationEnd()));
     }
 
     /** Checks nrows and returns the output length nrows * outputsPerRow(options). */

@@ -1,27 +1,30 @@
 package org.crisk;
 
 /**
- * How {@link Model#predict} scores: threads, margin or transformed output, and the range
- * of boosting iterations. Immutable; build one with {@link #builder()} and reuse it.
+ * How {@link Model#predict} scores: threads, margin or transformed output, the range of
+ * boosting iterations, and the thread {@link Pool} that serves the call. Immutable; build
+ * one with {@link #builder()} and reuse it.
  *
  * <pre>{@code
  * PredictOptions opts = PredictOptions.builder().threads(4).margin(true).build();
  * }</pre>
  */
 public final class PredictOptions {
-    /** One thread (the caller's), transformed output, every iteration. */
+    /** One thread (the caller's), transformed output, every iteration, no pool. */
     public static final PredictOptions DEFAULT = builder().build();
 
     private final int threads;
     private final boolean margin;
     private final long iterationBegin;
     private final long iterationEnd;
+    private final Pool pool;
 
     private PredictOptions(Builder b) {
         this.threads = b.threads;
         this.margin = b.margin;
         this.iterationBegin = b.iterationBegin;
         this.iterationEnd = b.iterationEnd;
+        this.pool = b.pool;
     }
 
     /** Returns a builder that starts from the defaults of {@link #DEFAULT}. */
@@ -49,12 +52,19 @@ public final class PredictOptions {
         return iterationEnd;
     }
 
+    /** Returns the pool whose threads serve the call, or null when the call starts and
+     *  joins its own. */
+    public Pool pool() {
+        return pool;
+    }
+
     /** Builds {@link PredictOptions}; each setter checks its argument at once. */
     public static final class Builder {
         private int threads = 1;
         private boolean margin;
         private long iterationBegin;
         private long iterationEnd;
+        private Pool pool;
 
         private Builder() {
         }
@@ -90,6 +100,18 @@ public final class PredictOptions {
             }
             this.iterationBegin = begin;
             this.iterationEnd = end;
+            return this;
+        }
+
+        /**
+         * Lets {@code pool}'s threads serve the call (null, the default: a call of several
+         * threads starts and joins its own). With a pool, {@link #threads(int)} caps how
+         * many of the pool's threads the call uses, as in C: 0 all of them, 1 (the
+         * default) the calling thread alone. The pool must stay open while the options
+         * are used: a call with a closed pool throws {@link IllegalStateException}.
+         */
+        public Builder pool(Pool pool) {
+            this.pool = pool;
             return this;
         }
 

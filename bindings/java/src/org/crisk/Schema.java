@@ -1,12 +1,9 @@
 package org.crisk;
 
-import java.lang.ref.Cleaner;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.concurrent.locks.Lock;
-import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
  * A declaration schema (docs/schema.md): the fields of a declaration, the features built
@@ -37,32 +34,14 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * <p><b>Threads.</b> {@link #fit} changes the schema: it waits for the calls running and
  * runs alone. Any number of threads may build matrices or save at once. {@link #close()}
  * waits as {@link Model#close()} does; a call that starts afterwards throws
- * {@link IllegalStateException}. A {@link Cleaner} frees an unclosed schema as a safety
- * net only.
+ * {@link IllegalStateException}. A {@link java.lang.ref.Cleaner} frees an unclosed schema
+ * as a safety net only.
  */
 public final class Schema implements AutoCloseable {
-    private static final Cleaner CLEANER = Cleaner.create();
-
-    private final SWIGTYPE_p_crisk_schema handle;
-    private final Cleaner.Cleanable cleanable;
-    private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
-    private boolean closed;  // written under the write lock, read under either lock
+    private final SWIGTYPE_p_crisk_schema handle;   // for calls under owner.use only
+    private final Handle<SWIGTYPE_p_crisk_schema> owner;
     private final List<String> fields;
     private final List<String> features;
-
-    /** The Cleaner's action: frees the C schema. It must not refer to the Schema. */
-    private static final class Free implements Runnable {
-        private final SWIGTYPE_p_crisk_schema handle;
-
-        Free(SWIGTYPE_p_crisk_schema handle) {
-            this.handle = handle;
-        }
-
-        @Override
-        public void run() {
-            CriskNative.crisk_schema_free(handle);
-        }
-    }
 
     /** One native call with a batch of declarations. */
     private interface BatchCall<T> {
@@ -76,7 +55,7 @@ public final class Schema implements AutoCloseable {
 
     private Schema(SWIGTYPE_p_crisk_schema handle) {
         this.handle = handle;
-        this.cleanable = CLEANER.register(this, new Free(handle));
+        this.owner = new Handle<>(handle, CriskNative::crisk_schema_free, "schema");
         this.fields = Names.of(CriskNative.crisk_schema_num_fields(handle),
                                i -> CriskNative.crisk_schema_field_name(handle, i));
         this.features = Names.of(CriskNative.crisk_schema_num_features(handle),
@@ -234,14 +213,7 @@ public final class Schema implements AutoCloseable {
     /** Frees the C schema, after the calls already running. Idempotent; any thread. */
     @Override
     public void close() {
-        Lock w = lock.writeLock();
-        w.lock();
-        try {
-            closed = true;
-            cleanable.clean();
-        } finally {
-            w.unlock();
-        }
+        owner.close();
     }
 
     @Override
@@ -252,17 +224,9 @@ public final class Schema implements AutoCloseable {
     }
 
     /** Runs `call` under the write lock (`exclusive`: it changes the schema) or the read
-     *  lock, on a schema that is not closed. */
+     *  lock, on a schema that is not closed (Handle.use). */
     private <T> T locked(boolean exclusive, java.util.function.Supplier<T> call) {
-        Lock l = exclusive ? lock.writeLock() : lock.readLock();
-        l.lock();
-        try {
-            if (closed)
-                throw new IllegalStateException("the crisk schema is closed");
-            return call.get();
-        } finally {
-            l.unlock();
-        }
+        return owner.use(exclusive, h -> call.get());
     }
 
     /** Reads `file` (with the labels of column `label`, "" for none) and runs `call` on
