@@ -322,19 +322,20 @@ void crisk_engine_bytes_scalar(const engine_bytes *b, const uint8_t *bins, size_
  * block's nodes, which bound the walk of one row. */
 #define WALK_ROWS 4
 
-/* Selects, for each of `nr` rows (a constant after inlining) and each of the 64 lanes,
- * the byte of `base` (the level's bytes, laid out as top_at says) for the lane's node of
- * level `level` (off[r]: the node's offset from the first node of the level) into
- * sel[r]. Each pair of 64-byte registers holds the 2^level nodes of 128 / 2^level lanes:
- * one masked byte permute a pair selects their lanes' nodes, and leaves the other lanes'
- * bytes (indices still, or bytes selected before) as they are. */
+/* Selects, for each of `nr` walks (a constant after inlining) and each of the 64 lanes,
+ * the byte of `base + r * step` (walk r's level bytes, laid out as top_at says) for the
+ * lane's node of level `level` (off[r]: the node's offset from the first node of the
+ * level) into sel[r]. Each pair of 64-byte registers holds the 2^level nodes of
+ * 128 / 2^level lanes: one masked byte permute a pair selects their lanes' nodes, and
+ * leaves the other lanes' bytes (indices still, or bytes selected before) as they are.
+ * With `step` a constant 0 the walks share every load. */
 __attribute__((target("avx512f,avx512bw,avx512vbmi"), always_inline)) static inline void
-select_level(const uint8_t *base, const __m512i *off, uint32_t level, const int nr,
-             __m512i *sel)
+select_level(const uint8_t *base, size_t step, const __m512i *off, uint32_t level,
+             const int nr, __m512i *sel)
 {
     if (level == 0) {
         for (int r = 0; r < nr; r++)
-            sel[r] = _mm512_loadu_si512(base);
+            sel[r] = _mm512_loadu_si512(base + r * step);
         return;
     }
     const __m512i lane = _mm512_set_epi8(
@@ -351,21 +352,23 @@ select_level(const uint8_t *base, const __m512i *off, uint32_t level, const int 
     for (int r = 0; r < nr; r++)
         sel[r] = _mm512_add_epi8(first, off[r]);
     for (uint32_t g = 0; g < (1u << level) / 2; g++) {
-        __m512i lo = _mm512_loadu_si512(base + 128 * (size_t)g);
-        __m512i hi = _mm512_loadu_si512(base + 128 * (size_t)g + 64);
         __mmask64 mine = per_pair >= 64 ? ~(__mmask64)0
                                         : (((__mmask64)1 << per_pair) - 1) << (g * per_pair);
-        for (int r = 0; r < nr; r++)
-            sel[r] = _mm512_mask2_permutex2var_epi8(lo, sel[r], mine, hi);
+        for (int r = 0; r < nr; r++) {
+            const uint8_t *pair = base + r * step + 128 * (size_t)g;
+            sel[r] = _mm512_mask2_permutex2var_epi8(_mm512_loadu_si512(pair), sel[r], mine,
+                                                    _mm512_loadu_si512(pair + 64));
+        }
     }
 }
 
-/* Walks `nr` rows (row[r]: its bins; flags[r]: their flags) through one block of trees
- * of depth `depth`, a constant after inlining so that every level's selection unrolls
- * into registers, and leaves each lane's leaf (0 .. 2^depth - 1) of row r as bytes in
- * off[r]. */
+/* Walks `nr` rows (row[r]: its bins; flags[r]: their flags) through blocks of trees of
+ * depth `depth`, a constant after inlining so that every level's selection unrolls into
+ * registers: row r through the block whose node bytes are at feat + r * step and
+ * rank + r * step (`step` 0: one block for all). Leaves each lane's leaf
+ * (0 .. 2^depth - 1) of walk r as bytes in off[r]. */
 __attribute__((target("avx512f,avx512bw,avx512vbmi"), always_inline)) static inline void
-walk_block(const uint8_t *feat, const uint8_t *rank, const __m512i *row,
+walk_block(const uint8_t *feat, const uint8_t *rank, size_t step, const __m512i *row,
            const __m512i *flags, const uint32_t depth, const int nr, __m512i *off)
 {
     const __m512i one = _mm512_set1_epi8(1);
@@ -378,8 +381,8 @@ walk_block(const uint8_t *feat, const uint8_t *rank, const __m512i *row,
     for (uint32_t l = 0; l < depth; l++) {
         __m512i fv[WALK_ROWS], rv[WALK_ROWS];
         size_t level_at = (((size_t)1 << l) - 1) * ENGINE_BYTE_LANES;
-        select_level(feat + level_at, off, l, nr, fv);
-        select_level(rank + level_at, off, l, nr, rv);
+        select_level(feat + level_at, step, off, l, nr, fv);
+        select_level(rank + level_at, step, off, l, nr, rv);
         for (int r = 0; r < nr; r++) {
             __m512i x = _mm512_permutexvar_epi8(fv[r], row[r]);
             __m512i xf = _mm512_permutexvar_epi8(fv[r], flags[r]);
@@ -422,14 +425,18 @@ walk_lower(const uint32_t *lower, uint32_t depth, __m512i row, __m512i flags, __
     return off;
 }
 
-/* Walks `nr` (a constant after inlining) binned rows through block `blk` and writes
- * each row's leaves to out[r * stride ...], as crisk_engine_bytes_vbmi. */
+/* Walks `nr` binned rows (walk r: bins[r]) through blocks of the layout and writes walk
+ * r's leaves (leaf * 64 + lane) to out[r * stride ...]. `nr` and `blocks` are constants
+ * after inlining: with `blocks` 0 every walk goes through block `blk`, sharing its loads
+ * (a batch); with `blocks` 1 walk r goes through block blk + r (the blocks of one row,
+ * walked at once so that their chains of permutes overlap). */
 __attribute__((target("avx512f,avx512bw,avx512vbmi"), always_inline)) static inline void
 walk_rows(const engine_bytes *b, const uint8_t *const *bins, size_t blk, const int nr,
-          int32_t *out, size_t stride)
+          const size_t blocks, int32_t *out, size_t stride)
 {
     _Static_assert(ENGINE_BYTE_BLEND_DEPTH == 6, "walk_block is instantiated for depths 0-6");
     size_t top = top_inner(b), low = ((size_t)1 << b->depth) - 1 - top;
+    size_t step = blocks * top * ENGINE_BYTE_LANES;
     const uint8_t *feat = b->feature + blk * top * ENGINE_BYTE_LANES;
     const uint8_t *rank = b->rank + blk * top * ENGINE_BYTE_LANES;
     __m512i row[WALK_ROWS], flags[WALK_ROWS], leaf[WALK_ROWS];
@@ -438,13 +445,13 @@ walk_rows(const engine_bytes *b, const uint8_t *const *bins, size_t blk, const i
         flags[r] = _mm512_loadu_si512(bins[r] + ENGINE_BYTE_MAX_FEATURES);
     }
     switch (b->depth) {
-    case 0: walk_block(feat, rank, row, flags, 0, nr, leaf); break;
-    case 1: walk_block(feat, rank, row, flags, 1, nr, leaf); break;
-    case 2: walk_block(feat, rank, row, flags, 2, nr, leaf); break;
-    case 3: walk_block(feat, rank, row, flags, 3, nr, leaf); break;
-    case 4: walk_block(feat, rank, row, flags, 4, nr, leaf); break;
-    case 5: walk_block(feat, rank, row, flags, 5, nr, leaf); break;
-    default: walk_block(feat, rank, row, flags, 6, nr, leaf); break;
+    case 0: walk_block(feat, rank, step, row, flags, 0, nr, leaf); break;
+    case 1: walk_block(feat, rank, step, row, flags, 1, nr, leaf); break;
+    case 2: walk_block(feat, rank, step, row, flags, 2, nr, leaf); break;
+    case 3: walk_block(feat, rank, step, row, flags, 3, nr, leaf); break;
+    case 4: walk_block(feat, rank, step, row, flags, 4, nr, leaf); break;
+    case 5: walk_block(feat, rank, step, row, flags, 5, nr, leaf); break;
+    default: walk_block(feat, rank, step, row, flags, 6, nr, leaf); break;
     }
     const __m512i lane16 = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13,
                                              14, 15);
@@ -455,8 +462,8 @@ walk_rows(const engine_bytes *b, const uint8_t *const *bins, size_t blk, const i
             __m512i l32 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(leaves + 16 * q)));
             __m512i lanes = _mm512_add_epi32(lane16, _mm512_set1_epi32(16 * q));
             if (b->depth > ENGINE_BYTE_BLEND_DEPTH)
-                l32 = walk_lower(b->lower + blk * low * ENGINE_BYTE_LANES, b->depth, row[r],
-                                 flags[r], lanes, l32);
+                l32 = walk_lower(b->lower + (blk + r * blocks) * low * ENGINE_BYTE_LANES,
+                                 b->depth, row[r], flags[r], lanes, l32);
             _mm512_storeu_si512(out + r * stride + 16 * q,
                                 _mm512_add_epi32(_mm512_slli_epi32(l32, 6), lanes));
         }
@@ -467,12 +474,22 @@ __attribute__((target("avx512f,avx512bw,avx512vbmi"))) void
 crisk_engine_bytes_vbmi(const engine_bytes *b, const uint8_t *const *bins, size_t nrows,
                         size_t b0, size_t b1, int32_t *out, size_t stride)
 {
-    for (size_t blk = b0; blk < b1; blk++) {
+    size_t blk = b0;
+    /* Fewer rows than a walk takes: each row walks WALK_ROWS blocks at once instead. */
+    for (; nrows < WALK_ROWS && blk + WALK_ROWS <= b1; blk += WALK_ROWS)
+        for (size_t r = 0; r < nrows; r++) {
+            const uint8_t *same[WALK_ROWS];
+            for (int k = 0; k < WALK_ROWS; k++)
+                same[k] = bins[r];
+            walk_rows(b, same, blk, WALK_ROWS, 1,
+                      out + r * stride + (blk - b0) * ENGINE_BYTE_LANES, ENGINE_BYTE_LANES);
+        }
+    for (; blk < b1; blk++) {
         int32_t *o = out + (blk - b0) * ENGINE_BYTE_LANES;
         size_t r = 0;
         for (; r + WALK_ROWS <= nrows; r += WALK_ROWS)
-            walk_rows(b, bins + r, blk, WALK_ROWS, o + r * stride, stride);
+            walk_rows(b, bins + r, blk, WALK_ROWS, 0, o + r * stride, stride);
         for (; r < nrows; r++)
-            walk_rows(b, bins + r, blk, 1, o + r * stride, stride);
+            walk_rows(b, bins + r, blk, 1, 0, o + r * stride, stride);
     }
 }

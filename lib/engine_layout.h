@@ -188,7 +188,8 @@ void crisk_engine_bytes_scalar(const engine_bytes *b, const uint8_t *bins, size_
 /* Walks `nrows` binned rows (bins[r]: row r's bins and flags) through BYTES blocks
  * [b0, b1) and writes, for each row, block and lane, the index of the reached leaf within
  * its block (leaf * 64 + lane) to out[r * stride + (b - b0) * 64 + lane]. Rows go through
- * each block in pairs, which share the loads of its nodes. Needs AVX-512 F, BW and VBMI. */
+ * each block four at a time, sharing the loads of its nodes; fewer rows than four go
+ * through four blocks at a time. Needs AVX-512 F, BW and VBMI. */
 void crisk_engine_bytes_vbmi(const engine_bytes *b, const uint8_t *const *bins, size_t nrows,
                              size_t b0, size_t b1, int32_t *out, size_t stride);
 

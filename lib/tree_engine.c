@@ -533,14 +533,17 @@ static void add_trees_blocked(const crisk_model *m, const float *rows, size_t nr
     const engine_leaves *lv = use_bytes ? &e->bytelay.leaves : &pl;
     size_t F = m->num_features, G = m->num_outputs, L = lv->lanes;
     int32_t leaf[INTERLEAVE_ROWS * CHUNK_TREES];
+    /* A call of one row gives it the whole of `leaf`: longer chunks, whose blocks the
+     * BYTES walk takes several at a time. */
+    size_t chunk = nrows == 1 ? INTERLEAVE_ROWS * CHUNK_TREES : CHUNK_TREES;
     uint8_t bins[BLOCK_ROWS][ENGINE_BYTE_ROW];
     for (size_t r0 = 0; r0 < nrows; r0 += BLOCK_ROWS) {
         size_t r1 = nrows - r0 < BLOCK_ROWS ? nrows : r0 + BLOCK_ROWS;
         if (use_bytes)
             bin_rows(&e->bytelay, vbmi, rows + r0 * F, F, r1 - r0, bins);
         /* Chunks start on block boundaries, so a chunk is whole blocks. */
-        for (size_t c0 = t0 / L * L; c0 < t1; c0 += CHUNK_TREES) {
-            size_t c1 = t1 - c0 < CHUNK_TREES ? t1 : c0 + CHUNK_TREES;
+        for (size_t c0 = t0 / L * L; c0 < t1; c0 += chunk) {
+            size_t c1 = t1 - c0 < chunk ? t1 : c0 + chunk;
             size_t b0 = c0 / L, b1 = (c1 + L - 1) / L;
             for (size_t r = r0; r < r1; r += INTERLEAVE_ROWS) {
                 size_t nr = r1 - r < INTERLEAVE_ROWS ? r1 - r : INTERLEAVE_ROWS;

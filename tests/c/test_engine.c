@@ -295,6 +295,19 @@ START_TEST(test_many_thresholds)
 }
 END_TEST
 
+START_TEST(test_single_row_blocks)
+{
+    /* A call of one row walks several BYTES blocks at once, from any first block: more
+     * trees than four blocks, ranges that start and end inside blocks, one and four
+     * groups. */
+    shape one = {.trees = 330, .features = 24, .groups = 1, .min_depth = 4, .max_depth = 6};
+    check_shape(one, 2);
+    shape classes = {.trees = 320, .features = 40, .groups = 4, .min_depth = 2,
+                     .max_depth = 6, .weighted = 1};
+    check_shape(classes, 1);
+}
+END_TEST
+
 START_TEST(test_general_layout)
 {
     shape deep = {.trees = 20, .features = 30, .groups = 1, .min_depth = 6, .max_depth = 12};
@@ -391,6 +404,7 @@ static Suite *engine_suite(void)
     tcase_add_test(tc, test_perfect_layout_float);
     tcase_add_test(tc, test_perfect_layout_weighted_double);
     tcase_add_test(tc, test_many_thresholds);
+    tcase_add_test(tc, test_single_row_blocks);
     tcase_add_test(tc, test_general_layout);
     tcase_add_test(tc, test_reference_fallbacks);
     tcase_add_test(tc, test_fixups);
