@@ -4,8 +4,10 @@
 #include "linear.h"
 
 #include "error.h"
+#include "objective.h"
 
 #include <cblas.h>
+#include <immintrin.h>
 #include <math.h>
 #include <stdlib.h>
 
@@ -26,93 +28,137 @@ static void gblinear_margins(const crisk_model *m, const float *rows, size_t nro
     }
 }
 
-/* Rows summed at once by dot_rows: four independent sets of partial sums keep the adds
- * from waiting on each other. */
-#define ROWS_AT_ONCE 4
-/* How far ahead of the rows being summed dot_rows asks the memory for rows: without it the
- * hardware prefetcher alone leaves the loop waiting on memory. */
-#define PREFETCH_ROWS 8
-
-/* Writes margins[j] = bias + row j . w for the `nr` (at most ROWS_AT_ONCE) consecutive
- * rows of F floats at `x`, each feature converted to double as it is loaded. Eight
- * partial sums per row, reduced in a fixed order: a row's margin does not depend on `nr`,
- * and C11 does not contract a * b + c, so every version returns the same bits. Inlined with
- * a constant `nr`, so that the loops over rows and lanes unroll into vector code. */
-__attribute__((always_inline)) static inline void dot_block(const float *restrict x, size_t F,
-                                                             const double *restrict w,
-                                                             double bias,
-                                                             double *restrict margins, int nr)
+/* Returns bias + the dot product of the row of F floats at `x` with w, given the eight
+ * partial sums of its first f features (lane k: features f' with f' mod 8 = k): the
+ * remaining features are added to the bias, and the lanes reduced in a fixed order. */
+static inline double finish_row(const float *x, size_t f, size_t F, const double *w,
+                                double bias, const double p[8])
 {
-    double part[ROWS_AT_ONCE][8] = {{0}};
+    double tail = bias;
+    for (; f < F; f++)
+        tail += (double)x[f] * w[f];
+    return tail + (((p[0] + p[1]) + (p[2] + p[3])) + ((p[4] + p[5]) + (p[6] + p[7])));
+}
+
+/* Returns bias + row . w for the row of F floats at `x`, each feature converted to double
+ * as it is loaded. Two sets of eight partial sums (features f with f mod 16 < 8 in the
+ * first), so that two chains of adds overlap, added lane by lane and then reduced by
+ * finish_row; C11 does not contract a * b + c, so every version returns the same bits. */
+__attribute__((always_inline)) static inline double dot_row(const float *restrict x, size_t F,
+                                                            const double *restrict w,
+                                                            double bias)
+{
+    double part[2][8] = {{0}}, p[8];
     size_t f = 0;
-    for (; f + 8 <= F; f += 8)
-        for (int j = 0; j < nr; j++)
+    for (; f + 16 <= F; f += 16)
+        for (int h = 0; h < 2; h++)
             for (int k = 0; k < 8; k++)
-                part[j][k] += (double)x[j * F + f + k] * w[f + k];
-    for (int j = 0; j < nr; j++) {
-        double tail = bias;
-        for (size_t g = f; g < F; g++)
-            tail += (double)x[j * F + g] * w[g];
-        const double *p = part[j];
-        margins[j] = tail + (((p[0] + p[1]) + (p[2] + p[3])) + ((p[4] + p[5]) + (p[6] + p[7])));
+                part[h][k] += (double)x[f + 8 * h + k] * w[f + 8 * h + k];
+    if (f + 8 <= F) {
+        for (int k = 0; k < 8; k++)
+            part[0][k] += (double)x[f + k] * w[f + k];
+        f += 8;
     }
+    for (int k = 0; k < 8; k++)
+        p[k] = part[0][k] + part[1][k];
+    return finish_row(x, f, F, w, bias, p);
 }
 
-/* Writes margins[r] = bias + row r . w for `nrows` rows of F floats. One pass that reads
- * each row once, at close to the speed of memory: converting blocks of rows to double for
- * BLAS and then calling dgemv or dgemm makes two passes whose memory waits and arithmetic
- * do not overlap (perf, 1M x 200 on one thread: 64-71 ms through dgemm or dgemv on
- * converted blocks, about 41 ms fused). Inlined into one function per instruction set. */
-__attribute__((always_inline)) static inline void dot_rows_body(const float *rows,
-                                                                size_t nrows, size_t F,
-                                                                const double *w, double bias,
-                                                                double *margins)
+/* dot_row with AVX-512 F: one zmm a set of partial sums, fed by load-and-convert. GCC
+ * vectorises dot_row for AVX-512 into half-register conversions and shuffles that cost
+ * about as much as the arithmetic; the lanes and the order of the adds are dot_row's. */
+__attribute__((target("avx512f"), always_inline)) static inline double
+dot_row_avx512(const float *x, size_t F, const double *w, double bias)
 {
-    size_t r = 0;
-    for (; r + ROWS_AT_ONCE <= nrows; r += ROWS_AT_ONCE) {
-        const float *x = rows + r * F;
-        if (r + ROWS_AT_ONCE + PREFETCH_ROWS <= nrows)
-            for (size_t b = 0; b < ROWS_AT_ONCE * F; b += 64 / sizeof *x)
-                __builtin_prefetch(x + PREFETCH_ROWS * F + b);
-        dot_block(x, F, w, bias, margins + r, ROWS_AT_ONCE);
+    __m512d p0 = _mm512_setzero_pd(), p1 = p0;
+    size_t f = 0;
+    for (; f + 16 <= F; f += 16) {
+        p0 = _mm512_add_pd(p0, _mm512_mul_pd(_mm512_cvtps_pd(_mm256_loadu_ps(x + f)),
+                                             _mm512_loadu_pd(w + f)));
+        p1 = _mm512_add_pd(p1, _mm512_mul_pd(_mm512_cvtps_pd(_mm256_loadu_ps(x + f + 8)),
+                                             _mm512_loadu_pd(w + f + 8)));
     }
-    for (; r < nrows; r++)
-        dot_block(rows + r * F, F, w, bias, margins + r, 1);
+    if (f + 8 <= F) {
+        p0 = _mm512_add_pd(p0, _mm512_mul_pd(_mm512_cvtps_pd(_mm256_loadu_ps(x + f)),
+                                             _mm512_loadu_pd(w + f)));
+        f += 8;
+    }
+    double p[8];
+    _mm512_storeu_pd(p, _mm512_add_pd(p0, p1));
+    return finish_row(x, f, F, w, bias, p);
 }
 
-/* dot_rows_body compiled for AVX-512 F, for AVX2, and for the baseline. */
-__attribute__((target("avx512f"))) static void dot_rows_avx512(const float *rows, size_t nrows,
-                                                                size_t F, const double *w,
-                                                                double bias, double *margins)
+/* A function returning one row's margin, as dot_row. */
+typedef double dot_row_fn(const float *x, size_t F, const double *w, double bias);
+
+/* Writes out[r] = the margin of row r of a binary logistic model, or its sigmoid, for
+ * `nrows` rows of F floats, row after row: the rows are read as one sequential stream,
+ * which the hardware prefetcher follows at close to the speed of memory (blocks of rows
+ * walked side by side, several streams, measured slower with two threads), and each
+ * row's exp overlaps the loads of the next. Returns the index of the first row whose
+ * margin is NaN (a missing value), or `nrows`. Inlined into one function per instruction
+ * set, with `dot` a constant. */
+__attribute__((always_inline)) static inline size_t
+binary_rows_body(const float *rows, size_t nrows, size_t F, const double *w, double bias,
+                 double s, int as_margin, float *out, dot_row_fn *dot)
 {
-    dot_rows_body(rows, nrows, F, w, bias, margins);
+    for (size_t r = 0; r < nrows; r++) {
+        double margin = dot(rows + r * F, F, w, bias);
+        if (isnan(margin))
+            return r;
+        out[r] = (float)(as_margin ? margin : crisk_sigmoid(margin, s));
+    }
+    return nrows;
 }
 
-__attribute__((target("avx2"))) static void dot_rows_avx2(const float *rows, size_t nrows,
-                                                          size_t F, const double *w,
-                                                          double bias, double *margins)
+/* binary_rows_body compiled for AVX-512 F, for AVX2, and for the baseline. */
+__attribute__((target("avx512f"))) static size_t
+binary_rows_avx512(const float *rows, size_t nrows, size_t F, const double *w, double bias,
+                   double s, int as_margin, float *out)
 {
-    dot_rows_body(rows, nrows, F, w, bias, margins);
+    return binary_rows_body(rows, nrows, F, w, bias, s, as_margin, out, dot_row_avx512);
 }
 
-static void dot_rows_baseline(const float *rows, size_t nrows, size_t F, const double *w,
-                              double bias, double *margins)
+__attribute__((target("avx2"))) static size_t
+binary_rows_avx2(const float *rows, size_t nrows, size_t F, const double *w, double bias,
+                 double s, int as_margin, float *out)
 {
-    dot_rows_body(rows, nrows, F, w, bias, margins);
+    return binary_rows_body(rows, nrows, F, w, bias, s, as_margin, out, dot_row);
 }
 
-/* dot_rows_body for the widest instruction set the running CPU has. Chosen on each call
- * (a read of libgcc's CPU model) rather than by an ifunc resolver, which runs before the
- * sanitizers' runtimes are ready. Every version returns the same bits (see dot_block). */
-static void dot_rows(const float *rows, size_t nrows, size_t F, const double *w, double bias,
-                     double *margins)
+static size_t binary_rows_baseline(const float *rows, size_t nrows, size_t F, const double *w,
+                                   double bias, double s, int as_margin, float *out)
+{
+    return binary_rows_body(rows, nrows, F, w, bias, s, as_margin, out, dot_row);
+}
+
+/* binary_rows_body for the widest instruction set the running CPU has. Chosen on each
+ * call (a read of libgcc's CPU model) rather than by an ifunc resolver, which runs before
+ * the sanitizers' runtimes are ready. Every version returns the same bits (see dot_row). */
+static size_t binary_rows(const float *rows, size_t nrows, size_t F, const double *w,
+                          double bias, double s, int as_margin, float *out)
 {
     if (__builtin_cpu_supports("avx512f"))
-        dot_rows_avx512(rows, nrows, F, w, bias, margins);
-    else if (__builtin_cpu_supports("avx2"))
-        dot_rows_avx2(rows, nrows, F, w, bias, margins);
-    else
-        dot_rows_baseline(rows, nrows, F, w, bias, margins);
+        return binary_rows_avx512(rows, nrows, F, w, bias, s, as_margin, out);
+    if (__builtin_cpu_supports("avx2"))
+        return binary_rows_avx2(rows, nrows, F, w, bias, s, as_margin, out);
+    return binary_rows_baseline(rows, nrows, F, w, bias, s, as_margin, out);
+}
+
+/* Fails with CRISK_E_INPUT for row `row` (its F floats at `x`), whose margin is NaN:
+ * naming its first missing value, or else its first infinite one (inf - inf or inf x 0
+ * made the margin undefined). Returns CRISK_E_INPUT. */
+static int undefined_margin(const float *x, size_t F, size_t row, crisk_error *err)
+{
+    for (size_t f = 0; f < F; f++)
+        if (isnan(x[f]))
+            return crisk_fail(err, CRISK_E_INPUT, "row %zu, column %zu: missing value; "
+                              "logistic models need every feature", row, f);
+    size_t f = 0;
+    while (f + 1 < F && isfinite(x[f]))
+        f++;
+    return crisk_fail(err, CRISK_E_INPUT, "row %zu, column %zu: infinite value; it leaves "
+                      "the logistic margin undefined", row, f);
 }
 
 /* Writes the margins of `nrows` rows of a model of several outputs: rows . W + bias
@@ -136,33 +182,34 @@ static int gemm_rows(const crisk_model *m, const float *rows, size_t nrows, doub
     return 0;
 }
 
-/* Logistic models: margins = rows . W + bias (standardisation is folded into W and bias
- * at load). Double, because the folded terms of features far from zero cancel: float32
- * loses 1e-4 on probabilities there. A binary model (one output) goes through dot_rows
- * without any allocation; several outputs through gemm_rows. A NaN anywhere in a row
+/* Logistic models sum in double, because the folded standardisation terms of features far
+ * from zero cancel: float32 loses 1e-4 on probabilities there. */
+
+/* Logistic models of several outputs: margins = rows . W + bias (standardisation is
+ * folded into W and bias at load), through gemm_rows. A NaN anywhere in a row
  * makes that row's margins NaN, which is how a missing value is found without a second
  * pass over the rows. */
 static int logistic_margins(const crisk_model *m, const float *rows, size_t nrows,
                             size_t row_offset, double *margins, crisk_error *err)
 {
     size_t F = m->num_features, G = m->num_outputs;
-    if (G == 1)
-        dot_rows(rows, nrows, F, m->weights, m->bias[0], margins);
-    else {
-        int rc = gemm_rows(m, rows, nrows, margins, err);
-        if (rc)
-            return rc;
-    }
+    int rc = gemm_rows(m, rows, nrows, margins, err);
+    if (rc)
+        return rc;
     for (size_t i = 0; i < nrows * G; i++)
-        if (isnan(margins[i])) {
-            size_t r = i / G;
-            for (size_t f = 0; f < F; f++)
-                if (isnan(rows[r * F + f]))
-                    return crisk_fail(err, CRISK_E_INPUT,
-                                      "row %zu, column %zu: missing value; logistic models "
-                                      "need every feature", row_offset + r, f);
-        }
+        if (isnan(margins[i]))
+            return undefined_margin(rows + i / G * F, F, row_offset + i / G, err);
     return 0;
+}
+
+int crisk_linear_binary_outputs(const crisk_model *m, const float *rows, size_t nrows,
+                                size_t row_offset, int as_margin, float *out,
+                                crisk_error *err)
+{
+    size_t F = m->num_features;
+    size_t bad = binary_rows(rows, nrows, F, m->weights, m->bias[0], m->transform_param,
+                             as_margin, out);
+    return bad < nrows ? undefined_margin(rows + bad * F, F, row_offset + bad, err) : 0;
 }
 
 int crisk_linear_margins(const crisk_model *m, const float *rows, size_t nrows,

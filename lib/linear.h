@@ -9,12 +9,30 @@
 
 /* Writes the margins (nrows x num_outputs) of a linear model for `nrows` rows.
  * gblinear follows XGBoost exactly: bias + base margin, then x_j * w in float in column
- * order, missing features contributing nothing. Logistic models sum in double: a binary
- * model in one fused pass over the rows (no allocation), several outputs through one
- * dgemm over a double copy of the rows (allocated per call). They refuse missing values:
- * a NaN fails with CRISK_E_INPUT naming the row (`row_offset` is added to the index in
- * the message). */
+ * order, missing features contributing nothing. Logistic models of several outputs sum in
+ * double through one dgemm over a double copy of the rows (allocated per call). Binary
+ * logistic models go through crisk_linear_binary_outputs instead. Logistic models refuse
+ * missing values: a NaN fails with CRISK_E_INPUT naming the row (`row_offset` is added to
+ * the index in the message) and column. */
 int crisk_linear_margins(const crisk_model *model, const float *rows, size_t nrows,
                          size_t row_offset, double *margins, crisk_error *err);
+
+/* Returns whether `model` is a binary logistic model, scored by
+ * crisk_linear_binary_outputs. */
+static inline int crisk_linear_is_binary(const crisk_model *model)
+{
+    return model->family == CRISK_FAMILY_LOGISTIC && model->num_outputs == 1;
+}
+
+/* Writes the outputs of a binary logistic model for `nrows` rows to out[0 .. nrows): the
+ * margin (as_margin != 0) or its sigmoid, in one pass that sums each row in double as it
+ * reads it, without allocating. One pass at close to the speed of memory: converting
+ * blocks of rows to double for OpenBLAS's dgemv or dgemm makes two passes whose memory
+ * waits and arithmetic do not overlap (1M x 200 on one thread: 64-71 ms against about
+ * 41 ms fused). Missing values fail as in crisk_linear_margins; out is then partly
+ * written. */
+int crisk_linear_binary_outputs(const crisk_model *model, const float *rows, size_t nrows,
+                                size_t row_offset, int as_margin, float *out,
+                                crisk_error *err);
 
 #endif /* CRISK_LINEAR_H */

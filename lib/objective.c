@@ -52,12 +52,6 @@ static void softmax(const double *m, size_t k, float *out)
         out[i] = (float)(exp(m[i] - wmax) / wsum);
 }
 
-/* Double logistic 1 / (1 + exp(-s x)). */
-static double sigmoid(double x, double s)
-{
-    return 1.0 / (1.0 + exp(-s * x));
-}
-
 /* Writes one row's outputs from its `k` margins. */
 static void transform_row(const crisk_model *m, const double *mg, size_t k, double avg,
                           float *out)
@@ -82,7 +76,7 @@ static void transform_row(const crisk_model *m, const double *mg, size_t k, doub
     case CRISK_TF_SIGMOID_OVR_NORM: {
         double sum = 0.0, p[k];
         for (size_t i = 0; i < k; i++)
-            sum += p[i] = sigmoid(mg[i], m->transform_param);
+            sum += p[i] = crisk_sigmoid(mg[i], m->transform_param);
         for (size_t i = 0; i < k; i++)
             out[i] = (float)(p[i] / sum);
         return;
@@ -104,7 +98,7 @@ static void transform_row(const crisk_model *m, const double *mg, size_t k, doub
             break;
         case CRISK_TF_SIGMOID:
         case CRISK_TF_SIGMOID_OVR:
-            out[i] = (float)sigmoid(x, m->transform_param);
+            out[i] = (float)crisk_sigmoid(x, m->transform_param);
             break;
         case CRISK_TF_EXP:
             out[i] = (float)exp(x);
@@ -135,7 +129,7 @@ void crisk_objective_apply(const crisk_model *m, const double *margins, size_t n
      * as the exp on a batch of a binary logistic model. */
     if (m->transform == CRISK_TF_SIGMOID && k == 1 && avg == 1.0) {
         for (size_t r = 0; r < nrows; r++)
-            out[r] = (float)sigmoid(margins[r], m->transform_param);
+            out[r] = (float)crisk_sigmoid(margins[r], m->transform_param);
         return;
     }
     for (size_t r = 0; r < nrows; r++)

@@ -1,6 +1,7 @@
 /*
- * predict.c — crisk_predict: running margins, engine and transform over chunks of rows.
- * Argument checks and the split of rows across threads live in call.c.
+ * predict.c — crisk_predict: running margins, engine and transform over chunks of rows
+ * (binary logistic models: one fused pass, linear.c). Argument checks and the split of
+ * rows across threads live in call.c.
  */
 #include "crisk.h"
 
@@ -43,6 +44,9 @@ static int run_job(void *ctx, size_t begin, size_t end, crisk_error *err)
     const predict_job *job = ctx;
     const crisk_model *m = job->model;
     size_t F = m->num_features, G = m->num_outputs;
+    if (crisk_linear_is_binary(m))
+        return crisk_linear_binary_outputs(m, job->rows + begin * F, end - begin, begin,
+                                           job->as_margin, job->out + begin, err);
     size_t per_row = job->as_margin ? G : crisk_model_num_outputs(m);
     double stack_margins[STACK_MARGINS], *margins = stack_margins;
     size_t chunk = STACK_MARGINS / G;

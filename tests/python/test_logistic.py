@@ -165,9 +165,9 @@ def test_margins_match_decision_function(name, tmp_path):
 
 @pytest.mark.parametrize("n_features, n_classes", [(10, 4), (203, 2)])
 def test_threads_give_the_same_outputs(n_features, n_classes, tmp_path):
-    """Several threads give the bits of one. The binary model (summed four rows at a time,
-    the last rows of a slice one by one) has a feature count that is not a multiple of 8
-    and a row count that is not a multiple of 4, and still matches scikit-learn."""
+    """Several threads give the bits of one. The binary model (one fused pass, two sets of
+    eight partial sums a row) has a feature count that is neither a multiple of 16 nor of
+    8, and still matches scikit-learn."""
     est, X = fit("lr", n_features, n_classes, True)
     model, _ = export_and_load(est, tmp_path)
     X = np.tile(X, (3, 1))[:-1]  # enough rows for several threads
@@ -190,6 +190,28 @@ def test_missing_value_names_the_row(row, tmp_path):
     with pytest.raises(CriskError) as info:
         model.predict(X, margin=True)
     assert info.value.code == E_INPUT
+
+
+def test_infinite_values(tmp_path):
+    """An infinite feature gives the probability it tends to; two that cancel (inf - inf)
+    leave the margin undefined: an error naming the row and the first infinite column,
+    never a NaN probability."""
+    est, X = fit("lr", 6, 2, True)
+    model, doc = export_and_load(est, tmp_path)
+    coef, _ = folded(doc)
+    w = np.asarray(coef, dtype=float).ravel()
+    up, down = int(np.argmax(w)), int(np.argmin(w))
+    assert w[up] > 0 > w[down], "the fitted model has weights of both signs"
+    X = X[:50].copy()
+    X[7, up] = np.inf
+    X[8, up] = -np.inf
+    got = model.predict(X)
+    assert got[7] == 1.0 and got[8] == 0.0
+    X[9, [up, down]] = np.inf
+    with pytest.raises(CriskError) as info:
+        model.predict(X)
+    assert info.value.code == E_INPUT
+    assert f"row 9, column {min(up, down)}: infinite value" in info.value.message
 
 
 class _Info(ctypes.Structure):
