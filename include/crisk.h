@@ -286,7 +286,8 @@ CRISK_API void crisk_predict_options_init(crisk_predict_options *opts);
  * Tree models score exactly as the library that trained them: XGBoost accumulates leaves
  * in float32 in tree order from base_score's margin; LightGBM compares and accumulates in
  * double. Logistic models do not accept missing values: a NaN fails with CRISK_E_INPUT
- * naming the row.
+ * naming the row and column, as do infinite values whose terms cancel (inf - inf leaves
+ * the margin undefined; a single infinite term gives probability 0 or 1).
  *
  * Returns 0, or CRISK_E_INVALID_ARGUMENT (NULL pointers, a bad option, an iteration range
  * beyond the model, iteration ranges on a linear model), CRISK_E_SHAPE (ncols is not
@@ -294,9 +295,11 @@ CRISK_API void crisk_predict_options_init(crisk_predict_options *opts);
  * failure. nrows == 0 succeeds and writes nothing.
  *
  * Thread-safe: any number of threads may score one model at once. With threads == 1 the
- * call runs on the calling thread, and for a tree model with at most 2048 outputs it
- * allocates nothing on the heap; so does a call of several threads with a pool. A call
- * uses up to 128 KiB of each scoring thread's stack (blocks of rows being walked). */
+ * call runs on the calling thread, and for a tree model with at most 2048 outputs or a
+ * binary logistic model it allocates nothing on the heap; so does a call of several
+ * threads with a pool (logistic models of several outputs allocate a double copy of each
+ * chunk of rows for OpenBLAS's dgemm). A call uses up to 128 KiB of each scoring
+ * thread's stack (blocks of rows being walked). */
 CRISK_API int crisk_predict(const crisk_model *model, const float *rows, size_t nrows,
                             size_t ncols, const crisk_predict_options *opts, float *out,
                             crisk_error *err);
