@@ -12,6 +12,7 @@
 #ifndef CRISK_BINDINGS_HELPERS_H
 #define CRISK_BINDINGS_HELPERS_H
 
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -115,18 +116,21 @@ static inline size_t batch_append_rows(crisk_batch *batch, const void *data, siz
  * profiles judged as of `today` (days since 1970-01-01) when `has_today` is non-zero,
  * else by each declaration's date (CRISK_SCORE_TODAY_AUTO); in stream mode against
  * `state` (which the call updates) when it is not NULL, else with the budget applying to
- * the batch as a whole. Returns the results, or NULL with `err` filled. */
+ * the batch as a whole; keeping the top `explain` reason codes per declaration
+ * (crisk_score_options.explain; 0: none). Returns the results, or NULL with `err`
+ * filled. */
 static inline crisk_results *bundle_score_stream(const crisk_bundle *bundle,
                                                  const crisk_batch *batch, int threads,
                                                  crisk_pool *pool, int has_today,
                                                  int64_t today, crisk_lane_state *state,
-                                                 crisk_error *err)
+                                                 unsigned explain, crisk_error *err)
 {
     crisk_score_options opts;
     crisk_score_options_init(&opts);
     opts.threads = threads;
     opts.pool = pool;
     opts.stream = state;
+    opts.explain = explain;
     if (has_today)
         opts.today = today;
     crisk_results *r = NULL;
@@ -138,9 +142,10 @@ static inline crisk_results *bundle_score_stream(const crisk_bundle *bundle,
 static inline crisk_results *bundle_score(const crisk_bundle *bundle,
                                           const crisk_batch *batch, int threads,
                                           crisk_pool *pool, int has_today, int64_t today,
-                                          crisk_error *err)
+                                          unsigned explain, crisk_error *err)
 {
-    return bundle_score_stream(bundle, batch, threads, pool, has_today, today, NULL, err);
+    return bundle_score_stream(bundle, batch, threads, pool, has_today, today, NULL,
+                               explain, err);
 }
 
 /* Creates a fresh streaming lane state for `bundle`'s policy; returns it, or NULL with
@@ -239,6 +244,67 @@ static inline int results_reasons(const crisk_results *results, void *text, size
         return crisk_helper_shape(err, "text", text_len, 2 * n);
     for (size_t r = 0; r < n; r++)
         crisk_results_reason(results, r, (char *)text + r * stride, stride);
+    return 0;
+}
+
+/* Returns how many bytes the values of every reason code of `results` take together
+ * (the size of results_explain's `text`). */
+static inline size_t results_explain_bytes(const crisk_results *results)
+{
+    size_t bytes = 0;
+    for (size_t r = 0, n = crisk_results_size(results); r < n; r++)
+        for (size_t k = 0, nk = crisk_results_num_reasons(results, r); k < nk; k++)
+            bytes += strlen(crisk_results_reason_value(results, r, k));
+    return bytes;
+}
+
+/* Copies the reason codes of `results` (of `bundle`, scored with explain = `explain`)
+ * into caller arrays, `explain` slots per declaration, slot k of declaration r at
+ * r * explain + k: `out` (n x (explain + 2) floats: each slot's contribution, NaN past the
+ * declaration's reasons, then its bias and rest), `ints` (n x explain x 2: each slot's
+ * schema field index and the byte length of its value; -1 and 0 past the declaration's
+ * reasons) and `text` (every value, slot after slot, without separators: exactly
+ * results_explain_bytes bytes; a missing value is ""). Returns 0, or CRISK_E_SHAPE when
+ * an array has not exactly that size. */
+static inline int results_explain(const crisk_bundle *bundle, const crisk_results *results,
+                                  unsigned explain, float *out, size_t out_len, int32_t *ints,
+                                  size_t ints_len, void *text, size_t text_len,
+                                  crisk_error *err)
+{
+    size_t n = crisk_results_size(results), slots = n * explain;
+    if (out_len != n * ((size_t)explain + 2))
+        return crisk_helper_shape(err, "out", out_len, n * ((size_t)explain + 2));
+    if (ints_len != 2 * slots)
+        return crisk_helper_shape(err, "ints", ints_len, 2 * slots);
+    if (text_len != results_explain_bytes(results))
+        return crisk_helper_shape(err, "text", text_len, results_explain_bytes(results));
+    const crisk_schema *schema = crisk_bundle_schema(bundle);
+    char *at = text;
+    for (size_t r = 0; r < n; r++) {
+        size_t have = crisk_results_num_reasons(results, r);
+        float *row = out + r * ((size_t)explain + 2);
+        for (size_t k = 0; k < explain; k++) {
+            int32_t *slot = ints + 2 * (r * explain + k);
+            if (k >= have) {
+                row[k] = NAN;
+                slot[0] = -1;
+                slot[1] = 0;
+                continue;
+            }
+            const char *value = crisk_results_reason_value(results, r, k);
+            size_t len = strlen(value);
+            if (len) {   /* `text` may be NULL when every value is "" */
+                memcpy(at, value, len);
+                at += len;
+            }
+            row[k] = crisk_results_reason_contribution(results, r, k);
+            slot[0] = (int32_t)crisk_schema_field_index(
+                schema, crisk_results_reason_field(results, r, k));
+            slot[1] = (int32_t)len;
+        }
+        row[explain] = crisk_results_explain_bias(results, r);
+        row[explain + 1] = crisk_results_explain_rest(results, r);
+    }
     return 0;
 }
 

@@ -69,6 +69,7 @@ CRISK_RUN_UNLESS_PENDING(schema_load)
 CRISK_RUN_UNLESS_PENDING(batch_append_rows)
 CRISK_RUN_UNLESS_PENDING(results_collect)
 CRISK_RUN_UNLESS_PENDING(results_reasons)
+CRISK_RUN_UNLESS_PENDING(results_explain)
 
 /* Strings out of C as UTF-8 bytes decoded in Java: NewStringUTF expects modified UTF-8,
  * which feature names read from a model file need not be. */
@@ -430,13 +431,17 @@ size_t batch_append_rows(crisk_batch *batch, const void *data, size_t size,
                          size_t begin, size_t end, crisk_error *err);
 crisk_results *bundle_score(const crisk_bundle *bundle, const crisk_batch *batch,
                             int threads, crisk_pool *pool, int has_today, int64_t today,
-                            crisk_error *err);
+                            unsigned explain, crisk_error *err);
 size_t bundle_model_outputs(const crisk_bundle *bundle, size_t m);
 int results_collect(const crisk_bundle *bundle, const crisk_results *results,
                     float *out_array, size_t out_len, int32_t *ints, size_t ints_len,
                     crisk_error *err);
 int results_reasons(const crisk_results *results, void *text, size_t text_len,
                     crisk_error *err);
+size_t results_explain_bytes(const crisk_results *results);
+int results_explain(const crisk_bundle *bundle, const crisk_results *results,
+                    unsigned explain, float *out_array, size_t out_len, int32_t *ints,
+                    size_t ints_len, void *text, size_t text_len, crisk_error *err);
 
 /* Schema fitting (org.crisk.Schema): from records through a batch, or from a file
  * (decl_file.h); the same crisk_helpers.h calls as the Python binding's Schema. A seed

@@ -286,7 +286,8 @@ size_t batch_append_rows(crisk_batch *batch, const void *data, size_t size,
                          size_t begin, size_t end, crisk_error *err);
 crisk_results *bundle_score_stream(const crisk_bundle *bundle, const crisk_batch *batch,
                                    int threads, crisk_pool *pool, int has_today,
-                                   int64_t today, crisk_lane_state *state, crisk_error *err);
+                                   int64_t today, crisk_lane_state *state,
+                                   unsigned explain, crisk_error *err);
 crisk_lane_state *lane_state_new(const crisk_bundle *bundle, crisk_error *err);
 crisk_lane_state *lane_state_load(const crisk_bundle *bundle, const char *path,
                                   crisk_error *err);
@@ -299,6 +300,10 @@ int results_collect(const crisk_bundle *bundle, const crisk_results *results, fl
                     size_t out_len, int32_t *ints, size_t ints_len, crisk_error *err);
 int results_reasons(const crisk_results *results, void *text, size_t text_len,
                     crisk_error *err);
+size_t results_explain_bytes(const crisk_results *results);
+int results_explain(const crisk_bundle *bundle, const crisk_results *results,
+                    unsigned explain, float *out, size_t out_len, int32_t *ints,
+                    size_t ints_len, void *text, size_t text_len, crisk_error *err);
 
 int schema_fit(crisk_schema *schema, const crisk_batch *batch, const float *labels,
                size_t nlabels, unsigned folds, uint64_t seed, double smoothing,

@@ -3,7 +3,7 @@ models/generate.py, a schema fitted with crisk.Schema, XGBoost models trained on
 Schema.training_matrix (with kind=True also a 4-class model of the fraud pattern), and
 manifest, profiles and policy JSON. Used by the bundle, Dask and Java tests (the Java test
 runs `python3 bundle_builder.py DIR` to get a bundle, the declarations as CSV and the
-expected results as CSV).
+expected results, reason codes included, as CSV).
 
     python3 tests/python/bundle_builder.py OUTDIR   # OUTDIR/bundle, decls.csv, expected.csv
 """
@@ -215,17 +215,42 @@ def write_kind_inputs(out: Path, rows: List[Dict[str, str]], rejected: Sequence[
             w.writerow([i] + ["%.9g" % v for v in p])
 
 
+EXPLAIN = 4   # the reason codes main() writes per declaration
+
+
+def write_reasons(out: Path, bundle, rows: List[Dict[str, str]]) -> None:
+    """Writes OUTDIR/reasons_expected.csv, the Python binding's reason codes of `rows`
+    (Bundle.score with explain=EXPLAIN): per scored declaration its input row, bias and
+    rest (%.9g), then field, value ("" when missing) and contribution (%.9g) of each of
+    its reasons."""
+    import pandas as pd
+
+    scores, _ = bundle.score(rows, threads=1, today="2025-06-30", explain=EXPLAIN)
+    with open(out / "reasons_expected.csv", "w", newline="") as f:
+        w = csv.writer(f, lineterminator="\n")
+        for pos, r in scores.iterrows():
+            line = [pos, "%.9g" % r["explain_bias"], "%.9g" % r["explain_rest"]]
+            for k in range(1, EXPLAIN + 1):
+                if not pd.isna(r[f"reason_{k}_field"]):
+                    value = r[f"reason_{k}_value"]
+                    line += [r[f"reason_{k}_field"], "" if pd.isna(value) else value,
+                             "%.9g" % r[f"reason_{k}_contribution"]]
+            w.writerow(line)
+
+
 def main(argv: List[str]) -> int:
     """Writes OUTDIR/bundle, OUTDIR/decls.csv and OUTDIR/expected.csv (the Python scores:
     id, one column per model as %.9g, lane, reason, hits, reason_kind; rejects as lane
-    "REJECTED"), the Schema files of write_schema_inputs and the multi-class files of
-    write_kind_inputs."""
+    "REJECTED"), the reason codes of write_reasons, the Schema files of
+    write_schema_inputs and the multi-class files of write_kind_inputs."""
     import crisk
 
     out = Path(argv[1])
     bundle = crisk.Bundle(build(out))
     write_schema_inputs(out, bundle.schema)
     rows = scoring_rows()
+    for i in (2, 40, 41):   # missing values, which reason codes must show as missing
+        rows[i]["net_mass_kg"] = ""
     fields = list(rows[0])
     with open(out / "decls.csv", "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=fields, lineterminator="\n")
@@ -245,6 +270,7 @@ def main(argv: List[str]) -> int:
                 w.writerow([pos, r["declaration_id"]]
                            + ["%.9g" % r[m] for m in bundle.model_names]
                            + [r["lane"], r["reason"], r["hits"], r["reason_kind"]])
+    write_reasons(out, bundle, rows)
     write_kind_inputs(out, rows, rejects["row"].tolist())
     return 0
 

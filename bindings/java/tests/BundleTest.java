@@ -43,11 +43,13 @@ import org.junit.runner.notification.Failure;
  * org.crisk.Schema fitted from the builder's training declarations (CSV) must save the
  * schema file Python's crisk.Schema saved and build its training matrix and features.
  * A bundle with a 4-class model must give every class, as xgboost's predict_proba
- * (computed by the builder) does; a Pool must change no result.
+ * (computed by the builder) does; a Pool must change no result. Reason codes (explain)
+ * must equal the Python binding's (the builder's reasons_expected.csv).
  */
 public class BundleTest {
     private static final Path SOURCE = Paths.get(System.getenv("CRISK_SOURCE_DIR"));
     private static final LocalDate TODAY = LocalDate.of(2025, 6, 30);  // as the builder
+    private static final int EXPLAIN = 4;   // reason codes, as the builder's EXPLAIN
 
     private static Path work;
     private static List<Map<String, String>> records;
@@ -289,6 +291,90 @@ public class BundleTest {
                 assertThrows(IndexOutOfBoundsException.class, () -> s.score(0, 2, classes));
                 assertThrows(IndexOutOfBoundsException.class, () -> s.score(0, 0, 1));
             }
+        }
+    }
+
+    /** Asserts that {@code got} is the float the builder wrote as %.9g in {@code want}. */
+    private static void assertBits(String what, String want, float got) {
+        assertEquals(what, Float.floatToIntBits(Float.parseFloat(want)),
+                     Float.floatToIntBits(got));
+    }
+
+    /** Reason codes (explain = K) equal the Python binding's (reasons_expected.csv, by the
+     *  builder): fields, values (missing ones included), contributions, bias and rest bit
+     *  for bit, from records and from columns; they sum to the score model's margin (the
+     *  logit of its binary:logistic score); rejected rows have none. */
+    @Test
+    public void reasonCodesAsPythonGivesThem() throws IOException {
+        List<List<String>> exp = readCsv(work.resolve("reasons_expected.csv"));
+        try (Bundle bundle = Bundle.load(work.resolve("bundle"))) {
+            for (BundleScores s : List.of(
+                     bundle.score(records, 1, TODAY, null, EXPLAIN),
+                     bundle.scoreColumns(columnsOf(bundle), 2, TODAY, null, EXPLAIN))) {
+                assertEquals(EXPLAIN, s.explain());
+                assertEquals(exp.size(), s.size());
+                boolean missing = false;
+                for (int i = 0; i < s.size(); i++) {
+                    List<String> e = exp.get(i);
+                    String at = "row " + e.get(0);
+                    assertEquals(at, Integer.parseInt(e.get(0)), s.inputRow(i));
+                    assertBits(at, e.get(1), s.explainBias(i));
+                    assertBits(at, e.get(2), s.explainRest(i));
+                    int n = (e.size() - 3) / 3;
+                    assertEquals(at, n, s.numReasons(i));
+                    double sum = (double) s.explainBias(i) + s.explainRest(i);
+                    for (int k = 0; k < n; k++) {
+                        assertEquals(at, e.get(3 + 3 * k), s.reasonField(i, k));
+                        String v = s.reasonValue(i, k);
+                        assertEquals(at, e.get(4 + 3 * k), v == null ? "" : v);
+                        missing |= v == null;
+                        assertBits(at, e.get(5 + 3 * k), s.reasonContribution(i, k));
+                        sum += s.reasonContribution(i, k);
+                    }
+                    double p = s.score(i, "fraud");
+                    assertEquals(at, Math.log(p / (1 - p)), sum, 1e-3);
+                    final int row = i;
+                    assertThrows(IndexOutOfBoundsException.class, () -> s.reasonField(row, n));
+                }
+                assertTrue("a missing value is a reason somewhere", missing);
+            }
+        }
+    }
+
+    /** Without explain there are no reason codes; K above the number of fields gives every
+     *  contributing field (rest 0), the first K of which are those of a smaller K, whose
+     *  rest sums the others; a negative K is refused. */
+    @Test
+    public void reasonCodesWithoutExplainAndBeyondTheFields() {
+        try (Bundle bundle = Bundle.load(work.resolve("bundle"))) {
+            BundleScores none = bundle.score(records, 1, TODAY);
+            assertEquals(0, none.explain());
+            assertEquals(0, none.numReasons(0));
+            assertTrue(Float.isNaN(none.explainBias(0)) && Float.isNaN(none.explainRest(0)));
+            assertThrows(IndexOutOfBoundsException.class, () -> none.reasonField(0, 0));
+            assertThrows(IndexOutOfBoundsException.class, () -> none.numReasons(none.size()));
+            int fields = bundle.fieldNames().size();
+            BundleScores all = bundle.score(records, 1, TODAY, null, fields + 2);
+            BundleScores top = bundle.score(records, 1, TODAY, null, EXPLAIN);
+            for (int i = 0; i < all.size(); i++) {
+                assertTrue(all.numReasons(i) < fields);
+                assertEquals(0f, all.explainRest(i), 0f);
+                assertEquals(top.explainBias(i), all.explainBias(i), 0f);
+                double beyond = 0;
+                for (int k = 0; k < all.numReasons(i); k++) {
+                    if (k < top.numReasons(i)) {
+                        assertEquals(top.reasonField(i, k), all.reasonField(i, k));
+                        assertEquals(top.reasonValue(i, k), all.reasonValue(i, k));
+                        assertEquals(top.reasonContribution(i, k),
+                                     all.reasonContribution(i, k), 0f);
+                    } else {
+                        beyond += all.reasonContribution(i, k);
+                    }
+                }
+                assertEquals(top.explainRest(i), beyond, 1e-5);
+            }
+            assertThrows(IllegalArgumentException.class,
+                         () -> bundle.score(records, 1, TODAY, null, -1));
         }
     }
 

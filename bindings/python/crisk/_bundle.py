@@ -17,6 +17,11 @@ dropping it silently. ``Schema.fit``/``training_matrix``/``features`` are strict
 rejected row raises CriskError naming it, since training on a silently shortened table
 would misalign labels.
 
+``Bundle.score(..., explain=K)`` also explains each decision: the top K reason codes of
+the policy's score model (declaration field, its value, signed contribution) with the bias
+and rest that complete the sum to the model's margin, as columns of the scores
+(ScoreResult), the same values ``crisk score --explain K`` prints.
+
 Every method that takes declarations also takes border sensor events (docs/events.md;
 ``events=``: a DataFrame, a list of dicts, a .jsonl path or JSON Lines bytes, see
 crisk._events), with ``device_keys`` (the path of a device key file) and ``require_hmac``.
@@ -328,6 +333,21 @@ class ScoreResult(_ScoreTuple):
     at most 511 bytes), ``reason_kind`` (profile, threshold, budget, random, default) and
     ``hits`` (the ids of every profile hit, joined by ";").
 
+    With ``score(..., explain=K)``, K > 0, the reason codes follow (docs/bundle.md,
+    "Reason codes"; ``crisk score --explain K``): for k = 1..K, ``reason_<k>_field`` (the
+    declaration field, str), ``reason_<k>_value`` (the declaration's value of it as text:
+    text and HS codes as stored, numbers as %.15g, dates as YYYY-MM-DD; missing, i.e.
+    ``pd.isna``, when the declaration lacks it) and ``reason_<k>_contribution``
+    (float32, signed, in the score model's
+    margin space), ranked by absolute contribution; then ``explain_bias`` and
+    ``explain_rest`` (float32: the score model's expected margin and the fields beyond
+    the K-th, summed), so that per declaration the contributions + bias + rest equal the
+    score model's margin (to float rounding). Slots past a declaration's reasons (K
+    larger than its fields with a non-zero contribution) are missing (field and value
+    ``pd.isna``, contribution NaN); a
+    declaration the score model did not score has no reasons and NaN bias and rest.
+    Without explain there are none of these columns.
+
     ``rejects``: one row per rejected declaration, indexed the same way, with ``row``
     (its position in the input) and ``reason`` (field, value and why). Every input row
     is in exactly one of the two.
@@ -469,7 +489,7 @@ class Bundle:
               today: Union[None, int, str, _dt.date] = None,
               events: Optional[Events] = None, device_keys: Optional[PathLike] = None,
               require_hmac: bool = False, state: Optional["LaneState"] = None,
-              pool: Optional[Pool] = None) -> ScoreResult:
+              pool: Optional[Pool] = None, explain: int = 0) -> ScoreResult:
         """Scores declarations (a DataFrame or a list of dicts): every model, the risk
         profiles and the lane policy. ``threads`` = 0 uses every core, or with a ``pool``
         (crisk.Pool) every thread of the pool. ``today`` (a date, an ISO string or days
@@ -479,8 +499,15 @@ class Bundle:
         ``device_keys`` and joined to the declarations; refused ones are in
         ``event_rejects``. Without ``state`` the inspection budget applies to this call's
         declarations as one batch; with a LaneState (``stream()``) they are decided in
-        stream mode, in order, and the state is updated. Returns ``(scores, rejects)``
-        (ScoreResult). The GIL is released while the C library works."""
+        stream mode, in order, and the state is updated. ``explain`` = K > 0 adds the top K
+        reason codes of each declaration (the policy's score model's contributions
+        grouped onto declaration fields, docs/bundle.md "Reason codes") as the columns
+        ScoreResult describes; it needs a policy score_model with one margin. Returns
+        ``(scores, rejects)`` (ScoreResult). The GIL is released while the C library
+        works."""
+        explain = int(explain)
+        if explain < 0:
+            raise ValueError(f"explain must be >= 0, not {explain}")
         handle = self._live()
         batch = _Batch(self.schema, declarations, events, device_keys, require_hmac)
         has_today, days = self._today(today)
@@ -488,7 +515,8 @@ class Bundle:
         held = state._use(self) if state is not None else contextlib.nullcontext(None)
         with held as state_handle, use_pool(pool) as pool_handle:
             results = capi.bundle_score_stream(handle, batch._h, int(threads), pool_handle,
-                                               has_today, days, state_handle, err)
+                                               has_today, days, state_handle, explain,
+                                               err)
         if results is None:
             _raise(err)
         try:
@@ -502,6 +530,8 @@ class Bundle:
                 _raise(err)
             hits = [";".join(capi.crisk_results_hit_id(results, r, k) for k in range(h))
                     if h else "" for r, h in enumerate(ints[:, 2].tolist())]
+            explained = (_reason_columns(handle, results, n, explain,
+                                         self.schema.field_names) if explain else {})
         finally:
             capi.crisk_results_free(results)
         reasons = [t.decode("utf-8", "replace") for t in
@@ -516,6 +546,7 @@ class Bundle:
         columns["reason"] = reasons
         columns["reason_kind"] = [_REASON_KINDS.get(k) for k in ints[:, 1].tolist()]
         columns["hits"] = hits
+        columns.update(explained)
         out = pd.DataFrame(columns, index=batch.index[batch.kept])
         rejects = pd.DataFrame({"row": np.array([r for r, _ in batch.rejects], dtype=np.int64),
                                 "reason": [m for _, m in batch.rejects]},
@@ -583,8 +614,38 @@ class LaneState:
         self.close()
 
 
+def _reason_columns(handle: Any, results: Any, n: int, explain: int,
+                    fields: List[str]) -> Dict[str, Any]:
+    """Returns the reason-code columns of `results` (of the bundle `handle`, scored with
+    explain = `explain` > 0, `n` declarations): reason_<k>_field, reason_<k>_value and
+    reason_<k>_contribution for k = 1..explain, then explain_bias and explain_rest (see
+    ScoreResult), copied in one crisk_helpers.h call."""
+    out = np.empty((n, explain + 2), dtype=np.float32)
+    ints = np.empty((n, explain, 2), dtype=np.int32)
+    text = bytearray(capi.results_explain_bytes(results))
+    err = capi.crisk_error()
+    if capi.results_explain(handle, results, explain, out, ints, text, err) != 0:
+        _raise(err)
+    # Field index -1 (a slot past the declaration's reasons) picks the trailing None.
+    names = np.array(fields + [None], dtype=object)[ints[:, :, 0]]
+    ends = np.cumsum(ints[:, :, 1], dtype=np.int64).reshape(n, explain)
+    starts = ends - ints[:, :, 1]
+    raw = bytes(text)
+    columns: Dict[str, Any] = {}
+    for k in range(explain):
+        columns[f"reason_{k + 1}_field"] = names[:, k]
+        columns[f"reason_{k + 1}_value"] = [
+            raw[a:b].decode("utf-8", "replace") if b > a else None
+            for a, b in zip(starts[:, k].tolist(), ends[:, k].tolist())]
+        columns[f"reason_{k + 1}_contribution"] = out[:, k]
+    columns["explain_bias"] = out[:, explain]
+    columns["explain_rest"] = out[:, explain + 1]
+    return columns
+
+
 def score_partition(frame: pd.DataFrame, path: PathLike, threads: int = 1,
-                    today: Union[None, int, str, _dt.date] = None) -> pd.DataFrame:
+                    today: Union[None, int, str, _dt.date] = None,
+                    explain: int = 0) -> pd.DataFrame:
     """Scores one partition of declarations with this process's Bundle for `path`
     (Bundle.shared: loaded once per process) and returns ``ScoreResult.combined()``:
     every input row, scored or with the reason it was rejected. Meant for Dask::
@@ -592,7 +653,8 @@ def score_partition(frame: pd.DataFrame, path: PathLike, threads: int = 1,
         ddf.map_partitions(crisk.score_partition, "bundle/", meta=...)
 
     ``threads`` defaults to 1: a Dask worker already runs one task per thread."""
-    return Bundle.shared(path).score(frame, threads=threads, today=today).combined()
+    return Bundle.shared(path).score(frame, threads=threads, today=today,
+                                     explain=explain).combined()
 
 
 def _text(v: Optional[Union[str, bytes]]) -> Optional[str]:

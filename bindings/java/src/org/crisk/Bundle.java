@@ -14,7 +14,8 @@ import java.util.Objects;
  * a lane policy, loaded from one directory. It scores declarations given as text records
  * ({@code Map<String,String>}, field name to value) or as columns, into every model's
  * scores (every class of a multi-class model), a lane and its reason, and the profile
- * hits (see {@link BundleScores}).
+ * hits, with explain = K &gt; 0 also each declaration's top K reason codes (see
+ * {@link BundleScores}).
  *
  * <pre>{@code
  * try (Bundle bundle = Bundle.load(Path.of("bundle"))) {
@@ -96,6 +97,12 @@ public final class Bundle implements AutoCloseable {
         return score(records, threads, today, null);
     }
 
+    /** As {@link #score(List, int, LocalDate, Pool, int)} without reason codes. */
+    public BundleScores score(List<? extends Map<String, String>> records, int threads,
+                              LocalDate today, Pool pool) {
+        return score(records, threads, today, pool, 0);
+    }
+
     /**
      * Scores declarations given as records (field name to text value). The inspection
      * budget applies to these records as one batch.
@@ -106,12 +113,18 @@ public final class Bundle implements AutoCloseable {
      *                declaration's own date
      * @param pool    the {@link Pool} whose threads serve the call, or null (a call of
      *                several threads then starts and joins its own)
-     * @throws IllegalStateException the bundle is closed, or the pool is
+     * @param explain K &gt; 0: keep each declaration's top K reason codes (see
+     *                {@link BundleScores}; {@code crisk score --explain K}); 0: none
+     * @throws IllegalArgumentException threads or explain is negative
+     * @throws IllegalStateException    the bundle is closed, or the pool is
+     * @throws CriskException           explain &gt; 0 and the policy has no score model
+     *                                  (CRISK_E_INVALID_ARGUMENT), or one with several
+     *                                  margins (CRISK_E_UNSUPPORTED)
      */
     public BundleScores score(List<? extends Map<String, String>> records, int threads,
-                              LocalDate today, Pool pool) {
+                              LocalDate today, Pool pool, int explain) {
         return score(records.size(), Declarations.ofRecords(records, fields), threads, today,
-                     pool);
+                     pool, explain);
     }
 
     /** As {@link #scoreColumns(Map, int, LocalDate, Pool)} without a pool. */
@@ -120,16 +133,22 @@ public final class Bundle implements AutoCloseable {
         return scoreColumns(columns, threads, today, null);
     }
 
+    /** As {@link #scoreColumns(Map, int, LocalDate, Pool, int)} without reason codes. */
+    public BundleScores scoreColumns(Map<String, List<String>> columns, int threads,
+                                     LocalDate today, Pool pool) {
+        return scoreColumns(columns, threads, today, pool, 0);
+    }
+
     /**
      * Scores declarations given as columns: field name to the values of every
      * declaration, all of one length. A field without a column is missing throughout.
-     * Threads, today and pool as in {@link #score(List, int, LocalDate, Pool)}.
+     * Threads, today, pool and explain as in {@link #score(List, int, LocalDate, Pool, int)}.
      *
      * @throws IllegalArgumentException columns of different lengths
      * @throws IllegalStateException    the bundle is closed, or the pool is
      */
     public BundleScores scoreColumns(Map<String, List<String>> columns, int threads,
-                                     LocalDate today, Pool pool) {
+                                     LocalDate today, Pool pool, int explain) {
         Objects.requireNonNull(columns, "columns");
         int n = -1;
         List<List<String>> byField = new ArrayList<>();
@@ -145,21 +164,23 @@ public final class Bundle implements AutoCloseable {
         }
         return score(Math.max(n, 0), (r, j) -> byField.get(j) == null ? null
                                                 : byField.get(j).get(r), threads, today,
-                     pool);
+                     pool, explain);
     }
 
     /** Appends every row to a batch (recording rejects), scores it, copies the results. */
     private BundleScores score(int n, Declarations.Cells cells, int threads,
-                               LocalDate today, Pool pool) {
+                               LocalDate today, Pool pool, int explain) {
         if (threads < 0)
             throw new IllegalArgumentException("threads must be >= 0, not " + threads);
+        if (explain < 0)
+            throw new IllegalArgumentException("explain must be >= 0, not " + explain);
         return handle.use(false, h -> {
             SWIGTYPE_p_crisk_batch batch =
                 CriskNative.batch_new(CriskNative.crisk_bundle_schema(h));
             try {
                 List<BundleScores.Reject> rejects = new ArrayList<>();
                 Declarations.append(batch, fields.size(), n, cells, rejects);
-                return collect(h, batch, rejects, threads, today, pool);
+                return collect(h, batch, rejects, threads, today, pool, explain);
             } finally {
                 CriskNative.crisk_batch_free(batch);
             }
@@ -167,13 +188,14 @@ public final class Bundle implements AutoCloseable {
     }
 
     /** Scores the filled batch with the C bundle `b` (with the pool's threads when there is
-     * one) and copies the results, mapping them back to input rows past the rejects. */
+     * one; with `explain` reason codes per declaration) and copies the results, mapping
+     * them back to input rows past the rejects. */
     private BundleScores collect(SWIGTYPE_p_crisk_bundle b, SWIGTYPE_p_crisk_batch batch,
                                  List<BundleScores.Reject> rejects, int threads,
-                                 LocalDate today, Pool pool) {
+                                 LocalDate today, Pool pool, int explain) {
         SWIGTYPE_p_crisk_results res = Pool.with(pool, p -> CriskNative.bundle_score(
             b, batch, threads, p, today == null ? 0 : 1,
-            today == null ? 0 : today.toEpochDay()));
+            today == null ? 0 : today.toEpochDay(), explain));
         try {
             int size = Math.toIntExact(CriskNative.crisk_results_size(res));
             int width = 0;
@@ -207,8 +229,10 @@ public final class Bundle implements AutoCloseable {
                     h.add(CriskNative.crisk_results_hit_id(res, i, k));
                 hits.add(Collections.unmodifiableList(h));
             }
+            BundleReasons codes = explain == 0 ? BundleReasons.NONE
+                : BundleReasons.copy(b, res, size, explain, fields);
             return new BundleScores(modelNames, modelOutputs, inputRows, scores, laneOf,
-                                    reasons, kinds, hits, rejects);
+                                    reasons, kinds, hits, rejects, codes);
         } finally {
             CriskNative.crisk_results_free(res);
         }

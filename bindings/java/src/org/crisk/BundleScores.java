@@ -12,6 +12,14 @@ import java.util.Objects;
  * lane, the reason for that lane and the ids of the risk profiles it hit; and
  * the rejected declarations with the reason. Every input row is either scored or
  * rejected. Immutable; it holds no native memory.
+ *
+ * <p>Scored with explain = K > 0 ({@link Bundle#score(java.util.List, int,
+ * java.time.LocalDate, Pool, int)}), it also holds each declaration's reason codes
+ * (docs/bundle.md, "Reason codes"; {@code crisk score --explain K}): up to K declaration
+ * fields ({@link #numReasons(int)}), ranked by absolute contribution to the policy's score
+ * model's margin, each with the declaration's value of it and the signed contribution,
+ * and the {@link #explainBias(int) bias} and {@link #explainRest(int) rest} that complete
+ * the sum: contributions + bias + rest == the score model's margin (to float rounding).
  */
 public final class BundleScores {
     /** A declaration the schema refused: its position in the input and why. */
@@ -50,12 +58,13 @@ public final class BundleScores {
     private final ReasonKind[] kinds;
     private final List<List<String>> hits;
     private final List<Reject> rejects;
+    private final BundleReasons reasonCodes;
 
     /** Takes the results as Bundle copied them: `scores` holds, per declaration, every
      *  output of model 0, then of model 1, ... (`outputs[m]` values for model m). */
     BundleScores(List<String> models, int[] outputs, int[] inputRows, float[] scores,
                  String[] lanes, String[] reasons, ReasonKind[] kinds,
-                 List<List<String>> hits, List<Reject> rejects) {
+                 List<List<String>> hits, List<Reject> rejects, BundleReasons reasonCodes) {
         this.models = models;
         this.outputs = outputs;
         this.offsets = new int[outputs.length];
@@ -72,6 +81,7 @@ public final class BundleScores {
         this.kinds = kinds;
         this.hits = hits;
         this.rejects = Collections.unmodifiableList(rejects);
+        this.reasonCodes = reasonCodes;
     }
 
     /** Returns the number of scored declarations. */
@@ -153,6 +163,64 @@ public final class BundleScores {
     /** Returns the ids of the risk profiles declaration {@code i} hit, in file order. */
     public List<String> hits(int i) {
         return hits.get(i);
+    }
+
+    /** Returns K, the reason codes asked for per declaration (0: scored without
+     *  explain). */
+    public int explain() {
+        return reasonCodes.explain();
+    }
+
+    /** Returns how many reason codes declaration {@code i} has (crisk_results_num_reasons):
+     *  at most {@link #explain()}, fewer when fewer fields contribute; 0 without explain or
+     *  when the score model did not score it. */
+    public int numReasons(int i) {
+        Objects.checkIndex(i, inputRows.length);
+        return reasonCodes.count(i);
+    }
+
+    /** Returns the declaration field of reason {@code k} of declaration {@code i}
+     *  (crisk_results_reason_field); reason 0 has the largest |contribution|.
+     *
+     * @throws IndexOutOfBoundsException k is not below {@link #numReasons(int)} */
+    public String reasonField(int i, int k) {
+        Objects.checkIndex(i, inputRows.length);
+        return reasonCodes.field(i, k);
+    }
+
+    /** Returns declaration {@code i}'s value of the field of reason {@code k} as text
+     *  (crisk_results_reason_value: text and HS codes as stored, numbers as %.15g, dates as
+     *  YYYY-MM-DD), or null when the value is missing.
+     *
+     * @throws IndexOutOfBoundsException k is not below {@link #numReasons(int)} */
+    public String reasonValue(int i, int k) {
+        Objects.checkIndex(i, inputRows.length);
+        return reasonCodes.value(i, k);
+    }
+
+    /** Returns the signed contribution of reason {@code k} of declaration {@code i} to the
+     *  score model's margin (crisk_results_reason_contribution; positive: towards a higher
+     *  score).
+     *
+     * @throws IndexOutOfBoundsException k is not below {@link #numReasons(int)} */
+    public float reasonContribution(int i, int k) {
+        Objects.checkIndex(i, inputRows.length);
+        return reasonCodes.contribution(i, k);
+    }
+
+    /** Returns declaration {@code i}'s bias, the score model's expected margin
+     *  (crisk_results_explain_bias); NaN without explain or when not explained. */
+    public float explainBias(int i) {
+        Objects.checkIndex(i, inputRows.length);
+        return reasonCodes.term(i, 0);
+    }
+
+    /** Returns declaration {@code i}'s rest, the contributions of the fields beyond its
+     *  reasons summed (crisk_results_explain_rest); NaN without explain or when not
+     *  explained. */
+    public float explainRest(int i) {
+        Objects.checkIndex(i, inputRows.length);
+        return reasonCodes.term(i, 1);
     }
 
     /** Returns the rejected declarations, in input order. */
