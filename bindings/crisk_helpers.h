@@ -175,6 +175,16 @@ static inline crisk_device_keys *device_keys_load(const char *path, crisk_error 
     return k;
 }
 
+/* Fills `opts` for reading an event stream: the defaults, verified with `keys` (NULL: no
+ * device has a key) and demanding an HMAC of every event when `require_hmac` is non-zero. */
+static inline void events_options(crisk_events_options *opts, const crisk_device_keys *keys,
+                                  int require_hmac)
+{
+    crisk_events_options_init(opts);
+    opts->keys = keys;
+    opts->require_hmac = require_hmac;
+}
+
 /* Reads the JSON Lines event stream in the `size` bytes at `data` for `schema`, keeping
  * the events `batch` can use (every accepted one when NULL), verified with `keys` (NULL:
  * no device has a key) and demanding an HMAC of every event when `require_hmac` is
@@ -185,12 +195,45 @@ static inline crisk_events *events_parse(const crisk_schema *schema, const crisk
                                          crisk_error *err)
 {
     crisk_events_options opts;
-    crisk_events_options_init(&opts);
-    opts.keys = keys;
-    opts.require_hmac = require_hmac;
+    events_options(&opts, keys, require_hmac);
     crisk_events *e = NULL;
     crisk_events_parse(schema, batch, (const char *)data, size, &opts, &e, err);
     return e;
+}
+
+/* As events_parse, from the JSON Lines file at `path`, read one line at a time. Returns
+ * the events (rejects included), or NULL with `err` filled. */
+static inline crisk_events *events_load(const crisk_schema *schema, const crisk_batch *batch,
+                                        const char *path, const crisk_device_keys *keys,
+                                        int require_hmac, crisk_error *err)
+{
+    crisk_events_options opts;
+    events_options(&opts, keys, require_hmac);
+    crisk_events *e = NULL;
+    crisk_events_load(schema, batch, path, &opts, &e, err);
+    return e;
+}
+
+/* Returns the kind (crisk_event_reject) of refused event `i`, 0 when out of range. */
+static inline int events_reject_kind(const crisk_events *events, size_t i)
+{
+    return (int)crisk_events_reject(events, i, NULL, NULL);
+}
+
+/* Returns the 1-based line of refused event `i`, 0 when out of range. */
+static inline uint64_t events_reject_line(const crisk_events *events, size_t i)
+{
+    uint64_t line = 0;
+    crisk_events_reject(events, i, &line, NULL);
+    return line;
+}
+
+/* Returns the reason refused event `i` was refused ("" when out of range). */
+static inline const char *events_reject_reason(const crisk_events *events, size_t i)
+{
+    const char *reason = "";
+    crisk_events_reject(events, i, NULL, &reason);
+    return reason ? reason : "";
 }
 
 /* Returns how many values model `m` of `bundle` gives per declaration: 1, or the classes

@@ -70,6 +70,9 @@ CRISK_RUN_UNLESS_PENDING(batch_append_rows)
 CRISK_RUN_UNLESS_PENDING(results_collect)
 CRISK_RUN_UNLESS_PENDING(results_reasons)
 CRISK_RUN_UNLESS_PENDING(results_explain)
+CRISK_RUN_UNLESS_PENDING(device_keys_load)
+CRISK_RUN_UNLESS_PENDING(events_load)
+CRISK_RUN_UNLESS_PENDING(events_parse)
 
 /* Strings out of C as UTF-8 bytes decoded in Java: NewStringUTF expects modified UTF-8,
  * which feature names read from a model file need not be. */
@@ -478,3 +481,29 @@ int schema_features_array(const crisk_schema *schema, const crisk_batch *batch,
     return schema_features(schema, batch, out_array, out_len, err);
 }
 %}
+
+/* Border sensor events (org.crisk.DeviceKeys, org.crisk.Events): the same crisk_helpers.h
+ * calls as the Python binding's events, so both languages read, join and report them
+ * alike. A line number is a Java long (SWIG would make a uint64_t a BigInteger). */
+%nodefaultctor crisk_events;
+%nodefaultdtor crisk_events;
+typedef struct crisk_events crisk_events;
+%nodefaultctor crisk_device_keys;
+%nodefaultdtor crisk_device_keys;
+typedef struct crisk_device_keys crisk_device_keys;
+%apply int64_t { uint64_t events_reject_line };
+
+crisk_device_keys *device_keys_load(const char *path, crisk_error *err);
+void crisk_device_keys_free(crisk_device_keys *keys);
+crisk_events *events_load(const crisk_schema *schema, const crisk_batch *batch,
+                          const char *path, const crisk_device_keys *keys, int require_hmac,
+                          crisk_error *err);
+crisk_events *events_parse(const crisk_schema *schema, const crisk_batch *batch,
+                           const void *data, size_t size, const crisk_device_keys *keys,
+                           int require_hmac, crisk_error *err);
+void crisk_events_free(crisk_events *events);
+int crisk_batch_set_events(crisk_batch *batch, const crisk_events *events, crisk_error *err);
+size_t crisk_events_num_rejects(const crisk_events *events);
+int events_reject_kind(const crisk_events *events, size_t i);
+uint64_t events_reject_line(const crisk_events *events, size_t i);
+const char *events_reject_reason(const crisk_events *events, size_t i);

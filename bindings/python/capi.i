@@ -253,29 +253,6 @@ uint64_t crisk_events_num_accepted(const crisk_events *events);
 size_t crisk_events_num_rejects(const crisk_events *events);
 int crisk_batch_set_events(crisk_batch *batch, const crisk_events *events, crisk_error *err);
 
-%inline %{
-/* Returns the kind (crisk_event_reject) of refused event `i`, 0 when out of range. */
-int events_reject_kind(const crisk_events *events, size_t i)
-{
-    return (int)crisk_events_reject(events, i, NULL, NULL);
-}
-
-/* Returns the 1-based line of refused event `i`, 0 when out of range. */
-uint64_t events_reject_line(const crisk_events *events, size_t i)
-{
-    uint64_t line = 0;
-    crisk_events_reject(events, i, &line, NULL);
-    return line;
-}
-
-/* Returns the reason refused event `i` was refused ("" when out of range). */
-const char *events_reject_reason(const crisk_events *events, size_t i)
-{
-    const char *reason = "";
-    crisk_events_reject(events, i, NULL, &reason);
-    return reason ? reason : "";
-}
-%}
 
 /* The helpers shared with the Java binding (crisk_helpers.h). */
 crisk_bundle *bundle_load(const char *dir, crisk_error *err);
@@ -295,6 +272,9 @@ crisk_device_keys *device_keys_load(const char *path, crisk_error *err);
 crisk_events *events_parse(const crisk_schema *schema, const crisk_batch *batch,
                            const void *data, size_t size, const crisk_device_keys *keys,
                            int require_hmac, crisk_error *err);
+int events_reject_kind(const crisk_events *events, size_t i);
+uint64_t events_reject_line(const crisk_events *events, size_t i);
+const char *events_reject_reason(const crisk_events *events, size_t i);
 size_t bundle_model_outputs(const crisk_bundle *bundle, size_t m);
 int results_collect(const crisk_bundle *bundle, const crisk_results *results, float *out,
                     size_t out_len, int32_t *ints, size_t ints_len, crisk_error *err);

@@ -3,7 +3,8 @@ models/generate.py, a schema fitted with crisk.Schema, XGBoost models trained on
 Schema.training_matrix (with kind=True also a 4-class model of the fraud pattern), and
 manifest, profiles and policy JSON. Used by the bundle, Dask and Java tests (the Java test
 runs `python3 bundle_builder.py DIR` to get a bundle, the declarations as CSV and the
-expected results, reason codes included, as CSV).
+expected results, reason codes included, as CSV; and border sensor events with their
+device keys, which the example bundle scores, with Python's results and refused events).
 
     python3 tests/python/bundle_builder.py OUTDIR   # OUTDIR/bundle, decls.csv, expected.csv
 """
@@ -88,6 +89,15 @@ POLICY = {
 def generator():
     """Returns the project's declaration generator module (models/generate.py)."""
     spec = importlib.util.spec_from_file_location("crisk_generate", SOURCE / "models" / "generate.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def events_generator():
+    """Returns the project's event generator module (models/generate_events.py)."""
+    spec = importlib.util.spec_from_file_location("crisk_generate_events",
+                                                  SOURCE / "models" / "generate_events.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -216,6 +226,87 @@ def write_kind_inputs(out: Path, rows: List[Dict[str, str]], rejected: Sequence[
 
 
 EXPLAIN = 4   # the reason codes main() writes per declaration
+TODAY = "2025-06-30"   # the date main() judges profiles by (the Java test's TODAY)
+
+
+def write_expected(path: Path, bundle, rows: List[Dict[str, str]], result) -> None:
+    """Writes `result` (a ScoreResult of `bundle` for `rows`) to `path` as CSV: a header
+    (row, id, the model names, lane, reason, hits, reason_kind), then per input row its
+    position, id, each model's score as %.9g (exact for a float32), lane, reason, hits and
+    reason kind; a rejected row has lane "REJECTED" and nothing else."""
+    import crisk
+
+    combined = crisk.ScoreResult(result.scores, result.rejects).combined()
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(["row", "id"] + bundle.model_names
+                   + ["lane", "reason", "hits", "reason_kind"])
+        for pos, (_, r) in enumerate(combined.iterrows()):
+            if isinstance(r["rejected"], str):
+                w.writerow([pos, rows[pos]["declaration_id"]] + [""] * len(bundle.model_names)
+                           + ["REJECTED", "", "", ""])
+            else:
+                w.writerow([pos, r["declaration_id"]]
+                           + ["%.9g" % r[m] for m in bundle.model_names]
+                           + [r["lane"], r["reason"], r["hits"], r["reason_kind"]])
+
+
+EVENTS_BUNDLE = SOURCE / "models" / "example"   # its schema has event features
+EVENT_ROWS, EVENT_SEED = 150, 13
+
+
+def refused_events(lines: List[str]) -> List[str]:
+    """Returns the event `lines` (models/generate_events.py's, in time order) with four
+    lines that must be refused put in among them: a truncated line (malformed), a key of
+    an unknown kind (unknown_key), a copy of a signed event under another id (its HMAC
+    no longer matches: bad_hmac) and a copy from a device without a key (unverifiable).
+    Each follows the event it copies, so that it is in time order too."""
+    signed = [i for i, line in enumerate(lines) if '"hmac":' in line]
+    first, second = json.loads(lines[signed[0]]), lines[signed[1]]
+    renamed = dict(first, event_id=first["event_id"] + "-COPY")
+    keyless = second.replace('"device_id":"', '"device_id":"NOKEY-', 1)
+    bad_kind = dict(first, event_id="ODD-KEY", key={"type": "pallet", "value": "P1"})
+    bad_kind.pop("hmac")
+    out = list(lines)
+    for at, line in sorted([(signed[0] + 1, json.dumps(renamed, separators=(",", ":"))),
+                            (signed[1] + 1, keyless),
+                            (signed[2] + 1, json.dumps(bad_kind, separators=(",", ":"))),
+                            (signed[3] + 1, lines[signed[3]][:40])], reverse=True):
+        out.insert(at, line)
+    return out
+
+
+def write_event_inputs(out: Path) -> None:
+    """Writes what the Java events test scores and compares, for the example bundle
+    (EVENTS_BUNDLE): OUTDIR/events_decls.csv (EVENT_ROWS generated declarations with the
+    container and truck models/generate_events.py gives them), OUTDIR/events.jsonl (their
+    events, with two forged breaches and the lines of refused_events) and
+    OUTDIR/device_keys.json (the generator's keys); then the Python binding's results of
+    scoring them with those events and keys (OUTDIR/events_expected.csv, as
+    write_expected) and without events (OUTDIR/noevents_expected.csv), and its refused
+    events (OUTDIR/event_rejects_expected.csv: line, row, kind, reason)."""
+    import crisk
+
+    decls, lines, keys = events_generator().generate(
+        declarations(EVENT_ROWS, EVENT_SEED), EVENT_SEED, forged=2)
+    fields = generator().FIELDS + ["container_id", "conveyance_id"]
+    rows = [{f: d[f] for f in fields} for d in decls]
+    with open(out / "events_decls.csv", "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=fields, lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+    (out / "events.jsonl").write_text("\n".join(refused_events(lines)) + "\n")
+    (out / "device_keys.json").write_text(json.dumps(
+        {"format": "crisk-device-keys", "version": 1,
+         "devices": [{"device_id": d, "key": k.hex()} for d, k in keys.items()]}))
+    with crisk.Bundle(EVENTS_BUNDLE) as bundle:
+        result = bundle.score(rows, threads=1, today=TODAY, events=out / "events.jsonl",
+                              device_keys=out / "device_keys.json")
+        write_expected(out / "events_expected.csv", bundle, rows, result)
+        write_expected(out / "noevents_expected.csv", bundle, rows,
+                       bundle.score(rows, threads=1, today=TODAY))
+    result.event_rejects.to_csv(out / "event_rejects_expected.csv", index=False,
+                                lineterminator="\n")
 
 
 def write_reasons(out: Path, bundle, rows: List[Dict[str, str]]) -> None:
@@ -225,7 +316,7 @@ def write_reasons(out: Path, bundle, rows: List[Dict[str, str]]) -> None:
     its reasons."""
     import pandas as pd
 
-    scores, _ = bundle.score(rows, threads=1, today="2025-06-30", explain=EXPLAIN)
+    scores, _ = bundle.score(rows, threads=1, today=TODAY, explain=EXPLAIN)
     with open(out / "reasons_expected.csv", "w", newline="") as f:
         w = csv.writer(f, lineterminator="\n")
         for pos, r in scores.iterrows():
@@ -241,8 +332,9 @@ def write_reasons(out: Path, bundle, rows: List[Dict[str, str]]) -> None:
 def main(argv: List[str]) -> int:
     """Writes OUTDIR/bundle, OUTDIR/decls.csv and OUTDIR/expected.csv (the Python scores:
     id, one column per model as %.9g, lane, reason, hits, reason_kind; rejects as lane
-    "REJECTED"), the reason codes of write_reasons, the Schema files of
-    write_schema_inputs and the multi-class files of write_kind_inputs."""
+    "REJECTED"; write_expected), the reason codes of write_reasons, the Schema files of
+    write_schema_inputs, the multi-class files of write_kind_inputs and the event files of
+    write_event_inputs."""
     import crisk
 
     out = Path(argv[1])
@@ -256,22 +348,11 @@ def main(argv: List[str]) -> int:
         w = csv.DictWriter(f, fieldnames=fields, lineterminator="\n")
         w.writeheader()
         w.writerows(rows)
-    scores, rejects = bundle.score(rows, threads=1, today="2025-06-30")
-    combined = crisk.ScoreResult(scores, rejects).combined()
-    with open(out / "expected.csv", "w", newline="") as f:
-        w = csv.writer(f, lineterminator="\n")
-        w.writerow(["row", "id"] + bundle.model_names
-                   + ["lane", "reason", "hits", "reason_kind"])
-        for pos, (_, r) in enumerate(combined.iterrows()):
-            if isinstance(r["rejected"], str):
-                w.writerow([pos, rows[pos]["declaration_id"]] + [""] * len(bundle.model_names)
-                           + ["REJECTED", "", "", ""])
-            else:
-                w.writerow([pos, r["declaration_id"]]
-                           + ["%.9g" % r[m] for m in bundle.model_names]
-                           + [r["lane"], r["reason"], r["hits"], r["reason_kind"]])
+    result = bundle.score(rows, threads=1, today=TODAY)
+    write_expected(out / "expected.csv", bundle, rows, result)
     write_reasons(out, bundle, rows)
-    write_kind_inputs(out, rows, rejects["row"].tolist())
+    write_kind_inputs(out, rows, result.rejects["row"].tolist())
+    write_event_inputs(out)
     return 0
 
 

@@ -2,6 +2,7 @@ package org.crisk.test;
 
 import static org.junit.Assert.assertArrayEquals;
 import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertThrows;
 import static org.junit.Assert.assertTrue;
 
@@ -24,6 +25,8 @@ import java.util.stream.Stream;
 import org.crisk.Bundle;
 import org.crisk.BundleScores;
 import org.crisk.CriskException;
+import org.crisk.DeviceKeys;
+import org.crisk.Events;
 import org.crisk.FitOptions;
 import org.crisk.Pool;
 import org.crisk.Schema;
@@ -44,7 +47,10 @@ import org.junit.runner.notification.Failure;
  * schema file Python's crisk.Schema saved and build its training matrix and features.
  * A bundle with a 4-class model must give every class, as xgboost's predict_proba
  * (computed by the builder) does; a Pool must change no result. Reason codes (explain)
- * must equal the Python binding's (the builder's reasons_expected.csv).
+ * must equal the Python binding's (the builder's reasons_expected.csv). The example bundle
+ * (models/example, whose schema has event features) must score the builder's declarations
+ * with its border sensor events and device keys (a file, lines or bytes) as the Python
+ * binding does, bit for bit, and refuse the same events for the same reasons.
  */
 public class BundleTest {
     private static final Path SOURCE = Paths.get(System.getenv("CRISK_SOURCE_DIR"));
@@ -81,14 +87,7 @@ public class BundleTest {
         }
         assertEquals("bundle_builder.py: " + Files.readString(work.resolve("builder.log")),
                      0, p.exitValue());
-        List<List<String>> decls = readCsv(work.resolve("decls.csv"));
-        records = new ArrayList<>();
-        for (List<String> row : decls.subList(1, decls.size())) {
-            Map<String, String> rec = new HashMap<>();
-            for (int j = 0; j < row.size(); j++)
-                rec.put(decls.get(0).get(j), row.get(j));
-            records.add(rec);
-        }
+        records = readRecords(work.resolve("decls.csv"));
         List<List<String>> exp = readCsv(work.resolve("expected.csv"));
         expectedHeader = exp.get(0);
         expected = exp.subList(1, exp.size());
@@ -101,6 +100,19 @@ public class BundleTest {
                 s.sorted(Comparator.reverseOrder()).map(Path::toFile).forEach(File::delete);
             }
         }
+    }
+
+    /** Reads a CSV file of declarations (a header of field names) as records. */
+    private static List<Map<String, String>> readRecords(Path path) throws IOException {
+        List<List<String>> rows = readCsv(path);
+        List<Map<String, String>> out = new ArrayList<>();
+        for (List<String> row : rows.subList(1, rows.size())) {
+            Map<String, String> rec = new HashMap<>();
+            for (int j = 0; j < row.size(); j++)
+                rec.put(rows.get(0).get(j), row.get(j));
+            out.add(rec);
+        }
+        return out;
     }
 
     /** Parses a CSV file (RFC 4180: quoted cells, doubled quotes, no newlines in cells). */
@@ -132,11 +144,19 @@ public class BundleTest {
 
     /** Checks `s` against the Python results, row for row. */
     private static void assertSameAsPython(Bundle bundle, BundleScores s) {
+        assertSameAs(expectedHeader, expected, records.size(), bundle, s);
+    }
+
+    /** Checks `s`, the scores of `n` declarations, against Python's results `want` (the
+     *  rows of a file of the builder's write_expected, whose header is `header`), row for
+     *  row. */
+    private static void assertSameAs(List<String> header, List<List<String>> rows, int n,
+                                     Bundle bundle, BundleScores s) {
         List<String> models = bundle.modelNames();
-        assertEquals(expectedHeader.subList(2, 2 + models.size()), models);
+        assertEquals(header.subList(2, 2 + models.size()), models);
         int scored = 0;
         int rejected = 0;
-        for (List<String> e : expected) {
+        for (List<String> e : rows) {
             int row = Integer.parseInt(e.get(0));
             if (e.get(2 + models.size()).equals("REJECTED")) {
                 BundleScores.Reject r = s.rejects().get(rejected++);
@@ -159,7 +179,7 @@ public class BundleTest {
         }
         assertEquals(scored, s.size());
         assertEquals(rejected, s.rejects().size());
-        assertEquals(records.size(), s.size() + s.rejects().size());
+        assertEquals(n, s.size() + s.rejects().size());
     }
 
     @Test
@@ -393,5 +413,150 @@ public class BundleTest {
         bundle.close();
         bundle.close();
         assertThrows(IllegalStateException.class, () -> bundle.score(records));
+    }
+
+    /** Returns a file of the builder's write_expected: its header and its rows. */
+    private static List<List<String>> expectedFile(String name) throws IOException {
+        return readCsv(work.resolve(name));
+    }
+
+    /** Asserts that `got` are the refused events Python reported
+     *  (event_rejects_expected.csv: line, row, kind, reason). */
+    private static void assertRejectsAsPython(List<Events.Reject> got) throws IOException {
+        List<List<String>> want = readCsv(work.resolve("event_rejects_expected.csv"));
+        assertEquals(List.of("line", "row", "kind", "reason"), want.get(0));
+        assertEquals(want.size() - 1, got.size());
+        for (int i = 0; i < got.size(); i++) {
+            List<String> e = want.get(i + 1);
+            Events.Reject r = got.get(i);
+            assertEquals(Long.parseLong(e.get(0)), r.line());
+            assertEquals(Long.parseLong(e.get(1)), r.row());
+            assertEquals(e.get(2), r.kind().name().toLowerCase(java.util.Locale.ROOT));
+            assertEquals(e.get(3), r.reason());
+        }
+    }
+
+    /** The example bundle scores the builder's declarations with their events (as a file,
+     *  as lines, as bytes; from records and from columns, with a pool) exactly as the
+     *  Python binding did, and refuses the same events; the events decide some lanes, so
+     *  scoring without them gives Python's results without them, and no event profile
+     *  hits. */
+    @Test
+    public void eventsScoreAsPythonDoes() throws IOException {
+        List<Map<String, String>> decls = readRecords(work.resolve("events_decls.csv"));
+        List<List<String>> with = expectedFile("events_expected.csv");
+        List<List<String>> without = expectedFile("noevents_expected.csv");
+        Path file = work.resolve("events.jsonl");
+        List<String> lines = Files.readAllLines(file, StandardCharsets.UTF_8);
+        try (Bundle bundle = Bundle.load(SOURCE.resolve("models/example"));
+             DeviceKeys keys = DeviceKeys.load(work.resolve("device_keys.json"));
+             Pool pool = Pool.create(2)) {
+            Map<String, List<String>> columns = new HashMap<>();
+            for (String f : bundle.fieldNames())
+                columns.put(f, decls.stream().map(r -> r.get(f)).toList());
+            List<BundleScores> scored = List.of(
+                bundle.score(decls, 1, TODAY, null, 0, Events.file(file, keys)),
+                bundle.score(decls, 1, TODAY, null, 0, Events.lines(lines, keys)),
+                bundle.score(decls, 0, TODAY, pool, 0,
+                             Events.bytes(Files.readAllBytes(file), keys)),
+                bundle.scoreColumns(columns, 2, TODAY, null, 0, Events.file(file, keys)));
+            for (BundleScores s : scored) {
+                assertSameAs(with.get(0), with.subList(1, with.size()), decls.size(), bundle, s);
+                assertRejectsAsPython(s.eventRejects());
+            }
+            BundleScores plain = bundle.score(decls, 1, TODAY);
+            assertSameAs(without.get(0), without.subList(1, without.size()), decls.size(),
+                         bundle, plain);
+            assertEquals(List.of(), plain.eventRejects());
+            boolean evHit = false;
+            boolean otherLane = false;
+            BundleScores s = scored.get(0);
+            for (int i = 0; i < s.size(); i++) {
+                evHit |= s.hits(i).stream().anyMatch(h -> h.startsWith("EV-"));
+                assertTrue(plain.hits(i).stream().noneMatch(h -> h.startsWith("EV-")));
+                otherLane |= !s.lane(i).equals(plain.lane(i));
+            }
+            assertTrue("an event profile decides some declaration", evHit);
+            assertTrue("the events change some lane", otherLane);
+            // the two-argument forms: the calling thread, each declaration's own date
+            BundleScores own = bundle.score(decls, file, keys);
+            BundleScores ownLines = bundle.score(decls, lines, keys);
+            assertRejectsAsPython(own.eventRejects());
+            for (int i = 0; i < own.size(); i++) {
+                assertEquals(own.score(i, 0), ownLines.score(i, 0), 0f);
+                assertEquals(own.lane(i), ownLines.lane(i));
+            }
+        }
+    }
+
+    /** The builder's stream holds a truncated line, a key of an unknown kind, a signed
+     *  event copied under another id and one copied to a device without a key: each is
+     *  refused with its kind, as are the generator's forged breaches. Without the keys every
+     *  signed event is refused as unverifiable; demanding an HMAC of every event refuses
+     *  every unsigned one (but the two refused earlier for other reasons). */
+    @Test
+    public void eventRejectsByKind() throws IOException {
+        List<Map<String, String>> decls = readRecords(work.resolve("events_decls.csv"));
+        Path file = work.resolve("events.jsonl");
+        List<String> lines = Files.readAllLines(file, StandardCharsets.UTF_8);
+        long signed = lines.stream().filter(l -> l.contains("\"hmac\":")).count();
+        try (Bundle bundle = Bundle.load(SOURCE.resolve("models/example"));
+             DeviceKeys keys = DeviceKeys.load(work.resolve("device_keys.json"))) {
+            Map<Events.RejectKind, Long> kinds = countKinds(
+                bundle.score(decls, file, keys).eventRejects());
+            assertEquals(Map.of(Events.RejectKind.MALFORMED, 1L,
+                                Events.RejectKind.UNKNOWN_KEY, 1L,
+                                Events.RejectKind.UNVERIFIABLE, 1L,
+                                Events.RejectKind.BAD_HMAC, 3L), kinds);
+            assertEquals(Map.of(Events.RejectKind.MALFORMED, 1L,
+                                Events.RejectKind.UNKNOWN_KEY, 1L,
+                                Events.RejectKind.UNVERIFIABLE, signed),
+                         countKinds(bundle.score(decls, file, null).eventRejects()));
+            Map<Events.RejectKind, Long> strict = countKinds(bundle.score(
+                decls, 1, TODAY, null, 0, Events.file(file, keys).requireHmac(true))
+                .eventRejects());
+            assertEquals(lines.size() - signed - 2,
+                         (long) strict.get(Events.RejectKind.MISSING_HMAC));
+            assertEquals(kinds.get(Events.RejectKind.BAD_HMAC),
+                         strict.get(Events.RejectKind.BAD_HMAC));
+        }
+    }
+
+    /** Returns how many of `rejects` there are of each kind. */
+    private static Map<Events.RejectKind, Long> countKinds(List<Events.Reject> rejects) {
+        Map<Events.RejectKind, Long> out = new HashMap<>();
+        for (Events.Reject r : rejects)
+            out.merge(r.kind(), 1L, Long::sum);
+        return out;
+    }
+
+    /** A missing key file or event file fails with a CriskException naming it; a line
+     *  holding a line break is refused before any call; closing keys twice is safe, and
+     *  scoring with closed keys throws. */
+    @Test
+    public void eventErrorsAndClose() throws IOException {
+        CriskException e = assertThrows(CriskException.class,
+            () -> DeviceKeys.load(work.resolve("no_such_keys.json")));
+        assertEquals("CRISK_E_IO", e.getErrorName());
+        assertTrue(e.getDetail(), e.getDetail().contains("no_such_keys.json"));
+        List<Map<String, String>> decls = readRecords(work.resolve("events_decls.csv"));
+        DeviceKeys keys = DeviceKeys.load(work.resolve("device_keys.json"));
+        try (Bundle bundle = Bundle.load(SOURCE.resolve("models/example"))) {
+            Path nowhere = work.resolve("no_such_events.jsonl");
+            CriskException missing = assertThrows(CriskException.class,
+                () -> bundle.score(decls, nowhere, keys));
+            assertEquals("CRISK_E_IO", missing.getErrorName());
+            assertTrue(missing.getDetail(), missing.getDetail().contains("no_such_events"));
+            IllegalArgumentException split = assertThrows(IllegalArgumentException.class,
+                () -> Events.lines(List.of("{}", "{\n}"), keys));
+            assertTrue(split.getMessage(), split.getMessage().startsWith("event 1:"));
+            assertFalse(keys.isClosed());
+            keys.close();
+            keys.close();
+            assertTrue(keys.isClosed());
+            IllegalStateException closed = assertThrows(IllegalStateException.class,
+                () -> bundle.score(decls, work.resolve("events.jsonl"), keys));
+            assertEquals("the crisk device key set is closed", closed.getMessage());
+        }
     }
 }

@@ -26,6 +26,17 @@ import java.util.Objects;
  * }
  * }</pre>
  *
+ * <p>With border sensor events ({@link Events}, docs/events.md) the schema's event
+ * features are built from them instead of being NaN; the refused events are in
+ * {@link BundleScores#eventRejects()}:
+ *
+ * <pre>{@code
+ * try (Bundle bundle = Bundle.load(Path.of("bundle"));
+ *      DeviceKeys keys = DeviceKeys.load(Path.of("device_keys.json"))) {
+ *     BundleScores s = bundle.score(records, Path.of("events.jsonl"), keys);
+ * }
+ * }</pre>
+ *
  * <p>Values are text exactly as a CSV file holds them (docs/schema.md): numbers with a dot,
  * dates {@code YYYY-MM-DD}; null or "" is missing. A record's missing key is a missing
  * value; keys that are not schema fields are ignored.
@@ -91,6 +102,21 @@ public final class Bundle implements AutoCloseable {
         return score(records, 1, null);
     }
 
+    /** As {@link #score(List, int, LocalDate, Pool, int, Events)} on the calling thread,
+     *  with profiles judged by each declaration's own date, and the events of the JSON
+     *  Lines file {@code events} verified with {@code keys} ({@link Events#file}). */
+    public BundleScores score(List<? extends Map<String, String>> records, Path events,
+                              DeviceKeys keys) {
+        return score(records, 1, null, null, 0, Events.file(events, keys));
+    }
+
+    /** As {@link #score(List, Path, DeviceKeys)}, with the events given as lines, element r
+     *  being line r + 1 ({@link Events#lines}). */
+    public BundleScores score(List<? extends Map<String, String>> records,
+                              List<String> events, DeviceKeys keys) {
+        return score(records, 1, null, null, 0, Events.lines(events, keys));
+    }
+
     /** As {@link #score(List, int, LocalDate, Pool)} without a pool. */
     public BundleScores score(List<? extends Map<String, String>> records, int threads,
                               LocalDate today) {
@@ -101,6 +127,13 @@ public final class Bundle implements AutoCloseable {
     public BundleScores score(List<? extends Map<String, String>> records, int threads,
                               LocalDate today, Pool pool) {
         return score(records, threads, today, pool, 0);
+    }
+
+    /** As {@link #score(List, int, LocalDate, Pool, int, Events)} without events: the
+     *  event features are NaN. */
+    public BundleScores score(List<? extends Map<String, String>> records, int threads,
+                              LocalDate today, Pool pool, int explain) {
+        return score(records, threads, today, pool, explain, null);
     }
 
     /**
@@ -115,16 +148,23 @@ public final class Bundle implements AutoCloseable {
      *                several threads then starts and joins its own)
      * @param explain K &gt; 0: keep each declaration's top K reason codes (see
      *                {@link BundleScores}; {@code crisk score --explain K}); 0: none
+     * @param events  border sensor events to build the event features from, read for
+     *                these declarations ({@code crisk score --events --device-keys});
+     *                null: none (event features NaN)
      * @throws IllegalArgumentException threads or explain is negative
-     * @throws IllegalStateException    the bundle is closed, or the pool is
+     * @throws IllegalStateException    the bundle is closed, or the pool is, or the
+     *                                  events' device keys are
      * @throws CriskException           explain &gt; 0 and the policy has no score model
      *                                  (CRISK_E_INVALID_ARGUMENT), or one with several
-     *                                  margins (CRISK_E_UNSUPPORTED)
+     *                                  margins (CRISK_E_UNSUPPORTED); the events' file
+     *                                  cannot be read (CRISK_E_IO) or holds more than the
+     *                                  limits (CRISK_E_LIMIT)
      */
     public BundleScores score(List<? extends Map<String, String>> records, int threads,
-                              LocalDate today, Pool pool, int explain) {
+                              LocalDate today, Pool pool, int explain, Events events) {
+        Objects.requireNonNull(records, "records");
         return score(records.size(), Declarations.ofRecords(records, fields), threads, today,
-                     pool, explain);
+                     pool, explain, events);
     }
 
     /** As {@link #scoreColumns(Map, int, LocalDate, Pool)} without a pool. */
@@ -139,16 +179,24 @@ public final class Bundle implements AutoCloseable {
         return scoreColumns(columns, threads, today, pool, 0);
     }
 
+    /** As {@link #scoreColumns(Map, int, LocalDate, Pool, int, Events)} without events. */
+    public BundleScores scoreColumns(Map<String, List<String>> columns, int threads,
+                                     LocalDate today, Pool pool, int explain) {
+        return scoreColumns(columns, threads, today, pool, explain, null);
+    }
+
     /**
      * Scores declarations given as columns: field name to the values of every
      * declaration, all of one length. A field without a column is missing throughout.
-     * Threads, today, pool and explain as in {@link #score(List, int, LocalDate, Pool, int)}.
+     * Threads, today, pool, explain and events as in
+     * {@link #score(List, int, LocalDate, Pool, int, Events)}.
      *
      * @throws IllegalArgumentException columns of different lengths
-     * @throws IllegalStateException    the bundle is closed, or the pool is
+     * @throws IllegalStateException    the bundle is closed, or the pool is, or the
+     *                                  events' device keys are
      */
     public BundleScores scoreColumns(Map<String, List<String>> columns, int threads,
-                                     LocalDate today, Pool pool, int explain) {
+                                     LocalDate today, Pool pool, int explain, Events events) {
         Objects.requireNonNull(columns, "columns");
         int n = -1;
         List<List<String>> byField = new ArrayList<>();
@@ -164,34 +212,43 @@ public final class Bundle implements AutoCloseable {
         }
         return score(Math.max(n, 0), (r, j) -> byField.get(j) == null ? null
                                                 : byField.get(j).get(r), threads, today,
-                     pool, explain);
+                     pool, explain, events);
     }
 
-    /** Appends every row to a batch (recording rejects), scores it, copies the results. */
+    /** Appends every row to a batch (recording rejects), joins the events (when not null)
+     *  to it, scores it, copies the results. */
     private BundleScores score(int n, Declarations.Cells cells, int threads,
-                               LocalDate today, Pool pool, int explain) {
+                               LocalDate today, Pool pool, int explain, Events events) {
         if (threads < 0)
             throw new IllegalArgumentException("threads must be >= 0, not " + threads);
         if (explain < 0)
             throw new IllegalArgumentException("explain must be >= 0, not " + explain);
         return handle.use(false, h -> {
-            SWIGTYPE_p_crisk_batch batch =
-                CriskNative.batch_new(CriskNative.crisk_bundle_schema(h));
+            SWIGTYPE_p_crisk_schema schema = CriskNative.crisk_bundle_schema(h);
+            SWIGTYPE_p_crisk_batch batch = CriskNative.batch_new(schema);
+            SWIGTYPE_p_crisk_events joined = null;
             try {
                 List<BundleScores.Reject> rejects = new ArrayList<>();
                 Declarations.append(batch, fields.size(), n, cells, rejects);
-                return collect(h, batch, rejects, threads, today, pool, explain);
+                // After the rows: the events kept are those the batch's rows can use.
+                joined = events == null ? null : events.join(schema, batch);
+                List<Events.Reject> eventRejects =
+                    joined == null ? List.of() : Events.rejects(joined);
+                return collect(h, batch, rejects, eventRejects, threads, today, pool, explain);
             } finally {
                 CriskNative.crisk_batch_free(batch);
+                if (joined != null)   // after the batch: events must outlive their join
+                    CriskNative.crisk_events_free(joined);
             }
         });
     }
 
     /** Scores the filled batch with the C bundle `b` (with the pool's threads when there is
      * one; with `explain` reason codes per declaration) and copies the results, mapping
-     * them back to input rows past the rejects. */
+     * them back to input rows past the rejects, with the refused events `eventRejects`. */
     private BundleScores collect(SWIGTYPE_p_crisk_bundle b, SWIGTYPE_p_crisk_batch batch,
-                                 List<BundleScores.Reject> rejects, int threads,
+                                 List<BundleScores.Reject> rejects,
+                                 List<Events.Reject> eventRejects, int threads,
                                  LocalDate today, Pool pool, int explain) {
         SWIGTYPE_p_crisk_results res = Pool.with(pool, p -> CriskNative.bundle_score(
             b, batch, threads, p, today == null ? 0 : 1,
@@ -232,7 +289,7 @@ public final class Bundle implements AutoCloseable {
             BundleReasons codes = explain == 0 ? BundleReasons.NONE
                 : BundleReasons.copy(b, res, size, explain, fields);
             return new BundleScores(modelNames, modelOutputs, inputRows, scores, laneOf,
-                                    reasons, kinds, hits, rejects, codes);
+                                    reasons, kinds, hits, rejects, eventRejects, codes);
         } finally {
             CriskNative.crisk_results_free(res);
         }

@@ -20,6 +20,9 @@ import java.util.Objects;
  * model's margin, each with the declaration's value of it and the signed contribution,
  * and the {@link #explainBias(int) bias} and {@link #explainRest(int) rest} that complete
  * the sum: contributions + bias + rest == the score model's margin (to float rounding).
+ *
+ * <p>Scored with {@link Events}, it also lists the events refused
+ * ({@link #eventRejects()}: line, row, kind, reason; {@code crisk score --event-rejects}).
  */
 public final class BundleScores {
     /** A declaration the schema refused: its position in the input and why. */
@@ -42,8 +45,7 @@ public final class BundleScores {
         /** Returns the kind of C code {@code code} (1 = PROFILE ... 5 = DEFAULT), or null
          *  for any other value. */
         static ReasonKind of(int code) {
-            ReasonKind[] all = values();
-            return code >= 1 && code <= all.length ? all[code - 1] : null;
+            return Names.constant(values(), code);
         }
     }
 
@@ -58,13 +60,15 @@ public final class BundleScores {
     private final ReasonKind[] kinds;
     private final List<List<String>> hits;
     private final List<Reject> rejects;
+    private final List<Events.Reject> eventRejects;
     private final BundleReasons reasonCodes;
 
     /** Takes the results as Bundle copied them: `scores` holds, per declaration, every
      *  output of model 0, then of model 1, ... (`outputs[m]` values for model m). */
     BundleScores(List<String> models, int[] outputs, int[] inputRows, float[] scores,
                  String[] lanes, String[] reasons, ReasonKind[] kinds,
-                 List<List<String>> hits, List<Reject> rejects, BundleReasons reasonCodes) {
+                 List<List<String>> hits, List<Reject> rejects,
+                 List<Events.Reject> eventRejects, BundleReasons reasonCodes) {
         this.models = models;
         this.outputs = outputs;
         this.offsets = new int[outputs.length];
@@ -81,6 +85,7 @@ public final class BundleScores {
         this.kinds = kinds;
         this.hits = hits;
         this.rejects = Collections.unmodifiableList(rejects);
+        this.eventRejects = eventRejects;
         this.reasonCodes = reasonCodes;
     }
 
@@ -226,5 +231,12 @@ public final class BundleScores {
     /** Returns the rejected declarations, in input order. */
     public List<Reject> rejects() {
         return rejects;
+    }
+
+    /** Returns the events refused (docs/events.md, "Rejects"), in stream order: empty when
+     *  scored without events, or when every event passed. Each refused event is here,
+     *  never dropped silently: the events read = the accepted + these. */
+    public List<Events.Reject> eventRejects() {
+        return eventRejects;
     }
 }

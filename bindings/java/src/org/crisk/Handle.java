@@ -9,7 +9,8 @@ import java.util.function.Function;
 
 /**
  * The life of one C handle that Java calls share and {@code close()} frees once: what
- * {@link Model}, {@link Bundle}, {@link Schema} and {@link Pool} each hold. Calls run under
+ * {@link Model}, {@link Bundle}, {@link Schema}, {@link Pool} and {@link DeviceKeys} each
+ * hold. Calls run under
  * a read lock (or the write lock, for a call that changes the C object), so any number run
  * at once; {@link #close()} takes the write lock, so it waits for the calls running, and a
  * call after it throws {@link IllegalStateException}. A {@link Cleaner} frees the handle of
