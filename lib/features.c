@@ -190,8 +190,7 @@ static void lookup_keys(const crisk_schema *s, const fitted_state *fit, const cr
             long len = crisk_key_build(s, b, set, r0 + i, key);
             *k = crisk_strmap_find_hashed(&t->keys, key, (size_t)len, h[set * BLOCK + i]);
             if (*k >= 0) {
-                __builtin_prefetch(&t->count[*k]);
-                __builtin_prefetch(&t->pos[*k]);
+                __builtin_prefetch(&t->stat[*k]);
             }
         }
     }
@@ -269,11 +268,11 @@ int crisk_features_build(const crisk_schema *s, const fitted_state *fit,
                     long k = idx[f->set * BLOCK + i];
                     double count = 0, pos = 0;
                     if (k >= 0) {
-                        count = t->count[k];
-                        pos = t->pos[k];
+                        count = t->stat[k].count;
+                        pos = t->stat[k].pos;
                         if (fold < folds) {
-                            count -= t->fold_count[(size_t)k * folds + fold];
-                            pos -= t->fold_pos[(size_t)k * folds + fold];
+                            count -= t->fold[(size_t)k * folds + fold].count;
+                            pos -= t->fold[(size_t)k * folds + fold].pos;
                         }
                     }
                     if (f->op == OP_RISK_COUNT)
