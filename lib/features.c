@@ -5,6 +5,7 @@
  */
 #include "error.h"
 #include "schema_impl.h"
+#include "short_copy.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -20,31 +21,6 @@ int crisk_feature_needs_fit(const schema_feature *f)
 size_t crisk_key_capacity(const crisk_schema *s)
 {
     return CRISK_SCHEMA_MAX_KEY_PARTS * (2 + s->max_field_bytes);
-}
-
-/* Copies `n` bytes from `src` to `dst` (not overlapping). Parts of keys are short
- * (codes, ids): moved in at most two loads and stores of 8 or 4 bytes, that may overlap,
- * rather than through a call to memcpy, which cost more than the copy. */
-static void copy_short(char *dst, const char *src, size_t n)
-{
-    uint64_t a, z;
-    uint32_t x, y;
-    if (n > 16) {
-        memcpy(dst, src, n);
-    } else if (n >= 8) {
-        memcpy(&a, src, 8);
-        memcpy(&z, src + n - 8, 8);
-        memcpy(dst, &a, 8);
-        memcpy(dst + n - 8, &z, 8);
-    } else if (n >= 4) {
-        memcpy(&x, src, 4);
-        memcpy(&y, src + n - 4, 4);
-        memcpy(dst, &x, 4);
-        memcpy(dst + n - 4, &y, 4);
-    } else {
-        for (size_t i = 0; i < n; i++)
-            dst[i] = src[i];
-    }
 }
 
 /* Writes row `row`'s composite key of set `set` into `buf` and returns its length, or -1
@@ -67,7 +43,7 @@ long crisk_key_build(const crisk_schema *s, const crisk_batch *b, size_t set, si
         /* max_field_bytes <= 65535: two bytes of length, little-endian. */
         buf[o] = (char)(len & 0xff);
         buf[o + 1] = (char)(len >> 8);
-        copy_short(buf + o + 2, t, len);
+        crisk_short_copy(buf + o + 2, t, len);
         o += 2 + len;
     }
     return (long)o;
