@@ -29,14 +29,39 @@ crisk_decl_format cli_decl_format(const char *path, const char *format)
     return crisk_decl_format_of(path);
 }
 
+/* Returns nonzero when the 8-byte word `w` holds the byte `c` (the classic zero-byte
+ * test on w ^ c repeated: exact about whether there is one). */
+static uint64_t word_has(uint64_t w, unsigned char c)
+{
+    uint64_t x = w ^ (0x0101010101010101ull * c);
+    return (x - 0x0101010101010101ull) & ~x & 0x8080808080808080ull;
+}
+
+/* Returns 1 when a CSV field of `n` bytes at `s` must be quoted: it holds a comma, a
+ * quote, a line break, or leading/trailing space. Words of 8 bytes at a time: most
+ * fields written (ids, lanes, reasons) need no quotes or have a comma late. */
+static int needs_quotes(const char *s, size_t n)
+{
+    if (n > 0 && (s[0] == ' ' || s[n - 1] == ' '))
+        return 1;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, s + i, 8);
+        if (word_has(w, ',') | word_has(w, '"') | word_has(w, '\n') | word_has(w, '\r'))
+            return 1;
+    }
+    for (; i < n; i++)
+        if (s[i] == ',' || s[i] == '"' || s[i] == '\n' || s[i] == '\r')
+            return 1;
+    return 0;
+}
+
 /* Writes `n` bytes of text at `s` as one CSV field, quoted when it holds a comma, a
  * quote, a line break, or leading/trailing space. */
 void cli_write_csv_text(FILE *f, const char *s, size_t n)
 {
-    int quote = n > 0 && (s[0] == ' ' || s[n - 1] == ' ');
-    for (size_t i = 0; i < n && !quote; i++)
-        quote = s[i] == ',' || s[i] == '"' || s[i] == '\n' || s[i] == '\r';
-    if (!quote) {
+    if (!needs_quotes(s, n)) {
         fwrite(s, 1, n, f);
         return;
     }

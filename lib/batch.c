@@ -5,6 +5,7 @@
  */
 #include "error.h"
 #include "schema_impl.h"
+#include "short_copy.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -167,7 +168,7 @@ static int store_text(batch_column *c, size_t row, const char *text, size_t len)
         c->arena = p;
         c->arena_cap = cap;
     }
-    memcpy(c->arena + c->arena_len, text, len);
+    crisk_short_copy(c->arena + c->arena_len, text, len);
     c->text[row].off = (uint32_t)c->arena_len;
     c->text[row].len = (uint32_t)len;
     c->arena_len += len;
@@ -175,16 +176,19 @@ static int store_text(batch_column *c, size_t row, const char *text, size_t len)
 }
 
 /* Returns 1 when the `len` bytes at `p` are valid UTF-8 (no overlong forms, surrogates
- * or code points beyond U+10FFFF), else 0. */
+ * or code points beyond U+10FFFF) without a NUL byte, 2 when they are valid UTF-8 with a
+ * NUL byte, 0 when they are not valid UTF-8. One pass for both checks. */
 static int valid_utf8(const unsigned char *p, size_t len)
 {
     size_t i = 0;
+    int nul = 0;
     while (i < len) {
-        /* ASCII runs, 8 bytes at a time. */
+        /* ASCII runs without NUL, 8 bytes at a time (a byte b is 0 or >= 0x80 when
+         * (b - 1) & ~b has its top bit, or b has its own). */
         while (i + 8 <= len) {
             uint64_t w;
             memcpy(&w, p + i, 8);
-            if (w & 0x8080808080808080ull)
+            if ((w | ((w - 0x0101010101010101ull) & ~w)) & 0x8080808080808080ull)
                 break;
             i += 8;
         }
@@ -192,6 +196,7 @@ static int valid_utf8(const unsigned char *p, size_t len)
             break;
         unsigned c = p[i];
         if (c < 0x80) {
+            nul |= c == 0;
             i++;
             continue;
         }
@@ -222,7 +227,7 @@ static int valid_utf8(const unsigned char *p, size_t len)
                 return 0;
         i += n + 1;
     }
-    return 1;
+    return nul ? 2 : 1;
 }
 
 /* Converts `len` bytes of decimal text to a double in `*out`: [+-]digits[.digits][e[+-]
@@ -379,12 +384,16 @@ static int store_value(crisk_batch *b, size_t i, size_t row, const char *v, size
     int rc = 0;
     switch (f->type) {
     case CRISK_FIELD_STRING:
-        if (!valid_utf8((const unsigned char *)v, len))
+        switch (valid_utf8((const unsigned char *)v, len)) {
+        case 0:
             reason = "is not valid UTF-8";
-        else if (memchr(v, '\0', len))
+            break;
+        case 2:
             reason = "contains a NUL byte"; /* the schema file could not keep it */
-        else
+            break;
+        default:
             rc = store_text(c, row, v, len);
+        }
         break;
     case CRISK_FIELD_HS_CODE: {
         char digits[16];

@@ -36,6 +36,7 @@ struct crisk_csv_reader {
     size_t *starts;             /* offset in rec of each field of the current record */
     size_t nstarts, starts_cap;
     const char **fields;        /* what crisk_csv_next() hands out */
+    size_t *lengths;            /* and their lengths */
     size_t fields_cap;
     size_t line;                /* line of the next byte to read, 1-based */
     size_t record_line;         /* line where the last record started */
@@ -99,7 +100,14 @@ void crisk_csv_free(crisk_csv_reader *reader)
     free(reader->rec);
     free(reader->starts);
     free(reader->fields);
+    free(reader->lengths);
     free(reader);
+}
+
+/* Returns the lengths of the last record's fields (NULL before any). */
+const size_t *crisk_csv_lengths(const crisk_csv_reader *reader)
+{
+    return reader ? reader->lengths : NULL;
 }
 
 /* Returns the line where the last record returned started (0 before any). */
@@ -246,13 +254,20 @@ static int publish(crisk_csv_reader *r, const char ***fields, size_t *nfields,
 {
     if (r->nstarts > r->fields_cap) {
         const char **grown = realloc(r->fields, r->nstarts * sizeof *grown);
-        if (!grown)
+        if (grown)
+            r->fields = grown;
+        size_t *lengths = grown ? realloc(r->lengths, r->nstarts * sizeof *lengths) : NULL;
+        if (!lengths)
             return fail(r, err, CRISK_E_NOMEM, "out of memory for a record's fields");
-        r->fields = grown;
+        r->lengths = lengths;
         r->fields_cap = r->nstarts;
     }
-    for (size_t i = 0; i < r->nstarts; i++)
+    for (size_t i = 0; i < r->nstarts; i++) {
+        /* Each field ends with its NUL, just before the next field's start. */
+        size_t end = i + 1 < r->nstarts ? r->starts[i + 1] : r->rec_len;
         r->fields[i] = r->rec + r->starts[i];
+        r->lengths[i] = end - r->starts[i] - 1;
+    }
     *fields = r->fields;
     *nfields = r->nstarts;
     return 1;
@@ -270,6 +285,40 @@ static int fold_crlf(crisk_csv_reader *r)
         return BYTE_ERROR;
     r->chunk_pos--; /* the byte just read came from the current chunk */
     return '\r';
+}
+
+/* The fast path for a field that starts unquoted and ends within the chunk (most do):
+ * appends it with its terminator and records its start, as the byte-wise path would, when
+ * the record's buffers already have room. Returns the byte that ended it, ',' or '\n' (a
+ * CRLF counts as '\n'), with the bytes consumed; or 0 with nothing consumed, leaving the
+ * field to the byte-wise path (a quote, a lone CR, a NUL, the chunk's end, a record
+ * buffer to grow, or an empty line). */
+static int fast_field(crisk_csv_reader *r)
+{
+    const unsigned char *p = r->chunk + r->chunk_pos, *end = r->chunk + r->chunk_len;
+    const unsigned char *q = p;
+    if (q == end || *q == '"' || r->nstarts == r->starts_cap)
+        return 0;
+    while (q < end && !stop_unquoted[*q])
+        q++;
+    if (q == end)
+        return 0;
+    size_t n = (size_t)(q - p), used = 1;
+    int c = *q;
+    if (c == '\r' && q + 1 < end && q[1] == '\n') {
+        c = '\n';
+        used = 2;
+    }
+    if ((c != ',' && c != '\n') || n + 1 > r->rec_cap - r->rec_len
+        || (n == 0 && c == '\n' && r->nstarts == 0))
+        return 0;
+    memcpy(r->rec + r->rec_len, p, n);
+    r->rec[r->rec_len + n] = '\0';
+    r->starts[r->nstarts++] = r->rec_len;
+    r->rec_len += n + 1;
+    r->chunk_pos += n + used;
+    r->last = c;
+    return c;
 }
 
 /* Parses the next record; returns 1 with its fields, 0 at the end, or a negative code. */
@@ -302,6 +351,18 @@ int crisk_csv_next(crisk_csv_reader *r, const char ***fields, size_t *nfields,
     r->nstarts = 0;
     r->record_line = r->line;
     for (;;) {
+        if (state == FIELD_START) {
+            int end = fast_field(r);
+            if (end == ',') {
+                any = 1;
+                field_start = r->rec_len;
+                continue;
+            }
+            if (end == '\n') {
+                r->line++;
+                return publish(r, fields, nfields, err);
+            }
+        }
         int c = next_byte(r);
         if (c == '\r' && state != QUOTED)
             c = fold_crlf(r);

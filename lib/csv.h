@@ -56,6 +56,11 @@ int crisk_csv_next(crisk_csv_reader *reader, const char ***fields, size_t *nfiel
  * starts (line breaks inside quoted fields count), or 0 before the first record. */
 size_t crisk_csv_line(const crisk_csv_reader *reader);
 
+/* Returns the lengths of the fields of the record last returned by crisk_csv_next()
+ * (bytes before each field's terminating NUL), valid until the next call on this
+ * reader, or NULL before the first record. */
+const size_t *crisk_csv_lengths(const crisk_csv_reader *reader);
+
 /* Frees a reader (not its FILE). NULL is a no-op. */
 void crisk_csv_free(crisk_csv_reader *reader);
 

@@ -5,6 +5,7 @@
  */
 #include "error.h"
 #include "schema_impl.h"
+#include "short_copy.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -42,7 +43,7 @@ long crisk_key_build(const crisk_schema *s, const crisk_batch *b, size_t set, si
         /* max_field_bytes <= 65535: two bytes of length, little-endian. */
         buf[o] = (char)(len & 0xff);
         buf[o + 1] = (char)(len >> 8);
-        memcpy(buf + o + 2, t, len);
+        crisk_short_copy(buf + o + 2, t, len);
         o += 2 + len;
     }
     return (long)o;
@@ -158,40 +159,43 @@ static float smoothed_rate(double count, double pos, double m, double prior)
  * every key is hashed and its slot prefetched, then each slot's key record, and only then
  * is any key compared (and the found key's counts prefetched), so the dependent cache
  * misses of lookups in large tables overlap instead of adding up: with several tables of
- * tens of thousands of keys, those misses are most of the cost of building features. */
-#define BLOCK 32
+ * tens of thousands of keys, those misses are most of the cost of building features.
+ * 256 rows a block (for batches that large) keeps more of them in flight: 5-7% faster
+ * features than 32 on the declarations bench. Smaller batches use their size as the
+ * block, so that scoring a few rows still needs no malloc. */
+#define BLOCK 256
 
 /* Looks up the key of every risk set for rows [r0, r0 + n) of `b` in the tables of
- * `fit`, storing each row's key index (-1: no key, or unseen) in idx[set * BLOCK + i].
- * `key` is scratch of crisk_key_capacity, `h` of nsets * BLOCK hashes. */
+ * `fit`, storing each row's key index (-1: no key, or unseen) in idx[set * bs + i]
+ * (n <= bs, the block's stride). `key` is scratch of crisk_key_capacity, `h` of
+ * nsets * bs hashes. */
 static void lookup_keys(const crisk_schema *s, const fitted_state *fit, const crisk_batch *b,
-                        size_t r0, size_t n, char *key, uint64_t *h, long *idx)
+                        size_t r0, size_t n, size_t bs, char *key, uint64_t *h, long *idx)
 {
     for (size_t set = 0; set < s->nsets; set++) {
         const crisk_strmap *map = &fit->tables[set].keys;
         for (size_t i = 0; i < n; i++) {
             long len = map->size ? crisk_key_build(s, b, set, r0 + i, key) : -1;
-            idx[set * BLOCK + i] = len < 0 ? -1 : 0;
+            idx[set * bs + i] = len < 0 ? -1 : 0;
             if (len >= 0) {
-                h[set * BLOCK + i] = crisk_hash_bytes(key, (size_t)len);
-                crisk_strmap_prefetch(map, h[set * BLOCK + i]);
+                h[set * bs + i] = crisk_hash_bytes(key, (size_t)len);
+                crisk_strmap_prefetch(map, h[set * bs + i]);
             }
         }
     }
-    for (size_t j = 0; j < s->nsets * BLOCK; j++)
-        if (j % BLOCK < n && idx[j] == 0)
-            crisk_strmap_prefetch_record(&fit->tables[j / BLOCK].keys, h[j]);
+    for (size_t j = 0; j < s->nsets * bs; j++)
+        if (j % bs < n && idx[j] == 0)
+            crisk_strmap_prefetch_record(&fit->tables[j / bs].keys, h[j]);
     for (size_t set = 0; set < s->nsets; set++) {
         const risk_table *t = &fit->tables[set];
         for (size_t i = 0; i < n; i++) {
-            long *k = &idx[set * BLOCK + i];
+            long *k = &idx[set * bs + i];
             if (*k != 0)
                 continue;
             long len = crisk_key_build(s, b, set, r0 + i, key);
-            *k = crisk_strmap_find_hashed(&t->keys, key, (size_t)len, h[set * BLOCK + i]);
+            *k = crisk_strmap_find_hashed(&t->keys, key, (size_t)len, h[set * bs + i]);
             if (*k >= 0) {
-                __builtin_prefetch(&t->count[*k]);
-                __builtin_prefetch(&t->pos[*k]);
+                __builtin_prefetch(&t->stat[*k]);
             }
         }
     }
@@ -230,16 +234,17 @@ int crisk_features_build(const crisk_schema *s, const fitted_state *fit,
     /* Scratch: a key, per block the key index of each risk set and the code of each
      * category dictionary, and the priors. Scoring a few rows with a schema of the
      * default sizes stays on the stack: no malloc per declaration. */
-    size_t key_bytes = crisk_key_capacity(s), nidx = (s->nsets + s->ndicts) * BLOCK;
+    size_t bs = b->rows < BLOCK ? (b->rows ? b->rows : 1) : BLOCK; /* the block's stride */
+    size_t key_bytes = crisk_key_capacity(s), nidx = (s->nsets + s->ndicts) * bs;
     size_t bytes = key_bytes + nidx * sizeof(long) + (folds + 1) * sizeof(double)
-                   + s->nsets * BLOCK * sizeof(uint64_t);
+                   + s->nsets * bs * sizeof(uint64_t);
     _Alignas(double) char stack[16384];
     char *scratch = bytes <= sizeof stack ? stack : malloc(bytes);
     if (!scratch)
         return crisk_fail(err, CRISK_E_NOMEM, "out of memory building features");
     uint64_t *hashes = (uint64_t *)scratch;
-    double *prior = (double *)(hashes + s->nsets * BLOCK);
-    long *idx = (long *)(prior + folds + 1), *codes = idx + s->nsets * BLOCK;
+    double *prior = (double *)(hashes + s->nsets * bs);
+    long *idx = (long *)(prior + folds + 1), *codes = idx + s->nsets * bs;
     char *key = (char *)(idx + nidx);
     /* prior[folds] is the whole fit's; prior[f] leaves fold f out. */
     for (size_t f = 0; f <= folds; f++) {
@@ -247,13 +252,13 @@ int crisk_features_build(const crisk_schema *s, const fitted_state *fit,
         uint64_t pos = fit->positives - (f < folds ? fit->fold_positives[f] : 0);
         prior[f] = rows ? (double)pos / (double)rows : NAN;
     }
-    for (size_t r0 = 0; r0 < b->rows; r0 += BLOCK) {
-        size_t n = b->rows - r0 < BLOCK ? b->rows - r0 : BLOCK;
-        lookup_keys(s, fit, b, r0, n, key, hashes, idx);
+    for (size_t r0 = 0; r0 < b->rows; r0 += bs) {
+        size_t n = b->rows - r0 < bs ? b->rows - r0 : bs;
+        lookup_keys(s, fit, b, r0, n, bs, key, hashes, idx);
         for (size_t j = 0; j < nf; j++)
             if (s->features[j].op == OP_CATEGORY)
                 lookup_texts(b, s->features[j].field, &fit->dicts[s->features[j].dict], r0, n,
-                             codes + s->features[j].dict * BLOCK);
+                             codes + s->features[j].dict * bs);
         for (size_t i = 0; i < n; i++) {
             size_t r = r0 + i, fold = folds_of ? folds_of[r] : folds;
             civil_date date = {0}; /* the row's date parts, decomposed once */
@@ -261,19 +266,19 @@ int crisk_features_build(const crisk_schema *s, const fitted_state *fit,
             for (size_t j = 0; j < nf; j++) {
                 const schema_feature *f = &s->features[j];
                 if (f->op == OP_CATEGORY) {
-                    long code = codes[f->dict * BLOCK + i];
+                    long code = codes[f->dict * bs + i];
                     o[j] = code >= 0 ? (float)code
                            : code == -1 && f->arg ? (float)fit->dicts[f->dict].size : NAN;
                 } else if (f->op == OP_RISK_RATE || f->op == OP_RISK_COUNT) {
                     const risk_table *t = &fit->tables[f->set];
-                    long k = idx[f->set * BLOCK + i];
+                    long k = idx[f->set * bs + i];
                     double count = 0, pos = 0;
                     if (k >= 0) {
-                        count = t->count[k];
-                        pos = t->pos[k];
+                        count = t->stat[k].count;
+                        pos = t->stat[k].pos;
                         if (fold < folds) {
-                            count -= t->fold_count[(size_t)k * folds + fold];
-                            pos -= t->fold_pos[(size_t)k * folds + fold];
+                            count -= t->fold[(size_t)k * folds + fold].count;
+                            pos -= t->fold[(size_t)k * folds + fold].pos;
                         }
                     }
                     if (f->op == OP_RISK_COUNT)

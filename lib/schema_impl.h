@@ -73,13 +73,18 @@ typedef struct schema_band {
     uint32_t min_count;
 } schema_band;
 
-/* Per-key label statistics of one key set. With folds, fold_count/fold_pos hold each
- * fold's share (key-major: [key * folds + fold]) so that a row's out-of-fold statistic is
- * the total minus its own fold's. */
+/* A key's rows and positive rows, side by side so that a lookup reads one cache line. */
+typedef struct risk_stat {
+    uint32_t count, pos;
+} risk_stat;
+
+/* Per-key label statistics of one key set. With folds, `fold` holds each fold's share
+ * (key-major: [key * folds + fold]) so that a row's out-of-fold statistic is the total
+ * minus its own fold's. */
 typedef struct risk_table {
     crisk_strmap keys;
-    uint32_t *count, *pos;
-    uint32_t *fold_count, *fold_pos;
+    risk_stat *stat;
+    risk_stat *fold;
 } risk_table;
 
 /* One band's bounds per key (keys of its set with at least min_count values). */

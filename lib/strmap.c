@@ -16,26 +16,49 @@ static uint64_t mix(uint64_t a, uint64_t b)
     return (uint64_t)p ^ (uint64_t)(p >> 64);
 }
 
-/* Returns the little-endian 64-bit word of the `n` (<= 8) bytes at `p`. */
-static uint64_t read_word(const unsigned char *p, size_t n)
+/* Returns the little-endian 64-bit word at `p`. */
+static uint64_t read_word(const unsigned char *p)
 {
-    uint64_t w = 0;
-    memcpy(&w, p, n); /* x86-64 and aarch64 are little-endian; other hosts still hash */
+    uint64_t w;
+    memcpy(&w, p, 8); /* x86-64 and aarch64 are little-endian; other hosts still hash */
     return w;
 }
 
-/* Returns the 64-bit hash of the bytes: 8-byte words folded in by 128-bit multiplies. */
+/* Returns the little-endian 32-bit word at `p`. */
+static uint32_t read_half(const unsigned char *p)
+{
+    uint32_t w;
+    memcpy(&w, p, 4);
+    return w;
+}
+
+/* Returns a word made of the last 1 to 7 bytes of a key (`n` of them at `p`), read in at
+ * most two loads that may overlap: assembling them byte by byte in memory and loading
+ * the word back stalls on store forwarding, which cost more than the hash's multiplies. */
+static uint64_t read_tail(const unsigned char *p, size_t n)
+{
+    if (n >= 4)
+        return (uint64_t)read_half(p) << 32 | read_half(p + n - 4);
+    return (uint64_t)p[0] << 16 | (uint64_t)p[n >> 1] << 8 | p[n - 1];
+}
+
+/* Returns the 64-bit hash of the bytes: 8-byte words folded in by 128-bit multiplies.
+ * The key's length is in the seed, so the tail's overlapping reads cannot make keys of
+ * different lengths alike. */
 uint64_t crisk_hash_bytes(const void *key, size_t len)
 {
     const unsigned char *p = key;
     uint64_t h = 0x243f6a8885a308d3ull ^ (len * 0x9e3779b97f4a7c15ull);
-    while (len >= 8) {
-        h = mix(h ^ read_word(p, 8), 0xa0761d6478bd642full);
+    size_t n = len;
+    while (n > 8) {
+        h = mix(h ^ read_word(p), 0xa0761d6478bd642full);
         p += 8;
-        len -= 8;
+        n -= 8;
     }
-    if (len)
-        h = mix(h ^ read_word(p, len), 0xe7037ed1a0b428dbull);
+    if (len >= 8) /* the last 1 to 8 bytes, as the word that ends the key */
+        h = mix(h ^ read_word(p + n - 8), 0xe7037ed1a0b428dbull);
+    else if (len)
+        h = mix(h ^ read_tail(p, len), 0xe7037ed1a0b428dbull);
     return mix(h, 0x8ebc6af09c88c6e3ull);
 }
 
@@ -68,6 +91,19 @@ static const char *record_of(const crisk_strmap *map, uint64_t v)
     return map->arena + ((size_t)(uint32_t)v - 1) * 4;
 }
 
+/* Returns 1 when the `len` bytes at `a` and `b` are equal. Keys are short, so words are
+ * compared inline (the last ones overlapping) rather than through a call to memcmp. */
+static int same_bytes(const char *a, const char *b, size_t len)
+{
+    const unsigned char *x = (const unsigned char *)a, *y = (const unsigned char *)b;
+    if (len < 8)
+        return len == 0 || read_tail(x, len) == read_tail(y, len);
+    uint64_t diff = 0;
+    for (size_t i = 0; i + 8 < len; i += 8)
+        diff |= read_word(x + i) ^ read_word(y + i);
+    return (diff | (read_word(x + len - 8) ^ read_word(y + len - 8))) == 0;
+}
+
 /* Returns the slot where key (`key`, `len`, hash `h`) is, or the empty slot where it
  * would go. The table always has an empty slot (load factor <= 1/2). */
 static size_t probe(const crisk_strmap *map, const char *key, size_t len, uint64_t h)
@@ -80,7 +116,7 @@ static size_t probe(const crisk_strmap *map, const char *key, size_t len, uint64
             return s;
         if (v >> 32 == tag) {
             const char *rec = record_of(map, v);
-            if (read_u32(rec + 4) == len && memcmp(rec + 8, key, len) == 0)
+            if (read_u32(rec + 4) == len && same_bytes(rec + 8, key, len))
                 return s;
         }
         s = (s + 1) & mask;

@@ -63,10 +63,8 @@ void crisk_fitted_free(const crisk_schema *s, fitted_state *fit)
     for (size_t i = 0; fit->tables && i < s->nsets; i++) {
         risk_table *t = &fit->tables[i];
         crisk_strmap_free(&t->keys);
-        free(t->count);
-        free(t->pos);
-        free(t->fold_count);
-        free(t->fold_pos);
+        free(t->stat);
+        free(t->fold);
     }
     for (size_t i = 0; fit->bands && i < s->nbands; i++) {
         crisk_strmap_free(&fit->bands[i].keys);
@@ -99,28 +97,20 @@ static int table_reserve(risk_table *t, size_t k, size_t folds, size_t *have, si
         return 0;
     if (k >= *cap) {
         size_t n = *cap ? *cap * 2 : 256;
-        uint32_t *c = realloc(t->count, n * sizeof *c), *p;
-        if (!c)
+        risk_stat *st = realloc(t->stat, n * sizeof *st);
+        if (!st)
             return CRISK_E_NOMEM;
-        t->count = c;
-        if (!(p = realloc(t->pos, n * sizeof *p)))
-            return CRISK_E_NOMEM;
-        t->pos = p;
+        t->stat = st;
         if (folds) {
-            if (!(c = realloc(t->fold_count, n * folds * sizeof *c)))
+            if (!(st = realloc(t->fold, n * folds * sizeof *st)))
                 return CRISK_E_NOMEM;
-            t->fold_count = c;
-            if (!(p = realloc(t->fold_pos, n * folds * sizeof *p)))
-                return CRISK_E_NOMEM;
-            t->fold_pos = p;
+            t->fold = st;
         }
         *cap = n;
     }
-    t->count[k] = t->pos[k] = 0;
-    if (folds) {
-        memset(t->fold_count + k * folds, 0, folds * sizeof *t->fold_count);
-        memset(t->fold_pos + k * folds, 0, folds * sizeof *t->fold_pos);
-    }
+    t->stat[k] = (risk_stat){0, 0};
+    if (folds)
+        memset(t->fold + k * folds, 0, folds * sizeof *t->fold);
     *have = k + 1;
     return 0;
 }
@@ -139,11 +129,11 @@ static int fit_table(const crisk_schema *s, const crisk_batch *b, const float *l
         if (rc || (rc = table_reserve(t, k, folds, &have, &cap)))
             return rc;
         uint32_t y = labels[r] != 0.0f;
-        t->count[k]++;
-        t->pos[k] += y;
+        t->stat[k].count++;
+        t->stat[k].pos += y;
         if (folds) {
-            t->fold_count[k * folds + folds_of[r]]++;
-            t->fold_pos[k * folds + folds_of[r]] += y;
+            t->fold[k * folds + folds_of[r]].count++;
+            t->fold[k * folds + folds_of[r]].pos += y;
         }
     }
     return 0;
@@ -430,7 +420,7 @@ static int fitted_arrays(const crisk_schema *s, cJSON *fitted, char *buf)
         ok = ok && cJSON_AddItemToObject(o, "keys", keys)
              && (entries = cJSON_AddArrayToObject(o, "entries"));
         for (size_t k = 0; ok && k < t->keys.size; k++) {
-            cJSON *e = entry_json(&t->keys, k, s->sets[set].nparts, t->count[k], t->pos[k],
+            cJSON *e = entry_json(&t->keys, k, s->sets[set].nparts, t->stat[k].count, t->stat[k].pos,
                                   buf);
             ok = e && cJSON_AddItemToArray(entries, e);
             if (!ok)
@@ -608,8 +598,8 @@ static int read_entry(crisk_schema *s, const cJSON *e, size_t nparts, risk_table
     if ((rc = insert_new(t ? &t->keys : &bt->keys, key, len, path, &idx, err)))
         return rc;
     if (t) {
-        t->count[idx] = (uint32_t)count;
-        t->pos[idx] = (uint32_t)pos;
+        t->stat[idx].count = (uint32_t)count;
+        t->stat[idx].pos = (uint32_t)pos;
     } else {
         bt->low[idx] = a->valuedouble;
         bt->high[idx] = b->valuedouble;
@@ -668,13 +658,12 @@ static int read_entries(crisk_schema *s, const cJSON *entries, const char *at, s
 {
     size_t n = count_items(entries), k = 0;
     if (t) {
-        t->count = malloc((n ? n : 1) * sizeof *t->count);
-        t->pos = malloc((n ? n : 1) * sizeof *t->pos);
+        t->stat = malloc((n ? n : 1) * sizeof *t->stat);
     } else {
         bt->low = malloc((n ? n : 1) * sizeof *bt->low);
         bt->high = malloc((n ? n : 1) * sizeof *bt->high);
     }
-    if (t ? !t->count || !t->pos : !bt->low || !bt->high)
+    if (t ? !t->stat : !bt->low || !bt->high)
         return crisk_fail(err, CRISK_E_NOMEM, "%s: out of memory for %zu entries", at, n);
     for (const cJSON *e = entries->child; e; e = e->next, k++) {
         /* Read silently first: the JSON path of an entry is written only to explain a

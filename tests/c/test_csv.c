@@ -8,6 +8,7 @@
 #include "check_run.h"
 
 #include <check.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,9 @@ static char *render(const char *text, size_t size, size_t chunk, size_t max_reco
     size_t n;
     while ((*rc = crisk_csv_next(r, &fields, &n, err)) == 1) {
         ck_assert_uint_ge(n, 1);
+        const size_t *lengths = crisk_csv_lengths(r);
+        for (size_t i = 0; i < n; i++)
+            ck_assert_uint_eq(lengths[i], strlen(fields[i]));
         len += (size_t)snprintf(out + len, cap - len, "%zu:", crisk_csv_line(r));
         for (size_t i = 0; i < n; i++)
             len += (size_t)snprintf(out + len, cap - len, "%s%s", i ? "|" : "", fields[i]);
@@ -203,6 +207,46 @@ START_TEST(test_long_stream)
 }
 END_TEST
 
+START_TEST(test_random_texts_at_every_chunk_size)
+{
+    /* The reader takes plain fields that end within a chunk in one step and everything
+     * else byte by byte; with one-byte chunks only the byte-wise path runs. Random texts
+     * of separators, quotes, line breaks and CRs read alike (records, lines, errors) at
+     * every chunk size, with and without a tight record limit. */
+    static const char alphabet[] = "ab,,\"\n\r ";
+    uint64_t rng = 0x2545f4914f6cdd1dull;
+    for (int t = 0; t < 3000; t++) {
+        char text[64];
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        size_t size = rng % sizeof text;
+        for (size_t i = 0; i < size; i++) {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            text[i] = alphabet[rng % (sizeof alphabet - 1)];
+        }
+        size_t limit = t % 2 ? 12 : 0, chunks[] = {2, 3, 5, 8, 13, 65536};
+        int want_rc;
+        crisk_error want_err;
+        char *want = render(text, size, 1, limit, &want_rc, &want_err);
+        for (size_t i = 0; i < sizeof chunks / sizeof chunks[0]; i++) {
+            int rc;
+            crisk_error err;
+            char *got = render(text, size, chunks[i], limit, &rc, &err);
+            ck_assert_int_eq(rc, want_rc);
+            if (want)
+                ck_assert_str_eq(got, want);
+            else
+                ck_assert_str_eq(err.message, want_err.message);
+            free(got);
+        }
+        free(want);
+    }
+}
+END_TEST
+
 /* Returns the suite of the CSV reader. */
 static Suite *csv_suite(void)
 {
@@ -215,6 +259,7 @@ static Suite *csv_suite(void)
     tcase_add_test(tc, test_limit_counts_terminators);
     tcase_add_test(tc, test_sticky_error_and_arguments);
     tcase_add_test(tc, test_long_stream);
+    tcase_add_test(tc, test_random_texts_at_every_chunk_size);
     suite_add_tcase(s, tc);
     return s;
 }

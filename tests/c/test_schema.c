@@ -285,6 +285,69 @@ START_TEST(table_free_ops_on_hand_made_rows)
 }
 END_TEST
 
+/* Writes into `buf` importer number `i` of length `len` (1 to 32): a letter per
+ * position, shifted by `i`, so that importers of one length differ in every byte. */
+static void importer_name(char *buf, size_t i, size_t len)
+{
+    for (size_t k = 0; k < len; k++)
+        buf[k] = (char)('a' + (i + k * 7) % 26);
+    buf[len] = '\0';
+}
+
+START_TEST(risk_counts_for_keys_of_every_length)
+{
+    /* Importers of every length from 1 to 32 (the schema's max_field_bytes), importer
+     * (len, i) seen len % 5 + 1 times, in a batch of several lookup blocks: each one's
+     * count comes back when scoring, and the same name with its first or last byte
+     * changed is unseen. Single-part keys of 3 to 34 bytes take every branch of the key
+     * copy, the hash's tail and the key comparison. */
+    enum { NAMES = 3, MAXLEN = 32 };
+    crisk_schema *s = test_schema();
+    crisk_batch *b;
+    crisk_error err;
+    ck_assert_int_eq(crisk_batch_new(s, &b, &err), 0);
+    size_t rows = 0;
+    char imp[MAXLEN + 1];
+    for (size_t len = 1; len <= MAXLEN; len++)
+        for (size_t i = 0; i < NAMES; i++)
+            for (size_t r = 0; r < len % 5 + 1; r++, rows++) {
+                importer_name(imp, i, len);
+                const char *row[NFIELDS] = {"id", NULL, "851712", "CN", imp, NULL, NULL};
+                add_ok(b, row);
+            }
+    float *labels = calloc(rows, sizeof *labels);
+    ck_assert_int_eq(crisk_schema_fit(s, b, labels, rows, NULL, &err), 0);
+    crisk_batch_clear(b);
+    for (size_t len = 1; len <= MAXLEN; len++)
+        for (size_t i = 0; i < NAMES; i++)
+            for (int change = 0; change < 3; change++) {
+                importer_name(imp, i, len);
+                char *edit = change == 1 ? imp : change == 2 ? imp + len - 1 : NULL;
+                if (edit)
+                    *edit = *edit == 'Z' ? 'Y' : 'Z';
+                const char *row[NFIELDS] = {"id", NULL, "851712", "CN", imp, NULL, NULL};
+                add_ok(b, row);
+            }
+    size_t n = crisk_batch_size(b);
+    ck_assert_uint_gt(n, 256);
+    float *x = malloc(n * NFEAT * sizeof *x);
+    ck_assert_int_eq(crisk_schema_features(s, b, x, &err), 0);
+    size_t r = 0;
+    for (size_t len = 1; len <= MAXLEN; len++)
+        for (size_t i = 0; i < NAMES; i++)
+            for (int change = 0; change < 3; change++, r++) {
+                float want = change ? 0 : (float)(len % 5 + 1);
+                ck_assert_msg(x[r * NFEAT + X_IMP_COUNT] == want, "length %zu, importer %zu, "
+                              "change %d: count %g", len, i, change,
+                              (double)x[r * NFEAT + X_IMP_COUNT]);
+            }
+    free(x);
+    free(labels);
+    crisk_batch_free(b);
+    crisk_schema_free(s);
+}
+END_TEST
+
 /* Fills batch `b` with the tiny labelled batch of the risk tests: importer A three times
  * (labels 1, 0, 1), B once (0), and one row with no importer (1). Origins CN, US, CN, CN,
  * US. */
@@ -815,6 +878,7 @@ static Suite *schema_suite(void)
     tcase_add_test(tc, random_bytes_are_stored_or_rejected_never_half);
     tcase_add_test(tc, bad_rows_are_rejected_with_field_value_and_reason);
     tcase_add_test(tc, numbers_parse_exactly);
+    tcase_add_test(tc, risk_counts_for_keys_of_every_length);
     tcase_set_timeout(tc, 60);
     suite_add_tcase(s, tc);
     return s;

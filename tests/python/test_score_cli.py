@@ -247,6 +247,28 @@ def test_csv_and_jsonl_inputs_give_identical_output(bundle, run_crisk):
     assert all(isinstance(r["hits"], list) for r in a)
 
 
+def test_ids_that_need_quoting_round_trip(bundle, run_crisk):
+    """Declaration ids with commas, quotes, line breaks, CRs and spaces at every place
+    (quoted on output only when RFC 4180 needs it) read back as the ids given, in the
+    order given, with the scores of the same rows under plain ids."""
+    d = bundle["dir"]
+    rng = np.random.default_rng(7)
+    rows = [dict(r) for r in bundle["test"][:400]]
+    alphabet = list('ab,"\r\n x')
+    for i, r in enumerate(rows):
+        r["declaration_id"] = "".join(rng.choice(alphabet, size=1 + i % 23)).strip() or "z"
+    columns = FIELDS + ["fraud", "revenue"]
+    write_csv(d / "quoted_ids.csv", rows, columns)
+    run_crisk("score", "--bundle", bundle["bundle"], "--input", d / "quoted_ids.csv",
+              "--output", d / "quoted_ids_out.csv")
+    run_crisk("score", "--bundle", bundle["bundle"], "--input", d / "test.csv",
+              "--output", d / "plain_ids_out.csv")
+    got = read_scores_csv(d / "quoted_ids_out.csv")
+    plain = read_scores_csv(d / "plain_ids_out.csv")[:400]
+    assert [r["declaration_id"] for r in got] == [r["declaration_id"] for r in rows]
+    assert [r["fraud"] for r in got] == [r["fraud"] for r in plain]
+
+
 def test_bad_rows_are_rejected_never_lost(bundle, run_crisk):
     d = bundle["dir"]
     lines = (d / "test.csv").read_text().splitlines()
