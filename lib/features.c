@@ -23,10 +23,10 @@ size_t crisk_key_capacity(const crisk_schema *s)
     return CRISK_SCHEMA_MAX_KEY_PARTS * (2 + s->max_field_bytes);
 }
 
-/* Writes row `row`'s composite key of set `set` into `buf` and returns its length, or -1
- * when a part is missing. */
+/* Writes row `row`'s composite key of set `set` into `buf` (of `cap` bytes) and returns
+ * its length, -1 when a part is missing, or -2 when the key needs more than `cap` bytes. */
 long crisk_key_build(const crisk_schema *s, const crisk_batch *b, size_t set, size_t row,
-                     char *buf)
+                     char *buf, size_t cap)
 {
     const key_set *ks = &s->sets[set];
     size_t o = 0;
@@ -40,6 +40,8 @@ long crisk_key_build(const crisk_schema *s, const crisk_batch *b, size_t set, si
                 return -1;
             len = ks->parts[k].digits;
         }
+        if (cap - o < 2 + len)
+            return -2;
         /* max_field_bytes <= 65535: two bytes of length, little-endian. */
         buf[o] = (char)(len & 0xff);
         buf[o + 1] = (char)(len >> 8);
@@ -165,40 +167,70 @@ static float smoothed_rate(double count, double pos, double m, double prior)
  * block, so that scoring a few rows still needs no malloc. */
 #define BLOCK 256
 
+/* The keys of one block, built once and kept for both the hashing and the comparing
+ * step: `cap` bytes at `buf` (scratch at first, then `heap` once a block needs more). */
+typedef struct key_arena {
+    char *buf, *heap;
+    size_t used, cap;
+} key_arena;
+
+/* Builds row `row`'s key of set `set` at the end of arena `a`, doubling the arena until it
+ * fits. Returns its length, -1 when the row has no key, or CRISK_E_NOMEM (below -1). */
+static long arena_key(const crisk_schema *s, const crisk_batch *b, size_t set, size_t row,
+                      key_arena *a)
+{
+    long len;
+    while ((len = crisk_key_build(s, b, set, row, a->buf + a->used, a->cap - a->used)) == -2) {
+        size_t cap = a->cap * 2 + crisk_key_capacity(s);
+        char *heap = malloc(cap);
+        if (!heap)
+            return CRISK_E_NOMEM;
+        memcpy(heap, a->buf, a->used);
+        free(a->heap);
+        a->buf = a->heap = heap;
+        a->cap = cap;
+    }
+    return len;
+}
+
 /* Looks up the key of every risk set for rows [r0, r0 + n) of `b` in the tables of
  * `fit`, storing each row's key index (-1: no key, or unseen) in idx[set * bs + i]
- * (n <= bs, the block's stride). `key` is scratch of crisk_key_capacity, `h` of
- * nsets * bs hashes. */
-static void lookup_keys(const crisk_schema *s, const fitted_state *fit, const crisk_batch *b,
-                        size_t r0, size_t n, size_t bs, char *key, uint64_t *h, long *idx)
+ * (n <= bs, the block's stride). Each key is built once into arena `a`, its offset kept
+ * in `off` and its hash in `h` (both of nsets * bs). Returns 0 or CRISK_E_NOMEM. */
+static int lookup_keys(const crisk_schema *s, const fitted_state *fit, const crisk_batch *b,
+                       size_t r0, size_t n, size_t bs, key_arena *a, size_t *off, uint64_t *h,
+                       long *idx)
 {
+    a->used = 0;
     for (size_t set = 0; set < s->nsets; set++) {
         const crisk_strmap *map = &fit->tables[set].keys;
-        for (size_t i = 0; i < n; i++) {
-            long len = map->size ? crisk_key_build(s, b, set, r0 + i, key) : -1;
-            idx[set * bs + i] = len < 0 ? -1 : 0;
-            if (len >= 0) {
-                h[set * bs + i] = crisk_hash_bytes(key, (size_t)len);
-                crisk_strmap_prefetch(map, h[set * bs + i]);
+        for (size_t i = 0, j = set * bs; i < n; i++, j++) {
+            /* Until the lookup, idx holds the key's length (-1: no key). */
+            idx[j] = map->size ? arena_key(s, b, set, r0 + i, a) : -1;
+            if (idx[j] < -1)
+                return (int)idx[j];
+            if (idx[j] >= 0) {
+                off[j] = a->used;
+                a->used += (size_t)idx[j];
+                h[j] = crisk_hash_bytes(a->buf + off[j], (size_t)idx[j]);
+                crisk_strmap_prefetch(map, h[j]);
             }
         }
     }
     for (size_t j = 0; j < s->nsets * bs; j++)
-        if (j % bs < n && idx[j] == 0)
+        if (j % bs < n && idx[j] >= 0)
             crisk_strmap_prefetch_record(&fit->tables[j / bs].keys, h[j]);
     for (size_t set = 0; set < s->nsets; set++) {
         const risk_table *t = &fit->tables[set];
-        for (size_t i = 0; i < n; i++) {
-            long *k = &idx[set * bs + i];
-            if (*k != 0)
+        for (size_t i = 0, j = set * bs; i < n; i++, j++) {
+            if (idx[j] < 0)
                 continue;
-            long len = crisk_key_build(s, b, set, r0 + i, key);
-            *k = crisk_strmap_find_hashed(&t->keys, key, (size_t)len, h[set * bs + i]);
-            if (*k >= 0) {
-                __builtin_prefetch(&t->stat[*k]);
-            }
+            idx[j] = crisk_strmap_find_hashed(&t->keys, a->buf + off[j], (size_t)idx[j], h[j]);
+            if (idx[j] >= 0)
+                __builtin_prefetch(&t->stat[idx[j]]);
         }
     }
+    return 0;
 }
 
 /* Looks up text field `field` of rows [r0, r0 + n) in dictionary `map`, storing codes in
@@ -231,21 +263,25 @@ int crisk_features_build(const crisk_schema *s, const fitted_state *fit,
                          crisk_error *err)
 {
     size_t nf = s->nfeatures, folds = fit->folds;
-    /* Scratch: a key, per block the key index of each risk set and the code of each
-     * category dictionary, and the priors. Scoring a few rows with a schema of the
-     * default sizes stays on the stack: no malloc per declaration. */
+    int rc = 0;
+    /* Scratch: per block the key index, key offset and hash of each risk set, the code of
+     * each category dictionary, the priors, and the block's keys (room for keys of 16
+     * bytes on average, grown on the heap when a block needs more). Scoring a few rows
+     * with a schema of the default sizes stays on the stack: no malloc per declaration. */
     size_t bs = b->rows < BLOCK ? (b->rows ? b->rows : 1) : BLOCK; /* the block's stride */
-    size_t key_bytes = crisk_key_capacity(s), nidx = (s->nsets + s->ndicts) * bs;
-    size_t bytes = key_bytes + nidx * sizeof(long) + (folds + 1) * sizeof(double)
-                   + s->nsets * bs * sizeof(uint64_t);
+    size_t nidx = (s->nsets + s->ndicts) * bs, nkeys = s->nsets * bs;
+    size_t arena_bytes = nkeys * 16 + crisk_key_capacity(s);
+    size_t bytes = nidx * sizeof(long) + (folds + 1) * sizeof(double)
+                   + nkeys * (sizeof(uint64_t) + sizeof(size_t)) + arena_bytes;
     _Alignas(double) char stack[16384];
     char *scratch = bytes <= sizeof stack ? stack : malloc(bytes);
     if (!scratch)
         return crisk_fail(err, CRISK_E_NOMEM, "out of memory building features");
     uint64_t *hashes = (uint64_t *)scratch;
-    double *prior = (double *)(hashes + s->nsets * bs);
-    long *idx = (long *)(prior + folds + 1), *codes = idx + s->nsets * bs;
-    char *key = (char *)(idx + nidx);
+    size_t *offsets = (size_t *)(hashes + nkeys);
+    double *prior = (double *)(offsets + nkeys);
+    long *idx = (long *)(prior + folds + 1), *codes = idx + nkeys;
+    key_arena arena = {(char *)(idx + nidx), NULL, 0, arena_bytes};
     /* prior[folds] is the whole fit's; prior[f] leaves fold f out. */
     for (size_t f = 0; f <= folds; f++) {
         uint64_t rows = fit->rows - (f < folds ? fit->fold_rows[f] : 0);
@@ -254,7 +290,11 @@ int crisk_features_build(const crisk_schema *s, const fitted_state *fit,
     }
     for (size_t r0 = 0; r0 < b->rows; r0 += bs) {
         size_t n = b->rows - r0 < bs ? b->rows - r0 : bs;
-        lookup_keys(s, fit, b, r0, n, bs, key, hashes, idx);
+        if (lookup_keys(s, fit, b, r0, n, bs, &arena, offsets, hashes, idx)) {
+            rc = crisk_fail(err, CRISK_E_NOMEM, "out of memory for the keys of rows %zu to "
+                            "%zu", r0, r0 + n);
+            break;
+        }
         for (size_t j = 0; j < nf; j++)
             if (s->features[j].op == OP_CATEGORY)
                 lookup_texts(b, s->features[j].field, &fit->dicts[s->features[j].dict], r0, n,
@@ -295,9 +335,10 @@ int crisk_features_build(const crisk_schema *s, const fitted_state *fit,
             }
         }
     }
+    free(arena.heap);
     if (scratch != stack)
         free(scratch);
-    return 0;
+    return rc;
 }
 
 /* Builds the scoring features of `b` from the schema's fitted state; returns 0 or an error

@@ -179,12 +179,12 @@ static inline int crisk_feature_is_event(const schema_feature *f)
 float crisk_event_feature(const crisk_schema *s, const crisk_batch *b,
                           const schema_feature *f, size_t row);
 
-/* Builds row `row`'s composite key of set `set` into `buf` (of at least
- * crisk_key_capacity bytes) and returns its length, or -1 when a part is missing (or an
- * HS code is shorter than the digits asked). Parts are length-prefixed, so that no two
- * different part lists give the same bytes. */
+/* Builds row `row`'s composite key of set `set` into `buf` (of `cap` bytes; a key never
+ * needs more than crisk_key_capacity) and returns its length, -1 when a part is missing
+ * (or an HS code is shorter than the digits asked), or -2 when it does not fit in `cap`.
+ * Parts are length-prefixed, so that no two different part lists give the same bytes. */
 long crisk_key_build(const crisk_schema *s, const crisk_batch *b, size_t set, size_t row,
-                     char *buf);
+                     char *buf, size_t cap);
 
 /* Returns the scratch size a key of `schema` may need. */
 size_t crisk_key_capacity(const crisk_schema *s);

@@ -122,7 +122,7 @@ static int fit_table(const crisk_schema *s, const crisk_batch *b, const float *l
 {
     size_t have = 0, cap = 0, k;
     for (size_t r = 0; r < b->rows; r++) {
-        long len = crisk_key_build(s, b, set, r, key);
+        long len = crisk_key_build(s, b, set, r, key, crisk_key_capacity(s));
         if (len < 0)
             continue;
         int rc = crisk_strmap_insert(&t->keys, key, (size_t)len, &k);
@@ -200,7 +200,8 @@ static int fit_band(const crisk_schema *s, const crisk_batch *b, size_t bi, band
     int rc = vals ? 0 : CRISK_E_NOMEM;
     for (size_t r = 0; r < b->rows && rc == 0; r++) {
         float v = crisk_feature_plain(b, f, r, NULL);
-        long len = isnan(v) ? -1 : crisk_key_build(s, b, band->set, r, key);
+        long len = isnan(v) ? -1 : crisk_key_build(s, b, band->set, r, key,
+                                                           crisk_key_capacity(s));
         if (len < 0)
             continue;
         if ((rc = crisk_strmap_insert(&seen, key, (size_t)len, &k)) == 0) {
@@ -333,7 +334,8 @@ int crisk_schema_band_position(const crisk_schema *s, size_t band, const crisk_b
     if (s->sets[bd->set].nparts * (2 + s->max_field_bytes) > sizeof stack
         && !(key = malloc(crisk_key_capacity(s))))
         return 2;
-    long len = crisk_key_build(s, b, bd->set, row, key);
+    long len = crisk_key_build(s, b, bd->set, row, key,
+                               key == stack ? sizeof stack : crisk_key_capacity(s));
     long k = len < 0 ? -1 : crisk_strmap_find(&s->fit.bands[band].keys, key, (size_t)len);
     if (key != stack)
         free(key);
