@@ -6,6 +6,7 @@
 
 #include "error.h"
 #include "import.h"
+#include "jsonpull.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -56,22 +57,16 @@ int crisk_json_check_keys(const cJSON *obj, const char *const *allowed, const ch
     return 0;
 }
 
-/* Returns a phrase naming the JSON type of `item`, for messages. */
+/* Returns a phrase naming the JSON type of `item`, for messages (crisk_jtype_name's). */
 const char *crisk_json_type_name(const cJSON *item)
 {
-    if (cJSON_IsNumber(item))
-        return "a number";
-    if (cJSON_IsString(item))
-        return "a string";
-    if (cJSON_IsArray(item))
-        return "an array";
-    if (cJSON_IsObject(item))
-        return "an object";
-    if (cJSON_IsBool(item))
-        return "a boolean";
-    if (cJSON_IsNull(item))
-        return "null";
-    return "an invalid value";
+    crisk_jtype t = cJSON_IsNumber(item) ? CRISK_J_NUMBER
+                    : cJSON_IsString(item) ? CRISK_J_STRING
+                    : cJSON_IsArray(item) ? CRISK_J_ARRAY
+                    : cJSON_IsObject(item) ? CRISK_J_OBJECT
+                    : cJSON_IsBool(item) ? CRISK_J_TRUE
+                    : cJSON_IsNull(item) ? CRISK_J_NULL : CRISK_J_BAD;
+    return crisk_jtype_name(t);
 }
 
 /* Checks that every key of object `obj` (at `path`) is one of the `n` `keys` (NULL entries

@@ -4,6 +4,7 @@
  */
 #include "error.h"
 #include "jsonfile.h"
+#include "jsonpull.h"
 #include "events.h"
 #include "import.h"
 #include "schema_impl.h"
@@ -470,8 +471,11 @@ static int read_bands(crisk_schema *s, const cJSON *arr, crisk_error *err)
     return 0;
 }
 
-/* Fills `s` from the parsed document `root`. */
-static int read_schema(crisk_schema *s, const cJSON *root, crisk_error *err)
+/* Fills `s` from the parsed document `root` and the text of its fitted value (`fitted`,
+ * `fitted_len` bytes, with the `index` of its containers or NULL; `fitted` NULL when the
+ * document has none). */
+static int read_schema(crisk_schema *s, const cJSON *root, const char *fitted,
+                       size_t fitted_len, const crisk_jindex *index, crisk_error *err)
 {
     if (!cJSON_IsObject(root))
         return crisk_fail(err, CRISK_E_FORMAT, "the document is %s, not an object",
@@ -525,8 +529,99 @@ static int read_schema(crisk_schema *s, const cJSON *root, crisk_error *err)
         if (crisk_feature_is_event(&s->features[i]) && s->date_field < 0)
             return crisk_fail(err, CRISK_E_FORMAT, "features[%zu]: an event feature needs the "
                               "schema's date_field", i);
-    const cJSON *fitted = cJSON_GetObjectItemCaseSensitive(root, "fitted");
-    return fitted ? crisk_fitted_from_json(s, fitted, err) : 0;
+    return fitted ? crisk_fitted_from_text(s, fitted, fitted_len, index, err) : 0;
+}
+
+/* Schema documents nest 5 deep; a deeper one is left to cJSON (and its nesting limit). */
+#define FAST_PARSE_DEPTH 16
+
+/* Finds the value of the one top-level "fitted" member of the checked document `data`
+ * (crisk_json_check_text, with its `index`) and stores its offset and length. Returns 1 when there is one
+ * such member and its text has no escapes (so that it reads the same in place as through
+ * cJSON), else 0. */
+static int find_fitted(const char *data, size_t size, const crisk_jindex *index, size_t *at,
+                       size_t *len)
+{
+    crisk_jshared shared = {NULL, 0, (locale_t)0, index};
+    crisk_jpull c;
+    const char *key;
+    size_t n, found = 0;
+    crisk_jpull_init(&c, data, size, &shared);
+    if (crisk_jpull_peek(&c) != CRISK_J_OBJECT || crisk_jpull_enter(&c))
+        return 0;
+    while (crisk_jpull_more(&c) && crisk_jpull_key(&c, &key, &n) == 0) {
+        int is_fitted = n == 6 && memcmp(key, "fitted", 6) == 0;
+        crisk_jpull_peek(&c);
+        const char *start = c.p;
+        if (crisk_jpull_skip(&c))
+            return 0;
+        if (is_fitted) {
+            *at = (size_t)(start - data);
+            *len = (size_t)(c.p - start);
+            found++;
+        }
+    }
+    /* The checked text's keys have no escapes to decode here, so no buffer was used. */
+    return found == 1 && !memchr(data + *at, '\\', *len);
+}
+
+/* Parses schema file text `data` (`size` bytes, from `path`). A large document (one with
+ * a fitted section) is checked against jsonpull's strict subset first; when it passes,
+ * cJSON parses only the rest (the fitted value replaced by null) and the fitted text is
+ * read in place. Anything else goes through cJSON whole, whose errors name the byte
+ * offset, and its fitted value is printed back for the same reader. Stores the tree in
+ * `*root` and the fitted text in `*fitted` (NULL when none; `*owned` when it is to be
+ * freed), read in place with `index` (the caller frees index->spans). Returns 0 or an
+ * error. */
+static int parse_schema(const char *path, char *data, size_t size, cJSON **root,
+                        const char **fitted, size_t *fitted_len, char **owned,
+                        crisk_jindex *index, crisk_error *err)
+{
+    size_t at = 0, len = 0;
+    *fitted = *owned = NULL;
+    *fitted_len = 0;
+    if (crisk_json_check_text(data, size, FAST_PARSE_DEPTH, index)
+        && find_fitted(data, size, index, &at, &len)) {
+        char *rest = malloc(size - len + 5);
+        if (!rest)
+            return crisk_fail(err, CRISK_E_NOMEM, "%s: out of memory", path);
+        memcpy(rest, data, at);
+        memcpy(rest + at, "null", 4);
+        memcpy(rest + at + 4, data + at + len, size - at - len);
+        *root = cJSON_ParseWithLength(rest, size - len + 4);
+        free(rest);
+        if (*root) {
+            *fitted = data + at;
+            *fitted_len = len;
+            return 0;
+        }
+    }
+    const char *end = NULL;
+    *root = cJSON_ParseWithLengthOpts(data, size, &end, 0);
+    if (!*root) {
+        size_t pos = end ? (size_t)(end - data) : 0;
+        return crisk_fail(err, CRISK_E_FORMAT, "%s: invalid JSON at byte %zu", path, pos);
+    }
+    size_t pos = (size_t)(end - data);
+    while (pos < size && strchr(" \t\r\n", data[pos]) && data[pos] != '\0')
+        pos++;
+    if (pos < size) {
+        cJSON_Delete(*root);
+        *root = NULL;
+        return crisk_fail(err, CRISK_E_FORMAT, "%s: invalid JSON: text after the document at "
+                          "byte %zu", path, pos);
+    }
+    const cJSON *fit = cJSON_GetObjectItemCaseSensitive(*root, "fitted");
+    if (fit) {
+        if (!(*owned = cJSON_PrintUnformatted(fit))) {
+            cJSON_Delete(*root);
+            *root = NULL;
+            return crisk_fail(err, CRISK_E_NOMEM, "%s: out of memory", path);
+        }
+        *fitted = *owned;
+        *fitted_len = strlen(*owned);
+    }
+    return 0;
 }
 
 /* Reads, parses and checks the schema file at `path`; returns 0 or an error naming the
@@ -542,33 +637,29 @@ int crisk_schema_load(const char *path, crisk_schema **out, crisk_error *err)
     int rc = crisk_read_file(path, CRISK_SCHEMA_MAX_FILE_BYTES, &data, &size, err);
     if (rc)
         return rc;
-    const char *end = NULL;
-    cJSON *root = cJSON_ParseWithLengthOpts((const char *)data, size, &end, 0);
-    if (!root) {
-        size_t at = end ? (size_t)(end - (const char *)data) : 0;
-        free(data);
-        return crisk_fail(err, CRISK_E_FORMAT, "%s: invalid JSON at byte %zu", path, at);
+    cJSON *root = NULL;
+    const char *fitted;
+    size_t fitted_len;
+    char *owned;
+    crisk_schema *s = NULL;
+    /* The index of the containers down to the fitted tables' entry lists (depth 5). */
+    crisk_jindex index = {NULL, 0, 0, (size_t)1 << 16, 5};
+    rc = parse_schema(path, (char *)data, size, &root, &fitted, &fitted_len, &owned, &index,
+                      err);
+    if (rc == 0 && !(s = calloc(1, sizeof *s)))
+        rc = crisk_fail(err, CRISK_E_NOMEM, "%s: out of memory", path);
+    if (rc == 0) {
+        s->id_field = s->date_field = -1;
+        if ((rc = read_schema(s, root, fitted, fitted_len, owned ? NULL : &index, err)))
+            crisk_fail_prefix(err, rc, path);
     }
-    size_t at = (size_t)(end - (const char *)data);
-    while (at < size && strchr(" \t\r\n", data[at]) && data[at] != '\0')
-        at++;
-    free(data);
-    if (at < size) {
-        cJSON_Delete(root);
-        return crisk_fail(err, CRISK_E_FORMAT, "%s: invalid JSON: text after the document at "
-                          "byte %zu", path, at);
-    }
-    crisk_schema *s = calloc(1, sizeof *s);
-    if (!s) {
-        cJSON_Delete(root);
-        return crisk_fail(err, CRISK_E_NOMEM, "%s: out of memory", path);
-    }
-    s->id_field = s->date_field = -1;
-    rc = read_schema(s, root, err);
     cJSON_Delete(root);
+    free(owned);
+    free(index.spans);
+    free(data);
     if (rc) {
         crisk_schema_free(s);
-        return crisk_fail_prefix(err, rc, path);
+        return rc;
     }
     *out = s;
     return 0;

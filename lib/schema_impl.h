@@ -8,6 +8,7 @@
 
 #include "declarations.h"
 #include "jsonfile.h"
+#include "jsonpull.h"
 #include "strmap.h"
 
 #include <cjson/cJSON.h>
@@ -20,6 +21,7 @@
 #define CRISK_SCHEMA_MAX_FIELD_BYTES 65535
 #define CRISK_SCHEMA_MAX_FOLDS 1000
 #define CRISK_SCHEMA_MAX_FILE_BYTES ((size_t)2 << 30)
+#define CRISK_SCHEMA_MAX_CATEGORIES ((size_t)1 << 24) /* codes must be exact in a float */
 
 typedef struct schema_field {
     char *name;
@@ -213,8 +215,14 @@ void crisk_fitted_free(const crisk_schema *s, fitted_state *fit);
  * CRISK_E_NOMEM. */
 int crisk_fitted_to_json(const crisk_schema *s, cJSON *root, crisk_error *err);
 
-/* Reads the "fitted" object `obj` into s->fit, naming the JSON path of any error. */
-int crisk_fitted_from_json(crisk_schema *s, const cJSON *obj, crisk_error *err);
+/* Reads the "fitted" value, the `len` bytes of JSON at `text` (checked by
+ * crisk_json_check_text, whose container `index` may be given, or printed by cJSON), into
+ * s->fit, naming the JSON path of any error (lib/fitted_read.c). */
+int crisk_fitted_from_text(crisk_schema *s, const char *text, size_t len,
+                           const crisk_jindex *index, crisk_error *err);
+
+/* Returns 1 when a risk feature groups rows by key set `set`, else 0. */
+int crisk_set_has_risk(const crisk_schema *s, size_t set);
 
 /* Returns a JSON value describing key set `set` as the schema writes keys
  * (["origin", {"field": "hs_code", "digits": 6}]), or NULL when out of memory. */

@@ -12,9 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Category codes must be exact in a float. */
-#define MAX_CATEGORIES ((size_t)1 << 24)
-#define PATH_SIZE 160
 
 /* Fills `opts` with 5 folds, seed 1 and smoothing 20. */
 void crisk_fit_options_init(crisk_fit_options *opts)
@@ -80,7 +77,7 @@ void crisk_fitted_free(const crisk_schema *s, fitted_state *fit)
 }
 
 /* Returns 1 when a risk feature groups rows by key set `set`. */
-static int set_has_risk(const crisk_schema *s, size_t set)
+int crisk_set_has_risk(const crisk_schema *s, size_t set)
 {
     for (size_t j = 0; j < s->nfeatures; j++)
         if ((s->features[j].op == OP_RISK_RATE || s->features[j].op == OP_RISK_COUNT)
@@ -269,12 +266,12 @@ int crisk_fitted_build(const crisk_schema *s, const crisk_batch *b, const float 
             size_t len;
             const char *t = batch_text(b, r, f->field, &len);
             if (t && (rc = crisk_strmap_insert(dict, t, len, &k)) == 0
-                && dict->size > MAX_CATEGORIES)
+                && dict->size > CRISK_SCHEMA_MAX_CATEGORIES)
                 rc = CRISK_E_LIMIT;
         }
     }
     for (size_t set = 0; set < s->nsets && rc == 0; set++)
-        if (set_has_risk(s, set)) {
+        if (crisk_set_has_risk(s, set)) {
             what = "a risk table";
             rc = fit_table(s, b, labels, folds_of, fit->folds, set, &fit->tables[set], key);
         }
@@ -285,7 +282,7 @@ int crisk_fitted_build(const crisk_schema *s, const crisk_batch *b, const float 
     free(key);
     if (rc == CRISK_E_LIMIT)
         return crisk_fail(err, rc, "fitting %s: more than %zu distinct values", what,
-                          MAX_CATEGORIES);
+                          CRISK_SCHEMA_MAX_CATEGORIES);
     if (rc)
         return crisk_fail(err, rc, "fitting %s: out of memory", what);
     fit->present = 1;
@@ -410,7 +407,7 @@ static int fitted_arrays(const crisk_schema *s, cJSON *fitted, char *buf)
         }
     }
     for (size_t set = 0; ok && set < s->nsets; set++) {
-        if (!set_has_risk(s, set))
+        if (!crisk_set_has_risk(s, set))
             continue;
         const risk_table *t = &fit->tables[set];
         cJSON *o = cJSON_CreateObject(), *keys = crisk_key_set_to_json(s, set), *entries = NULL;
@@ -461,342 +458,4 @@ int crisk_fitted_to_json(const crisk_schema *s, cJSON *root, crisk_error *err)
              && fitted_arrays(s, fitted, buf) == 0;
     free(buf);
     return ok ? 0 : crisk_fail(err, CRISK_E_NOMEM, "out of memory writing the fitted tables");
-}
-
-/* ---- reading ---------------------------------------------------------------------- */
-
-/* Returns the number of elements of a JSON array. */
-static size_t count_items(const cJSON *arr)
-{
-    size_t n = 0;
-    for (const cJSON *it = arr->child; it; it = it->next)
-        n++;
-    return n;
-}
-
-/* Returns member `key` of `obj` when it is an array, else fails naming `path`.key. */
-static const cJSON *member_array(const cJSON *obj, const char *path, const char *key,
-                                 crisk_error *err)
-{
-    const cJSON *it = cJSON_IsObject(obj) ? cJSON_GetObjectItemCaseSensitive(obj, key) : NULL;
-    if (!cJSON_IsObject(obj))
-        crisk_fail(err, CRISK_E_FORMAT, "%s: expected an object, got %s", path,
-                   crisk_json_type_name(obj));
-    else if (!it)
-        crisk_fail(err, CRISK_E_FORMAT, "%s.%s: missing (an array is required)", path, key);
-    else if (!cJSON_IsArray(it))
-        crisk_fail(err, CRISK_E_FORMAT, "%s.%s: expected an array, got %s", path, key,
-                   crisk_json_type_name(it));
-    else
-        return it;
-    return NULL;
-}
-
-/* Reads a non-negative whole number no larger than `max` at `path` into `*out`. */
-static int read_count(const cJSON *it, const char *path, double max, double *out,
-                      crisk_error *err)
-{
-    if (!cJSON_IsNumber(it) || !(it->valuedouble >= 0 && it->valuedouble <= max)
-        || it->valuedouble != floor(it->valuedouble))
-        return crisk_fail(err, CRISK_E_FORMAT, "%s: expected a whole number in [0, %.0f]",
-                          path, max);
-    *out = it->valuedouble;
-    return 0;
-}
-
-/* Builds into `key` the composite key of the first `nparts` elements of entry `e` (at
- * `path`), which must be non-empty strings of at most max_field_bytes, and stores its
- * length in `*len` and the element after the parts in `*rest`. */
-static int entry_key(const crisk_schema *s, const cJSON *e, size_t nparts, const char *path,
-                     char *key, size_t *len, const cJSON **rest, crisk_error *err)
-{
-    if (!cJSON_IsArray(e) || count_items(e) != nparts + 2)
-        return crisk_fail(err, CRISK_E_FORMAT, "%s: expected an array of %zu key parts and 2 "
-                          "numbers", path, nparts);
-    size_t o = 0, p = 0;
-    const cJSON *it = e->child;
-    for (; p < nparts; p++, it = it->next) {
-        size_t n = cJSON_IsString(it) ? strlen(it->valuestring) : 0;
-        if (n == 0 || n > s->max_field_bytes)
-            return crisk_fail(err, CRISK_E_FORMAT, "%s[%zu]: expected a string of 1 to %zu "
-                              "bytes", path, p, s->max_field_bytes);
-        key[o] = (char)(n & 0xff);
-        key[o + 1] = (char)(n >> 8);
-        memcpy(key + o + 2, it->valuestring, n);
-        o += 2 + n;
-    }
-    *len = o;
-    *rest = it;
-    return 0;
-}
-
-/* Inserts `len` bytes of `key` into `map` as a new key, failing on a duplicate. Stores
- * its index in `*k`. */
-static int insert_new(crisk_strmap *map, const char *key, size_t len, const char *path,
-                      size_t *k, crisk_error *err)
-{
-    size_t before = map->size;
-    int rc = crisk_strmap_insert(map, key, len, k);
-    if (rc)
-        return crisk_fail(err, rc, "%s: out of memory", path);
-    if (map->size == before)
-        return crisk_fail(err, CRISK_E_FORMAT, "%s: the key appears twice", path);
-    return 0;
-}
-
-/* Writes `base` followed by "[k]" into `out` (of `size` bytes), cut to fit like
- * snprintf: the JSON path of item k, made for every entry of a table with many thousands,
- * where snprintf's cost would dominate loading. */
-static void path_index(char *out, size_t size, const char *base, size_t k)
-{
-    char digits[24];
-    size_t nd = 0;
-    do
-        digits[nd++] = (char)('0' + k % 10);
-    while ((k /= 10) != 0);
-    size_t o = 0;
-    for (; *base && o + 1 < size; base++)
-        out[o++] = *base;
-    if (o + 1 < size)
-        out[o++] = '[';
-    while (nd && o + 1 < size)
-        out[o++] = digits[--nd];
-    if (o + 1 < size)
-        out[o++] = ']';
-    out[o] = '\0';
-}
-
-/* Reads entry `e` (at `path`) of a risk table `t` or band table `bt`: checks its key parts
- * and numbers, then adds its key, so that a failure leaves the table unchanged. With `err`
- * NULL it only says whether the entry is good (and `path` is not used). Returns 0 or a
- * negative code. */
-static int read_entry(crisk_schema *s, const cJSON *e, size_t nparts, risk_table *t,
-                      band_table *bt, char *key, const char *path, crisk_error *err)
-{
-    size_t len = 0, idx;
-    const cJSON *rest = NULL; /* set by entry_key on success; gcc -O2 -g cannot see it */
-    int rc = entry_key(s, e, nparts, path, key, &len, &rest, err);
-    if (rc)
-        return rc;
-    const cJSON *a = rest, *b = rest->next;
-    double count = 0, pos = 0;
-    if (t) {
-        char nat[PATH_SIZE + 48] = "";
-        if (err)
-            path_index(nat, sizeof nat, path, nparts);
-        if ((rc = read_count(a, nat, (double)s->fit.rows, &count, err)))
-            return rc;
-        if (err)
-            path_index(nat, sizeof nat, path, nparts + 1);
-        if ((rc = read_count(b, nat, count, &pos, err)))
-            return rc;
-        if (count == 0)
-            return crisk_fail(err, CRISK_E_FORMAT, "%s: a key with no rows", path);
-    } else if (!cJSON_IsNumber(a) || !cJSON_IsNumber(b) || !isfinite(a->valuedouble)
-               || !isfinite(b->valuedouble) || a->valuedouble > b->valuedouble) {
-        return crisk_fail(err, CRISK_E_FORMAT, "%s: expected finite bounds low <= high "
-                          "after the key", path);
-    }
-    if ((rc = insert_new(t ? &t->keys : &bt->keys, key, len, path, &idx, err)))
-        return rc;
-    if (t) {
-        t->stat[idx].count = (uint32_t)count;
-        t->stat[idx].pos = (uint32_t)pos;
-    } else {
-        bt->low[idx] = a->valuedouble;
-        bt->high[idx] = b->valuedouble;
-    }
-    return 0;
-}
-
-/* Reads fitted.categories. */
-static int read_categories(crisk_schema *s, const cJSON *arr, crisk_error *err)
-{
-    char at[PATH_SIZE];
-    const cJSON *it = arr->child;
-    size_t i = 0;
-    for (size_t j = 0; j < s->nfeatures; j++) {
-        const schema_feature *f = &s->features[j];
-        if (f->op != OP_CATEGORY)
-            continue;
-        snprintf(at, sizeof at, "fitted.categories[%zu]", i++);
-        if (!it)
-            return crisk_fail(err, CRISK_E_FORMAT, "%s: missing (the dictionary of feature "
-                              "\"%s\")", at, f->name);
-        const cJSON *name = cJSON_IsObject(it) ? cJSON_GetObjectItemCaseSensitive(it, "feature")
-                                               : NULL;
-        const cJSON *vals = member_array(it, at, "values", err);
-        if (!vals)
-            return CRISK_E_FORMAT;
-        if (!cJSON_IsString(name) || strcmp(name->valuestring, f->name) != 0)
-            return crisk_fail(err, CRISK_E_FORMAT, "%s.feature: expected \"%s\"", at, f->name);
-        if (count_items(vals) > MAX_CATEGORIES)
-            return crisk_fail(err, CRISK_E_LIMIT, "%s.values: more than %zu values", at,
-                              MAX_CATEGORIES);
-        size_t k = 0, idx;
-        for (const cJSON *v = vals->child; v; v = v->next, k++) {
-            char vat[PATH_SIZE + 32];
-            snprintf(vat, sizeof vat, "%s.values[%zu]", at, k);
-            size_t n = cJSON_IsString(v) ? strlen(v->valuestring) : 0;
-            if (n == 0 || n > s->max_field_bytes)
-                return crisk_fail(err, CRISK_E_FORMAT, "%s: expected a string of 1 to %zu "
-                                  "bytes", vat, s->max_field_bytes);
-            int rc = insert_new(&s->fit.dicts[f->dict], v->valuestring, n, vat, &idx, err);
-            if (rc)
-                return rc;
-        }
-        it = it->next;
-    }
-    if (it)
-        return crisk_fail(err, CRISK_E_FORMAT, "fitted.categories[%zu]: no category feature "
-                          "left for it", i);
-    return 0;
-}
-
-/* Reads the entry list `entries` (at `at`) of keys of `nparts` parts into risk table `t`
- * (count, positives) or, when `t` is NULL, into band table `bt` (low, high). */
-static int read_entries(crisk_schema *s, const cJSON *entries, const char *at, size_t nparts,
-                        risk_table *t, band_table *bt, char *key, crisk_error *err)
-{
-    size_t n = count_items(entries), k = 0;
-    if (t) {
-        t->stat = malloc((n ? n : 1) * sizeof *t->stat);
-    } else {
-        bt->low = malloc((n ? n : 1) * sizeof *bt->low);
-        bt->high = malloc((n ? n : 1) * sizeof *bt->high);
-    }
-    if (t ? !t->stat : !bt->low || !bt->high)
-        return crisk_fail(err, CRISK_E_NOMEM, "%s: out of memory for %zu entries", at, n);
-    for (const cJSON *e = entries->child; e; e = e->next, k++) {
-        /* Read silently first: the JSON path of an entry is written only to explain a
-         * failure (a bad entry fails again, unchanged, with its path). */
-        if (read_entry(s, e, nparts, t, bt, key, "", NULL) == 0)
-            continue;
-        char eat[PATH_SIZE + 32];
-        path_index(eat, sizeof eat, at, k);
-        int rc = read_entry(s, e, nparts, t, bt, key, eat, err);
-        if (rc)
-            return rc;
-    }
-    return 0;
-}
-
-/* Reads fitted.tables and fitted.bands. */
-static int read_tables(crisk_schema *s, const cJSON *tables, const cJSON *bands, char *key,
-                       crisk_error *err)
-{
-    char at[PATH_SIZE];
-    unsigned char *seen = calloc(s->nsets ? s->nsets : 1, 1);
-    if (!seen)
-        return crisk_fail(err, CRISK_E_NOMEM, "fitted.tables: out of memory");
-    int rc = 0;
-    size_t i = 0;
-    if (count_items(tables) > s->nsets)
-        rc = crisk_fail(err, CRISK_E_FORMAT, "fitted.tables: %zu tables, more than the %zu "
-                        "key lists of the schema", count_items(tables), s->nsets);
-    for (const cJSON *it = tables->child; it && rc == 0; it = it->next, i++) {
-        snprintf(at, sizeof at, "fitted.tables[%zu]", i);
-        const cJSON *entries = member_array(it, at, "entries", err);
-        const cJSON *keys = entries ? cJSON_GetObjectItemCaseSensitive(it, "keys") : NULL;
-        if (!entries) {
-            rc = CRISK_E_FORMAT;
-            break;
-        }
-        size_t set = s->nsets;
-        for (size_t k = 0; k < s->nsets && set == s->nsets; k++) {
-            cJSON *want = set_has_risk(s, k) ? crisk_key_set_to_json(s, k) : NULL;
-            if (want && keys && cJSON_Compare(want, keys, 1))
-                set = k;
-            cJSON_Delete(want);
-        }
-        if (set == s->nsets)
-            rc = crisk_fail(err, CRISK_E_FORMAT, "%s.keys: not the keys of any risk feature",
-                            at);
-        else if (seen[set])
-            rc = crisk_fail(err, CRISK_E_FORMAT, "%s.keys: a second table for these keys", at);
-        else {
-            seen[set] = 1;
-            snprintf(at, sizeof at, "fitted.tables[%zu].entries", i);
-            rc = read_entries(s, entries, at, s->sets[set].nparts, &s->fit.tables[set], NULL,
-                              key, err);
-        }
-    }
-    for (size_t set = 0; set < s->nsets && rc == 0; set++)
-        if (set_has_risk(s, set) && !seen[set])
-            for (size_t j = 0; j < s->nfeatures && rc == 0; j++)
-                if (crisk_feature_needs_fit(&s->features[j]) && s->features[j].set == set
-                    && s->features[j].op != OP_CATEGORY)
-                    rc = crisk_fail(err, CRISK_E_FORMAT, "fitted.tables: no table for the "
-                                    "keys of feature \"%s\"", s->features[j].name);
-    free(seen);
-    if (rc)
-        return rc;
-    if (count_items(bands) != s->nbands)
-        return crisk_fail(err, CRISK_E_FORMAT, "fitted.bands: %zu entries for %zu bands",
-                          count_items(bands), s->nbands);
-    i = 0;
-    for (const cJSON *it = bands->child; it && rc == 0; it = it->next, i++) {
-        snprintf(at, sizeof at, "fitted.bands[%zu]", i);
-        const cJSON *entries = member_array(it, at, "entries", err);
-        if (!entries)
-            return CRISK_E_FORMAT;
-        const cJSON *name = cJSON_GetObjectItemCaseSensitive(it, "band");
-        if (!cJSON_IsString(name) || strcmp(name->valuestring, s->bands[i].name) != 0)
-            return crisk_fail(err, CRISK_E_FORMAT, "%s.band: expected \"%s\"", at,
-                              s->bands[i].name);
-        snprintf(at, sizeof at, "fitted.bands[%zu].entries", i);
-        rc = read_entries(s, entries, at, s->sets[s->bands[i].set].nparts, NULL,
-                          &s->fit.bands[i], key, err);
-    }
-    return rc;
-}
-
-/* Reads the "fitted" object into the schema's state; returns 0 or an error naming the JSON
- * path. */
-int crisk_fitted_from_json(crisk_schema *s, const cJSON *obj, crisk_error *err)
-{
-    static const char *const keys[] = {"rows", "positives", "smoothing", "categories",
-                                       "tables", "bands"};
-    if (!cJSON_IsObject(obj))
-        return crisk_fail(err, CRISK_E_FORMAT, "fitted: expected an object, got %s",
-                          crisk_json_type_name(obj));
-    for (const cJSON *it = obj->child; it; it = it->next) {
-        size_t k = 0;
-        while (k < 6 && strcmp(keys[k], it->string) != 0)
-            k++;
-        if (k == 6)
-            return crisk_fail(err, CRISK_E_FORMAT, "fitted.%s: unknown key", it->string);
-    }
-    double rows = 0, positives = 0;
-    const cJSON *sm = cJSON_GetObjectItemCaseSensitive(obj, "smoothing");
-    const cJSON *cats, *tables, *bands;
-    int rc;
-    if ((rc = read_count(cJSON_GetObjectItemCaseSensitive(obj, "rows"), "fitted.rows",
-                         (double)UINT32_MAX, &rows, err))
-        || (rc = read_count(cJSON_GetObjectItemCaseSensitive(obj, "positives"),
-                            "fitted.positives", rows, &positives, err)))
-        return rc;
-    if (!cJSON_IsNumber(sm) || !(sm->valuedouble >= 0 && sm->valuedouble <= 1e12))
-        return crisk_fail(err, CRISK_E_FORMAT, "fitted.smoothing: expected a number in [0, "
-                          "1e12]");
-    if (!(cats = member_array(obj, "fitted", "categories", err))
-        || !(tables = member_array(obj, "fitted", "tables", err))
-        || !(bands = member_array(obj, "fitted", "bands", err)))
-        return CRISK_E_FORMAT;
-    fitted_state *fit = &s->fit;
-    fit->rows = (uint64_t)rows;
-    fit->positives = (uint64_t)positives;
-    fit->smoothing = sm->valuedouble;
-    fit->dicts = calloc(s->ndicts ? s->ndicts : 1, sizeof *fit->dicts);
-    fit->tables = calloc(s->nsets ? s->nsets : 1, sizeof *fit->tables);
-    fit->bands = calloc(s->nbands ? s->nbands : 1, sizeof *fit->bands);
-    char *key = malloc(crisk_key_capacity(s));
-    if (!fit->dicts || !fit->tables || !fit->bands || !key)
-        rc = crisk_fail(err, CRISK_E_NOMEM, "fitted: out of memory");
-    if (rc == 0 && (rc = read_categories(s, cats, err)) == 0)
-        rc = read_tables(s, tables, bands, key, err);
-    free(key);
-    if (rc == 0)
-        fit->present = 1;
-    return rc;
 }
