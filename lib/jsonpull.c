@@ -485,6 +485,19 @@ int crisk_jpull_number(crisk_jpull *c, double *out)
     return 0;
 }
 
+/* Moves past an object member's key and its ':' without decoding the key. Returns 0, or
+ * -1 when there is none. */
+static int skip_key(crisk_jpull *c)
+{
+    if (crisk_jpull_peek(c) != CRISK_J_STRING || crisk_jpull_skip(c))
+        return -1;
+    c->p = skip_ws(c->p, c->end);
+    if (c->p == c->end || *c->p != ':')
+        return -1;
+    c->p++;
+    return 0;
+}
+
 /* Counts a container's items. */
 size_t crisk_jpull_count(const crisk_jpull *c)
 {
@@ -494,18 +507,15 @@ size_t crisk_jpull_count(const crisk_jpull *c)
     if (known)
         return known->count;
     size_t n = 0;
-    const char *key;
-    size_t len;
     if (crisk_jpull_enter(&it))
         return 0;
-    while (crisk_jpull_more(&it)
-           && (!object || crisk_jpull_key(&it, &key, &len) == 0)
+    while (crisk_jpull_more(&it) && (!object || skip_key(&it) == 0)
            && crisk_jpull_skip(&it) == 0)
         n++;
     return n;
 }
 
-/* Finds an object's first member of a name. */
+/* Finds an object's first member of a name; a key that does not decode matches none. */
 int crisk_jpull_member(const crisk_jpull *obj, const char *name, crisk_jpull *out)
 {
     crisk_jpull it = *obj;
@@ -513,8 +523,16 @@ int crisk_jpull_member(const crisk_jpull *obj, const char *name, crisk_jpull *ou
     size_t len, n = strlen(name);
     if (crisk_jpull_peek(&it) != CRISK_J_OBJECT || crisk_jpull_enter(&it))
         return 0;
-    while (crisk_jpull_more(&it) && crisk_jpull_key(&it, &key, &len) == 0) {
-        if (len == n && memcmp(key, name, n) == 0) {
+    while (crisk_jpull_more(&it)) {
+        crisk_jpull at = it;
+        int rc = crisk_jpull_key(&it, &key, &len);
+        if (rc == CRISK_E_NOMEM)
+            return 0;
+        if (rc) {
+            it = at;
+            if (skip_key(&it))
+                return 0;
+        } else if (len == n && memcmp(key, name, n) == 0) {
             *out = it;
             return 1;
         }
