@@ -549,19 +549,25 @@ static int find_fitted(const char *data, size_t size, const crisk_jindex *index,
     crisk_jpull_init(&c, data, size, &shared);
     if (crisk_jpull_peek(&c) != CRISK_J_OBJECT || crisk_jpull_enter(&c))
         return 0;
-    while (crisk_jpull_more(&c) && crisk_jpull_key(&c, &key, &n) == 0) {
+    while (crisk_jpull_more(&c)) {
+        if (crisk_jpull_key(&c, &key, &n) != 0) {
+            found = 0; /* a key this reader does not decode: cJSON's to read */
+            break;
+        }
         int is_fitted = n == 6 && memcmp(key, "fitted", 6) == 0;
         crisk_jpull_peek(&c);
         const char *start = c.p;
-        if (crisk_jpull_skip(&c))
-            return 0;
+        if (crisk_jpull_skip(&c)) {
+            found = 0;
+            break;
+        }
         if (is_fitted) {
             *at = (size_t)(start - data);
             *len = (size_t)(c.p - start);
             found++;
         }
     }
-    /* The checked text's keys have no escapes to decode here, so no buffer was used. */
+    free(shared.buf); /* keys with escapes (even one spelling "fitted") decode there */
     return found == 1 && !memchr(data + *at, '\\', *len);
 }
 
