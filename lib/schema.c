@@ -536,9 +536,9 @@ static int read_schema(crisk_schema *s, const cJSON *root, const char *fitted,
 #define FAST_PARSE_DEPTH 16
 
 /* Finds the value of the one top-level "fitted" member of the checked document `data`
- * (crisk_json_check_text, with its `index`) and stores its offset and length. Returns 1 when there is one
- * such member and its text has no escapes (so that it reads the same in place as through
- * cJSON), else 0. */
+ * (crisk_json_check_text, with its `index`) and stores its offset and length. Returns 1
+ * when there is one such member and its text has no escapes (so that it reads the same in
+ * place as through cJSON), else 0. */
 static int find_fitted(const char *data, size_t size, const crisk_jindex *index, size_t *at,
                        size_t *len)
 {
