@@ -448,8 +448,8 @@ int crisk_jpull_key(crisk_jpull *c, const char **s, size_t *len)
 }
 
 /* Reads a number: whole numbers of up to 15 digits exactly by integer arithmetic (they
- * are most numbers of a fitted schema), others by strtod under the C locale (uselocale), which rounds
- * correctly, as cJSON's strtod does under a '.' locale. */
+ * are most numbers of a fitted schema), others by strtod under the C locale (uselocale),
+ * which rounds correctly, as cJSON's strtod does under a '.' locale. */
 int crisk_jpull_number(crisk_jpull *c, double *out)
 {
     if (crisk_jpull_peek(c) != CRISK_J_NUMBER)
