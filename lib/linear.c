@@ -1,5 +1,7 @@
 /*
- * linear.c — margins of linear models.
+ * linear.c — margins of linear models. Logistic models sum in double, because the folded
+ * standardisation terms of features far from zero cancel: float32 loses 1e-4 on
+ * probabilities there.
  */
 #include "linear.h"
 
@@ -64,6 +66,13 @@ __attribute__((always_inline)) static inline double dot_row(const float *restric
     return finish_row(x, f, F, w, bias, p);
 }
 
+/* Returns the eight products x[k] * w[k] (x converted to double) in one zmm. */
+__attribute__((target("avx512f"), always_inline)) static inline __m512d
+products_avx512(const float *x, const double *w)
+{
+    return _mm512_mul_pd(_mm512_cvtps_pd(_mm256_loadu_ps(x)), _mm512_loadu_pd(w));
+}
+
 /* dot_row with AVX-512 F: one zmm a set of partial sums, fed by load-and-convert. GCC
  * vectorises dot_row for AVX-512 into half-register conversions and shuffles that cost
  * about as much as the arithmetic; the lanes and the order of the adds are dot_row's. */
@@ -73,14 +82,11 @@ dot_row_avx512(const float *x, size_t F, const double *w, double bias)
     __m512d p0 = _mm512_setzero_pd(), p1 = p0;
     size_t f = 0;
     for (; f + 16 <= F; f += 16) {
-        p0 = _mm512_add_pd(p0, _mm512_mul_pd(_mm512_cvtps_pd(_mm256_loadu_ps(x + f)),
-                                             _mm512_loadu_pd(w + f)));
-        p1 = _mm512_add_pd(p1, _mm512_mul_pd(_mm512_cvtps_pd(_mm256_loadu_ps(x + f + 8)),
-                                             _mm512_loadu_pd(w + f + 8)));
+        p0 = _mm512_add_pd(p0, products_avx512(x + f, w + f));
+        p1 = _mm512_add_pd(p1, products_avx512(x + f + 8, w + f + 8));
     }
     if (f + 8 <= F) {
-        p0 = _mm512_add_pd(p0, _mm512_mul_pd(_mm512_cvtps_pd(_mm256_loadu_ps(x + f)),
-                                             _mm512_loadu_pd(w + f)));
+        p0 = _mm512_add_pd(p0, products_avx512(x + f, w + f));
         f += 8;
     }
     double p[8];
@@ -181,9 +187,6 @@ static int gemm_rows(const crisk_model *m, const float *rows, size_t nrows, doub
     free(x);
     return 0;
 }
-
-/* Logistic models sum in double, because the folded standardisation terms of features far
- * from zero cancel: float32 loses 1e-4 on probabilities there. */
 
 /* Logistic models of several outputs: margins = rows . W + bias (standardisation is
  * folded into W and bias at load), through gemm_rows. A NaN anywhere in a row

@@ -124,14 +124,6 @@ void crisk_objective_apply(const crisk_model *m, const double *margins, size_t n
     }
     double avg = m->average_output && iterations > 0 ? (double)iterations : 1.0;
     size_t per_row = crisk_model_num_outputs(m);
-    /* One sigmoid per row (binary logistic models, LightGBM binary): transform_row's
-     * arithmetic without its two dispatches and division by 1 per row, which cost as much
-     * as the exp on a batch of a binary logistic model. */
-    if (m->transform == CRISK_TF_SIGMOID && k == 1 && avg == 1.0) {
-        for (size_t r = 0; r < nrows; r++)
-            out[r] = (float)crisk_sigmoid(margins[r], m->transform_param);
-        return;
-    }
     for (size_t r = 0; r < nrows; r++)
         transform_row(m, margins + r * k, k, avg, out + r * per_row);
 }
