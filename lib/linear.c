@@ -97,23 +97,43 @@ dot_row_avx512(const float *x, size_t F, const double *w, double bias)
 /* A function returning one row's margin, as dot_row. */
 typedef double dot_row_fn(const float *x, size_t F, const double *w, double bias);
 
-/* Writes out[r] = the margin of row r of a binary logistic model, or its sigmoid, for
- * `nrows` rows of F floats, row after row: the rows are read as one sequential stream,
- * which the hardware prefetcher follows at close to the speed of memory (blocks of rows
- * walked side by side, several streams, measured slower with two threads), and each
- * row's exp overlaps the loads of the next. Returns the index of the first row whose
- * margin is NaN (a missing value), or `nrows`. Inlined into one function per instruction
- * set, with `dot` a constant. */
+/* Rows scored side by side, each from its own stretch of the batch (see binary_rows_body). */
+#define STREAMS 4
+
+/* Writes out[r] = the margin of row r of a binary logistic model, or its sigmoid s;
+ * returns 0 if the margin is NaN (nothing written), else 1. */
+__attribute__((always_inline)) static inline int
+score_row(const float *rows, size_t r, size_t F, const double *w, double bias, double s,
+          int as_margin, float *out, dot_row_fn *dot)
+{
+    double margin = dot(rows + r * F, F, w, bias);
+    if (isnan(margin))
+        return 0;
+    out[r] = (float)(as_margin ? margin : crisk_sigmoid(margin, s));
+    return 1;
+}
+
+/* Writes out[r] for `nrows` rows of F floats, as score_row. The rows are split into
+ * STREAMS contiguous stretches, walked in step one row from each at a time: one core
+ * reads several streams from memory faster than one (more misses in flight, and a
+ * prefetcher on each; 1.2x here, with one thread and with two), and each row's exp
+ * overlaps the loads of the others. Returns the index of the first row whose margin is
+ * NaN (a missing value), or `nrows`. Inlined into one function per instruction set, with
+ * `dot` a constant. */
 __attribute__((always_inline)) static inline size_t
 binary_rows_body(const float *rows, size_t nrows, size_t F, const double *w, double bias,
                  double s, int as_margin, float *out, dot_row_fn *dot)
 {
-    for (size_t r = 0; r < nrows; r++) {
-        double margin = dot(rows + r * F, F, w, bias);
-        if (isnan(margin))
+    size_t stretch = nrows / STREAMS, r = 0;
+    for (size_t i = 0; i < stretch; i++)
+        for (size_t k = 0; k < STREAMS; k++)
+            if (!score_row(rows, k * stretch + i, F, w, bias, s, as_margin, out, dot))
+                goto in_order;   /* a row of an earlier stretch may be missing values too */
+    r = STREAMS * stretch;
+in_order:   /* the rows no stretch took, or all of them from row 0 to the first NaN */
+    for (; r < nrows; r++)
+        if (!score_row(rows, r, F, w, bias, s, as_margin, out, dot))
             return r;
-        out[r] = (float)(as_margin ? margin : crisk_sigmoid(margin, s));
-    }
     return nrows;
 }
 
