@@ -5,6 +5,7 @@
  */
 #include "linear.h"
 
+#include "engine_layout.h"
 #include "error.h"
 #include "objective.h"
 
@@ -158,15 +159,35 @@ static size_t binary_rows_baseline(const float *rows, size_t nrows, size_t F, co
     return binary_rows_body(rows, nrows, F, w, bias, s, as_margin, out, dot_row);
 }
 
-/* binary_rows_body for the widest instruction set the running CPU has. Chosen on each
- * call (a read of libgcc's CPU model) rather than by an ifunc resolver, which runs before
- * the sanitizers' runtimes are ready. Every version returns the same bits (see dot_row). */
-static size_t binary_rows(const float *rows, size_t nrows, size_t F, const double *w,
-                          double bias, double s, int as_margin, float *out)
+int crisk_linear_select(crisk_model *model, int path)
 {
-    if (__builtin_cpu_supports("avx512f"))
+    if (path != ENGINE_PATH_AUTO && path != ENGINE_PATH_SCALAR && path != ENGINE_PATH_AVX2 &&
+        path != ENGINE_PATH_AVX512)
+        return -1;
+    if (path != ENGINE_PATH_AUTO && !crisk_engine_cpu_has((engine_path)path))
+        return -1;
+    model->linear_path = path;
+    return 0;
+}
+
+/* binary_rows_body for model->linear_path, or else for the widest instruction set the
+ * running CPU has. Chosen on each call (a read of libgcc's CPU model) rather than by an
+ * ifunc resolver, which runs before the sanitizers' runtimes are ready. Every version
+ * returns the same bits (see dot_row). */
+static size_t binary_rows(const crisk_model *m, const float *rows, size_t nrows, int as_margin,
+                          float *out)
+{
+    size_t F = m->num_features;
+    const double *w = m->weights;
+    double bias = m->bias[0], s = m->transform_param;
+    engine_path path = (engine_path)m->linear_path;
+    if (path == ENGINE_PATH_AUTO)
+        path = crisk_engine_cpu_has(ENGINE_PATH_AVX512) ? ENGINE_PATH_AVX512
+               : crisk_engine_cpu_has(ENGINE_PATH_AVX2) ? ENGINE_PATH_AVX2
+                                                        : ENGINE_PATH_SCALAR;
+    if (path == ENGINE_PATH_AVX512)
         return binary_rows_avx512(rows, nrows, F, w, bias, s, as_margin, out);
-    if (__builtin_cpu_supports("avx2"))
+    if (path == ENGINE_PATH_AVX2)
         return binary_rows_avx2(rows, nrows, F, w, bias, s, as_margin, out);
     return binary_rows_baseline(rows, nrows, F, w, bias, s, as_margin, out);
 }
@@ -229,9 +250,7 @@ int crisk_linear_binary_outputs(const crisk_model *m, const float *rows, size_t 
                                 size_t row_offset, int as_margin, float *out,
                                 crisk_error *err)
 {
-    size_t F = m->num_features;
-    size_t bad = binary_rows(rows, nrows, F, m->weights, m->bias[0], m->transform_param,
-                             as_margin, out);
+    size_t F = m->num_features, bad = binary_rows(m, rows, nrows, as_margin, out);
     return bad < nrows ? undefined_margin(rows + bad * F, F, row_offset + bad, err) : 0;
 }
 

@@ -141,6 +141,8 @@ struct crisk_model {
     double *bias;                    /* num_outputs */
     float *mean;                     /* logistic standardisation: NULL, or num_features */
     float *scale;                    /* logistic standardisation: NULL, or num_features */
+    int linear_path;                 /* binary logistic pass: an engine_path forced by
+                                        crisk_linear_select, or 0 for the CPU's widest */
 
     /* SHA-256 of the bytes the model was loaded from (crisk_model_digest). */
     unsigned char sha256[32];
