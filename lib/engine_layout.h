@@ -27,6 +27,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "model.h"
 
@@ -174,16 +175,62 @@ int crisk_engine_bytes_build(const crisk_model *m, uint32_t depth, const uint32_
 void crisk_engine_bytes_free(engine_bytes *b);
 
 /* Writes the bins of one row (nfeatures floats) to bins[0 .. 63] and their flags to
- * bins[64 .. 127] (unused bytes 0): two 16-wide compares a feature, against its fences and
- * then one segment. Needs AVX-512 F. */
-void crisk_engine_bytes_bin(const engine_bytes *b, const float *row, uint8_t *bins);
-
-/* As crisk_engine_bytes_bin, by binary search in plain C. */
+ * bins[64 .. 127] (unused bytes 0), by binary search among each feature's cuts. */
 void crisk_engine_bytes_bin_scalar(const engine_bytes *b, const float *row, uint8_t *bins);
 
-/* As crisk_engine_bytes_vbmi, in plain C: the BYTES walk of the paths without VBMI. */
+/* Walks one binned row through BYTES blocks [b0, b1) and writes, for each block and lane,
+ * the index of the reached leaf within its block (leaf * 64 + lane) to
+ * out[(b - b0) * 64 + lane]: the BYTES walk of the paths without VBMI. */
 void crisk_engine_bytes_scalar(const engine_bytes *b, const uint8_t *bins, size_t b0,
                                size_t b1, int32_t *out);
+
+/* Walks one row through blocks [b0, b1) of a PERFECT layout and writes, for each block and
+ * lane, the index of the reached leaf within its block (leaf * 16 + lane) to
+ * out[(b - b0) * 16 + lane]. `row` holds `nfeatures` floats. */
+typedef void (*engine_perfect_kernel)(const engine_perfect *p, const float *row,
+                                      size_t nfeatures, size_t b0, size_t b1, int32_t *out);
+
+/* Returns the splits a BYTES block holds in bytes: those of the top
+ * ENGINE_BYTE_BLEND_DEPTH levels. */
+static inline size_t crisk_engine_bytes_top(const engine_bytes *b)
+{
+    uint32_t d = b->depth < ENGINE_BYTE_BLEND_DEPTH ? b->depth : ENGINE_BYTE_BLEND_DEPTH;
+    return ((size_t)1 << d) - 1;
+}
+
+/* Writes the bins and flags of one row as crisk_engine_bytes_bin_scalar does, with
+ * count(b, f, x) giving how many of feature f's cuts are <= x (x not NaN). Inlined into
+ * each binning function, with `count` a constant. */
+__attribute__((always_inline)) static inline void
+crisk_engine_bytes_bin_with(const engine_bytes *b, const float *row, uint8_t *bins,
+                            size_t (*count)(const engine_bytes *b, size_t f, float x))
+{
+    uint8_t *flags = bins + ENGINE_BYTE_MAX_FEATURES;
+    memset(bins, 0, ENGINE_BYTE_ROW);
+    for (size_t f = 0; f < b->nfeatures; f++) {
+        float x = row[f];
+        if (x != x) {
+            flags[f] = ENGINE_BYTE_FLAG_NAN;
+            continue;
+        }
+        size_t bin = count(b, f, x);
+        bins[f] = (uint8_t)(bin > 255 ? 255 : bin);
+        flags[f] = bin > 255 ? ENGINE_BYTE_FLAG_TOP : 0;
+    }
+}
+
+/* Returns 1 if the running CPU can run the kernels of `path` (on other than x86-64, the
+ * reference and scalar paths only). */
+int crisk_engine_cpu_has(engine_path path);
+
+/* The SIMD kernels are x86-64 code (engine_avx2.c, engine_avx512.c, engine_bytes_vbmi.c),
+ * built on x86-64 only; elsewhere the scalar paths serve every model. */
+#if defined(__x86_64__)
+#define CRISK_ENGINE_X86 1
+
+/* As crisk_engine_bytes_bin_scalar, with two 16-wide compares a feature, against its
+ * fences and then one segment. Needs AVX-512 F. */
+void crisk_engine_bytes_bin(const engine_bytes *b, const float *row, uint8_t *bins);
 
 /* Walks `nrows` binned rows (bins[r]: row r's bins and flags) through BYTES blocks
  * [b0, b1) and writes, for each row, block and lane, the index of the reached leaf within
@@ -193,19 +240,13 @@ void crisk_engine_bytes_scalar(const engine_bytes *b, const uint8_t *bins, size_
 void crisk_engine_bytes_vbmi(const engine_bytes *b, const uint8_t *const *bins, size_t nrows,
                              size_t b0, size_t b1, int32_t *out, size_t stride);
 
-/* Walks one row through blocks [b0, b1) of a PERFECT layout and writes, for each block and
- * lane, the index of the reached leaf within its block (leaf * 16 + lane) to
- * out[(b - b0) * 16 + lane]. `row` holds `nfeatures` floats. */
-typedef void (*engine_perfect_kernel)(const engine_perfect *p, const float *row,
-                                      size_t nfeatures, size_t b0, size_t b1, int32_t *out);
-
 /* The kernels of lib/engine_avx2.c and lib/engine_avx512.c: as engine_perfect_kernel. */
 void crisk_engine_perfect_avx2(const engine_perfect *p, const float *row, size_t nfeatures,
                                size_t b0, size_t b1, int32_t *out);
 void crisk_engine_perfect_avx512(const engine_perfect *p, const float *row,
                                  size_t nfeatures, size_t b0, size_t b1, int32_t *out);
-
-/* Returns 1 if the running CPU can run the kernels of `path`. */
-int crisk_engine_cpu_has(engine_path path);
+#else
+#define CRISK_ENGINE_X86 0
+#endif
 
 #endif /* CRISK_ENGINE_LAYOUT_H */

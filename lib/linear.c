@@ -9,8 +9,11 @@
 #include "error.h"
 #include "objective.h"
 
-#include <cblas.h>
+#if CRISK_ENGINE_X86
 #include <immintrin.h>
+#endif
+
+#include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
 
@@ -67,6 +70,7 @@ __attribute__((always_inline)) static inline double dot_row(const float *restric
     return finish_row(x, f, F, w, bias, p);
 }
 
+#if CRISK_ENGINE_X86
 /* Returns the eight products x[k] * w[k] (x converted to double) in one zmm. */
 __attribute__((target("avx512f"), always_inline)) static inline __m512d
 products_avx512(const float *x, const double *w)
@@ -94,6 +98,8 @@ dot_row_avx512(const float *x, size_t F, const double *w, double bias)
     _mm512_storeu_pd(p, _mm512_add_pd(p0, p1));
     return finish_row(x, f, F, w, bias, p);
 }
+
+#endif
 
 /* A function returning one row's margin, as dot_row. */
 typedef double dot_row_fn(const float *x, size_t F, const double *w, double bias);
@@ -138,7 +144,8 @@ in_order:   /* the rows no stretch took, or all of them from row 0 to the first 
     return nrows;
 }
 
-/* binary_rows_body compiled for AVX-512 F, for AVX2, and for the baseline. */
+/* binary_rows_body compiled for AVX-512 F, for AVX2 (x86-64 only), and for the baseline. */
+#if CRISK_ENGINE_X86
 __attribute__((target("avx512f"))) static size_t
 binary_rows_avx512(const float *rows, size_t nrows, size_t F, const double *w, double bias,
                    double s, int as_margin, float *out)
@@ -152,6 +159,7 @@ binary_rows_avx2(const float *rows, size_t nrows, size_t F, const double *w, dou
 {
     return binary_rows_body(rows, nrows, F, w, bias, s, as_margin, out, dot_row);
 }
+#endif
 
 static size_t binary_rows_baseline(const float *rows, size_t nrows, size_t F, const double *w,
                                    double bias, double s, int as_margin, float *out)
@@ -185,10 +193,12 @@ static size_t binary_rows(const crisk_model *m, const float *rows, size_t nrows,
         path = crisk_engine_cpu_has(ENGINE_PATH_AVX512) ? ENGINE_PATH_AVX512
                : crisk_engine_cpu_has(ENGINE_PATH_AVX2) ? ENGINE_PATH_AVX2
                                                         : ENGINE_PATH_SCALAR;
+#if CRISK_ENGINE_X86
     if (path == ENGINE_PATH_AVX512)
         return binary_rows_avx512(rows, nrows, F, w, bias, s, as_margin, out);
     if (path == ENGINE_PATH_AVX2)
         return binary_rows_avx2(rows, nrows, F, w, bias, s, as_margin, out);
+#endif
     return binary_rows_baseline(rows, nrows, F, w, bias, s, as_margin, out);
 }
 

@@ -299,6 +299,7 @@ int crisk_engine_cpu_has(engine_path path)
 {
     /* libgcc fills the CPU model in a constructor: no __builtin_cpu_init needed here. */
     switch (path) {
+#if CRISK_ENGINE_X86
     case ENGINE_PATH_AVX512_VBMI:
         return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
                __builtin_cpu_supports("avx512vbmi");
@@ -306,6 +307,7 @@ int crisk_engine_cpu_has(engine_path path)
         return __builtin_cpu_supports("avx512f");
     case ENGINE_PATH_AVX2:
         return __builtin_cpu_supports("avx2");
+#endif
     case ENGINE_PATH_REFERENCE:
     case ENGINE_PATH_SCALAR:
         return 1;
@@ -495,9 +497,15 @@ static void add_block_leaves(const crisk_model *m, const engine_leaves *lv, size
 static void bin_rows(const engine_bytes *b, int vbmi, const float *rows, size_t F, size_t n,
                      uint8_t (*bins)[ENGINE_BYTE_ROW])
 {
+    void (*bin)(const engine_bytes *, const float *, uint8_t *) = crisk_engine_bytes_bin_scalar;
+#if CRISK_ENGINE_X86
+    if (vbmi)
+        bin = crisk_engine_bytes_bin;
+#else
+    (void)vbmi;   /* no VBMI path off x86-64 */
+#endif
     for (size_t r = 0; r < n; r++)
-        (vbmi ? crisk_engine_bytes_bin : crisk_engine_bytes_bin_scalar)(b, rows + r * F,
-                                                                       bins[r]);
+        bin(b, rows + r * F, bins[r]);
 }
 
 /* Walks the `nr` (at most LOCKSTEP_ROWS) binned rows bins[0 .. nr) through BYTES blocks
@@ -510,11 +518,16 @@ static void walk_bytes(const engine_bytes *b, int vbmi, uint8_t (*bins)[ENGINE_B
     const uint8_t *binned[LOCKSTEP_ROWS];
     for (size_t i = 0; i < nr; i++)
         binned[i] = bins[i];
-    if (vbmi)
+#if CRISK_ENGINE_X86
+    if (vbmi) {
         crisk_engine_bytes_vbmi(b, binned, nr, b0, b1, out, stride);
-    else
-        for (size_t i = 0; i < nr; i++)
-            crisk_engine_bytes_scalar(b, binned[i], b0, b1, out + i * stride);
+        return;
+    }
+#else
+    (void)vbmi;
+#endif
+    for (size_t i = 0; i < nr; i++)
+        crisk_engine_bytes_scalar(b, binned[i], b0, b1, out + i * stride);
 }
 
 /* crisk_engine_add_trees over a blocked layout (PERFECT or BYTES) with the engine's
@@ -525,9 +538,13 @@ static void add_trees_blocked(const crisk_model *m, const float *rows, size_t nr
     const crisk_engine *e = m->engine;
     /* A model in the BYTES layout has no other: paths other than VBMI walk it in scalar. */
     int use_bytes = e->has_bytes, vbmi = e->path == ENGINE_PATH_AVX512_VBMI;
-    engine_perfect_kernel kernel = e->path >= ENGINE_PATH_AVX512 ? crisk_engine_perfect_avx512
-                                   : e->path == ENGINE_PATH_AVX2 ? crisk_engine_perfect_avx2
-                                                                 : perfect_scalar;
+    engine_perfect_kernel kernel = perfect_scalar;
+#if CRISK_ENGINE_X86
+    if (e->path >= ENGINE_PATH_AVX512)
+        kernel = crisk_engine_perfect_avx512;
+    else if (e->path == ENGINE_PATH_AVX2)
+        kernel = crisk_engine_perfect_avx2;
+#endif
     engine_leaves pl = {ENGINE_LANES, (size_t)ENGINE_LANES << e->perfect.depth, e->leaf_f,
                         e->leaf_d};
     const engine_leaves *lv = use_bytes ? &e->bytelay.leaves : &pl;
