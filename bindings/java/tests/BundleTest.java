@@ -361,6 +361,59 @@ public class BundleTest {
         }
     }
 
+    /** With a logistic score model (the example bundle with its policy's score model
+     *  switched to its logistic fraud model, scored with its events), each declaration's
+     *  reasons + bias + rest equal the logit of that model's score, ranked by magnitude, and
+     *  the reasons carry much of the margins' spread. */
+    @Test
+    public void reasonCodesOfALogisticScoreModel() throws IOException {
+        Path example = SOURCE.resolve("models/example"), dir = work.resolve("logistic_bundle");
+        Files.createDirectories(dir);
+        try (Stream<Path> files = Files.list(example)) {
+            for (Path f : (Iterable<Path>) files::iterator)
+                Files.copy(f, dir.resolve(f.getFileName()));
+        }
+        String policy = Files.readString(dir.resolve("policy.json"));
+        String switched = policy.replace("\"score_model\": \"fraud\"",
+                                         "\"score_model\": \"fraud_logistic\"");
+        assertFalse("the policy names its score model as expected", switched.equals(policy));
+        Files.writeString(dir.resolve("policy.json"), switched);
+        List<Map<String, String>> decls = readRecords(example.resolve("declarations.csv"));
+        try (Bundle bundle = Bundle.load(dir);
+             DeviceKeys keys = DeviceKeys.load(example.resolve("device_keys.json"))) {
+            BundleScores s = bundle.score(decls, 1, null, null, 3,
+                                          Events.file(example.resolve("events.jsonl"), keys));
+            assertEquals(decls.size(), s.size());
+            double[] reasons = new double[s.size()], margins = new double[s.size()];
+            for (int i = 0; i < s.size(); i++) {
+                String at = "row " + i;
+                assertEquals(at, 3, s.numReasons(i));
+                double sum = (double) s.explainBias(i) + s.explainRest(i), last = 1e300;
+                for (int k = 0; k < 3; k++) {
+                    float c = s.reasonContribution(i, k);
+                    assertTrue(at, Math.abs(c) <= last);
+                    last = Math.abs(c);
+                    reasons[i] += c;
+                }
+                double p = s.score(i, "fraud_logistic");
+                margins[i] = Math.log(p / (1 - p));
+                assertEquals(at, margins[i], sum + reasons[i], 1e-3);
+            }
+            assertTrue("the reasons carry the margins' spread",
+                       spread(reasons) > 0.1 * spread(margins));
+        }
+    }
+
+    /** Returns the standard deviation of xs. */
+    private static double spread(double[] xs) {
+        double mean = 0, sq = 0;
+        for (double x : xs)
+            mean += x / xs.length;
+        for (double x : xs)
+            sq += (x - mean) * (x - mean) / xs.length;
+        return Math.sqrt(sq);
+    }
+
     /** Without explain there are no reason codes; K above the number of fields gives every
      *  contributing field (rest 0), the first K of which are those of a smaller K, whose
      *  rest sums the others; a negative K is refused. */
