@@ -79,7 +79,8 @@ static size_t top_at(const engine_bytes *b, size_t blk, size_t j, size_t k)
     while (((size_t)2 << level) - 1 <= j)
         level++;
     size_t first = ((size_t)1 << level) - 1;
-    return (blk * crisk_engine_bytes_top(b) + first) * ENGINE_BYTE_LANES + (k << level) + (j - first);
+    return (blk * crisk_engine_bytes_top(b) + first) * ENGINE_BYTE_LANES + (k << level) +
+           (j - first);
 }
 
 /* Stores split j of lane k of block `blk`: feature byte fb and rank rb, in the byte arrays
@@ -156,8 +157,9 @@ int crisk_engine_bytes_build(const crisk_model *m, uint32_t depth, const uint32_
     b->depth = depth;
     b->nfeatures = m->num_features;
     b->nblocks = (m->num_trees + ENGINE_BYTE_LANES - 1) / ENGINE_BYTE_LANES;
-    size_t slots = b->nblocks * crisk_engine_bytes_top(b) * ENGINE_BYTE_LANES;
-    size_t lows = b->nblocks * (((size_t)1 << depth) - 1 - crisk_engine_bytes_top(b)) * ENGINE_BYTE_LANES;
+    size_t top = crisk_engine_bytes_top(b);
+    size_t slots = b->nblocks * top * ENGINE_BYTE_LANES;
+    size_t lows = b->nblocks * (((size_t)1 << depth) - 1 - top) * ENGINE_BYTE_LANES;
     b->leaves.lanes = ENGINE_BYTE_LANES;
     b->leaves.per_block = (size_t)ENGINE_BYTE_LANES << depth;
     size_t nleaf = b->nblocks * b->leaves.per_block;
