@@ -102,6 +102,36 @@ static int score(const crisk_model *m, const float *x, size_t n, int margin, flo
     return crisk_predict(m, x, n, crisk_model_num_features(m), &o, out, err);
 }
 
+/* Scores n rows of `x` with `m` (margins, or probabilities) on every path the CPU runs,
+ * checks that each path gives the bits of the first (scalar), and leaves those in
+ * first[0 .. n). The model is left on the CPU's widest path. */
+static void score_on_every_path(crisk_model *m, const float *x, size_t n, int margin,
+                                float *first)
+{
+    float *got = malloc(n * sizeof *got);
+    ck_assert_ptr_nonnull(got);
+    int have_first = 0;
+    for (size_t p = 0; p < NPATHS; p++) {
+        if (crisk_linear_select(m, PATHS[p]) != 0)
+            continue;
+        crisk_error err;
+        if (score(m, x, n, margin, got, &err) != 0)
+            ck_abort_msg("%s: %s", PATH_NAMES[p], err.message);
+        if (!have_first) {
+            memcpy(first, got, n * sizeof *got);
+            have_first = 1;
+        }
+        for (size_t i = 0; i < n; i++)
+            if (memcmp(&got[i], &first[i], sizeof *got) != 0)
+                ck_abort_msg("F %zu, %zu rows, %s: row %zu is %.9g on %s, %.9g on scalar",
+                             crisk_model_num_features(m), n, margin ? "margin" : "prob", i,
+                             got[i], PATH_NAMES[p], first[i]);
+    }
+    ck_assert(have_first);
+    ck_assert_int_eq(crisk_linear_select(m, ENGINE_PATH_AUTO), 0);
+    free(got);
+}
+
 START_TEST(test_paths_agree_with_each_other_and_the_definition)
 {
     /* Feature counts around the 8- and 16-wide steps; row counts around four stretches. */
@@ -111,40 +141,20 @@ START_TEST(test_paths_agree_with_each_other_and_the_definition)
         logit l;
         crisk_model *m = load_logit(&l, features[fi], 0);
         size_t F = l.F, n = rows[sizeof rows / sizeof *rows - 1];
-        float *x = make_rows(n, F, fi), *first = malloc(n * sizeof *first),
-              *got = malloc(n * sizeof *got);
-        ck_assert(first && got);
+        float *x = make_rows(n, F, fi), *first = malloc(n * sizeof *first);
+        ck_assert_ptr_nonnull(first);
         for (size_t ri = 0; ri < sizeof rows / sizeof *rows; ri++)
             for (int margin = 0; margin <= 1; margin++) {
-                int have_first = 0;
-                for (size_t p = 0; p < NPATHS; p++) {
-                    if (!crisk_engine_cpu_has((engine_path)PATHS[p]))
-                        continue;
-                    ck_assert_int_eq(crisk_linear_select(m, PATHS[p]), 0);
-                    crisk_error err;
-                    if (score(m, x, rows[ri], margin, got, &err) != 0)
-                        ck_abort_msg("%s: %s", PATH_NAMES[p], err.message);
-                    if (!have_first) {
-                        memcpy(first, got, rows[ri] * sizeof *got);
-                        have_first = 1;
-                    }
-                    for (size_t i = 0; i < rows[ri]; i++) {
-                        if (memcmp(&got[i], &first[i], sizeof *got) != 0)
-                            ck_abort_msg("F %zu, %zu rows, %s: row %zu is %.9g on %s, %.9g "
-                                         "on scalar", F, rows[ri], margin ? "margin" : "prob",
-                                         i, got[i], PATH_NAMES[p], first[i]);
-                        double want = reference_margin(&l, x + i * F);
-                        if (!margin)
-                            want = 1.0 / (1.0 + exp(-want));
-                        ck_assert_double_eq_tol(got[i], want, 1e-6 * (1.0 + fabs(want)));
-                    }
+                score_on_every_path(m, x, rows[ri], margin, first);
+                for (size_t i = 0; i < rows[ri]; i++) {
+                    double want = reference_margin(&l, x + i * F);
+                    if (!margin)
+                        want = 1.0 / (1.0 + exp(-want));
+                    ck_assert_double_eq_tol(first[i], want, 1e-6 * (1.0 + fabs(want)));
                 }
-                ck_assert(have_first);
             }
-        ck_assert_int_eq(crisk_linear_select(m, ENGINE_PATH_AUTO), 0);
         free(x);
         free(first);
-        free(got);
         crisk_model_free(m);
     }
 }
@@ -157,33 +167,16 @@ START_TEST(test_paths_agree_where_rounding_shows)
      * of the sums, which differs if any path adds in another order or fuses a multiply
      * and an add. */
     logit l;
-    size_t F = 64, n = 37, half = F / 2;
+    size_t F = 64, n = 37, half = F / 2, showing = 0;
     crisk_model *m = load_logit(&l, F, 1);
-    float *x = make_rows(n, F, 3), *first = malloc(n * sizeof *first),
-          *got = malloc(n * sizeof *got);
-    ck_assert(first && got);
+    float *x = make_rows(n, F, 3), *first = malloc(n * sizeof *first);
+    ck_assert_ptr_nonnull(first);
     for (size_t i = 0; i < n; i++)
         for (size_t f = 0; f < half; f++) {
             x[i * F + f] *= (float)pow(10.0, 12 + (double)(i % 6));
             x[i * F + half + f] = -x[i * F + f];
         }
-    int have_first = 0;
-    size_t showing = 0;
-    for (size_t p = 0; p < NPATHS; p++) {
-        if (crisk_linear_select(m, PATHS[p]) != 0)
-            continue;
-        crisk_error err;
-        if (score(m, x, n, 1, got, &err) != 0)
-            ck_abort_msg("%s: %s", PATH_NAMES[p], err.message);
-        if (!have_first) {
-            memcpy(first, got, n * sizeof *got);
-            have_first = 1;
-        }
-        for (size_t i = 0; i < n; i++)
-            if (memcmp(&got[i], &first[i], sizeof *got) != 0)
-                ck_abort_msg("row %zu: margin %.9g on %s, %.9g on scalar", i, got[i],
-                             PATH_NAMES[p], first[i]);
-    }
+    score_on_every_path(m, x, n, 1, first);
     /* Not vacuous: the rounding is visible in most rows. Without it every margin would be
      * the exact one, that of a row of zeros. */
     float *zeros = calloc(F, sizeof *zeros);
@@ -195,7 +188,6 @@ START_TEST(test_paths_agree_where_rounding_shows)
     ck_assert_uint_gt(showing, n / 2);
     free(x);
     free(first);
-    free(got);
     crisk_model_free(m);
 }
 END_TEST
