@@ -8,7 +8,7 @@
  */
 #include "cli.h"
 
-#include "digest.h"
+#include "common/digest.h"
 
 #include <cjson/cJSON.h>
 

@@ -6,7 +6,7 @@
 #define CRISK_CLI_H
 
 #include "crisk.h"
-#include "decl_reader.h"
+#include "decl/reader.h"
 
 #include <stdio.h>
 

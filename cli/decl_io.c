@@ -5,7 +5,7 @@
  */
 #include "cli.h"
 
-#include "declarations.h"
+#include "decl/declarations.h"
 
 #include <errno.h>
 #include <math.h>

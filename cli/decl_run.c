@@ -6,7 +6,7 @@
  */
 #include "cli.h"
 
-#include "error.h"
+#include "common/error.h"
 
 #include <stdlib.h>
 

@@ -5,7 +5,7 @@
  */
 #include "cli.h"
 
-#include "error.h"
+#include "common/error.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -7,7 +7,7 @@
  */
 #include "cli.h"
 
-#include "error.h"
+#include "common/error.h"
 
 #include <errno.h>
 #include <string.h>

@@ -5,8 +5,8 @@
  */
 #include "cli.h"
 
-#include "declarations.h"
-#include "error.h"
+#include "decl/declarations.h"
+#include "common/error.h"
 
 #include <errno.h>
 #include <math.h>

@@ -3,7 +3,7 @@
  */
 #include "cli.h"
 
-#include "digest.h"
+#include "common/digest.h"
 
 /* Runs `crisk inspect`: loads the model and prints its description; returns the
  * exit code. */

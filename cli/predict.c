@@ -4,7 +4,7 @@
  */
 #include "cli.h"
 
-#include "error.h"
+#include "common/error.h"
 
 #include <limits.h>
 #include <stdlib.h>

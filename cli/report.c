@@ -4,7 +4,7 @@
  */
 #include "cli.h"
 
-#include "digest.h"
+#include "common/digest.h"
 
 #include <string.h>
 

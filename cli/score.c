@@ -6,8 +6,8 @@
  */
 #include "cli.h"
 
-#include "bundle.h"
-#include "error.h"
+#include "policy/bundle_impl.h"
+#include "common/error.h"
 
 #include <limits.h>
 #include <stdlib.h>

@@ -6,9 +6,9 @@
  */
 #include "cli.h"
 
-#include "declarations.h"
-#include "digest.h"
-#include "error.h"
+#include "decl/declarations.h"
+#include "common/digest.h"
+#include "common/error.h"
 
 #include <errno.h>
 #include <stdlib.h>

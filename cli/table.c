@@ -4,8 +4,8 @@
  */
 #include "cli.h"
 
-#include "csv.h"
-#include "error.h"
+#include "common/csv.h"
+#include "common/error.h"
 
 #include <errno.h>
 #include <math.h>

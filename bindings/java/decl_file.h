@@ -17,8 +17,8 @@
 #include <string.h>
 
 #include "crisk.h"
-#include "decl_reader.h"
-#include "error.h"
+#include "decl/reader.h"
+#include "common/error.h"
 
 /* Rows read per call of crisk_decl_read. */
 #define DECL_FILE_CHUNK 4096

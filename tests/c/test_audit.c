@@ -8,7 +8,7 @@
  * following the format in docs/security.md; digests are recomputed with OpenSSL directly.
  */
 #include "crisk.h"
-#include "merkle.h"
+#include "audit/merkle.h"
 
 #include <check.h>
 #include <fcntl.h>

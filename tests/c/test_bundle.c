@@ -7,7 +7,7 @@
  * against the precedence worked out here; then streaming, and the manifest's refusals.
  */
 #include "crisk.h"
-#include "declarations.h"
+#include "decl/declarations.h"
 
 #include "check_run.h"
 #include "test_files.h"

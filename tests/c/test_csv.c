@@ -3,7 +3,7 @@
  * byte order marks, line numbers, limits and malformed input, at every chunk size small
  * enough to split each construct across reads.
  */
-#include "csv.h"
+#include "common/csv.h"
 
 #include "check_run.h"
 

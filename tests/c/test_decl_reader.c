@@ -5,8 +5,8 @@
  * memory that does not grow with the input (a large input streamed through a pipe).
  */
 #include "check_run.h"
-#include "decl_reader.h"
-#include "declarations.h"
+#include "decl/reader.h"
+#include "decl/declarations.h"
 
 #include <check.h>
 #include <math.h>

@@ -8,9 +8,9 @@
 #include "crisk.h"
 
 #include "check_run.h"
-#include "engine.h"
-#include "engine_layout.h"
-#include "model.h"
+#include "engine/engine.h"
+#include "engine/layout.h"
+#include "model/model.h"
 
 #include <check.h>
 #include <math.h>

@@ -7,8 +7,8 @@
  */
 #include "crisk.h"
 
-#include "engine.h"
-#include "model.h"
+#include "engine/engine.h"
+#include "model/model.h"
 
 #include "check_run.h"
 

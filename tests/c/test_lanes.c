@@ -4,8 +4,8 @@
  * recomputations written here, state save/restore, and random selection's rate and
  * reproducibility.
  */
-#include "lanes.h"
-#include "siphash.h"
+#include "policy/lanes.h"
+#include "common/siphash.h"
 
 #include "check_run.h"
 

@@ -4,7 +4,7 @@
  * naming the rule and the reason. Rules run against a small in-test table of declarations
  * through the crisk_row_view interface, so the expected hits are worked out by hand here.
  */
-#include "profiles.h"
+#include "policy/profiles.h"
 
 #include "check_run.h"
 

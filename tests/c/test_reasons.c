@@ -7,7 +7,7 @@
  * against the score model's margin: every field's contribution plus the bias sums to it.
  */
 #include "crisk.h"
-#include "declarations.h"
+#include "decl/declarations.h"
 
 #include "check_run.h"
 #include "test_files.h"

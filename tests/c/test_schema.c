@@ -7,7 +7,7 @@
  */
 #include "check_run.h"
 #include "test_files.h"
-#include "declarations.h"
+#include "decl/declarations.h"
 
 #include <check.h>
 #include <math.h>

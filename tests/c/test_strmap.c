@@ -4,7 +4,7 @@
  * last bytes in overlapping words), keys that differ in one byte only, keys at every
  * alignment, and keys absent from the table.
  */
-#include "strmap.h"
+#include "common/strmap.h"
 
 #include "check_run.h"
 

@@ -8,7 +8,7 @@
  * malformed documents that must all be refused with the byte offset named.
  */
 #include "crisk.h"
-#include "import.h"
+#include "import/import.h"
 
 #include "check_run.h"
 

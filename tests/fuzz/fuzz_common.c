@@ -3,8 +3,8 @@
  */
 #include "fuzz_common.h"
 
-#include "engine.h"
-#include "model.h"
+#include "engine/engine.h"
+#include "model/model.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -4,7 +4,7 @@
  */
 #include "fuzz_common.h"
 
-#include "csv.h"
+#include "common/csv.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -4,8 +4,8 @@
  */
 #include "fuzz_common.h"
 
-#include "import.h"
-#include "model.h"
+#include "import/import.h"
+#include "model/model.h"
 
 #include <stdlib.h>
 

@@ -6,8 +6,8 @@
  */
 #include "fuzz_common.h"
 
-#include "declarations.h"
-#include "jsonpull.h"
+#include "decl/declarations.h"
+#include "common/jsonpull.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>

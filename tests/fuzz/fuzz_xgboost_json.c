@@ -5,8 +5,8 @@
  */
 #include "fuzz_common.h"
 
-#include "import.h"
-#include "model.h"
+#include "import/import.h"
+#include "model/model.h"
 
 #include <stdlib.h>
 

@@ -1,0 +1,439 @@
+/*
+ * common/csv.c — the streaming RFC 4180 reader declared in csv.h: a byte-at-a-time state machine
+ * over a chunk buffer, so a record may span any number of chunks.
+ */
+#include "common/csv.h"
+
+#include "common/error.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DEFAULT_CHUNK_BYTES      (64u * 1024u)
+#define DEFAULT_MAX_RECORD_BYTES (1024u * 1024u)
+/* Returned by next_byte() besides 0..255. */
+#define BYTE_EOF   (-1)
+#define BYTE_ERROR (-2)
+
+/* Where the parser is within a record. */
+typedef enum csv_state {
+    FIELD_START,   /* nothing of the current field read yet */
+    UNQUOTED,      /* inside a field that did not start with a quote */
+    QUOTED,        /* inside a quoted field */
+    QUOTE_SEEN     /* inside a quoted field, just after a quote: its end or half of "" */
+} csv_state;
+
+struct crisk_csv_reader {
+    FILE *f;
+    crisk_csv_options opts;
+    unsigned char *chunk;       /* opts.chunk_bytes (at least 3, for the BOM) */
+    size_t chunk_len, chunk_pos;
+    int started;                /* the byte order mark has been looked for */
+    int eof;                    /* fread() reported the end of the input */
+    char *rec;                  /* the current record's fields, each NUL-terminated */
+    size_t rec_len, rec_cap;
+    size_t *starts;             /* offset in rec of each field of the current record */
+    size_t nstarts, starts_cap;
+    const char **fields;        /* what crisk_csv_next() hands out */
+    size_t *lengths;            /* and their lengths */
+    size_t fields_cap;
+    size_t line;                /* line of the next byte to read, 1-based */
+    size_t record_line;         /* line where the last record started */
+    int last;                   /* the byte last returned by next_byte() */
+    int skip_line;              /* resync: skip to the next line break before reading */
+    int failed;                 /* a sticky error: every later call returns it */
+    crisk_error failure;
+};
+
+/* Fills `opts` with the default chunk size and record limit. */
+void crisk_csv_options_init(crisk_csv_options *opts)
+{
+    opts->chunk_bytes = DEFAULT_CHUNK_BYTES;
+    opts->max_record_bytes = DEFAULT_MAX_RECORD_BYTES;
+    opts->resync = 0;
+}
+
+/* Creates a reader over `f`; returns 0 or a negative code (see csv.h). */
+int crisk_csv_open(FILE *f, const crisk_csv_options *opts, crisk_csv_reader **out,
+                   crisk_error *err)
+{
+    crisk_csv_options defaults;
+    if (!opts) {
+        crisk_csv_options_init(&defaults);
+        opts = &defaults;
+    }
+    if (!out)
+        return crisk_fail(err, CRISK_E_INVALID_ARGUMENT, "out must not be NULL");
+    *out = NULL;
+    if (!f)
+        return crisk_fail(err, CRISK_E_INVALID_ARGUMENT, "the input stream is NULL");
+    if (opts->chunk_bytes == 0 || opts->max_record_bytes == 0)
+        return crisk_fail(err, CRISK_E_INVALID_ARGUMENT,
+                          "chunk_bytes and max_record_bytes must be positive");
+    crisk_csv_reader *r = calloc(1, sizeof *r);
+    if (!r)
+        return crisk_fail(err, CRISK_E_NOMEM, "out of memory for a CSV reader");
+    r->f = f;
+    r->opts = *opts;
+    /* Three bytes at least, so that a byte order mark can be seen in one chunk. */
+    if (r->opts.chunk_bytes < 3)
+        r->opts.chunk_bytes = 3;
+    r->chunk = malloc(r->opts.chunk_bytes);
+    if (!r->chunk) {
+        size_t bytes = r->opts.chunk_bytes;
+        free(r);
+        return crisk_fail(err, CRISK_E_NOMEM, "out of memory for a %zu-byte read buffer",
+                          bytes);
+    }
+    r->line = 1;
+    *out = r;
+    return 0;
+}
+
+/* Frees the reader's buffers and the reader itself; NULL is a no-op. */
+void crisk_csv_free(crisk_csv_reader *reader)
+{
+    if (!reader)
+        return;
+    free(reader->chunk);
+    free(reader->rec);
+    free(reader->starts);
+    free(reader->fields);
+    free(reader->lengths);
+    free(reader);
+}
+
+/* Returns the lengths of the last record's fields (NULL before any). */
+const size_t *crisk_csv_lengths(const crisk_csv_reader *reader)
+{
+    return reader ? reader->lengths : NULL;
+}
+
+/* Returns the line where the last record returned started (0 before any). */
+size_t crisk_csv_line(const crisk_csv_reader *reader)
+{
+    return reader ? reader->record_line : 0;
+}
+
+/* Records a failure in the reader (so that later calls repeat it, unless resync recovers
+ * from a malformed or over-long record by skipping the rest of its line) and in `err`;
+ * returns `code`. */
+static int fail(crisk_csv_reader *r, crisk_error *err, int code, const char *what)
+{
+    crisk_fail(&r->failure, code, "line %zu: %s", r->line, what);
+    if (r->opts.resync && (code == CRISK_E_FORMAT || code == CRISK_E_LIMIT))
+        r->skip_line = r->last != '\n' && r->last != BYTE_EOF;
+    else
+        r->failed = 1;
+    if (err)
+        *err = r->failure;
+    return code;
+}
+
+/* Reads more input into the chunk buffer, looping on short reads until it holds at least
+ * `want` bytes or the input ends. Returns 0, or BYTE_ERROR on a read error. */
+static int refill(crisk_csv_reader *r, size_t want)
+{
+    r->chunk_len = 0;
+    r->chunk_pos = 0;
+    while (!r->eof && r->chunk_len < want) {
+        size_t got = fread(r->chunk + r->chunk_len, 1, r->opts.chunk_bytes - r->chunk_len,
+                           r->f);
+        r->chunk_len += got;
+        if (got == 0) {
+            if (ferror(r->f))
+                return BYTE_ERROR;
+            r->eof = 1;
+        }
+    }
+    return 0;
+}
+
+/* Returns the next input byte (0..255), BYTE_EOF at the end, or BYTE_ERROR. */
+static int next_byte(crisk_csv_reader *r)
+{
+    if (r->chunk_pos == r->chunk_len) {
+        if (r->eof)
+            return r->last = BYTE_EOF;
+        if (refill(r, 1) != 0)
+            return BYTE_ERROR;
+        if (r->chunk_len == 0)
+            return r->last = BYTE_EOF;
+    }
+    return r->last = r->chunk[r->chunk_pos++];
+}
+
+/* Skips a UTF-8 byte order mark at the start of the input. Returns 0 or BYTE_ERROR. */
+static int skip_bom(crisk_csv_reader *r)
+{
+    r->started = 1;
+    if (refill(r, 3) != 0)
+        return BYTE_ERROR;
+    if (r->chunk_len >= 3 && memcmp(r->chunk, "\xEF\xBB\xBF", 3) == 0)
+        r->chunk_pos = 3;
+    return 0;
+}
+
+/* Appends byte `c` to the current record, within max_record_bytes. Returns 0 or a
+ * negative code. */
+static int put(crisk_csv_reader *r, char c, crisk_error *err)
+{
+    if (r->rec_len == r->rec_cap) {
+        if (r->rec_cap >= r->opts.max_record_bytes) {
+            char what[160];
+            snprintf(what, sizeof what,
+                     "the record starting on line %zu is longer than %zu bytes",
+                     r->record_line, r->opts.max_record_bytes);
+            return fail(r, err, CRISK_E_LIMIT, what);
+        }
+        size_t cap = r->rec_cap ? r->rec_cap * 2 : 256;
+        if (cap > r->opts.max_record_bytes)
+            cap = r->opts.max_record_bytes;
+        char *grown = realloc(r->rec, cap);
+        if (!grown)
+            return fail(r, err, CRISK_E_NOMEM, "out of memory for a record");
+        r->rec = grown;
+        r->rec_cap = cap;
+    }
+    r->rec[r->rec_len++] = c;
+    return 0;
+}
+
+/* Appends to the current record the run of ordinary bytes that follows in the chunk (up
+ * to the next byte in `stop`, a 256-entry table, or the chunk's end), as put() would one
+ * by one, but only as much as the record's buffer holds: the byte-wise path grows it (and
+ * enforces max_record_bytes). This is the parser's fast path: most of a CSV file's bytes
+ * are plain field text. */
+static void put_run(crisk_csv_reader *r, const unsigned char *stop)
+{
+    const unsigned char *p = r->chunk + r->chunk_pos, *end = r->chunk + r->chunk_len;
+    const unsigned char *q = p;
+    while (q < end && !stop[*q])
+        q++;
+    size_t n = (size_t)(q - p);
+    if (n > r->rec_cap - r->rec_len) /* the rest goes byte by byte: put() grows the record */
+        n = r->rec_cap - r->rec_len;
+    memcpy(r->rec + r->rec_len, p, n);
+    r->rec_len += n;
+    r->chunk_pos += n;
+    if (n)
+        r->last = p[n - 1];
+}
+
+/* Bytes that end a run of plain text outside quotes: the separator, line breaks, NUL. */
+static const unsigned char stop_unquoted[256] = {['\0'] = 1, [','] = 1, ['\n'] = 1,
+                                                 ['\r'] = 1};
+/* Bytes that end a run of text inside quotes: the quote, a line break (counted), NUL. */
+static const unsigned char stop_quoted[256] = {['\0'] = 1, ['"'] = 1, ['\n'] = 1};
+
+/* Ends the current field: terminates it and remembers where it starts. `field_start` is
+ * its offset in the record. Returns 0 or a negative code. */
+static int end_field(crisk_csv_reader *r, size_t field_start, crisk_error *err)
+{
+    int rc = put(r, '\0', err);
+    if (rc)
+        return rc;
+    if (r->nstarts == r->starts_cap) {
+        /* Each field holds at least its terminator, so max_record_bytes bounds this too. */
+        size_t cap = r->starts_cap ? r->starts_cap * 2 : 16;
+        size_t *grown = realloc(r->starts, cap * sizeof *grown);
+        if (!grown)
+            return fail(r, err, CRISK_E_NOMEM, "out of memory for a record's fields");
+        r->starts = grown;
+        r->starts_cap = cap;
+    }
+    r->starts[r->nstarts++] = field_start;
+    return 0;
+}
+
+/* Turns the finished record's offsets into the field pointers handed out. Returns 0 or a
+ * negative code. */
+static int publish(crisk_csv_reader *r, const char ***fields, size_t *nfields,
+                   crisk_error *err)
+{
+    if (r->nstarts > r->fields_cap) {
+        const char **grown = realloc(r->fields, r->nstarts * sizeof *grown);
+        if (grown)
+            r->fields = grown;
+        size_t *lengths = grown ? realloc(r->lengths, r->nstarts * sizeof *lengths) : NULL;
+        if (!lengths)
+            return fail(r, err, CRISK_E_NOMEM, "out of memory for a record's fields");
+        r->lengths = lengths;
+        r->fields_cap = r->nstarts;
+    }
+    for (size_t i = 0; i < r->nstarts; i++) {
+        /* Each field ends with its NUL, just before the next field's start. */
+        size_t end = i + 1 < r->nstarts ? r->starts[i + 1] : r->rec_len;
+        r->fields[i] = r->rec + r->starts[i];
+        r->lengths[i] = end - r->starts[i] - 1;
+    }
+    *fields = r->fields;
+    *nfields = r->nstarts;
+    return 1;
+}
+
+/* Handles a CR outside quotes: a CRLF (or a CR at the end of the input) is a line break,
+ * reported as '\n'; any other CR is an ordinary character, returned as is with the byte
+ * after it left unread. Returns the byte to process, or BYTE_ERROR. */
+static int fold_crlf(crisk_csv_reader *r)
+{
+    int c = next_byte(r);
+    if (c == '\n' || c == BYTE_EOF)
+        return '\n';
+    if (c == BYTE_ERROR)
+        return BYTE_ERROR;
+    r->chunk_pos--; /* the byte just read came from the current chunk */
+    return '\r';
+}
+
+/* The fast path for a field that starts unquoted and ends within the chunk (most do):
+ * appends it with its terminator and records its start, as the byte-wise path would, when
+ * the record's buffers already have room. Returns the byte that ended it, ',' or '\n' (a
+ * CRLF counts as '\n'), with the bytes consumed; or 0 with nothing consumed, leaving the
+ * field to the byte-wise path (a quote, a lone CR, a NUL, the chunk's end, a record
+ * buffer to grow, or an empty line). */
+static int fast_field(crisk_csv_reader *r)
+{
+    const unsigned char *p = r->chunk + r->chunk_pos, *end = r->chunk + r->chunk_len;
+    const unsigned char *q = p;
+    if (q == end || *q == '"' || r->nstarts == r->starts_cap)
+        return 0;
+    while (q < end && !stop_unquoted[*q])
+        q++;
+    if (q == end)
+        return 0;
+    size_t n = (size_t)(q - p), used = 1;
+    int c = *q;
+    if (c == '\r' && q + 1 < end && q[1] == '\n') {
+        c = '\n';
+        used = 2;
+    }
+    if ((c != ',' && c != '\n') || n + 1 > r->rec_cap - r->rec_len
+        || (n == 0 && c == '\n' && r->nstarts == 0))
+        return 0;
+    memcpy(r->rec + r->rec_len, p, n);
+    r->rec[r->rec_len + n] = '\0';
+    r->starts[r->nstarts++] = r->rec_len;
+    r->rec_len += n + 1;
+    r->chunk_pos += n + used;
+    r->last = c;
+    return c;
+}
+
+/* Parses the next record; returns 1 with its fields, 0 at the end, or a negative code. */
+int crisk_csv_next(crisk_csv_reader *r, const char ***fields, size_t *nfields,
+                   crisk_error *err)
+{
+    if (!r || !fields || !nfields)
+        return crisk_fail(err, CRISK_E_INVALID_ARGUMENT, "reader, fields and nfields must "
+                                                         "not be NULL");
+    if (r->failed) {
+        if (err)
+            *err = r->failure;
+        return r->failure.code;
+    }
+    if (!r->started && skip_bom(r) != 0)
+        return fail(r, err, CRISK_E_IO, strerror(errno));
+    while (r->skip_line) { /* resync: drop the rest of the line of a failed record */
+        int c = next_byte(r);
+        if (c == BYTE_ERROR)
+            return fail(r, err, CRISK_E_IO, strerror(errno));
+        if (c == '\n')
+            r->line++;
+        r->skip_line = c != '\n' && c != BYTE_EOF;
+    }
+    csv_state state = FIELD_START;
+    size_t field_start = 0;
+    int any = 0; /* the record has a character other than its line break */
+    int rc = 0;
+    r->rec_len = 0;
+    r->nstarts = 0;
+    r->record_line = r->line;
+    for (;;) {
+        if (state == FIELD_START) {
+            int end = fast_field(r);
+            if (end == ',') {
+                any = 1;
+                field_start = r->rec_len;
+                continue;
+            }
+            if (end == '\n') {
+                r->line++;
+                return publish(r, fields, nfields, err);
+            }
+        }
+        int c = next_byte(r);
+        if (c == '\r' && state != QUOTED)
+            c = fold_crlf(r);
+        if (c == BYTE_ERROR)
+            return fail(r, err, CRISK_E_IO, strerror(errno));
+        if (c == BYTE_EOF) {
+            if (state == QUOTED) {
+                char what[128];
+                snprintf(what, sizeof what, "the quoted field of the record starting on line "
+                                            "%zu is not closed at the end of the input",
+                         r->record_line);
+                return fail(r, err, CRISK_E_FORMAT, what);
+            }
+            if (!any)
+                return 0;
+            c = '\n'; /* a last record without a line break ends here */
+        } else if (c == '\0') {
+            return fail(r, err, CRISK_E_FORMAT, "a NUL byte in the input");
+        }
+        if (c == '\n' && state != QUOTED) {
+            r->line++;
+            if (!any) { /* an empty line is no record */
+                r->record_line = r->line;
+                continue;
+            }
+            rc = end_field(r, field_start, err);
+            return rc ? rc : publish(r, fields, nfields, err);
+        }
+        if (c == '\n')
+            r->line++;
+        any = 1;
+        switch (state) {
+        case FIELD_START:
+            if (c == '"') {
+                state = QUOTED;
+                continue;
+            }
+            state = UNQUOTED;
+            /* fall through */
+        case UNQUOTED:
+            if (c == ',') {
+                rc = end_field(r, field_start, err);
+                field_start = r->rec_len;
+                state = FIELD_START;
+            } else if ((rc = put(r, (char)c, err)) == 0) {
+                put_run(r, stop_unquoted);
+            }
+            break;
+        case QUOTED:
+            if (c == '"')
+                state = QUOTE_SEEN;
+            else if ((rc = put(r, (char)c, err)) == 0)
+                put_run(r, stop_quoted);
+            break;
+        case QUOTE_SEEN:
+            if (c == '"') {
+                rc = put(r, '"', err);
+                state = QUOTED;
+            } else if (c == ',') {
+                rc = end_field(r, field_start, err);
+                field_start = r->rec_len;
+                state = FIELD_START;
+            } else {
+                char what[96];
+                snprintf(what, sizeof what, "unexpected character after the closing quote "
+                                            "of field %zu", r->nstarts + 1);
+                return fail(r, err, CRISK_E_FORMAT, what);
+            }
+            break;
+        }
+        if (rc)
+            return rc;
+    }
+}

@@ -1,0 +1,125 @@
+/*
+ * common/digest.c — SHA-256 through OpenSSL's EVP interface, and hex encoding of digests.
+ */
+#include "common/digest.h"
+
+#include "common/error.h"
+#include "model/model.h"
+
+#include <openssl/evp.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+int crisk_sha256_parts(int prefix, const void *a, size_t a_size, const void *b,
+                       size_t b_size, unsigned char out[CRISK_SHA256_SIZE])
+{
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    unsigned char p = (unsigned char)prefix;
+    unsigned int len = 0;
+    int ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
+             (prefix < 0 || EVP_DigestUpdate(ctx, &p, 1) == 1) &&
+             (a_size == 0 || EVP_DigestUpdate(ctx, a, a_size) == 1) &&
+             (b_size == 0 || EVP_DigestUpdate(ctx, b, b_size) == 1) &&
+             EVP_DigestFinal_ex(ctx, out, &len) == 1 && len == CRISK_SHA256_SIZE;
+    EVP_MD_CTX_free(ctx);
+    return ok ? 0 : CRISK_E_DEPENDENCY;
+}
+
+/* Feeds the size (8 bytes, big-endian) and bytes of the file at `path` to `ctx`. Returns 0
+ * or a negative code with `err` naming the file. */
+static int hash_file(EVP_MD_CTX *ctx, const char *path, size_t max_bytes, crisk_error *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return crisk_fail(err, CRISK_E_IO, "%s: %s", path, strerror(errno));
+    long size = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
+    int rc = 0;
+    if (size < 0 || fseek(f, 0, SEEK_SET) != 0)
+        rc = crisk_fail(err, CRISK_E_IO, "%s: cannot tell its size", path);
+    else if ((unsigned long)size > max_bytes)
+        rc = crisk_fail(err, CRISK_E_LIMIT, "%s: %ld bytes, more than the limit of %zu", path,
+                        size, max_bytes);
+    unsigned char buf[8192];
+    for (int i = 0; i < 8; i++)
+        buf[i] = (unsigned char)((unsigned long long)size >> (56 - 8 * i));
+    if (rc == 0 && EVP_DigestUpdate(ctx, buf, 8) != 1)
+        rc = crisk_fail(err, CRISK_E_DEPENDENCY, "SHA-256 failed");
+    /* Exactly `size` bytes are hashed: a file that changes while read is an error. */
+    long left = size;
+    while (rc == 0 && left > 0) {
+        size_t want = (size_t)left < sizeof buf ? (size_t)left : sizeof buf;
+        if (fread(buf, 1, want, f) != want)
+            rc = crisk_fail(err, CRISK_E_IO, "%s: short read", path);
+        else if (EVP_DigestUpdate(ctx, buf, want) != 1)
+            rc = crisk_fail(err, CRISK_E_DEPENDENCY, "SHA-256 failed");
+        left -= (long)want;
+    }
+    fclose(f);
+    return rc;
+}
+
+int crisk_sha256_files(const char *const *paths, size_t n, size_t max_bytes,
+                       unsigned char out[CRISK_SHA256_SIZE], crisk_error *err)
+{
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    unsigned int len = 0;
+    int rc = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1
+                 ? 0 : crisk_fail(err, CRISK_E_DEPENDENCY, "SHA-256 failed");
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        rc = hash_file(ctx, paths[i], max_bytes, err);
+    if (rc == 0 && (EVP_DigestFinal_ex(ctx, out, &len) != 1 || len != CRISK_SHA256_SIZE))
+        rc = crisk_fail(err, CRISK_E_DEPENDENCY, "SHA-256 failed");
+    EVP_MD_CTX_free(ctx);
+    return rc;
+}
+
+/* Computes the SHA-256 digest of `size` bytes at `data`; returns 0 or a negative code. */
+int crisk_sha256(const void *data, size_t size, unsigned char out[32])
+{
+    if (!out || (!data && size > 0))
+        return CRISK_E_INVALID_ARGUMENT;
+    return crisk_sha256_parts(-1, data, size, NULL, 0, out);
+}
+
+/* Copies the digest of the model's source bytes, computed at load, to `out`. */
+void crisk_model_digest(const crisk_model *model, unsigned char out[32])
+{
+    if (model)
+        memcpy(out, model->sha256, CRISK_SHA256_SIZE);
+    else
+        memset(out, 0, CRISK_SHA256_SIZE);
+}
+
+void crisk_hex_encode(const unsigned char *data, size_t size, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < size; i++) {
+        out[2 * i] = digits[data[i] >> 4];
+        out[2 * i + 1] = digits[data[i] & 15];
+    }
+    out[2 * size] = '\0';
+}
+
+/* Returns the value of hex digit `c`, or -1 when it is not one. */
+static int hex_value(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+int crisk_hex_decode(const char *text, size_t size, unsigned char *out)
+{
+    for (size_t i = 0; i < size; i++) {
+        int hi = hex_value(text[2 * i]), lo = hi < 0 ? -1 : hex_value(text[2 * i + 1]);
+        if (hi < 0 || lo < 0)
+            return -1;
+        out[i] = (unsigned char)(hi << 4 | lo);
+    }
+    return 0;
+}

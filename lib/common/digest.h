@@ -1,0 +1,38 @@
+/*
+ * common/digest.h — SHA-256 (through OpenSSL's EVP interface) and hexadecimal text, for model
+ * pinning and the audit log. Internal to the library.
+ */
+#ifndef CRISK_DIGEST_H
+#define CRISK_DIGEST_H
+
+#include "crisk.h"
+
+#include <stddef.h>
+
+#define CRISK_SHA256_SIZE 32
+/* Characters of a SHA-256 digest in hex, without the terminating NUL. */
+#define CRISK_SHA256_HEX 64
+
+/* Writes SHA-256(prefix || a || b) to `out`: one optional prefix byte (`prefix` < 0 means
+ * none) then two byte strings (either may be empty). Returns 0, or CRISK_E_DEPENDENCY
+ * when the crypto library fails. The Merkle tree's leaf and node hashes are of this
+ * shape. */
+int crisk_sha256_parts(int prefix, const void *a, size_t a_size, const void *b,
+                       size_t b_size, unsigned char out[CRISK_SHA256_SIZE]);
+
+/* Writes to `out` SHA-256 over the `n` files at `paths`, in order, each as its size (8
+ * bytes, big-endian) then its bytes, so that no two file lists hash alike. A file larger
+ * than `max_bytes` is refused. Returns 0, or CRISK_E_IO / CRISK_E_LIMIT naming the file,
+ * CRISK_E_DEPENDENCY. */
+int crisk_sha256_files(const char *const *paths, size_t n, size_t max_bytes,
+                       unsigned char out[CRISK_SHA256_SIZE], crisk_error *err);
+
+/* Writes `size` bytes at `data` as lower-case hex plus a NUL to `out` (2 * size + 1
+ * chars). */
+void crisk_hex_encode(const unsigned char *data, size_t size, char *out);
+
+/* Decodes exactly `size` bytes from the `2 * size` hex digits (either case) at `text`
+ * into `out`. Returns 0, or -1 when `text` has a character that is not a hex digit. */
+int crisk_hex_decode(const char *text, size_t size, unsigned char *out);
+
+#endif /* CRISK_DIGEST_H */

@@ -1,0 +1,76 @@
+/*
+ * common/error.c — error codes' names and descriptions, and filling a crisk_error.
+ */
+#include "common/error.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Returns the name of `code` from CRISK_ERRNO_MAP. */
+const char *crisk_err_name(int code)
+{
+    switch (code) {
+    case CRISK_OK:
+        return "CRISK_OK";
+#define CRISK_NAME_CASE_(name, value, text) \
+    case CRISK_E_##name:                    \
+        return "CRISK_E_" #name;
+        CRISK_ERRNO_MAP(CRISK_NAME_CASE_)
+#undef CRISK_NAME_CASE_
+    default:
+        return "CRISK_E_UNKNOWN";
+    }
+}
+
+/* Returns the description of `code` from CRISK_ERRNO_MAP. */
+const char *crisk_strerror(int code)
+{
+    switch (code) {
+    case CRISK_OK:
+        return "success";
+#define CRISK_TEXT_CASE_(name, value, text) \
+    case CRISK_E_##name:                    \
+        return text;
+        CRISK_ERRNO_MAP(CRISK_TEXT_CASE_)
+#undef CRISK_TEXT_CASE_
+    default:
+        return "unknown error";
+    }
+}
+
+int crisk_fail(crisk_error *err, int code, const char *fmt, ...)
+{
+    if (err) {
+        va_list ap;
+        va_start(ap, fmt);
+        err->code = code;
+        vsnprintf(err->message, sizeof err->message, fmt, ap);
+        va_end(ap);
+    }
+    return code;
+}
+
+int crisk_fail_prefix(crisk_error *err, int code, const char *prefix)
+{
+    if (err) {
+        char old[sizeof err->message];
+        memcpy(old, err->message, sizeof old);
+        err->code = code;
+        /* The prefix comes first; what does not fit of the old message is cut. */
+        snprintf(err->message, sizeof err->message, "%s: ", prefix);
+        size_t used = strlen(err->message);
+        size_t keep = strnlen(old, sizeof err->message - 1 - used);
+        memcpy(err->message + used, old, keep);
+        err->message[used + keep] = '\0';
+    }
+    return code;
+}
+
+void crisk_error_clear(crisk_error *err)
+{
+    if (err) {
+        err->code = CRISK_OK;
+        err->message[0] = '\0';
+    }
+}

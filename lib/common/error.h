@@ -1,0 +1,26 @@
+/*
+ * common/error.h — filling a crisk_error. Internal to the library.
+ */
+#ifndef CRISK_ERROR_H
+#define CRISK_ERROR_H
+
+#include "crisk.h"
+
+#if defined(__GNUC__)
+#  define CRISK_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#  define CRISK_PRINTF(a, b)
+#endif
+
+/* Fills `err` (which may be NULL) with `code` and a message formatted from `fmt`, and
+ * returns `code`, so that a failure reads `return crisk_fail(err, CRISK_E_FORMAT, ...)`. */
+int crisk_fail(crisk_error *err, int code, const char *fmt, ...) CRISK_PRINTF(3, 4);
+
+/* Puts `prefix` and ": " in front of the message already in `err` (NULL is a no-op) and
+ * returns `code`: how a caller adds where a nested failure happened. */
+int crisk_fail_prefix(crisk_error *err, int code, const char *prefix);
+
+/* Clears `err` (which may be NULL) to CRISK_OK with an empty message. */
+void crisk_error_clear(crisk_error *err);
+
+#endif /* CRISK_ERROR_H */

@@ -1,0 +1,91 @@
+/*
+ * common/jsonfile.c — reading one JSON document from a file, within a size limit, and checking
+ * an object's keys against the ones a format allows.
+ */
+#include "common/jsonfile.h"
+
+#include "common/error.h"
+#include "import/import.h"
+#include "common/jsonpull.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int crisk_json_read_file(const char *path, size_t max_bytes, cJSON **out, crisk_error *err)
+{
+    unsigned char *data = NULL;
+    size_t size = 0;
+    *out = NULL;
+    int rc = crisk_read_file(path, max_bytes, &data, &size, err);
+    if (rc)
+        return rc;
+    const char *end = NULL;
+    /* cJSON bounds its own nesting (CJSON_NESTING_LIMIT), so hostile depth cannot
+     * exhaust the stack here. */
+    cJSON *root = cJSON_ParseWithLengthOpts((const char *)data, size, &end, 0);
+    size_t at = end ? (size_t)(end - (const char *)data) : 0;
+    if (root)
+        while (at < size && strchr(" \t\r\n", data[at]) && data[at] != '\0')
+            at++;
+    free(data);
+    if (!root)
+        return crisk_fail(err, CRISK_E_FORMAT, "%s: invalid JSON at byte %zu", path, at);
+    if (at < size) {
+        cJSON_Delete(root);
+        return crisk_fail(err, CRISK_E_FORMAT, "%s: text after the JSON document at byte %zu",
+                          path, at);
+    }
+    *out = root;
+    return 0;
+}
+
+int crisk_json_check_keys(const cJSON *obj, const char *const *allowed, const char *where,
+                          crisk_error *err)
+{
+    for (const cJSON *k = obj->child; k; k = k->next) {
+        size_t i = 0;
+        while (allowed[i] && strcmp(allowed[i], k->string) != 0)
+            i++;
+        if (!allowed[i])
+            return crisk_fail(err, CRISK_E_FORMAT, "%s: unknown key \"%.64s\"", where,
+                              k->string);
+        for (const cJSON *j = obj->child; j != k; j = j->next)
+            if (strcmp(j->string, k->string) == 0)
+                return crisk_fail(err, CRISK_E_FORMAT, "%s: key \"%.64s\" given twice", where,
+                                  k->string);
+    }
+    return 0;
+}
+
+/* Returns a phrase naming the JSON type of `item`, for messages (crisk_jtype_name's). */
+const char *crisk_json_type_name(const cJSON *item)
+{
+    crisk_jtype t = cJSON_IsNumber(item) ? CRISK_J_NUMBER
+                    : cJSON_IsString(item) ? CRISK_J_STRING
+                    : cJSON_IsArray(item) ? CRISK_J_ARRAY
+                    : cJSON_IsObject(item) ? CRISK_J_OBJECT
+                    : cJSON_IsBool(item) ? CRISK_J_TRUE
+                    : cJSON_IsNull(item) ? CRISK_J_NULL : CRISK_J_BAD;
+    return crisk_jtype_name(t);
+}
+
+/* Checks that every key of object `obj` (at `path`) is one of the `n` `keys` (NULL entries
+ * ignored) and appears once. Returns 0 or CRISK_E_FORMAT naming the key. */
+int crisk_json_check_path_keys(const cJSON *obj, const char *path, const char *const *keys, size_t n,
+                      crisk_error *err)
+{
+    const char *dot = path[0] ? "." : "";
+    for (const cJSON *it = obj->child; it; it = it->next) {
+        size_t k = 0;
+        while (k < n && !(keys[k] && strcmp(keys[k], it->string) == 0))
+            k++;
+        if (k == n)
+            return crisk_fail(err, CRISK_E_FORMAT, "%s%s%s: unknown key", path, dot,
+                              it->string);
+        for (const cJSON *o = it->next; o; o = o->next)
+            if (strcmp(o->string, it->string) == 0)
+                return crisk_fail(err, CRISK_E_FORMAT, "%s%s%s: duplicate key", path, dot,
+                                  it->string);
+    }
+    return 0;
+}

@@ -1,0 +1,543 @@
+/*
+ * common/jsonpull.c — a strict check of a JSON document's syntax, and cursors that read checked
+ * (or cJSON-printed) JSON text in place, value by value.
+ */
+#include "common/jsonpull.h"
+
+#include "crisk.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Longest number either side reads whole: cJSON copies at most 63 characters of one. */
+#define MAX_NUMBER_CHARS 63
+/* Deepest nesting crisk_json_check_text follows (its stack is on the C stack). */
+#define MAX_CHECK_DEPTH 64
+
+/* Returns 1 for the white space JSON allows. */
+static int is_ws(char ch)
+{
+    return ch == ' ' || ch == '\n' || ch == '\r' || ch == '\t';
+}
+
+/* Returns `p` moved past white space (not beyond `end`). */
+static const char *skip_ws(const char *p, const char *end)
+{
+    while (p < end && is_ws(*p))
+        p++;
+    return p;
+}
+
+/* Returns 1 for an ASCII digit. */
+static int is_digit(char ch)
+{
+    return ch >= '0' && ch <= '9';
+}
+
+/* Returns 1 for an ASCII hex digit. */
+static int is_hex(char ch)
+{
+    return is_digit(ch) || (ch >= 'a' && ch <= 'f') || (ch >= 'A' && ch <= 'F');
+}
+
+/* Checks the string starting at `p` (its opening quote): bytes >= 0x20 and valid escapes.
+ * Returns the position after its closing quote, or NULL. */
+static const char *check_string(const char *p, const char *end)
+{
+    for (p++; p < end; p++) {
+        unsigned char ch = (unsigned char)*p;
+        if (ch == '"')
+            return p + 1;
+        if (ch < 0x20)
+            return NULL;
+        if (ch != '\\')
+            continue;
+        if (++p == end)
+            return NULL;
+        if (*p == 'u') {
+            if (end - p < 5 || !is_hex(p[1]) || !is_hex(p[2]) || !is_hex(p[3]) || !is_hex(p[4]))
+                return NULL;
+            p += 4;
+        } else if (!strchr("\"\\/bfnrt", *p) || *p == '\0') {
+            return NULL;
+        }
+    }
+    return NULL;
+}
+
+/* Checks the number or literal starting at `p` by the JSON grammar. Returns the position
+ * after it, or NULL. */
+static const char *check_scalar(const char *p, const char *end)
+{
+    const char *literal = *p == 't' ? "true" : *p == 'f' ? "false" : *p == 'n' ? "null" : NULL;
+    if (literal) {
+        size_t n = strlen(literal);
+        return (size_t)(end - p) >= n && memcmp(p, literal, n) == 0 ? p + n : NULL;
+    }
+    const char *start = p;
+    if (p < end && *p == '-')
+        p++;
+    if (p < end && *p == '0')
+        p++;
+    else if (p < end && is_digit(*p))
+        while (p < end && is_digit(*p))
+            p++;
+    else
+        return NULL;
+    if (p < end && *p == '.') {
+        if (++p == end || !is_digit(*p))
+            return NULL;
+        while (p < end && is_digit(*p))
+            p++;
+    }
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        if (++p < end && (*p == '+' || *p == '-'))
+            p++;
+        if (p == end || !is_digit(*p))
+            return NULL;
+        while (p < end && is_digit(*p))
+            p++;
+    }
+    return p - start <= MAX_NUMBER_CHARS ? p : NULL;
+}
+
+/* Checks, after white space, an object member's key and its ':'. Returns the position
+ * after the ':', or NULL. */
+static const char *check_key(const char *p, const char *end)
+{
+    p = skip_ws(p, end);
+    if (p == end || *p != '"' || !(p = check_string(p, end)))
+        return NULL;
+    p = skip_ws(p, end);
+    return p < end && *p == ':' ? p + 1 : NULL;
+}
+
+/* Returns the closing bracket of a container opened with `open`. */
+static char closer(char open)
+{
+    return open == '[' ? ']' : '}';
+}
+
+/* Starts a record in `index` of the container opening at `p`, `depth` deep (1: the
+ * document), when the index asks for it; returns its number, or SIZE_MAX when none. */
+static size_t index_open(crisk_jindex *index, const char *p, size_t depth)
+{
+    if (!index || depth > index->depth || index->n >= index->max)
+        return SIZE_MAX;
+    if (index->n == index->cap) {
+        size_t cap = index->cap ? index->cap * 2 : 64;
+        crisk_jspan *spans = realloc(index->spans, cap * sizeof *spans);
+        if (!spans) {
+            index->max = index->n; /* out of memory: record no more, scan instead */
+            return SIZE_MAX;
+        }
+        index->spans = spans;
+        index->cap = cap;
+    }
+    index->spans[index->n] = (crisk_jspan){p, NULL, 0};
+    return index->n++;
+}
+
+/* Checks one JSON document of the strict subset; see jsonpull.h. */
+int crisk_json_check_text(const char *text, size_t len, size_t max_depth,
+                          crisk_jindex *index)
+{
+    const char *p = text, *end = text + len;
+    char open[MAX_CHECK_DEPTH];
+    size_t items[MAX_CHECK_DEPTH], rec[MAX_CHECK_DEPTH];
+    size_t depth = 0;
+    int need_value = 1;
+    if (max_depth > MAX_CHECK_DEPTH)
+        max_depth = MAX_CHECK_DEPTH;
+    for (;;) {
+        p = skip_ws(p, end);
+        if (need_value) {
+            if (p == end)
+                return 0;
+            if (depth)
+                items[depth - 1]++;
+            if (*p == '[' || *p == '{') {
+                if (depth == max_depth)
+                    return 0;
+                rec[depth] = index_open(index, p, depth + 1);
+                items[depth] = 0;
+                open[depth++] = *p;
+                p = skip_ws(p + 1, end);
+                if (p < end && *p == closer(open[depth - 1])) {
+                    need_value = 0;
+                    continue;
+                }
+                if (open[depth - 1] == '{' && !(p = check_key(p, end)))
+                    return 0;
+                continue;
+            }
+            if (!(p = *p == '"' ? check_string(p, end) : check_scalar(p, end)))
+                return 0;
+            need_value = 0;
+            continue;
+        }
+        if (depth == 0)
+            return p == end;
+        if (p == end)
+            return 0;
+        if (*p == closer(open[depth - 1])) {
+            depth--;
+            if (rec[depth] != SIZE_MAX) {
+                index->spans[rec[depth]].end = p + 1;
+                index->spans[rec[depth]].count = items[depth];
+            }
+            p++;
+            continue;
+        }
+        if (*p++ != ',')
+            return 0;
+        if (open[depth - 1] == '{' && !(p = check_key(p, end)))
+            return 0;
+        need_value = 1;
+    }
+}
+
+/* Returns the record of the container starting at `p` in the index of `shared`, or NULL
+ * when it has none. */
+static const crisk_jspan *indexed(const crisk_jshared *shared, const char *p)
+{
+    const crisk_jindex *ix = shared->index;
+    if (!ix)
+        return NULL;
+    size_t lo = 0, hi = ix->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (ix->spans[mid].start < p)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < ix->n && ix->spans[lo].start == p && ix->spans[lo].end ? &ix->spans[lo] : NULL;
+}
+
+/* Starts a cursor over the text. */
+void crisk_jpull_init(crisk_jpull *c, const char *text, size_t len, crisk_jshared *shared)
+{
+    c->p = text;
+    c->end = text + len;
+    c->shared = shared;
+}
+
+/* Returns the type of the value at the cursor. */
+crisk_jtype crisk_jpull_peek(crisk_jpull *c)
+{
+    c->p = skip_ws(c->p, c->end);
+    if (c->p == c->end)
+        return CRISK_J_BAD;
+    switch (*c->p) {
+    case '"':
+        return CRISK_J_STRING;
+    case '[':
+        return CRISK_J_ARRAY;
+    case '{':
+        return CRISK_J_OBJECT;
+    case 't':
+        return CRISK_J_TRUE;
+    case 'f':
+        return CRISK_J_FALSE;
+    case 'n':
+        return CRISK_J_NULL;
+    default:
+        return *c->p == '-' || is_digit(*c->p) ? CRISK_J_NUMBER : CRISK_J_BAD;
+    }
+}
+
+/* Returns a phrase naming a JSON type, for messages. */
+const char *crisk_jtype_name(crisk_jtype t)
+{
+    switch (t) {
+    case CRISK_J_NUMBER:
+        return "a number";
+    case CRISK_J_STRING:
+        return "a string";
+    case CRISK_J_ARRAY:
+        return "an array";
+    case CRISK_J_OBJECT:
+        return "an object";
+    case CRISK_J_TRUE:
+    case CRISK_J_FALSE:
+        return "a boolean";
+    case CRISK_J_NULL:
+        return "null";
+    default:
+        return "an invalid value";
+    }
+}
+
+/* Returns the position after the string whose opening quote is at `p`, or NULL when the
+ * text ends first. */
+static const char *string_end(const char *p, const char *end)
+{
+    for (p++; p < end; p++) {
+        if (*p == '"')
+            return p + 1;
+        if (*p == '\\' && ++p == end)
+            return NULL;
+    }
+    return NULL;
+}
+
+/* Skips one value, keeping a count of open brackets instead of recursing. */
+int crisk_jpull_skip(crisk_jpull *c)
+{
+    const char *p = skip_ws(c->p, c->end), *end = c->end;
+    size_t depth = 0;
+    const crisk_jspan *known = p < end && (*p == '[' || *p == '{') ? indexed(c->shared, p)
+                                                                   : NULL;
+    if (known) {
+        c->p = known->end;
+        return 0;
+    }
+    do {
+        p = skip_ws(p, end);
+        if (p == end)
+            return -1;
+        char ch = *p;
+        if (ch == '"') {
+            if (!(p = string_end(p, end)))
+                return -1;
+        } else if (ch == '[' || ch == '{') {
+            depth++;
+            p++;
+        } else if (ch == ']' || ch == '}') {
+            if (depth == 0)
+                return -1;
+            depth--;
+            p++;
+        } else if ((ch == ',' || ch == ':') && depth > 0) {
+            p++;
+        } else {
+            /* A number or literal: at least one byte, so that a stray one cannot stall. */
+            do
+                p++;
+            while (p < end && (is_digit(*p) || (*p >= 'a' && *p <= 'z') || *p == 'E'
+                               || *p == '+' || *p == '-' || *p == '.'));
+        }
+    } while (depth > 0);
+    c->p = p;
+    return 0;
+}
+
+/* Moves into the container at the cursor. */
+int crisk_jpull_enter(crisk_jpull *c)
+{
+    crisk_jtype t = crisk_jpull_peek(c);
+    if (t != CRISK_J_ARRAY && t != CRISK_J_OBJECT)
+        return -1;
+    c->p++;
+    return 0;
+}
+
+/* Moves to the next item of a container, or past its end. */
+int crisk_jpull_more(crisk_jpull *c)
+{
+    c->p = skip_ws(c->p, c->end);
+    if (c->p == c->end)
+        return 0;
+    if (*c->p == ']' || *c->p == '}') {
+        c->p++;
+        return 0;
+    }
+    if (*c->p == ',')
+        c->p++;
+    return 1;
+}
+
+/* Writes code point `u` (below 0x10000) as UTF-8 at `out`; returns the bytes written. */
+static size_t put_utf8(char *out, unsigned u)
+{
+    if (u < 0x80) {
+        out[0] = (char)u;
+        return 1;
+    }
+    if (u < 0x800) {
+        out[0] = (char)(0xc0 | u >> 6);
+        out[1] = (char)(0x80 | (u & 0x3f));
+        return 2;
+    }
+    out[0] = (char)(0xe0 | u >> 12);
+    out[1] = (char)(0x80 | ((u >> 6) & 0x3f));
+    out[2] = (char)(0x80 | (u & 0x3f));
+    return 3;
+}
+
+/* Decodes the escapes of the string body [p, q) into the shared buffer. Returns 0, -1 for
+ * an escape this reader does not take (\u0000, surrogates: cJSON never prints them, and
+ * checked text with escapes is left to cJSON), or CRISK_E_NOMEM. */
+static int unescape(crisk_jshared *sh, const char *p, const char *q, size_t *len)
+{
+    size_t need = (size_t)(q - p);
+    if (need > sh->cap) {
+        char *buf = realloc(sh->buf, need);
+        if (!buf)
+            return CRISK_E_NOMEM;
+        sh->buf = buf;
+        sh->cap = need;
+    }
+    size_t o = 0;
+    while (p < q) {
+        if (*p != '\\') {
+            sh->buf[o++] = *p++;
+            continue;
+        }
+        if (q - p < 2)
+            return -1;
+        char e = p[1];
+        const char *from = "\"\\/bfnrt", *to = "\"\\/\b\f\n\r\t", *at = strchr(from, e);
+        if (at && e) {
+            sh->buf[o++] = to[at - from];
+            p += 2;
+            continue;
+        }
+        if (e != 'u' || q - p < 6)
+            return -1;
+        char hex[5] = {p[2], p[3], p[4], p[5], '\0'};
+        char *stop;
+        unsigned long u = strtoul(hex, &stop, 16);
+        if (*stop || u == 0 || (u >= 0xd800 && u <= 0xdfff))
+            return -1;
+        o += put_utf8(sh->buf + o, (unsigned)u);
+        p += 6;
+    }
+    *len = o;
+    return 0;
+}
+
+/* Reads a string value in place, or decoded when it has escapes. */
+int crisk_jpull_string(crisk_jpull *c, const char **s, size_t *len)
+{
+    if (crisk_jpull_peek(c) != CRISK_J_STRING)
+        return -1;
+    const char *p = c->p + 1, *q = p;
+    while (q < c->end && *q != '"' && *q != '\\')
+        q++;
+    if (q < c->end && *q == '"') {
+        *s = p;
+        *len = (size_t)(q - p);
+        c->p = q + 1;
+        return 0;
+    }
+    const char *after = string_end(c->p, c->end);
+    if (!after)
+        return -1;
+    int rc = unescape(c->shared, p, after - 1, len);
+    if (rc)
+        return rc;
+    *s = c->shared->buf;
+    c->p = after;
+    return 0;
+}
+
+/* Reads a member's key and its ':'. */
+int crisk_jpull_key(crisk_jpull *c, const char **s, size_t *len)
+{
+    int rc = crisk_jpull_string(c, s, len);
+    if (rc)
+        return rc;
+    c->p = skip_ws(c->p, c->end);
+    if (c->p == c->end || *c->p != ':')
+        return -1;
+    c->p++;
+    return 0;
+}
+
+/* Reads a number: whole numbers of up to 15 digits exactly by integer arithmetic (they
+ * are most numbers of a fitted schema), others by strtod under the C locale (uselocale),
+ * which rounds correctly, as cJSON's strtod does under a '.' locale. */
+int crisk_jpull_number(crisk_jpull *c, double *out)
+{
+    if (crisk_jpull_peek(c) != CRISK_J_NUMBER)
+        return -1;
+    const char *p = c->p, *q = p + (*p == '-');
+    uint64_t v = 0;
+    const char *digits = q;
+    while (q < c->end && is_digit(*q))
+        v = v * 10 + (uint64_t)(*q++ - '0');
+    size_t nd = (size_t)(q - digits);
+    int plain = nd > 0 && nd <= 15
+                && !(q < c->end && (*q == '.' || *q == 'e' || *q == 'E'));
+    if (plain) {
+        *out = *p == '-' ? -(double)v : (double)v;
+        c->p = q;
+        return 0;
+    }
+    while (q < c->end && (is_digit(*q) || *q == '.' || *q == 'e' || *q == 'E' || *q == '+'
+                          || *q == '-'))
+        q++;
+    char buf[MAX_NUMBER_CHARS + 1], *stop;
+    size_t n = (size_t)(q - p);
+    if (n > MAX_NUMBER_CHARS)
+        return -1;
+    memcpy(buf, p, n);
+    buf[n] = '\0';
+    locale_t old = uselocale(c->shared->c_locale);
+    *out = strtod(buf, &stop);
+    uselocale(old);
+    if (stop != buf + n)
+        return -1;
+    c->p = q;
+    return 0;
+}
+
+/* Moves past an object member's key and its ':' without decoding the key. Returns 0, or
+ * -1 when there is none. */
+static int skip_key(crisk_jpull *c)
+{
+    if (crisk_jpull_peek(c) != CRISK_J_STRING || crisk_jpull_skip(c))
+        return -1;
+    c->p = skip_ws(c->p, c->end);
+    if (c->p == c->end || *c->p != ':')
+        return -1;
+    c->p++;
+    return 0;
+}
+
+/* Counts a container's items. */
+size_t crisk_jpull_count(const crisk_jpull *c)
+{
+    crisk_jpull it = *c;
+    int object = crisk_jpull_peek(&it) == CRISK_J_OBJECT;
+    const crisk_jspan *known = indexed(it.shared, it.p);
+    if (known)
+        return known->count;
+    size_t n = 0;
+    if (crisk_jpull_enter(&it))
+        return 0;
+    while (crisk_jpull_more(&it) && (!object || skip_key(&it) == 0)
+           && crisk_jpull_skip(&it) == 0)
+        n++;
+    return n;
+}
+
+/* Finds an object's first member of a name; a key that does not decode matches none. */
+int crisk_jpull_member(const crisk_jpull *obj, const char *name, crisk_jpull *out)
+{
+    crisk_jpull it = *obj;
+    const char *key;
+    size_t len, n = strlen(name);
+    if (crisk_jpull_peek(&it) != CRISK_J_OBJECT || crisk_jpull_enter(&it))
+        return 0;
+    while (crisk_jpull_more(&it)) {
+        crisk_jpull at = it;
+        int rc = crisk_jpull_key(&it, &key, &len);
+        if (rc == CRISK_E_NOMEM)
+            return 0;
+        if (rc) {
+            it = at;
+            if (skip_key(&it))
+                return 0;
+        } else if (len == n && memcmp(key, name, n) == 0) {
+            *out = it;
+            return 1;
+        }
+        if (crisk_jpull_skip(&it))
+            return 0;
+    }
+    return 0;
+}

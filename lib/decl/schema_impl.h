@@ -1,0 +1,257 @@
+/*
+ * decl/schema_impl.h — the inside of a crisk_schema and a crisk_batch, shared by schema.c
+ * (parse, save), batch.c (rows), features.c (building features) and tables.c (fitting).
+ * Internal to the library.
+ */
+#ifndef CRISK_SCHEMA_IMPL_H
+#define CRISK_SCHEMA_IMPL_H
+
+#include "decl/declarations.h"
+#include "common/jsonfile.h"
+#include "common/jsonpull.h"
+#include "common/strmap.h"
+
+#include <cjson/cJSON.h>
+#include <locale.h>
+#include <math.h>
+#include <stdint.h>
+
+#define CRISK_SCHEMA_MAX_ITEMS 4096   /* fields, features, bands */
+#define CRISK_SCHEMA_MAX_KEY_PARTS 8  /* fields in one composite key */
+#define CRISK_SCHEMA_MAX_FIELD_BYTES 65535
+#define CRISK_SCHEMA_MAX_FOLDS 1000
+#define CRISK_SCHEMA_MAX_FILE_BYTES ((size_t)2 << 30)
+#define CRISK_SCHEMA_MAX_CATEGORIES ((size_t)1 << 24) /* codes must be exact in a float */
+
+typedef struct schema_field {
+    char *name;
+    crisk_field_type type;
+    int required, personal;
+} schema_field;
+
+/* One part of a composite key: a field's whole text, or an HS code's first digits. */
+typedef struct key_part {
+    uint32_t field;
+    uint32_t digits;  /* 0: the whole value */
+} key_part;
+
+/* A distinct composite key that risk features or bands group rows by. */
+typedef struct key_set {
+    key_part parts[CRISK_SCHEMA_MAX_KEY_PARTS];
+    uint32_t nparts;
+} key_set;
+
+typedef enum feature_op {
+    OP_NUMBER = 1, OP_LOG1P, OP_RATIO, OP_DATE_PART, OP_HS_PREFIX, OP_CATEGORY,
+    OP_RISK_RATE, OP_RISK_COUNT,
+    /* Border sensor events joined by key within a window (lib/event_features.c). */
+    OP_EVENT_COUNT, OP_EVENT_FLAG, OP_EVENT_HOURS_SINCE, OP_EVENT_MAX
+} feature_op;
+
+typedef enum date_part {
+    PART_YEAR = 1, PART_MONTH, PART_DAY, PART_WEEKDAY, PART_DAYOFYEAR
+} date_part;
+
+typedef struct schema_feature {
+    char *name;
+    feature_op op;
+    uint32_t field, den;   /* the field (ratio: numerator) and the ratio's denominator */
+    uint32_t arg;          /* date_part: the part; hs_prefix: digits; category: 1 when
+                              unknown values get code n ("code"), 0 for NaN ("missing") */
+    uint32_t set;          /* risk_rate / risk_count: index in schema->sets */
+    uint32_t dict;         /* category: index in the fitted dictionaries */
+    double smoothing;      /* risk_rate: m, or NaN to take the fit's default */
+    uint32_t event;        /* event ops: the event type (lib/events.h numbering); field is
+                              the declaration's key field */
+    uint32_t key_type;     /* event ops: the kind of key (crisk_event_key_type) */
+    double window_days;    /* event ops: the window before the declaration's date */
+} schema_feature;
+
+typedef struct schema_band {
+    char *name;
+    uint32_t feature;      /* a table-free feature */
+    uint32_t set;
+    double low_q, high_q;
+    uint32_t min_count;
+} schema_band;
+
+/* A key's rows and positive rows, side by side so that a lookup reads one cache line. */
+typedef struct risk_stat {
+    uint32_t count, pos;
+} risk_stat;
+
+/* Per-key label statistics of one key set. With folds, `fold` holds each fold's share
+ * (key-major: [key * folds + fold]) so that a row's out-of-fold statistic is the total
+ * minus its own fold's. */
+typedef struct risk_table {
+    crisk_strmap keys;
+    risk_stat *stat;
+    risk_stat *fold;
+} risk_table;
+
+/* One band's bounds per key (keys of its set with at least min_count values). */
+typedef struct band_table {
+    crisk_strmap keys;
+    double *low, *high;
+} band_table;
+
+/* Everything fitting produces: dictionaries, tables, bands and the global counts. */
+typedef struct fitted_state {
+    int present;
+    double smoothing;               /* default m for risk_rate features without one */
+    uint64_t rows, positives;       /* prior = positives / rows */
+    unsigned folds;                 /* > 0 only inside crisk_schema_training_matrix */
+    uint64_t *fold_rows, *fold_positives;
+    crisk_strmap *dicts;            /* one per category feature */
+    risk_table *tables;             /* one per key set */
+    band_table *bands;              /* one per band */
+} fitted_state;
+
+struct crisk_schema {
+    schema_field *fields;
+    size_t nfields;
+    schema_feature *features;
+    size_t nfeatures;
+    key_set *sets;
+    size_t nsets;
+    schema_band *bands;
+    size_t nbands;
+    size_t ndicts;
+    long id_field, date_field;
+    size_t max_field_bytes;
+    char **event_types;    /* custom event types ("event_types"), after the built-in ones */
+    size_t nevent_types;
+    fitted_state fit;
+};
+
+/* A text value of a row: `len` bytes at `off` in its column's arena, or missing. */
+typedef struct text_span {
+    uint32_t off, len;
+} text_span;
+#define TEXT_MISSING UINT32_MAX
+
+typedef struct batch_column {
+    text_span *text;   /* STRING and HS_CODE fields */
+    double *num;       /* NUMBER and DATE fields */
+    char *arena;
+    size_t arena_len, arena_cap;
+} batch_column;
+
+struct crisk_batch {
+    const crisk_schema *schema;
+    size_t nfields;     /* the schema's, kept so that freeing never reads the schema */
+    size_t rows, cap;
+    batch_column *cols;
+    uint64_t *lines;
+    const crisk_events *events; /* joined sensor events (crisk_batch_set_events), or NULL */
+    locale_t c_locale;  /* for strtod on numbers the fast path cannot convert exactly */
+};
+
+/* The inline forms of crisk_batch_text and crisk_batch_number (declarations.h), for the
+ * per-row loops; the exported functions call these. */
+static inline const char *batch_text(const crisk_batch *b, size_t row, size_t field,
+                                     size_t *len)
+{
+    const batch_column *c = &b->cols[field];
+    if (!c->text || c->text[row].len == TEXT_MISSING) {
+        *len = 0;
+        return NULL;
+    }
+    *len = c->text[row].len;
+    return c->arena + c->text[row].off;
+}
+
+static inline double batch_number(const crisk_batch *b, size_t row, size_t field)
+{
+    return b->cols[field].num ? b->cols[field].num[row] : (double)NAN;
+}
+
+/* Returns the feature's need for fitted state: 1 for category and risk features. */
+int crisk_feature_needs_fit(const schema_feature *f);
+
+/* Returns 1 when feature `f` is computed from joined sensor events, else 0. */
+static inline int crisk_feature_is_event(const schema_feature *f)
+{
+    return f->op >= OP_EVENT_COUNT && f->op <= OP_EVENT_MAX;
+}
+
+/* Returns the value of event feature `f` for row `row` of `b` from the events joined to
+ * the batch (lib/event_features.c; docs/events.md, "Features"): NaN when the batch has no
+ * events, the row has no key or date, or the key has no event in the window. */
+float crisk_event_feature(const crisk_schema *s, const crisk_batch *b,
+                          const schema_feature *f, size_t row);
+
+/* Builds row `row`'s composite key of set `set` into `buf` (of `cap` bytes; a key never
+ * needs more than crisk_key_capacity) and returns its length, -1 when a part is missing
+ * (or an HS code is shorter than the digits asked), or -2 when it does not fit in `cap`.
+ * Parts are length-prefixed, so that no two different part lists give the same bytes. */
+long crisk_key_build(const crisk_schema *s, const crisk_batch *b, size_t set, size_t row,
+                     char *buf, size_t cap);
+
+/* Returns the scratch size a key of `schema` may need. */
+size_t crisk_key_capacity(const crisk_schema *s);
+
+/* Splits a key built by crisk_key_build into its parts: stores part k's text and length
+ * in `parts[k]`, `lens[k]`. */
+void crisk_key_split(const char *key, size_t nparts, const char **parts, size_t *lens);
+
+/* Builds the features of rows [begin, end) of `b` into `out` (row-major, nfeatures per
+ * row) from `fit`. When fit->folds > 0, `folds_of` gives each row's fold and risk features
+ * use the other folds' statistics. The one code path for training and scoring. */
+int crisk_features_build(const crisk_schema *s, const fitted_state *fit,
+                         const crisk_batch *b, const uint32_t *folds_of, float *out,
+                         crisk_error *err);
+
+/* Fits dictionaries, risk tables (with per-fold shares when `folds_of` is given) and,
+ * when `with_bands`, bands from `b` and `labels` into `fit` (empty on entry). */
+int crisk_fitted_build(const crisk_schema *s, const crisk_batch *b, const float *labels,
+                       const uint32_t *folds_of, unsigned folds, double smoothing,
+                       int with_bands, fitted_state *fit, crisk_error *err);
+
+/* Frees a fitted state and leaves it empty. */
+void crisk_fitted_free(const crisk_schema *s, fitted_state *fit);
+
+/* Writes `s`'s fitted state as the JSON object "fitted" into `root`. Returns 0 or
+ * CRISK_E_NOMEM. */
+int crisk_fitted_to_json(const crisk_schema *s, cJSON *root, crisk_error *err);
+
+/* Reads the "fitted" value, the `len` bytes of JSON at `text` (checked by
+ * crisk_json_check_text, whose container `index` may be given, or printed by cJSON), into
+ * s->fit, naming the JSON path of any error (lib/fitted_read.c). */
+int crisk_fitted_from_text(crisk_schema *s, const char *text, size_t len,
+                           const crisk_jindex *index, crisk_error *err);
+
+/* Returns 1 when a risk feature groups rows by key set `set`, else 0. */
+int crisk_set_has_risk(const crisk_schema *s, size_t set);
+
+/* Returns a JSON value describing key set `set` as the schema writes keys
+ * (["origin", {"field": "hs_code", "digits": 6}]), or NULL when out of memory. */
+cJSON *crisk_key_set_to_json(const crisk_schema *s, size_t set);
+
+/* A date decomposed into its parts, kept between the features of one row. */
+typedef struct civil_date {
+    int valid;
+    long days, year;
+    unsigned month, day, yday;
+} civil_date;
+
+/* Stores the year, month (1-12), day and day of year (1-366) of `days` since
+ * 1970-01-01. */
+void crisk_civil_from_days(long days, long *y, unsigned *m, unsigned *d, unsigned *yday);
+
+/* Returns the value of table-free feature `f` for row `row` (NaN when missing); `cache`
+ * (or NULL) keeps the row's last decomposed date. */
+float crisk_feature_plain(const crisk_batch *b, const schema_feature *f, size_t row,
+                          civil_date *cache);
+
+/* Checks the arguments of crisk_schema_fit / crisk_schema_training_matrix: the batch is
+ * the schema's, one label (0 or 1) per row, options in range. Returns 0 or
+ * CRISK_E_INVALID_ARGUMENT naming the problem. */
+int crisk_fit_check(const crisk_schema *s, const crisk_batch *b, const float *labels,
+                    size_t nlabels, const crisk_fit_options *opts, crisk_error *err);
+
+/* Returns the fold of row `row` for `seed` and `folds` (docs/schema.md, "Folds"). */
+uint32_t crisk_fold_of(uint64_t row, uint64_t seed, unsigned folds);
+
+
+#endif /* CRISK_SCHEMA_IMPL_H */

@@ -1,0 +1,924 @@
+/*
+ * events/stream.c — reading a border sensor event stream (JSON Lines, docs/events.md): each line
+ * checked (shape, key kind, type, RFC 3339 time, payload, HMAC, duplicate id, arrival
+ * order per device), refused events listed with line and reason, accepted ones kept —
+ * only those a given batch can use — in an index by key sorted by time.
+ */
+#include "common/error.h"
+#include "decl/event_index.h"
+#include "common/jsonfile.h"
+#include "policy/profiles.h"
+#include "common/siphash.h"
+
+#include <errno.h>
+#include <math.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_ID_BYTES 256       /* event_id and device_id */
+#define MAX_REASON 240
+
+const char *const crisk_event_key_names[EVENT_KEY_TYPES] = {
+    NULL, "container", "transport_document", "conveyance", "declaration"};
+const char *const crisk_event_builtin_names[EVENT_BUILTIN_TYPES] = {
+    "seal.opened", "seal.tampered", "seal.verified", "rfid.read", "gps.position",
+    "gps.route_deviation", "xray.result"};
+
+/* Returns the number of event type `name` for `s`, or -1. */
+long crisk_event_type_index(const crisk_schema *s, const char *name)
+{
+    for (long i = 0; i < EVENT_BUILTIN_TYPES; i++)
+        if (strcmp(crisk_event_builtin_names[i], name) == 0)
+            return i;
+    for (size_t i = 0; i < s->nevent_types; i++)
+        if (strcmp(s->event_types[i], name) == 0)
+            return EVENT_BUILTIN_TYPES + (long)i;
+    return -1;
+}
+
+/* Returns the name of event type `type` of `s`. */
+const char *crisk_event_type_name(const crisk_schema *s, uint32_t type)
+{
+    return type < EVENT_BUILTIN_TYPES ? crisk_event_builtin_names[type]
+                                      : s->event_types[type - EVENT_BUILTIN_TYPES];
+}
+
+/* Returns 1 when `name` is a well-formed custom event type name, else 0. */
+int crisk_event_type_name_valid(const char *name)
+{
+    size_t n = strlen(name);
+    if (n == 0 || n > 64 || name[0] < 'a' || name[0] > 'z')
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= '0' && name[i] <= '9')
+              || name[i] == '.' || name[i] == '_' || name[i] == '-'))
+            return 0;
+    return 1;
+}
+
+/* Returns the number of key kind `name`, or 0. */
+unsigned crisk_event_key_type_index(const char *name)
+{
+    for (unsigned i = 1; i < EVENT_KEY_TYPES; i++)
+        if (strcmp(crisk_event_key_names[i], name) == 0)
+            return i;
+    return 0;
+}
+
+/* ---- device keys ------------------------------------------------------------------- */
+
+struct crisk_device_keys {
+    crisk_strmap ids;          /* device ids, numbered as `key` */
+    unsigned char (*key)[64];
+    uint8_t *len, *required;
+};
+
+/* Returns the value of hex digit `c`, or -1. */
+static int hex_value(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Decodes the hex text `s` into at most `max` bytes at `out`; returns the byte count, or
+ * -1 when `s` is not an even number of hex digits or is too long. */
+static long hex_decode(const char *s, unsigned char *out, size_t max)
+{
+    size_t n = strlen(s);
+    if (n % 2 || n / 2 > max)
+        return -1;
+    for (size_t i = 0; i < n; i += 2) {
+        int hi = hex_value(s[i]), lo = hex_value(s[i + 1]);
+        if (hi < 0 || lo < 0)
+            return -1;
+        out[i / 2] = (unsigned char)(hi << 4 | lo);
+    }
+    return (long)(n / 2);
+}
+
+/* Frees device keys, wiping the key bytes. */
+void crisk_device_keys_free(crisk_device_keys *k)
+{
+    if (!k)
+        return;
+    if (k->key)
+        OPENSSL_cleanse(k->key, k->ids.size * sizeof *k->key);
+    crisk_strmap_free(&k->ids);
+    free(k->key);
+    free(k->len);
+    free(k->required);
+    free(k);
+}
+
+/* Reads device entry `it` (at devices[i]) into `k`; returns 0 or an error code. */
+static int read_device(crisk_device_keys *k, const cJSON *it, size_t i, crisk_error *err)
+{
+    static const char *const allowed[] = {"device_id", "key", "required", "description",
+                                          NULL};
+    char at[48];
+    snprintf(at, sizeof at, "devices[%zu]", i);
+    if (!cJSON_IsObject(it))
+        return crisk_fail(err, CRISK_E_FORMAT, "%s: expected an object", at);
+    int rc = crisk_json_check_keys(it, allowed, at, err);
+    if (rc)
+        return rc;
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(it, "device_id");
+    const cJSON *key = cJSON_GetObjectItemCaseSensitive(it, "key");
+    const cJSON *req = cJSON_GetObjectItemCaseSensitive(it, "required");
+    if (!cJSON_IsString(id) || !id->valuestring[0] || strlen(id->valuestring) > MAX_ID_BYTES)
+        return crisk_fail(err, CRISK_E_FORMAT, "%s.device_id: expected a string of 1 to %d "
+                          "bytes", at, MAX_ID_BYTES);
+    if (req && !cJSON_IsBool(req))
+        return crisk_fail(err, CRISK_E_FORMAT, "%s.required: expected true or false", at);
+    size_t n = strlen(id->valuestring), idx;
+    if (crisk_strmap_find(&k->ids, id->valuestring, n) >= 0)
+        return crisk_fail(err, CRISK_E_FORMAT, "%s.device_id: \"%s\" is listed twice", at,
+                          id->valuestring);
+    if ((rc = crisk_strmap_insert(&k->ids, id->valuestring, n, &idx)))
+        return crisk_fail(err, rc, "%s: out of memory", at);
+    long bytes = cJSON_IsString(key) ? hex_decode(key->valuestring, k->key[idx], 64) : -1;
+    if (bytes < 16)
+        return crisk_fail(err, CRISK_E_FORMAT, "%s.key: expected 16 to 64 bytes as hex "
+                          "digits", at);
+    k->len[idx] = (uint8_t)bytes;
+    k->required[idx] = !req || cJSON_IsTrue(req);
+    return 0;
+}
+
+/* Loads a device key file (docs/events.md, "Device keys"); returns 0 or an error code. */
+int crisk_device_keys_load(const char *path, crisk_device_keys **out, crisk_error *err)
+{
+    static const char *const top[] = {"format", "version", "devices", "description", NULL};
+    if (out)
+        *out = NULL;
+    if (!path || !out)
+        return crisk_fail(err, CRISK_E_INVALID_ARGUMENT, "path and out must not be NULL");
+    cJSON *root;
+    int rc = crisk_json_read_file(path, (size_t)64 << 20, &root, err);
+    if (rc)
+        return rc;
+    const cJSON *format = cJSON_GetObjectItemCaseSensitive(root, "format");
+    const cJSON *version = cJSON_GetObjectItemCaseSensitive(root, "version");
+    const cJSON *devices = cJSON_GetObjectItemCaseSensitive(root, "devices");
+    crisk_device_keys *k = calloc(1, sizeof *k);
+    size_t n = cJSON_GetArraySize(devices);
+    if (!cJSON_IsObject(root))
+        rc = crisk_fail(err, CRISK_E_FORMAT, "the document is not an object");
+    else if ((rc = crisk_json_check_keys(root, top, "device keys", err)))
+        ;
+    else if (!cJSON_IsString(format) || strcmp(format->valuestring, "crisk-device-keys"))
+        rc = crisk_fail(err, CRISK_E_FORMAT, "format: expected \"crisk-device-keys\"");
+    else if (!cJSON_IsNumber(version) || version->valuedouble != 1)
+        rc = crisk_fail(err, CRISK_E_FORMAT, "version: expected 1");
+    else if (!cJSON_IsArray(devices))
+        rc = crisk_fail(err, CRISK_E_FORMAT, "devices: expected an array");
+    else if (!k || !(k->key = calloc(n + 1, sizeof *k->key))
+             || !(k->len = calloc(n + 1, 1)) || !(k->required = calloc(n + 1, 1)))
+        rc = crisk_fail(err, CRISK_E_NOMEM, "out of memory");
+    size_t i = 0;
+    for (const cJSON *it = devices ? devices->child : NULL; !rc && it; it = it->next)
+        rc = read_device(k, it, i++, err);
+    cJSON_Delete(root);
+    if (rc) {
+        crisk_device_keys_free(k);
+        return crisk_fail_prefix(err, rc, path);
+    }
+    *out = k;
+    return 0;
+}
+
+/* ---- reading a stream -------------------------------------------------------------- */
+
+/* Fills `opts` with the defaults. */
+void crisk_events_options_init(crisk_events_options *opts)
+{
+    if (!opts)
+        return;
+    memset(opts, 0, sizeof *opts);
+    opts->max_events = 10000000;
+    opts->max_rejects = 1000000;
+    opts->max_line_bytes = 65536;
+}
+
+/* A set of 64-bit fingerprints (open addressing, 0 = empty) of the accepted event ids. */
+typedef struct id_set {
+    uint64_t *slot;
+    size_t cap, size;
+} id_set;
+
+/* Returns the fingerprint of an event id: SipHash under a fixed key, never 0. */
+static uint64_t id_fingerprint(const char *id, size_t len)
+{
+    uint64_t h = crisk_siphash(0x6372697365766e74ull, 0x6576656e742d6964ull, id, len);
+    return h ? h : 1;
+}
+
+/* Returns 1 when fingerprint `h` is in `set`, else 0. */
+static int id_set_has(const id_set *set, uint64_t h)
+{
+    for (size_t i = set->cap ? h & (set->cap - 1) : 0; set->cap; i = (i + 1) & (set->cap - 1))
+        if (set->slot[i] == h)
+            return 1;
+        else if (!set->slot[i])
+            return 0;
+    return 0;
+}
+
+/* Adds fingerprint `h` (not in the set) to `set`; returns 0 or CRISK_E_NOMEM. */
+static int id_set_add(id_set *set, uint64_t h)
+{
+    if (2 * (set->size + 1) > set->cap) {
+        size_t cap = set->cap ? 2 * set->cap : 1024;
+        uint64_t *slot = calloc(cap, sizeof *slot);
+        if (!slot)
+            return CRISK_E_NOMEM;
+        for (size_t i = 0; i < set->cap; i++)
+            if (set->slot[i]) {
+                size_t j = set->slot[i] & (cap - 1);
+                while (slot[j])
+                    j = (j + 1) & (cap - 1);
+                slot[j] = set->slot[i];
+            }
+        free(set->slot);
+        set->slot = slot;
+        set->cap = cap;
+    }
+    size_t j = h & (set->cap - 1);
+    while (set->slot[j])
+        j = (j + 1) & (set->cap - 1);
+    set->slot[j] = h;
+    set->size++;
+    return 0;
+}
+
+/* The state of reading one stream: the events being filled, the keep filter of a batch
+ * (its keys are put in ev->keys before any event is read; its window is [from, to)), the
+ * last accepted time of each device, the accepted ids, and scratch. */
+typedef struct reader {
+    crisk_events *ev;
+    const crisk_events_options *opts;
+    int filtered;          /* keep only keys already in ev->keys, times in [from, to) */
+    int64_t from, to;
+    crisk_strmap devices;  /* device ids, numbered as last_time */
+    int64_t *last_time;
+    size_t last_cap;
+    id_set ids;
+    size_t ev_cap, rej_cap;
+    char *canon;           /* scratch for the HMAC's canonical bytes */
+    size_t canon_cap;
+} reader;
+
+/* Adds a refusal of kind `kind` at `line` with a formatted reason; returns 1, or
+ * CRISK_E_LIMIT / CRISK_E_NOMEM (filling `err`) when the list cannot take it. */
+static int reject(reader *r, uint64_t line, crisk_event_reject kind, crisk_error *err,
+                  const char *fmt, ...) CRISK_PRINTF(5, 6);
+static int reject(reader *r, uint64_t line, crisk_event_reject kind, crisk_error *err,
+                  const char *fmt, ...)
+{
+    crisk_events *ev = r->ev;
+    if (ev->nrejects >= r->opts->max_rejects)
+        return crisk_fail(err, CRISK_E_LIMIT, "line %llu: more than %zu refused events",
+                          (unsigned long long)line, r->opts->max_rejects);
+    if (ev->nrejects == r->rej_cap) {
+        size_t cap = r->rej_cap ? 2 * r->rej_cap : 64;
+        event_reject *p = realloc(ev->rejects, cap * sizeof *p);
+        if (!p)
+            return crisk_fail(err, CRISK_E_NOMEM, "out of memory listing refused events");
+        ev->rejects = p;
+        r->rej_cap = cap;
+    }
+    char buf[MAX_REASON];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    size_t n = strlen(buf) + 1;
+    char *reason = malloc(n);
+    if (!reason)
+        return crisk_fail(err, CRISK_E_NOMEM, "out of memory listing refused events");
+    memcpy(reason, buf, n);
+    ev->rejects[ev->nrejects++] = (event_reject){line, kind, reason};
+    return 1;
+}
+
+/* Parses `n` decimal digits at `s` into `*v`; returns 1, or 0 on a non-digit. */
+static int digits(const char *s, size_t n, unsigned *v)
+{
+    *v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return 0;
+        *v = *v * 10 + (unsigned)(s[i] - '0');
+    }
+    return 1;
+}
+
+/* Parses an RFC 3339 date-time with offset ("2026-03-01T08:15:00.250+02:00", "...Z") into
+ * microseconds since the epoch, UTC; digits beyond microseconds are dropped. Returns 0,
+ * or -1 when `s` is not one (a second of 60, a leap second, counts as 59.999999). */
+static int parse_time(const char *s, int64_t *out)
+{
+    size_t n = strlen(s);
+    int64_t days;
+    unsigned hh, mm, ss, oh = 0, om = 0;
+    if (n < 20 || (s[10] != 'T' && s[10] != 't') || s[13] != ':' || s[16] != ':'
+        || crisk_parse_iso_date(s, 10, &days) || !digits(s + 11, 2, &hh)
+        || !digits(s + 14, 2, &mm) || !digits(s + 17, 2, &ss) || hh > 23 || mm > 59
+        || ss > 60)
+        return -1;
+    int64_t us = 0;
+    size_t i = 19;
+    if (s[i] == '.') {
+        size_t first = ++i;
+        int64_t scale = 100000;
+        for (; i < n && s[i] >= '0' && s[i] <= '9'; i++, scale /= 10)
+            us += scale > 0 ? (s[i] - '0') * scale : 0;
+        if (i == first || i - first > 9)
+            return -1;
+    }
+    if (ss == 60) {
+        ss = 59;
+        us = 999999;
+    }
+    int sign = 0;
+    if ((s[i] == 'Z' || s[i] == 'z') && i + 1 == n)
+        sign = 0;
+    else if ((s[i] == '+' || s[i] == '-') && i + 6 == n && s[i + 3] == ':'
+             && digits(s + i + 1, 2, &oh) && digits(s + i + 4, 2, &om) && oh <= 23 && om <= 59)
+        sign = s[i] == '+' ? 1 : -1;
+    else
+        return -1;
+    int64_t secs = days * 86400 + hh * 3600 + mm * 60 + ss - sign * (int64_t)(oh * 3600 + om * 60);
+    *out = secs * 1000000 + us;
+    return 0;
+}
+
+/* Returns 1 when `s` holds a control character (below 0x20, or 0x7f), else 0: the
+ * canonical form of an event separates its strings with line feeds. */
+static int has_control(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            return 1;
+    return 0;
+}
+
+/* Returns the index just past the JSON string starting at line[i] (a '"'), or len. */
+static size_t skip_string(const char *line, size_t len, size_t i)
+{
+    for (i++; i < len && line[i] != '"'; i++)
+        if (line[i] == '\\')
+            i++;
+    return i < len ? i + 1 : len;
+}
+
+/* Returns the index of the first non-blank byte at or after i. */
+static size_t skip_blank(const char *line, size_t len, size_t i)
+{
+    while (i < len && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r' || line[i] == '\n'))
+        i++;
+    return i;
+}
+
+/* Finds the raw bytes of top-level member `name` (written without escapes) in the JSON
+ * object `line` (already parsed, so well formed): stores their offset and length and
+ * returns 1, or returns 0. Iterative: nesting depth is a counter, not recursion. */
+static int raw_member(const char *line, size_t len, const char *name, size_t *off,
+                      size_t *n)
+{
+    size_t i = skip_blank(line, len, 0) + 1, nlen = strlen(name);
+    while ((i = skip_blank(line, len, i)) < len && line[i] == '"') {
+        size_t k0 = i + 1;
+        i = skip_string(line, len, i);
+        size_t k1 = i - 1;
+        i = skip_blank(line, len, skip_blank(line, len, i) + 1); /* past ':' */
+        size_t v0 = i;
+        if (line[i] == '"') {
+            i = skip_string(line, len, i);
+        } else if (line[i] == '{' || line[i] == '[') {
+            size_t depth = 0;
+            do {
+                if (line[i] == '"') {
+                    i = skip_string(line, len, i);
+                    continue;
+                }
+                depth += line[i] == '{' || line[i] == '[';
+                depth -= line[i] == '}' || line[i] == ']';
+                i++;
+            } while (i < len && depth);
+        } else {
+            while (i < len && !strchr(",}] \t\r\n", line[i]))
+                i++;
+        }
+        if (k1 - k0 == nlen && memcmp(line + k0, name, nlen) == 0) {
+            *off = v0;
+            *n = i - v0;
+            return 1;
+        }
+        i = skip_blank(line, len, i);
+        i += i < len && line[i] == ',';
+    }
+    return 0;
+}
+
+/* Appends `len` bytes at `s` and a line feed (unless `last`) to the canonical scratch. */
+static int canon_add(reader *r, size_t *o, const char *s, size_t len, int last)
+{
+    if (*o + len + 1 > r->canon_cap) {
+        size_t cap = 2 * (*o + len + 1);
+        char *p = realloc(r->canon, cap);
+        if (!p)
+            return CRISK_E_NOMEM;
+        r->canon = p;
+        r->canon_cap = cap;
+    }
+    memcpy(r->canon + *o, s, len);
+    *o += len;
+    if (!last)
+        r->canon[(*o)++] = '\n';
+    return 0;
+}
+
+/* The checked members of one event. */
+typedef struct parsed {
+    const char *id, *key_value, *type_name, *device, *time_text, *hmac;
+    int has_payload;
+    unsigned key_type;
+    uint32_t type;
+    int64_t time;
+    double value;
+} parsed;
+
+/* Returns the string member `name` of `obj` when it is a non-empty string of at most
+ * `max` bytes without control characters, else NULL. */
+static const char *plain_string(const cJSON *obj, const char *name, size_t max)
+{
+    const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, name);
+    if (!cJSON_IsString(it) || !it->valuestring[0] || strlen(it->valuestring) > max
+        || has_control(it->valuestring))
+        return NULL;
+    return it->valuestring;
+}
+
+/* Checks the members of event `root` (line `line`) other than the HMAC into `p`.
+ * Returns 0 when the event passes, 1 when it was refused (and listed), or a negative
+ * error code. */
+static int check_members(reader *r, const cJSON *root, uint64_t line, parsed *p,
+                         crisk_error *err)
+{
+    static const char *const allowed[] = {"event_id", "key", "type", "device_id", "time",
+                                          "payload", "hmac", NULL};
+    static const char *const key_allowed[] = {"type", "value", NULL};
+    const crisk_schema *s = r->ev->schema;
+    crisk_error why;
+    if (crisk_json_check_keys(root, allowed, "event", &why))
+        return reject(r, line, CRISK_EVENT_MALFORMED, err, "%s", why.message);
+    const char *missing = !(p->id = plain_string(root, "event_id", MAX_ID_BYTES)) ? "event_id"
+                          : !(p->device = plain_string(root, "device_id", MAX_ID_BYTES))
+                              ? "device_id" : NULL;
+    if (missing)
+        return reject(r, line, CRISK_EVENT_MALFORMED, err, "%s: expected a string of 1 to %d "
+                      "bytes without control characters", missing, MAX_ID_BYTES);
+    const cJSON *key = cJSON_GetObjectItemCaseSensitive(root, "key");
+    if (!cJSON_IsObject(key) || crisk_json_check_keys(key, key_allowed, "key", &why)
+        || !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(key, "type")))
+        return reject(r, line, CRISK_EVENT_MALFORMED, err, "key: expected {\"type\": kind, "
+                      "\"value\": text}");
+    const char *kt = cJSON_GetObjectItemCaseSensitive(key, "type")->valuestring;
+    if (!(p->key_type = crisk_event_key_type_index(kt)))
+        return reject(r, line, CRISK_EVENT_UNKNOWN_KEY, err, "key.type: \"%.64s\" is not one "
+                      "of container, transport_document, conveyance, declaration", kt);
+    if (!(p->key_value = plain_string(key, "value", s->max_field_bytes)))
+        return reject(r, line, CRISK_EVENT_MALFORMED, err, "key.value: expected a string of 1 "
+                      "to %zu bytes without control characters", s->max_field_bytes);
+    const cJSON *type = cJSON_GetObjectItemCaseSensitive(root, "type");
+    if (!cJSON_IsString(type))
+        return reject(r, line, CRISK_EVENT_MALFORMED, err, "type: expected a string");
+    long t = crisk_event_type_index(s, type->valuestring);
+    if (t < 0)
+        return reject(r, line, CRISK_EVENT_UNKNOWN_TYPE, err, "type: \"%.64s\" is neither "
+                      "built in nor declared in the schema's event_types",
+                      type->valuestring);
+    p->type = (uint32_t)t;
+    p->type_name = type->valuestring;
+    const cJSON *time = cJSON_GetObjectItemCaseSensitive(root, "time");
+    if (!cJSON_IsString(time) || parse_time(time->valuestring, &p->time))
+        return reject(r, line, CRISK_EVENT_BAD_TIME, err, "time: expected an RFC 3339 "
+                      "date-time with offset (2026-03-01T08:15:00+02:00), got %s%.40s%s",
+                      cJSON_IsString(time) ? "\"" : "", cJSON_IsString(time)
+                      ? time->valuestring : crisk_json_type_name(time),
+                      cJSON_IsString(time) ? "\"" : "");
+    p->time_text = time->valuestring;
+    const cJSON *payload = cJSON_GetObjectItemCaseSensitive(root, "payload");
+    p->has_payload = payload != NULL;
+    if (payload && !cJSON_IsObject(payload))
+        return reject(r, line, CRISK_EVENT_BAD_PAYLOAD, err, "payload: expected an object, "
+                      "got %s", crisk_json_type_name(payload));
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(payload, p->type == EVENT_XRAY_RESULT
+                                                               ? "anomaly_score" : "value");
+    p->value = cJSON_IsNumber(v) ? v->valuedouble : NAN;
+    if (p->type == EVENT_XRAY_RESULT) {
+        const cJSON *hits = cJSON_GetObjectItemCaseSensitive(payload, "hits");
+        int hits_ok = !hits || cJSON_IsArray(hits);
+        for (const cJSON *h = hits ? hits->child : NULL; hits_ok && h; h = h->next)
+            hits_ok = cJSON_IsString(h);
+        if (!(p->value >= 0 && p->value <= 1) || !hits_ok)
+            return reject(r, line, CRISK_EVENT_BAD_PAYLOAD, err, "payload: xray.result needs "
+                          "anomaly_score in [0, 1] and hits, when given, an array of "
+                          "strings");
+    }
+    const cJSON *hmac = cJSON_GetObjectItemCaseSensitive(root, "hmac");
+    if (hmac && !cJSON_IsString(hmac))
+        return reject(r, line, CRISK_EVENT_BAD_HMAC, err, "hmac: expected 64 hex digits, got "
+                      "%s", crisk_json_type_name(hmac));
+    p->hmac = hmac ? hmac->valuestring : NULL;
+    return 0;
+}
+
+/* Verifies event `p` of raw text `line` against its device's key under the options.
+ * Returns 0 when it may be trusted, 1 when it was refused (and listed), or an error. */
+static int check_hmac(reader *r, const parsed *p, const char *line, size_t len,
+                      uint64_t lineno, crisk_error *err)
+{
+    const crisk_device_keys *keys = r->opts->keys;
+    long d = keys ? crisk_strmap_find(&keys->ids, p->device, strlen(p->device)) : -1;
+    if (!p->hmac) {
+        if (r->opts->require_hmac || (d >= 0 && keys->required[d]))
+            return reject(r, lineno, CRISK_EVENT_MISSING_HMAC, err, "device \"%.64s\" must "
+                          "sign its events and this one has no hmac", p->device);
+        return 0;
+    }
+    if (d < 0)
+        return reject(r, lineno, CRISK_EVENT_UNVERIFIABLE, err, "hmac given, but there is no "
+                      "key for device \"%.64s\"", p->device);
+    unsigned char given[32];
+    if (strlen(p->hmac) != 64 || hex_decode(p->hmac, given, sizeof given) != 32)
+        return reject(r, lineno, CRISK_EVENT_BAD_HMAC, err, "hmac: expected 64 hex "
+                      "digits");
+    size_t off = 0, n = 0, o = 0;
+    const char *parts[] = {"crisk-event-v1", p->id, crisk_event_key_names[p->key_type],
+                           p->key_value, p->type_name, p->device, p->time_text};
+    int rc = 0;
+    for (size_t k = 0; !rc && k < sizeof parts / sizeof *parts; k++)
+        rc = canon_add(r, &o, parts[k], strlen(parts[k]), 0);
+    /* The payload is signed as the bytes written, so a member name spelt with escapes
+     * cannot be found: refused rather than checked against the wrong bytes. */
+    if (raw_member(line, len, "payload", &off, &n) != p->has_payload)
+        return reject(r, lineno, CRISK_EVENT_MALFORMED, err, "a signed event must write the "
+                      "member name \"payload\" without escapes");
+    if (!rc)
+        rc = canon_add(r, &o, line + off, n, 1);
+    if (rc)
+        return crisk_fail(err, CRISK_E_NOMEM, "out of memory checking an hmac");
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned int maclen = 0;
+    if (!HMAC(EVP_sha256(), keys->key[d], keys->len[d], (const unsigned char *)r->canon, o,
+              mac, &maclen) || maclen != 32)
+        return crisk_fail(err, CRISK_E_NOMEM, "line %llu: HMAC-SHA256 failed in libcrypto",
+                          (unsigned long long)lineno);
+    if (CRYPTO_memcmp(mac, given, 32) != 0)
+        return reject(r, lineno, CRISK_EVENT_BAD_HMAC, err, "hmac does not match: the event "
+                      "is forged or was altered (device \"%.64s\")", p->device);
+    return 0;
+}
+
+/* Registers accepted event `p` (line `line`) with its device and the id set, and keeps
+ * it when the filter lets it; returns 0 or an error code. */
+static int accept(reader *r, const parsed *p, uint64_t line, uint64_t fp, long dev,
+                  crisk_error *err)
+{
+    crisk_events *ev = r->ev;
+    size_t idx;
+    if (dev < 0) {
+        if (crisk_strmap_insert(&r->devices, p->device, strlen(p->device), &idx))
+            return crisk_fail(err, CRISK_E_NOMEM, "out of memory for device ids");
+        if (idx >= r->last_cap) {
+            size_t cap = r->last_cap ? 2 * r->last_cap : 64;
+            int64_t *t = realloc(r->last_time, cap * sizeof *t);
+            if (!t)
+                return crisk_fail(err, CRISK_E_NOMEM, "out of memory for device ids");
+            r->last_time = t;
+            r->last_cap = cap;
+        }
+        dev = (long)idx;
+    }
+    r->last_time[dev] = p->time;
+    if (id_set_add(&r->ids, fp))
+        return crisk_fail(err, CRISK_E_NOMEM, "out of memory for event ids");
+    ev->accepted++;
+    char key[1 + CRISK_SCHEMA_MAX_FIELD_BYTES];
+    size_t klen = crisk_event_key(p->key_type, p->key_value, strlen(p->key_value), key);
+    long k = crisk_strmap_find(&ev->keys, key, klen);
+    if (r->filtered && (k < 0 || p->time < r->from || p->time >= r->to))
+        return 0;
+    if (k < 0) {
+        if (crisk_strmap_insert(&ev->keys, key, klen, &idx))
+            return crisk_fail(err, CRISK_E_NOMEM, "out of memory for event keys");
+        k = (long)idx;
+    }
+    if (ev->nev >= r->opts->max_events)
+        return crisk_fail(err, CRISK_E_LIMIT, "line %llu: more than %zu events to keep (the "
+                          "limit max_events)", (unsigned long long)line, r->opts->max_events);
+    if (ev->nev == r->ev_cap) {
+        size_t cap = r->ev_cap ? 2 * r->ev_cap : 256;
+        event_rec *e = realloc(ev->ev, cap * sizeof *e);
+        if (!e)
+            return crisk_fail(err, CRISK_E_NOMEM, "out of memory for %zu events", cap);
+        ev->ev = e;
+        r->ev_cap = cap;
+    }
+    ev->ev[ev->nev++] = (event_rec){p->time, (uint32_t)k, p->type, line, p->value};
+    return 0;
+}
+
+/* Reads one line (number `lineno`, `len` bytes, not counting its line feed) of the
+ * stream. Returns 0 (accepted, refused or blank) or an error code. */
+static int read_line(reader *r, const char *line, size_t len, uint64_t lineno,
+                     crisk_error *err)
+{
+    if (skip_blank(line, len, 0) == len)
+        return 0;
+    r->ev->read++;
+    if (len > r->opts->max_line_bytes)
+    {
+        int refused = reject(r, lineno, CRISK_EVENT_MALFORMED, err, "line of %zu bytes, more "
+                             "than the limit %zu", len, r->opts->max_line_bytes);
+        return refused > 0 ? 0 : refused;
+    }
+    const char *end = NULL;
+    cJSON *root = cJSON_ParseWithLengthOpts(line, len, &end, 0);
+    size_t at = end ? (size_t)(end - line) : 0;
+    if (!root || skip_blank(line, len, at) != len || !cJSON_IsObject(root)) {
+        cJSON_Delete(root);
+        int refused = root ? reject(r, lineno, CRISK_EVENT_MALFORMED, err, "not one JSON "
+                                    "object")
+                           : reject(r, lineno, CRISK_EVENT_MALFORMED, err, "invalid JSON at "
+                                    "byte %zu", at);
+        return refused > 0 ? 0 : refused;
+    }
+    parsed p;
+    memset(&p, 0, sizeof p);
+    int rc = check_members(r, root, lineno, &p, err);
+    if (rc == 0)
+        rc = check_hmac(r, &p, line, len, lineno, err);
+    uint64_t fp = 0;
+    long dev = -1;
+    if (rc == 0) {
+        fp = id_fingerprint(p.id, strlen(p.id));
+        dev = crisk_strmap_find(&r->devices, p.device, strlen(p.device));
+        if (id_set_has(&r->ids, fp))
+            rc = reject(r, lineno, CRISK_EVENT_DUPLICATE_ID, err, "event_id \"%.64s\" was "
+                        "accepted earlier in the stream", p.id);
+        else if (dev >= 0 && p.time < r->last_time[dev])
+            rc = reject(r, lineno, CRISK_EVENT_OUT_OF_ORDER, err, "time %.40s is earlier than "
+                        "the last accepted event of device \"%.64s\"", p.time_text,
+                        p.device);
+    }
+    if (rc == 0)
+        rc = accept(r, &p, lineno, fp, dev, err);
+    cJSON_Delete(root);
+    return rc > 0 ? 0 : rc;
+}
+
+/* Orders kept events by key, then time, then arrival. */
+static int cmp_event(const void *a, const void *b)
+{
+    const event_rec *x = a, *y = b;
+    if (x->key != y->key)
+        return x->key < y->key ? -1 : 1;
+    if (x->time != y->time)
+        return x->time < y->time ? -1 : 1;
+    return x->line < y->line ? -1 : x->line > y->line;
+}
+
+/* Sorts the kept events and records where each key's run starts; returns 0 or
+ * CRISK_E_NOMEM. */
+static int build_index(crisk_events *ev, crisk_error *err)
+{
+    if (ev->nev > 1) /* ev->ev is NULL when nothing was kept: qsort must not see it */
+        qsort(ev->ev, ev->nev, sizeof *ev->ev, cmp_event);
+    ev->start = calloc(ev->keys.size + 1, sizeof *ev->start);
+    if (!ev->start)
+        return crisk_fail(err, CRISK_E_NOMEM, "out of memory indexing events");
+    for (size_t i = 0; i < ev->nev; i++)
+        ev->start[ev->ev[i].key + 1]++;
+    for (size_t k = 0; k < ev->keys.size; k++)
+        ev->start[k + 1] += ev->start[k];
+    return 0;
+}
+
+/* Sets up the keep filter of `batch`: every key an event feature of one of its rows looks
+ * up goes into ev->keys, and [from, to) spans the widest window before its dates.
+ * Returns 0 or an error code. */
+static int batch_filter(reader *r, const crisk_batch *batch, crisk_error *err)
+{
+    const crisk_schema *s = r->ev->schema;
+    char key[1 + CRISK_SCHEMA_MAX_FIELD_BYTES];
+    double widest = 0, lo = INFINITY, hi = -INFINITY;
+    r->filtered = 1;
+    for (size_t j = 0; j < s->nfeatures; j++) {
+        const schema_feature *f = &s->features[j];
+        if (!crisk_feature_is_event(f))
+            continue;
+        widest = f->window_days > widest ? f->window_days : widest;
+        for (size_t row = 0; row < batch->rows; row++) {
+            size_t len, idx;
+            const char *t = batch_text(batch, row, f->field, &len);
+            if (t && crisk_strmap_insert(&r->ev->keys, key,
+                                         crisk_event_key(f->key_type, t, len, key), &idx))
+                return crisk_fail(err, CRISK_E_NOMEM, "out of memory for the batch's keys");
+        }
+    }
+    for (size_t row = 0; s->date_field >= 0 && row < batch->rows; row++) {
+        double d = batch_number(batch, row, (size_t)s->date_field);
+        lo = d < lo ? d : lo;
+        hi = d > hi ? d : hi;
+    }
+    /* Windows end with the declaration's day (docs/events.md, "Windows"). */
+    r->from = lo <= hi ? (int64_t)(lo + 1) * EVENT_US_PER_DAY
+                             - (int64_t)llround(widest * 86400.0) * 1000000 : 0;
+    r->to = lo <= hi ? (int64_t)(hi + 1) * EVENT_US_PER_DAY : 0;
+    return 0;
+}
+
+/* Feeds a line source to the reader: `next` stores the next line and its length and
+ * returns 1, or returns 0 at the end (-1 on a read error). */
+typedef int (*line_source)(void *ctx, const char **line, size_t *len);
+
+/* Reads a whole stream from `next` into new events; returns 0 or an error code. */
+static int read_stream(const crisk_schema *schema, const crisk_batch *batch,
+                       const crisk_events_options *opts, line_source next, void *ctx,
+                       const char *where, crisk_events **out, crisk_error *err)
+{
+    crisk_events_options defaults;
+    if (out)
+        *out = NULL;
+    if (!schema || !out)
+        return crisk_fail(err, CRISK_E_INVALID_ARGUMENT, "schema and out must not be NULL");
+    if (batch && batch->schema != schema)
+        return crisk_fail(err, CRISK_E_INVALID_ARGUMENT, "the batch was made for another "
+                          "schema");
+    if (!opts) {
+        crisk_events_options_init(&defaults);
+        opts = &defaults;
+    }
+    reader r;
+    memset(&r, 0, sizeof r);
+    r.opts = opts;
+    crisk_strmap_init(&r.devices);
+    int rc = 0;
+    if (!(r.ev = calloc(1, sizeof *r.ev)))
+        return crisk_fail(err, CRISK_E_NOMEM, "out of memory for events");
+    r.ev->schema = schema;
+    crisk_strmap_init(&r.ev->keys);
+    if (batch)
+        rc = batch_filter(&r, batch, err);
+    const char *line;
+    size_t len;
+    uint64_t lineno = 0;
+    int more;
+    while (!rc && (more = next(ctx, &line, &len)) > 0)
+        rc = read_line(&r, line, len, ++lineno, err);
+    if (!rc && more < 0)
+        rc = crisk_fail(err, CRISK_E_IO, "read error after line %llu",
+                        (unsigned long long)lineno);
+    if (!rc)
+        rc = build_index(r.ev, err);
+    crisk_strmap_free(&r.devices);
+    free(r.last_time);
+    free(r.ids.slot);
+    free(r.canon);
+    if (rc) {
+        crisk_events_free(r.ev);
+        return crisk_fail_prefix(err, rc, where);
+    }
+    *out = r.ev;
+    return 0;
+}
+
+/* A line source over a memory buffer. */
+typedef struct buffer_source {
+    const char *data;
+    size_t len, at;
+} buffer_source;
+
+/* Returns the buffer's next line (without its line feed) as a line_source. */
+static int buffer_next(void *ctx, const char **line, size_t *len)
+{
+    buffer_source *b = ctx;
+    if (b->at >= b->len)
+        return 0;
+    const char *start = b->data + b->at, *nl = memchr(start, '\n', b->len - b->at);
+    *line = start;
+    *len = nl ? (size_t)(nl - start) : b->len - b->at;
+    b->at += *len + 1;
+    return 1;
+}
+
+/* A line source over a file, one line in memory at a time. */
+typedef struct file_source {
+    FILE *f;
+    char *buf;
+    size_t cap;
+} file_source;
+
+/* Returns the file's next line (without its line feed) as a line_source. */
+static int file_next(void *ctx, const char **line, size_t *len)
+{
+    file_source *s = ctx;
+    ssize_t n = getline(&s->buf, &s->cap, s->f);
+    if (n < 0)
+        return ferror(s->f) ? -1 : 0;
+    *line = s->buf;
+    *len = (size_t)n - (n > 0 && s->buf[n - 1] == '\n');
+    return 1;
+}
+
+/* Reads the event stream in `len` bytes at `data`; returns 0 or an error code. */
+int crisk_events_parse(const crisk_schema *schema, const crisk_batch *batch,
+                       const char *data, size_t len, const crisk_events_options *opts,
+                       crisk_events **out, crisk_error *err)
+{
+    if (!data && len)
+        return crisk_fail(err, CRISK_E_INVALID_ARGUMENT, "data must not be NULL");
+    buffer_source b = {data, len, 0};
+    return read_stream(schema, batch, opts, buffer_next, &b, "events", out, err);
+}
+
+/* Reads the event stream in the file at `path`; returns 0 or an error code. */
+int crisk_events_load(const crisk_schema *schema, const crisk_batch *batch, const char *path,
+                      const crisk_events_options *opts, crisk_events **out, crisk_error *err)
+{
+    if (out)
+        *out = NULL;
+    if (!path)
+        return crisk_fail(err, CRISK_E_INVALID_ARGUMENT, "path must not be NULL");
+    file_source s = {fopen(path, "rb"), NULL, 0};
+    if (!s.f)
+        return crisk_fail(err, CRISK_E_IO, "%s: %s", path, strerror(errno));
+    int rc = read_stream(schema, batch, opts, file_next, &s, path, out, err);
+    free(s.buf);
+    fclose(s.f);
+    return rc;
+}
+
+/* Frees the index and the reject list. */
+void crisk_events_free(crisk_events *ev)
+{
+    if (!ev)
+        return;
+    for (size_t i = 0; i < ev->nrejects; i++)
+        free(ev->rejects[i].reason);
+    free(ev->rejects);
+    crisk_strmap_free(&ev->keys);
+    free(ev->start);
+    free(ev->ev);
+    free(ev);
+}
+
+/* Returns the number of non-blank lines read (0 for NULL). */
+uint64_t crisk_events_num_read(const crisk_events *ev)
+{
+    return ev ? ev->read : 0;
+}
+
+/* Returns the number of events accepted (0 for NULL). */
+uint64_t crisk_events_num_accepted(const crisk_events *ev)
+{
+    return ev ? ev->accepted : 0;
+}
+
+/* Returns the number of events kept in the index (0 for NULL). */
+size_t crisk_events_num_kept(const crisk_events *ev)
+{
+    return ev ? ev->nev : 0;
+}
+
+/* Returns the number of refused events (0 for NULL). */
+size_t crisk_events_num_rejects(const crisk_events *ev)
+{
+    return ev ? ev->nrejects : 0;
+}
+
+/* Returns refusal `i`'s kind and stores its line and reason; 0 when out of range. */
+crisk_event_reject crisk_events_reject(const crisk_events *ev, size_t i, uint64_t *line,
+                                       const char **reason)
+{
+    if (!ev || i >= ev->nrejects)
+        return (crisk_event_reject)0;
+    if (line)
+        *line = ev->rejects[i].line;
+    if (reason)
+        *reason = ev->rejects[i].reason;
+    return ev->rejects[i].kind;
+}

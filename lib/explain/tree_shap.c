@@ -1,0 +1,988 @@
+/*
+ * explain/tree_shap.c — exact TreeSHAP (Lundberg et al., arXiv 1706.06060, as XGBoost's
+ * pred_contribs and LightGBM's pred_contrib compute it), by leaf paths.
+ *
+ * A leaf with value v whose root-to-leaf path tests d distinct features (a feature tested
+ * several times counts once) adds to the contribution of each of those features k
+ *
+ *     phi_k = v (o_k - z_k) sum over S within the others of |S|! (d - 1 - |S|)! / d!
+ *                          * prod_{j in S} o_j * prod_{j not in S} z_j
+ *
+ * where z_k is the product of the cover fractions (child cover / parent cover) along the
+ * path at k's nodes, and o_k is 1 if the row takes the path's side at every node of k,
+ * else 0. Everything but the d bits o depends on the tree alone, so a call compiles each
+ * tree once: nodes in preorder, each split node knowing the index of its feature among
+ * the distinct features above it, and each leaf its features and z. Per row, one pass over
+ * the split nodes gives every leaf its pattern of o bits (a bit is cleared on entering a
+ * node's cold child), and the leaf's contributions are computed in O(d^2).
+ *
+ * Calls of many rows use tables instead. The leaves are grouped in units: subtrees of
+ * height at most UNIT_HEIGHT hanging from the nodes above them. What a unit's leaves add
+ * depends only on the pattern at the unit's root (one bit per feature above it) and on
+ * the directions the row takes at the unit's splits, so a table over all those bits
+ * holds the unit's summed contributions to its features; per row a unit costs one
+ * lookup. A unit gets a table when 2^bits is small against the call's rows and the
+ * tables stay within a memory budget; otherwise its leaves are computed one by one.
+ *
+ * The sum over S is the polynomial prod_j (z_j + o_j t) without k's factor, its
+ * coefficients weighted by s! (d - 1 - s)! / d!; hot factors (o_j = 1) are divided out
+ * of the product by synthetic division by (t + z_j), which is stable for z_j <= 1, and
+ * cold ones (constant factors z_j) are left out by prefix and suffix products, so no
+ * division by a possibly zero cover fraction happens.
+ *
+ * Interactions follow XGBoost's definition (contributions with one feature always present
+ * minus always absent, halved, the diagonal making each row sum to the contribution):
+ * for a leaf, features a != b on its path interact by v (o_a - z_a)(o_b - z_b) W_b / 2,
+ * W_b being the weight above over the d - 1 features other than a.
+ */
+#include "explain/explain.h"
+
+#include "predict/call.h"
+#include "common/error.h"
+#include "model/split.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Most distinct features on one path (a pattern is a 64-bit word). */
+#define MAX_PATH 64
+/* Height of the subtrees whose leaves share one table. */
+#define UNIT_HEIGHT 2
+/* Most index bits of a table (2^bits entries). */
+#define MAX_TABLE_BITS 14
+/* Memory all tables of one call may take. */
+#define TABLE_BUDGET ((size_t)256 << 20)
+/* Rows per block: each tree's compiled nodes and tables stay in cache over the block;
+ * fewer for wide rows, so that a block's input stays within BLOCK_FLOATS. */
+#define BLOCK_ROWS 1024
+#define BLOCK_FLOATS ((size_t)1 << 20)
+/* Units per thread below which building tables on another thread costs more than it
+ * saves. */
+#define MIN_UNITS_PER_THREAD 128
+/* "No table" for a unit; "in no unit with a table" for a node. */
+#define NO_TABLE SIZE_MAX
+#define NO_UNIT UINT32_MAX
+
+/* A node in a tree's preorder. */
+typedef struct shap_node {
+    const crisk_node *src;   /* the canonical node */
+    uint32_t left, right;    /* split: children's positions within the tree's preorder */
+    uint32_t bit;            /* split: index of its feature among its path's features;
+                                leaf: the leaf's index in shap->leaves */
+    uint32_t unit;           /* in a unit with a table: the unit's index within its tree
+                                (a leaf then needs no work of its own); else NO_UNIT */
+    uint32_t pos;            /* split in such a unit: its bit in the unit's direction word,
+                                set when the row goes right */
+    int32_t feature;         /* split: copies of the canonical node's fields, kept beside */
+    float threshold;         /*   the rest for the row loop */
+    uint8_t default_left;
+    uint8_t categorical;
+} shap_node;
+
+/* A leaf: its value and its path's distinct features. */
+typedef struct shap_leaf {
+    float value;
+    uint32_t d;              /* distinct features on the path */
+    size_t elem;             /* first of them in elem_feature / elem_zero */
+} shap_leaf;
+
+/* A unit: a subtree of height <= UNIT_HEIGHT whose parent is higher (or the whole tree). */
+typedef struct shap_unit {
+    uint32_t root;           /* position of its root within the tree's preorder */
+    uint32_t size;           /* its nodes (contiguous in preorder) */
+    uint32_t above;          /* distinct features above its root: the pattern's bits */
+    uint32_t splits;         /* its split nodes: the direction word's bits */
+    uint32_t num_slots;      /* features it adds to: the `above` ones, then new ones */
+    uint32_t first_split;    /* its first split in the tree's split order */
+    size_t first_slot;       /* in shap->slot_feature */
+    size_t table;            /* first float of its table, or NO_TABLE */
+} shap_unit;
+
+/* A split node in the tree's split order (the preorder of its splits), for the row loop
+ * of trees whose units all have tables. */
+typedef struct shap_split {
+    int32_t feature;
+    float threshold;
+    uint32_t default_left;
+    uint32_t categorical;    /* index of the canonical node in model->nodes, plus one */
+} shap_split;
+
+/* A split above the units, for the same loop: it passes patterns down to its children. */
+typedef struct shap_top {
+    uint32_t pos;            /* its position in the tree's preorder */
+    uint32_t split;          /* its index in the tree's split order */
+    uint32_t bit;            /* its feature's index on its path */
+    uint32_t left, right;    /* children's positions */
+} shap_top;
+
+/* A compiled tree. */
+typedef struct shap_tree {
+    size_t first_node, num_nodes;   /* in shap->nodes */
+    size_t first_feat, num_feats;   /* its distinct split features, in shap->tree_feats */
+    size_t first_unit, num_units;   /* in shap->units */
+    size_t first_split, num_splits; /* in shap->splits */
+    size_t first_top, num_tops;     /* in shap->tops */
+    int all_tabled;                 /* every unit that adds anything has a table */
+    uint32_t group;
+    float weight;                   /* DART weight (1 for gbtree) */
+    float mean;                     /* the root's mean value, as XGBoost computes it */
+} shap_tree;
+
+struct crisk_shap {
+    const crisk_model *model;
+    size_t num_trees;
+    shap_tree *trees;
+    shap_node *nodes;
+    shap_leaf *leaves;
+    size_t num_leaves;
+    shap_unit *units;
+    size_t num_units;
+    shap_split *splits;
+    size_t num_splits;
+    shap_top *tops;
+    size_t num_tops;
+    int32_t *tree_feats;
+    int32_t *elem_feature;   /* leaves' path features */
+    float *elem_zero;        /* their z */
+    size_t num_elems, cap_elems;
+    int32_t *slot_feature;   /* units' features */
+    size_t num_slots, cap_slots;
+    float *tables;
+    size_t max_tree_nodes, max_tree_units;
+    double shapley[MAX_PATH + 1][MAX_PATH]; /* [n][s] = s! (n - 1 - s)! / n! */
+};
+
+/* Writes to w[k], for each of the n features of a path (cover fractions z, bit k of `hot`
+ * set when o_k = 1), the Shapley weight sum of the header comment over the other n - 1
+ * features; ws[s] = s! (n - 1 - s)! / n!. */
+static void path_weights(size_t n, const double *z, uint64_t hot, const double *ws, double *w)
+{
+    double q[MAX_PATH + 1], r[MAX_PATH + 1];
+    double pre[MAX_PATH + 1], suf[MAX_PATH + 1];
+    size_t cold[MAX_PATH], nc = 0, h = 0;
+    q[0] = 1.0;
+    for (size_t k = 0; k < n; k++) {
+        if (!((hot >> k) & 1)) {
+            cold[nc++] = k;
+            continue;
+        }
+        q[h + 1] = 0.0;
+        for (size_t i = h + 1; i > 0; i--)
+            q[i] = q[i] * z[k] + q[i - 1];
+        q[0] *= z[k];
+        h++;
+    }
+    pre[0] = 1.0;
+    for (size_t j = 0; j < nc; j++)
+        pre[j + 1] = pre[j] * z[cold[j]];
+    suf[nc] = 1.0;
+    for (size_t j = nc; j > 0; j--)
+        suf[j - 1] = suf[j] * z[cold[j - 1]];
+    if (nc > 0) {
+        double a = 0.0;
+        for (size_t s = 0; s <= h; s++)
+            a += q[s] * ws[s];
+        for (size_t j = 0; j < nc; j++)
+            w[cold[j]] = a * pre[j] * suf[j + 1];
+    }
+    for (size_t k = 0; k < n && h > 0; k++) {
+        if (!((hot >> k) & 1))
+            continue;
+        r[h - 1] = q[h];
+        for (size_t i = h - 1; i > 0; i--)
+            r[i - 1] = q[i] - z[k] * r[i];
+        double b = 0.0;
+        for (size_t s = 0; s < h; s++)
+            b += r[s] * ws[s];
+        w[k] = b * pre[nc];
+    }
+}
+
+/* Writes the contributions of leaf `lf` for the pattern `hot` to phi[0 .. d). */
+static void leaf_contributions(const crisk_shap *s, const shap_leaf *lf, uint64_t hot,
+                               double *phi)
+{
+    double z[MAX_PATH], w[MAX_PATH];
+    for (size_t k = 0; k < lf->d; k++)
+        z[k] = s->elem_zero[lf->elem + k];
+    path_weights(lf->d, z, hot, s->shapley[lf->d], w);
+    for (size_t k = 0; k < lf->d; k++)
+        phi[k] = (double)lf->value * ((double)((hot >> k) & 1) - z[k]) * w[k];
+}
+
+/* Adds leaf `lf`'s interactions for pattern `hot`, times `weight`, to `inter` (a C x C
+ * block of one row and group). */
+static void leaf_interactions(const crisk_shap *s, const shap_leaf *lf, uint64_t hot,
+                              float weight, size_t C, float *inter)
+{
+    double z[MAX_PATH], zs[MAX_PATH], w[MAX_PATH];
+    size_t d = lf->d;
+    for (size_t k = 0; k < d; k++)
+        z[k] = s->elem_zero[lf->elem + k];
+    for (size_t a = 0; a < d; a++) {
+        /* The path without a: its features keep their order, the bits above a shift. */
+        uint64_t low = a ? hot & ((UINT64_C(1) << a) - 1) : 0;
+        uint64_t sub = low | ((hot >> (a + 1)) << a);
+        for (size_t k = 0, j = 0; k < d; k++)
+            if (k != a)
+                zs[j++] = z[k];
+        path_weights(d - 1, zs, sub, s->shapley[d - 1], w);
+        double fa = (double)lf->value * ((double)((hot >> a) & 1) - z[a]) / 2.0;
+        float *row = inter + (size_t)s->elem_feature[lf->elem + a] * C;
+        for (size_t k = 0, j = 0; k < d; k++) {
+            if (k == a)
+                continue;
+            double v = fa * ((double)((hot >> k) & 1) - z[k]) * w[j++];
+            row[s->elem_feature[lf->elem + k]] += (float)v * weight;
+        }
+    }
+}
+
+/* Makes room for `need` elements of `size` bytes in the array at *p (capacity *cap),
+ * doubling it; returns 0 or -1 when out of memory. */
+static int grow(void **p, size_t *cap, size_t need, size_t size)
+{
+    if (need <= *cap)
+        return 0;
+    size_t c = *cap ? *cap : 1024;
+    while (c < need)
+        c *= 2;
+    void *q = realloc(*p, c * size);
+    if (!q)
+        return -1;
+    *p = q;
+    *cap = c;
+    return 0;
+}
+
+/* Appends a leaf's `d` path features and their z; returns the index of the first, or
+ * SIZE_MAX when out of memory. */
+static size_t push_elems(crisk_shap *s, size_t d, const int32_t *feat, const float *zero)
+{
+    size_t cap = s->cap_elems;
+    if (grow((void **)&s->elem_feature, &cap, s->num_elems + d, sizeof *feat) ||
+        grow((void **)&s->elem_zero, &s->cap_elems, s->num_elems + d, sizeof *zero))
+        return SIZE_MAX;
+    size_t at = s->num_elems;
+    memcpy(s->elem_feature + at, feat, d * sizeof *feat);
+    memcpy(s->elem_zero + at, zero, d * sizeof *zero);
+    s->num_elems += d;
+    return at;
+}
+
+/* A step of the iterative depth-first walk that compiles a tree. */
+typedef struct dfs_frame {
+    enum { DFS_ENTER, DFS_RESTORE, DFS_POP } kind;
+    int32_t node;            /* ENTER: canonical node index within the tree */
+    uint32_t parent;         /* ENTER: parent's preorder position, UINT32_MAX at the root */
+    uint32_t side;           /* ENTER: 0 left child, 1 right child */
+    uint32_t k;              /* ENTER, RESTORE: path feature whose z the edge changes */
+    float z;                 /* ENTER: cover fraction of the edge; RESTORE: old z */
+} dfs_frame;
+
+/* Scratch of the tree compiler, sized for the largest tree. */
+typedef struct compile_scratch {
+    dfs_frame *stack;
+    int32_t *pos;            /* feature -> index on the current path, or -1 */
+    uint32_t *seen;          /* feature -> last tree (plus one) that listed it */
+    float *mean;             /* per preorder position */
+    uint32_t *above;         /* per preorder position: distinct features above it */
+    uint32_t *height;        /* per preorder position: height of its subtree */
+    uint32_t *size;          /* per preorder position: nodes in its subtree */
+    uint32_t *split_of;      /* per preorder position of a split: its split index */
+    int32_t path_feat[MAX_PATH];
+    float path_zero[MAX_PATH];
+} compile_scratch;
+
+/* Walks tree `t` depth first (without recursion) into s->trees[i]: its nodes in
+ * preorder from s->nodes[first], its leaves' paths, its distinct features, and each
+ * position's count of features above it. Returns 0, CRISK_E_UNSUPPORTED or
+ * CRISK_E_NOMEM. */
+static int walk_tree(crisk_shap *s, size_t t, size_t i, size_t first, size_t *first_feat,
+                     compile_scratch *cs, crisk_error *err)
+{
+    const crisk_model *m = s->model;
+    const crisk_tree *tree = &m->trees[t];
+    const crisk_node *nodes = m->nodes + tree->first_node;
+    shap_node *out = s->nodes + first;
+    shap_tree *st = &s->trees[i];
+    st->first_node = first;
+    st->num_nodes = tree->num_nodes;
+    st->first_feat = *first_feat;
+    st->num_feats = 0;
+    st->group = tree->group;
+    st->weight = (float)tree->weight;
+
+    size_t top = 0, count = 0, depth = 0;
+    cs->stack[top++] = (dfs_frame){.kind = DFS_ENTER, .node = 0, .parent = UINT32_MAX};
+    while (top > 0) {
+        dfs_frame f = cs->stack[--top];
+        if (f.kind == DFS_RESTORE) {
+            cs->path_zero[f.k] = f.z;
+            continue;
+        }
+        if (f.kind == DFS_POP) {
+            cs->pos[cs->path_feat[--depth]] = -1;
+            continue;
+        }
+        uint32_t at = (uint32_t)count++;
+        if (f.parent != UINT32_MAX) {
+            if (f.side == 0)
+                out[f.parent].left = at;
+            else
+                out[f.parent].right = at;
+            /* XGBoost: fraction of this edge times the fraction already on the path. */
+            cs->stack[top++] = (dfs_frame){.kind = DFS_RESTORE, .k = f.k,
+                                           .z = cs->path_zero[f.k]};
+            cs->path_zero[f.k] = f.z * cs->path_zero[f.k];
+        }
+        const crisk_node *n = &nodes[f.node];
+        out[at].src = n;
+        out[at].unit = NO_UNIT;
+        out[at].feature = n->feature;
+        out[at].threshold = n->threshold;
+        out[at].default_left = n->default_left;
+        out[at].categorical = n->categorical;
+        cs->above[at] = (uint32_t)depth;
+        if (n->left == -1) {
+            size_t elem = push_elems(s, depth, cs->path_feat, cs->path_zero);
+            if (elem == SIZE_MAX)
+                return crisk_fail(err, CRISK_E_NOMEM, "out of memory for SHAP paths");
+            shap_leaf *lf = &s->leaves[s->num_leaves];
+            lf->value = (float)n->value;
+            lf->d = (uint32_t)depth;
+            lf->elem = elem;
+            out[at].bit = (uint32_t)s->num_leaves++;
+            continue;
+        }
+        if (m->family == CRISK_FAMILY_LIGHTGBM && !(n->cover > 0.0f))
+            return crisk_fail(err, CRISK_E_UNSUPPORTED,
+                              "tree %zu, node %d: no internal_count; SHAP needs the data "
+                              "counts of LightGBM's nodes", t, f.node);
+        int32_t feat = n->feature;
+        if (cs->seen[feat] != i + 1) {
+            cs->seen[feat] = (uint32_t)(i + 1);
+            s->tree_feats[(*first_feat)++] = feat;
+            st->num_feats++;
+        }
+        if (cs->pos[feat] < 0) {
+            if (depth == MAX_PATH)
+                return crisk_fail(err, CRISK_E_UNSUPPORTED,
+                                  "tree %zu, node %d: a path tests more than %d distinct "
+                                  "features; SHAP supports up to %d", t, f.node, MAX_PATH,
+                                  MAX_PATH);
+            cs->pos[feat] = (int32_t)depth;
+            cs->path_feat[depth] = feat;
+            cs->path_zero[depth] = 1.0f;
+            depth++;
+            cs->stack[top++] = (dfs_frame){.kind = DFS_POP};
+        }
+        uint32_t k = (uint32_t)cs->pos[feat];
+        out[at].bit = k;
+        float cover = n->cover;
+        cs->stack[top++] = (dfs_frame){.kind = DFS_ENTER, .node = n->right, .parent = at,
+                                       .side = 1, .k = k,
+                                       .z = nodes[n->right].cover / cover};
+        cs->stack[top++] = (dfs_frame){.kind = DFS_ENTER, .node = n->left, .parent = at,
+                                       .side = 0, .k = k,
+                                       .z = nodes[n->left].cover / cover};
+    }
+    return 0;
+}
+
+/* Adds the unit rooted at preorder position r of tree s->trees[i]: its features are the
+ * `above` of its root's path (taken from its first leaf), then those its splits add.
+ * Returns 0 or -1 when out of memory. */
+static int add_unit(crisk_shap *s, size_t i, uint32_t r, const compile_scratch *cs)
+{
+    shap_tree *st = &s->trees[i];
+    const shap_node *nodes = s->nodes + st->first_node;
+    shap_unit *u = &s->units[s->num_units++];
+    st->num_units++;
+    u->root = r;
+    u->size = cs->size[r];
+    u->above = cs->above[r];
+    u->splits = 0;
+    u->first_split = 0;
+    u->table = NO_TABLE;
+    u->first_slot = s->num_slots;
+    if (grow((void **)&s->slot_feature, &s->cap_slots,
+             s->num_slots + u->above + u->size, sizeof *s->slot_feature))
+        return -1;
+    int32_t *slot = s->slot_feature + u->first_slot;
+    size_t n = 0;
+    for (uint32_t j = r; j < r + u->size; j++) {
+        const crisk_node *src = nodes[j].src;
+        if (src->left == -1) {
+            if (n == 0) /* the first leaf in preorder: copy the path above the root */
+                for (; n < u->above; n++)
+                    slot[n] = s->elem_feature[s->leaves[nodes[j].bit].elem + n];
+            continue;
+        }
+        if (u->splits++ == 0)
+            u->first_split = cs->split_of[j];
+    }
+    n = u->above;
+    for (uint32_t j = r; j < r + u->size; j++) {
+        const crisk_node *src = nodes[j].src;
+        if (src->left == -1 || nodes[j].bit < u->above)
+            continue;
+        size_t k = u->above;
+        while (k < n && slot[k] != src->feature)
+            k++;
+        if (k == n)
+            slot[n++] = src->feature;
+    }
+    u->num_slots = (uint32_t)n;
+    s->num_slots += n;
+    return 0;
+}
+
+/* Compiles tree `t` as s->trees[i]: walks it, computes the node mean values as XGBoost
+ * does (in float), and cuts it into units. Returns 0, CRISK_E_UNSUPPORTED or
+ * CRISK_E_NOMEM. */
+static int compile_tree(crisk_shap *s, size_t t, size_t i, size_t first, size_t *first_feat,
+                        compile_scratch *cs, crisk_error *err)
+{
+    int rc = walk_tree(s, t, i, first, first_feat, cs, err);
+    if (rc)
+        return rc;
+    shap_tree *st = &s->trees[i];
+    const shap_node *out = s->nodes + first;
+    /* Bottom-up over the reverse preorder: mean values (in XGBoost's order), heights and
+     * sizes. */
+    for (size_t j = st->num_nodes; j-- > 0;) {
+        const crisk_node *n = out[j].src;
+        if (n->left == -1) {
+            cs->mean[j] = (float)n->value;
+            cs->height[j] = 0;
+            cs->size[j] = 1;
+            continue;
+        }
+        uint32_t l = out[j].left, r = out[j].right;
+        float v = cs->mean[l] * out[l].src->cover;
+        v += cs->mean[r] * out[r].src->cover;
+        cs->mean[j] = v / n->cover;
+        cs->height[j] = 1 + (cs->height[l] > cs->height[r] ? cs->height[l] : cs->height[r]);
+        cs->size[j] = 1 + cs->size[l] + cs->size[r];
+    }
+    st->mean = cs->mean[0];
+    /* The split order, and the splits above the units. */
+    st->first_split = s->num_splits;
+    st->first_top = s->num_tops;
+    for (size_t j = 0; j < st->num_nodes; j++) {
+        const shap_node *nd = &out[j];
+        if (nd->feature < 0)
+            continue;
+        cs->split_of[j] = (uint32_t)(s->num_splits - st->first_split);
+        s->splits[s->num_splits++] = (shap_split){
+            .feature = nd->feature, .threshold = nd->threshold,
+            .default_left = nd->default_left,
+            .categorical = nd->categorical ? (uint32_t)(nd->src - s->model->nodes) + 1 : 0};
+        if (cs->height[j] > UNIT_HEIGHT)
+            s->tops[s->num_tops++] = (shap_top){.pos = (uint32_t)j, .split = cs->split_of[j],
+                                                .bit = nd->bit, .left = nd->left,
+                                                .right = nd->right};
+    }
+    st->num_splits = s->num_splits - st->first_split;
+    st->all_tabled = 0;
+    st->num_tops = s->num_tops - st->first_top;
+    st->first_unit = s->num_units;
+    st->num_units = 0;
+    /* Units: the root if low enough, else the low-enough children of higher nodes. */
+    if (cs->height[0] <= UNIT_HEIGHT)
+        rc = add_unit(s, i, 0, cs);
+    for (size_t j = 0; rc == 0 && j < st->num_nodes; j++) {
+        if (out[j].src->left == -1 || cs->height[j] <= UNIT_HEIGHT)
+            continue;
+        if (cs->height[out[j].left] <= UNIT_HEIGHT)
+            rc = add_unit(s, i, out[j].left, cs);
+        if (rc == 0 && cs->height[out[j].right] <= UNIT_HEIGHT)
+            rc = add_unit(s, i, out[j].right, cs);
+    }
+    if (rc)
+        return crisk_fail(err, CRISK_E_NOMEM, "out of memory for SHAP units");
+    if (st->num_units > s->max_tree_units)
+        s->max_tree_units = st->num_units;
+    return 0;
+}
+
+/* Returns the slot of unit u that leaf lf's path element k adds to. */
+static size_t leaf_slot(const crisk_shap *s, const shap_unit *u, const shap_leaf *lf,
+                        size_t k)
+{
+    if (k < u->above)
+        return k;
+    const int32_t *slot = s->slot_feature + u->first_slot;
+    size_t j = u->above;
+    while (slot[j] != s->elem_feature[lf->elem + k])
+        j++;
+    return j;
+}
+
+/* The tree a unit belongs to, for the table filler. */
+typedef struct fill_ctx {
+    crisk_shap *s;
+    uint32_t *unit_tree;     /* unit -> tree index */
+} fill_ctx;
+
+/* Fills the tables of units [begin, end) (a crisk_slice_fn over units): entry
+ * pattern | directions << above holds the sum over the unit's leaves of their
+ * contributions, the leaves' patterns following from the root's pattern and the
+ * directions (bit pos of a split set: the row goes right). A leaf depends only on the
+ * directions of the splits above it, so for each root pattern its contributions are
+ * computed once per setting of those. */
+static int fill_tables(void *ctx, size_t begin, size_t end, crisk_error *err)
+{
+    (void)err;
+    const fill_ctx *fc = ctx;
+    crisk_shap *s = fc->s;
+    enum { LOCAL = 1 << (UNIT_HEIGHT + 1), PATH = MAX_TABLE_BITS + UNIT_HEIGHT + 1 };
+    double acc[MAX_TABLE_BITS + LOCAL], memo[LOCAL][LOCAL][PATH];
+    uint64_t lp[LOCAL];
+    uint32_t split_of[LOCAL], above_mask[LOCAL];
+    uint8_t slot_of[LOCAL][PATH];
+    uint8_t have[LOCAL][LOCAL];
+    for (size_t ui = begin; ui < end; ui++) {
+        const shap_unit *u = &s->units[ui];
+        if (u->table == NO_TABLE)
+            continue;
+        const shap_node *nodes = s->nodes + s->trees[fc->unit_tree[ui]].first_node + u->root;
+        float *tab = s->tables + u->table;
+        /* Which splits lie above each local node; where each leaf's features add. */
+        above_mask[0] = 0;
+        for (uint32_t j = 0, split = 0; j < u->size; j++) {
+            if (nodes[j].feature < 0) {
+                const shap_leaf *lf = &s->leaves[nodes[j].bit];
+                for (size_t k = 0; k < lf->d; k++)
+                    slot_of[j][k] = (uint8_t)leaf_slot(s, u, lf, k);
+                continue;
+            }
+            split_of[j] = split;
+            above_mask[nodes[j].left - u->root] = above_mask[j] | 1u << split;
+            above_mask[nodes[j].right - u->root] = above_mask[j] | 1u << split;
+            split++;
+        }
+        uint64_t amask = u->above ? (UINT64_C(1) << u->above) - 1 : 0;
+        for (uint64_t pa = 0; pa <= amask; pa++) {
+            memset(have, 0, sizeof have);
+            for (uint64_t dirs = 0; dirs < (UINT64_C(1) << u->splits); dirs++) {
+                memset(acc, 0, u->num_slots * sizeof *acc);
+                lp[0] = pa | ~amask;
+                for (uint32_t j = 0; j < u->size; j++) {
+                    const shap_node *nd = &nodes[j];
+                    if (nd->feature >= 0) {
+                        uint64_t p = lp[j], cold = p & ~(UINT64_C(1) << nd->bit);
+                        int right = (dirs >> split_of[j]) & 1;
+                        lp[nd->left - u->root] = right ? cold : p;
+                        lp[nd->right - u->root] = right ? p : cold;
+                        continue;
+                    }
+                    const shap_leaf *lf = &s->leaves[nd->bit];
+                    uint32_t key = (uint32_t)dirs & above_mask[j];
+                    if (!have[j][key]) {
+                        leaf_contributions(s, lf, lp[j] & ((UINT64_C(1) << lf->d) - 1),
+                                           memo[j][key]);
+                        have[j][key] = 1;
+                    }
+                    for (size_t k = 0; k < lf->d; k++)
+                        acc[slot_of[j][k]] += memo[j][key][k];
+                }
+                float *e = tab + (pa | dirs << u->above) * u->num_slots;
+                for (size_t k = 0; k < u->num_slots; k++)
+                    e[k] = (float)acc[k];
+            }
+        }
+    }
+    return 0;
+}
+
+/* Returns the index bits of unit u's table. */
+static size_t table_bits(const shap_unit *u)
+{
+    return (size_t)u->above + u->splits;
+}
+
+/* Chooses which units get a table: those of at most some b index bits, b as large as
+ * the budget allows while a table (2^b entries) costs less than the call's rows computing
+ * without one; then numbers their splits and fills the tables. Returns 0 (tables only
+ * save time: without memory for them the call goes on without) or CRISK_E_NOMEM. */
+static int build_tables(crisk_shap *s, size_t nrows, crisk_pool *pool, int threads,
+                        crisk_error *err)
+{
+    size_t bytes_by_bits[MAX_TABLE_BITS + 1] = {0};
+    for (size_t ui = 0; ui < s->num_units; ui++) {
+        size_t bits = table_bits(&s->units[ui]);
+        if (bits <= MAX_TABLE_BITS && s->units[ui].num_slots > 0)
+            bytes_by_bits[bits] += ((size_t)1 << bits) * s->units[ui].num_slots * sizeof(float);
+    }
+    size_t most = 0, total = 0;
+    for (size_t b = 0; b <= MAX_TABLE_BITS && ((size_t)2 << b) <= nrows; b++) {
+        if (total + bytes_by_bits[b] > TABLE_BUDGET)
+            break;
+        total += bytes_by_bits[b];
+        most = b + 1;
+    }
+    if (most == 0 || total == 0)
+        return 0;
+    s->tables = malloc(total);
+    fill_ctx fc = {s, malloc(s->num_units * sizeof *fc.unit_tree)};
+    if (!s->tables || !fc.unit_tree) {
+        free(s->tables);
+        s->tables = NULL;
+        free(fc.unit_tree);
+        return 0;
+    }
+    size_t at = 0;
+    for (size_t t = 0; t < s->num_trees; t++) {
+        const shap_tree *st = &s->trees[t];
+        for (size_t ui = st->first_unit; ui < st->first_unit + st->num_units; ui++) {
+            shap_unit *u = &s->units[ui];
+            fc.unit_tree[ui] = (uint32_t)t;
+            size_t bits = table_bits(u);
+            if (bits >= most || u->num_slots == 0)
+                continue;
+            u->table = at;
+            at += ((size_t)1 << bits) * u->num_slots;
+            shap_node *nodes = s->nodes + st->first_node;
+            uint32_t split = 0;
+            for (uint32_t j = u->root; j < u->root + u->size; j++) {
+                nodes[j].unit = (uint32_t)(ui - st->first_unit);
+                if (nodes[j].src->left != -1)
+                    nodes[j].pos = split++;
+            }
+        }
+    }
+    for (size_t t = 0; t < s->num_trees; t++) {
+        shap_tree *st = &s->trees[t];
+        st->all_tabled = 1;
+        for (size_t ui = st->first_unit; ui < st->first_unit + st->num_units; ui++)
+            if (s->units[ui].table == NO_TABLE && s->units[ui].num_slots > 0)
+                st->all_tabled = 0;
+    }
+    int rc = crisk_run_sliced(pool, threads, s->num_units, MIN_UNITS_PER_THREAD, fill_tables,
+                              &fc, err);
+    free(fc.unit_tree);
+    return rc;
+}
+
+/* Frees a compile scratch. */
+static void scratch_free(compile_scratch *cs)
+{
+    free(cs->stack);
+    free(cs->pos);
+    free(cs->seen);
+    free(cs->mean);
+    free(cs->above);
+    free(cs->height);
+    free(cs->size);
+    free(cs->split_of);
+}
+
+int crisk_shap_build(const crisk_model *m, size_t tree_begin, size_t tree_end, size_t nrows,
+                     crisk_pool *pool, int threads, crisk_shap **out, crisk_error *err)
+{
+    *out = NULL;
+    crisk_shap *s = calloc(1, sizeof *s);
+    if (!s)
+        return crisk_fail(err, CRISK_E_NOMEM, "out of memory for SHAP trees");
+    s->model = m;
+    s->num_trees = tree_end - tree_begin;
+    for (size_t n = 1; n <= MAX_PATH; n++) {
+        s->shapley[n][0] = 1.0 / (double)n;
+        for (size_t k = 0; k + 1 < n; k++)
+            s->shapley[n][k + 1] = s->shapley[n][k] * (double)(k + 1) / (double)(n - 1 - k);
+    }
+    size_t total_nodes = 0, total_leaves = 0;
+    for (size_t t = tree_begin; t < tree_end; t++) {
+        const crisk_tree *tree = &m->trees[t];
+        total_nodes += tree->num_nodes;
+        if (tree->num_nodes > s->max_tree_nodes)
+            s->max_tree_nodes = tree->num_nodes;
+        for (uint32_t j = 0; j < tree->num_nodes; j++)
+            total_leaves += m->nodes[tree->first_node + j].left == -1;
+    }
+    size_t mx = s->max_tree_nodes + 1;
+    compile_scratch cs = {0};
+    s->trees = malloc((s->num_trees + 1) * sizeof *s->trees);
+    s->nodes = malloc((total_nodes + 1) * sizeof *s->nodes);
+    s->leaves = malloc((total_leaves + 1) * sizeof *s->leaves);
+    s->units = malloc((total_leaves + 1) * sizeof *s->units);
+    s->tree_feats = malloc((total_nodes + 1) * sizeof *s->tree_feats);
+    cs.stack = malloc((3 * mx + 3) * sizeof *cs.stack);
+    cs.pos = malloc((m->num_features + 1) * sizeof *cs.pos);
+    cs.seen = calloc(m->num_features + 1, sizeof *cs.seen);
+    cs.mean = malloc(mx * sizeof *cs.mean);
+    cs.above = malloc(mx * sizeof *cs.above);
+    cs.height = malloc(mx * sizeof *cs.height);
+    cs.size = malloc(mx * sizeof *cs.size);
+    cs.split_of = malloc(mx * sizeof *cs.split_of);
+    s->splits = malloc((total_nodes + 1) * sizeof *s->splits);
+    s->tops = malloc((total_nodes + 1) * sizeof *s->tops);
+    int rc = 0;
+    if (!s->trees || !s->nodes || !s->leaves || !s->units || !s->tree_feats || !cs.stack ||
+        !cs.pos || !cs.seen || !cs.mean || !cs.above || !cs.height || !cs.size || !cs.split_of || !s->splits ||
+        !s->tops)
+        rc = crisk_fail(err, CRISK_E_NOMEM, "out of memory for SHAP trees (%zu nodes)",
+                        total_nodes);
+    if (rc == 0)
+        for (size_t f = 0; f < m->num_features; f++)
+            cs.pos[f] = -1;
+    size_t first = 0, first_feat = 0;
+    for (size_t i = 0; rc == 0 && i < s->num_trees; i++) {
+        rc = compile_tree(s, tree_begin + i, i, first, &first_feat, &cs, err);
+        first += s->trees[i].num_nodes;
+    }
+    scratch_free(&cs);
+    if (rc == 0)
+        rc = build_tables(s, nrows, pool, threads, err);
+    if (rc) {
+        crisk_shap_free(s);
+        return rc;
+    }
+    *out = s;
+    return 0;
+}
+
+void crisk_shap_free(crisk_shap *s)
+{
+    if (!s)
+        return;
+    free(s->trees);
+    free(s->nodes);
+    free(s->leaves);
+    free(s->units);
+    free(s->splits);
+    free(s->tops);
+    free(s->tree_feats);
+    free(s->elem_feature);
+    free(s->elem_zero);
+    free(s->slot_feature);
+    free(s->tables);
+    free(s);
+}
+
+/* Per-thread scratch of the row loops. */
+typedef struct row_scratch {
+    uint64_t *pat;           /* a pattern per node of a tree */
+    uint64_t *dirs;          /* a direction word per unit of a tree */
+    uint8_t *right;          /* per split of a tree: 1 if the row goes right */
+    float *fixed;            /* with LightGBM fix-ups: a block of fixed-up rows */
+    size_t block;            /* rows per block */
+    double *tphi;            /* F zeros, left so between trees */
+} row_scratch;
+
+/* Adds the table entry of unit `u` (which has a table) for the pattern `pattern` at its
+ * root and the directions `dirs` of its splits to the per-feature sums `tphi`. */
+static inline void add_unit_entry(const crisk_shap *s, const shap_unit *u, uint64_t pattern,
+                                  uint64_t dirs, double *tphi)
+{
+    uint64_t amask = u->above ? (UINT64_C(1) << u->above) - 1 : 0;
+    uint64_t idx = (pattern & amask) | (dirs << u->above);
+    const float *tab = s->tables + u->table + idx * u->num_slots;
+    const int32_t *slot = s->slot_feature + u->first_slot;
+    for (size_t k = 0; k < u->num_slots; k++)
+        tphi[slot[k]] += tab[k];
+}
+
+/* Adds tree `st`'s per-feature sums `tphi` (then zeroed), times its weight, and its mean
+ * value to `contrib`: XGBoost adds each tree's float contributions times the tree's
+ * weight, in float. */
+static void flush_tree(const crisk_shap *s, const shap_tree *st, double *tphi, float *contrib)
+{
+    const int32_t *tf = s->tree_feats + st->first_feat;
+    for (size_t i = 0; i < st->num_feats; i++) {
+        contrib[tf[i]] += (float)tphi[tf[i]] * st->weight;
+        tphi[tf[i]] = 0.0;
+    }
+    contrib[s->model->num_features] += st->mean * st->weight;
+}
+
+/* Adds tree `st`'s contributions for `row`, times its weight, to `contrib` (the C columns
+ * of the tree's group, the bias last), and with `inter` non-NULL its interactions to
+ * `inter` (the group's C x C block; the call then has no tables). */
+static void tree_row(const crisk_shap *s, const shap_tree *st, const float *row,
+                     row_scratch *rs, float *contrib, float *inter)
+{
+    const crisk_model *m = s->model;
+    const shap_node *nodes = s->nodes + st->first_node;
+    const shap_unit *units = s->units + st->first_unit;
+    size_t F = m->num_features;
+    uint64_t *pat = rs->pat, *dirs = rs->dirs;
+    double *tphi = rs->tphi, phi[MAX_PATH];
+    memset(dirs, 0, st->num_units * sizeof *dirs);
+    pat[0] = ~UINT64_C(0);
+    for (size_t j = 0; j < st->num_nodes; j++) {
+        const shap_node *nd = &nodes[j];
+        if (nd->feature >= 0) {
+            float x = row[nd->feature];
+            int left = nd->categorical
+                           ? crisk_split_goes_left(m, nd->src, x)
+                           : crisk_numeric_goes_left(x, nd->threshold, nd->default_left);
+            if (nd->unit != NO_UNIT) {
+                dirs[nd->unit] |= (uint64_t)!left << nd->pos;
+                continue;
+            }
+            uint64_t p = pat[j], cold = p & ~(UINT64_C(1) << nd->bit);
+            pat[nd->left] = left ? p : cold;
+            pat[nd->right] = left ? cold : p;
+            continue;
+        }
+        if (nd->unit != NO_UNIT)
+            continue;
+        const shap_leaf *lf = &s->leaves[nd->bit];
+        size_t d = lf->d;
+        if (d == 0)
+            continue;
+        uint64_t p = d == MAX_PATH ? pat[j] : pat[j] & ((UINT64_C(1) << d) - 1);
+        const int32_t *ef = s->elem_feature + lf->elem;
+        leaf_contributions(s, lf, p, phi);
+        for (size_t k = 0; k < d; k++)
+            tphi[ef[k]] += phi[k];
+        if (inter && d >= 2)
+            leaf_interactions(s, lf, p, st->weight, F + 1, inter);
+    }
+    for (size_t ui = 0; ui < st->num_units; ui++)
+        if (units[ui].table != NO_TABLE)
+            add_unit_entry(s, &units[ui], pat[units[ui].root], dirs[ui], tphi);
+    flush_tree(s, st, tphi, contrib);
+}
+
+/* Adds tree `st`'s contributions for a row whose units all have tables, as tree_row:
+ * one pass over the splits gives their directions, a pass over the splits above the
+ * units the patterns at the units' roots, then each unit is one table lookup. */
+static void tree_row_tabled(const crisk_shap *s, const shap_tree *st, const float *row,
+                            row_scratch *rs, float *contrib)
+{
+    const crisk_model *m = s->model;
+    const shap_split *splits = s->splits + st->first_split;
+    uint8_t *right = rs->right;
+    uint64_t *pat = rs->pat;
+    for (size_t i = 0; i < st->num_splits; i++) {
+        const shap_split *sp = &splits[i];
+        float x = row[sp->feature];
+        right[i] = (uint8_t)!(sp->categorical
+                                  ? crisk_split_goes_left(m, &m->nodes[sp->categorical - 1], x)
+                                  : crisk_numeric_goes_left(x, sp->threshold,
+                                                            (int)sp->default_left));
+    }
+    pat[0] = ~UINT64_C(0);
+    const shap_top *tops = s->tops + st->first_top;
+    for (size_t i = 0; i < st->num_tops; i++) {
+        const shap_top *tp = &tops[i];
+        uint64_t p = pat[tp->pos], cold = p & ~(UINT64_C(1) << tp->bit);
+        int r = right[tp->split];
+        pat[tp->left] = r ? cold : p;
+        pat[tp->right] = r ? p : cold;
+    }
+    double *tphi = rs->tphi;
+    const shap_unit *units = s->units + st->first_unit;
+    for (size_t ui = 0; ui < st->num_units; ui++) {
+        const shap_unit *u = &units[ui];
+        if (u->table == NO_TABLE)
+            continue;
+        uint64_t dirs = 0;
+        for (uint32_t k = 0; k < u->splits; k++)
+            dirs |= (uint64_t)right[u->first_split + k] << k;
+        add_unit_entry(s, u, pat[u->root], dirs, tphi);
+    }
+    flush_tree(s, st, tphi, contrib);
+}
+
+/* Adds each group's base margin to the bias column of one row's contributions. */
+static void add_base(const crisk_model *m, float *contrib)
+{
+    size_t C = m->num_features + 1;
+    for (size_t g = 0; g < m->num_outputs; g++)
+        contrib[g * C + C - 1] += (float)m->base_margin[g];
+}
+
+/* Writes the contributions of rows [begin, end), a block of rows at a time, tree-major
+ * within a block. */
+static void contributions(const crisk_shap *s, const float *rows, size_t begin, size_t end,
+                          row_scratch *rs, float *out)
+{
+    const crisk_model *m = s->model;
+    size_t F = m->num_features, C = F + 1, G = m->num_outputs;
+    for (size_t r0 = begin; r0 < end; r0 += rs->block) {
+        size_t n = end - r0 < rs->block ? end - r0 : rs->block;
+        float *block = out + r0 * G * C;
+        const float *in = crisk_fix_rows(m, rows + r0 * F, n, rs->fixed);
+        memset(block, 0, n * G * C * sizeof *block);
+        for (size_t t = 0; t < s->num_trees; t++) {
+            const shap_tree *st = &s->trees[t];
+            for (size_t r = 0; r < n; r++) {
+                const float *row = in + r * F;
+                float *c = block + (r * G + st->group) * C;
+                if (st->all_tabled)
+                    tree_row_tabled(s, st, row, rs, c);
+                else
+                    tree_row(s, st, row, rs, c, NULL);
+            }
+        }
+        for (size_t r = 0; r < n; r++)
+            add_base(m, block + r * G * C);
+    }
+}
+
+/* Writes the interactions of rows [begin, end), one row at a time; `contrib` is scratch
+ * for one row's contributions. */
+static void interactions(const crisk_shap *s, const float *rows, size_t begin, size_t end,
+                         row_scratch *rs, float *contrib, float *out)
+{
+    const crisk_model *m = s->model;
+    size_t F = m->num_features, C = F + 1, G = m->num_outputs;
+    for (size_t r = begin; r < end; r++) {
+        float *block = out + r * G * C * C;
+        memset(block, 0, G * C * C * sizeof *block);
+        memset(contrib, 0, G * C * sizeof *contrib);
+        const float *row = crisk_fix_rows(m, rows + r * F, 1, rs->fixed);
+        for (size_t t = 0; t < s->num_trees; t++) {
+            const shap_tree *st = &s->trees[t];
+            tree_row(s, st, row, rs, contrib + st->group * C, block + st->group * C * C);
+        }
+        add_base(m, contrib);
+        /* The diagonal, in XGBoost's order: the contribution less the row's interactions. */
+        for (size_t g = 0; g < G; g++)
+            for (size_t i = 0; i < C; i++) {
+                float *line = block + (g * C + i) * C;
+                float v = 0.0f;
+                for (size_t k = 0; k < C; k++)
+                    v = k == i ? v + contrib[g * C + i] : v - line[k];
+                line[i] = v;
+            }
+    }
+}
+
+int crisk_shap_rows(const crisk_shap *s, const float *rows, size_t begin, size_t end,
+                    int inter, float *out, crisk_error *err)
+{
+    const crisk_model *m = s->model;
+    size_t F = m->num_features, C = F + 1;
+    size_t block = F > 0 && BLOCK_ROWS > BLOCK_FLOATS / F ? BLOCK_FLOATS / F : BLOCK_ROWS;
+    block = block ? block : 1;
+    row_scratch rs = {
+        .block = block,
+        .fixed = m->fixup ? malloc(block * F * sizeof *rs.fixed) : NULL,
+        .pat = malloc((s->max_tree_nodes + 1) * sizeof *rs.pat),
+        .dirs = malloc((s->max_tree_units + 1) * sizeof *rs.dirs),
+        .right = malloc(s->max_tree_nodes + 1),
+        .tphi = calloc(C, sizeof *rs.tphi),
+    };
+    float *contrib = inter ? malloc(m->num_outputs * C * sizeof *contrib) : NULL;
+    int rc = 0;
+    if (!rs.pat || !rs.dirs || !rs.right || !rs.tphi || (inter && !contrib) ||
+        (m->fixup && !rs.fixed))
+        rc = crisk_fail(err, CRISK_E_NOMEM, "out of memory for SHAP scratch");
+    else if (inter)
+        interactions(s, rows, begin, end, &rs, contrib, out);
+    else
+        contributions(s, rows, begin, end, &rs, out);
+    free(rs.pat);
+    free(rs.dirs);
+    free(rs.right);
+    free(rs.fixed);
+    free(rs.tphi);
+    free(contrib);
+    return rc;
+}

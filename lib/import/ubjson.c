@@ -1,0 +1,490 @@
+/*
+ * import/ubjson.c — decoding a UBJSON document, as XGBoost 1.6 to 3.x writes it (`.ubj`), into a
+ * cJSON tree that the XGBoost importer reads exactly as it reads the JSON model.
+ *
+ * The format (ubjson.org, draft 12): a value is a one-byte marker and a big-endian payload.
+ *   Z null, T true, F false, N no-op (skipped), i int8, U uint8, I int16, l int32, L int64,
+ *   d float32, D float64, H high-precision number (a length and decimal text), C char,
+ *   S string (a length, itself an integer value, then the bytes), [ ] arrays, { } objects
+ *   (keys are a length and bytes, with no S marker). A container may be "optimized":
+ *   `$` and an element marker (a typed container, whose elements carry no marker), then
+ *   `#` and a count, and then no closing marker; or `#` and a count alone.
+ *
+ * Decisions worth knowing:
+ *   - No recursion: open containers live on an explicit stack, at most
+ *     CRISK_UBJSON_MAX_NESTING deep (a tree model needs 6 levels).
+ *   - Every length and count is checked against the bytes that remain before anything is
+ *     allocated, so that a document of n bytes makes at most O(n) cJSON nodes; typed
+ *     containers of T, F, Z or N (elements of zero bytes) are therefore refused.
+ *   - int64 values become cJSON's double: beyond 2^53 they are rounded to the nearest
+ *     double (XGBoost's models only hold small integers there).
+ *   - float32 values become the double of exactly the same value.
+ *   - H becomes a number when its whole text parses as one (strtod), a string otherwise.
+ *   - Strings holding a NUL byte are refused: cJSON strings are NUL-terminated.
+ */
+#include "common/error.h"
+#include "import/import.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Containers nested deeper than this are refused with CRISK_E_LIMIT. */
+#define CRISK_UBJSON_MAX_NESTING 1000
+
+/* One open container. */
+typedef struct ubj_frame {
+    cJSON *node;        /* the array or object being filled */
+    int64_t left;       /* entries still to read when counted, -1 until the closing marker */
+    unsigned char type; /* the element marker of a typed container, 0 otherwise */
+} ubj_frame;
+
+/* The decoder's state: the input, the position, and buffers reused across values. */
+typedef struct ubj_reader {
+    const unsigned char *data;
+    size_t size;
+    size_t pos;
+    const crisk_load_limits *limits;
+    crisk_error *err;
+    char *text;         /* a NUL-terminated copy of the last key or string read */
+    size_t text_cap;
+    ubj_frame *stack;
+    size_t depth;
+    size_t stack_cap;
+} ubj_reader;
+
+/* Returns the bytes not read yet. */
+static size_t remaining(const ubj_reader *r)
+{
+    return r->size - r->pos;
+}
+
+/* Fails with CRISK_E_FORMAT saying that `what` was expected at `at` and the document ended
+ * before it. */
+static int fail_truncated(ubj_reader *r, size_t at, const char *what)
+{
+    return crisk_fail(r->err, CRISK_E_FORMAT,
+                      "UBJSON truncated at byte offset %zu: expected %s, but the document "
+                      "ends (%zu bytes)", at, what, r->size);
+}
+
+/* Reads `n` bytes, storing a pointer to them in `*out`; fails naming `what` when fewer
+ * remain. */
+static int take(ubj_reader *r, size_t n, const char *what, const unsigned char **out)
+{
+    if (remaining(r) < n)
+        return fail_truncated(r, r->pos, what);
+    *out = r->data + r->pos;
+    r->pos += n;
+    return 0;
+}
+
+/* Returns 1 when byte `c` is one of the markers in `set`. */
+static int one_of(const char *set, unsigned char c)
+{
+    return c != 0 && strchr(set, c) != NULL;
+}
+
+/* Returns the big-endian unsigned integer of `n` (at most 8) bytes at `b`. */
+static uint64_t load_be(const unsigned char *b, size_t n)
+{
+    uint64_t v = 0;
+    for (size_t i = 0; i < n; i++)
+        v = (v << 8) | b[i];
+    return v;
+}
+
+/* Returns the payload size of a fixed-size numeric or char marker, or 0 for any other. */
+static size_t fixed_size(unsigned char marker)
+{
+    switch (marker) {
+    case 'i': case 'U': case 'C':
+        return 1;
+    case 'I':
+        return 2;
+    case 'l': case 'd':
+        return 4;
+    case 'L': case 'D':
+        return 8;
+    default:
+        return 0;
+    }
+}
+
+/* Reads the integer payload of `marker` (i U I l L) and stores it in `*out`; fails when
+ * the marker is not an integer one, naming `what` the integer was for. */
+static int read_int_payload(ubj_reader *r, unsigned char marker, const char *what,
+                            int64_t *out)
+{
+    size_t at = r->pos - 1;
+    const unsigned char *b = NULL;
+    size_t n = fixed_size(marker);
+    if (n == 0 || marker == 'C' || marker == 'd' || marker == 'D')
+        return crisk_fail(r->err, CRISK_E_FORMAT,
+                          "UBJSON byte offset %zu: expected an integer marker (i, U, I, l "
+                          "or L) for %s, found 0x%02x", at, what, marker);
+    int rc = take(r, n, what, &b);
+    if (rc)
+        return rc;
+    uint64_t u = load_be(b, n);
+    switch (marker) {
+    case 'i': *out = (int8_t)u; break;
+    case 'U': *out = (int64_t)u; break;
+    case 'I': *out = (int16_t)u; break;
+    case 'l': *out = (int32_t)u; break;
+    default:  *out = (int64_t)u; break;
+    }
+    return 0;
+}
+
+/* Reads a length (an integer marker and its payload) for `what`, checks that it is not
+ * negative and that `length * unit` bytes remain, and stores it in `*out`. */
+static int read_length(ubj_reader *r, const char *what, size_t unit, size_t *out)
+{
+    size_t at = r->pos;
+    const unsigned char *m = NULL;
+    int64_t v = 0;
+    int rc = take(r, 1, what, &m);
+    if (rc == 0)
+        rc = read_int_payload(r, m[0], what, &v);
+    if (rc)
+        return rc;
+    if (v < 0)
+        return crisk_fail(r->err, CRISK_E_FORMAT,
+                          "UBJSON byte offset %zu: %s is negative (%lld)", at, what,
+                          (long long)v);
+    if ((uint64_t)v > r->limits->max_file_bytes)
+        return crisk_fail(r->err, CRISK_E_LIMIT,
+                          "UBJSON byte offset %zu: %s (%lld) is more than the limit "
+                          "max_file_bytes = %zu", at, what, (long long)v,
+                          r->limits->max_file_bytes);
+    if ((uint64_t)v > remaining(r) / unit)
+        return crisk_fail(r->err, CRISK_E_FORMAT,
+                          "UBJSON byte offset %zu: %s (%lld) needs at least %llu bytes, but "
+                          "only %zu remain", at, what, (long long)v,
+                          (unsigned long long)v * unit, remaining(r));
+    *out = (size_t)v;
+    return 0;
+}
+
+/* Reads a length and that many bytes (a key, a string, a high-precision number) into
+ * r->text as a NUL-terminated string; `noun` names the text and `length` its length in
+ * errors. */
+static int read_text(ubj_reader *r, const char *noun, const char *length)
+{
+    size_t at = r->pos;
+    size_t n = 0;
+    const unsigned char *b = NULL;
+    int rc = read_length(r, length, 1, &n);
+    if (rc == 0)
+        rc = take(r, n, noun, &b);
+    if (rc)
+        return rc;
+    if (memchr(b, 0, n))
+        return crisk_fail(r->err, CRISK_E_FORMAT,
+                          "UBJSON byte offset %zu: %s holds a NUL byte", at, noun);
+    if (n + 1 > r->text_cap) {
+        char *grown = realloc(r->text, n + 1);
+        if (!grown)
+            return crisk_fail(r->err, CRISK_E_NOMEM,
+                              "out of memory for %s of %zu bytes", noun, n);
+        r->text = grown;
+        r->text_cap = n + 1;
+    }
+    memcpy(r->text, b, n);
+    r->text[n] = '\0';
+    return 0;
+}
+
+/* Makes the cJSON node of a high-precision number in r->text: a number when the whole
+ * text parses as one, the text as a string otherwise. */
+static cJSON *high_precision(const ubj_reader *r)
+{
+    char *end = NULL;
+    double v = strtod(r->text, &end);
+    if (r->text[0] != '\0' && end && *end == '\0')
+        return cJSON_CreateNumber(v);
+    return cJSON_CreateString(r->text);
+}
+
+/* Returns the double that the fixed-size numeric payload of `marker` at `b` holds. */
+static double number_payload(unsigned char marker, const unsigned char *b)
+{
+    uint64_t u = load_be(b, fixed_size(marker));
+    switch (marker) {
+    case 'i': return (int8_t)u;
+    case 'U': return (double)u;
+    case 'I': return (int16_t)u;
+    case 'l': return (int32_t)u;
+    case 'L': return (double)(int64_t)u;
+    case 'd': {
+        uint32_t bits = (uint32_t)u;
+        float f;
+        memcpy(&f, &bits, sizeof f);
+        return f;
+    }
+    default: {
+        double d;
+        memcpy(&d, &u, sizeof d);
+        return d;
+    }
+    }
+}
+
+/* Decodes the scalar value of `marker` (its payload follows at r->pos; `at` is where the
+ * value began) into a new cJSON node in `*out`. Container markers are not scalars and
+ * are handled by the caller. */
+static int read_scalar(ubj_reader *r, unsigned char marker, size_t at, cJSON **out)
+{
+    int rc = 0;
+    const unsigned char *b = NULL;
+    switch (marker) {
+    case 'Z': *out = cJSON_CreateNull(); break;
+    case 'T': *out = cJSON_CreateTrue(); break;
+    case 'F': *out = cJSON_CreateFalse(); break;
+    case 'i': case 'U': case 'I': case 'l': case 'L': case 'd': case 'D':
+        rc = take(r, fixed_size(marker), "a number's payload", &b);
+        if (rc == 0)
+            *out = cJSON_CreateNumber(number_payload(marker, b));
+        break;
+    case 'C':
+        rc = take(r, 1, "a char", &b);
+        if (rc == 0 && b[0] == 0)
+            rc = crisk_fail(r->err, CRISK_E_FORMAT,
+                            "UBJSON byte offset %zu: a char holds a NUL byte", at);
+        if (rc == 0) {
+            char c[2] = {(char)b[0], '\0'};
+            *out = cJSON_CreateString(c);
+        }
+        break;
+    case 'S':
+        rc = read_text(r, "a string", "the length of a string");
+        if (rc == 0)
+            *out = cJSON_CreateString(r->text);
+        break;
+    case 'H':
+        rc = read_text(r, "a high-precision number",
+                       "the length of a high-precision number");
+        if (rc == 0)
+            *out = high_precision(r);
+        break;
+    default:
+        return crisk_fail(r->err, CRISK_E_FORMAT,
+                          "UBJSON byte offset %zu: expected a value marker (Z T F i U I l L "
+                          "d D H C S [ {), found 0x%02x", at, marker);
+    }
+    if (rc)
+        return rc;
+    if (!*out)
+        return crisk_fail(r->err, CRISK_E_NOMEM, "out of memory decoding UBJSON at byte "
+                          "offset %zu", at);
+    return 0;
+}
+
+/* Returns the fewest bytes one element of type `type` (0: untyped) can take. */
+static size_t min_element_bytes(unsigned char type)
+{
+    if (type == 0)
+        return 1;                       /* a marker */
+    if (type == 'S' || type == 'H')
+        return 2;                       /* a length marker and a length */
+    return fixed_size(type);
+}
+
+/* Opens the container of `marker` ('[' or '{', already read): reads its optional `$` type
+ * and `#` count, checks them against the bytes left, and pushes a frame for it holding
+ * `node`. */
+static int open_container(ubj_reader *r, unsigned char marker, cJSON *node)
+{
+    int is_object = marker == '{';
+    unsigned char type = 0;
+    int64_t left = -1;
+    if (remaining(r) > 0 && r->data[r->pos] == '$') {
+        size_t at = ++r->pos;
+        const unsigned char *b = NULL;
+        int rc = take(r, 1, "the element type of an optimized container", &b);
+        if (rc)
+            return rc;
+        type = b[0];
+        if (!one_of("iUIlLdDCSH", type))
+            return crisk_fail(r->err, CRISK_E_FORMAT,
+                              "UBJSON byte offset %zu: unsupported element type 0x%02x in an "
+                              "optimized container (expected one of i U I l L d D C S H)",
+                              at, type);
+        if (remaining(r) == 0)
+            return fail_truncated(r, r->pos, "'#' and a count after a '$' type");
+        if (r->data[r->pos] != '#')
+            return crisk_fail(r->err, CRISK_E_FORMAT,
+                              "UBJSON byte offset %zu: expected '#' and a count after a '$' "
+                              "type, found 0x%02x", r->pos, r->data[r->pos]);
+    }
+    if (remaining(r) > 0 && r->data[r->pos] == '#') {
+        r->pos++;
+        size_t count = 0;
+        size_t unit = min_element_bytes(type) + (is_object ? 2 : 0);
+        int rc = read_length(r, "the count of an optimized container", unit, &count);
+        if (rc)
+            return rc;
+        left = (int64_t)count;
+    }
+    if (r->depth == CRISK_UBJSON_MAX_NESTING)
+        return crisk_fail(r->err, CRISK_E_LIMIT,
+                          "UBJSON byte offset %zu: containers nested deeper than %d levels",
+                          r->pos, CRISK_UBJSON_MAX_NESTING);
+    if (r->depth == r->stack_cap) {
+        size_t cap = r->stack_cap ? 2 * r->stack_cap : 16;
+        ubj_frame *grown = realloc(r->stack, cap * sizeof *grown);
+        if (!grown)
+            return crisk_fail(r->err, CRISK_E_NOMEM, "out of memory for the UBJSON stack");
+        r->stack = grown;
+        r->stack_cap = cap;
+    }
+    r->stack[r->depth++] = (ubj_frame){.node = node, .left = left, .type = type};
+    return 0;
+}
+
+/* Reads one value whose marker is `marker` (read already, or a typed container's type),
+ * beginning at `at`: a scalar into `*out`, or a new empty container into `*out` whose
+ * frame is pushed so that the main loop fills it. */
+static int read_value(ubj_reader *r, unsigned char marker, size_t at, cJSON **out)
+{
+    *out = NULL;
+    if (marker != '[' && marker != '{')
+        return read_scalar(r, marker, at, out);
+    cJSON *node = marker == '[' ? cJSON_CreateArray() : cJSON_CreateObject();
+    if (!node)
+        return crisk_fail(r->err, CRISK_E_NOMEM, "out of memory decoding UBJSON at byte "
+                          "offset %zu", at);
+    int rc = open_container(r, marker, node);
+    if (rc) {
+        cJSON_Delete(node);
+        return rc;
+    }
+    *out = node;
+    return 0;
+}
+
+/* Moves past any no-op markers (N) at the current position. */
+static void skip_noops(ubj_reader *r)
+{
+    while (r->pos < r->size && r->data[r->pos] == 'N')
+        r->pos++;
+}
+
+/* Reads the next marker that is not a no-op (N) into `*marker`, and where it is into
+ * `*at`; `what` names what was expected there in errors. */
+static int next_marker(ubj_reader *r, const char *what, unsigned char *marker, size_t *at)
+{
+    skip_noops(r);
+    if (r->pos == r->size)
+        return fail_truncated(r, r->pos, what);
+    *at = r->pos;
+    *marker = r->data[r->pos++];
+    return 0;
+}
+
+/* Reads the next entry of the container on top of the stack (an element, or a key and
+ * its value) and adds it there, or closes the container when it is complete. */
+static int step(ubj_reader *r)
+{
+    ubj_frame *f = &r->stack[r->depth - 1];
+    int is_object = cJSON_IsObject(f->node);
+    unsigned char close = is_object ? '}' : ']';
+    if (f->left == 0) {
+        r->depth--;
+        return 0;
+    }
+    if (f->left < 0) {
+        skip_noops(r);
+        if (r->pos < r->size && r->data[r->pos] == close) {
+            r->pos++;
+            r->depth--;
+            return 0;
+        }
+    }
+    char *key = NULL;
+    if (is_object) {
+        if (f->left < 0 && remaining(r) == 0)
+            return fail_truncated(r, r->pos, "an object key or '}'");
+        if (f->left < 0 && !one_of("iUIlL", r->data[r->pos]))
+            return crisk_fail(r->err, CRISK_E_FORMAT,
+                              "UBJSON byte offset %zu: expected an object key (its length: "
+                              "i, U, I, l or L) or '}', found 0x%02x", r->pos,
+                              r->data[r->pos]);
+        int rc = read_text(r, "an object key", "the length of an object key");
+        if (rc)
+            return rc;
+        key = r->text;
+    }
+    /* The key lives in r->text until the value is added, and a string value reuses
+     * r->text: keep the key in a copy of its own then. */
+    char *key_copy = NULL;
+    unsigned char marker = f->type;
+    size_t at = r->pos;
+    int rc = 0;
+    if (marker == 0)
+        rc = next_marker(r, f->left < 0 ? (is_object ? "a value" : "a value or ']'")
+                                        : "a value", &marker, &at);
+    if (rc == 0 && key && (marker == 'S' || marker == 'H')) {
+        key_copy = strdup(key);
+        if (!key_copy)
+            rc = crisk_fail(r->err, CRISK_E_NOMEM, "out of memory decoding UBJSON");
+        key = key_copy;
+    }
+    if (f->left > 0)
+        f->left--;
+    cJSON *parent = f->node; /* `f` may move when read_value grows the stack */
+    cJSON *value = NULL;
+    if (rc == 0)
+        rc = read_value(r, marker, at, &value);
+    if (rc == 0) {
+        cJSON_bool added = key ? cJSON_AddItemToObject(parent, key, value)
+                               : cJSON_AddItemToArray(parent, value);
+        if (!added) {
+            cJSON_Delete(value);
+            rc = crisk_fail(r->err, CRISK_E_NOMEM, "out of memory decoding UBJSON at "
+                            "byte offset %zu", at);
+            /* A pushed frame for `value` must not outlive it. */
+            if (r->depth > 0 && r->stack[r->depth - 1].node == value)
+                r->depth--;
+        }
+    }
+    free(key_copy);
+    return rc;
+}
+
+/* Decodes the UBJSON document of `size` bytes at `data` into a new cJSON tree in `*out`
+ * (NULL on failure), and returns 0 or the CRISK_E_* code of the first problem, whose
+ * message names its byte offset. */
+int crisk_ubjson_parse(const unsigned char *data, size_t size, const crisk_load_limits *limits,
+                       cJSON **out, crisk_error *err)
+{
+    *out = NULL;
+    if (size > limits->max_file_bytes)
+        return crisk_fail(err, CRISK_E_LIMIT,
+                          "the UBJSON document has %zu bytes, more than the limit "
+                          "max_file_bytes = %zu", size, limits->max_file_bytes);
+    ubj_reader r = {.data = data, .size = size, .limits = limits, .err = err};
+    unsigned char marker = 0;
+    size_t at = 0;
+    cJSON *root = NULL;
+    int rc = next_marker(&r, "a value", &marker, &at);
+    if (rc == 0)
+        rc = read_value(&r, marker, at, &root);
+    while (rc == 0 && r.depth > 0)
+        rc = step(&r);
+    if (rc == 0)
+        skip_noops(&r);
+    if (rc == 0 && r.pos < size)
+        rc = crisk_fail(err, CRISK_E_FORMAT,
+                        "UBJSON byte offset %zu: expected the end of the document after "
+                        "its value, found 0x%02x", r.pos, data[r.pos]);
+    free(r.text);
+    free(r.stack);
+    if (rc) {
+        cJSON_Delete(root);
+        return rc;
+    }
+    *out = root;
+    return 0;
+}

@@ -1,0 +1,709 @@
+/*
+ * import/xgboost_json.c — XGBoost's JSON model document (1.7 to 3.x) to the canonical form.
+ *
+ * The document is the one `Booster.save_model("m.json")` writes, or the same structure
+ * decoded from UBJSON. Every failure names the JSON path where it was found.
+ */
+#include "common/error.h"
+#include "import/import.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* How an objective's base_score (stored in output space) becomes a margin. */
+typedef enum base_kind {
+    BASE_AS_IS,   /* the margin is base_score itself */
+    BASE_LOGIT,   /* -logf(1/b - 1): logistic objectives */
+    BASE_LOG      /* logf(b): exponential-link objectives */
+} base_kind;
+
+/* The objectives crisk scores, with their transform, base_score link and class count
+ * (0: a regressor; -1: num_class from the model). */
+static const struct objective_spec {
+    const char *name;
+    crisk_transform transform;
+    base_kind base;
+    int classes;
+} objectives[] = {
+    {"binary:logistic", CRISK_TF_XGB_SIGMOID, BASE_LOGIT, 2},
+    {"binary:logitraw", CRISK_TF_IDENTITY, BASE_AS_IS, 2},
+    {"binary:hinge", CRISK_TF_XGB_HINGE, BASE_AS_IS, 2},
+    {"reg:logistic", CRISK_TF_XGB_SIGMOID, BASE_LOGIT, 0},
+    {"reg:squarederror", CRISK_TF_IDENTITY, BASE_AS_IS, 0},
+    {"reg:linear", CRISK_TF_IDENTITY, BASE_AS_IS, 0},
+    {"reg:squaredlogerror", CRISK_TF_IDENTITY, BASE_AS_IS, 0},
+    {"reg:pseudohubererror", CRISK_TF_IDENTITY, BASE_AS_IS, 0},
+    {"reg:absoluteerror", CRISK_TF_IDENTITY, BASE_AS_IS, 0},
+    {"count:poisson", CRISK_TF_XGB_EXP, BASE_LOG, 0},
+    {"reg:gamma", CRISK_TF_XGB_EXP, BASE_LOG, 0},
+    {"reg:tweedie", CRISK_TF_XGB_EXP, BASE_LOG, 0},
+    {"multi:softprob", CRISK_TF_XGB_SOFTPROB, BASE_AS_IS, -1},
+    {"multi:softmax", CRISK_TF_XGB_SOFTMAX, BASE_AS_IS, -1},
+    {"rank:pairwise", CRISK_TF_IDENTITY, BASE_AS_IS, 0},
+    {"rank:ndcg", CRISK_TF_IDENTITY, BASE_AS_IS, 0},
+    {"rank:map", CRISK_TF_IDENTITY, BASE_AS_IS, 0},
+};
+
+/* XGBoost treats category values at or above 2^24 as invalid (they go left). */
+#define XGB_MAX_CATEGORY ((size_t)1 << 24)
+
+/* Returns member `key` of object `obj` if it has JSON type `type_mask` (cJSON_* flags),
+ * else NULL with `err` naming `path`.`key` and what was found. */
+static const cJSON *member(const cJSON *obj, const char *path, const char *key, int type_mask,
+                           crisk_error *err)
+{
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, key);
+    if (!item) {
+        crisk_fail(err, CRISK_E_FORMAT, "%s: missing \"%s\"", path, key);
+        return NULL;
+    }
+    if (!(item->type & type_mask)) {
+        crisk_fail(err, CRISK_E_FORMAT, "%s.%s: unexpected JSON type", path, key);
+        return NULL;
+    }
+    return item;
+}
+
+/* Reads a non-negative integer stored as a JSON number or a decimal string (XGBoost writes
+ * most parameters as strings). Returns 0, or CRISK_E_FORMAT naming `path`. */
+static int as_size(const cJSON *item, const char *path, size_t *out, crisk_error *err)
+{
+    if (cJSON_IsNumber(item)) {
+        double v = item->valuedouble;
+        if (!(v >= 0 && v <= 9007199254740992.0) || v != floor(v))
+            return crisk_fail(err, CRISK_E_FORMAT, "%s: %g is not a non-negative integer",
+                              path, v);
+        *out = (size_t)v;
+        return 0;
+    }
+    if (cJSON_IsString(item)) {
+        const char *s = item->valuestring;
+        char *end;
+        errno = 0;
+        unsigned long long v = strtoull(s, &end, 10);
+        if (s[0] < '0' || s[0] > '9' || *end != '\0' || errno == ERANGE)
+            return crisk_fail(err, CRISK_E_FORMAT, "%s: \"%.40s\" is not a non-negative integer",
+                              path, s);
+        *out = (size_t)v;
+        return 0;
+    }
+    return crisk_fail(err, CRISK_E_FORMAT, "%s: expected an integer", path);
+}
+
+/* Reads member `key` of `obj` as a non-negative integer (see as_size). */
+static int size_member(const cJSON *obj, const char *path, const char *key, size_t *out,
+                       crisk_error *err)
+{
+    const cJSON *item = member(obj, path, key, cJSON_Number | cJSON_String, err);
+    if (!item)
+        return CRISK_E_FORMAT;
+    char where[256];
+    snprintf(where, sizeof where, "%s.%s", path, key);
+    return as_size(item, where, out, err);
+}
+
+/* Parses base_score: "5E-1" (up to 3.0), or "[a,b,...]" (3.1+), into up to `cap` floats
+ * with strtof as XGBoost does. Stores the count in `*n`. Returns 0 or CRISK_E_FORMAT. */
+static int parse_base_score(const char *s, float *values, size_t cap, size_t *n,
+                            crisk_error *err)
+{
+    const char *p = s;
+    int bracketed = *p == '[';
+    if (bracketed)
+        p++;
+    *n = 0;
+    for (;;) {
+        char *end;
+        while (*p == ' ')
+            p++;
+        float v = strtof(p, &end);
+        if (end == p || !isfinite(v))
+            return crisk_fail(err, CRISK_E_FORMAT,
+                              "learner.learner_model_param.base_score: \"%.60s\" is not a "
+                              "number or a list of numbers", s);
+        if (*n == cap)
+            return crisk_fail(err, CRISK_E_FORMAT,
+                              "learner.learner_model_param.base_score: more than %zu values",
+                              cap);
+        values[(*n)++] = v;
+        p = end;
+        while (*p == ' ')
+            p++;
+        if (bracketed && *p == ',') {
+            p++;
+            continue;
+        }
+        if (bracketed && *p == ']')
+            p++;
+        if (*p != '\0')
+            return crisk_fail(err, CRISK_E_FORMAT,
+                              "learner.learner_model_param.base_score: trailing text in "
+                              "\"%.60s\"", s);
+        return 0;
+    }
+}
+
+/* Turns a base_score value into a margin for the objective's link, as XGBoost's
+ * ProbToMargin does (in float). */
+static int base_to_margin(const struct objective_spec *obj, float b, double *margin,
+                          crisk_error *err)
+{
+    switch (obj->base) {
+    case BASE_LOGIT:
+        if (!(b > 0.0f && b < 1.0f))
+            return crisk_fail(err, CRISK_E_FORMAT,
+                              "learner.learner_model_param.base_score: %g outside (0, 1) for "
+                              "%s", (double)b, obj->name);
+        *margin = -logf(1.0f / b - 1.0f);
+        return 0;
+    case BASE_LOG:
+        if (!(b > 0.0f))
+            return crisk_fail(err, CRISK_E_FORMAT,
+                              "learner.learner_model_param.base_score: %g is not positive for "
+                              "%s", (double)b, obj->name);
+        *margin = logf(b);
+        return 0;
+    default:
+        *margin = b;
+        return 0;
+    }
+}
+
+/* The element kinds read_array() can fill. */
+typedef enum elem_kind { ELEM_I32, ELEM_U8, ELEM_F32 } elem_kind;
+
+/* Reads array member `key` of `obj`, which must hold exactly `n` numbers (booleans too for
+ * ELEM_U8), into `dst`. Integers must be integral and fit int32. */
+static int read_array(const cJSON *obj, const char *path, const char *key, size_t n,
+                      elem_kind kind, void *dst, crisk_error *err)
+{
+    const cJSON *arr = member(obj, path, key, cJSON_Array, err);
+    if (!arr)
+        return CRISK_E_FORMAT;
+    size_t i = 0;
+    const cJSON *it;
+    cJSON_ArrayForEach(it, arr)
+    {
+        if (i == n)
+            break;
+        double v;
+        float nonfinite;
+        if (cJSON_IsNumber(it))
+            v = it->valuedouble;
+        else if (kind == ELEM_F32 && crisk_json_nonfinite_value(it, &nonfinite))
+            v = nonfinite; /* XGBoost's bare NaN / Infinity */
+        else if (kind == ELEM_U8 && cJSON_IsBool(it))
+            v = cJSON_IsTrue(it);
+        else
+            return crisk_fail(err, CRISK_E_FORMAT, "%s.%s[%zu]: not a number", path, key, i);
+        if (kind == ELEM_F32) {
+            ((float *)dst)[i] = (float)v;
+        } else {
+            if (v != floor(v) || v < -2147483648.0 || v > 2147483647.0)
+                return crisk_fail(err, CRISK_E_FORMAT, "%s.%s[%zu]: %g is not a 32-bit integer",
+                                  path, key, i, v);
+            if (kind == ELEM_I32)
+                ((int32_t *)dst)[i] = (int32_t)v;
+            else
+                ((uint8_t *)dst)[i] = v != 0;
+        }
+        i++;
+    }
+    if (i != n || (it && i == n))
+        return crisk_fail(err, CRISK_E_FORMAT, "%s.%s: %s than num_nodes = %zu elements", path,
+                          key, i != n ? "fewer" : "more", n);
+    return 0;
+}
+
+/* Scratch arrays for one tree's columns, sized for the largest tree. */
+typedef struct tree_columns {
+    int32_t *left, *right, *split_index;
+    float *split_cond, *hess;
+    uint8_t *default_left, *split_type;
+} tree_columns;
+
+/* Fills the category bitsets of one tree's categorical nodes from categories,
+ * categories_nodes, categories_segments and categories_sizes. */
+static int read_categories(crisk_model *m, const cJSON *tree, const char *path,
+                           crisk_node *nodes, size_t num_nodes, const uint8_t *split_type,
+                           const crisk_load_limits *limits, crisk_error *err)
+{
+    const cJSON *cats = cJSON_GetObjectItemCaseSensitive(tree, "categories");
+    const cJSON *cnodes = cJSON_GetObjectItemCaseSensitive(tree, "categories_nodes");
+    const cJSON *csegs = cJSON_GetObjectItemCaseSensitive(tree, "categories_segments");
+    const cJSON *csizes = cJSON_GetObjectItemCaseSensitive(tree, "categories_sizes");
+    size_t ncat_nodes = cJSON_IsArray(cnodes) ? (size_t)cJSON_GetArraySize(cnodes) : 0;
+    size_t want = 0;
+    for (size_t i = 0; i < num_nodes; i++)
+        want += split_type[i] != 0 && nodes[i].left != -1;
+    if (ncat_nodes != want)
+        return crisk_fail(err, CRISK_E_FORMAT,
+                          "%s.categories_nodes: %zu entries for %zu categorical splits", path,
+                          ncat_nodes, want);
+    if (want == 0)
+        return 0;
+    if (!cJSON_IsArray(cats) || !cJSON_IsArray(csegs) || !cJSON_IsArray(csizes) ||
+        (size_t)cJSON_GetArraySize(csegs) != want || (size_t)cJSON_GetArraySize(csizes) != want)
+        return crisk_fail(err, CRISK_E_FORMAT,
+                          "%s: categories, categories_segments and categories_sizes must be "
+                          "arrays with one entry per categorical split", path);
+    size_t ncats = (size_t)cJSON_GetArraySize(cats);
+    int32_t *catv = malloc((ncats ? ncats : 1) * sizeof *catv);
+    int32_t *meta = malloc(3 * want * sizeof *meta);
+    int rc = (catv && meta) ? 0 : crisk_fail(err, CRISK_E_NOMEM, "out of memory");
+    if (rc == 0)
+        rc = read_array(tree, path, "categories", ncats, ELEM_I32, catv, err);
+    if (rc == 0)
+        rc = read_array(tree, path, "categories_nodes", want, ELEM_I32, meta, err);
+    if (rc == 0)
+        rc = read_array(tree, path, "categories_segments", want, ELEM_I32, meta + want, err);
+    if (rc == 0)
+        rc = read_array(tree, path, "categories_sizes", want, ELEM_I32, meta + 2 * want, err);
+    size_t max_cat = limits->max_category < XGB_MAX_CATEGORY ? limits->max_category
+                                                             : XGB_MAX_CATEGORY;
+    for (size_t k = 0; rc == 0 && k < want; k++) {
+        int32_t nid = meta[k], seg = meta[want + k], size = meta[2 * want + k];
+        if (nid < 0 || (size_t)nid >= num_nodes || !split_type[nid] || nodes[nid].left == -1 ||
+            nodes[nid].categorical) {
+            rc = crisk_fail(err, CRISK_E_FORMAT,
+                            "%s.categories_nodes[%zu]: node %d is not a categorical split "
+                            "listed once", path, k, (int)nid);
+            break;
+        }
+        if (seg < 0 || size < 0 || (size_t)seg + (size_t)size > ncats) {
+            rc = crisk_fail(err, CRISK_E_FORMAT,
+                            "%s.categories_segments[%zu]: [%d, +%d) outside the %zu categories",
+                            path, k, (int)seg, (int)size, ncats);
+            break;
+        }
+        int32_t top = -1;
+        for (int32_t c = 0; c < size; c++) {
+            int32_t v = catv[seg + c];
+            if (v < 0 || (size_t)v >= max_cat) {
+                rc = crisk_fail(err, v < 0 ? CRISK_E_FORMAT : CRISK_E_LIMIT,
+                                "%s.categories[%d]: category %d outside [0, %zu)", path,
+                                (int)(seg + c), (int)v, max_cat);
+                break;
+            }
+            if (v > top)
+                top = v;
+        }
+        if (rc)
+            break;
+        size_t words = (size_t)(top + 1 + 31) / 32;
+        uint32_t *grown = realloc(m->cat_words, (m->num_cat_words + words + 1) * sizeof *grown);
+        if (!grown) {
+            rc = crisk_fail(err, CRISK_E_NOMEM, "out of memory for category bitsets");
+            break;
+        }
+        m->cat_words = grown;
+        memset(grown + m->num_cat_words, 0, words * sizeof *grown);
+        for (int32_t c = 0; c < size; c++) {
+            uint32_t v = (uint32_t)catv[seg + c];
+            grown[m->num_cat_words + v / 32] |= 1u << (v % 32);
+        }
+        crisk_node *n = &nodes[nid];
+        n->categorical = 1;
+        n->cat_in_left = 0; /* XGBoost: the listed categories go right */
+        n->cat_begin = (uint32_t)m->num_cat_words;
+        n->cat_nwords = (uint32_t)words;
+        m->num_cat_words += words;
+    }
+    free(catv);
+    free(meta);
+    return rc;
+}
+
+/* Reads tree `t` (JSON object `tree`, `n` nodes) into m->nodes starting at `first`. */
+static int read_tree(crisk_model *m, const cJSON *tree, size_t t, size_t n, size_t first,
+                     tree_columns *c, const crisk_load_limits *limits, crisk_error *err)
+{
+    char path[160];
+    snprintf(path, sizeof path, "learner.gradient_booster.model.trees[%zu]", t);
+    int rc = read_array(tree, path, "left_children", n, ELEM_I32, c->left, err);
+    if (rc == 0)
+        rc = read_array(tree, path, "right_children", n, ELEM_I32, c->right, err);
+    if (rc == 0)
+        rc = read_array(tree, path, "split_indices", n, ELEM_I32, c->split_index, err);
+    if (rc == 0)
+        rc = read_array(tree, path, "split_conditions", n, ELEM_F32, c->split_cond, err);
+    if (rc == 0)
+        rc = read_array(tree, path, "default_left", n, ELEM_U8, c->default_left, err);
+    if (rc == 0)
+        rc = read_array(tree, path, "sum_hessian", n, ELEM_F32, c->hess, err);
+    if (rc)
+        return rc;
+    /* split_type appeared with categorical support (1.6); older files are all numerical. */
+    if (cJSON_GetObjectItemCaseSensitive(tree, "split_type"))
+        rc = read_array(tree, path, "split_type", n, ELEM_U8, c->split_type, err);
+    else
+        memset(c->split_type, 0, n);
+    if (rc)
+        return rc;
+    crisk_node *nodes = m->nodes + first;
+    for (size_t i = 0; i < n; i++) {
+        crisk_node *node = &nodes[i];
+        memset(node, 0, sizeof *node);
+        node->left = c->left[i];
+        node->right = c->right[i];
+        node->cover = c->hess[i];
+        if (node->left == -1) {
+            node->feature = -1;
+            node->value = c->split_cond[i];
+        } else {
+            /* Checked here, before the 29-bit field could truncate it. */
+            if (c->split_index[i] < 0 || (size_t)c->split_index[i] >= m->num_features)
+                return crisk_fail(err, CRISK_E_FORMAT, "%s.split_indices[%zu]: feature %d "
+                                  "outside [0, %zu)", path, i, (int)c->split_index[i],
+                                  m->num_features);
+            node->feature = c->split_index[i];
+            node->default_left = c->default_left[i];
+            node->threshold = c->split_cond[i];
+        }
+    }
+    rc = read_categories(m, tree, path, nodes, n, c->split_type, limits, err);
+    m->trees[t].first_node = (uint32_t)first;
+    m->trees[t].num_nodes = (uint32_t)n;
+    m->trees[t].weight = 1.0;
+    return rc;
+}
+
+/* Reads tree t's tree_param: its node count, refusing vector-leaf trees by name. */
+static int tree_size(const cJSON *tree, size_t t, size_t *n, crisk_error *err)
+{
+    char path[160];
+    snprintf(path, sizeof path, "learner.gradient_booster.model.trees[%zu]", t);
+    if (!cJSON_IsObject(tree))
+        return crisk_fail(err, CRISK_E_FORMAT, "%s: not an object", path);
+    const cJSON *param = member(tree, path, "tree_param", cJSON_Object, err);
+    if (!param)
+        return CRISK_E_FORMAT;
+    strncat(path, ".tree_param", sizeof path - strlen(path) - 1);
+    size_t leaf_vector = 0;
+    if (cJSON_GetObjectItemCaseSensitive(param, "size_leaf_vector")) {
+        int rc = size_member(param, path, "size_leaf_vector", &leaf_vector, err);
+        if (rc)
+            return rc;
+    }
+    if (leaf_vector > 1)
+        return crisk_fail(err, CRISK_E_UNSUPPORTED,
+                          "%s: vector-leaf trees (multi_strategy=\"multi_output_tree\", "
+                          "size_leaf_vector = %zu) are not supported", path, leaf_vector);
+    return size_member(param, path, "num_nodes", n, err);
+}
+
+/* Reads the trees, tree_info and (for DART) weight_drop of a gbtree model object. */
+static int read_gbtree(crisk_model *m, const cJSON *model, const cJSON *weight_drop,
+                       const crisk_load_limits *limits, crisk_error *err)
+{
+    const char *path = "learner.gradient_booster.model";
+    const cJSON *param = member(model, path, "gbtree_model_param", cJSON_Object, err);
+    const cJSON *trees = param ? member(model, path, "trees", cJSON_Array, err) : NULL;
+    if (!trees)
+        return CRISK_E_FORMAT;
+    size_t num_trees, parallel;
+    int rc = size_member(param, "learner.gradient_booster.model.gbtree_model_param",
+                         "num_trees", &num_trees, err);
+    if (rc == 0)
+        rc = size_member(param, "learner.gradient_booster.model.gbtree_model_param",
+                         "num_parallel_tree", &parallel, err);
+    if (rc)
+        return rc;
+    if (num_trees > limits->max_trees)
+        return crisk_fail(err, CRISK_E_LIMIT, "%s: %zu trees exceed the limit max_trees = %zu",
+                          path, num_trees, limits->max_trees);
+    if ((size_t)cJSON_GetArraySize(trees) != num_trees)
+        return crisk_fail(err, CRISK_E_FORMAT, "%s.trees: %d trees, but num_trees = %zu", path,
+                          cJSON_GetArraySize(trees), num_trees);
+    if (parallel == 0)
+        return crisk_fail(err, CRISK_E_FORMAT, "%s: num_parallel_tree is 0", path);
+    /* First pass: node counts, so that every node lands in one allocation. */
+    size_t total = 0, largest = 0, t = 0;
+    const cJSON *tree;
+    cJSON_ArrayForEach(tree, trees)
+    {
+        size_t n;
+        if ((rc = tree_size(tree, t++, &n, err)) != 0)
+            return rc;
+        if (n == 0 || n > limits->max_nodes || total + n > limits->max_nodes)
+            return n == 0 ? crisk_fail(err, CRISK_E_FORMAT, "%s.trees[%zu]: no nodes", path,
+                                       t - 1)
+                          : crisk_fail(err, CRISK_E_LIMIT,
+                                       "%s.trees[%zu]: nodes exceed the limit max_nodes = %zu",
+                                       path, t - 1, limits->max_nodes);
+        total += n;
+        if (n > largest)
+            largest = n;
+    }
+    /* After the pass above, so that a vector-leaf model is refused as such rather than as
+     * a malformed count of scalar trees. */
+    m->trees_per_iteration = m->num_outputs * parallel;
+    if (num_trees % m->trees_per_iteration != 0)
+        return crisk_fail(err, CRISK_E_FORMAT,
+                          "%s: %zu trees are not whole iterations of %zu outputs x %zu "
+                          "parallel trees", path, num_trees, m->num_outputs, parallel);
+    m->num_iterations = num_trees / m->trees_per_iteration;
+    m->num_trees = num_trees;
+    m->num_nodes = total;
+    m->trees = calloc(num_trees ? num_trees : 1, sizeof *m->trees);
+    m->nodes = calloc(total ? total : 1, sizeof *m->nodes);
+    tree_columns c = {
+        .left = malloc(largest * sizeof(int32_t) + 1),
+        .right = malloc(largest * sizeof(int32_t) + 1),
+        .split_index = malloc(largest * sizeof(int32_t) + 1),
+        .split_cond = malloc(largest * sizeof(float) + 1),
+        .hess = malloc(largest * sizeof(float) + 1),
+        .default_left = malloc(largest + 1),
+        .split_type = malloc(largest + 1),
+    };
+    if (!m->trees || !m->nodes || !c.left || !c.right || !c.split_index || !c.split_cond ||
+        !c.hess || !c.default_left || !c.split_type)
+        rc = crisk_fail(err, CRISK_E_NOMEM, "out of memory for %zu nodes", total);
+    size_t first = 0;
+    t = 0;
+    cJSON_ArrayForEach(tree, trees)
+    {
+        if (rc)
+            break;
+        size_t n;
+        rc = tree_size(tree, t, &n, err);
+        if (rc == 0)
+            rc = read_tree(m, tree, t, n, first, &c, limits, err);
+        first += n;
+        t++;
+    }
+    free(c.left);
+    free(c.right);
+    free(c.split_index);
+    free(c.split_cond);
+    free(c.hess);
+    free(c.default_left);
+    free(c.split_type);
+    if (rc)
+        return rc;
+
+    /* tree_info: the output group of each tree. */
+    int32_t *info = malloc((num_trees ? num_trees : 1) * sizeof *info);
+    if (!info)
+        return crisk_fail(err, CRISK_E_NOMEM, "out of memory");
+    rc = read_array(model, path, "tree_info", num_trees, ELEM_I32, info, err);
+    for (size_t i = 0; rc == 0 && i < num_trees; i++) {
+        if (info[i] < 0 || (size_t)info[i] >= m->num_outputs)
+            rc = crisk_fail(err, CRISK_E_FORMAT, "%s.tree_info[%zu]: group %d outside [0, %zu)",
+                            path, i, (int)info[i], m->num_outputs);
+        else
+            m->trees[i].group = (uint32_t)info[i];
+    }
+    free(info);
+    if (rc || !weight_drop)
+        return rc;
+
+    /* DART: each tree's leaves are scaled by its weight. */
+    if (!cJSON_IsArray(weight_drop) || (size_t)cJSON_GetArraySize(weight_drop) != num_trees)
+        return crisk_fail(err, CRISK_E_FORMAT,
+                          "learner.gradient_booster.weight_drop: expected %zu numbers",
+                          num_trees);
+    size_t i = 0;
+    const cJSON *w;
+    cJSON_ArrayForEach(w, weight_drop)
+    {
+        if (!cJSON_IsNumber(w) || !isfinite(w->valuedouble))
+            return crisk_fail(err, CRISK_E_FORMAT,
+                              "learner.gradient_booster.weight_drop[%zu]: not a finite number",
+                              i);
+        m->trees[i++].weight = (float)w->valuedouble;
+    }
+    return 0;
+}
+
+/* Reads a gblinear model: weights laid out [feature][group], then one bias per group. */
+static int read_gblinear(crisk_model *m, const cJSON *booster, crisk_error *err)
+{
+    const char *path = "learner.gradient_booster";
+    const cJSON *model = member(booster, path, "model", cJSON_Object, err);
+    if (!model)
+        return CRISK_E_FORMAT;
+    size_t F = m->num_features, G = m->num_outputs;
+    const cJSON *weights = member(model, "learner.gradient_booster.model", "weights",
+                                  cJSON_Array, err);
+    if (!weights)
+        return CRISK_E_FORMAT;
+    size_t n = (F + 1) * G;
+    float *all = malloc(n * sizeof *all);
+    if (!all)
+        return crisk_fail(err, CRISK_E_NOMEM, "out of memory");
+    int rc = read_array(model, "learner.gradient_booster.model", "weights", n, ELEM_F32, all,
+                        err);
+    if (rc) {
+        free(all);
+        return crisk_fail_prefix(err, rc, "gblinear weights ((num_feature + 1) x groups)");
+    }
+    /* The first F * G floats are the weights, in the layout linear.c uses. */
+    m->weights = malloc(F * G * sizeof *m->weights);
+    m->bias = malloc(G * sizeof *m->bias);
+    if (!m->weights || !m->bias) {
+        free(all);
+        return crisk_fail(err, CRISK_E_NOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < F * G; i++)
+        m->weights[i] = all[i];
+    for (size_t g = 0; g < G; g++)
+        m->bias[g] = all[F * G + g];
+    free(all);
+    return 0;
+}
+
+/* Looks up `name` among the supported objectives; refuses any other by name. */
+static int find_objective(const cJSON *learner, const struct objective_spec **out,
+                          crisk_error *err)
+{
+    const cJSON *obj = member(learner, "learner", "objective", cJSON_Object, err);
+    const cJSON *name = obj ? member(obj, "learner.objective", "name", cJSON_String, err) : NULL;
+    if (!name)
+        return CRISK_E_FORMAT;
+    for (size_t i = 0; i < sizeof objectives / sizeof objectives[0]; i++)
+        if (strcmp(objectives[i].name, name->valuestring) == 0) {
+            *out = &objectives[i];
+            return 0;
+        }
+    return crisk_fail(err, CRISK_E_UNSUPPORTED, "learner.objective.name: objective \"%.64s\" is "
+                      "not supported", name->valuestring);
+}
+
+/* Copies learner.feature_names when the model stores one name per feature. */
+static int read_feature_names(crisk_model *m, const cJSON *learner, crisk_error *err)
+{
+    const cJSON *names = cJSON_GetObjectItemCaseSensitive(learner, "feature_names");
+    if (!cJSON_IsArray(names) || cJSON_GetArraySize(names) == 0)
+        return 0;
+    if ((size_t)cJSON_GetArraySize(names) != m->num_features)
+        return crisk_fail(err, CRISK_E_FORMAT,
+                          "learner.feature_names: %d names for num_feature = %zu",
+                          cJSON_GetArraySize(names), m->num_features);
+    m->feature_names = calloc(m->num_features, sizeof *m->feature_names);
+    if (!m->feature_names)
+        return crisk_fail(err, CRISK_E_NOMEM, "out of memory");
+    size_t i = 0;
+    const cJSON *it;
+    cJSON_ArrayForEach(it, names)
+    {
+        if (!cJSON_IsString(it))
+            return crisk_fail(err, CRISK_E_FORMAT, "learner.feature_names[%zu]: not a string", i);
+        m->feature_names[i] = strdup(it->valuestring);
+        if (!m->feature_names[i++])
+            return crisk_fail(err, CRISK_E_NOMEM, "out of memory");
+    }
+    return 0;
+}
+
+/* Reads learner_model_param: features, outputs, classes and the base margins. */
+static int read_model_param(crisk_model *m, const cJSON *learner,
+                            const struct objective_spec *obj, const crisk_load_limits *limits,
+                            crisk_error *err)
+{
+    const char *path = "learner.learner_model_param";
+    const cJSON *param = member(learner, "learner", "learner_model_param", cJSON_Object, err);
+    if (!param)
+        return CRISK_E_FORMAT;
+    size_t num_class = 0, num_target = 1;
+    int rc = size_member(param, path, "num_feature", &m->num_features, err);
+    if (rc == 0)
+        rc = size_member(param, path, "num_class", &num_class, err);
+    if (rc == 0 && cJSON_GetObjectItemCaseSensitive(param, "num_target"))
+        rc = size_member(param, path, "num_target", &num_target, err);
+    if (rc)
+        return rc;
+    if (m->num_features > limits->max_features)
+        return crisk_fail(err, CRISK_E_LIMIT, "%s.num_feature: %zu exceeds the limit "
+                          "max_features = %zu", path, m->num_features, limits->max_features);
+    if (obj->classes < 0 && num_class < 2)
+        return crisk_fail(err, CRISK_E_FORMAT, "%s.num_class: %s needs at least 2 classes, "
+                          "found %zu", path, obj->name, num_class);
+    m->num_outputs = num_class > 1 ? num_class : (num_target > 1 ? num_target : 1);
+    if (m->num_outputs > limits->max_outputs)
+        return crisk_fail(err, CRISK_E_LIMIT, "%s: %zu outputs exceed the limit max_outputs = "
+                          "%zu", path, m->num_outputs, limits->max_outputs);
+    m->num_classes = obj->classes < 0 ? num_class : (size_t)obj->classes;
+
+    const cJSON *base = member(param, path, "base_score", cJSON_String | cJSON_Number, err);
+    if (!base)
+        return CRISK_E_FORMAT;
+    float *values = malloc(m->num_outputs * sizeof *values);
+    m->base_margin = calloc(m->num_outputs, sizeof *m->base_margin);
+    if (!values || !m->base_margin) {
+        free(values);
+        return crisk_fail(err, CRISK_E_NOMEM, "out of memory");
+    }
+    size_t n = 1;
+    if (cJSON_IsNumber(base))
+        values[0] = (float)base->valuedouble;
+    else
+        rc = parse_base_score(base->valuestring, values, m->num_outputs, &n, err);
+    if (rc == 0 && n != 1 && n != m->num_outputs)
+        rc = crisk_fail(err, CRISK_E_FORMAT, "%s.base_score: %zu values for %zu outputs", path,
+                        n, m->num_outputs);
+    for (size_t g = 0; rc == 0 && g < m->num_outputs; g++)
+        rc = base_to_margin(obj, values[n == 1 ? 0 : g], &m->base_margin[g], err);
+    free(values);
+    return rc;
+}
+
+int crisk_import_xgboost(const cJSON *root, const crisk_load_limits *limits, crisk_model *m,
+                         crisk_error *err)
+{
+    const cJSON *learner = member(root, "(root)", "learner", cJSON_Object, err);
+    if (!learner)
+        return CRISK_E_FORMAT;
+    const struct objective_spec *obj = NULL;
+    int rc = find_objective(learner, &obj, err);
+    if (rc)
+        return rc;
+    m->family = CRISK_FAMILY_XGBOOST;
+    snprintf(m->objective, sizeof m->objective, "%s", obj->name);
+    m->transform = obj->transform;
+    m->transform_param = 1.0;
+    if ((rc = read_model_param(m, learner, obj, limits, err)) != 0)
+        return rc;
+    if ((rc = read_feature_names(m, learner, err)) != 0)
+        return rc;
+
+    const cJSON *booster = member(learner, "learner", "gradient_booster", cJSON_Object, err);
+    const cJSON *name = booster ? member(booster, "learner.gradient_booster", "name",
+                                         cJSON_String, err)
+                                : NULL;
+    if (!name)
+        return CRISK_E_FORMAT;
+    snprintf(m->booster, sizeof m->booster, "%s", name->valuestring);
+    if (strcmp(name->valuestring, "gblinear") == 0) {
+        /* gblinear adds base_score[0] to every group. */
+        for (size_t g = 1; g < m->num_outputs; g++)
+            m->base_margin[g] = m->base_margin[0];
+        return read_gblinear(m, booster, err);
+    }
+    if (strcmp(name->valuestring, "gbtree") == 0) {
+        const cJSON *model = member(booster, "learner.gradient_booster", "model",
+                                    cJSON_Object, err);
+        /* XGBoost 3.3+ keeps DART's weights in gbtree's model as weight_drop. */
+        return model ? read_gbtree(m, model,
+                                   cJSON_GetObjectItemCaseSensitive(model, "weight_drop"),
+                                   limits, err)
+                     : CRISK_E_FORMAT;
+    }
+    if (strcmp(name->valuestring, "dart") == 0) {
+        const cJSON *inner = member(booster, "learner.gradient_booster", "gbtree",
+                                    cJSON_Object, err);
+        const cJSON *model = inner ? member(inner, "learner.gradient_booster.gbtree", "model",
+                                            cJSON_Object, err)
+                                   : NULL;
+        const cJSON *wd = model ? member(booster, "learner.gradient_booster", "weight_drop",
+                                         cJSON_Array, err)
+                                : NULL;
+        return wd ? read_gbtree(m, model, wd, limits, err) : CRISK_E_FORMAT;
+    }
+    return crisk_fail(err, CRISK_E_UNSUPPORTED,
+                      "learner.gradient_booster.name: booster \"%.32s\" is not supported",
+                      name->valuestring);
+}

@@ -1,0 +1,642 @@
+/*
+ * policy/bundle.c — a bundle directory: reading its manifest, loading and cross-checking the
+ * schema, models, lane policy and risk profiles it names, and scoring a batch into
+ * results (features once, every model, profiles, then lanes).
+ */
+#include "policy/bundle_impl.h"
+
+#include "decl/declarations.h"
+#include "common/digest.h"
+#include "common/error.h"
+#include "common/jsonfile.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* Most models a manifest may name. */
+#define MAX_MODELS 256
+
+/* ---- loading ---------------------------------------------------------------------- */
+
+/* Stores in `*out` the malloc'd path of `file` inside `dir`, refusing absolute paths and
+ * ".." components so that a manifest cannot reach outside its directory. `where` names
+ * the manifest key for messages. */
+static int bundle_path(const char *dir, const cJSON *file, const char *where, char **out,
+                       crisk_error *err)
+{
+    *out = NULL;
+    if (!cJSON_IsString(file) || !file->valuestring[0])
+        return crisk_fail(err, CRISK_E_FORMAT, "manifest.json: %s: expected a file name",
+                          where);
+    const char *f = file->valuestring;
+    for (const char *s = f; *s; s++)
+        if ((s == f || s[-1] == '/') && s[0] == '.' && s[1] == '.' && (!s[2] || s[2] == '/'))
+            return crisk_fail(err, CRISK_E_FORMAT, "manifest.json: %s: \"%.100s\" leaves the "
+                              "bundle directory", where, f);
+    if (f[0] == '/')
+        return crisk_fail(err, CRISK_E_FORMAT, "manifest.json: %s: \"%.100s\" is absolute; "
+                          "name files relative to the bundle directory", where, f);
+    size_t n = strlen(dir) + strlen(f) + 2;
+    if (!(*out = malloc(n)))
+        return crisk_fail(err, CRISK_E_NOMEM, "out of memory");
+    snprintf(*out, n, "%s/%s", dir, f);
+    return 0;
+}
+
+/* Loads model entry `i` ({name, file, features}) of the manifest into b->models[i] and
+ * checks it against the schema: as many features as the model takes, every one a schema
+ * feature, and equal to the names the model file stores when it stores any. */
+static int load_model(crisk_bundle *b, const char *dir, const cJSON *entry, size_t i,
+                      const crisk_load_options *opts, crisk_error *err)
+{
+    static const char *const keys[] = {"name", "file", "features", NULL};
+    char where[64];
+    snprintf(where, sizeof where, "models[%zu]", i);
+    if (!cJSON_IsObject(entry))
+        return crisk_fail(err, CRISK_E_FORMAT, "manifest.json: %s: expected an object", where);
+    char place[96];
+    snprintf(place, sizeof place, "manifest.json: %s", where);
+    int rc = crisk_json_check_keys(entry, keys, place, err);
+    if (rc)
+        return rc;
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive(entry, "name");
+    const cJSON *features = cJSON_GetObjectItemCaseSensitive(entry, "features");
+    if (!cJSON_IsString(name) || !name->valuestring[0])
+        return crisk_fail(err, CRISK_E_FORMAT, "manifest.json: %s.name: expected a name", where);
+    for (size_t j = 0; j < i; j++)
+        if (strcmp(b->models[j].name, name->valuestring) == 0)
+            return crisk_fail(err, CRISK_E_FORMAT, "manifest.json: %s: model name \"%.64s\" "
+                              "given twice", where, name->valuestring);
+    bundle_model *m = &b->models[i];
+    b->num_models = i + 1; /* from here a failure frees what is filled */
+    if (!(m->name = strdup(name->valuestring)))
+        return crisk_fail(err, CRISK_E_NOMEM, "out of memory");
+    int nf = cJSON_GetArraySize(features);
+    if (!cJSON_IsArray(features) || nf < 1)
+        return crisk_fail(err, CRISK_E_FORMAT, "manifest.json: %s.features: expected a "
+                          "non-empty array of schema feature names", where);
+    if (!(m->columns = malloc((size_t)nf * sizeof *m->columns)))
+        return crisk_fail(err, CRISK_E_NOMEM, "out of memory");
+    for (const cJSON *f = features->child; f; f = f->next, m->num_columns++) {
+        long fi = cJSON_IsString(f) ? crisk_schema_feature_index(b->schema, f->valuestring)
+                                    : -1;
+        if (fi < 0)
+            return crisk_fail(err, CRISK_E_FORMAT, "manifest.json: %s.features[%zu]: %s",
+                              where, m->num_columns,
+                              cJSON_IsString(f) ? "not a feature of the schema"
+                                                : "expected a feature name");
+        m->columns[m->num_columns] = (size_t)fi;
+    }
+    char *path = NULL;
+    snprintf(where, sizeof where, "models[%zu].file", i);
+    rc = bundle_path(dir, cJSON_GetObjectItemCaseSensitive(entry, "file"), where, &path, err);
+    if (rc == 0)
+        rc = crisk_model_load_advanced(path, opts, &m->model, err);
+    free(path);
+    if (rc)
+        return rc;
+    size_t want = crisk_model_num_features(m->model);
+    if (want != m->num_columns)
+        return crisk_fail(err, CRISK_E_FORMAT, "manifest.json: models[%zu] (%s): the model "
+                          "takes %zu features, the manifest lists %zu", i, m->name, want,
+                          m->num_columns);
+    for (size_t c = 0; c < want && crisk_model_feature_name(m->model, 0); c++) {
+        const char *stored = crisk_model_feature_name(m->model, c);
+        const char *listed = crisk_schema_feature_name(b->schema, m->columns[c]);
+        if (!stored || strcmp(stored, listed) != 0)
+            return crisk_fail(err, CRISK_E_FORMAT, "manifest.json: models[%zu] (%s): feature "
+                              "%zu is \"%.64s\" in the model file but \"%.64s\" in the "
+                              "manifest", i, m->name, c, stored ? stored : "(none)", listed);
+    }
+    crisk_model_info info;
+    crisk_model_get_info(m->model, &info);
+    m->num_outputs = info.num_outputs;
+    m->rejects_missing = strcmp(info.format, "logistic") == 0;
+    return 0;
+}
+
+/* Reads the JSON file named by manifest key `key` into `*root`. */
+static int read_named(const char *dir, const cJSON *manifest, const char *key,
+                      size_t max_bytes, char **path, cJSON **root, crisk_error *err)
+{
+    int rc = bundle_path(dir, cJSON_GetObjectItemCaseSensitive(manifest, key), key, path, err);
+    return rc ? rc : crisk_json_read_file(*path, max_bytes, root, err);
+}
+
+/* Writes the bundle digest to `out`: SHA-256 (crisk_sha256_files) over manifest.json then
+ * every file the manifest names, in the manifest's order (schema, each model, profiles,
+ * policy as their keys appear). The files are read again after loading, so a file
+ * swapped in between changes the digest rather than going unnoticed. */
+static int bundle_digest(const char *dir, const char *manifest_path, const cJSON *m,
+                         size_t max_bytes, unsigned char out[32], crisk_error *err)
+{
+    size_t n = 1;
+    const cJSON *it;
+    cJSON_ArrayForEach(it, m)
+        n += cJSON_IsArray(it) ? (size_t)cJSON_GetArraySize(it) : 1;
+    char **paths = calloc(n, sizeof *paths);
+    if (!paths)
+        return crisk_fail(err, CRISK_E_NOMEM, "out of memory");
+    size_t k = 0;
+    int rc = 0;
+    cJSON_ArrayForEach(it, m) {
+        if (cJSON_IsArray(it)) {
+            const cJSON *e;
+            cJSON_ArrayForEach(e, it)
+                if (rc == 0)
+                    rc = bundle_path(dir, cJSON_GetObjectItemCaseSensitive(e, "file"),
+                                     it->string, &paths[1 + k++], err);
+        } else if (rc == 0 && strcmp(it->string, "format") && strcmp(it->string, "version")) {
+            rc = bundle_path(dir, it, it->string, &paths[1 + k++], err);
+        }
+    }
+    paths[0] = (char *)manifest_path;
+    if (rc == 0)
+        rc = crisk_sha256_files((const char *const *)paths, 1 + k, max_bytes, out, err);
+    for (size_t i = 1; i <= k; i++)
+        free(paths[i]);
+    free(paths);
+    return rc;
+}
+
+void crisk_bundle_digest(const crisk_bundle *b, unsigned char out[32])
+{
+    if (b)
+        memcpy(out, b->sha256, sizeof b->sha256);
+    else
+        memset(out, 0, 32);
+}
+
+/* Returns the index of schema field `name` (ctx is the schema), or -1. */
+static long names_field(const void *ctx, const char *name)
+{
+    return crisk_schema_field_index(ctx, name);
+}
+
+/* Returns the type of schema field `field` (ctx is the schema). */
+static crisk_field_type names_field_type(const void *ctx, size_t field)
+{
+    return crisk_schema_field_type(ctx, field);
+}
+
+/* Returns the index of schema feature `name` (ctx is the schema), or -1. */
+static long names_feature(const void *ctx, const char *name)
+{
+    return crisk_schema_feature_index(ctx, name);
+}
+
+/* Returns the index of schema band `name` (ctx is the schema), or -1. */
+static long names_band(const void *ctx, const char *name)
+{
+    return crisk_schema_band_index(ctx, name);
+}
+
+/* Loads the lane policy and then the risk profiles (whose lanes it defines), and finds
+ * the policy's score model among the models. */
+static int load_policy_profiles(crisk_bundle *b, const char *dir, const cJSON *manifest,
+                                size_t max_bytes, crisk_error *err)
+{
+    char *path = NULL;
+    cJSON *root = NULL;
+    int rc = read_named(dir, manifest, "policy", max_bytes, &path, &root, err);
+    if (rc == 0 && (rc = crisk_policy_parse(root, &b->policy, err)) != 0)
+        crisk_fail_prefix(err, rc, path);
+    const char *score = rc == 0 ? crisk_policy_score_model(b->policy) : NULL;
+    b->score_model = -1;
+    for (size_t i = 0; score && i < b->num_models; i++)
+        if (strcmp(b->models[i].name, score) == 0)
+            b->score_model = (long)i;
+    if (score && b->score_model < 0)
+        rc = crisk_fail(err, CRISK_E_FORMAT, "%s: score_model: no model named \"%.64s\" in "
+                        "the manifest", path, score);
+    else if (score && b->models[b->score_model].num_outputs != 1)
+        rc = crisk_fail(err, CRISK_E_FORMAT, "%s: score_model: \"%.64s\" has %zu outputs; "
+                        "thresholds and budgets need a one-output model", path, score,
+                        b->models[b->score_model].num_outputs);
+    cJSON_Delete(root);
+    free(path);
+    root = NULL;
+    path = NULL;
+    if (rc || !cJSON_GetObjectItemCaseSensitive(manifest, "profiles"))
+        return rc;
+    crisk_profile_names names = {b->schema, names_field, names_field_type, names_feature,
+                                 names_band, crisk_policy_lanes(b->policy),
+                                 crisk_policy_num_lanes(b->policy)};
+    rc = read_named(dir, manifest, "profiles", max_bytes, &path, &root, err);
+    if (rc == 0 && (rc = crisk_profiles_parse(root, &names, &b->profiles, err)) != 0)
+        crisk_fail_prefix(err, rc, path);
+    cJSON_Delete(root);
+    free(path);
+    return rc;
+}
+
+/* Loads everything manifest `m` of directory `dir` names into `b`. */
+static int load_manifest(crisk_bundle *b, const char *dir, const cJSON *m,
+                         const crisk_load_options *opts, crisk_error *err)
+{
+    static const char *const keys[] = {"format", "version", "schema", "models", "profiles",
+                                       "policy", NULL};
+    if (!cJSON_IsObject(m))
+        return crisk_fail(err, CRISK_E_FORMAT, "manifest.json: not a JSON object");
+    int rc = crisk_json_check_keys(m, keys, "manifest.json: top level", err);
+    if (rc)
+        return rc;
+    const cJSON *format = cJSON_GetObjectItemCaseSensitive(m, "format");
+    const cJSON *version = cJSON_GetObjectItemCaseSensitive(m, "version");
+    const cJSON *models = cJSON_GetObjectItemCaseSensitive(m, "models");
+    if (!cJSON_IsString(format) || strcmp(format->valuestring, "crisk-bundle") != 0)
+        return crisk_fail(err, CRISK_E_FORMAT, "manifest.json: format: expected "
+                          "\"crisk-bundle\"");
+    if (!cJSON_IsNumber(version) || version->valuedouble != 1)
+        return crisk_fail(err, CRISK_E_FORMAT, "manifest.json: version: expected 1");
+    int nm = cJSON_GetArraySize(models);
+    if (!cJSON_IsArray(models) || nm < 1 || nm > MAX_MODELS)
+        return crisk_fail(err, CRISK_E_FORMAT, "manifest.json: models: expected an array of "
+                          "1 to %d models", MAX_MODELS);
+    char *path = NULL;
+    rc = bundle_path(dir, cJSON_GetObjectItemCaseSensitive(m, "schema"), "schema", &path, err);
+    if (rc == 0)
+        rc = crisk_schema_load(path, &b->schema, err);
+    free(path);
+    if (rc)
+        return rc;
+    if (!(b->models = calloc((size_t)nm, sizeof *b->models)))
+        return crisk_fail(err, CRISK_E_NOMEM, "out of memory");
+    size_t i = 0;
+    for (const cJSON *e = models->child; e && rc == 0; e = e->next, i++)
+        rc = load_model(b, dir, e, i, opts, err);
+    if (rc == 0)
+        rc = load_policy_profiles(b, dir, m, opts->limits.max_file_bytes, err);
+    return rc;
+}
+
+int crisk_bundle_load(const char *dir, const crisk_load_options *opts, crisk_bundle **out,
+                      crisk_error *err)
+{
+    crisk_load_options defaults;
+    if (!opts) {
+        crisk_load_options_init(&defaults);
+        opts = &defaults;
+    }
+    if (out)
+        *out = NULL;
+    if (!dir || !out)
+        return crisk_fail(err, CRISK_E_INVALID_ARGUMENT, "dir and out must not be NULL");
+    crisk_bundle *b = calloc(1, sizeof *b);
+    size_t n = strlen(dir) + sizeof "/manifest.json";
+    char *path = malloc(n);
+    crisk_shap_slot *slot = malloc(sizeof *slot);
+    if (!b || !path || !slot) {
+        free(b);
+        free(path);
+        free(slot);
+        return crisk_fail(err, CRISK_E_NOMEM, "out of memory");
+    }
+    atomic_init(slot, NULL);
+    b->score_shap = slot;
+    snprintf(path, n, "%s/manifest.json", dir);
+    cJSON *manifest = NULL;
+    int rc = crisk_json_read_file(path, opts->limits.max_file_bytes, &manifest, err);
+    if (rc == 0)
+        rc = load_manifest(b, dir, manifest, opts, err);
+    if (rc == 0)
+        rc = bundle_digest(dir, path, manifest, opts->limits.max_file_bytes, b->sha256, err);
+    cJSON_Delete(manifest);
+    free(path);
+    if (rc) {
+        crisk_fail_prefix(err, rc, dir);
+        crisk_bundle_free(b);
+        return rc;
+    }
+    *out = b;
+    return 0;
+}
+
+void crisk_bundle_free(crisk_bundle *b)
+{
+    if (!b)
+        return;
+    if (b->score_shap) /* before the model it explains */
+        crisk_shap_slot_clear(b->score_shap);
+    free(b->score_shap);
+    for (size_t i = 0; i < b->num_models; i++) {
+        free(b->models[i].name);
+        free(b->models[i].columns);
+        crisk_model_free(b->models[i].model);
+    }
+    free(b->models);
+    crisk_profiles_free(b->profiles);
+    crisk_policy_free(b->policy);
+    crisk_schema_free(b->schema);
+    free(b);
+}
+
+const crisk_schema *crisk_bundle_schema(const crisk_bundle *b)
+{
+    return b ? b->schema : NULL;
+}
+
+size_t crisk_bundle_num_models(const crisk_bundle *b)
+{
+    return b ? b->num_models : 0;
+}
+
+const char *crisk_bundle_model_name(const crisk_bundle *b, size_t i)
+{
+    return b && i < b->num_models ? b->models[i].name : NULL;
+}
+
+const crisk_model *crisk_bundle_model(const crisk_bundle *b, size_t i)
+{
+    return b && i < b->num_models ? b->models[i].model : NULL;
+}
+
+/* Returns the index of the policy's score model, or -1 when it names none. */
+long crisk_bundle_score_model(const crisk_bundle *b)
+{
+    return b ? b->score_model : -1;
+}
+
+size_t crisk_bundle_num_lanes(const crisk_bundle *b)
+{
+    return b ? crisk_policy_num_lanes(b->policy) : 0;
+}
+
+const char *crisk_bundle_lane_name(const crisk_bundle *b, size_t i)
+{
+    return b && i < crisk_policy_num_lanes(b->policy) ? crisk_policy_lanes(b->policy)[i]
+                                                       : NULL;
+}
+
+int crisk_lane_state_new(const crisk_bundle *b, crisk_lane_state **out, crisk_error *err)
+{
+    if (!b)
+        return crisk_fail(err, CRISK_E_INVALID_ARGUMENT, "bundle must not be NULL");
+    return crisk_lane_state_create(b->policy, out, err);
+}
+
+int crisk_lane_state_load(const crisk_bundle *b, const char *path, crisk_lane_state **out,
+                          crisk_error *err)
+{
+    if (!b)
+        return crisk_fail(err, CRISK_E_INVALID_ARGUMENT, "bundle must not be NULL");
+    return crisk_lane_state_read(b->policy, path, out, err);
+}
+
+/* ---- scoring ---------------------------------------------------------------------- */
+
+void crisk_score_options_init(crisk_score_options *opts)
+{
+    opts->threads = 1;
+    opts->explain = 0;
+    opts->today = CRISK_SCORE_TODAY_AUTO;
+    opts->stream = NULL;
+    opts->pool = NULL;
+}
+
+/* Copies model `m`'s columns of every row (or, with `rows`, of every complete row) into
+ * `cols`; returns how many rows were copied. */
+size_t crisk_bundle_gather(const bundle_model *m, const float *features, size_t n, size_t nf,
+                           float *cols, size_t *rows)
+{
+    size_t k = m->num_columns, kept = 0;
+    for (size_t r = 0; r < n; r++) {
+        float *dst = cols + kept * k;
+        int complete = 1;
+        for (size_t c = 0; c < k; c++) {
+            dst[c] = features[r * nf + m->columns[c]];
+            complete &= !isnan(dst[c]);
+        }
+        if (!rows)
+            kept++;
+        else if (complete)
+            rows[kept++] = r;
+    }
+    return kept;
+}
+
+/* Runs model `m` on the rows of `features` (n rows of nf schema features), gathering
+ * its columns in manifest order, and writes n * num_outputs values to `out`. A model that
+ * refuses missing values (logistic) scores only the rows whose columns are all present;
+ * the others get NaN. */
+static int run_model(const bundle_model *m, const float *features, size_t n, size_t nf,
+                     const crisk_predict_options *popts, float *out, crisk_error *err)
+{
+    size_t k = m->num_columns, no = m->num_outputs;
+    float *cols = malloc((n ? n : 1) * k * sizeof(float));
+    size_t *rows = m->rejects_missing ? malloc((n ? n : 1) * sizeof(size_t)) : NULL;
+    float *part = m->rejects_missing ? malloc((n ? n : 1) * no * sizeof(float)) : NULL;
+    if (!cols || (m->rejects_missing && (!rows || !part))) {
+        free(cols);
+        free(rows);
+        free(part);
+        return crisk_fail(err, CRISK_E_NOMEM, "out of memory for model %s", m->name);
+    }
+    size_t kept = crisk_bundle_gather(m, features, n, nf, cols, rows);
+    int rc = crisk_predict(m->model, cols, kept, k, popts, rows ? part : out, err);
+    if (rc == 0 && rows) {
+        for (size_t i = 0; i < n * no; i++)
+            out[i] = NAN;
+        for (size_t i = 0; i < kept; i++)
+            memcpy(out + rows[i] * no, part + i * no, no * sizeof(float));
+    }
+    free(cols);
+    free(rows);
+    free(part);
+    if (rc)
+        crisk_fail_prefix(err, rc, m->name);
+    return rc;
+}
+
+/* Returns the text of field `field` of batch row `row` (ctx is the batch), or NULL. */
+static const char *view_text(const void *ctx, size_t row, size_t field, size_t *len)
+{
+    return crisk_batch_text(ctx, row, field, len);
+}
+
+/* Returns the number or date of field `field` of batch row `row` (ctx is the batch). */
+static double view_number(const void *ctx, size_t row, size_t field)
+{
+    return crisk_batch_number(ctx, row, field);
+}
+
+/* Returns batch row `row`'s position against band `band` (ctx is the batch). */
+static int view_band(const void *ctx, size_t band, size_t row, const float *features)
+{
+    return crisk_schema_band_position(crisk_batch_schema(ctx), band, ctx, row, features);
+}
+
+/* Evaluates the profiles on every row of `batch` into the results' hit lists, and places
+ * each row with a mandatory hit in the most severe lane among its mandatory hits (the
+ * first such rule in file order names the reason). */
+static int eval_profiles(const crisk_bundle *b, const crisk_batch *batch,
+                         const float *features, size_t nf, const crisk_score_options *opts,
+                         crisk_results *res, crisk_error *err)
+{
+    size_t n = res->size, nr = crisk_profiles_count(b->profiles), cap = 0, used = 0;
+    uint32_t *row_hits = malloc((nr ? nr : 1) * sizeof(uint32_t));
+    if (!row_hits)
+        return crisk_fail(err, CRISK_E_NOMEM, "out of memory");
+    long date_field = crisk_schema_date_field(b->schema);
+    int64_t now = (int64_t)floor((double)time(NULL) / 86400.0);
+    crisk_row_view view = {batch, 0, NULL, view_text, view_number, view_band};
+    for (size_t r = 0; r < n; r++) {
+        res->hit_start[r] = used;
+        int64_t today = opts->today;
+        if (today == CRISK_SCORE_TODAY_AUTO) {
+            double d = date_field >= 0 ? crisk_batch_number(batch, r, (size_t)date_field) : NAN;
+            today = isnan(d) ? now : (int64_t)d;
+        }
+        view.row = r;
+        view.features = features + r * nf;
+        size_t h = crisk_profiles_eval(b->profiles, &view, today, row_hits);
+        if (used + h > cap) {
+            size_t ncap = cap ? cap * 2 : 64;
+            while (ncap < used + h)
+                ncap *= 2;
+            uint32_t *p = realloc(res->hits, ncap * sizeof(uint32_t));
+            if (!p) {
+                free(row_hits);
+                return crisk_fail(err, CRISK_E_NOMEM, "out of memory for profile hits");
+            }
+            res->hits = p;
+            cap = ncap;
+        }
+        for (size_t k = 0; k < h; k++) {
+            uint32_t rule = row_hits[k];
+            res->hits[used++] = rule;
+            size_t lane = crisk_profiles_rule_lane(b->profiles, rule);
+            crisk_decision *d = &res->decisions[r];
+            if (crisk_profiles_rule_mandatory(b->profiles, rule) && (!d->kind || lane < d->lane))
+                *d = (crisk_decision){(uint32_t)lane, CRISK_REASON_PROFILE, rule, 0, 0, 0};
+        }
+    }
+    res->hit_start[n] = used;
+    free(row_hits);
+    return 0;
+}
+
+/* Chooses every row's lane: the ids for random selection come from the schema's id
+ * field (a row without one is never drawn). */
+static int decide_lanes(const crisk_bundle *b, const crisk_batch *batch,
+                        const crisk_score_options *opts, crisk_results *res, crisk_error *err)
+{
+    size_t n = res->size;
+    long id_field = crisk_schema_id_field(b->schema);
+    const char **ids = NULL;
+    size_t *lens = NULL;
+    if (id_field >= 0) {
+        ids = malloc((n ? n : 1) * sizeof *ids);
+        lens = malloc((n ? n : 1) * sizeof *lens);
+        if (!ids || !lens) {
+            free(ids);
+            free(lens);
+            return crisk_fail(err, CRISK_E_NOMEM, "out of memory");
+        }
+        for (size_t r = 0; r < n; r++) {
+            lens[r] = 0;
+            ids[r] = crisk_batch_text(batch, r, (size_t)id_field, &lens[r]);
+        }
+    }
+    const float *scores = b->score_model >= 0 ? res->scores[b->score_model] : NULL;
+    int rc = crisk_lanes_decide(b->policy, opts->stream, scores, ids, lens, n, res->decisions,
+                                err);
+    free(ids);
+    free(lens);
+    return rc;
+}
+
+bundle_clock bundle_clock_now(void)
+{
+    struct timespec w, c;
+    clock_gettime(CLOCK_MONOTONIC, &w);
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c);
+    return (bundle_clock){(double)w.tv_sec + 1e-9 * (double)w.tv_nsec,
+                          (double)c.tv_sec + 1e-9 * (double)c.tv_nsec};
+}
+
+void bundle_clock_lap(bundle_clock *slot, bundle_clock *mark)
+{
+    if (!slot)
+        return;
+    bundle_clock now = bundle_clock_now();
+    slot->wall += now.wall - mark->wall;
+    slot->cpu += now.cpu - mark->cpu;
+    *mark = now;
+}
+
+int crisk_bundle_score(const crisk_bundle *b, const crisk_batch *batch,
+                       const crisk_score_options *opts, crisk_results **out, crisk_error *err)
+{
+    return crisk_bundle_score_timed(b, batch, opts, out, NULL, err);
+}
+
+int crisk_bundle_score_timed(const crisk_bundle *b, const crisk_batch *batch,
+                             const crisk_score_options *opts, crisk_results **out,
+                             bundle_timings *timings, crisk_error *err)
+{
+    crisk_score_options defaults;
+    if (!opts) {
+        crisk_score_options_init(&defaults);
+        opts = &defaults;
+    }
+    if (out)
+        *out = NULL;
+    if (!b || !batch || !out)
+        return crisk_fail(err, CRISK_E_INVALID_ARGUMENT, "bundle, batch and out must not be "
+                          "NULL");
+    if (crisk_batch_schema(batch) != b->schema)
+        return crisk_fail(err, CRISK_E_INVALID_ARGUMENT, "the batch was not made with this "
+                          "bundle's schema (crisk_bundle_schema)");
+    crisk_predict_options popts;
+    crisk_predict_options_init(&popts);
+    popts.threads = opts->threads;
+    popts.pool = opts->pool;
+    size_t n = crisk_batch_size(batch), nf = crisk_schema_num_features(b->schema);
+    if (nf && n > SIZE_MAX / sizeof(float) / nf)
+        return crisk_fail(err, CRISK_E_LIMIT, "%zu declarations of %zu features overflow "
+                          "memory", n, nf);
+    crisk_results *res = calloc(1, sizeof *res);
+    float *features = malloc((n && nf ? n * nf : 1) * sizeof(float));
+    if (res) {
+        res->bundle = b;
+        res->size = n;
+        res->scores = calloc(b->num_models, sizeof *res->scores);
+        res->decisions = calloc(n ? n : 1, sizeof *res->decisions);
+        res->hit_start = calloc(n + 1, sizeof *res->hit_start);
+    }
+    int rc = 0;
+    if (!res || !features || !res->scores || !res->decisions || !res->hit_start)
+        rc = crisk_fail(err, CRISK_E_NOMEM, "out of memory for %zu declarations", n);
+    bundle_timings *t = timings;
+    bundle_clock mark = t ? bundle_clock_now() : (bundle_clock){0, 0};
+    if (rc == 0)
+        rc = crisk_schema_features(b->schema, batch, features, err);
+    bundle_clock_lap(t ? &t->features : NULL, &mark);
+    for (size_t i = 0; rc == 0 && i < b->num_models; i++) {
+        const bundle_model *m = &b->models[i];
+        if (!(res->scores[i] = malloc((n ? n : 1) * m->num_outputs * sizeof(float))))
+            rc = crisk_fail(err, CRISK_E_NOMEM, "out of memory for model %s", m->name);
+        else
+            rc = run_model(m, features, n, nf, &popts, res->scores[i], err);
+    }
+    bundle_clock_lap(t ? &t->models : NULL, &mark);
+    if (rc == 0 && opts->explain)
+        rc = crisk_reasons_compute(b, batch, features, nf, opts->explain, &popts, res, err);
+    if (rc == 0)
+        rc = eval_profiles(b, batch, features, nf, opts, res, err);
+    bundle_clock_lap(t ? &t->profiles : NULL, &mark);
+    if (rc == 0)
+        rc = decide_lanes(b, batch, opts, res, err);
+    bundle_clock_lap(t ? &t->lanes : NULL, &mark);
+    free(features);
+    if (rc) {
+        crisk_results_free(res);
+        return rc;
+    }
+    *out = res;
+    return 0;
+}

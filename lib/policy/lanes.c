@@ -1,0 +1,703 @@
+/*
+ * policy/lanes.c — the lane policy: parse it, and place declarations by the precedence
+ * mandatory profile (placed by the caller) -> score threshold -> budget -> random ->
+ * default; the streaming state (a rolling window of scores), saved and restored as JSON.
+ */
+#include "policy/lanes.h"
+
+#include "common/error.h"
+#include "common/jsonfile.h"
+#include "common/siphash.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The second half of the random draw's SipHash key ("crisk-rn"); the first is the seed. */
+#define RANDOM_KEY1 0x637269736b2d726eULL
+
+/* A lane with a number: a threshold's min_score or a budget's share. */
+typedef struct lane_value {
+    size_t lane;
+    double value;
+} lane_value;
+
+struct crisk_policy {
+    char *lanes[CRISK_MAX_LANES];
+    size_t num_lanes;
+    size_t default_lane;
+    char *score_model;                     /* NULL: none */
+    lane_value thresholds[CRISK_MAX_LANES];/* by lane, most severe first */
+    size_t num_thresholds;
+    lane_value budget[CRISK_MAX_LANES];    /* by lane, most severe first */
+    double budget_cumulative[CRISK_MAX_LANES]; /* shares summed up to each entry */
+    size_t num_budget;
+    size_t window, warmup;
+    int has_random;
+    size_t random_lane;
+    double random_rate;
+    uint64_t random_seed;
+    uint64_t fingerprint;
+};
+
+struct crisk_lane_state {
+    uint64_t fingerprint;
+    size_t window, warmup;
+    float *ring;     /* scores in arrival order, oldest at `head` */
+    float *sorted;   /* the same scores, ascending */
+    size_t head, count;
+};
+
+/* ---- parsing ---------------------------------------------------------------------- */
+
+/* Finds the lane named by string item `v` (at `where`) and stores its index in `*lane`. */
+static int lane_of(const crisk_policy *p, const cJSON *v, const char *where, size_t *lane,
+                   crisk_error *err)
+{
+    if (!cJSON_IsString(v))
+        return crisk_fail(err, CRISK_E_FORMAT, "%s: expected a lane name", where);
+    for (size_t i = 0; i < p->num_lanes; i++)
+        if (strcmp(p->lanes[i], v->valuestring) == 0) {
+            *lane = i;
+            return 0;
+        }
+    return crisk_fail(err, CRISK_E_FORMAT, "%s: unknown lane \"%.64s\"", where, v->valuestring);
+}
+
+/* Parses the "lanes" array and "default_lane". */
+static int parse_lanes(crisk_policy *p, const cJSON *root, crisk_error *err)
+{
+    const cJSON *lanes = cJSON_GetObjectItemCaseSensitive(root, "lanes");
+    int n = cJSON_GetArraySize(lanes);
+    if (!cJSON_IsArray(lanes) || n < 1 || n > CRISK_MAX_LANES)
+        return crisk_fail(err, CRISK_E_FORMAT, "lanes: expected an array of 1 to %d lane "
+                          "names, most severe first", CRISK_MAX_LANES);
+    for (const cJSON *l = lanes->child; l; l = l->next) {
+        size_t i = p->num_lanes;
+        if (!cJSON_IsString(l) || !l->valuestring[0] || strlen(l->valuestring) > 64)
+            return crisk_fail(err, CRISK_E_FORMAT, "lanes[%zu]: expected a name of 1 to 64 "
+                              "bytes", i);
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(p->lanes[j], l->valuestring) == 0)
+                return crisk_fail(err, CRISK_E_FORMAT, "lanes[%zu]: \"%s\" named twice", i,
+                                  l->valuestring);
+        if (!(p->lanes[i] = strdup(l->valuestring)))
+            return crisk_fail(err, CRISK_E_NOMEM, "out of memory");
+        p->num_lanes++;
+    }
+    const cJSON *def = cJSON_GetObjectItemCaseSensitive(root, "default_lane");
+    p->default_lane = p->num_lanes - 1;
+    return def ? lane_of(p, def, "default_lane", &p->default_lane, err) : 0;
+}
+
+/* Compares two lane_value by lane for qsort. */
+static int cmp_lane(const void *a, const void *b)
+{
+    size_t x = ((const lane_value *)a)->lane, y = ((const lane_value *)b)->lane;
+    return (x > y) - (x < y);
+}
+
+/* Parses "thresholds" (`key_name` "min_score") or "budget" ("share") into `out`: an
+ * array of {lane, key_name: number} with distinct lanes, sorted by lane. */
+static int parse_lane_values(const crisk_policy *p, const cJSON *arr, const char *what,
+                             const char *key_name, lane_value *out, size_t *count,
+                             crisk_error *err)
+{
+    *count = 0;
+    if (!arr)
+        return 0;
+    if (!cJSON_IsArray(arr))
+        return crisk_fail(err, CRISK_E_FORMAT, "%s: expected an array", what);
+    const char *const keys[] = {"lane", key_name, NULL};
+    char where[64];
+    for (const cJSON *e = arr->child; e; e = e->next) {
+        size_t i = *count;
+        snprintf(where, sizeof where, "%s[%zu]", what, i);
+        if (i == p->num_lanes)
+            return crisk_fail(err, CRISK_E_FORMAT, "%s: more entries than lanes", where);
+        if (!cJSON_IsObject(e))
+            return crisk_fail(err, CRISK_E_FORMAT, "%s: expected an object", where);
+        int rc = crisk_json_check_keys(e, keys, where, err);
+        if (rc == 0)
+            rc = lane_of(p, cJSON_GetObjectItemCaseSensitive(e, "lane"), where, &out[i].lane,
+                         err);
+        if (rc)
+            return rc;
+        for (size_t j = 0; j < i; j++)
+            if (out[j].lane == out[i].lane)
+                return crisk_fail(err, CRISK_E_FORMAT, "%s: lane \"%s\" given twice", where,
+                                  p->lanes[out[i].lane]);
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(e, key_name);
+        if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble))
+            return crisk_fail(err, CRISK_E_FORMAT, "%s.%s: expected a finite number", where,
+                              key_name);
+        out[i].value = v->valuedouble;
+        (*count)++;
+    }
+    qsort(out, *count, sizeof *out, cmp_lane);
+    return 0;
+}
+
+/* Reads a non-negative integer no larger than `max` from `v` (at `where`). */
+static int parse_count(const cJSON *v, const char *where, double max, double *out,
+                       crisk_error *err)
+{
+    if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0) || v->valuedouble > max ||
+        v->valuedouble != floor(v->valuedouble))
+        return crisk_fail(err, CRISK_E_FORMAT, "%s: expected an integer from 0 to %.0f", where,
+                          max);
+    *out = v->valuedouble;
+    return 0;
+}
+
+/* Parses "stream" {window, warmup} and "random" {lane, rate, seed}. */
+static int parse_stream_random(crisk_policy *p, const cJSON *root, crisk_error *err)
+{
+    static const char *const skeys[] = {"window", "warmup", NULL};
+    static const char *const rkeys[] = {"lane", "rate", "seed", NULL};
+    const cJSON *stream = cJSON_GetObjectItemCaseSensitive(root, "stream");
+    double window = CRISK_STREAM_DEFAULT_WINDOW, warmup = -1, seed = 0;
+    if (stream) {
+        if (!cJSON_IsObject(stream))
+            return crisk_fail(err, CRISK_E_FORMAT, "stream: expected an object");
+        const cJSON *w = cJSON_GetObjectItemCaseSensitive(stream, "window");
+        const cJSON *u = cJSON_GetObjectItemCaseSensitive(stream, "warmup");
+        int rc = crisk_json_check_keys(stream, skeys, "stream", err);
+        if (rc == 0 && w)
+            rc = parse_count(w, "stream.window", CRISK_STREAM_MAX_WINDOW, &window, err);
+        if (rc == 0 && window < 1)
+            rc = crisk_fail(err, CRISK_E_FORMAT, "stream.window: must be at least 1");
+        if (rc == 0 && u)
+            rc = parse_count(u, "stream.warmup", window, &warmup, err);
+        if (rc)
+            return rc;
+    }
+    p->window = (size_t)window;
+    p->warmup = warmup >= 0 ? (size_t)warmup
+                            : (p->window < CRISK_STREAM_DEFAULT_WARMUP
+                                   ? p->window : CRISK_STREAM_DEFAULT_WARMUP);
+    const cJSON *random = cJSON_GetObjectItemCaseSensitive(root, "random");
+    if (!random)
+        return 0;
+    if (!cJSON_IsObject(random))
+        return crisk_fail(err, CRISK_E_FORMAT, "random: expected an object");
+    int rc = crisk_json_check_keys(random, rkeys, "random", err);
+    if (rc == 0)
+        rc = lane_of(p, cJSON_GetObjectItemCaseSensitive(random, "lane"), "random.lane",
+                     &p->random_lane, err);
+    const cJSON *rate = cJSON_GetObjectItemCaseSensitive(random, "rate");
+    if (rc == 0 && (!cJSON_IsNumber(rate) || !(rate->valuedouble >= 0) ||
+                    rate->valuedouble > 1))
+        rc = crisk_fail(err, CRISK_E_FORMAT, "random.rate: expected a number from 0 to 1");
+    /* Seeds are JSON numbers, so integers up to 2^53 keep every digit. */
+    if (rc == 0)
+        rc = parse_count(cJSON_GetObjectItemCaseSensitive(random, "seed"), "random.seed",
+                         9007199254740992.0, &seed, err);
+    if (rc)
+        return rc;
+    p->has_random = 1;
+    p->random_rate = rate->valuedouble;
+    p->random_seed = (uint64_t)seed;
+    return 0;
+}
+
+/* Computes the policy's fingerprint from a canonical text of every setting. */
+static void fingerprint(crisk_policy *p)
+{
+    char text[8192];
+    size_t used = 0;
+#define PUT(...) used += (size_t)snprintf(text + used, used < sizeof text ? sizeof text - used : 0, __VA_ARGS__)
+    for (size_t i = 0; i < p->num_lanes; i++)
+        PUT("lane=%s;", p->lanes[i]);
+    PUT("default=%zu;score=%s;", p->default_lane, p->score_model ? p->score_model : "");
+    for (size_t i = 0; i < p->num_thresholds; i++)
+        PUT("threshold=%zu:%.17g;", p->thresholds[i].lane, p->thresholds[i].value);
+    for (size_t i = 0; i < p->num_budget; i++)
+        PUT("budget=%zu:%.17g;", p->budget[i].lane, p->budget[i].value);
+    PUT("window=%zu;warmup=%zu;", p->window, p->warmup);
+    if (p->has_random)
+        PUT("random=%zu:%.17g:%llu;", p->random_lane, p->random_rate,
+            (unsigned long long)p->random_seed);
+#undef PUT
+    /* 32 lanes of 64 bytes and every setting fit in the buffer. */
+    p->fingerprint = crisk_siphash(0, 0, text, used < sizeof text ? used : sizeof text);
+}
+
+int crisk_policy_parse(const cJSON *root, crisk_policy **out, crisk_error *err)
+{
+    static const char *const keys[] = {"format", "version", "lanes", "default_lane",
+                                       "score_model", "thresholds", "budget", "stream",
+                                       "random", NULL};
+    *out = NULL;
+    if (!cJSON_IsObject(root))
+        return crisk_fail(err, CRISK_E_FORMAT, "the document is not a JSON object");
+    crisk_policy *p = calloc(1, sizeof *p);
+    if (!p)
+        return crisk_fail(err, CRISK_E_NOMEM, "out of memory");
+    const cJSON *format = cJSON_GetObjectItemCaseSensitive(root, "format");
+    const cJSON *version = cJSON_GetObjectItemCaseSensitive(root, "version");
+    const cJSON *model = cJSON_GetObjectItemCaseSensitive(root, "score_model");
+    int rc = crisk_json_check_keys(root, keys, "top level", err);
+    if (rc == 0 && (!cJSON_IsString(format) || strcmp(format->valuestring, "crisk-policy")))
+        rc = crisk_fail(err, CRISK_E_FORMAT, "format: expected \"crisk-policy\"");
+    if (rc == 0 && (!cJSON_IsNumber(version) || version->valuedouble != 1))
+        rc = crisk_fail(err, CRISK_E_FORMAT, "version: expected 1");
+    if (rc == 0)
+        rc = parse_lanes(p, root, err);
+    if (rc == 0)
+        rc = parse_lane_values(p, cJSON_GetObjectItemCaseSensitive(root, "thresholds"),
+                               "thresholds", "min_score", p->thresholds, &p->num_thresholds,
+                               err);
+    if (rc == 0)
+        rc = parse_lane_values(p, cJSON_GetObjectItemCaseSensitive(root, "budget"), "budget",
+                               "share", p->budget, &p->num_budget, err);
+    double total = 0;
+    for (size_t i = 0; rc == 0 && i < p->num_budget; i++) {
+        if (!(p->budget[i].value > 0) || p->budget[i].value > 1)
+            rc = crisk_fail(err, CRISK_E_FORMAT, "budget: the share of lane \"%s\" must be in "
+                            "(0, 1]", p->lanes[p->budget[i].lane]);
+        total += p->budget[i].value;
+        p->budget_cumulative[i] = total;
+    }
+    if (rc == 0 && total > 1 + 1e-12)
+        rc = crisk_fail(err, CRISK_E_FORMAT, "budget: the shares add up to %g, more than 1",
+                        total);
+    if (rc == 0 && model && (!cJSON_IsString(model) || !model->valuestring[0]))
+        rc = crisk_fail(err, CRISK_E_FORMAT, "score_model: expected a model name");
+    if (rc == 0 && !model && (p->num_thresholds || p->num_budget))
+        rc = crisk_fail(err, CRISK_E_FORMAT, "score_model: required by thresholds and budget");
+    if (rc == 0 && model && !(p->score_model = strdup(model->valuestring)))
+        rc = crisk_fail(err, CRISK_E_NOMEM, "out of memory");
+    if (rc == 0)
+        rc = parse_stream_random(p, root, err);
+    if (rc) {
+        crisk_policy_free(p);
+        return rc;
+    }
+    fingerprint(p);
+    *out = p;
+    return 0;
+}
+
+void crisk_policy_free(crisk_policy *p)
+{
+    if (!p)
+        return;
+    for (size_t i = 0; i < p->num_lanes; i++)
+        free(p->lanes[i]);
+    free(p->score_model);
+    free(p);
+}
+
+const char *const *crisk_policy_lanes(const crisk_policy *p)
+{
+    return (const char *const *)p->lanes;
+}
+
+size_t crisk_policy_num_lanes(const crisk_policy *p)
+{
+    return p->num_lanes;
+}
+
+const char *crisk_policy_score_model(const crisk_policy *p)
+{
+    return p->score_model;
+}
+
+uint64_t crisk_policy_fingerprint(const crisk_policy *p)
+{
+    return p->fingerprint;
+}
+
+/* ---- the streaming state ---------------------------------------------------------- */
+
+int crisk_lane_state_create(const crisk_policy *p, crisk_lane_state **out, crisk_error *err)
+{
+    if (!p || !out)
+        return crisk_fail(err, CRISK_E_INVALID_ARGUMENT, "policy and out must not be NULL");
+    *out = NULL;
+    crisk_lane_state *s = calloc(1, sizeof *s);
+    if (s) {
+        s->ring = malloc(p->window * sizeof(float));
+        s->sorted = malloc(p->window * sizeof(float));
+    }
+    if (!s || !s->ring || !s->sorted) {
+        crisk_lane_state_free(s);
+        return crisk_fail(err, CRISK_E_NOMEM, "out of memory for a window of %zu scores",
+                          p->window);
+    }
+    s->fingerprint = p->fingerprint;
+    s->window = p->window;
+    s->warmup = p->warmup;
+    *out = s;
+    return 0;
+}
+
+void crisk_lane_state_free(crisk_lane_state *s)
+{
+    if (!s)
+        return;
+    free(s->ring);
+    free(s->sorted);
+    free(s);
+}
+
+size_t crisk_lane_state_count(const crisk_lane_state *s)
+{
+    return s->count;
+}
+
+/* Returns the first position in the ascending `a` of `n` whose value is greater than
+ * `v` (so equal values keep their arrival order). */
+static size_t upper_bound(const float *a, size_t n, float v)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (a[mid] <= v)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* Adds finite score `v` to the window, dropping the oldest when it is full. Both arrays
+ * move in memmove steps of at most `window` floats. */
+static void state_push(crisk_lane_state *s, float v)
+{
+    if (s->count == s->window) {
+        float old = s->ring[s->head];
+        size_t at = upper_bound(s->sorted, s->count, old) - 1; /* an element equal to old */
+        memmove(s->sorted + at, s->sorted + at + 1, (s->count - at - 1) * sizeof(float));
+        s->count--;
+        s->ring[s->head] = v;
+        s->head = (s->head + 1) % s->window;
+    } else {
+        s->ring[(s->head + s->count) % s->window] = v;
+    }
+    size_t at = upper_bound(s->sorted, s->count, v);
+    memmove(s->sorted + at + 1, s->sorted + at, (s->count - at) * sizeof(float));
+    s->sorted[at] = v;
+    s->count++;
+}
+
+int crisk_lane_state_save(const crisk_lane_state *s, const char *path, crisk_error *err)
+{
+    if (!s || !path)
+        return crisk_fail(err, CRISK_E_INVALID_ARGUMENT, "state and path must not be NULL");
+    /* Written beside the target and renamed over it, so a crash never leaves half a
+     * state where the last good one was. */
+    size_t n = strlen(path);
+    char *tmp = malloc(n + 5);
+    if (!tmp)
+        return crisk_fail(err, CRISK_E_NOMEM, "out of memory");
+    memcpy(tmp, path, n);
+    memcpy(tmp + n, ".tmp", 5);
+    FILE *f = fopen(tmp, "w");
+    if (!f) {
+        int rc = crisk_fail(err, CRISK_E_IO, "%s: %s", tmp, strerror(errno));
+        free(tmp);
+        return rc;
+    }
+    fprintf(f, "{\"format\": \"crisk-lane-state\", \"version\": 1, \"policy\": \"%016llx\", "
+            "\"window\": %zu, \"scores\": [", (unsigned long long)s->fingerprint, s->window);
+    for (size_t i = 0; i < s->count; i++)
+        fprintf(f, "%s%.9g", i ? ", " : "", (double)s->ring[(s->head + i) % s->window]);
+    fprintf(f, "]}\n");
+    int failed = ferror(f);
+    failed |= fclose(f) != 0;
+    if (failed || rename(tmp, path) != 0) {
+        int rc = crisk_fail(err, CRISK_E_IO, "%s: could not write the state: %s", path,
+                            strerror(errno));
+        remove(tmp);
+        free(tmp);
+        return rc;
+    }
+    free(tmp);
+    return 0;
+}
+
+/* Fills the fresh state `s` from a saved state document `root` read from `path`. */
+static int state_fill(crisk_lane_state *s, const cJSON *root, const char *path,
+                      crisk_error *err)
+{
+    static const char *const keys[] = {"format", "version", "policy", "window", "scores",
+                                       NULL};
+    if (!cJSON_IsObject(root))
+        return crisk_fail(err, CRISK_E_FORMAT, "%s: not a JSON object", path);
+    int rc = crisk_json_check_keys(root, keys, path, err);
+    if (rc)
+        return rc;
+    const cJSON *format = cJSON_GetObjectItemCaseSensitive(root, "format");
+    const cJSON *version = cJSON_GetObjectItemCaseSensitive(root, "version");
+    const cJSON *policy = cJSON_GetObjectItemCaseSensitive(root, "policy");
+    const cJSON *window = cJSON_GetObjectItemCaseSensitive(root, "window");
+    const cJSON *scores = cJSON_GetObjectItemCaseSensitive(root, "scores");
+    char expect[17];
+    snprintf(expect, sizeof expect, "%016llx", (unsigned long long)s->fingerprint);
+    if (!cJSON_IsString(format) || strcmp(format->valuestring, "crisk-lane-state") ||
+        !cJSON_IsNumber(version) || version->valuedouble != 1)
+        return crisk_fail(err, CRISK_E_FORMAT, "%s: not a crisk lane state (format "
+                          "\"crisk-lane-state\", version 1)", path);
+    if (!cJSON_IsString(policy) || strcmp(policy->valuestring, expect) != 0)
+        return crisk_fail(err, CRISK_E_FORMAT, "%s: saved for another policy (fingerprint "
+                          "%.20s, this policy's is %s)", path,
+                          cJSON_IsString(policy) ? policy->valuestring : "missing", expect);
+    if (!cJSON_IsNumber(window) || window->valuedouble != (double)s->window)
+        return crisk_fail(err, CRISK_E_FORMAT, "%s: window differs from the policy's %zu",
+                          path, s->window);
+    if (!cJSON_IsArray(scores) || (size_t)cJSON_GetArraySize(scores) > s->window)
+        return crisk_fail(err, CRISK_E_FORMAT, "%s: scores: expected an array of at most %zu "
+                          "numbers", path, s->window);
+    size_t i = 0;
+    for (const cJSON *v = scores->child; v; v = v->next, i++) {
+        if (!cJSON_IsNumber(v) || !isfinite((float)v->valuedouble))
+            return crisk_fail(err, CRISK_E_FORMAT, "%s: scores[%zu]: expected a finite number",
+                              path, i);
+        state_push(s, (float)v->valuedouble);
+    }
+    return 0;
+}
+
+int crisk_lane_state_read(const crisk_policy *p, const char *path, crisk_lane_state **out,
+                          crisk_error *err)
+{
+    if (!p || !path || !out)
+        return crisk_fail(err, CRISK_E_INVALID_ARGUMENT, "arguments must not be NULL");
+    *out = NULL;
+    cJSON *root = NULL;
+    /* A window of 10^7 scores at up to ~20 bytes each bounds a genuine file. */
+    int rc = crisk_json_read_file(path, (size_t)CRISK_STREAM_MAX_WINDOW * 32 + 4096, &root,
+                                  err);
+    crisk_lane_state *s = NULL;
+    if (rc == 0)
+        rc = crisk_lane_state_create(p, &s, err);
+    if (rc == 0)
+        rc = state_fill(s, root, path, err);
+    cJSON_Delete(root);
+    if (rc) {
+        crisk_lane_state_free(s);
+        return rc;
+    }
+    *out = s;
+    return 0;
+}
+
+/* ---- deciding --------------------------------------------------------------------- */
+
+/* Returns ceil(share * n), forgiving the rounding of share's binary form (0.07 * 100 is
+ * 7.000000000000001 in doubles, and must give 7). */
+static size_t share_count(double share, size_t n)
+{
+    double x = share * (double)n;
+    return (size_t)ceil(x - 1e-9 * (x > 1 ? x : 1));
+}
+
+/* Rows to rank for the batch budget, and the scores they are ranked by. */
+typedef struct rank_entry {
+    size_t row;
+    float score;
+} rank_entry;
+
+/* Orders rank entries by score, highest first, then by row order. */
+static int cmp_rank(const void *a, const void *b)
+{
+    const rank_entry *x = a, *y = b;
+    if (x->score != y->score)
+        return x->score < y->score ? 1 : -1;
+    return (x->row > y->row) - (x->row < y->row);
+}
+
+/* Moves the `k` first entries of r[0..m) in cmp_rank order to the front, in no particular
+ * order (k < m): a quickselect with a median-of-three pivot, which falls back to sorting
+ * everything when the input makes it partition badly, so no input makes it quadratic. */
+static void select_front(rank_entry *r, size_t m, size_t k)
+{
+    size_t lo = 0, hi = m, rounds = 0, limit = 64;
+    for (size_t v = m; v > 1; v >>= 1)
+        limit += 2;
+    while (hi - lo > 1) {
+        if (++rounds > limit) {
+            qsort(r + lo, hi - lo, sizeof *r, cmp_rank);
+            return;
+        }
+        size_t mid = lo + (hi - lo) / 2;
+        rank_entry *a = &r[lo], *b = &r[mid], *c = &r[hi - 1], *med;
+        if (cmp_rank(a, b) < 0)
+            med = cmp_rank(b, c) < 0 ? b : (cmp_rank(a, c) < 0 ? c : a);
+        else
+            med = cmp_rank(a, c) < 0 ? a : (cmp_rank(b, c) < 0 ? c : b);
+        rank_entry pivot = *med, t;
+        *med = r[hi - 1];
+        r[hi - 1] = pivot;
+        size_t store = lo; /* entries are distinct (rows differ): a two-way split */
+        for (size_t i = lo; i + 1 < hi; i++)
+            if (cmp_rank(&r[i], &pivot) < 0) {
+                t = r[i];
+                r[i] = r[store];
+                r[store++] = t;
+            }
+        r[hi - 1] = r[store];
+        r[store] = pivot;
+        if (store == k || store + 1 == k)
+            return;
+        if (store > k)
+            hi = store;
+        else
+            lo = store + 1;
+    }
+}
+
+/* The batch budget: budget lane j takes the next ceil(share_j * n) unplaced rows with a
+ * finite score, riskiest first (ties by row order). */
+static int budget_batch(const crisk_policy *p, const float *scores, size_t n,
+                        crisk_decision *d, crisk_error *err)
+{
+    rank_entry *r = malloc((n ? n : 1) * sizeof *r);
+    if (!r)
+        return crisk_fail(err, CRISK_E_NOMEM, "out of memory for the budget of %zu rows", n);
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!d[i].kind && isfinite(scores[i]))
+            r[m++] = (rank_entry){i, scores[i]};
+    /* Only the rows the budget lanes take need ranking: select them, then sort those. */
+    size_t want = 0;
+    for (size_t j = 0; j < p->num_budget; j++)
+        want += share_count(p->budget[j].value, n);
+    if (want < m) {
+        select_front(r, m, want);
+        m = want;
+    }
+    qsort(r, m, sizeof *r, cmp_rank);
+    size_t next = 0;
+    for (size_t j = 0; j < p->num_budget; j++) {
+        size_t k = share_count(p->budget[j].value, n);
+        for (size_t rank = 1; rank <= k && next < m; rank++, next++)
+            d[r[next].row] = (crisk_decision){(uint32_t)p->budget[j].lane, CRISK_REASON_BUDGET,
+                                              (uint32_t)j, (uint32_t)rank, 0, 0};
+    }
+    free(r);
+    return 0;
+}
+
+/* The streaming budget for one unplaced row: budget lane j holds scores at or above the
+ * ceil(c_j * m)-th largest of the window's m scores, where c_j sums the shares of lanes
+ * up to j (the (1 - c_j) quantile), so that together the lanes keep their shares as in a
+ * batch. Nothing is budgeted before the window holds `warmup` scores. */
+static void budget_stream(const crisk_policy *p, const crisk_lane_state *s, float score,
+                          crisk_decision *d)
+{
+    if (s->count == 0 || s->count < s->warmup || !isfinite(score))
+        return;
+    for (size_t j = 0; j < p->num_budget; j++) {
+        size_t k = share_count(p->budget_cumulative[j], s->count);
+        float cut = s->sorted[s->count - (k < 1 ? 1 : k > s->count ? s->count : k)];
+        if (score >= cut) {
+            *d = (crisk_decision){(uint32_t)p->budget[j].lane, CRISK_REASON_BUDGET,
+                                  (uint32_t)j, 0, (uint32_t)s->count, cut};
+            return;
+        }
+    }
+}
+
+/* Returns whether the declaration with id `id` (`len` bytes) is drawn: SipHash-2-4 under
+ * the key (seed, RANDOM_KEY1) is below rate * 2^64. */
+static int random_draw(const crisk_policy *p, const char *id, size_t len)
+{
+    if (p->random_rate >= 1)
+        return 1;
+    uint64_t limit = (uint64_t)ldexp(p->random_rate, 64);
+    return crisk_siphash(p->random_seed, RANDOM_KEY1, id, len) < limit;
+}
+
+int crisk_lanes_decide(const crisk_policy *p, crisk_lane_state *stream, const float *scores,
+                       const char *const *ids, const size_t *id_lens, size_t n,
+                       crisk_decision *d, crisk_error *err)
+{
+    if (stream && stream->fingerprint != p->fingerprint)
+        return crisk_fail(err, CRISK_E_INVALID_ARGUMENT, "the streaming state was made for "
+                          "another policy");
+    for (size_t i = 0; scores && i < n; i++)
+        for (size_t t = 0; !d[i].kind && t < p->num_thresholds; t++)
+            if (scores[i] >= p->thresholds[t].value)
+                d[i] = (crisk_decision){(uint32_t)p->thresholds[t].lane, CRISK_REASON_THRESHOLD,
+                                        (uint32_t)t, 0, 0, 0};
+    if (scores && stream) {
+        /* In arrival order: each row meets the window as it stood before it. */
+        for (size_t i = 0; i < n; i++) {
+            if (!d[i].kind)
+                budget_stream(p, stream, scores[i], &d[i]);
+            if (isfinite(scores[i]))
+                state_push(stream, scores[i]);
+        }
+    } else if (scores && p->num_budget) {
+        int rc = budget_batch(p, scores, n, d, err);
+        if (rc)
+            return rc;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (d[i].kind)
+            continue;
+        if (p->has_random && ids && ids[i] && random_draw(p, ids[i], id_lens[i]))
+            d[i] = (crisk_decision){(uint32_t)p->random_lane, CRISK_REASON_RANDOM, 0, 0, 0, 0};
+        else
+            d[i] = (crisk_decision){(uint32_t)p->default_lane, CRISK_REASON_DEFAULT, 0, 0, 0, 0};
+    }
+    return 0;
+}
+
+/* Writes the concatenation of `a`, `b` and `c` to `buf` (`size` > 0 bytes), cut to fit
+ * and NUL-terminated as snprintf would. */
+static void join3(char *buf, size_t size, const char *a, const char *b, const char *c)
+{
+    const char *parts[3] = {a, b, c};
+    size_t used = 0;
+    for (int i = 0; i < 3; i++) {
+        size_t n = strlen(parts[i]);
+        if (n > size - 1 - used)
+            n = size - 1 - used;
+        memcpy(buf + used, parts[i], n);
+        used += n;
+    }
+    buf[used] = '\0';
+}
+
+void crisk_lanes_reason(const crisk_policy *p, const crisk_decision *d, float score,
+                        const char *rule_id, const char *rule_description, char *buf,
+                        size_t size)
+{
+    if (!buf || size == 0)
+        return;
+    const char *lane = d->lane < p->num_lanes ? p->lanes[d->lane] : "?";
+    const char *model = p->score_model ? p->score_model : "";
+    switch (d->kind) {
+    case CRISK_REASON_PROFILE:
+        snprintf(buf, size, "profile %s: %s", rule_id, rule_description);
+        break;
+    case CRISK_REASON_THRESHOLD:
+        snprintf(buf, size, "%s score %.4f >= %s threshold %g", model, (double)score, lane,
+                 p->thresholds[d->ref].value);
+        break;
+    case CRISK_REASON_BUDGET:
+        if (d->window)
+            snprintf(buf, size, "budget: %s score %.4f >= %s stream threshold %.4f (top %g%% "
+                     "of the last %u scores)", model, (double)score, lane, (double)d->cut,
+                     100 * p->budget_cumulative[d->ref], d->window);
+        else
+            snprintf(buf, size, "budget: %s score %.4f ranks %u in the riskiest %g%% of the "
+                     "batch sent to %s", model, (double)score, d->rank,
+                     100 * p->budget[d->ref].value, lane);
+        break;
+    case CRISK_REASON_RANDOM:
+        snprintf(buf, size, "random: drawn for %s at rate %g with seed %llu", lane,
+                 p->random_rate, (unsigned long long)p->random_seed);
+        break;
+    default: /* most declarations: joined by hand, as snprintf would, without its cost */
+        join3(buf, size, "default lane ", lane, ": no mandatory profile, threshold, budget "
+              "or random selection");
+        break;
+    }
+}

@@ -1,0 +1,252 @@
+/*
+ * predict/load.c — loading a model: reading the file within the limits, recognising the format,
+ * handing the bytes to the right importer, then validating and compiling the result.
+ */
+#include "crisk.h"
+
+#include "common/digest.h"
+#include "engine/engine.h"
+#include "common/error.h"
+#include "import/import.h"
+#include "model/model.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* The formats the loader tells apart by their first bytes. */
+typedef enum model_format {
+    FORMAT_JSON,      /* XGBoost JSON or crisk logistic JSON */
+    FORMAT_UBJSON,    /* XGBoost UBJSON */
+    FORMAT_LIGHTGBM,  /* LightGBM text */
+    FORMAT_LEGACY     /* anything else: XGBoost's legacy binary, if it is one */
+} model_format;
+
+/* Returns the format of `size` bytes at `data`, from their first bytes. */
+static model_format sniff(const unsigned char *data, size_t size)
+{
+    size_t i = 0;
+    if (size >= 3 && data[0] == 0xEF && data[1] == 0xBB && data[2] == 0xBF)
+        i = 3; /* a UTF-8 byte order mark before JSON text */
+    if (size - i >= 5 && memcmp(data + i, "tree\n", 5) == 0)
+        return FORMAT_LIGHTGBM;
+    if (size - i >= 6 && memcmp(data + i, "tree\r\n", 6) == 0)
+        return FORMAT_LIGHTGBM;
+    if (size > i + 1 && data[i] == '{' && strchr("iUIlL", data[i + 1]) && data[i + 1] != 0)
+        return FORMAT_UBJSON;
+    while (i < size && strchr(" \t\r\n", data[i]) && data[i] != 0)
+        i++;
+    if (i < size && data[i] == '{')
+        return FORMAT_JSON;
+    return FORMAT_LEGACY;
+}
+
+/* Fills `m` from a parsed JSON document: XGBoost's (it has "learner") or crisk's logistic
+ * format (it has "format": "crisk-logistic"). */
+static int import_json_tree(const cJSON *root, const crisk_load_limits *limits,
+                            crisk_model *m, crisk_error *err)
+{
+    if (!cJSON_IsObject(root))
+        return crisk_fail(err, CRISK_E_FORMAT, "the document is not a JSON object");
+    if (cJSON_GetObjectItemCaseSensitive(root, "learner"))
+        return crisk_import_xgboost(root, limits, m, err);
+    const cJSON *format = cJSON_GetObjectItemCaseSensitive(root, "format");
+    if (cJSON_IsString(format) && strcmp(format->valuestring, "crisk-logistic") == 0)
+        return crisk_import_logistic(root, limits, m, err);
+    return crisk_fail(err, CRISK_E_FORMAT,
+                      "a JSON object that is neither an XGBoost model (no \"learner\") nor a "
+                      "crisk logistic model (no \"format\": \"crisk-logistic\")");
+}
+
+/* Parses JSON text and imports it. */
+static int import_json_text(const char *text, size_t size, const crisk_load_limits *limits,
+                            crisk_model *m, crisk_error *err)
+{
+    char *rewritten = NULL;
+    size_t rewritten_size = 0;
+    int rc = crisk_json_nonfinite_rewrite(text, size, &rewritten, &rewritten_size, err);
+    if (rc)
+        return rc;
+    const char *json = rewritten ? rewritten : text;
+    const char *end = NULL;
+    cJSON *root = cJSON_ParseWithLengthOpts(json, rewritten ? rewritten_size : size, &end, 0);
+    if (!root) {
+        /* Offsets into the rewritten text are close enough to find the place. */
+        size_t at = end ? (size_t)(end - json) : 0;
+        free(rewritten);
+        return crisk_fail(err, CRISK_E_FORMAT, "invalid JSON at byte %zu", at);
+    }
+    size_t json_size = rewritten ? rewritten_size : size, at = (size_t)(end - json);
+    while (at < json_size && strchr(" \t\r\n", json[at]) && json[at] != '\0')
+        at++;
+    free(rewritten);
+    if (at < json_size) {
+        cJSON_Delete(root);
+        return crisk_fail(err, CRISK_E_FORMAT, "invalid JSON: text after the document at byte "
+                          "%zu", at);
+    }
+    rc = import_json_tree(root, limits, m, err);
+    cJSON_Delete(root);
+    return rc;
+}
+
+/* Recognises the format of `size` bytes at `data` and fills `m` through its importer. */
+static int import_bytes(const unsigned char *data, size_t size,
+                        const crisk_load_limits *limits, crisk_model *m, crisk_error *err)
+{
+    switch (sniff(data, size)) {
+    case FORMAT_LIGHTGBM:
+        return crisk_import_lightgbm((const char *)data, size, limits, m, err);
+    case FORMAT_JSON:
+        return import_json_text((const char *)data, size, limits, m, err);
+    case FORMAT_UBJSON: {
+        cJSON *root = NULL;
+        int rc = crisk_ubjson_parse(data, size, limits, &root, err);
+        if (rc == 0)
+            rc = import_json_tree(root, limits, m, err);
+        cJSON_Delete(root);
+        return rc;
+    }
+    case FORMAT_LEGACY:
+    default: {
+        char *json = NULL;
+        int rc = crisk_xgboost_legacy_to_json(data, size, &json, err);
+        if (rc == 0)
+            rc = import_json_text(json, strlen(json), limits, m, err);
+        free(json);
+        return rc;
+    }
+    }
+}
+
+/* Computes the SHA-256 of the model's bytes into `digest` and, when `opts` pins one,
+ * compares the two before anything parses the bytes. Returns 0, CRISK_E_INTEGRITY naming
+ * both digests, or CRISK_E_DEPENDENCY. */
+static int check_digest(const void *data, size_t size, const crisk_load_options *opts,
+                        unsigned char digest[CRISK_SHA256_SIZE], crisk_error *err)
+{
+    if (crisk_sha256(data, size, digest) != 0)
+        return crisk_fail(err, CRISK_E_DEPENDENCY, "OpenSSL could not compute a SHA-256");
+    if (!opts->pin_sha256 || memcmp(digest, opts->expected_sha256, CRISK_SHA256_SIZE) == 0)
+        return 0;
+    char want[CRISK_SHA256_HEX + 1], got[CRISK_SHA256_HEX + 1];
+    crisk_hex_encode(opts->expected_sha256, CRISK_SHA256_SIZE, want);
+    crisk_hex_encode(digest, CRISK_SHA256_SIZE, got);
+    return crisk_fail(err, CRISK_E_INTEGRITY,
+                      "the model's SHA-256 is %s, not the pinned %s: refusing to load it", got,
+                      want);
+}
+
+int crisk_model_load_buffer_advanced(const void *data, size_t size,
+                                     const crisk_load_options *opts, crisk_model **out,
+                                     crisk_error *err)
+{
+    crisk_load_options defaults;
+    if (!opts) {
+        crisk_load_options_init(&defaults);
+        opts = &defaults;
+    }
+    if (!out)
+        return crisk_fail(err, CRISK_E_INVALID_ARGUMENT, "out must not be NULL");
+    *out = NULL;
+    if (!data && size > 0)
+        return crisk_fail(err, CRISK_E_INVALID_ARGUMENT, "data is NULL");
+    if (size == 0)
+        return crisk_fail(err, CRISK_E_FORMAT, "the model is empty (0 bytes)");
+    if (size > opts->limits.max_file_bytes)
+        return crisk_fail(err, CRISK_E_LIMIT,
+                          "the model has %zu bytes, more than the limit max_file_bytes = %zu",
+                          size, opts->limits.max_file_bytes);
+    unsigned char digest[CRISK_SHA256_SIZE];
+    int rc = check_digest(data, size, opts, digest, err);
+    if (rc)
+        return rc;
+    crisk_model *m = crisk_model_new();
+    if (!m)
+        return crisk_fail(err, CRISK_E_NOMEM, "out of memory");
+    memcpy(m->sha256, digest, sizeof digest);
+    rc = import_bytes(data, size, &opts->limits, m, err);
+    if (rc == 0)
+        rc = crisk_model_validate(m, &opts->limits, err);
+    if (rc == 0)
+        rc = crisk_engine_build(m, err);
+    if (rc) {
+        crisk_model_free(m);
+        return rc;
+    }
+    *out = m;
+    return 0;
+}
+
+int crisk_model_load_buffer(const void *data, size_t size, crisk_model **out,
+                            crisk_error *err)
+{
+    return crisk_model_load_buffer_advanced(data, size, NULL, out, err);
+}
+
+int crisk_read_file(const char *path, size_t max_bytes, unsigned char **data, size_t *size,
+                     crisk_error *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return crisk_fail(err, CRISK_E_IO, "%s: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+        fclose(f);
+        return crisk_fail(err, CRISK_E_IO, "%s: not a regular file", path);
+    }
+    if ((unsigned long long)st.st_size > max_bytes) {
+        fclose(f);
+        return crisk_fail(err, CRISK_E_LIMIT,
+                          "%s: %lld bytes, more than the limit max_file_bytes = %zu", path,
+                          (long long)st.st_size, max_bytes);
+    }
+    size_t n = (size_t)st.st_size;
+    unsigned char *buf = malloc(n + 1);
+    if (!buf) {
+        fclose(f);
+        return crisk_fail(err, CRISK_E_NOMEM, "%s: out of memory for %zu bytes", path, n);
+    }
+    size_t got = fread(buf, 1, n, f);
+    int failed = ferror(f);
+    fclose(f);
+    if (failed || got != n) {
+        free(buf);
+        return crisk_fail(err, CRISK_E_IO, "%s: read %zu of %zu bytes", path, got, n);
+    }
+    buf[n] = '\0';
+    *data = buf;
+    *size = n;
+    return 0;
+}
+
+int crisk_model_load_advanced(const char *path, const crisk_load_options *opts,
+                              crisk_model **out, crisk_error *err)
+{
+    crisk_load_options defaults;
+    if (!opts) {
+        crisk_load_options_init(&defaults);
+        opts = &defaults;
+    }
+    if (out)
+        *out = NULL;
+    if (!path || !out)
+        return crisk_fail(err, CRISK_E_INVALID_ARGUMENT, "path and out must not be NULL");
+    unsigned char *data = NULL;
+    size_t size = 0;
+    int rc = crisk_read_file(path, opts->limits.max_file_bytes, &data, &size, err);
+    if (rc == 0) {
+        rc = crisk_model_load_buffer_advanced(data, size, opts, out, err);
+        if (rc)
+            crisk_fail_prefix(err, rc, path);
+        free(data);
+    }
+    return rc;
+}
+
+int crisk_model_load(const char *path, crisk_model **out, crisk_error *err)
+{
+    return crisk_model_load_advanced(path, NULL, out, err);
+}
