@@ -3,6 +3,7 @@
  * personal identifier in outputs and audit leaves.
  */
 #include "common/digest.h"
+#include "common/hex.h"
 #include "common/error.h"
 
 #include <openssl/evp.h>
@@ -23,6 +24,6 @@ int crisk_protect_id(const void *key, size_t key_size, const char *text, size_t 
     if (!HMAC(EVP_sha256(), key, (int)key_size, len ? (const unsigned char *)text : empty,
               len, mac, &mac_len) || mac_len < CRISK_PROTECTED_ID_BYTES)
         return crisk_fail(err, CRISK_E_DEPENDENCY, "HMAC-SHA256 failed");
-    crisk_hex_encode(mac, CRISK_PROTECTED_ID_BYTES, out);
+    crisk__hex_encode(mac, CRISK_PROTECTED_ID_BYTES, out);
     return 0;
 }

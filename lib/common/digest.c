@@ -1,10 +1,9 @@
 /*
- * common/digest.c — SHA-256 through OpenSSL's EVP interface, and hex encoding of digests.
+ * common/digest.c — SHA-256 through OpenSSL's EVP interface: of bytes, of parts and of files.
  */
 #include "common/digest.h"
 
 #include "common/error.h"
-#include "model/model.h"
 
 #include <openssl/evp.h>
 #include <errno.h>
@@ -82,44 +81,3 @@ int crisk_sha256(const void *data, size_t size, unsigned char out[32])
     return crisk_sha256_parts(-1, data, size, NULL, 0, out);
 }
 
-/* Copies the digest of the model's source bytes, computed at load, to `out`. */
-void crisk_model_digest(const crisk_model *model, unsigned char out[32])
-{
-    if (model)
-        memcpy(out, model->sha256, CRISK_SHA256_SIZE);
-    else
-        memset(out, 0, CRISK_SHA256_SIZE);
-}
-
-void crisk_hex_encode(const unsigned char *data, size_t size, char *out)
-{
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < size; i++) {
-        out[2 * i] = digits[data[i] >> 4];
-        out[2 * i + 1] = digits[data[i] & 15];
-    }
-    out[2 * size] = '\0';
-}
-
-/* Returns the value of hex digit `c`, or -1 when it is not one. */
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-int crisk_hex_decode(const char *text, size_t size, unsigned char *out)
-{
-    for (size_t i = 0; i < size; i++) {
-        int hi = hex_value(text[2 * i]), lo = hi < 0 ? -1 : hex_value(text[2 * i + 1]);
-        if (hi < 0 || lo < 0)
-            return -1;
-        out[i] = (unsigned char)(hi << 4 | lo);
-    }
-    return 0;
-}

@@ -1,6 +1,6 @@
 /*
- * common/digest.h — SHA-256 (through OpenSSL's EVP interface) and hexadecimal text, for model
- * pinning and the audit log. Internal to the library.
+ * common/digest.h — SHA-256 through OpenSSL's EVP interface, for model pinning, bundle
+ * digests and the audit log. Internal to the library.
  */
 #ifndef CRISK_DIGEST_H
 #define CRISK_DIGEST_H
@@ -26,13 +26,5 @@ int crisk_sha256_parts(int prefix, const void *a, size_t a_size, const void *b,
  * CRISK_E_DEPENDENCY. */
 int crisk_sha256_files(const char *const *paths, size_t n, size_t max_bytes,
                        unsigned char out[CRISK_SHA256_SIZE], crisk_error *err);
-
-/* Writes `size` bytes at `data` as lower-case hex plus a NUL to `out` (2 * size + 1
- * chars). */
-void crisk_hex_encode(const unsigned char *data, size_t size, char *out);
-
-/* Decodes exactly `size` bytes from the `2 * size` hex digits (either case) at `text`
- * into `out`. Returns 0, or -1 when `text` has a character that is not a hex digit. */
-int crisk_hex_decode(const char *text, size_t size, unsigned char *out);
 
 #endif /* CRISK_DIGEST_H */

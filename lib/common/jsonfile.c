@@ -5,7 +5,7 @@
 #include "common/jsonfile.h"
 
 #include "common/error.h"
-#include "import/import.h"
+#include "common/file.h"
 #include "common/jsonpull.h"
 
 #include <stdlib.h>
@@ -16,7 +16,7 @@ int crisk_json_read_file(const char *path, size_t max_bytes, cJSON **out, crisk_
     unsigned char *data = NULL;
     size_t size = 0;
     *out = NULL;
-    int rc = crisk_read_file(path, max_bytes, &data, &size, err);
+    int rc = crisk__read_file(path, max_bytes, &data, &size, err);
     if (rc)
         return rc;
     const char *end = NULL;

@@ -3,6 +3,7 @@
  * each value against its field's type as it is stored, so that a bad row is refused
  * with its field, value and reason instead of being dropped.
  */
+#include "common/date.h"
 #include "common/error.h"
 #include "decl/schema_impl.h"
 #include "common/short_copy.h"
@@ -116,7 +117,7 @@ size_t crisk_batch_value_text(const crisk_batch *b, size_t row, size_t field, ch
     } else if (b->schema->fields[field].type == CRISK_FIELD_DATE) {
         long y;
         unsigned m, d, yday;
-        crisk_civil_from_days((long)x, &y, &m, &d, &yday);
+        crisk__civil_from_days((long)x, &y, &m, &d, &yday);
         n = snprintf(buf, size, "%04ld-%02u-%02u", y, m, d);
     } else {
         n = snprintf(buf, size, "%.15g", x);
@@ -307,43 +308,19 @@ static int parse_number(const crisk_batch *b, const char *s, size_t len, double 
     return 0;
 }
 
-/* Returns the days from 1970-01-01 to the proleptic Gregorian date y-m-d. */
-static long days_from_civil(long y, unsigned m, unsigned d)
-{
-    y -= m <= 2;
-    long era = (y >= 0 ? y : y - 399) / 400;
-    unsigned yoe = (unsigned)(y - era * 400);
-    unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (long)doe - 719468;
-}
-
-/* Reads `n` decimal digits at `s` into `*v`. Returns 1, or 0 when one is not a digit. */
-static int read_digits(const char *s, size_t n, unsigned *v)
-{
-    *v = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return 0;
-        *v = *v * 10 + (unsigned)(s[i] - '0');
-    }
-    return 1;
-}
-
 /* Parses YYYY-MM-DD or YYYYMMDD into days since 1970-01-01. Returns 0, -1 (not in
  * either form) or -2 (no such calendar date). */
 static int parse_date(const char *s, size_t len, double *out)
 {
-    static const unsigned char mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     unsigned y, m, d;
     int dashed = len == 10 && s[4] == '-' && s[7] == '-';
-    if (!(dashed || len == 8) || !read_digits(s, 4, &y)
-        || !read_digits(s + 4 + dashed, 2, &m) || !read_digits(s + 6 + 2 * dashed, 2, &d))
+    if (!(dashed || len == 8) || !crisk__read_digits(s, 4, &y)
+        || !crisk__read_digits(s + 4 + dashed, 2, &m)
+        || !crisk__read_digits(s + 6 + 2 * dashed, 2, &d))
         return -1;
-    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    if (y == 0 || m < 1 || m > 12 || d < 1 || d > mdays[m - 1] + (unsigned)(m == 2 && leap))
+    if (y == 0 || !crisk__date_exists(y, m, d))
         return -2;
-    *out = (double)days_from_civil((long)y, m, d);
+    *out = (double)crisk__days_from_civil(y, m, d);
     return 0;
 }
 

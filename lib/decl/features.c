@@ -3,6 +3,7 @@
  * crisk_schema_features (scoring, from the fitted state) and crisk_schema_training_matrix
  * (training, with out-of-fold risk indicators), so that the two cannot drift apart.
  */
+#include "common/date.h"
 #include "common/error.h"
 #include "decl/schema_impl.h"
 #include "common/short_copy.h"
@@ -10,57 +11,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* Returns 1 when feature `f` needs fitted state (category and risk ops), else 0. */
-int crisk_feature_needs_fit(const schema_feature *f)
-{
-    return f->op == OP_CATEGORY || f->op == OP_RISK_RATE || f->op == OP_RISK_COUNT;
-}
-
-/* Returns the largest size a composite key of the schema can have. */
-size_t crisk_key_capacity(const crisk_schema *s)
-{
-    return CRISK_SCHEMA_MAX_KEY_PARTS * (2 + s->max_field_bytes);
-}
-
-/* Writes row `row`'s composite key of set `set` into `buf` (of `cap` bytes) and returns
- * its length, -1 when a part is missing, or -2 when the key needs more than `cap` bytes. */
-long crisk_key_build(const crisk_schema *s, const crisk_batch *b, size_t set, size_t row,
-                     char *buf, size_t cap)
-{
-    const key_set *ks = &s->sets[set];
-    size_t o = 0;
-    for (uint32_t k = 0; k < ks->nparts; k++) {
-        size_t len;
-        const char *t = batch_text(b, row, ks->parts[k].field, &len);
-        if (!t)
-            return -1;
-        if (ks->parts[k].digits) {
-            if (len < ks->parts[k].digits)
-                return -1;
-            len = ks->parts[k].digits;
-        }
-        if (cap - o < 2 + len)
-            return -2;
-        /* max_field_bytes <= 65535: two bytes of length, little-endian. */
-        buf[o] = (char)(len & 0xff);
-        buf[o + 1] = (char)(len >> 8);
-        crisk_short_copy(buf + o + 2, t, len);
-        o += 2 + len;
-    }
-    return (long)o;
-}
-
-/* Splits a composite key into its parts' texts and lengths. */
-void crisk_key_split(const char *key, size_t nparts, const char **parts, size_t *lens)
-{
-    size_t o = 0;
-    for (size_t k = 0; k < nparts; k++) {
-        lens[k] = (unsigned char)key[o] | (size_t)(unsigned char)key[o + 1] << 8;
-        parts[k] = key + o + 2;
-        o += 2 + lens[k];
-    }
-}
 
 /* Returns row `row`'s fold: splitmix64 of the seed advanced row + 1 times, modulo `folds`. */
 uint32_t crisk_fold_of(uint64_t row, uint64_t seed, unsigned folds)
@@ -71,81 +21,6 @@ uint32_t crisk_fold_of(uint64_t row, uint64_t seed, unsigned folds)
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
     z ^= z >> 31;
     return (uint32_t)(z % folds);
-}
-
-/* Stores the year, month (1-12), day and day of year (1-366) of `days` since 1970-01-01
- * (the inverse of days_from_civil, after Howard Hinnant's algorithm). */
-void crisk_civil_from_days(long days, long *y, unsigned *m, unsigned *d, unsigned *yday)
-{
-    static const unsigned short before[] = {0, 31, 59, 90, 120, 151, 181, 212, 243, 273,
-                                            304, 334};
-    long z = days + 719468;
-    long era = (z >= 0 ? z : z - 146096) / 146097;
-    unsigned doe = (unsigned)(z - era * 146097);
-    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    unsigned mp = (5 * doy + 2) / 153;
-    *d = doy - (153 * mp + 2) / 5 + 1;
-    *m = mp < 10 ? mp + 3 : mp - 9;
-    *y = (long)yoe + era * 400 + (*m <= 2);
-    int leap = (*y % 4 == 0 && *y % 100 != 0) || *y % 400 == 0;
-    *yday = before[*m - 1] + *d + (leap && *m > 2);
-}
-
-/* Returns the value of table-free feature `f` for row `row` (NaN when missing): the one
- * definition of number, log1p, ratio, date_part and hs_prefix, also used for bands.
- * `cache` (NULL: none) keeps the last decomposed date between the features of a row. */
-float crisk_feature_plain(const crisk_batch *b, const schema_feature *f, size_t row,
-                          civil_date *cache)
-{
-    double x = batch_number(b, row, f->field);
-    switch (f->op) {
-    case OP_NUMBER:
-        return (float)x;
-    case OP_LOG1P:
-        return x > -1.0 ? (float)log1p(x) : NAN;
-    case OP_RATIO: {
-        double den = batch_number(b, row, f->den);
-        return !isnan(x) && den > 0 ? (float)(x / den) : NAN;
-    }
-    case OP_DATE_PART: {
-        if (isnan(x))
-            return NAN;
-        long days = (long)x;
-        if (f->arg == PART_WEEKDAY) /* 1970-01-01 was a Thursday (3 with Monday = 0) */
-            return (float)(((days + 3) % 7 + 7) % 7);
-        civil_date local, *c = cache ? cache : &local;
-        if (!cache || !c->valid || c->days != days) {
-            crisk_civil_from_days(days, &c->year, &c->month, &c->day, &c->yday);
-            c->days = days;
-            c->valid = 1;
-        }
-        switch ((date_part)f->arg) {
-        case PART_YEAR:
-            return (float)c->year;
-        case PART_MONTH:
-            return (float)c->month;
-        case PART_DAY:
-            return (float)c->day;
-        case PART_DAYOFYEAR:
-            return (float)c->yday;
-        default:
-            return NAN;
-        }
-    }
-    case OP_HS_PREFIX: {
-        size_t len;
-        const char *t = batch_text(b, row, f->field, &len);
-        if (!t || len < f->arg)
-            return NAN;
-        double v = 0;
-        for (uint32_t k = 0; k < f->arg; k++)
-            v = v * 10 + (t[k] - '0');
-        return (float)v;
-    }
-    default:
-        return NAN;
-    }
 }
 
 /* Returns the smoothed rate (pos + m * prior) / (count + m), or `prior` for a key with no

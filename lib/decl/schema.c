@@ -3,10 +3,10 @@
  * named by its JSON path, writing it back with the fitted state, and the accessors.
  */
 #include "common/error.h"
+#include "common/file.h"
 #include "common/jsonfile.h"
 #include "common/jsonpull.h"
 #include "decl/event_index.h"
-#include "import/import.h"
 #include "decl/schema_impl.h"
 
 #include <errno.h>
@@ -41,7 +41,6 @@ static const char *const op_keys[][4] = {
     {"field", "unknown"}, {"keys", "smoothing"}, {"keys"}, EVENT_KEYS, EVENT_KEYS, EVENT_KEYS,
     EVENT_KEYS};
 
-
 /* Returns the index of `name` among the `n` strings of `names` (entry 0 unused), or 0. */
 static unsigned name_index(const char *const *names, size_t n, const char *name)
 {
@@ -50,7 +49,6 @@ static unsigned name_index(const char *const *names, size_t n, const char *name)
             return i;
     return 0;
 }
-
 
 /* Stores string member `key` of `obj` (at `path`) in `*out`, NULL when absent and not
  * `required`. Returns 0 or CRISK_E_FORMAT. */
@@ -640,7 +638,7 @@ int crisk_schema_load(const char *path, crisk_schema **out, crisk_error *err)
         return crisk_fail(err, CRISK_E_INVALID_ARGUMENT, "path and out must not be NULL");
     unsigned char *data = NULL;
     size_t size = 0;
-    int rc = crisk_read_file(path, CRISK_SCHEMA_MAX_FILE_BYTES, &data, &size, err);
+    int rc = crisk__read_file(path, CRISK_SCHEMA_MAX_FILE_BYTES, &data, &size, err);
     if (rc)
         return rc;
     cJSON *root = NULL;
@@ -803,32 +801,6 @@ long crisk_schema_band_index(const crisk_schema *s, const char *name)
         if (strcmp(s->bands[i].name, name) == 0)
             return (long)i;
     return -1;
-}
-
-/* Returns key set `set` as the schema file writes key lists, or NULL when out of memory. */
-cJSON *crisk_key_set_to_json(const crisk_schema *s, size_t set)
-{
-    cJSON *arr = cJSON_CreateArray();
-    for (uint32_t k = 0; arr && k < s->sets[set].nparts; k++) {
-        const key_part *p = &s->sets[set].parts[k];
-        cJSON *part;
-        if (p->digits) {
-            part = cJSON_CreateObject();
-            if (part && (!cJSON_AddStringToObject(part, "field", s->fields[p->field].name)
-                         || !cJSON_AddNumberToObject(part, "digits", p->digits))) {
-                cJSON_Delete(part);
-                part = NULL;
-            }
-        } else {
-            part = cJSON_CreateString(s->fields[p->field].name);
-        }
-        if (!part || !cJSON_AddItemToArray(arr, part)) {
-            cJSON_Delete(part);
-            cJSON_Delete(arr);
-            return NULL;
-        }
-    }
-    return arr;
 }
 
 /* Adds feature `f`'s definition to array `arr`. Returns 0 or CRISK_E_NOMEM. */

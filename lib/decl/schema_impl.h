@@ -235,10 +235,6 @@ typedef struct civil_date {
     unsigned month, day, yday;
 } civil_date;
 
-/* Stores the year, month (1-12), day and day of year (1-366) of `days` since
- * 1970-01-01. */
-void crisk_civil_from_days(long days, long *y, unsigned *m, unsigned *d, unsigned *yday);
-
 /* Returns the value of table-free feature `f` for row `row` (NaN when missing); `cache`
  * (or NULL) keeps the row's last decomposed date. */
 float crisk_feature_plain(const crisk_batch *b, const schema_feature *f, size_t row,

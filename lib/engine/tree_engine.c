@@ -112,30 +112,6 @@ static int fast_layout_fits(const crisk_model *m)
     return 1;
 }
 
-/* Stores tree t's leaf `n` multiplied by the tree's weight as the reference does, in
- * float for XGBoost (in *f) or in double for LightGBM (in *d). */
-void crisk_engine_weighted_leaf(const crisk_model *m, size_t t, const crisk_node *n, float *f,
-                                double *d)
-{
-    if (m->accumulate_double)
-        *d = m->trees[t].weight * n->value;
-    else
-        *f = (float)n->value * (float)m->trees[t].weight;
-}
-
-void crisk_engine_perfect_slots(const crisk_model *m, size_t t, uint32_t depth,
-                                int32_t *canon)
-{
-    const crisk_node *nodes = m->nodes + m->trees[t].first_node;
-    size_t inner = ((size_t)1 << depth) - 1;
-    canon[0] = 0;
-    for (size_t j = 0; j < inner; j++) {
-        const crisk_node *n = nodes + canon[j];
-        canon[2 * j + 1] = n->left == -1 ? canon[j] : n->left;
-        canon[2 * j + 2] = n->left == -1 ? canon[j] : n->right;
-    }
-}
-
 /* Fills lane k of PERFECT block b with tree t (or, for t >= num_trees, a padding tree that
  * is never added): splits level by level from the root, a leaf above the bottom level
  * repeated into every descendant. */
@@ -706,7 +682,6 @@ static void add_trees_general(const crisk_model *m, const float *rows, size_t nr
         }
     }
 }
-
 
 /* crisk_engine_add_trees through the reference walk of the canonical nodes. */
 static void add_trees_reference(const crisk_model *m, const float *rows, size_t nrows,

@@ -7,7 +7,8 @@
 #include "common/error.h"
 #include "decl/event_index.h"
 #include "common/jsonfile.h"
-#include "policy/profiles.h"
+#include "common/date.h"
+#include "common/hex.h"
 #include "common/siphash.h"
 
 #include <errno.h>
@@ -23,53 +24,6 @@
 #define MAX_ID_BYTES 256       /* event_id and device_id */
 #define MAX_REASON 240
 
-const char *const crisk_event_key_names[EVENT_KEY_TYPES] = {
-    NULL, "container", "transport_document", "conveyance", "declaration"};
-const char *const crisk_event_builtin_names[EVENT_BUILTIN_TYPES] = {
-    "seal.opened", "seal.tampered", "seal.verified", "rfid.read", "gps.position",
-    "gps.route_deviation", "xray.result"};
-
-/* Returns the number of event type `name` for `s`, or -1. */
-long crisk_event_type_index(const crisk_schema *s, const char *name)
-{
-    for (long i = 0; i < EVENT_BUILTIN_TYPES; i++)
-        if (strcmp(crisk_event_builtin_names[i], name) == 0)
-            return i;
-    for (size_t i = 0; i < s->nevent_types; i++)
-        if (strcmp(s->event_types[i], name) == 0)
-            return EVENT_BUILTIN_TYPES + (long)i;
-    return -1;
-}
-
-/* Returns the name of event type `type` of `s`. */
-const char *crisk_event_type_name(const crisk_schema *s, uint32_t type)
-{
-    return type < EVENT_BUILTIN_TYPES ? crisk_event_builtin_names[type]
-                                      : s->event_types[type - EVENT_BUILTIN_TYPES];
-}
-
-/* Returns 1 when `name` is a well-formed custom event type name, else 0. */
-int crisk_event_type_name_valid(const char *name)
-{
-    size_t n = strlen(name);
-    if (n == 0 || n > 64 || name[0] < 'a' || name[0] > 'z')
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= '0' && name[i] <= '9')
-              || name[i] == '.' || name[i] == '_' || name[i] == '-'))
-            return 0;
-    return 1;
-}
-
-/* Returns the number of key kind `name`, or 0. */
-unsigned crisk_event_key_type_index(const char *name)
-{
-    for (unsigned i = 1; i < EVENT_KEY_TYPES; i++)
-        if (strcmp(crisk_event_key_names[i], name) == 0)
-            return i;
-    return 0;
-}
-
 /* ---- device keys ------------------------------------------------------------------- */
 
 struct crisk_device_keys {
@@ -77,34 +31,6 @@ struct crisk_device_keys {
     unsigned char (*key)[64];
     uint8_t *len, *required;
 };
-
-/* Returns the value of hex digit `c`, or -1. */
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* Decodes the hex text `s` into at most `max` bytes at `out`; returns the byte count, or
- * -1 when `s` is not an even number of hex digits or is too long. */
-static long hex_decode(const char *s, unsigned char *out, size_t max)
-{
-    size_t n = strlen(s);
-    if (n % 2 || n / 2 > max)
-        return -1;
-    for (size_t i = 0; i < n; i += 2) {
-        int hi = hex_value(s[i]), lo = hex_value(s[i + 1]);
-        if (hi < 0 || lo < 0)
-            return -1;
-        out[i / 2] = (unsigned char)(hi << 4 | lo);
-    }
-    return (long)(n / 2);
-}
 
 /* Frees device keys, wiping the key bytes. */
 void crisk_device_keys_free(crisk_device_keys *k)
@@ -146,7 +72,9 @@ static int read_device(crisk_device_keys *k, const cJSON *it, size_t i, crisk_er
                           id->valuestring);
     if ((rc = crisk_strmap_insert(&k->ids, id->valuestring, n, &idx)))
         return crisk_fail(err, rc, "%s: out of memory", at);
-    long bytes = cJSON_IsString(key) ? hex_decode(key->valuestring, k->key[idx], 64) : -1;
+    long bytes = cJSON_IsString(key)
+                     ? crisk__hex_decode_text(key->valuestring, k->key[idx], 64)
+                     : -1;
     if (bytes < 16)
         return crisk_fail(err, CRISK_E_FORMAT, "%s.key: expected 16 to 64 bytes as hex "
                           "digits", at);
@@ -311,18 +239,6 @@ static int reject(reader *r, uint64_t line, crisk_event_reject kind, crisk_error
     return 1;
 }
 
-/* Parses `n` decimal digits at `s` into `*v`; returns 1, or 0 on a non-digit. */
-static int digits(const char *s, size_t n, unsigned *v)
-{
-    *v = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return 0;
-        *v = *v * 10 + (unsigned)(s[i] - '0');
-    }
-    return 1;
-}
-
 /* Parses an RFC 3339 date-time with offset ("2026-03-01T08:15:00.250+02:00", "...Z") into
  * microseconds since the epoch, UTC; digits beyond microseconds are dropped. Returns 0,
  * or -1 when `s` is not one (a second of 60, a leap second, counts as 59.999999). */
@@ -332,9 +248,9 @@ static int parse_time(const char *s, int64_t *out)
     int64_t days;
     unsigned hh, mm, ss, oh = 0, om = 0;
     if (n < 20 || (s[10] != 'T' && s[10] != 't') || s[13] != ':' || s[16] != ':'
-        || crisk_parse_iso_date(s, 10, &days) || !digits(s + 11, 2, &hh)
-        || !digits(s + 14, 2, &mm) || !digits(s + 17, 2, &ss) || hh > 23 || mm > 59
-        || ss > 60)
+        || crisk__parse_iso_date(s, 10, &days) || !crisk__read_digits(s + 11, 2, &hh)
+        || !crisk__read_digits(s + 14, 2, &mm) || !crisk__read_digits(s + 17, 2, &ss)
+        || hh > 23 || mm > 59 || ss > 60)
         return -1;
     int64_t us = 0;
     size_t i = 19;
@@ -354,7 +270,8 @@ static int parse_time(const char *s, int64_t *out)
     if ((s[i] == 'Z' || s[i] == 'z') && i + 1 == n)
         sign = 0;
     else if ((s[i] == '+' || s[i] == '-') && i + 6 == n && s[i + 3] == ':'
-             && digits(s + i + 1, 2, &oh) && digits(s + i + 4, 2, &om) && oh <= 23 && om <= 59)
+             && crisk__read_digits(s + i + 1, 2, &oh)
+             && crisk__read_digits(s + i + 4, 2, &om) && oh <= 23 && om <= 59)
         sign = s[i] == '+' ? 1 : -1;
     else
         return -1;
@@ -562,7 +479,7 @@ static int check_hmac(reader *r, const parsed *p, const char *line, size_t len,
         return reject(r, lineno, CRISK_EVENT_UNVERIFIABLE, err, "hmac given, but there is no "
                       "key for device \"%.64s\"", p->device);
     unsigned char given[32];
-    if (strlen(p->hmac) != 64 || hex_decode(p->hmac, given, sizeof given) != 32)
+    if (strlen(p->hmac) != 64 || crisk__hex_decode_text(p->hmac, given, sizeof given) != 32)
         return reject(r, lineno, CRISK_EVENT_BAD_HMAC, err, "hmac: expected 64 hex "
                       "digits");
     size_t off = 0, n = 0, o = 0;

@@ -7,7 +7,7 @@
 
 #include "predict/call.h"
 #include "common/error.h"
-#include "explain/explain.h"
+#include "explain/shap.h"
 #include "model/model.h"
 
 #include <stdint.h>

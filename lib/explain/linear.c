@@ -13,7 +13,7 @@
  * Linear models have no interactions: the interaction matrix is diagonal, holding the
  * contributions.
  */
-#include "explain/explain.h"
+#include "explain/shap.h"
 
 #include "common/error.h"
 

@@ -35,7 +35,7 @@
  * for a leaf, features a != b on its path interact by v (o_a - z_a)(o_b - z_b) W_b / 2,
  * W_b being the weight above over the d - 1 features other than a.
  */
-#include "explain/explain.h"
+#include "explain/shap.h"
 
 #include "predict/call.h"
 #include "common/error.h"

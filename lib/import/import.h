@@ -51,11 +51,4 @@ int crisk_json_nonfinite_value(const cJSON *item, float *value);
 int crisk_xgboost_legacy_to_json(const void *data, size_t size, char **json,
                                  crisk_error *err);
 
-/* Reads the whole regular file at `path` into a malloc'd, NUL-terminated buffer stored in
- * `*data` (`*size` bytes before the NUL), refusing directories, other non-regular files
- * and files over `max_bytes`. Returns 0 or CRISK_E_IO / CRISK_E_LIMIT / CRISK_E_NOMEM
- * naming the path. Shared by the model, schema and bundle loaders. */
-int crisk_read_file(const char *path, size_t max_bytes, unsigned char **data, size_t *size,
-                    crisk_error *err);
-
 #endif /* CRISK_IMPORT_H */

@@ -1,10 +1,9 @@
 /*
- * model/model.c — a model's life cycle: allocation, validation of what an importer built,
- * accessors, description, and freeing.
+ * model/model.c — the canonical model: allocation, validation of what an importer built,
+ * accessors, the memory it holds, and freeing it.
  */
 #include "model/model.h"
 
-#include "engine/engine.h"
 #include "common/error.h"
 
 #include <math.h>
@@ -16,8 +15,9 @@ crisk_model *crisk_model_new(void)
     return calloc(1, sizeof(crisk_model));
 }
 
-/* Frees a model and every array it owns; NULL is a no-op. */
-void crisk_model_free(crisk_model *model)
+/* Frees the canonical model and every array it owns (not its compiled engine, which
+ * crisk_model_free frees first); NULL is a no-op. */
+void crisk__model_release(crisk_model *model)
 {
     if (!model)
         return;
@@ -26,7 +26,6 @@ void crisk_model_free(crisk_model *model)
             free(model->feature_names[i]);
         free(model->feature_names);
     }
-    crisk_engine_free(model->engine);
     free(model->base_margin);
     free(model->trees);
     free(model->nodes);
@@ -70,8 +69,9 @@ const char *crisk_model_feature_name(const crisk_model *model, size_t index)
     return model->feature_names[index];
 }
 
-/* Returns the bytes held by the model's arrays, as counted for crisk_model_info. */
-static size_t model_memory(const crisk_model *m)
+/* Returns the bytes held by the canonical model's arrays, as counted for crisk_model_info
+ * (its compiled engine aside). */
+size_t crisk__model_memory(const crisk_model *m)
 {
     size_t bytes = sizeof *m;
     if (m->feature_names) {
@@ -96,42 +96,7 @@ static size_t model_memory(const crisk_model *m)
         bytes += m->num_features * sizeof(float);
     if (m->scale)
         bytes += m->num_features * sizeof(float);
-    return bytes + crisk_engine_memory(m->engine);
-}
-
-/* Fills `info` from the model's fields. */
-void crisk_model_get_info(const crisk_model *model, crisk_model_info *info)
-{
-    static const char *const formats[] = {"unknown", "xgboost", "lightgbm", "logistic"};
-    memset(info, 0, sizeof *info);
-    if (!model)
-        return;
-    info->format = formats[model->family <= CRISK_FAMILY_LOGISTIC ? model->family : 0];
-    info->booster = model->booster;
-    info->objective = model->objective;
-    info->num_features = model->num_features;
-    info->num_outputs = crisk_model_num_outputs(model);
-    info->num_classes = model->num_classes;
-    info->num_trees = model->num_trees;
-    info->num_iterations = model->num_iterations;
-    info->num_nodes = model->num_nodes;
-    for (size_t t = 0; t < model->num_trees; t++)
-        if (model->trees[t].depth > info->max_depth)
-            info->max_depth = model->trees[t].depth;
-    info->memory_bytes = model_memory(model);
-}
-
-/* Fills `opts` with the documented default limits. */
-void crisk_load_options_init(crisk_load_options *opts)
-{
-    memset(opts, 0, sizeof *opts);
-    opts->limits.max_file_bytes = (size_t)2 << 30;
-    opts->limits.max_trees = 1000000;
-    opts->limits.max_nodes = (size_t)1 << 28;
-    opts->limits.max_depth = 256;
-    opts->limits.max_features = 1000000;
-    opts->limits.max_outputs = 10000;
-    opts->limits.max_category = (size_t)1 << 24;
+    return bytes;
 }
 
 /* Checks one split node's own fields (not its children). Returns 0 or an error code. */

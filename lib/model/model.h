@@ -154,6 +154,13 @@ struct crisk_model {
 /* Allocates an empty model (every pointer NULL). Returns NULL when out of memory. */
 crisk_model *crisk_model_new(void);
 
+/* Frees the model's own arrays and the model; its compiled engine must be freed first
+ * (crisk_model_free does both). NULL is a no-op. */
+void crisk__model_release(crisk_model *model);
+
+/* Returns the bytes the model's own arrays hold, its compiled engine aside. */
+size_t crisk__model_memory(const crisk_model *model);
+
 /* Checks the invariants every importer must leave (children in range and acyclic, feature
  * indices below num_features, category bitsets in range, tree groups below num_outputs),
  * computes each tree's depth, and enforces `limits`. Returns 0 or an error code with

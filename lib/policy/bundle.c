@@ -397,27 +397,6 @@ void crisk_score_options_init(crisk_score_options *opts)
     opts->pool = NULL;
 }
 
-/* Copies model `m`'s columns of every row (or, with `rows`, of every complete row) into
- * `cols`; returns how many rows were copied. */
-size_t crisk_bundle_gather(const bundle_model *m, const float *features, size_t n, size_t nf,
-                           float *cols, size_t *rows)
-{
-    size_t k = m->num_columns, kept = 0;
-    for (size_t r = 0; r < n; r++) {
-        float *dst = cols + kept * k;
-        int complete = 1;
-        for (size_t c = 0; c < k; c++) {
-            dst[c] = features[r * nf + m->columns[c]];
-            complete &= !isnan(dst[c]);
-        }
-        if (!rows)
-            kept++;
-        else if (complete)
-            rows[kept++] = r;
-    }
-    return kept;
-}
-
 /* Runs model `m` on the rows of `features` (n rows of nf schema features), gathering
  * its columns in manifest order, and writes n * num_outputs values to `out`. A model that
  * refuses missing values (logistic) scores only the rows whose columns are all present;

@@ -6,7 +6,7 @@
 #define CRISK_BUNDLE_H
 
 #include "crisk.h"
-#include "explain/explain.h"
+#include "explain/shap.h"
 #include "policy/lanes.h"
 #include "policy/profiles.h"
 

@@ -5,6 +5,7 @@
  */
 #include "policy/profiles.h"
 
+#include "common/date.h"
 #include "common/error.h"
 #include "common/jsonfile.h"
 
@@ -104,41 +105,6 @@ static char *dup_string(const char *s)
         memcpy(d, s, n);
     return d;
 }
-
-/* Returns the number of days from 1970-01-01 to the civil date y-m-d (proleptic
- * Gregorian), by the usual era arithmetic. */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    unsigned yoe = (unsigned)(y - era * 400);
-    unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (int64_t)doe - 719468;
-}
-
-int crisk_parse_iso_date(const char *s, size_t len, int64_t *days)
-{
-    if (len != 10 || s[4] != '-' || s[7] != '-')
-        return -1;
-    unsigned v[3] = {0, 0, 0};
-    const size_t starts[3] = {0, 5, 8}, lens[3] = {4, 2, 2};
-    for (int part = 0; part < 3; part++)
-        for (size_t i = starts[part]; i < starts[part] + lens[part]; i++) {
-            if (s[i] < '0' || s[i] > '9')
-                return -1;
-            v[part] = v[part] * 10 + (unsigned)(s[i] - '0');
-        }
-    static const unsigned mdays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (v[1] < 1 || v[1] > 12 || v[2] < 1 || v[2] > mdays[v[1] - 1])
-        return -1;
-    int leap = (v[0] % 4 == 0 && v[0] % 100 != 0) || v[0] % 400 == 0;
-    if (v[1] == 2 && v[2] == 29 && !leap)
-        return -1;
-    *days = days_from_civil(v[0], v[1], v[2]);
-    return 0;
-}
-
 /* Orders two byte strings (memcmp order, shorter first on a common prefix). */
 static int cmp_bytes(const char *a, size_t alen, const char *b, size_t blen)
 {
@@ -346,7 +312,7 @@ static int field_value(parse_ctx *c, const cJSON *v, crisk_field_type type, cons
     if (type == CRISK_FIELD_DATE) {
         int64_t days;
         if (!cJSON_IsString(v) ||
-            crisk_parse_iso_date(v->valuestring, strlen(v->valuestring), &days)) {
+            crisk__parse_iso_date(v->valuestring, strlen(v->valuestring), &days)) {
             snprintf(msg, sizeof msg, "%s: expected a date \"YYYY-MM-DD\" for a date field",
                      key);
             return rule_fail(c, CRISK_E_FORMAT, msg);
@@ -671,7 +637,7 @@ static int parse_active(parse_ctx *c, const cJSON *active, rule *r)
         char msg[96];
         snprintf(msg, sizeof msg, "active.%s: expected a date \"YYYY-MM-DD\"", keys[i]);
         if (!cJSON_IsString(d) ||
-            crisk_parse_iso_date(d->valuestring, strlen(d->valuestring),
+            crisk__parse_iso_date(d->valuestring, strlen(d->valuestring),
                                  i ? &r->to : &r->from))
             return rule_fail(c, CRISK_E_FORMAT, msg);
     }

@@ -76,8 +76,5 @@ int crisk_profiles_rule_mandatory(const crisk_profiles *profiles, size_t i);
 size_t crisk_profiles_eval(const crisk_profiles *profiles, const crisk_row_view *row,
                            int64_t today, uint32_t *hits);
 
-/* Parses an ISO date "YYYY-MM-DD" of `len` bytes at `s` into days since 1970-01-01 in
- * `*days`. Returns 0, or -1 when it is not a valid calendar date. */
-int crisk_parse_iso_date(const char *s, size_t len, int64_t *days);
 
 #endif /* CRISK_PROFILES_H */

@@ -5,16 +5,29 @@
 #include "crisk.h"
 
 #include "common/digest.h"
+#include "common/hex.h"
 #include "engine/engine.h"
 #include "common/error.h"
+#include "common/file.h"
 #include "import/import.h"
 #include "model/model.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
+
+/* Fills `opts` with the documented default limits. */
+void crisk_load_options_init(crisk_load_options *opts)
+{
+    memset(opts, 0, sizeof *opts);
+    opts->limits.max_file_bytes = (size_t)2 << 30;
+    opts->limits.max_trees = 1000000;
+    opts->limits.max_nodes = (size_t)1 << 28;
+    opts->limits.max_depth = 256;
+    opts->limits.max_features = 1000000;
+    opts->limits.max_outputs = 10000;
+    opts->limits.max_category = (size_t)1 << 24;
+}
 
 /* The formats the loader tells apart by their first bytes. */
 typedef enum model_format {
@@ -132,8 +145,8 @@ static int check_digest(const void *data, size_t size, const crisk_load_options 
     if (!opts->pin_sha256 || memcmp(digest, opts->expected_sha256, CRISK_SHA256_SIZE) == 0)
         return 0;
     char want[CRISK_SHA256_HEX + 1], got[CRISK_SHA256_HEX + 1];
-    crisk_hex_encode(opts->expected_sha256, CRISK_SHA256_SIZE, want);
-    crisk_hex_encode(digest, CRISK_SHA256_SIZE, got);
+    crisk__hex_encode(opts->expected_sha256, CRISK_SHA256_SIZE, want);
+    crisk__hex_encode(digest, CRISK_SHA256_SIZE, got);
     return crisk_fail(err, CRISK_E_INTEGRITY,
                       "the model's SHA-256 is %s, not the pinned %s: refusing to load it", got,
                       want);
@@ -186,42 +199,6 @@ int crisk_model_load_buffer(const void *data, size_t size, crisk_model **out,
     return crisk_model_load_buffer_advanced(data, size, NULL, out, err);
 }
 
-int crisk_read_file(const char *path, size_t max_bytes, unsigned char **data, size_t *size,
-                     crisk_error *err)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return crisk_fail(err, CRISK_E_IO, "%s: %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-        fclose(f);
-        return crisk_fail(err, CRISK_E_IO, "%s: not a regular file", path);
-    }
-    if ((unsigned long long)st.st_size > max_bytes) {
-        fclose(f);
-        return crisk_fail(err, CRISK_E_LIMIT,
-                          "%s: %lld bytes, more than the limit max_file_bytes = %zu", path,
-                          (long long)st.st_size, max_bytes);
-    }
-    size_t n = (size_t)st.st_size;
-    unsigned char *buf = malloc(n + 1);
-    if (!buf) {
-        fclose(f);
-        return crisk_fail(err, CRISK_E_NOMEM, "%s: out of memory for %zu bytes", path, n);
-    }
-    size_t got = fread(buf, 1, n, f);
-    int failed = ferror(f);
-    fclose(f);
-    if (failed || got != n) {
-        free(buf);
-        return crisk_fail(err, CRISK_E_IO, "%s: read %zu of %zu bytes", path, got, n);
-    }
-    buf[n] = '\0';
-    *data = buf;
-    *size = n;
-    return 0;
-}
-
 int crisk_model_load_advanced(const char *path, const crisk_load_options *opts,
                               crisk_model **out, crisk_error *err)
 {
@@ -236,7 +213,7 @@ int crisk_model_load_advanced(const char *path, const crisk_load_options *opts,
         return crisk_fail(err, CRISK_E_INVALID_ARGUMENT, "path and out must not be NULL");
     unsigned char *data = NULL;
     size_t size = 0;
-    int rc = crisk_read_file(path, opts->limits.max_file_bytes, &data, &size, err);
+    int rc = crisk__read_file(path, opts->limits.max_file_bytes, &data, &size, err);
     if (rc == 0) {
         rc = crisk_model_load_buffer_advanced(data, size, opts, out, err);
         if (rc)

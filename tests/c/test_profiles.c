@@ -4,6 +4,7 @@
  * naming the rule and the reason. Rules run against a small in-test table of declarations
  * through the crisk_row_view interface, so the expected hits are worked out by hand here.
  */
+#include "common/date.h"
 #include "policy/profiles.h"
 
 #include "check_run.h"
@@ -106,7 +107,7 @@ static int parse_text(const char *text, crisk_profiles **out, crisk_error *err)
 static int64_t day(const char *iso)
 {
     int64_t d;
-    ck_assert_int_eq(crisk_parse_iso_date(iso, strlen(iso), &d), 0);
+    ck_assert_int_eq(crisk__parse_iso_date(iso, strlen(iso), &d), 0);
     return d;
 }
 
@@ -147,8 +148,8 @@ START_TEST(test_iso_dates)
     const char *bad[] = {"2023-02-29", "2024-13-01", "2024-00-10", "2024-04-31", "24-01-01",
                          "2024/01/01", "2024-1-01", "20240101"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
-        ck_assert_int_eq(crisk_parse_iso_date(bad[i], strlen(bad[i]), &d), -1);
-    ck_assert_int_eq(crisk_parse_iso_date("1900-02-29", 10, &d), -1);
+        ck_assert_int_eq(crisk__parse_iso_date(bad[i], strlen(bad[i]), &d), -1);
+    ck_assert_int_eq(crisk__parse_iso_date("1900-02-29", 10, &d), -1);
 }
 END_TEST
 

@@ -1,6 +1,6 @@
 /*
- * explain/explain.h — exact SHAP contributions and interactions: the tree explainer
- * (explain_tree.c) and the linear one (explain_linear.c), driven by explain.c.
+ * explain/shap.h — exact SHAP contributions and interactions: the tree explainer
+ * (tree_shap.c) and the linear one (linear.c), driven by explain.c.
  * Internal to the library.
  *
  * Layouts, per row r and output group g, with F features and C = F + 1 columns:
