@@ -41,7 +41,7 @@ static FILE *create_new(const char *path, mode_t mode, crisk_error *err)
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, mode);
     FILE *f = fd < 0 ? NULL : fdopen(fd, "w");
     if (!f) {
-        crisk_fail(err, CRISK_E_IO, "%s: %s", path, strerror(errno));
+        crisk__fail(err, CRISK_E_IO, "%s: %s", path, strerror(errno));
         if (fd >= 0)
             close(fd);
     }
@@ -51,14 +51,14 @@ static FILE *create_new(const char *path, mode_t mode, crisk_error *err)
 int crisk_audit_keygen(const char *private_path, const char *public_path, crisk_error *err)
 {
     if (!private_path || !public_path)
-        return crisk_fail(err, CRISK_E_INVALID_ARGUMENT, "key paths must not be NULL");
+        return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "key paths must not be NULL");
     EVP_PKEY *pkey = NULL;
     EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_id(EVP_PKEY_ED25519, NULL);
     int ok = ctx && EVP_PKEY_keygen_init(ctx) == 1 && EVP_PKEY_keygen(ctx, &pkey) == 1;
     EVP_PKEY_CTX_free(ctx);
     if (!ok) {
         EVP_PKEY_free(pkey);
-        return crisk_fail(err, CRISK_E_DEPENDENCY, "OpenSSL could not generate an Ed25519 key");
+        return crisk__fail(err, CRISK_E_DEPENDENCY, "OpenSSL could not generate an Ed25519 key");
     }
     int rc = 0;
     FILE *priv = create_new(private_path, 0600, err);
@@ -67,12 +67,12 @@ int crisk_audit_keygen(const char *private_path, const char *public_path, crisk_
         rc = CRISK_E_IO;
     } else if (PEM_write_PrivateKey(priv, pkey, NULL, NULL, 0, NULL, NULL) != 1 ||
                PEM_write_PUBKEY(pub, pkey) != 1) {
-        rc = crisk_fail(err, CRISK_E_DEPENDENCY, "OpenSSL could not write the key pair");
+        rc = crisk__fail(err, CRISK_E_DEPENDENCY, "OpenSSL could not write the key pair");
     }
     if (priv && fclose(priv) != 0 && rc == 0)
-        rc = crisk_fail(err, CRISK_E_IO, "%s: %s", private_path, strerror(errno));
+        rc = crisk__fail(err, CRISK_E_IO, "%s: %s", private_path, strerror(errno));
     if (pub && fclose(pub) != 0 && rc == 0)
-        rc = crisk_fail(err, CRISK_E_IO, "%s: %s", public_path, strerror(errno));
+        rc = crisk__fail(err, CRISK_E_IO, "%s: %s", public_path, strerror(errno));
     if (rc && priv)
         remove(private_path);
     if (rc && pub)
@@ -87,10 +87,10 @@ int crisk_audit_key_load(const char *path, int is_private, crisk_audit_key **out
     if (out)
         *out = NULL;
     if (!path || !out)
-        return crisk_fail(err, CRISK_E_INVALID_ARGUMENT, "path and out must not be NULL");
+        return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "path and out must not be NULL");
     FILE *f = fopen(path, "r");
     if (!f)
-        return crisk_fail(err, CRISK_E_IO, "%s: %s", path, strerror(errno));
+        return crisk__fail(err, CRISK_E_IO, "%s: %s", path, strerror(errno));
     EVP_PKEY *pkey = NULL;
     int got_private = 0;
     if (!is_private)
@@ -105,13 +105,13 @@ int crisk_audit_key_load(const char *path, int is_private, crisk_audit_key **out
     ERR_clear_error();
     if (!pkey || EVP_PKEY_id(pkey) != EVP_PKEY_ED25519) {
         EVP_PKEY_free(pkey);
-        return crisk_fail(err, CRISK_E_FORMAT, "%s: not an Ed25519 %s key in PEM form", path,
+        return crisk__fail(err, CRISK_E_FORMAT, "%s: not an Ed25519 %s key in PEM form", path,
                           is_private ? "private" : "public");
     }
     crisk_audit_key *key = malloc(sizeof *key);
     if (!key) {
         EVP_PKEY_free(pkey);
-        return crisk_fail(err, CRISK_E_NOMEM, "out of memory");
+        return crisk__fail(err, CRISK_E_NOMEM, "out of memory");
     }
     key->pkey = pkey;
     key->is_private = got_private;
@@ -138,10 +138,10 @@ static int checkpoint_body(const crisk_checkpoint *cp, char *buf, size_t capacit
     return n < 0 || (size_t)n >= capacity ? -1 : n;
 }
 
-int crisk_checkpoint_sign(crisk_checkpoint *cp, const crisk_audit_key *key, crisk_error *err)
+int crisk__checkpoint_sign(crisk_checkpoint *cp, const crisk_audit_key *key, crisk_error *err)
 {
     if (!key || !key->is_private)
-        return crisk_fail(err, CRISK_E_INVALID_ARGUMENT,
+        return crisk__fail(err, CRISK_E_INVALID_ARGUMENT,
                           "signing a checkpoint needs a private key");
     char body[CRISK_CHECKPOINT_TEXT_MAX];
     int n = checkpoint_body(cp, body, sizeof body);
@@ -153,14 +153,14 @@ int crisk_checkpoint_sign(crisk_checkpoint *cp, const crisk_audit_key *key, cris
              sig_len == CRISK_SIGNATURE_SIZE;
     EVP_MD_CTX_free(ctx);
     ERR_clear_error();
-    return ok ? 0 : crisk_fail(err, CRISK_E_DEPENDENCY, "OpenSSL could not sign a checkpoint");
+    return ok ? 0 : crisk__fail(err, CRISK_E_DEPENDENCY, "OpenSSL could not sign a checkpoint");
 }
 
 int crisk_checkpoint_verify(const crisk_checkpoint *cp, const crisk_audit_key *key,
                             crisk_error *err)
 {
     if (!cp || !key)
-        return crisk_fail(err, CRISK_E_INVALID_ARGUMENT, "checkpoint and key must not be NULL");
+        return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "checkpoint and key must not be NULL");
     char body[CRISK_CHECKPOINT_TEXT_MAX];
     int n = checkpoint_body(cp, body, sizeof body);
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
@@ -170,7 +170,7 @@ int crisk_checkpoint_verify(const crisk_checkpoint *cp, const crisk_audit_key *k
     EVP_MD_CTX_free(ctx);
     ERR_clear_error();
     if (!ok)
-        return crisk_fail(err, CRISK_E_INTEGRITY,
+        return crisk__fail(err, CRISK_E_INTEGRITY,
                           "the signature of the checkpoint of size %" PRIu64
                           " does not match the key",
                           cp->tree_size);
@@ -209,25 +209,25 @@ int crisk_checkpoint_parse(const char *text, size_t size, crisk_checkpoint *out,
 {
     static const char *const keys[] = {NULL, "size ", "root ", "time ", "sig "};
     if (!text || !out)
-        return crisk_fail(err, CRISK_E_INVALID_ARGUMENT, "text and out must not be NULL");
+        return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "text and out must not be NULL");
     memset(out, 0, sizeof *out);
     size_t pos = 0;
     for (size_t line = 0; line < 5; line++) {
         if (pos >= size)
-            return crisk_fail(err, CRISK_E_FORMAT, "checkpoint line %zu: missing", line + 1);
+            return crisk__fail(err, CRISK_E_FORMAT, "checkpoint line %zu: missing", line + 1);
         const char *nl = memchr(text + pos, '\n', size - pos);
         size_t end = nl ? (size_t)(nl - text) : size, len = end - pos;
         const char *s = text + pos;
         pos = end + 1;
         if (line == 0) {
             if (len != strlen(checkpoint_magic) || memcmp(s, checkpoint_magic, len) != 0)
-                return crisk_fail(err, CRISK_E_FORMAT,
+                return crisk__fail(err, CRISK_E_FORMAT,
                                   "checkpoint line 1: not \"%s\"", checkpoint_magic);
             continue;
         }
         size_t klen = strlen(keys[line]);
         if (len < klen || memcmp(s, keys[line], klen) != 0)
-            return crisk_fail(err, CRISK_E_FORMAT, "checkpoint line %zu: expected \"%s...\"",
+            return crisk__fail(err, CRISK_E_FORMAT, "checkpoint line %zu: expected \"%s...\"",
                               line + 1, keys[line]);
         s += klen;
         len -= klen;
@@ -241,7 +241,7 @@ int crisk_checkpoint_parse(const char *text, size_t size, crisk_checkpoint *out,
             bad = len != 2 * CRISK_SIGNATURE_SIZE ||
                   crisk__hex_decode(s, CRISK_SIGNATURE_SIZE, out->signature);
         if (bad)
-            return crisk_fail(err, CRISK_E_FORMAT, "checkpoint line %zu: bad %svalue",
+            return crisk__fail(err, CRISK_E_FORMAT, "checkpoint line %zu: bad %svalue",
                               line + 1, keys[line]);
         if (line == 1)
             out->tree_size = v;
@@ -249,6 +249,6 @@ int crisk_checkpoint_parse(const char *text, size_t size, crisk_checkpoint *out,
             out->timestamp = (int64_t)v;
     }
     if (pos < size)
-        return crisk_fail(err, CRISK_E_FORMAT, "checkpoint: text after the signature line");
+        return crisk__fail(err, CRISK_E_FORMAT, "checkpoint: text after the signature line");
     return 0;
 }

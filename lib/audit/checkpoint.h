@@ -9,6 +9,6 @@
 /* Signs `cp` (its size, root and time) with the private key `key`, filling
  * cp->signature. Returns 0, CRISK_E_INVALID_ARGUMENT (a public key) or
  * CRISK_E_DEPENDENCY. */
-int crisk_checkpoint_sign(crisk_checkpoint *cp, const crisk_audit_key *key, crisk_error *err);
+int crisk__checkpoint_sign(crisk_checkpoint *cp, const crisk_audit_key *key, crisk_error *err);
 
 #endif /* CRISK_CHECKPOINT_H */

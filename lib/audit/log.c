@@ -42,7 +42,7 @@ struct crisk_audit_log {
     unsigned char (*leaves)[CRISK_HASH_SIZE];
     uint64_t *offsets;       /* byte offset of each entry's record */
     off_t     end;           /* bytes of intact records, the header included */
-    crisk_merkle_frontier frontier;
+    crisk__merkle_frontier frontier;
     size_t    num_checkpoints;
     crisk_checkpoint last;   /* the last checkpoint, when num_checkpoints > 0 */
 };
@@ -104,7 +104,7 @@ static int make_header(unsigned char h[HEADER_SIZE], int type, size_t length, ui
     h[0] = (unsigned char)type;
     put_be(h + 1, length, 4);
     put_be(h + 5, index, 8);
-    if (crisk_sha256_parts(-1, h, 13, NULL, 0, check) != 0)
+    if (crisk__sha256_parts(-1, h, 13, NULL, 0, check) != 0)
         return CRISK_E_DEPENDENCY;
     memcpy(h + 13, check, 4);
     return 0;
@@ -121,7 +121,7 @@ static int reserve(crisk_audit_log *log, crisk_error *err)
         log->leaves = leaves;
     void *offsets = leaves ? realloc(log->offsets, cap * sizeof *log->offsets) : NULL;
     if (!offsets)
-        return crisk_fail(err, CRISK_E_NOMEM, "out of memory for %" PRIu64 " entries", cap);
+        return crisk__fail(err, CRISK_E_NOMEM, "out of memory for %" PRIu64 " entries", cap);
     log->offsets = offsets;
     log->capacity = cap;
     return 0;
@@ -136,8 +136,8 @@ static int add_leaf(crisk_audit_log *log, const unsigned char *data, size_t size
     if (rc)
         return rc;
     if (crisk_merkle_leaf_hash(data, size, log->leaves[log->size]) != 0 ||
-        crisk_merkle_frontier_push(&log->frontier, log->leaves[log->size]) != 0)
-        return crisk_fail(err, CRISK_E_DEPENDENCY, "OpenSSL could not compute a SHA-256");
+        crisk__merkle_frontier_push(&log->frontier, log->leaves[log->size]) != 0)
+        return crisk__fail(err, CRISK_E_DEPENDENCY, "OpenSSL could not compute a SHA-256");
     log->offsets[log->size++] = (uint64_t)offset;
     return 0;
 }
@@ -158,23 +158,23 @@ static int check_stored_checkpoint(crisk_audit_log *log, scan_context *ctx, cons
     crisk_checkpoint cp;
     int rc = crisk_checkpoint_parse(text, len, &cp, err);
     if (rc)
-        return crisk_fail_prefix(err, CRISK_E_INTEGRITY, "checkpoint record");
+        return crisk__fail_prefix(err, CRISK_E_INTEGRITY, "checkpoint record");
     if (cp.tree_size != signed_size || cp.tree_size != log->size)
-        return crisk_fail(err, CRISK_E_INTEGRITY,
+        return crisk__fail(err, CRISK_E_INTEGRITY,
                           "the checkpoint at byte %lld signs %" PRIu64 " entries but follows "
                           "%" PRIu64 ": entries were removed or inserted before it",
                           (long long)offset, cp.tree_size, log->size);
     if (log->num_checkpoints > 0 && cp.timestamp < log->last.timestamp)
-        return crisk_fail(err, CRISK_E_INTEGRITY,
+        return crisk__fail(err, CRISK_E_INTEGRITY,
                           "the checkpoint at byte %lld is older than the one before it: "
                           "checkpoints were reordered", (long long)offset);
     if (ctx->key && (rc = crisk_checkpoint_verify(&cp, ctx->key, err)) != 0)
-        return crisk_fail_prefix(err, rc, "a checkpoint in the log");
+        return crisk__fail_prefix(err, rc, "a checkpoint in the log");
     unsigned char root[CRISK_HASH_SIZE];
-    if (crisk_merkle_frontier_root(&log->frontier, root) != 0)
-        return crisk_fail(err, CRISK_E_DEPENDENCY, "OpenSSL could not compute a SHA-256");
+    if (crisk__merkle_frontier_root(&log->frontier, root) != 0)
+        return crisk__fail(err, CRISK_E_DEPENDENCY, "OpenSSL could not compute a SHA-256");
     if (memcmp(root, cp.root, CRISK_HASH_SIZE) != 0)
-        return crisk_fail(err, CRISK_E_INTEGRITY,
+        return crisk__fail(err, CRISK_E_INTEGRITY,
                           "the checkpoint at byte %lld (tree size %" PRIu64 ") does not "
                           "match the entries: one of entries %" PRIu64 " to %" PRIu64
                           " was changed", (long long)offset, cp.tree_size, ctx->checked_size,
@@ -217,16 +217,16 @@ static int scan_record(crisk_audit_log *log, scan_context *ctx, off_t offset,
         return 0;
     }
     if (read_at(fd, h, HEADER_SIZE, offset) != 0)
-        return crisk_fail(err, CRISK_E_IO, "%s: cannot read byte %lld", log->path,
+        return crisk__fail(err, CRISK_E_IO, "%s: cannot read byte %lld", log->path,
                           (long long)offset);
     size_t length = (size_t)get_be(h + 1, 4);
     uint64_t index = get_be(h + 5, 8);
     if (make_header(check, h[0], length, index) != 0)
-        return crisk_fail(err, CRISK_E_DEPENDENCY, "OpenSSL could not compute a SHA-256");
+        return crisk__fail(err, CRISK_E_DEPENDENCY, "OpenSSL could not compute a SHA-256");
     if (memcmp(check, h, HEADER_SIZE) != 0 ||
         (h[0] != TYPE_ENTRY && h[0] != TYPE_CHECKPOINT) || length == 0 ||
         length > (h[0] == TYPE_ENTRY ? CRISK_AUDIT_MAX_ENTRY : CRISK_CHECKPOINT_TEXT_MAX))
-        return crisk_fail(err, CRISK_E_INTEGRITY,
+        return crisk__fail(err, CRISK_E_INTEGRITY,
                           "%s: the record header at byte %lld (where entry %" PRIu64
                           " or a checkpoint belongs) is damaged or was edited", log->path,
                           (long long)offset,
@@ -237,17 +237,17 @@ static int scan_record(crisk_audit_log *log, scan_context *ctx, off_t offset,
     }
     unsigned char *grown = realloc(*buf, RECORD_OVERHEAD + length);
     if (!grown)
-        return crisk_fail(err, CRISK_E_NOMEM, "out of memory for a record of %zu bytes",
+        return crisk__fail(err, CRISK_E_NOMEM, "out of memory for a record of %zu bytes",
                           length);
     *buf = grown;
     if (read_at(fd, grown, RECORD_OVERHEAD + length, offset) != 0)
-        return crisk_fail(err, CRISK_E_IO, "%s: cannot read the record at byte %lld",
+        return crisk__fail(err, CRISK_E_IO, "%s: cannot read the record at byte %lld",
                           log->path, (long long)offset);
     unsigned char sum[CRISK_HASH_SIZE];
-    if (crisk_sha256_parts(-1, grown, HEADER_SIZE + length, NULL, 0, sum) != 0)
-        return crisk_fail(err, CRISK_E_DEPENDENCY, "OpenSSL could not compute a SHA-256");
+    if (crisk__sha256_parts(-1, grown, HEADER_SIZE + length, NULL, 0, sum) != 0)
+        return crisk__fail(err, CRISK_E_DEPENDENCY, "OpenSSL could not compute a SHA-256");
     if (memcmp(sum, grown + HEADER_SIZE + length, CRISK_HASH_SIZE) != 0)
-        return crisk_fail(err, CRISK_E_INTEGRITY,
+        return crisk__fail(err, CRISK_E_INTEGRITY,
                           "%s: the %s at byte %lld (entry %" PRIu64 ") does not match its "
                           "checksum: it was edited", log->path,
                           h[0] == TYPE_ENTRY ? "entry" : "checkpoint", (long long)offset,
@@ -257,7 +257,7 @@ static int scan_record(crisk_audit_log *log, scan_context *ctx, off_t offset,
         return check_stored_checkpoint(log, ctx, (const char *)grown + HEADER_SIZE, length,
                                        index, offset, err);
     if (index != log->size)
-        return crisk_fail(err, CRISK_E_INTEGRITY,
+        return crisk__fail(err, CRISK_E_INTEGRITY,
                           "%s: the record at byte %lld holds entry %" PRIu64 " where entry "
                           "%" PRIu64 " belongs: an entry was removed, inserted or reordered",
                           log->path, (long long)offset, index, log->size);
@@ -271,13 +271,13 @@ static int scan_log(crisk_audit_log *log, scan_context *ctx, int *torn, crisk_er
 {
     struct stat st;
     if (fstat(log->fd, &st) != 0)
-        return crisk_fail(err, CRISK_E_IO, "%s: %s", log->path, strerror(errno));
+        return crisk__fail(err, CRISK_E_IO, "%s: %s", log->path, strerror(errno));
     if (!S_ISREG(st.st_mode))
-        return crisk_fail(err, CRISK_E_IO, "%s: not a regular file", log->path);
+        return crisk__fail(err, CRISK_E_IO, "%s: not a regular file", log->path);
     char magic[MAGIC_SIZE];
     if (st.st_size < MAGIC_SIZE || read_at(log->fd, magic, MAGIC_SIZE, 0) != 0 ||
         memcmp(magic, LOG_MAGIC, MAGIC_SIZE) != 0)
-        return crisk_fail(err, CRISK_E_FORMAT, "%s: not a crisk audit log (no \"%s\" at the "
+        return crisk__fail(err, CRISK_E_FORMAT, "%s: not a crisk audit log (no \"%s\" at the "
                           "start)", log->path, LOG_MAGIC);
     unsigned char *buf = NULL;
     off_t offset = MAGIC_SIZE;
@@ -289,7 +289,7 @@ static int scan_log(crisk_audit_log *log, scan_context *ctx, int *torn, crisk_er
         if (rc == 0 && next < 0) {
             /* A crash cuts at most one record: anything longer is damage. */
             if (st.st_size - offset > (off_t)(RECORD_OVERHEAD + CRISK_AUDIT_MAX_ENTRY))
-                rc = crisk_fail(err, CRISK_E_INTEGRITY,
+                rc = crisk__fail(err, CRISK_E_INTEGRITY,
                                 "%s: %lld bytes after entry %" PRIu64 " at byte %lld form no "
                                 "record", log->path, (long long)(st.st_size - offset),
                                 log->size, (long long)offset);
@@ -315,7 +315,7 @@ static crisk_audit_log *log_new(const char *path)
         free(log);
         return NULL;
     }
-    crisk_merkle_frontier_init(&log->frontier);
+    crisk__merkle_frontier_init(&log->frontier);
     return log;
 }
 
@@ -356,9 +356,9 @@ static int start_file(crisk_audit_log *log, off_t size, crisk_error *err)
     char head[MAGIC_SIZE];
     if (size > 0 && (read_at(log->fd, head, (size_t)size, 0) != 0 ||
                      memcmp(head, LOG_MAGIC, (size_t)size) != 0))
-        return crisk_fail(err, CRISK_E_FORMAT, "%s: not a crisk audit log", log->path);
+        return crisk__fail(err, CRISK_E_FORMAT, "%s: not a crisk audit log", log->path);
     if (write_at(log->fd, LOG_MAGIC, MAGIC_SIZE, 0) != 0 || fsync(log->fd) != 0)
-        return crisk_fail(err, CRISK_E_IO, "%s: %s", log->path, strerror(errno));
+        return crisk__fail(err, CRISK_E_IO, "%s: %s", log->path, strerror(errno));
     sync_directory(log->path);
     return 0;
 }
@@ -372,19 +372,19 @@ static int open_log(const char *path, int writable, const crisk_audit_key *key,
     if (out)
         *out = NULL;
     if (!path || !out)
-        return crisk_fail(err, CRISK_E_INVALID_ARGUMENT, "path and out must not be NULL");
+        return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "path and out must not be NULL");
     crisk_audit_log *log = log_new(path);
     if (!log)
-        return crisk_fail(err, CRISK_E_NOMEM, "out of memory");
+        return crisk__fail(err, CRISK_E_NOMEM, "out of memory");
     int rc = 0;
     log->writable = writable;
     log->fd = writable ? open(path, O_RDWR | O_CREAT, 0644) : open(path, O_RDONLY);
     struct flock lock = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
     struct stat st;
     if (log->fd < 0 || fstat(log->fd, &st) != 0)
-        rc = crisk_fail(err, CRISK_E_IO, "%s: %s", path, strerror(errno));
+        rc = crisk__fail(err, CRISK_E_IO, "%s: %s", path, strerror(errno));
     else if (writable && fcntl(log->fd, F_SETLK, &lock) != 0)
-        rc = crisk_fail(err, CRISK_E_IO, "%s: held open by another process (%s)", path,
+        rc = crisk__fail(err, CRISK_E_IO, "%s: held open by another process (%s)", path,
                         strerror(errno));
     else if (writable && S_ISREG(st.st_mode) && st.st_size < MAGIC_SIZE)
         rc = start_file(log, st.st_size, err);
@@ -396,7 +396,7 @@ static int open_log(const char *path, int writable, const crisk_audit_key *key,
      * left exactly as it is. */
     if (rc == 0 && torn && writable &&
         (ftruncate(log->fd, log->end) != 0 || fsync(log->fd) != 0))
-        rc = crisk_fail(err, CRISK_E_IO, "%s: cannot cut off a torn record: %s", path,
+        rc = crisk__fail(err, CRISK_E_IO, "%s: cannot cut off a torn record: %s", path,
                         strerror(errno));
     if (rc) {
         crisk_audit_close(log);
@@ -428,25 +428,25 @@ static int write_record(crisk_audit_log *log, int type, uint64_t index, const vo
                         size_t length, crisk_error *err)
 {
     if (!log->writable)
-        return crisk_fail(err, CRISK_E_INVALID_ARGUMENT, "%s: the log is open read-only",
+        return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "%s: the log is open read-only",
                           log->path);
     unsigned char *rec = malloc(RECORD_OVERHEAD + length);
     if (!rec)
-        return crisk_fail(err, CRISK_E_NOMEM, "out of memory for a record of %zu bytes",
+        return crisk__fail(err, CRISK_E_NOMEM, "out of memory for a record of %zu bytes",
                           length);
     int rc = make_header(rec, type, length, index);
     if (rc == 0) {
         memcpy(rec + HEADER_SIZE, payload, length);
-        rc = crisk_sha256_parts(-1, rec, HEADER_SIZE + length, NULL, 0,
+        rc = crisk__sha256_parts(-1, rec, HEADER_SIZE + length, NULL, 0,
                                 rec + HEADER_SIZE + length);
     }
     if (rc) {
         free(rec);
-        return crisk_fail(err, rc, "OpenSSL could not compute a SHA-256");
+        return crisk__fail(err, rc, "OpenSSL could not compute a SHA-256");
     }
     if (write_at(log->fd, rec, RECORD_OVERHEAD + length, log->end) != 0 ||
         fsync(log->fd) != 0) {
-        rc = crisk_fail(err, CRISK_E_IO, "%s: cannot append at byte %lld: %s", log->path,
+        rc = crisk__fail(err, CRISK_E_IO, "%s: cannot append at byte %lld: %s", log->path,
                         (long long)log->end, strerror(errno));
         if (ftruncate(log->fd, log->end) != 0) {
             /* Left as a torn record, which the next open cuts off. */
@@ -462,7 +462,7 @@ int crisk_audit_append(crisk_audit_log *log, const void *data, size_t size, uint
                        crisk_error *err)
 {
     if (!log || !data || size == 0 || size > CRISK_AUDIT_MAX_ENTRY)
-        return crisk_fail(err, CRISK_E_INVALID_ARGUMENT,
+        return crisk__fail(err, CRISK_E_INVALID_ARGUMENT,
                           "an entry must have 1 to %zu bytes (got %zu)", CRISK_AUDIT_MAX_ENTRY,
                           size);
     int rc = reserve(log, err);
@@ -480,11 +480,11 @@ int crisk_audit_checkpoint(crisk_audit_log *log, const crisk_audit_key *key,
                            int64_t timestamp, crisk_checkpoint *out, crisk_error *err)
 {
     if (!log || !key)
-        return crisk_fail(err, CRISK_E_INVALID_ARGUMENT, "log and key must not be NULL");
+        return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "log and key must not be NULL");
     crisk_checkpoint cp = {.tree_size = log->size, .timestamp = timestamp};
-    if (crisk_merkle_frontier_root(&log->frontier, cp.root) != 0)
-        return crisk_fail(err, CRISK_E_DEPENDENCY, "OpenSSL could not compute a SHA-256");
-    int rc = crisk_checkpoint_sign(&cp, key, err);
+    if (crisk__merkle_frontier_root(&log->frontier, cp.root) != 0)
+        return crisk__fail(err, CRISK_E_DEPENDENCY, "OpenSSL could not compute a SHA-256");
+    int rc = crisk__checkpoint_sign(&cp, key, err);
     char text[CRISK_CHECKPOINT_TEXT_MAX];
     int len = rc ? 0 : crisk_checkpoint_format(&cp, text, sizeof text);
     if (rc == 0)
@@ -511,12 +511,12 @@ int crisk_audit_root(const crisk_audit_log *log, uint64_t tree_size,
                      unsigned char root[CRISK_HASH_SIZE], crisk_error *err)
 {
     if (!log || !root || tree_size > log->size)
-        return crisk_fail(err, CRISK_E_INVALID_ARGUMENT,
+        return crisk__fail(err, CRISK_E_INVALID_ARGUMENT,
                           "tree size %" PRIu64 " beyond the log's %" PRIu64 " entries",
                           tree_size, log ? log->size : 0);
-    if (crisk_merkle_root((const unsigned char(*)[CRISK_HASH_SIZE])log->leaves, 0, tree_size,
+    if (crisk__merkle_root((const unsigned char(*)[CRISK_HASH_SIZE])log->leaves, 0, tree_size,
                           root) != 0)
-        return crisk_fail(err, CRISK_E_DEPENDENCY, "OpenSSL could not compute a SHA-256");
+        return crisk__fail(err, CRISK_E_DEPENDENCY, "OpenSSL could not compute a SHA-256");
     return 0;
 }
 
@@ -524,18 +524,18 @@ int crisk_audit_read_entry(const crisk_audit_log *log, uint64_t index, void *buf
                            size_t capacity, size_t *size, crisk_error *err)
 {
     if (!log || !size || index >= log->size)
-        return crisk_fail(err, CRISK_E_INVALID_ARGUMENT, "no entry %" PRIu64 " in a log of %"
+        return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "no entry %" PRIu64 " in a log of %"
                           PRIu64, index, log ? log->size : 0);
     unsigned char h[HEADER_SIZE];
     off_t at = (off_t)log->offsets[index];
     if (read_at(log->fd, h, HEADER_SIZE, at) != 0)
-        return crisk_fail(err, CRISK_E_IO, "%s: cannot read entry %" PRIu64, log->path, index);
+        return crisk__fail(err, CRISK_E_IO, "%s: cannot read entry %" PRIu64, log->path, index);
     *size = (size_t)get_be(h + 1, 4);
     if (*size > capacity)
-        return crisk_fail(err, CRISK_E_LIMIT, "entry %" PRIu64 " has %zu bytes, more than %zu",
+        return crisk__fail(err, CRISK_E_LIMIT, "entry %" PRIu64 " has %zu bytes, more than %zu",
                           index, *size, capacity);
     if (read_at(log->fd, buf, *size, at + HEADER_SIZE) != 0)
-        return crisk_fail(err, CRISK_E_IO, "%s: cannot read entry %" PRIu64, log->path, index);
+        return crisk__fail(err, CRISK_E_IO, "%s: cannot read entry %" PRIu64, log->path, index);
     return 0;
 }
 
@@ -544,12 +544,12 @@ int crisk_audit_inclusion_proof(const crisk_audit_log *log, uint64_t index,
                                 size_t *len, crisk_error *err)
 {
     if (!log || !path || !len || tree_size > log->size || index >= tree_size)
-        return crisk_fail(err, CRISK_E_INVALID_ARGUMENT,
+        return crisk__fail(err, CRISK_E_INVALID_ARGUMENT,
                           "entry %" PRIu64 " is not in a tree of %" PRIu64 " of the log's %"
                           PRIu64 " entries", index, tree_size, log ? log->size : 0);
-    if (crisk_merkle_path((const unsigned char(*)[CRISK_HASH_SIZE])log->leaves, index,
+    if (crisk__merkle_path((const unsigned char(*)[CRISK_HASH_SIZE])log->leaves, index,
                           tree_size, path, len) != 0)
-        return crisk_fail(err, CRISK_E_DEPENDENCY, "OpenSSL could not compute a SHA-256");
+        return crisk__fail(err, CRISK_E_DEPENDENCY, "OpenSSL could not compute a SHA-256");
     return 0;
 }
 
@@ -559,12 +559,12 @@ int crisk_audit_consistency_proof(const crisk_audit_log *log, uint64_t old_size,
 {
     if (!log || !path || !len || old_size == 0 || old_size > new_size ||
         new_size > log->size)
-        return crisk_fail(err, CRISK_E_INVALID_ARGUMENT,
+        return crisk__fail(err, CRISK_E_INVALID_ARGUMENT,
                           "no consistency proof from %" PRIu64 " to %" PRIu64 " entries in a "
                           "log of %" PRIu64, old_size, new_size, log ? log->size : 0);
-    if (crisk_merkle_consistency((const unsigned char(*)[CRISK_HASH_SIZE])log->leaves,
+    if (crisk__merkle_consistency((const unsigned char(*)[CRISK_HASH_SIZE])log->leaves,
                                  old_size, new_size, path, len) != 0)
-        return crisk_fail(err, CRISK_E_DEPENDENCY, "OpenSSL could not compute a SHA-256");
+        return crisk__fail(err, CRISK_E_DEPENDENCY, "OpenSSL could not compute a SHA-256");
     return 0;
 }
 
@@ -575,9 +575,9 @@ static int check_trusted(const crisk_audit_log *log, const crisk_audit_key *key,
 {
     int rc;
     if (key && (rc = crisk_checkpoint_verify(trusted, key, err)) != 0)
-        return crisk_fail_prefix(err, rc, "the given checkpoint");
+        return crisk__fail_prefix(err, rc, "the given checkpoint");
     if (trusted->tree_size > log->size)
-        return crisk_fail(err, CRISK_E_INTEGRITY,
+        return crisk__fail(err, CRISK_E_INTEGRITY,
                           "%s: the log has %" PRIu64 " entries, fewer than the %" PRIu64
                           " of the given checkpoint: entries %" PRIu64 " to %" PRIu64
                           " were removed", log->path, log->size, trusted->tree_size,
@@ -586,7 +586,7 @@ static int check_trusted(const crisk_audit_log *log, const crisk_audit_key *key,
     if ((rc = crisk_audit_root(log, trusted->tree_size, root, err)) != 0)
         return rc;
     if (memcmp(root, trusted->root, CRISK_HASH_SIZE) != 0)
-        return crisk_fail(err, CRISK_E_INTEGRITY,
+        return crisk__fail(err, CRISK_E_INTEGRITY,
                           "%s: the first %" PRIu64 " entries do not have the given "
                           "checkpoint's root: the log was rewritten (its own checkpoints "
                           "were replaced too)", log->path, trusted->tree_size);

@@ -16,7 +16,7 @@ static int node_hash(const unsigned char left[CRISK_HASH_SIZE],
                      const unsigned char right[CRISK_HASH_SIZE],
                      unsigned char out[CRISK_HASH_SIZE])
 {
-    return crisk_sha256_parts(0x01, left, CRISK_HASH_SIZE, right, CRISK_HASH_SIZE, out);
+    return crisk__sha256_parts(0x01, left, CRISK_HASH_SIZE, right, CRISK_HASH_SIZE, out);
 }
 
 /* Returns the largest power of two smaller than `n` (n >= 2): RFC 6962's split point k. */
@@ -30,15 +30,15 @@ static uint64_t split_point(uint64_t n)
 
 int crisk_merkle_leaf_hash(const void *data, size_t size, unsigned char out[CRISK_HASH_SIZE])
 {
-    return crisk_sha256_parts(0x00, data, size, NULL, 0, out);
+    return crisk__sha256_parts(0x00, data, size, NULL, 0, out);
 }
 
-void crisk_merkle_frontier_init(crisk_merkle_frontier *f)
+void crisk__merkle_frontier_init(crisk__merkle_frontier *f)
 {
     f->top = 0;
 }
 
-int crisk_merkle_frontier_push(crisk_merkle_frontier *f,
+int crisk__merkle_frontier_push(crisk__merkle_frontier *f,
                                const unsigned char leaf[CRISK_HASH_SIZE])
 {
     memcpy(f->hash[f->top], leaf, CRISK_HASH_SIZE);
@@ -53,11 +53,11 @@ int crisk_merkle_frontier_push(crisk_merkle_frontier *f,
     return 0;
 }
 
-int crisk_merkle_frontier_root(const crisk_merkle_frontier *f,
+int crisk__merkle_frontier_root(const crisk__merkle_frontier *f,
                                unsigned char out[CRISK_HASH_SIZE])
 {
     if (f->top == 0)
-        return crisk_sha256_parts(-1, NULL, 0, NULL, 0, out);
+        return crisk__sha256_parts(-1, NULL, 0, NULL, 0, out);
     /* MTH splits at the largest power of two: fold the subtrees from the right. */
     memcpy(out, f->hash[f->top - 1], CRISK_HASH_SIZE);
     for (size_t j = f->top - 1; j-- > 0;)
@@ -66,15 +66,15 @@ int crisk_merkle_frontier_root(const crisk_merkle_frontier *f,
     return 0;
 }
 
-int crisk_merkle_root(const unsigned char (*leaves)[CRISK_HASH_SIZE], uint64_t lo,
+int crisk__merkle_root(const unsigned char (*leaves)[CRISK_HASH_SIZE], uint64_t lo,
                       uint64_t hi, unsigned char out[CRISK_HASH_SIZE])
 {
-    crisk_merkle_frontier f;
-    crisk_merkle_frontier_init(&f);
+    crisk__merkle_frontier f;
+    crisk__merkle_frontier_init(&f);
     for (uint64_t i = lo; i < hi; i++)
-        if (crisk_merkle_frontier_push(&f, leaves[i]) != 0)
+        if (crisk__merkle_frontier_push(&f, leaves[i]) != 0)
             return CRISK_E_DEPENDENCY;
-    return crisk_merkle_frontier_root(&f, out);
+    return crisk__merkle_frontier_root(&f, out);
 }
 
 /* Reverses the first `len` hashes of `path` in place (proofs are found top-down and
@@ -89,15 +89,15 @@ static void reverse(unsigned char path[][CRISK_HASH_SIZE], size_t len)
     }
 }
 
-int crisk_merkle_path(const unsigned char (*leaves)[CRISK_HASH_SIZE], uint64_t index,
+int crisk__merkle_path(const unsigned char (*leaves)[CRISK_HASH_SIZE], uint64_t index,
                       uint64_t n, unsigned char path[][CRISK_HASH_SIZE], size_t *len)
 {
     uint64_t lo = 0, hi = n;
     size_t count = 0;
     while (hi - lo > 1) {
         uint64_t k = split_point(hi - lo);
-        int rc = index < lo + k ? crisk_merkle_root(leaves, lo + k, hi, path[count])
-                                : crisk_merkle_root(leaves, lo, lo + k, path[count]);
+        int rc = index < lo + k ? crisk__merkle_root(leaves, lo + k, hi, path[count])
+                                : crisk__merkle_root(leaves, lo, lo + k, path[count]);
         if (rc)
             return rc;
         count++;
@@ -111,7 +111,7 @@ int crisk_merkle_path(const unsigned char (*leaves)[CRISK_HASH_SIZE], uint64_t i
     return 0;
 }
 
-int crisk_merkle_consistency(const unsigned char (*leaves)[CRISK_HASH_SIZE], uint64_t m,
+int crisk__merkle_consistency(const unsigned char (*leaves)[CRISK_HASH_SIZE], uint64_t m,
                              uint64_t n, unsigned char path[][CRISK_HASH_SIZE],
                              size_t *len)
 {
@@ -126,10 +126,10 @@ int crisk_merkle_consistency(const unsigned char (*leaves)[CRISK_HASH_SIZE], uin
         uint64_t k = split_point(hi - lo);
         int rc;
         if (m <= k) {
-            rc = crisk_merkle_root(leaves, lo + k, hi, found[count]);
+            rc = crisk__merkle_root(leaves, lo + k, hi, found[count]);
             hi = lo + k;
         } else {
-            rc = crisk_merkle_root(leaves, lo, lo + k, found[count]);
+            rc = crisk__merkle_root(leaves, lo, lo + k, found[count]);
             m -= k;
             lo += k;
             whole_old_tree = 0;
@@ -139,7 +139,7 @@ int crisk_merkle_consistency(const unsigned char (*leaves)[CRISK_HASH_SIZE], uin
         count++;
     }
     size_t out = 0;
-    if (!whole_old_tree && crisk_merkle_root(leaves, lo, hi, path[out++]) != 0)
+    if (!whole_old_tree && crisk__merkle_root(leaves, lo, hi, path[out++]) != 0)
         return CRISK_E_DEPENDENCY;
     for (size_t i = count; i-- > 0;)
         memcpy(path[out++], found[i], CRISK_HASH_SIZE);
@@ -162,9 +162,9 @@ int crisk_merkle_verify_inclusion(const unsigned char leaf_hash[CRISK_HASH_SIZE]
                                   const unsigned char root[CRISK_HASH_SIZE], crisk_error *err)
 {
     if (!leaf_hash || !root || (!path && len > 0))
-        return crisk_fail(err, CRISK_E_INVALID_ARGUMENT, "NULL hash or path");
+        return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "NULL hash or path");
     if (index >= tree_size)
-        return crisk_fail(err, CRISK_E_INTEGRITY,
+        return crisk__fail(err, CRISK_E_INTEGRITY,
                           "inclusion proof: entry %llu is not in a tree of %llu entries",
                           (unsigned long long)index, (unsigned long long)tree_size);
     uint64_t fn = index, sn = tree_size - 1;
@@ -172,7 +172,7 @@ int crisk_merkle_verify_inclusion(const unsigned char leaf_hash[CRISK_HASH_SIZE]
     memcpy(r, leaf_hash, CRISK_HASH_SIZE);
     for (size_t i = 0; i < len; i++) {
         if (sn == 0)
-            return crisk_fail(err, CRISK_E_INTEGRITY,
+            return crisk__fail(err, CRISK_E_INTEGRITY,
                               "inclusion proof: %zu hashes, more than the tree needs", len);
         int rc;
         if ((fn & 1) || fn == sn) {
@@ -182,15 +182,15 @@ int crisk_merkle_verify_inclusion(const unsigned char leaf_hash[CRISK_HASH_SIZE]
             rc = node_hash(r, path[i], r);
         }
         if (rc)
-            return crisk_fail(err, rc, "OpenSSL could not compute a SHA-256");
+            return crisk__fail(err, rc, "OpenSSL could not compute a SHA-256");
         fn >>= 1;
         sn >>= 1;
     }
     if (sn != 0)
-        return crisk_fail(err, CRISK_E_INTEGRITY,
+        return crisk__fail(err, CRISK_E_INTEGRITY,
                           "inclusion proof: %zu hashes, fewer than the tree needs", len);
     if (memcmp(r, root, CRISK_HASH_SIZE) != 0)
-        return crisk_fail(err, CRISK_E_INTEGRITY,
+        return crisk__fail(err, CRISK_E_INTEGRITY,
                           "inclusion proof: the path leads to another root: entry %llu is "
                           "not in this tree as given",
                           (unsigned long long)index);
@@ -205,14 +205,14 @@ int crisk_merkle_verify_consistency(uint64_t old_size,
                                     crisk_error *err)
 {
     if (!old_root || !new_root || (!path && len > 0))
-        return crisk_fail(err, CRISK_E_INVALID_ARGUMENT, "NULL hash or path");
+        return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "NULL hash or path");
     if (old_size == 0 || old_size > new_size)
-        return crisk_fail(err, CRISK_E_INTEGRITY,
+        return crisk__fail(err, CRISK_E_INTEGRITY,
                           "consistency proof: old size %llu is not in [1, new size %llu]",
                           (unsigned long long)old_size, (unsigned long long)new_size);
     if (old_size == new_size) {
         if (len != 0 || memcmp(old_root, new_root, CRISK_HASH_SIZE) != 0)
-            return crisk_fail(err, CRISK_E_INTEGRITY,
+            return crisk__fail(err, CRISK_E_INTEGRITY,
                               "consistency proof: two trees of %llu entries with different "
                               "roots (or a non-empty proof)",
                               (unsigned long long)old_size);
@@ -222,7 +222,7 @@ int crisk_merkle_verify_consistency(uint64_t old_size,
      * element. */
     int implicit = (old_size & (old_size - 1)) == 0;
     if (len + (size_t)implicit == 0 || len > CRISK_MERKLE_MAX_PROOF)
-        return crisk_fail(err, CRISK_E_INTEGRITY, "consistency proof: %zu hashes", len);
+        return crisk__fail(err, CRISK_E_INTEGRITY, "consistency proof: %zu hashes", len);
     uint64_t fn = old_size - 1, sn = new_size - 1;
     while (fn & 1) {
         fn >>= 1;
@@ -234,7 +234,7 @@ int crisk_merkle_verify_consistency(uint64_t old_size,
     memcpy(sr, first, CRISK_HASH_SIZE);
     for (size_t i = implicit ? 0 : 1; i < len; i++) {
         if (sn == 0)
-            return crisk_fail(err, CRISK_E_INTEGRITY,
+            return crisk__fail(err, CRISK_E_INTEGRITY,
                               "consistency proof: %zu hashes, more than the trees need", len);
         int rc = 0;
         if ((fn & 1) || fn == sn) {
@@ -245,19 +245,19 @@ int crisk_merkle_verify_consistency(uint64_t old_size,
             rc |= node_hash(sr, path[i], sr);
         }
         if (rc)
-            return crisk_fail(err, CRISK_E_DEPENDENCY, "OpenSSL could not compute a SHA-256");
+            return crisk__fail(err, CRISK_E_DEPENDENCY, "OpenSSL could not compute a SHA-256");
         fn >>= 1;
         sn >>= 1;
     }
     if (sn != 0)
-        return crisk_fail(err, CRISK_E_INTEGRITY,
+        return crisk__fail(err, CRISK_E_INTEGRITY,
                           "consistency proof: %zu hashes, fewer than the trees need", len);
     if (memcmp(fr, old_root, CRISK_HASH_SIZE) != 0)
-        return crisk_fail(err, CRISK_E_INTEGRITY,
+        return crisk__fail(err, CRISK_E_INTEGRITY,
                           "consistency proof: does not lead to the old root (tree of %llu)",
                           (unsigned long long)old_size);
     if (memcmp(sr, new_root, CRISK_HASH_SIZE) != 0)
-        return crisk_fail(err, CRISK_E_INTEGRITY,
+        return crisk__fail(err, CRISK_E_INTEGRITY,
                           "consistency proof: does not lead to the new root (tree of %llu)",
                           (unsigned long long)new_size);
     return 0;

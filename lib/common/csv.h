@@ -19,8 +19,8 @@
 
 #include <stdio.h>
 
-/* How a reader reads. Initialise with crisk_csv_options_init(). */
-typedef struct crisk_csv_options {
+/* How a reader reads. Initialise with crisk__csv_options_init(). */
+typedef struct crisk__csv_options {
     size_t chunk_bytes;       /* bytes asked of fread() at a time; default 64 KiB */
     size_t max_record_bytes;  /* longest record accepted, counting one terminator byte per
                                  field; default 1 MiB. A longer one fails with
@@ -29,18 +29,18 @@ typedef struct crisk_csv_options {
                                  CRISK_E_LIMIT error is returned once, the rest of its
                                  line is skipped, and reading goes on at the next line
                                  (for readers that reject bad records and continue). */
-} crisk_csv_options;
+} crisk__csv_options;
 
-typedef struct crisk_csv_reader crisk_csv_reader;
+typedef struct crisk__csv_reader crisk__csv_reader;
 
 /* Fills `opts` with the defaults. */
-void crisk_csv_options_init(crisk_csv_options *opts);
+void crisk__csv_options_init(crisk__csv_options *opts);
 
 /* Creates a reader over `f` (which stays the caller's: it is neither closed nor
  * rewound) and stores it in `*out` (NULL on failure). `opts` NULL means the defaults.
  * Returns 0, CRISK_E_INVALID_ARGUMENT (NULL `f` or `out`, a zero size) or
  * CRISK_E_NOMEM. */
-int crisk_csv_open(FILE *f, const crisk_csv_options *opts, crisk_csv_reader **out,
+int crisk__csv_open(FILE *f, const crisk__csv_options *opts, crisk__csv_reader **out,
                    crisk_error *err);
 
 /* Reads the next record. On success stores in `*fields` an array of `*nfields` (at least
@@ -49,19 +49,19 @@ int crisk_csv_open(FILE *f, const crisk_csv_options *opts, crisk_csv_reader **ou
  * (malformed quoting, a NUL byte), CRISK_E_LIMIT (a record over max_record_bytes),
  * CRISK_E_IO (a read error), CRISK_E_NOMEM; the message names the line. After an error
  * the reader only returns that error again, unless opts.resync recovers from it. */
-int crisk_csv_next(crisk_csv_reader *reader, const char ***fields, size_t *nfields,
+int crisk__csv_next(crisk__csv_reader *reader, const char ***fields, size_t *nfields,
                    crisk_error *err);
 
-/* Returns the 1-based line number where the record last returned by crisk_csv_next()
+/* Returns the 1-based line number where the record last returned by crisk__csv_next()
  * starts (line breaks inside quoted fields count), or 0 before the first record. */
-size_t crisk_csv_line(const crisk_csv_reader *reader);
+size_t crisk__csv_line(const crisk__csv_reader *reader);
 
-/* Returns the lengths of the fields of the record last returned by crisk_csv_next()
+/* Returns the lengths of the fields of the record last returned by crisk__csv_next()
  * (bytes before each field's terminating NUL), valid until the next call on this
  * reader, or NULL before the first record. */
-const size_t *crisk_csv_lengths(const crisk_csv_reader *reader);
+const size_t *crisk__csv_lengths(const crisk__csv_reader *reader);
 
 /* Frees a reader (not its FILE). NULL is a no-op. */
-void crisk_csv_free(crisk_csv_reader *reader);
+void crisk__csv_free(crisk__csv_reader *reader);
 
 #endif /* CRISK_CSV_H */

@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
-int crisk_sha256_parts(int prefix, const void *a, size_t a_size, const void *b,
+int crisk__sha256_parts(int prefix, const void *a, size_t a_size, const void *b,
                        size_t b_size, unsigned char out[CRISK_SHA256_SIZE])
 {
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
@@ -31,44 +31,44 @@ static int hash_file(EVP_MD_CTX *ctx, const char *path, size_t max_bytes, crisk_
 {
     FILE *f = fopen(path, "rb");
     if (!f)
-        return crisk_fail(err, CRISK_E_IO, "%s: %s", path, strerror(errno));
+        return crisk__fail(err, CRISK_E_IO, "%s: %s", path, strerror(errno));
     long size = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
     int rc = 0;
     if (size < 0 || fseek(f, 0, SEEK_SET) != 0)
-        rc = crisk_fail(err, CRISK_E_IO, "%s: cannot tell its size", path);
+        rc = crisk__fail(err, CRISK_E_IO, "%s: cannot tell its size", path);
     else if ((unsigned long)size > max_bytes)
-        rc = crisk_fail(err, CRISK_E_LIMIT, "%s: %ld bytes, more than the limit of %zu", path,
+        rc = crisk__fail(err, CRISK_E_LIMIT, "%s: %ld bytes, more than the limit of %zu", path,
                         size, max_bytes);
     unsigned char buf[8192];
     for (int i = 0; i < 8; i++)
         buf[i] = (unsigned char)((unsigned long long)size >> (56 - 8 * i));
     if (rc == 0 && EVP_DigestUpdate(ctx, buf, 8) != 1)
-        rc = crisk_fail(err, CRISK_E_DEPENDENCY, "SHA-256 failed");
+        rc = crisk__fail(err, CRISK_E_DEPENDENCY, "SHA-256 failed");
     /* Exactly `size` bytes are hashed: a file that changes while read is an error. */
     long left = size;
     while (rc == 0 && left > 0) {
         size_t want = (size_t)left < sizeof buf ? (size_t)left : sizeof buf;
         if (fread(buf, 1, want, f) != want)
-            rc = crisk_fail(err, CRISK_E_IO, "%s: short read", path);
+            rc = crisk__fail(err, CRISK_E_IO, "%s: short read", path);
         else if (EVP_DigestUpdate(ctx, buf, want) != 1)
-            rc = crisk_fail(err, CRISK_E_DEPENDENCY, "SHA-256 failed");
+            rc = crisk__fail(err, CRISK_E_DEPENDENCY, "SHA-256 failed");
         left -= (long)want;
     }
     fclose(f);
     return rc;
 }
 
-int crisk_sha256_files(const char *const *paths, size_t n, size_t max_bytes,
+int crisk__sha256_files(const char *const *paths, size_t n, size_t max_bytes,
                        unsigned char out[CRISK_SHA256_SIZE], crisk_error *err)
 {
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     unsigned int len = 0;
     int rc = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1
-                 ? 0 : crisk_fail(err, CRISK_E_DEPENDENCY, "SHA-256 failed");
+                 ? 0 : crisk__fail(err, CRISK_E_DEPENDENCY, "SHA-256 failed");
     for (size_t i = 0; rc == 0 && i < n; i++)
         rc = hash_file(ctx, paths[i], max_bytes, err);
     if (rc == 0 && (EVP_DigestFinal_ex(ctx, out, &len) != 1 || len != CRISK_SHA256_SIZE))
-        rc = crisk_fail(err, CRISK_E_DEPENDENCY, "SHA-256 failed");
+        rc = crisk__fail(err, CRISK_E_DEPENDENCY, "SHA-256 failed");
     EVP_MD_CTX_free(ctx);
     return rc;
 }
@@ -78,6 +78,6 @@ int crisk_sha256(const void *data, size_t size, unsigned char out[32])
 {
     if (!out || (!data && size > 0))
         return CRISK_E_INVALID_ARGUMENT;
-    return crisk_sha256_parts(-1, data, size, NULL, 0, out);
+    return crisk__sha256_parts(-1, data, size, NULL, 0, out);
 }
 

@@ -39,7 +39,7 @@ const char *crisk_strerror(int code)
     }
 }
 
-int crisk_fail(crisk_error *err, int code, const char *fmt, ...)
+int crisk__fail(crisk_error *err, int code, const char *fmt, ...)
 {
     if (err) {
         va_list ap;
@@ -51,7 +51,7 @@ int crisk_fail(crisk_error *err, int code, const char *fmt, ...)
     return code;
 }
 
-int crisk_fail_prefix(crisk_error *err, int code, const char *prefix)
+int crisk__fail_prefix(crisk_error *err, int code, const char *prefix)
 {
     if (err) {
         char old[sizeof err->message];
@@ -67,7 +67,7 @@ int crisk_fail_prefix(crisk_error *err, int code, const char *prefix)
     return code;
 }
 
-void crisk_error_clear(crisk_error *err)
+void crisk__error_clear(crisk_error *err)
 {
     if (err) {
         err->code = CRISK_OK;

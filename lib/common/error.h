@@ -13,14 +13,14 @@
 #endif
 
 /* Fills `err` (which may be NULL) with `code` and a message formatted from `fmt`, and
- * returns `code`, so that a failure reads `return crisk_fail(err, CRISK_E_FORMAT, ...)`. */
-int crisk_fail(crisk_error *err, int code, const char *fmt, ...) CRISK_PRINTF(3, 4);
+ * returns `code`, so that a failure reads `return crisk__fail(err, CRISK_E_FORMAT, ...)`. */
+int crisk__fail(crisk_error *err, int code, const char *fmt, ...) CRISK_PRINTF(3, 4);
 
 /* Puts `prefix` and ": " in front of the message already in `err` (NULL is a no-op) and
  * returns `code`: how a caller adds where a nested failure happened. */
-int crisk_fail_prefix(crisk_error *err, int code, const char *prefix);
+int crisk__fail_prefix(crisk_error *err, int code, const char *prefix);
 
 /* Clears `err` (which may be NULL) to CRISK_OK with an empty message. */
-void crisk_error_clear(crisk_error *err);
+void crisk__error_clear(crisk_error *err);
 
 #endif /* CRISK_ERROR_H */

@@ -16,15 +16,15 @@ int crisk__read_file(const char *path, size_t max_bytes, unsigned char **data, s
 {
     FILE *f = fopen(path, "rb");
     if (!f)
-        return crisk_fail(err, CRISK_E_IO, "%s: %s", path, strerror(errno));
+        return crisk__fail(err, CRISK_E_IO, "%s: %s", path, strerror(errno));
     struct stat st;
     if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
         fclose(f);
-        return crisk_fail(err, CRISK_E_IO, "%s: not a regular file", path);
+        return crisk__fail(err, CRISK_E_IO, "%s: not a regular file", path);
     }
     if ((unsigned long long)st.st_size > max_bytes) {
         fclose(f);
-        return crisk_fail(err, CRISK_E_LIMIT,
+        return crisk__fail(err, CRISK_E_LIMIT,
                           "%s: %lld bytes, more than the limit max_file_bytes = %zu", path,
                           (long long)st.st_size, max_bytes);
     }
@@ -32,14 +32,14 @@ int crisk__read_file(const char *path, size_t max_bytes, unsigned char **data, s
     unsigned char *buf = malloc(n + 1);
     if (!buf) {
         fclose(f);
-        return crisk_fail(err, CRISK_E_NOMEM, "%s: out of memory for %zu bytes", path, n);
+        return crisk__fail(err, CRISK_E_NOMEM, "%s: out of memory for %zu bytes", path, n);
     }
     size_t got = fread(buf, 1, n, f);
     int failed = ferror(f);
     fclose(f);
     if (failed || got != n) {
         free(buf);
-        return crisk_fail(err, CRISK_E_IO, "%s: read %zu of %zu bytes", path, got, n);
+        return crisk__fail(err, CRISK_E_IO, "%s: read %zu of %zu bytes", path, got, n);
     }
     buf[n] = '\0';
     *data = buf;

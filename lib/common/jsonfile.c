@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-int crisk_json_read_file(const char *path, size_t max_bytes, cJSON **out, crisk_error *err)
+int crisk__json_read_file(const char *path, size_t max_bytes, cJSON **out, crisk_error *err)
 {
     unsigned char *data = NULL;
     size_t size = 0;
@@ -29,17 +29,17 @@ int crisk_json_read_file(const char *path, size_t max_bytes, cJSON **out, crisk_
             at++;
     free(data);
     if (!root)
-        return crisk_fail(err, CRISK_E_FORMAT, "%s: invalid JSON at byte %zu", path, at);
+        return crisk__fail(err, CRISK_E_FORMAT, "%s: invalid JSON at byte %zu", path, at);
     if (at < size) {
         cJSON_Delete(root);
-        return crisk_fail(err, CRISK_E_FORMAT, "%s: text after the JSON document at byte %zu",
+        return crisk__fail(err, CRISK_E_FORMAT, "%s: text after the JSON document at byte %zu",
                           path, at);
     }
     *out = root;
     return 0;
 }
 
-int crisk_json_check_keys(const cJSON *obj, const char *const *allowed, const char *where,
+int crisk__json_check_keys(const cJSON *obj, const char *const *allowed, const char *where,
                           crisk_error *err)
 {
     for (const cJSON *k = obj->child; k; k = k->next) {
@@ -47,31 +47,31 @@ int crisk_json_check_keys(const cJSON *obj, const char *const *allowed, const ch
         while (allowed[i] && strcmp(allowed[i], k->string) != 0)
             i++;
         if (!allowed[i])
-            return crisk_fail(err, CRISK_E_FORMAT, "%s: unknown key \"%.64s\"", where,
+            return crisk__fail(err, CRISK_E_FORMAT, "%s: unknown key \"%.64s\"", where,
                               k->string);
         for (const cJSON *j = obj->child; j != k; j = j->next)
             if (strcmp(j->string, k->string) == 0)
-                return crisk_fail(err, CRISK_E_FORMAT, "%s: key \"%.64s\" given twice", where,
+                return crisk__fail(err, CRISK_E_FORMAT, "%s: key \"%.64s\" given twice", where,
                                   k->string);
     }
     return 0;
 }
 
-/* Returns a phrase naming the JSON type of `item`, for messages (crisk_jtype_name's). */
-const char *crisk_json_type_name(const cJSON *item)
+/* Returns a phrase naming the JSON type of `item`, for messages (crisk__jtype_name's). */
+const char *crisk__json_type_name(const cJSON *item)
 {
-    crisk_jtype t = cJSON_IsNumber(item) ? CRISK_J_NUMBER
-                    : cJSON_IsString(item) ? CRISK_J_STRING
-                    : cJSON_IsArray(item) ? CRISK_J_ARRAY
-                    : cJSON_IsObject(item) ? CRISK_J_OBJECT
-                    : cJSON_IsBool(item) ? CRISK_J_TRUE
-                    : cJSON_IsNull(item) ? CRISK_J_NULL : CRISK_J_BAD;
-    return crisk_jtype_name(t);
+    crisk__jtype t = cJSON_IsNumber(item) ? CRISK__J_NUMBER
+                    : cJSON_IsString(item) ? CRISK__J_STRING
+                    : cJSON_IsArray(item) ? CRISK__J_ARRAY
+                    : cJSON_IsObject(item) ? CRISK__J_OBJECT
+                    : cJSON_IsBool(item) ? CRISK__J_TRUE
+                    : cJSON_IsNull(item) ? CRISK__J_NULL : CRISK__J_BAD;
+    return crisk__jtype_name(t);
 }
 
 /* Checks that every key of object `obj` (at `path`) is one of the `n` `keys` (NULL entries
  * ignored) and appears once. Returns 0 or CRISK_E_FORMAT naming the key. */
-int crisk_json_check_path_keys(const cJSON *obj, const char *path, const char *const *keys, size_t n,
+int crisk__json_check_path_keys(const cJSON *obj, const char *path, const char *const *keys, size_t n,
                       crisk_error *err)
 {
     const char *dot = path[0] ? "." : "";
@@ -80,11 +80,11 @@ int crisk_json_check_path_keys(const cJSON *obj, const char *path, const char *c
         while (k < n && !(keys[k] && strcmp(keys[k], it->string) == 0))
             k++;
         if (k == n)
-            return crisk_fail(err, CRISK_E_FORMAT, "%s%s%s: unknown key", path, dot,
+            return crisk__fail(err, CRISK_E_FORMAT, "%s%s%s: unknown key", path, dot,
                               it->string);
         for (const cJSON *o = it->next; o; o = o->next)
             if (strcmp(o->string, it->string) == 0)
-                return crisk_fail(err, CRISK_E_FORMAT, "%s%s%s: duplicate key", path, dot,
+                return crisk__fail(err, CRISK_E_FORMAT, "%s%s%s: duplicate key", path, dot,
                                   it->string);
     }
     return 0;

@@ -13,22 +13,22 @@
  * refusing text after it; stores the tree in `*out` (the caller's, to cJSON_Delete).
  * Returns 0, or CRISK_E_IO / CRISK_E_LIMIT / CRISK_E_FORMAT (with the byte offset of
  * the syntax error) / CRISK_E_NOMEM, the message starting with `path`. */
-int crisk_json_read_file(const char *path, size_t max_bytes, cJSON **out, crisk_error *err);
+int crisk__json_read_file(const char *path, size_t max_bytes, cJSON **out, crisk_error *err);
 
 /* Refuses, in JSON object `obj`, a key not in the NULL-terminated `allowed` list or a key
  * given twice (CRISK_E_FORMAT, the message starting with `where`), so that a misspelt
  * key never silently drops a setting. Returns 0 when every key is allowed and distinct. */
-int crisk_json_check_keys(const cJSON *obj, const char *const *allowed, const char *where,
+int crisk__json_check_keys(const cJSON *obj, const char *const *allowed, const char *where,
                           crisk_error *err);
 
 /* Returns a phrase naming the JSON type of `item` ("a string", "an array", ...), for
  * messages. */
-const char *crisk_json_type_name(const cJSON *item);
+const char *crisk__json_type_name(const cJSON *item);
 
 /* Checks that every key of object `obj` (at JSON path `path`, "" for the root) is one of
  * the `n` `keys` (NULL entries ignored) and appears once. Returns 0, or CRISK_E_FORMAT
  * with the message "PATH.KEY: unknown key" or "PATH.KEY: duplicate key". */
-int crisk_json_check_path_keys(const cJSON *obj, const char *path, const char *const *keys,
+int crisk__json_check_path_keys(const cJSON *obj, const char *path, const char *const *keys,
                                size_t n, crisk_error *err);
 
 #endif /* CRISK_JSONFILE_H */

@@ -12,7 +12,7 @@
 
 /* Longest number either side reads whole: cJSON copies at most 63 characters of one. */
 #define MAX_NUMBER_CHARS 63
-/* Deepest nesting crisk_json_check_text follows (its stack is on the C stack). */
+/* Deepest nesting crisk__json_check_text follows (its stack is on the C stack). */
 #define MAX_CHECK_DEPTH 64
 
 /* Returns 1 for the white space JSON allows. */
@@ -121,13 +121,13 @@ static char closer(char open)
 
 /* Starts a record in `index` of the container opening at `p`, `depth` deep (1: the
  * document), when the index asks for it; returns its number, or SIZE_MAX when none. */
-static size_t index_open(crisk_jindex *index, const char *p, size_t depth)
+static size_t index_open(crisk__jindex *index, const char *p, size_t depth)
 {
     if (!index || depth > index->depth || index->n >= index->max)
         return SIZE_MAX;
     if (index->n == index->cap) {
         size_t cap = index->cap ? index->cap * 2 : 64;
-        crisk_jspan *spans = realloc(index->spans, cap * sizeof *spans);
+        crisk__jspan *spans = realloc(index->spans, cap * sizeof *spans);
         if (!spans) {
             index->max = index->n; /* out of memory: record no more, scan instead */
             return SIZE_MAX;
@@ -135,13 +135,13 @@ static size_t index_open(crisk_jindex *index, const char *p, size_t depth)
         index->spans = spans;
         index->cap = cap;
     }
-    index->spans[index->n] = (crisk_jspan){p, NULL, 0};
+    index->spans[index->n] = (crisk__jspan){p, NULL, 0};
     return index->n++;
 }
 
 /* Checks one JSON document of the strict subset; see jsonpull.h. */
-int crisk_json_check_text(const char *text, size_t len, size_t max_depth,
-                          crisk_jindex *index)
+int crisk__json_check_text(const char *text, size_t len, size_t max_depth,
+                          crisk__jindex *index)
 {
     const char *p = text, *end = text + len;
     char open[MAX_CHECK_DEPTH];
@@ -200,9 +200,9 @@ int crisk_json_check_text(const char *text, size_t len, size_t max_depth,
 
 /* Returns the record of the container starting at `p` in the index of `shared`, or NULL
  * when it has none. */
-static const crisk_jspan *indexed(const crisk_jshared *shared, const char *p)
+static const crisk__jspan *indexed(const crisk__jshared *shared, const char *p)
 {
-    const crisk_jindex *ix = shared->index;
+    const crisk__jindex *ix = shared->index;
     if (!ix)
         return NULL;
     size_t lo = 0, hi = ix->n;
@@ -217,7 +217,7 @@ static const crisk_jspan *indexed(const crisk_jshared *shared, const char *p)
 }
 
 /* Starts a cursor over the text. */
-void crisk_jpull_init(crisk_jpull *c, const char *text, size_t len, crisk_jshared *shared)
+void crisk__jpull_init(crisk__jpull *c, const char *text, size_t len, crisk__jshared *shared)
 {
     c->p = text;
     c->end = text + len;
@@ -225,45 +225,45 @@ void crisk_jpull_init(crisk_jpull *c, const char *text, size_t len, crisk_jshare
 }
 
 /* Returns the type of the value at the cursor. */
-crisk_jtype crisk_jpull_peek(crisk_jpull *c)
+crisk__jtype crisk__jpull_peek(crisk__jpull *c)
 {
     c->p = skip_ws(c->p, c->end);
     if (c->p == c->end)
-        return CRISK_J_BAD;
+        return CRISK__J_BAD;
     switch (*c->p) {
     case '"':
-        return CRISK_J_STRING;
+        return CRISK__J_STRING;
     case '[':
-        return CRISK_J_ARRAY;
+        return CRISK__J_ARRAY;
     case '{':
-        return CRISK_J_OBJECT;
+        return CRISK__J_OBJECT;
     case 't':
-        return CRISK_J_TRUE;
+        return CRISK__J_TRUE;
     case 'f':
-        return CRISK_J_FALSE;
+        return CRISK__J_FALSE;
     case 'n':
-        return CRISK_J_NULL;
+        return CRISK__J_NULL;
     default:
-        return *c->p == '-' || is_digit(*c->p) ? CRISK_J_NUMBER : CRISK_J_BAD;
+        return *c->p == '-' || is_digit(*c->p) ? CRISK__J_NUMBER : CRISK__J_BAD;
     }
 }
 
 /* Returns a phrase naming a JSON type, for messages. */
-const char *crisk_jtype_name(crisk_jtype t)
+const char *crisk__jtype_name(crisk__jtype t)
 {
     switch (t) {
-    case CRISK_J_NUMBER:
+    case CRISK__J_NUMBER:
         return "a number";
-    case CRISK_J_STRING:
+    case CRISK__J_STRING:
         return "a string";
-    case CRISK_J_ARRAY:
+    case CRISK__J_ARRAY:
         return "an array";
-    case CRISK_J_OBJECT:
+    case CRISK__J_OBJECT:
         return "an object";
-    case CRISK_J_TRUE:
-    case CRISK_J_FALSE:
+    case CRISK__J_TRUE:
+    case CRISK__J_FALSE:
         return "a boolean";
-    case CRISK_J_NULL:
+    case CRISK__J_NULL:
         return "null";
     default:
         return "an invalid value";
@@ -284,11 +284,11 @@ static const char *string_end(const char *p, const char *end)
 }
 
 /* Skips one value, keeping a count of open brackets instead of recursing. */
-int crisk_jpull_skip(crisk_jpull *c)
+int crisk__jpull_skip(crisk__jpull *c)
 {
     const char *p = skip_ws(c->p, c->end), *end = c->end;
     size_t depth = 0;
-    const crisk_jspan *known = p < end && (*p == '[' || *p == '{') ? indexed(c->shared, p)
+    const crisk__jspan *known = p < end && (*p == '[' || *p == '{') ? indexed(c->shared, p)
                                                                    : NULL;
     if (known) {
         c->p = known->end;
@@ -325,17 +325,17 @@ int crisk_jpull_skip(crisk_jpull *c)
 }
 
 /* Moves into the container at the cursor. */
-int crisk_jpull_enter(crisk_jpull *c)
+int crisk__jpull_enter(crisk__jpull *c)
 {
-    crisk_jtype t = crisk_jpull_peek(c);
-    if (t != CRISK_J_ARRAY && t != CRISK_J_OBJECT)
+    crisk__jtype t = crisk__jpull_peek(c);
+    if (t != CRISK__J_ARRAY && t != CRISK__J_OBJECT)
         return -1;
     c->p++;
     return 0;
 }
 
 /* Moves to the next item of a container, or past its end. */
-int crisk_jpull_more(crisk_jpull *c)
+int crisk__jpull_more(crisk__jpull *c)
 {
     c->p = skip_ws(c->p, c->end);
     if (c->p == c->end)
@@ -370,7 +370,7 @@ static size_t put_utf8(char *out, unsigned u)
 /* Decodes the escapes of the string body [p, q) into the shared buffer. Returns 0, -1 for
  * an escape this reader does not take (\u0000, surrogates: cJSON never prints them, and
  * checked text with escapes is left to cJSON), or CRISK_E_NOMEM. */
-static int unescape(crisk_jshared *sh, const char *p, const char *q, size_t *len)
+static int unescape(crisk__jshared *sh, const char *p, const char *q, size_t *len)
 {
     size_t need = (size_t)(q - p);
     if (need > sh->cap) {
@@ -410,9 +410,9 @@ static int unescape(crisk_jshared *sh, const char *p, const char *q, size_t *len
 }
 
 /* Reads a string value in place, or decoded when it has escapes. */
-int crisk_jpull_string(crisk_jpull *c, const char **s, size_t *len)
+int crisk__jpull_string(crisk__jpull *c, const char **s, size_t *len)
 {
-    if (crisk_jpull_peek(c) != CRISK_J_STRING)
+    if (crisk__jpull_peek(c) != CRISK__J_STRING)
         return -1;
     const char *p = c->p + 1, *q = p;
     while (q < c->end && *q != '"' && *q != '\\')
@@ -435,9 +435,9 @@ int crisk_jpull_string(crisk_jpull *c, const char **s, size_t *len)
 }
 
 /* Reads a member's key and its ':'. */
-int crisk_jpull_key(crisk_jpull *c, const char **s, size_t *len)
+int crisk__jpull_key(crisk__jpull *c, const char **s, size_t *len)
 {
-    int rc = crisk_jpull_string(c, s, len);
+    int rc = crisk__jpull_string(c, s, len);
     if (rc)
         return rc;
     c->p = skip_ws(c->p, c->end);
@@ -450,9 +450,9 @@ int crisk_jpull_key(crisk_jpull *c, const char **s, size_t *len)
 /* Reads a number: whole numbers of up to 15 digits exactly by integer arithmetic (they
  * are most numbers of a fitted schema), others by strtod under the C locale (uselocale),
  * which rounds correctly, as cJSON's strtod does under a '.' locale. */
-int crisk_jpull_number(crisk_jpull *c, double *out)
+int crisk__jpull_number(crisk__jpull *c, double *out)
 {
-    if (crisk_jpull_peek(c) != CRISK_J_NUMBER)
+    if (crisk__jpull_peek(c) != CRISK__J_NUMBER)
         return -1;
     const char *p = c->p, *q = p + (*p == '-');
     uint64_t v = 0;
@@ -487,9 +487,9 @@ int crisk_jpull_number(crisk_jpull *c, double *out)
 
 /* Moves past an object member's key and its ':' without decoding the key. Returns 0, or
  * -1 when there is none. */
-static int skip_key(crisk_jpull *c)
+static int skip_key(crisk__jpull *c)
 {
-    if (crisk_jpull_peek(c) != CRISK_J_STRING || crisk_jpull_skip(c))
+    if (crisk__jpull_peek(c) != CRISK__J_STRING || crisk__jpull_skip(c))
         return -1;
     c->p = skip_ws(c->p, c->end);
     if (c->p == c->end || *c->p != ':')
@@ -499,33 +499,33 @@ static int skip_key(crisk_jpull *c)
 }
 
 /* Counts a container's items. */
-size_t crisk_jpull_count(const crisk_jpull *c)
+size_t crisk__jpull_count(const crisk__jpull *c)
 {
-    crisk_jpull it = *c;
-    int object = crisk_jpull_peek(&it) == CRISK_J_OBJECT;
-    const crisk_jspan *known = indexed(it.shared, it.p);
+    crisk__jpull it = *c;
+    int object = crisk__jpull_peek(&it) == CRISK__J_OBJECT;
+    const crisk__jspan *known = indexed(it.shared, it.p);
     if (known)
         return known->count;
     size_t n = 0;
-    if (crisk_jpull_enter(&it))
+    if (crisk__jpull_enter(&it))
         return 0;
-    while (crisk_jpull_more(&it) && (!object || skip_key(&it) == 0)
-           && crisk_jpull_skip(&it) == 0)
+    while (crisk__jpull_more(&it) && (!object || skip_key(&it) == 0)
+           && crisk__jpull_skip(&it) == 0)
         n++;
     return n;
 }
 
 /* Finds an object's first member of a name; a key that does not decode matches none. */
-int crisk_jpull_member(const crisk_jpull *obj, const char *name, crisk_jpull *out)
+int crisk__jpull_member(const crisk__jpull *obj, const char *name, crisk__jpull *out)
 {
-    crisk_jpull it = *obj;
+    crisk__jpull it = *obj;
     const char *key;
     size_t len, n = strlen(name);
-    if (crisk_jpull_peek(&it) != CRISK_J_OBJECT || crisk_jpull_enter(&it))
+    if (crisk__jpull_peek(&it) != CRISK__J_OBJECT || crisk__jpull_enter(&it))
         return 0;
-    while (crisk_jpull_more(&it)) {
-        crisk_jpull at = it;
-        int rc = crisk_jpull_key(&it, &key, &len);
+    while (crisk__jpull_more(&it)) {
+        crisk__jpull at = it;
+        int rc = crisk__jpull_key(&it, &key, &len);
         if (rc == CRISK_E_NOMEM)
             return 0;
         if (rc) {
@@ -536,7 +536,7 @@ int crisk_jpull_member(const crisk_jpull *obj, const char *name, crisk_jpull *ou
             *out = it;
             return 1;
         }
-        if (crisk_jpull_skip(&it))
+        if (crisk__jpull_skip(&it))
             return 0;
     }
     return 0;

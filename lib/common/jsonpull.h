@@ -4,7 +4,7 @@
  * (one malloc each, strtod under a locale for every number) cost more than everything
  * done with it. Internal to the library.
  *
- * crisk_json_check_text first checks a whole document against a strict subset of JSON
+ * crisk__json_check_text first checks a whole document against a strict subset of JSON
  * that cJSON reads the same way (see there); the cursor functions then assume text of
  * that kind (or text cJSON printed), yet never read outside it whatever it holds.
  */
@@ -14,46 +14,46 @@
 #include <locale.h>
 #include <stddef.h>
 
-typedef enum crisk_jtype {
-    CRISK_J_BAD = 0, /* not a value: the end of the text or a stray character */
-    CRISK_J_NULL,
-    CRISK_J_FALSE,
-    CRISK_J_TRUE,
-    CRISK_J_NUMBER,
-    CRISK_J_STRING,
-    CRISK_J_ARRAY,
-    CRISK_J_OBJECT
-} crisk_jtype;
+typedef enum crisk__jtype {
+    CRISK__J_BAD = 0, /* not a value: the end of the text or a stray character */
+    CRISK__J_NULL,
+    CRISK__J_FALSE,
+    CRISK__J_TRUE,
+    CRISK__J_NUMBER,
+    CRISK__J_STRING,
+    CRISK__J_ARRAY,
+    CRISK__J_OBJECT
+} crisk__jtype;
 
 /* A container of checked text: where it starts and ends, and how many items it has. */
-typedef struct crisk_jspan {
+typedef struct crisk__jspan {
     const char *start, *end;
     size_t count;
-} crisk_jspan;
+} crisk__jspan;
 
 /* The containers nested at most `depth` deep (1: the document's own) of a checked text,
  * in order of their start, at most `max` of them (later ones are not recorded): skipping
  * or counting a recorded one takes a binary search instead of a scan of its text. */
-typedef struct crisk_jindex {
-    crisk_jspan *spans;
+typedef struct crisk__jindex {
+    crisk__jspan *spans;
     size_t n, cap, max, depth;
-} crisk_jindex;
+} crisk__jindex;
 
 /* What the cursors over one text share: room for a string with escapes (the text's own
  * bytes are used where a string has none), the C locale for strtod, and the index of the
  * text's containers (NULL: none). */
-typedef struct crisk_jshared {
+typedef struct crisk__jshared {
     char *buf;
     size_t cap;
     locale_t c_locale;
-    const crisk_jindex *index;
-} crisk_jshared;
+    const crisk__jindex *index;
+} crisk__jshared;
 
 /* A position in the text; copies of a cursor read on independently. */
-typedef struct crisk_jpull {
+typedef struct crisk__jpull {
     const char *p, *end;
-    crisk_jshared *shared;
-} crisk_jpull;
+    crisk__jshared *shared;
+} crisk__jpull;
 
 /* Returns 1 when the `len` bytes at `text` are one JSON value (and white space) of the
  * subset read here: containers nested at most `max_depth` deep, white space of space,
@@ -63,47 +63,47 @@ typedef struct crisk_jpull {
  * leaves the document to cJSON, whose errors say where it is wrong. Not recursive. With
  * `index` (its `max` and `depth` set, no spans yet), records the containers it asks for
  * (as many as memory allows); the caller frees index->spans. */
-int crisk_json_check_text(const char *text, size_t len, size_t max_depth,
-                          crisk_jindex *index);
+int crisk__json_check_text(const char *text, size_t len, size_t max_depth,
+                          crisk__jindex *index);
 
 /* Makes `c` a cursor at the start of the `len` bytes at `text`, with `shared` (whose
  * locale must be set by the caller, and its buffer empty). */
-void crisk_jpull_init(crisk_jpull *c, const char *text, size_t len, crisk_jshared *shared);
+void crisk__jpull_init(crisk__jpull *c, const char *text, size_t len, crisk__jshared *shared);
 
 /* Skips white space and returns the type of the value at the cursor (not consuming it). */
-crisk_jtype crisk_jpull_peek(crisk_jpull *c);
+crisk__jtype crisk__jpull_peek(crisk__jpull *c);
 
 /* Returns a phrase naming type `t` ("a string", "an array", ...), for messages. */
-const char *crisk_jtype_name(crisk_jtype t);
+const char *crisk__jtype_name(crisk__jtype t);
 
 /* Moves past the value at the cursor (containers whole, iteratively). Returns 0, or -1
  * when the text ends inside it. */
-int crisk_jpull_skip(crisk_jpull *c);
+int crisk__jpull_skip(crisk__jpull *c);
 
 /* Moves into the array or object at the cursor. Returns 0, or -1 when there is none. */
-int crisk_jpull_enter(crisk_jpull *c);
+int crisk__jpull_enter(crisk__jpull *c);
 
-/* After crisk_jpull_enter or an item: returns 1 when another item follows (moving to it),
+/* After crisk__jpull_enter or an item: returns 1 when another item follows (moving to it),
  * or 0 at the end of the container (moving past it) or of the text. */
-int crisk_jpull_more(crisk_jpull *c);
+int crisk__jpull_more(crisk__jpull *c);
 
 /* Reads the string at the cursor: stores its bytes (escapes decoded; not NUL-terminated,
  * valid until the next string read through the same shared state) in `*s` and its length
  * in `*len`. Returns 0, -1 when there is no string, or CRISK_E_NOMEM. */
-int crisk_jpull_string(crisk_jpull *c, const char **s, size_t *len);
+int crisk__jpull_string(crisk__jpull *c, const char **s, size_t *len);
 
-/* Reads an object member's key and the ':' after it, as crisk_jpull_string. */
-int crisk_jpull_key(crisk_jpull *c, const char **s, size_t *len);
+/* Reads an object member's key and the ':' after it, as crisk__jpull_string. */
+int crisk__jpull_key(crisk__jpull *c, const char **s, size_t *len);
 
 /* Reads the number at the cursor into `*out`, exactly as strtod would. Returns 0, or -1
  * when there is no number. */
-int crisk_jpull_number(crisk_jpull *c, double *out);
+int crisk__jpull_number(crisk__jpull *c, double *out);
 
 /* Counts the items of the array or object at the cursor (not moving it). */
-size_t crisk_jpull_count(const crisk_jpull *c);
+size_t crisk__jpull_count(const crisk__jpull *c);
 
 /* Finds member `name` of the object at the cursor `obj` (the first, when given twice, as
  * cJSON does) and stores a cursor at its value in `*out`. Returns 1 when found, else 0. */
-int crisk_jpull_member(const crisk_jpull *obj, const char *name, crisk_jpull *out);
+int crisk__jpull_member(const crisk__jpull *obj, const char *name, crisk__jpull *out);
 
 #endif /* CRISK_JSONPULL_H */

@@ -17,7 +17,7 @@
 
 /* What the threads of a run share: the next item not yet claimed. */
 typedef struct sliced_run {
-    crisk_slice_fn fn;
+    crisk__slice_fn fn;
     void *ctx;
     size_t n, piece;
     atomic_size_t next;
@@ -53,7 +53,7 @@ struct crisk_pool {
     int stop;
 };
 
-size_t crisk_online_cpus(void)
+size_t crisk__online_cpus(void)
 {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     return n < 1 ? 1 : (size_t)n;
@@ -104,14 +104,14 @@ static void *worker_main(void *arg)
 int crisk_pool_create(int threads, crisk_pool **out, crisk_error *err)
 {
     if (!out)
-        return crisk_fail(err, CRISK_E_INVALID_ARGUMENT, "out must not be NULL");
+        return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "out must not be NULL");
     *out = NULL;
     if (threads < 0)
-        return crisk_fail(err, CRISK_E_INVALID_ARGUMENT, "threads = %d is negative", threads);
-    size_t want = threads ? (size_t)threads : crisk_online_cpus();
+        return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "threads = %d is negative", threads);
+    size_t want = threads ? (size_t)threads : crisk__online_cpus();
     crisk_pool *p = calloc(1, sizeof *p);
     if (!p)
-        return crisk_fail(err, CRISK_E_NOMEM, "out of memory for a pool");
+        return crisk__fail(err, CRISK_E_NOMEM, "out of memory for a pool");
     p->slots = calloc(want, sizeof *p->slots);
     p->threads = calloc(want, sizeof *p->threads);
     int locked = p->slots && p->threads && pthread_mutex_init(&p->lock, NULL) == 0;
@@ -124,7 +124,7 @@ int crisk_pool_create(int threads, crisk_pool **out, crisk_error *err)
         free(p->slots);
         free(p->threads);
         free(p);
-        return crisk_fail(err, CRISK_E_NOMEM, "out of memory for a pool of %zu threads", want);
+        return crisk__fail(err, CRISK_E_NOMEM, "out of memory for a pool of %zu threads", want);
     }
     atomic_flag_clear(&p->busy);
     /* A worker that cannot start (a thread limit) is no failure: the pool has fewer. */
@@ -163,9 +163,9 @@ int crisk_pool_threads(const crisk_pool *p)
     return p ? (int)p->num_workers + 1 : 0;
 }
 
-/* Runs `fn` over items [0, n) on the calling thread; returns as crisk_pool_run. `err` is
+/* Runs `fn` over items [0, n) on the calling thread; returns as crisk__pool_run. `err` is
  * left untouched on success. */
-static int run_alone(size_t n, crisk_slice_fn fn, void *ctx, crisk_error *err)
+static int run_alone(size_t n, crisk__slice_fn fn, void *ctx, crisk_error *err)
 {
     crisk_error local;
     int rc = fn(ctx, 0, n, &local);
@@ -174,7 +174,7 @@ static int run_alone(size_t n, crisk_slice_fn fn, void *ctx, crisk_error *err)
     return rc;
 }
 
-int crisk_pool_run(crisk_pool *p, size_t nthreads, size_t n, crisk_slice_fn fn, void *ctx,
+int crisk__pool_run(crisk_pool *p, size_t nthreads, size_t n, crisk__slice_fn fn, void *ctx,
                    crisk_error *err)
 {
     if (p && nthreads > p->num_workers + 1)

@@ -10,7 +10,7 @@
 
 /* Copies `n` bytes from `src` to `dst` (not overlapping): at most two loads and stores of
  * 8 or 4 bytes, that may overlap, for up to 16 bytes; memcpy beyond. */
-static inline void crisk_short_copy(char *dst, const char *src, size_t n)
+static inline void crisk__short_copy(char *dst, const char *src, size_t n)
 {
     uint64_t a, z;
     uint32_t x, y;

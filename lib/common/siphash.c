@@ -47,7 +47,7 @@ static void absorb(uint64_t v[4], uint64_t m)
     v[0] ^= m;
 }
 
-uint64_t crisk_siphash(uint64_t k0, uint64_t k1, const void *data, size_t len)
+uint64_t crisk__siphash(uint64_t k0, uint64_t k1, const void *data, size_t len)
 {
     const unsigned char *p = data;
     uint64_t v[4] = {k0 ^ 0x736f6d6570736575ULL, k1 ^ 0x646f72616e646f6dULL,

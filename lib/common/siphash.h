@@ -14,6 +14,6 @@
 /* Returns SipHash-2-4 of the `len` bytes at `data` under the 128-bit key (k0, k1), where
  * k0 holds key bytes 0-7 and k1 bytes 8-15, each read little-endian (the reference
  * implementation's key layout). */
-uint64_t crisk_siphash(uint64_t k0, uint64_t k1, const void *data, size_t len);
+uint64_t crisk__siphash(uint64_t k0, uint64_t k1, const void *data, size_t len);
 
 #endif /* CRISK_SIPHASH_H */

@@ -45,7 +45,7 @@ static uint64_t read_tail(const unsigned char *p, size_t n)
 /* Returns the 64-bit hash of the bytes: 8-byte words folded in by 128-bit multiplies.
  * The key's length is in the seed, so the tail's overlapping reads cannot make keys of
  * different lengths alike. */
-uint64_t crisk_hash_bytes(const void *key, size_t len)
+uint64_t crisk__hash_bytes(const void *key, size_t len)
 {
     const unsigned char *p = key;
     uint64_t h = 0x243f6a8885a308d3ull ^ (len * 0x9e3779b97f4a7c15ull);
@@ -63,18 +63,18 @@ uint64_t crisk_hash_bytes(const void *key, size_t len)
 }
 
 /* Makes `map` empty without allocating. */
-void crisk_strmap_init(crisk_strmap *map)
+void crisk__strmap_init(crisk__strmap *map)
 {
     memset(map, 0, sizeof *map);
 }
 
 /* Frees the map's arrays and leaves it empty. */
-void crisk_strmap_free(crisk_strmap *map)
+void crisk__strmap_free(crisk__strmap *map)
 {
     free(map->slots);
     free(map->entries);
     free(map->arena);
-    crisk_strmap_init(map);
+    crisk__strmap_init(map);
 }
 
 /* Reads the uint32 at `p` (records are 4-byte aligned, but memcpy says so portably). */
@@ -86,7 +86,7 @@ static uint32_t read_u32(const char *p)
 }
 
 /* Returns the record a non-empty slot value names. */
-static const char *record_of(const crisk_strmap *map, uint64_t v)
+static const char *record_of(const crisk__strmap *map, uint64_t v)
 {
     return map->arena + ((size_t)(uint32_t)v - 1) * 4;
 }
@@ -106,7 +106,7 @@ static int same_bytes(const char *a, const char *b, size_t len)
 
 /* Returns the slot where key (`key`, `len`, hash `h`) is, or the empty slot where it
  * would go. The table always has an empty slot (load factor <= 1/2). */
-static size_t probe(const crisk_strmap *map, const char *key, size_t len, uint64_t h)
+static size_t probe(const crisk__strmap *map, const char *key, size_t len, uint64_t h)
 {
     size_t mask = map->capacity - 1, s = (size_t)h & mask;
     uint64_t tag = h >> 32;
@@ -124,7 +124,7 @@ static size_t probe(const crisk_strmap *map, const char *key, size_t len, uint64
 }
 
 /* Returns the index of the key with hash `h`, or -1. */
-long crisk_strmap_find_hashed(const crisk_strmap *map, const char *key, size_t len,
+long crisk__strmap_find_hashed(const crisk__strmap *map, const char *key, size_t len,
                               uint64_t h)
 {
     if (map->size == 0)
@@ -134,9 +134,9 @@ long crisk_strmap_find_hashed(const crisk_strmap *map, const char *key, size_t l
 }
 
 /* Returns the index of the key, or -1. */
-long crisk_strmap_find(const crisk_strmap *map, const char *key, size_t len)
+long crisk__strmap_find(const crisk__strmap *map, const char *key, size_t len)
 {
-    return crisk_strmap_find_hashed(map, key, len, crisk_hash_bytes(key, len));
+    return crisk__strmap_find_hashed(map, key, len, crisk__hash_bytes(key, len));
 }
 
 /* Returns the slot value of the record at arena offset `offset` with hash `h`. */
@@ -147,7 +147,7 @@ static uint64_t slot_value(size_t offset, uint64_t h)
 
 /* Doubles the slot array (16 at first) and re-places every key by its stored hash.
  * Returns 0 or CRISK_E_NOMEM. */
-static int grow_slots(crisk_strmap *map)
+static int grow_slots(crisk__strmap *map)
 {
     size_t cap = map->capacity ? map->capacity * 2 : 16;
     uint64_t *slots = calloc(cap, sizeof *slots);
@@ -184,11 +184,11 @@ static int reserve(void **buf, size_t *cap, size_t used, size_t extra, size_t el
 }
 
 /* Finds or adds a key; see strmap.h. */
-int crisk_strmap_insert(crisk_strmap *map, const char *key, size_t len, size_t *index)
+int crisk__strmap_insert(crisk__strmap *map, const char *key, size_t len, size_t *index)
 {
     if (len > UINT32_MAX)
         return CRISK_E_LIMIT;
-    uint64_t h = crisk_hash_bytes(key, len);
+    uint64_t h = crisk__hash_bytes(key, len);
     if (map->size) {
         uint64_t v = map->slots[probe(map, key, len, h)];
         if (v) {
@@ -204,7 +204,7 @@ int crisk_strmap_insert(crisk_strmap *map, const char *key, size_t len, size_t *
     if (reserve((void **)&map->entries, &map->entries_cap, map->size, 1, sizeof *map->entries)
         || reserve((void **)&map->arena, &map->arena_cap, map->arena_len, bytes, 1))
         return CRISK_E_NOMEM;
-    crisk_strmap_entry *e = &map->entries[map->size];
+    crisk__strmap_entry *e = &map->entries[map->size];
     e->offset = map->arena_len;
     e->hash = h;
     char *rec = map->arena + map->arena_len;
@@ -220,7 +220,7 @@ int crisk_strmap_insert(crisk_strmap *map, const char *key, size_t len, size_t *
 }
 
 /* Returns key `i` and its length. */
-const char *crisk_strmap_key(const crisk_strmap *map, size_t i, size_t *len)
+const char *crisk__strmap_key(const crisk__strmap *map, size_t i, size_t *len)
 {
     const char *rec = map->arena + map->entries[i].offset;
     *len = read_u32(rec + 4);

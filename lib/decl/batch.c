@@ -22,18 +22,18 @@ int crisk_batch_new(const crisk_schema *schema, crisk_batch **out, crisk_error *
     if (out)
         *out = NULL;
     if (!schema || !out)
-        return crisk_fail(err, CRISK_E_INVALID_ARGUMENT, "schema and out must not be NULL");
+        return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "schema and out must not be NULL");
     crisk_batch *b = calloc(1, sizeof *b);
     if (!b || !(b->cols = calloc(schema->nfields, sizeof *b->cols))) {
         free(b);
-        return crisk_fail(err, CRISK_E_NOMEM, "out of memory for a batch");
+        return crisk__fail(err, CRISK_E_NOMEM, "out of memory for a batch");
     }
     b->schema = schema;
     b->nfields = schema->nfields;
     b->c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0);
     if (b->c_locale == (locale_t)0) {
         crisk_batch_free(b);
-        return crisk_fail(err, CRISK_E_NOMEM, "cannot create the C locale for a batch");
+        return crisk__fail(err, CRISK_E_NOMEM, "cannot create the C locale for a batch");
     }
     *out = b;
     return 0;
@@ -80,26 +80,26 @@ uint64_t crisk_batch_source_line(const crisk_batch *b, size_t row)
 }
 
 /* Returns the schema the batch was made for. */
-const crisk_schema *crisk_batch_schema(const crisk_batch *b)
+const crisk_schema *crisk__batch_schema(const crisk_batch *b)
 {
     return b->schema;
 }
 
 /* Returns row `row`'s text of field `field` (NULL when missing) and its length. */
-const char *crisk_batch_text(const crisk_batch *b, size_t row, size_t field, size_t *len)
+const char *crisk__batch_text(const crisk_batch *b, size_t row, size_t field, size_t *len)
 {
     return batch_text(b, row, field, len);
 }
 
 /* Returns row `row`'s number or date of field `field`, NaN when missing. */
-double crisk_batch_number(const crisk_batch *b, size_t row, size_t field)
+double crisk__batch_number(const crisk_batch *b, size_t row, size_t field)
 {
     return batch_number(b, row, field);
 }
 
 /* Writes row `row`'s value of field `field` as text to `buf`; returns the full length,
  * 0 when missing. */
-size_t crisk_batch_value_text(const crisk_batch *b, size_t row, size_t field, char *buf,
+size_t crisk__batch_value_text(const crisk_batch *b, size_t row, size_t field, char *buf,
                               size_t size)
 {
     size_t len = 0;
@@ -135,10 +135,10 @@ static int grow_rows(crisk_batch *b)
         return CRISK_E_NOMEM;
     b->lines = lines;
     for (size_t i = 0; i < b->schema->nfields; i++) {
-        batch_column *c = &b->cols[i];
-        crisk_field_type t = b->schema->fields[i].type;
+        crisk__batch_column *c = &b->cols[i];
+        crisk__field_type t = b->schema->fields[i].type;
         if (t == CRISK_FIELD_STRING || t == CRISK_FIELD_HS_CODE) {
-            text_span *p = realloc(c->text, cap * sizeof *p);
+            crisk__text_span *p = realloc(c->text, cap * sizeof *p);
             if (!p)
                 return CRISK_E_NOMEM;
             c->text = p;
@@ -155,7 +155,7 @@ static int grow_rows(crisk_batch *b)
 
 /* Appends `len` bytes to column `c`'s arena and records them as row `row`'s value.
  * Returns 0, or CRISK_E_NOMEM / CRISK_E_LIMIT (a column's text beyond 4 GiB). */
-static int store_text(batch_column *c, size_t row, const char *text, size_t len)
+static int store_text(crisk__batch_column *c, size_t row, const char *text, size_t len)
 {
     if (c->arena_len + len > UINT32_MAX - 1)
         return CRISK_E_LIMIT;
@@ -169,7 +169,7 @@ static int store_text(batch_column *c, size_t row, const char *text, size_t len)
         c->arena = p;
         c->arena_cap = cap;
     }
-    crisk_short_copy(c->arena + c->arena_len, text, len);
+    crisk__short_copy(c->arena + c->arena_len, text, len);
     c->text[row].off = (uint32_t)c->arena_len;
     c->text[row].len = (uint32_t)len;
     c->arena_len += len;
@@ -354,8 +354,8 @@ static void quote_value(const char *s, size_t len, char *buf, size_t size)
 static int store_value(crisk_batch *b, size_t i, size_t row, const char *v, size_t len,
                        crisk_error *err)
 {
-    const schema_field *f = &b->schema->fields[i];
-    batch_column *c = &b->cols[i];
+    const crisk__schema_field *f = &b->schema->fields[i];
+    crisk__batch_column *c = &b->cols[i];
     const char *reason = NULL;
     char shown[72];
     int rc = 0;
@@ -407,10 +407,10 @@ static int store_value(crisk_batch *b, size_t i, size_t row, const char *v, size
     }
     if (reason) {
         quote_value(v, len, shown, sizeof shown);
-        return crisk_fail(err, CRISK_E_INPUT, "field \"%s\": %s %s", f->name, shown, reason);
+        return crisk__fail(err, CRISK_E_INPUT, "field \"%s\": %s %s", f->name, shown, reason);
     }
     if (rc)
-        return crisk_fail(err, rc, "field \"%s\": %s", f->name,
+        return crisk__fail(err, rc, "field \"%s\": %s", f->name,
                           rc == CRISK_E_LIMIT ? "more than 4 GiB of text in one batch column"
                                               : "out of memory");
     return 0;
@@ -422,26 +422,26 @@ int crisk_batch_append_text(crisk_batch *b, const char *const *values, const siz
                             uint64_t source_line, crisk_error *err)
 {
     if (!b || !values || !lengths)
-        return crisk_fail(err, CRISK_E_INVALID_ARGUMENT, "batch, values and lengths must not "
+        return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "batch, values and lengths must not "
                           "be NULL");
     if (b->rows == b->cap && grow_rows(b))
-        return crisk_fail(err, CRISK_E_NOMEM, "out of memory for %zu rows", b->rows + 1);
+        return crisk__fail(err, CRISK_E_NOMEM, "out of memory for %zu rows", b->rows + 1);
     const crisk_schema *s = b->schema;
     size_t row = b->rows;
     for (size_t i = 0; i < s->nfields; i++) {
-        const schema_field *f = &s->fields[i];
+        const crisk__schema_field *f = &s->fields[i];
         size_t len = values[i] ? lengths[i] : 0;
         int rc = 0;
         if (len == 0) {
             if (f->required)
-                rc = crisk_fail(err, CRISK_E_INPUT, "field \"%s\": missing, and the field is "
+                rc = crisk__fail(err, CRISK_E_INPUT, "field \"%s\": missing, and the field is "
                                 "required", f->name);
             else if (b->cols[i].text)
                 b->cols[i].text[row].len = TEXT_MISSING;
             else
                 b->cols[i].num[row] = NAN;
         } else if (len > s->max_field_bytes) {
-            rc = crisk_fail(err, CRISK_E_INPUT, "field \"%s\": %zu bytes, more than "
+            rc = crisk__fail(err, CRISK_E_INPUT, "field \"%s\": %zu bytes, more than "
                             "max_field_bytes = %zu", f->name, len, s->max_field_bytes);
         } else {
             rc = store_value(b, i, row, values[i], len, err);

@@ -14,26 +14,26 @@
 #include <stddef.h>
 
 /* The type of a declaration field. */
-typedef enum crisk_field_type {
+typedef enum crisk__field_type {
     CRISK_FIELD_STRING = 1,  /* text: ids, country codes, names */
     CRISK_FIELD_NUMBER,      /* a double */
     CRISK_FIELD_DATE,        /* a calendar date, held as days since 1970-01-01 */
     CRISK_FIELD_HS_CODE      /* digits only, 2 to 12 of them */
-} crisk_field_type;
+} crisk__field_type;
 
 /* Returns the type of field `field` of `schema`. */
-crisk_field_type crisk_schema_field_type(const crisk_schema *schema, size_t field);
+crisk__field_type crisk__schema_field_type(const crisk_schema *schema, size_t field);
 
 /* Returns 1 when field `field` of `schema` is required (a declaration missing it is
  * rejected), else 0. Readers use it to refuse, at the header, an input that has no column
  * for a required field. */
-int crisk_schema_field_required(const crisk_schema *schema, size_t field);
+int crisk__schema_field_required(const crisk_schema *schema, size_t field);
 
 /* Returns the index of the field the schema names as the declaration id, or -1. */
-long crisk_schema_id_field(const crisk_schema *schema);
+long crisk__schema_id_field(const crisk_schema *schema);
 
 /* Returns the index of the field the schema names as the declaration date, or -1. */
-long crisk_schema_date_field(const crisk_schema *schema);
+long crisk__schema_date_field(const crisk_schema *schema);
 
 /* The most declaration fields one feature is derived from (a risk feature's key parts). */
 #define CRISK_FEATURE_MAX_FIELDS 8
@@ -43,35 +43,35 @@ long crisk_schema_date_field(const crisk_schema *schema);
  * numerator, then denominator; a risk feature: its key parts, an HS prefix part naming
  * the HS code field), and returns how many (at least 1); 0 when `feature` is out of
  * range. Reason codes (reasons.c) group contributions onto fields with it. */
-size_t crisk_schema_feature_fields(const crisk_schema *schema, size_t feature,
+size_t crisk__schema_feature_fields(const crisk_schema *schema, size_t feature,
                                    size_t *fields);
 
 /* Returns the schema the batch was made for. */
-const crisk_schema *crisk_batch_schema(const crisk_batch *batch);
+const crisk_schema *crisk__batch_schema(const crisk_batch *batch);
 
 /* Returns the text of a STRING or HS_CODE field of row `row` and stores its length in
  * `*len`, or returns NULL when the value is missing. The text is not NUL-terminated. */
-const char *crisk_batch_text(const crisk_batch *batch, size_t row, size_t field, size_t *len);
+const char *crisk__batch_text(const crisk_batch *batch, size_t row, size_t field, size_t *len);
 
 /* Returns a NUMBER field's value, or a DATE field's days since 1970-01-01, of row `row`;
  * NaN when the value is missing. */
-double crisk_batch_number(const crisk_batch *batch, size_t row, size_t field);
+double crisk__batch_number(const crisk_batch *batch, size_t row, size_t field);
 
 /* Writes the value of field `field` of row `row` as text to `buf` of `size` bytes
  * (NUL-terminated, cut to fit): text and HS codes as stored, numbers as "%.15g" (the
  * shortest form of ordinary decimal inputs), dates as YYYY-MM-DD. Returns the length of
  * the full text, or 0 (and writes "") when the value is missing. */
-size_t crisk_batch_value_text(const crisk_batch *batch, size_t row, size_t field, char *buf,
+size_t crisk__batch_value_text(const crisk_batch *batch, size_t row, size_t field, char *buf,
                               size_t size);
 
 /* Returns the index of the fitted band called `name` (docs/schema.md, "Bands"), or -1. */
-long crisk_schema_band_index(const crisk_schema *schema, const char *name);
+long crisk__schema_band_index(const crisk_schema *schema, const char *name);
 
 /* Places row `row` of `batch` against band `band`, whose value is a feature of the
  * schema, given the row's feature values `features` (crisk_schema_num_features floats).
  * Returns -1 below the band's low bound, +1 above its high bound, 0 inside, and 2 when the
  * row's value is missing or the band has no data for the row's key. */
-int crisk_schema_band_position(const crisk_schema *schema, size_t band,
+int crisk__schema_band_position(const crisk_schema *schema, size_t band,
                                const crisk_batch *batch, size_t row, const float *features);
 
 #endif /* CRISK_DECLARATIONS_H */

@@ -1,7 +1,7 @@
 /*
  * decl/event_features.c — joining sensor events to declarations: attaching an event index to
  * a batch, and the event features (docs/events.md, "Features"), computed by one function
- * that crisk_features_build calls for training and scoring alike.
+ * that crisk__features_build calls for training and scoring alike.
  *
  * Join: an indexed lookup. Each declaration's key is hashed into the index (built for the
  * batch's keys only) and its window found by binary search in the key's time-sorted
@@ -17,16 +17,16 @@
 int crisk_batch_set_events(crisk_batch *batch, const crisk_events *events, crisk_error *err)
 {
     if (!batch)
-        return crisk_fail(err, CRISK_E_INVALID_ARGUMENT, "batch must not be NULL");
+        return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "batch must not be NULL");
     if (events && events->schema != batch->schema)
-        return crisk_fail(err, CRISK_E_INVALID_ARGUMENT, "the events were read for another "
+        return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "the events were read for another "
                           "schema than the batch's");
     batch->events = events;
     return 0;
 }
 
 /* Returns the first index in [lo, hi) of `ev` whose time is at least `t` (hi if none). */
-static size_t first_at_or_after(const event_rec *ev, size_t lo, size_t hi, int64_t t)
+static size_t first_at_or_after(const crisk__event_rec *ev, size_t lo, size_t hi, int64_t t)
 {
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
@@ -39,8 +39,8 @@ static size_t first_at_or_after(const event_rec *ev, size_t lo, size_t hi, int64
 }
 
 /* Returns the value of event feature `f` for row `row` of `b` (NaN when missing). */
-float crisk_event_feature(const crisk_schema *s, const crisk_batch *b,
-                          const schema_feature *f, size_t row)
+float crisk__event_feature(const crisk_schema *s, const crisk_batch *b,
+                          const crisk__schema_feature *f, size_t row)
 {
     const crisk_events *ev = b->events;
     size_t len;
@@ -49,12 +49,12 @@ float crisk_event_feature(const crisk_schema *s, const crisk_batch *b,
     if (!ev || !value || isnan(date))
         return NAN;
     char key[1 + CRISK_SCHEMA_MAX_FIELD_BYTES];
-    long k = crisk_strmap_find(&ev->keys, key, crisk_event_key(f->key_type, value, len, key));
+    long k = crisk__strmap_find(&ev->keys, key, crisk__event_key(f->key_type, value, len, key));
     if (k < 0)
         return NAN;
     /* The window is [end - window_days, end) with end the midnight (UTC) that closes the
      * declaration's day. */
-    int64_t end = ((int64_t)date + 1) * EVENT_US_PER_DAY;
+    int64_t end = ((int64_t)date + 1) * CRISK__EVENT_US_PER_DAY;
     int64_t begin = end - (int64_t)llround(f->window_days * 86400.0) * 1000000;
     size_t lo = first_at_or_after(ev->ev, ev->start[k], ev->start[k + 1], begin);
     size_t hi = first_at_or_after(ev->ev, lo, ev->start[k + 1], end);
@@ -72,13 +72,13 @@ float crisk_event_feature(const crisk_schema *s, const crisk_batch *b,
                 max = v;
         }
     switch (f->op) {
-    case OP_EVENT_COUNT:
+    case CRISK__OP_EVENT_COUNT:
         return (float)count;
-    case OP_EVENT_FLAG:
+    case CRISK__OP_EVENT_FLAG:
         return count > 0;
-    case OP_EVENT_HOURS_SINCE:
+    case CRISK__OP_EVENT_HOURS_SINCE:
         return count ? (float)((double)(end - last) / 3600e6) : NAN;
-    case OP_EVENT_MAX:
+    case CRISK__OP_EVENT_MAX:
         return (float)max;
     default:
         return NAN;

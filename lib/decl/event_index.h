@@ -13,65 +13,65 @@
 #include <string.h>
 
 /* The kinds of key an event refers to; numbering starts at 1 (0: none). */
-typedef enum crisk_event_key_type {
-    EVENT_KEY_CONTAINER = 1, EVENT_KEY_TRANSPORT_DOCUMENT, EVENT_KEY_CONVEYANCE,
-    EVENT_KEY_DECLARATION
-} crisk_event_key_type;
-#define EVENT_KEY_TYPES 5 /* entries of crisk_event_key_names, entry 0 unused */
+typedef enum crisk__event_key_type {
+    CRISK__EVENT_KEY_CONTAINER = 1, CRISK__EVENT_KEY_TRANSPORT_DOCUMENT, CRISK__EVENT_KEY_CONVEYANCE,
+    CRISK__EVENT_KEY_DECLARATION
+} crisk__event_key_type;
+#define CRISK__EVENT_KEY_TYPES 5 /* entries of crisk__event_key_names, entry 0 unused */
 
 /* Built-in event types are numbered 0..EVENT_BUILTIN_TYPES-1 in this order; a schema's
  * custom types follow. */
-enum { EVENT_XRAY_RESULT = 6, EVENT_BUILTIN_TYPES = 7 };
+enum { CRISK__EVENT_XRAY_RESULT = 6, CRISK__EVENT_BUILTIN_TYPES = 7 };
 
-extern const char *const crisk_event_key_names[EVENT_KEY_TYPES];
-extern const char *const crisk_event_builtin_names[EVENT_BUILTIN_TYPES];
+extern const char *const crisk__event_key_names[CRISK__EVENT_KEY_TYPES];
+extern const char *const crisk__event_builtin_names[CRISK__EVENT_BUILTIN_TYPES];
 
 /* Returns the number of event type `name` for schema `s` (built-in or custom), or -1. */
-long crisk_event_type_index(const crisk_schema *s, const char *name);
+long crisk__event_type_index(const crisk_schema *s, const char *name);
 
 /* Returns the name of event type `type` of schema `s`. */
-const char *crisk_event_type_name(const crisk_schema *s, uint32_t type);
+const char *crisk__event_type_name(const crisk_schema *s, uint32_t type);
 
 /* Returns 1 when `name` is a well-formed custom event type name (1 to 64 bytes of
  * lowercase letters, digits, '.', '_' and '-', starting with a letter), else 0. */
-int crisk_event_type_name_valid(const char *name);
+int crisk__event_type_name_valid(const char *name);
 
 /* Returns the number of key kind `name` (1..4), or 0. */
-unsigned crisk_event_key_type_index(const char *name);
+unsigned crisk__event_key_type_index(const char *name);
 
 /* Times are microseconds since 1970-01-01T00:00:00Z. */
-#define EVENT_US_PER_DAY 86400000000LL
+#define CRISK__EVENT_US_PER_DAY 86400000000LL
 
 /* One kept event. */
-typedef struct event_rec {
+typedef struct crisk__event_rec {
     int64_t time;      /* microseconds since the epoch, UTC */
     uint32_t key;      /* index in crisk_events.keys */
     uint32_t type;
     uint64_t line;     /* of the stream: orders events of equal time, as they arrived */
     double value;      /* xray.result: anomaly_score; other types: payload.value, or NaN */
-} event_rec;
+} crisk__event_rec;
 
-typedef struct event_reject {
+typedef struct crisk__event_reject {
     uint64_t line;
     crisk_event_reject kind;
     char *reason;
-} event_reject;
+} crisk__event_reject;
 
 struct crisk_events {
     const crisk_schema *schema;
     /* Keys are one byte of key kind followed by the value's bytes. */
-    crisk_strmap keys;
+    crisk__strmap keys;
     size_t *start;        /* key k's events are ev[start[k] .. start[k + 1]) */
-    event_rec *ev;        /* sorted by key, time, line */
+    crisk__event_rec *ev;        /* sorted by key, time, line */
     size_t nev;
-    event_reject *rejects;
+    crisk__event_reject *rejects;
     size_t nrejects;
     uint64_t read, accepted;
 };
 
 /* Writes the lookup key of kind `type` and value `value` (`len` bytes) into `buf` (of at
  * least len + 1 bytes) and returns its length. */
-static inline size_t crisk_event_key(unsigned type, const char *value, size_t len, char *buf)
+static inline size_t crisk__event_key(unsigned type, const char *value, size_t len, char *buf)
 {
     buf[0] = (char)type;
     memcpy(buf + 1, value, len);

@@ -6,33 +6,33 @@
 
 #include <string.h>
 
-const char *const crisk_event_key_names[EVENT_KEY_TYPES] = {
+const char *const crisk__event_key_names[CRISK__EVENT_KEY_TYPES] = {
     NULL, "container", "transport_document", "conveyance", "declaration"};
-const char *const crisk_event_builtin_names[EVENT_BUILTIN_TYPES] = {
+const char *const crisk__event_builtin_names[CRISK__EVENT_BUILTIN_TYPES] = {
     "seal.opened", "seal.tampered", "seal.verified", "rfid.read", "gps.position",
     "gps.route_deviation", "xray.result"};
 
 /* Returns the number of event type `name` for `s`, or -1. */
-long crisk_event_type_index(const crisk_schema *s, const char *name)
+long crisk__event_type_index(const crisk_schema *s, const char *name)
 {
-    for (long i = 0; i < EVENT_BUILTIN_TYPES; i++)
-        if (strcmp(crisk_event_builtin_names[i], name) == 0)
+    for (long i = 0; i < CRISK__EVENT_BUILTIN_TYPES; i++)
+        if (strcmp(crisk__event_builtin_names[i], name) == 0)
             return i;
     for (size_t i = 0; i < s->nevent_types; i++)
         if (strcmp(s->event_types[i], name) == 0)
-            return EVENT_BUILTIN_TYPES + (long)i;
+            return CRISK__EVENT_BUILTIN_TYPES + (long)i;
     return -1;
 }
 
 /* Returns the name of event type `type` of `s`. */
-const char *crisk_event_type_name(const crisk_schema *s, uint32_t type)
+const char *crisk__event_type_name(const crisk_schema *s, uint32_t type)
 {
-    return type < EVENT_BUILTIN_TYPES ? crisk_event_builtin_names[type]
-                                      : s->event_types[type - EVENT_BUILTIN_TYPES];
+    return type < CRISK__EVENT_BUILTIN_TYPES ? crisk__event_builtin_names[type]
+                                      : s->event_types[type - CRISK__EVENT_BUILTIN_TYPES];
 }
 
 /* Returns 1 when `name` is a well-formed custom event type name, else 0. */
-int crisk_event_type_name_valid(const char *name)
+int crisk__event_type_name_valid(const char *name)
 {
     size_t n = strlen(name);
     if (n == 0 || n > 64 || name[0] < 'a' || name[0] > 'z')
@@ -45,10 +45,10 @@ int crisk_event_type_name_valid(const char *name)
 }
 
 /* Returns the number of key kind `name`, or 0. */
-unsigned crisk_event_key_type_index(const char *name)
+unsigned crisk__event_key_type_index(const char *name)
 {
-    for (unsigned i = 1; i < EVENT_KEY_TYPES; i++)
-        if (strcmp(crisk_event_key_names[i], name) == 0)
+    for (unsigned i = 1; i < CRISK__EVENT_KEY_TYPES; i++)
+        if (strcmp(crisk__event_key_names[i], name) == 0)
             return i;
     return 0;
 }

@@ -13,7 +13,7 @@
 #include <string.h>
 
 /* Returns row `row`'s fold: splitmix64 of the seed advanced row + 1 times, modulo `folds`. */
-uint32_t crisk_fold_of(uint64_t row, uint64_t seed, unsigned folds)
+uint32_t crisk__fold_of(uint64_t row, uint64_t seed, unsigned folds)
 {
     /* splitmix64's output for the state seed + (row + 1) * golden gamma. */
     uint64_t z = seed + (row + 1) * 0x9e3779b97f4a7c15ull;
@@ -55,8 +55,8 @@ static long arena_key(const crisk_schema *s, const crisk_batch *b, size_t set, s
                       key_arena *a)
 {
     long len;
-    while ((len = crisk_key_build(s, b, set, row, a->buf + a->used, a->cap - a->used)) == -2) {
-        size_t cap = a->cap * 2 + crisk_key_capacity(s);
+    while ((len = crisk__key_build(s, b, set, row, a->buf + a->used, a->cap - a->used)) == -2) {
+        size_t cap = a->cap * 2 + crisk__key_capacity(s);
         char *heap = malloc(cap);
         if (!heap)
             return CRISK_E_NOMEM;
@@ -72,13 +72,13 @@ static long arena_key(const crisk_schema *s, const crisk_batch *b, size_t set, s
  * `fit`, storing each row's key index (-1: no key, or unseen) in idx[set * bs + i]
  * (n <= bs, the block's stride). Each key is built once into arena `a`, its offset kept
  * in `off` and its hash in `h` (both of nsets * bs). Returns 0 or CRISK_E_NOMEM. */
-static int lookup_keys(const crisk_schema *s, const fitted_state *fit, const crisk_batch *b,
+static int lookup_keys(const crisk_schema *s, const crisk__fitted_state *fit, const crisk_batch *b,
                        size_t r0, size_t n, size_t bs, key_arena *a, size_t *off, uint64_t *h,
                        long *idx)
 {
     a->used = 0;
     for (size_t set = 0; set < s->nsets; set++) {
-        const crisk_strmap *map = &fit->tables[set].keys;
+        const crisk__strmap *map = &fit->tables[set].keys;
         for (size_t i = 0, j = set * bs; i < n; i++, j++) {
             /* Until the lookup, idx holds the key's length (-1: no key). */
             idx[j] = map->size ? arena_key(s, b, set, r0 + i, a) : -1;
@@ -87,20 +87,20 @@ static int lookup_keys(const crisk_schema *s, const fitted_state *fit, const cri
             if (idx[j] >= 0) {
                 off[j] = a->used;
                 a->used += (size_t)idx[j];
-                h[j] = crisk_hash_bytes(a->buf + off[j], (size_t)idx[j]);
-                crisk_strmap_prefetch(map, h[j]);
+                h[j] = crisk__hash_bytes(a->buf + off[j], (size_t)idx[j]);
+                crisk__strmap_prefetch(map, h[j]);
             }
         }
     }
     for (size_t j = 0; j < s->nsets * bs; j++)
         if (j % bs < n && idx[j] >= 0)
-            crisk_strmap_prefetch_record(&fit->tables[j / bs].keys, h[j]);
+            crisk__strmap_prefetch_record(&fit->tables[j / bs].keys, h[j]);
     for (size_t set = 0; set < s->nsets; set++) {
-        const risk_table *t = &fit->tables[set];
+        const crisk__risk_table *t = &fit->tables[set];
         for (size_t i = 0, j = set * bs; i < n; i++, j++) {
             if (idx[j] < 0)
                 continue;
-            idx[j] = crisk_strmap_find_hashed(&t->keys, a->buf + off[j], (size_t)idx[j], h[j]);
+            idx[j] = crisk__strmap_find_hashed(&t->keys, a->buf + off[j], (size_t)idx[j], h[j]);
             if (idx[j] >= 0)
                 __builtin_prefetch(&t->stat[idx[j]]);
         }
@@ -110,7 +110,7 @@ static int lookup_keys(const crisk_schema *s, const fitted_state *fit, const cri
 
 /* Looks up text field `field` of rows [r0, r0 + n) in dictionary `map`, storing codes in
  * `idx` (-1: unseen, -2: missing). */
-static void lookup_texts(const crisk_batch *b, size_t field, const crisk_strmap *map,
+static void lookup_texts(const crisk_batch *b, size_t field, const crisk__strmap *map,
                          size_t r0, size_t n, long *idx)
 {
     uint64_t h[BLOCK];
@@ -119,21 +119,21 @@ static void lookup_texts(const crisk_batch *b, size_t field, const crisk_strmap 
         const char *t = batch_text(b, r0 + i, field, &len);
         idx[i] = t ? 0 : -2;
         if (t) {
-            h[i] = crisk_hash_bytes(t, len);
-            crisk_strmap_prefetch(map, h[i]);
+            h[i] = crisk__hash_bytes(t, len);
+            crisk__strmap_prefetch(map, h[i]);
         }
     }
     for (size_t i = 0; i < n; i++)
         if (idx[i] == 0) {
             size_t len;
             const char *t = batch_text(b, r0 + i, field, &len);
-            idx[i] = crisk_strmap_find_hashed(map, t, len, h[i]);
+            idx[i] = crisk__strmap_find_hashed(map, t, len, h[i]);
         }
 }
 
 /* Builds every feature of every row of `b` from `fit` into `out`; returns 0 or
  * CRISK_E_NOMEM. */
-int crisk_features_build(const crisk_schema *s, const fitted_state *fit,
+int crisk__features_build(const crisk_schema *s, const crisk__fitted_state *fit,
                          const crisk_batch *b, const uint32_t *folds_of, float *out,
                          crisk_error *err)
 {
@@ -145,13 +145,13 @@ int crisk_features_build(const crisk_schema *s, const fitted_state *fit,
      * with a schema of the default sizes stays on the stack: no malloc per declaration. */
     size_t bs = b->rows < BLOCK ? (b->rows ? b->rows : 1) : BLOCK; /* the block's stride */
     size_t nidx = (s->nsets + s->ndicts) * bs, nkeys = s->nsets * bs;
-    size_t arena_bytes = nkeys * 16 + crisk_key_capacity(s);
+    size_t arena_bytes = nkeys * 16 + crisk__key_capacity(s);
     size_t bytes = nidx * sizeof(long) + (folds + 1) * sizeof(double)
                    + nkeys * (sizeof(uint64_t) + sizeof(size_t)) + arena_bytes;
     _Alignas(double) char stack[16384];
     char *scratch = bytes <= sizeof stack ? stack : malloc(bytes);
     if (!scratch)
-        return crisk_fail(err, CRISK_E_NOMEM, "out of memory building features");
+        return crisk__fail(err, CRISK_E_NOMEM, "out of memory building features");
     uint64_t *hashes = (uint64_t *)scratch;
     size_t *offsets = (size_t *)(hashes + nkeys);
     double *prior = (double *)(offsets + nkeys);
@@ -166,26 +166,26 @@ int crisk_features_build(const crisk_schema *s, const fitted_state *fit,
     for (size_t r0 = 0; r0 < b->rows; r0 += bs) {
         size_t n = b->rows - r0 < bs ? b->rows - r0 : bs;
         if (lookup_keys(s, fit, b, r0, n, bs, &arena, offsets, hashes, idx)) {
-            rc = crisk_fail(err, CRISK_E_NOMEM, "out of memory for the keys of rows %zu to "
+            rc = crisk__fail(err, CRISK_E_NOMEM, "out of memory for the keys of rows %zu to "
                             "%zu", r0, r0 + n);
             break;
         }
         for (size_t j = 0; j < nf; j++)
-            if (s->features[j].op == OP_CATEGORY)
+            if (s->features[j].op == CRISK__OP_CATEGORY)
                 lookup_texts(b, s->features[j].field, &fit->dicts[s->features[j].dict], r0, n,
                              codes + s->features[j].dict * bs);
         for (size_t i = 0; i < n; i++) {
             size_t r = r0 + i, fold = folds_of ? folds_of[r] : folds;
-            civil_date date = {0}; /* the row's date parts, decomposed once */
+            crisk__civil_date date = {0}; /* the row's date parts, decomposed once */
             float *o = out + r * nf;
             for (size_t j = 0; j < nf; j++) {
-                const schema_feature *f = &s->features[j];
-                if (f->op == OP_CATEGORY) {
+                const crisk__schema_feature *f = &s->features[j];
+                if (f->op == CRISK__OP_CATEGORY) {
                     long code = codes[f->dict * bs + i];
                     o[j] = code >= 0 ? (float)code
                            : code == -1 && f->arg ? (float)fit->dicts[f->dict].size : NAN;
-                } else if (f->op == OP_RISK_RATE || f->op == OP_RISK_COUNT) {
-                    const risk_table *t = &fit->tables[f->set];
+                } else if (f->op == CRISK__OP_RISK_RATE || f->op == CRISK__OP_RISK_COUNT) {
+                    const crisk__risk_table *t = &fit->tables[f->set];
                     long k = idx[f->set * bs + i];
                     double count = 0, pos = 0;
                     if (k >= 0) {
@@ -196,16 +196,16 @@ int crisk_features_build(const crisk_schema *s, const fitted_state *fit,
                             pos -= t->fold[(size_t)k * folds + fold].pos;
                         }
                     }
-                    if (f->op == OP_RISK_COUNT)
+                    if (f->op == CRISK__OP_RISK_COUNT)
                         o[j] = (float)count;
                     else
                         o[j] = smoothed_rate(count, pos, isnan(f->smoothing) ? fit->smoothing
                                                                              : f->smoothing,
                                              prior[fold]);
-                } else if (crisk_feature_is_event(f)) {
-                    o[j] = crisk_event_feature(s, b, f, r);
+                } else if (crisk__feature_is_event(f)) {
+                    o[j] = crisk__event_feature(s, b, f, r);
                 } else {
-                    o[j] = crisk_feature_plain(b, f, r, &date);
+                    o[j] = crisk__feature_plain(b, f, r, &date);
                 }
             }
         }
@@ -222,18 +222,18 @@ int crisk_schema_features(const crisk_schema *s, const crisk_batch *b, float *ou
                           crisk_error *err)
 {
     if (!s || !b || (!out && b->rows))
-        return crisk_fail(err, CRISK_E_INVALID_ARGUMENT, "schema, batch and out must not be "
+        return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "schema, batch and out must not be "
                           "NULL");
     if (b->schema != s)
-        return crisk_fail(err, CRISK_E_INVALID_ARGUMENT, "the batch was made for another "
+        return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "the batch was made for another "
                           "schema");
     if (!s->fit.present)
         for (size_t j = 0; j < s->nfeatures; j++)
-            if (crisk_feature_needs_fit(&s->features[j]))
-                return crisk_fail(err, CRISK_E_INVALID_ARGUMENT, "feature \"%s\" needs fitted "
+            if (crisk__feature_needs_fit(&s->features[j]))
+                return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "feature \"%s\" needs fitted "
                                   "tables, and the schema has none (crisk_schema_fit)",
                                   s->features[j].name);
-    return crisk_features_build(s, &s->fit, b, NULL, out, err);
+    return crisk__features_build(s, &s->fit, b, NULL, out, err);
 }
 
 /* Builds the training features of `b` with out-of-fold risk indicators; returns 0 or an
@@ -247,23 +247,23 @@ int crisk_schema_training_matrix(const crisk_schema *s, const crisk_batch *b,
         crisk_fit_options_init(&defaults);
         opts = &defaults;
     }
-    int rc = crisk_fit_check(s, b, labels, nlabels, opts, err);
+    int rc = crisk__fit_check(s, b, labels, nlabels, opts, err);
     if (rc)
         return rc;
     if (!out && b->rows)
-        return crisk_fail(err, CRISK_E_INVALID_ARGUMENT, "out must not be NULL");
+        return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "out must not be NULL");
     uint32_t *folds_of = malloc((b->rows ? b->rows : 1) * sizeof *folds_of);
     if (!folds_of)
-        return crisk_fail(err, CRISK_E_NOMEM, "out of memory for %zu fold numbers", b->rows);
+        return crisk__fail(err, CRISK_E_NOMEM, "out of memory for %zu fold numbers", b->rows);
     for (size_t r = 0; r < b->rows; r++)
-        folds_of[r] = crisk_fold_of(r, opts->seed, opts->folds);
-    fitted_state fit;
+        folds_of[r] = crisk__fold_of(r, opts->seed, opts->folds);
+    crisk__fitted_state fit;
     memset(&fit, 0, sizeof fit);
-    rc = crisk_fitted_build(s, b, labels, folds_of, opts->folds, opts->smoothing, 0, &fit,
+    rc = crisk__fitted_build(s, b, labels, folds_of, opts->folds, opts->smoothing, 0, &fit,
                             err);
     if (rc == 0)
-        rc = crisk_features_build(s, &fit, b, folds_of, out, err);
-    crisk_fitted_free(s, &fit);
+        rc = crisk__features_build(s, &fit, b, folds_of, out, err);
+    crisk__fitted_free(s, &fit);
     free(folds_of);
     return rc;
 }

@@ -24,47 +24,47 @@ void crisk_fit_options_init(crisk_fit_options *opts)
 }
 
 /* Checks the arguments of a fit; returns 0 or an error naming the first bad one. */
-int crisk_fit_check(const crisk_schema *s, const crisk_batch *b, const float *labels,
+int crisk__fit_check(const crisk_schema *s, const crisk_batch *b, const float *labels,
                     size_t nlabels, const crisk_fit_options *opts, crisk_error *err)
 {
     if (!s || !b || (!labels && nlabels))
-        return crisk_fail(err, CRISK_E_INVALID_ARGUMENT, "schema, batch and labels must not "
+        return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "schema, batch and labels must not "
                           "be NULL");
     if (b->schema != s)
-        return crisk_fail(err, CRISK_E_INVALID_ARGUMENT, "the batch was made for another "
+        return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "the batch was made for another "
                           "schema");
     if (nlabels != b->rows)
-        return crisk_fail(err, CRISK_E_INVALID_ARGUMENT, "%zu labels for a batch of %zu rows",
+        return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "%zu labels for a batch of %zu rows",
                           nlabels, b->rows);
     if (b->rows >= UINT32_MAX)
-        return crisk_fail(err, CRISK_E_LIMIT, "%zu rows: fitting takes fewer than 2^32",
+        return crisk__fail(err, CRISK_E_LIMIT, "%zu rows: fitting takes fewer than 2^32",
                           b->rows);
     if (opts->folds < 2 || opts->folds > CRISK_SCHEMA_MAX_FOLDS)
-        return crisk_fail(err, CRISK_E_INVALID_ARGUMENT, "folds = %u: 2 to %d are allowed",
+        return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "folds = %u: 2 to %d are allowed",
                           opts->folds, CRISK_SCHEMA_MAX_FOLDS);
     if (!(opts->smoothing >= 0 && opts->smoothing <= 1e12))
-        return crisk_fail(err, CRISK_E_INVALID_ARGUMENT, "smoothing = %g: a number in [0, "
+        return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "smoothing = %g: a number in [0, "
                           "1e12] is needed", opts->smoothing);
     for (size_t i = 0; i < nlabels; i++)
         if (labels[i] != 0.0f && labels[i] != 1.0f)
-            return crisk_fail(err, CRISK_E_INVALID_ARGUMENT, "labels[%zu] = %g: a label is 0 "
+            return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "labels[%zu] = %g: a label is 0 "
                               "or 1", i, (double)labels[i]);
     return 0;
 }
 
 /* Frees everything in `fit` and zeroes it. */
-void crisk_fitted_free(const crisk_schema *s, fitted_state *fit)
+void crisk__fitted_free(const crisk_schema *s, crisk__fitted_state *fit)
 {
     for (size_t i = 0; fit->dicts && i < s->ndicts; i++)
-        crisk_strmap_free(&fit->dicts[i]);
+        crisk__strmap_free(&fit->dicts[i]);
     for (size_t i = 0; fit->tables && i < s->nsets; i++) {
-        risk_table *t = &fit->tables[i];
-        crisk_strmap_free(&t->keys);
+        crisk__risk_table *t = &fit->tables[i];
+        crisk__strmap_free(&t->keys);
         free(t->stat);
         free(t->fold);
     }
     for (size_t i = 0; fit->bands && i < s->nbands; i++) {
-        crisk_strmap_free(&fit->bands[i].keys);
+        crisk__strmap_free(&fit->bands[i].keys);
         free(fit->bands[i].low);
         free(fit->bands[i].high);
     }
@@ -77,10 +77,10 @@ void crisk_fitted_free(const crisk_schema *s, fitted_state *fit)
 }
 
 /* Returns 1 when a risk feature groups rows by key set `set`. */
-int crisk_set_has_risk(const crisk_schema *s, size_t set)
+int crisk__set_has_risk(const crisk_schema *s, size_t set)
 {
     for (size_t j = 0; j < s->nfeatures; j++)
-        if ((s->features[j].op == OP_RISK_RATE || s->features[j].op == OP_RISK_COUNT)
+        if ((s->features[j].op == CRISK__OP_RISK_RATE || s->features[j].op == CRISK__OP_RISK_COUNT)
             && s->features[j].set == set)
             return 1;
     return 0;
@@ -88,13 +88,13 @@ int crisk_set_has_risk(const crisk_schema *s, size_t set)
 
 /* Makes room in table `t` for statistics of key `k` (zeroed when new; `*have` keys have
  * room so far), doubling the arrays. Returns 0 or CRISK_E_NOMEM. */
-static int table_reserve(risk_table *t, size_t k, size_t folds, size_t *have, size_t *cap)
+static int table_reserve(crisk__risk_table *t, size_t k, size_t folds, size_t *have, size_t *cap)
 {
     if (k < *have)
         return 0;
     if (k >= *cap) {
         size_t n = *cap ? *cap * 2 : 256;
-        risk_stat *st = realloc(t->stat, n * sizeof *st);
+        crisk__risk_stat *st = realloc(t->stat, n * sizeof *st);
         if (!st)
             return CRISK_E_NOMEM;
         t->stat = st;
@@ -105,7 +105,7 @@ static int table_reserve(risk_table *t, size_t k, size_t folds, size_t *have, si
         }
         *cap = n;
     }
-    t->stat[k] = (risk_stat){0, 0};
+    t->stat[k] = (crisk__risk_stat){0, 0};
     if (folds)
         memset(t->fold + k * folds, 0, folds * sizeof *t->fold);
     *have = k + 1;
@@ -114,15 +114,15 @@ static int table_reserve(risk_table *t, size_t k, size_t folds, size_t *have, si
 
 /* Counts rows and positives per key of set `set` into table `t`. */
 static int fit_table(const crisk_schema *s, const crisk_batch *b, const float *labels,
-                     const uint32_t *folds_of, size_t folds, size_t set, risk_table *t,
+                     const uint32_t *folds_of, size_t folds, size_t set, crisk__risk_table *t,
                      char *key)
 {
     size_t have = 0, cap = 0, k;
     for (size_t r = 0; r < b->rows; r++) {
-        long len = crisk_key_build(s, b, set, r, key, crisk_key_capacity(s));
+        long len = crisk__key_build(s, b, set, r, key, crisk__key_capacity(s));
         if (len < 0)
             continue;
-        int rc = crisk_strmap_insert(&t->keys, key, (size_t)len, &k);
+        int rc = crisk__strmap_insert(&t->keys, key, (size_t)len, &k);
         if (rc || (rc = table_reserve(t, k, folds, &have, &cap)))
             return rc;
         uint32_t y = labels[r] != 0.0f;
@@ -165,7 +165,7 @@ static double quantile(const band_value *v, size_t n, double q)
 
 /* Appends `low` and `high` as the bounds of key index `k` of band table `t` (`*cap` slots
  * so far). Returns 0 or CRISK_E_NOMEM. */
-static int band_append(band_table *t, size_t k, double low, double high, size_t *cap)
+static int band_append(crisk__band_table *t, size_t k, double low, double high, size_t *cap)
 {
     if (k >= *cap) {
         size_t n = *cap ? *cap * 2 : 64;
@@ -185,23 +185,23 @@ static int band_append(band_table *t, size_t k, double low, double high, size_t 
 
 /* Fits band `bi`: the low and high quantiles of its feature per key with at least
  * min_count non-missing values. */
-static int fit_band(const crisk_schema *s, const crisk_batch *b, size_t bi, band_table *t,
+static int fit_band(const crisk_schema *s, const crisk_batch *b, size_t bi, crisk__band_table *t,
                     char *key)
 {
-    const schema_band *band = &s->bands[bi];
-    const schema_feature *f = &s->features[band->feature];
-    crisk_strmap seen;
-    crisk_strmap_init(&seen);
+    const crisk__schema_band *band = &s->bands[bi];
+    const crisk__schema_feature *f = &s->features[band->feature];
+    crisk__strmap seen;
+    crisk__strmap_init(&seen);
     band_value *vals = malloc((b->rows ? b->rows : 1) * sizeof *vals);
     size_t n = 0, k, cap = 0;
     int rc = vals ? 0 : CRISK_E_NOMEM;
     for (size_t r = 0; r < b->rows && rc == 0; r++) {
-        float v = crisk_feature_plain(b, f, r, NULL);
-        long len = isnan(v) ? -1 : crisk_key_build(s, b, band->set, r, key,
-                                                           crisk_key_capacity(s));
+        float v = crisk__feature_plain(b, f, r, NULL);
+        long len = isnan(v) ? -1 : crisk__key_build(s, b, band->set, r, key,
+                                                           crisk__key_capacity(s));
         if (len < 0)
             continue;
-        if ((rc = crisk_strmap_insert(&seen, key, (size_t)len, &k)) == 0) {
+        if ((rc = crisk__strmap_insert(&seen, key, (size_t)len, &k)) == 0) {
             vals[n].key = (uint32_t)k;
             vals[n++].value = v;
         }
@@ -214,24 +214,24 @@ static int fit_band(const crisk_schema *s, const crisk_batch *b, size_t bi, band
         if (j - i < band->min_count)
             continue;
         size_t len, kept;
-        const char *text = crisk_strmap_key(&seen, vals[i].key, &len);
-        if ((rc = crisk_strmap_insert(&t->keys, text, len, &kept)) == 0)
+        const char *text = crisk__strmap_key(&seen, vals[i].key, &len);
+        if ((rc = crisk__strmap_insert(&t->keys, text, len, &kept)) == 0)
             rc = band_append(t, kept, quantile(vals + i, j - i, band->low_q),
                              quantile(vals + i, j - i, band->high_q), &cap);
     }
-    crisk_strmap_free(&seen);
+    crisk__strmap_free(&seen);
     free(vals);
     return rc;
 }
 
 /* Fits dictionaries, risk tables and (when asked) bands into `fit`; returns 0 or an error
  * code. */
-int crisk_fitted_build(const crisk_schema *s, const crisk_batch *b, const float *labels,
+int crisk__fitted_build(const crisk_schema *s, const crisk_batch *b, const float *labels,
                        const uint32_t *folds_of, unsigned folds, double smoothing,
-                       int with_bands, fitted_state *fit, crisk_error *err)
+                       int with_bands, crisk__fitted_state *fit, crisk_error *err)
 {
     int rc = 0;
-    char *key = malloc(crisk_key_capacity(s));
+    char *key = malloc(crisk__key_capacity(s));
     fit->smoothing = smoothing;
     fit->rows = b->rows;
     fit->folds = folds_of ? folds : 0;
@@ -245,7 +245,7 @@ int crisk_fitted_build(const crisk_schema *s, const crisk_batch *b, const float 
     if (!key || !fit->dicts || !fit->tables || !fit->bands
         || (folds_of && (!fit->fold_rows || !fit->fold_positives))) {
         free(key);
-        return crisk_fail(err, CRISK_E_NOMEM, "out of memory fitting the schema");
+        return crisk__fail(err, CRISK_E_NOMEM, "out of memory fitting the schema");
     }
     for (size_t r = 0; r < b->rows; r++) {
         uint64_t y = labels[r] != 0.0f;
@@ -257,21 +257,21 @@ int crisk_fitted_build(const crisk_schema *s, const crisk_batch *b, const float 
     }
     const char *what = "";
     for (size_t j = 0; j < s->nfeatures && rc == 0; j++) {
-        const schema_feature *f = &s->features[j];
+        const crisk__schema_feature *f = &s->features[j];
         what = f->name;
-        if (f->op != OP_CATEGORY)
+        if (f->op != CRISK__OP_CATEGORY)
             continue;
-        crisk_strmap *dict = &fit->dicts[f->dict];
+        crisk__strmap *dict = &fit->dicts[f->dict];
         for (size_t r = 0, k; r < b->rows && rc == 0; r++) {
             size_t len;
             const char *t = batch_text(b, r, f->field, &len);
-            if (t && (rc = crisk_strmap_insert(dict, t, len, &k)) == 0
+            if (t && (rc = crisk__strmap_insert(dict, t, len, &k)) == 0
                 && dict->size > CRISK_SCHEMA_MAX_CATEGORIES)
                 rc = CRISK_E_LIMIT;
         }
     }
     for (size_t set = 0; set < s->nsets && rc == 0; set++)
-        if (crisk_set_has_risk(s, set)) {
+        if (crisk__set_has_risk(s, set)) {
             what = "a risk table";
             rc = fit_table(s, b, labels, folds_of, fit->folds, set, &fit->tables[set], key);
         }
@@ -281,10 +281,10 @@ int crisk_fitted_build(const crisk_schema *s, const crisk_batch *b, const float 
     }
     free(key);
     if (rc == CRISK_E_LIMIT)
-        return crisk_fail(err, rc, "fitting %s: more than %zu distinct values", what,
+        return crisk__fail(err, rc, "fitting %s: more than %zu distinct values", what,
                           CRISK_SCHEMA_MAX_CATEGORIES);
     if (rc)
-        return crisk_fail(err, rc, "fitting %s: out of memory", what);
+        return crisk__fail(err, rc, "fitting %s: out of memory", what);
     fit->present = 1;
     return 0;
 }
@@ -299,29 +299,29 @@ int crisk_schema_fit(crisk_schema *s, const crisk_batch *b, const float *labels,
         crisk_fit_options_init(&defaults);
         opts = &defaults;
     }
-    int rc = crisk_fit_check(s, b, labels, nlabels, opts, err);
+    int rc = crisk__fit_check(s, b, labels, nlabels, opts, err);
     if (rc)
         return rc;
-    fitted_state fit;
+    crisk__fitted_state fit;
     memset(&fit, 0, sizeof fit);
-    rc = crisk_fitted_build(s, b, labels, NULL, opts->folds, opts->smoothing, 1, &fit, err);
+    rc = crisk__fitted_build(s, b, labels, NULL, opts->folds, opts->smoothing, 1, &fit, err);
     if (rc) {
-        crisk_fitted_free(s, &fit);
+        crisk__fitted_free(s, &fit);
         return rc;
     }
-    crisk_fitted_free(s, &s->fit);
+    crisk__fitted_free(s, &s->fit);
     s->fit = fit;
     return 0;
 }
 
 /* Returns -1, 0 or +1 for a row below, inside or above its band, or 2 when it cannot be
  * placed. */
-int crisk_schema_band_position(const crisk_schema *s, size_t band, const crisk_batch *b,
+int crisk__schema_band_position(const crisk_schema *s, size_t band, const crisk_batch *b,
                                size_t row, const float *features)
 {
     if (!s->fit.present || band >= s->nbands)
         return 2;
-    const schema_band *bd = &s->bands[band];
+    const crisk__schema_band *bd = &s->bands[band];
     float v = features[bd->feature];
     if (isnan(v))
         return 2;
@@ -329,11 +329,11 @@ int crisk_schema_band_position(const crisk_schema *s, size_t band, const crisk_b
      * fields pay a malloc per call. */
     char stack[4096], *key = stack;
     if (s->sets[bd->set].nparts * (2 + s->max_field_bytes) > sizeof stack
-        && !(key = malloc(crisk_key_capacity(s))))
+        && !(key = malloc(crisk__key_capacity(s))))
         return 2;
-    long len = crisk_key_build(s, b, bd->set, row, key,
-                               key == stack ? sizeof stack : crisk_key_capacity(s));
-    long k = len < 0 ? -1 : crisk_strmap_find(&s->fit.bands[band].keys, key, (size_t)len);
+    long len = crisk__key_build(s, b, bd->set, row, key,
+                               key == stack ? sizeof stack : crisk__key_capacity(s));
+    long k = len < 0 ? -1 : crisk__strmap_find(&s->fit.bands[band].keys, key, (size_t)len);
     if (key != stack)
         free(key);
     if (k < 0)
@@ -356,12 +356,12 @@ static cJSON *json_text(const char *text, size_t len, char *buf)
 
 /* Returns a JSON array of the parts of key `k` of `map` (a key of `nparts` parts)
  * followed by the numbers `a` and `b`, or NULL when out of memory. */
-static cJSON *entry_json(const crisk_strmap *map, size_t k, size_t nparts, double a, double b,
+static cJSON *entry_json(const crisk__strmap *map, size_t k, size_t nparts, double a, double b,
                          char *buf)
 {
     const char *parts[CRISK_SCHEMA_MAX_KEY_PARTS];
     size_t lens[CRISK_SCHEMA_MAX_KEY_PARTS], len;
-    crisk_key_split(crisk_strmap_key(map, k, &len), nparts, parts, lens);
+    crisk__key_split(crisk__strmap_key(map, k, &len), nparts, parts, lens);
     cJSON *e = cJSON_CreateArray();
     int ok = e != NULL;
     for (size_t p = 0; ok && p <= nparts + 1; p++) {
@@ -381,14 +381,14 @@ static cJSON *entry_json(const crisk_strmap *map, size_t k, size_t nparts, doubl
 /* Adds the "categories", "tables" and "bands" arrays of the fitted state to `fitted`. */
 static int fitted_arrays(const crisk_schema *s, cJSON *fitted, char *buf)
 {
-    const fitted_state *fit = &s->fit;
+    const crisk__fitted_state *fit = &s->fit;
     cJSON *cats = cJSON_AddArrayToObject(fitted, "categories");
     cJSON *tables = cJSON_AddArrayToObject(fitted, "tables");
     cJSON *bands = cJSON_AddArrayToObject(fitted, "bands");
     int ok = cats && tables && bands;
     for (size_t j = 0; ok && j < s->nfeatures; j++) {
-        const schema_feature *f = &s->features[j];
-        if (f->op != OP_CATEGORY)
+        const crisk__schema_feature *f = &s->features[j];
+        if (f->op != CRISK__OP_CATEGORY)
             continue;
         cJSON *o = cJSON_CreateObject(), *vals = NULL;
         ok = o && cJSON_AddItemToArray(cats, o);
@@ -396,10 +396,10 @@ static int fitted_arrays(const crisk_schema *s, cJSON *fitted, char *buf)
             cJSON_Delete(o);
         ok = ok && cJSON_AddStringToObject(o, "feature", f->name)
              && (vals = cJSON_AddArrayToObject(o, "values"));
-        const crisk_strmap *dict = &fit->dicts[f->dict];
+        const crisk__strmap *dict = &fit->dicts[f->dict];
         for (size_t k = 0; ok && k < dict->size; k++) {
             size_t len;
-            const char *t = crisk_strmap_key(dict, k, &len);
+            const char *t = crisk__strmap_key(dict, k, &len);
             cJSON *str = json_text(t, len, buf);
             ok = str && cJSON_AddItemToArray(vals, str);
             if (!ok)
@@ -407,10 +407,10 @@ static int fitted_arrays(const crisk_schema *s, cJSON *fitted, char *buf)
         }
     }
     for (size_t set = 0; ok && set < s->nsets; set++) {
-        if (!crisk_set_has_risk(s, set))
+        if (!crisk__set_has_risk(s, set))
             continue;
-        const risk_table *t = &fit->tables[set];
-        cJSON *o = cJSON_CreateObject(), *keys = crisk_key_set_to_json(s, set), *entries = NULL;
+        const crisk__risk_table *t = &fit->tables[set];
+        cJSON *o = cJSON_CreateObject(), *keys = crisk__key_set_to_json(s, set), *entries = NULL;
         ok = o && keys && cJSON_AddItemToArray(tables, o);
         if (!ok) {
             cJSON_Delete(o);
@@ -427,7 +427,7 @@ static int fitted_arrays(const crisk_schema *s, cJSON *fitted, char *buf)
         }
     }
     for (size_t i = 0; ok && i < s->nbands; i++) {
-        const band_table *t = &fit->bands[i];
+        const crisk__band_table *t = &fit->bands[i];
         cJSON *o = cJSON_CreateObject(), *entries = NULL;
         ok = o && cJSON_AddItemToArray(bands, o);
         if (!ok)
@@ -446,7 +446,7 @@ static int fitted_arrays(const crisk_schema *s, cJSON *fitted, char *buf)
 }
 
 /* Adds the "fitted" object to `root` when the schema is fitted; returns 0 or CRISK_E_NOMEM. */
-int crisk_fitted_to_json(const crisk_schema *s, cJSON *root, crisk_error *err)
+int crisk__fitted_to_json(const crisk_schema *s, cJSON *root, crisk_error *err)
 {
     if (!s->fit.present)
         return 0;
@@ -457,5 +457,5 @@ int crisk_fitted_to_json(const crisk_schema *s, cJSON *root, crisk_error *err)
              && cJSON_AddNumberToObject(fitted, "smoothing", s->fit.smoothing)
              && fitted_arrays(s, fitted, buf) == 0;
     free(buf);
-    return ok ? 0 : crisk_fail(err, CRISK_E_NOMEM, "out of memory writing the fitted tables");
+    return ok ? 0 : crisk__fail(err, CRISK_E_NOMEM, "out of memory writing the fitted tables");
 }

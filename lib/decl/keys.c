@@ -9,17 +9,17 @@
 #include <string.h>
 
 /* Returns the largest size a composite key of the schema can have. */
-size_t crisk_key_capacity(const crisk_schema *s)
+size_t crisk__key_capacity(const crisk_schema *s)
 {
     return CRISK_SCHEMA_MAX_KEY_PARTS * (2 + s->max_field_bytes);
 }
 
 /* Writes row `row`'s composite key of set `set` into `buf` (of `cap` bytes) and returns
  * its length, -1 when a part is missing, or -2 when the key needs more than `cap` bytes. */
-long crisk_key_build(const crisk_schema *s, const crisk_batch *b, size_t set, size_t row,
+long crisk__key_build(const crisk_schema *s, const crisk_batch *b, size_t set, size_t row,
                      char *buf, size_t cap)
 {
-    const key_set *ks = &s->sets[set];
+    const crisk__key_set *ks = &s->sets[set];
     size_t o = 0;
     for (uint32_t k = 0; k < ks->nparts; k++) {
         size_t len;
@@ -36,14 +36,14 @@ long crisk_key_build(const crisk_schema *s, const crisk_batch *b, size_t set, si
         /* max_field_bytes <= 65535: two bytes of length, little-endian. */
         buf[o] = (char)(len & 0xff);
         buf[o + 1] = (char)(len >> 8);
-        crisk_short_copy(buf + o + 2, t, len);
+        crisk__short_copy(buf + o + 2, t, len);
         o += 2 + len;
     }
     return (long)o;
 }
 
 /* Splits a composite key into its parts' texts and lengths. */
-void crisk_key_split(const char *key, size_t nparts, const char **parts, size_t *lens)
+void crisk__key_split(const char *key, size_t nparts, const char **parts, size_t *lens)
 {
     size_t o = 0;
     for (size_t k = 0; k < nparts; k++) {
@@ -54,11 +54,11 @@ void crisk_key_split(const char *key, size_t nparts, const char **parts, size_t 
 }
 
 /* Returns key set `set` as the schema file writes key lists, or NULL when out of memory. */
-cJSON *crisk_key_set_to_json(const crisk_schema *s, size_t set)
+cJSON *crisk__key_set_to_json(const crisk_schema *s, size_t set)
 {
     cJSON *arr = cJSON_CreateArray();
     for (uint32_t k = 0; arr && k < s->sets[set].nparts; k++) {
-        const key_part *p = &s->sets[set].parts[k];
+        const crisk__key_part *p = &s->sets[set].parts[k];
         cJSON *part;
         if (p->digits) {
             part = cJSON_CreateObject();

@@ -38,28 +38,28 @@
 #include <stdio.h>
 
 /* The input formats. */
-typedef enum crisk_decl_format {
+typedef enum crisk__decl_format {
     CRISK_DECL_CSV = 1,
     CRISK_DECL_JSONL
-} crisk_decl_format;
+} crisk__decl_format;
 
 /* A column that is not a schema field but that the caller wants per row, as a number. */
-typedef struct crisk_decl_extra {
+typedef struct crisk__decl_extra {
     const char *name;   /* the column (CSV) or key (JSONL) */
     int required;       /* a missing value rejects the row (else it is NaN) */
     int binary;         /* the value must be 0 or 1 */
-} crisk_decl_extra;
+} crisk__decl_extra;
 
-/* How a reader reads. Initialise with crisk_decl_options_init(). */
-typedef struct crisk_decl_options {
+/* How a reader reads. Initialise with crisk__decl_options_init(). */
+typedef struct crisk__decl_options {
     size_t max_line_bytes;  /* longest record accepted; default 1 MiB */
     size_t max_raw_bytes;   /* raw text kept in a reject; default 256 */
-    const crisk_decl_extra *extras;  /* extra columns (NULL: none) */
+    const crisk__decl_extra *extras;  /* extra columns (NULL: none) */
     size_t num_extras;
-} crisk_decl_options;
+} crisk__decl_options;
 
 /* A rejected row, as handed to the reject callback (valid during the call only). */
-typedef struct crisk_decl_reject {
+typedef struct crisk__decl_reject {
     uint64_t line;        /* 1-based line where the row starts */
     const char *reason;   /* NUL-terminated */
     const char *raw;      /* the row's text, cut to max_raw_bytes, invalid UTF-8 bytes
@@ -69,28 +69,28 @@ typedef struct crisk_decl_reject {
                              length made it unreadable. */
     size_t raw_len;
     int truncated;        /* raw was cut */
-} crisk_decl_reject;
+} crisk__decl_reject;
 
 /* Receives each reject; returns 0 to go on, or a negative crisk code that stops reading
- * (crisk_decl_read returns it). */
-typedef int (*crisk_decl_reject_fn)(void *ctx, const crisk_decl_reject *reject);
+ * (crisk__decl_read returns it). */
+typedef int (*crisk__decl_reject_fn)(void *ctx, const crisk__decl_reject *reject);
 
-typedef struct crisk_decl_reader crisk_decl_reader;
+typedef struct crisk__decl_reader crisk__decl_reader;
 
 /* Fills `opts` with the defaults. */
-void crisk_decl_options_init(crisk_decl_options *opts);
+void crisk__decl_options_init(crisk__decl_options *opts);
 
 /* Returns the format a file name implies by its extension (".csv" or ".jsonl"/".ndjson",
  * any case), or 0 when it implies none. */
-crisk_decl_format crisk_decl_format_of(const char *path);
+crisk__decl_format crisk__decl_format_of(const char *path);
 
 /* Creates a reader of `format` over `f` (which stays the caller's) for declarations of
  * `schema` (which must outlive the reader). A CSV reader reads and maps the header now.
  * Returns 0, or CRISK_E_INVALID_ARGUMENT, CRISK_E_INPUT (a bad header: empty input, a
  * repeated column, a required field or extra with no column), CRISK_E_IO, CRISK_E_NOMEM,
  * with `err` naming the line and column. */
-int crisk_decl_open(FILE *f, crisk_decl_format format, const crisk_schema *schema,
-                    const crisk_decl_options *opts, crisk_decl_reader **out,
+int crisk__decl_open(FILE *f, crisk__decl_format format, const crisk_schema *schema,
+                    const crisk__decl_options *opts, crisk__decl_reader **out,
                     crisk_error *err);
 
 /* Reads rows and appends them to `batch` (made for the reader's schema) until `max_rows`
@@ -100,15 +100,15 @@ int crisk_decl_open(FILE *f, crisk_decl_format format, const crisk_schema *schem
  * means the end of the input. Returns 0, or a negative code on a fatal error (a read
  * error, no memory, the callback's code), after which the reader returns that error
  * again. */
-int crisk_decl_read(crisk_decl_reader *reader, crisk_batch *batch, size_t max_rows,
-                    double *extras, crisk_decl_reject_fn on_reject, void *ctx,
+int crisk__decl_read(crisk__decl_reader *reader, crisk_batch *batch, size_t max_rows,
+                    double *extras, crisk__decl_reject_fn on_reject, void *ctx,
                     size_t *added, crisk_error *err);
 
 /* Returns the rows read so far (appended + rejected), and stores the rejected count in
  * `*rejected` (which may be NULL). */
-uint64_t crisk_decl_rows_read(const crisk_decl_reader *reader, uint64_t *rejected);
+uint64_t crisk__decl_rows_read(const crisk__decl_reader *reader, uint64_t *rejected);
 
 /* Frees a reader (not its FILE). NULL is a no-op. */
-void crisk_decl_free(crisk_decl_reader *reader);
+void crisk__decl_free(crisk__decl_reader *reader);
 
 #endif /* CRISK_DECL_READER_H */

@@ -60,13 +60,13 @@ static int get_string(const cJSON *obj, const char *path, const char *key, int r
     *out = NULL;
     if (!it) {
         if (required)
-            return crisk_fail(err, CRISK_E_FORMAT, "%s%s%s: missing (a string is required)",
+            return crisk__fail(err, CRISK_E_FORMAT, "%s%s%s: missing (a string is required)",
                               path, dot, key);
         return 0;
     }
     if (!cJSON_IsString(it) || it->valuestring[0] == '\0')
-        return crisk_fail(err, CRISK_E_FORMAT, "%s%s%s: expected a non-empty string, got %s",
-                          path, dot, key, cJSON_IsString(it) ? "\"\"" : crisk_json_type_name(it));
+        return crisk__fail(err, CRISK_E_FORMAT, "%s%s%s: expected a non-empty string, got %s",
+                          path, dot, key, cJSON_IsString(it) ? "\"\"" : crisk__json_type_name(it));
     *out = it->valuestring;
     return 0;
 }
@@ -80,16 +80,16 @@ static int get_number(const cJSON *obj, const char *path, const char *key, int r
     const char *dot = path[0] ? "." : "";
     if (!it) {
         if (required)
-            return crisk_fail(err, CRISK_E_FORMAT, "%s%s%s: missing (a number is required)",
+            return crisk__fail(err, CRISK_E_FORMAT, "%s%s%s: missing (a number is required)",
                               path, dot, key);
         return 0;
     }
     if (!cJSON_IsNumber(it))
-        return crisk_fail(err, CRISK_E_FORMAT, "%s%s%s: expected a number, got %s", path, dot,
-                          key, crisk_json_type_name(it));
+        return crisk__fail(err, CRISK_E_FORMAT, "%s%s%s: expected a number, got %s", path, dot,
+                          key, crisk__json_type_name(it));
     double v = it->valuedouble;
     if (!(v >= lo && v <= hi) || (integer && v != floor(v)))
-        return crisk_fail(err, CRISK_E_FORMAT, "%s%s%s: %g is not %s in [%g, %g]", path, dot,
+        return crisk__fail(err, CRISK_E_FORMAT, "%s%s%s: %g is not %s in [%g, %g]", path, dot,
                           key, v, integer ? "an integer" : "a number", lo, hi);
     *out = v;
     return 0;
@@ -104,8 +104,8 @@ static int get_bool(const cJSON *obj, const char *path, const char *key, int *ou
     if (!it)
         return 0;
     if (!cJSON_IsBool(it))
-        return crisk_fail(err, CRISK_E_FORMAT, "%s.%s: expected true or false, got %s", path,
-                          key, crisk_json_type_name(it));
+        return crisk__fail(err, CRISK_E_FORMAT, "%s.%s: expected true or false, got %s", path,
+                          key, crisk__json_type_name(it));
     *out = cJSON_IsTrue(it);
     return 0;
 }
@@ -129,19 +129,19 @@ static int get_array(const cJSON *obj, const char *path, const char *key, int re
     *out = NULL;
     if (!it) {
         if (required)
-            return crisk_fail(err, CRISK_E_FORMAT, "%s%s%s: missing (an array is required)",
+            return crisk__fail(err, CRISK_E_FORMAT, "%s%s%s: missing (an array is required)",
                               path, dot, key);
         return 0;
     }
     if (!cJSON_IsArray(it))
-        return crisk_fail(err, CRISK_E_FORMAT, "%s%s%s: expected an array, got %s", path, dot,
-                          key, crisk_json_type_name(it));
+        return crisk__fail(err, CRISK_E_FORMAT, "%s%s%s: expected an array, got %s", path, dot,
+                          key, crisk__json_type_name(it));
     size_t n = array_size(it);
     if (n > max)
-        return crisk_fail(err, CRISK_E_LIMIT, "%s%s%s: %zu elements, more than the limit %zu",
+        return crisk__fail(err, CRISK_E_LIMIT, "%s%s%s: %zu elements, more than the limit %zu",
                           path, dot, key, n, max);
     if (n < min)
-        return crisk_fail(err, CRISK_E_FORMAT, "%s%s%s: %zu elements, at least %zu needed",
+        return crisk__fail(err, CRISK_E_FORMAT, "%s%s%s: %zu elements, at least %zu needed",
                           path, dot, key, n, min);
     *out = it;
     return 0;
@@ -162,7 +162,7 @@ static int resolve_field(const crisk_schema *s, const char *path, const char *na
 {
     long i = crisk_schema_field_index(s, name);
     if (i < 0)
-        return crisk_fail(err, CRISK_E_FORMAT, "%s: no field called \"%s\"", path, name);
+        return crisk__fail(err, CRISK_E_FORMAT, "%s: no field called \"%s\"", path, name);
     if (!(types & (1u << s->fields[i].type))) {
         char wanted[64] = "";
         for (unsigned t = 1; t < COUNT(type_names); t++)
@@ -170,7 +170,7 @@ static int resolve_field(const crisk_schema *s, const char *path, const char *na
                 strcat(wanted, wanted[0] ? " or " : "");
                 strcat(wanted, type_names[t]);
             }
-        return crisk_fail(err, CRISK_E_FORMAT, "%s: field \"%s\" is a %s field; %s needed",
+        return crisk__fail(err, CRISK_E_FORMAT, "%s: field \"%s\" is a %s field; %s needed",
                           path, name, type_names[s->fields[i].type], wanted);
     }
     *index = (uint32_t)i;
@@ -184,11 +184,11 @@ static int resolve_field(const crisk_schema *s, const char *path, const char *na
 static int read_keys(crisk_schema *s, const cJSON *arr, const char *path, uint32_t *set,
                      crisk_error *err)
 {
-    key_set ks;
+    crisk__key_set ks;
     memset(&ks, 0, sizeof ks);
     char at[PATH_SIZE + 32];
     for (const cJSON *it = arr->child; it; it = it->next, ks.nparts++) {
-        key_part *p = &ks.parts[ks.nparts];
+        crisk__key_part *p = &ks.parts[ks.nparts];
         snprintf(at, sizeof at, "%s[%u]", path, ks.nparts);
         const char *name;
         int rc;
@@ -197,14 +197,14 @@ static int read_keys(crisk_schema *s, const cJSON *arr, const char *path, uint32
         } else if (cJSON_IsObject(it)) {
             static const char *const part_keys[] = {"field", "digits"};
             double digits = 0;
-            if ((rc = crisk_json_check_path_keys(it, at, part_keys, 2, err))
+            if ((rc = crisk__json_check_path_keys(it, at, part_keys, 2, err))
                 || (rc = get_string(it, at, "field", 1, &name, err))
                 || (rc = get_number(it, at, "digits", 0, 1, 12, 1, &digits, err)))
                 return rc;
             p->digits = (uint32_t)digits;
         } else {
-            return crisk_fail(err, CRISK_E_FORMAT, "%s: expected a field name or {\"field\", "
-                              "\"digits\"}, got %s", at, crisk_json_type_name(it));
+            return crisk__fail(err, CRISK_E_FORMAT, "%s: expected a field name or {\"field\", "
+                              "\"digits\"}, got %s", at, crisk__json_type_name(it));
         }
         if ((rc = resolve_field(s, at, name, p->digits ? 1u << CRISK_FIELD_HS_CODE
                                                        : TEXT_TYPES, &p->field, err)))
@@ -227,31 +227,31 @@ static int read_fields(crisk_schema *s, const cJSON *arr, crisk_error *err)
     s->nfields = 0;
     s->fields = calloc(array_size(arr), sizeof *s->fields);
     if (!s->fields)
-        return crisk_fail(err, CRISK_E_NOMEM, "fields: out of memory");
+        return crisk__fail(err, CRISK_E_NOMEM, "fields: out of memory");
     char at[PATH_SIZE];
     for (const cJSON *it = arr->child; it; it = it->next) {
-        schema_field *f = &s->fields[s->nfields];
+        crisk__schema_field *f = &s->fields[s->nfields];
         snprintf(at, sizeof at, "fields[%zu]", s->nfields);
         if (!cJSON_IsObject(it))
-            return crisk_fail(err, CRISK_E_FORMAT, "%s: expected an object, got %s", at,
-                              crisk_json_type_name(it));
+            return crisk__fail(err, CRISK_E_FORMAT, "%s: expected an object, got %s", at,
+                              crisk__json_type_name(it));
         const char *name, *type;
         int rc;
-        if ((rc = crisk_json_check_path_keys(it, at, field_keys, COUNT(field_keys), err))
+        if ((rc = crisk__json_check_path_keys(it, at, field_keys, COUNT(field_keys), err))
             || (rc = get_string(it, at, "name", 1, &name, err))
             || (rc = get_string(it, at, "type", 1, &type, err))
             || (rc = get_bool(it, at, "required", &f->required, err))
             || (rc = get_bool(it, at, "personal", &f->personal, err)))
             return rc;
-        f->type = (crisk_field_type)name_index(type_names, COUNT(type_names), type);
+        f->type = (crisk__field_type)name_index(type_names, COUNT(type_names), type);
         if (!f->type)
-            return crisk_fail(err, CRISK_E_FORMAT, "%s.type: \"%s\" is not one of string, "
+            return crisk__fail(err, CRISK_E_FORMAT, "%s.type: \"%s\" is not one of string, "
                               "number, date, hs_code", at, type);
         if (crisk_schema_field_index(s, name) >= 0)
-            return crisk_fail(err, CRISK_E_FORMAT, "%s.name: \"%s\" names an earlier field",
+            return crisk__fail(err, CRISK_E_FORMAT, "%s.name: \"%s\" names an earlier field",
                               at, name);
         if (!(f->name = dup_string(name)))
-            return crisk_fail(err, CRISK_E_NOMEM, "%s: out of memory", at);
+            return crisk__fail(err, CRISK_E_NOMEM, "%s: out of memory", at);
         s->nfields++;
     }
     return 0;
@@ -259,7 +259,7 @@ static int read_fields(crisk_schema *s, const cJSON *arr, crisk_error *err)
 
 /* Reads the op-specific members of feature `f` from `obj` (at `at`). */
 static int read_feature_args(crisk_schema *s, const cJSON *obj, const char *at,
-                             schema_feature *f, crisk_error *err)
+                             crisk__schema_feature *f, crisk_error *err)
 {
     const char *name = NULL, *text = NULL;
     const cJSON *keys;
@@ -268,13 +268,13 @@ static int read_feature_args(crisk_schema *s, const cJSON *obj, const char *at,
     int rc = 0;
     unsigned numeric = 1u << CRISK_FIELD_NUMBER;
     switch (f->op) {
-    case OP_NUMBER:
-    case OP_LOG1P:
+    case CRISK__OP_NUMBER:
+    case CRISK__OP_LOG1P:
         snprintf(sub, sizeof sub, "%s.field", at);
         if (!(rc = get_string(obj, at, "field", 1, &name, err)))
             rc = resolve_field(s, sub, name, numeric, &f->field, err);
         return rc;
-    case OP_RATIO:
+    case CRISK__OP_RATIO:
         snprintf(sub, sizeof sub, "%s.num", at);
         if ((rc = get_string(obj, at, "num", 1, &name, err))
             || (rc = resolve_field(s, sub, name, numeric, &f->field, err)))
@@ -283,7 +283,7 @@ static int read_feature_args(crisk_schema *s, const cJSON *obj, const char *at,
         if (!(rc = get_string(obj, at, "den", 1, &name, err)))
             rc = resolve_field(s, sub, name, numeric, &f->den, err);
         return rc;
-    case OP_DATE_PART:
+    case CRISK__OP_DATE_PART:
         snprintf(sub, sizeof sub, "%s.field", at);
         if ((rc = get_string(obj, at, "field", 1, &name, err))
             || (rc = resolve_field(s, sub, name, 1u << CRISK_FIELD_DATE, &f->field, err))
@@ -291,10 +291,10 @@ static int read_feature_args(crisk_schema *s, const cJSON *obj, const char *at,
             return rc;
         f->arg = name_index(part_names, COUNT(part_names), text);
         if (!f->arg)
-            return crisk_fail(err, CRISK_E_FORMAT, "%s.part: \"%s\" is not one of year, "
+            return crisk__fail(err, CRISK_E_FORMAT, "%s.part: \"%s\" is not one of year, "
                               "month, day, weekday, dayofyear", at, text);
         return 0;
-    case OP_HS_PREFIX:
+    case CRISK__OP_HS_PREFIX:
         snprintf(sub, sizeof sub, "%s.field", at);
         if ((rc = get_string(obj, at, "field", 1, &name, err))
             || (rc = resolve_field(s, sub, name, 1u << CRISK_FIELD_HS_CODE, &f->field, err))
@@ -302,47 +302,47 @@ static int read_feature_args(crisk_schema *s, const cJSON *obj, const char *at,
             return rc;
         f->arg = (uint32_t)num;
         return 0;
-    case OP_CATEGORY:
+    case CRISK__OP_CATEGORY:
         snprintf(sub, sizeof sub, "%s.field", at);
         if ((rc = get_string(obj, at, "field", 1, &name, err))
             || (rc = resolve_field(s, sub, name, TEXT_TYPES, &f->field, err))
             || (rc = get_string(obj, at, "unknown", 0, &text, err)))
             return rc;
         if (text && strcmp(text, "missing") != 0 && strcmp(text, "code") != 0)
-            return crisk_fail(err, CRISK_E_FORMAT, "%s.unknown: \"%s\" is not \"missing\" or "
+            return crisk__fail(err, CRISK_E_FORMAT, "%s.unknown: \"%s\" is not \"missing\" or "
                               "\"code\"", at, text);
         f->arg = text && strcmp(text, "code") == 0;
         f->dict = (uint32_t)s->ndicts++;
         return 0;
-    case OP_RISK_RATE:
-    case OP_RISK_COUNT:
+    case CRISK__OP_RISK_RATE:
+    case CRISK__OP_RISK_COUNT:
         f->smoothing = NAN;
-        if (f->op == OP_RISK_RATE
+        if (f->op == CRISK__OP_RISK_RATE
             && (rc = get_number(obj, at, "smoothing", 0, 0, 1e12, 0, &f->smoothing, err)))
             return rc;
         snprintf(sub, sizeof sub, "%s.keys", at);
         if ((rc = get_array(obj, at, "keys", 1, 1, CRISK_SCHEMA_MAX_KEY_PARTS, &keys, err)))
             return rc;
         return read_keys(s, keys, sub, &f->set, err);
-    case OP_EVENT_COUNT:
-    case OP_EVENT_FLAG:
-    case OP_EVENT_HOURS_SINCE:
-    case OP_EVENT_MAX: {
+    case CRISK__OP_EVENT_COUNT:
+    case CRISK__OP_EVENT_FLAG:
+    case CRISK__OP_EVENT_HOURS_SINCE:
+    case CRISK__OP_EVENT_MAX: {
         snprintf(sub, sizeof sub, "%s.key_field", at);
         if ((rc = get_string(obj, at, "key_field", 1, &name, err))
             || (rc = resolve_field(s, sub, name, 1u << CRISK_FIELD_STRING, &f->field, err))
             || (rc = get_string(obj, at, "key_type", 1, &text, err)))
             return rc;
-        f->key_type = crisk_event_key_type_index(text);
+        f->key_type = crisk__event_key_type_index(text);
         if (!f->key_type)
-            return crisk_fail(err, CRISK_E_FORMAT, "%s.key_type: \"%s\" is not one of "
+            return crisk__fail(err, CRISK_E_FORMAT, "%s.key_type: \"%s\" is not one of "
                               "container, transport_document, conveyance, declaration", at,
                               text);
         if ((rc = get_string(obj, at, "event", 1, &text, err)))
             return rc;
-        long type = crisk_event_type_index(s, text);
+        long type = crisk__event_type_index(s, text);
         if (type < 0)
-            return crisk_fail(err, CRISK_E_FORMAT, "%s.event: \"%s\" is neither a built-in "
+            return crisk__fail(err, CRISK_E_FORMAT, "%s.event: \"%s\" is neither a built-in "
                               "event type nor one of the schema's event_types", at, text);
         f->event = (uint32_t)type;
         /* Ten years: windows are whole seconds of microseconds far inside int64. */
@@ -358,17 +358,17 @@ static int read_event_types(crisk_schema *s, const cJSON *arr, crisk_error *err)
 {
     s->event_types = calloc(array_size(arr) + 1, sizeof *s->event_types);
     if (!s->event_types)
-        return crisk_fail(err, CRISK_E_NOMEM, "event_types: out of memory");
+        return crisk__fail(err, CRISK_E_NOMEM, "event_types: out of memory");
     for (const cJSON *it = arr->child; it; it = it->next) {
-        if (!cJSON_IsString(it) || !crisk_event_type_name_valid(it->valuestring))
-            return crisk_fail(err, CRISK_E_FORMAT, "event_types[%zu]: expected a name of "
+        if (!cJSON_IsString(it) || !crisk__event_type_name_valid(it->valuestring))
+            return crisk__fail(err, CRISK_E_FORMAT, "event_types[%zu]: expected a name of "
                               "lowercase letters, digits, '.', '_' or '-' (1 to 64 bytes, "
                               "starting with a letter)", s->nevent_types);
-        if (crisk_event_type_index(s, it->valuestring) >= 0)
-            return crisk_fail(err, CRISK_E_FORMAT, "event_types[%zu]: \"%s\" is built in or "
+        if (crisk__event_type_index(s, it->valuestring) >= 0)
+            return crisk__fail(err, CRISK_E_FORMAT, "event_types[%zu]: \"%s\" is built in or "
                               "named earlier", s->nevent_types, it->valuestring);
         if (!(s->event_types[s->nevent_types] = dup_string(it->valuestring)))
-            return crisk_fail(err, CRISK_E_NOMEM, "event_types: out of memory");
+            return crisk__fail(err, CRISK_E_NOMEM, "event_types: out of memory");
         s->nevent_types++;
     }
     return 0;
@@ -380,36 +380,36 @@ static int read_features(crisk_schema *s, const cJSON *arr, crisk_error *err)
     size_t n = array_size(arr);
     s->features = calloc(n ? n : 1, sizeof *s->features);
     if (!s->features)
-        return crisk_fail(err, CRISK_E_NOMEM, "features: out of memory");
+        return crisk__fail(err, CRISK_E_NOMEM, "features: out of memory");
     char at[PATH_SIZE];
     for (const cJSON *it = arr->child; it; it = it->next) {
-        schema_feature *f = &s->features[s->nfeatures];
+        crisk__schema_feature *f = &s->features[s->nfeatures];
         snprintf(at, sizeof at, "features[%zu]", s->nfeatures);
         if (!cJSON_IsObject(it))
-            return crisk_fail(err, CRISK_E_FORMAT, "%s: expected an object, got %s", at,
-                              crisk_json_type_name(it));
+            return crisk__fail(err, CRISK_E_FORMAT, "%s: expected an object, got %s", at,
+                              crisk__json_type_name(it));
         const char *name, *op;
         int rc;
         if ((rc = get_string(it, at, "name", 1, &name, err))
             || (rc = get_string(it, at, "op", 1, &op, err)))
             return rc;
-        f->op = (feature_op)name_index(op_names, COUNT(op_names), op);
+        f->op = (crisk__feature_op)name_index(op_names, COUNT(op_names), op);
         if (!f->op)
-            return crisk_fail(err, CRISK_E_FORMAT, "%s.op: \"%s\" is not one of number, "
+            return crisk__fail(err, CRISK_E_FORMAT, "%s.op: \"%s\" is not one of number, "
                               "log1p, ratio, date_part, hs_prefix, category, risk_rate, "
                               "risk_count, event_count, event_flag, event_hours_since, "
                               "event_max", at, op);
         const char *allowed[7] = {"name", "op", "description", op_keys[f->op][0],
                                   op_keys[f->op][1], op_keys[f->op][2], op_keys[f->op][3]};
-        if ((rc = crisk_json_check_path_keys(it, at, allowed, 7, err)))
+        if ((rc = crisk__json_check_path_keys(it, at, allowed, 7, err)))
             return rc;
         if (crisk_schema_feature_index(s, name) >= 0)
-            return crisk_fail(err, CRISK_E_FORMAT, "%s.name: \"%s\" names an earlier feature",
+            return crisk__fail(err, CRISK_E_FORMAT, "%s.name: \"%s\" names an earlier feature",
                               at, name);
         if ((rc = read_feature_args(s, it, at, f, err)))
             return rc;
         if (!(f->name = dup_string(name)))
-            return crisk_fail(err, CRISK_E_NOMEM, "%s: out of memory", at);
+            return crisk__fail(err, CRISK_E_NOMEM, "%s: out of memory", at);
         s->nfeatures++;
     }
     return 0;
@@ -421,21 +421,21 @@ static int read_bands(crisk_schema *s, const cJSON *arr, crisk_error *err)
     size_t n = array_size(arr);
     s->bands = calloc(n ? n : 1, sizeof *s->bands);
     if (!s->bands)
-        return crisk_fail(err, CRISK_E_NOMEM, "bands: out of memory");
+        return crisk__fail(err, CRISK_E_NOMEM, "bands: out of memory");
     char at[PATH_SIZE], sub[PATH_SIZE + 16];
     for (const cJSON *it = arr->child; it; it = it->next) {
-        schema_band *b = &s->bands[s->nbands];
+        crisk__schema_band *b = &s->bands[s->nbands];
         snprintf(at, sizeof at, "bands[%zu]", s->nbands);
         if (!cJSON_IsObject(it))
-            return crisk_fail(err, CRISK_E_FORMAT, "%s: expected an object, got %s", at,
-                              crisk_json_type_name(it));
+            return crisk__fail(err, CRISK_E_FORMAT, "%s: expected an object, got %s", at,
+                              crisk__json_type_name(it));
         const char *name, *feature;
         const cJSON *keys;
         double min_count = 1;
         int rc;
         b->low_q = 0.05;
         b->high_q = 0.95;
-        if ((rc = crisk_json_check_path_keys(it, at, band_keys, COUNT(band_keys), err))
+        if ((rc = crisk__json_check_path_keys(it, at, band_keys, COUNT(band_keys), err))
             || (rc = get_string(it, at, "name", 1, &name, err))
             || (rc = get_string(it, at, "feature", 1, &feature, err))
             || (rc = get_number(it, at, "low_quantile", 0, 0, 1, 0, &b->low_q, err))
@@ -444,26 +444,26 @@ static int read_bands(crisk_schema *s, const cJSON *arr, crisk_error *err)
             || (rc = get_array(it, at, "keys", 1, 1, CRISK_SCHEMA_MAX_KEY_PARTS, &keys, err)))
             return rc;
         if (b->low_q > b->high_q)
-            return crisk_fail(err, CRISK_E_FORMAT, "%s: low_quantile %g is above "
+            return crisk__fail(err, CRISK_E_FORMAT, "%s: low_quantile %g is above "
                               "high_quantile %g", at, b->low_q, b->high_q);
         b->min_count = (uint32_t)min_count;
         long fi = crisk_schema_feature_index(s, feature);
         if (fi < 0)
-            return crisk_fail(err, CRISK_E_FORMAT, "%s.feature: no feature called \"%s\"", at,
+            return crisk__fail(err, CRISK_E_FORMAT, "%s.feature: no feature called \"%s\"", at,
                               feature);
-        if (crisk_feature_needs_fit(&s->features[fi]) || crisk_feature_is_event(&s->features[fi]))
-            return crisk_fail(err, CRISK_E_FORMAT, "%s.feature: \"%s\" needs fitted tables or "
+        if (crisk__feature_needs_fit(&s->features[fi]) || crisk__feature_is_event(&s->features[fi]))
+            return crisk__fail(err, CRISK_E_FORMAT, "%s.feature: \"%s\" needs fitted tables or "
                               "events; a band's feature must be built from the row alone", at,
                               feature);
         b->feature = (uint32_t)fi;
-        if (crisk_schema_band_index(s, name) >= 0)
-            return crisk_fail(err, CRISK_E_FORMAT, "%s.name: \"%s\" names an earlier band", at,
+        if (crisk__schema_band_index(s, name) >= 0)
+            return crisk__fail(err, CRISK_E_FORMAT, "%s.name: \"%s\" names an earlier band", at,
                               name);
         snprintf(sub, sizeof sub, "%s.keys", at);
         if ((rc = read_keys(s, keys, sub, &b->set, err)))
             return rc;
         if (!(b->name = dup_string(name)))
-            return crisk_fail(err, CRISK_E_NOMEM, "%s: out of memory", at);
+            return crisk__fail(err, CRISK_E_NOMEM, "%s: out of memory", at);
         s->nbands++;
     }
     return 0;
@@ -473,20 +473,20 @@ static int read_bands(crisk_schema *s, const cJSON *arr, crisk_error *err)
  * `fitted_len` bytes, with the `index` of its containers or NULL; `fitted` NULL when the
  * document has none). */
 static int read_schema(crisk_schema *s, const cJSON *root, const char *fitted,
-                       size_t fitted_len, const crisk_jindex *index, crisk_error *err)
+                       size_t fitted_len, const crisk__jindex *index, crisk_error *err)
 {
     if (!cJSON_IsObject(root))
-        return crisk_fail(err, CRISK_E_FORMAT, "the document is %s, not an object",
-                          crisk_json_type_name(root));
+        return crisk__fail(err, CRISK_E_FORMAT, "the document is %s, not an object",
+                          crisk__json_type_name(root));
     const char *format, *id_field, *date_field;
     double version = 0, max_bytes = 256;
     const cJSON *fields, *features, *bands, *event_types;
     int rc;
-    if ((rc = crisk_json_check_path_keys(root, "", top_keys, COUNT(top_keys), err))
+    if ((rc = crisk__json_check_path_keys(root, "", top_keys, COUNT(top_keys), err))
         || (rc = get_string(root, "", "format", 1, &format, err)))
         return rc;
     if (strcmp(format, "crisk-schema") != 0)
-        return crisk_fail(err, CRISK_E_FORMAT, "format: \"%s\", expected \"crisk-schema\"",
+        return crisk__fail(err, CRISK_E_FORMAT, "format: \"%s\", expected \"crisk-schema\"",
                           format);
     if ((rc = get_number(root, "", "version", 1, 1, SCHEMA_FORMAT_VERSION, 1, &version, err))
         || (rc = get_number(root, "", "max_field_bytes", 0, 1, CRISK_SCHEMA_MAX_FIELD_BYTES, 1,
@@ -504,7 +504,7 @@ static int read_schema(crisk_schema *s, const cJSON *root, const char *fitted,
     size_t max_sets = array_size(features) + (bands ? array_size(bands) : 0);
     s->sets = calloc(max_sets ? max_sets : 1, sizeof *s->sets);
     if (!s->sets)
-        return crisk_fail(err, CRISK_E_NOMEM, "out of memory");
+        return crisk__fail(err, CRISK_E_NOMEM, "out of memory");
     if ((rc = read_fields(s, fields, err))
         || (event_types && (rc = read_event_types(s, event_types, err)))
         || (rc = read_features(s, features, err))
@@ -524,38 +524,38 @@ static int read_schema(crisk_schema *s, const cJSON *root, const char *fitted,
     }
     /* Event windows end with the declaration's date: without one they cannot be placed. */
     for (size_t i = 0; i < s->nfeatures; i++)
-        if (crisk_feature_is_event(&s->features[i]) && s->date_field < 0)
-            return crisk_fail(err, CRISK_E_FORMAT, "features[%zu]: an event feature needs the "
+        if (crisk__feature_is_event(&s->features[i]) && s->date_field < 0)
+            return crisk__fail(err, CRISK_E_FORMAT, "features[%zu]: an event feature needs the "
                               "schema's date_field", i);
-    return fitted ? crisk_fitted_from_text(s, fitted, fitted_len, index, err) : 0;
+    return fitted ? crisk__fitted_from_text(s, fitted, fitted_len, index, err) : 0;
 }
 
 /* Schema documents nest 5 deep; a deeper one is left to cJSON (and its nesting limit). */
 #define FAST_PARSE_DEPTH 16
 
 /* Finds the value of the one top-level "fitted" member of the checked document `data`
- * (crisk_json_check_text, with its `index`) and stores its offset and length. Returns 1
+ * (crisk__json_check_text, with its `index`) and stores its offset and length. Returns 1
  * when there is one such member and its text has no escapes (so that it reads the same in
  * place as through cJSON), else 0. */
-static int find_fitted(const char *data, size_t size, const crisk_jindex *index, size_t *at,
+static int find_fitted(const char *data, size_t size, const crisk__jindex *index, size_t *at,
                        size_t *len)
 {
-    crisk_jshared shared = {NULL, 0, (locale_t)0, index};
-    crisk_jpull c;
+    crisk__jshared shared = {NULL, 0, (locale_t)0, index};
+    crisk__jpull c;
     const char *key;
     size_t n, found = 0;
-    crisk_jpull_init(&c, data, size, &shared);
-    if (crisk_jpull_peek(&c) != CRISK_J_OBJECT || crisk_jpull_enter(&c))
+    crisk__jpull_init(&c, data, size, &shared);
+    if (crisk__jpull_peek(&c) != CRISK__J_OBJECT || crisk__jpull_enter(&c))
         return 0;
-    while (crisk_jpull_more(&c)) {
-        if (crisk_jpull_key(&c, &key, &n) != 0) {
+    while (crisk__jpull_more(&c)) {
+        if (crisk__jpull_key(&c, &key, &n) != 0) {
             found = 0; /* a key this reader does not decode: cJSON's to read */
             break;
         }
         int is_fitted = n == 6 && memcmp(key, "fitted", 6) == 0;
-        crisk_jpull_peek(&c);
+        crisk__jpull_peek(&c);
         const char *start = c.p;
-        if (crisk_jpull_skip(&c)) {
+        if (crisk__jpull_skip(&c)) {
             found = 0;
             break;
         }
@@ -579,16 +579,16 @@ static int find_fitted(const char *data, size_t size, const crisk_jindex *index,
  * error. */
 static int parse_schema(const char *path, char *data, size_t size, cJSON **root,
                         const char **fitted, size_t *fitted_len, char **owned,
-                        crisk_jindex *index, crisk_error *err)
+                        crisk__jindex *index, crisk_error *err)
 {
     size_t at = 0, len = 0;
     *fitted = *owned = NULL;
     *fitted_len = 0;
-    if (crisk_json_check_text(data, size, FAST_PARSE_DEPTH, index)
+    if (crisk__json_check_text(data, size, FAST_PARSE_DEPTH, index)
         && find_fitted(data, size, index, &at, &len)) {
         char *rest = malloc(size - len + 5);
         if (!rest)
-            return crisk_fail(err, CRISK_E_NOMEM, "%s: out of memory", path);
+            return crisk__fail(err, CRISK_E_NOMEM, "%s: out of memory", path);
         memcpy(rest, data, at);
         memcpy(rest + at, "null", 4);
         memcpy(rest + at + 4, data + at + len, size - at - len);
@@ -604,7 +604,7 @@ static int parse_schema(const char *path, char *data, size_t size, cJSON **root,
     *root = cJSON_ParseWithLengthOpts(data, size, &end, 0);
     if (!*root) {
         size_t pos = end ? (size_t)(end - data) : 0;
-        return crisk_fail(err, CRISK_E_FORMAT, "%s: invalid JSON at byte %zu", path, pos);
+        return crisk__fail(err, CRISK_E_FORMAT, "%s: invalid JSON at byte %zu", path, pos);
     }
     size_t pos = (size_t)(end - data);
     while (pos < size && strchr(" \t\r\n", data[pos]) && data[pos] != '\0')
@@ -612,7 +612,7 @@ static int parse_schema(const char *path, char *data, size_t size, cJSON **root,
     if (pos < size) {
         cJSON_Delete(*root);
         *root = NULL;
-        return crisk_fail(err, CRISK_E_FORMAT, "%s: invalid JSON: text after the document at "
+        return crisk__fail(err, CRISK_E_FORMAT, "%s: invalid JSON: text after the document at "
                           "byte %zu", path, pos);
     }
     const cJSON *fit = cJSON_GetObjectItemCaseSensitive(*root, "fitted");
@@ -620,7 +620,7 @@ static int parse_schema(const char *path, char *data, size_t size, cJSON **root,
         if (!(*owned = cJSON_PrintUnformatted(fit))) {
             cJSON_Delete(*root);
             *root = NULL;
-            return crisk_fail(err, CRISK_E_NOMEM, "%s: out of memory", path);
+            return crisk__fail(err, CRISK_E_NOMEM, "%s: out of memory", path);
         }
         *fitted = *owned;
         *fitted_len = strlen(*owned);
@@ -635,7 +635,7 @@ int crisk_schema_load(const char *path, crisk_schema **out, crisk_error *err)
     if (out)
         *out = NULL;
     if (!path || !out)
-        return crisk_fail(err, CRISK_E_INVALID_ARGUMENT, "path and out must not be NULL");
+        return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "path and out must not be NULL");
     unsigned char *data = NULL;
     size_t size = 0;
     int rc = crisk__read_file(path, CRISK_SCHEMA_MAX_FILE_BYTES, &data, &size, err);
@@ -647,15 +647,15 @@ int crisk_schema_load(const char *path, crisk_schema **out, crisk_error *err)
     char *owned;
     crisk_schema *s = NULL;
     /* The index of the containers down to the fitted tables' entry lists (depth 5). */
-    crisk_jindex index = {NULL, 0, 0, (size_t)1 << 16, 5};
+    crisk__jindex index = {NULL, 0, 0, (size_t)1 << 16, 5};
     rc = parse_schema(path, (char *)data, size, &root, &fitted, &fitted_len, &owned, &index,
                       err);
     if (rc == 0 && !(s = calloc(1, sizeof *s)))
-        rc = crisk_fail(err, CRISK_E_NOMEM, "%s: out of memory", path);
+        rc = crisk__fail(err, CRISK_E_NOMEM, "%s: out of memory", path);
     if (rc == 0) {
         s->id_field = s->date_field = -1;
         if ((rc = read_schema(s, root, fitted, fitted_len, owned ? NULL : &index, err)))
-            crisk_fail_prefix(err, rc, path);
+            crisk__fail_prefix(err, rc, path);
     }
     cJSON_Delete(root);
     free(owned);
@@ -674,7 +674,7 @@ void crisk_schema_free(crisk_schema *s)
 {
     if (!s)
         return;
-    crisk_fitted_free(s, &s->fit);
+    crisk__fitted_free(s, &s->fit);
     for (size_t i = 0; i < s->nfields; i++)
         free(s->fields[i].name);
     for (size_t i = 0; i < s->nfeatures; i++)
@@ -734,7 +734,7 @@ long crisk_schema_feature_index(const crisk_schema *s, const char *name)
 }
 
 /* Returns the type of field `field`. */
-crisk_field_type crisk_schema_field_type(const crisk_schema *s, size_t field)
+crisk__field_type crisk__schema_field_type(const crisk_schema *s, size_t field)
 {
     return s->fields[field].type;
 }
@@ -755,24 +755,24 @@ static size_t add_distinct(size_t *fields, size_t n, size_t field)
 
 /* Stores the distinct fields feature `feature` derives from in `fields` and returns how
  * many, 0 when out of range. */
-size_t crisk_schema_feature_fields(const crisk_schema *s, size_t feature, size_t *fields)
+size_t crisk__schema_feature_fields(const crisk_schema *s, size_t feature, size_t *fields)
 {
     if (!s || feature >= s->nfeatures)
         return 0;
-    const schema_feature *f = &s->features[feature];
-    if (f->op == OP_RISK_RATE || f->op == OP_RISK_COUNT) {
-        const key_set *set = &s->sets[f->set];
+    const crisk__schema_feature *f = &s->features[feature];
+    if (f->op == CRISK__OP_RISK_RATE || f->op == CRISK__OP_RISK_COUNT) {
+        const crisk__key_set *set = &s->sets[f->set];
         size_t n = 0;
         for (uint32_t k = 0; k < set->nparts; k++)
             n = add_distinct(fields, n, set->parts[k].field);
         return n;
     }
     fields[0] = f->field;
-    return f->op == OP_RATIO ? add_distinct(fields, 1, f->den) : 1;
+    return f->op == CRISK__OP_RATIO ? add_distinct(fields, 1, f->den) : 1;
 }
 
 /* Returns 1 when field `field` is required, else 0. */
-int crisk_schema_field_required(const crisk_schema *s, size_t field)
+int crisk__schema_field_required(const crisk_schema *s, size_t field)
 {
     return s->fields[field].required;
 }
@@ -783,19 +783,19 @@ int crisk_schema_field_personal(const crisk_schema *s, size_t field)
 }
 
 /* Returns the id field's index, or -1 when the schema names none. */
-long crisk_schema_id_field(const crisk_schema *s)
+long crisk__schema_id_field(const crisk_schema *s)
 {
     return s->id_field;
 }
 
 /* Returns the date field's index, or -1 when the schema names none. */
-long crisk_schema_date_field(const crisk_schema *s)
+long crisk__schema_date_field(const crisk_schema *s)
 {
     return s->date_field;
 }
 
 /* Returns the index of the band called `name`, or -1. */
-long crisk_schema_band_index(const crisk_schema *s, const char *name)
+long crisk__schema_band_index(const crisk_schema *s, const char *name)
 {
     for (size_t i = 0; s && name && i < s->nbands; i++)
         if (strcmp(s->bands[i].name, name) == 0)
@@ -804,7 +804,7 @@ long crisk_schema_band_index(const crisk_schema *s, const char *name)
 }
 
 /* Adds feature `f`'s definition to array `arr`. Returns 0 or CRISK_E_NOMEM. */
-static int feature_to_json(const crisk_schema *s, const schema_feature *f, cJSON *arr)
+static int feature_to_json(const crisk_schema *s, const crisk__schema_feature *f, cJSON *arr)
 {
     cJSON *o = cJSON_CreateObject();
     if (!o || !cJSON_AddItemToArray(arr, o)) {
@@ -814,39 +814,39 @@ static int feature_to_json(const crisk_schema *s, const schema_feature *f, cJSON
     int ok = cJSON_AddStringToObject(o, "name", f->name)
              && cJSON_AddStringToObject(o, "op", op_names[f->op]);
     switch (f->op) {
-    case OP_RATIO:
+    case CRISK__OP_RATIO:
         ok = ok && cJSON_AddStringToObject(o, "num", s->fields[f->field].name)
              && cJSON_AddStringToObject(o, "den", s->fields[f->den].name);
         break;
-    case OP_DATE_PART:
+    case CRISK__OP_DATE_PART:
         ok = ok && cJSON_AddStringToObject(o, "field", s->fields[f->field].name)
              && cJSON_AddStringToObject(o, "part", part_names[f->arg]);
         break;
-    case OP_HS_PREFIX:
+    case CRISK__OP_HS_PREFIX:
         ok = ok && cJSON_AddStringToObject(o, "field", s->fields[f->field].name)
              && cJSON_AddNumberToObject(o, "digits", f->arg);
         break;
-    case OP_CATEGORY:
+    case CRISK__OP_CATEGORY:
         ok = ok && cJSON_AddStringToObject(o, "field", s->fields[f->field].name)
              && cJSON_AddStringToObject(o, "unknown", f->arg ? "code" : "missing");
         break;
-    case OP_RISK_RATE:
-    case OP_RISK_COUNT: {
-        cJSON *keys = crisk_key_set_to_json(s, f->set);
+    case CRISK__OP_RISK_RATE:
+    case CRISK__OP_RISK_COUNT: {
+        cJSON *keys = crisk__key_set_to_json(s, f->set);
         ok = ok && keys && cJSON_AddItemToObject(o, "keys", keys);
         if (!ok)
             cJSON_Delete(keys);
-        if (f->op == OP_RISK_RATE && !isnan(f->smoothing))
+        if (f->op == CRISK__OP_RISK_RATE && !isnan(f->smoothing))
             ok = ok && cJSON_AddNumberToObject(o, "smoothing", f->smoothing);
         break;
     }
-    case OP_EVENT_COUNT:
-    case OP_EVENT_FLAG:
-    case OP_EVENT_HOURS_SINCE:
-    case OP_EVENT_MAX:
+    case CRISK__OP_EVENT_COUNT:
+    case CRISK__OP_EVENT_FLAG:
+    case CRISK__OP_EVENT_HOURS_SINCE:
+    case CRISK__OP_EVENT_MAX:
         ok = ok && cJSON_AddStringToObject(o, "key_field", s->fields[f->field].name)
-             && cJSON_AddStringToObject(o, "key_type", crisk_event_key_names[f->key_type])
-             && cJSON_AddStringToObject(o, "event", crisk_event_type_name(s, f->event))
+             && cJSON_AddStringToObject(o, "key_type", crisk__event_key_names[f->key_type])
+             && cJSON_AddStringToObject(o, "event", crisk__event_type_name(s, f->event))
              && cJSON_AddNumberToObject(o, "window_days", f->window_days);
         break;
     default:
@@ -879,7 +879,7 @@ static cJSON *schema_to_json(const crisk_schema *s, crisk_error *err)
             cJSON_Delete(name);
     }
     for (size_t i = 0; ok && i < s->nfields; i++) {
-        const schema_field *f = &s->fields[i];
+        const crisk__schema_field *f = &s->fields[i];
         cJSON *o = cJSON_CreateObject();
         ok = o && cJSON_AddItemToArray(fields, o);
         if (!ok)
@@ -892,24 +892,24 @@ static cJSON *schema_to_json(const crisk_schema *s, crisk_error *err)
     for (size_t i = 0; ok && i < s->nfeatures; i++)
         ok = feature_to_json(s, &s->features[i], features) == 0;
     for (size_t i = 0; ok && i < s->nbands; i++) {
-        const schema_band *b = &s->bands[i];
+        const crisk__schema_band *b = &s->bands[i];
         cJSON *o = cJSON_CreateObject(), *keys = NULL;
         ok = o && cJSON_AddItemToArray(bands, o);
         if (!ok)
             cJSON_Delete(o);
         ok = ok && cJSON_AddStringToObject(o, "name", b->name)
              && cJSON_AddStringToObject(o, "feature", s->features[b->feature].name)
-             && (keys = crisk_key_set_to_json(s, b->set))
+             && (keys = crisk__key_set_to_json(s, b->set))
              && cJSON_AddItemToObject(o, "keys", keys)
              && cJSON_AddNumberToObject(o, "low_quantile", b->low_q)
              && cJSON_AddNumberToObject(o, "high_quantile", b->high_q)
              && cJSON_AddNumberToObject(o, "min_count", b->min_count);
     }
-    if (ok && crisk_fitted_to_json(s, root, err))
+    if (ok && crisk__fitted_to_json(s, root, err))
         ok = 0;
     if (!ok) {
         cJSON_Delete(root);
-        crisk_fail(err, CRISK_E_NOMEM, "out of memory writing the schema");
+        crisk__fail(err, CRISK_E_NOMEM, "out of memory writing the schema");
         return NULL;
     }
     return root;
@@ -920,7 +920,7 @@ static cJSON *schema_to_json(const crisk_schema *s, crisk_error *err)
 int crisk_schema_save(const crisk_schema *s, const char *path, crisk_error *err)
 {
     if (!s || !path)
-        return crisk_fail(err, CRISK_E_INVALID_ARGUMENT, "schema and path must not be NULL");
+        return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "schema and path must not be NULL");
     cJSON *root = schema_to_json(s, err);
     if (!root)
         return CRISK_E_NOMEM;
@@ -929,15 +929,15 @@ int crisk_schema_save(const crisk_schema *s, const char *path, crisk_error *err)
     char *text = cJSON_PrintUnformatted(root);
     cJSON_Delete(root);
     if (!text)
-        return crisk_fail(err, CRISK_E_NOMEM, "%s: out of memory writing the schema", path);
+        return crisk__fail(err, CRISK_E_NOMEM, "%s: out of memory writing the schema", path);
     FILE *f = fopen(path, "wb");
     if (!f) {
         free(text);
-        return crisk_fail(err, CRISK_E_IO, "%s: %s", path, strerror(errno));
+        return crisk__fail(err, CRISK_E_IO, "%s: %s", path, strerror(errno));
     }
     size_t n = strlen(text);
     int failed = fwrite(text, 1, n, f) != n || fputc('\n', f) == EOF;
     failed |= fclose(f) != 0;
     free(text);
-    return failed ? crisk_fail(err, CRISK_E_IO, "%s: write failed", path) : 0;
+    return failed ? crisk__fail(err, CRISK_E_IO, "%s: write failed", path) : 0;
 }

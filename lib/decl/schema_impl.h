@@ -23,38 +23,38 @@
 #define CRISK_SCHEMA_MAX_FILE_BYTES ((size_t)2 << 30)
 #define CRISK_SCHEMA_MAX_CATEGORIES ((size_t)1 << 24) /* codes must be exact in a float */
 
-typedef struct schema_field {
+typedef struct crisk__schema_field {
     char *name;
-    crisk_field_type type;
+    crisk__field_type type;
     int required, personal;
-} schema_field;
+} crisk__schema_field;
 
 /* One part of a composite key: a field's whole text, or an HS code's first digits. */
-typedef struct key_part {
+typedef struct crisk__key_part {
     uint32_t field;
     uint32_t digits;  /* 0: the whole value */
-} key_part;
+} crisk__key_part;
 
 /* A distinct composite key that risk features or bands group rows by. */
-typedef struct key_set {
-    key_part parts[CRISK_SCHEMA_MAX_KEY_PARTS];
+typedef struct crisk__key_set {
+    crisk__key_part parts[CRISK_SCHEMA_MAX_KEY_PARTS];
     uint32_t nparts;
-} key_set;
+} crisk__key_set;
 
-typedef enum feature_op {
-    OP_NUMBER = 1, OP_LOG1P, OP_RATIO, OP_DATE_PART, OP_HS_PREFIX, OP_CATEGORY,
-    OP_RISK_RATE, OP_RISK_COUNT,
+typedef enum crisk__feature_op {
+    CRISK__OP_NUMBER = 1, CRISK__OP_LOG1P, CRISK__OP_RATIO, CRISK__OP_DATE_PART, CRISK__OP_HS_PREFIX, CRISK__OP_CATEGORY,
+    CRISK__OP_RISK_RATE, CRISK__OP_RISK_COUNT,
     /* Border sensor events joined by key within a window (lib/event_features.c). */
-    OP_EVENT_COUNT, OP_EVENT_FLAG, OP_EVENT_HOURS_SINCE, OP_EVENT_MAX
-} feature_op;
+    CRISK__OP_EVENT_COUNT, CRISK__OP_EVENT_FLAG, CRISK__OP_EVENT_HOURS_SINCE, CRISK__OP_EVENT_MAX
+} crisk__feature_op;
 
-typedef enum date_part {
-    PART_YEAR = 1, PART_MONTH, PART_DAY, PART_WEEKDAY, PART_DAYOFYEAR
-} date_part;
+typedef enum crisk__date_part {
+    CRISK__PART_YEAR = 1, CRISK__PART_MONTH, CRISK__PART_DAY, CRISK__PART_WEEKDAY, CRISK__PART_DAYOFYEAR
+} crisk__date_part;
 
-typedef struct schema_feature {
+typedef struct crisk__schema_feature {
     char *name;
-    feature_op op;
+    crisk__feature_op op;
     uint32_t field, den;   /* the field (ratio: numerator) and the ratio's denominator */
     uint32_t arg;          /* date_part: the part; hs_prefix: digits; category: 1 when
                               unknown values get code n ("code"), 0 for NaN ("missing") */
@@ -63,96 +63,96 @@ typedef struct schema_feature {
     double smoothing;      /* risk_rate: m, or NaN to take the fit's default */
     uint32_t event;        /* event ops: the event type (lib/events.h numbering); field is
                               the declaration's key field */
-    uint32_t key_type;     /* event ops: the kind of key (crisk_event_key_type) */
+    uint32_t key_type;     /* event ops: the kind of key (crisk__event_key_type) */
     double window_days;    /* event ops: the window before the declaration's date */
-} schema_feature;
+} crisk__schema_feature;
 
-typedef struct schema_band {
+typedef struct crisk__schema_band {
     char *name;
     uint32_t feature;      /* a table-free feature */
     uint32_t set;
     double low_q, high_q;
     uint32_t min_count;
-} schema_band;
+} crisk__schema_band;
 
 /* A key's rows and positive rows, side by side so that a lookup reads one cache line. */
-typedef struct risk_stat {
+typedef struct crisk__risk_stat {
     uint32_t count, pos;
-} risk_stat;
+} crisk__risk_stat;
 
 /* Per-key label statistics of one key set. With folds, `fold` holds each fold's share
  * (key-major: [key * folds + fold]) so that a row's out-of-fold statistic is the total
  * minus its own fold's. */
-typedef struct risk_table {
-    crisk_strmap keys;
-    risk_stat *stat;
-    risk_stat *fold;
-} risk_table;
+typedef struct crisk__risk_table {
+    crisk__strmap keys;
+    crisk__risk_stat *stat;
+    crisk__risk_stat *fold;
+} crisk__risk_table;
 
 /* One band's bounds per key (keys of its set with at least min_count values). */
-typedef struct band_table {
-    crisk_strmap keys;
+typedef struct crisk__band_table {
+    crisk__strmap keys;
     double *low, *high;
-} band_table;
+} crisk__band_table;
 
 /* Everything fitting produces: dictionaries, tables, bands and the global counts. */
-typedef struct fitted_state {
+typedef struct crisk__fitted_state {
     int present;
     double smoothing;               /* default m for risk_rate features without one */
     uint64_t rows, positives;       /* prior = positives / rows */
     unsigned folds;                 /* > 0 only inside crisk_schema_training_matrix */
     uint64_t *fold_rows, *fold_positives;
-    crisk_strmap *dicts;            /* one per category feature */
-    risk_table *tables;             /* one per key set */
-    band_table *bands;              /* one per band */
-} fitted_state;
+    crisk__strmap *dicts;            /* one per category feature */
+    crisk__risk_table *tables;             /* one per key set */
+    crisk__band_table *bands;              /* one per band */
+} crisk__fitted_state;
 
 struct crisk_schema {
-    schema_field *fields;
+    crisk__schema_field *fields;
     size_t nfields;
-    schema_feature *features;
+    crisk__schema_feature *features;
     size_t nfeatures;
-    key_set *sets;
+    crisk__key_set *sets;
     size_t nsets;
-    schema_band *bands;
+    crisk__schema_band *bands;
     size_t nbands;
     size_t ndicts;
     long id_field, date_field;
     size_t max_field_bytes;
     char **event_types;    /* custom event types ("event_types"), after the built-in ones */
     size_t nevent_types;
-    fitted_state fit;
+    crisk__fitted_state fit;
 };
 
 /* A text value of a row: `len` bytes at `off` in its column's arena, or missing. */
-typedef struct text_span {
+typedef struct crisk__text_span {
     uint32_t off, len;
-} text_span;
+} crisk__text_span;
 #define TEXT_MISSING UINT32_MAX
 
-typedef struct batch_column {
-    text_span *text;   /* STRING and HS_CODE fields */
+typedef struct crisk__batch_column {
+    crisk__text_span *text;   /* STRING and HS_CODE fields */
     double *num;       /* NUMBER and DATE fields */
     char *arena;
     size_t arena_len, arena_cap;
-} batch_column;
+} crisk__batch_column;
 
 struct crisk_batch {
     const crisk_schema *schema;
     size_t nfields;     /* the schema's, kept so that freeing never reads the schema */
     size_t rows, cap;
-    batch_column *cols;
+    crisk__batch_column *cols;
     uint64_t *lines;
     const crisk_events *events; /* joined sensor events (crisk_batch_set_events), or NULL */
     locale_t c_locale;  /* for strtod on numbers the fast path cannot convert exactly */
 };
 
-/* The inline forms of crisk_batch_text and crisk_batch_number (declarations.h), for the
+/* The inline forms of crisk__batch_text and crisk__batch_number (declarations.h), for the
  * per-row loops; the exported functions call these. */
 static inline const char *batch_text(const crisk_batch *b, size_t row, size_t field,
                                      size_t *len)
 {
-    const batch_column *c = &b->cols[field];
+    const crisk__batch_column *c = &b->cols[field];
     if (!c->text || c->text[row].len == TEXT_MISSING) {
         *len = 0;
         return NULL;
@@ -167,87 +167,87 @@ static inline double batch_number(const crisk_batch *b, size_t row, size_t field
 }
 
 /* Returns the feature's need for fitted state: 1 for category and risk features. */
-int crisk_feature_needs_fit(const schema_feature *f);
+int crisk__feature_needs_fit(const crisk__schema_feature *f);
 
 /* Returns 1 when feature `f` is computed from joined sensor events, else 0. */
-static inline int crisk_feature_is_event(const schema_feature *f)
+static inline int crisk__feature_is_event(const crisk__schema_feature *f)
 {
-    return f->op >= OP_EVENT_COUNT && f->op <= OP_EVENT_MAX;
+    return f->op >= CRISK__OP_EVENT_COUNT && f->op <= CRISK__OP_EVENT_MAX;
 }
 
 /* Returns the value of event feature `f` for row `row` of `b` from the events joined to
  * the batch (lib/event_features.c; docs/events.md, "Features"): NaN when the batch has no
  * events, the row has no key or date, or the key has no event in the window. */
-float crisk_event_feature(const crisk_schema *s, const crisk_batch *b,
-                          const schema_feature *f, size_t row);
+float crisk__event_feature(const crisk_schema *s, const crisk_batch *b,
+                          const crisk__schema_feature *f, size_t row);
 
 /* Builds row `row`'s composite key of set `set` into `buf` (of `cap` bytes; a key never
- * needs more than crisk_key_capacity) and returns its length, -1 when a part is missing
+ * needs more than crisk__key_capacity) and returns its length, -1 when a part is missing
  * (or an HS code is shorter than the digits asked), or -2 when it does not fit in `cap`.
  * Parts are length-prefixed, so that no two different part lists give the same bytes. */
-long crisk_key_build(const crisk_schema *s, const crisk_batch *b, size_t set, size_t row,
+long crisk__key_build(const crisk_schema *s, const crisk_batch *b, size_t set, size_t row,
                      char *buf, size_t cap);
 
 /* Returns the scratch size a key of `schema` may need. */
-size_t crisk_key_capacity(const crisk_schema *s);
+size_t crisk__key_capacity(const crisk_schema *s);
 
-/* Splits a key built by crisk_key_build into its parts: stores part k's text and length
+/* Splits a key built by crisk__key_build into its parts: stores part k's text and length
  * in `parts[k]`, `lens[k]`. */
-void crisk_key_split(const char *key, size_t nparts, const char **parts, size_t *lens);
+void crisk__key_split(const char *key, size_t nparts, const char **parts, size_t *lens);
 
 /* Builds the features of rows [begin, end) of `b` into `out` (row-major, nfeatures per
  * row) from `fit`. When fit->folds > 0, `folds_of` gives each row's fold and risk features
  * use the other folds' statistics. The one code path for training and scoring. */
-int crisk_features_build(const crisk_schema *s, const fitted_state *fit,
+int crisk__features_build(const crisk_schema *s, const crisk__fitted_state *fit,
                          const crisk_batch *b, const uint32_t *folds_of, float *out,
                          crisk_error *err);
 
 /* Fits dictionaries, risk tables (with per-fold shares when `folds_of` is given) and,
  * when `with_bands`, bands from `b` and `labels` into `fit` (empty on entry). */
-int crisk_fitted_build(const crisk_schema *s, const crisk_batch *b, const float *labels,
+int crisk__fitted_build(const crisk_schema *s, const crisk_batch *b, const float *labels,
                        const uint32_t *folds_of, unsigned folds, double smoothing,
-                       int with_bands, fitted_state *fit, crisk_error *err);
+                       int with_bands, crisk__fitted_state *fit, crisk_error *err);
 
 /* Frees a fitted state and leaves it empty. */
-void crisk_fitted_free(const crisk_schema *s, fitted_state *fit);
+void crisk__fitted_free(const crisk_schema *s, crisk__fitted_state *fit);
 
 /* Writes `s`'s fitted state as the JSON object "fitted" into `root`. Returns 0 or
  * CRISK_E_NOMEM. */
-int crisk_fitted_to_json(const crisk_schema *s, cJSON *root, crisk_error *err);
+int crisk__fitted_to_json(const crisk_schema *s, cJSON *root, crisk_error *err);
 
 /* Reads the "fitted" value, the `len` bytes of JSON at `text` (checked by
- * crisk_json_check_text, whose container `index` may be given, or printed by cJSON), into
+ * crisk__json_check_text, whose container `index` may be given, or printed by cJSON), into
  * s->fit, naming the JSON path of any error (lib/fitted_read.c). */
-int crisk_fitted_from_text(crisk_schema *s, const char *text, size_t len,
-                           const crisk_jindex *index, crisk_error *err);
+int crisk__fitted_from_text(crisk_schema *s, const char *text, size_t len,
+                           const crisk__jindex *index, crisk_error *err);
 
 /* Returns 1 when a risk feature groups rows by key set `set`, else 0. */
-int crisk_set_has_risk(const crisk_schema *s, size_t set);
+int crisk__set_has_risk(const crisk_schema *s, size_t set);
 
 /* Returns a JSON value describing key set `set` as the schema writes keys
  * (["origin", {"field": "hs_code", "digits": 6}]), or NULL when out of memory. */
-cJSON *crisk_key_set_to_json(const crisk_schema *s, size_t set);
+cJSON *crisk__key_set_to_json(const crisk_schema *s, size_t set);
 
 /* A date decomposed into its parts, kept between the features of one row. */
-typedef struct civil_date {
+typedef struct crisk__civil_date {
     int valid;
     long days, year;
     unsigned month, day, yday;
-} civil_date;
+} crisk__civil_date;
 
 /* Returns the value of table-free feature `f` for row `row` (NaN when missing); `cache`
  * (or NULL) keeps the row's last decomposed date. */
-float crisk_feature_plain(const crisk_batch *b, const schema_feature *f, size_t row,
-                          civil_date *cache);
+float crisk__feature_plain(const crisk_batch *b, const crisk__schema_feature *f, size_t row,
+                          crisk__civil_date *cache);
 
 /* Checks the arguments of crisk_schema_fit / crisk_schema_training_matrix: the batch is
  * the schema's, one label (0 or 1) per row, options in range. Returns 0 or
  * CRISK_E_INVALID_ARGUMENT naming the problem. */
-int crisk_fit_check(const crisk_schema *s, const crisk_batch *b, const float *labels,
+int crisk__fit_check(const crisk_schema *s, const crisk_batch *b, const float *labels,
                     size_t nlabels, const crisk_fit_options *opts, crisk_error *err);
 
 /* Returns the fold of row `row` for `seed` and `folds` (docs/schema.md, "Folds"). */
-uint32_t crisk_fold_of(uint64_t row, uint64_t seed, unsigned folds);
+uint32_t crisk__fold_of(uint64_t row, uint64_t seed, unsigned folds);
 
 
 #endif /* CRISK_SCHEMA_IMPL_H */

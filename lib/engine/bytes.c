@@ -31,7 +31,7 @@ static size_t count_le(const float *c, size_t n, float x)
 
 /* Collects each feature's distinct split thresholds into b->cuts / b->cut_begin. Returns
  * 1, 0 when a feature has more than ENGINE_BYTE_MAX_CUTS, or -1 when out of memory. */
-static int collect_cuts(const crisk_model *m, engine_bytes *b)
+static int collect_cuts(const crisk_model *m, crisk__engine_bytes *b)
 {
     size_t F = m->num_features, nsplits = 0;
     b->cut_begin = calloc(F + 1, sizeof *b->cut_begin);
@@ -49,7 +49,7 @@ static int collect_cuts(const crisk_model *m, engine_bytes *b)
     for (size_t f = 0; f < F; f++)
         b->cut_begin[f + 1] += b->cut_begin[f];
     for (size_t i = 0; i < m->num_nodes; i++) {
-        const crisk_node *n = &m->nodes[i];
+        const crisk__node *n = &m->nodes[i];
         if (n->left != -1)
             b->cuts[b->cut_begin[n->feature] + fill[n->feature]++] = n->threshold;
     }
@@ -73,21 +73,21 @@ static int collect_cuts(const crisk_model *m, engine_bytes *b)
 /* Returns where split j (breadth-first) of lane k of block `blk` sits in the byte arrays
  * of the top levels: level by level, and within level l each lane's 2^l splits together,
  * so that one two-register byte permute selects the splits of 128 / 2^l lanes. */
-static size_t top_at(const engine_bytes *b, size_t blk, size_t j, size_t k)
+static size_t top_at(const crisk__engine_bytes *b, size_t blk, size_t j, size_t k)
 {
     size_t level = 0;
     while (((size_t)2 << level) - 1 <= j)
         level++;
     size_t first = ((size_t)1 << level) - 1;
-    return (blk * crisk_engine_bytes_top(b) + first) * ENGINE_BYTE_LANES + (k << level) +
+    return (blk * crisk__engine_bytes_top(b) + first) * ENGINE_BYTE_LANES + (k << level) +
            (j - first);
 }
 
 /* Stores split j of lane k of block `blk`: feature byte fb and rank rb, in the byte arrays
  * on the top levels, as one word (fb | rb << 8) in b->lower below them. */
-static void put_split(engine_bytes *b, size_t blk, size_t j, size_t k, uint8_t fb, uint8_t rb)
+static void put_split(crisk__engine_bytes *b, size_t blk, size_t j, size_t k, uint8_t fb, uint8_t rb)
 {
-    size_t top = crisk_engine_bytes_top(b), low = ((size_t)1 << b->depth) - 1 - top;
+    size_t top = crisk__engine_bytes_top(b), low = ((size_t)1 << b->depth) - 1 - top;
     if (j < top) {
         b->feature[top_at(b, blk, j, k)] = fb;
         b->rank[top_at(b, blk, j, k)] = rb;
@@ -98,7 +98,7 @@ static void put_split(engine_bytes *b, size_t blk, size_t j, size_t k, uint8_t f
 
 /* Fills lane k of block `blk` with tree t, or with a padding tree (never added) when
  * t >= num_trees; its bottom level with leaves, or with entries when slot_of is given. */
-static void fill_tree(const crisk_model *m, engine_bytes *b, const uint32_t *slot_of,
+static void fill_tree(const crisk_model *m, crisk__engine_bytes *b, const uint32_t *slot_of,
                       size_t blk, size_t k, size_t t)
 {
     size_t inner = ((size_t)1 << b->depth) - 1, nleaves = (size_t)1 << b->depth;
@@ -117,10 +117,10 @@ static void fill_tree(const crisk_model *m, engine_bytes *b, const uint32_t *slo
         }
         return;
     }
-    const crisk_node *nodes = m->nodes + m->trees[t].first_node;
-    crisk_engine_perfect_slots(m, t, b->depth, canon);
+    const crisk__node *nodes = m->nodes + m->trees[t].first_node;
+    crisk__engine_perfect_slots(m, t, b->depth, canon);
     for (size_t j = 0; j < inner; j++) {
-        const crisk_node *n = nodes + canon[j];
+        const crisk__node *n = nodes + canon[j];
         uint8_t fb = 0, rb = 0;
         if (n->left != -1) {
             const float *c = b->cuts + b->cut_begin[n->feature];
@@ -137,27 +137,27 @@ static void fill_tree(const crisk_model *m, engine_bytes *b, const uint32_t *slo
             b->entry[at] = slot_of[m->trees[t].first_node + (size_t)canon[inner + l]];
             continue;
         }
-        crisk_engine_weighted_leaf(m, t, nodes + canon[inner + l],
+        crisk__engine_weighted_leaf(m, t, nodes + canon[inner + l],
                                    b->leaves.f ? &b->leaves.f[at] : NULL,
                                    b->leaves.d ? &b->leaves.d[at] : NULL);
     }
 }
 
-int crisk_engine_bytes_build(const crisk_model *m, uint32_t depth, const uint32_t *slot_of,
-                             engine_bytes *b, size_t *bytes)
+int crisk__engine_bytes_build(const crisk_model *m, uint32_t depth, const uint32_t *slot_of,
+                             crisk__engine_bytes *b, size_t *bytes)
 {
     memset(b, 0, sizeof *b);
     if (depth > ENGINE_BYTE_MAX_DEPTH || m->num_features > ENGINE_BYTE_MAX_FEATURES)
         return 0;
     int rc = collect_cuts(m, b);
     if (rc <= 0) {
-        crisk_engine_bytes_free(b);
+        crisk__engine_bytes_free(b);
         return rc;
     }
     b->depth = depth;
     b->nfeatures = m->num_features;
     b->nblocks = (m->num_trees + ENGINE_BYTE_LANES - 1) / ENGINE_BYTE_LANES;
-    size_t top = crisk_engine_bytes_top(b);
+    size_t top = crisk__engine_bytes_top(b);
     size_t slots = b->nblocks * top * ENGINE_BYTE_LANES;
     size_t lows = b->nblocks * (((size_t)1 << depth) - 1 - top) * ENGINE_BYTE_LANES;
     b->leaves.lanes = ENGINE_BYTE_LANES;
@@ -176,7 +176,7 @@ int crisk_engine_bytes_build(const crisk_model *m, uint32_t depth, const uint32_
         b->leaves.f = malloc(nleaf * sizeof *b->leaves.f);
     if (!b->feature || !b->rank || !b->lower || !b->segments || !b->fences ||
         !(b->leaves.d || b->leaves.f || b->entry)) {
-        crisk_engine_bytes_free(b);
+        crisk__engine_bytes_free(b);
         return -1;
     }
     for (size_t f = 0; f < m->num_features; f++) {
@@ -197,7 +197,7 @@ int crisk_engine_bytes_build(const crisk_model *m, uint32_t depth, const uint32_
     return 1;
 }
 
-void crisk_engine_bytes_free(engine_bytes *b)
+void crisk__engine_bytes_free(crisk__engine_bytes *b)
 {
     free(b->feature);
     free(b->rank);
@@ -212,24 +212,24 @@ void crisk_engine_bytes_free(engine_bytes *b)
     memset(b, 0, sizeof *b);
 }
 
-void crisk_engine_bytes_tail(const engine_bytes *b, const engine_gnode *g, size_t count,
-                             engine_tnode *out)
+void crisk__engine_bytes_tail(const crisk__engine_bytes *b, const crisk__engine_gnode *g, size_t count,
+                             crisk__engine_tnode *out)
 {
     uint16_t F = (uint16_t)b->nfeatures;
     for (size_t i = 0; i < count; i++) {
         uint32_t w = g[i].feature, f = w & ENGINE_FEATURE_MASK;
         if (w & ENGINE_LEAF) {
-            out[i] = (engine_tnode){(uint16_t)(2 * F), 0, g[i].left, g[i].threshold};
+            out[i] = (crisk__engine_tnode){(uint16_t)(2 * F), 0, g[i].left, g[i].threshold};
             continue;
         }
         const float *c = b->cuts + b->cut_begin[f];
         size_t rank = count_le(c, b->cut_begin[f + 1] - b->cut_begin[f], g[i].threshold) - 1;
-        out[i] = (engine_tnode){(uint16_t)(f + (w & ENGINE_DEFAULT_LEFT ? 0 : F)),
+        out[i] = (crisk__engine_tnode){(uint16_t)(f + (w & ENGINE_DEFAULT_LEFT ? 0 : F)),
                                 (uint16_t)rank, g[i].left, 0.0f};
     }
 }
 
-void crisk_engine_bytes_keys(const engine_bytes *b, const uint8_t *bins, uint16_t *keys)
+void crisk__engine_bytes_keys(const crisk__engine_bytes *b, const uint8_t *bins, uint16_t *keys)
 {
     const uint8_t *flags = bins + ENGINE_BYTE_MAX_FEATURES;
     size_t F = b->nfeatures;
@@ -243,21 +243,21 @@ void crisk_engine_bytes_keys(const engine_bytes *b, const uint8_t *bins, uint16_
 }
 
 /* Returns how many of feature f's cuts are <= x (x not NaN), by binary search. */
-static size_t cuts_le(const engine_bytes *b, size_t f, float x)
+static size_t cuts_le(const crisk__engine_bytes *b, size_t f, float x)
 {
     return count_le(b->cuts + b->cut_begin[f], b->cut_begin[f + 1] - b->cut_begin[f], x);
 }
 
-void crisk_engine_bytes_bin_scalar(const engine_bytes *b, const float *row, uint8_t *bins)
+void crisk__engine_bytes_bin_scalar(const crisk__engine_bytes *b, const float *row, uint8_t *bins)
 {
-    crisk_engine_bytes_bin_with(b, row, bins, cuts_le);
+    crisk__engine_bytes_bin_with(b, row, bins, cuts_le);
 }
 
-void crisk_engine_bytes_scalar(const engine_bytes *b, const uint8_t *bins, size_t b0,
+void crisk__engine_bytes_scalar(const crisk__engine_bytes *b, const uint8_t *bins, size_t b0,
                                size_t b1, int32_t *out)
 {
     const uint8_t *flags = bins + ENGINE_BYTE_MAX_FEATURES;
-    size_t top = crisk_engine_bytes_top(b), low = ((size_t)1 << b->depth) - 1 - top;
+    size_t top = crisk__engine_bytes_top(b), low = ((size_t)1 << b->depth) - 1 - top;
     for (size_t blk = b0; blk < b1; blk++) {
         for (size_t k = 0; k < ENGINE_BYTE_LANES; k++) {
             size_t off = 0;

@@ -14,7 +14,7 @@
  * against its fences, then one segment. NaN padding compares false, so only real cuts
  * count; segments before the last one whose first cut is <= x lie wholly <= x. */
 __attribute__((target("avx512f"), always_inline)) static inline size_t
-cuts_le_avx512(const engine_bytes *b, size_t f, float x)
+cuts_le_avx512(const crisk__engine_bytes *b, size_t f, float x)
 {
     __m512 xv = _mm512_set1_ps(x);
     unsigned c = (unsigned)__builtin_popcount(
@@ -27,9 +27,9 @@ cuts_le_avx512(const engine_bytes *b, size_t f, float x)
 }
 
 __attribute__((target("avx512f"))) void
-crisk_engine_bytes_bin(const engine_bytes *b, const float *row, uint8_t *bins)
+crisk__engine_bytes_bin(const crisk__engine_bytes *b, const float *row, uint8_t *bins)
 {
-    crisk_engine_bytes_bin_with(b, row, bins, cuts_le_avx512);
+    crisk__engine_bytes_bin_with(b, row, bins, cuts_le_avx512);
 }
 
 /* Rows the VBMI kernel walks through a block at once: they share every load of the
@@ -145,11 +145,11 @@ walk_lower(const uint32_t *lower, uint32_t depth, __m512i row, __m512i flags, __
  * (a batch); with `blocks` 1 walk r goes through block blk + r (the blocks of one row,
  * walked at once so that their chains of permutes overlap). */
 __attribute__((target("avx512f,avx512bw,avx512vbmi"), always_inline)) static inline void
-walk_rows(const engine_bytes *b, const uint8_t *const *bins, size_t blk, const int nr,
+walk_rows(const crisk__engine_bytes *b, const uint8_t *const *bins, size_t blk, const int nr,
           const size_t blocks, int32_t *out, size_t stride)
 {
     _Static_assert(ENGINE_BYTE_BLEND_DEPTH == 6, "walk_block is instantiated for depths 0-6");
-    size_t top = crisk_engine_bytes_top(b), low = ((size_t)1 << b->depth) - 1 - top;
+    size_t top = crisk__engine_bytes_top(b), low = ((size_t)1 << b->depth) - 1 - top;
     size_t step = blocks * top * ENGINE_BYTE_LANES;
     const uint8_t *feat = b->feature + blk * top * ENGINE_BYTE_LANES;
     const uint8_t *rank = b->rank + blk * top * ENGINE_BYTE_LANES;
@@ -185,7 +185,7 @@ walk_rows(const engine_bytes *b, const uint8_t *const *bins, size_t blk, const i
 }
 
 __attribute__((target("avx512f,avx512bw,avx512vbmi"))) void
-crisk_engine_bytes_vbmi(const engine_bytes *b, const uint8_t *const *bins, size_t nrows,
+crisk__engine_bytes_vbmi(const crisk__engine_bytes *b, const uint8_t *const *bins, size_t nrows,
                         size_t b0, size_t b1, int32_t *out, size_t stride)
 {
     size_t blk = b0;

@@ -6,7 +6,7 @@
 
 /* Stores tree t's leaf `n` multiplied by the tree's weight as the reference does, in
  * float for XGBoost (in *f) or in double for LightGBM (in *d). */
-void crisk_engine_weighted_leaf(const crisk_model *m, size_t t, const crisk_node *n, float *f,
+void crisk__engine_weighted_leaf(const crisk_model *m, size_t t, const crisk__node *n, float *f,
                                 double *d)
 {
     if (m->accumulate_double)
@@ -15,14 +15,14 @@ void crisk_engine_weighted_leaf(const crisk_model *m, size_t t, const crisk_node
         *f = (float)n->value * (float)m->trees[t].weight;
 }
 
-void crisk_engine_perfect_slots(const crisk_model *m, size_t t, uint32_t depth,
+void crisk__engine_perfect_slots(const crisk_model *m, size_t t, uint32_t depth,
                                 int32_t *canon)
 {
-    const crisk_node *nodes = m->nodes + m->trees[t].first_node;
+    const crisk__node *nodes = m->nodes + m->trees[t].first_node;
     size_t inner = ((size_t)1 << depth) - 1;
     canon[0] = 0;
     for (size_t j = 0; j < inner; j++) {
-        const crisk_node *n = nodes + canon[j];
+        const crisk__node *n = nodes + canon[j];
         canon[2 * j + 1] = n->left == -1 ? canon[j] : n->left;
         canon[2 * j + 2] = n->left == -1 ? canon[j] : n->right;
     }

@@ -44,46 +44,46 @@
 #define ENGINE_FEATURE_MASK 0x3fffffffu
 
 /* The kernels a model can be scored with; ENGINE_PATH_AUTO picks the widest the CPU has. */
-typedef enum engine_path {
-    ENGINE_PATH_AUTO = 0,
-    ENGINE_PATH_REFERENCE,   /* the canonical walk, crisk_tree_leaf_value */
-    ENGINE_PATH_SCALAR,
-    ENGINE_PATH_AVX2,
-    ENGINE_PATH_AVX512,
+typedef enum crisk__engine_path {
+    CRISK__ENGINE_PATH_AUTO = 0,
+    CRISK__ENGINE_PATH_REFERENCE,   /* the canonical walk, crisk__tree_leaf_value */
+    CRISK__ENGINE_PATH_SCALAR,
+    CRISK__ENGINE_PATH_AVX2,
+    CRISK__ENGINE_PATH_AVX512,
     ENGINE_PATH_AVX512_VBMI  /* the BYTES layout where the model fits it, else AVX512 */
-} engine_path;
+} crisk__engine_path;
 
 /* One node of the GENERAL layout. */
-typedef struct engine_gnode {
+typedef struct crisk__engine_gnode {
     float    threshold;      /* x < threshold goes left; a leaf's weighted value when
                                 leaves accumulate in float */
     uint32_t feature;        /* feature index | ENGINE_DEFAULT_LEFT | ENGINE_LEAF */
     uint32_t left;           /* index of the left child in the tree (right is left + 1);
                                 a leaf's own index */
-} engine_gnode;
+} crisk__engine_gnode;
 
 /* One split of the PERFECT layout: 8 bytes, so that one 64-bit gather fetches both. */
-typedef struct engine_pnode {
+typedef struct crisk__engine_pnode {
     uint32_t feature;        /* feature index | ENGINE_DEFAULT_LEFT */
     float    threshold;      /* x < threshold goes left; a leaf's weighted value when
                                 leaves accumulate in float */
-} engine_pnode;
+} crisk__engine_pnode;
 
 /* The PERFECT layout of one model: `nblocks` blocks of 16 trees of depth `depth`. */
-typedef struct engine_perfect {
+typedef struct crisk__engine_perfect {
     uint32_t      depth;
     size_t        nblocks;
-    engine_pnode *nodes;     /* nblocks x (2^depth - 1) x 16 splits */
-} engine_perfect;
+    crisk__engine_pnode *nodes;     /* nblocks x (2^depth - 1) x 16 splits */
+} crisk__engine_perfect;
 
 /* Weighted leaf values of a blocked layout: block b, leaf l, lane k at
  * [b * per_block + l * lanes + k], per_block = lanes << depth. One of f (XGBoost) and d
  * (LightGBM) is set. */
-typedef struct engine_leaves {
+typedef struct crisk__engine_leaves {
     size_t  lanes, per_block;
     float  *f;
     double *d;
-} engine_leaves;
+} crisk__engine_leaves;
 
 /* The BYTES layout, for AVX-512 VBMI: the PERFECT layout with 64 trees a block and one byte
  * per field. A threshold becomes its rank among the distinct thresholds of its feature (at
@@ -112,7 +112,7 @@ typedef struct engine_leaves {
 /* Bit of a feature byte that sends missing values left. */
 #define ENGINE_BYTE_DEFAULT_LEFT 0x80
 
-typedef struct engine_bytes {
+typedef struct crisk__engine_bytes {
     uint32_t      depth;
     size_t        nblocks, nfeatures;
     uint8_t      *feature;    /* nblocks x (splits of the top 6 levels) x 64: feature |
@@ -123,10 +123,10 @@ typedef struct engine_bytes {
     uint32_t     *cut_begin;  /* nfeatures + 1 offsets into cuts */
     float        *segments;   /* nfeatures x 256: a feature's cuts padded with NaN */
     float        *fences;     /* nfeatures x 16: segments[f][16 s], every 16th cut */
-    engine_leaves leaves;     /* a whole-tree layout's leaves; or, for the top levels of
+    crisk__engine_leaves leaves;     /* a whole-tree layout's leaves; or, for the top levels of
                                  deeper trees, leaves.per_block only, with: */
     uint32_t     *entry;      /* GENERAL slot at each bottom slot, shaped like leaves */
-} engine_bytes;
+} crisk__engine_bytes;
 
 /* Below the BYTES top levels of deeper trees, the GENERAL layout walks binned rows: a
  * row's keys are its bins widened to 16 bits (a bin of 256 is 256), twice: keys[f] with
@@ -137,29 +137,29 @@ typedef struct engine_bytes {
 #define ENGINE_TAIL_KEYS (2 * ENGINE_BYTE_MAX_FEATURES + 1)
 
 /* One node of the binned GENERAL layout. */
-typedef struct engine_tnode {
+typedef struct crisk__engine_tnode {
     uint16_t key;            /* index into a row's keys (see above) */
     uint16_t rank;           /* the threshold's rank among its feature's cuts; 0 for a leaf */
     uint32_t left;           /* as engine_gnode.left */
     float    leaf;           /* a leaf's weighted value when leaves accumulate in float */
-} engine_tnode;
+} crisk__engine_tnode;
 
 /* Converts the `count` GENERAL nodes at g into binned nodes at out, ranking thresholds
  * among the cuts of b. Float leaf values move from g's threshold to out's leaf. */
-void crisk_engine_bytes_tail(const engine_bytes *b, const engine_gnode *g, size_t count,
-                             engine_tnode *out);
+void crisk__engine_bytes_tail(const crisk__engine_bytes *b, const crisk__engine_gnode *g, size_t count,
+                             crisk__engine_tnode *out);
 
 /* Writes the 2 * nfeatures + 1 keys (see ENGINE_TAIL_KEYS) of a row binned into `bins`. */
-void crisk_engine_bytes_keys(const engine_bytes *b, const uint8_t *bins, uint16_t *keys);
+void crisk__engine_bytes_keys(const crisk__engine_bytes *b, const uint8_t *bins, uint16_t *keys);
 
 /* Fills canon[0 .. 2^(depth+1) - 2] with the canonical node (index within tree t) at each
  * slot of tree t padded to a perfect tree of `depth` levels: slot j's children are 2j+1
  * and 2j+2, and a leaf above the bottom level fills every slot below it. */
-void crisk_engine_perfect_slots(const crisk_model *m, size_t t, uint32_t depth,
+void crisk__engine_perfect_slots(const crisk_model *m, size_t t, uint32_t depth,
                                 int32_t *canon);
 
 /* Returns weighted leaf `n` of tree t as the reference adds it (see engine_layout.h). */
-void crisk_engine_weighted_leaf(const crisk_model *m, size_t t, const crisk_node *n,
+void crisk__engine_weighted_leaf(const crisk_model *m, size_t t, const crisk__node *n,
                                 float *f, double *d);
 
 /* Builds the BYTES layout of `m` (depth `depth`) into *b. With `slot_of` NULL the bottom
@@ -168,42 +168,42 @@ void crisk_engine_weighted_leaf(const crisk_model *m, size_t t, const crisk_node
  * node reached there (slot_of maps each canonical node to its slot within its tree), from
  * which the GENERAL walk goes on. Returns 1 when built, 0 when the model does not fit the
  * layout (b is then left empty), -1 when out of memory. Adds the bytes it holds to *bytes. */
-int crisk_engine_bytes_build(const crisk_model *m, uint32_t depth, const uint32_t *slot_of,
-                             engine_bytes *b, size_t *bytes);
+int crisk__engine_bytes_build(const crisk_model *m, uint32_t depth, const uint32_t *slot_of,
+                             crisk__engine_bytes *b, size_t *bytes);
 
-/* Frees what crisk_engine_bytes_build allocated. */
-void crisk_engine_bytes_free(engine_bytes *b);
+/* Frees what crisk__engine_bytes_build allocated. */
+void crisk__engine_bytes_free(crisk__engine_bytes *b);
 
 /* Writes the bins of one row (nfeatures floats) to bins[0 .. 63] and their flags to
  * bins[64 .. 127] (unused bytes 0), by binary search among each feature's cuts. */
-void crisk_engine_bytes_bin_scalar(const engine_bytes *b, const float *row, uint8_t *bins);
+void crisk__engine_bytes_bin_scalar(const crisk__engine_bytes *b, const float *row, uint8_t *bins);
 
 /* Walks one binned row through BYTES blocks [b0, b1) and writes, for each block and lane,
  * the index of the reached leaf within its block (leaf * 64 + lane) to
  * out[(b - b0) * 64 + lane]: the BYTES walk of the paths without VBMI. */
-void crisk_engine_bytes_scalar(const engine_bytes *b, const uint8_t *bins, size_t b0,
+void crisk__engine_bytes_scalar(const crisk__engine_bytes *b, const uint8_t *bins, size_t b0,
                                size_t b1, int32_t *out);
 
 /* Walks one row through blocks [b0, b1) of a PERFECT layout and writes, for each block and
  * lane, the index of the reached leaf within its block (leaf * 16 + lane) to
  * out[(b - b0) * 16 + lane]. `row` holds `nfeatures` floats. */
-typedef void (*engine_perfect_kernel)(const engine_perfect *p, const float *row,
+typedef void (*crisk__engine_perfect_kernel)(const crisk__engine_perfect *p, const float *row,
                                       size_t nfeatures, size_t b0, size_t b1, int32_t *out);
 
 /* Returns the splits a BYTES block holds in bytes: those of the top
  * ENGINE_BYTE_BLEND_DEPTH levels. */
-static inline size_t crisk_engine_bytes_top(const engine_bytes *b)
+static inline size_t crisk__engine_bytes_top(const crisk__engine_bytes *b)
 {
     uint32_t d = b->depth < ENGINE_BYTE_BLEND_DEPTH ? b->depth : ENGINE_BYTE_BLEND_DEPTH;
     return ((size_t)1 << d) - 1;
 }
 
-/* Writes the bins and flags of one row as crisk_engine_bytes_bin_scalar does, with
+/* Writes the bins and flags of one row as crisk__engine_bytes_bin_scalar does, with
  * count(b, f, x) giving how many of feature f's cuts are <= x (x not NaN). Inlined into
  * each binning function, with `count` a constant. */
 __attribute__((always_inline)) static inline void
-crisk_engine_bytes_bin_with(const engine_bytes *b, const float *row, uint8_t *bins,
-                            size_t (*count)(const engine_bytes *b, size_t f, float x))
+crisk__engine_bytes_bin_with(const crisk__engine_bytes *b, const float *row, uint8_t *bins,
+                            size_t (*count)(const crisk__engine_bytes *b, size_t f, float x))
 {
     uint8_t *flags = bins + ENGINE_BYTE_MAX_FEATURES;
     memset(bins, 0, ENGINE_BYTE_ROW);
@@ -221,29 +221,29 @@ crisk_engine_bytes_bin_with(const engine_bytes *b, const float *row, uint8_t *bi
 
 /* Returns 1 if the running CPU can run the kernels of `path` (on other than x86-64, the
  * reference and scalar paths only). */
-int crisk_engine_cpu_has(engine_path path);
+int crisk__engine_cpu_has(crisk__engine_path path);
 
 /* The SIMD kernels are x86-64 code (engine_avx2.c, engine_avx512.c, engine_bytes_vbmi.c),
  * built on x86-64 only; elsewhere the scalar paths serve every model. */
 #if defined(__x86_64__)
 #define CRISK_ENGINE_X86 1
 
-/* As crisk_engine_bytes_bin_scalar, with two 16-wide compares a feature, against its
+/* As crisk__engine_bytes_bin_scalar, with two 16-wide compares a feature, against its
  * fences and then one segment. Needs AVX-512 F. */
-void crisk_engine_bytes_bin(const engine_bytes *b, const float *row, uint8_t *bins);
+void crisk__engine_bytes_bin(const crisk__engine_bytes *b, const float *row, uint8_t *bins);
 
 /* Walks `nrows` binned rows (bins[r]: row r's bins and flags) through BYTES blocks
  * [b0, b1) and writes, for each row, block and lane, the index of the reached leaf within
  * its block (leaf * 64 + lane) to out[r * stride + (b - b0) * 64 + lane]. Rows go through
  * each block four at a time, sharing the loads of its nodes; fewer rows than four go
  * through four blocks at a time. Needs AVX-512 F, BW and VBMI. */
-void crisk_engine_bytes_vbmi(const engine_bytes *b, const uint8_t *const *bins, size_t nrows,
+void crisk__engine_bytes_vbmi(const crisk__engine_bytes *b, const uint8_t *const *bins, size_t nrows,
                              size_t b0, size_t b1, int32_t *out, size_t stride);
 
 /* The kernels of lib/engine_avx2.c and lib/engine_avx512.c: as engine_perfect_kernel. */
-void crisk_engine_perfect_avx2(const engine_perfect *p, const float *row, size_t nfeatures,
+void crisk__engine_perfect_avx2(const crisk__engine_perfect *p, const float *row, size_t nfeatures,
                                size_t b0, size_t b1, int32_t *out);
-void crisk_engine_perfect_avx512(const engine_perfect *p, const float *row,
+void crisk__engine_perfect_avx512(const crisk__engine_perfect *p, const float *row,
                                  size_t nfeatures, size_t b0, size_t b1, int32_t *out);
 #else
 #define CRISK_ENGINE_X86 0

@@ -116,7 +116,7 @@ score_row(const float *rows, size_t r, size_t F, const double *w, double bias, d
     double margin = dot(rows + r * F, F, w, bias);
     if (isnan(margin))
         return 0;
-    out[r] = (float)(as_margin ? margin : crisk_sigmoid(margin, s));
+    out[r] = (float)(as_margin ? margin : crisk__sigmoid(margin, s));
     return 1;
 }
 
@@ -167,12 +167,12 @@ static size_t binary_rows_baseline(const float *rows, size_t nrows, size_t F, co
     return binary_rows_body(rows, nrows, F, w, bias, s, as_margin, out, dot_row);
 }
 
-int crisk_linear_select(crisk_model *model, int path)
+int crisk__linear_select(crisk_model *model, int path)
 {
-    if (path != ENGINE_PATH_AUTO && path != ENGINE_PATH_SCALAR && path != ENGINE_PATH_AVX2 &&
-        path != ENGINE_PATH_AVX512)
+    if (path != CRISK__ENGINE_PATH_AUTO && path != CRISK__ENGINE_PATH_SCALAR && path != CRISK__ENGINE_PATH_AVX2 &&
+        path != CRISK__ENGINE_PATH_AVX512)
         return -1;
-    if (path != ENGINE_PATH_AUTO && !crisk_engine_cpu_has((engine_path)path))
+    if (path != CRISK__ENGINE_PATH_AUTO && !crisk__engine_cpu_has((crisk__engine_path)path))
         return -1;
     model->linear_path = path;
     return 0;
@@ -188,15 +188,15 @@ static size_t binary_rows(const crisk_model *m, const float *rows, size_t nrows,
     size_t F = m->num_features;
     const double *w = m->weights;
     double bias = m->bias[0], s = m->transform_param;
-    engine_path path = (engine_path)m->linear_path;
-    if (path == ENGINE_PATH_AUTO)
-        path = crisk_engine_cpu_has(ENGINE_PATH_AVX512) ? ENGINE_PATH_AVX512
-               : crisk_engine_cpu_has(ENGINE_PATH_AVX2) ? ENGINE_PATH_AVX2
-                                                        : ENGINE_PATH_SCALAR;
+    crisk__engine_path path = (crisk__engine_path)m->linear_path;
+    if (path == CRISK__ENGINE_PATH_AUTO)
+        path = crisk__engine_cpu_has(CRISK__ENGINE_PATH_AVX512) ? CRISK__ENGINE_PATH_AVX512
+               : crisk__engine_cpu_has(CRISK__ENGINE_PATH_AVX2) ? CRISK__ENGINE_PATH_AVX2
+                                                        : CRISK__ENGINE_PATH_SCALAR;
 #if CRISK_ENGINE_X86
-    if (path == ENGINE_PATH_AVX512)
+    if (path == CRISK__ENGINE_PATH_AVX512)
         return binary_rows_avx512(rows, nrows, F, w, bias, s, as_margin, out);
-    if (path == ENGINE_PATH_AVX2)
+    if (path == CRISK__ENGINE_PATH_AVX2)
         return binary_rows_avx2(rows, nrows, F, w, bias, s, as_margin, out);
 #endif
     return binary_rows_baseline(rows, nrows, F, w, bias, s, as_margin, out);
@@ -209,12 +209,12 @@ static int undefined_margin(const float *x, size_t F, size_t row, crisk_error *e
 {
     for (size_t f = 0; f < F; f++)
         if (isnan(x[f]))
-            return crisk_fail(err, CRISK_E_INPUT, "row %zu, column %zu: missing value; "
+            return crisk__fail(err, CRISK_E_INPUT, "row %zu, column %zu: missing value; "
                               "logistic models need every feature", row, f);
     size_t f = 0;
     while (f + 1 < F && isfinite(x[f]))
         f++;
-    return crisk_fail(err, CRISK_E_INPUT, "row %zu, column %zu: infinite value; it leaves "
+    return crisk__fail(err, CRISK_E_INPUT, "row %zu, column %zu: infinite value; it leaves "
                       "the logistic margin undefined", row, f);
 }
 
@@ -227,7 +227,7 @@ static int gemm_rows(const crisk_model *m, const float *rows, size_t nrows, doub
     size_t F = m->num_features, G = m->num_outputs;
     double *x = malloc(nrows * F * sizeof *x);
     if (!x)
-        return crisk_fail(err, CRISK_E_NOMEM, "out of memory for %zu x %zu rows", nrows, F);
+        return crisk__fail(err, CRISK_E_NOMEM, "out of memory for %zu x %zu rows", nrows, F);
     for (size_t i = 0; i < nrows * F; i++)
         x[i] = rows[i];
     for (size_t r = 0; r < nrows; r++)
@@ -256,7 +256,7 @@ static int logistic_margins(const crisk_model *m, const float *rows, size_t nrow
     return 0;
 }
 
-int crisk_linear_binary_outputs(const crisk_model *m, const float *rows, size_t nrows,
+int crisk__linear_binary_outputs(const crisk_model *m, const float *rows, size_t nrows,
                                 size_t row_offset, int as_margin, float *out,
                                 crisk_error *err)
 {
@@ -264,10 +264,10 @@ int crisk_linear_binary_outputs(const crisk_model *m, const float *rows, size_t 
     return bad < nrows ? undefined_margin(rows + bad * F, F, row_offset + bad, err) : 0;
 }
 
-int crisk_linear_margins(const crisk_model *m, const float *rows, size_t nrows,
+int crisk__linear_margins(const crisk_model *m, const float *rows, size_t nrows,
                          size_t row_offset, double *margins, crisk_error *err)
 {
-    if (m->family == CRISK_FAMILY_LOGISTIC)
+    if (m->family == CRISK__FAMILY_LOGISTIC)
         return logistic_margins(m, rows, nrows, row_offset, margins, err);
     gblinear_margins(m, rows, nrows, margins);
     return 0;

@@ -57,13 +57,13 @@ static void transform_row(const crisk_model *m, const double *mg, size_t k, doub
                           float *out)
 {
     switch (m->transform) {
-    case CRISK_TF_XGB_SOFTPROB:
+    case CRISK__TF_XGB_SOFTPROB:
         xgb_softprob(mg, k, out);
         return;
-    case CRISK_TF_XGB_SOFTMAX:
+    case CRISK__TF_XGB_SOFTMAX:
         out[0] = first_argmax(mg, k);
         return;
-    case CRISK_TF_SOFTMAX:
+    case CRISK__TF_SOFTMAX:
         if (avg != 1.0) {
             double scaled[k];
             for (size_t i = 0; i < k; i++)
@@ -73,10 +73,10 @@ static void transform_row(const crisk_model *m, const double *mg, size_t k, doub
             softmax(mg, k, out);
         }
         return;
-    case CRISK_TF_SIGMOID_OVR_NORM: {
+    case CRISK__TF_SIGMOID_OVR_NORM: {
         double sum = 0.0, p[k];
         for (size_t i = 0; i < k; i++)
-            sum += p[i] = crisk_sigmoid(mg[i], m->transform_param);
+            sum += p[i] = crisk__sigmoid(mg[i], m->transform_param);
         for (size_t i = 0; i < k; i++)
             out[i] = (float)(p[i] / sum);
         return;
@@ -87,23 +87,23 @@ static void transform_row(const crisk_model *m, const double *mg, size_t k, doub
     for (size_t i = 0; i < k; i++) {
         double x = mg[i] / avg;
         switch (m->transform) {
-        case CRISK_TF_XGB_SIGMOID:
+        case CRISK__TF_XGB_SIGMOID:
             out[i] = xgb_sigmoid((float)x);
             break;
-        case CRISK_TF_XGB_EXP:
+        case CRISK__TF_XGB_EXP:
             out[i] = expf((float)x);
             break;
-        case CRISK_TF_XGB_HINGE:
+        case CRISK__TF_XGB_HINGE:
             out[i] = (float)x > 0.0f ? 1.0f : 0.0f;
             break;
-        case CRISK_TF_SIGMOID:
-        case CRISK_TF_SIGMOID_OVR:
-            out[i] = (float)crisk_sigmoid(x, m->transform_param);
+        case CRISK__TF_SIGMOID:
+        case CRISK__TF_SIGMOID_OVR:
+            out[i] = (float)crisk__sigmoid(x, m->transform_param);
             break;
-        case CRISK_TF_EXP:
+        case CRISK__TF_EXP:
             out[i] = (float)exp(x);
             break;
-        case CRISK_TF_SIGNED_SQUARE:
+        case CRISK__TF_SIGNED_SQUARE:
             out[i] = (float)(x < 0 ? -x * x : x * x);
             break;
         default:
@@ -113,7 +113,7 @@ static void transform_row(const crisk_model *m, const double *mg, size_t k, doub
     }
 }
 
-void crisk_objective_apply(const crisk_model *m, const double *margins, size_t nrows,
+void crisk__objective_apply(const crisk_model *m, const double *margins, size_t nrows,
                            int as_margin, size_t iterations, float *out)
 {
     size_t k = m->num_outputs;

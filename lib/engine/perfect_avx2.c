@@ -8,7 +8,7 @@
 #include <immintrin.h>
 
 __attribute__((target("avx2"))) void
-crisk_engine_perfect_avx2(const engine_perfect *p, const float *row, size_t nfeatures,
+crisk__engine_perfect_avx2(const crisk__engine_perfect *p, const float *row, size_t nfeatures,
                           size_t b0, size_t b1, int32_t *out)
 {
     (void)nfeatures;

@@ -9,7 +9,7 @@
 
 /* Loads the 8-byte splits of node `n` of a block for lanes 0-7 (*lo) and 8-15 (*hi). */
 __attribute__((target("avx512f"))) static inline void
-load_node(const engine_pnode *base, size_t n, __m512i *lo, __m512i *hi)
+load_node(const crisk__engine_pnode *base, size_t n, __m512i *lo, __m512i *hi)
 {
     *lo = _mm512_loadu_si512(base + n * ENGINE_LANES);
     *hi = _mm512_loadu_si512(base + n * ENGINE_LANES + 8);
@@ -22,7 +22,7 @@ load_node(const engine_pnode *base, size_t n, __m512i *lo, __m512i *hi)
  * `j`: loads every node of the level and narrows them down bit by bit of j's offset in
  * the level, with blends. Writes 8-byte pairs for lanes 0-7 (*lo) and 8-15 (*hi). */
 __attribute__((target("avx512f"), always_inline)) static inline void
-blend_level(const engine_pnode *base, __m512i j, const uint32_t level, __m512i *lo,
+blend_level(const crisk__engine_pnode *base, __m512i j, const uint32_t level, __m512i *lo,
             __m512i *hi)
 {
     size_t first = ((size_t)1 << level) - 1, count = (size_t)1 << level;
@@ -45,7 +45,7 @@ blend_level(const engine_pnode *base, __m512i j, const uint32_t level, __m512i *
  * `j`, as 8-byte pairs for lanes 0-7 (*lo) and 8-15 (*hi): blends of plain loads on the
  * top levels, two 64-bit gathers below. */
 __attribute__((target("avx512f"), always_inline)) static inline void
-level_splits(const engine_pnode *base, __m512i j, __m512i lane, uint32_t level, __m512i *lo,
+level_splits(const crisk__engine_pnode *base, __m512i j, __m512i lane, uint32_t level, __m512i *lo,
              __m512i *hi)
 {
     _Static_assert(BLEND_LEVELS <= 4, "blend_level is written out for levels 0 to 3");
@@ -77,7 +77,7 @@ typedef struct walk_ctx {
  * independent chains of gathers, interleaved so that the CPU overlaps their latencies.
  * Writes each block's leaf indices to out[q * 16 ...]. */
 __attribute__((target("avx512f"), always_inline)) static inline void
-walk_blocks(const engine_perfect *p, const walk_ctx *c, size_t b, const int nb, int32_t *out)
+walk_blocks(const crisk__engine_perfect *p, const walk_ctx *c, size_t b, const int nb, int32_t *out)
 {
     enum { MAX_NB = 4 };
     size_t inner = ((size_t)1 << p->depth) - 1;
@@ -88,7 +88,7 @@ walk_blocks(const engine_perfect *p, const walk_ctx *c, size_t b, const int nb, 
     const __m512i evens = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24,
                                             26, 28, 30);
     const __m512i odds = _mm512_add_epi32(evens, one);
-    const engine_pnode *base[MAX_NB];
+    const crisk__engine_pnode *base[MAX_NB];
     __m512i j[MAX_NB];
     for (int q = 0; q < nb; q++) {
         base[q] = p->nodes + (b + (size_t)q) * inner * ENGINE_LANES;
@@ -118,7 +118,7 @@ walk_blocks(const engine_perfect *p, const walk_ctx *c, size_t b, const int nb, 
 }
 
 __attribute__((target("avx512f"))) void
-crisk_engine_perfect_avx512(const engine_perfect *p, const float *row, size_t nfeatures,
+crisk__engine_perfect_avx512(const crisk__engine_perfect *p, const float *row, size_t nfeatures,
                             size_t b0, size_t b1, int32_t *out)
 {
     walk_ctx c;

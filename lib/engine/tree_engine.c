@@ -42,29 +42,29 @@ typedef enum engine_layout {
     LAYOUT_GENERAL
 } engine_layout;
 
-typedef struct crisk_engine {
+typedef struct crisk__engine {
     size_t         bytes;
     engine_layout  layout;
-    engine_path    path;       /* never ENGINE_PATH_AUTO once built */
-    engine_perfect perfect;    /* LAYOUT_PERFECT */
-    engine_bytes   bytelay;    /* the BYTES layout, where the model fits it: whole trees
+    crisk__engine_path    path;       /* never ENGINE_PATH_AUTO once built */
+    crisk__engine_perfect perfect;    /* LAYOUT_PERFECT */
+    crisk__engine_bytes   bytelay;    /* the BYTES layout, where the model fits it: whole trees
                                   (PERFECT) or their top levels (GENERAL) */
     int            has_bytes;
-    engine_gnode  *gnodes;     /* LAYOUT_GENERAL without BYTES: tree t's nodes start at
+    crisk__engine_gnode  *gnodes;     /* LAYOUT_GENERAL without BYTES: tree t's nodes start at
                                   its first_node */
-    engine_tnode  *tnodes;     /* LAYOUT_GENERAL with BYTES: the same, binned */
+    crisk__engine_tnode  *tnodes;     /* LAYOUT_GENERAL with BYTES: the same, binned */
     /* Weighted leaf values: PERFECT, nblocks x 2^depth x 16 (leaf * 16 + lane); GENERAL,
      * in double only (LightGBM), one per canonical node slot (float ones live in their
      * nodes). One of the two, by model->accumulate_double. */
     float         *leaf_f;
     double        *leaf_d;
-} crisk_engine;
+} crisk__engine;
 
 /* Returns the value of leaf `n` for `row`: its constant, or LightGBM's linear model,
  * which falls back to the leaf's fallback value when one of its features is missing. */
-static double leaf_output(const crisk_model *m, const crisk_node *n, const float *row)
+static double leaf_output(const crisk_model *m, const crisk__node *n, const float *row)
 {
-    const crisk_linear_leaf *lin = m->linear ? &m->linear[n - m->nodes] : NULL;
+    const crisk__linear_leaf *lin = m->linear ? &m->linear[n - m->nodes] : NULL;
     if (!lin || lin->count == 0)
         return n->value;
     double sum = n->value;
@@ -80,20 +80,20 @@ static double leaf_output(const crisk_model *m, const crisk_node *n, const float
 }
 
 /* Returns the leaf reached by `row` in tree `t`, walking the canonical nodes. */
-static const crisk_node *walk(const crisk_model *m, size_t t, const float *row)
+static const crisk__node *walk(const crisk_model *m, size_t t, const float *row)
 {
-    const crisk_node *nodes = m->nodes + m->trees[t].first_node;
-    const crisk_node *n = nodes;
+    const crisk__node *nodes = m->nodes + m->trees[t].first_node;
+    const crisk__node *n = nodes;
     while (n->left != -1) {
         float x = row[n->feature];
         if (m->fixup)
-            x = crisk_fix_value(m, (size_t)n->feature, x);
-        n = nodes + (crisk_split_goes_left(m, n, x) ? n->left : n->right);
+            x = crisk__fix_value(m, (size_t)n->feature, x);
+        n = nodes + (crisk__split_goes_left(m, n, x) ? n->left : n->right);
     }
     return n;
 }
 
-double crisk_tree_leaf_value(const crisk_model *m, size_t t, const float *row)
+double crisk__tree_leaf_value(const crisk_model *m, size_t t, const float *row)
 {
     return leaf_output(m, walk(m, t, row), row);
 }
@@ -115,18 +115,18 @@ static int fast_layout_fits(const crisk_model *m)
 /* Fills lane k of PERFECT block b with tree t (or, for t >= num_trees, a padding tree that
  * is never added): splits level by level from the root, a leaf above the bottom level
  * repeated into every descendant. */
-static void fill_perfect_tree(const crisk_model *m, crisk_engine *e, size_t b, size_t k,
+static void fill_perfect_tree(const crisk_model *m, crisk__engine *e, size_t b, size_t k,
                               size_t t)
 {
-    engine_perfect *p = &e->perfect;
+    crisk__engine_perfect *p = &e->perfect;
     size_t inner = ((size_t)1 << p->depth) - 1, nleaves = (size_t)1 << p->depth;
-    engine_pnode *pn = p->nodes + b * inner * ENGINE_LANES;
+    crisk__engine_pnode *pn = p->nodes + b * inner * ENGINE_LANES;
     size_t leaf_base = b * nleaves * ENGINE_LANES;
     /* canon[j]: the canonical node at perfect slot j (a leaf repeats below itself). */
     int32_t canon[(2u << ENGINE_PERFECT_MAX_DEPTH) - 1];
     if (t >= m->num_trees) {
         for (size_t j = 0; j < inner; j++)
-            pn[j * ENGINE_LANES + k] = (engine_pnode){0, 0.0f};
+            pn[j * ENGINE_LANES + k] = (crisk__engine_pnode){0, 0.0f};
         for (size_t l = 0; l < nleaves; l++) {
             if (e->leaf_d)
                 e->leaf_d[leaf_base + l * ENGINE_LANES + k] = 0.0;
@@ -135,26 +135,26 @@ static void fill_perfect_tree(const crisk_model *m, crisk_engine *e, size_t b, s
         }
         return;
     }
-    const crisk_node *nodes = m->nodes + m->trees[t].first_node;
-    crisk_engine_perfect_slots(m, t, p->depth, canon);
+    const crisk__node *nodes = m->nodes + m->trees[t].first_node;
+    crisk__engine_perfect_slots(m, t, p->depth, canon);
     for (size_t j = 0; j < inner; j++) {
-        const crisk_node *n = nodes + canon[j];
+        const crisk__node *n = nodes + canon[j];
         pn[j * ENGINE_LANES + k] =
-            n->left == -1 ? (engine_pnode){0, 0.0f}
-                          : (engine_pnode){(uint32_t)n->feature |
+            n->left == -1 ? (crisk__engine_pnode){0, 0.0f}
+                          : (crisk__engine_pnode){(uint32_t)n->feature |
                                                (n->default_left ? ENGINE_DEFAULT_LEFT : 0u),
                                            n->threshold};
     }
     for (size_t l = 0; l < nleaves; l++) {
         size_t at = leaf_base + l * ENGINE_LANES + k;
-        crisk_engine_weighted_leaf(m, t, nodes + canon[inner + l],
+        crisk__engine_weighted_leaf(m, t, nodes + canon[inner + l],
                                    e->leaf_f ? &e->leaf_f[at] : NULL,
                                    e->leaf_d ? &e->leaf_d[at] : NULL);
     }
 }
 
 /* Allocates the weighted-leaf array of `count` values of the model's accumulation type. */
-static int alloc_leaves(const crisk_model *m, crisk_engine *e, size_t count)
+static int alloc_leaves(const crisk_model *m, crisk__engine *e, size_t count)
 {
     if (m->accumulate_double)
         e->leaf_d = malloc((count ? count : 1) * sizeof *e->leaf_d);
@@ -166,14 +166,14 @@ static int alloc_leaves(const crisk_model *m, crisk_engine *e, size_t count)
 
 /* Compiles every tree of `m` into the BYTES layout when `want_bytes` and the model fits
  * it, else into the PERFECT layout of depth `depth`. */
-static int build_perfect(const crisk_model *m, crisk_engine *e, uint32_t depth, int want_bytes)
+static int build_perfect(const crisk_model *m, crisk__engine *e, uint32_t depth, int want_bytes)
 {
     /* Where the BYTES layout holds the whole model, the 16-lane one would be dead weight. */
-    int rc = want_bytes ? crisk_engine_bytes_build(m, depth, NULL, &e->bytelay, &e->bytes) : 0;
+    int rc = want_bytes ? crisk__engine_bytes_build(m, depth, NULL, &e->bytelay, &e->bytes) : 0;
     e->has_bytes = rc == 1;
     if (rc != 0)
         return rc < 0 ? -1 : 0;
-    engine_perfect *p = &e->perfect;
+    crisk__engine_perfect *p = &e->perfect;
     p->depth = depth;
     p->nblocks = (m->num_trees + ENGINE_LANES - 1) / ENGINE_LANES;
     size_t inner = ((size_t)1 << depth) - 1, slots = p->nblocks * inner * ENGINE_LANES;
@@ -188,13 +188,13 @@ static int build_perfect(const crisk_model *m, crisk_engine *e, uint32_t depth, 
     return 0;
 }
 
-static int place_general(const crisk_model *m, crisk_engine *e, uint32_t *slot_of);
+static int place_general(const crisk_model *m, crisk__engine *e, uint32_t *slot_of);
 
 /* Compiles every tree of `m` into the GENERAL layout: breadth-first, so that the two
  * children of a node are adjacent, with leaves pointing at themselves. Then, when
  * `want_bytes` and the model fits it, the BYTES layout of the trees' top levels, whose
  * bottom level says where the GENERAL walk goes on. */
-static int build_general(const crisk_model *m, crisk_engine *e, int want_bytes)
+static int build_general(const crisk_model *m, crisk__engine *e, int want_bytes)
 {
     /* slot_of[n]: the slot, within its tree, of canonical node n. */
     uint32_t *slot_of = calloc(m->num_nodes, sizeof *slot_of);
@@ -206,7 +206,7 @@ static int build_general(const crisk_model *m, crisk_engine *e, int want_bytes)
         free(slot_of);
         return 0;
     }
-    int rc = crisk_engine_bytes_build(m, ENGINE_BYTE_TOP_DEPTH, slot_of, &e->bytelay, &e->bytes);
+    int rc = crisk__engine_bytes_build(m, ENGINE_BYTE_TOP_DEPTH, slot_of, &e->bytelay, &e->bytes);
     free(slot_of);
     if (rc != 1)
         return rc < 0 ? -1 : 0;
@@ -214,17 +214,17 @@ static int build_general(const crisk_model *m, crisk_engine *e, int want_bytes)
     e->tnodes = malloc(m->num_nodes * sizeof *e->tnodes);
     if (!e->tnodes)
         return -1;
-    crisk_engine_bytes_tail(&e->bytelay, e->gnodes, m->num_nodes, e->tnodes);
+    crisk__engine_bytes_tail(&e->bytelay, e->gnodes, m->num_nodes, e->tnodes);
     free(e->gnodes);
     e->gnodes = NULL;
-    e->bytes += m->num_nodes * (sizeof *e->tnodes - sizeof(engine_gnode));
+    e->bytes += m->num_nodes * (sizeof *e->tnodes - sizeof(crisk__engine_gnode));
     e->has_bytes = 1;
     return 0;
 }
 
 /* Places every tree's nodes in the GENERAL layout and records each canonical node's slot
  * in slot_of. Returns 0, or -1 when out of memory. */
-static int place_general(const crisk_model *m, crisk_engine *e, uint32_t *slot_of)
+static int place_general(const crisk_model *m, crisk__engine *e, uint32_t *slot_of)
 {
     size_t most = 0;
     for (size_t t = 0; t < m->num_trees; t++)
@@ -241,18 +241,18 @@ static int place_general(const crisk_model *m, crisk_engine *e, uint32_t *slot_o
     }
     for (size_t t = 0; t < m->num_trees; t++) {
         size_t base = m->trees[t].first_node, placed = 1;
-        const crisk_node *nodes = m->nodes + base;
+        const crisk__node *nodes = m->nodes + base;
         queue[0] = 0;
         /* Validation guarantees every node is reached at most once, so placed <= most. */
         for (size_t i = 0; i < placed; i++) {
-            const crisk_node *n = nodes + queue[i];
+            const crisk__node *n = nodes + queue[i];
             slot_of[base + (size_t)queue[i]] = (uint32_t)i;
-            engine_gnode *g = e->gnodes + base + i;
+            crisk__engine_gnode *g = e->gnodes + base + i;
             if (n->left == -1) {
                 /* A float leaf lives in its node: the walk's last load brings it. */
                 g->feature = ENGINE_LEAF;
                 g->left = (uint32_t)i;
-                crisk_engine_weighted_leaf(m, t, n, &g->threshold,
+                crisk__engine_weighted_leaf(m, t, n, &g->threshold,
                                            e->leaf_d ? &e->leaf_d[base + i] : NULL);
             } else {
                 g->threshold = n->threshold;
@@ -265,13 +265,13 @@ static int place_general(const crisk_model *m, crisk_engine *e, uint32_t *slot_o
         /* Nodes no path reaches (a file may hold them) fill the slots left over as
          * zero leaves, so that every slot is a well-formed node. */
         for (size_t i = placed; i < m->trees[t].num_nodes; i++)
-            e->gnodes[base + i] = (engine_gnode){0.0f, ENGINE_LEAF, (uint32_t)i};
+            e->gnodes[base + i] = (crisk__engine_gnode){0.0f, ENGINE_LEAF, (uint32_t)i};
     }
     free(queue);
     return 0;
 }
 
-int crisk_engine_cpu_has(engine_path path)
+int crisk__engine_cpu_has(crisk__engine_path path)
 {
     /* libgcc fills the CPU model in a constructor: no __builtin_cpu_init needed here. */
     switch (path) {
@@ -279,13 +279,13 @@ int crisk_engine_cpu_has(engine_path path)
     case ENGINE_PATH_AVX512_VBMI:
         return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
                __builtin_cpu_supports("avx512vbmi");
-    case ENGINE_PATH_AVX512:
+    case CRISK__ENGINE_PATH_AVX512:
         return __builtin_cpu_supports("avx512f");
-    case ENGINE_PATH_AVX2:
+    case CRISK__ENGINE_PATH_AVX2:
         return __builtin_cpu_supports("avx2");
 #endif
-    case ENGINE_PATH_REFERENCE:
-    case ENGINE_PATH_SCALAR:
+    case CRISK__ENGINE_PATH_REFERENCE:
+    case CRISK__ENGINE_PATH_SCALAR:
         return 1;
     default:
         return 0;
@@ -294,45 +294,45 @@ int crisk_engine_cpu_has(engine_path path)
 
 /* Returns the path named by the environment variable CRISK_ENGINE ("reference", "scalar",
  * "avx2", "avx512", "avx512vbmi"), or ENGINE_PATH_AUTO when it is unset or names none. */
-static engine_path path_from_env(void)
+static crisk__engine_path path_from_env(void)
 {
     const char *s = getenv("CRISK_ENGINE");
     static const char *const names[] = {"reference", "scalar", "avx2", "avx512", "avx512vbmi"};
     for (int i = 0; s && i < 5; i++)
         if (strcmp(s, names[i]) == 0)
-            return (engine_path)(ENGINE_PATH_REFERENCE + i);
-    return ENGINE_PATH_AUTO;
+            return (crisk__engine_path)(CRISK__ENGINE_PATH_REFERENCE + i);
+    return CRISK__ENGINE_PATH_AUTO;
 }
 
-int crisk_engine_select(crisk_model *model, int path)
+int crisk__engine_select(crisk_model *model, int path)
 {
-    crisk_engine *e = model->engine;
+    crisk__engine *e = model->engine;
     if (!e)
-        return path == ENGINE_PATH_REFERENCE || path == ENGINE_PATH_AUTO ? 0 : -1;
-    if (path == ENGINE_PATH_AUTO) {
-        path = ENGINE_PATH_SCALAR;
-        if (crisk_engine_cpu_has(ENGINE_PATH_AVX2))
-            path = ENGINE_PATH_AVX2;
-        if (crisk_engine_cpu_has(ENGINE_PATH_AVX512))
-            path = ENGINE_PATH_AVX512;
-        if (crisk_engine_cpu_has(ENGINE_PATH_AVX512_VBMI))
+        return path == CRISK__ENGINE_PATH_REFERENCE || path == CRISK__ENGINE_PATH_AUTO ? 0 : -1;
+    if (path == CRISK__ENGINE_PATH_AUTO) {
+        path = CRISK__ENGINE_PATH_SCALAR;
+        if (crisk__engine_cpu_has(CRISK__ENGINE_PATH_AVX2))
+            path = CRISK__ENGINE_PATH_AVX2;
+        if (crisk__engine_cpu_has(CRISK__ENGINE_PATH_AVX512))
+            path = CRISK__ENGINE_PATH_AVX512;
+        if (crisk__engine_cpu_has(ENGINE_PATH_AVX512_VBMI))
             path = ENGINE_PATH_AVX512_VBMI;
     }
-    if (path < ENGINE_PATH_REFERENCE || path > ENGINE_PATH_AVX512_VBMI ||
-        !crisk_engine_cpu_has((engine_path)path))
+    if (path < CRISK__ENGINE_PATH_REFERENCE || path > ENGINE_PATH_AVX512_VBMI ||
+        !crisk__engine_cpu_has((crisk__engine_path)path))
         return -1;
-    e->path = e->layout == LAYOUT_REFERENCE ? ENGINE_PATH_REFERENCE : (engine_path)path;
+    e->path = e->layout == LAYOUT_REFERENCE ? CRISK__ENGINE_PATH_REFERENCE : (crisk__engine_path)path;
     return 0;
 }
 
-int crisk_engine_build(crisk_model *model, crisk_error *err)
+int crisk__engine_build(crisk_model *model, crisk_error *err)
 {
     model->engine = NULL;
     if (model->num_trees == 0)
         return 0;
-    crisk_engine *e = calloc(1, sizeof *e);
+    crisk__engine *e = calloc(1, sizeof *e);
     if (!e)
-        return crisk_fail(err, CRISK_E_NOMEM, "out of memory for the tree engine");
+        return crisk__fail(err, CRISK_E_NOMEM, "out of memory for the tree engine");
     e->bytes = sizeof *e;
     model->engine = e;
     int rc = 0;
@@ -342,30 +342,30 @@ int crisk_engine_build(crisk_model *model, crisk_error *err)
             if (model->trees[t].depth > depth)
                 depth = model->trees[t].depth;
         /* The BYTES layout serves the VBMI path only: built when that path will run. */
-        engine_path wanted = path_from_env();
-        int want_bytes = (wanted == ENGINE_PATH_AUTO || wanted == ENGINE_PATH_AVX512_VBMI) &&
-                         crisk_engine_cpu_has(ENGINE_PATH_AVX512_VBMI);
+        crisk__engine_path wanted = path_from_env();
+        int want_bytes = (wanted == CRISK__ENGINE_PATH_AUTO || wanted == ENGINE_PATH_AVX512_VBMI) &&
+                         crisk__engine_cpu_has(ENGINE_PATH_AVX512_VBMI);
         e->layout = depth <= ENGINE_PERFECT_MAX_DEPTH ? LAYOUT_PERFECT : LAYOUT_GENERAL;
         rc = e->layout == LAYOUT_PERFECT ? build_perfect(model, e, depth, want_bytes)
                                          : build_general(model, e, want_bytes);
     }
-    if (rc == 0 && crisk_engine_select(model, path_from_env()) != 0)
-        rc = crisk_engine_select(model, ENGINE_PATH_AUTO);
+    if (rc == 0 && crisk__engine_select(model, path_from_env()) != 0)
+        rc = crisk__engine_select(model, CRISK__ENGINE_PATH_AUTO);
     if (rc) {
-        crisk_engine_free(e);
+        crisk__engine_free(e);
         model->engine = NULL;
-        return crisk_fail(err, CRISK_E_NOMEM, "out of memory compiling %zu trees",
+        return crisk__fail(err, CRISK_E_NOMEM, "out of memory compiling %zu trees",
                           model->num_trees);
     }
     return 0;
 }
 
-void crisk_engine_free(struct crisk_engine *engine)
+void crisk__engine_free(struct crisk__engine *engine)
 {
     if (!engine)
         return;
     free(engine->perfect.nodes);
-    crisk_engine_bytes_free(&engine->bytelay);
+    crisk__engine_bytes_free(&engine->bytelay);
     free(engine->gnodes);
     free(engine->tnodes);
     free(engine->leaf_f);
@@ -373,24 +373,24 @@ void crisk_engine_free(struct crisk_engine *engine)
     free(engine);
 }
 
-size_t crisk_engine_memory(const struct crisk_engine *engine)
+size_t crisk__engine_memory(const struct crisk__engine *engine)
 {
     return engine ? engine->bytes : 0;
 }
 
 /* The scalar kernel of the PERFECT layout: as engine_perfect_kernel, one lane at a time,
  * in the same branch-free steps as the SIMD kernels. */
-static void perfect_scalar(const engine_perfect *p, const float *row, size_t nfeatures,
+static void perfect_scalar(const crisk__engine_perfect *p, const float *row, size_t nfeatures,
                            size_t b0, size_t b1, int32_t *out)
 {
     (void)nfeatures;
     size_t inner = ((size_t)1 << p->depth) - 1;
     for (size_t b = b0; b < b1; b++) {
-        const engine_pnode *pn = p->nodes + b * inner * ENGINE_LANES;
+        const crisk__engine_pnode *pn = p->nodes + b * inner * ENGINE_LANES;
         for (size_t k = 0; k < ENGINE_LANES; k++) {
             size_t j = 0;
             for (uint32_t l = 0; l < p->depth; l++) {
-                engine_pnode n = pn[j * ENGINE_LANES + k];
+                crisk__engine_pnode n = pn[j * ENGINE_LANES + k];
                 float x = row[n.feature & ENGINE_FEATURE_MASK];
                 size_t left = (x < n.threshold) | ((x != x) & (n.feature >> 31));
                 j = 2 * j + 2 - left;
@@ -405,7 +405,7 @@ static void perfect_scalar(const engine_perfect *p, const float *row, size_t nfe
  * leaf offsets (leaf * lanes + lane, within the tree's block) are at
  * leaf[i * CHUNK_TREES + t - tfirst]. The rows' sums are independent chains, interleaved
  * so that the CPU overlaps their latencies. */
-static void add_block_leaves(const crisk_model *m, const engine_leaves *lv, size_t tfirst,
+static void add_block_leaves(const crisk_model *m, const crisk__engine_leaves *lv, size_t tfirst,
                              size_t tb, size_t te, const int32_t *leaf, size_t nr, double *mg)
 {
     size_t G = m->num_outputs, L = lv->lanes;
@@ -470,13 +470,13 @@ static void add_block_leaves(const crisk_model *m, const engine_leaves *lv, size
 
 /* Bins the `n` rows of F floats at `rows` into bins[0 .. n) with the binning of the
  * engine's path: AVX-512 when `vbmi`, else plain C. */
-static void bin_rows(const engine_bytes *b, int vbmi, const float *rows, size_t F, size_t n,
+static void bin_rows(const crisk__engine_bytes *b, int vbmi, const float *rows, size_t F, size_t n,
                      uint8_t (*bins)[ENGINE_BYTE_ROW])
 {
-    void (*bin)(const engine_bytes *, const float *, uint8_t *) = crisk_engine_bytes_bin_scalar;
+    void (*bin)(const crisk__engine_bytes *, const float *, uint8_t *) = crisk__engine_bytes_bin_scalar;
 #if CRISK_ENGINE_X86
     if (vbmi)
-        bin = crisk_engine_bytes_bin;
+        bin = crisk__engine_bytes_bin;
 #else
     (void)vbmi;   /* no VBMI path off x86-64 */
 #endif
@@ -486,8 +486,8 @@ static void bin_rows(const engine_bytes *b, int vbmi, const float *rows, size_t 
 
 /* Walks the `nr` (at most LOCKSTEP_ROWS) binned rows bins[0 .. nr) through BYTES blocks
  * [b0, b1) with the kernel of the engine's path (VBMI, else plain C), writing row i's leaf
- * indices to out[i * stride ...] as crisk_engine_bytes_vbmi does. */
-static void walk_bytes(const engine_bytes *b, int vbmi, uint8_t (*bins)[ENGINE_BYTE_ROW],
+ * indices to out[i * stride ...] as crisk__engine_bytes_vbmi does. */
+static void walk_bytes(const crisk__engine_bytes *b, int vbmi, uint8_t (*bins)[ENGINE_BYTE_ROW],
                        size_t nr, size_t b0, size_t b1, int32_t *out, size_t stride)
 {
     _Static_assert(INTERLEAVE_ROWS <= LOCKSTEP_ROWS, "both callers' groups fit binned");
@@ -496,34 +496,34 @@ static void walk_bytes(const engine_bytes *b, int vbmi, uint8_t (*bins)[ENGINE_B
         binned[i] = bins[i];
 #if CRISK_ENGINE_X86
     if (vbmi) {
-        crisk_engine_bytes_vbmi(b, binned, nr, b0, b1, out, stride);
+        crisk__engine_bytes_vbmi(b, binned, nr, b0, b1, out, stride);
         return;
     }
 #else
     (void)vbmi;
 #endif
     for (size_t i = 0; i < nr; i++)
-        crisk_engine_bytes_scalar(b, binned[i], b0, b1, out + i * stride);
+        crisk__engine_bytes_scalar(b, binned[i], b0, b1, out + i * stride);
 }
 
-/* crisk_engine_add_trees over a blocked layout (PERFECT or BYTES) with the engine's
+/* crisk__engine_add_trees over a blocked layout (PERFECT or BYTES) with the engine's
  * kernel: tree-major over chunks of CHUNK_TREES trees within blocks of rows. */
 static void add_trees_blocked(const crisk_model *m, const float *rows, size_t nrows,
                               size_t t0, size_t t1, double *margins)
 {
-    const crisk_engine *e = m->engine;
+    const crisk__engine *e = m->engine;
     /* A model in the BYTES layout has no other: paths other than VBMI walk it in scalar. */
     int use_bytes = e->has_bytes, vbmi = e->path == ENGINE_PATH_AVX512_VBMI;
-    engine_perfect_kernel kernel = perfect_scalar;
+    crisk__engine_perfect_kernel kernel = perfect_scalar;
 #if CRISK_ENGINE_X86
-    if (e->path >= ENGINE_PATH_AVX512)
-        kernel = crisk_engine_perfect_avx512;
-    else if (e->path == ENGINE_PATH_AVX2)
-        kernel = crisk_engine_perfect_avx2;
+    if (e->path >= CRISK__ENGINE_PATH_AVX512)
+        kernel = crisk__engine_perfect_avx512;
+    else if (e->path == CRISK__ENGINE_PATH_AVX2)
+        kernel = crisk__engine_perfect_avx2;
 #endif
-    engine_leaves pl = {ENGINE_LANES, (size_t)ENGINE_LANES << e->perfect.depth, e->leaf_f,
+    crisk__engine_leaves pl = {ENGINE_LANES, (size_t)ENGINE_LANES << e->perfect.depth, e->leaf_f,
                         e->leaf_d};
-    const engine_leaves *lv = use_bytes ? &e->bytelay.leaves : &pl;
+    const crisk__engine_leaves *lv = use_bytes ? &e->bytelay.leaves : &pl;
     size_t F = m->num_features, G = m->num_outputs, L = lv->lanes;
     int32_t leaf[INTERLEAVE_ROWS * CHUNK_TREES];
     /* A call of one row gives it the whole of `leaf`: longer chunks, whose blocks the
@@ -557,7 +557,7 @@ typedef uint32_t (*walk_step)(const void *nodes, uint32_t slot, const void *row)
 /* A step of the GENERAL walk (engine_gnode nodes, float rows). */
 static inline uint32_t general_step(const void *nodes, uint32_t slot, const void *row)
 {
-    const engine_gnode *n = (const engine_gnode *)nodes + slot;
+    const crisk__engine_gnode *n = (const crisk__engine_gnode *)nodes + slot;
     uint32_t w = n->feature;
     float x = ((const float *)row)[w & ENGINE_FEATURE_MASK];
     uint32_t left = (x < n->threshold) | ((x != x) & (w >> 31));
@@ -567,7 +567,7 @@ static inline uint32_t general_step(const void *nodes, uint32_t slot, const void
 /* A step of the binned GENERAL walk (engine_tnode nodes, rows of keys). */
 static inline uint32_t tail_step(const void *nodes, uint32_t slot, const void *keys)
 {
-    const engine_tnode *n = (const engine_tnode *)nodes + slot;
+    const crisk__engine_tnode *n = (const crisk__engine_tnode *)nodes + slot;
     return n->left + (((const uint16_t *)keys)[n->key] > n->rank);
 }
 
@@ -600,8 +600,8 @@ lockstep_walk(walk_step step, const void *nodes, uint32_t depth, const void *row
 static void add_general_leaves(const crisk_model *m, size_t t, const uint32_t *at,
                                size_t count, const float *vals, size_t vstride, double *mg)
 {
-    const crisk_engine *e = m->engine;
-    const crisk_tree *tree = &m->trees[t];
+    const crisk__engine *e = m->engine;
+    const crisk__tree *tree = &m->trees[t];
     for (size_t i = 0; i < count; i++) {
         double *g = mg + i * m->num_outputs + tree->group;
         if (e->leaf_d)
@@ -611,15 +611,15 @@ static void add_general_leaves(const crisk_model *m, size_t t, const uint32_t *a
     }
 }
 
-/* crisk_engine_add_trees over the BYTES layout of the trees' top levels, then the GENERAL
+/* crisk__engine_add_trees over the BYTES layout of the trees' top levels, then the GENERAL
  * walk from where it ends: tree-major over each BYTES block of trees within blocks of
  * DEEP_BLOCK_ROWS rows, so that a tree's lower levels, too big for the caches all at once,
  * are read from memory once a block of rows. */
 static void add_trees_general_top(const crisk_model *m, const float *rows, size_t nrows,
                                   size_t t0, size_t t1, double *margins)
 {
-    const crisk_engine *e = m->engine;
-    const engine_bytes *b = &e->bytelay;
+    const crisk__engine *e = m->engine;
+    const crisk__engine_bytes *b = &e->bytelay;
     int vbmi = e->path == ENGINE_PATH_AVX512_VBMI;
     size_t F = m->num_features, G = m->num_outputs, L = ENGINE_BYTE_LANES;
     uint8_t bins[DEEP_BLOCK_ROWS][ENGINE_BYTE_ROW];
@@ -631,7 +631,7 @@ static void add_trees_general_top(const crisk_model *m, const float *rows, size_
         size_t r1 = nrows - r0 < DEEP_BLOCK_ROWS ? nrows : r0 + DEEP_BLOCK_ROWS;
         bin_rows(b, vbmi, rows + r0 * F, F, r1 - r0, bins);
         for (size_t r = r0; r < r1; r++)
-            crisk_engine_bytes_keys(b, bins[r - r0], keys[r - r0]);
+            crisk__engine_bytes_keys(b, bins[r - r0], keys[r - r0]);
         for (size_t c0 = t0 / L * L; c0 < t1; c0 += L) {
             size_t c1 = t1 - c0 < L ? t1 : c0 + L, tb = c0 > t0 ? c0 : t0;
             for (size_t r = r0; r < r1; r += LOCKSTEP_ROWS) {
@@ -643,8 +643,8 @@ static void add_trees_general_top(const crisk_model *m, const float *rows, size_
                             b->entry[c0 / L * b->leaves.per_block + (size_t)off[i][t - c0]];
             }
             for (size_t t = tb; t < c1; t++) {
-                const crisk_tree *tree = &m->trees[t];
-                const engine_tnode *g = e->tnodes + tree->first_node;
+                const crisk__tree *tree = &m->trees[t];
+                const crisk__engine_tnode *g = e->tnodes + tree->first_node;
                 uint32_t rest = tree->depth > b->depth ? tree->depth - b->depth : 0;
                 for (size_t r = r0; r < r1; r += LOCKSTEP_ROWS) {
                     size_t count = r1 - r < LOCKSTEP_ROWS ? r1 - r : LOCKSTEP_ROWS;
@@ -659,18 +659,18 @@ static void add_trees_general_top(const crisk_model *m, const float *rows, size_
     }
 }
 
-/* crisk_engine_add_trees over the GENERAL layout. */
+/* crisk__engine_add_trees over the GENERAL layout. */
 static void add_trees_general(const crisk_model *m, const float *rows, size_t nrows,
                               size_t t0, size_t t1, double *margins)
 {
-    const crisk_engine *e = m->engine;
+    const crisk__engine *e = m->engine;
     size_t F = m->num_features, G = m->num_outputs;
     uint32_t at[LOCKSTEP_ROWS];
     for (size_t r0 = 0; r0 < nrows; r0 += BLOCK_ROWS) {
         size_t r1 = nrows - r0 < BLOCK_ROWS ? nrows : r0 + BLOCK_ROWS;
         for (size_t t = t0; t < t1; t++) {
-            const crisk_tree *tree = &m->trees[t];
-            const engine_gnode *g = e->gnodes + tree->first_node;
+            const crisk__tree *tree = &m->trees[t];
+            const crisk__engine_gnode *g = e->gnodes + tree->first_node;
             for (size_t r = r0; r < r1; r += LOCKSTEP_ROWS) {
                 size_t count = r1 - r < LOCKSTEP_ROWS ? r1 - r : LOCKSTEP_ROWS;
                 memset(at, 0, sizeof at);
@@ -683,7 +683,7 @@ static void add_trees_general(const crisk_model *m, const float *rows, size_t nr
     }
 }
 
-/* crisk_engine_add_trees through the reference walk of the canonical nodes. */
+/* crisk__engine_add_trees through the reference walk of the canonical nodes. */
 static void add_trees_reference(const crisk_model *m, const float *rows, size_t nrows,
                                 size_t t0, size_t t1, double *margins)
 {
@@ -693,16 +693,16 @@ static void add_trees_reference(const crisk_model *m, const float *rows, size_t 
         const float *block = rows + r0 * F;
         double *bm = margins + r0 * G;
         for (size_t t = t0; t < t1; t++) {
-            const crisk_tree *tree = &m->trees[t];
+            const crisk__tree *tree = &m->trees[t];
             double *mg = bm + tree->group;
             if (m->accumulate_double) {
                 for (size_t r = 0; r < n; r++)
-                    mg[r * G] += tree->weight * crisk_tree_leaf_value(m, t, block + r * F);
+                    mg[r * G] += tree->weight * crisk__tree_leaf_value(m, t, block + r * F);
             } else {
                 /* XGBoost: float leaf times float weight, added in float. */
                 float w = (float)tree->weight;
                 for (size_t r = 0; r < n; r++) {
-                    float leaf = (float)crisk_tree_leaf_value(m, t, block + r * F);
+                    float leaf = (float)crisk__tree_leaf_value(m, t, block + r * F);
                     mg[r * G] = (double)((float)mg[r * G] + leaf * w);
                 }
             }
@@ -710,11 +710,11 @@ static void add_trees_reference(const crisk_model *m, const float *rows, size_t 
     }
 }
 
-/* crisk_engine_add_trees over the engine's compiled layouts, for rows already fixed up. */
+/* crisk__engine_add_trees over the engine's compiled layouts, for rows already fixed up. */
 static void add_trees_fast(const crisk_model *m, const float *rows, size_t nrows, size_t t0,
                            size_t t1, double *margins)
 {
-    const crisk_engine *e = m->engine;
+    const crisk__engine *e = m->engine;
     if (e->layout == LAYOUT_PERFECT)
         add_trees_blocked(m, rows, nrows, t0, t1, margins);
     else if (e->has_bytes)
@@ -723,7 +723,7 @@ static void add_trees_fast(const crisk_model *m, const float *rows, size_t nrows
         add_trees_general(m, rows, nrows, t0, t1, margins);
 }
 
-/* crisk_engine_add_trees over the compiled layouts for a model with per-feature fix-ups:
+/* crisk__engine_add_trees over the compiled layouts for a model with per-feature fix-ups:
  * each block of rows is fixed up into a stack copy (the layouts hold plain thresholds),
  * so the fast paths see exactly the values the reference walk compares. */
 static void add_trees_fixed(const crisk_model *m, const float *rows, size_t nrows, size_t t0,
@@ -734,18 +734,18 @@ static void add_trees_fixed(const crisk_model *m, const float *rows, size_t nrow
     size_t block = F > FIXUP_FLOATS / BLOCK_ROWS ? FIXUP_FLOATS / F : BLOCK_ROWS;
     for (size_t r0 = 0; r0 < nrows; r0 += block) {
         size_t n = nrows - r0 < block ? nrows - r0 : block;
-        add_trees_fast(m, crisk_fix_rows(m, rows + r0 * F, n, fixed), n, t0, t1,
+        add_trees_fast(m, crisk__fix_rows(m, rows + r0 * F, n, fixed), n, t0, t1,
                        margins + r0 * G);
     }
 }
 
-void crisk_engine_add_trees(const crisk_model *m, const float *rows, size_t nrows,
+void crisk__engine_add_trees(const crisk_model *m, const float *rows, size_t nrows,
                             size_t t0, size_t t1, double *margins)
 {
-    const crisk_engine *e = m->engine;
+    const crisk__engine *e = m->engine;
     if (t0 >= t1 || nrows == 0)
         return;
-    if (!e || e->path == ENGINE_PATH_REFERENCE)
+    if (!e || e->path == CRISK__ENGINE_PATH_REFERENCE)
         add_trees_reference(m, rows, nrows, t0, t1, margins);
     else if (m->fixup)
         add_trees_fixed(m, rows, nrows, t0, t1, margins);

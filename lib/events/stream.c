@@ -27,7 +27,7 @@
 /* ---- device keys ------------------------------------------------------------------- */
 
 struct crisk_device_keys {
-    crisk_strmap ids;          /* device ids, numbered as `key` */
+    crisk__strmap ids;          /* device ids, numbered as `key` */
     unsigned char (*key)[64];
     uint8_t *len, *required;
 };
@@ -39,7 +39,7 @@ void crisk_device_keys_free(crisk_device_keys *k)
         return;
     if (k->key)
         OPENSSL_cleanse(k->key, k->ids.size * sizeof *k->key);
-    crisk_strmap_free(&k->ids);
+    crisk__strmap_free(&k->ids);
     free(k->key);
     free(k->len);
     free(k->required);
@@ -54,29 +54,29 @@ static int read_device(crisk_device_keys *k, const cJSON *it, size_t i, crisk_er
     char at[48];
     snprintf(at, sizeof at, "devices[%zu]", i);
     if (!cJSON_IsObject(it))
-        return crisk_fail(err, CRISK_E_FORMAT, "%s: expected an object", at);
-    int rc = crisk_json_check_keys(it, allowed, at, err);
+        return crisk__fail(err, CRISK_E_FORMAT, "%s: expected an object", at);
+    int rc = crisk__json_check_keys(it, allowed, at, err);
     if (rc)
         return rc;
     const cJSON *id = cJSON_GetObjectItemCaseSensitive(it, "device_id");
     const cJSON *key = cJSON_GetObjectItemCaseSensitive(it, "key");
     const cJSON *req = cJSON_GetObjectItemCaseSensitive(it, "required");
     if (!cJSON_IsString(id) || !id->valuestring[0] || strlen(id->valuestring) > MAX_ID_BYTES)
-        return crisk_fail(err, CRISK_E_FORMAT, "%s.device_id: expected a string of 1 to %d "
+        return crisk__fail(err, CRISK_E_FORMAT, "%s.device_id: expected a string of 1 to %d "
                           "bytes", at, MAX_ID_BYTES);
     if (req && !cJSON_IsBool(req))
-        return crisk_fail(err, CRISK_E_FORMAT, "%s.required: expected true or false", at);
+        return crisk__fail(err, CRISK_E_FORMAT, "%s.required: expected true or false", at);
     size_t n = strlen(id->valuestring), idx;
-    if (crisk_strmap_find(&k->ids, id->valuestring, n) >= 0)
-        return crisk_fail(err, CRISK_E_FORMAT, "%s.device_id: \"%s\" is listed twice", at,
+    if (crisk__strmap_find(&k->ids, id->valuestring, n) >= 0)
+        return crisk__fail(err, CRISK_E_FORMAT, "%s.device_id: \"%s\" is listed twice", at,
                           id->valuestring);
-    if ((rc = crisk_strmap_insert(&k->ids, id->valuestring, n, &idx)))
-        return crisk_fail(err, rc, "%s: out of memory", at);
+    if ((rc = crisk__strmap_insert(&k->ids, id->valuestring, n, &idx)))
+        return crisk__fail(err, rc, "%s: out of memory", at);
     long bytes = cJSON_IsString(key)
                      ? crisk__hex_decode_text(key->valuestring, k->key[idx], 64)
                      : -1;
     if (bytes < 16)
-        return crisk_fail(err, CRISK_E_FORMAT, "%s.key: expected 16 to 64 bytes as hex "
+        return crisk__fail(err, CRISK_E_FORMAT, "%s.key: expected 16 to 64 bytes as hex "
                           "digits", at);
     k->len[idx] = (uint8_t)bytes;
     k->required[idx] = !req || cJSON_IsTrue(req);
@@ -90,9 +90,9 @@ int crisk_device_keys_load(const char *path, crisk_device_keys **out, crisk_erro
     if (out)
         *out = NULL;
     if (!path || !out)
-        return crisk_fail(err, CRISK_E_INVALID_ARGUMENT, "path and out must not be NULL");
+        return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "path and out must not be NULL");
     cJSON *root;
-    int rc = crisk_json_read_file(path, (size_t)64 << 20, &root, err);
+    int rc = crisk__json_read_file(path, (size_t)64 << 20, &root, err);
     if (rc)
         return rc;
     const cJSON *format = cJSON_GetObjectItemCaseSensitive(root, "format");
@@ -101,25 +101,25 @@ int crisk_device_keys_load(const char *path, crisk_device_keys **out, crisk_erro
     crisk_device_keys *k = calloc(1, sizeof *k);
     size_t n = cJSON_GetArraySize(devices);
     if (!cJSON_IsObject(root))
-        rc = crisk_fail(err, CRISK_E_FORMAT, "the document is not an object");
-    else if ((rc = crisk_json_check_keys(root, top, "device keys", err)))
+        rc = crisk__fail(err, CRISK_E_FORMAT, "the document is not an object");
+    else if ((rc = crisk__json_check_keys(root, top, "device keys", err)))
         ;
     else if (!cJSON_IsString(format) || strcmp(format->valuestring, "crisk-device-keys"))
-        rc = crisk_fail(err, CRISK_E_FORMAT, "format: expected \"crisk-device-keys\"");
+        rc = crisk__fail(err, CRISK_E_FORMAT, "format: expected \"crisk-device-keys\"");
     else if (!cJSON_IsNumber(version) || version->valuedouble != 1)
-        rc = crisk_fail(err, CRISK_E_FORMAT, "version: expected 1");
+        rc = crisk__fail(err, CRISK_E_FORMAT, "version: expected 1");
     else if (!cJSON_IsArray(devices))
-        rc = crisk_fail(err, CRISK_E_FORMAT, "devices: expected an array");
+        rc = crisk__fail(err, CRISK_E_FORMAT, "devices: expected an array");
     else if (!k || !(k->key = calloc(n + 1, sizeof *k->key))
              || !(k->len = calloc(n + 1, 1)) || !(k->required = calloc(n + 1, 1)))
-        rc = crisk_fail(err, CRISK_E_NOMEM, "out of memory");
+        rc = crisk__fail(err, CRISK_E_NOMEM, "out of memory");
     size_t i = 0;
     for (const cJSON *it = devices ? devices->child : NULL; !rc && it; it = it->next)
         rc = read_device(k, it, i++, err);
     cJSON_Delete(root);
     if (rc) {
         crisk_device_keys_free(k);
-        return crisk_fail_prefix(err, rc, path);
+        return crisk__fail_prefix(err, rc, path);
     }
     *out = k;
     return 0;
@@ -147,7 +147,7 @@ typedef struct id_set {
 /* Returns the fingerprint of an event id: SipHash under a fixed key, never 0. */
 static uint64_t id_fingerprint(const char *id, size_t len)
 {
-    uint64_t h = crisk_siphash(0x6372697365766e74ull, 0x6576656e742d6964ull, id, len);
+    uint64_t h = crisk__siphash(0x6372697365766e74ull, 0x6576656e742d6964ull, id, len);
     return h ? h : 1;
 }
 
@@ -197,7 +197,7 @@ typedef struct reader {
     const crisk_events_options *opts;
     int filtered;          /* keep only keys already in ev->keys, times in [from, to) */
     int64_t from, to;
-    crisk_strmap devices;  /* device ids, numbered as last_time */
+    crisk__strmap devices;  /* device ids, numbered as last_time */
     int64_t *last_time;
     size_t last_cap;
     id_set ids;
@@ -215,13 +215,13 @@ static int reject(reader *r, uint64_t line, crisk_event_reject kind, crisk_error
 {
     crisk_events *ev = r->ev;
     if (ev->nrejects >= r->opts->max_rejects)
-        return crisk_fail(err, CRISK_E_LIMIT, "line %llu: more than %zu refused events",
+        return crisk__fail(err, CRISK_E_LIMIT, "line %llu: more than %zu refused events",
                           (unsigned long long)line, r->opts->max_rejects);
     if (ev->nrejects == r->rej_cap) {
         size_t cap = r->rej_cap ? 2 * r->rej_cap : 64;
-        event_reject *p = realloc(ev->rejects, cap * sizeof *p);
+        crisk__event_reject *p = realloc(ev->rejects, cap * sizeof *p);
         if (!p)
-            return crisk_fail(err, CRISK_E_NOMEM, "out of memory listing refused events");
+            return crisk__fail(err, CRISK_E_NOMEM, "out of memory listing refused events");
         ev->rejects = p;
         r->rej_cap = cap;
     }
@@ -233,9 +233,9 @@ static int reject(reader *r, uint64_t line, crisk_event_reject kind, crisk_error
     size_t n = strlen(buf) + 1;
     char *reason = malloc(n);
     if (!reason)
-        return crisk_fail(err, CRISK_E_NOMEM, "out of memory listing refused events");
+        return crisk__fail(err, CRISK_E_NOMEM, "out of memory listing refused events");
     memcpy(reason, buf, n);
-    ev->rejects[ev->nrejects++] = (event_reject){line, kind, reason};
+    ev->rejects[ev->nrejects++] = (crisk__event_reject){line, kind, reason};
     return 1;
 }
 
@@ -398,7 +398,7 @@ static int check_members(reader *r, const cJSON *root, uint64_t line, parsed *p,
     static const char *const key_allowed[] = {"type", "value", NULL};
     const crisk_schema *s = r->ev->schema;
     crisk_error why;
-    if (crisk_json_check_keys(root, allowed, "event", &why))
+    if (crisk__json_check_keys(root, allowed, "event", &why))
         return reject(r, line, CRISK_EVENT_MALFORMED, err, "%s", why.message);
     const char *missing = !(p->id = plain_string(root, "event_id", MAX_ID_BYTES)) ? "event_id"
                           : !(p->device = plain_string(root, "device_id", MAX_ID_BYTES))
@@ -407,12 +407,12 @@ static int check_members(reader *r, const cJSON *root, uint64_t line, parsed *p,
         return reject(r, line, CRISK_EVENT_MALFORMED, err, "%s: expected a string of 1 to %d "
                       "bytes without control characters", missing, MAX_ID_BYTES);
     const cJSON *key = cJSON_GetObjectItemCaseSensitive(root, "key");
-    if (!cJSON_IsObject(key) || crisk_json_check_keys(key, key_allowed, "key", &why)
+    if (!cJSON_IsObject(key) || crisk__json_check_keys(key, key_allowed, "key", &why)
         || !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(key, "type")))
         return reject(r, line, CRISK_EVENT_MALFORMED, err, "key: expected {\"type\": kind, "
                       "\"value\": text}");
     const char *kt = cJSON_GetObjectItemCaseSensitive(key, "type")->valuestring;
-    if (!(p->key_type = crisk_event_key_type_index(kt)))
+    if (!(p->key_type = crisk__event_key_type_index(kt)))
         return reject(r, line, CRISK_EVENT_UNKNOWN_KEY, err, "key.type: \"%.64s\" is not one "
                       "of container, transport_document, conveyance, declaration", kt);
     if (!(p->key_value = plain_string(key, "value", s->max_field_bytes)))
@@ -421,7 +421,7 @@ static int check_members(reader *r, const cJSON *root, uint64_t line, parsed *p,
     const cJSON *type = cJSON_GetObjectItemCaseSensitive(root, "type");
     if (!cJSON_IsString(type))
         return reject(r, line, CRISK_EVENT_MALFORMED, err, "type: expected a string");
-    long t = crisk_event_type_index(s, type->valuestring);
+    long t = crisk__event_type_index(s, type->valuestring);
     if (t < 0)
         return reject(r, line, CRISK_EVENT_UNKNOWN_TYPE, err, "type: \"%.64s\" is neither "
                       "built in nor declared in the schema's event_types",
@@ -433,18 +433,18 @@ static int check_members(reader *r, const cJSON *root, uint64_t line, parsed *p,
         return reject(r, line, CRISK_EVENT_BAD_TIME, err, "time: expected an RFC 3339 "
                       "date-time with offset (2026-03-01T08:15:00+02:00), got %s%.40s%s",
                       cJSON_IsString(time) ? "\"" : "", cJSON_IsString(time)
-                      ? time->valuestring : crisk_json_type_name(time),
+                      ? time->valuestring : crisk__json_type_name(time),
                       cJSON_IsString(time) ? "\"" : "");
     p->time_text = time->valuestring;
     const cJSON *payload = cJSON_GetObjectItemCaseSensitive(root, "payload");
     p->has_payload = payload != NULL;
     if (payload && !cJSON_IsObject(payload))
         return reject(r, line, CRISK_EVENT_BAD_PAYLOAD, err, "payload: expected an object, "
-                      "got %s", crisk_json_type_name(payload));
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(payload, p->type == EVENT_XRAY_RESULT
+                      "got %s", crisk__json_type_name(payload));
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(payload, p->type == CRISK__EVENT_XRAY_RESULT
                                                                ? "anomaly_score" : "value");
     p->value = cJSON_IsNumber(v) ? v->valuedouble : NAN;
-    if (p->type == EVENT_XRAY_RESULT) {
+    if (p->type == CRISK__EVENT_XRAY_RESULT) {
         const cJSON *hits = cJSON_GetObjectItemCaseSensitive(payload, "hits");
         int hits_ok = !hits || cJSON_IsArray(hits);
         for (const cJSON *h = hits ? hits->child : NULL; hits_ok && h; h = h->next)
@@ -457,7 +457,7 @@ static int check_members(reader *r, const cJSON *root, uint64_t line, parsed *p,
     const cJSON *hmac = cJSON_GetObjectItemCaseSensitive(root, "hmac");
     if (hmac && !cJSON_IsString(hmac))
         return reject(r, line, CRISK_EVENT_BAD_HMAC, err, "hmac: expected 64 hex digits, got "
-                      "%s", crisk_json_type_name(hmac));
+                      "%s", crisk__json_type_name(hmac));
     p->hmac = hmac ? hmac->valuestring : NULL;
     return 0;
 }
@@ -468,7 +468,7 @@ static int check_hmac(reader *r, const parsed *p, const char *line, size_t len,
                       uint64_t lineno, crisk_error *err)
 {
     const crisk_device_keys *keys = r->opts->keys;
-    long d = keys ? crisk_strmap_find(&keys->ids, p->device, strlen(p->device)) : -1;
+    long d = keys ? crisk__strmap_find(&keys->ids, p->device, strlen(p->device)) : -1;
     if (!p->hmac) {
         if (r->opts->require_hmac || (d >= 0 && keys->required[d]))
             return reject(r, lineno, CRISK_EVENT_MISSING_HMAC, err, "device \"%.64s\" must "
@@ -483,7 +483,7 @@ static int check_hmac(reader *r, const parsed *p, const char *line, size_t len,
         return reject(r, lineno, CRISK_EVENT_BAD_HMAC, err, "hmac: expected 64 hex "
                       "digits");
     size_t off = 0, n = 0, o = 0;
-    const char *parts[] = {"crisk-event-v1", p->id, crisk_event_key_names[p->key_type],
+    const char *parts[] = {"crisk-event-v1", p->id, crisk__event_key_names[p->key_type],
                            p->key_value, p->type_name, p->device, p->time_text};
     int rc = 0;
     for (size_t k = 0; !rc && k < sizeof parts / sizeof *parts; k++)
@@ -496,12 +496,12 @@ static int check_hmac(reader *r, const parsed *p, const char *line, size_t len,
     if (!rc)
         rc = canon_add(r, &o, line + off, n, 1);
     if (rc)
-        return crisk_fail(err, CRISK_E_NOMEM, "out of memory checking an hmac");
+        return crisk__fail(err, CRISK_E_NOMEM, "out of memory checking an hmac");
     unsigned char mac[EVP_MAX_MD_SIZE];
     unsigned int maclen = 0;
     if (!HMAC(EVP_sha256(), keys->key[d], keys->len[d], (const unsigned char *)r->canon, o,
               mac, &maclen) || maclen != 32)
-        return crisk_fail(err, CRISK_E_NOMEM, "line %llu: HMAC-SHA256 failed in libcrypto",
+        return crisk__fail(err, CRISK_E_NOMEM, "line %llu: HMAC-SHA256 failed in libcrypto",
                           (unsigned long long)lineno);
     if (CRYPTO_memcmp(mac, given, 32) != 0)
         return reject(r, lineno, CRISK_EVENT_BAD_HMAC, err, "hmac does not match: the event "
@@ -517,13 +517,13 @@ static int accept(reader *r, const parsed *p, uint64_t line, uint64_t fp, long d
     crisk_events *ev = r->ev;
     size_t idx;
     if (dev < 0) {
-        if (crisk_strmap_insert(&r->devices, p->device, strlen(p->device), &idx))
-            return crisk_fail(err, CRISK_E_NOMEM, "out of memory for device ids");
+        if (crisk__strmap_insert(&r->devices, p->device, strlen(p->device), &idx))
+            return crisk__fail(err, CRISK_E_NOMEM, "out of memory for device ids");
         if (idx >= r->last_cap) {
             size_t cap = r->last_cap ? 2 * r->last_cap : 64;
             int64_t *t = realloc(r->last_time, cap * sizeof *t);
             if (!t)
-                return crisk_fail(err, CRISK_E_NOMEM, "out of memory for device ids");
+                return crisk__fail(err, CRISK_E_NOMEM, "out of memory for device ids");
             r->last_time = t;
             r->last_cap = cap;
         }
@@ -531,30 +531,30 @@ static int accept(reader *r, const parsed *p, uint64_t line, uint64_t fp, long d
     }
     r->last_time[dev] = p->time;
     if (id_set_add(&r->ids, fp))
-        return crisk_fail(err, CRISK_E_NOMEM, "out of memory for event ids");
+        return crisk__fail(err, CRISK_E_NOMEM, "out of memory for event ids");
     ev->accepted++;
     char key[1 + CRISK_SCHEMA_MAX_FIELD_BYTES];
-    size_t klen = crisk_event_key(p->key_type, p->key_value, strlen(p->key_value), key);
-    long k = crisk_strmap_find(&ev->keys, key, klen);
+    size_t klen = crisk__event_key(p->key_type, p->key_value, strlen(p->key_value), key);
+    long k = crisk__strmap_find(&ev->keys, key, klen);
     if (r->filtered && (k < 0 || p->time < r->from || p->time >= r->to))
         return 0;
     if (k < 0) {
-        if (crisk_strmap_insert(&ev->keys, key, klen, &idx))
-            return crisk_fail(err, CRISK_E_NOMEM, "out of memory for event keys");
+        if (crisk__strmap_insert(&ev->keys, key, klen, &idx))
+            return crisk__fail(err, CRISK_E_NOMEM, "out of memory for event keys");
         k = (long)idx;
     }
     if (ev->nev >= r->opts->max_events)
-        return crisk_fail(err, CRISK_E_LIMIT, "line %llu: more than %zu events to keep (the "
+        return crisk__fail(err, CRISK_E_LIMIT, "line %llu: more than %zu events to keep (the "
                           "limit max_events)", (unsigned long long)line, r->opts->max_events);
     if (ev->nev == r->ev_cap) {
         size_t cap = r->ev_cap ? 2 * r->ev_cap : 256;
-        event_rec *e = realloc(ev->ev, cap * sizeof *e);
+        crisk__event_rec *e = realloc(ev->ev, cap * sizeof *e);
         if (!e)
-            return crisk_fail(err, CRISK_E_NOMEM, "out of memory for %zu events", cap);
+            return crisk__fail(err, CRISK_E_NOMEM, "out of memory for %zu events", cap);
         ev->ev = e;
         r->ev_cap = cap;
     }
-    ev->ev[ev->nev++] = (event_rec){p->time, (uint32_t)k, p->type, line, p->value};
+    ev->ev[ev->nev++] = (crisk__event_rec){p->time, (uint32_t)k, p->type, line, p->value};
     return 0;
 }
 
@@ -592,7 +592,7 @@ static int read_line(reader *r, const char *line, size_t len, uint64_t lineno,
     long dev = -1;
     if (rc == 0) {
         fp = id_fingerprint(p.id, strlen(p.id));
-        dev = crisk_strmap_find(&r->devices, p.device, strlen(p.device));
+        dev = crisk__strmap_find(&r->devices, p.device, strlen(p.device));
         if (id_set_has(&r->ids, fp))
             rc = reject(r, lineno, CRISK_EVENT_DUPLICATE_ID, err, "event_id \"%.64s\" was "
                         "accepted earlier in the stream", p.id);
@@ -610,7 +610,7 @@ static int read_line(reader *r, const char *line, size_t len, uint64_t lineno,
 /* Orders kept events by key, then time, then arrival. */
 static int cmp_event(const void *a, const void *b)
 {
-    const event_rec *x = a, *y = b;
+    const crisk__event_rec *x = a, *y = b;
     if (x->key != y->key)
         return x->key < y->key ? -1 : 1;
     if (x->time != y->time)
@@ -626,7 +626,7 @@ static int build_index(crisk_events *ev, crisk_error *err)
         qsort(ev->ev, ev->nev, sizeof *ev->ev, cmp_event);
     ev->start = calloc(ev->keys.size + 1, sizeof *ev->start);
     if (!ev->start)
-        return crisk_fail(err, CRISK_E_NOMEM, "out of memory indexing events");
+        return crisk__fail(err, CRISK_E_NOMEM, "out of memory indexing events");
     for (size_t i = 0; i < ev->nev; i++)
         ev->start[ev->ev[i].key + 1]++;
     for (size_t k = 0; k < ev->keys.size; k++)
@@ -644,16 +644,16 @@ static int batch_filter(reader *r, const crisk_batch *batch, crisk_error *err)
     double widest = 0, lo = INFINITY, hi = -INFINITY;
     r->filtered = 1;
     for (size_t j = 0; j < s->nfeatures; j++) {
-        const schema_feature *f = &s->features[j];
-        if (!crisk_feature_is_event(f))
+        const crisk__schema_feature *f = &s->features[j];
+        if (!crisk__feature_is_event(f))
             continue;
         widest = f->window_days > widest ? f->window_days : widest;
         for (size_t row = 0; row < batch->rows; row++) {
             size_t len, idx;
             const char *t = batch_text(batch, row, f->field, &len);
-            if (t && crisk_strmap_insert(&r->ev->keys, key,
-                                         crisk_event_key(f->key_type, t, len, key), &idx))
-                return crisk_fail(err, CRISK_E_NOMEM, "out of memory for the batch's keys");
+            if (t && crisk__strmap_insert(&r->ev->keys, key,
+                                         crisk__event_key(f->key_type, t, len, key), &idx))
+                return crisk__fail(err, CRISK_E_NOMEM, "out of memory for the batch's keys");
         }
     }
     for (size_t row = 0; s->date_field >= 0 && row < batch->rows; row++) {
@@ -662,9 +662,9 @@ static int batch_filter(reader *r, const crisk_batch *batch, crisk_error *err)
         hi = d > hi ? d : hi;
     }
     /* Windows end with the declaration's day (docs/events.md, "Windows"). */
-    r->from = lo <= hi ? (int64_t)(lo + 1) * EVENT_US_PER_DAY
+    r->from = lo <= hi ? (int64_t)(lo + 1) * CRISK__EVENT_US_PER_DAY
                              - (int64_t)llround(widest * 86400.0) * 1000000 : 0;
-    r->to = lo <= hi ? (int64_t)(hi + 1) * EVENT_US_PER_DAY : 0;
+    r->to = lo <= hi ? (int64_t)(hi + 1) * CRISK__EVENT_US_PER_DAY : 0;
     return 0;
 }
 
@@ -681,9 +681,9 @@ static int read_stream(const crisk_schema *schema, const crisk_batch *batch,
     if (out)
         *out = NULL;
     if (!schema || !out)
-        return crisk_fail(err, CRISK_E_INVALID_ARGUMENT, "schema and out must not be NULL");
+        return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "schema and out must not be NULL");
     if (batch && batch->schema != schema)
-        return crisk_fail(err, CRISK_E_INVALID_ARGUMENT, "the batch was made for another "
+        return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "the batch was made for another "
                           "schema");
     if (!opts) {
         crisk_events_options_init(&defaults);
@@ -692,12 +692,12 @@ static int read_stream(const crisk_schema *schema, const crisk_batch *batch,
     reader r;
     memset(&r, 0, sizeof r);
     r.opts = opts;
-    crisk_strmap_init(&r.devices);
+    crisk__strmap_init(&r.devices);
     int rc = 0;
     if (!(r.ev = calloc(1, sizeof *r.ev)))
-        return crisk_fail(err, CRISK_E_NOMEM, "out of memory for events");
+        return crisk__fail(err, CRISK_E_NOMEM, "out of memory for events");
     r.ev->schema = schema;
-    crisk_strmap_init(&r.ev->keys);
+    crisk__strmap_init(&r.ev->keys);
     if (batch)
         rc = batch_filter(&r, batch, err);
     const char *line;
@@ -707,17 +707,17 @@ static int read_stream(const crisk_schema *schema, const crisk_batch *batch,
     while (!rc && (more = next(ctx, &line, &len)) > 0)
         rc = read_line(&r, line, len, ++lineno, err);
     if (!rc && more < 0)
-        rc = crisk_fail(err, CRISK_E_IO, "read error after line %llu",
+        rc = crisk__fail(err, CRISK_E_IO, "read error after line %llu",
                         (unsigned long long)lineno);
     if (!rc)
         rc = build_index(r.ev, err);
-    crisk_strmap_free(&r.devices);
+    crisk__strmap_free(&r.devices);
     free(r.last_time);
     free(r.ids.slot);
     free(r.canon);
     if (rc) {
         crisk_events_free(r.ev);
-        return crisk_fail_prefix(err, rc, where);
+        return crisk__fail_prefix(err, rc, where);
     }
     *out = r.ev;
     return 0;
@@ -767,7 +767,7 @@ int crisk_events_parse(const crisk_schema *schema, const crisk_batch *batch,
                        crisk_events **out, crisk_error *err)
 {
     if (!data && len)
-        return crisk_fail(err, CRISK_E_INVALID_ARGUMENT, "data must not be NULL");
+        return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "data must not be NULL");
     buffer_source b = {data, len, 0};
     return read_stream(schema, batch, opts, buffer_next, &b, "events", out, err);
 }
@@ -779,10 +779,10 @@ int crisk_events_load(const crisk_schema *schema, const crisk_batch *batch, cons
     if (out)
         *out = NULL;
     if (!path)
-        return crisk_fail(err, CRISK_E_INVALID_ARGUMENT, "path must not be NULL");
+        return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "path must not be NULL");
     file_source s = {fopen(path, "rb"), NULL, 0};
     if (!s.f)
-        return crisk_fail(err, CRISK_E_IO, "%s: %s", path, strerror(errno));
+        return crisk__fail(err, CRISK_E_IO, "%s: %s", path, strerror(errno));
     int rc = read_stream(schema, batch, opts, file_next, &s, path, out, err);
     free(s.buf);
     fclose(s.f);
@@ -797,7 +797,7 @@ void crisk_events_free(crisk_events *ev)
     for (size_t i = 0; i < ev->nrejects; i++)
         free(ev->rejects[i].reason);
     free(ev->rejects);
-    crisk_strmap_free(&ev->keys);
+    crisk__strmap_free(&ev->keys);
     free(ev->start);
     free(ev->ev);
     free(ev);

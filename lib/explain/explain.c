@@ -22,33 +22,33 @@
 /* What a call explains; each thread takes a slice of its rows. */
 typedef struct explain_job {
     const crisk_model *model;
-    const crisk_shap *shap;  /* NULL for a linear model */
+    const crisk__shap *shap;  /* NULL for a linear model */
     const float *rows;
     int interactions;
     float *out;
 } explain_job;
 
-/* Explains rows [begin, end) of the job (a crisk_slice_fn). */
+/* Explains rows [begin, end) of the job (a crisk__slice_fn). */
 static int run_job(void *ctx, size_t begin, size_t end, crisk_error *err)
 {
     const explain_job *job = ctx;
     if (job->shap)
-        return crisk_shap_rows(job->shap, job->rows, begin, end, job->interactions, job->out,
+        return crisk__shap_rows(job->shap, job->rows, begin, end, job->interactions, job->out,
                                err);
-    return crisk_linear_explain_rows(job->model, job->rows, begin, end, job->interactions,
+    return crisk__linear_explain_rows(job->model, job->rows, begin, end, job->interactions,
                                      job->out, err);
 }
 
 /* Stores in `*out` the explainer kept in `slot`, building it (for every tree of `m`,
  * with tables for CACHED_TABLE_ROWS rows) when the slot is empty. Returns 0 or an error
- * of crisk_shap_build. */
-static int cached_shap(const crisk_model *m, crisk_shap_slot *slot, crisk_pool *pool,
-                       int threads, const crisk_shap **out, crisk_error *err)
+ * of crisk__shap_build. */
+static int cached_shap(const crisk_model *m, crisk__shap_slot *slot, crisk_pool *pool,
+                       int threads, const crisk__shap **out, crisk_error *err)
 {
-    crisk_shap *shap = atomic_load_explicit(slot, memory_order_acquire);
+    crisk__shap *shap = atomic_load_explicit(slot, memory_order_acquire);
     if (!shap) {
-        crisk_shap *expected = NULL;
-        int rc = crisk_shap_build(m, 0, m->num_trees, CACHED_TABLE_ROWS, pool, threads, &shap,
+        crisk__shap *expected = NULL;
+        int rc = crisk__shap_build(m, 0, m->num_trees, CACHED_TABLE_ROWS, pool, threads, &shap,
                                   err);
         if (rc)
             return rc;
@@ -56,7 +56,7 @@ static int cached_shap(const crisk_model *m, crisk_shap_slot *slot, crisk_pool *
         if (!atomic_compare_exchange_strong_explicit(slot, &expected, shap,
                                                      memory_order_acq_rel,
                                                      memory_order_acquire)) {
-            crisk_shap_free(shap);
+            crisk__shap_free(shap);
             shap = expected;
         }
     }
@@ -66,7 +66,7 @@ static int cached_shap(const crisk_model *m, crisk_shap_slot *slot, crisk_pool *
 
 /* The body of every entry point: contributions (interactions == 0) or interactions,
  * with the explainer of `slot` (NULL: compiled for this call only) when it applies. */
-static int explain(const crisk_model *m, crisk_shap_slot *slot, const float *rows,
+static int explain(const crisk_model *m, crisk__shap_slot *slot, const float *rows,
                    size_t nrows, size_t ncols, const crisk_predict_options *opts, float *out,
                    int interactions, crisk_error *err)
 {
@@ -75,27 +75,27 @@ static int explain(const crisk_model *m, crisk_shap_slot *slot, const float *row
         crisk_predict_options_init(&defaults);
         opts = &defaults;
     }
-    crisk_call_range range;
-    int rc = crisk_call_check(m, rows, nrows, ncols, opts, out, &range, err);
+    crisk__call_range range;
+    int rc = crisk__call_check(m, rows, nrows, ncols, opts, out, &range, err);
     if (rc)
         return rc;
     if (m->num_linear_terms > 0)
-        return crisk_fail(err, CRISK_E_UNSUPPORTED,
+        return crisk__fail(err, CRISK_E_UNSUPPORTED,
                           "contributions of LightGBM models with linear trees are not "
                           "supported");
     size_t C = m->num_features + 1, per_row = m->num_outputs * C;
     if (interactions && per_row > SIZE_MAX / C)
-        return crisk_fail(err, CRISK_E_LIMIT, "interactions of %zu features do not fit in "
+        return crisk__fail(err, CRISK_E_LIMIT, "interactions of %zu features do not fit in "
                           "memory", m->num_features);
     if (interactions)
         per_row *= C;
     if (nrows > SIZE_MAX / sizeof(float) / per_row)
-        return crisk_fail(err, CRISK_E_LIMIT, "%zu rows of %zu values do not fit in memory",
+        return crisk__fail(err, CRISK_E_LIMIT, "%zu rows of %zu values do not fit in memory",
                           nrows, per_row);
     if (nrows == 0)
         return 0;
     explain_job job = {.model = m, .rows = rows, .interactions = interactions, .out = out};
-    crisk_shap *shap = NULL;
+    crisk__shap *shap = NULL;
     int whole = range.tree_begin == 0 && range.tree_end == m->num_trees;
     if (slot && whole && !interactions && m->num_trees > 0) {
         rc = cached_shap(m, slot, opts->pool, opts->threads, &job.shap, err);
@@ -103,15 +103,15 @@ static int explain(const crisk_model *m, crisk_shap_slot *slot, const float *row
             return rc;
     } else if (m->num_trees > 0 || !m->weights) {
         /* Interactions compute leaf by leaf: no tables. */
-        rc = crisk_shap_build(m, range.tree_begin, range.tree_end, interactions ? 0 : nrows,
+        rc = crisk__shap_build(m, range.tree_begin, range.tree_end, interactions ? 0 : nrows,
                               opts->pool, opts->threads, &shap, err);
         if (rc)
             return rc;
         job.shap = shap;
     }
-    rc = crisk_run_sliced(opts->pool, opts->threads, nrows, MIN_ROWS_PER_THREAD, run_job, &job,
+    rc = crisk__run_sliced(opts->pool, opts->threads, nrows, MIN_ROWS_PER_THREAD, run_job, &job,
                           err);
-    crisk_shap_free(shap);
+    crisk__shap_free(shap);
     return rc;
 }
 
@@ -129,7 +129,7 @@ int crisk_interactions(const crisk_model *model, const float *rows, size_t nrows
     return explain(model, NULL, rows, nrows, ncols, opts, out, 1, err);
 }
 
-int crisk_contributions_cached(const crisk_model *model, crisk_shap_slot *slot,
+int crisk__contributions_cached(const crisk_model *model, crisk__shap_slot *slot,
                                const float *rows, size_t nrows, size_t ncols,
                                const crisk_predict_options *opts, float *out,
                                crisk_error *err)
@@ -137,7 +137,7 @@ int crisk_contributions_cached(const crisk_model *model, crisk_shap_slot *slot,
     return explain(model, slot, rows, nrows, ncols, opts, out, 0, err);
 }
 
-void crisk_shap_slot_clear(crisk_shap_slot *slot)
+void crisk__shap_slot_clear(crisk__shap_slot *slot)
 {
-    crisk_shap_free(atomic_exchange(slot, NULL));
+    crisk__shap_free(atomic_exchange(slot, NULL));
 }

@@ -27,7 +27,7 @@ static int row_contributions(const crisk_model *m, const float *row, size_t r, f
                              size_t gstride, size_t jstride, crisk_error *err)
 {
     size_t F = m->num_features, G = m->num_outputs;
-    int logistic = m->family == CRISK_FAMILY_LOGISTIC;
+    int logistic = m->family == CRISK__FAMILY_LOGISTIC;
     for (size_t g = 0; g < G; g++) {
         float *c = out + g * gstride;
         double shift = 0.0;
@@ -35,7 +35,7 @@ static int row_contributions(const crisk_model *m, const float *row, size_t r, f
             double w = m->weights[j * G + g];
             if (isnan(row[j])) {
                 if (logistic)
-                    return crisk_fail(err, CRISK_E_INPUT, "row %zu, column %zu: missing "
+                    return crisk__fail(err, CRISK_E_INPUT, "row %zu, column %zu: missing "
                                       "value; logistic models need every feature", r, j);
                 c[j * jstride] = 0.0f;
             } else if (logistic && m->mean) {
@@ -55,7 +55,7 @@ static int row_contributions(const crisk_model *m, const float *row, size_t r, f
     return 0;
 }
 
-int crisk_linear_explain_rows(const crisk_model *m, const float *rows, size_t begin,
+int crisk__linear_explain_rows(const crisk_model *m, const float *rows, size_t begin,
                               size_t end, int interactions, float *out, crisk_error *err)
 {
     size_t F = m->num_features, C = F + 1, G = m->num_outputs;

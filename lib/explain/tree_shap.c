@@ -65,7 +65,7 @@
 
 /* A node in a tree's preorder. */
 typedef struct shap_node {
-    const crisk_node *src;   /* the canonical node */
+    const crisk__node *src;   /* the canonical node */
     uint32_t left, right;    /* split: children's positions within the tree's preorder */
     uint32_t bit;            /* split: index of its feature among its path's features;
                                 leaf: the leaf's index in shap->leaves */
@@ -128,7 +128,7 @@ typedef struct shap_tree {
     float mean;                     /* the root's mean value, as XGBoost computes it */
 } shap_tree;
 
-struct crisk_shap {
+struct crisk__shap {
     const crisk_model *model;
     size_t num_trees;
     shap_tree *trees;
@@ -199,7 +199,7 @@ static void path_weights(size_t n, const double *z, uint64_t hot, const double *
 }
 
 /* Writes the contributions of leaf `lf` for the pattern `hot` to phi[0 .. d). */
-static void leaf_contributions(const crisk_shap *s, const shap_leaf *lf, uint64_t hot,
+static void leaf_contributions(const crisk__shap *s, const shap_leaf *lf, uint64_t hot,
                                double *phi)
 {
     double z[MAX_PATH], w[MAX_PATH];
@@ -212,7 +212,7 @@ static void leaf_contributions(const crisk_shap *s, const shap_leaf *lf, uint64_
 
 /* Adds leaf `lf`'s interactions for pattern `hot`, times `weight`, to `inter` (a C x C
  * block of one row and group). */
-static void leaf_interactions(const crisk_shap *s, const shap_leaf *lf, uint64_t hot,
+static void leaf_interactions(const crisk__shap *s, const shap_leaf *lf, uint64_t hot,
                               float weight, size_t C, float *inter)
 {
     double z[MAX_PATH], zs[MAX_PATH], w[MAX_PATH];
@@ -257,7 +257,7 @@ static int grow(void **p, size_t *cap, size_t need, size_t size)
 
 /* Appends a leaf's `d` path features and their z; returns the index of the first, or
  * SIZE_MAX when out of memory. */
-static size_t push_elems(crisk_shap *s, size_t d, const int32_t *feat, const float *zero)
+static size_t push_elems(crisk__shap *s, size_t d, const int32_t *feat, const float *zero)
 {
     size_t cap = s->cap_elems;
     if (grow((void **)&s->elem_feature, &cap, s->num_elems + d, sizeof *feat) ||
@@ -298,12 +298,12 @@ typedef struct compile_scratch {
  * preorder from s->nodes[first], its leaves' paths, its distinct features, and each
  * position's count of features above it. Returns 0, CRISK_E_UNSUPPORTED or
  * CRISK_E_NOMEM. */
-static int walk_tree(crisk_shap *s, size_t t, size_t i, size_t first, size_t *first_feat,
+static int walk_tree(crisk__shap *s, size_t t, size_t i, size_t first, size_t *first_feat,
                      compile_scratch *cs, crisk_error *err)
 {
     const crisk_model *m = s->model;
-    const crisk_tree *tree = &m->trees[t];
-    const crisk_node *nodes = m->nodes + tree->first_node;
+    const crisk__tree *tree = &m->trees[t];
+    const crisk__node *nodes = m->nodes + tree->first_node;
     shap_node *out = s->nodes + first;
     shap_tree *st = &s->trees[i];
     st->first_node = first;
@@ -336,7 +336,7 @@ static int walk_tree(crisk_shap *s, size_t t, size_t i, size_t first, size_t *fi
                                            .z = cs->path_zero[f.k]};
             cs->path_zero[f.k] = f.z * cs->path_zero[f.k];
         }
-        const crisk_node *n = &nodes[f.node];
+        const crisk__node *n = &nodes[f.node];
         out[at].src = n;
         out[at].unit = NO_UNIT;
         out[at].feature = n->feature;
@@ -347,7 +347,7 @@ static int walk_tree(crisk_shap *s, size_t t, size_t i, size_t first, size_t *fi
         if (n->left == -1) {
             size_t elem = push_elems(s, depth, cs->path_feat, cs->path_zero);
             if (elem == SIZE_MAX)
-                return crisk_fail(err, CRISK_E_NOMEM, "out of memory for SHAP paths");
+                return crisk__fail(err, CRISK_E_NOMEM, "out of memory for SHAP paths");
             shap_leaf *lf = &s->leaves[s->num_leaves];
             lf->value = (float)n->value;
             lf->d = (uint32_t)depth;
@@ -355,8 +355,8 @@ static int walk_tree(crisk_shap *s, size_t t, size_t i, size_t first, size_t *fi
             out[at].bit = (uint32_t)s->num_leaves++;
             continue;
         }
-        if (m->family == CRISK_FAMILY_LIGHTGBM && !(n->cover > 0.0f))
-            return crisk_fail(err, CRISK_E_UNSUPPORTED,
+        if (m->family == CRISK__FAMILY_LIGHTGBM && !(n->cover > 0.0f))
+            return crisk__fail(err, CRISK_E_UNSUPPORTED,
                               "tree %zu, node %d: no internal_count; SHAP needs the data "
                               "counts of LightGBM's nodes", t, f.node);
         int32_t feat = n->feature;
@@ -367,7 +367,7 @@ static int walk_tree(crisk_shap *s, size_t t, size_t i, size_t first, size_t *fi
         }
         if (cs->pos[feat] < 0) {
             if (depth == MAX_PATH)
-                return crisk_fail(err, CRISK_E_UNSUPPORTED,
+                return crisk__fail(err, CRISK_E_UNSUPPORTED,
                                   "tree %zu, node %d: a path tests more than %d distinct "
                                   "features; SHAP supports up to %d", t, f.node, MAX_PATH,
                                   MAX_PATH);
@@ -393,7 +393,7 @@ static int walk_tree(crisk_shap *s, size_t t, size_t i, size_t first, size_t *fi
 /* Adds the unit rooted at preorder position r of tree s->trees[i]: its features are the
  * `above` of its root's path (taken from its first leaf), then those its splits add.
  * Returns 0 or -1 when out of memory. */
-static int add_unit(crisk_shap *s, size_t i, uint32_t r, const compile_scratch *cs)
+static int add_unit(crisk__shap *s, size_t i, uint32_t r, const compile_scratch *cs)
 {
     shap_tree *st = &s->trees[i];
     const shap_node *nodes = s->nodes + st->first_node;
@@ -412,7 +412,7 @@ static int add_unit(crisk_shap *s, size_t i, uint32_t r, const compile_scratch *
     int32_t *slot = s->slot_feature + u->first_slot;
     size_t n = 0;
     for (uint32_t j = r; j < r + u->size; j++) {
-        const crisk_node *src = nodes[j].src;
+        const crisk__node *src = nodes[j].src;
         if (src->left == -1) {
             if (n == 0) /* the first leaf in preorder: copy the path above the root */
                 for (; n < u->above; n++)
@@ -424,7 +424,7 @@ static int add_unit(crisk_shap *s, size_t i, uint32_t r, const compile_scratch *
     }
     n = u->above;
     for (uint32_t j = r; j < r + u->size; j++) {
-        const crisk_node *src = nodes[j].src;
+        const crisk__node *src = nodes[j].src;
         if (src->left == -1 || nodes[j].bit < u->above)
             continue;
         size_t k = u->above;
@@ -441,7 +441,7 @@ static int add_unit(crisk_shap *s, size_t i, uint32_t r, const compile_scratch *
 /* Compiles tree `t` as s->trees[i]: walks it, computes the node mean values as XGBoost
  * does (in float), and cuts it into units. Returns 0, CRISK_E_UNSUPPORTED or
  * CRISK_E_NOMEM. */
-static int compile_tree(crisk_shap *s, size_t t, size_t i, size_t first, size_t *first_feat,
+static int compile_tree(crisk__shap *s, size_t t, size_t i, size_t first, size_t *first_feat,
                         compile_scratch *cs, crisk_error *err)
 {
     int rc = walk_tree(s, t, i, first, first_feat, cs, err);
@@ -452,7 +452,7 @@ static int compile_tree(crisk_shap *s, size_t t, size_t i, size_t first, size_t 
     /* Bottom-up over the reverse preorder: mean values (in XGBoost's order), heights and
      * sizes. */
     for (size_t j = st->num_nodes; j-- > 0;) {
-        const crisk_node *n = out[j].src;
+        const crisk__node *n = out[j].src;
         if (n->left == -1) {
             cs->mean[j] = (float)n->value;
             cs->height[j] = 0;
@@ -501,14 +501,14 @@ static int compile_tree(crisk_shap *s, size_t t, size_t i, size_t first, size_t 
             rc = add_unit(s, i, out[j].right, cs);
     }
     if (rc)
-        return crisk_fail(err, CRISK_E_NOMEM, "out of memory for SHAP units");
+        return crisk__fail(err, CRISK_E_NOMEM, "out of memory for SHAP units");
     if (st->num_units > s->max_tree_units)
         s->max_tree_units = st->num_units;
     return 0;
 }
 
 /* Returns the slot of unit u that leaf lf's path element k adds to. */
-static size_t leaf_slot(const crisk_shap *s, const shap_unit *u, const shap_leaf *lf,
+static size_t leaf_slot(const crisk__shap *s, const shap_unit *u, const shap_leaf *lf,
                         size_t k)
 {
     if (k < u->above)
@@ -522,11 +522,11 @@ static size_t leaf_slot(const crisk_shap *s, const shap_unit *u, const shap_leaf
 
 /* The tree a unit belongs to, for the table filler. */
 typedef struct fill_ctx {
-    crisk_shap *s;
+    crisk__shap *s;
     uint32_t *unit_tree;     /* unit -> tree index */
 } fill_ctx;
 
-/* Fills the tables of units [begin, end) (a crisk_slice_fn over units): entry
+/* Fills the tables of units [begin, end) (a crisk__slice_fn over units): entry
  * pattern | directions << above holds the sum over the unit's leaves of their
  * contributions, the leaves' patterns following from the root's pattern and the
  * directions (bit pos of a split set: the row goes right). A leaf depends only on the
@@ -536,7 +536,7 @@ static int fill_tables(void *ctx, size_t begin, size_t end, crisk_error *err)
 {
     (void)err;
     const fill_ctx *fc = ctx;
-    crisk_shap *s = fc->s;
+    crisk__shap *s = fc->s;
     enum { LOCAL = 1 << (UNIT_HEIGHT + 1), PATH = MAX_TABLE_BITS + UNIT_HEIGHT + 1 };
     double acc[MAX_TABLE_BITS + LOCAL], memo[LOCAL][LOCAL][PATH];
     uint64_t lp[LOCAL];
@@ -607,7 +607,7 @@ static size_t table_bits(const shap_unit *u)
  * the budget allows while a table (2^b entries) costs less than the call's rows computing
  * without one; then numbers their splits and fills the tables. Returns 0 (tables only
  * save time: without memory for them the call goes on without) or CRISK_E_NOMEM. */
-static int build_tables(crisk_shap *s, size_t nrows, crisk_pool *pool, int threads,
+static int build_tables(crisk__shap *s, size_t nrows, crisk_pool *pool, int threads,
                         crisk_error *err)
 {
     size_t bytes_by_bits[MAX_TABLE_BITS + 1] = {0};
@@ -660,7 +660,7 @@ static int build_tables(crisk_shap *s, size_t nrows, crisk_pool *pool, int threa
             if (s->units[ui].table == NO_TABLE && s->units[ui].num_slots > 0)
                 st->all_tabled = 0;
     }
-    int rc = crisk_run_sliced(pool, threads, s->num_units, MIN_UNITS_PER_THREAD, fill_tables,
+    int rc = crisk__run_sliced(pool, threads, s->num_units, MIN_UNITS_PER_THREAD, fill_tables,
                               &fc, err);
     free(fc.unit_tree);
     return rc;
@@ -679,13 +679,13 @@ static void scratch_free(compile_scratch *cs)
     free(cs->split_of);
 }
 
-int crisk_shap_build(const crisk_model *m, size_t tree_begin, size_t tree_end, size_t nrows,
-                     crisk_pool *pool, int threads, crisk_shap **out, crisk_error *err)
+int crisk__shap_build(const crisk_model *m, size_t tree_begin, size_t tree_end, size_t nrows,
+                     crisk_pool *pool, int threads, crisk__shap **out, crisk_error *err)
 {
     *out = NULL;
-    crisk_shap *s = calloc(1, sizeof *s);
+    crisk__shap *s = calloc(1, sizeof *s);
     if (!s)
-        return crisk_fail(err, CRISK_E_NOMEM, "out of memory for SHAP trees");
+        return crisk__fail(err, CRISK_E_NOMEM, "out of memory for SHAP trees");
     s->model = m;
     s->num_trees = tree_end - tree_begin;
     for (size_t n = 1; n <= MAX_PATH; n++) {
@@ -695,7 +695,7 @@ int crisk_shap_build(const crisk_model *m, size_t tree_begin, size_t tree_end, s
     }
     size_t total_nodes = 0, total_leaves = 0;
     for (size_t t = tree_begin; t < tree_end; t++) {
-        const crisk_tree *tree = &m->trees[t];
+        const crisk__tree *tree = &m->trees[t];
         total_nodes += tree->num_nodes;
         if (tree->num_nodes > s->max_tree_nodes)
             s->max_tree_nodes = tree->num_nodes;
@@ -723,7 +723,7 @@ int crisk_shap_build(const crisk_model *m, size_t tree_begin, size_t tree_end, s
     if (!s->trees || !s->nodes || !s->leaves || !s->units || !s->tree_feats || !cs.stack ||
         !cs.pos || !cs.seen || !cs.mean || !cs.above || !cs.height || !cs.size || !cs.split_of || !s->splits ||
         !s->tops)
-        rc = crisk_fail(err, CRISK_E_NOMEM, "out of memory for SHAP trees (%zu nodes)",
+        rc = crisk__fail(err, CRISK_E_NOMEM, "out of memory for SHAP trees (%zu nodes)",
                         total_nodes);
     if (rc == 0)
         for (size_t f = 0; f < m->num_features; f++)
@@ -737,14 +737,14 @@ int crisk_shap_build(const crisk_model *m, size_t tree_begin, size_t tree_end, s
     if (rc == 0)
         rc = build_tables(s, nrows, pool, threads, err);
     if (rc) {
-        crisk_shap_free(s);
+        crisk__shap_free(s);
         return rc;
     }
     *out = s;
     return 0;
 }
 
-void crisk_shap_free(crisk_shap *s)
+void crisk__shap_free(crisk__shap *s)
 {
     if (!s)
         return;
@@ -774,7 +774,7 @@ typedef struct row_scratch {
 
 /* Adds the table entry of unit `u` (which has a table) for the pattern `pattern` at its
  * root and the directions `dirs` of its splits to the per-feature sums `tphi`. */
-static inline void add_unit_entry(const crisk_shap *s, const shap_unit *u, uint64_t pattern,
+static inline void add_unit_entry(const crisk__shap *s, const shap_unit *u, uint64_t pattern,
                                   uint64_t dirs, double *tphi)
 {
     uint64_t amask = u->above ? (UINT64_C(1) << u->above) - 1 : 0;
@@ -788,7 +788,7 @@ static inline void add_unit_entry(const crisk_shap *s, const shap_unit *u, uint6
 /* Adds tree `st`'s per-feature sums `tphi` (then zeroed), times its weight, and its mean
  * value to `contrib`: XGBoost adds each tree's float contributions times the tree's
  * weight, in float. */
-static void flush_tree(const crisk_shap *s, const shap_tree *st, double *tphi, float *contrib)
+static void flush_tree(const crisk__shap *s, const shap_tree *st, double *tphi, float *contrib)
 {
     const int32_t *tf = s->tree_feats + st->first_feat;
     for (size_t i = 0; i < st->num_feats; i++) {
@@ -801,7 +801,7 @@ static void flush_tree(const crisk_shap *s, const shap_tree *st, double *tphi, f
 /* Adds tree `st`'s contributions for `row`, times its weight, to `contrib` (the C columns
  * of the tree's group, the bias last), and with `inter` non-NULL its interactions to
  * `inter` (the group's C x C block; the call then has no tables). */
-static void tree_row(const crisk_shap *s, const shap_tree *st, const float *row,
+static void tree_row(const crisk__shap *s, const shap_tree *st, const float *row,
                      row_scratch *rs, float *contrib, float *inter)
 {
     const crisk_model *m = s->model;
@@ -817,8 +817,8 @@ static void tree_row(const crisk_shap *s, const shap_tree *st, const float *row,
         if (nd->feature >= 0) {
             float x = row[nd->feature];
             int left = nd->categorical
-                           ? crisk_split_goes_left(m, nd->src, x)
-                           : crisk_numeric_goes_left(x, nd->threshold, nd->default_left);
+                           ? crisk__split_goes_left(m, nd->src, x)
+                           : crisk__numeric_goes_left(x, nd->threshold, nd->default_left);
             if (nd->unit != NO_UNIT) {
                 dirs[nd->unit] |= (uint64_t)!left << nd->pos;
                 continue;
@@ -851,7 +851,7 @@ static void tree_row(const crisk_shap *s, const shap_tree *st, const float *row,
 /* Adds tree `st`'s contributions for a row whose units all have tables, as tree_row:
  * one pass over the splits gives their directions, a pass over the splits above the
  * units the patterns at the units' roots, then each unit is one table lookup. */
-static void tree_row_tabled(const crisk_shap *s, const shap_tree *st, const float *row,
+static void tree_row_tabled(const crisk__shap *s, const shap_tree *st, const float *row,
                             row_scratch *rs, float *contrib)
 {
     const crisk_model *m = s->model;
@@ -862,8 +862,8 @@ static void tree_row_tabled(const crisk_shap *s, const shap_tree *st, const floa
         const shap_split *sp = &splits[i];
         float x = row[sp->feature];
         right[i] = (uint8_t)!(sp->categorical
-                                  ? crisk_split_goes_left(m, &m->nodes[sp->categorical - 1], x)
-                                  : crisk_numeric_goes_left(x, sp->threshold,
+                                  ? crisk__split_goes_left(m, &m->nodes[sp->categorical - 1], x)
+                                  : crisk__numeric_goes_left(x, sp->threshold,
                                                             (int)sp->default_left));
     }
     pat[0] = ~UINT64_C(0);
@@ -899,7 +899,7 @@ static void add_base(const crisk_model *m, float *contrib)
 
 /* Writes the contributions of rows [begin, end), a block of rows at a time, tree-major
  * within a block. */
-static void contributions(const crisk_shap *s, const float *rows, size_t begin, size_t end,
+static void contributions(const crisk__shap *s, const float *rows, size_t begin, size_t end,
                           row_scratch *rs, float *out)
 {
     const crisk_model *m = s->model;
@@ -907,7 +907,7 @@ static void contributions(const crisk_shap *s, const float *rows, size_t begin, 
     for (size_t r0 = begin; r0 < end; r0 += rs->block) {
         size_t n = end - r0 < rs->block ? end - r0 : rs->block;
         float *block = out + r0 * G * C;
-        const float *in = crisk_fix_rows(m, rows + r0 * F, n, rs->fixed);
+        const float *in = crisk__fix_rows(m, rows + r0 * F, n, rs->fixed);
         memset(block, 0, n * G * C * sizeof *block);
         for (size_t t = 0; t < s->num_trees; t++) {
             const shap_tree *st = &s->trees[t];
@@ -927,7 +927,7 @@ static void contributions(const crisk_shap *s, const float *rows, size_t begin, 
 
 /* Writes the interactions of rows [begin, end), one row at a time; `contrib` is scratch
  * for one row's contributions. */
-static void interactions(const crisk_shap *s, const float *rows, size_t begin, size_t end,
+static void interactions(const crisk__shap *s, const float *rows, size_t begin, size_t end,
                          row_scratch *rs, float *contrib, float *out)
 {
     const crisk_model *m = s->model;
@@ -936,7 +936,7 @@ static void interactions(const crisk_shap *s, const float *rows, size_t begin, s
         float *block = out + r * G * C * C;
         memset(block, 0, G * C * C * sizeof *block);
         memset(contrib, 0, G * C * sizeof *contrib);
-        const float *row = crisk_fix_rows(m, rows + r * F, 1, rs->fixed);
+        const float *row = crisk__fix_rows(m, rows + r * F, 1, rs->fixed);
         for (size_t t = 0; t < s->num_trees; t++) {
             const shap_tree *st = &s->trees[t];
             tree_row(s, st, row, rs, contrib + st->group * C, block + st->group * C * C);
@@ -954,7 +954,7 @@ static void interactions(const crisk_shap *s, const float *rows, size_t begin, s
     }
 }
 
-int crisk_shap_rows(const crisk_shap *s, const float *rows, size_t begin, size_t end,
+int crisk__shap_rows(const crisk__shap *s, const float *rows, size_t begin, size_t end,
                     int inter, float *out, crisk_error *err)
 {
     const crisk_model *m = s->model;
@@ -973,7 +973,7 @@ int crisk_shap_rows(const crisk_shap *s, const float *rows, size_t begin, size_t
     int rc = 0;
     if (!rs.pat || !rs.dirs || !rs.right || !rs.tphi || (inter && !contrib) ||
         (m->fixup && !rs.fixed))
-        rc = crisk_fail(err, CRISK_E_NOMEM, "out of memory for SHAP scratch");
+        rc = crisk__fail(err, CRISK_E_NOMEM, "out of memory for SHAP scratch");
     else if (inter)
         interactions(s, rows, begin, end, &rs, contrib, out);
     else

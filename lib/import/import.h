@@ -1,11 +1,11 @@
 /*
  * import/import.h — the model importers, one per file format. Internal to the library.
  *
- * Each importer fills an empty crisk_model (from crisk_model_new) with the canonical form
+ * Each importer fills an empty crisk_model (from crisk__model_new) with the canonical form
  * described in model.h and returns 0, or fails with `err` naming what is wrong and where
  * (the loader frees the half-built model). Importers bound every size by `limits` before
  * allocating, and never recurse on what the file controls. The loader then validates the
- * model (crisk_model_validate) and builds the engine.
+ * model (crisk__model_validate) and builds the engine.
  */
 #ifndef CRISK_IMPORT_H
 #define CRISK_IMPORT_H
@@ -16,39 +16,39 @@
 
 /* XGBoost's JSON model (the document `save_model("m.json")` writes, or the same tree
  * decoded from UBJSON): gbtree, dart and gblinear boosters. */
-int crisk_import_xgboost(const cJSON *root, const crisk_load_limits *limits, crisk_model *m,
+int crisk__import_xgboost(const cJSON *root, const crisk_load_limits *limits, crisk_model *m,
                          crisk_error *err);
 
 /* crisk's logistic JSON format (README.md, "Logistic model format"). */
-int crisk_import_logistic(const cJSON *root, const crisk_load_limits *limits,
+int crisk__import_logistic(const cJSON *root, const crisk_load_limits *limits,
                           crisk_model *m, crisk_error *err);
 
 /* LightGBM's text format, `size` bytes at `text` (not NUL-terminated). */
-int crisk_import_lightgbm(const char *text, size_t size, const crisk_load_limits *limits,
+int crisk__import_lightgbm(const char *text, size_t size, const crisk_load_limits *limits,
                           crisk_model *m, crisk_error *err);
 
 /* Decodes a UBJSON document (as XGBoost writes it) into a cJSON tree stored in `*out`,
  * without recursion. Returns 0 or CRISK_E_FORMAT / CRISK_E_LIMIT / CRISK_E_NOMEM naming
  * the byte offset. */
-int crisk_ubjson_parse(const unsigned char *data, size_t size, const crisk_load_limits *limits,
+int crisk__ubjson_parse(const unsigned char *data, size_t size, const crisk_load_limits *limits,
                        cJSON **out, crisk_error *err);
 
 /* Rewrites JSON text in which XGBoost wrote bare NaN, Infinity or -Infinity (outside
  * strings) into standard JSON where each stands as a marker string that
- * crisk_json_nonfinite_value() recognises. Stores a malloc'd NUL-terminated copy in
+ * crisk__json_nonfinite_value() recognises. Stores a malloc'd NUL-terminated copy in
  * `*out` and its length in `*out_size`, or leaves `*out` NULL when the text has no such
  * token. Returns 0 or CRISK_E_NOMEM. */
-int crisk_json_nonfinite_rewrite(const char *text, size_t size, char **out, size_t *out_size,
+int crisk__json_nonfinite_rewrite(const char *text, size_t size, char **out, size_t *out_size,
                                  crisk_error *err);
 
 /* Returns 1 and stores the value in `*value` if `item` is a marker string written by
- * crisk_json_nonfinite_rewrite(), else 0. */
-int crisk_json_nonfinite_value(const cJSON *item, float *value);
+ * crisk__json_nonfinite_rewrite(), else 0. */
+int crisk__json_nonfinite_value(const cJSON *item, float *value);
 
 /* Converts an XGBoost model in the legacy binary format to XGBoost JSON through
  * libxgboost, storing a malloc'd NUL-terminated text in `*json`. Returns
  * CRISK_E_DEPENDENCY in a build without libxgboost. */
-int crisk_xgboost_legacy_to_json(const void *data, size_t size, char **json,
+int crisk__xgboost_legacy_to_json(const void *data, size_t size, char **json,
                                  crisk_error *err);
 
 #endif /* CRISK_IMPORT_H */

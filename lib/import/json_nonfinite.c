@@ -65,7 +65,7 @@ static size_t rewrite(const char *text, size_t size, char *out)
     return o;
 }
 
-int crisk_json_nonfinite_rewrite(const char *text, size_t size, char **out, size_t *out_size,
+int crisk__json_nonfinite_rewrite(const char *text, size_t size, char **out, size_t *out_size,
                                  crisk_error *err)
 {
     *out = NULL;
@@ -75,7 +75,7 @@ int crisk_json_nonfinite_rewrite(const char *text, size_t size, char **out, size
         return 0; /* no bare token: markers are longer than the tokens they replace */
     char *copy = malloc(n + 1);
     if (!copy)
-        return crisk_fail(err, CRISK_E_NOMEM, "out of memory for %zu bytes of JSON", n);
+        return crisk__fail(err, CRISK_E_NOMEM, "out of memory for %zu bytes of JSON", n);
     rewrite(text, size, copy);
     copy[n] = '\0';
     *out = copy;
@@ -83,7 +83,7 @@ int crisk_json_nonfinite_rewrite(const char *text, size_t size, char **out, size
     return 0;
 }
 
-int crisk_json_nonfinite_value(const cJSON *item, float *value)
+int crisk__json_nonfinite_value(const cJSON *item, float *value)
 {
     if (!cJSON_IsString(item) || item->valuestring[0] != '\x01')
         return 0;

@@ -109,7 +109,7 @@ static int file_key(const keyset *ks, span l, const char *where, crisk_error *er
         if (strlen(ks->names[i]) != klen || memcmp(ks->names[i], l.s, klen) != 0)
             continue;
         if (ks->vals[i].s)
-            return crisk_fail(err, CRISK_E_FORMAT, "line %zu: %s: key %s given twice (first "
+            return crisk__fail(err, CRISK_E_FORMAT, "line %zu: %s: key %s given twice (first "
                               "on line %zu)", l.line, where, ks->names[i], ks->vals[i].line);
         ks->vals[i].s = eq ? eq + 1 : l.s + l.len;
         ks->vals[i].len = eq ? l.len - klen - 1 : 0;
@@ -178,10 +178,10 @@ static int reserve(void **arr, size_t *cap, size_t need, size_t elem, crisk_erro
     while (n < need)
         n = n > SIZE_MAX / 2 ? need : n * 2;
     if (n > SIZE_MAX / elem)
-        return crisk_fail(err, CRISK_E_NOMEM, "out of memory for %zu elements", n);
+        return crisk__fail(err, CRISK_E_NOMEM, "out of memory for %zu elements", n);
     void *p = realloc(*arr, n * elem);
     if (!p)
-        return crisk_fail(err, CRISK_E_NOMEM, "out of memory for %zu elements", n);
+        return crisk__fail(err, CRISK_E_NOMEM, "out of memory for %zu elements", n);
     *arr = p;
     *cap = n;
     return 0;
@@ -194,7 +194,7 @@ static int read_ints(builder *b, span v, const char *where, const char *key, siz
 {
     size_t got = count_tokens(v);
     if (got != n)
-        return crisk_fail(err, CRISK_E_FORMAT, "line %zu: %s: %s has %zu values, expected %zu",
+        return crisk__fail(err, CRISK_E_FORMAT, "line %zu: %s: %s has %zu values, expected %zu",
                           v.line, where, key, got, n);
     int rc = reserve((void **)&b->ints, &b->cap_ints, n, sizeof *b->ints, err);
     char tok[TOKEN_MAX];
@@ -202,10 +202,10 @@ static int read_ints(builder *b, span v, const char *where, const char *key, siz
     for (size_t i = 0; rc == 0 && i < n; i++) {
         long long x = 0;
         if (next_token(v, &pos, tok) != 1 || !parse_int(tok, &x))
-            return crisk_fail(err, CRISK_E_FORMAT, "line %zu: %s: %s[%zu] is not an integer",
+            return crisk__fail(err, CRISK_E_FORMAT, "line %zu: %s: %s[%zu] is not an integer",
                               v.line, where, key, i);
         if (x < lo || x > hi)
-            return crisk_fail(err, CRISK_E_FORMAT, "line %zu: %s: %s[%zu] = %lld is outside "
+            return crisk__fail(err, CRISK_E_FORMAT, "line %zu: %s: %s[%zu] = %lld is outside "
                               "[%lld, %lld]", v.line, where, key, i, x, lo, hi);
         b->ints[i] = x;
     }
@@ -219,7 +219,7 @@ static int read_reals(builder *b, span v, const char *where, const char *key, si
 {
     size_t got = count_tokens(v);
     if (got != n)
-        return crisk_fail(err, CRISK_E_FORMAT, "line %zu: %s: %s has %zu values, expected %zu",
+        return crisk__fail(err, CRISK_E_FORMAT, "line %zu: %s: %s has %zu values, expected %zu",
                           v.line, where, key, got, n);
     int rc = reserve((void **)&b->reals, &b->cap_reals, n, sizeof *b->reals, err);
     char tok[TOKEN_MAX];
@@ -227,10 +227,10 @@ static int read_reals(builder *b, span v, const char *where, const char *key, si
     for (size_t i = 0; rc == 0 && i < n; i++) {
         double x = 0;
         if (next_token(v, &pos, tok) != 1 || !parse_real(tok, &x))
-            return crisk_fail(err, CRISK_E_FORMAT, "line %zu: %s: %s[%zu] is not a number",
+            return crisk__fail(err, CRISK_E_FORMAT, "line %zu: %s: %s[%zu] is not a number",
                               v.line, where, key, i);
         if (finite ? !isfinite(x) : isnan(x))
-            return crisk_fail(err, CRISK_E_FORMAT, "line %zu: %s: %s[%zu] is not %s", v.line,
+            return crisk__fail(err, CRISK_E_FORMAT, "line %zu: %s: %s[%zu] is not %s", v.line,
                               where, key, i, finite ? "finite" : "a number");
         b->reals[i] = x;
     }
@@ -292,7 +292,7 @@ static int note_huge_threshold(builder *b, size_t tree, size_t i, int32_t f, dou
         mine[f] = tree + 1;
     if (!other[f])
         return 0;
-    return crisk_fail(err, CRISK_E_UNSUPPORTED, "line %zu: %s: threshold[%zu] = %g on "
+    return crisk__fail(err, CRISK_E_UNSUPPORTED, "line %zu: %s: threshold[%zu] = %g on "
                       "feature %d, which has a threshold %s in Tree=%zu: +inf goes left at "
                       "a threshold +inf and right at a finite one >= FLT_MAX, which crisk's "
                       "float thresholds cannot both express", key->line, where, i, t, (int)f,
@@ -314,13 +314,13 @@ static int note_missing(builder *b, size_t tree, int32_t f, int mt, int categori
         b->missing[f] = (uint8_t)(mt + 1);
         b->missing_tree[f] = tree;
     } else if (b->missing[f] != mt + 1) {
-        return crisk_fail(err, CRISK_E_UNSUPPORTED,
+        return crisk__fail(err, CRISK_E_UNSUPPORTED,
                           "feature %d: missing type %s in Tree=%zu but %s in Tree=%zu; crisk "
                           "needs one missing type per feature", (int)f,
                           names[b->missing[f] - 1], b->missing_tree[f], names[mt], tree);
     }
     if (b->cat_tree[f] && b->missing[f] && b->missing[f] != MISSING_NAN + 1)
-        return crisk_fail(err, CRISK_E_UNSUPPORTED,
+        return crisk__fail(err, CRISK_E_UNSUPPORTED,
                           "feature %d: categorical splits (Tree=%zu) and numerical splits "
                           "with missing type %s (Tree=%zu) on one feature", (int)f,
                           b->cat_tree[f] - 1, names[b->missing[f] - 1], b->missing_tree[f]);
@@ -346,7 +346,7 @@ static int need_key(const span *tk, int k, const char *where, crisk_error *err)
 {
     if (tk[k].s)
         return 0;
-    return crisk_fail(err, CRISK_E_FORMAT, "%s: missing key %s", where, tree_keys[k]);
+    return crisk__fail(err, CRISK_E_FORMAT, "%s: missing key %s", where, tree_keys[k]);
 }
 
 /* Reads a tree's cat_boundaries and cat_threshold (num_cat > 0): appends the bitset
@@ -369,13 +369,13 @@ static int read_categories(builder *b, const span *tk, size_t ncat, const char *
     for (size_t i = 0; i <= ncat; i++) {
         b->bounds[i] = b->ints[i];
         if (i > 0 && b->bounds[i] < b->bounds[i - 1])
-            return crisk_fail(err, CRISK_E_FORMAT, "line %zu: %s: cat_boundaries[%zu] = %lld "
+            return crisk__fail(err, CRISK_E_FORMAT, "line %zu: %s: cat_boundaries[%zu] = %lld "
                               "is below cat_boundaries[%zu] = %lld", tk[TK_CAT_BOUNDARIES].line,
                               where, i, (long long)b->bounds[i], i - 1,
                               (long long)b->bounds[i - 1]);
     }
     if (b->bounds[0] != 0)
-        return crisk_fail(err, CRISK_E_FORMAT, "line %zu: %s: cat_boundaries[0] = %lld, "
+        return crisk__fail(err, CRISK_E_FORMAT, "line %zu: %s: cat_boundaries[0] = %lld, "
                           "expected 0", tk[TK_CAT_BOUNDARIES].line, where,
                           (long long)b->bounds[0]);
     size_t nwords = (size_t)b->bounds[ncat];
@@ -398,7 +398,7 @@ static int read_categories(builder *b, const span *tk, size_t ncat, const char *
  * features, decision types, children (leaf ~c becomes node L-1+c), thresholds and
  * category sets. Returns 0 or an error naming the tree, key and index. */
 static int read_splits(builder *b, const span *tk, size_t tree, size_t L, size_t ncat,
-                       crisk_node *nodes, const char *where, crisk_error *err)
+                       crisk__node *nodes, const char *where, crisk_error *err)
 {
     size_t S = L - 1, F = b->m->num_features;
     static const int need[] = {TK_SPLIT_FEATURE, TK_THRESHOLD, TK_DECISION_TYPE, TK_LEFT,
@@ -422,7 +422,7 @@ static int read_splits(builder *b, const span *tk, size_t tree, size_t L, size_t
         nodes[i].default_left = (dt & DT_DEFAULT_LEFT) != 0;
         b->mtype[i] = (uint8_t)(dt >> 2);
         if (nodes[i].categorical && ncat == 0)
-            return crisk_fail(err, CRISK_E_FORMAT, "line %zu: %s: decision_type[%zu] is "
+            return crisk__fail(err, CRISK_E_FORMAT, "line %zu: %s: decision_type[%zu] is "
                               "categorical but num_cat is 0", tk[TK_DECISION_TYPE].line, where,
                               i);
     }
@@ -444,12 +444,12 @@ static int read_splits(builder *b, const span *tk, size_t tree, size_t L, size_t
     if (rc == 0)
         rc = read_reals(b, tk[TK_THRESHOLD], where, "threshold", S, 0, err);
     for (size_t i = 0; rc == 0 && i < S; i++) {
-        crisk_node *n = &nodes[i];
+        crisk__node *n = &nodes[i];
         double t = b->reals[i];
         if (n->categorical) {
             /* LightGBM: the threshold is the index of the node's bitset. */
             if (!(t >= 0 && t < (double)ncat) || t != floor(t))
-                return crisk_fail(err, CRISK_E_FORMAT, "line %zu: %s: threshold[%zu] = %g is "
+                return crisk__fail(err, CRISK_E_FORMAT, "line %zu: %s: threshold[%zu] = %g is "
                                   "not a category set index in [0, %zu)",
                                   tk[TK_THRESHOLD].line, where, i, t, ncat);
             size_t k = (size_t)t;
@@ -484,8 +484,8 @@ static int reserve_linear(builder *b, size_t need, crisk_error *err)
  * model->linear: leaf i's output is leaf_const[i] + sum coeff * x, or leaf_value[i] when
  * one of its x is NaN (tree.h, Tree::Predict). Leaves at `leaves` already hold
  * leaf_value. */
-static int read_linear(builder *b, const span *tk, size_t L, crisk_node *leaves,
-                       crisk_linear_leaf *lin, const char *where, crisk_error *err)
+static int read_linear(builder *b, const span *tk, size_t L, crisk__node *leaves,
+                       crisk__linear_leaf *lin, const char *where, crisk_error *err)
 {
     crisk_model *m = b->m;
     int rc = need_key(tk, TK_LEAF_CONST, where, err);
@@ -509,7 +509,7 @@ static int read_linear(builder *b, const span *tk, size_t L, crisk_node *leaves,
     if (rc || total == 0)
         return rc;
     if (m->num_linear_terms + total > UINT32_MAX)
-        return crisk_fail(err, CRISK_E_LIMIT, "%s: more than 2^32 linear terms in the model",
+        return crisk__fail(err, CRISK_E_LIMIT, "%s: more than 2^32 linear terms in the model",
                           where);
     rc = need_key(tk, TK_LEAF_FEATURES, where, err);
     if (rc == 0)
@@ -536,7 +536,7 @@ static int read_linear(builder *b, const span *tk, size_t L, crisk_node *leaves,
 
 /* Reads optional leaf_count / internal_count into the nodes' covers (LightGBM's SHAP
  * weights nodes by these counts). */
-static int read_counts(builder *b, const span *tk, size_t L, crisk_node *nodes,
+static int read_counts(builder *b, const span *tk, size_t L, crisk__node *nodes,
                        const char *where, crisk_error *err)
 {
     int rc = 0;
@@ -576,7 +576,7 @@ static int build_tree(builder *b, const span *tk, size_t tree, crisk_error *err)
     size_t nnodes = 2 * (size_t)L - 1;
     size_t most = b->limits->max_nodes < UINT32_MAX ? b->limits->max_nodes : UINT32_MAX;
     if (m->num_nodes + nnodes > most)
-        return crisk_fail(err, CRISK_E_LIMIT, "%s: num_leaves = %lld takes the model beyond "
+        return crisk__fail(err, CRISK_E_LIMIT, "%s: num_leaves = %lld takes the model beyond "
                           "the limit max_nodes = %zu", where, L, most);
     /* Every key array is checked against the tokens present before this allocation is
      * used, and leaf_value must hold L numbers: check it first, so that a huge num_leaves
@@ -593,7 +593,7 @@ static int build_tree(builder *b, const span *tk, size_t tree, crisk_error *err)
         rc = reserve_linear(b, m->num_nodes + nnodes, err);
     if (rc)
         return rc;
-    crisk_node *nodes = m->nodes + m->num_nodes, *leaves = nodes + L - 1;
+    crisk__node *nodes = m->nodes + m->num_nodes, *leaves = nodes + L - 1;
     memset(nodes, 0, nnodes * sizeof *nodes);
     for (size_t i = 0; i < (size_t)L; i++) {
         leaves[i].left = leaves[i].right = leaves[i].feature = -1;
@@ -610,7 +610,7 @@ static int build_tree(builder *b, const span *tk, size_t tree, crisk_error *err)
         return rc;
     /* A tree of one leaf is stored as just that leaf (LightGBM reads only leaf_value[0],
      * or the linear model of leaf 0). */
-    crisk_tree *t = &m->trees[m->num_trees];
+    crisk__tree *t = &m->trees[m->num_trees];
     t->first_node = (uint32_t)m->num_nodes;
     t->num_nodes = (uint32_t)nnodes;
     t->group = (uint32_t)(tree % m->trees_per_iteration);
@@ -635,10 +635,10 @@ static int read_trees(builder *b, reader *r, span first, crisk_error *err)
         span v = line;
         if (next_token(v, &pos, tok) != 1 || !parse_int(tok, &idx) || idx < 0 ||
             (size_t)idx != tree)
-            return crisk_fail(err, CRISK_E_FORMAT, "line %zu: expected \"Tree=%zu\"",
+            return crisk__fail(err, CRISK_E_FORMAT, "line %zu: expected \"Tree=%zu\"",
                               line.line, tree);
         if (tree >= b->limits->max_trees)
-            return crisk_fail(err, CRISK_E_LIMIT, "line %zu: more than max_trees = %zu trees",
+            return crisk__fail(err, CRISK_E_LIMIT, "line %zu: more than max_trees = %zu trees",
                               line.line, b->limits->max_trees);
         char where[32];
         snprintf(where, sizeof where, "Tree=%zu", tree);
@@ -718,7 +718,7 @@ static int read_objective(crisk_model *m, span v, size_t k, crisk_error *err)
     char tok[TOKEN_MAX];
     size_t pos = 0;
     if (next_token(v, &pos, tok) != 1)
-        return crisk_fail(err, CRISK_E_FORMAT, "line %zu: objective is empty or too long",
+        return crisk__fail(err, CRISK_E_FORMAT, "line %zu: objective is empty or too long",
                           v.line);
     snprintf(m->objective, sizeof m->objective, "%.*s",
              (int)(v.len < sizeof m->objective ? v.len : sizeof m->objective - 1), v.s);
@@ -729,7 +729,7 @@ static int read_objective(crisk_model *m, span v, size_t k, crisk_error *err)
         if (strcmp(name, table[i].name) == 0)
             which = i;
     if (which == sizeof table / sizeof table[0])
-        return crisk_fail(err, CRISK_E_UNSUPPORTED, "line %zu: LightGBM objective \"%s\" is "
+        return crisk__fail(err, CRISK_E_UNSUPPORTED, "line %zu: LightGBM objective \"%s\" is "
                           "not supported", v.line, tok);
     obj_kind kind = table[which].kind;
     double sigmoid = -1;
@@ -745,39 +745,39 @@ static int read_objective(crisk_model *m, span v, size_t k, crisk_error *err)
             classes = -1;
     }
     if (more < 0)
-        return crisk_fail(err, CRISK_E_FORMAT, "line %zu: objective: a token is too long",
+        return crisk__fail(err, CRISK_E_FORMAT, "line %zu: objective: a token is too long",
                           v.line);
     int multi = kind == OBJ_MULTICLASS || kind == OBJ_OVA;
     if ((kind == OBJ_BINARY || kind == OBJ_OVA) && !(sigmoid > 0 && isfinite(sigmoid)))
-        return crisk_fail(err, CRISK_E_FORMAT, "line %zu: objective %s needs sigmoid:S with "
+        return crisk__fail(err, CRISK_E_FORMAT, "line %zu: objective %s needs sigmoid:S with "
                           "S > 0", v.line, name);
     if (multi && (classes < 1 || (size_t)classes != k))
-        return crisk_fail(err, CRISK_E_FORMAT, "line %zu: objective %s: num_class:%lld does "
+        return crisk__fail(err, CRISK_E_FORMAT, "line %zu: objective %s: num_class:%lld does "
                           "not match num_tree_per_iteration = %zu", v.line, name, classes, k);
     if (!multi && k != 1)
-        return crisk_fail(err, CRISK_E_FORMAT, "line %zu: objective %s has one output, but "
+        return crisk__fail(err, CRISK_E_FORMAT, "line %zu: objective %s has one output, but "
                           "num_tree_per_iteration = %zu", v.line, name, k);
     m->num_classes = multi ? k : kind == OBJ_BINARY ? 2 : 0;
     m->transform_param = sigmoid > 0 ? sigmoid : 1.0;
     switch (kind) {
     case OBJ_BINARY:
     case OBJ_SIGMOID1:
-        m->transform = CRISK_TF_SIGMOID;
+        m->transform = CRISK__TF_SIGMOID;
         break;
     case OBJ_MULTICLASS:
-        m->transform = CRISK_TF_SOFTMAX;
+        m->transform = CRISK__TF_SOFTMAX;
         break;
     case OBJ_OVA:
-        m->transform = CRISK_TF_SIGMOID_OVR;
+        m->transform = CRISK__TF_SIGMOID_OVR;
         break;
     case OBJ_REGRESSION:
-        m->transform = sqrt_token ? CRISK_TF_SIGNED_SQUARE : CRISK_TF_IDENTITY;
+        m->transform = sqrt_token ? CRISK__TF_SIGNED_SQUARE : CRISK__TF_IDENTITY;
         break;
     case OBJ_EXP:
-        m->transform = CRISK_TF_EXP;
+        m->transform = CRISK__TF_EXP;
         break;
     default:
-        m->transform = CRISK_TF_IDENTITY;
+        m->transform = CRISK__TF_IDENTITY;
         break;
     }
     return 0;
@@ -789,11 +789,11 @@ static int read_feature_names(crisk_model *m, span v, crisk_error *err)
 {
     size_t n = count_tokens(v);
     if (n != m->num_features)
-        return crisk_fail(err, CRISK_E_FORMAT, "line %zu: feature_names has %zu names, "
+        return crisk__fail(err, CRISK_E_FORMAT, "line %zu: feature_names has %zu names, "
                           "expected max_feature_idx + 1 = %zu", v.line, n, m->num_features);
     m->feature_names = calloc(n, sizeof *m->feature_names);
     if (!m->feature_names)
-        return crisk_fail(err, CRISK_E_NOMEM, "out of memory for %zu feature names", n);
+        return crisk__fail(err, CRISK_E_NOMEM, "out of memory for %zu feature names", n);
     size_t i = 0, f = 0;
     while (f < n) {
         while (i < v.len && (v.s[i] == ' ' || v.s[i] == '\t'))
@@ -803,7 +803,7 @@ static int read_feature_names(crisk_model *m, span v, crisk_error *err)
             i++;
         m->feature_names[f] = strndup(v.s + start, i - start);
         if (!m->feature_names[f++])
-            return crisk_fail(err, CRISK_E_NOMEM, "out of memory for feature names");
+            return crisk__fail(err, CRISK_E_NOMEM, "out of memory for feature names");
     }
     return 0;
 }
@@ -817,10 +817,10 @@ static int read_header(builder *b, const span *hk, crisk_error *err)
                                HK_FEATURE_NAMES};
     for (size_t i = 0; i < sizeof need / sizeof need[0]; i++)
         if (!hk[need[i]].s)
-            return crisk_fail(err, CRISK_E_FORMAT, "the header has no key %s",
+            return crisk__fail(err, CRISK_E_FORMAT, "the header has no key %s",
                               header_keys[need[i]]);
     if (!span_is(hk[HK_VERSION], "v4") && !span_is(hk[HK_VERSION], "v3"))
-        return crisk_fail(err, CRISK_E_UNSUPPORTED, "line %zu: model version \"%.*s\" is not "
+        return crisk__fail(err, CRISK_E_UNSUPPORTED, "line %zu: model version \"%.*s\" is not "
                           "supported (v3 or v4 expected)", hk[HK_VERSION].line,
                           (int)(hk[HK_VERSION].len > 32 ? 32 : hk[HK_VERSION].len),
                           hk[HK_VERSION].s);
@@ -838,16 +838,16 @@ static int read_header(builder *b, const span *hk, crisk_error *err)
     if (rc)
         return rc;
     if ((size_t)k > b->limits->max_outputs)
-        return crisk_fail(err, CRISK_E_LIMIT, "num_tree_per_iteration = %lld exceeds the "
+        return crisk__fail(err, CRISK_E_LIMIT, "num_tree_per_iteration = %lld exceeds the "
                           "limit max_outputs = %zu", k, b->limits->max_outputs);
     if ((size_t)maxf + 1 > b->limits->max_features)
-        return crisk_fail(err, CRISK_E_LIMIT, "line %zu: max_feature_idx = %lld exceeds the "
+        return crisk__fail(err, CRISK_E_LIMIT, "line %zu: max_feature_idx = %lld exceeds the "
                           "limit max_features = %zu", hk[HK_MAX_FEATURE_IDX].line, maxf,
                           b->limits->max_features);
     if (classes != k)
-        return crisk_fail(err, CRISK_E_FORMAT, "line %zu: num_class = %lld but "
+        return crisk__fail(err, CRISK_E_FORMAT, "line %zu: num_class = %lld but "
                           "num_tree_per_iteration = %lld", hk[HK_NUM_CLASS].line, classes, k);
-    m->family = CRISK_FAMILY_LIGHTGBM;
+    m->family = CRISK__FAMILY_LIGHTGBM;
     m->accumulate_double = 1;
     m->average_output = hk[HK_AVERAGE_OUTPUT].s != NULL;
     snprintf(m->booster, sizeof m->booster, "%s", m->average_output ? "rf" : "gbdt");
@@ -867,7 +867,7 @@ static int read_header(builder *b, const span *hk, crisk_error *err)
     b->huge_tree = calloc(F, sizeof *b->huge_tree);
     if (!m->base_margin || !b->missing || !b->missing_tree || !b->cat_tree || !b->inf_tree ||
         !b->huge_tree)
-        return crisk_fail(err, CRISK_E_NOMEM, "out of memory for %zu features", F);
+        return crisk__fail(err, CRISK_E_NOMEM, "out of memory for %zu features", F);
     return 0;
 }
 
@@ -875,11 +875,11 @@ static int read_header(builder *b, const span *hk, crisk_error *err)
  * missing; NaN: none) and, when a split has threshold +inf, +inf compared as FLT_MAX. */
 static uint8_t feature_fixup(const builder *b, size_t f)
 {
-    uint8_t fix = b->inf_tree[f] ? CRISK_FIXUP_INF_TO_MAX : CRISK_FIXUP_NONE;
+    uint8_t fix = b->inf_tree[f] ? CRISK__FIXUP_INF_TO_MAX : CRISK__FIXUP_NONE;
     if (b->missing[f] == MISSING_NONE + 1)
-        fix |= CRISK_FIXUP_NAN_TO_ZERO;
+        fix |= CRISK__FIXUP_NAN_TO_ZERO;
     else if (b->missing[f] == MISSING_ZERO + 1)
-        fix |= CRISK_FIXUP_ZERO_TO_NAN;
+        fix |= CRISK__FIXUP_ZERO_TO_NAN;
     return fix;
 }
 
@@ -890,12 +890,12 @@ static int make_fixups(builder *b, crisk_error *err)
     crisk_model *m = b->m;
     int any = 0;
     for (size_t f = 0; f < m->num_features; f++)
-        any |= feature_fixup(b, f) != CRISK_FIXUP_NONE;
+        any |= feature_fixup(b, f) != CRISK__FIXUP_NONE;
     if (!any)
         return 0;
     m->fixup = calloc(m->num_features, 1);
     if (!m->fixup)
-        return crisk_fail(err, CRISK_E_NOMEM, "out of memory for fix-ups");
+        return crisk__fail(err, CRISK_E_NOMEM, "out of memory for fix-ups");
     for (size_t f = 0; f < m->num_features; f++)
         m->fixup[f] = feature_fixup(b, f);
     return 0;
@@ -909,7 +909,7 @@ static int import(builder *b, const char *text, size_t size, crisk_error *err)
     memset(hv, 0, sizeof hv);
     keyset hk = {header_keys, hv, HK_COUNT};
     if (!next_line(&r, &line) || !span_is(line, "tree"))
-        return crisk_fail(err, CRISK_E_FORMAT, "line 1: expected \"tree\"");
+        return crisk__fail(err, CRISK_E_FORMAT, "line 1: expected \"tree\"");
     int have;
     while ((have = next_line(&r, &line)) && !starts_with(line, "Tree=")) {
         if (line.len == 0)
@@ -927,20 +927,20 @@ static int import(builder *b, const char *text, size_t size, crisk_error *err)
         return rc;
     crisk_model *m = b->m;
     if (m->num_trees == 0)
-        return crisk_fail(err, CRISK_E_FORMAT, "the model has no trees");
+        return crisk__fail(err, CRISK_E_FORMAT, "the model has no trees");
     if (m->num_trees % m->trees_per_iteration != 0)
-        return crisk_fail(err, CRISK_E_FORMAT, "%zu trees are not a whole number of "
+        return crisk__fail(err, CRISK_E_FORMAT, "%zu trees are not a whole number of "
                           "iterations of num_tree_per_iteration = %zu trees", m->num_trees,
                           m->trees_per_iteration);
     if (hv[HK_TREE_SIZES].s && count_tokens(hv[HK_TREE_SIZES]) != m->num_trees)
-        return crisk_fail(err, CRISK_E_FORMAT, "line %zu: tree_sizes lists %zu trees, the "
+        return crisk__fail(err, CRISK_E_FORMAT, "line %zu: tree_sizes lists %zu trees, the "
                           "file has %zu", hv[HK_TREE_SIZES].line,
                           count_tokens(hv[HK_TREE_SIZES]), m->num_trees);
     m->num_iterations = m->num_trees / m->trees_per_iteration;
     return make_fixups(b, err);
 }
 
-int crisk_import_lightgbm(const char *text, size_t size, const crisk_load_limits *limits,
+int crisk__import_lightgbm(const char *text, size_t size, const crisk_load_limits *limits,
                           crisk_model *m, crisk_error *err)
 {
     builder b;

@@ -36,12 +36,12 @@ static int get_array(const cJSON *obj, const char *key, const char *path, int re
     *out = NULL;
     if (!item) {
         if (required)
-            return crisk_fail(err, CRISK_E_FORMAT, "%s: missing (an array is required)", path);
+            return crisk__fail(err, CRISK_E_FORMAT, "%s: missing (an array is required)", path);
         return 0;
     }
     if (!cJSON_IsArray(item))
-        return crisk_fail(err, CRISK_E_FORMAT, "%s: expected an array, got %s", path,
-                          crisk_json_type_name(item));
+        return crisk__fail(err, CRISK_E_FORMAT, "%s: expected an array, got %s", path,
+                          crisk__json_type_name(item));
     *out = item;
     return 0;
 }
@@ -62,18 +62,18 @@ static int read_numbers(const cJSON *arr, const char *path, size_t n, double *ou
 {
     size_t have = array_size(arr);
     if (have != n)
-        return crisk_fail(err, CRISK_E_FORMAT, "%s: %zu values, expected %zu", path, have, n);
+        return crisk__fail(err, CRISK_E_FORMAT, "%s: %zu values, expected %zu", path, have, n);
     size_t i = 0;
     const cJSON *it;
     cJSON_ArrayForEach(it, arr)
     {
         if (!cJSON_IsNumber(it))
-            return crisk_fail(err, CRISK_E_FORMAT, "%s[%zu]: expected a number, got %s", path,
-                              i, crisk_json_type_name(it));
+            return crisk__fail(err, CRISK_E_FORMAT, "%s[%zu]: expected a number, got %s", path,
+                              i, crisk__json_type_name(it));
         double v = it->valuedouble;
         /* Values are stored as float: one beyond FLT_MAX would become infinite. */
         if (!isfinite(v) || fabs(v) > FLT_MAX)
-            return crisk_fail(err, CRISK_E_FORMAT, "%s[%zu]: not a finite number in float "
+            return crisk__fail(err, CRISK_E_FORMAT, "%s[%zu]: not a finite number in float "
                               "range", path, i);
         out[i++] = v;
     }
@@ -95,7 +95,7 @@ static int read_feature_names(const cJSON *arr, size_t n, crisk_model *m, crisk_
     const char **sorted = malloc(n * sizeof *sorted);
     if (!m->feature_names || !sorted) {
         free(sorted);
-        return crisk_fail(err, CRISK_E_NOMEM, "feature_names: out of memory for %zu names", n);
+        return crisk__fail(err, CRISK_E_NOMEM, "feature_names: out of memory for %zu names", n);
     }
     m->num_features = n; /* set now so that crisk_model_free frees what was copied */
     size_t i = 0;
@@ -104,17 +104,17 @@ static int read_feature_names(const cJSON *arr, size_t n, crisk_model *m, crisk_
     cJSON_ArrayForEach(it, arr)
     {
         if (!cJSON_IsString(it)) {
-            rc = crisk_fail(err, CRISK_E_FORMAT, "feature_names[%zu]: expected a string, got "
-                            "%s", i, crisk_json_type_name(it));
+            rc = crisk__fail(err, CRISK_E_FORMAT, "feature_names[%zu]: expected a string, got "
+                            "%s", i, crisk__json_type_name(it));
             break;
         }
         if (it->valuestring[0] == '\0') {
-            rc = crisk_fail(err, CRISK_E_FORMAT, "feature_names[%zu]: empty name", i);
+            rc = crisk__fail(err, CRISK_E_FORMAT, "feature_names[%zu]: empty name", i);
             break;
         }
         m->feature_names[i] = strdup(it->valuestring);
         if (!m->feature_names[i]) {
-            rc = crisk_fail(err, CRISK_E_NOMEM, "feature_names[%zu]: out of memory", i);
+            rc = crisk__fail(err, CRISK_E_NOMEM, "feature_names[%zu]: out of memory", i);
             break;
         }
         sorted[i] = m->feature_names[i];
@@ -124,7 +124,7 @@ static int read_feature_names(const cJSON *arr, size_t n, crisk_model *m, crisk_
         qsort(sorted, n, sizeof *sorted, compare_names);
         for (size_t k = 1; k < n && rc == 0; k++)
             if (strcmp(sorted[k - 1], sorted[k]) == 0)
-                rc = crisk_fail(err, CRISK_E_FORMAT, "feature_names: \"%s\" appears twice",
+                rc = crisk__fail(err, CRISK_E_FORMAT, "feature_names: \"%s\" appears twice",
                                 sorted[k]);
     }
     free(sorted);
@@ -138,18 +138,18 @@ static int read_classes(const cJSON *arr, const crisk_load_limits *limits,
 {
     size_t n = array_size(arr);
     if (n < 2)
-        return crisk_fail(err, CRISK_E_FORMAT, "classes: %zu labels; a classifier has at "
+        return crisk__fail(err, CRISK_E_FORMAT, "classes: %zu labels; a classifier has at "
                           "least 2", n);
     if (n > limits->max_outputs)
-        return crisk_fail(err, CRISK_E_LIMIT, "classes: %zu labels exceed the limit "
+        return crisk__fail(err, CRISK_E_LIMIT, "classes: %zu labels exceed the limit "
                           "max_outputs = %zu", n, limits->max_outputs);
     size_t i = 0;
     const cJSON *it;
     cJSON_ArrayForEach(it, arr)
     {
         if (!cJSON_IsString(it) && !(cJSON_IsNumber(it) && isfinite(it->valuedouble)))
-            return crisk_fail(err, CRISK_E_FORMAT, "classes[%zu]: expected a string or a "
-                              "finite number, got %s", i, crisk_json_type_name(it));
+            return crisk__fail(err, CRISK_E_FORMAT, "classes[%zu]: expected a string or a "
+                              "finite number, got %s", i, crisk__json_type_name(it));
         i++;
     }
     *num_classes = n;
@@ -160,14 +160,14 @@ static int read_classes(const cJSON *arr, const crisk_load_limits *limits,
 typedef struct logistic_kind {
     const char *name;          /* value of "multi_class" */
     const char *objective;     /* crisk_model_info.objective */
-    crisk_transform transform;
+    crisk__transform transform;
     int binary;                /* 1: exactly 2 classes and one coefficient row */
 } logistic_kind;
 
 static const logistic_kind kinds[] = {
-    {"binary", "binary:logistic", CRISK_TF_SIGMOID, 1},
-    {"multinomial", "multi:multinomial", CRISK_TF_SOFTMAX, 0},
-    {"ovr", "multi:ovr", CRISK_TF_SIGMOID_OVR_NORM, 0},
+    {"binary", "binary:logistic", CRISK__TF_SIGMOID, 1},
+    {"multinomial", "multi:multinomial", CRISK__TF_SOFTMAX, 0},
+    {"ovr", "multi:ovr", CRISK__TF_SIGMOID_OVR_NORM, 0},
 };
 
 /* Reads "multi_class", checks it against the number of classes, and sets the model's
@@ -177,20 +177,20 @@ static int read_multi_class(const cJSON *root, size_t num_classes, crisk_model *
 {
     const cJSON *mc = cJSON_GetObjectItemCaseSensitive(root, "multi_class");
     if (!mc)
-        return crisk_fail(err, CRISK_E_FORMAT, "multi_class: missing (\"binary\", "
+        return crisk__fail(err, CRISK_E_FORMAT, "multi_class: missing (\"binary\", "
                           "\"multinomial\" or \"ovr\")");
     if (!cJSON_IsString(mc))
-        return crisk_fail(err, CRISK_E_FORMAT, "multi_class: expected a string, got %s",
-                          crisk_json_type_name(mc));
+        return crisk__fail(err, CRISK_E_FORMAT, "multi_class: expected a string, got %s",
+                          crisk__json_type_name(mc));
     const logistic_kind *kind = NULL;
     for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++)
         if (strcmp(mc->valuestring, kinds[k].name) == 0)
             kind = &kinds[k];
     if (!kind)
-        return crisk_fail(err, CRISK_E_FORMAT, "multi_class: \"%.64s\" is not \"binary\", "
+        return crisk__fail(err, CRISK_E_FORMAT, "multi_class: \"%.64s\" is not \"binary\", "
                           "\"multinomial\" or \"ovr\"", mc->valuestring);
     if (kind->binary != (num_classes == 2))
-        return crisk_fail(err, CRISK_E_FORMAT, "multi_class: \"%s\" does not fit %zu classes "
+        return crisk__fail(err, CRISK_E_FORMAT, "multi_class: \"%s\" does not fit %zu classes "
                           "(\"binary\" is for exactly 2, \"multinomial\" and \"ovr\" for 3 "
                           "or more)", kind->name, num_classes);
     snprintf(m->objective, sizeof m->objective, "%s", kind->objective);
@@ -207,18 +207,18 @@ static int check_header(const cJSON *root, crisk_error *err)
 {
     const cJSON *format = cJSON_GetObjectItemCaseSensitive(root, "format");
     if (!cJSON_IsString(format) || strcmp(format->valuestring, "crisk-logistic") != 0)
-        return crisk_fail(err, CRISK_E_FORMAT, "format: expected \"crisk-logistic\"");
+        return crisk__fail(err, CRISK_E_FORMAT, "format: expected \"crisk-logistic\"");
     const cJSON *version = cJSON_GetObjectItemCaseSensitive(root, "version");
     if (!version)
-        return crisk_fail(err, CRISK_E_FORMAT, "version: missing (a positive integer)");
+        return crisk__fail(err, CRISK_E_FORMAT, "version: missing (a positive integer)");
     if (!cJSON_IsNumber(version))
-        return crisk_fail(err, CRISK_E_FORMAT, "version: expected a number, got %s",
-                          crisk_json_type_name(version));
+        return crisk__fail(err, CRISK_E_FORMAT, "version: expected a number, got %s",
+                          crisk__json_type_name(version));
     double v = version->valuedouble;
     if (!(v >= 1 && v <= INT32_MAX) || v != floor(v))
-        return crisk_fail(err, CRISK_E_FORMAT, "version: %g is not a positive integer", v);
+        return crisk__fail(err, CRISK_E_FORMAT, "version: %g is not a positive integer", v);
     if (v != LOGISTIC_FORMAT_VERSION)
-        return crisk_fail(err, CRISK_E_UNSUPPORTED, "version: %d is newer than this crisk "
+        return crisk__fail(err, CRISK_E_UNSUPPORTED, "version: %d is newer than this crisk "
                           "reads (version %d)", (int)v, LOGISTIC_FORMAT_VERSION);
     return 0;
 }
@@ -237,9 +237,9 @@ static int read_standardize(const cJSON *root, size_t F, double *mean, double *s
     if (!st)
         return 0;
     if (!cJSON_IsObject(st))
-        return crisk_fail(err, CRISK_E_FORMAT, "standardize: expected an object, got %s",
-                          crisk_json_type_name(st));
-    int rc = crisk_json_check_path_keys(st, "standardize", standardize_keys, 2, err);
+        return crisk__fail(err, CRISK_E_FORMAT, "standardize: expected an object, got %s",
+                          crisk__json_type_name(st));
+    int rc = crisk__json_check_path_keys(st, "standardize", standardize_keys, 2, err);
     const cJSON *arr = NULL;
     if (rc == 0)
         rc = get_array(st, "mean", "standardize.mean", 1, &arr, err);
@@ -251,7 +251,7 @@ static int read_standardize(const cJSON *root, size_t F, double *mean, double *s
         rc = read_numbers(arr, "standardize.scale", F, scale, err);
     for (size_t f = 0; rc == 0 && f < F; f++)
         if (!(scale[f] > 0.0))
-            rc = crisk_fail(err, CRISK_E_FORMAT, "standardize.scale[%zu]: %g is not positive",
+            rc = crisk__fail(err, CRISK_E_FORMAT, "standardize.scale[%zu]: %g is not positive",
                             f, scale[f]);
     return rc;
 }
@@ -272,14 +272,14 @@ static int read_weights(const cJSON *root, size_t F, size_t G, const double *mea
         return rc;
     size_t rows = array_size(coef);
     if (rows != G)
-        return crisk_fail(err, CRISK_E_FORMAT, "coef: %zu rows, expected %zu (%s)", rows, G,
+        return crisk__fail(err, CRISK_E_FORMAT, "coef: %zu rows, expected %zu (%s)", rows, G,
                           G == 1 ? "one row for a binary model" : "one row per class");
     double *b = malloc(G * sizeof *b);
     m->weights = malloc(F * G * sizeof *m->weights);
     m->bias = malloc(G * sizeof *m->bias);
     if (!b || !m->weights || !m->bias) {
         free(b);
-        return crisk_fail(err, CRISK_E_NOMEM, "coef: out of memory for %zu x %zu weights", G,
+        return crisk__fail(err, CRISK_E_NOMEM, "coef: out of memory for %zu x %zu weights", G,
                           F);
     }
     rc = read_numbers(intercept, "intercept", G, b, err);
@@ -292,8 +292,8 @@ static int read_weights(const cJSON *root, size_t F, size_t G, const double *mea
         char path[32];
         snprintf(path, sizeof path, "coef[%zu]", g);
         if (!cJSON_IsArray(it)) {
-            rc = crisk_fail(err, CRISK_E_FORMAT, "%s: expected an array, got %s", path,
-                            crisk_json_type_name(it));
+            rc = crisk__fail(err, CRISK_E_FORMAT, "%s: expected an array, got %s", path,
+                            crisk__json_type_name(it));
             break;
         }
         rc = read_numbers(it, path, F, row, err);
@@ -302,12 +302,12 @@ static int read_weights(const cJSON *root, size_t F, size_t G, const double *mea
             double w = row[f] / scale[f];
             bias -= w * mean[f];
             if (fabs(w) > FLT_MAX)
-                rc = crisk_fail(err, CRISK_E_FORMAT, "coef[%zu][%zu]: divided by "
+                rc = crisk__fail(err, CRISK_E_FORMAT, "coef[%zu][%zu]: divided by "
                                 "standardize.scale[%zu], it overflows a float", g, f, f);
             m->weights[f * G + g] = w;
         }
         if (rc == 0 && !(fabs(bias) <= FLT_MAX))
-            rc = crisk_fail(err, CRISK_E_FORMAT, "intercept[%zu]: with the standardisation "
+            rc = crisk__fail(err, CRISK_E_FORMAT, "intercept[%zu]: with the standardisation "
                             "folded in, it overflows a float", g);
         m->bias[g] = bias;
         g++;
@@ -324,7 +324,7 @@ static int keep_standardize(const double *mean, const double *scale, size_t F,
     m->mean = malloc(F * sizeof *m->mean);
     m->scale = malloc(F * sizeof *m->scale);
     if (!m->mean || !m->scale)
-        return crisk_fail(err, CRISK_E_NOMEM, "standardize: out of memory");
+        return crisk__fail(err, CRISK_E_NOMEM, "standardize: out of memory");
     for (size_t f = 0; f < F; f++) {
         m->mean[f] = (float)mean[f];
         m->scale[f] = (float)scale[f];
@@ -335,14 +335,14 @@ static int keep_standardize(const double *mean, const double *scale, size_t F,
 /* Fills `m` from a crisk logistic document: header, names and classes first (bounded by
  * the limits before anything of their size is allocated), then the standardisation and
  * the folded weights. */
-int crisk_import_logistic(const cJSON *root, const crisk_load_limits *limits,
+int crisk__import_logistic(const cJSON *root, const crisk_load_limits *limits,
                           crisk_model *m, crisk_error *err)
 {
     /* The loader only passes objects, but the importer must not rely on it. */
     if (!cJSON_IsObject(root))
-        return crisk_fail(err, CRISK_E_FORMAT, "the document is not a JSON object (got %s)",
-                          crisk_json_type_name(root));
-    int rc = crisk_json_check_path_keys(root, "", top_keys, NUM_TOP_KEYS, err);
+        return crisk__fail(err, CRISK_E_FORMAT, "the document is not a JSON object (got %s)",
+                          crisk__json_type_name(root));
+    int rc = crisk__json_check_path_keys(root, "", top_keys, NUM_TOP_KEYS, err);
     if (rc == 0)
         rc = check_header(root, err);
     const cJSON *names = NULL, *classes = NULL;
@@ -354,10 +354,10 @@ int crisk_import_logistic(const cJSON *root, const crisk_load_limits *limits,
         return rc;
     size_t F = array_size(names), K = 0;
     if (F == 0)
-        return crisk_fail(err, CRISK_E_FORMAT, "feature_names: empty; a model needs at least "
+        return crisk__fail(err, CRISK_E_FORMAT, "feature_names: empty; a model needs at least "
                           "one feature");
     if (F > limits->max_features)
-        return crisk_fail(err, CRISK_E_LIMIT, "feature_names: %zu features exceed the limit "
+        return crisk__fail(err, CRISK_E_LIMIT, "feature_names: %zu features exceed the limit "
                           "max_features = %zu", F, limits->max_features);
     rc = read_classes(classes, limits, &K, err);
     if (rc == 0)
@@ -368,15 +368,15 @@ int crisk_import_logistic(const cJSON *root, const crisk_load_limits *limits,
         return rc;
     size_t G = m->num_outputs;
     if (F > SIZE_MAX / sizeof(double) / 3 || F > SIZE_MAX / sizeof(float) / G)
-        return crisk_fail(err, CRISK_E_LIMIT, "coef: %zu x %zu weights do not fit in memory",
+        return crisk__fail(err, CRISK_E_LIMIT, "coef: %zu x %zu weights do not fit in memory",
                           G, F);
-    m->family = CRISK_FAMILY_LOGISTIC;
+    m->family = CRISK__FAMILY_LOGISTIC;
     snprintf(m->booster, sizeof m->booster, "linear");
     m->base_margin = calloc(G, sizeof *m->base_margin);
     double *scratch = malloc(3 * F * sizeof *scratch); /* mean, scale, one coef row */
     if (!m->base_margin || !scratch) {
         free(scratch);
-        return crisk_fail(err, CRISK_E_NOMEM, "out of memory for %zu features", F);
+        return crisk__fail(err, CRISK_E_NOMEM, "out of memory for %zu features", F);
     }
     double *mean = scratch, *scale = scratch + F, *row = scratch + 2 * F;
     int standardized = 0;

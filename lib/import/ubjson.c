@@ -63,7 +63,7 @@ static size_t remaining(const ubj_reader *r)
  * before it. */
 static int fail_truncated(ubj_reader *r, size_t at, const char *what)
 {
-    return crisk_fail(r->err, CRISK_E_FORMAT,
+    return crisk__fail(r->err, CRISK_E_FORMAT,
                       "UBJSON truncated at byte offset %zu: expected %s, but the document "
                       "ends (%zu bytes)", at, what, r->size);
 }
@@ -120,7 +120,7 @@ static int read_int_payload(ubj_reader *r, unsigned char marker, const char *wha
     const unsigned char *b = NULL;
     size_t n = fixed_size(marker);
     if (n == 0 || marker == 'C' || marker == 'd' || marker == 'D')
-        return crisk_fail(r->err, CRISK_E_FORMAT,
+        return crisk__fail(r->err, CRISK_E_FORMAT,
                           "UBJSON byte offset %zu: expected an integer marker (i, U, I, l "
                           "or L) for %s, found 0x%02x", at, what, marker);
     int rc = take(r, n, what, &b);
@@ -150,16 +150,16 @@ static int read_length(ubj_reader *r, const char *what, size_t unit, size_t *out
     if (rc)
         return rc;
     if (v < 0)
-        return crisk_fail(r->err, CRISK_E_FORMAT,
+        return crisk__fail(r->err, CRISK_E_FORMAT,
                           "UBJSON byte offset %zu: %s is negative (%lld)", at, what,
                           (long long)v);
     if ((uint64_t)v > r->limits->max_file_bytes)
-        return crisk_fail(r->err, CRISK_E_LIMIT,
+        return crisk__fail(r->err, CRISK_E_LIMIT,
                           "UBJSON byte offset %zu: %s (%lld) is more than the limit "
                           "max_file_bytes = %zu", at, what, (long long)v,
                           r->limits->max_file_bytes);
     if ((uint64_t)v > remaining(r) / unit)
-        return crisk_fail(r->err, CRISK_E_FORMAT,
+        return crisk__fail(r->err, CRISK_E_FORMAT,
                           "UBJSON byte offset %zu: %s (%lld) needs at least %llu bytes, but "
                           "only %zu remain", at, what, (long long)v,
                           (unsigned long long)v * unit, remaining(r));
@@ -181,12 +181,12 @@ static int read_text(ubj_reader *r, const char *noun, const char *length)
     if (rc)
         return rc;
     if (memchr(b, 0, n))
-        return crisk_fail(r->err, CRISK_E_FORMAT,
+        return crisk__fail(r->err, CRISK_E_FORMAT,
                           "UBJSON byte offset %zu: %s holds a NUL byte", at, noun);
     if (n + 1 > r->text_cap) {
         char *grown = realloc(r->text, n + 1);
         if (!grown)
-            return crisk_fail(r->err, CRISK_E_NOMEM,
+            return crisk__fail(r->err, CRISK_E_NOMEM,
                               "out of memory for %s of %zu bytes", noun, n);
         r->text = grown;
         r->text_cap = n + 1;
@@ -250,7 +250,7 @@ static int read_scalar(ubj_reader *r, unsigned char marker, size_t at, cJSON **o
     case 'C':
         rc = take(r, 1, "a char", &b);
         if (rc == 0 && b[0] == 0)
-            rc = crisk_fail(r->err, CRISK_E_FORMAT,
+            rc = crisk__fail(r->err, CRISK_E_FORMAT,
                             "UBJSON byte offset %zu: a char holds a NUL byte", at);
         if (rc == 0) {
             char c[2] = {(char)b[0], '\0'};
@@ -269,14 +269,14 @@ static int read_scalar(ubj_reader *r, unsigned char marker, size_t at, cJSON **o
             *out = high_precision(r);
         break;
     default:
-        return crisk_fail(r->err, CRISK_E_FORMAT,
+        return crisk__fail(r->err, CRISK_E_FORMAT,
                           "UBJSON byte offset %zu: expected a value marker (Z T F i U I l L "
                           "d D H C S [ {), found 0x%02x", at, marker);
     }
     if (rc)
         return rc;
     if (!*out)
-        return crisk_fail(r->err, CRISK_E_NOMEM, "out of memory decoding UBJSON at byte "
+        return crisk__fail(r->err, CRISK_E_NOMEM, "out of memory decoding UBJSON at byte "
                           "offset %zu", at);
     return 0;
 }
@@ -307,14 +307,14 @@ static int open_container(ubj_reader *r, unsigned char marker, cJSON *node)
             return rc;
         type = b[0];
         if (!one_of("iUIlLdDCSH", type))
-            return crisk_fail(r->err, CRISK_E_FORMAT,
+            return crisk__fail(r->err, CRISK_E_FORMAT,
                               "UBJSON byte offset %zu: unsupported element type 0x%02x in an "
                               "optimized container (expected one of i U I l L d D C S H)",
                               at, type);
         if (remaining(r) == 0)
             return fail_truncated(r, r->pos, "'#' and a count after a '$' type");
         if (r->data[r->pos] != '#')
-            return crisk_fail(r->err, CRISK_E_FORMAT,
+            return crisk__fail(r->err, CRISK_E_FORMAT,
                               "UBJSON byte offset %zu: expected '#' and a count after a '$' "
                               "type, found 0x%02x", r->pos, r->data[r->pos]);
     }
@@ -328,14 +328,14 @@ static int open_container(ubj_reader *r, unsigned char marker, cJSON *node)
         left = (int64_t)count;
     }
     if (r->depth == CRISK_UBJSON_MAX_NESTING)
-        return crisk_fail(r->err, CRISK_E_LIMIT,
+        return crisk__fail(r->err, CRISK_E_LIMIT,
                           "UBJSON byte offset %zu: containers nested deeper than %d levels",
                           r->pos, CRISK_UBJSON_MAX_NESTING);
     if (r->depth == r->stack_cap) {
         size_t cap = r->stack_cap ? 2 * r->stack_cap : 16;
         ubj_frame *grown = realloc(r->stack, cap * sizeof *grown);
         if (!grown)
-            return crisk_fail(r->err, CRISK_E_NOMEM, "out of memory for the UBJSON stack");
+            return crisk__fail(r->err, CRISK_E_NOMEM, "out of memory for the UBJSON stack");
         r->stack = grown;
         r->stack_cap = cap;
     }
@@ -353,7 +353,7 @@ static int read_value(ubj_reader *r, unsigned char marker, size_t at, cJSON **ou
         return read_scalar(r, marker, at, out);
     cJSON *node = marker == '[' ? cJSON_CreateArray() : cJSON_CreateObject();
     if (!node)
-        return crisk_fail(r->err, CRISK_E_NOMEM, "out of memory decoding UBJSON at byte "
+        return crisk__fail(r->err, CRISK_E_NOMEM, "out of memory decoding UBJSON at byte "
                           "offset %zu", at);
     int rc = open_container(r, marker, node);
     if (rc) {
@@ -407,7 +407,7 @@ static int step(ubj_reader *r)
         if (f->left < 0 && remaining(r) == 0)
             return fail_truncated(r, r->pos, "an object key or '}'");
         if (f->left < 0 && !one_of("iUIlL", r->data[r->pos]))
-            return crisk_fail(r->err, CRISK_E_FORMAT,
+            return crisk__fail(r->err, CRISK_E_FORMAT,
                               "UBJSON byte offset %zu: expected an object key (its length: "
                               "i, U, I, l or L) or '}', found 0x%02x", r->pos,
                               r->data[r->pos]);
@@ -428,7 +428,7 @@ static int step(ubj_reader *r)
     if (rc == 0 && key && (marker == 'S' || marker == 'H')) {
         key_copy = strdup(key);
         if (!key_copy)
-            rc = crisk_fail(r->err, CRISK_E_NOMEM, "out of memory decoding UBJSON");
+            rc = crisk__fail(r->err, CRISK_E_NOMEM, "out of memory decoding UBJSON");
         key = key_copy;
     }
     if (f->left > 0)
@@ -442,7 +442,7 @@ static int step(ubj_reader *r)
                                : cJSON_AddItemToArray(parent, value);
         if (!added) {
             cJSON_Delete(value);
-            rc = crisk_fail(r->err, CRISK_E_NOMEM, "out of memory decoding UBJSON at "
+            rc = crisk__fail(r->err, CRISK_E_NOMEM, "out of memory decoding UBJSON at "
                             "byte offset %zu", at);
             /* A pushed frame for `value` must not outlive it. */
             if (r->depth > 0 && r->stack[r->depth - 1].node == value)
@@ -456,12 +456,12 @@ static int step(ubj_reader *r)
 /* Decodes the UBJSON document of `size` bytes at `data` into a new cJSON tree in `*out`
  * (NULL on failure), and returns 0 or the CRISK_E_* code of the first problem, whose
  * message names its byte offset. */
-int crisk_ubjson_parse(const unsigned char *data, size_t size, const crisk_load_limits *limits,
+int crisk__ubjson_parse(const unsigned char *data, size_t size, const crisk_load_limits *limits,
                        cJSON **out, crisk_error *err)
 {
     *out = NULL;
     if (size > limits->max_file_bytes)
-        return crisk_fail(err, CRISK_E_LIMIT,
+        return crisk__fail(err, CRISK_E_LIMIT,
                           "the UBJSON document has %zu bytes, more than the limit "
                           "max_file_bytes = %zu", size, limits->max_file_bytes);
     ubj_reader r = {.data = data, .size = size, .limits = limits, .err = err};
@@ -476,7 +476,7 @@ int crisk_ubjson_parse(const unsigned char *data, size_t size, const crisk_load_
     if (rc == 0)
         skip_noops(&r);
     if (rc == 0 && r.pos < size)
-        rc = crisk_fail(err, CRISK_E_FORMAT,
+        rc = crisk__fail(err, CRISK_E_FORMAT,
                         "UBJSON byte offset %zu: expected the end of the document after "
                         "its value, found 0x%02x", r.pos, data[r.pos]);
     free(r.text);

@@ -24,27 +24,27 @@ typedef enum base_kind {
  * (0: a regressor; -1: num_class from the model). */
 static const struct objective_spec {
     const char *name;
-    crisk_transform transform;
+    crisk__transform transform;
     base_kind base;
     int classes;
 } objectives[] = {
-    {"binary:logistic", CRISK_TF_XGB_SIGMOID, BASE_LOGIT, 2},
-    {"binary:logitraw", CRISK_TF_IDENTITY, BASE_AS_IS, 2},
-    {"binary:hinge", CRISK_TF_XGB_HINGE, BASE_AS_IS, 2},
-    {"reg:logistic", CRISK_TF_XGB_SIGMOID, BASE_LOGIT, 0},
-    {"reg:squarederror", CRISK_TF_IDENTITY, BASE_AS_IS, 0},
-    {"reg:linear", CRISK_TF_IDENTITY, BASE_AS_IS, 0},
-    {"reg:squaredlogerror", CRISK_TF_IDENTITY, BASE_AS_IS, 0},
-    {"reg:pseudohubererror", CRISK_TF_IDENTITY, BASE_AS_IS, 0},
-    {"reg:absoluteerror", CRISK_TF_IDENTITY, BASE_AS_IS, 0},
-    {"count:poisson", CRISK_TF_XGB_EXP, BASE_LOG, 0},
-    {"reg:gamma", CRISK_TF_XGB_EXP, BASE_LOG, 0},
-    {"reg:tweedie", CRISK_TF_XGB_EXP, BASE_LOG, 0},
-    {"multi:softprob", CRISK_TF_XGB_SOFTPROB, BASE_AS_IS, -1},
-    {"multi:softmax", CRISK_TF_XGB_SOFTMAX, BASE_AS_IS, -1},
-    {"rank:pairwise", CRISK_TF_IDENTITY, BASE_AS_IS, 0},
-    {"rank:ndcg", CRISK_TF_IDENTITY, BASE_AS_IS, 0},
-    {"rank:map", CRISK_TF_IDENTITY, BASE_AS_IS, 0},
+    {"binary:logistic", CRISK__TF_XGB_SIGMOID, BASE_LOGIT, 2},
+    {"binary:logitraw", CRISK__TF_IDENTITY, BASE_AS_IS, 2},
+    {"binary:hinge", CRISK__TF_XGB_HINGE, BASE_AS_IS, 2},
+    {"reg:logistic", CRISK__TF_XGB_SIGMOID, BASE_LOGIT, 0},
+    {"reg:squarederror", CRISK__TF_IDENTITY, BASE_AS_IS, 0},
+    {"reg:linear", CRISK__TF_IDENTITY, BASE_AS_IS, 0},
+    {"reg:squaredlogerror", CRISK__TF_IDENTITY, BASE_AS_IS, 0},
+    {"reg:pseudohubererror", CRISK__TF_IDENTITY, BASE_AS_IS, 0},
+    {"reg:absoluteerror", CRISK__TF_IDENTITY, BASE_AS_IS, 0},
+    {"count:poisson", CRISK__TF_XGB_EXP, BASE_LOG, 0},
+    {"reg:gamma", CRISK__TF_XGB_EXP, BASE_LOG, 0},
+    {"reg:tweedie", CRISK__TF_XGB_EXP, BASE_LOG, 0},
+    {"multi:softprob", CRISK__TF_XGB_SOFTPROB, BASE_AS_IS, -1},
+    {"multi:softmax", CRISK__TF_XGB_SOFTMAX, BASE_AS_IS, -1},
+    {"rank:pairwise", CRISK__TF_IDENTITY, BASE_AS_IS, 0},
+    {"rank:ndcg", CRISK__TF_IDENTITY, BASE_AS_IS, 0},
+    {"rank:map", CRISK__TF_IDENTITY, BASE_AS_IS, 0},
 };
 
 /* XGBoost treats category values at or above 2^24 as invalid (they go left). */
@@ -57,11 +57,11 @@ static const cJSON *member(const cJSON *obj, const char *path, const char *key, 
 {
     const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, key);
     if (!item) {
-        crisk_fail(err, CRISK_E_FORMAT, "%s: missing \"%s\"", path, key);
+        crisk__fail(err, CRISK_E_FORMAT, "%s: missing \"%s\"", path, key);
         return NULL;
     }
     if (!(item->type & type_mask)) {
-        crisk_fail(err, CRISK_E_FORMAT, "%s.%s: unexpected JSON type", path, key);
+        crisk__fail(err, CRISK_E_FORMAT, "%s.%s: unexpected JSON type", path, key);
         return NULL;
     }
     return item;
@@ -74,7 +74,7 @@ static int as_size(const cJSON *item, const char *path, size_t *out, crisk_error
     if (cJSON_IsNumber(item)) {
         double v = item->valuedouble;
         if (!(v >= 0 && v <= 9007199254740992.0) || v != floor(v))
-            return crisk_fail(err, CRISK_E_FORMAT, "%s: %g is not a non-negative integer",
+            return crisk__fail(err, CRISK_E_FORMAT, "%s: %g is not a non-negative integer",
                               path, v);
         *out = (size_t)v;
         return 0;
@@ -85,12 +85,12 @@ static int as_size(const cJSON *item, const char *path, size_t *out, crisk_error
         errno = 0;
         unsigned long long v = strtoull(s, &end, 10);
         if (s[0] < '0' || s[0] > '9' || *end != '\0' || errno == ERANGE)
-            return crisk_fail(err, CRISK_E_FORMAT, "%s: \"%.40s\" is not a non-negative integer",
+            return crisk__fail(err, CRISK_E_FORMAT, "%s: \"%.40s\" is not a non-negative integer",
                               path, s);
         *out = (size_t)v;
         return 0;
     }
-    return crisk_fail(err, CRISK_E_FORMAT, "%s: expected an integer", path);
+    return crisk__fail(err, CRISK_E_FORMAT, "%s: expected an integer", path);
 }
 
 /* Reads member `key` of `obj` as a non-negative integer (see as_size). */
@@ -121,11 +121,11 @@ static int parse_base_score(const char *s, float *values, size_t cap, size_t *n,
             p++;
         float v = strtof(p, &end);
         if (end == p || !isfinite(v))
-            return crisk_fail(err, CRISK_E_FORMAT,
+            return crisk__fail(err, CRISK_E_FORMAT,
                               "learner.learner_model_param.base_score: \"%.60s\" is not a "
                               "number or a list of numbers", s);
         if (*n == cap)
-            return crisk_fail(err, CRISK_E_FORMAT,
+            return crisk__fail(err, CRISK_E_FORMAT,
                               "learner.learner_model_param.base_score: more than %zu values",
                               cap);
         values[(*n)++] = v;
@@ -139,7 +139,7 @@ static int parse_base_score(const char *s, float *values, size_t cap, size_t *n,
         if (bracketed && *p == ']')
             p++;
         if (*p != '\0')
-            return crisk_fail(err, CRISK_E_FORMAT,
+            return crisk__fail(err, CRISK_E_FORMAT,
                               "learner.learner_model_param.base_score: trailing text in "
                               "\"%.60s\"", s);
         return 0;
@@ -154,14 +154,14 @@ static int base_to_margin(const struct objective_spec *obj, float b, double *mar
     switch (obj->base) {
     case BASE_LOGIT:
         if (!(b > 0.0f && b < 1.0f))
-            return crisk_fail(err, CRISK_E_FORMAT,
+            return crisk__fail(err, CRISK_E_FORMAT,
                               "learner.learner_model_param.base_score: %g outside (0, 1) for "
                               "%s", (double)b, obj->name);
         *margin = -logf(1.0f / b - 1.0f);
         return 0;
     case BASE_LOG:
         if (!(b > 0.0f))
-            return crisk_fail(err, CRISK_E_FORMAT,
+            return crisk__fail(err, CRISK_E_FORMAT,
                               "learner.learner_model_param.base_score: %g is not positive for "
                               "%s", (double)b, obj->name);
         *margin = logf(b);
@@ -193,17 +193,17 @@ static int read_array(const cJSON *obj, const char *path, const char *key, size_
         float nonfinite;
         if (cJSON_IsNumber(it))
             v = it->valuedouble;
-        else if (kind == ELEM_F32 && crisk_json_nonfinite_value(it, &nonfinite))
+        else if (kind == ELEM_F32 && crisk__json_nonfinite_value(it, &nonfinite))
             v = nonfinite; /* XGBoost's bare NaN / Infinity */
         else if (kind == ELEM_U8 && cJSON_IsBool(it))
             v = cJSON_IsTrue(it);
         else
-            return crisk_fail(err, CRISK_E_FORMAT, "%s.%s[%zu]: not a number", path, key, i);
+            return crisk__fail(err, CRISK_E_FORMAT, "%s.%s[%zu]: not a number", path, key, i);
         if (kind == ELEM_F32) {
             ((float *)dst)[i] = (float)v;
         } else {
             if (v != floor(v) || v < -2147483648.0 || v > 2147483647.0)
-                return crisk_fail(err, CRISK_E_FORMAT, "%s.%s[%zu]: %g is not a 32-bit integer",
+                return crisk__fail(err, CRISK_E_FORMAT, "%s.%s[%zu]: %g is not a 32-bit integer",
                                   path, key, i, v);
             if (kind == ELEM_I32)
                 ((int32_t *)dst)[i] = (int32_t)v;
@@ -213,7 +213,7 @@ static int read_array(const cJSON *obj, const char *path, const char *key, size_
         i++;
     }
     if (i != n || (it && i == n))
-        return crisk_fail(err, CRISK_E_FORMAT, "%s.%s: %s than num_nodes = %zu elements", path,
+        return crisk__fail(err, CRISK_E_FORMAT, "%s.%s: %s than num_nodes = %zu elements", path,
                           key, i != n ? "fewer" : "more", n);
     return 0;
 }
@@ -228,7 +228,7 @@ typedef struct tree_columns {
 /* Fills the category bitsets of one tree's categorical nodes from categories,
  * categories_nodes, categories_segments and categories_sizes. */
 static int read_categories(crisk_model *m, const cJSON *tree, const char *path,
-                           crisk_node *nodes, size_t num_nodes, const uint8_t *split_type,
+                           crisk__node *nodes, size_t num_nodes, const uint8_t *split_type,
                            const crisk_load_limits *limits, crisk_error *err)
 {
     const cJSON *cats = cJSON_GetObjectItemCaseSensitive(tree, "categories");
@@ -240,20 +240,20 @@ static int read_categories(crisk_model *m, const cJSON *tree, const char *path,
     for (size_t i = 0; i < num_nodes; i++)
         want += split_type[i] != 0 && nodes[i].left != -1;
     if (ncat_nodes != want)
-        return crisk_fail(err, CRISK_E_FORMAT,
+        return crisk__fail(err, CRISK_E_FORMAT,
                           "%s.categories_nodes: %zu entries for %zu categorical splits", path,
                           ncat_nodes, want);
     if (want == 0)
         return 0;
     if (!cJSON_IsArray(cats) || !cJSON_IsArray(csegs) || !cJSON_IsArray(csizes) ||
         (size_t)cJSON_GetArraySize(csegs) != want || (size_t)cJSON_GetArraySize(csizes) != want)
-        return crisk_fail(err, CRISK_E_FORMAT,
+        return crisk__fail(err, CRISK_E_FORMAT,
                           "%s: categories, categories_segments and categories_sizes must be "
                           "arrays with one entry per categorical split", path);
     size_t ncats = (size_t)cJSON_GetArraySize(cats);
     int32_t *catv = malloc((ncats ? ncats : 1) * sizeof *catv);
     int32_t *meta = malloc(3 * want * sizeof *meta);
-    int rc = (catv && meta) ? 0 : crisk_fail(err, CRISK_E_NOMEM, "out of memory");
+    int rc = (catv && meta) ? 0 : crisk__fail(err, CRISK_E_NOMEM, "out of memory");
     if (rc == 0)
         rc = read_array(tree, path, "categories", ncats, ELEM_I32, catv, err);
     if (rc == 0)
@@ -268,13 +268,13 @@ static int read_categories(crisk_model *m, const cJSON *tree, const char *path,
         int32_t nid = meta[k], seg = meta[want + k], size = meta[2 * want + k];
         if (nid < 0 || (size_t)nid >= num_nodes || !split_type[nid] || nodes[nid].left == -1 ||
             nodes[nid].categorical) {
-            rc = crisk_fail(err, CRISK_E_FORMAT,
+            rc = crisk__fail(err, CRISK_E_FORMAT,
                             "%s.categories_nodes[%zu]: node %d is not a categorical split "
                             "listed once", path, k, (int)nid);
             break;
         }
         if (seg < 0 || size < 0 || (size_t)seg + (size_t)size > ncats) {
-            rc = crisk_fail(err, CRISK_E_FORMAT,
+            rc = crisk__fail(err, CRISK_E_FORMAT,
                             "%s.categories_segments[%zu]: [%d, +%d) outside the %zu categories",
                             path, k, (int)seg, (int)size, ncats);
             break;
@@ -283,7 +283,7 @@ static int read_categories(crisk_model *m, const cJSON *tree, const char *path,
         for (int32_t c = 0; c < size; c++) {
             int32_t v = catv[seg + c];
             if (v < 0 || (size_t)v >= max_cat) {
-                rc = crisk_fail(err, v < 0 ? CRISK_E_FORMAT : CRISK_E_LIMIT,
+                rc = crisk__fail(err, v < 0 ? CRISK_E_FORMAT : CRISK_E_LIMIT,
                                 "%s.categories[%d]: category %d outside [0, %zu)", path,
                                 (int)(seg + c), (int)v, max_cat);
                 break;
@@ -296,7 +296,7 @@ static int read_categories(crisk_model *m, const cJSON *tree, const char *path,
         size_t words = (size_t)(top + 1 + 31) / 32;
         uint32_t *grown = realloc(m->cat_words, (m->num_cat_words + words + 1) * sizeof *grown);
         if (!grown) {
-            rc = crisk_fail(err, CRISK_E_NOMEM, "out of memory for category bitsets");
+            rc = crisk__fail(err, CRISK_E_NOMEM, "out of memory for category bitsets");
             break;
         }
         m->cat_words = grown;
@@ -305,7 +305,7 @@ static int read_categories(crisk_model *m, const cJSON *tree, const char *path,
             uint32_t v = (uint32_t)catv[seg + c];
             grown[m->num_cat_words + v / 32] |= 1u << (v % 32);
         }
-        crisk_node *n = &nodes[nid];
+        crisk__node *n = &nodes[nid];
         n->categorical = 1;
         n->cat_in_left = 0; /* XGBoost: the listed categories go right */
         n->cat_begin = (uint32_t)m->num_cat_words;
@@ -343,9 +343,9 @@ static int read_tree(crisk_model *m, const cJSON *tree, size_t t, size_t n, size
         memset(c->split_type, 0, n);
     if (rc)
         return rc;
-    crisk_node *nodes = m->nodes + first;
+    crisk__node *nodes = m->nodes + first;
     for (size_t i = 0; i < n; i++) {
-        crisk_node *node = &nodes[i];
+        crisk__node *node = &nodes[i];
         memset(node, 0, sizeof *node);
         node->left = c->left[i];
         node->right = c->right[i];
@@ -356,7 +356,7 @@ static int read_tree(crisk_model *m, const cJSON *tree, size_t t, size_t n, size
         } else {
             /* Checked here, before the 29-bit field could truncate it. */
             if (c->split_index[i] < 0 || (size_t)c->split_index[i] >= m->num_features)
-                return crisk_fail(err, CRISK_E_FORMAT, "%s.split_indices[%zu]: feature %d "
+                return crisk__fail(err, CRISK_E_FORMAT, "%s.split_indices[%zu]: feature %d "
                                   "outside [0, %zu)", path, i, (int)c->split_index[i],
                                   m->num_features);
             node->feature = c->split_index[i];
@@ -377,7 +377,7 @@ static int tree_size(const cJSON *tree, size_t t, size_t *n, crisk_error *err)
     char path[160];
     snprintf(path, sizeof path, "learner.gradient_booster.model.trees[%zu]", t);
     if (!cJSON_IsObject(tree))
-        return crisk_fail(err, CRISK_E_FORMAT, "%s: not an object", path);
+        return crisk__fail(err, CRISK_E_FORMAT, "%s: not an object", path);
     const cJSON *param = member(tree, path, "tree_param", cJSON_Object, err);
     if (!param)
         return CRISK_E_FORMAT;
@@ -389,7 +389,7 @@ static int tree_size(const cJSON *tree, size_t t, size_t *n, crisk_error *err)
             return rc;
     }
     if (leaf_vector > 1)
-        return crisk_fail(err, CRISK_E_UNSUPPORTED,
+        return crisk__fail(err, CRISK_E_UNSUPPORTED,
                           "%s: vector-leaf trees (multi_strategy=\"multi_output_tree\", "
                           "size_leaf_vector = %zu) are not supported", path, leaf_vector);
     return size_member(param, path, "num_nodes", n, err);
@@ -413,13 +413,13 @@ static int read_gbtree(crisk_model *m, const cJSON *model, const cJSON *weight_d
     if (rc)
         return rc;
     if (num_trees > limits->max_trees)
-        return crisk_fail(err, CRISK_E_LIMIT, "%s: %zu trees exceed the limit max_trees = %zu",
+        return crisk__fail(err, CRISK_E_LIMIT, "%s: %zu trees exceed the limit max_trees = %zu",
                           path, num_trees, limits->max_trees);
     if ((size_t)cJSON_GetArraySize(trees) != num_trees)
-        return crisk_fail(err, CRISK_E_FORMAT, "%s.trees: %d trees, but num_trees = %zu", path,
+        return crisk__fail(err, CRISK_E_FORMAT, "%s.trees: %d trees, but num_trees = %zu", path,
                           cJSON_GetArraySize(trees), num_trees);
     if (parallel == 0)
-        return crisk_fail(err, CRISK_E_FORMAT, "%s: num_parallel_tree is 0", path);
+        return crisk__fail(err, CRISK_E_FORMAT, "%s: num_parallel_tree is 0", path);
     /* First pass: node counts, so that every node lands in one allocation. */
     size_t total = 0, largest = 0, t = 0;
     const cJSON *tree;
@@ -429,9 +429,9 @@ static int read_gbtree(crisk_model *m, const cJSON *model, const cJSON *weight_d
         if ((rc = tree_size(tree, t++, &n, err)) != 0)
             return rc;
         if (n == 0 || n > limits->max_nodes || total + n > limits->max_nodes)
-            return n == 0 ? crisk_fail(err, CRISK_E_FORMAT, "%s.trees[%zu]: no nodes", path,
+            return n == 0 ? crisk__fail(err, CRISK_E_FORMAT, "%s.trees[%zu]: no nodes", path,
                                        t - 1)
-                          : crisk_fail(err, CRISK_E_LIMIT,
+                          : crisk__fail(err, CRISK_E_LIMIT,
                                        "%s.trees[%zu]: nodes exceed the limit max_nodes = %zu",
                                        path, t - 1, limits->max_nodes);
         total += n;
@@ -442,7 +442,7 @@ static int read_gbtree(crisk_model *m, const cJSON *model, const cJSON *weight_d
      * a malformed count of scalar trees. */
     m->trees_per_iteration = m->num_outputs * parallel;
     if (num_trees % m->trees_per_iteration != 0)
-        return crisk_fail(err, CRISK_E_FORMAT,
+        return crisk__fail(err, CRISK_E_FORMAT,
                           "%s: %zu trees are not whole iterations of %zu outputs x %zu "
                           "parallel trees", path, num_trees, m->num_outputs, parallel);
     m->num_iterations = num_trees / m->trees_per_iteration;
@@ -461,7 +461,7 @@ static int read_gbtree(crisk_model *m, const cJSON *model, const cJSON *weight_d
     };
     if (!m->trees || !m->nodes || !c.left || !c.right || !c.split_index || !c.split_cond ||
         !c.hess || !c.default_left || !c.split_type)
-        rc = crisk_fail(err, CRISK_E_NOMEM, "out of memory for %zu nodes", total);
+        rc = crisk__fail(err, CRISK_E_NOMEM, "out of memory for %zu nodes", total);
     size_t first = 0;
     t = 0;
     cJSON_ArrayForEach(tree, trees)
@@ -488,11 +488,11 @@ static int read_gbtree(crisk_model *m, const cJSON *model, const cJSON *weight_d
     /* tree_info: the output group of each tree. */
     int32_t *info = malloc((num_trees ? num_trees : 1) * sizeof *info);
     if (!info)
-        return crisk_fail(err, CRISK_E_NOMEM, "out of memory");
+        return crisk__fail(err, CRISK_E_NOMEM, "out of memory");
     rc = read_array(model, path, "tree_info", num_trees, ELEM_I32, info, err);
     for (size_t i = 0; rc == 0 && i < num_trees; i++) {
         if (info[i] < 0 || (size_t)info[i] >= m->num_outputs)
-            rc = crisk_fail(err, CRISK_E_FORMAT, "%s.tree_info[%zu]: group %d outside [0, %zu)",
+            rc = crisk__fail(err, CRISK_E_FORMAT, "%s.tree_info[%zu]: group %d outside [0, %zu)",
                             path, i, (int)info[i], m->num_outputs);
         else
             m->trees[i].group = (uint32_t)info[i];
@@ -503,7 +503,7 @@ static int read_gbtree(crisk_model *m, const cJSON *model, const cJSON *weight_d
 
     /* DART: each tree's leaves are scaled by its weight. */
     if (!cJSON_IsArray(weight_drop) || (size_t)cJSON_GetArraySize(weight_drop) != num_trees)
-        return crisk_fail(err, CRISK_E_FORMAT,
+        return crisk__fail(err, CRISK_E_FORMAT,
                           "learner.gradient_booster.weight_drop: expected %zu numbers",
                           num_trees);
     size_t i = 0;
@@ -511,7 +511,7 @@ static int read_gbtree(crisk_model *m, const cJSON *model, const cJSON *weight_d
     cJSON_ArrayForEach(w, weight_drop)
     {
         if (!cJSON_IsNumber(w) || !isfinite(w->valuedouble))
-            return crisk_fail(err, CRISK_E_FORMAT,
+            return crisk__fail(err, CRISK_E_FORMAT,
                               "learner.gradient_booster.weight_drop[%zu]: not a finite number",
                               i);
         m->trees[i++].weight = (float)w->valuedouble;
@@ -534,19 +534,19 @@ static int read_gblinear(crisk_model *m, const cJSON *booster, crisk_error *err)
     size_t n = (F + 1) * G;
     float *all = malloc(n * sizeof *all);
     if (!all)
-        return crisk_fail(err, CRISK_E_NOMEM, "out of memory");
+        return crisk__fail(err, CRISK_E_NOMEM, "out of memory");
     int rc = read_array(model, "learner.gradient_booster.model", "weights", n, ELEM_F32, all,
                         err);
     if (rc) {
         free(all);
-        return crisk_fail_prefix(err, rc, "gblinear weights ((num_feature + 1) x groups)");
+        return crisk__fail_prefix(err, rc, "gblinear weights ((num_feature + 1) x groups)");
     }
     /* The first F * G floats are the weights, in the layout linear.c uses. */
     m->weights = malloc(F * G * sizeof *m->weights);
     m->bias = malloc(G * sizeof *m->bias);
     if (!m->weights || !m->bias) {
         free(all);
-        return crisk_fail(err, CRISK_E_NOMEM, "out of memory");
+        return crisk__fail(err, CRISK_E_NOMEM, "out of memory");
     }
     for (size_t i = 0; i < F * G; i++)
         m->weights[i] = all[i];
@@ -569,7 +569,7 @@ static int find_objective(const cJSON *learner, const struct objective_spec **ou
             *out = &objectives[i];
             return 0;
         }
-    return crisk_fail(err, CRISK_E_UNSUPPORTED, "learner.objective.name: objective \"%.64s\" is "
+    return crisk__fail(err, CRISK_E_UNSUPPORTED, "learner.objective.name: objective \"%.64s\" is "
                       "not supported", name->valuestring);
 }
 
@@ -580,21 +580,21 @@ static int read_feature_names(crisk_model *m, const cJSON *learner, crisk_error 
     if (!cJSON_IsArray(names) || cJSON_GetArraySize(names) == 0)
         return 0;
     if ((size_t)cJSON_GetArraySize(names) != m->num_features)
-        return crisk_fail(err, CRISK_E_FORMAT,
+        return crisk__fail(err, CRISK_E_FORMAT,
                           "learner.feature_names: %d names for num_feature = %zu",
                           cJSON_GetArraySize(names), m->num_features);
     m->feature_names = calloc(m->num_features, sizeof *m->feature_names);
     if (!m->feature_names)
-        return crisk_fail(err, CRISK_E_NOMEM, "out of memory");
+        return crisk__fail(err, CRISK_E_NOMEM, "out of memory");
     size_t i = 0;
     const cJSON *it;
     cJSON_ArrayForEach(it, names)
     {
         if (!cJSON_IsString(it))
-            return crisk_fail(err, CRISK_E_FORMAT, "learner.feature_names[%zu]: not a string", i);
+            return crisk__fail(err, CRISK_E_FORMAT, "learner.feature_names[%zu]: not a string", i);
         m->feature_names[i] = strdup(it->valuestring);
         if (!m->feature_names[i++])
-            return crisk_fail(err, CRISK_E_NOMEM, "out of memory");
+            return crisk__fail(err, CRISK_E_NOMEM, "out of memory");
     }
     return 0;
 }
@@ -617,14 +617,14 @@ static int read_model_param(crisk_model *m, const cJSON *learner,
     if (rc)
         return rc;
     if (m->num_features > limits->max_features)
-        return crisk_fail(err, CRISK_E_LIMIT, "%s.num_feature: %zu exceeds the limit "
+        return crisk__fail(err, CRISK_E_LIMIT, "%s.num_feature: %zu exceeds the limit "
                           "max_features = %zu", path, m->num_features, limits->max_features);
     if (obj->classes < 0 && num_class < 2)
-        return crisk_fail(err, CRISK_E_FORMAT, "%s.num_class: %s needs at least 2 classes, "
+        return crisk__fail(err, CRISK_E_FORMAT, "%s.num_class: %s needs at least 2 classes, "
                           "found %zu", path, obj->name, num_class);
     m->num_outputs = num_class > 1 ? num_class : (num_target > 1 ? num_target : 1);
     if (m->num_outputs > limits->max_outputs)
-        return crisk_fail(err, CRISK_E_LIMIT, "%s: %zu outputs exceed the limit max_outputs = "
+        return crisk__fail(err, CRISK_E_LIMIT, "%s: %zu outputs exceed the limit max_outputs = "
                           "%zu", path, m->num_outputs, limits->max_outputs);
     m->num_classes = obj->classes < 0 ? num_class : (size_t)obj->classes;
 
@@ -635,7 +635,7 @@ static int read_model_param(crisk_model *m, const cJSON *learner,
     m->base_margin = calloc(m->num_outputs, sizeof *m->base_margin);
     if (!values || !m->base_margin) {
         free(values);
-        return crisk_fail(err, CRISK_E_NOMEM, "out of memory");
+        return crisk__fail(err, CRISK_E_NOMEM, "out of memory");
     }
     size_t n = 1;
     if (cJSON_IsNumber(base))
@@ -643,7 +643,7 @@ static int read_model_param(crisk_model *m, const cJSON *learner,
     else
         rc = parse_base_score(base->valuestring, values, m->num_outputs, &n, err);
     if (rc == 0 && n != 1 && n != m->num_outputs)
-        rc = crisk_fail(err, CRISK_E_FORMAT, "%s.base_score: %zu values for %zu outputs", path,
+        rc = crisk__fail(err, CRISK_E_FORMAT, "%s.base_score: %zu values for %zu outputs", path,
                         n, m->num_outputs);
     for (size_t g = 0; rc == 0 && g < m->num_outputs; g++)
         rc = base_to_margin(obj, values[n == 1 ? 0 : g], &m->base_margin[g], err);
@@ -651,7 +651,7 @@ static int read_model_param(crisk_model *m, const cJSON *learner,
     return rc;
 }
 
-int crisk_import_xgboost(const cJSON *root, const crisk_load_limits *limits, crisk_model *m,
+int crisk__import_xgboost(const cJSON *root, const crisk_load_limits *limits, crisk_model *m,
                          crisk_error *err)
 {
     const cJSON *learner = member(root, "(root)", "learner", cJSON_Object, err);
@@ -661,7 +661,7 @@ int crisk_import_xgboost(const cJSON *root, const crisk_load_limits *limits, cri
     int rc = find_objective(learner, &obj, err);
     if (rc)
         return rc;
-    m->family = CRISK_FAMILY_XGBOOST;
+    m->family = CRISK__FAMILY_XGBOOST;
     snprintf(m->objective, sizeof m->objective, "%s", obj->name);
     m->transform = obj->transform;
     m->transform_param = 1.0;
@@ -703,7 +703,7 @@ int crisk_import_xgboost(const cJSON *root, const crisk_load_limits *limits, cri
                                 : NULL;
         return wd ? read_gbtree(m, model, wd, limits, err) : CRISK_E_FORMAT;
     }
-    return crisk_fail(err, CRISK_E_UNSUPPORTED,
+    return crisk__fail(err, CRISK_E_UNSUPPORTED,
                       "learner.gradient_booster.name: booster \"%.32s\" is not supported",
                       name->valuestring);
 }

@@ -136,23 +136,23 @@ static int convert(const void *data, size_t size, char **json, crisk_error *err)
     char reason[384];
     BoosterHandle booster = NULL;
     if (XGBoosterCreate(NULL, 0, &booster) != 0)
-        return crisk_fail(err, CRISK_E_DEPENDENCY, "libxgboost cannot create a booster: %s",
+        return crisk__fail(err, CRISK_E_DEPENDENCY, "libxgboost cannot create a booster: %s",
                           xgboost_reason(reason, sizeof reason));
     int rc = 0;
     bst_ulong len = 0;
     const char *text = NULL;
     if (XGBoosterLoadModelFromBuffer(booster, data, (bst_ulong)size) != 0) {
-        rc = crisk_fail(err, CRISK_E_FORMAT,
+        rc = crisk__fail(err, CRISK_E_FORMAT,
                         "not a recognised model format (" KNOWN_FORMATS "): the bytes begin "
                         "like an XGBoost legacy binary model, but libxgboost cannot load "
                         "them: %s", xgboost_reason(reason, sizeof reason));
     } else if (XGBoosterSaveModelToBuffer(booster, "{\"format\": \"json\"}", &len,
                                           &text) != 0) {
-        rc = crisk_fail(err, CRISK_E_FORMAT,
+        rc = crisk__fail(err, CRISK_E_FORMAT,
                         "libxgboost loaded the legacy binary model but cannot save it as "
                         "JSON: %s", xgboost_reason(reason, sizeof reason));
     } else if (!(*json = malloc((size_t)len + 1))) {
-        rc = crisk_fail(err, CRISK_E_NOMEM, "out of memory for %llu bytes of JSON",
+        rc = crisk__fail(err, CRISK_E_NOMEM, "out of memory for %llu bytes of JSON",
                         (unsigned long long)len);
     } else {
         memcpy(*json, text, (size_t)len);
@@ -168,11 +168,11 @@ static int convert(const void *data, size_t size, char **json, crisk_error *err)
  * malloc'd, in `*json` (NULL on failure); returns 0, CRISK_E_FORMAT when the bytes are no
  * recognised model, CRISK_E_DEPENDENCY when a legacy model meets a build without
  * libxgboost, or CRISK_E_NOMEM. */
-int crisk_xgboost_legacy_to_json(const void *data, size_t size, char **json, crisk_error *err)
+int crisk__xgboost_legacy_to_json(const void *data, size_t size, char **json, crisk_error *err)
 {
     *json = NULL;
     if (!looks_legacy(data, size))
-        return crisk_fail(err, CRISK_E_FORMAT, "not a recognised model format (" KNOWN_FORMATS
+        return crisk__fail(err, CRISK_E_FORMAT, "not a recognised model format (" KNOWN_FORMATS
                           ")");
 #ifdef CRISK_HAVE_LIBXGBOOST
     int saved;
@@ -181,7 +181,7 @@ int crisk_xgboost_legacy_to_json(const void *data, size_t size, char **json, cri
     restore_verbosity(saved);
     return rc;
 #else
-    return crisk_fail(err, CRISK_E_DEPENDENCY,
+    return crisk__fail(err, CRISK_E_DEPENDENCY,
                       "an XGBoost legacy binary model: reading one needs libxgboost, which "
                       "this build of crisk lacks (save the model as JSON or UBJSON instead)");
 #endif

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-crisk_model *crisk_model_new(void)
+crisk_model *crisk__model_new(void)
 {
     return calloc(1, sizeof(crisk_model));
 }
@@ -52,7 +52,7 @@ size_t crisk_model_num_outputs(const crisk_model *model)
 {
     if (!model)
         return 0;
-    return model->transform == CRISK_TF_XGB_SOFTMAX ? 1 : model->num_outputs;
+    return model->transform == CRISK__TF_XGB_SOFTMAX ? 1 : model->num_outputs;
 }
 
 /* Returns the number of margins per row; 0 for a NULL model. */
@@ -80,11 +80,11 @@ size_t crisk__model_memory(const crisk_model *m)
             bytes += strlen(m->feature_names[i]) + 1;
     }
     bytes += m->num_outputs * sizeof(double);
-    bytes += m->num_trees * sizeof(crisk_tree);
-    bytes += m->num_nodes * sizeof(crisk_node);
+    bytes += m->num_trees * sizeof(crisk__tree);
+    bytes += m->num_nodes * sizeof(crisk__node);
     bytes += m->num_cat_words * sizeof(uint32_t);
     if (m->linear)
-        bytes += m->num_nodes * sizeof(crisk_linear_leaf);
+        bytes += m->num_nodes * sizeof(crisk__linear_leaf);
     bytes += m->num_linear_terms * (sizeof(int32_t) + sizeof(double));
     if (m->fixup)
         bytes += m->num_features;
@@ -100,50 +100,50 @@ size_t crisk__model_memory(const crisk_model *m)
 }
 
 /* Checks one split node's own fields (not its children). Returns 0 or an error code. */
-static int validate_split(const crisk_model *m, size_t t, size_t i, const crisk_node *n,
+static int validate_split(const crisk_model *m, size_t t, size_t i, const crisk__node *n,
                           const crisk_load_limits *limits, crisk_error *err)
 {
     if (n->feature < 0 || (size_t)n->feature >= m->num_features)
-        return crisk_fail(err, CRISK_E_FORMAT,
+        return crisk__fail(err, CRISK_E_FORMAT,
                           "tree %zu node %zu: split feature %d outside [0, %zu)", t, i,
                           (int)n->feature, m->num_features);
     if (n->categorical) {
         if ((size_t)n->cat_begin + n->cat_nwords > m->num_cat_words)
-            return crisk_fail(err, CRISK_E_FORMAT,
+            return crisk__fail(err, CRISK_E_FORMAT,
                               "tree %zu node %zu: category bitset [%u, +%u) beyond the %zu "
                               "stored words", t, i, n->cat_begin, n->cat_nwords,
                               m->num_cat_words);
         if ((size_t)n->cat_nwords * 32 > limits->max_category + 31)
-            return crisk_fail(err, CRISK_E_LIMIT,
+            return crisk__fail(err, CRISK_E_LIMIT,
                               "tree %zu node %zu: categories up to %zu exceed the limit "
                               "max_category = %zu", t, i, (size_t)n->cat_nwords * 32,
                               limits->max_category);
     } else if (isnan(n->threshold)) {
-        return crisk_fail(err, CRISK_E_FORMAT, "tree %zu node %zu: threshold is NaN", t, i);
+        return crisk__fail(err, CRISK_E_FORMAT, "tree %zu node %zu: threshold is NaN", t, i);
     }
     return 0;
 }
 
 /* Checks a leaf's value and linear terms. Returns 0 or an error code. */
-static int validate_leaf(const crisk_model *m, size_t t, size_t i, const crisk_node *n,
+static int validate_leaf(const crisk_model *m, size_t t, size_t i, const crisk__node *n,
                          crisk_error *err)
 {
     if (n->right != -1)
-        return crisk_fail(err, CRISK_E_FORMAT,
+        return crisk__fail(err, CRISK_E_FORMAT,
                           "tree %zu node %zu: a leaf (left child -1) has right child %d", t,
                           i, (int)n->right);
     if (!isfinite(n->value))
-        return crisk_fail(err, CRISK_E_FORMAT, "tree %zu node %zu: leaf value is not finite",
+        return crisk__fail(err, CRISK_E_FORMAT, "tree %zu node %zu: leaf value is not finite",
                           t, i);
-    const crisk_linear_leaf *lin = m->linear ? &m->linear[n - m->nodes] : NULL;
+    const crisk__linear_leaf *lin = m->linear ? &m->linear[n - m->nodes] : NULL;
     if (lin && (size_t)lin->begin + lin->count > m->num_linear_terms)
-        return crisk_fail(err, CRISK_E_FORMAT,
+        return crisk__fail(err, CRISK_E_FORMAT,
                           "tree %zu node %zu: linear terms beyond the %zu stored", t, i,
                           m->num_linear_terms);
     for (uint32_t k = 0; lin && k < lin->count; k++) {
         int32_t f = m->lin_feature[lin->begin + k];
         if (f < 0 || (size_t)f >= m->num_features)
-            return crisk_fail(err, CRISK_E_FORMAT,
+            return crisk__fail(err, CRISK_E_FORMAT,
                               "tree %zu node %zu: linear term feature %d outside [0, %zu)", t,
                               i, (int)f, m->num_features);
     }
@@ -157,28 +157,28 @@ static int validate_tree(crisk_model *m, size_t t, const crisk_load_limits *limi
                          uint8_t *seen, uint32_t *stack, uint32_t *depth_of,
                          crisk_error *err)
 {
-    crisk_tree *tree = &m->trees[t];
-    const crisk_node *nodes = m->nodes + tree->first_node;
+    crisk__tree *tree = &m->trees[t];
+    const crisk__node *nodes = m->nodes + tree->first_node;
     size_t n = tree->num_nodes, top = 0;
     uint32_t max_depth = 0;
     if (n == 0)
-        return crisk_fail(err, CRISK_E_FORMAT, "tree %zu has no nodes", t);
+        return crisk__fail(err, CRISK_E_FORMAT, "tree %zu has no nodes", t);
     if (tree->group >= m->num_outputs)
-        return crisk_fail(err, CRISK_E_FORMAT, "tree %zu: output group %u outside [0, %zu)",
+        return crisk__fail(err, CRISK_E_FORMAT, "tree %zu: output group %u outside [0, %zu)",
                           t, tree->group, m->num_outputs);
     if (!isfinite(tree->weight))
-        return crisk_fail(err, CRISK_E_FORMAT, "tree %zu: weight is not finite", t);
+        return crisk__fail(err, CRISK_E_FORMAT, "tree %zu: weight is not finite", t);
     memset(seen, 0, n);
     seen[0] = 1;
     depth_of[0] = 0;
     stack[top++] = 0;
     while (top > 0) {
         uint32_t i = stack[--top];
-        const crisk_node *node = &nodes[i];
+        const crisk__node *node = &nodes[i];
         if (depth_of[i] > max_depth)
             max_depth = depth_of[i];
         if (max_depth > limits->max_depth)
-            return crisk_fail(err, CRISK_E_LIMIT,
+            return crisk__fail(err, CRISK_E_LIMIT,
                               "tree %zu: depth exceeds the limit max_depth = %zu", t,
                               limits->max_depth);
         int rc = node->left == -1 ? validate_leaf(m, t, i, node, err)
@@ -190,11 +190,11 @@ static int validate_tree(crisk_model *m, size_t t, const crisk_load_limits *limi
         int32_t kids[2] = {node->left, node->right};
         for (int k = 0; k < 2; k++) {
             if (kids[k] < 0 || (size_t)kids[k] >= n)
-                return crisk_fail(err, CRISK_E_FORMAT,
+                return crisk__fail(err, CRISK_E_FORMAT,
                                   "tree %zu node %u: %s child %d outside [0, %zu)", t, i,
                                   k ? "right" : "left", (int)kids[k], n);
             if (seen[kids[k]])
-                return crisk_fail(err, CRISK_E_FORMAT,
+                return crisk__fail(err, CRISK_E_FORMAT,
                                   "tree %zu node %u: %s child %d is reached twice (a cycle "
                                   "or a shared subtree)", t, i, k ? "right" : "left",
                                   (int)kids[k]);
@@ -207,30 +207,30 @@ static int validate_tree(crisk_model *m, size_t t, const crisk_load_limits *limi
     return 0;
 }
 
-int crisk_model_validate(crisk_model *m, const crisk_load_limits *limits, crisk_error *err)
+int crisk__model_validate(crisk_model *m, const crisk_load_limits *limits, crisk_error *err)
 {
     if (m->num_features > limits->max_features)
-        return crisk_fail(err, CRISK_E_LIMIT, "%zu features exceed the limit max_features = %zu",
+        return crisk__fail(err, CRISK_E_LIMIT, "%zu features exceed the limit max_features = %zu",
                           m->num_features, limits->max_features);
     if (m->num_trees > 0 && m->num_features > CRISK_NODE_MAX_FEATURES)
-        return crisk_fail(err, CRISK_E_LIMIT, "%zu features exceed the %zu a tree model can "
+        return crisk__fail(err, CRISK_E_LIMIT, "%zu features exceed the %zu a tree model can "
                           "index", m->num_features, CRISK_NODE_MAX_FEATURES);
     if (m->num_outputs == 0)
-        return crisk_fail(err, CRISK_E_FORMAT, "the model has no outputs");
+        return crisk__fail(err, CRISK_E_FORMAT, "the model has no outputs");
     if (m->num_outputs > limits->max_outputs)
-        return crisk_fail(err, CRISK_E_LIMIT, "%zu outputs exceed the limit max_outputs = %zu",
+        return crisk__fail(err, CRISK_E_LIMIT, "%zu outputs exceed the limit max_outputs = %zu",
                           m->num_outputs, limits->max_outputs);
     if (m->num_trees > limits->max_trees)
-        return crisk_fail(err, CRISK_E_LIMIT, "%zu trees exceed the limit max_trees = %zu",
+        return crisk__fail(err, CRISK_E_LIMIT, "%zu trees exceed the limit max_trees = %zu",
                           m->num_trees, limits->max_trees);
     if (m->num_nodes > limits->max_nodes)
-        return crisk_fail(err, CRISK_E_LIMIT, "%zu nodes exceed the limit max_nodes = %zu",
+        return crisk__fail(err, CRISK_E_LIMIT, "%zu nodes exceed the limit max_nodes = %zu",
                           m->num_nodes, limits->max_nodes);
     size_t largest = 0;
     for (size_t t = 0; t < m->num_trees; t++) {
-        const crisk_tree *tree = &m->trees[t];
+        const crisk__tree *tree = &m->trees[t];
         if ((size_t)tree->first_node + tree->num_nodes > m->num_nodes)
-            return crisk_fail(err, CRISK_E_FORMAT, "tree %zu: nodes beyond the %zu stored", t,
+            return crisk__fail(err, CRISK_E_FORMAT, "tree %zu: nodes beyond the %zu stored", t,
                               m->num_nodes);
         if (tree->num_nodes > largest)
             largest = tree->num_nodes;
@@ -240,7 +240,7 @@ int crisk_model_validate(crisk_model *m, const crisk_load_limits *limits, crisk_
     uint8_t *seen = malloc(largest);
     uint32_t *stack = malloc(largest * sizeof *stack);
     uint32_t *depth_of = malloc(largest * sizeof *depth_of);
-    int rc = (seen && stack && depth_of) ? 0 : crisk_fail(err, CRISK_E_NOMEM, "out of memory");
+    int rc = (seen && stack && depth_of) ? 0 : crisk__fail(err, CRISK_E_NOMEM, "out of memory");
     for (size_t t = 0; rc == 0 && t < m->num_trees; t++)
         rc = validate_tree(m, t, limits, seen, stack, depth_of, err);
     free(seen);

@@ -19,40 +19,40 @@
 #include <stdint.h>
 
 /* Which library the model came from: decides accumulation and transforms. */
-typedef enum crisk_family {
-    CRISK_FAMILY_XGBOOST = 1,
-    CRISK_FAMILY_LIGHTGBM,
-    CRISK_FAMILY_LOGISTIC
-} crisk_family;
+typedef enum crisk__family {
+    CRISK__FAMILY_XGBOOST = 1,
+    CRISK__FAMILY_LIGHTGBM,
+    CRISK__FAMILY_LOGISTIC
+} crisk__family;
 
 /* How margins become outputs (CRISK_OUTPUT_TRANSFORMED). Each follows the formula of the
  * library named, to the bit where that library's outputs are float32. */
-typedef enum crisk_transform {
-    CRISK_TF_IDENTITY = 0,
-    CRISK_TF_XGB_SIGMOID,      /* XGBoost: 1 / (expf(-x) + 1), x clamped */
-    CRISK_TF_XGB_SOFTPROB,     /* XGBoost multi:softprob */
-    CRISK_TF_XGB_SOFTMAX,      /* XGBoost multi:softmax: index of the first maximum */
-    CRISK_TF_XGB_EXP,          /* XGBoost count:poisson, reg:gamma, reg:tweedie */
-    CRISK_TF_XGB_HINGE,        /* XGBoost binary:hinge: x > 0 ? 1 : 0 */
-    CRISK_TF_SIGMOID,          /* double 1 / (1 + exp(-param * x)): LightGBM, sklearn */
-    CRISK_TF_SOFTMAX,          /* double softmax: LightGBM multiclass, multinomial logistic */
-    CRISK_TF_SIGMOID_OVR,      /* per-class sigmoid (LightGBM multiclassova) */
-    CRISK_TF_SIGMOID_OVR_NORM, /* per-class sigmoid, normalised to sum 1 (sklearn ovr) */
-    CRISK_TF_EXP,              /* double exp (LightGBM poisson, gamma, tweedie) */
-    CRISK_TF_SIGNED_SQUARE     /* LightGBM regression with sqrt: sign(x) * x^2 */
-} crisk_transform;
+typedef enum crisk__transform {
+    CRISK__TF_IDENTITY = 0,
+    CRISK__TF_XGB_SIGMOID,      /* XGBoost: 1 / (expf(-x) + 1), x clamped */
+    CRISK__TF_XGB_SOFTPROB,     /* XGBoost multi:softprob */
+    CRISK__TF_XGB_SOFTMAX,      /* XGBoost multi:softmax: index of the first maximum */
+    CRISK__TF_XGB_EXP,          /* XGBoost count:poisson, reg:gamma, reg:tweedie */
+    CRISK__TF_XGB_HINGE,        /* XGBoost binary:hinge: x > 0 ? 1 : 0 */
+    CRISK__TF_SIGMOID,          /* double 1 / (1 + exp(-param * x)): LightGBM, sklearn */
+    CRISK__TF_SOFTMAX,          /* double softmax: LightGBM multiclass, multinomial logistic */
+    CRISK__TF_SIGMOID_OVR,      /* per-class sigmoid (LightGBM multiclassova) */
+    CRISK__TF_SIGMOID_OVR_NORM, /* per-class sigmoid, normalised to sum 1 (sklearn ovr) */
+    CRISK__TF_EXP,              /* double exp (LightGBM poisson, gamma, tweedie) */
+    CRISK__TF_SIGNED_SQUARE     /* LightGBM regression with sqrt: sign(x) * x^2 */
+} crisk__transform;
 
 /* Per-feature input fix-ups applied before traversal, bits of a set: LightGBM's missing
  * types (at most one of the first two) and its +inf thresholds. The bits rewrite disjoint
  * values, so the order they are applied in does not matter. */
-typedef enum crisk_fixup {
-    CRISK_FIXUP_NONE = 0,
-    CRISK_FIXUP_NAN_TO_ZERO = 1, /* LightGBM missing type None: NaN is compared as 0.0 */
-    CRISK_FIXUP_ZERO_TO_NAN = 2, /* LightGBM missing type Zero: |x| <= 1e-35f and NaN take
+typedef enum crisk__fixup {
+    CRISK__FIXUP_NONE = 0,
+    CRISK__FIXUP_NAN_TO_ZERO = 1, /* LightGBM missing type None: NaN is compared as 0.0 */
+    CRISK__FIXUP_ZERO_TO_NAN = 2, /* LightGBM missing type Zero: |x| <= 1e-35f and NaN take
                                     the default side */
-    CRISK_FIXUP_INF_TO_MAX = 4   /* LightGBM threshold +inf (t' = +inf): x = +inf is
+    CRISK__FIXUP_INF_TO_MAX = 4   /* LightGBM threshold +inf (t' = +inf): x = +inf is
                                     compared as FLT_MAX, so that it goes left there too */
-} crisk_fixup;
+} crisk__fixup;
 
 /* Largest number of features a tree model may have: a node's feature index is a 29-bit
  * field (importers check indices before storing them; validation checks the count). */
@@ -62,7 +62,7 @@ typedef enum crisk_fixup {
  * tree. A split uses threshold (or, when categorical, cat_begin and cat_nwords); a leaf
  * uses value; the two share storage, so an importer writes only the ones of its kind.
  * A LightGBM linear leaf's terms live in model->linear, indexed like model->nodes. */
-typedef struct crisk_node {
+typedef struct crisk__node {
     int32_t  left;               /* -1 on a leaf */
     int32_t  right;              /* -1 on a leaf */
     int32_t  feature : 29;       /* split feature; -1 on a leaf */
@@ -81,32 +81,32 @@ typedef struct crisk_node {
         };
         double value;            /* leaf value (for linear leaves: the constant term) */
     };
-} crisk_node;
+} crisk__node;
 
-_Static_assert(sizeof(crisk_node) == 24, "crisk_node is meant to stay 24 bytes");
+_Static_assert(sizeof(crisk__node) == 24, "crisk_node is meant to stay 24 bytes");
 
 /* The linear model of a LightGBM linear leaf. */
-typedef struct crisk_linear_leaf {
+typedef struct crisk__linear_leaf {
     uint32_t begin;          /* first term in model->lin_* */
     uint32_t count;          /* number of terms; 0 for a constant leaf */
     double   fallback;       /* the output when one of its features is NaN (LightGBM's
                                 leaf_value, not the constant term) */
-} crisk_linear_leaf;
+} crisk__linear_leaf;
 
 /* One tree: a slice of model->nodes, root first. */
-typedef struct crisk_tree {
+typedef struct crisk__tree {
     uint32_t first_node;     /* index of the root in model->nodes */
     uint32_t num_nodes;
     uint32_t group;          /* output this tree adds to */
     uint32_t depth;          /* longest root-to-leaf path, in edges */
     double   weight;         /* DART weight_drop; 1.0 otherwise */
-} crisk_tree;
+} crisk__tree;
 
 struct crisk_model {
-    crisk_family    family;
+    crisk__family    family;
     char            booster[16];     /* gbtree, dart, gblinear, gbdt, linear */
     char            objective[64];
-    crisk_transform transform;
+    crisk__transform transform;
     double          transform_param; /* sigmoid scale for CRISK_TF_SIGMOID* */
 
     size_t num_features;
@@ -119,17 +119,17 @@ struct crisk_model {
 
     /* Tree ensembles. */
     size_t       num_trees;
-    crisk_tree  *trees;
+    crisk__tree  *trees;
     size_t       num_nodes;
-    crisk_node  *nodes;
+    crisk__node  *nodes;
     size_t       num_cat_words;
     uint32_t    *cat_words;
-    crisk_linear_leaf *linear;       /* LightGBM linear leaves: NULL, or num_nodes entries
+    crisk__linear_leaf *linear;       /* LightGBM linear leaves: NULL, or num_nodes entries
                                         (a split's entry unused) */
     size_t       num_linear_terms;
     int32_t     *lin_feature;
     double      *lin_coeff;
-    uint8_t     *fixup;              /* NULL, or num_features sets of crisk_fixup bits */
+    uint8_t     *fixup;              /* NULL, or num_features sets of crisk__fixup bits */
     size_t       trees_per_iteration;/* num_outputs * num_parallel_tree */
     size_t       num_iterations;
     int          accumulate_double;  /* LightGBM: sum leaves in double */
@@ -142,17 +142,17 @@ struct crisk_model {
     float *mean;                     /* logistic standardisation: NULL, or num_features */
     float *scale;                    /* logistic standardisation: NULL, or num_features */
     int linear_path;                 /* binary logistic pass: an engine_path forced by
-                                        crisk_linear_select, or 0 for the CPU's widest */
+                                        crisk__linear_select, or 0 for the CPU's widest */
 
     /* SHA-256 of the bytes the model was loaded from (crisk_model_digest). */
     unsigned char sha256[32];
 
     /* The tree engine's compiled form of the trees, built once at load. */
-    struct crisk_engine *engine;
+    struct crisk__engine *engine;
 };
 
 /* Allocates an empty model (every pointer NULL). Returns NULL when out of memory. */
-crisk_model *crisk_model_new(void);
+crisk_model *crisk__model_new(void);
 
 /* Frees the model's own arrays and the model; its compiled engine must be freed first
  * (crisk_model_free does both). NULL is a no-op. */
@@ -165,7 +165,7 @@ size_t crisk__model_memory(const crisk_model *model);
  * indices below num_features, category bitsets in range, tree groups below num_outputs),
  * computes each tree's depth, and enforces `limits`. Returns 0 or an error code with
  * `err` filled, naming the tree and node. Importers call it last. */
-int crisk_model_validate(crisk_model *model, const crisk_load_limits *limits,
+int crisk__model_validate(crisk_model *model, const crisk_load_limits *limits,
                          crisk_error *err);
 
 #endif /* CRISK_MODEL_H */

@@ -29,19 +29,19 @@ static int bundle_path(const char *dir, const cJSON *file, const char *where, ch
 {
     *out = NULL;
     if (!cJSON_IsString(file) || !file->valuestring[0])
-        return crisk_fail(err, CRISK_E_FORMAT, "manifest.json: %s: expected a file name",
+        return crisk__fail(err, CRISK_E_FORMAT, "manifest.json: %s: expected a file name",
                           where);
     const char *f = file->valuestring;
     for (const char *s = f; *s; s++)
         if ((s == f || s[-1] == '/') && s[0] == '.' && s[1] == '.' && (!s[2] || s[2] == '/'))
-            return crisk_fail(err, CRISK_E_FORMAT, "manifest.json: %s: \"%.100s\" leaves the "
+            return crisk__fail(err, CRISK_E_FORMAT, "manifest.json: %s: \"%.100s\" leaves the "
                               "bundle directory", where, f);
     if (f[0] == '/')
-        return crisk_fail(err, CRISK_E_FORMAT, "manifest.json: %s: \"%.100s\" is absolute; "
+        return crisk__fail(err, CRISK_E_FORMAT, "manifest.json: %s: \"%.100s\" is absolute; "
                           "name files relative to the bundle directory", where, f);
     size_t n = strlen(dir) + strlen(f) + 2;
     if (!(*out = malloc(n)))
-        return crisk_fail(err, CRISK_E_NOMEM, "out of memory");
+        return crisk__fail(err, CRISK_E_NOMEM, "out of memory");
     snprintf(*out, n, "%s/%s", dir, f);
     return 0;
 }
@@ -56,35 +56,35 @@ static int load_model(crisk_bundle *b, const char *dir, const cJSON *entry, size
     char where[64];
     snprintf(where, sizeof where, "models[%zu]", i);
     if (!cJSON_IsObject(entry))
-        return crisk_fail(err, CRISK_E_FORMAT, "manifest.json: %s: expected an object", where);
+        return crisk__fail(err, CRISK_E_FORMAT, "manifest.json: %s: expected an object", where);
     char place[96];
     snprintf(place, sizeof place, "manifest.json: %s", where);
-    int rc = crisk_json_check_keys(entry, keys, place, err);
+    int rc = crisk__json_check_keys(entry, keys, place, err);
     if (rc)
         return rc;
     const cJSON *name = cJSON_GetObjectItemCaseSensitive(entry, "name");
     const cJSON *features = cJSON_GetObjectItemCaseSensitive(entry, "features");
     if (!cJSON_IsString(name) || !name->valuestring[0])
-        return crisk_fail(err, CRISK_E_FORMAT, "manifest.json: %s.name: expected a name", where);
+        return crisk__fail(err, CRISK_E_FORMAT, "manifest.json: %s.name: expected a name", where);
     for (size_t j = 0; j < i; j++)
         if (strcmp(b->models[j].name, name->valuestring) == 0)
-            return crisk_fail(err, CRISK_E_FORMAT, "manifest.json: %s: model name \"%.64s\" "
+            return crisk__fail(err, CRISK_E_FORMAT, "manifest.json: %s: model name \"%.64s\" "
                               "given twice", where, name->valuestring);
-    bundle_model *m = &b->models[i];
+    crisk__bundle_model *m = &b->models[i];
     b->num_models = i + 1; /* from here a failure frees what is filled */
     if (!(m->name = strdup(name->valuestring)))
-        return crisk_fail(err, CRISK_E_NOMEM, "out of memory");
+        return crisk__fail(err, CRISK_E_NOMEM, "out of memory");
     int nf = cJSON_GetArraySize(features);
     if (!cJSON_IsArray(features) || nf < 1)
-        return crisk_fail(err, CRISK_E_FORMAT, "manifest.json: %s.features: expected a "
+        return crisk__fail(err, CRISK_E_FORMAT, "manifest.json: %s.features: expected a "
                           "non-empty array of schema feature names", where);
     if (!(m->columns = malloc((size_t)nf * sizeof *m->columns)))
-        return crisk_fail(err, CRISK_E_NOMEM, "out of memory");
+        return crisk__fail(err, CRISK_E_NOMEM, "out of memory");
     for (const cJSON *f = features->child; f; f = f->next, m->num_columns++) {
         long fi = cJSON_IsString(f) ? crisk_schema_feature_index(b->schema, f->valuestring)
                                     : -1;
         if (fi < 0)
-            return crisk_fail(err, CRISK_E_FORMAT, "manifest.json: %s.features[%zu]: %s",
+            return crisk__fail(err, CRISK_E_FORMAT, "manifest.json: %s.features[%zu]: %s",
                               where, m->num_columns,
                               cJSON_IsString(f) ? "not a feature of the schema"
                                                 : "expected a feature name");
@@ -100,14 +100,14 @@ static int load_model(crisk_bundle *b, const char *dir, const cJSON *entry, size
         return rc;
     size_t want = crisk_model_num_features(m->model);
     if (want != m->num_columns)
-        return crisk_fail(err, CRISK_E_FORMAT, "manifest.json: models[%zu] (%s): the model "
+        return crisk__fail(err, CRISK_E_FORMAT, "manifest.json: models[%zu] (%s): the model "
                           "takes %zu features, the manifest lists %zu", i, m->name, want,
                           m->num_columns);
     for (size_t c = 0; c < want && crisk_model_feature_name(m->model, 0); c++) {
         const char *stored = crisk_model_feature_name(m->model, c);
         const char *listed = crisk_schema_feature_name(b->schema, m->columns[c]);
         if (!stored || strcmp(stored, listed) != 0)
-            return crisk_fail(err, CRISK_E_FORMAT, "manifest.json: models[%zu] (%s): feature "
+            return crisk__fail(err, CRISK_E_FORMAT, "manifest.json: models[%zu] (%s): feature "
                               "%zu is \"%.64s\" in the model file but \"%.64s\" in the "
                               "manifest", i, m->name, c, stored ? stored : "(none)", listed);
     }
@@ -123,10 +123,10 @@ static int read_named(const char *dir, const cJSON *manifest, const char *key,
                       size_t max_bytes, char **path, cJSON **root, crisk_error *err)
 {
     int rc = bundle_path(dir, cJSON_GetObjectItemCaseSensitive(manifest, key), key, path, err);
-    return rc ? rc : crisk_json_read_file(*path, max_bytes, root, err);
+    return rc ? rc : crisk__json_read_file(*path, max_bytes, root, err);
 }
 
-/* Writes the bundle digest to `out`: SHA-256 (crisk_sha256_files) over manifest.json then
+/* Writes the bundle digest to `out`: SHA-256 (crisk__sha256_files) over manifest.json then
  * every file the manifest names, in the manifest's order (schema, each model, profiles,
  * policy as their keys appear). The files are read again after loading, so a file
  * swapped in between changes the digest rather than going unnoticed. */
@@ -139,7 +139,7 @@ static int bundle_digest(const char *dir, const char *manifest_path, const cJSON
         n += cJSON_IsArray(it) ? (size_t)cJSON_GetArraySize(it) : 1;
     char **paths = calloc(n, sizeof *paths);
     if (!paths)
-        return crisk_fail(err, CRISK_E_NOMEM, "out of memory");
+        return crisk__fail(err, CRISK_E_NOMEM, "out of memory");
     size_t k = 0;
     int rc = 0;
     cJSON_ArrayForEach(it, m) {
@@ -155,7 +155,7 @@ static int bundle_digest(const char *dir, const char *manifest_path, const cJSON
     }
     paths[0] = (char *)manifest_path;
     if (rc == 0)
-        rc = crisk_sha256_files((const char *const *)paths, 1 + k, max_bytes, out, err);
+        rc = crisk__sha256_files((const char *const *)paths, 1 + k, max_bytes, out, err);
     for (size_t i = 1; i <= k; i++)
         free(paths[i]);
     free(paths);
@@ -177,9 +177,9 @@ static long names_field(const void *ctx, const char *name)
 }
 
 /* Returns the type of schema field `field` (ctx is the schema). */
-static crisk_field_type names_field_type(const void *ctx, size_t field)
+static crisk__field_type names_field_type(const void *ctx, size_t field)
 {
-    return crisk_schema_field_type(ctx, field);
+    return crisk__schema_field_type(ctx, field);
 }
 
 /* Returns the index of schema feature `name` (ctx is the schema), or -1. */
@@ -191,7 +191,7 @@ static long names_feature(const void *ctx, const char *name)
 /* Returns the index of schema band `name` (ctx is the schema), or -1. */
 static long names_band(const void *ctx, const char *name)
 {
-    return crisk_schema_band_index(ctx, name);
+    return crisk__schema_band_index(ctx, name);
 }
 
 /* Loads the lane policy and then the risk profiles (whose lanes it defines), and finds
@@ -202,18 +202,18 @@ static int load_policy_profiles(crisk_bundle *b, const char *dir, const cJSON *m
     char *path = NULL;
     cJSON *root = NULL;
     int rc = read_named(dir, manifest, "policy", max_bytes, &path, &root, err);
-    if (rc == 0 && (rc = crisk_policy_parse(root, &b->policy, err)) != 0)
-        crisk_fail_prefix(err, rc, path);
-    const char *score = rc == 0 ? crisk_policy_score_model(b->policy) : NULL;
+    if (rc == 0 && (rc = crisk__policy_parse(root, &b->policy, err)) != 0)
+        crisk__fail_prefix(err, rc, path);
+    const char *score = rc == 0 ? crisk__policy_score_model(b->policy) : NULL;
     b->score_model = -1;
     for (size_t i = 0; score && i < b->num_models; i++)
         if (strcmp(b->models[i].name, score) == 0)
             b->score_model = (long)i;
     if (score && b->score_model < 0)
-        rc = crisk_fail(err, CRISK_E_FORMAT, "%s: score_model: no model named \"%.64s\" in "
+        rc = crisk__fail(err, CRISK_E_FORMAT, "%s: score_model: no model named \"%.64s\" in "
                         "the manifest", path, score);
     else if (score && b->models[b->score_model].num_outputs != 1)
-        rc = crisk_fail(err, CRISK_E_FORMAT, "%s: score_model: \"%.64s\" has %zu outputs; "
+        rc = crisk__fail(err, CRISK_E_FORMAT, "%s: score_model: \"%.64s\" has %zu outputs; "
                         "thresholds and budgets need a one-output model", path, score,
                         b->models[b->score_model].num_outputs);
     cJSON_Delete(root);
@@ -222,12 +222,12 @@ static int load_policy_profiles(crisk_bundle *b, const char *dir, const cJSON *m
     path = NULL;
     if (rc || !cJSON_GetObjectItemCaseSensitive(manifest, "profiles"))
         return rc;
-    crisk_profile_names names = {b->schema, names_field, names_field_type, names_feature,
-                                 names_band, crisk_policy_lanes(b->policy),
-                                 crisk_policy_num_lanes(b->policy)};
+    crisk__profile_names names = {b->schema, names_field, names_field_type, names_feature,
+                                 names_band, crisk__policy_lanes(b->policy),
+                                 crisk__policy_num_lanes(b->policy)};
     rc = read_named(dir, manifest, "profiles", max_bytes, &path, &root, err);
-    if (rc == 0 && (rc = crisk_profiles_parse(root, &names, &b->profiles, err)) != 0)
-        crisk_fail_prefix(err, rc, path);
+    if (rc == 0 && (rc = crisk__profiles_parse(root, &names, &b->profiles, err)) != 0)
+        crisk__fail_prefix(err, rc, path);
     cJSON_Delete(root);
     free(path);
     return rc;
@@ -240,21 +240,21 @@ static int load_manifest(crisk_bundle *b, const char *dir, const cJSON *m,
     static const char *const keys[] = {"format", "version", "schema", "models", "profiles",
                                        "policy", NULL};
     if (!cJSON_IsObject(m))
-        return crisk_fail(err, CRISK_E_FORMAT, "manifest.json: not a JSON object");
-    int rc = crisk_json_check_keys(m, keys, "manifest.json: top level", err);
+        return crisk__fail(err, CRISK_E_FORMAT, "manifest.json: not a JSON object");
+    int rc = crisk__json_check_keys(m, keys, "manifest.json: top level", err);
     if (rc)
         return rc;
     const cJSON *format = cJSON_GetObjectItemCaseSensitive(m, "format");
     const cJSON *version = cJSON_GetObjectItemCaseSensitive(m, "version");
     const cJSON *models = cJSON_GetObjectItemCaseSensitive(m, "models");
     if (!cJSON_IsString(format) || strcmp(format->valuestring, "crisk-bundle") != 0)
-        return crisk_fail(err, CRISK_E_FORMAT, "manifest.json: format: expected "
+        return crisk__fail(err, CRISK_E_FORMAT, "manifest.json: format: expected "
                           "\"crisk-bundle\"");
     if (!cJSON_IsNumber(version) || version->valuedouble != 1)
-        return crisk_fail(err, CRISK_E_FORMAT, "manifest.json: version: expected 1");
+        return crisk__fail(err, CRISK_E_FORMAT, "manifest.json: version: expected 1");
     int nm = cJSON_GetArraySize(models);
     if (!cJSON_IsArray(models) || nm < 1 || nm > MAX_MODELS)
-        return crisk_fail(err, CRISK_E_FORMAT, "manifest.json: models: expected an array of "
+        return crisk__fail(err, CRISK_E_FORMAT, "manifest.json: models: expected an array of "
                           "1 to %d models", MAX_MODELS);
     char *path = NULL;
     rc = bundle_path(dir, cJSON_GetObjectItemCaseSensitive(m, "schema"), "schema", &path, err);
@@ -264,7 +264,7 @@ static int load_manifest(crisk_bundle *b, const char *dir, const cJSON *m,
     if (rc)
         return rc;
     if (!(b->models = calloc((size_t)nm, sizeof *b->models)))
-        return crisk_fail(err, CRISK_E_NOMEM, "out of memory");
+        return crisk__fail(err, CRISK_E_NOMEM, "out of memory");
     size_t i = 0;
     for (const cJSON *e = models->child; e && rc == 0; e = e->next, i++)
         rc = load_model(b, dir, e, i, opts, err);
@@ -284,22 +284,22 @@ int crisk_bundle_load(const char *dir, const crisk_load_options *opts, crisk_bun
     if (out)
         *out = NULL;
     if (!dir || !out)
-        return crisk_fail(err, CRISK_E_INVALID_ARGUMENT, "dir and out must not be NULL");
+        return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "dir and out must not be NULL");
     crisk_bundle *b = calloc(1, sizeof *b);
     size_t n = strlen(dir) + sizeof "/manifest.json";
     char *path = malloc(n);
-    crisk_shap_slot *slot = malloc(sizeof *slot);
+    crisk__shap_slot *slot = malloc(sizeof *slot);
     if (!b || !path || !slot) {
         free(b);
         free(path);
         free(slot);
-        return crisk_fail(err, CRISK_E_NOMEM, "out of memory");
+        return crisk__fail(err, CRISK_E_NOMEM, "out of memory");
     }
     atomic_init(slot, NULL);
     b->score_shap = slot;
     snprintf(path, n, "%s/manifest.json", dir);
     cJSON *manifest = NULL;
-    int rc = crisk_json_read_file(path, opts->limits.max_file_bytes, &manifest, err);
+    int rc = crisk__json_read_file(path, opts->limits.max_file_bytes, &manifest, err);
     if (rc == 0)
         rc = load_manifest(b, dir, manifest, opts, err);
     if (rc == 0)
@@ -307,7 +307,7 @@ int crisk_bundle_load(const char *dir, const crisk_load_options *opts, crisk_bun
     cJSON_Delete(manifest);
     free(path);
     if (rc) {
-        crisk_fail_prefix(err, rc, dir);
+        crisk__fail_prefix(err, rc, dir);
         crisk_bundle_free(b);
         return rc;
     }
@@ -320,7 +320,7 @@ void crisk_bundle_free(crisk_bundle *b)
     if (!b)
         return;
     if (b->score_shap) /* before the model it explains */
-        crisk_shap_slot_clear(b->score_shap);
+        crisk__shap_slot_clear(b->score_shap);
     free(b->score_shap);
     for (size_t i = 0; i < b->num_models; i++) {
         free(b->models[i].name);
@@ -328,8 +328,8 @@ void crisk_bundle_free(crisk_bundle *b)
         crisk_model_free(b->models[i].model);
     }
     free(b->models);
-    crisk_profiles_free(b->profiles);
-    crisk_policy_free(b->policy);
+    crisk__profiles_free(b->profiles);
+    crisk__policy_free(b->policy);
     crisk_schema_free(b->schema);
     free(b);
 }
@@ -362,28 +362,28 @@ long crisk_bundle_score_model(const crisk_bundle *b)
 
 size_t crisk_bundle_num_lanes(const crisk_bundle *b)
 {
-    return b ? crisk_policy_num_lanes(b->policy) : 0;
+    return b ? crisk__policy_num_lanes(b->policy) : 0;
 }
 
 const char *crisk_bundle_lane_name(const crisk_bundle *b, size_t i)
 {
-    return b && i < crisk_policy_num_lanes(b->policy) ? crisk_policy_lanes(b->policy)[i]
+    return b && i < crisk__policy_num_lanes(b->policy) ? crisk__policy_lanes(b->policy)[i]
                                                        : NULL;
 }
 
 int crisk_lane_state_new(const crisk_bundle *b, crisk_lane_state **out, crisk_error *err)
 {
     if (!b)
-        return crisk_fail(err, CRISK_E_INVALID_ARGUMENT, "bundle must not be NULL");
-    return crisk_lane_state_create(b->policy, out, err);
+        return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "bundle must not be NULL");
+    return crisk__lane_state_create(b->policy, out, err);
 }
 
 int crisk_lane_state_load(const crisk_bundle *b, const char *path, crisk_lane_state **out,
                           crisk_error *err)
 {
     if (!b)
-        return crisk_fail(err, CRISK_E_INVALID_ARGUMENT, "bundle must not be NULL");
-    return crisk_lane_state_read(b->policy, path, out, err);
+        return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "bundle must not be NULL");
+    return crisk__lane_state_read(b->policy, path, out, err);
 }
 
 /* ---- scoring ---------------------------------------------------------------------- */
@@ -401,7 +401,7 @@ void crisk_score_options_init(crisk_score_options *opts)
  * its columns in manifest order, and writes n * num_outputs values to `out`. A model that
  * refuses missing values (logistic) scores only the rows whose columns are all present;
  * the others get NaN. */
-static int run_model(const bundle_model *m, const float *features, size_t n, size_t nf,
+static int run_model(const crisk__bundle_model *m, const float *features, size_t n, size_t nf,
                      const crisk_predict_options *popts, float *out, crisk_error *err)
 {
     size_t k = m->num_columns, no = m->num_outputs;
@@ -412,9 +412,9 @@ static int run_model(const bundle_model *m, const float *features, size_t n, siz
         free(cols);
         free(rows);
         free(part);
-        return crisk_fail(err, CRISK_E_NOMEM, "out of memory for model %s", m->name);
+        return crisk__fail(err, CRISK_E_NOMEM, "out of memory for model %s", m->name);
     }
-    size_t kept = crisk_bundle_gather(m, features, n, nf, cols, rows);
+    size_t kept = crisk__bundle_gather(m, features, n, nf, cols, rows);
     int rc = crisk_predict(m->model, cols, kept, k, popts, rows ? part : out, err);
     if (rc == 0 && rows) {
         for (size_t i = 0; i < n * no; i++)
@@ -426,26 +426,26 @@ static int run_model(const bundle_model *m, const float *features, size_t n, siz
     free(rows);
     free(part);
     if (rc)
-        crisk_fail_prefix(err, rc, m->name);
+        crisk__fail_prefix(err, rc, m->name);
     return rc;
 }
 
 /* Returns the text of field `field` of batch row `row` (ctx is the batch), or NULL. */
 static const char *view_text(const void *ctx, size_t row, size_t field, size_t *len)
 {
-    return crisk_batch_text(ctx, row, field, len);
+    return crisk__batch_text(ctx, row, field, len);
 }
 
 /* Returns the number or date of field `field` of batch row `row` (ctx is the batch). */
 static double view_number(const void *ctx, size_t row, size_t field)
 {
-    return crisk_batch_number(ctx, row, field);
+    return crisk__batch_number(ctx, row, field);
 }
 
 /* Returns batch row `row`'s position against band `band` (ctx is the batch). */
 static int view_band(const void *ctx, size_t band, size_t row, const float *features)
 {
-    return crisk_schema_band_position(crisk_batch_schema(ctx), band, ctx, row, features);
+    return crisk__schema_band_position(crisk__batch_schema(ctx), band, ctx, row, features);
 }
 
 /* Evaluates the profiles on every row of `batch` into the results' hit lists, and places
@@ -455,23 +455,23 @@ static int eval_profiles(const crisk_bundle *b, const crisk_batch *batch,
                          const float *features, size_t nf, const crisk_score_options *opts,
                          crisk_results *res, crisk_error *err)
 {
-    size_t n = res->size, nr = crisk_profiles_count(b->profiles), cap = 0, used = 0;
+    size_t n = res->size, nr = crisk__profiles_count(b->profiles), cap = 0, used = 0;
     uint32_t *row_hits = malloc((nr ? nr : 1) * sizeof(uint32_t));
     if (!row_hits)
-        return crisk_fail(err, CRISK_E_NOMEM, "out of memory");
-    long date_field = crisk_schema_date_field(b->schema);
+        return crisk__fail(err, CRISK_E_NOMEM, "out of memory");
+    long date_field = crisk__schema_date_field(b->schema);
     int64_t now = (int64_t)floor((double)time(NULL) / 86400.0);
-    crisk_row_view view = {batch, 0, NULL, view_text, view_number, view_band};
+    crisk__row_view view = {batch, 0, NULL, view_text, view_number, view_band};
     for (size_t r = 0; r < n; r++) {
         res->hit_start[r] = used;
         int64_t today = opts->today;
         if (today == CRISK_SCORE_TODAY_AUTO) {
-            double d = date_field >= 0 ? crisk_batch_number(batch, r, (size_t)date_field) : NAN;
+            double d = date_field >= 0 ? crisk__batch_number(batch, r, (size_t)date_field) : NAN;
             today = isnan(d) ? now : (int64_t)d;
         }
         view.row = r;
         view.features = features + r * nf;
-        size_t h = crisk_profiles_eval(b->profiles, &view, today, row_hits);
+        size_t h = crisk__profiles_eval(b->profiles, &view, today, row_hits);
         if (used + h > cap) {
             size_t ncap = cap ? cap * 2 : 64;
             while (ncap < used + h)
@@ -479,7 +479,7 @@ static int eval_profiles(const crisk_bundle *b, const crisk_batch *batch,
             uint32_t *p = realloc(res->hits, ncap * sizeof(uint32_t));
             if (!p) {
                 free(row_hits);
-                return crisk_fail(err, CRISK_E_NOMEM, "out of memory for profile hits");
+                return crisk__fail(err, CRISK_E_NOMEM, "out of memory for profile hits");
             }
             res->hits = p;
             cap = ncap;
@@ -487,10 +487,10 @@ static int eval_profiles(const crisk_bundle *b, const crisk_batch *batch,
         for (size_t k = 0; k < h; k++) {
             uint32_t rule = row_hits[k];
             res->hits[used++] = rule;
-            size_t lane = crisk_profiles_rule_lane(b->profiles, rule);
-            crisk_decision *d = &res->decisions[r];
-            if (crisk_profiles_rule_mandatory(b->profiles, rule) && (!d->kind || lane < d->lane))
-                *d = (crisk_decision){(uint32_t)lane, CRISK_REASON_PROFILE, rule, 0, 0, 0};
+            size_t lane = crisk__profiles_rule_lane(b->profiles, rule);
+            crisk__decision *d = &res->decisions[r];
+            if (crisk__profiles_rule_mandatory(b->profiles, rule) && (!d->kind || lane < d->lane))
+                *d = (crisk__decision){(uint32_t)lane, CRISK_REASON_PROFILE, rule, 0, 0, 0};
         }
     }
     res->hit_start[n] = used;
@@ -504,7 +504,7 @@ static int decide_lanes(const crisk_bundle *b, const crisk_batch *batch,
                         const crisk_score_options *opts, crisk_results *res, crisk_error *err)
 {
     size_t n = res->size;
-    long id_field = crisk_schema_id_field(b->schema);
+    long id_field = crisk__schema_id_field(b->schema);
     const char **ids = NULL;
     size_t *lens = NULL;
     if (id_field >= 0) {
@@ -513,35 +513,35 @@ static int decide_lanes(const crisk_bundle *b, const crisk_batch *batch,
         if (!ids || !lens) {
             free(ids);
             free(lens);
-            return crisk_fail(err, CRISK_E_NOMEM, "out of memory");
+            return crisk__fail(err, CRISK_E_NOMEM, "out of memory");
         }
         for (size_t r = 0; r < n; r++) {
             lens[r] = 0;
-            ids[r] = crisk_batch_text(batch, r, (size_t)id_field, &lens[r]);
+            ids[r] = crisk__batch_text(batch, r, (size_t)id_field, &lens[r]);
         }
     }
     const float *scores = b->score_model >= 0 ? res->scores[b->score_model] : NULL;
-    int rc = crisk_lanes_decide(b->policy, opts->stream, scores, ids, lens, n, res->decisions,
+    int rc = crisk__lanes_decide(b->policy, opts->stream, scores, ids, lens, n, res->decisions,
                                 err);
     free(ids);
     free(lens);
     return rc;
 }
 
-bundle_clock bundle_clock_now(void)
+crisk__bundle_clock bundle_clock_now(void)
 {
     struct timespec w, c;
     clock_gettime(CLOCK_MONOTONIC, &w);
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c);
-    return (bundle_clock){(double)w.tv_sec + 1e-9 * (double)w.tv_nsec,
+    return (crisk__bundle_clock){(double)w.tv_sec + 1e-9 * (double)w.tv_nsec,
                           (double)c.tv_sec + 1e-9 * (double)c.tv_nsec};
 }
 
-void bundle_clock_lap(bundle_clock *slot, bundle_clock *mark)
+void bundle_clock_lap(crisk__bundle_clock *slot, crisk__bundle_clock *mark)
 {
     if (!slot)
         return;
-    bundle_clock now = bundle_clock_now();
+    crisk__bundle_clock now = bundle_clock_now();
     slot->wall += now.wall - mark->wall;
     slot->cpu += now.cpu - mark->cpu;
     *mark = now;
@@ -550,12 +550,12 @@ void bundle_clock_lap(bundle_clock *slot, bundle_clock *mark)
 int crisk_bundle_score(const crisk_bundle *b, const crisk_batch *batch,
                        const crisk_score_options *opts, crisk_results **out, crisk_error *err)
 {
-    return crisk_bundle_score_timed(b, batch, opts, out, NULL, err);
+    return crisk__bundle_score_timed(b, batch, opts, out, NULL, err);
 }
 
-int crisk_bundle_score_timed(const crisk_bundle *b, const crisk_batch *batch,
+int crisk__bundle_score_timed(const crisk_bundle *b, const crisk_batch *batch,
                              const crisk_score_options *opts, crisk_results **out,
-                             bundle_timings *timings, crisk_error *err)
+                             crisk__bundle_timings *timings, crisk_error *err)
 {
     crisk_score_options defaults;
     if (!opts) {
@@ -565,10 +565,10 @@ int crisk_bundle_score_timed(const crisk_bundle *b, const crisk_batch *batch,
     if (out)
         *out = NULL;
     if (!b || !batch || !out)
-        return crisk_fail(err, CRISK_E_INVALID_ARGUMENT, "bundle, batch and out must not be "
+        return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "bundle, batch and out must not be "
                           "NULL");
-    if (crisk_batch_schema(batch) != b->schema)
-        return crisk_fail(err, CRISK_E_INVALID_ARGUMENT, "the batch was not made with this "
+    if (crisk__batch_schema(batch) != b->schema)
+        return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "the batch was not made with this "
                           "bundle's schema (crisk_bundle_schema)");
     crisk_predict_options popts;
     crisk_predict_options_init(&popts);
@@ -576,7 +576,7 @@ int crisk_bundle_score_timed(const crisk_bundle *b, const crisk_batch *batch,
     popts.pool = opts->pool;
     size_t n = crisk_batch_size(batch), nf = crisk_schema_num_features(b->schema);
     if (nf && n > SIZE_MAX / sizeof(float) / nf)
-        return crisk_fail(err, CRISK_E_LIMIT, "%zu declarations of %zu features overflow "
+        return crisk__fail(err, CRISK_E_LIMIT, "%zu declarations of %zu features overflow "
                           "memory", n, nf);
     crisk_results *res = calloc(1, sizeof *res);
     float *features = malloc((n && nf ? n * nf : 1) * sizeof(float));
@@ -589,22 +589,22 @@ int crisk_bundle_score_timed(const crisk_bundle *b, const crisk_batch *batch,
     }
     int rc = 0;
     if (!res || !features || !res->scores || !res->decisions || !res->hit_start)
-        rc = crisk_fail(err, CRISK_E_NOMEM, "out of memory for %zu declarations", n);
-    bundle_timings *t = timings;
-    bundle_clock mark = t ? bundle_clock_now() : (bundle_clock){0, 0};
+        rc = crisk__fail(err, CRISK_E_NOMEM, "out of memory for %zu declarations", n);
+    crisk__bundle_timings *t = timings;
+    crisk__bundle_clock mark = t ? bundle_clock_now() : (crisk__bundle_clock){0, 0};
     if (rc == 0)
         rc = crisk_schema_features(b->schema, batch, features, err);
     bundle_clock_lap(t ? &t->features : NULL, &mark);
     for (size_t i = 0; rc == 0 && i < b->num_models; i++) {
-        const bundle_model *m = &b->models[i];
+        const crisk__bundle_model *m = &b->models[i];
         if (!(res->scores[i] = malloc((n ? n : 1) * m->num_outputs * sizeof(float))))
-            rc = crisk_fail(err, CRISK_E_NOMEM, "out of memory for model %s", m->name);
+            rc = crisk__fail(err, CRISK_E_NOMEM, "out of memory for model %s", m->name);
         else
             rc = run_model(m, features, n, nf, &popts, res->scores[i], err);
     }
     bundle_clock_lap(t ? &t->models : NULL, &mark);
     if (rc == 0 && opts->explain)
-        rc = crisk_reasons_compute(b, batch, features, nf, opts->explain, &popts, res, err);
+        rc = crisk__reasons_compute(b, batch, features, nf, opts->explain, &popts, res, err);
     if (rc == 0)
         rc = eval_profiles(b, batch, features, nf, opts, res, err);
     bundle_clock_lap(t ? &t->profiles : NULL, &mark);

@@ -13,24 +13,24 @@
 #include <stddef.h>
 
 /* One model of a bundle and the schema features it takes, in its column order. */
-typedef struct bundle_model {
+typedef struct crisk__bundle_model {
     char *name;
     crisk_model *model;
     size_t *columns;      /* schema feature index of each model column */
     size_t num_columns;
     size_t num_outputs;
     int rejects_missing;  /* a logistic model: rows with a NaN feature are not scored */
-} bundle_model;
+} crisk__bundle_model;
 
 struct crisk_bundle {
     crisk_schema *schema;
-    bundle_model *models;
+    crisk__bundle_model *models;
     size_t num_models;
-    crisk_profiles *profiles;  /* NULL when the manifest names no rule file */
-    crisk_policy *policy;
+    crisk__profiles *profiles;  /* NULL when the manifest names no rule file */
+    crisk__policy *policy;
     long score_model;          /* the policy's score model, or -1 */
     unsigned char sha256[32];  /* crisk_bundle_digest(), computed at load */
-    crisk_shap_slot *score_shap; /* the score model's explainer, built by the first call
+    crisk__shap_slot *score_shap; /* the score model's explainer, built by the first call
                                     that asks for reasons (the one thing a loaded bundle
                                     fills in later, atomically) */
 };
@@ -40,7 +40,7 @@ struct crisk_results {
     const crisk_bundle *bundle;
     size_t size;
     float **scores;            /* per model: size * num_outputs values */
-    crisk_decision *decisions; /* per row */
+    crisk__decision *decisions; /* per row */
     size_t *hit_start;         /* size + 1 offsets into hits */
     uint32_t *hits;            /* rule indices, in file order per row */
     /* Reason codes (reasons.c), when scored with explain = K > 0; all NULL otherwise. */
@@ -58,7 +58,7 @@ struct crisk_results {
  * `cols` (n * m->num_columns floats), row by row. When `rows` is not NULL (a model that
  * rejects missing values), only complete rows are copied and `rows` receives their
  * indices. Returns the number of rows copied. */
-size_t crisk_bundle_gather(const bundle_model *m, const float *features, size_t n, size_t nf,
+size_t crisk__bundle_gather(const crisk__bundle_model *m, const float *features, size_t n, size_t nf,
                            float *cols, size_t *rows);
 
 /* Computes the reason codes of every row of `batch` (docs/bundle.md, "Reason codes"):
@@ -67,7 +67,7 @@ size_t crisk_bundle_gather(const bundle_model *m, const float *features, size_t 
  * values. `features` holds the batch's schema features (res->size rows of nf). Returns
  * 0, CRISK_E_INVALID_ARGUMENT (the policy names no score model), CRISK_E_UNSUPPORTED (a
  * score model with several margins) or an error of crisk_contributions. */
-int crisk_reasons_compute(const crisk_bundle *b, const crisk_batch *batch,
+int crisk__reasons_compute(const crisk_bundle *b, const crisk_batch *batch,
                           const float *features, size_t nf, unsigned k,
                           const crisk_predict_options *popts, crisk_results *res,
                           crisk_error *err);
@@ -75,29 +75,29 @@ int crisk_reasons_compute(const crisk_bundle *b, const crisk_batch *batch,
 /* A reading of the wall clock and of the process's CPU clock, in seconds (as a point:
  * arbitrary origins; as a duration: what elapsed on each). CPU time is what a loaded
  * machine does not inflate. */
-typedef struct bundle_clock {
+typedef struct crisk__bundle_clock {
     double wall, cpu;
-} bundle_clock;
+} crisk__bundle_clock;
 
-/* Where crisk_bundle_score_timed() spent its time, added to what the struct held (so one
+/* Where crisk__bundle_score_timed() spent its time, added to what the struct held (so one
  * struct sums a run of batches). */
-typedef struct bundle_timings {
-    bundle_clock features;  /* crisk_schema_features */
-    bundle_clock models;    /* gathering each model's columns and predicting */
-    bundle_clock profiles;  /* risk-profile rules */
-    bundle_clock lanes;     /* the lane policy */
-} bundle_timings;
+typedef struct crisk__bundle_timings {
+    crisk__bundle_clock features;  /* crisk_schema_features */
+    crisk__bundle_clock models;    /* gathering each model's columns and predicting */
+    crisk__bundle_clock profiles;  /* risk-profile rules */
+    crisk__bundle_clock lanes;     /* the lane policy */
+} crisk__bundle_timings;
 
 /* Returns the clocks now. */
-bundle_clock bundle_clock_now(void);
+crisk__bundle_clock bundle_clock_now(void);
 
 /* Adds the time since `*mark` to `*slot` (NULL: no-op) and moves the mark to now. */
-void bundle_clock_lap(bundle_clock *slot, bundle_clock *mark);
+void bundle_clock_lap(crisk__bundle_clock *slot, crisk__bundle_clock *mark);
 
 /* crisk_bundle_score(), adding the time each stage took to `*timings` (NULL: not timed).
  * Returns what crisk_bundle_score returns. */
-int crisk_bundle_score_timed(const crisk_bundle *b, const crisk_batch *batch,
+int crisk__bundle_score_timed(const crisk_bundle *b, const crisk_batch *batch,
                              const crisk_score_options *opts, crisk_results **out,
-                             bundle_timings *timings, crisk_error *err);
+                             crisk__bundle_timings *timings, crisk_error *err);
 
 #endif /* CRISK_BUNDLE_H */

@@ -24,7 +24,7 @@ typedef struct lane_value {
     double value;
 } lane_value;
 
-struct crisk_policy {
+struct crisk__policy {
     char *lanes[CRISK_MAX_LANES];
     size_t num_lanes;
     size_t default_lane;
@@ -53,38 +53,38 @@ struct crisk_lane_state {
 /* ---- parsing ---------------------------------------------------------------------- */
 
 /* Finds the lane named by string item `v` (at `where`) and stores its index in `*lane`. */
-static int lane_of(const crisk_policy *p, const cJSON *v, const char *where, size_t *lane,
+static int lane_of(const crisk__policy *p, const cJSON *v, const char *where, size_t *lane,
                    crisk_error *err)
 {
     if (!cJSON_IsString(v))
-        return crisk_fail(err, CRISK_E_FORMAT, "%s: expected a lane name", where);
+        return crisk__fail(err, CRISK_E_FORMAT, "%s: expected a lane name", where);
     for (size_t i = 0; i < p->num_lanes; i++)
         if (strcmp(p->lanes[i], v->valuestring) == 0) {
             *lane = i;
             return 0;
         }
-    return crisk_fail(err, CRISK_E_FORMAT, "%s: unknown lane \"%.64s\"", where, v->valuestring);
+    return crisk__fail(err, CRISK_E_FORMAT, "%s: unknown lane \"%.64s\"", where, v->valuestring);
 }
 
 /* Parses the "lanes" array and "default_lane". */
-static int parse_lanes(crisk_policy *p, const cJSON *root, crisk_error *err)
+static int parse_lanes(crisk__policy *p, const cJSON *root, crisk_error *err)
 {
     const cJSON *lanes = cJSON_GetObjectItemCaseSensitive(root, "lanes");
     int n = cJSON_GetArraySize(lanes);
     if (!cJSON_IsArray(lanes) || n < 1 || n > CRISK_MAX_LANES)
-        return crisk_fail(err, CRISK_E_FORMAT, "lanes: expected an array of 1 to %d lane "
+        return crisk__fail(err, CRISK_E_FORMAT, "lanes: expected an array of 1 to %d lane "
                           "names, most severe first", CRISK_MAX_LANES);
     for (const cJSON *l = lanes->child; l; l = l->next) {
         size_t i = p->num_lanes;
         if (!cJSON_IsString(l) || !l->valuestring[0] || strlen(l->valuestring) > 64)
-            return crisk_fail(err, CRISK_E_FORMAT, "lanes[%zu]: expected a name of 1 to 64 "
+            return crisk__fail(err, CRISK_E_FORMAT, "lanes[%zu]: expected a name of 1 to 64 "
                               "bytes", i);
         for (size_t j = 0; j < i; j++)
             if (strcmp(p->lanes[j], l->valuestring) == 0)
-                return crisk_fail(err, CRISK_E_FORMAT, "lanes[%zu]: \"%s\" named twice", i,
+                return crisk__fail(err, CRISK_E_FORMAT, "lanes[%zu]: \"%s\" named twice", i,
                                   l->valuestring);
         if (!(p->lanes[i] = strdup(l->valuestring)))
-            return crisk_fail(err, CRISK_E_NOMEM, "out of memory");
+            return crisk__fail(err, CRISK_E_NOMEM, "out of memory");
         p->num_lanes++;
     }
     const cJSON *def = cJSON_GetObjectItemCaseSensitive(root, "default_lane");
@@ -101,7 +101,7 @@ static int cmp_lane(const void *a, const void *b)
 
 /* Parses "thresholds" (`key_name` "min_score") or "budget" ("share") into `out`: an
  * array of {lane, key_name: number} with distinct lanes, sorted by lane. */
-static int parse_lane_values(const crisk_policy *p, const cJSON *arr, const char *what,
+static int parse_lane_values(const crisk__policy *p, const cJSON *arr, const char *what,
                              const char *key_name, lane_value *out, size_t *count,
                              crisk_error *err)
 {
@@ -109,17 +109,17 @@ static int parse_lane_values(const crisk_policy *p, const cJSON *arr, const char
     if (!arr)
         return 0;
     if (!cJSON_IsArray(arr))
-        return crisk_fail(err, CRISK_E_FORMAT, "%s: expected an array", what);
+        return crisk__fail(err, CRISK_E_FORMAT, "%s: expected an array", what);
     const char *const keys[] = {"lane", key_name, NULL};
     char where[64];
     for (const cJSON *e = arr->child; e; e = e->next) {
         size_t i = *count;
         snprintf(where, sizeof where, "%s[%zu]", what, i);
         if (i == p->num_lanes)
-            return crisk_fail(err, CRISK_E_FORMAT, "%s: more entries than lanes", where);
+            return crisk__fail(err, CRISK_E_FORMAT, "%s: more entries than lanes", where);
         if (!cJSON_IsObject(e))
-            return crisk_fail(err, CRISK_E_FORMAT, "%s: expected an object", where);
-        int rc = crisk_json_check_keys(e, keys, where, err);
+            return crisk__fail(err, CRISK_E_FORMAT, "%s: expected an object", where);
+        int rc = crisk__json_check_keys(e, keys, where, err);
         if (rc == 0)
             rc = lane_of(p, cJSON_GetObjectItemCaseSensitive(e, "lane"), where, &out[i].lane,
                          err);
@@ -127,11 +127,11 @@ static int parse_lane_values(const crisk_policy *p, const cJSON *arr, const char
             return rc;
         for (size_t j = 0; j < i; j++)
             if (out[j].lane == out[i].lane)
-                return crisk_fail(err, CRISK_E_FORMAT, "%s: lane \"%s\" given twice", where,
+                return crisk__fail(err, CRISK_E_FORMAT, "%s: lane \"%s\" given twice", where,
                                   p->lanes[out[i].lane]);
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(e, key_name);
         if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble))
-            return crisk_fail(err, CRISK_E_FORMAT, "%s.%s: expected a finite number", where,
+            return crisk__fail(err, CRISK_E_FORMAT, "%s.%s: expected a finite number", where,
                               key_name);
         out[i].value = v->valuedouble;
         (*count)++;
@@ -146,14 +146,14 @@ static int parse_count(const cJSON *v, const char *where, double max, double *ou
 {
     if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0) || v->valuedouble > max ||
         v->valuedouble != floor(v->valuedouble))
-        return crisk_fail(err, CRISK_E_FORMAT, "%s: expected an integer from 0 to %.0f", where,
+        return crisk__fail(err, CRISK_E_FORMAT, "%s: expected an integer from 0 to %.0f", where,
                           max);
     *out = v->valuedouble;
     return 0;
 }
 
 /* Parses "stream" {window, warmup} and "random" {lane, rate, seed}. */
-static int parse_stream_random(crisk_policy *p, const cJSON *root, crisk_error *err)
+static int parse_stream_random(crisk__policy *p, const cJSON *root, crisk_error *err)
 {
     static const char *const skeys[] = {"window", "warmup", NULL};
     static const char *const rkeys[] = {"lane", "rate", "seed", NULL};
@@ -161,14 +161,14 @@ static int parse_stream_random(crisk_policy *p, const cJSON *root, crisk_error *
     double window = CRISK_STREAM_DEFAULT_WINDOW, warmup = -1, seed = 0;
     if (stream) {
         if (!cJSON_IsObject(stream))
-            return crisk_fail(err, CRISK_E_FORMAT, "stream: expected an object");
+            return crisk__fail(err, CRISK_E_FORMAT, "stream: expected an object");
         const cJSON *w = cJSON_GetObjectItemCaseSensitive(stream, "window");
         const cJSON *u = cJSON_GetObjectItemCaseSensitive(stream, "warmup");
-        int rc = crisk_json_check_keys(stream, skeys, "stream", err);
+        int rc = crisk__json_check_keys(stream, skeys, "stream", err);
         if (rc == 0 && w)
             rc = parse_count(w, "stream.window", CRISK_STREAM_MAX_WINDOW, &window, err);
         if (rc == 0 && window < 1)
-            rc = crisk_fail(err, CRISK_E_FORMAT, "stream.window: must be at least 1");
+            rc = crisk__fail(err, CRISK_E_FORMAT, "stream.window: must be at least 1");
         if (rc == 0 && u)
             rc = parse_count(u, "stream.warmup", window, &warmup, err);
         if (rc)
@@ -182,15 +182,15 @@ static int parse_stream_random(crisk_policy *p, const cJSON *root, crisk_error *
     if (!random)
         return 0;
     if (!cJSON_IsObject(random))
-        return crisk_fail(err, CRISK_E_FORMAT, "random: expected an object");
-    int rc = crisk_json_check_keys(random, rkeys, "random", err);
+        return crisk__fail(err, CRISK_E_FORMAT, "random: expected an object");
+    int rc = crisk__json_check_keys(random, rkeys, "random", err);
     if (rc == 0)
         rc = lane_of(p, cJSON_GetObjectItemCaseSensitive(random, "lane"), "random.lane",
                      &p->random_lane, err);
     const cJSON *rate = cJSON_GetObjectItemCaseSensitive(random, "rate");
     if (rc == 0 && (!cJSON_IsNumber(rate) || !(rate->valuedouble >= 0) ||
                     rate->valuedouble > 1))
-        rc = crisk_fail(err, CRISK_E_FORMAT, "random.rate: expected a number from 0 to 1");
+        rc = crisk__fail(err, CRISK_E_FORMAT, "random.rate: expected a number from 0 to 1");
     /* Seeds are JSON numbers, so integers up to 2^53 keep every digit. */
     if (rc == 0)
         rc = parse_count(cJSON_GetObjectItemCaseSensitive(random, "seed"), "random.seed",
@@ -204,7 +204,7 @@ static int parse_stream_random(crisk_policy *p, const cJSON *root, crisk_error *
 }
 
 /* Computes the policy's fingerprint from a canonical text of every setting. */
-static void fingerprint(crisk_policy *p)
+static void fingerprint(crisk__policy *p)
 {
     char text[8192];
     size_t used = 0;
@@ -222,28 +222,28 @@ static void fingerprint(crisk_policy *p)
             (unsigned long long)p->random_seed);
 #undef PUT
     /* 32 lanes of 64 bytes and every setting fit in the buffer. */
-    p->fingerprint = crisk_siphash(0, 0, text, used < sizeof text ? used : sizeof text);
+    p->fingerprint = crisk__siphash(0, 0, text, used < sizeof text ? used : sizeof text);
 }
 
-int crisk_policy_parse(const cJSON *root, crisk_policy **out, crisk_error *err)
+int crisk__policy_parse(const cJSON *root, crisk__policy **out, crisk_error *err)
 {
     static const char *const keys[] = {"format", "version", "lanes", "default_lane",
                                        "score_model", "thresholds", "budget", "stream",
                                        "random", NULL};
     *out = NULL;
     if (!cJSON_IsObject(root))
-        return crisk_fail(err, CRISK_E_FORMAT, "the document is not a JSON object");
-    crisk_policy *p = calloc(1, sizeof *p);
+        return crisk__fail(err, CRISK_E_FORMAT, "the document is not a JSON object");
+    crisk__policy *p = calloc(1, sizeof *p);
     if (!p)
-        return crisk_fail(err, CRISK_E_NOMEM, "out of memory");
+        return crisk__fail(err, CRISK_E_NOMEM, "out of memory");
     const cJSON *format = cJSON_GetObjectItemCaseSensitive(root, "format");
     const cJSON *version = cJSON_GetObjectItemCaseSensitive(root, "version");
     const cJSON *model = cJSON_GetObjectItemCaseSensitive(root, "score_model");
-    int rc = crisk_json_check_keys(root, keys, "top level", err);
+    int rc = crisk__json_check_keys(root, keys, "top level", err);
     if (rc == 0 && (!cJSON_IsString(format) || strcmp(format->valuestring, "crisk-policy")))
-        rc = crisk_fail(err, CRISK_E_FORMAT, "format: expected \"crisk-policy\"");
+        rc = crisk__fail(err, CRISK_E_FORMAT, "format: expected \"crisk-policy\"");
     if (rc == 0 && (!cJSON_IsNumber(version) || version->valuedouble != 1))
-        rc = crisk_fail(err, CRISK_E_FORMAT, "version: expected 1");
+        rc = crisk__fail(err, CRISK_E_FORMAT, "version: expected 1");
     if (rc == 0)
         rc = parse_lanes(p, root, err);
     if (rc == 0)
@@ -256,24 +256,24 @@ int crisk_policy_parse(const cJSON *root, crisk_policy **out, crisk_error *err)
     double total = 0;
     for (size_t i = 0; rc == 0 && i < p->num_budget; i++) {
         if (!(p->budget[i].value > 0) || p->budget[i].value > 1)
-            rc = crisk_fail(err, CRISK_E_FORMAT, "budget: the share of lane \"%s\" must be in "
+            rc = crisk__fail(err, CRISK_E_FORMAT, "budget: the share of lane \"%s\" must be in "
                             "(0, 1]", p->lanes[p->budget[i].lane]);
         total += p->budget[i].value;
         p->budget_cumulative[i] = total;
     }
     if (rc == 0 && total > 1 + 1e-12)
-        rc = crisk_fail(err, CRISK_E_FORMAT, "budget: the shares add up to %g, more than 1",
+        rc = crisk__fail(err, CRISK_E_FORMAT, "budget: the shares add up to %g, more than 1",
                         total);
     if (rc == 0 && model && (!cJSON_IsString(model) || !model->valuestring[0]))
-        rc = crisk_fail(err, CRISK_E_FORMAT, "score_model: expected a model name");
+        rc = crisk__fail(err, CRISK_E_FORMAT, "score_model: expected a model name");
     if (rc == 0 && !model && (p->num_thresholds || p->num_budget))
-        rc = crisk_fail(err, CRISK_E_FORMAT, "score_model: required by thresholds and budget");
+        rc = crisk__fail(err, CRISK_E_FORMAT, "score_model: required by thresholds and budget");
     if (rc == 0 && model && !(p->score_model = strdup(model->valuestring)))
-        rc = crisk_fail(err, CRISK_E_NOMEM, "out of memory");
+        rc = crisk__fail(err, CRISK_E_NOMEM, "out of memory");
     if (rc == 0)
         rc = parse_stream_random(p, root, err);
     if (rc) {
-        crisk_policy_free(p);
+        crisk__policy_free(p);
         return rc;
     }
     fingerprint(p);
@@ -281,7 +281,7 @@ int crisk_policy_parse(const cJSON *root, crisk_policy **out, crisk_error *err)
     return 0;
 }
 
-void crisk_policy_free(crisk_policy *p)
+void crisk__policy_free(crisk__policy *p)
 {
     if (!p)
         return;
@@ -291,32 +291,32 @@ void crisk_policy_free(crisk_policy *p)
     free(p);
 }
 
-const char *const *crisk_policy_lanes(const crisk_policy *p)
+const char *const *crisk__policy_lanes(const crisk__policy *p)
 {
     return (const char *const *)p->lanes;
 }
 
-size_t crisk_policy_num_lanes(const crisk_policy *p)
+size_t crisk__policy_num_lanes(const crisk__policy *p)
 {
     return p->num_lanes;
 }
 
-const char *crisk_policy_score_model(const crisk_policy *p)
+const char *crisk__policy_score_model(const crisk__policy *p)
 {
     return p->score_model;
 }
 
-uint64_t crisk_policy_fingerprint(const crisk_policy *p)
+uint64_t crisk__policy_fingerprint(const crisk__policy *p)
 {
     return p->fingerprint;
 }
 
 /* ---- the streaming state ---------------------------------------------------------- */
 
-int crisk_lane_state_create(const crisk_policy *p, crisk_lane_state **out, crisk_error *err)
+int crisk__lane_state_create(const crisk__policy *p, crisk_lane_state **out, crisk_error *err)
 {
     if (!p || !out)
-        return crisk_fail(err, CRISK_E_INVALID_ARGUMENT, "policy and out must not be NULL");
+        return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "policy and out must not be NULL");
     *out = NULL;
     crisk_lane_state *s = calloc(1, sizeof *s);
     if (s) {
@@ -325,7 +325,7 @@ int crisk_lane_state_create(const crisk_policy *p, crisk_lane_state **out, crisk
     }
     if (!s || !s->ring || !s->sorted) {
         crisk_lane_state_free(s);
-        return crisk_fail(err, CRISK_E_NOMEM, "out of memory for a window of %zu scores",
+        return crisk__fail(err, CRISK_E_NOMEM, "out of memory for a window of %zu scores",
                           p->window);
     }
     s->fingerprint = p->fingerprint;
@@ -344,7 +344,7 @@ void crisk_lane_state_free(crisk_lane_state *s)
     free(s);
 }
 
-size_t crisk_lane_state_count(const crisk_lane_state *s)
+size_t crisk__lane_state_count(const crisk_lane_state *s)
 {
     return s->count;
 }
@@ -387,18 +387,18 @@ static void state_push(crisk_lane_state *s, float v)
 int crisk_lane_state_save(const crisk_lane_state *s, const char *path, crisk_error *err)
 {
     if (!s || !path)
-        return crisk_fail(err, CRISK_E_INVALID_ARGUMENT, "state and path must not be NULL");
+        return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "state and path must not be NULL");
     /* Written beside the target and renamed over it, so a crash never leaves half a
      * state where the last good one was. */
     size_t n = strlen(path);
     char *tmp = malloc(n + 5);
     if (!tmp)
-        return crisk_fail(err, CRISK_E_NOMEM, "out of memory");
+        return crisk__fail(err, CRISK_E_NOMEM, "out of memory");
     memcpy(tmp, path, n);
     memcpy(tmp + n, ".tmp", 5);
     FILE *f = fopen(tmp, "w");
     if (!f) {
-        int rc = crisk_fail(err, CRISK_E_IO, "%s: %s", tmp, strerror(errno));
+        int rc = crisk__fail(err, CRISK_E_IO, "%s: %s", tmp, strerror(errno));
         free(tmp);
         return rc;
     }
@@ -410,7 +410,7 @@ int crisk_lane_state_save(const crisk_lane_state *s, const char *path, crisk_err
     int failed = ferror(f);
     failed |= fclose(f) != 0;
     if (failed || rename(tmp, path) != 0) {
-        int rc = crisk_fail(err, CRISK_E_IO, "%s: could not write the state: %s", path,
+        int rc = crisk__fail(err, CRISK_E_IO, "%s: could not write the state: %s", path,
                             strerror(errno));
         remove(tmp);
         free(tmp);
@@ -427,8 +427,8 @@ static int state_fill(crisk_lane_state *s, const cJSON *root, const char *path,
     static const char *const keys[] = {"format", "version", "policy", "window", "scores",
                                        NULL};
     if (!cJSON_IsObject(root))
-        return crisk_fail(err, CRISK_E_FORMAT, "%s: not a JSON object", path);
-    int rc = crisk_json_check_keys(root, keys, path, err);
+        return crisk__fail(err, CRISK_E_FORMAT, "%s: not a JSON object", path);
+    int rc = crisk__json_check_keys(root, keys, path, err);
     if (rc)
         return rc;
     const cJSON *format = cJSON_GetObjectItemCaseSensitive(root, "format");
@@ -440,41 +440,41 @@ static int state_fill(crisk_lane_state *s, const cJSON *root, const char *path,
     snprintf(expect, sizeof expect, "%016llx", (unsigned long long)s->fingerprint);
     if (!cJSON_IsString(format) || strcmp(format->valuestring, "crisk-lane-state") ||
         !cJSON_IsNumber(version) || version->valuedouble != 1)
-        return crisk_fail(err, CRISK_E_FORMAT, "%s: not a crisk lane state (format "
+        return crisk__fail(err, CRISK_E_FORMAT, "%s: not a crisk lane state (format "
                           "\"crisk-lane-state\", version 1)", path);
     if (!cJSON_IsString(policy) || strcmp(policy->valuestring, expect) != 0)
-        return crisk_fail(err, CRISK_E_FORMAT, "%s: saved for another policy (fingerprint "
+        return crisk__fail(err, CRISK_E_FORMAT, "%s: saved for another policy (fingerprint "
                           "%.20s, this policy's is %s)", path,
                           cJSON_IsString(policy) ? policy->valuestring : "missing", expect);
     if (!cJSON_IsNumber(window) || window->valuedouble != (double)s->window)
-        return crisk_fail(err, CRISK_E_FORMAT, "%s: window differs from the policy's %zu",
+        return crisk__fail(err, CRISK_E_FORMAT, "%s: window differs from the policy's %zu",
                           path, s->window);
     if (!cJSON_IsArray(scores) || (size_t)cJSON_GetArraySize(scores) > s->window)
-        return crisk_fail(err, CRISK_E_FORMAT, "%s: scores: expected an array of at most %zu "
+        return crisk__fail(err, CRISK_E_FORMAT, "%s: scores: expected an array of at most %zu "
                           "numbers", path, s->window);
     size_t i = 0;
     for (const cJSON *v = scores->child; v; v = v->next, i++) {
         if (!cJSON_IsNumber(v) || !isfinite((float)v->valuedouble))
-            return crisk_fail(err, CRISK_E_FORMAT, "%s: scores[%zu]: expected a finite number",
+            return crisk__fail(err, CRISK_E_FORMAT, "%s: scores[%zu]: expected a finite number",
                               path, i);
         state_push(s, (float)v->valuedouble);
     }
     return 0;
 }
 
-int crisk_lane_state_read(const crisk_policy *p, const char *path, crisk_lane_state **out,
+int crisk__lane_state_read(const crisk__policy *p, const char *path, crisk_lane_state **out,
                           crisk_error *err)
 {
     if (!p || !path || !out)
-        return crisk_fail(err, CRISK_E_INVALID_ARGUMENT, "arguments must not be NULL");
+        return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "arguments must not be NULL");
     *out = NULL;
     cJSON *root = NULL;
     /* A window of 10^7 scores at up to ~20 bytes each bounds a genuine file. */
-    int rc = crisk_json_read_file(path, (size_t)CRISK_STREAM_MAX_WINDOW * 32 + 4096, &root,
+    int rc = crisk__json_read_file(path, (size_t)CRISK_STREAM_MAX_WINDOW * 32 + 4096, &root,
                                   err);
     crisk_lane_state *s = NULL;
     if (rc == 0)
-        rc = crisk_lane_state_create(p, &s, err);
+        rc = crisk__lane_state_create(p, &s, err);
     if (rc == 0)
         rc = state_fill(s, root, path, err);
     cJSON_Delete(root);
@@ -553,12 +553,12 @@ static void select_front(rank_entry *r, size_t m, size_t k)
 
 /* The batch budget: budget lane j takes the next ceil(share_j * n) unplaced rows with a
  * finite score, riskiest first (ties by row order). */
-static int budget_batch(const crisk_policy *p, const float *scores, size_t n,
-                        crisk_decision *d, crisk_error *err)
+static int budget_batch(const crisk__policy *p, const float *scores, size_t n,
+                        crisk__decision *d, crisk_error *err)
 {
     rank_entry *r = malloc((n ? n : 1) * sizeof *r);
     if (!r)
-        return crisk_fail(err, CRISK_E_NOMEM, "out of memory for the budget of %zu rows", n);
+        return crisk__fail(err, CRISK_E_NOMEM, "out of memory for the budget of %zu rows", n);
     size_t m = 0;
     for (size_t i = 0; i < n; i++)
         if (!d[i].kind && isfinite(scores[i]))
@@ -576,7 +576,7 @@ static int budget_batch(const crisk_policy *p, const float *scores, size_t n,
     for (size_t j = 0; j < p->num_budget; j++) {
         size_t k = share_count(p->budget[j].value, n);
         for (size_t rank = 1; rank <= k && next < m; rank++, next++)
-            d[r[next].row] = (crisk_decision){(uint32_t)p->budget[j].lane, CRISK_REASON_BUDGET,
+            d[r[next].row] = (crisk__decision){(uint32_t)p->budget[j].lane, CRISK_REASON_BUDGET,
                                               (uint32_t)j, (uint32_t)rank, 0, 0};
     }
     free(r);
@@ -587,8 +587,8 @@ static int budget_batch(const crisk_policy *p, const float *scores, size_t n,
  * ceil(c_j * m)-th largest of the window's m scores, where c_j sums the shares of lanes
  * up to j (the (1 - c_j) quantile), so that together the lanes keep their shares as in a
  * batch. Nothing is budgeted before the window holds `warmup` scores. */
-static void budget_stream(const crisk_policy *p, const crisk_lane_state *s, float score,
-                          crisk_decision *d)
+static void budget_stream(const crisk__policy *p, const crisk_lane_state *s, float score,
+                          crisk__decision *d)
 {
     if (s->count == 0 || s->count < s->warmup || !isfinite(score))
         return;
@@ -596,7 +596,7 @@ static void budget_stream(const crisk_policy *p, const crisk_lane_state *s, floa
         size_t k = share_count(p->budget_cumulative[j], s->count);
         float cut = s->sorted[s->count - (k < 1 ? 1 : k > s->count ? s->count : k)];
         if (score >= cut) {
-            *d = (crisk_decision){(uint32_t)p->budget[j].lane, CRISK_REASON_BUDGET,
+            *d = (crisk__decision){(uint32_t)p->budget[j].lane, CRISK_REASON_BUDGET,
                                   (uint32_t)j, 0, (uint32_t)s->count, cut};
             return;
         }
@@ -605,25 +605,25 @@ static void budget_stream(const crisk_policy *p, const crisk_lane_state *s, floa
 
 /* Returns whether the declaration with id `id` (`len` bytes) is drawn: SipHash-2-4 under
  * the key (seed, RANDOM_KEY1) is below rate * 2^64. */
-static int random_draw(const crisk_policy *p, const char *id, size_t len)
+static int random_draw(const crisk__policy *p, const char *id, size_t len)
 {
     if (p->random_rate >= 1)
         return 1;
     uint64_t limit = (uint64_t)ldexp(p->random_rate, 64);
-    return crisk_siphash(p->random_seed, RANDOM_KEY1, id, len) < limit;
+    return crisk__siphash(p->random_seed, RANDOM_KEY1, id, len) < limit;
 }
 
-int crisk_lanes_decide(const crisk_policy *p, crisk_lane_state *stream, const float *scores,
+int crisk__lanes_decide(const crisk__policy *p, crisk_lane_state *stream, const float *scores,
                        const char *const *ids, const size_t *id_lens, size_t n,
-                       crisk_decision *d, crisk_error *err)
+                       crisk__decision *d, crisk_error *err)
 {
     if (stream && stream->fingerprint != p->fingerprint)
-        return crisk_fail(err, CRISK_E_INVALID_ARGUMENT, "the streaming state was made for "
+        return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "the streaming state was made for "
                           "another policy");
     for (size_t i = 0; scores && i < n; i++)
         for (size_t t = 0; !d[i].kind && t < p->num_thresholds; t++)
             if (scores[i] >= p->thresholds[t].value)
-                d[i] = (crisk_decision){(uint32_t)p->thresholds[t].lane, CRISK_REASON_THRESHOLD,
+                d[i] = (crisk__decision){(uint32_t)p->thresholds[t].lane, CRISK_REASON_THRESHOLD,
                                         (uint32_t)t, 0, 0, 0};
     if (scores && stream) {
         /* In arrival order: each row meets the window as it stood before it. */
@@ -642,9 +642,9 @@ int crisk_lanes_decide(const crisk_policy *p, crisk_lane_state *stream, const fl
         if (d[i].kind)
             continue;
         if (p->has_random && ids && ids[i] && random_draw(p, ids[i], id_lens[i]))
-            d[i] = (crisk_decision){(uint32_t)p->random_lane, CRISK_REASON_RANDOM, 0, 0, 0, 0};
+            d[i] = (crisk__decision){(uint32_t)p->random_lane, CRISK_REASON_RANDOM, 0, 0, 0, 0};
         else
-            d[i] = (crisk_decision){(uint32_t)p->default_lane, CRISK_REASON_DEFAULT, 0, 0, 0, 0};
+            d[i] = (crisk__decision){(uint32_t)p->default_lane, CRISK_REASON_DEFAULT, 0, 0, 0, 0};
     }
     return 0;
 }
@@ -665,7 +665,7 @@ static void join3(char *buf, size_t size, const char *a, const char *b, const ch
     buf[used] = '\0';
 }
 
-void crisk_lanes_reason(const crisk_policy *p, const crisk_decision *d, float score,
+void crisk__lanes_reason(const crisk__policy *p, const crisk__decision *d, float score,
                         const char *rule_id, const char *rule_description, char *buf,
                         size_t size)
 {

@@ -22,49 +22,49 @@
 #define CRISK_STREAM_MAX_WINDOW 10000000
 
 /* A parsed lane policy. Immutable once parsed. */
-typedef struct crisk_policy crisk_policy;
+typedef struct crisk__policy crisk__policy;
 
 /* How one declaration was placed. kind 0 means "not placed yet"; the bundle fills
- * CRISK_REASON_PROFILE decisions before calling crisk_lanes_decide(). */
-typedef struct crisk_decision {
+ * CRISK_REASON_PROFILE decisions before calling crisk__lanes_decide(). */
+typedef struct crisk__decision {
     uint32_t lane;
     uint32_t kind;    /* crisk_reason_kind, or 0 */
     uint32_t ref;     /* PROFILE: rule index; THRESHOLD / BUDGET: entry in the policy */
     uint32_t rank;    /* BUDGET in a batch: 1-based rank among the lane's picks */
     uint32_t window;  /* BUDGET in a stream: scores in the window when decided */
     float cut;        /* BUDGET in a stream: the window threshold the score reached */
-} crisk_decision;
+} crisk__decision;
 
 /* Parses and validates a policy document. Stores a new policy in `*out`. Returns 0, or
  * CRISK_E_FORMAT naming the key and the reason, or CRISK_E_NOMEM. */
-int crisk_policy_parse(const cJSON *root, crisk_policy **out, crisk_error *err);
+int crisk__policy_parse(const cJSON *root, crisk__policy **out, crisk_error *err);
 
 /* Frees a policy. NULL is a no-op. */
-void crisk_policy_free(crisk_policy *policy);
+void crisk__policy_free(crisk__policy *policy);
 
 /* Returns the lane names (most severe first) and their count. */
-const char *const *crisk_policy_lanes(const crisk_policy *policy);
-size_t crisk_policy_num_lanes(const crisk_policy *policy);
+const char *const *crisk__policy_lanes(const crisk__policy *policy);
+size_t crisk__policy_num_lanes(const crisk__policy *policy);
 
 /* Returns the name of the model whose score thresholds and budget use, or NULL when the
  * policy has neither. */
-const char *crisk_policy_score_model(const crisk_policy *policy);
+const char *crisk__policy_score_model(const crisk__policy *policy);
 
 /* Returns the policy's fingerprint: SipHash of a canonical text of every setting, which
  * a saved streaming state carries so that it is never restored under another policy. */
-uint64_t crisk_policy_fingerprint(const crisk_policy *policy);
+uint64_t crisk__policy_fingerprint(const crisk__policy *policy);
 
 /* Creates a fresh (empty) streaming state for `policy`. */
-int crisk_lane_state_create(const crisk_policy *policy, crisk_lane_state **out,
+int crisk__lane_state_create(const crisk__policy *policy, crisk_lane_state **out,
                             crisk_error *err);
 
 /* Loads a state saved by crisk_lane_state_save() for the same policy (same fingerprint
  * and window), refusing any other with CRISK_E_FORMAT. */
-int crisk_lane_state_read(const crisk_policy *policy, const char *path,
+int crisk__lane_state_read(const crisk__policy *policy, const char *path,
                           crisk_lane_state **out, crisk_error *err);
 
 /* Returns the number of scores in a state's window. */
-size_t crisk_lane_state_count(const crisk_lane_state *state);
+size_t crisk__lane_state_count(const crisk_lane_state *state);
 
 /* Places the `n` declarations whose decisions `d` are not placed yet (kind 0): score
  * thresholds, then the budget (over the whole batch when `stream` is NULL, else one
@@ -73,14 +73,14 @@ size_t crisk_lane_state_count(const crisk_lane_state *state);
  * NULL id is never drawn), then the default lane. `scores` are the score model's outputs
  * (NULL when the policy has no score model). Returns 0, or CRISK_E_INVALID_ARGUMENT for a
  * state made for another policy, or CRISK_E_NOMEM. */
-int crisk_lanes_decide(const crisk_policy *policy, crisk_lane_state *stream,
+int crisk__lanes_decide(const crisk__policy *policy, crisk_lane_state *stream,
                        const float *scores, const char *const *ids, const size_t *id_lens,
-                       size_t n, crisk_decision *d, crisk_error *err);
+                       size_t n, crisk__decision *d, crisk_error *err);
 
 /* Writes the one-line reason for decision `d` to `buf` (`size` bytes, cut to fit):
  * `score` is the declaration's score-model output, `rule_id` / `rule_description` the
  * rule of a PROFILE decision (else unused). */
-void crisk_lanes_reason(const crisk_policy *policy, const crisk_decision *d, float score,
+void crisk__lanes_reason(const crisk__policy *policy, const crisk__decision *d, float score,
                         const char *rule_id, const char *rule_description, char *buf,
                         size_t size);
 

@@ -64,7 +64,7 @@ typedef struct rule {
     size_t root;       /* its condition's first node */
 } rule;
 
-struct crisk_profiles {
+struct crisk__profiles {
     rule *rules;
     size_t num_rules;
     node *nodes;
@@ -181,8 +181,8 @@ static void strset_free(strset *set)
 /* What parsing one rule needs: the rule set being built, the names, the rule's label
  * for messages ("rules[3] (P-007)") and the condition path of the node being parsed. */
 typedef struct parse_ctx {
-    crisk_profiles *p;
-    const crisk_profile_names *names;
+    crisk__profiles *p;
+    const crisk__profile_names *names;
     char label[160];
     char path[256];
     crisk_error *err;
@@ -193,8 +193,8 @@ typedef struct parse_ctx {
 static int rule_fail(parse_ctx *c, int code, const char *reason)
 {
     if (c->path[0])
-        return crisk_fail(c->err, code, "%s: %s: %s", c->label, c->path, reason);
-    return crisk_fail(c->err, code, "%s: %s", c->label, reason);
+        return crisk__fail(c->err, code, "%s: %s: %s", c->label, c->path, reason);
+    return crisk__fail(c->err, code, "%s: %s", c->label, reason);
 }
 
 /* Refuses, in object `obj` (named `where` within the current rule and condition), a key
@@ -207,7 +207,7 @@ static int check_keys(const cJSON *obj, const char *const *allowed, const char *
         snprintf(place, sizeof place, "%s: %s: %s", c->label, c->path, where);
     else
         snprintf(place, sizeof place, "%s: %s", c->label, where);
-    return crisk_json_check_keys(obj, allowed, place, c->err);
+    return crisk__json_check_keys(obj, allowed, place, c->err);
 }
 
 /* Returns HS code text normalised as batches store it (digits only; dots and spaces
@@ -234,7 +234,7 @@ static int normalise_hs(const char *s, size_t min_digits, char *out, size_t *len
 static int add_strset(parse_ctx *c, const cJSON *values, size_t hs_min, const char *key,
                       size_t *index)
 {
-    crisk_profiles *p = c->p;
+    crisk__profiles *p = c->p;
     char msg[320];
     size_t n = cJSON_IsArray(values) ? (size_t)cJSON_GetArraySize(values) : 1;
     if (grow((void **)&p->strsets, &p->cap_strsets, p->num_strsets + 1, sizeof(strset)))
@@ -305,7 +305,7 @@ static int add_strset(parse_ctx *c, const cJSON *values, size_t hs_min, const ch
 
 /* Reads a value of a number or date field for "equals"/"in"/"range" into `*out`: a JSON
  * number for NUMBER fields, a "YYYY-MM-DD" string for DATE fields. */
-static int field_value(parse_ctx *c, const cJSON *v, crisk_field_type type, const char *key,
+static int field_value(parse_ctx *c, const cJSON *v, crisk__field_type type, const char *key,
                        double *out)
 {
     char msg[320];
@@ -330,10 +330,10 @@ static int field_value(parse_ctx *c, const cJSON *v, crisk_field_type type, cons
 
 /* Appends a numset of the values of `values` (an array, or one value) for a NUMBER or
  * DATE field and stores its index in `*index`. */
-static int add_numset(parse_ctx *c, const cJSON *values, crisk_field_type type,
+static int add_numset(parse_ctx *c, const cJSON *values, crisk__field_type type,
                       const char *key, size_t *index)
 {
-    crisk_profiles *p = c->p;
+    crisk__profiles *p = c->p;
     size_t n = cJSON_IsArray(values) ? (size_t)cJSON_GetArraySize(values) : 1;
     if (grow((void **)&p->numsets, &p->cap_numsets, p->num_numsets + 1, sizeof(numset)))
         return rule_fail(c, CRISK_E_NOMEM, "out of memory");
@@ -357,7 +357,7 @@ static int add_numset(parse_ctx *c, const cJSON *values, crisk_field_type type,
 }
 
 /* Returns the name of a field type for messages. */
-static const char *type_name(crisk_field_type t)
+static const char *type_name(crisk__field_type t)
 {
     switch (t) {
     case CRISK_FIELD_STRING:
@@ -419,7 +419,7 @@ static int parse_value_leaf(parse_ctx *c, const cJSON *obj, node *n)
         }
         n->index = (size_t)fi;
     }
-    crisk_field_type type = feature ? CRISK_FIELD_NUMBER
+    crisk__field_type type = feature ? CRISK_FIELD_NUMBER
                                     : c->names->field_type(c->names->ctx, n->index);
     int text = type == CRISK_FIELD_STRING || type == CRISK_FIELD_HS_CODE;
     const char *opname = op->string;
@@ -513,7 +513,7 @@ static int parse_band_leaf(parse_ctx *c, const cJSON *obj, node *n)
  * child in `*children` (NULL for a leaf) and whether there is exactly one in `*single`. */
 static int parse_node(parse_ctx *c, const cJSON *item, const cJSON **children, int *single)
 {
-    crisk_profiles *p = c->p;
+    crisk__profiles *p = c->p;
     *children = NULL;
     *single = 0;
     if (!cJSON_IsObject(item))
@@ -651,7 +651,7 @@ static int parse_rule(parse_ctx *c, const cJSON *obj, size_t i)
 {
     static const char *const keys[] = {"id", "description", "lane", "mandatory", "active",
                                        "when", NULL};
-    crisk_profiles *p = c->p;
+    crisk__profiles *p = c->p;
     rule *r = &p->rules[i];
     const cJSON *id = cJSON_GetObjectItemCaseSensitive(obj, "id");
     if (cJSON_IsString(id) && id->valuestring[0])
@@ -706,15 +706,15 @@ static int parse_rule(parse_ctx *c, const cJSON *obj, size_t i)
 /* Parses the "watchlists" object {"name": [ids]} into the first strsets. */
 static int parse_watchlists(parse_ctx *c, const cJSON *lists)
 {
-    crisk_profiles *p = c->p;
+    crisk__profiles *p = c->p;
     if (!lists)
         return 0;
     if (!cJSON_IsObject(lists))
-        return crisk_fail(c->err, CRISK_E_FORMAT, "watchlists: expected an object of lists");
+        return crisk__fail(c->err, CRISK_E_FORMAT, "watchlists: expected an object of lists");
     size_t n = (size_t)cJSON_GetArraySize(lists);
     p->watchlist_names = calloc(n ? n : 1, sizeof(char *));
     if (!p->watchlist_names)
-        return crisk_fail(c->err, CRISK_E_NOMEM, "out of memory");
+        return crisk__fail(c->err, CRISK_E_NOMEM, "out of memory");
     size_t i = 0;
     for (const cJSON *l = lists->child; l; l = l->next, i++) {
         snprintf(c->label, sizeof c->label, "watchlists.%.64s", l->string);
@@ -727,51 +727,51 @@ static int parse_watchlists(parse_ctx *c, const cJSON *lists)
         p->num_watchlists = i + 1;
         size_t set;
         int rc = p->watchlist_names[i] ? add_strset(c, l, 0, "ids", &set)
-                                       : crisk_fail(c->err, CRISK_E_NOMEM, "out of memory");
+                                       : crisk__fail(c->err, CRISK_E_NOMEM, "out of memory");
         if (rc)
             return rc;
     }
     return 0;
 }
 
-int crisk_profiles_parse(const cJSON *root, const crisk_profile_names *names,
-                         crisk_profiles **out, crisk_error *err)
+int crisk__profiles_parse(const cJSON *root, const crisk__profile_names *names,
+                         crisk__profiles **out, crisk_error *err)
 {
     static const char *const keys[] = {"format", "version", "watchlists", "rules", NULL};
     *out = NULL;
     if (!cJSON_IsObject(root))
-        return crisk_fail(err, CRISK_E_FORMAT, "the document is not a JSON object");
-    crisk_profiles *p = calloc(1, sizeof *p);
+        return crisk__fail(err, CRISK_E_FORMAT, "the document is not a JSON object");
+    crisk__profiles *p = calloc(1, sizeof *p);
     if (!p)
-        return crisk_fail(err, CRISK_E_NOMEM, "out of memory");
+        return crisk__fail(err, CRISK_E_NOMEM, "out of memory");
     parse_ctx c = {p, names, "profiles", "", err};
     int rc = check_keys(root, keys, "top level", &c);
     const cJSON *format = cJSON_GetObjectItemCaseSensitive(root, "format");
     const cJSON *version = cJSON_GetObjectItemCaseSensitive(root, "version");
     const cJSON *rules = cJSON_GetObjectItemCaseSensitive(root, "rules");
     if (rc == 0 && (!cJSON_IsString(format) || strcmp(format->valuestring, "crisk-profiles")))
-        rc = crisk_fail(err, CRISK_E_FORMAT, "format: expected \"crisk-profiles\"");
+        rc = crisk__fail(err, CRISK_E_FORMAT, "format: expected \"crisk-profiles\"");
     if (rc == 0 && (!cJSON_IsNumber(version) || version->valuedouble != 1))
-        rc = crisk_fail(err, CRISK_E_FORMAT, "version: expected 1");
+        rc = crisk__fail(err, CRISK_E_FORMAT, "version: expected 1");
     if (rc == 0 && !cJSON_IsArray(rules))
-        rc = crisk_fail(err, CRISK_E_FORMAT, "rules: expected an array of rules");
+        rc = crisk__fail(err, CRISK_E_FORMAT, "rules: expected an array of rules");
     if (rc == 0)
         rc = parse_watchlists(&c, cJSON_GetObjectItemCaseSensitive(root, "watchlists"));
     size_t n = rc == 0 ? (size_t)cJSON_GetArraySize(rules) : 0;
     if (rc == 0 && !(p->rules = calloc(n ? n : 1, sizeof(rule))))
-        rc = crisk_fail(err, CRISK_E_NOMEM, "out of memory");
+        rc = crisk__fail(err, CRISK_E_NOMEM, "out of memory");
     size_t i = 0;
     for (const cJSON *r = rc == 0 ? rules->child : NULL; r && rc == 0; r = r->next)
         rc = parse_rule(&c, r, i++);
     if (rc) {
-        crisk_profiles_free(p);
+        crisk__profiles_free(p);
         return rc;
     }
     *out = p;
     return 0;
 }
 
-void crisk_profiles_free(crisk_profiles *p)
+void crisk__profiles_free(crisk__profiles *p)
 {
     if (!p)
         return;
@@ -793,27 +793,27 @@ void crisk_profiles_free(crisk_profiles *p)
     free(p);
 }
 
-size_t crisk_profiles_count(const crisk_profiles *p)
+size_t crisk__profiles_count(const crisk__profiles *p)
 {
     return p ? p->num_rules : 0;
 }
 
-const char *crisk_profiles_rule_id(const crisk_profiles *p, size_t i)
+const char *crisk__profiles_rule_id(const crisk__profiles *p, size_t i)
 {
     return p->rules[i].id;
 }
 
-const char *crisk_profiles_rule_description(const crisk_profiles *p, size_t i)
+const char *crisk__profiles_rule_description(const crisk__profiles *p, size_t i)
 {
     return p->rules[i].description;
 }
 
-size_t crisk_profiles_rule_lane(const crisk_profiles *p, size_t i)
+size_t crisk__profiles_rule_lane(const crisk__profiles *p, size_t i)
 {
     return p->rules[i].lane;
 }
 
-int crisk_profiles_rule_mandatory(const crisk_profiles *p, size_t i)
+int crisk__profiles_rule_mandatory(const crisk__profiles *p, size_t i)
 {
     return p->rules[i].mandatory;
 }
@@ -821,7 +821,7 @@ int crisk_profiles_rule_mandatory(const crisk_profiles *p, size_t i)
 /* ---- evaluation ------------------------------------------------------------------- */
 
 /* Returns whether leaf `n` holds for `row`. A missing value satisfies no leaf. */
-static int eval_leaf(const crisk_profiles *p, const node *n, const crisk_row_view *row)
+static int eval_leaf(const crisk__profiles *p, const node *n, const crisk__row_view *row)
 {
     size_t len;
     const char *t;
@@ -858,7 +858,7 @@ static int eval_leaf(const crisk_profiles *p, const node *n, const crisk_row_vie
 
 /* Evaluates the condition whose first node is `root`, in prefix order with a fixed
  * stack of open composites; all/any stop at the first child that decides them. */
-static int eval_condition(const crisk_profiles *p, size_t root, const crisk_row_view *row)
+static int eval_condition(const crisk__profiles *p, size_t root, const crisk__row_view *row)
 {
     struct frame {
         node_kind kind;
@@ -892,7 +892,7 @@ static int eval_condition(const crisk_profiles *p, size_t root, const crisk_row_
     }
 }
 
-size_t crisk_profiles_eval(const crisk_profiles *p, const crisk_row_view *row, int64_t today,
+size_t crisk__profiles_eval(const crisk__profiles *p, const crisk__row_view *row, int64_t today,
                            uint32_t *hits)
 {
     size_t n = 0;

@@ -62,15 +62,15 @@ static int ranks_before(double ca, size_t a, double cb, size_t b)
 
 /* Fills the per-column field lists of model `m` and the distinct fields they cover.
  * Returns 0 or CRISK_E_NOMEM. */
-static int map_fields(const crisk_schema *schema, const bundle_model *m, size_t nfields,
+static int map_fields(const crisk_schema *schema, const crisk__bundle_model *m, size_t nfields,
                       reason_scratch *s, crisk_error *err)
 {
     char *seen = calloc(nfields ? nfields : 1, 1);
     if (!seen)
-        return crisk_fail(err, CRISK_E_NOMEM, "out of memory");
+        return crisk__fail(err, CRISK_E_NOMEM, "out of memory");
     for (size_t c = 0; c < m->num_columns; c++) {
         column_fields *cf = &s->cols_fields[c];
-        cf->n = crisk_schema_feature_fields(schema, m->columns[c], cf->field);
+        cf->n = crisk__schema_feature_fields(schema, m->columns[c], cf->field);
         for (size_t i = 0; i < cf->n; i++)
             if (!seen[cf->field[i]]) {
                 seen[cf->field[i]] = 1;
@@ -86,18 +86,18 @@ static int map_fields(const crisk_schema *schema, const bundle_model *m, size_t 
 static int push_value(crisk_results *res, const crisk_batch *batch, size_t row, size_t field,
                       size_t *used, reason_scratch *s, size_t *off, crisk_error *err)
 {
-    size_t len = crisk_batch_value_text(batch, row, field, NULL, 0);
+    size_t len = crisk__batch_value_text(batch, row, field, NULL, 0);
     if (*used + len + 1 > s->text_cap) {
         size_t cap = s->text_cap ? s->text_cap : 4096;
         while (cap < *used + len + 1)
             cap *= 2;
         char *p = realloc(res->reason_text, cap);
         if (!p)
-            return crisk_fail(err, CRISK_E_NOMEM, "out of memory for reason values");
+            return crisk__fail(err, CRISK_E_NOMEM, "out of memory for reason values");
         res->reason_text = p;
         s->text_cap = cap;
     }
-    crisk_batch_value_text(batch, row, field, res->reason_text + *used, len + 1);
+    crisk__batch_value_text(batch, row, field, res->reason_text + *used, len + 1);
     *off = *used;
     *used += len + 1;
     return 0;
@@ -105,7 +105,7 @@ static int push_value(crisk_results *res, const crisk_batch *batch, size_t row, 
 
 /* Groups the contributions `c` (columns then bias) of batch row `row` onto fields and
  * stores its top reasons, bias and rest in `res`. */
-static int explain_row(const bundle_model *m, const crisk_batch *batch, size_t row,
+static int explain_row(const crisk__bundle_model *m, const crisk_batch *batch, size_t row,
                        const float *c, reason_scratch *s, size_t *used, crisk_results *res,
                        crisk_error *err)
 {
@@ -152,23 +152,23 @@ static int explain_row(const bundle_model *m, const crisk_batch *batch, size_t r
     return 0;
 }
 
-int crisk_reasons_compute(const crisk_bundle *b, const crisk_batch *batch,
+int crisk__reasons_compute(const crisk_bundle *b, const crisk_batch *batch,
                           const float *features, size_t nf, unsigned k,
                           const crisk_predict_options *popts, crisk_results *res,
                           crisk_error *err)
 {
     if (b->score_model < 0)
-        return crisk_fail(err, CRISK_E_INVALID_ARGUMENT, "explain: the policy names no "
+        return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "explain: the policy names no "
                           "score_model whose score reasons could explain");
-    const bundle_model *m = &b->models[b->score_model];
+    const crisk__bundle_model *m = &b->models[b->score_model];
     if (crisk_model_num_margins(m->model) != 1)
-        return crisk_fail(err, CRISK_E_UNSUPPORTED, "explain: score model %s has %zu "
+        return crisk__fail(err, CRISK_E_UNSUPPORTED, "explain: score model %s has %zu "
                           "margins; reasons need a one-margin model", m->name,
                           crisk_model_num_margins(m->model));
     size_t n = res->size, nc = m->num_columns, nfields = crisk_schema_num_fields(b->schema);
     size_t slots = k < nfields ? k : nfields, rows1 = n ? n : 1;
     if (nc + 1 > SIZE_MAX / sizeof(float) / rows1 || slots > SIZE_MAX / sizeof(size_t) / rows1)
-        return crisk_fail(err, CRISK_E_LIMIT, "explain: %zu declarations of %zu features "
+        return crisk__fail(err, CRISK_E_LIMIT, "explain: %zu declarations of %zu features "
                           "overflow memory", n, nc);
     reason_scratch s = {0};
     s.cols_fields = malloc(nc * sizeof *s.cols_fields);
@@ -190,7 +190,7 @@ int crisk_reasons_compute(const crisk_bundle *b, const crisk_batch *batch,
         && !s.rows) || !s.contribs || !res->num_reasons || !res->reason_field
         || !res->reason_contrib || !res->reason_value || !res->explain_bias
         || !res->explain_rest)
-        rc = crisk_fail(err, CRISK_E_NOMEM, "out of memory for the reasons of %zu "
+        rc = crisk__fail(err, CRISK_E_NOMEM, "out of memory for the reasons of %zu "
                         "declarations", n);
     size_t kept = 0, used = 0;
     if (rc == 0)
@@ -199,11 +199,11 @@ int crisk_reasons_compute(const crisk_bundle *b, const crisk_batch *batch,
         for (size_t r = 0; r < n; r++)
             res->explain_bias[r] = res->explain_rest[r] = NAN;
         /* A model refusing missing values explains only the rows it scored. */
-        kept = crisk_bundle_gather(m, features, n, nf, s.cols, s.rows);
-        rc = crisk_contributions_cached(m->model, b->score_shap, s.cols, kept, nc, popts,
+        kept = crisk__bundle_gather(m, features, n, nf, s.cols, s.rows);
+        rc = crisk__contributions_cached(m->model, b->score_shap, s.cols, kept, nc, popts,
                                         s.contribs, err);
         if (rc)
-            crisk_fail_prefix(err, rc, m->name);
+            crisk__fail_prefix(err, rc, m->name);
     }
     for (size_t i = 0; rc == 0 && i < kept; i++)
         rc = explain_row(m, batch, s.rows ? s.rows[i] : i, s.contribs + i * (nc + 1), &s,

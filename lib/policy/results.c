@@ -49,7 +49,7 @@ size_t crisk_results_lane(const crisk_results *res, size_t row)
 {
     /* Out of range: the number of lanes, which names no lane. */
     if (!res || row >= res->size)
-        return res ? crisk_policy_num_lanes(res->bundle->policy) : 0;
+        return res ? crisk__policy_num_lanes(res->bundle->policy) : 0;
     return res->decisions[row].lane;
 }
 
@@ -62,13 +62,13 @@ crisk_reason_kind crisk_results_reason(const crisk_results *res, size_t row, cha
         return (crisk_reason_kind)0;
     }
     const crisk_bundle *b = res->bundle;
-    const crisk_decision *d = &res->decisions[row];
+    const crisk__decision *d = &res->decisions[row];
     float score = b->score_model >= 0 ? crisk_results_score(res, row, (size_t)b->score_model)
                                       : NAN;
     int profile = d->kind == CRISK_REASON_PROFILE;
-    crisk_lanes_reason(b->policy, d, score,
-                       profile ? crisk_profiles_rule_id(b->profiles, d->ref) : NULL,
-                       profile ? crisk_profiles_rule_description(b->profiles, d->ref) : NULL,
+    crisk__lanes_reason(b->policy, d, score,
+                       profile ? crisk__profiles_rule_id(b->profiles, d->ref) : NULL,
+                       profile ? crisk__profiles_rule_description(b->profiles, d->ref) : NULL,
                        buf, size);
     return (crisk_reason_kind)d->kind;
 }
@@ -91,13 +91,13 @@ static long hit_rule(const crisk_results *res, size_t row, size_t k)
 const char *crisk_results_hit_id(const crisk_results *res, size_t row, size_t k)
 {
     long r = hit_rule(res, row, k);
-    return r < 0 ? NULL : crisk_profiles_rule_id(res->bundle->profiles, (size_t)r);
+    return r < 0 ? NULL : crisk__profiles_rule_id(res->bundle->profiles, (size_t)r);
 }
 
 const char *crisk_results_hit_description(const crisk_results *res, size_t row, size_t k)
 {
     long r = hit_rule(res, row, k);
-    return r < 0 ? NULL : crisk_profiles_rule_description(res->bundle->profiles, (size_t)r);
+    return r < 0 ? NULL : crisk__profiles_rule_description(res->bundle->profiles, (size_t)r);
 }
 
 size_t crisk_results_num_reasons(const crisk_results *res, size_t row)

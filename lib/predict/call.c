@@ -5,29 +5,29 @@
 
 #include "common/error.h"
 
-int crisk_call_check(const crisk_model *m, const float *rows, size_t nrows, size_t ncols,
+int crisk__call_check(const crisk_model *m, const float *rows, size_t nrows, size_t ncols,
                      const crisk_predict_options *o, const void *out,
-                     crisk_call_range *range, crisk_error *err)
+                     crisk__call_range *range, crisk_error *err)
 {
     if (!m || (nrows > 0 && (!rows || !out)))
-        return crisk_fail(err, CRISK_E_INVALID_ARGUMENT, "model, rows and out must not be NULL");
+        return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "model, rows and out must not be NULL");
     if (ncols != m->num_features)
-        return crisk_fail(err, CRISK_E_SHAPE, "rows have %zu columns; the model takes %zu",
+        return crisk__fail(err, CRISK_E_SHAPE, "rows have %zu columns; the model takes %zu",
                           ncols, m->num_features);
     if (o->threads < 0)
-        return crisk_fail(err, CRISK_E_INVALID_ARGUMENT, "threads = %d is negative", o->threads);
+        return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "threads = %d is negative", o->threads);
     if (o->output != CRISK_OUTPUT_TRANSFORMED && o->output != CRISK_OUTPUT_MARGIN)
-        return crisk_fail(err, CRISK_E_INVALID_ARGUMENT, "unknown output kind %d", o->output);
+        return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "unknown output kind %d", o->output);
     size_t b = o->iteration_begin, e = o->iteration_end;
     if (m->num_trees == 0 && m->weights) {
         if (b != 0 || e != 0)
-            return crisk_fail(err, CRISK_E_INVALID_ARGUMENT,
+            return crisk__fail(err, CRISK_E_INVALID_ARGUMENT,
                               "iteration ranges apply to tree models only");
     } else {
         if (e == 0)
             e = m->num_iterations;
         if (b > e || e > m->num_iterations)
-            return crisk_fail(err, CRISK_E_INVALID_ARGUMENT,
+            return crisk__fail(err, CRISK_E_INVALID_ARGUMENT,
                               "iteration range [%zu, %zu) outside the model's %zu iterations",
                               o->iteration_begin, o->iteration_end, m->num_iterations);
     }
@@ -44,7 +44,7 @@ static size_t thread_count(const crisk_pool *pool, int requested, size_t n,
                            size_t min_per_thread)
 {
     /* Counting the CPUs reads /sys (microseconds): only when the count is asked for. */
-    size_t t = requested == 0 ? (pool ? (size_t)crisk_pool_threads(pool) : crisk_online_cpus())
+    size_t t = requested == 0 ? (pool ? (size_t)crisk_pool_threads(pool) : crisk__online_cpus())
                               : (size_t)requested;
     if (pool && t > (size_t)crisk_pool_threads(pool))
         t = (size_t)crisk_pool_threads(pool);
@@ -54,17 +54,17 @@ static size_t thread_count(const crisk_pool *pool, int requested, size_t n,
     return t;
 }
 
-int crisk_run_sliced(crisk_pool *pool, int threads, size_t n, size_t min_per_thread,
-                     crisk_slice_fn fn, void *ctx, crisk_error *err)
+int crisk__run_sliced(crisk_pool *pool, int threads, size_t n, size_t min_per_thread,
+                     crisk__slice_fn fn, void *ctx, crisk_error *err)
 {
     size_t nthreads = thread_count(pool, threads, n, min_per_thread);
     if (pool || nthreads == 1)
-        return crisk_pool_run(pool, nthreads, n, fn, ctx, err);
+        return crisk__pool_run(pool, nthreads, n, fn, ctx, err);
     /* Without the caller's pool, the call's threads live for this call only. */
     crisk_pool *own;
     int rc = crisk_pool_create((int)nthreads, &own, err);
     if (rc == 0) {
-        rc = crisk_pool_run(own, nthreads, n, fn, ctx, err);
+        rc = crisk__pool_run(own, nthreads, n, fn, ctx, err);
         crisk_pool_free(own);
     }
     return rc;

@@ -10,26 +10,26 @@
 #include "common/pool.h"
 
 /* The trees a checked call scores: [tree_begin, tree_end), `iterations` boosting rounds. */
-typedef struct crisk_call_range {
+typedef struct crisk__call_range {
     size_t tree_begin, tree_end;
     size_t iterations;
-} crisk_call_range;
+} crisk__call_range;
 
 /* Checks the arguments a row-scoring call shares: non-NULL model (and rows and out when
  * nrows > 0), ncols equal to the model's features, a non-negative thread count, a known
  * output kind, and an iteration range within the model (none on a linear model). Fills
  * `range` and returns 0, or CRISK_E_INVALID_ARGUMENT / CRISK_E_SHAPE with `err` filled. */
-int crisk_call_check(const crisk_model *model, const float *rows, size_t nrows, size_t ncols,
+int crisk__call_check(const crisk_model *model, const float *rows, size_t nrows, size_t ncols,
                      const crisk_predict_options *opts, const void *out,
-                     crisk_call_range *range, crisk_error *err);
+                     crisk__call_range *range, crisk_error *err);
 
-/* Runs `fn` over items [0, n) (crisk_pool_run) on `threads` threads, fewer when a thread
+/* Runs `fn` over items [0, n) (crisk__pool_run) on `threads` threads, fewer when a thread
  * would get under `min_per_thread` items. With `pool` NULL, 0 means every online CPU and
  * the call starts and joins threads of its own; with a pool, 0 means all of the pool's
  * threads and `threads` caps how many of them the call uses. Returns 0, the code of a
  * failing piece with its message in `err`, or CRISK_E_NOMEM (no pool, and no memory for
  * the call's threads). */
-int crisk_run_sliced(crisk_pool *pool, int threads, size_t n, size_t min_per_thread,
-                     crisk_slice_fn fn, void *ctx, crisk_error *err);
+int crisk__run_sliced(crisk_pool *pool, int threads, size_t n, size_t min_per_thread,
+                     crisk__slice_fn fn, void *ctx, crisk_error *err);
 
 #endif /* CRISK_CALL_H */

@@ -12,7 +12,7 @@ void crisk_model_free(crisk_model *model)
 {
     if (!model)
         return;
-    crisk_engine_free(model->engine);
+    crisk__engine_free(model->engine);
     crisk__model_release(model);
 }
 
@@ -23,7 +23,7 @@ void crisk_model_get_info(const crisk_model *model, crisk_model_info *info)
     memset(info, 0, sizeof *info);
     if (!model)
         return;
-    info->format = formats[model->family <= CRISK_FAMILY_LOGISTIC ? model->family : 0];
+    info->format = formats[model->family <= CRISK__FAMILY_LOGISTIC ? model->family : 0];
     info->booster = model->booster;
     info->objective = model->objective;
     info->num_features = model->num_features;
@@ -35,7 +35,7 @@ void crisk_model_get_info(const crisk_model *model, crisk_model_info *info)
     for (size_t t = 0; t < model->num_trees; t++)
         if (model->trees[t].depth > info->max_depth)
             info->max_depth = model->trees[t].depth;
-    info->memory_bytes = crisk__model_memory(model) + crisk_engine_memory(model->engine);
+    info->memory_bytes = crisk__model_memory(model) + crisk__engine_memory(model->engine);
 }
 
 /* Copies the digest of the model's source bytes, computed at load, to `out`. */

@@ -62,13 +62,13 @@ static int import_json_tree(const cJSON *root, const crisk_load_limits *limits,
                             crisk_model *m, crisk_error *err)
 {
     if (!cJSON_IsObject(root))
-        return crisk_fail(err, CRISK_E_FORMAT, "the document is not a JSON object");
+        return crisk__fail(err, CRISK_E_FORMAT, "the document is not a JSON object");
     if (cJSON_GetObjectItemCaseSensitive(root, "learner"))
-        return crisk_import_xgboost(root, limits, m, err);
+        return crisk__import_xgboost(root, limits, m, err);
     const cJSON *format = cJSON_GetObjectItemCaseSensitive(root, "format");
     if (cJSON_IsString(format) && strcmp(format->valuestring, "crisk-logistic") == 0)
-        return crisk_import_logistic(root, limits, m, err);
-    return crisk_fail(err, CRISK_E_FORMAT,
+        return crisk__import_logistic(root, limits, m, err);
+    return crisk__fail(err, CRISK_E_FORMAT,
                       "a JSON object that is neither an XGBoost model (no \"learner\") nor a "
                       "crisk logistic model (no \"format\": \"crisk-logistic\")");
 }
@@ -79,7 +79,7 @@ static int import_json_text(const char *text, size_t size, const crisk_load_limi
 {
     char *rewritten = NULL;
     size_t rewritten_size = 0;
-    int rc = crisk_json_nonfinite_rewrite(text, size, &rewritten, &rewritten_size, err);
+    int rc = crisk__json_nonfinite_rewrite(text, size, &rewritten, &rewritten_size, err);
     if (rc)
         return rc;
     const char *json = rewritten ? rewritten : text;
@@ -89,7 +89,7 @@ static int import_json_text(const char *text, size_t size, const crisk_load_limi
         /* Offsets into the rewritten text are close enough to find the place. */
         size_t at = end ? (size_t)(end - json) : 0;
         free(rewritten);
-        return crisk_fail(err, CRISK_E_FORMAT, "invalid JSON at byte %zu", at);
+        return crisk__fail(err, CRISK_E_FORMAT, "invalid JSON at byte %zu", at);
     }
     size_t json_size = rewritten ? rewritten_size : size, at = (size_t)(end - json);
     while (at < json_size && strchr(" \t\r\n", json[at]) && json[at] != '\0')
@@ -97,7 +97,7 @@ static int import_json_text(const char *text, size_t size, const crisk_load_limi
     free(rewritten);
     if (at < json_size) {
         cJSON_Delete(root);
-        return crisk_fail(err, CRISK_E_FORMAT, "invalid JSON: text after the document at byte "
+        return crisk__fail(err, CRISK_E_FORMAT, "invalid JSON: text after the document at byte "
                           "%zu", at);
     }
     rc = import_json_tree(root, limits, m, err);
@@ -111,12 +111,12 @@ static int import_bytes(const unsigned char *data, size_t size,
 {
     switch (sniff(data, size)) {
     case FORMAT_LIGHTGBM:
-        return crisk_import_lightgbm((const char *)data, size, limits, m, err);
+        return crisk__import_lightgbm((const char *)data, size, limits, m, err);
     case FORMAT_JSON:
         return import_json_text((const char *)data, size, limits, m, err);
     case FORMAT_UBJSON: {
         cJSON *root = NULL;
-        int rc = crisk_ubjson_parse(data, size, limits, &root, err);
+        int rc = crisk__ubjson_parse(data, size, limits, &root, err);
         if (rc == 0)
             rc = import_json_tree(root, limits, m, err);
         cJSON_Delete(root);
@@ -125,7 +125,7 @@ static int import_bytes(const unsigned char *data, size_t size,
     case FORMAT_LEGACY:
     default: {
         char *json = NULL;
-        int rc = crisk_xgboost_legacy_to_json(data, size, &json, err);
+        int rc = crisk__xgboost_legacy_to_json(data, size, &json, err);
         if (rc == 0)
             rc = import_json_text(json, strlen(json), limits, m, err);
         free(json);
@@ -141,13 +141,13 @@ static int check_digest(const void *data, size_t size, const crisk_load_options 
                         unsigned char digest[CRISK_SHA256_SIZE], crisk_error *err)
 {
     if (crisk_sha256(data, size, digest) != 0)
-        return crisk_fail(err, CRISK_E_DEPENDENCY, "OpenSSL could not compute a SHA-256");
+        return crisk__fail(err, CRISK_E_DEPENDENCY, "OpenSSL could not compute a SHA-256");
     if (!opts->pin_sha256 || memcmp(digest, opts->expected_sha256, CRISK_SHA256_SIZE) == 0)
         return 0;
     char want[CRISK_SHA256_HEX + 1], got[CRISK_SHA256_HEX + 1];
     crisk__hex_encode(opts->expected_sha256, CRISK_SHA256_SIZE, want);
     crisk__hex_encode(digest, CRISK_SHA256_SIZE, got);
-    return crisk_fail(err, CRISK_E_INTEGRITY,
+    return crisk__fail(err, CRISK_E_INTEGRITY,
                       "the model's SHA-256 is %s, not the pinned %s: refusing to load it", got,
                       want);
 }
@@ -162,29 +162,29 @@ int crisk_model_load_buffer_advanced(const void *data, size_t size,
         opts = &defaults;
     }
     if (!out)
-        return crisk_fail(err, CRISK_E_INVALID_ARGUMENT, "out must not be NULL");
+        return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "out must not be NULL");
     *out = NULL;
     if (!data && size > 0)
-        return crisk_fail(err, CRISK_E_INVALID_ARGUMENT, "data is NULL");
+        return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "data is NULL");
     if (size == 0)
-        return crisk_fail(err, CRISK_E_FORMAT, "the model is empty (0 bytes)");
+        return crisk__fail(err, CRISK_E_FORMAT, "the model is empty (0 bytes)");
     if (size > opts->limits.max_file_bytes)
-        return crisk_fail(err, CRISK_E_LIMIT,
+        return crisk__fail(err, CRISK_E_LIMIT,
                           "the model has %zu bytes, more than the limit max_file_bytes = %zu",
                           size, opts->limits.max_file_bytes);
     unsigned char digest[CRISK_SHA256_SIZE];
     int rc = check_digest(data, size, opts, digest, err);
     if (rc)
         return rc;
-    crisk_model *m = crisk_model_new();
+    crisk_model *m = crisk__model_new();
     if (!m)
-        return crisk_fail(err, CRISK_E_NOMEM, "out of memory");
+        return crisk__fail(err, CRISK_E_NOMEM, "out of memory");
     memcpy(m->sha256, digest, sizeof digest);
     rc = import_bytes(data, size, &opts->limits, m, err);
     if (rc == 0)
-        rc = crisk_model_validate(m, &opts->limits, err);
+        rc = crisk__model_validate(m, &opts->limits, err);
     if (rc == 0)
-        rc = crisk_engine_build(m, err);
+        rc = crisk__engine_build(m, err);
     if (rc) {
         crisk_model_free(m);
         return rc;
@@ -210,14 +210,14 @@ int crisk_model_load_advanced(const char *path, const crisk_load_options *opts,
     if (out)
         *out = NULL;
     if (!path || !out)
-        return crisk_fail(err, CRISK_E_INVALID_ARGUMENT, "path and out must not be NULL");
+        return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "path and out must not be NULL");
     unsigned char *data = NULL;
     size_t size = 0;
     int rc = crisk__read_file(path, opts->limits.max_file_bytes, &data, &size, err);
     if (rc == 0) {
         rc = crisk_model_load_buffer_advanced(data, size, opts, out, err);
         if (rc)
-            crisk_fail_prefix(err, rc, path);
+            crisk__fail_prefix(err, rc, path);
         free(data);
     }
     return rc;

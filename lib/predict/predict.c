@@ -32,20 +32,20 @@ void crisk_predict_options_init(crisk_predict_options *opts)
 typedef struct predict_job {
     const crisk_model *model;
     const float *rows;
-    crisk_call_range range;
+    crisk__call_range range;
     int as_margin;
     float *out;
 } predict_job;
 
-/* Scores rows [begin, end) of the job chunk by chunk (a crisk_slice_fn); returns 0 or the
+/* Scores rows [begin, end) of the job chunk by chunk (a crisk__slice_fn); returns 0 or the
  * first failure's code with `err` filled. */
 static int run_job(void *ctx, size_t begin, size_t end, crisk_error *err)
 {
     const predict_job *job = ctx;
     const crisk_model *m = job->model;
     size_t F = m->num_features, G = m->num_outputs;
-    if (crisk_linear_is_binary(m))
-        return crisk_linear_binary_outputs(m, job->rows + begin * F, end - begin, begin,
+    if (crisk__linear_is_binary(m))
+        return crisk__linear_binary_outputs(m, job->rows + begin * F, end - begin, begin,
                                            job->as_margin, job->out + begin, err);
     size_t per_row = job->as_margin ? G : crisk_model_num_outputs(m);
     double stack_margins[STACK_MARGINS], *margins = stack_margins;
@@ -54,7 +54,7 @@ static int run_job(void *ctx, size_t begin, size_t end, crisk_error *err)
         chunk = 64;
         margins = malloc(chunk * G * sizeof *margins);
         if (!margins)
-            return crisk_fail(err, CRISK_E_NOMEM, "out of memory for margins");
+            return crisk__fail(err, CRISK_E_NOMEM, "out of memory for margins");
     }
     int rc = 0;
     for (size_t r = begin; r < end && rc == 0; r += chunk) {
@@ -63,13 +63,13 @@ static int run_job(void *ctx, size_t begin, size_t end, crisk_error *err)
         if (m->num_trees > 0 || !m->weights) {
             for (size_t i = 0; i < n; i++)
                 memcpy(margins + i * G, m->base_margin, G * sizeof *margins);
-            crisk_engine_add_trees(m, rows, n, job->range.tree_begin, job->range.tree_end,
+            crisk__engine_add_trees(m, rows, n, job->range.tree_begin, job->range.tree_end,
                                    margins);
         } else {
-            rc = crisk_linear_margins(m, rows, n, r, margins, err);
+            rc = crisk__linear_margins(m, rows, n, r, margins, err);
         }
         if (rc == 0)
-            crisk_objective_apply(m, margins, n, job->as_margin, job->range.iterations,
+            crisk__objective_apply(m, margins, n, job->as_margin, job->range.iterations,
                                   job->out + r * per_row);
     }
     if (margins != stack_margins)
@@ -86,12 +86,12 @@ int crisk_predict(const crisk_model *model, const float *rows, size_t nrows, siz
         opts = &defaults;
     }
     predict_job job = {.model = model, .rows = rows, .out = out};
-    int rc = crisk_call_check(model, rows, nrows, ncols, opts, out, &job.range, err);
+    int rc = crisk__call_check(model, rows, nrows, ncols, opts, out, &job.range, err);
     if (rc)
         return rc;
     if (nrows == 0)
         return 0;
     job.as_margin = opts->output == CRISK_OUTPUT_MARGIN;
-    return crisk_run_sliced(opts->pool, opts->threads, nrows, MIN_ROWS_PER_THREAD, run_job,
+    return crisk__run_sliced(opts->pool, opts->threads, nrows, MIN_ROWS_PER_THREAD, run_job,
                             &job, err);
 }
