@@ -51,7 +51,7 @@ CRISK_API void crisk_load_options_init(crisk_load_options *opts);
  *   - XGBoost's legacy binary format, through libxgboost when the build has it
  *     (CRISK_E_DEPENDENCY otherwise);
  *   - LightGBM's text format (`model.txt`);
- *   - crisk's logistic JSON format (see README.md, "Logistic model format").
+ *   - crisk's logistic JSON format (docs/logistic-format.md).
  * Returns 0, or CRISK_E_IO (unreadable, a directory), CRISK_E_FORMAT (malformed or
  * inconsistent), CRISK_E_UNSUPPORTED (an objective, booster or tree feature crisk does
  * not implement, named in the message), CRISK_E_LIMIT, CRISK_E_NOMEM.
