@@ -4,6 +4,7 @@
 #include "cli.h"
 
 #include "common/digest.h"
+#include "common/hex.h"
 
 /* Runs `crisk inspect`: loads the model and prints its description; returns the
  * exit code. */
@@ -34,7 +35,7 @@ int cli_inspect(int argc, char **argv)
     unsigned char digest[CRISK_SHA256_SIZE];
     char hex[CRISK_SHA256_HEX + 1];
     crisk_model_digest(model, digest);
-    crisk_hex_encode(digest, sizeof digest, hex);
+    crisk__hex_encode(digest, sizeof digest, hex);
     printf("sha256: %s\n", hex);
     crisk_model_free(model);
     if (fflush(stdout) != 0) {

@@ -1,5 +1,5 @@
 /*
- * decl/reader.c — the streaming declaration readers declared in decl_reader.h: CSV rows
+ * decl/reader.c — the streaming declaration readers declared in reader.h: CSV rows
  * through the RFC 4180 reader, JSON Lines through cJSON, each row validated, appended to a
  * batch or handed to the caller as a reject.
  */
@@ -330,7 +330,7 @@ static int open_csv(crisk__decl_reader *r, FILE *f, crisk_error *err)
     return 0;
 }
 
-/* Creates a reader; see decl_reader.h. */
+/* Creates a reader; see reader.h. */
 int crisk__decl_open(FILE *f, crisk__decl_format format, const crisk_schema *schema,
                     const crisk__decl_options *opts, crisk__decl_reader **out,
                     crisk_error *err)
@@ -710,7 +710,7 @@ static int next_jsonl(crisk__decl_reader *r, crisk_batch *batch, double *extras_
     return rc ? rc : 1;
 }
 
-/* Reads up to `max_rows` rows into `batch`; see decl_reader.h. */
+/* Reads up to `max_rows` rows into `batch`; see reader.h. */
 int crisk__decl_read(crisk__decl_reader *r, crisk_batch *batch, size_t max_rows,
                     double *extras, crisk__decl_reject_fn on_reject, void *ctx,
                     size_t *added, crisk_error *err)

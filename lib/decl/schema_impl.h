@@ -1,6 +1,6 @@
 /*
  * decl/schema_impl.h — the inside of a crisk_schema and a crisk_batch, shared by schema.c
- * (parse, save), batch.c (rows), features.c (building features) and tables.c (fitting).
+ * (parse, save), batch.c (rows), features.c (building features) and fitted.c (fitting).
  * Internal to the library.
  */
 #ifndef CRISK_SCHEMA_IMPL_H
@@ -61,7 +61,7 @@ typedef struct crisk__schema_feature {
     uint32_t set;          /* risk_rate / risk_count: index in schema->sets */
     uint32_t dict;         /* category: index in the fitted dictionaries */
     double smoothing;      /* risk_rate: m, or NaN to take the fit's default */
-    uint32_t event;        /* event ops: the event type (lib/events.h numbering); field is
+    uint32_t event;        /* event ops: the event type (decl/event_types.c numbering); field is
                               the declaration's key field */
     uint32_t key_type;     /* event ops: the kind of key (crisk__event_key_type) */
     double window_days;    /* event ops: the window before the declaration's date */
