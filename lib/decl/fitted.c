@@ -5,6 +5,7 @@
  * them as the "fitted" object of the schema file.
  */
 #include "common/error.h"
+#include "common/grow.h"
 #include "decl/schema_impl.h"
 
 #include <math.h>
@@ -93,16 +94,11 @@ static int table_reserve(crisk__risk_table *t, size_t k, size_t folds, size_t *h
     if (k < *have)
         return 0;
     if (k >= *cap) {
-        size_t n = *cap ? *cap * 2 : 256;
-        crisk__risk_stat *st = realloc(t->stat, n * sizeof *st);
-        if (!st)
+        size_t n = crisk__grow_capacity(*cap, k + 1, 256);
+        if (crisk__resize((void **)&t->stat, n, sizeof *t->stat)
+            || (folds && (n > SIZE_MAX / folds
+                          || crisk__resize((void **)&t->fold, n * folds, sizeof *t->fold))))
             return CRISK_E_NOMEM;
-        t->stat = st;
-        if (folds) {
-            if (!(st = realloc(t->fold, n * folds * sizeof *st)))
-                return CRISK_E_NOMEM;
-            t->fold = st;
-        }
         *cap = n;
     }
     t->stat[k] = (crisk__risk_stat){0, 0};
@@ -168,14 +164,10 @@ static double quantile(const band_value *v, size_t n, double q)
 static int band_append(crisk__band_table *t, size_t k, double low, double high, size_t *cap)
 {
     if (k >= *cap) {
-        size_t n = *cap ? *cap * 2 : 64;
-        double *l = realloc(t->low, n * sizeof *l), *h;
-        if (!l)
+        size_t n = crisk__grow_capacity(*cap, k + 1, 64);
+        if (crisk__resize((void **)&t->low, n, sizeof *t->low)
+            || crisk__resize((void **)&t->high, n, sizeof *t->high))
             return CRISK_E_NOMEM;
-        t->low = l;
-        if (!(h = realloc(t->high, n * sizeof *h)))
-            return CRISK_E_NOMEM;
-        t->high = h;
         *cap = n;
     }
     t->low[k] = low;
