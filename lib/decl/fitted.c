@@ -24,9 +24,22 @@ void crisk_fit_options_init(crisk_fit_options *opts)
     opts->smoothing = 20;
 }
 
-/* Checks the arguments of a fit; returns 0 or an error naming the first bad one. */
-int crisk__fit_check(const crisk_schema *s, const crisk_batch *b, const float *labels,
-                    size_t nlabels, const crisk_fit_options *opts, crisk_error *err)
+/* Returns row `row`'s fold: splitmix64 of the seed advanced row + 1 times, modulo `folds`
+ * (docs/schema.md, "Folds"). */
+static uint32_t fold_of(uint64_t row, uint64_t seed, unsigned folds)
+{
+    /* splitmix64's output for the state seed + (row + 1) * golden gamma. */
+    uint64_t z = seed + (row + 1) * 0x9e3779b97f4a7c15ull;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    z ^= z >> 31;
+    return (uint32_t)(z % folds);
+}
+
+/* Checks the arguments of a fit: the batch is the schema's, one label (0 or 1) per row,
+ * options in range. Returns 0 or an error naming the first bad one. */
+static int fit_check(const crisk_schema *s, const crisk_batch *b, const float *labels,
+                     size_t nlabels, const crisk_fit_options *opts, crisk_error *err)
 {
     if (!s || !b || (!labels && nlabels))
         return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "schema, batch and labels must not "
@@ -216,11 +229,12 @@ static int fit_band(const crisk_schema *s, const crisk_batch *b, size_t bi, cris
     return rc;
 }
 
-/* Fits dictionaries, risk tables and (when asked) bands into `fit`; returns 0 or an error
- * code. */
-int crisk__fitted_build(const crisk_schema *s, const crisk_batch *b, const float *labels,
-                       const uint32_t *folds_of, unsigned folds, double smoothing,
-                       int with_bands, crisk__fitted_state *fit, crisk_error *err)
+/* Fits dictionaries, risk tables (with per-fold shares when `folds_of` is given) and,
+ * when `with_bands`, bands from `b` and `labels` into `fit` (empty on entry); returns 0
+ * or an error code. */
+static int fitted_build(const crisk_schema *s, const crisk_batch *b, const float *labels,
+                        const uint32_t *folds_of, unsigned folds, double smoothing,
+                        int with_bands, crisk__fitted_state *fit, crisk_error *err)
 {
     int rc = 0;
     char *key = malloc(crisk__key_capacity(s));
@@ -281,26 +295,51 @@ int crisk__fitted_build(const crisk_schema *s, const crisk_batch *b, const float
     return 0;
 }
 
-/* Fits the schema's state from a labelled batch, replacing the old state only on success;
- * returns 0 or an error code. */
-int crisk_schema_fit(crisk_schema *s, const crisk_batch *b, const float *labels,
-                     size_t nlabels, const crisk_fit_options *opts, crisk_error *err)
+/* The fit behind crisk_schema_fit and crisk_schema_training_matrix; see schema_impl.h. */
+int crisk__fit(const crisk_schema *s, const crisk_batch *b, const float *labels,
+               size_t nlabels, const crisk_fit_options *opts, uint32_t **folds_of,
+               crisk__fitted_state *fit, crisk_error *err)
 {
     crisk_fit_options defaults;
     if (!opts) {
         crisk_fit_options_init(&defaults);
         opts = &defaults;
     }
-    int rc = crisk__fit_check(s, b, labels, nlabels, opts, err);
+    memset(fit, 0, sizeof *fit);
+    if (folds_of)
+        *folds_of = NULL;
+    int rc = fit_check(s, b, labels, nlabels, opts, err);
     if (rc)
         return rc;
-    crisk__fitted_state fit;
-    memset(&fit, 0, sizeof fit);
-    rc = crisk__fitted_build(s, b, labels, NULL, opts->folds, opts->smoothing, 1, &fit, err);
-    if (rc) {
-        crisk__fitted_free(s, &fit);
-        return rc;
+    if (folds_of) {
+        *folds_of = malloc((b->rows ? b->rows : 1) * sizeof **folds_of);
+        if (!*folds_of)
+            return crisk__fail(err, CRISK_E_NOMEM, "out of memory for %zu fold numbers",
+                               b->rows);
+        for (size_t r = 0; r < b->rows; r++)
+            (*folds_of)[r] = fold_of(r, opts->seed, opts->folds);
     }
+    rc = fitted_build(s, b, labels, folds_of ? *folds_of : NULL, opts->folds, opts->smoothing,
+                      !folds_of, fit, err);
+    if (rc) {
+        crisk__fitted_free(s, fit);
+        if (folds_of) {
+            free(*folds_of);
+            *folds_of = NULL;
+        }
+    }
+    return rc;
+}
+
+/* Fits the schema's state from a labelled batch, replacing the old state only on success;
+ * returns 0 or an error code. */
+int crisk_schema_fit(crisk_schema *s, const crisk_batch *b, const float *labels,
+                     size_t nlabels, const crisk_fit_options *opts, crisk_error *err)
+{
+    crisk__fitted_state fit;
+    int rc = crisk__fit(s, b, labels, nlabels, opts, NULL, &fit, err);
+    if (rc)
+        return rc;
     crisk__fitted_free(s, &s->fit);
     s->fit = fit;
     return 0;
