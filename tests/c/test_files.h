@@ -1,6 +1,7 @@
 /*
  * test_files.h — files the C suites write for the library to read: temporary files from
- * text, files in a test's own directory, and schemas loaded from JSON text.
+ * text, files in a test's own directory, and schemas loaded from JSON text; and the
+ * committed fixtures under tests/c/fixtures they read.
  */
 #ifndef CRISK_TEST_FILES_H
 #define CRISK_TEST_FILES_H
@@ -20,5 +21,18 @@ void crisk_test_write_file(const char *dir, const char *name, const void *data, 
 /* Loads a schema from JSON text through a temporary file; returns crisk_schema_load's
  * code and keeps its error in `err`. */
 int crisk_test_load_schema(const char *text, crisk_schema **s, crisk_error *err);
+
+/* Reads file `name` of tests/c/fixtures (under CRISK_SOURCE_DIR, which meson sets) into a
+ * malloc'd buffer (the caller frees it; a NUL follows the bytes), its length in `*len`; fails the current test
+ * when the file cannot be read. */
+unsigned char *crisk_test_read_fixture(const char *name, size_t *len);
+
+/* Reads file `name` of tests/c/fixtures, one number a line (C99 hex floats, exact), into
+ * a malloc'd array (the caller frees it), the count in `*n`. */
+float *crisk_test_read_fixture_floats(const char *name, size_t *n);
+
+/* Loads model file `name` of tests/c/fixtures; fails the current test when it does not
+ * load. */
+crisk_model *crisk_test_load_fixture_model(const char *name);
 
 #endif /* CRISK_TEST_FILES_H */
