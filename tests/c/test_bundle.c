@@ -104,24 +104,7 @@ static void setup(void)
 /* Removes the bundle directory. */
 static void teardown(void)
 {
-    const char *files[] = {"schema_unfitted.json", "schema.json", "revenue.json",
-                           "fraud.json", "profiles.json", "policy.json", "manifest.json",
-                           "state.json"};
-    char path[256];
-    for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
-        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
-        unlink(path);
-    }
-    rmdir(dir);
-}
-
-/* Loads the bundle of the current test, which must load. */
-static crisk_bundle *load_bundle(void)
-{
-    crisk_bundle *bundle = NULL;
-    crisk_error err;
-    ck_assert_msg(crisk_bundle_load(dir, NULL, &bundle, &err) == 0, "%s", err.message);
-    return bundle;
+    crisk_test_remove_dir(dir);
 }
 
 /* A batch of the NSCORE scoring declarations, in order, or reversed. */
@@ -144,7 +127,7 @@ static int text_is(const crisk_batch *b, size_t row, int f, const char *v)
 
 START_TEST(test_scores_hits_lanes)
 {
-    crisk_bundle *bundle = load_bundle();
+    crisk_bundle *bundle = crisk_test_load_bundle(dir);
     ck_assert_uint_eq(crisk_bundle_num_models(bundle), 2);
     ck_assert_str_eq(crisk_bundle_model_name(bundle, 1), "revenue");
     ck_assert_ptr_null(crisk_bundle_model_name(bundle, 2));
@@ -329,7 +312,7 @@ static void stream_lanes(const crisk_bundle *bundle, size_t step, int save, size
  * or across saved and restored states; and it budgets some declarations. */
 START_TEST(test_streaming)
 {
-    crisk_bundle *bundle = load_bundle();
+    crisk_bundle *bundle = crisk_test_load_bundle(dir);
     size_t whole[NSCORE], ones[NSCORE], saved[NSCORE];
     stream_lanes(bundle, NSCORE, 0, whole);
     stream_lanes(bundle, 1, 0, ones);
@@ -411,7 +394,7 @@ START_TEST(test_refusals)
     ck_assert_ptr_nonnull(strstr(err.message, "manifest.json"));
 
     /* Scoring refuses a batch of another schema, and explanations (not implemented). */
-    bundle = load_bundle();
+    bundle = crisk_test_load_bundle(dir);
     char path[256];
     snprintf(path, sizeof path, "%s/schema.json", dir);
     crisk_schema *other = NULL;
@@ -458,7 +441,7 @@ END_TEST
  * threshold and no budget. */
 START_TEST(test_missing_values)
 {
-    crisk_bundle *bundle = load_bundle();
+    crisk_bundle *bundle = crisk_test_load_bundle(dir);
     crisk_batch *b = NULL;
     ck_assert_int_eq(crisk_batch_new(crisk_bundle_schema(bundle), &b, NULL), 0);
     bundle_decl(b, "S", 5);
@@ -508,7 +491,7 @@ static void *score_thread(void *arg)
  * rows over two threads itself, gives the same results as a plain call. */
 START_TEST(test_threads)
 {
-    crisk_bundle *bundle = load_bundle();
+    crisk_bundle *bundle = crisk_test_load_bundle(dir);
     crisk_batch *b = scoring_batch(bundle, 0);
     score_job plain = {bundle, b, 1, NULL, -1}, jobs[2] = {{bundle, b, 1, NULL, -1},
                                                             {bundle, b, 2, NULL, -1}};

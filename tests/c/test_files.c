@@ -5,6 +5,7 @@
 #include "test_files.h"
 
 #include <check.h>
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,29 @@ void crisk_test_write_file(const char *dir, const char *name, const void *data, 
     ck_assert_ptr_nonnull(f);
     ck_assert_uint_eq(fwrite(data, 1, len, f), len);
     fclose(f);
+}
+
+void crisk_test_remove_dir(const char *dir)
+{
+    DIR *d = opendir(dir);
+    ck_assert_ptr_nonnull(d);
+    char path[512];
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+            snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+            unlink(path);
+        }
+    }
+    closedir(d);
+    rmdir(dir);
+}
+
+crisk_bundle *crisk_test_load_bundle(const char *dir)
+{
+    crisk_bundle *bundle = NULL;
+    crisk_error err;
+    ck_assert_msg(crisk_bundle_load(dir, NULL, &bundle, &err) == 0, "%s", err.message);
+    return bundle;
 }
 
 int crisk_test_load_schema(const char *text, crisk_schema **s, crisk_error *err)

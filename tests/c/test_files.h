@@ -1,6 +1,7 @@
 /*
  * test_files.h — files the C suites write for the library to read: temporary files from
- * text, files in a test's own directory, and schemas loaded from JSON text; and the
+ * text, files in a test's own directory (and its removal), schemas loaded from JSON text,
+ * bundles loaded from a directory; and the
  * committed fixtures under tests/c/fixtures they read.
  */
 #ifndef CRISK_TEST_FILES_H
@@ -17,6 +18,12 @@ char *crisk_test_write_temp(const char *text);
 /* Writes `len` bytes of `data` to file `name` in directory `dir`; fails the current test
  * when the file cannot be written. */
 void crisk_test_write_file(const char *dir, const char *name, const void *data, size_t len);
+
+/* Removes the files directly in directory `dir`, then the directory. */
+void crisk_test_remove_dir(const char *dir);
+
+/* Loads the bundle in directory `dir`; fails the current test when it does not load. */
+crisk_bundle *crisk_test_load_bundle(const char *dir);
 
 /* Loads a schema from JSON text through a temporary file; returns crisk_schema_load's
  * code and keeps its error in `err`. */

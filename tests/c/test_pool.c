@@ -6,10 +6,9 @@
  * as it does without one.
  */
 #include "crisk.h"
-#include "synth.h"
+#include "model_fixture.h"
 
 #include "check_run.h"
-#include "test_files.h"
 
 #include <check.h>
 #include <math.h>
@@ -24,14 +23,9 @@
 #define REUSE_CALLS 1000
 #define REUSE_ROWS 1024       /* two threads' worth (crisk_predict's 512 rows each) */
 
-/* A tree model loaded into crisk, the rows it scores, and what threads = 1 without a pool
- * gives for them: transformed outputs, margins and contributions. */
-typedef struct fixture {
-    crisk_model *model;
-    synth_data rows;          /* NROWS rows */
-    float want[2][NROWS];     /* transformed, margin */
-    float *want_contrib;      /* NROWS x (SYNTH_NCOLS + 1) */
-} fixture;
+/* The tree model, its NROWS rows, and what threads = 1 without a pool gives for them:
+ * transformed outputs, margins and contributions. */
+typedef model_fixture fixture;
 
 /* Scores rows [0, nrows) of `fx` with `o` (output kind `margin`, or contributions when
  * `contrib`) into `out`; fails the test with crisk's message if the call fails. */
@@ -50,25 +44,8 @@ static void score(const fixture *fx, crisk_predict_options *o, int margin, int c
  * single-threaded references. */
 static void fixture_make(fixture *fx)
 {
-    memset(fx, 0, sizeof *fx);
-    fx->model = crisk_test_load_fixture_model("pool_binary.json");
-    ck_assert_int_eq(synth_make(&fx->rows, NROWS, 4242), 0);
+    model_fixture_make(fx, "pool_binary.json", NROWS, 4242, 1);
     ck_assert_uint_eq(crisk_model_num_outputs(fx->model), 1);
-    crisk_predict_options o;
-    crisk_predict_options_init(&o);
-    for (int margin = 0; margin <= 1; margin++)
-        score(fx, &o, margin, 0, NROWS, fx->want[margin]);
-    fx->want_contrib = malloc(NROWS * (SYNTH_NCOLS + 1) * sizeof(float));
-    ck_assert_ptr_nonnull(fx->want_contrib);
-    score(fx, &o, 1, 1, NROWS, fx->want_contrib);
-}
-
-/* Frees a fixture. */
-static void fixture_free(fixture *fx)
-{
-    crisk_model_free(fx->model);
-    synth_free(&fx->rows);
-    free(fx->want_contrib);
 }
 
 /* Creates a pool of `threads` threads, failing the test if it cannot. */
@@ -118,7 +95,7 @@ START_TEST(test_bit_identical)
         crisk_pool_free(pool);
     }
     free(out);
-    fixture_free(&fx);
+    model_fixture_free(&fx);
 }
 END_TEST
 
@@ -177,7 +154,7 @@ START_TEST(test_shared_by_callers)
                       t, c[t].mismatches);
     }
     crisk_pool_free(pool);
-    fixture_free(&fx);
+    model_fixture_free(&fx);
 }
 END_TEST
 
@@ -199,7 +176,7 @@ START_TEST(test_reused)
     ck_assert_msg(mismatches == 0, "%zu of %d calls differ from threads=1", mismatches,
                   REUSE_CALLS);
     crisk_pool_free(pool);
-    fixture_free(&fx);
+    model_fixture_free(&fx);
 }
 END_TEST
 
@@ -221,7 +198,7 @@ START_TEST(test_one_thread)
                       "pool of 1, threads=%d: differs from threads=1", call_threads[c]);
     }
     crisk_pool_free(pool);
-    fixture_free(&fx);
+    model_fixture_free(&fx);
 }
 END_TEST
 

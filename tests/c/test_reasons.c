@@ -88,27 +88,6 @@ static void build_bundle(const char *policy)
     crisk_schema_free(s);
 }
 
-/* Removes the bundle directory. */
-static void remove_bundle(void)
-{
-    const char *files[] = {"schema_unfitted.json", "schema.json", "fraud.json", "policy.json",
-                           "manifest.json"};
-    char path[256];
-    for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
-        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
-        unlink(path);
-    }
-    rmdir(dir);
-}
-
-/* Loads the bundle, which must load. */
-static crisk_bundle *load_bundle(void)
-{
-    crisk_bundle *bundle = NULL;
-    crisk_error err;
-    ck_assert_msg(crisk_bundle_load(dir, NULL, &bundle, &err) == 0, "%s", err.message);
-    return bundle;
-}
 
 /* Scores `b` with `bundle` keeping `k` reasons on `threads` threads. */
 static crisk_results *score(const crisk_bundle *bundle, const crisk_batch *b, unsigned k,
@@ -141,7 +120,7 @@ START_TEST(test_feature_fields_on_a_hand_made_schema)
     size_t fields[CRISK_FEATURE_MAX_FIELDS];
     ck_assert_uint_eq(crisk__schema_feature_fields(s, NFEAT, fields), 0);
     crisk_schema_free(s);
-    remove_bundle();
+    crisk_test_remove_dir(dir);
 }
 END_TEST
 
@@ -170,7 +149,7 @@ static const char *field_text(const decl_text *d, const crisk_schema *s, const c
 START_TEST(test_reasons_add_up_to_the_margin)
 {
     build_bundle(POLICY);
-    crisk_bundle *bundle = load_bundle();
+    crisk_bundle *bundle = crisk_test_load_bundle(dir);
     const crisk_schema *s = crisk_bundle_schema(bundle);
     crisk_batch *b = NULL;
     ck_assert_int_eq(crisk_batch_new(s, &b, NULL), 0);
@@ -262,7 +241,7 @@ START_TEST(test_reasons_add_up_to_the_margin)
     crisk_results_free(plain);
     crisk_batch_free(b);
     crisk_bundle_free(bundle);
-    remove_bundle();
+    crisk_test_remove_dir(dir);
 }
 END_TEST
 
@@ -289,7 +268,7 @@ START_TEST(test_first_explanations_race_safely)
     /* Two threads ask a fresh bundle for reasons at once: both may build the score
      * model's explainer, one is kept; both get the reasons a later call gets. */
     build_bundle(POLICY);
-    crisk_bundle *bundle = load_bundle();
+    crisk_bundle *bundle = crisk_test_load_bundle(dir);
     crisk_batch *b = NULL;
     ck_assert_int_eq(crisk_batch_new(crisk_bundle_schema(bundle), &b, NULL), 0);
     for (int i = 0; i < NSCORE; i++)
@@ -318,14 +297,14 @@ START_TEST(test_first_explanations_race_safely)
     crisk_results_free(later);
     crisk_batch_free(b);
     crisk_bundle_free(bundle);
-    remove_bundle();
+    crisk_test_remove_dir(dir);
 }
 END_TEST
 
 START_TEST(test_explain_needs_a_score_model)
 {
     build_bundle(POLICY_NO_SCORE);
-    crisk_bundle *bundle = load_bundle();
+    crisk_bundle *bundle = crisk_test_load_bundle(dir);
     crisk_batch *b = NULL;
     ck_assert_int_eq(crisk_batch_new(crisk_bundle_schema(bundle), &b, NULL), 0);
     reasons_decl(b, "S", 0);
@@ -340,7 +319,7 @@ START_TEST(test_explain_needs_a_score_model)
     ck_assert_ptr_nonnull(strstr(err.message, "score_model"));
     crisk_batch_free(b);
     crisk_bundle_free(bundle);
-    remove_bundle();
+    crisk_test_remove_dir(dir);
 }
 END_TEST
 

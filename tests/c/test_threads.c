@@ -8,10 +8,9 @@
  * committed under tests/c/fixtures.
  */
 #include "crisk.h"
-#include "synth.h"
+#include "model_fixture.h"
 
 #include "check_run.h"
-#include "test_files.h"
 
 #include <check.h>
 #include <pthread.h>
@@ -27,42 +26,8 @@ static const char *const model_files[] = {"threads_softprob.json", "threads_dart
                                           "threads_linear.json"};
 #define NUM_MODELS (sizeof model_files / sizeof model_files[0])
 
-/* A model loaded into crisk, with the rows it scores and its single-threaded outputs. */
-typedef struct fixture {
-    crisk_model *model;
-    synth_data rows;          /* NROWS rows */
-    size_t per_row[2];        /* values per row: transformed, margin */
-    float *want[2];           /* transformed, margin: threads = 1 over all rows */
-} fixture;
-
-/* Loads model `k` and scores NROWS rows single-threaded for both output kinds. */
-static void fixture_make(fixture *fx, size_t k)
-{
-    fx->model = crisk_test_load_fixture_model(model_files[k]);
-    ck_assert_int_eq(synth_make(&fx->rows, NROWS, 1234 + k), 0);
-    fx->per_row[0] = crisk_model_num_outputs(fx->model);
-    fx->per_row[1] = crisk_model_num_margins(fx->model);
-    for (int margin = 0; margin <= 1; margin++) {
-        crisk_predict_options o;
-        crisk_predict_options_init(&o);
-        o.output = margin ? CRISK_OUTPUT_MARGIN : CRISK_OUTPUT_TRANSFORMED;
-        fx->want[margin] = malloc(NROWS * fx->per_row[margin] * sizeof(float));
-        ck_assert_ptr_nonnull(fx->want[margin]);
-        crisk_error err;
-        int rc = crisk_predict(fx->model, fx->rows.x, NROWS, SYNTH_NCOLS, &o,
-                               fx->want[margin], &err);
-        ck_assert_msg(rc == 0, "%s: %s", crisk_err_name(rc), err.message);
-    }
-}
-
-/* Frees a fixture. */
-static void fixture_free(fixture *fx)
-{
-    crisk_model_free(fx->model);
-    synth_free(&fx->rows);
-    free(fx->want[0]);
-    free(fx->want[1]);
-}
+/* A model with its NROWS rows and its single-threaded outputs. */
+typedef model_fixture fixture;
 
 /* What one scoring thread does and what it found. */
 typedef struct worker {
@@ -111,8 +76,7 @@ static void *worker_run(void *arg)
 START_TEST(test_concurrent_callers)
 {
     fixture fx;
-    memset(&fx, 0, sizeof fx);
-    fixture_make(&fx, (size_t)_i);
+    model_fixture_make(&fx, model_files[_i], NROWS, 1234 + (unsigned long long)_i, 0);
     pthread_t tid[NTHREADS];
     worker w[NTHREADS];
     for (size_t t = 0; t < NTHREADS; t++) {
@@ -128,15 +92,14 @@ START_TEST(test_concurrent_callers)
                       "model %d thread %zu: %zu batches differ from the single-threaded "
                       "results", _i, t, w[t].mismatches);
     }
-    fixture_free(&fx);
+    model_fixture_free(&fx);
 }
 END_TEST
 
 START_TEST(test_internal_threads)
 {
     fixture fx;
-    memset(&fx, 0, sizeof fx);
-    fixture_make(&fx, (size_t)_i);
+    model_fixture_make(&fx, model_files[_i], NROWS, 1234 + (unsigned long long)_i, 0);
     size_t n = NROWS * fx.per_row[1];
     float *out = malloc(n * sizeof *out);
     ck_assert_ptr_nonnull(out);
@@ -165,7 +128,7 @@ START_TEST(test_internal_threads)
     ck_assert_int_eq(crisk_predict(fx.model, fx.rows.x, 1, SYNTH_NCOLS, &o, out, &err),
                      CRISK_E_INVALID_ARGUMENT);
     free(out);
-    fixture_free(&fx);
+    model_fixture_free(&fx);
 }
 END_TEST
 
