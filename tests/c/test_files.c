@@ -65,12 +65,8 @@ int crisk_test_load_schema(const char *text, crisk_schema **s, crisk_error *err)
     return rc;
 }
 
-unsigned char *crisk_test_read_fixture(const char *name, size_t *len)
+unsigned char *crisk_test_read_file(const char *path, size_t *len)
 {
-    const char *root = getenv("CRISK_SOURCE_DIR");
-    ck_assert_msg(root != NULL, "CRISK_SOURCE_DIR is not set: run through `meson test`");
-    char path[512];
-    snprintf(path, sizeof path, "%s/tests/c/fixtures/%s", root, name);
     FILE *f = fopen(path, "rb");
     ck_assert_msg(f != NULL, "cannot open %s", path);
     ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
@@ -84,6 +80,15 @@ unsigned char *crisk_test_read_fixture(const char *name, size_t *len)
     fclose(f);
     *len = (size_t)size;
     return data;
+}
+
+unsigned char *crisk_test_read_fixture(const char *name, size_t *len)
+{
+    const char *root = getenv("CRISK_SOURCE_DIR");
+    ck_assert_msg(root != NULL, "CRISK_SOURCE_DIR is not set: run through `meson test`");
+    char path[512];
+    snprintf(path, sizeof path, "%s/tests/c/fixtures/%s", root, name);
+    return crisk_test_read_file(path, len);
 }
 
 float *crisk_test_read_fixture_floats(const char *name, size_t *n)

@@ -29,9 +29,12 @@ crisk_bundle *crisk_test_load_bundle(const char *dir);
  * code and keeps its error in `err`. */
 int crisk_test_load_schema(const char *text, crisk_schema **s, crisk_error *err);
 
-/* Reads file `name` of tests/c/fixtures (under CRISK_SOURCE_DIR, which meson sets) into a
- * malloc'd buffer (the caller frees it; a NUL follows the bytes), its length in `*len`; fails the current test
- * when the file cannot be read. */
+/* Reads the whole file at `path` into a malloc'd buffer (the caller frees it; a NUL
+ * follows the bytes), its length in `*len`; fails the current test when it cannot. */
+unsigned char *crisk_test_read_file(const char *path, size_t *len);
+
+/* Reads file `name` of tests/c/fixtures (under CRISK_SOURCE_DIR, which meson sets) as
+ * crisk_test_read_file does. */
 unsigned char *crisk_test_read_fixture(const char *name, size_t *len);
 
 /* Reads file `name` of tests/c/fixtures, one number a line (C99 hex floats, exact), into
