@@ -48,13 +48,14 @@ CRISK_API void crisk_load_options_init(crisk_load_options *opts);
 /* Loads a model from the file at `path` with the default load options, and stores a new
  * handle in `*out` (set to NULL on failure). The format is recognised from the contents:
  *   - XGBoost JSON (`save_model("m.json")`) and UBJSON (`.ubj`, XGBoost 1.6 to 3.x);
- *   - XGBoost's legacy binary format, through libxgboost when the build has it
- *     (CRISK_E_DEPENDENCY otherwise);
+ *   - XGBoost's legacy binary format, through libxgboost.so.0, opened at run time for
+ *     such a model only (CRISK_E_DEPENDENCY when it cannot be loaded: Debian package
+ *     libxgboost0);
  *   - LightGBM's text format (`model.txt`);
  *   - crisk's logistic JSON format (docs/logistic-format.md).
  * Returns 0, or CRISK_E_IO (unreadable, a directory), CRISK_E_FORMAT (malformed or
  * inconsistent), CRISK_E_UNSUPPORTED (an objective, booster or tree feature crisk does
- * not implement, named in the message), CRISK_E_LIMIT, CRISK_E_NOMEM.
+ * not implement, named in the message), CRISK_E_LIMIT, CRISK_E_NOMEM, CRISK_E_DEPENDENCY.
  * Thread-safe; the returned model is the caller's to free with crisk_model_free(). */
 CRISK_API int crisk_model_load(const char *path, crisk_model **out, crisk_error *err);
 
