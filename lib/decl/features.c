@@ -244,7 +244,7 @@ int crisk_schema_training_matrix(const crisk_schema *s, const crisk_batch *b,
 {
     crisk_fit_options defaults;
     if (!opts) {
-        crisk_fit_options_init(&defaults);
+        crisk_fit_options_init(&defaults, CRISK_FIT_OPTIONS_VERSION);
         opts = &defaults;
     }
     int rc = crisk__fit_check(s, b, labels, nlabels, opts, err);

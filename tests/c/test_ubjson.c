@@ -33,7 +33,7 @@
 static crisk_load_limits default_limits(void)
 {
     crisk_load_options o;
-    crisk_load_options_init(&o);
+    crisk_load_options_init(&o, CRISK_LOAD_OPTIONS_VERSION);
     return o.limits;
 }
 
