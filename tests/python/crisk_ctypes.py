@@ -30,6 +30,12 @@ class _PredictOptions(ctypes.Structure):
                 ("pool", ctypes.c_void_p)]
 
 
+def predict_options(threads, output, iteration_range=(0, 0)) -> _PredictOptions:
+    """A crisk_predict_options of the layout above, its version set (output: 0 transformed,
+    1 margin)."""
+    return _PredictOptions(_PredictOptions.VERSION, threads, output, *iteration_range)
+
+
 def _library() -> ctypes.CDLL:
     build = Path(os.environ.get("CRISK_BUILD_DIR", "build"))
     lib = ctypes.CDLL(str(build / "lib" / "libcrisk.so"))
@@ -91,8 +97,7 @@ class CModel:
             raise ValueError("X must be 2-D")
         width = self.num_margins if margin else self.num_outputs
         out = np.empty((X.shape[0], width), dtype=np.float32)
-        opts = _PredictOptions(_PredictOptions.VERSION, threads, 1 if margin else 0,
-                               *iteration_range)
+        opts = predict_options(threads, 1 if margin else 0, iteration_range)
         err = _Error()
         rc = LIB.crisk_predict(self._h, X.ctypes.data, X.shape[0], X.shape[1],
                                ctypes.byref(opts), out.ctypes.data, ctypes.byref(err))
@@ -110,7 +115,7 @@ class CModel:
         C = X.shape[1] + 1
         shape = (X.shape[0], self.num_margins, C) + ((C,) if interactions else ())
         out = np.empty(shape, dtype=np.float32)
-        opts = _PredictOptions(_PredictOptions.VERSION, threads, 1, *iteration_range)
+        opts = predict_options(threads, 1, iteration_range)
         err = _Error()
         fn = LIB.crisk_interactions if interactions else LIB.crisk_contributions
         rc = fn(self._h, X.ctypes.data, X.shape[0], X.shape[1], ctypes.byref(opts),
