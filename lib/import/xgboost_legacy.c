@@ -134,8 +134,8 @@ static int open_api(xgb_api *api, const char *library, crisk_error *err)
     dlclose(api->lib);
     return crisk__fail(err, CRISK_E_DEPENDENCY,
                       "an XGBoost legacy binary model: %s (Debian package " XGBOOST_PACKAGE
-                      ") was loaded but has no %s; install libxgboost 1.x or 2.x, or save "
-                      "the model as JSON or UBJSON", library, missing);
+                      ") was loaded but has no %s, so it is not libxgboost's C API; install "
+                      "it, or save the model as JSON or UBJSON", library, missing);
 }
 
 /* Returns libxgboost's last error on this thread, without the time stamp it starts with
