@@ -235,7 +235,7 @@ static void crisk_run(const crisk_model *m, const float *x, size_t n, int thread
                       crisk_pool *pool, float *out)
 {
     crisk_predict_options o;
-    crisk_predict_options_init(&o);
+    crisk_predict_options_init(&o, CRISK_PREDICT_OPTIONS_VERSION);
     o.threads = threads;
     o.pool = pool;
     crisk_error err;

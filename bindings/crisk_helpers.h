@@ -126,7 +126,7 @@ static inline crisk_results *bundle_score_stream(const crisk_bundle *bundle,
                                                  unsigned explain, crisk_error *err)
 {
     crisk_score_options opts;
-    crisk_score_options_init(&opts);
+    crisk_score_options_init(&opts, CRISK_SCORE_OPTIONS_VERSION);
     opts.threads = threads;
     opts.pool = pool;
     opts.stream = state;
@@ -180,7 +180,7 @@ static inline crisk_device_keys *device_keys_load(const char *path, crisk_error 
 static inline void events_options(crisk_events_options *opts, const crisk_device_keys *keys,
                                   int require_hmac)
 {
-    crisk_events_options_init(opts);
+    crisk_events_options_init(opts, CRISK_EVENTS_OPTIONS_VERSION);
     opts->keys = keys;
     opts->require_hmac = require_hmac;
 }
@@ -355,7 +355,7 @@ static inline int results_explain(const crisk_bundle *bundle, const crisk_result
 static inline void fit_options(crisk_fit_options *o, unsigned folds, uint64_t seed,
                                double smoothing)
 {
-    crisk_fit_options_init(o);
+    crisk_fit_options_init(o, CRISK_FIT_OPTIONS_VERSION);
     o->folds = folds;
     o->seed = seed;
     o->smoothing = smoothing;
@@ -404,7 +404,7 @@ static inline int schema_features(const crisk_schema *schema, const crisk_batch 
 static inline void explain_options(crisk_predict_options *opts, int threads, crisk_pool *pool,
                                    size_t iteration_begin, size_t iteration_end)
 {
-    crisk_predict_options_init(opts);
+    crisk_predict_options_init(opts, CRISK_PREDICT_OPTIONS_VERSION);
     opts->threads = threads;
     opts->pool = pool;
     opts->iteration_begin = iteration_begin;

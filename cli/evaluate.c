@@ -165,7 +165,7 @@ static int score_all(const crisk_bundle *bundle, size_t model, cli_decl_run *run
     int rc = extras ? crisk_batch_new(crisk_bundle_schema(bundle), &batch, err)
                     : crisk__fail(err, CRISK_E_NOMEM, "out of memory for a batch");
     crisk_score_options opts;
-    crisk_score_options_init(&opts);
+    crisk_score_options_init(&opts, CRISK_SCORE_OPTIONS_VERSION);
     opts.threads = threads;
     size_t nx = revenue ? 2 : 1;
     while (rc == 0) {

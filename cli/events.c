@@ -77,7 +77,7 @@ int cli_events_attach(cli_events *ev, const crisk_schema *schema, crisk_batch *b
     crisk_events_free(ev->current);
     ev->current = NULL;
     crisk_events_options opts;
-    crisk_events_options_init(&opts);
+    crisk_events_options_init(&opts, CRISK_EVENTS_OPTIONS_VERSION);
     opts.keys = ev->keys;
     opts.require_hmac = ev->require_hmac;
     int rc = crisk_events_load(schema, batch, ev->path, &opts,

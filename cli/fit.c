@@ -37,7 +37,7 @@ static int parse(int argc, char **argv, fit_args *a)
     int rc = cli_parse_args("fit", argc, argv, opts, CLI_NOPTS(opts), 4);
     if (rc)
         return rc;
-    crisk_fit_options_init(&a->opts);
+    crisk_fit_options_init(&a->opts, CRISK_FIT_OPTIONS_VERSION);
     long folds = (long)a->opts.folds, seed = (long)a->opts.seed;
     if ((rc = cli_parse_int("--folds", a->folds, 2, 1000, &folds)) != 0 ||
         (rc = cli_parse_int("--seed", a->seed, 0, 0x7fffffffL, &seed)) != 0)

@@ -37,7 +37,7 @@ static int parse(int argc, char **argv, predict_args *a)
     int rc = cli_parse_args("predict", argc, argv, opts, CLI_NOPTS(opts), 2);
     if (rc)
         return rc;
-    crisk_predict_options_init(&a->opts);
+    crisk_predict_options_init(&a->opts, CRISK_PREDICT_OPTIONS_VERSION);
     a->opts.output = a->margin ? CRISK_OUTPUT_MARGIN : CRISK_OUTPUT_TRANSFORMED;
     long threads = a->opts.threads, batch = DEFAULT_BATCH_ROWS;
     if ((rc = cli_parse_int("--threads", a->threads, 0, INT_MAX, &threads)) != 0 ||

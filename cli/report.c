@@ -25,7 +25,7 @@ crisk_model *cli_load_model(const char *path, const char *sha256_hex)
     crisk_model *model = NULL;
     crisk_error err;
     crisk_load_options opts;
-    crisk_load_options_init(&opts);
+    crisk_load_options_init(&opts, CRISK_LOAD_OPTIONS_VERSION);
     if (sha256_hex) {
         if (strlen(sha256_hex) != CRISK_SHA256_HEX ||
             crisk__hex_decode(sha256_hex, CRISK_SHA256_SIZE, opts.expected_sha256) != 0) {

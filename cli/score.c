@@ -329,7 +329,7 @@ static int score_all(const crisk_bundle *bundle, score_args *a, crisk_lane_state
     crisk_batch *batch = NULL;
     int rc = crisk_batch_new(crisk_bundle_schema(bundle), &batch, err);
     crisk_score_options opts;
-    crisk_score_options_init(&opts);
+    crisk_score_options_init(&opts, CRISK_SCORE_OPTIONS_VERSION);
     opts.threads = a->threads_n;
     opts.stream = state;
     opts.explain = a->explain_k;

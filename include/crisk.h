@@ -17,6 +17,15 @@
  *   - Handles are opaque. Destructors accept NULL.
  *   - The library keeps no global mutable state, never prints, never aborts and never
  *     exits. Each function says how it may be called from several threads.
+ *
+ * Options structs (crisk_*_options) can grow, as libgit2's do: the first field,
+ * `version`, says which layout the caller was compiled with. Fill one with
+ *     crisk_predict_options opts;
+ *     crisk_predict_options_init(&opts, CRISK_PREDICT_OPTIONS_VERSION);
+ * then set the fields wanted. _init() refuses a version it does not know
+ * (CRISK_E_INVALID_ARGUMENT) and writes only the fields of the version it is given, and
+ * every call taking the struct fails with CRISK_E_INVALID_ARGUMENT, naming the struct,
+ * when `version` is not one it knows. NULL options still mean the defaults.
  */
 #ifndef CRISK_H
 #define CRISK_H

@@ -19,7 +19,8 @@ fi
 #                                   HMAC-SHA256 of sensor events
 #   libopenblas-serial-dev          linear models; the serial variant, because crisk runs
 #                                   its own threads (see meson.build)
-#   libxgboost-dev                  XGBoost's legacy binary format and parity tests
+#   libxgboost-dev                  parity tests, bench/; libxgboost0 (which it brings) reads
+#                                   XGBoost's legacy binary format at run time
 #   check                           the C test suites (pulls libsubunit-dev)
 #   swig default-jdk                the Python and Java bindings
 #   junit4                          the Java binding's tests (pulls libhamcrest-java)

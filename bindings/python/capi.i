@@ -194,7 +194,7 @@ int predict_into(const crisk_model *model, const float *rows, size_t nrows, size
         return err->code;
     }
     crisk_predict_options opts;
-    crisk_predict_options_init(&opts);
+    crisk_predict_options_init(&opts, CRISK_PREDICT_OPTIONS_VERSION);
     opts.threads = threads;
     opts.pool = pool;
     opts.output = output;

@@ -77,8 +77,11 @@ CRISK_API int crisk_lane_state_load(const crisk_bundle *bundle, const char *path
 /* The value of crisk_score_options.today that asks for the default. */
 #define CRISK_SCORE_TODAY_AUTO INT64_MIN
 
-/* How a batch is scored. Initialise with crisk_score_options_init(). */
+/* How a batch is scored. Initialise with crisk_score_options_init(); more fields may
+ * follow in later versions (see "Options structs" in crisk.h). */
+#define CRISK_SCORE_OPTIONS_VERSION 1
 typedef struct crisk_score_options {
+    unsigned int version;  /* CRISK_SCORE_OPTIONS_VERSION: the layout; set by _init() */
     int      threads;        /* as crisk_predict_options.threads; default 1 */
     unsigned explain;        /* reason codes: the top K fields per declaration to keep
                                 (crisk_results_num_reasons); 0 (default): none. K > 0
@@ -95,8 +98,11 @@ typedef struct crisk_score_options {
     crisk_pool *pool;        /* as crisk_predict_options.pool; default NULL */
 } crisk_score_options;
 
-/* Fills `opts` with the defaults above. Thread-safe. */
-CRISK_API void crisk_score_options_init(crisk_score_options *opts);
+/* Fills `opts` with the defaults above for `version`, which must be
+ * CRISK_SCORE_OPTIONS_VERSION (the layout this header declares), and writes no field that
+ * version lacks. Returns 0, or CRISK_E_INVALID_ARGUMENT (NULL, or a version this crisk does
+ * not know). Thread-safe. */
+CRISK_API int crisk_score_options_init(crisk_score_options *opts, unsigned int version);
 
 /* Scores every declaration of `batch` (made with crisk_bundle_schema(bundle)): builds the
  * features, runs every model, evaluates the risk profiles, and chooses each declaration's

@@ -31,8 +31,11 @@ CRISK_API int crisk_device_keys_load(const char *path, crisk_device_keys **out,
 /* Frees device keys. NULL is a no-op. */
 CRISK_API void crisk_device_keys_free(crisk_device_keys *keys);
 
-/* How an event stream is read. Initialise with crisk_events_options_init(). */
+/* How an event stream is read. Initialise with crisk_events_options_init(); more fields
+ * may follow in later versions (see "Options structs" in crisk.h). */
+#define CRISK_EVENTS_OPTIONS_VERSION 1
 typedef struct crisk_events_options {
+    unsigned int version;  /* CRISK_EVENTS_OPTIONS_VERSION: the layout; set by _init() */
     const crisk_device_keys *keys; /* NULL: no device has a key (an event carrying an HMAC
                                       is then refused as unverifiable) */
     int      require_hmac;   /* nonzero: every event needs a valid HMAC, whatever its
@@ -44,8 +47,11 @@ typedef struct crisk_events_options {
     size_t   max_line_bytes; /* a longer line is refused as malformed; default 65,536 */
 } crisk_events_options;
 
-/* Fills `opts` with the defaults above. Thread-safe. */
-CRISK_API void crisk_events_options_init(crisk_events_options *opts);
+/* Fills `opts` with the defaults above for `version`, which must be
+ * CRISK_EVENTS_OPTIONS_VERSION (the layout this header declares), and writes no field that
+ * version lacks. Returns 0, or CRISK_E_INVALID_ARGUMENT (NULL, or a version this crisk does
+ * not know). Thread-safe. */
+CRISK_API int crisk_events_options_init(crisk_events_options *opts, unsigned int version);
 
 /* Reads the event stream in the file at `path` for declarations of `schema` (which names
  * the custom event types and must outlive the events). Every line is checked (docs/

@@ -31,8 +31,11 @@ typedef struct crisk_load_limits {
 } crisk_load_limits;
 
 /* How a model is loaded. Initialise with crisk_load_options_init(); more fields may
- * follow in later versions, so never fill one field by field from scratch. */
+ * follow in later versions (see "Options structs" in crisk.h), so never fill one field by
+ * field from scratch. */
+#define CRISK_LOAD_OPTIONS_VERSION 1
 typedef struct crisk_load_options {
+    unsigned int version;  /* CRISK_LOAD_OPTIONS_VERSION: the layout; set by _init() */
     crisk_load_limits limits;
     /* Model pinning: when `pin_sha256` is non-zero, a model whose bytes (the file, or the
      * buffer) do not have the SHA-256 digest `expected_sha256` is refused with
@@ -42,19 +45,23 @@ typedef struct crisk_load_options {
     unsigned char expected_sha256[32];
 } crisk_load_options;
 
-/* Fills `opts` with the defaults listed above. Thread-safe. */
-CRISK_API void crisk_load_options_init(crisk_load_options *opts);
+/* Fills `opts` with the defaults above for `version`, which must be
+ * CRISK_LOAD_OPTIONS_VERSION (the layout this header declares), and writes no field that
+ * version lacks. Returns 0, or CRISK_E_INVALID_ARGUMENT (NULL, or a version this crisk does
+ * not know). Thread-safe. */
+CRISK_API int crisk_load_options_init(crisk_load_options *opts, unsigned int version);
 
 /* Loads a model from the file at `path` with the default load options, and stores a new
  * handle in `*out` (set to NULL on failure). The format is recognised from the contents:
  *   - XGBoost JSON (`save_model("m.json")`) and UBJSON (`.ubj`, XGBoost 1.6 to 3.x);
- *   - XGBoost's legacy binary format, through libxgboost when the build has it
- *     (CRISK_E_DEPENDENCY otherwise);
+ *   - XGBoost's legacy binary format, through libxgboost.so.0, opened at run time for
+ *     such a model only (CRISK_E_DEPENDENCY when it cannot be loaded: Debian package
+ *     libxgboost0);
  *   - LightGBM's text format (`model.txt`);
  *   - crisk's logistic JSON format (docs/logistic-format.md).
  * Returns 0, or CRISK_E_IO (unreadable, a directory), CRISK_E_FORMAT (malformed or
  * inconsistent), CRISK_E_UNSUPPORTED (an objective, booster or tree feature crisk does
- * not implement, named in the message), CRISK_E_LIMIT, CRISK_E_NOMEM.
+ * not implement, named in the message), CRISK_E_LIMIT, CRISK_E_NOMEM, CRISK_E_DEPENDENCY.
  * Thread-safe; the returned model is the caller's to free with crisk_model_free(). */
 CRISK_API int crisk_model_load(const char *path, crisk_model **out, crisk_error *err);
 

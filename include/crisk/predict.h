@@ -16,8 +16,10 @@ extern "C" {
 #define CRISK_OUTPUT_MARGIN      1  /* the raw score before the objective's transform */
 
 /* How a prediction is made. Initialise with crisk_predict_options_init(); more fields may
- * follow in later versions. */
+ * follow in later versions (see "Options structs" in crisk.h). */
+#define CRISK_PREDICT_OPTIONS_VERSION 1
 typedef struct crisk_predict_options {
+    unsigned int version;  /* CRISK_PREDICT_OPTIONS_VERSION: the layout; set by _init() */
     int    threads;          /* 1: the calling thread only (default); 0: all cores; N */
     int    output;           /* CRISK_OUTPUT_TRANSFORMED (default) or CRISK_OUTPUT_MARGIN */
     size_t iteration_begin, iteration_end;   /* 0, 0: every iteration */
@@ -26,9 +28,11 @@ typedef struct crisk_predict_options {
                                 capping how many of its threads the call uses (0: all) */
 } crisk_predict_options;
 
-/* Fills `opts` with the defaults: one thread, transformed output, every iteration, no
- * pool. Thread-safe. */
-CRISK_API void crisk_predict_options_init(crisk_predict_options *opts);
+/* Fills `opts` with the defaults (one thread, transformed output, every iteration, no
+ * pool) for `version`, which must be CRISK_PREDICT_OPTIONS_VERSION (the layout this header
+ * declares), and writes no field that version lacks. Returns 0, or
+ * CRISK_E_INVALID_ARGUMENT (NULL, or a version this crisk does not know). Thread-safe. */
+CRISK_API int crisk_predict_options_init(crisk_predict_options *opts, unsigned int version);
 
 /* Scores `nrows` rows of `ncols` float features each, row-major at `rows` (NaN means
  * missing), and writes nrows * crisk_model_num_outputs(model) floats (with

@@ -83,16 +83,23 @@ CRISK_API int crisk_batch_append_text(crisk_batch *batch, const char *const *val
 /* Returns the source line recorded for row `row` (0 when out of range). */
 CRISK_API uint64_t crisk_batch_source_line(const crisk_batch *batch, size_t row);
 
-/* How a schema's tables are fitted from labelled declarations. */
+/* How a schema's tables are fitted from labelled declarations. Initialise with
+ * crisk_fit_options_init(); more fields may follow in later versions (see "Options
+ * structs" in crisk.h). */
+#define CRISK_FIT_OPTIONS_VERSION 1
 typedef struct crisk_fit_options {
+    unsigned int version;  /* CRISK_FIT_OPTIONS_VERSION: the layout; set by _init() */
     unsigned folds;       /* out-of-fold folds for training features; default 5 */
     uint64_t seed;        /* fold assignment (a hash of the row index and seed); default 1 */
     double   smoothing;   /* default m of the smoothed rate (sum + m * prior) / (count + m),
                              when the schema gives none; default 20 */
 } crisk_fit_options;
 
-/* Fills `opts` with the defaults above. Thread-safe. */
-CRISK_API void crisk_fit_options_init(crisk_fit_options *opts);
+/* Fills `opts` with the defaults above for `version`, which must be
+ * CRISK_FIT_OPTIONS_VERSION (the layout this header declares), and writes no field that
+ * version lacks. Returns 0, or CRISK_E_INVALID_ARGUMENT (NULL, or a version this crisk does
+ * not know). Thread-safe. */
+CRISK_API int crisk_fit_options_init(crisk_fit_options *opts, unsigned int version);
 
 /* Fits `schema`'s category dictionaries, risk-indicator tables and unit-value bands from
  * the declarations in `batch` and their labels (`labels[i]` is 0 or 1 for row i, in

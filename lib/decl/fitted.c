@@ -14,14 +14,15 @@
 #include <string.h>
 
 
-/* Fills `opts` with 5 folds, seed 1 and smoothing 20. */
-void crisk_fit_options_init(crisk_fit_options *opts)
+int crisk_fit_options_init(crisk_fit_options *opts, unsigned int version)
 {
-    if (!opts)
-        return;
+    if (!opts || version != CRISK_FIT_OPTIONS_VERSION)
+        return CRISK_E_INVALID_ARGUMENT;
+    opts->version = version;
     opts->folds = 5;
     opts->seed = 1;
     opts->smoothing = 20;
+    return 0;
 }
 
 /* Returns row `row`'s fold: splitmix64 of the seed advanced row + 1 times, modulo `folds`
@@ -47,6 +48,10 @@ static int fit_check(const crisk_schema *s, const crisk_batch *b, const float *l
     if (b->schema != s)
         return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "the batch was made for another "
                           "schema");
+    int rc = crisk__options_version(opts->version, CRISK_FIT_OPTIONS_VERSION,
+                                   "crisk_fit_options", err);
+    if (rc)
+        return rc;
     if (nlabels != b->rows)
         return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "%zu labels for a batch of %zu rows",
                           nlabels, b->rows);
@@ -302,7 +307,7 @@ int crisk__fit(const crisk_schema *s, const crisk_batch *b, const float *labels,
 {
     crisk_fit_options defaults;
     if (!opts) {
-        crisk_fit_options_init(&defaults);
+        crisk_fit_options_init(&defaults, CRISK_FIT_OPTIONS_VERSION);
         opts = &defaults;
     }
     memset(fit, 0, sizeof *fit);

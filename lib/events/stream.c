@@ -128,15 +128,17 @@ int crisk_device_keys_load(const char *path, crisk_device_keys **out, crisk_erro
 
 /* ---- reading a stream -------------------------------------------------------------- */
 
-/* Fills `opts` with the defaults. */
-void crisk_events_options_init(crisk_events_options *opts)
+int crisk_events_options_init(crisk_events_options *opts, unsigned int version)
 {
-    if (!opts)
-        return;
-    memset(opts, 0, sizeof *opts);
+    if (!opts || version != CRISK_EVENTS_OPTIONS_VERSION)
+        return CRISK_E_INVALID_ARGUMENT;
+    opts->version = version;
+    opts->keys = NULL;
+    opts->require_hmac = 0;
     opts->max_events = 10000000;
     opts->max_rejects = 1000000;
     opts->max_line_bytes = 65536;
+    return 0;
 }
 
 /* A set of 64-bit fingerprints (open addressing, 0 = empty) of the accepted event ids. */
@@ -673,14 +675,17 @@ static int read_stream(const crisk_schema *schema, const crisk_batch *batch,
         return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "the batch was made for another "
                           "schema");
     if (!opts) {
-        crisk_events_options_init(&defaults);
+        crisk_events_options_init(&defaults, CRISK_EVENTS_OPTIONS_VERSION);
         opts = &defaults;
     }
+    int rc = crisk__options_version(opts->version, CRISK_EVENTS_OPTIONS_VERSION,
+                                   "crisk_events_options", err);
+    if (rc)
+        return rc;
     reader r;
     memset(&r, 0, sizeof r);
     r.opts = opts;
     crisk__strmap_init(&r.devices);
-    int rc = 0;
     if (!(r.ev = calloc(1, sizeof *r.ev)))
         return crisk__fail(err, CRISK_E_NOMEM, "out of memory for events");
     r.ev->schema = schema;

@@ -72,7 +72,7 @@ static int explain(const crisk_model *m, crisk__shap_slot *slot, const float *ro
 {
     crisk_predict_options defaults;
     if (!opts) {
-        crisk_predict_options_init(&defaults);
+        crisk_predict_options_init(&defaults, CRISK_PREDICT_OPTIONS_VERSION);
         opts = &defaults;
     }
     crisk__call_range range;

@@ -46,9 +46,15 @@ int crisk__json_nonfinite_rewrite(const char *text, size_t size, char **out, siz
 int crisk__json_nonfinite_value(const cJSON *item, float *value);
 
 /* Converts an XGBoost model in the legacy binary format to XGBoost JSON through
- * libxgboost, storing a malloc'd NUL-terminated text in `*json`. Returns
- * CRISK_E_DEPENDENCY in a build without libxgboost. */
+ * libxgboost, opened at run time, storing a malloc'd NUL-terminated text in `*json` (NULL
+ * on failure). Returns 0, CRISK_E_FORMAT when the bytes are no recognised model,
+ * CRISK_E_DEPENDENCY when libxgboost.so.0 cannot be loaded, or CRISK_E_NOMEM. */
 int crisk__xgboost_legacy_to_json(const void *data, size_t size, char **json,
                                  crisk_error *err);
+
+/* crisk__xgboost_legacy_to_json() with libxgboost looked for under the name `library`,
+ * so that the tests can see what happens when it is absent or is not libxgboost. */
+int crisk__xgboost_legacy_to_json_with(const char *library, const void *data, size_t size,
+                                      char **json, crisk_error *err);
 
 #endif /* CRISK_IMPORT_H */

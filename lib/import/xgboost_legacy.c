@@ -7,18 +7,19 @@
  * name), and otherwise says plainly that they are no recognised model format. Only bytes
  * that pass go to libxgboost, whose own reader is not hardened against hostile input: it
  * may allocate what a forged tree header claims before finding the data missing.
+ *
+ * libxgboost is not linked: it is opened with dlopen() only when a legacy model is loaded,
+ * so that libcrisk.so does not pull libxgboost, libstdc++, libgomp and libdmlc into every
+ * process that scores JSON models.
  */
 #include "common/error.h"
 #include "import/import.h"
 
+#include <dlfcn.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#ifdef CRISK_HAVE_LIBXGBOOST
-#include <xgboost/c_api.h>
-#endif
 
 /* The formats crisk reads, for the message that says the input is none of them. */
 #define KNOWN_FORMATS                                                                     \
@@ -72,13 +73,76 @@ static int looks_legacy(const unsigned char *data, size_t size)
     return 0;
 }
 
-#ifdef CRISK_HAVE_LIBXGBOOST
+/* The soname libxgboost's C API is found under, and the Debian package that installs it
+ * (`dpkg -S libxgboost.so.0`), for the message when it is missing. */
+#define XGBOOST_LIBRARY "libxgboost.so.0"
+#define XGBOOST_PACKAGE "libxgboost0"
+
+/* The few functions of libxgboost's C API (xgboost/c_api.h) the conversion calls,
+ * declared here so that crisk builds without libxgboost's headers. bst_ulong is uint64_t
+ * and a BoosterHandle a void pointer in every release. */
+typedef struct xgb_api {
+    void *lib;  /* from dlopen() */
+    const char *(*last_error)(void);
+    int (*get_config)(const char **config);
+    int (*set_config)(const char *config);
+    int (*create)(void *const *dmats, uint64_t len, void **booster);
+    int (*free_booster)(void *booster);
+    int (*load)(void *booster, const void *buf, uint64_t len);
+    int (*save)(void *booster, const char *config, uint64_t *len, const char **text);
+} xgb_api;
+
+/* Returns the address of `name` in `lib`, or NULL after storing `name` in `*missing`
+ * (the first one missing only). */
+static void *symbol(void *lib, const char *name, const char **missing)
+{
+    void *p = dlsym(lib, name);
+    if (!p && !*missing)
+        *missing = name;
+    return p;
+}
+
+/* Opens `library` and resolves the functions of `api`. Returns 0, or CRISK_E_DEPENDENCY
+ * naming the library and its package when it is absent or lacks one of them.
+ *
+ * Why per call, and not once: crisk keeps no global mutable state (no init call, no
+ * once-flag), and legacy models are rare and slow to convert anyway, so a dlopen() and
+ * dlclose() per load cost nothing that matters. dlopen() counts references, so concurrent
+ * loads are safe, and when the application has libxgboost loaded already it returns that
+ * same copy. RTLD_LOCAL keeps libxgboost's symbols from resolving anyone else's. */
+static int open_api(xgb_api *api, const char *library, crisk_error *err)
+{
+    api->lib = dlopen(library, RTLD_NOW | RTLD_LOCAL);
+    if (!api->lib)
+        return crisk__fail(err, CRISK_E_DEPENDENCY,
+                          "an XGBoost legacy binary model: reading one needs %s (Debian "
+                          "package " XGBOOST_PACKAGE "), which cannot be loaded: %s; install "
+                          "it, or save the model as JSON or UBJSON", library, dlerror());
+    const char *missing = NULL;
+    api->last_error = (const char *(*)(void))symbol(api->lib, "XGBGetLastError", &missing);
+    api->get_config = (int (*)(const char **))symbol(api->lib, "XGBGetGlobalConfig", &missing);
+    api->set_config = (int (*)(const char *))symbol(api->lib, "XGBSetGlobalConfig", &missing);
+    api->create = (int (*)(void *const *, uint64_t, void **))symbol(api->lib, "XGBoosterCreate",
+                                                                   &missing);
+    api->free_booster = (int (*)(void *))symbol(api->lib, "XGBoosterFree", &missing);
+    api->load = (int (*)(void *, const void *, uint64_t))symbol(
+        api->lib, "XGBoosterLoadModelFromBuffer", &missing);
+    api->save = (int (*)(void *, const char *, uint64_t *, const char **))symbol(
+        api->lib, "XGBoosterSaveModelToBuffer", &missing);
+    if (!missing)
+        return 0;
+    dlclose(api->lib);
+    return crisk__fail(err, CRISK_E_DEPENDENCY,
+                      "an XGBoost legacy binary model: %s (Debian package " XGBOOST_PACKAGE
+                      ") was loaded but has no %s, so it is not libxgboost's C API; install "
+                      "it, or save the model as JSON or UBJSON", library, missing);
+}
 
 /* Returns libxgboost's last error on this thread, without the time stamp it starts with
  * and the stack trace after its first line, in `buf` of `cap` bytes. */
-static const char *xgboost_reason(char *buf, size_t cap)
+static const char *xgboost_reason(const xgb_api *api, char *buf, size_t cap)
 {
-    const char *msg = XGBGetLastError();
+    const char *msg = api->last_error();
     if (!msg)
         msg = "";
     if (msg[0] == '[') {
@@ -104,11 +168,11 @@ static const char *xgboost_reason(char *buf, size_t cap)
  * tool, XGBRegisterLogCallback, also acts per thread but cannot be undone: there is no
  * call that returns the callback the application had registered. Fatal errors are not
  * printed either way; they reach us through XGBGetLastError(). */
-static void silence(int *saved)
+static void silence(const xgb_api *api, int *saved)
 {
     *saved = -1;
     const char *config = NULL;
-    if (XGBGetGlobalConfig(&config) == 0 && config) {
+    if (api->get_config(&config) == 0 && config) {
         cJSON *root = cJSON_Parse(config);
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, "verbosity");
         if (cJSON_IsNumber(v))
@@ -116,41 +180,41 @@ static void silence(int *saved)
         cJSON_Delete(root);
     }
     if (*saved > 0)
-        XGBSetGlobalConfig("{\"verbosity\": 0}");
+        api->set_config("{\"verbosity\": 0}");
 }
 
 /* Puts back the verbosity that silence() saved in `saved`. */
-static void restore_verbosity(int saved)
+static void restore_verbosity(const xgb_api *api, int saved)
 {
     if (saved > 0) {
         char config[40];
         snprintf(config, sizeof config, "{\"verbosity\": %d}", saved);
-        XGBSetGlobalConfig(config);
+        api->set_config(config);
     }
 }
 
 /* Loads the legacy model at `data` into a new booster and stores its JSON text, malloc'd,
  * in `*json`. */
-static int convert(const void *data, size_t size, char **json, crisk_error *err)
+static int convert(const xgb_api *api, const void *data, size_t size, char **json,
+                   crisk_error *err)
 {
     char reason[384];
-    BoosterHandle booster = NULL;
-    if (XGBoosterCreate(NULL, 0, &booster) != 0)
+    void *booster = NULL;
+    if (api->create(NULL, 0, &booster) != 0)
         return crisk__fail(err, CRISK_E_DEPENDENCY, "libxgboost cannot create a booster: %s",
-                          xgboost_reason(reason, sizeof reason));
+                          xgboost_reason(api, reason, sizeof reason));
     int rc = 0;
-    bst_ulong len = 0;
+    uint64_t len = 0;
     const char *text = NULL;
-    if (XGBoosterLoadModelFromBuffer(booster, data, (bst_ulong)size) != 0) {
+    if (api->load(booster, data, (uint64_t)size) != 0) {
         rc = crisk__fail(err, CRISK_E_FORMAT,
                         "not a recognised model format (" KNOWN_FORMATS "): the bytes begin "
                         "like an XGBoost legacy binary model, but libxgboost cannot load "
-                        "them: %s", xgboost_reason(reason, sizeof reason));
-    } else if (XGBoosterSaveModelToBuffer(booster, "{\"format\": \"json\"}", &len,
-                                          &text) != 0) {
+                        "them: %s", xgboost_reason(api, reason, sizeof reason));
+    } else if (api->save(booster, "{\"format\": \"json\"}", &len, &text) != 0) {
         rc = crisk__fail(err, CRISK_E_FORMAT,
                         "libxgboost loaded the legacy binary model but cannot save it as "
-                        "JSON: %s", xgboost_reason(reason, sizeof reason));
+                        "JSON: %s", xgboost_reason(api, reason, sizeof reason));
     } else if (!(*json = malloc((size_t)len + 1))) {
         rc = crisk__fail(err, CRISK_E_NOMEM, "out of memory for %llu bytes of JSON",
                         (unsigned long long)len);
@@ -158,31 +222,35 @@ static int convert(const void *data, size_t size, char **json, crisk_error *err)
         memcpy(*json, text, (size_t)len);
         (*json)[len] = '\0';
     }
-    XGBoosterFree(booster);
+    api->free_booster(booster);
     return rc;
 }
 
-#endif /* CRISK_HAVE_LIBXGBOOST */
-
-/* Converts the legacy binary model of `size` bytes at `data` to XGBoost JSON text stored,
- * malloc'd, in `*json` (NULL on failure); returns 0, CRISK_E_FORMAT when the bytes are no
- * recognised model, CRISK_E_DEPENDENCY when a legacy model meets a build without
- * libxgboost, or CRISK_E_NOMEM. */
-int crisk__xgboost_legacy_to_json(const void *data, size_t size, char **json, crisk_error *err)
+int crisk__xgboost_legacy_to_json_with(const char *library, const void *data, size_t size,
+                                      char **json, crisk_error *err)
 {
     *json = NULL;
     if (!looks_legacy(data, size))
         return crisk__fail(err, CRISK_E_FORMAT, "not a recognised model format (" KNOWN_FORMATS
                           ")");
-#ifdef CRISK_HAVE_LIBXGBOOST
-    int saved;
-    silence(&saved);
-    int rc = convert(data, size, json, err);
-    restore_verbosity(saved);
-    return rc;
-#else
-    return crisk__fail(err, CRISK_E_DEPENDENCY,
-                      "an XGBoost legacy binary model: reading one needs libxgboost, which "
-                      "this build of crisk lacks (save the model as JSON or UBJSON instead)");
+#ifdef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
+    /* libxgboost's reader is neither crisk's code nor instrumented: fuzzers stop here. */
+    return crisk__fail(err, CRISK_E_DEPENDENCY, "an XGBoost legacy binary model: not read "
+                      "in a fuzzing build");
 #endif
+    xgb_api api = {0};  /* all set when open_api() returns 0; GCC cannot see that */
+    int rc = open_api(&api, library, err);
+    if (rc != 0)
+        return rc;
+    int saved;
+    silence(&api, &saved);
+    rc = convert(&api, data, size, json, err);
+    restore_verbosity(&api, saved);
+    dlclose(api.lib);
+    return rc;
+}
+
+int crisk__xgboost_legacy_to_json(const void *data, size_t size, char **json, crisk_error *err)
+{
+    return crisk__xgboost_legacy_to_json_with(XGBOOST_LIBRARY, data, size, json, err);
 }

@@ -279,13 +279,17 @@ int crisk_bundle_load(const char *dir, const crisk_load_options *opts, crisk_bun
 {
     crisk_load_options defaults;
     if (!opts) {
-        crisk_load_options_init(&defaults);
+        crisk_load_options_init(&defaults, CRISK_LOAD_OPTIONS_VERSION);
         opts = &defaults;
     }
     if (out)
         *out = NULL;
     if (!dir || !out)
         return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "dir and out must not be NULL");
+    int rc = crisk__options_version(opts->version, CRISK_LOAD_OPTIONS_VERSION,
+                                   "crisk_load_options", err);
+    if (rc)
+        return rc;
     crisk_bundle *b = calloc(1, sizeof *b);
     size_t n = strlen(dir) + sizeof "/manifest.json";
     char *path = malloc(n);
@@ -300,7 +304,7 @@ int crisk_bundle_load(const char *dir, const crisk_load_options *opts, crisk_bun
     b->score_shap = slot;
     snprintf(path, n, "%s/manifest.json", dir);
     cJSON *manifest = NULL;
-    int rc = crisk__json_read_file(path, opts->limits.max_file_bytes, &manifest, err);
+    rc = crisk__json_read_file(path, opts->limits.max_file_bytes, &manifest, err);
     if (rc == 0)
         rc = load_manifest(b, dir, manifest, opts, err);
     if (rc == 0)
@@ -389,13 +393,17 @@ int crisk_lane_state_load(const crisk_bundle *b, const char *path, crisk_lane_st
 
 /* ---- scoring ---------------------------------------------------------------------- */
 
-void crisk_score_options_init(crisk_score_options *opts)
+int crisk_score_options_init(crisk_score_options *opts, unsigned int version)
 {
+    if (!opts || version != CRISK_SCORE_OPTIONS_VERSION)
+        return CRISK_E_INVALID_ARGUMENT;
+    opts->version = version;
     opts->threads = 1;
     opts->explain = 0;
     opts->today = CRISK_SCORE_TODAY_AUTO;
     opts->stream = NULL;
     opts->pool = NULL;
+    return 0;
 }
 
 /* Runs model `m` on the rows of `features` (n rows of nf schema features), gathering
@@ -552,7 +560,7 @@ int crisk__bundle_score_timed(const crisk_bundle *b, const crisk_batch *batch,
 {
     crisk_score_options defaults;
     if (!opts) {
-        crisk_score_options_init(&defaults);
+        crisk_score_options_init(&defaults, CRISK_SCORE_OPTIONS_VERSION);
         opts = &defaults;
     }
     if (out)
@@ -560,11 +568,15 @@ int crisk__bundle_score_timed(const crisk_bundle *b, const crisk_batch *batch,
     if (!b || !batch || !out)
         return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "bundle, batch and out must not be "
                           "NULL");
+    int rc = crisk__options_version(opts->version, CRISK_SCORE_OPTIONS_VERSION,
+                                   "crisk_score_options", err);
+    if (rc)
+        return rc;
     if (crisk__batch_schema(batch) != b->schema)
         return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "the batch was not made with this "
                           "bundle's schema (crisk_bundle_schema)");
     crisk_predict_options popts;
-    crisk_predict_options_init(&popts);
+    crisk_predict_options_init(&popts, CRISK_PREDICT_OPTIONS_VERSION);
     popts.threads = opts->threads;
     popts.pool = opts->pool;
     size_t n = crisk_batch_size(batch), nf = crisk_schema_num_features(b->schema);
@@ -580,7 +592,6 @@ int crisk__bundle_score_timed(const crisk_bundle *b, const crisk_batch *batch,
         res->decisions = calloc(n ? n : 1, sizeof *res->decisions);
         res->hit_start = calloc(n + 1, sizeof *res->hit_start);
     }
-    int rc = 0;
     if (!res || !features || !res->scores || !res->decisions || !res->hit_start)
         rc = crisk__fail(err, CRISK_E_NOMEM, "out of memory for %zu declarations", n);
     crisk__bundle_timings *t = timings;

@@ -11,6 +11,10 @@ int crisk__call_check(const crisk_model *m, const float *rows, size_t nrows, siz
 {
     if (!m || (nrows > 0 && (!rows || !out)))
         return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "model, rows and out must not be NULL");
+    int rc = crisk__options_version(o->version, CRISK_PREDICT_OPTIONS_VERSION,
+                                   "crisk_predict_options", err);
+    if (rc)
+        return rc;
     if (ncols != m->num_features)
         return crisk__fail(err, CRISK_E_SHAPE, "rows have %zu columns; the model takes %zu",
                           ncols, m->num_features);

@@ -16,10 +16,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Fills `opts` with the documented default limits. */
-void crisk_load_options_init(crisk_load_options *opts)
+int crisk_load_options_init(crisk_load_options *opts, unsigned int version)
 {
-    memset(opts, 0, sizeof *opts);
+    if (!opts || version != CRISK_LOAD_OPTIONS_VERSION)
+        return CRISK_E_INVALID_ARGUMENT;
+    opts->version = version;
+    memset(&opts->limits, 0, sizeof opts->limits);
     opts->limits.max_file_bytes = (size_t)2 << 30;
     opts->limits.max_trees = 1000000;
     opts->limits.max_nodes = (size_t)1 << 28;
@@ -27,6 +29,9 @@ void crisk_load_options_init(crisk_load_options *opts)
     opts->limits.max_features = 1000000;
     opts->limits.max_outputs = 10000;
     opts->limits.max_category = (size_t)1 << 24;
+    opts->pin_sha256 = 0;
+    memset(opts->expected_sha256, 0, sizeof opts->expected_sha256);
+    return 0;
 }
 
 /* The formats the loader tells apart by their first bytes. */
@@ -158,12 +163,16 @@ int crisk_model_load_buffer_advanced(const void *data, size_t size,
 {
     crisk_load_options defaults;
     if (!opts) {
-        crisk_load_options_init(&defaults);
+        crisk_load_options_init(&defaults, CRISK_LOAD_OPTIONS_VERSION);
         opts = &defaults;
     }
     if (!out)
         return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "out must not be NULL");
     *out = NULL;
+    int rc = crisk__options_version(opts->version, CRISK_LOAD_OPTIONS_VERSION,
+                                   "crisk_load_options", err);
+    if (rc)
+        return rc;
     if (!data && size > 0)
         return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "data is NULL");
     if (size == 0)
@@ -173,7 +182,7 @@ int crisk_model_load_buffer_advanced(const void *data, size_t size,
                           "the model has %zu bytes, more than the limit max_file_bytes = %zu",
                           size, opts->limits.max_file_bytes);
     unsigned char digest[CRISK_SHA256_SIZE];
-    int rc = check_digest(data, size, opts, digest, err);
+    rc = check_digest(data, size, opts, digest, err);
     if (rc)
         return rc;
     crisk_model *m = crisk__model_new();
@@ -204,16 +213,20 @@ int crisk_model_load_advanced(const char *path, const crisk_load_options *opts,
 {
     crisk_load_options defaults;
     if (!opts) {
-        crisk_load_options_init(&defaults);
+        crisk_load_options_init(&defaults, CRISK_LOAD_OPTIONS_VERSION);
         opts = &defaults;
     }
     if (out)
         *out = NULL;
     if (!path || !out)
         return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "path and out must not be NULL");
+    int rc = crisk__options_version(opts->version, CRISK_LOAD_OPTIONS_VERSION,
+                                   "crisk_load_options", err);
+    if (rc)
+        return rc;
     unsigned char *data = NULL;
     size_t size = 0;
-    int rc = crisk__read_file(path, opts->limits.max_file_bytes, &data, &size, err);
+    rc = crisk__read_file(path, opts->limits.max_file_bytes, &data, &size, err);
     if (rc == 0) {
         rc = crisk_model_load_buffer_advanced(data, size, opts, out, err);
         if (rc)

@@ -21,11 +21,16 @@
 /* Rows below which another thread costs more than it saves. */
 #define MIN_ROWS_PER_THREAD 512
 
-void crisk_predict_options_init(crisk_predict_options *opts)
+int crisk_predict_options_init(crisk_predict_options *opts, unsigned int version)
 {
-    memset(opts, 0, sizeof *opts);
+    if (!opts || version != CRISK_PREDICT_OPTIONS_VERSION)
+        return CRISK_E_INVALID_ARGUMENT;
+    opts->version = version;
     opts->threads = 1;
     opts->output = CRISK_OUTPUT_TRANSFORMED;
+    opts->iteration_begin = opts->iteration_end = 0;
+    opts->pool = NULL;
+    return 0;
 }
 
 /* What a call scores; each thread takes a slice of its rows. */
@@ -82,7 +87,7 @@ int crisk_predict(const crisk_model *model, const float *rows, size_t nrows, siz
 {
     crisk_predict_options defaults;
     if (!opts) {
-        crisk_predict_options_init(&defaults);
+        crisk_predict_options_init(&defaults, CRISK_PREDICT_OPTIONS_VERSION);
         opts = &defaults;
     }
     predict_job job = {.model = model, .rows = rows, .out = out};

@@ -119,7 +119,7 @@ crisk_batch *family_fit(crisk_schema *s, decl_maker make, int n, float *labels)
     for (int i = 0; i < n; i++)
         labels[i] = make(b, "T", i);
     crisk_fit_options fo;
-    crisk_fit_options_init(&fo);
+    crisk_fit_options_init(&fo, CRISK_FIT_OPTIONS_VERSION);
     ck_assert_msg(crisk_schema_fit(s, b, labels, (size_t)n, &fo, &err) == 0, "%s",
                   err.message);
     return b;

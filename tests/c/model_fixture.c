@@ -19,7 +19,7 @@ void model_fixture_make(model_fixture *fx, const char *file, size_t nrows,
     fx->per_row[0] = crisk_model_num_outputs(fx->model);
     fx->per_row[1] = crisk_model_num_margins(fx->model);
     crisk_predict_options o;
-    crisk_predict_options_init(&o);
+    crisk_predict_options_init(&o, CRISK_PREDICT_OPTIONS_VERSION);
     crisk_error err;
     int rc;
     for (int margin = 0; margin <= 1; margin++) {

@@ -712,7 +712,7 @@ START_TEST(test_pinning)
     ck_assert(memcmp(got, want, H) == 0);
 
     crisk_load_options opts;
-    crisk_load_options_init(&opts);
+    crisk_load_options_init(&opts, CRISK_LOAD_OPTIONS_VERSION);
     ck_assert_int_eq(opts.pin_sha256, 0);
     opts.pin_sha256 = 1;
     memcpy(opts.expected_sha256, want, H);

@@ -139,7 +139,7 @@ START_TEST(test_scores_hits_lanes)
     crisk_results *res = NULL;
     crisk_error err;
     crisk_score_options opts;
-    crisk_score_options_init(&opts);
+    crisk_score_options_init(&opts, CRISK_SCORE_OPTIONS_VERSION);
     ck_assert_msg(crisk_bundle_score(bundle, b, &opts, &res, &err) == 0, "%s", err.message);
     ck_assert_uint_eq(crisk_results_size(res), NSCORE);
 
@@ -288,7 +288,7 @@ static void stream_lanes(const crisk_bundle *bundle, size_t step, int save, size
         for (size_t i = start; i < start + step && i < NSCORE; i++)
             bundle_decl(b, "S", (int)i);
         crisk_score_options opts;
-        crisk_score_options_init(&opts);
+        crisk_score_options_init(&opts, CRISK_SCORE_OPTIONS_VERSION);
         opts.stream = st;
         crisk_results *res = NULL;
         ck_assert_msg(crisk_bundle_score(bundle, b, &opts, &res, &err) == 0, "%s",
@@ -409,7 +409,7 @@ START_TEST(test_refusals)
     crisk_schema_free(other);
     b = scoring_batch(bundle, 0);
     crisk_score_options opts;
-    crisk_score_options_init(&opts);
+    crisk_score_options_init(&opts, CRISK_SCORE_OPTIONS_VERSION);
     /* Reasons of the logistic score model: log_value counts toward declared_value,
      * importer_rate toward importer_id; with the bias they sum to the score's logit. */
     opts.explain = 2;
@@ -481,7 +481,7 @@ static void *score_thread(void *arg)
 {
     score_job *job = arg;
     crisk_score_options opts;
-    crisk_score_options_init(&opts);
+    crisk_score_options_init(&opts, CRISK_SCORE_OPTIONS_VERSION);
     opts.threads = job->threads;
     job->rc = crisk_bundle_score(job->bundle, job->batch, &opts, &job->res, NULL);
     return NULL;

@@ -153,7 +153,7 @@ static crisk_model *make_model(const shape *s, uint64_t seed)
             m->fixup[f] = (uint8_t)(f % 3 | (f % 2 ? CRISK__FIXUP_INF_TO_MAX : 0));
     }
     crisk_load_options opts;
-    crisk_load_options_init(&opts);
+    crisk_load_options_init(&opts, CRISK_LOAD_OPTIONS_VERSION);
     crisk_error err;
     ck_assert_int_eq(crisk__model_validate(m, &opts.limits, &err), 0);
     ck_assert_int_eq(crisk__engine_build(m, &err), 0);
@@ -365,7 +365,7 @@ START_TEST(test_predict_threads_agree)
     double *want = reference_margins(m, rows, nrows, 0, s.trees);
     float *out = malloc(nrows * sizeof *out);
     crisk_predict_options o;
-    crisk_predict_options_init(&o);
+    crisk_predict_options_init(&o, CRISK_PREDICT_OPTIONS_VERSION);
     o.output = CRISK_OUTPUT_MARGIN;
     for (int threads = 1; threads <= 2; threads++) {
         o.threads = threads;

@@ -1,12 +1,13 @@
 /*
- * test_errors.c — the error table, version, and the loader's refusals of inputs that are
- * not models at all.
+ * test_errors.c — the error table, version, the loader's refusals of inputs that are
+ * not models at all, and options structs of a version this crisk does not know.
  */
 #include "crisk.h"
 
 #include "check_run.h"
 
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -56,7 +57,7 @@ START_TEST(test_load_refusals)
     ck_assert_int_eq(crisk_model_load_buffer(other, strlen(other), &m, &err), CRISK_E_FORMAT);
 
     crisk_load_options opts;
-    crisk_load_options_init(&opts);
+    crisk_load_options_init(&opts, CRISK_LOAD_OPTIONS_VERSION);
     opts.limits.max_file_bytes = 4;
     ck_assert_int_eq(crisk_model_load_buffer_advanced(other, strlen(other), &opts, &m, &err),
                      CRISK_E_LIMIT);
@@ -72,13 +73,126 @@ START_TEST(test_defaults)
 {
     crisk_predict_options o;
     memset(&o, 0x5a, sizeof o);
-    crisk_predict_options_init(&o);
+    crisk_predict_options_init(&o, CRISK_PREDICT_OPTIONS_VERSION);
     ck_assert_int_eq(o.threads, 1);
     ck_assert_int_eq(o.output, CRISK_OUTPUT_TRANSFORMED);
     ck_assert_uint_eq(o.iteration_begin, 0);
     ck_assert_uint_eq(o.iteration_end, 0);
     ck_assert_int_eq(crisk_predict(NULL, NULL, 0, 0, NULL, NULL, NULL),
                      CRISK_E_INVALID_ARGUMENT);
+}
+END_TEST
+
+/* A version no crisk has written: one past the header's. */
+#define UNKNOWN_VERSION(NAME) (CRISK_##NAME##_OPTIONS_VERSION + 1)
+
+/* _init of the options struct `type` refuses NULL, version 0 and a later version, writing
+ * nothing for them, and fills the header's version. */
+#define CHECK_INIT(type, NAME)                                                            \
+    do {                                                                                  \
+        type o, untouched;                                                                \
+        memset(&o, 0x5a, sizeof o);                                                       \
+        memcpy(&untouched, &o, sizeof o);                                                 \
+        ck_assert_int_eq(type##_init(NULL, CRISK_##NAME##_OPTIONS_VERSION),               \
+                         CRISK_E_INVALID_ARGUMENT);                                       \
+        ck_assert_int_eq(type##_init(&o, 0), CRISK_E_INVALID_ARGUMENT);                   \
+        ck_assert_int_eq(type##_init(&o, UNKNOWN_VERSION(NAME)), CRISK_E_INVALID_ARGUMENT); \
+        ck_assert_mem_eq(&o, &untouched, sizeof o);                                       \
+        ck_assert_int_eq(type##_init(&o, CRISK_##NAME##_OPTIONS_VERSION), 0);             \
+        ck_assert_uint_eq(o.version, CRISK_##NAME##_OPTIONS_VERSION);                     \
+    } while (0)
+
+START_TEST(test_options_init_versions)
+{
+    CHECK_INIT(crisk_load_options, LOAD);
+    CHECK_INIT(crisk_predict_options, PREDICT);
+    CHECK_INIT(crisk_fit_options, FIT);
+    CHECK_INIT(crisk_events_options, EVENTS);
+    CHECK_INIT(crisk_score_options, SCORE);
+}
+END_TEST
+
+/* Checks that a call returned `rc` CRISK_E_INVALID_ARGUMENT for options struct `type`
+ * of a version it does not know, naming the struct and that version in `err`. */
+static void expect_refused(int rc, const crisk_error *err, const char *type, unsigned version)
+{
+    char want[96];
+    snprintf(want, sizeof want, "%s.version is %u", type, version);
+    ck_assert_int_eq(rc, CRISK_E_INVALID_ARGUMENT);
+    ck_assert_msg(strstr(err->message, want), "%s: no \"%s\"", err->message, want);
+}
+
+/* The path of `name` in the example bundle, models/example under CRISK_SOURCE_DIR. */
+static const char *example(const char *name, char *buf, size_t cap)
+{
+    const char *root = getenv("CRISK_SOURCE_DIR");
+    ck_assert_ptr_nonnull(root);
+    snprintf(buf, cap, "%s/models/example%s%s", root, *name ? "/" : "", name);
+    return buf;
+}
+
+/* Every call taking an options struct refuses one whose version it does not know. */
+START_TEST(test_options_calls_refuse_unknown_versions)
+{
+    char path[4096];
+    crisk_error err = {0};
+    crisk_load_options lo;
+    crisk_load_options_init(&lo, CRISK_LOAD_OPTIONS_VERSION);
+    lo.version = UNKNOWN_VERSION(LOAD);
+    crisk_model *m = NULL;
+    expect_refused(crisk_model_load_buffer_advanced("{}", 2, &lo, &m, &err), &err,
+                   "crisk_load_options", lo.version);
+    expect_refused(crisk_model_load_advanced(example("fraud_logistic.json", path, sizeof path),
+                                             &lo, &m, &err),
+                   &err, "crisk_load_options", lo.version);
+    crisk_bundle *b = NULL;
+    expect_refused(crisk_bundle_load(example("", path, sizeof path), &lo, &b, &err), &err,
+                   "crisk_load_options", lo.version);
+
+    crisk_predict_options po;
+    crisk_predict_options_init(&po, CRISK_PREDICT_OPTIONS_VERSION);
+    po.version = UNKNOWN_VERSION(PREDICT);
+    ck_assert_int_eq(crisk_model_load(example("fraud_logistic.json", path, sizeof path), &m,
+                                      &err), 0);
+    float out[1];
+    expect_refused(crisk_predict(m, NULL, 0, crisk_model_num_features(m), &po, out, &err),
+                   &err, "crisk_predict_options", po.version);
+    expect_refused(crisk_contributions(m, NULL, 0, crisk_model_num_features(m), &po, out,
+                                       &err),
+                   &err, "crisk_predict_options", po.version);
+    crisk_model_free(m);
+
+    ck_assert_int_eq(crisk_bundle_load(example("", path, sizeof path), NULL, &b, &err), 0);
+    crisk_schema *s = NULL;
+    ck_assert_int_eq(crisk_schema_load(example("schema.json", path, sizeof path), &s, &err), 0);
+    crisk_batch *bundle_batch = NULL, *batch = NULL;
+    ck_assert_int_eq(crisk_batch_new(crisk_bundle_schema(b), &bundle_batch, &err), 0);
+    ck_assert_int_eq(crisk_batch_new(s, &batch, &err), 0);
+
+    crisk_score_options so;
+    crisk_score_options_init(&so, CRISK_SCORE_OPTIONS_VERSION);
+    so.version = UNKNOWN_VERSION(SCORE);
+    crisk_results *res = NULL;
+    expect_refused(crisk_bundle_score(b, bundle_batch, &so, &res, &err), &err,
+                   "crisk_score_options", so.version);
+
+    crisk_fit_options fo;
+    crisk_fit_options_init(&fo, CRISK_FIT_OPTIONS_VERSION);
+    fo.version = UNKNOWN_VERSION(FIT);
+    expect_refused(crisk_schema_fit(s, batch, NULL, 0, &fo, &err), &err, "crisk_fit_options",
+                   fo.version);
+
+    crisk_events_options eo;
+    crisk_events_options_init(&eo, CRISK_EVENTS_OPTIONS_VERSION);
+    eo.version = UNKNOWN_VERSION(EVENTS);
+    crisk_events *ev = NULL;
+    expect_refused(crisk_events_parse(s, NULL, "", 0, &eo, &ev, &err), &err,
+                   "crisk_events_options", eo.version);
+
+    crisk_batch_free(batch);
+    crisk_batch_free(bundle_batch);
+    crisk_schema_free(s);
+    crisk_bundle_free(b);
 }
 END_TEST
 
@@ -90,6 +204,8 @@ int main(void)
     tcase_add_test(tc, test_version);
     tcase_add_test(tc, test_load_refusals);
     tcase_add_test(tc, test_defaults);
+    tcase_add_test(tc, test_options_init_versions);
+    tcase_add_test(tc, test_options_calls_refuse_unknown_versions);
     suite_add_tcase(s, tc);
     return crisk_check_run(s);
 }

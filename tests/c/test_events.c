@@ -301,7 +301,7 @@ START_TEST(every_reject_reason)
     o += (size_t)snprintf(text + o, sizeof text - o, "{\"event_id\": \"x\", \"extra\": 1}\n");
 #undef ADD
     crisk_events_options opts;
-    crisk_events_options_init(&opts);
+    crisk_events_options_init(&opts, CRISK_EVENTS_OPTIONS_VERSION);
     opts.keys = keys;
     crisk_events *ev = parse(s, NULL, text, &opts);
     static const struct { uint64_t line; crisk_event_reject kind; const char *words; } want[] = {
@@ -355,7 +355,7 @@ START_TEST(hmac_covers_every_member)
     ck_assert_int_eq(crisk_test_load_schema(SCHEMA, &s, &err), 0);
     crisk_device_keys *keys = load_keys();
     crisk_events_options opts;
-    crisk_events_options_init(&opts);
+    crisk_events_options_init(&opts, CRISK_EVENTS_OPTIONS_VERSION);
     opts.keys = keys;
     const char *m[8] = {"h1", "container", "C1", "seal.verified", "K1",
                         "2026-03-01T10:00:00+01:00", "{\"note\": \"ok\"}", NULL};
@@ -448,20 +448,20 @@ START_TEST(limits_and_files)
     crisk_error err;
     ck_assert_int_eq(crisk_test_load_schema(SCHEMA, &s, &err), 0);
     crisk_events_options opts;
-    crisk_events_options_init(&opts);
+    crisk_events_options_init(&opts, CRISK_EVENTS_OPTIONS_VERSION);
     opts.max_events = 3;
     crisk_events *ev = NULL;
     ck_assert_int_eq(crisk_events_parse(s, NULL, STREAM, strlen(STREAM), &opts, &ev, &err),
                      CRISK_E_LIMIT);
     ck_assert_ptr_null(ev);
     ck_assert_ptr_nonnull(strstr(err.message, "max_events"));
-    crisk_events_options_init(&opts);
+    crisk_events_options_init(&opts, CRISK_EVENTS_OPTIONS_VERSION);
     opts.max_rejects = 1;
     const char *bad = "x\ny\n";
     ck_assert_int_eq(crisk_events_parse(s, NULL, bad, strlen(bad), &opts, &ev, &err),
                      CRISK_E_LIMIT);
     ck_assert_ptr_nonnull(strstr(err.message, "line 2"));
-    crisk_events_options_init(&opts);
+    crisk_events_options_init(&opts, CRISK_EVENTS_OPTIONS_VERSION);
     opts.max_line_bytes = 40;
     ev = parse(s, NULL, STREAM, &opts);
     ck_assert_uint_eq(crisk_events_num_rejects(ev), 10);
@@ -654,7 +654,7 @@ START_TEST(hostile_lines)
     ck_assert_int_eq(crisk_test_load_schema(SCHEMA, &s, &err), 0);
     crisk_device_keys *keys = load_keys();
     crisk_events_options opts;
-    crisk_events_options_init(&opts);
+    crisk_events_options_init(&opts, CRISK_EVENTS_OPTIONS_VERSION);
     opts.keys = keys;
     const char *payload = "{\"anomaly_score\": 0.5, \"hits\": [\"a\\\"b\", \"}\"]}";
     char mac[65], line[1024], bad[1024];

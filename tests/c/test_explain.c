@@ -109,7 +109,7 @@ static crisk_model *tree_model(void)
         at += tree_sizes[t];
     }
     crisk_load_options o;
-    crisk_load_options_init(&o);
+    crisk_load_options_init(&o, CRISK_LOAD_OPTIONS_VERSION);
     crisk_error err;
     ck_assert_int_eq(crisk__model_validate(m, &o.limits, &err), 0);
     ck_assert_int_eq(crisk__engine_build(m, &err), 0);
@@ -192,7 +192,7 @@ START_TEST(test_tree_contributions_are_shapley_values)
     crisk_model *m = tree_model();
     float out[NROWS * C], margin[NROWS];
     crisk_predict_options o;
-    crisk_predict_options_init(&o);
+    crisk_predict_options_init(&o, CRISK_PREDICT_OPTIONS_VERSION);
     o.output = CRISK_OUTPUT_MARGIN;
     crisk_error err;
     ck_assert_int_eq(crisk_contributions(m, &test_rows[0][0], NROWS, F, &o, out, &err), 0);
@@ -266,7 +266,7 @@ START_TEST(test_iteration_range_sums_to_margin)
     crisk_model *m = tree_model();
     float out[NROWS * C], margin[NROWS];
     crisk_predict_options o;
-    crisk_predict_options_init(&o);
+    crisk_predict_options_init(&o, CRISK_PREDICT_OPTIONS_VERSION);
     o.output = CRISK_OUTPUT_MARGIN;
     o.iteration_begin = 1;
     o.iteration_end = 3;
@@ -323,7 +323,7 @@ START_TEST(test_linear_contributions)
         size_t n = logistic ? 1 : 3; /* logistic models refuse the NaN of row 1 */
         float out[3 * 2 * 4], margin[3 * 2], inter[3 * 2 * 16];
         crisk_predict_options o;
-        crisk_predict_options_init(&o);
+        crisk_predict_options_init(&o, CRISK_PREDICT_OPTIONS_VERSION);
         o.output = CRISK_OUTPUT_MARGIN;
         crisk_error err;
         ck_assert_int_eq(crisk_contributions(m, rows, n, 3, &o, out, &err), 0);

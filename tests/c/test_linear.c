@@ -96,7 +96,7 @@ static int score(const crisk_model *m, const float *x, size_t n, int margin, flo
                  crisk_error *err)
 {
     crisk_predict_options o;
-    crisk_predict_options_init(&o);
+    crisk_predict_options_init(&o, CRISK_PREDICT_OPTIONS_VERSION);
     if (margin)
         o.output = CRISK_OUTPUT_MARGIN;
     return crisk_predict(m, x, n, crisk_model_num_features(m), &o, out, err);

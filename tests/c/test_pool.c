@@ -74,7 +74,7 @@ START_TEST(test_bit_identical)
         crisk_pool *pool = pool_make(pool_threads[p]);
         for (size_t c = 0; c < sizeof call_threads / sizeof call_threads[0]; c++) {
             crisk_predict_options o;
-            crisk_predict_options_init(&o);
+            crisk_predict_options_init(&o, CRISK_PREDICT_OPTIONS_VERSION);
             o.pool = pool;
             o.threads = call_threads[c];
             for (int margin = 0; margin <= 1; margin++) {
@@ -121,7 +121,7 @@ static void *caller_run(void *arg)
     }
     for (int k = 0; k < CALLS_PER_CALLER && c->rc == 0; k++) {
         crisk_predict_options o;
-        crisk_predict_options_init(&o);
+        crisk_predict_options_init(&o, CRISK_PREDICT_OPTIONS_VERSION);
         o.pool = c->pool;
         o.threads = 0;
         o.output = k % 2 ? CRISK_OUTPUT_MARGIN : CRISK_OUTPUT_TRANSFORMED;
@@ -164,7 +164,7 @@ START_TEST(test_reused)
     fixture_make(&fx);
     crisk_pool *pool = pool_make(2);
     crisk_predict_options o;
-    crisk_predict_options_init(&o);
+    crisk_predict_options_init(&o, CRISK_PREDICT_OPTIONS_VERSION);
     o.pool = pool;
     o.threads = 0;
     float out[REUSE_ROWS];
@@ -190,7 +190,7 @@ START_TEST(test_one_thread)
     static const int call_threads[] = {0, 1, 4};
     for (size_t c = 0; c < sizeof call_threads / sizeof call_threads[0]; c++) {
         crisk_predict_options o;
-        crisk_predict_options_init(&o);
+        crisk_predict_options_init(&o, CRISK_PREDICT_OPTIONS_VERSION);
         o.pool = pool;
         o.threads = call_threads[c];
         score(&fx, &o, 0, 0, NROWS, out);
@@ -236,7 +236,7 @@ START_TEST(test_error_propagates)
         rows[i] = (float)(i % 17) / 8.0f - 1.0f;
     rows[3001 * 2 + 1] = NAN;
     crisk_predict_options o;
-    crisk_predict_options_init(&o);
+    crisk_predict_options_init(&o, CRISK_PREDICT_OPTIONS_VERSION);
     crisk_error want;
     ck_assert_int_eq(crisk_predict(m, rows, NROWS, 2, &o, out, &want), CRISK_E_INPUT);
     ck_assert_ptr_nonnull(strstr(want.message, "row 3001, column 1"));

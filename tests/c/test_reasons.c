@@ -94,7 +94,7 @@ static crisk_results *score(const crisk_bundle *bundle, const crisk_batch *b, un
                             int threads)
 {
     crisk_score_options opts;
-    crisk_score_options_init(&opts);
+    crisk_score_options_init(&opts, CRISK_SCORE_OPTIONS_VERSION);
     opts.explain = k;
     opts.threads = threads;
     crisk_results *res = NULL;
@@ -163,7 +163,7 @@ START_TEST(test_reasons_add_up_to_the_margin)
     ck_assert_int_eq(crisk_schema_features(s, b, x, &err), 0);
     const crisk_model *model = crisk_bundle_model(bundle, 0);
     crisk_predict_options po;
-    crisk_predict_options_init(&po);
+    crisk_predict_options_init(&po, CRISK_PREDICT_OPTIONS_VERSION);
     po.output = CRISK_OUTPUT_MARGIN;
     ck_assert_int_eq(crisk_predict(model, x, NSCORE, NFEAT, &po, margin, &err), 0);
     ck_assert_int_eq(crisk_contributions(model, x, NSCORE, NFEAT, &po, contrib, &err), 0);
@@ -257,7 +257,7 @@ static void *score_thread(void *arg)
 {
     score_job *job = arg;
     crisk_score_options opts;
-    crisk_score_options_init(&opts);
+    crisk_score_options_init(&opts, CRISK_SCORE_OPTIONS_VERSION);
     opts.explain = 2;
     crisk_bundle_score(job->bundle, job->batch, &opts, &job->res, NULL);
     return NULL;
@@ -309,7 +309,7 @@ START_TEST(test_explain_needs_a_score_model)
     ck_assert_int_eq(crisk_batch_new(crisk_bundle_schema(bundle), &b, NULL), 0);
     reasons_decl(b, "S", 0);
     crisk_score_options opts;
-    crisk_score_options_init(&opts);
+    crisk_score_options_init(&opts, CRISK_SCORE_OPTIONS_VERSION);
     opts.explain = 2;
     crisk_results *res = NULL;
     crisk_error err;

@@ -372,7 +372,7 @@ START_TEST(risk_rates_counts_and_unknown_categories)
     ck_assert_int_eq(crisk_batch_new(s, &b, &err), 0);
     tiny_batch(b, labels);
     crisk_fit_options o;
-    crisk_fit_options_init(&o);
+    crisk_fit_options_init(&o, CRISK_FIT_OPTIONS_VERSION);
     o.smoothing = 4; /* the default m, for hs_origin_rate (imp_rate has its own m = 2) */
     ck_assert_int_eq(crisk_schema_fit(s, b, labels, 5, &o, &err), 0);
     crisk_batch_clear(b);
@@ -444,7 +444,7 @@ START_TEST(out_of_fold_rows_never_see_their_own_label)
         labels[i] = (float)((i * 7) % 5 == 0);
     }
     crisk_fit_options o;
-    crisk_fit_options_init(&o);
+    crisk_fit_options_init(&o, CRISK_FIT_OPTIONS_VERSION);
     o.seed = 42;
     static float before[N * NFEAT], after[N * NFEAT];
     ck_assert_int_eq(crisk_schema_training_matrix(s, b, labels, N, &o, before, &err), 0);
@@ -543,7 +543,7 @@ START_TEST(save_load_round_trip_is_bit_identical)
     ck_assert_int_eq(crisk_batch_new(s, &b, &err), 0);
     band_batch(b, labels);
     crisk_fit_options o;
-    crisk_fit_options_init(&o);
+    crisk_fit_options_init(&o, CRISK_FIT_OPTIONS_VERSION);
     o.smoothing = 3.3;
     ck_assert_int_eq(crisk_schema_fit(s, b, labels, 12, &o, &err), 0);
     char *p1 = crisk_test_write_temp(""), *p2 = crisk_test_write_temp("");

@@ -56,7 +56,7 @@ static void *worker_run(void *arg)
             int margin = (round + (int)bi) % 2;
             size_t per_row = fx->per_row[margin];
             crisk_predict_options o;
-            crisk_predict_options_init(&o);
+            crisk_predict_options_init(&o, CRISK_PREDICT_OPTIONS_VERSION);
             o.output = margin ? CRISK_OUTPUT_MARGIN : CRISK_OUTPUT_TRANSFORMED;
             for (size_t r = 0; r < ROWS_PER_THREAD && w->rc == 0; r += batches[bi]) {
                 size_t n = ROWS_PER_THREAD - r < batches[bi] ? ROWS_PER_THREAD - r : batches[bi];
@@ -107,7 +107,7 @@ START_TEST(test_internal_threads)
     for (size_t k = 0; k < sizeof thread_counts / sizeof thread_counts[0]; k++) {
         for (int margin = 0; margin <= 1; margin++) {
             crisk_predict_options o;
-            crisk_predict_options_init(&o);
+            crisk_predict_options_init(&o, CRISK_PREDICT_OPTIONS_VERSION);
             o.threads = thread_counts[k];
             o.output = margin ? CRISK_OUTPUT_MARGIN : CRISK_OUTPUT_TRANSFORMED;
             crisk_error err;
@@ -122,7 +122,7 @@ START_TEST(test_internal_threads)
         }
     }
     crisk_predict_options o;
-    crisk_predict_options_init(&o);
+    crisk_predict_options_init(&o, CRISK_PREDICT_OPTIONS_VERSION);
     o.threads = -1;
     crisk_error err;
     ck_assert_int_eq(crisk_predict(fx.model, fx.rows.x, 1, SYNTH_NCOLS, &o, out, &err),

@@ -34,7 +34,7 @@
 static crisk_load_limits default_limits(void)
 {
     crisk_load_options o;
-    crisk_load_options_init(&o);
+    crisk_load_options_init(&o, CRISK_LOAD_OPTIONS_VERSION);
     return o.limits;
 }
 
@@ -519,6 +519,33 @@ START_TEST(test_legacy_silent)
 }
 END_TEST
 
+/* A legacy model when libxgboost cannot be loaded, or what is loaded is not libxgboost:
+ * CRISK_E_DEPENDENCY naming the library and the package that provides it. */
+START_TEST(test_legacy_without_libxgboost)
+{
+    BoosterHandle b = train_small();
+    size_t size;
+    unsigned char *legacy = save_legacy(b, &size);
+    XGB_OK(XGBoosterFree(b));
+    static const struct {
+        const char *library, *says;
+    } cases[] = {{"libcrisk-test-absent.so.0", "cannot be loaded"},
+                 {"libc.so.6", "has no XGBGetLastError"}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *json = (char *)legacy;
+        crisk_error err = {0};
+        ck_assert_int_eq(crisk__xgboost_legacy_to_json_with(cases[i].library, legacy, size,
+                                                           &json, &err),
+                         CRISK_E_DEPENDENCY);
+        ck_assert_ptr_null(json);
+        ck_assert_ptr_nonnull(strstr(err.message, cases[i].library));
+        ck_assert_ptr_nonnull(strstr(err.message, cases[i].says));
+        ck_assert_msg(strstr(err.message, "Debian package libxgboost0"), "%s", err.message);
+    }
+    free(legacy);
+}
+END_TEST
+
 START_TEST(test_not_a_model)
 {
     const char *texts[] = {"hello, this is not a model at all", "x", "[1, 2, 3]",
@@ -633,6 +660,7 @@ int main(void)
     tcase_add_test(xgb, test_ubj_matches_json);
     tcase_add_test(xgb, test_legacy_matches_json);
     tcase_add_test(xgb, test_legacy_silent);
+    tcase_add_test(xgb, test_legacy_without_libxgboost);
     tcase_add_test(xgb, test_not_a_model);
     tcase_add_test(xgb, test_load_each_format);
     suite_add_tcase(s, xgb);

@@ -384,7 +384,7 @@ static size_t compare_model(const crisk_model *m, xgbt_booster *b, const parity_
             float *got = malloc(n * sizeof *got);
             ck_assert_ptr_nonnull(got);
             crisk_predict_options o;
-            crisk_predict_options_init(&o);
+            crisk_predict_options_init(&o, CRISK_PREDICT_OPTIONS_VERSION);
             o.output = margin ? CRISK_OUTPUT_MARGIN : CRISK_OUTPUT_TRANSFORMED;
             o.iteration_begin = (size_t)ranges[k][0];
             o.iteration_end = (size_t)ranges[k][1];
@@ -401,7 +401,7 @@ static size_t compare_model(const crisk_model *m, xgbt_booster *b, const parity_
     if (linear) {
         /* Iteration ranges have no meaning for a linear model: crisk refuses them. */
         crisk_predict_options o;
-        crisk_predict_options_init(&o);
+        crisk_predict_options_init(&o, CRISK_PREDICT_OPTIONS_VERSION);
         o.iteration_end = 1;
         float out[NUM_CLASS * 2];
         crisk_error err;
@@ -410,7 +410,7 @@ static size_t compare_model(const crisk_model *m, xgbt_booster *b, const parity_
     } else {
         /* A range beyond the model is refused, not clamped. */
         crisk_predict_options o;
-        crisk_predict_options_init(&o);
+        crisk_predict_options_init(&o, CRISK_PREDICT_OPTIONS_VERSION);
         o.iteration_end = (size_t)c->rounds + 1;
         float out[NUM_CLASS * 2];
         crisk_error err;

@@ -14,7 +14,7 @@
 
 void fuzz_load_options(crisk_load_options *opts)
 {
-    crisk_load_options_init(opts);
+    crisk_load_options_init(opts, CRISK_LOAD_OPTIONS_VERSION);
     opts->limits.max_file_bytes = (size_t)1 << 22;
     opts->limits.max_trees = 4096;
     opts->limits.max_nodes = (size_t)1 << 20;
@@ -44,7 +44,7 @@ void fuzz_score_and_free(crisk_model *model)
         rows[3 * F + j] = (float)(j % 7);
     }
     crisk_predict_options opts;
-    crisk_predict_options_init(&opts);
+    crisk_predict_options_init(&opts, CRISK_PREDICT_OPTIONS_VERSION);
     crisk_error err;
     for (int output = 0; output < 2; output++) {
         opts.output = output ? CRISK_OUTPUT_MARGIN : CRISK_OUTPUT_TRANSFORMED;

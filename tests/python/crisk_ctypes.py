@@ -24,9 +24,16 @@ class _Error(ctypes.Structure):
 
 
 class _PredictOptions(ctypes.Structure):
-    _fields_ = [("threads", ctypes.c_int), ("output", ctypes.c_int),
+    VERSION = 1  # CRISK_PREDICT_OPTIONS_VERSION: the layout below
+    _fields_ = [("version", ctypes.c_uint), ("threads", ctypes.c_int), ("output", ctypes.c_int),
                 ("iteration_begin", ctypes.c_size_t), ("iteration_end", ctypes.c_size_t),
                 ("pool", ctypes.c_void_p)]
+
+
+def predict_options(threads, output, iteration_range=(0, 0)) -> _PredictOptions:
+    """A crisk_predict_options of the layout above, its version set (output: 0 transformed,
+    1 margin)."""
+    return _PredictOptions(_PredictOptions.VERSION, threads, output, *iteration_range)
 
 
 def _library() -> ctypes.CDLL:
@@ -90,7 +97,7 @@ class CModel:
             raise ValueError("X must be 2-D")
         width = self.num_margins if margin else self.num_outputs
         out = np.empty((X.shape[0], width), dtype=np.float32)
-        opts = _PredictOptions(threads, 1 if margin else 0, *iteration_range)
+        opts = predict_options(threads, 1 if margin else 0, iteration_range)
         err = _Error()
         rc = LIB.crisk_predict(self._h, X.ctypes.data, X.shape[0], X.shape[1],
                                ctypes.byref(opts), out.ctypes.data, ctypes.byref(err))
@@ -108,7 +115,7 @@ class CModel:
         C = X.shape[1] + 1
         shape = (X.shape[0], self.num_margins, C) + ((C,) if interactions else ())
         out = np.empty(shape, dtype=np.float32)
-        opts = _PredictOptions(threads, 1, *iteration_range)
+        opts = predict_options(threads, 1, iteration_range)
         err = _Error()
         fn = LIB.crisk_interactions if interactions else LIB.crisk_contributions
         rc = fn(self._h, X.ctypes.data, X.shape[0], X.shape[1], ctypes.byref(opts),

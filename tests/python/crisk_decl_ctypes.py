@@ -19,7 +19,8 @@ _perr = ctypes.POINTER(_Error)
 
 
 class _FitOptions(ctypes.Structure):
-    _fields_ = [("folds", ctypes.c_uint), ("seed", ctypes.c_uint64),
+    VERSION = 1  # CRISK_FIT_OPTIONS_VERSION: the layout below
+    _fields_ = [("version", ctypes.c_uint), ("folds", ctypes.c_uint), ("seed", ctypes.c_uint64),
                 ("smoothing", ctypes.c_double)]
 
 
@@ -41,7 +42,7 @@ def _declare():
     LIB.crisk_batch_size.restype = sz
     LIB.crisk_batch_append_text.argtypes = [_vp, ctypes.POINTER(ctypes.c_char_p),
                                             ctypes.POINTER(sz), ctypes.c_uint64, _perr]
-    LIB.crisk_fit_options_init.argtypes = [ctypes.POINTER(_FitOptions)]
+    LIB.crisk_fit_options_init.argtypes = [ctypes.POINTER(_FitOptions), ctypes.c_uint]
     LIB.crisk_schema_fit.argtypes = [_vp, _vp, f32, sz, ctypes.POINTER(_FitOptions), _perr]
     LIB.crisk_schema_training_matrix.argtypes = [_vp, _vp, f32, sz,
                                                  ctypes.POINTER(_FitOptions), f32, _perr]
@@ -110,7 +111,7 @@ class CSchema:
     @staticmethod
     def _options(folds, seed, smoothing):
         o = _FitOptions()
-        LIB.crisk_fit_options_init(ctypes.byref(o))
+        assert LIB.crisk_fit_options_init(ctypes.byref(o), _FitOptions.VERSION) == 0
         o.folds, o.seed, o.smoothing = folds, seed, smoothing
         return o
 

@@ -20,7 +20,8 @@ _vp = ctypes.c_void_p
 
 
 class _ScoreOptions(ctypes.Structure):
-    _fields_ = [("threads", ctypes.c_int), ("explain", ctypes.c_uint),
+    VERSION = 1  # CRISK_SCORE_OPTIONS_VERSION: the layout below
+    _fields_ = [("version", ctypes.c_uint), ("threads", ctypes.c_int), ("explain", ctypes.c_uint),
                 ("today", ctypes.c_int64), ("stream", _vp), ("pool", _vp)]
 
 
@@ -34,7 +35,7 @@ def _declare():
     LIB.crisk_bundle_num_models.restype = sz
     LIB.crisk_bundle_lane_name.argtypes = [_vp, sz]
     LIB.crisk_bundle_lane_name.restype = ctypes.c_char_p
-    LIB.crisk_score_options_init.argtypes = [ctypes.POINTER(_ScoreOptions)]
+    LIB.crisk_score_options_init.argtypes = [ctypes.POINTER(_ScoreOptions), ctypes.c_uint]
     LIB.crisk_bundle_score.argtypes = [_vp, _vp, ctypes.POINTER(_ScoreOptions),
                                        ctypes.POINTER(_vp), perr]
     LIB.crisk_results_free.argtypes = [_vp]
@@ -70,7 +71,7 @@ def c_score(path, rows, fields, today_days):
             except Exception:
                 rejected.append(i)
         opts = _ScoreOptions()
-        LIB.crisk_score_options_init(ctypes.byref(opts))
+        assert LIB.crisk_score_options_init(ctypes.byref(opts), _ScoreOptions.VERSION) == 0
         opts.threads, opts.today = 1, today_days
         res = _vp()
         assert LIB.crisk_bundle_score(bundle, batch._h, ctypes.byref(opts), ctypes.byref(res),

@@ -358,9 +358,10 @@ def test_corpus_file_is_refused(name):
 
 
 class _Limits(ctypes.Structure):
-    """crisk_load_options: the limits, then the SHA-256 pin (all of the struct, since
-    crisk_load_options_init() writes all of it)."""
-    _fields_ = [(name, ctypes.c_size_t) for name in (
+    """crisk_load_options: its version, the limits, then the SHA-256 pin (all of the
+    struct, since crisk_load_options_init() writes all of it)."""
+    VERSION = 1  # CRISK_LOAD_OPTIONS_VERSION: the layout below
+    _fields_ = [("version", ctypes.c_uint)] + [(name, ctypes.c_size_t) for name in (
         "max_file_bytes", "max_trees", "max_nodes", "max_depth", "max_features",
         "max_outputs", "max_category")] + [
         ("pin_sha256", ctypes.c_int), ("expected_sha256", ctypes.c_ubyte * 32)]
@@ -368,12 +369,12 @@ class _Limits(ctypes.Structure):
 
 def load_with_limits(data, **limits):
     """Loads `data` with default limits except those given; returns (code, message)."""
-    LIB.crisk_load_options_init.argtypes = [ctypes.POINTER(_Limits)]
+    LIB.crisk_load_options_init.argtypes = [ctypes.POINTER(_Limits), ctypes.c_uint]
     LIB.crisk_model_load_buffer_advanced.argtypes = [
         ctypes.c_char_p, ctypes.c_size_t, ctypes.POINTER(_Limits),
         ctypes.POINTER(ctypes.c_void_p), ctypes.c_void_p]
     opts = _Limits()
-    LIB.crisk_load_options_init(ctypes.byref(opts))
+    assert LIB.crisk_load_options_init(ctypes.byref(opts), _Limits.VERSION) == 0
     for name, value in limits.items():
         setattr(opts, name, value)
     handle = ctypes.c_void_p()

@@ -102,16 +102,18 @@ def _filled_by_init(init, struct):
     0xAA; returns (the mirror read back, the bytes past its size)."""
     size = ctypes.sizeof(struct)
     buf = ctypes.create_string_buffer(b"\xaa" * (size + 64), size + 64)
-    init(ctypes.cast(buf, ctypes.POINTER(struct)))
+    assert init(ctypes.cast(buf, ctypes.POINTER(struct)), struct.VERSION) == 0
     return struct.from_buffer_copy(buf.raw[:size]), buf.raw[size:]
 
 
 def test_ctypes_mirrors_match_the_c_structs():
     opts, past = _filled_by_init(LIB.crisk_predict_options_init, _PredictOptions)
-    assert (opts.threads, opts.output, opts.iteration_begin, opts.iteration_end) == (1, 0, 0, 0)
+    assert (opts.version, opts.threads, opts.output, opts.iteration_begin,
+            opts.iteration_end) == (1, 1, 0, 0, 0)
     assert opts.pool is None
     assert past == b"\xaa" * 64, "crisk_predict_options is larger than its ctypes mirror"
     opts, past = _filled_by_init(LIB.crisk_score_options_init, _ScoreOptions)
-    assert (opts.threads, opts.explain, opts.stream, opts.pool) == (1, 0, None, None)
+    assert (opts.version, opts.threads, opts.explain, opts.stream,
+            opts.pool) == (1, 1, 0, None, None)
     assert opts.today == -(2 ** 63)  # CRISK_SCORE_TODAY_AUTO
     assert past == b"\xaa" * 64, "crisk_score_options is larger than its ctypes mirror"

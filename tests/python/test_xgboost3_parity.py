@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 import xgboost as xgb
 
-from crisk_ctypes import LIB, CModel, CriskError, _Error, _PredictOptions
+from crisk_ctypes import LIB, CModel, CriskError, _Error, predict_options
 import xgb_cases as xc
 from xgb_cases import case
 
@@ -158,7 +158,7 @@ def crisk_predict(model: CModel, rows: np.ndarray, margin: bool, width: int,
     n = rows.shape[0]
     guard = 16 * n + 64
     out = np.full(n * width + guard, -12345.0, dtype=np.float32)
-    opts = _PredictOptions(1, 1 if margin else 0, *iteration_range)
+    opts = predict_options(1, 1 if margin else 0, iteration_range)
     err = _Error()
     rc = LIB.crisk_predict(model._h, rows.ctypes.data, n, rows.shape[1], ctypes.byref(opts),
                            out.ctypes.data, ctypes.byref(err))

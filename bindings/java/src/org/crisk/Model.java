@@ -33,8 +33,9 @@ import java.util.Objects;
  * (try-with-resources); a {@link java.lang.ref.Cleaner} frees it if an unclosed model
  * becomes unreachable, but only as a safety net, at a time the garbage collector chooses.
  *
- * <p><b>Legacy binary models.</b> The JNI library is built without libxgboost, so XGBoost's
- * old binary format fails with CRISK_E_DEPENDENCY; save such models as JSON or UBJSON.
+ * <p><b>Legacy binary models.</b> XGBoost's old binary format is read through libxgboost,
+ * which the JNI library opens at run time for such a model only; without it installed
+ * (Debian: libxgboost0) it fails with CRISK_E_DEPENDENCY. Save such models as JSON or UBJSON.
  */
 public final class Model implements AutoCloseable {
     private final Handle<SWIGTYPE_p_crisk_model> handle;
