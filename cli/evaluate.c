@@ -163,7 +163,7 @@ static int score_all(const crisk_bundle *bundle, size_t model, cli_decl_run *run
     double *extras = malloc(EVAL_BATCH_ROWS * 2 * sizeof *extras);
     size_t cap = 0;
     int rc = extras ? crisk_batch_new(crisk_bundle_schema(bundle), &batch, err)
-                    : crisk_fail(err, CRISK_E_NOMEM, "out of memory for a batch");
+                    : crisk__fail(err, CRISK_E_NOMEM, "out of memory for a batch");
     crisk_score_options opts;
     crisk_score_options_init(&opts);
     opts.threads = threads;
@@ -212,7 +212,7 @@ int cli_evaluate(int argc, char **argv)
     int status = CLI_EXIT_FAILURE;
     scored *rows = NULL;
     size_t n = 0;
-    const crisk_decl_extra extras[2] = {{a.label, 1, 1}, {a.revenue, 1, 0}};
+    const crisk__decl_extra extras[2] = {{a.label, 1, 1}, {a.revenue, 1, 0}};
     long model = pick_model(bundle, a.model);
     if (model < 0) {
         status = CLI_EXIT_USAGE;

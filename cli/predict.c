@@ -126,7 +126,7 @@ static int score_all(const crisk_model *model, cli_table *table, const predict_a
     float *scores = malloc(batch * K * sizeof *scores);
     int rc = 0;
     if (!rows || !scores)
-        rc = crisk_fail(err, CRISK_E_NOMEM, "out of memory for a batch of %zu rows", batch);
+        rc = crisk__fail(err, CRISK_E_NOMEM, "out of memory for a batch of %zu rows", batch);
     else if (a->contribs)
         write_contrib_header(out, model);
     else
@@ -143,7 +143,7 @@ static int score_all(const crisk_model *model, cli_table *table, const predict_a
             char where[96];
             snprintf(where, sizeof where, "the cases on lines %zu to %zu (row 0 is line %zu)",
                      first, last, first);
-            crisk_fail_prefix(err, rc, where);
+            crisk__fail_prefix(err, rc, where);
         } else {
             write_scores(out, scores, n, K);
         }

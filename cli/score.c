@@ -46,7 +46,7 @@ static int parse(int argc, char **argv, score_args *a)
     int rc = cli_parse_args("score", argc, argv, opts, CLI_NOPTS(opts), 2);
     if (rc)
         return rc;
-    crisk_decl_format out = a->output ? cli_decl_format(a->output, a->format)
+    crisk__decl_format out = a->output ? cli_decl_format(a->output, a->format)
                                       : (a->format ? cli_decl_format("-", a->format)
                                                    : CRISK_DECL_CSV);
     if (!out) {
@@ -301,15 +301,15 @@ static int write_json_record(FILE *out, const crisk_bundle *bundle,
 
 /* Wall and CPU time of the stages of `crisk score`, in seconds (--timings). */
 typedef struct score_timings {
-    bundle_clock read, output;
-    bundle_timings scoring;
+    crisk__bundle_clock read, output;
+    crisk__bundle_timings scoring;
 } score_timings;
 
 /* Prints the stage times `t` to stderr: one line of wall times, one of CPU times. */
 static void print_timings(const score_timings *t)
 {
-    const bundle_timings *s = &t->scoring;
-    const bundle_clock *c[] = {&t->read, &s->features, &s->models, &s->profiles, &s->lanes,
+    const crisk__bundle_timings *s = &t->scoring;
+    const crisk__bundle_clock *c[] = {&t->read, &s->features, &s->models, &s->profiles, &s->lanes,
                                &t->output};
     for (int cpu = 0; cpu <= 1; cpu++) {
         double v[6];
@@ -336,23 +336,23 @@ static int score_all(const crisk_bundle *bundle, score_args *a, crisk_lane_state
     char *scratch = NULL;
     size_t cap = 0;
     if (rc == 0 && !a->jsonl_out && write_header(out, bundle, a->explain_k, &a->audit) != 0)
-        rc = crisk_fail(err, CRISK_E_NOMEM, "out of memory writing the header");
+        rc = crisk__fail(err, CRISK_E_NOMEM, "out of memory writing the header");
     while (rc == 0) {
         size_t n;
-        bundle_clock mark = bundle_clock_now();
+        crisk__bundle_clock mark = bundle_clock_now();
         rc = cli_decl_run_next(&a->run, crisk_bundle_schema(bundle), batch, a->batch, NULL, &n,
                                err);
         bundle_clock_lap(&t->read, &mark); /* the events joined count as reading */
         if (rc || n == 0)
             break;
         crisk_results *res = NULL;
-        rc = crisk_bundle_score_timed(bundle, batch, &opts, &res, &t->scoring, err);
+        rc = crisk__bundle_score_timed(bundle, batch, &opts, &res, &t->scoring, err);
         if (rc) {
             char where[96];
             snprintf(where, sizeof where, "the declarations of lines %llu to %llu",
                      (unsigned long long)crisk_batch_source_line(batch, 0),
                      (unsigned long long)crisk_batch_source_line(batch, n - 1));
-            crisk_fail_prefix(err, rc, where);
+            crisk__fail_prefix(err, rc, where);
             break;
         }
         mark = bundle_clock_now();
@@ -363,7 +363,7 @@ static int score_all(const crisk_bundle *bundle, score_args *a, crisk_lane_state
                                                  a->explain_k, &a->audit)
                              : write_csv_record(out, bundle, batch, res, i, reason,
                                                 a->explain_k, &a->audit, &scratch, &cap))
-                rc = crisk_fail(err, CRISK_E_NOMEM, "out of memory writing a record");
+                rc = crisk__fail(err, CRISK_E_NOMEM, "out of memory writing a record");
         }
         /* Rejected rows never reach here: they are not decisions and are not logged. */
         if (rc == 0)
@@ -428,7 +428,7 @@ int cli_score(int argc, char **argv)
         cli_report(a.state, err.message);
         rc = -1;
     }
-    bundle_clock mark = bundle_clock_now();
+    crisk__bundle_clock mark = bundle_clock_now();
     int written = cli_finish_output(out, a.output ? a.output : "stdout") == 0;
     bundle_clock_lap(&timings.output, &mark);
     if (a.timings)

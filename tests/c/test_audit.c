@@ -191,7 +191,7 @@ START_TEST(test_ct_vectors)
     }
     for (size_t n = 0; n <= 8; n++) {
         from_hex(ct_roots[n], want);
-        ck_assert_int_eq(crisk_merkle_root((const unsigned char(*)[H])leaves, 0, n, got), 0);
+        ck_assert_int_eq(crisk__merkle_root((const unsigned char(*)[H])leaves, 0, n, got), 0);
         ck_assert_msg(memcmp(got, want, H) == 0, "root of %zu leaves", n);
     }
     /* The published audit paths of leaves 0 and 5 in the tree of 8. */
@@ -208,7 +208,7 @@ START_TEST(test_ct_vectors)
     for (int p = 0; p < 2; p++) {
         unsigned char path[CRISK_MERKLE_MAX_PROOF][H];
         size_t len = 0;
-        ck_assert_int_eq(crisk_merkle_path((const unsigned char(*)[H])leaves, index[p], 8,
+        ck_assert_int_eq(crisk__merkle_path((const unsigned char(*)[H])leaves, index[p], 8,
                                            path, &len), 0);
         ck_assert_uint_eq(len, 3);
         for (size_t i = 0; i < 3; i++) {
@@ -237,14 +237,14 @@ START_TEST(test_proofs_match_rfc)
     unsigned char roots[REF_N + 1][H], r[H];
     for (size_t n = 0; n <= REF_N; n++) {
         ref_mth(leaves, n, roots[n]);
-        ck_assert_int_eq(crisk_merkle_root(cl, 0, n, r), 0);
+        ck_assert_int_eq(crisk__merkle_root(cl, 0, n, r), 0);
         ck_assert_msg(memcmp(r, roots[n], H) == 0, "root of %zu", n);
     }
     crisk_error err;
     for (size_t n = 1; n <= REF_N; n++) {
         for (size_t m = 0; m < n; m++) {
             size_t glen = 0, wlen = 0;
-            ck_assert_int_eq(crisk_merkle_path(cl, m, n, got, &glen), 0);
+            ck_assert_int_eq(crisk__merkle_path(cl, m, n, got, &glen), 0);
             ref_path(m, leaves, n, want, &wlen);
             ck_assert_uint_eq(glen, wlen);
             ck_assert_msg(memcmp(got, want, glen * H) == 0, "PATH(%zu, %zu)", m, n);
@@ -279,7 +279,7 @@ START_TEST(test_proofs_match_rfc)
         }
         for (size_t m = 1; m <= n; m++) {
             size_t glen = 0, wlen = 0;
-            ck_assert_int_eq(crisk_merkle_consistency(cl, m, n, got, &glen), 0);
+            ck_assert_int_eq(crisk__merkle_consistency(cl, m, n, got, &glen), 0);
             ref_subproof(m, leaves, n, 1, want, &wlen);
             ck_assert_uint_eq(glen, wlen);
             ck_assert_msg(memcmp(got, want, glen * H) == 0, "PROOF(%zu, %zu)", m, n);

@@ -58,7 +58,7 @@ typedef struct shape {
 static void add_tree(crisk_model *m, rng *r, const shape *s, uint32_t depth_goal, size_t t)
 {
     size_t cap = ((size_t)2 << depth_goal) - 1, first = m->num_nodes, count = 1;
-    crisk_node *nodes = calloc(cap, sizeof *nodes);
+    crisk__node *nodes = calloc(cap, sizeof *nodes);
     uint32_t *depth = calloc(cap, sizeof *depth);
     uint8_t *leftmost = calloc(cap, 1);
     size_t *stack = malloc(cap * sizeof *stack), top = 0;
@@ -66,7 +66,7 @@ static void add_tree(crisk_model *m, rng *r, const shape *s, uint32_t depth_goal
     stack[top++] = 0;
     while (top > 0) {
         size_t i = stack[--top];
-        crisk_node *n = &nodes[i];
+        crisk__node *n = &nodes[i];
         int split = depth[i] < depth_goal && (leftmost[i] || next_unit(r) < 0.75);
         if (!split) {
             n->left = n->right = n->feature = -1;
@@ -108,7 +108,7 @@ static void add_tree(crisk_model *m, rng *r, const shape *s, uint32_t depth_goal
     }
     m->nodes = realloc(m->nodes, (first + count) * sizeof *m->nodes);
     for (size_t i = 0; i < count; i++) {
-        crisk_node n = nodes[i];
+        crisk__node n = nodes[i];
         if (n.left != -1) {
             n.left = (int32_t)where[n.left];
             n.right = (int32_t)where[n.right];
@@ -131,10 +131,10 @@ static void add_tree(crisk_model *m, rng *r, const shape *s, uint32_t depth_goal
 static crisk_model *make_model(const shape *s, uint64_t seed)
 {
     rng r = {seed * 0x9E3779B97F4A7C15ull + 1};
-    crisk_model *m = crisk_model_new();
+    crisk_model *m = crisk__model_new();
     ck_assert_ptr_nonnull(m);
-    m->family = s->accumulate_double ? CRISK_FAMILY_LIGHTGBM : CRISK_FAMILY_XGBOOST;
-    m->transform = CRISK_TF_IDENTITY;
+    m->family = s->accumulate_double ? CRISK__FAMILY_LIGHTGBM : CRISK__FAMILY_XGBOOST;
+    m->transform = CRISK__TF_IDENTITY;
     m->num_features = s->features;
     m->num_outputs = s->groups;
     m->base_margin = calloc(s->groups, sizeof *m->base_margin);
@@ -150,13 +150,13 @@ static crisk_model *make_model(const shape *s, uint64_t seed)
     if (s->fixups) {
         m->fixup = calloc(s->features, 1);
         for (size_t f = 0; f < s->features; f++)
-            m->fixup[f] = (uint8_t)(f % 3 | (f % 2 ? CRISK_FIXUP_INF_TO_MAX : 0));
+            m->fixup[f] = (uint8_t)(f % 3 | (f % 2 ? CRISK__FIXUP_INF_TO_MAX : 0));
     }
     crisk_load_options opts;
     crisk_load_options_init(&opts);
     crisk_error err;
-    ck_assert_int_eq(crisk_model_validate(m, &opts.limits, &err), 0);
-    ck_assert_int_eq(crisk_engine_build(m, &err), 0);
+    ck_assert_int_eq(crisk__model_validate(m, &opts.limits, &err), 0);
+    ck_assert_int_eq(crisk__engine_build(m, &err), 0);
     return m;
 }
 
@@ -180,7 +180,7 @@ static float *make_rows(const crisk_model *m, size_t nrows, uint64_t seed)
 }
 
 /* Returns the margins of rows under trees [t0, t1) as the reference defines them: leaves
- * from crisk_tree_leaf_value, weighted and summed in tree order, in float (XGBoost) or
+ * from crisk__tree_leaf_value, weighted and summed in tree order, in float (XGBoost) or
  * double (LightGBM). The caller frees them. */
 static double *reference_margins(const crisk_model *m, const float *rows, size_t nrows,
                                  size_t t0, size_t t1)
@@ -189,7 +189,7 @@ static double *reference_margins(const crisk_model *m, const float *rows, size_t
     double *out = calloc(nrows * G, sizeof *out);
     for (size_t i = 0; i < nrows; i++)
         for (size_t t = t0; t < t1; t++) {
-            double leaf = crisk_tree_leaf_value(m, t, rows + i * F);
+            double leaf = crisk__tree_leaf_value(m, t, rows + i * F);
             double *g = out + i * G + m->trees[t].group;
             if (m->accumulate_double)
                 *g += m->trees[t].weight * leaf;
@@ -200,8 +200,8 @@ static double *reference_margins(const crisk_model *m, const float *rows, size_t
 }
 
 /* The kernel paths, and the names CRISK_ENGINE gives them. */
-static const int PATHS[] = {ENGINE_PATH_REFERENCE, ENGINE_PATH_SCALAR, ENGINE_PATH_AVX2,
-                            ENGINE_PATH_AVX512, ENGINE_PATH_AVX512_VBMI};
+static const int PATHS[] = {CRISK__ENGINE_PATH_REFERENCE, CRISK__ENGINE_PATH_SCALAR, CRISK__ENGINE_PATH_AVX2,
+                            CRISK__ENGINE_PATH_AVX512, ENGINE_PATH_AVX512_VBMI};
 static const char *const PATH_NAMES[] = {"reference", "scalar", "avx2", "avx512", "avx512vbmi"};
 #define NPATHS 5
 
@@ -209,9 +209,9 @@ static const char *const PATH_NAMES[] = {"reference", "scalar", "avx2", "avx512"
  * counts, and checks each result bit for bit against reference_margins. */
 static void check_path(crisk_model *m, int path, uint64_t seed)
 {
-    if (!crisk_engine_cpu_has((engine_path)path))
+    if (!crisk__engine_cpu_has((crisk__engine_path)path))
         return;
-    ck_assert_int_eq(crisk_engine_select(m, path), 0);
+    ck_assert_int_eq(crisk__engine_select(m, path), 0);
     size_t nrows = 131, G = m->num_outputs, T = m->num_trees;
     float *rows = make_rows(m, nrows, seed);
     size_t ranges[][2] = {{0, T}, {T / 3, T - T / 5}, {1, 2}};
@@ -221,7 +221,7 @@ static void check_path(crisk_model *m, int path, uint64_t seed)
         double *want = reference_margins(m, rows, nrows, t0, t1);
         for (size_t ci = 0; ci < 3; ci++) {
             double *got = calloc(nrows * G, sizeof *got);
-            crisk_engine_add_trees(m, rows, counts[ci], t0, t1, got);
+            crisk__engine_add_trees(m, rows, counts[ci], t0, t1, got);
             for (size_t i = 0; i < counts[ci] * G; i++)
                 if (memcmp(&got[i], &want[i], sizeof got[i]) != 0)
                     ck_abort_msg("seed %llu path %d trees [%zu,%zu) rows %zu: margin %zu "
@@ -389,8 +389,8 @@ START_TEST(test_memory_reported)
     crisk_model *m = make_model(&s, 9);
     crisk_model_info info;
     crisk_model_get_info(m, &info);
-    ck_assert_uint_gt(crisk_engine_memory(m->engine), (size_t)20 * 63 * 8);
-    ck_assert_int_eq(crisk_engine_select(m, 99), -1);
+    ck_assert_uint_gt(crisk__engine_memory(m->engine), (size_t)20 * 63 * 8);
+    ck_assert_int_eq(crisk__engine_select(m, 99), -1);
     crisk_model_free(m);
 }
 END_TEST

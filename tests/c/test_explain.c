@@ -68,9 +68,9 @@ static const float test_rows[][F] = {
 /* Builds the three-tree model above (one output, base margin BASE). */
 static crisk_model *tree_model(void)
 {
-    crisk_model *m = crisk_model_new();
+    crisk_model *m = crisk__model_new();
     ck_assert_ptr_nonnull(m);
-    m->family = CRISK_FAMILY_XGBOOST;
+    m->family = CRISK__FAMILY_XGBOOST;
     strcpy(m->booster, "dart");
     strcpy(m->objective, "reg:squarederror");
     m->num_features = F;
@@ -93,7 +93,7 @@ static crisk_model *tree_model(void)
         m->trees[t].weight = tree_weights[t];
         for (size_t j = 0; j < tree_sizes[t]; j++) {
             const spec *s = &tree_specs[t][j];
-            crisk_node *n = &m->nodes[at + j];
+            crisk__node *n = &m->nodes[at + j];
             n->left = s->left;
             n->right = s->right;
             n->feature = s->feature;
@@ -111,8 +111,8 @@ static crisk_model *tree_model(void)
     crisk_load_options o;
     crisk_load_options_init(&o);
     crisk_error err;
-    ck_assert_int_eq(crisk_model_validate(m, &o.limits, &err), 0);
-    ck_assert_int_eq(crisk_engine_build(m, &err), 0);
+    ck_assert_int_eq(crisk__model_validate(m, &o.limits, &err), 0);
+    ck_assert_int_eq(crisk__engine_build(m, &err), 0);
     return m;
 }
 
@@ -121,8 +121,8 @@ static crisk_model *tree_model(void)
 static double expectation(const crisk_model *m, size_t t, size_t node, unsigned known,
                           const float *row)
 {
-    const crisk_node *nodes = m->nodes + m->trees[t].first_node;
-    const crisk_node *n = &nodes[node];
+    const crisk__node *nodes = m->nodes + m->trees[t].first_node;
+    const crisk__node *n = &nodes[node];
     if (n->left < 0)
         return n->value;
     if (known & (1u << n->feature)) {
@@ -288,12 +288,12 @@ START_TEST(test_iteration_range_sums_to_margin)
 END_TEST
 
 /* Builds a linear model of `family` with 3 features and 2 outputs. */
-static crisk_model *linear_model(crisk_family family)
+static crisk_model *linear_model(crisk__family family)
 {
     static const double w[] = {0.5, -1.0, 2.0, 0.25, -0.75, 1.5};
-    crisk_model *m = crisk_model_new();
+    crisk_model *m = crisk__model_new();
     m->family = family;
-    strcpy(m->booster, family == CRISK_FAMILY_LOGISTIC ? "linear" : "gblinear");
+    strcpy(m->booster, family == CRISK__FAMILY_LOGISTIC ? "linear" : "gblinear");
     m->num_features = 3;
     m->num_outputs = 2;
     m->base_margin = calloc(2, sizeof *m->base_margin);
@@ -302,7 +302,7 @@ static crisk_model *linear_model(crisk_family family)
     m->bias = malloc(2 * sizeof *m->bias);
     m->bias[0] = 0.1;
     m->bias[1] = -0.3;
-    if (family == CRISK_FAMILY_LOGISTIC) {
+    if (family == CRISK__FAMILY_LOGISTIC) {
         m->mean = malloc(3 * sizeof *m->mean);
         m->scale = malloc(3 * sizeof *m->scale);
         for (int j = 0; j < 3; j++) {
@@ -319,7 +319,7 @@ START_TEST(test_linear_contributions)
 {
     static const float rows[] = {1.0f, 2.0f, -3.0f, 0.5f, NAN, 4.0f, 0.0f, 0.0f, 0.0f};
     for (int logistic = 0; logistic < 2; logistic++) {
-        crisk_model *m = linear_model(logistic ? CRISK_FAMILY_LOGISTIC : CRISK_FAMILY_XGBOOST);
+        crisk_model *m = linear_model(logistic ? CRISK__FAMILY_LOGISTIC : CRISK__FAMILY_XGBOOST);
         size_t n = logistic ? 1 : 3; /* logistic models refuse the NaN of row 1 */
         float out[3 * 2 * 4], margin[3 * 2], inter[3 * 2 * 16];
         crisk_predict_options o;
@@ -369,7 +369,7 @@ START_TEST(test_refusals)
                      CRISK_E_SHAPE);
     ck_assert_int_eq(crisk_contributions(m, NULL, 0, F, NULL, NULL, &err), 0);
     /* A LightGBM model without node counts cannot be explained. */
-    m->family = CRISK_FAMILY_LIGHTGBM;
+    m->family = CRISK__FAMILY_LIGHTGBM;
     m->nodes[1].cover = 0.0f;
     ck_assert_int_eq(crisk_contributions(m, test_rows[0], 1, F, NULL, out, &err),
                      CRISK_E_UNSUPPORTED);

@@ -17,19 +17,19 @@
 #include <unistd.h>
 
 /* Parses policy text into `*out`; returns the code. */
-static int parse_policy(const char *text, crisk_policy **out, crisk_error *err)
+static int parse_policy(const char *text, crisk__policy **out, crisk_error *err)
 {
     cJSON *root = cJSON_Parse(text);
     ck_assert_ptr_nonnull(root);
-    int rc = crisk_policy_parse(root, out, err);
+    int rc = crisk__policy_parse(root, out, err);
     cJSON_Delete(root);
     return rc;
 }
 
 /* Returns a parsed policy from text that must be valid. */
-static crisk_policy *policy(const char *text)
+static crisk__policy *policy(const char *text)
 {
-    crisk_policy *p = NULL;
+    crisk__policy *p = NULL;
     crisk_error err;
     ck_assert_msg(parse_policy(text, &p, &err) == 0, "%s", err.message);
     return p;
@@ -51,9 +51,9 @@ START_TEST(test_siphash_vectors)
     for (int i = 0; i < 16; i++)
         msg[i] = (unsigned char)i;
     uint64_t k0 = 0x0706050403020100ULL, k1 = 0x0f0e0d0c0b0a0908ULL;
-    ck_assert_uint_eq(crisk_siphash(k0, k1, msg, 0), 0x726fdb47dd0e0e31ULL);
-    ck_assert_uint_eq(crisk_siphash(k0, k1, msg, 1), 0x74f839c593dc67fdULL);
-    ck_assert_uint_eq(crisk_siphash(k0, k1, msg, 15), 0xa129ca6149be45e5ULL);
+    ck_assert_uint_eq(crisk__siphash(k0, k1, msg, 0), 0x726fdb47dd0e0e31ULL);
+    ck_assert_uint_eq(crisk__siphash(k0, k1, msg, 1), 0x74f839c593dc67fdULL);
+    ck_assert_uint_eq(crisk__siphash(k0, k1, msg, 15), 0xa129ca6149be45e5ULL);
 }
 END_TEST
 
@@ -96,7 +96,7 @@ START_TEST(test_policy_refusals)
         {"{\"format\": \"crisk-profiles\", \"version\": 1, \"lanes\": [\"a\"]}", "format"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-        crisk_policy *p = (crisk_policy *)&p;
+        crisk__policy *p = (crisk__policy *)&p;
         crisk_error err;
         ck_assert_int_eq(parse_policy(cases[i][0], &p, &err), CRISK_E_FORMAT);
         ck_assert_ptr_null(p);
@@ -119,14 +119,14 @@ static const char *full_policy =
  * never a NaN score; then random, then the default lane. */
 START_TEST(test_precedence_and_batch_budget)
 {
-    crisk_policy *p = policy(full_policy);
+    crisk__policy *p = policy(full_policy);
     /* 20 rows: red's budget is ceil(0.1 * 20) = 2 rows, yellow's ceil(0.15 * 20) = 3. */
     float scores[20] = {0.95f, 0.7f, 0.5f, 0.5f, 0.1f, 0.2f, 0.55f, 0.3f, 0.5f, 0.91f,
                         NAN,   0.4f, 0.45f, 0.05f, 0.0f, 0.58f, 0.1f, 0.2f, 0.3f, 0.4f};
-    crisk_decision d[20];
+    crisk__decision d[20];
     memset(d, 0, sizeof d);
-    d[9] = (crisk_decision){3, CRISK_REASON_PROFILE, 7, 0, 0, 0}; /* a mandatory hit */
-    ck_assert_int_eq(crisk_lanes_decide(p, NULL, scores, NULL, NULL, 20, d, NULL), 0);
+    d[9] = (crisk__decision){3, CRISK_REASON_PROFILE, 7, 0, 0, 0}; /* a mandatory hit */
+    ck_assert_int_eq(crisk__lanes_decide(p, NULL, scores, NULL, NULL, 20, d, NULL), 0);
     ck_assert_uint_eq(d[9].kind, CRISK_REASON_PROFILE); /* beats its 0.91 */
     ck_assert_uint_eq(d[9].lane, 3);
     ck_assert_uint_eq(d[0].kind, CRISK_REASON_THRESHOLD);
@@ -151,40 +151,40 @@ START_TEST(test_precedence_and_batch_budget)
             ck_assert_uint_eq(d[i].lane, 3);
         }
     char reason[256];
-    crisk_lanes_reason(p, &d[0], scores[0], NULL, NULL, reason, sizeof reason);
+    crisk__lanes_reason(p, &d[0], scores[0], NULL, NULL, reason, sizeof reason);
     ck_assert_str_eq(reason, "fraud score 0.9500 >= red threshold 0.9");
-    crisk_lanes_reason(p, &d[6], scores[6], NULL, NULL, reason, sizeof reason);
+    crisk__lanes_reason(p, &d[6], scores[6], NULL, NULL, reason, sizeof reason);
     ck_assert_str_eq(reason, "budget: fraud score 0.5500 ranks 2 in the riskiest 10% of the "
                              "batch sent to red");
-    crisk_lanes_reason(p, &d[9], scores[9], "P-9", "why", reason, sizeof reason);
+    crisk__lanes_reason(p, &d[9], scores[9], "P-9", "why", reason, sizeof reason);
     ck_assert_str_eq(reason, "profile P-9: why");
-    crisk_lanes_reason(p, &d[4], scores[4], NULL, NULL, reason, 12);
+    crisk__lanes_reason(p, &d[4], scores[4], NULL, NULL, reason, 12);
     ck_assert_str_eq(reason, "default lan"); /* cut to fit */
-    crisk_policy_free(p);
+    crisk__policy_free(p);
 }
 END_TEST
 
 /* share * n that is a whole number in decimal but not in binary: 0.07 * 100 takes 7. */
 START_TEST(test_budget_count_rounding)
 {
-    crisk_policy *p = policy("{\"format\": \"crisk-policy\", \"version\": 1, \"lanes\": "
+    crisk__policy *p = policy("{\"format\": \"crisk-policy\", \"version\": 1, \"lanes\": "
                              "[\"r\", \"g\"], \"score_model\": \"m\", \"budget\": "
                              "[{\"lane\": \"r\", \"share\": 0.07}]}");
     for (size_t n = 1; n <= 300; n++) {
         float scores[300];
-        crisk_decision d[300];
+        crisk__decision d[300];
         memset(d, 0, sizeof d);
         uint64_t s = n;
         for (size_t i = 0; i < n; i++)
             scores[i] = next_score(&s);
-        ck_assert_int_eq(crisk_lanes_decide(p, NULL, scores, NULL, NULL, n, d, NULL), 0);
+        ck_assert_int_eq(crisk__lanes_decide(p, NULL, scores, NULL, NULL, n, d, NULL), 0);
         size_t red = 0;
         for (size_t i = 0; i < n; i++)
             red += d[i].lane == 0;
         /* The exact ceil(7n/100) in integers. */
         ck_assert_uint_eq(red, (7 * n + 99) / 100);
     }
-    crisk_policy_free(p);
+    crisk__policy_free(p);
 }
 END_TEST
 
@@ -193,22 +193,22 @@ END_TEST
  * ceil(c_j * m)-th largest, c_j the shares summed up to j. */
 START_TEST(test_stream_budget)
 {
-    crisk_policy *p = policy(full_policy);
+    crisk__policy *p = policy(full_policy);
     crisk_lane_state *st = NULL;
-    ck_assert_int_eq(crisk_lane_state_create(p, &st, NULL), 0);
+    ck_assert_int_eq(crisk__lane_state_create(p, &st, NULL), 0);
     enum { N = 400 };
     static float scores[N];
     uint64_t s = 42;
     for (int i = 0; i < N; i++)
         scores[i] = i % 37 == 5 ? NAN : 0.6f * next_score(&s); /* below the thresholds */
-    static crisk_decision d[N];
+    static crisk__decision d[N];
     memset(d, 0, sizeof d);
     /* Three calls, as declarations arrive in pieces. */
-    ck_assert_int_eq(crisk_lanes_decide(p, st, scores, NULL, NULL, 7, d, NULL), 0);
-    ck_assert_int_eq(crisk_lanes_decide(p, st, scores + 7, NULL, NULL, 200, d + 7, NULL), 0);
-    ck_assert_int_eq(crisk_lanes_decide(p, st, scores + 207, NULL, NULL, N - 207, d + 207,
+    ck_assert_int_eq(crisk__lanes_decide(p, st, scores, NULL, NULL, 7, d, NULL), 0);
+    ck_assert_int_eq(crisk__lanes_decide(p, st, scores + 7, NULL, NULL, 200, d + 7, NULL), 0);
+    ck_assert_int_eq(crisk__lanes_decide(p, st, scores + 207, NULL, NULL, N - 207, d + 207,
                                         NULL), 0);
-    ck_assert_uint_eq(crisk_lane_state_count(st), 50);
+    ck_assert_uint_eq(crisk__lane_state_count(st), 50);
     int budgeted = 0;
     for (int i = 0; i < N; i++) {
         float win[50];
@@ -252,7 +252,7 @@ START_TEST(test_stream_budget)
     char reason[256];
     for (int i = 0; i < N; i++)
         if (d[i].kind == CRISK_REASON_BUDGET && d[i].lane == 0) {
-            crisk_lanes_reason(p, &d[i], scores[i], NULL, NULL, reason, sizeof reason);
+            crisk__lanes_reason(p, &d[i], scores[i], NULL, NULL, reason, sizeof reason);
             ck_assert_ptr_nonnull(strstr(reason, "red stream threshold"));
             char expect[64];
             snprintf(expect, sizeof expect, "top 10%% of the last %u scores", d[i].window);
@@ -260,7 +260,7 @@ START_TEST(test_stream_budget)
             break;
         }
     crisk_lane_state_free(st);
-    crisk_policy_free(p);
+    crisk__policy_free(p);
 }
 END_TEST
 
@@ -268,18 +268,18 @@ END_TEST
  * stream; a state is refused under another policy, and malformed files are refused. */
 START_TEST(test_state_save_load)
 {
-    crisk_policy *p = policy(full_policy);
+    crisk__policy *p = policy(full_policy);
     enum { N = 300, CUT = 130 };
     static float scores[N];
     uint64_t s = 7;
     for (int i = 0; i < N; i++)
         scores[i] = 0.6f * next_score(&s);
-    static crisk_decision a[N], b[N];
+    static crisk__decision a[N], b[N];
     memset(a, 0, sizeof a);
     memset(b, 0, sizeof b);
     crisk_lane_state *st = NULL, *restored = NULL;
-    ck_assert_int_eq(crisk_lane_state_create(p, &st, NULL), 0);
-    ck_assert_int_eq(crisk_lanes_decide(p, st, scores, NULL, NULL, N, a, NULL), 0);
+    ck_assert_int_eq(crisk__lane_state_create(p, &st, NULL), 0);
+    ck_assert_int_eq(crisk__lanes_decide(p, st, scores, NULL, NULL, N, a, NULL), 0);
     crisk_lane_state_free(st);
 
     char path[] = "/tmp/crisk_state_XXXXXX";
@@ -287,13 +287,13 @@ START_TEST(test_state_save_load)
     ck_assert_int_ge(fd, 0);
     close(fd);
     crisk_error err;
-    ck_assert_int_eq(crisk_lane_state_create(p, &st, NULL), 0);
-    ck_assert_int_eq(crisk_lanes_decide(p, st, scores, NULL, NULL, CUT, b, NULL), 0);
+    ck_assert_int_eq(crisk__lane_state_create(p, &st, NULL), 0);
+    ck_assert_int_eq(crisk__lanes_decide(p, st, scores, NULL, NULL, CUT, b, NULL), 0);
     ck_assert_int_eq(crisk_lane_state_save(st, path, &err), 0);
     crisk_lane_state_free(st);
-    ck_assert_msg(crisk_lane_state_read(p, path, &restored, &err) == 0, "%s", err.message);
-    ck_assert_uint_eq(crisk_lane_state_count(restored), 50);
-    ck_assert_int_eq(crisk_lanes_decide(p, restored, scores + CUT, NULL, NULL, N - CUT,
+    ck_assert_msg(crisk__lane_state_read(p, path, &restored, &err) == 0, "%s", err.message);
+    ck_assert_uint_eq(crisk__lane_state_count(restored), 50);
+    ck_assert_int_eq(crisk__lanes_decide(p, restored, scores + CUT, NULL, NULL, N - CUT,
                                         b + CUT, NULL), 0);
     for (int i = 0; i < N; i++) {
         ck_assert_uint_eq(a[i].lane, b[i].lane);
@@ -305,13 +305,13 @@ START_TEST(test_state_save_load)
     snprintf(other_text, sizeof other_text, "%s", full_policy);
     char *w = strstr(other_text, "\"window\": 50");
     memcpy(w, "\"window\": 51", 12);
-    crisk_policy *other = policy(other_text);
-    ck_assert_uint_ne(crisk_policy_fingerprint(other), crisk_policy_fingerprint(p));
+    crisk__policy *other = policy(other_text);
+    ck_assert_uint_ne(crisk__policy_fingerprint(other), crisk__policy_fingerprint(p));
     crisk_lane_state *x = NULL;
-    ck_assert_int_eq(crisk_lane_state_read(other, path, &x, &err), CRISK_E_FORMAT);
+    ck_assert_int_eq(crisk__lane_state_read(other, path, &x, &err), CRISK_E_FORMAT);
     ck_assert_ptr_nonnull(strstr(err.message, "saved for another policy"));
-    crisk_decision one = {0, 0, 0, 0, 0, 0};
-    ck_assert_int_eq(crisk_lanes_decide(other, restored, scores, NULL, NULL, 1, &one, &err),
+    crisk__decision one = {0, 0, 0, 0, 0, 0};
+    ck_assert_int_eq(crisk__lanes_decide(other, restored, scores, NULL, NULL, 1, &one, &err),
                      CRISK_E_INVALID_ARGUMENT);
     crisk_lane_state_free(restored);
 
@@ -328,12 +328,12 @@ START_TEST(test_state_save_load)
          "50, \"scores\": []} trailing", "text after"},
     };
     char hex[17];
-    snprintf(hex, sizeof hex, "%016llx", (unsigned long long)crisk_policy_fingerprint(p));
+    snprintf(hex, sizeof hex, "%016llx", (unsigned long long)crisk__policy_fingerprint(p));
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         FILE *f = fopen(path, "w");
         fprintf(f, bad[i][0], hex);
         fclose(f);
-        ck_assert_int_eq(crisk_lane_state_read(p, path, &x, &err), CRISK_E_FORMAT);
+        ck_assert_int_eq(crisk__lane_state_read(p, path, &x, &err), CRISK_E_FORMAT);
         ck_assert_ptr_null(x);
         ck_assert_msg(strstr(err.message, bad[i][1]), "\"%s\" lacks \"%s\"", err.message,
                       bad[i][1]);
@@ -346,27 +346,27 @@ START_TEST(test_state_save_load)
         fprintf(f, ", 0.5");
     fprintf(f, "]}");
     fclose(f);
-    ck_assert_int_eq(crisk_lane_state_read(p, path, &x, &err), CRISK_E_FORMAT);
+    ck_assert_int_eq(crisk__lane_state_read(p, path, &x, &err), CRISK_E_FORMAT);
     remove(path);
-    ck_assert_int_eq(crisk_lane_state_read(p, path, &x, &err), CRISK_E_IO);
-    crisk_policy_free(other);
-    crisk_policy_free(p);
+    ck_assert_int_eq(crisk__lane_state_read(p, path, &x, &err), CRISK_E_IO);
+    crisk__policy_free(other);
+    crisk__policy_free(p);
 }
 END_TEST
 
 /* Counts the rows drawn by random selection among `n` ids "D<i>" under `text`. */
 static size_t draws(const char *text, size_t n, unsigned char *drawn)
 {
-    crisk_policy *p = policy(text);
+    crisk__policy *p = policy(text);
     char (*ids)[16] = malloc(n * sizeof *ids);
     const char **ptrs = malloc(n * sizeof *ptrs);
     size_t *lens = malloc(n * sizeof *lens);
-    crisk_decision *d = calloc(n, sizeof *d);
+    crisk__decision *d = calloc(n, sizeof *d);
     for (size_t i = 0; i < n; i++) {
         lens[i] = (size_t)snprintf(ids[i], sizeof ids[i], "D%zu", i);
         ptrs[i] = i % 1000 == 999 ? NULL : ids[i]; /* a row without an id */
     }
-    ck_assert_int_eq(crisk_lanes_decide(p, NULL, NULL, ptrs, lens, n, d, NULL), 0);
+    ck_assert_int_eq(crisk__lanes_decide(p, NULL, NULL, ptrs, lens, n, d, NULL), 0);
     size_t count = 0;
     for (size_t i = 0; i < n; i++) {
         drawn[i] = d[i].kind == CRISK_REASON_RANDOM;
@@ -382,7 +382,7 @@ static size_t draws(const char *text, size_t n, unsigned char *drawn)
         char reason[256];
         for (size_t i = 0; i < n; i++)
             if (drawn[i]) {
-                crisk_lanes_reason(p, &d[i], NAN, NULL, NULL, reason, sizeof reason);
+                crisk__lanes_reason(p, &d[i], NAN, NULL, NULL, reason, sizeof reason);
                 ck_assert_ptr_nonnull(strstr(reason, "random: drawn for y at rate"));
                 ck_assert_ptr_nonnull(strstr(reason, "with seed "));
                 break;
@@ -392,7 +392,7 @@ static size_t draws(const char *text, size_t n, unsigned char *drawn)
     free(ptrs);
     free(lens);
     free(d);
-    crisk_policy_free(p);
+    crisk__policy_free(p);
     return count;
 }
 
@@ -446,18 +446,18 @@ START_TEST(test_policy_mutations)
             if (!root)
                 continue;
             parsed++;
-            crisk_policy *p = NULL;
+            crisk__policy *p = NULL;
             crisk_error err = {0, ""};
-            if (crisk_policy_parse(root, &p, &err) == 0) {
-                crisk_decision d[8];
+            if (crisk__policy_parse(root, &p, &err) == 0) {
+                crisk__decision d[8];
                 memset(d, 0, sizeof d);
-                ck_assert_int_eq(crisk_lanes_decide(p, NULL, scores, ids, lens, 8, d, NULL), 0);
+                ck_assert_int_eq(crisk__lanes_decide(p, NULL, scores, ids, lens, 8, d, NULL), 0);
                 for (int r = 0; r < 8; r++)
-                    ck_assert_uint_lt(d[r].lane, crisk_policy_num_lanes(p));
+                    ck_assert_uint_lt(d[r].lane, crisk__policy_num_lanes(p));
             } else {
                 ck_assert(err.message[0] != '\0');
             }
-            crisk_policy_free(p);
+            crisk__policy_free(p);
             cJSON_Delete(root);
         }
     ck_assert_uint_gt(parsed, 100);

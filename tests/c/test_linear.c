@@ -19,7 +19,7 @@
 #include <string.h>
 
 /* The paths the pass has, and their names for messages. */
-static const int PATHS[] = {ENGINE_PATH_SCALAR, ENGINE_PATH_AVX2, ENGINE_PATH_AVX512};
+static const int PATHS[] = {CRISK__ENGINE_PATH_SCALAR, CRISK__ENGINE_PATH_AVX2, CRISK__ENGINE_PATH_AVX512};
 static const char *const PATH_NAMES[] = {"scalar", "avx2", "avx512"};
 #define NPATHS 3
 
@@ -112,7 +112,7 @@ static void score_on_every_path(crisk_model *m, const float *x, size_t n, int ma
     ck_assert_ptr_nonnull(got);
     int have_first = 0;
     for (size_t p = 0; p < NPATHS; p++) {
-        if (crisk_linear_select(m, PATHS[p]) != 0)
+        if (crisk__linear_select(m, PATHS[p]) != 0)
             continue;
         crisk_error err;
         if (score(m, x, n, margin, got, &err) != 0)
@@ -128,7 +128,7 @@ static void score_on_every_path(crisk_model *m, const float *x, size_t n, int ma
                              got[i], PATH_NAMES[p], first[i]);
     }
     ck_assert(have_first);
-    ck_assert_int_eq(crisk_linear_select(m, ENGINE_PATH_AUTO), 0);
+    ck_assert_int_eq(crisk__linear_select(m, CRISK__ENGINE_PATH_AUTO), 0);
     free(got);
 }
 
@@ -219,7 +219,7 @@ START_TEST(test_first_undefined_row_is_named)
             if (cases[c].all_infinite || f == 5)
                 first[f] = cases[c].all_infinite ? INFINITY : NAN;
         for (size_t p = 0; p < NPATHS; p++) {
-            if (crisk_linear_select(m, PATHS[p]) != 0)
+            if (crisk__linear_select(m, PATHS[p]) != 0)
                 continue;
             crisk_error err;
             ck_assert_int_eq(score(m, x, n, 0, out, &err), CRISK_E_INPUT);
@@ -238,11 +238,11 @@ START_TEST(test_select_refuses_other_paths)
 {
     logit l;
     crisk_model *m = load_logit(&l, 3, 0);
-    ck_assert_int_eq(crisk_linear_select(m, ENGINE_PATH_REFERENCE), -1);
-    ck_assert_int_eq(crisk_linear_select(m, ENGINE_PATH_AVX512_VBMI), -1);
-    ck_assert_int_eq(crisk_linear_select(m, 99), -1);
-    ck_assert_int_eq(crisk_linear_select(m, ENGINE_PATH_SCALAR), 0);
-    ck_assert_int_eq(m->linear_path, ENGINE_PATH_SCALAR);
+    ck_assert_int_eq(crisk__linear_select(m, CRISK__ENGINE_PATH_REFERENCE), -1);
+    ck_assert_int_eq(crisk__linear_select(m, ENGINE_PATH_AVX512_VBMI), -1);
+    ck_assert_int_eq(crisk__linear_select(m, 99), -1);
+    ck_assert_int_eq(crisk__linear_select(m, CRISK__ENGINE_PATH_SCALAR), 0);
+    ck_assert_int_eq(m->linear_path, CRISK__ENGINE_PATH_SCALAR);
     crisk_model_free(m);
 }
 END_TEST

@@ -2,7 +2,7 @@
  * test_profiles.c — risk-profile rule files: every condition kind, all/any/not nesting and
  * its depth limit, active date ranges, hits in file order, and refusals of invalid files
  * naming the rule and the reason. Rules run against a small in-test table of declarations
- * through the crisk_row_view interface, so the expected hits are worked out by hand here.
+ * through the crisk__row_view interface, so the expected hits are worked out by hand here.
  */
 #include "common/date.h"
 #include "policy/profiles.h"
@@ -20,7 +20,7 @@ enum { F_ID, F_DATE, F_HS, F_ORIGIN, F_IMPORTER, F_VALUE, NUM_FIELDS };
 static const char *const field_names[NUM_FIELDS] = {
     "declaration_id", "declaration_date", "hs_code", "origin", "importer_id",
     "declared_value"};
-static const crisk_field_type field_types[NUM_FIELDS] = {
+static const crisk__field_type field_types[NUM_FIELDS] = {
     CRISK_FIELD_STRING, CRISK_FIELD_DATE, CRISK_FIELD_HS_CODE, CRISK_FIELD_STRING,
     CRISK_FIELD_STRING, CRISK_FIELD_NUMBER};
 static const char *const feature_names[] = {"unit_value", "log_value"};
@@ -44,14 +44,14 @@ static long find(const char *const *names, size_t n, const char *name)
     return -1;
 }
 
-/* The name lookups of crisk_profile_names over the tables above. */
+/* The name lookups of crisk__profile_names over the tables above. */
 static long field_index(const void *ctx, const char *name)
 {
     (void)ctx;
     return find(field_names, NUM_FIELDS, name);
 }
 
-static crisk_field_type field_type(const void *ctx, size_t field)
+static crisk__field_type field_type(const void *ctx, size_t field)
 {
     (void)ctx;
     return field_types[field];
@@ -69,7 +69,7 @@ static long band_index(const void *ctx, const char *name)
     return strcmp(name, "unit_value_band") == 0 ? 0 : -1;
 }
 
-/* The row accessors of crisk_row_view over an array of decl. */
+/* The row accessors of crisk__row_view over an array of decl. */
 static const char *row_text(const void *ctx, size_t row, size_t field, size_t *len)
 {
     const char *t = ((const decl *)ctx)[row].text[field];
@@ -90,15 +90,15 @@ static int row_band(const void *ctx, size_t band, size_t row, const float *featu
     return ((const decl *)ctx)[row].band;
 }
 
-static const crisk_profile_names names = {NULL, field_index, field_type, feature_index,
+static const crisk__profile_names names = {NULL, field_index, field_type, feature_index,
                                           band_index, lanes, 4};
 
 /* Parses rule-file text; returns the code and leaves the rule set in `*out`. */
-static int parse_text(const char *text, crisk_profiles **out, crisk_error *err)
+static int parse_text(const char *text, crisk__profiles **out, crisk_error *err)
 {
     cJSON *root = cJSON_Parse(text);
     ck_assert_ptr_nonnull(root);
-    int rc = crisk_profiles_parse(root, &names, out, err);
+    int rc = crisk__profiles_parse(root, &names, out, err);
     cJSON_Delete(root);
     return rc;
 }
@@ -123,16 +123,16 @@ static decl make_decl(const char *id, const char *date, const char *hs, const ch
 }
 
 /* Returns the rule ids `rules` hits on declaration `d` at `today`, joined by ','. */
-static const char *hits_of(const crisk_profiles *p, const decl *d, int64_t today)
+static const char *hits_of(const crisk__profiles *p, const decl *d, int64_t today)
 {
     static char buf[256];
     uint32_t hits[64];
-    crisk_row_view v = {d, 0, d->features, row_text, row_number, row_band};
-    size_t n = crisk_profiles_eval(p, &v, today, hits);
+    crisk__row_view v = {d, 0, d->features, row_text, row_number, row_band};
+    size_t n = crisk__profiles_eval(p, &v, today, hits);
     buf[0] = '\0';
     for (size_t i = 0; i < n; i++) {
         strcat(buf, i ? "," : "");
-        strcat(buf, crisk_profiles_rule_id(p, hits[i]));
+        strcat(buf, crisk__profiles_rule_id(p, hits[i]));
     }
     return buf;
 }
@@ -165,16 +165,16 @@ START_TEST(test_example_file)
     size_t n = fread(text, 1, sizeof text - 1, f);
     fclose(f);
     text[n] = '\0';
-    crisk_profiles *p = NULL;
+    crisk__profiles *p = NULL;
     crisk_error err;
     ck_assert_msg(parse_text(text, &p, &err) == 0, "%s", err.message);
-    ck_assert_uint_eq(crisk_profiles_count(p), 5);
-    ck_assert_str_eq(crisk_profiles_rule_description(p, 2),
+    ck_assert_uint_eq(crisk__profiles_count(p), 5);
+    ck_assert_str_eq(crisk__profiles_rule_description(p, 2),
                      "unit value below the HS6 x origin band");
-    ck_assert_uint_eq(crisk_profiles_rule_lane(p, 0), 0);
-    ck_assert_uint_eq(crisk_profiles_rule_lane(p, 3), 2);
-    ck_assert_int_eq(crisk_profiles_rule_mandatory(p, 1), 1);
-    ck_assert_int_eq(crisk_profiles_rule_mandatory(p, 2), 0);
+    ck_assert_uint_eq(crisk__profiles_rule_lane(p, 0), 0);
+    ck_assert_uint_eq(crisk__profiles_rule_lane(p, 3), 2);
+    ck_assert_int_eq(crisk__profiles_rule_mandatory(p, 1), 1);
+    ck_assert_int_eq(crisk__profiles_rule_mandatory(p, 2), 0);
 
     int64_t today = day("2025-03-10");
     decl plain = make_decl("D1", "2025-03-10", "850440", "XD", "IMP-0001", 500, 10, 0);
@@ -209,7 +209,7 @@ START_TEST(test_example_file)
     ck_assert_str_eq(hits_of(p, &cheap, today), "");
     cheap.text[F_ORIGIN] = "XC";
     ck_assert_str_eq(hits_of(p, &cheap, today), "P-005");
-    crisk_profiles_free(p);
+    crisk__profiles_free(p);
 }
 END_TEST
 
@@ -228,12 +228,12 @@ static const char *one_rule(const char *condition)
 /* Returns whether the one-rule file on `condition` hits `d`. */
 static int holds(const char *condition, const decl *d)
 {
-    crisk_profiles *p = NULL;
+    crisk__profiles *p = NULL;
     crisk_error err;
     ck_assert_msg(parse_text(one_rule(condition), &p, &err) == 0, "%s: %s", condition,
                   err.message);
     int hit = strcmp(hits_of(p, d, 0), "R") == 0;
-    crisk_profiles_free(p);
+    crisk__profiles_free(p);
     return hit;
 }
 
@@ -318,7 +318,7 @@ START_TEST(test_logic_and_depth)
         strcat(deep, a);
         for (int i = depth - 1; i >= 0; i--)
             strcat(deep, i % 2 ? "}" : "]}");
-        crisk_profiles *p = NULL;
+        crisk__profiles *p = NULL;
         crisk_error err;
         int rc = parse_text(one_rule(deep), &p, &err);
         if (depth <= CRISK_PROFILE_MAX_DEPTH) {
@@ -330,7 +330,7 @@ START_TEST(test_logic_and_depth)
             ck_assert_ptr_nonnull(strstr(err.message, "rules[0] (R)"));
             ck_assert_ptr_nonnull(strstr(err.message, "deeper than 32"));
         }
-        crisk_profiles_free(p);
+        crisk__profiles_free(p);
     }
 }
 END_TEST
@@ -411,7 +411,7 @@ START_TEST(test_refusals)
         char text[4096];
         snprintf(text, sizeof text, "{\"format\": \"crisk-profiles\", \"version\": 1, "
                  "\"rules\": [%s, %s]}", ok_rule, cases[i].rule);
-        crisk_profiles *p = (crisk_profiles *)&p;
+        crisk__profiles *p = (crisk__profiles *)&p;
         crisk_error err;
         ck_assert_int_eq(parse_text(text, &p, &err), CRISK_E_FORMAT);
         ck_assert_ptr_null(p);
@@ -431,7 +431,7 @@ START_TEST(test_refusals)
          "{\"w\": [], \"w\": []}}", "watchlists.w: a watch list named twice"},
     };
     for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
-        crisk_profiles *p = NULL;
+        crisk__profiles *p = NULL;
         crisk_error err;
         ck_assert_int_eq(parse_text(files[i][0], &p, &err), CRISK_E_FORMAT);
         ck_assert_msg(strstr(err.message, files[i][1]), "\"%s\" lacks \"%s\"", err.message,
@@ -467,9 +467,9 @@ START_TEST(test_mutations)
             if (!root)
                 continue;
             parsed++;
-            crisk_profiles *p = NULL;
+            crisk__profiles *p = NULL;
             crisk_error err = {0, ""};
-            int rc = crisk_profiles_parse(root, &names, &p, &err);
+            int rc = crisk__profiles_parse(root, &names, &p, &err);
             if (rc == 0) {
                 accepted++;
                 decl d = make_decl("D", "2025-03-10", "610910", "XA", "IMP-0042", 500, 0.1f, -1);
@@ -477,7 +477,7 @@ START_TEST(test_mutations)
             } else {
                 ck_assert(err.message[0] != '\0');
             }
-            crisk_profiles_free(p);
+            crisk__profiles_free(p);
             cJSON_Delete(root);
         }
     ck_assert_uint_gt(parsed, 100);

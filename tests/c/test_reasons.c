@@ -218,14 +218,14 @@ START_TEST(test_feature_fields_on_a_hand_made_schema)
         size_t fields[CRISK_FEATURE_MAX_FIELDS], want = 0;
         while (want < 3 && SOURCES[j][want])
             want++;
-        size_t n = crisk_schema_feature_fields(s, j, fields);
+        size_t n = crisk__schema_feature_fields(s, j, fields);
         ck_assert_msg(n == want, "feature %s: %zu fields, want %zu",
                       crisk_schema_feature_name(s, j), n, want);
         for (size_t i = 0; i < n; i++)
             ck_assert_str_eq(crisk_schema_field_name(s, fields[i]), SOURCES[j][i]);
     }
     size_t fields[CRISK_FEATURE_MAX_FIELDS];
-    ck_assert_uint_eq(crisk_schema_feature_fields(s, NFEAT, fields), 0);
+    ck_assert_uint_eq(crisk__schema_feature_fields(s, NFEAT, fields), 0);
     crisk_schema_free(s);
     remove_bundle();
 }

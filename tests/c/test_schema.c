@@ -238,11 +238,11 @@ START_TEST(table_free_ops_on_hand_made_rows)
     ck_assert_uint_eq(crisk_batch_size(b), 3);
     ck_assert_uint_eq(crisk_batch_source_line(b, 2), 7);
     ck_assert_uint_eq(crisk_schema_num_features(s), NFEAT);
-    ck_assert_int_eq(crisk_schema_field_required(s, F_ID), 1);
-    ck_assert_int_eq(crisk_schema_field_required(s, F_HS), 0);
-    ck_assert_int_eq(crisk_schema_field_type(s, F_HS), CRISK_FIELD_HS_CODE);
-    ck_assert_int_eq(crisk_schema_id_field(s), F_ID);
-    ck_assert_int_eq(crisk_schema_date_field(s), F_DATE);
+    ck_assert_int_eq(crisk__schema_field_required(s, F_ID), 1);
+    ck_assert_int_eq(crisk__schema_field_required(s, F_HS), 0);
+    ck_assert_int_eq(crisk__schema_field_type(s, F_HS), CRISK_FIELD_HS_CODE);
+    ck_assert_int_eq(crisk__schema_id_field(s), F_ID);
+    ck_assert_int_eq(crisk__schema_date_field(s), F_DATE);
     ck_assert_int_eq(crisk_schema_feature_index(s, "imp_rate"), X_IMP_RATE);
     ck_assert_int_eq(crisk_schema_field_index(s, "nope"), -1);
     ck_assert_str_eq(crisk_schema_field_name(s, F_MASS), "mass");
@@ -556,8 +556,8 @@ START_TEST(save_load_round_trip_is_bit_identical)
     ck_assert_int_eq(crisk_schema_features(t, c, x2, &err), 0);
     ck_assert_mem_eq(x1, x2, sizeof x1);
     for (size_t r = 0; r < 12; r++)
-        ck_assert_int_eq(crisk_schema_band_position(s, 0, b, r, x1 + r * NFEAT),
-                         crisk_schema_band_position(t, 0, c, r, x2 + r * NFEAT));
+        ck_assert_int_eq(crisk__schema_band_position(s, 0, b, r, x1 + r * NFEAT),
+                         crisk__schema_band_position(t, 0, c, r, x2 + r * NFEAT));
     /* Saving the loaded schema writes the same file. */
     ck_assert_int_eq(crisk_schema_save(t, p2, &err), 0);
     char *a = slurp(p1), *bb = slurp(p2);
@@ -670,8 +670,8 @@ START_TEST(fitted_text_reads_alike_in_place_and_through_cjson)
         ck_assert_int_eq(crisk_schema_features(t, c, x2, &err), 0);
         ck_assert_mem_eq(x1, x2, sizeof x1);
         for (size_t r = 0; r < 12; r++)
-            ck_assert_int_eq(crisk_schema_band_position(s, 0, b, r, x1 + r * NFEAT),
-                             crisk_schema_band_position(t, 0, c, r, x2 + r * NFEAT));
+            ck_assert_int_eq(crisk__schema_band_position(s, 0, b, r, x1 + r * NFEAT),
+                             crisk__schema_band_position(t, 0, c, r, x2 + r * NFEAT));
         ck_assert_int_eq(crisk_schema_save(t, path, &err), 0);
         char *again = slurp(path);
         ck_assert_msg(strcmp(again, text) == 0, "variant %zu saves differently", v);
@@ -802,8 +802,8 @@ START_TEST(long_fields_build_the_same_features)
     ck_assert_int_eq(crisk_schema_features(big, c, x2, &err), 0);
     ck_assert_mem_eq(x1, x2, sizeof x1);
     for (size_t r = 0; r < 12; r++)
-        ck_assert_int_eq(crisk_schema_band_position(s, 0, b, r, x1 + r * NFEAT),
-                         crisk_schema_band_position(big, 0, c, r, x2 + r * NFEAT));
+        ck_assert_int_eq(crisk__schema_band_position(s, 0, b, r, x1 + r * NFEAT),
+                         crisk__schema_band_position(big, 0, c, r, x2 + r * NFEAT));
     crisk_batch_free(b);
     crisk_batch_free(c);
     crisk_schema_free(s);
@@ -820,8 +820,8 @@ START_TEST(bands_place_rows_by_quantiles)
     ck_assert_int_eq(crisk_batch_new(s, &b, &err), 0);
     band_batch(b, labels);
     ck_assert_int_eq(crisk_schema_fit(s, b, labels, 12, NULL, &err), 0);
-    ck_assert_int_eq(crisk_schema_band_index(s, "uv"), 0);
-    ck_assert_int_eq(crisk_schema_band_index(s, "nope"), -1);
+    ck_assert_int_eq(crisk__schema_band_index(s, "uv"), 0);
+    ck_assert_int_eq(crisk__schema_band_index(s, "nope"), -1);
     crisk_batch_clear(b);
     /* Unit values 1..10: the 0.1 quantile is 1 + 0.9 * (2 - 1) = 1.9, the 0.9 quantile
      * 9 + 0.1 * (10 - 9) = 9.1 (linear interpolation between order statistics). */
@@ -836,9 +836,9 @@ START_TEST(bands_place_rows_by_quantiles)
     float x[6 * NFEAT];
     ck_assert_int_eq(crisk_schema_features(s, b, x, &err), 0);
     for (size_t r = 0; r < 5; r++)
-        ck_assert_int_eq(crisk_schema_band_position(s, 0, b, r, x + r * NFEAT), expect[r]);
+        ck_assert_int_eq(crisk__schema_band_position(s, 0, b, r, x + r * NFEAT), expect[r]);
     /* 851712 x US had 2 values, under min_count 5: no band. */
-    ck_assert_int_eq(crisk_schema_band_position(s, 0, b, 5, x + 5 * NFEAT), 2);
+    ck_assert_int_eq(crisk__schema_band_position(s, 0, b, 5, x + 5 * NFEAT), 2);
     crisk_batch_free(b);
     crisk_schema_free(s);
 }
@@ -901,14 +901,14 @@ START_TEST(bad_rows_are_rejected_with_field_value_and_reason)
     add_ok(b, good);
     ck_assert_uint_eq(crisk_batch_size(b), 1);
     size_t len;
-    const char *t = crisk_batch_text(b, 0, F_ORIGIN, &len);
+    const char *t = crisk__batch_text(b, 0, F_ORIGIN, &len);
     ck_assert_uint_eq(len, strlen("Zoë"));
     ck_assert_int_eq(memcmp(t, "Zoë", len), 0);
-    t = crisk_batch_text(b, 0, F_ID, &len);
+    t = crisk__batch_text(b, 0, F_ID, &len);
     ck_assert_int_eq(memcmp(t, "d9", len), 0);
-    ck_assert_double_eq(crisk_batch_number(b, 0, F_VALUE), -1500.0);
-    ck_assert_double_eq(crisk_batch_number(b, 0, F_MASS), 0.25);
-    ck_assert_double_eq(crisk_batch_number(b, 0, F_DATE), 19724.0); /* 2024-01-02 */
+    ck_assert_double_eq(crisk__batch_number(b, 0, F_VALUE), -1500.0);
+    ck_assert_double_eq(crisk__batch_number(b, 0, F_MASS), 0.25);
+    ck_assert_double_eq(crisk__batch_number(b, 0, F_DATE), 19724.0); /* 2024-01-02 */
     crisk_batch_free(b);
     crisk_schema_free(s);
 }
@@ -927,7 +927,7 @@ START_TEST(numbers_parse_exactly)
     for (size_t i = 0; i < n; i++) {
         const char *row[NFIELDS] = {"x", NULL, NULL, NULL, NULL, texts[i], NULL};
         add_ok(b, row);
-        ck_assert_double_eq(crisk_batch_number(b, i, F_VALUE), strtod(texts[i], NULL));
+        ck_assert_double_eq(crisk__batch_number(b, i, F_VALUE), strtod(texts[i], NULL));
     }
     crisk_batch_free(b);
     crisk_schema_free(s);
@@ -972,10 +972,10 @@ START_TEST(random_bytes_are_stored_or_rejected_never_half)
         }
         /* An accepted row keeps its text exactly, and its line. */
         size_t len;
-        const char *t = crisk_batch_text(b, accepted, F_ORIGIN, &len);
+        const char *t = crisk__batch_text(b, accepted, F_ORIGIN, &len);
         ck_assert_uint_eq(len, lens[F_ORIGIN]);
         ck_assert(len == 0 || memcmp(t, row[F_ORIGIN], len) == 0);
-        t = crisk_batch_text(b, accepted, F_ID, &len);
+        t = crisk__batch_text(b, accepted, F_ID, &len);
         ck_assert(len == lens[F_ID] && memcmp(t, row[F_ID], len) == 0);
         ck_assert_uint_eq(crisk_batch_source_line(b, accepted), (uint64_t)n);
         accepted++;

@@ -60,12 +60,12 @@ START_TEST(test_matches_linear_search)
     static char buf[N * MAX_LEN], probe[MAX_LEN + 16];
     static size_t starts[N], lens[N], first[N];
     size_t n = make_keys(buf, starts, lens);
-    crisk_strmap map;
-    crisk_strmap_init(&map);
+    crisk__strmap map;
+    crisk__strmap_init(&map);
     size_t distinct = 0;
     for (size_t i = 0; i < n; i++) {
         size_t index;
-        ck_assert_int_eq(crisk_strmap_insert(&map, buf + starts[i], lens[i], &index), 0);
+        ck_assert_int_eq(crisk__strmap_insert(&map, buf + starts[i], lens[i], &index), 0);
         long seen = linear_find(buf, starts, lens, i, buf + starts[i], lens[i]);
         /* A repeated key keeps the index it got first; a new one takes the next. */
         ck_assert_uint_eq(index, seen >= 0 ? first[seen] : distinct);
@@ -79,24 +79,24 @@ START_TEST(test_matches_linear_search)
         /* The key itself, copied at every alignment of an 8-byte word. */
         for (size_t shift = 0; shift < 8; shift++) {
             memcpy(probe + shift, key, len);
-            ck_assert_int_eq(crisk_strmap_find(&map, probe + shift, len), (long)first[i]);
-            ck_assert_uint_eq(crisk_hash_bytes(probe + shift, len), crisk_hash_bytes(key, len));
+            ck_assert_int_eq(crisk__strmap_find(&map, probe + shift, len), (long)first[i]);
+            ck_assert_uint_eq(crisk__hash_bytes(probe + shift, len), crisk__hash_bytes(key, len));
         }
         /* Every one-byte change of it, and the key one byte shorter. */
         for (size_t at = 0; at < len; at++) {
             memcpy(probe, key, len);
             probe[at] = (char)(probe[at] ^ 0x40);
             long want = linear_find(buf, starts, lens, n, probe, len);
-            ck_assert_int_eq(crisk_strmap_find(&map, probe, len),
+            ck_assert_int_eq(crisk__strmap_find(&map, probe, len),
                              want < 0 ? -1 : (long)first[want]);
         }
         if (len) {
             long want = linear_find(buf, starts, lens, n, key, len - 1);
-            ck_assert_int_eq(crisk_strmap_find(&map, key, len - 1),
+            ck_assert_int_eq(crisk__strmap_find(&map, key, len - 1),
                              want < 0 ? -1 : (long)first[want]);
         }
     }
-    crisk_strmap_free(&map);
+    crisk__strmap_free(&map);
 }
 END_TEST
 

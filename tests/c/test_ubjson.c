@@ -184,7 +184,7 @@ static cJSON *parse_ok(const void *data, size_t size)
     crisk_load_limits limits = default_limits();
     crisk_error err = {0};
     cJSON *out = NULL;
-    int rc = crisk_ubjson_parse(data, size, &limits, &out, &err);
+    int rc = crisk__ubjson_parse(data, size, &limits, &out, &err);
     ck_assert_msg(rc == 0, "parse failed (%d): %s", rc, err.message);
     ck_assert_ptr_nonnull(out);
     return out;
@@ -196,7 +196,7 @@ static int parse_refused(const void *data, size_t size, const char *label, crisk
 {
     crisk_load_limits limits = default_limits();
     cJSON *out = (cJSON *)&limits; /* must be reset to NULL */
-    int rc = crisk_ubjson_parse(data, size, &limits, &out, err);
+    int rc = crisk__ubjson_parse(data, size, &limits, &out, err);
     ck_assert_msg(rc == CRISK_E_FORMAT || rc == CRISK_E_LIMIT,
                   "%s: expected a refusal, got %d (%s)", label, rc, err->message);
     ck_assert_ptr_null(out);
@@ -272,7 +272,7 @@ START_TEST(test_ubj_matches_json)
             crisk_load_limits limits = default_limits();
             crisk_error err;
             cJSON *out = NULL;
-            int rc = crisk_ubjson_parse(mut, ubj_size, &limits, &out, &err);
+            int rc = crisk__ubjson_parse(mut, ubj_size, &limits, &out, &err);
             if (rc == 0)
                 cJSON_Delete(out);
             else
@@ -393,12 +393,12 @@ START_TEST(test_limits_and_offsets)
     cJSON *out = NULL;
     /* The document itself over max_file_bytes. */
     limits.max_file_bytes = 4;
-    ck_assert_int_eq(crisk_ubjson_parse((const unsigned char *)"Si\x03" "abc", 6, &limits,
+    ck_assert_int_eq(crisk__ubjson_parse((const unsigned char *)"Si\x03" "abc", 6, &limits,
                                         &out, &err), CRISK_E_LIMIT);
     ck_assert_ptr_nonnull(strstr(err.message, "max_file_bytes"));
     /* A count over max_file_bytes, in a document within it. */
     limits.max_file_bytes = 100;
-    ck_assert_int_eq(crisk_ubjson_parse((const unsigned char *)"[#U\xc8", 4, &limits, &out,
+    ck_assert_int_eq(crisk__ubjson_parse((const unsigned char *)"[#U\xc8", 4, &limits, &out,
                                         &err), CRISK_E_LIMIT);
     ck_assert_ptr_nonnull(strstr(err.message, "offset 2"));
     /* The offset and what was expected are named. */
@@ -471,7 +471,7 @@ START_TEST(test_legacy_matches_json)
 
     char *converted = NULL;
     crisk_error err = {0};
-    int rc = crisk_xgboost_legacy_to_json(legacy, legacy_size, &converted, &err);
+    int rc = crisk__xgboost_legacy_to_json(legacy, legacy_size, &converted, &err);
     ck_assert_msg(rc == 0, "legacy conversion failed: %s", err.message);
     cJSON *want = cJSON_ParseWithLength((const char *)json, json_size);
     cJSON *got = cJSON_Parse(converted);
@@ -485,7 +485,7 @@ START_TEST(test_legacy_matches_json)
     free(converted);
 
     /* Truncated: it begins like a legacy model, and libxgboost's reason is passed on. */
-    rc = crisk_xgboost_legacy_to_json(legacy, legacy_size / 2, &converted, &err);
+    rc = crisk__xgboost_legacy_to_json(legacy, legacy_size / 2, &converted, &err);
     ck_assert_int_eq(rc, CRISK_E_FORMAT);
     ck_assert_ptr_null(converted);
     ck_assert_ptr_nonnull(strstr(err.message, "not a recognised model format"));
@@ -517,7 +517,7 @@ START_TEST(test_legacy_silent)
     ck_assert_int_ge(dup2(fileno(capture), STDERR_FILENO), 0);
     char *converted = NULL;
     crisk_error err = {0};
-    int rc = crisk_xgboost_legacy_to_json(legacy, size, &converted, &err);
+    int rc = crisk__xgboost_legacy_to_json(legacy, size, &converted, &err);
     fflush(stderr);
     dup2(saved_fd, STDERR_FILENO);
     close(saved_fd);
@@ -542,7 +542,7 @@ START_TEST(test_not_a_model)
     for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
         char *json = (char *)&i;
         crisk_error err;
-        ck_assert_int_eq(crisk_xgboost_legacy_to_json(texts[i], strlen(texts[i]), &json, &err),
+        ck_assert_int_eq(crisk__xgboost_legacy_to_json(texts[i], strlen(texts[i]), &json, &err),
                          CRISK_E_FORMAT);
         ck_assert_ptr_null(json);
         ck_assert_ptr_nonnull(strstr(err.message, "not a recognised model format"));
@@ -556,7 +556,7 @@ START_TEST(test_not_a_model)
     unsigned char zeros[200] = {0};
     char *json = NULL;
     crisk_error err;
-    ck_assert_int_eq(crisk_xgboost_legacy_to_json(zeros, sizeof zeros, &json, &err),
+    ck_assert_int_eq(crisk__xgboost_legacy_to_json(zeros, sizeof zeros, &json, &err),
                      CRISK_E_FORMAT);
 }
 END_TEST

@@ -63,9 +63,9 @@ void fuzz_finish_import(crisk_model *model, int rc, const crisk_load_options *op
                         crisk_error *err)
 {
     if (rc == 0)
-        rc = crisk_model_validate(model, &opts->limits, err);
+        rc = crisk__model_validate(model, &opts->limits, err);
     if (rc == 0)
-        rc = crisk_engine_build(model, err);
+        rc = crisk__engine_build(model, err);
     if (rc) {
         fuzz_check_failure(rc, err);
         crisk_model_free(model);

@@ -15,10 +15,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     crisk_load_options opts;
     fuzz_load_options(&opts);
     crisk_error err;
-    crisk_model *m = crisk_model_new();
+    crisk_model *m = crisk__model_new();
     if (!m)
         abort();
-    int rc = crisk_import_lightgbm((const char *)data, size, &opts.limits, m, &err);
+    int rc = crisk__import_lightgbm((const char *)data, size, &opts.limits, m, &err);
     fuzz_finish_import(m, rc, &opts, &err);
     return 0;
 }

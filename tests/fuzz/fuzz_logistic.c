@@ -18,10 +18,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cJSON *root = cJSON_ParseWithLength((const char *)data, size);
     if (!root)
         return 0;
-    crisk_model *m = crisk_model_new();
+    crisk_model *m = crisk__model_new();
     if (!m)
         abort();
-    fuzz_finish_import(m, crisk_import_logistic(root, &opts.limits, m, &err), &opts, &err);
+    fuzz_finish_import(m, crisk__import_logistic(root, &opts.limits, m, &err), &opts, &err);
     cJSON_Delete(root);
     return 0;
 }

@@ -16,16 +16,16 @@
 #include <unistd.h>
 
 /* Checks the indexed containers of checked text `data` against scans of them. */
-static void check_index(const char *data, size_t size, const crisk_jindex *index)
+static void check_index(const char *data, size_t size, const crisk__jindex *index)
 {
-    crisk_jshared with = {NULL, 0, (locale_t)0, index}, without = {NULL, 0, (locale_t)0, NULL};
+    crisk__jshared with = {NULL, 0, (locale_t)0, index}, without = {NULL, 0, (locale_t)0, NULL};
     for (size_t i = 0; i < index->n; i++) {
-        const crisk_jspan *span = &index->spans[i];
-        crisk_jpull a, b;
-        crisk_jpull_init(&a, span->start, (size_t)(data + size - span->start), &with);
-        crisk_jpull_init(&b, span->start, (size_t)(data + size - span->start), &without);
-        if (crisk_jpull_count(&a) != crisk_jpull_count(&b) || crisk_jpull_skip(&a)
-            || crisk_jpull_skip(&b) || a.p != b.p || a.p != span->end)
+        const crisk__jspan *span = &index->spans[i];
+        crisk__jpull a, b;
+        crisk__jpull_init(&a, span->start, (size_t)(data + size - span->start), &with);
+        crisk__jpull_init(&b, span->start, (size_t)(data + size - span->start), &without);
+        if (crisk__jpull_count(&a) != crisk__jpull_count(&b) || crisk__jpull_skip(&a)
+            || crisk__jpull_skip(&b) || a.p != b.p || a.p != span->end)
             abort();
     }
     free(without.buf);
@@ -35,8 +35,8 @@ static void check_index(const char *data, size_t size, const crisk_jindex *index
 /* Checks `data` as JSON, then loads it as a schema file. Always returns 0. */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    crisk_jindex index = {NULL, 0, 0, 256, 5};
-    if (crisk_json_check_text((const char *)data, size, 16, &index)) {
+    crisk__jindex index = {NULL, 0, 0, 256, 5};
+    if (crisk__json_check_text((const char *)data, size, 16, &index)) {
         cJSON *root = cJSON_ParseWithLength((const char *)data, size);
         if (!root)
             abort(); /* the subset read in place must be JSON cJSON reads */

@@ -17,15 +17,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_load_options(&opts);
     crisk_error err;
     cJSON *root = NULL;
-    int rc = crisk_ubjson_parse(data, size, &opts.limits, &root, &err);
+    int rc = crisk__ubjson_parse(data, size, &opts.limits, &root, &err);
     if (rc) {
         fuzz_check_failure(rc, &err);
         return 0;
     }
-    crisk_model *m = crisk_model_new();
+    crisk_model *m = crisk__model_new();
     if (!m)
         abort();
-    fuzz_finish_import(m, crisk_import_xgboost(root, &opts.limits, m, &err), &opts, &err);
+    fuzz_finish_import(m, crisk__import_xgboost(root, &opts.limits, m, &err), &opts, &err);
     cJSON_Delete(root);
     return 0;
 }

@@ -18,7 +18,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     crisk_error err;
     char *text = NULL;
     size_t text_size = 0;
-    int rc = crisk_json_nonfinite_rewrite((const char *)data, size, &text, &text_size, &err);
+    int rc = crisk__json_nonfinite_rewrite((const char *)data, size, &text, &text_size, &err);
     if (rc) {
         fuzz_check_failure(rc, &err);
         return 0;
@@ -28,10 +28,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     free(text);
     if (!root)
         return 0;
-    crisk_model *m = crisk_model_new();
+    crisk_model *m = crisk__model_new();
     if (!m)
         abort();
-    fuzz_finish_import(m, crisk_import_xgboost(root, &opts.limits, m, &err), &opts, &err);
+    fuzz_finish_import(m, crisk__import_xgboost(root, &opts.limits, m, &err), &opts, &err);
     cJSON_Delete(root);
     return 0;
 }
