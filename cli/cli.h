@@ -6,7 +6,6 @@
 #define CRISK_CLI_H
 
 #include "crisk.h"
-#include "decl/reader.h"
 
 #include <stdio.h>
 
@@ -90,7 +89,7 @@ void cli_table_free(cli_table *table);
 
 /* Returns the format `format` names ("csv", "jsonl") or `path`'s extension implies ("-"
  * without a format: CSV), or 0. */
-crisk__decl_format cli_decl_format(const char *path, const char *format);
+crisk_decl_format cli_decl_format(const char *path, const char *format);
 
 /* Bytes of the buffer cli_format_float() writes to. */
 #define CLI_FLOAT_BYTES 32
@@ -114,8 +113,8 @@ typedef struct cli_rejects {
 /* Opens the rejects file `path` (NULL: stderr). Returns 0 or CLI_EXIT_FAILURE. */
 int cli_rejects_open(cli_rejects *rejects, const char *path);
 
-/* Writes one reject (a crisk__decl_reject_fn over a cli_rejects). Returns 0. */
-int cli_rejects_write(void *ctx, const crisk__decl_reject *reject);
+/* Writes one reject (a crisk_decl_reject_fn over a cli_rejects). Returns 0. */
+int cli_rejects_write(void *ctx, const crisk_decl_reject *reject);
 
 /* Finishes the rejects file. Returns 0, or -1 after reporting a write error. */
 int cli_rejects_close(cli_rejects *rejects);
@@ -124,13 +123,13 @@ int cli_rejects_close(cli_rejects *rejects);
 typedef struct cli_decl_input {
     FILE *f;
     const char *name;            /* for messages: the path, or "stdin" */
-    crisk__decl_reader *reader;
+    crisk_decl_reader *reader;
 } cli_decl_input;
 
 /* Opens `path` ("-": stdin) as declarations of `schema` with extra columns `extras`.
  * Returns 0, CLI_EXIT_USAGE (format unknown) or CLI_EXIT_FAILURE, after reporting. */
 int cli_decl_input_open(cli_decl_input *in, const char *path, const char *format,
-                        const crisk_schema *schema, const crisk__decl_extra *extras,
+                        const crisk_schema *schema, const crisk_decl_extra *extras,
                         size_t num_extras);
 
 /* Closes an input opened by cli_decl_input_open(). */
@@ -190,7 +189,7 @@ typedef struct cli_decl_run {
 /* Opens the input for `schema` with extra columns `extras`. Returns 0, CLI_EXIT_USAGE or
  * CLI_EXIT_FAILURE after reporting. */
 int cli_decl_run_open(cli_decl_run *r, const crisk_schema *schema,
-                      const crisk__decl_extra *extras, size_t num_extras);
+                      const crisk_decl_extra *extras, size_t num_extras);
 
 /* Loads the device keys and opens the rejects file. Returns 0, CLI_EXIT_USAGE or
  * CLI_EXIT_FAILURE after reporting. */

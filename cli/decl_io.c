@@ -15,7 +15,7 @@
 
 /* Returns the format named by `format` ("csv"/"jsonl") or implied by `path`'s extension
  * ("-" with no --format: CSV), or 0 when neither tells. */
-crisk__decl_format cli_decl_format(const char *path, const char *format)
+crisk_decl_format cli_decl_format(const char *path, const char *format)
 {
     if (format) {
         if (strcmp(format, "csv") == 0)
@@ -26,7 +26,7 @@ crisk__decl_format cli_decl_format(const char *path, const char *format)
     }
     if (strcmp(path, "-") == 0)
         return CRISK_DECL_CSV;
-    return crisk__decl_format_of(path);
+    return crisk_decl_format_of(path);
 }
 
 /* Returns nonzero when the 8-byte word `w` holds the byte `c` (the classic zero-byte
@@ -195,7 +195,7 @@ void cli_write_json_text(FILE *f, const char *s, size_t n)
 int cli_rejects_open(cli_rejects *rj, const char *path)
 {
     rj->name = path;
-    rj->jsonl = path && crisk__decl_format_of(path) == CRISK_DECL_JSONL;
+    rj->jsonl = path && crisk_decl_format_of(path) == CRISK_DECL_JSONL;
     rj->f = NULL;
     if (!path)
         return 0;
@@ -209,8 +209,8 @@ int cli_rejects_open(cli_rejects *rj, const char *path)
     return 0;
 }
 
-/* Writes one rejected row to the sink (a crisk__decl_reject_fn); returns 0. */
-int cli_rejects_write(void *ctx, const crisk__decl_reject *rej)
+/* Writes one rejected row to the sink (a crisk_decl_reject_fn); returns 0. */
+int cli_rejects_write(void *ctx, const crisk_decl_reject *rej)
 {
     cli_rejects *rj = ctx;
     if (!rj->f) {
@@ -248,12 +248,12 @@ int cli_rejects_close(cli_rejects *rj)
  * extension implies, for `schema`, with the extra columns `extras`. Returns 0,
  * CLI_EXIT_USAGE (no format known) or CLI_EXIT_FAILURE, after reporting. */
 int cli_decl_input_open(cli_decl_input *in, const char *path, const char *format,
-                        const crisk_schema *schema, const crisk__decl_extra *extras,
+                        const crisk_schema *schema, const crisk_decl_extra *extras,
                         size_t num_extras)
 {
     memset(in, 0, sizeof *in);
     in->name = strcmp(path, "-") == 0 ? "stdin" : path;
-    crisk__decl_format fmt = cli_decl_format(path, format);
+    crisk_decl_format fmt = cli_decl_format(path, format);
     if (!fmt) {
         fprintf(stderr, "crisk: %s: cannot tell the input format: name the file .csv or "
                         ".jsonl, or give --format csv|jsonl\n", in->name);
@@ -262,12 +262,12 @@ int cli_decl_input_open(cli_decl_input *in, const char *path, const char *format
     in->f = cli_open_input(path);
     if (!in->f)
         return CLI_EXIT_FAILURE;
-    crisk__decl_options opts;
-    crisk__decl_options_init(&opts);
+    crisk_decl_options opts;
+    crisk_decl_options_init(&opts);
     opts.extras = extras;
     opts.num_extras = num_extras;
     crisk_error err;
-    if (crisk__decl_open(in->f, fmt, schema, &opts, &in->reader, &err) != 0) {
+    if (crisk_decl_open(in->f, fmt, schema, &opts, &in->reader, &err) != 0) {
         cli_report(in->name, err.message);
         return CLI_EXIT_FAILURE;
     }
@@ -277,7 +277,7 @@ int cli_decl_input_open(cli_decl_input *in, const char *path, const char *format
 /* Closes the input (not stdin) and frees its reader. */
 void cli_decl_input_close(cli_decl_input *in)
 {
-    crisk__decl_free(in->reader);
+    crisk_decl_free(in->reader);
     in->reader = NULL;
     if (in->f && in->f != stdin)
         fclose(in->f);
@@ -288,7 +288,7 @@ void cli_decl_input_close(cli_decl_input *in)
 void cli_decl_summary(const cli_decl_input *in, const char *verb)
 {
     uint64_t rejected;
-    uint64_t read = crisk__decl_rows_read(in->reader, &rejected);
+    uint64_t read = crisk_decl_rows_read(in->reader, &rejected);
     fprintf(stderr, "rows read: %llu, %s: %llu, rejected: %llu\n", (unsigned long long)read,
             verb, (unsigned long long)(read - rejected), (unsigned long long)rejected);
 }

@@ -13,7 +13,7 @@
 /* Opens the declaration input at `r->input` for `schema`, with the extra columns
  * `extras`. Returns 0, CLI_EXIT_USAGE or CLI_EXIT_FAILURE after reporting. */
 int cli_decl_run_open(cli_decl_run *r, const crisk_schema *schema,
-                      const crisk__decl_extra *extras, size_t num_extras)
+                      const crisk_decl_extra *extras, size_t num_extras)
 {
     return cli_decl_input_open(&r->in, r->input, r->format, schema, extras, num_extras);
 }
@@ -34,7 +34,7 @@ int cli_decl_run_next(cli_decl_run *r, const crisk_schema *schema, crisk_batch *
                       size_t max_rows, double *extras, size_t *n, crisk_error *err)
 {
     crisk_batch_clear(batch);
-    int rc = crisk__decl_read(r->in.reader, batch, max_rows, extras, cli_rejects_write,
+    int rc = crisk_decl_read(r->in.reader, batch, max_rows, extras, cli_rejects_write,
                              &r->rejects, n, err);
     if (rc || *n == 0)
         return rc;

@@ -212,7 +212,7 @@ int cli_evaluate(int argc, char **argv)
     int status = CLI_EXIT_FAILURE;
     scored *rows = NULL;
     size_t n = 0;
-    const crisk__decl_extra extras[2] = {{a.label, 1, 1}, {a.revenue, 1, 0}};
+    const crisk_decl_extra extras[2] = {{a.label, 1, 1}, {a.revenue, 1, 0}};
     long model = pick_model(bundle, a.model);
     if (model < 0) {
         status = CLI_EXIT_USAGE;

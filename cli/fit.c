@@ -58,7 +58,7 @@ static int read_all(cli_decl_run *run, crisk_batch *batch, float **labels, size_
     *n = 0;
     for (;;) {
         size_t got;
-        int rc = crisk__decl_read(run->in.reader, batch, READ_ROWS, chunk, cli_rejects_write,
+        int rc = crisk_decl_read(run->in.reader, batch, READ_ROWS, chunk, cli_rejects_write,
                                  &run->rejects, &got, err);
         if (rc)
             return rc;
@@ -165,7 +165,7 @@ int cli_fit(int argc, char **argv)
     crisk_batch *batch = NULL;
     float *labels = NULL;
     size_t n = 0;
-    const crisk__decl_extra label = {a.label, 1, 1};
+    const crisk_decl_extra label = {a.label, 1, 1};
     if ((rc = cli_decl_run_open(&a.run, schema, &label, 1)) != 0 ||
         (rc = cli_decl_run_prepare(&a.run)) != 0) {
         status = rc;

@@ -46,7 +46,7 @@ static int parse(int argc, char **argv, score_args *a)
     int rc = cli_parse_args("score", argc, argv, opts, CLI_NOPTS(opts), 2);
     if (rc)
         return rc;
-    crisk__decl_format out = a->output ? cli_decl_format(a->output, a->format)
+    crisk_decl_format out = a->output ? cli_decl_format(a->output, a->format)
                                       : (a->format ? cli_decl_format("-", a->format)
                                                    : CRISK_DECL_CSV);
     if (!out) {

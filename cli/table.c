@@ -4,7 +4,7 @@
  */
 #include "cli.h"
 
-#include "common/csv.h"
+#include "crisk.h"
 #include "common/error.h"
 
 #include <errno.h>
@@ -14,7 +14,7 @@
 #include <strings.h>
 
 struct cli_table {
-    crisk__csv_reader *csv;
+    crisk_csv_reader *csv;
     size_t num_features;
     size_t num_columns;   /* fields in the header, and so in every row */
     long *column_feature; /* per column: the feature it fills, or -1 (ignored) */
@@ -87,7 +87,7 @@ static int read_header(cli_table *t, const crisk_model *model, int ignore_extra,
 {
     const char **fields;
     size_t n;
-    int rc = crisk__csv_next(t->csv, &fields, &n, err);
+    int rc = crisk_csv_next(t->csv, &fields, &n, err);
     if (rc < 0)
         return rc;
     if (rc == 0)
@@ -126,11 +126,11 @@ int cli_table_open(FILE *f, const crisk_model *model, int ignore_extra, cli_tabl
         return crisk__fail(err, CRISK_E_NOMEM, "out of memory for a table");
     t->num_features = crisk_model_num_features(model);
     /* Room for wide models' rows: a generous 64 bytes per cell beyond the default. */
-    crisk__csv_options opts;
-    crisk__csv_options_init(&opts);
+    crisk_csv_options opts;
+    crisk_csv_options_init(&opts);
     if (t->num_features < ((size_t)-1 - opts.max_record_bytes) / 64)
         opts.max_record_bytes += 64 * t->num_features;
-    int rc = crisk__csv_open(f, &opts, &t->csv, err);
+    int rc = crisk_csv_open(f, &opts, &t->csv, err);
     if (rc == 0)
         rc = read_header(t, model, ignore_extra, err);
     if (rc) {
@@ -151,7 +151,7 @@ void cli_table_free(cli_table *table)
             free(table->column_name[c]);
     free(table->column_name);
     free(table->column_feature);
-    crisk__csv_free(table->csv);
+    crisk_csv_free(table->csv);
     free(table);
 }
 
@@ -194,12 +194,12 @@ int cli_table_read(cli_table *t, float *rows, size_t max_rows, size_t *nrows,
     while (*nrows < max_rows) {
         const char **fields;
         size_t n;
-        int rc = crisk__csv_next(t->csv, &fields, &n, err);
+        int rc = crisk_csv_next(t->csv, &fields, &n, err);
         if (rc < 0)
             return rc;
         if (rc == 0)
             break;
-        size_t line = crisk__csv_line(t->csv);
+        size_t line = crisk_csv_line(t->csv);
         if (*nrows == 0)
             *first_line = line;
         *last_line = line;

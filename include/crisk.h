@@ -30,5 +30,6 @@
 #include "crisk/schema.h"
 #include "crisk/events.h"
 #include "crisk/bundle.h"
+#include "crisk/reader.h"
 
 #endif /* CRISK_H */

@@ -17,10 +17,9 @@
 #include <string.h>
 
 #include "crisk.h"
-#include "decl/reader.h"
 #include "common/error.h"
 
-/* Rows read per call of crisk__decl_read. */
+/* Rows read per call of crisk_decl_read. */
 #define DECL_FILE_CHUNK 4096
 
 /* A file's declarations: the batch (made for the schema the file was read with), and
@@ -38,7 +37,7 @@ typedef struct decl_file_rejected {
 } decl_file_rejected;
 
 /* Reject callback: records the first rejected row in `ctx` and stops the reading. */
-static int decl_file_reject(void *ctx, const crisk__decl_reject *reject)
+static int decl_file_reject(void *ctx, const crisk_decl_reject *reject)
 {
     decl_file_rejected *first = ctx;
     first->line = reject->line;
@@ -79,26 +78,26 @@ static int decl_file_add_labels(decl_file *file, size_t *cap, const double *chun
 /* Reads every declaration of `f` (`format`) into `file`'s batch, and the 0/1 values of
  * column `label` into its labels when `label` is not empty. Returns 0 or a negative code
  * with `err` filled (a rejected row: CRISK_E_INPUT naming `path` and the line). */
-static int decl_file_fill(decl_file *file, FILE *f, crisk__decl_format format,
+static int decl_file_fill(decl_file *file, FILE *f, crisk_decl_format format,
                           const crisk_schema *schema, const char *path, const char *label,
                           crisk_error *err)
 {
-    const crisk__decl_extra extra = {label, 1, 1};
-    crisk__decl_options opts;
-    crisk__decl_options_init(&opts);
+    const crisk_decl_extra extra = {label, 1, 1};
+    crisk_decl_options opts;
+    crisk_decl_options_init(&opts);
     if (label[0]) {
         opts.extras = &extra;
         opts.num_extras = 1;
     }
-    crisk__decl_reader *reader = NULL;
-    int rc = crisk__decl_open(f, format, schema, &opts, &reader, err);
+    crisk_decl_reader *reader = NULL;
+    int rc = crisk_decl_open(f, format, schema, &opts, &reader, err);
     double *chunk = label[0] && rc == 0 ? malloc(DECL_FILE_CHUNK * sizeof *chunk) : NULL;
     if (rc == 0 && label[0] && !chunk)
         rc = crisk__fail(err, CRISK_E_NOMEM, "out of memory for %d labels", DECL_FILE_CHUNK);
     decl_file_rejected first = {0, ""};
     size_t cap = 0;
     for (size_t got = 1; rc == 0 && got > 0;) {
-        rc = crisk__decl_read(reader, file->batch, DECL_FILE_CHUNK, chunk, decl_file_reject,
+        rc = crisk_decl_read(reader, file->batch, DECL_FILE_CHUNK, chunk, decl_file_reject,
                              &first, &got, err);
         if (rc == 0 && label[0])
             rc = decl_file_add_labels(file, &cap, chunk, got, err);
@@ -109,7 +108,7 @@ static int decl_file_fill(decl_file *file, FILE *f, crisk__decl_format format,
         rc = crisk__fail(err, CRISK_E_INPUT, "%s line %llu: %s", path,
                         (unsigned long long)first.line, first.reason);
     free(chunk);
-    crisk__decl_free(reader);
+    crisk_decl_free(reader);
     return rc;
 }
 
@@ -119,7 +118,7 @@ static int decl_file_fill(decl_file *file, FILE *f, crisk__decl_format format,
 static decl_file *decl_file_read(const crisk_schema *schema, const char *path,
                                  const char *label, crisk_error *err)
 {
-    crisk__decl_format format = crisk__decl_format_of(path);
+    crisk_decl_format format = crisk_decl_format_of(path);
     if (!format) {
         crisk__fail(err, CRISK_E_INVALID_ARGUMENT,
                    "%s: not a .csv or .jsonl file (the extension tells the format)", path);
