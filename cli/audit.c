@@ -137,7 +137,7 @@ static void print_path(unsigned char path[][CRISK_HASH_SIZE], size_t len)
 {
     char hex[CRISK_SHA256_HEX + 1];
     for (size_t i = 0; i < len; i++) {
-        crisk__hex_encode(path[i], CRISK_HASH_SIZE, hex);
+        crisk_hex_encode(path[i], CRISK_HASH_SIZE, hex);
         printf("path %s\n", hex);
     }
 }
@@ -231,7 +231,7 @@ static int parse_path(const proof_text *p, size_t first, unsigned char path[][CR
     for (size_t i = first; i < p->nlines; i++) {
         if (strcmp(p->keys[i], "path") != 0 || strlen(p->values[i]) != CRISK_SHA256_HEX ||
             *len == CRISK_MERKLE_MAX_PROOF ||
-            crisk__hex_decode(p->values[i], CRISK_HASH_SIZE, path[*len]) != 0)
+            crisk_hex_decode(p->values[i], CRISK_HASH_SIZE, path[*len]) != 0)
             return -1;
         ++*len;
     }
@@ -454,7 +454,7 @@ static int cmd_prove(int argc, char **argv)
     } else if (memcmp(root, cp.root, CRISK_HASH_SIZE) != 0) {
         fail("prove", "the log's entries do not have the checkpoint's root");
     } else {
-        crisk__hex_encode(data, size, hex);
+        crisk_hex_encode(data, size, hex);
         printf("%s\nindex %ld\nsize %" PRIu64 "\ndata %s\n", inclusion_magic, index,
                cp.tree_size, hex);
         print_path(path, len);
@@ -500,7 +500,7 @@ static int cmd_check_proof(int argc, char **argv)
     data_len = strlen(p.values[2]) / 2;
     data = malloc(data_len + 1);
     if (!data || strlen(p.values[2]) % 2 ||
-        crisk__hex_decode(p.values[2], data_len, data) != 0) {
+        crisk_hex_decode(p.values[2], data_len, data) != 0) {
         fail("check-proof", "malformed proof: the data line is not hex");
         goto done;
     }

@@ -298,17 +298,17 @@ void cli_decl_summary(const cli_decl_input *in, const char *verb)
  * schema names no id field, the row's source line stands for it. */
 const char *cli_batch_id(const crisk_batch *batch, size_t row, char *buf, size_t *len)
 {
-    const crisk_schema *schema = crisk__batch_schema(batch);
-    long id = crisk__schema_id_field(schema);
+    const crisk_schema *schema = crisk_batch_schema(batch);
+    long id = crisk_schema_id_field(schema);
     if (id < 0) {
         *len = (size_t)snprintf(buf, CLI_ID_BYTES, "%llu",
                                 (unsigned long long)crisk_batch_source_line(batch, row));
         return buf;
     }
-    crisk__field_type type = crisk__schema_field_type(schema, (size_t)id);
+    crisk_field_type type = crisk_schema_field_type(schema, (size_t)id);
     if (type == CRISK_FIELD_STRING || type == CRISK_FIELD_HS_CODE)
-        return crisk__batch_text(batch, row, (size_t)id, len);
-    double v = crisk__batch_number(batch, row, (size_t)id);
+        return crisk_batch_text(batch, row, (size_t)id, len);
+    double v = crisk_batch_number(batch, row, (size_t)id);
     if (isnan(v))
         return NULL;
     *len = (size_t)snprintf(buf, CLI_ID_BYTES, "%.17g", v);
@@ -318,6 +318,6 @@ const char *cli_batch_id(const crisk_batch *batch, size_t row, char *buf, size_t
 /* Returns the header name of the id column: the schema's id field, else "line". */
 const char *cli_id_name(const crisk_schema *schema)
 {
-    long id = crisk__schema_id_field(schema);
+    long id = crisk_schema_id_field(schema);
     return id < 0 ? "line" : crisk_schema_field_name(schema, (size_t)id);
 }

@@ -86,7 +86,7 @@ static int write_matrix(const char *path, const crisk_batch *batch, const float 
         cli_report(path, strerror(errno));
         return -1;
     }
-    const crisk_schema *schema = crisk__batch_schema(batch);
+    const crisk_schema *schema = crisk_batch_schema(batch);
     size_t F = crisk_schema_num_features(schema), N = crisk_batch_size(batch);
     const char *idname = cli_id_name(schema);
     cli_write_csv_text(out, idname, strlen(idname));

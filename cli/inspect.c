@@ -34,7 +34,7 @@ int cli_inspect(int argc, char **argv)
     unsigned char digest[CRISK_SHA256_SIZE];
     char hex[CRISK_SHA256_HEX + 1];
     crisk_model_digest(model, digest);
-    crisk__hex_encode(digest, sizeof digest, hex);
+    crisk_hex_encode(digest, sizeof digest, hex);
     printf("sha256: %s\n", hex);
     crisk_model_free(model);
     if (fflush(stdout) != 0) {

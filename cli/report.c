@@ -27,7 +27,7 @@ crisk_model *cli_load_model(const char *path, const char *sha256_hex)
     crisk_load_options_init(&opts);
     if (sha256_hex) {
         if (strlen(sha256_hex) != CRISK_SHA256_HEX ||
-            crisk__hex_decode(sha256_hex, CRISK_SHA256_SIZE, opts.expected_sha256) != 0) {
+            crisk_hex_decode(sha256_hex, CRISK_SHA256_SIZE, opts.expected_sha256) != 0) {
             cli_report("--sha256", "expected 64 hex digits (a SHA-256 digest)");
             return NULL;
         }

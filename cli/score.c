@@ -301,15 +301,15 @@ static int write_json_record(FILE *out, const crisk_bundle *bundle,
 
 /* Wall and CPU time of the stages of `crisk score`, in seconds (--timings). */
 typedef struct score_timings {
-    crisk__bundle_clock read, output;
-    crisk__bundle_timings scoring;
+    crisk_clock read, output;
+    crisk_bundle_timings scoring;
 } score_timings;
 
 /* Prints the stage times `t` to stderr: one line of wall times, one of CPU times. */
 static void print_timings(const score_timings *t)
 {
-    const crisk__bundle_timings *s = &t->scoring;
-    const crisk__bundle_clock *c[] = {&t->read, &s->features, &s->models, &s->profiles, &s->lanes,
+    const crisk_bundle_timings *s = &t->scoring;
+    const crisk_clock *c[] = {&t->read, &s->features, &s->models, &s->profiles, &s->lanes,
                                &t->output};
     for (int cpu = 0; cpu <= 1; cpu++) {
         double v[6];
@@ -339,14 +339,14 @@ static int score_all(const crisk_bundle *bundle, score_args *a, crisk_lane_state
         rc = crisk__fail(err, CRISK_E_NOMEM, "out of memory writing the header");
     while (rc == 0) {
         size_t n;
-        crisk__bundle_clock mark = bundle_clock_now();
+        crisk_clock mark = crisk_clock_now();
         rc = cli_decl_run_next(&a->run, crisk_bundle_schema(bundle), batch, a->batch, NULL, &n,
                                err);
-        bundle_clock_lap(&t->read, &mark); /* the events joined count as reading */
+        crisk_clock_lap(&t->read, &mark); /* the events joined count as reading */
         if (rc || n == 0)
             break;
         crisk_results *res = NULL;
-        rc = crisk__bundle_score_timed(bundle, batch, &opts, &res, &t->scoring, err);
+        rc = crisk_bundle_score_timed(bundle, batch, &opts, &res, &t->scoring, err);
         if (rc) {
             char where[96];
             snprintf(where, sizeof where, "the declarations of lines %llu to %llu",
@@ -355,7 +355,7 @@ static int score_all(const crisk_bundle *bundle, score_args *a, crisk_lane_state
             crisk__fail_prefix(err, rc, where);
             break;
         }
-        mark = bundle_clock_now();
+        mark = crisk_clock_now();
         for (size_t i = 0; i < n && rc == 0; i++) {
             char reason[256];
             crisk_results_reason(res, i, reason, sizeof reason);
@@ -369,7 +369,7 @@ static int score_all(const crisk_bundle *bundle, score_args *a, crisk_lane_state
         if (rc == 0)
             rc = cli_score_audit_batch(&a->audit, bundle, batch, res, err);
         crisk_results_free(res);
-        bundle_clock_lap(&t->output, &mark);
+        crisk_clock_lap(&t->output, &mark);
     }
     free(scratch);
     crisk_batch_free(batch);
@@ -428,9 +428,9 @@ int cli_score(int argc, char **argv)
         cli_report(a.state, err.message);
         rc = -1;
     }
-    crisk__bundle_clock mark = bundle_clock_now();
+    crisk_clock mark = crisk_clock_now();
     int written = cli_finish_output(out, a.output ? a.output : "stdout") == 0;
-    bundle_clock_lap(&timings.output, &mark);
+    crisk_clock_lap(&timings.output, &mark);
     if (a.timings)
         print_timings(&timings);
     written &= cli_rejects_close(&a.run.rejects) == 0;

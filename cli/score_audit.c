@@ -49,7 +49,7 @@ int cli_score_audit_open(cli_score_audit *s, const crisk_bundle *bundle)
         return CLI_EXIT_FAILURE;
     unsigned char digest[CRISK_HASH_SIZE];
     crisk_bundle_digest(bundle, digest);
-    crisk__hex_encode(digest, sizeof digest, s->bundle_hex);
+    crisk_hex_encode(digest, sizeof digest, s->bundle_hex);
     if (!s->log_path)
         return 0;
     crisk_error err;
@@ -122,7 +122,7 @@ static const char *model_name(const void *ctx, size_t i)
 int cli_personal_write(FILE *out, const cli_score_audit *s, const crisk_batch *batch,
                        size_t row, int json)
 {
-    const crisk_schema *schema = crisk__batch_schema(batch);
+    const crisk_schema *schema = crisk_batch_schema(batch);
     size_t n = 0, nf = crisk_schema_num_fields(schema);
     size_t *idx = malloc((nf ? nf : 1) * sizeof *idx);
     if (!idx)
@@ -136,7 +136,7 @@ int cli_personal_write(FILE *out, const cli_score_audit *s, const crisk_batch *b
         char buf[2 * CRISK_PROTECTED_ID_BYTES + 1];
         size_t len = 0;
         const char *text = cli_personal_text(s, schema, (long)idx[k],
-                                             crisk__batch_text(batch, row, idx[k], &len),
+                                             crisk_batch_text(batch, row, idx[k], &len),
                                              &len, buf);
         if (!json || k)
             fputc(',', out);

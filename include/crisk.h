@@ -22,6 +22,7 @@
 #define CRISK_H
 
 #include "crisk/common.h"
+#include "crisk/hex.h"
 #include "crisk/model.h"
 #include "crisk/pool.h"
 #include "crisk/predict.h"

@@ -119,7 +119,7 @@ static void expect_text(const run *r, size_t row, const char *field, const char 
     long f = crisk_schema_field_index(r->schema, field);
     ck_assert_int_ge(f, 0);
     size_t len = 0;
-    const char *got = crisk__batch_text(r->batch, row, (size_t)f, &len);
+    const char *got = crisk_batch_text(r->batch, row, (size_t)f, &len);
     if (!want) {
         ck_assert_msg(got == NULL, "row %zu %s: expected missing", row, field);
         return;
@@ -134,7 +134,7 @@ static double number(const run *r, size_t row, const char *field)
 {
     long f = crisk_schema_field_index(r->schema, field);
     ck_assert_int_ge(f, 0);
-    return crisk__batch_number(r->batch, row, (size_t)f);
+    return crisk_batch_number(r->batch, row, (size_t)f);
 }
 
 /* Checks reject `k`: its line, and that its reason holds `needle`. */
@@ -211,8 +211,8 @@ START_TEST(jsonl_reads_like_csv)
         for (size_t t = 0; t < 3; t++) {
             long f = crisk_schema_field_index(c.schema, texts[t]);
             size_t lc = 0, lj = 0;
-            const char *vc = crisk__batch_text(c.batch, row, (size_t)f, &lc);
-            const char *vj = crisk__batch_text(j.batch, row, (size_t)f, &lj);
+            const char *vc = crisk_batch_text(c.batch, row, (size_t)f, &lc);
+            const char *vj = crisk_batch_text(j.batch, row, (size_t)f, &lj);
             ck_assert_msg((vc == NULL) == (vj == NULL), "row %zu %s", row, texts[t]);
             ck_assert(!vc || (lc == lj && memcmp(vc, vj, lc) == 0));
         }
@@ -474,7 +474,7 @@ static void stream_through_pipe(crisk_decl_format format)
         crisk_batch_clear(batch);
         ck_assert_int_eq(crisk_decl_read(rd, batch, 4096, NULL, NULL, NULL, &added, &err), 0);
         for (size_t i = 0; i < added; i++)
-            sum += crisk__batch_number(batch, i, (size_t)value_field);
+            sum += crisk_batch_number(batch, i, (size_t)value_field);
         total += added;
     } while (added);
     long grown = peak_kib() - before;
