@@ -5,28 +5,29 @@
  */
 #include "cli.h"
 
-#include "decl/declarations.h"
-
 #include <errno.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
-/* Returns the format named by `format` ("csv"/"jsonl") or implied by `path`'s extension
- * ("-" with no --format: CSV), or 0 when neither tells. */
-crisk_decl_format cli_decl_format(const char *path, const char *format)
+/* Returns the format `text`, the value of option `option`, names ("csv" or "jsonl"), or 0
+ * after reporting that it names none. */
+crisk_decl_format cli_format_named(const char *option, const char *text)
 {
-    if (format) {
-        if (strcmp(format, "csv") == 0)
-            return CRISK_DECL_CSV;
-        if (strcmp(format, "jsonl") == 0)
-            return CRISK_DECL_JSONL;
-        return 0;
-    }
-    if (strcmp(path, "-") == 0)
+    if (strcmp(text, "csv") == 0)
         return CRISK_DECL_CSV;
-    return crisk_decl_format_of(path);
+    if (strcmp(text, "jsonl") == 0)
+        return CRISK_DECL_JSONL;
+    fprintf(stderr, "crisk: unknown format '%s' for %s: expected csv or jsonl\n", text,
+            option);
+    return 0;
+}
+
+/* Returns the format `path`'s extension implies ("-": CSV), or 0 when it implies none. */
+crisk_decl_format cli_decl_format(const char *path)
+{
+    return strcmp(path, "-") == 0 ? CRISK_DECL_CSV : crisk_decl_format_of(path);
 }
 
 /* Returns nonzero when the 8-byte word `w` holds the byte `c` (the classic zero-byte
@@ -253,10 +254,12 @@ int cli_decl_input_open(cli_decl_input *in, const char *path, const char *format
 {
     memset(in, 0, sizeof *in);
     in->name = strcmp(path, "-") == 0 ? "stdin" : path;
-    crisk_decl_format fmt = cli_decl_format(path, format);
+    crisk_decl_format fmt = format ? cli_format_named("--input-format", format)
+                                   : cli_decl_format(path);
     if (!fmt) {
-        fprintf(stderr, "crisk: %s: cannot tell the input format: name the file .csv or "
-                        ".jsonl, or give --format csv|jsonl\n", in->name);
+        if (!format)
+            fprintf(stderr, "crisk: %s: cannot tell the input format: name the file .csv or "
+                            ".jsonl, or give --input-format csv|jsonl\n", in->name);
         return CLI_EXIT_USAGE;
     }
     in->f = cli_open_input(path);

@@ -6,10 +6,6 @@
  */
 #include "cli.h"
 
-#include "decl/declarations.h"
-#include "common/digest.h"
-#include "common/error.h"
-
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -223,7 +219,7 @@ int cli_score_audit_batch(cli_score_audit *s, const crisk_bundle *bundle,
     size_t nm = crisk_bundle_num_models(bundle);
     size_t *order = malloc((nm ? nm : 1) * sizeof *order);
     if (!order)
-        return crisk__fail(err, CRISK_E_NOMEM, "out of memory");
+        return cli_fail(err, CRISK_E_NOMEM, "out of memory");
     for (size_t m = 0; m < nm; m++)
         order[m] = m;
     sort_by_name(model_name, bundle, order, nm);
@@ -234,11 +230,11 @@ int cli_score_audit_batch(cli_score_audit *s, const crisk_bundle *bundle,
         size_t size = 0;
         FILE *f = open_memstream(&leaf, &size);
         if (!f)
-            rc = crisk__fail(err, CRISK_E_NOMEM, "out of memory building an audit leaf");
+            rc = cli_fail(err, CRISK_E_NOMEM, "out of memory building an audit leaf");
         else {
             int bad = write_leaf(f, s, bundle, batch, res, i, order, now);
             if (fclose(f) != 0 || bad)
-                rc = crisk__fail(err, CRISK_E_NOMEM, "out of memory building an audit leaf");
+                rc = cli_fail(err, CRISK_E_NOMEM, "out of memory building an audit leaf");
             else
                 rc = crisk_audit_append(s->log, leaf, size, NULL, err);
         }
@@ -248,6 +244,6 @@ int cli_score_audit_batch(cli_score_audit *s, const crisk_bundle *bundle,
     if (rc == 0)
         rc = crisk_audit_checkpoint(s->log, s->key, (int64_t)now, NULL, err);
     if (rc)
-        crisk__fail_prefix(err, rc, s->log_path);
+        cli_fail_prefix(err, rc, s->log_path);
     return rc;
 }
