@@ -60,14 +60,6 @@ extern const cli_command cli_cmd_predict, cli_cmd_inspect, cli_cmd_score, cli_cm
 /* The description of the event options, which the declaration commands share. */
 extern const char cli_event_usage[];
 
-/* Fills `err` (which may be NULL) with `code` and a message formatted from `fmt`; returns
- * `code`. */
-int cli_fail(crisk_error *err, int code, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 3, 4)))
-#endif
-    ;
-
 /* Puts "`prefix`: " in front of the message in `err` (cut to fit) and sets its code;
  * returns `code`. */
 int cli_fail_prefix(crisk_error *err, int code, const char *prefix);

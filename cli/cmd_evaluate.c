@@ -152,7 +152,7 @@ static int score_all(const crisk_bundle *bundle, size_t model, cli_decl_run *run
     double *extras = malloc(EVAL_BATCH_ROWS * 2 * sizeof *extras);
     size_t cap = 0;
     int rc = extras ? crisk_batch_new(crisk_bundle_schema(bundle), &batch, err)
-                    : cli_fail(err, CRISK_E_NOMEM, "out of memory for a batch");
+                    : crisk_error_set(err, CRISK_E_NOMEM, "out of memory for a batch");
     crisk_score_options opts;
     crisk_score_options_init(&opts);
     opts.threads = threads;

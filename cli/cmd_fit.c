@@ -157,7 +157,8 @@ static int run(int argc, char **argv)
     float *labels = NULL;
     size_t n = 0;
     const crisk_decl_extra label = {a.label, 1, 1};
-    if ((rc = cli_decl_cmd_load(&a.cmd)) != 0 || (rc = cli_decl_cmd_open(&a.cmd, &label, 1)) != 0) {
+    if ((rc = cli_decl_cmd_load(&a.cmd)) != 0 ||
+        (rc = cli_decl_cmd_open(&a.cmd, &label, 1)) != 0) {
         status = rc;
         goto done;
     }

@@ -125,7 +125,8 @@ static int score_all(const crisk_model *model, cli_table *table, const predict_a
     float *scores = malloc(batch * K * sizeof *scores);
     int rc = 0;
     if (!rows || !scores)
-        rc = cli_fail(err, CRISK_E_NOMEM, "out of memory for a batch of %zu rows", batch);
+        rc = crisk_error_set(err, CRISK_E_NOMEM, "out of memory for a batch of %zu rows",
+                             batch);
     else if (a->contribs)
         write_contrib_header(out, model);
     else

@@ -337,12 +337,12 @@ static int score_all(const crisk_bundle *bundle, score_args *a, crisk_lane_state
     char *scratch = NULL;
     size_t cap = 0;
     if (rc == 0 && !a->jsonl_out && write_header(out, bundle, a->explain_k, &a->audit) != 0)
-        rc = cli_fail(err, CRISK_E_NOMEM, "out of memory writing the header");
+        rc = crisk_error_set(err, CRISK_E_NOMEM, "out of memory writing the header");
     while (rc == 0) {
         size_t n;
         crisk_clock mark = crisk_clock_now();
-        rc = cli_decl_run_next(&a->cmd.run, crisk_bundle_schema(bundle), batch, a->batch, NULL, &n,
-                               err);
+        rc = cli_decl_run_next(&a->cmd.run, crisk_bundle_schema(bundle), batch, a->batch,
+                               NULL, &n, err);
         crisk_clock_lap(&t->read, &mark); /* the events joined count as reading */
         if (rc || n == 0)
             break;
@@ -364,7 +364,7 @@ static int score_all(const crisk_bundle *bundle, score_args *a, crisk_lane_state
                                                  a->explain_k, &a->audit)
                              : write_csv_record(out, bundle, batch, res, i, reason,
                                                 a->explain_k, &a->audit, &scratch, &cap))
-                rc = cli_fail(err, CRISK_E_NOMEM, "out of memory writing a record");
+                rc = crisk_error_set(err, CRISK_E_NOMEM, "out of memory writing a record");
         }
         /* Rejected rows never reach here: they are not decisions and are not logged. */
         if (rc == 0)

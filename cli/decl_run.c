@@ -118,7 +118,7 @@ void *cli_grow(void *array, size_t *cap, size_t need, size_t size, size_t first,
                       ? realloc(array, grown_cap * size)
                       : NULL;
     if (!grown) {
-        cli_fail(err, CRISK_E_NOMEM, "out of memory for %zu %s", grown_cap, what);
+        crisk_error_set(err, CRISK_E_NOMEM, "out of memory for %zu %s", grown_cap, what);
         return NULL;
     }
     *cap = grown_cap;

@@ -52,7 +52,8 @@ static int report(const cli_events *ev, const crisk_events *e, crisk_error *err)
 {
     FILE *f = NULL;
     if (ev->rejects_path && !(f = fopen(ev->rejects_path, "w")))
-        return cli_fail(err, CRISK_E_IO, "%s: %s", ev->rejects_path, strerror(errno));
+        return crisk_error_set(err, CRISK_E_IO, "%s: %s", ev->rejects_path,
+                               strerror(errno));
     if (f)
         fputs("line,kind,reason\n", f);
     for (size_t i = 0; i < crisk_events_num_rejects(e); i++) {
@@ -72,7 +73,7 @@ static int report(const cli_events *ev, const crisk_events *e, crisk_error *err)
             (unsigned long long)crisk_events_num_read(e),
             (unsigned long long)crisk_events_num_accepted(e), crisk_events_num_rejects(e));
     if (f && cli_finish_output(f, ev->rejects_path) != 0)
-        return cli_fail(err, CRISK_E_IO, "%s: write failed", ev->rejects_path);
+        return crisk_error_set(err, CRISK_E_IO, "%s: write failed", ev->rejects_path);
     return 0;
 }
 

@@ -56,7 +56,8 @@ int main(int argc, char **argv)
             print_usage(stdout, commands[i]);
             return CLI_EXIT_OK;
         }
-    if (strcmp(name, "help") == 0 || strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0) {
+    if (strcmp(name, "help") == 0 || strcmp(name, "--help") == 0 ||
+        strcmp(name, "-h") == 0) {
         print_overview(stdout);
         return CLI_EXIT_OK;
     }

@@ -1,10 +1,9 @@
 /*
- * report.c — telling the user what failed: error lines on stderr, the messages the command
- * fills itself, and loading a model or bundle with its failure reported.
+ * report.c — telling the user what failed: error lines on stderr, a location put before a
+ * message, and loading a model or bundle with its failure reported.
  */
 #include "cli.h"
 
-#include <stdarg.h>
 #include <string.h>
 
 /* Prints one error line to stderr, prefixed with the command's name. */
@@ -16,24 +15,11 @@ void cli_report(const char *where, const char *message)
         fprintf(stderr, "crisk: %s\n", message);
 }
 
-/* Formats the message into `err`; returns `code`. */
-int cli_fail(crisk_error *err, int code, const char *fmt, ...)
-{
-    if (err) {
-        va_list ap;
-        va_start(ap, fmt);
-        err->code = code;
-        vsnprintf(err->message, sizeof err->message, fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
-
 /* Rewrites the message as "`prefix`: <old message>"; returns `code`. */
 int cli_fail_prefix(crisk_error *err, int code, const char *prefix)
 {
     crisk_error old = *err;
-    return cli_fail(err, code, "%s: %s", prefix, old.message);
+    return crisk_error_set(err, code, "%s: %s", prefix, old.message);
 }
 
 /* Decodes --sha256 into the load options (a malformed digest is a bad command line). */

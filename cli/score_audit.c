@@ -219,7 +219,7 @@ int cli_score_audit_batch(cli_score_audit *s, const crisk_bundle *bundle,
     size_t nm = crisk_bundle_num_models(bundle);
     size_t *order = malloc((nm ? nm : 1) * sizeof *order);
     if (!order)
-        return cli_fail(err, CRISK_E_NOMEM, "out of memory");
+        return crisk_error_set(err, CRISK_E_NOMEM, "out of memory");
     for (size_t m = 0; m < nm; m++)
         order[m] = m;
     sort_by_name(model_name, bundle, order, nm);
@@ -230,11 +230,13 @@ int cli_score_audit_batch(cli_score_audit *s, const crisk_bundle *bundle,
         size_t size = 0;
         FILE *f = open_memstream(&leaf, &size);
         if (!f)
-            rc = cli_fail(err, CRISK_E_NOMEM, "out of memory building an audit leaf");
+            rc = crisk_error_set(err, CRISK_E_NOMEM,
+                                 "out of memory building an audit leaf");
         else {
             int bad = write_leaf(f, s, bundle, batch, res, i, order, now);
             if (fclose(f) != 0 || bad)
-                rc = cli_fail(err, CRISK_E_NOMEM, "out of memory building an audit leaf");
+                rc = crisk_error_set(err, CRISK_E_NOMEM,
+                                     "out of memory building an audit leaf");
             else
                 rc = crisk_audit_append(s->log, leaf, size, NULL, err);
         }
