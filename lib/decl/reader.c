@@ -329,7 +329,7 @@ static int open_csv(crisk_decl_reader *r, FILE *f, crisk_error *err)
     return 0;
 }
 
-/* Creates a reader; see decl_reader.h. */
+/* Creates a reader; see crisk/reader.h. */
 int crisk_decl_open(FILE *f, crisk_decl_format format, const crisk_schema *schema,
                     const crisk_decl_options *opts, crisk_decl_reader **out,
                     crisk_error *err)
@@ -709,7 +709,7 @@ static int next_jsonl(crisk_decl_reader *r, crisk_batch *batch, double *extras_o
     return rc ? rc : 1;
 }
 
-/* Reads up to `max_rows` rows into `batch`; see decl_reader.h. */
+/* Reads up to `max_rows` rows into `batch`; see crisk/reader.h. */
 int crisk_decl_read(crisk_decl_reader *r, crisk_batch *batch, size_t max_rows,
                     double *extras, crisk_decl_reject_fn on_reject, void *ctx,
                     size_t *added, crisk_error *err)
