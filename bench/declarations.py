@@ -45,7 +45,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "models" / "kcs"))
 import train_kcs  # noqa: E402  (the KCS recipe's pieces)
 
-DATASET = Path("/work/shared/data/kcs-synthetic-declarations")
+# The shared dataset beside the checkout, wherever the checkout is.
+DATASET = ROOT.parent / "shared" / "data" / "kcs-synthetic-declarations"
 STAGES = ("parse", "features", "model", "policy", "output")
 
 

@@ -16,6 +16,7 @@
 #include "audit/checkpoint.h"
 #include "common/digest.h"
 #include "common/error.h"
+#include "common/grow.h"
 #include "audit/merkle.h"
 
 #include <errno.h>
@@ -115,14 +116,10 @@ static int reserve(crisk_audit_log *log, crisk_error *err)
 {
     if (log->size < log->capacity)
         return 0;
-    uint64_t cap = log->capacity ? log->capacity * 2 : 1024;
-    void *leaves = realloc(log->leaves, cap * sizeof *log->leaves);
-    if (leaves)
-        log->leaves = leaves;
-    void *offsets = leaves ? realloc(log->offsets, cap * sizeof *log->offsets) : NULL;
-    if (!offsets)
-        return crisk__fail(err, CRISK_E_NOMEM, "out of memory for %" PRIu64 " entries", cap);
-    log->offsets = offsets;
+    size_t cap = crisk__grow_capacity(log->capacity, log->size + 1, 1024);
+    if (crisk__resize((void **)&log->leaves, cap, sizeof *log->leaves)
+        || crisk__resize((void **)&log->offsets, cap, sizeof *log->offsets))
+        return crisk__fail(err, CRISK_E_NOMEM, "out of memory for %zu entries", cap);
     log->capacity = cap;
     return 0;
 }

@@ -1,10 +1,11 @@
 /*
- * common/csv.c — the streaming RFC 4180 reader declared in crisk/reader.h: a byte-at-a-time state machine
- * over a chunk buffer, so a record may span any number of chunks.
+ * common/csv.c — the streaming RFC 4180 reader declared in crisk/reader.h: a byte-at-a-time
+ * state machine over a chunk buffer, so a record may span any number of chunks.
  */
 #include "crisk.h"
 
 #include "common/error.h"
+#include "common/grow.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -54,7 +55,7 @@ void crisk_csv_options_init(crisk_csv_options *opts)
     opts->resync = 0;
 }
 
-/* Creates a reader over `f`; returns 0 or a negative code (see csv.h). */
+/* Creates a reader over `f`; returns 0 or a negative code (see crisk/reader.h). */
 int crisk_csv_open(FILE *f, const crisk_csv_options *opts, crisk_csv_reader **out,
                    crisk_error *err)
 {
@@ -187,13 +188,11 @@ static int put(crisk_csv_reader *r, char c, crisk_error *err)
                      r->record_line, r->opts.max_record_bytes);
             return fail(r, err, CRISK_E_LIMIT, what);
         }
-        size_t cap = r->rec_cap ? r->rec_cap * 2 : 256;
+        size_t cap = crisk__grow_capacity(r->rec_cap, r->rec_len + 1, 256);
         if (cap > r->opts.max_record_bytes)
             cap = r->opts.max_record_bytes;
-        char *grown = realloc(r->rec, cap);
-        if (!grown)
+        if (crisk__resize((void **)&r->rec, cap, 1))
             return fail(r, err, CRISK_E_NOMEM, "out of memory for a record");
-        r->rec = grown;
         r->rec_cap = cap;
     }
     r->rec[r->rec_len++] = c;
@@ -234,15 +233,9 @@ static int end_field(crisk_csv_reader *r, size_t field_start, crisk_error *err)
     int rc = put(r, '\0', err);
     if (rc)
         return rc;
-    if (r->nstarts == r->starts_cap) {
-        /* Each field holds at least its terminator, so max_record_bytes bounds this too. */
-        size_t cap = r->starts_cap ? r->starts_cap * 2 : 16;
-        size_t *grown = realloc(r->starts, cap * sizeof *grown);
-        if (!grown)
-            return fail(r, err, CRISK_E_NOMEM, "out of memory for a record's fields");
-        r->starts = grown;
-        r->starts_cap = cap;
-    }
+    /* Each field holds at least its terminator, so max_record_bytes bounds this too. */
+    if (crisk__grow((void **)&r->starts, &r->starts_cap, r->nstarts + 1, sizeof *r->starts, 16))
+        return fail(r, err, CRISK_E_NOMEM, "out of memory for a record's fields");
     r->starts[r->nstarts++] = field_start;
     return 0;
 }

@@ -4,6 +4,8 @@
  */
 #include "common/jsonpull.h"
 
+#include "common/grow.h"
+
 #include "crisk.h"
 
 #include <stdint.h>
@@ -125,15 +127,9 @@ static size_t index_open(crisk__jindex *index, const char *p, size_t depth)
 {
     if (!index || depth > index->depth || index->n >= index->max)
         return SIZE_MAX;
-    if (index->n == index->cap) {
-        size_t cap = index->cap ? index->cap * 2 : 64;
-        crisk__jspan *spans = realloc(index->spans, cap * sizeof *spans);
-        if (!spans) {
-            index->max = index->n; /* out of memory: record no more, scan instead */
-            return SIZE_MAX;
-        }
-        index->spans = spans;
-        index->cap = cap;
+    if (crisk__grow((void **)&index->spans, &index->cap, index->n + 1, sizeof *index->spans, 64)) {
+        index->max = index->n; /* out of memory: record no more, scan instead */
+        return SIZE_MAX;
     }
     index->spans[index->n] = (crisk__jspan){p, NULL, 0};
     return index->n++;

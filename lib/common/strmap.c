@@ -3,6 +3,8 @@
  */
 #include "common/strmap.h"
 
+#include "common/grow.h"
+
 #include "crisk.h"
 
 #include <stdlib.h>
@@ -166,23 +168,6 @@ static int grow_slots(crisk__strmap *map)
     return 0;
 }
 
-/* Makes room for `extra` more elements of `elem` bytes after `used` in `*buf` (capacity
- * `*cap`, doubled as needed). Returns 0 or CRISK_E_NOMEM. */
-static int reserve(void **buf, size_t *cap, size_t used, size_t extra, size_t elem)
-{
-    if (used + extra <= *cap)
-        return 0;
-    size_t n = *cap ? *cap : 16;
-    while (n < used + extra)
-        n *= 2;
-    void *p = realloc(*buf, n * elem);
-    if (!p)
-        return CRISK_E_NOMEM;
-    *buf = p;
-    *cap = n;
-    return 0;
-}
-
 /* Finds or adds a key; see strmap.h. */
 int crisk__strmap_insert(crisk__strmap *map, const char *key, size_t len, size_t *index)
 {
@@ -201,8 +186,9 @@ int crisk__strmap_insert(crisk__strmap *map, const char *key, size_t len, size_t
         return CRISK_E_LIMIT;
     if ((map->size + 1) * 2 > map->capacity && grow_slots(map))
         return CRISK_E_NOMEM;
-    if (reserve((void **)&map->entries, &map->entries_cap, map->size, 1, sizeof *map->entries)
-        || reserve((void **)&map->arena, &map->arena_cap, map->arena_len, bytes, 1))
+    if (crisk__grow((void **)&map->entries, &map->entries_cap, map->size + 1,
+                    sizeof *map->entries, 16)
+        || crisk__grow((void **)&map->arena, &map->arena_cap, map->arena_len + bytes, 1, 16))
         return CRISK_E_NOMEM;
     crisk__strmap_entry *e = &map->entries[map->size];
     e->offset = map->arena_len;

@@ -7,7 +7,8 @@
  * Hash: a multiply-xorshift mix over 8-byte words written here (wyhash-style) rather than
  * taken from a library: keys are short (a few ids joined), the table needs no
  * cryptographic strength (a hostile file only slows its own table, bounded by its size),
- * and no dependency beyond cJSON is wanted in the library.
+ * and the library's dependencies (cJSON, OpenSSL's libcrypto, OpenBLAS, pthreads) offer
+ * no fast non-cryptographic hash.
  */
 #ifndef CRISK_STRMAP_H
 #define CRISK_STRMAP_H

@@ -5,6 +5,7 @@
  */
 #include "common/date.h"
 #include "common/error.h"
+#include "common/grow.h"
 #include "decl/schema_impl.h"
 #include "common/short_copy.h"
 
@@ -129,25 +130,16 @@ size_t crisk__batch_value_text(const crisk_batch *b, size_t row, size_t field, c
  * arrays already grown stay valid, so a failure leaves the batch usable. */
 static int grow_rows(crisk_batch *b)
 {
-    size_t cap = b->cap ? b->cap * 2 : 64;
-    uint64_t *lines = realloc(b->lines, cap * sizeof *lines);
-    if (!lines)
+    size_t cap = crisk__grow_capacity(b->cap, b->cap + 1, 64);
+    if (crisk__resize((void **)&b->lines, cap, sizeof *b->lines))
         return CRISK_E_NOMEM;
-    b->lines = lines;
     for (size_t i = 0; i < b->schema->nfields; i++) {
         crisk__batch_column *c = &b->cols[i];
         crisk_field_type t = b->schema->fields[i].type;
-        if (t == CRISK_FIELD_STRING || t == CRISK_FIELD_HS_CODE) {
-            crisk__text_span *p = realloc(c->text, cap * sizeof *p);
-            if (!p)
-                return CRISK_E_NOMEM;
-            c->text = p;
-        } else {
-            double *p = realloc(c->num, cap * sizeof *p);
-            if (!p)
-                return CRISK_E_NOMEM;
-            c->num = p;
-        }
+        if (t == CRISK_FIELD_STRING || t == CRISK_FIELD_HS_CODE
+                ? crisk__resize((void **)&c->text, cap, sizeof *c->text)
+                : crisk__resize((void **)&c->num, cap, sizeof *c->num))
+            return CRISK_E_NOMEM;
     }
     b->cap = cap;
     return 0;
@@ -159,16 +151,8 @@ static int store_text(crisk__batch_column *c, size_t row, const char *text, size
 {
     if (c->arena_len + len > UINT32_MAX - 1)
         return CRISK_E_LIMIT;
-    if (c->arena_len + len > c->arena_cap) {
-        size_t cap = c->arena_cap ? c->arena_cap : 4096;
-        while (cap < c->arena_len + len)
-            cap *= 2;
-        char *p = realloc(c->arena, cap);
-        if (!p)
-            return CRISK_E_NOMEM;
-        c->arena = p;
-        c->arena_cap = cap;
-    }
+    if (crisk__grow((void **)&c->arena, &c->arena_cap, c->arena_len + len, 1, 4096))
+        return CRISK_E_NOMEM;
     crisk__short_copy(c->arena + c->arena_len, text, len);
     c->text[row].off = (uint32_t)c->arena_len;
     c->text[row].len = (uint32_t)len;

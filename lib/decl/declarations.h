@@ -4,7 +4,7 @@
  * fitted bands, for the risk profiles,
  * the lanes and the bundle. Internal to the library.
  *
- * Owners: schema.c, batch.c, features.c, tables.c implement these; profiles.c, lanes.c,
+ * Owners: schema.c, batch.c, features.c, fitted.c implement these; profiles.c, lanes.c,
  * bundle.c and reasons.c use them.
  */
 #ifndef CRISK_DECLARATIONS_H

@@ -1,5 +1,5 @@
 /*
- * decl/event_index.h — the inside of a crisk_events index (lib/events.c reads a stream into it,
+ * decl/event_index.h — the inside of a crisk_events index (events/stream.c reads a stream into it,
  * lib/event_features.c joins it to declarations) and the names of event types and key
  * kinds, shared with schema.c. Internal to the library.
  */

@@ -12,17 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Returns row `row`'s fold: splitmix64 of the seed advanced row + 1 times, modulo `folds`. */
-uint32_t crisk__fold_of(uint64_t row, uint64_t seed, unsigned folds)
-{
-    /* splitmix64's output for the state seed + (row + 1) * golden gamma. */
-    uint64_t z = seed + (row + 1) * 0x9e3779b97f4a7c15ull;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    z ^= z >> 31;
-    return (uint32_t)(z % folds);
-}
-
 /* Returns the smoothed rate (pos + m * prior) / (count + m), or `prior` for a key with no
  * rows. */
 static float smoothed_rate(double count, double pos, double m, double prior)
@@ -242,26 +231,14 @@ int crisk_schema_training_matrix(const crisk_schema *s, const crisk_batch *b,
                                  const float *labels, size_t nlabels,
                                  const crisk_fit_options *opts, float *out, crisk_error *err)
 {
-    crisk_fit_options defaults;
-    if (!opts) {
-        crisk_fit_options_init(&defaults);
-        opts = &defaults;
-    }
-    int rc = crisk__fit_check(s, b, labels, nlabels, opts, err);
+    crisk__fitted_state fit;
+    uint32_t *folds_of;
+    int rc = crisk__fit(s, b, labels, nlabels, opts, &folds_of, &fit, err);
     if (rc)
         return rc;
     if (!out && b->rows)
-        return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "out must not be NULL");
-    uint32_t *folds_of = malloc((b->rows ? b->rows : 1) * sizeof *folds_of);
-    if (!folds_of)
-        return crisk__fail(err, CRISK_E_NOMEM, "out of memory for %zu fold numbers", b->rows);
-    for (size_t r = 0; r < b->rows; r++)
-        folds_of[r] = crisk__fold_of(r, opts->seed, opts->folds);
-    crisk__fitted_state fit;
-    memset(&fit, 0, sizeof fit);
-    rc = crisk__fitted_build(s, b, labels, folds_of, opts->folds, opts->smoothing, 0, &fit,
-                            err);
-    if (rc == 0)
+        rc = crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "out must not be NULL");
+    else
         rc = crisk__features_build(s, &fit, b, folds_of, out, err);
     crisk__fitted_free(s, &fit);
     free(folds_of);

@@ -5,6 +5,7 @@
  * them as the "fitted" object of the schema file.
  */
 #include "common/error.h"
+#include "common/grow.h"
 #include "decl/schema_impl.h"
 
 #include <math.h>
@@ -23,9 +24,22 @@ void crisk_fit_options_init(crisk_fit_options *opts)
     opts->smoothing = 20;
 }
 
-/* Checks the arguments of a fit; returns 0 or an error naming the first bad one. */
-int crisk__fit_check(const crisk_schema *s, const crisk_batch *b, const float *labels,
-                    size_t nlabels, const crisk_fit_options *opts, crisk_error *err)
+/* Returns row `row`'s fold: splitmix64 of the seed advanced row + 1 times, modulo `folds`
+ * (docs/schema.md, "Folds"). */
+static uint32_t fold_of(uint64_t row, uint64_t seed, unsigned folds)
+{
+    /* splitmix64's output for the state seed + (row + 1) * golden gamma. */
+    uint64_t z = seed + (row + 1) * 0x9e3779b97f4a7c15ull;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    z ^= z >> 31;
+    return (uint32_t)(z % folds);
+}
+
+/* Checks the arguments of a fit: the batch is the schema's, one label (0 or 1) per row,
+ * options in range. Returns 0 or an error naming the first bad one. */
+static int fit_check(const crisk_schema *s, const crisk_batch *b, const float *labels,
+                     size_t nlabels, const crisk_fit_options *opts, crisk_error *err)
 {
     if (!s || !b || (!labels && nlabels))
         return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "schema, batch and labels must not "
@@ -93,16 +107,11 @@ static int table_reserve(crisk__risk_table *t, size_t k, size_t folds, size_t *h
     if (k < *have)
         return 0;
     if (k >= *cap) {
-        size_t n = *cap ? *cap * 2 : 256;
-        crisk__risk_stat *st = realloc(t->stat, n * sizeof *st);
-        if (!st)
+        size_t n = crisk__grow_capacity(*cap, k + 1, 256);
+        if (crisk__resize((void **)&t->stat, n, sizeof *t->stat)
+            || (folds && (n > SIZE_MAX / folds
+                          || crisk__resize((void **)&t->fold, n * folds, sizeof *t->fold))))
             return CRISK_E_NOMEM;
-        t->stat = st;
-        if (folds) {
-            if (!(st = realloc(t->fold, n * folds * sizeof *st)))
-                return CRISK_E_NOMEM;
-            t->fold = st;
-        }
         *cap = n;
     }
     t->stat[k] = (crisk__risk_stat){0, 0};
@@ -168,14 +177,10 @@ static double quantile(const band_value *v, size_t n, double q)
 static int band_append(crisk__band_table *t, size_t k, double low, double high, size_t *cap)
 {
     if (k >= *cap) {
-        size_t n = *cap ? *cap * 2 : 64;
-        double *l = realloc(t->low, n * sizeof *l), *h;
-        if (!l)
+        size_t n = crisk__grow_capacity(*cap, k + 1, 64);
+        if (crisk__resize((void **)&t->low, n, sizeof *t->low)
+            || crisk__resize((void **)&t->high, n, sizeof *t->high))
             return CRISK_E_NOMEM;
-        t->low = l;
-        if (!(h = realloc(t->high, n * sizeof *h)))
-            return CRISK_E_NOMEM;
-        t->high = h;
         *cap = n;
     }
     t->low[k] = low;
@@ -224,11 +229,12 @@ static int fit_band(const crisk_schema *s, const crisk_batch *b, size_t bi, cris
     return rc;
 }
 
-/* Fits dictionaries, risk tables and (when asked) bands into `fit`; returns 0 or an error
- * code. */
-int crisk__fitted_build(const crisk_schema *s, const crisk_batch *b, const float *labels,
-                       const uint32_t *folds_of, unsigned folds, double smoothing,
-                       int with_bands, crisk__fitted_state *fit, crisk_error *err)
+/* Fits dictionaries, risk tables (with per-fold shares when `folds_of` is given) and,
+ * when `with_bands`, bands from `b` and `labels` into `fit` (empty on entry); returns 0
+ * or an error code. */
+static int fitted_build(const crisk_schema *s, const crisk_batch *b, const float *labels,
+                        const uint32_t *folds_of, unsigned folds, double smoothing,
+                        int with_bands, crisk__fitted_state *fit, crisk_error *err)
 {
     int rc = 0;
     char *key = malloc(crisk__key_capacity(s));
@@ -289,26 +295,51 @@ int crisk__fitted_build(const crisk_schema *s, const crisk_batch *b, const float
     return 0;
 }
 
-/* Fits the schema's state from a labelled batch, replacing the old state only on success;
- * returns 0 or an error code. */
-int crisk_schema_fit(crisk_schema *s, const crisk_batch *b, const float *labels,
-                     size_t nlabels, const crisk_fit_options *opts, crisk_error *err)
+/* The fit behind crisk_schema_fit and crisk_schema_training_matrix; see schema_impl.h. */
+int crisk__fit(const crisk_schema *s, const crisk_batch *b, const float *labels,
+               size_t nlabels, const crisk_fit_options *opts, uint32_t **folds_of,
+               crisk__fitted_state *fit, crisk_error *err)
 {
     crisk_fit_options defaults;
     if (!opts) {
         crisk_fit_options_init(&defaults);
         opts = &defaults;
     }
-    int rc = crisk__fit_check(s, b, labels, nlabels, opts, err);
+    memset(fit, 0, sizeof *fit);
+    if (folds_of)
+        *folds_of = NULL;
+    int rc = fit_check(s, b, labels, nlabels, opts, err);
     if (rc)
         return rc;
-    crisk__fitted_state fit;
-    memset(&fit, 0, sizeof fit);
-    rc = crisk__fitted_build(s, b, labels, NULL, opts->folds, opts->smoothing, 1, &fit, err);
-    if (rc) {
-        crisk__fitted_free(s, &fit);
-        return rc;
+    if (folds_of) {
+        *folds_of = malloc((b->rows ? b->rows : 1) * sizeof **folds_of);
+        if (!*folds_of)
+            return crisk__fail(err, CRISK_E_NOMEM, "out of memory for %zu fold numbers",
+                               b->rows);
+        for (size_t r = 0; r < b->rows; r++)
+            (*folds_of)[r] = fold_of(r, opts->seed, opts->folds);
     }
+    rc = fitted_build(s, b, labels, folds_of ? *folds_of : NULL, opts->folds, opts->smoothing,
+                      !folds_of, fit, err);
+    if (rc) {
+        crisk__fitted_free(s, fit);
+        if (folds_of) {
+            free(*folds_of);
+            *folds_of = NULL;
+        }
+    }
+    return rc;
+}
+
+/* Fits the schema's state from a labelled batch, replacing the old state only on success;
+ * returns 0 or an error code. */
+int crisk_schema_fit(crisk_schema *s, const crisk_batch *b, const float *labels,
+                     size_t nlabels, const crisk_fit_options *opts, crisk_error *err)
+{
+    crisk__fitted_state fit;
+    int rc = crisk__fit(s, b, labels, nlabels, opts, NULL, &fit, err);
+    if (rc)
+        return rc;
     crisk__fitted_free(s, &s->fit);
     s->fit = fit;
     return 0;

@@ -1,6 +1,6 @@
 /*
  * decl/schema_impl.h — the inside of a crisk_schema and a crisk_batch, shared by schema.c
- * (parse, save), batch.c (rows), features.c (building features) and tables.c (fitting).
+ * (parse, save), batch.c (rows), features.c (building features) and fitted.c (fitting).
  * Internal to the library.
  */
 #ifndef CRISK_SCHEMA_IMPL_H
@@ -61,7 +61,7 @@ typedef struct crisk__schema_feature {
     uint32_t set;          /* risk_rate / risk_count: index in schema->sets */
     uint32_t dict;         /* category: index in the fitted dictionaries */
     double smoothing;      /* risk_rate: m, or NaN to take the fit's default */
-    uint32_t event;        /* event ops: the event type (lib/events.h numbering); field is
+    uint32_t event;        /* event ops: the event type (decl/event_types.c numbering); field is
                               the declaration's key field */
     uint32_t key_type;     /* event ops: the kind of key (crisk__event_key_type) */
     double window_days;    /* event ops: the window before the declaration's date */
@@ -202,11 +202,16 @@ int crisk__features_build(const crisk_schema *s, const crisk__fitted_state *fit,
                          const crisk_batch *b, const uint32_t *folds_of, float *out,
                          crisk_error *err);
 
-/* Fits dictionaries, risk tables (with per-fold shares when `folds_of` is given) and,
- * when `with_bands`, bands from `b` and `labels` into `fit` (empty on entry). */
-int crisk__fitted_build(const crisk_schema *s, const crisk_batch *b, const float *labels,
-                       const uint32_t *folds_of, unsigned folds, double smoothing,
-                       int with_bands, crisk__fitted_state *fit, crisk_error *err);
+/* The one fit set-up of crisk_schema_fit and crisk_schema_training_matrix (lib/decl/
+ * fitted.c): takes the default options when `opts` is NULL, checks the arguments (the
+ * batch is the schema's, one label, 0 or 1, per row, options in range) and fits `fit`
+ * from `b` and `labels`. With `folds_of` NULL the fit is the schema's stored state, bands
+ * included; otherwise `*folds_of` receives each row's fold (malloc'd, the caller frees
+ * it) and the risk tables keep per-fold shares for out-of-fold training features, without
+ * bands. Returns 0, or an error code with `fit` empty and `*folds_of` NULL. */
+int crisk__fit(const crisk_schema *s, const crisk_batch *b, const float *labels,
+               size_t nlabels, const crisk_fit_options *opts, uint32_t **folds_of,
+               crisk__fitted_state *fit, crisk_error *err);
 
 /* Frees a fitted state and leaves it empty. */
 void crisk__fitted_free(const crisk_schema *s, crisk__fitted_state *fit);
@@ -240,14 +245,6 @@ typedef struct crisk__civil_date {
 float crisk__feature_plain(const crisk_batch *b, const crisk__schema_feature *f, size_t row,
                           crisk__civil_date *cache);
 
-/* Checks the arguments of crisk_schema_fit / crisk_schema_training_matrix: the batch is
- * the schema's, one label (0 or 1) per row, options in range. Returns 0 or
- * CRISK_E_INVALID_ARGUMENT naming the problem. */
-int crisk__fit_check(const crisk_schema *s, const crisk_batch *b, const float *labels,
-                    size_t nlabels, const crisk_fit_options *opts, crisk_error *err);
-
-/* Returns the fold of row `row` for `seed` and `folds` (docs/schema.md, "Folds"). */
-uint32_t crisk__fold_of(uint64_t row, uint64_t seed, unsigned folds);
 
 
 #endif /* CRISK_SCHEMA_IMPL_H */

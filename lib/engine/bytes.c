@@ -1,7 +1,7 @@
 /*
- * engine/bytes.c — the BYTES layout (see engine_layout.h): building it, and binning rows
+ * engine/bytes.c — the BYTES layout (see layout.h): building it, and binning rows
  * and walking them in plain C (the scalar paths). Its AVX-512 VBMI kernel is
- * engine_bytes_vbmi.c.
+ * bytes_vbmi.c.
  */
 #include "engine/layout.h"
 

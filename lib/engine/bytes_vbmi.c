@@ -37,7 +37,7 @@ crisk__engine_bytes_bin(const crisk__engine_bytes *b, const float *row, uint8_t 
 #define WALK_ROWS 4
 
 /* Selects, for each of `nr` walks (a constant after inlining) and each of the 64 lanes,
- * the byte of `base + r * step` (walk r's level bytes, laid out as engine_bytes.c's top_at says) for the
+ * the byte of `base + r * step` (walk r's level bytes, laid out as bytes.c's top_at says) for the
  * lane's node of level `level` (off[r]: the node's offset from the first node of the
  * level) into sel[r]. Each pair of 64-byte registers holds the 2^level nodes of
  * 128 / 2^level lanes: one masked byte permute a pair selects their lanes' nodes, and

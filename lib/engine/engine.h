@@ -14,7 +14,7 @@ struct crisk__engine;
 int crisk__engine_build(crisk_model *model, crisk_error *err);
 
 /* Chooses the kernels that score `model`: 0 for the widest the CPU runs, or one of
- * engine_layout.h's ENGINE_PATH_* values to force a path (tests compare every path; the
+ * layout.h's CRISK__ENGINE_PATH_* values to force a path (tests compare every path; the
  * environment variable CRISK_ENGINE=reference|scalar|avx2|avx512 does the same at load).
  * A model the fast layouts cannot hold always uses the reference walk. Not thread-safe
  * against concurrent scoring of the model. Returns 0, or -1 when the CPU cannot run the

@@ -158,7 +158,7 @@ void crisk__engine_bytes_keys(const crisk__engine_bytes *b, const uint8_t *bins,
 void crisk__engine_perfect_slots(const crisk_model *m, size_t t, uint32_t depth,
                                 int32_t *canon);
 
-/* Returns weighted leaf `n` of tree t as the reference adds it (see engine_layout.h). */
+/* Returns weighted leaf `n` of tree t as the reference adds it (see layout.h). */
 void crisk__engine_weighted_leaf(const crisk_model *m, size_t t, const crisk__node *n,
                                 float *f, double *d);
 
@@ -223,7 +223,7 @@ crisk__engine_bytes_bin_with(const crisk__engine_bytes *b, const float *row, uin
  * reference and scalar paths only). */
 int crisk__engine_cpu_has(crisk__engine_path path);
 
-/* The SIMD kernels are x86-64 code (engine_avx2.c, engine_avx512.c, engine_bytes_vbmi.c),
+/* The SIMD kernels are x86-64 code (perfect_avx2.c, perfect_avx512.c, bytes_vbmi.c),
  * built on x86-64 only; elsewhere the scalar paths serve every model. */
 #if defined(__x86_64__)
 #define CRISK_ENGINE_X86 1
@@ -240,7 +240,7 @@ void crisk__engine_bytes_bin(const crisk__engine_bytes *b, const float *row, uin
 void crisk__engine_bytes_vbmi(const crisk__engine_bytes *b, const uint8_t *const *bins, size_t nrows,
                              size_t b0, size_t b1, int32_t *out, size_t stride);
 
-/* The kernels of lib/engine_avx2.c and lib/engine_avx512.c: as engine_perfect_kernel. */
+/* The kernels of engine/perfect_avx2.c and engine/perfect_avx512.c: as engine_perfect_kernel. */
 void crisk__engine_perfect_avx2(const crisk__engine_perfect *p, const float *row, size_t nfeatures,
                                size_t b0, size_t b1, int32_t *out);
 void crisk__engine_perfect_avx512(const crisk__engine_perfect *p, const float *row,

@@ -36,7 +36,7 @@ int crisk__linear_binary_outputs(const crisk_model *model, const float *rows, si
                                 crisk_error *err);
 
 /* Chooses the instruction set of crisk__linear_binary_outputs' pass over `model`'s rows:
- * ENGINE_PATH_SCALAR, _AVX2 or _AVX512 (engine_layout.h) to force one, or ENGINE_PATH_AUTO
+ * ENGINE_PATH_SCALAR, _AVX2 or _AVX512 (layout.h) to force one, or ENGINE_PATH_AUTO
  * (the default) for the widest the CPU runs. Every path returns the same bits; tests
  * compare them. Not thread-safe against concurrent scoring of the model. Returns 0, or -1
  * when the CPU cannot run the path or it is none of these (the choice is then unchanged). */

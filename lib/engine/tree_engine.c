@@ -5,7 +5,7 @@
  * The loops are tree-major over blocks of rows: a chunk of trees stays hot in cache while
  * every row of the block walks it. Whatever the path (reference walk, scalar, AVX2,
  * AVX-512, AVX-512 VBMI), each row's margins receive the same leaf values in the same tree order, so
- * every path and thread count gives bit-identical results (see engine_layout.h).
+ * every path and thread count gives bit-identical results (see layout.h).
  */
 #include "engine/engine.h"
 

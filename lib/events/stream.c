@@ -5,6 +5,7 @@
  * only those a given batch can use — in an index by key sorted by time.
  */
 #include "common/error.h"
+#include "common/grow.h"
 #include "decl/event_index.h"
 #include "common/jsonfile.h"
 #include "common/date.h"
@@ -217,14 +218,8 @@ static int reject(reader *r, uint64_t line, crisk_event_reject kind, crisk_error
     if (ev->nrejects >= r->opts->max_rejects)
         return crisk__fail(err, CRISK_E_LIMIT, "line %llu: more than %zu refused events",
                           (unsigned long long)line, r->opts->max_rejects);
-    if (ev->nrejects == r->rej_cap) {
-        size_t cap = r->rej_cap ? 2 * r->rej_cap : 64;
-        crisk__event_reject *p = realloc(ev->rejects, cap * sizeof *p);
-        if (!p)
-            return crisk__fail(err, CRISK_E_NOMEM, "out of memory listing refused events");
-        ev->rejects = p;
-        r->rej_cap = cap;
-    }
+    if (crisk__grow((void **)&ev->rejects, &r->rej_cap, ev->nrejects + 1, sizeof *ev->rejects, 64))
+        return crisk__fail(err, CRISK_E_NOMEM, "out of memory listing refused events");
     char buf[MAX_REASON];
     va_list ap;
     va_start(ap, fmt);
@@ -519,14 +514,8 @@ static int accept(reader *r, const parsed *p, uint64_t line, uint64_t fp, long d
     if (dev < 0) {
         if (crisk__strmap_insert(&r->devices, p->device, strlen(p->device), &idx))
             return crisk__fail(err, CRISK_E_NOMEM, "out of memory for device ids");
-        if (idx >= r->last_cap) {
-            size_t cap = r->last_cap ? 2 * r->last_cap : 64;
-            int64_t *t = realloc(r->last_time, cap * sizeof *t);
-            if (!t)
-                return crisk__fail(err, CRISK_E_NOMEM, "out of memory for device ids");
-            r->last_time = t;
-            r->last_cap = cap;
-        }
+        if (crisk__grow((void **)&r->last_time, &r->last_cap, idx + 1, sizeof *r->last_time, 64))
+            return crisk__fail(err, CRISK_E_NOMEM, "out of memory for device ids");
         dev = (long)idx;
     }
     r->last_time[dev] = p->time;
@@ -547,11 +536,9 @@ static int accept(reader *r, const parsed *p, uint64_t line, uint64_t fp, long d
         return crisk__fail(err, CRISK_E_LIMIT, "line %llu: more than %zu events to keep (the "
                           "limit max_events)", (unsigned long long)line, r->opts->max_events);
     if (ev->nev == r->ev_cap) {
-        size_t cap = r->ev_cap ? 2 * r->ev_cap : 256;
-        crisk__event_rec *e = realloc(ev->ev, cap * sizeof *e);
-        if (!e)
+        size_t cap = crisk__grow_capacity(r->ev_cap, ev->nev + 1, 256);
+        if (crisk__resize((void **)&ev->ev, cap, sizeof *ev->ev))
             return crisk__fail(err, CRISK_E_NOMEM, "out of memory for %zu events", cap);
-        ev->ev = e;
         r->ev_cap = cap;
     }
     ev->ev[ev->nev++] = (crisk__event_rec){p->time, (uint32_t)k, p->type, line, p->value};

@@ -39,6 +39,7 @@
 
 #include "predict/call.h"
 #include "common/error.h"
+#include "common/grow.h"
 #include "model/split.h"
 
 #include <stdlib.h>
@@ -238,30 +239,13 @@ static void leaf_interactions(const crisk__shap *s, const shap_leaf *lf, uint64_
     }
 }
 
-/* Makes room for `need` elements of `size` bytes in the array at *p (capacity *cap),
- * doubling it; returns 0 or -1 when out of memory. */
-static int grow(void **p, size_t *cap, size_t need, size_t size)
-{
-    if (need <= *cap)
-        return 0;
-    size_t c = *cap ? *cap : 1024;
-    while (c < need)
-        c *= 2;
-    void *q = realloc(*p, c * size);
-    if (!q)
-        return -1;
-    *p = q;
-    *cap = c;
-    return 0;
-}
-
 /* Appends a leaf's `d` path features and their z; returns the index of the first, or
  * SIZE_MAX when out of memory. */
 static size_t push_elems(crisk__shap *s, size_t d, const int32_t *feat, const float *zero)
 {
     size_t cap = s->cap_elems;
-    if (grow((void **)&s->elem_feature, &cap, s->num_elems + d, sizeof *feat) ||
-        grow((void **)&s->elem_zero, &s->cap_elems, s->num_elems + d, sizeof *zero))
+    if (crisk__grow((void **)&s->elem_feature, &cap, s->num_elems + d, sizeof *feat, 1024) ||
+        crisk__grow((void **)&s->elem_zero, &s->cap_elems, s->num_elems + d, sizeof *zero, 1024))
         return SIZE_MAX;
     size_t at = s->num_elems;
     memcpy(s->elem_feature + at, feat, d * sizeof *feat);
@@ -406,8 +390,8 @@ static int add_unit(crisk__shap *s, size_t i, uint32_t r, const compile_scratch 
     u->first_split = 0;
     u->table = NO_TABLE;
     u->first_slot = s->num_slots;
-    if (grow((void **)&s->slot_feature, &s->cap_slots,
-             s->num_slots + u->above + u->size, sizeof *s->slot_feature))
+    if (crisk__grow((void **)&s->slot_feature, &s->cap_slots,
+                    s->num_slots + u->above + u->size, sizeof *s->slot_feature, 1024))
         return -1;
     int32_t *slot = s->slot_feature + u->first_slot;
     size_t n = 0;

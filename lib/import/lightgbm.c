@@ -11,6 +11,7 @@
  * say which.
  */
 #include "common/error.h"
+#include "common/grow.h"
 #include "import/import.h"
 
 #include <errno.h>
@@ -174,15 +175,9 @@ static int reserve(void **arr, size_t *cap, size_t need, size_t elem, crisk_erro
 {
     if (need <= *cap)
         return 0;
-    size_t n = *cap ? *cap : 16;
-    while (n < need)
-        n = n > SIZE_MAX / 2 ? need : n * 2;
-    if (n > SIZE_MAX / elem)
+    size_t n = crisk__grow_capacity(*cap, need, 16);
+    if (crisk__resize(arr, n, elem))
         return crisk__fail(err, CRISK_E_NOMEM, "out of memory for %zu elements", n);
-    void *p = realloc(*arr, n * elem);
-    if (!p)
-        return crisk__fail(err, CRISK_E_NOMEM, "out of memory for %zu elements", n);
-    *arr = p;
     *cap = n;
     return 0;
 }

@@ -23,6 +23,7 @@
  *   - Strings holding a NUL byte are refused: cJSON strings are NUL-terminated.
  */
 #include "common/error.h"
+#include "common/grow.h"
 #include "import/import.h"
 
 #include <stdint.h>
@@ -331,14 +332,8 @@ static int open_container(ubj_reader *r, unsigned char marker, cJSON *node)
         return crisk__fail(r->err, CRISK_E_LIMIT,
                           "UBJSON byte offset %zu: containers nested deeper than %d levels",
                           r->pos, CRISK_UBJSON_MAX_NESTING);
-    if (r->depth == r->stack_cap) {
-        size_t cap = r->stack_cap ? 2 * r->stack_cap : 16;
-        ubj_frame *grown = realloc(r->stack, cap * sizeof *grown);
-        if (!grown)
-            return crisk__fail(r->err, CRISK_E_NOMEM, "out of memory for the UBJSON stack");
-        r->stack = grown;
-        r->stack_cap = cap;
-    }
+    if (crisk__grow((void **)&r->stack, &r->stack_cap, r->depth + 1, sizeof *r->stack, 16))
+        return crisk__fail(r->err, CRISK_E_NOMEM, "out of memory for the UBJSON stack");
     r->stack[r->depth++] = (ubj_frame){.node = node, .left = left, .type = type};
     return 0;
 }

@@ -8,6 +8,7 @@
 #include "decl/declarations.h"
 #include "common/digest.h"
 #include "common/error.h"
+#include "common/grow.h"
 #include "common/jsonfile.h"
 
 #include <math.h>
@@ -472,17 +473,9 @@ static int eval_profiles(const crisk_bundle *b, const crisk_batch *batch,
         view.row = r;
         view.features = features + r * nf;
         size_t h = crisk__profiles_eval(b->profiles, &view, today, row_hits);
-        if (used + h > cap) {
-            size_t ncap = cap ? cap * 2 : 64;
-            while (ncap < used + h)
-                ncap *= 2;
-            uint32_t *p = realloc(res->hits, ncap * sizeof(uint32_t));
-            if (!p) {
-                free(row_hits);
-                return crisk__fail(err, CRISK_E_NOMEM, "out of memory for profile hits");
-            }
-            res->hits = p;
-            cap = ncap;
+        if (crisk__grow((void **)&res->hits, &cap, used + h, sizeof *res->hits, 64)) {
+            free(row_hits);
+            return crisk__fail(err, CRISK_E_NOMEM, "out of memory for profile hits");
         }
         for (size_t k = 0; k < h; k++) {
             uint32_t rule = row_hits[k];

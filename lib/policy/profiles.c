@@ -7,6 +7,7 @@
 
 #include "common/date.h"
 #include "common/error.h"
+#include "common/grow.h"
 #include "common/jsonfile.h"
 
 #include <math.h>
@@ -78,23 +79,6 @@ struct crisk__profiles {
 };
 
 /* ---- small helpers ---------------------------------------------------------------- */
-
-/* Grows `*arr` (of `*cap` elements of `size` bytes) to hold at least `need` elements.
- * Returns 0 or -1 when out of memory. */
-static int grow(void **arr, size_t *cap, size_t need, size_t size)
-{
-    if (need <= *cap)
-        return 0;
-    size_t ncap = *cap ? *cap * 2 : 16;
-    while (ncap < need)
-        ncap *= 2;
-    void *p = realloc(*arr, ncap * size);
-    if (!p)
-        return -1;
-    *arr = p;
-    *cap = ncap;
-    return 0;
-}
 
 /* Returns a malloc'd copy of `s`, or NULL when out of memory. */
 static char *dup_string(const char *s)
@@ -237,7 +221,7 @@ static int add_strset(parse_ctx *c, const cJSON *values, size_t hs_min, const ch
     crisk__profiles *p = c->p;
     char msg[320];
     size_t n = cJSON_IsArray(values) ? (size_t)cJSON_GetArraySize(values) : 1;
-    if (grow((void **)&p->strsets, &p->cap_strsets, p->num_strsets + 1, sizeof(strset)))
+    if (crisk__grow((void **)&p->strsets, &p->cap_strsets, p->num_strsets + 1, sizeof(strset), 16))
         return rule_fail(c, CRISK_E_NOMEM, "out of memory");
     str_entry *e = calloc(n ? n : 1, sizeof *e);
     if (!e)
@@ -335,7 +319,7 @@ static int add_numset(parse_ctx *c, const cJSON *values, crisk_field_type type,
 {
     crisk__profiles *p = c->p;
     size_t n = cJSON_IsArray(values) ? (size_t)cJSON_GetArraySize(values) : 1;
-    if (grow((void **)&p->numsets, &p->cap_numsets, p->num_numsets + 1, sizeof(numset)))
+    if (crisk__grow((void **)&p->numsets, &p->cap_numsets, p->num_numsets + 1, sizeof(numset), 16))
         return rule_fail(c, CRISK_E_NOMEM, "out of memory");
     numset s = {malloc((n ? n : 1) * sizeof(double)), n};
     if (!s.items)
@@ -518,7 +502,7 @@ static int parse_node(parse_ctx *c, const cJSON *item, const cJSON **children, i
     *single = 0;
     if (!cJSON_IsObject(item))
         return rule_fail(c, CRISK_E_FORMAT, "a condition must be an object");
-    if (grow((void **)&p->nodes, &p->cap_nodes, p->num_nodes + 1, sizeof(node)))
+    if (crisk__grow((void **)&p->nodes, &p->cap_nodes, p->num_nodes + 1, sizeof(node), 16))
         return rule_fail(c, CRISK_E_NOMEM, "out of memory");
     node *n = &p->nodes[p->num_nodes];
     memset(n, 0, sizeof *n);

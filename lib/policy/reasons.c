@@ -15,6 +15,7 @@
 
 #include "decl/declarations.h"
 #include "common/error.h"
+#include "common/grow.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -87,16 +88,8 @@ static int push_value(crisk_results *res, const crisk_batch *batch, size_t row, 
                       size_t *used, reason_scratch *s, size_t *off, crisk_error *err)
 {
     size_t len = crisk__batch_value_text(batch, row, field, NULL, 0);
-    if (*used + len + 1 > s->text_cap) {
-        size_t cap = s->text_cap ? s->text_cap : 4096;
-        while (cap < *used + len + 1)
-            cap *= 2;
-        char *p = realloc(res->reason_text, cap);
-        if (!p)
-            return crisk__fail(err, CRISK_E_NOMEM, "out of memory for reason values");
-        res->reason_text = p;
-        s->text_cap = cap;
-    }
+    if (crisk__grow((void **)&res->reason_text, &s->text_cap, *used + len + 1, 1, 4096))
+        return crisk__fail(err, CRISK_E_NOMEM, "out of memory for reason values");
     crisk__batch_value_text(batch, row, field, res->reason_text + *used, len + 1);
     *off = *used;
     *used += len + 1;

@@ -1,17 +1,18 @@
 /*
  * test_bundle.c — bundles end to end: a bundle directory built here in a temporary
  * directory (a schema fitted with crisk_schema_fit, a hand-written logistic model, an
- * XGBoost model trained by libxgboost at test time, risk profiles, a lane policy), loaded
- * and used to score declarations. Scores are checked against the logistic formula and
- * against libxgboost's own predictions on the same features; lanes, hits and reasons
+ * XGBoost model that libxgboost trained on the schema's training matrix, committed under
+ * tests/c/fixtures, risk profiles, a lane policy), loaded and used to score declarations.
+ * Scores are checked against the logistic formula and against libxgboost's own
+ * predictions on the same features (committed with the model); lanes, hits and reasons
  * against the precedence worked out here; then streaming, and the manifest's refusals.
  */
 #include "crisk.h"
 #include "decl/declarations.h"
 
 #include "check_run.h"
+#include "decl_families.h"
 #include "test_files.h"
-#include "xgb_train.h"
 
 #include <check.h>
 #include <math.h>
@@ -20,30 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-enum { F_ID, F_DATE, F_HS, F_ORIGIN, F_IMPORTER, F_VALUE, F_MASS, NFIELDS };
-
-static const char *const SCHEMA =
-    "{\"format\": \"crisk-schema\", \"version\": 1, \"id_field\": \"declaration_id\","
-    " \"date_field\": \"declaration_date\","
-    " \"fields\": ["
-    "  {\"name\": \"declaration_id\", \"type\": \"string\", \"required\": true},"
-    "  {\"name\": \"declaration_date\", \"type\": \"date\"},"
-    "  {\"name\": \"hs_code\", \"type\": \"hs_code\"},"
-    "  {\"name\": \"origin\", \"type\": \"string\"},"
-    "  {\"name\": \"importer_id\", \"type\": \"string\"},"
-    "  {\"name\": \"declared_value\", \"type\": \"number\"},"
-    "  {\"name\": \"net_mass_kg\", \"type\": \"number\"}],"
-    " \"features\": ["
-    "  {\"name\": \"log_value\", \"op\": \"log1p\", \"field\": \"declared_value\"},"
-    "  {\"name\": \"unit_value\", \"op\": \"ratio\", \"num\": \"declared_value\","
-    "   \"den\": \"net_mass_kg\"},"
-    "  {\"name\": \"importer_rate\", \"op\": \"risk_rate\", \"keys\": [\"importer_id\"],"
-    "   \"smoothing\": 5},"
-    "  {\"name\": \"importer_count\", \"op\": \"risk_count\", \"keys\": [\"importer_id\"]}],"
-    " \"bands\": [{\"name\": \"unit_value_band\", \"feature\": \"unit_value\","
-    "   \"keys\": [{\"field\": \"hs_code\", \"digits\": 6}, \"origin\"],"
-    "   \"low_quantile\": 0.1, \"high_quantile\": 0.9, \"min_count\": 5}]}";
 
 /* The fraud model: logistic over (log_value, importer_rate). */
 #define FRAUD_B0 (-4.5)
@@ -84,9 +61,6 @@ static const char *const MANIFEST =
     "              \"features\": [\"log_value\", \"unit_value\", \"importer_count\"]}],"
     " \"profiles\": \"profiles.json\", \"policy\": \"policy.json\"}";
 
-static const char *const ORIGINS[] = {"CN", "VN", "DE", "XA"};
-static const char *const HS[] = {"851712", "610910", "940360"};
-
 /* The temporary bundle directory of the current test. */
 static char dir[64];
 
@@ -96,89 +70,29 @@ static void write_text(const char *name, const char *text)
     crisk_test_write_file(dir, name, text, strlen(text));
 }
 
-/* Appends declaration `i` of a deterministic family (`tag` "T" for training, "S" for
- * scoring) to `b`, and returns its label. Importer IMP-1 and IMP-2 are risky. */
-static float add_decl(crisk_batch *b, const char *tag, int i)
-{
-    char id[16], date[16], importer[16], value[32], mass[32];
-    snprintf(id, sizeof id, "%s%d", tag, i);
-    snprintf(date, sizeof date, "2025-03-%02d", 1 + i % 28);
-    int imp = (i * 7 + (tag[0] == 'S')) % 13; /* scoring rows include IMP-12, never seen */
-    snprintf(importer, sizeof importer, "IMP-%d", imp);
-    snprintf(value, sizeof value, "%d", 100 + (i * 37) % 900);
-    snprintf(mass, sizeof mass, "%d", 1 + (i * 13) % 50);
-    const char *row[NFIELDS] = {id, date, HS[i % 3], ORIGINS[(i / 3) % 4], importer, value,
-                                mass};
-    size_t lens[NFIELDS];
-    for (int f = 0; f < NFIELDS; f++)
-        lens[f] = strlen(row[f]);
-    crisk_error err;
-    ck_assert_msg(crisk_batch_append_text(b, row, lens, (uint64_t)i + 1, &err) == 0, "%s",
-                  err.message);
-    return (imp == 1 || imp == 2 || i % 7 == 0) ? 1.0f : 0.0f;
-}
+enum { NTRAIN = BUNDLE_NTRAIN, NSCORE = BUNDLE_NSCORE };
 
-/* Gathers columns `cols` (k of them) of the n x nf matrix `x` into a new n x k array. */
-static float *gather(const float *x, size_t n, size_t nf, const long *cols, size_t k)
-{
-    float *out = malloc(n * k * sizeof(float));
-    for (size_t r = 0; r < n; r++)
-        for (size_t c = 0; c < k; c++)
-            out[r * k + c] = x[r * nf + (size_t)cols[c]];
-    return out;
-}
-
-enum { NTRAIN = 240, NSCORE = 90 };
-
-/* The libxgboost revenue model, kept to compare predictions. */
-static xgbt_booster *revenue;
-
-/* Builds the bundle directory: fits the schema on NTRAIN labelled declarations, trains
- * the revenue model on their out-of-fold training matrix, writes every file. */
+/* Builds the bundle directory: fits the schema on NTRAIN labelled declarations, writes
+ * every file, the revenue model (trained on their out-of-fold training matrix) from
+ * tests/c/fixtures. */
 static void setup(void)
 {
     strcpy(dir, "/tmp/crisk_bundle_XXXXXX");
     ck_assert_ptr_nonnull(mkdtemp(dir));
-    write_text("schema_unfitted.json", SCHEMA);
+    write_text("schema_unfitted.json", bundle_schema);
     char path[256];
     snprintf(path, sizeof path, "%s/schema_unfitted.json", dir);
     crisk_schema *s = NULL;
-    crisk_batch *b = NULL;
     crisk_error err;
     ck_assert_msg(crisk_schema_load(path, &s, &err) == 0, "%s", err.message);
-    ck_assert_int_eq(crisk_batch_new(s, &b, &err), 0);
-    static float labels[NTRAIN], revenue_labels[NTRAIN];
-    for (int i = 0; i < NTRAIN; i++)
-        labels[i] = add_decl(b, "T", i);
-    crisk_fit_options fo;
-    crisk_fit_options_init(&fo);
-    ck_assert_msg(crisk_schema_fit(s, b, labels, NTRAIN, &fo, &err) == 0, "%s", err.message);
+    static float labels[NTRAIN];
+    crisk_batch *b = family_fit(s, bundle_decl, NTRAIN, labels);
     snprintf(path, sizeof path, "%s/schema.json", dir);
     ck_assert_msg(crisk_schema_save(s, path, &err) == 0, "%s", err.message);
-
-    size_t nf = crisk_schema_num_features(s);
-    float *x = malloc(NTRAIN * nf * sizeof(float));
-    ck_assert_int_eq(crisk_schema_training_matrix(s, b, labels, NTRAIN, &fo, x, &err), 0);
-    long cols[3] = {crisk_schema_feature_index(s, "log_value"),
-                    crisk_schema_feature_index(s, "unit_value"),
-                    crisk_schema_feature_index(s, "importer_count")};
-    float *xr = gather(x, NTRAIN, nf, cols, 3);
-    for (int i = 0; i < NTRAIN; i++)
-        revenue_labels[i] = labels[i] * expf(xr[i * 3]) * 0.1f;
-    const char *names[] = {"log_value", "unit_value", "importer_count"};
-    xgbt_data data = {xr, NTRAIN, 3, revenue_labels, NULL, names, NULL, 0};
-    const char *params[] = {"objective", "reg:squarederror", "max_depth", "3", "eta", "0.3",
-                            "nthread", "1", NULL};
-    char msg[512];
-    revenue = xgbt_train(&data, params, 8, msg, sizeof msg);
-    ck_assert_msg(revenue != NULL, "%s", msg);
-    unsigned char *json = NULL;
     size_t json_size = 0;
-    ck_assert_int_eq(xgbt_save(revenue, "json", &json, &json_size, msg, sizeof msg), 0);
+    unsigned char *json = crisk_test_read_fixture("bundle_revenue.json", &json_size);
     crisk_test_write_file(dir, "revenue.json", json, json_size);
     free(json);
-    free(xr);
-    free(x);
     write_text("fraud.json", FRAUD);
     write_text("profiles.json", PROFILES);
     write_text("policy.json", POLICY);
@@ -187,29 +101,10 @@ static void setup(void)
     crisk_schema_free(s);
 }
 
-/* Removes the bundle directory and frees the reference model. */
+/* Removes the bundle directory. */
 static void teardown(void)
 {
-    const char *files[] = {"schema_unfitted.json", "schema.json", "revenue.json",
-                           "fraud.json", "profiles.json", "policy.json", "manifest.json",
-                           "state.json"};
-    char path[256];
-    for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
-        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
-        unlink(path);
-    }
-    rmdir(dir);
-    xgbt_free(revenue);
-    revenue = NULL;
-}
-
-/* Loads the bundle of the current test, which must load. */
-static crisk_bundle *load_bundle(void)
-{
-    crisk_bundle *bundle = NULL;
-    crisk_error err;
-    ck_assert_msg(crisk_bundle_load(dir, NULL, &bundle, &err) == 0, "%s", err.message);
-    return bundle;
+    crisk_test_remove_dir(dir);
 }
 
 /* A batch of the NSCORE scoring declarations, in order, or reversed. */
@@ -218,7 +113,7 @@ static crisk_batch *scoring_batch(const crisk_bundle *bundle, int reversed)
     crisk_batch *b = NULL;
     ck_assert_int_eq(crisk_batch_new(crisk_bundle_schema(bundle), &b, NULL), 0);
     for (int i = 0; i < NSCORE; i++)
-        add_decl(b, "S", reversed ? NSCORE - 1 - i : i);
+        bundle_decl(b, "S", reversed ? NSCORE - 1 - i : i);
     return b;
 }
 
@@ -232,7 +127,7 @@ static int text_is(const crisk_batch *b, size_t row, int f, const char *v)
 
 START_TEST(test_scores_hits_lanes)
 {
-    crisk_bundle *bundle = load_bundle();
+    crisk_bundle *bundle = crisk_test_load_bundle(dir);
     ck_assert_uint_eq(crisk_bundle_num_models(bundle), 2);
     ck_assert_str_eq(crisk_bundle_model_name(bundle, 1), "revenue");
     ck_assert_ptr_null(crisk_bundle_model_name(bundle, 2));
@@ -254,14 +149,8 @@ START_TEST(test_scores_hits_lanes)
     ck_assert_int_eq(crisk_schema_features(s, b, x, &err), 0);
     long fcols[2] = {crisk_schema_feature_index(s, "log_value"),
                      crisk_schema_feature_index(s, "importer_rate")};
-    long rcols[3] = {fcols[0], crisk_schema_feature_index(s, "unit_value"),
-                     crisk_schema_feature_index(s, "importer_count")};
-    float *xr = gather(x, NSCORE, nf, rcols, 3);
-    xgbt_data data = {xr, NSCORE, 3, NULL, NULL, NULL, NULL, 0};
-    float *ref = NULL;
     size_t nref = 0;
-    char msg[512];
-    ck_assert_int_eq(xgbt_predict(revenue, &data, 0, 0, 0, &ref, &nref, msg, sizeof msg), 0);
+    float *ref = crisk_test_read_fixture_floats("bundle_revenue_scores.txt", &nref);
     ck_assert_uint_eq(nref, NSCORE);
     float fraud[NSCORE];
     for (size_t r = 0; r < NSCORE; r++) {
@@ -272,7 +161,6 @@ START_TEST(test_scores_hits_lanes)
         ck_assert_float_eq(crisk_results_score(res, r, 1), ref[r]);
     }
     free(ref);
-    free(xr);
 
     /* Hits and mandatory placements, worked out from the fields. */
     int placed[NSCORE] = {0}, n_profile = 0, n_threshold = 0;
@@ -398,7 +286,7 @@ static void stream_lanes(const crisk_bundle *bundle, size_t step, int save, size
         crisk_batch *b = NULL;
         ck_assert_int_eq(crisk_batch_new(crisk_bundle_schema(bundle), &b, NULL), 0);
         for (size_t i = start; i < start + step && i < NSCORE; i++)
-            add_decl(b, "S", (int)i);
+            bundle_decl(b, "S", (int)i);
         crisk_score_options opts;
         crisk_score_options_init(&opts);
         opts.stream = st;
@@ -424,7 +312,7 @@ static void stream_lanes(const crisk_bundle *bundle, size_t step, int save, size
  * or across saved and restored states; and it budgets some declarations. */
 START_TEST(test_streaming)
 {
-    crisk_bundle *bundle = load_bundle();
+    crisk_bundle *bundle = crisk_test_load_bundle(dir);
     size_t whole[NSCORE], ones[NSCORE], saved[NSCORE];
     stream_lanes(bundle, NSCORE, 0, whole);
     stream_lanes(bundle, 1, 0, ones);
@@ -506,7 +394,7 @@ START_TEST(test_refusals)
     ck_assert_ptr_nonnull(strstr(err.message, "manifest.json"));
 
     /* Scoring refuses a batch of another schema, and explanations (not implemented). */
-    bundle = load_bundle();
+    bundle = crisk_test_load_bundle(dir);
     char path[256];
     snprintf(path, sizeof path, "%s/schema.json", dir);
     crisk_schema *other = NULL;
@@ -553,18 +441,18 @@ END_TEST
  * threshold and no budget. */
 START_TEST(test_missing_values)
 {
-    crisk_bundle *bundle = load_bundle();
+    crisk_bundle *bundle = crisk_test_load_bundle(dir);
     crisk_batch *b = NULL;
     ck_assert_int_eq(crisk_batch_new(crisk_bundle_schema(bundle), &b, NULL), 0);
-    add_decl(b, "S", 5);
-    const char *row[NFIELDS] = {"S-missing", "2025-03-02", "851712", "CN", "IMP-1", NULL,
+    bundle_decl(b, "S", 5);
+    const char *row[BUNDLE_NFIELDS] = {"S-missing", "2025-03-02", "851712", "CN", "IMP-1", NULL,
                                 "4"};
-    size_t lens[NFIELDS];
-    for (int f = 0; f < NFIELDS; f++)
+    size_t lens[BUNDLE_NFIELDS];
+    for (int f = 0; f < BUNDLE_NFIELDS; f++)
         lens[f] = row[f] ? strlen(row[f]) : 0;
     crisk_error err;
     ck_assert_int_eq(crisk_batch_append_text(b, row, lens, 2, &err), 0);
-    add_decl(b, "S", 6);
+    bundle_decl(b, "S", 6);
     crisk_results *res = NULL;
     ck_assert_msg(crisk_bundle_score(bundle, b, NULL, &res, &err) == 0, "%s", err.message);
     ck_assert(!isnan(crisk_results_score(res, 0, 0)));
@@ -603,7 +491,7 @@ static void *score_thread(void *arg)
  * rows over two threads itself, gives the same results as a plain call. */
 START_TEST(test_threads)
 {
-    crisk_bundle *bundle = load_bundle();
+    crisk_bundle *bundle = crisk_test_load_bundle(dir);
     crisk_batch *b = scoring_batch(bundle, 0);
     score_job plain = {bundle, b, 1, NULL, -1}, jobs[2] = {{bundle, b, 1, NULL, -1},
                                                             {bundle, b, 2, NULL, -1}};

@@ -1,5 +1,5 @@
 /*
- * test_decl_reader.c — the streaming declaration readers (lib/decl_reader.c): CSV and JSON
+ * test_decl_reader.c — the streaming declaration readers (lib/decl/reader.c): CSV and JSON
  * Lines into batches, header mapping, quoting, byte order marks, CRLF, every reject reason
  * with its line number, the count invariant (read = added + rejected), extra columns, and
  * memory that does not grow with the input (a large input streamed through a pipe).

@@ -12,6 +12,7 @@
 #include "crisk.h"
 
 #include "check_run.h"
+#include "test_files.h"
 
 #include <check.h>
 #include <dirent.h>
@@ -59,23 +60,6 @@ static size_t read_expected(const char *dir, expectation *e)
     }
     fclose(f);
     return n;
-}
-
-/* Reads the whole file at `path` into a malloc'd buffer; returns its size. */
-static unsigned char *slurp(const char *path, size_t *size)
-{
-    FILE *f = fopen(path, "rb");
-    ck_assert_msg(f != NULL, "cannot open %s", path);
-    ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
-    long len = ftell(f);
-    ck_assert_int_ge(len, 0);
-    rewind(f);
-    unsigned char *buf = malloc((size_t)len + 1);
-    ck_assert_ptr_nonnull(buf);
-    ck_assert_uint_eq(fread(buf, 1, (size_t)len, f), (size_t)len);
-    fclose(f);
-    *size = (size_t)len;
-    return buf;
 }
 
 /* Scores a row of missing values and a row of zeros with a loaded model; returns the
@@ -161,7 +145,7 @@ START_TEST(test_corpus)
         if (strcmp(e[i].file, ".") == 0)
             continue;
         size_t size = 0;
-        unsigned char *bytes = slurp(path, &size);
+        unsigned char *bytes = crisk_test_read_file(path, &size);
         m = (crisk_model *)&m;
         memset(&err, 0, sizeof err);
         rc = crisk_model_load_buffer(bytes, size, &m, &err);
@@ -231,7 +215,7 @@ START_TEST(test_every_prefix)
     corpus_dir(dir, sizeof dir);
     snprintf(path, sizeof path, "%s/%s", dir, bases[_i]);
     size_t size = 0;
-    unsigned char *whole = slurp(path, &size);
+    unsigned char *whole = crisk_test_read_file(path, &size);
     /* A copy of exactly `cut` bytes, so that reading past the end is seen by sanitizers. */
     for (size_t cut = 1; cut < size; cut++) {
         unsigned char *prefix = malloc(cut);
@@ -261,7 +245,7 @@ START_TEST(test_byte_corruptions)
     for (size_t b = 0; b < sizeof bases / sizeof bases[0]; b++) {
         snprintf(path, sizeof path, "%s/%s", dir, bases[b]);
         size_t size = 0;
-        unsigned char *orig = slurp(path, &size);
+        unsigned char *orig = crisk_test_read_file(path, &size);
         unsigned char *copy = malloc(size);
         ck_assert_ptr_nonnull(copy);
         for (int k = 0; k < 600; k++) {

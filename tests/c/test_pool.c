@@ -1,11 +1,12 @@
 /*
  * test_pool.c — crisk_pool: calls served by a caller-owned pool give, bit for bit, what
  * one thread gives (predictions and contributions of a tree model trained with
- * libxgboost at test time); many callers may share one pool; a pool serves call after
- * call; a failing row's error comes back through the pool as it does without one.
+ * libxgboost, committed as tests/c/fixtures/pool_binary.json); many callers may share one
+ * pool; a pool serves call after call; a failing row's error comes back through the pool
+ * as it does without one.
  */
 #include "crisk.h"
-#include "xgb_train.h"
+#include "model_fixture.h"
 
 #include "check_run.h"
 
@@ -17,25 +18,14 @@
 #include <string.h>
 
 #define NROWS 4096            /* enough rows for every thread of the pools below */
-#define TRAIN_ROWS 500
-#define ROUNDS 10
 #define CALLERS 8
 #define CALLS_PER_CALLER 6
 #define REUSE_CALLS 1000
 #define REUSE_ROWS 1024       /* two threads' worth (crisk_predict's 512 rows each) */
 
-static const char *const tree_params[] = {
-    "booster", "gbtree", "objective", "binary:logistic", "tree_method", "hist",
-    "max_depth", "5", NULL};
-
-/* A tree model loaded into crisk, the rows it scores, and what threads = 1 without a pool
- * gives for them: transformed outputs, margins and contributions. */
-typedef struct fixture {
-    crisk_model *model;
-    xgbt_synth rows;          /* NROWS rows */
-    float want[2][NROWS];     /* transformed, margin */
-    float *want_contrib;      /* NROWS x (XGBT_NCOLS + 1) */
-} fixture;
+/* The tree model, its NROWS rows, and what threads = 1 without a pool gives for them:
+ * transformed outputs, margins and contributions. */
+typedef model_fixture fixture;
 
 /* Scores rows [0, nrows) of `fx` with `o` (output kind `margin`, or contributions when
  * `contrib`) into `out`; fails the test with crisk's message if the call fails. */
@@ -44,52 +34,18 @@ static void score(const fixture *fx, crisk_predict_options *o, int margin, int c
 {
     crisk_error err;
     o->output = margin ? CRISK_OUTPUT_MARGIN : CRISK_OUTPUT_TRANSFORMED;
-    int rc = contrib ? crisk_contributions(fx->model, fx->rows.x, nrows, XGBT_NCOLS, o, out,
+    int rc = contrib ? crisk_contributions(fx->model, fx->rows.x, nrows, SYNTH_NCOLS, o, out,
                                            &err)
-                     : crisk_predict(fx->model, fx->rows.x, nrows, XGBT_NCOLS, o, out, &err);
+                     : crisk_predict(fx->model, fx->rows.x, nrows, SYNTH_NCOLS, o, out, &err);
     ck_assert_msg(rc == 0, "threads=%d: %s: %s", o->threads, crisk_err_name(rc), err.message);
 }
 
-/* Trains a binary classifier with libxgboost, loads its JSON into crisk and computes
- * the single-threaded references. */
+/* Loads the binary classifier (fixtures/make_fixtures.c trained it) and computes the
+ * single-threaded references. */
 static void fixture_make(fixture *fx)
 {
-    memset(fx, 0, sizeof *fx);
-    xgbt_synth train;
-    ck_assert_int_eq(xgbt_synth_make(&train, TRAIN_ROWS, 7), 0);
-    float labels[TRAIN_ROWS];
-    for (size_t r = 0; r < TRAIN_ROWS; r++)
-        labels[r] = train.score[r] > train.uniform[r] - 0.5f ? 1.0f : 0.0f;
-    xgbt_data data = {train.x, TRAIN_ROWS, XGBT_NCOLS, labels, NULL, NULL, NULL, 0};
-    char msg[1024];
-    xgbt_booster *b = xgbt_train(&data, tree_params, ROUNDS, msg, sizeof msg);
-    ck_assert_msg(b != NULL, "libxgboost training failed: %s", msg);
-    unsigned char *bytes = NULL;
-    size_t size = 0;
-    ck_assert_msg(xgbt_save(b, "json", &bytes, &size, msg, sizeof msg) == 0, "%s", msg);
-    crisk_error err;
-    int rc = crisk_model_load_buffer(bytes, size, &fx->model, &err);
-    ck_assert_msg(rc == 0, "%s: %s", crisk_err_name(rc), err.message);
-    free(bytes);
-    xgbt_free(b);
-    xgbt_synth_free(&train);
-    ck_assert_int_eq(xgbt_synth_make(&fx->rows, NROWS, 4242), 0);
+    model_fixture_make(fx, "pool_binary.json", NROWS, 4242, 1);
     ck_assert_uint_eq(crisk_model_num_outputs(fx->model), 1);
-    crisk_predict_options o;
-    crisk_predict_options_init(&o);
-    for (int margin = 0; margin <= 1; margin++)
-        score(fx, &o, margin, 0, NROWS, fx->want[margin]);
-    fx->want_contrib = malloc(NROWS * (XGBT_NCOLS + 1) * sizeof(float));
-    ck_assert_ptr_nonnull(fx->want_contrib);
-    score(fx, &o, 1, 1, NROWS, fx->want_contrib);
-}
-
-/* Frees a fixture. */
-static void fixture_free(fixture *fx)
-{
-    crisk_model_free(fx->model);
-    xgbt_synth_free(&fx->rows);
-    free(fx->want_contrib);
 }
 
 /* Creates a pool of `threads` threads, failing the test if it cannot. */
@@ -110,7 +66,7 @@ START_TEST(test_bit_identical)
 {
     fixture fx;
     fixture_make(&fx);
-    float *out = malloc(NROWS * (XGBT_NCOLS + 1) * sizeof *out);
+    float *out = malloc(NROWS * (SYNTH_NCOLS + 1) * sizeof *out);
     ck_assert_ptr_nonnull(out);
     static const int pool_threads[] = {2, 3, 0};
     static const int call_threads[] = {0, 1, 2, 5};
@@ -129,17 +85,17 @@ START_TEST(test_bit_identical)
                               pool_threads[p], call_threads[c],
                               margin ? "margin" : "transformed");
             }
-            memset(out, 0xff, NROWS * (XGBT_NCOLS + 1) * sizeof *out);
+            memset(out, 0xff, NROWS * (SYNTH_NCOLS + 1) * sizeof *out);
             score(&fx, &o, 1, 1, NROWS, out);
             ck_assert_msg(memcmp(out, fx.want_contrib,
-                                 NROWS * (XGBT_NCOLS + 1) * sizeof *out) == 0,
+                                 NROWS * (SYNTH_NCOLS + 1) * sizeof *out) == 0,
                           "pool of %d, threads=%d: contributions differ from threads=1",
                           pool_threads[p], call_threads[c]);
         }
         crisk_pool_free(pool);
     }
     free(out);
-    fixture_free(&fx);
+    model_fixture_free(&fx);
 }
 END_TEST
 
@@ -169,7 +125,7 @@ static void *caller_run(void *arg)
         o.pool = c->pool;
         o.threads = 0;
         o.output = k % 2 ? CRISK_OUTPUT_MARGIN : CRISK_OUTPUT_TRANSFORMED;
-        c->rc = crisk_predict(c->fx->model, c->fx->rows.x, NROWS, XGBT_NCOLS, &o, out,
+        c->rc = crisk_predict(c->fx->model, c->fx->rows.x, NROWS, SYNTH_NCOLS, &o, out,
                               &c->err);
         if (c->rc == 0 && memcmp(out, c->fx->want[k % 2], NROWS * sizeof *out))
             c->mismatches++;
@@ -198,7 +154,7 @@ START_TEST(test_shared_by_callers)
                       t, c[t].mismatches);
     }
     crisk_pool_free(pool);
-    fixture_free(&fx);
+    model_fixture_free(&fx);
 }
 END_TEST
 
@@ -220,7 +176,7 @@ START_TEST(test_reused)
     ck_assert_msg(mismatches == 0, "%zu of %d calls differ from threads=1", mismatches,
                   REUSE_CALLS);
     crisk_pool_free(pool);
-    fixture_free(&fx);
+    model_fixture_free(&fx);
 }
 END_TEST
 
@@ -242,7 +198,7 @@ START_TEST(test_one_thread)
                       "pool of 1, threads=%d: differs from threads=1", call_threads[c]);
     }
     crisk_pool_free(pool);
-    fixture_free(&fx);
+    model_fixture_free(&fx);
 }
 END_TEST
 

@@ -2,7 +2,8 @@
  * test_reasons.c — reason codes: which declaration fields each schema feature derives
  * from (on a hand-made schema, against a table written here), and the reasons of a
  * bundle scored with explain = K. The bundle is built here: a schema fitted on
- * generated declarations and an XGBoost model trained by libxgboost at test time. The
+ * generated declarations and an XGBoost model that libxgboost trained on its training
+ * matrix (committed under tests/c/fixtures). The
  * reasons are checked against crisk_contributions grouped by this file's own table, and
  * against the score model's margin: every field's contribution plus the bias sums to it.
  */
@@ -10,8 +11,8 @@
 #include "decl/declarations.h"
 
 #include "check_run.h"
+#include "decl_families.h"
 #include "test_files.h"
-#include "xgb_train.h"
 
 #include <check.h>
 #include <math.h>
@@ -21,39 +22,9 @@
 #include <string.h>
 #include <unistd.h>
 
-enum { F_ID, F_DATE, F_HS, F_ORIGIN, F_IMPORTER, F_VALUE, F_MASS, F_NOTE, NFIELDS };
-
-static const char *const SCHEMA =
-    "{\"format\": \"crisk-schema\", \"version\": 1, \"id_field\": \"declaration_id\","
-    " \"date_field\": \"declaration_date\","
-    " \"fields\": ["
-    "  {\"name\": \"declaration_id\", \"type\": \"string\", \"required\": true},"
-    "  {\"name\": \"declaration_date\", \"type\": \"date\"},"
-    "  {\"name\": \"hs_code\", \"type\": \"hs_code\"},"
-    "  {\"name\": \"origin\", \"type\": \"string\"},"
-    "  {\"name\": \"importer_id\", \"type\": \"string\"},"
-    "  {\"name\": \"declared_value\", \"type\": \"number\"},"
-    "  {\"name\": \"net_mass_kg\", \"type\": \"number\"},"
-    "  {\"name\": \"note\", \"type\": \"string\"}],"
-    " \"features\": ["
-    "  {\"name\": \"log_value\", \"op\": \"log1p\", \"field\": \"declared_value\"},"
-    "  {\"name\": \"unit_value\", \"op\": \"ratio\", \"num\": \"declared_value\","
-    "   \"den\": \"net_mass_kg\"},"
-    "  {\"name\": \"month\", \"op\": \"date_part\", \"field\": \"declaration_date\","
-    "   \"part\": \"month\"},"
-    "  {\"name\": \"hs2\", \"op\": \"hs_prefix\", \"field\": \"hs_code\", \"digits\": 2},"
-    "  {\"name\": \"origin_code\", \"op\": \"category\", \"field\": \"origin\","
-    "   \"unknown\": \"missing\"},"
-    "  {\"name\": \"importer_rate\", \"op\": \"risk_rate\", \"keys\": [\"importer_id\"],"
-    "   \"smoothing\": 5},"
-    "  {\"name\": \"hs6_origin_rate\", \"op\": \"risk_rate\","
-    "   \"keys\": [{\"field\": \"hs_code\", \"digits\": 6}, \"origin\"]},"
-    "  {\"name\": \"hs_pair_count\", \"op\": \"risk_count\","
-    "   \"keys\": [{\"field\": \"hs_code\", \"digits\": 2}, {\"field\": \"hs_code\","
-    "   \"digits\": 6}]}]}";
-
-/* The fields each feature above derives from, written out by hand: one field, a ratio's
- * two, a composite key's distinct fields (the last key names hs_code twice). */
+/* The fields each feature of reasons_schema (decl_families.c) derives from, written out
+ * by hand: one field, a ratio's two, a composite key's distinct fields (the last key
+ * names hs_code twice). */
 static const char *const SOURCES[][3] = {
     {"declared_value"}, {"declared_value", "net_mass_kg"}, {"declaration_date"},
     {"hs_code"}, {"origin"}, {"importer_id"}, {"hs_code", "origin"}, {"hs_code"}};
@@ -75,47 +46,10 @@ static const char *const MANIFEST =
     "   \"importer_rate\", \"hs6_origin_rate\", \"hs_pair_count\"]}],"
     " \"policy\": \"policy.json\"}";
 
-static const char *const ORIGINS[] = {"CN", "VN", "DE", "XA", ""};
-static const char *const HS[] = {"851712", "610910", "940360", "610432"};
-
-enum { NTRAIN = 400, NSCORE = 120 };
-
-/* The text of one generated declaration, field by field ("" is missing). */
-typedef struct decl_text {
-    char v[NFIELDS][24];
-} decl_text;
+enum { NTRAIN = REASONS_NTRAIN, NSCORE = REASONS_NSCORE };
 
 /* The temporary bundle directory. */
 static char dir[64];
-
-/* Makes declaration `i` of a deterministic family (`tag` "T" training, "S" scoring),
- * appends it to `b`, stores its text in `*d` (when not NULL) and returns its label. */
-static float add_decl(crisk_batch *b, const char *tag, int i, decl_text *d)
-{
-    decl_text local;
-    if (!d)
-        d = &local;
-    int imp = (i * 7 + (tag[0] == 'S')) % 11;
-    snprintf(d->v[F_ID], sizeof d->v[F_ID], "%s%d", tag, i);
-    snprintf(d->v[F_DATE], sizeof d->v[F_DATE], "2025-%02d-%02d", 1 + i % 12, 1 + i % 28);
-    snprintf(d->v[F_HS], sizeof d->v[F_HS], "%s", HS[i % 4]);
-    snprintf(d->v[F_ORIGIN], sizeof d->v[F_ORIGIN], "%s", ORIGINS[(i / 3) % 5]);
-    snprintf(d->v[F_IMPORTER], sizeof d->v[F_IMPORTER], "IMP-%d", imp);
-    snprintf(d->v[F_VALUE], sizeof d->v[F_VALUE], "%d.5", 100 + (i * 37) % 900);
-    snprintf(d->v[F_MASS], sizeof d->v[F_MASS], "%d", 1 + (i * 13) % 50);
-    snprintf(d->v[F_NOTE], sizeof d->v[F_NOTE], "n%d", i % 3);
-    const char *row[NFIELDS];
-    size_t lens[NFIELDS];
-    for (int f = 0; f < NFIELDS; f++) {
-        row[f] = d->v[f];
-        lens[f] = strlen(row[f]);
-    }
-    crisk_error err;
-    ck_assert_msg(crisk_batch_append_text(b, row, lens, (uint64_t)i + 1, &err) == 0, "%s",
-                  err.message);
-    int origin_risk = strcmp(d->v[F_ORIGIN], "XA") == 0;
-    return (imp == 1 || imp == 2 || origin_risk || i % 9 == 0) ? 1.0f : 0.0f;
-}
 
 /* Makes the temporary directory and loads the unfitted schema from a file written
  * there. */
@@ -123,7 +57,7 @@ static crisk_schema *unfitted_schema(void)
 {
     strcpy(dir, "/tmp/crisk_reasons_XXXXXX");
     ck_assert_ptr_nonnull(mkdtemp(dir));
-    crisk_test_write_file(dir, "schema_unfitted.json", SCHEMA, strlen(SCHEMA));
+    crisk_test_write_file(dir, "schema_unfitted.json", reasons_schema, strlen(reasons_schema));
     char path[256];
     snprintf(path, sizeof path, "%s/schema_unfitted.json", dir);
     crisk_schema *s = NULL;
@@ -132,69 +66,28 @@ static crisk_schema *unfitted_schema(void)
     return s;
 }
 
-/* Builds the bundle: fits the schema, trains the fraud model with libxgboost on the
- * training matrix, writes the files (policy.json from `policy`). */
+/* Builds the bundle: fits the schema, writes the files (the fraud model, trained on the
+ * training matrix, from tests/c/fixtures; policy.json from `policy`). */
 static void build_bundle(const char *policy)
 {
     crisk_schema *s = unfitted_schema();
-    crisk_batch *b = NULL;
     crisk_error err;
     char path[256];
-    ck_assert_int_eq(crisk_batch_new(s, &b, &err), 0);
     static float labels[NTRAIN];
-    for (int i = 0; i < NTRAIN; i++)
-        labels[i] = add_decl(b, "T", i, NULL);
-    crisk_fit_options fo;
-    crisk_fit_options_init(&fo);
-    ck_assert_msg(crisk_schema_fit(s, b, labels, NTRAIN, &fo, &err) == 0, "%s", err.message);
+    crisk_batch *b = family_fit(s, reasons_decl, NTRAIN, labels);
     snprintf(path, sizeof path, "%s/schema.json", dir);
     ck_assert_msg(crisk_schema_save(s, path, &err) == 0, "%s", err.message);
     ck_assert_uint_eq(crisk_schema_num_features(s), NFEAT);
-    float *x = malloc(NTRAIN * NFEAT * sizeof(float));
-    ck_assert_int_eq(crisk_schema_training_matrix(s, b, labels, NTRAIN, &fo, x, &err), 0);
-    const char *names[NFEAT];
-    for (size_t j = 0; j < NFEAT; j++)
-        names[j] = crisk_schema_feature_name(s, j);
-    xgbt_data data = {x, NTRAIN, NFEAT, labels, NULL, names, NULL, 0};
-    const char *params[] = {"objective", "binary:logistic", "max_depth", "4", "eta", "0.3",
-                            "base_score", "0.3", "nthread", "1", NULL};
-    char msg[512];
-    xgbt_booster *booster = xgbt_train(&data, params, 20, msg, sizeof msg);
-    ck_assert_msg(booster != NULL, "%s", msg);
-    unsigned char *json = NULL;
     size_t json_size = 0;
-    ck_assert_int_eq(xgbt_save(booster, "json", &json, &json_size, msg, sizeof msg), 0);
+    unsigned char *json = crisk_test_read_fixture("reasons_fraud.json", &json_size);
     crisk_test_write_file(dir, "fraud.json", json, json_size);
     crisk_test_write_file(dir, "policy.json", policy, strlen(policy));
     crisk_test_write_file(dir, "manifest.json", MANIFEST, strlen(MANIFEST));
     free(json);
-    xgbt_free(booster);
-    free(x);
     crisk_batch_free(b);
     crisk_schema_free(s);
 }
 
-/* Removes the bundle directory. */
-static void remove_bundle(void)
-{
-    const char *files[] = {"schema_unfitted.json", "schema.json", "fraud.json", "policy.json",
-                           "manifest.json"};
-    char path[256];
-    for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
-        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
-        unlink(path);
-    }
-    rmdir(dir);
-}
-
-/* Loads the bundle, which must load. */
-static crisk_bundle *load_bundle(void)
-{
-    crisk_bundle *bundle = NULL;
-    crisk_error err;
-    ck_assert_msg(crisk_bundle_load(dir, NULL, &bundle, &err) == 0, "%s", err.message);
-    return bundle;
-}
 
 /* Scores `b` with `bundle` keeping `k` reasons on `threads` threads. */
 static crisk_results *score(const crisk_bundle *bundle, const crisk_batch *b, unsigned k,
@@ -227,7 +120,7 @@ START_TEST(test_feature_fields_on_a_hand_made_schema)
     size_t fields[CRISK_FEATURE_MAX_FIELDS];
     ck_assert_uint_eq(crisk__schema_feature_fields(s, NFEAT, fields), 0);
     crisk_schema_free(s);
-    remove_bundle();
+    crisk_test_remove_dir(dir);
 }
 END_TEST
 
@@ -256,13 +149,13 @@ static const char *field_text(const decl_text *d, const crisk_schema *s, const c
 START_TEST(test_reasons_add_up_to_the_margin)
 {
     build_bundle(POLICY);
-    crisk_bundle *bundle = load_bundle();
+    crisk_bundle *bundle = crisk_test_load_bundle(dir);
     const crisk_schema *s = crisk_bundle_schema(bundle);
     crisk_batch *b = NULL;
     ck_assert_int_eq(crisk_batch_new(s, &b, NULL), 0);
     static decl_text decls[NSCORE];
     for (int i = 0; i < NSCORE; i++)
-        add_decl(b, "S", i, &decls[i]);
+        reasons_decl_text(b, "S", i, &decls[i]);
     /* The reference: contributions and margins on the scoring features (the manifest
      * lists every feature in schema order, so they are the model's columns). */
     static float x[NSCORE * NFEAT], contrib[NSCORE * (NFEAT + 1)], margin[NSCORE];
@@ -282,12 +175,12 @@ START_TEST(test_reasons_add_up_to_the_margin)
     for (size_t r = 0; r < NSCORE; r++) {
         const float *c = contrib + r * (NFEAT + 1);
         size_t n = crisk_results_num_reasons(all, r);
-        ck_assert_uint_le(n, NFIELDS);
+        ck_assert_uint_le(n, REASONS_NFIELDS);
         double sum = crisk_results_explain_bias(all, r);
         ck_assert_float_eq(crisk_results_explain_bias(all, r), c[NFEAT]);
         ck_assert_double_eq_tol(crisk_results_explain_rest(all, r), 0, 1e-6);
         size_t nonzero = 0;
-        for (size_t f = 0; f < NFIELDS; f++)
+        for (size_t f = 0; f < REASONS_NFIELDS; f++)
             nonzero += grouped(c, crisk_schema_field_name(s, f)) != 0;
         ck_assert_uint_eq(n, nonzero);
         for (size_t k = 0; k < n; k++) {
@@ -348,7 +241,7 @@ START_TEST(test_reasons_add_up_to_the_margin)
     crisk_results_free(plain);
     crisk_batch_free(b);
     crisk_bundle_free(bundle);
-    remove_bundle();
+    crisk_test_remove_dir(dir);
 }
 END_TEST
 
@@ -375,11 +268,11 @@ START_TEST(test_first_explanations_race_safely)
     /* Two threads ask a fresh bundle for reasons at once: both may build the score
      * model's explainer, one is kept; both get the reasons a later call gets. */
     build_bundle(POLICY);
-    crisk_bundle *bundle = load_bundle();
+    crisk_bundle *bundle = crisk_test_load_bundle(dir);
     crisk_batch *b = NULL;
     ck_assert_int_eq(crisk_batch_new(crisk_bundle_schema(bundle), &b, NULL), 0);
     for (int i = 0; i < NSCORE; i++)
-        add_decl(b, "S", i, NULL);
+        reasons_decl(b, "S", i);
     score_job jobs[2] = {{bundle, b, NULL}, {bundle, b, NULL}};
     pthread_t th[2];
     for (int t = 0; t < 2; t++)
@@ -404,17 +297,17 @@ START_TEST(test_first_explanations_race_safely)
     crisk_results_free(later);
     crisk_batch_free(b);
     crisk_bundle_free(bundle);
-    remove_bundle();
+    crisk_test_remove_dir(dir);
 }
 END_TEST
 
 START_TEST(test_explain_needs_a_score_model)
 {
     build_bundle(POLICY_NO_SCORE);
-    crisk_bundle *bundle = load_bundle();
+    crisk_bundle *bundle = crisk_test_load_bundle(dir);
     crisk_batch *b = NULL;
     ck_assert_int_eq(crisk_batch_new(crisk_bundle_schema(bundle), &b, NULL), 0);
-    add_decl(b, "S", 0, NULL);
+    reasons_decl(b, "S", 0);
     crisk_score_options opts;
     crisk_score_options_init(&opts);
     opts.explain = 2;
@@ -426,7 +319,7 @@ START_TEST(test_explain_needs_a_score_model)
     ck_assert_ptr_nonnull(strstr(err.message, "score_model"));
     crisk_batch_free(b);
     crisk_bundle_free(bundle);
-    remove_bundle();
+    crisk_test_remove_dir(dir);
 }
 END_TEST
 

@@ -3,11 +3,12 @@
  * what one thread gives; and crisk_predict's own threads (threads = 0, 2) give what
  * threads = 1 gives.
  *
- * The models are trained with libxgboost at test time (a multi-class gbtree with
- * categorical splits, a DART classifier, a gblinear regressor).
+ * The models were trained with libxgboost by fixtures/make_fixtures.c (a multi-class
+ * gbtree with categorical splits, a DART classifier, a gblinear regressor) and are
+ * committed under tests/c/fixtures.
  */
 #include "crisk.h"
-#include "xgb_train.h"
+#include "model_fixture.h"
 
 #include "check_run.h"
 
@@ -20,84 +21,13 @@
 #define NTHREADS 8
 #define ROWS_PER_THREAD 400
 #define NROWS (NTHREADS * ROWS_PER_THREAD)
-#define TRAIN_ROWS 500
-#define ROUNDS 12
+/* The models scored, files of tests/c/fixtures. */
+static const char *const model_files[] = {"threads_softprob.json", "threads_dart.json",
+                                          "threads_linear.json"};
+#define NUM_MODELS (sizeof model_files / sizeof model_files[0])
 
-static const char *const feature_types[XGBT_NCOLS] = {
-    "q", "q", "q", "c", "q", "q", "q", "q", "c", "q", "q", "q",
-};
-
-/* The models scored: libxgboost parameters, NULL-terminated. */
-static const char *const softprob_params[] = {
-    "booster", "gbtree", "objective", "multi:softprob", "num_class", "4",
-    "tree_method", "hist", "max_depth", "6", NULL};
-static const char *const dart_params[] = {
-    "booster", "dart", "objective", "binary:logistic", "tree_method", "hist",
-    "rate_drop", "0.3", "skip_drop", "0", NULL};
-static const char *const linear_params[] = {
-    "booster", "gblinear", "objective", "reg:squarederror", NULL};
-static const char *const *const model_params[] = {softprob_params, dart_params,
-                                                  linear_params};
-#define NUM_MODELS (sizeof model_params / sizeof model_params[0])
-
-/* A model loaded into crisk, with the rows it scores and its single-threaded outputs. */
-typedef struct fixture {
-    crisk_model *model;
-    xgbt_synth rows;          /* NROWS rows */
-    size_t per_row[2];        /* values per row: transformed, margin */
-    float *want[2];           /* transformed, margin: threads = 1 over all rows */
-} fixture;
-
-/* Trains model `k` with libxgboost, loads its JSON into crisk, and scores NROWS rows
- * single-threaded for both output kinds. */
-static void fixture_make(fixture *fx, size_t k)
-{
-    xgbt_synth train;
-    ck_assert_int_eq(xgbt_synth_make(&train, TRAIN_ROWS, 99), 0);
-    float labels[TRAIN_ROWS];
-    for (size_t r = 0; r < TRAIN_ROWS; r++) {
-        float s = train.score[r];
-        labels[r] = k == 0 ? (s < -0.5f ? 0.0f : s < 0.0f ? 1.0f : s < 0.5f ? 2.0f : 3.0f)
-                  : k == 1 ? (s > 0 ? 1.0f : 0.0f)
-                           : 3.0f * s;
-    }
-    xgbt_data data = {train.x, TRAIN_ROWS, XGBT_NCOLS, labels, feature_types, NULL, NULL, 0};
-    char msg[1024];
-    xgbt_booster *b = xgbt_train(&data, model_params[k], ROUNDS, msg, sizeof msg);
-    ck_assert_msg(b != NULL, "libxgboost training failed: %s", msg);
-    unsigned char *bytes = NULL;
-    size_t size = 0;
-    ck_assert_msg(xgbt_save(b, "json", &bytes, &size, msg, sizeof msg) == 0, "%s", msg);
-    crisk_error err;
-    int rc = crisk_model_load_buffer(bytes, size, &fx->model, &err);
-    ck_assert_msg(rc == 0, "model %zu: %s: %s", k, crisk_err_name(rc), err.message);
-    free(bytes);
-    xgbt_free(b);
-    xgbt_synth_free(&train);
-
-    ck_assert_int_eq(xgbt_synth_make(&fx->rows, NROWS, 1234 + k), 0);
-    fx->per_row[0] = crisk_model_num_outputs(fx->model);
-    fx->per_row[1] = crisk_model_num_margins(fx->model);
-    for (int margin = 0; margin <= 1; margin++) {
-        crisk_predict_options o;
-        crisk_predict_options_init(&o);
-        o.output = margin ? CRISK_OUTPUT_MARGIN : CRISK_OUTPUT_TRANSFORMED;
-        fx->want[margin] = malloc(NROWS * fx->per_row[margin] * sizeof(float));
-        ck_assert_ptr_nonnull(fx->want[margin]);
-        rc = crisk_predict(fx->model, fx->rows.x, NROWS, XGBT_NCOLS, &o, fx->want[margin],
-                           &err);
-        ck_assert_msg(rc == 0, "%s: %s", crisk_err_name(rc), err.message);
-    }
-}
-
-/* Frees a fixture. */
-static void fixture_free(fixture *fx)
-{
-    crisk_model_free(fx->model);
-    xgbt_synth_free(&fx->rows);
-    free(fx->want[0]);
-    free(fx->want[1]);
-}
+/* A model with its NROWS rows and its single-threaded outputs. */
+typedef model_fixture fixture;
 
 /* What one scoring thread does and what it found. */
 typedef struct worker {
@@ -131,7 +61,7 @@ static void *worker_run(void *arg)
             for (size_t r = 0; r < ROWS_PER_THREAD && w->rc == 0; r += batches[bi]) {
                 size_t n = ROWS_PER_THREAD - r < batches[bi] ? ROWS_PER_THREAD - r : batches[bi];
                 size_t row = w->first_row + r;
-                w->rc = crisk_predict(fx->model, fx->rows.x + row * XGBT_NCOLS, n, XGBT_NCOLS,
+                w->rc = crisk_predict(fx->model, fx->rows.x + row * SYNTH_NCOLS, n, SYNTH_NCOLS,
                                       &o, out, &w->err);
                 if (w->rc == 0 &&
                     memcmp(out, fx->want[margin] + row * per_row, n * per_row * sizeof *out))
@@ -146,8 +76,7 @@ static void *worker_run(void *arg)
 START_TEST(test_concurrent_callers)
 {
     fixture fx;
-    memset(&fx, 0, sizeof fx);
-    fixture_make(&fx, (size_t)_i);
+    model_fixture_make(&fx, model_files[_i], NROWS, 1234 + (unsigned long long)_i, 0);
     pthread_t tid[NTHREADS];
     worker w[NTHREADS];
     for (size_t t = 0; t < NTHREADS; t++) {
@@ -163,15 +92,14 @@ START_TEST(test_concurrent_callers)
                       "model %d thread %zu: %zu batches differ from the single-threaded "
                       "results", _i, t, w[t].mismatches);
     }
-    fixture_free(&fx);
+    model_fixture_free(&fx);
 }
 END_TEST
 
 START_TEST(test_internal_threads)
 {
     fixture fx;
-    memset(&fx, 0, sizeof fx);
-    fixture_make(&fx, (size_t)_i);
+    model_fixture_make(&fx, model_files[_i], NROWS, 1234 + (unsigned long long)_i, 0);
     size_t n = NROWS * fx.per_row[1];
     float *out = malloc(n * sizeof *out);
     ck_assert_ptr_nonnull(out);
@@ -185,7 +113,7 @@ START_TEST(test_internal_threads)
             crisk_error err;
             size_t n_out = NROWS * fx.per_row[margin];
             memset(out, 0xff, n_out * sizeof *out);
-            int rc = crisk_predict(fx.model, fx.rows.x, NROWS, XGBT_NCOLS, &o, out, &err);
+            int rc = crisk_predict(fx.model, fx.rows.x, NROWS, SYNTH_NCOLS, &o, out, &err);
             ck_assert_msg(rc == 0, "threads=%d: %s: %s", o.threads, crisk_err_name(rc),
                           err.message);
             ck_assert_msg(memcmp(out, fx.want[margin], n_out * sizeof *out) == 0,
@@ -197,10 +125,10 @@ START_TEST(test_internal_threads)
     crisk_predict_options_init(&o);
     o.threads = -1;
     crisk_error err;
-    ck_assert_int_eq(crisk_predict(fx.model, fx.rows.x, 1, XGBT_NCOLS, &o, out, &err),
+    ck_assert_int_eq(crisk_predict(fx.model, fx.rows.x, 1, SYNTH_NCOLS, &o, out, &err),
                      CRISK_E_INVALID_ARGUMENT);
     free(out);
-    fixture_free(&fx);
+    model_fixture_free(&fx);
 }
 END_TEST
 

@@ -11,6 +11,7 @@
 #include "import/import.h"
 
 #include "check_run.h"
+#include "test_files.h"
 
 #include <check.h>
 #include <dirent.h>
@@ -97,23 +98,6 @@ static unsigned char *save_buffer(BoosterHandle b, const char *format, size_t *s
     copy[len] = 0;
     *size = (size_t)len;
     return copy;
-}
-
-/* Reads the whole file at `path` into a malloc'd buffer and stores its size in `*size`. */
-static unsigned char *read_all(const char *path, size_t *size)
-{
-    FILE *f = fopen(path, "rb");
-    ck_assert_msg(f != NULL, "cannot open %s", path);
-    ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
-    long n = ftell(f);
-    ck_assert_int_ge(n, 0);
-    rewind(f);
-    unsigned char *buf = malloc((size_t)n + 1);
-    ck_assert_ptr_nonnull(buf);
-    ck_assert_uint_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    *size = (size_t)n;
-    return buf;
 }
 
 /* Returns 1 when `a` and `b` are equal trees: the same types, object keys in the same
@@ -428,7 +412,7 @@ START_TEST(test_corpus)
         char path[8192];
         snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
         size_t size;
-        unsigned char *data = read_all(path, &size);
+        unsigned char *data = crisk_test_read_file(path, &size);
         crisk_error err;
         parse_refused(data, size, e->d_name, &err);
         free(data);
@@ -453,7 +437,7 @@ static unsigned char *save_legacy(BoosterHandle b, size_t *size)
     char path[64];
     snprintf(path, sizeof path, "%s/model.bin", dir);
     XGB_OK(XGBoosterSaveModel(b, path));
-    unsigned char *data = read_all(path, size);
+    unsigned char *data = crisk_test_read_file(path, size);
     unlink(path);
     rmdir(dir);
     ck_assert_uint_gt(*size, 4);

@@ -11,6 +11,7 @@
  * DMatrix, so they cannot be compared here.
  */
 #include "crisk.h"
+#include "synth.h"
 #include "xgb_train.h"
 
 #include "check_run.h"
@@ -135,18 +136,18 @@ static const float hostile_num[] = {
 /* A case's data: the training rows and labels, then the rows scored (training rows plus
  * hostile copies). */
 typedef struct case_data {
-    xgbt_synth synth;
+    synth_data synth;
     float labels[NROWS];
     unsigned groups[NROWS / GROUP_SIZE];
-    float *rows;           /* nrows x XGBT_NCOLS */
+    float *rows;           /* nrows x SYNTH_NCOLS */
     size_t nrows;
     xgbt_data train, score;
 } case_data;
 
-static const char *const feature_types[XGBT_NCOLS] = {
+static const char *const feature_types[SYNTH_NCOLS] = {
     "q", "q", "q", "c", "q", "q", "q", "q", "c", "q", "q", "q",
 };
-static const char *const feature_names[XGBT_NCOLS] = {
+static const char *const feature_names[SYNTH_NCOLS] = {
     "declared_value", "weight_ratio", "days_in_transit", "origin_country", "line_count",
     "price_delta", "duty_offset", "first_import", "hs_chapter", "importer_score",
     "tariff_gap", "random_share",
@@ -156,34 +157,34 @@ static const char *const feature_names[XGBT_NCOLS] = {
 static void make_case_data(case_data *d, const char *objective)
 {
     memset(d, 0, sizeof *d);
-    ck_assert_int_eq(xgbt_synth_make(&d->synth, NROWS, 20240607), 0);
+    ck_assert_int_eq(synth_make(&d->synth, NROWS, 20240607), 0);
     for (size_t r = 0; r < NROWS; r++)
         d->labels[r] = label_for(objective, d->synth.score[r], d->synth.uniform[r]);
     for (size_t g = 0; g < NROWS / GROUP_SIZE; g++)
         d->groups[g] = GROUP_SIZE;
     d->nrows = NROWS + NUM_HOSTILE;
-    d->rows = malloc(d->nrows * XGBT_NCOLS * sizeof *d->rows);
+    d->rows = malloc(d->nrows * SYNTH_NCOLS * sizeof *d->rows);
     ck_assert_ptr_nonnull(d->rows);
-    memcpy(d->rows, d->synth.x, NROWS * XGBT_NCOLS * sizeof *d->rows);
+    memcpy(d->rows, d->synth.x, NROWS * SYNTH_NCOLS * sizeof *d->rows);
     for (size_t h = 0; h < NUM_HOSTILE; h++) {
-        float *row = d->rows + (NROWS + h) * XGBT_NCOLS;
-        memcpy(row, d->synth.x + h * XGBT_NCOLS, XGBT_NCOLS * sizeof *row);
-        row[XGBT_CAT0] = hostile_cat[h];
-        row[XGBT_CAT1] = hostile_cat[NUM_HOSTILE - 1 - h];
+        float *row = d->rows + (NROWS + h) * SYNTH_NCOLS;
+        memcpy(row, d->synth.x + h * SYNTH_NCOLS, SYNTH_NCOLS * sizeof *row);
+        row[SYNTH_CAT0] = hostile_cat[h];
+        row[SYNTH_CAT1] = hostile_cat[NUM_HOSTILE - 1 - h];
         row[h % 3] = hostile_num[h % (sizeof hostile_num / sizeof hostile_num[0])];
     }
-    d->train = (xgbt_data){d->synth.x, NROWS, XGBT_NCOLS, d->labels, feature_types,
+    d->train = (xgbt_data){d->synth.x, NROWS, SYNTH_NCOLS, d->labels, feature_types,
                            feature_names, is(objective, "rank:") ? d->groups : NULL,
                            is(objective, "rank:") ? NROWS / GROUP_SIZE : 0};
     /* Prediction needs no feature types: libxgboost reads split kinds from the trees, and
      * would refuse the hostile categories in a categorical DMatrix. */
-    d->score = (xgbt_data){d->rows, d->nrows, XGBT_NCOLS, NULL, NULL, NULL, NULL, 0};
+    d->score = (xgbt_data){d->rows, d->nrows, SYNTH_NCOLS, NULL, NULL, NULL, NULL, 0};
 }
 
 /* Frees what make_case_data allocated. */
 static void free_case_data(case_data *d)
 {
-    xgbt_synth_free(&d->synth);
+    synth_free(&d->synth);
     free(d->rows);
 }
 
@@ -309,21 +310,21 @@ static void check_info(const crisk_model *m, const parity_case *c, const char *f
     size_t outputs = strcmp(c->objective, "multi:softprob") == 0 ? NUM_CLASS : 1;
     crisk_model_info info;
     crisk_model_get_info(m, &info);
-    ck_assert_uint_eq(crisk_model_num_features(m), XGBT_NCOLS);
+    ck_assert_uint_eq(crisk_model_num_features(m), SYNTH_NCOLS);
     ck_assert_msg(crisk_model_num_outputs(m) == outputs, "%s %s (%s): num_outputs %zu, want %zu",
                   c->booster, c->objective, format, crisk_model_num_outputs(m), outputs);
     ck_assert_uint_eq(crisk_model_num_margins(m), groups);
     ck_assert_str_eq(info.format, "xgboost");
-    for (size_t j = 0; j < XGBT_NCOLS; j++) {
+    for (size_t j = 0; j < SYNTH_NCOLS; j++) {
         const char *name = crisk_model_feature_name(m, j);
         ck_assert_msg(name && strcmp(name, feature_names[j]) == 0,
                       "%s %s (%s): feature %zu is named \"%s\", want \"%s\"", c->booster,
                       c->objective, format, j, name ? name : "(null)", feature_names[j]);
     }
-    ck_assert_ptr_null(crisk_model_feature_name(m, XGBT_NCOLS));
+    ck_assert_ptr_null(crisk_model_feature_name(m, SYNTH_NCOLS));
     ck_assert_str_eq(info.booster, c->booster);
     ck_assert_str_eq(info.objective, c->objective);
-    ck_assert_uint_eq(info.num_features, XGBT_NCOLS);
+    ck_assert_uint_eq(info.num_features, SYNTH_NCOLS);
     ck_assert_uint_eq(info.num_outputs, outputs);
     if (is(c->objective, "binary:"))
         ck_assert_uint_eq(info.num_classes, 2);
@@ -388,7 +389,7 @@ static size_t compare_model(const crisk_model *m, xgbt_booster *b, const parity_
             o.iteration_begin = (size_t)ranges[k][0];
             o.iteration_end = (size_t)ranges[k][1];
             crisk_error err;
-            int rc = crisk_predict(m, d->rows, d->nrows, XGBT_NCOLS, &o, got, &err);
+            int rc = crisk_predict(m, d->rows, d->nrows, SYNTH_NCOLS, &o, got, &err);
             ck_assert_msg(rc == 0, "%s %s (%s): crisk_predict failed: %s: %s", c->booster,
                           c->objective, format, crisk_err_name(rc), err.message);
             compare_ctx x = {c, format, margin, ranges[k][0], ranges[k][1]};
@@ -404,7 +405,7 @@ static size_t compare_model(const crisk_model *m, xgbt_booster *b, const parity_
         o.iteration_end = 1;
         float out[NUM_CLASS * 2];
         crisk_error err;
-        ck_assert_int_eq(crisk_predict(m, d->rows, 1, XGBT_NCOLS, &o, out, &err),
+        ck_assert_int_eq(crisk_predict(m, d->rows, 1, SYNTH_NCOLS, &o, out, &err),
                          CRISK_E_INVALID_ARGUMENT);
     } else {
         /* A range beyond the model is refused, not clamped. */
@@ -413,7 +414,7 @@ static size_t compare_model(const crisk_model *m, xgbt_booster *b, const parity_
         o.iteration_end = (size_t)c->rounds + 1;
         float out[NUM_CLASS * 2];
         crisk_error err;
-        ck_assert_int_eq(crisk_predict(m, d->rows, 1, XGBT_NCOLS, &o, out, &err),
+        ck_assert_int_eq(crisk_predict(m, d->rows, 1, SYNTH_NCOLS, &o, out, &err),
                          CRISK_E_INVALID_ARGUMENT);
     }
     return bad;

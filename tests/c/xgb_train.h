@@ -19,26 +19,6 @@ typedef struct xgbt_data {
     size_t ngroups;
 } xgbt_data;
 
-/* Synthetic data for the tests, from a seed (no global state). */
-typedef struct xgbt_synth {
-    float *x;           /* nrows x XGBT_NCOLS; columns XGBT_CAT0, XGBT_CAT1 hold category
-                           codes 0..XGBT_NCATS-1; 5% of all cells are NaN */
-    float *score;       /* nrows latent scores, the signal labels are drawn from */
-    float *uniform;     /* nrows uniforms in [0, 1), the noise labels are drawn with */
-    size_t nrows;
-} xgbt_synth;
-
-#define XGBT_NCOLS 12
-#define XGBT_CAT0 3
-#define XGBT_CAT1 8
-#define XGBT_NCATS 10
-
-/* Fills `s` with `nrows` rows drawn from `seed`. Returns 0, or -1 when out of memory. */
-int xgbt_synth_make(xgbt_synth *s, size_t nrows, unsigned long long seed);
-
-/* Frees the arrays of `s`. */
-void xgbt_synth_free(xgbt_synth *s);
-
 /* A trained libxgboost booster. */
 typedef struct xgbt_booster xgbt_booster;
 

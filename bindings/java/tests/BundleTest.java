@@ -33,9 +33,6 @@ import org.crisk.Schema;
 import org.junit.AfterClass;
 import org.junit.BeforeClass;
 import org.junit.Test;
-import org.junit.runner.JUnitCore;
-import org.junit.runner.Result;
-import org.junit.runner.notification.Failure;
 
 /**
  * org.crisk.Bundle against the Python binding on the same bundle and rows: at test time,
@@ -64,13 +61,7 @@ public class BundleTest {
 
     /** Runs the tests; exits 0 only when every one passed. */
     public static void main(String[] args) {
-        Result result = JUnitCore.runClasses(BundleTest.class);
-        for (Failure f : result.getFailures()) {
-            System.out.println("FAIL " + f.getTestHeader() + ": " + f.getTrace());
-        }
-        int failed = result.getFailureCount();
-        System.out.println((result.getRunCount() - failed) + " passed, " + failed + " failed");
-        System.exit(result.wasSuccessful() && result.getRunCount() > 0 ? 0 : 1);
+        JUnitMain.run(BundleTest.class);
     }
 
     @BeforeClass

@@ -36,9 +36,6 @@ import org.crisk.Pool;
 import org.crisk.PredictOptions;
 import org.junit.BeforeClass;
 import org.junit.Test;
-import org.junit.runner.JUnitCore;
-import org.junit.runner.Result;
-import org.junit.runner.notification.Failure;
 
 /**
  * The Java binding against the C library: the example model scored through crisk.jar must
@@ -60,13 +57,7 @@ public class CriskTest {
 
     /** Runs the tests; exits 0 only when every one passed. */
     public static void main(String[] args) {
-        Result result = JUnitCore.runClasses(CriskTest.class);
-        for (Failure f : result.getFailures()) {
-            System.out.println("FAIL " + f.getTestHeader() + ": " + f.getTrace());
-        }
-        int failed = result.getFailureCount();
-        System.out.println((result.getRunCount() - failed) + " passed, " + failed + " failed");
-        System.exit(result.wasSuccessful() && result.getRunCount() > 0 ? 0 : 1);
+        JUnitMain.run(CriskTest.class);
     }
 
     @BeforeClass

@@ -26,9 +26,6 @@ import org.crisk.Schema;
 import org.junit.AfterClass;
 import org.junit.BeforeClass;
 import org.junit.Test;
-import org.junit.runner.JUnitCore;
-import org.junit.runner.Result;
-import org.junit.runner.notification.Failure;
 
 /**
  * org.crisk.Schema against the command line over the same C library: at test time,
@@ -53,13 +50,7 @@ public class SchemaTest {
 
     /** Runs the tests; exits 0 only when every one passed. */
     public static void main(String[] args) {
-        Result result = JUnitCore.runClasses(SchemaTest.class);
-        for (Failure f : result.getFailures()) {
-            System.out.println("FAIL " + f.getTestHeader() + ": " + f.getTrace());
-        }
-        int failed = result.getFailureCount();
-        System.out.println((result.getRunCount() - failed) + " passed, " + failed + " failed");
-        System.exit(result.wasSuccessful() && result.getRunCount() > 0 ? 0 : 1);
+        JUnitMain.run(SchemaTest.class);
     }
 
     /** Runs a command, its output to `log`; fails the test unless it exits 0. */
