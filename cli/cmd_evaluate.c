@@ -1,6 +1,6 @@
 /*
- * cmd_evaluate.c — `crisk evaluate`: scores labelled declarations with a bundle and prints the
- * measures customs-fraud studies use: the AUC, and for the top 1, 2, 5 and 10% of
+ * cmd_evaluate.c — `crisk evaluate`: scores labelled declarations with a bundle and prints
+ * the measures customs-fraud studies use: the AUC, and for the top 1, 2, 5 and 10% of
  * declarations by score, precision, recall and the share of revenue they hold.
  */
 #include "cli.h"

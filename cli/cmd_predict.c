@@ -1,6 +1,6 @@
 /*
- * cmd_predict.c — `crisk predict`: scores the cases of a CSV file batch by batch and writes one
- * CSV line of outputs (or, with --contribs, of SHAP contributions) per case.
+ * cmd_predict.c — `crisk predict`: scores the cases of a CSV file batch by batch and
+ * writes one CSV line of outputs (or, with --contribs, of SHAP contributions) per case.
  */
 #include "cli.h"
 

@@ -1,8 +1,9 @@
 /*
- * cmd_score.c — `crisk score`: reads declarations (CSV or JSON Lines) batch by batch, scores
- * each batch with a bundle, and writes one record per declaration: id, each model's
- * outputs (every class of a multi-class model), lane, reason and profile hits, and with --explain K the hits' descriptions and
- * the top K reason codes; rejected rows go to a rejects file.
+ * cmd_score.c — `crisk score`: reads declarations (CSV or JSON Lines) batch by batch,
+ * scores each batch with a bundle, and writes one record per declaration: id, each model's
+ * outputs (every class of a multi-class model), lane, reason and profile hits, and with
+ * --explain K the hits' descriptions and the top K reason codes; rejected rows go to a
+ * rejects file.
  */
 #include "cli.h"
 

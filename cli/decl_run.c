@@ -1,8 +1,8 @@
 /*
- * decl_run.c — the set-up that `crisk score`, `crisk fit` and `crisk evaluate` share: their
- * common options, the bundle or schema, the declarations file with its rejects and border
- * sensor events, read batch by batch with the events joined, and the arrays that keep a
- * value for every row read.
+ * decl_run.c — the set-up that `crisk score`, `crisk fit` and `crisk evaluate` share:
+ * their common options, the bundle or schema, the declarations file with its rejects and
+ * border sensor events, read batch by batch with the events joined, and the arrays that
+ * keep a value for every row read.
  */
 #include "cli.h"
 

@@ -1,6 +1,6 @@
 /*
- * main.c — the `crisk` command: the overview and per-command usage, --version, and dispatch
- * to the sub-commands.
+ * main.c — the `crisk` command: the overview and per-command usage, --version, and
+ * dispatch to the sub-commands.
  */
 #include "cli.h"
 
