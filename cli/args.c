@@ -30,7 +30,8 @@ static void report_required(const char *command, const cli_option *opts, size_t 
     for (size_t i = 0; i < nrequired; i++)
         fprintf(stderr, "%s%s", i == 0 ? "" : i + 1 == nrequired ? " and " : ", ",
                 opts[i].name);
-    fprintf(stderr, " %s required (see 'crisk help')\n", nrequired == 1 ? "is" : "are");
+    fprintf(stderr, " %s required (see 'crisk %s --help')\n", nrequired == 1 ? "is" : "are",
+            command);
 }
 
 /* Matches each word against the options, then checks the required ones; returns 0,
@@ -45,8 +46,8 @@ int cli_parse_args(const char *command, int argc, char **argv, const cli_option 
         const char *value;
         const cli_option *opt = find_option(word, opts, nopts, &value);
         if (!opt) {
-            fprintf(stderr, "crisk %s: %s '%s' (see 'crisk help')\n", command,
-                    word[0] == '-' ? "unknown option" : "unexpected argument", word);
+            fprintf(stderr, "crisk %s: %s '%s' (see 'crisk %s --help')\n", command,
+                    word[0] == '-' ? "unknown option" : "unexpected argument", word, command);
             return CLI_EXIT_USAGE;
         }
         if (opt->flag) {

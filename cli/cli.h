@@ -1,12 +1,12 @@
 /*
- * cli.h — what the parts of the `crisk` command share: exit codes, the option parser, the
- * CSV table reader, model loading, and the sub-commands.
+ * cli.h — what the parts of the `crisk` command share: exit codes, the commands, the option
+ * parser and the option groups several commands take, the CSV table reader, model and
+ * bundle loading. The command uses the library through <crisk.h> only, as any program.
  */
 #ifndef CRISK_CLI_H
 #define CRISK_CLI_H
 
 #include "crisk.h"
-#include "decl/reader.h"
 
 #include <stdio.h>
 
@@ -41,12 +41,41 @@ int cli_parse_args(const char *command, int argc, char **argv, const cli_option 
  * Returns 0, or CLI_EXIT_USAGE after printing what is wrong. */
 int cli_parse_int(const char *name, const char *text, long lo, long hi, long *out);
 
-/* Prints the command's usage text to `f`. */
-void cli_usage(FILE *f);
+/* A sub-command: its name, its usage (synopsis lines, a one-line summary for the overview,
+ * the description of its options) and what runs it. */
+typedef struct cli_command {
+    const char *name;
+    const char *synopsis;  /* "  crisk NAME ..." lines */
+    const char *summary;   /* what it does, in one line */
+    const char *details;   /* what it does and its options */
+    int reads_declarations; /* its usage adds the event options (cli_event_usage) */
+    int (*run)(int argc, char **argv); /* the words after its name; returns an exit code
+                                          or CLI_HELP */
+} cli_command;
 
-/* Loads the model at `path`, refusing it unless its SHA-256 is `sha256_hex` (64 hex
- * digits) when that is not NULL. Returns it, or NULL after printing why not. */
-crisk_model *cli_load_model(const char *path, const char *sha256_hex);
+/* The commands (each in its cmd_<name>.c). */
+extern const cli_command cli_cmd_predict, cli_cmd_inspect, cli_cmd_score, cli_cmd_fit,
+    cli_cmd_evaluate, cli_cmd_audit;
+
+/* The description of the event options, which the declaration commands share. */
+extern const char cli_event_usage[];
+
+/* Puts "`prefix`: " in front of the message in `err` (cut to fit) and sets its code;
+ * returns `code`. */
+int cli_fail_prefix(crisk_error *err, int code, const char *prefix);
+
+/* The model options of predict and inspect: --model and the digest it is pinned to. */
+typedef struct cli_model_args {
+    const char *path, *sha256;  /* --model, --sha256 */
+    crisk_load_options load;
+} cli_model_args;
+
+/* Checks --sha256 (64 hex digits) into the load options. Returns 0 or CLI_EXIT_USAGE
+ * after printing what is wrong. */
+int cli_model_args_check(cli_model_args *m);
+
+/* Loads the model the options name. Returns it, or NULL after printing why not. */
+crisk_model *cli_load_model(const cli_model_args *m);
 
 /* Loads the bundle in directory `dir`; returns it, or NULL after printing the library's
  * message (which already names the directory and the file). */
@@ -88,9 +117,12 @@ void cli_table_free(cli_table *table);
 
 /* Declaration inputs and outputs shared by score, fit and evaluate (decl_io.c). */
 
-/* Returns the format `format` names ("csv", "jsonl") or `path`'s extension implies ("-"
- * without a format: CSV), or 0. */
-crisk__decl_format cli_decl_format(const char *path, const char *format);
+/* Returns the format `text`, the value of option `option`, names ("csv", "jsonl"), or 0
+ * after reporting "unknown format". */
+crisk_decl_format cli_format_named(const char *option, const char *text);
+
+/* Returns the format `path`'s extension implies ("-": CSV), or 0. */
+crisk_decl_format cli_decl_format(const char *path);
 
 /* Bytes of the buffer cli_format_float() writes to. */
 #define CLI_FLOAT_BYTES 32
@@ -114,8 +146,8 @@ typedef struct cli_rejects {
 /* Opens the rejects file `path` (NULL: stderr). Returns 0 or CLI_EXIT_FAILURE. */
 int cli_rejects_open(cli_rejects *rejects, const char *path);
 
-/* Writes one reject (a crisk__decl_reject_fn over a cli_rejects). Returns 0. */
-int cli_rejects_write(void *ctx, const crisk__decl_reject *reject);
+/* Writes one reject (a crisk_decl_reject_fn over a cli_rejects). Returns 0. */
+int cli_rejects_write(void *ctx, const crisk_decl_reject *reject);
 
 /* Finishes the rejects file. Returns 0, or -1 after reporting a write error. */
 int cli_rejects_close(cli_rejects *rejects);
@@ -124,13 +156,13 @@ int cli_rejects_close(cli_rejects *rejects);
 typedef struct cli_decl_input {
     FILE *f;
     const char *name;            /* for messages: the path, or "stdin" */
-    crisk__decl_reader *reader;
+    crisk_decl_reader *reader;
 } cli_decl_input;
 
 /* Opens `path` ("-": stdin) as declarations of `schema` with extra columns `extras`.
  * Returns 0, CLI_EXIT_USAGE (format unknown) or CLI_EXIT_FAILURE, after reporting. */
 int cli_decl_input_open(cli_decl_input *in, const char *path, const char *format,
-                        const crisk_schema *schema, const crisk__decl_extra *extras,
+                        const crisk_schema *schema, const crisk_decl_extra *extras,
                         size_t num_extras);
 
 /* Closes an input opened by cli_decl_input_open(). */
@@ -182,19 +214,10 @@ typedef struct cli_decl_run {
     cli_rejects rejects;
 } cli_decl_run;
 
-/* The options above but --input (which a command lists among its required options). */
+/* The options above but --input (which cli_decl_cmd_parse() lists among the required). */
 #define CLI_DECL_RUN_OPTIONS(r) \
     {"--rejects", &(r)->rejects_path, NULL}, {"--input-format", &(r)->format, NULL}, \
     CLI_EVENT_OPTIONS(&(r)->events)
-
-/* Opens the input for `schema` with extra columns `extras`. Returns 0, CLI_EXIT_USAGE or
- * CLI_EXIT_FAILURE after reporting. */
-int cli_decl_run_open(cli_decl_run *r, const crisk_schema *schema,
-                      const crisk__decl_extra *extras, size_t num_extras);
-
-/* Loads the device keys and opens the rejects file. Returns 0, CLI_EXIT_USAGE or
- * CLI_EXIT_FAILURE after reporting. */
-int cli_decl_run_prepare(cli_decl_run *r);
 
 /* Clears `batch` and reads the next (at most `max_rows`) declarations into it, their
  * extra columns into `extras`, joining their events; `*n` is 0 at the end. Returns 0 or
@@ -202,8 +225,45 @@ int cli_decl_run_prepare(cli_decl_run *r);
 int cli_decl_run_next(cli_decl_run *r, const crisk_schema *schema, crisk_batch *batch,
                       size_t max_rows, double *extras, size_t *n, crisk_error *err);
 
-/* Closes what cli_decl_run_open/_prepare opened (all zeroes: nothing). */
-void cli_decl_run_close(cli_decl_run *r);
+/* What the declarations of a command are read for: a bundle (score, evaluate, which also
+ * take --threads) or a schema file (fit). */
+typedef enum cli_decl_source { CLI_FROM_BUNDLE, CLI_FROM_SCHEMA } cli_decl_source;
+
+/* The set-up score, fit and evaluate share (cli/decl_run.c): the bundle or schema, the
+ * threads, and the declaration input with its rejects and events. */
+typedef struct cli_decl_cmd {
+    cli_decl_source source;
+    const char *path;            /* --bundle DIR or --schema FILE */
+    const char *threads_text;    /* --threads (bundle commands) */
+    int threads;                 /* 1 unless --threads */
+    crisk_bundle *bundle;        /* CLI_FROM_BUNDLE */
+    crisk_schema *own_schema;    /* CLI_FROM_SCHEMA */
+    const crisk_schema *schema;  /* the bundle's, or own_schema */
+    cli_decl_run run;
+} cli_decl_cmd;
+
+/* Parses the command line of `command` into `c` (zeroed first): the source option and
+ * --input, then the command's own options `own` (the first `nrequired` of them required),
+ * then the input, event and, for a bundle, --threads options. Returns 0, CLI_HELP or
+ * CLI_EXIT_USAGE after printing what is wrong. */
+int cli_decl_cmd_parse(cli_decl_cmd *c, cli_decl_source source, const char *command,
+                       int argc, char **argv, const cli_option *own, size_t nown,
+                       size_t nrequired);
+
+/* Loads the bundle or the schema. Returns 0 or CLI_EXIT_FAILURE after reporting. */
+int cli_decl_cmd_load(cli_decl_cmd *c);
+
+/* Opens the input for the schema with the extra columns `extras`, loads the device keys
+ * and opens the rejects file. Returns 0, CLI_EXIT_USAGE or CLI_EXIT_FAILURE after
+ * reporting. */
+int cli_decl_cmd_open(cli_decl_cmd *c, const crisk_decl_extra *extras, size_t num_extras);
+
+/* Closes the rejects file, then prints "rows read: R, `verb`: S, rejected: J". Returns 0,
+ * or -1 (nothing printed) after reporting a write error. */
+int cli_decl_cmd_finish(cli_decl_cmd *c, const char *verb);
+
+/* Closes and frees all that `c` holds (zeroed: nothing). */
+void cli_decl_cmd_close(cli_decl_cmd *c);
 
 /* Returns `array` (`*cap` elements of `size` bytes) grown, from `first` by doubling, to
  * hold `need`; NULL with `err` naming `what` when out of memory (`array` unchanged). */
@@ -290,13 +350,5 @@ int cli_personal_write(FILE *out, const cli_score_audit *s, const crisk_batch *b
  * nothing. Returns 0, or -1 when out of memory. */
 int cli_personal_member(FILE *out, const cli_score_audit *s, const crisk_batch *batch,
                         size_t row);
-
-/* The sub-commands: each takes the words after its name and returns an exit code. */
-int cli_predict(int argc, char **argv);
-int cli_inspect(int argc, char **argv);
-int cli_audit(int argc, char **argv);
-int cli_score(int argc, char **argv);
-int cli_fit(int argc, char **argv);
-int cli_evaluate(int argc, char **argv);
 
 #endif /* CRISK_CLI_H */

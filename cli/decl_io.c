@@ -5,28 +5,29 @@
  */
 #include "cli.h"
 
-#include "decl/declarations.h"
-
 #include <errno.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
-/* Returns the format named by `format` ("csv"/"jsonl") or implied by `path`'s extension
- * ("-" with no --format: CSV), or 0 when neither tells. */
-crisk__decl_format cli_decl_format(const char *path, const char *format)
+/* Returns the format `text`, the value of option `option`, names ("csv" or "jsonl"), or 0
+ * after reporting that it names none. */
+crisk_decl_format cli_format_named(const char *option, const char *text)
 {
-    if (format) {
-        if (strcmp(format, "csv") == 0)
-            return CRISK_DECL_CSV;
-        if (strcmp(format, "jsonl") == 0)
-            return CRISK_DECL_JSONL;
-        return 0;
-    }
-    if (strcmp(path, "-") == 0)
+    if (strcmp(text, "csv") == 0)
         return CRISK_DECL_CSV;
-    return crisk__decl_format_of(path);
+    if (strcmp(text, "jsonl") == 0)
+        return CRISK_DECL_JSONL;
+    fprintf(stderr, "crisk: unknown format '%s' for %s: expected csv or jsonl\n", text,
+            option);
+    return 0;
+}
+
+/* Returns the format `path`'s extension implies ("-": CSV), or 0 when it implies none. */
+crisk_decl_format cli_decl_format(const char *path)
+{
+    return strcmp(path, "-") == 0 ? CRISK_DECL_CSV : crisk_decl_format_of(path);
 }
 
 /* Returns nonzero when the 8-byte word `w` holds the byte `c` (the classic zero-byte
@@ -195,7 +196,7 @@ void cli_write_json_text(FILE *f, const char *s, size_t n)
 int cli_rejects_open(cli_rejects *rj, const char *path)
 {
     rj->name = path;
-    rj->jsonl = path && crisk__decl_format_of(path) == CRISK_DECL_JSONL;
+    rj->jsonl = path && crisk_decl_format_of(path) == CRISK_DECL_JSONL;
     rj->f = NULL;
     if (!path)
         return 0;
@@ -209,8 +210,8 @@ int cli_rejects_open(cli_rejects *rj, const char *path)
     return 0;
 }
 
-/* Writes one rejected row to the sink (a crisk__decl_reject_fn); returns 0. */
-int cli_rejects_write(void *ctx, const crisk__decl_reject *rej)
+/* Writes one rejected row to the sink (a crisk_decl_reject_fn); returns 0. */
+int cli_rejects_write(void *ctx, const crisk_decl_reject *rej)
 {
     cli_rejects *rj = ctx;
     if (!rj->f) {
@@ -248,26 +249,28 @@ int cli_rejects_close(cli_rejects *rj)
  * extension implies, for `schema`, with the extra columns `extras`. Returns 0,
  * CLI_EXIT_USAGE (no format known) or CLI_EXIT_FAILURE, after reporting. */
 int cli_decl_input_open(cli_decl_input *in, const char *path, const char *format,
-                        const crisk_schema *schema, const crisk__decl_extra *extras,
+                        const crisk_schema *schema, const crisk_decl_extra *extras,
                         size_t num_extras)
 {
     memset(in, 0, sizeof *in);
     in->name = strcmp(path, "-") == 0 ? "stdin" : path;
-    crisk__decl_format fmt = cli_decl_format(path, format);
+    crisk_decl_format fmt = format ? cli_format_named("--input-format", format)
+                                   : cli_decl_format(path);
     if (!fmt) {
-        fprintf(stderr, "crisk: %s: cannot tell the input format: name the file .csv or "
-                        ".jsonl, or give --format csv|jsonl\n", in->name);
+        if (!format)
+            fprintf(stderr, "crisk: %s: cannot tell the input format: name the file .csv or "
+                            ".jsonl, or give --input-format csv|jsonl\n", in->name);
         return CLI_EXIT_USAGE;
     }
     in->f = cli_open_input(path);
     if (!in->f)
         return CLI_EXIT_FAILURE;
-    crisk__decl_options opts;
-    crisk__decl_options_init(&opts);
+    crisk_decl_options opts;
+    crisk_decl_options_init(&opts);
     opts.extras = extras;
     opts.num_extras = num_extras;
     crisk_error err;
-    if (crisk__decl_open(in->f, fmt, schema, &opts, &in->reader, &err) != 0) {
+    if (crisk_decl_open(in->f, fmt, schema, &opts, &in->reader, &err) != 0) {
         cli_report(in->name, err.message);
         return CLI_EXIT_FAILURE;
     }
@@ -277,7 +280,7 @@ int cli_decl_input_open(cli_decl_input *in, const char *path, const char *format
 /* Closes the input (not stdin) and frees its reader. */
 void cli_decl_input_close(cli_decl_input *in)
 {
-    crisk__decl_free(in->reader);
+    crisk_decl_free(in->reader);
     in->reader = NULL;
     if (in->f && in->f != stdin)
         fclose(in->f);
@@ -288,7 +291,7 @@ void cli_decl_input_close(cli_decl_input *in)
 void cli_decl_summary(const cli_decl_input *in, const char *verb)
 {
     uint64_t rejected;
-    uint64_t read = crisk__decl_rows_read(in->reader, &rejected);
+    uint64_t read = crisk_decl_rows_read(in->reader, &rejected);
     fprintf(stderr, "rows read: %llu, %s: %llu, rejected: %llu\n", (unsigned long long)read,
             verb, (unsigned long long)(read - rejected), (unsigned long long)rejected);
 }
@@ -298,17 +301,17 @@ void cli_decl_summary(const cli_decl_input *in, const char *verb)
  * schema names no id field, the row's source line stands for it. */
 const char *cli_batch_id(const crisk_batch *batch, size_t row, char *buf, size_t *len)
 {
-    const crisk_schema *schema = crisk__batch_schema(batch);
-    long id = crisk__schema_id_field(schema);
+    const crisk_schema *schema = crisk_batch_schema(batch);
+    long id = crisk_schema_id_field(schema);
     if (id < 0) {
         *len = (size_t)snprintf(buf, CLI_ID_BYTES, "%llu",
                                 (unsigned long long)crisk_batch_source_line(batch, row));
         return buf;
     }
-    crisk__field_type type = crisk__schema_field_type(schema, (size_t)id);
+    crisk_field_type type = crisk_schema_field_type(schema, (size_t)id);
     if (type == CRISK_FIELD_STRING || type == CRISK_FIELD_HS_CODE)
-        return crisk__batch_text(batch, row, (size_t)id, len);
-    double v = crisk__batch_number(batch, row, (size_t)id);
+        return crisk_batch_text(batch, row, (size_t)id, len);
+    double v = crisk_batch_number(batch, row, (size_t)id);
     if (isnan(v))
         return NULL;
     *len = (size_t)snprintf(buf, CLI_ID_BYTES, "%.17g", v);
@@ -318,6 +321,6 @@ const char *cli_batch_id(const crisk_batch *batch, size_t row, char *buf, size_t
 /* Returns the header name of the id column: the schema's id field, else "line". */
 const char *cli_id_name(const crisk_schema *schema)
 {
-    long id = crisk__schema_id_field(schema);
+    long id = crisk_schema_id_field(schema);
     return id < 0 ? "line" : crisk_schema_field_name(schema, (size_t)id);
 }

@@ -1,29 +1,91 @@
 /*
- * decl_run.c — the input side that `crisk score`, `crisk fit` and `crisk evaluate` share:
- * the declarations file, its rejects and its border sensor events, opened and closed
- * together, read batch by batch with the events joined, and the arrays that keep a value
- * for every row read.
+ * decl_run.c — the set-up that `crisk score`, `crisk fit` and `crisk evaluate` share:
+ * their common options, the bundle or schema, the declarations file with its rejects and
+ * border sensor events, read batch by batch with the events joined, and the arrays that
+ * keep a value for every row read.
  */
 #include "cli.h"
 
-#include "common/error.h"
-
+#include <limits.h>
 #include <stdlib.h>
+#include <string.h>
 
-/* Opens the declaration input at `r->input` for `schema`, with the extra columns
- * `extras`. Returns 0, CLI_EXIT_USAGE or CLI_EXIT_FAILURE after reporting. */
-int cli_decl_run_open(cli_decl_run *r, const crisk_schema *schema,
-                      const crisk__decl_extra *extras, size_t num_extras)
+/* Most options a declaration command takes: its own and the shared ones. */
+#define MAX_OPTIONS 32
+
+/* Builds the option table (required ones first, as "A, B and C are required" names them)
+ * and parses the words against it; then --threads. */
+int cli_decl_cmd_parse(cli_decl_cmd *c, cli_decl_source source, const char *command,
+                       int argc, char **argv, const cli_option *own, size_t nown,
+                       size_t nrequired)
 {
-    return cli_decl_input_open(&r->in, r->input, r->format, schema, extras, num_extras);
+    memset(c, 0, sizeof *c);
+    c->source = source;
+    c->threads = 1;
+    const cli_option shared[] = {
+        CLI_DECL_RUN_OPTIONS(&c->run), {"--threads", &c->threads_text, NULL},
+    };
+    /* A schema command scores nothing: it has no --threads. */
+    size_t nshared = CLI_NOPTS(shared) - (source == CLI_FROM_SCHEMA);
+    cli_option opts[MAX_OPTIONS] = {
+        {source == CLI_FROM_BUNDLE ? "--bundle" : "--schema", &c->path, NULL},
+        {"--input", &c->run.input, NULL},
+    };
+    size_t n = 2;
+    for (size_t i = 0; i < nown; i++)
+        opts[n++] = own[i];
+    for (size_t i = 0; i < nshared; i++)
+        opts[n++] = shared[i];
+    int rc = cli_parse_args(command, argc, argv, opts, n, 2 + nrequired);
+    if (rc)
+        return rc;
+    long threads = c->threads;
+    rc = cli_parse_int("--threads", c->threads_text, 0, INT_MAX, &threads);
+    c->threads = (int)threads;
+    return rc;
 }
 
-/* Loads the device keys of the events, then opens the rejects file. Returns 0,
- * CLI_EXIT_USAGE or CLI_EXIT_FAILURE after reporting. */
-int cli_decl_run_prepare(cli_decl_run *r)
+int cli_decl_cmd_load(cli_decl_cmd *c)
 {
-    int rc = cli_events_open(&r->events);
+    if (c->source == CLI_FROM_BUNDLE) {
+        if (!(c->bundle = cli_load_bundle(c->path)))
+            return CLI_EXIT_FAILURE;
+        c->schema = crisk_bundle_schema(c->bundle);
+        return 0;
+    }
+    crisk_error err;
+    if (crisk_schema_load(c->path, &c->own_schema, &err) != 0) {
+        cli_report(c->path, err.message);
+        return CLI_EXIT_FAILURE;
+    }
+    c->schema = c->own_schema;
+    return 0;
+}
+
+int cli_decl_cmd_open(cli_decl_cmd *c, const crisk_decl_extra *extras, size_t num_extras)
+{
+    cli_decl_run *r = &c->run;
+    int rc = cli_decl_input_open(&r->in, r->input, r->format, c->schema, extras, num_extras);
+    if (rc == 0)
+        rc = cli_events_open(&r->events);
     return rc ? rc : cli_rejects_open(&r->rejects, r->rejects_path);
+}
+
+int cli_decl_cmd_finish(cli_decl_cmd *c, const char *verb)
+{
+    if (cli_rejects_close(&c->run.rejects) != 0)
+        return -1;
+    cli_decl_summary(&c->run.in, verb);
+    return 0;
+}
+
+void cli_decl_cmd_close(cli_decl_cmd *c)
+{
+    cli_rejects_close(&c->run.rejects);
+    cli_decl_input_close(&c->run.in);
+    cli_events_close(&c->run.events);
+    crisk_bundle_free(c->bundle);
+    crisk_schema_free(c->own_schema);
 }
 
 /* Clears `batch`, reads up to `max_rows` declarations into it (their extra columns into
@@ -34,19 +96,11 @@ int cli_decl_run_next(cli_decl_run *r, const crisk_schema *schema, crisk_batch *
                       size_t max_rows, double *extras, size_t *n, crisk_error *err)
 {
     crisk_batch_clear(batch);
-    int rc = crisk__decl_read(r->in.reader, batch, max_rows, extras, cli_rejects_write,
+    int rc = crisk_decl_read(r->in.reader, batch, max_rows, extras, cli_rejects_write,
                              &r->rejects, n, err);
     if (rc || *n == 0)
         return rc;
     return cli_events_attach(&r->events, schema, batch, err);
-}
-
-/* Closes the rejects file, the input and the events. */
-void cli_decl_run_close(cli_decl_run *r)
-{
-    cli_rejects_close(&r->rejects);
-    cli_decl_input_close(&r->in);
-    cli_events_close(&r->events);
 }
 
 /* Returns `array` (of `*cap` elements of `size` bytes, NULL when `*cap` is 0) grown to
@@ -64,7 +118,7 @@ void *cli_grow(void *array, size_t *cap, size_t need, size_t size, size_t first,
                       ? realloc(array, grown_cap * size)
                       : NULL;
     if (!grown) {
-        crisk__fail(err, CRISK_E_NOMEM, "out of memory for %zu %s", grown_cap, what);
+        crisk_error_set(err, CRISK_E_NOMEM, "out of memory for %zu %s", grown_cap, what);
         return NULL;
     }
     *cap = grown_cap;

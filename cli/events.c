@@ -7,10 +7,19 @@
  */
 #include "cli.h"
 
-#include "common/error.h"
-
 #include <errno.h>
 #include <string.h>
+
+const char cli_event_usage[] =
+    "event options (score, fit, evaluate; docs/events.md):\n"
+    "  --events FILE       border sensor events (JSON Lines) joined to the\n"
+    "                      declarations for the schema's event features; read again\n"
+    "                      for each batch, keeping only that batch's keys and window\n"
+    "  --device-keys FILE  per-device HMAC keys (crisk-device-keys JSON)\n"
+    "  --require-hmac      refuse every event without a valid HMAC\n"
+    "  --event-rejects FILE  refused events as CSV line,kind,reason (default:\n"
+    "                      stderr); stderr gets 'events read: R, accepted: A,\n"
+    "                      rejected: J' (R = A + J)\n";
 
 /* Kind names for the event rejects file, by crisk_event_reject. */
 static const char *const kind_names[] = {
@@ -43,7 +52,8 @@ static int report(const cli_events *ev, const crisk_events *e, crisk_error *err)
 {
     FILE *f = NULL;
     if (ev->rejects_path && !(f = fopen(ev->rejects_path, "w")))
-        return crisk__fail(err, CRISK_E_IO, "%s: %s", ev->rejects_path, strerror(errno));
+        return crisk_error_set(err, CRISK_E_IO, "%s: %s", ev->rejects_path,
+                               strerror(errno));
     if (f)
         fputs("line,kind,reason\n", f);
     for (size_t i = 0; i < crisk_events_num_rejects(e); i++) {
@@ -63,7 +73,7 @@ static int report(const cli_events *ev, const crisk_events *e, crisk_error *err)
             (unsigned long long)crisk_events_num_read(e),
             (unsigned long long)crisk_events_num_accepted(e), crisk_events_num_rejects(e));
     if (f && cli_finish_output(f, ev->rejects_path) != 0)
-        return crisk__fail(err, CRISK_E_IO, "%s: write failed", ev->rejects_path);
+        return crisk_error_set(err, CRISK_E_IO, "%s: write failed", ev->rejects_path);
     return 0;
 }
 

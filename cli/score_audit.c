@@ -6,11 +6,6 @@
  */
 #include "cli.h"
 
-#include "decl/declarations.h"
-#include "common/digest.h"
-#include "common/hex.h"
-#include "common/error.h"
-
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,7 +45,7 @@ int cli_score_audit_open(cli_score_audit *s, const crisk_bundle *bundle)
         return CLI_EXIT_FAILURE;
     unsigned char digest[CRISK_HASH_SIZE];
     crisk_bundle_digest(bundle, digest);
-    crisk__hex_encode(digest, sizeof digest, s->bundle_hex);
+    crisk_hex_encode(digest, sizeof digest, s->bundle_hex);
     if (!s->log_path)
         return 0;
     crisk_error err;
@@ -123,7 +118,7 @@ static const char *model_name(const void *ctx, size_t i)
 int cli_personal_write(FILE *out, const cli_score_audit *s, const crisk_batch *batch,
                        size_t row, int json)
 {
-    const crisk_schema *schema = crisk__batch_schema(batch);
+    const crisk_schema *schema = crisk_batch_schema(batch);
     size_t n = 0, nf = crisk_schema_num_fields(schema);
     size_t *idx = malloc((nf ? nf : 1) * sizeof *idx);
     if (!idx)
@@ -137,7 +132,7 @@ int cli_personal_write(FILE *out, const cli_score_audit *s, const crisk_batch *b
         char buf[2 * CRISK_PROTECTED_ID_BYTES + 1];
         size_t len = 0;
         const char *text = cli_personal_text(s, schema, (long)idx[k],
-                                             crisk__batch_text(batch, row, idx[k], &len),
+                                             crisk_batch_text(batch, row, idx[k], &len),
                                              &len, buf);
         if (!json || k)
             fputc(',', out);
@@ -224,7 +219,7 @@ int cli_score_audit_batch(cli_score_audit *s, const crisk_bundle *bundle,
     size_t nm = crisk_bundle_num_models(bundle);
     size_t *order = malloc((nm ? nm : 1) * sizeof *order);
     if (!order)
-        return crisk__fail(err, CRISK_E_NOMEM, "out of memory");
+        return crisk_error_set(err, CRISK_E_NOMEM, "out of memory");
     for (size_t m = 0; m < nm; m++)
         order[m] = m;
     sort_by_name(model_name, bundle, order, nm);
@@ -235,11 +230,13 @@ int cli_score_audit_batch(cli_score_audit *s, const crisk_bundle *bundle,
         size_t size = 0;
         FILE *f = open_memstream(&leaf, &size);
         if (!f)
-            rc = crisk__fail(err, CRISK_E_NOMEM, "out of memory building an audit leaf");
+            rc = crisk_error_set(err, CRISK_E_NOMEM,
+                                 "out of memory building an audit leaf");
         else {
             int bad = write_leaf(f, s, bundle, batch, res, i, order, now);
             if (fclose(f) != 0 || bad)
-                rc = crisk__fail(err, CRISK_E_NOMEM, "out of memory building an audit leaf");
+                rc = crisk_error_set(err, CRISK_E_NOMEM,
+                                     "out of memory building an audit leaf");
             else
                 rc = crisk_audit_append(s->log, leaf, size, NULL, err);
         }
@@ -249,6 +246,6 @@ int cli_score_audit_batch(cli_score_audit *s, const crisk_bundle *bundle,
     if (rc == 0)
         rc = crisk_audit_checkpoint(s->log, s->key, (int64_t)now, NULL, err);
     if (rc)
-        crisk__fail_prefix(err, rc, s->log_path);
+        cli_fail_prefix(err, rc, s->log_path);
     return rc;
 }

@@ -4,9 +4,6 @@
  */
 #include "cli.h"
 
-#include "common/csv.h"
-#include "common/error.h"
-
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -14,7 +11,7 @@
 #include <strings.h>
 
 struct cli_table {
-    crisk__csv_reader *csv;
+    crisk_csv_reader *csv;
     size_t num_features;
     size_t num_columns;   /* fields in the header, and so in every row */
     long *column_feature; /* per column: the feature it fills, or -1 (ignored) */
@@ -42,7 +39,7 @@ static int map_by_name(cli_table *t, const crisk_model *model, int ignore_extra,
     size_t *column_of = calloc(F ? F : 1, sizeof *column_of); /* 1-based; 0 = none yet */
     int rc = 0;
     if (!sorted || !column_of) {
-        rc = crisk__fail(err, CRISK_E_NOMEM, "out of memory for %zu feature names", F);
+        rc = crisk_error_set(err, CRISK_E_NOMEM, "out of memory for %zu feature names", F);
         goto done;
     }
     for (size_t j = 0; j < F; j++) {
@@ -55,12 +52,12 @@ static int map_by_name(cli_table *t, const crisk_model *model, int ignore_extra,
         const named_feature *hit = bsearch(&key, sorted, F, sizeof *sorted, compare_named);
         if (!hit) {
             if (!ignore_extra)
-                rc = crisk__fail(err, CRISK_E_INPUT,
+                rc = crisk_error_set(err, CRISK_E_INPUT,
                                 "line 1, column %zu: \"%s\" is not a feature of the model "
                                 "(--ignore-extra skips such columns)",
                                 c + 1, t->column_name[c]);
         } else if (column_of[hit->index]) {
-            rc = crisk__fail(err, CRISK_E_INPUT,
+            rc = crisk_error_set(err, CRISK_E_INPUT,
                             "line 1, column %zu: feature \"%s\" already has column %zu", c + 1,
                             hit->name, column_of[hit->index]);
         } else {
@@ -70,7 +67,7 @@ static int map_by_name(cli_table *t, const crisk_model *model, int ignore_extra,
     }
     for (size_t j = 0; j < F && rc == 0; j++)
         if (!column_of[j])
-            rc = crisk__fail(err, CRISK_E_INPUT,
+            rc = crisk_error_set(err, CRISK_E_INPUT,
                             "line 1: the header has no column for feature \"%s\" "
                             "(feature %zu of the model's %zu)",
                             crisk_model_feature_name(model, j), j, F);
@@ -87,27 +84,28 @@ static int read_header(cli_table *t, const crisk_model *model, int ignore_extra,
 {
     const char **fields;
     size_t n;
-    int rc = crisk__csv_next(t->csv, &fields, &n, err);
+    int rc = crisk_csv_next(t->csv, &fields, &n, err);
     if (rc < 0)
         return rc;
     if (rc == 0)
-        return crisk__fail(err, CRISK_E_INPUT, "the input is empty: a header row of feature "
+        return crisk_error_set(err, CRISK_E_INPUT,
+                               "the input is empty: a header row of feature "
                                               "names is needed");
     t->column_feature = malloc(n * sizeof *t->column_feature);
     t->column_name = calloc(n, sizeof *t->column_name);
     if (!t->column_feature || !t->column_name)
-        return crisk__fail(err, CRISK_E_NOMEM, "out of memory for %zu columns", n);
+        return crisk_error_set(err, CRISK_E_NOMEM, "out of memory for %zu columns", n);
     t->num_columns = n;
     for (size_t c = 0; c < n; c++) {
         t->column_name[c] = strdup(fields[c]);
         if (!t->column_name[c])
-            return crisk__fail(err, CRISK_E_NOMEM, "out of memory for the header");
+            return crisk_error_set(err, CRISK_E_NOMEM, "out of memory for the header");
         t->column_feature[c] = -1;
     }
     if (t->num_features > 0 && crisk_model_feature_name(model, 0))
         return map_by_name(t, model, ignore_extra, err);
     if (n != t->num_features)
-        return crisk__fail(err, CRISK_E_SHAPE,
+        return crisk_error_set(err, CRISK_E_SHAPE,
                           "line 1: the header has %zu columns but the model takes %zu "
                           "features (and stores no feature names to match them by)",
                           n, t->num_features);
@@ -123,14 +121,14 @@ int cli_table_open(FILE *f, const crisk_model *model, int ignore_extra, cli_tabl
     *out = NULL;
     cli_table *t = calloc(1, sizeof *t);
     if (!t)
-        return crisk__fail(err, CRISK_E_NOMEM, "out of memory for a table");
+        return crisk_error_set(err, CRISK_E_NOMEM, "out of memory for a table");
     t->num_features = crisk_model_num_features(model);
     /* Room for wide models' rows: a generous 64 bytes per cell beyond the default. */
-    crisk__csv_options opts;
-    crisk__csv_options_init(&opts);
+    crisk_csv_options opts;
+    crisk_csv_options_init(&opts);
     if (t->num_features < ((size_t)-1 - opts.max_record_bytes) / 64)
         opts.max_record_bytes += 64 * t->num_features;
-    int rc = crisk__csv_open(f, &opts, &t->csv, err);
+    int rc = crisk_csv_open(f, &opts, &t->csv, err);
     if (rc == 0)
         rc = read_header(t, model, ignore_extra, err);
     if (rc) {
@@ -151,7 +149,7 @@ void cli_table_free(cli_table *table)
             free(table->column_name[c]);
     free(table->column_name);
     free(table->column_feature);
-    crisk__csv_free(table->csv);
+    crisk_csv_free(table->csv);
     free(table);
 }
 
@@ -194,17 +192,17 @@ int cli_table_read(cli_table *t, float *rows, size_t max_rows, size_t *nrows,
     while (*nrows < max_rows) {
         const char **fields;
         size_t n;
-        int rc = crisk__csv_next(t->csv, &fields, &n, err);
+        int rc = crisk_csv_next(t->csv, &fields, &n, err);
         if (rc < 0)
             return rc;
         if (rc == 0)
             break;
-        size_t line = crisk__csv_line(t->csv);
+        size_t line = crisk_csv_line(t->csv);
         if (*nrows == 0)
             *first_line = line;
         *last_line = line;
         if (n != t->num_columns)
-            return crisk__fail(err, CRISK_E_INPUT,
+            return crisk_error_set(err, CRISK_E_INPUT,
                               "line %zu: %zu fields, but the header has %zu columns", line, n,
                               t->num_columns);
         float *row = rows + *nrows * F;
@@ -214,7 +212,7 @@ int cli_table_read(cli_table *t, float *rows, size_t max_rows, size_t *nrows,
             if (t->column_feature[c] < 0)
                 continue;
             if (parse_cell(fields[c], &row[t->column_feature[c]]) != 0)
-                return crisk__fail(err, CRISK_E_INPUT,
+                return crisk_error_set(err, CRISK_E_INPUT,
                                   "line %zu, column %zu (\"%s\"): \"%.64s\" is not a number",
                                   line, c + 1, t->column_name[c], fields[c]);
         }

@@ -31,6 +31,7 @@
 #define CRISK_H
 
 #include "crisk/common.h"
+#include "crisk/hex.h"
 #include "crisk/model.h"
 #include "crisk/pool.h"
 #include "crisk/predict.h"
@@ -39,5 +40,6 @@
 #include "crisk/schema.h"
 #include "crisk/events.h"
 #include "crisk/bundle.h"
+#include "crisk/reader.h"
 
 #endif /* CRISK_H */

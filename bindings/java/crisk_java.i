@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "crisk.h"
-#include "crisk_helpers.h"
+#include "../crisk_helpers.h"
 #include "decl_file.h"
 %}
 

@@ -1,9 +1,9 @@
 /*
  * decl_file.h — declarations read from a CSV or JSON Lines file into a crisk_batch, with
  * their labels, for org.crisk.Schema (fit, training matrix and features from a file).
- * It reads through the library's own declaration reader (lib/decl_reader.h, the one
- * `crisk fit` uses), which the JNI library compiles into itself, so Java and the CLI
- * read a file alike. Included into the Java wrapper's C code only.
+ * It reads through the library's public declaration reader (crisk/reader.h, the one
+ * `crisk fit` uses), so Java and the CLI read a file alike. Included into the Java
+ * wrapper's C code only.
  *
  * Unlike `crisk fit`, which reports rejected rows and goes on, a rejected row fails the
  * read, naming its line: Schema is strict, as the Python binding's is.
@@ -17,10 +17,8 @@
 #include <string.h>
 
 #include "crisk.h"
-#include "decl/reader.h"
-#include "common/error.h"
 
-/* Rows read per call of crisk__decl_read. */
+/* Rows read per call of crisk_decl_read. */
 #define DECL_FILE_CHUNK 4096
 
 /* A file's declarations: the batch (made for the schema the file was read with), and
@@ -38,7 +36,7 @@ typedef struct decl_file_rejected {
 } decl_file_rejected;
 
 /* Reject callback: records the first rejected row in `ctx` and stops the reading. */
-static int decl_file_reject(void *ctx, const crisk__decl_reject *reject)
+static int decl_file_reject(void *ctx, const crisk_decl_reject *reject)
 {
     decl_file_rejected *first = ctx;
     first->line = reject->line;
@@ -67,7 +65,8 @@ static int decl_file_add_labels(decl_file *file, size_t *cap, const double *chun
             grown_cap *= 2;
         float *grown = realloc(file->labels, grown_cap * sizeof *grown);
         if (!grown)
-            return crisk__fail(err, CRISK_E_NOMEM, "out of memory for %zu labels", grown_cap);
+            return crisk_error_set(err, CRISK_E_NOMEM, "out of memory for %zu labels",
+                                   grown_cap);
         file->labels = grown;
         *cap = grown_cap;
     }
@@ -79,26 +78,27 @@ static int decl_file_add_labels(decl_file *file, size_t *cap, const double *chun
 /* Reads every declaration of `f` (`format`) into `file`'s batch, and the 0/1 values of
  * column `label` into its labels when `label` is not empty. Returns 0 or a negative code
  * with `err` filled (a rejected row: CRISK_E_INPUT naming `path` and the line). */
-static int decl_file_fill(decl_file *file, FILE *f, crisk__decl_format format,
+static int decl_file_fill(decl_file *file, FILE *f, crisk_decl_format format,
                           const crisk_schema *schema, const char *path, const char *label,
                           crisk_error *err)
 {
-    const crisk__decl_extra extra = {label, 1, 1};
-    crisk__decl_options opts;
-    crisk__decl_options_init(&opts);
+    const crisk_decl_extra extra = {label, 1, 1};
+    crisk_decl_options opts;
+    crisk_decl_options_init(&opts);
     if (label[0]) {
         opts.extras = &extra;
         opts.num_extras = 1;
     }
-    crisk__decl_reader *reader = NULL;
-    int rc = crisk__decl_open(f, format, schema, &opts, &reader, err);
+    crisk_decl_reader *reader = NULL;
+    int rc = crisk_decl_open(f, format, schema, &opts, &reader, err);
     double *chunk = label[0] && rc == 0 ? malloc(DECL_FILE_CHUNK * sizeof *chunk) : NULL;
     if (rc == 0 && label[0] && !chunk)
-        rc = crisk__fail(err, CRISK_E_NOMEM, "out of memory for %d labels", DECL_FILE_CHUNK);
+        rc = crisk_error_set(err, CRISK_E_NOMEM, "out of memory for %d labels",
+                             DECL_FILE_CHUNK);
     decl_file_rejected first = {0, ""};
     size_t cap = 0;
     for (size_t got = 1; rc == 0 && got > 0;) {
-        rc = crisk__decl_read(reader, file->batch, DECL_FILE_CHUNK, chunk, decl_file_reject,
+        rc = crisk_decl_read(reader, file->batch, DECL_FILE_CHUNK, chunk, decl_file_reject,
                              &first, &got, err);
         if (rc == 0 && label[0])
             rc = decl_file_add_labels(file, &cap, chunk, got, err);
@@ -106,10 +106,10 @@ static int decl_file_fill(decl_file *file, FILE *f, crisk__decl_format format,
             file->n += got;
     }
     if (rc != 0 && first.line)
-        rc = crisk__fail(err, CRISK_E_INPUT, "%s line %llu: %s", path,
-                        (unsigned long long)first.line, first.reason);
+        rc = crisk_error_set(err, CRISK_E_INPUT, "%s line %llu: %s", path,
+                             (unsigned long long)first.line, first.reason);
     free(chunk);
-    crisk__decl_free(reader);
+    crisk_decl_free(reader);
     return rc;
 }
 
@@ -119,24 +119,25 @@ static int decl_file_fill(decl_file *file, FILE *f, crisk__decl_format format,
 static decl_file *decl_file_read(const crisk_schema *schema, const char *path,
                                  const char *label, crisk_error *err)
 {
-    crisk__decl_format format = crisk__decl_format_of(path);
+    crisk_decl_format format = crisk_decl_format_of(path);
     if (!format) {
-        crisk__fail(err, CRISK_E_INVALID_ARGUMENT,
-                   "%s: not a .csv or .jsonl file (the extension tells the format)", path);
+        crisk_error_set(err, CRISK_E_INVALID_ARGUMENT,
+                        "%s: not a .csv or .jsonl file (the extension tells the format)",
+                        path);
         return NULL;
     }
     FILE *f = fopen(path, "rb");
     if (!f) {
-        crisk__fail(err, CRISK_E_IO, "%s: %s", path, strerror(errno));
+        crisk_error_set(err, CRISK_E_IO, "%s: %s", path, strerror(errno));
         return NULL;
     }
     decl_file *file = calloc(1, sizeof *file);
     int rc = file ? crisk_batch_new(schema, &file->batch, err)
-                  : crisk__fail(err, CRISK_E_NOMEM, "out of memory for %s", path);
+                  : crisk_error_set(err, CRISK_E_NOMEM, "out of memory for %s", path);
     if (rc == 0)
         rc = decl_file_fill(file, f, format, schema, path, label, err);
     if (rc == 0 && ferror(f))
-        rc = crisk__fail(err, CRISK_E_IO, "%s: read error", path);
+        rc = crisk_error_set(err, CRISK_E_IO, "%s: read error", path);
     fclose(f);
     if (rc != 0) {
         decl_file_free(file);

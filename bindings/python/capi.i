@@ -14,7 +14,7 @@
 
 %{
 #include "crisk.h"
-#include "crisk_helpers.h"
+#include "../crisk_helpers.h"
 %}
 
 %include <stdint.i>

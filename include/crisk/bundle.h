@@ -114,6 +114,36 @@ CRISK_API int crisk_bundle_score(const crisk_bundle *bundle, const crisk_batch *
                                  const crisk_score_options *opts, crisk_results **out,
                                  crisk_error *err);
 
+/* A reading of the wall clock and of the process's CPU clock, in seconds (as a point:
+ * arbitrary origins; as a duration: what elapsed on each). CPU time is what a loaded
+ * machine does not inflate. */
+typedef struct crisk_clock {
+    double wall, cpu;
+} crisk_clock;
+
+/* Returns the clocks now. Thread-safe. */
+CRISK_API crisk_clock crisk_clock_now(void);
+
+/* Adds the time since `*mark` to `*slot` (NULL: no-op) and moves `*mark` to now: a caller
+ * times its own stages on the clocks crisk_bundle_score_timed() uses. Thread-safe. */
+CRISK_API void crisk_clock_lap(crisk_clock *slot, crisk_clock *mark);
+
+/* Where crisk_bundle_score_timed() spent its time, added to what the struct held (so one
+ * struct sums a run of batches; start from all zeroes). */
+typedef struct crisk_bundle_timings {
+    crisk_clock features;  /* crisk_schema_features */
+    crisk_clock models;    /* gathering each model's columns and predicting */
+    crisk_clock profiles;  /* risk-profile rules */
+    crisk_clock lanes;     /* the lane policy */
+} crisk_bundle_timings;
+
+/* crisk_bundle_score(), adding the time each stage took to `*timings` (NULL: not timed).
+ * Returns what crisk_bundle_score returns. Thread-safe as crisk_bundle_score, with
+ * `timings` owned by the calling thread. */
+CRISK_API int crisk_bundle_score_timed(const crisk_bundle *bundle, const crisk_batch *batch,
+                                       const crisk_score_options *opts, crisk_results **out,
+                                       crisk_bundle_timings *timings, crisk_error *err);
+
 /* Frees results. NULL is a no-op. */
 CRISK_API void crisk_results_free(crisk_results *results);
 

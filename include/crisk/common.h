@@ -78,6 +78,16 @@ CRISK_API const char *crisk_err_name(int code);
  * for a value not in the table). Thread-safe. */
 CRISK_API const char *crisk_strerror(int code);
 
+/* Fills `err` (which may be NULL) with `code` and the message formatted from `fmt` as
+ * printf does (cut to fit), and returns `code`: for a program or a callback (such as a
+ * crisk_decl_reject_fn) that reports through a crisk_error as the library does.
+ * Thread-safe for distinct `err`. */
+CRISK_API int crisk_error_set(crisk_error *err, int code, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
 #ifdef __cplusplus
 }
 #endif

@@ -131,6 +131,36 @@ CRISK_API int crisk_schema_features(const crisk_schema *schema, const crisk_batc
 CRISK_API int crisk_schema_save(const crisk_schema *schema, const char *path,
                                 crisk_error *err);
 
+/* The type of a declaration field (docs/schema.md). */
+typedef enum crisk_field_type {
+    CRISK_FIELD_STRING = 1,  /* text: ids, country codes, names */
+    CRISK_FIELD_NUMBER,      /* a double */
+    CRISK_FIELD_DATE,        /* a calendar date, held as days since 1970-01-01 */
+    CRISK_FIELD_HS_CODE      /* digits only, 2 to 12 of them */
+} crisk_field_type;
+
+/* Returns the type of field `field` of `schema` (`field` < crisk_schema_num_fields).
+ * Thread-safe. */
+CRISK_API crisk_field_type crisk_schema_field_type(const crisk_schema *schema, size_t field);
+
+/* Returns the index of the field the schema names as the declaration id, or -1.
+ * Thread-safe. */
+CRISK_API long crisk_schema_id_field(const crisk_schema *schema);
+
+/* Returns the schema the batch was made for. Thread-safe. */
+CRISK_API const crisk_schema *crisk_batch_schema(const crisk_batch *batch);
+
+/* Returns the text of a STRING or HS_CODE field `field` of row `row` (< crisk_batch_size)
+ * and stores its length in `*len`, or returns NULL when the value is missing. The text is
+ * not NUL-terminated and stays valid until the batch is cleared or freed. Thread-safe on a
+ * filled batch. */
+CRISK_API const char *crisk_batch_text(const crisk_batch *batch, size_t row, size_t field,
+                                       size_t *len);
+
+/* Returns a NUMBER field's value, or a DATE field's days since 1970-01-01, of row `row`
+ * (< crisk_batch_size); NaN when the value is missing. Thread-safe on a filled batch. */
+CRISK_API double crisk_batch_number(const crisk_batch *batch, size_t row, size_t field);
+
 #ifdef __cplusplus
 }
 #endif

@@ -132,7 +132,7 @@ void crisk_audit_key_free(crisk_audit_key *key)
 static int checkpoint_body(const crisk_checkpoint *cp, char *buf, size_t capacity)
 {
     char root[CRISK_SHA256_HEX + 1];
-    crisk__hex_encode(cp->root, CRISK_HASH_SIZE, root);
+    crisk_hex_encode(cp->root, CRISK_HASH_SIZE, root);
     int n = snprintf(buf, capacity, "%s\nsize %" PRIu64 "\nroot %s\ntime %" PRId64 "\n",
                      checkpoint_magic, cp->tree_size, root, cp->timestamp);
     return n < 0 || (size_t)n >= capacity ? -1 : n;
@@ -183,7 +183,7 @@ int crisk_checkpoint_format(const crisk_checkpoint *cp, char *buf, size_t capaci
         return CRISK_E_INVALID_ARGUMENT;
     int n = checkpoint_body(cp, buf, capacity);
     char sig[2 * CRISK_SIGNATURE_SIZE + 1];
-    crisk__hex_encode(cp->signature, CRISK_SIGNATURE_SIZE, sig);
+    crisk_hex_encode(cp->signature, CRISK_SIGNATURE_SIZE, sig);
     if (n < 0 || (size_t)n + 4 + sizeof sig + 1 > capacity)
         return CRISK_E_INVALID_ARGUMENT;
     return n + snprintf(buf + n, capacity - (size_t)n, "sig %s\n", sig);
@@ -236,10 +236,10 @@ int crisk_checkpoint_parse(const char *text, size_t size, crisk_checkpoint *out,
         if (line == 1 || line == 3)
             bad = parse_decimal(s, len, &v);
         else if (line == 2)
-            bad = len != 2 * CRISK_HASH_SIZE || crisk__hex_decode(s, CRISK_HASH_SIZE, out->root);
+            bad = len != 2 * CRISK_HASH_SIZE || crisk_hex_decode(s, CRISK_HASH_SIZE, out->root);
         else
             bad = len != 2 * CRISK_SIGNATURE_SIZE ||
-                  crisk__hex_decode(s, CRISK_SIGNATURE_SIZE, out->signature);
+                  crisk_hex_decode(s, CRISK_SIGNATURE_SIZE, out->signature);
         if (bad)
             return crisk__fail(err, CRISK_E_FORMAT, "checkpoint line %zu: bad %svalue",
                               line + 1, keys[line]);

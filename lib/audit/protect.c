@@ -24,6 +24,6 @@ int crisk_protect_id(const void *key, size_t key_size, const char *text, size_t 
     if (!HMAC(EVP_sha256(), key, (int)key_size, len ? (const unsigned char *)text : empty,
               len, mac, &mac_len) || mac_len < CRISK_PROTECTED_ID_BYTES)
         return crisk__fail(err, CRISK_E_DEPENDENCY, "HMAC-SHA256 failed");
-    crisk__hex_encode(mac, CRISK_PROTECTED_ID_BYTES, out);
+    crisk_hex_encode(mac, CRISK_PROTECTED_ID_BYTES, out);
     return 0;
 }

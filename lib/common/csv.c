@@ -1,8 +1,8 @@
 /*
- * common/csv.c — the streaming RFC 4180 reader declared in csv.h: a byte-at-a-time state machine
- * over a chunk buffer, so a record may span any number of chunks.
+ * common/csv.c — the streaming RFC 4180 reader declared in crisk/reader.h: a byte-at-a-time
+ * state machine over a chunk buffer, so a record may span any number of chunks.
  */
-#include "common/csv.h"
+#include "crisk.h"
 
 #include "common/error.h"
 #include "common/grow.h"
@@ -25,9 +25,9 @@ typedef enum csv_state {
     QUOTE_SEEN     /* inside a quoted field, just after a quote: its end or half of "" */
 } csv_state;
 
-struct crisk__csv_reader {
+struct crisk_csv_reader {
     FILE *f;
-    crisk__csv_options opts;
+    crisk_csv_options opts;
     unsigned char *chunk;       /* opts.chunk_bytes (at least 3, for the BOM) */
     size_t chunk_len, chunk_pos;
     int started;                /* the byte order mark has been looked for */
@@ -36,7 +36,7 @@ struct crisk__csv_reader {
     size_t rec_len, rec_cap;
     size_t *starts;             /* offset in rec of each field of the current record */
     size_t nstarts, starts_cap;
-    const char **fields;        /* what crisk__csv_next() hands out */
+    const char **fields;        /* what crisk_csv_next() hands out */
     size_t *lengths;            /* and their lengths */
     size_t fields_cap;
     size_t line;                /* line of the next byte to read, 1-based */
@@ -48,20 +48,20 @@ struct crisk__csv_reader {
 };
 
 /* Fills `opts` with the default chunk size and record limit. */
-void crisk__csv_options_init(crisk__csv_options *opts)
+void crisk_csv_options_init(crisk_csv_options *opts)
 {
     opts->chunk_bytes = DEFAULT_CHUNK_BYTES;
     opts->max_record_bytes = DEFAULT_MAX_RECORD_BYTES;
     opts->resync = 0;
 }
 
-/* Creates a reader over `f`; returns 0 or a negative code (see csv.h). */
-int crisk__csv_open(FILE *f, const crisk__csv_options *opts, crisk__csv_reader **out,
+/* Creates a reader over `f`; returns 0 or a negative code (see crisk/reader.h). */
+int crisk_csv_open(FILE *f, const crisk_csv_options *opts, crisk_csv_reader **out,
                    crisk_error *err)
 {
-    crisk__csv_options defaults;
+    crisk_csv_options defaults;
     if (!opts) {
-        crisk__csv_options_init(&defaults);
+        crisk_csv_options_init(&defaults);
         opts = &defaults;
     }
     if (!out)
@@ -72,7 +72,7 @@ int crisk__csv_open(FILE *f, const crisk__csv_options *opts, crisk__csv_reader *
     if (opts->chunk_bytes == 0 || opts->max_record_bytes == 0)
         return crisk__fail(err, CRISK_E_INVALID_ARGUMENT,
                           "chunk_bytes and max_record_bytes must be positive");
-    crisk__csv_reader *r = calloc(1, sizeof *r);
+    crisk_csv_reader *r = calloc(1, sizeof *r);
     if (!r)
         return crisk__fail(err, CRISK_E_NOMEM, "out of memory for a CSV reader");
     r->f = f;
@@ -93,7 +93,7 @@ int crisk__csv_open(FILE *f, const crisk__csv_options *opts, crisk__csv_reader *
 }
 
 /* Frees the reader's buffers and the reader itself; NULL is a no-op. */
-void crisk__csv_free(crisk__csv_reader *reader)
+void crisk_csv_free(crisk_csv_reader *reader)
 {
     if (!reader)
         return;
@@ -106,13 +106,13 @@ void crisk__csv_free(crisk__csv_reader *reader)
 }
 
 /* Returns the lengths of the last record's fields (NULL before any). */
-const size_t *crisk__csv_lengths(const crisk__csv_reader *reader)
+const size_t *crisk_csv_lengths(const crisk_csv_reader *reader)
 {
     return reader ? reader->lengths : NULL;
 }
 
 /* Returns the line where the last record returned started (0 before any). */
-size_t crisk__csv_line(const crisk__csv_reader *reader)
+size_t crisk_csv_line(const crisk_csv_reader *reader)
 {
     return reader ? reader->record_line : 0;
 }
@@ -120,7 +120,7 @@ size_t crisk__csv_line(const crisk__csv_reader *reader)
 /* Records a failure in the reader (so that later calls repeat it, unless resync recovers
  * from a malformed or over-long record by skipping the rest of its line) and in `err`;
  * returns `code`. */
-static int fail(crisk__csv_reader *r, crisk_error *err, int code, const char *what)
+static int fail(crisk_csv_reader *r, crisk_error *err, int code, const char *what)
 {
     crisk__fail(&r->failure, code, "line %zu: %s", r->line, what);
     if (r->opts.resync && (code == CRISK_E_FORMAT || code == CRISK_E_LIMIT))
@@ -134,7 +134,7 @@ static int fail(crisk__csv_reader *r, crisk_error *err, int code, const char *wh
 
 /* Reads more input into the chunk buffer, looping on short reads until it holds at least
  * `want` bytes or the input ends. Returns 0, or BYTE_ERROR on a read error. */
-static int refill(crisk__csv_reader *r, size_t want)
+static int refill(crisk_csv_reader *r, size_t want)
 {
     r->chunk_len = 0;
     r->chunk_pos = 0;
@@ -152,7 +152,7 @@ static int refill(crisk__csv_reader *r, size_t want)
 }
 
 /* Returns the next input byte (0..255), BYTE_EOF at the end, or BYTE_ERROR. */
-static int next_byte(crisk__csv_reader *r)
+static int next_byte(crisk_csv_reader *r)
 {
     if (r->chunk_pos == r->chunk_len) {
         if (r->eof)
@@ -166,7 +166,7 @@ static int next_byte(crisk__csv_reader *r)
 }
 
 /* Skips a UTF-8 byte order mark at the start of the input. Returns 0 or BYTE_ERROR. */
-static int skip_bom(crisk__csv_reader *r)
+static int skip_bom(crisk_csv_reader *r)
 {
     r->started = 1;
     if (refill(r, 3) != 0)
@@ -178,7 +178,7 @@ static int skip_bom(crisk__csv_reader *r)
 
 /* Appends byte `c` to the current record, within max_record_bytes. Returns 0 or a
  * negative code. */
-static int put(crisk__csv_reader *r, char c, crisk_error *err)
+static int put(crisk_csv_reader *r, char c, crisk_error *err)
 {
     if (r->rec_len == r->rec_cap) {
         if (r->rec_cap >= r->opts.max_record_bytes) {
@@ -204,7 +204,7 @@ static int put(crisk__csv_reader *r, char c, crisk_error *err)
  * by one, but only as much as the record's buffer holds: the byte-wise path grows it (and
  * enforces max_record_bytes). This is the parser's fast path: most of a CSV file's bytes
  * are plain field text. */
-static void put_run(crisk__csv_reader *r, const unsigned char *stop)
+static void put_run(crisk_csv_reader *r, const unsigned char *stop)
 {
     const unsigned char *p = r->chunk + r->chunk_pos, *end = r->chunk + r->chunk_len;
     const unsigned char *q = p;
@@ -228,7 +228,7 @@ static const unsigned char stop_quoted[256] = {['\0'] = 1, ['"'] = 1, ['\n'] = 1
 
 /* Ends the current field: terminates it and remembers where it starts. `field_start` is
  * its offset in the record. Returns 0 or a negative code. */
-static int end_field(crisk__csv_reader *r, size_t field_start, crisk_error *err)
+static int end_field(crisk_csv_reader *r, size_t field_start, crisk_error *err)
 {
     int rc = put(r, '\0', err);
     if (rc)
@@ -242,7 +242,7 @@ static int end_field(crisk__csv_reader *r, size_t field_start, crisk_error *err)
 
 /* Turns the finished record's offsets into the field pointers handed out. Returns 0 or a
  * negative code. */
-static int publish(crisk__csv_reader *r, const char ***fields, size_t *nfields,
+static int publish(crisk_csv_reader *r, const char ***fields, size_t *nfields,
                    crisk_error *err)
 {
     if (r->nstarts > r->fields_cap) {
@@ -269,7 +269,7 @@ static int publish(crisk__csv_reader *r, const char ***fields, size_t *nfields,
 /* Handles a CR outside quotes: a CRLF (or a CR at the end of the input) is a line break,
  * reported as '\n'; any other CR is an ordinary character, returned as is with the byte
  * after it left unread. Returns the byte to process, or BYTE_ERROR. */
-static int fold_crlf(crisk__csv_reader *r)
+static int fold_crlf(crisk_csv_reader *r)
 {
     int c = next_byte(r);
     if (c == '\n' || c == BYTE_EOF)
@@ -286,7 +286,7 @@ static int fold_crlf(crisk__csv_reader *r)
  * CRLF counts as '\n'), with the bytes consumed; or 0 with nothing consumed, leaving the
  * field to the byte-wise path (a quote, a lone CR, a NUL, the chunk's end, a record
  * buffer to grow, or an empty line). */
-static int fast_field(crisk__csv_reader *r)
+static int fast_field(crisk_csv_reader *r)
 {
     const unsigned char *p = r->chunk + r->chunk_pos, *end = r->chunk + r->chunk_len;
     const unsigned char *q = p;
@@ -315,7 +315,7 @@ static int fast_field(crisk__csv_reader *r)
 }
 
 /* Parses the next record; returns 1 with its fields, 0 at the end, or a negative code. */
-int crisk__csv_next(crisk__csv_reader *r, const char ***fields, size_t *nfields,
+int crisk_csv_next(crisk_csv_reader *r, const char ***fields, size_t *nfields,
                    crisk_error *err)
 {
     if (!r || !fields || !nfields)

@@ -39,7 +39,7 @@ const char *crisk_strerror(int code)
     }
 }
 
-int crisk__fail(crisk_error *err, int code, const char *fmt, ...)
+int crisk_error_set(crisk_error *err, int code, const char *fmt, ...)
 {
     if (err) {
         va_list ap;

@@ -13,8 +13,9 @@
 #endif
 
 /* Fills `err` (which may be NULL) with `code` and a message formatted from `fmt`, and
- * returns `code`, so that a failure reads `return crisk__fail(err, CRISK_E_FORMAT, ...)`. */
-int crisk__fail(crisk_error *err, int code, const char *fmt, ...) CRISK_PRINTF(3, 4);
+ * returns `code`, so that a failure reads `return crisk__fail(err, CRISK_E_FORMAT, ...)`:
+ * the library's name for the public crisk_error_set(), one implementation. */
+#define crisk__fail crisk_error_set
 
 /* Puts `prefix` and ": " in front of the message already in `err` (NULL is a no-op) and
  * returns `code`: how a caller adds where a nested failure happened. */

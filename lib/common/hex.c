@@ -1,11 +1,11 @@
 /*
- * common/hex.c — hexadecimal text of bytes, both ways (hex.h).
+ * common/hex.c — hexadecimal text of bytes, both ways (crisk/hex.h, common/hex.h).
  */
 #include "common/hex.h"
 
 #include <string.h>
 
-void crisk__hex_encode(const unsigned char *data, size_t size, char *out)
+void crisk_hex_encode(const unsigned char *data, size_t size, char *out)
 {
     static const char digits[] = "0123456789abcdef";
     for (size_t i = 0; i < size; i++) {
@@ -27,7 +27,7 @@ static int hex_value(char c)
     return -1;
 }
 
-int crisk__hex_decode(const char *text, size_t size, unsigned char *out)
+int crisk_hex_decode(const char *text, size_t size, unsigned char *out)
 {
     for (size_t i = 0; i < size; i++) {
         int hi = hex_value(text[2 * i]), lo = hi < 0 ? -1 : hex_value(text[2 * i + 1]);
@@ -41,7 +41,7 @@ int crisk__hex_decode(const char *text, size_t size, unsigned char *out)
 long crisk__hex_decode_text(const char *text, unsigned char *out, size_t max)
 {
     size_t n = strlen(text);
-    if (n % 2 || n / 2 > max || crisk__hex_decode(text, n / 2, out))
+    if (n % 2 || n / 2 > max || crisk_hex_decode(text, n / 2, out))
         return -1;
     return (long)(n / 2);
 }

@@ -81,19 +81,19 @@ uint64_t crisk_batch_source_line(const crisk_batch *b, size_t row)
 }
 
 /* Returns the schema the batch was made for. */
-const crisk_schema *crisk__batch_schema(const crisk_batch *b)
+const crisk_schema *crisk_batch_schema(const crisk_batch *b)
 {
     return b->schema;
 }
 
 /* Returns row `row`'s text of field `field` (NULL when missing) and its length. */
-const char *crisk__batch_text(const crisk_batch *b, size_t row, size_t field, size_t *len)
+const char *crisk_batch_text(const crisk_batch *b, size_t row, size_t field, size_t *len)
 {
     return batch_text(b, row, field, len);
 }
 
 /* Returns row `row`'s number or date of field `field`, NaN when missing. */
-double crisk__batch_number(const crisk_batch *b, size_t row, size_t field)
+double crisk_batch_number(const crisk_batch *b, size_t row, size_t field)
 {
     return batch_number(b, row, field);
 }
@@ -135,7 +135,7 @@ static int grow_rows(crisk_batch *b)
         return CRISK_E_NOMEM;
     for (size_t i = 0; i < b->schema->nfields; i++) {
         crisk__batch_column *c = &b->cols[i];
-        crisk__field_type t = b->schema->fields[i].type;
+        crisk_field_type t = b->schema->fields[i].type;
         if (t == CRISK_FIELD_STRING || t == CRISK_FIELD_HS_CODE
                 ? crisk__resize((void **)&c->text, cap, sizeof *c->text)
                 : crisk__resize((void **)&c->num, cap, sizeof *c->num))

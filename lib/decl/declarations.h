@@ -1,6 +1,7 @@
 /*
- * decl/declarations.h — what the declaration layers share inside the library: field types, and
- * read access to a filled batch and to a schema's fitted bands, for the risk profiles,
+ * decl/declarations.h — what the declaration layers share inside the library beyond
+ * crisk/schema.h: required and date fields, feature sources, value text and a schema's
+ * fitted bands, for the risk profiles,
  * the lanes and the bundle. Internal to the library.
  *
  * Owners: schema.c, batch.c, features.c, fitted.c implement these; profiles.c, lanes.c,
@@ -13,24 +14,10 @@
 
 #include <stddef.h>
 
-/* The type of a declaration field. */
-typedef enum crisk__field_type {
-    CRISK_FIELD_STRING = 1,  /* text: ids, country codes, names */
-    CRISK_FIELD_NUMBER,      /* a double */
-    CRISK_FIELD_DATE,        /* a calendar date, held as days since 1970-01-01 */
-    CRISK_FIELD_HS_CODE      /* digits only, 2 to 12 of them */
-} crisk__field_type;
-
-/* Returns the type of field `field` of `schema`. */
-crisk__field_type crisk__schema_field_type(const crisk_schema *schema, size_t field);
-
 /* Returns 1 when field `field` of `schema` is required (a declaration missing it is
  * rejected), else 0. Readers use it to refuse, at the header, an input that has no column
  * for a required field. */
 int crisk__schema_field_required(const crisk_schema *schema, size_t field);
-
-/* Returns the index of the field the schema names as the declaration id, or -1. */
-long crisk__schema_id_field(const crisk_schema *schema);
 
 /* Returns the index of the field the schema names as the declaration date, or -1. */
 long crisk__schema_date_field(const crisk_schema *schema);
@@ -45,17 +32,6 @@ long crisk__schema_date_field(const crisk_schema *schema);
  * range. Reason codes (reasons.c) group contributions onto fields with it. */
 size_t crisk__schema_feature_fields(const crisk_schema *schema, size_t feature,
                                    size_t *fields);
-
-/* Returns the schema the batch was made for. */
-const crisk_schema *crisk__batch_schema(const crisk_batch *batch);
-
-/* Returns the text of a STRING or HS_CODE field of row `row` and stores its length in
- * `*len`, or returns NULL when the value is missing. The text is not NUL-terminated. */
-const char *crisk__batch_text(const crisk_batch *batch, size_t row, size_t field, size_t *len);
-
-/* Returns a NUMBER field's value, or a DATE field's days since 1970-01-01, of row `row`;
- * NaN when the value is missing. */
-double crisk__batch_number(const crisk_batch *batch, size_t row, size_t field);
 
 /* Writes the value of field `field` of row `row` as text to `buf` of `size` bytes
  * (NUL-terminated, cut to fit): text and HS codes as stored, numbers as "%.15g" (the

@@ -1,11 +1,10 @@
 /*
- * decl/reader.c — the streaming declaration readers declared in reader.h: CSV rows
+ * decl/reader.c — the streaming declaration readers declared in crisk/reader.h: CSV rows
  * through the RFC 4180 reader, JSON Lines through cJSON, each row validated, appended to a
  * batch or handed to the caller as a reject.
  */
-#include "decl/reader.h"
+#include "crisk.h"
 
-#include "common/csv.h"
 #include "decl/declarations.h"
 #include "common/error.h"
 
@@ -39,17 +38,17 @@ typedef struct cached_key {
     target to;
 } cached_key;
 
-struct crisk__decl_reader {
-    crisk__decl_format format;
+struct crisk_decl_reader {
+    crisk_decl_format format;
     const crisk_schema *schema;
-    crisk__decl_options opts;
+    crisk_decl_options opts;
     size_t num_fields;
     const char **values;      /* per field: the current row's text, NULL when missing */
     size_t *lengths;
     uint64_t *seen;           /* per field then per extra: the row that last set it */
     double *extra_row;        /* the current row's extras */
     /* CSV */
-    crisk__csv_reader *csv;
+    crisk_csv_reader *csv;
     size_t num_columns;
     target *columns;          /* per header column */
     char **column_names;
@@ -71,7 +70,7 @@ struct crisk__decl_reader {
 };
 
 /* Fills `opts` with the defaults: 1 MiB records, 256 raw bytes kept, no extras. */
-void crisk__decl_options_init(crisk__decl_options *opts)
+void crisk_decl_options_init(crisk_decl_options *opts)
 {
     opts->max_line_bytes = DEFAULT_MAX_LINE_BYTES;
     opts->max_raw_bytes = DEFAULT_MAX_RAW_BYTES;
@@ -87,7 +86,7 @@ static int ends_with(const char *s, const char *suffix)
 }
 
 /* Returns the format implied by the extension of `path`, or 0. */
-crisk__decl_format crisk__decl_format_of(const char *path)
+crisk_decl_format crisk_decl_format_of(const char *path)
 {
     if (!path)
         return 0;
@@ -159,7 +158,7 @@ static size_t utf8_invalid_at(const char *s, size_t n)
 /* Copies `n` bytes at `s` into the reader's raw buffer, replacing bytes that are not
  * valid UTF-8 by '?' and cutting at a character boundary within max_raw_bytes. Appends
  * to what `*len` bytes already hold; returns 1 when something was cut. */
-static int raw_append(crisk__decl_reader *r, size_t *len, const char *s, size_t n)
+static int raw_append(crisk_decl_reader *r, size_t *len, const char *s, size_t n)
 {
     const unsigned char *u = (const unsigned char *)s;
     size_t cap = r->opts.max_raw_bytes;
@@ -183,7 +182,7 @@ static int raw_append(crisk__decl_reader *r, size_t *len, const char *s, size_t 
 
 /* Renders a CSV row's fields back as one CSV record (quoting fields that need it) into
  * the raw buffer, cut to max_raw_bytes. Returns 1 when something was cut. */
-static int raw_from_fields(crisk__decl_reader *r, const char **fields, size_t n, size_t *len)
+static int raw_from_fields(crisk_decl_reader *r, const char **fields, size_t n, size_t *len)
 {
     *len = 0;
     r->raw[0] = '\0';
@@ -211,14 +210,14 @@ static int raw_from_fields(crisk__decl_reader *r, const char **fields, size_t n,
 /* Counts a rejected row and hands it to the callback with `reason` and the raw text
  * already in the raw buffer (`raw_len` bytes, `cut` when truncated). Returns 0, or the
  * callback's negative code. */
-static int reject(crisk__decl_reader *r, uint64_t line, const char *reason, size_t raw_len,
-                  int cut, crisk__decl_reject_fn on_reject, void *ctx, crisk_error *err)
+static int reject(crisk_decl_reader *r, uint64_t line, const char *reason, size_t raw_len,
+                  int cut, crisk_decl_reject_fn on_reject, void *ctx, crisk_error *err)
 {
     r->rows++;
     r->rejected++;
     if (!on_reject)
         return 0;
-    crisk__decl_reject rej = {line, reason, r->raw, raw_len, cut};
+    crisk_decl_reject rej = {line, reason, r->raw, raw_len, cut};
     int rc = on_reject(ctx, &rej);
     if (rc < 0)
         return crisk__fail(err, rc, "line %llu: the reject callback stopped reading",
@@ -227,7 +226,7 @@ static int reject(crisk__decl_reader *r, uint64_t line, const char *reason, size
 }
 
 /* Returns where a column or key called `name` goes. */
-static target find_target(const crisk__decl_reader *r, const char *name)
+static target find_target(const crisk_decl_reader *r, const char *name)
 {
     target t = {crisk_schema_field_index(r->schema, name), NONE};
     for (size_t k = 0; k < r->opts.num_extras; k++)
@@ -240,10 +239,10 @@ static target find_target(const crisk__decl_reader *r, const char *name)
 
 /* Parses the text of extra `k` (NULL or empty: missing) into `*out`. Returns 0, or
  * CRISK_E_INPUT with a reason in `why`. */
-static int parse_extra(const crisk__decl_reader *r, size_t k, const char *text, double *out,
+static int parse_extra(const crisk_decl_reader *r, size_t k, const char *text, double *out,
                        crisk_error *why)
 {
-    const crisk__decl_extra *x = &r->opts.extras[k];
+    const crisk_decl_extra *x = &r->opts.extras[k];
     *out = NAN;
     if (!text || !*text) {
         if (x->required)
@@ -264,10 +263,10 @@ static int parse_extra(const crisk__decl_reader *r, size_t k, const char *text, 
 }
 
 /* Checks a parsed extra value from JSON (a number) as parse_extra() checks text. */
-static int check_extra_number(const crisk__decl_reader *r, size_t k, double v, double *out,
+static int check_extra_number(const crisk_decl_reader *r, size_t k, double v, double *out,
                               crisk_error *why)
 {
-    const crisk__decl_extra *x = &r->opts.extras[k];
+    const crisk_decl_extra *x = &r->opts.extras[k];
     if (!isfinite(v))
         return crisk__fail(why, CRISK_E_INPUT, "%s: not a finite number", x->name);
     if (x->binary && v != 0.0 && v != 1.0)
@@ -277,18 +276,18 @@ static int check_extra_number(const crisk__decl_reader *r, size_t k, double v, d
 }
 
 /* Reads the CSV header and maps its columns. Returns 0 or a negative code. */
-static int open_csv(crisk__decl_reader *r, FILE *f, crisk_error *err)
+static int open_csv(crisk_decl_reader *r, FILE *f, crisk_error *err)
 {
-    crisk__csv_options co;
-    crisk__csv_options_init(&co);
+    crisk_csv_options co;
+    crisk_csv_options_init(&co);
     co.max_record_bytes = r->opts.max_line_bytes;
     co.resync = 1;
-    int rc = crisk__csv_open(f, &co, &r->csv, err);
+    int rc = crisk_csv_open(f, &co, &r->csv, err);
     if (rc)
         return rc;
     const char **fields;
     size_t n;
-    rc = crisk__csv_next(r->csv, &fields, &n, err);
+    rc = crisk_csv_next(r->csv, &fields, &n, err);
     if (rc < 0)
         return crisk__fail_prefix(err, rc, "the header");
     if (rc == 0)
@@ -299,7 +298,7 @@ static int open_csv(crisk__decl_reader *r, FILE *f, crisk_error *err)
     if (!r->columns || !r->column_names)
         return crisk__fail(err, CRISK_E_NOMEM, "out of memory for %zu columns", n);
     r->num_columns = n;
-    size_t line = crisk__csv_line(r->csv);
+    size_t line = crisk_csv_line(r->csv);
     for (size_t c = 0; c < n; c++) {
         r->column_names[c] = strdup(fields[c]);
         if (!r->column_names[c])
@@ -330,14 +329,14 @@ static int open_csv(crisk__decl_reader *r, FILE *f, crisk_error *err)
     return 0;
 }
 
-/* Creates a reader; see reader.h. */
-int crisk__decl_open(FILE *f, crisk__decl_format format, const crisk_schema *schema,
-                    const crisk__decl_options *opts, crisk__decl_reader **out,
+/* Creates a reader; see crisk/reader.h. */
+int crisk_decl_open(FILE *f, crisk_decl_format format, const crisk_schema *schema,
+                    const crisk_decl_options *opts, crisk_decl_reader **out,
                     crisk_error *err)
 {
-    crisk__decl_options defaults;
+    crisk_decl_options defaults;
     if (!opts) {
-        crisk__decl_options_init(&defaults);
+        crisk_decl_options_init(&defaults);
         opts = &defaults;
     }
     if (!out)
@@ -349,7 +348,7 @@ int crisk__decl_open(FILE *f, crisk__decl_format format, const crisk_schema *sch
     if (opts->max_line_bytes == 0 || (opts->num_extras && !opts->extras))
         return crisk__fail(err, CRISK_E_INVALID_ARGUMENT,
                           "max_line_bytes must be positive and extras given");
-    crisk__decl_reader *r = calloc(1, sizeof *r);
+    crisk_decl_reader *r = calloc(1, sizeof *r);
     if (!r)
         return crisk__fail(err, CRISK_E_NOMEM, "out of memory for a declaration reader");
     r->format = format;
@@ -379,7 +378,7 @@ int crisk__decl_open(FILE *f, crisk__decl_format format, const crisk_schema *sch
                             opts->max_line_bytes);
     }
     if (rc) {
-        crisk__decl_free(r);
+        crisk_decl_free(r);
         return rc;
     }
     *out = r;
@@ -387,11 +386,11 @@ int crisk__decl_open(FILE *f, crisk__decl_format format, const crisk_schema *sch
 }
 
 /* Frees a reader; NULL is a no-op. */
-void crisk__decl_free(crisk__decl_reader *r)
+void crisk_decl_free(crisk_decl_reader *r)
 {
     if (!r)
         return;
-    crisk__csv_free(r->csv);
+    crisk_csv_free(r->csv);
     if (r->column_names)
         for (size_t c = 0; c < r->num_columns; c++)
             free(r->column_names[c]);
@@ -411,7 +410,7 @@ void crisk__decl_free(crisk__decl_reader *r)
 }
 
 /* Returns the rows read so far and stores the rejected count. */
-uint64_t crisk__decl_rows_read(const crisk__decl_reader *r, uint64_t *rejected)
+uint64_t crisk_decl_rows_read(const crisk_decl_reader *r, uint64_t *rejected)
 {
     if (rejected)
         *rejected = r ? r->rejected : 0;
@@ -419,7 +418,7 @@ uint64_t crisk__decl_rows_read(const crisk__decl_reader *r, uint64_t *rejected)
 }
 
 /* Clears the current row: every field missing, every extra NaN. */
-static void clear_row(crisk__decl_reader *r)
+static void clear_row(crisk_decl_reader *r)
 {
     for (size_t i = 0; i < r->num_fields; i++) {
         r->values[i] = NULL;
@@ -432,7 +431,7 @@ static void clear_row(crisk__decl_reader *r)
 /* Appends the current row to `batch` and copies its extras to `extras_out`. Returns 1
  * when appended, 0 when the batch refused the row's values (CRISK_E_INPUT, the reason in
  * `why`), or another negative code on a fatal error (no memory, a wrong batch). */
-static int append_row(crisk__decl_reader *r, crisk_batch *batch, uint64_t line,
+static int append_row(crisk_decl_reader *r, crisk_batch *batch, uint64_t line,
                       double *extras_out, crisk_error *why)
 {
     int rc = crisk_batch_append_text(batch, r->values, r->lengths, line, why);
@@ -448,18 +447,18 @@ static int append_row(crisk__decl_reader *r, crisk_batch *batch, uint64_t line,
 
 /* Reads one CSV row: appends it (returns 1 with `*appended` 1), rejects it (returns 1
  * with `*appended` 0), or returns 0 at the end of the input or a negative fatal code. */
-static int next_csv(crisk__decl_reader *r, crisk_batch *batch, double *extras_out,
-                    int *appended, crisk__decl_reject_fn on_reject, void *ctx,
+static int next_csv(crisk_decl_reader *r, crisk_batch *batch, double *extras_out,
+                    int *appended, crisk_decl_reject_fn on_reject, void *ctx,
                     crisk_error *err)
 {
     *appended = 0;
     const char **fields;
     size_t n, raw_len = 0;
     crisk_error why;
-    int rc = crisk__csv_next(r->csv, &fields, &n, &why);
+    int rc = crisk_csv_next(r->csv, &fields, &n, &why);
     if (rc == 0)
         return 0;
-    uint64_t line = crisk__csv_line(r->csv);
+    uint64_t line = crisk_csv_line(r->csv);
     if (rc == CRISK_E_FORMAT || rc == CRISK_E_LIMIT) {
         r->raw[0] = '\0';
         rc = reject(r, line, why.message, 0, 0, on_reject, ctx, err);
@@ -476,7 +475,7 @@ static int next_csv(crisk__decl_reader *r, crisk_batch *batch, double *extras_ou
                    r->num_columns);
     } else {
         clear_row(r);
-        const size_t *lengths = crisk__csv_lengths(r->csv);
+        const size_t *lengths = crisk_csv_lengths(r->csv);
         for (size_t c = 0; c < n && why.code == 0; c++) {
             size_t len = lengths[c];
             size_t bad = utf8_invalid_at(fields[c], len);
@@ -514,7 +513,7 @@ static int next_csv(crisk__decl_reader *r, crisk_batch *batch, double *extras_ou
  * skipped), at most max_line_bytes of it; stores its number in `*line_no` and sets
  * `*overlong` when it was longer (the rest is skipped). Returns 1, 0 at the end of the
  * input, or CRISK_E_IO. */
-static int next_line(crisk__decl_reader *r, uint64_t *line_no, int *overlong, crisk_error *err)
+static int next_line(crisk_decl_reader *r, uint64_t *line_no, int *overlong, crisk_error *err)
 {
     size_t max = r->opts.max_line_bytes;
     int any = 0;
@@ -575,7 +574,7 @@ static int next_line(crisk__decl_reader *r, uint64_t *line_no, int *overlong, cr
 
 /* Returns where JSON key `key` at position `pos` of its object goes, through the cache of
  * the previous lines' keys (lines usually list their keys in one order). */
-static target key_target(crisk__decl_reader *r, size_t pos, const char *key)
+static target key_target(crisk_decl_reader *r, size_t pos, const char *key)
 {
     if (pos >= KEY_CACHE_SIZE)
         return find_target(r, key);
@@ -594,7 +593,7 @@ static target key_target(crisk__decl_reader *r, size_t pos, const char *key)
 
 /* Fills the current row from JSON object `obj` of row `row`. Returns 0, or CRISK_E_INPUT
  * with the reason in `why`. */
-static int fill_from_json(crisk__decl_reader *r, const cJSON *obj, uint64_t row,
+static int fill_from_json(crisk_decl_reader *r, const cJSON *obj, uint64_t row,
                           crisk_error *why)
 {
     clear_row(r);
@@ -657,8 +656,8 @@ static int all_space(const char *s, size_t n)
 }
 
 /* Reads one JSON Lines row, with the results of next_csv(). */
-static int next_jsonl(crisk__decl_reader *r, crisk_batch *batch, double *extras_out,
-                      int *appended, crisk__decl_reject_fn on_reject, void *ctx,
+static int next_jsonl(crisk_decl_reader *r, crisk_batch *batch, double *extras_out,
+                      int *appended, crisk_decl_reject_fn on_reject, void *ctx,
                       crisk_error *err)
 {
     *appended = 0;
@@ -710,9 +709,9 @@ static int next_jsonl(crisk__decl_reader *r, crisk_batch *batch, double *extras_
     return rc ? rc : 1;
 }
 
-/* Reads up to `max_rows` rows into `batch`; see reader.h. */
-int crisk__decl_read(crisk__decl_reader *r, crisk_batch *batch, size_t max_rows,
-                    double *extras, crisk__decl_reject_fn on_reject, void *ctx,
+/* Reads up to `max_rows` rows into `batch`; see crisk/reader.h. */
+int crisk_decl_read(crisk_decl_reader *r, crisk_batch *batch, size_t max_rows,
+                    double *extras, crisk_decl_reject_fn on_reject, void *ctx,
                     size_t *added, crisk_error *err)
 {
     if (added)

@@ -243,7 +243,7 @@ static int read_fields(crisk_schema *s, const cJSON *arr, crisk_error *err)
             || (rc = get_bool(it, at, "required", &f->required, err))
             || (rc = get_bool(it, at, "personal", &f->personal, err)))
             return rc;
-        f->type = (crisk__field_type)name_index(type_names, COUNT(type_names), type);
+        f->type = (crisk_field_type)name_index(type_names, COUNT(type_names), type);
         if (!f->type)
             return crisk__fail(err, CRISK_E_FORMAT, "%s.type: \"%s\" is not one of string, "
                               "number, date, hs_code", at, type);
@@ -734,7 +734,7 @@ long crisk_schema_feature_index(const crisk_schema *s, const char *name)
 }
 
 /* Returns the type of field `field`. */
-crisk__field_type crisk__schema_field_type(const crisk_schema *s, size_t field)
+crisk_field_type crisk_schema_field_type(const crisk_schema *s, size_t field)
 {
     return s->fields[field].type;
 }
@@ -783,7 +783,7 @@ int crisk_schema_field_personal(const crisk_schema *s, size_t field)
 }
 
 /* Returns the id field's index, or -1 when the schema names none. */
-long crisk__schema_id_field(const crisk_schema *s)
+long crisk_schema_id_field(const crisk_schema *s)
 {
     return s->id_field;
 }

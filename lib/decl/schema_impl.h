@@ -25,7 +25,7 @@
 
 typedef struct crisk__schema_field {
     char *name;
-    crisk__field_type type;
+    crisk_field_type type;
     int required, personal;
 } crisk__schema_field;
 
@@ -147,7 +147,7 @@ struct crisk_batch {
     locale_t c_locale;  /* for strtod on numbers the fast path cannot convert exactly */
 };
 
-/* The inline forms of crisk__batch_text and crisk__batch_number (declarations.h), for the
+/* The inline forms of crisk_batch_text and crisk_batch_number (declarations.h), for the
  * per-row loops; the exported functions call these. */
 static inline const char *batch_text(const crisk_batch *b, size_t row, size_t field,
                                      size_t *len)

@@ -178,9 +178,9 @@ static long names_field(const void *ctx, const char *name)
 }
 
 /* Returns the type of schema field `field` (ctx is the schema). */
-static crisk__field_type names_field_type(const void *ctx, size_t field)
+static crisk_field_type names_field_type(const void *ctx, size_t field)
 {
-    return crisk__schema_field_type(ctx, field);
+    return crisk_schema_field_type(ctx, field);
 }
 
 /* Returns the index of schema feature `name` (ctx is the schema), or -1. */
@@ -442,19 +442,19 @@ static int run_model(const crisk__bundle_model *m, const float *features, size_t
 /* Returns the text of field `field` of batch row `row` (ctx is the batch), or NULL. */
 static const char *view_text(const void *ctx, size_t row, size_t field, size_t *len)
 {
-    return crisk__batch_text(ctx, row, field, len);
+    return crisk_batch_text(ctx, row, field, len);
 }
 
 /* Returns the number or date of field `field` of batch row `row` (ctx is the batch). */
 static double view_number(const void *ctx, size_t row, size_t field)
 {
-    return crisk__batch_number(ctx, row, field);
+    return crisk_batch_number(ctx, row, field);
 }
 
 /* Returns batch row `row`'s position against band `band` (ctx is the batch). */
 static int view_band(const void *ctx, size_t band, size_t row, const float *features)
 {
-    return crisk__schema_band_position(crisk__batch_schema(ctx), band, ctx, row, features);
+    return crisk__schema_band_position(crisk_batch_schema(ctx), band, ctx, row, features);
 }
 
 /* Evaluates the profiles on every row of `batch` into the results' hit lists, and places
@@ -475,7 +475,7 @@ static int eval_profiles(const crisk_bundle *b, const crisk_batch *batch,
         res->hit_start[r] = used;
         int64_t today = opts->today;
         if (today == CRISK_SCORE_TODAY_AUTO) {
-            double d = date_field >= 0 ? crisk__batch_number(batch, r, (size_t)date_field) : NAN;
+            double d = date_field >= 0 ? crisk_batch_number(batch, r, (size_t)date_field) : NAN;
             today = isnan(d) ? now : (int64_t)d;
         }
         view.row = r;
@@ -505,7 +505,7 @@ static int decide_lanes(const crisk_bundle *b, const crisk_batch *batch,
                         const crisk_score_options *opts, crisk_results *res, crisk_error *err)
 {
     size_t n = res->size;
-    long id_field = crisk__schema_id_field(b->schema);
+    long id_field = crisk_schema_id_field(b->schema);
     const char **ids = NULL;
     size_t *lens = NULL;
     if (id_field >= 0) {
@@ -518,7 +518,7 @@ static int decide_lanes(const crisk_bundle *b, const crisk_batch *batch,
         }
         for (size_t r = 0; r < n; r++) {
             lens[r] = 0;
-            ids[r] = crisk__batch_text(batch, r, (size_t)id_field, &lens[r]);
+            ids[r] = crisk_batch_text(batch, r, (size_t)id_field, &lens[r]);
         }
     }
     const float *scores = b->score_model >= 0 ? res->scores[b->score_model] : NULL;
@@ -529,20 +529,20 @@ static int decide_lanes(const crisk_bundle *b, const crisk_batch *batch,
     return rc;
 }
 
-crisk__bundle_clock bundle_clock_now(void)
+crisk_clock crisk_clock_now(void)
 {
     struct timespec w, c;
     clock_gettime(CLOCK_MONOTONIC, &w);
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c);
-    return (crisk__bundle_clock){(double)w.tv_sec + 1e-9 * (double)w.tv_nsec,
+    return (crisk_clock){(double)w.tv_sec + 1e-9 * (double)w.tv_nsec,
                           (double)c.tv_sec + 1e-9 * (double)c.tv_nsec};
 }
 
-void bundle_clock_lap(crisk__bundle_clock *slot, crisk__bundle_clock *mark)
+void crisk_clock_lap(crisk_clock *slot, crisk_clock *mark)
 {
     if (!slot)
         return;
-    crisk__bundle_clock now = bundle_clock_now();
+    crisk_clock now = crisk_clock_now();
     slot->wall += now.wall - mark->wall;
     slot->cpu += now.cpu - mark->cpu;
     *mark = now;
@@ -551,12 +551,12 @@ void bundle_clock_lap(crisk__bundle_clock *slot, crisk__bundle_clock *mark)
 int crisk_bundle_score(const crisk_bundle *b, const crisk_batch *batch,
                        const crisk_score_options *opts, crisk_results **out, crisk_error *err)
 {
-    return crisk__bundle_score_timed(b, batch, opts, out, NULL, err);
+    return crisk_bundle_score_timed(b, batch, opts, out, NULL, err);
 }
 
-int crisk__bundle_score_timed(const crisk_bundle *b, const crisk_batch *batch,
+int crisk_bundle_score_timed(const crisk_bundle *b, const crisk_batch *batch,
                              const crisk_score_options *opts, crisk_results **out,
-                             crisk__bundle_timings *timings, crisk_error *err)
+                             crisk_bundle_timings *timings, crisk_error *err)
 {
     crisk_score_options defaults;
     if (!opts) {
@@ -572,7 +572,7 @@ int crisk__bundle_score_timed(const crisk_bundle *b, const crisk_batch *batch,
                                    "crisk_score_options", err);
     if (rc)
         return rc;
-    if (crisk__batch_schema(batch) != b->schema)
+    if (crisk_batch_schema(batch) != b->schema)
         return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "the batch was not made with this "
                           "bundle's schema (crisk_bundle_schema)");
     crisk_predict_options popts;
@@ -594,11 +594,11 @@ int crisk__bundle_score_timed(const crisk_bundle *b, const crisk_batch *batch,
     }
     if (!res || !features || !res->scores || !res->decisions || !res->hit_start)
         rc = crisk__fail(err, CRISK_E_NOMEM, "out of memory for %zu declarations", n);
-    crisk__bundle_timings *t = timings;
-    crisk__bundle_clock mark = t ? bundle_clock_now() : (crisk__bundle_clock){0, 0};
+    crisk_bundle_timings *t = timings;
+    crisk_clock mark = t ? crisk_clock_now() : (crisk_clock){0, 0};
     if (rc == 0)
         rc = crisk_schema_features(b->schema, batch, features, err);
-    bundle_clock_lap(t ? &t->features : NULL, &mark);
+    crisk_clock_lap(t ? &t->features : NULL, &mark);
     for (size_t i = 0; rc == 0 && i < b->num_models; i++) {
         const crisk__bundle_model *m = &b->models[i];
         if (!(res->scores[i] = malloc((n ? n : 1) * m->num_outputs * sizeof(float))))
@@ -606,15 +606,15 @@ int crisk__bundle_score_timed(const crisk_bundle *b, const crisk_batch *batch,
         else
             rc = run_model(m, features, n, nf, &popts, res->scores[i], err);
     }
-    bundle_clock_lap(t ? &t->models : NULL, &mark);
+    crisk_clock_lap(t ? &t->models : NULL, &mark);
     if (rc == 0 && opts->explain)
         rc = crisk__reasons_compute(b, batch, features, nf, opts->explain, &popts, res, err);
     if (rc == 0)
         rc = eval_profiles(b, batch, features, nf, opts, res, err);
-    bundle_clock_lap(t ? &t->profiles : NULL, &mark);
+    crisk_clock_lap(t ? &t->profiles : NULL, &mark);
     if (rc == 0)
         rc = decide_lanes(b, batch, opts, res, err);
-    bundle_clock_lap(t ? &t->lanes : NULL, &mark);
+    crisk_clock_lap(t ? &t->lanes : NULL, &mark);
     free(features);
     if (rc) {
         crisk_results_free(res);

@@ -72,32 +72,4 @@ int crisk__reasons_compute(const crisk_bundle *b, const crisk_batch *batch,
                           const crisk_predict_options *popts, crisk_results *res,
                           crisk_error *err);
 
-/* A reading of the wall clock and of the process's CPU clock, in seconds (as a point:
- * arbitrary origins; as a duration: what elapsed on each). CPU time is what a loaded
- * machine does not inflate. */
-typedef struct crisk__bundle_clock {
-    double wall, cpu;
-} crisk__bundle_clock;
-
-/* Where crisk__bundle_score_timed() spent its time, added to what the struct held (so one
- * struct sums a run of batches). */
-typedef struct crisk__bundle_timings {
-    crisk__bundle_clock features;  /* crisk_schema_features */
-    crisk__bundle_clock models;    /* gathering each model's columns and predicting */
-    crisk__bundle_clock profiles;  /* risk-profile rules */
-    crisk__bundle_clock lanes;     /* the lane policy */
-} crisk__bundle_timings;
-
-/* Returns the clocks now. */
-crisk__bundle_clock bundle_clock_now(void);
-
-/* Adds the time since `*mark` to `*slot` (NULL: no-op) and moves the mark to now. */
-void bundle_clock_lap(crisk__bundle_clock *slot, crisk__bundle_clock *mark);
-
-/* crisk_bundle_score(), adding the time each stage took to `*timings` (NULL: not timed).
- * Returns what crisk_bundle_score returns. */
-int crisk__bundle_score_timed(const crisk_bundle *b, const crisk_batch *batch,
-                             const crisk_score_options *opts, crisk_results **out,
-                             crisk__bundle_timings *timings, crisk_error *err);
-
 #endif /* CRISK_BUNDLE_H */

@@ -289,7 +289,7 @@ static int add_strset(parse_ctx *c, const cJSON *values, size_t hs_min, const ch
 
 /* Reads a value of a number or date field for "equals"/"in"/"range" into `*out`: a JSON
  * number for NUMBER fields, a "YYYY-MM-DD" string for DATE fields. */
-static int field_value(parse_ctx *c, const cJSON *v, crisk__field_type type, const char *key,
+static int field_value(parse_ctx *c, const cJSON *v, crisk_field_type type, const char *key,
                        double *out)
 {
     char msg[320];
@@ -314,7 +314,7 @@ static int field_value(parse_ctx *c, const cJSON *v, crisk__field_type type, con
 
 /* Appends a numset of the values of `values` (an array, or one value) for a NUMBER or
  * DATE field and stores its index in `*index`. */
-static int add_numset(parse_ctx *c, const cJSON *values, crisk__field_type type,
+static int add_numset(parse_ctx *c, const cJSON *values, crisk_field_type type,
                       const char *key, size_t *index)
 {
     crisk__profiles *p = c->p;
@@ -341,7 +341,7 @@ static int add_numset(parse_ctx *c, const cJSON *values, crisk__field_type type,
 }
 
 /* Returns the name of a field type for messages. */
-static const char *type_name(crisk__field_type t)
+static const char *type_name(crisk_field_type t)
 {
     switch (t) {
     case CRISK_FIELD_STRING:
@@ -403,7 +403,7 @@ static int parse_value_leaf(parse_ctx *c, const cJSON *obj, node *n)
         }
         n->index = (size_t)fi;
     }
-    crisk__field_type type = feature ? CRISK_FIELD_NUMBER
+    crisk_field_type type = feature ? CRISK_FIELD_NUMBER
                                     : c->names->field_type(c->names->ctx, n->index);
     int text = type == CRISK_FIELD_STRING || type == CRISK_FIELD_HS_CODE;
     const char *opname = op->string;

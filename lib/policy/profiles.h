@@ -22,11 +22,11 @@
 #define CRISK_PROFILE_MAX_DEPTH 32
 
 /* What a rule file may name, resolved once at load. Each function returns an index or -1
- * for an unknown name; `field_type` returns the crisk__field_type of a known field. */
+ * for an unknown name; `field_type` returns the crisk_field_type of a known field. */
 typedef struct crisk__profile_names {
     const void *ctx;
     long (*field_index)(const void *ctx, const char *name);
-    crisk__field_type (*field_type)(const void *ctx, size_t field);
+    crisk_field_type (*field_type)(const void *ctx, size_t field);
     long (*feature_index)(const void *ctx, const char *name);
     long (*band_index)(const void *ctx, const char *name);
     const char *const *lanes;   /* the policy's lane names, most severe first */

@@ -150,8 +150,8 @@ static int check_digest(const void *data, size_t size, const crisk_load_options 
     if (!opts->pin_sha256 || memcmp(digest, opts->expected_sha256, CRISK_SHA256_SIZE) == 0)
         return 0;
     char want[CRISK_SHA256_HEX + 1], got[CRISK_SHA256_HEX + 1];
-    crisk__hex_encode(opts->expected_sha256, CRISK_SHA256_SIZE, want);
-    crisk__hex_encode(digest, CRISK_SHA256_SIZE, got);
+    crisk_hex_encode(opts->expected_sha256, CRISK_SHA256_SIZE, want);
+    crisk_hex_encode(digest, CRISK_SHA256_SIZE, got);
     return crisk__fail(err, CRISK_E_INTEGRITY,
                       "the model's SHA-256 is %s, not the pinned %s: refusing to load it", got,
                       want);

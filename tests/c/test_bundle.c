@@ -121,7 +121,7 @@ static crisk_batch *scoring_batch(const crisk_bundle *bundle, int reversed)
 static int text_is(const crisk_batch *b, size_t row, int f, const char *v)
 {
     size_t len = 0;
-    const char *t = crisk__batch_text(b, row, (size_t)f, &len);
+    const char *t = crisk_batch_text(b, row, (size_t)f, &len);
     return t && len == strlen(v) && memcmp(t, v, len) == 0;
 }
 
@@ -168,7 +168,7 @@ START_TEST(test_scores_hits_lanes)
     for (size_t r = 0; r < NSCORE; r++) {
         int p1 = text_is(b, r, F_IMPORTER, "IMP-3");
         size_t len = 0;
-        const char *hs = crisk__batch_text(b, r, F_HS, &len);
+        const char *hs = crisk_batch_text(b, r, F_HS, &len);
         int p4 = text_is(b, r, F_ORIGIN, "XA") && len >= 2 && memcmp(hs, "61", 2) == 0;
         int p2 = crisk__schema_band_position(s, (size_t)crisk__schema_band_index(s,
                                             "unit_value_band"), b, r, x + r * nf) == -1;

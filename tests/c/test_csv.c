@@ -3,7 +3,7 @@
  * byte order marks, line numbers, limits and malformed input, at every chunk size small
  * enough to split each construct across reads.
  */
-#include "common/csv.h"
+#include "crisk.h"
 
 #include "check_run.h"
 
@@ -21,29 +21,29 @@ static char *render(const char *text, size_t size, size_t chunk, size_t max_reco
 {
     FILE *f = fmemopen((void *)text, size, "rb");
     ck_assert_ptr_nonnull(f);
-    crisk__csv_options opts;
-    crisk__csv_options_init(&opts);
+    crisk_csv_options opts;
+    crisk_csv_options_init(&opts);
     opts.chunk_bytes = chunk;
     if (max_record)
         opts.max_record_bytes = max_record;
-    crisk__csv_reader *r = NULL;
-    ck_assert_int_eq(crisk__csv_open(f, &opts, &r, err), 0);
+    crisk_csv_reader *r = NULL;
+    ck_assert_int_eq(crisk_csv_open(f, &opts, &r, err), 0);
     size_t cap = 4096, len = 0;
     char *out = calloc(1, cap);
     const char **fields;
     size_t n;
-    while ((*rc = crisk__csv_next(r, &fields, &n, err)) == 1) {
+    while ((*rc = crisk_csv_next(r, &fields, &n, err)) == 1) {
         ck_assert_uint_ge(n, 1);
-        const size_t *lengths = crisk__csv_lengths(r);
+        const size_t *lengths = crisk_csv_lengths(r);
         for (size_t i = 0; i < n; i++)
             ck_assert_uint_eq(lengths[i], strlen(fields[i]));
-        len += (size_t)snprintf(out + len, cap - len, "%zu:", crisk__csv_line(r));
+        len += (size_t)snprintf(out + len, cap - len, "%zu:", crisk_csv_line(r));
         for (size_t i = 0; i < n; i++)
             len += (size_t)snprintf(out + len, cap - len, "%s%s", i ? "|" : "", fields[i]);
         len += (size_t)snprintf(out + len, cap - len, "\n");
         ck_assert_uint_lt(len, cap);
     }
-    crisk__csv_free(r);
+    crisk_csv_free(r);
     fclose(f);
     if (*rc < 0) {
         free(out);
@@ -151,27 +151,27 @@ START_TEST(test_sticky_error_and_arguments)
 {
     const char text[] = "\"x\"y\nfine\n";
     FILE *f = fmemopen((void *)text, sizeof text - 1, "rb");
-    crisk__csv_reader *r = NULL;
+    crisk_csv_reader *r = NULL;
     crisk_error err;
-    ck_assert_int_eq(crisk__csv_open(f, NULL, &r, &err), 0);
+    ck_assert_int_eq(crisk_csv_open(f, NULL, &r, &err), 0);
     const char **fields;
     size_t n;
-    ck_assert_int_eq(crisk__csv_next(r, &fields, &n, &err), CRISK_E_FORMAT);
+    ck_assert_int_eq(crisk_csv_next(r, &fields, &n, &err), CRISK_E_FORMAT);
     err.code = 0;
-    ck_assert_int_eq(crisk__csv_next(r, &fields, &n, &err), CRISK_E_FORMAT);
+    ck_assert_int_eq(crisk_csv_next(r, &fields, &n, &err), CRISK_E_FORMAT);
     ck_assert_int_eq(err.code, CRISK_E_FORMAT);
-    ck_assert_int_eq(crisk__csv_next(r, NULL, &n, NULL), CRISK_E_INVALID_ARGUMENT);
-    crisk__csv_free(r);
+    ck_assert_int_eq(crisk_csv_next(r, NULL, &n, NULL), CRISK_E_INVALID_ARGUMENT);
+    crisk_csv_free(r);
     fclose(f);
-    crisk__csv_free(NULL);
-    ck_assert_uint_eq(crisk__csv_line(NULL), 0);
-    ck_assert_int_eq(crisk__csv_open(NULL, NULL, &r, &err), CRISK_E_INVALID_ARGUMENT);
+    crisk_csv_free(NULL);
+    ck_assert_uint_eq(crisk_csv_line(NULL), 0);
+    ck_assert_int_eq(crisk_csv_open(NULL, NULL, &r, &err), CRISK_E_INVALID_ARGUMENT);
     ck_assert_ptr_null(r);
-    crisk__csv_options opts;
-    crisk__csv_options_init(&opts);
+    crisk_csv_options opts;
+    crisk_csv_options_init(&opts);
     opts.max_record_bytes = 0;
     f = tmpfile();
-    ck_assert_int_eq(crisk__csv_open(f, &opts, &r, &err), CRISK_E_INVALID_ARGUMENT);
+    ck_assert_int_eq(crisk_csv_open(f, &opts, &r, &err), CRISK_E_INVALID_ARGUMENT);
     fclose(f);
 }
 END_TEST
@@ -185,24 +185,24 @@ START_TEST(test_long_stream)
     for (size_t i = 0; i < N; i++)
         fprintf(f, i % 2 ? "%zu,\"q,%zu\"\r\n" : "%zu,\"multi\nline\"\n", i, i);
     rewind(f);
-    crisk__csv_options opts;
-    crisk__csv_options_init(&opts);
+    crisk_csv_options opts;
+    crisk_csv_options_init(&opts);
     opts.chunk_bytes = 61;
     opts.max_record_bytes = 64;
-    crisk__csv_reader *r = NULL;
+    crisk_csv_reader *r = NULL;
     crisk_error err;
-    ck_assert_int_eq(crisk__csv_open(f, &opts, &r, &err), 0);
+    ck_assert_int_eq(crisk_csv_open(f, &opts, &r, &err), 0);
     const char **fields;
     size_t n, line = 1;
     for (size_t i = 0; i < N; i++) {
-        ck_assert_int_eq(crisk__csv_next(r, &fields, &n, &err), 1);
+        ck_assert_int_eq(crisk_csv_next(r, &fields, &n, &err), 1);
         ck_assert_uint_eq(n, 2);
         ck_assert_uint_eq(strtoul(fields[0], NULL, 10), i);
-        ck_assert_uint_eq(crisk__csv_line(r), line);
+        ck_assert_uint_eq(crisk_csv_line(r), line);
         line += i % 2 ? 1 : 2;
     }
-    ck_assert_int_eq(crisk__csv_next(r, &fields, &n, &err), 0);
-    crisk__csv_free(r);
+    ck_assert_int_eq(crisk_csv_next(r, &fields, &n, &err), 0);
+    crisk_csv_free(r);
     fclose(f);
 }
 END_TEST

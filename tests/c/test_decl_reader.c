@@ -5,7 +5,7 @@
  * memory that does not grow with the input (a large input streamed through a pipe).
  */
 #include "check_run.h"
-#include "decl/reader.h"
+#include "crisk.h"
 #include "decl/declarations.h"
 
 #include <check.h>
@@ -54,8 +54,8 @@ typedef struct collected {
     char raw[32][300];
 } collected;
 
-/* A crisk__decl_reject_fn that records each reject in a `collected`. */
-static int collect(void *ctx, const crisk__decl_reject *rej)
+/* A crisk_decl_reject_fn that records each reject in a `collected`. */
+static int collect(void *ctx, const crisk_decl_reject *rej)
 {
     collected *c = ctx;
     ck_assert_uint_lt(c->n, 32);
@@ -77,31 +77,31 @@ typedef struct run {
 } run;
 
 /* Reads all of `text` (`size` bytes) as `format` into r->batch (one call of up to 64
- * rows), with `opts` (NULL: defaults). Returns crisk__decl_open's code (the rest is only run
+ * rows), with `opts` (NULL: defaults). Returns crisk_decl_open's code (the rest is only run
  * when it is 0); a header error is left in `err`. */
-static int read_text(run *r, const char *text, size_t size, crisk__decl_format format,
-                     const crisk__decl_options *opts, crisk_error *err)
+static int read_text(run *r, const char *text, size_t size, crisk_decl_format format,
+                     const crisk_decl_options *opts, crisk_error *err)
 {
     memset(r, 0, sizeof *r);
     r->schema = load_schema();
     ck_assert_int_eq(crisk_batch_new(r->schema, &r->batch, err), 0);
     FILE *f = fmemopen((void *)text, size, "rb");
     ck_assert_ptr_nonnull(f);
-    crisk__decl_reader *rd = NULL;
-    int rc = crisk__decl_open(f, format, r->schema, opts, &rd, err);
+    crisk_decl_reader *rd = NULL;
+    int rc = crisk_decl_open(f, format, r->schema, opts, &rd, err);
     if (rc == 0) {
         size_t added = 0, again = 1;
-        ck_assert_int_eq(crisk__decl_read(rd, r->batch, 64, r->extras, collect, &r->rejects,
+        ck_assert_int_eq(crisk_decl_read(rd, r->batch, 64, r->extras, collect, &r->rejects,
                                          &added, err), 0);
         ck_assert_uint_eq(added, crisk_batch_size(r->batch));
-        ck_assert_int_eq(crisk__decl_read(rd, r->batch, 64, r->extras, collect, &r->rejects,
+        ck_assert_int_eq(crisk_decl_read(rd, r->batch, 64, r->extras, collect, &r->rejects,
                                          &again, err), 0);
         ck_assert_uint_eq(again, 0);
-        r->read = crisk__decl_rows_read(rd, &r->rejected);
+        r->read = crisk_decl_rows_read(rd, &r->rejected);
         ck_assert_uint_eq(r->read, added + r->rejected);
         ck_assert_uint_eq(r->rejected, r->rejects.n);
     }
-    crisk__decl_free(rd);
+    crisk_decl_free(rd);
     fclose(f);
     return rc;
 }
@@ -119,7 +119,7 @@ static void expect_text(const run *r, size_t row, const char *field, const char 
     long f = crisk_schema_field_index(r->schema, field);
     ck_assert_int_ge(f, 0);
     size_t len = 0;
-    const char *got = crisk__batch_text(r->batch, row, (size_t)f, &len);
+    const char *got = crisk_batch_text(r->batch, row, (size_t)f, &len);
     if (!want) {
         ck_assert_msg(got == NULL, "row %zu %s: expected missing", row, field);
         return;
@@ -134,7 +134,7 @@ static double number(const run *r, size_t row, const char *field)
 {
     long f = crisk_schema_field_index(r->schema, field);
     ck_assert_int_ge(f, 0);
-    return crisk__batch_number(r->batch, row, (size_t)f);
+    return crisk_batch_number(r->batch, row, (size_t)f);
 }
 
 /* Checks reject `k`: its line, and that its reason holds `needle`. */
@@ -211,8 +211,8 @@ START_TEST(jsonl_reads_like_csv)
         for (size_t t = 0; t < 3; t++) {
             long f = crisk_schema_field_index(c.schema, texts[t]);
             size_t lc = 0, lj = 0;
-            const char *vc = crisk__batch_text(c.batch, row, (size_t)f, &lc);
-            const char *vj = crisk__batch_text(j.batch, row, (size_t)f, &lj);
+            const char *vc = crisk_batch_text(c.batch, row, (size_t)f, &lc);
+            const char *vj = crisk_batch_text(j.batch, row, (size_t)f, &lj);
             ck_assert_msg((vc == NULL) == (vj == NULL), "row %zu %s", row, texts[t]);
             ck_assert(!vc || (lc == lj && memcmp(vc, vj, lc) == 0));
         }
@@ -245,8 +245,8 @@ START_TEST(csv_rejects_each_bad_row)
         "B11,2024-01-01,851,CN,1\n";         /* 12: good */
     run r;
     crisk_error err;
-    crisk__decl_options opts;
-    crisk__decl_options_init(&opts);
+    crisk_decl_options opts;
+    crisk_decl_options_init(&opts);
     opts.max_line_bytes = 60; /* line 11 is longer */
     ck_assert_int_eq(read_text(&r, text, sizeof text - 1, CRISK_DECL_CSV, &opts, &err), 0);
     ck_assert_uint_eq(r.read, 11);
@@ -285,8 +285,8 @@ START_TEST(jsonl_rejects_each_bad_row)
         "{\"id\": \"C11\", \"date\": \"2024-01-01\"}\r\n";              /* 11: good */
     run r;
     crisk_error err;
-    crisk__decl_options opts;
-    crisk__decl_options_init(&opts);
+    crisk_decl_options opts;
+    crisk_decl_options_init(&opts);
     opts.max_line_bytes = 70; /* line 10 is longer */
     opts.max_raw_bytes = 16;
     ck_assert_int_eq(read_text(&r, text, sizeof text - 1, CRISK_DECL_JSONL, &opts, &err), 0);
@@ -339,9 +339,9 @@ END_TEST
 
 START_TEST(extras_are_checked_and_returned)
 {
-    static const crisk__decl_extra label[] = {{"fraud", 1, 1}, {"revenue", 0, 0}};
-    crisk__decl_options opts;
-    crisk__decl_options_init(&opts);
+    static const crisk_decl_extra label[] = {{"fraud", 1, 1}, {"revenue", 0, 0}};
+    crisk_decl_options opts;
+    crisk_decl_options_init(&opts);
     opts.extras = label;
     opts.num_extras = 2;
     static const char csv[] =
@@ -395,19 +395,19 @@ START_TEST(reads_in_bounded_batches)
     crisk_error err;
     ck_assert_int_eq(crisk_batch_new(schema, &batch, &err), 0);
     FILE *f = fmemopen((void *)csv, sizeof csv - 1, "rb");
-    crisk__decl_reader *rd = NULL;
-    ck_assert_int_eq(crisk__decl_open(f, CRISK_DECL_CSV, schema, NULL, &rd, &err), 0);
+    crisk_decl_reader *rd = NULL;
+    ck_assert_int_eq(crisk_decl_open(f, CRISK_DECL_CSV, schema, NULL, &rd, &err), 0);
     size_t want[] = {2, 2, 1, 0}, added;
     for (size_t i = 0; i < 4; i++) {
         crisk_batch_clear(batch);
-        ck_assert_int_eq(crisk__decl_read(rd, batch, 2, NULL, NULL, NULL, &added, &err), 0);
+        ck_assert_int_eq(crisk_decl_read(rd, batch, 2, NULL, NULL, NULL, &added, &err), 0);
         ck_assert_uint_eq(added, want[i]);
         ck_assert_uint_eq(crisk_batch_size(batch), want[i]);
     }
     uint64_t rejected;
-    ck_assert_uint_eq(crisk__decl_rows_read(rd, &rejected), 6);
+    ck_assert_uint_eq(crisk_decl_rows_read(rd, &rejected), 6);
     ck_assert_uint_eq(rejected, 1);
-    crisk__decl_free(rd);
+    crisk_decl_free(rd);
     fclose(f);
     crisk_batch_free(batch);
     crisk_schema_free(schema);
@@ -418,7 +418,7 @@ END_TEST
 #define STREAM_ROWS 400000
 
 /* Writes STREAM_ROWS declarations (every 1000th one bad) in `format` to `fd`. */
-static void write_rows(int fd, crisk__decl_format format)
+static void write_rows(int fd, crisk_decl_format format)
 {
     FILE *f = fdopen(fd, "w");
     if (format == CRISK_DECL_CSV)
@@ -444,7 +444,7 @@ static long peak_kib(void)
 
 /* Streams STREAM_ROWS rows of `format` from a child process through a pipe in batches of
  * 4096, checking the counts and that peak memory grows far less than the input's size. */
-static void stream_through_pipe(crisk__decl_format format)
+static void stream_through_pipe(crisk_decl_format format)
 {
     int fds[2];
     ck_assert_int_eq(pipe(fds), 0);
@@ -461,25 +461,25 @@ static void stream_through_pipe(crisk__decl_format format)
     crisk_error err;
     ck_assert_int_eq(crisk_batch_new(schema, &batch, &err), 0);
     FILE *f = fdopen(fds[0], "r");
-    crisk__decl_reader *rd = NULL;
-    ck_assert_int_eq(crisk__decl_open(f, format, schema, NULL, &rd, &err), 0);
+    crisk_decl_reader *rd = NULL;
+    ck_assert_int_eq(crisk_decl_open(f, format, schema, NULL, &rd, &err), 0);
     /* Warm up with the first batch so that the batch's own memory is counted before. */
     size_t added, total = 0;
-    ck_assert_int_eq(crisk__decl_read(rd, batch, 4096, NULL, NULL, NULL, &added, &err), 0);
+    ck_assert_int_eq(crisk_decl_read(rd, batch, 4096, NULL, NULL, NULL, &added, &err), 0);
     total += added;
     long before = peak_kib();
     double sum = 0;
     long value_field = crisk_schema_field_index(schema, "value");
     do {
         crisk_batch_clear(batch);
-        ck_assert_int_eq(crisk__decl_read(rd, batch, 4096, NULL, NULL, NULL, &added, &err), 0);
+        ck_assert_int_eq(crisk_decl_read(rd, batch, 4096, NULL, NULL, NULL, &added, &err), 0);
         for (size_t i = 0; i < added; i++)
-            sum += crisk__batch_number(batch, i, (size_t)value_field);
+            sum += crisk_batch_number(batch, i, (size_t)value_field);
         total += added;
     } while (added);
     long grown = peak_kib() - before;
     uint64_t rejected;
-    ck_assert_uint_eq(crisk__decl_rows_read(rd, &rejected), STREAM_ROWS);
+    ck_assert_uint_eq(crisk_decl_rows_read(rd, &rejected), STREAM_ROWS);
     ck_assert_uint_eq(rejected, STREAM_ROWS / 1000);
     ck_assert_uint_eq(total + rejected, STREAM_ROWS);
     ck_assert(sum > 0);
@@ -490,7 +490,7 @@ static void stream_through_pipe(crisk__decl_format format)
 #else
     (void)grown;
 #endif
-    crisk__decl_free(rd);
+    crisk_decl_free(rd);
     fclose(f);
     int status;
     waitpid(child, &status, 0);
@@ -512,11 +512,11 @@ END_TEST
 
 START_TEST(format_by_extension)
 {
-    ck_assert_int_eq(crisk__decl_format_of("a/b.CSV"), CRISK_DECL_CSV);
-    ck_assert_int_eq(crisk__decl_format_of("x.jsonl"), CRISK_DECL_JSONL);
-    ck_assert_int_eq(crisk__decl_format_of("x.ndjson"), CRISK_DECL_JSONL);
-    ck_assert_int_eq(crisk__decl_format_of("x.json"), 0);
-    ck_assert_int_eq(crisk__decl_format_of("-"), 0);
+    ck_assert_int_eq(crisk_decl_format_of("a/b.CSV"), CRISK_DECL_CSV);
+    ck_assert_int_eq(crisk_decl_format_of("x.jsonl"), CRISK_DECL_JSONL);
+    ck_assert_int_eq(crisk_decl_format_of("x.ndjson"), CRISK_DECL_JSONL);
+    ck_assert_int_eq(crisk_decl_format_of("x.json"), 0);
+    ck_assert_int_eq(crisk_decl_format_of("-"), 0);
 }
 END_TEST
 

@@ -1,6 +1,7 @@
 /*
- * test_errors.c — the error table, version, the loader's refusals of inputs that are
- * not models at all, and options structs of a version this crisk does not know.
+ * test_errors.c — the error table, filling a crisk_error, hex text, version, the loader's
+ * refusals of inputs that are not models at all, and options structs of a version this
+ * crisk does not know.
  */
 #include "crisk.h"
 
@@ -24,6 +25,37 @@ START_TEST(test_error_names)
         ck_assert_str_ne(crisk_err_name(code), "CRISK_E_UNKNOWN");
         ck_assert_str_ne(crisk_strerror(code), "unknown error");
     }
+}
+END_TEST
+
+START_TEST(test_error_set)
+{
+    crisk_error err;
+    ck_assert_int_eq(crisk_error_set(&err, CRISK_E_INPUT, "line %d: %s", 4, "bad"),
+                     CRISK_E_INPUT);
+    ck_assert_int_eq(err.code, CRISK_E_INPUT);
+    ck_assert_str_eq(err.message, "line 4: bad");
+    ck_assert_int_eq(crisk_error_set(NULL, CRISK_E_IO, "ignored"), CRISK_E_IO);
+    /* A message longer than the buffer is cut, still NUL-terminated. */
+    char long_text[2 * sizeof err.message];
+    memset(long_text, 'x', sizeof long_text - 1);
+    long_text[sizeof long_text - 1] = '\0';
+    crisk_error_set(&err, CRISK_E_LIMIT, "%s", long_text);
+    ck_assert_uint_eq(strlen(err.message), sizeof err.message - 1);
+}
+END_TEST
+
+START_TEST(test_hex)
+{
+    const unsigned char bytes[] = {0x00, 0x9f, 0xa0, 0xff};
+    char hex[2 * sizeof bytes + 1];
+    crisk_hex_encode(bytes, sizeof bytes, hex);
+    ck_assert_str_eq(hex, "009fa0ff");
+    unsigned char back[sizeof bytes];
+    ck_assert_int_eq(crisk_hex_decode("009FA0ff", sizeof back, back), 0);
+    ck_assert_mem_eq(back, bytes, sizeof bytes);
+    ck_assert_int_eq(crisk_hex_decode("009fa0f", sizeof back, back), -1);  /* short */
+    ck_assert_int_eq(crisk_hex_decode("009fa0fg", sizeof back, back), -1); /* not hex */
 }
 END_TEST
 
@@ -201,6 +233,8 @@ int main(void)
     Suite *s = suite_create("errors");
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, test_error_names);
+    tcase_add_test(tc, test_error_set);
+    tcase_add_test(tc, test_hex);
     tcase_add_test(tc, test_version);
     tcase_add_test(tc, test_load_refusals);
     tcase_add_test(tc, test_defaults);

@@ -20,7 +20,7 @@ enum { F_ID, F_DATE, F_HS, F_ORIGIN, F_IMPORTER, F_VALUE, NUM_FIELDS };
 static const char *const field_names[NUM_FIELDS] = {
     "declaration_id", "declaration_date", "hs_code", "origin", "importer_id",
     "declared_value"};
-static const crisk__field_type field_types[NUM_FIELDS] = {
+static const crisk_field_type field_types[NUM_FIELDS] = {
     CRISK_FIELD_STRING, CRISK_FIELD_DATE, CRISK_FIELD_HS_CODE, CRISK_FIELD_STRING,
     CRISK_FIELD_STRING, CRISK_FIELD_NUMBER};
 static const char *const feature_names[] = {"unit_value", "log_value"};
@@ -51,7 +51,7 @@ static long field_index(const void *ctx, const char *name)
     return find(field_names, NUM_FIELDS, name);
 }
 
-static crisk__field_type field_type(const void *ctx, size_t field)
+static crisk_field_type field_type(const void *ctx, size_t field)
 {
     (void)ctx;
     return field_types[field];

@@ -240,8 +240,8 @@ START_TEST(table_free_ops_on_hand_made_rows)
     ck_assert_uint_eq(crisk_schema_num_features(s), NFEAT);
     ck_assert_int_eq(crisk__schema_field_required(s, F_ID), 1);
     ck_assert_int_eq(crisk__schema_field_required(s, F_HS), 0);
-    ck_assert_int_eq(crisk__schema_field_type(s, F_HS), CRISK_FIELD_HS_CODE);
-    ck_assert_int_eq(crisk__schema_id_field(s), F_ID);
+    ck_assert_int_eq(crisk_schema_field_type(s, F_HS), CRISK_FIELD_HS_CODE);
+    ck_assert_int_eq(crisk_schema_id_field(s), F_ID);
     ck_assert_int_eq(crisk__schema_date_field(s), F_DATE);
     ck_assert_int_eq(crisk_schema_feature_index(s, "imp_rate"), X_IMP_RATE);
     ck_assert_int_eq(crisk_schema_field_index(s, "nope"), -1);
@@ -901,14 +901,14 @@ START_TEST(bad_rows_are_rejected_with_field_value_and_reason)
     add_ok(b, good);
     ck_assert_uint_eq(crisk_batch_size(b), 1);
     size_t len;
-    const char *t = crisk__batch_text(b, 0, F_ORIGIN, &len);
+    const char *t = crisk_batch_text(b, 0, F_ORIGIN, &len);
     ck_assert_uint_eq(len, strlen("Zoë"));
     ck_assert_int_eq(memcmp(t, "Zoë", len), 0);
-    t = crisk__batch_text(b, 0, F_ID, &len);
+    t = crisk_batch_text(b, 0, F_ID, &len);
     ck_assert_int_eq(memcmp(t, "d9", len), 0);
-    ck_assert_double_eq(crisk__batch_number(b, 0, F_VALUE), -1500.0);
-    ck_assert_double_eq(crisk__batch_number(b, 0, F_MASS), 0.25);
-    ck_assert_double_eq(crisk__batch_number(b, 0, F_DATE), 19724.0); /* 2024-01-02 */
+    ck_assert_double_eq(crisk_batch_number(b, 0, F_VALUE), -1500.0);
+    ck_assert_double_eq(crisk_batch_number(b, 0, F_MASS), 0.25);
+    ck_assert_double_eq(crisk_batch_number(b, 0, F_DATE), 19724.0); /* 2024-01-02 */
     crisk_batch_free(b);
     crisk_schema_free(s);
 }
@@ -927,7 +927,7 @@ START_TEST(numbers_parse_exactly)
     for (size_t i = 0; i < n; i++) {
         const char *row[NFIELDS] = {"x", NULL, NULL, NULL, NULL, texts[i], NULL};
         add_ok(b, row);
-        ck_assert_double_eq(crisk__batch_number(b, i, F_VALUE), strtod(texts[i], NULL));
+        ck_assert_double_eq(crisk_batch_number(b, i, F_VALUE), strtod(texts[i], NULL));
     }
     crisk_batch_free(b);
     crisk_schema_free(s);
@@ -972,10 +972,10 @@ START_TEST(random_bytes_are_stored_or_rejected_never_half)
         }
         /* An accepted row keeps its text exactly, and its line. */
         size_t len;
-        const char *t = crisk__batch_text(b, accepted, F_ORIGIN, &len);
+        const char *t = crisk_batch_text(b, accepted, F_ORIGIN, &len);
         ck_assert_uint_eq(len, lens[F_ORIGIN]);
         ck_assert(len == 0 || memcmp(t, row[F_ORIGIN], len) == 0);
-        t = crisk__batch_text(b, accepted, F_ID, &len);
+        t = crisk_batch_text(b, accepted, F_ID, &len);
         ck_assert(len == lens[F_ID] && memcmp(t, row[F_ID], len) == 0);
         ck_assert_uint_eq(crisk_batch_source_line(b, accepted), (uint64_t)n);
         accepted++;

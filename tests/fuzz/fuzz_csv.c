@@ -4,7 +4,7 @@
  */
 #include "fuzz_common.h"
 
-#include "common/csv.h"
+#include "crisk.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,18 +18,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FILE *f = fmemopen((void *)data, size, "rb");
     if (!f)
         abort();
-    crisk__csv_options opts;
-    crisk__csv_options_init(&opts);
+    crisk_csv_options opts;
+    crisk_csv_options_init(&opts);
     opts.chunk_bytes = 7;
     opts.max_record_bytes = 4096;
-    crisk__csv_reader *reader = NULL;
+    crisk_csv_reader *reader = NULL;
     crisk_error err;
-    if (crisk__csv_open(f, &opts, &reader, &err) != 0)
+    if (crisk_csv_open(f, &opts, &reader, &err) != 0)
         abort();
     const char **fields;
     size_t nfields, total = 0;
     int rc;
-    while ((rc = crisk__csv_next(reader, &fields, &nfields, &err)) == 1) {
+    while ((rc = crisk_csv_next(reader, &fields, &nfields, &err)) == 1) {
         if (nfields == 0)
             abort();
         for (size_t i = 0; i < nfields; i++)
@@ -39,7 +39,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (rc < 0)
         fuzz_check_failure(rc, &err);
-    crisk__csv_free(reader);
+    crisk_csv_free(reader);
     fclose(f);
     return 0;
 }

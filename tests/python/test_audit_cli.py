@@ -73,8 +73,9 @@ def test_pinned_predict_and_inspect(run_crisk, tmp_path, cases):
     proc = run_crisk("inspect", "--model", changed, "--sha256", digest, check=False)
     assert proc.returncode == 1 and "CRISK_E_INTEGRITY" in proc.stderr
 
+    # A malformed digest is a bad command line (2), not a refused model (1).
     proc = run_crisk("inspect", "--model", MODEL, "--sha256", "abc", check=False)
-    assert proc.returncode == 1 and "64 hex digits" in proc.stderr
+    assert proc.returncode == 2 and "64 hex digits" in proc.stderr
 
 
 # ---- the audit log --------------------------------------------------------------------

@@ -277,8 +277,50 @@ def test_usage_errors(run_crisk, args):
     assert proc.stdout == ""
 
 
+COMMANDS = ("predict", "inspect", "score", "fit", "evaluate", "audit")
+
+
 def test_version_and_help(run_crisk):
     assert re.fullmatch(r"crisk \d+\.\d+\.\d+\n", run_crisk("--version").stdout)
-    for args in (["help"], ["--help"], ["predict", "--help"], ["inspect", "-h"]):
+    for args in (["help"], ["--help"], ["-h"]):
         proc = run_crisk(*args)
         assert "crisk predict --model" in proc.stdout and "exit status" in proc.stdout
+        for name in COMMANDS:
+            assert f"crisk {name} " in proc.stdout
+        assert "'crisk COMMAND --help'" in proc.stdout
+
+
+@pytest.mark.parametrize("name", COMMANDS)
+@pytest.mark.parametrize("flag", ["--help", "-h"])
+def test_command_help(run_crisk, name, flag):
+    """`crisk COMMAND --help` prints that command's usage only, and exits 0."""
+    proc = run_crisk(name, flag)
+    assert proc.stderr == ""
+    assert proc.stdout.startswith(f"usage:\n  crisk {name} ")
+    assert "exit status" in proc.stdout
+    for other in COMMANDS:
+        if other != name:
+            assert f"crisk {other} " not in proc.stdout
+    reads_declarations = name in ("score", "fit", "evaluate")
+    assert ("--events FILE" in proc.stdout) == reads_declarations
+
+
+def test_command_help_after_options(run_crisk):
+    """--help anywhere in a command's words, a sub-command of audit's included."""
+    assert run_crisk("predict", "--model", MODEL, "--help").stdout.startswith(
+        "usage:\n  crisk predict ")
+    assert run_crisk("audit", "verify", "--help").stdout.startswith("usage:\n  crisk audit ")
+
+
+def test_bad_command_line_is_2_failed_run_is_1(run_crisk, tmp_path):
+    """A malformed option value is a bad command line (2); a run that fails is 1."""
+    proc = run_crisk("predict", "--sha256", "deadbeef", "--model", MODEL, "--input", CASES,
+                     check=False)
+    assert proc.returncode == 2 and "64 hex digits" in proc.stderr and proc.stdout == ""
+    proc = run_crisk("predict", "--model", MODEL, "--input", tmp_path / "none.csv",
+                     check=False)
+    assert proc.returncode == 1
+    proc = run_crisk("inspect", "--model", tmp_path / "none.json", check=False)
+    assert proc.returncode == 1
+    proc = run_crisk("predict", "--modle", MODEL, "--input", CASES, check=False)
+    assert proc.returncode == 2 and "'crisk predict --help'" in proc.stderr

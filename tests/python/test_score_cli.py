@@ -374,3 +374,20 @@ def test_usage_errors(bundle, run_crisk):
     # A missing input file is a failure (1), not a usage error.
     assert run_crisk("score", "--bundle", bundle["bundle"], "--input", d / "none.csv",
                      check=False).returncode == 1
+
+
+def test_format_errors_name_the_option(bundle, run_crisk):
+    """An input whose extension tells no format suggests --input-format (the option that
+    exists); a format that is neither csv nor jsonl is an unknown format; both exit 2."""
+    d = bundle["dir"]
+    base = ("score", "--bundle", bundle["bundle"])
+    for command in (base, ("evaluate", "--bundle", bundle["bundle"], "--label", "fraud")):
+        proc = run_crisk(*command, "--input", d / "test.txt", check=False)
+        assert proc.returncode == 2
+        assert "--input-format csv|jsonl" in proc.stderr and "--format" not in proc.stderr
+    proc = run_crisk(*base, "--input", d / "test.csv", "--format", "xml", check=False)
+    assert proc.returncode == 2 and "unknown format 'xml' for --format" in proc.stderr
+    proc = run_crisk(*base, "--input", d / "test.csv", "--input-format", "xml", check=False)
+    assert proc.returncode == 2 and "unknown format 'xml' for --input-format" in proc.stderr
+    proc = run_crisk(*base, "--input", d / "test.csv", "--output", d / "out.txt", check=False)
+    assert proc.returncode == 2 and "--format csv|jsonl" in proc.stderr

@@ -1,21 +1,18 @@
 /*
- * inspect.c — `crisk inspect`: describes a model, one "key: value" line per property.
+ * cmd_inspect.c — `crisk inspect`: describes a model, one "key: value" line per property.
  */
 #include "cli.h"
 
-#include "common/digest.h"
-#include "common/hex.h"
-
 /* Runs `crisk inspect`: loads the model and prints its description; returns the
  * exit code. */
-int cli_inspect(int argc, char **argv)
+static int run(int argc, char **argv)
 {
-    const char *path = NULL, *sha256 = NULL;
-    const cli_option opts[] = {{"--model", &path, NULL}, {"--sha256", &sha256, NULL}};
+    cli_model_args m = {0};
+    const cli_option opts[] = {{"--model", &m.path, NULL}, {"--sha256", &m.sha256, NULL}};
     int rc = cli_parse_args("inspect", argc, argv, opts, CLI_NOPTS(opts), 1);
-    if (rc)
+    if (rc || (rc = cli_model_args_check(&m)) != 0)
         return rc; /* CLI_HELP included: main() prints the usage */
-    crisk_model *model = cli_load_model(path, sha256);
+    crisk_model *model = cli_load_model(&m);
     if (!model)
         return CLI_EXIT_FAILURE;
     crisk_model_info info;
@@ -32,10 +29,10 @@ int cli_inspect(int argc, char **argv)
     printf("classes: %zu\n", info.num_classes);
     printf("outputs: %zu\n", info.num_outputs);
     printf("memory_bytes: %zu\n", info.memory_bytes);
-    unsigned char digest[CRISK_SHA256_SIZE];
-    char hex[CRISK_SHA256_HEX + 1];
+    unsigned char digest[CRISK_HASH_SIZE];
+    char hex[2 * CRISK_HASH_SIZE + 1];
     crisk_model_digest(model, digest);
-    crisk__hex_encode(digest, sizeof digest, hex);
+    crisk_hex_encode(digest, sizeof digest, hex);
     printf("sha256: %s\n", hex);
     crisk_model_free(model);
     if (fflush(stdout) != 0) {
@@ -44,3 +41,17 @@ int cli_inspect(int argc, char **argv)
     }
     return CLI_EXIT_OK;
 }
+
+const cli_command cli_cmd_inspect = {
+    "inspect",
+    "  crisk inspect --model MODEL [--sha256 HEX]\n",
+    "describes a model",
+    "inspect  prints the model's format, objective, booster, trees, iterations,\n"
+    "         depth, nodes, features, classes, outputs, memory and sha256, one per\n"
+    "         line.\n"
+    "  --model MODEL     an XGBoost (JSON, UBJSON, legacy binary), LightGBM (text) or\n"
+    "                    crisk logistic model file\n"
+    "  --sha256 HEX      refuse the model unless its SHA-256 is HEX (pinning)\n",
+    0,
+    run,
+};

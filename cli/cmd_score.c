@@ -1,13 +1,11 @@
 /*
- * score.c — `crisk score`: reads declarations (CSV or JSON Lines) batch by batch, scores
- * each batch with a bundle, and writes one record per declaration: id, each model's
- * outputs (every class of a multi-class model), lane, reason and profile hits, and with --explain K the hits' descriptions and
- * the top K reason codes; rejected rows go to a rejects file.
+ * cmd_score.c — `crisk score`: reads declarations (CSV or JSON Lines) batch by batch,
+ * scores each batch with a bundle, and writes one record per declaration: id, each model's
+ * outputs (every class of a multi-class model), lane, reason and profile hits, and with
+ * --explain K the hits' descriptions and the top K reason codes; rejected rows go to a
+ * rejects file.
  */
 #include "cli.h"
-
-#include "policy/bundle_impl.h"
-#include "common/error.h"
 
 #include <limits.h>
 #include <stdlib.h>
@@ -22,45 +20,49 @@
 
 /* What the command line asks of `crisk score`. */
 typedef struct score_args {
-    const char *bundle, *output, *threads, *state, *batch_rows, *format, *explain;
+    const char *output, *state, *batch_rows, *format, *explain;
     int jsonl_out, timings;
     unsigned explain_k;
     size_t batch;
-    int threads_n;
-    cli_decl_run run;
+    cli_decl_cmd cmd;
     cli_score_audit audit;
 } score_args;
+
+/* Returns the output format: --format's, else the --output file's extension's, else CSV;
+ * 0 after reporting when that is not csv or jsonl. */
+static crisk_decl_format output_format(const score_args *a)
+{
+    if (a->format)
+        return cli_format_named("--format", a->format);
+    crisk_decl_format out = a->output ? cli_decl_format(a->output) : CRISK_DECL_CSV;
+    if (!out)
+        fprintf(stderr, "crisk score: cannot tell the output format: name the output .csv "
+                        "or .jsonl, or give --format csv|jsonl\n");
+    return out;
+}
 
 /* Parses and checks the command line into `a`. Returns 0, CLI_HELP or CLI_EXIT_USAGE. */
 static int parse(int argc, char **argv, score_args *a)
 {
     memset(a, 0, sizeof *a);
     const cli_option opts[] = {
-        {"--bundle", &a->bundle, NULL},         {"--input", &a->run.input, NULL},
-        {"--output", &a->output, NULL},         {"--threads", &a->threads, NULL},
-        {"--state", &a->state, NULL},           {"--batch-rows", &a->batch_rows, NULL},
-        {"--format", &a->format, NULL},         {"--explain", &a->explain, NULL},
-        {"--timings", NULL, &a->timings},       CLI_DECL_RUN_OPTIONS(&a->run),
+        {"--output", &a->output, NULL},         {"--state", &a->state, NULL},
+        {"--batch-rows", &a->batch_rows, NULL}, {"--format", &a->format, NULL},
+        {"--explain", &a->explain, NULL},       {"--timings", NULL, &a->timings},
         CLI_SCORE_AUDIT_OPTIONS(&a->audit),
     };
-    int rc = cli_parse_args("score", argc, argv, opts, CLI_NOPTS(opts), 2);
+    int rc = cli_decl_cmd_parse(&a->cmd, CLI_FROM_BUNDLE, "score", argc, argv, opts,
+                                CLI_NOPTS(opts), 0);
     if (rc)
         return rc;
-    crisk__decl_format out = a->output ? cli_decl_format(a->output, a->format)
-                                      : (a->format ? cli_decl_format("-", a->format)
-                                                   : CRISK_DECL_CSV);
-    if (!out) {
-        fprintf(stderr, "crisk score: cannot tell the output format: name the output .csv "
-                        "or .jsonl, or give --format csv|jsonl\n");
+    crisk_decl_format out = output_format(a);
+    if (!out)
         return CLI_EXIT_USAGE;
-    }
     a->jsonl_out = out == CRISK_DECL_JSONL;
-    long threads = 1, explain = 0, batch = DEFAULT_BATCH_ROWS;
-    if ((rc = cli_parse_int("--threads", a->threads, 0, INT_MAX, &threads)) != 0 ||
-        (rc = cli_parse_int("--explain", a->explain, 0, MAX_EXPLAIN, &explain)) != 0 ||
+    long explain = 0, batch = DEFAULT_BATCH_ROWS;
+    if ((rc = cli_parse_int("--explain", a->explain, 0, MAX_EXPLAIN, &explain)) != 0 ||
         (rc = cli_parse_int("--batch-rows", a->batch_rows, 1, 1L << 24, &batch)) != 0)
         return rc;
-    a->threads_n = (int)threads;
     a->explain_k = (unsigned)explain;
     a->batch = (size_t)batch;
     return 0;
@@ -301,15 +303,15 @@ static int write_json_record(FILE *out, const crisk_bundle *bundle,
 
 /* Wall and CPU time of the stages of `crisk score`, in seconds (--timings). */
 typedef struct score_timings {
-    crisk__bundle_clock read, output;
-    crisk__bundle_timings scoring;
+    crisk_clock read, output;
+    crisk_bundle_timings scoring;
 } score_timings;
 
 /* Prints the stage times `t` to stderr: one line of wall times, one of CPU times. */
 static void print_timings(const score_timings *t)
 {
-    const crisk__bundle_timings *s = &t->scoring;
-    const crisk__bundle_clock *c[] = {&t->read, &s->features, &s->models, &s->profiles, &s->lanes,
+    const crisk_bundle_timings *s = &t->scoring;
+    const crisk_clock *c[] = {&t->read, &s->features, &s->models, &s->profiles, &s->lanes,
                                &t->output};
     for (int cpu = 0; cpu <= 1; cpu++) {
         double v[6];
@@ -330,32 +332,32 @@ static int score_all(const crisk_bundle *bundle, score_args *a, crisk_lane_state
     int rc = crisk_batch_new(crisk_bundle_schema(bundle), &batch, err);
     crisk_score_options opts;
     crisk_score_options_init(&opts, CRISK_SCORE_OPTIONS_VERSION);
-    opts.threads = a->threads_n;
+    opts.threads = a->cmd.threads;
     opts.stream = state;
     opts.explain = a->explain_k;
     char *scratch = NULL;
     size_t cap = 0;
     if (rc == 0 && !a->jsonl_out && write_header(out, bundle, a->explain_k, &a->audit) != 0)
-        rc = crisk__fail(err, CRISK_E_NOMEM, "out of memory writing the header");
+        rc = crisk_error_set(err, CRISK_E_NOMEM, "out of memory writing the header");
     while (rc == 0) {
         size_t n;
-        crisk__bundle_clock mark = bundle_clock_now();
-        rc = cli_decl_run_next(&a->run, crisk_bundle_schema(bundle), batch, a->batch, NULL, &n,
-                               err);
-        bundle_clock_lap(&t->read, &mark); /* the events joined count as reading */
+        crisk_clock mark = crisk_clock_now();
+        rc = cli_decl_run_next(&a->cmd.run, crisk_bundle_schema(bundle), batch, a->batch,
+                               NULL, &n, err);
+        crisk_clock_lap(&t->read, &mark); /* the events joined count as reading */
         if (rc || n == 0)
             break;
         crisk_results *res = NULL;
-        rc = crisk__bundle_score_timed(bundle, batch, &opts, &res, &t->scoring, err);
+        rc = crisk_bundle_score_timed(bundle, batch, &opts, &res, &t->scoring, err);
         if (rc) {
             char where[96];
             snprintf(where, sizeof where, "the declarations of lines %llu to %llu",
                      (unsigned long long)crisk_batch_source_line(batch, 0),
                      (unsigned long long)crisk_batch_source_line(batch, n - 1));
-            crisk__fail_prefix(err, rc, where);
+            cli_fail_prefix(err, rc, where);
             break;
         }
-        mark = bundle_clock_now();
+        mark = crisk_clock_now();
         for (size_t i = 0; i < n && rc == 0; i++) {
             char reason[256];
             crisk_results_reason(res, i, reason, sizeof reason);
@@ -363,13 +365,13 @@ static int score_all(const crisk_bundle *bundle, score_args *a, crisk_lane_state
                                                  a->explain_k, &a->audit)
                              : write_csv_record(out, bundle, batch, res, i, reason,
                                                 a->explain_k, &a->audit, &scratch, &cap))
-                rc = crisk__fail(err, CRISK_E_NOMEM, "out of memory writing a record");
+                rc = crisk_error_set(err, CRISK_E_NOMEM, "out of memory writing a record");
         }
         /* Rejected rows never reach here: they are not decisions and are not logged. */
         if (rc == 0)
             rc = cli_score_audit_batch(&a->audit, bundle, batch, res, err);
         crisk_results_free(res);
-        bundle_clock_lap(&t->output, &mark);
+        crisk_clock_lap(&t->output, &mark);
     }
     free(scratch);
     crisk_batch_free(batch);
@@ -393,27 +395,25 @@ static crisk_lane_state *open_state(const crisk_bundle *bundle, const char *path
 }
 
 /* Runs `crisk score`; returns the exit code. */
-int cli_score(int argc, char **argv)
+static int run(int argc, char **argv)
 {
     score_args a;
     int rc = parse(argc, argv, &a);
     if (rc)
         return rc; /* CLI_HELP included: main() prints the usage */
-    crisk_bundle *bundle = cli_load_bundle(a.bundle);
-    if (!bundle)
-        return CLI_EXIT_FAILURE;
     crisk_error err;
     int status = CLI_EXIT_FAILURE;
     crisk_lane_state *state = NULL;
     FILE *out = NULL;
-    if ((rc = cli_decl_run_open(&a.run, crisk_bundle_schema(bundle), NULL, 0)) != 0) {
+    if ((rc = cli_decl_cmd_load(&a.cmd)) != 0) {
         status = rc;
         goto done;
     }
+    const crisk_bundle *bundle = a.cmd.bundle;
     if (a.state && !(state = open_state(bundle, a.state)))
         goto done;
     if ((rc = cli_score_audit_open(&a.audit, bundle)) != 0 ||
-        (rc = cli_decl_run_prepare(&a.run)) != 0) {
+        (rc = cli_decl_cmd_open(&a.cmd, NULL, 0)) != 0) {
         status = rc;
         goto done;
     }
@@ -423,27 +423,60 @@ int cli_score(int argc, char **argv)
     memset(&timings, 0, sizeof timings);
     rc = score_all(bundle, &a, state, out, &timings, &err);
     if (rc)
-        cli_report(a.run.in.name, err.message);
+        cli_report(a.cmd.run.in.name, err.message);
     if (rc == 0 && state && crisk_lane_state_save(state, a.state, &err) != 0) {
         cli_report(a.state, err.message);
         rc = -1;
     }
-    crisk__bundle_clock mark = bundle_clock_now();
+    crisk_clock mark = crisk_clock_now();
     int written = cli_finish_output(out, a.output ? a.output : "stdout") == 0;
-    bundle_clock_lap(&timings.output, &mark);
+    crisk_clock_lap(&timings.output, &mark);
     if (a.timings)
         print_timings(&timings);
-    written &= cli_rejects_close(&a.run.rejects) == 0;
-    if (written && rc == 0) {
-        cli_decl_summary(&a.run.in, "scored");
+    if (written && rc == 0 && cli_decl_cmd_finish(&a.cmd, "scored") == 0)
         status = CLI_EXIT_OK;
-    } else if (a.output) {
+    else if (a.output)
         remove(a.output); /* no half-written results left behind */
-    }
 done:
-    cli_decl_run_close(&a.run);
     crisk_lane_state_free(state);
     cli_score_audit_close(&a.audit);
-    crisk_bundle_free(bundle);
+    cli_decl_cmd_close(&a.cmd);
     return status;
 }
+
+const cli_command cli_cmd_score = {
+    "score",
+    "  crisk score --bundle DIR --input FILE [--output FILE] [--rejects FILE]\n"
+    "              [--threads N] [--state FILE] [--batch-rows N] [--format csv|jsonl]\n"
+    "              [--input-format csv|jsonl] [--explain K] [--timings] [EVENT OPTIONS]\n"
+    "              [--audit LOG --audit-key PRIVATE] [--protect-ids KEY | --drop-ids]\n",
+    "scores declarations with a bundle: scores, lane, reason, profile hits",
+    "score    reads declarations (CSV with a header of field names, or JSON Lines;\n"
+    "         by extension, '-' is stdin and CSV unless --input-format) and writes\n"
+    "         one record per declaration: id, each model's score, lane, reason,\n"
+    "         profile hits (';'-joined; an array in JSON Lines). Output: CSV, or\n"
+    "         JSON Lines when --output ends in .jsonl or --format jsonl. A\n"
+    "         multi-class model gives a column MODEL:score_K per class K (JSON\n"
+    "         Lines: an array); lanes use the policy's score model, which has one\n"
+    "         output.\n"
+    "  --rejects FILE    rejected rows as CSV line,reason,raw (JSON Lines if .jsonl);\n"
+    "                    without it each reject is a line on stderr\n"
+    "  --state FILE      streaming lanes: the state is loaded if FILE exists, and\n"
+    "                    saved there at the end\n"
+    "  --batch-rows N    declarations read and scored at a time (default 8192)\n"
+    "  --explain K       reason codes: the score model's contributions grouped onto\n"
+    "                    declaration fields, the top K per declaration as columns\n"
+    "                    reason_1..reason_K \"field=value (+0.42)\" (JSON Lines: a\n"
+    "                    \"reasons\" array), and hit_descriptions \"P-001: text; ...\"\n"
+    "  --audit LOG --audit-key PRIVATE  append one leaf per scored declaration to\n"
+    "                    the decision log LOG and a signed checkpoint per batch\n"
+    "  --protect-ids KEY personal fields (schema \"personal\") as keyed hashes\n"
+    "                    (HMAC-SHA256 under the bytes of file KEY): extra columns,\n"
+    "                    reason values, audit leaves; --drop-ids: none written\n"
+    "  --timings         print the wall time of each stage to stderr at the end:\n"
+    "                    read (parse), features, models, profiles, lanes, output\n"
+    "         stderr ends with 'rows read: R, scored: S, rejected: J' (R = S + J);\n"
+    "         rejected rows do not change the exit status.\n",
+    1,
+    run,
+};

@@ -1,5 +1,5 @@
 /*
- * audit.c — `crisk audit`: key generation, appending entries to a decision log, and
+ * cmd_audit.c — `crisk audit`: key generation, appending entries to a decision log, and
  * verifying logs, checkpoints, inclusion proofs and consistency proofs.
  *
  * Proofs travel as small text files, one "key value" per line:
@@ -7,9 +7,6 @@
  *   crisk-audit-consistency v1 / old_size M / new_size N / path <hex>...
  */
 #include "cli.h"
-
-#include "common/digest.h"
-#include "common/hex.h"
 
 #include <cjson/cJSON.h>
 
@@ -136,9 +133,9 @@ static void print_checkpoint(FILE *f, const crisk_checkpoint *cp)
 /* Prints "path <hex>" for each of `len` hashes. */
 static void print_path(unsigned char path[][CRISK_HASH_SIZE], size_t len)
 {
-    char hex[CRISK_SHA256_HEX + 1];
+    char hex[(2 * CRISK_HASH_SIZE) + 1];
     for (size_t i = 0; i < len; i++) {
-        crisk__hex_encode(path[i], CRISK_HASH_SIZE, hex);
+        crisk_hex_encode(path[i], CRISK_HASH_SIZE, hex);
         printf("path %s\n", hex);
     }
 }
@@ -230,9 +227,9 @@ static int parse_path(const proof_text *p, size_t first, unsigned char path[][CR
 {
     *len = 0;
     for (size_t i = first; i < p->nlines; i++) {
-        if (strcmp(p->keys[i], "path") != 0 || strlen(p->values[i]) != CRISK_SHA256_HEX ||
+        if (strcmp(p->keys[i], "path") != 0 || strlen(p->values[i]) != (2 * CRISK_HASH_SIZE) ||
             *len == CRISK_MERKLE_MAX_PROOF ||
-            crisk__hex_decode(p->values[i], CRISK_HASH_SIZE, path[*len]) != 0)
+            crisk_hex_decode(p->values[i], CRISK_HASH_SIZE, path[*len]) != 0)
             return -1;
         ++*len;
     }
@@ -455,7 +452,7 @@ static int cmd_prove(int argc, char **argv)
     } else if (memcmp(root, cp.root, CRISK_HASH_SIZE) != 0) {
         fail("prove", "the log's entries do not have the checkpoint's root");
     } else {
-        crisk__hex_encode(data, size, hex);
+        crisk_hex_encode(data, size, hex);
         printf("%s\nindex %ld\nsize %" PRIu64 "\ndata %s\n", inclusion_magic, index,
                cp.tree_size, hex);
         print_path(path, len);
@@ -501,7 +498,7 @@ static int cmd_check_proof(int argc, char **argv)
     data_len = strlen(p.values[2]) / 2;
     data = malloc(data_len + 1);
     if (!data || strlen(p.values[2]) % 2 ||
-        crisk__hex_decode(p.values[2], data_len, data) != 0) {
+        crisk_hex_decode(p.values[2], data_len, data) != 0) {
         fail("check-proof", "malformed proof: the data line is not hex");
         goto done;
     }
@@ -625,7 +622,7 @@ done:
 }
 
 /* Runs `crisk audit SUBCOMMAND ...`; returns the exit code. */
-int cli_audit(int argc, char **argv)
+static int run(int argc, char **argv)
 {
     static const struct {
         const char *name;
@@ -636,11 +633,38 @@ int cli_audit(int argc, char **argv)
         {"prove", cmd_prove},             {"check-proof", cmd_check_proof},
         {"consistency", cmd_consistency}, {"check-consistency", cmd_check_consistency},
     };
+    if (argc > 0 && (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0))
+        return CLI_HELP;
     for (size_t i = 0; argc > 0 && i < sizeof commands / sizeof commands[0]; i++)
         if (strcmp(argv[0], commands[i].name) == 0) {
             return commands[i].run(argc - 1, argv + 1); /* main() handles CLI_HELP */
         }
     fprintf(stderr, "crisk audit: expected a sub-command: keygen, append, checkpoint, verify, "
-                    "prove, check-proof, consistency, check-consistency (see 'crisk help')\n");
+                    "prove, check-proof, consistency, check-consistency (see 'crisk audit "
+                    "--help')\n");
     return CLI_EXIT_USAGE;
 }
+
+const cli_command cli_cmd_audit = {
+    "audit",
+    "  crisk audit keygen --private FILE --public FILE\n"
+    "  crisk audit append LOG --key PRIVATE [--input FILE]\n"
+    "  crisk audit checkpoint LOG\n"
+    "  crisk audit verify LOG [--checkpoint CP] [--pubkey K]\n"
+    "  crisk audit prove LOG (--index N | --id DECL [--id-key KEY]) [--checkpoint CP]\n"
+    "  crisk audit check-proof PROOF --checkpoint CP --pubkey K\n"
+    "  crisk audit consistency OLD_CP NEW_CP --log LOG\n"
+    "  crisk audit check-consistency PROOF --old OLD_CP --new NEW_CP --pubkey K\n",
+    "keeps and checks a signed, verifiable decision log",
+    "audit    a signed, verifiable decision log (docs/security.md): keygen makes an\n"
+    "         Ed25519 key pair (PEM); append adds each non-empty input line as an\n"
+    "         entry then prints a signed checkpoint; checkpoint prints the last one;\n"
+    "         verify checks every entry, index and checkpoint (signatures with\n"
+    "         --pubkey; --checkpoint: one kept elsewhere); prove prints an inclusion\n"
+    "         proof (of entry N, or of the last decision on declaration DECL, found by\n"
+    "         its keyed hash with --id-key) that check-proof verifies without the\n"
+    "         log; consistency proves\n"
+    "         that NEW_CP extends OLD_CP, which check-consistency verifies.\n",
+    0,
+    run,
+};

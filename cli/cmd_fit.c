@@ -1,12 +1,9 @@
 /*
- * fit.c — `crisk fit`: reads labelled declarations, fits a schema's dictionaries,
+ * cmd_fit.c — `crisk fit`: reads labelled declarations, fits a schema's dictionaries,
  * risk-indicator tables and bands, writes the fitted schema, and optionally the training
  * matrix (out-of-fold features) and the scoring features (full tables) of the same rows.
  */
 #include "cli.h"
-
-#include "decl/declarations.h"
-#include "common/error.h"
 
 #include <errno.h>
 #include <math.h>
@@ -18,9 +15,9 @@
 
 /* What the command line asks of `crisk fit`. */
 typedef struct fit_args {
-    const char *schema, *label, *output, *matrix, *features, *folds, *seed;
+    const char *label, *output, *matrix, *features, *folds, *seed;
     crisk_fit_options opts;
-    cli_decl_run run;
+    cli_decl_cmd cmd;
 } fit_args;
 
 /* Parses and checks the command line into `a`. Returns 0, CLI_HELP or CLI_EXIT_USAGE. */
@@ -28,13 +25,12 @@ static int parse(int argc, char **argv, fit_args *a)
 {
     memset(a, 0, sizeof *a);
     const cli_option opts[] = {
-        {"--schema", &a->schema, NULL},     {"--input", &a->run.input, NULL},
         {"--label", &a->label, NULL},       {"--output", &a->output, NULL},
         {"--matrix", &a->matrix, NULL},     {"--features", &a->features, NULL},
         {"--folds", &a->folds, NULL},       {"--seed", &a->seed, NULL},
-        CLI_DECL_RUN_OPTIONS(&a->run),
     };
-    int rc = cli_parse_args("fit", argc, argv, opts, CLI_NOPTS(opts), 4);
+    int rc = cli_decl_cmd_parse(&a->cmd, CLI_FROM_SCHEMA, "fit", argc, argv, opts,
+                                CLI_NOPTS(opts), 2);
     if (rc)
         return rc;
     crisk_fit_options_init(&a->opts, CRISK_FIT_OPTIONS_VERSION);
@@ -58,7 +54,7 @@ static int read_all(cli_decl_run *run, crisk_batch *batch, float **labels, size_
     *n = 0;
     for (;;) {
         size_t got;
-        int rc = crisk__decl_read(run->in.reader, batch, READ_ROWS, chunk, cli_rejects_write,
+        int rc = crisk_decl_read(run->in.reader, batch, READ_ROWS, chunk, cli_rejects_write,
                                  &run->rejects, &got, err);
         if (rc)
             return rc;
@@ -86,7 +82,7 @@ static int write_matrix(const char *path, const crisk_batch *batch, const float 
         cli_report(path, strerror(errno));
         return -1;
     }
-    const crisk_schema *schema = crisk__batch_schema(batch);
+    const crisk_schema *schema = crisk_batch_schema(batch);
     size_t F = crisk_schema_num_features(schema), N = crisk_batch_size(batch);
     const char *idname = cli_id_name(schema);
     cli_write_csv_text(out, idname, strlen(idname));
@@ -149,41 +145,37 @@ static int export_matrix(const char *path, int training, const crisk_schema *sch
 }
 
 /* Runs `crisk fit`; returns the exit code. */
-int cli_fit(int argc, char **argv)
+static int run(int argc, char **argv)
 {
     fit_args a;
     int rc = parse(argc, argv, &a);
     if (rc)
         return rc; /* CLI_HELP included: main() prints the usage */
     crisk_error err;
-    crisk_schema *schema = NULL;
-    if (crisk_schema_load(a.schema, &schema, &err) != 0) {
-        cli_report(a.schema, err.message);
-        return CLI_EXIT_FAILURE;
-    }
     int status = CLI_EXIT_FAILURE;
     crisk_batch *batch = NULL;
     float *labels = NULL;
     size_t n = 0;
-    const crisk__decl_extra label = {a.label, 1, 1};
-    if ((rc = cli_decl_run_open(&a.run, schema, &label, 1)) != 0 ||
-        (rc = cli_decl_run_prepare(&a.run)) != 0) {
+    const crisk_decl_extra label = {a.label, 1, 1};
+    if ((rc = cli_decl_cmd_load(&a.cmd)) != 0 ||
+        (rc = cli_decl_cmd_open(&a.cmd, &label, 1)) != 0) {
         status = rc;
         goto done;
     }
+    crisk_schema *schema = a.cmd.own_schema;
+    cli_decl_run *run = &a.cmd.run;
     /* Events join the whole training batch, so the matrices hold the event features that
      * scoring builds. */
     if (crisk_batch_new(schema, &batch, &err) != 0 ||
-        read_all(&a.run, batch, &labels, &n, &err) != 0
-        || cli_events_attach(&a.run.events, schema, batch, &err) != 0) {
-        cli_report(a.run.in.name, err.message);
+        read_all(run, batch, &labels, &n, &err) != 0
+        || cli_events_attach(&run->events, schema, batch, &err) != 0) {
+        cli_report(run->in.name, err.message);
         goto done;
     }
-    if (cli_rejects_close(&a.run.rejects) != 0)
+    if (cli_decl_cmd_finish(&a.cmd, "fitted") != 0)
         goto done;
-    cli_decl_summary(&a.run.in, "fitted");
     if (crisk_schema_fit(schema, batch, labels, n, &a.opts, &err) != 0) {
-        cli_report(a.run.in.name, err.message);
+        cli_report(run->in.name, err.message);
         goto done;
     }
     if (crisk_schema_save(schema, a.output, &err) != 0) {
@@ -196,9 +188,23 @@ int cli_fit(int argc, char **argv)
         goto done;
     status = CLI_EXIT_OK;
 done:
-    cli_decl_run_close(&a.run);
     free(labels);
     crisk_batch_free(batch);
-    crisk_schema_free(schema);
+    cli_decl_cmd_close(&a.cmd);
     return status;
 }
+
+const cli_command cli_cmd_fit = {
+    "fit",
+    "  crisk fit --schema SCHEMA.json --input FILE --label COLUMN --output FITTED.json\n"
+    "            [--matrix FILE.csv] [--features FILE.csv] [--folds N] [--seed N]\n"
+    "            [--rejects FILE] [--input-format csv|jsonl] [EVENT OPTIONS]\n",
+    "fits a schema's tables from labelled declarations",
+    "fit      fits the schema's tables from labelled declarations (the label column\n"
+    "         holds 0 or 1; a row without one is rejected) and writes the fitted\n"
+    "         schema; --matrix writes the training matrix (id, features with\n"
+    "         out-of-fold risk indicators, label), --features the features as\n"
+    "         scoring builds them (full tables) for the same rows.\n",
+    1,
+    run,
+};

@@ -1,10 +1,8 @@
 /*
- * predict.c — `crisk predict`: scores the cases of a CSV file batch by batch and writes one
- * CSV line of outputs (or, with --contribs, of SHAP contributions) per case.
+ * cmd_predict.c — `crisk predict`: scores the cases of a CSV file batch by batch and
+ * writes one CSV line of outputs (or, with --contribs, of SHAP contributions) per case.
  */
 #include "cli.h"
-
-#include "common/error.h"
 
 #include <limits.h>
 #include <stdlib.h>
@@ -17,7 +15,8 @@
 
 /* What the command line asks of `crisk predict`. */
 typedef struct predict_args {
-    const char *model, *input, *output, *threads, *batch_rows, *sha256;
+    cli_model_args model;
+    const char *input, *output, *threads, *batch_rows;
     int margin, ignore_extra, contribs;
     crisk_predict_options opts;
     size_t batch;
@@ -28,14 +27,14 @@ static int parse(int argc, char **argv, predict_args *a)
 {
     memset(a, 0, sizeof *a);
     const cli_option opts[] = {
-        {"--model", &a->model, NULL},       {"--input", &a->input, NULL},
+        {"--model", &a->model.path, NULL},  {"--input", &a->input, NULL},
         {"--output", &a->output, NULL},     {"--threads", &a->threads, NULL},
-        {"--batch-rows", &a->batch_rows, NULL}, {"--sha256", &a->sha256, NULL},
+        {"--batch-rows", &a->batch_rows, NULL}, {"--sha256", &a->model.sha256, NULL},
         {"--margin", NULL, &a->margin},     {"--ignore-extra", NULL, &a->ignore_extra},
         {"--contribs", NULL, &a->contribs},
     };
     int rc = cli_parse_args("predict", argc, argv, opts, CLI_NOPTS(opts), 2);
-    if (rc)
+    if (rc || (rc = cli_model_args_check(&a->model)) != 0)
         return rc;
     crisk_predict_options_init(&a->opts, CRISK_PREDICT_OPTIONS_VERSION);
     a->opts.output = a->margin ? CRISK_OUTPUT_MARGIN : CRISK_OUTPUT_TRANSFORMED;
@@ -126,7 +125,8 @@ static int score_all(const crisk_model *model, cli_table *table, const predict_a
     float *scores = malloc(batch * K * sizeof *scores);
     int rc = 0;
     if (!rows || !scores)
-        rc = crisk__fail(err, CRISK_E_NOMEM, "out of memory for a batch of %zu rows", batch);
+        rc = crisk_error_set(err, CRISK_E_NOMEM, "out of memory for a batch of %zu rows",
+                             batch);
     else if (a->contribs)
         write_contrib_header(out, model);
     else
@@ -143,7 +143,7 @@ static int score_all(const crisk_model *model, cli_table *table, const predict_a
             char where[96];
             snprintf(where, sizeof where, "the cases on lines %zu to %zu (row 0 is line %zu)",
                      first, last, first);
-            crisk__fail_prefix(err, rc, where);
+            cli_fail_prefix(err, rc, where);
         } else {
             write_scores(out, scores, n, K);
         }
@@ -154,13 +154,13 @@ static int score_all(const crisk_model *model, cli_table *table, const predict_a
 }
 
 /* Runs `crisk predict`; returns the exit code. */
-int cli_predict(int argc, char **argv)
+static int run(int argc, char **argv)
 {
     predict_args a;
     int rc = parse(argc, argv, &a);
     if (rc)
         return rc; /* CLI_HELP included: main() prints the usage */
-    crisk_model *model = cli_load_model(a.model, a.sha256);
+    crisk_model *model = cli_load_model(&a.model);
     if (!model)
         return CLI_EXIT_FAILURE;
     int status = CLI_EXIT_FAILURE;
@@ -191,3 +191,35 @@ done:
     crisk_model_free(model);
     return status;
 }
+
+const cli_command cli_cmd_predict = {
+    "predict",
+    "  crisk predict --model MODEL --input CASES.csv [--output FILE] [--margin]\n"
+    "                [--threads N] [--ignore-extra] [--batch-rows N] [--contribs]\n"
+    "                [--sha256 HEX]\n",
+    "scores the cases of a CSV file with a model",
+    "predict  scores each case (row) of a CSV file and writes one CSV line of\n"
+    "         outputs per case: a header 'score', or 'class_0,...,class_{k-1}' for a\n"
+    "         model with k outputs, then the values (%.9g).\n"
+    "  --model MODEL     an XGBoost (JSON, UBJSON, legacy binary), LightGBM (text) or\n"
+    "                    crisk logistic model file\n"
+    "  --input FILE      CSV (RFC 4180, UTF-8, LF or CRLF): a header row of feature\n"
+    "                    names, then one case per row; '-' reads stdin. An empty cell,\n"
+    "                    NA or NaN (any case) is a missing value. If the model stores\n"
+    "                    feature names, columns are matched by name; otherwise there\n"
+    "                    must be one column per feature, in the model's order.\n"
+    "  --output FILE     where to write the scores (default: stdout); removed again\n"
+    "                    if scoring fails part-way\n"
+    "  --margin          raw margins instead of transformed outputs (probabilities)\n"
+    "  --threads N       threads per batch; 0 = all cores (default 1)\n"
+    "  --ignore-extra    skip header columns that are not features of the model\n"
+    "                    (by default they are an error)\n"
+    "  --batch-rows N    cases read and scored at a time (default 4096)\n"
+    "  --sha256 HEX      refuse the model unless its SHA-256 is HEX (pinning)\n"
+    "  --contribs        exact SHAP contributions instead of scores, in margin space:\n"
+    "                    a column per feature (its name, or f<index>) and 'bias',\n"
+    "                    prefixed 'class_<k>:' for a model with several margins;\n"
+    "                    each line's values sum to the margin\n",
+    0,
+    run,
+};

@@ -1,11 +1,9 @@
 /*
- * evaluate.c — `crisk evaluate`: scores labelled declarations with a bundle and prints the
- * measures customs-fraud studies use: the AUC, and for the top 1, 2, 5 and 10% of
+ * cmd_evaluate.c — `crisk evaluate`: scores labelled declarations with a bundle and prints
+ * the measures customs-fraud studies use: the AUC, and for the top 1, 2, 5 and 10% of
  * declarations by score, precision, recall and the share of revenue they hold.
  */
 #include "cli.h"
-
-#include "common/error.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -16,9 +14,8 @@
 
 /* What the command line asks of `crisk evaluate`. */
 typedef struct eval_args {
-    const char *bundle, *label, *revenue, *model, *threads;
-    int threads_n;
-    cli_decl_run run;
+    const char *label, *revenue, *model;
+    cli_decl_cmd cmd;
 } eval_args;
 
 /* One scored declaration: its score (NaN ranks last), label, revenue and input order. */
@@ -34,19 +31,11 @@ static int parse(int argc, char **argv, eval_args *a)
 {
     memset(a, 0, sizeof *a);
     const cli_option opts[] = {
-        {"--bundle", &a->bundle, NULL},   {"--input", &a->run.input, NULL},
-        {"--label", &a->label, NULL},     {"--revenue", &a->revenue, NULL},
-        {"--model", &a->model, NULL},     {"--threads", &a->threads, NULL},
-        CLI_DECL_RUN_OPTIONS(&a->run),
+        {"--label", &a->label, NULL}, {"--revenue", &a->revenue, NULL},
+        {"--model", &a->model, NULL},
     };
-    int rc = cli_parse_args("evaluate", argc, argv, opts, CLI_NOPTS(opts), 3);
-    if (rc)
-        return rc;
-    long threads = 1;
-    if ((rc = cli_parse_int("--threads", a->threads, 0, 1L << 20, &threads)) != 0)
-        return rc;
-    a->threads_n = (int)threads;
-    return 0;
+    return cli_decl_cmd_parse(&a->cmd, CLI_FROM_BUNDLE, "evaluate", argc, argv, opts,
+                              CLI_NOPTS(opts), 1);
 }
 
 /* Orders by score, highest first, NaN last; equal scores by input order. */
@@ -163,7 +152,7 @@ static int score_all(const crisk_bundle *bundle, size_t model, cli_decl_run *run
     double *extras = malloc(EVAL_BATCH_ROWS * 2 * sizeof *extras);
     size_t cap = 0;
     int rc = extras ? crisk_batch_new(crisk_bundle_schema(bundle), &batch, err)
-                    : crisk__fail(err, CRISK_E_NOMEM, "out of memory for a batch");
+                    : crisk_error_set(err, CRISK_E_NOMEM, "out of memory for a batch");
     crisk_score_options opts;
     crisk_score_options_init(&opts, CRISK_SCORE_OPTIONS_VERSION);
     opts.threads = threads;
@@ -199,45 +188,58 @@ static int score_all(const crisk_bundle *bundle, size_t model, cli_decl_run *run
 }
 
 /* Runs `crisk evaluate`; returns the exit code. */
-int cli_evaluate(int argc, char **argv)
+static int run(int argc, char **argv)
 {
     eval_args a;
     int rc = parse(argc, argv, &a);
     if (rc)
         return rc; /* CLI_HELP included: main() prints the usage */
-    crisk_bundle *bundle = cli_load_bundle(a.bundle);
-    if (!bundle)
-        return CLI_EXIT_FAILURE;
     crisk_error err;
     int status = CLI_EXIT_FAILURE;
     scored *rows = NULL;
     size_t n = 0;
-    const crisk__decl_extra extras[2] = {{a.label, 1, 1}, {a.revenue, 1, 0}};
+    const crisk_decl_extra extras[2] = {{a.label, 1, 1}, {a.revenue, 1, 0}};
+    if ((rc = cli_decl_cmd_load(&a.cmd)) != 0) {
+        status = rc;
+        goto done;
+    }
+    const crisk_bundle *bundle = a.cmd.bundle;
     long model = pick_model(bundle, a.model);
     if (model < 0) {
         status = CLI_EXIT_USAGE;
         goto done;
     }
-    if ((rc = cli_decl_run_open(&a.run, crisk_bundle_schema(bundle), extras,
-                                a.revenue ? 2 : 1)) != 0 ||
-        (rc = cli_decl_run_prepare(&a.run)) != 0) {
+    if ((rc = cli_decl_cmd_open(&a.cmd, extras, a.revenue ? 2 : 1)) != 0) {
         status = rc;
         goto done;
     }
-    if (score_all(bundle, (size_t)model, &a.run, a.threads_n, a.revenue != NULL, &rows, &n,
-                  &err) != 0) {
-        cli_report(a.run.in.name, err.message);
+    if (score_all(bundle, (size_t)model, &a.cmd.run, a.cmd.threads, a.revenue != NULL, &rows,
+                  &n, &err) != 0) {
+        cli_report(a.cmd.run.in.name, err.message);
         goto done;
     }
-    if (cli_rejects_close(&a.run.rejects) != 0)
+    if (cli_decl_cmd_finish(&a.cmd, "scored") != 0)
         goto done;
-    cli_decl_summary(&a.run.in, "scored");
     qsort(rows, n, sizeof *rows, by_score_desc);
     print_table(rows, n, crisk_bundle_model_name(bundle, (size_t)model), a.revenue != NULL);
     status = fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_FAILURE;
 done:
-    cli_decl_run_close(&a.run);
     free(rows);
-    crisk_bundle_free(bundle);
+    cli_decl_cmd_close(&a.cmd);
     return status;
 }
+
+const cli_command cli_cmd_evaluate = {
+    "evaluate",
+    "  crisk evaluate --bundle DIR --input FILE --label COLUMN [--revenue COLUMN]\n"
+    "                 [--model NAME] [--rejects FILE] [--threads N]\n"
+    "                 [--input-format csv|jsonl] [EVENT OPTIONS]\n",
+    "measures a bundle's model on labelled declarations (AUC, top k%)",
+    "evaluate scores labelled declarations and prints the AUC and, for the top 1,\n"
+    "         2, 5 and 10% by score (ceil(n% x N) rows; ties in input order):\n"
+    "         precision, recall and the share of --revenue. The model is --model,\n"
+    "         else the policy's score model, else the first; it must have one\n"
+    "         output (a multi-class model is refused, exit 2).\n",
+    1,
+    run,
+};
