@@ -83,8 +83,8 @@ void fuzz_finish_import(crisk_model *model, int rc, const crisk_load_options *op
 
 /* ---- files and fixtures -------------------------------------------------------------- */
 
-/* Example declarations scored or joined to events: enough rows to reach every lane and
- * several keys, few enough to keep an execution fast. */
+/* Example declarations a bundle scores: enough for profile hits and several lanes, few
+ * enough to keep an execution fast. */
 #define FUZZ_DECLARATIONS 16
 
 /* 2026-01-01 as days since 1970-01-01: inside the example rules' active ranges, and fixed
