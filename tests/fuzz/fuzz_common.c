@@ -199,7 +199,8 @@ static void copy_example(void)
         unsigned char *data;
         size_t size;
         crisk_error err;
-        if (e->d_name[0] == '.' || crisk__read_file(from, (size_t)1 << 24, &data, &size, &err))
+        if (e->d_name[0] == '.' ||
+            crisk__read_file(from, (size_t)1 << 24, &data, &size, &err))
             continue; /* directories and dot files */
         fuzz_write_file(fuzz_bundle_path(e->d_name), data, size);
         free(data);
@@ -258,11 +259,13 @@ void fuzz_small_manifest(const char *profiles, const char *policy)
     cJSON *small = cJSON_CreateArray();
     if (!logistic || !small ||
         !cJSON_AddItemToArray(small, cJSON_DetachItemViaPointer(models, logistic)) ||
-        !cJSON_ReplaceItemInObjectCaseSensitive(logistic, "name", cJSON_CreateString("fraud")) ||
+        !cJSON_ReplaceItemInObjectCaseSensitive(logistic, "name",
+                                                cJSON_CreateString("fraud")) ||
         !cJSON_ReplaceItemInObjectCaseSensitive(m, "models", small) ||
         !cJSON_ReplaceItemInObjectCaseSensitive(m, "schema",
                                                 cJSON_CreateString("small_schema.json")) ||
-        !cJSON_ReplaceItemInObjectCaseSensitive(m, "profiles", cJSON_CreateString(profiles)) ||
+        !cJSON_ReplaceItemInObjectCaseSensitive(m, "profiles",
+                                                cJSON_CreateString(profiles)) ||
         !cJSON_ReplaceItemInObjectCaseSensitive(m, "policy", cJSON_CreateString(policy)))
         abort();
     char *text = cJSON_Print(m);

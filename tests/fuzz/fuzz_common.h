@@ -52,10 +52,11 @@ const crisk_schema *fuzz_example_schema(void);
 crisk_batch *fuzz_example_batch(const crisk_schema *schema, size_t rows);
 
 /* Returns the path of `name` inside the process's bundle directory (of the directory
- * itself when `name` is NULL), which is made on the first call: a copy of every file of models/example, and small_schema.json, the example
- * schema fitted again on a few example declarations (its small fitted section loads in
- * about a millisecond where the example's takes twenty, which keeps bundle targets
- * fast). The directory is removed at exit. The returned string lives until the next call. */
+ * itself when `name` is NULL), which is made on the first call: a copy of every file of
+ * models/example, and small_schema.json, the example schema fitted again on a few
+ * example declarations (its small fitted section loads in about a millisecond where the
+ * example's takes twenty, which keeps bundle targets fast). The directory is removed at
+ * exit. The returned string lives until the next call. */
 const char *fuzz_bundle_path(const char *name);
 
 /* Writes the bundle directory's manifest.json for a small bundle: small_schema.json, the

@@ -20,8 +20,8 @@ static crisk_events *parse(const uint8_t *data, size_t size, const crisk_batch *
 {
     crisk_events *ev = NULL;
     crisk_error err;
-    int rc = crisk_events_parse(fuzz_example_schema(), batch, (const char *)data, size, opts,
-                                &ev, &err);
+    int rc = crisk_events_parse(fuzz_example_schema(), batch, (const char *)data, size,
+                                opts, &ev, &err);
     if (rc) {
         fuzz_check_failure(rc, &err);
         if (ev)
@@ -49,7 +49,8 @@ static void build_features(crisk_batch *batch, const crisk_events *ev)
     static float features[ROWS * 4096];
     const crisk_schema *schema = fuzz_example_schema();
     crisk_error err;
-    if (crisk_schema_num_features(schema) > 4096 || crisk_batch_set_events(batch, ev, &err) ||
+    if (crisk_schema_num_features(schema) > 4096 ||
+        crisk_batch_set_events(batch, ev, &err) ||
         crisk_schema_features(schema, batch, features, &err) ||
         crisk_batch_set_events(batch, NULL, &err))
         abort();
