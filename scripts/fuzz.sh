@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets of tests/fuzz with clang, AddressSanitizer and
 # UndefinedBehaviorSanitizer in build-fuzz/, and runs each for FUZZ_SECONDS (default 60)
-# from its seed corpus (tests/fuzz/corpus/<target>) and regression inputs
-# (tests/corpus/fuzz/<target>). New corpus entries go to build-fuzz/corpus/<target>, not
-# into the repository. Any crash, leak, timeout, out-of-memory or UB report fails the run;
-# the input that caused it is left in build-fuzz/findings/<target>/ (copy it to
-# tests/corpus/fuzz/<target>/ as a regression input once the bug is fixed).
+# from its corpus, tests/fuzz/corpus/<target> (seeds and regression inputs). New corpus
+# entries go to build-fuzz/corpus/<target>, not into the repository. Any crash, leak,
+# timeout, out-of-memory or UB report fails the run; the input that caused it is left in
+# build-fuzz/findings/<target>/ (copy it to tests/fuzz/corpus/<target>/ as a regression
+# input once the bug is fixed).
 #
 #   FUZZ_SECONDS=60 FUZZ_TARGETS="fuzz_csv fuzz_lightgbm" FUZZ_JOBS=1 scripts/fuzz.sh
 #
@@ -14,7 +14,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${FUZZ_SECONDS:-60}
-targets=${FUZZ_TARGETS:-"fuzz_xgboost_json fuzz_ubjson fuzz_logistic fuzz_lightgbm fuzz_csv fuzz_model_any fuzz_audit fuzz_schema"}
+targets=${FUZZ_TARGETS:-"fuzz_xgboost_json fuzz_ubjson fuzz_logistic fuzz_lightgbm fuzz_csv
+  fuzz_model_any fuzz_audit fuzz_schema fuzz_events fuzz_device_keys fuzz_bundle fuzz_profiles
+  fuzz_policy fuzz_lane_state"}
 reconfigure=()
 [ -d build-fuzz ] && reconfigure=(--reconfigure)
 # libxgboost (legacy binary models) is not instrumented and not crisk's code: left out.
@@ -30,12 +32,10 @@ for t in $targets; do
   corpus=build-fuzz/corpus/$t findings=build-fuzz/findings/$t
   mkdir -p "$corpus" "$findings"
   log=build-fuzz/$t.log
-  seeds=(tests/fuzz/corpus/$t)
-  [ -d tests/corpus/fuzz/$t ] && seeds+=(tests/corpus/fuzz/$t)
   rc=0
-  "build-fuzz/tests/fuzz/$t-fuzzer" "$corpus" "${seeds[@]}" -max_total_time="$seconds" \
-    -max_len=65536 -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
-    -artifact_prefix="$findings/" >"$log" 2>&1 || rc=$?
+  "build-fuzz/tests/fuzz/$t-fuzzer" "$corpus" "tests/fuzz/corpus/$t" \
+    -max_total_time="$seconds" -max_len=65536 -rss_limit_mb=2048 -timeout=10 \
+    -print_final_stats=1 -artifact_prefix="$findings/" >"$log" 2>&1 || rc=$?
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   size=$(find "$corpus" -type f | wc -l)
   result=ok

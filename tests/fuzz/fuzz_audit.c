@@ -9,15 +9,6 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-/* Writes `size` bytes to a new temporary file whose name goes to `path`; aborts on
- * failure (the harness's, not a finding). */
-static void write_temp(const uint8_t *data, size_t size, char *path)
-{
-    int fd = mkstemp(path);
-    if (fd < 0 || (size > 0 && write(fd, data, size) != (ssize_t)size) || close(fd) != 0)
-        abort();
-}
-
 /* Checks an inclusion proof of the last entry and a consistency proof from the first
  * entry, both against the log's own roots; aborts when one does not verify. */
 static void check_proofs(const crisk_audit_log *log)
@@ -58,7 +49,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fuzz_check_failure(rc, &err);
 
     char path[] = "/tmp/crisk-fuzz-audit-XXXXXX";
-    write_temp(data, size, path);
+    fuzz_write_temp(data, size, path);
     crisk_audit_log *log = NULL;
     rc = crisk_audit_open_read(path, NULL, &log, &err);
     if (rc)

@@ -45,12 +45,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     free(index.spans);
     char path[] = "/tmp/crisk-fuzz-schema-XXXXXX";
-    int fd = mkstemp(path);
-    if (fd < 0)
-        abort();
-    if (write(fd, data, size) != (ssize_t)size)
-        abort();
-    close(fd);
+    fuzz_write_temp(data, size, path);
     crisk_schema *s = NULL;
     crisk_error err;
     int rc = crisk_schema_load(path, &s, &err);

@@ -1,0 +1,20 @@
+/*
+ * fuzz_profiles.c — libFuzzer target: arbitrary bytes as a bundle's risk profiles file,
+ * loaded by crisk_bundle_load (the public API reads rule files only as part of a bundle)
+ * in a small bundle with the example policy; rules that load are evaluated on example
+ * declarations.
+ */
+#include "fuzz_common.h"
+
+/* Loads a small bundle whose profiles are `data` and scores with it. Always returns 0. */
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static int ready;
+    if (!ready) {
+        fuzz_small_manifest("input.json", "policy.json");
+        ready = 1;
+    }
+    fuzz_write_file(fuzz_bundle_path("input.json"), data, size);
+    crisk_bundle_free(fuzz_load_bundle());
+    return 0;
+}
