@@ -266,7 +266,7 @@ int cli_decl_input_open(cli_decl_input *in, const char *path, const char *format
     if (!in->f)
         return CLI_EXIT_FAILURE;
     crisk_decl_options opts;
-    crisk_decl_options_init(&opts);
+    crisk_decl_options_init(&opts, CRISK_DECL_OPTIONS_VERSION);
     opts.extras = extras;
     opts.num_extras = num_extras;
     crisk_error err;

@@ -125,7 +125,7 @@ int cli_table_open(FILE *f, const crisk_model *model, int ignore_extra, cli_tabl
     t->num_features = crisk_model_num_features(model);
     /* Room for wide models' rows: a generous 64 bytes per cell beyond the default. */
     crisk_csv_options opts;
-    crisk_csv_options_init(&opts);
+    crisk_csv_options_init(&opts, CRISK_CSV_OPTIONS_VERSION);
     if (t->num_features < ((size_t)-1 - opts.max_record_bytes) / 64)
         opts.max_record_bytes += 64 * t->num_features;
     int rc = crisk_csv_open(f, &opts, &t->csv, err);

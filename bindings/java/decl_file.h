@@ -84,7 +84,7 @@ static int decl_file_fill(decl_file *file, FILE *f, crisk_decl_format format,
 {
     const crisk_decl_extra extra = {label, 1, 1};
     crisk_decl_options opts;
-    crisk_decl_options_init(&opts);
+    crisk_decl_options_init(&opts, CRISK_DECL_OPTIONS_VERSION);
     if (label[0]) {
         opts.extras = &extra;
         opts.num_extras = 1;

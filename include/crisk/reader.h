@@ -31,8 +31,12 @@ extern "C" {
  * are errors, each naming the line.
  */
 
+/* The layout of crisk_csv_options this header declares (see crisk_load_options). */
+#define CRISK_CSV_OPTIONS_VERSION 1
+
 /* How a reader reads. Initialise with crisk_csv_options_init(). */
 typedef struct crisk_csv_options {
+    unsigned int version;     /* CRISK_CSV_OPTIONS_VERSION: the layout; set by _init() */
     size_t chunk_bytes;       /* bytes asked of fread() at a time; default 64 KiB */
     size_t max_record_bytes;  /* longest record accepted, counting one terminator byte per
                                  field; default 1 MiB. A longer one fails with
@@ -45,8 +49,10 @@ typedef struct crisk_csv_options {
 
 typedef struct crisk_csv_reader crisk_csv_reader;
 
-/* Fills `opts` with the defaults. */
-CRISK_API void crisk_csv_options_init(crisk_csv_options *opts);
+/* Fills `opts` with the defaults above for `version`, which must be
+ * CRISK_CSV_OPTIONS_VERSION, and writes no field that version lacks. Returns 0, or
+ * CRISK_E_INVALID_ARGUMENT (NULL, or a version this crisk does not know). Thread-safe. */
+CRISK_API int crisk_csv_options_init(crisk_csv_options *opts, unsigned int version);
 
 /* Creates a reader over `f` (which stays the caller's: it is neither closed nor
  * rewound) and stores it in `*out` (NULL on failure). `opts` NULL means the defaults.
@@ -118,8 +124,12 @@ typedef struct crisk_decl_extra {
     int binary;         /* the value must be 0 or 1 */
 } crisk_decl_extra;
 
+/* The layout of crisk_decl_options this header declares (see crisk_load_options). */
+#define CRISK_DECL_OPTIONS_VERSION 1
+
 /* How a reader reads. Initialise with crisk_decl_options_init(). */
 typedef struct crisk_decl_options {
+    unsigned int version;   /* CRISK_DECL_OPTIONS_VERSION: the layout; set by _init() */
     size_t max_line_bytes;  /* longest record accepted; default 1 MiB */
     size_t max_raw_bytes;   /* raw text kept in a reject; default 256 */
     const crisk_decl_extra *extras;  /* extra columns (NULL: none) */
@@ -145,8 +155,10 @@ typedef int (*crisk_decl_reject_fn)(void *ctx, const crisk_decl_reject *reject);
 
 typedef struct crisk_decl_reader crisk_decl_reader;
 
-/* Fills `opts` with the defaults. */
-CRISK_API void crisk_decl_options_init(crisk_decl_options *opts);
+/* Fills `opts` with the defaults above for `version`, which must be
+ * CRISK_DECL_OPTIONS_VERSION, and writes no field that version lacks. Returns 0, or
+ * CRISK_E_INVALID_ARGUMENT (NULL, or a version this crisk does not know). Thread-safe. */
+CRISK_API int crisk_decl_options_init(crisk_decl_options *opts, unsigned int version);
 
 /* Returns the format a file name implies by its extension (".csv" or ".jsonl"/".ndjson",
  * any case), or 0 when it implies none. */

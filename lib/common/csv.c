@@ -48,11 +48,15 @@ struct crisk_csv_reader {
 };
 
 /* Fills `opts` with the default chunk size and record limit. */
-void crisk_csv_options_init(crisk_csv_options *opts)
+int crisk_csv_options_init(crisk_csv_options *opts, unsigned int version)
 {
+    if (!opts || version != CRISK_CSV_OPTIONS_VERSION)
+        return CRISK_E_INVALID_ARGUMENT;
+    opts->version = version;
     opts->chunk_bytes = DEFAULT_CHUNK_BYTES;
     opts->max_record_bytes = DEFAULT_MAX_RECORD_BYTES;
     opts->resync = 0;
+    return 0;
 }
 
 /* Creates a reader over `f`; returns 0 or a negative code (see crisk/reader.h). */
@@ -61,7 +65,7 @@ int crisk_csv_open(FILE *f, const crisk_csv_options *opts, crisk_csv_reader **ou
 {
     crisk_csv_options defaults;
     if (!opts) {
-        crisk_csv_options_init(&defaults);
+        crisk_csv_options_init(&defaults, CRISK_CSV_OPTIONS_VERSION);
         opts = &defaults;
     }
     if (!out)
@@ -69,6 +73,10 @@ int crisk_csv_open(FILE *f, const crisk_csv_options *opts, crisk_csv_reader **ou
     *out = NULL;
     if (!f)
         return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "the input stream is NULL");
+    int rc = crisk__options_version(opts->version, CRISK_CSV_OPTIONS_VERSION,
+                                   "crisk_csv_options", err);
+    if (rc)
+        return rc;
     if (opts->chunk_bytes == 0 || opts->max_record_bytes == 0)
         return crisk__fail(err, CRISK_E_INVALID_ARGUMENT,
                           "chunk_bytes and max_record_bytes must be positive");

@@ -70,12 +70,16 @@ struct crisk_decl_reader {
 };
 
 /* Fills `opts` with the defaults: 1 MiB records, 256 raw bytes kept, no extras. */
-void crisk_decl_options_init(crisk_decl_options *opts)
+int crisk_decl_options_init(crisk_decl_options *opts, unsigned int version)
 {
+    if (!opts || version != CRISK_DECL_OPTIONS_VERSION)
+        return CRISK_E_INVALID_ARGUMENT;
+    opts->version = version;
     opts->max_line_bytes = DEFAULT_MAX_LINE_BYTES;
     opts->max_raw_bytes = DEFAULT_MAX_RAW_BYTES;
     opts->extras = NULL;
     opts->num_extras = 0;
+    return 0;
 }
 
 /* Returns 1 when `s` ends with `suffix`, ignoring case. */
@@ -279,7 +283,7 @@ static int check_extra_number(const crisk_decl_reader *r, size_t k, double v, do
 static int open_csv(crisk_decl_reader *r, FILE *f, crisk_error *err)
 {
     crisk_csv_options co;
-    crisk_csv_options_init(&co);
+    crisk_csv_options_init(&co, CRISK_CSV_OPTIONS_VERSION);
     co.max_record_bytes = r->opts.max_line_bytes;
     co.resync = 1;
     int rc = crisk_csv_open(f, &co, &r->csv, err);
@@ -336,7 +340,7 @@ int crisk_decl_open(FILE *f, crisk_decl_format format, const crisk_schema *schem
 {
     crisk_decl_options defaults;
     if (!opts) {
-        crisk_decl_options_init(&defaults);
+        crisk_decl_options_init(&defaults, CRISK_DECL_OPTIONS_VERSION);
         opts = &defaults;
     }
     if (!out)
@@ -345,6 +349,10 @@ int crisk_decl_open(FILE *f, crisk_decl_format format, const crisk_schema *schem
     if (!f || !schema || (format != CRISK_DECL_CSV && format != CRISK_DECL_JSONL))
         return crisk__fail(err, CRISK_E_INVALID_ARGUMENT,
                           "a stream, a schema and a known format are needed");
+    int rc = crisk__options_version(opts->version, CRISK_DECL_OPTIONS_VERSION,
+                                   "crisk_decl_options", err);
+    if (rc)
+        return rc;
     if (opts->max_line_bytes == 0 || (opts->num_extras && !opts->extras))
         return crisk__fail(err, CRISK_E_INVALID_ARGUMENT,
                           "max_line_bytes must be positive and extras given");
@@ -363,7 +371,7 @@ int crisk_decl_open(FILE *f, crisk_decl_format format, const crisk_schema *schem
     r->seen = calloc(slots ? slots : 1, sizeof *r->seen);
     r->extra_row = malloc((opts->num_extras ? opts->num_extras : 1) * sizeof *r->extra_row);
     r->raw = malloc(opts->max_raw_bytes + 1);
-    int rc = 0;
+    rc = 0;
     if (!r->values || !r->lengths || !r->seen || !r->extra_row || !r->raw) {
         rc = crisk__fail(err, CRISK_E_NOMEM, "out of memory for a declaration reader");
     } else if (format == CRISK_DECL_CSV) {

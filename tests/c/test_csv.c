@@ -22,7 +22,7 @@ static char *render(const char *text, size_t size, size_t chunk, size_t max_reco
     FILE *f = fmemopen((void *)text, size, "rb");
     ck_assert_ptr_nonnull(f);
     crisk_csv_options opts;
-    crisk_csv_options_init(&opts);
+    crisk_csv_options_init(&opts, CRISK_CSV_OPTIONS_VERSION);
     opts.chunk_bytes = chunk;
     if (max_record)
         opts.max_record_bytes = max_record;
@@ -168,7 +168,7 @@ START_TEST(test_sticky_error_and_arguments)
     ck_assert_int_eq(crisk_csv_open(NULL, NULL, &r, &err), CRISK_E_INVALID_ARGUMENT);
     ck_assert_ptr_null(r);
     crisk_csv_options opts;
-    crisk_csv_options_init(&opts);
+    crisk_csv_options_init(&opts, CRISK_CSV_OPTIONS_VERSION);
     opts.max_record_bytes = 0;
     f = tmpfile();
     ck_assert_int_eq(crisk_csv_open(f, &opts, &r, &err), CRISK_E_INVALID_ARGUMENT);
@@ -186,7 +186,7 @@ START_TEST(test_long_stream)
         fprintf(f, i % 2 ? "%zu,\"q,%zu\"\r\n" : "%zu,\"multi\nline\"\n", i, i);
     rewind(f);
     crisk_csv_options opts;
-    crisk_csv_options_init(&opts);
+    crisk_csv_options_init(&opts, CRISK_CSV_OPTIONS_VERSION);
     opts.chunk_bytes = 61;
     opts.max_record_bytes = 64;
     crisk_csv_reader *r = NULL;

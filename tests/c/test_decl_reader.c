@@ -246,7 +246,7 @@ START_TEST(csv_rejects_each_bad_row)
     run r;
     crisk_error err;
     crisk_decl_options opts;
-    crisk_decl_options_init(&opts);
+    crisk_decl_options_init(&opts, CRISK_DECL_OPTIONS_VERSION);
     opts.max_line_bytes = 60; /* line 11 is longer */
     ck_assert_int_eq(read_text(&r, text, sizeof text - 1, CRISK_DECL_CSV, &opts, &err), 0);
     ck_assert_uint_eq(r.read, 11);
@@ -286,7 +286,7 @@ START_TEST(jsonl_rejects_each_bad_row)
     run r;
     crisk_error err;
     crisk_decl_options opts;
-    crisk_decl_options_init(&opts);
+    crisk_decl_options_init(&opts, CRISK_DECL_OPTIONS_VERSION);
     opts.max_line_bytes = 70; /* line 10 is longer */
     opts.max_raw_bytes = 16;
     ck_assert_int_eq(read_text(&r, text, sizeof text - 1, CRISK_DECL_JSONL, &opts, &err), 0);
@@ -341,7 +341,7 @@ START_TEST(extras_are_checked_and_returned)
 {
     static const crisk_decl_extra label[] = {{"fraud", 1, 1}, {"revenue", 0, 0}};
     crisk_decl_options opts;
-    crisk_decl_options_init(&opts);
+    crisk_decl_options_init(&opts, CRISK_DECL_OPTIONS_VERSION);
     opts.extras = label;
     opts.num_extras = 2;
     static const char csv[] =

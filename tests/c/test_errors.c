@@ -141,6 +141,8 @@ START_TEST(test_options_init_versions)
     CHECK_INIT(crisk_fit_options, FIT);
     CHECK_INIT(crisk_events_options, EVENTS);
     CHECK_INIT(crisk_score_options, SCORE);
+    CHECK_INIT(crisk_csv_options, CSV);
+    CHECK_INIT(crisk_decl_options, DECL);
 }
 END_TEST
 
@@ -220,6 +222,21 @@ START_TEST(test_options_calls_refuse_unknown_versions)
     crisk_events *ev = NULL;
     expect_refused(crisk_events_parse(s, NULL, "", 0, &eo, &ev, &err), &err,
                    "crisk_events_options", eo.version);
+
+    FILE *f = tmpfile();
+    ck_assert_ptr_nonnull(f);
+    crisk_csv_options co;
+    crisk_csv_options_init(&co, CRISK_CSV_OPTIONS_VERSION);
+    co.version = UNKNOWN_VERSION(CSV);
+    crisk_csv_reader *csv = NULL;
+    expect_refused(crisk_csv_open(f, &co, &csv, &err), &err, "crisk_csv_options", co.version);
+    crisk_decl_options dopts;
+    crisk_decl_options_init(&dopts, CRISK_DECL_OPTIONS_VERSION);
+    dopts.version = UNKNOWN_VERSION(DECL);
+    crisk_decl_reader *reader = NULL;
+    expect_refused(crisk_decl_open(f, CRISK_DECL_CSV, s, &dopts, &reader, &err), &err,
+                   "crisk_decl_options", dopts.version);
+    fclose(f);
 
     crisk_batch_free(batch);
     crisk_batch_free(bundle_batch);

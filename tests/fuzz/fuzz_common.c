@@ -5,7 +5,6 @@
 #include "fuzz_common.h"
 
 #include "common/file.h"
-#include "decl/reader.h"
 #include "engine/engine.h"
 #include "model/model.h"
 
@@ -156,18 +155,18 @@ crisk_batch *fuzz_example_batch(const crisk_schema *schema, size_t rows)
     size_t size;
     const char *csv = fuzz_example_file("declarations.csv", &size);
     FILE *f = fmemopen((void *)csv, size, "rb");
-    crisk__decl_options opts;
-    crisk__decl_options_init(&opts);
-    crisk__decl_reader *reader = NULL;
+    crisk_decl_options opts;
+    crisk_decl_options_init(&opts, CRISK_DECL_OPTIONS_VERSION);
+    crisk_decl_reader *reader = NULL;
     crisk_batch *batch = NULL;
     crisk_error err;
     size_t added;
-    if (!f || crisk__decl_open(f, CRISK_DECL_CSV, schema, &opts, &reader, &err) ||
+    if (!f || crisk_decl_open(f, CRISK_DECL_CSV, schema, &opts, &reader, &err) ||
         crisk_batch_new(schema, &batch, &err) ||
-        crisk__decl_read(reader, batch, rows, NULL, NULL, NULL, &added, &err) ||
+        crisk_decl_read(reader, batch, rows, NULL, NULL, NULL, &added, &err) ||
         added != rows)
         abort();
-    crisk__decl_free(reader);
+    crisk_decl_free(reader);
     fclose(f);
     return batch;
 }
@@ -221,7 +220,7 @@ static void write_small_schema(void)
     for (size_t i = 0; i < ROWS; i++)
         labels[i] = i % 5 == 0;
     crisk_fit_options opts;
-    crisk_fit_options_init(&opts);
+    crisk_fit_options_init(&opts, CRISK_FIT_OPTIONS_VERSION);
     crisk_error err;
     if (crisk_schema_fit(s, batch, labels, ROWS, &opts, &err) ||
         crisk_schema_save(s, fuzz_bundle_path("small_schema.json"), &err))
@@ -280,7 +279,7 @@ void fuzz_score_bundle(const crisk_bundle *bundle, crisk_lane_state *stream)
 {
     crisk_batch *batch = fuzz_example_batch(crisk_bundle_schema(bundle), FUZZ_DECLARATIONS);
     crisk_score_options opts;
-    crisk_score_options_init(&opts);
+    crisk_score_options_init(&opts, CRISK_SCORE_OPTIONS_VERSION);
     opts.today = FUZZ_TODAY;
     opts.stream = stream;
     opts.explain = crisk_bundle_score_model(bundle) >= 0 ? 3 : 0;

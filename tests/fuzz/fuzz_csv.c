@@ -19,7 +19,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!f)
         abort();
     crisk_csv_options opts;
-    crisk_csv_options_init(&opts);
+    crisk_csv_options_init(&opts, CRISK_CSV_OPTIONS_VERSION);
     opts.chunk_bytes = 7;
     opts.max_record_bytes = 4096;
     crisk_csv_reader *reader = NULL;

@@ -42,7 +42,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     crisk_events_options opts;
-    crisk_events_options_init(&opts);
+    crisk_events_options_init(&opts, CRISK_EVENTS_OPTIONS_VERSION);
     opts.keys = keys;
     size_t len;
     const char *events = example_events(&len);

@@ -69,7 +69,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     /* Small limits, so that inputs of a few kilobytes reach them. */
     crisk_events_options opts;
-    crisk_events_options_init(&opts);
+    crisk_events_options_init(&opts, CRISK_EVENTS_OPTIONS_VERSION);
     opts.max_events = 64;
     opts.max_rejects = 64;
     opts.max_line_bytes = 1024;
