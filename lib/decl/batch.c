@@ -6,7 +6,8 @@
 #include "common/date.h"
 #include "common/error.h"
 #include "common/grow.h"
-#include "decl/schema_impl.h"
+#include "decl/batch.h"
+#include "decl/types.h"
 #include "common/short_copy.h"
 
 #include <math.h>

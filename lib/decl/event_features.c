@@ -9,7 +9,9 @@
  * (results in input order, rows joined one feature at a time) does not otherwise need.
  */
 #include "common/error.h"
+#include "decl/event_features.h"
 #include "decl/event_index.h"
+#include "decl/types.h"
 
 #include <math.h>
 

@@ -1,43 +1,15 @@
 /*
- * decl/event_index.h — the inside of a crisk_events index (events/stream.c reads a stream into it,
- * lib/event_features.c joins it to declarations) and the names of event types and key
- * kinds, shared with schema.c. Internal to the library.
+ * decl/event_index.h — the inside of a crisk_events index: events/stream.c reads a stream
+ * into it, decl/event_features.c joins it to declarations. Internal to the library.
  */
-#ifndef CRISK_EVENTS_H
-#define CRISK_EVENTS_H
+#ifndef CRISK_DECL_EVENT_INDEX_H
+#define CRISK_DECL_EVENT_INDEX_H
 
-#include "decl/schema_impl.h"
+#include "decl/types.h"
 #include "common/strmap.h"
 
 #include <stdint.h>
 #include <string.h>
-
-/* The kinds of key an event refers to; numbering starts at 1 (0: none). */
-typedef enum crisk__event_key_type {
-    CRISK__EVENT_KEY_CONTAINER = 1, CRISK__EVENT_KEY_TRANSPORT_DOCUMENT, CRISK__EVENT_KEY_CONVEYANCE,
-    CRISK__EVENT_KEY_DECLARATION
-} crisk__event_key_type;
-#define CRISK__EVENT_KEY_TYPES 5 /* entries of crisk__event_key_names, entry 0 unused */
-
-/* Built-in event types are numbered 0..EVENT_BUILTIN_TYPES-1 in this order; a schema's
- * custom types follow. */
-enum { CRISK__EVENT_XRAY_RESULT = 6, CRISK__EVENT_BUILTIN_TYPES = 7 };
-
-extern const char *const crisk__event_key_names[CRISK__EVENT_KEY_TYPES];
-extern const char *const crisk__event_builtin_names[CRISK__EVENT_BUILTIN_TYPES];
-
-/* Returns the number of event type `name` for schema `s` (built-in or custom), or -1. */
-long crisk__event_type_index(const crisk_schema *s, const char *name);
-
-/* Returns the name of event type `type` of schema `s`. */
-const char *crisk__event_type_name(const crisk_schema *s, uint32_t type);
-
-/* Returns 1 when `name` is a well-formed custom event type name (1 to 64 bytes of
- * lowercase letters, digits, '.', '_' and '-', starting with a letter), else 0. */
-int crisk__event_type_name_valid(const char *name);
-
-/* Returns the number of key kind `name` (1..4), or 0. */
-unsigned crisk__event_key_type_index(const char *name);
 
 /* Times are microseconds since 1970-01-01T00:00:00Z. */
 #define CRISK__EVENT_US_PER_DAY 86400000000LL
@@ -78,4 +50,4 @@ static inline size_t crisk__event_key(unsigned type, const char *value, size_t l
     return len + 1;
 }
 
-#endif /* CRISK_EVENTS_H */
+#endif /* CRISK_DECL_EVENT_INDEX_H */

@@ -2,7 +2,8 @@
  * decl/event_types.c — the vocabulary of sensor events a schema may name: key kinds,
  * built-in event types and the schema's own, by name and number.
  */
-#include "decl/event_index.h"
+#include "decl/event_types.h"
+#include "decl/types.h"
 
 #include <string.h>
 

@@ -5,7 +5,12 @@
  */
 #include "common/date.h"
 #include "common/error.h"
-#include "decl/schema_impl.h"
+#include "decl/event_features.h"
+#include "decl/features.h"
+#include "decl/fitted.h"
+#include "decl/keys.h"
+#include "decl/plain_features.h"
+#include "decl/types.h"
 #include "common/short_copy.h"
 
 #include <math.h>

@@ -6,7 +6,10 @@
  */
 #include "common/error.h"
 #include "common/grow.h"
-#include "decl/schema_impl.h"
+#include "decl/fitted.h"
+#include "decl/keys.h"
+#include "decl/plain_features.h"
+#include "decl/types.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -8,7 +8,11 @@
  */
 #include "common/error.h"
 #include "common/jsonpull.h"
-#include "decl/schema_impl.h"
+#include "decl/fitted.h"
+#include "decl/fitted_read.h"
+#include "decl/keys.h"
+#include "decl/plain_features.h"
+#include "decl/types.h"
 
 #include <math.h>
 #include <stdint.h>

@@ -4,7 +4,8 @@
  * writes it. Fitting, reading fitted tables and scoring all key rows through here.
  */
 #include "common/short_copy.h"
-#include "decl/schema_impl.h"
+#include "decl/keys.h"
+#include "decl/types.h"
 
 #include <string.h>
 

@@ -3,7 +3,8 @@
  * hs_prefix): the one definition of their values, for scoring, fitting and bands.
  */
 #include "common/date.h"
-#include "decl/schema_impl.h"
+#include "decl/plain_features.h"
+#include "decl/types.h"
 
 #include <math.h>
 

@@ -5,7 +5,7 @@
  */
 #include "crisk.h"
 
-#include "decl/declarations.h"
+#include "decl/schema.h"
 #include "common/error.h"
 
 #include <cjson/cJSON.h>

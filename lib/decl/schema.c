@@ -6,8 +6,13 @@
 #include "common/file.h"
 #include "common/jsonfile.h"
 #include "common/jsonpull.h"
-#include "decl/event_index.h"
-#include "decl/schema_impl.h"
+#include "decl/event_types.h"
+#include "decl/fitted.h"
+#include "decl/fitted_read.h"
+#include "decl/keys.h"
+#include "decl/plain_features.h"
+#include "decl/schema.h"
+#include "decl/types.h"
 
 #include <errno.h>
 #include <math.h>

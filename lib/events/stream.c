@@ -7,6 +7,8 @@
 #include "common/error.h"
 #include "common/grow.h"
 #include "decl/event_index.h"
+#include "decl/event_types.h"
+#include "decl/types.h"
 #include "common/jsonfile.h"
 #include "common/date.h"
 #include "common/hex.h"

@@ -5,7 +5,8 @@
  */
 #include "policy/bundle_impl.h"
 
-#include "decl/declarations.h"
+#include "decl/fitted.h"
+#include "decl/schema.h"
 #include "common/digest.h"
 #include "common/error.h"
 #include "common/grow.h"

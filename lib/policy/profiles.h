@@ -10,7 +10,8 @@
 #ifndef CRISK_PROFILES_H
 #define CRISK_PROFILES_H
 
-#include "decl/declarations.h"
+#include "crisk.h"
+
 
 #include <cjson/cJSON.h>
 #include <stddef.h>

@@ -13,7 +13,8 @@
  */
 #include "policy/bundle_impl.h"
 
-#include "decl/declarations.h"
+#include "decl/batch.h"
+#include "decl/schema.h"
 #include "common/error.h"
 #include "common/grow.h"
 

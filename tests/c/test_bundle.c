@@ -8,7 +8,8 @@
  * against the precedence worked out here; then streaming, and the manifest's refusals.
  */
 #include "crisk.h"
-#include "decl/declarations.h"
+#include "decl/fitted.h"
+#include "decl/schema.h"
 
 #include "check_run.h"
 #include "decl_families.h"

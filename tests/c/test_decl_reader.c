@@ -6,7 +6,6 @@
  */
 #include "check_run.h"
 #include "crisk.h"
-#include "decl/declarations.h"
 
 #include <check.h>
 #include <math.h>

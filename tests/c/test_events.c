@@ -8,7 +8,6 @@
  * on event features sending a declaration to red only when its events are joined.
  */
 #include "crisk.h"
-#include "decl/declarations.h"
 
 #include "check_run.h"
 #include "test_files.h"

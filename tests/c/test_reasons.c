@@ -8,7 +8,7 @@
  * against the score model's margin: every field's contribution plus the bias sums to it.
  */
 #include "crisk.h"
-#include "decl/declarations.h"
+#include "decl/schema.h"
 
 #include "check_run.h"
 #include "decl_families.h"

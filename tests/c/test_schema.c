@@ -7,7 +7,8 @@
  */
 #include "check_run.h"
 #include "test_files.h"
-#include "decl/declarations.h"
+#include "decl/fitted.h"
+#include "decl/schema.h"
 
 #include <check.h>
 #include <math.h>

@@ -6,7 +6,7 @@
  */
 #include "fuzz_common.h"
 
-#include "decl/declarations.h"
+#include "decl/fitted_read.h"
 #include "common/jsonpull.h"
 
 #include <cjson/cJSON.h>

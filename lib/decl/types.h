@@ -1,12 +1,11 @@
 /*
- * decl/schema_impl.h — the inside of a crisk_schema and a crisk_batch, shared by schema.c
- * (parse, save), batch.c (rows), features.c (building features) and fitted.c (fitting).
- * Internal to the library.
+ * decl/types.h — the inside of a crisk_schema and a crisk_batch: the structs every file of
+ * decl/ reads, and the inline accessors of a batch's values. Internal to the library.
  */
-#ifndef CRISK_SCHEMA_IMPL_H
-#define CRISK_SCHEMA_IMPL_H
+#ifndef CRISK_DECL_TYPES_H
+#define CRISK_DECL_TYPES_H
 
-#include "decl/declarations.h"
+#include "crisk.h"
 #include "common/jsonfile.h"
 #include "common/jsonpull.h"
 #include "common/strmap.h"
@@ -166,85 +165,10 @@ static inline double batch_number(const crisk_batch *b, size_t row, size_t field
     return b->cols[field].num ? b->cols[field].num[row] : (double)NAN;
 }
 
-/* Returns the feature's need for fitted state: 1 for category and risk features. */
-int crisk__feature_needs_fit(const crisk__schema_feature *f);
-
 /* Returns 1 when feature `f` is computed from joined sensor events, else 0. */
 static inline int crisk__feature_is_event(const crisk__schema_feature *f)
 {
     return f->op >= CRISK__OP_EVENT_COUNT && f->op <= CRISK__OP_EVENT_MAX;
 }
 
-/* Returns the value of event feature `f` for row `row` of `b` from the events joined to
- * the batch (lib/event_features.c; docs/events.md, "Features"): NaN when the batch has no
- * events, the row has no key or date, or the key has no event in the window. */
-float crisk__event_feature(const crisk_schema *s, const crisk_batch *b,
-                          const crisk__schema_feature *f, size_t row);
-
-/* Builds row `row`'s composite key of set `set` into `buf` (of `cap` bytes; a key never
- * needs more than crisk__key_capacity) and returns its length, -1 when a part is missing
- * (or an HS code is shorter than the digits asked), or -2 when it does not fit in `cap`.
- * Parts are length-prefixed, so that no two different part lists give the same bytes. */
-long crisk__key_build(const crisk_schema *s, const crisk_batch *b, size_t set, size_t row,
-                     char *buf, size_t cap);
-
-/* Returns the scratch size a key of `schema` may need. */
-size_t crisk__key_capacity(const crisk_schema *s);
-
-/* Splits a key built by crisk__key_build into its parts: stores part k's text and length
- * in `parts[k]`, `lens[k]`. */
-void crisk__key_split(const char *key, size_t nparts, const char **parts, size_t *lens);
-
-/* Builds the features of rows [begin, end) of `b` into `out` (row-major, nfeatures per
- * row) from `fit`. When fit->folds > 0, `folds_of` gives each row's fold and risk features
- * use the other folds' statistics. The one code path for training and scoring. */
-int crisk__features_build(const crisk_schema *s, const crisk__fitted_state *fit,
-                         const crisk_batch *b, const uint32_t *folds_of, float *out,
-                         crisk_error *err);
-
-/* The one fit set-up of crisk_schema_fit and crisk_schema_training_matrix (lib/decl/
- * fitted.c): takes the default options when `opts` is NULL, checks the arguments (the
- * batch is the schema's, one label, 0 or 1, per row, options in range) and fits `fit`
- * from `b` and `labels`. With `folds_of` NULL the fit is the schema's stored state, bands
- * included; otherwise `*folds_of` receives each row's fold (malloc'd, the caller frees
- * it) and the risk tables keep per-fold shares for out-of-fold training features, without
- * bands. Returns 0, or an error code with `fit` empty and `*folds_of` NULL. */
-int crisk__fit(const crisk_schema *s, const crisk_batch *b, const float *labels,
-               size_t nlabels, const crisk_fit_options *opts, uint32_t **folds_of,
-               crisk__fitted_state *fit, crisk_error *err);
-
-/* Frees a fitted state and leaves it empty. */
-void crisk__fitted_free(const crisk_schema *s, crisk__fitted_state *fit);
-
-/* Writes `s`'s fitted state as the JSON object "fitted" into `root`. Returns 0 or
- * CRISK_E_NOMEM. */
-int crisk__fitted_to_json(const crisk_schema *s, cJSON *root, crisk_error *err);
-
-/* Reads the "fitted" value, the `len` bytes of JSON at `text` (checked by
- * crisk__json_check_text, whose container `index` may be given, or printed by cJSON), into
- * s->fit, naming the JSON path of any error (lib/fitted_read.c). */
-int crisk__fitted_from_text(crisk_schema *s, const char *text, size_t len,
-                           const crisk__jindex *index, crisk_error *err);
-
-/* Returns 1 when a risk feature groups rows by key set `set`, else 0. */
-int crisk__set_has_risk(const crisk_schema *s, size_t set);
-
-/* Returns a JSON value describing key set `set` as the schema writes keys
- * (["origin", {"field": "hs_code", "digits": 6}]), or NULL when out of memory. */
-cJSON *crisk__key_set_to_json(const crisk_schema *s, size_t set);
-
-/* A date decomposed into its parts, kept between the features of one row. */
-typedef struct crisk__civil_date {
-    int valid;
-    long days, year;
-    unsigned month, day, yday;
-} crisk__civil_date;
-
-/* Returns the value of table-free feature `f` for row `row` (NaN when missing); `cache`
- * (or NULL) keeps the row's last decomposed date. */
-float crisk__feature_plain(const crisk_batch *b, const crisk__schema_feature *f, size_t row,
-                          crisk__civil_date *cache);
-
-
-
-#endif /* CRISK_SCHEMA_IMPL_H */
+#endif /* CRISK_DECL_TYPES_H */
