@@ -131,7 +131,7 @@ void crisk_audit_key_free(crisk_audit_key *key)
  * its length, or -1 when `capacity` is too small. */
 static int checkpoint_body(const crisk_checkpoint *cp, char *buf, size_t capacity)
 {
-    char root[CRISK_SHA256_HEX + 1];
+    char root[CRISK__SHA256_HEX + 1];
     crisk_hex_encode(cp->root, CRISK_HASH_SIZE, root);
     int n = snprintf(buf, capacity, "%s\nsize %" PRIu64 "\nroot %s\ntime %" PRId64 "\n",
                      checkpoint_magic, cp->tree_size, root, cp->timestamp);

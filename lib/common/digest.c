@@ -11,7 +11,7 @@
 #include <string.h>
 
 int crisk__sha256_parts(int prefix, const void *a, size_t a_size, const void *b,
-                       size_t b_size, unsigned char out[CRISK_SHA256_SIZE])
+                       size_t b_size, unsigned char out[CRISK__SHA256_SIZE])
 {
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     unsigned char p = (unsigned char)prefix;
@@ -20,7 +20,7 @@ int crisk__sha256_parts(int prefix, const void *a, size_t a_size, const void *b,
              (prefix < 0 || EVP_DigestUpdate(ctx, &p, 1) == 1) &&
              (a_size == 0 || EVP_DigestUpdate(ctx, a, a_size) == 1) &&
              (b_size == 0 || EVP_DigestUpdate(ctx, b, b_size) == 1) &&
-             EVP_DigestFinal_ex(ctx, out, &len) == 1 && len == CRISK_SHA256_SIZE;
+             EVP_DigestFinal_ex(ctx, out, &len) == 1 && len == CRISK__SHA256_SIZE;
     EVP_MD_CTX_free(ctx);
     return ok ? 0 : CRISK_E_DEPENDENCY;
 }
@@ -59,7 +59,7 @@ static int hash_file(EVP_MD_CTX *ctx, const char *path, size_t max_bytes, crisk_
 }
 
 int crisk__sha256_files(const char *const *paths, size_t n, size_t max_bytes,
-                       unsigned char out[CRISK_SHA256_SIZE], crisk_error *err)
+                       unsigned char out[CRISK__SHA256_SIZE], crisk_error *err)
 {
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     unsigned int len = 0;
@@ -67,7 +67,7 @@ int crisk__sha256_files(const char *const *paths, size_t n, size_t max_bytes,
                  ? 0 : crisk__fail(err, CRISK_E_DEPENDENCY, "SHA-256 failed");
     for (size_t i = 0; rc == 0 && i < n; i++)
         rc = hash_file(ctx, paths[i], max_bytes, err);
-    if (rc == 0 && (EVP_DigestFinal_ex(ctx, out, &len) != 1 || len != CRISK_SHA256_SIZE))
+    if (rc == 0 && (EVP_DigestFinal_ex(ctx, out, &len) != 1 || len != CRISK__SHA256_SIZE))
         rc = crisk__fail(err, CRISK_E_DEPENDENCY, "SHA-256 failed");
     EVP_MD_CTX_free(ctx);
     return rc;

@@ -13,11 +13,11 @@ const char *crisk_err_name(int code)
     switch (code) {
     case CRISK_OK:
         return "CRISK_OK";
-#define CRISK_NAME_CASE_(name, value, text) \
+#define CRISK__NAME_CASE_(name, value, text) \
     case CRISK_E_##name:                    \
         return "CRISK_E_" #name;
-        CRISK_ERRNO_MAP(CRISK_NAME_CASE_)
-#undef CRISK_NAME_CASE_
+        CRISK_ERRNO_MAP(CRISK__NAME_CASE_)
+#undef CRISK__NAME_CASE_
     default:
         return "CRISK_E_UNKNOWN";
     }
@@ -29,11 +29,11 @@ const char *crisk_strerror(int code)
     switch (code) {
     case CRISK_OK:
         return "success";
-#define CRISK_TEXT_CASE_(name, value, text) \
+#define CRISK__TEXT_CASE_(name, value, text) \
     case CRISK_E_##name:                    \
         return text;
-        CRISK_ERRNO_MAP(CRISK_TEXT_CASE_)
-#undef CRISK_TEXT_CASE_
+        CRISK_ERRNO_MAP(CRISK__TEXT_CASE_)
+#undef CRISK__TEXT_CASE_
     default:
         return "unknown error";
     }

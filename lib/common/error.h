@@ -7,9 +7,9 @@
 #include "crisk.h"
 
 #if defined(__GNUC__)
-#  define CRISK_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#  define CRISK__PRINTF(a, b) __attribute__((format(printf, a, b)))
 #else
-#  define CRISK_PRINTF(a, b)
+#  define CRISK__PRINTF(a, b)
 #endif
 
 /* Fills `err` (which may be NULL) with `code` and a message formatted from `fmt`, and

@@ -89,3 +89,11 @@ int crisk__json_check_path_keys(const cJSON *obj, const char *path, const char *
     }
     return 0;
 }
+
+size_t crisk__json_array_size(const cJSON *arr)
+{
+    size_t n = 0;
+    for (const cJSON *it = arr->child; it; it = it->next)
+        n++;
+    return n;
+}

@@ -25,6 +25,9 @@ int crisk__json_check_keys(const cJSON *obj, const char *const *allowed, const c
  * messages. */
 const char *crisk__json_type_name(const cJSON *item);
 
+/* Returns the number of elements of JSON array `arr` (counted, not cJSON's int). */
+size_t crisk__json_array_size(const cJSON *arr);
+
 /* Checks that every key of object `obj` (at JSON path `path`, "" for the root) is one of
  * the `n` `keys` (NULL entries ignored) and appears once. Returns 0, or CRISK_E_FORMAT
  * with the message "PATH.KEY: unknown key" or "PATH.KEY: duplicate key". */

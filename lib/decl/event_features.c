@@ -50,7 +50,7 @@ float crisk__event_feature(const crisk_schema *s, const crisk_batch *b,
     double date = s->date_field >= 0 ? batch_number(b, row, (size_t)s->date_field) : NAN;
     if (!ev || !value || isnan(date))
         return NAN;
-    char key[1 + CRISK_SCHEMA_MAX_FIELD_BYTES];
+    char key[1 + CRISK__SCHEMA_MAX_FIELD_BYTES];
     long k = crisk__strmap_find(&ev->keys, key, crisk__event_key(f->key_type, value, len, key));
     if (k < 0)
         return NAN;

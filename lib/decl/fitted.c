@@ -61,9 +61,9 @@ static int fit_check(const crisk_schema *s, const crisk_batch *b, const float *l
     if (b->rows >= UINT32_MAX)
         return crisk__fail(err, CRISK_E_LIMIT, "%zu rows: fitting takes fewer than 2^32",
                           b->rows);
-    if (opts->folds < 2 || opts->folds > CRISK_SCHEMA_MAX_FOLDS)
+    if (opts->folds < 2 || opts->folds > CRISK__SCHEMA_MAX_FOLDS)
         return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "folds = %u: 2 to %d are allowed",
-                          opts->folds, CRISK_SCHEMA_MAX_FOLDS);
+                          opts->folds, CRISK__SCHEMA_MAX_FOLDS);
     if (!(opts->smoothing >= 0 && opts->smoothing <= 1e12))
         return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "smoothing = %g: a number in [0, "
                           "1e12] is needed", opts->smoothing);
@@ -280,7 +280,7 @@ static int fitted_build(const crisk_schema *s, const crisk_batch *b, const float
             size_t len;
             const char *t = batch_text(b, r, f->field, &len);
             if (t && (rc = crisk__strmap_insert(dict, t, len, &k)) == 0
-                && dict->size > CRISK_SCHEMA_MAX_CATEGORIES)
+                && dict->size > CRISK__SCHEMA_MAX_CATEGORIES)
                 rc = CRISK_E_LIMIT;
         }
     }
@@ -296,7 +296,7 @@ static int fitted_build(const crisk_schema *s, const crisk_batch *b, const float
     free(key);
     if (rc == CRISK_E_LIMIT)
         return crisk__fail(err, rc, "fitting %s: more than %zu distinct values", what,
-                          CRISK_SCHEMA_MAX_CATEGORIES);
+                          CRISK__SCHEMA_MAX_CATEGORIES);
     if (rc)
         return crisk__fail(err, rc, "fitting %s: out of memory", what);
     fit->present = 1;
@@ -398,8 +398,8 @@ static cJSON *json_text(const char *text, size_t len, char *buf)
 static cJSON *entry_json(const crisk__strmap *map, size_t k, size_t nparts, double a, double b,
                          char *buf)
 {
-    const char *parts[CRISK_SCHEMA_MAX_KEY_PARTS];
-    size_t lens[CRISK_SCHEMA_MAX_KEY_PARTS], len;
+    const char *parts[CRISK__SCHEMA_MAX_KEY_PARTS];
+    size_t lens[CRISK__SCHEMA_MAX_KEY_PARTS], len;
     crisk__key_split(crisk__strmap_key(map, k, &len), nparts, parts, lens);
     cJSON *e = cJSON_CreateArray();
     int ok = e != NULL;

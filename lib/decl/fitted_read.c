@@ -188,7 +188,7 @@ static int entry_items(const crisk_schema *s, crisk__jpull *c, size_t nparts, en
 static int read_entry(crisk_schema *s, crisk__jpull *c, size_t nparts, crisk__risk_table *t,
                       crisk__band_table *bt, char *key, const char *path, crisk_error *err)
 {
-    entry_item item[CRISK_SCHEMA_MAX_KEY_PARTS + 3];
+    entry_item item[CRISK__SCHEMA_MAX_KEY_PARTS + 3];
     size_t n, len, idx;
     crisk__jpull e = *c;
     int rc = entry_items(s, &e, nparts, item, &n, key, &len);
@@ -258,9 +258,9 @@ static int read_categories(crisk_schema *s, const crisk__jpull *arr, crisk_error
             return rc;
         if (!has_name || !string_is(name, f->name))
             return crisk__fail(err, CRISK_E_FORMAT, "%s.feature: expected \"%s\"", at, f->name);
-        if (crisk__jpull_count(&vals) > CRISK_SCHEMA_MAX_CATEGORIES)
+        if (crisk__jpull_count(&vals) > CRISK__SCHEMA_MAX_CATEGORIES)
             return crisk__fail(err, CRISK_E_LIMIT, "%s.values: more than %zu values", at,
-                              CRISK_SCHEMA_MAX_CATEGORIES);
+                              CRISK__SCHEMA_MAX_CATEGORIES);
         size_t k = 0, idx;
         crisk__jpull_enter(&vals);
         for (; crisk__jpull_more(&vals); k++) {

@@ -12,7 +12,7 @@
 /* Returns the largest size a composite key of the schema can have. */
 size_t crisk__key_capacity(const crisk_schema *s)
 {
-    return CRISK_SCHEMA_MAX_KEY_PARTS * (2 + s->max_field_bytes);
+    return CRISK__SCHEMA_MAX_KEY_PARTS * (2 + s->max_field_bytes);
 }
 
 /* Writes row `row`'s composite key of set `set` into `buf` (of `cap` bytes) and returns

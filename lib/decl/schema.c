@@ -115,17 +115,8 @@ static int get_bool(const cJSON *obj, const char *path, const char *key, int *ou
     return 0;
 }
 
-/* Returns the number of elements of a JSON array. */
-static size_t array_size(const cJSON *arr)
-{
-    size_t n = 0;
-    for (const cJSON *it = arr->child; it; it = it->next)
-        n++;
-    return n;
-}
-
 /* Stores array member `key` of `obj` in `*out` (NULL when absent and not `required`),
- * refusing more than CRISK_SCHEMA_MAX_ITEMS elements (or fewer than `min`). */
+ * refusing more than CRISK__SCHEMA_MAX_ITEMS elements (or fewer than `min`). */
 static int get_array(const cJSON *obj, const char *path, const char *key, int required,
                      size_t min, size_t max, const cJSON **out, crisk_error *err)
 {
@@ -141,7 +132,7 @@ static int get_array(const cJSON *obj, const char *path, const char *key, int re
     if (!cJSON_IsArray(it))
         return crisk__fail(err, CRISK_E_FORMAT, "%s%s%s: expected an array, got %s", path, dot,
                           key, crisk__json_type_name(it));
-    size_t n = array_size(it);
+    size_t n = crisk__json_array_size(it);
     if (n > max)
         return crisk__fail(err, CRISK_E_LIMIT, "%s%s%s: %zu elements, more than the limit %zu",
                           path, dot, key, n, max);
@@ -150,14 +141,6 @@ static int get_array(const cJSON *obj, const char *path, const char *key, int re
                           path, dot, key, n, min);
     *out = it;
     return 0;
-}
-
-/* Returns a malloc'd copy of `s`, or NULL. */
-static char *dup_string(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *d = malloc(n);
-    return d ? memcpy(d, s, n) : NULL;
 }
 
 /* Stores in `*index` the field called `name` (at `path`), which must be of one of the
@@ -230,7 +213,7 @@ static int read_keys(crisk_schema *s, const cJSON *arr, const char *path, uint32
 static int read_fields(crisk_schema *s, const cJSON *arr, crisk_error *err)
 {
     s->nfields = 0;
-    s->fields = calloc(array_size(arr), sizeof *s->fields);
+    s->fields = calloc(crisk__json_array_size(arr), sizeof *s->fields);
     if (!s->fields)
         return crisk__fail(err, CRISK_E_NOMEM, "fields: out of memory");
     char at[PATH_SIZE];
@@ -255,7 +238,7 @@ static int read_fields(crisk_schema *s, const cJSON *arr, crisk_error *err)
         if (crisk_schema_field_index(s, name) >= 0)
             return crisk__fail(err, CRISK_E_FORMAT, "%s.name: \"%s\" names an earlier field",
                               at, name);
-        if (!(f->name = dup_string(name)))
+        if (!(f->name = strdup(name)))
             return crisk__fail(err, CRISK_E_NOMEM, "%s: out of memory", at);
         s->nfields++;
     }
@@ -326,7 +309,7 @@ static int read_feature_args(crisk_schema *s, const cJSON *obj, const char *at,
             && (rc = get_number(obj, at, "smoothing", 0, 0, 1e12, 0, &f->smoothing, err)))
             return rc;
         snprintf(sub, sizeof sub, "%s.keys", at);
-        if ((rc = get_array(obj, at, "keys", 1, 1, CRISK_SCHEMA_MAX_KEY_PARTS, &keys, err)))
+        if ((rc = get_array(obj, at, "keys", 1, 1, CRISK__SCHEMA_MAX_KEY_PARTS, &keys, err)))
             return rc;
         return read_keys(s, keys, sub, &f->set, err);
     case CRISK__OP_EVENT_COUNT:
@@ -361,7 +344,7 @@ static int read_feature_args(crisk_schema *s, const cJSON *obj, const char *at,
  * not built in. */
 static int read_event_types(crisk_schema *s, const cJSON *arr, crisk_error *err)
 {
-    s->event_types = calloc(array_size(arr) + 1, sizeof *s->event_types);
+    s->event_types = calloc(crisk__json_array_size(arr) + 1, sizeof *s->event_types);
     if (!s->event_types)
         return crisk__fail(err, CRISK_E_NOMEM, "event_types: out of memory");
     for (const cJSON *it = arr->child; it; it = it->next) {
@@ -372,7 +355,7 @@ static int read_event_types(crisk_schema *s, const cJSON *arr, crisk_error *err)
         if (crisk__event_type_index(s, it->valuestring) >= 0)
             return crisk__fail(err, CRISK_E_FORMAT, "event_types[%zu]: \"%s\" is built in or "
                               "named earlier", s->nevent_types, it->valuestring);
-        if (!(s->event_types[s->nevent_types] = dup_string(it->valuestring)))
+        if (!(s->event_types[s->nevent_types] = strdup(it->valuestring)))
             return crisk__fail(err, CRISK_E_NOMEM, "event_types: out of memory");
         s->nevent_types++;
     }
@@ -382,7 +365,7 @@ static int read_event_types(crisk_schema *s, const cJSON *arr, crisk_error *err)
 /* Reads the features array. */
 static int read_features(crisk_schema *s, const cJSON *arr, crisk_error *err)
 {
-    size_t n = array_size(arr);
+    size_t n = crisk__json_array_size(arr);
     s->features = calloc(n ? n : 1, sizeof *s->features);
     if (!s->features)
         return crisk__fail(err, CRISK_E_NOMEM, "features: out of memory");
@@ -413,7 +396,7 @@ static int read_features(crisk_schema *s, const cJSON *arr, crisk_error *err)
                               at, name);
         if ((rc = read_feature_args(s, it, at, f, err)))
             return rc;
-        if (!(f->name = dup_string(name)))
+        if (!(f->name = strdup(name)))
             return crisk__fail(err, CRISK_E_NOMEM, "%s: out of memory", at);
         s->nfeatures++;
     }
@@ -423,7 +406,7 @@ static int read_features(crisk_schema *s, const cJSON *arr, crisk_error *err)
 /* Reads the bands array. */
 static int read_bands(crisk_schema *s, const cJSON *arr, crisk_error *err)
 {
-    size_t n = array_size(arr);
+    size_t n = crisk__json_array_size(arr);
     s->bands = calloc(n ? n : 1, sizeof *s->bands);
     if (!s->bands)
         return crisk__fail(err, CRISK_E_NOMEM, "bands: out of memory");
@@ -446,7 +429,7 @@ static int read_bands(crisk_schema *s, const cJSON *arr, crisk_error *err)
             || (rc = get_number(it, at, "low_quantile", 0, 0, 1, 0, &b->low_q, err))
             || (rc = get_number(it, at, "high_quantile", 0, 0, 1, 0, &b->high_q, err))
             || (rc = get_number(it, at, "min_count", 0, 1, 1e9, 1, &min_count, err))
-            || (rc = get_array(it, at, "keys", 1, 1, CRISK_SCHEMA_MAX_KEY_PARTS, &keys, err)))
+            || (rc = get_array(it, at, "keys", 1, 1, CRISK__SCHEMA_MAX_KEY_PARTS, &keys, err)))
             return rc;
         if (b->low_q > b->high_q)
             return crisk__fail(err, CRISK_E_FORMAT, "%s: low_quantile %g is above "
@@ -467,7 +450,7 @@ static int read_bands(crisk_schema *s, const cJSON *arr, crisk_error *err)
         snprintf(sub, sizeof sub, "%s.keys", at);
         if ((rc = read_keys(s, keys, sub, &b->set, err)))
             return rc;
-        if (!(b->name = dup_string(name)))
+        if (!(b->name = strdup(name)))
             return crisk__fail(err, CRISK_E_NOMEM, "%s: out of memory", at);
         s->nbands++;
     }
@@ -494,19 +477,19 @@ static int read_schema(crisk_schema *s, const cJSON *root, const char *fitted,
         return crisk__fail(err, CRISK_E_FORMAT, "format: \"%s\", expected \"crisk-schema\"",
                           format);
     if ((rc = get_number(root, "", "version", 1, 1, SCHEMA_FORMAT_VERSION, 1, &version, err))
-        || (rc = get_number(root, "", "max_field_bytes", 0, 1, CRISK_SCHEMA_MAX_FIELD_BYTES, 1,
+        || (rc = get_number(root, "", "max_field_bytes", 0, 1, CRISK__SCHEMA_MAX_FIELD_BYTES, 1,
                             &max_bytes, err))
-        || (rc = get_array(root, "", "fields", 1, 1, CRISK_SCHEMA_MAX_ITEMS, &fields, err))
-        || (rc = get_array(root, "", "features", 1, 0, CRISK_SCHEMA_MAX_ITEMS, &features, err))
-        || (rc = get_array(root, "", "bands", 0, 0, CRISK_SCHEMA_MAX_ITEMS, &bands, err))
-        || (rc = get_array(root, "", "event_types", 0, 0, CRISK_SCHEMA_MAX_ITEMS,
+        || (rc = get_array(root, "", "fields", 1, 1, CRISK__SCHEMA_MAX_ITEMS, &fields, err))
+        || (rc = get_array(root, "", "features", 1, 0, CRISK__SCHEMA_MAX_ITEMS, &features, err))
+        || (rc = get_array(root, "", "bands", 0, 0, CRISK__SCHEMA_MAX_ITEMS, &bands, err))
+        || (rc = get_array(root, "", "event_types", 0, 0, CRISK__SCHEMA_MAX_ITEMS,
                            &event_types, err))
         || (rc = get_string(root, "", "id_field", 0, &id_field, err))
         || (rc = get_string(root, "", "date_field", 0, &date_field, err)))
         return rc;
     s->max_field_bytes = (size_t)max_bytes;
     /* Every feature and band adds at most one key set. */
-    size_t max_sets = array_size(features) + (bands ? array_size(bands) : 0);
+    size_t max_sets = crisk__json_array_size(features) + (bands ? crisk__json_array_size(bands) : 0);
     s->sets = calloc(max_sets ? max_sets : 1, sizeof *s->sets);
     if (!s->sets)
         return crisk__fail(err, CRISK_E_NOMEM, "out of memory");
@@ -643,7 +626,7 @@ int crisk_schema_load(const char *path, crisk_schema **out, crisk_error *err)
         return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "path and out must not be NULL");
     unsigned char *data = NULL;
     size_t size = 0;
-    int rc = crisk__read_file(path, CRISK_SCHEMA_MAX_FILE_BYTES, &data, &size, err);
+    int rc = crisk__read_file(path, CRISK__SCHEMA_MAX_FILE_BYTES, &data, &size, err);
     if (rc)
         return rc;
     cJSON *root = NULL;
@@ -744,7 +727,7 @@ crisk_field_type crisk_schema_field_type(const crisk_schema *s, size_t field)
     return s->fields[field].type;
 }
 
-_Static_assert(CRISK_FEATURE_MAX_FIELDS >= CRISK_SCHEMA_MAX_KEY_PARTS,
+_Static_assert(CRISK__FEATURE_MAX_FIELDS >= CRISK__SCHEMA_MAX_KEY_PARTS,
                "a key set's fields must fit in crisk_schema_feature_fields' output");
 
 /* Appends `field` to the `n` fields of `fields` unless it is there already; returns the

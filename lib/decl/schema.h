@@ -16,9 +16,9 @@ int crisk__schema_field_required(const crisk_schema *schema, size_t field);
 long crisk__schema_date_field(const crisk_schema *schema);
 
 /* The most declaration fields one feature is derived from (a risk feature's key parts). */
-#define CRISK_FEATURE_MAX_FIELDS 8
+#define CRISK__FEATURE_MAX_FIELDS 8
 
-/* Stores in `fields` (room for CRISK_FEATURE_MAX_FIELDS) the distinct declaration fields
+/* Stores in `fields` (room for CRISK__FEATURE_MAX_FIELDS) the distinct declaration fields
  * feature `feature` of `schema` is derived from, in schema order of mention (a ratio:
  * numerator, then denominator; a risk feature: its key parts, an HS prefix part naming
  * the HS code field), and returns how many (at least 1); 0 when `feature` is out of

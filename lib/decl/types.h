@@ -15,12 +15,12 @@
 #include <math.h>
 #include <stdint.h>
 
-#define CRISK_SCHEMA_MAX_ITEMS 4096   /* fields, features, bands */
-#define CRISK_SCHEMA_MAX_KEY_PARTS 8  /* fields in one composite key */
-#define CRISK_SCHEMA_MAX_FIELD_BYTES 65535
-#define CRISK_SCHEMA_MAX_FOLDS 1000
-#define CRISK_SCHEMA_MAX_FILE_BYTES ((size_t)2 << 30)
-#define CRISK_SCHEMA_MAX_CATEGORIES ((size_t)1 << 24) /* codes must be exact in a float */
+#define CRISK__SCHEMA_MAX_ITEMS 4096   /* fields, features, bands */
+#define CRISK__SCHEMA_MAX_KEY_PARTS 8  /* fields in one composite key */
+#define CRISK__SCHEMA_MAX_FIELD_BYTES 65535
+#define CRISK__SCHEMA_MAX_FOLDS 1000
+#define CRISK__SCHEMA_MAX_FILE_BYTES ((size_t)2 << 30)
+#define CRISK__SCHEMA_MAX_CATEGORIES ((size_t)1 << 24) /* codes must be exact in a float */
 
 typedef struct crisk__schema_field {
     char *name;
@@ -36,7 +36,7 @@ typedef struct crisk__key_part {
 
 /* A distinct composite key that risk features or bands group rows by. */
 typedef struct crisk__key_set {
-    crisk__key_part parts[CRISK_SCHEMA_MAX_KEY_PARTS];
+    crisk__key_part parts[CRISK__SCHEMA_MAX_KEY_PARTS];
     uint32_t nparts;
 } crisk__key_set;
 

@@ -226,7 +226,7 @@ int crisk__engine_cpu_has(crisk__engine_path path);
 /* The SIMD kernels are x86-64 code (perfect_avx2.c, perfect_avx512.c, bytes_vbmi.c),
  * built on x86-64 only; elsewhere the scalar paths serve every model. */
 #if defined(__x86_64__)
-#define CRISK_ENGINE_X86 1
+#define CRISK__ENGINE_X86 1
 
 /* As crisk__engine_bytes_bin_scalar, with two 16-wide compares a feature, against its
  * fences and then one segment. Needs AVX-512 F. */
@@ -246,7 +246,7 @@ void crisk__engine_perfect_avx2(const crisk__engine_perfect *p, const float *row
 void crisk__engine_perfect_avx512(const crisk__engine_perfect *p, const float *row,
                                  size_t nfeatures, size_t b0, size_t b1, int32_t *out);
 #else
-#define CRISK_ENGINE_X86 0
+#define CRISK__ENGINE_X86 0
 #endif
 
 #endif /* CRISK_ENGINE_LAYOUT_H */

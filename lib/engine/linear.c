@@ -9,7 +9,7 @@
 #include "common/error.h"
 #include "engine/objective.h"
 
-#if CRISK_ENGINE_X86
+#if CRISK__ENGINE_X86
 #include <immintrin.h>
 #endif
 
@@ -70,7 +70,7 @@ __attribute__((always_inline)) static inline double dot_row(const float *restric
     return finish_row(x, f, F, w, bias, p);
 }
 
-#if CRISK_ENGINE_X86
+#if CRISK__ENGINE_X86
 /* Returns the eight products x[k] * w[k] (x converted to double) in one zmm. */
 __attribute__((target("avx512f"), always_inline)) static inline __m512d
 products_avx512(const float *x, const double *w)
@@ -145,7 +145,7 @@ in_order:   /* the rows no stretch took, or all of them from row 0 to the first 
 }
 
 /* binary_rows_body compiled for AVX-512 F, for AVX2 (x86-64 only), and for the baseline. */
-#if CRISK_ENGINE_X86
+#if CRISK__ENGINE_X86
 __attribute__((target("avx512f"))) static size_t
 binary_rows_avx512(const float *rows, size_t nrows, size_t F, const double *w, double bias,
                    double s, int as_margin, float *out)
@@ -193,7 +193,7 @@ static size_t binary_rows(const crisk_model *m, const float *rows, size_t nrows,
         path = crisk__engine_cpu_has(CRISK__ENGINE_PATH_AVX512) ? CRISK__ENGINE_PATH_AVX512
                : crisk__engine_cpu_has(CRISK__ENGINE_PATH_AVX2) ? CRISK__ENGINE_PATH_AVX2
                                                         : CRISK__ENGINE_PATH_SCALAR;
-#if CRISK_ENGINE_X86
+#if CRISK__ENGINE_X86
     if (path == CRISK__ENGINE_PATH_AVX512)
         return binary_rows_avx512(rows, nrows, F, w, bias, s, as_margin, out);
     if (path == CRISK__ENGINE_PATH_AVX2)

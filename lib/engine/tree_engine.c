@@ -275,7 +275,7 @@ int crisk__engine_cpu_has(crisk__engine_path path)
 {
     /* libgcc fills the CPU model in a constructor: no __builtin_cpu_init needed here. */
     switch (path) {
-#if CRISK_ENGINE_X86
+#if CRISK__ENGINE_X86
     case ENGINE_PATH_AVX512_VBMI:
         return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
                __builtin_cpu_supports("avx512vbmi");
@@ -474,7 +474,7 @@ static void bin_rows(const crisk__engine_bytes *b, int vbmi, const float *rows, 
                      uint8_t (*bins)[ENGINE_BYTE_ROW])
 {
     void (*bin)(const crisk__engine_bytes *, const float *, uint8_t *) = crisk__engine_bytes_bin_scalar;
-#if CRISK_ENGINE_X86
+#if CRISK__ENGINE_X86
     if (vbmi)
         bin = crisk__engine_bytes_bin;
 #else
@@ -494,7 +494,7 @@ static void walk_bytes(const crisk__engine_bytes *b, int vbmi, uint8_t (*bins)[E
     const uint8_t *binned[LOCKSTEP_ROWS];
     for (size_t i = 0; i < nr; i++)
         binned[i] = bins[i];
-#if CRISK_ENGINE_X86
+#if CRISK__ENGINE_X86
     if (vbmi) {
         crisk__engine_bytes_vbmi(b, binned, nr, b0, b1, out, stride);
         return;
@@ -515,7 +515,7 @@ static void add_trees_blocked(const crisk_model *m, const float *rows, size_t nr
     /* A model in the BYTES layout has no other: paths other than VBMI walk it in scalar. */
     int use_bytes = e->has_bytes, vbmi = e->path == ENGINE_PATH_AVX512_VBMI;
     crisk__engine_perfect_kernel kernel = perfect_scalar;
-#if CRISK_ENGINE_X86
+#if CRISK__ENGINE_X86
     if (e->path >= CRISK__ENGINE_PATH_AVX512)
         kernel = crisk__engine_perfect_avx512;
     else if (e->path == CRISK__ENGINE_PATH_AVX2)

@@ -214,7 +214,7 @@ typedef struct reader {
 /* Adds a refusal of kind `kind` at `line` with a formatted reason; returns 1, or
  * CRISK_E_LIMIT / CRISK_E_NOMEM (filling `err`) when the list cannot take it. */
 static int reject(reader *r, uint64_t line, crisk_event_reject kind, crisk_error *err,
-                  const char *fmt, ...) CRISK_PRINTF(5, 6);
+                  const char *fmt, ...) CRISK__PRINTF(5, 6);
 static int reject(reader *r, uint64_t line, crisk_event_reject kind, crisk_error *err,
                   const char *fmt, ...)
 {
@@ -526,7 +526,7 @@ static int accept(reader *r, const parsed *p, uint64_t line, uint64_t fp, long d
     if (id_set_add(&r->ids, fp))
         return crisk__fail(err, CRISK_E_NOMEM, "out of memory for event ids");
     ev->accepted++;
-    char key[1 + CRISK_SCHEMA_MAX_FIELD_BYTES];
+    char key[1 + CRISK__SCHEMA_MAX_FIELD_BYTES];
     size_t klen = crisk__event_key(p->key_type, p->key_value, strlen(p->key_value), key);
     long k = crisk__strmap_find(&ev->keys, key, klen);
     if (r->filtered && (k < 0 || p->time < r->from || p->time >= r->to))
@@ -631,7 +631,7 @@ static int build_index(crisk_events *ev, crisk_error *err)
 static int batch_filter(reader *r, const crisk_batch *batch, crisk_error *err)
 {
     const crisk_schema *s = r->ev->schema;
-    char key[1 + CRISK_SCHEMA_MAX_FIELD_BYTES];
+    char key[1 + CRISK__SCHEMA_MAX_FIELD_BYTES];
     double widest = 0, lo = INFINITY, hi = -INFINITY;
     r->filtered = 1;
     for (size_t j = 0; j < s->nfeatures; j++) {

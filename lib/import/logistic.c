@@ -46,21 +46,12 @@ static int get_array(const cJSON *obj, const char *key, const char *path, int re
     return 0;
 }
 
-/* Returns the number of elements of JSON array `arr`. */
-static size_t array_size(const cJSON *arr)
-{
-    size_t n = 0;
-    for (const cJSON *it = arr->child; it; it = it->next)
-        n++;
-    return n;
-}
-
 /* Reads array `arr` (at path `path`) of exactly `n` finite numbers that fit a float into
  * `out`. Returns 0 or CRISK_E_FORMAT naming the element. */
 static int read_numbers(const cJSON *arr, const char *path, size_t n, double *out,
                         crisk_error *err)
 {
-    size_t have = array_size(arr);
+    size_t have = crisk__json_array_size(arr);
     if (have != n)
         return crisk__fail(err, CRISK_E_FORMAT, "%s: %zu values, expected %zu", path, have, n);
     size_t i = 0;
@@ -136,7 +127,7 @@ static int read_feature_names(const cJSON *arr, size_t n, crisk_model *m, crisk_
 static int read_classes(const cJSON *arr, const crisk_load_limits *limits,
                         size_t *num_classes, crisk_error *err)
 {
-    size_t n = array_size(arr);
+    size_t n = crisk__json_array_size(arr);
     if (n < 2)
         return crisk__fail(err, CRISK_E_FORMAT, "classes: %zu labels; a classifier has at "
                           "least 2", n);
@@ -270,7 +261,7 @@ static int read_weights(const cJSON *root, size_t F, size_t G, const double *mea
         rc = get_array(root, "intercept", "intercept", 1, &intercept, err);
     if (rc)
         return rc;
-    size_t rows = array_size(coef);
+    size_t rows = crisk__json_array_size(coef);
     if (rows != G)
         return crisk__fail(err, CRISK_E_FORMAT, "coef: %zu rows, expected %zu (%s)", rows, G,
                           G == 1 ? "one row for a binary model" : "one row per class");
@@ -352,7 +343,7 @@ int crisk__import_logistic(const cJSON *root, const crisk_load_limits *limits,
         rc = get_array(root, "classes", "classes", 1, &classes, err);
     if (rc)
         return rc;
-    size_t F = array_size(names), K = 0;
+    size_t F = crisk__json_array_size(names), K = 0;
     if (F == 0)
         return crisk__fail(err, CRISK_E_FORMAT, "feature_names: empty; a model needs at least "
                           "one feature");

@@ -12,7 +12,7 @@
  *
  * Decisions worth knowing:
  *   - No recursion: open containers live on an explicit stack, at most
- *     CRISK_UBJSON_MAX_NESTING deep (a tree model needs 6 levels).
+ *     CRISK__UBJSON_MAX_NESTING deep (a tree model needs 6 levels).
  *   - Every length and count is checked against the bytes that remain before anything is
  *     allocated, so that a document of n bytes makes at most O(n) cJSON nodes; typed
  *     containers of T, F, Z or N (elements of zero bytes) are therefore refused.
@@ -31,7 +31,7 @@
 #include <string.h>
 
 /* Containers nested deeper than this are refused with CRISK_E_LIMIT. */
-#define CRISK_UBJSON_MAX_NESTING 1000
+#define CRISK__UBJSON_MAX_NESTING 1000
 
 /* One open container. */
 typedef struct ubj_frame {
@@ -328,10 +328,10 @@ static int open_container(ubj_reader *r, unsigned char marker, cJSON *node)
             return rc;
         left = (int64_t)count;
     }
-    if (r->depth == CRISK_UBJSON_MAX_NESTING)
+    if (r->depth == CRISK__UBJSON_MAX_NESTING)
         return crisk__fail(r->err, CRISK_E_LIMIT,
                           "UBJSON byte offset %zu: containers nested deeper than %d levels",
-                          r->pos, CRISK_UBJSON_MAX_NESTING);
+                          r->pos, CRISK__UBJSON_MAX_NESTING);
     if (crisk__grow((void **)&r->stack, &r->stack_cap, r->depth + 1, sizeof *r->stack, 16))
         return crisk__fail(r->err, CRISK_E_NOMEM, "out of memory for the UBJSON stack");
     r->stack[r->depth++] = (ubj_frame){.node = node, .left = left, .type = type};

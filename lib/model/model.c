@@ -212,9 +212,9 @@ int crisk__model_validate(crisk_model *m, const crisk_load_limits *limits, crisk
     if (m->num_features > limits->max_features)
         return crisk__fail(err, CRISK_E_LIMIT, "%zu features exceed the limit max_features = %zu",
                           m->num_features, limits->max_features);
-    if (m->num_trees > 0 && m->num_features > CRISK_NODE_MAX_FEATURES)
+    if (m->num_trees > 0 && m->num_features > CRISK__NODE_MAX_FEATURES)
         return crisk__fail(err, CRISK_E_LIMIT, "%zu features exceed the %zu a tree model can "
-                          "index", m->num_features, CRISK_NODE_MAX_FEATURES);
+                          "index", m->num_features, CRISK__NODE_MAX_FEATURES);
     if (m->num_outputs == 0)
         return crisk__fail(err, CRISK_E_FORMAT, "the model has no outputs");
     if (m->num_outputs > limits->max_outputs)

@@ -56,7 +56,7 @@ typedef enum crisk__fixup {
 
 /* Largest number of features a tree model may have: a node's feature index is a 29-bit
  * field (importers check indices before storing them; validation checks the count). */
-#define CRISK_NODE_MAX_FEATURES ((size_t)1 << 28)
+#define CRISK__NODE_MAX_FEATURES ((size_t)1 << 28)
 
 /* One node of the canonical tree form, 24 bytes: children are indices within the same
  * tree. A split uses threshold (or, when categorical, cat_begin and cat_nwords); a leaf

@@ -25,14 +25,14 @@ typedef struct lane_value {
 } lane_value;
 
 struct crisk__policy {
-    char *lanes[CRISK_MAX_LANES];
+    char *lanes[CRISK__MAX_LANES];
     size_t num_lanes;
     size_t default_lane;
     char *score_model;                     /* NULL: none */
-    lane_value thresholds[CRISK_MAX_LANES];/* by lane, most severe first */
+    lane_value thresholds[CRISK__MAX_LANES];/* by lane, most severe first */
     size_t num_thresholds;
-    lane_value budget[CRISK_MAX_LANES];    /* by lane, most severe first */
-    double budget_cumulative[CRISK_MAX_LANES]; /* shares summed up to each entry */
+    lane_value budget[CRISK__MAX_LANES];    /* by lane, most severe first */
+    double budget_cumulative[CRISK__MAX_LANES]; /* shares summed up to each entry */
     size_t num_budget;
     size_t window, warmup;
     int has_random;
@@ -71,9 +71,9 @@ static int parse_lanes(crisk__policy *p, const cJSON *root, crisk_error *err)
 {
     const cJSON *lanes = cJSON_GetObjectItemCaseSensitive(root, "lanes");
     int n = cJSON_GetArraySize(lanes);
-    if (!cJSON_IsArray(lanes) || n < 1 || n > CRISK_MAX_LANES)
+    if (!cJSON_IsArray(lanes) || n < 1 || n > CRISK__MAX_LANES)
         return crisk__fail(err, CRISK_E_FORMAT, "lanes: expected an array of 1 to %d lane "
-                          "names, most severe first", CRISK_MAX_LANES);
+                          "names, most severe first", CRISK__MAX_LANES);
     for (const cJSON *l = lanes->child; l; l = l->next) {
         size_t i = p->num_lanes;
         if (!cJSON_IsString(l) || !l->valuestring[0] || strlen(l->valuestring) > 64)
@@ -158,7 +158,7 @@ static int parse_stream_random(crisk__policy *p, const cJSON *root, crisk_error 
     static const char *const skeys[] = {"window", "warmup", NULL};
     static const char *const rkeys[] = {"lane", "rate", "seed", NULL};
     const cJSON *stream = cJSON_GetObjectItemCaseSensitive(root, "stream");
-    double window = CRISK_STREAM_DEFAULT_WINDOW, warmup = -1, seed = 0;
+    double window = CRISK__STREAM_DEFAULT_WINDOW, warmup = -1, seed = 0;
     if (stream) {
         if (!cJSON_IsObject(stream))
             return crisk__fail(err, CRISK_E_FORMAT, "stream: expected an object");
@@ -166,7 +166,7 @@ static int parse_stream_random(crisk__policy *p, const cJSON *root, crisk_error 
         const cJSON *u = cJSON_GetObjectItemCaseSensitive(stream, "warmup");
         int rc = crisk__json_check_keys(stream, skeys, "stream", err);
         if (rc == 0 && w)
-            rc = parse_count(w, "stream.window", CRISK_STREAM_MAX_WINDOW, &window, err);
+            rc = parse_count(w, "stream.window", CRISK__STREAM_MAX_WINDOW, &window, err);
         if (rc == 0 && window < 1)
             rc = crisk__fail(err, CRISK_E_FORMAT, "stream.window: must be at least 1");
         if (rc == 0 && u)
@@ -176,8 +176,8 @@ static int parse_stream_random(crisk__policy *p, const cJSON *root, crisk_error 
     }
     p->window = (size_t)window;
     p->warmup = warmup >= 0 ? (size_t)warmup
-                            : (p->window < CRISK_STREAM_DEFAULT_WARMUP
-                                   ? p->window : CRISK_STREAM_DEFAULT_WARMUP);
+                            : (p->window < CRISK__STREAM_DEFAULT_WARMUP
+                                   ? p->window : CRISK__STREAM_DEFAULT_WARMUP);
     const cJSON *random = cJSON_GetObjectItemCaseSensitive(root, "random");
     if (!random)
         return 0;
@@ -470,7 +470,7 @@ int crisk__lane_state_read(const crisk__policy *p, const char *path, crisk_lane_
     *out = NULL;
     cJSON *root = NULL;
     /* A window of 10^7 scores at up to ~20 bytes each bounds a genuine file. */
-    int rc = crisk__json_read_file(path, (size_t)CRISK_STREAM_MAX_WINDOW * 32 + 4096, &root,
+    int rc = crisk__json_read_file(path, (size_t)CRISK__STREAM_MAX_WINDOW * 32 + 4096, &root,
                                   err);
     crisk_lane_state *s = NULL;
     if (rc == 0)

@@ -14,12 +14,12 @@
 #include <stdint.h>
 
 /* Most lanes a policy may name. */
-#define CRISK_MAX_LANES 32
+#define CRISK__MAX_LANES 32
 
 /* Streaming defaults when the policy's "stream" object leaves them out. */
-#define CRISK_STREAM_DEFAULT_WINDOW 5000
-#define CRISK_STREAM_DEFAULT_WARMUP 100
-#define CRISK_STREAM_MAX_WINDOW 10000000
+#define CRISK__STREAM_DEFAULT_WINDOW 5000
+#define CRISK__STREAM_DEFAULT_WARMUP 100
+#define CRISK__STREAM_MAX_WINDOW 10000000
 
 /* A parsed lane policy. Immutable once parsed. */
 typedef struct crisk__policy crisk__policy;

@@ -80,15 +80,6 @@ struct crisk__profiles {
 
 /* ---- small helpers ---------------------------------------------------------------- */
 
-/* Returns a malloc'd copy of `s`, or NULL when out of memory. */
-static char *dup_string(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *d = malloc(n);
-    if (d)
-        memcpy(d, s, n);
-    return d;
-}
 /* Orders two byte strings (memcmp order, shorter first on a common prefix). */
 static int cmp_bytes(const char *a, size_t alen, const char *b, size_t blen)
 {
@@ -542,7 +533,7 @@ static int parse_node(parse_ctx *c, const cJSON *item, const cJSON **children, i
 }
 
 /* Parses the condition `when` of one rule into nodes in prefix order, walking the JSON
- * tree with an explicit stack of at most CRISK_PROFILE_MAX_DEPTH open composites. */
+ * tree with an explicit stack of at most CRISK__PROFILE_MAX_DEPTH open composites. */
 static int parse_condition(parse_ctx *c, const cJSON *when)
 {
     struct frame {
@@ -550,7 +541,7 @@ static int parse_condition(parse_ctx *c, const cJSON *when)
         const cJSON *next;   /* the next child to parse, NULL when done */
         int single;          /* a "not": its one child has no siblings to follow */
         size_t child;        /* index of the child being parsed, for the path */
-    } stack[CRISK_PROFILE_MAX_DEPTH];
+    } stack[CRISK__PROFILE_MAX_DEPTH];
     size_t sp = 0;
     const cJSON *item = when;
     strcpy(c->path, "when");
@@ -562,10 +553,10 @@ static int parse_condition(parse_ctx *c, const cJSON *when)
         if (rc)
             return rc;
         if (children) {
-            if (sp == CRISK_PROFILE_MAX_DEPTH) {
+            if (sp == CRISK__PROFILE_MAX_DEPTH) {
                 char msg[96];
                 snprintf(msg, sizeof msg, "conditions nest deeper than %d levels",
-                         CRISK_PROFILE_MAX_DEPTH);
+                         CRISK__PROFILE_MAX_DEPTH);
                 return rule_fail(c, CRISK_E_LIMIT, msg);
             }
             stack[sp++] = (struct frame){idx, children, single, 0};
@@ -679,8 +670,8 @@ static int parse_rule(parse_ctx *c, const cJSON *obj, size_t i)
     r->lane = l;
     r->mandatory = cJSON_IsTrue(mandatory);
     r->root = p->num_nodes;
-    r->id = dup_string(id->valuestring);
-    r->description = dup_string(desc->valuestring);
+    r->id = strdup(id->valuestring);
+    r->description = strdup(desc->valuestring);
     p->num_rules = i + 1; /* so that a failure from here on frees the strings */
     if (!r->id || !r->description)
         return rule_fail(c, CRISK_E_NOMEM, "out of memory");
@@ -707,7 +698,7 @@ static int parse_watchlists(parse_ctx *c, const cJSON *lists)
                 return rule_fail(c, CRISK_E_FORMAT, "a watch list named twice");
         if (!cJSON_IsArray(l))
             return rule_fail(c, CRISK_E_FORMAT, "expected an array of id strings");
-        p->watchlist_names[i] = dup_string(l->string);
+        p->watchlist_names[i] = strdup(l->string);
         p->num_watchlists = i + 1;
         size_t set;
         int rc = p->watchlist_names[i] ? add_strset(c, l, 0, "ids", &set)
@@ -848,7 +839,7 @@ static int eval_condition(const crisk__profiles *p, size_t root, const crisk__ro
         node_kind kind;
         int acc;
         size_t end;
-    } stack[CRISK_PROFILE_MAX_DEPTH];
+    } stack[CRISK__PROFILE_MAX_DEPTH];
     size_t sp = 0, i = root;
     for (;;) {
         const node *n = &p->nodes[i];

@@ -20,7 +20,7 @@
 /* How deep all/any/not may nest in one rule's condition: a root "all" holding an "any"
  * holding a leaf has depth 2. Deeper conditions are refused at load; evaluation keeps a
  * fixed stack of this size, so no input can make it recurse. */
-#define CRISK_PROFILE_MAX_DEPTH 32
+#define CRISK__PROFILE_MAX_DEPTH 32
 
 /* What a rule file may name, resolved once at load. Each function returns an index or -1
  * for an unknown name; `field_type` returns the crisk_field_type of a known field. */
@@ -54,7 +54,7 @@ typedef struct crisk__profiles crisk__profiles;
 /* Parses and validates a rule file's JSON document `root`, resolving every field,
  * feature, band, watch list and lane through `names`. Stores a new rule set in `*out`.
  * Returns 0, or CRISK_E_FORMAT naming the rule id (or its index when it has none) and
- * the reason, CRISK_E_LIMIT (nesting deeper than CRISK_PROFILE_MAX_DEPTH), or
+ * the reason, CRISK_E_LIMIT (nesting deeper than CRISK__PROFILE_MAX_DEPTH), or
  * CRISK_E_NOMEM. */
 int crisk__profiles_parse(const cJSON *root, const crisk__profile_names *names,
                          crisk__profiles **out, crisk_error *err);

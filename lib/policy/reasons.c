@@ -24,7 +24,7 @@
 
 /* The fields one model column derives from. */
 typedef struct column_fields {
-    size_t field[CRISK_FEATURE_MAX_FIELDS];
+    size_t field[CRISK__FEATURE_MAX_FIELDS];
     size_t n;
 } column_fields;
 

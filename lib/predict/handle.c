@@ -42,7 +42,7 @@ void crisk_model_get_info(const crisk_model *model, crisk_model_info *info)
 void crisk_model_digest(const crisk_model *model, unsigned char out[32])
 {
     if (model)
-        memcpy(out, model->sha256, CRISK_SHA256_SIZE);
+        memcpy(out, model->sha256, CRISK__SHA256_SIZE);
     else
-        memset(out, 0, CRISK_SHA256_SIZE);
+        memset(out, 0, CRISK__SHA256_SIZE);
 }

@@ -143,15 +143,15 @@ static int import_bytes(const unsigned char *data, size_t size,
  * compares the two before anything parses the bytes. Returns 0, CRISK_E_INTEGRITY naming
  * both digests, or CRISK_E_DEPENDENCY. */
 static int check_digest(const void *data, size_t size, const crisk_load_options *opts,
-                        unsigned char digest[CRISK_SHA256_SIZE], crisk_error *err)
+                        unsigned char digest[CRISK__SHA256_SIZE], crisk_error *err)
 {
     if (crisk_sha256(data, size, digest) != 0)
         return crisk__fail(err, CRISK_E_DEPENDENCY, "OpenSSL could not compute a SHA-256");
-    if (!opts->pin_sha256 || memcmp(digest, opts->expected_sha256, CRISK_SHA256_SIZE) == 0)
+    if (!opts->pin_sha256 || memcmp(digest, opts->expected_sha256, CRISK__SHA256_SIZE) == 0)
         return 0;
-    char want[CRISK_SHA256_HEX + 1], got[CRISK_SHA256_HEX + 1];
-    crisk_hex_encode(opts->expected_sha256, CRISK_SHA256_SIZE, want);
-    crisk_hex_encode(digest, CRISK_SHA256_SIZE, got);
+    char want[CRISK__SHA256_HEX + 1], got[CRISK__SHA256_HEX + 1];
+    crisk_hex_encode(opts->expected_sha256, CRISK__SHA256_SIZE, want);
+    crisk_hex_encode(digest, CRISK__SHA256_SIZE, got);
     return crisk__fail(err, CRISK_E_INTEGRITY,
                       "the model's SHA-256 is %s, not the pinned %s: refusing to load it", got,
                       want);
@@ -181,7 +181,7 @@ int crisk_model_load_buffer_advanced(const void *data, size_t size,
         return crisk__fail(err, CRISK_E_LIMIT,
                           "the model has %zu bytes, more than the limit max_file_bytes = %zu",
                           size, opts->limits.max_file_bytes);
-    unsigned char digest[CRISK_SHA256_SIZE];
+    unsigned char digest[CRISK__SHA256_SIZE];
     rc = check_digest(data, size, opts, digest, err);
     if (rc)
         return rc;

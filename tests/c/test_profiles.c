@@ -321,7 +321,7 @@ START_TEST(test_logic_and_depth)
         crisk__profiles *p = NULL;
         crisk_error err;
         int rc = parse_text(one_rule(deep), &p, &err);
-        if (depth <= CRISK_PROFILE_MAX_DEPTH) {
+        if (depth <= CRISK__PROFILE_MAX_DEPTH) {
             ck_assert_msg(rc == 0, "depth %d: %s", depth, err.message);
             int nots = depth / 2;
             ck_assert_str_eq(hits_of(p, &d, 0), nots % 2 ? "" : "R");

@@ -108,7 +108,7 @@ START_TEST(test_feature_fields_on_a_hand_made_schema)
     crisk_schema *s = unfitted_schema();
     ck_assert_uint_eq(crisk_schema_num_features(s), NFEAT);
     for (size_t j = 0; j < NFEAT; j++) {
-        size_t fields[CRISK_FEATURE_MAX_FIELDS], want = 0;
+        size_t fields[CRISK__FEATURE_MAX_FIELDS], want = 0;
         while (want < 3 && SOURCES[j][want])
             want++;
         size_t n = crisk__schema_feature_fields(s, j, fields);
@@ -117,7 +117,7 @@ START_TEST(test_feature_fields_on_a_hand_made_schema)
         for (size_t i = 0; i < n; i++)
             ck_assert_str_eq(crisk_schema_field_name(s, fields[i]), SOURCES[j][i]);
     }
-    size_t fields[CRISK_FEATURE_MAX_FIELDS];
+    size_t fields[CRISK__FEATURE_MAX_FIELDS];
     ck_assert_uint_eq(crisk__schema_feature_fields(s, NFEAT, fields), 0);
     crisk_schema_free(s);
     crisk_test_remove_dir(dir);
