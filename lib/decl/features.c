@@ -236,15 +236,15 @@ int crisk_schema_training_matrix(const crisk_schema *s, const crisk_batch *b,
                                  const float *labels, size_t nlabels,
                                  const crisk_fit_options *opts, float *out, crisk_error *err)
 {
+    /* Refused before fitting, which a large batch would pay for nothing. */
+    if (b && !out && b->rows)
+        return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "out must not be NULL");
     crisk__fitted_state fit;
     uint32_t *folds_of;
     int rc = crisk__fit(s, b, labels, nlabels, opts, &folds_of, &fit, err);
     if (rc)
         return rc;
-    if (!out && b->rows)
-        rc = crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "out must not be NULL");
-    else
-        rc = crisk__features_build(s, &fit, b, folds_of, out, err);
+    rc = crisk__features_build(s, &fit, b, folds_of, out, err);
     crisk__fitted_free(s, &fit);
     free(folds_of);
     return rc;
