@@ -234,8 +234,7 @@ typedef enum cli_decl_source { CLI_FROM_BUNDLE, CLI_FROM_SCHEMA } cli_decl_sourc
 typedef struct cli_decl_cmd {
     cli_decl_source source;
     const char *path;            /* --bundle DIR or --schema FILE */
-    const char *threads_text;    /* --threads (bundle commands) */
-    int threads;                 /* 1 unless --threads */
+    int threads;                 /* --threads (bundle commands); 1 without it */
     crisk_bundle *bundle;        /* CLI_FROM_BUNDLE */
     crisk_schema *own_schema;    /* CLI_FROM_SCHEMA */
     const crisk_schema *schema;  /* the bundle's, or own_schema */
