@@ -127,6 +127,9 @@ crisk_decl_format cli_decl_format(const char *path);
 /* Bytes of the buffer cli_format_float() writes to. */
 #define CLI_FLOAT_BYTES 32
 
+/* Hex digits of a SHA-256 digest (CRISK_HASH_SIZE bytes), as printed and as read back. */
+#define CLI_HASH_HEX (2 * CRISK_HASH_SIZE)
+
 /* Writes `v` to `buf` (CLI_FLOAT_BYTES) exactly as printf's "%.9g" of (double)v would,
  * and returns the length: an exact integer computation for the common magnitudes (a
  * score, a price), snprintf for the rest; it is what the per-row output loop formats. */
@@ -305,7 +308,7 @@ typedef struct cli_score_audit {
     crisk_audit_key *key;
     unsigned char id_key[CLI_PROTECT_KEY_MAX];
     size_t id_key_size;
-    char bundle_hex[2 * CRISK_HASH_SIZE + 1];
+    char bundle_hex[CLI_HASH_HEX + 1];
 } cli_score_audit;
 
 /* The options above, for a command's option table. */
