@@ -33,6 +33,11 @@ int cli_decl_cmd_parse(cli_decl_cmd *c, cli_decl_source source, const char *comm
         {"--input", &c->run.input, NULL},
     };
     size_t n = 2;
+    if (n + nown + nshared > MAX_OPTIONS) { /* a command's table outgrew MAX_OPTIONS */
+        fprintf(stderr, "crisk %s: internal error: more than %d options\n", command,
+                MAX_OPTIONS);
+        return CLI_EXIT_FAILURE;
+    }
     for (size_t i = 0; i < nown; i++)
         opts[n++] = own[i];
     for (size_t i = 0; i < nshared; i++)
