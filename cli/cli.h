@@ -127,6 +127,9 @@ crisk_decl_format cli_decl_format(const char *path);
 /* Bytes of the buffer cli_format_float() writes to. */
 #define CLI_FLOAT_BYTES 32
 
+/* Hex digits of a SHA-256 digest (CRISK_HASH_SIZE bytes), as printed and as read back. */
+#define CLI_HASH_HEX (2 * CRISK_HASH_SIZE)
+
 /* Writes `v` to `buf` (CLI_FLOAT_BYTES) exactly as printf's "%.9g" of (double)v would,
  * and returns the length: an exact integer computation for the common magnitudes (a
  * score, a price), snprintf for the rest; it is what the per-row output loop formats. */
@@ -234,8 +237,7 @@ typedef enum cli_decl_source { CLI_FROM_BUNDLE, CLI_FROM_SCHEMA } cli_decl_sourc
 typedef struct cli_decl_cmd {
     cli_decl_source source;
     const char *path;            /* --bundle DIR or --schema FILE */
-    const char *threads_text;    /* --threads (bundle commands) */
-    int threads;                 /* 1 unless --threads */
+    int threads;                 /* --threads (bundle commands); 1 without it */
     crisk_bundle *bundle;        /* CLI_FROM_BUNDLE */
     crisk_schema *own_schema;    /* CLI_FROM_SCHEMA */
     const crisk_schema *schema;  /* the bundle's, or own_schema */
@@ -244,8 +246,9 @@ typedef struct cli_decl_cmd {
 
 /* Parses the command line of `command` into `c` (zeroed first): the source option and
  * --input, then the command's own options `own` (the first `nrequired` of them required),
- * then the input, event and, for a bundle, --threads options. Returns 0, CLI_HELP or
- * CLI_EXIT_USAGE after printing what is wrong. */
+ * then the input, event and, for a bundle, --threads options (32 in all at most). Returns
+ * 0, CLI_HELP or CLI_EXIT_USAGE after printing what is wrong (CLI_EXIT_FAILURE: more
+ * options than that, a bug in the command). */
 int cli_decl_cmd_parse(cli_decl_cmd *c, cli_decl_source source, const char *command,
                        int argc, char **argv, const cli_option *own, size_t nown,
                        size_t nrequired);
@@ -306,7 +309,7 @@ typedef struct cli_score_audit {
     crisk_audit_key *key;
     unsigned char id_key[CLI_PROTECT_KEY_MAX];
     size_t id_key_size;
-    char bundle_hex[2 * CRISK_HASH_SIZE + 1];
+    char bundle_hex[CLI_HASH_HEX + 1];
 } cli_score_audit;
 
 /* The options above, for a command's option table. */

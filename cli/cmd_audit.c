@@ -133,7 +133,7 @@ static void print_checkpoint(FILE *f, const crisk_checkpoint *cp)
 /* Prints "path <hex>" for each of `len` hashes. */
 static void print_path(unsigned char path[][CRISK_HASH_SIZE], size_t len)
 {
-    char hex[(2 * CRISK_HASH_SIZE) + 1];
+    char hex[CLI_HASH_HEX + 1];
     for (size_t i = 0; i < len; i++) {
         crisk_hex_encode(path[i], CRISK_HASH_SIZE, hex);
         printf("path %s\n", hex);
@@ -227,7 +227,7 @@ static int parse_path(const proof_text *p, size_t first, unsigned char path[][CR
 {
     *len = 0;
     for (size_t i = first; i < p->nlines; i++) {
-        if (strcmp(p->keys[i], "path") != 0 || strlen(p->values[i]) != (2 * CRISK_HASH_SIZE) ||
+        if (strcmp(p->keys[i], "path") != 0 || strlen(p->values[i]) != CLI_HASH_HEX ||
             *len == CRISK_MERKLE_MAX_PROOF ||
             crisk_hex_decode(p->values[i], CRISK_HASH_SIZE, path[*len]) != 0)
             return -1;

@@ -30,7 +30,7 @@ static int run(int argc, char **argv)
     printf("outputs: %zu\n", info.num_outputs);
     printf("memory_bytes: %zu\n", info.memory_bytes);
     unsigned char digest[CRISK_HASH_SIZE];
-    char hex[2 * CRISK_HASH_SIZE + 1];
+    char hex[CLI_HASH_HEX + 1];
     crisk_model_digest(model, digest);
     crisk_hex_encode(digest, sizeof digest, hex);
     printf("sha256: %s\n", hex);

@@ -22,8 +22,9 @@ int cli_decl_cmd_parse(cli_decl_cmd *c, cli_decl_source source, const char *comm
     memset(c, 0, sizeof *c);
     c->source = source;
     c->threads = 1;
+    const char *threads_text = NULL;
     const cli_option shared[] = {
-        CLI_DECL_RUN_OPTIONS(&c->run), {"--threads", &c->threads_text, NULL},
+        CLI_DECL_RUN_OPTIONS(&c->run), {"--threads", &threads_text, NULL},
     };
     /* A schema command scores nothing: it has no --threads. */
     size_t nshared = CLI_NOPTS(shared) - (source == CLI_FROM_SCHEMA);
@@ -32,6 +33,11 @@ int cli_decl_cmd_parse(cli_decl_cmd *c, cli_decl_source source, const char *comm
         {"--input", &c->run.input, NULL},
     };
     size_t n = 2;
+    if (n + nown + nshared > MAX_OPTIONS) { /* a command's table outgrew MAX_OPTIONS */
+        fprintf(stderr, "crisk %s: internal error: more than %d options\n", command,
+                MAX_OPTIONS);
+        return CLI_EXIT_FAILURE;
+    }
     for (size_t i = 0; i < nown; i++)
         opts[n++] = own[i];
     for (size_t i = 0; i < nshared; i++)
@@ -40,7 +46,7 @@ int cli_decl_cmd_parse(cli_decl_cmd *c, cli_decl_source source, const char *comm
     if (rc)
         return rc;
     long threads = c->threads;
-    rc = cli_parse_int("--threads", c->threads_text, 0, INT_MAX, &threads);
+    rc = cli_parse_int("--threads", threads_text, 0, INT_MAX, &threads);
     c->threads = (int)threads;
     return rc;
 }

@@ -56,8 +56,8 @@ CRISK_API int crisk_csv_options_init(crisk_csv_options *opts, unsigned int versi
 
 /* Creates a reader over `f` (which stays the caller's: it is neither closed nor
  * rewound) and stores it in `*out` (NULL on failure). `opts` NULL means the defaults.
- * Returns 0, CRISK_E_INVALID_ARGUMENT (NULL `f` or `out`, a zero size) or
- * CRISK_E_NOMEM. */
+ * Returns 0, CRISK_E_INVALID_ARGUMENT (NULL `f` or `out`, a zero size, an unknown
+ * opts->version) or CRISK_E_NOMEM. */
 CRISK_API int crisk_csv_open(FILE *f, const crisk_csv_options *opts, crisk_csv_reader **out,
                              crisk_error *err);
 
@@ -161,7 +161,7 @@ typedef struct crisk_decl_reader crisk_decl_reader;
 CRISK_API int crisk_decl_options_init(crisk_decl_options *opts, unsigned int version);
 
 /* Returns the format a file name implies by its extension (".csv" or ".jsonl"/".ndjson",
- * any case), or 0 when it implies none. */
+ * any case), or 0 when it implies none (or `path` is NULL). Thread-safe. */
 CRISK_API crisk_decl_format crisk_decl_format_of(const char *path);
 
 /* Creates a reader of `format` over `f` (which stays the caller's) for declarations of
