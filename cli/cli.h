@@ -246,12 +246,13 @@ typedef struct cli_decl_cmd {
 
 /* Parses the command line of `command` into `c` (zeroed first): the source option and
  * --input, then the command's own options `own` (the first `nrequired` of them required),
- * then the input, event and, for a bundle, --threads options (32 in all at most). Returns
- * 0, CLI_HELP or CLI_EXIT_USAGE after printing what is wrong (CLI_EXIT_FAILURE: more
- * options than that, a bug in the command). */
+ * then the input, event and, for a bundle, --threads options (32 in all at most), taking
+ * --threads from 0 to `max_threads`. Returns 0, CLI_HELP or CLI_EXIT_USAGE after
+ * printing what is wrong (CLI_EXIT_FAILURE: more options than that, a bug in the
+ * command). */
 int cli_decl_cmd_parse(cli_decl_cmd *c, cli_decl_source source, const char *command,
                        int argc, char **argv, const cli_option *own, size_t nown,
-                       size_t nrequired);
+                       size_t nrequired, long max_threads);
 
 /* Loads the bundle or the schema. Returns 0 or CLI_EXIT_FAILURE after reporting. */
 int cli_decl_cmd_load(cli_decl_cmd *c);

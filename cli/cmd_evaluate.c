@@ -34,8 +34,9 @@ static int parse(int argc, char **argv, eval_args *a)
         {"--label", &a->label, NULL}, {"--revenue", &a->revenue, NULL},
         {"--model", &a->model, NULL},
     };
+    /* evaluate has always taken at most 2^20 threads; score, INT_MAX. */
     return cli_decl_cmd_parse(&a->cmd, CLI_FROM_BUNDLE, "evaluate", argc, argv, opts,
-                              CLI_NOPTS(opts), 1);
+                              CLI_NOPTS(opts), 1, 1L << 20);
 }
 
 /* Orders by score, highest first, NaN last; equal scores by input order. */

@@ -30,7 +30,7 @@ static int parse(int argc, char **argv, fit_args *a)
         {"--folds", &a->folds, NULL},       {"--seed", &a->seed, NULL},
     };
     int rc = cli_decl_cmd_parse(&a->cmd, CLI_FROM_SCHEMA, "fit", argc, argv, opts,
-                                CLI_NOPTS(opts), 2);
+                                CLI_NOPTS(opts), 2, 0);
     if (rc)
         return rc;
     crisk_fit_options_init(&a->opts, CRISK_FIT_OPTIONS_VERSION);

@@ -52,7 +52,7 @@ static int parse(int argc, char **argv, score_args *a)
         CLI_SCORE_AUDIT_OPTIONS(&a->audit),
     };
     int rc = cli_decl_cmd_parse(&a->cmd, CLI_FROM_BUNDLE, "score", argc, argv, opts,
-                                CLI_NOPTS(opts), 0);
+                                CLI_NOPTS(opts), 0, INT_MAX);
     if (rc)
         return rc;
     crisk_decl_format out = output_format(a);

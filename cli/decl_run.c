@@ -17,7 +17,7 @@
  * and parses the words against it; then --threads. */
 int cli_decl_cmd_parse(cli_decl_cmd *c, cli_decl_source source, const char *command,
                        int argc, char **argv, const cli_option *own, size_t nown,
-                       size_t nrequired)
+                       size_t nrequired, long max_threads)
 {
     memset(c, 0, sizeof *c);
     c->source = source;
@@ -46,7 +46,7 @@ int cli_decl_cmd_parse(cli_decl_cmd *c, cli_decl_source source, const char *comm
     if (rc)
         return rc;
     long threads = c->threads;
-    rc = cli_parse_int("--threads", threads_text, 0, INT_MAX, &threads);
+    rc = cli_parse_int("--threads", threads_text, 0, max_threads, &threads);
     c->threads = (int)threads;
     return rc;
 }

@@ -324,3 +324,16 @@ def test_bad_command_line_is_2_failed_run_is_1(run_crisk, tmp_path):
     assert proc.returncode == 1
     proc = run_crisk("predict", "--modle", MODEL, "--input", CASES, check=False)
     assert proc.returncode == 2 and "'crisk predict --help'" in proc.stderr
+
+
+def test_threads_bounds_per_command(run_crisk):
+    """evaluate takes at most 2^20 threads, as it always has; score takes up to INT_MAX
+    (the declaration commands' shared parser keeps each command's bound)."""
+    bundle = SOURCE / "models" / "example"
+    decl = bundle / "declarations.csv"
+    proc = run_crisk("evaluate", "--bundle", bundle, "--input", decl, "--label", "fraud",
+                     "--threads", str((1 << 20) + 1), check=False)
+    assert proc.returncode == 2 and "from 0 to 1048576" in proc.stderr
+    proc = run_crisk("score", "--bundle", bundle, "--input", decl, "--threads",
+                     str((1 << 20) + 1), check=False)
+    assert proc.returncode == 0, proc.stderr
