@@ -162,9 +162,14 @@ typedef struct cli_decl_input {
     crisk_decl_reader *reader;
 } cli_decl_input;
 
-/* Opens `path` ("-": stdin) as declarations of `schema` with extra columns `extras`.
- * Returns 0, CLI_EXIT_USAGE (format unknown) or CLI_EXIT_FAILURE, after reporting. */
-int cli_decl_input_open(cli_decl_input *in, const char *path, const char *format,
+/* Returns the format of the declarations at `path` ("-": stdin, CSV): the one `format`
+ * (--input-format's value, or NULL) names, else the one the extension implies; 0 after
+ * reporting when neither names one, a bad command line. */
+crisk_decl_format cli_input_format(const char *path, const char *format);
+
+/* Opens `path` ("-": stdin) as declarations of `schema` in format `format`, with extra
+ * columns `extras`. Returns 0 or CLI_EXIT_FAILURE, after reporting. */
+int cli_decl_input_open(cli_decl_input *in, const char *path, crisk_decl_format format,
                         const crisk_schema *schema, const crisk_decl_extra *extras,
                         size_t num_extras);
 
@@ -212,6 +217,7 @@ void cli_events_close(cli_events *ev);
  * their rejected rows go, and the events joined to them. */
 typedef struct cli_decl_run {
     const char *input, *format, *rejects_path;  /* --input, --input-format, --rejects */
+    crisk_decl_format input_format;             /* resolved when the line is parsed */
     cli_events events;                          /* the event options */
     cli_decl_input in;
     cli_rejects rejects;
@@ -247,7 +253,7 @@ typedef struct cli_decl_cmd {
 /* Parses the command line of `command` into `c` (zeroed first): the source option and
  * --input, then the command's own options `own` (the first `nrequired` of them required),
  * then the input, event and, for a bundle, --threads options (32 in all at most), taking
- * --threads from 0 to `max_threads`. Returns 0, CLI_HELP or CLI_EXIT_USAGE after
+ * --threads from 0 to `max_threads`, and resolves the input's format. Returns 0, CLI_HELP or CLI_EXIT_USAGE after
  * printing what is wrong (CLI_EXIT_FAILURE: more options than that, a bug in the
  * command). */
 int cli_decl_cmd_parse(cli_decl_cmd *c, cli_decl_source source, const char *command,

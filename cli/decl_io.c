@@ -245,23 +245,25 @@ int cli_rejects_close(cli_rejects *rj)
     return rc;
 }
 
-/* Opens the declarations at `path` ("-": stdin) in the format `format` names or the
- * extension implies, for `schema`, with the extra columns `extras`. Returns 0,
- * CLI_EXIT_USAGE (no format known) or CLI_EXIT_FAILURE, after reporting. */
-int cli_decl_input_open(cli_decl_input *in, const char *path, const char *format,
+crisk_decl_format cli_input_format(const char *path, const char *format)
+{
+    if (format)
+        return cli_format_named("--input-format", format);
+    crisk_decl_format fmt = cli_decl_format(path);
+    if (!fmt)
+        fprintf(stderr, "crisk: %s: cannot tell the input format: name the file .csv or "
+                        ".jsonl, or give --input-format csv|jsonl\n", path);
+    return fmt;
+}
+
+/* Opens the declarations at `path` ("-": stdin) in `format` for `schema`, with the extra
+ * columns `extras`. Returns 0 or CLI_EXIT_FAILURE, after reporting. */
+int cli_decl_input_open(cli_decl_input *in, const char *path, crisk_decl_format format,
                         const crisk_schema *schema, const crisk_decl_extra *extras,
                         size_t num_extras)
 {
     memset(in, 0, sizeof *in);
     in->name = strcmp(path, "-") == 0 ? "stdin" : path;
-    crisk_decl_format fmt = format ? cli_format_named("--input-format", format)
-                                   : cli_decl_format(path);
-    if (!fmt) {
-        if (!format)
-            fprintf(stderr, "crisk: %s: cannot tell the input format: name the file .csv or "
-                            ".jsonl, or give --input-format csv|jsonl\n", in->name);
-        return CLI_EXIT_USAGE;
-    }
     in->f = cli_open_input(path);
     if (!in->f)
         return CLI_EXIT_FAILURE;
@@ -270,7 +272,7 @@ int cli_decl_input_open(cli_decl_input *in, const char *path, const char *format
     opts.extras = extras;
     opts.num_extras = num_extras;
     crisk_error err;
-    if (crisk_decl_open(in->f, fmt, schema, &opts, &in->reader, &err) != 0) {
+    if (crisk_decl_open(in->f, format, schema, &opts, &in->reader, &err) != 0) {
         cli_report(in->name, err.message);
         return CLI_EXIT_FAILURE;
     }

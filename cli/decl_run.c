@@ -48,6 +48,9 @@ int cli_decl_cmd_parse(cli_decl_cmd *c, cli_decl_source source, const char *comm
     long threads = c->threads;
     rc = cli_parse_int("--threads", threads_text, 0, max_threads, &threads);
     c->threads = (int)threads;
+    /* The input's format is part of the command line: checked before anything loads. */
+    if (rc == 0 && !(c->run.input_format = cli_input_format(c->run.input, c->run.format)))
+        rc = CLI_EXIT_USAGE;
     return rc;
 }
 
@@ -71,7 +74,8 @@ int cli_decl_cmd_load(cli_decl_cmd *c)
 int cli_decl_cmd_open(cli_decl_cmd *c, const crisk_decl_extra *extras, size_t num_extras)
 {
     cli_decl_run *r = &c->run;
-    int rc = cli_decl_input_open(&r->in, r->input, r->format, c->schema, extras, num_extras);
+    int rc = cli_decl_input_open(&r->in, r->input, r->input_format, c->schema, extras,
+                                 num_extras);
     if (rc == 0)
         rc = cli_events_open(&r->events);
     return rc ? rc : cli_rejects_open(&r->rejects, r->rejects_path);

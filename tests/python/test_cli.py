@@ -326,6 +326,24 @@ def test_bad_command_line_is_2_failed_run_is_1(run_crisk, tmp_path):
     assert proc.returncode == 2 and "'crisk predict --help'" in proc.stderr
 
 
+def test_input_format_is_checked_with_the_command_line(run_crisk, tmp_path):
+    """A format the input cannot have is a bad command line (2), found before the
+    bundle is loaded: a missing bundle does not turn it into a failed run (1)."""
+    decl = SOURCE / "models" / "example" / "declarations.csv"
+    for command in ("score", "evaluate"):
+        extra = ("--label", "fraud") if command == "evaluate" else ()
+        proc = run_crisk(command, "--bundle", tmp_path / "none", "--input", decl,
+                         "--input-format", "xml", *extra, check=False)
+        assert proc.returncode == 2 and "unknown format 'xml'" in proc.stderr
+        proc = run_crisk(command, "--bundle", tmp_path / "none", "--input",
+                         tmp_path / "d.txt", *extra, check=False)
+        assert proc.returncode == 2 and "--input-format" in proc.stderr
+    proc = run_crisk("fit", "--schema", tmp_path / "none.json", "--input", decl, "--label",
+                     "fraud", "--output", tmp_path / "f.json", "--input-format", "xml",
+                     check=False)
+    assert proc.returncode == 2 and "unknown format 'xml'" in proc.stderr
+
+
 def test_threads_bounds_per_command(run_crisk):
     """evaluate takes at most 2^20 threads, as it always has; score takes up to INT_MAX
     (the declaration commands' shared parser keeps each command's bound)."""
