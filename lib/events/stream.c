@@ -539,12 +539,9 @@ static int accept(reader *r, const parsed *p, uint64_t line, uint64_t fp, long d
     if (ev->nev >= r->opts->max_events)
         return crisk__fail(err, CRISK_E_LIMIT, "line %llu: more than %zu events to keep (the "
                           "limit max_events)", (unsigned long long)line, r->opts->max_events);
-    if (ev->nev == r->ev_cap) {
-        size_t cap = crisk__grow_capacity(r->ev_cap, ev->nev + 1, 256);
-        if (crisk__resize((void **)&ev->ev, cap, sizeof *ev->ev))
-            return crisk__fail(err, CRISK_E_NOMEM, "out of memory for %zu events", cap);
-        r->ev_cap = cap;
-    }
+    if (crisk__grow((void **)&ev->ev, &r->ev_cap, ev->nev + 1, sizeof *ev->ev, 256))
+        return crisk__fail(err, CRISK_E_NOMEM, "out of memory for %zu events",
+                          crisk__grow_capacity(r->ev_cap, ev->nev + 1, 256));
     ev->ev[ev->nev++] = (crisk__event_rec){p->time, (uint32_t)k, p->type, line, p->value};
     return 0;
 }
