@@ -303,7 +303,7 @@ static int fitted_build(const crisk_schema *s, const crisk_batch *b, const float
     return 0;
 }
 
-/* The fit behind crisk_schema_fit and crisk_schema_training_matrix; see schema_impl.h. */
+/* The fit behind crisk_schema_fit and crisk_schema_training_matrix; see fitted.h. */
 int crisk__fit(const crisk_schema *s, const crisk_batch *b, const float *labels,
                size_t nlabels, const crisk_fit_options *opts, uint32_t **folds_of,
                crisk__fitted_state *fit, crisk_error *err)

@@ -146,7 +146,7 @@ struct crisk_batch {
     locale_t c_locale;  /* for strtod on numbers the fast path cannot convert exactly */
 };
 
-/* The inline forms of crisk_batch_text and crisk_batch_number (declarations.h), for the
+/* The inline forms of crisk_batch_text and crisk_batch_number (crisk/schema.h), for the
  * per-row loops; the exported functions call these. */
 static inline const char *batch_text(const crisk_batch *b, size_t row, size_t field,
                                      size_t *len)
