@@ -6,6 +6,7 @@
 #define CRISK_DECL_FITTED_READ_H
 
 #include "common/jsonpull.h"
+#include "crisk.h"
 
 /* Reads the "fitted" value, the `len` bytes of JSON at `text` (checked by
  * crisk__json_check_text, whose container `index` may be given, or printed by cJSON), into
