@@ -350,14 +350,8 @@ static int raw_member(const char *line, size_t len, const char *name, size_t *of
 /* Appends `len` bytes at `s` and a line feed (unless `last`) to the canonical scratch. */
 static int canon_add(reader *r, size_t *o, const char *s, size_t len, int last)
 {
-    if (*o + len + 1 > r->canon_cap) {
-        size_t cap = 2 * (*o + len + 1);
-        char *p = realloc(r->canon, cap);
-        if (!p)
-            return CRISK_E_NOMEM;
-        r->canon = p;
-        r->canon_cap = cap;
-    }
+    if (crisk__grow((void **)&r->canon, &r->canon_cap, *o + len + 1, 1, 256))
+        return CRISK_E_NOMEM;
     memcpy(r->canon + *o, s, len);
     *o += len;
     if (!last)
