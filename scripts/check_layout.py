@@ -8,8 +8,10 @@ and cli/, bindings/ and bench/ reaching the library through include/ only.
 A file is a node with its header (lib/decl/schema.c and lib/decl/schema.h are one node,
 decl/schema). Include edges come from the sources' #include lines, call edges from the
 symbols each object of BUILD_DIR/lib/libcrisk.a defines and uses (nm), so a call through
-a header that declares another file's function is seen where it lands. Exits 1 naming
-every violation, 0 when there is none.
+a header that declares another file's function is seen where it lands. An edge that
+cannot be seen fails too: an include of a header beside the file (not lib/<subsystem>/...),
+a source of lib/ with no object in the archive. Exits 1 naming every violation, 0 when
+there is none.
 """
 from __future__ import annotations
 
@@ -41,18 +43,25 @@ def node(path: Path) -> str:
     return str(path.relative_to(LIB).with_suffix(""))
 
 
-def include_edges() -> dict[str, set[str]]:
+def include_edges(problems: list[str]) -> dict[str, set[str]]:
+    """An include names a library file by its path below lib/ or a public header; any
+    other (a header beside the file, found by the compiler but not here) is a problem,
+    so that no edge goes unseen."""
     edges = collections.defaultdict(set)
     for path in sorted(LIB.rglob("*.[ch]")):
         for inc in INCLUDE.findall(path.read_text()):
             target = LIB / inc
             if target.exists():
                 edges[node(path)].add(node(target))
+            elif not (ROOT / "include" / inc).exists():
+                problems.append(f"{path.relative_to(ROOT)} includes \"{inc}\", which is "
+                                "neither lib/<subsystem>/... nor a public header (include/)")
     return edges
 
 
-def call_edges(build: Path) -> dict[str, set[str]]:
-    """Object files of the static library are named SUBSYSTEM_FILE.c.o by meson."""
+def call_edges(build: Path, problems: list[str]) -> dict[str, set[str]]:
+    """Object files of the static library are named SUBSYSTEM_FILE.c.o by meson; a source
+    of lib/ with no such object is a problem, so that its calls are not silently missed."""
     out = subprocess.run(["nm", "-A", str(build / "lib" / "libcrisk.a")], check=True,
                          capture_output=True, text=True).stdout
     defined, used = {}, collections.defaultdict(set)
@@ -66,6 +75,11 @@ def call_edges(build: Path) -> dict[str, set[str]]:
             defined[sym] = name
         elif kind == "U":
             used[name].add(sym)
+    seen = set(defined.values()) | set(used)
+    for path in sorted(LIB.rglob("*.c")):
+        if node(path) not in seen:
+            problems.append(f"{path.relative_to(ROOT)}: no object in "
+                            f"{build / 'lib' / 'libcrisk.a'}, so its calls are not checked")
     edges = collections.defaultdict(set)
     for name, syms in used.items():
         for sym in syms:
@@ -132,12 +146,12 @@ def main() -> int:
         print(__doc__.split("\n\n")[1], file=sys.stderr)
         return 2
     order = allowed_order()
-    inc, calls = include_edges(), call_edges(Path(sys.argv[1]))
+    problems: list[str] = []
+    inc, calls = include_edges(problems), call_edges(Path(sys.argv[1]), problems)
     edges = collections.defaultdict(set)
     for e in (inc, calls):
         for a, bs in e.items():
             edges[a] |= bs - {a}
-    problems = []
     for comp in cycles(edges):
         pairs = [why(a, b, inc, calls) for a in comp for b in comp if b in edges[a]]
         problems.append("file cycle: " + "; ".join(pairs))

@@ -254,13 +254,9 @@ static int publish(crisk_csv_reader *r, const char ***fields, size_t *nfields,
                    crisk_error *err)
 {
     if (r->nstarts > r->fields_cap) {
-        const char **grown = realloc(r->fields, r->nstarts * sizeof *grown);
-        if (grown)
-            r->fields = grown;
-        size_t *lengths = grown ? realloc(r->lengths, r->nstarts * sizeof *lengths) : NULL;
-        if (!lengths)
+        if (crisk__resize((void **)&r->fields, r->nstarts, sizeof *r->fields)
+            || crisk__resize((void **)&r->lengths, r->nstarts, sizeof *r->lengths))
             return fail(r, err, CRISK_E_NOMEM, "out of memory for a record's fields");
-        r->lengths = lengths;
         r->fields_cap = r->nstarts;
     }
     for (size_t i = 0; i < r->nstarts; i++) {

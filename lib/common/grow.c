@@ -10,7 +10,7 @@
 
 size_t crisk__grow_capacity(size_t cap, size_t need, size_t first)
 {
-    size_t n = cap ? cap : first;
+    size_t n = cap ? cap : first ? first : 1; /* 0 would double forever */
     while (n < need)
         n = n > SIZE_MAX / 2 ? need : n * 2;
     return n;

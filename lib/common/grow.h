@@ -12,8 +12,8 @@
 
 #include <stddef.h>
 
-/* The capacity for `need` items given `cap` now: `cap` (`first` when it is 0) doubled
- * until it is at least `need`; `need` itself when doubling would overflow. `cap` when it
+/* The capacity for `need` items given `cap` now: `cap` (`first` when it is 0, 1 when both
+ * are) doubled until it is at least `need`; `need` itself when doubling would overflow. `cap` when it
  * already holds `need`. */
 size_t crisk__grow_capacity(size_t cap, size_t need, size_t first);
 

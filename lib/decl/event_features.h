@@ -8,7 +8,7 @@
 #include "decl/types.h"
 
 /* Returns the value of event feature `f` for row `row` of `b` from the events joined to
- * the batch (lib/event_features.c; docs/events.md, "Features"): NaN when the batch has no
+ * the batch (decl/event_features.c; docs/events.md, "Features"): NaN when the batch has no
  * events, the row has no key or date, or the key has no event in the window. */
 float crisk__event_feature(const crisk_schema *s, const crisk_batch *b,
                           const crisk__schema_feature *f, size_t row);

@@ -14,7 +14,7 @@ typedef enum crisk__event_key_type {
 } crisk__event_key_type;
 #define CRISK__EVENT_KEY_TYPES 5 /* entries of crisk__event_key_names, entry 0 unused */
 
-/* Built-in event types are numbered 0..EVENT_BUILTIN_TYPES-1 in this order; a schema's
+/* Built-in event types are numbered 0..CRISK__EVENT_BUILTIN_TYPES-1 in this order; a schema's
  * custom types follow. */
 enum { CRISK__EVENT_XRAY_RESULT = 6, CRISK__EVENT_BUILTIN_TYPES = 7 };
 

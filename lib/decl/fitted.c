@@ -237,12 +237,13 @@ static int fit_band(const crisk_schema *s, const crisk_batch *b, size_t bi, cris
     return rc;
 }
 
-/* Fits dictionaries, risk tables (with per-fold shares when `folds_of` is given) and,
- * when `with_bands`, bands from `b` and `labels` into `fit` (empty on entry); returns 0
- * or an error code. */
+/* Fits dictionaries, risk tables and bands from `b` and `labels` into `fit` (empty on
+ * entry), or, when `folds_of` is given, dictionaries and risk tables with per-fold shares
+ * and no bands (out-of-fold training features use no band); returns 0 or an error
+ * code. */
 static int fitted_build(const crisk_schema *s, const crisk_batch *b, const float *labels,
                         const uint32_t *folds_of, unsigned folds, double smoothing,
-                        int with_bands, crisk__fitted_state *fit, crisk_error *err)
+                        crisk__fitted_state *fit, crisk_error *err)
 {
     int rc = 0;
     char *key = malloc(crisk__key_capacity(s));
@@ -289,7 +290,7 @@ static int fitted_build(const crisk_schema *s, const crisk_batch *b, const float
             what = "a risk table";
             rc = fit_table(s, b, labels, folds_of, fit->folds, set, &fit->tables[set], key);
         }
-    for (size_t i = 0; with_bands && i < s->nbands && rc == 0; i++) {
+    for (size_t i = 0; !folds_of && i < s->nbands && rc == 0; i++) {
         what = s->bands[i].name;
         rc = fit_band(s, b, i, &fit->bands[i], key);
     }
@@ -303,7 +304,7 @@ static int fitted_build(const crisk_schema *s, const crisk_batch *b, const float
     return 0;
 }
 
-/* The fit behind crisk_schema_fit and crisk_schema_training_matrix; see schema_impl.h. */
+/* The fit behind crisk_schema_fit and crisk_schema_training_matrix; see fitted.h. */
 int crisk__fit(const crisk_schema *s, const crisk_batch *b, const float *labels,
                size_t nlabels, const crisk_fit_options *opts, uint32_t **folds_of,
                crisk__fitted_state *fit, crisk_error *err)
@@ -328,7 +329,7 @@ int crisk__fit(const crisk_schema *s, const crisk_batch *b, const float *labels,
             (*folds_of)[r] = fold_of(r, opts->seed, opts->folds);
     }
     rc = fitted_build(s, b, labels, folds_of ? *folds_of : NULL, opts->folds, opts->smoothing,
-                      !folds_of, fit, err);
+                      fit, err);
     if (rc) {
         crisk__fitted_free(s, fit);
         if (folds_of) {

@@ -43,7 +43,7 @@ typedef struct crisk__key_set {
 typedef enum crisk__feature_op {
     CRISK__OP_NUMBER = 1, CRISK__OP_LOG1P, CRISK__OP_RATIO, CRISK__OP_DATE_PART, CRISK__OP_HS_PREFIX, CRISK__OP_CATEGORY,
     CRISK__OP_RISK_RATE, CRISK__OP_RISK_COUNT,
-    /* Border sensor events joined by key within a window (lib/event_features.c). */
+    /* Border sensor events joined by key within a window (decl/event_features.c). */
     CRISK__OP_EVENT_COUNT, CRISK__OP_EVENT_FLAG, CRISK__OP_EVENT_HOURS_SINCE, CRISK__OP_EVENT_MAX
 } crisk__feature_op;
 
@@ -146,7 +146,7 @@ struct crisk_batch {
     locale_t c_locale;  /* for strtod on numbers the fast path cannot convert exactly */
 };
 
-/* The inline forms of crisk_batch_text and crisk_batch_number (declarations.h), for the
+/* The inline forms of crisk_batch_text and crisk_batch_number (crisk/schema.h), for the
  * per-row loops; the exported functions call these. */
 static inline const char *batch_text(const crisk_batch *b, size_t row, size_t field,
                                      size_t *len)

@@ -350,14 +350,8 @@ static int raw_member(const char *line, size_t len, const char *name, size_t *of
 /* Appends `len` bytes at `s` and a line feed (unless `last`) to the canonical scratch. */
 static int canon_add(reader *r, size_t *o, const char *s, size_t len, int last)
 {
-    if (*o + len + 1 > r->canon_cap) {
-        size_t cap = 2 * (*o + len + 1);
-        char *p = realloc(r->canon, cap);
-        if (!p)
-            return CRISK_E_NOMEM;
-        r->canon = p;
-        r->canon_cap = cap;
-    }
+    if (crisk__grow((void **)&r->canon, &r->canon_cap, *o + len + 1, 1, 256))
+        return CRISK_E_NOMEM;
     memcpy(r->canon + *o, s, len);
     *o += len;
     if (!last)
@@ -478,7 +472,7 @@ static int check_hmac(reader *r, const parsed *p, const char *line, size_t len,
         return reject(r, lineno, CRISK_EVENT_UNVERIFIABLE, err, "hmac given, but there is no "
                       "key for device \"%.64s\"", p->device);
     unsigned char given[32];
-    if (strlen(p->hmac) != 64 || crisk__hex_decode_text(p->hmac, given, sizeof given) != 32)
+    if (crisk__hex_decode_text(p->hmac, given, sizeof given) != sizeof given)
         return reject(r, lineno, CRISK_EVENT_BAD_HMAC, err, "hmac: expected 64 hex "
                       "digits");
     size_t off = 0, n = 0, o = 0;
@@ -539,12 +533,9 @@ static int accept(reader *r, const parsed *p, uint64_t line, uint64_t fp, long d
     if (ev->nev >= r->opts->max_events)
         return crisk__fail(err, CRISK_E_LIMIT, "line %llu: more than %zu events to keep (the "
                           "limit max_events)", (unsigned long long)line, r->opts->max_events);
-    if (ev->nev == r->ev_cap) {
-        size_t cap = crisk__grow_capacity(r->ev_cap, ev->nev + 1, 256);
-        if (crisk__resize((void **)&ev->ev, cap, sizeof *ev->ev))
-            return crisk__fail(err, CRISK_E_NOMEM, "out of memory for %zu events", cap);
-        r->ev_cap = cap;
-    }
+    if (crisk__grow((void **)&ev->ev, &r->ev_cap, ev->nev + 1, sizeof *ev->ev, 256))
+        return crisk__fail(err, CRISK_E_NOMEM, "out of memory for %zu events",
+                          crisk__grow_capacity(r->ev_cap, ev->nev + 1, 256));
     ev->ev[ev->nev++] = (crisk__event_rec){p->time, (uint32_t)k, p->type, line, p->value};
     return 0;
 }

@@ -243,10 +243,13 @@ static void leaf_interactions(const crisk__shap *s, const shap_leaf *lf, uint64_
  * SIZE_MAX when out of memory. */
 static size_t push_elems(crisk__shap *s, size_t d, const int32_t *feat, const float *zero)
 {
-    size_t cap = s->cap_elems;
-    if (crisk__grow((void **)&s->elem_feature, &cap, s->num_elems + d, sizeof *feat, 1024) ||
-        crisk__grow((void **)&s->elem_zero, &s->cap_elems, s->num_elems + d, sizeof *zero, 1024))
-        return SIZE_MAX;
+    if (s->num_elems + d > s->cap_elems) {
+        size_t cap = crisk__grow_capacity(s->cap_elems, s->num_elems + d, 1024);
+        if (crisk__resize((void **)&s->elem_feature, cap, sizeof *feat) ||
+            crisk__resize((void **)&s->elem_zero, cap, sizeof *zero))
+            return SIZE_MAX;
+        s->cap_elems = cap;
+    }
     size_t at = s->num_elems;
     memcpy(s->elem_feature + at, feat, d * sizeof *feat);
     memcpy(s->elem_zero + at, zero, d * sizeof *zero);

@@ -173,12 +173,9 @@ static int parse_real(const char *tok, double *out)
  * Returns 0 or CRISK_E_NOMEM. */
 static int reserve(void **arr, size_t *cap, size_t need, size_t elem, crisk_error *err)
 {
-    if (need <= *cap)
-        return 0;
-    size_t n = crisk__grow_capacity(*cap, need, 16);
-    if (crisk__resize(arr, n, elem))
-        return crisk__fail(err, CRISK_E_NOMEM, "out of memory for %zu elements", n);
-    *cap = n;
+    if (crisk__grow(arr, cap, need, elem, 16))
+        return crisk__fail(err, CRISK_E_NOMEM, "out of memory for %zu elements",
+                          crisk__grow_capacity(*cap, need, 16));
     return 0;
 }
 

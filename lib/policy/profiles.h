@@ -5,7 +5,8 @@
  *
  * Rules never see a schema or a batch directly: names are resolved through a
  * crisk__profile_names and values read through a crisk__row_view, which the bundle fills
- * from declarations.h and the tests fill from small tables of their own.
+ * from a schema and a batch (crisk/schema.h) and the tests fill from small tables of
+ * their own.
  */
 #ifndef CRISK_PROFILES_H
 #define CRISK_PROFILES_H

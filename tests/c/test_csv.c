@@ -1,5 +1,5 @@
 /*
- * test_csv.c — the streaming CSV reader (lib/csv.c): RFC 4180 quoting, line breaks,
+ * test_csv.c — the streaming CSV reader (lib/common/csv.c): RFC 4180 quoting, line breaks,
  * byte order marks, line numbers, limits and malformed input, at every chunk size small
  * enough to split each construct across reads.
  */

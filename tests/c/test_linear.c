@@ -1,9 +1,9 @@
 /*
- * test_linear.c — the binary logistic pass (lib/linear.c) on each instruction set the CPU
- * runs: the same bits on every path, for feature counts around its 8- and 16-wide steps
- * and row counts around its four stretches; the format's definition computed here in
- * double as the reference; and the first row with a missing or cancelling value named,
- * whichever stretch meets it first.
+ * test_linear.c — the binary logistic pass (lib/engine/linear.c) on each instruction set
+ * the CPU runs: the same bits on every path, for feature counts around its 8- and 16-wide
+ * steps and row counts around its four stretches; the format's definition computed here
+ * in double as the reference; and the first row with a missing or cancelling value
+ * named, whichever stretch meets it first.
  */
 #include "crisk.h"
 

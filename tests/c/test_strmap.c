@@ -1,5 +1,5 @@
 /*
- * test_strmap.c — the string-keyed hash table (lib/strmap.c) against a linear search:
+ * test_strmap.c — the string-keyed hash table (lib/common/strmap.c) against a linear search:
  * keys of every length up to 80 bytes (the hash and the key comparison read a key's
  * last bytes in overlapping words), keys that differ in one byte only, keys at every
  * alignment, and keys absent from the table.

@@ -275,6 +275,18 @@ void fuzz_small_manifest(const char *profiles, const char *policy)
     cJSON_Delete(m);
 }
 
+void fuzz_small_bundle_input(const char *profiles, const char *policy, const uint8_t *data,
+                             size_t size)
+{
+    static int ready;
+    if (!ready) {
+        fuzz_small_manifest(profiles, policy);
+        ready = 1;
+    }
+    fuzz_write_file(fuzz_bundle_path("input.json"), data, size);
+    crisk_bundle_free(fuzz_load_bundle());
+}
+
 void fuzz_score_bundle(const crisk_bundle *bundle, crisk_lane_state *stream)
 {
     crisk_batch *batch = fuzz_example_batch(crisk_bundle_schema(bundle), FUZZ_DECLARATIONS);

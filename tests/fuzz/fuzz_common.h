@@ -64,6 +64,13 @@ const char *fuzz_bundle_path(const char *name);
  * profiles and lane policy files named `profiles` and `policy`. */
 void fuzz_small_manifest(const char *profiles, const char *policy);
 
+/* The body of the targets whose input is one file of a small bundle (profiles, policy):
+ * writes fuzz_small_manifest(profiles, policy) on the first call, `data` as the bundle's
+ * input.json (the name one of `profiles` and `policy` gives), then loads the bundle and
+ * scores with it (fuzz_load_bundle) and frees it. */
+void fuzz_small_bundle_input(const char *profiles, const char *policy, const uint8_t *data,
+                             size_t size);
+
 /* Scores the first few example declarations with `bundle` (reason codes too when its
  * policy names a score model) as a batch, or one by one against `stream` when it is not
  * NULL, and reads every result back. Any failure but a checked one is a finding. */

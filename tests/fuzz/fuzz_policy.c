@@ -9,12 +9,6 @@
 /* Loads a small bundle whose policy is `data` and scores with it. Always returns 0. */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static int ready;
-    if (!ready) {
-        fuzz_small_manifest("profiles.json", "input.json");
-        ready = 1;
-    }
-    fuzz_write_file(fuzz_bundle_path("input.json"), data, size);
-    crisk_bundle_free(fuzz_load_bundle());
+    fuzz_small_bundle_input("profiles.json", "input.json", data, size);
     return 0;
 }

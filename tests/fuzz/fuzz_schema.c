@@ -1,7 +1,7 @@
 /*
  * fuzz_schema.c — libFuzzer target: loading a declaration schema (with a fitted section)
  * from arbitrary bytes, and the strict JSON check the fitted section is read in place
- * after (lib/jsonpull.c): a text it passes must be one cJSON also parses, and skipping or
+ * after (lib/common/jsonpull.c): a text it passes must be one cJSON also parses, and skipping or
  * counting a container through its index must agree with scanning it.
  */
 #include "fuzz_common.h"

@@ -45,7 +45,7 @@ def main():
     want = declared(present)
     have = exported(nm, lib)
     if not want:
-        sys.exit('no CRISK_API declarations found in ' + ' '.join(headers))
+        sys.exit('no CRISK_API declarations found in ' + ' '.join(sorted(present)))
     problems = [f'exported but not declared with CRISK_API in include/: {n}'
                 for n in sorted(have - want.keys())]
     problems += [f'declared in {want[n]} but not exported: {n}'
