@@ -106,7 +106,7 @@ int crisk_audit_key_load(const char *path, int is_private, crisk_audit_key **out
     if (!pkey || EVP_PKEY_id(pkey) != EVP_PKEY_ED25519) {
         EVP_PKEY_free(pkey);
         return crisk__fail(err, CRISK_E_FORMAT, "%s: not an Ed25519 %s key in PEM form", path,
-                          is_private ? "private" : "public");
+                           is_private ? "private" : "public");
     }
     crisk_audit_key *key = malloc(sizeof *key);
     if (!key) {
@@ -142,7 +142,7 @@ int crisk__checkpoint_sign(crisk_checkpoint *cp, const crisk_audit_key *key, cri
 {
     if (!key || !key->is_private)
         return crisk__fail(err, CRISK_E_INVALID_ARGUMENT,
-                          "signing a checkpoint needs a private key");
+                           "signing a checkpoint needs a private key");
     char body[CRISK_CHECKPOINT_TEXT_MAX];
     int n = checkpoint_body(cp, body, sizeof body);
     size_t sig_len = CRISK_SIGNATURE_SIZE;
@@ -171,9 +171,9 @@ int crisk_checkpoint_verify(const crisk_checkpoint *cp, const crisk_audit_key *k
     ERR_clear_error();
     if (!ok)
         return crisk__fail(err, CRISK_E_INTEGRITY,
-                          "the signature of the checkpoint of size %" PRIu64
-                          " does not match the key",
-                          cp->tree_size);
+                           "the signature of the checkpoint of size %" PRIu64
+                           " does not match the key",
+                           cp->tree_size);
     return 0;
 }
 
@@ -222,13 +222,13 @@ int crisk_checkpoint_parse(const char *text, size_t size, crisk_checkpoint *out,
         if (line == 0) {
             if (len != strlen(checkpoint_magic) || memcmp(s, checkpoint_magic, len) != 0)
                 return crisk__fail(err, CRISK_E_FORMAT,
-                                  "checkpoint line 1: not \"%s\"", checkpoint_magic);
+                                   "checkpoint line 1: not \"%s\"", checkpoint_magic);
             continue;
         }
         size_t klen = strlen(keys[line]);
         if (len < klen || memcmp(s, keys[line], klen) != 0)
             return crisk__fail(err, CRISK_E_FORMAT, "checkpoint line %zu: expected \"%s...\"",
-                              line + 1, keys[line]);
+                               line + 1, keys[line]);
         s += klen;
         len -= klen;
         uint64_t v = 0;
@@ -242,7 +242,7 @@ int crisk_checkpoint_parse(const char *text, size_t size, crisk_checkpoint *out,
                   crisk_hex_decode(s, CRISK_SIGNATURE_SIZE, out->signature);
         if (bad)
             return crisk__fail(err, CRISK_E_FORMAT, "checkpoint line %zu: bad %svalue",
-                              line + 1, keys[line]);
+                               line + 1, keys[line]);
         if (line == 1)
             out->tree_size = v;
         else if (line == 3)

@@ -158,13 +158,13 @@ static int check_stored_checkpoint(crisk_audit_log *log, scan_context *ctx, cons
         return crisk__fail_prefix(err, CRISK_E_INTEGRITY, "checkpoint record");
     if (cp.tree_size != signed_size || cp.tree_size != log->size)
         return crisk__fail(err, CRISK_E_INTEGRITY,
-                          "the checkpoint at byte %lld signs %" PRIu64 " entries but follows "
-                          "%" PRIu64 ": entries were removed or inserted before it",
-                          (long long)offset, cp.tree_size, log->size);
+                           "the checkpoint at byte %lld signs %" PRIu64 " entries but follows "
+                           "%" PRIu64 ": entries were removed or inserted before it",
+                           (long long)offset, cp.tree_size, log->size);
     if (log->num_checkpoints > 0 && cp.timestamp < log->last.timestamp)
         return crisk__fail(err, CRISK_E_INTEGRITY,
-                          "the checkpoint at byte %lld is older than the one before it: "
-                          "checkpoints were reordered", (long long)offset);
+                           "the checkpoint at byte %lld is older than the one before it: "
+                           "checkpoints were reordered", (long long)offset);
     if (ctx->key && (rc = crisk_checkpoint_verify(&cp, ctx->key, err)) != 0)
         return crisk__fail_prefix(err, rc, "a checkpoint in the log");
     unsigned char root[CRISK_HASH_SIZE];
@@ -172,10 +172,10 @@ static int check_stored_checkpoint(crisk_audit_log *log, scan_context *ctx, cons
         return crisk__fail(err, CRISK_E_DEPENDENCY, "OpenSSL could not compute a SHA-256");
     if (memcmp(root, cp.root, CRISK_HASH_SIZE) != 0)
         return crisk__fail(err, CRISK_E_INTEGRITY,
-                          "the checkpoint at byte %lld (tree size %" PRIu64 ") does not "
-                          "match the entries: one of entries %" PRIu64 " to %" PRIu64
-                          " was changed", (long long)offset, cp.tree_size, ctx->checked_size,
-                          cp.tree_size - 1);
+                           "the checkpoint at byte %lld (tree size %" PRIu64 ") does not "
+                           "match the entries: one of entries %" PRIu64 " to %" PRIu64
+                           " was changed", (long long)offset, cp.tree_size, ctx->checked_size,
+                           cp.tree_size - 1);
     ctx->checked_size = cp.tree_size;
     log->last = cp;
     log->num_checkpoints++;
@@ -215,7 +215,7 @@ static int scan_record(crisk_audit_log *log, scan_context *ctx, off_t offset,
     }
     if (read_at(fd, h, HEADER_SIZE, offset) != 0)
         return crisk__fail(err, CRISK_E_IO, "%s: cannot read byte %lld", log->path,
-                          (long long)offset);
+                           (long long)offset);
     size_t length = (size_t)get_be(h + 1, 4);
     uint64_t index = get_be(h + 5, 8);
     if (make_header(check, h[0], length, index) != 0)
@@ -224,10 +224,10 @@ static int scan_record(crisk_audit_log *log, scan_context *ctx, off_t offset,
         (h[0] != TYPE_ENTRY && h[0] != TYPE_CHECKPOINT) || length == 0 ||
         length > (h[0] == TYPE_ENTRY ? CRISK_AUDIT_MAX_ENTRY : CRISK_CHECKPOINT_TEXT_MAX))
         return crisk__fail(err, CRISK_E_INTEGRITY,
-                          "%s: the record header at byte %lld (where entry %" PRIu64
-                          " or a checkpoint belongs) is damaged or was edited", log->path,
-                          (long long)offset,
-                          log->size);
+                           "%s: the record header at byte %lld (where entry %" PRIu64
+                           " or a checkpoint belongs) is damaged or was edited", log->path,
+                           (long long)offset,
+                           log->size);
     if (left < (off_t)(RECORD_OVERHEAD + length)) {
         *next = -1;
         return 0;
@@ -235,29 +235,29 @@ static int scan_record(crisk_audit_log *log, scan_context *ctx, off_t offset,
     unsigned char *grown = realloc(*buf, RECORD_OVERHEAD + length);
     if (!grown)
         return crisk__fail(err, CRISK_E_NOMEM, "out of memory for a record of %zu bytes",
-                          length);
+                           length);
     *buf = grown;
     if (read_at(fd, grown, RECORD_OVERHEAD + length, offset) != 0)
         return crisk__fail(err, CRISK_E_IO, "%s: cannot read the record at byte %lld",
-                          log->path, (long long)offset);
+                           log->path, (long long)offset);
     unsigned char sum[CRISK_HASH_SIZE];
     if (crisk__sha256_parts(-1, grown, HEADER_SIZE + length, NULL, 0, sum) != 0)
         return crisk__fail(err, CRISK_E_DEPENDENCY, "OpenSSL could not compute a SHA-256");
     if (memcmp(sum, grown + HEADER_SIZE + length, CRISK_HASH_SIZE) != 0)
         return crisk__fail(err, CRISK_E_INTEGRITY,
-                          "%s: the %s at byte %lld (entry %" PRIu64 ") does not match its "
-                          "checksum: it was edited", log->path,
-                          h[0] == TYPE_ENTRY ? "entry" : "checkpoint", (long long)offset,
-                          log->size);
+                           "%s: the %s at byte %lld (entry %" PRIu64 ") does not match its "
+                           "checksum: it was edited", log->path,
+                           h[0] == TYPE_ENTRY ? "entry" : "checkpoint", (long long)offset,
+                           log->size);
     *next = offset + (off_t)(RECORD_OVERHEAD + length);
     if (h[0] == TYPE_CHECKPOINT)
         return check_stored_checkpoint(log, ctx, (const char *)grown + HEADER_SIZE, length,
                                        index, offset, err);
     if (index != log->size)
         return crisk__fail(err, CRISK_E_INTEGRITY,
-                          "%s: the record at byte %lld holds entry %" PRIu64 " where entry "
-                          "%" PRIu64 " belongs: an entry was removed, inserted or reordered",
-                          log->path, (long long)offset, index, log->size);
+                           "%s: the record at byte %lld holds entry %" PRIu64 " where entry "
+                           "%" PRIu64 " belongs: an entry was removed, inserted or reordered",
+                           log->path, (long long)offset, index, log->size);
     return add_leaf(log, grown + HEADER_SIZE, length, offset, err);
 }
 
@@ -275,7 +275,7 @@ static int scan_log(crisk_audit_log *log, scan_context *ctx, int *torn, crisk_er
     if (st.st_size < MAGIC_SIZE || read_at(log->fd, magic, MAGIC_SIZE, 0) != 0 ||
         memcmp(magic, LOG_MAGIC, MAGIC_SIZE) != 0)
         return crisk__fail(err, CRISK_E_FORMAT, "%s: not a crisk audit log (no \"%s\" at the "
-                          "start)", log->path, LOG_MAGIC);
+                           "start)", log->path, LOG_MAGIC);
     unsigned char *buf = NULL;
     off_t offset = MAGIC_SIZE;
     int rc = 0;
@@ -287,9 +287,9 @@ static int scan_log(crisk_audit_log *log, scan_context *ctx, int *torn, crisk_er
             /* A crash cuts at most one record: anything longer is damage. */
             if (st.st_size - offset > (off_t)(RECORD_OVERHEAD + CRISK_AUDIT_MAX_ENTRY))
                 rc = crisk__fail(err, CRISK_E_INTEGRITY,
-                                "%s: %lld bytes after entry %" PRIu64 " at byte %lld form no "
-                                "record", log->path, (long long)(st.st_size - offset),
-                                log->size, (long long)offset);
+                                 "%s: %lld bytes after entry %" PRIu64 " at byte %lld form no "
+                                 "record", log->path, (long long)(st.st_size - offset),
+                                 log->size, (long long)offset);
             *torn = 1;
             break;
         }
@@ -382,7 +382,7 @@ static int open_log(const char *path, int writable, const crisk_audit_key *key,
         rc = crisk__fail(err, CRISK_E_IO, "%s: %s", path, strerror(errno));
     else if (writable && fcntl(log->fd, F_SETLK, &lock) != 0)
         rc = crisk__fail(err, CRISK_E_IO, "%s: held open by another process (%s)", path,
-                        strerror(errno));
+                         strerror(errno));
     else if (writable && S_ISREG(st.st_mode) && st.st_size < MAGIC_SIZE)
         rc = start_file(log, st.st_size, err);
     int torn = 0;
@@ -394,7 +394,7 @@ static int open_log(const char *path, int writable, const crisk_audit_key *key,
     if (rc == 0 && torn && writable &&
         (ftruncate(log->fd, log->end) != 0 || fsync(log->fd) != 0))
         rc = crisk__fail(err, CRISK_E_IO, "%s: cannot cut off a torn record: %s", path,
-                        strerror(errno));
+                         strerror(errno));
     if (rc) {
         crisk_audit_close(log);
         return rc;
@@ -426,16 +426,16 @@ static int write_record(crisk_audit_log *log, int type, uint64_t index, const vo
 {
     if (!log->writable)
         return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "%s: the log is open read-only",
-                          log->path);
+                           log->path);
     unsigned char *rec = malloc(RECORD_OVERHEAD + length);
     if (!rec)
         return crisk__fail(err, CRISK_E_NOMEM, "out of memory for a record of %zu bytes",
-                          length);
+                           length);
     int rc = make_header(rec, type, length, index);
     if (rc == 0) {
         memcpy(rec + HEADER_SIZE, payload, length);
         rc = crisk__sha256_parts(-1, rec, HEADER_SIZE + length, NULL, 0,
-                                rec + HEADER_SIZE + length);
+                                 rec + HEADER_SIZE + length);
     }
     if (rc) {
         free(rec);
@@ -444,7 +444,7 @@ static int write_record(crisk_audit_log *log, int type, uint64_t index, const vo
     if (write_at(log->fd, rec, RECORD_OVERHEAD + length, log->end) != 0 ||
         fsync(log->fd) != 0) {
         rc = crisk__fail(err, CRISK_E_IO, "%s: cannot append at byte %lld: %s", log->path,
-                        (long long)log->end, strerror(errno));
+                         (long long)log->end, strerror(errno));
         if (ftruncate(log->fd, log->end) != 0) {
             /* Left as a torn record, which the next open cuts off. */
         }
@@ -460,8 +460,8 @@ int crisk_audit_append(crisk_audit_log *log, const void *data, size_t size, uint
 {
     if (!log || !data || size == 0 || size > CRISK_AUDIT_MAX_ENTRY)
         return crisk__fail(err, CRISK_E_INVALID_ARGUMENT,
-                          "an entry must have 1 to %zu bytes (got %zu)", CRISK_AUDIT_MAX_ENTRY,
-                          size);
+                           "an entry must have 1 to %zu bytes (got %zu)", CRISK_AUDIT_MAX_ENTRY,
+                           size);
     int rc = reserve(log, err);
     off_t offset = log->end;
     if (rc == 0)
@@ -509,10 +509,10 @@ int crisk_audit_root(const crisk_audit_log *log, uint64_t tree_size,
 {
     if (!log || !root || tree_size > log->size)
         return crisk__fail(err, CRISK_E_INVALID_ARGUMENT,
-                          "tree size %" PRIu64 " beyond the log's %" PRIu64 " entries",
-                          tree_size, log ? log->size : 0);
+                           "tree size %" PRIu64 " beyond the log's %" PRIu64 " entries",
+                           tree_size, log ? log->size : 0);
     if (crisk__merkle_root((const unsigned char(*)[CRISK_HASH_SIZE])log->leaves, 0, tree_size,
-                          root) != 0)
+                           root) != 0)
         return crisk__fail(err, CRISK_E_DEPENDENCY, "OpenSSL could not compute a SHA-256");
     return 0;
 }
@@ -522,7 +522,7 @@ int crisk_audit_read_entry(const crisk_audit_log *log, uint64_t index, void *buf
 {
     if (!log || !size || index >= log->size)
         return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "no entry %" PRIu64 " in a log of %"
-                          PRIu64, index, log ? log->size : 0);
+                           PRIu64, index, log ? log->size : 0);
     unsigned char h[HEADER_SIZE];
     off_t at = (off_t)log->offsets[index];
     if (read_at(log->fd, h, HEADER_SIZE, at) != 0)
@@ -530,7 +530,7 @@ int crisk_audit_read_entry(const crisk_audit_log *log, uint64_t index, void *buf
     *size = (size_t)get_be(h + 1, 4);
     if (*size > capacity)
         return crisk__fail(err, CRISK_E_LIMIT, "entry %" PRIu64 " has %zu bytes, more than %zu",
-                          index, *size, capacity);
+                           index, *size, capacity);
     if (read_at(log->fd, buf, *size, at + HEADER_SIZE) != 0)
         return crisk__fail(err, CRISK_E_IO, "%s: cannot read entry %" PRIu64, log->path, index);
     return 0;
@@ -542,10 +542,10 @@ int crisk_audit_inclusion_proof(const crisk_audit_log *log, uint64_t index,
 {
     if (!log || !path || !len || tree_size > log->size || index >= tree_size)
         return crisk__fail(err, CRISK_E_INVALID_ARGUMENT,
-                          "entry %" PRIu64 " is not in a tree of %" PRIu64 " of the log's %"
-                          PRIu64 " entries", index, tree_size, log ? log->size : 0);
+                           "entry %" PRIu64 " is not in a tree of %" PRIu64 " of the log's %"
+                           PRIu64 " entries", index, tree_size, log ? log->size : 0);
     if (crisk__merkle_path((const unsigned char(*)[CRISK_HASH_SIZE])log->leaves, index,
-                          tree_size, path, len) != 0)
+                           tree_size, path, len) != 0)
         return crisk__fail(err, CRISK_E_DEPENDENCY, "OpenSSL could not compute a SHA-256");
     return 0;
 }
@@ -557,10 +557,10 @@ int crisk_audit_consistency_proof(const crisk_audit_log *log, uint64_t old_size,
     if (!log || !path || !len || old_size == 0 || old_size > new_size ||
         new_size > log->size)
         return crisk__fail(err, CRISK_E_INVALID_ARGUMENT,
-                          "no consistency proof from %" PRIu64 " to %" PRIu64 " entries in a "
-                          "log of %" PRIu64, old_size, new_size, log ? log->size : 0);
+                           "no consistency proof from %" PRIu64 " to %" PRIu64 " entries in a "
+                           "log of %" PRIu64, old_size, new_size, log ? log->size : 0);
     if (crisk__merkle_consistency((const unsigned char(*)[CRISK_HASH_SIZE])log->leaves,
-                                 old_size, new_size, path, len) != 0)
+                                  old_size, new_size, path, len) != 0)
         return crisk__fail(err, CRISK_E_DEPENDENCY, "OpenSSL could not compute a SHA-256");
     return 0;
 }
@@ -575,18 +575,18 @@ static int check_trusted(const crisk_audit_log *log, const crisk_audit_key *key,
         return crisk__fail_prefix(err, rc, "the given checkpoint");
     if (trusted->tree_size > log->size)
         return crisk__fail(err, CRISK_E_INTEGRITY,
-                          "%s: the log has %" PRIu64 " entries, fewer than the %" PRIu64
-                          " of the given checkpoint: entries %" PRIu64 " to %" PRIu64
-                          " were removed", log->path, log->size, trusted->tree_size,
-                          log->size, trusted->tree_size - 1);
+                           "%s: the log has %" PRIu64 " entries, fewer than the %" PRIu64
+                           " of the given checkpoint: entries %" PRIu64 " to %" PRIu64
+                           " were removed", log->path, log->size, trusted->tree_size,
+                           log->size, trusted->tree_size - 1);
     unsigned char root[CRISK_HASH_SIZE];
     if ((rc = crisk_audit_root(log, trusted->tree_size, root, err)) != 0)
         return rc;
     if (memcmp(root, trusted->root, CRISK_HASH_SIZE) != 0)
         return crisk__fail(err, CRISK_E_INTEGRITY,
-                          "%s: the first %" PRIu64 " entries do not have the given "
-                          "checkpoint's root: the log was rewritten (its own checkpoints "
-                          "were replaced too)", log->path, trusted->tree_size);
+                           "%s: the first %" PRIu64 " entries do not have the given "
+                           "checkpoint's root: the log was rewritten (its own checkpoints "
+                           "were replaced too)", log->path, trusted->tree_size);
     return 0;
 }
 

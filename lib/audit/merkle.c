@@ -39,7 +39,7 @@ void crisk__merkle_frontier_init(crisk__merkle_frontier *f)
 }
 
 int crisk__merkle_frontier_push(crisk__merkle_frontier *f,
-                               const unsigned char leaf[CRISK_HASH_SIZE])
+                                const unsigned char leaf[CRISK_HASH_SIZE])
 {
     memcpy(f->hash[f->top], leaf, CRISK_HASH_SIZE);
     f->count[f->top++] = 1;
@@ -54,7 +54,7 @@ int crisk__merkle_frontier_push(crisk__merkle_frontier *f,
 }
 
 int crisk__merkle_frontier_root(const crisk__merkle_frontier *f,
-                               unsigned char out[CRISK_HASH_SIZE])
+                                unsigned char out[CRISK_HASH_SIZE])
 {
     if (f->top == 0)
         return crisk__sha256_parts(-1, NULL, 0, NULL, 0, out);
@@ -67,7 +67,7 @@ int crisk__merkle_frontier_root(const crisk__merkle_frontier *f,
 }
 
 int crisk__merkle_root(const unsigned char (*leaves)[CRISK_HASH_SIZE], uint64_t lo,
-                      uint64_t hi, unsigned char out[CRISK_HASH_SIZE])
+                       uint64_t hi, unsigned char out[CRISK_HASH_SIZE])
 {
     crisk__merkle_frontier f;
     crisk__merkle_frontier_init(&f);
@@ -90,7 +90,7 @@ static void reverse(unsigned char path[][CRISK_HASH_SIZE], size_t len)
 }
 
 int crisk__merkle_path(const unsigned char (*leaves)[CRISK_HASH_SIZE], uint64_t index,
-                      uint64_t n, unsigned char path[][CRISK_HASH_SIZE], size_t *len)
+                       uint64_t n, unsigned char path[][CRISK_HASH_SIZE], size_t *len)
 {
     uint64_t lo = 0, hi = n;
     size_t count = 0;
@@ -112,8 +112,8 @@ int crisk__merkle_path(const unsigned char (*leaves)[CRISK_HASH_SIZE], uint64_t 
 }
 
 int crisk__merkle_consistency(const unsigned char (*leaves)[CRISK_HASH_SIZE], uint64_t m,
-                             uint64_t n, unsigned char path[][CRISK_HASH_SIZE],
-                             size_t *len)
+                              uint64_t n, unsigned char path[][CRISK_HASH_SIZE],
+                              size_t *len)
 {
     /* SUBPROOF(m, D[lo:hi], b), unrolled: each step keeps one half and records the
      * other's root; the old tree's own root ends the descent unless it is the whole old
@@ -165,15 +165,15 @@ int crisk_merkle_verify_inclusion(const unsigned char leaf_hash[CRISK_HASH_SIZE]
         return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "NULL hash or path");
     if (index >= tree_size)
         return crisk__fail(err, CRISK_E_INTEGRITY,
-                          "inclusion proof: entry %llu is not in a tree of %llu entries",
-                          (unsigned long long)index, (unsigned long long)tree_size);
+                           "inclusion proof: entry %llu is not in a tree of %llu entries",
+                           (unsigned long long)index, (unsigned long long)tree_size);
     uint64_t fn = index, sn = tree_size - 1;
     unsigned char r[CRISK_HASH_SIZE];
     memcpy(r, leaf_hash, CRISK_HASH_SIZE);
     for (size_t i = 0; i < len; i++) {
         if (sn == 0)
             return crisk__fail(err, CRISK_E_INTEGRITY,
-                              "inclusion proof: %zu hashes, more than the tree needs", len);
+                               "inclusion proof: %zu hashes, more than the tree needs", len);
         int rc;
         if ((fn & 1) || fn == sn) {
             rc = node_hash(path[i], r, r);
@@ -188,12 +188,12 @@ int crisk_merkle_verify_inclusion(const unsigned char leaf_hash[CRISK_HASH_SIZE]
     }
     if (sn != 0)
         return crisk__fail(err, CRISK_E_INTEGRITY,
-                          "inclusion proof: %zu hashes, fewer than the tree needs", len);
+                           "inclusion proof: %zu hashes, fewer than the tree needs", len);
     if (memcmp(r, root, CRISK_HASH_SIZE) != 0)
         return crisk__fail(err, CRISK_E_INTEGRITY,
-                          "inclusion proof: the path leads to another root: entry %llu is "
-                          "not in this tree as given",
-                          (unsigned long long)index);
+                           "inclusion proof: the path leads to another root: entry %llu is "
+                           "not in this tree as given",
+                           (unsigned long long)index);
     return 0;
 }
 
@@ -208,14 +208,14 @@ int crisk_merkle_verify_consistency(uint64_t old_size,
         return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "NULL hash or path");
     if (old_size == 0 || old_size > new_size)
         return crisk__fail(err, CRISK_E_INTEGRITY,
-                          "consistency proof: old size %llu is not in [1, new size %llu]",
-                          (unsigned long long)old_size, (unsigned long long)new_size);
+                           "consistency proof: old size %llu is not in [1, new size %llu]",
+                           (unsigned long long)old_size, (unsigned long long)new_size);
     if (old_size == new_size) {
         if (len != 0 || memcmp(old_root, new_root, CRISK_HASH_SIZE) != 0)
             return crisk__fail(err, CRISK_E_INTEGRITY,
-                              "consistency proof: two trees of %llu entries with different "
-                              "roots (or a non-empty proof)",
-                              (unsigned long long)old_size);
+                               "consistency proof: two trees of %llu entries with different "
+                               "roots (or a non-empty proof)",
+                               (unsigned long long)old_size);
         return 0;
     }
     /* When the old tree is a perfect subtree its root is the proof's implicit first
@@ -235,7 +235,7 @@ int crisk_merkle_verify_consistency(uint64_t old_size,
     for (size_t i = implicit ? 0 : 1; i < len; i++) {
         if (sn == 0)
             return crisk__fail(err, CRISK_E_INTEGRITY,
-                              "consistency proof: %zu hashes, more than the trees need", len);
+                               "consistency proof: %zu hashes, more than the trees need", len);
         int rc = 0;
         if ((fn & 1) || fn == sn) {
             rc |= node_hash(path[i], fr, fr);
@@ -251,14 +251,14 @@ int crisk_merkle_verify_consistency(uint64_t old_size,
     }
     if (sn != 0)
         return crisk__fail(err, CRISK_E_INTEGRITY,
-                          "consistency proof: %zu hashes, fewer than the trees need", len);
+                           "consistency proof: %zu hashes, fewer than the trees need", len);
     if (memcmp(fr, old_root, CRISK_HASH_SIZE) != 0)
         return crisk__fail(err, CRISK_E_INTEGRITY,
-                          "consistency proof: does not lead to the old root (tree of %llu)",
-                          (unsigned long long)old_size);
+                           "consistency proof: does not lead to the old root (tree of %llu)",
+                           (unsigned long long)old_size);
     if (memcmp(sr, new_root, CRISK_HASH_SIZE) != 0)
         return crisk__fail(err, CRISK_E_INTEGRITY,
-                          "consistency proof: does not lead to the new root (tree of %llu)",
-                          (unsigned long long)new_size);
+                           "consistency proof: does not lead to the new root (tree of %llu)",
+                           (unsigned long long)new_size);
     return 0;
 }

@@ -22,27 +22,27 @@ void crisk__merkle_frontier_init(crisk__merkle_frontier *f);
 
 /* Adds the leaf with hash `leaf` to the right of `f`. Returns 0 or CRISK_E_DEPENDENCY. */
 int crisk__merkle_frontier_push(crisk__merkle_frontier *f,
-                               const unsigned char leaf[CRISK_HASH_SIZE]);
+                                const unsigned char leaf[CRISK_HASH_SIZE]);
 
 /* Writes the RFC 6962 root of the leaves pushed to `f` to `out`. Returns 0 or
  * CRISK_E_DEPENDENCY. */
 int crisk__merkle_frontier_root(const crisk__merkle_frontier *f,
-                               unsigned char out[CRISK_HASH_SIZE]);
+                                unsigned char out[CRISK_HASH_SIZE]);
 
 /* Writes MTH(D[lo:hi]), the root of the leaves whose hashes are leaves[lo .. hi-1], to
  * `out` (SHA-256 of nothing when lo == hi). Returns 0 or CRISK_E_DEPENDENCY. */
 int crisk__merkle_root(const unsigned char (*leaves)[CRISK_HASH_SIZE], uint64_t lo,
-                      uint64_t hi, unsigned char out[CRISK_HASH_SIZE]);
+                       uint64_t hi, unsigned char out[CRISK_HASH_SIZE]);
 
 /* Writes PATH(index, D[0:n]) (RFC 6962, 2.1.1), bottom-up, to `path` and its length to
  * `*len`. Requires index < n. Returns 0 or CRISK_E_DEPENDENCY. */
 int crisk__merkle_path(const unsigned char (*leaves)[CRISK_HASH_SIZE], uint64_t index,
-                      uint64_t n, unsigned char path[][CRISK_HASH_SIZE], size_t *len);
+                       uint64_t n, unsigned char path[][CRISK_HASH_SIZE], size_t *len);
 
 /* Writes PROOF(m, D[0:n]) (RFC 6962, 2.1.2) to `path` and its length to `*len`. Requires
  * 1 <= m <= n. Returns 0 or CRISK_E_DEPENDENCY. */
 int crisk__merkle_consistency(const unsigned char (*leaves)[CRISK_HASH_SIZE], uint64_t m,
-                             uint64_t n, unsigned char path[][CRISK_HASH_SIZE],
-                             size_t *len);
+                              uint64_t n, unsigned char path[][CRISK_HASH_SIZE],
+                              size_t *len);
 
 #endif /* CRISK_MERKLE_H */

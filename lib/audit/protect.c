@@ -17,7 +17,7 @@ int crisk_protect_id(const void *key, size_t key_size, const char *text, size_t 
         return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "key, text and out must be given");
     if (key_size < CRISK_PROTECT_MIN_KEY || key_size > INT_MAX)
         return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "the id protection key has %zu "
-                          "bytes; it needs at least %d", key_size, CRISK_PROTECT_MIN_KEY);
+                           "bytes; it needs at least %d", key_size, CRISK_PROTECT_MIN_KEY);
     unsigned char mac[EVP_MAX_MD_SIZE];
     unsigned int mac_len = 0;
     static const unsigned char empty[1];

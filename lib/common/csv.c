@@ -74,12 +74,12 @@ int crisk_csv_open(FILE *f, const crisk_csv_options *opts, crisk_csv_reader **ou
     if (!f)
         return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "the input stream is NULL");
     int rc = crisk__options_version(opts->version, CRISK_CSV_OPTIONS_VERSION,
-                                   "crisk_csv_options", err);
+                                    "crisk_csv_options", err);
     if (rc)
         return rc;
     if (opts->chunk_bytes == 0 || opts->max_record_bytes == 0)
         return crisk__fail(err, CRISK_E_INVALID_ARGUMENT,
-                          "chunk_bytes and max_record_bytes must be positive");
+                           "chunk_bytes and max_record_bytes must be positive");
     crisk_csv_reader *r = calloc(1, sizeof *r);
     if (!r)
         return crisk__fail(err, CRISK_E_NOMEM, "out of memory for a CSV reader");
@@ -93,7 +93,7 @@ int crisk_csv_open(FILE *f, const crisk_csv_options *opts, crisk_csv_reader **ou
         size_t bytes = r->opts.chunk_bytes;
         free(r);
         return crisk__fail(err, CRISK_E_NOMEM, "out of memory for a %zu-byte read buffer",
-                          bytes);
+                           bytes);
     }
     r->line = 1;
     *out = r;

@@ -11,7 +11,7 @@
 #include <string.h>
 
 int crisk__sha256_parts(int prefix, const void *a, size_t a_size, const void *b,
-                       size_t b_size, unsigned char out[CRISK__SHA256_SIZE])
+                        size_t b_size, unsigned char out[CRISK__SHA256_SIZE])
 {
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     unsigned char p = (unsigned char)prefix;
@@ -38,7 +38,7 @@ static int hash_file(EVP_MD_CTX *ctx, const char *path, size_t max_bytes, crisk_
         rc = crisk__fail(err, CRISK_E_IO, "%s: cannot tell its size", path);
     else if ((unsigned long)size > max_bytes)
         rc = crisk__fail(err, CRISK_E_LIMIT, "%s: %ld bytes, more than the limit of %zu", path,
-                        size, max_bytes);
+                         size, max_bytes);
     unsigned char buf[8192];
     for (int i = 0; i < 8; i++)
         buf[i] = (unsigned char)((unsigned long long)size >> (56 - 8 * i));
@@ -59,7 +59,7 @@ static int hash_file(EVP_MD_CTX *ctx, const char *path, size_t max_bytes, crisk_
 }
 
 int crisk__sha256_files(const char *const *paths, size_t n, size_t max_bytes,
-                       unsigned char out[CRISK__SHA256_SIZE], crisk_error *err)
+                        unsigned char out[CRISK__SHA256_SIZE], crisk_error *err)
 {
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     unsigned int len = 0;

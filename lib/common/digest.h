@@ -18,13 +18,13 @@
  * when the crypto library fails. The Merkle tree's leaf and node hashes are of this
  * shape. */
 int crisk__sha256_parts(int prefix, const void *a, size_t a_size, const void *b,
-                       size_t b_size, unsigned char out[CRISK__SHA256_SIZE]);
+                        size_t b_size, unsigned char out[CRISK__SHA256_SIZE]);
 
 /* Writes to `out` SHA-256 over the `n` files at `paths`, in order, each as its size (8
  * bytes, big-endian) then its bytes, so that no two file lists hash alike. A file larger
  * than `max_bytes` is refused. Returns 0, or CRISK_E_IO / CRISK_E_LIMIT naming the file,
  * CRISK_E_DEPENDENCY. */
 int crisk__sha256_files(const char *const *paths, size_t n, size_t max_bytes,
-                       unsigned char out[CRISK__SHA256_SIZE], crisk_error *err);
+                        unsigned char out[CRISK__SHA256_SIZE], crisk_error *err);
 
 #endif /* CRISK_DIGEST_H */

@@ -52,13 +52,13 @@ int crisk_error_set(crisk_error *err, int code, const char *fmt, ...)
 }
 
 int crisk__options_version(unsigned int version, unsigned int known, const char *type,
-                          crisk_error *err)
+                           crisk_error *err)
 {
     if (version == known)
         return 0;
     return crisk__fail(err, CRISK_E_INVALID_ARGUMENT,
-                      "%s.version is %u; this crisk reads version %u (fill the struct with "
-                      "%s_init(&opts, the header's version))", type, version, known, type);
+                       "%s.version is %u; this crisk reads version %u (fill the struct with "
+                       "%s_init(&opts, the header's version))", type, version, known, type);
 }
 
 int crisk__fail_prefix(crisk_error *err, int code, const char *prefix)

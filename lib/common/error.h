@@ -25,7 +25,7 @@ int crisk__fail_prefix(crisk_error *err, int code, const char *prefix);
  * caller passed, is `known`, the layout this crisk reads; else CRISK_E_INVALID_ARGUMENT
  * naming the struct. Every call taking an options struct checks it first. */
 int crisk__options_version(unsigned int version, unsigned int known, const char *type,
-                          crisk_error *err);
+                           crisk_error *err);
 
 /* Clears `err` (which may be NULL) to CRISK_OK with an empty message. */
 void crisk__error_clear(crisk_error *err);

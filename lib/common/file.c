@@ -25,8 +25,8 @@ int crisk__read_file(const char *path, size_t max_bytes, unsigned char **data, s
     if ((unsigned long long)st.st_size > max_bytes) {
         fclose(f);
         return crisk__fail(err, CRISK_E_LIMIT,
-                          "%s: %lld bytes, more than the limit max_file_bytes = %zu", path,
-                          (long long)st.st_size, max_bytes);
+                           "%s: %lld bytes, more than the limit max_file_bytes = %zu", path,
+                           (long long)st.st_size, max_bytes);
     }
     size_t n = (size_t)st.st_size;
     unsigned char *buf = malloc(n + 1);

@@ -33,14 +33,14 @@ int crisk__json_read_file(const char *path, size_t max_bytes, cJSON **out, crisk
     if (at < size) {
         cJSON_Delete(root);
         return crisk__fail(err, CRISK_E_FORMAT, "%s: text after the JSON document at byte %zu",
-                          path, at);
+                           path, at);
     }
     *out = root;
     return 0;
 }
 
 int crisk__json_check_keys(const cJSON *obj, const char *const *allowed, const char *where,
-                          crisk_error *err)
+                           crisk_error *err)
 {
     for (const cJSON *k = obj->child; k; k = k->next) {
         size_t i = 0;
@@ -48,11 +48,11 @@ int crisk__json_check_keys(const cJSON *obj, const char *const *allowed, const c
             i++;
         if (!allowed[i])
             return crisk__fail(err, CRISK_E_FORMAT, "%s: unknown key \"%.64s\"", where,
-                              k->string);
+                               k->string);
         for (const cJSON *j = obj->child; j != k; j = j->next)
             if (strcmp(j->string, k->string) == 0)
                 return crisk__fail(err, CRISK_E_FORMAT, "%s: key \"%.64s\" given twice", where,
-                                  k->string);
+                                   k->string);
     }
     return 0;
 }
@@ -81,11 +81,11 @@ int crisk__json_check_path_keys(const cJSON *obj, const char *path, const char *
             k++;
         if (k == n)
             return crisk__fail(err, CRISK_E_FORMAT, "%s%s%s: unknown key", path, dot,
-                              it->string);
+                               it->string);
         for (const cJSON *o = it->next; o; o = o->next)
             if (strcmp(o->string, it->string) == 0)
                 return crisk__fail(err, CRISK_E_FORMAT, "%s%s%s: duplicate key", path, dot,
-                                  it->string);
+                                   it->string);
     }
     return 0;
 }

@@ -19,7 +19,7 @@ int crisk__json_read_file(const char *path, size_t max_bytes, cJSON **out, crisk
  * given twice (CRISK_E_FORMAT, the message starting with `where`), so that a misspelt
  * key never silently drops a setting. Returns 0 when every key is allowed and distinct. */
 int crisk__json_check_keys(const cJSON *obj, const char *const *allowed, const char *where,
-                          crisk_error *err);
+                           crisk_error *err);
 
 /* Returns a phrase naming the JSON type of `item` ("a string", "an array", ...), for
  * messages. */
@@ -32,6 +32,6 @@ size_t crisk__json_array_size(const cJSON *arr);
  * the `n` `keys` (NULL entries ignored) and appears once. Returns 0, or CRISK_E_FORMAT
  * with the message "PATH.KEY: unknown key" or "PATH.KEY: duplicate key". */
 int crisk__json_check_path_keys(const cJSON *obj, const char *path, const char *const *keys,
-                               size_t n, crisk_error *err);
+                                size_t n, crisk_error *err);
 
 #endif /* CRISK_JSONFILE_H */

@@ -137,7 +137,7 @@ static size_t index_open(crisk__jindex *index, const char *p, size_t depth)
 
 /* Checks one JSON document of the strict subset; see jsonpull.h. */
 int crisk__json_check_text(const char *text, size_t len, size_t max_depth,
-                          crisk__jindex *index)
+                           crisk__jindex *index)
 {
     const char *p = text, *end = text + len;
     char open[MAX_CHECK_DEPTH];

@@ -64,7 +64,7 @@ typedef struct crisk__jpull {
  * `index` (its `max` and `depth` set, no spans yet), records the containers it asks for
  * (as many as memory allows); the caller frees index->spans. */
 int crisk__json_check_text(const char *text, size_t len, size_t max_depth,
-                          crisk__jindex *index);
+                           crisk__jindex *index);
 
 /* Makes `c` a cursor at the start of the `len` bytes at `text`, with `shared` (whose
  * locale must be set by the caller, and its buffer empty). */

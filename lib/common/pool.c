@@ -175,7 +175,7 @@ static int run_alone(size_t n, crisk__slice_fn fn, void *ctx, crisk_error *err)
 }
 
 int crisk__pool_run(crisk_pool *p, size_t nthreads, size_t n, crisk__slice_fn fn, void *ctx,
-                   crisk_error *err)
+                    crisk_error *err)
 {
     if (p && nthreads > p->num_workers + 1)
         nthreads = p->num_workers + 1;

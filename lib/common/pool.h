@@ -22,6 +22,6 @@ size_t crisk__online_cpus(void);
  * items on the calling thread alone. Returns 0, or the code of a failing piece with its
  * message in `err` (no piece starts after one has failed). Allocates nothing. */
 int crisk__pool_run(crisk_pool *pool, size_t nthreads, size_t n, crisk__slice_fn fn,
-                   void *ctx, crisk_error *err);
+                    void *ctx, crisk_error *err);
 
 #endif /* CRISK_POOL_H */

@@ -127,7 +127,7 @@ static size_t probe(const crisk__strmap *map, const char *key, size_t len, uint6
 
 /* Returns the index of the key with hash `h`, or -1. */
 long crisk__strmap_find_hashed(const crisk__strmap *map, const char *key, size_t len,
-                              uint64_t h)
+                               uint64_t h)
 {
     if (map->size == 0)
         return -1;

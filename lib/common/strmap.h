@@ -50,7 +50,7 @@ long crisk__strmap_find(const crisk__strmap *map, const char *key, size_t len);
 
 /* As crisk__strmap_find, given the key's hash `h` (crisk__hash_bytes). */
 long crisk__strmap_find_hashed(const crisk__strmap *map, const char *key, size_t len,
-                              uint64_t h);
+                               uint64_t h);
 
 /* Asks the processor to bring the slot of hash `h` into cache, so that a later lookup of
  * that key overlaps its memory wait with other work. */

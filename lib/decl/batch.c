@@ -90,28 +90,28 @@ const crisk_schema *crisk_batch_schema(const crisk_batch *b)
 /* Returns row `row`'s text of field `field` (NULL when missing) and its length. */
 const char *crisk_batch_text(const crisk_batch *b, size_t row, size_t field, size_t *len)
 {
-    return batch_text(b, row, field, len);
+    return crisk__batch_text_at(b, row, field, len);
 }
 
 /* Returns row `row`'s number or date of field `field`, NaN when missing. */
 double crisk_batch_number(const crisk_batch *b, size_t row, size_t field)
 {
-    return batch_number(b, row, field);
+    return crisk__batch_number_at(b, row, field);
 }
 
 /* Writes row `row`'s value of field `field` as text to `buf`; returns the full length,
  * 0 when missing. */
 size_t crisk__batch_value_text(const crisk_batch *b, size_t row, size_t field, char *buf,
-                              size_t size)
+                               size_t size)
 {
     size_t len = 0;
-    const char *text = batch_text(b, row, field, &len);
+    const char *text = crisk__batch_text_at(b, row, field, &len);
     if (text) {
         if (size)
             snprintf(buf, size, "%.*s", (int)(len < size ? len : size - 1), text);
         return len;
     }
-    double x = batch_number(b, row, field);
+    double x = crisk__batch_number_at(b, row, field);
     int n = 0;
     if (isnan(x)) {
         if (size)
@@ -396,7 +396,7 @@ static int store_value(crisk_batch *b, size_t i, size_t row, const char *v, size
     }
     if (rc)
         return crisk__fail(err, rc, "field \"%s\": %s", f->name,
-                          rc == CRISK_E_LIMIT ? "more than 4 GiB of text in one batch column"
+                           rc == CRISK_E_LIMIT ? "more than 4 GiB of text in one batch column"
                                               : "out of memory");
     return 0;
 }
@@ -408,7 +408,7 @@ int crisk_batch_append_text(crisk_batch *b, const char *const *values, const siz
 {
     if (!b || !values || !lengths)
         return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "batch, values and lengths must not "
-                          "be NULL");
+                           "be NULL");
     if (b->rows == b->cap && grow_rows(b))
         return crisk__fail(err, CRISK_E_NOMEM, "out of memory for %zu rows", b->rows + 1);
     const crisk_schema *s = b->schema;
@@ -420,21 +420,21 @@ int crisk_batch_append_text(crisk_batch *b, const char *const *values, const siz
         if (len == 0) {
             if (f->required)
                 rc = crisk__fail(err, CRISK_E_INPUT, "field \"%s\": missing, and the field is "
-                                "required", f->name);
+                                 "required", f->name);
             else if (b->cols[i].text)
-                b->cols[i].text[row].len = TEXT_MISSING;
+                b->cols[i].text[row].len = CRISK__TEXT_MISSING;
             else
                 b->cols[i].num[row] = NAN;
         } else if (len > s->max_field_bytes) {
             rc = crisk__fail(err, CRISK_E_INPUT, "field \"%s\": %zu bytes, more than "
-                            "max_field_bytes = %zu", f->name, len, s->max_field_bytes);
+                             "max_field_bytes = %zu", f->name, len, s->max_field_bytes);
         } else {
             rc = store_value(b, i, row, values[i], len, err);
         }
         if (rc) {
             /* Take back the text the fields before the bad one stored for this row. */
             for (size_t k = 0; k < i; k++)
-                if (b->cols[k].text && b->cols[k].text[row].len != TEXT_MISSING)
+                if (b->cols[k].text && b->cols[k].text[row].len != CRISK__TEXT_MISSING)
                     b->cols[k].arena_len = b->cols[k].text[row].off;
             return rc;
         }

@@ -12,6 +12,6 @@
  * shortest form of ordinary decimal inputs), dates as YYYY-MM-DD. Returns the length of
  * the full text, or 0 (and writes "") when the value is missing. */
 size_t crisk__batch_value_text(const crisk_batch *batch, size_t row, size_t field, char *buf,
-                              size_t size);
+                               size_t size);
 
 #endif /* CRISK_DECL_BATCH_H */

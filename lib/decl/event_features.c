@@ -22,7 +22,7 @@ int crisk_batch_set_events(crisk_batch *batch, const crisk_events *events, crisk
         return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "batch must not be NULL");
     if (events && events->schema != batch->schema)
         return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "the events were read for another "
-                          "schema than the batch's");
+                           "schema than the batch's");
     batch->events = events;
     return 0;
 }
@@ -42,12 +42,12 @@ static size_t first_at_or_after(const crisk__event_rec *ev, size_t lo, size_t hi
 
 /* Returns the value of event feature `f` for row `row` of `b` (NaN when missing). */
 float crisk__event_feature(const crisk_schema *s, const crisk_batch *b,
-                          const crisk__schema_feature *f, size_t row)
+                           const crisk__schema_feature *f, size_t row)
 {
     const crisk_events *ev = b->events;
     size_t len;
-    const char *value = batch_text(b, row, f->field, &len);
-    double date = s->date_field >= 0 ? batch_number(b, row, (size_t)s->date_field) : NAN;
+    const char *value = crisk__batch_text_at(b, row, f->field, &len);
+    double date = s->date_field >= 0 ? crisk__batch_number_at(b, row, (size_t)s->date_field) : NAN;
     if (!ev || !value || isnan(date))
         return NAN;
     char key[1 + CRISK__SCHEMA_MAX_FIELD_BYTES];

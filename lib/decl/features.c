@@ -110,7 +110,7 @@ static void lookup_texts(const crisk_batch *b, size_t field, const crisk__strmap
     uint64_t h[BLOCK];
     for (size_t i = 0; i < n; i++) {
         size_t len;
-        const char *t = batch_text(b, r0 + i, field, &len);
+        const char *t = crisk__batch_text_at(b, r0 + i, field, &len);
         idx[i] = t ? 0 : -2;
         if (t) {
             h[i] = crisk__hash_bytes(t, len);
@@ -120,7 +120,7 @@ static void lookup_texts(const crisk_batch *b, size_t field, const crisk__strmap
     for (size_t i = 0; i < n; i++)
         if (idx[i] == 0) {
             size_t len;
-            const char *t = batch_text(b, r0 + i, field, &len);
+            const char *t = crisk__batch_text_at(b, r0 + i, field, &len);
             idx[i] = crisk__strmap_find_hashed(map, t, len, h[i]);
         }
 }
@@ -128,8 +128,8 @@ static void lookup_texts(const crisk_batch *b, size_t field, const crisk__strmap
 /* Builds every feature of every row of `b` from `fit` into `out`; returns 0 or
  * CRISK_E_NOMEM. */
 int crisk__features_build(const crisk_schema *s, const crisk__fitted_state *fit,
-                         const crisk_batch *b, const uint32_t *folds_of, float *out,
-                         crisk_error *err)
+                          const crisk_batch *b, const uint32_t *folds_of, float *out,
+                          crisk_error *err)
 {
     size_t nf = s->nfeatures, folds = fit->folds;
     int rc = 0;
@@ -161,7 +161,7 @@ int crisk__features_build(const crisk_schema *s, const crisk__fitted_state *fit,
         size_t n = b->rows - r0 < bs ? b->rows - r0 : bs;
         if (lookup_keys(s, fit, b, r0, n, bs, &arena, offsets, hashes, idx)) {
             rc = crisk__fail(err, CRISK_E_NOMEM, "out of memory for the keys of rows %zu to "
-                            "%zu", r0, r0 + n);
+                             "%zu", r0, r0 + n);
             break;
         }
         for (size_t j = 0; j < nf; j++)
@@ -217,16 +217,16 @@ int crisk_schema_features(const crisk_schema *s, const crisk_batch *b, float *ou
 {
     if (!s || !b || (!out && b->rows))
         return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "schema, batch and out must not be "
-                          "NULL");
+                           "NULL");
     if (b->schema != s)
         return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "the batch was made for another "
-                          "schema");
+                           "schema");
     if (!s->fit.present)
         for (size_t j = 0; j < s->nfeatures; j++)
             if (crisk__feature_needs_fit(&s->features[j]))
                 return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "feature \"%s\" needs fitted "
-                                  "tables, and the schema has none (crisk_schema_fit)",
-                                  s->features[j].name);
+                                   "tables, and the schema has none (crisk_schema_fit)",
+                                   s->features[j].name);
     return crisk__features_build(s, &s->fit, b, NULL, out, err);
 }
 

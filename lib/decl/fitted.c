@@ -47,30 +47,30 @@ static int fit_check(const crisk_schema *s, const crisk_batch *b, const float *l
 {
     if (!s || !b || (!labels && nlabels))
         return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "schema, batch and labels must not "
-                          "be NULL");
+                           "be NULL");
     if (b->schema != s)
         return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "the batch was made for another "
-                          "schema");
+                           "schema");
     int rc = crisk__options_version(opts->version, CRISK_FIT_OPTIONS_VERSION,
-                                   "crisk_fit_options", err);
+                                    "crisk_fit_options", err);
     if (rc)
         return rc;
     if (nlabels != b->rows)
         return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "%zu labels for a batch of %zu rows",
-                          nlabels, b->rows);
+                           nlabels, b->rows);
     if (b->rows >= UINT32_MAX)
         return crisk__fail(err, CRISK_E_LIMIT, "%zu rows: fitting takes fewer than 2^32",
-                          b->rows);
+                           b->rows);
     if (opts->folds < 2 || opts->folds > CRISK__SCHEMA_MAX_FOLDS)
         return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "folds = %u: 2 to %d are allowed",
-                          opts->folds, CRISK__SCHEMA_MAX_FOLDS);
+                           opts->folds, CRISK__SCHEMA_MAX_FOLDS);
     if (!(opts->smoothing >= 0 && opts->smoothing <= 1e12))
         return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "smoothing = %g: a number in [0, "
-                          "1e12] is needed", opts->smoothing);
+                           "1e12] is needed", opts->smoothing);
     for (size_t i = 0; i < nlabels; i++)
         if (labels[i] != 0.0f && labels[i] != 1.0f)
             return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "labels[%zu] = %g: a label is 0 "
-                              "or 1", i, (double)labels[i]);
+                               "or 1", i, (double)labels[i]);
     return 0;
 }
 
@@ -279,7 +279,7 @@ static int fitted_build(const crisk_schema *s, const crisk_batch *b, const float
         crisk__strmap *dict = &fit->dicts[f->dict];
         for (size_t r = 0, k; r < b->rows && rc == 0; r++) {
             size_t len;
-            const char *t = batch_text(b, r, f->field, &len);
+            const char *t = crisk__batch_text_at(b, r, f->field, &len);
             if (t && (rc = crisk__strmap_insert(dict, t, len, &k)) == 0
                 && dict->size > CRISK__SCHEMA_MAX_CATEGORIES)
                 rc = CRISK_E_LIMIT;
@@ -297,7 +297,7 @@ static int fitted_build(const crisk_schema *s, const crisk_batch *b, const float
     free(key);
     if (rc == CRISK_E_LIMIT)
         return crisk__fail(err, rc, "fitting %s: more than %zu distinct values", what,
-                          CRISK__SCHEMA_MAX_CATEGORIES);
+                           CRISK__SCHEMA_MAX_CATEGORIES);
     if (rc)
         return crisk__fail(err, rc, "fitting %s: out of memory", what);
     fit->present = 1;
@@ -357,7 +357,7 @@ int crisk_schema_fit(crisk_schema *s, const crisk_batch *b, const float *labels,
 /* Returns -1, 0 or +1 for a row below, inside or above its band, or 2 when it cannot be
  * placed. */
 int crisk__schema_band_position(const crisk_schema *s, size_t band, const crisk_batch *b,
-                               size_t row, const float *features)
+                                size_t row, const float *features)
 {
     if (!s->fit.present || band >= s->nbands)
         return 2;
@@ -372,7 +372,7 @@ int crisk__schema_band_position(const crisk_schema *s, size_t band, const crisk_
         && !(key = malloc(crisk__key_capacity(s))))
         return 2;
     long len = crisk__key_build(s, b, bd->set, row, key,
-                               key == stack ? sizeof stack : crisk__key_capacity(s));
+                                key == stack ? sizeof stack : crisk__key_capacity(s));
     long k = len < 0 ? -1 : crisk__strmap_find(&s->fit.bands[band].keys, key, (size_t)len);
     if (key != stack)
         free(key);

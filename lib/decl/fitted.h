@@ -35,6 +35,6 @@ int crisk__set_has_risk(const crisk_schema *s, size_t set);
  * Returns -1 below the band's low bound, +1 above its high bound, 0 inside, and 2 when the
  * row's value is missing or the band has no data for the row's key. */
 int crisk__schema_band_position(const crisk_schema *schema, size_t band,
-                               const crisk_batch *batch, size_t row, const float *features);
+                                const crisk_batch *batch, size_t row, const float *features);
 
 #endif /* CRISK_DECL_FITTED_H */

@@ -35,10 +35,10 @@ static int want_array(int found, crisk__jpull *val, const char *path, const char
 {
     if (!found)
         return crisk__fail(err, CRISK_E_FORMAT, "%s.%s: missing (an array is required)", path,
-                          key);
+                           key);
     if (crisk__jpull_peek(val) != CRISK__J_ARRAY)
         return crisk__fail(err, CRISK_E_FORMAT, "%s.%s: expected an array, got %s", path, key,
-                          type_at(*val));
+                           type_at(*val));
     return 0;
 }
 
@@ -50,7 +50,7 @@ static int member_array(const crisk__jpull *obj, const char *path, const char *k
     crisk__jpull o = *obj;
     if (crisk__jpull_peek(&o) != CRISK__J_OBJECT)
         return crisk__fail(err, CRISK_E_FORMAT, "%s: expected an object, got %s", path,
-                          type_at(o));
+                           type_at(o));
     return want_array(crisk__jpull_member(&o, key, out), out, path, key, err);
 }
 
@@ -61,7 +61,7 @@ static int check_count(int is_number, double v, const char *path, double max, do
 {
     if (!is_number || !(v >= 0 && v <= max) || v != floor(v))
         return crisk__fail(err, CRISK_E_FORMAT, "%s: expected a whole number in [0, %.0f]",
-                          path, max);
+                           path, max);
     *out = v;
     return 0;
 }
@@ -196,12 +196,12 @@ static int read_entry(crisk_schema *s, crisk__jpull *c, size_t nparts, crisk__ri
         return crisk__fail(err, rc, "%s: out of memory", path);
     if (n != nparts + 2)
         return crisk__fail(err, CRISK_E_FORMAT, "%s: expected an array of %zu key parts and 2 "
-                          "numbers", path, nparts);
+                           "numbers", path, nparts);
     for (size_t p = 0; p < nparts; p++)
         if (item[p].type != CRISK__J_STRING || item[p].len == 0
             || item[p].len > s->max_field_bytes)
             return crisk__fail(err, CRISK_E_FORMAT, "%s[%zu]: expected a string of 1 to %zu "
-                              "bytes", path, p, s->max_field_bytes);
+                               "bytes", path, p, s->max_field_bytes);
     const entry_item *a = &item[nparts], *b = &item[nparts + 1];
     double count = 0, pos = 0;
     if (t) {
@@ -221,7 +221,7 @@ static int read_entry(crisk_schema *s, crisk__jpull *c, size_t nparts, crisk__ri
     } else if (a->type != CRISK__J_NUMBER || b->type != CRISK__J_NUMBER || !isfinite(a->num)
                || !isfinite(b->num) || a->num > b->num) {
         return crisk__fail(err, CRISK_E_FORMAT, "%s: expected finite bounds low <= high "
-                          "after the key", path);
+                           "after the key", path);
     }
     if ((rc = insert_new(t ? &t->keys : &bt->keys, key, len, path, &idx, err)))
         return rc;
@@ -250,7 +250,7 @@ static int read_categories(crisk_schema *s, const crisk__jpull *arr, crisk_error
         snprintf(at, sizeof at, "fitted.categories[%zu]", i++);
         if (!crisk__jpull_more(&it))
             return crisk__fail(err, CRISK_E_FORMAT, "%s: missing (the dictionary of feature "
-                              "\"%s\")", at, f->name);
+                               "\"%s\")", at, f->name);
         crisk__jpull name, vals;
         int has_name = crisk__jpull_member(&it, "feature", &name);
         int rc = member_array(&it, at, "values", &vals, err);
@@ -260,7 +260,7 @@ static int read_categories(crisk_schema *s, const crisk__jpull *arr, crisk_error
             return crisk__fail(err, CRISK_E_FORMAT, "%s.feature: expected \"%s\"", at, f->name);
         if (crisk__jpull_count(&vals) > CRISK__SCHEMA_MAX_CATEGORIES)
             return crisk__fail(err, CRISK_E_LIMIT, "%s.values: more than %zu values", at,
-                              CRISK__SCHEMA_MAX_CATEGORIES);
+                               CRISK__SCHEMA_MAX_CATEGORIES);
         size_t k = 0, idx;
         crisk__jpull_enter(&vals);
         for (; crisk__jpull_more(&vals); k++) {
@@ -275,7 +275,7 @@ static int read_categories(crisk_schema *s, const crisk__jpull *arr, crisk_error
                 return crisk__fail(err, rc, "%s: out of memory", vat);
             if (n == 0 || n > s->max_field_bytes)
                 return crisk__fail(err, CRISK_E_FORMAT, "%s: expected a string of 1 to %zu "
-                                  "bytes", vat, s->max_field_bytes);
+                                   "bytes", vat, s->max_field_bytes);
             if ((rc = insert_new(&s->fit.dicts[f->dict], v, n, vat, &idx, err)))
                 return rc;
         }
@@ -283,7 +283,7 @@ static int read_categories(crisk_schema *s, const crisk__jpull *arr, crisk_error
     }
     if (crisk__jpull_more(&it))
         return crisk__fail(err, CRISK_E_FORMAT, "fitted.categories[%zu]: no category feature "
-                          "left for it", i);
+                           "left for it", i);
     return 0;
 }
 
@@ -354,7 +354,7 @@ static int read_tables(crisk_schema *s, const crisk__jpull *tables, char *key,
     size_t i = 0, ntables = crisk__jpull_count(tables);
     if (ntables > s->nsets)
         rc = crisk__fail(err, CRISK_E_FORMAT, "fitted.tables: %zu tables, more than the %zu "
-                        "key lists of the schema", ntables, s->nsets);
+                         "key lists of the schema", ntables, s->nsets);
     crisk__jpull it = *tables;
     crisk__jpull_enter(&it);
     for (; rc == 0 && crisk__jpull_more(&it); i++) {
@@ -365,7 +365,7 @@ static int read_tables(crisk_schema *s, const crisk__jpull *tables, char *key,
         size_t set = table_set(s, crisk__jpull_member(&it, "keys", &keys) ? &keys : NULL);
         if (set == s->nsets)
             rc = crisk__fail(err, CRISK_E_FORMAT, "%s.keys: not the keys of any risk feature",
-                            at);
+                             at);
         else if (seen[set])
             rc = crisk__fail(err, CRISK_E_FORMAT, "%s.keys: a second table for these keys", at);
         else {
@@ -382,7 +382,7 @@ static int read_tables(crisk_schema *s, const crisk__jpull *tables, char *key,
                 if (crisk__feature_needs_fit(&s->features[j]) && s->features[j].set == set
                     && s->features[j].op != CRISK__OP_CATEGORY)
                     rc = crisk__fail(err, CRISK_E_FORMAT, "fitted.tables: no table for the "
-                                    "keys of feature \"%s\"", s->features[j].name);
+                                     "keys of feature \"%s\"", s->features[j].name);
     free(seen);
     return rc;
 }
@@ -394,7 +394,7 @@ static int read_bands(crisk_schema *s, const crisk__jpull *bands, char *key, cri
     size_t n = crisk__jpull_count(bands), i = 0;
     if (n != s->nbands)
         return crisk__fail(err, CRISK_E_FORMAT, "fitted.bands: %zu entries for %zu bands", n,
-                          s->nbands);
+                           s->nbands);
     int rc = 0;
     crisk__jpull it = *bands;
     crisk__jpull_enter(&it);
@@ -405,7 +405,7 @@ static int read_bands(crisk_schema *s, const crisk__jpull *bands, char *key, cri
             return rc;
         if (!crisk__jpull_member(&it, "band", &name) || !string_is(name, s->bands[i].name))
             return crisk__fail(err, CRISK_E_FORMAT, "%s.band: expected \"%s\"", at,
-                              s->bands[i].name);
+                               s->bands[i].name);
         snprintf(at, sizeof at, "fitted.bands[%zu].entries", i);
         rc = read_entries(s, &entries, at, s->sets[s->bands[i].set].nparts, NULL,
                           &s->fit.bands[i], key, err);
@@ -424,7 +424,7 @@ static int read_fitted(crisk_schema *s, const crisk__jpull *obj, crisk_error *er
     int found[NKEYS] = {0};
     if (crisk__jpull_peek(&it) != CRISK__J_OBJECT)
         return crisk__fail(err, CRISK_E_FORMAT, "fitted: expected an object, got %s",
-                          type_at(it));
+                           type_at(it));
     /* One pass over the members: the first of each name counts, as with cJSON. */
     crisk__jpull_enter(&it);
     const char *name;
@@ -435,7 +435,7 @@ static int read_fitted(crisk_schema *s, const crisk__jpull *obj, crisk_error *er
             k++;
         if (k == NKEYS)
             return crisk__fail(err, CRISK_E_FORMAT, "fitted.%.*s: unknown key",
-                              (int)(len < 256 ? len : 256), name);
+                               (int)(len < 256 ? len : 256), name);
         if (!found[k]) {
             found[k] = 1;
             at[k] = it;
@@ -451,7 +451,7 @@ static int read_fitted(crisk_schema *s, const crisk__jpull *obj, crisk_error *er
         return rc;
     if (!found[SMOOTHING] || crisk__jpull_number(&at[SMOOTHING], &sm) || !(sm >= 0 && sm <= 1e12))
         return crisk__fail(err, CRISK_E_FORMAT, "fitted.smoothing: expected a number in [0, "
-                          "1e12]");
+                           "1e12]");
     for (size_t k = CATEGORIES; k <= BANDS; k++)
         if ((rc = want_array(found[k], &at[k], "fitted", keys[k], err)))
             return rc;
@@ -477,7 +477,7 @@ static int read_fitted(crisk_schema *s, const crisk__jpull *obj, crisk_error *er
 /* Reads the fitted object, the JSON text at `text`, into s->fit; returns 0 or an error
  * naming the JSON path. */
 int crisk__fitted_from_text(crisk_schema *s, const char *text, size_t len,
-                           const crisk__jindex *index, crisk_error *err)
+                            const crisk__jindex *index, crisk_error *err)
 {
     crisk__jshared shared = {NULL, 0, newlocale(LC_ALL_MASK, "C", (locale_t)0), index};
     if (!shared.c_locale)

@@ -12,6 +12,6 @@
  * crisk__json_check_text, whose container `index` may be given, or printed by cJSON), into
  * s->fit, naming the JSON path of any error (decl/fitted_read.c). */
 int crisk__fitted_from_text(crisk_schema *s, const char *text, size_t len,
-                           const crisk__jindex *index, crisk_error *err);
+                            const crisk__jindex *index, crisk_error *err);
 
 #endif /* CRISK_DECL_FITTED_READ_H */

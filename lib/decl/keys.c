@@ -18,13 +18,13 @@ size_t crisk__key_capacity(const crisk_schema *s)
 /* Writes row `row`'s composite key of set `set` into `buf` (of `cap` bytes) and returns
  * its length, -1 when a part is missing, or -2 when the key needs more than `cap` bytes. */
 long crisk__key_build(const crisk_schema *s, const crisk_batch *b, size_t set, size_t row,
-                     char *buf, size_t cap)
+                      char *buf, size_t cap)
 {
     const crisk__key_set *ks = &s->sets[set];
     size_t o = 0;
     for (uint32_t k = 0; k < ks->nparts; k++) {
         size_t len;
-        const char *t = batch_text(b, row, ks->parts[k].field, &len);
+        const char *t = crisk__batch_text_at(b, row, ks->parts[k].field, &len);
         if (!t)
             return -1;
         if (ks->parts[k].digits) {

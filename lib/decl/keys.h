@@ -14,7 +14,7 @@
  * (or an HS code is shorter than the digits asked), or -2 when it does not fit in `cap`.
  * Parts are length-prefixed, so that no two different part lists give the same bytes. */
 long crisk__key_build(const crisk_schema *s, const crisk_batch *b, size_t set, size_t row,
-                     char *buf, size_t cap);
+                      char *buf, size_t cap);
 
 /* Returns the scratch size a key of `schema` may need. */
 size_t crisk__key_capacity(const crisk_schema *s);

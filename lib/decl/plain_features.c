@@ -18,16 +18,16 @@ int crisk__feature_needs_fit(const crisk__schema_feature *f)
  * definition of number, log1p, ratio, date_part and hs_prefix, also used for bands.
  * `cache` (NULL: none) keeps the last decomposed date between the features of a row. */
 float crisk__feature_plain(const crisk_batch *b, const crisk__schema_feature *f, size_t row,
-                          crisk__civil_date *cache)
+                           crisk__civil_date *cache)
 {
-    double x = batch_number(b, row, f->field);
+    double x = crisk__batch_number_at(b, row, f->field);
     switch (f->op) {
     case CRISK__OP_NUMBER:
         return (float)x;
     case CRISK__OP_LOG1P:
         return x > -1.0 ? (float)log1p(x) : NAN;
     case CRISK__OP_RATIO: {
-        double den = batch_number(b, row, f->den);
+        double den = crisk__batch_number_at(b, row, f->den);
         return !isnan(x) && den > 0 ? (float)(x / den) : NAN;
     }
     case CRISK__OP_DATE_PART: {
@@ -57,7 +57,7 @@ float crisk__feature_plain(const crisk_batch *b, const crisk__schema_feature *f,
     }
     case CRISK__OP_HS_PREFIX: {
         size_t len;
-        const char *t = batch_text(b, row, f->field, &len);
+        const char *t = crisk__batch_text_at(b, row, f->field, &len);
         if (!t || len < f->arg)
             return NAN;
         double v = 0;

@@ -20,6 +20,6 @@ typedef struct crisk__civil_date {
 /* Returns the value of table-free feature `f` for row `row` (NaN when missing); `cache`
  * (or NULL) keeps the row's last decomposed date. */
 float crisk__feature_plain(const crisk_batch *b, const crisk__schema_feature *f, size_t row,
-                          crisk__civil_date *cache);
+                           crisk__civil_date *cache);
 
 #endif /* CRISK_DECL_PLAIN_FEATURES_H */

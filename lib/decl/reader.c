@@ -225,7 +225,7 @@ static int reject(crisk_decl_reader *r, uint64_t line, const char *reason, size_
     int rc = on_reject(ctx, &rej);
     if (rc < 0)
         return crisk__fail(err, rc, "line %llu: the reject callback stopped reading",
-                          (unsigned long long)line);
+                           (unsigned long long)line);
     return 0;
 }
 
@@ -311,8 +311,8 @@ static int open_csv(crisk_decl_reader *r, FILE *f, crisk_error *err)
         for (size_t d = 0; d < c; d++)
             if (strcmp(r->column_names[d], fields[c]) == 0)
                 return crisk__fail(err, CRISK_E_INPUT,
-                                  "line %zu, column %zu: \"%s\" repeats column %zu", line,
-                                  c + 1, fields[c], d + 1);
+                                   "line %zu, column %zu: \"%s\" repeats column %zu", line,
+                                   c + 1, fields[c], d + 1);
     }
     /* Every required field and extra needs a column. */
     for (size_t i = 0; i < r->num_fields + r->opts.num_extras; i++) {
@@ -325,8 +325,8 @@ static int open_csv(crisk_decl_reader *r, FILE *f, crisk_error *err)
                                 : r->opts.extras[k].required;
         if (!found && required)
             return crisk__fail(err, CRISK_E_INPUT,
-                              "line %zu: the header has no column \"%s\" (a required %s)",
-                              line, is_field ? crisk_schema_field_name(r->schema, k)
+                               "line %zu: the header has no column \"%s\" (a required %s)",
+                               line, is_field ? crisk_schema_field_name(r->schema, k)
                                              : r->opts.extras[k].name,
                               is_field ? "field of the schema" : "column");
     }
@@ -348,14 +348,14 @@ int crisk_decl_open(FILE *f, crisk_decl_format format, const crisk_schema *schem
     *out = NULL;
     if (!f || !schema || (format != CRISK_DECL_CSV && format != CRISK_DECL_JSONL))
         return crisk__fail(err, CRISK_E_INVALID_ARGUMENT,
-                          "a stream, a schema and a known format are needed");
+                           "a stream, a schema and a known format are needed");
     int rc = crisk__options_version(opts->version, CRISK_DECL_OPTIONS_VERSION,
-                                   "crisk_decl_options", err);
+                                    "crisk_decl_options", err);
     if (rc)
         return rc;
     if (opts->max_line_bytes == 0 || (opts->num_extras && !opts->extras))
         return crisk__fail(err, CRISK_E_INVALID_ARGUMENT,
-                          "max_line_bytes must be positive and extras given");
+                           "max_line_bytes must be positive and extras given");
     crisk_decl_reader *r = calloc(1, sizeof *r);
     if (!r)
         return crisk__fail(err, CRISK_E_NOMEM, "out of memory for a declaration reader");
@@ -383,7 +383,7 @@ int crisk_decl_open(FILE *f, crisk_decl_format format, const crisk_schema *schem
         r->numbers = malloc(nf * NUMBER_TEXT_BYTES);
         if (!r->chunk || !r->line || !r->numbers)
             rc = crisk__fail(err, CRISK_E_NOMEM, "out of memory for a %zu-byte line buffer",
-                            opts->max_line_bytes);
+                             opts->max_line_bytes);
     }
     if (rc) {
         crisk_decl_free(r);
@@ -480,7 +480,7 @@ static int next_csv(crisk_decl_reader *r, crisk_batch *batch, double *extras_out
     crisk__error_clear(&why);
     if (n != r->num_columns) {
         crisk__fail(&why, CRISK_E_INPUT, "%zu fields, but the header has %zu", n,
-                   r->num_columns);
+                    r->num_columns);
     } else {
         clear_row(r);
         const size_t *lengths = crisk_csv_lengths(r->csv);
@@ -542,7 +542,7 @@ static int next_line(crisk_decl_reader *r, uint64_t *line_no, int *overlong, cri
                                    r->f);
                 if (got == 0 && ferror(r->f))
                     return crisk__fail(err, CRISK_E_IO, "line %llu: %s",
-                                      (unsigned long long)*line_no, strerror(errno));
+                                       (unsigned long long)*line_no, strerror(errno));
                 r->eof = got == 0;
                 r->chunk_len += got;
             }
@@ -634,9 +634,9 @@ static int fill_from_json(crisk_decl_reader *r, const cJSON *obj, uint64_t row,
             }
         } else if (!cJSON_IsNull(item)) {
             return crisk__fail(why, CRISK_E_INPUT,
-                              "key \"%.64s\": %s values are not accepted (a string, a number "
-                              "or null is)", key,
-                              cJSON_IsBool(item) ? "boolean" : "nested");
+                               "key \"%.64s\": %s values are not accepted (a string, a number "
+                               "or null is)", key,
+                               cJSON_IsBool(item) ? "boolean" : "nested");
         }
         if (text && t.field != NONE) {
             r->values[t.field] = text;
@@ -682,7 +682,7 @@ static int next_jsonl(crisk_decl_reader *r, crisk_batch *batch, double *extras_o
     size_t bad;
     if (overlong) {
         crisk__fail(&why, CRISK_E_LIMIT, "the line is longer than %zu bytes",
-                   r->opts.max_line_bytes);
+                    r->opts.max_line_bytes);
     } else if ((bad = utf8_invalid_at(r->line, r->line_len)) != (size_t)-1) {
         crisk__fail(&why, CRISK_E_INPUT, "invalid UTF-8 at byte %zu", bad);
     } else {
@@ -726,7 +726,7 @@ int crisk_decl_read(crisk_decl_reader *r, crisk_batch *batch, size_t max_rows,
         *added = 0;
     if (!r || !batch || !added || (r->opts.num_extras && max_rows && !extras))
         return crisk__fail(err, CRISK_E_INVALID_ARGUMENT,
-                          "reader, batch, added (and extras when requested) are needed");
+                           "reader, batch, added (and extras when requested) are needed");
     if (r->failed) {
         if (err)
             *err = r->failure;

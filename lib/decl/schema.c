@@ -66,12 +66,12 @@ static int get_string(const cJSON *obj, const char *path, const char *key, int r
     if (!it) {
         if (required)
             return crisk__fail(err, CRISK_E_FORMAT, "%s%s%s: missing (a string is required)",
-                              path, dot, key);
+                               path, dot, key);
         return 0;
     }
     if (!cJSON_IsString(it) || it->valuestring[0] == '\0')
         return crisk__fail(err, CRISK_E_FORMAT, "%s%s%s: expected a non-empty string, got %s",
-                          path, dot, key, cJSON_IsString(it) ? "\"\"" : crisk__json_type_name(it));
+                           path, dot, key, cJSON_IsString(it) ? "\"\"" : crisk__json_type_name(it));
     *out = it->valuestring;
     return 0;
 }
@@ -86,16 +86,16 @@ static int get_number(const cJSON *obj, const char *path, const char *key, int r
     if (!it) {
         if (required)
             return crisk__fail(err, CRISK_E_FORMAT, "%s%s%s: missing (a number is required)",
-                              path, dot, key);
+                               path, dot, key);
         return 0;
     }
     if (!cJSON_IsNumber(it))
         return crisk__fail(err, CRISK_E_FORMAT, "%s%s%s: expected a number, got %s", path, dot,
-                          key, crisk__json_type_name(it));
+                           key, crisk__json_type_name(it));
     double v = it->valuedouble;
     if (!(v >= lo && v <= hi) || (integer && v != floor(v)))
         return crisk__fail(err, CRISK_E_FORMAT, "%s%s%s: %g is not %s in [%g, %g]", path, dot,
-                          key, v, integer ? "an integer" : "a number", lo, hi);
+                           key, v, integer ? "an integer" : "a number", lo, hi);
     *out = v;
     return 0;
 }
@@ -110,7 +110,7 @@ static int get_bool(const cJSON *obj, const char *path, const char *key, int *ou
         return 0;
     if (!cJSON_IsBool(it))
         return crisk__fail(err, CRISK_E_FORMAT, "%s.%s: expected true or false, got %s", path,
-                          key, crisk__json_type_name(it));
+                           key, crisk__json_type_name(it));
     *out = cJSON_IsTrue(it);
     return 0;
 }
@@ -126,19 +126,19 @@ static int get_array(const cJSON *obj, const char *path, const char *key, int re
     if (!it) {
         if (required)
             return crisk__fail(err, CRISK_E_FORMAT, "%s%s%s: missing (an array is required)",
-                              path, dot, key);
+                               path, dot, key);
         return 0;
     }
     if (!cJSON_IsArray(it))
         return crisk__fail(err, CRISK_E_FORMAT, "%s%s%s: expected an array, got %s", path, dot,
-                          key, crisk__json_type_name(it));
+                           key, crisk__json_type_name(it));
     size_t n = crisk__json_array_size(it);
     if (n > max)
         return crisk__fail(err, CRISK_E_LIMIT, "%s%s%s: %zu elements, more than the limit %zu",
-                          path, dot, key, n, max);
+                           path, dot, key, n, max);
     if (n < min)
         return crisk__fail(err, CRISK_E_FORMAT, "%s%s%s: %zu elements, at least %zu needed",
-                          path, dot, key, n, min);
+                           path, dot, key, n, min);
     *out = it;
     return 0;
 }
@@ -159,7 +159,7 @@ static int resolve_field(const crisk_schema *s, const char *path, const char *na
                 strcat(wanted, type_names[t]);
             }
         return crisk__fail(err, CRISK_E_FORMAT, "%s: field \"%s\" is a %s field; %s needed",
-                          path, name, type_names[s->fields[i].type], wanted);
+                           path, name, type_names[s->fields[i].type], wanted);
     }
     *index = (uint32_t)i;
     return 0;
@@ -192,7 +192,7 @@ static int read_keys(crisk_schema *s, const cJSON *arr, const char *path, uint32
             p->digits = (uint32_t)digits;
         } else {
             return crisk__fail(err, CRISK_E_FORMAT, "%s: expected a field name or {\"field\", "
-                              "\"digits\"}, got %s", at, crisk__json_type_name(it));
+                               "\"digits\"}, got %s", at, crisk__json_type_name(it));
         }
         if ((rc = resolve_field(s, at, name, p->digits ? 1u << CRISK_FIELD_HS_CODE
                                                        : TEXT_TYPES, &p->field, err)))
@@ -222,7 +222,7 @@ static int read_fields(crisk_schema *s, const cJSON *arr, crisk_error *err)
         snprintf(at, sizeof at, "fields[%zu]", s->nfields);
         if (!cJSON_IsObject(it))
             return crisk__fail(err, CRISK_E_FORMAT, "%s: expected an object, got %s", at,
-                              crisk__json_type_name(it));
+                               crisk__json_type_name(it));
         const char *name, *type;
         int rc;
         if ((rc = crisk__json_check_path_keys(it, at, field_keys, COUNT(field_keys), err))
@@ -234,10 +234,10 @@ static int read_fields(crisk_schema *s, const cJSON *arr, crisk_error *err)
         f->type = (crisk_field_type)name_index(type_names, COUNT(type_names), type);
         if (!f->type)
             return crisk__fail(err, CRISK_E_FORMAT, "%s.type: \"%s\" is not one of string, "
-                              "number, date, hs_code", at, type);
+                               "number, date, hs_code", at, type);
         if (crisk_schema_field_index(s, name) >= 0)
             return crisk__fail(err, CRISK_E_FORMAT, "%s.name: \"%s\" names an earlier field",
-                              at, name);
+                               at, name);
         if (!(f->name = strdup(name)))
             return crisk__fail(err, CRISK_E_NOMEM, "%s: out of memory", at);
         s->nfields++;
@@ -280,7 +280,7 @@ static int read_feature_args(crisk_schema *s, const cJSON *obj, const char *at,
         f->arg = name_index(part_names, COUNT(part_names), text);
         if (!f->arg)
             return crisk__fail(err, CRISK_E_FORMAT, "%s.part: \"%s\" is not one of year, "
-                              "month, day, weekday, dayofyear", at, text);
+                               "month, day, weekday, dayofyear", at, text);
         return 0;
     case CRISK__OP_HS_PREFIX:
         snprintf(sub, sizeof sub, "%s.field", at);
@@ -298,7 +298,7 @@ static int read_feature_args(crisk_schema *s, const cJSON *obj, const char *at,
             return rc;
         if (text && strcmp(text, "missing") != 0 && strcmp(text, "code") != 0)
             return crisk__fail(err, CRISK_E_FORMAT, "%s.unknown: \"%s\" is not \"missing\" or "
-                              "\"code\"", at, text);
+                               "\"code\"", at, text);
         f->arg = text && strcmp(text, "code") == 0;
         f->dict = (uint32_t)s->ndicts++;
         return 0;
@@ -324,14 +324,14 @@ static int read_feature_args(crisk_schema *s, const cJSON *obj, const char *at,
         f->key_type = crisk__event_key_type_index(text);
         if (!f->key_type)
             return crisk__fail(err, CRISK_E_FORMAT, "%s.key_type: \"%s\" is not one of "
-                              "container, transport_document, conveyance, declaration", at,
-                              text);
+                               "container, transport_document, conveyance, declaration", at,
+                               text);
         if ((rc = get_string(obj, at, "event", 1, &text, err)))
             return rc;
         long type = crisk__event_type_index(s, text);
         if (type < 0)
             return crisk__fail(err, CRISK_E_FORMAT, "%s.event: \"%s\" is neither a built-in "
-                              "event type nor one of the schema's event_types", at, text);
+                               "event type nor one of the schema's event_types", at, text);
         f->event = (uint32_t)type;
         /* Ten years: windows are whole seconds of microseconds far inside int64. */
         return get_number(obj, at, "window_days", 1, 1.0 / 24, 3650, 0, &f->window_days, err);
@@ -350,11 +350,11 @@ static int read_event_types(crisk_schema *s, const cJSON *arr, crisk_error *err)
     for (const cJSON *it = arr->child; it; it = it->next) {
         if (!cJSON_IsString(it) || !crisk__event_type_name_valid(it->valuestring))
             return crisk__fail(err, CRISK_E_FORMAT, "event_types[%zu]: expected a name of "
-                              "lowercase letters, digits, '.', '_' or '-' (1 to 64 bytes, "
-                              "starting with a letter)", s->nevent_types);
+                               "lowercase letters, digits, '.', '_' or '-' (1 to 64 bytes, "
+                               "starting with a letter)", s->nevent_types);
         if (crisk__event_type_index(s, it->valuestring) >= 0)
             return crisk__fail(err, CRISK_E_FORMAT, "event_types[%zu]: \"%s\" is built in or "
-                              "named earlier", s->nevent_types, it->valuestring);
+                               "named earlier", s->nevent_types, it->valuestring);
         if (!(s->event_types[s->nevent_types] = strdup(it->valuestring)))
             return crisk__fail(err, CRISK_E_NOMEM, "event_types: out of memory");
         s->nevent_types++;
@@ -375,7 +375,7 @@ static int read_features(crisk_schema *s, const cJSON *arr, crisk_error *err)
         snprintf(at, sizeof at, "features[%zu]", s->nfeatures);
         if (!cJSON_IsObject(it))
             return crisk__fail(err, CRISK_E_FORMAT, "%s: expected an object, got %s", at,
-                              crisk__json_type_name(it));
+                               crisk__json_type_name(it));
         const char *name, *op;
         int rc;
         if ((rc = get_string(it, at, "name", 1, &name, err))
@@ -384,16 +384,16 @@ static int read_features(crisk_schema *s, const cJSON *arr, crisk_error *err)
         f->op = (crisk__feature_op)name_index(op_names, COUNT(op_names), op);
         if (!f->op)
             return crisk__fail(err, CRISK_E_FORMAT, "%s.op: \"%s\" is not one of number, "
-                              "log1p, ratio, date_part, hs_prefix, category, risk_rate, "
-                              "risk_count, event_count, event_flag, event_hours_since, "
-                              "event_max", at, op);
+                               "log1p, ratio, date_part, hs_prefix, category, risk_rate, "
+                               "risk_count, event_count, event_flag, event_hours_since, "
+                               "event_max", at, op);
         const char *allowed[7] = {"name", "op", "description", op_keys[f->op][0],
                                   op_keys[f->op][1], op_keys[f->op][2], op_keys[f->op][3]};
         if ((rc = crisk__json_check_path_keys(it, at, allowed, 7, err)))
             return rc;
         if (crisk_schema_feature_index(s, name) >= 0)
             return crisk__fail(err, CRISK_E_FORMAT, "%s.name: \"%s\" names an earlier feature",
-                              at, name);
+                               at, name);
         if ((rc = read_feature_args(s, it, at, f, err)))
             return rc;
         if (!(f->name = strdup(name)))
@@ -416,7 +416,7 @@ static int read_bands(crisk_schema *s, const cJSON *arr, crisk_error *err)
         snprintf(at, sizeof at, "bands[%zu]", s->nbands);
         if (!cJSON_IsObject(it))
             return crisk__fail(err, CRISK_E_FORMAT, "%s: expected an object, got %s", at,
-                              crisk__json_type_name(it));
+                               crisk__json_type_name(it));
         const char *name, *feature;
         const cJSON *keys;
         double min_count = 1;
@@ -433,20 +433,20 @@ static int read_bands(crisk_schema *s, const cJSON *arr, crisk_error *err)
             return rc;
         if (b->low_q > b->high_q)
             return crisk__fail(err, CRISK_E_FORMAT, "%s: low_quantile %g is above "
-                              "high_quantile %g", at, b->low_q, b->high_q);
+                               "high_quantile %g", at, b->low_q, b->high_q);
         b->min_count = (uint32_t)min_count;
         long fi = crisk_schema_feature_index(s, feature);
         if (fi < 0)
             return crisk__fail(err, CRISK_E_FORMAT, "%s.feature: no feature called \"%s\"", at,
-                              feature);
+                               feature);
         if (crisk__feature_needs_fit(&s->features[fi]) || crisk__feature_is_event(&s->features[fi]))
             return crisk__fail(err, CRISK_E_FORMAT, "%s.feature: \"%s\" needs fitted tables or "
-                              "events; a band's feature must be built from the row alone", at,
-                              feature);
+                               "events; a band's feature must be built from the row alone", at,
+                               feature);
         b->feature = (uint32_t)fi;
         if (crisk__schema_band_index(s, name) >= 0)
             return crisk__fail(err, CRISK_E_FORMAT, "%s.name: \"%s\" names an earlier band", at,
-                              name);
+                               name);
         snprintf(sub, sizeof sub, "%s.keys", at);
         if ((rc = read_keys(s, keys, sub, &b->set, err)))
             return rc;
@@ -465,7 +465,7 @@ static int read_schema(crisk_schema *s, const cJSON *root, const char *fitted,
 {
     if (!cJSON_IsObject(root))
         return crisk__fail(err, CRISK_E_FORMAT, "the document is %s, not an object",
-                          crisk__json_type_name(root));
+                           crisk__json_type_name(root));
     const char *format, *id_field, *date_field;
     double version = 0, max_bytes = 256;
     const cJSON *fields, *features, *bands, *event_types;
@@ -475,7 +475,7 @@ static int read_schema(crisk_schema *s, const cJSON *root, const char *fitted,
         return rc;
     if (strcmp(format, "crisk-schema") != 0)
         return crisk__fail(err, CRISK_E_FORMAT, "format: \"%s\", expected \"crisk-schema\"",
-                          format);
+                           format);
     if ((rc = get_number(root, "", "version", 1, 1, SCHEMA_FORMAT_VERSION, 1, &version, err))
         || (rc = get_number(root, "", "max_field_bytes", 0, 1, CRISK__SCHEMA_MAX_FIELD_BYTES, 1,
                             &max_bytes, err))
@@ -514,7 +514,7 @@ static int read_schema(crisk_schema *s, const cJSON *root, const char *fitted,
     for (size_t i = 0; i < s->nfeatures; i++)
         if (crisk__feature_is_event(&s->features[i]) && s->date_field < 0)
             return crisk__fail(err, CRISK_E_FORMAT, "features[%zu]: an event feature needs the "
-                              "schema's date_field", i);
+                               "schema's date_field", i);
     return fitted ? crisk__fitted_from_text(s, fitted, fitted_len, index, err) : 0;
 }
 
@@ -601,7 +601,7 @@ static int parse_schema(const char *path, char *data, size_t size, cJSON **root,
         cJSON_Delete(*root);
         *root = NULL;
         return crisk__fail(err, CRISK_E_FORMAT, "%s: invalid JSON: text after the document at "
-                          "byte %zu", path, pos);
+                           "byte %zu", path, pos);
     }
     const cJSON *fit = cJSON_GetObjectItemCaseSensitive(*root, "fitted");
     if (fit) {

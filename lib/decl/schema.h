@@ -24,7 +24,7 @@ long crisk__schema_date_field(const crisk_schema *schema);
  * the HS code field), and returns how many (at least 1); 0 when `feature` is out of
  * range. Reason codes (reasons.c) group contributions onto fields with it. */
 size_t crisk__schema_feature_fields(const crisk_schema *schema, size_t feature,
-                                   size_t *fields);
+                                    size_t *fields);
 
 /* Returns the index of the fitted band called `name` (docs/schema.md, "Bands"), or -1. */
 long crisk__schema_band_index(const crisk_schema *schema, const char *name);

@@ -127,7 +127,7 @@ struct crisk_schema {
 typedef struct crisk__text_span {
     uint32_t off, len;
 } crisk__text_span;
-#define TEXT_MISSING UINT32_MAX
+#define CRISK__TEXT_MISSING UINT32_MAX
 
 typedef struct crisk__batch_column {
     crisk__text_span *text;   /* STRING and HS_CODE fields */
@@ -148,11 +148,11 @@ struct crisk_batch {
 
 /* The inline forms of crisk_batch_text and crisk_batch_number (crisk/schema.h), for the
  * per-row loops; the exported functions call these. */
-static inline const char *batch_text(const crisk_batch *b, size_t row, size_t field,
-                                     size_t *len)
+static inline const char *crisk__batch_text_at(const crisk_batch *b, size_t row,
+                                               size_t field, size_t *len)
 {
     const crisk__batch_column *c = &b->cols[field];
-    if (!c->text || c->text[row].len == TEXT_MISSING) {
+    if (!c->text || c->text[row].len == CRISK__TEXT_MISSING) {
         *len = 0;
         return NULL;
     }
@@ -160,7 +160,7 @@ static inline const char *batch_text(const crisk_batch *b, size_t row, size_t fi
     return c->arena + c->text[row].off;
 }
 
-static inline double batch_number(const crisk_batch *b, size_t row, size_t field)
+static inline double crisk__batch_number_at(const crisk_batch *b, size_t row, size_t field)
 {
     return b->cols[field].num ? b->cols[field].num[row] : (double)NAN;
 }

@@ -138,13 +138,13 @@ static void fill_tree(const crisk_model *m, crisk__engine_bytes *b, const uint32
             continue;
         }
         crisk__engine_weighted_leaf(m, t, nodes + canon[inner + l],
-                                   b->leaves.f ? &b->leaves.f[at] : NULL,
-                                   b->leaves.d ? &b->leaves.d[at] : NULL);
+                                    b->leaves.f ? &b->leaves.f[at] : NULL,
+                                    b->leaves.d ? &b->leaves.d[at] : NULL);
     }
 }
 
 int crisk__engine_bytes_build(const crisk_model *m, uint32_t depth, const uint32_t *slot_of,
-                             crisk__engine_bytes *b, size_t *bytes)
+                              crisk__engine_bytes *b, size_t *bytes)
 {
     memset(b, 0, sizeof *b);
     if (depth > ENGINE_BYTE_MAX_DEPTH || m->num_features > ENGINE_BYTE_MAX_FEATURES)
@@ -213,7 +213,7 @@ void crisk__engine_bytes_free(crisk__engine_bytes *b)
 }
 
 void crisk__engine_bytes_tail(const crisk__engine_bytes *b, const crisk__engine_gnode *g, size_t count,
-                             crisk__engine_tnode *out)
+                              crisk__engine_tnode *out)
 {
     uint16_t F = (uint16_t)b->nfeatures;
     for (size_t i = 0; i < count; i++) {
@@ -254,7 +254,7 @@ void crisk__engine_bytes_bin_scalar(const crisk__engine_bytes *b, const float *r
 }
 
 void crisk__engine_bytes_scalar(const crisk__engine_bytes *b, const uint8_t *bins, size_t b0,
-                               size_t b1, int32_t *out)
+                                size_t b1, int32_t *out)
 {
     const uint8_t *flags = bins + ENGINE_BYTE_MAX_FEATURES;
     size_t top = crisk__engine_bytes_top(b), low = ((size_t)1 << b->depth) - 1 - top;

@@ -186,7 +186,7 @@ walk_rows(const crisk__engine_bytes *b, const uint8_t *const *bins, size_t blk, 
 
 __attribute__((target("avx512f,avx512bw,avx512vbmi"))) void
 crisk__engine_bytes_vbmi(const crisk__engine_bytes *b, const uint8_t *const *bins, size_t nrows,
-                        size_t b0, size_t b1, int32_t *out, size_t stride)
+                         size_t b0, size_t b1, int32_t *out, size_t stride)
 {
     size_t blk = b0;
     /* Fewer rows than a walk takes: each row walks WALK_ROWS blocks at once instead. */

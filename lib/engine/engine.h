@@ -32,7 +32,7 @@ size_t crisk__engine_memory(const struct crisk__engine *engine);
  * XGBoost models accumulate in float in tree order (each margin stays a float value held
  * in a double); LightGBM models in double. Never allocates. */
 void crisk__engine_add_trees(const crisk_model *model, const float *rows, size_t nrows,
-                            size_t tree_begin, size_t tree_end, double *margins);
+                             size_t tree_begin, size_t tree_end, double *margins);
 
 /* The reference traversal: returns the leaf value of tree `t` for one row (after the
  * model's per-feature fix-ups), walking the canonical nodes. The engine's fast paths

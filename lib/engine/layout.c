@@ -7,7 +7,7 @@
 /* Stores tree t's leaf `n` multiplied by the tree's weight as the reference does, in
  * float for XGBoost (in *f) or in double for LightGBM (in *d). */
 void crisk__engine_weighted_leaf(const crisk_model *m, size_t t, const crisk__node *n, float *f,
-                                double *d)
+                                 double *d)
 {
     if (m->accumulate_double)
         *d = m->trees[t].weight * n->value;
@@ -16,7 +16,7 @@ void crisk__engine_weighted_leaf(const crisk_model *m, size_t t, const crisk__no
 }
 
 void crisk__engine_perfect_slots(const crisk_model *m, size_t t, uint32_t depth,
-                                int32_t *canon)
+                                 int32_t *canon)
 {
     const crisk__node *nodes = m->nodes + m->trees[t].first_node;
     size_t inner = ((size_t)1 << depth) - 1;

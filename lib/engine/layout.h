@@ -147,7 +147,7 @@ typedef struct crisk__engine_tnode {
 /* Converts the `count` GENERAL nodes at g into binned nodes at out, ranking thresholds
  * among the cuts of b. Float leaf values move from g's threshold to out's leaf. */
 void crisk__engine_bytes_tail(const crisk__engine_bytes *b, const crisk__engine_gnode *g, size_t count,
-                             crisk__engine_tnode *out);
+                              crisk__engine_tnode *out);
 
 /* Writes the 2 * nfeatures + 1 keys (see ENGINE_TAIL_KEYS) of a row binned into `bins`. */
 void crisk__engine_bytes_keys(const crisk__engine_bytes *b, const uint8_t *bins, uint16_t *keys);
@@ -156,11 +156,11 @@ void crisk__engine_bytes_keys(const crisk__engine_bytes *b, const uint8_t *bins,
  * slot of tree t padded to a perfect tree of `depth` levels: slot j's children are 2j+1
  * and 2j+2, and a leaf above the bottom level fills every slot below it. */
 void crisk__engine_perfect_slots(const crisk_model *m, size_t t, uint32_t depth,
-                                int32_t *canon);
+                                 int32_t *canon);
 
 /* Returns weighted leaf `n` of tree t as the reference adds it (see layout.h). */
 void crisk__engine_weighted_leaf(const crisk_model *m, size_t t, const crisk__node *n,
-                                float *f, double *d);
+                                 float *f, double *d);
 
 /* Builds the BYTES layout of `m` (depth `depth`) into *b. With `slot_of` NULL the bottom
  * level holds weighted leaves. Otherwise the layout covers only the top `depth` levels of
@@ -169,7 +169,7 @@ void crisk__engine_weighted_leaf(const crisk_model *m, size_t t, const crisk__no
  * which the GENERAL walk goes on. Returns 1 when built, 0 when the model does not fit the
  * layout (b is then left empty), -1 when out of memory. Adds the bytes it holds to *bytes. */
 int crisk__engine_bytes_build(const crisk_model *m, uint32_t depth, const uint32_t *slot_of,
-                             crisk__engine_bytes *b, size_t *bytes);
+                              crisk__engine_bytes *b, size_t *bytes);
 
 /* Frees what crisk__engine_bytes_build allocated. */
 void crisk__engine_bytes_free(crisk__engine_bytes *b);
@@ -182,7 +182,7 @@ void crisk__engine_bytes_bin_scalar(const crisk__engine_bytes *b, const float *r
  * the index of the reached leaf within its block (leaf * 64 + lane) to
  * out[(b - b0) * 64 + lane]: the BYTES walk of the paths without VBMI. */
 void crisk__engine_bytes_scalar(const crisk__engine_bytes *b, const uint8_t *bins, size_t b0,
-                               size_t b1, int32_t *out);
+                                size_t b1, int32_t *out);
 
 /* Walks one row through blocks [b0, b1) of a PERFECT layout and writes, for each block and
  * lane, the index of the reached leaf within its block (leaf * 16 + lane) to
@@ -203,7 +203,7 @@ static inline size_t crisk__engine_bytes_top(const crisk__engine_bytes *b)
  * each binning function, with `count` a constant. */
 __attribute__((always_inline)) static inline void
 crisk__engine_bytes_bin_with(const crisk__engine_bytes *b, const float *row, uint8_t *bins,
-                            size_t (*count)(const crisk__engine_bytes *b, size_t f, float x))
+                             size_t (*count)(const crisk__engine_bytes *b, size_t f, float x))
 {
     uint8_t *flags = bins + ENGINE_BYTE_MAX_FEATURES;
     memset(bins, 0, ENGINE_BYTE_ROW);
@@ -238,13 +238,13 @@ void crisk__engine_bytes_bin(const crisk__engine_bytes *b, const float *row, uin
  * each block four at a time, sharing the loads of its nodes; fewer rows than four go
  * through four blocks at a time. Needs AVX-512 F, BW and VBMI. */
 void crisk__engine_bytes_vbmi(const crisk__engine_bytes *b, const uint8_t *const *bins, size_t nrows,
-                             size_t b0, size_t b1, int32_t *out, size_t stride);
+                              size_t b0, size_t b1, int32_t *out, size_t stride);
 
 /* The kernels of engine/perfect_avx2.c and engine/perfect_avx512.c: as engine_perfect_kernel. */
 void crisk__engine_perfect_avx2(const crisk__engine_perfect *p, const float *row, size_t nfeatures,
-                               size_t b0, size_t b1, int32_t *out);
+                                size_t b0, size_t b1, int32_t *out);
 void crisk__engine_perfect_avx512(const crisk__engine_perfect *p, const float *row,
-                                 size_t nfeatures, size_t b0, size_t b1, int32_t *out);
+                                  size_t nfeatures, size_t b0, size_t b1, int32_t *out);
 #else
 #define CRISK__ENGINE_X86 0
 #endif

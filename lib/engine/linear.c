@@ -210,12 +210,12 @@ static int undefined_margin(const float *x, size_t F, size_t row, crisk_error *e
     for (size_t f = 0; f < F; f++)
         if (isnan(x[f]))
             return crisk__fail(err, CRISK_E_INPUT, "row %zu, column %zu: missing value; "
-                              "logistic models need every feature", row, f);
+                               "logistic models need every feature", row, f);
     size_t f = 0;
     while (f + 1 < F && isfinite(x[f]))
         f++;
     return crisk__fail(err, CRISK_E_INPUT, "row %zu, column %zu: infinite value; it leaves "
-                      "the logistic margin undefined", row, f);
+                       "the logistic margin undefined", row, f);
 }
 
 /* Writes the margins of `nrows` rows of a model of several outputs: rows . W + bias
@@ -257,15 +257,15 @@ static int logistic_margins(const crisk_model *m, const float *rows, size_t nrow
 }
 
 int crisk__linear_binary_outputs(const crisk_model *m, const float *rows, size_t nrows,
-                                size_t row_offset, int as_margin, float *out,
-                                crisk_error *err)
+                                 size_t row_offset, int as_margin, float *out,
+                                 crisk_error *err)
 {
     size_t F = m->num_features, bad = binary_rows(m, rows, nrows, as_margin, out);
     return bad < nrows ? undefined_margin(rows + bad * F, F, row_offset + bad, err) : 0;
 }
 
 int crisk__linear_margins(const crisk_model *m, const float *rows, size_t nrows,
-                         size_t row_offset, double *margins, crisk_error *err)
+                          size_t row_offset, double *margins, crisk_error *err)
 {
     if (m->family == CRISK__FAMILY_LOGISTIC)
         return logistic_margins(m, rows, nrows, row_offset, margins, err);

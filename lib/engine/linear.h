@@ -15,7 +15,7 @@
  * missing values: a NaN fails with CRISK_E_INPUT naming the row (`row_offset` is added to
  * the index in the message) and column. */
 int crisk__linear_margins(const crisk_model *model, const float *rows, size_t nrows,
-                         size_t row_offset, double *margins, crisk_error *err);
+                          size_t row_offset, double *margins, crisk_error *err);
 
 /* Returns whether `model` is a binary logistic model, scored by
  * crisk__linear_binary_outputs. */
@@ -32,8 +32,8 @@ static inline int crisk__linear_is_binary(const crisk_model *model)
  * 41 ms fused). Missing values fail as in crisk__linear_margins; out is then partly
  * written. */
 int crisk__linear_binary_outputs(const crisk_model *model, const float *rows, size_t nrows,
-                                size_t row_offset, int as_margin, float *out,
-                                crisk_error *err);
+                                 size_t row_offset, int as_margin, float *out,
+                                 crisk_error *err);
 
 /* Chooses the instruction set of crisk__linear_binary_outputs' pass over `model`'s rows:
  * ENGINE_PATH_SCALAR, _AVX2 or _AVX512 (layout.h) to force one, or ENGINE_PATH_AUTO

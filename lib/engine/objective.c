@@ -114,7 +114,7 @@ static void transform_row(const crisk_model *m, const double *mg, size_t k, doub
 }
 
 void crisk__objective_apply(const crisk_model *m, const double *margins, size_t nrows,
-                           int as_margin, size_t iterations, float *out)
+                            int as_margin, size_t iterations, float *out)
 {
     size_t k = m->num_outputs;
     if (as_margin) {

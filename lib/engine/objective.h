@@ -20,6 +20,6 @@ static inline double crisk__sigmoid(double x, double s)
  * giving crisk_model_num_outputs() values per row (num_outputs margins with as_margin). `iterations` is the number of boosting
  * rounds scored, for LightGBM's average_output. */
 void crisk__objective_apply(const crisk_model *model, const double *margins, size_t nrows,
-                           int as_margin, size_t iterations, float *out);
+                            int as_margin, size_t iterations, float *out);
 
 #endif /* CRISK_OBJECTIVE_H */

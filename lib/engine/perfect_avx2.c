@@ -9,7 +9,7 @@
 
 __attribute__((target("avx2"))) void
 crisk__engine_perfect_avx2(const crisk__engine_perfect *p, const float *row, size_t nfeatures,
-                          size_t b0, size_t b1, int32_t *out)
+                           size_t b0, size_t b1, int32_t *out)
 {
     (void)nfeatures;
     size_t inner = ((size_t)1 << p->depth) - 1;

@@ -119,7 +119,7 @@ walk_blocks(const crisk__engine_perfect *p, const walk_ctx *c, size_t b, const i
 
 __attribute__((target("avx512f"))) void
 crisk__engine_perfect_avx512(const crisk__engine_perfect *p, const float *row, size_t nfeatures,
-                            size_t b0, size_t b1, int32_t *out)
+                             size_t b0, size_t b1, int32_t *out)
 {
     walk_ctx c;
     c.lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);

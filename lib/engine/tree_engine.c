@@ -148,8 +148,8 @@ static void fill_perfect_tree(const crisk_model *m, crisk__engine *e, size_t b, 
     for (size_t l = 0; l < nleaves; l++) {
         size_t at = leaf_base + l * ENGINE_LANES + k;
         crisk__engine_weighted_leaf(m, t, nodes + canon[inner + l],
-                                   e->leaf_f ? &e->leaf_f[at] : NULL,
-                                   e->leaf_d ? &e->leaf_d[at] : NULL);
+                                    e->leaf_f ? &e->leaf_f[at] : NULL,
+                                    e->leaf_d ? &e->leaf_d[at] : NULL);
     }
 }
 
@@ -253,7 +253,7 @@ static int place_general(const crisk_model *m, crisk__engine *e, uint32_t *slot_
                 g->feature = ENGINE_LEAF;
                 g->left = (uint32_t)i;
                 crisk__engine_weighted_leaf(m, t, n, &g->threshold,
-                                           e->leaf_d ? &e->leaf_d[base + i] : NULL);
+                                            e->leaf_d ? &e->leaf_d[base + i] : NULL);
             } else {
                 g->threshold = n->threshold;
                 g->feature = (uint32_t)n->feature | (n->default_left ? ENGINE_DEFAULT_LEFT : 0u);
@@ -355,7 +355,7 @@ int crisk__engine_build(crisk_model *model, crisk_error *err)
         crisk__engine_free(e);
         model->engine = NULL;
         return crisk__fail(err, CRISK_E_NOMEM, "out of memory compiling %zu trees",
-                          model->num_trees);
+                           model->num_trees);
     }
     return 0;
 }
@@ -740,7 +740,7 @@ static void add_trees_fixed(const crisk_model *m, const float *rows, size_t nrow
 }
 
 void crisk__engine_add_trees(const crisk_model *m, const float *rows, size_t nrows,
-                            size_t t0, size_t t1, double *margins)
+                             size_t t0, size_t t1, double *margins)
 {
     const crisk__engine *e = m->engine;
     if (t0 >= t1 || nrows == 0)

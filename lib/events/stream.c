@@ -66,13 +66,13 @@ static int read_device(crisk_device_keys *k, const cJSON *it, size_t i, crisk_er
     const cJSON *req = cJSON_GetObjectItemCaseSensitive(it, "required");
     if (!cJSON_IsString(id) || !id->valuestring[0] || strlen(id->valuestring) > MAX_ID_BYTES)
         return crisk__fail(err, CRISK_E_FORMAT, "%s.device_id: expected a string of 1 to %d "
-                          "bytes", at, MAX_ID_BYTES);
+                           "bytes", at, MAX_ID_BYTES);
     if (req && !cJSON_IsBool(req))
         return crisk__fail(err, CRISK_E_FORMAT, "%s.required: expected true or false", at);
     size_t n = strlen(id->valuestring), idx;
     if (crisk__strmap_find(&k->ids, id->valuestring, n) >= 0)
         return crisk__fail(err, CRISK_E_FORMAT, "%s.device_id: \"%s\" is listed twice", at,
-                          id->valuestring);
+                           id->valuestring);
     if ((rc = crisk__strmap_insert(&k->ids, id->valuestring, n, &idx)))
         return crisk__fail(err, rc, "%s: out of memory", at);
     long bytes = cJSON_IsString(key)
@@ -80,7 +80,7 @@ static int read_device(crisk_device_keys *k, const cJSON *it, size_t i, crisk_er
                      : -1;
     if (bytes < 16)
         return crisk__fail(err, CRISK_E_FORMAT, "%s.key: expected 16 to 64 bytes as hex "
-                          "digits", at);
+                           "digits", at);
     k->len[idx] = (uint8_t)bytes;
     k->required[idx] = !req || cJSON_IsTrue(req);
     return 0;
@@ -221,7 +221,7 @@ static int reject(reader *r, uint64_t line, crisk_event_reject kind, crisk_error
     crisk_events *ev = r->ev;
     if (ev->nrejects >= r->opts->max_rejects)
         return crisk__fail(err, CRISK_E_LIMIT, "line %llu: more than %zu refused events",
-                          (unsigned long long)line, r->opts->max_rejects);
+                           (unsigned long long)line, r->opts->max_rejects);
     if (crisk__grow((void **)&ev->rejects, &r->rej_cap, ev->nrejects + 1, sizeof *ev->rejects, 64))
         return crisk__fail(err, CRISK_E_NOMEM, "out of memory listing refused events");
     char buf[MAX_REASON];
@@ -495,7 +495,7 @@ static int check_hmac(reader *r, const parsed *p, const char *line, size_t len,
     if (!HMAC(EVP_sha256(), keys->key[d], keys->len[d], (const unsigned char *)r->canon, o,
               mac, &maclen) || maclen != 32)
         return crisk__fail(err, CRISK_E_NOMEM, "line %llu: HMAC-SHA256 failed in libcrypto",
-                          (unsigned long long)lineno);
+                           (unsigned long long)lineno);
     if (CRYPTO_memcmp(mac, given, 32) != 0)
         return reject(r, lineno, CRISK_EVENT_BAD_HMAC, err, "hmac does not match: the event "
                       "is forged or was altered (device \"%.64s\")", p->device);
@@ -532,10 +532,10 @@ static int accept(reader *r, const parsed *p, uint64_t line, uint64_t fp, long d
     }
     if (ev->nev >= r->opts->max_events)
         return crisk__fail(err, CRISK_E_LIMIT, "line %llu: more than %zu events to keep (the "
-                          "limit max_events)", (unsigned long long)line, r->opts->max_events);
+                           "limit max_events)", (unsigned long long)line, r->opts->max_events);
     if (crisk__grow((void **)&ev->ev, &r->ev_cap, ev->nev + 1, sizeof *ev->ev, 256))
         return crisk__fail(err, CRISK_E_NOMEM, "out of memory for %zu events",
-                          crisk__grow_capacity(r->ev_cap, ev->nev + 1, 256));
+                           crisk__grow_capacity(r->ev_cap, ev->nev + 1, 256));
     ev->ev[ev->nev++] = (crisk__event_rec){p->time, (uint32_t)k, p->type, line, p->value};
     return 0;
 }
@@ -632,14 +632,14 @@ static int batch_filter(reader *r, const crisk_batch *batch, crisk_error *err)
         widest = f->window_days > widest ? f->window_days : widest;
         for (size_t row = 0; row < batch->rows; row++) {
             size_t len, idx;
-            const char *t = batch_text(batch, row, f->field, &len);
+            const char *t = crisk__batch_text_at(batch, row, f->field, &len);
             if (t && crisk__strmap_insert(&r->ev->keys, key,
-                                         crisk__event_key(f->key_type, t, len, key), &idx))
+                                          crisk__event_key(f->key_type, t, len, key), &idx))
                 return crisk__fail(err, CRISK_E_NOMEM, "out of memory for the batch's keys");
         }
     }
     for (size_t row = 0; s->date_field >= 0 && row < batch->rows; row++) {
-        double d = batch_number(batch, row, (size_t)s->date_field);
+        double d = crisk__batch_number_at(batch, row, (size_t)s->date_field);
         lo = d < lo ? d : lo;
         hi = d > hi ? d : hi;
     }
@@ -666,13 +666,13 @@ static int read_stream(const crisk_schema *schema, const crisk_batch *batch,
         return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "schema and out must not be NULL");
     if (batch && batch->schema != schema)
         return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "the batch was made for another "
-                          "schema");
+                           "schema");
     if (!opts) {
         crisk_events_options_init(&defaults, CRISK_EVENTS_OPTIONS_VERSION);
         opts = &defaults;
     }
     int rc = crisk__options_version(opts->version, CRISK_EVENTS_OPTIONS_VERSION,
-                                   "crisk_events_options", err);
+                                    "crisk_events_options", err);
     if (rc)
         return rc;
     reader r;
@@ -693,7 +693,7 @@ static int read_stream(const crisk_schema *schema, const crisk_batch *batch,
         rc = read_line(&r, line, len, ++lineno, err);
     if (!rc && more < 0)
         rc = crisk__fail(err, CRISK_E_IO, "read error after line %llu",
-                        (unsigned long long)lineno);
+                         (unsigned long long)lineno);
     if (!rc)
         rc = build_index(r.ev, err);
     crisk__strmap_free(&r.devices);

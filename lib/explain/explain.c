@@ -34,9 +34,9 @@ static int run_job(void *ctx, size_t begin, size_t end, crisk_error *err)
     const explain_job *job = ctx;
     if (job->shap)
         return crisk__shap_rows(job->shap, job->rows, begin, end, job->interactions, job->out,
-                               err);
+                                err);
     return crisk__linear_explain_rows(job->model, job->rows, begin, end, job->interactions,
-                                     job->out, err);
+                                      job->out, err);
 }
 
 /* Stores in `*out` the explainer kept in `slot`, building it (for every tree of `m`,
@@ -49,7 +49,7 @@ static int cached_shap(const crisk_model *m, crisk__shap_slot *slot, crisk_pool 
     if (!shap) {
         crisk__shap *expected = NULL;
         int rc = crisk__shap_build(m, 0, m->num_trees, CACHED_TABLE_ROWS, pool, threads, &shap,
-                                  err);
+                                   err);
         if (rc)
             return rc;
         /* Another thread may have filled the slot meanwhile: keep its explainer. */
@@ -81,17 +81,17 @@ static int explain(const crisk_model *m, crisk__shap_slot *slot, const float *ro
         return rc;
     if (m->num_linear_terms > 0)
         return crisk__fail(err, CRISK_E_UNSUPPORTED,
-                          "contributions of LightGBM models with linear trees are not "
-                          "supported");
+                           "contributions of LightGBM models with linear trees are not "
+                           "supported");
     size_t C = m->num_features + 1, per_row = m->num_outputs * C;
     if (interactions && per_row > SIZE_MAX / C)
         return crisk__fail(err, CRISK_E_LIMIT, "interactions of %zu features do not fit in "
-                          "memory", m->num_features);
+                           "memory", m->num_features);
     if (interactions)
         per_row *= C;
     if (nrows > SIZE_MAX / sizeof(float) / per_row)
         return crisk__fail(err, CRISK_E_LIMIT, "%zu rows of %zu values do not fit in memory",
-                          nrows, per_row);
+                           nrows, per_row);
     if (nrows == 0)
         return 0;
     explain_job job = {.model = m, .rows = rows, .interactions = interactions, .out = out};
@@ -104,13 +104,13 @@ static int explain(const crisk_model *m, crisk__shap_slot *slot, const float *ro
     } else if (m->num_trees > 0 || !m->weights) {
         /* Interactions compute leaf by leaf: no tables. */
         rc = crisk__shap_build(m, range.tree_begin, range.tree_end, interactions ? 0 : nrows,
-                              opts->pool, opts->threads, &shap, err);
+                               opts->pool, opts->threads, &shap, err);
         if (rc)
             return rc;
         job.shap = shap;
     }
     rc = crisk__run_sliced(opts->pool, opts->threads, nrows, MIN_ROWS_PER_THREAD, run_job, &job,
-                          err);
+                           err);
     crisk__shap_free(shap);
     return rc;
 }
@@ -130,9 +130,9 @@ int crisk_interactions(const crisk_model *model, const float *rows, size_t nrows
 }
 
 int crisk__contributions_cached(const crisk_model *model, crisk__shap_slot *slot,
-                               const float *rows, size_t nrows, size_t ncols,
-                               const crisk_predict_options *opts, float *out,
-                               crisk_error *err)
+                                const float *rows, size_t nrows, size_t ncols,
+                                const crisk_predict_options *opts, float *out,
+                                crisk_error *err)
 {
     return explain(model, slot, rows, nrows, ncols, opts, out, 0, err);
 }

@@ -36,7 +36,7 @@ static int row_contributions(const crisk_model *m, const float *row, size_t r, f
             if (isnan(row[j])) {
                 if (logistic)
                     return crisk__fail(err, CRISK_E_INPUT, "row %zu, column %zu: missing "
-                                      "value; logistic models need every feature", r, j);
+                                       "value; logistic models need every feature", r, j);
                 c[j * jstride] = 0.0f;
             } else if (logistic && m->mean) {
                 c[j * jstride] = (float)(w * ((double)row[j] - (double)m->mean[j]));
@@ -56,7 +56,7 @@ static int row_contributions(const crisk_model *m, const float *row, size_t r, f
 }
 
 int crisk__linear_explain_rows(const crisk_model *m, const float *rows, size_t begin,
-                              size_t end, int interactions, float *out, crisk_error *err)
+                               size_t end, int interactions, float *out, crisk_error *err)
 {
     size_t F = m->num_features, C = F + 1, G = m->num_outputs;
     for (size_t r = begin; r < end; r++) {

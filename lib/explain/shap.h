@@ -26,8 +26,8 @@ typedef struct crisk__shap crisk__shap;
  * Returns 0, CRISK_E_UNSUPPORTED (a path with more than 64 distinct features, or a
  * LightGBM node without a data count, named by tree and node) or CRISK_E_NOMEM. */
 int crisk__shap_build(const crisk_model *model, size_t tree_begin, size_t tree_end,
-                     size_t nrows, crisk_pool *pool, int threads, crisk__shap **out,
-                     crisk_error *err);
+                      size_t nrows, crisk_pool *pool, int threads, crisk__shap **out,
+                      crisk_error *err);
 
 /* Frees a compiled form; NULL is a no-op. */
 void crisk__shap_free(crisk__shap *shap);
@@ -36,12 +36,12 @@ void crisk__shap_free(crisk__shap *shap);
  * interactions) to `out`, which points at row 0's output. Returns 0 or CRISK_E_NOMEM
  * (per-thread scratch). */
 int crisk__shap_rows(const crisk__shap *shap, const float *rows, size_t begin, size_t end,
-                    int interactions, float *out, crisk_error *err);
+                     int interactions, float *out, crisk_error *err);
 
 /* As crisk__shap_rows for a linear model (gblinear or logistic). Logistic models refuse a
  * missing value with CRISK_E_INPUT naming the row and column. */
 int crisk__linear_explain_rows(const crisk_model *model, const float *rows, size_t begin,
-                              size_t end, int interactions, float *out, crisk_error *err);
+                               size_t end, int interactions, float *out, crisk_error *err);
 
 /* Where a model's compiled explainer is kept once built, for callers that explain the
  * same model over and over (a bundle's score model): NULL until the first call. */
@@ -53,9 +53,9 @@ typedef _Atomic(crisk__shap *) crisk__shap_slot;
  * concurrent first calls may each build one; one is kept, the others freed. Other calls
  * (an iteration range, a linear model) compile per call as crisk_contributions does. */
 int crisk__contributions_cached(const crisk_model *model, crisk__shap_slot *slot,
-                               const float *rows, size_t nrows, size_t ncols,
-                               const crisk_predict_options *opts, float *out,
-                               crisk_error *err);
+                                const float *rows, size_t nrows, size_t ncols,
+                                const crisk_predict_options *opts, float *out,
+                                crisk_error *err);
 
 /* Frees the explainer a slot holds and empties it; no call may be using it. */
 void crisk__shap_slot_clear(crisk__shap_slot *slot);

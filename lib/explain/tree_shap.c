@@ -344,8 +344,8 @@ static int walk_tree(crisk__shap *s, size_t t, size_t i, size_t first, size_t *f
         }
         if (m->family == CRISK__FAMILY_LIGHTGBM && !(n->cover > 0.0f))
             return crisk__fail(err, CRISK_E_UNSUPPORTED,
-                              "tree %zu, node %d: no internal_count; SHAP needs the data "
-                              "counts of LightGBM's nodes", t, f.node);
+                               "tree %zu, node %d: no internal_count; SHAP needs the data "
+                               "counts of LightGBM's nodes", t, f.node);
         int32_t feat = n->feature;
         if (cs->seen[feat] != i + 1) {
             cs->seen[feat] = (uint32_t)(i + 1);
@@ -355,9 +355,9 @@ static int walk_tree(crisk__shap *s, size_t t, size_t i, size_t first, size_t *f
         if (cs->pos[feat] < 0) {
             if (depth == MAX_PATH)
                 return crisk__fail(err, CRISK_E_UNSUPPORTED,
-                                  "tree %zu, node %d: a path tests more than %d distinct "
-                                  "features; SHAP supports up to %d", t, f.node, MAX_PATH,
-                                  MAX_PATH);
+                                   "tree %zu, node %d: a path tests more than %d distinct "
+                                   "features; SHAP supports up to %d", t, f.node, MAX_PATH,
+                                   MAX_PATH);
             cs->pos[feat] = (int32_t)depth;
             cs->path_feat[depth] = feat;
             cs->path_zero[depth] = 1.0f;
@@ -648,7 +648,7 @@ static int build_tables(crisk__shap *s, size_t nrows, crisk_pool *pool, int thre
                 st->all_tabled = 0;
     }
     int rc = crisk__run_sliced(pool, threads, s->num_units, MIN_UNITS_PER_THREAD, fill_tables,
-                              &fc, err);
+                               &fc, err);
     free(fc.unit_tree);
     return rc;
 }
@@ -667,7 +667,7 @@ static void scratch_free(compile_scratch *cs)
 }
 
 int crisk__shap_build(const crisk_model *m, size_t tree_begin, size_t tree_end, size_t nrows,
-                     crisk_pool *pool, int threads, crisk__shap **out, crisk_error *err)
+                      crisk_pool *pool, int threads, crisk__shap **out, crisk_error *err)
 {
     *out = NULL;
     crisk__shap *s = calloc(1, sizeof *s);
@@ -711,7 +711,7 @@ int crisk__shap_build(const crisk_model *m, size_t tree_begin, size_t tree_end, 
         !cs.pos || !cs.seen || !cs.mean || !cs.above || !cs.height || !cs.size || !cs.split_of || !s->splits ||
         !s->tops)
         rc = crisk__fail(err, CRISK_E_NOMEM, "out of memory for SHAP trees (%zu nodes)",
-                        total_nodes);
+                         total_nodes);
     if (rc == 0)
         for (size_t f = 0; f < m->num_features; f++)
             cs.pos[f] = -1;
@@ -851,7 +851,7 @@ static void tree_row_tabled(const crisk__shap *s, const shap_tree *st, const flo
         right[i] = (uint8_t)!(sp->categorical
                                   ? crisk__split_goes_left(m, &m->nodes[sp->categorical - 1], x)
                                   : crisk__numeric_goes_left(x, sp->threshold,
-                                                            (int)sp->default_left));
+                                                             (int)sp->default_left));
     }
     pat[0] = ~UINT64_C(0);
     const shap_top *tops = s->tops + st->first_top;
@@ -942,7 +942,7 @@ static void interactions(const crisk__shap *s, const float *rows, size_t begin, 
 }
 
 int crisk__shap_rows(const crisk__shap *s, const float *rows, size_t begin, size_t end,
-                    int inter, float *out, crisk_error *err)
+                     int inter, float *out, crisk_error *err)
 {
     const crisk_model *m = s->model;
     size_t F = m->num_features, C = F + 1;

@@ -17,21 +17,21 @@
 /* XGBoost's JSON model (the document `save_model("m.json")` writes, or the same tree
  * decoded from UBJSON): gbtree, dart and gblinear boosters. */
 int crisk__import_xgboost(const cJSON *root, const crisk_load_limits *limits, crisk_model *m,
-                         crisk_error *err);
+                          crisk_error *err);
 
 /* crisk's logistic JSON format (README.md, "Logistic model format"). */
 int crisk__import_logistic(const cJSON *root, const crisk_load_limits *limits,
-                          crisk_model *m, crisk_error *err);
+                           crisk_model *m, crisk_error *err);
 
 /* LightGBM's text format, `size` bytes at `text` (not NUL-terminated). */
 int crisk__import_lightgbm(const char *text, size_t size, const crisk_load_limits *limits,
-                          crisk_model *m, crisk_error *err);
+                           crisk_model *m, crisk_error *err);
 
 /* Decodes a UBJSON document (as XGBoost writes it) into a cJSON tree stored in `*out`,
  * without recursion. Returns 0 or CRISK_E_FORMAT / CRISK_E_LIMIT / CRISK_E_NOMEM naming
  * the byte offset. */
 int crisk__ubjson_parse(const unsigned char *data, size_t size, const crisk_load_limits *limits,
-                       cJSON **out, crisk_error *err);
+                        cJSON **out, crisk_error *err);
 
 /* Rewrites JSON text in which XGBoost wrote bare NaN, Infinity or -Infinity (outside
  * strings) into standard JSON where each stands as a marker string that
@@ -39,7 +39,7 @@ int crisk__ubjson_parse(const unsigned char *data, size_t size, const crisk_load
  * `*out` and its length in `*out_size`, or leaves `*out` NULL when the text has no such
  * token. Returns 0 or CRISK_E_NOMEM. */
 int crisk__json_nonfinite_rewrite(const char *text, size_t size, char **out, size_t *out_size,
-                                 crisk_error *err);
+                                  crisk_error *err);
 
 /* Returns 1 and stores the value in `*value` if `item` is a marker string written by
  * crisk__json_nonfinite_rewrite(), else 0. */
@@ -50,11 +50,11 @@ int crisk__json_nonfinite_value(const cJSON *item, float *value);
  * on failure). Returns 0, CRISK_E_FORMAT when the bytes are no recognised model,
  * CRISK_E_DEPENDENCY when libxgboost.so.0 cannot be loaded, or CRISK_E_NOMEM. */
 int crisk__xgboost_legacy_to_json(const void *data, size_t size, char **json,
-                                 crisk_error *err);
+                                  crisk_error *err);
 
 /* crisk__xgboost_legacy_to_json() with libxgboost looked for under the name `library`,
  * so that the tests can see what happens when it is absent or is not libxgboost. */
 int crisk__xgboost_legacy_to_json_with(const char *library, const void *data, size_t size,
-                                      char **json, crisk_error *err);
+                                       char **json, crisk_error *err);
 
 #endif /* CRISK_IMPORT_H */

@@ -66,7 +66,7 @@ static size_t rewrite(const char *text, size_t size, char *out)
 }
 
 int crisk__json_nonfinite_rewrite(const char *text, size_t size, char **out, size_t *out_size,
-                                 crisk_error *err)
+                                  crisk_error *err)
 {
     *out = NULL;
     *out_size = 0;

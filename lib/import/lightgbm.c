@@ -111,7 +111,7 @@ static int file_key(const keyset *ks, span l, const char *where, crisk_error *er
             continue;
         if (ks->vals[i].s)
             return crisk__fail(err, CRISK_E_FORMAT, "line %zu: %s: key %s given twice (first "
-                              "on line %zu)", l.line, where, ks->names[i], ks->vals[i].line);
+                               "on line %zu)", l.line, where, ks->names[i], ks->vals[i].line);
         ks->vals[i].s = eq ? eq + 1 : l.s + l.len;
         ks->vals[i].len = eq ? l.len - klen - 1 : 0;
         ks->vals[i].line = l.line;
@@ -175,7 +175,7 @@ static int reserve(void **arr, size_t *cap, size_t need, size_t elem, crisk_erro
 {
     if (crisk__grow(arr, cap, need, elem, 16))
         return crisk__fail(err, CRISK_E_NOMEM, "out of memory for %zu elements",
-                          crisk__grow_capacity(*cap, need, 16));
+                           crisk__grow_capacity(*cap, need, 16));
     return 0;
 }
 
@@ -187,7 +187,7 @@ static int read_ints(builder *b, span v, const char *where, const char *key, siz
     size_t got = count_tokens(v);
     if (got != n)
         return crisk__fail(err, CRISK_E_FORMAT, "line %zu: %s: %s has %zu values, expected %zu",
-                          v.line, where, key, got, n);
+                           v.line, where, key, got, n);
     int rc = reserve((void **)&b->ints, &b->cap_ints, n, sizeof *b->ints, err);
     char tok[TOKEN_MAX];
     size_t pos = 0;
@@ -195,10 +195,10 @@ static int read_ints(builder *b, span v, const char *where, const char *key, siz
         long long x = 0;
         if (next_token(v, &pos, tok) != 1 || !parse_int(tok, &x))
             return crisk__fail(err, CRISK_E_FORMAT, "line %zu: %s: %s[%zu] is not an integer",
-                              v.line, where, key, i);
+                               v.line, where, key, i);
         if (x < lo || x > hi)
             return crisk__fail(err, CRISK_E_FORMAT, "line %zu: %s: %s[%zu] = %lld is outside "
-                              "[%lld, %lld]", v.line, where, key, i, x, lo, hi);
+                               "[%lld, %lld]", v.line, where, key, i, x, lo, hi);
         b->ints[i] = x;
     }
     return rc;
@@ -212,7 +212,7 @@ static int read_reals(builder *b, span v, const char *where, const char *key, si
     size_t got = count_tokens(v);
     if (got != n)
         return crisk__fail(err, CRISK_E_FORMAT, "line %zu: %s: %s has %zu values, expected %zu",
-                          v.line, where, key, got, n);
+                           v.line, where, key, got, n);
     int rc = reserve((void **)&b->reals, &b->cap_reals, n, sizeof *b->reals, err);
     char tok[TOKEN_MAX];
     size_t pos = 0;
@@ -220,10 +220,10 @@ static int read_reals(builder *b, span v, const char *where, const char *key, si
         double x = 0;
         if (next_token(v, &pos, tok) != 1 || !parse_real(tok, &x))
             return crisk__fail(err, CRISK_E_FORMAT, "line %zu: %s: %s[%zu] is not a number",
-                              v.line, where, key, i);
+                               v.line, where, key, i);
         if (finite ? !isfinite(x) : isnan(x))
             return crisk__fail(err, CRISK_E_FORMAT, "line %zu: %s: %s[%zu] is not %s", v.line,
-                              where, key, i, finite ? "finite" : "a number");
+                               where, key, i, finite ? "finite" : "a number");
         b->reals[i] = x;
     }
     return rc;
@@ -285,10 +285,10 @@ static int note_huge_threshold(builder *b, size_t tree, size_t i, int32_t f, dou
     if (!other[f])
         return 0;
     return crisk__fail(err, CRISK_E_UNSUPPORTED, "line %zu: %s: threshold[%zu] = %g on "
-                      "feature %d, which has a threshold %s in Tree=%zu: +inf goes left at "
-                      "a threshold +inf and right at a finite one >= FLT_MAX, which crisk's "
-                      "float thresholds cannot both express", key->line, where, i, t, (int)f,
-                      t == INFINITY ? ">= FLT_MAX" : "+inf", other[f] - 1);
+                       "feature %d, which has a threshold %s in Tree=%zu: +inf goes left at "
+                       "a threshold +inf and right at a finite one >= FLT_MAX, which crisk's "
+                       "float thresholds cannot both express", key->line, where, i, t, (int)f,
+                       t == INFINITY ? ">= FLT_MAX" : "+inf", other[f] - 1);
 }
 
 /* Records that `tree` splits feature `f` numerically with missing type `mt`, and fails
@@ -307,15 +307,15 @@ static int note_missing(builder *b, size_t tree, int32_t f, int mt, int categori
         b->missing_tree[f] = tree;
     } else if (b->missing[f] != mt + 1) {
         return crisk__fail(err, CRISK_E_UNSUPPORTED,
-                          "feature %d: missing type %s in Tree=%zu but %s in Tree=%zu; crisk "
-                          "needs one missing type per feature", (int)f,
-                          names[b->missing[f] - 1], b->missing_tree[f], names[mt], tree);
+                           "feature %d: missing type %s in Tree=%zu but %s in Tree=%zu; crisk "
+                           "needs one missing type per feature", (int)f,
+                           names[b->missing[f] - 1], b->missing_tree[f], names[mt], tree);
     }
     if (b->cat_tree[f] && b->missing[f] && b->missing[f] != MISSING_NAN + 1)
         return crisk__fail(err, CRISK_E_UNSUPPORTED,
-                          "feature %d: categorical splits (Tree=%zu) and numerical splits "
-                          "with missing type %s (Tree=%zu) on one feature", (int)f,
-                          b->cat_tree[f] - 1, names[b->missing[f] - 1], b->missing_tree[f]);
+                           "feature %d: categorical splits (Tree=%zu) and numerical splits "
+                           "with missing type %s (Tree=%zu) on one feature", (int)f,
+                           b->cat_tree[f] - 1, names[b->missing[f] - 1], b->missing_tree[f]);
     return 0;
 }
 
@@ -362,14 +362,14 @@ static int read_categories(builder *b, const span *tk, size_t ncat, const char *
         b->bounds[i] = b->ints[i];
         if (i > 0 && b->bounds[i] < b->bounds[i - 1])
             return crisk__fail(err, CRISK_E_FORMAT, "line %zu: %s: cat_boundaries[%zu] = %lld "
-                              "is below cat_boundaries[%zu] = %lld", tk[TK_CAT_BOUNDARIES].line,
-                              where, i, (long long)b->bounds[i], i - 1,
-                              (long long)b->bounds[i - 1]);
+                               "is below cat_boundaries[%zu] = %lld", tk[TK_CAT_BOUNDARIES].line,
+                               where, i, (long long)b->bounds[i], i - 1,
+                               (long long)b->bounds[i - 1]);
     }
     if (b->bounds[0] != 0)
         return crisk__fail(err, CRISK_E_FORMAT, "line %zu: %s: cat_boundaries[0] = %lld, "
-                          "expected 0", tk[TK_CAT_BOUNDARIES].line, where,
-                          (long long)b->bounds[0]);
+                           "expected 0", tk[TK_CAT_BOUNDARIES].line, where,
+                           (long long)b->bounds[0]);
     size_t nwords = (size_t)b->bounds[ncat];
     rc = read_ints(b, tk[TK_CAT_THRESHOLD], where, "cat_threshold", nwords, 0, UINT32_MAX,
                    err);
@@ -415,8 +415,8 @@ static int read_splits(builder *b, const span *tk, size_t tree, size_t L, size_t
         b->mtype[i] = (uint8_t)(dt >> 2);
         if (nodes[i].categorical && ncat == 0)
             return crisk__fail(err, CRISK_E_FORMAT, "line %zu: %s: decision_type[%zu] is "
-                              "categorical but num_cat is 0", tk[TK_DECISION_TYPE].line, where,
-                              i);
+                               "categorical but num_cat is 0", tk[TK_DECISION_TYPE].line, where,
+                               i);
     }
     const char *child_keys[2] = {"left_child", "right_child"};
     for (int side = 0; rc == 0 && side < 2; side++) {
@@ -442,8 +442,8 @@ static int read_splits(builder *b, const span *tk, size_t tree, size_t L, size_t
             /* LightGBM: the threshold is the index of the node's bitset. */
             if (!(t >= 0 && t < (double)ncat) || t != floor(t))
                 return crisk__fail(err, CRISK_E_FORMAT, "line %zu: %s: threshold[%zu] = %g is "
-                                  "not a category set index in [0, %zu)",
-                                  tk[TK_THRESHOLD].line, where, i, t, ncat);
+                                   "not a category set index in [0, %zu)",
+                                   tk[TK_THRESHOLD].line, where, i, t, ncat);
             size_t k = (size_t)t;
             n->cat_in_left = 1;       /* LightGBM: categories in the set go left */
             n->default_left = 0;      /* and NaN goes right, whatever the bits say */
@@ -502,7 +502,7 @@ static int read_linear(builder *b, const span *tk, size_t L, crisk__node *leaves
         return rc;
     if (m->num_linear_terms + total > UINT32_MAX)
         return crisk__fail(err, CRISK_E_LIMIT, "%s: more than 2^32 linear terms in the model",
-                          where);
+                           where);
     rc = need_key(tk, TK_LEAF_FEATURES, where, err);
     if (rc == 0)
         rc = need_key(tk, TK_LEAF_COEFF, where, err);
@@ -569,7 +569,7 @@ static int build_tree(builder *b, const span *tk, size_t tree, crisk_error *err)
     size_t most = b->limits->max_nodes < UINT32_MAX ? b->limits->max_nodes : UINT32_MAX;
     if (m->num_nodes + nnodes > most)
         return crisk__fail(err, CRISK_E_LIMIT, "%s: num_leaves = %lld takes the model beyond "
-                          "the limit max_nodes = %zu", where, L, most);
+                           "the limit max_nodes = %zu", where, L, most);
     /* Every key array is checked against the tokens present before this allocation is
      * used, and leaf_value must hold L numbers: check it first, so that a huge num_leaves
      * costs no memory. */
@@ -628,10 +628,10 @@ static int read_trees(builder *b, reader *r, span first, crisk_error *err)
         if (next_token(v, &pos, tok) != 1 || !parse_int(tok, &idx) || idx < 0 ||
             (size_t)idx != tree)
             return crisk__fail(err, CRISK_E_FORMAT, "line %zu: expected \"Tree=%zu\"",
-                              line.line, tree);
+                               line.line, tree);
         if (tree >= b->limits->max_trees)
             return crisk__fail(err, CRISK_E_LIMIT, "line %zu: more than max_trees = %zu trees",
-                              line.line, b->limits->max_trees);
+                               line.line, b->limits->max_trees);
         char where[32];
         snprintf(where, sizeof where, "Tree=%zu", tree);
         span vals[TK_COUNT];
@@ -711,7 +711,7 @@ static int read_objective(crisk_model *m, span v, size_t k, crisk_error *err)
     size_t pos = 0;
     if (next_token(v, &pos, tok) != 1)
         return crisk__fail(err, CRISK_E_FORMAT, "line %zu: objective is empty or too long",
-                          v.line);
+                           v.line);
     snprintf(m->objective, sizeof m->objective, "%.*s",
              (int)(v.len < sizeof m->objective ? v.len : sizeof m->objective - 1), v.s);
     char name[TOKEN_MAX];
@@ -722,7 +722,7 @@ static int read_objective(crisk_model *m, span v, size_t k, crisk_error *err)
             which = i;
     if (which == sizeof table / sizeof table[0])
         return crisk__fail(err, CRISK_E_UNSUPPORTED, "line %zu: LightGBM objective \"%s\" is "
-                          "not supported", v.line, tok);
+                           "not supported", v.line, tok);
     obj_kind kind = table[which].kind;
     double sigmoid = -1;
     long long classes = -1;
@@ -738,17 +738,17 @@ static int read_objective(crisk_model *m, span v, size_t k, crisk_error *err)
     }
     if (more < 0)
         return crisk__fail(err, CRISK_E_FORMAT, "line %zu: objective: a token is too long",
-                          v.line);
+                           v.line);
     int multi = kind == OBJ_MULTICLASS || kind == OBJ_OVA;
     if ((kind == OBJ_BINARY || kind == OBJ_OVA) && !(sigmoid > 0 && isfinite(sigmoid)))
         return crisk__fail(err, CRISK_E_FORMAT, "line %zu: objective %s needs sigmoid:S with "
-                          "S > 0", v.line, name);
+                           "S > 0", v.line, name);
     if (multi && (classes < 1 || (size_t)classes != k))
         return crisk__fail(err, CRISK_E_FORMAT, "line %zu: objective %s: num_class:%lld does "
-                          "not match num_tree_per_iteration = %zu", v.line, name, classes, k);
+                           "not match num_tree_per_iteration = %zu", v.line, name, classes, k);
     if (!multi && k != 1)
         return crisk__fail(err, CRISK_E_FORMAT, "line %zu: objective %s has one output, but "
-                          "num_tree_per_iteration = %zu", v.line, name, k);
+                           "num_tree_per_iteration = %zu", v.line, name, k);
     m->num_classes = multi ? k : kind == OBJ_BINARY ? 2 : 0;
     m->transform_param = sigmoid > 0 ? sigmoid : 1.0;
     switch (kind) {
@@ -782,7 +782,7 @@ static int read_feature_names(crisk_model *m, span v, crisk_error *err)
     size_t n = count_tokens(v);
     if (n != m->num_features)
         return crisk__fail(err, CRISK_E_FORMAT, "line %zu: feature_names has %zu names, "
-                          "expected max_feature_idx + 1 = %zu", v.line, n, m->num_features);
+                           "expected max_feature_idx + 1 = %zu", v.line, n, m->num_features);
     m->feature_names = calloc(n, sizeof *m->feature_names);
     if (!m->feature_names)
         return crisk__fail(err, CRISK_E_NOMEM, "out of memory for %zu feature names", n);
@@ -810,12 +810,12 @@ static int read_header(builder *b, const span *hk, crisk_error *err)
     for (size_t i = 0; i < sizeof need / sizeof need[0]; i++)
         if (!hk[need[i]].s)
             return crisk__fail(err, CRISK_E_FORMAT, "the header has no key %s",
-                              header_keys[need[i]]);
+                               header_keys[need[i]]);
     if (!span_is(hk[HK_VERSION], "v4") && !span_is(hk[HK_VERSION], "v3"))
         return crisk__fail(err, CRISK_E_UNSUPPORTED, "line %zu: model version \"%.*s\" is not "
-                          "supported (v3 or v4 expected)", hk[HK_VERSION].line,
-                          (int)(hk[HK_VERSION].len > 32 ? 32 : hk[HK_VERSION].len),
-                          hk[HK_VERSION].s);
+                           "supported (v3 or v4 expected)", hk[HK_VERSION].line,
+                           (int)(hk[HK_VERSION].len > 32 ? 32 : hk[HK_VERSION].len),
+                           hk[HK_VERSION].s);
     long long classes = 0, k = 0, maxf = 0;
     int rc = read_one_int(b, hk[HK_NUM_CLASS], "header", "num_class", 1, INT32_MAX, &classes,
                           err);
@@ -831,14 +831,14 @@ static int read_header(builder *b, const span *hk, crisk_error *err)
         return rc;
     if ((size_t)k > b->limits->max_outputs)
         return crisk__fail(err, CRISK_E_LIMIT, "num_tree_per_iteration = %lld exceeds the "
-                          "limit max_outputs = %zu", k, b->limits->max_outputs);
+                           "limit max_outputs = %zu", k, b->limits->max_outputs);
     if ((size_t)maxf + 1 > b->limits->max_features)
         return crisk__fail(err, CRISK_E_LIMIT, "line %zu: max_feature_idx = %lld exceeds the "
-                          "limit max_features = %zu", hk[HK_MAX_FEATURE_IDX].line, maxf,
-                          b->limits->max_features);
+                           "limit max_features = %zu", hk[HK_MAX_FEATURE_IDX].line, maxf,
+                           b->limits->max_features);
     if (classes != k)
         return crisk__fail(err, CRISK_E_FORMAT, "line %zu: num_class = %lld but "
-                          "num_tree_per_iteration = %lld", hk[HK_NUM_CLASS].line, classes, k);
+                           "num_tree_per_iteration = %lld", hk[HK_NUM_CLASS].line, classes, k);
     m->family = CRISK__FAMILY_LIGHTGBM;
     m->accumulate_double = 1;
     m->average_output = hk[HK_AVERAGE_OUTPUT].s != NULL;
@@ -922,18 +922,18 @@ static int import(builder *b, const char *text, size_t size, crisk_error *err)
         return crisk__fail(err, CRISK_E_FORMAT, "the model has no trees");
     if (m->num_trees % m->trees_per_iteration != 0)
         return crisk__fail(err, CRISK_E_FORMAT, "%zu trees are not a whole number of "
-                          "iterations of num_tree_per_iteration = %zu trees", m->num_trees,
-                          m->trees_per_iteration);
+                           "iterations of num_tree_per_iteration = %zu trees", m->num_trees,
+                           m->trees_per_iteration);
     if (hv[HK_TREE_SIZES].s && count_tokens(hv[HK_TREE_SIZES]) != m->num_trees)
         return crisk__fail(err, CRISK_E_FORMAT, "line %zu: tree_sizes lists %zu trees, the "
-                          "file has %zu", hv[HK_TREE_SIZES].line,
-                          count_tokens(hv[HK_TREE_SIZES]), m->num_trees);
+                           "file has %zu", hv[HK_TREE_SIZES].line,
+                           count_tokens(hv[HK_TREE_SIZES]), m->num_trees);
     m->num_iterations = m->num_trees / m->trees_per_iteration;
     return make_fixups(b, err);
 }
 
 int crisk__import_lightgbm(const char *text, size_t size, const crisk_load_limits *limits,
-                          crisk_model *m, crisk_error *err)
+                           crisk_model *m, crisk_error *err)
 {
     builder b;
     memset(&b, 0, sizeof b);

@@ -41,7 +41,7 @@ static int get_array(const cJSON *obj, const char *key, const char *path, int re
     }
     if (!cJSON_IsArray(item))
         return crisk__fail(err, CRISK_E_FORMAT, "%s: expected an array, got %s", path,
-                          crisk__json_type_name(item));
+                           crisk__json_type_name(item));
     *out = item;
     return 0;
 }
@@ -60,12 +60,12 @@ static int read_numbers(const cJSON *arr, const char *path, size_t n, double *ou
     {
         if (!cJSON_IsNumber(it))
             return crisk__fail(err, CRISK_E_FORMAT, "%s[%zu]: expected a number, got %s", path,
-                              i, crisk__json_type_name(it));
+                               i, crisk__json_type_name(it));
         double v = it->valuedouble;
         /* Values are stored as float: one beyond FLT_MAX would become infinite. */
         if (!isfinite(v) || fabs(v) > FLT_MAX)
             return crisk__fail(err, CRISK_E_FORMAT, "%s[%zu]: not a finite number in float "
-                              "range", path, i);
+                               "range", path, i);
         out[i++] = v;
     }
     return 0;
@@ -96,7 +96,7 @@ static int read_feature_names(const cJSON *arr, size_t n, crisk_model *m, crisk_
     {
         if (!cJSON_IsString(it)) {
             rc = crisk__fail(err, CRISK_E_FORMAT, "feature_names[%zu]: expected a string, got "
-                            "%s", i, crisk__json_type_name(it));
+                             "%s", i, crisk__json_type_name(it));
             break;
         }
         if (it->valuestring[0] == '\0') {
@@ -116,7 +116,7 @@ static int read_feature_names(const cJSON *arr, size_t n, crisk_model *m, crisk_
         for (size_t k = 1; k < n && rc == 0; k++)
             if (strcmp(sorted[k - 1], sorted[k]) == 0)
                 rc = crisk__fail(err, CRISK_E_FORMAT, "feature_names: \"%s\" appears twice",
-                                sorted[k]);
+                                 sorted[k]);
     }
     free(sorted);
     return rc;
@@ -130,17 +130,17 @@ static int read_classes(const cJSON *arr, const crisk_load_limits *limits,
     size_t n = crisk__json_array_size(arr);
     if (n < 2)
         return crisk__fail(err, CRISK_E_FORMAT, "classes: %zu labels; a classifier has at "
-                          "least 2", n);
+                           "least 2", n);
     if (n > limits->max_outputs)
         return crisk__fail(err, CRISK_E_LIMIT, "classes: %zu labels exceed the limit "
-                          "max_outputs = %zu", n, limits->max_outputs);
+                           "max_outputs = %zu", n, limits->max_outputs);
     size_t i = 0;
     const cJSON *it;
     cJSON_ArrayForEach(it, arr)
     {
         if (!cJSON_IsString(it) && !(cJSON_IsNumber(it) && isfinite(it->valuedouble)))
             return crisk__fail(err, CRISK_E_FORMAT, "classes[%zu]: expected a string or a "
-                              "finite number, got %s", i, crisk__json_type_name(it));
+                               "finite number, got %s", i, crisk__json_type_name(it));
         i++;
     }
     *num_classes = n;
@@ -169,21 +169,21 @@ static int read_multi_class(const cJSON *root, size_t num_classes, crisk_model *
     const cJSON *mc = cJSON_GetObjectItemCaseSensitive(root, "multi_class");
     if (!mc)
         return crisk__fail(err, CRISK_E_FORMAT, "multi_class: missing (\"binary\", "
-                          "\"multinomial\" or \"ovr\")");
+                           "\"multinomial\" or \"ovr\")");
     if (!cJSON_IsString(mc))
         return crisk__fail(err, CRISK_E_FORMAT, "multi_class: expected a string, got %s",
-                          crisk__json_type_name(mc));
+                           crisk__json_type_name(mc));
     const logistic_kind *kind = NULL;
     for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++)
         if (strcmp(mc->valuestring, kinds[k].name) == 0)
             kind = &kinds[k];
     if (!kind)
         return crisk__fail(err, CRISK_E_FORMAT, "multi_class: \"%.64s\" is not \"binary\", "
-                          "\"multinomial\" or \"ovr\"", mc->valuestring);
+                           "\"multinomial\" or \"ovr\"", mc->valuestring);
     if (kind->binary != (num_classes == 2))
         return crisk__fail(err, CRISK_E_FORMAT, "multi_class: \"%s\" does not fit %zu classes "
-                          "(\"binary\" is for exactly 2, \"multinomial\" and \"ovr\" for 3 "
-                          "or more)", kind->name, num_classes);
+                           "(\"binary\" is for exactly 2, \"multinomial\" and \"ovr\" for 3 "
+                           "or more)", kind->name, num_classes);
     snprintf(m->objective, sizeof m->objective, "%s", kind->objective);
     m->transform = kind->transform;
     m->transform_param = 1.0;
@@ -204,13 +204,13 @@ static int check_header(const cJSON *root, crisk_error *err)
         return crisk__fail(err, CRISK_E_FORMAT, "version: missing (a positive integer)");
     if (!cJSON_IsNumber(version))
         return crisk__fail(err, CRISK_E_FORMAT, "version: expected a number, got %s",
-                          crisk__json_type_name(version));
+                           crisk__json_type_name(version));
     double v = version->valuedouble;
     if (!(v >= 1 && v <= INT32_MAX) || v != floor(v))
         return crisk__fail(err, CRISK_E_FORMAT, "version: %g is not a positive integer", v);
     if (v != LOGISTIC_FORMAT_VERSION)
         return crisk__fail(err, CRISK_E_UNSUPPORTED, "version: %d is newer than this crisk "
-                          "reads (version %d)", (int)v, LOGISTIC_FORMAT_VERSION);
+                           "reads (version %d)", (int)v, LOGISTIC_FORMAT_VERSION);
     return 0;
 }
 
@@ -229,7 +229,7 @@ static int read_standardize(const cJSON *root, size_t F, double *mean, double *s
         return 0;
     if (!cJSON_IsObject(st))
         return crisk__fail(err, CRISK_E_FORMAT, "standardize: expected an object, got %s",
-                          crisk__json_type_name(st));
+                           crisk__json_type_name(st));
     int rc = crisk__json_check_path_keys(st, "standardize", standardize_keys, 2, err);
     const cJSON *arr = NULL;
     if (rc == 0)
@@ -243,7 +243,7 @@ static int read_standardize(const cJSON *root, size_t F, double *mean, double *s
     for (size_t f = 0; rc == 0 && f < F; f++)
         if (!(scale[f] > 0.0))
             rc = crisk__fail(err, CRISK_E_FORMAT, "standardize.scale[%zu]: %g is not positive",
-                            f, scale[f]);
+                             f, scale[f]);
     return rc;
 }
 
@@ -264,14 +264,14 @@ static int read_weights(const cJSON *root, size_t F, size_t G, const double *mea
     size_t rows = crisk__json_array_size(coef);
     if (rows != G)
         return crisk__fail(err, CRISK_E_FORMAT, "coef: %zu rows, expected %zu (%s)", rows, G,
-                          G == 1 ? "one row for a binary model" : "one row per class");
+                           G == 1 ? "one row for a binary model" : "one row per class");
     double *b = malloc(G * sizeof *b);
     m->weights = malloc(F * G * sizeof *m->weights);
     m->bias = malloc(G * sizeof *m->bias);
     if (!b || !m->weights || !m->bias) {
         free(b);
         return crisk__fail(err, CRISK_E_NOMEM, "coef: out of memory for %zu x %zu weights", G,
-                          F);
+                           F);
     }
     rc = read_numbers(intercept, "intercept", G, b, err);
     size_t g = 0;
@@ -284,7 +284,7 @@ static int read_weights(const cJSON *root, size_t F, size_t G, const double *mea
         snprintf(path, sizeof path, "coef[%zu]", g);
         if (!cJSON_IsArray(it)) {
             rc = crisk__fail(err, CRISK_E_FORMAT, "%s: expected an array, got %s", path,
-                            crisk__json_type_name(it));
+                             crisk__json_type_name(it));
             break;
         }
         rc = read_numbers(it, path, F, row, err);
@@ -294,12 +294,12 @@ static int read_weights(const cJSON *root, size_t F, size_t G, const double *mea
             bias -= w * mean[f];
             if (fabs(w) > FLT_MAX)
                 rc = crisk__fail(err, CRISK_E_FORMAT, "coef[%zu][%zu]: divided by "
-                                "standardize.scale[%zu], it overflows a float", g, f, f);
+                                 "standardize.scale[%zu], it overflows a float", g, f, f);
             m->weights[f * G + g] = w;
         }
         if (rc == 0 && !(fabs(bias) <= FLT_MAX))
             rc = crisk__fail(err, CRISK_E_FORMAT, "intercept[%zu]: with the standardisation "
-                            "folded in, it overflows a float", g);
+                             "folded in, it overflows a float", g);
         m->bias[g] = bias;
         g++;
     }
@@ -327,12 +327,12 @@ static int keep_standardize(const double *mean, const double *scale, size_t F,
  * the limits before anything of their size is allocated), then the standardisation and
  * the folded weights. */
 int crisk__import_logistic(const cJSON *root, const crisk_load_limits *limits,
-                          crisk_model *m, crisk_error *err)
+                           crisk_model *m, crisk_error *err)
 {
     /* The loader only passes objects, but the importer must not rely on it. */
     if (!cJSON_IsObject(root))
         return crisk__fail(err, CRISK_E_FORMAT, "the document is not a JSON object (got %s)",
-                          crisk__json_type_name(root));
+                           crisk__json_type_name(root));
     int rc = crisk__json_check_path_keys(root, "", top_keys, NUM_TOP_KEYS, err);
     if (rc == 0)
         rc = check_header(root, err);
@@ -346,10 +346,10 @@ int crisk__import_logistic(const cJSON *root, const crisk_load_limits *limits,
     size_t F = crisk__json_array_size(names), K = 0;
     if (F == 0)
         return crisk__fail(err, CRISK_E_FORMAT, "feature_names: empty; a model needs at least "
-                          "one feature");
+                           "one feature");
     if (F > limits->max_features)
         return crisk__fail(err, CRISK_E_LIMIT, "feature_names: %zu features exceed the limit "
-                          "max_features = %zu", F, limits->max_features);
+                           "max_features = %zu", F, limits->max_features);
     rc = read_classes(classes, limits, &K, err);
     if (rc == 0)
         rc = read_multi_class(root, K, m, err);
@@ -360,7 +360,7 @@ int crisk__import_logistic(const cJSON *root, const crisk_load_limits *limits,
     size_t G = m->num_outputs;
     if (F > SIZE_MAX / sizeof(double) / 3 || F > SIZE_MAX / sizeof(float) / G)
         return crisk__fail(err, CRISK_E_LIMIT, "coef: %zu x %zu weights do not fit in memory",
-                          G, F);
+                           G, F);
     m->family = CRISK__FAMILY_LOGISTIC;
     snprintf(m->booster, sizeof m->booster, "linear");
     m->base_margin = calloc(G, sizeof *m->base_margin);

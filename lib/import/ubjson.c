@@ -65,8 +65,8 @@ static size_t remaining(const ubj_reader *r)
 static int fail_truncated(ubj_reader *r, size_t at, const char *what)
 {
     return crisk__fail(r->err, CRISK_E_FORMAT,
-                      "UBJSON truncated at byte offset %zu: expected %s, but the document "
-                      "ends (%zu bytes)", at, what, r->size);
+                       "UBJSON truncated at byte offset %zu: expected %s, but the document "
+                       "ends (%zu bytes)", at, what, r->size);
 }
 
 /* Reads `n` bytes, storing a pointer to them in `*out`; fails naming `what` when fewer
@@ -122,8 +122,8 @@ static int read_int_payload(ubj_reader *r, unsigned char marker, const char *wha
     size_t n = fixed_size(marker);
     if (n == 0 || marker == 'C' || marker == 'd' || marker == 'D')
         return crisk__fail(r->err, CRISK_E_FORMAT,
-                          "UBJSON byte offset %zu: expected an integer marker (i, U, I, l "
-                          "or L) for %s, found 0x%02x", at, what, marker);
+                           "UBJSON byte offset %zu: expected an integer marker (i, U, I, l "
+                           "or L) for %s, found 0x%02x", at, what, marker);
     int rc = take(r, n, what, &b);
     if (rc)
         return rc;
@@ -152,18 +152,18 @@ static int read_length(ubj_reader *r, const char *what, size_t unit, size_t *out
         return rc;
     if (v < 0)
         return crisk__fail(r->err, CRISK_E_FORMAT,
-                          "UBJSON byte offset %zu: %s is negative (%lld)", at, what,
-                          (long long)v);
+                           "UBJSON byte offset %zu: %s is negative (%lld)", at, what,
+                           (long long)v);
     if ((uint64_t)v > r->limits->max_file_bytes)
         return crisk__fail(r->err, CRISK_E_LIMIT,
-                          "UBJSON byte offset %zu: %s (%lld) is more than the limit "
-                          "max_file_bytes = %zu", at, what, (long long)v,
-                          r->limits->max_file_bytes);
+                           "UBJSON byte offset %zu: %s (%lld) is more than the limit "
+                           "max_file_bytes = %zu", at, what, (long long)v,
+                           r->limits->max_file_bytes);
     if ((uint64_t)v > remaining(r) / unit)
         return crisk__fail(r->err, CRISK_E_FORMAT,
-                          "UBJSON byte offset %zu: %s (%lld) needs at least %llu bytes, but "
-                          "only %zu remain", at, what, (long long)v,
-                          (unsigned long long)v * unit, remaining(r));
+                           "UBJSON byte offset %zu: %s (%lld) needs at least %llu bytes, but "
+                           "only %zu remain", at, what, (long long)v,
+                           (unsigned long long)v * unit, remaining(r));
     *out = (size_t)v;
     return 0;
 }
@@ -183,12 +183,12 @@ static int read_text(ubj_reader *r, const char *noun, const char *length)
         return rc;
     if (memchr(b, 0, n))
         return crisk__fail(r->err, CRISK_E_FORMAT,
-                          "UBJSON byte offset %zu: %s holds a NUL byte", at, noun);
+                           "UBJSON byte offset %zu: %s holds a NUL byte", at, noun);
     if (n + 1 > r->text_cap) {
         char *grown = realloc(r->text, n + 1);
         if (!grown)
             return crisk__fail(r->err, CRISK_E_NOMEM,
-                              "out of memory for %s of %zu bytes", noun, n);
+                               "out of memory for %s of %zu bytes", noun, n);
         r->text = grown;
         r->text_cap = n + 1;
     }
@@ -252,7 +252,7 @@ static int read_scalar(ubj_reader *r, unsigned char marker, size_t at, cJSON **o
         rc = take(r, 1, "a char", &b);
         if (rc == 0 && b[0] == 0)
             rc = crisk__fail(r->err, CRISK_E_FORMAT,
-                            "UBJSON byte offset %zu: a char holds a NUL byte", at);
+                             "UBJSON byte offset %zu: a char holds a NUL byte", at);
         if (rc == 0) {
             char c[2] = {(char)b[0], '\0'};
             *out = cJSON_CreateString(c);
@@ -271,14 +271,14 @@ static int read_scalar(ubj_reader *r, unsigned char marker, size_t at, cJSON **o
         break;
     default:
         return crisk__fail(r->err, CRISK_E_FORMAT,
-                          "UBJSON byte offset %zu: expected a value marker (Z T F i U I l L "
-                          "d D H C S [ {), found 0x%02x", at, marker);
+                           "UBJSON byte offset %zu: expected a value marker (Z T F i U I l L "
+                           "d D H C S [ {), found 0x%02x", at, marker);
     }
     if (rc)
         return rc;
     if (!*out)
         return crisk__fail(r->err, CRISK_E_NOMEM, "out of memory decoding UBJSON at byte "
-                          "offset %zu", at);
+                           "offset %zu", at);
     return 0;
 }
 
@@ -309,15 +309,15 @@ static int open_container(ubj_reader *r, unsigned char marker, cJSON *node)
         type = b[0];
         if (!one_of("iUIlLdDCSH", type))
             return crisk__fail(r->err, CRISK_E_FORMAT,
-                              "UBJSON byte offset %zu: unsupported element type 0x%02x in an "
-                              "optimized container (expected one of i U I l L d D C S H)",
-                              at, type);
+                               "UBJSON byte offset %zu: unsupported element type 0x%02x in an "
+                               "optimized container (expected one of i U I l L d D C S H)",
+                               at, type);
         if (remaining(r) == 0)
             return fail_truncated(r, r->pos, "'#' and a count after a '$' type");
         if (r->data[r->pos] != '#')
             return crisk__fail(r->err, CRISK_E_FORMAT,
-                              "UBJSON byte offset %zu: expected '#' and a count after a '$' "
-                              "type, found 0x%02x", r->pos, r->data[r->pos]);
+                               "UBJSON byte offset %zu: expected '#' and a count after a '$' "
+                               "type, found 0x%02x", r->pos, r->data[r->pos]);
     }
     if (remaining(r) > 0 && r->data[r->pos] == '#') {
         r->pos++;
@@ -330,8 +330,8 @@ static int open_container(ubj_reader *r, unsigned char marker, cJSON *node)
     }
     if (r->depth == CRISK__UBJSON_MAX_NESTING)
         return crisk__fail(r->err, CRISK_E_LIMIT,
-                          "UBJSON byte offset %zu: containers nested deeper than %d levels",
-                          r->pos, CRISK__UBJSON_MAX_NESTING);
+                           "UBJSON byte offset %zu: containers nested deeper than %d levels",
+                           r->pos, CRISK__UBJSON_MAX_NESTING);
     if (crisk__grow((void **)&r->stack, &r->stack_cap, r->depth + 1, sizeof *r->stack, 16))
         return crisk__fail(r->err, CRISK_E_NOMEM, "out of memory for the UBJSON stack");
     r->stack[r->depth++] = (ubj_frame){.node = node, .left = left, .type = type};
@@ -349,7 +349,7 @@ static int read_value(ubj_reader *r, unsigned char marker, size_t at, cJSON **ou
     cJSON *node = marker == '[' ? cJSON_CreateArray() : cJSON_CreateObject();
     if (!node)
         return crisk__fail(r->err, CRISK_E_NOMEM, "out of memory decoding UBJSON at byte "
-                          "offset %zu", at);
+                           "offset %zu", at);
     int rc = open_container(r, marker, node);
     if (rc) {
         cJSON_Delete(node);
@@ -403,9 +403,9 @@ static int step(ubj_reader *r)
             return fail_truncated(r, r->pos, "an object key or '}'");
         if (f->left < 0 && !one_of("iUIlL", r->data[r->pos]))
             return crisk__fail(r->err, CRISK_E_FORMAT,
-                              "UBJSON byte offset %zu: expected an object key (its length: "
-                              "i, U, I, l or L) or '}', found 0x%02x", r->pos,
-                              r->data[r->pos]);
+                               "UBJSON byte offset %zu: expected an object key (its length: "
+                               "i, U, I, l or L) or '}', found 0x%02x", r->pos,
+                               r->data[r->pos]);
         int rc = read_text(r, "an object key", "the length of an object key");
         if (rc)
             return rc;
@@ -438,7 +438,7 @@ static int step(ubj_reader *r)
         if (!added) {
             cJSON_Delete(value);
             rc = crisk__fail(r->err, CRISK_E_NOMEM, "out of memory decoding UBJSON at "
-                            "byte offset %zu", at);
+                             "byte offset %zu", at);
             /* A pushed frame for `value` must not outlive it. */
             if (r->depth > 0 && r->stack[r->depth - 1].node == value)
                 r->depth--;
@@ -452,13 +452,13 @@ static int step(ubj_reader *r)
  * (NULL on failure), and returns 0 or the CRISK_E_* code of the first problem, whose
  * message names its byte offset. */
 int crisk__ubjson_parse(const unsigned char *data, size_t size, const crisk_load_limits *limits,
-                       cJSON **out, crisk_error *err)
+                        cJSON **out, crisk_error *err)
 {
     *out = NULL;
     if (size > limits->max_file_bytes)
         return crisk__fail(err, CRISK_E_LIMIT,
-                          "the UBJSON document has %zu bytes, more than the limit "
-                          "max_file_bytes = %zu", size, limits->max_file_bytes);
+                           "the UBJSON document has %zu bytes, more than the limit "
+                           "max_file_bytes = %zu", size, limits->max_file_bytes);
     ubj_reader r = {.data = data, .size = size, .limits = limits, .err = err};
     unsigned char marker = 0;
     size_t at = 0;
@@ -472,8 +472,8 @@ int crisk__ubjson_parse(const unsigned char *data, size_t size, const crisk_load
         skip_noops(&r);
     if (rc == 0 && r.pos < size)
         rc = crisk__fail(err, CRISK_E_FORMAT,
-                        "UBJSON byte offset %zu: expected the end of the document after "
-                        "its value, found 0x%02x", r.pos, data[r.pos]);
+                         "UBJSON byte offset %zu: expected the end of the document after "
+                         "its value, found 0x%02x", r.pos, data[r.pos]);
     free(r.text);
     free(r.stack);
     if (rc) {

@@ -75,7 +75,7 @@ static int as_size(const cJSON *item, const char *path, size_t *out, crisk_error
         double v = item->valuedouble;
         if (!(v >= 0 && v <= 9007199254740992.0) || v != floor(v))
             return crisk__fail(err, CRISK_E_FORMAT, "%s: %g is not a non-negative integer",
-                              path, v);
+                               path, v);
         *out = (size_t)v;
         return 0;
     }
@@ -86,7 +86,7 @@ static int as_size(const cJSON *item, const char *path, size_t *out, crisk_error
         unsigned long long v = strtoull(s, &end, 10);
         if (s[0] < '0' || s[0] > '9' || *end != '\0' || errno == ERANGE)
             return crisk__fail(err, CRISK_E_FORMAT, "%s: \"%.40s\" is not a non-negative integer",
-                              path, s);
+                               path, s);
         *out = (size_t)v;
         return 0;
     }
@@ -122,12 +122,12 @@ static int parse_base_score(const char *s, float *values, size_t cap, size_t *n,
         float v = strtof(p, &end);
         if (end == p || !isfinite(v))
             return crisk__fail(err, CRISK_E_FORMAT,
-                              "learner.learner_model_param.base_score: \"%.60s\" is not a "
-                              "number or a list of numbers", s);
+                               "learner.learner_model_param.base_score: \"%.60s\" is not a "
+                               "number or a list of numbers", s);
         if (*n == cap)
             return crisk__fail(err, CRISK_E_FORMAT,
-                              "learner.learner_model_param.base_score: more than %zu values",
-                              cap);
+                               "learner.learner_model_param.base_score: more than %zu values",
+                               cap);
         values[(*n)++] = v;
         p = end;
         while (*p == ' ')
@@ -140,8 +140,8 @@ static int parse_base_score(const char *s, float *values, size_t cap, size_t *n,
             p++;
         if (*p != '\0')
             return crisk__fail(err, CRISK_E_FORMAT,
-                              "learner.learner_model_param.base_score: trailing text in "
-                              "\"%.60s\"", s);
+                               "learner.learner_model_param.base_score: trailing text in "
+                               "\"%.60s\"", s);
         return 0;
     }
 }
@@ -155,15 +155,15 @@ static int base_to_margin(const struct objective_spec *obj, float b, double *mar
     case BASE_LOGIT:
         if (!(b > 0.0f && b < 1.0f))
             return crisk__fail(err, CRISK_E_FORMAT,
-                              "learner.learner_model_param.base_score: %g outside (0, 1) for "
-                              "%s", (double)b, obj->name);
+                               "learner.learner_model_param.base_score: %g outside (0, 1) for "
+                               "%s", (double)b, obj->name);
         *margin = -logf(1.0f / b - 1.0f);
         return 0;
     case BASE_LOG:
         if (!(b > 0.0f))
             return crisk__fail(err, CRISK_E_FORMAT,
-                              "learner.learner_model_param.base_score: %g is not positive for "
-                              "%s", (double)b, obj->name);
+                               "learner.learner_model_param.base_score: %g is not positive for "
+                               "%s", (double)b, obj->name);
         *margin = logf(b);
         return 0;
     default:
@@ -204,7 +204,7 @@ static int read_array(const cJSON *obj, const char *path, const char *key, size_
         } else {
             if (v != floor(v) || v < -2147483648.0 || v > 2147483647.0)
                 return crisk__fail(err, CRISK_E_FORMAT, "%s.%s[%zu]: %g is not a 32-bit integer",
-                                  path, key, i, v);
+                                   path, key, i, v);
             if (kind == ELEM_I32)
                 ((int32_t *)dst)[i] = (int32_t)v;
             else
@@ -214,7 +214,7 @@ static int read_array(const cJSON *obj, const char *path, const char *key, size_
     }
     if (i != n || (it && i == n))
         return crisk__fail(err, CRISK_E_FORMAT, "%s.%s: %s than num_nodes = %zu elements", path,
-                          key, i != n ? "fewer" : "more", n);
+                           key, i != n ? "fewer" : "more", n);
     return 0;
 }
 
@@ -241,15 +241,15 @@ static int read_categories(crisk_model *m, const cJSON *tree, const char *path,
         want += split_type[i] != 0 && nodes[i].left != -1;
     if (ncat_nodes != want)
         return crisk__fail(err, CRISK_E_FORMAT,
-                          "%s.categories_nodes: %zu entries for %zu categorical splits", path,
-                          ncat_nodes, want);
+                           "%s.categories_nodes: %zu entries for %zu categorical splits", path,
+                           ncat_nodes, want);
     if (want == 0)
         return 0;
     if (!cJSON_IsArray(cats) || !cJSON_IsArray(csegs) || !cJSON_IsArray(csizes) ||
         (size_t)cJSON_GetArraySize(csegs) != want || (size_t)cJSON_GetArraySize(csizes) != want)
         return crisk__fail(err, CRISK_E_FORMAT,
-                          "%s: categories, categories_segments and categories_sizes must be "
-                          "arrays with one entry per categorical split", path);
+                           "%s: categories, categories_segments and categories_sizes must be "
+                           "arrays with one entry per categorical split", path);
     size_t ncats = (size_t)cJSON_GetArraySize(cats);
     int32_t *catv = malloc((ncats ? ncats : 1) * sizeof *catv);
     int32_t *meta = malloc(3 * want * sizeof *meta);
@@ -269,14 +269,14 @@ static int read_categories(crisk_model *m, const cJSON *tree, const char *path,
         if (nid < 0 || (size_t)nid >= num_nodes || !split_type[nid] || nodes[nid].left == -1 ||
             nodes[nid].categorical) {
             rc = crisk__fail(err, CRISK_E_FORMAT,
-                            "%s.categories_nodes[%zu]: node %d is not a categorical split "
-                            "listed once", path, k, (int)nid);
+                             "%s.categories_nodes[%zu]: node %d is not a categorical split "
+                             "listed once", path, k, (int)nid);
             break;
         }
         if (seg < 0 || size < 0 || (size_t)seg + (size_t)size > ncats) {
             rc = crisk__fail(err, CRISK_E_FORMAT,
-                            "%s.categories_segments[%zu]: [%d, +%d) outside the %zu categories",
-                            path, k, (int)seg, (int)size, ncats);
+                             "%s.categories_segments[%zu]: [%d, +%d) outside the %zu categories",
+                             path, k, (int)seg, (int)size, ncats);
             break;
         }
         int32_t top = -1;
@@ -284,8 +284,8 @@ static int read_categories(crisk_model *m, const cJSON *tree, const char *path,
             int32_t v = catv[seg + c];
             if (v < 0 || (size_t)v >= max_cat) {
                 rc = crisk__fail(err, v < 0 ? CRISK_E_FORMAT : CRISK_E_LIMIT,
-                                "%s.categories[%d]: category %d outside [0, %zu)", path,
-                                (int)(seg + c), (int)v, max_cat);
+                                 "%s.categories[%d]: category %d outside [0, %zu)", path,
+                                 (int)(seg + c), (int)v, max_cat);
                 break;
             }
             if (v > top)
@@ -357,8 +357,8 @@ static int read_tree(crisk_model *m, const cJSON *tree, size_t t, size_t n, size
             /* Checked here, before the 29-bit field could truncate it. */
             if (c->split_index[i] < 0 || (size_t)c->split_index[i] >= m->num_features)
                 return crisk__fail(err, CRISK_E_FORMAT, "%s.split_indices[%zu]: feature %d "
-                                  "outside [0, %zu)", path, i, (int)c->split_index[i],
-                                  m->num_features);
+                                   "outside [0, %zu)", path, i, (int)c->split_index[i],
+                                   m->num_features);
             node->feature = c->split_index[i];
             node->default_left = c->default_left[i];
             node->threshold = c->split_cond[i];
@@ -390,8 +390,8 @@ static int tree_size(const cJSON *tree, size_t t, size_t *n, crisk_error *err)
     }
     if (leaf_vector > 1)
         return crisk__fail(err, CRISK_E_UNSUPPORTED,
-                          "%s: vector-leaf trees (multi_strategy=\"multi_output_tree\", "
-                          "size_leaf_vector = %zu) are not supported", path, leaf_vector);
+                           "%s: vector-leaf trees (multi_strategy=\"multi_output_tree\", "
+                           "size_leaf_vector = %zu) are not supported", path, leaf_vector);
     return size_member(param, path, "num_nodes", n, err);
 }
 
@@ -414,10 +414,10 @@ static int read_gbtree(crisk_model *m, const cJSON *model, const cJSON *weight_d
         return rc;
     if (num_trees > limits->max_trees)
         return crisk__fail(err, CRISK_E_LIMIT, "%s: %zu trees exceed the limit max_trees = %zu",
-                          path, num_trees, limits->max_trees);
+                           path, num_trees, limits->max_trees);
     if ((size_t)cJSON_GetArraySize(trees) != num_trees)
         return crisk__fail(err, CRISK_E_FORMAT, "%s.trees: %d trees, but num_trees = %zu", path,
-                          cJSON_GetArraySize(trees), num_trees);
+                           cJSON_GetArraySize(trees), num_trees);
     if (parallel == 0)
         return crisk__fail(err, CRISK_E_FORMAT, "%s: num_parallel_tree is 0", path);
     /* First pass: node counts, so that every node lands in one allocation. */
@@ -430,10 +430,10 @@ static int read_gbtree(crisk_model *m, const cJSON *model, const cJSON *weight_d
             return rc;
         if (n == 0 || n > limits->max_nodes || total + n > limits->max_nodes)
             return n == 0 ? crisk__fail(err, CRISK_E_FORMAT, "%s.trees[%zu]: no nodes", path,
-                                       t - 1)
+                                        t - 1)
                           : crisk__fail(err, CRISK_E_LIMIT,
-                                       "%s.trees[%zu]: nodes exceed the limit max_nodes = %zu",
-                                       path, t - 1, limits->max_nodes);
+                                        "%s.trees[%zu]: nodes exceed the limit max_nodes = %zu",
+                                        path, t - 1, limits->max_nodes);
         total += n;
         if (n > largest)
             largest = n;
@@ -443,8 +443,8 @@ static int read_gbtree(crisk_model *m, const cJSON *model, const cJSON *weight_d
     m->trees_per_iteration = m->num_outputs * parallel;
     if (num_trees % m->trees_per_iteration != 0)
         return crisk__fail(err, CRISK_E_FORMAT,
-                          "%s: %zu trees are not whole iterations of %zu outputs x %zu "
-                          "parallel trees", path, num_trees, m->num_outputs, parallel);
+                           "%s: %zu trees are not whole iterations of %zu outputs x %zu "
+                           "parallel trees", path, num_trees, m->num_outputs, parallel);
     m->num_iterations = num_trees / m->trees_per_iteration;
     m->num_trees = num_trees;
     m->num_nodes = total;
@@ -493,7 +493,7 @@ static int read_gbtree(crisk_model *m, const cJSON *model, const cJSON *weight_d
     for (size_t i = 0; rc == 0 && i < num_trees; i++) {
         if (info[i] < 0 || (size_t)info[i] >= m->num_outputs)
             rc = crisk__fail(err, CRISK_E_FORMAT, "%s.tree_info[%zu]: group %d outside [0, %zu)",
-                            path, i, (int)info[i], m->num_outputs);
+                             path, i, (int)info[i], m->num_outputs);
         else
             m->trees[i].group = (uint32_t)info[i];
     }
@@ -504,16 +504,16 @@ static int read_gbtree(crisk_model *m, const cJSON *model, const cJSON *weight_d
     /* DART: each tree's leaves are scaled by its weight. */
     if (!cJSON_IsArray(weight_drop) || (size_t)cJSON_GetArraySize(weight_drop) != num_trees)
         return crisk__fail(err, CRISK_E_FORMAT,
-                          "learner.gradient_booster.weight_drop: expected %zu numbers",
-                          num_trees);
+                           "learner.gradient_booster.weight_drop: expected %zu numbers",
+                           num_trees);
     size_t i = 0;
     const cJSON *w;
     cJSON_ArrayForEach(w, weight_drop)
     {
         if (!cJSON_IsNumber(w) || !isfinite(w->valuedouble))
             return crisk__fail(err, CRISK_E_FORMAT,
-                              "learner.gradient_booster.weight_drop[%zu]: not a finite number",
-                              i);
+                               "learner.gradient_booster.weight_drop[%zu]: not a finite number",
+                               i);
         m->trees[i++].weight = (float)w->valuedouble;
     }
     return 0;
@@ -570,7 +570,7 @@ static int find_objective(const cJSON *learner, const struct objective_spec **ou
             return 0;
         }
     return crisk__fail(err, CRISK_E_UNSUPPORTED, "learner.objective.name: objective \"%.64s\" is "
-                      "not supported", name->valuestring);
+                       "not supported", name->valuestring);
 }
 
 /* Copies learner.feature_names when the model stores one name per feature. */
@@ -581,8 +581,8 @@ static int read_feature_names(crisk_model *m, const cJSON *learner, crisk_error 
         return 0;
     if ((size_t)cJSON_GetArraySize(names) != m->num_features)
         return crisk__fail(err, CRISK_E_FORMAT,
-                          "learner.feature_names: %d names for num_feature = %zu",
-                          cJSON_GetArraySize(names), m->num_features);
+                           "learner.feature_names: %d names for num_feature = %zu",
+                           cJSON_GetArraySize(names), m->num_features);
     m->feature_names = calloc(m->num_features, sizeof *m->feature_names);
     if (!m->feature_names)
         return crisk__fail(err, CRISK_E_NOMEM, "out of memory");
@@ -618,14 +618,14 @@ static int read_model_param(crisk_model *m, const cJSON *learner,
         return rc;
     if (m->num_features > limits->max_features)
         return crisk__fail(err, CRISK_E_LIMIT, "%s.num_feature: %zu exceeds the limit "
-                          "max_features = %zu", path, m->num_features, limits->max_features);
+                           "max_features = %zu", path, m->num_features, limits->max_features);
     if (obj->classes < 0 && num_class < 2)
         return crisk__fail(err, CRISK_E_FORMAT, "%s.num_class: %s needs at least 2 classes, "
-                          "found %zu", path, obj->name, num_class);
+                           "found %zu", path, obj->name, num_class);
     m->num_outputs = num_class > 1 ? num_class : (num_target > 1 ? num_target : 1);
     if (m->num_outputs > limits->max_outputs)
         return crisk__fail(err, CRISK_E_LIMIT, "%s: %zu outputs exceed the limit max_outputs = "
-                          "%zu", path, m->num_outputs, limits->max_outputs);
+                           "%zu", path, m->num_outputs, limits->max_outputs);
     m->num_classes = obj->classes < 0 ? num_class : (size_t)obj->classes;
 
     const cJSON *base = member(param, path, "base_score", cJSON_String | cJSON_Number, err);
@@ -644,7 +644,7 @@ static int read_model_param(crisk_model *m, const cJSON *learner,
         rc = parse_base_score(base->valuestring, values, m->num_outputs, &n, err);
     if (rc == 0 && n != 1 && n != m->num_outputs)
         rc = crisk__fail(err, CRISK_E_FORMAT, "%s.base_score: %zu values for %zu outputs", path,
-                        n, m->num_outputs);
+                         n, m->num_outputs);
     for (size_t g = 0; rc == 0 && g < m->num_outputs; g++)
         rc = base_to_margin(obj, values[n == 1 ? 0 : g], &m->base_margin[g], err);
     free(values);
@@ -652,7 +652,7 @@ static int read_model_param(crisk_model *m, const cJSON *learner,
 }
 
 int crisk__import_xgboost(const cJSON *root, const crisk_load_limits *limits, crisk_model *m,
-                         crisk_error *err)
+                          crisk_error *err)
 {
     const cJSON *learner = member(root, "(root)", "learner", cJSON_Object, err);
     if (!learner)
@@ -704,6 +704,6 @@ int crisk__import_xgboost(const cJSON *root, const crisk_load_limits *limits, cr
         return wd ? read_gbtree(m, model, wd, limits, err) : CRISK_E_FORMAT;
     }
     return crisk__fail(err, CRISK_E_UNSUPPORTED,
-                      "learner.gradient_booster.name: booster \"%.32s\" is not supported",
-                      name->valuestring);
+                       "learner.gradient_booster.name: booster \"%.32s\" is not supported",
+                       name->valuestring);
 }

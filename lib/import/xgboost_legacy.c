@@ -115,15 +115,15 @@ static int open_api(xgb_api *api, const char *library, crisk_error *err)
     api->lib = dlopen(library, RTLD_NOW | RTLD_LOCAL);
     if (!api->lib)
         return crisk__fail(err, CRISK_E_DEPENDENCY,
-                          "an XGBoost legacy binary model: reading one needs %s (Debian "
-                          "package " XGBOOST_PACKAGE "), which cannot be loaded: %s; install "
-                          "it, or save the model as JSON or UBJSON", library, dlerror());
+                           "an XGBoost legacy binary model: reading one needs %s (Debian "
+                           "package " XGBOOST_PACKAGE "), which cannot be loaded: %s; install "
+                           "it, or save the model as JSON or UBJSON", library, dlerror());
     const char *missing = NULL;
     api->last_error = (const char *(*)(void))symbol(api->lib, "XGBGetLastError", &missing);
     api->get_config = (int (*)(const char **))symbol(api->lib, "XGBGetGlobalConfig", &missing);
     api->set_config = (int (*)(const char *))symbol(api->lib, "XGBSetGlobalConfig", &missing);
     api->create = (int (*)(void *const *, uint64_t, void **))symbol(api->lib, "XGBoosterCreate",
-                                                                   &missing);
+                                                                    &missing);
     api->free_booster = (int (*)(void *))symbol(api->lib, "XGBoosterFree", &missing);
     api->load = (int (*)(void *, const void *, uint64_t))symbol(
         api->lib, "XGBoosterLoadModelFromBuffer", &missing);
@@ -133,9 +133,9 @@ static int open_api(xgb_api *api, const char *library, crisk_error *err)
         return 0;
     dlclose(api->lib);
     return crisk__fail(err, CRISK_E_DEPENDENCY,
-                      "an XGBoost legacy binary model: %s (Debian package " XGBOOST_PACKAGE
-                      ") was loaded but has no %s, so it is not libxgboost's C API; install "
-                      "it, or save the model as JSON or UBJSON", library, missing);
+                       "an XGBoost legacy binary model: %s (Debian package " XGBOOST_PACKAGE
+                       ") was loaded but has no %s, so it is not libxgboost's C API; install "
+                       "it, or save the model as JSON or UBJSON", library, missing);
 }
 
 /* Returns libxgboost's last error on this thread, without the time stamp it starts with
@@ -202,22 +202,22 @@ static int convert(const xgb_api *api, const void *data, size_t size, char **jso
     void *booster = NULL;
     if (api->create(NULL, 0, &booster) != 0)
         return crisk__fail(err, CRISK_E_DEPENDENCY, "libxgboost cannot create a booster: %s",
-                          xgboost_reason(api, reason, sizeof reason));
+                           xgboost_reason(api, reason, sizeof reason));
     int rc = 0;
     uint64_t len = 0;
     const char *text = NULL;
     if (api->load(booster, data, (uint64_t)size) != 0) {
         rc = crisk__fail(err, CRISK_E_FORMAT,
-                        "not a recognised model format (" KNOWN_FORMATS "): the bytes begin "
-                        "like an XGBoost legacy binary model, but libxgboost cannot load "
-                        "them: %s", xgboost_reason(api, reason, sizeof reason));
+                         "not a recognised model format (" KNOWN_FORMATS "): the bytes begin "
+                         "like an XGBoost legacy binary model, but libxgboost cannot load "
+                         "them: %s", xgboost_reason(api, reason, sizeof reason));
     } else if (api->save(booster, "{\"format\": \"json\"}", &len, &text) != 0) {
         rc = crisk__fail(err, CRISK_E_FORMAT,
-                        "libxgboost loaded the legacy binary model but cannot save it as "
-                        "JSON: %s", xgboost_reason(api, reason, sizeof reason));
+                         "libxgboost loaded the legacy binary model but cannot save it as "
+                         "JSON: %s", xgboost_reason(api, reason, sizeof reason));
     } else if (!(*json = malloc((size_t)len + 1))) {
         rc = crisk__fail(err, CRISK_E_NOMEM, "out of memory for %llu bytes of JSON",
-                        (unsigned long long)len);
+                         (unsigned long long)len);
     } else {
         memcpy(*json, text, (size_t)len);
         (*json)[len] = '\0';
@@ -227,16 +227,16 @@ static int convert(const xgb_api *api, const void *data, size_t size, char **jso
 }
 
 int crisk__xgboost_legacy_to_json_with(const char *library, const void *data, size_t size,
-                                      char **json, crisk_error *err)
+                                       char **json, crisk_error *err)
 {
     *json = NULL;
     if (!looks_legacy(data, size))
         return crisk__fail(err, CRISK_E_FORMAT, "not a recognised model format (" KNOWN_FORMATS
-                          ")");
+                           ")");
 #ifdef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
     /* libxgboost's reader is neither crisk's code nor instrumented: fuzzers stop here. */
     return crisk__fail(err, CRISK_E_DEPENDENCY, "an XGBoost legacy binary model: not read "
-                      "in a fuzzing build");
+                       "in a fuzzing build");
 #endif
     xgb_api api = {0};  /* all set when open_api() returns 0; GCC cannot see that */
     int rc = open_api(&api, library, err);

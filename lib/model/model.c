@@ -105,19 +105,19 @@ static int validate_split(const crisk_model *m, size_t t, size_t i, const crisk_
 {
     if (n->feature < 0 || (size_t)n->feature >= m->num_features)
         return crisk__fail(err, CRISK_E_FORMAT,
-                          "tree %zu node %zu: split feature %d outside [0, %zu)", t, i,
-                          (int)n->feature, m->num_features);
+                           "tree %zu node %zu: split feature %d outside [0, %zu)", t, i,
+                           (int)n->feature, m->num_features);
     if (n->categorical) {
         if ((size_t)n->cat_begin + n->cat_nwords > m->num_cat_words)
             return crisk__fail(err, CRISK_E_FORMAT,
-                              "tree %zu node %zu: category bitset [%u, +%u) beyond the %zu "
-                              "stored words", t, i, n->cat_begin, n->cat_nwords,
-                              m->num_cat_words);
+                               "tree %zu node %zu: category bitset [%u, +%u) beyond the %zu "
+                               "stored words", t, i, n->cat_begin, n->cat_nwords,
+                               m->num_cat_words);
         if ((size_t)n->cat_nwords * 32 > limits->max_category + 31)
             return crisk__fail(err, CRISK_E_LIMIT,
-                              "tree %zu node %zu: categories up to %zu exceed the limit "
-                              "max_category = %zu", t, i, (size_t)n->cat_nwords * 32,
-                              limits->max_category);
+                               "tree %zu node %zu: categories up to %zu exceed the limit "
+                               "max_category = %zu", t, i, (size_t)n->cat_nwords * 32,
+                               limits->max_category);
     } else if (isnan(n->threshold)) {
         return crisk__fail(err, CRISK_E_FORMAT, "tree %zu node %zu: threshold is NaN", t, i);
     }
@@ -130,22 +130,22 @@ static int validate_leaf(const crisk_model *m, size_t t, size_t i, const crisk__
 {
     if (n->right != -1)
         return crisk__fail(err, CRISK_E_FORMAT,
-                          "tree %zu node %zu: a leaf (left child -1) has right child %d", t,
-                          i, (int)n->right);
+                           "tree %zu node %zu: a leaf (left child -1) has right child %d", t,
+                           i, (int)n->right);
     if (!isfinite(n->value))
         return crisk__fail(err, CRISK_E_FORMAT, "tree %zu node %zu: leaf value is not finite",
-                          t, i);
+                           t, i);
     const crisk__linear_leaf *lin = m->linear ? &m->linear[n - m->nodes] : NULL;
     if (lin && (size_t)lin->begin + lin->count > m->num_linear_terms)
         return crisk__fail(err, CRISK_E_FORMAT,
-                          "tree %zu node %zu: linear terms beyond the %zu stored", t, i,
-                          m->num_linear_terms);
+                           "tree %zu node %zu: linear terms beyond the %zu stored", t, i,
+                           m->num_linear_terms);
     for (uint32_t k = 0; lin && k < lin->count; k++) {
         int32_t f = m->lin_feature[lin->begin + k];
         if (f < 0 || (size_t)f >= m->num_features)
             return crisk__fail(err, CRISK_E_FORMAT,
-                              "tree %zu node %zu: linear term feature %d outside [0, %zu)", t,
-                              i, (int)f, m->num_features);
+                               "tree %zu node %zu: linear term feature %d outside [0, %zu)", t,
+                               i, (int)f, m->num_features);
     }
     return 0;
 }
@@ -165,7 +165,7 @@ static int validate_tree(crisk_model *m, size_t t, const crisk_load_limits *limi
         return crisk__fail(err, CRISK_E_FORMAT, "tree %zu has no nodes", t);
     if (tree->group >= m->num_outputs)
         return crisk__fail(err, CRISK_E_FORMAT, "tree %zu: output group %u outside [0, %zu)",
-                          t, tree->group, m->num_outputs);
+                           t, tree->group, m->num_outputs);
     if (!isfinite(tree->weight))
         return crisk__fail(err, CRISK_E_FORMAT, "tree %zu: weight is not finite", t);
     memset(seen, 0, n);
@@ -179,8 +179,8 @@ static int validate_tree(crisk_model *m, size_t t, const crisk_load_limits *limi
             max_depth = depth_of[i];
         if (max_depth > limits->max_depth)
             return crisk__fail(err, CRISK_E_LIMIT,
-                              "tree %zu: depth exceeds the limit max_depth = %zu", t,
-                              limits->max_depth);
+                               "tree %zu: depth exceeds the limit max_depth = %zu", t,
+                               limits->max_depth);
         int rc = node->left == -1 ? validate_leaf(m, t, i, node, err)
                                   : validate_split(m, t, i, node, limits, err);
         if (rc)
@@ -191,13 +191,13 @@ static int validate_tree(crisk_model *m, size_t t, const crisk_load_limits *limi
         for (int k = 0; k < 2; k++) {
             if (kids[k] < 0 || (size_t)kids[k] >= n)
                 return crisk__fail(err, CRISK_E_FORMAT,
-                                  "tree %zu node %u: %s child %d outside [0, %zu)", t, i,
-                                  k ? "right" : "left", (int)kids[k], n);
+                                   "tree %zu node %u: %s child %d outside [0, %zu)", t, i,
+                                   k ? "right" : "left", (int)kids[k], n);
             if (seen[kids[k]])
                 return crisk__fail(err, CRISK_E_FORMAT,
-                                  "tree %zu node %u: %s child %d is reached twice (a cycle "
-                                  "or a shared subtree)", t, i, k ? "right" : "left",
-                                  (int)kids[k]);
+                                   "tree %zu node %u: %s child %d is reached twice (a cycle "
+                                   "or a shared subtree)", t, i, k ? "right" : "left",
+                                   (int)kids[k]);
             seen[kids[k]] = 1;
             depth_of[kids[k]] = depth_of[i] + 1;
             stack[top++] = (uint32_t)kids[k];
@@ -211,27 +211,27 @@ int crisk__model_validate(crisk_model *m, const crisk_load_limits *limits, crisk
 {
     if (m->num_features > limits->max_features)
         return crisk__fail(err, CRISK_E_LIMIT, "%zu features exceed the limit max_features = %zu",
-                          m->num_features, limits->max_features);
+                           m->num_features, limits->max_features);
     if (m->num_trees > 0 && m->num_features > CRISK__NODE_MAX_FEATURES)
         return crisk__fail(err, CRISK_E_LIMIT, "%zu features exceed the %zu a tree model can "
-                          "index", m->num_features, CRISK__NODE_MAX_FEATURES);
+                           "index", m->num_features, CRISK__NODE_MAX_FEATURES);
     if (m->num_outputs == 0)
         return crisk__fail(err, CRISK_E_FORMAT, "the model has no outputs");
     if (m->num_outputs > limits->max_outputs)
         return crisk__fail(err, CRISK_E_LIMIT, "%zu outputs exceed the limit max_outputs = %zu",
-                          m->num_outputs, limits->max_outputs);
+                           m->num_outputs, limits->max_outputs);
     if (m->num_trees > limits->max_trees)
         return crisk__fail(err, CRISK_E_LIMIT, "%zu trees exceed the limit max_trees = %zu",
-                          m->num_trees, limits->max_trees);
+                           m->num_trees, limits->max_trees);
     if (m->num_nodes > limits->max_nodes)
         return crisk__fail(err, CRISK_E_LIMIT, "%zu nodes exceed the limit max_nodes = %zu",
-                          m->num_nodes, limits->max_nodes);
+                           m->num_nodes, limits->max_nodes);
     size_t largest = 0;
     for (size_t t = 0; t < m->num_trees; t++) {
         const crisk__tree *tree = &m->trees[t];
         if ((size_t)tree->first_node + tree->num_nodes > m->num_nodes)
             return crisk__fail(err, CRISK_E_FORMAT, "tree %zu: nodes beyond the %zu stored", t,
-                              m->num_nodes);
+                               m->num_nodes);
         if (tree->num_nodes > largest)
             largest = tree->num_nodes;
     }

@@ -166,6 +166,6 @@ size_t crisk__model_memory(const crisk_model *model);
  * computes each tree's depth, and enforces `limits`. Returns 0 or an error code with
  * `err` filled, naming the tree and node. Importers call it last. */
 int crisk__model_validate(crisk_model *model, const crisk_load_limits *limits,
-                         crisk_error *err);
+                          crisk_error *err);
 
 #endif /* CRISK_MODEL_H */

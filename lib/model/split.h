@@ -43,7 +43,7 @@ static inline float crisk__fix_value(const crisk_model *m, size_t f, float x)
 /* Returns `n` rows of model->num_features floats after the model's fix-ups: `rows` itself
  * when it has none, else their fixed-up copy written to `fixed` (room for n rows). */
 static inline const float *crisk__fix_rows(const crisk_model *m, const float *rows, size_t n,
-                                          float *fixed)
+                                           float *fixed)
 {
     if (!m->fixup)
         return rows;

@@ -32,15 +32,15 @@ static int bundle_path(const char *dir, const cJSON *file, const char *where, ch
     *out = NULL;
     if (!cJSON_IsString(file) || !file->valuestring[0])
         return crisk__fail(err, CRISK_E_FORMAT, "manifest.json: %s: expected a file name",
-                          where);
+                           where);
     const char *f = file->valuestring;
     for (const char *s = f; *s; s++)
         if ((s == f || s[-1] == '/') && s[0] == '.' && s[1] == '.' && (!s[2] || s[2] == '/'))
             return crisk__fail(err, CRISK_E_FORMAT, "manifest.json: %s: \"%.100s\" leaves the "
-                              "bundle directory", where, f);
+                               "bundle directory", where, f);
     if (f[0] == '/')
         return crisk__fail(err, CRISK_E_FORMAT, "manifest.json: %s: \"%.100s\" is absolute; "
-                          "name files relative to the bundle directory", where, f);
+                           "name files relative to the bundle directory", where, f);
     size_t n = strlen(dir) + strlen(f) + 2;
     if (!(*out = malloc(n)))
         return crisk__fail(err, CRISK_E_NOMEM, "out of memory");
@@ -71,7 +71,7 @@ static int load_model(crisk_bundle *b, const char *dir, const cJSON *entry, size
     for (size_t j = 0; j < i; j++)
         if (strcmp(b->models[j].name, name->valuestring) == 0)
             return crisk__fail(err, CRISK_E_FORMAT, "manifest.json: %s: model name \"%.64s\" "
-                              "given twice", where, name->valuestring);
+                               "given twice", where, name->valuestring);
     crisk__bundle_model *m = &b->models[i];
     b->num_models = i + 1; /* from here a failure frees what is filled */
     if (!(m->name = strdup(name->valuestring)))
@@ -79,7 +79,7 @@ static int load_model(crisk_bundle *b, const char *dir, const cJSON *entry, size
     int nf = cJSON_GetArraySize(features);
     if (!cJSON_IsArray(features) || nf < 1)
         return crisk__fail(err, CRISK_E_FORMAT, "manifest.json: %s.features: expected a "
-                          "non-empty array of schema feature names", where);
+                           "non-empty array of schema feature names", where);
     if (!(m->columns = malloc((size_t)nf * sizeof *m->columns)))
         return crisk__fail(err, CRISK_E_NOMEM, "out of memory");
     for (const cJSON *f = features->child; f; f = f->next, m->num_columns++) {
@@ -87,8 +87,8 @@ static int load_model(crisk_bundle *b, const char *dir, const cJSON *entry, size
                                     : -1;
         if (fi < 0)
             return crisk__fail(err, CRISK_E_FORMAT, "manifest.json: %s.features[%zu]: %s",
-                              where, m->num_columns,
-                              cJSON_IsString(f) ? "not a feature of the schema"
+                               where, m->num_columns,
+                               cJSON_IsString(f) ? "not a feature of the schema"
                                                 : "expected a feature name");
         m->columns[m->num_columns] = (size_t)fi;
     }
@@ -103,15 +103,15 @@ static int load_model(crisk_bundle *b, const char *dir, const cJSON *entry, size
     size_t want = crisk_model_num_features(m->model);
     if (want != m->num_columns)
         return crisk__fail(err, CRISK_E_FORMAT, "manifest.json: models[%zu] (%s): the model "
-                          "takes %zu features, the manifest lists %zu", i, m->name, want,
-                          m->num_columns);
+                           "takes %zu features, the manifest lists %zu", i, m->name, want,
+                           m->num_columns);
     for (size_t c = 0; c < want && crisk_model_feature_name(m->model, 0); c++) {
         const char *stored = crisk_model_feature_name(m->model, c);
         const char *listed = crisk_schema_feature_name(b->schema, m->columns[c]);
         if (!stored || strcmp(stored, listed) != 0)
             return crisk__fail(err, CRISK_E_FORMAT, "manifest.json: models[%zu] (%s): feature "
-                              "%zu is \"%.64s\" in the model file but \"%.64s\" in the "
-                              "manifest", i, m->name, c, stored ? stored : "(none)", listed);
+                               "%zu is \"%.64s\" in the model file but \"%.64s\" in the "
+                               "manifest", i, m->name, c, stored ? stored : "(none)", listed);
     }
     crisk_model_info info;
     crisk_model_get_info(m->model, &info);
@@ -213,11 +213,11 @@ static int load_policy_profiles(crisk_bundle *b, const char *dir, const cJSON *m
             b->score_model = (long)i;
     if (score && b->score_model < 0)
         rc = crisk__fail(err, CRISK_E_FORMAT, "%s: score_model: no model named \"%.64s\" in "
-                        "the manifest", path, score);
+                         "the manifest", path, score);
     else if (score && b->models[b->score_model].num_outputs != 1)
         rc = crisk__fail(err, CRISK_E_FORMAT, "%s: score_model: \"%.64s\" has %zu outputs; "
-                        "thresholds and budgets need a one-output model", path, score,
-                        b->models[b->score_model].num_outputs);
+                         "thresholds and budgets need a one-output model", path, score,
+                         b->models[b->score_model].num_outputs);
     cJSON_Delete(root);
     free(path);
     root = NULL;
@@ -251,13 +251,13 @@ static int load_manifest(crisk_bundle *b, const char *dir, const cJSON *m,
     const cJSON *models = cJSON_GetObjectItemCaseSensitive(m, "models");
     if (!cJSON_IsString(format) || strcmp(format->valuestring, "crisk-bundle") != 0)
         return crisk__fail(err, CRISK_E_FORMAT, "manifest.json: format: expected "
-                          "\"crisk-bundle\"");
+                           "\"crisk-bundle\"");
     if (!cJSON_IsNumber(version) || version->valuedouble != 1)
         return crisk__fail(err, CRISK_E_FORMAT, "manifest.json: version: expected 1");
     int nm = cJSON_GetArraySize(models);
     if (!cJSON_IsArray(models) || nm < 1 || nm > MAX_MODELS)
         return crisk__fail(err, CRISK_E_FORMAT, "manifest.json: models: expected an array of "
-                          "1 to %d models", MAX_MODELS);
+                           "1 to %d models", MAX_MODELS);
     char *path = NULL;
     rc = bundle_path(dir, cJSON_GetObjectItemCaseSensitive(m, "schema"), "schema", &path, err);
     if (rc == 0)
@@ -288,7 +288,7 @@ int crisk_bundle_load(const char *dir, const crisk_load_options *opts, crisk_bun
     if (!dir || !out)
         return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "dir and out must not be NULL");
     int rc = crisk__options_version(opts->version, CRISK_LOAD_OPTIONS_VERSION,
-                                   "crisk_load_options", err);
+                                    "crisk_load_options", err);
     if (rc)
         return rc;
     crisk_bundle *b = calloc(1, sizeof *b);
@@ -524,7 +524,7 @@ static int decide_lanes(const crisk_bundle *b, const crisk_batch *batch,
     }
     const float *scores = b->score_model >= 0 ? res->scores[b->score_model] : NULL;
     int rc = crisk__lanes_decide(b->policy, opts->stream, scores, ids, lens, n, res->decisions,
-                                err);
+                                 err);
     free(ids);
     free(lens);
     return rc;
@@ -568,14 +568,14 @@ int crisk_bundle_score_timed(const crisk_bundle *b, const crisk_batch *batch,
         *out = NULL;
     if (!b || !batch || !out)
         return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "bundle, batch and out must not be "
-                          "NULL");
+                           "NULL");
     int rc = crisk__options_version(opts->version, CRISK_SCORE_OPTIONS_VERSION,
-                                   "crisk_score_options", err);
+                                    "crisk_score_options", err);
     if (rc)
         return rc;
     if (crisk_batch_schema(batch) != b->schema)
         return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "the batch was not made with this "
-                          "bundle's schema (crisk_bundle_schema)");
+                           "bundle's schema (crisk_bundle_schema)");
     crisk_predict_options popts;
     crisk_predict_options_init(&popts, CRISK_PREDICT_OPTIONS_VERSION);
     popts.threads = opts->threads;
@@ -583,7 +583,7 @@ int crisk_bundle_score_timed(const crisk_bundle *b, const crisk_batch *batch,
     size_t n = crisk_batch_size(batch), nf = crisk_schema_num_features(b->schema);
     if (nf && n > SIZE_MAX / sizeof(float) / nf)
         return crisk__fail(err, CRISK_E_LIMIT, "%zu declarations of %zu features overflow "
-                          "memory", n, nf);
+                           "memory", n, nf);
     crisk_results *res = calloc(1, sizeof *res);
     float *features = malloc((n && nf ? n * nf : 1) * sizeof(float));
     if (res) {

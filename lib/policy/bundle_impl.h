@@ -59,7 +59,7 @@ struct crisk_results {
  * rejects missing values), only complete rows are copied and `rows` receives their
  * indices. Returns the number of rows copied. */
 size_t crisk__bundle_gather(const crisk__bundle_model *m, const float *features, size_t n, size_t nf,
-                           float *cols, size_t *rows);
+                            float *cols, size_t *rows);
 
 /* Computes the reason codes of every row of `batch` (docs/bundle.md, "Reason codes"):
  * the contributions of the bundle's score model, in one crisk_contributions call with
@@ -68,8 +68,8 @@ size_t crisk__bundle_gather(const crisk__bundle_model *m, const float *features,
  * 0, CRISK_E_INVALID_ARGUMENT (the policy names no score model), CRISK_E_UNSUPPORTED (a
  * score model with several margins) or an error of crisk_contributions. */
 int crisk__reasons_compute(const crisk_bundle *b, const crisk_batch *batch,
-                          const float *features, size_t nf, unsigned k,
-                          const crisk_predict_options *popts, crisk_results *res,
-                          crisk_error *err);
+                           const float *features, size_t nf, unsigned k,
+                           const crisk_predict_options *popts, crisk_results *res,
+                           crisk_error *err);
 
 #endif /* CRISK_BUNDLE_H */

@@ -9,7 +9,7 @@
 /* Copies model `m`'s columns of every row (or, with `rows`, of every complete row) into
  * `cols`; returns how many rows were copied. */
 size_t crisk__bundle_gather(const crisk__bundle_model *m, const float *features, size_t n, size_t nf,
-                           float *cols, size_t *rows)
+                            float *cols, size_t *rows)
 {
     size_t k = m->num_columns, kept = 0;
     for (size_t r = 0; r < n; r++) {

@@ -73,16 +73,16 @@ static int parse_lanes(crisk__policy *p, const cJSON *root, crisk_error *err)
     int n = cJSON_GetArraySize(lanes);
     if (!cJSON_IsArray(lanes) || n < 1 || n > CRISK__MAX_LANES)
         return crisk__fail(err, CRISK_E_FORMAT, "lanes: expected an array of 1 to %d lane "
-                          "names, most severe first", CRISK__MAX_LANES);
+                           "names, most severe first", CRISK__MAX_LANES);
     for (const cJSON *l = lanes->child; l; l = l->next) {
         size_t i = p->num_lanes;
         if (!cJSON_IsString(l) || !l->valuestring[0] || strlen(l->valuestring) > 64)
             return crisk__fail(err, CRISK_E_FORMAT, "lanes[%zu]: expected a name of 1 to 64 "
-                              "bytes", i);
+                               "bytes", i);
         for (size_t j = 0; j < i; j++)
             if (strcmp(p->lanes[j], l->valuestring) == 0)
                 return crisk__fail(err, CRISK_E_FORMAT, "lanes[%zu]: \"%s\" named twice", i,
-                                  l->valuestring);
+                                   l->valuestring);
         if (!(p->lanes[i] = strdup(l->valuestring)))
             return crisk__fail(err, CRISK_E_NOMEM, "out of memory");
         p->num_lanes++;
@@ -128,11 +128,11 @@ static int parse_lane_values(const crisk__policy *p, const cJSON *arr, const cha
         for (size_t j = 0; j < i; j++)
             if (out[j].lane == out[i].lane)
                 return crisk__fail(err, CRISK_E_FORMAT, "%s: lane \"%s\" given twice", where,
-                                  p->lanes[out[i].lane]);
+                                   p->lanes[out[i].lane]);
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(e, key_name);
         if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble))
             return crisk__fail(err, CRISK_E_FORMAT, "%s.%s: expected a finite number", where,
-                              key_name);
+                               key_name);
         out[i].value = v->valuedouble;
         (*count)++;
     }
@@ -147,7 +147,7 @@ static int parse_count(const cJSON *v, const char *where, double max, double *ou
     if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0) || v->valuedouble > max ||
         v->valuedouble != floor(v->valuedouble))
         return crisk__fail(err, CRISK_E_FORMAT, "%s: expected an integer from 0 to %.0f", where,
-                          max);
+                           max);
     *out = v->valuedouble;
     return 0;
 }
@@ -257,13 +257,13 @@ int crisk__policy_parse(const cJSON *root, crisk__policy **out, crisk_error *err
     for (size_t i = 0; rc == 0 && i < p->num_budget; i++) {
         if (!(p->budget[i].value > 0) || p->budget[i].value > 1)
             rc = crisk__fail(err, CRISK_E_FORMAT, "budget: the share of lane \"%s\" must be in "
-                            "(0, 1]", p->lanes[p->budget[i].lane]);
+                             "(0, 1]", p->lanes[p->budget[i].lane]);
         total += p->budget[i].value;
         p->budget_cumulative[i] = total;
     }
     if (rc == 0 && total > 1 + 1e-12)
         rc = crisk__fail(err, CRISK_E_FORMAT, "budget: the shares add up to %g, more than 1",
-                        total);
+                         total);
     if (rc == 0 && model && (!cJSON_IsString(model) || !model->valuestring[0]))
         rc = crisk__fail(err, CRISK_E_FORMAT, "score_model: expected a model name");
     if (rc == 0 && !model && (p->num_thresholds || p->num_budget))
@@ -326,7 +326,7 @@ int crisk__lane_state_create(const crisk__policy *p, crisk_lane_state **out, cri
     if (!s || !s->ring || !s->sorted) {
         crisk_lane_state_free(s);
         return crisk__fail(err, CRISK_E_NOMEM, "out of memory for a window of %zu scores",
-                          p->window);
+                           p->window);
     }
     s->fingerprint = p->fingerprint;
     s->window = p->window;
@@ -411,7 +411,7 @@ int crisk_lane_state_save(const crisk_lane_state *s, const char *path, crisk_err
     failed |= fclose(f) != 0;
     if (failed || rename(tmp, path) != 0) {
         int rc = crisk__fail(err, CRISK_E_IO, "%s: could not write the state: %s", path,
-                            strerror(errno));
+                             strerror(errno));
         remove(tmp);
         free(tmp);
         return rc;
@@ -441,29 +441,29 @@ static int state_fill(crisk_lane_state *s, const cJSON *root, const char *path,
     if (!cJSON_IsString(format) || strcmp(format->valuestring, "crisk-lane-state") ||
         !cJSON_IsNumber(version) || version->valuedouble != 1)
         return crisk__fail(err, CRISK_E_FORMAT, "%s: not a crisk lane state (format "
-                          "\"crisk-lane-state\", version 1)", path);
+                           "\"crisk-lane-state\", version 1)", path);
     if (!cJSON_IsString(policy) || strcmp(policy->valuestring, expect) != 0)
         return crisk__fail(err, CRISK_E_FORMAT, "%s: saved for another policy (fingerprint "
-                          "%.20s, this policy's is %s)", path,
-                          cJSON_IsString(policy) ? policy->valuestring : "missing", expect);
+                           "%.20s, this policy's is %s)", path,
+                           cJSON_IsString(policy) ? policy->valuestring : "missing", expect);
     if (!cJSON_IsNumber(window) || window->valuedouble != (double)s->window)
         return crisk__fail(err, CRISK_E_FORMAT, "%s: window differs from the policy's %zu",
-                          path, s->window);
+                           path, s->window);
     if (!cJSON_IsArray(scores) || (size_t)cJSON_GetArraySize(scores) > s->window)
         return crisk__fail(err, CRISK_E_FORMAT, "%s: scores: expected an array of at most %zu "
-                          "numbers", path, s->window);
+                           "numbers", path, s->window);
     size_t i = 0;
     for (const cJSON *v = scores->child; v; v = v->next, i++) {
         if (!cJSON_IsNumber(v) || !isfinite((float)v->valuedouble))
             return crisk__fail(err, CRISK_E_FORMAT, "%s: scores[%zu]: expected a finite number",
-                              path, i);
+                               path, i);
         state_push(s, (float)v->valuedouble);
     }
     return 0;
 }
 
 int crisk__lane_state_read(const crisk__policy *p, const char *path, crisk_lane_state **out,
-                          crisk_error *err)
+                           crisk_error *err)
 {
     if (!p || !path || !out)
         return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "arguments must not be NULL");
@@ -471,7 +471,7 @@ int crisk__lane_state_read(const crisk__policy *p, const char *path, crisk_lane_
     cJSON *root = NULL;
     /* A window of 10^7 scores at up to ~20 bytes each bounds a genuine file. */
     int rc = crisk__json_read_file(path, (size_t)CRISK__STREAM_MAX_WINDOW * 32 + 4096, &root,
-                                  err);
+                                   err);
     crisk_lane_state *s = NULL;
     if (rc == 0)
         rc = crisk__lane_state_create(p, &s, err);
@@ -614,12 +614,12 @@ static int random_draw(const crisk__policy *p, const char *id, size_t len)
 }
 
 int crisk__lanes_decide(const crisk__policy *p, crisk_lane_state *stream, const float *scores,
-                       const char *const *ids, const size_t *id_lens, size_t n,
-                       crisk__decision *d, crisk_error *err)
+                        const char *const *ids, const size_t *id_lens, size_t n,
+                        crisk__decision *d, crisk_error *err)
 {
     if (stream && stream->fingerprint != p->fingerprint)
         return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "the streaming state was made for "
-                          "another policy");
+                           "another policy");
     for (size_t i = 0; scores && i < n; i++)
         for (size_t t = 0; !d[i].kind && t < p->num_thresholds; t++)
             if (scores[i] >= p->thresholds[t].value)
@@ -666,8 +666,8 @@ static void join3(char *buf, size_t size, const char *a, const char *b, const ch
 }
 
 void crisk__lanes_reason(const crisk__policy *p, const crisk__decision *d, float score,
-                        const char *rule_id, const char *rule_description, char *buf,
-                        size_t size)
+                         const char *rule_id, const char *rule_description, char *buf,
+                         size_t size)
 {
     if (!buf || size == 0)
         return;

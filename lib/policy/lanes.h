@@ -56,12 +56,12 @@ uint64_t crisk__policy_fingerprint(const crisk__policy *policy);
 
 /* Creates a fresh (empty) streaming state for `policy`. */
 int crisk__lane_state_create(const crisk__policy *policy, crisk_lane_state **out,
-                            crisk_error *err);
+                             crisk_error *err);
 
 /* Loads a state saved by crisk_lane_state_save() for the same policy (same fingerprint
  * and window), refusing any other with CRISK_E_FORMAT. */
 int crisk__lane_state_read(const crisk__policy *policy, const char *path,
-                          crisk_lane_state **out, crisk_error *err);
+                           crisk_lane_state **out, crisk_error *err);
 
 /* Returns the number of scores in a state's window. */
 size_t crisk__lane_state_count(const crisk_lane_state *state);
@@ -74,14 +74,14 @@ size_t crisk__lane_state_count(const crisk_lane_state *state);
  * (NULL when the policy has no score model). Returns 0, or CRISK_E_INVALID_ARGUMENT for a
  * state made for another policy, or CRISK_E_NOMEM. */
 int crisk__lanes_decide(const crisk__policy *policy, crisk_lane_state *stream,
-                       const float *scores, const char *const *ids, const size_t *id_lens,
-                       size_t n, crisk__decision *d, crisk_error *err);
+                        const float *scores, const char *const *ids, const size_t *id_lens,
+                        size_t n, crisk__decision *d, crisk_error *err);
 
 /* Writes the one-line reason for decision `d` to `buf` (`size` bytes, cut to fit):
  * `score` is the declaration's score-model output, `rule_id` / `rule_description` the
  * rule of a PROFILE decision (else unused). */
 void crisk__lanes_reason(const crisk__policy *policy, const crisk__decision *d, float score,
-                        const char *rule_id, const char *rule_description, char *buf,
-                        size_t size);
+                         const char *rule_id, const char *rule_description, char *buf,
+                         size_t size);
 
 #endif /* CRISK_LANES_H */

@@ -613,7 +613,7 @@ static int parse_active(parse_ctx *c, const cJSON *active, rule *r)
         snprintf(msg, sizeof msg, "active.%s: expected a date \"YYYY-MM-DD\"", keys[i]);
         if (!cJSON_IsString(d) ||
             crisk__parse_iso_date(d->valuestring, strlen(d->valuestring),
-                                 i ? &r->to : &r->from))
+                                  i ? &r->to : &r->from))
             return rule_fail(c, CRISK_E_FORMAT, msg);
     }
     if (r->from > r->to)
@@ -710,7 +710,7 @@ static int parse_watchlists(parse_ctx *c, const cJSON *lists)
 }
 
 int crisk__profiles_parse(const cJSON *root, const crisk__profile_names *names,
-                         crisk__profiles **out, crisk_error *err)
+                          crisk__profiles **out, crisk_error *err)
 {
     static const char *const keys[] = {"format", "version", "watchlists", "rules", NULL};
     *out = NULL;
@@ -868,7 +868,7 @@ static int eval_condition(const crisk__profiles *p, size_t root, const crisk__ro
 }
 
 size_t crisk__profiles_eval(const crisk__profiles *p, const crisk__row_view *row, int64_t today,
-                           uint32_t *hits)
+                            uint32_t *hits)
 {
     size_t n = 0;
     for (size_t r = 0; p && r < p->num_rules; r++) {

@@ -58,7 +58,7 @@ typedef struct crisk__profiles crisk__profiles;
  * the reason, CRISK_E_LIMIT (nesting deeper than CRISK__PROFILE_MAX_DEPTH), or
  * CRISK_E_NOMEM. */
 int crisk__profiles_parse(const cJSON *root, const crisk__profile_names *names,
-                         crisk__profiles **out, crisk_error *err);
+                          crisk__profiles **out, crisk_error *err);
 
 /* Frees a rule set. NULL is a no-op. */
 void crisk__profiles_free(crisk__profiles *profiles);
@@ -76,7 +76,7 @@ int crisk__profiles_rule_mandatory(const crisk__profiles *profiles, size_t i);
  * writes the indices of the rules it hits, in file order, to `hits` (room for
  * crisk__profiles_count() entries). Returns the number of hits. */
 size_t crisk__profiles_eval(const crisk__profiles *profiles, const crisk__row_view *row,
-                           int64_t today, uint32_t *hits);
+                            int64_t today, uint32_t *hits);
 
 
 #endif /* CRISK_PROFILES_H */

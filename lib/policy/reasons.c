@@ -147,23 +147,23 @@ static int explain_row(const crisk__bundle_model *m, const crisk_batch *batch, s
 }
 
 int crisk__reasons_compute(const crisk_bundle *b, const crisk_batch *batch,
-                          const float *features, size_t nf, unsigned k,
-                          const crisk_predict_options *popts, crisk_results *res,
-                          crisk_error *err)
+                           const float *features, size_t nf, unsigned k,
+                           const crisk_predict_options *popts, crisk_results *res,
+                           crisk_error *err)
 {
     if (b->score_model < 0)
         return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "explain: the policy names no "
-                          "score_model whose score reasons could explain");
+                           "score_model whose score reasons could explain");
     const crisk__bundle_model *m = &b->models[b->score_model];
     if (crisk_model_num_margins(m->model) != 1)
         return crisk__fail(err, CRISK_E_UNSUPPORTED, "explain: score model %s has %zu "
-                          "margins; reasons need a one-margin model", m->name,
-                          crisk_model_num_margins(m->model));
+                           "margins; reasons need a one-margin model", m->name,
+                           crisk_model_num_margins(m->model));
     size_t n = res->size, nc = m->num_columns, nfields = crisk_schema_num_fields(b->schema);
     size_t slots = k < nfields ? k : nfields, rows1 = n ? n : 1;
     if (nc + 1 > SIZE_MAX / sizeof(float) / rows1 || slots > SIZE_MAX / sizeof(size_t) / rows1)
         return crisk__fail(err, CRISK_E_LIMIT, "explain: %zu declarations of %zu features "
-                          "overflow memory", n, nc);
+                           "overflow memory", n, nc);
     reason_scratch s = {0};
     s.cols_fields = malloc(nc * sizeof *s.cols_fields);
     s.model_fields = malloc((nfields ? nfields : 1) * sizeof *s.model_fields);
@@ -185,7 +185,7 @@ int crisk__reasons_compute(const crisk_bundle *b, const crisk_batch *batch,
         || !res->reason_contrib || !res->reason_value || !res->explain_bias
         || !res->explain_rest)
         rc = crisk__fail(err, CRISK_E_NOMEM, "out of memory for the reasons of %zu "
-                        "declarations", n);
+                         "declarations", n);
     size_t kept = 0, used = 0;
     if (rc == 0)
         rc = map_fields(b->schema, m, nfields, &s, err);
@@ -195,7 +195,7 @@ int crisk__reasons_compute(const crisk_bundle *b, const crisk_batch *batch,
         /* A model refusing missing values explains only the rows it scored. */
         kept = crisk__bundle_gather(m, features, n, nf, s.cols, s.rows);
         rc = crisk__contributions_cached(m->model, b->score_shap, s.cols, kept, nc, popts,
-                                        s.contribs, err);
+                                         s.contribs, err);
         if (rc)
             crisk__fail_prefix(err, rc, m->name);
     }

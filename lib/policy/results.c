@@ -67,9 +67,9 @@ crisk_reason_kind crisk_results_reason(const crisk_results *res, size_t row, cha
                                       : NAN;
     int profile = d->kind == CRISK_REASON_PROFILE;
     crisk__lanes_reason(b->policy, d, score,
-                       profile ? crisk__profiles_rule_id(b->profiles, d->ref) : NULL,
-                       profile ? crisk__profiles_rule_description(b->profiles, d->ref) : NULL,
-                       buf, size);
+                        profile ? crisk__profiles_rule_id(b->profiles, d->ref) : NULL,
+                        profile ? crisk__profiles_rule_description(b->profiles, d->ref) : NULL,
+                        buf, size);
     return (crisk_reason_kind)d->kind;
 }
 

@@ -6,18 +6,18 @@
 #include "common/error.h"
 
 int crisk__call_check(const crisk_model *m, const float *rows, size_t nrows, size_t ncols,
-                     const crisk_predict_options *o, const void *out,
-                     crisk__call_range *range, crisk_error *err)
+                      const crisk_predict_options *o, const void *out,
+                      crisk__call_range *range, crisk_error *err)
 {
     if (!m || (nrows > 0 && (!rows || !out)))
         return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "model, rows and out must not be NULL");
     int rc = crisk__options_version(o->version, CRISK_PREDICT_OPTIONS_VERSION,
-                                   "crisk_predict_options", err);
+                                    "crisk_predict_options", err);
     if (rc)
         return rc;
     if (ncols != m->num_features)
         return crisk__fail(err, CRISK_E_SHAPE, "rows have %zu columns; the model takes %zu",
-                          ncols, m->num_features);
+                           ncols, m->num_features);
     if (o->threads < 0)
         return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "threads = %d is negative", o->threads);
     if (o->output != CRISK_OUTPUT_TRANSFORMED && o->output != CRISK_OUTPUT_MARGIN)
@@ -26,14 +26,14 @@ int crisk__call_check(const crisk_model *m, const float *rows, size_t nrows, siz
     if (m->num_trees == 0 && m->weights) {
         if (b != 0 || e != 0)
             return crisk__fail(err, CRISK_E_INVALID_ARGUMENT,
-                              "iteration ranges apply to tree models only");
+                               "iteration ranges apply to tree models only");
     } else {
         if (e == 0)
             e = m->num_iterations;
         if (b > e || e > m->num_iterations)
             return crisk__fail(err, CRISK_E_INVALID_ARGUMENT,
-                              "iteration range [%zu, %zu) outside the model's %zu iterations",
-                              o->iteration_begin, o->iteration_end, m->num_iterations);
+                               "iteration range [%zu, %zu) outside the model's %zu iterations",
+                               o->iteration_begin, o->iteration_end, m->num_iterations);
     }
     range->tree_begin = b * m->trees_per_iteration;
     range->tree_end = e * m->trees_per_iteration;
@@ -59,7 +59,7 @@ static size_t thread_count(const crisk_pool *pool, int requested, size_t n,
 }
 
 int crisk__run_sliced(crisk_pool *pool, int threads, size_t n, size_t min_per_thread,
-                     crisk__slice_fn fn, void *ctx, crisk_error *err)
+                      crisk__slice_fn fn, void *ctx, crisk_error *err)
 {
     size_t nthreads = thread_count(pool, threads, n, min_per_thread);
     if (pool || nthreads == 1)

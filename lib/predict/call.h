@@ -20,8 +20,8 @@ typedef struct crisk__call_range {
  * output kind, and an iteration range within the model (none on a linear model). Fills
  * `range` and returns 0, or CRISK_E_INVALID_ARGUMENT / CRISK_E_SHAPE with `err` filled. */
 int crisk__call_check(const crisk_model *model, const float *rows, size_t nrows, size_t ncols,
-                     const crisk_predict_options *opts, const void *out,
-                     crisk__call_range *range, crisk_error *err);
+                      const crisk_predict_options *opts, const void *out,
+                      crisk__call_range *range, crisk_error *err);
 
 /* Runs `fn` over items [0, n) (crisk__pool_run) on `threads` threads, fewer when a thread
  * would get under `min_per_thread` items. With `pool` NULL, 0 means every online CPU and
@@ -30,6 +30,6 @@ int crisk__call_check(const crisk_model *model, const float *rows, size_t nrows,
  * failing piece with its message in `err`, or CRISK_E_NOMEM (no pool, and no memory for
  * the call's threads). */
 int crisk__run_sliced(crisk_pool *pool, int threads, size_t n, size_t min_per_thread,
-                     crisk__slice_fn fn, void *ctx, crisk_error *err);
+                      crisk__slice_fn fn, void *ctx, crisk_error *err);
 
 #endif /* CRISK_CALL_H */

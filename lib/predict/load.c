@@ -74,8 +74,8 @@ static int import_json_tree(const cJSON *root, const crisk_load_limits *limits,
     if (cJSON_IsString(format) && strcmp(format->valuestring, "crisk-logistic") == 0)
         return crisk__import_logistic(root, limits, m, err);
     return crisk__fail(err, CRISK_E_FORMAT,
-                      "a JSON object that is neither an XGBoost model (no \"learner\") nor a "
-                      "crisk logistic model (no \"format\": \"crisk-logistic\")");
+                       "a JSON object that is neither an XGBoost model (no \"learner\") nor a "
+                       "crisk logistic model (no \"format\": \"crisk-logistic\")");
 }
 
 /* Parses JSON text and imports it. */
@@ -103,7 +103,7 @@ static int import_json_text(const char *text, size_t size, const crisk_load_limi
     if (at < json_size) {
         cJSON_Delete(root);
         return crisk__fail(err, CRISK_E_FORMAT, "invalid JSON: text after the document at byte "
-                          "%zu", at);
+                           "%zu", at);
     }
     rc = import_json_tree(root, limits, m, err);
     cJSON_Delete(root);
@@ -153,8 +153,8 @@ static int check_digest(const void *data, size_t size, const crisk_load_options 
     crisk_hex_encode(opts->expected_sha256, CRISK__SHA256_SIZE, want);
     crisk_hex_encode(digest, CRISK__SHA256_SIZE, got);
     return crisk__fail(err, CRISK_E_INTEGRITY,
-                      "the model's SHA-256 is %s, not the pinned %s: refusing to load it", got,
-                      want);
+                       "the model's SHA-256 is %s, not the pinned %s: refusing to load it", got,
+                       want);
 }
 
 int crisk_model_load_buffer_advanced(const void *data, size_t size,
@@ -170,7 +170,7 @@ int crisk_model_load_buffer_advanced(const void *data, size_t size,
         return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "out must not be NULL");
     *out = NULL;
     int rc = crisk__options_version(opts->version, CRISK_LOAD_OPTIONS_VERSION,
-                                   "crisk_load_options", err);
+                                    "crisk_load_options", err);
     if (rc)
         return rc;
     if (!data && size > 0)
@@ -179,8 +179,8 @@ int crisk_model_load_buffer_advanced(const void *data, size_t size,
         return crisk__fail(err, CRISK_E_FORMAT, "the model is empty (0 bytes)");
     if (size > opts->limits.max_file_bytes)
         return crisk__fail(err, CRISK_E_LIMIT,
-                          "the model has %zu bytes, more than the limit max_file_bytes = %zu",
-                          size, opts->limits.max_file_bytes);
+                           "the model has %zu bytes, more than the limit max_file_bytes = %zu",
+                           size, opts->limits.max_file_bytes);
     unsigned char digest[CRISK__SHA256_SIZE];
     rc = check_digest(data, size, opts, digest, err);
     if (rc)
@@ -221,7 +221,7 @@ int crisk_model_load_advanced(const char *path, const crisk_load_options *opts,
     if (!path || !out)
         return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "path and out must not be NULL");
     int rc = crisk__options_version(opts->version, CRISK_LOAD_OPTIONS_VERSION,
-                                   "crisk_load_options", err);
+                                    "crisk_load_options", err);
     if (rc)
         return rc;
     unsigned char *data = NULL;

@@ -51,7 +51,7 @@ static int run_job(void *ctx, size_t begin, size_t end, crisk_error *err)
     size_t F = m->num_features, G = m->num_outputs;
     if (crisk__linear_is_binary(m))
         return crisk__linear_binary_outputs(m, job->rows + begin * F, end - begin, begin,
-                                           job->as_margin, job->out + begin, err);
+                                            job->as_margin, job->out + begin, err);
     size_t per_row = job->as_margin ? G : crisk_model_num_outputs(m);
     double stack_margins[STACK_MARGINS], *margins = stack_margins;
     size_t chunk = STACK_MARGINS / G;
@@ -69,13 +69,13 @@ static int run_job(void *ctx, size_t begin, size_t end, crisk_error *err)
             for (size_t i = 0; i < n; i++)
                 memcpy(margins + i * G, m->base_margin, G * sizeof *margins);
             crisk__engine_add_trees(m, rows, n, job->range.tree_begin, job->range.tree_end,
-                                   margins);
+                                    margins);
         } else {
             rc = crisk__linear_margins(m, rows, n, r, margins, err);
         }
         if (rc == 0)
             crisk__objective_apply(m, margins, n, job->as_margin, job->range.iterations,
-                                  job->out + r * per_row);
+                                   job->out + r * per_row);
     }
     if (margins != stack_margins)
         free(margins);
@@ -98,5 +98,5 @@ int crisk_predict(const crisk_model *model, const float *rows, size_t nrows, siz
         return 0;
     job.as_margin = opts->output == CRISK_OUTPUT_MARGIN;
     return crisk__run_sliced(opts->pool, opts->threads, nrows, MIN_ROWS_PER_THREAD, run_job,
-                            &job, err);
+                             &job, err);
 }

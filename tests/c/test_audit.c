@@ -209,7 +209,7 @@ START_TEST(test_ct_vectors)
         unsigned char path[CRISK_MERKLE_MAX_PROOF][H];
         size_t len = 0;
         ck_assert_int_eq(crisk__merkle_path((const unsigned char(*)[H])leaves, index[p], 8,
-                                           path, &len), 0);
+                                            path, &len), 0);
         ck_assert_uint_eq(len, 3);
         for (size_t i = 0; i < 3; i++) {
             from_hex(paths[p][i], want);

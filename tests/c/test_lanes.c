@@ -168,8 +168,8 @@ END_TEST
 START_TEST(test_budget_count_rounding)
 {
     crisk__policy *p = policy("{\"format\": \"crisk-policy\", \"version\": 1, \"lanes\": "
-                             "[\"r\", \"g\"], \"score_model\": \"m\", \"budget\": "
-                             "[{\"lane\": \"r\", \"share\": 0.07}]}");
+                              "[\"r\", \"g\"], \"score_model\": \"m\", \"budget\": "
+                              "[{\"lane\": \"r\", \"share\": 0.07}]}");
     for (size_t n = 1; n <= 300; n++) {
         float scores[300];
         crisk__decision d[300];
@@ -207,7 +207,7 @@ START_TEST(test_stream_budget)
     ck_assert_int_eq(crisk__lanes_decide(p, st, scores, NULL, NULL, 7, d, NULL), 0);
     ck_assert_int_eq(crisk__lanes_decide(p, st, scores + 7, NULL, NULL, 200, d + 7, NULL), 0);
     ck_assert_int_eq(crisk__lanes_decide(p, st, scores + 207, NULL, NULL, N - 207, d + 207,
-                                        NULL), 0);
+                                         NULL), 0);
     ck_assert_uint_eq(crisk__lane_state_count(st), 50);
     int budgeted = 0;
     for (int i = 0; i < N; i++) {
@@ -294,7 +294,7 @@ START_TEST(test_state_save_load)
     ck_assert_msg(crisk__lane_state_read(p, path, &restored, &err) == 0, "%s", err.message);
     ck_assert_uint_eq(crisk__lane_state_count(restored), 50);
     ck_assert_int_eq(crisk__lanes_decide(p, restored, scores + CUT, NULL, NULL, N - CUT,
-                                        b + CUT, NULL), 0);
+                                         b + CUT, NULL), 0);
     for (int i = 0; i < N; i++) {
         ck_assert_uint_eq(a[i].lane, b[i].lane);
         ck_assert_uint_eq(a[i].kind, b[i].kind);

@@ -378,12 +378,12 @@ START_TEST(test_limits_and_offsets)
     /* The document itself over max_file_bytes. */
     limits.max_file_bytes = 4;
     ck_assert_int_eq(crisk__ubjson_parse((const unsigned char *)"Si\x03" "abc", 6, &limits,
-                                        &out, &err), CRISK_E_LIMIT);
+                                         &out, &err), CRISK_E_LIMIT);
     ck_assert_ptr_nonnull(strstr(err.message, "max_file_bytes"));
     /* A count over max_file_bytes, in a document within it. */
     limits.max_file_bytes = 100;
     ck_assert_int_eq(crisk__ubjson_parse((const unsigned char *)"[#U\xc8", 4, &limits, &out,
-                                        &err), CRISK_E_LIMIT);
+                                         &err), CRISK_E_LIMIT);
     ck_assert_ptr_nonnull(strstr(err.message, "offset 2"));
     /* The offset and what was expected are named. */
     parse_refused("{i\x01" "aX}", 6, "bad marker", &err);
@@ -535,7 +535,7 @@ START_TEST(test_legacy_without_libxgboost)
         char *json = (char *)legacy;
         crisk_error err = {0};
         ck_assert_int_eq(crisk__xgboost_legacy_to_json_with(cases[i].library, legacy, size,
-                                                           &json, &err),
+                                                            &json, &err),
                          CRISK_E_DEPENDENCY);
         ck_assert_ptr_null(json);
         ck_assert_ptr_nonnull(strstr(err.message, cases[i].library));
