@@ -176,7 +176,7 @@ static inline crisk_device_keys *device_keys_load(const char *path, crisk_error 
 }
 
 /* Fills `opts` for reading an event stream: the defaults, verified with `keys` (NULL: no
- * device has a key) and demanding an HMAC of every event when `require_hmac` is non-zero. */
+ * device is known, so every event is refused) and demanding an HMAC of every event when `require_hmac` is non-zero. */
 static inline void events_options(crisk_events_options *opts, const crisk_device_keys *keys,
                                   int require_hmac)
 {
@@ -187,8 +187,9 @@ static inline void events_options(crisk_events_options *opts, const crisk_device
 
 /* Reads the JSON Lines event stream in the `size` bytes at `data` for `schema`, keeping
  * the events `batch` can use (every accepted one when NULL), verified with `keys` (NULL:
- * no device has a key) and demanding an HMAC of every event when `require_hmac` is
- * non-zero. Returns the events (rejects included), or NULL with `err` filled. */
+ * no device is known, so every event is refused) and demanding an HMAC of every event
+ * when `require_hmac` is non-zero. Returns the events (rejects included), or NULL with
+ * `err` filled. */
 static inline crisk_events *events_parse(const crisk_schema *schema, const crisk_batch *batch,
                                          const void *data, size_t size,
                                          const crisk_device_keys *keys, int require_hmac,

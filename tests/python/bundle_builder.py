@@ -296,9 +296,7 @@ def write_event_inputs(out: Path) -> None:
         w.writeheader()
         w.writerows(rows)
     (out / "events.jsonl").write_text("\n".join(refused_events(lines)) + "\n")
-    (out / "device_keys.json").write_text(json.dumps(
-        {"format": "crisk-device-keys", "version": 1,
-         "devices": [{"device_id": d, "key": k.hex()} for d, k in keys.items()]}))
+    (out / "device_keys.json").write_text(json.dumps(events_generator().key_file(keys)))
     with crisk.Bundle(EVENTS_BUNDLE) as bundle:
         result = bundle.score(rows, threads=1, today=TODAY, events=out / "events.jsonl",
                               device_keys=out / "device_keys.json")
