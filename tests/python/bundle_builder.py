@@ -259,7 +259,8 @@ def refused_events(lines: List[str]) -> List[str]:
     """Returns the event `lines` (models/generate_events.py's, in time order) with four
     lines that must be refused put in among them: a truncated line (malformed), a key of
     an unknown kind (unknown_key), a copy of a signed event under another id (its HMAC
-    no longer matches: bad_hmac) and a copy from a device without a key (unverifiable).
+    no longer matches: bad_hmac) and a copy from a device the key file does not list
+    (unknown_device).
     Each follows the event it copies, so that it is in time order too."""
     signed = [i for i, line in enumerate(lines) if '"hmac":' in line]
     first, second = json.loads(lines[signed[0]]), lines[signed[1]]
