@@ -194,16 +194,16 @@ static int read_options(const crisk_events_options *opts, crisk_events_options *
                         crisk_error *err)
 {
     crisk_events_options_init(out, CRISK_EVENTS_OPTIONS_VERSION);
-    if (!opts)
-        ;
-    else if (opts->version == 1)
+    if (opts && opts->version == 1) {
         memcpy(out, opts, EVENTS_OPTIONS_V1_SIZE);
-    else if (crisk__options_version(opts->version, CRISK_EVENTS_OPTIONS_VERSION,
-                                    "crisk_events_options", err))
-        return CRISK_E_INVALID_ARGUMENT;
-    else
+        out->version = CRISK_EVENTS_OPTIONS_VERSION;
+    } else if (opts) {
+        int rc = crisk__options_version(opts->version, CRISK_EVENTS_OPTIONS_VERSION,
+                                        "crisk_events_options", err);
+        if (rc)
+            return rc;
         *out = *opts;
-    out->version = CRISK_EVENTS_OPTIONS_VERSION;
+    }
     if (out->future_seconds < 0 || out->future_seconds > MAX_FUTURE_SECONDS)
         return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "crisk_events_options."
                            "future_seconds is %lld; expected 0 to %d",
@@ -644,14 +644,15 @@ static int accept(reader *r, const parsed *p, uint64_t line, uint64_t fp, long d
     return 0;
 }
 
-/* Checks authenticated event `p` (line `lineno`, id fingerprint `fp`, `verified` or not)
- * against time and the events accepted before it: not later than the reference time plus
- * its tolerance, not an id its device used before, not earlier than its device's latest. An unverified event is
- * checked against every accepted event of its device, a verified one against verified
- * ones only, so a weaker event never displaces a stronger one. Returns 0 when it passes,
- * 1 when it was refused (and listed), or an error code. */
+/* Checks authenticated event `p` (line `lineno`, id fingerprint `fp`, device number
+ * `dev` or -1 when none of its events was accepted yet, `verified` or not) against time
+ * and the events accepted before it: not later than the reference time plus its
+ * tolerance, not an id its device used before, not earlier than its device's latest. An
+ * unverified event is checked against every accepted event of its device, a verified one
+ * against verified ones only, so a weaker event never displaces a stronger one. Returns 0
+ * when it passes, 1 when it was refused (and listed), or an error code. */
 static int check_sequence(reader *r, const parsed *p, uint64_t lineno, uint64_t fp,
-                          int verified, crisk_error *err)
+                          long dev, int verified, crisk_error *err)
 {
     if (p->time > r->latest)
         return reject(r, lineno, CRISK_EVENT_FUTURE_TIME, err, "time %.40s is more than %lld "
@@ -660,7 +661,6 @@ static int check_sequence(reader *r, const parsed *p, uint64_t lineno, uint64_t 
     if (id_set_has(&r->verified_ids, fp) || (!verified && id_set_has(&r->unverified_ids, fp)))
         return reject(r, lineno, CRISK_EVENT_DUPLICATE_ID, err, "event_id \"%.64s\" of device "
                       "\"%.64s\" was accepted earlier in the stream", p->id, p->device);
-    long dev = crisk__strmap_find(&r->devices, p->device, strlen(p->device));
     const device_order *o = dev >= 0 ? &r->order[dev] : NULL;
     if (o && (p->time < o->verified || (!verified && p->time < o->any)))
         return reject(r, lineno, CRISK_EVENT_OUT_OF_ORDER, err, "time %.40s is earlier than "
@@ -701,12 +701,11 @@ static int read_line(reader *r, const char *line, size_t len, uint64_t lineno,
     if (rc == 0)
         rc = check_device(r, &p, line, len, lineno, &verified, err);
     uint64_t fp = rc == 0 ? id_fingerprint(p.device, p.id) : 0;
+    long dev = rc == 0 ? crisk__strmap_find(&r->devices, p.device, strlen(p.device)) : -1;
     if (rc == 0)
-        rc = check_sequence(r, &p, lineno, fp, verified, err);
+        rc = check_sequence(r, &p, lineno, fp, dev, verified, err);
     if (rc == 0)
-        rc = accept(r, &p, lineno, fp,
-                    crisk__strmap_find(&r->devices, p.device, strlen(p.device)), verified,
-                    err);
+        rc = accept(r, &p, lineno, fp, dev, verified, err);
     cJSON_Delete(root);
     return rc > 0 ? 0 : rc;
 }
