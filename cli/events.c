@@ -16,13 +16,14 @@ const char cli_event_usage[] =
     "  --events FILE       border sensor events (JSON Lines) joined to the\n"
     "                      declarations for the schema's event features; read again\n"
     "                      for each batch, keeping only that batch's keys and window\n"
-    "  --device-keys FILE  the devices whose events count: each with its HMAC key, or\n"
-    "                      listed as \"unsigned\": true (crisk-device-keys JSON); an\n"
-    "                      event of any other device is refused (unknown_device)\n"
+    "  --device-keys FILE  (needed with --events) the devices whose events count:\n"
+    "                      each with its HMAC key, or listed as \"unsigned\": true\n"
+    "                      (crisk-device-keys JSON); an event of any other device is\n"
+    "                      refused (unknown_device)\n"
     "  --require-hmac      refuse every event without a valid HMAC\n"
     "  --event-rejects FILE  refused events as CSV line,kind,reason (default:\n"
     "                      stderr); stderr gets 'events read: R, accepted: A,\n"
-    "                      rejected: J (R = A + J); accepted unsigned: U'\n"
+    "                      rejected: J; accepted unsigned: U' (R = A + J)\n"
     "  events later than the start of the run plus 300 s are refused (future_time)\n";
 
 /* Kind names for the event rejects file, by crisk_event_reject. */
