@@ -5,7 +5,8 @@ decision of README command (a). Each test scores the example with the altered st
 compares with the unaltered run: an unsigned breach from a device the key file does not
 list is no evidence; unsigned events that claim the genuine events' ids, or that carry a
 2099 time for every device, do not make genuine events duplicates or out of order; a
-signed event dated 2099 is refused (future_time) and does not block its device."""
+signed event dated 2099 is refused (future_time) and does not block its device; a key file
+with an all-zero key, or none at all, is refused before any event is read."""
 import csv
 import hashlib
 import hmac
@@ -138,3 +139,17 @@ def test_events_need_a_device_key_file(run_crisk):
                      "--events", EVENTS, check=False)
     assert proc.returncode == 2
     assert "--device-keys" in proc.stderr
+
+
+def test_an_all_zero_device_key_is_refused(run_crisk, tmp_path):
+    """A key file whose seal reader has the all-zero key (a placeholder anyone can sign
+    with) fails the run, naming the entry."""
+    doc = json.loads(KEYS.read_text())
+    signer = next(k for k, d in enumerate(doc["devices"]) if "key" in d)
+    doc["devices"][signer]["key"] = "00" * 32
+    keys = tmp_path / "keys.json"
+    keys.write_text(json.dumps(doc))
+    proc = run_crisk("score", "--bundle", EXAMPLE, "--input", EXAMPLE / "declarations.csv",
+                     "--events", EVENTS, "--device-keys", keys, check=False)
+    assert proc.returncode == 1
+    assert f"devices[{signer}].key" in proc.stderr and "placeholder" in proc.stderr
