@@ -27,7 +27,8 @@ typedef struct crisk_load_limits {
     size_t max_features;    /* features; default 1,000,000 */
     size_t max_outputs;     /* classes or outputs; default 10,000 */
     size_t max_category;    /* largest category value a categorical split may test, plus
-                               one; default 2^24 (XGBoost's own bound) */
+                               one, and most category values a feature may store; default
+                               2^24 (XGBoost's own bound) */
 } crisk_load_limits;
 
 /* How a model is loaded. Initialise with crisk_load_options_init(); more fields may

@@ -25,6 +25,7 @@ RISKY = {"TR", "VN"}
 CHAPTERS = [10, 27, 61, 85, 93]
 RISKY_CHAPTERS = {27, 93}
 N = 3000
+CRISK_E_INVALID_ARGUMENT, CRISK_E_INPUT = -1, -8
 
 
 def training_frame(seed=7):
@@ -253,3 +254,40 @@ def test_models_without_categories_take_codes(tmp_path):
         origin=frame["origin"].cat.codes.replace(-1, np.nan),
         chapter=frame["chapter"].cat.codes.replace(-1, np.nan))))
     assert_scores_equal(model.predict(frame), want)
+
+
+def test_c_api_contract(xgb_models, lgb_model):
+    """crisk_model_category_code through the C API itself: length-delimited values (a
+    value with a NUL byte or a prefix of a stored value is not that value), numbers by
+    value, and CRISK_E_INVALID_ARGUMENT for NULL pointers and features storing nothing."""
+    import ctypes
+    from crisk_ctypes import LIB, CModel, _Error
+    LIB.crisk_model_category_code.argtypes = [ctypes.c_void_p, ctypes.c_size_t,
+                                              ctypes.c_char_p, ctypes.c_size_t,
+                                              ctypes.POINTER(ctypes.c_float),
+                                              ctypes.POINTER(_Error)]
+    LIB.crisk_model_num_categories.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+    LIB.crisk_model_num_categories.restype = ctypes.c_size_t
+
+    def code(model, feature, value):
+        out, err = ctypes.c_float(-1.0), _Error()
+        rc = LIB.crisk_model_category_code(model._h, feature, value, len(value),
+                                           ctypes.byref(out), ctypes.byref(err))
+        return rc, out.value, err.message.decode()
+
+    xgb_model, lgb_c = CModel(xgb_models["json"]), CModel(lgb_model)
+    assert code(xgb_model, 0, b"TR") == (0, ORIGINS.index("TR"), "")
+    for bad in (b"TR\0", b"T", b"TRX", b"tr", b""):
+        rc, _, message = code(xgb_model, 0, bad)
+        assert rc == CRISK_E_INPUT and "origin" in message, bad
+        rc, value, _ = code(lgb_c, 0, bad)
+        assert rc == 0 and math.isnan(value), bad
+    for text in (b"27", b"27.0", b"2.7e1"):
+        assert code(xgb_model, 1, text)[:2] == (0, CHAPTERS.index(27))
+    assert code(xgb_model, 1, b" 27")[0] == CRISK_E_INPUT
+    assert code(xgb_model, 2, b"1")[0] == CRISK_E_INVALID_ARGUMENT  # x: none
+    assert code(xgb_model, 3, b"1")[0] == CRISK_E_INVALID_ARGUMENT  # no feature 3
+    assert LIB.crisk_model_num_categories(xgb_model._h, 3) == 0
+    err = _Error()
+    assert LIB.crisk_model_category_code(xgb_model._h, 0, b"TR", 2, None,
+                                         ctypes.byref(err)) == CRISK_E_INVALID_ARGUMENT
