@@ -291,3 +291,24 @@ def test_c_api_contract(xgb_models, lgb_model):
     err = _Error()
     assert LIB.crisk_model_category_code(xgb_model._h, 0, b"TR", 2, None,
                                          ctypes.byref(err)) == CRISK_E_INVALID_ARGUMENT
+
+
+def test_bundle_refuses_a_model_storing_categories(tmp_path):
+    """A bundle's schema passes numbers (its own category codes), not the values a model
+    stores: a bundle model trained on pandas categories is refused, naming model and
+    feature, rather than scored on codes it does not know."""
+    import bundle_builder as bb
+    import xgboost as xgb
+    directory = bb.build(tmp_path, train_rows=600)
+    schema = crisk.Schema(directory / "schema.json")
+    train = pd.DataFrame(bb.declarations(600, bb.TRAIN_SEED))
+    X = schema.training_matrix(train, "fraud", folds=5, seed=1)[bb.FRAUD_FEATURES]
+    X = X.assign(origin_code=pd.Categorical(
+        [None if math.isnan(v) else f"c{int(v)}" for v in X["origin_code"]]))
+    xgb.train({"objective": "binary:logistic", "max_depth": 3, "nthread": 1},
+              xgb.DMatrix(X, train["fraud"].astype(int), enable_categorical=True), 3) \
+        .save_model(str(directory / "fraud_xgb.json"))
+    with pytest.raises(crisk.CriskError) as e:
+        crisk.Bundle(directory)
+    assert e.value.name == "CRISK_E_UNSUPPORTED"
+    assert "(fraud)" in e.value.message and '"origin_code"' in e.value.message
