@@ -444,4 +444,15 @@ static inline int interactions_into(const crisk_model *model, const float *rows,
     return crisk_interactions(model, rows, nrows, ncols, &opts, out, err);
 }
 
+/* Re-codes the category value `data` (`size` bytes of UTF-8) of feature `feature` to the
+ * model's code (crisk_model_category_code): returns it (NaN: missing), or NaN with `err`
+ * filled (err->code non-zero) when the model refuses the value. */
+static inline double category_code(const crisk_model *model, size_t feature,
+                                   const void *data, size_t size, crisk_error *err)
+{
+    float code = NAN;
+    err->code = crisk_model_category_code(model, feature, data, size, &code, err);
+    return code;
+}
+
 #endif /* CRISK_BINDINGS_HELPERS_H */

@@ -27,8 +27,9 @@ void fuzz_load_options(crisk_load_options *opts);
  * aborts (a finding) otherwise. */
 void fuzz_check_failure(int rc, const crisk_error *err);
 
-/* Scores a few rows (zeros, missing values, huge values, small integers) with `model`,
- * transformed and as margins, then frees it. Any crash or sanitizer report is a
+/* Checks that every stored category value re-codes to its code, then scores a few rows
+ * (zeros, missing values, huge values, small integers) with `model`, transformed and as
+ * margins, then frees it. Any crash or sanitizer report is a
  * finding. */
 void fuzz_score_and_free(crisk_model *model);
 
