@@ -729,20 +729,20 @@ static int reject_json_protected(crisk_decl_reader *r, cJSON *obj, uint64_t line
         if (!protects(r, find_target(r, item->string ? item->string : "").field)
             || cJSON_IsNull(item))
             continue;
-        const char *text = item->valuestring;
-        if (!cJSON_IsString(item)) {
+        const char *text = cJSON_IsString(item) ? item->valuestring : NULL;
+        if (cJSON_IsNumber(item)) {
             snprintf(number, sizeof number, "%.17g", item->valuedouble);
-            text = number; /* a number, or a boolean or nested value that never shows */
+            text = number;
         }
-        const char *shown = cJSON_IsString(item) || cJSON_IsNumber(item)
-                                ? protected_value(r, text, strlen(text), buf) : NULL;
+        /* A boolean or nested value (a reject already) is left out whole. */
+        const char *shown = text ? protected_value(r, text, strlen(text), buf) : NULL;
         cJSON *with = shown ? cJSON_CreateString(shown) : cJSON_CreateNull();
         if (!with)
             return crisk__fail(err, CRISK_E_NOMEM, "line %llu: out of memory",
                                (unsigned long long)line);
         with->string = item->string; /* the key moves to the new value */
         item->string = NULL;
-        cJSON_ReplaceItemViaPointer(obj, item, with);
+        (void)cJSON_ReplaceItemViaPointer(obj, item, with); /* cannot fail: both exist */
     }
     char *text = cJSON_PrintUnformatted(obj);
     if (!text)
