@@ -53,11 +53,33 @@ int cli_score_audit_open(cli_score_audit *s, const crisk_bundle *bundle)
         cli_report(NULL, err.message);
         return CLI_EXIT_FAILURE;
     }
-    if (crisk_audit_open(s->log_path, &s->log, &err) != 0) {
+    /* The key must be the one the log's checkpoints carry; one fsync per batch. */
+    crisk_audit_open_options opts;
+    crisk_audit_open_options_init(&opts, CRISK_AUDIT_OPEN_OPTIONS_VERSION);
+    opts.key = s->key;
+    opts.group_commit = 1;
+    if (crisk_audit_open_advanced(s->log_path, &opts, &s->log, &err) != 0) {
         cli_report(NULL, err.message);
         return CLI_EXIT_FAILURE;
     }
+    s->start = crisk_audit_size(s->log);
     return 0;
+}
+
+void cli_score_audit_report(const cli_score_audit *s, int discarded, const char *output)
+{
+    if (!s->log)
+        return;
+    uint64_t end = crisk_audit_size(s->log);
+    if (end == s->start) {
+        fprintf(stderr, "crisk score: %s: no decision of this run was logged\n", s->log_path);
+        return;
+    }
+    fprintf(stderr, "crisk score: %s: entries %llu to %llu (this run's %llu decisions) were "
+            "logged, %s %s%s\n", s->log_path, (unsigned long long)s->start,
+            (unsigned long long)end - 1, (unsigned long long)(end - s->start),
+            discarded ? "but not delivered: their output" : "and delivered to", output,
+            discarded ? " was removed" : " before the failure");
 }
 
 void cli_score_audit_close(cli_score_audit *s)
