@@ -246,24 +246,22 @@ int cli_score_audit_batch(cli_score_audit *s, const crisk_bundle *bundle,
         order[m] = m;
     sort_by_name(model_name, bundle, order, nm);
     long long now = (long long)time(NULL);
-    int rc = 0;
+    /* One memory stream for the batch, rewound for each leaf (fflush sets `size` to the
+     * position): a stream per leaf cost more than the leaf. */
+    char *leaf = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&leaf, &size);
+    int rc = f ? 0 : crisk_error_set(err, CRISK_E_NOMEM, "out of memory building an audit leaf");
     for (size_t i = 0; rc == 0 && i < crisk_results_size(res); i++) {
-        char *leaf = NULL;
-        size_t size = 0;
-        FILE *f = open_memstream(&leaf, &size);
-        if (!f)
-            rc = crisk_error_set(err, CRISK_E_NOMEM,
-                                 "out of memory building an audit leaf");
-        else {
-            int bad = write_leaf(f, s, bundle, batch, res, i, order, now);
-            if (fclose(f) != 0 || bad)
-                rc = crisk_error_set(err, CRISK_E_NOMEM,
-                                     "out of memory building an audit leaf");
-            else
-                rc = crisk_audit_append(s->log, leaf, size, NULL, err);
-        }
-        free(leaf);
+        rewind(f);
+        if (write_leaf(f, s, bundle, batch, res, i, order, now) != 0 || fflush(f) != 0)
+            rc = crisk_error_set(err, CRISK_E_NOMEM, "out of memory building an audit leaf");
+        else
+            rc = crisk_audit_append(s->log, leaf, size, NULL, err);
     }
+    if (f)
+        fclose(f);
+    free(leaf);
     free(order);
     if (rc == 0)
         rc = crisk_audit_checkpoint(s->log, s->key, (int64_t)now, NULL, err);
