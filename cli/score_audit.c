@@ -189,16 +189,18 @@ int cli_personal_member(FILE *out, const cli_score_audit *s, const crisk_batch *
 }
 
 /* Writes the leaf of row `row` to `f` (docs/security.md, "Decision log"): compact JSON,
- * keys sorted, numbers as %.9g (NaN as null), a multi-class model's scores as an array.
- * Returns 0, or -1 when out of memory. */
+ * keys sorted, numbers as %.9g (NaN as null), a multi-class model's scores as an array;
+ * `tail` closes it (scores, time, version). Returns 0, or -1 when out of memory. */
 static int write_leaf(FILE *f, const cli_score_audit *s, const crisk_bundle *bundle,
                        const crisk_batch *batch, const crisk_results *res, size_t row,
-                       const size_t *order, long long now)
+                       const size_t *order, const char *tail)
 {
     char idbuf[CLI_ID_BYTES], hash[2 * CRISK_PROTECTED_ID_BYTES + 1], reason[256];
     size_t len = 0;
     const char *id = cli_batch_id(batch, row, idbuf, &len);
-    fprintf(f, "{\"bundle\":\"%s\",\"hits\":[", s->bundle_hex);
+    fputs("{\"bundle\":\"", f);
+    fputs(s->bundle_hex, f);
+    fputs("\",\"hits\":[", f);
     for (size_t k = 0; k < crisk_results_num_hits(res, row); k++) {
         const char *hit = crisk_results_hit_id(res, row, k);
         if (k)
@@ -229,7 +231,7 @@ static int write_leaf(FILE *f, const cli_score_audit *s, const crisk_bundle *bun
         fputc(':', f);
         cli_scores_json(f, bundle, res, row, order[m]);
     }
-    fprintf(f, "},\"time\":%lld,\"v\":1}", now);
+    fputs(tail, f);
     return 0;
 }
 
@@ -246,6 +248,8 @@ int cli_score_audit_batch(cli_score_audit *s, const crisk_bundle *bundle,
         order[m] = m;
     sort_by_name(model_name, bundle, order, nm);
     long long now = (long long)time(NULL);
+    char tail[64]; /* what ends every leaf of the batch, formatted once */
+    snprintf(tail, sizeof tail, "},\"time\":%lld,\"v\":1}", now);
     /* One memory stream for the batch, rewound for each leaf (fflush sets `size` to the
      * position): a stream per leaf cost more than the leaf. */
     char *leaf = NULL;
@@ -254,7 +258,7 @@ int cli_score_audit_batch(cli_score_audit *s, const crisk_bundle *bundle,
     int rc = f ? 0 : crisk_error_set(err, CRISK_E_NOMEM, "out of memory building an audit leaf");
     for (size_t i = 0; rc == 0 && i < crisk_results_size(res); i++) {
         rewind(f);
-        if (write_leaf(f, s, bundle, batch, res, i, order, now) != 0 || fflush(f) != 0)
+        if (write_leaf(f, s, bundle, batch, res, i, order, tail) != 0 || fflush(f) != 0)
             rc = crisk_error_set(err, CRISK_E_NOMEM, "out of memory building an audit leaf");
         else
             rc = crisk_audit_append(s->log, leaf, size, NULL, err);

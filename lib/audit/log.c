@@ -40,8 +40,12 @@ struct crisk_audit_log {
     int       fd;
     int       writable;      /* opened by crisk_audit_open(), not crisk_audit_open_read() */
     int       group_commit;  /* appends wait for the next checkpoint's fsync */
-    int       pending;       /* entries written since the last fsync (group commit) */
-    int       failed;        /* an append or fsync failed: the handle takes no more */
+    int       unsynced;      /* records written since the last fsync */
+    int       failed;        /* a write or fsync failed: the handle takes no more */
+    unsigned char *staged;   /* group commit: whole records not yet written to the file */
+    size_t    staged_len, staged_cap;
+    off_t     written;       /* bytes of the file holding records: end - staged_len */
+    uint64_t  written_size;  /* entries in those bytes */
     char     *path;
     uint64_t  size;          /* entries */
     uint64_t  capacity;      /* entries the arrays below hold */
@@ -50,6 +54,7 @@ struct crisk_audit_log {
     off_t     end;           /* bytes of intact records, the header included */
     uint64_t  torn;          /* bytes after them: a torn record (cut off when writable) */
     crisk__merkle_frontier frontier;
+    crisk__sha256 *hash;     /* the context every hash of this log goes through */
     size_t    num_checkpoints;
     crisk_checkpoint last;   /* the last checkpoint, when num_checkpoints > 0 */
 };
@@ -104,14 +109,16 @@ static int write_at(int fd, const void *buf, size_t n, off_t offset)
     return 0;
 }
 
-/* Fills the 17-byte record header at `h`. Returns 0 or CRISK_E_DEPENDENCY. */
-static int make_header(unsigned char h[HEADER_SIZE], int type, size_t length, uint64_t index)
+/* Fills the 17-byte record header at `h`, hashing with `hash`. Returns 0 or
+ * CRISK_E_DEPENDENCY. */
+static int make_header(crisk__sha256 *hash, unsigned char h[HEADER_SIZE], int type,
+                       size_t length, uint64_t index)
 {
     unsigned char check[CRISK_HASH_SIZE];
     h[0] = (unsigned char)type;
     put_be(h + 1, length, 4);
     put_be(h + 5, index, 8);
-    if (crisk__sha256_parts(-1, h, 13, NULL, 0, check) != 0)
+    if (crisk__sha256_with(hash, -1, h, 13, NULL, 0, check) != 0)
         return CRISK_E_DEPENDENCY;
     memcpy(h + 13, check, 4);
     return 0;
@@ -138,8 +145,8 @@ static int add_leaf(crisk_audit_log *log, const unsigned char *data, size_t size
     int rc = reserve(log, err);
     if (rc)
         return rc;
-    if (crisk_merkle_leaf_hash(data, size, log->leaves[log->size]) != 0 ||
-        crisk__merkle_frontier_push(&log->frontier, log->leaves[log->size]) != 0)
+    if (crisk__merkle_leaf_hash_with(log->hash, data, size, log->leaves[log->size]) != 0 ||
+        crisk__merkle_frontier_push(&log->frontier, log->hash, log->leaves[log->size]) != 0)
         return crisk__fail(err, CRISK_E_DEPENDENCY, "OpenSSL could not compute a SHA-256");
     log->offsets[log->size++] = (uint64_t)offset;
     return 0;
@@ -227,7 +234,7 @@ static int scan_record(crisk_audit_log *log, scan_context *ctx, off_t offset,
                            (long long)offset);
     size_t length = (size_t)get_be(h + 1, 4);
     uint64_t index = get_be(h + 5, 8);
-    if (make_header(check, h[0], length, index) != 0)
+    if (make_header(log->hash, check, h[0], length, index) != 0)
         return crisk__fail(err, CRISK_E_DEPENDENCY, "OpenSSL could not compute a SHA-256");
     if (memcmp(check, h, HEADER_SIZE) != 0 ||
         (h[0] != TYPE_ENTRY && h[0] != TYPE_CHECKPOINT) || length == 0 ||
@@ -255,7 +262,7 @@ static int scan_record(crisk_audit_log *log, scan_context *ctx, off_t offset,
         return crisk__fail(err, CRISK_E_IO, "%s: cannot read the record at byte %lld",
                            log->path, (long long)offset);
     unsigned char sum[CRISK_HASH_SIZE];
-    if (crisk__sha256_parts(-1, grown, HEADER_SIZE + length, NULL, 0, sum) != 0)
+    if (crisk__sha256_with(log->hash, -1, grown, HEADER_SIZE + length, NULL, 0, sum) != 0)
         return crisk__fail(err, CRISK_E_DEPENDENCY, "OpenSSL could not compute a SHA-256");
     if (memcmp(sum, grown + HEADER_SIZE + length, CRISK_HASH_SIZE) != 0)
         return crisk__fail(err, CRISK_E_INTEGRITY,
@@ -276,8 +283,9 @@ static int scan_record(crisk_audit_log *log, scan_context *ctx, off_t offset,
 }
 
 /* Returns 1 when an intact record (header check, type, length and checksum all hold)
- * starts at `p` in the `n` bytes at `buf`, 0 when none does, -1 when OpenSSL fails. */
-static int intact_at(const unsigned char *buf, size_t n, size_t p)
+ * starts at `p` in the `n` bytes at `buf`, 0 when none does, -1 when OpenSSL fails
+ * (hashing with `hash`). */
+static int intact_at(crisk__sha256 *hash, const unsigned char *buf, size_t n, size_t p)
 {
     unsigned char h[HEADER_SIZE], sum[CRISK_HASH_SIZE];
     if (n - p < RECORD_OVERHEAD || (buf[p] != TYPE_ENTRY && buf[p] != TYPE_CHECKPOINT) ||
@@ -288,11 +296,11 @@ static int intact_at(const unsigned char *buf, size_t n, size_t p)
         length > (buf[p] == TYPE_ENTRY ? CRISK_AUDIT_MAX_ENTRY : CRISK_CHECKPOINT_TEXT_MAX) ||
         n - p < RECORD_OVERHEAD + length)
         return 0;
-    if (make_header(h, buf[p], length, get_be(buf + p + 5, 8)) != 0)
+    if (make_header(hash, h, buf[p], length, get_be(buf + p + 5, 8)) != 0)
         return -1;
     if (memcmp(h, buf + p, HEADER_SIZE) != 0)
         return 0;
-    if (crisk__sha256_parts(-1, buf + p, HEADER_SIZE + length, NULL, 0, sum) != 0)
+    if (crisk__sha256_with(hash, -1, buf + p, HEADER_SIZE + length, NULL, 0, sum) != 0)
         return -1;
     return memcmp(sum, buf + p + HEADER_SIZE + length, CRISK_HASH_SIZE) == 0;
 }
@@ -319,7 +327,7 @@ static int check_torn(const crisk_audit_log *log, off_t offset, off_t file_size,
                                (long long)offset)
                  : 0;
     for (size_t p = 1; rc == 0 && p < (size_t)left; p++) {
-        int found = intact_at(buf, (size_t)left, p);
+        int found = intact_at(log->hash, buf, (size_t)left, p);
         if (found < 0)
             rc = crisk__fail(err, CRISK_E_DEPENDENCY, "OpenSSL could not compute a SHA-256");
         else if (found)
@@ -381,7 +389,10 @@ static crisk_audit_log *log_new(const char *path)
         return NULL;
     log->fd = -1;
     log->path = strdup(path);
-    if (!log->path) {
+    log->hash = crisk__sha256_new();
+    if (!log->path || !log->hash) {
+        crisk__sha256_free(log->hash);
+        free(log->path);
         free(log);
         return NULL;
     }
@@ -393,11 +404,20 @@ void crisk_audit_close(crisk_audit_log *log)
 {
     if (!log)
         return;
+    /* Group commit: entries after the last checkpoint reach the file, unsynced (a
+     * failure here goes unreported: only a checkpoint makes entries evidence). */
+    if (log->staged_len > 0 && write_at(log->fd, log->staged, log->staged_len,
+                                        log->written) != 0 &&
+        ftruncate(log->fd, log->written) != 0) {
+        /* Left as a torn end, which the next open cuts off. */
+    }
     if (log->fd >= 0)
         close(log->fd); /* also releases the record lock */
+    free(log->staged);
     free(log->leaves);
     free(log->offsets);
     free(log->path);
+    crisk__sha256_free(log->hash);
     free(log);
 }
 
@@ -475,6 +495,8 @@ static int open_log(const char *path, int writable, const crisk_audit_key *key,
         crisk_audit_close(log);
         return rc;
     }
+    log->written = log->end;
+    log->written_size = log->size;
     *out = log;
     return 0;
 }
@@ -525,9 +547,12 @@ uint64_t crisk_audit_torn_bytes(const crisk_audit_log *log)
     return log ? log->torn : 0;
 }
 
-/* Writes one record (type, index, payload) at the end of the log and fsyncs it. On
- * failure the file is cut back to where it was. Returns 0 or an error code. */
-static int write_record(crisk_audit_log *log, int type, uint64_t index, const void *payload,
+/* Group commit writes staged records to the file once this many bytes wait. */
+#define STAGE_BYTES ((size_t)1 << 20)
+
+/* Adds one record (type, index, payload) to the staged records, at log->end. Returns 0
+ * or an error code. */
+static int stage_record(crisk_audit_log *log, int type, uint64_t index, const void *payload,
                         size_t length, crisk_error *err)
 {
     if (!log->writable)
@@ -536,37 +561,73 @@ static int write_record(crisk_audit_log *log, int type, uint64_t index, const vo
     if (log->failed)
         return crisk__fail(err, CRISK_E_IO, "%s: an earlier write or fsync failed: reopen "
                            "the log", log->path);
-    unsigned char *rec = malloc(RECORD_OVERHEAD + length);
-    if (!rec)
-        return crisk__fail(err, CRISK_E_NOMEM, "out of memory for a record of %zu bytes",
-                           length);
-    int rc = make_header(rec, type, length, index);
-    if (rc == 0) {
-        memcpy(rec + HEADER_SIZE, payload, length);
-        rc = crisk__sha256_parts(-1, rec, HEADER_SIZE + length, NULL, 0,
-                                 rec + HEADER_SIZE + length);
+    size_t need = log->staged_len + RECORD_OVERHEAD + length;
+    if (need > log->staged_cap) {
+        size_t cap = log->staged_cap ? log->staged_cap : 4096;
+        while (cap < need)
+            cap *= 2;
+        unsigned char *grown = realloc(log->staged, cap);
+        if (!grown)
+            return crisk__fail(err, CRISK_E_NOMEM, "out of memory for a record of %zu bytes",
+                               length);
+        log->staged = grown;
+        log->staged_cap = cap;
     }
-    if (rc) {
-        free(rec);
-        return crisk__fail(err, rc, "OpenSSL could not compute a SHA-256");
-    }
-    int sync = !log->group_commit || type == TYPE_CHECKPOINT;
-    if (write_at(log->fd, rec, RECORD_OVERHEAD + length, log->end) != 0 ||
-        (sync && fsync(log->fd) != 0)) {
-        rc = crisk__fail(err, CRISK_E_IO, "%s: cannot append at byte %lld: %s", log->path,
-                         (long long)log->end, strerror(errno));
-        /* Cut back; what stays (an fsync that failed may have dropped earlier pending
-         * entries too) is a torn end that the next open cuts off. */
-        log->failed = 1;
-        if (ftruncate(log->fd, log->end) != 0) {
-            /* Left as a torn record, which the next open cuts off. */
+    unsigned char *rec = log->staged + log->staged_len;
+    if (make_header(log->hash, rec, type, length, index) != 0)
+        return crisk__fail(err, CRISK_E_DEPENDENCY, "OpenSSL could not compute a SHA-256");
+    memcpy(rec + HEADER_SIZE, payload, length);
+    if (crisk__sha256_with(log->hash, -1, rec, HEADER_SIZE + length, NULL, 0,
+                           rec + HEADER_SIZE + length) != 0)
+        return crisk__fail(err, CRISK_E_DEPENDENCY, "OpenSSL could not compute a SHA-256");
+    log->staged_len = need;
+    log->end += (off_t)(RECORD_OVERHEAD + length);
+    return 0;
+}
+
+/* Drops the staged records after a failure: the log is what its file holds, and the
+ * handle takes no more. */
+static void forget_staged(crisk_audit_log *log)
+{
+    log->failed = 1;
+    log->size = log->written_size;
+    log->end = log->written;
+    log->staged_len = 0;
+}
+
+/* How far commit() takes the staged records. */
+enum { COMMIT_WRITE, COMMIT_SYNC };
+
+/* Writes the staged records at the end of the file and, for COMMIT_SYNC, fsyncs them.
+ * A failed write cuts the file back and forgets the staged entries (crisk_audit_size()
+ * then counts what the file holds); after any failure the handle takes no more. Returns
+ * 0 or CRISK_E_IO. */
+static int commit(crisk_audit_log *log, int how, crisk_error *err)
+{
+    if (log->staged_len > 0) {
+        if (write_at(log->fd, log->staged, log->staged_len, log->written) != 0) {
+            int saved = errno;
+            if (ftruncate(log->fd, log->written) != 0) {
+                /* Left as a torn end, which the next open cuts off. */
+            }
+            forget_staged(log);
+            return crisk__fail(err, CRISK_E_IO, "%s: cannot append at byte %lld: %s",
+                               log->path, (long long)log->written, strerror(saved));
         }
+        log->written = log->end;
+        log->written_size = log->size;
+        log->staged_len = 0;
+        log->unsynced = 1;
     }
-    free(rec);
-    if (rc == 0)
-        log->end += (off_t)(RECORD_OVERHEAD + length);
-    log->pending = rc == 0 && !sync;
-    return rc;
+    if (how == COMMIT_SYNC && log->unsynced) {
+        if (fsync(log->fd) != 0) {
+            log->failed = 1;
+            return crisk__fail(err, CRISK_E_IO, "%s: cannot fsync the records before byte "
+                               "%lld: %s", log->path, (long long)log->written, strerror(errno));
+        }
+        log->unsynced = 0;
+    }
+    return 0;
 }
 
 int crisk_audit_append(crisk_audit_log *log, const void *data, size_t size, uint64_t *index,
@@ -579,11 +640,20 @@ int crisk_audit_append(crisk_audit_log *log, const void *data, size_t size, uint
     int rc = reserve(log, err);
     off_t offset = log->end;
     if (rc == 0)
-        rc = write_record(log, TYPE_ENTRY, log->size, data, size, err);
-    if (rc == 0)
-        rc = add_leaf(log, data, size, offset, err);
+        rc = stage_record(log, TYPE_ENTRY, log->size, data, size, err);
+    if (rc)
+        return rc;
+    if ((rc = add_leaf(log, data, size, offset, err)) != 0) {
+        forget_staged(log); /* a record staged for no entry must not reach the file */
+        return rc;
+    }
+    uint64_t appended = log->size - 1;
+    if (!log->group_commit)
+        rc = commit(log, COMMIT_SYNC, err);
+    else if (log->staged_len >= STAGE_BYTES)
+        rc = commit(log, COMMIT_WRITE, err);
     if (rc == 0 && index)
-        *index = log->size - 1;
+        *index = appended;
     return rc;
 }
 
@@ -598,21 +668,6 @@ static int check_same_key(const crisk_audit_log *log, const crisk_audit_key *key
                        "%s: the key does not match the log's checkpoints (another key "
                        "signed the last, of %" PRIu64 " entries): a log has one key; to "
                        "change keys, start a new log", log->path, log->last.tree_size);
-}
-
-/* Makes the entries appended since the last fsync durable (group commit). Returns 0 or
- * CRISK_E_IO. */
-static int sync_pending(crisk_audit_log *log, crisk_error *err)
-{
-    if (!log->pending)
-        return 0;
-    if (fsync(log->fd) != 0) {
-        log->failed = 1;
-        return crisk__fail(err, CRISK_E_IO, "%s: cannot fsync the entries before byte %lld: "
-                           "%s", log->path, (long long)log->end, strerror(errno));
-    }
-    log->pending = 0;
-    return 0;
 }
 
 int crisk_audit_checkpoint(crisk_audit_log *log, const crisk_audit_key *key,
@@ -632,12 +687,15 @@ int crisk_audit_checkpoint(crisk_audit_log *log, const crisk_audit_key *key,
     int rc = check_same_key(log, key, err);
     if (rc == 0)
         rc = crisk__checkpoint_sign(&cp, key, err);
+    /* The entries reach the disk before the checkpoint that covers them is written. */
     if (rc == 0)
-        rc = sync_pending(log, err);
+        rc = commit(log, COMMIT_SYNC, err);
     char text[CRISK_CHECKPOINT_TEXT_MAX];
     int len = rc ? 0 : crisk_checkpoint_format(&cp, text, sizeof text);
     if (rc == 0)
-        rc = write_record(log, TYPE_CHECKPOINT, cp.tree_size, text, (size_t)len, err);
+        rc = stage_record(log, TYPE_CHECKPOINT, cp.tree_size, text, (size_t)len, err);
+    if (rc == 0)
+        rc = commit(log, COMMIT_SYNC, err);
     if (rc)
         return rc;
     log->last = cp;
@@ -669,6 +727,16 @@ int crisk_audit_root(const crisk_audit_log *log, uint64_t tree_size,
     return 0;
 }
 
+/* Reads `n` bytes of a record at byte `at` of the log: from the file, or from the staged
+ * records when they are not written yet. Returns 0 or -1. */
+static int read_record(const crisk_audit_log *log, void *buf, size_t n, off_t at)
+{
+    if (at < log->written)
+        return read_at(log->fd, buf, n, at);
+    memcpy(buf, log->staged + (at - log->written), n);
+    return 0;
+}
+
 int crisk_audit_read_entry(const crisk_audit_log *log, uint64_t index, void *buf,
                            size_t capacity, size_t *size, crisk_error *err)
 {
@@ -677,13 +745,13 @@ int crisk_audit_read_entry(const crisk_audit_log *log, uint64_t index, void *buf
                            PRIu64, index, log ? log->size : 0);
     unsigned char h[HEADER_SIZE];
     off_t at = (off_t)log->offsets[index];
-    if (read_at(log->fd, h, HEADER_SIZE, at) != 0)
+    if (read_record(log, h, HEADER_SIZE, at) != 0)
         return crisk__fail(err, CRISK_E_IO, "%s: cannot read entry %" PRIu64, log->path, index);
     *size = (size_t)get_be(h + 1, 4);
     if (*size > capacity)
         return crisk__fail(err, CRISK_E_LIMIT, "entry %" PRIu64 " has %zu bytes, more than %zu",
                            index, *size, capacity);
-    if (read_at(log->fd, buf, *size, at + HEADER_SIZE) != 0)
+    if (read_record(log, buf, *size, at + HEADER_SIZE) != 0)
         return crisk__fail(err, CRISK_E_IO, "%s: cannot read entry %" PRIu64, log->path, index);
     return 0;
 }
