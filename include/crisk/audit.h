@@ -22,7 +22,7 @@ extern "C" {
  * format and what is and is not detected.
  *
  * A writer opens the log, appends one leaf per decision (each append is on disk, fsync'd,
- * before the call returns; with group commit, at the next checkpoint) and writes a
+ * before the call returns; with group commit, by the next checkpoint) and writes a
  * checkpoint per batch. A log handle is used by one thread at a time; one process at a
  * time may hold a log open (a POSIX record lock).
  */
@@ -85,11 +85,12 @@ typedef struct crisk_audit_open_options {
      * default): when set, every stored checkpoint's signature is checked at open, and a
      * log whose checkpoints another key signed is refused (CRISK_E_INTEGRITY). */
     const crisk_audit_key *key;
-    /* Non-zero: group commit. An append is written but not fsync'd; the next
-     * crisk_audit_checkpoint() fsyncs every pending entry, then writes and fsyncs the
-     * checkpoint (two fsyncs per batch instead of one per entry). Entries appended after
-     * the last checkpoint may be lost in a crash, as a torn record is; the log stays one
-     * that opens. Default: 0 (each append fsync'd before it returns). */
+    /* Non-zero: group commit. An append is kept in memory (written to the file once a
+     * megabyte of records waits, or at close) and the next crisk_audit_checkpoint()
+     * writes and fsyncs every pending entry, then writes and fsyncs the checkpoint: two
+     * fsyncs per batch instead of one per entry. A crash may lose entries appended after
+     * the last checkpoint, cutting at most the last of those that reached the file; the
+     * log still opens. Default: 0 (each append written and fsync'd before it returns). */
     int group_commit;
 } crisk_audit_open_options;
 
@@ -122,8 +123,9 @@ CRISK_API uint64_t crisk_audit_torn_bytes(const crisk_audit_log *log);
 
 /* Appends `size` bytes (1 to CRISK_AUDIT_MAX_ENTRY) as the next entry and stores its
  * index in `*index` (may be NULL). The record is written and fsync'd before the call
- * returns (with group commit, written; fsync'd by the next checkpoint). After an I/O
- * error the handle refuses every later append and checkpoint: close and reopen it.
+ * returns (with group commit, by the next checkpoint). After an I/O error the handle
+ * refuses every later append and checkpoint (close and reopen it), and when records
+ * could not be written, crisk_audit_size() drops back to the entries the file holds.
  * Returns 0, CRISK_E_INVALID_ARGUMENT, CRISK_E_IO, CRISK_E_NOMEM. */
 CRISK_API int crisk_audit_append(crisk_audit_log *log, const void *data, size_t size,
                                  uint64_t *index, crisk_error *err);
