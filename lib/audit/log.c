@@ -562,17 +562,9 @@ static int stage_record(crisk_audit_log *log, int type, uint64_t index, const vo
         return crisk__fail(err, CRISK_E_IO, "%s: an earlier write or fsync failed: reopen "
                            "the log", log->path);
     size_t need = log->staged_len + RECORD_OVERHEAD + length;
-    if (need > log->staged_cap) {
-        size_t cap = log->staged_cap ? log->staged_cap : 4096;
-        while (cap < need)
-            cap *= 2;
-        unsigned char *grown = realloc(log->staged, cap);
-        if (!grown)
-            return crisk__fail(err, CRISK_E_NOMEM, "out of memory for a record of %zu bytes",
-                               length);
-        log->staged = grown;
-        log->staged_cap = cap;
-    }
+    if (crisk__grow((void **)&log->staged, &log->staged_cap, need, 1, 4096) != 0)
+        return crisk__fail(err, CRISK_E_NOMEM, "out of memory for a record of %zu bytes",
+                           length);
     unsigned char *rec = log->staged + log->staged_len;
     if (make_header(log->hash, rec, type, length, index) != 0)
         return crisk__fail(err, CRISK_E_DEPENDENCY, "OpenSSL could not compute a SHA-256");

@@ -681,7 +681,7 @@ END_TEST
 /* A header rewritten to claim more bytes than the file has, its check recomputed, makes
  * the rest of the log look like one torn record. A crash cuts only the last record, so
  * an intact record inside it shows the edit: verify and open refuse the log and the file
- * keeps every byte (before, verify passed and open cut 16 entries and 3 checkpoints). */
+ * keeps every byte (before, verify passed and open cut 16 entries and 4 checkpoints). */
 START_TEST(test_edited_header_is_no_torn_end)
 {
     crisk_checkpoint cps[8];
