@@ -356,15 +356,18 @@ def test_output_failure_logs_nothing(tmp_path, run_crisk):
 
 
 def test_failed_run_names_logged_decisions_not_delivered(tmp_path, run_crisk):
-    """A failure after every batch was delivered and logged (here the state cannot be
-    saved) removes the output the run created: the run names the log entries whose
+    """A failure after every batch was delivered and logged (here the rejects file is
+    full) removes the output the run created: the run names the log entries whose
     decisions that took back."""
     run_crisk("audit", "keygen", "--private", tmp_path / "k.pem", "--public",
               tmp_path / "k.pub")
     score_audited(run_crisk, tmp_path, "--output", tmp_path / "first.csv")
     before = int(run_crisk("audit", "verify", tmp_path / "log").stdout.split()[1])
-    proc = score_audited(run_crisk, tmp_path, "--output", tmp_path / "out.csv", "--state",
-                         tmp_path / "missing" / "state.json", check=False)
+    declarations = tmp_path / "declarations.csv"
+    declarations.write_text((BUNDLE / "declarations.csv").read_text() + "one,bad,row\n")
+    proc = run_crisk("score", "--bundle", BUNDLE, "--input", declarations, "--batch-rows",
+                     200, "--audit", tmp_path / "log", "--audit-key", tmp_path / "k.pem",
+                     "--output", tmp_path / "out.csv", "--rejects", "/dev/full", check=False)
     assert proc.returncode == 1 and not (tmp_path / "out.csv").exists()
     after = int(run_crisk("audit", "verify", tmp_path / "log").stdout.split()[1])
     assert after == 2 * before
