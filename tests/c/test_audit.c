@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -841,6 +843,50 @@ START_TEST(test_group_commit)
 }
 END_TEST
 
+/* A write that fails (the file size limit standing in for a full disk) cuts the file
+ * back, leaves crisk_audit_size() at what the file holds and refuses later writes; the
+ * log reopens with exactly those entries. In a child: the limit is per process. */
+START_TEST(test_failed_write_forgets_staged_entries)
+{
+    crisk_checkpoint cps[8];
+    size_t ncps, size;
+    write_log(tmp("log"), cps, &ncps);
+    free(slurp(tmp("log"), &size));
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        signal(SIGXFSZ, SIG_IGN);
+        struct rlimit lim = {size + 1000, size + 1000};
+        crisk_audit_open_options opts;
+        crisk_audit_open_options_init(&opts, CRISK_AUDIT_OPEN_OPTIONS_VERSION);
+        opts.group_commit = 1;
+        crisk_audit_log *log = NULL;
+        char entry[200] = {0};
+        memset(entry, 'x', sizeof entry - 1);
+        int ok = setrlimit(RLIMIT_FSIZE, &lim) == 0 &&
+                 crisk_audit_open_advanced(tmp("log"), &opts, &log, NULL) == 0;
+        for (int i = 0; ok && i < 20; i++)
+            ok = crisk_audit_append(log, entry, strlen(entry), NULL, NULL) == 0;
+        ok = ok && crisk_audit_checkpoint(log, priv, 1800000000, NULL, NULL) == CRISK_E_IO &&
+             crisk_audit_size(log) == NENTRIES &&
+             crisk_audit_append(log, "x", 1, NULL, NULL) == CRISK_E_IO;
+        crisk_audit_close(log);
+        _exit(ok ? 0 : 1);
+    }
+    int status;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    size_t after;
+    free(slurp(tmp("log"), &after));
+    ck_assert_uint_eq(after, size);
+    crisk_error err;
+    uint64_t entries;
+    ck_assert_int_eq(crisk_audit_verify(tmp("log"), pub, &cps[ncps - 1], &entries, NULL, &err),
+                     0);
+    ck_assert_uint_eq(entries, NENTRIES);
+}
+END_TEST
+
 START_TEST(test_one_writer)
 {
     crisk_audit_log *log = NULL;
@@ -942,6 +988,7 @@ int main(void)
     tcase_add_test(log, test_clock_stepped_back);
     tcase_add_test(log, test_one_key_per_log);
     tcase_add_test(log, test_group_commit);
+    tcase_add_test(log, test_failed_write_forgets_staged_entries);
     tcase_set_timeout(log, 60);
     suite_add_tcase(s, log);
     TCase *pin = tcase_create("pinning");
