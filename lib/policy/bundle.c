@@ -392,6 +392,14 @@ int crisk_lane_state_load(const crisk_bundle *b, const char *path, crisk_lane_st
     return crisk__lane_state_read(b->policy, path, out, err);
 }
 
+int crisk_lane_state_open(const crisk_bundle *b, const char *path, crisk_lane_state **out,
+                          crisk_error *err)
+{
+    if (!b)
+        return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "bundle must not be NULL");
+    return crisk__lane_state_open(b->policy, path, out, err);
+}
+
 /* ---- scoring ---------------------------------------------------------------------- */
 
 int crisk_score_options_init(crisk_score_options *opts, unsigned int version)
