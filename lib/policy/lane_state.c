@@ -84,17 +84,45 @@ void crisk__lane_state_push(crisk_lane_state *s, float v)
     s->count++;
 }
 
-/* Orders floats for qsort as before() does. */
-static int cmp_score(const void *a, const void *b)
+/* Returns a key whose unsigned order is before()'s order of the finite float `v`: the
+ * bits with the sign flipped for positives and all flipped for negatives. */
+static uint32_t sort_key(float v)
 {
-    float x = *(const float *)a, y = *(const float *)b;
-    return before(y, x) - before(x, y);
+    uint32_t u;
+    memcpy(&u, &v, sizeof u);
+    return u & 0x80000000u ? ~u : u | 0x80000000u;
 }
 
-void crisk__lane_state_fill(crisk_lane_state *s, size_t n)
+/* Sorts the `n` floats of `a` in before()'s order: a least-significant-digit radix sort,
+ * three stable passes of 11 bits through `tmp` (n floats), so that loading a state stays
+ * linear in its size (qsort's comparisons were most of the time of a large load). */
+static void radix_sort(float *a, float *tmp, size_t n)
 {
+    for (int shift = 0; shift < 33; shift += 11) {
+        size_t count[2049] = {0};
+        for (size_t i = 0; i < n; i++)
+            count[((sort_key(a[i]) >> shift) & 2047) + 1]++;
+        for (size_t d = 1; d < 2049; d++)
+            count[d] += count[d - 1];
+        for (size_t i = 0; i < n; i++)
+            tmp[count[(sort_key(a[i]) >> shift) & 2047]++] = a[i];
+        float *t = a;
+        a = tmp;
+        tmp = t;
+    }
+    /* Three passes leave the result in the caller's `tmp`. */
+    memcpy(tmp, a, n * sizeof *a);
+}
+
+int crisk__lane_state_fill(crisk_lane_state *s, size_t n, crisk_error *err)
+{
+    float *tmp = malloc((n ? n : 1) * sizeof *tmp);
+    if (!tmp)
+        return crisk__fail(err, CRISK_E_NOMEM, "out of memory to sort %zu scores", n);
     memcpy(s->sorted, s->ring, n * sizeof(float));
-    qsort(s->sorted, n, sizeof(float), cmp_score);
+    radix_sort(s->sorted, tmp, n);
+    free(tmp);
     s->head = 0;
     s->count = n;
+    return 0;
 }

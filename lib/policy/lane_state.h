@@ -29,8 +29,8 @@ int crisk__lane_state_make(uint64_t fingerprint, size_t window, size_t warmup,
 void crisk__lane_state_push(crisk_lane_state *s, float v);
 
 /* Makes the window of the empty state `s` the `n` (<= window) finite scores the caller
- * wrote to s->ring[0..n), oldest first: one sort, so loading is O(n log n), not the
- * O(n * window) of pushing them one by one. */
-void crisk__lane_state_fill(crisk_lane_state *s, size_t n);
+ * wrote to s->ring[0..n), oldest first, sorting them once in linear time (pushing them
+ * one by one costs O(n * window)). Returns 0 or CRISK_E_NOMEM. */
+int crisk__lane_state_fill(crisk_lane_state *s, size_t n, crisk_error *err);
 
 #endif /* CRISK_LANE_STATE_H */

@@ -229,8 +229,7 @@ static int read_scores(crisk_lane_state *s, crisk__jpull *c, int seen, const cha
                                path, n);
         s->ring[n++] = (float)v;
     }
-    crisk__lane_state_fill(s, n);
-    return 0;
+    return crisk__lane_state_fill(s, n, err);
 }
 
 /* Fills the empty state `s` from checked state text. */

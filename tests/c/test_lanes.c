@@ -6,6 +6,7 @@
  * reproducibility.
  */
 #include "policy/lanes.h"
+#include "policy/lane_state.h"
 #include "common/siphash.h"
 
 #include "check_run.h"
@@ -466,6 +467,46 @@ START_TEST(test_policy_mutations)
 }
 END_TEST
 
+/* A loaded state's window, filled at once and sorted by radix, is bit for bit the window
+ * the live state built one score at a time: negative, signed zero, tiny and huge scores,
+ * repeated ones, and more scores than the window holds. */
+START_TEST(test_loaded_window_matches_the_live_one)
+{
+    crisk__policy *p = policy(full_policy); /* window 50 */
+    const float odd[] = {-0.0f, 0.0f, -1e-38f, 1e-45f, -3.4e38f, 3.4e38f, 0.5f, -0.5f, 0.0f,
+                         -0.0f, 0.5f};
+    enum { N = 173 };
+    float scores[N];
+    uint64_t g = 11;
+    for (int i = 0; i < N; i++)
+        scores[i] = i % 3 ? odd[i % 11] : 4 * next_score(&g) - 2;
+    crisk_lane_state *live = NULL, *loaded = NULL;
+    ck_assert_int_eq(crisk__lane_state_create(p, &live, NULL), 0);
+    static crisk__decision d[N];
+    ck_assert_int_eq(crisk__lanes_decide(p, live, scores, NULL, NULL, N, d, NULL), 0);
+    char path[] = "/tmp/crisk_state_XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    crisk_error err;
+    ck_assert_int_eq(crisk_lane_state_save(live, path, &err), 0);
+    ck_assert_msg(crisk__lane_state_read(p, path, &loaded, &err) == 0, "%s", err.message);
+    ck_assert_uint_eq(loaded->count, live->count);
+    for (size_t i = 0; i < live->count; i++) {
+        ck_assert_mem_eq(&loaded->sorted[i], &live->sorted[i], sizeof(float));
+        ck_assert_mem_eq(&loaded->ring[i], &live->ring[(live->head + i) % live->window],
+                         sizeof(float));
+    }
+    crisk_lane_state_free(live);
+    crisk_lane_state_free(loaded);
+    char prev[64];
+    snprintf(prev, sizeof prev, "%s.prev", path);
+    remove(path);
+    remove(prev);
+    crisk__policy_free(p);
+}
+END_TEST
+
 /* Writes `text` to `path`. */
 static void write_text(const char *path, const char *text)
 {
@@ -576,6 +617,7 @@ static Suite *lanes_suite(void)
     tcase_add_test(tc, test_budget_count_rounding);
     tcase_add_test(tc, test_stream_budget);
     tcase_add_test(tc, test_state_save_load);
+    tcase_add_test(tc, test_loaded_window_matches_the_live_one);
     tcase_add_test(tc, test_state_file_names_are_never_followed);
     tcase_add_test(tc, test_state_open_locks_the_file);
     tcase_add_test(tc, test_random_selection);
