@@ -25,7 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     crisk_model *m = crisk__model_new();
     if (!m)
         abort();
-    fuzz_finish_import(m, crisk__import_xgboost(root, &opts.limits, m, &err), &opts, &err);
+    fuzz_finish_import(m, crisk__import_xgboost(root, NULL, &opts.limits, m, &err), &opts, &err);
     cJSON_Delete(root);
     return 0;
 }
