@@ -405,7 +405,7 @@ static int read_gbtree(crisk_model *m, const cJSON *model, const cJSON *weight_d
     const cJSON *trees = param ? member(model, path, "trees", cJSON_Array, err) : NULL;
     if (!trees)
         return CRISK_E_FORMAT;
-    crisk__tree_source whole = {trees, NULL, 0};
+    crisk__tree_source whole = {.array = trees};
     const crisk__tree_source *src = split ? split : &whole;
     size_t num_trees, parallel;
     int rc = size_member(param, "learner.gradient_booster.model.gbtree_model_param",
@@ -418,7 +418,9 @@ static int read_gbtree(crisk_model *m, const cJSON *model, const cJSON *weight_d
     if (num_trees > limits->max_trees)
         return crisk__fail(err, CRISK_E_LIMIT, "%s: %zu trees exceed the limit max_trees = %zu",
                            path, num_trees, limits->max_trees);
-    size_t count = crisk__tree_source_count(src);
+    size_t count = 0;
+    if ((rc = crisk__tree_source_count(src, &count, err)) != 0)
+        return rc;
     if (count != num_trees)
         return crisk__fail(err, CRISK_E_FORMAT, "%s.trees: %zu trees, but num_trees = %zu", path,
                            count, num_trees);

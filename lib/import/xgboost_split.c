@@ -3,9 +3,11 @@
  * trees array is found in place (jsonpull), the rest of the document parsed by cJSON with
  * an empty trees array, and the trees handed to the importer one at a time, each parsed
  * on its own. Peak memory is the text, the model and one tree, where a cJSON tree of the
- * whole document cost about 15 times the file.
+ * whole document cost about 15 times the file. UBJSON models are split the same way by
+ * crisk__ubjson_split; their trees are decoded here one at a time.
  */
 #include "common/error.h"
+#include "common/jsonfile.h"
 #include "common/jsonpull.h"
 #include "import/import.h"
 
@@ -88,14 +90,30 @@ int crisk__xgboost_split(const char *text, size_t size, cJSON **root,
     return 0;
 }
 
-size_t crisk__tree_source_count(const crisk__tree_source *s)
+int crisk__tree_source_count(const crisk__tree_source *s, size_t *n, crisk_error *err)
 {
-    if (!s->text)
-        return (size_t)cJSON_GetArraySize(s->array);
+    if (s->ubjson) {
+        crisk__ubjson_items it;
+        int rc = crisk__ubjson_items_open(s->ubjson, s->len, s->limits, &it, err);
+        *n = 0;
+        if (rc || it.left >= 0) {
+            *n = rc ? 0 : (size_t)it.left;
+            return rc;
+        }
+        cJSON *none;
+        for (int more = 1; rc == 0 && more; *n += (size_t)more)
+            rc = crisk__ubjson_items_next(&it, 0, &none, &more, err);
+        return rc;
+    }
+    if (!s->text) {
+        *n = crisk__json_array_size(s->array);
+        return 0;
+    }
     crisk__jshared shared = {NULL, 0, (locale_t)0, NULL};
     crisk__jpull c;
     crisk__jpull_init(&c, s->text, s->len, &shared);
-    return crisk__jpull_count(&c);
+    *n = crisk__jpull_count(&c);
+    return 0;
 }
 
 /* Returns the tree object at `at` with its tree_param member alone, or NULL when it has
@@ -123,7 +141,11 @@ void crisk__tree_iter_init(crisk__tree_iter *it, const crisk__tree_source *s, in
     memset(it, 0, sizeof *it);
     it->src = s;
     it->params_only = params_only;
-    if (s->text) {
+    if (s->ubjson) {
+        crisk_error ignored; /* the same failure is reported by the count before */
+        it->failed = crisk__ubjson_items_open(s->ubjson, s->len, s->limits, &it->items,
+                                              &ignored);
+    } else if (s->text) {
         crisk__jpull_init(&it->c, s->text, s->len, &it->shared);
         crisk__jpull_enter(&it->c);
     } else {
@@ -136,6 +158,15 @@ int crisk__tree_iter_next(crisk__tree_iter *it, const cJSON **tree, crisk_error 
     cJSON_Delete(it->owned);
     it->owned = NULL;
     *tree = NULL;
+    if (it->src->ubjson) {
+        int more = 0, rc = it->failed;
+        if (rc == 0)
+            rc = crisk__ubjson_items_next(&it->items, 1, &it->owned, &more, err);
+        else
+            crisk__fail(err, rc, "trees: the UBJSON array does not open");
+        *tree = it->owned;
+        return rc;
+    }
     if (!it->src->text) {
         *tree = it->item;
         if (it->item)

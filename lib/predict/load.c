@@ -144,8 +144,11 @@ static int import_bytes(const unsigned char *data, size_t size,
         return import_json_text((const char *)data, size, limits, m, err);
     case FORMAT_UBJSON: {
         cJSON *root = NULL;
-        int rc = crisk__ubjson_parse(data, size, limits, &root, err);
-        if (rc == 0)
+        crisk__tree_source trees;
+        int rc = crisk__ubjson_split(data, size, limits, &root, &trees, err);
+        if (rc == 0 && trees.ubjson)
+            rc = crisk__import_xgboost(root, &trees, limits, m, err);
+        else if (rc == 0)
             rc = import_json_tree(root, limits, m, err);
         cJSON_Delete(root);
         return rc;
