@@ -11,7 +11,6 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 /* Declarations per batch unless --batch-rows says otherwise. */
 #define DEFAULT_BATCH_ROWS 8192
@@ -395,15 +394,13 @@ static int score_all(const crisk_bundle *bundle, score_args *a, crisk_lane_state
     return rc;
 }
 
-/* Loads the streaming state from `path` when the file exists, else makes a fresh one.
- * Returns it, or NULL after reporting. */
+/* Locks the streaming state file `path` for this run and loads it when it exists, else
+ * makes a fresh state. Returns it, or NULL after reporting. */
 static crisk_lane_state *open_state(const crisk_bundle *bundle, const char *path)
 {
     crisk_lane_state *state = NULL;
     crisk_error err;
-    struct stat st;
-    int rc = stat(path, &st) == 0 ? crisk_lane_state_load(bundle, path, &state, &err)
-                                  : crisk_lane_state_new(bundle, &state, &err);
+    int rc = crisk_lane_state_open(bundle, path, &state, &err);
     if (rc) {
         cli_report(path, err.message);
         return NULL;
@@ -481,7 +478,8 @@ const cli_command cli_cmd_score = {
     "  --rejects FILE    rejected rows as CSV line,reason,raw (JSON Lines if .jsonl);\n"
     "                    without it each reject is a line on stderr\n"
     "  --state FILE      streaming lanes: the state is loaded if FILE exists, and\n"
-    "                    saved there at the end\n"
+    "                    saved there at the end (the old one kept as FILE.prev);\n"
+    "                    FILE.lock refuses a second run on FILE meanwhile\n"
     "  --batch-rows N    declarations read and scored at a time (default 8192)\n"
     "  --explain K       reason codes: the score model's contributions grouped onto\n"
     "                    declaration fields, the top K per declaration as columns\n"
