@@ -18,6 +18,19 @@
 extern "C" {
 #endif
 
+/* Numbers given as text.
+ *
+ * One grammar for every number crisk reads from text (declaration fields, extra columns,
+ * `crisk predict` cells): [+-](digits[.[digits]] | .digits)[(e|E)[+-]digits], at most
+ * 511 bytes, converted to the correctly rounded double whatever the process locale. No
+ * spaces, no thousands separators, no hex, no inf or nan (docs/schema.md, "Numbers").
+ */
+
+/* Converts the `len` bytes at `text` (no NUL needed) to `*out`. Returns 0, or
+ * CRISK_E_INPUT (not a number by the grammar, or beyond the range of a double; `err`
+ * quotes the text) or CRISK_E_INVALID_ARGUMENT (NULL `text` or `out`). Thread-safe. */
+CRISK_API int crisk_number_parse(const char *text, size_t len, double *out, crisk_error *err);
+
 /* CSV records.
  *
  * The reader pulls its input from a FILE* in fixed-size chunks and keeps only the record

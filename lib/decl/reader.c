@@ -7,6 +7,7 @@
 
 #include "decl/schema.h"
 #include "common/error.h"
+#include "common/number.h"
 
 #include <cjson/cJSON.h>
 #include <ctype.h>
@@ -253,12 +254,8 @@ static int parse_extra(const crisk_decl_reader *r, size_t k, const char *text, d
             return crisk__fail(why, CRISK_E_INPUT, "%s: missing value", x->name);
         return 0;
     }
-    char *end;
-    errno = 0;
-    double v = strtod(text, &end);
-    while (end != text && isspace((unsigned char)*end))
-        end++;
-    if (end == text || *end != '\0' || errno == ERANGE || !isfinite(v))
+    double v;
+    if (crisk__number_parse(text, strlen(text), (locale_t)0, &v) != 0)
         return crisk__fail(why, CRISK_E_INPUT, "%s: \"%.64s\" is not a number", x->name, text);
     if (x->binary && v != 0.0 && v != 1.0)
         return crisk__fail(why, CRISK_E_INPUT, "%s: \"%.64s\" is not 0 or 1", x->name, text);
