@@ -35,8 +35,10 @@ CRISK_API int crisk_number_parse(const char *text, size_t len, double *out, cris
  *
  * The reader pulls its input from a FILE* in fixed-size chunks and keeps only the record
  * being read, so its memory does not depend on the size of the file. It understands:
- *   - fields separated by commas, records ended by LF or CRLF (and by the end of the file);
- *   - quoted fields, holding commas, line breaks and doubled quotes ("" is one quote);
+ *   - fields separated by commas, records ended by LF, CRLF or a lone CR (and by the end
+ *     of the file); lines are counted by the same rule;
+ *   - quoted fields, holding commas, doubled quotes ("" is one quote) and, unless
+ *     opts.single_line, line breaks;
  *   - a UTF-8 byte order mark at the very start of the input, which is skipped.
  * An empty line (no characters at all) is not a record and is skipped. A quote inside an
  * unquoted field is kept as an ordinary character, as Python's csv module does. A NUL
@@ -44,8 +46,9 @@ CRISK_API int crisk_number_parse(const char *text, size_t len, double *out, cris
  * are errors, each naming the line.
  */
 
-/* The layout of crisk_csv_options this header declares (see crisk_load_options). */
-#define CRISK_CSV_OPTIONS_VERSION 1
+/* The layout of crisk_csv_options this header declares (see crisk_load_options). Version
+ * 1 lacks single_line (as 0); crisk_csv_options_init and crisk_csv_open take both. */
+#define CRISK_CSV_OPTIONS_VERSION 2
 
 /* How a reader reads. Initialise with crisk_csv_options_init(). */
 typedef struct crisk_csv_options {
@@ -58,11 +61,16 @@ typedef struct crisk_csv_options {
                                  CRISK_E_LIMIT error is returned once, the rest of its
                                  line is skipped, and reading goes on at the next line
                                  (for readers that reject bad records and continue). */
+    int single_line;          /* 0 (default): a quoted field may hold line breaks. 1: every
+                                 record is one line: a line break inside quotes is a
+                                 CRISK_E_FORMAT error naming the line, after which resync
+                                 goes on at the next line (a stray quote then costs one
+                                 line, never the lines after it). Since version 2. */
 } crisk_csv_options;
 
 typedef struct crisk_csv_reader crisk_csv_reader;
 
-/* Fills `opts` with the defaults above for `version`, which must be
+/* Fills `opts` with the defaults above for `version`, which must be 1 or
  * CRISK_CSV_OPTIONS_VERSION, and writes no field that version lacks. Returns 0, or
  * CRISK_E_INVALID_ARGUMENT (NULL, or a version this crisk does not know). Thread-safe. */
 CRISK_API int crisk_csv_options_init(crisk_csv_options *opts, unsigned int version);
