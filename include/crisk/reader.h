@@ -114,15 +114,20 @@ CRISK_API void crisk_csv_free(crisk_csv_reader *reader);
  * unknown columns are ignored; a repeated column name is an error; a schema field with no
  * column is an error at the header when the field is required, else every row has it
  * missing. A row with a different number of fields than the header is rejected. Empty
- * lines are skipped and not counted. A malformed or over-long record is rejected and
- * reading resumes at the next line break (so a record broken inside a quoted field may
- * yield further rejects for its remaining lines, each counted).
+ * lines are skipped and not counted.
  *
- * JSON Lines: one JSON object per line (LF or CRLF; a UTF-8 byte order mark at the start
- * is skipped; blank lines are skipped and not counted). Keys are matched to schema fields
- * by name, unknown keys ignored; values are strings, numbers (written back with %.17g, so
- * the same double is parsed again) or null (missing). A nested value, a boolean, a
- * repeated key, a line that is not one JSON object, or an over-long line is rejected.
+ * In both formats a row is one physical line (ended by LF, CRLF or a lone CR): no field
+ * holds a line break. So every line but empty ones (JSON Lines: blank ones) is a row,
+ * appended or rejected with its own line number, and a malformed line (a quote left
+ * open, text after a closing quote, more than max_line_bytes) costs that line only:
+ * reading resumes at the next.
+ *
+ * JSON Lines: one JSON object per line (a UTF-8 byte order mark at the start is skipped;
+ * blank lines are skipped and not counted). Keys are matched to schema fields by name,
+ * unknown keys ignored; values are strings (with every byte they hold: an escaped NUL is
+ * refused), numbers (their literal text, as written: a 20-digit id keeps its digits) or
+ * null (missing). A nested value, a boolean, a repeated key, a line that is not one JSON
+ * object, or an over-long line is rejected.
  *
  * In both formats a record holding invalid UTF-8 is rejected, naming the byte offset.
  *
