@@ -92,6 +92,17 @@ int crisk__canon_code(const char *s, size_t len, char *out, size_t *out_len, cha
     return 0;
 }
 
+/* Checks the canonical form without writing it; see canon.h. */
+int crisk__canon_is(const char *s, size_t len)
+{
+    if (len == 0 || s[0] == ' ' || s[len - 1] == ' ')
+        return 0;
+    for (size_t i = 0; i < len; i++)
+        if (s[i] < ' ' || s[i] > '~' || (s[i] >= 'a' && s[i] <= 'z'))
+            return 0;
+    return 1;
+}
+
 /* The digits of an HS code's canonical form; see canon.h. */
 int crisk__canon_hs(const char *s, size_t len, size_t min_digits, char *out, size_t *out_len,
                     char *why)

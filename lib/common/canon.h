@@ -21,6 +21,11 @@
  * mark, a zero-width or look-alike character, invalid UTF-8), naming its byte offset. */
 int crisk__canon_code(const char *s, size_t len, char *out, size_t *out_len, char *why);
 
+/* Returns 1 when the `len` bytes at `s` are already in the canonical form of
+ * crisk__canon_code (and not blank), else 0: for values read back from a fitted schema,
+ * which must match declarations byte for byte. */
+int crisk__canon_is(const char *s, size_t len);
+
 /* Writes the digits of the HS code in the `len` bytes at `s` (its canonical code form,
  * then dots and spaces dropped) to `out` (room for 13 bytes, NUL-terminated) and their
  * number to `*out_len`. Returns 0, or -1 with the reason in `why`: not a code, a

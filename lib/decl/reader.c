@@ -13,7 +13,6 @@
 #include "common/number.h"
 
 #include <cjson/cJSON.h>
-#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
