@@ -167,7 +167,7 @@ typedef struct crisk_decl_reject {
     uint64_t line;        /* 1-based line where the row starts */
     const char *reason;   /* NUL-terminated */
     const char *raw;      /* the row's text, cut to max_raw_bytes, invalid UTF-8 bytes
-                             replaced by '?'; NUL-terminated. JSON Lines: the line as
+                             and NUL bytes replaced by '?'; NUL-terminated. JSON Lines: the line as
                              read. CSV: the row's fields written back as one CSV record
                              (quoting normalised); empty for a record whose quoting or
                              length made it unreadable. */

@@ -167,14 +167,15 @@ static size_t utf8_invalid_at(const char *s, size_t n)
 }
 
 /* Copies `n` bytes at `s` into the reader's raw buffer, replacing bytes that are not
- * valid UTF-8 by '?' and cutting at a character boundary within max_raw_bytes. Appends
- * to what `*len` bytes already hold; returns 1 when something was cut. */
+ * valid UTF-8, and NUL bytes (the text is NUL-terminated), by '?' and cutting at a
+ * character boundary within max_raw_bytes. Appends to what `*len` bytes already hold;
+ * returns 1 when something was cut. */
 static int raw_append(crisk_decl_reader *r, size_t *len, const char *s, size_t n)
 {
     const unsigned char *u = (const unsigned char *)s;
     size_t cap = r->opts.max_raw_bytes;
     for (size_t i = 0; i < n;) {
-        size_t seq = utf8_sequence(u + i, n - i);
+        size_t seq = u[i] ? utf8_sequence(u + i, n - i) : 0;
         size_t take = seq ? seq : 1;
         if (*len + take > cap) {
             r->raw[*len] = '\0';

@@ -429,6 +429,13 @@ START_TEST(values_are_read_as_written)
     expect_text(&r, 1, "id", "D3");
     expect_text(&r, 1, "hs", "8517");
     run_free(&r);
+    /* A raw NUL byte is no JSON; the reject's raw text shows it as '?' (collect() checks
+     * that the text is as long as it says). */
+    static const char nul[] = "{\"id\": \"A\",\0 \"date\": \"2024-01-01\"}\n";
+    ck_assert_int_eq(read_text(&r, nul, sizeof nul - 1, CRISK_DECL_JSONL, NULL, &err), 0);
+    ck_assert_uint_eq(r.rejected, 1);
+    ck_assert_str_eq(r.rejects.raw[0], "{\"id\": \"A\",? \"date\": \"2024-01-01\"}");
+    run_free(&r);
     static const char csv[] = "id,date\nA,2024-01-01\n\xEF\xBB\xBF" "B,2024-01-01\n";
     ck_assert_int_eq(read_text(&r, csv, sizeof csv - 1, CRISK_DECL_CSV, NULL, &err), 0);
     ck_assert_uint_eq(r.read, 2);
