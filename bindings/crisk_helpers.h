@@ -176,7 +176,7 @@ static inline crisk_device_keys *device_keys_load(const char *path, crisk_error 
 }
 
 /* Fills `opts` for reading an event stream: the defaults, verified with `keys` (NULL: no
- * device has a key) and demanding an HMAC of every event when `require_hmac` is non-zero. */
+ * device is known, so every event is refused) and demanding an HMAC of every event when `require_hmac` is non-zero. */
 static inline void events_options(crisk_events_options *opts, const crisk_device_keys *keys,
                                   int require_hmac)
 {
@@ -187,8 +187,9 @@ static inline void events_options(crisk_events_options *opts, const crisk_device
 
 /* Reads the JSON Lines event stream in the `size` bytes at `data` for `schema`, keeping
  * the events `batch` can use (every accepted one when NULL), verified with `keys` (NULL:
- * no device has a key) and demanding an HMAC of every event when `require_hmac` is
- * non-zero. Returns the events (rejects included), or NULL with `err` filled. */
+ * no device is known, so every event is refused) and demanding an HMAC of every event
+ * when `require_hmac` is non-zero. Returns the events (rejects included), or NULL with
+ * `err` filled. */
 static inline crisk_events *events_parse(const crisk_schema *schema, const crisk_batch *batch,
                                          const void *data, size_t size,
                                          const crisk_device_keys *keys, int require_hmac,
@@ -441,6 +442,17 @@ static inline int interactions_into(const crisk_model *model, const float *rows,
     crisk_predict_options opts;
     explain_options(&opts, threads, pool, iteration_begin, iteration_end);
     return crisk_interactions(model, rows, nrows, ncols, &opts, out, err);
+}
+
+/* Re-codes the category value `data` (`size` bytes of UTF-8) of feature `feature` to the
+ * model's code (crisk_model_category_code): returns it (NaN: missing), or NaN with `err`
+ * filled (err->code non-zero) when the model refuses the value. */
+static inline double category_code(const crisk_model *model, size_t feature,
+                                   const void *data, size_t size, crisk_error *err)
+{
+    float code = NAN;
+    err->code = crisk_model_category_code(model, feature, data, size, &code, err);
+    return code;
 }
 
 #endif /* CRISK_BINDINGS_HELPERS_H */

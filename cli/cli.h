@@ -195,6 +195,7 @@ typedef struct cli_events {
     crisk_device_keys *keys;
     crisk_events *current;                       /* the events of the current batch */
     int reported;                                /* refused events already reported */
+    int64_t now;                                 /* the reference time of every read */
 } cli_events;
 
 /* The options above, for a command's option table. */

@@ -3,6 +3,35 @@
  */
 #include "cli.h"
 
+#include <string.h>
+
+/* Prints one line per feature storing category values: `categories[NAME]: [...]`, the
+ * values in code order as a JSON array (text quoted, numbers bare); NAME is the feature's
+ * stored name, or its index. */
+static void print_categories(const crisk_model *model)
+{
+    for (size_t f = 0; f < crisk_model_num_features(model); f++) {
+        size_t n = crisk_model_num_categories(model, f);
+        if (n == 0)
+            continue;
+        const char *name = crisk_model_feature_name(model, f);
+        if (name)
+            printf("categories[%s]: [", name);
+        else
+            printf("categories[%zu]: [", f);
+        int numeric = crisk_model_categories_numeric(model, f);
+        for (size_t c = 0; c < n; c++) {
+            const char *v = crisk_model_category(model, f, c);
+            fputs(c ? ", " : "", stdout);
+            if (numeric)
+                fputs(v, stdout);
+            else
+                cli_write_json_text(stdout, v, strlen(v));
+        }
+        fputs("]\n", stdout);
+    }
+}
+
 /* Runs `crisk inspect`: loads the model and prints its description; returns the
  * exit code. */
 static int run(int argc, char **argv)
@@ -34,6 +63,7 @@ static int run(int argc, char **argv)
     crisk_model_digest(model, digest);
     crisk_hex_encode(digest, sizeof digest, hex);
     printf("sha256: %s\n", hex);
+    print_categories(model);
     crisk_model_free(model);
     if (fflush(stdout) != 0) {
         cli_report("stdout", "write error");
@@ -48,7 +78,8 @@ const cli_command cli_cmd_inspect = {
     "describes a model",
     "inspect  prints the model's format, objective, booster, trees, iterations,\n"
     "         depth, nodes, features, classes, outputs, memory and sha256, one per\n"
-    "         line.\n"
+    "         line; then, for each feature storing category values (the value each\n"
+    "         code stands for), 'categories[NAME]: [...]' in code order.\n"
     "  --model MODEL     an XGBoost (JSON, UBJSON, legacy binary), LightGBM (text) or\n"
     "                    crisk logistic model file\n"
     "  --sha256 HEX      refuse the model unless its SHA-256 is HEX (pinning)\n",

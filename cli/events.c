@@ -9,22 +9,28 @@
 
 #include <errno.h>
 #include <string.h>
+#include <time.h>
 
 const char cli_event_usage[] =
     "event options (score, fit, evaluate; docs/events.md):\n"
     "  --events FILE       border sensor events (JSON Lines) joined to the\n"
     "                      declarations for the schema's event features; read again\n"
     "                      for each batch, keeping only that batch's keys and window\n"
-    "  --device-keys FILE  per-device HMAC keys (crisk-device-keys JSON)\n"
+    "  --device-keys FILE  (needed with --events) the devices whose events count:\n"
+    "                      each with its HMAC key, or listed as \"unsigned\": true\n"
+    "                      (crisk-device-keys JSON); an event of any other device is\n"
+    "                      refused (unknown_device)\n"
     "  --require-hmac      refuse every event without a valid HMAC\n"
     "  --event-rejects FILE  refused events as CSV line,kind,reason (default:\n"
     "                      stderr); stderr gets 'events read: R, accepted: A,\n"
-    "                      rejected: J' (R = A + J)\n";
+    "                      rejected: J; accepted unsigned: U' (R = A + J)\n"
+    "  events later than the start of the run plus 300 s are refused (future_time)\n";
 
 /* Kind names for the event rejects file, by crisk_event_reject. */
 static const char *const kind_names[] = {
     "", "malformed", "unknown_key", "unknown_type", "bad_time", "bad_payload",
-    "missing_hmac", "unverifiable", "bad_hmac", "duplicate_id", "out_of_order"};
+    "missing_hmac", "unverifiable", "bad_hmac", "duplicate_id", "out_of_order",
+    "unknown_device", "future_time"};
 
 /* Loads the device keys of `ev` when a key file was given. Returns 0, or
  * CLI_EXIT_FAILURE after reporting. */
@@ -33,9 +39,15 @@ int cli_events_open(cli_events *ev)
     ev->keys = NULL;
     ev->current = NULL;
     ev->reported = 0;
+    ev->now = (int64_t)time(NULL); /* one reference time, so every batch's read agrees */
     if (!ev->path && (ev->keys_path || ev->rejects_path || ev->require_hmac)) {
         fprintf(stderr, "crisk: --device-keys, --require-hmac and --event-rejects need "
                         "--events\n");
+        return CLI_EXIT_USAGE;
+    }
+    if (ev->path && !ev->keys_path) {
+        fprintf(stderr, "crisk: --events needs --device-keys: only the devices it lists "
+                        "(with a key, or as \"unsigned\": true) are evidence\n");
         return CLI_EXIT_USAGE;
     }
     crisk_error err;
@@ -69,9 +81,10 @@ static int report(const cli_events *ev, const crisk_events *e, crisk_error *err)
                     (unsigned long long)line, kind_names[kind], reason);
         }
     }
-    fprintf(stderr, "events read: %llu, accepted: %llu, rejected: %zu\n",
-            (unsigned long long)crisk_events_num_read(e),
-            (unsigned long long)crisk_events_num_accepted(e), crisk_events_num_rejects(e));
+    fprintf(stderr, "events read: %llu, accepted: %llu, rejected: %zu; accepted unsigned: "
+            "%llu\n", (unsigned long long)crisk_events_num_read(e),
+            (unsigned long long)crisk_events_num_accepted(e), crisk_events_num_rejects(e),
+            (unsigned long long)crisk_events_num_unverified(e));
     if (f && cli_finish_output(f, ev->rejects_path) != 0)
         return crisk_error_set(err, CRISK_E_IO, "%s: write failed", ev->rejects_path);
     return 0;
@@ -90,6 +103,7 @@ int cli_events_attach(cli_events *ev, const crisk_schema *schema, crisk_batch *b
     crisk_events_options_init(&opts, CRISK_EVENTS_OPTIONS_VERSION);
     opts.keys = ev->keys;
     opts.require_hmac = ev->require_hmac;
+    opts.now = ev->now;
     int rc = crisk_events_load(schema, batch, ev->path, &opts,
                                &ev->current, err);
     if (rc == 0 && !ev->reported) {

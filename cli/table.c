@@ -11,6 +11,7 @@
 
 struct cli_table {
     crisk_csv_reader *csv;
+    const crisk_model *model; /* re-codes the cells of features storing categories */
     size_t num_features;
     size_t num_columns;   /* fields in the header, and so in every row */
     long *column_feature; /* per column: the feature it fills, or -1 (ignored) */
@@ -121,6 +122,7 @@ int cli_table_open(FILE *f, const crisk_model *model, int ignore_extra, cli_tabl
     cli_table *t = calloc(1, sizeof *t);
     if (!t)
         return crisk_error_set(err, CRISK_E_NOMEM, "out of memory for a table");
+    t->model = model;
     t->num_features = crisk_model_num_features(model);
     /* Room for wide models' rows: a generous 64 bytes per cell beyond the default. */
     crisk_csv_options opts;
@@ -180,6 +182,25 @@ static int parse_cell(const char *cell, float *out)
     return 0;
 }
 
+/* Re-codes the cell of feature `f`, which stores category values, by value: a stored value
+ * is its code (even "NA" when the model stores it: Namibia's country code); any other
+ * missing cell is NaN; any other value gets what the model's library gives a category it
+ * never saw (crisk_model_category_code: XGBoost refuses it). Returns 0 or a negative
+ * code with `err` holding the library's message. */
+static int category_cell(const crisk_model *model, size_t f, const char *cell, float *out,
+                         crisk_error *err)
+{
+    int rc = crisk_model_category_code(model, f, cell, strlen(cell), out, err);
+    if (rc == 0 && !isnan(*out))
+        return 0;
+    float missing;
+    if (parse_cell(cell, &missing) == 0 && isnan(missing)) {
+        *out = NAN;
+        return 0;
+    }
+    return rc;
+}
+
 /* Parses up to `max_rows` rows into `rows`; returns 0 or a negative code. */
 int cli_table_read(cli_table *t, float *rows, size_t max_rows, size_t *nrows,
                    size_t *first_line, size_t *last_line, crisk_error *err)
@@ -208,7 +229,13 @@ int cli_table_read(cli_table *t, float *rows, size_t max_rows, size_t *nrows,
         for (size_t c = 0; c < n; c++) {
             if (t->column_feature[c] < 0)
                 continue;
-            if (parse_cell(fields[c], &row[t->column_feature[c]]) != 0)
+            size_t f = (size_t)t->column_feature[c];
+            crisk_error why;
+            if (crisk_model_num_categories(t->model, f) > 0) {
+                if (category_cell(t->model, f, fields[c], &row[f], &why) != 0)
+                    return crisk_error_set(err, why.code, "line %zu, column %zu (\"%s\"): %s",
+                                           line, c + 1, t->column_name[c], why.message);
+            } else if (parse_cell(fields[c], &row[f]) != 0)
                 return crisk_error_set(err, CRISK_E_INPUT,
                                   "line %zu, column %zu (\"%s\"): \"%.64s\" is not a number",
                                   line, c + 1, t->column_name[c], fields[c]);

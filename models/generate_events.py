@@ -10,7 +10,9 @@ correlation), gives every declaration a container and a truck, and writes:
   often for fraudulent declarations — seal breaches (`seal.opened`, `seal.tampered`),
   route deviations and high X-ray anomaly scores;
 - the device key file: seal readers and X-ray stations sign their events (HMAC-SHA256 over
-  the canonical bytes of docs/events.md, "Signing"); RFID gates and GPS units do not.
+  the canonical bytes of docs/events.md, "Signing"); RFID gates and GPS units cannot, and
+  are listed one by one as `"unsigned": true` (crisk refuses the events of a device the
+  file does not list).
 With --drop-labels the declarations are written without the label columns (fraud,
 fraud_type, revenue), for a scoring file whose events still follow the hidden labels.
 With --unwatched P, a share P of the shipments (drawn independently of fraud) carries no
@@ -89,7 +91,8 @@ def container_number(i: int, rng: np.random.Generator) -> str:
 
 
 def generate(decls: list[dict], seed: int, forged: int, unwatched: float = 0.0):
-    """Returns (declarations with keys, event lines in time order, device keys)."""
+    """Returns (declarations with keys, event lines in time order, device keys: a key per
+    signing device, None per device listed as unsigned)."""
     rng = np.random.default_rng(seed)
     # A stream of its own, so that the other draws do not depend on `unwatched`.
     watch_rng = np.random.default_rng([seed, 1])
@@ -99,6 +102,7 @@ def generate(decls: list[dict], seed: int, forged: int, unwatched: float = 0.0):
     gates = [f"RFID-GATE-{k:02d}" for k in range(25)]
     keys = {d: bytes(rng.integers(0, 256, size=32, dtype=np.uint8))
             for d in seal_readers + xray_stations}
+    keys.update({d: None for d in gates + [f"GPS-TRK-{k:05d}" for k in range(n_trucks)]})
     zone = {d: OFFSETS[int(rng.integers(0, len(OFFSETS)))]
             for d in seal_readers + xray_stations + gates}
     events = []  # (utc time, tie order, event dict, signing device or None)
@@ -170,6 +174,14 @@ def generate(decls: list[dict], seed: int, forged: int, unwatched: float = 0.0):
     return out, lines, keys
 
 
+def key_file(keys: dict) -> dict:
+    """Returns the device key file (docs/events.md, "Device keys") of `keys` (device id:
+    its key, or None for a device listed as unsigned)."""
+    return {"format": "crisk-device-keys", "version": 1,
+            "devices": [{"device_id": d, "key": k.hex()} if k is not None
+                        else {"device_id": d, "unsigned": True} for d, k in keys.items()]}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--declarations", required=True, help="CSV from models/generate.py")
@@ -199,9 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     with open(a.events, "w") as f:
         f.write("\n".join(lines) + "\n")
     with open(a.keys, "w") as f:
-        json.dump({"format": "crisk-device-keys", "version": 1,
-                   "devices": [{"device_id": d, "key": k.hex()} for d, k in keys.items()]},
-                  f, indent=1)
+        json.dump(key_file(keys), f, indent=1)
         f.write("\n")
     return 0
 

@@ -58,6 +58,7 @@ CRISK_RUN_UNLESS_PENDING(predict_into)
 CRISK_RUN_UNLESS_PENDING(predict_array)
 CRISK_RUN_UNLESS_PENDING(explain_into)
 CRISK_RUN_UNLESS_PENDING(explain_array)
+CRISK_RUN_UNLESS_PENDING(category_code)
 CRISK_RUN_UNLESS_PENDING(decl_file_read)
 CRISK_RUN_UNLESS_PENDING(schema_fit)
 CRISK_RUN_UNLESS_PENDING(decl_file_training_matrix)
@@ -290,6 +291,10 @@ size_t crisk_model_num_features(const crisk_model *model);
 size_t crisk_model_num_outputs(const crisk_model *model);
 size_t crisk_model_num_margins(const crisk_model *model);
 const char *crisk_model_feature_name(const crisk_model *model, size_t index);
+size_t crisk_model_num_categories(const crisk_model *model, size_t feature);
+const char *crisk_model_category(const crisk_model *model, size_t feature, size_t code);
+double category_code(const crisk_model *model, size_t feature, const void *data,
+                     size_t size, crisk_error *err);
 void crisk_model_get_info(const crisk_model *model, crisk_model_info *info);
 crisk_pool *pool_create(int threads, crisk_error *err);
 void crisk_pool_free(crisk_pool *pool);

@@ -164,6 +164,8 @@ size_t crisk_model_num_features(const crisk_model *model);
 size_t crisk_model_num_outputs(const crisk_model *model);
 size_t crisk_model_num_margins(const crisk_model *model);
 const char *crisk_model_feature_name(const crisk_model *model, size_t index);
+size_t crisk_model_num_categories(const crisk_model *model, size_t feature);
+const char *crisk_model_category(const crisk_model *model, size_t feature, size_t code);
 void crisk_model_get_info(const crisk_model *model, crisk_model_info *info);
 crisk_pool *pool_create(int threads, crisk_error *err);
 void crisk_pool_free(crisk_pool *pool);
@@ -298,6 +300,8 @@ int contributions_into(const crisk_model *model, const float *rows, size_t nrows
                        size_t ncols, float *out, size_t out_len, int threads,
                        crisk_pool *pool, size_t iteration_begin, size_t iteration_end,
                        crisk_error *err);
+double category_code(const crisk_model *model, size_t feature, const void *data,
+                     size_t size, crisk_error *err);
 int interactions_into(const crisk_model *model, const float *rows, size_t nrows,
                       size_t ncols, float *out, size_t out_len, int threads,
                       crisk_pool *pool, size_t iteration_begin, size_t iteration_end,

@@ -23,21 +23,28 @@ typedef struct crisk_events crisk_events;
  * keys"). Immutable once loaded. */
 typedef struct crisk_device_keys crisk_device_keys;
 
-/* Loads a device key file. Returns 0, or CRISK_E_IO / CRISK_E_FORMAT (naming the JSON
- * path) / CRISK_E_NOMEM. Thread-safe. */
+/* Loads a device key file: each device with its key, or listed as "unsigned": true (its
+ * events are then accepted without an HMAC, as unverified evidence). A key of fewer than
+ * 8 distinct byte values (all zero, ...) is refused as a placeholder. Returns 0, or
+ * CRISK_E_IO / CRISK_E_FORMAT (naming the JSON path) / CRISK_E_NOMEM. Thread-safe. */
 CRISK_API int crisk_device_keys_load(const char *path, crisk_device_keys **out,
                                      crisk_error *err);
 
 /* Frees device keys. NULL is a no-op. */
 CRISK_API void crisk_device_keys_free(crisk_device_keys *keys);
 
+/* The value of crisk_events_options.now that asks for the default (the wall clock). */
+#define CRISK_EVENTS_NOW_AUTO INT64_MIN
+
 /* How an event stream is read. Initialise with crisk_events_options_init(); more fields
- * may follow in later versions (see "Options structs" in crisk.h). */
-#define CRISK_EVENTS_OPTIONS_VERSION 1
+ * may follow in later versions (see "Options structs" in crisk.h). Version 1 lacks `now`
+ * and `future_seconds` and reads with their defaults. */
+#define CRISK_EVENTS_OPTIONS_VERSION 2
 typedef struct crisk_events_options {
     unsigned int version;  /* CRISK_EVENTS_OPTIONS_VERSION: the layout; set by _init() */
-    const crisk_device_keys *keys; /* NULL: no device has a key (an event carrying an HMAC
-                                      is then refused as unverifiable) */
+    const crisk_device_keys *keys; /* NULL: no device is known, so every event is refused
+                                      (unknown_device); only devices listed in the key
+                                      file, with a key or as "unsigned", are evidence */
     int      require_hmac;   /* nonzero: every event needs a valid HMAC, whatever its
                                 device; default 0 (devices marked "required" need one) */
     size_t   max_events;     /* events kept in the index; more fails with CRISK_E_LIMIT;
@@ -45,6 +52,14 @@ typedef struct crisk_events_options {
     size_t   max_rejects;    /* refused events listed; more fails with CRISK_E_LIMIT;
                                 default 1,000,000 */
     size_t   max_line_bytes; /* a longer line is refused as malformed; default 65,536 */
+    int64_t  now;            /* the reference time, seconds since 1970-01-01T00:00:00Z
+                                (to 9999): an event later than now + future_seconds is
+                                refused
+                                (future_time); default CRISK_EVENTS_NOW_AUTO, the wall clock
+                                when the read starts. Give one value to every read of a
+                                run, so that every read accepts the same events */
+    int64_t  future_seconds; /* the tolerance for device clocks ahead of `now`, 0 to
+                                86,400; default 300 (5 minutes) */
 } crisk_events_options;
 
 /* Fills `opts` with the defaults above for `version`, which must be
@@ -75,10 +90,13 @@ CRISK_API int crisk_events_parse(const crisk_schema *schema, const crisk_batch *
 /* Frees events. NULL is a no-op; a batch they are joined to must not be scored after. */
 CRISK_API void crisk_events_free(crisk_events *events);
 
-/* Returns the number of events read (non-blank lines), accepted, and kept in the index
- * (accepted events the batch given at load can use). read = accepted + rejects. */
+/* Returns the number of events read (non-blank lines), accepted, accepted unverified
+ * (without an HMAC, from a device listed as "unsigned" or with "required": false), and
+ * kept in the index (accepted events the batch given at load can use).
+ * read = accepted + rejects. */
 CRISK_API uint64_t crisk_events_num_read(const crisk_events *events);
 CRISK_API uint64_t crisk_events_num_accepted(const crisk_events *events);
+CRISK_API uint64_t crisk_events_num_unverified(const crisk_events *events);
 CRISK_API size_t crisk_events_num_kept(const crisk_events *events);
 
 /* Why an event was refused. */
@@ -90,10 +108,14 @@ typedef enum crisk_event_reject {
     CRISK_EVENT_BAD_TIME,        /* time is not RFC 3339 with a UTC offset */
     CRISK_EVENT_BAD_PAYLOAD,     /* the payload does not fit the type (xray.result) */
     CRISK_EVENT_MISSING_HMAC,    /* no hmac, and the device (or the options) need one */
-    CRISK_EVENT_UNVERIFIABLE,    /* an hmac, but no key for the device */
+    CRISK_EVENT_UNVERIFIABLE,    /* an hmac, but the device is listed as unsigned */
     CRISK_EVENT_BAD_HMAC,        /* the hmac does not match: forged or altered */
     CRISK_EVENT_DUPLICATE_ID,    /* an event_id accepted earlier in the stream */
-    CRISK_EVENT_OUT_OF_ORDER     /* earlier than the device's last accepted event */
+    CRISK_EVENT_OUT_OF_ORDER,    /* earlier than the device's last accepted event of the
+                                    same or stronger standing (docs/events.md) */
+    CRISK_EVENT_UNKNOWN_DEVICE,  /* the device is not in the key file (with a key, or
+                                    listed as "unsigned") */
+    CRISK_EVENT_FUTURE_TIME      /* later than the reference time plus its tolerance */
 } crisk_event_reject;
 
 /* Returns the number of refused events, and the kind of refusal `i` (0 when out of range),

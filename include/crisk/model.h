@@ -27,7 +27,8 @@ typedef struct crisk_load_limits {
     size_t max_features;    /* features; default 1,000,000 */
     size_t max_outputs;     /* classes or outputs; default 10,000 */
     size_t max_category;    /* largest category value a categorical split may test, plus
-                               one; default 2^24 (XGBoost's own bound) */
+                               one, and most category values a feature may store; default
+                               2^24 (XGBoost's own bound) */
 } crisk_load_limits;
 
 /* How a model is loaded. Initialise with crisk_load_options_init(); more fields may
@@ -102,6 +103,41 @@ CRISK_API size_t crisk_model_num_margins(const crisk_model *model);
  * stores no names or `index` is out of range. The string lives as long as the model.
  * Thread-safe. */
 CRISK_API const char *crisk_model_feature_name(const crisk_model *model, size_t index);
+
+/* Category values. A model trained on categorical columns stores, per categorical
+ * feature, the value each category code stands for: XGBoost 3.1+ in its `cats` section,
+ * LightGBM in model.txt's `pandas_categorical` line. Text values are re-coded to the
+ * model's codes by value with crisk_model_category_code(); passing the codes of one's
+ * own category dictionary instead scores the wrong categories. Models that store no
+ * values (older XGBoost, models trained on codes) take codes as numbers, as always. */
+
+/* Returns how many category values feature `feature` stores (its codes are 0 .. n-1),
+ * or 0 when it stores none or `feature` is out of range. Thread-safe. */
+CRISK_API size_t crisk_model_num_categories(const crisk_model *model, size_t feature);
+
+/* Returns 1 if feature `feature` stores its category values as numbers (the trainer's
+ * categories were numbers), 0 if as text or none. Thread-safe. */
+CRISK_API int crisk_model_categories_numeric(const crisk_model *model, size_t feature);
+
+/* Returns the value that category code `code` of feature `feature` stands for, as
+ * NUL-terminated UTF-8 text (a number in its shortest round-trip decimal form), or NULL
+ * when `feature` or `code` is out of range. The string lives as long as the model.
+ * Thread-safe. */
+CRISK_API const char *crisk_model_category(const crisk_model *model, size_t feature,
+                                           size_t code);
+
+/* Re-codes the category value `value` (`length` bytes of text, not NUL-terminated) of
+ * feature `feature` to the model's code, stored in the caller's `*code`. A feature
+ * storing numbers matches `value` read as a decimal number (strtod's form, the whole
+ * text), by value ("10" and "1e1" are 10). A value the model never saw gets what the
+ * training library gives it: an XGBoost model refuses it with CRISK_E_INPUT naming the
+ * feature and the value (XGBoost raises); a LightGBM model returns 0 with `*code` NaN, a
+ * missing value (LightGBM scores a category outside its training set as missing).
+ * Returns 0, CRISK_E_INPUT (an unseen value, as above), or CRISK_E_INVALID_ARGUMENT
+ * (NULL pointers, a feature out of range or storing no categories). Thread-safe. */
+CRISK_API int crisk_model_category_code(const crisk_model *model, size_t feature,
+                                        const char *value, size_t length, float *code,
+                                        crisk_error *err);
 
 /* Writes to `out` the SHA-256 digest of the bytes the model was loaded from (the whole
  * file, or the whole buffer): the value to pin with crisk_load_options.expected_sha256.

@@ -38,7 +38,7 @@ struct crisk_events {
     size_t nev;
     crisk__event_reject *rejects;
     size_t nrejects;
-    uint64_t read, accepted;
+    uint64_t read, accepted, unverified; /* unverified: accepted without an HMAC */
 };
 
 /* Writes the lookup key of kind `type` and value `value` (`len` bytes) into `buf` (of at

@@ -1,8 +1,9 @@
 /*
  * events/stream.c — reading a border sensor event stream (JSON Lines, docs/events.md): each line
- * checked (shape, key kind, type, RFC 3339 time, payload, HMAC, duplicate id, arrival
- * order per device), refused events listed with line and reason, accepted ones kept —
- * only those a given batch can use — in an index by key sorted by time.
+ * checked (shape, key kind, type, RFC 3339 time, payload, the device's entry in the key
+ * file and its HMAC, the future bound, duplicate id and arrival order per device),
+ * refused events listed with line and reason, accepted ones kept — only those a given
+ * batch can use — in an index by key sorted by time.
  */
 #include "common/canon.h"
 #include "common/error.h"
@@ -21,9 +22,11 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define MAX_ID_BYTES 256       /* event_id and device_id */
 #define MAX_REASON 240
@@ -33,7 +36,7 @@
 struct crisk_device_keys {
     crisk__strmap ids;          /* device ids, numbered as `key` */
     unsigned char (*key)[64];
-    uint8_t *len, *required;
+    uint8_t *len, *required;    /* len 0: a device listed as unsigned (no key) */
 };
 
 /* Frees device keys, wiping the key bytes. */
@@ -50,11 +53,55 @@ void crisk_device_keys_free(crisk_device_keys *k)
     free(k);
 }
 
+/* Returns 1 when the `n` key bytes at `key` have fewer than 8 distinct values (all zero,
+ * one byte repeated, a short pattern): a placeholder, not a secret. A random key of 16
+ * bytes or more has so few with odds below 10^-12. */
+static int placeholder_key(const unsigned char *key, long n)
+{
+    unsigned char seen[256] = {0};
+    int distinct = 0;
+    for (long i = 0; i < n; i++)
+        distinct += !seen[key[i]]++;
+    return distinct < 8;
+}
+
+/* Reads the key of device entry `it` (at `at`) into slot `idx` of `k`: 16 to 64 bytes as
+ * hex, or none when the entry says "unsigned": true; returns 0 or an error code. */
+static int read_key(crisk_device_keys *k, const cJSON *it, size_t idx, const char *at,
+                    crisk_error *err)
+{
+    const cJSON *key = cJSON_GetObjectItemCaseSensitive(it, "key");
+    const cJSON *uns = cJSON_GetObjectItemCaseSensitive(it, "unsigned");
+    const cJSON *req = cJSON_GetObjectItemCaseSensitive(it, "required");
+    if (uns && !cJSON_IsTrue(uns))
+        return crisk__fail(err, CRISK_E_FORMAT, "%s.unsigned: expected true (leave it out "
+                           "for a device with a key)", at);
+    if (uns && (key || req))
+        return crisk__fail(err, CRISK_E_FORMAT, "%s: a device listed as \"unsigned\": true "
+                           "takes no \"%s\"", at, key ? "key" : "required");
+    if (uns)
+        return 0; /* len 0, required 0: its events are accepted unverified */
+    if (req && !cJSON_IsBool(req))
+        return crisk__fail(err, CRISK_E_FORMAT, "%s.required: expected true or false", at);
+    long bytes = cJSON_IsString(key)
+                     ? crisk__hex_decode_text(key->valuestring, k->key[idx], 64)
+                     : -1;
+    if (bytes < 16)
+        return crisk__fail(err, CRISK_E_FORMAT, "%s.key: expected 16 to 64 bytes as hex "
+                           "digits (or \"unsigned\": true for a device that cannot sign)", at);
+    if (placeholder_key(k->key[idx], bytes))
+        return crisk__fail(err, CRISK_E_FORMAT, "%s.key: a placeholder, not a secret (fewer "
+                           "than 8 distinct byte values, e.g. all zero)", at);
+    k->len[idx] = (uint8_t)bytes;
+    k->required[idx] = !req || cJSON_IsTrue(req);
+    return 0;
+}
+
 /* Reads device entry `it` (at devices[i]) into `k`; returns 0 or an error code. */
 static int read_device(crisk_device_keys *k, const cJSON *it, size_t i, crisk_error *err)
 {
-    static const char *const allowed[] = {"device_id", "key", "required", "description",
-                                          NULL};
+    static const char *const allowed[] = {"device_id", "key", "required", "unsigned",
+                                          "description", NULL};
     char at[48];
     snprintf(at, sizeof at, "devices[%zu]", i);
     if (!cJSON_IsObject(it))
@@ -63,28 +110,16 @@ static int read_device(crisk_device_keys *k, const cJSON *it, size_t i, crisk_er
     if (rc)
         return rc;
     const cJSON *id = cJSON_GetObjectItemCaseSensitive(it, "device_id");
-    const cJSON *key = cJSON_GetObjectItemCaseSensitive(it, "key");
-    const cJSON *req = cJSON_GetObjectItemCaseSensitive(it, "required");
     if (!cJSON_IsString(id) || !id->valuestring[0] || strlen(id->valuestring) > MAX_ID_BYTES)
         return crisk__fail(err, CRISK_E_FORMAT, "%s.device_id: expected a string of 1 to %d "
                            "bytes", at, MAX_ID_BYTES);
-    if (req && !cJSON_IsBool(req))
-        return crisk__fail(err, CRISK_E_FORMAT, "%s.required: expected true or false", at);
     size_t n = strlen(id->valuestring), idx;
     if (crisk__strmap_find(&k->ids, id->valuestring, n) >= 0)
         return crisk__fail(err, CRISK_E_FORMAT, "%s.device_id: \"%s\" is listed twice", at,
                            id->valuestring);
     if ((rc = crisk__strmap_insert(&k->ids, id->valuestring, n, &idx)))
         return crisk__fail(err, rc, "%s: out of memory", at);
-    long bytes = cJSON_IsString(key)
-                     ? crisk__hex_decode_text(key->valuestring, k->key[idx], 64)
-                     : -1;
-    if (bytes < 16)
-        return crisk__fail(err, CRISK_E_FORMAT, "%s.key: expected 16 to 64 bytes as hex "
-                           "digits", at);
-    k->len[idx] = (uint8_t)bytes;
-    k->required[idx] = !req || cJSON_IsTrue(req);
-    return 0;
+    return read_key(k, it, idx, at, err);
 }
 
 /* Loads a device key file (docs/events.md, "Device keys"); returns 0 or an error code. */
@@ -131,9 +166,14 @@ int crisk_device_keys_load(const char *path, crisk_device_keys **out, crisk_erro
 
 /* ---- reading a stream -------------------------------------------------------------- */
 
+/* The first layout of crisk_events_options, which had no `now` and `future_seconds`. */
+#define EVENTS_OPTIONS_V1_SIZE offsetof(crisk_events_options, now)
+
+#define MAX_FUTURE_SECONDS 86400
+
 int crisk_events_options_init(crisk_events_options *opts, unsigned int version)
 {
-    if (!opts || version != CRISK_EVENTS_OPTIONS_VERSION)
+    if (!opts || version < 1 || version > CRISK_EVENTS_OPTIONS_VERSION)
         return CRISK_E_INVALID_ARGUMENT;
     opts->version = version;
     opts->keys = NULL;
@@ -141,6 +181,40 @@ int crisk_events_options_init(crisk_events_options *opts, unsigned int version)
     opts->max_events = 10000000;
     opts->max_rejects = 1000000;
     opts->max_line_bytes = 65536;
+    if (version >= 2) {
+        opts->now = CRISK_EVENTS_NOW_AUTO;
+        opts->future_seconds = 300;
+    }
+    return 0;
+}
+
+/* Copies the caller's options, of any known layout, into `out` (the current one, with
+ * the defaults for fields an older layout lacks) and checks them; returns 0 or
+ * CRISK_E_INVALID_ARGUMENT. */
+static int read_options(const crisk_events_options *opts, crisk_events_options *out,
+                        crisk_error *err)
+{
+    crisk_events_options_init(out, CRISK_EVENTS_OPTIONS_VERSION);
+    if (opts && opts->version == 1) {
+        memcpy(out, opts, EVENTS_OPTIONS_V1_SIZE);
+        out->version = CRISK_EVENTS_OPTIONS_VERSION;
+    } else if (opts) {
+        int rc = crisk__options_version(opts->version, CRISK_EVENTS_OPTIONS_VERSION,
+                                        "crisk_events_options", err);
+        if (rc)
+            return rc;
+        *out = *opts;
+    }
+    if (out->future_seconds < 0 || out->future_seconds > MAX_FUTURE_SECONDS)
+        return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "crisk_events_options."
+                           "future_seconds is %lld; expected 0 to %d",
+                           (long long)out->future_seconds, MAX_FUTURE_SECONDS);
+    if (out->now == CRISK_EVENTS_NOW_AUTO)
+        out->now = (int64_t)time(NULL);
+    /* Microseconds must not overflow: years beyond 9999 are no reference time. */
+    if (out->now < 0 || out->now > 253402300799LL)
+        return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "crisk_events_options.now is "
+                           "%lld; expected seconds from 1970 to 9999", (long long)out->now);
     return 0;
 }
 
@@ -150,10 +224,18 @@ typedef struct id_set {
     size_t cap, size;
 } id_set;
 
-/* Returns the fingerprint of an event id: SipHash under a fixed key, never 0. */
-static uint64_t id_fingerprint(const char *id, size_t len)
+/* Returns the fingerprint of event id `id` of device `device`: SipHash under a fixed key
+ * of the two joined by a line feed (neither holds one), never 0. Ids are scoped per
+ * device, so that one device's events cannot make another's duplicates. */
+static uint64_t id_fingerprint(const char *device, const char *id)
 {
-    uint64_t h = crisk__siphash(0x6372697365766e74ull, 0x6576656e742d6964ull, id, len);
+    char both[2 * MAX_ID_BYTES + 1];
+    size_t nd = strlen(device), ni = strlen(id);
+    memcpy(both, device, nd);
+    both[nd] = '\n';
+    memcpy(both + nd + 1, id, ni);
+    uint64_t h = crisk__siphash(0x6372697365766e74ull, 0x6576656e742d6964ull, both,
+                                nd + 1 + ni);
     return h ? h : 1;
 }
 
@@ -195,18 +277,27 @@ static int id_set_add(id_set *set, uint64_t h)
     return 0;
 }
 
-/* The state of reading one stream: the events being filled, the keep filter of a batch
- * (its keys are put in ev->keys before any event is read; its window is [from, to)), the
- * last accepted time of each device, the accepted ids, and scratch. */
+/* The latest accepted times of one device: of its verified (signed) events, and of all
+ * its events. A verified event is ordered against the first only, an unverified one
+ * against both, so that an unverified event never blocks a verified one. */
+typedef struct device_order {
+    int64_t verified, any;
+} device_order;
+
+/* The state of reading one stream: the events being filled, the options (defaults filled
+ * in, `now` fixed), the keep filter of a batch (its keys are put in ev->keys before any
+ * event is read; its window is [from, to)), the latest time an event may have, the order
+ * of each device, the accepted ids (verified ones apart), and scratch. */
 typedef struct reader {
     crisk_events *ev;
-    const crisk_events_options *opts;
+    crisk_events_options opts;
     int filtered;          /* keep only keys already in ev->keys, times in [from, to) */
     int64_t from, to;
-    crisk__strmap devices;  /* device ids, numbered as last_time */
-    int64_t *last_time;
-    size_t last_cap;
-    id_set ids;
+    int64_t latest;        /* (now + future_seconds) in microseconds */
+    crisk__strmap devices;  /* device ids, numbered as order */
+    device_order *order;
+    size_t order_cap;
+    id_set verified_ids, unverified_ids;
     size_t ev_cap, rej_cap;
     char *canon;           /* scratch for the HMAC's canonical bytes */
     size_t canon_cap;
@@ -223,9 +314,9 @@ static int reject(reader *r, uint64_t line, crisk_event_reject kind, crisk_error
                   const char *fmt, ...)
 {
     crisk_events *ev = r->ev;
-    if (ev->nrejects >= r->opts->max_rejects)
+    if (ev->nrejects >= r->opts.max_rejects)
         return crisk__fail(err, CRISK_E_LIMIT, "line %llu: more than %zu refused events",
-                           (unsigned long long)line, r->opts->max_rejects);
+                           (unsigned long long)line, r->opts.max_rejects);
     if (crisk__grow((void **)&ev->rejects, &r->rej_cap, ev->nrejects + 1, sizeof *ev->rejects, 64))
         return crisk__fail(err, CRISK_E_NOMEM, "out of memory listing refused events");
     char buf[MAX_REASON];
@@ -480,22 +571,30 @@ static int check_members(reader *r, const cJSON *root, uint64_t line, parsed *p,
     return 0;
 }
 
-/* Verifies event `p` of raw text `line` against its device's key under the options.
- * Returns 0 when it may be trusted, 1 when it was refused (and listed), or an error. */
-static int check_hmac(reader *r, const parsed *p, const char *line, size_t len,
-                      uint64_t lineno, crisk_error *err)
+/* Checks event `p` of raw text `line` against its device's entry in the key file under
+ * the options: a device not listed is refused; a listed one's event is accepted verified
+ * (a valid HMAC) or, where the entry allows it, unverified (none). Returns 0 when the
+ * event may be used, with `*verified` set, 1 when it was refused (and listed), or an
+ * error. */
+static int check_device(reader *r, const parsed *p, const char *line, size_t len,
+                        uint64_t lineno, int *verified, crisk_error *err)
 {
-    const crisk_device_keys *keys = r->opts->keys;
+    const crisk_device_keys *keys = r->opts.keys;
     long d = keys ? crisk__strmap_find(&keys->ids, p->device, strlen(p->device)) : -1;
+    *verified = 0;
+    if (d < 0)
+        return reject(r, lineno, CRISK_EVENT_UNKNOWN_DEVICE, err, "device \"%.64s\" is not "
+                      "in the device key file (give it a key, or list it with "
+                      "\"unsigned\": true)", p->device);
     if (!p->hmac) {
-        if (r->opts->require_hmac || (d >= 0 && keys->required[d]))
+        if (r->opts.require_hmac || keys->required[d])
             return reject(r, lineno, CRISK_EVENT_MISSING_HMAC, err, "device \"%.64s\" must "
                           "sign its events and this one has no hmac", p->device);
         return 0;
     }
-    if (d < 0)
-        return reject(r, lineno, CRISK_EVENT_UNVERIFIABLE, err, "hmac given, but there is no "
-                      "key for device \"%.64s\"", p->device);
+    if (!keys->len[d])
+        return reject(r, lineno, CRISK_EVENT_UNVERIFIABLE, err, "hmac given, but device "
+                      "\"%.64s\" is listed as unsigned (no key)", p->device);
     unsigned char given[32];
     if (crisk__hex_decode_text(p->hmac, given, sizeof given) != sizeof given)
         return reject(r, lineno, CRISK_EVENT_BAD_HMAC, err, "hmac: expected 64 hex "
@@ -524,27 +623,32 @@ static int check_hmac(reader *r, const parsed *p, const char *line, size_t len,
     if (CRYPTO_memcmp(mac, given, 32) != 0)
         return reject(r, lineno, CRISK_EVENT_BAD_HMAC, err, "hmac does not match: the event "
                       "is forged or was altered (device \"%.64s\")", p->device);
+    *verified = 1;
     return 0;
 }
 
-/* Registers accepted event `p` (line `line`) with its device and the id set, and keeps
- * it when the filter lets it; returns 0 or an error code. */
+/* Registers accepted event `p` (line `line`, `verified` or not) with its device's order
+ * and the id sets, and keeps it when the filter lets it; returns 0 or an error code. */
 static int accept(reader *r, const parsed *p, uint64_t line, uint64_t fp, long dev,
-                  crisk_error *err)
+                  int verified, crisk_error *err)
 {
     crisk_events *ev = r->ev;
     size_t idx;
     if (dev < 0) {
         if (crisk__strmap_insert(&r->devices, p->device, strlen(p->device), &idx))
             return crisk__fail(err, CRISK_E_NOMEM, "out of memory for device ids");
-        if (crisk__grow((void **)&r->last_time, &r->last_cap, idx + 1, sizeof *r->last_time, 64))
+        if (crisk__grow((void **)&r->order, &r->order_cap, idx + 1, sizeof *r->order, 64))
             return crisk__fail(err, CRISK_E_NOMEM, "out of memory for device ids");
         dev = (long)idx;
+        r->order[dev] = (device_order){INT64_MIN, INT64_MIN};
     }
-    r->last_time[dev] = p->time;
-    if (id_set_add(&r->ids, fp))
+    device_order *o = &r->order[dev];
+    o->verified = verified ? p->time : o->verified;
+    o->any = p->time > o->any ? p->time : o->any;
+    if (id_set_add(verified ? &r->verified_ids : &r->unverified_ids, fp))
         return crisk__fail(err, CRISK_E_NOMEM, "out of memory for event ids");
     ev->accepted++;
+    ev->unverified += !verified;
     char key[1 + CRISK__SCHEMA_MAX_FIELD_BYTES];
     size_t klen = crisk__event_key(p->key_type, r->key, p->key_len, key);
     long k = crisk__strmap_find(&ev->keys, key, klen);
@@ -555,13 +659,38 @@ static int accept(reader *r, const parsed *p, uint64_t line, uint64_t fp, long d
             return crisk__fail(err, CRISK_E_NOMEM, "out of memory for event keys");
         k = (long)idx;
     }
-    if (ev->nev >= r->opts->max_events)
+    if (ev->nev >= r->opts.max_events)
         return crisk__fail(err, CRISK_E_LIMIT, "line %llu: more than %zu events to keep (the "
-                           "limit max_events)", (unsigned long long)line, r->opts->max_events);
+                           "limit max_events)", (unsigned long long)line, r->opts.max_events);
     if (crisk__grow((void **)&ev->ev, &r->ev_cap, ev->nev + 1, sizeof *ev->ev, 256))
         return crisk__fail(err, CRISK_E_NOMEM, "out of memory for %zu events",
                            crisk__grow_capacity(r->ev_cap, ev->nev + 1, 256));
     ev->ev[ev->nev++] = (crisk__event_rec){p->time, (uint32_t)k, p->type, line, p->value};
+    return 0;
+}
+
+/* Checks authenticated event `p` (line `lineno`, id fingerprint `fp`, device number
+ * `dev` or -1 when none of its events was accepted yet, `verified` or not) against time
+ * and the events accepted before it: not later than the reference time plus its
+ * tolerance, not an id its device used before, not earlier than its device's latest. An
+ * unverified event is checked against every accepted event of its device, a verified one
+ * against verified ones only, so a weaker event never displaces a stronger one. Returns 0
+ * when it passes, 1 when it was refused (and listed), or an error code. */
+static int check_sequence(reader *r, const parsed *p, uint64_t lineno, uint64_t fp,
+                          long dev, int verified, crisk_error *err)
+{
+    if (p->time > r->latest)
+        return reject(r, lineno, CRISK_EVENT_FUTURE_TIME, err, "time %.40s is more than %lld "
+                      "s after the reference time (a device clock ahead, or a forged date)",
+                      p->time_text, (long long)r->opts.future_seconds);
+    if (id_set_has(&r->verified_ids, fp) || (!verified && id_set_has(&r->unverified_ids, fp)))
+        return reject(r, lineno, CRISK_EVENT_DUPLICATE_ID, err, "event_id \"%.64s\" of device "
+                      "\"%.64s\" was accepted earlier in the stream", p->id, p->device);
+    const device_order *o = dev >= 0 ? &r->order[dev] : NULL;
+    if (o && (p->time < o->verified || (!verified && p->time < o->any)))
+        return reject(r, lineno, CRISK_EVENT_OUT_OF_ORDER, err, "time %.40s is earlier than "
+                      "the last accepted %sevent of device \"%.64s\"", p->time_text,
+                      verified ? "verified " : "", p->device);
     return 0;
 }
 
@@ -573,10 +702,10 @@ static int read_line(reader *r, const char *line, size_t len, uint64_t lineno,
     if (skip_blank(line, len, 0) == len)
         return 0;
     r->ev->read++;
-    if (len > r->opts->max_line_bytes)
+    if (len > r->opts.max_line_bytes)
     {
         int refused = reject(r, lineno, CRISK_EVENT_MALFORMED, err, "line of %zu bytes, more "
-                             "than the limit %zu", len, r->opts->max_line_bytes);
+                             "than the limit %zu", len, r->opts.max_line_bytes);
         return refused > 0 ? 0 : refused;
     }
     const char *end = NULL;
@@ -592,24 +721,16 @@ static int read_line(reader *r, const char *line, size_t len, uint64_t lineno,
     }
     parsed p;
     memset(&p, 0, sizeof p);
+    int verified = 0;
     int rc = check_members(r, root, lineno, &p, err);
     if (rc == 0)
-        rc = check_hmac(r, &p, line, len, lineno, err);
-    uint64_t fp = 0;
-    long dev = -1;
-    if (rc == 0) {
-        fp = id_fingerprint(p.id, strlen(p.id));
-        dev = crisk__strmap_find(&r->devices, p.device, strlen(p.device));
-        if (id_set_has(&r->ids, fp))
-            rc = reject(r, lineno, CRISK_EVENT_DUPLICATE_ID, err, "event_id \"%.64s\" was "
-                        "accepted earlier in the stream", p.id);
-        else if (dev >= 0 && p.time < r->last_time[dev])
-            rc = reject(r, lineno, CRISK_EVENT_OUT_OF_ORDER, err, "time %.40s is earlier than "
-                        "the last accepted event of device \"%.64s\"", p.time_text,
-                        p.device);
-    }
+        rc = check_device(r, &p, line, len, lineno, &verified, err);
+    uint64_t fp = rc == 0 ? id_fingerprint(p.device, p.id) : 0;
+    long dev = rc == 0 ? crisk__strmap_find(&r->devices, p.device, strlen(p.device)) : -1;
     if (rc == 0)
-        rc = accept(r, &p, lineno, fp, dev, err);
+        rc = check_sequence(r, &p, lineno, fp, dev, verified, err);
+    if (rc == 0)
+        rc = accept(r, &p, lineno, fp, dev, verified, err);
     cJSON_Delete(root);
     return rc > 0 ? 0 : rc;
 }
@@ -684,7 +805,6 @@ static int read_stream(const crisk_schema *schema, const crisk_batch *batch,
                        const crisk_events_options *opts, line_source next, void *ctx,
                        const char *where, crisk_events **out, crisk_error *err)
 {
-    crisk_events_options defaults;
     if (out)
         *out = NULL;
     if (!schema || !out)
@@ -692,17 +812,12 @@ static int read_stream(const crisk_schema *schema, const crisk_batch *batch,
     if (batch && batch->schema != schema)
         return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "the batch was made for another "
                            "schema");
-    if (!opts) {
-        crisk_events_options_init(&defaults, CRISK_EVENTS_OPTIONS_VERSION);
-        opts = &defaults;
-    }
-    int rc = crisk__options_version(opts->version, CRISK_EVENTS_OPTIONS_VERSION,
-                                    "crisk_events_options", err);
-    if (rc)
-        return rc;
     reader r;
     memset(&r, 0, sizeof r);
-    r.opts = opts;
+    int rc = read_options(opts, &r.opts, err);
+    if (rc)
+        return rc;
+    r.latest = (r.opts.now + r.opts.future_seconds) * 1000000;
     crisk__strmap_init(&r.devices);
     if (!(r.ev = calloc(1, sizeof *r.ev)))
         return crisk__fail(err, CRISK_E_NOMEM, "out of memory for events");
@@ -722,8 +837,9 @@ static int read_stream(const crisk_schema *schema, const crisk_batch *batch,
     if (!rc)
         rc = build_index(r.ev, err);
     crisk__strmap_free(&r.devices);
-    free(r.last_time);
-    free(r.ids.slot);
+    free(r.order);
+    free(r.verified_ids.slot);
+    free(r.unverified_ids.slot);
     free(r.canon);
     free(r.key);
     if (rc) {
@@ -824,6 +940,12 @@ uint64_t crisk_events_num_read(const crisk_events *ev)
 uint64_t crisk_events_num_accepted(const crisk_events *ev)
 {
     return ev ? ev->accepted : 0;
+}
+
+/* Returns the number of events accepted without an HMAC (0 for NULL). */
+uint64_t crisk_events_num_unverified(const crisk_events *ev)
+{
+    return ev ? ev->unverified : 0;
 }
 
 /* Returns the number of events kept in the index (0 for NULL). */

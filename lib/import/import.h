@@ -19,6 +19,10 @@
 int crisk__import_xgboost(const cJSON *root, const crisk_load_limits *limits, crisk_model *m,
                           crisk_error *err);
 
+/* Reads XGBoost 3.1+'s `cats` object (the gbtree model's stored category values) into
+ * m->categories, m->num_features being set. Returns 0 or an error naming the JSON path. */
+int crisk__xgboost_read_cats(const cJSON *cats, crisk_model *m, crisk_error *err);
+
 /* crisk's logistic JSON format (README.md, "Logistic model format"). */
 int crisk__import_logistic(const cJSON *root, const crisk_load_limits *limits,
                            crisk_model *m, crisk_error *err);
@@ -26,6 +30,13 @@ int crisk__import_logistic(const cJSON *root, const crisk_load_limits *limits,
 /* LightGBM's text format, `size` bytes at `text` (not NUL-terminated). */
 int crisk__import_lightgbm(const char *text, size_t size, const crisk_load_limits *limits,
                            crisk_model *m, crisk_error *err);
+
+/* Reads the `pandas_categorical:` line of LightGBM text `text` (`size` bytes), if any,
+ * into m->categories, giving list k to the k-th categorical feature of the header's
+ * feature_infos (`infos_len` bytes at `infos`, NULL when absent), and sets LightGBM's
+ * rule for unseen values. Returns 0 or an error naming the line. */
+int crisk__lightgbm_read_cats(const char *text, size_t size, const char *infos,
+                              size_t infos_len, crisk_model *m, crisk_error *err);
 
 /* Decodes a UBJSON document (as XGBoost writes it) into a cJSON tree stored in `*out`,
  * without recursion. Returns 0 or CRISK_E_FORMAT / CRISK_E_LIMIT / CRISK_E_NOMEM naming

@@ -654,11 +654,11 @@ static int read_trees(builder *b, reader *r, span first, crisk_error *err)
 /* The header keys crisk reads. */
 enum {
     HK_VERSION, HK_NUM_CLASS, HK_NUM_TREE_PER_ITERATION, HK_MAX_FEATURE_IDX, HK_OBJECTIVE,
-    HK_AVERAGE_OUTPUT, HK_FEATURE_NAMES, HK_TREE_SIZES, HK_COUNT
+    HK_AVERAGE_OUTPUT, HK_FEATURE_NAMES, HK_TREE_SIZES, HK_FEATURE_INFOS, HK_COUNT
 };
 static const char *const header_keys[HK_COUNT] = {
     "version", "num_class", "num_tree_per_iteration", "max_feature_idx", "objective",
-    "average_output", "feature_names", "tree_sizes"
+    "average_output", "feature_names", "tree_sizes", "feature_infos"
 };
 
 /* How an objective's outputs are formed (the objectives' ConvertOutput). */
@@ -929,7 +929,9 @@ static int import(builder *b, const char *text, size_t size, crisk_error *err)
                            "file has %zu", hv[HK_TREE_SIZES].line,
                            count_tokens(hv[HK_TREE_SIZES]), m->num_trees);
     m->num_iterations = m->num_trees / m->trees_per_iteration;
-    return make_fixups(b, err);
+    rc = crisk__lightgbm_read_cats(text, size, hv[HK_FEATURE_INFOS].s,
+                                   hv[HK_FEATURE_INFOS].len, m, err);
+    return rc ? rc : make_fixups(b, err);
 }
 
 int crisk__import_lightgbm(const char *text, size_t size, const crisk_load_limits *limits,

@@ -498,6 +498,10 @@ static int read_gbtree(crisk_model *m, const cJSON *model, const cJSON *weight_d
             m->trees[i].group = (uint32_t)info[i];
     }
     free(info);
+    /* XGBoost 3.1+ stores the category values its codes stand for. */
+    const cJSON *cats = cJSON_GetObjectItemCaseSensitive(model, "cats");
+    if (rc == 0 && cats)
+        rc = crisk__xgboost_read_cats(cats, m, err);
     if (rc || !weight_drop)
         return rc;
 

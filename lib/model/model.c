@@ -7,6 +7,7 @@
 #include "common/error.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,6 +27,9 @@ void crisk__model_release(crisk_model *model)
             free(model->feature_names[i]);
         free(model->feature_names);
     }
+    for (size_t f = 0; model->categories && f < model->num_features; f++)
+        crisk__categories_clear(&model->categories[f]);
+    free(model->categories);
     free(model->base_margin);
     free(model->trees);
     free(model->nodes);
@@ -69,6 +73,82 @@ const char *crisk_model_feature_name(const crisk_model *model, size_t index)
     return model->feature_names[index];
 }
 
+int crisk__model_categories_new(crisk_model *m, crisk_error *err)
+{
+    m->categories = calloc(m->num_features ? m->num_features : 1, sizeof *m->categories);
+    return m->categories ? 0 : crisk__fail(err, CRISK_E_NOMEM, "out of memory for categories");
+}
+
+/* Returns feature `feature`'s stored category values, or NULL when it stores none. */
+static const crisk__categories *categories_of(const crisk_model *model, size_t feature)
+{
+    if (!model || !model->categories || feature >= model->num_features ||
+        model->categories[feature].count == 0)
+        return NULL;
+    return &model->categories[feature];
+}
+
+size_t crisk_model_num_categories(const crisk_model *model, size_t feature)
+{
+    const crisk__categories *c = categories_of(model, feature);
+    return c ? c->count : 0;
+}
+
+int crisk_model_categories_numeric(const crisk_model *model, size_t feature)
+{
+    const crisk__categories *c = categories_of(model, feature);
+    return c ? c->numeric : 0;
+}
+
+const char *crisk_model_category(const crisk_model *model, size_t feature, size_t code)
+{
+    const crisk__categories *c = categories_of(model, feature);
+    return c && code < c->count ? c->text[code] : NULL;
+}
+
+int crisk_model_category_code(const crisk_model *model, size_t feature, const char *value,
+                              size_t length, float *code, crisk_error *err)
+{
+    if (!model || !code || (!value && length > 0))
+        return crisk__fail(err, CRISK_E_INVALID_ARGUMENT,
+                           "crisk_model_category_code: NULL argument");
+    const crisk__categories *c = categories_of(model, feature);
+    if (!c)
+        return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "feature %zu stores no category "
+                           "values (the model has %zu features)", feature,
+                           model->num_features);
+    uint32_t k;
+    if (crisk__categories_find(c, value ? value : "", length, &k)) {
+        *code = (float)k;
+        return 0;
+    }
+    if (model->unseen_category == CRISK__UNSEEN_MISSING) {
+        *code = NAN;
+        return 0;
+    }
+    const char *name = crisk_model_feature_name(model, feature);
+    return crisk__fail(err, CRISK_E_INPUT, "feature %zu (\"%s\"): category \"%.*s\" is not "
+                       "one of the %zu the model was trained on", feature, name ? name : "",
+                       (int)(length > 64 ? 64 : length), value ? value : "", c->count);
+}
+
+/* Checks and indexes every feature's stored category values. */
+static int validate_categories(crisk_model *m, const crisk_load_limits *limits,
+                               crisk_error *err)
+{
+    for (size_t f = 0; m->categories && f < m->num_features; f++) {
+        if (m->categories[f].count == 0)
+            continue;
+        char what[96];
+        const char *name = crisk_model_feature_name(m, f);
+        snprintf(what, sizeof what, "feature %zu (\"%.48s\")", f, name ? name : "");
+        int rc = crisk__categories_index(&m->categories[f], limits->max_category, what, err);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
 /* Returns the bytes held by the canonical model's arrays, as counted for crisk_model_info
  * (its compiled engine aside). */
 size_t crisk__model_memory(const crisk_model *m)
@@ -79,6 +159,8 @@ size_t crisk__model_memory(const crisk_model *m)
         for (size_t i = 0; i < m->num_features; i++)
             bytes += strlen(m->feature_names[i]) + 1;
     }
+    for (size_t f = 0; m->categories && f < m->num_features; f++)
+        bytes += sizeof *m->categories + crisk__categories_memory(&m->categories[f]);
     bytes += m->num_outputs * sizeof(double);
     bytes += m->num_trees * sizeof(crisk__tree);
     bytes += m->num_nodes * sizeof(crisk__node);
@@ -226,6 +308,9 @@ int crisk__model_validate(crisk_model *m, const crisk_load_limits *limits, crisk
     if (m->num_nodes > limits->max_nodes)
         return crisk__fail(err, CRISK_E_LIMIT, "%zu nodes exceed the limit max_nodes = %zu",
                            m->num_nodes, limits->max_nodes);
+    int rc = validate_categories(m, limits, err);
+    if (rc)
+        return rc;
     size_t largest = 0;
     for (size_t t = 0; t < m->num_trees; t++) {
         const crisk__tree *tree = &m->trees[t];
@@ -240,7 +325,7 @@ int crisk__model_validate(crisk_model *m, const crisk_load_limits *limits, crisk
     uint8_t *seen = malloc(largest);
     uint32_t *stack = malloc(largest * sizeof *stack);
     uint32_t *depth_of = malloc(largest * sizeof *depth_of);
-    int rc = (seen && stack && depth_of) ? 0 : crisk__fail(err, CRISK_E_NOMEM, "out of memory");
+    rc = (seen && stack && depth_of) ? 0 : crisk__fail(err, CRISK_E_NOMEM, "out of memory");
     for (size_t t = 0; rc == 0 && t < m->num_trees; t++)
         rc = validate_tree(m, t, limits, seen, stack, depth_of, err);
     free(seen);

@@ -15,6 +15,7 @@
 #define CRISK_MODEL_H
 
 #include "crisk.h"
+#include "model/categories.h"
 
 #include <stdint.h>
 
@@ -93,6 +94,12 @@ typedef struct crisk__linear_leaf {
                                 leaf_value, not the constant term) */
 } crisk__linear_leaf;
 
+/* What a category value the model never saw gets, as the training library decides. */
+typedef enum crisk__unseen {
+    CRISK__UNSEEN_ERROR = 0, /* refused, naming the feature and value (XGBoost raises) */
+    CRISK__UNSEEN_MISSING    /* a missing value (LightGBM: pandas set_categories gives NaN) */
+} crisk__unseen;
+
 /* One tree: a slice of model->nodes, root first. */
 typedef struct crisk__tree {
     uint32_t first_node;     /* index of the root in model->nodes */
@@ -113,6 +120,8 @@ struct crisk_model {
     size_t num_outputs;              /* output groups (margins) per row */
     size_t num_classes;              /* 2 for binary classifiers, K for multi-class, else 0 */
     char **feature_names;            /* NULL, or num_features strings */
+    crisk__categories *categories;   /* NULL, or num_features entries (categories.h) */
+    crisk__unseen unseen_category;   /* the rule for values no entry holds */
 
     /* The margin each output starts from (XGBoost's base_score as a margin; 0 else). */
     double *base_margin;             /* num_outputs values */
@@ -161,9 +170,14 @@ void crisk__model_release(crisk_model *model);
 /* Returns the bytes the model's own arrays hold, its compiled engine aside. */
 size_t crisk__model_memory(const crisk_model *model);
 
+/* Gives `model` one empty crisk__categories entry per feature (num_features must be
+ * set), for an importer to fill. Returns 0 or CRISK_E_NOMEM. */
+int crisk__model_categories_new(crisk_model *model, crisk_error *err);
+
 /* Checks the invariants every importer must leave (children in range and acyclic, feature
- * indices below num_features, category bitsets in range, tree groups below num_outputs),
- * computes each tree's depth, and enforces `limits`. Returns 0 or an error code with
+ * indices below num_features, category bitsets in range, tree groups below num_outputs,
+ * stored category values unique), computes each tree's depth and the categories' lookup
+ * order, and enforces `limits`. Returns 0 or an error code with
  * `err` filled, naming the tree and node. Importers call it last. */
 int crisk__model_validate(crisk_model *model, const crisk_load_limits *limits,
                           crisk_error *err);

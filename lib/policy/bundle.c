@@ -113,6 +113,15 @@ static int load_model(crisk_bundle *b, const char *dir, const cJSON *entry, size
                                "%zu is \"%.64s\" in the model file but \"%.64s\" in the "
                                "manifest", i, m->name, c, stored ? stored : "(none)", listed);
     }
+    /* The schema hands a model numbers (its own codes and values), never a category's
+     * value as the model stores it: re-coding them would be a guess. */
+    for (size_t c = 0; c < want; c++)
+        if (crisk_model_num_categories(m->model, c) > 0)
+            return crisk__fail(err, CRISK_E_UNSUPPORTED, "manifest.json: models[%zu] (%s): "
+                               "feature %zu (\"%.64s\") stores category values, but a bundle "
+                               "passes the schema's numbers: train on the training matrix's "
+                               "numbers, not pandas categories", i, m->name, c,
+                               crisk_schema_feature_name(b->schema, m->columns[c]));
     crisk_model_info info;
     crisk_model_get_info(m->model, &info);
     m->num_outputs = info.num_outputs;

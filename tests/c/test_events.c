@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 enum { F_ID, F_DATE, F_CONTAINER, F_CONVEYANCE, F_VALUE, NFIELDS };
@@ -109,14 +110,54 @@ static crisk_batch *decl_batch(const crisk_schema *s)
     return b;
 }
 
-/* Parses `text` as an event stream for `s` (and `b`, or NULL) with `opts`. */
+static const unsigned char K1[16] = "0123456789abcdef";
+/* K1 and K2 sign (K2 need not); the devices of STREAM and U1, U2 are listed unsigned. */
+static const char *const KEYS =
+    "{\"format\": \"crisk-device-keys\", \"version\": 1, \"devices\": ["
+    " {\"device_id\": \"K1\", \"key\": \"30313233343536373839616263646566\"},"
+    " {\"device_id\": \"K2\", \"key\": \"30313233343536373839616263646566\","
+    "  \"required\": false},"
+    " {\"device_id\": \"S1\", \"unsigned\": true}, {\"device_id\": \"S2\", \"unsigned\": true},"
+    " {\"device_id\": \"X1\", \"unsigned\": true}, {\"device_id\": \"G1\", \"unsigned\": true},"
+    " {\"device_id\": \"R1\", \"unsigned\": true}, {\"device_id\": \"R\", \"unsigned\": true},"
+    " {\"device_id\": \"U1\", \"unsigned\": true}, {\"device_id\": \"U2\", \"unsigned\": true}]}";
+
+/* Loads the device keys above. */
+static crisk_device_keys *load_keys(void)
+{
+    char *path = crisk_test_write_temp(KEYS);
+    crisk_device_keys *k = NULL;
+    crisk_error err;
+    ck_assert_msg(crisk_device_keys_load(path, &k, &err) == 0, "%s", err.message);
+    unlink(path);
+    free(path);
+    return k;
+}
+
+/* The reference time of the tests: 2026-06-01T00:00:00Z, after every event of STREAM. */
+#define NOW 1780272000LL
+
+/* Fills `opts` with the defaults, `keys` and the reference time NOW. */
+static void test_options(crisk_events_options *opts, const crisk_device_keys *keys)
+{
+    crisk_events_options_init(opts, CRISK_EVENTS_OPTIONS_VERSION);
+    opts->keys = keys;
+    opts->now = NOW;
+}
+
+/* Parses `text` as an event stream for `s` (and `b`, or NULL) with `opts` (NULL: the
+ * test's keys and reference time). */
 static crisk_events *parse(const crisk_schema *s, const crisk_batch *b, const char *text,
                            const crisk_events_options *opts)
 {
     crisk_events *ev = NULL;
     crisk_error err;
-    ck_assert_msg(crisk_events_parse(s, b, text, strlen(text), opts, &ev, &err) == 0, "%s",
-                  err.message);
+    crisk_events_options mine;
+    crisk_device_keys *keys = opts ? NULL : load_keys();
+    test_options(&mine, keys);
+    ck_assert_msg(crisk_events_parse(s, b, text, strlen(text), opts ? opts : &mine, &ev,
+                                     &err) == 0, "%s", err.message);
+    crisk_device_keys_free(keys);
     return ev;
 }
 
@@ -284,25 +325,6 @@ static void sign(const unsigned char *key, size_t key_len, const char *id,
         snprintf(hex + 2 * i, 3, "%02x", mac[i]);
 }
 
-static const unsigned char K1[16] = "0123456789abcdef";
-static const char *const KEYS =
-    "{\"format\": \"crisk-device-keys\", \"version\": 1, \"devices\": ["
-    " {\"device_id\": \"K1\", \"key\": \"30313233343536373839616263646566\"},"
-    " {\"device_id\": \"K2\", \"key\": \"30313233343536373839616263646566\","
-    "  \"required\": false}]}";
-
-/* Loads the device keys above. */
-static crisk_device_keys *load_keys(void)
-{
-    char *path = crisk_test_write_temp(KEYS);
-    crisk_device_keys *k = NULL;
-    crisk_error err;
-    ck_assert_msg(crisk_device_keys_load(path, &k, &err) == 0, "%s", err.message);
-    unlink(path);
-    free(path);
-    return k;
-}
-
 START_TEST(every_reject_reason)
 {
     crisk_schema *s = NULL;
@@ -331,16 +353,24 @@ START_TEST(every_reject_reason)
     /* 9: a1's signature on an altered payload */
     ADD("a1b", "container", "C1", "xray.result", "K1", "2026-03-01T10:00:00Z",
         "{\"anomaly_score\":0.11,\"hits\":[\"metal\"]}", mac);
+    /* 10: another device's id a1 (ids are per device) */
     ADD("a1", "container", "C2", "seal.opened", "U1", "2026-03-01T10:00:00Z", NULL, NULL);
     ADD("a8", "container", "C2", "seal.opened", "U2", "2026-03-02T10:00:00Z", NULL, NULL);
     ADD("a9", "container", "C2", "seal.opened", "U2", "2026-03-02T09:59:59Z", NULL, NULL);
     /* 13: unsigned from K2, whose key is optional; 14: a field not in the format */
     ADD("a10", "container", "C2", "seal.opened", "K2", "2026-03-02T10:00:00Z", NULL, NULL);
     o += (size_t)snprintf(text + o, sizeof text - o, "{\"event_id\": \"x\", \"extra\": 1}\n");
+    /* 15: U2's id a8 again; 16: signed by U1, listed unsigned; 17: past NOW + 300 s;
+     * 18: a device the key file does not list, unsigned */
+    ADD("a8", "container", "C2", "seal.opened", "U2", "2026-03-02T11:00:00Z", NULL, NULL);
+    ADD("a11", "container", "C2", "seal.opened", "U1", "2026-03-02T11:00:00Z", NULL,
+        "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff");
+    ADD("a12", "container", "C2", "seal.opened", "U1", "2026-06-01T00:05:01Z", NULL, NULL);
+    ADD("a13", "container", "C2", "seal.tampered", "FAKE-SEAL-1", "2026-03-02T11:00:00Z",
+        NULL, NULL);
 #undef ADD
     crisk_events_options opts;
-    crisk_events_options_init(&opts, CRISK_EVENTS_OPTIONS_VERSION);
-    opts.keys = keys;
+    test_options(&opts, keys);
     crisk_events *ev = parse(s, NULL, text, &opts);
     static const struct { uint64_t line; crisk_event_reject kind; const char *words; } want[] = {
         {2, CRISK_EVENT_MALFORMED, "invalid JSON"},
@@ -349,11 +379,14 @@ START_TEST(every_reject_reason)
         {5, CRISK_EVENT_BAD_TIME, "RFC 3339"},
         {6, CRISK_EVENT_BAD_PAYLOAD, "anomaly_score"},
         {7, CRISK_EVENT_MISSING_HMAC, "K1"},
-        {8, CRISK_EVENT_UNVERIFIABLE, "NOKEY"},
+        {8, CRISK_EVENT_UNKNOWN_DEVICE, "NOKEY"},
         {9, CRISK_EVENT_BAD_HMAC, "forged"},
-        {10, CRISK_EVENT_DUPLICATE_ID, "a1"},
         {12, CRISK_EVENT_OUT_OF_ORDER, "U2"},
         {14, CRISK_EVENT_MALFORMED, "extra"},
+        {15, CRISK_EVENT_DUPLICATE_ID, "a8"},
+        {16, CRISK_EVENT_UNVERIFIABLE, "U1"},
+        {17, CRISK_EVENT_FUTURE_TIME, "300 s"},
+        {18, CRISK_EVENT_UNKNOWN_DEVICE, "FAKE-SEAL-1"},
     };
     size_t nwant = sizeof want / sizeof *want;
     ck_assert_uint_eq(crisk_events_num_rejects(ev), nwant);
@@ -366,20 +399,24 @@ START_TEST(every_reject_reason)
                       (unsigned long long)at, reason, want[i].words);
     }
     ck_assert_int_eq(crisk_events_reject(ev, nwant, NULL, NULL), 0);
-    ck_assert_uint_eq(crisk_events_num_read(ev), 14);
-    ck_assert_uint_eq(crisk_events_num_accepted(ev), 3); /* lines 1, 11, 13 */
+    ck_assert_uint_eq(crisk_events_num_read(ev), 18);
+    ck_assert_uint_eq(crisk_events_num_accepted(ev), 4); /* lines 1, 10, 11, 13 */
+    ck_assert_uint_eq(crisk_events_num_unverified(ev), 3); /* all but line 1 */
     crisk_events_free(ev);
 
     /* Requiring an HMAC of every device refuses the unsigned events too. */
     opts.require_hmac = 1;
     ev = parse(s, NULL, text, &opts);
     ck_assert_uint_eq(crisk_events_num_accepted(ev), 1);
-    ck_assert_int_eq(crisk_events_reject(ev, 9, NULL, NULL), CRISK_EVENT_MISSING_HMAC);
+    ck_assert_uint_eq(crisk_events_num_unverified(ev), 0);
+    ck_assert_int_eq(crisk_events_reject(ev, 8, NULL, NULL), CRISK_EVENT_MISSING_HMAC);
     crisk_events_free(ev);
 
-    /* Without keys, the signed event cannot be verified: refused, not trusted. */
-    ev = parse(s, NULL, text, NULL);
-    ck_assert_int_eq(crisk_events_reject(ev, 0, NULL, NULL), CRISK_EVENT_UNVERIFIABLE);
+    /* Without keys no device is known: every event is refused, the signed one too. */
+    test_options(&opts, NULL);
+    ev = parse(s, NULL, text, &opts);
+    ck_assert_uint_eq(crisk_events_num_accepted(ev), 0);
+    ck_assert_int_eq(crisk_events_reject(ev, 0, NULL, NULL), CRISK_EVENT_UNKNOWN_DEVICE);
     crisk_events_free(ev);
     crisk_device_keys_free(keys);
     crisk_schema_free(s);
@@ -393,8 +430,7 @@ START_TEST(hmac_covers_every_member)
     ck_assert_int_eq(crisk_test_load_schema(SCHEMA, &s, &err), 0);
     crisk_device_keys *keys = load_keys();
     crisk_events_options opts;
-    crisk_events_options_init(&opts, CRISK_EVENTS_OPTIONS_VERSION);
-    opts.keys = keys;
+    test_options(&opts, keys);
     const char *m[8] = {"h1", "container", "C1", "seal.verified", "K1",
                         "2026-03-01T10:00:00+01:00", "{\"note\": \"ok\"}", NULL};
     char mac[65], line[1024];
@@ -485,37 +521,40 @@ START_TEST(limits_and_files)
     crisk_schema *s = NULL;
     crisk_error err;
     ck_assert_int_eq(crisk_test_load_schema(SCHEMA, &s, &err), 0);
+    crisk_device_keys *keys = load_keys();
     crisk_events_options opts;
-    crisk_events_options_init(&opts, CRISK_EVENTS_OPTIONS_VERSION);
+    test_options(&opts, keys);
     opts.max_events = 3;
     crisk_events *ev = NULL;
     ck_assert_int_eq(crisk_events_parse(s, NULL, STREAM, strlen(STREAM), &opts, &ev, &err),
                      CRISK_E_LIMIT);
     ck_assert_ptr_null(ev);
     ck_assert_ptr_nonnull(strstr(err.message, "max_events"));
-    crisk_events_options_init(&opts, CRISK_EVENTS_OPTIONS_VERSION);
+    test_options(&opts, keys);
     opts.max_rejects = 1;
     const char *bad = "x\ny\n";
     ck_assert_int_eq(crisk_events_parse(s, NULL, bad, strlen(bad), &opts, &ev, &err),
                      CRISK_E_LIMIT);
     ck_assert_ptr_nonnull(strstr(err.message, "line 2"));
-    crisk_events_options_init(&opts, CRISK_EVENTS_OPTIONS_VERSION);
+    test_options(&opts, keys);
     opts.max_line_bytes = 40;
     ev = parse(s, NULL, STREAM, &opts);
     ck_assert_uint_eq(crisk_events_num_rejects(ev), 10);
     crisk_events_free(ev);
     /* The file reader gives what the buffer reader gives. */
     char *path = crisk_test_write_temp(STREAM);
-    ck_assert_int_eq(crisk_events_load(s, NULL, path, NULL, &ev, &err), 0);
+    test_options(&opts, keys);
+    ck_assert_int_eq(crisk_events_load(s, NULL, path, &opts, &ev, &err), 0);
     ck_assert_uint_eq(crisk_events_num_kept(ev), 10);
     crisk_events_free(ev);
     unlink(path);
-    ck_assert_int_eq(crisk_events_load(s, NULL, path, NULL, &ev, &err), CRISK_E_IO);
+    ck_assert_int_eq(crisk_events_load(s, NULL, path, &opts, &ev, &err), CRISK_E_IO);
     free(path);
+    crisk_device_keys_free(keys);
+    keys = NULL;
     /* Device key files are checked. */
     path = crisk_test_write_temp("{\"format\": \"crisk-device-keys\", \"version\": 1,"
                       " \"devices\": [{\"device_id\": \"K\", \"key\": \"abcd\"}]}");
-    crisk_device_keys *keys = NULL;
     ck_assert_int_eq(crisk_device_keys_load(path, &keys, &err), CRISK_E_FORMAT);
     ck_assert_ptr_nonnull(strstr(err.message, "devices[0].key"));
     unlink(path);
@@ -692,8 +731,7 @@ START_TEST(hostile_lines)
     ck_assert_int_eq(crisk_test_load_schema(SCHEMA, &s, &err), 0);
     crisk_device_keys *keys = load_keys();
     crisk_events_options opts;
-    crisk_events_options_init(&opts, CRISK_EVENTS_OPTIONS_VERSION);
-    opts.keys = keys;
+    test_options(&opts, keys);
     const char *payload = "{\"anomaly_score\": 0.5, \"hits\": [\"a\\\"b\", \"}\"]}";
     char mac[65], line[1024], bad[1024];
     sign(K1, 16, "h", "container", "C1", "xray.result", "K1", "2026-03-01T10:00:00Z", payload,
@@ -728,6 +766,215 @@ START_TEST(hostile_lines)
 }
 END_TEST
 
+/* Appends a line of event `id` of device `device` at `time` about container C1 (type
+ * seal.tampered), signed with K1 when `signed_`, to `text` at `*o`. */
+static void add_event(char *text, size_t size, size_t *o, const char *id, const char *device,
+                      const char *time, int signed_)
+{
+    char line[1024], mac[65];
+    if (signed_)
+        sign(K1, 16, id, "container", "C1", "seal.tampered", device, time, NULL, mac);
+    event_line(line, sizeof line, id, "container", "C1", "seal.tampered", device, time, NULL,
+               signed_ ? mac : NULL);
+    *o += (size_t)snprintf(text + *o, size - *o, "%s", line);
+}
+
+/* Returns how many events of `ev` were refused as `kind`. */
+static size_t count_kind(const crisk_events *ev, crisk_event_reject kind)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < crisk_events_num_rejects(ev); i++)
+        n += crisk_events_reject(ev, i, NULL, NULL) == kind;
+    return n;
+}
+
+START_TEST(unsigned_events_cannot_displace_signed_ones)
+{
+    crisk_schema *s = NULL;
+    crisk_error err;
+    ck_assert_int_eq(crisk_test_load_schema(SCHEMA, &s, &err), 0);
+    crisk_device_keys *keys = load_keys();
+    crisk_events_options opts;
+    test_options(&opts, keys);
+    static char text[16384];
+    size_t o = 0;
+    /* An unsigned breach from a device no key file lists is no evidence. */
+    add_event(text, sizeof text, &o, "f1", "FAKE-SEAL-1", "2026-03-05T00:00:00Z", 0);
+    crisk_events *ev = parse(s, NULL, text, &opts);
+    ck_assert_uint_eq(crisk_events_num_accepted(ev), 0);
+    ck_assert_int_eq(crisk_events_reject(ev, 0, NULL, NULL), CRISK_EVENT_UNKNOWN_DEVICE);
+    crisk_events_free(ev);
+
+    /* Unsigned events claim the ids, and a late time, of the signed ones to come: from a
+     * device listed unsigned (U1), and from K2 itself, whose key is optional. */
+    o = 0;
+    const char *ids[] = {"g1", "g2", "g3"};
+    for (size_t i = 0; i < 3; i++) {
+        add_event(text, sizeof text, &o, ids[i], "U1", "2026-03-09T00:00:00Z", 0);
+        add_event(text, sizeof text, &o, ids[i], "K2", "2026-03-09T00:00:00Z", 0);
+    }
+    /* One signed event of K1 dated 2099 (a clock glitch) and one unsigned of K2. */
+    add_event(text, sizeof text, &o, "glitch", "K1", "2099-01-01T00:00:00Z", 1);
+    add_event(text, sizeof text, &o, "late", "K2", "2099-01-01T00:00:00Z", 0);
+    /* The genuine signed events, with those ids, before those times. */
+    const char *times[] = {"2026-03-02T00:00:00Z", "2026-03-03T00:00:00Z",
+                           "2026-03-04T00:00:00Z"};
+    for (size_t i = 0; i < 3; i++) {
+        add_event(text, sizeof text, &o, ids[i], "K1", times[i], 1);
+        add_event(text, sizeof text, &o, ids[i], "K2", times[i], 1);
+    }
+    ev = parse(s, NULL, text, &opts);
+    ck_assert_uint_eq(crisk_events_num_read(ev), 14);
+    ck_assert_uint_eq(count_kind(ev, CRISK_EVENT_FUTURE_TIME), 2);
+    ck_assert_uint_eq(crisk_events_num_rejects(ev), 2);
+    /* The six genuine ones and the six unsigned claims (harmless to them). */
+    ck_assert_uint_eq(crisk_events_num_accepted(ev), 12);
+    ck_assert_uint_eq(crisk_events_num_unverified(ev), 6);
+    crisk_events_free(ev);
+
+    /* The other way round, the stronger event wins too: an unsigned event is refused when
+     * a signed one of its device holds its id, or a later time. */
+    o = 0;
+    add_event(text, sizeof text, &o, "g1", "K2", "2026-03-05T00:00:00Z", 1);
+    add_event(text, sizeof text, &o, "g1", "K2", "2026-03-06T00:00:00Z", 0);
+    add_event(text, sizeof text, &o, "g2", "K2", "2026-03-04T00:00:00Z", 0);
+    ev = parse(s, NULL, text, &opts);
+    ck_assert_uint_eq(crisk_events_num_accepted(ev), 1);
+    ck_assert_int_eq(crisk_events_reject(ev, 0, NULL, NULL), CRISK_EVENT_DUPLICATE_ID);
+    ck_assert_int_eq(crisk_events_reject(ev, 1, NULL, NULL), CRISK_EVENT_OUT_OF_ORDER);
+    crisk_events_free(ev);
+    crisk_device_keys_free(keys);
+    crisk_schema_free(s);
+}
+END_TEST
+
+START_TEST(future_bound)
+{
+    crisk_schema *s = NULL;
+    crisk_error err;
+    ck_assert_int_eq(crisk_test_load_schema(SCHEMA, &s, &err), 0);
+    crisk_device_keys *keys = load_keys();
+    crisk_events_options opts;
+    test_options(&opts, keys);
+    ck_assert_int_eq(opts.future_seconds, 300);
+    /* The reference time is NOW; events at the tolerance's edge and one second past it
+     * (the edge given with an offset: the bound is an instant). */
+    char edge[40], past[40];
+    time_t t = (time_t)(NOW + opts.future_seconds);
+    strftime(edge, sizeof edge, "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+    t = (time_t)(NOW + opts.future_seconds + 1 - 2 * 3600);
+    strftime(past, sizeof past, "%Y-%m-%dT%H:%M:%S-02:00", gmtime(&t));
+    static char text[4096];
+    size_t o = 0;
+    add_event(text, sizeof text, &o, "e1", "K1", edge, 1);
+    add_event(text, sizeof text, &o, "e2", "K1", past, 1);
+    /* The refused one does not advance the device: a later event at the edge passes. */
+    add_event(text, sizeof text, &o, "e3", "K1", edge, 1);
+    crisk_events *ev = parse(s, NULL, text, &opts);
+    ck_assert_uint_eq(crisk_events_num_accepted(ev), 2);
+    uint64_t line = 0;
+    ck_assert_int_eq(crisk_events_reject(ev, 0, &line, NULL), CRISK_EVENT_FUTURE_TIME);
+    ck_assert_uint_eq(line, 2);
+    crisk_events_free(ev);
+    /* No tolerance: the edge is refused too. The widest takes line 2, which, accepted,
+     * does advance the device: line 3 is then out of order. */
+    opts.future_seconds = 0;
+    ev = parse(s, NULL, text, &opts);
+    ck_assert_uint_eq(crisk_events_num_accepted(ev), 0);
+    crisk_events_free(ev);
+    opts.future_seconds = 86400;
+    ev = parse(s, NULL, text, &opts);
+    ck_assert_uint_eq(crisk_events_num_accepted(ev), 2);
+    ck_assert_int_eq(crisk_events_reject(ev, 0, &line, NULL), CRISK_EVENT_OUT_OF_ORDER);
+    ck_assert_uint_eq(line, 3);
+    crisk_events_free(ev);
+    /* Out-of-range options are refused, naming the field. */
+    opts.future_seconds = 86401;
+    ev = NULL;
+    ck_assert_int_eq(crisk_events_parse(s, NULL, text, strlen(text), &opts, &ev, &err),
+                     CRISK_E_INVALID_ARGUMENT);
+    ck_assert_ptr_nonnull(strstr(err.message, "future_seconds"));
+    opts.future_seconds = -1;
+    ck_assert_int_eq(crisk_events_parse(s, NULL, text, strlen(text), &opts, &ev, &err),
+                     CRISK_E_INVALID_ARGUMENT);
+    test_options(&opts, keys);
+    opts.now = -5;
+    ck_assert_int_eq(crisk_events_parse(s, NULL, text, strlen(text), &opts, &ev, &err),
+                     CRISK_E_INVALID_ARGUMENT);
+    ck_assert_ptr_nonnull(strstr(err.message, "now"));
+    ck_assert_ptr_null(ev);
+    /* The default reference time is the clock: 2099 is refused, 2026-03 is not. */
+    test_options(&opts, keys);
+    opts.now = CRISK_EVENTS_NOW_AUTO;
+    o = 0;
+    add_event(text, sizeof text, &o, "e1", "K1", "2026-03-01T00:00:00Z", 1);
+    add_event(text, sizeof text, &o, "e2", "K1", "2099-01-01T00:00:00Z", 1);
+    ev = parse(s, NULL, text, &opts);
+    ck_assert_uint_eq(crisk_events_num_accepted(ev), 1);
+    ck_assert_int_eq(crisk_events_reject(ev, 0, NULL, NULL), CRISK_EVENT_FUTURE_TIME);
+    crisk_events_free(ev);
+    /* A caller of the first layout, which had no `now`, reads with the defaults. */
+    crisk_events_options v1;
+    memset(&v1, 0xff, sizeof v1);
+    ck_assert_int_eq(crisk_events_options_init(&v1, 1), 0);
+    ck_assert_int_eq(v1.now, -1); /* not written: version 1 has no such field */
+    v1.keys = keys;
+    ev = parse(s, NULL, text, &v1);
+    ck_assert_uint_eq(crisk_events_num_accepted(ev), 1);
+    crisk_events_free(ev);
+    ck_assert_int_eq(crisk_events_options_init(&v1, CRISK_EVENTS_OPTIONS_VERSION + 1),
+                     CRISK_E_INVALID_ARGUMENT);
+    crisk_device_keys_free(keys);
+    crisk_schema_free(s);
+}
+END_TEST
+
+START_TEST(device_key_file_entries)
+{
+    static const struct { const char *devices, *words; } bad[] = {
+        /* all zero, one byte repeated, a pattern of fewer than 8 byte values */
+        {"{\"device_id\": \"K\", \"key\": \"00000000000000000000000000000000\"}",
+         "devices[0].key: a placeholder"},
+        {"{\"device_id\": \"K\", \"key\": \"4141414141414141414141414141414141414141\"}",
+         "placeholder"},
+        {"{\"device_id\": \"K\", \"key\": \"01020304050607010203040506070102\"}",
+         "placeholder"},
+        /* no key and not listed as unsigned; unsigned given anything but true */
+        {"{\"device_id\": \"G\"}", "devices[0].key"},
+        {"{\"device_id\": \"G\", \"unsigned\": false}", "devices[0].unsigned"},
+        {"{\"device_id\": \"G\", \"unsigned\": \"yes\"}", "devices[0].unsigned"},
+        /* an unsigned device takes no key, nor "required" */
+        {"{\"device_id\": \"G\", \"unsigned\": true, "
+         "\"key\": \"30313233343536373839616263646566\"}", "takes no \"key\""},
+        {"{\"device_id\": \"G\", \"unsigned\": true, \"required\": false}",
+         "takes no \"required\""},
+    };
+    crisk_error err;
+    char doc[512];
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        snprintf(doc, sizeof doc, "{\"format\": \"crisk-device-keys\", \"version\": 1, "
+                 "\"devices\": [%s]}", bad[i].devices);
+        char *path = crisk_test_write_temp(doc);
+        crisk_device_keys *keys = NULL;
+        ck_assert_int_eq(crisk_device_keys_load(path, &keys, &err), CRISK_E_FORMAT);
+        ck_assert_ptr_null(keys);
+        ck_assert_msg(strstr(err.message, bad[i].words), "%s", err.message);
+        unlink(path);
+        free(path);
+    }
+    /* Eight distinct byte values make a key. */
+    snprintf(doc, sizeof doc, "{\"format\": \"crisk-device-keys\", \"version\": 1, "
+             "\"devices\": [{\"device_id\": \"K\", \"key\": \"%s\"}]}",
+             "01020304050607080102030405060708");
+    char *path = crisk_test_write_temp(doc);
+    crisk_device_keys *keys = NULL;
+    ck_assert_msg(crisk_device_keys_load(path, &keys, &err) == 0, "%s", err.message);
+    crisk_device_keys_free(keys);
+    unlink(path);
+    free(path);
+}
+END_TEST
+
 /* Returns the events suite. */
 static Suite *events_suite(void)
 {
@@ -742,6 +989,9 @@ static Suite *events_suite(void)
     tcase_add_test(tc, schema_round_trip_and_refusals);
     tcase_add_test(tc, profiles_on_event_features);
     tcase_add_test(tc, hostile_lines);
+    tcase_add_test(tc, unsigned_events_cannot_displace_signed_ones);
+    tcase_add_test(tc, future_bound);
+    tcase_add_test(tc, device_key_file_entries);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -36,8 +36,35 @@ void fuzz_check_failure(int rc, const crisk_error *err)
         abort();
 }
 
+/* Every stored category value re-codes to its own code (values are unique); a probe
+ * value is refused with a proper error, missing, or found where it is stored. Aborts
+ * otherwise. */
+static void check_categories(const crisk_model *model)
+{
+    for (size_t f = 0; f < crisk_model_num_features(model); f++) {
+        size_t n = crisk_model_num_categories(model, f);
+        crisk_error err;
+        float code;
+        for (size_t c = 0; c < n; c++) {
+            const char *v = crisk_model_category(model, f, c);
+            if (!v || crisk_model_category_code(model, f, v, strlen(v), &code, &err) != 0 ||
+                code != (float)c)
+                abort();
+        }
+        if (n == 0 || crisk_model_category(model, f, n) != NULL)
+            continue;
+        const char *probe = "\x01unseen";
+        int rc = crisk_model_category_code(model, f, probe, strlen(probe), &code, &err);
+        if (rc)
+            fuzz_check_failure(rc, &err);
+        else if (!isnan(code) && strcmp(crisk_model_category(model, f, (size_t)code), probe))
+            abort();
+    }
+}
+
 void fuzz_score_and_free(crisk_model *model)
 {
+    check_categories(model);
     size_t F = crisk_model_num_features(model), K = crisk_model_num_margins(model);
     float *rows = malloc(FUZZ_ROWS * (F ? F : 1) * sizeof *rows);
     float *out = malloc(FUZZ_ROWS * (K ? K : 1) * sizeof *out);

@@ -15,6 +15,10 @@
 /* The entry point every target defines (libFuzzer's, and the replay driver's). */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* The reference time of event reads (crisk_events_options.now): 2026-01-01T00:00:00Z,
+ * fixed so that a run never depends on the clock; the example events are all before it. */
+#define FUZZ_EVENTS_NOW 1767225600
+
 /* Fills `opts` with load options whose limits keep one input within the fuzzer's memory
  * and time budget (-rss_limit_mb, -timeout). */
 void fuzz_load_options(crisk_load_options *opts);
@@ -23,8 +27,9 @@ void fuzz_load_options(crisk_load_options *opts);
  * aborts (a finding) otherwise. */
 void fuzz_check_failure(int rc, const crisk_error *err);
 
-/* Scores a few rows (zeros, missing values, huge values, small integers) with `model`,
- * transformed and as margins, then frees it. Any crash or sanitizer report is a
+/* Checks that every stored category value re-codes to its code, then scores a few rows
+ * (zeros, missing values, huge values, small integers) with `model`, transformed and as
+ * margins, then frees it. Any crash or sanitizer report is a
  * finding. */
 void fuzz_score_and_free(crisk_model *model);
 

@@ -1,7 +1,8 @@
 /*
  * fuzz_device_keys.c — libFuzzer target: arbitrary bytes as a device key file
  * (crisk_device_keys_load, through a temporary file: the public API reads keys only from
- * a path); keys that load then verify the HMACs of the first example events.
+ * a path); keys that load then verify the HMACs of the first example events, whose
+ * devices they may list with a key, as unsigned, or not at all.
  */
 #include "fuzz_common.h"
 
@@ -44,6 +45,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     crisk_events_options opts;
     crisk_events_options_init(&opts, CRISK_EVENTS_OPTIONS_VERSION);
     opts.keys = keys;
+    opts.now = FUZZ_EVENTS_NOW;
     size_t len;
     const char *events = example_events(&len);
     crisk_events *ev = NULL;
@@ -52,7 +54,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         rc = crisk_events_parse(fuzz_example_schema(), NULL, events, len, &opts, &ev, &err);
         if (rc)
             fuzz_check_failure(rc, &err);
-        else if (crisk_events_num_read(ev) != EVENT_LINES)
+        else if (crisk_events_num_read(ev) != EVENT_LINES ||
+                 crisk_events_num_unverified(ev) > crisk_events_num_accepted(ev) ||
+                 (require && crisk_events_num_unverified(ev)))
             abort();
         crisk_events_free(ev);
     }

@@ -1,9 +1,10 @@
 /*
  * fuzz_events.c — libFuzzer target: arbitrary bytes as a border sensor event stream
- * (JSON Lines) for the example schema, read with no device keys, with the example keys,
- * and with the keys and every HMAC required; for a batch and with none; from memory
- * (crisk_events_parse) and from a file (crisk_events_load), which must agree. Events
- * that load are joined to example declarations and their event features built.
+ * (JSON Lines) for the example schema, read with no device keys (every event refused),
+ * with the example keys (signed and unsigned devices; no future tolerance and the
+ * widest), and with the keys and every HMAC required; for a batch and with none; from
+ * memory (crisk_events_parse) and from a file (crisk_events_load), which must agree.
+ * Events that load are joined to example declarations and their event features built.
  */
 #include "fuzz_common.h"
 
@@ -30,13 +31,16 @@ static crisk_events *parse(const uint8_t *data, size_t size, const crisk_batch *
     }
     size_t rejects = crisk_events_num_rejects(ev);
     if (crisk_events_num_read(ev) != crisk_events_num_accepted(ev) + rejects ||
-        crisk_events_num_kept(ev) > crisk_events_num_accepted(ev))
+        crisk_events_num_kept(ev) > crisk_events_num_accepted(ev) ||
+        crisk_events_num_unverified(ev) > crisk_events_num_accepted(ev) ||
+        ((!opts->keys || opts->require_hmac) && crisk_events_num_unverified(ev)) ||
+        (!opts->keys && crisk_events_num_accepted(ev)))
         abort();
     for (size_t i = 0; i < rejects; i++) {
         uint64_t line = 0;
         const char *reason = NULL;
         crisk_event_reject kind = crisk_events_reject(ev, i, &line, &reason);
-        if (kind < CRISK_EVENT_MALFORMED || kind > CRISK_EVENT_OUT_OF_ORDER || line == 0 ||
+        if (kind < CRISK_EVENT_MALFORMED || kind > CRISK_EVENT_FUTURE_TIME || line == 0 ||
             !reason)
             abort();
     }
@@ -73,6 +77,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     opts.max_events = 64;
     opts.max_rejects = 64;
     opts.max_line_bytes = 1024;
+    opts.now = FUZZ_EVENTS_NOW;
 
     crisk_events *ev = parse(data, size, NULL, &opts);
     crisk_events_free(ev);
@@ -82,6 +87,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (ev)
         build_features(batch, ev);
     crisk_events_free(ev);
+
+    /* No tolerance, then the widest: a time at the bound is accepted, then refused. */
+    opts.future_seconds = 0;
+    crisk_events_free(parse(data, size, NULL, &opts));
+    opts.future_seconds = 86400;
+    crisk_events_free(parse(data, size, NULL, &opts));
 
     opts.require_hmac = 1;
     ev = parse(data, size, NULL, &opts);

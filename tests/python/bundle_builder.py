@@ -259,7 +259,8 @@ def refused_events(lines: List[str]) -> List[str]:
     """Returns the event `lines` (models/generate_events.py's, in time order) with four
     lines that must be refused put in among them: a truncated line (malformed), a key of
     an unknown kind (unknown_key), a copy of a signed event under another id (its HMAC
-    no longer matches: bad_hmac) and a copy from a device without a key (unverifiable).
+    no longer matches: bad_hmac) and a copy from a device the key file does not list
+    (unknown_device).
     Each follows the event it copies, so that it is in time order too."""
     signed = [i for i, line in enumerate(lines) if '"hmac":' in line]
     first, second = json.loads(lines[signed[0]]), lines[signed[1]]
@@ -296,9 +297,7 @@ def write_event_inputs(out: Path) -> None:
         w.writeheader()
         w.writerows(rows)
     (out / "events.jsonl").write_text("\n".join(refused_events(lines)) + "\n")
-    (out / "device_keys.json").write_text(json.dumps(
-        {"format": "crisk-device-keys", "version": 1,
-         "devices": [{"device_id": d, "key": k.hex()} for d, k in keys.items()]}))
+    (out / "device_keys.json").write_text(json.dumps(events_generator().key_file(keys)))
     with crisk.Bundle(EVENTS_BUNDLE) as bundle:
         result = bundle.score(rows, threads=1, today=TODAY, events=out / "events.jsonl",
                               device_keys=out / "device_keys.json")

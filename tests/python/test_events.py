@@ -6,8 +6,8 @@ checked against the same windows computed here in Python from the JSON lines; tr
 (`crisk fit --matrix`) and scoring (`--features`) must build them identically; a bundle
 whose profiles test event features sends to red exactly the declarations the Python
 computation says, only when the events are given, with the rule in the reason; forged
-events are refused (bad_hmac) and never move a declaration; signed events without the
-device keys are refused as unverifiable, never trusted.
+events are refused (bad_hmac) and never move a declaration; events of devices the key
+file does not list are refused as unknown_device, never trusted.
 """
 import csv
 import datetime as dt
@@ -232,12 +232,15 @@ def test_sensor_events_send_declarations_to_red(world, fitted, run_crisk):
     assert small == with_ev
     assert err.count("events read:") == 1  # refusals are reported once
 
-    # Without the device keys, signed events (seals, X-ray) cannot be verified: refused,
-    # so no declaration goes red on them.
+    # A key file that lists no device knows none: every event is refused, so no
+    # declaration goes red on them (without --device-keys the command line is refused).
+    (d / "nokeys.json").write_text(json.dumps({"format": "crisk-device-keys", "version": 1,
+                                               "devices": []}))
     nokeys, err = score(run_crisk, bundle, d, "nokeys.csv", "--events", d / "ev.jsonl",
+                        "--device-keys", d / "nokeys.json",
                         "--event-rejects", d / "rej_nokeys.csv")
     kinds = {r["kind"] for r in read_rejects(d / "rej_nokeys.csv")}
-    assert kinds == {"unverifiable"}
+    assert kinds == {"unknown_device"}
     assert {r["lane"] for r in nokeys.values()} == {"green"}
 
     # --require-hmac refuses the unsigned RFID and GPS events as well.

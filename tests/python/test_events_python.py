@@ -133,9 +133,9 @@ def test_forged_payload_is_rejected(bundle, decls):
     spaced.at[label, "payload"] = raw_payloads()[row].replace(":", ": ", 1)
     er = bundle.score(decls, threads=1, events=spaced, device_keys=KEYS).event_rejects
     assert er.loc[label, "kind"] == "bad_hmac"
-    # without the device keys, the signed events cannot be verified: refused, not trusted
+    # without the device keys no device is known: every event is refused, not trusted
     er = bundle.score(decls, threads=1, events=events).event_rejects
-    assert (er["kind"] == "unverifiable").sum() == events["hmac"].notna().sum()
+    assert (er["kind"] == "unknown_device").sum() == len(events)
 
 
 def test_schema_features_with_events(bundle, decls):
@@ -172,7 +172,8 @@ def test_event_input_errors(bundle, decls):
                             "time": ["2025-01-01T00:00:00Z", "2025-01-02T00:00:00Z"]},
                            index=["first", "second"])
     er = bundle.score(decls, events=partial).event_rejects
-    assert er.index.tolist() == ["second"] and er["kind"].tolist() == ["malformed"]
+    assert er.index.tolist() == ["first", "second"]
+    assert er["kind"].tolist() == ["unknown_device", "malformed"]
 
 
 def test_stream_halves_equal_one_call(bundle, decls, run_crisk, tmp_path):

@@ -141,7 +141,7 @@ def authentic_events() -> list[dict]:
     device_keys.json (checked here with Python's hmac; the generator writes the payload
     compactly with sorted keys, so json.dumps gives back its signed bytes)."""
     keys = {d["device_id"]: bytes.fromhex(d["key"])
-            for d in json.loads(DEVICE_KEYS.read_text())["devices"]}
+            for d in json.loads(DEVICE_KEYS.read_text())["devices"] if "key" in d}
     out = []
     for line in EVENTS.read_text().splitlines():
         e = json.loads(line)

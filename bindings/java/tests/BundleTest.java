@@ -534,10 +534,11 @@ public class BundleTest {
     }
 
     /** The builder's stream holds a truncated line, a key of an unknown kind, a signed
-     *  event copied under another id and one copied to a device without a key: each is
-     *  refused with its kind, as are the generator's forged breaches. Without the keys every
-     *  signed event is refused as unverifiable; demanding an HMAC of every event refuses
-     *  every unsigned one (but the two refused earlier for other reasons). */
+     *  event copied under another id and one copied to a device the key file does not
+     *  list: each is refused with its kind, as are the generator's forged breaches.
+     *  Without the keys no device is known and every event is refused (but the two refused
+     *  earlier for other reasons); demanding an HMAC of every event refuses every unsigned
+     *  one. */
     @Test
     public void eventRejectsByKind() throws IOException {
         List<Map<String, String>> decls = readRecords(work.resolve("events_decls.csv"));
@@ -550,11 +551,11 @@ public class BundleTest {
                 bundle.score(decls, file, keys).eventRejects());
             assertEquals(Map.of(Events.RejectKind.MALFORMED, 1L,
                                 Events.RejectKind.UNKNOWN_KEY, 1L,
-                                Events.RejectKind.UNVERIFIABLE, 1L,
+                                Events.RejectKind.UNKNOWN_DEVICE, 1L,
                                 Events.RejectKind.BAD_HMAC, 3L), kinds);
             assertEquals(Map.of(Events.RejectKind.MALFORMED, 1L,
                                 Events.RejectKind.UNKNOWN_KEY, 1L,
-                                Events.RejectKind.UNVERIFIABLE, signed),
+                                Events.RejectKind.UNKNOWN_DEVICE, (long) lines.size() - 2),
                          countKinds(bundle.score(decls, file, null).eventRejects()));
             Map<Events.RejectKind, Long> strict = countKinds(bundle.score(
                 decls, 1, TODAY, null, 0, Events.file(file, keys).requireHmac(true))

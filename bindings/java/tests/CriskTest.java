@@ -133,6 +133,65 @@ public class CriskTest {
         assertThrows(UnsupportedOperationException.class, () -> model.featureNames().add("x"));
     }
 
+    /**
+     * Text category values re-coded through the model's stored categories (each the
+     * value's position in categories(), missing NaN) score as `crisk predict` scores the
+     * same text cells, re-coded in C; a value the model never saw is refused by the
+     * XGBoost model (XGBoost raises) and missing for the LightGBM one (pandas makes it NaN).
+     */
+    @Test
+    public void recodesCategoriesByValue() throws Exception {
+        String[] origin = {"VN", "NA", null, "DE", "TR", "AE", "CN"};
+        String[] chapter = {"93", "10", "27", null, "61", "93", "27"};
+        Path dir = Files.createTempDirectory("crisk-categories");
+        Path csv = dir.resolve("cases.csv");
+        StringBuilder text = new StringBuilder("chapter,x,origin\n");
+        for (int i = 0; i < origin.length; i++) {
+            text.append(chapter[i] == null ? "" : chapter[i]).append(',').append(i * 0.5f)
+                    .append(',').append(origin[i] == null ? "" : origin[i]).append('\n');
+        }
+        Files.writeString(csv, text);
+        for (String name : List.of("categorical_xgb.json", "categorical_lgb.txt")) {
+            Path file = SOURCE.resolve("tests/c/fixtures").resolve(name);
+            try (Model m = Model.load(file)) {
+                assertEquals(List.of("origin", "chapter", "x"), m.featureNames());
+                assertTrue(m.categories(2).isEmpty());
+                float[] o = m.categoryCodes(0, origin);
+                float[] c = m.categoryCodes(1, chapter);
+                float[] rows = new float[origin.length * 3];
+                for (int i = 0; i < origin.length; i++) {
+                    assertEquals(origin[i] == null ? Float.NaN : m.categories(0).indexOf(origin[i]),
+                            o[i], 0f);
+                    assertEquals(chapter[i] == null ? Float.NaN
+                            : m.categories(1).indexOf(chapter[i]), c[i], 0f);
+                    rows[i * 3] = o[i];
+                    rows[i * 3 + 1] = c[i];
+                    rows[i * 3 + 2] = i * 0.5f;
+                }
+                Run run = Run.of(new ProcessBuilder(System.getenv("CRISK_CLI"), "predict",
+                        "--model", file.toString(), "--input", csv.toString()));
+                assertEquals(run.err, 0, run.status);
+                String[] lines = run.out.trim().split("\n");
+                float[] cli = new float[lines.length - 1];
+                for (int i = 0; i < cli.length; i++) {
+                    cli[i] = Float.parseFloat(lines[i + 1]);
+                }
+                assertArrayEquals(cli, m.predict(rows, origin.length), 0f);
+                String[] unseen = {"ZZ"};
+                if (m.info().format().equals("xgboost")) {
+                    CriskException e = assertThrows(CriskException.class,
+                            () -> m.categoryCodes(0, unseen));
+                    assertEquals("CRISK_E_INPUT", e.getErrorName());
+                    assertTrue(e.getMessage(), e.getMessage().contains("\"ZZ\""));
+                } else {
+                    assertTrue(Float.isNaN(m.categoryCodes(0, unseen)[0]));
+                }
+                assertThrows(IllegalArgumentException.class,
+                        () -> m.categoryCodes(2, new String[] {"1"}));
+            }
+        }
+    }
+
     @Test
     public void featureNamesAreDecodedAsUtf8() throws Exception {
         // A name outside ASCII, with a character beyond the BMP (4 UTF-8 bytes, which JNI's

@@ -24,7 +24,9 @@ and rest that complete the sum to the model's margin, as columns of the scores
 
 Every method that takes declarations also takes border sensor events (docs/events.md;
 ``events=``: a DataFrame, a list of dicts, a .jsonl path or JSON Lines bytes, see
-crisk._events), with ``device_keys`` (the path of a device key file) and ``require_hmac``.
+crisk._events), with ``device_keys`` (the path of a device key file: the devices whose
+events count, each with its key or listed as unsigned; without it every event is refused
+as unknown_device) and ``require_hmac``.
 Refused events are reported, never dropped: ``ScoreResult.event_rejects``, and for the
 Schema methods ``schema.event_rejects`` (and ``frame.attrs["event_rejects"]``).
 """

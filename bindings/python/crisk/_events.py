@@ -37,7 +37,8 @@ from ._model import _raise
 
 _E_INVALID_ARGUMENT = -1
 _KINDS = ["", "malformed", "unknown_key", "unknown_type", "bad_time", "bad_payload",
-          "missing_hmac", "unverifiable", "bad_hmac", "duplicate_id", "out_of_order"]
+          "missing_hmac", "unverifiable", "bad_hmac", "duplicate_id", "out_of_order",
+          "unknown_device", "future_time"]
 _STRING_MEMBERS = ("type", "device_id")   # written after the key, as the docs show them
 
 Events = Union[pd.DataFrame, Sequence[Dict[str, Any]], str, "os.PathLike[str]", bytes]

@@ -46,6 +46,8 @@ class Model:
             "num_trees", "num_iterations", "num_nodes", "max_depth", "memory_bytes")}
         names = [capi.crisk_model_feature_name(handle, i) for i in range(self.num_features)]
         self._feature_names = names if names and all(n is not None for n in names) else None
+        self._categorical = {i for i in range(self.num_features)
+                             if capi.crisk_model_num_categories(handle, i) > 0}
 
     @classmethod
     def from_xgboost(cls, booster: Any) -> "Model":
@@ -106,6 +108,27 @@ class Model:
         """The feature names stored in the model file, or None."""
         return list(self._feature_names) if self._feature_names else None
 
+    def categories(self, feature: int) -> Optional[Sequence[str]]:
+        """The category values feature `feature` stores (XGBoost's cats, LightGBM's
+        pandas_categorical), in code order, as text (numbers in their shortest form); None
+        when it stores none."""
+        handle = self._live()
+        n = capi.crisk_model_num_categories(handle, int(feature))
+        return [capi.crisk_model_category(handle, int(feature), c) for c in range(n)] or None
+
+    def category_code(self, feature: int, value: Any) -> float:
+        """The model's code for category `value` of feature `feature` (by value: text, or
+        a number for numeric categories). A value the model never saw gets what its
+        training library gives it: an XGBoost model raises CriskError (CRISK_E_INPUT
+        naming the feature and value), a LightGBM model returns NaN (missing)."""
+        text = value if isinstance(value, str) else repr(value.item() if hasattr(value, "item")
+                                                         else value)
+        err = capi.crisk_error()
+        code = capi.category_code(self._live(), int(feature), text.encode("utf-8"), err)
+        if err.code != 0:
+            _raise(err)
+        return code
+
     def _live(self):
         if self._handle is None:
             raise ValueError("the model is closed")
@@ -114,8 +137,9 @@ class Model:
     def _rows(self, X: Any) -> np.ndarray:
         """Returns X as a 2-D C-contiguous float32 array: without a copy when it is one
         already, converted once otherwise. DataFrame columns are matched to the model's
-        feature names by name; pandas categorical columns become their category codes
-        (missing as NaN)."""
+        feature names by name. A feature storing category values takes a pandas category
+        or text column, re-coded to the model's codes by value (missing as NaN); other
+        pandas categorical columns become their category codes (missing as NaN)."""
         if hasattr(X, "columns") and hasattr(X, "dtypes"):
             X = self._frame_to_array(X)
         X = np.asarray(X)
@@ -139,13 +163,36 @@ class Model:
         out = np.empty((len(frame), frame.shape[1]), dtype=np.float32)
         for j, col in enumerate(frame.columns):
             series = frame[col]
-            if hasattr(series, "cat"):
+            if j in self._categorical:
+                out[:, j] = self._recode(j, str(col), series)
+            elif hasattr(series, "cat"):
                 codes = series.cat.codes.to_numpy().astype(np.float32)
                 codes[codes < 0] = np.nan
                 out[:, j] = codes
             else:
                 out[:, j] = series.to_numpy(dtype=np.float32, na_value=np.nan)
         return out
+
+    def _recode(self, j: int, name: str, series: Any) -> np.ndarray:
+        """Re-codes a category or text column of feature j, which stores category values,
+        to the model's codes by value, as XGBoost and LightGBM do: each distinct value
+        once (a category column's whole dictionary, used or not, as XGBoost checks it),
+        missing values as NaN. The frame's own codes are never passed on."""
+        if hasattr(series, "cat"):
+            codes = series.cat.codes.to_numpy()
+            values = list(series.cat.categories)
+        elif getattr(series.dtype, "kind", "") in "OSU" or str(series.dtype) in ("string", "str"):
+            import pandas as pd
+            codes, uniques = pd.factorize(series, use_na_sentinel=True)
+            values = list(uniques)
+        else:
+            raise CriskError(-8, "CRISK_E_INPUT",
+                             f"column {name!r} holds numbers of dtype {series.dtype}, but the "
+                             f"model stores category values for feature {j}: pass a category "
+                             f"or text column (or a numpy array of the model's codes)")
+        table = np.array([self.category_code(j, v) for v in values] + [np.nan],
+                         dtype=np.float32)
+        return table[np.where(codes < 0, len(values), codes)]
 
     def predict(self, X: Any, output: str = "probability", threads: int = 0,
                 iteration_range: Tuple[int, int] = (0, 0),

@@ -260,6 +260,49 @@ def main():
         "CRISK_E_FORMAT", "categories_nodes")
     assert cat_split >= 0
 
+    # Stored category values (XGBoost 3.1+'s cats): one entry per feature, text as int8
+    # bytes between offsets, or integers with their array type.
+    def with_cats(*entries):
+        empty = {"offsets": [], "values": []}
+        doc = copy.deepcopy(base)
+        doc["learner"]["gradient_booster"]["model"]["cats"] = {
+            "enc": [empty, empty, *entries] if len(entries) == 1 else list(entries),
+            "feature_segments": [], "sorted_idx": []}
+        return doc
+
+    def text(*values):
+        data = b"".join(v.encode() for v in values)
+        return {"offsets": list(np.cumsum([0] + [len(v.encode()) for v in values])
+                                .tolist()), "values": [b - 256 if b > 127 else b for b in data]}
+
+    add("cats_valid.json", with_cats(text("A", "B", "C", "D")), "CRISK_OK", "")
+    add("cats_valid_numbers.json", with_cats({"type": 15, "values": [10, 20, 30, 40]}),
+        "CRISK_OK", "")
+    add("cats_duplicate.json", with_cats(text("A", "B", "A", "D")), "CRISK_E_FORMAT",
+        "twice")
+    add("cats_duplicate_numbers.json", with_cats({"type": 15, "values": [10, 20, 10]}),
+        "CRISK_E_FORMAT", "twice")
+    add("cats_offsets_decreasing.json",
+        with_cats({"offsets": [0, 2, 1, 4], "values": [65, 66, 67, 68]}), "CRISK_E_FORMAT",
+        "offsets[2]")
+    add("cats_offset_beyond.json", with_cats({"offsets": [0, 2, 9], "values": [65, 66, 67]}),
+        "CRISK_E_FORMAT", "offsets[2]")
+    add("cats_offset_not_zero.json", with_cats({"offsets": [1, 2], "values": [65, 66]}),
+        "CRISK_E_FORMAT", "offsets[0]")
+    add("cats_value_not_byte.json", with_cats({"offsets": [0, 1], "values": [300]}),
+        "CRISK_E_FORMAT", "values[0]")
+    add("cats_number_fraction.json", with_cats({"type": 8, "values": [1.5, 2]}),
+        "CRISK_E_FORMAT", "values[0]")
+    add("cats_nul_byte.json", with_cats({"offsets": [0, 2], "values": [65, 0]}),
+        "CRISK_E_FORMAT", "NUL")
+    # XGBoost 3.2 writes pandas categories' offsets in characters over UTF-8 bytes.
+    add("cats_non_ascii.json", with_cats(text("\u00e9", "A")), "CRISK_E_UNSUPPORTED",
+        "non-ASCII")
+    add("cats_enc_short.json", with_cats(text("A"), text("B")), "CRISK_E_FORMAT",
+        "2 entries")
+    add("cats_entry_not_object.json", with_cats(1), "CRISK_E_FORMAT", "enc[2]")
+    add("cats_not_object.json", set_path(base, M + ["cats"], [1]), "CRISK_E_FORMAT", "cats")
+
     # Absurd sizes (limits) and inconsistent lengths.
     add("num_nodes_absurd.json", set_path(base, T0 + ["tree_param", "num_nodes"],
                                           "4000000000"), "CRISK_E_LIMIT", "max_nodes")

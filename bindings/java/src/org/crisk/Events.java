@@ -43,16 +43,22 @@ public final class Events {
         BAD_PAYLOAD,
         /** No hmac, and the device (or {@link Events#requireHmac(boolean)}) needs one. */
         MISSING_HMAC,
-        /** An hmac, but no key for the device: never trusted on its word. */
+        /** An hmac, but the device is listed as unsigned (no key): never trusted on its
+         *  word. */
         UNVERIFIABLE,
         /** The hmac does not match: forged or altered. */
         BAD_HMAC,
         /** An event_id accepted earlier in the stream. */
         DUPLICATE_ID,
-        /** Earlier than the device's last accepted event. */
-        OUT_OF_ORDER;
+        /** Earlier than the device's last accepted event (of the same or stronger
+         *  standing: an unsigned event never blocks a signed one). */
+        OUT_OF_ORDER,
+        /** The device is not in the key file (with a key, or listed as unsigned). */
+        UNKNOWN_DEVICE,
+        /** Later than the reference time plus its tolerance (300 s). */
+        FUTURE_TIME;
 
-        /** Returns the kind of C code {@code code} (1 = MALFORMED ... 10 = OUT_OF_ORDER), or
+        /** Returns the kind of C code {@code code} (1 = MALFORMED ... 12 = FUTURE_TIME), or
          *  null for any other value. */
         static RejectKind of(int code) {
             return Names.constant(values(), code);
@@ -78,7 +84,7 @@ public final class Events {
 
     /**
      * Returns the events of the JSON Lines file at {@code jsonl}, verified with {@code keys}
-     * (null: no device has a key, so every signed event is refused as unverifiable). The
+     * (null: no device is known, so every event is refused as unknown_device). The
      * file is read at each scoring call, one line at a time, and only the events the call's
      * declarations can use are kept (docs/events.md, "Join and memory").
      */
@@ -88,7 +94,8 @@ public final class Events {
 
     /**
      * Returns the events given as lines (element r is line r + 1, each one JSON object, as a
-     * device wrote it), verified with {@code keys} (null: no device has a key).
+     * device wrote it), verified with {@code keys} (null: no device is known: every event
+     * is refused).
      *
      * @throws IllegalArgumentException a line holds a line break (one event per line)
      * @throws NullPointerException     the list or one of its lines is null
@@ -108,7 +115,7 @@ public final class Events {
     }
 
     /** Returns the events of the JSON Lines bytes {@code jsonLines} (copied), verified with
-     *  {@code keys} (null: no device has a key). */
+     *  {@code keys} (null: no device is known: every event is refused). */
     public static Events bytes(byte[] jsonLines, DeviceKeys keys) {
         return new Events(null, Objects.requireNonNull(jsonLines, "jsonLines").clone(), keys,
                           false);

@@ -8,7 +8,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 
 /**
@@ -44,6 +46,7 @@ public final class Model implements AutoCloseable {
     private final int numOutputs;
     private final int numMargins;
     private final List<String> featureNames;
+    private final List<List<String>> categories;
 
     /** One native prediction with the live handle and the pool's (null without one). */
     private interface Scoring {
@@ -64,6 +67,7 @@ public final class Model implements AutoCloseable {
             this.numOutputs = Math.toIntExact(info.numOutputs());
             this.numMargins = Math.toIntExact(CriskNative.crisk_model_num_margins(handle));
             this.featureNames = readFeatureNames(handle, numFeatures);
+            this.categories = readCategories(handle, numFeatures);
         } catch (RuntimeException | Error e) {
             this.handle.close();
             throw e;
@@ -118,6 +122,47 @@ public final class Model implements AutoCloseable {
      * list when the file stores none. */
     public List<String> featureNames() {
         return featureNames;
+    }
+
+    /**
+     * Returns the category values feature {@code feature} stores (XGBoost 3.1+'s cats,
+     * LightGBM's pandas_categorical): the value each category code stands for, in code
+     * order, as text (numbers in their shortest form); an empty list when it stores none.
+     */
+    public List<String> categories(int feature) {
+        return categories.get(Objects.checkIndex(feature, numFeatures));
+    }
+
+    /**
+     * Re-codes a column of category values of feature {@code feature} to the model's codes,
+     * by value, for that feature's column of the rows to score: {@code codes[i]} is the code
+     * of {@code values[i]}; null is missing (NaN). Never pass codes of one's own category
+     * list: the model's codes are the order it was trained with ({@link #categories}). A
+     * feature storing numbers matches a value read as a decimal number ("27" is 27).
+     *
+     * @throws CriskException            CRISK_E_INPUT for a value an XGBoost model never saw
+     *                                   (XGBoost refuses it), naming the feature and value; a
+     *                                   LightGBM model scores such a value as missing (NaN)
+     * @throws IllegalArgumentException  the feature stores no category values
+     * @throws IllegalStateException     the model is closed
+     */
+    public float[] categoryCodes(int feature, String[] values) {
+        Objects.requireNonNull(values, "values");
+        if (categories(feature).isEmpty()) {
+            throw new IllegalArgumentException("feature " + feature
+                    + " stores no category values: pass its codes as numbers");
+        }
+        return handle.use(false, h -> {
+            Map<String, Float> seen = new HashMap<>();
+            float[] codes = new float[values.length];
+            for (int i = 0; i < values.length; i++) {
+                String v = values[i];
+                codes[i] = v == null ? Float.NaN : seen.computeIfAbsent(v, k ->
+                        (float) CriskNative.category_code(h, feature,
+                                k.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+            }
+            return codes;
+        });
     }
 
     /** Returns the description {@code crisk inspect} prints: format, objective, sizes. */
@@ -357,6 +402,20 @@ public final class Model implements AutoCloseable {
                     + ": build it with ByteBuffer.order(ByteOrder.nativeOrder())");
         }
         return buffer.slice();
+    }
+
+    /** Returns each feature's stored category values (empty lists where none). */
+    private static List<List<String>> readCategories(SWIGTYPE_p_crisk_model handle, int n) {
+        List<List<String>> all = new ArrayList<>(n);
+        for (int f = 0; f < n; f++) {
+            int count = Math.toIntExact(CriskNative.crisk_model_num_categories(handle, f));
+            List<String> values = new ArrayList<>(count);
+            for (int c = 0; c < count; c++) {
+                values.add(CriskNative.crisk_model_category(handle, f, c));
+            }
+            all.add(Collections.unmodifiableList(values));
+        }
+        return Collections.unmodifiableList(all);
     }
 
     /** Returns the model's feature names, or an empty list unless it names every one. */
