@@ -66,9 +66,25 @@ static int map_char(const char *s, size_t len, size_t *i, char *why)
     return -1;
 }
 
+/* Checks the canonical form without writing it; see canon.h. */
+int crisk__canon_is(const char *s, size_t len)
+{
+    if (len == 0 || s[0] == ' ' || s[len - 1] == ' ')
+        return 0;
+    for (size_t i = 0; i < len; i++)
+        if (s[i] < ' ' || s[i] > '~' || (s[i] >= 'a' && s[i] <= 'z'))
+            return 0;
+    return 1;
+}
+
 /* Maps, trims, upper-cases and checks; see canon.h. */
 int crisk__canon_code(const char *s, size_t len, char *out, size_t *out_len, char *why)
 {
+    if (crisk__canon_is(s, len)) { /* most values: one check and a copy */
+        memcpy(out, s, len);
+        *out_len = len;
+        return 0;
+    }
     size_t n = 0;
     for (size_t i = 0; i < len;) {
         int c = map_char(s, len, &i, why);
@@ -90,17 +106,6 @@ int crisk__canon_code(const char *s, size_t len, char *out, size_t *out_len, cha
     memmove(out, out + start, n - start);
     *out_len = n - start;
     return 0;
-}
-
-/* Checks the canonical form without writing it; see canon.h. */
-int crisk__canon_is(const char *s, size_t len)
-{
-    if (len == 0 || s[0] == ' ' || s[len - 1] == ' ')
-        return 0;
-    for (size_t i = 0; i < len; i++)
-        if (s[i] < ' ' || s[i] > '~' || (s[i] >= 'a' && s[i] <= 'z'))
-            return 0;
-    return 1;
 }
 
 /* The digits of an HS code's canonical form; see canon.h. */
