@@ -22,6 +22,8 @@
 #define DEFAULT_MAX_LINE_BYTES ((size_t)1024 * 1024)
 #define DEFAULT_MAX_RAW_BYTES  256
 #define CHUNK_BYTES            ((size_t)64 * 1024)
+/* Room for a double written with %.17g (a personal number in a protected reject). */
+#define NUMBER_TEXT_BYTES      32
 /* Nesting accepted in a JSON line (deeper values are refused; nested values of schema
  * fields are refused at any depth). */
 #define MAX_JSON_DEPTH         64
@@ -72,6 +74,8 @@ struct crisk_decl_reader {
     /* both */
     uint64_t rows, rejected;
     char *raw;                /* max_raw_bytes + 1 */
+    crisk_decl_protect_fn protect; /* personal values in raw text (crisk_decl_set_protect) */
+    void *protect_ctx;
     int failed;
     crisk_error failure;
 };
@@ -192,20 +196,45 @@ static int raw_append(crisk_decl_reader *r, size_t *len, const char *s, size_t n
     return 0;
 }
 
+/* Returns 1 when field `field` (NONE: no field) is personal and raw text protects it. */
+static int protects(const crisk_decl_reader *r, long field)
+{
+    return r->protect && field != NONE && crisk_schema_field_personal(r->schema, (size_t)field);
+}
+
+/* Returns what stands for personal value `text` (`len` bytes) in raw text: the protect
+ * callback's text in `buf` (CRISK_DECL_PROTECTED_BYTES), or NULL to leave it out. */
+static const char *protected_value(const crisk_decl_reader *r, const char *text, size_t len,
+                                   char *buf)
+{
+    buf[0] = '\0';
+    if (r->protect(r->protect_ctx, text, len, buf) != 0)
+        return NULL;
+    buf[CRISK_DECL_PROTECTED_BYTES - 1] = '\0';
+    return buf;
+}
+
 /* Renders a CSV row's fields back as one CSV record (quoting fields that need it) into
- * the raw buffer, cut to max_raw_bytes. Returns 1 when something was cut. */
+ * the raw buffer, cut to max_raw_bytes, personal columns protected (the `n` fields match
+ * the header's columns when r->protect is set). Returns 1 when something was cut. */
 static int raw_from_fields(crisk_decl_reader *r, const char **fields, size_t n, size_t *len)
 {
     *len = 0;
     r->raw[0] = '\0';
     int cut = 0;
+    char buf[CRISK_DECL_PROTECTED_BYTES];
     for (size_t i = 0; i < n && !cut; i++) {
+        const char *field = fields[i];
+        if (r->protect && protects(r, r->columns[i].field)) {
+            field = protected_value(r, field, strlen(field), buf);
+            field = field ? field : "";
+        }
         if (i)
             cut = raw_append(r, len, ",", 1);
-        int quote = strpbrk(fields[i], ",\"\r\n") != NULL;
+        int quote = strpbrk(field, ",\"\r\n") != NULL;
         if (quote && !cut)
             cut = raw_append(r, len, "\"", 1);
-        for (const char *p = fields[i]; *p && !cut; p++) {
+        for (const char *p = field; *p && !cut; p++) {
             const char *q = strchr(p, '"');
             size_t run = q ? (size_t)(q - p) + 1 : strlen(p);
             cut = raw_append(r, len, p, run);
@@ -235,6 +264,18 @@ static int reject(crisk_decl_reader *r, uint64_t line, const char *reason, size_
         return crisk__fail(err, rc, "line %llu: the reject callback stopped reading",
                            (unsigned long long)line);
     return 0;
+}
+
+/* Rejects a row whose raw text must be withheld: raw text protects personal fields, and
+ * the row could not be split into fields to protect. Returns reject()'s result. */
+static int reject_withheld(crisk_decl_reader *r, uint64_t line, const char *reason,
+                           crisk_decl_reject_fn on_reject, void *ctx, crisk_error *err)
+{
+    char text[sizeof ((crisk_error *)0)->message + 96];
+    snprintf(text, sizeof text, "%s (raw text withheld: the row could not be split into "
+             "fields to protect its personal ones)", reason);
+    r->raw[0] = '\0';
+    return reject(r, line, text, 0, 0, on_reject, ctx, err);
 }
 
 /* Returns where a column or key called `name` goes. */
@@ -410,6 +451,17 @@ void crisk_decl_free(crisk_decl_reader *r)
     free(r);
 }
 
+/* Sets how reject raw text protects personal fields; see crisk/reader.h. */
+int crisk_decl_set_protect(crisk_decl_reader *r, crisk_decl_protect_fn protect, void *ctx,
+                           crisk_error *err)
+{
+    if (!r)
+        return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "reader must not be NULL");
+    r->protect = protect;
+    r->protect_ctx = ctx;
+    return 0;
+}
+
 /* Returns the rows read so far and stores the rejected count. */
 uint64_t crisk_decl_rows_read(const crisk_decl_reader *r, uint64_t *rejected)
 {
@@ -461,7 +513,7 @@ static int next_csv(crisk_decl_reader *r, crisk_batch *batch, double *extras_out
         return 0;
     uint64_t line = crisk_csv_line(r->csv);
     if (rc == CRISK_E_FORMAT || rc == CRISK_E_LIMIT) {
-        r->raw[0] = '\0';
+        r->raw[0] = '\0'; /* an unreadable record has no raw text to leak */
         rc = reject(r, line, why.message, 0, 0, on_reject, ctx, err);
         return rc ? rc : 1;
     }
@@ -504,7 +556,11 @@ static int next_csv(crisk_decl_reader *r, crisk_batch *batch, double *extras_out
         }
     }
     /* The raw text is rendered only for a reject; the fields stay valid until the next
-     * record is read. */
+     * record is read. Protected, a row of another width cannot say which value is whose. */
+    if (r->protect && n != r->num_columns) {
+        rc = reject_withheld(r, line, why.message, on_reject, ctx, err);
+        return rc ? rc : 1;
+    }
     int cut = raw_from_fields(r, fields, n, &raw_len);
     rc = reject(r, line, why.message, raw_len, cut, on_reject, ctx, err);
     return rc ? rc : 1;
@@ -731,6 +787,59 @@ static void locate_json_error(const crisk_decl_reader *r, crisk_error *why)
     cJSON_Delete(obj);
 }
 
+/* Rejects the row of JSON object `obj` with its raw text rendered again, the values of
+ * personal fields protected. Returns reject()'s result, or CRISK_E_NOMEM. */
+static int reject_json_protected(crisk_decl_reader *r, cJSON *obj, uint64_t line,
+                                 const char *reason, crisk_decl_reject_fn on_reject, void *ctx,
+                                 crisk_error *err)
+{
+    char buf[CRISK_DECL_PROTECTED_BYTES], number[NUMBER_TEXT_BYTES];
+    for (cJSON *item = obj->child, *next; item; item = next) {
+        next = item->next;
+        if (!protects(r, find_target(r, item->string ? item->string : "").field)
+            || cJSON_IsNull(item))
+            continue;
+        const char *text = cJSON_IsString(item) ? item->valuestring : NULL;
+        if (cJSON_IsNumber(item)) {
+            snprintf(number, sizeof number, "%.17g", item->valuedouble);
+            text = number;
+        }
+        /* A boolean or nested value (a reject already) is left out whole. */
+        const char *shown = text ? protected_value(r, text, strlen(text), buf) : NULL;
+        cJSON *with = shown ? cJSON_CreateString(shown) : cJSON_CreateNull();
+        if (!with)
+            return crisk__fail(err, CRISK_E_NOMEM, "line %llu: out of memory",
+                               (unsigned long long)line);
+        with->string = item->string; /* the key moves to the new value */
+        item->string = NULL;
+        (void)cJSON_ReplaceItemViaPointer(obj, item, with); /* cannot fail: both exist */
+    }
+    char *text = cJSON_PrintUnformatted(obj);
+    if (!text)
+        return crisk__fail(err, CRISK_E_NOMEM, "line %llu: out of memory",
+                           (unsigned long long)line);
+    size_t raw_len = 0;
+    int cut = raw_append(r, &raw_len, text, strlen(text));
+    free(text);
+    return reject(r, line, reason, raw_len, cut, on_reject, ctx, err);
+}
+
+/* Rejects the current line of a reader that protects personal fields: rendered again
+ * from its JSON object when it is `readable` (within the limit, valid UTF-8) JSON with
+ * one (cJSON's tree serves this rare path), else withheld. Returns reject()'s result or
+ * a negative code. */
+static int reject_jsonl_protected(crisk_decl_reader *r, uint64_t line, int readable,
+                                  const char *reason, crisk_decl_reject_fn on_reject,
+                                  void *ctx, crisk_error *err)
+{
+    cJSON *obj = readable ? cJSON_ParseWithLengthOpts(r->line, r->line_len, NULL, 0) : NULL;
+    int rc = cJSON_IsObject(obj) ? reject_json_protected(r, obj, line, reason, on_reject, ctx,
+                                                         err)
+                                 : reject_withheld(r, line, reason, on_reject, ctx, err);
+    cJSON_Delete(obj);
+    return rc;
+}
+
 /* Reads one JSON Lines row, with the results of next_csv(). */
 static int next_jsonl(crisk_decl_reader *r, crisk_batch *batch, double *extras_out,
                       int *appended, crisk_decl_reject_fn on_reject, void *ctx,
@@ -746,7 +855,7 @@ static int next_jsonl(crisk_decl_reader *r, crisk_batch *batch, double *extras_o
     } while (!overlong && all_space(r->line, r->line_len)); /* blank lines are no rows */
     crisk_error why;
     crisk__error_clear(&why);
-    size_t bad;
+    size_t bad = 0; /* stays 0 (not "all valid") for an over-long line */
     if (overlong)
         crisk__fail(&why, CRISK_E_LIMIT, "the line is longer than %zu bytes",
                     r->opts.max_line_bytes);
@@ -764,6 +873,11 @@ static int next_jsonl(crisk_decl_reader *r, crisk_batch *batch, double *extras_o
             *appended = 1;
             return 1;
         }
+    }
+    if (r->protect) {
+        rc = reject_jsonl_protected(r, line, !overlong && bad == (size_t)-1, why.message,
+                                    on_reject, ctx, err);
+        return rc ? rc : 1;
     }
     size_t raw_len = 0;
     int cut = raw_append(r, &raw_len, r->line, r->line_len) || overlong;

@@ -53,7 +53,8 @@ _E_INPUT = -8            # CRISK_E_INPUT (crisk.h): a row the batch rejects
 _E_INVALID_ARGUMENT = -1
 _REASON_BYTES = 512      # longest reason text kept per declaration (cut to fit)
 _EPOCH = _dt.date(1970, 1, 1)
-_REASON_KINDS = {1: "profile", 2: "threshold", 3: "budget", 4: "random", 5: "default"}
+_REASON_KINDS = {1: "profile", 2: "threshold", 3: "budget", 4: "random", 5: "default",
+                 6: "unscored"}
 
 Declarations = Union[pd.DataFrame, Sequence[Dict[str, Any]]]
 PathLike = Union[str, "os.PathLike[str]"]
@@ -332,8 +333,8 @@ class ScoreResult(_ScoreTuple):
     as ``crisk score`` writes them (one column named as in the manifest for a model with
     one output; ``<name>:score_<k>`` for each class k of a multi-class model, in the
     model's class order: ``Bundle.score_columns``), ``lane``, ``reason`` (the one-line reason,
-    at most 511 bytes), ``reason_kind`` (profile, threshold, budget, random, default) and
-    ``hits`` (the ids of every profile hit, joined by ";").
+    at most 511 bytes), ``reason_kind`` (profile, threshold, budget, random, default,
+    unscored) and ``hits`` (the ids of every profile hit, joined by ";").
 
     With ``score(..., explain=K)``, K > 0, the reason codes follow (docs/bundle.md,
     "Reason codes"; ``crisk score --explain K``): for k = 1..K, ``reason_<k>_field`` (the

@@ -40,9 +40,11 @@ public final class BundleScores {
         /** Drawn for compliance sampling. */
         RANDOM,
         /** None of the above: the policy's default lane. */
-        DEFAULT;
+        DEFAULT,
+        /** The score model gave no score: the policy's unscored lane. */
+        UNSCORED;
 
-        /** Returns the kind of C code {@code code} (1 = PROFILE ... 5 = DEFAULT), or null
+        /** Returns the kind of C code {@code code} (1 = PROFILE ... 6 = UNSCORED), or null
          *  for any other value. */
         static ReasonKind of(int code) {
             return Names.constant(values(), code);
