@@ -195,6 +195,7 @@ static int write_leaf(FILE *f, const cli_score_audit *s, const crisk_bundle *bun
     cli_write_json_text(f, lane, strlen(lane));
     if (cli_personal_member(f, s, batch, row) != 0)
         return -1;
+    fprintf(f, ",\"propensity\":%.9g", crisk_results_propensity(res, row));
     crisk_results_reason(res, row, reason, sizeof reason);
     fputs(",\"reason\":", f);
     cli_write_json_text(f, reason, strlen(reason));
@@ -207,7 +208,7 @@ static int write_leaf(FILE *f, const cli_score_audit *s, const crisk_bundle *bun
         fputc(':', f);
         cli_scores_json(f, bundle, res, row, order[m]);
     }
-    fprintf(f, "},\"time\":%lld,\"v\":1}", now);
+    fprintf(f, "},\"time\":%lld,\"v\":2}", now);
     return 0;
 }
 

@@ -244,6 +244,7 @@ const char *crisk_bundle_lane_name(const crisk_bundle *bundle, size_t i);
 void crisk_results_free(crisk_results *results);
 size_t crisk_results_size(const crisk_results *results);
 const char *crisk_results_hit_id(const crisk_results *results, size_t row, size_t k);
+double crisk_results_propensity(const crisk_results *results, size_t row);
 void crisk_lane_state_free(crisk_lane_state *state);
 int crisk_lane_state_save(const crisk_lane_state *state, const char *path, crisk_error *err);
 void crisk_device_keys_free(crisk_device_keys *keys);

@@ -492,7 +492,7 @@ static int eval_profiles(const crisk_bundle *b, const crisk_batch *batch,
             size_t lane = crisk__profiles_rule_lane(b->profiles, rule);
             crisk__decision *d = &res->decisions[r];
             if (crisk__profiles_rule_mandatory(b->profiles, rule) && (!d->kind || lane < d->lane))
-                *d = (crisk__decision){(uint32_t)lane, CRISK_REASON_PROFILE, rule, 0, 0, 0};
+                *d = (crisk__decision){(uint32_t)lane, CRISK_REASON_PROFILE, rule, 0, 0, 0, 0};
         }
     }
     res->hit_start[n] = used;

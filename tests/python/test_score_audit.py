@@ -77,7 +77,8 @@ def test_one_leaf_per_decision_and_verify(scored, run_crisk):
                                  ensure_ascii=False).encode()
         assert leaf["id"] == rec["declaration_id"] and leaf["lane"] == rec["lane"]
         assert leaf["reason"] == rec["reason"] and leaf["bundle"] == digest
-        assert ";".join(leaf["hits"]) == rec["hits"] and leaf["v"] == 1
+        assert ";".join(leaf["hits"]) == rec["hits"] and leaf["v"] == 2
+        assert leaf["propensity"] == float(rec["propensity"])
         for model in ("fraud", "revenue", "fraud_logistic"):
             assert leaf["scores"][model] == pytest.approx(float(rec[model]), rel=1e-6)
 
