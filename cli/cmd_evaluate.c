@@ -247,7 +247,7 @@ const cli_command cli_cmd_evaluate = {
     "         precision, recall and the share of --revenue. The model is --model,\n"
     "         else the policy's score model, else the first; it must have one\n"
     "         output (a multi-class model is refused, exit 2).\n"
-    "         With --decisions (a crisk score output, with propensities) and\n"
+    "         With --decisions (the output of score, with propensities) and\n"
     "         --outcomes (what inspections found, docs/loop.md), it estimates instead,\n"
     "         from the logged inspections, the precision, recall and revenue of the\n"
     "         top K% (default 5) by the logged score (--score, default the first\n"
