@@ -21,7 +21,8 @@
 
 int crisk__explore_parse(const cJSON *v, crisk__explore *e, crisk_error *err)
 {
-    static const char *const keys[] = {"lane", "share", "seed", "weight", "floor", NULL};
+    static const char *const keys[] = {"lane", "share", "seed", "weight", "floor", "feature",
+                                       NULL};
     if (!cJSON_IsObject(v))
         return crisk__fail(err, CRISK_E_FORMAT, "explore: expected an object");
     int rc = crisk__json_check_keys(v, keys, "explore", err);
@@ -38,16 +39,26 @@ int crisk__explore_parse(const cJSON *v, crisk__explore *e, crisk_error *err)
         seed->valuedouble > 9007199254740992.0 || seed->valuedouble != floor(seed->valuedouble))
         return crisk__fail(err, CRISK_E_FORMAT, "explore.seed: expected an integer from 0 to "
                            "9007199254740992");
-    if (weight && (!cJSON_IsString(weight) || (strcmp(weight->valuestring, "uniform") &&
-                                               strcmp(weight->valuestring, "boundary"))))
-        return crisk__fail(err, CRISK_E_FORMAT, "explore.weight: expected \"uniform\" or "
-                           "\"boundary\"");
+    const char *kind = cJSON_IsString(weight) ? weight->valuestring : weight ? "" : "uniform";
+    if (strcmp(kind, "uniform") && strcmp(kind, "boundary") && strcmp(kind, "novelty"))
+        return crisk__fail(err, CRISK_E_FORMAT, "explore.weight: expected \"uniform\", "
+                           "\"boundary\" or \"novelty\"");
+    const cJSON *feature = cJSON_GetObjectItemCaseSensitive(v, "feature");
+    int novelty = strcmp(kind, "novelty") == 0;
+    if (novelty != (feature != NULL) ||
+        (feature && (!cJSON_IsString(feature) || !feature->valuestring[0] ||
+                     strlen(feature->valuestring) >= sizeof e->feature)))
+        return crisk__fail(err, CRISK_E_FORMAT, "explore.feature: a feature name of 1 to %zu "
+                           "bytes, given with \"novelty\" weights only", sizeof e->feature - 1);
     if (fl && (!cJSON_IsNumber(fl) || !(fl->valuedouble > 0) || fl->valuedouble > 1))
         return crisk__fail(err, CRISK_E_FORMAT, "explore.floor: expected a number in (0, 1]");
     e->on = 1;
     e->share = share->valuedouble;
     e->seed = (uint64_t)seed->valuedouble;
-    e->boundary = weight && strcmp(weight->valuestring, "boundary") == 0;
+    e->boundary = strcmp(kind, "boundary") == 0;
+    e->novelty = novelty;
+    if (novelty)
+        strcpy(e->feature, feature->valuestring);
     e->floor = fl ? fl->valuedouble : 0.1;
     return 0;
 }
@@ -90,6 +101,12 @@ int crisk__explore_batch_ranks(const float *scores, size_t n, double *q, crisk_e
         q[i] = crisk__explore_rank(sorted, m, scores[i]);
     free(sorted);
     return 0;
+}
+
+void crisk__explore_novelty(const float *counts, size_t n, double *q)
+{
+    for (size_t i = 0; i < n; i++)
+        q[i] = counts[i] > 0 ? 1 / (1 + (double)counts[i]) : 1;
 }
 
 /* Orders weight indices by weight, largest first, for qsort_r-free sorting: entries
@@ -139,15 +156,15 @@ int crisk__explore_solve(const double *w, size_t m, double k, double *p, crisk_e
     return 0;
 }
 
-/* Returns the weight of a declaration whose score has rank `q` among the scores, its
- * rank rescaled to the share below the budget (`budget_share`), where exploration
- * draws: the floor at the bottom, 1 at the boundary. */
+/* Returns the weight of declaration i, from the floor to 1: by its novelty q[i], or by
+ * its score's rank q[i] rescaled to the share below the budget (`budget_share`), where
+ * exploration draws. */
 static double weight_of(const crisk__explore *e, const double *q, size_t i, double budget_share)
 {
     if (!q)
         return 1;
     double below = 1 - budget_share;
-    double r = below > 0 ? q[i] / below : 1;
+    double r = e->novelty ? q[i] : below > 0 ? q[i] / below : 1;
     return e->floor + (1 - e->floor) * (r < 1 ? r : 1);
 }
 
@@ -182,7 +199,8 @@ int crisk__explore_place(const crisk__explore *e, double budget_share, int strea
     int rc = 0;
     if (stream) {
         /* One at a time, the batch is unknown: scale by the mean weight of an eligible
-         * declaration, whose rescaled rank is uniform below the budget. */
+         * declaration, whose rescaled rank is uniform below the budget (novelty weights
+         * take the same scale: the count explored is then only near its target). */
         double mean = q ? (1 + e->floor) / 2 : 1;
         double below = 1 - budget_share > 0 ? 1 - budget_share : 1;
         for (size_t j = 0; j < m; j++) {

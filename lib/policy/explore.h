@@ -21,7 +21,9 @@ typedef struct crisk__explore {
     size_t lane;      /* filled by the policy parser, which knows the lanes */
     double share;     /* expected explored declarations per declaration scored */
     uint64_t seed;
-    int boundary;     /* 1: weights rise with the score's rank; 0: uniform */
+    int boundary;     /* 1: weights rise with the score's rank */
+    int novelty;      /* 1: weights fall with how often the fitted tables saw the key */
+    char feature[65]; /* novelty: the schema feature counting that (a risk_count) */
     double floor;     /* the least weight, as a share of the greatest */
 } crisk__explore;
 
@@ -37,9 +39,14 @@ double crisk__explore_rank(const float *sorted, size_t m, float score);
  * CRISK_E_NOMEM. */
 int crisk__explore_batch_ranks(const float *scores, size_t n, double *q, crisk_error *err);
 
+/* Fills `q` (n) with each declaration's novelty from its `counts` (the novelty feature):
+ * 1 / (1 + count), 1 for a missing or negative count. */
+void crisk__explore_novelty(const float *counts, size_t n, double *q);
+
 /* Places by exploration the declarations of `d` (n) that nothing placed yet and that
  * have an id: each gets its inclusion probability in d[i].propensity and, when drawn,
- * the explore lane. `q` holds the rank of each score (NULL for uniform weights),
+ * the explore lane. `q` holds each score's rank, or each declaration's novelty (NULL for
+ * uniform weights),
  * `budget_share` the policy's budget shares summed, `stream` whether the rows are a
  * stream (probabilities from the policy alone) or a batch (solved over the batch so that
  * they sum to share * n). Returns 0 or CRISK_E_NOMEM. */

@@ -247,8 +247,9 @@ static void fingerprint(crisk__policy *p)
         PUT("random=%zu:%.17g:%llu;", p->random_lane, p->random_rate,
             (unsigned long long)p->random_seed);
     if (p->explore.on) /* absent, the text is as before explore existed */
-        PUT("explore=%zu:%.17g:%llu:%d:%.17g;", p->explore.lane, p->explore.share,
-            (unsigned long long)p->explore.seed, p->explore.boundary, p->explore.floor);
+        PUT("explore=%zu:%.17g:%llu:%d:%.17g:%d:%s;", p->explore.lane, p->explore.share,
+            (unsigned long long)p->explore.seed, p->explore.boundary, p->explore.floor,
+            p->explore.novelty, p->explore.feature);
 #undef PUT
     /* 32 lanes of 64 bytes and every setting fit in the buffer. */
     p->fingerprint = crisk__siphash(0, 0, text, used < sizeof text ? used : sizeof text);
@@ -650,24 +651,40 @@ static int explore_step(const crisk__policy *p, int stream, const float *scores,
                         const char *const *ids, const size_t *id_lens, size_t n,
                         crisk__decision *d, crisk_error *err)
 {
-    int rc = q && !stream ? crisk__explore_batch_ranks(scores, n, q, err) : 0;
+    int rc = q && !stream && p->explore.boundary ? crisk__explore_batch_ranks(scores, n, q, err)
+                                                 : 0;
     double budget = p->num_budget ? p->budget_cumulative[p->num_budget - 1] : 0;
     if (rc == 0)
         rc = crisk__explore_place(&p->explore, budget, stream, q, ids, id_lens, n, d, err);
     return rc;
 }
 
+const char *crisk__policy_explore_feature(const crisk__policy *p)
+{
+    return p->explore.on && p->explore.novelty ? p->explore.feature : NULL;
+}
+
 int crisk__lanes_decide(const crisk__policy *p, crisk_lane_state *stream, const float *scores,
                         const char *const *ids, const size_t *id_lens, size_t n,
                         crisk__decision *d, crisk_error *err)
+{
+    return crisk__lanes_decide_novelty(p, stream, scores, NULL, ids, id_lens, n, d, err);
+}
+
+int crisk__lanes_decide_novelty(const crisk__policy *p, crisk_lane_state *stream,
+                                const float *scores, const float *counts,
+                                const char *const *ids, const size_t *id_lens, size_t n,
+                                crisk__decision *d, crisk_error *err)
 {
     if (stream && stream->fingerprint != p->fingerprint)
         return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "the streaming state was made for "
                            "another policy");
     double *q = NULL;
-    if (p->explore.on && p->explore.boundary && scores &&
+    if (p->explore.on && ((p->explore.boundary && scores) || (p->explore.novelty && counts)) &&
         !(q = malloc((n ? n : 1) * sizeof *q)))
-        return crisk__fail(err, CRISK_E_NOMEM, "out of memory for %zu exploration ranks", n);
+        return crisk__fail(err, CRISK_E_NOMEM, "out of memory for %zu exploration weights", n);
+    if (q && p->explore.novelty)
+        crisk__explore_novelty(counts, n, q);
     for (size_t i = 0; scores && i < n; i++)
         for (size_t t = 0; !d[i].kind && t < p->num_thresholds; t++)
             if (scores[i] >= p->thresholds[t].value)
@@ -677,7 +694,7 @@ int crisk__lanes_decide(const crisk__policy *p, crisk_lane_state *stream, const 
     if (scores && stream) {
         /* In arrival order: each row meets the window as it stood before it. */
         for (size_t i = 0; i < n; i++) {
-            if (q)
+            if (q && p->explore.boundary)
                 q[i] = crisk__explore_rank(stream->sorted, stream->count, scores[i]);
             if (!d[i].kind)
                 budget_stream(p, stream, scores[i], &d[i]);
@@ -755,7 +772,8 @@ void crisk__lanes_reason(const crisk__policy *p, const crisk__decision *d, float
         break;
     case CRISK_REASON_EXPLORE:
         snprintf(buf, size, "explore: drawn for %s with probability %.4g (%s weights, seed "
-                 "%llu)", lane, d->propensity, p->explore.boundary ? "boundary" : "uniform",
+                 "%llu)", lane, d->propensity,
+                 p->explore.boundary ? "boundary" : p->explore.novelty ? "novelty" : "uniform",
                  (unsigned long long)p->explore.seed);
         break;
     default: /* most declarations: joined by hand, as snprintf would, without its cost */

@@ -67,6 +67,16 @@ int crisk__lanes_decide(const crisk__policy *policy, crisk_lane_state *stream,
                         const float *scores, const char *const *ids, const size_t *id_lens,
                         size_t n, crisk__decision *d, crisk_error *err);
 
+/* crisk__lanes_decide, with `counts` (n) the policy's explore novelty feature per
+ * declaration (crisk__policy_explore_feature; NULL: uniform weights instead). */
+int crisk__lanes_decide_novelty(const crisk__policy *policy, crisk_lane_state *stream,
+                                const float *scores, const float *counts,
+                                const char *const *ids, const size_t *id_lens, size_t n,
+                                crisk__decision *d, crisk_error *err);
+
+/* Returns the schema feature the policy's novelty exploration weighs by, or NULL. */
+const char *crisk__policy_explore_feature(const crisk__policy *policy);
+
 /* Writes the one-line reason for decision `d` to `buf` (`size` bytes, cut to fit):
  * `score` is the declaration's score-model output, `rule_id` / `rule_description` the
  * rule of a PROFILE decision (else unused). */

@@ -2,7 +2,8 @@
  * test_explore.c — exploration and selection propensities: every decision's propensity
  * by the rule that placed it, the capped Poisson solve against its defining properties,
  * and the empirical frequency of exploration's draws against the propensities it
- * records (binomial tolerances), in batch and stream mode; the policy's refusals.
+ * records (binomial tolerances), in batch and stream mode, for uniform, boundary and
+ * novelty weights; the policy's refusals.
  */
 #include "policy/explore.h"
 #include "policy/lanes.h"
@@ -261,6 +262,50 @@ START_TEST(test_explore_stream_frequencies)
 }
 END_TEST
 
+/* Novelty weights: a declaration whose key the tables saw c times weighs
+ * floor + (1 - floor) / (1 + c) (a missing count: 1); the probabilities follow the
+ * weights, sum to the budget, and the draws follow the probabilities. */
+START_TEST(test_explore_novelty)
+{
+    crisk__policy *p = policy("{\"format\": \"crisk-policy\", \"version\": 1, \"lanes\": "
+                              "[\"red\", \"yellow\", \"green\"], \"explore\": {\"lane\": "
+                              "\"yellow\", \"share\": 0.05, \"seed\": 9, \"weight\": "
+                              "\"novelty\", \"feature\": \"pair_count\", \"floor\": 0.1}}");
+    ck_assert_str_eq(crisk__policy_explore_feature(p), "pair_count");
+    enum { N = 200, REPS = 3000 };
+    static float counts[N];
+    static double prop[N];
+    static unsigned count[N];
+    static crisk__decision d[N];
+    static char buf[N * 24];
+    static const char *ids[N];
+    static size_t lens[N];
+    for (size_t i = 0; i < N; i++)
+        counts[i] = i % 7 == 0 ? NAN : (float)(i % 20);
+    for (unsigned r = 0; r < REPS; r++) {
+        char prefix[16];
+        snprintf(prefix, sizeof prefix, "n%u", r);
+        make_ids(prefix, N, buf, ids, lens);
+        memset(d, 0, sizeof d);
+        ck_assert_int_eq(crisk__lanes_decide_novelty(p, NULL, NULL, counts, ids, lens, N, d,
+                                                     NULL), 0);
+        for (size_t i = 0; i < N; i++) {
+            prop[i] = d[i].propensity;
+            count[i] += d[i].kind == CRISK_REASON_EXPLORE;
+        }
+    }
+    double sum = 0, c = prop[1] / (0.1 + 0.9 / 2); /* row 1: count 1 */
+    for (size_t i = 0; i < N; i++) {
+        double w = 0.1 + 0.9 / (1 + (isnan(counts[i]) ? 0 : counts[i]));
+        ck_assert_double_eq_tol(prop[i], c * w, 1e-12);
+        sum += prop[i];
+    }
+    ck_assert_double_eq_tol(sum, 0.05 * N, 1e-9);
+    check_frequencies(prop, count, N, REPS);
+    crisk__policy_free(p);
+}
+END_TEST
+
 /* The same policy and rows give the same draws; another explore seed other draws. */
 START_TEST(test_explore_deterministic)
 {
@@ -314,6 +359,10 @@ START_TEST(test_explore_refusals)
          "explore.weight"},
         {"{\"lane\": \"r\", \"share\": 0.05, \"seed\": 1, \"floor\": 0}", "explore.floor"},
         {"{\"lane\": \"r\", \"share\": 0.05, \"seed\": 1, \"rate\": 1}", "rate"},
+        {"{\"lane\": \"r\", \"share\": 0.05, \"seed\": 1, \"weight\": \"novelty\"}",
+         "explore.feature"},
+        {"{\"lane\": \"r\", \"share\": 0.05, \"seed\": 1, \"feature\": \"x\"}",
+         "explore.feature"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         char text[1024];
@@ -347,6 +396,7 @@ static Suite *explore_suite(void)
     tcase_add_test(tc, test_explore_solve);
     tcase_add_test(tc, test_explore_batch_frequencies);
     tcase_add_test(tc, test_explore_stream_frequencies);
+    tcase_add_test(tc, test_explore_novelty);
     tcase_add_test(tc, test_explore_deterministic);
     tcase_add_test(tc, test_explore_refusals);
     suite_add_tcase(s, tc);

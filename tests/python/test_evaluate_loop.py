@@ -74,3 +74,33 @@ def test_candidate_must_list_the_same_declarations(run_crisk, tmp_path):
     proc = run_crisk("evaluate", "--decisions", dec, "--outcomes", tmp_path / "o.csv",
                      "--candidate", tmp_path / "cand.csv", check=False)
     assert proc.returncode == 1 and "line 2: declaration" in proc.stderr
+
+
+def test_novelty_exploration_in_a_bundle(run_crisk, tmp_path):
+    """A policy exploring by novelty on a schema feature scores with every eligible
+    declaration given a non-zero propensity that falls as the feature's count rises;
+    a feature the schema lacks is refused at load, naming explore.feature."""
+    import json
+    import shutil
+    bundle = tmp_path / "b"
+    shutil.copytree(BUNDLE, bundle)
+    doc = json.loads((bundle / "policy.json").read_text())
+    doc.pop("random")
+    doc["explore"] = {"lane": "blue", "share": 0.05, "seed": 3, "weight": "novelty",
+                      "feature": "importer_count", "floor": 0.1}
+    (bundle / "policy.json").write_text(json.dumps(doc))
+    out = tmp_path / "s.csv"
+    run_crisk("score", "--bundle", bundle, "--input", BUNDLE / "declarations.csv",
+              "--output", out)
+    rows = read_rows(out)
+    free = [r for r in rows if r["reason"].startswith(("explore", "default"))]
+    assert free and all(float(r["propensity"]) > 0 for r in free)
+    assert sum(float(r["propensity"]) for r in free) == \
+        __import__("pytest").approx(0.05 * len(rows))
+    assert any(r["reason"].startswith("explore: drawn for blue") for r in rows)
+    assert len({r["propensity"] for r in free}) > 1   # weights differ by count
+    doc["explore"]["feature"] = "no_such_feature"
+    (bundle / "policy.json").write_text(json.dumps(doc))
+    proc = run_crisk("score", "--bundle", bundle, "--input", BUNDLE / "declarations.csv",
+                     check=False)
+    assert proc.returncode == 1 and "explore.feature" in proc.stderr
