@@ -240,7 +240,7 @@ const cli_command cli_cmd_evaluate = {
     "                 [--input-format csv|jsonl] [EVENT OPTIONS]\n"
     "  crisk evaluate --decisions SCORED.csv --outcomes FILE(.csv|.jsonl) [--score COL]\n"
     "                 [--candidate SCORED.csv [--candidate-score COL]] [--top K]\n"
-    "                 [--bootstrap N] [--seed N]\n",
+    "                 [--bootstrap N] [--seed N] [--outcome-model COL]\n",
     "measures a bundle's model on labelled declarations (AUC, top k%)",
     "evaluate scores labelled declarations and prints the AUC and, for the top 1,\n"
     "         2, 5 and 10% by score (ceil(n% x N) rows; ties in input order):\n"
@@ -255,7 +255,10 @@ const cli_command cli_cmd_evaluate = {
     "         another bundle): self-normalised and plain inverse propensity weighting\n"
     "         and doubly robust, with --bootstrap (500) intervals at 90%, the\n"
     "         effective sample size and the picks without support. Every outcome\n"
-    "         not used is reported with its line.\n",
+    "         not used is reported with its line. --outcome-model names a column of\n"
+    "         the decisions holding a probability of a hit (e.g. a score model fitted\n"
+    "         before the period) for the doubly robust estimator; by default the\n"
+    "         evaluated score is calibrated on the inspected declarations.\n",
     1,
     run,
 };

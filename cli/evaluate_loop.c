@@ -14,13 +14,14 @@
 typedef struct logged {
     size_t n, cap;
     char **ids;
-    double *pi, *score, *cand, *hit, *rev;
+    double *pi, *score, *cand, *hit, *rev, *model;
     unsigned char *d, *selected;
     char **lanes;
 } logged;
 
 typedef struct loop_args {
-    const char *decisions, *outcomes, *score, *candidate, *cand_score, *top, *boot, *seed;
+    const char *decisions, *outcomes, *score, *candidate, *cand_score, *top, *boot, *seed,
+        *model;
 } loop_args;
 
 /* Frees what `l` holds. */
@@ -37,6 +38,7 @@ static void logged_free(logged *l)
     free(l->cand);
     free(l->hit);
     free(l->rev);
+    free(l->model);
     free(l->d);
     free(l->selected);
 }
@@ -49,8 +51,9 @@ static int logged_grow(logged *l)
     size_t cap = l->cap ? 2 * l->cap : 1024;
     void **arrays[] = {(void **)&l->ids, (void **)&l->lanes, (void **)&l->pi,
                        (void **)&l->score, (void **)&l->cand, (void **)&l->hit,
-                       (void **)&l->rev, (void **)&l->d, (void **)&l->selected};
-    size_t sizes[] = {sizeof(char *), sizeof(char *), 8, 8, 8, 8, 8, 1, 1};
+                       (void **)&l->rev, (void **)&l->model, (void **)&l->d,
+                       (void **)&l->selected};
+    size_t sizes[] = {sizeof(char *), sizeof(char *), 8, 8, 8, 8, 8, 8, 1, 1};
     for (size_t k = 0; k < sizeof sizes / sizeof *sizes; k++) {
         void *p = realloc(*arrays[k], cap * sizes[k]);
         if (!p)
@@ -83,10 +86,11 @@ static int number(const char *s, double *out)
 }
 
 /* Reads a CSV written by `crisk score` from `path`: per row the id (first column), the
- * score column `score` into `scores` (grown in `l` when `l->n` rows are being read for
- * the first time) and, when `first`, the propensity, lane and whether selected. A later
- * file must list the same ids in the same order. Returns 0, or 1 after reporting. */
-static int read_scores(const char *path, const char *score, int first, logged *l)
+ * score column `score` and, when `first`, the propensity, lane, whether selected and the
+ * outcome model's column `model` (NULL: none); else the candidate's score. A later file
+ * must list the same ids in the same order. Returns 0, or 1 after reporting. */
+static int read_scores(const char *path, const char *score, const char *model, int first,
+                       logged *l)
 {
     FILE *f = fopen(path, "rb");
     crisk_csv_reader *r = NULL;
@@ -99,16 +103,17 @@ static int read_scores(const char *path, const char *score, int first, logged *l
     }
     const char **v;
     size_t nv, row = 0;
-    long cs = -1, cp = -1, cl = -1, cr = -1;
+    long cs = -1, cp = -1, cl = -1, cr = -1, cm = -1;
     int rc = crisk_csv_next(r, &v, &nv, &err) == 1 ? 0 : 1;
     if (rc == 0) {
         cs = score ? column(v, nv, score) : (nv > 1 ? 1 : -1);
         cp = column(v, nv, "propensity");
         cl = column(v, nv, "lane");
         cr = column(v, nv, "reason");
-        if (cs < 0 || (first && (cp < 0 || cl < 0 || cr < 0))) {
-            cli_report(path, first ? "line 1: the header needs the score column, propensity, "
-                                     "lane and reason (a crisk score output)"
+        cm = model ? column(v, nv, model) : -1;
+        if (cs < 0 || (first && (cp < 0 || cl < 0 || cr < 0 || (model && cm < 0)))) {
+            cli_report(path, first ? "line 1: the header needs the score and model columns, "
+                                     "propensity, lane and reason (a crisk score output)"
                                    : "line 1: no such score column");
             rc = 1;
         }
@@ -117,10 +122,12 @@ static int read_scores(const char *path, const char *score, int first, logged *l
     while (rc == 0 && (got = crisk_csv_next(r, &v, &nv, &err)) == 1) {
         char where[64];
         snprintf(where, sizeof where, "line %zu", crisk_csv_line(r));
-        double s, p = 1;
+        double s, p = 1, m = NAN;
         if ((size_t)cs >= nv || number(v[cs], &s) != 0 ||
-            (first && ((size_t)cp >= nv || number(v[cp], &p) != 0 || !(p >= 0 && p <= 1)))) {
-            fprintf(stderr, "crisk: %s: %s: a bad score or propensity\n", path, where);
+            (first && ((size_t)cp >= nv || number(v[cp], &p) != 0 || !(p >= 0 && p <= 1))) ||
+            (cm >= 0 && ((size_t)cm >= nv || number(v[cm], &m) != 0 || !(m >= 0 && m <= 1)))) {
+            fprintf(stderr, "crisk: %s: %s: a bad score, propensity or model probability\n",
+                    path, where);
             rc = 1;
             break;
         }
@@ -132,6 +139,7 @@ static int read_scores(const char *path, const char *score, int first, logged *l
                 break;
             }
             l->pi[l->n] = p;
+            l->model[l->n] = m;
             l->score[l->n] = s;
             l->selected[l->n] = strncmp(v[cr], "default lane ", 13) != 0;
             l->d[l->n] = 0;
@@ -209,13 +217,13 @@ static void print_estimate(const char *name, crisk_estimate e)
 }
 
 /* Evaluates and prints the selection by `score`. Returns 0 or 1. */
-static int report(const char *title, const logged *l, const double *score,
+static int report(const char *title, const logged *l, const double *score, int model,
                   const crisk_offpolicy_options *opts)
 {
     crisk_offpolicy_result r;
     crisk_error err;
-    if (crisk_offpolicy_evaluate(l->n, l->pi, l->d, l->hit, l->rev, NULL, score, opts, &r,
-                                 &err) != 0) {
+    if (crisk_offpolicy_evaluate(l->n, l->pi, l->d, l->hit, l->rev, model ? l->model : NULL,
+                                 score, opts, &r, &err) != 0) {
         cli_report(title, err.message);
         return 1;
     }
@@ -268,6 +276,7 @@ int cli_evaluate_loop(int argc, char **argv)
         {"--score", &a.score, NULL},         {"--candidate", &a.candidate, NULL},
         {"--candidate-score", &a.cand_score, NULL}, {"--top", &a.top, NULL},
         {"--bootstrap", &a.boot, NULL},      {"--seed", &a.seed, NULL},
+        {"--outcome-model", &a.model, NULL},
     };
     int rc = cli_parse_args("evaluate", argc, argv, opts, CLI_NOPTS(opts), 2);
     if (rc)
@@ -286,8 +295,8 @@ int cli_evaluate_loop(int argc, char **argv)
     crisk_outcomes *out = NULL;
     crisk_error err;
     int status = CLI_EXIT_FAILURE;
-    if (read_scores(a.decisions, a.score, 1, &l) != 0 ||
-        (a.candidate && read_scores(a.candidate, a.cand_score, 0, &l) != 0))
+    if (read_scores(a.decisions, a.score, a.model, 1, &l) != 0 ||
+        (a.candidate && read_scores(a.candidate, a.cand_score, NULL, 0, &l) != 0))
         goto done;
     if (crisk_outcomes_read(a.outcomes, &out, &err) != 0) {
         cli_report(a.outcomes, err.message);
@@ -302,8 +311,8 @@ int cli_evaluate_loop(int argc, char **argv)
     fprintf(stderr, "outcomes used: %zu, lines rejected: %zu, not used: %zu\n", used,
             crisk_outcomes_num_rejects(out), unused);
     lane_rates(&l);
-    if (report("logged policy", &l, l.score, &o) != 0 ||
-        (a.candidate && report("candidate", &l, l.cand, &o) != 0))
+    if (report("logged policy", &l, l.score, a.model != NULL, &o) != 0 ||
+        (a.candidate && report("candidate", &l, l.cand, a.model != NULL, &o) != 0))
         goto done;
     status = fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_FAILURE;
 done:

@@ -21,11 +21,13 @@ new fraud scheme appears in HS6 x origin pairs that had no fraud in the history 
 picked by a keyed hash of the pair, until they hold 5% of the declarations after that
 week; 70% of their declarations, picked by a keyed hash of the id, become frauds).
 
-Evaluation: over 20 seeds, the exploring policy (fitted on the history) logs the last
-12 weeks; a candidate fitted on the history with other settings is evaluated from the
-logged inspections by `crisk evaluate --decisions --outcomes --candidate` (doubly
-robust, 90% bootstrap interval), against the truth every label gives; the line
-`ipw coverage: K of 20` counts the intervals that hold the truth.
+Evaluation: over 20 seeds, a policy fitted on the history that explores uniformly logs
+the last 12 weeks; a candidate fitted on the history with other settings (before the
+window: no leak) is evaluated from the logged inspections by `crisk evaluate
+--decisions --outcomes --candidate --outcome-model fraud` (90% bootstrap intervals),
+against the truth every label gives, with a tenth and with 30% of the inspections
+explored; the line `ipw coverage: K of 20` counts the doubly robust intervals that hold
+the truth at 30%.
 
     models/kcs/loop DATASET_DIR [--crisk build/crisk] [--smoke]
 
@@ -196,14 +198,24 @@ def play(cli: Path, history: pd.DataFrame, weeks: list[pd.DataFrame], strategy: 
     return found
 
 
+def logging_policy(share: float, seed: int) -> dict:
+    """The logging policy of the evaluation: budget 5% - `share`, uniform exploration."""
+    doc = policy("exploit", seed)
+    doc["budget"][0]["share"] = BUDGET - share
+    doc["explore"] = {"lane": "yellow", "share": share, "seed": seed, "weight": "uniform"}
+    return doc
+
+
 def coverage(cli: Path, history: pd.DataFrame, weeks: list[pd.DataFrame], work: Path,
-             replications: int) -> tuple[int, list[float]]:
-    """Logs the last EVAL_WEEKS weeks under the exploring policy fitted on the history,
-    once per seed, and counts how often the candidate's 90% doubly robust interval
-    holds the true precision of its top 5% of the window."""
+             replications: int, share: float) -> dict:
+    """Logs the last EVAL_WEEKS weeks under a policy fitted on the history that explores
+    `share` of the declarations uniformly, once per seed, and counts per estimator how
+    often the candidate's 90% interval holds the true precision of its top 5% of the
+    window. The doubly robust estimator's outcome model is the logging model's score
+    (fitted on the history, before the window)."""
     window = weeks[-EVAL_WEEKS:]
     logger, cand = work / "logger", work / "candidate"
-    fit_bundle(cli, history, logger, policy("explore", 1), work)
+    fit_bundle(cli, history, logger, logging_policy(share, 1), work)
     fit_bundle(cli, history, cand, policy("exploit", 1), work, depth=2, trees=40)
     cand_scores = pd.concat([score_week(cli, cand, w, work) for w in window])
     cand_scores.to_csv(work / "cand.csv", index=False)
@@ -211,9 +223,9 @@ def coverage(cli: Path, history: pd.DataFrame, weeks: list[pd.DataFrame], work: 
     k = math.ceil(0.05 * len(truth_rows))
     order = np.lexsort((np.arange(len(truth_rows)), -cand_scores["fraud"].to_numpy()))
     truth = float(truth_rows["y"].to_numpy()[order[:k]].mean())
-    held, widths = 0, []
+    held = {"snips": 0, "ipw": 0, "dr": 0, "truth": truth}
     for seed in range(1, replications + 1):
-        set_policy(logger, policy("explore", seed))
+        set_policy(logger, logging_policy(share, seed))
         logged = pd.concat([score_week(cli, logger, w, work) for w in window])
         logged.to_csv(work / "dec.csv", index=False)
         inspected = ~logged["reason"].str.startswith("default lane").to_numpy()
@@ -223,14 +235,13 @@ def coverage(cli: Path, history: pd.DataFrame, weeks: list[pd.DataFrame], work: 
             work / "outcomes.csv", index=False)
         out = crisk(cli, "evaluate", "--decisions", work / "dec.csv", "--outcomes",
                     work / "outcomes.csv", "--candidate", work / "cand.csv",
-                    "--bootstrap", 500, "--seed", seed)
+                    "--bootstrap", 500, "--seed", seed, "--outcome-model", "fraud")
         cand = out.split("candidate:")[1]
-        m = re.search(r"precision \(dr\)\s+(\S+)\s+\[(\S+), (\S+)\]", cand)
-        value, low, high = map(float, m.groups())
-        held += bool(low <= truth <= high)
-        widths.append(high - low)
-    print(f"candidate's true precision at 5% of the last {EVAL_WEEKS} weeks: {truth:.4f}")
-    return held, widths
+        for name in ("snips", "ipw", "dr"):
+            m = re.search(r"precision \(" + name + r"\)\s+(\S+)\s+\[(\S+), (\S+)\]", cand)
+            value, low, high = map(float, m.groups())
+            held[name] += bool(low <= truth <= high)
+    return held
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -279,9 +290,15 @@ def main(argv: list[str] | None = None) -> int:
         print("injected scheme first found in week: " + ", ".join(
             f"{s} {first[s] or 'never'}" for s in first))
         history, weeks = split(df)
-        held, widths = coverage(args.crisk, history, weeks, work, replications)
-        print(f"doubly robust 90% intervals, mean width {np.mean(widths):.4f}")
-        print(f"ipw coverage: {held} of {replications}")
+        for share in (EXPLORE, 3 * EXPLORE):
+            held = coverage(args.crisk, history, weeks, work, replications, share)
+            print(f"evaluation, explore {100 * share:g}% of declarations "
+                  f"({round(100 * share / BUDGET)}% of inspections), candidate's true "
+                  f"precision at 5% of the last {EVAL_WEEKS} weeks {held['truth']:.4f}; "
+                  f"90% intervals holding it: snips {held['snips']}, ipw {held['ipw']}, "
+                  f"doubly robust {held['dr']} of {replications}")
+        print(f"ipw coverage: {held['dr']} of {replications} (doubly robust, "
+              f"{round(100 * 3 * EXPLORE / BUDGET)}% of inspections explored)")
     return 0
 
 
