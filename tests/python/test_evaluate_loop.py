@@ -62,6 +62,13 @@ def test_outcomes_joined_reported_and_weighted(run_crisk, tmp_path):
         round(snips, 4)
     assert float(re.search(r"effective sample size\s+([\d.]+)", head).group(1)) == \
         round(ess, 1)
+    # Doubly robust with the fraud score as the outcome model, recomputed.
+    proc = run_crisk("evaluate", "--decisions", dec, "--outcomes", out, "--top", 10,
+                     "--bootstrap", 0, "--outcome-model", "fraud")
+    m = [float(rows[i]["fraud"]) for i in order]
+    dr = sum(mi + wi * (yi - mi) for mi, wi, yi in zip(m, w, y)) / k
+    head = proc.stdout.split("candidate:")[0]
+    assert float(re.search(r"precision \(dr\)\s+([\d.]+)", head).group(1)) == round(dr, 4)
 
 
 def test_candidate_must_list_the_same_declarations(run_crisk, tmp_path):
