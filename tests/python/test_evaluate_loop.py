@@ -111,3 +111,38 @@ def test_novelty_exploration_in_a_bundle(run_crisk, tmp_path):
     proc = run_crisk("score", "--bundle", bundle, "--input", BUNDLE / "declarations.csv",
                      check=False)
     assert proc.returncode == 1 and "explore.feature" in proc.stderr
+
+
+def test_python_offpolicy_matches_the_command(run_crisk, tmp_path):
+    """crisk.evaluate_offpolicy over a DataFrame gives the estimates crisk evaluate prints
+    for the same log, and refuses an inspected row with propensity 0 naming it."""
+    import numpy as np
+    import pandas as pd
+    import pytest
+    import crisk
+    dec = tmp_path / "dec.csv"
+    run_crisk("score", "--bundle", BUNDLE, "--input", BUNDLE / "declarations.csv",
+              "--output", dec)
+    log = pd.read_csv(dec, dtype={"declaration_id": str}, keep_default_na=False)
+    log["inspected"] = ~log["reason"].str.startswith("default lane")
+    log["hit"] = (log["fraud"] > 0.5) & log["inspected"]
+    outcomes = log[log["inspected"]]
+    pd.DataFrame({"declaration_id": outcomes["declaration_id"],
+                  "result": np.where(outcomes["hit"], "irregularity", "none")}).to_csv(
+        tmp_path / "o.csv", index=False)
+    text = run_crisk("evaluate", "--decisions", dec, "--outcomes", tmp_path / "o.csv",
+                     "--top", 10, "--bootstrap", 200, "--seed", 4).stdout
+    est, info = crisk.evaluate_offpolicy(log, "fraud", top_share=0.1, bootstrap=200, seed=4)
+    for name, row in (("snips", "precision_snips"), ("ipw", "precision_ipw"),
+                      ("dr", "precision_dr")):
+        v, lo, hi = map(float, re.search(r"precision \(" + name + r"\)\s+(\S+)\s+\[(\S+), "
+                                         r"(\S+)\]", text).groups())
+        assert (round(est.loc[row, "value"], 4), round(est.loc[row, "low"], 4),
+                round(est.loc[row, "high"], 4)) == (v, lo, hi)
+    assert info["selected"] == math.ceil(0.1 * len(log))
+    bad = log.copy()
+    row = int(np.flatnonzero(~bad["inspected"].to_numpy())[0])
+    bad.loc[row, "inspected"] = True
+    bad.loc[row, "propensity"] = 0.0
+    with pytest.raises(crisk.CriskError, match=f"row {row}:"):
+        crisk.evaluate_offpolicy(bad, "fraud")
