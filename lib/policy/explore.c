@@ -109,13 +109,13 @@ void crisk__explore_novelty(const float *counts, size_t n, double *q)
         q[i] = counts[i] > 0 ? 1 / (1 + (double)counts[i]) : 1;
 }
 
-/* Orders weight indices by weight, largest first, for qsort_r-free sorting: entries
- * carry their weight. */
+/* A weight and the unit it belongs to, so that sorting by weight keeps the unit. */
 typedef struct weighted {
     double w;
     size_t i;
 } weighted;
 
+/* Orders weights largest first, ties by unit, for qsort. */
 static int cmp_weight_desc(const void *a, const void *b)
 {
     const weighted *x = a, *y = b;
