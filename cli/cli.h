@@ -352,6 +352,10 @@ void cli_score_audit_close(cli_score_audit *s);
 const char *cli_personal_text(const cli_score_audit *s, const crisk_schema *schema,
                               long field, const char *text, size_t *len, char *buf);
 
+/* With --protect-ids or --drop-ids, makes the raw text of `reader`'s rejects protect the
+ * personal fields as outputs do (crisk_decl_set_protect); else nothing. */
+void cli_protect_rejects(cli_score_audit *s, crisk_decl_reader *reader);
+
 /* With --protect-ids: writes the header cells (",name" per personal field) / the keyed
  * hashes of row `row`'s personal fields, as CSV cells each after a comma or (`json`) as
  * comma-separated "name":"hash" members in name order (missing: empty / null). Returns 0,

@@ -419,6 +419,7 @@ static int run(int argc, char **argv)
         status = rc;
         goto done;
     }
+    cli_protect_rejects(&a.audit, a.cmd.run.in.reader);
     if (!(out = cli_open_output(a.output)))
         goto done;
     score_timings timings;
@@ -475,7 +476,8 @@ const cli_command cli_cmd_score = {
     "                    the decision log LOG and a signed checkpoint per batch\n"
     "  --protect-ids KEY personal fields (schema \"personal\") as keyed hashes\n"
     "                    (HMAC-SHA256 under the bytes of file KEY): extra columns,\n"
-    "                    reason values, audit leaves; --drop-ids: none written\n"
+    "                    reason values, audit leaves, rejects; --drop-ids: none\n"
+    "                    written\n"
     "  --timings         print the wall time of each stage to stderr at the end:\n"
     "                    read (parse), features, models, profiles, lanes, output\n"
     "         stderr ends with 'rows read: R, scored: S, rejected: J' (R = S + J);\n"

@@ -68,16 +68,31 @@ void cli_score_audit_close(cli_score_audit *s)
     s->key = NULL;
 }
 
+/* Writes the keyed hash of personal value `text` (`len` bytes) to `buf` and returns 0, or
+ * returns nonzero when the value is to be left out: --drop-ids, or a hash that failed
+ * (never the value in clear). A crisk_decl_protect_fn over a cli_score_audit. */
+static int protect_value(void *ctx, const char *text, size_t len, char *buf)
+{
+    const cli_score_audit *s = ctx;
+    return s->drop_ids || crisk_protect_id(s->id_key, s->id_key_size, text, len, buf, NULL);
+}
+
 const char *cli_personal_text(const cli_score_audit *s, const crisk_schema *schema,
                               long field, const char *text, size_t *len, char *buf)
 {
     if (!text || field < 0 || !crisk_schema_field_personal(schema, (size_t)field) ||
         (!s->drop_ids && !s->protect_path))
         return text;
-    if (s->drop_ids || crisk_protect_id(s->id_key, s->id_key_size, text, *len, buf, NULL))
+    if (protect_value((void *)s, text, *len, buf))
         return NULL;
     *len = strlen(buf);
     return buf;
+}
+
+void cli_protect_rejects(cli_score_audit *s, crisk_decl_reader *reader)
+{
+    if (s->drop_ids || s->protect_path)
+        crisk_decl_set_protect(reader, protect_value, s, NULL);
 }
 
 void cli_personal_header(FILE *out, const cli_score_audit *s, const crisk_schema *schema)

@@ -180,6 +180,7 @@ def policy() -> dict:
     """Returns the example lane policy."""
     return {"format": "crisk-policy", "version": 1,
             "lanes": ["red", "yellow", "blue", "green"], "default_lane": "green",
+            "unscored_lane": "red",
             "score_model": "fraud",
             "thresholds": [{"lane": "red", "min_score": 0.9},
                            {"lane": "yellow", "min_score": 0.7}],

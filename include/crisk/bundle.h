@@ -106,8 +106,9 @@ CRISK_API int crisk_score_options_init(crisk_score_options *opts, unsigned int v
 
 /* Scores every declaration of `batch` (made with crisk_bundle_schema(bundle)): builds the
  * features, runs every model, evaluates the risk profiles, and chooses each declaration's
- * lane by the policy's precedence — mandatory profile hits, then model-score thresholds,
- * then the inspection budget, then random selection — recording the reason. Stores a new
+ * lane by the policy's precedence — mandatory profile hits, then the unscored lane for a
+ * declaration the score model gave no score, then model-score thresholds, then the
+ * inspection budget, then random selection — recording the reason. Stores a new
  * results object in `*out`. Thread-safe for a shared bundle and batch (a streaming state
  * belongs to one call at a time). */
 CRISK_API int crisk_bundle_score(const crisk_bundle *bundle, const crisk_batch *batch,
@@ -167,6 +168,8 @@ typedef enum crisk_reason_kind {
     CRISK_REASON_BUDGET,        /* among the riskiest share of the batch (or stream) */
     CRISK_REASON_RANDOM,        /* drawn for compliance sampling */
     CRISK_REASON_DEFAULT,       /* none of the above: the policy's default lane */
+    CRISK_REASON_UNSCORED,      /* the score model gave no score (NaN): the policy's
+                                   unscored_lane, by default its most severe lane */
     CRISK_REASON_EXPLORE        /* drawn for exploration (after the budget, before random
                                    selection) with the probability crisk_results_propensity
                                    gives */

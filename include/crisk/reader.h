@@ -144,7 +144,8 @@ typedef struct crisk_decl_reject {
                              replaced by '?'; NUL-terminated. JSON Lines: the line as
                              read. CSV: the row's fields written back as one CSV record
                              (quoting normalised); empty for a record whose quoting or
-                             length made it unreadable. */
+                             length made it unreadable. Personal fields protected after
+                             crisk_decl_set_protect. */
     size_t raw_len;
     int truncated;        /* raw was cut */
 } crisk_decl_reject;
@@ -183,6 +184,24 @@ CRISK_API int crisk_decl_open(FILE *f, crisk_decl_format format, const crisk_sch
 CRISK_API int crisk_decl_read(crisk_decl_reader *reader, crisk_batch *batch, size_t max_rows,
                               double *extras, crisk_decl_reject_fn on_reject, void *ctx,
                               size_t *added, crisk_error *err);
+
+/* Protection of personal data in rejects. Writes what stands for the `len` bytes at
+ * `value`, the value of a personal field (crisk_schema_field_personal), to `out`
+ * (CRISK_DECL_PROTECTED_BYTES bytes, NUL-terminated; e.g. crisk_protect_id's keyed hash)
+ * and returns 0, or returns nonzero to leave the value out. */
+#define CRISK_DECL_PROTECTED_BYTES 128
+typedef int (*crisk_decl_protect_fn)(void *ctx, const char *value, size_t len, char *out);
+
+/* Makes every later reject's raw text protect the schema's personal fields with
+ * `protect` (NULL: raw text as read, the default): the row is rendered again with each
+ * personal field's value replaced by what `protect` writes (a CSV record in the input's
+ * column order; a JSON object with the line's keys), or left out (an empty CSV field, a
+ * JSON null). A row that cannot be split into fields (a malformed record, a CSV row with
+ * another number of fields than the header, a line that is not a JSON object) gets no
+ * raw text, and its reason says that the raw text was withheld. Returns 0, or
+ * CRISK_E_INVALID_ARGUMENT for a NULL reader. One thread at a time per reader. */
+CRISK_API int crisk_decl_set_protect(crisk_decl_reader *reader, crisk_decl_protect_fn protect,
+                                     void *ctx, crisk_error *err);
 
 /* Returns the rows read so far (appended + rejected), and stores the rejected count in
  * `*rejected` (which may be NULL). */

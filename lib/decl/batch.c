@@ -7,6 +7,7 @@
 #include "common/error.h"
 #include "common/grow.h"
 #include "decl/batch.h"
+#include "decl/field_range.h"
 #include "decl/types.h"
 #include "common/short_copy.h"
 
@@ -342,7 +343,7 @@ static int store_value(crisk_batch *b, size_t i, size_t row, const char *v, size
     const crisk__schema_field *f = &b->schema->fields[i];
     crisk__batch_column *c = &b->cols[i];
     const char *reason = NULL;
-    char shown[72];
+    char shown[72], why[128];
     int rc = 0;
     switch (f->type) {
     case CRISK_FIELD_STRING:
@@ -380,6 +381,8 @@ static int store_value(crisk_batch *b, size_t i, size_t row, const char *v, size
         int r = parse_number(b, v, len, &c->num[row]);
         if (r)
             reason = r == -1 ? "is not a number" : "is beyond the range of a double";
+        else
+            reason = crisk__field_range_check(f, c->num[row], why, sizeof why);
         break;
     }
     case CRISK_FIELD_DATE: {
@@ -387,11 +390,17 @@ static int store_value(crisk_batch *b, size_t i, size_t row, const char *v, size
         if (r)
             reason = r == -1 ? "is not a date (YYYY-MM-DD or YYYYMMDD)"
                              : "is not a calendar date";
+        else
+            reason = crisk__field_range_check(f, c->num[row], why, sizeof why);
         break;
     }
     }
     if (reason) {
-        quote_value(v, len, shown, sizeof shown);
+        /* A personal field's value never goes into a message (docs/security.md). */
+        if (f->personal)
+            snprintf(shown, sizeof shown, "(personal value withheld)");
+        else
+            quote_value(v, len, shown, sizeof shown);
         return crisk__fail(err, CRISK_E_INPUT, "field \"%s\": %s %s", f->name, shown, reason);
     }
     if (rc)

@@ -65,6 +65,8 @@ struct crisk_decl_reader {
     /* both */
     uint64_t rows, rejected;
     char *raw;                /* max_raw_bytes + 1 */
+    crisk_decl_protect_fn protect; /* personal values in raw text (crisk_decl_set_protect) */
+    void *protect_ctx;
     int failed;
     crisk_error failure;
 };
@@ -184,20 +186,45 @@ static int raw_append(crisk_decl_reader *r, size_t *len, const char *s, size_t n
     return 0;
 }
 
+/* Returns 1 when field `field` (NONE: no field) is personal and raw text protects it. */
+static int protects(const crisk_decl_reader *r, long field)
+{
+    return r->protect && field != NONE && crisk_schema_field_personal(r->schema, (size_t)field);
+}
+
+/* Returns what stands for personal value `text` (`len` bytes) in raw text: the protect
+ * callback's text in `buf` (CRISK_DECL_PROTECTED_BYTES), or NULL to leave it out. */
+static const char *protected_value(const crisk_decl_reader *r, const char *text, size_t len,
+                                   char *buf)
+{
+    buf[0] = '\0';
+    if (r->protect(r->protect_ctx, text, len, buf) != 0)
+        return NULL;
+    buf[CRISK_DECL_PROTECTED_BYTES - 1] = '\0';
+    return buf;
+}
+
 /* Renders a CSV row's fields back as one CSV record (quoting fields that need it) into
- * the raw buffer, cut to max_raw_bytes. Returns 1 when something was cut. */
+ * the raw buffer, cut to max_raw_bytes, personal columns protected (the `n` fields match
+ * the header's columns when r->protect is set). Returns 1 when something was cut. */
 static int raw_from_fields(crisk_decl_reader *r, const char **fields, size_t n, size_t *len)
 {
     *len = 0;
     r->raw[0] = '\0';
     int cut = 0;
+    char buf[CRISK_DECL_PROTECTED_BYTES];
     for (size_t i = 0; i < n && !cut; i++) {
+        const char *field = fields[i];
+        if (r->protect && protects(r, r->columns[i].field)) {
+            field = protected_value(r, field, strlen(field), buf);
+            field = field ? field : "";
+        }
         if (i)
             cut = raw_append(r, len, ",", 1);
-        int quote = strpbrk(fields[i], ",\"\r\n") != NULL;
+        int quote = strpbrk(field, ",\"\r\n") != NULL;
         if (quote && !cut)
             cut = raw_append(r, len, "\"", 1);
-        for (const char *p = fields[i]; *p && !cut; p++) {
+        for (const char *p = field; *p && !cut; p++) {
             const char *q = strchr(p, '"');
             size_t run = q ? (size_t)(q - p) + 1 : strlen(p);
             cut = raw_append(r, len, p, run);
@@ -227,6 +254,18 @@ static int reject(crisk_decl_reader *r, uint64_t line, const char *reason, size_
         return crisk__fail(err, rc, "line %llu: the reject callback stopped reading",
                            (unsigned long long)line);
     return 0;
+}
+
+/* Rejects a row whose raw text must be withheld: raw text protects personal fields, and
+ * the row could not be split into fields to protect. Returns reject()'s result. */
+static int reject_withheld(crisk_decl_reader *r, uint64_t line, const char *reason,
+                           crisk_decl_reject_fn on_reject, void *ctx, crisk_error *err)
+{
+    char text[sizeof ((crisk_error *)0)->message + 96];
+    snprintf(text, sizeof text, "%s (raw text withheld: the row could not be split into "
+             "fields to protect its personal ones)", reason);
+    r->raw[0] = '\0';
+    return reject(r, line, text, 0, 0, on_reject, ctx, err);
 }
 
 /* Returns where a column or key called `name` goes. */
@@ -417,6 +456,17 @@ void crisk_decl_free(crisk_decl_reader *r)
     free(r);
 }
 
+/* Sets how reject raw text protects personal fields; see crisk/reader.h. */
+int crisk_decl_set_protect(crisk_decl_reader *r, crisk_decl_protect_fn protect, void *ctx,
+                           crisk_error *err)
+{
+    if (!r)
+        return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "reader must not be NULL");
+    r->protect = protect;
+    r->protect_ctx = ctx;
+    return 0;
+}
+
 /* Returns the rows read so far and stores the rejected count. */
 uint64_t crisk_decl_rows_read(const crisk_decl_reader *r, uint64_t *rejected)
 {
@@ -468,7 +518,7 @@ static int next_csv(crisk_decl_reader *r, crisk_batch *batch, double *extras_out
         return 0;
     uint64_t line = crisk_csv_line(r->csv);
     if (rc == CRISK_E_FORMAT || rc == CRISK_E_LIMIT) {
-        r->raw[0] = '\0';
+        r->raw[0] = '\0'; /* an unreadable record has no raw text to leak */
         rc = reject(r, line, why.message, 0, 0, on_reject, ctx, err);
         return rc ? rc : 1;
     }
@@ -511,7 +561,11 @@ static int next_csv(crisk_decl_reader *r, crisk_batch *batch, double *extras_out
         }
     }
     /* The raw text is rendered only for a reject; the fields stay valid until the next
-     * record is read. */
+     * record is read. Protected, a row of another width cannot say which value is whose. */
+    if (r->protect && n != r->num_columns) {
+        rc = reject_withheld(r, line, why.message, on_reject, ctx, err);
+        return rc ? rc : 1;
+    }
     int cut = raw_from_fields(r, fields, n, &raw_len);
     rc = reject(r, line, why.message, raw_len, cut, on_reject, ctx, err);
     return rc ? rc : 1;
@@ -663,6 +717,43 @@ static int all_space(const char *s, size_t n)
     return 1;
 }
 
+/* Rejects the row of JSON object `obj` with its raw text rendered again, the values of
+ * personal fields protected. Returns reject()'s result, or CRISK_E_NOMEM. */
+static int reject_json_protected(crisk_decl_reader *r, cJSON *obj, uint64_t line,
+                                 const char *reason, crisk_decl_reject_fn on_reject, void *ctx,
+                                 crisk_error *err)
+{
+    char buf[CRISK_DECL_PROTECTED_BYTES], number[NUMBER_TEXT_BYTES];
+    for (cJSON *item = obj->child, *next; item; item = next) {
+        next = item->next;
+        if (!protects(r, find_target(r, item->string ? item->string : "").field)
+            || cJSON_IsNull(item))
+            continue;
+        const char *text = cJSON_IsString(item) ? item->valuestring : NULL;
+        if (cJSON_IsNumber(item)) {
+            snprintf(number, sizeof number, "%.17g", item->valuedouble);
+            text = number;
+        }
+        /* A boolean or nested value (a reject already) is left out whole. */
+        const char *shown = text ? protected_value(r, text, strlen(text), buf) : NULL;
+        cJSON *with = shown ? cJSON_CreateString(shown) : cJSON_CreateNull();
+        if (!with)
+            return crisk__fail(err, CRISK_E_NOMEM, "line %llu: out of memory",
+                               (unsigned long long)line);
+        with->string = item->string; /* the key moves to the new value */
+        item->string = NULL;
+        (void)cJSON_ReplaceItemViaPointer(obj, item, with); /* cannot fail: both exist */
+    }
+    char *text = cJSON_PrintUnformatted(obj);
+    if (!text)
+        return crisk__fail(err, CRISK_E_NOMEM, "line %llu: out of memory",
+                           (unsigned long long)line);
+    size_t raw_len = 0;
+    int cut = raw_append(r, &raw_len, text, strlen(text));
+    free(text);
+    return reject(r, line, reason, raw_len, cut, on_reject, ctx, err);
+}
+
 /* Reads one JSON Lines row, with the results of next_csv(). */
 static int next_jsonl(crisk_decl_reader *r, crisk_batch *batch, double *extras_out,
                       int *appended, crisk_decl_reject_fn on_reject, void *ctx,
@@ -709,6 +800,13 @@ static int next_jsonl(crisk_decl_reader *r, crisk_batch *batch, double *extras_o
             *appended = 1;
             return 1;
         }
+    }
+    if (r->protect) {
+        rc = cJSON_IsObject(obj) ? reject_json_protected(r, obj, line, why.message, on_reject,
+                                                         ctx, err)
+                                 : reject_withheld(r, line, why.message, on_reject, ctx, err);
+        cJSON_Delete(obj);
+        return rc ? rc : 1;
     }
     cJSON_Delete(obj);
     size_t raw_len = 0;

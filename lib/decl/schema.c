@@ -7,6 +7,7 @@
 #include "common/jsonfile.h"
 #include "common/jsonpull.h"
 #include "decl/event_types.h"
+#include "decl/field_range.h"
 #include "decl/fitted.h"
 #include "decl/fitted_read.h"
 #include "decl/keys.h"
@@ -27,7 +28,7 @@ static const char *const top_keys[] = {"format", "version", "id_field", "date_fi
                                        "max_field_bytes", "fields", "features", "bands",
                                        "fitted", "description", "event_types"};
 static const char *const field_keys[] = {"name", "type", "required", "personal",
-                                         "description"};
+                                         "range", "description"};
 static const char *const band_keys[] = {"name", "feature", "keys", "low_quantile",
                                         "high_quantile", "min_count", "description"};
 static const char *const type_names[] = {NULL, "string", "number", "date", "hs_code"};
@@ -235,6 +236,8 @@ static int read_fields(crisk_schema *s, const cJSON *arr, crisk_error *err)
         if (!f->type)
             return crisk__fail(err, CRISK_E_FORMAT, "%s.type: \"%s\" is not one of string, "
                                "number, date, hs_code", at, type);
+        if ((rc = crisk__field_range_read(f, it, at, err)))
+            return rc;
         if (crisk_schema_field_index(s, name) >= 0)
             return crisk__fail(err, CRISK_E_FORMAT, "%s.name: \"%s\" names an earlier field",
                                at, name);
@@ -875,7 +878,8 @@ static cJSON *schema_to_json(const crisk_schema *s, crisk_error *err)
         ok = ok && cJSON_AddStringToObject(o, "name", f->name)
              && cJSON_AddStringToObject(o, "type", type_names[f->type])
              && (!f->required || cJSON_AddTrueToObject(o, "required"))
-             && (!f->personal || cJSON_AddTrueToObject(o, "personal"));
+             && (!f->personal || cJSON_AddTrueToObject(o, "personal"))
+             && crisk__field_range_to_json(f, o) == 0;
     }
     for (size_t i = 0; ok && i < s->nfeatures; i++)
         ok = feature_to_json(s, &s->features[i], features) == 0;

@@ -26,6 +26,7 @@ typedef struct crisk__schema_field {
     char *name;
     crisk_field_type type;
     int required, personal;
+    double lo, hi;  /* number and date fields: the valid range (decl/field_range.c) */
 } crisk__schema_field;
 
 /* One part of a composite key: a field's whole text, or an HS code's first digits. */

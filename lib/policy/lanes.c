@@ -1,7 +1,8 @@
 /*
  * policy/lanes.c — the lane policy: parse it, and place declarations by the precedence
- * mandatory profile (placed by the caller) -> score threshold -> budget -> random ->
- * default; the streaming state (a rolling window of scores), saved and restored as JSON.
+ * mandatory profile (placed by the caller) -> unscored -> score threshold -> budget ->
+ * random -> default; the streaming state (a rolling window of scores), saved and restored
+ * as JSON.
  */
 #include "policy/lanes.h"
 #include "policy/explore.h"
@@ -30,6 +31,7 @@ struct crisk__policy {
     char *lanes[CRISK__MAX_LANES];
     size_t num_lanes;
     size_t default_lane;
+    size_t unscored_lane;                  /* where a declaration without a score goes */
     char *score_model;                     /* NULL: none */
     lane_value thresholds[CRISK__MAX_LANES];/* by lane, most severe first */
     size_t num_thresholds;
@@ -69,7 +71,9 @@ static int lane_of(const crisk__policy *p, const cJSON *v, const char *where, si
     return crisk__fail(err, CRISK_E_FORMAT, "%s: unknown lane \"%.64s\"", where, v->valuestring);
 }
 
-/* Parses the "lanes" array and "default_lane". */
+/* Parses the "lanes" array, "default_lane" and "unscored_lane" (default: the most severe
+ * lane, so that a declaration the score model cannot score is controlled, not waved
+ * through by default). */
 static int parse_lanes(crisk__policy *p, const cJSON *root, crisk_error *err)
 {
     const cJSON *lanes = cJSON_GetObjectItemCaseSensitive(root, "lanes");
@@ -91,8 +95,13 @@ static int parse_lanes(crisk__policy *p, const cJSON *root, crisk_error *err)
         p->num_lanes++;
     }
     const cJSON *def = cJSON_GetObjectItemCaseSensitive(root, "default_lane");
+    const cJSON *unscored = cJSON_GetObjectItemCaseSensitive(root, "unscored_lane");
     p->default_lane = p->num_lanes - 1;
-    return def ? lane_of(p, def, "default_lane", &p->default_lane, err) : 0;
+    p->unscored_lane = 0;
+    int rc = def ? lane_of(p, def, "default_lane", &p->default_lane, err) : 0;
+    if (rc == 0 && unscored)
+        rc = lane_of(p, unscored, "unscored_lane", &p->unscored_lane, err);
+    return rc;
 }
 
 /* Compares two lane_value by lane for qsort. */
@@ -237,7 +246,8 @@ static void fingerprint(crisk__policy *p)
 #define PUT(...) used += (size_t)snprintf(text + used, used < sizeof text ? sizeof text - used : 0, __VA_ARGS__)
     for (size_t i = 0; i < p->num_lanes; i++)
         PUT("lane=%s;", p->lanes[i]);
-    PUT("default=%zu;score=%s;", p->default_lane, p->score_model ? p->score_model : "");
+    PUT("default=%zu;unscored=%zu;score=%s;", p->default_lane, p->unscored_lane,
+        p->score_model ? p->score_model : "");
     for (size_t i = 0; i < p->num_thresholds; i++)
         PUT("threshold=%zu:%.17g;", p->thresholds[i].lane, p->thresholds[i].value);
     for (size_t i = 0; i < p->num_budget; i++)
@@ -258,8 +268,8 @@ static void fingerprint(crisk__policy *p)
 int crisk__policy_parse(const cJSON *root, crisk__policy **out, crisk_error *err)
 {
     static const char *const keys[] = {"format", "version", "lanes", "default_lane",
-                                       "score_model", "thresholds", "budget", "stream",
-                                       "random", "explore", NULL};
+                                       "unscored_lane", "score_model", "thresholds",
+                                       "budget", "stream", "random", "explore", NULL};
     *out = NULL;
     if (!cJSON_IsObject(root))
         return crisk__fail(err, CRISK_E_FORMAT, "the document is not a JSON object");
@@ -679,6 +689,12 @@ int crisk__lanes_decide_novelty(const crisk__policy *p, crisk_lane_state *stream
     if (stream && stream->fingerprint != p->fingerprint)
         return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "the streaming state was made for "
                            "another policy");
+    /* A score that is no number (NaN: a model that could not score the row) meets no
+     * threshold or budget: without this it would fall through to the default lane. */
+    for (size_t i = 0; scores && i < n; i++)
+        if (!d[i].kind && !isfinite(scores[i]))
+            d[i] = (crisk__decision){(uint32_t)p->unscored_lane, CRISK_REASON_UNSCORED, 0, 0, 0,
+                                    0, 0};
     double *q = NULL;
     if (p->explore.on && ((p->explore.boundary && scores) || (p->explore.novelty && counts)) &&
         !(q = malloc((n ? n : 1) * sizeof *q)))
@@ -765,6 +781,10 @@ void crisk__lanes_reason(const crisk__policy *p, const crisk__decision *d, float
             snprintf(buf, size, "budget: %s score %.4f ranks %u in the riskiest %g%% of the "
                      "batch sent to %s", model, (double)score, d->rank,
                      100 * p->budget[d->ref].value, lane);
+        break;
+    case CRISK_REASON_UNSCORED:
+        snprintf(buf, size, "unscored: %s gave no score (%g); sent to %s, the policy's "
+                 "unscored_lane", model, (double)score, lane);
         break;
     case CRISK_REASON_RANDOM:
         snprintf(buf, size, "random: drawn for %s at rate %g with seed %llu", lane,

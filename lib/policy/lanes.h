@@ -1,8 +1,8 @@
 /*
  * policy/lanes.h — the lane policy (docs/bundle.md, "Lane policy"): parsing it, and choosing
- * each declaration's lane by the precedence mandatory profile -> threshold -> budget ->
- * random -> default, for a batch as a whole or one declaration at a time against a
- * streaming state. Internal to the library.
+ * each declaration's lane by the precedence mandatory profile -> unscored -> threshold ->
+ * budget -> random -> default, for a batch as a whole or one declaration at a time
+ * against a streaming state. Internal to the library.
  */
 #ifndef CRISK_LANES_H
 #define CRISK_LANES_H
@@ -56,13 +56,14 @@ int crisk__lane_state_read(const crisk__policy *policy, const char *path,
 /* Returns the number of scores in a state's window. */
 size_t crisk__lane_state_count(const crisk_lane_state *state);
 
-/* Places the `n` declarations whose decisions `d` are not placed yet (kind 0): score
- * thresholds, then the budget (over the whole batch when `stream` is NULL, else one
- * declaration at a time in order against `stream`, which every finite score then
- * joins), then random selection by `ids` (the declaration ids, `id_lens` bytes each; a
- * NULL id is never drawn), then the default lane. `scores` are the score model's outputs
- * (NULL when the policy has no score model). Returns 0, or CRISK_E_INVALID_ARGUMENT for a
- * state made for another policy, or CRISK_E_NOMEM. */
+/* Places the `n` declarations whose decisions `d` are not placed yet (kind 0): a
+ * declaration without a finite score in the unscored lane, then score thresholds, then
+ * the budget (over the whole batch when `stream` is NULL, else one declaration at a time
+ * in order against `stream`, which every finite score then joins), then random
+ * selection by `ids` (the declaration ids, `id_lens` bytes each; a NULL id is never
+ * drawn), then the default lane. `scores` are the score model's outputs (NULL when the
+ * policy has no score model). Returns 0, or CRISK_E_INVALID_ARGUMENT for a state made
+ * for another policy, or CRISK_E_NOMEM. */
 int crisk__lanes_decide(const crisk__policy *policy, crisk_lane_state *stream,
                         const float *scores, const char *const *ids, const size_t *id_lens,
                         size_t n, crisk__decision *d, crisk_error *err);

@@ -84,6 +84,7 @@ def write_bundle(bundle: Path, features: list[str]) -> None:
     profiles = {"format": "crisk-profiles", "version": 1, "watchlists": {}, "rules": []}
     policy = {"format": "crisk-policy", "version": 1,
               "lanes": ["red", "yellow", "blue", "green"], "default_lane": "green",
+              "unscored_lane": "red",
               "score_model": "xgboost",
               "thresholds": [{"lane": "red", "min_score": 0.95}],
               "budget": [{"lane": "red", "share": 0.05}, {"lane": "yellow", "share": 0.05}],

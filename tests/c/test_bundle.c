@@ -438,8 +438,9 @@ START_TEST(test_refusals)
 END_TEST
 
 /* A declaration without a value: the logistic fraud model, which takes no missing
- * values, gives NaN for it (the others are still scored), and a NaN score meets no
- * threshold and no budget. */
+ * values, gives NaN for it (the others are still scored); a NaN score meets no threshold
+ * and no budget, and the declaration goes to the policy's unscored lane, by default the
+ * most severe, never to the default lane (issue 15, defect 3). */
 START_TEST(test_missing_values)
 {
     crisk_bundle *bundle = crisk_test_load_bundle(dir);
@@ -460,8 +461,11 @@ START_TEST(test_missing_values)
     ck_assert(isnan(crisk_results_score(res, 1, 0)));
     ck_assert(!isnan(crisk_results_score(res, 2, 0)));
     ck_assert(!isnan(crisk_results_score(res, 1, 1)));
-    crisk_reason_kind kind = crisk_results_reason(res, 1, NULL, 0);
-    ck_assert(kind == CRISK_REASON_RANDOM || kind == CRISK_REASON_DEFAULT);
+    char reason[256];
+    ck_assert_int_eq(crisk_results_reason(res, 1, reason, sizeof reason),
+                     CRISK_REASON_UNSCORED);
+    ck_assert_uint_eq(crisk_results_lane(res, 1), 0);
+    ck_assert_msg(strncmp(reason, "unscored: ", 10) == 0, "%s", reason);
     crisk_results_free(res);
     crisk_batch_free(b);
     crisk_bundle_free(bundle);

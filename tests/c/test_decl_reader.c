@@ -6,6 +6,7 @@
  */
 #include "check_run.h"
 #include "crisk.h"
+#include "test_files.h"
 
 #include <check.h>
 #include <math.h>
@@ -519,6 +520,93 @@ START_TEST(format_by_extension)
 }
 END_TEST
 
+/* A schema with a personal field, for the protection of rejects. */
+static const char PERSONAL_SCHEMA[] =
+    "{\"format\": \"crisk-schema\", \"version\": 1, \"id_field\": \"id\","
+    " \"fields\": [{\"name\": \"id\", \"type\": \"string\", \"required\": true},"
+    "  {\"name\": \"importer\", \"type\": \"string\", \"personal\": true},"
+    "  {\"name\": \"value\", \"type\": \"number\"}],"
+    " \"features\": [{\"name\": \"value\", \"op\": \"number\", \"field\": \"value\"}]}";
+
+/* A crisk_decl_protect_fn: leaves out values starting with 'D', writes "H<length>" for
+ * the others, and counts its calls in `*ctx`. */
+static int mark_value(void *ctx, const char *value, size_t len, char *out)
+{
+    ++*(int *)ctx;
+    if (len && value[0] == 'D')
+        return 1;
+    snprintf(out, CRISK_DECL_PROTECTED_BYTES, "H%zu", len);
+    return 0;
+}
+
+/* Reads `text` as `format` with PERSONAL_SCHEMA, rejects protected by mark_value when
+ * `protect`, into `c`; returns how often mark_value ran. */
+static int read_protected(const char *text, crisk_decl_format format, int protect,
+                          collected *c)
+{
+    crisk_schema *s = NULL;
+    crisk_batch *b = NULL;
+    crisk_decl_reader *rd = NULL;
+    crisk_error err;
+    int calls = 0;
+    size_t added = 0;
+    ck_assert_msg(crisk_test_load_schema(PERSONAL_SCHEMA, &s, &err) == 0, "%s", err.message);
+    ck_assert_int_eq(crisk_batch_new(s, &b, &err), 0);
+    FILE *f = fmemopen((void *)text, strlen(text), "rb");
+    ck_assert_int_eq(crisk_decl_open(f, format, s, NULL, &rd, &err), 0);
+    ck_assert_int_eq(crisk_decl_set_protect(rd, protect ? mark_value : NULL, &calls, &err), 0);
+    memset(c, 0, sizeof *c);
+    ck_assert_int_eq(crisk_decl_read(rd, b, 64, NULL, collect, c, &added, &err), 0);
+    ck_assert_uint_eq(added, 1);
+    crisk_decl_free(rd);
+    fclose(f);
+    crisk_batch_free(b);
+    crisk_schema_free(s);
+    return calls;
+}
+
+/* Issue 15, defect 6: protected, a reject's raw text is the row written again with each
+ * personal value replaced or left out and the rest as read; a row that cannot be split
+ * into fields has no raw text, and its reason says so. Unprotected, raw text is as read. */
+START_TEST(rejects_protect_personal_fields)
+{
+    static const char csv_text[] =
+        "importer,id,value,note\n"
+        "IMP1,A1,x,n1\n"
+        "DROP,A2,y,\"n,2\"\n"
+        "IMP3,A3,1,n3,extra\n"
+        "IMP4,A4,2,n4\n";
+    collected c;
+    ck_assert_int_eq(read_protected(csv_text, CRISK_DECL_CSV, 1, &c), 2);
+    ck_assert_uint_eq(c.n, 3);
+    ck_assert_str_eq(c.raw[0], "H4,A1,x,n1");
+    ck_assert_str_eq(c.raw[1], ",A2,y,\"n,2\"");
+    ck_assert_str_eq(c.raw[2], "");
+    ck_assert_ptr_nonnull(strstr(c.reason[2], "5 fields, but the header has 4 (raw text "
+                                              "withheld"));
+    read_protected(csv_text, CRISK_DECL_CSV, 0, &c);
+    ck_assert_str_eq(c.raw[0], "IMP1,A1,x,n1");
+    ck_assert_str_eq(c.raw[2], "IMP3,A3,1,n3,extra");
+    static const char jsonl_text[] =
+        "{\"importer\": \"IMP1\", \"id\": \"A1\", \"value\": \"x\", \"note\": 1.5}\n"
+        "{\"importer\": 1234567, \"id\": \"A2\", \"importer\": \"DROP\", \"value\": \"y\"}\n"
+        "{\"importer\": \"IMP3\", \"id\": \"A3\"\n"
+        "{\"importer\": \"IMP4\", \"id\": \"A4\", \"value\": 2}\n";
+    ck_assert_int_eq(read_protected(jsonl_text, CRISK_DECL_JSONL, 1, &c), 3);
+    ck_assert_uint_eq(c.n, 3);
+    ck_assert_str_eq(c.raw[0], "{\"importer\":\"H4\",\"id\":\"A1\",\"value\":\"x\",\"note\":1.5}");
+    ck_assert_str_eq(c.raw[1], "{\"importer\":\"H7\",\"id\":\"A2\",\"importer\":null,"
+                               "\"value\":\"y\"}");
+    ck_assert_str_eq(c.raw[2], "");
+    ck_assert_ptr_nonnull(strstr(c.reason[2], "(raw text withheld"));
+    read_protected(jsonl_text, CRISK_DECL_JSONL, 0, &c);
+    ck_assert_ptr_nonnull(strstr(c.raw[0], "IMP1"));
+    ck_assert_ptr_nonnull(strstr(c.raw[2], "IMP3"));
+    ck_assert_int_eq(crisk_decl_set_protect(NULL, mark_value, NULL, &(crisk_error){0}),
+                     CRISK_E_INVALID_ARGUMENT);
+}
+END_TEST
+
 /* Builds the suite. */
 static Suite *decl_reader_suite(void)
 {
@@ -532,6 +620,7 @@ static Suite *decl_reader_suite(void)
     tcase_add_test(tc, extras_are_checked_and_returned);
     tcase_add_test(tc, reads_in_bounded_batches);
     tcase_add_test(tc, format_by_extension);
+    tcase_add_test(tc, rejects_protect_personal_fields);
     suite_add_tcase(s, tc);
     TCase *big = tcase_create("streaming");
     tcase_set_timeout(big, 60);

@@ -94,6 +94,8 @@ START_TEST(test_policy_refusals)
         {"{\"format\": \"crisk-policy\", \"version\": 1, \"lanes\": [\"a\"], \"budgets\": []}",
          "unknown key \"budgets\""},
         {"{\"format\": \"crisk-profiles\", \"version\": 1, \"lanes\": [\"a\"]}", "format"},
+        {"{\"format\": \"crisk-policy\", \"version\": 1, \"lanes\": [\"a\"], "
+         "\"unscored_lane\": \"b\"}", "unscored_lane: unknown lane \"b\""},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         crisk__policy *p = (crisk__policy *)&p;
@@ -144,9 +146,14 @@ START_TEST(test_precedence_and_batch_budget)
         ck_assert_uint_eq(d[yellow[i]].kind, CRISK_REASON_BUDGET);
         ck_assert_uint_eq(d[yellow[i]].lane, 1);
     }
-    /* Without ids nothing is drawn: the rest (NaN included) go to the default lane. */
+    /* The NaN score (the model could not score row 10) goes to the most severe lane,
+     * never to the default one (issue 15, defect 3). */
+    ck_assert_uint_eq(d[10].kind, CRISK_REASON_UNSCORED);
+    ck_assert_uint_eq(d[10].lane, 0);
+    /* Without ids nothing is drawn: the rest go to the default lane. */
     for (int i = 0; i < 20; i++)
-        if (i != 0 && i != 1 && i != 9 && i != 15 && i != 6 && i != 2 && i != 3 && i != 8) {
+        if (i != 0 && i != 1 && i != 9 && i != 10 && i != 15 && i != 6 && i != 2 && i != 3
+            && i != 8) {
             ck_assert_uint_eq(d[i].kind, CRISK_REASON_DEFAULT);
             ck_assert_uint_eq(d[i].lane, 3);
         }
@@ -158,6 +165,9 @@ START_TEST(test_precedence_and_batch_budget)
                              "batch sent to red");
     crisk__lanes_reason(p, &d[9], scores[9], "P-9", "why", reason, sizeof reason);
     ck_assert_str_eq(reason, "profile P-9: why");
+    crisk__lanes_reason(p, &d[10], scores[10], NULL, NULL, reason, sizeof reason);
+    ck_assert_str_eq(reason, "unscored: fraud gave no score (nan); sent to red, the policy's "
+                             "unscored_lane");
     crisk__lanes_reason(p, &d[4], scores[4], NULL, NULL, reason, 12);
     ck_assert_str_eq(reason, "default lan"); /* cut to fit */
     crisk__policy_free(p);
@@ -165,6 +175,30 @@ START_TEST(test_precedence_and_batch_budget)
 END_TEST
 
 /* share * n that is a whole number in decimal but not in binary: 0.07 * 100 takes 7. */
+/* The policy names where an unscored declaration goes ("unscored_lane"); it is part of
+ * the fingerprint, and a score of NaN or infinity is no score. */
+START_TEST(test_unscored_lane)
+{
+    const char *at = strstr(full_policy, "\"score_model\"");
+    char text[1024];
+    snprintf(text, sizeof text, "%.*s\"unscored_lane\": \"yellow\", %s",
+             (int)(at - full_policy), full_policy, at);
+    crisk__policy *p = policy(text), *q = policy(full_policy);
+    ck_assert_uint_ne(crisk__policy_fingerprint(p), crisk__policy_fingerprint(q));
+    float scores[3] = {NAN, INFINITY, 0.1f};
+    crisk__decision d[3];
+    memset(d, 0, sizeof d);
+    ck_assert_int_eq(crisk__lanes_decide(p, NULL, scores, NULL, NULL, 3, d, NULL), 0);
+    for (int i = 0; i < 2; i++) {
+        ck_assert_uint_eq(d[i].kind, CRISK_REASON_UNSCORED);
+        ck_assert_uint_eq(d[i].lane, 1);
+    }
+    ck_assert_uint_ne(d[2].kind, CRISK_REASON_UNSCORED);
+    crisk__policy_free(p);
+    crisk__policy_free(q);
+}
+END_TEST
+
 START_TEST(test_budget_count_rounding)
 {
     crisk__policy *p = policy("{\"format\": \"crisk-policy\", \"version\": 1, \"lanes\": "
@@ -216,7 +250,7 @@ START_TEST(test_stream_budget)
         for (int j = i - 1; j >= 0 && m < 50; j--)
             if (!isnan(scores[j]))
                 win[m++] = scores[j];
-        int lane = 3; /* green unless budgeted */
+        int lane = isnan(scores[i]) ? 0 : 3; /* unscored: red; else green unless budgeted */
         float cut = 0;
         if (m >= 10 && !isnan(scores[i])) {
             /* Sort descending, by insertion. */
@@ -237,7 +271,9 @@ START_TEST(test_stream_budget)
         }
         ck_assert_msg(d[i].lane == (unsigned)lane, "row %d: lane %u, expected %d", i,
                       d[i].lane, lane);
-        if (lane != 3) {
+        if (isnan(scores[i])) {
+            ck_assert_uint_eq(d[i].kind, CRISK_REASON_UNSCORED);
+        } else if (lane != 3) {
             budgeted++;
             ck_assert_uint_eq(d[i].kind, CRISK_REASON_BUDGET);
             ck_assert_float_eq(d[i].cut, cut);
@@ -472,6 +508,7 @@ static Suite *lanes_suite(void)
     tcase_add_test(tc, test_siphash_vectors);
     tcase_add_test(tc, test_policy_refusals);
     tcase_add_test(tc, test_precedence_and_batch_budget);
+    tcase_add_test(tc, test_unscored_lane);
     tcase_add_test(tc, test_budget_count_rounding);
     tcase_add_test(tc, test_stream_budget);
     tcase_add_test(tc, test_state_save_load);

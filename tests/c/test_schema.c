@@ -30,7 +30,7 @@ static const char *const SCHEMA =
     "  {\"name\": \"hs\", \"type\": \"hs_code\"},"
     "  {\"name\": \"origin\", \"type\": \"string\"},"
     "  {\"name\": \"importer\", \"type\": \"string\", \"personal\": true},"
-    "  {\"name\": \"value\", \"type\": \"number\"},"
+    "  {\"name\": \"value\", \"type\": \"number\", \"range\": [null, null]},"
     "  {\"name\": \"mass\", \"type\": \"number\"}],"
     " \"features\": ["
     "  {\"name\": \"value\", \"op\": \"number\", \"field\": \"value\"},"
@@ -189,6 +189,21 @@ START_TEST(parse_errors_name_the_path)
         {"\"max_field_bytes\": 32",
          "\"max_field_bytes\": 70000",
          "max_field_bytes"},
+        {"{\"name\": \"origin\", \"type\": \"string\"}",
+         "{\"name\": \"origin\", \"type\": \"string\", \"range\": [0, 1]}",
+         "fields[3].range: only number and date fields have a range"},
+        {"{\"name\": \"mass\", \"type\": \"number\"}",
+         "{\"name\": \"mass\", \"type\": \"number\", \"range\": [2, 1]}",
+         "fields[6].range: the low bound is above the high bound"},
+        {"{\"name\": \"mass\", \"type\": \"number\"}",
+         "{\"name\": \"mass\", \"type\": \"number\", \"range\": [\"0\", null]}",
+         "fields[6].range[0]: expected a number or null"},
+        {"{\"name\": \"mass\", \"type\": \"number\"}",
+         "{\"name\": \"mass\", \"type\": \"number\", \"range\": [0]}",
+         "fields[6].range: expected [lo, hi]"},
+        {"{\"name\": \"date\", \"type\": \"date\"}",
+         "{\"name\": \"date\", \"type\": \"date\", \"range\": [null, \"2024-02-30\"]}",
+         "fields[1].range[1]: expected a date \"YYYY-MM-DD\" or null"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         expect_patch_error(cases[i].from, cases[i].to, CRISK_E_FORMAT, cases[i].what);
@@ -863,6 +878,57 @@ static void expect_reject(crisk_batch *b, int field, const char *value, size_t l
     ck_assert_uint_eq(crisk_batch_size(b), n);
 }
 
+/* Impossible values (issue 15, defect 3): a value outside its field's valid range
+ * rejects the row naming the field, the value and the range; bounds are inclusive; a
+ * number field without "range" is non-negative and a date field lies in 1900-2099; a
+ * saved schema keeps its ranges. */
+START_TEST(values_outside_the_valid_range_are_rejected)
+{
+    char *text = patched("{\"name\": \"date\", \"type\": \"date\"}",
+                         "{\"name\": \"date\", \"type\": \"date\", "
+                         "\"range\": [\"2020-01-01\", \"2025-12-31\"]}");
+    crisk_schema *s, *t;
+    crisk_batch *b;
+    crisk_error err;
+    ck_assert_msg(crisk_test_load_schema(text, &s, &err) == 0, "%s", err.message);
+    free(text);
+    char *path = crisk_test_write_temp("");
+    ck_assert_int_eq(crisk_schema_save(s, path, &err), 0);
+    ck_assert_msg(crisk_schema_load(path, &t, &err) == 0, "%s", err.message);
+    for (int pass = 0; pass < 2; pass++) {
+        ck_assert_int_eq(crisk_batch_new(pass ? t : s, &b, &err), 0);
+        expect_reject(b, F_MASS, "-1", 2, "field \"mass\": \"-1\" is outside the valid range "
+                      "[0, +inf)");
+        expect_reject(b, F_MASS, "-1e-300", 7, "field \"mass\": \"-1e-300\" is outside the "
+                      "valid range [0, +inf)");
+        expect_reject(b, F_DATE, "2019-12-31", 10, "field \"date\": \"2019-12-31\" is outside "
+                      "the valid range [2020-01-01, 2025-12-31]");
+        expect_reject(b, F_DATE, "20260101", 8, "field \"date\": \"20260101\" is outside the "
+                      "valid range [2020-01-01, 2025-12-31]");
+        const char *edges[NFIELDS] = {"e", "2020-01-01", "01", "CN", "I", "-5", "0"};
+        add_ok(b, edges);
+        edges[F_DATE] = "2025-12-31";
+        edges[F_MASS] = "-0";
+        add_ok(b, edges);
+        ck_assert_uint_eq(crisk_batch_size(b), 2);
+        crisk_batch_free(b);
+    }
+    char *saved = slurp(path);
+    ck_assert_ptr_nonnull(strstr(saved, "\"range\":[\"2020-01-01\",\"2025-12-31\"]"));
+    ck_assert_ptr_nonnull(strstr(saved, "\"range\":[null,null]"));
+    free(saved);
+    remove(path);
+    free(path);
+    crisk_schema_free(t);
+    /* The default date window. */
+    ck_assert_int_eq(crisk_batch_new(s = test_schema(), &b, &err), 0);
+    expect_reject(b, F_DATE, "0025-03-01", 10, "field \"date\": \"0025-03-01\" is outside "
+                  "the valid range [1900-01-01, 2099-12-31]");
+    crisk_batch_free(b);
+    crisk_schema_free(s);
+}
+END_TEST
+
 START_TEST(bad_rows_are_rejected_with_field_value_and_reason)
 {
     crisk_schema *s = test_schema();
@@ -893,6 +959,9 @@ START_TEST(bad_rows_are_rejected_with_field_value_and_reason)
     expect_reject(b, F_ORIGIN, "\xe2\x82", 2, "field \"origin\": \"\\xe2\\x82\" is not valid "
                   "UTF-8"); /* cut short */
     expect_reject(b, F_ORIGIN, "C\0N", 3, "field \"origin\": \"C\\x00N\" contains a NUL byte");
+    /* A personal field's value is never shown (issue 15, defect 6). */
+    expect_reject(b, F_IMPORTER, "I\0J", 3, "field \"importer\": (personal value withheld) "
+                  "contains a NUL byte");
     expect_reject(b, F_IMPORTER, "0123456789012345678901234567890123", 34,
                   "field \"importer\": 34 bytes, more than max_field_bytes = 32");
     expect_reject(b, F_ID, NULL, 0, "field \"id\": missing, and the field is required");
@@ -1052,6 +1121,7 @@ static Suite *schema_suite(void)
     tcase_add_test(tc, threads_share_one_schema_and_batch);
     tcase_add_test(tc, long_fields_build_the_same_features);
     tcase_add_test(tc, random_bytes_are_stored_or_rejected_never_half);
+    tcase_add_test(tc, values_outside_the_valid_range_are_rejected);
     tcase_add_test(tc, bad_rows_are_rejected_with_field_value_and_reason);
     tcase_add_test(tc, numbers_parse_exactly);
     tcase_add_test(tc, risk_counts_for_keys_of_every_length);

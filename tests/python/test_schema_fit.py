@@ -24,7 +24,8 @@ SCHEMA = {
         {"name": "origin", "type": "string"},
         {"name": "importer_id", "type": "string", "personal": True},
         {"name": "office", "type": "string"},
-        {"name": "declared_value", "type": "number"},
+        # Negative on purpose, for log1p and ratio below -1 and 0: no valid range.
+        {"name": "declared_value", "type": "number", "range": [None, None]},
         {"name": "net_mass_kg", "type": "number"}],
     "features": [
         {"name": "declared_value", "op": "number", "field": "declared_value"},

@@ -221,3 +221,67 @@ def test_version_1_leaves_still_verify_and_prove(run_crisk, tmp_path):
     newest = read_rows(tmp_path / "out.csv")[0]["declaration_id"]
     for decl in ("OLD-1", newest):
         run_crisk("audit", "prove", tmp_path / "log", "--id", decl)
+
+
+def bad_rows(tmp_path: Path, fmt: str) -> tuple[Path, list[dict]]:
+    """Three declarations of the example: one with an unparsable net mass (rejected, its
+    fields known), one that cannot be split into fields (a CSV row one field too wide, a
+    JSON Lines line that is no JSON), one good."""
+    rows = read_rows(BUNDLE / "declarations.csv")[:3]
+    rows[0]["net_mass_kg"] = "12;5"
+    path = tmp_path / f"bad.{fmt}"
+    if fmt == "csv":
+        names = list(rows[0])
+        lines = [",".join(names)] + [",".join(r[n] for n in names) for r in rows]
+        lines[2] += ",extra"
+    else:
+        lines = [json.dumps(r) for r in rows]
+        lines[1] = lines[1][:-1]  # the closing brace cut off: not a JSON object
+    path.write_text("\n".join(lines) + "\n")
+    return path, rows
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+@pytest.mark.parametrize("protection", ["--protect-ids", "--drop-ids"])
+@pytest.mark.parametrize("sink", ["rejects.csv", "rejects.jsonl", None])
+def test_rejects_protect_personal_fields(fmt, protection, sink, run_crisk, tmp_path):
+    """Issue 15, defect 6: a rejected row's personal fields are hashed or dropped in the
+    rejects file and on stderr as in outputs; a row that could not be split into fields
+    has its raw text withheld, and says so."""
+    key = b"0123456789abcdef-secret"
+    (tmp_path / "id.key").write_bytes(key)
+    path, rows = bad_rows(tmp_path, fmt)
+    option = [protection] + ([tmp_path / "id.key"] if protection == "--protect-ids" else [])
+    target = ["--rejects", tmp_path / sink] if sink else []
+    base = ["score", "--bundle", BUNDLE, "--input", path] + target
+    proc = run_crisk(*base, *option)
+    assert proc.stderr.endswith("rows read: 3, scored: 1, rejected: 2\n")
+    if sink is None:
+        text, records = proc.stderr, []
+    elif sink.endswith(".csv"):
+        text = (tmp_path / sink).read_text()
+        records = read_rows(tmp_path / sink)
+    else:
+        text = (tmp_path / sink).read_text()
+        records = [json.loads(line) for line in text.splitlines()]
+    for row in rows[:2]:
+        for field in PERSONAL:
+            assert row[field] not in text and row[field] not in proc.stderr
+    if records:
+        first_line = 2 if fmt == "csv" else 1  # after the header, or the first line
+        assert [int(r["line"]) for r in records] == [first_line, first_line + 1]
+        first, second = records
+        want = {n: v for n, v in rows[0].items()}
+        for field in PERSONAL:
+            want[field] = keyed(key, rows[0][field]) if protection == "--protect-ids" else ""
+        if fmt == "csv":
+            assert next(csv.reader([first["raw"]])) == list(want.values())
+        else:  # the object written again, cut to the 256 bytes a reject keeps
+            for field in PERSONAL:
+                want[field] = want[field] or None
+            expected = json.dumps(want, separators=(",", ":"))
+            assert len(first["raw"]) > 200 and expected.startswith(first["raw"])
+        assert second["raw"] == "" and "raw text withheld" in second["reason"]
+    if sink:  # without the option the rejects carry the ids in clear: the option matters
+        run_crisk(*base)
+        assert rows[0]["importer_id"] in (tmp_path / sink).read_text()

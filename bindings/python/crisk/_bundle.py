@@ -52,7 +52,7 @@ _E_INVALID_ARGUMENT = -1
 _REASON_BYTES = 512      # longest reason text kept per declaration (cut to fit)
 _EPOCH = _dt.date(1970, 1, 1)
 _REASON_KINDS = {1: "profile", 2: "threshold", 3: "budget", 4: "random", 5: "default",
-                 6: "explore"}
+                 6: "unscored", 7: "explore"}
 
 Declarations = Union[pd.DataFrame, Sequence[Dict[str, Any]]]
 PathLike = Union[str, "os.PathLike[str]"]
@@ -331,10 +331,10 @@ class ScoreResult(_ScoreTuple):
     as ``crisk score`` writes them (one column named as in the manifest for a model with
     one output; ``<name>:score_<k>`` for each class k of a multi-class model, in the
     model's class order: ``Bundle.score_columns``), ``lane``, ``reason`` (the one-line reason,
-    at most 511 bytes), ``reason_kind`` (profile, threshold, budget, random, default, explore),
-    ``hits`` (the ids of every profile hit, joined by ";") and ``propensity`` (float64:
-    the probability the policy gave the declaration of being selected by some rule,
-    before any draw; docs/bundle.md, "Propensity").
+    at most 511 bytes), ``reason_kind`` (profile, threshold, budget, random, default,
+    unscored, explore), ``hits`` (the ids of every profile hit, joined by ";") and
+    ``propensity`` (float64: the probability the policy gave the declaration of being
+    selected by some rule, before any draw; docs/bundle.md, "Propensity").
 
     With ``score(..., explain=K)``, K > 0, the reason codes follow (docs/bundle.md,
     "Reason codes"; ``crisk score --explain K``): for k = 1..K, ``reason_<k>_field`` (the

@@ -41,10 +41,12 @@ public final class BundleScores {
         RANDOM,
         /** None of the above: the policy's default lane. */
         DEFAULT,
+        /** The score model gave no score: the policy's unscored lane. */
+        UNSCORED,
         /** Drawn for exploration, with the probability {@link #propensity} gives. */
         EXPLORE;
 
-        /** Returns the kind of C code {@code code} (1 = PROFILE ... 6 = EXPLORE), or null
+        /** Returns the kind of C code {@code code} (1 = PROFILE ... 7 = EXPLORE), or null
          *  for any other value. */
         static ReasonKind of(int code) {
             return Names.constant(values(), code);
