@@ -7,6 +7,7 @@
  */
 #include "cli.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -325,11 +326,24 @@ static void print_timings(const score_timings *t)
     }
 }
 
+/* Fills `err` for a batch of `n` declarations that did not reach the output `path` (NULL:
+ * stdout) and so was not logged. Returns CRISK_E_IO. */
+static int undelivered(crisk_error *err, const char *path, const crisk_batch *batch,
+                       size_t n)
+{
+    return crisk_error_set(err, CRISK_E_IO, "%s: %s: the decisions of lines %llu to %llu "
+                           "were not delivered, nor logged", path ? path : "stdout",
+                           errno ? strerror(errno) : "write error",
+                           (unsigned long long)crisk_batch_source_line(batch, 0),
+                           (unsigned long long)crisk_batch_source_line(batch, n - 1));
+}
+
 /* Reads, scores and writes every batch of the input, adding each stage's wall time to
  * `*t`. Returns 0 or a negative crisk code with `err` filled. */
 static int score_all(const crisk_bundle *bundle, score_args *a, crisk_lane_state *state,
-                     FILE *out, score_timings *t, crisk_error *err)
+                     cli_output *output, score_timings *t, crisk_error *err)
 {
+    FILE *out = output->f;
     crisk_batch *batch = NULL;
     int rc = crisk_batch_new(crisk_bundle_schema(bundle), &batch, err);
     crisk_score_options opts;
@@ -369,7 +383,10 @@ static int score_all(const crisk_bundle *bundle, score_args *a, crisk_lane_state
                                                 a->explain_k, &a->audit, &scratch, &cap))
                 rc = crisk_error_set(err, CRISK_E_NOMEM, "out of memory writing a record");
         }
-        /* Rejected rows never reach here: they are not decisions and are not logged. */
+        /* A decision reaches its output before its log entry. Rejected rows never reach
+         * here: they are not decisions and are not logged. */
+        if (rc == 0 && a->audit.log && cli_output_deliver(output) != 0)
+            rc = undelivered(err, a->output, batch, n);
         if (rc == 0)
             rc = cli_score_audit_batch(&a->audit, bundle, batch, res, err);
         crisk_results_free(res);
@@ -406,7 +423,7 @@ static int run(int argc, char **argv)
     crisk_error err;
     int status = CLI_EXIT_FAILURE;
     crisk_lane_state *state = NULL;
-    FILE *out = NULL;
+    cli_output out = {0};
     if ((rc = cli_decl_cmd_load(&a.cmd)) != 0) {
         status = rc;
         goto done;
@@ -420,11 +437,11 @@ static int run(int argc, char **argv)
         goto done;
     }
     cli_protect_rejects(&a.audit, a.cmd.run.in.reader);
-    if (!(out = cli_open_output(a.output)))
+    if (cli_output_open(&out, a.output) != 0)
         goto done;
     score_timings timings;
     memset(&timings, 0, sizeof timings);
-    rc = score_all(bundle, &a, state, out, &timings, &err);
+    rc = score_all(bundle, &a, state, &out, &timings, &err);
     if (rc)
         cli_report(a.cmd.run.in.name, err.message);
     if (rc == 0 && state && crisk_lane_state_save(state, a.state, &err) != 0) {
@@ -432,14 +449,15 @@ static int run(int argc, char **argv)
         rc = -1;
     }
     crisk_clock mark = crisk_clock_now();
-    int written = cli_finish_output(out, a.output ? a.output : "stdout") == 0;
+    int written = cli_finish_output(out.f, a.output ? a.output : "stdout") == 0;
     crisk_clock_lap(&timings.output, &mark);
     if (a.timings)
         print_timings(&timings);
     if (written && rc == 0 && cli_decl_cmd_finish(&a.cmd, "scored") == 0)
         status = CLI_EXIT_OK;
-    else if (a.output)
-        remove(a.output); /* no half-written results left behind */
+    else /* no half-written results left behind */
+        cli_score_audit_report(&a.audit, cli_output_discard(&out),
+                               a.output ? a.output : "stdout");
 done:
     crisk_lane_state_free(state);
     cli_score_audit_close(&a.audit);
