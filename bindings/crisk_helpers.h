@@ -455,4 +455,63 @@ static inline double category_code(const crisk_model *model, size_t feature,
     return code;
 }
 
+/* Off-policy evaluation over `values` (n x 6 doubles, row-major: propensity, inspected
+ * (0/1), hit (0/1), revenue, outcome model (NaN everywhere: none), score), into `out`
+ * (24 doubles: population, selected, labelled, zero support, near-zero support, ESS,
+ * then value, low and high of precision by IPW, SNIPS, DR, DR over the supported part,
+ * recall and revenue). Returns what crisk_offpolicy_evaluate returns, or CRISK_E_SHAPE. */
+static inline int offpolicy_evaluate_matrix(const double *values, size_t nvalues,
+                                            double top_share, unsigned bootstrap, double level,
+                                            uint64_t seed, double *dout, size_t dout_len,
+                                            crisk_error *err)
+{
+    if (nvalues % 6)
+        return crisk_helper_shape(err, "values", nvalues, nvalues - nvalues % 6);
+    if (dout_len != 24)
+        return crisk_helper_shape(err, "out", dout_len, 24);
+    size_t n = nvalues / 6;
+    double *col = (double *)malloc((n ? n : 1) * 5 * sizeof *col);
+    unsigned char *d = (unsigned char *)malloc(n ? n : 1);
+    if (!col || !d) {
+        free(col);
+        free(d);
+        return crisk_error_set(err, CRISK_E_NOMEM, "out of memory");
+    }
+    int model = 0;
+    for (size_t i = 0; i < n; i++) {
+        const double *v = values + 6 * i;
+        col[i] = v[0];
+        d[i] = v[1] != 0;
+        col[n + i] = v[2];
+        col[2 * n + i] = v[3];
+        col[3 * n + i] = v[4];
+        col[4 * n + i] = v[5];
+        model |= !isnan(v[4]);
+    }
+    crisk_offpolicy_options opts;
+    crisk_offpolicy_options_init(&opts, CRISK_OFFPOLICY_OPTIONS_VERSION);
+    opts.top_share = top_share;
+    opts.bootstrap = bootstrap;
+    opts.level = level;
+    opts.seed = seed;
+    crisk_offpolicy_result r;
+    int rc = crisk_offpolicy_evaluate(n, col, d, col + n, col + 2 * n, model ? col + 3 * n : NULL,
+                                      col + 4 * n, &opts, &r, err);
+    if (rc == 0) {
+        double head[6] = {(double)r.population, (double)r.selected, (double)r.labelled,
+                          (double)r.zero_support, (double)r.near_zero, r.ess};
+        const crisk_estimate *e[6] = {&r.precision_ipw, &r.precision_snips, &r.precision_dr,
+                                      &r.precision_dr_supported, &r.recall_dr, &r.revenue_dr};
+        for (int k = 0; k < 6; k++) {
+            dout[k] = head[k];
+            dout[6 + 3 * k] = e[k]->value;
+            dout[7 + 3 * k] = e[k]->low;
+            dout[8 + 3 * k] = e[k]->high;
+        }
+    }
+    free(col);
+    free(d);
+    return rc;
+}
+
 #endif /* CRISK_BINDINGS_HELPERS_H */

@@ -58,6 +58,10 @@ typedef struct cli_command {
 extern const cli_command cli_cmd_predict, cli_cmd_inspect, cli_cmd_score, cli_cmd_fit,
     cli_cmd_evaluate, cli_cmd_audit;
 
+/* Runs `crisk evaluate --decisions ... --outcomes ...` (evaluate_loop.c); returns the
+ * exit code. */
+int cli_evaluate_loop(int argc, char **argv);
+
 /* The description of the event options, which the declaration commands share. */
 extern const char cli_event_usage[];
 

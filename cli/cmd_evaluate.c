@@ -191,6 +191,9 @@ static int score_all(const crisk_bundle *bundle, size_t model, cli_decl_run *run
 /* Runs `crisk evaluate`; returns the exit code. */
 static int run(int argc, char **argv)
 {
+    for (int i = 0; i < argc; i++) /* the logged-inspections form: evaluate_loop.c */
+        if (strncmp(argv[i], "--decisions", 11) == 0)
+            return cli_evaluate_loop(argc, argv);
     eval_args a;
     int rc = parse(argc, argv, &a);
     if (rc)
@@ -234,13 +237,28 @@ const cli_command cli_cmd_evaluate = {
     "evaluate",
     "  crisk evaluate --bundle DIR --input FILE --label COLUMN [--revenue COLUMN]\n"
     "                 [--model NAME] [--rejects FILE] [--threads N]\n"
-    "                 [--input-format csv|jsonl] [EVENT OPTIONS]\n",
+    "                 [--input-format csv|jsonl] [EVENT OPTIONS]\n"
+    "  crisk evaluate --decisions SCORED.csv --outcomes FILE(.csv|.jsonl) [--score COL]\n"
+    "                 [--candidate SCORED.csv [--candidate-score COL]] [--top K]\n"
+    "                 [--bootstrap N] [--seed N] [--outcome-model COL]\n",
     "measures a bundle's model on labelled declarations (AUC, top k%)",
     "evaluate scores labelled declarations and prints the AUC and, for the top 1,\n"
     "         2, 5 and 10% by score (ceil(n% x N) rows; ties in input order):\n"
     "         precision, recall and the share of --revenue. The model is --model,\n"
     "         else the policy's score model, else the first; it must have one\n"
-    "         output (a multi-class model is refused, exit 2).\n",
+    "         output (a multi-class model is refused, exit 2).\n"
+    "         With --decisions (the output of score, with propensities) and\n"
+    "         --outcomes (what inspections found, docs/loop.md), it estimates instead,\n"
+    "         from the logged inspections, the precision, recall and revenue of the\n"
+    "         top K% (default 5) by the logged score (--score, default the first\n"
+    "         score column) and by --candidate's (the same declarations scored by\n"
+    "         another bundle): self-normalised and plain inverse propensity weighting\n"
+    "         and doubly robust, with --bootstrap (500) intervals at 90%, the\n"
+    "         effective sample size and the picks without support. Every outcome\n"
+    "         not used is reported with its line. --outcome-model names a column of\n"
+    "         the decisions holding a probability of a hit (e.g. a score model fitted\n"
+    "         before the period) for the doubly robust estimator; by default the\n"
+    "         evaluated score is calibrated on the inspected declarations.\n",
     1,
     run,
 };

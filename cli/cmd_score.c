@@ -69,7 +69,8 @@ static int parse(int argc, char **argv, score_args *a)
 }
 
 /* Writes the output header (CSV only): id, with --protect-ids the personal fields, one
- * column per model output (cli_scores_header), lane, reason, hits, and with `explain` > 0
+ * column per model output (cli_scores_header), lane, reason, hits, propensity, and with
+ * `explain` > 0
  * hit_descriptions and reason_1 .. reason_<explain>. Returns 0, or -1 when out of
  * memory. */
 static int write_header(FILE *out, const crisk_bundle *bundle, unsigned explain,
@@ -80,7 +81,7 @@ static int write_header(FILE *out, const crisk_bundle *bundle, unsigned explain,
     cli_personal_header(out, priv, crisk_bundle_schema(bundle));
     if (cli_scores_header(out, bundle) != 0)
         return -1;
-    fputs(",lane,reason,hits", out);
+    fputs(",lane,reason,hits,propensity", out);
     if (explain)
         fputs(",hit_descriptions", out);
     for (unsigned k = 1; k <= explain; k++)
@@ -207,6 +208,7 @@ static int write_csv_record(FILE *out, const crisk_bundle *bundle, const crisk_b
     }
     if (quote)
         putc_unlocked('"', out);
+    fprintf(out, ",%.9g", crisk_results_propensity(res, row));
     if (explain && write_csv_explain(out, bundle, res, row, explain, priv, scratch, cap) != 0)
         return -1;
     putc_unlocked('\n', out);
@@ -294,7 +296,7 @@ static int write_json_record(FILE *out, const crisk_bundle *bundle,
             fputc(',', out);
         cli_write_json_text(out, hit, strlen(hit));
     }
-    fputc(']', out);
+    fprintf(out, "],\"propensity\":%.9g", crisk_results_propensity(res, row));
     if (explain)
         write_json_explain(out, bundle, res, row, priv);
     fputs("}\n", out);
@@ -470,7 +472,8 @@ const cli_command cli_cmd_score = {
     "score    reads declarations (CSV with a header of field names, or JSON Lines;\n"
     "         by extension, '-' is stdin and CSV unless --input-format) and writes\n"
     "         one record per declaration: id, each model's score, lane, reason,\n"
-    "         profile hits (';'-joined; an array in JSON Lines). Output: CSV, or\n"
+    "         profile hits (';'-joined; an array in JSON Lines) and propensity\n"
+    "         (the chance the policy gave it of being selected). Output: CSV, or\n"
     "         JSON Lines when --output ends in .jsonl or --format jsonl. A\n"
     "         multi-class model gives a column MODEL:score_K per class K (JSON\n"
     "         Lines: an array); lanes use the policy's score model, which has one\n"

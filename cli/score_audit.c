@@ -234,6 +234,7 @@ static int write_leaf(FILE *f, const cli_score_audit *s, const crisk_bundle *bun
     cli_write_json_text(f, lane, strlen(lane));
     if (cli_personal_member(f, s, batch, row) != 0)
         return -1;
+    fprintf(f, ",\"propensity\":%.9g", crisk_results_propensity(res, row));
     crisk_results_reason(res, row, reason, sizeof reason);
     fputs(",\"reason\":", f);
     cli_write_json_text(f, reason, strlen(reason));
@@ -264,7 +265,7 @@ int cli_score_audit_batch(cli_score_audit *s, const crisk_bundle *bundle,
     sort_by_name(model_name, bundle, order, nm);
     long long now = (long long)time(NULL);
     char tail[64]; /* what ends every leaf of the batch, formatted once */
-    snprintf(tail, sizeof tail, "},\"time\":%lld,\"v\":1}", now);
+    snprintf(tail, sizeof tail, "},\"time\":%lld,\"v\":2}", now);
     /* One memory stream for the batch, rewound for each leaf (fflush sets `size` to the
      * position): a stream per leaf cost more than the leaf. */
     char *leaf = NULL;

@@ -429,6 +429,7 @@ const char *crisk_bundle_lane_name(const crisk_bundle *bundle, size_t i);
 void crisk_results_free(crisk_results *results);
 size_t crisk_results_size(const crisk_results *results);
 const char *crisk_results_hit_id(const crisk_results *results, size_t row, size_t k);
+double crisk_results_propensity(const crisk_results *results, size_t row);
 
 crisk_bundle *bundle_load(const char *dir, crisk_error *err);
 crisk_schema *schema_load(const char *path, crisk_error *err);

@@ -67,6 +67,38 @@
         PyBuffer_Release(&view$argnum);
 }
 
+/* 1-D float64 input and output buffers (off-policy evaluation) and their lengths. */
+%typemap(in) (const double *values, size_t nvalues) (Py_buffer view, int have_view = 0) {
+    if (PyObject_GetBuffer($input, &view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) != 0)
+        SWIG_fail;
+    have_view = 1;
+    if (!view.format || strcmp(view.format, "d") != 0) {
+        PyErr_SetString(PyExc_TypeError, "values must be a C-contiguous float64 buffer");
+        SWIG_fail;
+    }
+    $1 = ($1_ltype)view.buf;
+    $2 = (size_t)view.len / sizeof(double);
+}
+%typemap(freearg) (const double *values, size_t nvalues) {
+    if (have_view$argnum)
+        PyBuffer_Release(&view$argnum);
+}
+%typemap(in) (double *dout, size_t dout_len) (Py_buffer view, int have_view = 0) {
+    if (PyObject_GetBuffer($input, &view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | PyBUF_WRITABLE) != 0)
+        SWIG_fail;
+    have_view = 1;
+    if (!view.format || strcmp(view.format, "d") != 0) {
+        PyErr_SetString(PyExc_TypeError, "out must be a writable C-contiguous float64 buffer");
+        SWIG_fail;
+    }
+    $1 = ($1_ltype)view.buf;
+    $2 = (size_t)view.len / sizeof(double);
+}
+%typemap(freearg) (double *dout, size_t dout_len) {
+    if (have_view$argnum)
+        PyBuffer_Release(&view$argnum);
+}
+
 /* 1-D float32 inputs (labels): any C-contiguous float32 buffer and its length. */
 %typemap(in) (const float *labels, size_t nlabels) (Py_buffer view, int have_view = 0) {
     if (PyObject_GetBuffer($input, &view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) != 0)
@@ -246,6 +278,7 @@ const char *crisk_bundle_lane_name(const crisk_bundle *bundle, size_t i);
 void crisk_results_free(crisk_results *results);
 size_t crisk_results_size(const crisk_results *results);
 const char *crisk_results_hit_id(const crisk_results *results, size_t row, size_t k);
+double crisk_results_propensity(const crisk_results *results, size_t row);
 void crisk_lane_state_free(crisk_lane_state *state);
 int crisk_lane_state_save(const crisk_lane_state *state, const char *path, crisk_error *err);
 void crisk_device_keys_free(crisk_device_keys *keys);
@@ -283,6 +316,9 @@ int results_collect(const crisk_bundle *bundle, const crisk_results *results, fl
 int results_reasons(const crisk_results *results, void *text, size_t text_len,
                     crisk_error *err);
 size_t results_explain_bytes(const crisk_results *results);
+int offpolicy_evaluate_matrix(const double *values, size_t nvalues, double top_share,
+                              unsigned bootstrap, double level, uint64_t seed, double *dout,
+                              size_t dout_len, crisk_error *err);
 int results_explain(const crisk_bundle *bundle, const crisk_results *results,
                     unsigned explain, float *out, size_t out_len, int32_t *ints,
                     size_t ints_len, void *text, size_t text_len, crisk_error *err);

@@ -187,8 +187,11 @@ typedef enum crisk_reason_kind {
     CRISK_REASON_BUDGET,        /* among the riskiest share of the batch (or stream) */
     CRISK_REASON_RANDOM,        /* drawn for compliance sampling */
     CRISK_REASON_DEFAULT,       /* none of the above: the policy's default lane */
-    CRISK_REASON_UNSCORED       /* the score model gave no score (NaN): the policy's
+    CRISK_REASON_UNSCORED,      /* the score model gave no score (NaN): the policy's
                                    unscored_lane, by default its most severe lane */
+    CRISK_REASON_EXPLORE        /* drawn for exploration (after the budget, before random
+                                   selection) with the probability crisk_results_propensity
+                                   gives */
 } crisk_reason_kind;
 
 /* Returns the kind of reason for declaration `row`'s lane, and writes a one-line
@@ -197,6 +200,15 @@ typedef enum crisk_reason_kind {
  * cut to fit. Returns 0 and writes "" when `row` is out of range. */
 CRISK_API crisk_reason_kind crisk_results_reason(const crisk_results *results, size_t row,
                                                  char *buf, size_t size);
+
+/* Returns declaration `row`'s selection propensity (docs/bundle.md, "Propensity"): the
+ * probability, under the policy that decided and before any draw, that it would be
+ * selected by some rule (placed anywhere but by the default): 1 for a mandatory profile,
+ * a threshold or a budget placement; for the others 1 - (1 - e)(1 - r), with e its
+ * exploration inclusion probability and r the random rate (each 0 when that rule could
+ * not draw it, e.g. a declaration without an id). 0 only when no rule could have
+ * selected it. NaN when `row` is out of range. Thread-safe. */
+CRISK_API double crisk_results_propensity(const crisk_results *results, size_t row);
 
 /* Returns how many risk profiles declaration `row` hit, and the id and description of
  * hit `k` (strings owned by the bundle; NULL when out of range). */

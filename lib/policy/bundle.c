@@ -260,6 +260,11 @@ static int load_policy_profiles(crisk_bundle *b, const char *dir, const cJSON *m
         rc = crisk__fail(err, CRISK_E_FORMAT, "%s: score_model: \"%.64s\" has %zu outputs; "
                          "thresholds and budgets need a one-output model", path, score,
                          b->models[b->score_model].num_outputs);
+    const char *novel = rc == 0 ? crisk__policy_explore_feature(b->policy) : NULL;
+    b->novelty_feature = novel ? crisk_schema_feature_index(b->schema, novel) : -1;
+    if (novel && b->novelty_feature < 0)
+        rc = crisk__fail(err, CRISK_E_FORMAT, "%s: explore.feature: no schema feature named "
+                         "\"%.64s\"", path, novel);
     cJSON_Delete(root);
     free(path);
     root = NULL;
@@ -544,7 +549,7 @@ static int eval_profiles(const crisk_bundle *b, const crisk_batch *batch,
             size_t lane = crisk__profiles_rule_lane(b->profiles, rule);
             crisk__decision *d = &res->decisions[r];
             if (crisk__profiles_rule_mandatory(b->profiles, rule) && (!d->kind || lane < d->lane))
-                *d = (crisk__decision){(uint32_t)lane, CRISK_REASON_PROFILE, rule, 0, 0, 0};
+                *d = (crisk__decision){(uint32_t)lane, CRISK_REASON_PROFILE, rule, 0, 0, 0, 0};
         }
     }
     res->hit_start[n] = used;
@@ -552,10 +557,12 @@ static int eval_profiles(const crisk_bundle *b, const crisk_batch *batch,
     return 0;
 }
 
-/* Chooses every row's lane: the ids for random selection come from the schema's id
- * field (a row without one is never drawn). */
-static int decide_lanes(const crisk_bundle *b, const crisk_batch *batch,
-                        const crisk_score_options *opts, crisk_results *res, crisk_error *err)
+/* Chooses every row's lane: the ids for random selection and exploration come from the
+ * schema's id field (a row without one is never drawn); novelty exploration weighs by
+ * its feature's column of `features` (n rows of nf). */
+static int decide_lanes(const crisk_bundle *b, const crisk_batch *batch, const float *features,
+                        size_t nf, const crisk_score_options *opts, crisk_results *res,
+                        crisk_error *err)
 {
     size_t n = res->size;
     long id_field = crisk_schema_id_field(b->schema);
@@ -575,8 +582,14 @@ static int decide_lanes(const crisk_bundle *b, const crisk_batch *batch,
         }
     }
     const float *scores = b->score_model >= 0 ? res->scores[b->score_model] : NULL;
-    int rc = crisk__lanes_decide(b->policy, opts->stream, scores, ids, lens, n, res->decisions,
-                                 err);
+    float *counts = b->novelty_feature >= 0 ? malloc((n ? n : 1) * sizeof *counts) : NULL;
+    for (size_t r = 0; counts && r < n; r++)
+        counts[r] = features[r * nf + (size_t)b->novelty_feature];
+    int rc = b->novelty_feature >= 0 && !counts
+                 ? crisk__fail(err, CRISK_E_NOMEM, "out of memory")
+                 : crisk__lanes_decide_novelty(b->policy, opts->stream, scores, counts, ids,
+                                               lens, n, res->decisions, err);
+    free(counts);
     free(ids);
     free(lens);
     return rc;
@@ -666,7 +679,7 @@ int crisk_bundle_score_timed(const crisk_bundle *b, const crisk_batch *batch,
         rc = eval_profiles(b, batch, features, nf, opts, res, err);
     crisk_clock_lap(t ? &t->profiles : NULL, &mark);
     if (rc == 0)
-        rc = decide_lanes(b, batch, opts, res, err);
+        rc = decide_lanes(b, batch, features, nf, opts, res, err);
     crisk_clock_lap(t ? &t->lanes : NULL, &mark);
     free(features);
     if (rc) {

@@ -29,6 +29,7 @@ struct crisk_bundle {
     crisk__profiles *profiles;  /* NULL when the manifest names no rule file */
     crisk__policy *policy;
     long score_model;          /* the policy's score model, or -1 */
+    long novelty_feature;      /* the schema feature novelty exploration weighs by, or -1 */
     unsigned char sha256[32];  /* crisk_bundle_digest(), computed at load */
     crisk__shap_slot *score_shap; /* the score model's explainer, built by the first call
                                     that asks for reasons (the one thing a loaded bundle

@@ -5,6 +5,8 @@
  * lane_state_file.c).
  */
 #include "policy/lanes.h"
+#include "policy/explore.h"
+#include "policy/propensity.h"
 
 #include "policy/lane_state.h"
 #include "policy/lane_state_file.h"
@@ -45,6 +47,7 @@ struct crisk__policy {
     size_t random_lane;
     double random_rate;
     uint64_t random_seed;
+    crisk__explore explore;                /* explore.on 0: none */
     uint64_t fingerprint;
 };
 
@@ -208,6 +211,29 @@ static int parse_stream_random(crisk__policy *p, const cJSON *root, crisk_error 
     return 0;
 }
 
+/* Parses "explore" {lane, share, seed, weight, floor}; `budget` is the budget shares'
+ * sum, which the explore share must fit beside. */
+static int parse_explore(crisk__policy *p, const cJSON *root, double budget, crisk_error *err)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, "explore");
+    if (!v)
+        return 0;
+    int rc = crisk__explore_parse(v, &p->explore, err);
+    if (rc == 0)
+        rc = lane_of(p, cJSON_GetObjectItemCaseSensitive(v, "lane"), "explore.lane",
+                     &p->explore.lane, err);
+    if (rc == 0 && p->explore.lane == p->default_lane)
+        rc = crisk__fail(err, CRISK_E_FORMAT, "explore.lane: the default lane \"%s\" "
+                         "inspects nothing", p->lanes[p->default_lane]);
+    if (rc == 0 && budget + p->explore.share > 1 + 1e-12)
+        rc = crisk__fail(err, CRISK_E_FORMAT, "explore.share: with the budget's shares it "
+                         "adds up to %g, more than 1", budget + p->explore.share);
+    if (rc == 0 && p->explore.boundary && !p->score_model)
+        rc = crisk__fail(err, CRISK_E_FORMAT, "explore.weight: \"boundary\" needs a "
+                         "score_model");
+    return rc;
+}
+
 /* Computes the policy's fingerprint from a canonical text of every setting. */
 static void fingerprint(crisk__policy *p)
 {
@@ -226,6 +252,10 @@ static void fingerprint(crisk__policy *p)
     if (p->has_random)
         PUT("random=%zu:%.17g:%llu;", p->random_lane, p->random_rate,
             (unsigned long long)p->random_seed);
+    if (p->explore.on) /* absent, the text is as before explore existed */
+        PUT("explore=%zu:%.17g:%llu:%d:%.17g:%d:%s;", p->explore.lane, p->explore.share,
+            (unsigned long long)p->explore.seed, p->explore.boundary, p->explore.floor,
+            p->explore.novelty, p->explore.feature);
 #undef PUT
     /* 32 lanes of 64 bytes and every setting fit in the buffer. */
     p->fingerprint = crisk__siphash(0, 0, text, used < sizeof text ? used : sizeof text);
@@ -235,7 +265,7 @@ int crisk__policy_parse(const cJSON *root, crisk__policy **out, crisk_error *err
 {
     static const char *const keys[] = {"format", "version", "lanes", "default_lane",
                                        "unscored_lane", "score_model", "thresholds",
-                                       "budget", "stream", "random", NULL};
+                                       "budget", "stream", "random", "explore", NULL};
     *out = NULL;
     if (!cJSON_IsObject(root))
         return crisk__fail(err, CRISK_E_FORMAT, "the document is not a JSON object");
@@ -278,6 +308,8 @@ int crisk__policy_parse(const cJSON *root, crisk__policy **out, crisk_error *err
         rc = crisk__fail(err, CRISK_E_NOMEM, "out of memory");
     if (rc == 0)
         rc = parse_stream_random(p, root, err);
+    if (rc == 0)
+        rc = parse_explore(p, root, total, err);
     if (rc) {
         crisk__policy_free(p);
         return rc;
@@ -477,7 +509,7 @@ static int budget_batch(const crisk__policy *p, const float *scores, size_t n,
         size_t k = share_count(p->budget[j].value, n);
         for (size_t rank = 1; rank <= k && next < m; rank++, next++)
             d[r[next].row] = (crisk__decision){(uint32_t)p->budget[j].lane, CRISK_REASON_BUDGET,
-                                              (uint32_t)j, (uint32_t)rank, 0, 0};
+                                              (uint32_t)j, (uint32_t)rank, 0, 0, 0};
     }
     free(r);
     return 0;
@@ -497,7 +529,7 @@ static void budget_stream(const crisk__policy *p, const crisk_lane_state *s, flo
         float cut = s->sorted[s->count - (k < 1 ? 1 : k > s->count ? s->count : k)];
         if (score >= cut) {
             *d = (crisk__decision){(uint32_t)p->budget[j].lane, CRISK_REASON_BUDGET,
-                                  (uint32_t)j, 0, (uint32_t)s->count, cut};
+                                  (uint32_t)j, 0, (uint32_t)s->count, cut, 0};
             return;
         }
     }
@@ -513,9 +545,36 @@ static int random_draw(const crisk__policy *p, const char *id, size_t len)
     return crisk__siphash(p->random_seed, RANDOM_KEY1, id, len) < limit;
 }
 
+/* Places rows by exploration: ranks the scores for boundary weights (in a stream, each
+ * against the window as it stood before it, in `q`, filled by the caller), then draws. */
+static int explore_step(const crisk__policy *p, int stream, const float *scores, double *q,
+                        const char *const *ids, const size_t *id_lens, size_t n,
+                        crisk__decision *d, crisk_error *err)
+{
+    int rc = q && !stream && p->explore.boundary ? crisk__explore_batch_ranks(scores, n, q, err)
+                                                 : 0;
+    double budget = p->num_budget ? p->budget_cumulative[p->num_budget - 1] : 0;
+    if (rc == 0)
+        rc = crisk__explore_place(&p->explore, budget, stream, q, ids, id_lens, n, d, err);
+    return rc;
+}
+
+const char *crisk__policy_explore_feature(const crisk__policy *p)
+{
+    return p->explore.on && p->explore.novelty ? p->explore.feature : NULL;
+}
+
 int crisk__lanes_decide(const crisk__policy *p, crisk_lane_state *stream, const float *scores,
                         const char *const *ids, const size_t *id_lens, size_t n,
                         crisk__decision *d, crisk_error *err)
+{
+    return crisk__lanes_decide_novelty(p, stream, scores, NULL, ids, id_lens, n, d, err);
+}
+
+int crisk__lanes_decide_novelty(const crisk__policy *p, crisk_lane_state *stream,
+                                const float *scores, const float *counts,
+                                const char *const *ids, const size_t *id_lens, size_t n,
+                                crisk__decision *d, crisk_error *err)
 {
     if (stream && stream->fingerprint != p->fingerprint)
         return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "the streaming state was made for "
@@ -525,33 +584,49 @@ int crisk__lanes_decide(const crisk__policy *p, crisk_lane_state *stream, const 
     for (size_t i = 0; scores && i < n; i++)
         if (!d[i].kind && !isfinite(scores[i]))
             d[i] = (crisk__decision){(uint32_t)p->unscored_lane, CRISK_REASON_UNSCORED, 0, 0, 0,
-                                    0};
+                                    0, 0};
+    double *q = NULL;
+    if (p->explore.on && ((p->explore.boundary && scores) || (p->explore.novelty && counts)) &&
+        !(q = malloc((n ? n : 1) * sizeof *q)))
+        return crisk__fail(err, CRISK_E_NOMEM, "out of memory for %zu exploration weights", n);
+    if (q && p->explore.novelty)
+        crisk__explore_novelty(counts, n, q);
     for (size_t i = 0; scores && i < n; i++)
         for (size_t t = 0; !d[i].kind && t < p->num_thresholds; t++)
             if (scores[i] >= p->thresholds[t].value)
                 d[i] = (crisk__decision){(uint32_t)p->thresholds[t].lane, CRISK_REASON_THRESHOLD,
-                                        (uint32_t)t, 0, 0, 0};
+                                        (uint32_t)t, 0, 0, 0, 0};
+    int rc = 0;
     if (scores && stream) {
         /* In arrival order: each row meets the window as it stood before it. */
         for (size_t i = 0; i < n; i++) {
+            if (q && p->explore.boundary)
+                q[i] = crisk__explore_rank(stream->sorted, stream->count, scores[i]);
             if (!d[i].kind)
                 budget_stream(p, stream, scores[i], &d[i]);
             if (isfinite(scores[i]))
                 crisk__lane_state_push(stream, scores[i]);
         }
     } else if (scores && p->num_budget) {
-        int rc = budget_batch(p, scores, n, d, err);
-        if (rc)
-            return rc;
+        rc = budget_batch(p, scores, n, d, err);
     }
+    if (rc == 0 && p->explore.on)
+        rc = explore_step(p, stream != NULL, scores, q, ids, id_lens, n, d, err);
+    free(q);
+    if (rc)
+        return rc;
     for (size_t i = 0; i < n; i++) {
         if (d[i].kind)
             continue;
+        double pe = d[i].propensity; /* exploration's probability, kept for the total */
         if (p->has_random && ids && ids[i] && random_draw(p, ids[i], id_lens[i]))
-            d[i] = (crisk__decision){(uint32_t)p->random_lane, CRISK_REASON_RANDOM, 0, 0, 0, 0};
+            d[i] = (crisk__decision){(uint32_t)p->random_lane, CRISK_REASON_RANDOM, 0, 0, 0, 0,
+                                     pe};
         else
-            d[i] = (crisk__decision){(uint32_t)p->default_lane, CRISK_REASON_DEFAULT, 0, 0, 0, 0};
+            d[i] = (crisk__decision){(uint32_t)p->default_lane, CRISK_REASON_DEFAULT, 0, 0, 0,
+                                     0, pe};
     }
+    crisk__propensity_finish(d, n, p->has_random ? p->random_rate : 0, ids);
     return 0;
 }
 
@@ -604,6 +679,12 @@ void crisk__lanes_reason(const crisk__policy *p, const crisk__decision *d, float
     case CRISK_REASON_RANDOM:
         snprintf(buf, size, "random: drawn for %s at rate %g with seed %llu", lane,
                  p->random_rate, (unsigned long long)p->random_seed);
+        break;
+    case CRISK_REASON_EXPLORE:
+        snprintf(buf, size, "explore: drawn for %s with probability %.4g (%s weights, seed "
+                 "%llu)", lane, d->propensity,
+                 p->explore.boundary ? "boundary" : p->explore.novelty ? "novelty" : "uniform",
+                 (unsigned long long)p->explore.seed);
         break;
     default: /* most declarations: joined by hand, as snprintf would, without its cost */
         join3(buf, size, "default lane ", lane, ": no mandatory profile, threshold, budget "

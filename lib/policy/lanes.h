@@ -8,6 +8,7 @@
 #define CRISK_LANES_H
 
 #include "crisk.h"
+#include "policy/decision.h"
 
 #include <cjson/cJSON.h>
 #include <stddef.h>
@@ -23,17 +24,6 @@
 
 /* A parsed lane policy. Immutable once parsed. */
 typedef struct crisk__policy crisk__policy;
-
-/* How one declaration was placed. kind 0 means "not placed yet"; the bundle fills
- * CRISK_REASON_PROFILE decisions before calling crisk__lanes_decide(). */
-typedef struct crisk__decision {
-    uint32_t lane;
-    uint32_t kind;    /* crisk_reason_kind, or 0 */
-    uint32_t ref;     /* PROFILE: rule index; THRESHOLD / BUDGET: entry in the policy */
-    uint32_t rank;    /* BUDGET in a batch: 1-based rank among the lane's picks */
-    uint32_t window;  /* BUDGET in a stream: scores in the window when decided */
-    float cut;        /* BUDGET in a stream: the window threshold the score reached */
-} crisk__decision;
 
 /* Parses and validates a policy document. Stores a new policy in `*out`. Returns 0, or
  * CRISK_E_FORMAT naming the key and the reason, or CRISK_E_NOMEM. */
@@ -82,6 +72,16 @@ size_t crisk__lane_state_count(const crisk_lane_state *state);
 int crisk__lanes_decide(const crisk__policy *policy, crisk_lane_state *stream,
                         const float *scores, const char *const *ids, const size_t *id_lens,
                         size_t n, crisk__decision *d, crisk_error *err);
+
+/* crisk__lanes_decide, with `counts` (n) the policy's explore novelty feature per
+ * declaration (crisk__policy_explore_feature; NULL: uniform weights instead). */
+int crisk__lanes_decide_novelty(const crisk__policy *policy, crisk_lane_state *stream,
+                                const float *scores, const float *counts,
+                                const char *const *ids, const size_t *id_lens, size_t n,
+                                crisk__decision *d, crisk_error *err);
+
+/* Returns the schema feature the policy's novelty exploration weighs by, or NULL. */
+const char *crisk__policy_explore_feature(const crisk__policy *policy);
 
 /* Writes the one-line reason for decision `d` to `buf` (`size` bytes, cut to fit):
  * `score` is the declaration's score-model output, `rule_id` / `rule_description` the

@@ -73,6 +73,11 @@ crisk_reason_kind crisk_results_reason(const crisk_results *res, size_t row, cha
     return (crisk_reason_kind)d->kind;
 }
 
+double crisk_results_propensity(const crisk_results *res, size_t row)
+{
+    return res && row < res->size ? res->decisions[row].propensity : NAN;
+}
+
 size_t crisk_results_num_hits(const crisk_results *res, size_t row)
 {
     if (!res || row >= res->size)

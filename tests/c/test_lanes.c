@@ -130,7 +130,7 @@ START_TEST(test_precedence_and_batch_budget)
                         NAN,   0.4f, 0.45f, 0.05f, 0.0f, 0.58f, 0.1f, 0.2f, 0.3f, 0.4f};
     crisk__decision d[20];
     memset(d, 0, sizeof d);
-    d[9] = (crisk__decision){3, CRISK_REASON_PROFILE, 7, 0, 0, 0}; /* a mandatory hit */
+    d[9] = (crisk__decision){3, CRISK_REASON_PROFILE, 7, 0, 0, 0, 0}; /* a mandatory hit */
     ck_assert_int_eq(crisk__lanes_decide(p, NULL, scores, NULL, NULL, 20, d, NULL), 0);
     ck_assert_uint_eq(d[9].kind, CRISK_REASON_PROFILE); /* beats its 0.91 */
     ck_assert_uint_eq(d[9].lane, 3);
@@ -349,7 +349,7 @@ START_TEST(test_state_save_load)
     crisk_lane_state *x = NULL;
     ck_assert_int_eq(crisk__lane_state_read(other, path, &x, &err), CRISK_E_FORMAT);
     ck_assert_ptr_nonnull(strstr(err.message, "saved for another policy"));
-    crisk__decision one = {0, 0, 0, 0, 0, 0};
+    crisk__decision one = {0, 0, 0, 0, 0, 0, 0};
     ck_assert_int_eq(crisk__lanes_decide(other, restored, scores, NULL, NULL, 1, &one, &err),
                      CRISK_E_INVALID_ARGUMENT);
     crisk_lane_state_free(restored);

@@ -231,24 +231,26 @@ TODAY = "2025-06-30"   # the date main() judges profiles by (the Java test's TOD
 
 def write_expected(path: Path, bundle, rows: List[Dict[str, str]], result) -> None:
     """Writes `result` (a ScoreResult of `bundle` for `rows`) to `path` as CSV: a header
-    (row, id, the model names, lane, reason, hits, reason_kind), then per input row its
-    position, id, each model's score as %.9g (exact for a float32), lane, reason, hits and
-    reason kind; a rejected row has lane "REJECTED" and nothing else."""
+    (row, id, the model names, lane, reason, hits, reason_kind, propensity), then per input
+    row its position, id, each model's score as %.9g (exact for a float32), lane, reason,
+    hits, reason kind and propensity (repr: exact for a double); a rejected row has lane
+    "REJECTED" and nothing else."""
     import crisk
 
     combined = crisk.ScoreResult(result.scores, result.rejects).combined()
     with open(path, "w", newline="") as f:
         w = csv.writer(f, lineterminator="\n")
         w.writerow(["row", "id"] + bundle.model_names
-                   + ["lane", "reason", "hits", "reason_kind"])
+                   + ["lane", "reason", "hits", "reason_kind", "propensity"])
         for pos, (_, r) in enumerate(combined.iterrows()):
             if isinstance(r["rejected"], str):
                 w.writerow([pos, rows[pos]["declaration_id"]] + [""] * len(bundle.model_names)
-                           + ["REJECTED", "", "", ""])
+                           + ["REJECTED", "", "", "", ""])
             else:
                 w.writerow([pos, r["declaration_id"]]
                            + ["%.9g" % r[m] for m in bundle.model_names]
-                           + [r["lane"], r["reason"], r["hits"], r["reason_kind"]])
+                           + [r["lane"], r["reason"], r["hits"], r["reason_kind"],
+                              repr(float(r["propensity"]))])
 
 
 EVENTS_BUNDLE = SOURCE / "models" / "example"   # its schema has event features

@@ -262,7 +262,7 @@ def test_empty_input_and_all_rejected(bundle, rows):
     scores, rejects = bundle.score([])
     assert len(scores) == 0 and len(rejects) == 0
     assert list(scores.columns) == (["declaration_id"] + bundle.model_names
-                                    + ["lane", "reason", "reason_kind", "hits"])
+                                    + ["lane", "reason", "reason_kind", "hits", "propensity"])
     scores, rejects = bundle.score([{"declaration_id": "X"}, {"origin": "CN"}])
     assert len(scores) == 0 and rejects["row"].tolist() == [0, 1]
 
@@ -324,6 +324,9 @@ def test_same_as_crisk_score_cli(bundle, bundle_dir, rows, tmp_path, run_crisk):
     assert cli["lane"].tolist() == scores["lane"].tolist()
     assert cli["reason"].tolist() == scores["reason"].tolist()
     assert cli["hits"].tolist() == scores["hits"].tolist()
+    # %.9g of the propensity, a double
+    np.testing.assert_allclose(cli["propensity"].astype(float), scores["propensity"],
+                               rtol=1e-8)
 
 
 @pytest.fixture(scope="module")
@@ -343,7 +346,7 @@ def test_multiclass_model_gives_every_class(kind_bundle_dir, rows, tmp_path, run
                                     "kind": columns}
     scores, rejects = bundle.score(rows, threads=1, today=TODAY)
     assert list(scores.columns) == ["declaration_id", "fraud", "revenue", *columns, "lane",
-                                    "reason", "reason_kind", "hits"]
+                                    "reason", "reason_kind", "hits", "propensity"]
     assert rejects["row"].tolist() == [5, 17, 33]
     want = bb.kind_probabilities(kind_bundle_dir, [rows[i] for i in scores.index])
     have = scores[columns].to_numpy()

@@ -90,7 +90,8 @@ def test_score_writes_every_class_as_predict_proba(setup, run_crisk):
     assert f"rows read: {N_ROWS}, scored: {N_ROWS}, rejected: 0" in proc.stderr
     got = read_csv(out)
     columns = [f"kind:score_{k}" for k in range(4)]
-    assert list(got[0]) == ["declaration_id", "fraud", *columns, "lane", "reason", "hits"]
+    assert list(got[0]) == ["declaration_id", "fraud", *columns, "lane", "reason", "hits",
+                            "propensity"]
     x = setup["features"].loc[[r["declaration_id"] for r in got]]
     want = setup["clf"].predict_proba(x[KIND_FEATURES])
     have = np.array([[float(r[c]) for c in columns] for r in got], dtype=np.float32)
@@ -110,7 +111,7 @@ def test_lanes_do_not_depend_on_the_multiclass_model(setup, run_crisk):
     run_crisk("score", "--bundle", setup["both"], "--output", d / "both.csv", *args)
     run_crisk("score", "--bundle", setup["fraud_only"], "--output", d / "alone.csv", *args)
     both, alone = read_csv(d / "both.csv"), read_csv(d / "alone.csv")
-    keep = ["declaration_id", "fraud", "lane", "reason", "hits"]
+    keep = ["declaration_id", "fraud", "lane", "reason", "hits", "propensity"]
     assert [{k: r[k] for k in keep} for r in both] == alone
     assert len({r["lane"] for r in alone}) > 1
 

@@ -111,7 +111,7 @@ def test_explain_csv_columns(bundle, run_crisk):
     with open(d / "explain.csv", newline="") as f:
         rows = list(csv.DictReader(f))
     assert list(rows[0].keys()) == ["declaration_id", "fraud", "lane", "reason", "hits",
-                                    "hit_descriptions", "reason_1", "reason_2", "reason_3"]
+                                    "propensity", "hit_descriptions", "reason_1", "reason_2", "reason_3"]
     recs = [json.loads(line) for line in (d / "explain_test.jsonl").read_text().splitlines()]
     assert len(rows) == len(recs) == len(bundle["test"])
     for row, rec in zip(rows, recs):

@@ -82,7 +82,8 @@ def test_reasons_equal_crisk_score_explain(bundle, bundle_dir, rows, tmp_path, r
     cli = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
     scores, rejects = bundle.score(rows, threads=1, explain=K)
     assert list(scores.columns) == (
-        ["declaration_id", "fraud", "revenue", "lane", "reason", "reason_kind", "hits"]
+        ["declaration_id", "fraud", "revenue", "lane", "reason", "reason_kind", "hits",
+         "propensity"]
         + [f"reason_{j}_{part}" for j in range(1, K + 1)
            for part in ("field", "value", "contribution")]
         + ["explain_bias", "explain_rest"])
@@ -160,7 +161,7 @@ def test_k_zero_and_rejected_rows_have_no_reasons(bundle, bundle_dir, rows):
     zero = bundle.score(rows, threads=1, explain=0)
     pd.testing.assert_frame_equal(plain.scores, zero.scores)
     assert list(plain.scores.columns) == ["declaration_id", "fraud", "revenue", "lane",
-                                          "reason", "reason_kind", "hits"]
+                                          "reason", "reason_kind", "hits", "propensity"]
     result = bundle.score(rows, threads=1, explain=K)
     assert list(result.rejects.columns) == ["row", "reason"]
     combined = result.combined()

@@ -77,7 +77,8 @@ def test_one_leaf_per_decision_and_verify(scored, run_crisk):
                                  ensure_ascii=False).encode()
         assert leaf["id"] == rec["declaration_id"] and leaf["lane"] == rec["lane"]
         assert leaf["reason"] == rec["reason"] and leaf["bundle"] == digest
-        assert ";".join(leaf["hits"]) == rec["hits"] and leaf["v"] == 1
+        assert ";".join(leaf["hits"]) == rec["hits"] and leaf["v"] == 2
+        assert leaf["propensity"] == float(rec["propensity"])
         for model in ("fraud", "revenue", "fraud_logistic"):
             assert leaf["scores"][model] == pytest.approx(float(rec[model]), rel=1e-6)
 
@@ -195,6 +196,31 @@ def test_drop_ids_removes_the_columns(small_input, run_crisk, tmp_path):
     both = run_crisk("score", "--bundle", BUNDLE, "--input", small_input, "--drop-ids",
                      "--protect-ids", small_input, check=False)
     assert both.returncode == 2
+
+
+def test_version_1_leaves_still_verify_and_prove(run_crisk, tmp_path):
+    """A log holding a leaf of version 1 (written before propensities) and the version 2
+    leaves crisk score appends now verifies, and prove --id finds a declaration in
+    either."""
+    run_crisk("audit", "keygen", "--private", tmp_path / "k.pem", "--public",
+              tmp_path / "k.pub")
+    v1 = ('{"bundle":"' + "0" * 64 + '","hits":[],"id":"OLD-1","lane":"green",'
+          '"reason":"default lane green","scores":{"fraud":0.1},"time":1,"v":1}')
+    (tmp_path / "v1.jsonl").write_text(v1 + "\n")
+    run_crisk("audit", "append", tmp_path / "log", "--key", tmp_path / "k.pem", "--input",
+              tmp_path / "v1.jsonl")
+    head = "\n".join((BUNDLE / "declarations.csv").read_text().splitlines()[:6]) + "\n"
+    (tmp_path / "in.csv").write_text(head)
+    run_crisk("score", "--bundle", BUNDLE, "--input", tmp_path / "in.csv", "--output",
+              tmp_path / "out.csv", "--audit", tmp_path / "log", "--audit-key",
+              tmp_path / "k.pem")
+    out = run_crisk("audit", "verify", tmp_path / "log", "--pubkey", tmp_path / "k.pub")
+    assert "6 entries" in out.stdout
+    data = leaves(run_crisk, tmp_path / "log")
+    assert json.loads(data[0])["v"] == 1 and json.loads(data[1])["v"] == 2
+    newest = read_rows(tmp_path / "out.csv")[0]["declaration_id"]
+    for decl in ("OLD-1", newest):
+        run_crisk("audit", "prove", tmp_path / "log", "--id", decl)
 
 
 def bad_rows(tmp_path: Path, fmt: str) -> tuple[Path, list[dict]]:

@@ -185,7 +185,8 @@ def test_scores_equal_xgboost_on_the_scoring_features(bundle, run_crisk):
                      "--output", out, "--batch-rows", 700)
     assert f"rows read: {N_TRAIN}, scored: {N_TRAIN}, rejected: 0" in proc.stderr
     got = read_scores_csv(out)
-    assert list(got[0].keys()) == ["declaration_id", "fraud", "lane", "reason", "hits"]
+    assert list(got[0].keys()) == ["declaration_id", "fraud", "lane", "reason", "hits",
+                                  "propensity"]
     _, ids, x, rest = read_matrix(d / "features.csv")
     assert rest[0] == []  # the scoring features carry no label column
     assert [r["declaration_id"] for r in got] == ids

@@ -167,6 +167,8 @@ public class BundleTest {
             assertEquals("row " + row, e.get(4 + models.size()), String.join(";", s.hits(i)));
             assertEquals("row " + row, e.get(5 + models.size()),
                          s.reasonKind(i).name().toLowerCase(java.util.Locale.ROOT));
+            assertEquals("row " + row, Double.parseDouble(e.get(6 + models.size())),
+                         s.propensity(i), 0.0);
         }
         assertEquals(scored, s.size());
         assertEquals(rejected, s.rejects().size());

@@ -13,9 +13,10 @@
 from . import capi
 from ._bundle import Bundle, LaneState, Schema, ScoreResult, score_partition
 from ._errors import CriskError
+from ._loop import evaluate_offpolicy
 from ._model import Model
 from ._pool import Pool
 
 __version__ = capi.crisk_version_string()
 __all__ = ["Bundle", "CriskError", "LaneState", "Model", "Pool", "Schema", "ScoreResult",
-           "__version__", "score_partition"]
+           "__version__", "evaluate_offpolicy", "score_partition"]

@@ -54,7 +54,7 @@ _E_INVALID_ARGUMENT = -1
 _REASON_BYTES = 512      # longest reason text kept per declaration (cut to fit)
 _EPOCH = _dt.date(1970, 1, 1)
 _REASON_KINDS = {1: "profile", 2: "threshold", 3: "budget", 4: "random", 5: "default",
-                 6: "unscored"}
+                 6: "unscored", 7: "explore"}
 
 Declarations = Union[pd.DataFrame, Sequence[Dict[str, Any]]]
 PathLike = Union[str, "os.PathLike[str]"]
@@ -334,7 +334,9 @@ class ScoreResult(_ScoreTuple):
     one output; ``<name>:score_<k>`` for each class k of a multi-class model, in the
     model's class order: ``Bundle.score_columns``), ``lane``, ``reason`` (the one-line reason,
     at most 511 bytes), ``reason_kind`` (profile, threshold, budget, random, default,
-    unscored) and ``hits`` (the ids of every profile hit, joined by ";").
+    unscored, explore), ``hits`` (the ids of every profile hit, joined by ";") and
+    ``propensity`` (float64: the probability the policy gave the declaration of being
+    selected by some rule, before any draw; docs/bundle.md, "Propensity").
 
     With ``score(..., explain=K)``, K > 0, the reason codes follow (docs/bundle.md,
     "Reason codes"; ``crisk score --explain K``): for k = 1..K, ``reason_<k>_field`` (the
@@ -533,6 +535,8 @@ class Bundle:
                 _raise(err)
             hits = [";".join(capi.crisk_results_hit_id(results, r, k) for k in range(h))
                     if h else "" for r, h in enumerate(ints[:, 2].tolist())]
+            propensity = np.array([capi.crisk_results_propensity(results, r)
+                                   for r in range(n)], dtype=np.float64)
             explained = (_reason_columns(handle, results, n, explain,
                                          self.schema.field_names) if explain else {})
         finally:
@@ -549,6 +553,7 @@ class Bundle:
         columns["reason"] = reasons
         columns["reason_kind"] = [_REASON_KINDS.get(k) for k in ints[:, 1].tolist()]
         columns["hits"] = hits
+        columns["propensity"] = propensity
         columns.update(explained)
         out = pd.DataFrame(columns, index=batch.index[batch.kept])
         rejects = pd.DataFrame({"row": np.array([r for r, _ in batch.rejects], dtype=np.int64),

@@ -268,6 +268,7 @@ public final class Bundle implements AutoCloseable {
             String[] reasons = new String[size];
             BundleScores.ReasonKind[] kinds = new BundleScores.ReasonKind[size];
             List<List<String>> hits = new ArrayList<>(size);
+            double[] propensities = new double[size];
             for (int i = 0, row = 0, rej = 0; i < size; i++, row++) {
                 while (rej < rejects.size() && rejects.get(rej).row() == row) {
                     rej++;
@@ -285,11 +286,13 @@ public final class Bundle implements AutoCloseable {
                 for (int k = 0; k < ints[3 * i + 2]; k++)
                     h.add(CriskNative.crisk_results_hit_id(res, i, k));
                 hits.add(Collections.unmodifiableList(h));
+                propensities[i] = CriskNative.crisk_results_propensity(res, i);
             }
             BundleReasons codes = explain == 0 ? BundleReasons.NONE
                 : BundleReasons.copy(b, res, size, explain, fields);
             return new BundleScores(modelNames, modelOutputs, inputRows, scores, laneOf,
-                                    reasons, kinds, hits, rejects, eventRejects, codes);
+                                    reasons, kinds, hits, propensities, rejects, eventRejects,
+                                    codes);
         } finally {
             CriskNative.crisk_results_free(res);
         }

@@ -42,9 +42,11 @@ public final class BundleScores {
         /** None of the above: the policy's default lane. */
         DEFAULT,
         /** The score model gave no score: the policy's unscored lane. */
-        UNSCORED;
+        UNSCORED,
+        /** Drawn for exploration, with the probability {@link #propensity} gives. */
+        EXPLORE;
 
-        /** Returns the kind of C code {@code code} (1 = PROFILE ... 6 = UNSCORED), or null
+        /** Returns the kind of C code {@code code} (1 = PROFILE ... 7 = EXPLORE), or null
          *  for any other value. */
         static ReasonKind of(int code) {
             return Names.constant(values(), code);
@@ -61,6 +63,7 @@ public final class BundleScores {
     private final String[] reasons;
     private final ReasonKind[] kinds;
     private final List<List<String>> hits;
+    private final double[] propensities;
     private final List<Reject> rejects;
     private final List<Events.Reject> eventRejects;
     private final BundleReasons reasonCodes;
@@ -69,7 +72,7 @@ public final class BundleScores {
      *  output of model 0, then of model 1, ... (`outputs[m]` values for model m). */
     BundleScores(List<String> models, int[] outputs, int[] inputRows, float[] scores,
                  String[] lanes, String[] reasons, ReasonKind[] kinds,
-                 List<List<String>> hits, List<Reject> rejects,
+                 List<List<String>> hits, double[] propensities, List<Reject> rejects,
                  List<Events.Reject> eventRejects, BundleReasons reasonCodes) {
         this.models = models;
         this.outputs = outputs;
@@ -86,6 +89,7 @@ public final class BundleScores {
         this.reasons = reasons;
         this.kinds = kinds;
         this.hits = hits;
+        this.propensities = propensities;
         this.rejects = Collections.unmodifiableList(rejects);
         this.eventRejects = eventRejects;
         this.reasonCodes = reasonCodes;
@@ -170,6 +174,13 @@ public final class BundleScores {
     /** Returns the ids of the risk profiles declaration {@code i} hit, in file order. */
     public List<String> hits(int i) {
         return hits.get(i);
+    }
+
+    /** Returns declaration {@code i}'s selection propensity: the probability the policy
+     *  gave it, before any draw, of being selected by some rule (crisk_results_propensity;
+     *  docs/bundle.md, "Propensity"). */
+    public double propensity(int i) {
+        return propensities[i];
     }
 
     /** Returns K, the reason codes asked for per declaration (0: scored without
