@@ -41,5 +41,6 @@
 #include "crisk/events.h"
 #include "crisk/bundle.h"
 #include "crisk/reader.h"
+#include "crisk/monitor.h"
 
 #endif /* CRISK_H */
