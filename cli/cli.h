@@ -55,7 +55,7 @@ typedef struct cli_command {
 
 /* The commands (each in its cmd_<name>.c). */
 extern const cli_command cli_cmd_predict, cli_cmd_inspect, cli_cmd_score, cli_cmd_fit,
-    cli_cmd_evaluate, cli_cmd_audit;
+    cli_cmd_evaluate, cli_cmd_monitor, cli_cmd_audit;
 
 /* The description of the event options, which the declaration commands share. */
 extern const char cli_event_usage[];

@@ -162,12 +162,16 @@ static int make_item(const crisk_reference_builder *b, size_t i, double *col,
     return 0;
 }
 
-/* Returns a JSON array of `n` numbers, or NULL. */
+/* Returns a JSON array of `n` numbers, or NULL. Each is written "%.17g", which reads
+ * back to the same double: cJSON's own printing accepts 15 digits that are one unit in
+ * the last place off, which moves a value equal to an edge into the next bin. */
 static cJSON *number_array(const double *v, size_t n)
 {
     cJSON *a = cJSON_CreateArray();
+    char text[32];
     for (size_t k = 0; a && k < n; k++)
-        if (!cJSON_AddItemToArray(a, cJSON_CreateNumber(v[k]))) {
+        if (snprintf(text, sizeof text, "%.17g", v[k]) < 0 ||
+            !cJSON_AddItemToArray(a, cJSON_CreateRaw(text))) {
             cJSON_Delete(a);
             return NULL;
         }
