@@ -443,4 +443,33 @@ static inline int interactions_into(const crisk_model *model, const float *rows,
     return crisk_interactions(model, rows, nrows, ncols, &opts, out, err);
 }
 
+/* Loads `bundle`'s reference distributions (crisk_reference_load); returns them, or NULL
+ * with `err` filled. */
+static inline crisk_reference *reference_load(const crisk_bundle *bundle, crisk_error *err)
+{
+    crisk_reference *r = NULL;
+    crisk_reference_load(bundle, &r, err);
+    return r;
+}
+
+/* Creates empty drift counts over `window` declarations (0: all) against `reference`;
+ * returns them, or NULL with `err` filled. */
+static inline crisk_drift *drift_new(const crisk_reference *reference, size_t window,
+                                     crisk_error *err)
+{
+    crisk_drift *d = NULL;
+    crisk_drift_new(reference, window, &d, err);
+    return d;
+}
+
+/* Loads drift counts saved at `path` against `reference`; returns them, or NULL with `err`
+ * filled. */
+static inline crisk_drift *drift_load(const crisk_reference *reference, const char *path,
+                                      crisk_error *err)
+{
+    crisk_drift *d = NULL;
+    crisk_drift_load(reference, path, &d, err);
+    return d;
+}
+
 #endif /* CRISK_BINDINGS_HELPERS_H */

@@ -253,6 +253,36 @@ uint64_t crisk_events_num_accepted(const crisk_events *events);
 size_t crisk_events_num_rejects(const crisk_events *events);
 int crisk_batch_set_events(crisk_batch *batch, const crisk_events *events, crisk_error *err);
 
+/* Drift monitoring (crisk/monitor.h). */
+%nodefaultctor crisk_reference;
+%nodefaultdtor crisk_reference;
+typedef struct crisk_reference crisk_reference;
+%nodefaultctor crisk_drift;
+%nodefaultdtor crisk_drift;
+typedef struct crisk_drift crisk_drift;
+%immutable;
+typedef struct crisk_drift_item {
+    const char *name;
+    int is_score, is_category;
+    double psi, noise, missing_ref, missing_now, unseen_ref, unseen_now;
+    int level;
+} crisk_drift_item;
+%mutable;
+void crisk_reference_free(crisk_reference *reference);
+double crisk_reference_warn(const crisk_reference *reference);
+double crisk_reference_alert(const crisk_reference *reference);
+void crisk_drift_free(crisk_drift *drift);
+int crisk_drift_add(crisk_drift *drift, const crisk_batch *batch, const crisk_results *results,
+                    crisk_error *err);
+int crisk_drift_save(const crisk_drift *drift, const char *path, crisk_error *err);
+uint64_t crisk_drift_rows(const crisk_drift *drift);
+size_t crisk_drift_num_items(const crisk_drift *drift);
+int crisk_drift_item_get(const crisk_drift *drift, size_t i, crisk_drift_item *out,
+                         crisk_error *err);
+crisk_reference *reference_load(const crisk_bundle *bundle, crisk_error *err);
+crisk_drift *drift_new(const crisk_reference *reference, size_t window, crisk_error *err);
+crisk_drift *drift_load(const crisk_reference *reference, const char *path, crisk_error *err);
+
 
 /* The helpers shared with the Java binding (crisk_helpers.h). */
 crisk_bundle *bundle_load(const char *dir, crisk_error *err);

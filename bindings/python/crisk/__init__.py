@@ -14,8 +14,9 @@ from . import capi
 from ._bundle import Bundle, LaneState, Schema, ScoreResult, score_partition
 from ._errors import CriskError
 from ._model import Model
+from ._monitor import Monitor
 from ._pool import Pool
 
 __version__ = capi.crisk_version_string()
-__all__ = ["Bundle", "CriskError", "LaneState", "Model", "Pool", "Schema", "ScoreResult",
-           "__version__", "score_partition"]
+__all__ = ["Bundle", "CriskError", "LaneState", "Model", "Monitor", "Pool", "Schema",
+           "ScoreResult", "__version__", "score_partition"]
