@@ -280,6 +280,40 @@ void cli_decl_cmd_close(cli_decl_cmd *c);
 void *cli_grow(void *array, size_t *cap, size_t need, size_t size, size_t first,
                const char *what, crisk_error *err);
 
+/* Labelled declarations, shared by evaluate and report (cli/labelled.c). */
+
+/* One scored declaration: its score (NaN ranks last), label, revenue, input order and
+ * lane. */
+typedef struct cli_scored {
+    double score, label, revenue;
+    size_t order, lane;
+} cli_scored;
+
+/* Orders cli_scored by score, highest first, NaN last; equal scores by input order. */
+int cli_by_score_desc(const void *a, const void *b);
+
+/* Returns the AUC of `rows` (sorted by cli_by_score_desc): the Mann-Whitney statistic
+ * with tied scores given their average rank (NaN scores tie with each other, below all).
+ * NaN when either class is empty. */
+double cli_auc(const cli_scored *rows, size_t n);
+
+/* Returns the index of the model to rank by: `name`, else the policy's score model, else
+ * the first; -1 after reporting (as `crisk command`) when `name` is no model of the bundle
+ * or the model has no single score to rank by. */
+long cli_pick_model(const crisk_bundle *bundle, const char *name, const char *command);
+
+/* Called with each scored batch; returns 0 or a negative crisk code with `err` filled. */
+typedef int (*cli_labelled_fn)(void *ctx, const crisk_batch *batch, const crisk_results *res,
+                               crisk_error *err);
+
+/* Reads and scores (with `opts`) every declaration of `run`, whose extra columns are the
+ * label and, when `revenue`, the revenue; passes each batch to `each` (when not NULL) and
+ * appends a row per declaration, with model `model`'s score, to `*rows` (malloc'd, `*n`
+ * of them). Returns 0 or a negative crisk code with `err` filled. */
+int cli_score_labelled(const crisk_bundle *bundle, size_t model, cli_decl_run *run,
+                       const crisk_score_options *opts, int revenue, cli_labelled_fn each,
+                       void *ctx, cli_scored **rows, size_t *n, crisk_error *err);
+
 /* Every output of a bundle's models for one declaration (cli/scores.c): one column or
  * JSON number for a model with one output, one column "<model>:score_<k>" or array element
  * per class for a multi-class model. */
