@@ -55,7 +55,7 @@ typedef struct cli_command {
 
 /* The commands (each in its cmd_<name>.c). */
 extern const cli_command cli_cmd_predict, cli_cmd_inspect, cli_cmd_score, cli_cmd_fit,
-    cli_cmd_evaluate, cli_cmd_monitor, cli_cmd_audit;
+    cli_cmd_evaluate, cli_cmd_monitor, cli_cmd_report, cli_cmd_audit;
 
 /* The description of the event options, which the declaration commands share. */
 extern const char cli_event_usage[];
@@ -313,6 +313,45 @@ typedef int (*cli_labelled_fn)(void *ctx, const crisk_batch *batch, const crisk_
 int cli_score_labelled(const crisk_bundle *bundle, size_t model, cli_decl_run *run,
                        const crisk_score_options *opts, int revenue, cli_labelled_fn each,
                        void *ctx, cli_scored **rows, size_t *n, crisk_error *err);
+
+/* Charts for `crisk report` (cli/svg.c), written inline into HTML. */
+
+/* One line of a line chart: `n` points (x[i], y[i]); non-finite points are skipped. */
+typedef struct cli_svg_series {
+    const char *name;
+    const double *x, *y;
+    size_t n;
+    int dashed;  /* a reference line (random selection, perfect calibration) */
+} cli_svg_series;
+
+/* Writes `s` as HTML text (&, <, >, " escaped). */
+void cli_html_text(FILE *f, const char *s);
+
+/* Writes an <svg> line chart with id `id` of the `ns` series over [0, xmax] x [0, ymax]
+ * (values beyond are drawn at the edge), with axes, ticks and a legend. */
+void cli_svg_lines(FILE *f, const char *id, const char *title, const char *xlabel,
+                   const char *ylabel, const cli_svg_series *series, size_t ns, double xmax,
+                   double ymax);
+
+/* Writes an <svg> horizontal bar chart with id `id`: one bar per value, labelled
+ * `labels[i]` on the left and `notes[i]` after the bar. */
+void cli_svg_bars(FILE *f, const char *id, const char *title, const char *const *labels,
+                  const double *values, const char *const *notes, size_t n);
+
+/* What `crisk report` writes as HTML (cli/report_html.c): labelled declarations sorted by
+ * score (cli_by_score_desc), the drift counts and the red lane's reason fields. */
+typedef struct cli_report_data {
+    const char *bundle_dir, *input, *model_name;
+    const crisk_bundle *bundle;
+    const cli_scored *rows;
+    size_t n;
+    int revenue;                  /* rows carry revenue */
+    const crisk_drift *drift;     /* NULL: the bundle has no reference */
+    const size_t *reason_counts;  /* per schema field, over lane 0; NULL: not explained */
+} cli_report_data;
+
+/* Writes the report page to `f`. */
+void cli_report_html(FILE *f, const cli_report_data *d);
 
 /* Every output of a bundle's models for one declaration (cli/scores.c): one column or
  * JSON number for a model with one output, one column "<model>:score_<k>" or array element

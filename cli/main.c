@@ -9,7 +9,8 @@
 /* The commands, in the order the overview lists them. */
 static const cli_command *const commands[] = {
     &cli_cmd_predict, &cli_cmd_inspect, &cli_cmd_score,
-    &cli_cmd_fit,     &cli_cmd_evaluate, &cli_cmd_monitor, &cli_cmd_audit,
+    &cli_cmd_fit,     &cli_cmd_evaluate, &cli_cmd_monitor, &cli_cmd_report,
+    &cli_cmd_audit,
 };
 #define NUM_COMMANDS (sizeof commands / sizeof commands[0])
 
