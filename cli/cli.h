@@ -213,6 +213,23 @@ int cli_events_attach(cli_events *ev, const crisk_schema *schema, crisk_batch *b
 /* Frees the events and keys. */
 void cli_events_close(cli_events *ev);
 
+/* Progress of a long run on a terminal (cli/progress.c). */
+typedef struct cli_progress {
+    int on;        /* stderr is a terminal and --quiet was not given */
+    FILE *in;      /* the input, whose position tells how far the run is */
+    double size;   /* the input's size in bytes; 0 when unknown (a pipe) */
+    double start, last;
+    int shown;
+} cli_progress;
+
+/* Starts showing progress on stderr when it is a terminal and not `quiet`, reading
+ * through `in` (its size, when it is a regular file, gives the time left). */
+void cli_progress_start(cli_progress *p, int quiet, FILE *in);
+
+/* Shows `rows` done, the rate and the time left (redrawn at most four times a second);
+ * `final` shows the last figures and ends the line. Nothing when progress is off. */
+void cli_progress_update(cli_progress *p, uint64_t rows, int final);
+
 /* The input side of score, fit and evaluate (cli/decl_run.c): the declarations, where
  * their rejected rows go, and the events joined to them. */
 typedef struct cli_decl_run {
@@ -221,18 +238,23 @@ typedef struct cli_decl_run {
     cli_events events;                          /* the event options */
     cli_decl_input in;
     cli_rejects rejects;
+    int quiet;                                  /* --quiet: no progress */
+    cli_progress progress;
 } cli_decl_run;
 
 /* The options above but --input (which cli_decl_cmd_parse() lists among the required). */
 #define CLI_DECL_RUN_OPTIONS(r) \
     {"--rejects", &(r)->rejects_path, NULL}, {"--input-format", &(r)->format, NULL}, \
-    CLI_EVENT_OPTIONS(&(r)->events)
+    {"--quiet", NULL, &(r)->quiet}, CLI_EVENT_OPTIONS(&(r)->events)
 
 /* Clears `batch` and reads the next (at most `max_rows`) declarations into it, their
  * extra columns into `extras`, joining their events; `*n` is 0 at the end. Returns 0 or
  * a negative crisk code with `err` filled. */
 int cli_decl_run_next(cli_decl_run *r, const crisk_schema *schema, crisk_batch *batch,
                       size_t max_rows, double *extras, size_t *n, crisk_error *err);
+
+/* Shows the progress of `r` (rows read so far; `final`: the last figures). */
+void cli_decl_run_progress(cli_decl_run *r, int final);
 
 /* What the declarations of a command are read for: a bundle (score, evaluate, which also
  * take --threads) or a schema file (fit). */

@@ -11,7 +11,7 @@
 #include <string.h>
 
 const char cli_event_usage[] =
-    "event options (score, fit, evaluate; docs/events.md):\n"
+    "event options (score, fit, evaluate, monitor, report; docs/events.md):\n"
     "  --events FILE       border sensor events (JSON Lines) joined to the\n"
     "                      declarations for the schema's event features; read again\n"
     "                      for each batch, keeping only that batch's keys and window\n"
@@ -19,7 +19,10 @@ const char cli_event_usage[] =
     "  --require-hmac      refuse every event without a valid HMAC\n"
     "  --event-rejects FILE  refused events as CSV line,kind,reason (default:\n"
     "                      stderr); stderr gets 'events read: R, accepted: A,\n"
-    "                      rejected: J' (R = A + J)\n";
+    "                      rejected: J' (R = A + J)\n"
+    "progress: on a terminal, stderr shows rows done, rows per second and the time\n"
+    "  left (when the input is a file); never in a pipe or a log file.\n"
+    "  --quiet             no progress line\n";
 
 /* Kind names for the event rejects file, by crisk_event_reject. */
 static const char *const kind_names[] = {
