@@ -240,6 +240,7 @@ const crisk_schema *crisk_bundle_schema(const crisk_bundle *bundle);
 size_t crisk_bundle_num_models(const crisk_bundle *bundle);
 const char *crisk_bundle_model_name(const crisk_bundle *bundle, size_t i);
 size_t crisk_bundle_num_lanes(const crisk_bundle *bundle);
+long crisk_bundle_score_model(const crisk_bundle *bundle);
 const char *crisk_bundle_lane_name(const crisk_bundle *bundle, size_t i);
 void crisk_results_free(crisk_results *results);
 size_t crisk_results_size(const crisk_results *results);

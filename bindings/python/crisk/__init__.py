@@ -16,7 +16,8 @@ from ._errors import CriskError
 from ._model import Model
 from ._monitor import Monitor
 from ._pool import Pool
+from ._report import Report, report
 
 __version__ = capi.crisk_version_string()
-__all__ = ["Bundle", "CriskError", "LaneState", "Model", "Monitor", "Pool", "Schema",
-           "ScoreResult", "__version__", "score_partition"]
+__all__ = ["Bundle", "CriskError", "LaneState", "Model", "Monitor", "Pool", "Report",
+           "Schema", "ScoreResult", "__version__", "report", "score_partition"]
