@@ -11,11 +11,10 @@ import subprocess
 from pathlib import Path
 
 import matplotlib.image
-import numpy as np
 import pytest
 
-from test_monitor_cli import (BUNDLE, depending_on, events_options, model_names,  # noqa: F401
-                              rewrite, sample)
+from test_monitor_cli import (BUNDLE, ROOT, depending_on, events_options,  # noqa: F401
+                              model_names, rewrite, sample)
 
 CHARTS = ["gains", "lift", "at-k", "distribution", "calibration", "lanes", "drift",
           "reasons"]
@@ -90,3 +89,35 @@ def test_drift_chart_ranks_the_scaled_feature_first(report):
     drift = re.search(r'<svg id="drift".*?</svg>', html, re.S).group(0)
     first = re.findall(r'text-anchor="end">([^<]+)</text>', drift)[0]
     assert first in depending_on("declared_value") | model_names(), first
+
+
+KCS_DATA = Path(os.environ.get("CRISK_KCS_DIR", ROOT.parent / "shared" / "data" /
+                               "kcs-synthetic-declarations"))
+KCS_ROWS = {"df_syn_train_eng.csv": 4000, "df_syn_valid_eng.csv": 1000,
+            "df_syn_test_eng.csv": 1500}
+
+
+def test_kcs_bundle_report_renders(crisk_cli, tmp_path):
+    """The KCS recipe (models/kcs/train_kcs.py, on the first rows of each split) makes a
+    bundle with reference distributions and writes crisk report's page on its test split;
+    Chromium renders every chart of it."""
+    if not all((KCS_DATA / name).is_file() for name in KCS_ROWS):
+        pytest.skip(f"{KCS_DATA}: the KCS dataset is not here (set CRISK_KCS_DIR)")
+    data = tmp_path / "kcs"
+    data.mkdir()
+    for name, rows in KCS_ROWS.items():
+        with open(KCS_DATA / name, newline="") as src:
+            (data / name).write_text("".join(line for _, line in zip(range(rows + 1), src)))
+    page = artefacts() / "kcs-report.html"
+    proc = subprocess.run(["python3", ROOT / "models" / "kcs" / "train_kcs.py", data,
+                           "--crisk", crisk_cli, "--bundle", tmp_path / "bundle",
+                           "--report", page], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    manifest = (tmp_path / "bundle" / "manifest.json").read_text()
+    assert '"reference": "reference.json"' in manifest
+    dom = chromium("--dump-dom", page.as_uri())
+    assert dom.returncode == 0 and "CONSOLE" not in dom.stderr, dom.stderr
+    assert re.findall(r'<svg id="([^"]+)"', dom.stdout) == CHARTS
+    shot = chromium(f"--screenshot={artefacts() / 'kcs-report.png'}",
+                    "--window-size=1400,2000", page.as_uri())
+    assert shot.returncode == 0 and (artefacts() / "kcs-report.png").exists()
