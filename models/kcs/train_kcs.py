@@ -39,9 +39,9 @@ BASELINES = {"XGBoost": (0.675, 0.579), "LightGBM": (0.762, 0.641)}
 
 
 def crisk(cli: Path, *args) -> str:
-    """Runs `crisk ARGS...`, passes its stderr on and returns its stdout; exits if it fails."""
-    proc = subprocess.run([str(cli), *map(str, args)], capture_output=True, text=True)
-    sys.stderr.write(proc.stderr)   # e.g. "rows read: R, fitted: F, rejected: J"
+    """Runs `crisk ARGS...` with this stderr (its "rows read: ..." lines, and its progress
+    when stderr is a terminal) and returns its stdout; exits if it fails."""
+    proc = subprocess.run([str(cli), *map(str, args)], stdout=subprocess.PIPE, text=True)
     if proc.returncode != 0:
         raise SystemExit(f"crisk {' '.join(map(str, args))} failed ({proc.returncode})")
     return proc.stdout
