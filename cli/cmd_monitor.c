@@ -177,10 +177,9 @@ static int write_json(const char *path, const crisk_drift_item *items, size_t n,
     return cli_finish_output(f, path);
 }
 
-/* Collects the drift items of `drift` sorted worst first, with the thresholds `warn` and
- * `alert` deciding their levels. Returns the array (malloc'd) or NULL after reporting. */
-static crisk_drift_item *sorted_items(const crisk_drift *drift, double warn, double alert,
-                                      size_t *alerts)
+/* Collects the drift items of `drift` sorted worst first, and counts the alerts.
+ * Returns the array (malloc'd) or NULL after reporting. */
+static crisk_drift_item *sorted_items(const crisk_drift *drift, size_t *alerts)
 {
     size_t n = crisk_drift_num_items(drift);
     crisk_drift_item *items = calloc(n ? n : 1, sizeof *items);
@@ -192,27 +191,25 @@ static crisk_drift_item *sorted_items(const crisk_drift *drift, double warn, dou
     *alerts = 0;
     for (size_t i = 0; i < n; i++) {
         crisk_drift_item_get(drift, i, &items[i], &err);
-        items[i].level = items[i].psi >= alert  ? CRISK_DRIFT_ALERT
-                         : items[i].psi >= warn ? CRISK_DRIFT_WARN
-                                                : CRISK_DRIFT_OK;
         *alerts += items[i].level == CRISK_DRIFT_ALERT;
     }
     qsort(items, n, sizeof *items, worst_first);
     return items;
 }
 
-/* Prints and writes the drift of `drift`; returns the exit code (3 on an alert). */
-static int report(const monitor_args *a, const crisk_reference *ref, const crisk_drift *drift)
+/* Prints and writes the drift of `drift`, judged by --warn and --alert when given, else
+ * by the reference's thresholds; returns the exit code (3 on an alert). */
+static int report(const monitor_args *a, const crisk_reference *ref, crisk_drift *drift)
 {
     double warn = isnan(a->warn_v) ? crisk_reference_warn(ref) : a->warn_v;
     double alert = isnan(a->alert_v) ? crisk_reference_alert(ref) : a->alert_v;
-    if (warn > alert) {
-        fprintf(stderr, "crisk monitor: warn threshold %g is above alert threshold %g\n", warn,
-                alert);
+    crisk_error err;
+    if (crisk_drift_set_thresholds(drift, warn, alert, &err) != 0) {
+        fprintf(stderr, "crisk monitor: --warn, --alert: %s\n", err.message);
         return CLI_EXIT_USAGE;
     }
     size_t n = crisk_drift_num_items(drift), alerts = 0;
-    crisk_drift_item *items = sorted_items(drift, warn, alert, &alerts);
+    crisk_drift_item *items = sorted_items(drift, &alerts);
     if (!items)
         return CLI_EXIT_FAILURE;
     uint64_t rows = crisk_drift_rows(drift);

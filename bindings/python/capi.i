@@ -273,6 +273,8 @@ void crisk_reference_free(crisk_reference *reference);
 double crisk_reference_warn(const crisk_reference *reference);
 double crisk_reference_alert(const crisk_reference *reference);
 void crisk_drift_free(crisk_drift *drift);
+int crisk_drift_set_thresholds(crisk_drift *drift, double warn, double alert,
+                               crisk_error *err);
 int crisk_drift_add(crisk_drift *drift, const crisk_batch *batch, const crisk_results *results,
                     crisk_error *err);
 int crisk_drift_save(const crisk_drift *drift, const char *path, crisk_error *err);

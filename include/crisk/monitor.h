@@ -77,6 +77,12 @@ CRISK_API double crisk_reference_alert(const crisk_reference *reference);
 CRISK_API int crisk_drift_new(const crisk_reference *reference, size_t window,
                               crisk_drift **out, crisk_error *err);
 
+/* Sets the thresholds the counts' items are judged by (crisk_drift_item.level): PSI at or
+ * above `warn` warns, at or above `alert` alerts; the reference's until set. Returns 0,
+ * or CRISK_E_INVALID_ARGUMENT unless 0 < warn <= alert, both finite. */
+CRISK_API int crisk_drift_set_thresholds(crisk_drift *drift, double warn, double alert,
+                                         crisk_error *err);
+
 /* Counts the declarations of `batch` and their scores `results` (crisk_bundle_score on
  * that batch), in batch order. Returns 0, or CRISK_E_INVALID_ARGUMENT (sizes differ, a
  * batch of another schema), an error of crisk_schema_features, or CRISK_E_NOMEM; on an
@@ -116,7 +122,7 @@ typedef struct crisk_drift_item {
     double missing_ref, missing_now;  /* share of missing values */
     double unseen_ref, unseen_now;    /* category: share of values not in the fitted
                                          dictionary; 0 for numeric items */
-    crisk_drift_level level;
+    crisk_drift_level level; /* by the counts' thresholds (crisk_drift_set_thresholds) */
 } crisk_drift_item;
 
 /* Returns the number of items (the schema's features, then one score per model). */

@@ -41,7 +41,21 @@ int crisk_drift_new(const crisk_reference *ref, size_t window, crisk_drift **out
     }
     d->ref = ref;
     d->window = window;
+    d->warn = ref->warn;
+    d->alert = ref->alert;
     *out = d;
+    return 0;
+}
+
+int crisk_drift_set_thresholds(crisk_drift *d, double warn, double alert, crisk_error *err)
+{
+    if (!d)
+        return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "drift must not be NULL");
+    if (!(warn > 0 && warn <= alert && isfinite(alert)))
+        return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "thresholds must satisfy 0 < warn "
+                           "(%g) <= alert (%g)", warn, alert);
+    d->warn = warn;
+    d->alert = alert;
     return 0;
 }
 
@@ -137,8 +151,8 @@ int crisk_drift_item_get(const crisk_drift *d, size_t i, crisk_drift_item *out,
     out->missing_now = d->rows ? (double)c[miss] / rows : NAN;
     out->unseen_ref = it->is_category ? it->share[unseen] : 0;
     out->unseen_now = it->is_category ? (d->rows ? (double)c[unseen] / rows : NAN) : 0;
-    out->level = out->psi >= d->ref->alert  ? CRISK_DRIFT_ALERT
-                 : out->psi >= d->ref->warn ? CRISK_DRIFT_WARN
-                                            : CRISK_DRIFT_OK;
+    out->level = out->psi >= d->alert  ? CRISK_DRIFT_ALERT
+                 : out->psi >= d->warn ? CRISK_DRIFT_WARN
+                                       : CRISK_DRIFT_OK;
     return 0;
 }

@@ -15,6 +15,7 @@ struct crisk_drift {
     size_t window;      /* 0: every declaration added stays counted */
     uint16_t *ring;     /* window x num_items bins, the window's declarations */
     size_t head;        /* the ring slot the next declaration takes */
+    double warn, alert; /* the thresholds of crisk_drift_item.level */
 };
 
 /* Counts one declaration whose bins are `bins` (one per item), dropping the oldest of a

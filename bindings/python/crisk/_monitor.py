@@ -81,26 +81,26 @@ class Monitor:
                alert: Optional[float] = None) -> pd.DataFrame:
         """Returns one row per feature and score: ``kind``, ``psi``, ``noise``,
         ``missing_ref``, ``missing_now``, ``unseen_ref``, ``unseen_now`` and ``level``
-        (ok / warn / alert by the thresholds, the reference's unless given), indexed by
-        name, worst first."""
-        warn = capi.crisk_reference_warn(self._ref) if warn is None else float(warn)
-        alert = capi.crisk_reference_alert(self._ref) if alert is None else float(alert)
-        if not 0 < warn <= alert:
-            raise ValueError(f"thresholds must satisfy 0 < warn ({warn}) <= alert ({alert})")
+        (ok / warn / alert by the thresholds ``warn`` and ``alert``, which stay set for
+        later reports; the reference's until set), indexed by name, worst first."""
         err = capi.crisk_error()
+        if warn is not None or alert is not None:
+            warn = capi.crisk_reference_warn(self._ref) if warn is None else float(warn)
+            alert = capi.crisk_reference_alert(self._ref) if alert is None else float(alert)
+            if capi.crisk_drift_set_thresholds(self._h, warn, alert, err) != 0:
+                _raise(err)
         rows: list[dict[str, Any]] = []
         for i in range(capi.crisk_drift_num_items(self._h)):
             item = capi.crisk_drift_item()
             if capi.crisk_drift_item_get(self._h, i, item, err) != 0:
                 _raise(err)
-            level = 2 if item.psi >= alert else 1 if item.psi >= warn else 0
             rows.append({"name": item.name,
                          "kind": "score" if item.is_score else
                                  "category" if item.is_category else "numeric",
                          "psi": item.psi, "noise": item.noise,
                          "missing_ref": item.missing_ref, "missing_now": item.missing_now,
                          "unseen_ref": item.unseen_ref, "unseen_now": item.unseen_now,
-                         "level": _LEVELS[level], "_rank": level})
+                         "level": _LEVELS[item.level], "_rank": item.level})
         frame = pd.DataFrame(rows).sort_values(["_rank", "psi", "name"],
                                                ascending=[False, False, True],
                                                na_position="last", kind="stable")
