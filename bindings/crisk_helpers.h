@@ -514,4 +514,64 @@ static inline int offpolicy_evaluate_matrix(const double *values, size_t nvalues
     return rc;
 }
 
+/* Loads `bundle`'s reference distributions (crisk_reference_load); returns them, or NULL
+ * with `err` filled. */
+static inline crisk_reference *reference_load(const crisk_bundle *bundle, crisk_error *err)
+{
+    crisk_reference *r = NULL;
+    crisk_reference_load(bundle, &r, err);
+    return r;
+}
+
+/* Creates empty drift counts over `window` declarations (0: all) against `reference`;
+ * returns them, or NULL with `err` filled. */
+static inline crisk_drift *drift_new(const crisk_reference *reference, size_t window,
+                                     crisk_error *err)
+{
+    crisk_drift *d = NULL;
+    crisk_drift_new(reference, window, &d, err);
+    return d;
+}
+
+/* Loads drift counts saved at `path` against `reference`; returns them, or NULL with `err`
+ * filled. */
+static inline crisk_drift *drift_load(const crisk_reference *reference, const char *path,
+                                      crisk_error *err)
+{
+    crisk_drift *d = NULL;
+    crisk_drift_load(reference, path, &d, err);
+    return d;
+}
+
+/* What drift_item_values writes, per item: its figures, its level and its kind. */
+#define DRIFT_ITEM_VALUES 8
+
+/* Writes drift item `i`'s psi, noise, missing_ref, missing_now, unseen_ref, unseen_now,
+ * level (crisk_drift_level) and kind (0 numeric feature, 1 category feature, 2 score)
+ * to `values` (DRIFT_ITEM_VALUES doubles). Returns 0 or a negative code with `err`
+ * filled. */
+static inline int drift_item_values(const crisk_drift *drift, size_t i, double *values,
+                                    size_t values_len, crisk_error *err)
+{
+    crisk_drift_item it;
+    if (values_len != DRIFT_ITEM_VALUES)
+        return crisk_error_set(err, CRISK_E_INVALID_ARGUMENT, "values: expected %d, got "
+                               "%zu", DRIFT_ITEM_VALUES, values_len);
+    int rc = crisk_drift_item_get(drift, i, &it, err);
+    if (rc)
+        return rc;
+    const double v[DRIFT_ITEM_VALUES] = {it.psi, it.noise, it.missing_ref, it.missing_now,
+                                         it.unseen_ref, it.unseen_now, (double)it.level,
+                                         it.is_score ? 2 : it.is_category ? 1 : 0};
+    memcpy(values, v, sizeof v);
+    return 0;
+}
+
+/* Returns the name of drift item `i` (owned by the bundle), or NULL when out of range. */
+static inline const char *drift_item_name(const crisk_drift *drift, size_t i)
+{
+    crisk_drift_item it;
+    return crisk_drift_item_get(drift, i, &it, NULL) == 0 ? it.name : NULL;
+}
+
 #endif /* CRISK_BINDINGS_HELPERS_H */

@@ -56,7 +56,7 @@ typedef struct cli_command {
 
 /* The commands (each in its cmd_<name>.c). */
 extern const cli_command cli_cmd_predict, cli_cmd_inspect, cli_cmd_score, cli_cmd_fit,
-    cli_cmd_evaluate, cli_cmd_audit;
+    cli_cmd_evaluate, cli_cmd_monitor, cli_cmd_report, cli_cmd_audit;
 
 /* Runs `crisk evaluate --decisions ... --outcomes ...` (evaluate_loop.c); returns the
  * exit code. */
@@ -238,6 +238,23 @@ int cli_events_attach(cli_events *ev, const crisk_schema *schema, crisk_batch *b
 /* Frees the events and keys. */
 void cli_events_close(cli_events *ev);
 
+/* Progress of a long run on a terminal (cli/progress.c). */
+typedef struct cli_progress {
+    int on;        /* stderr is a terminal and --quiet was not given */
+    FILE *in;      /* the input, whose position tells how far the run is */
+    double size;   /* the input's size in bytes; 0 when unknown (a pipe) */
+    double start, last;
+    int shown;
+} cli_progress;
+
+/* Starts showing progress on stderr when it is a terminal and not `quiet`, reading
+ * through `in` (its size, when it is a regular file, gives the time left). */
+void cli_progress_start(cli_progress *p, int quiet, FILE *in);
+
+/* Shows `rows` done, the rate and the time left (redrawn at most four times a second);
+ * `final` shows the last figures and ends the line. Nothing when progress is off. */
+void cli_progress_update(cli_progress *p, uint64_t rows, int final);
+
 /* The input side of score, fit and evaluate (cli/decl_run.c): the declarations, where
  * their rejected rows go, and the events joined to them. */
 typedef struct cli_decl_run {
@@ -246,18 +263,23 @@ typedef struct cli_decl_run {
     cli_events events;                          /* the event options */
     cli_decl_input in;
     cli_rejects rejects;
+    int quiet;                                  /* --quiet: no progress */
+    cli_progress progress;
 } cli_decl_run;
 
 /* The options above but --input (which cli_decl_cmd_parse() lists among the required). */
 #define CLI_DECL_RUN_OPTIONS(r) \
     {"--rejects", &(r)->rejects_path, NULL}, {"--input-format", &(r)->format, NULL}, \
-    CLI_EVENT_OPTIONS(&(r)->events)
+    {"--quiet", NULL, &(r)->quiet}, CLI_EVENT_OPTIONS(&(r)->events)
 
 /* Clears `batch` and reads the next (at most `max_rows`) declarations into it, their
  * extra columns into `extras`, joining their events; `*n` is 0 at the end. Returns 0 or
  * a negative crisk code with `err` filled. */
 int cli_decl_run_next(cli_decl_run *r, const crisk_schema *schema, crisk_batch *batch,
                       size_t max_rows, double *extras, size_t *n, crisk_error *err);
+
+/* Shows the progress of `r` (rows read so far; `final`: the last figures). */
+void cli_decl_run_progress(cli_decl_run *r, int final);
 
 /* What the declarations of a command are read for: a bundle (score, evaluate, which also
  * take --threads) or a schema file (fit). */
@@ -304,6 +326,79 @@ void cli_decl_cmd_close(cli_decl_cmd *c);
  * hold `need`; NULL with `err` naming `what` when out of memory (`array` unchanged). */
 void *cli_grow(void *array, size_t *cap, size_t need, size_t size, size_t first,
                const char *what, crisk_error *err);
+
+/* Labelled declarations, shared by evaluate and report (cli/labelled.c). */
+
+/* One scored declaration: its score (NaN ranks last), label, revenue, input order and
+ * lane. */
+typedef struct cli_scored {
+    double score, label, revenue;
+    size_t order, lane;
+} cli_scored;
+
+/* Orders cli_scored by score, highest first, NaN last; equal scores by input order. */
+int cli_by_score_desc(const void *a, const void *b);
+
+/* Returns the AUC of `rows` (sorted by cli_by_score_desc): the Mann-Whitney statistic
+ * with tied scores given their average rank (NaN scores tie with each other, below all).
+ * NaN when either class is empty. */
+double cli_auc(const cli_scored *rows, size_t n);
+
+/* Returns the index of the model to rank by: `name`, else the policy's score model, else
+ * the first; -1 after reporting (as `crisk command`) when `name` is no model of the bundle
+ * or the model has no single score to rank by. */
+long cli_pick_model(const crisk_bundle *bundle, const char *name, const char *command);
+
+/* Called with each scored batch; returns 0 or a negative crisk code with `err` filled. */
+typedef int (*cli_labelled_fn)(void *ctx, const crisk_batch *batch, const crisk_results *res,
+                               crisk_error *err);
+
+/* Reads and scores (with `opts`) every declaration of `run`, whose extra columns are the
+ * label and, when `revenue`, the revenue; passes each batch to `each` (when not NULL) and
+ * appends a row per declaration, with model `model`'s score, to `*rows` (malloc'd, `*n`
+ * of them). Returns 0 or a negative crisk code with `err` filled. */
+int cli_score_labelled(const crisk_bundle *bundle, size_t model, cli_decl_run *run,
+                       const crisk_score_options *opts, int revenue, cli_labelled_fn each,
+                       void *ctx, cli_scored **rows, size_t *n, crisk_error *err);
+
+/* Charts for `crisk report` (cli/svg.c), written inline into HTML. */
+
+/* One line of a line chart: `n` points (x[i], y[i]); non-finite points are skipped. */
+typedef struct cli_svg_series {
+    const char *name;
+    const double *x, *y;
+    size_t n;
+    int dashed;  /* a reference line (random selection, perfect calibration) */
+} cli_svg_series;
+
+/* Writes `s` as HTML text (&, <, >, " escaped). */
+void cli_html_text(FILE *f, const char *s);
+
+/* Writes an <svg> line chart with id `id` of the `ns` series over [0, xmax] x [0, ymax]
+ * (values beyond are drawn at the edge), with axes, ticks and a legend. */
+void cli_svg_lines(FILE *f, const char *id, const char *title, const char *xlabel,
+                   const char *ylabel, const cli_svg_series *series, size_t ns, double xmax,
+                   double ymax);
+
+/* Writes an <svg> horizontal bar chart with id `id`: one bar per value, labelled
+ * `labels[i]` on the left and `notes[i]` after the bar. */
+void cli_svg_bars(FILE *f, const char *id, const char *title, const char *const *labels,
+                  const double *values, const char *const *notes, size_t n);
+
+/* What `crisk report` writes as HTML (cli/report_html.c): labelled declarations sorted by
+ * score (cli_by_score_desc), the drift counts and the red lane's reason fields. */
+typedef struct cli_report_data {
+    const char *bundle_dir, *input, *model_name;
+    const crisk_bundle *bundle;
+    const cli_scored *rows;
+    size_t n;
+    int revenue;                  /* rows carry revenue */
+    const crisk_drift *drift;     /* NULL: the bundle has no reference */
+    const size_t *reason_counts;  /* per schema field, over lane 0; NULL: not explained */
+} cli_report_data;
+
+/* Writes the report page to `f`. */
+void cli_report_html(FILE *f, const cli_report_data *d);
 
 /* Every output of a bundle's models for one declaration (cli/scores.c): one column or
  * JSON number for a model with one output, one column "<model>:score_<k>" or array element

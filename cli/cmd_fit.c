@@ -60,6 +60,7 @@ static int read_all(cli_decl_run *run, crisk_batch *batch, float **labels, size_
             return rc;
         if (got == 0)
             return 0;
+        cli_decl_run_progress(run, 0);
         float *grown = cli_grow(*labels, &cap, *n + got, sizeof *grown, READ_ROWS, "labels",
                                 err);
         if (!grown)

@@ -78,6 +78,8 @@ int cli_decl_cmd_open(cli_decl_cmd *c, const crisk_decl_extra *extras, size_t nu
                                  num_extras);
     if (rc == 0)
         rc = cli_events_open(&r->events);
+    if (rc == 0)
+        cli_progress_start(&r->progress, r->quiet, r->in.f);
     return rc ? rc : cli_rejects_open(&r->rejects, r->rejects_path);
 }
 
@@ -85,6 +87,7 @@ int cli_decl_cmd_finish(cli_decl_cmd *c, const char *verb)
 {
     if (cli_rejects_close(&c->run.rejects) != 0)
         return -1;
+    cli_decl_run_progress(&c->run, 1);
     cli_decl_summary(&c->run.in, verb);
     return 0;
 }
@@ -110,7 +113,13 @@ int cli_decl_run_next(cli_decl_run *r, const crisk_schema *schema, crisk_batch *
                              &r->rejects, n, err);
     if (rc || *n == 0)
         return rc;
+    cli_decl_run_progress(r, 0);
     return cli_events_attach(&r->events, schema, batch, err);
+}
+
+void cli_decl_run_progress(cli_decl_run *r, int final)
+{
+    cli_progress_update(&r->progress, crisk_decl_rows_read(r->in.reader, NULL), final);
 }
 
 /* Returns `array` (of `*cap` elements of `size` bytes, NULL when `*cap` is 0) grown to

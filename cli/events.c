@@ -12,7 +12,7 @@
 #include <time.h>
 
 const char cli_event_usage[] =
-    "event options (score, fit, evaluate; docs/events.md):\n"
+    "event options (score, fit, evaluate, monitor, report; docs/events.md):\n"
     "  --events FILE       border sensor events (JSON Lines) joined to the\n"
     "                      declarations for the schema's event features; read again\n"
     "                      for each batch, keeping only that batch's keys and window\n"
@@ -24,7 +24,10 @@ const char cli_event_usage[] =
     "  --event-rejects FILE  refused events as CSV line,kind,reason (default:\n"
     "                      stderr); stderr gets 'events read: R, accepted: A,\n"
     "                      rejected: J; accepted unsigned: U' (R = A + J)\n"
-    "  events later than the start of the run plus 300 s are refused (future_time)\n";
+    "  events later than the start of the run plus 300 s are refused (future_time)\n"
+    "progress: on a terminal, stderr shows rows done, rows per second and the time\n"
+    "  left (when the input is a file); never in a pipe or a log file.\n"
+    "  --quiet             no progress line\n";
 
 /* Kind names for the event rejects file, by crisk_event_reject. */
 static const char *const kind_names[] = {

@@ -9,13 +9,14 @@
 /* The commands, in the order the overview lists them. */
 static const cli_command *const commands[] = {
     &cli_cmd_predict, &cli_cmd_inspect, &cli_cmd_score,
-    &cli_cmd_fit,     &cli_cmd_evaluate, &cli_cmd_audit,
+    &cli_cmd_fit,     &cli_cmd_evaluate, &cli_cmd_monitor, &cli_cmd_report,
+    &cli_cmd_audit,
 };
 #define NUM_COMMANDS (sizeof commands / sizeof commands[0])
 
 static const char exit_status[] =
     "exit status: 0 success; 1 bad model or input file, or an I/O error (the message\n"
-    "names the file, line and column); 2 bad command line.\n";
+    "names the file, line and column); 2 bad command line; 3 (monitor) a drift alert.\n";
 
 /* Prints the overview: every command's synopsis and summary, and the exit codes. */
 static void print_overview(FILE *f)

@@ -42,5 +42,6 @@
 #include "crisk/bundle.h"
 #include "crisk/reader.h"
 #include "crisk/loop.h"
+#include "crisk/monitor.h"
 
 #endif /* CRISK_H */

@@ -20,7 +20,9 @@ The recipe, start to end:
    crisk.export.save_logistic); the last two take no event features.
 4. manifest.json, profiles.json (officers' rules, two of them on sensor events) and
    policy.json (lanes) are written, with declarations.csv, the sample to score, and its
-   events.jsonl and device_keys.json.
+   events.jsonl and device_keys.json; then reference.json, the reference distributions of
+   every feature and score on the held-out sample (`crisk monitor --make-reference`), for
+   drift monitoring.
 5. `crisk evaluate --events` on the held-out sample prints AUC, precision, recall and
    revenue at the top 1, 2, 5 and 10% by each model's score; then the fraud model's
    figures without the events, on paperwork alone.
@@ -84,9 +86,9 @@ def load_export():
 
 
 def crisk(cli: Path, *args) -> str:
-    """Runs `crisk ARGS...`, passes its stderr on and returns its stdout; exits if it fails."""
-    proc = subprocess.run([str(cli), *map(str, args)], capture_output=True, text=True)
-    sys.stderr.write(proc.stderr)   # e.g. "rows read: R, fitted: F, rejected: J"
+    """Runs `crisk ARGS...` with this stderr (its "rows read: ..." lines, and its progress
+    when stderr is a terminal) and returns its stdout; exits if it fails."""
+    proc = subprocess.run([str(cli), *map(str, args)], stdout=subprocess.PIPE, text=True)
     if proc.returncode != 0:
         raise SystemExit(f"crisk {' '.join(map(str, args))} failed ({proc.returncode})")
     return proc.stdout
@@ -244,16 +246,22 @@ def main(argv: list[str] | None = None) -> int:
         load_export().save_logistic(logistic, out / "fraud_logistic.json",
                                     feature_names=LOGISTIC_FEATURES)
 
-        write_json(out / "manifest.json", {
+        manifest = {
             "format": "crisk-bundle", "version": 1, "schema": "schema.json",
             "models": [
                 {"name": "fraud", "file": "fraud_xgb.json", "features": FRAUD_FEATURES},
                 {"name": "revenue", "file": "revenue_xgb.json", "features": REVENUE_FEATURES},
                 {"name": "fraud_logistic", "file": "fraud_logistic.json",
                  "features": LOGISTIC_FEATURES}],
-            "profiles": "profiles.json", "policy": "policy.json"})
+            "profiles": "profiles.json", "policy": "policy.json"}
+        write_json(out / "manifest.json", manifest)
         write_json(out / "profiles.json", profiles(watchlist(train, 8)))
         write_json(out / "policy.json", policy())
+        # Drift monitoring compares with the held-out sample: declarations the bundle never
+        # trained on, featured and scored as it will score new ones.
+        crisk(args.crisk, "monitor", "--bundle", out, "--input", holdout_csv,
+              "--make-reference", out / "reference.json", *event_options(work, "holdout"))
+        write_json(out / "manifest.json", {**manifest, "reference": "reference.json"})
 
         # The last run shows what the fraud model makes of paperwork alone (no --events).
         for model, events in (("fraud", True), ("fraud_logistic", True), ("revenue", True),

@@ -28,6 +28,8 @@ fi
 #   valgrind                        memcheck of the crisk command (scripts/memcheck.sh)
 #   python3 python3-pip python3-dev the Python binding (headers), the Python test suites
 #                                   and the training recipes
+#   chromium                        opens `crisk report`'s page headless in the suite
+#   tmux                            gives the progress test a terminal
 packages=(
     meson ninja-build pkg-config
     gcc libc6-dev
@@ -40,6 +42,7 @@ packages=(
     clang libclang-rt-14-dev
     valgrind
     python3 python3-pip python3-dev
+    chromium tmux
 )
 
 export DEBIAN_FRONTEND=noninteractive

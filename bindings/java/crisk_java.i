@@ -256,6 +256,7 @@ CRISK_FLOAT_ARRAY(const float *labels, nlabels, "labels", JNI_ABORT)
 CRISK_PRIMITIVE_ARRAY(const long long, ends, nends, jlong, long, Long, "ends", JNI_ABORT)
 CRISK_PRIMITIVE_ARRAY(int32_t, ints, ints_len, jint, int, Int, "ints", 0)
 CRISK_PRIMITIVE_ARRAY(void, text, text_len, jbyte, byte, Byte, "text", 0)
+CRISK_PRIMITIVE_ARRAY(double, values, values_len, jdouble, double, Double, "values", 0)
 
 /* Only what the public layer needs is wrapped; handles stay opaque. crisk_error never
  * reaches Java (see the typemaps above). */
@@ -513,3 +514,21 @@ size_t crisk_events_num_rejects(const crisk_events *events);
 int events_reject_kind(const crisk_events *events, size_t i);
 uint64_t events_reject_line(const crisk_events *events, size_t i);
 const char *events_reject_reason(const crisk_events *events, size_t i);
+
+/* Drift monitoring (org.crisk.Bundle#monitor; crisk/monitor.h). */
+%nodefaultctor crisk_reference;
+%nodefaultdtor crisk_reference;
+typedef struct crisk_reference crisk_reference;
+%nodefaultctor crisk_drift;
+%nodefaultdtor crisk_drift;
+typedef struct crisk_drift crisk_drift;
+crisk_reference *reference_load(const crisk_bundle *bundle, crisk_error *err);
+void crisk_reference_free(crisk_reference *reference);
+crisk_drift *drift_new(const crisk_reference *reference, size_t window, crisk_error *err);
+void crisk_drift_free(crisk_drift *drift);
+int crisk_drift_add(crisk_drift *drift, const crisk_batch *batch, const crisk_results *results,
+                    crisk_error *err);
+size_t crisk_drift_num_items(const crisk_drift *drift);
+int drift_item_values(const crisk_drift *drift, size_t i, double *values, size_t values_len,
+                      crisk_error *err);
+const char *drift_item_name(const crisk_drift *drift, size_t i);

@@ -274,6 +274,7 @@ const crisk_schema *crisk_bundle_schema(const crisk_bundle *bundle);
 size_t crisk_bundle_num_models(const crisk_bundle *bundle);
 const char *crisk_bundle_model_name(const crisk_bundle *bundle, size_t i);
 size_t crisk_bundle_num_lanes(const crisk_bundle *bundle);
+long crisk_bundle_score_model(const crisk_bundle *bundle);
 const char *crisk_bundle_lane_name(const crisk_bundle *bundle, size_t i);
 void crisk_results_free(crisk_results *results);
 size_t crisk_results_size(const crisk_results *results);
@@ -287,6 +288,38 @@ uint64_t crisk_events_num_read(const crisk_events *events);
 uint64_t crisk_events_num_accepted(const crisk_events *events);
 size_t crisk_events_num_rejects(const crisk_events *events);
 int crisk_batch_set_events(crisk_batch *batch, const crisk_events *events, crisk_error *err);
+
+/* Drift monitoring (crisk/monitor.h). */
+%nodefaultctor crisk_reference;
+%nodefaultdtor crisk_reference;
+typedef struct crisk_reference crisk_reference;
+%nodefaultctor crisk_drift;
+%nodefaultdtor crisk_drift;
+typedef struct crisk_drift crisk_drift;
+%immutable;
+typedef struct crisk_drift_item {
+    const char *name;
+    int is_score, is_category;
+    double psi, noise, missing_ref, missing_now, unseen_ref, unseen_now;
+    int level;
+} crisk_drift_item;
+%mutable;
+void crisk_reference_free(crisk_reference *reference);
+double crisk_reference_warn(const crisk_reference *reference);
+double crisk_reference_alert(const crisk_reference *reference);
+void crisk_drift_free(crisk_drift *drift);
+int crisk_drift_set_thresholds(crisk_drift *drift, double warn, double alert,
+                               crisk_error *err);
+int crisk_drift_add(crisk_drift *drift, const crisk_batch *batch, const crisk_results *results,
+                    crisk_error *err);
+int crisk_drift_save(const crisk_drift *drift, const char *path, crisk_error *err);
+uint64_t crisk_drift_rows(const crisk_drift *drift);
+size_t crisk_drift_num_items(const crisk_drift *drift);
+int crisk_drift_item_get(const crisk_drift *drift, size_t i, crisk_drift_item *out,
+                         crisk_error *err);
+crisk_reference *reference_load(const crisk_bundle *bundle, crisk_error *err);
+crisk_drift *drift_new(const crisk_reference *reference, size_t window, crisk_error *err);
+crisk_drift *drift_load(const crisk_reference *reference, const char *path, crisk_error *err);
 
 
 /* The helpers shared with the Java binding (crisk_helpers.h). */

@@ -287,7 +287,7 @@ static int load_manifest(crisk_bundle *b, const char *dir, const cJSON *m,
                          const crisk_load_options *opts, crisk_error *err)
 {
     static const char *const keys[] = {"format", "version", "schema", "models", "profiles",
-                                       "policy", NULL};
+                                       "policy", "reference", NULL};
     if (!cJSON_IsObject(m))
         return crisk__fail(err, CRISK_E_FORMAT, "manifest.json: not a JSON object");
     int rc = crisk__json_check_keys(m, keys, "manifest.json: top level", err);
@@ -319,6 +319,11 @@ static int load_manifest(crisk_bundle *b, const char *dir, const cJSON *m,
         rc = load_model(b, dir, e, i, opts, err);
     if (rc == 0)
         rc = load_policy_profiles(b, dir, m, opts->limits.max_file_bytes, err);
+    if (rc == 0 && cJSON_GetObjectItemCaseSensitive(m, "reference")) {
+        /* Read now, so that the digest covers what monitoring later compares against. */
+        rc = read_named(dir, m, "reference", opts->limits.max_file_bytes,
+                        &b->reference_path, &b->reference, err);
+    }
     return rc;
 }
 
@@ -386,6 +391,8 @@ void crisk_bundle_free(crisk_bundle *b)
     crisk__profiles_free(b->profiles);
     crisk__policy_free(b->policy);
     crisk_schema_free(b->schema);
+    cJSON_Delete(b->reference);
+    free(b->reference_path);
     free(b);
 }
 

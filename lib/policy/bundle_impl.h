@@ -31,6 +31,9 @@ struct crisk_bundle {
     long score_model;          /* the policy's score model, or -1 */
     long novelty_feature;      /* the schema feature novelty exploration weighs by, or -1 */
     unsigned char sha256[32];  /* crisk_bundle_digest(), computed at load */
+    struct cJSON *reference;   /* the manifest's "reference" file, parsed (monitor/ reads
+                                  it); NULL when the manifest names none */
+    char *reference_path;      /* its path, for messages */
     crisk__shap_slot *score_shap; /* the score model's explainer, built by the first call
                                     that asks for reasons (the one thing a loaded bundle
                                     fills in later, atomically) */

@@ -5,8 +5,11 @@ Fits models/kcs/schema.json on the train + valid files of the dataset (out-of-fo
 indicators: a row's own label never enters its features), trains an XGBoost and a LightGBM
 fraud classifier on the training matrix `crisk fit` writes, puts them in one bundle and
 evaluates both on the test file through `crisk evaluate`, beside the paper's baselines.
+The bundle's reference distributions (reference.json, for `crisk monitor`) are those of
+the test split, the latest quarter, which no model trained on; `--report FILE` also
+writes `crisk report`'s page of charts on it.
 
-    models/kcs/run DATASET_DIR [--crisk build/crisk] [--bundle DIR]
+    models/kcs/run DATASET_DIR [--crisk build/crisk] [--bundle DIR] [--report FILE]
 
 DATASET_DIR holds df_syn_train_eng.csv, df_syn_valid_eng.csv and df_syn_test_eng.csv
 (Seondong/Customs-Declaration-Datasets, arXiv 2208.02484). Deterministic (one thread,
@@ -36,9 +39,9 @@ BASELINES = {"XGBoost": (0.675, 0.579), "LightGBM": (0.762, 0.641)}
 
 
 def crisk(cli: Path, *args) -> str:
-    """Runs `crisk ARGS...`, passes its stderr on and returns its stdout; exits if it fails."""
-    proc = subprocess.run([str(cli), *map(str, args)], capture_output=True, text=True)
-    sys.stderr.write(proc.stderr)   # e.g. "rows read: R, fitted: F, rejected: J"
+    """Runs `crisk ARGS...` with this stderr (its "rows read: ..." lines, and its progress
+    when stderr is a terminal) and returns its stdout; exits if it fails."""
+    proc = subprocess.run([str(cli), *map(str, args)], stdout=subprocess.PIPE, text=True)
     if proc.returncode != 0:
         raise SystemExit(f"crisk {' '.join(map(str, args))} failed ({proc.returncode})")
     return proc.stdout
@@ -95,6 +98,16 @@ def write_bundle(bundle: Path, features: list[str]) -> None:
         (bundle / name).write_text(json.dumps(doc, indent=2) + "\n")
 
 
+def add_reference(cli: Path, bundle: Path, declarations: Path) -> None:
+    """Makes the bundle's reference distributions from `declarations` (crisk monitor
+    --make-reference) and names them in its manifest."""
+    crisk(cli, "monitor", "--bundle", bundle, "--input", declarations,
+          "--make-reference", bundle / "reference.json")
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    manifest["reference"] = "reference.json"
+    (bundle / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Fits, trains and evaluates the KCS bundle (module docstring); returns the exit status."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -104,6 +117,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="the built crisk command (default: $CRISK_CLI, else build/crisk)")
     ap.add_argument("--bundle", type=Path, default=None,
                     help="where to keep the bundle (default: a temporary directory)")
+    ap.add_argument("--report", type=Path, default=None,
+                    help="write crisk report's HTML page on the test split here")
     args = ap.parse_args(argv)
     train_file, valid_file, test_file = (args.dataset / name for name in FILES)
     for path in (train_file, valid_file, test_file):
@@ -125,6 +140,7 @@ def main(argv: list[str] | None = None) -> int:
         train_xgboost(X, y).save_model(bundle / "fraud_xgb.json")
         train_lightgbm(X, y).save_model(str(bundle / "fraud_lgb.txt"))
         write_bundle(bundle, features)
+        add_reference(args.crisk, bundle, test_file)
 
         print(f"KCS test split ({test_file.name}); trained on {len(matrix)} declarations "
               f"(train + valid), {len(features)} features")
@@ -134,6 +150,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"\ncrisk evaluate --model {model}:")
             print(crisk(args.crisk, "evaluate", "--bundle", bundle, "--input", test_file,
                         "--label", LABEL, "--model", model), end="")
+        if args.report:
+            crisk(args.crisk, "report", "--bundle", bundle, "--input", test_file,
+                  "--label", LABEL, "--output", args.report)
+            print(f"\nreport: {args.report}")
     return 0
 
 

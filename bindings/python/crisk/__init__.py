@@ -15,8 +15,11 @@ from ._bundle import Bundle, LaneState, Schema, ScoreResult, score_partition
 from ._errors import CriskError
 from ._loop import evaluate_offpolicy
 from ._model import Model
+from ._monitor import Monitor
 from ._pool import Pool
+from ._report import Report, report
 
 __version__ = capi.crisk_version_string()
-__all__ = ["Bundle", "CriskError", "LaneState", "Model", "Pool", "Schema", "ScoreResult",
-           "__version__", "evaluate_offpolicy", "score_partition"]
+__all__ = ["Bundle", "CriskError", "LaneState", "Model", "Monitor", "Pool", "Report",
+           "Schema", "ScoreResult", "__version__", "evaluate_offpolicy", "report",
+           "score_partition"]

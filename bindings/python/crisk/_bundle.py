@@ -483,6 +483,18 @@ class Bundle:
             return 1, (today - _EPOCH).days
         return 1, int(today)
 
+    def monitor(self, declarations: Declarations, events: Optional[Events] = None,
+                device_keys: Optional[PathLike] = None, threads: int = 0,
+                warn: Optional[float] = None, alert: Optional[float] = None) -> pd.DataFrame:
+        """Compares ``declarations`` with the bundle's reference distributions, as
+        `crisk monitor` does: a DataFrame of the PSI, noise, missing and unseen shares and
+        level of every feature and score, worst first (crisk.Monitor keeps counts across
+        calls). Raises CriskError when the bundle has no reference."""
+        from ._monitor import Monitor  # _monitor imports this module
+        drift = Monitor(self)
+        drift.add(declarations, events, device_keys, threads)
+        return drift.report(warn, alert)
+
     def stream(self, path: Optional[PathLike] = None) -> "LaneState":
         """Returns a streaming lane state for this bundle's policy (docs/bundle.md, "Budget,
         stream mode"): fresh, or the one saved at `path`. Pass it as

@@ -215,6 +215,13 @@ public final class Bundle implements AutoCloseable {
                      pool, explain, events);
     }
 
+    /** What is done with a filled batch: the C bundle, the batch, its rejected rows and
+     *  refused events. */
+    private interface BatchUse<T> {
+        T apply(SWIGTYPE_p_crisk_bundle b, SWIGTYPE_p_crisk_batch batch,
+                List<BundleScores.Reject> rejects, List<Events.Reject> eventRejects);
+    }
+
     /** Appends every row to a batch (recording rejects), joins the events (when not null)
      *  to it, scores it, copies the results. */
     private BundleScores score(int n, Declarations.Cells cells, int threads,
@@ -223,6 +230,53 @@ public final class Bundle implements AutoCloseable {
             throw new IllegalArgumentException("threads must be >= 0, not " + threads);
         if (explain < 0)
             throw new IllegalArgumentException("explain must be >= 0, not " + explain);
+        return withBatch(n, cells, events, (h, batch, rejects, eventRejects) ->
+            collect(h, batch, rejects, eventRejects, threads, today, pool, explain));
+    }
+
+    /**
+     * Compares declarations with the bundle's reference distributions, as
+     * {@code crisk monitor} does: the population stability index, noise, missing and unseen
+     * shares and level of every schema feature and model score, worst first. Rejected
+     * records are not counted; their number is {@code records.size()} minus the rows the
+     * items were computed on.
+     *
+     * @param events border sensor events for the event features, or null (NaN)
+     * @throws CriskException the bundle has no reference distributions
+     *                        (CRISK_E_UNSUPPORTED) or they are invalid (CRISK_E_FORMAT)
+     */
+    public List<DriftItem> monitor(List<? extends Map<String, String>> records, Events events) {
+        Objects.requireNonNull(records, "records");
+        return withBatch(records.size(), Declarations.ofRecords(records, fields), events,
+                         (h, batch, rejects, eventRejects) -> drift(h, batch));
+    }
+
+    /** Scores `batch` and counts it against the bundle's reference; returns the items. */
+    private static List<DriftItem> drift(SWIGTYPE_p_crisk_bundle b, SWIGTYPE_p_crisk_batch batch) {
+        SWIGTYPE_p_crisk_reference ref = CriskNative.reference_load(b);
+        SWIGTYPE_p_crisk_drift d = null;
+        SWIGTYPE_p_crisk_results res = null;
+        try {
+            d = CriskNative.drift_new(ref, 0);
+            res = CriskNative.bundle_score(b, batch, 1, null, 0, 0, 0);
+            CriskNative.crisk_drift_add(d, batch, res);
+            List<DriftItem> items = new ArrayList<>();
+            for (long i = 0; i < CriskNative.crisk_drift_num_items(d); i++)
+                items.add(DriftItem.of(d, i));
+            items.sort(DriftItem::worstFirst);
+            return Collections.unmodifiableList(items);
+        } finally {
+            if (res != null)
+                CriskNative.crisk_results_free(res);
+            if (d != null)
+                CriskNative.crisk_drift_free(d);
+            CriskNative.crisk_reference_free(ref);
+        }
+    }
+
+    /** Appends every row to a batch (recording rejects), joins the events (when not null)
+     *  to it and hands it to `use`. */
+    private <T> T withBatch(int n, Declarations.Cells cells, Events events, BatchUse<T> use) {
         return handle.use(false, h -> {
             SWIGTYPE_p_crisk_schema schema = CriskNative.crisk_bundle_schema(h);
             SWIGTYPE_p_crisk_batch batch = CriskNative.batch_new(schema);
@@ -234,7 +288,7 @@ public final class Bundle implements AutoCloseable {
                 joined = events == null ? null : events.join(schema, batch);
                 List<Events.Reject> eventRejects =
                     joined == null ? List.of() : Events.rejects(joined);
-                return collect(h, batch, rejects, eventRejects, threads, today, pool, explain);
+                return use.apply(h, batch, rejects, eventRejects);
             } finally {
                 CriskNative.crisk_batch_free(batch);
                 if (joined != null)   // after the batch: events must outlive their join
