@@ -152,9 +152,10 @@ static void json_number(FILE *f, const char *key, double v, const char *sep)
 static int write_json(const char *path, const crisk_drift_item *items, size_t n,
                       uint64_t rows, double warn, double alert, size_t alerts)
 {
-    FILE *f = cli_open_output(path);
-    if (!f)
+    cli_output out;
+    if (cli_output_open(&out, path) != 0)
         return -1;
+    FILE *f = out.f;
     fprintf(f, "{\"declarations\":%llu,", (unsigned long long)rows);
     json_number(f, "warn", warn, ",");
     json_number(f, "alert", alert, ",");
@@ -174,7 +175,10 @@ static int write_json(const char *path, const crisk_drift_item *items, size_t n,
         fprintf(f, "\"level\":\"%s\"}", level_names[it->level]);
     }
     fputs("]}\n", f);
-    return cli_finish_output(f, path);
+    if (cli_finish_output(f, path) == 0)
+        return 0;
+    cli_output_discard(&out); /* no half-written report left behind */
+    return -1;
 }
 
 /* Collects the drift items of `drift` sorted worst first, and counts the alerts.

@@ -101,10 +101,13 @@ static int write_report(report_args *a, size_t model, report_acc *acc)
         cli_report_data d = {a->cmd.path, a->cmd.run.input,
                              crisk_bundle_model_name(a->cmd.bundle, model), a->cmd.bundle,
                              rows, n, a->revenue != NULL, acc->drift, acc->reason_counts};
-        FILE *out = cli_open_output(a->output);
-        if (out) {
-            cli_report_html(out, &d);
-            status = cli_finish_output(out, a->output) == 0 ? CLI_EXIT_OK : CLI_EXIT_FAILURE;
+        cli_output out;
+        if (cli_output_open(&out, a->output) == 0) {
+            cli_report_html(out.f, &d);
+            if (cli_finish_output(out.f, a->output) == 0)
+                status = CLI_EXIT_OK;
+            else
+                cli_output_discard(&out); /* no half-written page left behind */
         }
     }
     free(rows);
