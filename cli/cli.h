@@ -9,6 +9,7 @@
 #include "crisk.h"
 
 #include <stdio.h>
+#include <sys/types.h>
 
 /* Exit codes of the command, as the usage text documents them. */
 #define CLI_EXIT_OK      0  /* success */
@@ -84,8 +85,27 @@ crisk_bundle *cli_load_bundle(const char *dir);
 /* Opens `path` for reading ("-" is stdin). Returns the stream, or NULL after reporting. */
 FILE *cli_open_input(const char *path);
 
-/* Opens `path` for writing (NULL: stdout). Returns the stream, or NULL after reporting. */
-FILE *cli_open_output(const char *path);
+/* An output: its stream, and which file it is, so that a failed run removes only a
+ * regular file it created itself (never a device, a pipe, a symlink such as /dev/stdout,
+ * or a file that was there before). */
+typedef struct cli_output {
+    FILE *f;
+    const char *path;      /* NULL: stdout */
+    int created, regular;  /* the run created it; it is a regular file */
+    dev_t dev;
+    ino_t ino;
+} cli_output;
+
+/* Opens `path` for writing (NULL: stdout) into `o`. Returns 0, or -1 after reporting. */
+int cli_output_open(cli_output *o, const char *path);
+
+/* Hands what was written so far to the output: flushed, and fsync'd when it is a regular
+ * file. Returns 0, or -1 with errno set. */
+int cli_output_deliver(cli_output *o);
+
+/* After a failed run, with the stream closed: removes the output when the run created it
+ * and the path still names that regular file. Returns 1 when removed, else 0. */
+int cli_output_discard(const cli_output *o);
 
 /* Flushes and closes `out` (stdout is only flushed). Returns 0, or -1 after reporting a
  * write error on `name`. */
@@ -318,6 +338,7 @@ typedef struct cli_score_audit {
     unsigned char id_key[CLI_PROTECT_KEY_MAX];
     size_t id_key_size;
     char bundle_hex[CLI_HASH_HEX + 1];
+    uint64_t start;                                  /* the log's size at open */
 } cli_score_audit;
 
 /* The options above, for a command's option table. */
@@ -339,6 +360,11 @@ int cli_score_audit_open(cli_score_audit *s, const crisk_bundle *bundle);
 int cli_score_audit_batch(cli_score_audit *s, const crisk_bundle *bundle,
                           const crisk_batch *batch, const crisk_results *res,
                           crisk_error *err);
+
+/* After a failed run, says on stderr which of this run's logged decisions were not
+ * delivered: all of them when the output was removed (`discarded`), else none (each
+ * batch reaches `output` before its log entries). Nothing without --audit. */
+void cli_score_audit_report(const cli_score_audit *s, int discarded, const char *output);
 
 /* Closes the log and frees the key. */
 void cli_score_audit_close(cli_score_audit *s);

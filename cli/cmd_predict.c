@@ -165,7 +165,7 @@ static int run(int argc, char **argv)
         return CLI_EXIT_FAILURE;
     int status = CLI_EXIT_FAILURE;
     cli_table *table = NULL;
-    FILE *out = NULL;
+    cli_output out;
     const char *input_name = strcmp(a.input, "-") == 0 ? "stdin" : a.input;
     FILE *in = cli_open_input(a.input);
     if (!in)
@@ -175,15 +175,15 @@ static int run(int argc, char **argv)
         cli_report(input_name, err.message);
         goto done;
     }
-    if (!(out = cli_open_output(a.output)))
+    if (cli_output_open(&out, a.output) != 0)
         goto done;
-    rc = score_all(model, table, &a, out, &err);
+    rc = score_all(model, table, &a, out.f, &err);
     if (rc)
         cli_report(input_name, err.message);
-    if (cli_finish_output(out, a.output ? a.output : "stdout") == 0 && rc == 0)
+    if (cli_finish_output(out.f, a.output ? a.output : "stdout") == 0 && rc == 0)
         status = CLI_EXIT_OK;
-    else if (a.output)
-        remove(a.output); /* no half-written results left behind */
+    else
+        cli_output_discard(&out); /* no half-written results left behind */
 done:
     cli_table_free(table);
     if (in && in != stdin)
@@ -203,15 +203,16 @@ const cli_command cli_cmd_predict = {
     "         model with k outputs, then the values (%.9g).\n"
     "  --model MODEL     an XGBoost (JSON, UBJSON, legacy binary), LightGBM (text) or\n"
     "                    crisk logistic model file\n"
-    "  --input FILE      CSV (RFC 4180, UTF-8, LF or CRLF): a header row of feature\n"
-    "                    names, then one case per row; '-' reads stdin. An empty cell,\n"
-    "                    NA or NaN (any case) is a missing value. If the model stores\n"
-    "                    feature names, columns are matched by name; otherwise there\n"
-    "                    must be one column per feature, in the model's order. A\n"
-    "                    feature whose model stores category values (see inspect)\n"
-    "                    takes the values as text, not codes.\n"
+    "  --input FILE      CSV (RFC 4180, UTF-8, LF, CRLF or CR): a header row of\n"
+    "                    feature names, then one case per row; '-' reads stdin. An\n"
+    "                    empty cell, NA or NaN (any case) is a missing value; any\n"
+    "                    other cell must be a decimal number (no hex, inf or nan).\n"
+    "                    If the model stores feature names, columns are matched by\n"
+    "                    name; otherwise there must be one column per feature, in\n"
+    "                    the model's order. A feature whose model stores category\n"
+    "                    values (see inspect) takes the values as text, not codes.\n"
     "  --output FILE     where to write the scores (default: stdout); removed again\n"
-    "                    if scoring fails part-way\n"
+    "                    if scoring fails part-way, when the run created it\n"
     "  --margin          raw margins instead of transformed outputs (probabilities)\n"
     "  --threads N       threads per batch; 0 = all cores (default 1)\n"
     "  --ignore-extra    skip header columns that are not features of the model\n"

@@ -7,10 +7,10 @@
  */
 #include "cli.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 /* Declarations per batch unless --batch-rows says otherwise. */
 #define DEFAULT_BATCH_ROWS 8192
@@ -323,11 +323,24 @@ static void print_timings(const score_timings *t)
     }
 }
 
+/* Fills `err` for a batch of `n` declarations that did not reach the output `path` (NULL:
+ * stdout) and so was not logged. Returns CRISK_E_IO. */
+static int undelivered(crisk_error *err, const char *path, const crisk_batch *batch,
+                       size_t n)
+{
+    return crisk_error_set(err, CRISK_E_IO, "%s: %s: the decisions of lines %llu to %llu "
+                           "were not delivered, nor logged", path ? path : "stdout",
+                           errno ? strerror(errno) : "write error",
+                           (unsigned long long)crisk_batch_source_line(batch, 0),
+                           (unsigned long long)crisk_batch_source_line(batch, n - 1));
+}
+
 /* Reads, scores and writes every batch of the input, adding each stage's wall time to
  * `*t`. Returns 0 or a negative crisk code with `err` filled. */
 static int score_all(const crisk_bundle *bundle, score_args *a, crisk_lane_state *state,
-                     FILE *out, score_timings *t, crisk_error *err)
+                     cli_output *output, score_timings *t, crisk_error *err)
 {
+    FILE *out = output->f;
     crisk_batch *batch = NULL;
     int rc = crisk_batch_new(crisk_bundle_schema(bundle), &batch, err);
     crisk_score_options opts;
@@ -367,7 +380,10 @@ static int score_all(const crisk_bundle *bundle, score_args *a, crisk_lane_state
                                                 a->explain_k, &a->audit, &scratch, &cap))
                 rc = crisk_error_set(err, CRISK_E_NOMEM, "out of memory writing a record");
         }
-        /* Rejected rows never reach here: they are not decisions and are not logged. */
+        /* A decision reaches its output before its log entry. Rejected rows never reach
+         * here: they are not decisions and are not logged. */
+        if (rc == 0 && a->audit.log && cli_output_deliver(output) != 0)
+            rc = undelivered(err, a->output, batch, n);
         if (rc == 0)
             rc = cli_score_audit_batch(&a->audit, bundle, batch, res, err);
         crisk_results_free(res);
@@ -378,15 +394,13 @@ static int score_all(const crisk_bundle *bundle, score_args *a, crisk_lane_state
     return rc;
 }
 
-/* Loads the streaming state from `path` when the file exists, else makes a fresh one.
- * Returns it, or NULL after reporting. */
+/* Locks the streaming state file `path` for this run and loads it when it exists, else
+ * makes a fresh state. Returns it, or NULL after reporting. */
 static crisk_lane_state *open_state(const crisk_bundle *bundle, const char *path)
 {
     crisk_lane_state *state = NULL;
     crisk_error err;
-    struct stat st;
-    int rc = stat(path, &st) == 0 ? crisk_lane_state_load(bundle, path, &state, &err)
-                                  : crisk_lane_state_new(bundle, &state, &err);
+    int rc = crisk_lane_state_open(bundle, path, &state, &err);
     if (rc) {
         cli_report(path, err.message);
         return NULL;
@@ -404,7 +418,7 @@ static int run(int argc, char **argv)
     crisk_error err;
     int status = CLI_EXIT_FAILURE;
     crisk_lane_state *state = NULL;
-    FILE *out = NULL;
+    cli_output out = {0};
     if ((rc = cli_decl_cmd_load(&a.cmd)) != 0) {
         status = rc;
         goto done;
@@ -418,11 +432,11 @@ static int run(int argc, char **argv)
         goto done;
     }
     cli_protect_rejects(&a.audit, a.cmd.run.in.reader);
-    if (!(out = cli_open_output(a.output)))
+    if (cli_output_open(&out, a.output) != 0)
         goto done;
     score_timings timings;
     memset(&timings, 0, sizeof timings);
-    rc = score_all(bundle, &a, state, out, &timings, &err);
+    rc = score_all(bundle, &a, state, &out, &timings, &err);
     if (rc)
         cli_report(a.cmd.run.in.name, err.message);
     if (rc == 0 && state && crisk_lane_state_save(state, a.state, &err) != 0) {
@@ -430,14 +444,15 @@ static int run(int argc, char **argv)
         rc = -1;
     }
     crisk_clock mark = crisk_clock_now();
-    int written = cli_finish_output(out, a.output ? a.output : "stdout") == 0;
+    int written = cli_finish_output(out.f, a.output ? a.output : "stdout") == 0;
     crisk_clock_lap(&timings.output, &mark);
     if (a.timings)
         print_timings(&timings);
     if (written && rc == 0 && cli_decl_cmd_finish(&a.cmd, "scored") == 0)
         status = CLI_EXIT_OK;
-    else if (a.output)
-        remove(a.output); /* no half-written results left behind */
+    else /* no half-written results left behind */
+        cli_score_audit_report(&a.audit, cli_output_discard(&out),
+                               a.output ? a.output : "stdout");
 done:
     crisk_lane_state_free(state);
     cli_score_audit_close(&a.audit);
@@ -463,8 +478,10 @@ const cli_command cli_cmd_score = {
     "  --rejects FILE    rejected rows as CSV line,reason,raw (JSON Lines if .jsonl);\n"
     "                    without it each reject is a line on stderr\n"
     "  --state FILE      streaming lanes: the state is loaded if FILE exists, and\n"
-    "                    saved there at the end; without it a batch too small for\n"
-    "                    a budget share (share x rows < 1) stops the run\n"
+    "                    saved there at the end (the old one kept as FILE.prev);\n"
+    "                    FILE.lock refuses a second run on FILE meanwhile; without\n"
+    "                    it a batch too small for a budget share (share x rows < 1)\n"
+    "                    stops the run\n"
     "  --batch-rows N    declarations read and scored at a time (default 8192)\n"
     "  --explain K       reason codes: the score model's contributions grouped onto\n"
     "                    declaration fields, the top K per declaration as columns\n"

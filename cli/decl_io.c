@@ -171,9 +171,14 @@ size_t cli_format_float(float v, char *buf)
  * and control characters. */
 void cli_write_json_text(FILE *f, const char *s, size_t n)
 {
-    fputc('"', f);
+    putc_unlocked('"', f);
+    size_t plain = 0; /* the start of the characters not yet written, none escaped */
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        fwrite(s + plain, 1, i - plain, f);
+        plain = i + 1;
         if (c == '"' || c == '\\')
             fprintf(f, "\\%c", c);
         else if (c == '\n')
@@ -182,12 +187,11 @@ void cli_write_json_text(FILE *f, const char *s, size_t n)
             fputs("\\r", f);
         else if (c == '\t')
             fputs("\\t", f);
-        else if (c < 0x20)
-            fprintf(f, "\\u%04x", c);
         else
-            fputc(c, f);
+            fprintf(f, "\\u%04x", c);
     }
-    fputc('"', f);
+    fwrite(s + plain, 1, n - plain, f);
+    putc_unlocked('"', f);
 }
 
 /* Opens the rejects sink: the file at `path` (CSV `line,reason,raw`, or JSON Lines when

@@ -1,11 +1,15 @@
 /*
  * files.c — the command's input and output streams: opening an input ("-" is stdin) or an
- * output (none: stdout), and finishing an output with its write errors reported.
+ * output (none: stdout), delivering what was written so far, finishing an output with its
+ * write errors reported, and removing a failed run's output only when the run created it.
  */
 #include "cli.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* Opens `path` for reading ("-" is stdin). Returns the stream, or NULL after reporting. */
 FILE *cli_open_input(const char *path)
@@ -18,15 +22,49 @@ FILE *cli_open_input(const char *path)
     return f;
 }
 
-/* Opens `path` for writing (NULL: stdout). Returns the stream, or NULL after reporting. */
-FILE *cli_open_output(const char *path)
+int cli_output_open(cli_output *o, const char *path)
 {
+    memset(o, 0, sizeof *o);
+    o->path = path;
+    o->f = stdout;
     if (!path)
-        return stdout;
-    FILE *f = fopen(path, "w");
-    if (!f)
+        return 0;
+    /* Created here, or there before (a device, a pipe, a file of the caller's, or
+     * /dev/stdout): only the first may be removed when the run fails. */
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    o->created = fd >= 0;
+    if (fd < 0 && errno == EEXIST)
+        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    struct stat st;
+    o->f = fd >= 0 && fstat(fd, &st) == 0 ? fdopen(fd, "w") : NULL;
+    if (!o->f) {
         cli_report(path, strerror(errno));
-    return f;
+        if (fd >= 0)
+            close(fd);
+        if (o->created)
+            unlink(path);
+        return -1;
+    }
+    o->regular = S_ISREG(st.st_mode);
+    o->dev = st.st_dev;
+    o->ino = st.st_ino;
+    return 0;
+}
+
+int cli_output_deliver(cli_output *o)
+{
+    if (fflush(o->f) != 0 || ferror(o->f))
+        return -1;
+    return o->regular && fsync(fileno(o->f)) != 0 ? -1 : 0;
+}
+
+int cli_output_discard(const cli_output *o)
+{
+    struct stat st;
+    if (!o->created || lstat(o->path, &st) != 0 || !S_ISREG(st.st_mode) ||
+        st.st_dev != o->dev || st.st_ino != o->ino)
+        return 0;
+    return unlink(o->path) == 0;
 }
 
 /* Flushes and closes `out` (unless it is stdout, which is only flushed). Returns 0, or -1

@@ -53,11 +53,33 @@ int cli_score_audit_open(cli_score_audit *s, const crisk_bundle *bundle)
         cli_report(NULL, err.message);
         return CLI_EXIT_FAILURE;
     }
-    if (crisk_audit_open(s->log_path, &s->log, &err) != 0) {
+    /* The key must be the one the log's checkpoints carry; one fsync per batch. */
+    crisk_audit_open_options opts;
+    crisk_audit_open_options_init(&opts, CRISK_AUDIT_OPEN_OPTIONS_VERSION);
+    opts.key = s->key;
+    opts.group_commit = 1;
+    if (crisk_audit_open_advanced(s->log_path, &opts, &s->log, &err) != 0) {
         cli_report(NULL, err.message);
         return CLI_EXIT_FAILURE;
     }
+    s->start = crisk_audit_size(s->log);
     return 0;
+}
+
+void cli_score_audit_report(const cli_score_audit *s, int discarded, const char *output)
+{
+    if (!s->log)
+        return;
+    uint64_t end = crisk_audit_size(s->log);
+    if (end == s->start) {
+        fprintf(stderr, "crisk score: %s: no decision of this run was logged\n", s->log_path);
+        return;
+    }
+    fprintf(stderr, "crisk score: %s: entries %llu to %llu (this run's %llu decisions) were "
+            "logged, %s %s%s\n", s->log_path, (unsigned long long)s->start,
+            (unsigned long long)end - 1, (unsigned long long)(end - s->start),
+            discarded ? "but not delivered: their output" : "and delivered to", output,
+            discarded ? " was removed" : " before the failure");
 }
 
 void cli_score_audit_close(cli_score_audit *s)
@@ -182,16 +204,18 @@ int cli_personal_member(FILE *out, const cli_score_audit *s, const crisk_batch *
 }
 
 /* Writes the leaf of row `row` to `f` (docs/security.md, "Decision log"): compact JSON,
- * keys sorted, numbers as %.9g (NaN as null), a multi-class model's scores as an array.
- * Returns 0, or -1 when out of memory. */
+ * keys sorted, numbers as %.9g (NaN as null), a multi-class model's scores as an array;
+ * `tail` closes it (scores, time, version). Returns 0, or -1 when out of memory. */
 static int write_leaf(FILE *f, const cli_score_audit *s, const crisk_bundle *bundle,
                        const crisk_batch *batch, const crisk_results *res, size_t row,
-                       const size_t *order, long long now)
+                       const size_t *order, const char *tail)
 {
     char idbuf[CLI_ID_BYTES], hash[2 * CRISK_PROTECTED_ID_BYTES + 1], reason[256];
     size_t len = 0;
     const char *id = cli_batch_id(batch, row, idbuf, &len);
-    fprintf(f, "{\"bundle\":\"%s\",\"hits\":[", s->bundle_hex);
+    fputs("{\"bundle\":\"", f);
+    fputs(s->bundle_hex, f);
+    fputs("\",\"hits\":[", f);
     for (size_t k = 0; k < crisk_results_num_hits(res, row); k++) {
         const char *hit = crisk_results_hit_id(res, row, k);
         if (k)
@@ -222,7 +246,7 @@ static int write_leaf(FILE *f, const cli_score_audit *s, const crisk_bundle *bun
         fputc(':', f);
         cli_scores_json(f, bundle, res, row, order[m]);
     }
-    fprintf(f, "},\"time\":%lld,\"v\":1}", now);
+    fputs(tail, f);
     return 0;
 }
 
@@ -239,24 +263,24 @@ int cli_score_audit_batch(cli_score_audit *s, const crisk_bundle *bundle,
         order[m] = m;
     sort_by_name(model_name, bundle, order, nm);
     long long now = (long long)time(NULL);
-    int rc = 0;
+    char tail[64]; /* what ends every leaf of the batch, formatted once */
+    snprintf(tail, sizeof tail, "},\"time\":%lld,\"v\":1}", now);
+    /* One memory stream for the batch, rewound for each leaf (fflush sets `size` to the
+     * position): a stream per leaf cost more than the leaf. */
+    char *leaf = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&leaf, &size);
+    int rc = f ? 0 : crisk_error_set(err, CRISK_E_NOMEM, "out of memory building an audit leaf");
     for (size_t i = 0; rc == 0 && i < crisk_results_size(res); i++) {
-        char *leaf = NULL;
-        size_t size = 0;
-        FILE *f = open_memstream(&leaf, &size);
-        if (!f)
-            rc = crisk_error_set(err, CRISK_E_NOMEM,
-                                 "out of memory building an audit leaf");
-        else {
-            int bad = write_leaf(f, s, bundle, batch, res, i, order, now);
-            if (fclose(f) != 0 || bad)
-                rc = crisk_error_set(err, CRISK_E_NOMEM,
-                                     "out of memory building an audit leaf");
-            else
-                rc = crisk_audit_append(s->log, leaf, size, NULL, err);
-        }
-        free(leaf);
+        rewind(f);
+        if (write_leaf(f, s, bundle, batch, res, i, order, tail) != 0 || fflush(f) != 0)
+            rc = crisk_error_set(err, CRISK_E_NOMEM, "out of memory building an audit leaf");
+        else
+            rc = crisk_audit_append(s->log, leaf, size, NULL, err);
     }
+    if (f)
+        fclose(f);
+    free(leaf);
     free(order);
     if (rc == 0)
         rc = crisk_audit_checkpoint(s->log, s->key, (int64_t)now, NULL, err);

@@ -4,7 +4,6 @@
  */
 #include "cli.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -175,10 +174,8 @@ static int parse_cell(const char *cell, float *out)
         *out = NAN;
         return 0;
     }
-    char *end;
-    errno = 0;
-    double v = strtod(cell, &end);
-    if (end == cell || (size_t)(end - cell) != len || (errno == ERANGE && isinf(v)))
+    double v;
+    if (crisk_number_parse(cell, len, &v, NULL) != 0)
         return -1;
     /* Through double, as numpy and pandas read a CSV before a float32 model sees it. */
     *out = (float)v;

@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 seconds=${FUZZ_SECONDS:-60}
 targets=${FUZZ_TARGETS:-"fuzz_xgboost_json fuzz_ubjson fuzz_logistic fuzz_lightgbm fuzz_csv
   fuzz_model_any fuzz_audit fuzz_schema fuzz_events fuzz_device_keys fuzz_bundle fuzz_profiles
-  fuzz_policy fuzz_lane_state"}
+  fuzz_policy fuzz_lane_state fuzz_declarations"}
 reconfigure=()
 [ -d build-fuzz ] && reconfigure=(--reconfigure)
 # libxgboost (legacy binary models) is not instrumented and not crisk's code: left out.

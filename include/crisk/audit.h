@@ -22,8 +22,9 @@ extern "C" {
  * format and what is and is not detected.
  *
  * A writer opens the log, appends one leaf per decision (each append is on disk, fsync'd,
- * before the call returns) and writes a checkpoint per batch. A log handle is used by one
- * thread at a time; one process at a time may hold a log open (a POSIX record lock).
+ * before the call returns; with group commit, by the next checkpoint) and writes a
+ * checkpoint per batch. A log handle is used by one thread at a time; one process at a
+ * time may hold a log open (a POSIX record lock).
  */
 
 #define CRISK_HASH_SIZE 32          /* SHA-256 */
@@ -44,6 +45,10 @@ typedef struct crisk_checkpoint {
     unsigned char root[CRISK_HASH_SIZE];
     int64_t       timestamp;                       /* seconds since 1970 (UTC) */
     unsigned char signature[CRISK_SIGNATURE_SIZE]; /* Ed25519 over the text form's body */
+    /* How many seconds the writer's clock was behind `timestamp` when it signed: 0,
+     * unless the clock had stepped back below the previous checkpoint's time, which
+     * `timestamp` then repeats (times in a log never decrease). Signed too. */
+    int64_t       clock_behind;
 } crisk_checkpoint;
 
 /* Generates an Ed25519 key pair and writes the private key (PKCS#8 PEM, mode 0600) to
@@ -62,13 +67,42 @@ CRISK_API int crisk_audit_key_load(const char *path, int is_private, crisk_audit
 CRISK_API void crisk_audit_key_free(crisk_audit_key *key);
 
 /* Opens the log at `path` for appending, creating an empty one if there is none. A torn
- * last record (a crash in the middle of an append) is cut off; every other record must be
- * intact, in order and agree with the checkpoints stored in the log, else the log is
- * refused with CRISK_E_INTEGRITY (nothing is truncated then) — run
- * crisk_audit_verify() to see why. Returns 0, CRISK_E_IO (also when another process holds
+ * last record (a crash in the middle of an append: the file ends inside it, or zeros fill
+ * the rest of the file, and no intact record starts after its first byte) is cut off
+ * (crisk_audit_torn_bytes() says how much); every other record must be intact, in order
+ * and agree with the checkpoints stored in the log, else the log is refused with
+ * CRISK_E_INTEGRITY (nothing is truncated then) — run crisk_audit_verify() to see why. Returns 0, CRISK_E_IO (also when another process holds
  * the log open), CRISK_E_FORMAT (not a crisk audit log), CRISK_E_INTEGRITY,
  * CRISK_E_NOMEM. */
 CRISK_API int crisk_audit_open(const char *path, crisk_audit_log **out, crisk_error *err);
+
+/* How a log is opened for appending. Initialise with crisk_audit_open_options_init();
+ * more fields may follow in later versions. */
+#define CRISK_AUDIT_OPEN_OPTIONS_VERSION 1
+typedef struct crisk_audit_open_options {
+    unsigned int version;  /* CRISK_AUDIT_OPEN_OPTIONS_VERSION: the layout; set by _init() */
+    /* The key the log's checkpoints are signed with (public or private), or NULL (the
+     * default): when set, every stored checkpoint's signature is checked at open, and a
+     * log whose checkpoints another key signed is refused (CRISK_E_INTEGRITY). */
+    const crisk_audit_key *key;
+    /* Non-zero: group commit. An append is kept in memory (written to the file once a
+     * megabyte of records waits, or at close) and the next crisk_audit_checkpoint()
+     * writes and fsyncs every pending entry, then writes and fsyncs the checkpoint: two
+     * fsyncs per batch instead of one per entry. A crash may lose entries appended after
+     * the last checkpoint, cutting at most the last of those that reached the file; the
+     * log still opens. Default: 0 (each append written and fsync'd before it returns). */
+    int group_commit;
+} crisk_audit_open_options;
+
+/* Fills `opts` with the defaults above for `version`, which must be
+ * CRISK_AUDIT_OPEN_OPTIONS_VERSION. Returns 0 or CRISK_E_INVALID_ARGUMENT. Thread-safe. */
+CRISK_API int crisk_audit_open_options_init(crisk_audit_open_options *opts,
+                                            unsigned int version);
+
+/* crisk_audit_open() with options (NULL: the defaults). Returns as crisk_audit_open(),
+ * and CRISK_E_INVALID_ARGUMENT for an unknown options version. */
+CRISK_API int crisk_audit_open_advanced(const char *path, const crisk_audit_open_options *opts,
+                                        crisk_audit_log **out, crisk_error *err);
 
 /* Opens the log at `path` read-only, for proofs and roots: checks it as crisk_audit_open()
  * does (and the stored checkpoints' signatures with `key`, when it is not NULL) but
@@ -83,15 +117,27 @@ CRISK_API void crisk_audit_close(crisk_audit_log *log);
 /* Returns the number of entries (leaves) in the log. */
 CRISK_API uint64_t crisk_audit_size(const crisk_audit_log *log);
 
+/* Returns the bytes after the last intact record: for a log opened read-only, the torn
+ * record crisk_audit_open() would cut off; opened for appending, what it cut off. */
+CRISK_API uint64_t crisk_audit_torn_bytes(const crisk_audit_log *log);
+
 /* Appends `size` bytes (1 to CRISK_AUDIT_MAX_ENTRY) as the next entry and stores its
  * index in `*index` (may be NULL). The record is written and fsync'd before the call
- * returns. Returns 0, CRISK_E_INVALID_ARGUMENT, CRISK_E_IO, CRISK_E_NOMEM. */
+ * returns (with group commit, by the next checkpoint). After an I/O error the handle
+ * refuses every later append and checkpoint (close and reopen it), and when records
+ * could not be written, crisk_audit_size() drops back to the entries the file holds.
+ * Returns 0, CRISK_E_INVALID_ARGUMENT, CRISK_E_IO, CRISK_E_NOMEM. */
 CRISK_API int crisk_audit_append(crisk_audit_log *log, const void *data, size_t size,
                                  uint64_t *index, crisk_error *err);
 
-/* Signs the current tree head (size, root, `timestamp`) with the private key `key`,
- * appends the checkpoint to the log (fsync'd) and copies it to `out` (may be NULL).
- * Returns 0, CRISK_E_INVALID_ARGUMENT (a public key), CRISK_E_IO, CRISK_E_DEPENDENCY. */
+/* Signs the current tree head (size, root, time) with the private key `key`, appends the
+ * checkpoint to the log (fsync'd, after any pending entries) and copies it to `out` (may
+ * be NULL). The time is `timestamp` (the writer's clock), or the previous checkpoint's
+ * time when `timestamp` is earlier (a clock stepped back), with `clock_behind` saying by
+ * how much: the log never holds checkpoints whose times decrease. A key that did not sign
+ * the log's last checkpoint is refused (CRISK_E_INTEGRITY), so one log has one key.
+ * Returns 0, CRISK_E_INVALID_ARGUMENT (a public key), CRISK_E_INTEGRITY, CRISK_E_IO,
+ * CRISK_E_DEPENDENCY. */
 CRISK_API int crisk_audit_checkpoint(crisk_audit_log *log, const crisk_audit_key *key,
                                      int64_t timestamp, crisk_checkpoint *out,
                                      crisk_error *err);
@@ -138,10 +184,21 @@ CRISK_API int crisk_audit_consistency_proof(const crisk_audit_log *log, uint64_t
  * in `*entries` and `*checkpoints` (either may be NULL). Returns 0, or CRISK_E_INTEGRITY
  * with a message naming the first bad record (its byte offset and entry index) or the
  * range of entries a failed checkpoint covers, CRISK_E_IO, CRISK_E_FORMAT, CRISK_E_NOMEM.
- * A torn last record is not an error here (crisk_audit_open() cuts it off). Thread-safe. */
+ * A torn last record is not an error here (crisk_audit_open() cuts it off;
+ * crisk_audit_torn_bytes() of a log opened read-only gives its size); a "torn" record
+ * with an intact record inside it is (an edited header). Thread-safe. */
 CRISK_API int crisk_audit_verify(const char *path, const crisk_audit_key *key,
                                  const crisk_checkpoint *trusted, uint64_t *entries,
                                  size_t *checkpoints, crisk_error *err);
+
+/* Checks a checkpoint kept outside the log, `trusted`, against the open log: its
+ * signature (with `key`, when not NULL), and that the log extends it: that it holds at
+ * least its entries and that the first `trusted->tree_size` of them have its root.
+ * Returns 0, or CRISK_E_INTEGRITY saying that the log does not extend the checkpoint
+ * (cut short, rewritten, or another log). Thread-safe with other readers of `log`. */
+CRISK_API int crisk_audit_check_checkpoint(const crisk_audit_log *log,
+                                           const crisk_audit_key *key,
+                                           const crisk_checkpoint *trusted, crisk_error *err);
 
 /* Writes SHA-256(0x00 || data), the Merkle leaf hash of an entry, to `out`. Returns 0 or
  * CRISK_E_DEPENDENCY. Thread-safe. */
@@ -174,8 +231,9 @@ CRISK_API int crisk_merkle_verify_consistency(uint64_t old_size,
  *   size <decimal>
  *   root <64 hex digits>
  *   time <decimal seconds>
+ *   clock-behind <decimal seconds>   (only when cp->clock_behind > 0)
  *   sig <128 hex digits>
- * The signature covers the first four lines exactly, newlines included. Returns the
+ * The signature covers every line before "sig" exactly, newlines included. Returns the
  * length written, or CRISK_E_INVALID_ARGUMENT when `capacity` is too small. Thread-safe. */
 CRISK_API int crisk_checkpoint_format(const crisk_checkpoint *cp, char *buf,
                                       size_t capacity);

@@ -68,10 +68,29 @@ CRISK_API int crisk_lane_state_new(const crisk_bundle *bundle, crisk_lane_state 
 /* Frees a state. NULL is a no-op. */
 CRISK_API void crisk_lane_state_free(crisk_lane_state *state);
 
-/* Saves a state to `path` (JSON) / loads one saved for the same bundle policy. */
+/* Saves a state to `path` (JSON) / loads one saved for the same bundle policy. Saving
+ * writes a new temporary file beside `path` (mkstemp: a name planted there is never
+ * followed), fsyncs it, keeps the old `path` as `path`.prev (a hard link), renames the new
+ * file over `path` and fsyncs the directory, so a crash leaves the old or the new state,
+ * never part of one. Loading reads the file in place, in time and memory linear in its
+ * size. */
 CRISK_API int crisk_lane_state_save(const crisk_lane_state *state, const char *path,
                                     crisk_error *err);
 CRISK_API int crisk_lane_state_load(const crisk_bundle *bundle, const char *path,
+                                    crisk_lane_state **out, crisk_error *err);
+
+/* Opens the state file `path` for one run of a stream (what `crisk score --state` does):
+ * takes an exclusive lock on `path`.lock (created beside it, mode 0600, never through a
+ * symlink, never removed), which the state holds until crisk_lane_state_free, then loads
+ * `path` when it exists, else makes a fresh state. While the lock is held, every other
+ * crisk_lane_state_open of `path`, in this process or another, fails at once with
+ * CRISK_E_IO ("in use by another run"): two runs never both update one window (plain
+ * crisk_lane_state_load takes no lock). A file that exists but does not load is refused
+ * as crisk_lane_state_load refuses it, never replaced by a fresh state; docs/bundle.md,
+ * "Streaming state file", says how to recover. Save with crisk_lane_state_save(state,
+ * path), which replaces the file atomically and keeps the previous one as `path`.prev.
+ * Thread-safe for distinct states. */
+CRISK_API int crisk_lane_state_open(const crisk_bundle *bundle, const char *path,
                                     crisk_lane_state **out, crisk_error *err);
 
 /* The value of crisk_score_options.today that asks for the default. */

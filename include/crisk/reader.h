@@ -18,12 +18,27 @@
 extern "C" {
 #endif
 
+/* Numbers given as text.
+ *
+ * One grammar for every number crisk reads from text (declaration fields, extra columns,
+ * `crisk predict` cells): [+-](digits[.[digits]] | .digits)[(e|E)[+-]digits], at most
+ * 511 bytes, converted to the correctly rounded double whatever the process locale. No
+ * spaces, no thousands separators, no hex, no inf or nan (docs/schema.md, "Numbers").
+ */
+
+/* Converts the `len` bytes at `text` (no NUL needed) to `*out`. Returns 0, or
+ * CRISK_E_INPUT (not a number by the grammar, or beyond the range of a double; `err`
+ * quotes the text) or CRISK_E_INVALID_ARGUMENT (NULL `text` or `out`). Thread-safe. */
+CRISK_API int crisk_number_parse(const char *text, size_t len, double *out, crisk_error *err);
+
 /* CSV records.
  *
  * The reader pulls its input from a FILE* in fixed-size chunks and keeps only the record
  * being read, so its memory does not depend on the size of the file. It understands:
- *   - fields separated by commas, records ended by LF or CRLF (and by the end of the file);
- *   - quoted fields, holding commas, line breaks and doubled quotes ("" is one quote);
+ *   - fields separated by commas, records ended by LF, CRLF or a lone CR (and by the end
+ *     of the file); lines are counted by the same rule;
+ *   - quoted fields, holding commas, doubled quotes ("" is one quote) and, unless
+ *     opts.single_line, line breaks;
  *   - a UTF-8 byte order mark at the very start of the input, which is skipped.
  * An empty line (no characters at all) is not a record and is skipped. A quote inside an
  * unquoted field is kept as an ordinary character, as Python's csv module does. A NUL
@@ -31,8 +46,9 @@ extern "C" {
  * are errors, each naming the line.
  */
 
-/* The layout of crisk_csv_options this header declares (see crisk_load_options). */
-#define CRISK_CSV_OPTIONS_VERSION 1
+/* The layout of crisk_csv_options this header declares (see crisk_load_options). Version
+ * 1 lacks single_line (as 0); crisk_csv_options_init and crisk_csv_open take both. */
+#define CRISK_CSV_OPTIONS_VERSION 2
 
 /* How a reader reads. Initialise with crisk_csv_options_init(). */
 typedef struct crisk_csv_options {
@@ -45,11 +61,16 @@ typedef struct crisk_csv_options {
                                  CRISK_E_LIMIT error is returned once, the rest of its
                                  line is skipped, and reading goes on at the next line
                                  (for readers that reject bad records and continue). */
+    int single_line;          /* 0 (default): a quoted field may hold line breaks. 1: every
+                                 record is one line: a line break inside quotes is a
+                                 CRISK_E_FORMAT error naming the line, after which resync
+                                 goes on at the next line (a stray quote then costs one
+                                 line, never the lines after it). Since version 2. */
 } crisk_csv_options;
 
 typedef struct crisk_csv_reader crisk_csv_reader;
 
-/* Fills `opts` with the defaults above for `version`, which must be
+/* Fills `opts` with the defaults above for `version`, which must be 1 or
  * CRISK_CSV_OPTIONS_VERSION, and writes no field that version lacks. Returns 0, or
  * CRISK_E_INVALID_ARGUMENT (NULL, or a version this crisk does not know). Thread-safe. */
 CRISK_API int crisk_csv_options_init(crisk_csv_options *opts, unsigned int version);
@@ -93,15 +114,20 @@ CRISK_API void crisk_csv_free(crisk_csv_reader *reader);
  * unknown columns are ignored; a repeated column name is an error; a schema field with no
  * column is an error at the header when the field is required, else every row has it
  * missing. A row with a different number of fields than the header is rejected. Empty
- * lines are skipped and not counted. A malformed or over-long record is rejected and
- * reading resumes at the next line break (so a record broken inside a quoted field may
- * yield further rejects for its remaining lines, each counted).
+ * lines are skipped and not counted.
  *
- * JSON Lines: one JSON object per line (LF or CRLF; a UTF-8 byte order mark at the start
- * is skipped; blank lines are skipped and not counted). Keys are matched to schema fields
- * by name, unknown keys ignored; values are strings, numbers (written back with %.17g, so
- * the same double is parsed again) or null (missing). A nested value, a boolean, a
- * repeated key, a line that is not one JSON object, or an over-long line is rejected.
+ * In both formats a row is one physical line (ended by LF, CRLF or a lone CR): no field
+ * holds a line break. So every line but empty ones (JSON Lines: blank ones) is a row,
+ * appended or rejected with its own line number, and a malformed line (a quote left
+ * open, text after a closing quote, more than max_line_bytes) costs that line only:
+ * reading resumes at the next.
+ *
+ * JSON Lines: one JSON object per line (a UTF-8 byte order mark at the start is skipped;
+ * blank lines are skipped and not counted). Keys are matched to schema fields by name,
+ * unknown keys ignored; values are strings (with every byte they hold: an escaped NUL is
+ * refused), numbers (their literal text, as written: a 20-digit id keeps its digits) or
+ * null (missing). A nested value, a boolean, a repeated key, a line that is not one JSON
+ * object, or an over-long line is rejected.
  *
  * In both formats a record holding invalid UTF-8 is rejected, naming the byte offset.
  *
@@ -141,7 +167,7 @@ typedef struct crisk_decl_reject {
     uint64_t line;        /* 1-based line where the row starts */
     const char *reason;   /* NUL-terminated */
     const char *raw;      /* the row's text, cut to max_raw_bytes, invalid UTF-8 bytes
-                             replaced by '?'; NUL-terminated. JSON Lines: the line as
+                             and NUL bytes replaced by '?'; NUL-terminated. JSON Lines: the line as
                              read. CSV: the row's fields written back as one CSV record
                              (quoting normalised); empty for a record whose quoting or
                              length made it unreadable. Personal fields protected after

@@ -70,9 +70,13 @@ CRISK_API size_t crisk_batch_size(const crisk_batch *batch);
 /* Appends one declaration given as text, one value per schema field in field order
  * (`values[i]` of `lengths[i]` bytes; a NULL value, or an empty one, is missing).
  * `source_line` is where the row came from (a line number; 0 if none) and is kept for
- * messages. Numbers are parsed with the C locale; dates are ISO 8601 (YYYY-MM-DD, or
- * YYYYMMDD); HS codes keep their digits only (dots and spaces removed) and must have 2 to
- * 12 digits; text must be valid UTF-8 and no longer than the schema's max_field_bytes.
+ * messages. Numbers take the grammar of crisk_number_parse (crisk/reader.h); dates are
+ * ISO 8601 (YYYY-MM-DD, or YYYYMMDD); string values (identifiers and codes) are stored in
+ * their canonical form (full-width ASCII mapped to ASCII, ASCII white space trimmed,
+ * letters upper-cased; blank is missing; any other non-ASCII or control character
+ * refused: docs/schema.md); HS codes take that form, then keep their digits only (dots
+ * and spaces removed) and must have 2 to 12 digits. No value may be longer than the
+ * schema's max_field_bytes.
  * On a bad value the declaration is NOT added and CRISK_E_INPUT is returned, with `err`
  * naming the field, the value and the reason: the caller reports the row as rejected.
  * A missing required field is rejected the same way. */

@@ -127,7 +127,7 @@ void crisk_audit_key_free(crisk_audit_key *key)
     }
 }
 
-/* Writes the signed part of a checkpoint's text (its first four lines) to `buf`; returns
+/* Writes the signed part of a checkpoint's text (every line before "sig") to `buf`; returns
  * its length, or -1 when `capacity` is too small. */
 static int checkpoint_body(const crisk_checkpoint *cp, char *buf, size_t capacity)
 {
@@ -135,6 +135,9 @@ static int checkpoint_body(const crisk_checkpoint *cp, char *buf, size_t capacit
     crisk_hex_encode(cp->root, CRISK_HASH_SIZE, root);
     int n = snprintf(buf, capacity, "%s\nsize %" PRIu64 "\nroot %s\ntime %" PRId64 "\n",
                      checkpoint_magic, cp->tree_size, root, cp->timestamp);
+    if (n >= 0 && (size_t)n < capacity && cp->clock_behind != 0)
+        n += snprintf(buf + n, capacity - (size_t)n, "clock-behind %" PRId64 "\n",
+                      cp->clock_behind);
     return n < 0 || (size_t)n >= capacity ? -1 : n;
 }
 
@@ -204,49 +207,63 @@ static int parse_decimal(const char *text, size_t len, uint64_t *out)
     return 0;
 }
 
+/* The lines of a checkpoint's text form after the first, in order; "clock-behind" only
+ * when the writer's clock was behind the time it signed. */
+static const char *const line_keys[] = {"size ", "root ", "time ", "clock-behind ", "sig "};
+#define OPTIONAL_LINE 3
+
+/* Parses the value `s` (`len` bytes) of line `key` (an index into line_keys) into `out`.
+ * Returns 0 or -1. */
+static int parse_value(size_t key, const char *s, size_t len, crisk_checkpoint *out)
+{
+    uint64_t v = 0;
+    switch (key) {
+    case 0:
+        return parse_decimal(s, len, &out->tree_size);
+    case 1:
+        return len != 2 * CRISK_HASH_SIZE || crisk_hex_decode(s, CRISK_HASH_SIZE, out->root);
+    case 2:
+    case 3:
+        if (parse_decimal(s, len, &v) != 0 || (key == 3 && v == 0))
+            return -1;
+        *(key == 2 ? &out->timestamp : &out->clock_behind) = (int64_t)v;
+        return 0;
+    default:
+        return len != 2 * CRISK_SIGNATURE_SIZE ||
+               crisk_hex_decode(s, CRISK_SIGNATURE_SIZE, out->signature);
+    }
+}
+
 int crisk_checkpoint_parse(const char *text, size_t size, crisk_checkpoint *out,
                            crisk_error *err)
 {
-    static const char *const keys[] = {NULL, "size ", "root ", "time ", "sig "};
     if (!text || !out)
         return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "text and out must not be NULL");
     memset(out, 0, sizeof *out);
-    size_t pos = 0;
-    for (size_t line = 0; line < 5; line++) {
+    size_t pos = 0, key = 0;
+    for (size_t line = 1; key < sizeof line_keys / sizeof *line_keys; line++) {
         if (pos >= size)
-            return crisk__fail(err, CRISK_E_FORMAT, "checkpoint line %zu: missing", line + 1);
+            return crisk__fail(err, CRISK_E_FORMAT, "checkpoint line %zu: missing", line);
         const char *nl = memchr(text + pos, '\n', size - pos);
         size_t end = nl ? (size_t)(nl - text) : size, len = end - pos;
         const char *s = text + pos;
         pos = end + 1;
-        if (line == 0) {
+        if (line == 1) {
             if (len != strlen(checkpoint_magic) || memcmp(s, checkpoint_magic, len) != 0)
                 return crisk__fail(err, CRISK_E_FORMAT,
                                    "checkpoint line 1: not \"%s\"", checkpoint_magic);
             continue;
         }
-        size_t klen = strlen(keys[line]);
-        if (len < klen || memcmp(s, keys[line], klen) != 0)
+        size_t klen = strlen(line_keys[key]);
+        if (key == OPTIONAL_LINE && (len < klen || memcmp(s, line_keys[key], klen) != 0))
+            klen = strlen(line_keys[++key]);
+        if (len < klen || memcmp(s, line_keys[key], klen) != 0)
             return crisk__fail(err, CRISK_E_FORMAT, "checkpoint line %zu: expected \"%s...\"",
-                               line + 1, keys[line]);
-        s += klen;
-        len -= klen;
-        uint64_t v = 0;
-        int bad;
-        if (line == 1 || line == 3)
-            bad = parse_decimal(s, len, &v);
-        else if (line == 2)
-            bad = len != 2 * CRISK_HASH_SIZE || crisk_hex_decode(s, CRISK_HASH_SIZE, out->root);
-        else
-            bad = len != 2 * CRISK_SIGNATURE_SIZE ||
-                  crisk_hex_decode(s, CRISK_SIGNATURE_SIZE, out->signature);
-        if (bad)
-            return crisk__fail(err, CRISK_E_FORMAT, "checkpoint line %zu: bad %svalue",
-                               line + 1, keys[line]);
-        if (line == 1)
-            out->tree_size = v;
-        else if (line == 3)
-            out->timestamp = (int64_t)v;
+                               line, line_keys[key]);
+        if (parse_value(key, s + klen, len - klen, out) != 0)
+            return crisk__fail(err, CRISK_E_FORMAT, "checkpoint line %zu: bad %svalue", line,
+                               line_keys[key]);
+        key++;
     }
     if (pos < size)
         return crisk__fail(err, CRISK_E_FORMAT, "checkpoint: text after the signature line");

@@ -8,8 +8,10 @@
  *   header check (the first 4 bytes of SHA-256 of the 13 bytes before) |
  *   payload (length bytes: the entry, or the checkpoint's text form) |
  *   checksum (SHA-256 of everything before it in the record).
- * The header check tells a damaged length from a record cut short by a crash, so that
- * recovery never mistakes the middle of the log for its torn end.
+ * The header check tells a damaged length from a record cut short by a crash, and a
+ * record found intact inside what looks like a torn end tells an edited header from a
+ * crash (which leaves nothing after the record it cut), so that recovery never mistakes
+ * the middle of the log for its torn end.
  */
 #include "crisk.h"
 
@@ -37,13 +39,22 @@
 struct crisk_audit_log {
     int       fd;
     int       writable;      /* opened by crisk_audit_open(), not crisk_audit_open_read() */
+    int       group_commit;  /* appends wait for the next checkpoint's fsync */
+    int       unsynced;      /* records written since the last fsync */
+    int       failed;        /* a write or fsync failed: the handle takes no more */
+    unsigned char *staged;   /* group commit: whole records not yet written to the file */
+    size_t    staged_len, staged_cap;
+    off_t     written;       /* bytes of the file holding records: end - staged_len */
+    uint64_t  written_size;  /* entries in those bytes */
     char     *path;
     uint64_t  size;          /* entries */
     uint64_t  capacity;      /* entries the arrays below hold */
     unsigned char (*leaves)[CRISK_HASH_SIZE];
     uint64_t *offsets;       /* byte offset of each entry's record */
     off_t     end;           /* bytes of intact records, the header included */
+    uint64_t  torn;          /* bytes after them: a torn record (cut off when writable) */
     crisk__merkle_frontier frontier;
+    crisk__sha256 *hash;     /* the context every hash of this log goes through */
     size_t    num_checkpoints;
     crisk_checkpoint last;   /* the last checkpoint, when num_checkpoints > 0 */
 };
@@ -98,14 +109,16 @@ static int write_at(int fd, const void *buf, size_t n, off_t offset)
     return 0;
 }
 
-/* Fills the 17-byte record header at `h`. Returns 0 or CRISK_E_DEPENDENCY. */
-static int make_header(unsigned char h[HEADER_SIZE], int type, size_t length, uint64_t index)
+/* Fills the 17-byte record header at `h`, hashing with `hash`. Returns 0 or
+ * CRISK_E_DEPENDENCY. */
+static int make_header(crisk__sha256 *hash, unsigned char h[HEADER_SIZE], int type,
+                       size_t length, uint64_t index)
 {
     unsigned char check[CRISK_HASH_SIZE];
     h[0] = (unsigned char)type;
     put_be(h + 1, length, 4);
     put_be(h + 5, index, 8);
-    if (crisk__sha256_parts(-1, h, 13, NULL, 0, check) != 0)
+    if (crisk__sha256_with(hash, -1, h, 13, NULL, 0, check) != 0)
         return CRISK_E_DEPENDENCY;
     memcpy(h + 13, check, 4);
     return 0;
@@ -132,8 +145,8 @@ static int add_leaf(crisk_audit_log *log, const unsigned char *data, size_t size
     int rc = reserve(log, err);
     if (rc)
         return rc;
-    if (crisk_merkle_leaf_hash(data, size, log->leaves[log->size]) != 0 ||
-        crisk__merkle_frontier_push(&log->frontier, log->leaves[log->size]) != 0)
+    if (crisk__merkle_leaf_hash_with(log->hash, data, size, log->leaves[log->size]) != 0 ||
+        crisk__merkle_frontier_push(&log->frontier, log->hash, log->leaves[log->size]) != 0)
         return crisk__fail(err, CRISK_E_DEPENDENCY, "OpenSSL could not compute a SHA-256");
     log->offsets[log->size++] = (uint64_t)offset;
     return 0;
@@ -143,6 +156,7 @@ static int add_leaf(crisk_audit_log *log, const unsigned char *data, size_t size
 typedef struct scan_context {
     const crisk_audit_key *key;
     uint64_t checked_size;  /* entries covered by the last checkpoint that matched */
+    int bad_key;            /* a checkpoint's signature did not match `key` */
 } scan_context;
 
 /* Checks a stored checkpoint (text `text` of `len` bytes, in the record at `offset` whose
@@ -165,8 +179,10 @@ static int check_stored_checkpoint(crisk_audit_log *log, scan_context *ctx, cons
         return crisk__fail(err, CRISK_E_INTEGRITY,
                            "the checkpoint at byte %lld is older than the one before it: "
                            "checkpoints were reordered", (long long)offset);
-    if (ctx->key && (rc = crisk_checkpoint_verify(&cp, ctx->key, err)) != 0)
+    if (ctx->key && (rc = crisk_checkpoint_verify(&cp, ctx->key, err)) != 0) {
+        ctx->bad_key = 1;
         return crisk__fail_prefix(err, rc, "a checkpoint in the log");
+    }
     unsigned char root[CRISK_HASH_SIZE];
     if (crisk__merkle_frontier_root(&log->frontier, root) != 0)
         return crisk__fail(err, CRISK_E_DEPENDENCY, "OpenSSL could not compute a SHA-256");
@@ -218,7 +234,7 @@ static int scan_record(crisk_audit_log *log, scan_context *ctx, off_t offset,
                            (long long)offset);
     size_t length = (size_t)get_be(h + 1, 4);
     uint64_t index = get_be(h + 5, 8);
-    if (make_header(check, h[0], length, index) != 0)
+    if (make_header(log->hash, check, h[0], length, index) != 0)
         return crisk__fail(err, CRISK_E_DEPENDENCY, "OpenSSL could not compute a SHA-256");
     if (memcmp(check, h, HEADER_SIZE) != 0 ||
         (h[0] != TYPE_ENTRY && h[0] != TYPE_CHECKPOINT) || length == 0 ||
@@ -230,7 +246,12 @@ static int scan_record(crisk_audit_log *log, scan_context *ctx, off_t offset,
                            log->size);
     if (left < (off_t)(RECORD_OVERHEAD + length)) {
         *next = -1;
-        return 0;
+        if (index == log->size)
+            return 0;
+        return crisk__fail(err, CRISK_E_INTEGRITY,
+                           "%s: the record at byte %lld, cut short by the end of the file, "
+                           "says %" PRIu64 " where entry %" PRIu64 " belongs: it is no "
+                           "torn append", log->path, (long long)offset, index, log->size);
     }
     unsigned char *grown = realloc(*buf, RECORD_OVERHEAD + length);
     if (!grown)
@@ -241,7 +262,7 @@ static int scan_record(crisk_audit_log *log, scan_context *ctx, off_t offset,
         return crisk__fail(err, CRISK_E_IO, "%s: cannot read the record at byte %lld",
                            log->path, (long long)offset);
     unsigned char sum[CRISK_HASH_SIZE];
-    if (crisk__sha256_parts(-1, grown, HEADER_SIZE + length, NULL, 0, sum) != 0)
+    if (crisk__sha256_with(log->hash, -1, grown, HEADER_SIZE + length, NULL, 0, sum) != 0)
         return crisk__fail(err, CRISK_E_DEPENDENCY, "OpenSSL could not compute a SHA-256");
     if (memcmp(sum, grown + HEADER_SIZE + length, CRISK_HASH_SIZE) != 0)
         return crisk__fail(err, CRISK_E_INTEGRITY,
@@ -259,6 +280,70 @@ static int scan_record(crisk_audit_log *log, scan_context *ctx, off_t offset,
                            "%" PRIu64 " belongs: an entry was removed, inserted or reordered",
                            log->path, (long long)offset, index, log->size);
     return add_leaf(log, grown + HEADER_SIZE, length, offset, err);
+}
+
+/* Returns 1 when an intact record (header check, type, length and checksum all hold)
+ * starts at `p` in the `n` bytes at `buf`, 0 when none does, -1 when OpenSSL fails
+ * (hashing with `hash`). */
+static int intact_at(crisk__sha256 *hash, const unsigned char *buf, size_t n, size_t p)
+{
+    unsigned char h[HEADER_SIZE], sum[CRISK_HASH_SIZE];
+    if (n - p < RECORD_OVERHEAD || (buf[p] != TYPE_ENTRY && buf[p] != TYPE_CHECKPOINT) ||
+        buf[p + 1] > 1) /* a length of at most 2^24 */
+        return 0;
+    size_t length = (size_t)get_be(buf + p + 1, 4);
+    if (length == 0 ||
+        length > (buf[p] == TYPE_ENTRY ? CRISK_AUDIT_MAX_ENTRY : CRISK_CHECKPOINT_TEXT_MAX) ||
+        n - p < RECORD_OVERHEAD + length)
+        return 0;
+    if (make_header(hash, h, buf[p], length, get_be(buf + p + 5, 8)) != 0)
+        return -1;
+    if (memcmp(h, buf + p, HEADER_SIZE) != 0)
+        return 0;
+    if (crisk__sha256_with(hash, -1, buf + p, HEADER_SIZE + length, NULL, 0, sum) != 0)
+        return -1;
+    return memcmp(sum, buf + p + HEADER_SIZE + length, CRISK_HASH_SIZE) == 0;
+}
+
+/* Checks that the `file_size - offset` bytes from `offset`, which form no whole record,
+ * are what a crash leaves: at most one record's worth, holding no intact record after
+ * its first byte (an append writes records in order, so a crash cuts only the last one;
+ * an intact record inside means the header at `offset` was edited to swallow what
+ * follows it). Returns 0, or CRISK_E_INTEGRITY saying what recovery would have cut. */
+static int check_torn(const crisk_audit_log *log, off_t offset, off_t file_size,
+                      crisk_error *err)
+{
+    off_t left = file_size - offset;
+    if (left > (off_t)(RECORD_OVERHEAD + CRISK_AUDIT_MAX_ENTRY))
+        return crisk__fail(err, CRISK_E_INTEGRITY,
+                           "%s: %lld bytes after entry %" PRIu64 " at byte %lld form no "
+                           "record", log->path, (long long)left, log->size,
+                           (long long)offset);
+    unsigned char *buf = malloc((size_t)left);
+    if (!buf)
+        return crisk__fail(err, CRISK_E_NOMEM, "out of memory for %lld bytes", (long long)left);
+    int rc = read_at(log->fd, buf, (size_t)left, offset) != 0
+                 ? crisk__fail(err, CRISK_E_IO, "%s: cannot read byte %lld", log->path,
+                               (long long)offset)
+                 : 0;
+    for (size_t p = 1; rc == 0 && p < (size_t)left; p++) {
+        int found = intact_at(log->hash, buf, (size_t)left, p);
+        if (found < 0)
+            rc = crisk__fail(err, CRISK_E_DEPENDENCY, "OpenSSL could not compute a SHA-256");
+        else if (found)
+            rc = crisk__fail(err, CRISK_E_INTEGRITY,
+                             "%s: the record header at byte %lld (where entry %" PRIu64
+                             " or a checkpoint belongs) runs past the end of the file, but "
+                             "an intact %s record starts inside it at byte %lld: the header "
+                             "was edited, not torn by a crash (%lld bytes after the last "
+                             "valid record, %" PRIu64 " entries after the last checkpoint)",
+                             log->path, (long long)offset, log->size,
+                             buf[p] == TYPE_ENTRY ? "entry" : "checkpoint",
+                             (long long)(offset + (off_t)p), (long long)left,
+                             log->size - (log->num_checkpoints ? log->last.tree_size : 0));
+    }
+    free(buf);
+    return rc;
 }
 
 /* Reads and checks every record of the log open on log->fd, filling the in-memory tree;
@@ -284,12 +369,7 @@ static int scan_log(crisk_audit_log *log, scan_context *ctx, int *torn, crisk_er
         off_t next = 0;
         rc = scan_record(log, ctx, offset, st.st_size, &buf, &next, err);
         if (rc == 0 && next < 0) {
-            /* A crash cuts at most one record: anything longer is damage. */
-            if (st.st_size - offset > (off_t)(RECORD_OVERHEAD + CRISK_AUDIT_MAX_ENTRY))
-                rc = crisk__fail(err, CRISK_E_INTEGRITY,
-                                 "%s: %lld bytes after entry %" PRIu64 " at byte %lld form no "
-                                 "record", log->path, (long long)(st.st_size - offset),
-                                 log->size, (long long)offset);
+            rc = check_torn(log, offset, st.st_size, err);
             *torn = 1;
             break;
         }
@@ -297,6 +377,7 @@ static int scan_log(crisk_audit_log *log, scan_context *ctx, int *torn, crisk_er
     }
     free(buf);
     log->end = offset;
+    log->torn = (uint64_t)(st.st_size - offset);
     return rc;
 }
 
@@ -308,7 +389,10 @@ static crisk_audit_log *log_new(const char *path)
         return NULL;
     log->fd = -1;
     log->path = strdup(path);
-    if (!log->path) {
+    log->hash = crisk__sha256_new();
+    if (!log->path || !log->hash) {
+        crisk__sha256_free(log->hash);
+        free(log->path);
         free(log);
         return NULL;
     }
@@ -320,11 +404,20 @@ void crisk_audit_close(crisk_audit_log *log)
 {
     if (!log)
         return;
+    /* Group commit: entries after the last checkpoint reach the file, unsynced (a
+     * failure here goes unreported: only a checkpoint makes entries evidence). */
+    if (log->staged_len > 0 && write_at(log->fd, log->staged, log->staged_len,
+                                        log->written) != 0 &&
+        ftruncate(log->fd, log->written) != 0) {
+        /* Left as a torn end, which the next open cuts off. */
+    }
     if (log->fd >= 0)
         close(log->fd); /* also releases the record lock */
+    free(log->staged);
     free(log->leaves);
     free(log->offsets);
     free(log->path);
+    crisk__sha256_free(log->hash);
     free(log);
 }
 
@@ -364,7 +457,7 @@ static int start_file(crisk_audit_log *log, off_t size, crisk_error *err)
  * torn record) when `writable`, else read-only, checking stored checkpoints' signatures
  * with `key` when it is not NULL. Returns 0 with `*out` set, or an error code. */
 static int open_log(const char *path, int writable, const crisk_audit_key *key,
-                    crisk_audit_log **out, crisk_error *err)
+                    int group_commit, crisk_audit_log **out, crisk_error *err)
 {
     if (out)
         *out = NULL;
@@ -375,6 +468,7 @@ static int open_log(const char *path, int writable, const crisk_audit_key *key,
         return crisk__fail(err, CRISK_E_NOMEM, "out of memory");
     int rc = 0;
     log->writable = writable;
+    log->group_commit = group_commit;
     log->fd = writable ? open(path, O_RDWR | O_CREAT, 0644) : open(path, O_RDONLY);
     struct flock lock = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
     struct stat st;
@@ -386,9 +480,11 @@ static int open_log(const char *path, int writable, const crisk_audit_key *key,
     else if (writable && S_ISREG(st.st_mode) && st.st_size < MAGIC_SIZE)
         rc = start_file(log, st.st_size, err);
     int torn = 0;
-    scan_context ctx = {key, 0};
+    scan_context ctx = {key, 0, 0};
     if (rc == 0)
         rc = scan_log(log, &ctx, &torn, err);
+    if (rc == CRISK_E_INTEGRITY && writable && key && ctx.bad_key)
+        crisk__fail_prefix(err, rc, "the key does not match the log's checkpoints");
     /* Only a torn record after intact ones is cut off; on any other failure the file is
      * left exactly as it is. */
     if (rc == 0 && torn && writable &&
@@ -399,19 +495,46 @@ static int open_log(const char *path, int writable, const crisk_audit_key *key,
         crisk_audit_close(log);
         return rc;
     }
+    log->written = log->end;
+    log->written_size = log->size;
     *out = log;
     return 0;
 }
 
+int crisk_audit_open_options_init(crisk_audit_open_options *opts, unsigned int version)
+{
+    if (!opts || version != CRISK_AUDIT_OPEN_OPTIONS_VERSION)
+        return CRISK_E_INVALID_ARGUMENT;
+    opts->version = version;
+    opts->key = NULL;
+    opts->group_commit = 0;
+    return 0;
+}
+
+int crisk_audit_open_advanced(const char *path, const crisk_audit_open_options *opts,
+                              crisk_audit_log **out, crisk_error *err)
+{
+    crisk_audit_open_options defaults;
+    if (!opts) {
+        crisk_audit_open_options_init(&defaults, CRISK_AUDIT_OPEN_OPTIONS_VERSION);
+        opts = &defaults;
+    }
+    if (out)
+        *out = NULL;
+    int rc = crisk__options_version(opts->version, CRISK_AUDIT_OPEN_OPTIONS_VERSION,
+                                    "crisk_audit_open_options", err);
+    return rc ? rc : open_log(path, 1, opts->key, opts->group_commit, out, err);
+}
+
 int crisk_audit_open(const char *path, crisk_audit_log **out, crisk_error *err)
 {
-    return open_log(path, 1, NULL, out, err);
+    return crisk_audit_open_advanced(path, NULL, out, err);
 }
 
 int crisk_audit_open_read(const char *path, const crisk_audit_key *key,
                           crisk_audit_log **out, crisk_error *err)
 {
-    return open_log(path, 0, key, out, err);
+    return open_log(path, 0, key, 0, out, err);
 }
 
 uint64_t crisk_audit_size(const crisk_audit_log *log)
@@ -419,40 +542,84 @@ uint64_t crisk_audit_size(const crisk_audit_log *log)
     return log ? log->size : 0;
 }
 
-/* Writes one record (type, index, payload) at the end of the log and fsyncs it. On
- * failure the file is cut back to where it was. Returns 0 or an error code. */
-static int write_record(crisk_audit_log *log, int type, uint64_t index, const void *payload,
+uint64_t crisk_audit_torn_bytes(const crisk_audit_log *log)
+{
+    return log ? log->torn : 0;
+}
+
+/* Group commit writes staged records to the file once this many bytes wait. */
+#define STAGE_BYTES ((size_t)1 << 20)
+
+/* Adds one record (type, index, payload) to the staged records, at log->end. Returns 0
+ * or an error code. */
+static int stage_record(crisk_audit_log *log, int type, uint64_t index, const void *payload,
                         size_t length, crisk_error *err)
 {
     if (!log->writable)
         return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "%s: the log is open read-only",
                            log->path);
-    unsigned char *rec = malloc(RECORD_OVERHEAD + length);
-    if (!rec)
+    if (log->failed)
+        return crisk__fail(err, CRISK_E_IO, "%s: an earlier write or fsync failed: reopen "
+                           "the log", log->path);
+    size_t need = log->staged_len + RECORD_OVERHEAD + length;
+    if (crisk__grow((void **)&log->staged, &log->staged_cap, need, 1, 4096) != 0)
         return crisk__fail(err, CRISK_E_NOMEM, "out of memory for a record of %zu bytes",
                            length);
-    int rc = make_header(rec, type, length, index);
-    if (rc == 0) {
-        memcpy(rec + HEADER_SIZE, payload, length);
-        rc = crisk__sha256_parts(-1, rec, HEADER_SIZE + length, NULL, 0,
-                                 rec + HEADER_SIZE + length);
-    }
-    if (rc) {
-        free(rec);
-        return crisk__fail(err, rc, "OpenSSL could not compute a SHA-256");
-    }
-    if (write_at(log->fd, rec, RECORD_OVERHEAD + length, log->end) != 0 ||
-        fsync(log->fd) != 0) {
-        rc = crisk__fail(err, CRISK_E_IO, "%s: cannot append at byte %lld: %s", log->path,
-                         (long long)log->end, strerror(errno));
-        if (ftruncate(log->fd, log->end) != 0) {
-            /* Left as a torn record, which the next open cuts off. */
+    unsigned char *rec = log->staged + log->staged_len;
+    if (make_header(log->hash, rec, type, length, index) != 0)
+        return crisk__fail(err, CRISK_E_DEPENDENCY, "OpenSSL could not compute a SHA-256");
+    memcpy(rec + HEADER_SIZE, payload, length);
+    if (crisk__sha256_with(log->hash, -1, rec, HEADER_SIZE + length, NULL, 0,
+                           rec + HEADER_SIZE + length) != 0)
+        return crisk__fail(err, CRISK_E_DEPENDENCY, "OpenSSL could not compute a SHA-256");
+    log->staged_len = need;
+    log->end += (off_t)(RECORD_OVERHEAD + length);
+    return 0;
+}
+
+/* Drops the staged records after a failure: the log is what its file holds, and the
+ * handle takes no more. */
+static void forget_staged(crisk_audit_log *log)
+{
+    log->failed = 1;
+    log->size = log->written_size;
+    log->end = log->written;
+    log->staged_len = 0;
+}
+
+/* How far commit() takes the staged records. */
+enum { COMMIT_WRITE, COMMIT_SYNC };
+
+/* Writes the staged records at the end of the file and, for COMMIT_SYNC, fsyncs them.
+ * A failed write cuts the file back and forgets the staged entries (crisk_audit_size()
+ * then counts what the file holds); after any failure the handle takes no more. Returns
+ * 0 or CRISK_E_IO. */
+static int commit(crisk_audit_log *log, int how, crisk_error *err)
+{
+    if (log->staged_len > 0) {
+        if (write_at(log->fd, log->staged, log->staged_len, log->written) != 0) {
+            int saved = errno;
+            if (ftruncate(log->fd, log->written) != 0) {
+                /* Left as a torn end, which the next open cuts off. */
+            }
+            forget_staged(log);
+            return crisk__fail(err, CRISK_E_IO, "%s: cannot append at byte %lld: %s",
+                               log->path, (long long)log->written, strerror(saved));
         }
+        log->written = log->end;
+        log->written_size = log->size;
+        log->staged_len = 0;
+        log->unsynced = 1;
     }
-    free(rec);
-    if (rc == 0)
-        log->end += (off_t)(RECORD_OVERHEAD + length);
-    return rc;
+    if (how == COMMIT_SYNC && log->unsynced) {
+        if (fsync(log->fd) != 0) {
+            log->failed = 1;
+            return crisk__fail(err, CRISK_E_IO, "%s: cannot fsync the records before byte "
+                               "%lld: %s", log->path, (long long)log->written, strerror(errno));
+        }
+        log->unsynced = 0;
+    }
+    return 0;
 }
 
 int crisk_audit_append(crisk_audit_log *log, const void *data, size_t size, uint64_t *index,
@@ -465,12 +632,34 @@ int crisk_audit_append(crisk_audit_log *log, const void *data, size_t size, uint
     int rc = reserve(log, err);
     off_t offset = log->end;
     if (rc == 0)
-        rc = write_record(log, TYPE_ENTRY, log->size, data, size, err);
-    if (rc == 0)
-        rc = add_leaf(log, data, size, offset, err);
+        rc = stage_record(log, TYPE_ENTRY, log->size, data, size, err);
+    if (rc)
+        return rc;
+    if ((rc = add_leaf(log, data, size, offset, err)) != 0) {
+        forget_staged(log); /* a record staged for no entry must not reach the file */
+        return rc;
+    }
+    uint64_t appended = log->size - 1;
+    if (!log->group_commit)
+        rc = commit(log, COMMIT_SYNC, err);
+    else if (log->staged_len >= STAGE_BYTES)
+        rc = commit(log, COMMIT_WRITE, err);
     if (rc == 0 && index)
-        *index = log->size - 1;
+        *index = appended;
     return rc;
+}
+
+/* Refuses a key that did not sign the log's last checkpoint: checkpoints under two keys
+ * would fail verification under either. Returns 0 or CRISK_E_INTEGRITY. */
+static int check_same_key(const crisk_audit_log *log, const crisk_audit_key *key,
+                          crisk_error *err)
+{
+    if (log->num_checkpoints == 0 || crisk_checkpoint_verify(&log->last, key, NULL) == 0)
+        return 0;
+    return crisk__fail(err, CRISK_E_INTEGRITY,
+                       "%s: the key does not match the log's checkpoints (another key "
+                       "signed the last, of %" PRIu64 " entries): a log has one key; to "
+                       "change keys, start a new log", log->path, log->last.tree_size);
 }
 
 int crisk_audit_checkpoint(crisk_audit_log *log, const crisk_audit_key *key,
@@ -479,13 +668,26 @@ int crisk_audit_checkpoint(crisk_audit_log *log, const crisk_audit_key *key,
     if (!log || !key)
         return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "log and key must not be NULL");
     crisk_checkpoint cp = {.tree_size = log->size, .timestamp = timestamp};
+    /* Times never decrease in a log (its reader refuses that): a clock that stepped back
+     * holds the previous time, and the checkpoint says by how much it was behind. */
+    if (log->num_checkpoints > 0 && timestamp < log->last.timestamp) {
+        cp.timestamp = log->last.timestamp;
+        cp.clock_behind = log->last.timestamp - timestamp;
+    }
     if (crisk__merkle_frontier_root(&log->frontier, cp.root) != 0)
         return crisk__fail(err, CRISK_E_DEPENDENCY, "OpenSSL could not compute a SHA-256");
-    int rc = crisk__checkpoint_sign(&cp, key, err);
+    int rc = check_same_key(log, key, err);
+    if (rc == 0)
+        rc = crisk__checkpoint_sign(&cp, key, err);
+    /* The entries reach the disk before the checkpoint that covers them is written. */
+    if (rc == 0)
+        rc = commit(log, COMMIT_SYNC, err);
     char text[CRISK_CHECKPOINT_TEXT_MAX];
     int len = rc ? 0 : crisk_checkpoint_format(&cp, text, sizeof text);
     if (rc == 0)
-        rc = write_record(log, TYPE_CHECKPOINT, cp.tree_size, text, (size_t)len, err);
+        rc = stage_record(log, TYPE_CHECKPOINT, cp.tree_size, text, (size_t)len, err);
+    if (rc == 0)
+        rc = commit(log, COMMIT_SYNC, err);
     if (rc)
         return rc;
     log->last = cp;
@@ -517,6 +719,16 @@ int crisk_audit_root(const crisk_audit_log *log, uint64_t tree_size,
     return 0;
 }
 
+/* Reads `n` bytes of a record at byte `at` of the log: from the file, or from the staged
+ * records when they are not written yet. Returns 0 or -1. */
+static int read_record(const crisk_audit_log *log, void *buf, size_t n, off_t at)
+{
+    if (at < log->written)
+        return read_at(log->fd, buf, n, at);
+    memcpy(buf, log->staged + (at - log->written), n);
+    return 0;
+}
+
 int crisk_audit_read_entry(const crisk_audit_log *log, uint64_t index, void *buf,
                            size_t capacity, size_t *size, crisk_error *err)
 {
@@ -525,13 +737,13 @@ int crisk_audit_read_entry(const crisk_audit_log *log, uint64_t index, void *buf
                            PRIu64, index, log ? log->size : 0);
     unsigned char h[HEADER_SIZE];
     off_t at = (off_t)log->offsets[index];
-    if (read_at(log->fd, h, HEADER_SIZE, at) != 0)
+    if (read_record(log, h, HEADER_SIZE, at) != 0)
         return crisk__fail(err, CRISK_E_IO, "%s: cannot read entry %" PRIu64, log->path, index);
     *size = (size_t)get_be(h + 1, 4);
     if (*size > capacity)
         return crisk__fail(err, CRISK_E_LIMIT, "entry %" PRIu64 " has %zu bytes, more than %zu",
                            index, *size, capacity);
-    if (read_at(log->fd, buf, *size, at + HEADER_SIZE) != 0)
+    if (read_record(log, buf, *size, at + HEADER_SIZE) != 0)
         return crisk__fail(err, CRISK_E_IO, "%s: cannot read entry %" PRIu64, log->path, index);
     return 0;
 }
@@ -565,28 +777,29 @@ int crisk_audit_consistency_proof(const crisk_audit_log *log, uint64_t old_size,
     return 0;
 }
 
-/* Checks a checkpoint kept outside the log against the log: its signature (with `key`),
- * that the log still has its entries, and its root. Returns 0 or CRISK_E_INTEGRITY. */
-static int check_trusted(const crisk_audit_log *log, const crisk_audit_key *key,
-                         const crisk_checkpoint *trusted, crisk_error *err)
+int crisk_audit_check_checkpoint(const crisk_audit_log *log, const crisk_audit_key *key,
+                                 const crisk_checkpoint *trusted, crisk_error *err)
 {
+    if (!log || !trusted)
+        return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "log and checkpoint must not be NULL");
     int rc;
     if (key && (rc = crisk_checkpoint_verify(trusted, key, err)) != 0)
         return crisk__fail_prefix(err, rc, "the given checkpoint");
+    /* Fewer entries, or other ones: the file alone cannot tell a cut from a swap. */
     if (trusted->tree_size > log->size)
         return crisk__fail(err, CRISK_E_INTEGRITY,
-                           "%s: the log has %" PRIu64 " entries, fewer than the %" PRIu64
-                           " of the given checkpoint: entries %" PRIu64 " to %" PRIu64
-                           " were removed", log->path, log->size, trusted->tree_size,
-                           log->size, trusted->tree_size - 1);
+                           "%s: the log does not extend the given checkpoint: it holds %"
+                           PRIu64 " entries, the checkpoint signs %" PRIu64 " (cut short, "
+                           "or another log)", log->path, log->size, trusted->tree_size);
     unsigned char root[CRISK_HASH_SIZE];
     if ((rc = crisk_audit_root(log, trusted->tree_size, root, err)) != 0)
         return rc;
     if (memcmp(root, trusted->root, CRISK_HASH_SIZE) != 0)
         return crisk__fail(err, CRISK_E_INTEGRITY,
-                           "%s: the first %" PRIu64 " entries do not have the given "
-                           "checkpoint's root: the log was rewritten (its own checkpoints "
-                           "were replaced too)", log->path, trusted->tree_size);
+                           "%s: the log does not extend the given checkpoint: its first %"
+                           PRIu64 " entries do not have the checkpoint's root (rewritten, "
+                           "its own checkpoints replaced too, or another log)", log->path,
+                           trusted->tree_size);
     return 0;
 }
 
@@ -595,9 +808,9 @@ int crisk_audit_verify(const char *path, const crisk_audit_key *key,
                        size_t *checkpoints, crisk_error *err)
 {
     crisk_audit_log *log = NULL;
-    int rc = open_log(path, 0, key, &log, err);
+    int rc = open_log(path, 0, key, 0, &log, err);
     if (rc == 0 && trusted)
-        rc = check_trusted(log, key, trusted, err);
+        rc = crisk_audit_check_checkpoint(log, key, trusted, err);
     if (rc == 0 && entries)
         *entries = log->size;
     if (rc == 0 && checkpoints)

@@ -19,6 +19,12 @@ static int node_hash(const unsigned char left[CRISK_HASH_SIZE],
     return crisk__sha256_parts(0x01, left, CRISK_HASH_SIZE, right, CRISK_HASH_SIZE, out);
 }
 
+int crisk__merkle_leaf_hash_with(crisk__sha256 *h, const void *data, size_t size,
+                                 unsigned char out[CRISK_HASH_SIZE])
+{
+    return crisk__sha256_with(h, 0x00, data, size, NULL, 0, out);
+}
+
 /* Returns the largest power of two smaller than `n` (n >= 2): RFC 6962's split point k. */
 static uint64_t split_point(uint64_t n)
 {
@@ -30,7 +36,7 @@ static uint64_t split_point(uint64_t n)
 
 int crisk_merkle_leaf_hash(const void *data, size_t size, unsigned char out[CRISK_HASH_SIZE])
 {
-    return crisk__sha256_parts(0x00, data, size, NULL, 0, out);
+    return crisk__merkle_leaf_hash_with(NULL, data, size, out);
 }
 
 void crisk__merkle_frontier_init(crisk__merkle_frontier *f)
@@ -38,14 +44,15 @@ void crisk__merkle_frontier_init(crisk__merkle_frontier *f)
     f->top = 0;
 }
 
-int crisk__merkle_frontier_push(crisk__merkle_frontier *f,
+int crisk__merkle_frontier_push(crisk__merkle_frontier *f, crisk__sha256 *h,
                                 const unsigned char leaf[CRISK_HASH_SIZE])
 {
     memcpy(f->hash[f->top], leaf, CRISK_HASH_SIZE);
     f->count[f->top++] = 1;
     /* Two subtrees of one size merge at once, so at most one of each size remains. */
     while (f->top >= 2 && f->count[f->top - 2] == f->count[f->top - 1]) {
-        if (node_hash(f->hash[f->top - 2], f->hash[f->top - 1], f->hash[f->top - 2]) != 0)
+        if (crisk__sha256_with(h, 0x01, f->hash[f->top - 2], CRISK_HASH_SIZE,
+                               f->hash[f->top - 1], CRISK_HASH_SIZE, f->hash[f->top - 2]) != 0)
             return CRISK_E_DEPENDENCY;
         f->count[f->top - 2] *= 2;
         f->top--;
@@ -72,7 +79,7 @@ int crisk__merkle_root(const unsigned char (*leaves)[CRISK_HASH_SIZE], uint64_t 
     crisk__merkle_frontier f;
     crisk__merkle_frontier_init(&f);
     for (uint64_t i = lo; i < hi; i++)
-        if (crisk__merkle_frontier_push(&f, leaves[i]) != 0)
+        if (crisk__merkle_frontier_push(&f, NULL, leaves[i]) != 0)
             return CRISK_E_DEPENDENCY;
     return crisk__merkle_frontier_root(&f, out);
 }

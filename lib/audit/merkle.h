@@ -6,6 +6,7 @@
 #define CRISK_MERKLE_H
 
 #include "crisk.h"
+#include "common/digest.h"
 
 #include <stdint.h>
 
@@ -20,9 +21,14 @@ typedef struct crisk__merkle_frontier {
 /* Empties `f`. */
 void crisk__merkle_frontier_init(crisk__merkle_frontier *f);
 
-/* Adds the leaf with hash `leaf` to the right of `f`. Returns 0 or CRISK_E_DEPENDENCY. */
-int crisk__merkle_frontier_push(crisk__merkle_frontier *f,
+/* Adds the leaf with hash `leaf` to the right of `f`, hashing with `h` (NULL: a context
+ * per hash). Returns 0 or CRISK_E_DEPENDENCY. */
+int crisk__merkle_frontier_push(crisk__merkle_frontier *f, crisk__sha256 *h,
                                 const unsigned char leaf[CRISK_HASH_SIZE]);
+
+/* crisk_merkle_leaf_hash() with the SHA-256 context `h` (NULL: one for this hash). */
+int crisk__merkle_leaf_hash_with(crisk__sha256 *h, const void *data, size_t size,
+                                 unsigned char out[CRISK_HASH_SIZE]);
 
 /* Writes the RFC 6962 root of the leaves pushed to `f` to `out`. Returns 0 or
  * CRISK_E_DEPENDENCY. */

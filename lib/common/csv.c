@@ -8,6 +8,7 @@
 #include "common/grow.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,12 +51,14 @@ struct crisk_csv_reader {
 /* Fills `opts` with the default chunk size and record limit. */
 int crisk_csv_options_init(crisk_csv_options *opts, unsigned int version)
 {
-    if (!opts || version != CRISK_CSV_OPTIONS_VERSION)
+    if (!opts || version < 1 || version > CRISK_CSV_OPTIONS_VERSION)
         return CRISK_E_INVALID_ARGUMENT;
     opts->version = version;
     opts->chunk_bytes = DEFAULT_CHUNK_BYTES;
     opts->max_record_bytes = DEFAULT_MAX_RECORD_BYTES;
     opts->resync = 0;
+    if (version >= 2)
+        opts->single_line = 0;
     return 0;
 }
 
@@ -73,8 +76,10 @@ int crisk_csv_open(FILE *f, const crisk_csv_options *opts, crisk_csv_reader **ou
     *out = NULL;
     if (!f)
         return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "the input stream is NULL");
-    int rc = crisk__options_version(opts->version, CRISK_CSV_OPTIONS_VERSION,
-                                    "crisk_csv_options", err);
+    /* Version 1, the layout without single_line, is read as well. */
+    int rc = opts->version == 1 ? 0 : crisk__options_version(opts->version,
+                                                            CRISK_CSV_OPTIONS_VERSION,
+                                                            "crisk_csv_options", err);
     if (rc)
         return rc;
     if (opts->chunk_bytes == 0 || opts->max_record_bytes == 0)
@@ -84,7 +89,10 @@ int crisk_csv_open(FILE *f, const crisk_csv_options *opts, crisk_csv_reader **ou
     if (!r)
         return crisk__fail(err, CRISK_E_NOMEM, "out of memory for a CSV reader");
     r->f = f;
-    r->opts = *opts;
+    if (opts->version == 1)
+        memcpy(&r->opts, opts, offsetof(crisk_csv_options, single_line));
+    else
+        r->opts = *opts;
     /* Three bytes at least, so that a byte order mark can be seen in one chunk. */
     if (r->opts.chunk_bytes < 3)
         r->opts.chunk_bytes = 3;
@@ -231,8 +239,11 @@ static void put_run(crisk_csv_reader *r, const unsigned char *stop)
 /* Bytes that end a run of plain text outside quotes: the separator, line breaks, NUL. */
 static const unsigned char stop_unquoted[256] = {['\0'] = 1, [','] = 1, ['\n'] = 1,
                                                  ['\r'] = 1};
-/* Bytes that end a run of text inside quotes: the quote, a line break (counted), NUL. */
+/* Bytes that end a run of text inside quotes: the quote, a line break (counted), NUL; a
+ * CR too where it ends single-line records. */
 static const unsigned char stop_quoted[256] = {['\0'] = 1, ['"'] = 1, ['\n'] = 1};
+static const unsigned char stop_quoted_line[256] = {['\0'] = 1, ['"'] = 1, ['\n'] = 1,
+                                                    ['\r'] = 1};
 
 /* Ends the current field: terminates it and remembers where it starts. `field_start` is
  * its offset in the record. Returns 0 or a negative code. */
@@ -270,18 +281,30 @@ static int publish(crisk_csv_reader *r, const char ***fields, size_t *nfields,
     return 1;
 }
 
-/* Handles a CR outside quotes: a CRLF (or a CR at the end of the input) is a line break,
- * reported as '\n'; any other CR is an ordinary character, returned as is with the byte
- * after it left unread. Returns the byte to process, or BYTE_ERROR. */
+/* Handles a CR outside quotes (or inside them, for single-line records): a CRLF or a
+ * lone CR is one line break, reported as '\n', with the byte after a lone CR left
+ * unread. Returns '\n', or BYTE_ERROR. */
 static int fold_crlf(crisk_csv_reader *r)
 {
     int c = next_byte(r);
-    if (c == '\n' || c == BYTE_EOF)
-        return '\n';
     if (c == BYTE_ERROR)
         return BYTE_ERROR;
-    r->chunk_pos--; /* the byte just read came from the current chunk */
-    return '\r';
+    if (c != '\n' && c != BYTE_EOF)
+        r->chunk_pos--; /* the byte just read came from the current chunk */
+    return r->last = '\n';
+}
+
+/* Fails the current record of a single-line reader on a line break inside quotes: the
+ * message names the line, and the line break is counted, so that resync goes on at the
+ * next line. Returns CRISK_E_FORMAT. */
+static int break_in_quotes(crisk_csv_reader *r, crisk_error *err)
+{
+    char what[128];
+    snprintf(what, sizeof what, "quoted field %zu is not closed at the end of the line "
+             "(a field holds no line break)", r->nstarts + 1);
+    int rc = fail(r, err, CRISK_E_FORMAT, what);
+    r->line++;
+    return rc;
 }
 
 /* The fast path for a field that starts unquoted and ends within the chunk (most do):
@@ -361,7 +384,7 @@ int crisk_csv_next(crisk_csv_reader *r, const char ***fields, size_t *nfields,
             }
         }
         int c = next_byte(r);
-        if (c == '\r' && state != QUOTED)
+        if (c == '\r' && (state != QUOTED || r->opts.single_line))
             c = fold_crlf(r);
         if (c == BYTE_ERROR)
             return fail(r, err, CRISK_E_IO, strerror(errno));
@@ -388,6 +411,8 @@ int crisk_csv_next(crisk_csv_reader *r, const char ***fields, size_t *nfields,
             rc = end_field(r, field_start, err);
             return rc ? rc : publish(r, fields, nfields, err);
         }
+        if (c == '\n' && r->opts.single_line)
+            return break_in_quotes(r, err);
         if (c == '\n')
             r->line++;
         any = 1;
@@ -412,7 +437,7 @@ int crisk_csv_next(crisk_csv_reader *r, const char ***fields, size_t *nfields,
             if (c == '"')
                 state = QUOTE_SEEN;
             else if ((rc = put(r, (char)c, err)) == 0)
-                put_run(r, stop_quoted);
+                put_run(r, r->opts.single_line ? stop_quoted_line : stop_quoted);
             break;
         case QUOTE_SEEN:
             if (c == '"') {

@@ -8,21 +8,67 @@
 #include <openssl/evp.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+struct crisk__sha256 {
+    EVP_MD     *md;   /* fetched once */
+    EVP_MD_CTX *ctx;  /* re-initialised for each hash */
+};
+
+crisk__sha256 *crisk__sha256_new(void)
+{
+    crisk__sha256 *h = malloc(sizeof *h);
+    if (!h)
+        return NULL;
+    h->md = EVP_MD_fetch(NULL, "SHA256", NULL);
+    h->ctx = EVP_MD_CTX_new();
+    if (!h->md || !h->ctx) {
+        crisk__sha256_free(h);
+        return NULL;
+    }
+    return h;
+}
+
+void crisk__sha256_free(crisk__sha256 *h)
+{
+    if (h) {
+        EVP_MD_CTX_free(h->ctx);
+        EVP_MD_free(h->md);
+        free(h);
+    }
+}
+
+/* Hashes prefix || a || b with `ctx` and `md`. Returns 0 or CRISK_E_DEPENDENCY. */
+static int hash_parts(EVP_MD_CTX *ctx, const EVP_MD *md, int prefix, const void *a,
+                      size_t a_size, const void *b, size_t b_size,
+                      unsigned char out[CRISK__SHA256_SIZE])
+{
+    unsigned char p = (unsigned char)prefix;
+    unsigned int len = 0;
+    int ok = ctx && EVP_DigestInit_ex(ctx, md, NULL) == 1 &&
+             (prefix < 0 || EVP_DigestUpdate(ctx, &p, 1) == 1) &&
+             (a_size == 0 || EVP_DigestUpdate(ctx, a, a_size) == 1) &&
+             (b_size == 0 || EVP_DigestUpdate(ctx, b, b_size) == 1) &&
+             EVP_DigestFinal_ex(ctx, out, &len) == 1 && len == CRISK__SHA256_SIZE;
+    return ok ? 0 : CRISK_E_DEPENDENCY;
+}
+
+int crisk__sha256_with(crisk__sha256 *h, int prefix, const void *a, size_t a_size,
+                       const void *b, size_t b_size, unsigned char out[CRISK__SHA256_SIZE])
+{
+    if (h)
+        return hash_parts(h->ctx, h->md, prefix, a, a_size, b, b_size, out);
+    return crisk__sha256_parts(prefix, a, a_size, b, b_size, out);
+}
 
 int crisk__sha256_parts(int prefix, const void *a, size_t a_size, const void *b,
                         size_t b_size, unsigned char out[CRISK__SHA256_SIZE])
 {
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    unsigned char p = (unsigned char)prefix;
-    unsigned int len = 0;
-    int ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
-             (prefix < 0 || EVP_DigestUpdate(ctx, &p, 1) == 1) &&
-             (a_size == 0 || EVP_DigestUpdate(ctx, a, a_size) == 1) &&
-             (b_size == 0 || EVP_DigestUpdate(ctx, b, b_size) == 1) &&
-             EVP_DigestFinal_ex(ctx, out, &len) == 1 && len == CRISK__SHA256_SIZE;
+    int rc = hash_parts(ctx, EVP_sha256(), prefix, a, a_size, b, b_size, out);
     EVP_MD_CTX_free(ctx);
-    return ok ? 0 : CRISK_E_DEPENDENCY;
+    return rc;
 }
 
 /* Feeds the size (8 bytes, big-endian) and bytes of the file at `path` to `ctx`. Returns 0

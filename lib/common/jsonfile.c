@@ -19,15 +19,23 @@ int crisk__json_read_file(const char *path, size_t max_bytes, cJSON **out, crisk
     int rc = crisk__read_file(path, max_bytes, &data, &size, err);
     if (rc)
         return rc;
+    rc = crisk__json_parse_text(path, (const char *)data, size, out, err);
+    free(data);
+    return rc;
+}
+
+int crisk__json_parse_text(const char *path, const char *data, size_t size, cJSON **out,
+                           crisk_error *err)
+{
     const char *end = NULL;
+    *out = NULL;
     /* cJSON bounds its own nesting (CJSON_NESTING_LIMIT), so hostile depth cannot
      * exhaust the stack here. */
-    cJSON *root = cJSON_ParseWithLengthOpts((const char *)data, size, &end, 0);
-    size_t at = end ? (size_t)(end - (const char *)data) : 0;
+    cJSON *root = cJSON_ParseWithLengthOpts(data, size, &end, 0);
+    size_t at = end ? (size_t)(end - data) : 0;
     if (root)
         while (at < size && strchr(" \t\r\n", data[at]) && data[at] != '\0')
             at++;
-    free(data);
     if (!root)
         return crisk__fail(err, CRISK_E_FORMAT, "%s: invalid JSON at byte %zu", path, at);
     if (at < size) {

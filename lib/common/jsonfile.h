@@ -15,6 +15,11 @@
  * the syntax error) / CRISK_E_NOMEM, the message starting with `path`. */
 int crisk__json_read_file(const char *path, size_t max_bytes, cJSON **out, crisk_error *err);
 
+/* Parses the `size` bytes at `data` (read from `path`, for messages) as
+ * crisk__json_read_file does. */
+int crisk__json_parse_text(const char *path, const char *data, size_t size, cJSON **out,
+                           crisk_error *err);
+
 /* Refuses, in JSON object `obj`, a key not in the NULL-terminated `allowed` list or a key
  * given twice (CRISK_E_FORMAT, the message starting with `where`), so that a misspelt
  * key never silently drops a setting. Returns 0 when every key is allowed and distinct. */

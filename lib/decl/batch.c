@@ -3,21 +3,19 @@
  * each value against its field's type as it is stored, so that a bad row is refused
  * with its field, value and reason instead of being dropped.
  */
+#include "common/canon.h"
 #include "common/date.h"
 #include "common/error.h"
 #include "common/grow.h"
+#include "common/number.h"
 #include "decl/batch.h"
 #include "decl/field_range.h"
 #include "decl/types.h"
-#include "common/short_copy.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* The longest number text accepted (a number needs no more; longer is refused). */
-#define MAX_NUMBER_TEXT 511
 
 /* Creates an empty batch for `schema`; returns 0 or CRISK_E_NOMEM. */
 int crisk_batch_new(const crisk_schema *schema, crisk_batch **out, crisk_error *err)
@@ -147,150 +145,33 @@ static int grow_rows(crisk_batch *b)
     return 0;
 }
 
-/* Appends `len` bytes to column `c`'s arena and records them as row `row`'s value.
- * Returns 0, or CRISK_E_NOMEM / CRISK_E_LIMIT (a column's text beyond 4 GiB). */
-static int store_text(crisk__batch_column *c, size_t row, const char *text, size_t len)
+/* What store_code() returns besides 0 and negative codes. */
+#define CODE_BLANK   1  /* nothing but white space: the value is missing */
+#define CODE_REFUSED 2  /* no canonical form: the reason is in `why` */
+
+/* Stores the canonical form (common/canon.h) of `v` (`len` bytes), an HS code when `hs`
+ * else an identifier or code, as row `row`'s value of column `c`, written straight into
+ * the column's arena. Returns 0, CODE_BLANK (stored as missing), CODE_REFUSED, or
+ * CRISK_E_NOMEM / CRISK_E_LIMIT. */
+static int store_code(crisk__batch_column *c, size_t row, const char *v, size_t len, int hs,
+                      char *why)
 {
-    if (c->arena_len + len > UINT32_MAX - 1)
+    size_t room = len + 13; /* an HS code's 12 digits and NUL, whatever its text */
+    if (c->arena_len + room > UINT32_MAX - 1)
         return CRISK_E_LIMIT;
-    if (crisk__grow((void **)&c->arena, &c->arena_cap, c->arena_len + len, 1, 4096))
+    if (crisk__grow((void **)&c->arena, &c->arena_cap, c->arena_len + room, 1, 4096))
         return CRISK_E_NOMEM;
-    crisk__short_copy(c->arena + c->arena_len, text, len);
+    char *out = c->arena + c->arena_len;
+    size_t n;
+    if (hs ? crisk__canon_hs(v, len, 2, out, &n, why) : crisk__canon_code(v, len, out, &n, why))
+        return CODE_REFUSED;
+    if (n == 0) {
+        c->text[row].len = CRISK__TEXT_MISSING;
+        return CODE_BLANK;
+    }
     c->text[row].off = (uint32_t)c->arena_len;
-    c->text[row].len = (uint32_t)len;
-    c->arena_len += len;
-    return 0;
-}
-
-/* Returns 1 when the `len` bytes at `p` are valid UTF-8 (no overlong forms, surrogates
- * or code points beyond U+10FFFF) without a NUL byte, 2 when they are valid UTF-8 with a
- * NUL byte, 0 when they are not valid UTF-8. One pass for both checks. */
-static int valid_utf8(const unsigned char *p, size_t len)
-{
-    size_t i = 0;
-    int nul = 0;
-    while (i < len) {
-        /* ASCII runs without NUL, 8 bytes at a time (a byte b is 0 or >= 0x80 when
-         * (b - 1) & ~b has its top bit, or b has its own). */
-        while (i + 8 <= len) {
-            uint64_t w;
-            memcpy(&w, p + i, 8);
-            if ((w | ((w - 0x0101010101010101ull) & ~w)) & 0x8080808080808080ull)
-                break;
-            i += 8;
-        }
-        if (i >= len)
-            break;
-        unsigned c = p[i];
-        if (c < 0x80) {
-            nul |= c == 0;
-            i++;
-            continue;
-        }
-        size_t n;
-        unsigned lo = 0x80, hi = 0xbf; /* allowed range of the second byte */
-        if (c >= 0xc2 && c <= 0xdf)
-            n = 1;
-        else if (c >= 0xe0 && c <= 0xef) {
-            n = 2;
-            if (c == 0xe0)
-                lo = 0xa0;
-            else if (c == 0xed)
-                hi = 0x9f;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            n = 3;
-            if (c == 0xf0)
-                lo = 0x90;
-            else if (c == 0xf4)
-                hi = 0x8f;
-        } else
-            return 0;
-        if (i + n >= len)
-            return 0;
-        if (p[i + 1] < lo || p[i + 1] > hi)
-            return 0;
-        for (size_t k = 2; k <= n; k++)
-            if ((p[i + k] & 0xc0) != 0x80)
-                return 0;
-        i += n + 1;
-    }
-    return nul ? 2 : 1;
-}
-
-/* Converts `len` bytes of decimal text to a double in `*out`: [+-]digits[.digits][e[+-]
- * digits]. Exact cases (at most 19 significant digits forming an integer up to 2^53,
- * power of ten up to 22) are computed directly (correctly rounded, as Clinger showed);
- * others go through strtod under the C locale. Returns 0, or -1 (not a number) / -2
- * (beyond the double range). */
-static int parse_number(const crisk_batch *b, const char *s, size_t len, double *out)
-{
-    static const double pow10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
-                                   1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19,
-                                   1e20, 1e21, 1e22};
-    size_t i = 0;
-    int neg = 0, sig = 0, dropped = 0, digits = 0;
-    long exp10 = 0;
-    uint64_t m = 0;
-    if (i < len && (s[i] == '+' || s[i] == '-'))
-        neg = s[i++] == '-';
-    for (; i < len && s[i] >= '0' && s[i] <= '9'; i++, digits++) {
-        if (sig < 19) {
-            m = m * 10 + (uint64_t)(s[i] - '0');
-            sig += m != 0;
-        } else {
-            exp10++;
-            dropped |= s[i] != '0';
-        }
-    }
-    if (i < len && s[i] == '.') {
-        for (i++; i < len && s[i] >= '0' && s[i] <= '9'; i++, digits++) {
-            if (sig < 19) {
-                m = m * 10 + (uint64_t)(s[i] - '0');
-                sig += m != 0;
-                exp10--;
-            } else {
-                dropped |= s[i] != '0';
-            }
-        }
-    }
-    if (digits == 0)
-        return -1;
-    if (i < len && (s[i] == 'e' || s[i] == 'E')) {
-        int eneg = 0;
-        long e = 0;
-        i++;
-        if (i < len && (s[i] == '+' || s[i] == '-'))
-            eneg = s[i++] == '-';
-        if (i == len || s[i] < '0' || s[i] > '9')
-            return -1;
-        for (; i < len && s[i] >= '0' && s[i] <= '9'; i++)
-            if (e < 100000)
-                e = e * 10 + (s[i] - '0');
-        exp10 += eneg ? -e : e;
-    }
-    if (i != len)
-        return -1;
-    double v;
-    if (m == 0) {
-        v = 0.0;
-    } else if (!dropped && m <= (1ull << 53) && exp10 >= -22 && exp10 <= 22) {
-        v = exp10 < 0 ? (double)m / pow10[-exp10] : (double)m * pow10[exp10];
-    } else {
-        char buf[MAX_NUMBER_TEXT + 1];
-        if (len > MAX_NUMBER_TEXT)
-            return -1;
-        memcpy(buf, s, len);
-        buf[len] = '\0';
-        /* strtod follows the thread's locale: make it the C locale for this call. */
-        locale_t old = uselocale(b->c_locale);
-        v = strtod(buf, NULL);
-        uselocale(old);
-        if (!isfinite(v))
-            return -2;
-        *out = v;
-        return 0;
-    }
-    *out = neg ? -v : v;
+    c->text[row].len = (uint32_t)n;
+    c->arena_len += n;
     return 0;
 }
 
@@ -343,42 +224,21 @@ static int store_value(crisk_batch *b, size_t i, size_t row, const char *v, size
     const crisk__schema_field *f = &b->schema->fields[i];
     crisk__batch_column *c = &b->cols[i];
     const char *reason = NULL;
-    char shown[72], why[128];
+    char shown[72], why[128]; /* the reason of the canonical form or of the field's range */
     int rc = 0;
     switch (f->type) {
     case CRISK_FIELD_STRING:
-        switch (valid_utf8((const unsigned char *)v, len)) {
-        case 0:
-            reason = "is not valid UTF-8";
-            break;
-        case 2:
-            reason = "contains a NUL byte"; /* the schema file could not keep it */
-            break;
-        default:
-            rc = store_text(c, row, v, len);
-        }
+    case CRISK_FIELD_HS_CODE:
+        rc = store_code(c, row, v, len, f->type == CRISK_FIELD_HS_CODE, why);
+        if (rc == CODE_REFUSED)
+            reason = why;
+        else if (rc == CODE_BLANK && f->required)
+            reason = "is blank, and the field is required";
+        if (rc == CODE_BLANK || rc == CODE_REFUSED)
+            rc = 0;
         break;
-    case CRISK_FIELD_HS_CODE: {
-        char digits[16];
-        size_t n = 0;
-        for (size_t k = 0; k < len && !reason; k++) {
-            if (v[k] >= '0' && v[k] <= '9') {
-                if (n == 12)
-                    reason = "has more than 12 digits; an HS code has 2 to 12";
-                else
-                    digits[n++] = v[k];
-            } else if (v[k] != '.' && v[k] != ' ') {
-                reason = "is not an HS code (digits, dots and spaces only)";
-            }
-        }
-        if (!reason && n < 2)
-            reason = "has fewer than 2 digits; an HS code has 2 to 12";
-        if (!reason)
-            rc = store_text(c, row, digits, n);
-        break;
-    }
     case CRISK_FIELD_NUMBER: {
-        int r = parse_number(b, v, len, &c->num[row]);
+        int r = crisk__number_parse(v, len, b->c_locale, &c->num[row]);
         if (r)
             reason = r == -1 ? "is not a number" : "is beyond the range of a double";
         else

@@ -6,6 +6,7 @@
  * of their values made loading cost more than scoring a large file. Strict: every error
  * names its JSON path.
  */
+#include "common/canon.h"
 #include "common/error.h"
 #include "common/jsonpull.h"
 #include "decl/fitted.h"
@@ -19,6 +20,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* Why a fitted key or dictionary value that declarations could never have is refused: a
+ * table of such keys would silently never match. */
+#define NOT_CANONICAL "not in the canonical form of identifiers and codes (docs/schema.md: " \
+                      "trimmed, upper case, printable ASCII); fit the schema again"
 
 #define PATH_SIZE 160
 
@@ -130,6 +136,7 @@ static void path_index(char *out, size_t size, const char *base, size_t k)
 typedef struct entry_item {
     crisk__jtype type;
     size_t len;
+    int canonical;  /* a key part in the canonical form of identifiers (common/canon.h) */
     double num;
 } entry_item;
 
@@ -159,6 +166,7 @@ static int entry_items(const crisk_schema *s, crisk__jpull *c, size_t nparts, en
         if (it->type == CRISK__J_STRING && k <= nparts) {
             const char *t;
             rc = crisk__jpull_string(c, &t, &it->len);
+            it->canonical = rc == 0 && crisk__canon_is(t, it->len);
             if (rc == 0 && it->len >= 1 && it->len <= s->max_field_bytes) {
                 /* max_field_bytes <= 65535: two bytes of length, little-endian. */
                 key[o] = (char)(it->len & 0xff);
@@ -202,6 +210,8 @@ static int read_entry(crisk_schema *s, crisk__jpull *c, size_t nparts, crisk__ri
             || item[p].len > s->max_field_bytes)
             return crisk__fail(err, CRISK_E_FORMAT, "%s[%zu]: expected a string of 1 to %zu "
                                "bytes", path, p, s->max_field_bytes);
+        else if (!item[p].canonical)
+            return crisk__fail(err, CRISK_E_FORMAT, "%s[%zu]: %s", path, p, NOT_CANONICAL);
     const entry_item *a = &item[nparts], *b = &item[nparts + 1];
     double count = 0, pos = 0;
     if (t) {
@@ -276,6 +286,8 @@ static int read_categories(crisk_schema *s, const crisk__jpull *arr, crisk_error
             if (n == 0 || n > s->max_field_bytes)
                 return crisk__fail(err, CRISK_E_FORMAT, "%s: expected a string of 1 to %zu "
                                    "bytes", vat, s->max_field_bytes);
+            if (!crisk__canon_is(v, n))
+                return crisk__fail(err, CRISK_E_FORMAT, "%s: %s", vat, NOT_CANONICAL);
             if ((rc = insert_new(&s->fit.dicts[f->dict], v, n, vat, &idx, err)))
                 return rc;
         }

@@ -1,15 +1,18 @@
 /*
  * decl/reader.c — the streaming declaration readers declared in crisk/reader.h: CSV rows
- * through the RFC 4180 reader, JSON Lines through cJSON, each row validated, appended to a
- * batch or handed to the caller as a reject.
+ * through the RFC 4180 reader (one line each), JSON Lines through the in-place JSON reader
+ * (common/jsonpull.h: string lengths and number literals as written, which cJSON's tree
+ * loses; cJSON only locates what is wrong in a line that is not JSON), each row
+ * validated, appended to a batch or handed to the caller as a reject.
  */
 #include "crisk.h"
 
 #include "decl/schema.h"
 #include "common/error.h"
+#include "common/jsonpull.h"
+#include "common/number.h"
 
 #include <cjson/cJSON.h>
-#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -19,8 +22,11 @@
 #define DEFAULT_MAX_LINE_BYTES ((size_t)1024 * 1024)
 #define DEFAULT_MAX_RAW_BYTES  256
 #define CHUNK_BYTES            ((size_t)64 * 1024)
-/* Room for a double written with %.17g. */
+/* Room for a double written with %.17g (a personal number in a protected reject). */
 #define NUMBER_TEXT_BYTES      32
+/* Nesting accepted in a JSON line (deeper values are refused; nested values of schema
+ * fields are refused at any depth). */
+#define MAX_JSON_DEPTH         64
 /* JSON key positions whose field lookup is remembered from one line to the next. */
 #define KEY_CACHE_SIZE         256
 /* Marks "no field" / "no extra" in a column or key map. */
@@ -57,10 +63,13 @@ struct crisk_decl_reader {
     char *chunk;
     size_t chunk_len, chunk_pos;
     int eof, started;
+    int after_cr;             /* the last line ended with a CR: an LF next is its CRLF */
     char *line;               /* the current line (max_line_bytes + 1) */
     size_t line_len;
     uint64_t next_line;       /* 1-based number of the next line to read */
-    char *numbers;            /* per field: NUMBER_TEXT_BYTES for a number written back */
+    char *texts;              /* the current line's keys and values, each NUL-terminated
+                                 (max_line_bytes + 1: never more than the line) */
+    crisk__jshared json;      /* the JSON reader's room for strings with escapes */
     cached_key keys[KEY_CACHE_SIZE];
     /* both */
     uint64_t rows, rejected;
@@ -162,14 +171,15 @@ static size_t utf8_invalid_at(const char *s, size_t n)
 }
 
 /* Copies `n` bytes at `s` into the reader's raw buffer, replacing bytes that are not
- * valid UTF-8 by '?' and cutting at a character boundary within max_raw_bytes. Appends
- * to what `*len` bytes already hold; returns 1 when something was cut. */
+ * valid UTF-8, and NUL bytes (the text is NUL-terminated), by '?' and cutting at a
+ * character boundary within max_raw_bytes. Appends to what `*len` bytes already hold;
+ * returns 1 when something was cut. */
 static int raw_append(crisk_decl_reader *r, size_t *len, const char *s, size_t n)
 {
     const unsigned char *u = (const unsigned char *)s;
     size_t cap = r->opts.max_raw_bytes;
     for (size_t i = 0; i < n;) {
-        size_t seq = utf8_sequence(u + i, n - i);
+        size_t seq = u[i] ? utf8_sequence(u + i, n - i) : 0;
         size_t take = seq ? seq : 1;
         if (*len + take > cap) {
             r->raw[*len] = '\0';
@@ -292,28 +302,11 @@ static int parse_extra(const crisk_decl_reader *r, size_t k, const char *text, d
             return crisk__fail(why, CRISK_E_INPUT, "%s: missing value", x->name);
         return 0;
     }
-    char *end;
-    errno = 0;
-    double v = strtod(text, &end);
-    while (end != text && isspace((unsigned char)*end))
-        end++;
-    if (end == text || *end != '\0' || errno == ERANGE || !isfinite(v))
+    double v;
+    if (crisk__number_parse(text, strlen(text), (locale_t)0, &v) != 0)
         return crisk__fail(why, CRISK_E_INPUT, "%s: \"%.64s\" is not a number", x->name, text);
     if (x->binary && v != 0.0 && v != 1.0)
         return crisk__fail(why, CRISK_E_INPUT, "%s: \"%.64s\" is not 0 or 1", x->name, text);
-    *out = v;
-    return 0;
-}
-
-/* Checks a parsed extra value from JSON (a number) as parse_extra() checks text. */
-static int check_extra_number(const crisk_decl_reader *r, size_t k, double v, double *out,
-                              crisk_error *why)
-{
-    const crisk_decl_extra *x = &r->opts.extras[k];
-    if (!isfinite(v))
-        return crisk__fail(why, CRISK_E_INPUT, "%s: not a finite number", x->name);
-    if (x->binary && v != 0.0 && v != 1.0)
-        return crisk__fail(why, CRISK_E_INPUT, "%s: %.17g is not 0 or 1", x->name, v);
     *out = v;
     return 0;
 }
@@ -325,6 +318,7 @@ static int open_csv(crisk_decl_reader *r, FILE *f, crisk_error *err)
     crisk_csv_options_init(&co, CRISK_CSV_OPTIONS_VERSION);
     co.max_record_bytes = r->opts.max_line_bytes;
     co.resync = 1;
+    co.single_line = 1; /* no field holds a line break: a stray quote costs one line */
     int rc = crisk_csv_open(f, &co, &r->csv, err);
     if (rc)
         return rc;
@@ -419,8 +413,8 @@ int crisk_decl_open(FILE *f, crisk_decl_format format, const crisk_schema *schem
         r->f = f;
         r->chunk = malloc(CHUNK_BYTES);
         r->line = malloc(opts->max_line_bytes + 1);
-        r->numbers = malloc(nf * NUMBER_TEXT_BYTES);
-        if (!r->chunk || !r->line || !r->numbers)
+        r->texts = malloc(opts->max_line_bytes + 1);
+        if (!r->chunk || !r->line || !r->texts)
             rc = crisk__fail(err, CRISK_E_NOMEM, "out of memory for a %zu-byte line buffer",
                              opts->max_line_bytes);
     }
@@ -450,7 +444,8 @@ void crisk_decl_free(crisk_decl_reader *r)
     free(r->raw);
     free(r->chunk);
     free(r->line);
-    free(r->numbers);
+    free(r->texts);
+    free(r->json.buf);
     for (size_t i = 0; i < KEY_CACHE_SIZE; i++)
         free(r->keys[i].key);
     free(r);
@@ -571,8 +566,8 @@ static int next_csv(crisk_decl_reader *r, crisk_batch *batch, double *extras_out
     return rc ? rc : 1;
 }
 
-/* Reads the next physical line into r->line (CR of a CRLF removed, a BOM at the start
- * skipped), at most max_line_bytes of it; stores its number in `*line_no` and sets
+/* Reads the next physical line into r->line (ended by LF, CRLF or a lone CR, as the CSV
+ * reader counts lines; a BOM at the start skipped), at most max_line_bytes of it; stores its number in `*line_no` and sets
  * `*overlong` when it was longer (the rest is skipped). Returns 1, 0 at the end of the
  * input, or CRISK_E_IO. */
 static int next_line(crisk_decl_reader *r, uint64_t *line_no, int *overlong, crisk_error *err)
@@ -607,10 +602,27 @@ static int next_line(crisk_decl_reader *r, uint64_t *line_no, int *overlong, cri
             }
             continue;
         }
-        any = 1;
         const char *start = r->chunk + r->chunk_pos;
+        if (r->after_cr) { /* the LF of a CRLF split from its CR by the chunk's end */
+            r->after_cr = 0;
+            if (*start == '\n') {
+                r->chunk_pos++;
+                continue;
+            }
+        }
+        any = 1;
         size_t avail = r->chunk_len - r->chunk_pos;
         const char *nl = memchr(start, '\n', avail);
+        const char *cr = memchr(start, '\r', nl ? (size_t)(nl - start) : avail);
+        if (cr) { /* a CR ends the line, with the LF after it when there is one */
+            nl = cr;
+            r->after_cr = 1;
+            if (cr + 1 < start + avail) {
+                r->after_cr = 0;
+                if (cr[1] == '\n')
+                    r->chunk_pos++;
+            }
+        }
         size_t take = nl ? (size_t)(nl - start) : avail;
         size_t room = max - r->line_len;
         if (take > room) {
@@ -628,8 +640,6 @@ static int next_line(crisk_decl_reader *r, uint64_t *line_no, int *overlong, cri
     if (!any)
         return 0;
     r->next_line++;
-    if (!*overlong && r->line_len > 0 && r->line[r->line_len - 1] == '\r')
-        r->line_len--;
     r->line[r->line_len] = '\0';
     return 1;
 }
@@ -653,61 +663,6 @@ static target key_target(crisk_decl_reader *r, size_t pos, const char *key)
     return t;
 }
 
-/* Fills the current row from JSON object `obj` of row `row`. Returns 0, or CRISK_E_INPUT
- * with the reason in `why`. */
-static int fill_from_json(crisk_decl_reader *r, const cJSON *obj, uint64_t row,
-                          crisk_error *why)
-{
-    clear_row(r);
-    size_t pos = 0;
-    for (const cJSON *item = obj->child; item; item = item->next, pos++) {
-        const char *key = item->string ? item->string : "";
-        target t = key_target(r, pos, key);
-        if (t.field == NONE && t.extra == NONE)
-            continue;
-        size_t slot = t.field != NONE ? (size_t)t.field : r->num_fields + (size_t)t.extra;
-        if (r->seen[slot] == row)
-            return crisk__fail(why, CRISK_E_INPUT, "key \"%.64s\" is repeated", key);
-        r->seen[slot] = row;
-        if (t.extra != NONE && t.field != NONE)
-            r->seen[r->num_fields + (size_t)t.extra] = row;
-        const char *text = NULL;
-        if (cJSON_IsString(item)) {
-            text = item->valuestring;
-        } else if (cJSON_IsNumber(item)) {
-            if (t.extra != NONE) {
-                int rc = check_extra_number(r, (size_t)t.extra, item->valuedouble,
-                                            &r->extra_row[t.extra], why);
-                if (rc)
-                    return rc;
-            }
-            if (t.field != NONE) {
-                char *buf = r->numbers + (size_t)t.field * NUMBER_TEXT_BYTES;
-                snprintf(buf, NUMBER_TEXT_BYTES, "%.17g", item->valuedouble);
-                text = buf;
-            }
-        } else if (!cJSON_IsNull(item)) {
-            return crisk__fail(why, CRISK_E_INPUT,
-                               "key \"%.64s\": %s values are not accepted (a string, a number "
-                               "or null is)", key,
-                               cJSON_IsBool(item) ? "boolean" : "nested");
-        }
-        if (text && t.field != NONE) {
-            r->values[t.field] = text;
-            r->lengths[t.field] = strlen(text);
-        }
-        if (text && t.extra != NONE && cJSON_IsString(item)) {
-            int rc = parse_extra(r, (size_t)t.extra, text, &r->extra_row[t.extra], why);
-            if (rc)
-                return rc;
-        }
-    }
-    for (size_t k = 0; k < r->opts.num_extras; k++)
-        if (r->extra_row[k] != r->extra_row[k] && r->opts.extras[k].required)
-            return crisk__fail(why, CRISK_E_INPUT, "%s: missing value", r->opts.extras[k].name);
-    return 0;
-}
-
 /* Returns 1 when the `n` bytes at `s` are all JSON whitespace. */
 static int all_space(const char *s, size_t n)
 {
@@ -715,6 +670,121 @@ static int all_space(const char *s, size_t n)
         if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n')
             return 0;
     return 1;
+}
+
+/* Copies `n` bytes at `s` to the line's text store, NUL-terminated, after the `*used`
+ * bytes already there. Returns the copy (NULL when the store is full, which a checked
+ * line cannot make happen: its keys and values are shorter than their quoted text). */
+static const char *keep_text(crisk_decl_reader *r, size_t *used, const char *s, size_t n)
+{
+    if (n >= r->opts.max_line_bytes + 1 - *used)
+        return NULL;
+    char *out = r->texts + *used;
+    memcpy(out, s, n);
+    out[n] = '\0';
+    *used += n + 1;
+    return out;
+}
+
+/* Reads the value at cursor `c` for key `key` as text: a string's bytes (NUL bytes kept,
+ * for the schema to refuse), a number's literal as written (a 20-digit id stays its
+ * digits), NULL for null. Returns 0, or CRISK_E_INPUT with the reason in `why`. */
+static int json_value_text(crisk_decl_reader *r, crisk__jpull *c, const char *key,
+                           size_t *used, const char **text, size_t *len, crisk_error *why)
+{
+    crisk__jtype type = crisk__jpull_peek(c);
+    const char *s = c->p;
+    *text = NULL;
+    *len = 0;
+    if (type == CRISK__J_STRING) {
+        int rc = crisk__jpull_string(c, &s, len);
+        if (rc == CRISK_E_NOMEM)
+            return crisk__fail(why, CRISK_E_INPUT, "key \"%.64s\": out of memory", key);
+        if (rc)
+            return crisk__fail(why, CRISK_E_INPUT, "key \"%.64s\": a string with \\u0000 or a "
+                               "surrogate escape (not accepted)", key);
+    } else if (type == CRISK__J_NUMBER || type == CRISK__J_NULL) {
+        crisk__jpull_skip(c);
+        if (type == CRISK__J_NULL)
+            return 0;
+        *len = (size_t)(c->p - s);
+    } else {
+        return crisk__fail(why, CRISK_E_INPUT, "key \"%.64s\": %s values are not accepted (a "
+                           "string, a number or null is)", key,
+                           type == CRISK__J_TRUE || type == CRISK__J_FALSE ? "boolean"
+                                                                           : "nested");
+    }
+    *text = keep_text(r, used, s, *len);
+    if (!*text)
+        return crisk__fail(why, CRISK_E_INPUT, "key \"%.64s\": no room for the value", key);
+    return 0;
+}
+
+/* Fills the current row of row number `row` from the checked JSON text of the current
+ * line. Returns 0, or CRISK_E_INPUT with the reason in `why`. */
+static int fill_from_json(crisk_decl_reader *r, uint64_t row, crisk_error *why)
+{
+    crisk__jpull c;
+    crisk__jpull_init(&c, r->line, r->line_len, &r->json);
+    if (crisk__jpull_peek(&c) != CRISK__J_OBJECT || crisk__jpull_enter(&c) != 0)
+        return crisk__fail(why, CRISK_E_INPUT, "the line is not a JSON object");
+    clear_row(r);
+    size_t used = 0;
+    for (size_t pos = 0; crisk__jpull_more(&c); pos++) {
+        const char *k;
+        size_t klen;
+        if (crisk__jpull_key(&c, &k, &klen) != 0)
+            return crisk__fail(why, CRISK_E_INPUT, "key %zu: \\u0000 or a surrogate escape "
+                               "(not accepted)", pos + 1);
+        const char *key = keep_text(r, &used, k, klen);
+        if (!key)
+            return crisk__fail(why, CRISK_E_INPUT, "key %zu: no room for the key", pos + 1);
+        target t = key_target(r, pos, key);
+        if (t.field == NONE && t.extra == NONE) {
+            crisk__jpull_skip(&c);
+            continue;
+        }
+        size_t slot = t.field != NONE ? (size_t)t.field : r->num_fields + (size_t)t.extra;
+        if (r->seen[slot] == row)
+            return crisk__fail(why, CRISK_E_INPUT, "key \"%.64s\" is repeated", key);
+        r->seen[slot] = row;
+        if (t.extra != NONE && t.field != NONE)
+            r->seen[r->num_fields + (size_t)t.extra] = row;
+        const char *text;
+        size_t len;
+        int rc = json_value_text(r, &c, key, &used, &text, &len, why);
+        if (rc)
+            return rc;
+        if (text && t.field != NONE) {
+            r->values[t.field] = text;
+            r->lengths[t.field] = len;
+        }
+        if (text && t.extra != NONE
+            && (rc = parse_extra(r, (size_t)t.extra, text, &r->extra_row[t.extra], why)) != 0)
+            return rc;
+    }
+    for (size_t k = 0; k < r->opts.num_extras; k++)
+        if (r->extra_row[k] != r->extra_row[k] && r->opts.extras[k].required)
+            return crisk__fail(why, CRISK_E_INPUT, "%s: missing value", r->opts.extras[k].name);
+    return 0;
+}
+
+/* Says in `why` where the line, which is not JSON of the subset read, goes wrong: cJSON
+ * names the byte. */
+static void locate_json_error(const crisk_decl_reader *r, crisk_error *why)
+{
+    const char *end = NULL;
+    cJSON *obj = cJSON_ParseWithLengthOpts(r->line, r->line_len, &end, 0);
+    size_t at = end ? (size_t)(end - r->line) : 0;
+    if (!obj)
+        crisk__fail(why, CRISK_E_INPUT, "not valid JSON (at byte %zu)", at);
+    else if (at < r->line_len && !all_space(end, r->line_len - at))
+        crisk__fail(why, CRISK_E_INPUT, "text after the JSON object (at byte %zu)", at);
+    else
+        crisk__fail(why, CRISK_E_INPUT, "JSON outside what is read (a number longer than 63 "
+                    "characters, nesting deeper than %d, or a control character in a string)",
+                    MAX_JSON_DEPTH);
+    cJSON_Delete(obj);
 }
 
 /* Rejects the row of JSON object `obj` with its raw text rendered again, the values of
@@ -754,6 +824,22 @@ static int reject_json_protected(crisk_decl_reader *r, cJSON *obj, uint64_t line
     return reject(r, line, reason, raw_len, cut, on_reject, ctx, err);
 }
 
+/* Rejects the current line of a reader that protects personal fields: rendered again
+ * from its JSON object when it is `readable` (within the limit, valid UTF-8) JSON with
+ * one (cJSON's tree serves this rare path), else withheld. Returns reject()'s result or
+ * a negative code. */
+static int reject_jsonl_protected(crisk_decl_reader *r, uint64_t line, int readable,
+                                  const char *reason, crisk_decl_reject_fn on_reject,
+                                  void *ctx, crisk_error *err)
+{
+    cJSON *obj = readable ? cJSON_ParseWithLengthOpts(r->line, r->line_len, NULL, 0) : NULL;
+    int rc = cJSON_IsObject(obj) ? reject_json_protected(r, obj, line, reason, on_reject, ctx,
+                                                         err)
+                                 : reject_withheld(r, line, reason, on_reject, ctx, err);
+    cJSON_Delete(obj);
+    return rc;
+}
+
 /* Reads one JSON Lines row, with the results of next_csv(). */
 static int next_jsonl(crisk_decl_reader *r, crisk_batch *batch, double *extras_out,
                       int *appended, crisk_decl_reject_fn on_reject, void *ctx,
@@ -769,46 +855,30 @@ static int next_jsonl(crisk_decl_reader *r, crisk_batch *batch, double *extras_o
     } while (!overlong && all_space(r->line, r->line_len)); /* blank lines are no rows */
     crisk_error why;
     crisk__error_clear(&why);
-    cJSON *obj = NULL;
-    size_t bad;
-    if (overlong) {
+    size_t bad = 0; /* stays 0 (not "all valid") for an over-long line */
+    if (overlong)
         crisk__fail(&why, CRISK_E_LIMIT, "the line is longer than %zu bytes",
                     r->opts.max_line_bytes);
-    } else if ((bad = utf8_invalid_at(r->line, r->line_len)) != (size_t)-1) {
+    else if ((bad = utf8_invalid_at(r->line, r->line_len)) != (size_t)-1)
         crisk__fail(&why, CRISK_E_INPUT, "invalid UTF-8 at byte %zu", bad);
-    } else {
-        const char *end = NULL;
-        obj = cJSON_ParseWithLengthOpts(r->line, r->line_len, &end, 0);
-        size_t at = end ? (size_t)(end - r->line) : 0;
-        if (!obj)
-            crisk__fail(&why, CRISK_E_INPUT, "not valid JSON (at byte %zu)", at);
-        else if (!all_space(end, r->line_len - at))
-            crisk__fail(&why, CRISK_E_INPUT, "text after the JSON object (at byte %zu)", at);
-        else if (!cJSON_IsObject(obj))
-            crisk__fail(&why, CRISK_E_INPUT, "the line is not a JSON object");
-        else
-            fill_from_json(r, obj, r->rows + 1, &why);
-    }
+    else if (!crisk__json_check_text(r->line, r->line_len, MAX_JSON_DEPTH, NULL))
+        locate_json_error(r, &why);
+    else
+        fill_from_json(r, r->rows + 1, &why);
     if (why.code == 0) {
         rc = append_row(r, batch, line, extras_out, &why);
-        if (rc < 0) {
-            cJSON_Delete(obj);
+        if (rc < 0)
             return crisk__fail(err, rc, "line %llu: %s", (unsigned long long)line, why.message);
-        }
         if (rc == 1) {
-            cJSON_Delete(obj); /* the batch copied the values */
             *appended = 1;
             return 1;
         }
     }
     if (r->protect) {
-        rc = cJSON_IsObject(obj) ? reject_json_protected(r, obj, line, why.message, on_reject,
-                                                         ctx, err)
-                                 : reject_withheld(r, line, why.message, on_reject, ctx, err);
-        cJSON_Delete(obj);
+        rc = reject_jsonl_protected(r, line, !overlong && bad == (size_t)-1, why.message,
+                                    on_reject, ctx, err);
         return rc ? rc : 1;
     }
-    cJSON_Delete(obj);
     size_t raw_len = 0;
     int cut = raw_append(r, &raw_len, r->line, r->line_len) || overlong;
     rc = reject(r, line, why.message, raw_len, cut, on_reject, ctx, err);

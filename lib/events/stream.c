@@ -5,6 +5,7 @@
  * refused events listed with line and reason, accepted ones kept — only those a given
  * batch can use — in an index by key sorted by time.
  */
+#include "common/canon.h"
 #include "common/error.h"
 #include "common/grow.h"
 #include "decl/event_index.h"
@@ -300,6 +301,9 @@ typedef struct reader {
     size_t ev_cap, rej_cap;
     char *canon;           /* scratch for the HMAC's canonical bytes */
     size_t canon_cap;
+    char *key;             /* the current event's key value in the canonical form of
+                              identifiers (common/canon.h), as declarations hold it */
+    size_t key_cap;
 } reader;
 
 /* Adds a refusal of kind `kind` at `line` with a formatted reason; returns 1, or
@@ -453,6 +457,7 @@ static int canon_add(reader *r, size_t *o, const char *s, size_t len, int last)
 /* The checked members of one event. */
 typedef struct parsed {
     const char *id, *key_value, *type_name, *device, *time_text, *hmac;
+    size_t key_len;        /* of the key value's canonical form, in the reader's `key` */
     int has_payload;
     unsigned key_type;
     uint32_t type;
@@ -469,6 +474,23 @@ static const char *plain_string(const cJSON *obj, const char *name, size_t max)
         || has_control(it->valuestring))
         return NULL;
     return it->valuestring;
+}
+
+/* Puts the canonical form of event `p`'s key value (which its HMAC covers as written) in
+ * the reader's `key`, so that it matches declarations, which hold that form. Returns 0,
+ * 1 when the value has none (the event refused and listed), or a negative error code. */
+static int canon_key(reader *r, parsed *p, uint64_t line, crisk_error *err)
+{
+    char why[CRISK__CANON_WHY_BYTES];
+    size_t len = strlen(p->key_value);
+    if (crisk__grow((void **)&r->key, &r->key_cap, len + 1, 1, 64))
+        return crisk__fail(err, CRISK_E_NOMEM, "out of memory for an event key");
+    if (crisk__canon_code(p->key_value, len, r->key, &p->key_len, why) != 0)
+        return reject(r, line, CRISK_EVENT_MALFORMED, err, "key.value: \"%.64s\" %s",
+                      p->key_value, why);
+    if (p->key_len == 0)
+        return reject(r, line, CRISK_EVENT_MALFORMED, err, "key.value: blank");
+    return 0;
 }
 
 /* Checks the members of event `root` (line `line`) other than the HMAC into `p`.
@@ -502,6 +524,9 @@ static int check_members(reader *r, const cJSON *root, uint64_t line, parsed *p,
     if (!(p->key_value = plain_string(key, "value", s->max_field_bytes)))
         return reject(r, line, CRISK_EVENT_MALFORMED, err, "key.value: expected a string of 1 "
                       "to %zu bytes without control characters", s->max_field_bytes);
+    int rc = canon_key(r, p, line, err);
+    if (rc)
+        return rc;
     const cJSON *type = cJSON_GetObjectItemCaseSensitive(root, "type");
     if (!cJSON_IsString(type))
         return reject(r, line, CRISK_EVENT_MALFORMED, err, "type: expected a string");
@@ -625,7 +650,7 @@ static int accept(reader *r, const parsed *p, uint64_t line, uint64_t fp, long d
     ev->accepted++;
     ev->unverified += !verified;
     char key[1 + CRISK__SCHEMA_MAX_FIELD_BYTES];
-    size_t klen = crisk__event_key(p->key_type, p->key_value, strlen(p->key_value), key);
+    size_t klen = crisk__event_key(p->key_type, r->key, p->key_len, key);
     long k = crisk__strmap_find(&ev->keys, key, klen);
     if (r->filtered && (k < 0 || p->time < r->from || p->time >= r->to))
         return 0;
@@ -816,6 +841,7 @@ static int read_stream(const crisk_schema *schema, const crisk_batch *batch,
     free(r.verified_ids.slot);
     free(r.unverified_ids.slot);
     free(r.canon);
+    free(r.key);
     if (rc) {
         crisk_events_free(r.ev);
         return crisk__fail_prefix(err, rc, where);

@@ -12,12 +12,68 @@
 
 #include "model/model.h"
 
+#include "common/jsonpull.h"
+
 #include <cjson/cJSON.h>
 
+/* The trees of a gbtree model: the items of a parsed trees array (`array`), or the text of
+ * one (`text`, `len` bytes), whose trees are parsed one at a time. */
+typedef struct crisk__tree_source {
+    const cJSON *array;
+    const char *text;
+    const unsigned char *ubjson;       /* or the UBJSON of one (`len` bytes) */
+    size_t len;
+    const crisk_load_limits *limits;   /* for UBJSON */
+} crisk__tree_source;
+
+/* A UBJSON array read one element at a time (crisk__ubjson_items_*). */
+typedef struct crisk__ubjson_items {
+    const unsigned char *data;
+    size_t size, pos;
+    int64_t left;
+    unsigned char type;
+    const crisk_load_limits *limits;
+} crisk__ubjson_items;
+
+/* Walks a tree source: each tree is valid until the next call. */
+typedef struct crisk__tree_iter {
+    const crisk__tree_source *src;
+    const cJSON *item;
+    crisk__jpull c;
+    crisk__jshared shared;
+    crisk__ubjson_items items;
+    int failed;          /* the code of a UBJSON array that did not open, or 0 */
+    cJSON *owned;
+    int params_only;
+} crisk__tree_iter;
+
+/* Stores the number of trees of `s` in `*n`. Returns 0, or an error of a UBJSON array. */
+int crisk__tree_source_count(const crisk__tree_source *s, size_t *n, crisk_error *err);
+
+/* Starts `it` at the first tree of `s`; crisk__tree_iter_done frees what it holds. With
+ * `params_only`, a tree read from text holds only its tree_param member (enough for the
+ * node counts, at a fraction of the cost). */
+void crisk__tree_iter_init(crisk__tree_iter *it, const crisk__tree_source *s, int params_only);
+
+/* Stores the next tree in `*tree` (NULL after the last). Returns 0, or CRISK_E_NOMEM /
+ * CRISK_E_FORMAT. */
+int crisk__tree_iter_next(crisk__tree_iter *it, const cJSON **tree, crisk_error *err);
+void crisk__tree_iter_done(crisk__tree_iter *it);
+
+/* Splits XGBoost JSON text (`size` bytes) when it is in jsonpull's strict subset and holds
+ * a gbtree or dart model's trees array: stores the rest of the document, parsed by cJSON
+ * with that array empty, in `*root` (the caller's, to cJSON_Delete) and the array's text,
+ * which stays in `text`, in `*src`. Returns 0, 1 when the text is not of that kind (the
+ * caller parses it whole), or CRISK_E_NOMEM. */
+int crisk__xgboost_split(const char *text, size_t size, cJSON **root,
+                         crisk__tree_source *src, crisk_error *err);
+
 /* XGBoost's JSON model (the document `save_model("m.json")` writes, or the same tree
- * decoded from UBJSON): gbtree, dart and gblinear boosters. */
-int crisk__import_xgboost(const cJSON *root, const crisk_load_limits *limits, crisk_model *m,
-                          crisk_error *err);
+ * decoded from UBJSON): gbtree, dart and gblinear boosters. With `trees` (NULL: the trees
+ * are in the document), the gbtree trees are read from there instead
+ * (crisk__xgboost_split). */
+int crisk__import_xgboost(const cJSON *root, const crisk__tree_source *trees,
+                          const crisk_load_limits *limits, crisk_model *m, crisk_error *err);
 
 /* Reads XGBoost 3.1+'s `cats` object (the gbtree model's stored category values) into
  * m->categories, m->num_features being set. Returns 0 or an error naming the JSON path. */
@@ -37,6 +93,24 @@ int crisk__import_lightgbm(const char *text, size_t size, const crisk_load_limit
  * rule for unseen values. Returns 0 or an error naming the line. */
 int crisk__lightgbm_read_cats(const char *text, size_t size, const char *infos,
                               size_t infos_len, crisk_model *m, crisk_error *err);
+
+/* crisk__ubjson_parse, except that the trees array of a gbtree or dart model (the one the
+ * importer reads for the booster the document names) is left out of the tree (an empty
+ * array stands there) and its UBJSON, which stays in `data`, stored in `*src` (left empty
+ * when there is none). Returns 0 or an error. */
+int crisk__ubjson_split(const unsigned char *data, size_t size, const crisk_load_limits *limits,
+                        cJSON **out, crisk__tree_source *src, crisk_error *err);
+
+/* Opens the UBJSON array at `data` (`size` bytes) in `*it`. Returns 0 or an error naming
+ * the byte offset. */
+int crisk__ubjson_items_open(const unsigned char *data, size_t size,
+                             const crisk_load_limits *limits, crisk__ubjson_items *it,
+                             crisk_error *err);
+
+/* Reads the next element of `it`: `*more` is 1 when there was one, and with `keep` its
+ * tree is stored in `*out` (the caller's). Returns 0 or an error naming the byte offset. */
+int crisk__ubjson_items_next(crisk__ubjson_items *it, int keep, cJSON **out, int *more,
+                             crisk_error *err);
 
 /* Decodes a UBJSON document (as XGBoost writes it) into a cJSON tree stored in `*out`,
  * without recursion. Returns 0 or CRISK_E_FORMAT / CRISK_E_LIMIT / CRISK_E_NOMEM naming

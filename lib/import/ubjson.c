@@ -33,11 +33,18 @@
 /* Containers nested deeper than this are refused with CRISK_E_LIMIT. */
 #define CRISK__UBJSON_MAX_NESTING 1000
 
+/* Where an object sits on the way to a gbtree or dart model's trees array. */
+enum { ROLE_OTHER, ROLE_ROOT, ROLE_LEARNER, ROLE_BOOSTER, ROLE_GBTREE_MODEL, ROLE_DART,
+       ROLE_DART_MODEL };
+
 /* One open container. */
 typedef struct ubj_frame {
-    cJSON *node;        /* the array or object being filled */
+    cJSON *node;        /* the array or object being filled; NULL: read, not kept */
     int64_t left;       /* entries still to read when counted, -1 until the closing marker */
     unsigned char type; /* the element marker of a typed container, 0 otherwise */
+    unsigned char is_object;
+    unsigned char role; /* ROLE_* */
+    unsigned char slot; /* 1 + the trees slot whose span this array is, or 0 */
 } ubj_frame;
 
 /* The decoder's state: the input, the position, and buffers reused across values. */
@@ -52,6 +59,9 @@ typedef struct ubj_reader {
     ubj_frame *stack;
     size_t depth;
     size_t stack_cap;
+    int split;          /* leave the trees arrays out of the tree, recording their spans */
+    size_t span[2][2];  /* the trees of learner.gradient_booster.model, .gbtree.model */
+    int found[2];
 } ubj_reader;
 
 /* Returns the bytes not read yet. */
@@ -295,7 +305,8 @@ static size_t min_element_bytes(unsigned char type)
 /* Opens the container of `marker` ('[' or '{', already read): reads its optional `$` type
  * and `#` count, checks them against the bytes left, and pushes a frame for it holding
  * `node`. */
-static int open_container(ubj_reader *r, unsigned char marker, cJSON *node)
+static int open_container(ubj_reader *r, unsigned char marker, cJSON *node, int role,
+                          int slot)
 {
     int is_object = marker == '{';
     unsigned char type = 0;
@@ -334,29 +345,76 @@ static int open_container(ubj_reader *r, unsigned char marker, cJSON *node)
                            r->pos, CRISK__UBJSON_MAX_NESTING);
     if (crisk__grow((void **)&r->stack, &r->stack_cap, r->depth + 1, sizeof *r->stack, 16))
         return crisk__fail(r->err, CRISK_E_NOMEM, "out of memory for the UBJSON stack");
-    r->stack[r->depth++] = (ubj_frame){.node = node, .left = left, .type = type};
+    r->stack[r->depth++] = (ubj_frame){.node = node, .left = left, .type = type,
+                                       .is_object = (unsigned char)is_object,
+                                       .role = (unsigned char)role,
+                                       .slot = (unsigned char)slot};
     return 0;
 }
 
 /* Reads one value whose marker is `marker` (read already, or a typed container's type),
  * beginning at `at`: a scalar into `*out`, or a new empty container into `*out` whose
  * frame is pushed so that the main loop fills it. */
-static int read_value(ubj_reader *r, unsigned char marker, size_t at, cJSON **out)
+static int read_value(ubj_reader *r, unsigned char marker, size_t at, int keep, int role,
+                      int slot, cJSON **out)
 {
     *out = NULL;
-    if (marker != '[' && marker != '{')
-        return read_scalar(r, marker, at, out);
-    cJSON *node = marker == '[' ? cJSON_CreateArray() : cJSON_CreateObject();
-    if (!node)
+    if (marker != '[' && marker != '{') {
+        int rc = read_scalar(r, marker, at, out);
+        if (!keep) {
+            cJSON_Delete(*out);
+            *out = NULL;
+        }
+        return rc;
+    }
+    cJSON *node = !keep ? NULL : marker == '[' ? cJSON_CreateArray() : cJSON_CreateObject();
+    if (keep && !node)
         return crisk__fail(r->err, CRISK_E_NOMEM, "out of memory decoding UBJSON at byte "
                            "offset %zu", at);
-    int rc = open_container(r, marker, node);
+    if (slot)
+        r->span[slot - 1][0] = at;
+    int rc = open_container(r, marker, node, role, slot);
     if (rc) {
         cJSON_Delete(node);
         return rc;
     }
     *out = node;
     return 0;
+}
+
+/* Returns the role of the value of member `key` of an object of role `parent`. */
+static int child_role(int parent, const char *key)
+{
+    static const struct { int parent; const char *key; int child; } steps[] = {
+        {ROLE_ROOT, "learner", ROLE_LEARNER},
+        {ROLE_LEARNER, "gradient_booster", ROLE_BOOSTER},
+        {ROLE_BOOSTER, "model", ROLE_GBTREE_MODEL},
+        {ROLE_BOOSTER, "gbtree", ROLE_DART},
+        {ROLE_DART, "model", ROLE_DART_MODEL},
+    };
+    for (size_t i = 0; key && i < sizeof steps / sizeof *steps; i++)
+        if (steps[i].parent == parent && strcmp(steps[i].key, key) == 0)
+            return steps[i].child;
+    return ROLE_OTHER;
+}
+
+/* Returns 1 + the trees slot whose span the array value of member `key` of an object of
+ * role `parent` is, when the reader splits and that slot is still free; else 0. */
+static int trees_slot(const ubj_reader *r, int parent, const char *key, unsigned char marker)
+{
+    int slot = parent == ROLE_GBTREE_MODEL ? 1 : parent == ROLE_DART_MODEL ? 2 : 0;
+    return r->split && slot && marker == '[' && key && strcmp(key, "trees") == 0
+                   && !r->found[slot - 1] ? slot : 0;
+}
+
+/* Closes the container on top of the stack, ending its span when it records one. */
+static void close_container(ubj_reader *r)
+{
+    ubj_frame *f = &r->stack[--r->depth];
+    if (f->slot) {
+        r->span[f->slot - 1][1] = r->pos;
+        r->found[f->slot - 1] = 1;
+    }
 }
 
 /* Moves past any no-op markers (N) at the current position. */
@@ -383,17 +441,17 @@ static int next_marker(ubj_reader *r, const char *what, unsigned char *marker, s
 static int step(ubj_reader *r)
 {
     ubj_frame *f = &r->stack[r->depth - 1];
-    int is_object = cJSON_IsObject(f->node);
+    int is_object = f->is_object;
     unsigned char close = is_object ? '}' : ']';
     if (f->left == 0) {
-        r->depth--;
+        close_container(r);
         return 0;
     }
     if (f->left < 0) {
         skip_noops(r);
         if (r->pos < r->size && r->data[r->pos] == close) {
             r->pos++;
-            r->depth--;
+            close_container(r);
             return 0;
         }
     }
@@ -429,10 +487,14 @@ static int step(ubj_reader *r)
     if (f->left > 0)
         f->left--;
     cJSON *parent = f->node; /* `f` may move when read_value grows the stack */
+    int role = child_role(f->role, key), slot = trees_slot(r, f->role, key, marker);
     cJSON *value = NULL;
     if (rc == 0)
-        rc = read_value(r, marker, at, &value);
-    if (rc == 0) {
+        rc = read_value(r, marker, at, parent && !slot, role, slot, &value);
+    /* A trees array left out stands in the tree as an empty array. */
+    if (rc == 0 && parent && slot && !(value = cJSON_CreateArray()))
+        rc = crisk__fail(r->err, CRISK_E_NOMEM, "out of memory decoding UBJSON");
+    if (rc == 0 && parent) {
         cJSON_bool added = key ? cJSON_AddItemToObject(parent, key, value)
                                : cJSON_AddItemToArray(parent, value);
         if (!added) {
@@ -448,38 +510,127 @@ static int step(ubj_reader *r)
     return rc;
 }
 
-/* Decodes the UBJSON document of `size` bytes at `data` into a new cJSON tree in `*out`
- * (NULL on failure), and returns 0 or the CRISK_E_* code of the first problem, whose
- * message names its byte offset. */
-int crisk__ubjson_parse(const unsigned char *data, size_t size, const crisk_load_limits *limits,
-                        cJSON **out, crisk_error *err)
+/* Decodes the document of `r` (whose `split` is set) into `*out`. */
+static int decode(ubj_reader *r, cJSON **out)
 {
-    *out = NULL;
-    if (size > limits->max_file_bytes)
-        return crisk__fail(err, CRISK_E_LIMIT,
-                           "the UBJSON document has %zu bytes, more than the limit "
-                           "max_file_bytes = %zu", size, limits->max_file_bytes);
-    ubj_reader r = {.data = data, .size = size, .limits = limits, .err = err};
     unsigned char marker = 0;
     size_t at = 0;
     cJSON *root = NULL;
-    int rc = next_marker(&r, "a value", &marker, &at);
+    *out = NULL;
+    if (r->size > r->limits->max_file_bytes)
+        return crisk__fail(r->err, CRISK_E_LIMIT,
+                           "the UBJSON document has %zu bytes, more than the limit "
+                           "max_file_bytes = %zu", r->size, r->limits->max_file_bytes);
+    int rc = next_marker(r, "a value", &marker, &at);
     if (rc == 0)
-        rc = read_value(&r, marker, at, &root);
-    while (rc == 0 && r.depth > 0)
-        rc = step(&r);
+        rc = read_value(r, marker, at, 1, ROLE_ROOT, 0, &root);
+    while (rc == 0 && r->depth > 0)
+        rc = step(r);
     if (rc == 0)
-        skip_noops(&r);
-    if (rc == 0 && r.pos < size)
-        rc = crisk__fail(err, CRISK_E_FORMAT,
+        skip_noops(r);
+    if (rc == 0 && r->pos < r->size)
+        rc = crisk__fail(r->err, CRISK_E_FORMAT,
                          "UBJSON byte offset %zu: expected the end of the document after "
-                         "its value, found 0x%02x", r.pos, data[r.pos]);
-    free(r.text);
-    free(r.stack);
+                         "its value, found 0x%02x", r->pos, r->data[r->pos]);
+    free(r->text);
+    free(r->stack);
     if (rc) {
         cJSON_Delete(root);
         return rc;
     }
     *out = root;
     return 0;
+}
+
+int crisk__ubjson_parse(const unsigned char *data, size_t size, const crisk_load_limits *limits,
+                        cJSON **out, crisk_error *err)
+{
+    ubj_reader r = {.data = data, .size = size, .limits = limits, .err = err};
+    return decode(&r, out);
+}
+
+/* Returns the string member `key` of object `obj`, or "". */
+static const char *string_member(const cJSON *obj, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+int crisk__ubjson_split(const unsigned char *data, size_t size, const crisk_load_limits *limits,
+                        cJSON **out, crisk__tree_source *src, crisk_error *err)
+{
+    ubj_reader r = {.data = data, .size = size, .limits = limits, .err = err, .split = 1};
+    memset(src, 0, sizeof *src);
+    int rc = decode(&r, out);
+    if (rc)
+        return rc;
+    const cJSON *booster = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(*out, "learner"), "gradient_booster");
+    const char *name = string_member(booster, "name");
+    int slot = strcmp(name, "gbtree") == 0 ? 0 : strcmp(name, "dart") == 0 ? 1 : -1;
+    if (slot >= 0 && r.found[slot]) {
+        src->ubjson = data + r.span[slot][0];
+        src->len = r.span[slot][1] - r.span[slot][0];
+        src->limits = limits;
+    }
+    return 0;
+}
+
+/* ---- a trees array, one element at a time ----------------------------------------- */
+
+int crisk__ubjson_items_open(const unsigned char *data, size_t size,
+                             const crisk_load_limits *limits, crisk__ubjson_items *it,
+                             crisk_error *err)
+{
+    ubj_reader r = {.data = data, .size = size, .limits = limits, .err = err};
+    memset(it, 0, sizeof *it);
+    it->data = data;
+    it->size = size;
+    it->limits = limits;
+    unsigned char marker = 0;
+    size_t at = 0;
+    int rc = next_marker(&r, "an array", &marker, &at);
+    if (rc == 0 && marker != '[')
+        rc = crisk__fail(err, CRISK_E_FORMAT, "UBJSON byte offset %zu: expected an array", at);
+    if (rc == 0)
+        rc = open_container(&r, marker, NULL, ROLE_OTHER, 0);
+    if (rc == 0) {
+        it->pos = r.pos;
+        it->left = r.stack[0].left;
+        it->type = r.stack[0].type;
+    }
+    free(r.text);
+    free(r.stack);
+    return rc;
+}
+
+int crisk__ubjson_items_next(crisk__ubjson_items *it, int keep, cJSON **out, int *more,
+                             crisk_error *err)
+{
+    ubj_reader r = {.data = it->data, .size = it->size, .pos = it->pos, .limits = it->limits,
+                    .err = err};
+    cJSON *holder = keep ? cJSON_CreateArray() : NULL;
+    *out = NULL;
+    *more = 0;
+    int rc = 0;
+    if ((keep && !holder) || crisk__grow((void **)&r.stack, &r.stack_cap, 1, sizeof *r.stack, 16))
+        rc = crisk__fail(err, CRISK_E_NOMEM, "out of memory decoding UBJSON");
+    if (rc == 0) {
+        /* The array's own frame, so that step() reads exactly one element of it. */
+        r.stack[r.depth++] = (ubj_frame){.node = holder, .left = it->left, .type = it->type};
+        rc = step(&r);
+    }
+    while (rc == 0 && r.depth > 1)
+        rc = step(&r);
+    if (rc == 0) {
+        *more = r.depth == 1;
+        it->pos = r.pos;
+        it->left = r.stack[0].left;
+        if (holder && holder->child)
+            *out = cJSON_DetachItemViaPointer(holder, holder->child);
+    }
+    cJSON_Delete(holder);
+    free(r.text);
+    free(r.stack);
+    return rc;
 }

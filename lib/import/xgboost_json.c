@@ -397,13 +397,16 @@ static int tree_size(const cJSON *tree, size_t t, size_t *n, crisk_error *err)
 
 /* Reads the trees, tree_info and (for DART) weight_drop of a gbtree model object. */
 static int read_gbtree(crisk_model *m, const cJSON *model, const cJSON *weight_drop,
-                       const crisk_load_limits *limits, crisk_error *err)
+                       const crisk__tree_source *split, const crisk_load_limits *limits,
+                       crisk_error *err)
 {
     const char *path = "learner.gradient_booster.model";
     const cJSON *param = member(model, path, "gbtree_model_param", cJSON_Object, err);
     const cJSON *trees = param ? member(model, path, "trees", cJSON_Array, err) : NULL;
     if (!trees)
         return CRISK_E_FORMAT;
+    crisk__tree_source whole = {.array = trees};
+    const crisk__tree_source *src = split ? split : &whole;
     size_t num_trees, parallel;
     int rc = size_member(param, "learner.gradient_booster.model.gbtree_model_param",
                          "num_trees", &num_trees, err);
@@ -415,29 +418,38 @@ static int read_gbtree(crisk_model *m, const cJSON *model, const cJSON *weight_d
     if (num_trees > limits->max_trees)
         return crisk__fail(err, CRISK_E_LIMIT, "%s: %zu trees exceed the limit max_trees = %zu",
                            path, num_trees, limits->max_trees);
-    if ((size_t)cJSON_GetArraySize(trees) != num_trees)
-        return crisk__fail(err, CRISK_E_FORMAT, "%s.trees: %d trees, but num_trees = %zu", path,
-                           cJSON_GetArraySize(trees), num_trees);
+    size_t count = 0;
+    if ((rc = crisk__tree_source_count(src, &count, err)) != 0)
+        return rc;
+    if (count != num_trees)
+        return crisk__fail(err, CRISK_E_FORMAT, "%s.trees: %zu trees, but num_trees = %zu", path,
+                           count, num_trees);
     if (parallel == 0)
         return crisk__fail(err, CRISK_E_FORMAT, "%s: num_parallel_tree is 0", path);
     /* First pass: node counts, so that every node lands in one allocation. */
     size_t total = 0, largest = 0, t = 0;
     const cJSON *tree;
-    cJSON_ArrayForEach(tree, trees)
-    {
+    crisk__tree_iter it;
+    crisk__tree_iter_init(&it, src, 1);
+    while ((rc = crisk__tree_iter_next(&it, &tree, err)) == 0 && tree) {
         size_t n;
         if ((rc = tree_size(tree, t++, &n, err)) != 0)
-            return rc;
-        if (n == 0 || n > limits->max_nodes || total + n > limits->max_nodes)
-            return n == 0 ? crisk__fail(err, CRISK_E_FORMAT, "%s.trees[%zu]: no nodes", path,
-                                        t - 1)
-                          : crisk__fail(err, CRISK_E_LIMIT,
-                                        "%s.trees[%zu]: nodes exceed the limit max_nodes = %zu",
-                                        path, t - 1, limits->max_nodes);
+            break;
+        if (n == 0 || n > limits->max_nodes || total + n > limits->max_nodes) {
+            rc = n == 0 ? crisk__fail(err, CRISK_E_FORMAT, "%s.trees[%zu]: no nodes", path,
+                                      t - 1)
+                        : crisk__fail(err, CRISK_E_LIMIT,
+                                      "%s.trees[%zu]: nodes exceed the limit max_nodes = %zu",
+                                      path, t - 1, limits->max_nodes);
+            break;
+        }
         total += n;
         if (n > largest)
             largest = n;
     }
+    crisk__tree_iter_done(&it);
+    if (rc)
+        return rc;
     /* After the pass above, so that a vector-leaf model is refused as such rather than as
      * a malformed count of scalar trees. */
     m->trees_per_iteration = m->num_outputs * parallel;
@@ -464,10 +476,8 @@ static int read_gbtree(crisk_model *m, const cJSON *model, const cJSON *weight_d
         rc = crisk__fail(err, CRISK_E_NOMEM, "out of memory for %zu nodes", total);
     size_t first = 0;
     t = 0;
-    cJSON_ArrayForEach(tree, trees)
-    {
-        if (rc)
-            break;
+    crisk__tree_iter_init(&it, src, 0);
+    while (rc == 0 && (rc = crisk__tree_iter_next(&it, &tree, err)) == 0 && tree) {
         size_t n;
         rc = tree_size(tree, t, &n, err);
         if (rc == 0)
@@ -475,6 +485,7 @@ static int read_gbtree(crisk_model *m, const cJSON *model, const cJSON *weight_d
         first += n;
         t++;
     }
+    crisk__tree_iter_done(&it);
     free(c.left);
     free(c.right);
     free(c.split_index);
@@ -655,8 +666,8 @@ static int read_model_param(crisk_model *m, const cJSON *learner,
     return rc;
 }
 
-int crisk__import_xgboost(const cJSON *root, const crisk_load_limits *limits, crisk_model *m,
-                          crisk_error *err)
+int crisk__import_xgboost(const cJSON *root, const crisk__tree_source *trees,
+                          const crisk_load_limits *limits, crisk_model *m, crisk_error *err)
 {
     const cJSON *learner = member(root, "(root)", "learner", cJSON_Object, err);
     if (!learner)
@@ -693,7 +704,7 @@ int crisk__import_xgboost(const cJSON *root, const crisk_load_limits *limits, cr
         /* XGBoost 3.3+ keeps DART's weights in gbtree's model as weight_drop. */
         return model ? read_gbtree(m, model,
                                    cJSON_GetObjectItemCaseSensitive(model, "weight_drop"),
-                                   limits, err)
+                                   trees, limits, err)
                      : CRISK_E_FORMAT;
     }
     if (strcmp(name->valuestring, "dart") == 0) {
@@ -705,7 +716,7 @@ int crisk__import_xgboost(const cJSON *root, const crisk_load_limits *limits, cr
         const cJSON *wd = model ? member(booster, "learner.gradient_booster", "weight_drop",
                                          cJSON_Array, err)
                                 : NULL;
-        return wd ? read_gbtree(m, model, wd, limits, err) : CRISK_E_FORMAT;
+        return wd ? read_gbtree(m, model, wd, trees, limits, err) : CRISK_E_FORMAT;
     }
     return crisk__fail(err, CRISK_E_UNSUPPORTED,
                        "learner.gradient_booster.name: booster \"%.32s\" is not supported",

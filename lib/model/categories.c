@@ -5,6 +5,7 @@
 #include "model/categories.h"
 
 #include "common/error.h"
+#include "common/number.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -113,27 +114,14 @@ int crisk__categories_index(crisk__categories *c, size_t max_count, const char *
     return rc;
 }
 
-/* Reads `length` bytes of `value` as a whole finite decimal number (no leading blank).
- * Returns 1 and the number in `*out`, or 0. */
-static int read_number(const char *value, size_t length, double *out)
-{
-    char buf[64];
-    if (length == 0 || length >= sizeof buf || memchr(value, '\0', length) ||
-        value[0] == ' ' || value[0] == '\t')
-        return 0;
-    memcpy(buf, value, length);
-    buf[length] = '\0';
-    char *end;
-    *out = strtod(buf, &end);
-    return (size_t)(end - buf) == length && isfinite(*out);
-}
-
 /* A binary search in the lookup order built by crisk__categories_index. */
 int crisk__categories_find(const crisk__categories *c, const char *value, size_t length,
                            uint32_t *code)
 {
     double v = 0;
-    if (c->numeric ? !read_number(value, length, &v) : memchr(value, '\0', length) != NULL)
+    /* Numeric categories take the one number grammar (common/number.h). */
+    if (c->numeric ? crisk__number_parse(value, length, (locale_t)0, &v) != 0
+                   : memchr(value, '\0', length) != NULL)
         return 0;
     size_t lo = 0, hi = c->count;
     while (lo < hi) {

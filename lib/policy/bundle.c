@@ -3,6 +3,9 @@
  * schema, models, lane policy and risk profiles it names, and scoring a batch into
  * results (features once, every model, profiles, then lanes).
  */
+/* realpath() is XSI, beyond the build's _POSIX_C_SOURCE. */
+#define _XOPEN_SOURCE 700
+
 #include "policy/bundle_impl.h"
 
 #include "decl/fitted.h"
@@ -12,6 +15,7 @@
 #include "common/grow.h"
 #include "common/jsonfile.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,9 +27,31 @@
 
 /* ---- loading ---------------------------------------------------------------------- */
 
-/* Stores in `*out` the malloc'd path of `file` inside `dir`, refusing absolute paths and
- * ".." components so that a manifest cannot reach outside its directory. `where` names
- * the manifest key for messages. */
+/* Refuses `path` (the bundle's file named `where`) unless it resolves, symlinks
+ * followed, to a file inside the bundle directory `dir` (also resolved): a symlink in a
+ * bundle that points out of it is not followed. A path that does not resolve (missing)
+ * is left to the loader, which names it. */
+static int check_inside(const char *dir, const char *path, const char *where,
+                        crisk_error *err)
+{
+    char *real_dir = realpath(dir, NULL), *real = realpath(path, NULL);
+    size_t n = real_dir ? strlen(real_dir) : 0;
+    int rc = 0;
+    if (!real_dir && errno == ENOMEM)
+        rc = crisk__fail(err, CRISK_E_NOMEM, "out of memory");
+    else if (real_dir && real && !(strncmp(real, real_dir, n) == 0 &&
+                                   (real[n] == '/' || (n == 1 && real[0] == '/'))))
+        rc = crisk__fail(err, CRISK_E_FORMAT, "%s: \"%.100s\" resolves to \"%.100s\", "
+                         "outside the bundle directory (a symlink out of the bundle is "
+                         "not followed)", where, path, real);
+    free(real_dir);
+    free(real);
+    return rc;
+}
+
+/* Stores in `*out` the malloc'd path of `file` inside `dir`, refusing absolute paths,
+ * ".." components and symlinks out of `dir`, so that a manifest cannot reach outside its
+ * directory. `where` names the manifest key for messages. */
 static int bundle_path(const char *dir, const cJSON *file, const char *where, char **out,
                        crisk_error *err)
 {
@@ -45,7 +71,14 @@ static int bundle_path(const char *dir, const cJSON *file, const char *where, ch
     if (!(*out = malloc(n)))
         return crisk__fail(err, CRISK_E_NOMEM, "out of memory");
     snprintf(*out, n, "%s/%s", dir, f);
-    return 0;
+    char place[96];
+    snprintf(place, sizeof place, "manifest.json: %s", where);
+    int rc = check_inside(dir, *out, place, err);
+    if (rc) {
+        free(*out);
+        *out = NULL;
+    }
+    return rc;
 }
 
 /* Loads model entry `i` ({name, file, features}) of the manifest into b->models[i] and
@@ -314,7 +347,9 @@ int crisk_bundle_load(const char *dir, const crisk_load_options *opts, crisk_bun
     b->score_shap = slot;
     snprintf(path, n, "%s/manifest.json", dir);
     cJSON *manifest = NULL;
-    rc = crisk__json_read_file(path, opts->limits.max_file_bytes, &manifest, err);
+    rc = check_inside(dir, path, "manifest.json", err);
+    if (rc == 0)
+        rc = crisk__json_read_file(path, opts->limits.max_file_bytes, &manifest, err);
     if (rc == 0)
         rc = load_manifest(b, dir, manifest, opts, err);
     if (rc == 0)
@@ -399,6 +434,14 @@ int crisk_lane_state_load(const crisk_bundle *b, const char *path, crisk_lane_st
     if (!b)
         return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "bundle must not be NULL");
     return crisk__lane_state_read(b->policy, path, out, err);
+}
+
+int crisk_lane_state_open(const crisk_bundle *b, const char *path, crisk_lane_state **out,
+                          crisk_error *err)
+{
+    if (!b)
+        return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "bundle must not be NULL");
+    return crisk__lane_state_open(b->policy, path, out, err);
 }
 
 /* ---- scoring ---------------------------------------------------------------------- */

@@ -1,10 +1,13 @@
 /*
  * policy/lanes.c — the lane policy: parse it, and place declarations by the precedence
  * mandatory profile (placed by the caller) -> unscored -> score threshold -> budget ->
- * random -> default; the streaming state (a rolling window of scores), saved and restored
- * as JSON.
+ * random -> default, in a batch or against a streaming state (lane_state.c,
+ * lane_state_file.c).
  */
 #include "policy/lanes.h"
+
+#include "policy/lane_state.h"
+#include "policy/lane_state_file.h"
 
 #include "common/error.h"
 #include "common/jsonfile.h"
@@ -15,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* The second half of the random draw's SipHash key ("crisk-rn"); the first is the seed. */
 #define RANDOM_KEY1 0x637269736b2d726eULL
@@ -42,14 +46,6 @@ struct crisk__policy {
     double random_rate;
     uint64_t random_seed;
     uint64_t fingerprint;
-};
-
-struct crisk_lane_state {
-    uint64_t fingerprint;
-    size_t window, warmup;
-    float *ring;     /* scores in arrival order, oldest at `head` */
-    float *sorted;   /* the same scores, ascending */
-    size_t head, count;
 };
 
 /* ---- parsing ---------------------------------------------------------------------- */
@@ -327,31 +323,7 @@ int crisk__lane_state_create(const crisk__policy *p, crisk_lane_state **out, cri
 {
     if (!p || !out)
         return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "policy and out must not be NULL");
-    *out = NULL;
-    crisk_lane_state *s = calloc(1, sizeof *s);
-    if (s) {
-        s->ring = malloc(p->window * sizeof(float));
-        s->sorted = malloc(p->window * sizeof(float));
-    }
-    if (!s || !s->ring || !s->sorted) {
-        crisk_lane_state_free(s);
-        return crisk__fail(err, CRISK_E_NOMEM, "out of memory for a window of %zu scores",
-                           p->window);
-    }
-    s->fingerprint = p->fingerprint;
-    s->window = p->window;
-    s->warmup = p->warmup;
-    *out = s;
-    return 0;
-}
-
-void crisk_lane_state_free(crisk_lane_state *s)
-{
-    if (!s)
-        return;
-    free(s->ring);
-    free(s->sorted);
-    free(s);
+    return crisk__lane_state_make(p->fingerprint, p->window, p->warmup, out, err);
 }
 
 size_t crisk__lane_state_count(const crisk_lane_state *s)
@@ -359,141 +331,59 @@ size_t crisk__lane_state_count(const crisk_lane_state *s)
     return s->count;
 }
 
-/* Returns the first position in the ascending `a` of `n` whose value is greater than
- * `v` (so equal values keep their arrival order). */
-static size_t upper_bound(const float *a, size_t n, float v)
-{
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (a[mid] <= v)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
-}
-
-/* Adds finite score `v` to the window, dropping the oldest when it is full. Both arrays
- * move in memmove steps of at most `window` floats. */
-static void state_push(crisk_lane_state *s, float v)
-{
-    if (s->count == s->window) {
-        float old = s->ring[s->head];
-        size_t at = upper_bound(s->sorted, s->count, old) - 1; /* an element equal to old */
-        memmove(s->sorted + at, s->sorted + at + 1, (s->count - at - 1) * sizeof(float));
-        s->count--;
-        s->ring[s->head] = v;
-        s->head = (s->head + 1) % s->window;
-    } else {
-        s->ring[(s->head + s->count) % s->window] = v;
-    }
-    size_t at = upper_bound(s->sorted, s->count, v);
-    memmove(s->sorted + at + 1, s->sorted + at, (s->count - at) * sizeof(float));
-    s->sorted[at] = v;
-    s->count++;
-}
-
-int crisk_lane_state_save(const crisk_lane_state *s, const char *path, crisk_error *err)
-{
-    if (!s || !path)
-        return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "state and path must not be NULL");
-    /* Written beside the target and renamed over it, so a crash never leaves half a
-     * state where the last good one was. */
-    size_t n = strlen(path);
-    char *tmp = malloc(n + 5);
-    if (!tmp)
-        return crisk__fail(err, CRISK_E_NOMEM, "out of memory");
-    memcpy(tmp, path, n);
-    memcpy(tmp + n, ".tmp", 5);
-    FILE *f = fopen(tmp, "w");
-    if (!f) {
-        int rc = crisk__fail(err, CRISK_E_IO, "%s: %s", tmp, strerror(errno));
-        free(tmp);
-        return rc;
-    }
-    fprintf(f, "{\"format\": \"crisk-lane-state\", \"version\": 1, \"policy\": \"%016llx\", "
-            "\"window\": %zu, \"scores\": [", (unsigned long long)s->fingerprint, s->window);
-    for (size_t i = 0; i < s->count; i++)
-        fprintf(f, "%s%.9g", i ? ", " : "", (double)s->ring[(s->head + i) % s->window]);
-    fprintf(f, "]}\n");
-    int failed = ferror(f);
-    failed |= fclose(f) != 0;
-    if (failed || rename(tmp, path) != 0) {
-        int rc = crisk__fail(err, CRISK_E_IO, "%s: could not write the state: %s", path,
-                             strerror(errno));
-        remove(tmp);
-        free(tmp);
-        return rc;
-    }
-    free(tmp);
-    return 0;
-}
-
-/* Fills the fresh state `s` from a saved state document `root` read from `path`. */
-static int state_fill(crisk_lane_state *s, const cJSON *root, const char *path,
-                      crisk_error *err)
-{
-    static const char *const keys[] = {"format", "version", "policy", "window", "scores",
-                                       NULL};
-    if (!cJSON_IsObject(root))
-        return crisk__fail(err, CRISK_E_FORMAT, "%s: not a JSON object", path);
-    int rc = crisk__json_check_keys(root, keys, path, err);
-    if (rc)
-        return rc;
-    const cJSON *format = cJSON_GetObjectItemCaseSensitive(root, "format");
-    const cJSON *version = cJSON_GetObjectItemCaseSensitive(root, "version");
-    const cJSON *policy = cJSON_GetObjectItemCaseSensitive(root, "policy");
-    const cJSON *window = cJSON_GetObjectItemCaseSensitive(root, "window");
-    const cJSON *scores = cJSON_GetObjectItemCaseSensitive(root, "scores");
-    char expect[17];
-    snprintf(expect, sizeof expect, "%016llx", (unsigned long long)s->fingerprint);
-    if (!cJSON_IsString(format) || strcmp(format->valuestring, "crisk-lane-state") ||
-        !cJSON_IsNumber(version) || version->valuedouble != 1)
-        return crisk__fail(err, CRISK_E_FORMAT, "%s: not a crisk lane state (format "
-                           "\"crisk-lane-state\", version 1)", path);
-    if (!cJSON_IsString(policy) || strcmp(policy->valuestring, expect) != 0)
-        return crisk__fail(err, CRISK_E_FORMAT, "%s: saved for another policy (fingerprint "
-                           "%.20s, this policy's is %s)", path,
-                           cJSON_IsString(policy) ? policy->valuestring : "missing", expect);
-    if (!cJSON_IsNumber(window) || window->valuedouble != (double)s->window)
-        return crisk__fail(err, CRISK_E_FORMAT, "%s: window differs from the policy's %zu",
-                           path, s->window);
-    if (!cJSON_IsArray(scores) || (size_t)cJSON_GetArraySize(scores) > s->window)
-        return crisk__fail(err, CRISK_E_FORMAT, "%s: scores: expected an array of at most %zu "
-                           "numbers", path, s->window);
-    size_t i = 0;
-    for (const cJSON *v = scores->child; v; v = v->next, i++) {
-        if (!cJSON_IsNumber(v) || !isfinite((float)v->valuedouble))
-            return crisk__fail(err, CRISK_E_FORMAT, "%s: scores[%zu]: expected a finite number",
-                               path, i);
-        state_push(s, (float)v->valuedouble);
-    }
-    return 0;
-}
-
 int crisk__lane_state_read(const crisk__policy *p, const char *path, crisk_lane_state **out,
                            crisk_error *err)
 {
     if (!p || !path || !out)
         return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "arguments must not be NULL");
-    *out = NULL;
-    cJSON *root = NULL;
-    /* A window of 10^7 scores at up to ~20 bytes each bounds a genuine file. */
-    int rc = crisk__json_read_file(path, (size_t)CRISK__STREAM_MAX_WINDOW * 32 + 4096, &root,
-                                   err);
     crisk_lane_state *s = NULL;
+    int rc = crisk__lane_state_create(p, &s, err);
     if (rc == 0)
-        rc = crisk__lane_state_create(p, &s, err);
-    if (rc == 0)
-        rc = state_fill(s, root, path, err);
-    cJSON_Delete(root);
+        rc = crisk__lane_state_read_file(s, path, err);
     if (rc) {
         crisk_lane_state_free(s);
-        return rc;
+        s = NULL;
     }
     *out = s;
-    return 0;
+    return rc;
+}
+
+/* Adds to a refusal of the state file `path` how to recover (docs/bundle.md, "Streaming
+ * state file"): the file is left as it is, never replaced by a fresh window unasked. */
+static int recovery_hint(crisk_error *err, int code, const char *path)
+{
+    if (!err)
+        return code;
+    char why[sizeof err->message];
+    snprintf(why, sizeof why, "%s", err->message);
+    return crisk__fail(err, code, "%s; the file is left as it is: restore %s.prev (the "
+                       "state before the last save) or move it aside to start a fresh "
+                       "window", why, path);
+}
+
+int crisk__lane_state_open(const crisk__policy *p, const char *path, crisk_lane_state **out,
+                           crisk_error *err)
+{
+    if (!p || !path || !out)
+        return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "arguments must not be NULL");
+    crisk_lane_state *s = NULL;
+    int rc = crisk__lane_state_create(p, &s, err);
+    if (rc == 0)
+        rc = crisk__lane_state_lock(s, path, err);
+    /* Under the lock, so that no other run creates the file in between. */
+    if (rc == 0 && access(path, F_OK) == 0) {
+        rc = crisk__lane_state_read_file(s, path, err);
+        if (rc == CRISK_E_FORMAT)
+            rc = recovery_hint(err, rc, path);
+    }
+    else if (rc == 0 && errno != ENOENT)
+        rc = crisk__fail(err, CRISK_E_IO, "%s: %s", path, strerror(errno));
+    if (rc) {
+        crisk_lane_state_free(s);
+        s = NULL;
+    }
+    *out = s;
+    return rc;
 }
 
 /* ---- deciding --------------------------------------------------------------------- */
@@ -608,8 +498,9 @@ static int budget_batch_fits(const crisk__policy *p, size_t n, crisk_error *err)
                                "needs at least %zu, else one declaration is more than the "
                                "share): score in stream mode with a lane state "
                                "(crisk_score_options.stream; crisk score --state FILE; "
-                               "bundle.stream() in Python and Java), or in larger batches", n, n == 1 ? "" : "s",
-                               p->lanes[p->budget[j].lane], share, share_count(1 / share, 1));
+                               "bundle.stream() in Python and Java), or in larger batches",
+                               n, n == 1 ? "" : "s", p->lanes[p->budget[j].lane], share,
+                               share_count(1 / share, 1));
     }
     return 0;
 }
@@ -668,7 +559,7 @@ int crisk__lanes_decide(const crisk__policy *p, crisk_lane_state *stream, const 
             if (!d[i].kind)
                 budget_stream(p, stream, scores[i], &d[i]);
             if (isfinite(scores[i]))
-                state_push(stream, scores[i]);
+                crisk__lane_state_push(stream, scores[i]);
         }
     } else if (scores && p->num_budget) {
         int rc = budget_batch_fits(p, n, err);

@@ -63,6 +63,11 @@ int crisk__lane_state_create(const crisk__policy *policy, crisk_lane_state **out
 int crisk__lane_state_read(const crisk__policy *policy, const char *path,
                            crisk_lane_state **out, crisk_error *err);
 
+/* Opens the state file `path` for one run (crisk_lane_state_open): locks it, then loads
+ * it when it exists, else makes a fresh state. */
+int crisk__lane_state_open(const crisk__policy *policy, const char *path,
+                           crisk_lane_state **out, crisk_error *err);
+
 /* Returns the number of scores in a state's window. */
 size_t crisk__lane_state_count(const crisk_lane_state *state);
 

@@ -5,6 +5,7 @@
  */
 #include "policy/profiles.h"
 
+#include "common/canon.h"
 #include "common/date.h"
 #include "common/error.h"
 #include "common/grow.h"
@@ -185,22 +186,24 @@ static int check_keys(const cJSON *obj, const char *const *allowed, const char *
     return crisk__json_check_keys(obj, allowed, place, c->err);
 }
 
-/* Returns HS code text normalised as batches store it (digits only; dots and spaces
- * dropped) in `out` (room for 13 bytes), or -1 when it holds anything else, or fewer
- * than `min_digits` or more than 12 digits. */
-static int normalise_hs(const char *s, size_t min_digits, char *out, size_t *len)
+/* Writes the canonical form of `text` (an HS code of at least `hs_min` digits when
+ * `hs_min` > 0, else an identifier or code) to `e->s` (room for its length + 13 bytes),
+ * as batches store declarations' values, so that a profile matches every spelling of
+ * what it names. Returns 0, or CRISK_E_FORMAT naming `item`. */
+static int canon_value(parse_ctx *c, const char *item, const char *text, size_t hs_min,
+                       str_entry *e)
 {
-    size_t n = 0;
-    for (; *s; s++) {
-        if (*s == '.' || *s == ' ')
-            continue;
-        if (*s < '0' || *s > '9' || n == 12)
-            return -1;
-        out[n++] = *s;
+    char why[CRISK__CANON_WHY_BYTES], msg[320];
+    int bad = hs_min ? crisk__canon_hs(text, strlen(text), hs_min, e->s, &e->len, why)
+                     : crisk__canon_code(text, strlen(text), e->s, &e->len, why);
+    if (!bad && e->len == 0)
+        snprintf(why, sizeof why, "is blank");
+    if (bad || e->len == 0) {
+        snprintf(msg, sizeof msg, "%s: \"%.40s\" %s", item, text, why);
+        return rule_fail(c, CRISK_E_FORMAT, msg);
     }
-    out[n] = '\0';
-    *len = n;
-    return n >= min_digits ? 0 : -1;
+    e->s[e->len] = '\0';
+    return 0;
 }
 
 /* Appends a strset built from the JSON strings `values` (one string when `values` is a
@@ -221,28 +224,18 @@ static int add_strset(parse_ctx *c, const cJSON *values, size_t hs_min, const ch
     int rc = 0;
     const cJSON *v = cJSON_IsArray(values) ? values->child : values;
     for (size_t i = 0; i < n && rc == 0; i++, v = v->next) {
-        char hs[13];
-        size_t len;
         const char *text = cJSON_IsString(v) ? v->valuestring : NULL;
         char item[64];
         snprintf(item, sizeof item, cJSON_IsArray(values) ? "%s[%zu]" : "%s", key, i);
         if (!text) {
             snprintf(msg, sizeof msg, "%s: expected a string", item);
             rc = rule_fail(c, CRISK_E_FORMAT, msg);
-        } else if (hs_min && normalise_hs(text, hs_min, hs, &len)) {
-            snprintf(msg, sizeof msg, "%s: \"%.40s\" is not an HS code (%zu to 12 digits)",
-                     item, text, hs_min);
-            rc = rule_fail(c, CRISK_E_FORMAT, msg);
+        } else if ((e[count].s = malloc(strlen(text) + 13)) == NULL) {
+            rc = rule_fail(c, CRISK_E_NOMEM, "out of memory");
+        } else if ((rc = canon_value(c, item, text, hs_min, &e[count])) == 0) {
+            count++;
         } else {
-            if (!hs_min)
-                len = strlen(text);
-            e[count].s = malloc(len + 1);
-            if (!e[count].s) {
-                rc = rule_fail(c, CRISK_E_NOMEM, "out of memory");
-                break;
-            }
-            memcpy(e[count].s, hs_min ? hs : text, len + 1);
-            e[count++].len = len;
+            free(e[count].s);
         }
         if (!cJSON_IsArray(values))
             break;

@@ -16,6 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Largest JSON model parsed whole by cJSON (see import_json_whole). */
+#define WHOLE_PARSE_MAX_MIB 64
+
 int crisk_load_options_init(crisk_load_options *opts, unsigned int version)
 {
     if (!opts || version != CRISK_LOAD_OPTIONS_VERSION)
@@ -69,7 +72,7 @@ static int import_json_tree(const cJSON *root, const crisk_load_limits *limits,
     if (!cJSON_IsObject(root))
         return crisk__fail(err, CRISK_E_FORMAT, "the document is not a JSON object");
     if (cJSON_GetObjectItemCaseSensitive(root, "learner"))
-        return crisk__import_xgboost(root, limits, m, err);
+        return crisk__import_xgboost(root, NULL, limits, m, err);
     const cJSON *format = cJSON_GetObjectItemCaseSensitive(root, "format");
     if (cJSON_IsString(format) && strcmp(format->valuestring, "crisk-logistic") == 0)
         return crisk__import_logistic(root, limits, m, err);
@@ -78,7 +81,36 @@ static int import_json_tree(const cJSON *root, const crisk_load_limits *limits,
                        "crisk logistic model (no \"format\": \"crisk-logistic\")");
 }
 
-/* Parses JSON text and imports it. */
+/* Parses JSON text whole (with cJSON) and imports it. */
+static int import_json_whole(const char *json, size_t json_size,
+                             const crisk_load_limits *limits, crisk_model *m, crisk_error *err)
+{
+    /* A cJSON tree costs about 15 times its text: only documents that are not tree models
+     * of the form crisk__xgboost_split reads in place (logistic and gblinear models,
+     * hand-written text) are parsed whole, and only up to this size. */
+    if (json_size > (size_t)WHOLE_PARSE_MAX_MIB << 20)
+        return crisk__fail(err, CRISK_E_LIMIT, "%zu bytes of JSON that is not an XGBoost tree "
+                           "model in the form XGBoost writes; such a document is parsed whole, "
+                           "and only up to %d MiB", json_size, WHOLE_PARSE_MAX_MIB);
+    const char *end = NULL;
+    cJSON *root = cJSON_ParseWithLengthOpts(json, json_size, &end, 0);
+    if (!root) {
+        /* Offsets into the rewritten text are close enough to find the place. */
+        size_t at = end ? (size_t)(end - json) : 0;
+        return crisk__fail(err, CRISK_E_FORMAT, "invalid JSON at byte %zu", at);
+    }
+    size_t at = (size_t)(end - json);
+    while (at < json_size && strchr(" \t\r\n", json[at]) && json[at] != '\0')
+        at++;
+    int rc = at < json_size ? crisk__fail(err, CRISK_E_FORMAT, "invalid JSON: text after the "
+                                          "document at byte %zu", at)
+                            : import_json_tree(root, limits, m, err);
+    cJSON_Delete(root);
+    return rc;
+}
+
+/* Imports JSON text: an XGBoost tree model with its trees read one at a time in place
+ * (crisk__xgboost_split), anything else parsed whole. */
 static int import_json_text(const char *text, size_t size, const crisk_load_limits *limits,
                             crisk_model *m, crisk_error *err)
 {
@@ -88,25 +120,16 @@ static int import_json_text(const char *text, size_t size, const crisk_load_limi
     if (rc)
         return rc;
     const char *json = rewritten ? rewritten : text;
-    const char *end = NULL;
-    cJSON *root = cJSON_ParseWithLengthOpts(json, rewritten ? rewritten_size : size, &end, 0);
-    if (!root) {
-        /* Offsets into the rewritten text are close enough to find the place. */
-        size_t at = end ? (size_t)(end - json) : 0;
-        free(rewritten);
-        return crisk__fail(err, CRISK_E_FORMAT, "invalid JSON at byte %zu", at);
-    }
-    size_t json_size = rewritten ? rewritten_size : size, at = (size_t)(end - json);
-    while (at < json_size && strchr(" \t\r\n", json[at]) && json[at] != '\0')
-        at++;
-    free(rewritten);
-    if (at < json_size) {
-        cJSON_Delete(root);
-        return crisk__fail(err, CRISK_E_FORMAT, "invalid JSON: text after the document at byte "
-                           "%zu", at);
-    }
-    rc = import_json_tree(root, limits, m, err);
+    size_t json_size = rewritten ? rewritten_size : size;
+    cJSON *root = NULL;
+    crisk__tree_source trees;
+    rc = crisk__xgboost_split(json, json_size, &root, &trees, err);
+    if (rc == 0)
+        rc = crisk__import_xgboost(root, &trees, limits, m, err);
+    else if (rc == 1)
+        rc = import_json_whole(json, json_size, limits, m, err);
     cJSON_Delete(root);
+    free(rewritten);
     return rc;
 }
 
@@ -121,8 +144,11 @@ static int import_bytes(const unsigned char *data, size_t size,
         return import_json_text((const char *)data, size, limits, m, err);
     case FORMAT_UBJSON: {
         cJSON *root = NULL;
-        int rc = crisk__ubjson_parse(data, size, limits, &root, err);
-        if (rc == 0)
+        crisk__tree_source trees;
+        int rc = crisk__ubjson_split(data, size, limits, &root, &trees, err);
+        if (rc == 0 && trees.ubjson)
+            rc = crisk__import_xgboost(root, &trees, limits, m, err);
+        else if (rc == 0)
             rc = import_json_tree(root, limits, m, err);
         cJSON_Delete(root);
         return rc;

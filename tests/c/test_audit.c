@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -610,7 +612,7 @@ START_TEST(test_tampering_detected)
      * checkpoint kept elsewhere shows it. */
     spit(tmp("bad"), orig, offs[12]);
     ck_assert_int_eq(crisk_audit_verify(tmp("bad"), pub, NULL, NULL, NULL, &err), 0);
-    expect_tampered(orig, offs[12], &cps[ncps - 1], "were removed");
+    expect_tampered(orig, offs[12], &cps[ncps - 1], "does not extend the given checkpoint");
     /* A whole log rewritten with its checkpoints recomputed but unsigned is refused with
      * the key; checked against a kept checkpoint it fails too. */
     memcpy(img, orig, size);
@@ -644,6 +646,9 @@ START_TEST(test_torn_write_recovery)
         ck_assert_int_eq(crisk_audit_verify(tmp("torn"), pub, &cps[ncps - 1], &entries, NULL,
                                             &err), 0);
         ck_assert_uint_eq(entries, NENTRIES);
+        ck_assert_int_eq(crisk_audit_open_read(tmp("torn"), NULL, &log, &err), 0);
+        ck_assert_uint_eq(crisk_audit_torn_bytes(log), cut - last);
+        crisk_audit_close(log);
         ck_assert_msg(crisk_audit_open(tmp("torn"), &log, &err) == 0, "cut at %zu: %s", cut,
                       err.message);
         ck_assert_uint_eq(crisk_audit_size(log), NENTRIES);
@@ -672,6 +677,213 @@ START_TEST(test_torn_write_recovery)
     spit(tmp("other"), "hello world, not a log", 22);
     ck_assert_int_eq(crisk_audit_open(tmp("other"), &log, &err), CRISK_E_FORMAT);
     free(orig);
+}
+END_TEST
+
+/* A header rewritten to claim more bytes than the file has, its check recomputed, makes
+ * the rest of the log look like one torn record. A crash cuts only the last record, so
+ * an intact record inside it shows the edit: verify and open refuse the log and the file
+ * keeps every byte (before, verify passed and open cut 16 entries and 4 checkpoints). */
+START_TEST(test_edited_header_is_no_torn_end)
+{
+    crisk_checkpoint cps[8];
+    size_t ncps, size, offs[64];
+    write_log(tmp("log"), cps, &ncps);
+    unsigned char *img = slurp(tmp("log"), &size);
+    record_offsets(img, size, offs);
+    size_t at = offs[7]; /* entry 6, followed by entries 7-22 and three checkpoints */
+    size_t claim = size - at; /* runs past the end of the file by the record overhead */
+    img[at + 1] = (unsigned char)(claim >> 24);
+    img[at + 2] = (unsigned char)(claim >> 16);
+    img[at + 3] = (unsigned char)(claim >> 8);
+    img[at + 4] = (unsigned char)claim;
+    unsigned char sum[H];
+    sha256(img + at, 13, NULL, 0, sum);
+    memcpy(img + at + 13, sum, 4);
+    expect_tampered(img, size, NULL, "intact entry record starts inside it");
+    crisk_error err;
+    crisk_audit_verify(tmp("bad"), pub, NULL, NULL, NULL, &err);
+    /* The message says what recovery would have cut. */
+    ck_assert_ptr_nonnull(strstr(err.message, "after the last valid record"));
+    /* A torn last record that names another index than the next entry's is no crash. */
+    free(img);
+    img = slurp(tmp("log"), &size);
+    crisk_audit_log *log = NULL;
+    ck_assert_int_eq(crisk_audit_open(tmp("log"), &log, &err), 0);
+    ck_assert_int_eq(crisk_audit_append(log, "decision 23", 11, NULL, &err), 0);
+    crisk_audit_close(log);
+    free(img);
+    img = slurp(tmp("log"), &size);
+    size_t last = offs[NENTRIES + ncps];
+    img[last + 12] ^= 1; /* entry 23 says 22 */
+    sha256(img + last, 13, NULL, 0, sum);
+    memcpy(img + last + 13, sum, 4);
+    expect_tampered(img, size - 3, NULL, "is no torn append");
+    free(img);
+}
+END_TEST
+
+/* The clock stepped back between two runs: the checkpoint keeps the previous time and
+ * says how far behind the clock was, so the log still verifies and takes appends (before,
+ * the older checkpoint made verify fail, "checkpoints were reordered"). */
+START_TEST(test_clock_stepped_back)
+{
+    crisk_checkpoint cps[8], cp, back;
+    size_t ncps;
+    write_log(tmp("log"), cps, &ncps);
+    int64_t last = cps[ncps - 1].timestamp;
+    crisk_error err;
+    crisk_audit_log *log = NULL;
+    ck_assert_int_eq(crisk_audit_open(tmp("log"), &log, &err), 0);
+    ck_assert_int_eq(crisk_audit_append(log, "late", 4, NULL, &err), 0);
+    ck_assert_int_eq(crisk_audit_checkpoint(log, priv, last - 60, &cp, &err), 0);
+    crisk_audit_close(log);
+    ck_assert_int_eq(cp.timestamp, last);
+    ck_assert_int_eq(cp.clock_behind, 60);
+    ck_assert_msg(crisk_audit_verify(tmp("log"), pub, &cp, NULL, NULL, &err) == 0, "%s",
+                  err.message);
+    ck_assert_int_eq(crisk_audit_open(tmp("log"), &log, &err), 0);
+    ck_assert_int_eq(crisk_audit_append(log, "later", 5, NULL, &err), 0);
+    ck_assert_int_eq(crisk_audit_checkpoint(log, priv, last + 5, &back, &err), 0);
+    crisk_audit_close(log);
+    ck_assert_int_eq(back.clock_behind, 0); /* the clock caught up */
+    ck_assert_int_eq(crisk_audit_verify(tmp("log"), pub, NULL, NULL, NULL, &err), 0);
+    /* The text form carries it, signed. */
+    char text[CRISK_CHECKPOINT_TEXT_MAX];
+    int n = crisk_checkpoint_format(&cp, text, sizeof text);
+    ck_assert_ptr_nonnull(strstr(text, "\nclock-behind 60\nsig "));
+    ck_assert_int_eq(crisk_checkpoint_parse(text, (size_t)n, &back, &err), 0);
+    ck_assert(memcmp(&back, &cp, sizeof cp) == 0);
+    back.clock_behind = 0;
+    ck_assert_int_eq(crisk_checkpoint_verify(&back, pub, &err), CRISK_E_INTEGRITY);
+    strstr(text, "clock-behind 60")[13] = '0'; /* "clock-behind 00": not a delay */
+    ck_assert_int_eq(crisk_checkpoint_parse(text, (size_t)n, &back, &err), CRISK_E_FORMAT);
+}
+END_TEST
+
+/* A log is signed with one key: another one is refused at open (with the key in the
+ * options) and at checkpoint, and the log is left as it was (before, the other key's
+ * checkpoint was written and the log failed verification under either key). */
+START_TEST(test_one_key_per_log)
+{
+    crisk_checkpoint cps[8];
+    size_t ncps, before, after;
+    write_log(tmp("log"), cps, &ncps);
+    free(slurp(tmp("log"), &before));
+    crisk_audit_key *other = NULL;
+    ck_assert_int_eq(crisk_audit_key_load(tmp("o.pem"), 1, &other, NULL), 0);
+    crisk_error err;
+    crisk_audit_log *log = NULL;
+    ck_assert_int_eq(crisk_audit_open(tmp("log"), &log, &err), 0);
+    ck_assert_int_eq(crisk_audit_checkpoint(log, other, 1800000000, NULL, &err),
+                     CRISK_E_INTEGRITY);
+    ck_assert_ptr_nonnull(strstr(err.message, "key does not match"));
+    crisk_audit_close(log);
+    free(slurp(tmp("log"), &after));
+    ck_assert_uint_eq(after, before);
+    crisk_audit_open_options opts;
+    ck_assert_int_eq(crisk_audit_open_options_init(&opts, CRISK_AUDIT_OPEN_OPTIONS_VERSION), 0);
+    opts.key = other_pub;
+    ck_assert_int_eq(crisk_audit_open_advanced(tmp("log"), &opts, &log, &err),
+                     CRISK_E_INTEGRITY);
+    ck_assert_ptr_nonnull(strstr(err.message, "key does not match"));
+    ck_assert_ptr_null(log);
+    opts.key = pub;
+    ck_assert_int_eq(crisk_audit_open_advanced(tmp("log"), &opts, &log, &err), 0);
+    ck_assert_int_eq(crisk_audit_checkpoint(log, priv, 1800000000, NULL, &err), 0);
+    crisk_audit_close(log);
+    opts.version = 99;
+    ck_assert_int_eq(crisk_audit_open_advanced(tmp("log"), &opts, &log, &err),
+                     CRISK_E_INVALID_ARGUMENT);
+    crisk_audit_key_free(other);
+    ck_assert_int_eq(crisk_audit_verify(tmp("log"), pub, NULL, NULL, NULL, &err), 0);
+}
+END_TEST
+
+/* Group commit writes entries without an fsync each; the checkpoint makes them durable.
+ * The log it writes is the same, byte for byte, as one fsync per entry; a crash at any
+ * byte of the pending entries leaves a log that opens, keeping every whole record. */
+START_TEST(test_group_commit)
+{
+    crisk_checkpoint cps[8];
+    size_t ncps, size, gsize;
+    write_log(tmp("log"), cps, &ncps);
+    unsigned char *plain = slurp(tmp("log"), &size);
+    crisk_audit_open_options opts;
+    crisk_audit_open_options_init(&opts, CRISK_AUDIT_OPEN_OPTIONS_VERSION);
+    opts.group_commit = 1;
+    opts.key = pub;
+    crisk_audit_log *log = NULL;
+    crisk_error err;
+    ck_assert_int_eq(crisk_audit_open_advanced(tmp("group"), &opts, &log, &err), 0);
+    for (int i = 0; i < NENTRIES; i++) {
+        char entry[32];
+        int n = snprintf(entry, sizeof entry, "decision %d", i);
+        ck_assert_int_eq(crisk_audit_append(log, entry, (size_t)n, NULL, &err), 0);
+        if ((i + 1) % BATCH == 0 || i + 1 == NENTRIES)
+            ck_assert_int_eq(crisk_audit_checkpoint(log, priv, 1700000000 + i, NULL, &err), 0);
+    }
+    /* Three more entries pending, then the "crash" (no checkpoint). */
+    for (int i = 0; i < 3; i++)
+        ck_assert_int_eq(crisk_audit_append(log, "pending", 7, NULL, &err), 0);
+    crisk_audit_close(log);
+    unsigned char *group = slurp(tmp("group"), &gsize);
+    ck_assert_uint_eq(gsize, size + 3 * (17 + 7 + H));
+    ck_assert(memcmp(group, plain, size) == 0);
+    for (size_t cut = size; cut <= gsize; cut++) {
+        spit(tmp("torn"), group, cut);
+        size_t whole = (cut - size) / (17 + 7 + H);
+        ck_assert_int_eq(crisk_audit_open(tmp("torn"), &log, &err), 0);
+        ck_assert_uint_eq(crisk_audit_size(log), NENTRIES + whole);
+        ck_assert_uint_eq(crisk_audit_torn_bytes(log), cut - size - whole * (17 + 7 + H));
+        crisk_audit_close(log);
+    }
+    free(plain);
+    free(group);
+}
+END_TEST
+
+/* A write that fails (the file size limit standing in for a full disk) cuts the file
+ * back, leaves crisk_audit_size() at what the file holds and refuses later writes; the
+ * log reopens with exactly those entries. In a child: the limit is per process. */
+START_TEST(test_failed_write_forgets_staged_entries)
+{
+    crisk_checkpoint cps[8];
+    size_t ncps, size;
+    write_log(tmp("log"), cps, &ncps);
+    free(slurp(tmp("log"), &size));
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        signal(SIGXFSZ, SIG_IGN);
+        struct rlimit lim = {size + 1000, size + 1000};
+        crisk_audit_open_options opts;
+        crisk_audit_open_options_init(&opts, CRISK_AUDIT_OPEN_OPTIONS_VERSION);
+        opts.group_commit = 1;
+        crisk_audit_log *log = NULL;
+        char entry[200] = {0};
+        memset(entry, 'x', sizeof entry - 1);
+        int ok = setrlimit(RLIMIT_FSIZE, &lim) == 0 &&
+                 crisk_audit_open_advanced(tmp("log"), &opts, &log, NULL) == 0;
+        for (int i = 0; ok && i < 20; i++)
+            ok = crisk_audit_append(log, entry, strlen(entry), NULL, NULL) == 0;
+        ok = ok && crisk_audit_checkpoint(log, priv, 1800000000, NULL, NULL) == CRISK_E_IO &&
+             crisk_audit_size(log) == NENTRIES &&
+             crisk_audit_append(log, "x", 1, NULL, NULL) == CRISK_E_IO;
+        crisk_audit_close(log);
+        _exit(ok ? 0 : 1);
+    }
+    int status;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    size_t after;
+    free(slurp(tmp("log"), &after));
+    ck_assert_uint_eq(after, size);
+    crisk_error err;
+    uint64_t entries;
+    ck_assert_int_eq(crisk_audit_verify(tmp("log"), pub, &cps[ncps - 1], &entries, NULL, &err),
+                     0);
+    ck_assert_uint_eq(entries, NENTRIES);
 }
 END_TEST
 
@@ -772,6 +984,11 @@ int main(void)
     tcase_add_test(log, test_tampering_detected);
     tcase_add_test(log, test_torn_write_recovery);
     tcase_add_test(log, test_one_writer);
+    tcase_add_test(log, test_edited_header_is_no_torn_end);
+    tcase_add_test(log, test_clock_stepped_back);
+    tcase_add_test(log, test_one_key_per_log);
+    tcase_add_test(log, test_group_commit);
+    tcase_add_test(log, test_failed_write_forgets_staged_entries);
     tcase_set_timeout(log, 60);
     suite_add_tcase(s, log);
     TCase *pin = tcase_create("pinning");

@@ -437,6 +437,53 @@ START_TEST(test_refusals)
 }
 END_TEST
 
+/* Makes `name` in the bundle directory a symlink to `target`. */
+static void link_in_bundle(const char *target, const char *name)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    remove(path);
+    ck_assert_int_eq(symlink(target, path), 0);
+}
+
+/* A symlink inside the bundle that leads out of it (to a file, through a directory, or
+ * as manifest.json itself) is refused, though the file it reaches is valid; one that
+ * stays inside the bundle loads. */
+START_TEST(test_symlinks_out_of_the_bundle)
+{
+    char out[] = "/tmp/crisk_outside_XXXXXX", path[256];
+    ck_assert_ptr_nonnull(mkdtemp(out));
+    crisk_test_write_file(out, "policy.json", POLICY, strlen(POLICY));
+    crisk_test_write_file(out, "manifest.json", MANIFEST, strlen(MANIFEST));
+    snprintf(path, sizeof path, "%s/policy.json", out);
+    link_in_bundle(path, "policy.json");
+    crisk_bundle *bundle = NULL;
+    crisk_error err;
+    ck_assert_int_eq(crisk_bundle_load(dir, NULL, &bundle, &err), CRISK_E_FORMAT);
+    ck_assert_ptr_nonnull(strstr(err.message, "policy: \""));
+    ck_assert_ptr_nonnull(strstr(err.message, "outside the bundle directory"));
+    link_in_bundle(out, "sub");
+    snprintf(path, sizeof path, "%s/policy.json", dir);
+    remove(path);
+    write_text("policy.json", POLICY);
+    expect_refusal("manifest.json", patch(MANIFEST, "\"policy.json\"", "\"sub/policy.json\""),
+                   MANIFEST, CRISK_E_FORMAT, "outside the bundle directory");
+    snprintf(path, sizeof path, "%s/manifest.json", out);
+    link_in_bundle(path, "manifest.json");
+    ck_assert_ptr_null(bundle);
+    ck_assert_int_eq(crisk_bundle_load(dir, NULL, &bundle, &err), CRISK_E_FORMAT);
+    ck_assert_ptr_nonnull(strstr(err.message, "manifest.json: \""));
+    snprintf(path, sizeof path, "%s/manifest.json", dir);
+    remove(path);
+    write_text("manifest.json", patch(MANIFEST, "\"policy.json\"", "\"policy_link.json\""));
+    link_in_bundle("policy.json", "policy_link.json");
+    bundle = crisk_test_load_bundle(dir);
+    crisk_bundle_free(bundle);
+    write_text("manifest.json", MANIFEST);
+    crisk_test_remove_dir(out);
+}
+END_TEST
+
 /* A declaration without a value: the logistic fraud model, which takes no missing
  * values, gives NaN for it (the others are still scored); a NaN score meets no threshold
  * and no budget, and the declaration goes to the policy's unscored lane, by default the
@@ -535,6 +582,7 @@ static Suite *bundle_suite(void)
     tcase_add_test(tc, test_scores_hits_lanes);
     tcase_add_test(tc, test_streaming);
     tcase_add_test(tc, test_refusals);
+    tcase_add_test(tc, test_symlinks_out_of_the_bundle);
     tcase_add_test(tc, test_missing_values);
     tcase_add_test(tc, test_threads);
     suite_add_tcase(s, tc);

@@ -112,11 +112,77 @@ START_TEST(test_quotes)
 }
 END_TEST
 
+/* Issue 15, defect 2: with single_line and resync, a quote left open costs its own line
+ * only: the error names that line and the next line is a record again, whatever the
+ * chunk size; a line break inside quotes (LF, CRLF or a lone CR) ends the record. Lines
+ * are rendered "LINE:fields" and errors "LINE:!". */
+START_TEST(test_single_line_records)
+{
+    static const char text[] = "a,b\n\"x,1\n2,3\n4,\"5\r\n6,7\r8,\"9\r\"\n10,11";
+    static const char expected[] = "1:a|b\n2:!\n3:2|3\n4:!\n5:6|7\n6:!\n7:!\n8:10|11\n";
+    size_t chunks[] = {1, 2, 3, 5, 65536};
+    for (size_t i = 0; i < sizeof chunks / sizeof chunks[0]; i++) {
+        FILE *f = fmemopen((void *)text, sizeof text - 1, "rb");
+        crisk_csv_options opts;
+        crisk_csv_options_init(&opts, CRISK_CSV_OPTIONS_VERSION);
+        opts.chunk_bytes = chunks[i];
+        opts.resync = opts.single_line = 1;
+        crisk_csv_reader *r;
+        crisk_error err;
+        ck_assert_int_eq(crisk_csv_open(f, &opts, &r, &err), 0);
+        char got[256] = "";
+        size_t len = 0, n;
+        const char **fields;
+        int rc;
+        while ((rc = crisk_csv_next(r, &fields, &n, &err)) != 0) {
+            if (rc < 0) {
+                ck_assert_int_eq(rc, CRISK_E_FORMAT);
+                ck_assert_msg(strstr(err.message, "is not closed at the end of the line"), "%s",
+                              err.message);
+                /* The message names the line; crisk_csv_line() is the one before it. */
+                len += (size_t)snprintf(got + len, sizeof got - len, "%.*s:!\n",
+                                        (int)strcspn(err.message + 5, ":"), err.message + 5);
+                continue;
+            }
+            len += (size_t)snprintf(got + len, sizeof got - len, "%zu:", crisk_csv_line(r));
+            for (size_t k = 0; k < n; k++)
+                len += (size_t)snprintf(got + len, sizeof got - len, "%s%s", k ? "|" : "",
+                                        fields[k]);
+            len += (size_t)snprintf(got + len, sizeof got - len, "\n");
+        }
+        ck_assert_msg(strcmp(got, expected) == 0, "chunk %zu: got\n%s", chunks[i], got);
+        crisk_csv_free(r);
+        fclose(f);
+    }
+}
+END_TEST
+
+/* Version 1 of the options, without single_line, is still read as multi-line records. */
+START_TEST(test_options_version_1)
+{
+    static const char text[] = "\"two\nlines\",b\n";
+    FILE *f = fmemopen((void *)text, sizeof text - 1, "rb");
+    crisk_csv_options opts;
+    ck_assert_int_eq(crisk_csv_options_init(&opts, 1), 0);
+    opts.single_line = 1; /* not part of version 1: ignored */
+    crisk_csv_reader *r;
+    crisk_error err;
+    ck_assert_int_eq(crisk_csv_open(f, &opts, &r, &err), 0);
+    const char **fields;
+    size_t n;
+    ck_assert_int_eq(crisk_csv_next(r, &fields, &n, &err), 1);
+    ck_assert_str_eq(fields[0], "two\nlines");
+    crisk_csv_free(r);
+    fclose(f);
+}
+END_TEST
+
 START_TEST(test_line_breaks_and_bom)
 {
     EXPECT("a,b\r\n1,2\r\n", "1:a|b\n2:1|2\n");
     EXPECT("a,b\r\n\r\n1,2\r", "1:a|b\n3:1|2\n");
-    EXPECT("a\rb,c\n", "1:a\rb|c\n");                /* a bare CR is an ordinary byte */
+    EXPECT("a\rb,c\n", "1:a\n2:b|c\n");              /* a lone CR ends a line */
+    EXPECT("a,b\r1,2\r\r3,4", "1:a|b\n2:1|2\n4:3|4\n"); /* CR-only line ends */
     EXPECT("\xEF\xBB\xBF" "f1,f2\n1,2\n", "1:f1|f2\n2:1|2\n");
     EXPECT("\xEF\xBB\xBF" "\"q\"\n", "1:q\n");
     EXPECT("\xEF\xBB\xBF", "");
@@ -255,6 +321,8 @@ static Suite *csv_suite(void)
     tcase_add_test(tc, test_plain);
     tcase_add_test(tc, test_quotes);
     tcase_add_test(tc, test_line_breaks_and_bom);
+    tcase_add_test(tc, test_single_line_records);
+    tcase_add_test(tc, test_options_version_1);
     tcase_add_test(tc, test_errors);
     tcase_add_test(tc, test_limit_counts_terminators);
     tcase_add_test(tc, test_sticky_error_and_arguments);

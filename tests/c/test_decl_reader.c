@@ -153,14 +153,14 @@ static void expect_reject(const run *r, size_t k, uint64_t line, const char *nee
 static const char GOOD_CSV[] =
     "\xEF\xBB\xBFvalue,extra,id,date,hs,origin\r\n"
     "12.5,x,A1,2024-01-31,8517.12,CN\r\n"
-    "\"1,000\",\"y\",\"A \"\"2\"\"\",20240201,61,\"multi\nline\"\r\n"
+    "\"1,000\",\"y\",\"A \"\"2\"\"\",20240201,61,\"multi line\"\r\n"
     "\r\n"
     ",,A3,2024-02-29,,\r\n"
     "7,z,A4,2024-03-01,851712,\"KR\"";
 static const char GOOD_JSONL[] =
     "\xEF\xBB\xBF{\"value\": 12.5, \"extra\": \"x\", \"id\": \"A1\", \"date\": \"2024-01-31\","
     " \"hs\": \"8517.12\", \"origin\": \"CN\"}\r\n"
-    "{\"id\": \"A \\\"2\\\"\", \"date\": \"20240201\", \"hs\": 61, \"origin\": \"multi\\nline\","
+    "{\"id\": \"A \\\"2\\\"\", \"date\": \"20240201\", \"hs\": 61, \"origin\": \"multi line\","
     " \"value\": \"1,000\"}\n"
     "   \n"
     "{\"id\": \"A3\", \"date\": \"2024-02-29\", \"hs\": null, \"value\": null}\n"
@@ -177,7 +177,7 @@ START_TEST(csv_reads_quoting_bom_crlf)
     ck_assert_uint_eq(r.read, 4);
     ck_assert_uint_eq(crisk_batch_size(r.batch), 3);
     expect_reject(&r, 0, 3, "\"value\"");
-    ck_assert_str_eq(r.rejects.raw[0], "\"1,000\",y,\"A \"\"2\"\"\",20240201,61,\"multi\nline\"");
+    ck_assert_str_eq(r.rejects.raw[0], "\"1,000\",y,\"A \"\"2\"\"\",20240201,61,multi line");
     expect_text(&r, 0, "id", "A1");
     expect_text(&r, 0, "hs", "851712");
     expect_text(&r, 0, "origin", "CN");
@@ -187,10 +187,10 @@ START_TEST(csv_reads_quoting_bom_crlf)
     expect_text(&r, 1, "origin", NULL);
     ck_assert(isnan(number(&r, 1, "value")));
     expect_text(&r, 2, "origin", "KR");
-    /* Source lines: the BOM line is 1, the quoted line break makes row 3 start on line 6. */
+    /* Source lines: the BOM line is 1, the empty line 4 is no row. */
     ck_assert_uint_eq(crisk_batch_source_line(r.batch, 0), 2);
-    ck_assert_uint_eq(crisk_batch_source_line(r.batch, 1), 6);
-    ck_assert_uint_eq(crisk_batch_source_line(r.batch, 2), 7);
+    ck_assert_uint_eq(crisk_batch_source_line(r.batch, 1), 5);
+    ck_assert_uint_eq(crisk_batch_source_line(r.batch, 2), 6);
     run_free(&r);
 }
 END_TEST
@@ -304,6 +304,174 @@ START_TEST(jsonl_rejects_each_bad_row)
     ck_assert_str_eq(r.rejects.raw[8], "{\"id\": \"C10\", \"d"); /* cut to 16 bytes */
     expect_text(&r, 1, "id", "C11");
     run_free(&r);
+}
+END_TEST
+
+/* Issue 15, defect 2: one quote never closed (line 3) and one opened in a row's last field
+ * and closed at the end of the next row (lines 100 and 101), in a 20,000-row file: every
+ * physical line is read, as a row or as a reject carrying that line, and no other row is
+ * lost (on main the first quote swallowed 9,853 declarations into one reject). */
+START_TEST(csv_stray_quote_costs_its_line_only)
+{
+    enum { ROWS = 20000 };
+    size_t cap = (size_t)ROWS * 40, len = 0;
+    char *text = malloc(cap);
+    len += (size_t)snprintf(text, cap, "id,date,hs,origin,value\n");
+    for (size_t line = 2; line <= ROWS + 1; line++)
+        len += (size_t)snprintf(text + len, cap - len, "D%zu,2024-01-01,85,%s,%s\n", line,
+                                line == 3 ? "\"CN" : "CN",
+                                line == 100 ? "\"1" : line == 101 ? "1\"" : "1");
+    crisk_schema *schema = load_schema();
+    crisk_batch *batch = NULL;
+    crisk_error err;
+    ck_assert_int_eq(crisk_batch_new(schema, &batch, &err), 0);
+    FILE *f = fmemopen(text, len, "rb");
+    crisk_decl_reader *rd = NULL;
+    ck_assert_int_eq(crisk_decl_open(f, CRISK_DECL_CSV, schema, NULL, &rd, &err), 0);
+    collected rejects = {0};
+    size_t added, total = 0, lines_seen = 0;
+    uint64_t last_line = 1;
+    do {
+        crisk_batch_clear(batch);
+        ck_assert_int_eq(crisk_decl_read(rd, batch, 4096, NULL, collect, &rejects, &added,
+                                         &err), 0);
+        for (size_t i = 0; i < added; i++, lines_seen++) { /* rows keep their own lines */
+            uint64_t line = crisk_batch_source_line(batch, i);
+            ck_assert_uint_gt(line, last_line);
+            last_line = line;
+            char id[32];
+            snprintf(id, sizeof id, "D%llu", (unsigned long long)line);
+            size_t n;
+            const char *got = crisk_batch_text(batch, i, 0, &n);
+            ck_assert(n == strlen(id) && memcmp(got, id, n) == 0);
+        }
+        total += added;
+    } while (added > 0);
+    uint64_t rejected, read = crisk_decl_rows_read(rd, &rejected);
+    ck_assert_uint_eq(read, ROWS); /* every physical line after the header */
+    ck_assert_uint_eq(total + rejected, ROWS);
+    ck_assert_uint_eq(rejected, 3);
+    ck_assert_uint_eq(rejects.line[0], 3);
+    ck_assert_msg(strstr(rejects.reason[0], "line 3: quoted field 4 is not closed at the end "
+                         "of the line"), "%s", rejects.reason[0]);
+    ck_assert_uint_eq(rejects.line[1], 100);
+    ck_assert_uint_eq(rejects.line[2], 101);
+    ck_assert_msg(strstr(rejects.reason[2], "\"value\""), "%s", rejects.reason[2]);
+    crisk_decl_free(rd);
+    fclose(f);
+    free(text);
+    crisk_batch_free(batch);
+    crisk_schema_free(schema);
+}
+END_TEST
+
+/* Issue 15, defect 4: CR-only line ends are lines in both formats (on main JSON Lines
+ * read 50 declarations as one reject, CSV gave a confusing error); a CRLF split by the
+ * reader's 64 KiB chunk is one line break. */
+START_TEST(cr_only_lines_are_lines)
+{
+    enum { ROWS = 50 };
+    char csv[ROWS * 32 + 64], jsonl[ROWS * 64];
+    size_t c = (size_t)snprintf(csv, sizeof csv, "id,date\r"), j = 0;
+    for (int i = 0; i < ROWS; i++) {
+        c += (size_t)snprintf(csv + c, sizeof csv - c, "R%d,2024-01-01\r", i);
+        j += (size_t)snprintf(jsonl + j, sizeof jsonl - j,
+                              "{\"id\": \"R%d\", \"date\": \"2024-01-01\"}\r", i);
+    }
+    run r;
+    crisk_error err;
+    ck_assert_int_eq(read_text(&r, csv, c, CRISK_DECL_CSV, NULL, &err), 0);
+    ck_assert_uint_eq(r.read, ROWS);
+    ck_assert_uint_eq(crisk_batch_size(r.batch), ROWS);
+    ck_assert_uint_eq(crisk_batch_source_line(r.batch, ROWS - 1), ROWS + 1);
+    run_free(&r);
+    ck_assert_int_eq(read_text(&r, jsonl, j, CRISK_DECL_JSONL, NULL, &err), 0);
+    ck_assert_uint_eq(r.read, ROWS);
+    ck_assert_uint_eq(crisk_batch_size(r.batch), ROWS);
+    ck_assert_uint_eq(crisk_batch_source_line(r.batch, ROWS - 1), ROWS);
+    run_free(&r);
+    /* The CR of line 1 is the last byte of the first 64 KiB chunk, its LF the next. */
+    size_t big = 65536 + 64;
+    char *text = malloc(big);
+    static const char head[] = "{\"id\": \"A\", \"date\": \"2024-01-01\", \"pad\": \"";
+    memcpy(text, head, sizeof head - 1);
+    memset(text + sizeof head - 1, 'x', 65535 - (sizeof head - 1) - 2);
+    memcpy(text + 65535 - 2, "\"}\r\n", 4);
+    static const char tail[] = "{\"id\": \"B\", \"date\": \"2024-01-01\"}";
+    memcpy(text + 65537, tail, sizeof tail - 1);
+    ck_assert_int_eq(read_text(&r, text, 65537 + sizeof tail - 1, CRISK_DECL_JSONL, NULL,
+                               &err), 0);
+    ck_assert_uint_eq(r.read, 2);
+    ck_assert_uint_eq(crisk_batch_size(r.batch), 2);
+    ck_assert_uint_eq(crisk_batch_source_line(r.batch, 1), 2);
+    run_free(&r);
+    free(text);
+}
+END_TEST
+
+/* Issue 15, defect 4: JSON Lines values are read as written: a 20-digit numeric id keeps
+ * its digits (main wrote back 1.2345678901234567e+19), "\u0000" is refused (main cut the
+ * id at the NUL), and ids take the canonical form; a byte order mark inside a CSV file
+ * is refused, not kept as an invisible prefix of the id. */
+START_TEST(values_are_read_as_written)
+{
+    static const char jsonl[] =
+        "{\"id\": 12345678901234567890, \"date\": \"2024-01-01\", \"value\": 1e2}\n"
+        "{\"id\": \"D\\u0000X\", \"date\": \"2024-01-01\"}\n"
+        "{\"id\": \" d3\\t\", \"date\": \"2024-01-01\", \"hs\": 8517}\n";
+    run r;
+    crisk_error err;
+    ck_assert_int_eq(read_text(&r, jsonl, sizeof jsonl - 1, CRISK_DECL_JSONL, NULL, &err), 0);
+    ck_assert_uint_eq(r.read, 3);
+    ck_assert_uint_eq(crisk_batch_size(r.batch), 2);
+    expect_text(&r, 0, "id", "12345678901234567890");
+    ck_assert_double_eq(number(&r, 0, "value"), 100.0);
+    expect_reject(&r, 0, 2, "\\u0000");
+    expect_text(&r, 1, "id", "D3");
+    expect_text(&r, 1, "hs", "8517");
+    run_free(&r);
+    /* A raw NUL byte is no JSON; the reject's raw text shows it as '?' (collect() checks
+     * that the text is as long as it says). */
+    static const char nul[] = "{\"id\": \"A\",\0 \"date\": \"2024-01-01\"}\n";
+    ck_assert_int_eq(read_text(&r, nul, sizeof nul - 1, CRISK_DECL_JSONL, NULL, &err), 0);
+    ck_assert_uint_eq(r.rejected, 1);
+    ck_assert_str_eq(r.rejects.raw[0], "{\"id\": \"A\",? \"date\": \"2024-01-01\"}");
+    run_free(&r);
+    static const char csv[] = "id,date\nA,2024-01-01\n\xEF\xBB\xBF" "B,2024-01-01\n";
+    ck_assert_int_eq(read_text(&r, csv, sizeof csv - 1, CRISK_DECL_CSV, NULL, &err), 0);
+    ck_assert_uint_eq(r.read, 2);
+    ck_assert_uint_eq(crisk_batch_size(r.batch), 1);
+    expect_reject(&r, 0, 3, "has U+FEFF at byte 0");
+    run_free(&r);
+}
+END_TEST
+
+/* Issue 15, defect 4: extra columns take the one number grammar: no hex, inf or nan (main
+ * read them with strtod), no spaces. */
+START_TEST(extras_take_the_number_grammar)
+{
+    static const crisk_decl_extra revenue[] = {{"revenue", 1, 0}};
+    crisk_decl_options opts;
+    crisk_decl_options_init(&opts, CRISK_DECL_OPTIONS_VERSION);
+    opts.extras = revenue;
+    opts.num_extras = 1;
+    static const char csv[] = "id,date,revenue\nA,2024-01-01,0x10\nB,2024-01-01,inf\n"
+                              "C,2024-01-01,nan(123)\nD,2024-01-01,1 \nE,2024-01-01,-.5e1\n";
+    run r;
+    crisk_error err;
+    ck_assert_int_eq(read_text(&r, csv, sizeof csv - 1, CRISK_DECL_CSV, &opts, &err), 0);
+    ck_assert_uint_eq(crisk_batch_size(r.batch), 1);
+    ck_assert_uint_eq(r.rejected, 4);
+    for (size_t k = 0; k < 4; k++)
+        expect_reject(&r, k, k + 2, "is not a number");
+    ck_assert_double_eq(r.extras[0], -5.0);
+    run_free(&r);
+    double v;
+    ck_assert_int_eq(crisk_number_parse("0x10", 4, &v, &err), CRISK_E_INPUT);
+    ck_assert_int_eq(crisk_number_parse("1e400", 5, &v, &err), CRISK_E_INPUT);
+    ck_assert_msg(strstr(err.message, "beyond the range"), "%s", err.message);
+    ck_assert_int_eq(crisk_number_parse("12345678901234567890123", 23, &v, &err), 0);
+    ck_assert_double_eq(v, 12345678901234567890123.0);
 }
 END_TEST
 
@@ -620,6 +788,10 @@ static Suite *decl_reader_suite(void)
     tcase_add_test(tc, extras_are_checked_and_returned);
     tcase_add_test(tc, reads_in_bounded_batches);
     tcase_add_test(tc, format_by_extension);
+    tcase_add_test(tc, csv_stray_quote_costs_its_line_only);
+    tcase_add_test(tc, cr_only_lines_are_lines);
+    tcase_add_test(tc, values_are_read_as_written);
+    tcase_add_test(tc, extras_take_the_number_grammar);
     tcase_add_test(tc, rejects_protect_personal_fields);
     suite_add_tcase(s, tc);
     TCase *big = tcase_create("streaming");

@@ -253,6 +253,45 @@ START_TEST(features_by_hand)
 }
 END_TEST
 
+/* Issue 15, defect 4: an event's key takes the canonical form of the declaration ids it
+ * meets (declarations hold that form), so " c1" from a sensor is container C1; a key
+ * with an invisible character is refused, naming the character. */
+START_TEST(event_keys_are_canonical)
+{
+    crisk_schema *s = NULL;
+    crisk_error err;
+    ck_assert_msg(crisk_test_load_schema(SCHEMA, &s, &err) == 0, "%s", err.message);
+    crisk_batch *b = NULL;
+    ck_assert_int_eq(crisk_batch_new(s, &b, &err), 0);
+    const char *row[NFIELDS] = {"D1", "2026-03-10", "c1 ", NULL, "1"};
+    size_t lens[NFIELDS] = {2, 10, 3, 0, 1};
+    ck_assert_int_eq(crisk_batch_append_text(b, row, lens, 1, &err), 0);
+    float label = 0; /* container_rate needs fitted tables */
+    ck_assert_int_eq(crisk_schema_fit(s, b, &label, 1, NULL, &err), 0);
+    static const char stream[] =
+        "{\"event_id\": \"e1\", \"key\": {\"type\": \"container\", \"value\": \" c1\"},"
+        " \"type\": \"seal.tampered\", \"device_id\": \"S1\", \"time\": \"2026-03-05T00:00:00Z\"}\n"
+        "{\"event_id\": \"e2\", \"key\": {\"type\": \"container\", \"value\": \"C\\u200b1\"},"
+        " \"type\": \"seal.opened\", \"device_id\": \"S1\", \"time\": \"2026-03-06T00:00:00Z\"}\n";
+    crisk_events *ev = parse(s, b, stream, NULL);
+    ck_assert_uint_eq(crisk_events_num_accepted(ev), 1);
+    ck_assert_uint_eq(crisk_events_num_rejects(ev), 1);
+    uint64_t line;
+    const char *reason;
+    crisk_events_reject(ev, 0, &line, &reason);
+    ck_assert_uint_eq(line, 2);
+    ck_assert_msg(strstr(reason, "U+200B"), "%s", reason);
+    ck_assert_int_eq(crisk_batch_set_events(b, ev, &err), 0);
+    float x[NFEAT];
+    ck_assert_int_eq(crisk_schema_features(s, b, x, &err), 0);
+    ck_assert_same(x[X_TAMPERED], 1.0f);
+    ck_assert_same(x[X_OPENED], 0.0f);
+    crisk_events_free(ev);
+    crisk_batch_free(b);
+    crisk_schema_free(s);
+}
+END_TEST
+
 /* One event line with the given members (NULL: left out), for the reject tests. */
 static void event_line(char *buf, size_t size, const char *id, const char *key_type,
                        const char *key, const char *type, const char *device,
@@ -942,6 +981,7 @@ static Suite *events_suite(void)
     Suite *s = suite_create("events");
     TCase *tc = tcase_create("events");
     tcase_add_test(tc, features_by_hand);
+    tcase_add_test(tc, event_keys_are_canonical);
     tcase_add_test(tc, every_reject_reason);
     tcase_add_test(tc, hmac_covers_every_member);
     tcase_add_test(tc, timestamps);

@@ -1,10 +1,12 @@
 /*
  * test_lanes.c — the lane policy: SipHash against the reference vectors, policy
  * refusals, precedence, the batch budget and the streaming threshold against brute-force
- * recomputations written here, state save/restore, and random selection's rate and
+ * recomputations written here, state save/restore, the state file's lock and names
+ * (never followed through a planted symlink), and random selection's rate and
  * reproducibility.
  */
 #include "policy/lanes.h"
+#include "policy/lane_state.h"
 #include "common/siphash.h"
 
 #include "check_run.h"
@@ -14,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* Parses policy text into `*out`; returns the code. */
@@ -558,6 +561,145 @@ START_TEST(test_policy_mutations)
 }
 END_TEST
 
+/* A loaded state's window, filled at once and sorted by radix, is bit for bit the window
+ * the live state built one score at a time: negative, signed zero, tiny and huge scores,
+ * repeated ones, and more scores than the window holds. */
+START_TEST(test_loaded_window_matches_the_live_one)
+{
+    crisk__policy *p = policy(full_policy); /* window 50 */
+    const float odd[] = {-0.0f, 0.0f, -1e-38f, 1e-45f, -3.4e38f, 3.4e38f, 0.5f, -0.5f, 0.0f,
+                         -0.0f, 0.5f};
+    enum { N = 173 };
+    float scores[N];
+    uint64_t g = 11;
+    for (int i = 0; i < N; i++)
+        scores[i] = i % 3 ? odd[i % 11] : 4 * next_score(&g) - 2;
+    crisk_lane_state *live = NULL, *loaded = NULL;
+    ck_assert_int_eq(crisk__lane_state_create(p, &live, NULL), 0);
+    static crisk__decision d[N];
+    ck_assert_int_eq(crisk__lanes_decide(p, live, scores, NULL, NULL, N, d, NULL), 0);
+    char path[] = "/tmp/crisk_state_XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    crisk_error err;
+    ck_assert_int_eq(crisk_lane_state_save(live, path, &err), 0);
+    ck_assert_msg(crisk__lane_state_read(p, path, &loaded, &err) == 0, "%s", err.message);
+    ck_assert_uint_eq(loaded->count, live->count);
+    for (size_t i = 0; i < live->count; i++) {
+        ck_assert_mem_eq(&loaded->sorted[i], &live->sorted[i], sizeof(float));
+        ck_assert_mem_eq(&loaded->ring[i], &live->ring[(live->head + i) % live->window],
+                         sizeof(float));
+    }
+    crisk_lane_state_free(live);
+    crisk_lane_state_free(loaded);
+    char prev[64];
+    snprintf(prev, sizeof prev, "%s.prev", path);
+    remove(path);
+    remove(prev);
+    crisk__policy_free(p);
+}
+END_TEST
+
+/* Writes `text` to `path`. */
+static void write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    ck_assert_int_eq(fclose(f), 0);
+}
+
+/* Returns the first line of the file at `path` in `buf` ("" when it cannot be read). */
+static const char *read_line(const char *path, char *buf, int size)
+{
+    FILE *f = fopen(path, "r");
+    buf[0] = '\0';
+    if (f) {
+        if (!fgets(buf, size, f))
+            buf[0] = '\0';
+        fclose(f);
+    }
+    return buf;
+}
+
+/* A symlink planted at any name the save or the lock uses (the old fixed PATH.tmp, the
+ * backup PATH.prev, the lock PATH.lock) is never written through: its target keeps its
+ * bytes, the state lands in PATH itself, and a planted lock refuses the open. */
+START_TEST(test_state_file_names_are_never_followed)
+{
+    crisk__policy *p = policy(full_policy);
+    char dir[] = "/tmp/crisk_state_dir_XXXXXX", path[64], victim[64], name[80], line[256];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/lanes.state", dir);
+    snprintf(victim, sizeof victim, "%s/victim", dir);
+    write_text(victim, "precious\n");
+    const char *suffixes[] = {".tmp", ".prev", ".lock"};
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(name, sizeof name, "%s%s", path, suffixes[i]);
+        ck_assert_int_eq(symlink(victim, name), 0);
+    }
+    crisk_lane_state *st = NULL;
+    crisk_error err;
+    ck_assert_int_eq(crisk__lane_state_open(p, path, &st, &err), CRISK_E_IO);
+    ck_assert_ptr_null(st);
+    ck_assert_ptr_nonnull(strstr(err.message, ".lock"));
+    ck_assert_int_eq(crisk__lane_state_create(p, &st, NULL), 0);
+    ck_assert_int_eq(crisk__lanes_decide(p, st, (const float[]){0.25f, 0.5f}, NULL, NULL, 2,
+                                         (crisk__decision[2]){{0}}, NULL), 0);
+    for (int round = 0; round < 2; round++) /* the second save replaces a real PATH */
+        ck_assert_msg(crisk_lane_state_save(st, path, &err) == 0, "%s", err.message);
+    crisk_lane_state_free(st);
+    ck_assert_str_eq(read_line(victim, line, sizeof line), "precious\n");
+    ck_assert_ptr_nonnull(strstr(read_line(path, line, sizeof line), "crisk-lane-state"));
+    struct stat sb;
+    ck_assert_int_eq(lstat(path, &sb), 0);
+    ck_assert(S_ISREG(sb.st_mode));
+    ck_assert_msg(crisk__lane_state_read(p, path, &st, &err) == 0, "%s", err.message);
+    ck_assert_uint_eq(crisk__lane_state_count(st), 2);
+    crisk_lane_state_free(st);
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(name, sizeof name, "%s%s", path, suffixes[i]);
+        remove(name);
+    }
+    remove(path);
+    remove(victim);
+    ck_assert_int_eq(rmdir(dir), 0);
+    crisk__policy_free(p);
+}
+END_TEST
+
+/* An open state file is locked until its state is freed: a second open of the same path
+ * fails at once, in the same process too, and leaves no state; once freed, the next open
+ * loads what was saved. A missing file opens as a fresh window. */
+START_TEST(test_state_open_locks_the_file)
+{
+    crisk__policy *p = policy(full_policy);
+    char dir[] = "/tmp/crisk_state_dir_XXXXXX", path[64], name[80];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/lanes.state", dir);
+    crisk_lane_state *a = NULL, *b = NULL;
+    crisk_error err;
+    ck_assert_msg(crisk__lane_state_open(p, path, &a, &err) == 0, "%s", err.message);
+    ck_assert_uint_eq(crisk__lane_state_count(a), 0);
+    ck_assert_int_eq(crisk__lane_state_open(p, path, &b, &err), CRISK_E_IO);
+    ck_assert_ptr_null(b);
+    ck_assert_ptr_nonnull(strstr(err.message, "in use by another run"));
+    ck_assert_int_eq(crisk__lanes_decide(p, a, (const float[]){0.125f, 0.75f, 0.5f}, NULL,
+                                         NULL, 3, (crisk__decision[3]){{0}}, NULL), 0);
+    ck_assert_int_eq(crisk_lane_state_save(a, path, &err), 0);
+    crisk_lane_state_free(a);
+    ck_assert_msg(crisk__lane_state_open(p, path, &b, &err) == 0, "%s", err.message);
+    ck_assert_uint_eq(crisk__lane_state_count(b), 3);
+    crisk_lane_state_free(b);
+    remove(path);
+    snprintf(name, sizeof name, "%s.lock", path);
+    remove(name);
+    ck_assert_int_eq(rmdir(dir), 0);
+    crisk__policy_free(p);
+}
+END_TEST
+
 /* Returns the suite. */
 static Suite *lanes_suite(void)
 {
@@ -571,6 +713,9 @@ static Suite *lanes_suite(void)
     tcase_add_test(tc, test_small_batch);
     tcase_add_test(tc, test_stream_budget);
     tcase_add_test(tc, test_state_save_load);
+    tcase_add_test(tc, test_loaded_window_matches_the_live_one);
+    tcase_add_test(tc, test_state_file_names_are_never_followed);
+    tcase_add_test(tc, test_state_open_locks_the_file);
     tcase_add_test(tc, test_random_selection);
     tcase_add_test(tc, test_policy_mutations);
     suite_add_tcase(s, tc);

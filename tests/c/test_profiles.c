@@ -237,6 +237,36 @@ static int holds(const char *condition, const decl *d)
     return hit;
 }
 
+/* Issue 15, defect 4: watch-list entries and rule values take the canonical form of
+ * declarations, so a trailing space, another case or full-width letters in the profile
+ * file match the declaration's id (a declaration's id arrives canonical: batch.c); an
+ * entry with an invisible character is refused, naming where. */
+START_TEST(test_watchlists_are_canonical)
+{
+    static const char text[] =
+        "{\"format\": \"crisk-profiles\", \"version\": 1, \"watchlists\": "
+        "{\"w\": [\" imp-0042\\t\", \"\\uff29\\uff2d\\uff30-7\"]}, \"rules\": ["
+        "{\"id\": \"R\", \"description\": \"d\", \"lane\": \"red\", "
+        "\"when\": {\"field\": \"importer_id\", \"watchlist\": \"w\"}}, "
+        "{\"id\": \"S\", \"description\": \"d\", \"lane\": \"red\", "
+        "\"when\": {\"field\": \"origin\", \"in\": [\"xa \"]}}]}";
+    crisk__profiles *p = NULL;
+    crisk_error err;
+    ck_assert_msg(parse_text(text, &p, &err) == 0, "%s", err.message);
+    decl a = make_decl("D1", "2025-03-10", "851712", "XA", "IMP-0042", 250, 3, 0);
+    decl b = make_decl("D2", "2025-03-10", "851712", "XB", "IMP-7", 250, 3, 0);
+    ck_assert_str_eq(hits_of(p, &a, 0), "R,S");
+    ck_assert_str_eq(hits_of(p, &b, 0), "R");
+    crisk__profiles_free(p);
+    static const char zwsp[] =
+        "{\"format\": \"crisk-profiles\", \"version\": 1, \"watchlists\": "
+        "{\"w\": [\"A\", \"IMP\\u200b0042\"]}, \"rules\": []}";
+    ck_assert_int_eq(parse_text(zwsp, &p, &err), CRISK_E_FORMAT);
+    ck_assert_msg(strstr(err.message, "watchlists.w") && strstr(err.message, "[1]")
+                  && strstr(err.message, "U+200B"), "%s", err.message);
+}
+END_TEST
+
 /* Each leaf kind on a present value, on a missing one, and under "not". */
 START_TEST(test_leaves_and_missing)
 {
@@ -248,7 +278,8 @@ START_TEST(test_leaves_and_missing)
         int on_d;
     } cases[] = {
         {"{\"field\": \"origin\", \"equals\": \"XA\"}", 1},
-        {"{\"field\": \"origin\", \"equals\": \"xa\"}", 0},
+        {"{\"field\": \"origin\", \"equals\": \"xa\"}", 1}, /* one canonical form */
+        {"{\"field\": \"origin\", \"equals\": \"XB\"}", 0},
         {"{\"field\": \"origin\", \"in\": [\"XB\", \"XA\"]}", 1},
         {"{\"field\": \"origin\", \"in\": [\"XB\", \"XC\"]}", 0},
         {"{\"field\": \"declared_value\", \"equals\": 250}", 1},
@@ -492,6 +523,7 @@ static Suite *profiles_suite(void)
     TCase *tc = tcase_create("profiles");
     tcase_add_test(tc, test_iso_dates);
     tcase_add_test(tc, test_example_file);
+    tcase_add_test(tc, test_watchlists_are_canonical);
     tcase_add_test(tc, test_leaves_and_missing);
     tcase_add_test(tc, test_logic_and_depth);
     tcase_add_test(tc, test_refusals);

@@ -1,6 +1,9 @@
 /*
- * fuzz_ubjson.c — libFuzzer target: XGBoost UBJSON through crisk's UBJSON parser and the
- * XGBoost importer, then validation, the engine and scoring.
+ * fuzz_ubjson.c — libFuzzer target: XGBoost UBJSON through crisk's UBJSON decoder and the
+ * XGBoost importer twice — over a cJSON tree of the whole document, and with the trees
+ * decoded one at a time (crisk__ubjson_split, what crisk_model_load does) — which must
+ * agree; then validation, the engine and scoring. Internal entry points, because the
+ * public loader takes only the split path.
  */
 #include "fuzz_common.h"
 
@@ -9,23 +12,42 @@
 
 #include <stdlib.h>
 
-/* Parses `data` as UBJSON, imports it as an XGBoost model and scores what loads. Always
- * returns 0. */
+/* Imports `root` (with `trees`, or NULL) and scores what loads; returns the import's
+ * code. */
+static int import_and_score(const cJSON *root, const crisk__tree_source *trees,
+                            const crisk_load_options *opts)
+{
+    crisk_error err;
+    crisk_model *m = crisk__model_new();
+    if (!m)
+        abort();
+    int rc = crisk__import_xgboost(root, trees, &opts->limits, m, &err);
+    fuzz_finish_import(m, rc, opts, &err);
+    return rc;
+}
+
+/* Decodes `data` as UBJSON both ways, imports it as an XGBoost model and scores what
+ * loads. Always returns 0. */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     crisk_load_options opts;
     fuzz_load_options(&opts);
     crisk_error err;
     cJSON *root = NULL;
-    int rc = crisk__ubjson_parse(data, size, &opts.limits, &root, &err);
-    if (rc) {
-        fuzz_check_failure(rc, &err);
-        return 0;
-    }
-    crisk_model *m = crisk__model_new();
-    if (!m)
-        abort();
-    fuzz_finish_import(m, crisk__import_xgboost(root, &opts.limits, m, &err), &opts, &err);
+    int whole = crisk__ubjson_parse(data, size, &opts.limits, &root, &err);
+    if (whole)
+        fuzz_check_failure(whole, &err);
+    else
+        whole = import_and_score(root, NULL, &opts);
     cJSON_Delete(root);
+    crisk__tree_source trees;
+    int split = crisk__ubjson_split(data, size, &opts.limits, &root, &trees, &err);
+    if (split)
+        fuzz_check_failure(split, &err);
+    else
+        split = import_and_score(root, trees.ubjson ? &trees : NULL, &opts);
+    cJSON_Delete(root);
+    if (split != whole)
+        abort(); /* decoding the trees one at a time changes nothing */
     return 0;
 }

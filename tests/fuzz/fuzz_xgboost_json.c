@@ -1,7 +1,9 @@
 /*
  * fuzz_xgboost_json.c — libFuzzer target: XGBoost JSON text through the non-finite
- * number rewrite, cJSON and the XGBoost importer, then validation, the engine and
- * scoring.
+ * number rewrite, then the XGBoost importer twice — over a cJSON tree of the whole text,
+ * and with the trees read one at a time in place (crisk__xgboost_split, what
+ * crisk_model_load does) — which must agree; then validation, the engine and scoring.
+ * Internal entry points, because the public loader takes only the in-place path.
  */
 #include "fuzz_common.h"
 
@@ -10,7 +12,21 @@
 
 #include <stdlib.h>
 
-/* Imports `data` as XGBoost JSON and scores what loads. Always returns 0. */
+/* Imports `root` (with `trees`, or NULL) and scores what loads; returns the import's
+ * code. */
+static int import_and_score(const cJSON *root, const crisk__tree_source *trees,
+                            const crisk_load_options *opts)
+{
+    crisk_error err;
+    crisk_model *m = crisk__model_new();
+    if (!m)
+        abort();
+    int rc = crisk__import_xgboost(root, trees, &opts->limits, m, &err);
+    fuzz_finish_import(m, rc, opts, &err);
+    return rc;
+}
+
+/* Imports `data` as XGBoost JSON both ways and scores what loads. Always returns 0. */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     crisk_load_options opts;
@@ -23,15 +39,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fuzz_check_failure(rc, &err);
         return 0;
     }
-    cJSON *root = text ? cJSON_ParseWithLength(text, text_size)
-                       : cJSON_ParseWithLength((const char *)data, size);
-    free(text);
-    if (!root)
-        return 0;
-    crisk_model *m = crisk__model_new();
-    if (!m)
-        abort();
-    fuzz_finish_import(m, crisk__import_xgboost(root, &opts.limits, m, &err), &opts, &err);
+    const char *json = text ? text : (const char *)data;
+    size_t json_size = text ? text_size : size;
+    cJSON *root = cJSON_ParseWithLength(json, json_size);
+    int whole = root ? import_and_score(root, NULL, &opts) : 0;
     cJSON_Delete(root);
+    crisk__tree_source trees;
+    rc = crisk__xgboost_split(json, json_size, &root, &trees, &err);
+    if (rc == 0 && import_and_score(root, &trees, &opts) != whole)
+        abort(); /* text the in-place path takes is text cJSON takes, with the same result */
+    if (rc < 0)
+        fuzz_check_failure(rc, &err);
+    cJSON_Delete(root);
+    free(text);
     return 0;
 }

@@ -1,16 +1,19 @@
 """`crisk inspect/predict --sha256` (model pinning) and the `crisk audit` commands: a log
 written through the command, its checkpoints and proofs checked with the command and
 recomputed here from RFC 6962 with hashlib, and every kind of tampering refused."""
+import ctypes
 import hashlib
 import json
 import os
 import re
+import time
 from pathlib import Path
 
 import pytest
 
 SOURCE = Path(os.environ.get("CRISK_SOURCE_DIR", Path(__file__).resolve().parents[2]))
 MODEL = SOURCE / "models" / "example" / "fraud_xgb.json"
+BUNDLE = SOURCE / "models" / "example"
 
 
 @pytest.fixture(scope="module")
@@ -233,8 +236,16 @@ def test_torn_append_is_recovered(audit_log, run_crisk):
     cut = original[:len(original) - 100]
     (d / "log").write_bytes(cut)
     n = sum(map(len, BATCHES))
-    assert run_crisk("audit", "verify", d / "log", "--pubkey", d / "k.pub").stdout == \
+    # verify names what is not yet signed and what the next append cuts off: the rest of
+    # the checkpoint record (header, text, checksum) after the cut.
+    signed = n - len(BATCHES[-1])
+    torn = 17 + len(cps[-1].read_bytes()) + 32 - 100
+    assert run_crisk("audit", "verify", d / "log", "--pubkey", d / "k.pub").stdout == (
         f"ok: {n} entries, {len(cps) - 1} checkpoints\n"
+        f"{n - signed} entries after the last checkpoint ({signed} to {n - 1}): no checkpoint "
+        "signs them yet\n"
+        f"{torn} bytes after the last valid record: a torn record, which the next append "
+        "cuts off\n")
     run_crisk("audit", "append", d / "log", "--key", d / "k.pem", input="after the crash\n")
     out = run_crisk("audit", "verify", d / "log", "--pubkey", d / "k.pub", "--checkpoint",
                     cps[2]).stdout
@@ -250,3 +261,143 @@ def test_usage_errors(run_crisk, tmp_path):
     assert run_crisk("audit", "verify", check=False).returncode == 2
     assert run_crisk("audit", "prove", tmp_path / "log", check=False).returncode == 2
     assert run_crisk("audit", "verify", tmp_path / "missing", check=False).returncode == 1
+
+
+# ---- failing closed (issue 15, defect 5) ----------------------------------------------
+
+def score_audited(run_crisk, d: Path, *extra, key="k.pem", check=True):
+    """`crisk score` of the example declarations, batches of 200, logged to d/log."""
+    return run_crisk("score", "--bundle", BUNDLE, "--input", BUNDLE / "declarations.csv",
+                     "--batch-rows", 200, "--audit", d / "log", "--audit-key", d / key,
+                     *extra, check=check)
+
+
+def checkpoint_in_the_future(d: Path, seconds: int):
+    """Appends one entry and a checkpoint dated `seconds` ahead of now to d/log, through
+    the library (the command always signs with the clock): the log a writer whose clock
+    then steps back finds."""
+    lib = ctypes.CDLL(str(Path(os.environ.get("CRISK_BUILD_DIR", "build")) / "lib" /
+                          "libcrisk.so"))
+    vp = ctypes.c_void_p
+    key, log = vp(), vp()
+    lib.crisk_audit_key_load.argtypes = [ctypes.c_char_p, ctypes.c_int, ctypes.POINTER(vp), vp]
+    lib.crisk_audit_open.argtypes = [ctypes.c_char_p, ctypes.POINTER(vp), vp]
+    lib.crisk_audit_append.argtypes = [vp, ctypes.c_char_p, ctypes.c_size_t, vp, vp]
+    lib.crisk_audit_checkpoint.argtypes = [vp, vp, ctypes.c_int64, vp, vp]
+    lib.crisk_audit_close.argtypes = [vp]
+    lib.crisk_audit_key_free.argtypes = [vp]
+    assert lib.crisk_audit_key_load(str(d / "k.pem").encode(), 1, ctypes.byref(key), None) == 0
+    assert lib.crisk_audit_open(str(d / "log").encode(), ctypes.byref(log), None) == 0
+    assert lib.crisk_audit_append(log, b"before the clock stepped back", 29, None, None) == 0
+    assert lib.crisk_audit_checkpoint(log, key, int(time.time()) + seconds, None, None) == 0
+    lib.crisk_audit_close(log)
+    lib.crisk_audit_key_free(key)
+
+
+def test_clock_stepped_back_keeps_the_log_valid(audit_log, run_crisk):
+    """A clock 60 s behind the last checkpoint (NTP, a VM restored): the next runs hold
+    its time and say so; the log still verifies and takes later runs."""
+    d, _ = audit_log
+    (d / "log").unlink()
+    checkpoint_in_the_future(d, 60)
+    ahead = int(checkpoint_fields(run_crisk("audit", "checkpoint", d / "log").stdout)["time"])
+    for _ in range(2):
+        score_audited(run_crisk, d, "--output", d / "out.csv")
+        run_crisk("audit", "verify", d / "log", "--pubkey", d / "k.pub")
+    last = checkpoint_fields(run_crisk("audit", "checkpoint", d / "log").stdout)
+    assert int(last["time"]) == ahead
+    assert 0 < int(last["clock-behind"]) <= 60
+
+
+def retype_header(image: bytes, at: int, length: int) -> bytes:
+    """The record header at `at` with a new length, its header check recomputed."""
+    header = image[at:at + 1] + length.to_bytes(4, "big") + image[at + 5:at + 13]
+    return (image[:at] + header + hashlib.sha256(header).digest()[:4] +
+            image[at + 17:])
+
+
+def test_edited_header_is_no_torn_end(audit_log, run_crisk):
+    """One header rewritten to claim the rest of the file, its check recomputed: verify
+    and append refuse the log and say what recovery would have cut; nothing is cut."""
+    d, cps = audit_log
+    image = (d / "log").read_bytes()
+    at = image.index(b"declaration 1-2: score 0.12") - 17
+    edited = retype_header(image, at, len(image) - at)
+    (d / "log").write_bytes(edited)
+    proc = run_crisk("audit", "verify", d / "log", "--pubkey", d / "k.pub", check=False)
+    assert proc.returncode == 1 and proc.stdout == ""
+    assert "the header was edited" in proc.stderr, proc.stderr
+    assert f"{len(image) - at} bytes after the last valid record" in proc.stderr
+    proc = run_crisk("audit", "append", d / "log", "--key", d / "k.pem", input="x\n",
+                     check=False)
+    assert proc.returncode == 1 and "the header was edited" in proc.stderr
+    assert (d / "log").read_bytes() == edited
+
+
+def test_output_failure_logs_nothing(tmp_path, run_crisk):
+    """Disk full on the output: the batch is neither delivered nor logged, the run says
+    so, and a symlink (like /dev/stdout) given as the output is not removed."""
+    run_crisk("audit", "keygen", "--private", tmp_path / "k.pem", "--public",
+              tmp_path / "k.pub")
+    (tmp_path / "out.csv").symlink_to("/dev/full")
+    proc = score_audited(run_crisk, tmp_path, "--output", tmp_path / "out.csv", check=False)
+    assert proc.returncode == 1
+    assert "lines 2 to 201 were not delivered, nor logged" in proc.stderr, proc.stderr
+    assert "no decision of this run was logged" in proc.stderr
+    assert run_crisk("audit", "verify", tmp_path / "log").stdout == "ok: 0 entries, " \
+        "0 checkpoints\n"
+    assert (tmp_path / "out.csv").is_symlink()
+    # crisk predict shares the output's failure path.
+    (tmp_path / "cases.csv").write_text(
+        ",".join(json.loads(MODEL.read_text())["learner"]["feature_names"]) + "\n")
+    proc = run_crisk("predict", "--model", MODEL, "--input", tmp_path / "cases.csv",
+                     "--output", tmp_path / "out.csv", check=False)
+    assert proc.returncode == 1 and (tmp_path / "out.csv").is_symlink()
+
+
+def test_failed_run_names_logged_decisions_not_delivered(tmp_path, run_crisk):
+    """A failure after every batch was delivered and logged (here the rejects file is
+    full) removes the output the run created: the run names the log entries whose
+    decisions that took back."""
+    run_crisk("audit", "keygen", "--private", tmp_path / "k.pem", "--public",
+              tmp_path / "k.pub")
+    score_audited(run_crisk, tmp_path, "--output", tmp_path / "first.csv")
+    before = int(run_crisk("audit", "verify", tmp_path / "log").stdout.split()[1])
+    declarations = tmp_path / "declarations.csv"
+    declarations.write_text((BUNDLE / "declarations.csv").read_text() + "one,bad,row\n")
+    proc = run_crisk("score", "--bundle", BUNDLE, "--input", declarations, "--batch-rows",
+                     200, "--audit", tmp_path / "log", "--audit-key", tmp_path / "k.pem",
+                     "--output", tmp_path / "out.csv", "--rejects", "/dev/full", check=False)
+    assert proc.returncode == 1 and not (tmp_path / "out.csv").exists()
+    after = int(run_crisk("audit", "verify", tmp_path / "log").stdout.split()[1])
+    assert after == 2 * before
+    assert (f"entries {before} to {after - 1} (this run's {before} decisions) were logged, "
+            f"but not delivered: their output {tmp_path / 'out.csv'} was removed") \
+        in proc.stderr, proc.stderr
+
+
+def test_a_log_keeps_its_key(audit_log, run_crisk):
+    """Another key is refused before anything is written, by score and by append."""
+    d, _ = audit_log
+    image = (d / "log").read_bytes()
+    proc = score_audited(run_crisk, d, "--output", d / "out.csv", key="o.pem", check=False)
+    assert proc.returncode == 1 and "key does not match" in proc.stderr, proc.stderr
+    proc = run_crisk("audit", "append", d / "log", "--key", d / "o.pem", input="x\n",
+                     check=False)
+    assert proc.returncode == 1 and "key does not match" in proc.stderr
+    assert (d / "log").read_bytes() == image
+    run_crisk("audit", "verify", d / "log", "--pubkey", d / "k.pub")
+
+
+def test_swapped_log_does_not_extend_the_checkpoint(audit_log, run_crisk):
+    """A kept checkpoint against another, shorter log: the log does not extend it (the
+    file cannot tell whether entries were removed or the log replaced)."""
+    d, cps = audit_log
+    run_crisk("audit", "append", d / "other", "--key", d / "k.pem", input="a\nb\n")
+    proc = run_crisk("audit", "verify", d / "other", "--pubkey", d / "k.pub",
+                     "--checkpoint", cps[-1], check=False)
+    assert proc.returncode == 1
+    assert "does not extend the given checkpoint" in proc.stderr, proc.stderr
+    assert "removed" not in proc.stderr
+    proc = run_crisk("audit", "verify", d / "other", "--checkpoint", cps[0], check=False)
+    assert proc.returncode == 1 and "does not extend the given checkpoint" in proc.stderr

@@ -355,3 +355,21 @@ def test_threads_bounds_per_command(run_crisk):
     proc = run_crisk("score", "--bundle", bundle, "--input", decl, "--threads",
                      str((1 << 20) + 1), check=False)
     assert proc.returncode == 0, proc.stderr
+
+
+@pytest.mark.parametrize("cell", ["0x10", "inf", "-Infinity", "nan(123)", "1e999", "1,5"])
+def test_predict_takes_the_one_number_grammar(run_crisk, cell):
+    """Issue 15, defect 4: `crisk predict` reads cells with the grammar `crisk score`
+    reads declaration numbers with (crisk_number_parse): main's strtod took hex, inf and
+    nan(...) that score refused. NA and NaN stay missing-value markers."""
+    header, first = CASES.read_text().splitlines()[:2]
+    cells = first.split(",")
+    cells[0] = f'"{cell}"'
+    bad = run_crisk("predict", "--model", MODEL, "--input", "-", check=False,
+                    input=f"{header}\n{','.join(cells)}\n")
+    assert bad.returncode == 1 and "stdin: line 2" in bad.stderr, bad.stderr
+    for good in ["NA", ".5", "-1e-3", "+2."]:
+        cells[0] = good
+        ok = run_crisk("predict", "--model", MODEL, "--input", "-",
+                       input=f"{header}\n{','.join(cells)}\n")
+        assert len(ok.stdout.splitlines()) == 2

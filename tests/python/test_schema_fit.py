@@ -63,7 +63,7 @@ def declarations(n, seed):
     importers = np.array([f"IMP{i:04d}" for i in range(150)])
     hs = np.array([f"{rng.integers(1, 97):02d}{rng.integers(0, 10000):04d}"
                    f"{rng.integers(0, 100):02d}" for _ in range(40)])
-    origins = np.array(["CN", "US", "DE", "VN", "KR", "JP", "Zoë", "IT"])
+    origins = np.array(["CN", "US", "DE", "VN", "KR", "JP", "ZO\"E", "IT"])
     offices = np.array(["10", "20", "30", "40"])
     rows = []
     for i in range(n):
