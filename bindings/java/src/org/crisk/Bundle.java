@@ -1,6 +1,7 @@
 package org.crisk;
 
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.LocalDate;
 import java.util.ArrayList;
@@ -118,7 +119,7 @@ public final class Bundle implements AutoCloseable {
      */
     public LaneState stream(Path path) {
         Objects.requireNonNull(path, "path");
-        if (!java.nio.file.Files.exists(path))
+        if (!Files.exists(path))
             return stream();
         return new LaneState(handle.use(false, h -> CriskNative.lane_state_load(
             h, path.toString())));
