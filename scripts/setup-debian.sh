@@ -24,6 +24,7 @@ fi
 #   check                           the C test suites (pulls libsubunit-dev)
 #   swig default-jdk                the Python and Java bindings
 #   junit4                          the Java binding's tests (pulls libhamcrest-java)
+#   maven                           the Maven consumer test (tests/maven-consumer)
 #   clang libclang-rt-14-dev        libFuzzer targets (scripts/fuzz.sh)
 #   valgrind                        memcheck of the crisk command (scripts/memcheck.sh)
 #   python3 python3-pip python3-dev the Python binding (headers), the Python test suites
@@ -38,7 +39,7 @@ packages=(
     libopenblas-serial-dev
     libxgboost-dev
     check
-    swig default-jdk junit4
+    swig default-jdk junit4 maven
     clang libclang-rt-14-dev
     valgrind
     python3 python3-pip python3-dev

@@ -60,6 +60,9 @@ CRISK_RUN_UNLESS_PENDING(explain_into)
 CRISK_RUN_UNLESS_PENDING(explain_array)
 CRISK_RUN_UNLESS_PENDING(category_code)
 CRISK_RUN_UNLESS_PENDING(decl_file_read)
+CRISK_RUN_UNLESS_PENDING(decl_file_read_all)
+CRISK_RUN_UNLESS_PENDING(lane_state_load)
+CRISK_RUN_UNLESS_PENDING(crisk_lane_state_save)
 CRISK_RUN_UNLESS_PENDING(schema_fit)
 CRISK_RUN_UNLESS_PENDING(decl_file_training_matrix)
 CRISK_RUN_UNLESS_PENDING(schema_training_matrix_array)
@@ -410,6 +413,9 @@ typedef struct crisk_bundle crisk_bundle;
 %nodefaultctor crisk_results;
 %nodefaultdtor crisk_results;
 typedef struct crisk_results crisk_results;
+%nodefaultctor crisk_lane_state;
+%nodefaultdtor crisk_lane_state;
+typedef struct crisk_lane_state crisk_lane_state;
 %nodefaultctor decl_file;
 %nodefaultdtor decl_file;
 typedef struct decl_file decl_file;
@@ -429,6 +435,14 @@ size_t crisk_bundle_num_lanes(const crisk_bundle *bundle);
 const char *crisk_bundle_lane_name(const crisk_bundle *bundle, size_t i);
 void crisk_results_free(crisk_results *results);
 size_t crisk_results_size(const crisk_results *results);
+
+/* The streaming lane state (org.crisk.LaneState): the same crisk_helpers.h calls as the
+ * Python binding's Bundle.stream. */
+crisk_lane_state *lane_state_new(const crisk_bundle *bundle, crisk_error *err);
+crisk_lane_state *lane_state_load(const crisk_bundle *bundle, const char *path,
+                                  crisk_error *err);
+int crisk_lane_state_save(const crisk_lane_state *state, const char *path, crisk_error *err);
+void crisk_lane_state_free(crisk_lane_state *state);
 const char *crisk_results_hit_id(const crisk_results *results, size_t row, size_t k);
 double crisk_results_propensity(const crisk_results *results, size_t row);
 
@@ -439,9 +453,10 @@ crisk_batch *batch_new(const crisk_schema *schema, crisk_error *err);
 size_t batch_append_rows(crisk_batch *batch, const void *data, size_t size,
                          const long long *ends, size_t nends, size_t nfields,
                          size_t begin, size_t end, crisk_error *err);
-crisk_results *bundle_score(const crisk_bundle *bundle, const crisk_batch *batch,
-                            int threads, crisk_pool *pool, int has_today, int64_t today,
-                            unsigned explain, crisk_error *err);
+crisk_results *bundle_score_stream(const crisk_bundle *bundle, const crisk_batch *batch,
+                                   int threads, crisk_pool *pool, int has_today,
+                                   int64_t today, crisk_lane_state *state, unsigned explain,
+                                   crisk_error *err);
 size_t bundle_model_outputs(const crisk_bundle *bundle, size_t m);
 int results_collect(const crisk_bundle *bundle, const crisk_results *results,
                     float *out_array, size_t out_len, int32_t *ints, size_t ints_len,
@@ -463,6 +478,14 @@ int schema_fit(crisk_schema *schema, const crisk_batch *batch, const float *labe
 decl_file *decl_file_read(const crisk_schema *schema, const char *path, const char *label,
                           crisk_error *err);
 void decl_file_free(decl_file *file);
+/* A file to score (org.crisk.Bundle): every rejected row kept, with its line. */
+%apply int64_t { uint64_t decl_file_reject_line };
+decl_file *decl_file_read_all(const crisk_schema *schema, const char *path,
+                              crisk_error *err);
+size_t decl_file_num_rejects(const decl_file *file);
+uint64_t decl_file_reject_line(const decl_file *file, size_t i);
+size_t decl_file_reject_row(const decl_file *file, size_t i);
+const char *decl_file_reject_reason(const decl_file *file, size_t i);
 size_t decl_file_size(const decl_file *file);
 const crisk_batch *decl_file_batch(const decl_file *file);
 int decl_file_fit(crisk_schema *schema, const decl_file *file, unsigned folds,

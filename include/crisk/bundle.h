@@ -112,8 +112,10 @@ typedef struct crisk_score_options {
                                 field when the schema names one and the value is present,
                                 else the current UTC date */
     crisk_lane_state *stream;/* NULL: the inspection budget applies to this batch as a
-                                whole; else declarations are decided one by one, in order,
-                                against the streaming threshold, which they update */
+                                whole (a batch too small for a budget share is refused,
+                                see crisk_bundle_score); else declarations are decided one
+                                by one, in order, against the streaming threshold, which
+                                they update */
     crisk_pool *pool;        /* as crisk_predict_options.pool; default NULL */
 } crisk_score_options;
 
@@ -128,7 +130,11 @@ CRISK_API int crisk_score_options_init(crisk_score_options *opts, unsigned int v
  * lane by the policy's precedence — mandatory profile hits, then the unscored lane for a
  * declaration the score model gave no score, then model-score thresholds, then the
  * inspection budget, then random selection — recording the reason. Stores a new
- * results object in `*out`. Thread-safe for a shared bundle and batch (a streaming state
+ * results object in `*out`. Without a streaming state, a policy with a budget needs a
+ * batch of n declarations with share × n >= 1 for every budget lane (50 for a share of
+ * 0.02): a smaller batch is refused with CRISK_E_INVALID_ARGUMENT naming the lane and
+ * stream mode, since ceil(share × n) would send a whole declaration in n, every one of
+ * them when scored one at a time; score such batches with a lane state. Thread-safe for a shared bundle and batch (a streaming state
  * belongs to one call at a time). */
 CRISK_API int crisk_bundle_score(const crisk_bundle *bundle, const crisk_batch *batch,
                                  const crisk_score_options *opts, crisk_results **out,

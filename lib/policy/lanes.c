@@ -515,6 +515,28 @@ static int budget_batch(const crisk__policy *p, const float *scores, size_t n,
     return 0;
 }
 
+/* Refuses a batch of `n` declarations too small for a budget share: with share * n < 1 a
+ * lane would still take ceil(share * n) = 1, one declaration in n instead of the share
+ * (every single declaration scored alone would go to inspection). Only a lane state,
+ * which ranks each declaration against the window of those before it, can keep the share
+ * for small batches. */
+static int budget_batch_fits(const crisk__policy *p, size_t n, crisk_error *err)
+{
+    for (size_t j = 0; n && j < p->num_budget; j++) {
+        double share = p->budget[j].value;
+        if (share * (double)n < 1 - 1e-9)
+            return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "budget: a batch of %zu "
+                               "declaration%s is too small for lane \"%s\"'s share %g (it "
+                               "needs at least %zu, else one declaration is more than the "
+                               "share): score in stream mode with a lane state "
+                               "(crisk_score_options.stream; crisk score --state FILE; "
+                               "bundle.stream() in Python and Java), or in larger batches",
+                               n, n == 1 ? "" : "s", p->lanes[p->budget[j].lane], share,
+                               share_count(1 / share, 1));
+    }
+    return 0;
+}
+
 /* The streaming budget for one unplaced row: budget lane j holds scores at or above the
  * ceil(c_j * m)-th largest of the window's m scores, where c_j sums the shares of lanes
  * up to j (the (1 - c_j) quantile), so that together the lanes keep their shares as in a
@@ -608,7 +630,9 @@ int crisk__lanes_decide_novelty(const crisk__policy *p, crisk_lane_state *stream
                 crisk__lane_state_push(stream, scores[i]);
         }
     } else if (scores && p->num_budget) {
-        rc = budget_batch(p, scores, n, d, err);
+        rc = budget_batch_fits(p, n, err);
+        if (rc == 0)
+            rc = budget_batch(p, scores, n, d, err);
     }
     if (rc == 0 && p->explore.on)
         rc = explore_step(p, stream != NULL, scores, q, ids, id_lens, n, d, err);

@@ -501,7 +501,8 @@ START_TEST(test_missing_values)
         lens[f] = row[f] ? strlen(row[f]) : 0;
     crisk_error err;
     ck_assert_int_eq(crisk_batch_append_text(b, row, lens, 2, &err), 0);
-    bundle_decl(b, "S", 6);
+    for (int i = 6; i < 14; i++) /* 10 rows: the smallest batch the 10% budget allows */
+        bundle_decl(b, "S", i);
     crisk_results *res = NULL;
     ck_assert_msg(crisk_bundle_score(bundle, b, NULL, &res, &err) == 0, "%s", err.message);
     ck_assert(!isnan(crisk_results_score(res, 0, 0)));

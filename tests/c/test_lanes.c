@@ -188,10 +188,11 @@ START_TEST(test_unscored_lane)
              (int)(at - full_policy), full_policy, at);
     crisk__policy *p = policy(text), *q = policy(full_policy);
     ck_assert_uint_ne(crisk__policy_fingerprint(p), crisk__policy_fingerprint(q));
-    float scores[3] = {NAN, INFINITY, 0.1f};
-    crisk__decision d[3];
+    /* 10 rows: the smallest batch the budget's 10% share allows. */
+    float scores[10] = {NAN, INFINITY, 0.1f, 0.1f, 0.1f, 0.1f, 0.1f, 0.1f, 0.1f, 0.1f};
+    crisk__decision d[10];
     memset(d, 0, sizeof d);
-    ck_assert_int_eq(crisk__lanes_decide(p, NULL, scores, NULL, NULL, 3, d, NULL), 0);
+    ck_assert_int_eq(crisk__lanes_decide(p, NULL, scores, NULL, NULL, 10, d, NULL), 0);
     for (int i = 0; i < 2; i++) {
         ck_assert_uint_eq(d[i].kind, CRISK_REASON_UNSCORED);
         ck_assert_uint_eq(d[i].lane, 1);
@@ -214,13 +215,66 @@ START_TEST(test_budget_count_rounding)
         uint64_t s = n;
         for (size_t i = 0; i < n; i++)
             scores[i] = next_score(&s);
-        ck_assert_int_eq(crisk__lanes_decide(p, NULL, scores, NULL, NULL, n, d, NULL), 0);
+        crisk_error err;
+        int rc = crisk__lanes_decide(p, NULL, scores, NULL, NULL, n, d, &err);
+        if (n < 15) { /* 0.07 * 14 < 1: too small for the share (test_small_batch) */
+            ck_assert_int_eq(rc, CRISK_E_INVALID_ARGUMENT);
+            continue;
+        }
+        ck_assert_msg(rc == 0, "%zu rows: %s", n, err.message);
         size_t red = 0;
         for (size_t i = 0; i < n; i++)
             red += d[i].lane == 0;
         /* The exact ceil(7n/100) in integers. */
         ck_assert_uint_eq(red, (7 * n + 99) / 100);
     }
+    crisk__policy_free(p);
+}
+END_TEST
+
+/* A batch too small for a budget share is refused, naming the lane, the smallest batch
+ * and stream mode, instead of sending ceil(share * n) = 1 declaration in n to inspection
+ * (issue 16, defect 2: 100 declarations scored one per call all went to red). With a
+ * lane state the same declarations, one per call, keep the share. */
+START_TEST(test_small_batch)
+{
+    crisk__policy *p = policy("{\"format\": \"crisk-policy\", \"version\": 1, \"lanes\": "
+                              "[\"red\", \"yellow\", \"green\"], \"score_model\": \"m\", "
+                              "\"budget\": [{\"lane\": \"red\", \"share\": 0.02}, {\"lane\": "
+                              "\"yellow\", \"share\": 0.05}], \"stream\": {\"window\": 1000, "
+                              "\"warmup\": 100}}");
+    enum { N = 1000 };
+    static float scores[N];
+    static crisk__decision d[N];
+    uint64_t seed = 16;
+    for (size_t i = 0; i < N; i++)
+        scores[i] = next_score(&seed);
+    crisk_error err;
+    size_t smallest = 50; /* ceil(1 / 0.02): red's share needs 50 declarations */
+    for (size_t n = 1; n < smallest; n++) {
+        memset(d, 0, sizeof d);
+        ck_assert_int_eq(crisk__lanes_decide(p, NULL, scores, NULL, NULL, n, d, &err),
+                         CRISK_E_INVALID_ARGUMENT);
+        ck_assert_msg(strstr(err.message, "lane \"red\"'s share 0.02")
+                          && strstr(err.message, "at least 50")
+                          && strstr(err.message, "stream mode with a lane state"),
+                      "%s", err.message);
+    }
+    memset(d, 0, sizeof d);
+    ck_assert_int_eq(crisk__lanes_decide(p, NULL, scores, NULL, NULL, smallest, d, &err), 0);
+    /* One per call with a state: red keeps about its 2% (the window's quantile), far
+     * from the 100% that one-row batches would give. */
+    crisk_lane_state *s = NULL;
+    ck_assert_int_eq(crisk__lane_state_create(p, &s, &err), 0);
+    size_t red = 0;
+    for (size_t i = 0; i < N; i++) {
+        crisk__decision one = {0, 0, 0, 0, 0, 0};
+        ck_assert_int_eq(crisk__lanes_decide(p, s, &scores[i], NULL, NULL, 1, &one, &err), 0);
+        red += one.lane == 0;
+    }
+    ck_assert_uint_gt(red, 0);
+    ck_assert_uint_lt(red, 2 * N * 2 / 100);
+    crisk_lane_state_free(s);
     crisk__policy_free(p);
 }
 END_TEST
@@ -490,8 +544,12 @@ START_TEST(test_policy_mutations)
             if (crisk__policy_parse(root, &p, &err) == 0) {
                 crisk__decision d[8];
                 memset(d, 0, sizeof d);
-                ck_assert_int_eq(crisk__lanes_decide(p, NULL, scores, ids, lens, 8, d, NULL), 0);
-                for (int r = 0; r < 8; r++)
+                /* 8 rows: too small for a budget share under 1/8, refused as such */
+                int rc = crisk__lanes_decide(p, NULL, scores, ids, lens, 8, d, &err);
+                if (rc != 0)
+                    ck_assert_msg(rc == CRISK_E_INVALID_ARGUMENT
+                                      && strstr(err.message, "stream mode"), "%s", err.message);
+                for (int r = 0; rc == 0 && r < 8; r++)
                     ck_assert_uint_lt(d[r].lane, crisk__policy_num_lanes(p));
             } else {
                 ck_assert(err.message[0] != '\0');
@@ -652,6 +710,7 @@ static Suite *lanes_suite(void)
     tcase_add_test(tc, test_precedence_and_batch_budget);
     tcase_add_test(tc, test_unscored_lane);
     tcase_add_test(tc, test_budget_count_rounding);
+    tcase_add_test(tc, test_small_batch);
     tcase_add_test(tc, test_stream_budget);
     tcase_add_test(tc, test_state_save_load);
     tcase_add_test(tc, test_loaded_window_matches_the_live_one);

@@ -275,11 +275,13 @@ def test_values_as_a_csv_holds_them(bundle, rows):
                  net_mass_kg=np.float64(base["net_mass_kg"]), items=int(base["items"]),
                  tax_rate=np.float32(base["tax_rate"]),
                  declaration_date=dt.datetime.fromisoformat(base["declaration_date"] + "T13:45"))
-    a = bundle.score([base], today=TODAY).scores
-    b = bundle.score([typed], today=TODAY).scores
+    # Batches too small for the budget: each in stream mode, with a fresh state.
+    a = bundle.score([base], today=TODAY, state=bundle.stream()).scores
+    b = bundle.score([typed], today=TODAY, state=bundle.stream()).scores
     pd.testing.assert_frame_equal(a, b)
     missing = bundle.score([dict(base, origin=None), dict(base, origin=float("nan")),
-                            dict(base, origin=""), dict(base, origin=pd.NA)], today=TODAY)
+                            dict(base, origin=""), dict(base, origin=pd.NA)], today=TODAY,
+                           state=bundle.stream())
     assert len(missing.scores) == 4
     assert missing.scores["fraud"].nunique() == 1
 
@@ -368,3 +370,28 @@ def test_multiclass_model_gives_every_class(kind_bundle_dir, rows, tmp_path, run
     assert list(cli.columns) == [c for c in own.columns if c != "reason_kind"]
     for c in ["fraud", "revenue", *columns]:
         np.testing.assert_array_equal(cli[c].astype(np.float32).to_numpy(), own[c].to_numpy())
+
+
+def test_small_batches_need_stream_mode(bundle, rows):
+    """Issue 16, defect 2: the policy's 2% red budget scored one declaration per call
+    without a lane state sent every declaration to red (ceil(0.02 x 1) = 1). A batch too
+    small for a budget share is now refused, naming the lane and stream mode; 50 rows (the
+    smallest batch a 2% share allows) are scored; with a state, one declaration per call
+    gets the lanes of the same declarations scored in one call with a state."""
+    valid = [r for r in rows if bundle.score([r], today=TODAY,
+                                             state=bundle.stream()).rejects.empty]
+    with pytest.raises(crisk.CriskError) as e:
+        bundle.score(valid[:1], today=TODAY)
+    assert e.value.name == "CRISK_E_INVALID_ARGUMENT"
+    assert "lane \"red\"'s share 0.02" in e.value.message
+    assert "stream mode" in e.value.message and "bundle.stream()" in e.value.message
+    with pytest.raises(crisk.CriskError):
+        bundle.score(valid[:49], today=TODAY)
+    assert len(bundle.score(valid[:50], today=TODAY).scores) == 50
+    whole = bundle.score(valid, today=TODAY, state=bundle.stream()).scores
+    state = bundle.stream()
+    one = pd.concat([bundle.score([r], today=TODAY, state=state).scores for r in valid],
+                    ignore_index=True)
+    assert list(one["lane"]) == list(whole["lane"])
+    assert list(one["reason"]) == list(whole["reason"])
+    assert (one["lane"] == "red").mean() < 0.5

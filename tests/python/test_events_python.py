@@ -226,7 +226,8 @@ def test_fit_and_training_matrix_with_events(bundle, decls):
 
 def test_score_result_pickles_with_event_rejects(bundle, decls):
     import pickle
-    result = bundle.score(decls.iloc[:20], threads=1, events=EVENTS, device_keys=KEYS)
+    result = bundle.score(decls.iloc[:20], threads=1, events=EVENTS, device_keys=KEYS,
+                          state=bundle.stream())  # 20 rows: too few for the 2% budget
     back = pickle.loads(pickle.dumps(result))
     scores, rejects = back
     pd.testing.assert_frame_equal(scores, result.scores)

@@ -33,28 +33,42 @@ def run(cmd, env=None, cwd=None):
     return proc.stdout
 
 
+def readme_install_lines() -> str:
+    """Returns README.md's shell lines for building against a --destdir install."""
+    blocks = [b for b in re.findall(r"```sh\n(.*?)```", README.read_text(), flags=re.S)
+              if "--destdir" in b]
+    assert len(blocks) == 1, "README.md should hold one shell block with --destdir"
+    return blocks[0]
+
+
 @pytest.mark.skipif(shutil.which("pkg-config") is None, reason="pkg-config not installed")
 def test_pkg_config_consumer(tmp_path):
-    dest = tmp_path / "dest"
-    run(["meson", "install", "-C", BUILD, "--no-rebuild", "--quiet", "--destdir", dest])
-    pcs = list(dest.rglob("crisk.pc"))
-    assert len(pcs) == 1, pcs
-    env = dict(os.environ, PKG_CONFIG_PATH=str(pcs[0].parent),
-               PKG_CONFIG_SYSROOT_DIR=str(dest))
-    flags = run(["pkg-config", "--cflags", "--libs", "crisk"], env=env).split()
-    assert any(f.startswith("-I" + str(dest)) for f in flags), flags
+    """Issue 16, item 11: README's lines, run literally from a directory that looks like
+    the repository root (build/ and models/ linked, example.c beside them) with no
+    PKG_CONFIG_SYSROOT_DIR or LD_LIBRARY_PATH: PKG_CONFIG_PATH alone gives the staged
+    headers (on main, -I/usr/local/include and a missing crisk.h) and the run path finds
+    the staged library."""
+    (tmp_path / "build").symlink_to(BUILD.resolve())
+    (tmp_path / "models").symlink_to((SOURCE / "models").resolve())
+    (tmp_path / "example.c").write_text(readme_example())
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("PKG_CONFIG_PATH", "PKG_CONFIG_SYSROOT_DIR", "LD_LIBRARY_PATH")}
+    script = "set -eu\n" + readme_install_lines() + \
+        'echo "pkg-config: $(pkg-config --cflags --libs crisk)"\nldd ./example\n'
+    out = run(["bash", "-c", script], env=env, cwd=tmp_path)
+    stage = tmp_path / "stage"
+    flags = re.search(r"^pkg-config: (.*)$", out, re.M).group(1).split()
+    includes = [Path(f[2:]).resolve() for f in flags if f.startswith("-I")]
+    assert stage.resolve() / "usr" / "local" / "include" in includes, flags
     assert "-lcrisk" in flags
-    version = run(["pkg-config", "--modversion", "crisk"], env=env).strip()
-    (tmp_path / "consumer.c").write_text(readme_example())
-    run(["cc", "-std=c11", "-Wall", "-Wextra", "-Werror", "consumer.c", "-o", "consumer",
-         *flags], cwd=tmp_path)
-    libdirs = [f[2:] for f in flags if f.startswith("-L")]
-    out = run([tmp_path / "consumer", MODEL],
-              env=dict(os.environ, LD_LIBRARY_PATH=":".join(libdirs)))
-    assert out.startswith("fraud probability: ")
+    linked = re.search(r"libcrisk\.so\.\S* => (\S+)", out).group(1)
+    assert Path(linked).resolve().is_relative_to(stage.resolve()), linked
+    probability = re.search(r"^fraud probability: (\S+)$", out, re.M).group(1)
     # The installed library scores as the build tree's does.
     row = np.array([[1976.26, 290.2, 6.81, 0.0, 31.0, np.nan, 4347.0, 0.0]], np.float32)
-    assert np.float32(float(out.split()[-1])) == CModel(MODEL).predict(row)[0, 0]
+    assert np.float32(float(probability)) == CModel(MODEL).predict(row)[0, 0]
     # The installed library is the version pkg-config announces.
-    lib = next(p for d in libdirs for p in Path(d).glob("libcrisk.so.*.*.*"))
-    assert lib.name.endswith(version)
+    pc_dir = next(stage.rglob("crisk.pc")).parent
+    version = run(["pkg-config", "--modversion", "crisk"],
+                  env=dict(env, PKG_CONFIG_PATH=str(pc_dir))).strip()
+    assert Path(linked).resolve().name.endswith(version)

@@ -122,11 +122,12 @@ def test_jsonl_and_audit_leaves_hold_an_array_per_class(setup, run_crisk, tmp_pa
     (tmp_path / "head.csv").write_text(head)
     run_crisk("audit", "keygen", "--private", tmp_path / "k.pem", "--public",
               tmp_path / "k.pub")
+    # 20 rows: too few for the 2% budget as a batch, scored in stream mode (--state).
     run_crisk("score", "--bundle", setup["both"], "--input", tmp_path / "head.csv",
               "--output", tmp_path / "s.jsonl", "--audit", tmp_path / "log", "--audit-key",
-              tmp_path / "k.pem")
+              tmp_path / "k.pem", "--state", tmp_path / "a.state")
     run_crisk("score", "--bundle", setup["both"], "--input", tmp_path / "head.csv",
-              "--output", tmp_path / "s.csv")
+              "--output", tmp_path / "s.csv", "--state", tmp_path / "b.state")
     records = [json.loads(line) for line in (tmp_path / "s.jsonl").read_text().splitlines()]
     table = read_csv(tmp_path / "s.csv")
     assert len(records) == len(table) == 20

@@ -253,7 +253,9 @@ def test_rejects_protect_personal_fields(fmt, protection, sink, run_crisk, tmp_p
     path, rows = bad_rows(tmp_path, fmt)
     option = [protection] + ([tmp_path / "id.key"] if protection == "--protect-ids" else [])
     target = ["--rejects", tmp_path / sink] if sink else []
-    base = ["score", "--bundle", BUNDLE, "--input", path] + target
+    # One good row: too small a batch for the budget, scored in stream mode (--state).
+    base = ["score", "--bundle", BUNDLE, "--input", path, "--state",
+            tmp_path / "lanes.state"] + target
     proc = run_crisk(*base, *option)
     assert proc.stderr.endswith("rows read: 3, scored: 1, rejected: 2\n")
     if sink is None:

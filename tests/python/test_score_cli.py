@@ -13,6 +13,7 @@ import io
 import json
 import math
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -360,6 +361,26 @@ def test_state_file_is_saved_and_reused(bundle, run_crisk):
     state.write_text("not a state")
     proc = run_crisk(*args, check=False)
     assert proc.returncode == 1 and str(state) in proc.stderr
+
+
+def test_small_input_needs_state(run_crisk, tmp_path):
+    """Issue 16, defect 2: ten declarations of the example (budget red 2%) without --state
+    all went to red, ceil(0.02 x 10) = 1 each batch... now the run is refused (exit 1)
+    naming the lane, the smallest batch and --state, and nothing is written; with --state
+    they are scored in stream mode."""
+    example = Path(__file__).resolve().parents[2] / "models" / "example"
+    head = (example / "declarations.csv").read_text().splitlines()[:11]
+    (tmp_path / "ten.csv").write_text("\n".join(head) + "\n")
+    args = ["score", "--bundle", example, "--input", tmp_path / "ten.csv", "--output",
+            tmp_path / "s.csv"]
+    proc = run_crisk(*args, check=False)
+    assert proc.returncode == 1
+    assert "a batch of 10 declarations is too small for lane \"red\"'s share 0.02" in proc.stderr
+    assert "at least 50" in proc.stderr and "--state FILE" in proc.stderr
+    assert not (tmp_path / "s.csv").exists()
+    run_crisk(*args, "--state", tmp_path / "lanes.state")
+    lanes = [line.split(",")[4] for line in (tmp_path / "s.csv").read_text().splitlines()[1:]]
+    assert len(lanes) == 10 and lanes.count("red") < 10
 
 
 def test_usage_errors(bundle, run_crisk):

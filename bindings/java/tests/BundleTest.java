@@ -28,6 +28,7 @@ import org.crisk.CriskException;
 import org.crisk.DeviceKeys;
 import org.crisk.Events;
 import org.crisk.FitOptions;
+import org.crisk.LaneState;
 import org.crisk.Pool;
 import org.crisk.Schema;
 import org.junit.AfterClass;
@@ -605,5 +606,121 @@ public class BundleTest {
                 () -> bundle.score(decls, work.resolve("events.jsonl"), keys));
             assertEquals("the crisk device key set is closed", closed.getMessage());
         }
+    }
+
+    /** Asserts that `got` gives the declarations `want` gave: the same input rows, scores
+     *  (bit for bit), lanes, reasons and hits, and rejects at the same rows. */
+    private static void assertSameScores(Bundle bundle, BundleScores want, BundleScores got) {
+        assertEquals(want.size(), got.size());
+        for (int i = 0; i < want.size(); i++) {
+            assertEquals(want.inputRow(i), got.inputRow(i));
+            for (int m = 0; m < bundle.modelNames().size(); m++)
+                assertEquals(Float.floatToIntBits(want.score(i, m)),
+                             Float.floatToIntBits(got.score(i, m)));
+            assertEquals("row " + i, want.lane(i), got.lane(i));
+            assertEquals("row " + i, want.reason(i), got.reason(i));
+            assertEquals("row " + i, want.hits(i), got.hits(i));
+        }
+        assertEquals(want.rejects().stream().map(BundleScores.Reject::row).toList(),
+                     got.rejects().stream().map(BundleScores.Reject::row).toList());
+    }
+
+    /** Writes the CSV file `csv` as JSON Lines (an empty cell is null) to `out`. */
+    private static void writeJsonLines(Path csv, Path out) throws IOException {
+        List<List<String>> rows = readCsv(csv);
+        List<String> lines = new ArrayList<>();
+        for (List<String> row : rows.subList(1, rows.size())) {
+            StringBuilder b = new StringBuilder("{");
+            for (int j = 0; j < row.size(); j++) {
+                String v = row.get(j);
+                b.append(j == 0 ? "" : ",").append('"').append(rows.get(0).get(j))
+                 .append("\":");
+                b.append(v.isEmpty() ? "null"
+                         : '"' + v.replace("\\", "\\\\").replace("\"", "\\\"") + '"');
+            }
+            lines.add(b.append('}').toString());
+        }
+        Files.write(out, lines, StandardCharsets.UTF_8);
+    }
+
+    /** A CSV or JSON Lines file is scored through the library's reader as the same rows
+     *  given as records are (issue 16, item 7): same scores, lanes, reasons, hits, and the
+     *  rejected rows kept at their positions, their reasons naming the file and line. A
+     *  file that tells no format, or does not exist, is refused naming it. */
+    @Test
+    public void filesScoreAsRecords() throws IOException {
+        Path csv = work.resolve("decls.csv");
+        Path jsonl = work.resolve("decls.jsonl");
+        writeJsonLines(csv, jsonl);
+        try (Bundle bundle = Bundle.load(work.resolve("bundle"))) {
+            BundleScores want = bundle.score(records, 1, TODAY);
+            for (Path file : List.of(csv, jsonl)) {
+                BundleScores got = bundle.score(file, 1, TODAY, null, 0, null, null);
+                assertSameScores(bundle, want, got);
+                assertFalse(got.rejects().isEmpty());
+                for (BundleScores.Reject r : got.rejects()) {
+                    int line = r.row() + (file == csv ? 2 : 1);   // the CSV header is line 1
+                    assertTrue(r.reason(), r.reason().startsWith(file + " line " + line + ": "));
+                }
+            }
+            Path text = work.resolve("decls.txt");
+            Files.copy(csv, text);
+            CriskException e = assertThrows(CriskException.class, () -> bundle.score(text));
+            assertEquals("CRISK_E_INVALID_ARGUMENT", e.getErrorName());
+            assertTrue(e.getDetail(), e.getDetail().contains("decls.txt"));
+            e = assertThrows(CriskException.class,
+                             () -> bundle.score(work.resolve("nowhere.csv")));
+            assertEquals("CRISK_E_IO", e.getErrorName());
+            assertTrue(e.getDetail(), e.getDetail().contains("nowhere.csv"));
+        }
+    }
+
+    /** Stream mode (issue 16, defect 2 and item 7): the example policy's 2% red budget
+     *  refuses a one-declaration batch without a lane state, naming stream mode, where it
+     *  sent every declaration to red; with a state, declarations scored one per call get
+     *  the lanes and reasons of the same declarations in one call, also across a state
+     *  saved and resumed, and red keeps to a small share. */
+    @Test
+    public void streamModeOneDeclarationPerCall() throws IOException {
+        List<Map<String, String>> decls =
+            readRecords(SOURCE.resolve("models/example/declarations.csv"));
+        Path saved = work.resolve("lanes.state");
+        try (Bundle bundle = Bundle.load(SOURCE.resolve("models/example"))) {
+            CriskException e = assertThrows(CriskException.class,
+                                            () -> bundle.score(decls.subList(0, 1)));
+            assertEquals("CRISK_E_INVALID_ARGUMENT", e.getErrorName());
+            assertTrue(e.getDetail(), e.getDetail().contains("lane \"red\"'s share 0.02")
+                       && e.getDetail().contains("stream mode"));
+            BundleScores whole;
+            try (LaneState state = bundle.stream()) {
+                whole = bundle.score(decls, state);
+            }
+            int half = decls.size() / 2, red = 0;
+            try (LaneState state = bundle.stream(saved)) {   // no file yet: a fresh state
+                for (int i = 0; i < half; i++)
+                    red += assertSameDecision(whole, i, bundle.score(decls.subList(i, i + 1),
+                                                                     state));
+                state.save(saved);
+            }
+            try (LaneState state = bundle.stream(saved)) {   // resumes
+                for (int i = half; i < decls.size(); i++)
+                    red += assertSameDecision(whole, i, bundle.score(decls.subList(i, i + 1),
+                                                                     state));
+            }
+            assertTrue("red " + red + " of " + decls.size(), red < decls.size() / 10);
+            LaneState closed = bundle.stream();
+            closed.close();
+            assertThrows(IllegalStateException.class,
+                         () -> bundle.score(decls.subList(0, 1), closed));
+        }
+    }
+
+    /** Asserts that `one`, the scores of declaration i alone, has the lane and reason of
+     *  row i in `whole`; returns 1 when that lane is red. */
+    private static int assertSameDecision(BundleScores whole, int i, BundleScores one) {
+        assertEquals(1, one.size());
+        assertEquals("declaration " + i, whole.lane(i), one.lane(0));
+        assertEquals("declaration " + i, whole.reason(i), one.reason(0));
+        return "red".equals(one.lane(0)) ? 1 : 0;
     }
 }

@@ -515,8 +515,9 @@ class Bundle:
         .jsonl path or JSON Lines bytes; docs/events.md) are verified with the key file
         ``device_keys`` and joined to the declarations; refused ones are in
         ``event_rejects``. Without ``state`` the inspection budget applies to this call's
-        declarations as one batch; with a LaneState (``stream()``) they are decided in
-        stream mode, in order, and the state is updated. ``explain`` = K > 0 adds the top K
+        declarations as one batch (a batch too small for a budget share, share x rows < 1,
+        raises CriskError CRISK_E_INVALID_ARGUMENT naming stream mode); with a LaneState
+        (``stream()``) they are decided in stream mode, in order, and the state is updated. ``explain`` = K > 0 adds the top K
         reason codes of each declaration (the policy's score model's contributions
         grouped onto declaration fields, docs/bundle.md "Reason codes") as the columns
         ScoreResult describes; it needs a policy score_model with one margin. Returns

@@ -1,6 +1,7 @@
 package org.crisk;
 
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.LocalDate;
 import java.util.ArrayList;
@@ -8,6 +9,7 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.function.Function;
 
 /**
  * A crisk bundle (docs/bundle.md): a fitted declaration schema, models, risk profiles and
@@ -34,6 +36,21 @@ import java.util.Objects;
  * try (Bundle bundle = Bundle.load(Path.of("bundle"));
  *      DeviceKeys keys = DeviceKeys.load(Path.of("device_keys.json"))) {
  *     BundleScores s = bundle.score(records, Path.of("events.jsonl"), keys);
+ * }
+ * }</pre>
+ *
+ * <p>A CSV or JSON Lines file is read by the library's own declaration reader, as
+ * {@code crisk score} reads it ({@link #score(Path)}). A clearance system that scores a
+ * declaration per call keeps a {@link LaneState} ({@link #stream()}): the budget then
+ * ranks each declaration against the window of those before it. Without one the budget
+ * applies to each call's batch, and a batch too small for a budget share (under 50
+ * declarations for a share of 2%) is refused with a {@link CriskException} naming stream
+ * mode, instead of sending every declaration to inspection:
+ *
+ * <pre>{@code
+ * try (LaneState state = bundle.stream()) {
+ *     for (Map<String, String> declaration : arriving)
+ *         bundle.score(List.of(declaration), state).lane(0);
  * }
  * }</pre>
  *
@@ -81,6 +98,33 @@ public final class Bundle implements AutoCloseable {
         return new Bundle(CriskNative.bundle_load(dir.toString()));
     }
 
+    /**
+     * Returns a fresh streaming lane state for this bundle's policy (stream mode: see
+     * {@link LaneState}).
+     *
+     * @throws IllegalStateException the bundle is closed
+     */
+    public LaneState stream() {
+        return new LaneState(handle.use(false, CriskNative::lane_state_new));
+    }
+
+    /**
+     * Returns the streaming lane state saved at {@code path} ({@link LaneState#save}) when
+     * the file exists, else a fresh one, as {@code crisk score --state FILE} does.
+     *
+     * @throws CriskException        the file is not a state, or was saved under another
+     *                               policy (CRISK_E_FORMAT / CRISK_E_INVALID_ARGUMENT),
+     *                               naming it
+     * @throws IllegalStateException the bundle is closed
+     */
+    public LaneState stream(Path path) {
+        Objects.requireNonNull(path, "path");
+        if (!Files.exists(path))
+            return stream();
+        return new LaneState(handle.use(false, h -> CriskNative.lane_state_load(
+            h, path.toString())));
+    }
+
     /** Returns the schema's field names, in the schema's order. */
     public List<String> fieldNames() {
         return fields;
@@ -100,6 +144,60 @@ public final class Bundle implements AutoCloseable {
      *  judged by each declaration's own date. */
     public BundleScores score(List<? extends Map<String, String>> records) {
         return score(records, 1, null);
+    }
+
+    /** As {@link #score(List, int, LocalDate, Pool, int, Events, LaneState)} on the
+     *  calling thread, with profiles judged by each declaration's own date, in stream mode
+     *  against {@code state}. */
+    public BundleScores score(List<? extends Map<String, String>> records, LaneState state) {
+        Objects.requireNonNull(state, "state");
+        return score(records, 1, null, null, 0, null, state);
+    }
+
+    /** As {@link #score(Path, int, LocalDate, Pool, int, Events, LaneState)} on the
+     *  calling thread, with profiles judged by each declaration's own date, the budget
+     *  applying to the file as one batch. */
+    public BundleScores score(Path input) {
+        return score(input, 1, null, null, 0, null, null);
+    }
+
+    /** As {@link #score(Path, int, LocalDate, Pool, int, Events, LaneState)} on the
+     *  calling thread, with profiles judged by each declaration's own date, in stream mode
+     *  against {@code state}. */
+    public BundleScores score(Path input, LaneState state) {
+        Objects.requireNonNull(state, "state");
+        return score(input, 1, null, null, 0, null, state);
+    }
+
+    /**
+     * Scores the declarations of a CSV or JSON Lines file (the format by its extension:
+     * .csv, .jsonl or .ndjson), read by the library's declaration reader as
+     * {@code crisk score} reads it (docs/schema.md: unknown columns ignored, a required
+     * field with no column an error). A rejected row is kept in
+     * {@link BundleScores#rejects()}: its row is its position among the file's rows
+     * (header excluded), its reason names the file and line; {@code inputRow(i)} is a
+     * scored row's position. The file is read whole into memory. The other arguments as
+     * in {@link #score(List, int, LocalDate, Pool, int, Events, LaneState)}.
+     *
+     * @throws CriskException the file cannot be read (CRISK_E_IO), has no format by its
+     *                        extension (CRISK_E_INVALID_ARGUMENT) or a bad header
+     *                        (CRISK_E_INPUT), naming it; as for records otherwise
+     */
+    public BundleScores score(Path input, int threads, LocalDate today, Pool pool,
+                              int explain, Events events, LaneState state) {
+        Objects.requireNonNull(input, "input");
+        String path = input.toString();
+        return score(schema -> {
+            SWIGTYPE_p_decl_file f = CriskNative.decl_file_read_all(schema, path);
+            List<BundleScores.Reject> rejects = new ArrayList<>();
+            for (int k = 0; k < CriskNative.decl_file_num_rejects(f); k++)
+                rejects.add(new BundleScores.Reject(
+                    Math.toIntExact(CriskNative.decl_file_reject_row(f, k)),
+                    path + " line " + CriskNative.decl_file_reject_line(f, k) + ": "
+                        + CriskNative.decl_file_reject_reason(f, k)));
+            return new Source(CriskNative.decl_file_batch(f), rejects,
+                              () -> CriskNative.decl_file_free(f));
+        }, threads, today, pool, explain, events, state);
     }
 
     /** As {@link #score(List, int, LocalDate, Pool, int, Events)} on the calling thread,
@@ -136,9 +234,18 @@ public final class Bundle implements AutoCloseable {
         return score(records, threads, today, pool, explain, null);
     }
 
+    /** As {@link #score(List, int, LocalDate, Pool, int, Events, LaneState)}, the budget
+     *  applying to these records as one batch. */
+    public BundleScores score(List<? extends Map<String, String>> records, int threads,
+                              LocalDate today, Pool pool, int explain, Events events) {
+        return score(records, threads, today, pool, explain, events, null);
+    }
+
     /**
-     * Scores declarations given as records (field name to text value). The inspection
-     * budget applies to these records as one batch.
+     * Scores declarations given as records (field name to text value). Without a state
+     * the inspection budget applies to these records as one batch, and a batch too small
+     * for a budget share (share &times; records &lt; 1) is refused; with one, they are
+     * decided in order against its window, which they update (stream mode).
      *
      * @param threads 1: the calling thread (default); 0: every core (with a pool: every
      *                thread of the pool); N
@@ -151,20 +258,27 @@ public final class Bundle implements AutoCloseable {
      * @param events  border sensor events to build the event features from, read for
      *                these declarations ({@code crisk score --events --device-keys});
      *                null: none (event features NaN)
+     * @param state   the stream's lane state ({@link #stream()}), or null: batch mode
      * @throws IllegalArgumentException threads or explain is negative
      * @throws IllegalStateException    the bundle is closed, or the pool is, or the
-     *                                  events' device keys are
-     * @throws CriskException           explain &gt; 0 and the policy has no score model
+     *                                  events' device keys are, or the state is
+     * @throws CriskException           the policy has a budget, there is no state and
+     *                                  the batch is too small for a share
+     *                                  (CRISK_E_INVALID_ARGUMENT, naming the lane and
+     *                                  stream mode); a state made for another policy
+     *                                  (CRISK_E_INVALID_ARGUMENT);
+     *                                  explain &gt; 0 and the policy has no score model
      *                                  (CRISK_E_INVALID_ARGUMENT), or one with several
      *                                  margins (CRISK_E_UNSUPPORTED); the events' file
      *                                  cannot be read (CRISK_E_IO) or holds more than the
      *                                  limits (CRISK_E_LIMIT)
      */
     public BundleScores score(List<? extends Map<String, String>> records, int threads,
-                              LocalDate today, Pool pool, int explain, Events events) {
+                              LocalDate today, Pool pool, int explain, Events events,
+                              LaneState state) {
         Objects.requireNonNull(records, "records");
         return score(records.size(), Declarations.ofRecords(records, fields), threads, today,
-                     pool, explain, events);
+                     pool, explain, events, state);
     }
 
     /** As {@link #scoreColumns(Map, int, LocalDate, Pool)} without a pool. */
@@ -185,18 +299,26 @@ public final class Bundle implements AutoCloseable {
         return scoreColumns(columns, threads, today, pool, explain, null);
     }
 
+    /** As {@link #scoreColumns(Map, int, LocalDate, Pool, int, Events, LaneState)} in
+     *  batch mode. */
+    public BundleScores scoreColumns(Map<String, List<String>> columns, int threads,
+                                     LocalDate today, Pool pool, int explain, Events events) {
+        return scoreColumns(columns, threads, today, pool, explain, events, null);
+    }
+
     /**
      * Scores declarations given as columns: field name to the values of every
      * declaration, all of one length. A field without a column is missing throughout.
-     * Threads, today, pool, explain and events as in
-     * {@link #score(List, int, LocalDate, Pool, int, Events)}.
+     * Threads, today, pool, explain, events and state as in
+     * {@link #score(List, int, LocalDate, Pool, int, Events, LaneState)}.
      *
      * @throws IllegalArgumentException columns of different lengths
      * @throws IllegalStateException    the bundle is closed, or the pool is, or the
-     *                                  events' device keys are
+     *                                  events' device keys are, or the state is
      */
     public BundleScores scoreColumns(Map<String, List<String>> columns, int threads,
-                                     LocalDate today, Pool pool, int explain, Events events) {
+                                     LocalDate today, Pool pool, int explain, Events events,
+                                     LaneState state) {
         Objects.requireNonNull(columns, "columns");
         int n = -1;
         List<List<String>> byField = new ArrayList<>();
@@ -212,26 +334,12 @@ public final class Bundle implements AutoCloseable {
         }
         return score(Math.max(n, 0), (r, j) -> byField.get(j) == null ? null
                                                 : byField.get(j).get(r), threads, today,
-                     pool, explain, events);
+                     pool, explain, events, state);
     }
 
-    /** What is done with a filled batch: the C bundle, the batch, its rejected rows and
-     *  refused events. */
-    private interface BatchUse<T> {
-        T apply(SWIGTYPE_p_crisk_bundle b, SWIGTYPE_p_crisk_batch batch,
-                List<BundleScores.Reject> rejects, List<Events.Reject> eventRejects);
-    }
-
-    /** Appends every row to a batch (recording rejects), joins the events (when not null)
-     *  to it, scores it, copies the results. */
-    private BundleScores score(int n, Declarations.Cells cells, int threads,
-                               LocalDate today, Pool pool, int explain, Events events) {
-        if (threads < 0)
-            throw new IllegalArgumentException("threads must be >= 0, not " + threads);
-        if (explain < 0)
-            throw new IllegalArgumentException("explain must be >= 0, not " + explain);
-        return withBatch(n, cells, events, (h, batch, rejects, eventRejects) ->
-            collect(h, batch, rejects, eventRejects, threads, today, pool, explain));
+    /** A filled batch, the rows it refused, and what frees the batch. */
+    private record Source(SWIGTYPE_p_crisk_batch batch, List<BundleScores.Reject> rejects,
+                          Runnable free) {
     }
 
     /**
@@ -247,8 +355,8 @@ public final class Bundle implements AutoCloseable {
      */
     public List<DriftItem> monitor(List<? extends Map<String, String>> records, Events events) {
         Objects.requireNonNull(records, "records");
-        return withBatch(records.size(), Declarations.ofRecords(records, fields), events,
-                         (h, batch, rejects, eventRejects) -> drift(h, batch));
+        return withSource(rows(records.size(), Declarations.ofRecords(records, fields)), events,
+                          (h, batch, rejects, eventRejects) -> drift(h, batch));
     }
 
     /** Scores `batch` and counts it against the bundle's reference; returns the items. */
@@ -274,23 +382,65 @@ public final class Bundle implements AutoCloseable {
         }
     }
 
-    /** Appends every row to a batch (recording rejects), joins the events (when not null)
-     *  to it and hands it to `use`. */
-    private <T> T withBatch(int n, Declarations.Cells cells, Events events, BatchUse<T> use) {
+    /** What is done with a filled batch: the C bundle, the batch, its rejected rows and
+     *  refused events. */
+    private interface BatchUse<T> {
+        T apply(SWIGTYPE_p_crisk_bundle b, SWIGTYPE_p_crisk_batch batch,
+                List<BundleScores.Reject> rejects, List<Events.Reject> eventRejects);
+    }
+
+    /** Appends every row to a batch (recording rejects), then scores it. */
+    private BundleScores score(int n, Declarations.Cells cells, int threads,
+                               LocalDate today, Pool pool, int explain, Events events,
+                               LaneState state) {
+        return score(rows(n, cells), threads, today, pool, explain, events, state);
+    }
+
+    /** The source that appends `n` rows of `cells` to a new batch, recording rejects. */
+    private Function<SWIGTYPE_p_crisk_schema, Source> rows(int n, Declarations.Cells cells) {
+        return schema -> {
+            SWIGTYPE_p_crisk_batch batch = CriskNative.batch_new(schema);
+            List<BundleScores.Reject> rejects = new ArrayList<>();
+            try {
+                Declarations.append(batch, fields.size(), n, cells, rejects);
+            } catch (RuntimeException e) {
+                CriskNative.crisk_batch_free(batch);
+                throw e;
+            }
+            return new Source(batch, rejects, () -> CriskNative.crisk_batch_free(batch));
+        };
+    }
+
+    /** Fills a batch with {@code read}, scores it (against the state when not null),
+     *  copies the results. */
+    private BundleScores score(Function<SWIGTYPE_p_crisk_schema, Source> read, int threads,
+                               LocalDate today, Pool pool, int explain, Events events,
+                               LaneState state) {
+        if (threads < 0)
+            throw new IllegalArgumentException("threads must be >= 0, not " + threads);
+        if (explain < 0)
+            throw new IllegalArgumentException("explain must be >= 0, not " + explain);
+        return withSource(read, events, (h, batch, rejects, eventRejects) ->
+            LaneState.with(state, s -> collect(h, batch, rejects, eventRejects, threads, today,
+                                               pool, explain, s)));
+    }
+
+    /** Fills a batch with {@code read}, joins the events (when not null) to it and hands
+     *  it to `use`. */
+    private <T> T withSource(Function<SWIGTYPE_p_crisk_schema, Source> read, Events events,
+                             BatchUse<T> use) {
         return handle.use(false, h -> {
             SWIGTYPE_p_crisk_schema schema = CriskNative.crisk_bundle_schema(h);
-            SWIGTYPE_p_crisk_batch batch = CriskNative.batch_new(schema);
+            Source source = read.apply(schema);
             SWIGTYPE_p_crisk_events joined = null;
             try {
-                List<BundleScores.Reject> rejects = new ArrayList<>();
-                Declarations.append(batch, fields.size(), n, cells, rejects);
                 // After the rows: the events kept are those the batch's rows can use.
-                joined = events == null ? null : events.join(schema, batch);
+                joined = events == null ? null : events.join(schema, source.batch());
                 List<Events.Reject> eventRejects =
                     joined == null ? List.of() : Events.rejects(joined);
-                return use.apply(h, batch, rejects, eventRejects);
+                return use.apply(h, source.batch(), source.rejects(), eventRejects);
             } finally {
-                CriskNative.crisk_batch_free(batch);
+                source.free().run();
                 if (joined != null)   // after the batch: events must outlive their join
                     CriskNative.crisk_events_free(joined);
             }
@@ -298,15 +448,17 @@ public final class Bundle implements AutoCloseable {
     }
 
     /** Scores the filled batch with the C bundle `b` (with the pool's threads when there is
-     * one; with `explain` reason codes per declaration) and copies the results, mapping
-     * them back to input rows past the rejects, with the refused events `eventRejects`. */
+     * one; with `explain` reason codes per declaration; against the C lane state `state`
+     * when not null) and copies the results, mapping them back to input rows past the
+     * rejects, with the refused events `eventRejects`. */
     private BundleScores collect(SWIGTYPE_p_crisk_bundle b, SWIGTYPE_p_crisk_batch batch,
                                  List<BundleScores.Reject> rejects,
                                  List<Events.Reject> eventRejects, int threads,
-                                 LocalDate today, Pool pool, int explain) {
-        SWIGTYPE_p_crisk_results res = Pool.with(pool, p -> CriskNative.bundle_score(
+                                 LocalDate today, Pool pool, int explain,
+                                 SWIGTYPE_p_crisk_lane_state state) {
+        SWIGTYPE_p_crisk_results res = Pool.with(pool, p -> CriskNative.bundle_score_stream(
             b, batch, threads, p, today == null ? 0 : 1,
-            today == null ? 0 : today.toEpochDay(), explain));
+            today == null ? 0 : today.toEpochDay(), state, explain));
         try {
             int size = Math.toIntExact(CriskNative.crisk_results_size(res));
             int width = 0;
