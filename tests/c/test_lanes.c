@@ -268,7 +268,7 @@ START_TEST(test_small_batch)
     ck_assert_int_eq(crisk__lane_state_create(p, &s, &err), 0);
     size_t red = 0;
     for (size_t i = 0; i < N; i++) {
-        crisk__decision one = {0, 0, 0, 0, 0, 0};
+        crisk__decision one = {0, 0, 0, 0, 0, 0, 0};
         ck_assert_int_eq(crisk__lanes_decide(p, s, &scores[i], NULL, NULL, 1, &one, &err), 0);
         red += one.lane == 0;
     }

@@ -366,7 +366,7 @@ public final class Bundle implements AutoCloseable {
         SWIGTYPE_p_crisk_results res = null;
         try {
             d = CriskNative.drift_new(ref, 0);
-            res = CriskNative.bundle_score(b, batch, 1, null, 0, 0, 0);
+            res = CriskNative.bundle_score_stream(b, batch, 1, null, 0, 0, null, 0);
             CriskNative.crisk_drift_add(d, batch, res);
             List<DriftItem> items = new ArrayList<>();
             for (long i = 0; i < CriskNative.crisk_drift_num_items(d); i++)
