@@ -14,12 +14,16 @@
  * Usage: crisk-bench [--json] [--runs N] [--rows N] [--single N] [--shape NAME]...
  *                    [--cache DIR] [--clock wall|cpu]
  * --cache keeps each trained model as DIR/<shape>.json and reuses it (training is slow and
- * is not what the bench measures).
+ * is not what the bench measures); DIR is created if missing, and a failure to create or
+ * write it stops the bench.
  */
+#include "bench.h"
+
 #include "crisk.h"
 
 #include <xgboost/c_api.h>
 
+#include <errno.h>
 #include <malloc.h>
 #include <math.h>
 #include <pthread.h>
@@ -29,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
 
 /* One model shape of the table. */
@@ -52,6 +57,13 @@ static const bench_shape SHAPES[] = {
 };
 #define NSHAPES (sizeof SHAPES / sizeof SHAPES[0])
 
+/* The rows beside the shapes: one declaration a call through the example bundle
+ * (bench/declaration.c), and loading a model of 3,000,902 nodes (bench/large_model.c). */
+#define DECL_ROW "declaration-1"
+#define LOAD_ROW "load-3M-nodes"
+#define LOAD_TREES 1466
+#define LOAD_DEPTH 10
+
 /* The measured figures of one shape. */
 typedef struct bench_result {
     double crisk_rps[2], xgb_rps[2];           /* rows/s, threads 1 and 2 */
@@ -72,14 +84,14 @@ typedef struct bench_result {
 typedef struct bench_opts {
     int json, runs;
     size_t rows, single;
-    const char *only[NSHAPES];
+    const char *only[NSHAPES + 2];
     size_t nonly;
+    const char *bundle;    /* the bundle of the declaration row (default models/example) */
     const char *cache;     /* NULL, or a directory of trained models */
     crisk_pool *pool;      /* crisk's two threads, kept for every multi-threaded call */
 } bench_opts;
 
-/* Prints a fatal error and exits: the bench fails loudly. */
-static void die(const char *what, const char *detail)
+void die(const char *what, const char *detail)
 {
     fprintf(stderr, "crisk-bench: %s%s%s\n", what, detail ? ": " : "", detail ? detail : "");
     exit(1);
@@ -105,8 +117,7 @@ static double now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-/* Returns the monotonic wall clock in seconds. */
-static double wall(void)
+double wall(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -135,8 +146,7 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Returns the q-quantile (0..1) of `n` values, sorting them in place. */
-static double quantile(double *v, size_t n, double q)
+double quantile(double *v, size_t n, double q)
 {
     qsort(v, n, sizeof *v, cmp_double);
     size_t i = (size_t)(q * (double)(n - 1) + 0.5);
@@ -288,6 +298,24 @@ static void compare(const float *a, const float *b, size_t n, size_t per_row, be
     }
 }
 
+/* Writes `n` bytes to `path`, or exits naming it: a cache that caches nothing would
+ * send every later run (and bench/peers.py) looking for a model that is not there. */
+static void write_file(const char *path, const void *data, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f || fwrite(data, 1, n, f) != n || fclose(f) != 0)
+        die("cannot write the cache file", path);
+}
+
+/* Creates the cache directory `dir` (its parent must exist) unless it is one already, or
+ * exits naming it, so that --cache never silently caches nothing. */
+static void make_cache_dir(const char *dir)
+{
+    struct stat st;
+    if (mkdir(dir, 0777) != 0 && !(errno == EEXIST && stat(dir, &st) == 0 && S_ISDIR(st.st_mode)))
+        die("--cache: cannot create the directory", dir);
+}
+
 /* Returns the JSON of a booster of `shape` (its length in *len): read from the cache
  * directory when it holds one, else trained (and then saved there). */
 static char *model_json_of(const bench_shape *shape, const bench_opts *o, size_t *len)
@@ -319,10 +347,8 @@ static char *model_json_of(const bench_shape *shape, const bench_opts *o, size_t
         die("out of memory", NULL);
     memcpy(text, json, n);
     XGBoosterFree(trained);
-    if (o->cache && (f = fopen(path, "wb")) != NULL) {
-        fwrite(text, 1, n, f);
-        fclose(f);
-    }
+    if (o->cache)
+        write_file(path, text, n);
     *len = n;
     return text;
 }
@@ -719,10 +745,100 @@ static void print_result(const bench_shape *s, const bench_result *r, const benc
         print_bandwidth(r);
 }
 
+/* Returns 1 if `name` is a shape or one of the two other rows. */
+static int known(const char *name)
+{
+    for (size_t s = 0; s < NSHAPES; s++)
+        if (strcmp(SHAPES[s].name, name) == 0)
+            return 1;
+    return strcmp(name, DECL_ROW) == 0 || strcmp(name, LOAD_ROW) == 0;
+}
+
+/* Measures and prints the one-declaration row (bench/declaration.c). */
+static void run_declaration_row(const bench_opts *o, int first)
+{
+    char csv[4096];
+    snprintf(csv, sizeof csv, "%s/declarations.csv", o->bundle);
+    decl_latency d;
+    bench_declaration(o->bundle, csv, o->single, o->runs, &d);
+    if (o->json)
+        printf("%s  {\"shape\": \"%s\", \"bundle\": \"%s\", \"declarations\": %zu, "
+               "\"calls\": %zu, \"runs\": %d, \"crisk_single_us\": {\"p50\": %.3f, "
+               "\"p99\": %.3f}, \"lanes_differing_from_batch\": %zu}",
+               first ? "" : ",\n", DECL_ROW, o->bundle, d.declarations, d.calls, o->runs, d.p50,
+               d.p99, d.lanes_differing);
+    else
+        printf("%-16s one declaration a call (%s, %zu declarations cycled, %zu calls a run): "
+               "text -> lane p50 %.2f us, p99 %.2f us (wall); lanes unlike one batch's: %zu\n",
+               DECL_ROW, o->bundle, d.declarations, d.calls, d.p50, d.p99, d.lanes_differing);
+    fflush(stdout);
+}
+
+/* Measures and prints the load row: a model of LOAD_TREES full trees of depth LOAD_DEPTH
+ * (3,000,902 nodes) loaded from its JSON text by crisk and by libxgboost, median seconds
+ * of --runs loads each by the bench's clock; then both score --rows rows, which must agree.
+ * Returns 1 when they do not. */
+static int run_load_row(const bench_opts *o, int first)
+{
+    size_t len, F = 24, n = o->rows;
+    char *json = large_model_json(LOAD_TREES, LOAD_DEPTH, F, 20261207ull, &len);
+    double *t = malloc(2 * (size_t)o->runs * sizeof *t), *tx = t + o->runs;
+    float *x = malloc(n * F * sizeof *x), *out = malloc(n * sizeof *out);
+    if (!t || !x || !out)
+        die("out of memory", NULL);
+    crisk_model *m = NULL;
+    BoosterHandle b = NULL;
+    crisk_error err;
+    for (int run = 0; run < o->runs; run++) {
+        crisk_model_free(m);
+        double t0 = now();
+        if (crisk_model_load_buffer(json, len, &m, &err) != 0)
+            die("crisk_model_load_buffer", err.message);
+        t[run] = now() - t0;
+        if (b)
+            XGBoosterFree(b);
+        t0 = now();
+        xgb_check(XGBoosterCreate(NULL, 0, &b), "XGBoosterCreate");
+        xgb_check(XGBoosterLoadModelFromBuffer(b, json, len), "XGBoosterLoadModelFromBuffer");
+        tx[run] = now() - t0;
+    }
+    free(json);
+    crisk_model_info info;
+    crisk_model_get_info(m, &info);
+    bench_result r = {0};
+    synth(x, NULL, n, F, 0, 0.05);
+    crisk_run(m, x, n, 1, o->pool, out);
+    compare(out, xgb_predict(b, x, n, F), n, 1, &r);
+    double crisk_s = quantile(t, (size_t)o->runs, 0.5), xgb_s = quantile(tx, (size_t)o->runs, 0.5);
+    if (o->json)
+        printf("%s  {\"shape\": \"%s\", \"nodes\": %zu, \"json_bytes\": %zu, \"runs\": %d, "
+               "\"crisk_load_s\": %.4f, \"xgboost_load_s\": %.4f, \"rows\": %zu, "
+               "\"max_abs_diff\": %.3g, \"rows_not_identical\": %zu}",
+               first ? "" : ",\n", LOAD_ROW, info.num_nodes, len, o->runs, crisk_s, xgb_s, n,
+               r.max_abs_diff, r.rows_not_identical);
+    else
+        printf("%-16s %zu nodes (%zu trees, depth %d; %.0f MB of JSON) loaded from memory: "
+               "crisk %.3f s, libxgboost %.3f s (%s clock); %zu rows: max diff %.2g, "
+               "!ident %zu\n",
+               LOAD_ROW, info.num_nodes, info.num_trees, LOAD_DEPTH, (double)len / 1e6, crisk_s,
+               xgb_s, bench_clock == CLOCK_MONOTONIC ? "wall" : "thread CPU", n, r.max_abs_diff,
+               r.rows_not_identical);
+    fflush(stdout);
+    crisk_model_free(m);
+    XGBoosterFree(b);
+    free(t);
+    free(x);
+    free(out);
+    if (r.rows_out_of_tolerance)
+        fprintf(stderr, "crisk-bench: %s: %zu rows differ from libxgboost beyond the tolerance\n",
+                LOAD_ROW, r.rows_out_of_tolerance);
+    return r.rows_out_of_tolerance != 0;
+}
+
 /* Parses the command line into `o`. */
 static void parse_args(int argc, char **argv, bench_opts *o)
 {
-    *o = (bench_opts){.runs = 5, .rows = 50000, .single = 2000};
+    *o = (bench_opts){.runs = 5, .rows = 50000, .single = 2000, .bundle = "models/example"};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -737,15 +853,20 @@ static void parse_args(int argc, char **argv, bench_opts *o)
         } else if (v && strcmp(a, "--clock") == 0 && (!strcmp(v, "cpu") || !strcmp(v, "wall"))) {
             bench_clock = strcmp(v, "cpu") == 0 ? CLOCK_THREAD_CPUTIME_ID : CLOCK_MONOTONIC, i++;
         } else if (v && strcmp(a, "--cache") == 0) {
+            make_cache_dir(v);
             o->cache = v, i++;
-        } else if (v && strcmp(a, "--shape") == 0 && o->nonly < NSHAPES) {
+        } else if (v && strcmp(a, "--bundle") == 0) {
+            o->bundle = v, i++;
+        } else if (v && strcmp(a, "--shape") == 0 && o->nonly < NSHAPES + 2 && known(v)) {
             o->only[o->nonly++] = v, i++;
         } else {
-            fprintf(stderr, "usage: crisk-bench [--json] [--runs N] [--rows N] [--single N] "
-                            "[--shape NAME]... [--cache DIR] [--clock wall|cpu]\nshapes:");
+            fprintf(stderr, "crisk-bench: bad argument \"%s%s%s\"\nusage: crisk-bench [--json] "
+                            "[--runs N] [--rows N] [--single N] [--shape NAME]... [--cache DIR] "
+                            "[--clock wall|cpu] [--bundle DIR]\nshapes:", a, v ? " " : "",
+                    v ? v : "");
             for (size_t s = 0; s < NSHAPES; s++)
                 fprintf(stderr, " %s", SHAPES[s].name);
-            fprintf(stderr, "\n");
+            fprintf(stderr, " %s %s\n", DECL_ROW, LOAD_ROW);
             exit(2);
         }
     }
@@ -753,11 +874,11 @@ static void parse_args(int argc, char **argv, bench_opts *o)
         die("--runs, --rows and --single must be positive", NULL);
 }
 
-/* Returns 1 if shape `s` was asked for (all shapes when none was named). */
-static int wanted(const bench_opts *o, const bench_shape *s)
+/* Returns 1 if the row `name` was asked for (every row when none was named). */
+static int wanted(const bench_opts *o, const char *name)
 {
     for (size_t i = 0; i < o->nonly; i++)
-        if (strcmp(o->only[i], s->name) == 0)
+        if (strcmp(o->only[i], name) == 0)
             return 1;
     return o->nonly == 0;
 }
@@ -773,7 +894,7 @@ int main(int argc, char **argv)
     if (o.json)
         printf("{\"results\": [\n");
     for (size_t s = 0; s < NSHAPES; s++) {
-        if (!wanted(&o, &SHAPES[s]))
+        if (!wanted(&o, SHAPES[s].name))
             continue;
         bench_result r = {0};
         (SHAPES[s].rows ? run_logistic : run_shape)(&SHAPES[s], &o, &r);
@@ -790,6 +911,11 @@ int main(int argc, char **argv)
             failed = 1;
         }
     }
+    if (wanted(&o, DECL_ROW))
+        run_declaration_row(&o, first);
+    first &= !wanted(&o, DECL_ROW);
+    if (wanted(&o, LOAD_ROW))
+        failed |= run_load_row(&o, first);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     if (o.json)
