@@ -37,4 +37,26 @@ void bench_declaration(const char *bundle_dir, const char *csv_path, size_t call
 char *large_model_json(size_t trees, int depth, size_t features, unsigned long long seed,
                        size_t *len);
 
+/* A library crisk is set against on the same model and rows: it loads the model's text
+ * (exiting on failure), scores on a number of threads, and scores `n` rows of `F`
+ * features into float outputs it owns (valid until its next call). */
+typedef struct bench_peer {
+    const char *name;
+    const char *ext;       /* the extension of its model files in --cache */
+    void *(*load)(const char *text, size_t len);
+    void (*set_threads)(void *h, int threads);
+    const float *(*predict)(void *h, const float *x, size_t n, size_t F);
+    void (*free)(void *h);
+} bench_peer;
+
+/* LightGBM (bench/lightgbm.c), once lightgbm_open() found its library at `path`: returns 1,
+ * or 0 when `path` is NULL or does not open. */
+extern const bench_peer LIGHTGBM_PEER;
+int lightgbm_open(const char *path);
+
+/* Trains a LightGBM binary model (`rounds` trees of depth `depth`) on `n` rows of `F`
+ * features with labels `y`, and returns its text (length in *len). */
+char *lightgbm_train(const float *x, const float *y, size_t n, size_t F, int depth,
+                     int rounds, size_t *len);
+
 #endif /* CRISK_BENCH_H */
