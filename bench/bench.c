@@ -1,21 +1,23 @@
 /*
  * bench.c — crisk-bench: crisk against libxgboost (and LightGBM, bench/lightgbm.c) on the
- * same models and rows, in one process. For each model shape it trains a booster with libxgboost's C API on synthetic
- * data (5% missing), loads the booster's JSON into crisk, checks that both give the same
- * output on every row, and measures batch throughput (1 and 2 threads), single-row latency
- * (one row per call, p50 and p99) and the memory each loaded model adds to the process.
- * crisk's two-thread runs go through one crisk_pool made at start, as a server would.
+ * same models and rows, in one process. For each model shape it trains a model with the
+ * peer's C API on synthetic data (5% missing), loads its text into crisk and into the
+ * peer, checks that both give the same output on every row, and measures batch throughput
+ * (1 and 2 threads), single-row latency (one row per call, p50 and p99) and the memory
+ * each loaded model adds to the process. crisk's two-thread runs go through one
+ * crisk_pool made at start, as a server would.
  * The logistic shape has no libxgboost counterpart: a crisk logistic model is built in
  * memory, checked against a double-precision dot product + sigmoid of every row, and its
  * batch throughput is set against the machine's memory bandwidth, measured in the same run
- * by a copy loop and a read loop over a buffer of the same size.
+ * by a copy loop and a read loop over a buffer of the same size. Two more rows follow the
+ * shapes: one declaration a call (bench/declaration.c) and loading a 3M-node model.
  * Every figure is the median of several runs. Timings on a shared machine are noisy.
  *
  * Usage: crisk-bench [--json] [--runs N] [--rows N] [--single N] [--shape NAME]...
  *                    [--cache DIR] [--clock wall|cpu] [--bundle DIR] [--lightgbm-lib PATH]
- * --cache keeps each trained model as DIR/<shape>.json and reuses it (training is slow and
- * is not what the bench measures); DIR is created if missing, and a failure to create or
- * write it stops the bench.
+ * --cache keeps each trained model as DIR/<shape>.json (.txt for LightGBM) and reuses it
+ * (training is slow and is not what the bench measures); DIR is created if missing, and a
+ * failure to create or write it stops the bench.
  */
 #include "bench.h"
 
@@ -918,10 +920,11 @@ static void parse_args(int argc, char **argv, bench_opts *o)
         } else if (v && strcmp(a, "--shape") == 0 && o->nonly < NSHAPES + 2 && known(v)) {
             o->only[o->nonly++] = v, i++;
         } else {
+            int shape = v && strcmp(a, "--shape") == 0;   /* name the unknown row too */
             fprintf(stderr, "crisk-bench: bad argument \"%s%s%s\"\nusage: crisk-bench [--json] "
                             "[--runs N] [--rows N] [--single N] [--shape NAME]... [--cache DIR] "
-                            "[--clock wall|cpu] [--bundle DIR] [--lightgbm-lib PATH]\nshapes:", a, v ? " " : "",
-                    v ? v : "");
+                            "[--clock wall|cpu] [--bundle DIR] [--lightgbm-lib PATH]\nshapes:",
+                    a, shape ? " " : "", shape ? v : "");
             for (size_t s = 0; s < NSHAPES; s++)
                 fprintf(stderr, " %s", SHAPES[s].name);
             fprintf(stderr, " %s %s\n", DECL_ROW, LOAD_ROW);
