@@ -1,25 +1,31 @@
 /*
- * bench.c — crisk-bench: crisk against libxgboost on the same models and rows, in one
- * process. For each model shape it trains a booster with libxgboost's C API on synthetic
- * data (5% missing), loads the booster's JSON into crisk, checks that both give the same
- * output on every row, and measures batch throughput (1 and 2 threads), single-row latency
- * (one row per call, p50 and p99) and the memory each loaded model adds to the process.
- * crisk's two-thread runs go through one crisk_pool made at start, as a server would.
+ * bench.c — crisk-bench: crisk against libxgboost (and LightGBM, bench/lightgbm.c) on the
+ * same models and rows, in one process. For each model shape it trains a model with the
+ * peer's C API on synthetic data (5% missing), loads its text into crisk and into the
+ * peer, checks that both give the same output on every row, and measures batch throughput
+ * (1 and 2 threads), single-row latency (one row per call, p50 and p99) and the memory
+ * each loaded model adds to the process. crisk's two-thread runs go through one
+ * crisk_pool made at start, as a server would.
  * The logistic shape has no libxgboost counterpart: a crisk logistic model is built in
  * memory, checked against a double-precision dot product + sigmoid of every row, and its
  * batch throughput is set against the machine's memory bandwidth, measured in the same run
- * by a copy loop and a read loop over a buffer of the same size.
+ * by a copy loop and a read loop over a buffer of the same size. Two more rows follow the
+ * shapes: one declaration a call (bench/declaration.c) and loading a 3M-node model.
  * Every figure is the median of several runs. Timings on a shared machine are noisy.
  *
  * Usage: crisk-bench [--json] [--runs N] [--rows N] [--single N] [--shape NAME]...
- *                    [--cache DIR] [--clock wall|cpu]
- * --cache keeps each trained model as DIR/<shape>.json and reuses it (training is slow and
- * is not what the bench measures).
+ *                    [--cache DIR] [--clock wall|cpu] [--bundle DIR] [--lightgbm-lib PATH]
+ * --cache keeps each trained model as DIR/<shape>.json (.txt for LightGBM) and reuses it
+ * (training is slow and is not what the bench measures); DIR is created if missing, and a
+ * failure to create or write it stops the bench.
  */
+#include "bench.h"
+
 #include "crisk.h"
 
 #include <xgboost/c_api.h>
 
+#include <errno.h>
 #include <malloc.h>
 #include <math.h>
 #include <pthread.h>
@@ -29,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
 
 /* One model shape of the table. */
@@ -41,16 +48,29 @@ typedef struct bench_shape {
     size_t features;
     size_t train_rows;
     size_t rows;        /* rows of the batch (0: --rows); only the logistic shape sets it */
+    const bench_peer *peer; /* the library it is set against (NULL: none) */
 } bench_shape;
 
+static const bench_peer XGB_PEER;
+
 static const bench_shape SHAPES[] = {
-    {"anchor-d6", "binary:logistic", 6, 0, 500, 24, 5000, 0},
-    {"depth-8", "binary:logistic", 8, 0, 500, 24, 5000, 0},
-    {"depth-12", "binary:logistic", 12, 0, 500, 24, 10000, 0},
-    {"softprob-4", "multi:softprob", 6, 4, 125, 24, 5000, 0},
+    {"anchor-d6", "binary:logistic", 6, 0, 500, 24, 5000, 0, &XGB_PEER},
+    {"depth-8", "binary:logistic", 8, 0, 500, 24, 5000, 0, &XGB_PEER},
+    {"depth-12", "binary:logistic", 12, 0, 500, 24, 10000, 0, &XGB_PEER},
+    {"softprob-4", "multi:softprob", 6, 4, 125, 24, 5000, 0, &XGB_PEER},
+    /* LightGBM's layout (<= thresholds in double, missing types); trained without NaN as
+     * bench/peers.py trains it, so NaN in the scored rows reads as 0 in both. */
+    {"lightgbm-d6", "binary", 6, 0, 500, 24, 20000, 0, &LIGHTGBM_PEER},
     {"logistic-1Mx200", "crisk-logistic", .features = 200, .rows = 1000000},
 };
 #define NSHAPES (sizeof SHAPES / sizeof SHAPES[0])
+
+/* The rows beside the shapes: one declaration a call through the example bundle
+ * (bench/declaration.c), and loading a model of 3,000,902 nodes (bench/large_model.c). */
+#define DECL_ROW "declaration-1"
+#define LOAD_ROW "load-3M-nodes"
+#define LOAD_TREES 1466
+#define LOAD_DEPTH 10
 
 /* The measured figures of one shape. */
 typedef struct bench_result {
@@ -72,14 +92,15 @@ typedef struct bench_result {
 typedef struct bench_opts {
     int json, runs;
     size_t rows, single;
-    const char *only[NSHAPES];
+    const char *only[NSHAPES + 2];
     size_t nonly;
+    const char *bundle;    /* the bundle of the declaration row (default models/example) */
+    int lightgbm;          /* 1 when --lightgbm-lib opened LightGBM */
     const char *cache;     /* NULL, or a directory of trained models */
     crisk_pool *pool;      /* crisk's two threads, kept for every multi-threaded call */
 } bench_opts;
 
-/* Prints a fatal error and exits: the bench fails loudly. */
-static void die(const char *what, const char *detail)
+void die(const char *what, const char *detail)
 {
     fprintf(stderr, "crisk-bench: %s%s%s\n", what, detail ? ": " : "", detail ? detail : "");
     exit(1);
@@ -105,8 +126,7 @@ static double now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-/* Returns the monotonic wall clock in seconds. */
-static double wall(void)
+double wall(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -135,8 +155,7 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Returns the q-quantile (0..1) of `n` values, sorting them in place. */
-static double quantile(double *v, size_t n, double q)
+double quantile(double *v, size_t n, double q)
 {
     qsort(v, n, sizeof *v, cmp_double);
     size_t i = (size_t)(q * (double)(n - 1) + 0.5);
@@ -230,6 +249,35 @@ static const float *xgb_predict(BoosterHandle b, const float *x, size_t n, size_
     return out;
 }
 
+/* XGB_PEER.load: libxgboost's booster of the model JSON. */
+static void *xgb_load(const char *text, size_t len)
+{
+    BoosterHandle b;
+    xgb_check(XGBoosterCreate(NULL, 0, &b), "XGBoosterCreate");
+    xgb_check(XGBoosterLoadModelFromBuffer(b, text, len), "XGBoosterLoadModelFromBuffer");
+    return b;
+}
+
+static void xgb_set_threads(void *h, int threads)
+{
+    char nt[16];
+    snprintf(nt, sizeof nt, "%d", threads);
+    xgb_check(XGBoosterSetParam(h, "nthread", nt), "nthread");
+}
+
+static const float *xgb_peer_predict(void *h, const float *x, size_t n, size_t F)
+{
+    return xgb_predict(h, x, n, F);
+}
+
+static void xgb_free(void *h)
+{
+    XGBoosterFree(h);
+}
+
+static const bench_peer XGB_PEER = {"libxgboost", "json", xgb_load, xgb_set_threads,
+                                    xgb_peer_predict, xgb_free};
+
 /* Scores `n` rows with crisk on `threads` threads (of `pool`) into `out`. */
 static void crisk_run(const crisk_model *m, const float *x, size_t n, int threads,
                       crisk_pool *pool, float *out)
@@ -288,14 +336,46 @@ static void compare(const float *a, const float *b, size_t n, size_t per_row, be
     }
 }
 
-/* Returns the JSON of a booster of `shape` (its length in *len): read from the cache
- * directory when it holds one, else trained (and then saved there). */
-static char *model_json_of(const bench_shape *shape, const bench_opts *o, size_t *len)
+/* Writes `n` bytes to `path`, or exits naming it: a cache that caches nothing would
+ * send every later run (and bench/peers.py) looking for a model that is not there. */
+static void write_file(const char *path, const void *data, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f || fwrite(data, 1, n, f) != n || fclose(f) != 0)
+        die("cannot write the cache file", path);
+}
+
+/* Creates the cache directory `dir` (its parent must exist) unless it is one already, or
+ * exits naming it, so that --cache never silently caches nothing. */
+static void make_cache_dir(const char *dir)
+{
+    struct stat st;
+    if (mkdir(dir, 0777) != 0 && !(errno == EEXIST && stat(dir, &st) == 0 && S_ISDIR(st.st_mode)))
+        die("--cache: cannot create the directory", dir);
+}
+
+/* Trains a LightGBM model of `shape` on rows without NaN; returns its text. */
+static char *lightgbm_model_text(const bench_shape *shape, size_t *len)
+{
+    size_t n = shape->train_rows, F = shape->features;
+    float *x = malloc(n * F * sizeof *x), *y = malloc(n * sizeof *y);
+    if (!x || !y)
+        die("out of memory", NULL);
+    synth(x, y, n, F, shape->classes, 0.0);
+    char *text = lightgbm_train(x, y, n, F, shape->depth, shape->rounds, len);
+    free(x);
+    free(y);
+    return text;
+}
+
+/* Returns the text of a model of `shape` (its length in *len): read from the cache
+ * directory when it holds one, else trained by the shape's peer (and then saved there). */
+static char *model_text_of(const bench_shape *shape, const bench_opts *o, size_t *len)
 {
     char path[4096];
     FILE *f = NULL;
     if (o->cache) {
-        snprintf(path, sizeof path, "%s/%s.json", o->cache, shape->name);
+        snprintf(path, sizeof path, "%s/%s.%s", o->cache, shape->name, shape->peer->ext);
         f = fopen(path, "rb");
     }
     if (f) {
@@ -309,6 +389,12 @@ static char *model_json_of(const bench_shape *shape, const bench_opts *o, size_t
         *len = (size_t)size;
         return text;
     }
+    if (shape->peer == &LIGHTGBM_PEER) {
+        char *text = lightgbm_model_text(shape, len);
+        if (o->cache)
+            write_file(path, text, *len);
+        return text;
+    }
     BoosterHandle trained = train(shape);
     bst_ulong n;
     const char *json;
@@ -319,19 +405,18 @@ static char *model_json_of(const bench_shape *shape, const bench_opts *o, size_t
         die("out of memory", NULL);
     memcpy(text, json, n);
     XGBoosterFree(trained);
-    if (o->cache && (f = fopen(path, "wb")) != NULL) {
-        fwrite(text, 1, n, f);
-        fclose(f);
-    }
+    if (o->cache)
+        write_file(path, text, n);
     *len = n;
     return text;
 }
 
 /* Measures one row per call on the calling thread over the first --single rows of `x` (n
- * rows): crisk, then libxgboost with nthread = 1 unless `b` is NULL; stores in `r` the
+ * rows): crisk, then peer `p` (its model `h`) on one thread unless `p` is NULL; stores in `r` the
  * medians over --runs of each run's p50 and p99 in microseconds. `out` takes the outputs.
  * Latency is wall time: reading a thread's CPU clock is a system call that would dwarf it. */
-static void single_row_latency(const crisk_model *m, BoosterHandle b, const float *x, size_t n,
+static void single_row_latency(const crisk_model *m, const bench_peer *p, void *h,
+                               const float *x, size_t n,
                                const bench_opts *o, float *out, bench_result *r)
 {
     size_t F = crisk_model_num_features(m), S = o->single < n ? o->single : n;
@@ -339,18 +424,18 @@ static void single_row_latency(const crisk_model *m, BoosterHandle b, const floa
     double *p50 = malloc((size_t)o->runs * 2 * sizeof *p50), *p99 = p50 + o->runs;
     if (!lat || !p50)
         die("out of memory", NULL);
-    if (b)
-        xgb_check(XGBoosterSetParam(b, "nthread", "1"), "nthread");
+    if (p)
+        p->set_threads(h, 1);
     clockid_t chosen = bench_clock;
     bench_clock = CLOCK_MONOTONIC;
-    for (int lib = 0; lib < (b ? 2 : 1); lib++) {
+    for (int lib = 0; lib < (p ? 2 : 1); lib++) {
         for (int run = 0; run < o->runs; run++) {
             for (size_t i = 0; i < S; i++) {
                 double t0 = now();
                 if (lib == 0)
                     crisk_run(m, x + i * F, 1, 1, o->pool, out);
                 else
-                    xgb_predict(b, x + i * F, 1, F);
+                    p->predict(h, x + i * F, 1, F);
                 lat[i] = (now() - t0) * 1e6;
             }
             p50[run] = quantile(lat, S, 0.5);
@@ -370,14 +455,13 @@ static void run_shape(const bench_shape *shape, const bench_opts *o, bench_resul
 {
     memset(r, 0, sizeof *r);
     size_t len;
-    char *model_json = model_json_of(shape, o, &len);
+    char *model_json = model_text_of(shape, o, &len);
+    const bench_peer *p = shape->peer;
 
-    /* Each library loads the same JSON; the resident memory each load adds is noted. */
+    /* Each library loads the same text; the resident memory each load adds is noted. */
     double before = rss_kb();
-    BoosterHandle b;
-    xgb_check(XGBoosterCreate(NULL, 0, &b), "XGBoosterCreate");
-    xgb_check(XGBoosterLoadModelFromBuffer(b, model_json, len), "XGBoosterLoadModelFromBuffer");
-    xgb_predict(b, (const float[64]){0}, 1, shape->features);  /* finish lazy set-up */
+    void *b = p->load(model_json, len);
+    p->predict(b, (const float[64]){0}, 1, shape->features);  /* finish lazy set-up */
     r->xgb_rss_kb = rss_kb() - before;
     before = rss_kb();
     crisk_model *m;
@@ -402,15 +486,13 @@ static void run_shape(const bench_shape *shape, const bench_opts *o, bench_resul
 
     /* Agreement on every row, before any timing. */
     crisk_run(m, x, n, 1, o->pool, out);
-    memcpy(ref, xgb_predict(b, x, n, F), n * per_row * sizeof *ref);
+    memcpy(ref, p->predict(b, x, n, F), n * per_row * sizeof *ref);
     compare(out, ref, n, per_row, r);
     crisk_run(m, x, n, 2, o->pool, out);
     compare(out, ref, n, per_row, r);
 
     for (int threads = 1; threads <= 2; threads++) {
-        char nt[4];
-        snprintf(nt, sizeof nt, "%d", threads);
-        xgb_check(XGBoosterSetParam(b, "nthread", nt), "nthread");
+        p->set_threads(b, threads);
         clockid_t chosen = bench_clock;
         if (threads > 1)
             bench_clock = CLOCK_MONOTONIC;
@@ -425,20 +507,20 @@ static void run_shape(const bench_shape *shape, const bench_opts *o, bench_resul
             r->crisk_wall_rps1 = quantile(tw, (size_t)o->runs, 0.5);
         for (int run = 0; run < o->runs; run++) {
             double t0 = now();
-            xgb_predict(b, x, n, F);
+            p->predict(b, x, n, F);
             t[run] = (double)n / (now() - t0);
         }
         r->xgb_rps[threads - 1] = quantile(t, (size_t)o->runs, 0.5);
         bench_clock = chosen;
     }
 
-    single_row_latency(m, b, x, n, o, out, r);
+    single_row_latency(m, p, b, x, n, o, out, r);
     free(x);
     free(out);
     free(ref);
     free(t);
     crisk_model_free(m);
-    XGBoosterFree(b);
+    p->free(b);
 }
 
 /* Appends printf-style text to `buf` (capacity `cap`, `*len` used); exits if it overflows. */
@@ -637,7 +719,7 @@ static void run_logistic(const bench_shape *shape, const bench_opts *o, bench_re
     }
     free(dst);
     free(t);
-    single_row_latency(m, NULL, x, n, o, out, r);
+    single_row_latency(m, NULL, NULL, x, n, o, out, r);
     free(x);
     free(out);
     crisk_model_free(m);
@@ -684,8 +766,9 @@ static void print_result(const bench_shape *s, const bench_result *r, const benc
                r->crisk_p99, r->max_abs_diff, r->rows_not_identical, r->crisk_model_bytes,
                r->crisk_rss_kb, r->crisk_rps[1] / r->crisk_wall_rps1);
         if (xgb)
-            printf(", \"xgboost_rows_per_s\": [%.0f, %.0f], \"xgboost_single_us\": "
-                   "{\"p50\": %.3f, \"p99\": %.3f}, \"xgboost_load_rss_kb\": %.0f}",
+            printf(", \"peer\": \"%s\", \"xgboost_rows_per_s\": [%.0f, %.0f], "
+                   "\"xgboost_single_us\": {\"p50\": %.3f, \"p99\": %.3f}, "
+                   "\"xgboost_load_rss_kb\": %.0f}", s->peer->name,
                    r->xgb_rps[0], r->xgb_rps[1], r->xgb_p50, r->xgb_p99, r->xgb_rss_kb);
         else {
             printf(", \"xgboost_rows_per_s\": null, \"xgboost_single_us\": null, "
@@ -698,9 +781,9 @@ static void print_result(const bench_shape *s, const bench_result *r, const benc
     if (first)
         printf("%-16s %5s | %10s %10s %6s | %10s %10s %6s %6s | %13s %13s | %9s %6s | %9s %9s "
                "%9s\n",
-               "shape", "trees", "crisk 1t", "xgb 1t", "ratio", "crisk 2t", "xgb 2t", "ratio",
-               "2t/1t", "crisk p50/p99", "xgb p50/p99", "max diff", "!ident",
-               "crisk KiB", "xgb KiB", "model KiB");
+               "shape", "trees", "crisk 1t", "peer 1t", "ratio", "crisk 2t", "peer 2t", "ratio",
+               "2t/1t", "crisk p50/p99", "peer p50/p99", "max diff", "!ident",
+               "crisk KiB", "peer KiB", "model KiB");
     char x1[16] = "-", r1[16] = "-", x2[16] = "-", r2[16] = "-", xl[16] = "-", xk[16] = "-";
     if (xgb) {
         snprintf(x1, sizeof x1, "%.0f", r->xgb_rps[0]);
@@ -719,10 +802,99 @@ static void print_result(const bench_shape *s, const bench_result *r, const benc
         print_bandwidth(r);
 }
 
+/* Returns 1 if `name` is a shape or one of the two other rows. */
+static int known(const char *name)
+{
+    for (size_t s = 0; s < NSHAPES; s++)
+        if (strcmp(SHAPES[s].name, name) == 0)
+            return 1;
+    return strcmp(name, DECL_ROW) == 0 || strcmp(name, LOAD_ROW) == 0;
+}
+
+/* Measures and prints the one-declaration row (bench/declaration.c). */
+static void run_declaration_row(const bench_opts *o, int first)
+{
+    char csv[4096];
+    snprintf(csv, sizeof csv, "%s/declarations.csv", o->bundle);
+    decl_latency d;
+    bench_declaration(o->bundle, csv, o->single, o->runs, &d);
+    if (o->json)
+        printf("%s  {\"shape\": \"%s\", \"bundle\": \"%s\", \"declarations\": %zu, "
+               "\"calls\": %zu, \"runs\": %d, \"crisk_single_us\": {\"p50\": %.3f, "
+               "\"p99\": %.3f}, \"lanes_differing_from_batch\": %zu}",
+               first ? "" : ",\n", DECL_ROW, o->bundle, d.declarations, d.calls, o->runs, d.p50,
+               d.p99, d.lanes_differing);
+    else
+        printf("%-16s one declaration a call (%s, %zu declarations cycled, %zu calls a run): "
+               "text -> lane p50 %.2f us, p99 %.2f us (wall); lanes unlike one batch's: %zu\n",
+               DECL_ROW, o->bundle, d.declarations, d.calls, d.p50, d.p99, d.lanes_differing);
+    fflush(stdout);
+}
+
+/* Measures and prints the load row: a model of LOAD_TREES full trees of depth LOAD_DEPTH
+ * (3,000,902 nodes) loaded from its JSON text by crisk and by libxgboost, median seconds
+ * of --runs loads each by the bench's clock; then both score --rows rows, which must agree.
+ * Returns 1 when they do not. */
+static int run_load_row(const bench_opts *o, int first)
+{
+    size_t len, F = 24, n = o->rows;
+    char *json = large_model_json(LOAD_TREES, LOAD_DEPTH, F, 20261207ull, &len);
+    double *t = malloc(2 * (size_t)o->runs * sizeof *t), *tx = t + o->runs;
+    float *x = malloc(n * F * sizeof *x), *out = malloc(n * sizeof *out);
+    if (!t || !x || !out)
+        die("out of memory", NULL);
+    crisk_model *m = NULL;
+    void *b = NULL;
+    crisk_error err;
+    for (int run = 0; run < o->runs; run++) {
+        crisk_model_free(m);
+        double t0 = now();
+        if (crisk_model_load_buffer(json, len, &m, &err) != 0)
+            die("crisk_model_load_buffer", err.message);
+        t[run] = now() - t0;
+        if (b)
+            xgb_free(b);
+        t0 = now();
+        b = xgb_load(json, len);
+        tx[run] = now() - t0;
+    }
+    free(json);
+    crisk_model_info info;
+    crisk_model_get_info(m, &info);
+    bench_result r = {0};
+    synth(x, NULL, n, F, 0, 0.05);
+    crisk_run(m, x, n, 1, o->pool, out);
+    compare(out, xgb_predict(b, x, n, F), n, 1, &r);
+    double crisk_s = quantile(t, (size_t)o->runs, 0.5), xgb_s = quantile(tx, (size_t)o->runs, 0.5);
+    if (o->json)
+        printf("%s  {\"shape\": \"%s\", \"nodes\": %zu, \"json_bytes\": %zu, \"runs\": %d, "
+               "\"crisk_load_s\": %.4f, \"xgboost_load_s\": %.4f, \"rows\": %zu, "
+               "\"max_abs_diff\": %.3g, \"rows_not_identical\": %zu}",
+               first ? "" : ",\n", LOAD_ROW, info.num_nodes, len, o->runs, crisk_s, xgb_s, n,
+               r.max_abs_diff, r.rows_not_identical);
+    else
+        printf("%-16s %zu nodes (%zu trees, depth %d; %.0f MB of JSON) loaded from memory: "
+               "crisk %.3f s, libxgboost %.3f s (%s clock); %zu rows: max diff %.2g, "
+               "!ident %zu\n",
+               LOAD_ROW, info.num_nodes, info.num_trees, LOAD_DEPTH, (double)len / 1e6, crisk_s,
+               xgb_s, bench_clock == CLOCK_MONOTONIC ? "wall" : "thread CPU", n, r.max_abs_diff,
+               r.rows_not_identical);
+    fflush(stdout);
+    crisk_model_free(m);
+    xgb_free(b);
+    free(t);
+    free(x);
+    free(out);
+    if (r.rows_out_of_tolerance)
+        fprintf(stderr, "crisk-bench: %s: %zu rows differ from libxgboost beyond the tolerance\n",
+                LOAD_ROW, r.rows_out_of_tolerance);
+    return r.rows_out_of_tolerance != 0;
+}
+
 /* Parses the command line into `o`. */
 static void parse_args(int argc, char **argv, bench_opts *o)
 {
-    *o = (bench_opts){.runs = 5, .rows = 50000, .single = 2000};
+    *o = (bench_opts){.runs = 5, .rows = 50000, .single = 2000, .bundle = "models/example"};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -737,15 +909,25 @@ static void parse_args(int argc, char **argv, bench_opts *o)
         } else if (v && strcmp(a, "--clock") == 0 && (!strcmp(v, "cpu") || !strcmp(v, "wall"))) {
             bench_clock = strcmp(v, "cpu") == 0 ? CLOCK_THREAD_CPUTIME_ID : CLOCK_MONOTONIC, i++;
         } else if (v && strcmp(a, "--cache") == 0) {
+            make_cache_dir(v);
             o->cache = v, i++;
-        } else if (v && strcmp(a, "--shape") == 0 && o->nonly < NSHAPES) {
+        } else if (v && strcmp(a, "--bundle") == 0) {
+            o->bundle = v, i++;
+        } else if (v && strcmp(a, "--lightgbm-lib") == 0) {
+            if (!lightgbm_open(v))
+                die("--lightgbm-lib: cannot open", v);
+            o->lightgbm = 1, i++;
+        } else if (v && strcmp(a, "--shape") == 0 && o->nonly < NSHAPES + 2 && known(v)) {
             o->only[o->nonly++] = v, i++;
         } else {
-            fprintf(stderr, "usage: crisk-bench [--json] [--runs N] [--rows N] [--single N] "
-                            "[--shape NAME]... [--cache DIR] [--clock wall|cpu]\nshapes:");
+            int shape = v && strcmp(a, "--shape") == 0;   /* name the unknown row too */
+            fprintf(stderr, "crisk-bench: bad argument \"%s%s%s\"\nusage: crisk-bench [--json] "
+                            "[--runs N] [--rows N] [--single N] [--shape NAME]... [--cache DIR] "
+                            "[--clock wall|cpu] [--bundle DIR] [--lightgbm-lib PATH]\nshapes:",
+                    a, shape ? " " : "", shape ? v : "");
             for (size_t s = 0; s < NSHAPES; s++)
                 fprintf(stderr, " %s", SHAPES[s].name);
-            fprintf(stderr, "\n");
+            fprintf(stderr, " %s %s\n", DECL_ROW, LOAD_ROW);
             exit(2);
         }
     }
@@ -753,11 +935,11 @@ static void parse_args(int argc, char **argv, bench_opts *o)
         die("--runs, --rows and --single must be positive", NULL);
 }
 
-/* Returns 1 if shape `s` was asked for (all shapes when none was named). */
-static int wanted(const bench_opts *o, const bench_shape *s)
+/* Returns 1 if the row `name` was asked for (every row when none was named). */
+static int wanted(const bench_opts *o, const char *name)
 {
     for (size_t i = 0; i < o->nonly; i++)
-        if (strcmp(o->only[i], s->name) == 0)
+        if (strcmp(o->only[i], name) == 0)
             return 1;
     return o->nonly == 0;
 }
@@ -773,8 +955,15 @@ int main(int argc, char **argv)
     if (o.json)
         printf("{\"results\": [\n");
     for (size_t s = 0; s < NSHAPES; s++) {
-        if (!wanted(&o, &SHAPES[s]))
+        if (!wanted(&o, SHAPES[s].name))
             continue;
+        if (SHAPES[s].peer == &LIGHTGBM_PEER && !o.lightgbm) {
+            if (o.nonly)
+                die("lightgbm-d6 needs --lightgbm-lib PATH (lib_lightgbm.so, e.g. the lightgbm "
+                    "wheel's)", NULL);
+            fprintf(stderr, "crisk-bench: lightgbm-d6 skipped: no --lightgbm-lib PATH\n");
+            continue;
+        }
         bench_result r = {0};
         (SHAPES[s].rows ? run_logistic : run_shape)(&SHAPES[s], &o, &r);
         print_result(&SHAPES[s], &r, &o, first);
@@ -785,11 +974,16 @@ int main(int argc, char **argv)
                             "(max abs diff %.3g)\n",
                     SHAPES[s].name, r.rows_out_of_tolerance,
                     SHAPES[s].rows ? "the double-precision reference (1e-6)"
-                                   : "libxgboost (1e-6 and 4 ulps)",
+                                   : SHAPES[s].peer->name,
                     r.max_abs_diff);
             failed = 1;
         }
     }
+    if (wanted(&o, DECL_ROW))
+        run_declaration_row(&o, first);
+    first &= !wanted(&o, DECL_ROW);
+    if (wanted(&o, LOAD_ROW))
+        failed |= run_load_row(&o, first);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     if (o.json)

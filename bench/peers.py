@@ -13,7 +13,8 @@ Peers (see bench/requirements.txt; a peer that does not import is listed as miss
   treelite     Treelite 4.x frontend + TL2cgen: the trees compiled to C by gcc
   onnxruntime  TreeEnsemble from onnxmltools' conversion
   onedal       daal4py.mb.convert_model (scikit-learn-intelex's daal4py)
-  lleaves      LightGBM models compiled by LLVM
+  lleaves      LightGBM models compiled by LLVM (its own environment,
+               requirements-lleaves.txt, run through --lleaves-python)
 
 Models: the XGBoost JSON files that `build/crisk-bench --cache DIR` writes (anchor-d6,
 depth-8, depth-12, softprob-4), and a LightGBM model (lightgbm-d6) trained here on the
@@ -22,6 +23,7 @@ in DIR too; compiling is not what is measured.
 
     PYTHONPATH=build/bindings/python python3 bench/peers.py --cache /tmp/crisk-bench
         [--rows N] [--runs N] [--shape NAME]... [--peer NAME]... [--json]
+        [--lleaves-python /tmp/lleaves/bin/python]
 
 Figures from a shared, loaded machine are indicative only: one-thread figures use the
 process CPU clock (what the library spends, whatever the load), all-thread figures the
@@ -32,6 +34,7 @@ import json
 import math
 import os
 import statistics
+import subprocess
 import sys
 import time
 
@@ -197,6 +200,22 @@ PEERS = {"crisk": peer_crisk, "xgboost": peer_xgboost, "lightgbm": peer_lightgbm
          "lleaves": peer_lleaves}
 
 
+def lleaves_elsewhere(shape, args):
+    """Returns lleaves' result row measured by `args.lleaves_python` (the interpreter of
+    requirements-lleaves.txt's environment) running this script for crisk and lleaves, so
+    that crisk's ratio to lleaves still comes from one process."""
+    cmd = [args.lleaves_python, os.path.abspath(__file__), "--cache", args.cache, "--rows",
+           str(args.rows), "--runs", str(args.runs), "--shape", shape, "--peer", "crisk",
+           "--peer", "lleaves", "--json"]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        return {"shape": shape, "peer": "lleaves", "rows": args.rows,
+                "note": f"--lleaves-python failed: {proc.stderr.strip()[-120:]}"}
+    row = next(r for r in json.loads(proc.stdout)["results"] if r["peer"] == "lleaves")
+    row["note"] = (row["note"] + "; " if row["note"] else "") + "in --lleaves-python"
+    return row
+
+
 def run_shape(shape, args):
     """Measures every peer on one model; returns one result dict per peer."""
     if shape == LGB_SHAPE:
@@ -214,6 +233,9 @@ def run_shape(shape, args):
     reference = "lightgbm" if kind == "lightgbm" else "xgboost"
     order = [reference] + [p for p in args.peer if p != reference]
     for name in order:
+        if name == "lleaves" and args.lleaves_python and kind == "lightgbm":
+            results.append(lleaves_elsewhere(shape, args))
+            continue
         r = {"shape": shape, "peer": name, "rows": args.rows}
         try:
             predict, note = PEERS[name](path, kind, X, args.cache)
@@ -274,6 +296,9 @@ def main():
     ap.add_argument("--shape", action="append", choices=XGB_SHAPES + [LGB_SHAPE])
     ap.add_argument("--peer", action="append", choices=list(PEERS))
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--lleaves-python", metavar="PYTHON",
+                    help="measure lleaves with this interpreter (its own environment: "
+                         "bench/requirements-lleaves.txt)")
     args = ap.parse_args()
     args.shape = args.shape or XGB_SHAPES + [LGB_SHAPE]
     args.peer = args.peer or list(PEERS)

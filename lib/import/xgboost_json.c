@@ -37,6 +37,7 @@ static const struct objective_spec {
     {"reg:squaredlogerror", CRISK__TF_IDENTITY, BASE_AS_IS, 0},
     {"reg:pseudohubererror", CRISK__TF_IDENTITY, BASE_AS_IS, 0},
     {"reg:absoluteerror", CRISK__TF_IDENTITY, BASE_AS_IS, 0},
+    {"reg:quantileerror", CRISK__TF_IDENTITY, BASE_AS_IS, 0},
     {"count:poisson", CRISK__TF_XGB_EXP, BASE_LOG, 0},
     {"reg:gamma", CRISK__TF_XGB_EXP, BASE_LOG, 0},
     {"reg:tweedie", CRISK__TF_XGB_EXP, BASE_LOG, 0},
@@ -105,10 +106,11 @@ static int size_member(const cJSON *obj, const char *path, const char *key, size
     return as_size(item, where, out, err);
 }
 
-/* Parses base_score: "5E-1" (up to 3.0), or "[a,b,...]" (3.1+), into up to `cap` floats
- * with strtof as XGBoost does. Stores the count in `*n`. Returns 0 or CRISK_E_FORMAT. */
-static int parse_base_score(const char *s, float *values, size_t cap, size_t *n,
-                            crisk_error *err)
+/* Parses a float list XGBoost writes, `what` at JSON path naming it in errors: "5E-1" (up
+ * to 3.0), or "[a,b,...]" (3.1+), into up to `cap` floats with strtof as XGBoost does.
+ * Stores the count in `*n`. Returns 0 or CRISK_E_FORMAT. */
+static int parse_float_list(const char *what, const char *s, float *values, size_t cap,
+                            size_t *n, crisk_error *err)
 {
     const char *p = s;
     int bracketed = *p == '[';
@@ -122,12 +124,11 @@ static int parse_base_score(const char *s, float *values, size_t cap, size_t *n,
         float v = strtof(p, &end);
         if (end == p || !isfinite(v))
             return crisk__fail(err, CRISK_E_FORMAT,
-                               "learner.learner_model_param.base_score: \"%.60s\" is not a "
-                               "number or a list of numbers", s);
+                               "%s: \"%.60s\" is not a number or a list of numbers", what,
+                               s);
         if (*n == cap)
             return crisk__fail(err, CRISK_E_FORMAT,
-                               "learner.learner_model_param.base_score: more than %zu values",
-                               cap);
+                               "%s: more than %zu values", what, cap);
         values[(*n)++] = v;
         p = end;
         while (*p == ' ')
@@ -140,8 +141,7 @@ static int parse_base_score(const char *s, float *values, size_t cap, size_t *n,
             p++;
         if (*p != '\0')
             return crisk__fail(err, CRISK_E_FORMAT,
-                               "learner.learner_model_param.base_score: trailing text in "
-                               "\"%.60s\"", s);
+                               "%s: trailing text in \"%.60s\"", what, s);
         return 0;
     }
 }
@@ -656,7 +656,8 @@ static int read_model_param(crisk_model *m, const cJSON *learner,
     if (cJSON_IsNumber(base))
         values[0] = (float)base->valuedouble;
     else
-        rc = parse_base_score(base->valuestring, values, m->num_outputs, &n, err);
+        rc = parse_float_list("learner.learner_model_param.base_score", base->valuestring,
+                              values, m->num_outputs, &n, err);
     if (rc == 0 && n != 1 && n != m->num_outputs)
         rc = crisk__fail(err, CRISK_E_FORMAT, "%s.base_score: %zu values for %zu outputs", path,
                          n, m->num_outputs);
@@ -665,6 +666,31 @@ static int read_model_param(crisk_model *m, const cJSON *learner,
     free(values);
     return rc;
 }
+
+/* reg:quantileerror has one output per quantile_alpha value: refuses a model whose alphas
+ * and outputs disagree, since its outputs could not be told apart. */
+static int check_quantile_alphas(const crisk_model *m, const cJSON *learner, crisk_error *err)
+{
+    const char *path = "learner.objective.quantile_loss_param";
+    const cJSON *obj = cJSON_GetObjectItemCaseSensitive(learner, "objective");
+    const cJSON *param = member(obj, "learner.objective", "quantile_loss_param", cJSON_Object,
+                                err);
+    const cJSON *alpha = param ? member(param, path, "quantile_alpha", cJSON_String, err) : NULL;
+    if (!alpha)
+        return CRISK_E_FORMAT;
+    float *values = malloc((m->num_outputs + 1) * sizeof *values);
+    if (!values)
+        return crisk__fail(err, CRISK_E_NOMEM, "out of memory");
+    size_t n = 0;
+    int rc = parse_float_list("learner.objective.quantile_loss_param.quantile_alpha",
+                              alpha->valuestring, values, m->num_outputs + 1, &n, err);
+    free(values);
+    if (rc == 0 && n != m->num_outputs)
+        rc = crisk__fail(err, CRISK_E_FORMAT, "%s.quantile_alpha: %zu values for %zu outputs "
+                         "(learner_model_param.num_target)", path, n, m->num_outputs);
+    return rc;
+}
+
 
 int crisk__import_xgboost(const cJSON *root, const crisk__tree_source *trees,
                           const crisk_load_limits *limits, crisk_model *m, crisk_error *err)
@@ -681,6 +707,9 @@ int crisk__import_xgboost(const cJSON *root, const crisk__tree_source *trees,
     m->transform = obj->transform;
     m->transform_param = 1.0;
     if ((rc = read_model_param(m, learner, obj, limits, err)) != 0)
+        return rc;
+    if (strcmp(obj->name, "reg:quantileerror") == 0 &&
+        (rc = check_quantile_alphas(m, learner, err)) != 0)
         return rc;
     if ((rc = read_feature_names(m, learner, err)) != 0)
         return rc;

@@ -17,6 +17,8 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -471,6 +473,41 @@ int crisk_score_options_init(crisk_score_options *opts, unsigned int version)
     return 0;
 }
 
+/* Adds to `*size` an array of `count` elements of `elem` bytes, aligned for any type, and
+ * returns its offset; SIZE_MAX (and `*size` SIZE_MAX) when the total would overflow. */
+static size_t block_array(size_t *size, size_t count, size_t elem)
+{
+    const size_t align = _Alignof(max_align_t);
+    size_t off = (*size + align - 1) / align * align;
+    if (*size == SIZE_MAX || off < *size || (elem && count > (SIZE_MAX - off) / elem))
+        return *size = SIZE_MAX;
+    *size = off + count * elem;
+    return off;
+}
+
+/* Scratch of a scoring call: on the stack when it fits, so that scoring one declaration a
+ * call allocates nothing for it. */
+#define SCRATCH_WORDS 256
+typedef struct scratch {
+    max_align_t stack[SCRATCH_WORDS];
+    void *p;
+} scratch;
+
+/* Returns `bytes` (at least 1) of `s`: its stack when they fit, else malloc'd (NULL when
+ * out of memory). Release with scratch_release. */
+static void *scratch_get(scratch *s, size_t bytes)
+{
+    s->p = bytes <= sizeof s->stack ? (void *)s->stack : malloc(bytes ? bytes : 1);
+    return s->p;
+}
+
+/* Frees what scratch_get allocated, if anything. */
+static void scratch_release(scratch *s)
+{
+    if (s->p != (void *)s->stack)
+        free(s->p);
+}
+
 /* Runs model `m` on the rows of `features` (n rows of nf schema features), gathering
  * its columns in manifest order, and writes n * num_outputs values to `out`. A model that
  * refuses missing values (logistic) scores only the rows whose columns are all present;
@@ -478,16 +515,17 @@ int crisk_score_options_init(crisk_score_options *opts, unsigned int version)
 static int run_model(const crisk__bundle_model *m, const float *features, size_t n, size_t nf,
                      const crisk_predict_options *popts, float *out, crisk_error *err)
 {
-    size_t k = m->num_columns, no = m->num_outputs;
-    float *cols = malloc((n ? n : 1) * k * sizeof(float));
-    size_t *rows = m->rejects_missing ? malloc((n ? n : 1) * sizeof(size_t)) : NULL;
-    float *part = m->rejects_missing ? malloc((n ? n : 1) * no * sizeof(float)) : NULL;
-    if (!cols || (m->rejects_missing && (!rows || !part))) {
-        free(cols);
-        free(rows);
-        free(part);
+    size_t k = m->num_columns, no = m->num_outputs, size = 0;
+    size_t rows_at = m->rejects_missing ? block_array(&size, n, sizeof(size_t)) : 0;
+    size_t part_at = m->rejects_missing ? block_array(&size, n, no * sizeof(float)) : 0;
+    size_t cols_at = block_array(&size, n, k * sizeof(float));
+    scratch sc;
+    char *block = size == SIZE_MAX ? NULL : scratch_get(&sc, size);
+    if (!block)
         return crisk__fail(err, CRISK_E_NOMEM, "out of memory for model %s", m->name);
-    }
+    float *cols = (float *)(block + cols_at);
+    size_t *rows = m->rejects_missing ? (size_t *)(block + rows_at) : NULL;
+    float *part = m->rejects_missing ? (float *)(block + part_at) : NULL;
     size_t kept = crisk__bundle_gather(m, features, n, nf, cols, rows);
     int rc = crisk_predict(m->model, cols, kept, k, popts, rows ? part : out, err);
     if (rc == 0 && rows) {
@@ -496,9 +534,7 @@ static int run_model(const crisk__bundle_model *m, const float *features, size_t
         for (size_t i = 0; i < kept; i++)
             memcpy(out + rows[i] * no, part + i * no, no * sizeof(float));
     }
-    free(cols);
-    free(rows);
-    free(part);
+    scratch_release(&sc);
     if (rc)
         crisk__fail_prefix(err, rc, m->name);
     return rc;
@@ -530,7 +566,8 @@ static int eval_profiles(const crisk_bundle *b, const crisk_batch *batch,
                          crisk_results *res, crisk_error *err)
 {
     size_t n = res->size, nr = crisk__profiles_count(b->profiles), cap = 0, used = 0;
-    uint32_t *row_hits = malloc((nr ? nr : 1) * sizeof(uint32_t));
+    scratch sc;
+    uint32_t *row_hits = scratch_get(&sc, nr * sizeof(uint32_t));
     if (!row_hits)
         return crisk__fail(err, CRISK_E_NOMEM, "out of memory");
     long date_field = crisk__schema_date_field(b->schema);
@@ -547,7 +584,7 @@ static int eval_profiles(const crisk_bundle *b, const crisk_batch *batch,
         view.features = features + r * nf;
         size_t h = crisk__profiles_eval(b->profiles, &view, today, row_hits);
         if (crisk__grow((void **)&res->hits, &cap, used + h, sizeof *res->hits, 64)) {
-            free(row_hits);
+            scratch_release(&sc);
             return crisk__fail(err, CRISK_E_NOMEM, "out of memory for profile hits");
         }
         for (size_t k = 0; k < h; k++) {
@@ -560,7 +597,7 @@ static int eval_profiles(const crisk_bundle *b, const crisk_batch *batch,
         }
     }
     res->hit_start[n] = used;
-    free(row_hits);
+    scratch_release(&sc);
     return 0;
 }
 
@@ -574,15 +611,16 @@ static int decide_lanes(const crisk_bundle *b, const crisk_batch *batch, const f
     size_t n = res->size;
     long id_field = crisk_schema_id_field(b->schema);
     const char **ids = NULL;
-    size_t *lens = NULL;
+    size_t *lens = NULL, size = 0;
+    scratch sc;
     if (id_field >= 0) {
-        ids = malloc((n ? n : 1) * sizeof *ids);
-        lens = malloc((n ? n : 1) * sizeof *lens);
-        if (!ids || !lens) {
-            free(ids);
-            free(lens);
+        size_t ids_at = block_array(&size, n, sizeof *ids);
+        size_t lens_at = block_array(&size, n, sizeof *lens);
+        char *block = size == SIZE_MAX ? NULL : scratch_get(&sc, size);
+        if (!block)
             return crisk__fail(err, CRISK_E_NOMEM, "out of memory");
-        }
+        ids = (const char **)(block + ids_at);
+        lens = (size_t *)(block + lens_at);
         for (size_t r = 0; r < n; r++) {
             lens[r] = 0;
             ids[r] = crisk_batch_text(batch, r, (size_t)id_field, &lens[r]);
@@ -597,9 +635,49 @@ static int decide_lanes(const crisk_bundle *b, const crisk_batch *batch, const f
                  : crisk__lanes_decide_novelty(b->policy, opts->stream, scores, counts, ids,
                                                lens, n, res->decisions, err);
     free(counts);
-    free(ids);
-    free(lens);
+    if (id_field >= 0)
+        scratch_release(&sc);
     return rc;
+}
+
+/* Lays out the results of `n` rows of bundle `b` in one block: the struct, then the
+ * per-model score pointers, the decisions, the hit offsets and each model's scores.
+ * Returns the block's size (SIZE_MAX on overflow); when `block` is not NULL (of that
+ * size, zeroed), points the struct's arrays into it. */
+static size_t results_layout(const crisk_bundle *b, size_t n, char *block)
+{
+    size_t rows = n ? n : 1, size = sizeof(crisk_results);
+    size_t scores = block_array(&size, b->num_models, sizeof(float *));
+    size_t decisions = block_array(&size, rows, sizeof(crisk__decision));
+    size_t hit_start = block_array(&size, n + 1, sizeof(size_t));
+    crisk_results *res = (crisk_results *)block;
+    if (res) {
+        res->scores = (float **)(block + scores);
+        res->decisions = (crisk__decision *)(block + decisions);
+        res->hit_start = (size_t *)(block + hit_start);
+    }
+    for (size_t i = 0; i < b->num_models; i++) {
+        size_t values = block_array(&size, rows, b->models[i].num_outputs * sizeof(float));
+        if (res)
+            res->scores[i] = (float *)(block + values);
+    }
+    return size;
+}
+
+/* Returns new, zeroed results for `n` rows of bundle `b` in one allocation (see
+ * results_layout): scoring one declaration a call then allocates once for them, not once
+ * per array; crisk_results_free frees the block. NULL when out of memory. */
+static crisk_results *results_new(const crisk_bundle *b, size_t n)
+{
+    size_t size = results_layout(b, n, NULL);
+    char *block = size == SIZE_MAX ? NULL : calloc(1, size);
+    if (!block)
+        return NULL;
+    results_layout(b, n, block);
+    crisk_results *res = (crisk_results *)block;
+    res->bundle = b;
+    res->size = n;
+    return res;
 }
 
 crisk_clock crisk_clock_now(void)
@@ -656,29 +734,18 @@ int crisk_bundle_score_timed(const crisk_bundle *b, const crisk_batch *batch,
     if (nf && n > SIZE_MAX / sizeof(float) / nf)
         return crisk__fail(err, CRISK_E_LIMIT, "%zu declarations of %zu features overflow "
                            "memory", n, nf);
-    crisk_results *res = calloc(1, sizeof *res);
-    float *features = malloc((n && nf ? n * nf : 1) * sizeof(float));
-    if (res) {
-        res->bundle = b;
-        res->size = n;
-        res->scores = calloc(b->num_models, sizeof *res->scores);
-        res->decisions = calloc(n ? n : 1, sizeof *res->decisions);
-        res->hit_start = calloc(n + 1, sizeof *res->hit_start);
-    }
-    if (!res || !features || !res->scores || !res->decisions || !res->hit_start)
+    crisk_results *res = results_new(b, n);
+    scratch sc;
+    float *features = scratch_get(&sc, n * nf * sizeof(float));
+    if (!res || !features)
         rc = crisk__fail(err, CRISK_E_NOMEM, "out of memory for %zu declarations", n);
     crisk_bundle_timings *t = timings;
     crisk_clock mark = t ? crisk_clock_now() : (crisk_clock){0, 0};
     if (rc == 0)
         rc = crisk_schema_features(b->schema, batch, features, err);
     crisk_clock_lap(t ? &t->features : NULL, &mark);
-    for (size_t i = 0; rc == 0 && i < b->num_models; i++) {
-        const crisk__bundle_model *m = &b->models[i];
-        if (!(res->scores[i] = malloc((n ? n : 1) * m->num_outputs * sizeof(float))))
-            rc = crisk__fail(err, CRISK_E_NOMEM, "out of memory for model %s", m->name);
-        else
-            rc = run_model(m, features, n, nf, &popts, res->scores[i], err);
-    }
+    for (size_t i = 0; rc == 0 && i < b->num_models; i++)
+        rc = run_model(&b->models[i], features, n, nf, &popts, res->scores[i], err);
     crisk_clock_lap(t ? &t->models : NULL, &mark);
     if (rc == 0 && opts->explain)
         rc = crisk__reasons_compute(b, batch, features, nf, opts->explain, &popts, res, err);
@@ -688,7 +755,7 @@ int crisk_bundle_score_timed(const crisk_bundle *b, const crisk_batch *batch,
     if (rc == 0)
         rc = decide_lanes(b, batch, features, nf, opts, res, err);
     crisk_clock_lap(t ? &t->lanes : NULL, &mark);
-    free(features);
+    scratch_release(&sc);
     if (rc) {
         crisk_results_free(res);
         return rc;

@@ -11,11 +11,7 @@ void crisk_results_free(crisk_results *res)
 {
     if (!res)
         return;
-    for (size_t i = 0; res->scores && i < res->bundle->num_models; i++)
-        free(res->scores[i]);
-    free(res->scores);
-    free(res->decisions);
-    free(res->hit_start);
+    /* The scores, decisions and hit offsets share the struct's block (bundle.c). */
     free(res->hits);
     free(res->num_reasons);
     free(res->reason_field);

@@ -6,9 +6,10 @@ and pandas category columns (both one-hot and partition splits), saved by XGBoos
 model never saw. crisk's outputs must equal XGBoost's Booster.predict (through a DMatrix) and
 inplace_predict to 1e-6 absolute, or 4 float32 ulps where |XGBoost| > 1, for transformed
 outputs and margins alike. Models crisk does not implement (vector-leaf trees, survival and
-quantile objectives) must be refused with CRISK_E_UNSUPPORTED naming what is unsupported.
+expectile objectives) must be refused with CRISK_E_UNSUPPORTED naming what is unsupported.
 """
 import ctypes
+import json
 import re
 
 import numpy as np
@@ -21,6 +22,7 @@ import xgb_cases as xc
 from xgb_cases import case
 
 CRISK_E_UNSUPPORTED = -5
+CRISK_E_FORMAT = -4
 FORMATS = ["json-file", "ubj-file", "json-bytes", "ubj-bytes"]
 
 # --- the fixed cases -------------------------------------------------------------------
@@ -89,6 +91,16 @@ SHAPE_CASES = [
          multi_strategy="one_output_per_tree", max_depth=4),
     case("multi-target-3-parallel2", objective="reg:squarederror", num_target=3,
          num_parallel_tree=2, subsample=0.8, max_depth=3, rounds=4),
+    case("quantile-one-alpha", objective="reg:quantileerror", quantile_alpha=0.3,
+         max_depth=4),
+    case("quantile-three-alphas", objective="reg:quantileerror",
+         quantile_alpha=(0.1, 0.5, 0.9), max_depth=4),
+    case("quantile-two-alphas-parallel2", objective="reg:quantileerror",
+         quantile_alpha=(0.25, 0.75), num_parallel_tree=2, subsample=0.8, max_depth=3,
+         rounds=4),
+    case("dart-quantile-three-alphas", booster="dart", objective="reg:quantileerror",
+         quantile_alpha=(0.1, 0.5, 0.9), rate_drop=0.3, skip_drop=0.0, max_depth=3,
+         rounds=8),
     case("approx-tree-method", objective="binary:logistic", tree_method="approx",
          max_depth=5),
     case("exact-tree-method", objective="binary:logistic", tree_method="exact", max_depth=5,
@@ -337,14 +349,26 @@ def test_vector_leaf_trees_are_refused(rounds, fmt, tmp_path):
                      e.value.message, re.I), e.value.message
 
 
+@pytest.mark.parametrize("alphas", ["[1E-1,5E-1]", "[1E-1,5E-1,9E-1,9.5E-1]", "5E-1"])
+def test_quantile_alphas_must_match_the_outputs(alphas):
+    # Three outputs, one per alpha: a document listing another number of alphas cannot say
+    # which output is which quantile, so it is refused, naming the field.
+    c = case("quantile-three-alphas", objective="reg:quantileerror",
+             quantile_alpha=(0.1, 0.5, 0.9), max_depth=4)
+    doc = xc.model_json(xc.train(c))
+    assert doc["learner"]["learner_model_param"]["num_target"] == "3"
+    doc["learner"]["objective"]["quantile_loss_param"]["quantile_alpha"] = alphas
+    with pytest.raises(CriskError) as e:
+        CModel(json.dumps(doc).encode())
+    assert e.value.code == CRISK_E_FORMAT, e.value
+    assert "quantile_alpha" in e.value.message and "3 outputs" in e.value.message, \
+        e.value.message
+
+
 def _unsupported_cases():
     out = [case("survival:cox", objective="survival:cox", max_depth=3, rounds=3),
            case("survival:aft", objective="survival:aft", max_depth=3, rounds=3,
-                aft_loss_distribution="normal"),
-           case("reg:quantileerror-one", objective="reg:quantileerror", quantile_alpha=0.5,
-                max_depth=3, rounds=3),
-           case("reg:quantileerror-two", objective="reg:quantileerror",
-                quantile_alpha=(0.2, 0.8), max_depth=3, rounds=3)]
+                aft_loss_distribution="normal")]
     params = [pytest.param(c, id=c.id) for c in out]
     params.append(pytest.param(case("reg:expectileerror", objective="reg:expectileerror",
                                     max_depth=3, rounds=3), id="reg:expectileerror"))
@@ -355,8 +379,6 @@ def _unsupported_cases():
 @pytest.mark.parametrize("c", _unsupported_cases())
 def test_unsupported_objectives_are_refused(c, fmt, tmp_path):
     params = c.param_dict
-    if isinstance(params.get("quantile_alpha"), tuple):
-        params["quantile_alpha"] = list(params["quantile_alpha"])
     frame = xc.training_frame(c)
     try:
         booster = xgb.train(params, xc.dmatrix(frame, **xc.labels(c, frame)), c.rounds)

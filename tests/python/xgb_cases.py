@@ -47,7 +47,8 @@ class Case:
 
     @property
     def param_dict(self) -> dict[str, Any]:
-        return dict(self.params)
+        """The parameters as XGBoost takes them (a tuple, kept hashable here, as a list)."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in self.params}
 
     @property
     def objective(self) -> str:
