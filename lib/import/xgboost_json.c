@@ -691,7 +691,6 @@ static int check_quantile_alphas(const crisk_model *m, const cJSON *learner, cri
     return rc;
 }
 
-
 int crisk__import_xgboost(const cJSON *root, const crisk__tree_source *trees,
                           const crisk_load_limits *limits, crisk_model *m, crisk_error *err)
 {
