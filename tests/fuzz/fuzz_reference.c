@@ -30,15 +30,20 @@ static void write_manifest(void)
 }
 
 /* Counts example declarations against `ref` over `window`, reads every item, saves the
- * counts and loads them back. */
+ * counts and loads them back. The declarations are scored in stream mode: eight are too
+ * few for the policy's budget as a batch. */
 static void count(const crisk_bundle *bundle, const crisk_reference *ref, size_t window)
 {
     crisk_drift *drift = NULL, *back = NULL;
     crisk_results *res = NULL;
+    crisk_lane_state *stream = NULL;
     crisk_error err;
     crisk_score_options opts;
     crisk_score_options_init(&opts, CRISK_SCORE_OPTIONS_VERSION);
     crisk_batch *batch = fuzz_example_batch(crisk_bundle_schema(bundle), 8);
+    if (crisk_lane_state_new(bundle, &stream, &err))
+        abort();
+    opts.stream = stream;
     if (crisk_drift_new(ref, window, &drift, &err) ||
         crisk_bundle_score(bundle, batch, &opts, &res, &err) ||
         crisk_drift_add(drift, batch, res, &err))
@@ -55,6 +60,7 @@ static void count(const crisk_bundle *bundle, const crisk_reference *ref, size_t
     crisk_drift_free(back);
     crisk_drift_free(drift);
     crisk_results_free(res);
+    crisk_lane_state_free(stream);
     crisk_batch_free(batch);
 }
 
