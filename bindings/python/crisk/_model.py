@@ -14,8 +14,11 @@ from ._pool import Pool, use_pool
 _OUTPUTS = {"probability": 0, "transformed": 0, "margin": 1}
 
 
-def _raise(err: "capi.crisk_error") -> None:
-    raise CriskError(err.code, capi.crisk_err_name(err.code), err.message)
+def _raise(err: "capi.crisk_error", where: Optional[str] = None) -> None:
+    """Raises the failure in `err`; `where` (a file name) prefixes the message as the C
+    library prefixes the path of a file it reads (``path: message``)."""
+    message = f"{where}: {err.message}" if where else err.message
+    raise CriskError(err.code, capi.crisk_err_name(err.code), message)
 
 
 class Model:
@@ -28,15 +31,17 @@ class Model:
     """
 
     def __init__(self, source: Union[str, "os.PathLike[str]", bytes, bytearray, memoryview]):
+        path = None
         if isinstance(source, (bytes, bytearray, memoryview)):
             data = bytes(source)
         else:
-            with open(os.fspath(source), "rb") as f:
+            path = os.fspath(source)
+            with open(path, "rb") as f:
                 data = f.read()
         err = capi.crisk_error()
         handle = capi.load_buffer(data, err)
         if handle is None:
-            _raise(err)
+            _raise(err, None if path is None else os.fsdecode(path))
         self._handle = handle
         self._data = data
         info = capi.crisk_model_info()
