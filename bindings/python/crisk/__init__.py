@@ -9,9 +9,14 @@
 >>> result.event_rejects          # refused events: line, row, kind, reason
 >>> with crisk.Pool(4) as pool:   # threads reused by every call given the pool
 ...     model.predict(X, pool=pool)
+
+Models need numpy only. Declarations (Schema, Bundle, LaneState, ScoreResult,
+score_partition) come and go as pandas DataFrames: they are imported on first use, so
+that ``import crisk`` works without pandas (``pip install crisk[pandas]`` adds it).
 """
+from typing import Any
+
 from . import capi
-from ._bundle import Bundle, LaneState, Schema, ScoreResult, score_partition
 from ._errors import CriskError
 from ._model import Model
 from ._pool import Pool
@@ -19,3 +24,18 @@ from ._pool import Pool
 __version__ = capi.crisk_version_string()
 __all__ = ["Bundle", "CriskError", "LaneState", "Model", "Pool", "Schema", "ScoreResult",
            "__version__", "score_partition"]
+_DECLARATIONS = {"Bundle", "LaneState", "Schema", "ScoreResult", "score_partition"}
+
+
+def __getattr__(name: str) -> Any:
+    """Imports the declarations side (crisk._bundle, which needs pandas) on first use."""
+    if name not in _DECLARATIONS:
+        raise AttributeError(f"module 'crisk' has no attribute {name!r}")
+    try:
+        from . import _bundle
+    except ModuleNotFoundError as e:
+        if e.name != "pandas":
+            raise
+        raise ImportError(f"crisk.{name} needs pandas, which is not installed "
+                          f"(pip install 'crisk[pandas]')", name="pandas") from e
+    return getattr(_bundle, name)
