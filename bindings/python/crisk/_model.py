@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from typing import Any, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -57,10 +58,31 @@ class Model:
 
     @classmethod
     def from_xgboost(cls, booster: Any) -> "Model":
-        """Loads an ``xgboost.Booster`` (or a fitted XGBClassifier/XGBRegressor)."""
-        if hasattr(booster, "get_booster"):
+        """Loads an ``xgboost.Booster``, or a fitted scikit-learn wrapper of one
+        (XGBClassifier, XGBRegressor, ...). Anything else is a TypeError."""
+        xgb = sys.modules.get("xgboost")    # not imported: booster cannot be one of its
+        if xgb is not None and isinstance(booster, xgb.XGBModel):
             booster = booster.get_booster()
+        if xgb is None or not isinstance(booster, xgb.Booster):
+            raise TypeError(f"from_xgboost takes an xgboost.Booster or a fitted XGBModel "
+                            f"(XGBClassifier, XGBRegressor, ...), not "
+                            f"{type(booster).__module__}.{type(booster).__qualname__}")
         return cls(bytes(booster.save_raw("json")))
+
+    @classmethod
+    def from_lightgbm(cls, booster: Any) -> "Model":
+        """Loads a ``lightgbm.Booster``, or a fitted scikit-learn wrapper of one
+        (LGBMClassifier, LGBMRegressor, ...), through LightGBM's text format, which keeps
+        the ``pandas_categorical`` a model trained on category columns re-codes them by.
+        Anything else is a TypeError."""
+        lgb = sys.modules.get("lightgbm")
+        if lgb is not None and isinstance(booster, lgb.LGBMModel):
+            booster = booster.booster_     # raises LightGBM's own error when not fitted
+        if lgb is None or not isinstance(booster, lgb.Booster):
+            raise TypeError(f"from_lightgbm takes a lightgbm.Booster or a fitted LGBMModel "
+                            f"(LGBMClassifier, LGBMRegressor, ...), not "
+                            f"{type(booster).__module__}.{type(booster).__qualname__}")
+        return cls(booster.model_to_string().encode("utf-8"))
 
     @classmethod
     def from_sklearn(cls, estimator: Any, feature_names: Optional[Sequence[str]] = None
