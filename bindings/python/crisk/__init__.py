@@ -8,7 +8,7 @@
 >>> result = bundle.score(declarations_df, events=events_df, device_keys="keys.json")
 >>> result.event_rejects          # refused events: line, row, kind, reason
 >>> with crisk.Pool(4) as pool:   # threads reused by every call given the pool
-...     model.predict(X, pool=pool)
+...     model.predict(X, pool=pool, threads=0)   # 0: all its threads (default: 1)
 
 Models need numpy only. Declarations (Schema, Bundle, LaneState, ScoreResult,
 score_partition) come and go as pandas DataFrames: they are imported on first use, so

@@ -200,7 +200,7 @@ class Model:
                          dtype=np.float32)
         return table[np.where(codes < 0, len(values), codes)]
 
-    def predict(self, X: Any, output: str = "probability", threads: int = 0,
+    def predict(self, X: Any, output: str = "probability", threads: int = 1,
                 iteration_range: Tuple[int, int] = (0, 0),
                 pool: Optional[Pool] = None, ignore_extra: bool = False) -> np.ndarray:
         """Scores rows of features: a numpy array in the model's feature order, or a
@@ -208,8 +208,9 @@ class Model:
         a column that is no feature is an error unless ``ignore_extra``).
 
         ``output`` is "probability" (the objective's transformed output: probability,
-        class index, expected value) or "margin". ``threads`` = 0 uses every core, or
-        with a ``pool`` (crisk.Pool) every thread of the pool.
+        class index, expected value) or "margin". ``threads``: 1 (the default, as
+        everywhere in crisk) scores on the calling thread, N on N threads, 0 on every core
+        (with a ``pool``, crisk.Pool: N or 0 of the pool's threads).
         Returns shape (n,) for single-output models, else (n, outputs). The GIL is
         released while the C library scores.
         """
@@ -228,7 +229,7 @@ class Model:
             _raise(err)
         return out[:, 0] if width == 1 else out
 
-    def contributions(self, X: Any, threads: int = 0,
+    def contributions(self, X: Any, threads: int = 1,
                       iteration_range: Tuple[int, int] = (0, 0),
                       pool: Optional[Pool] = None, ignore_extra: bool = False) -> np.ndarray:
         """Returns the exact SHAP contributions of rows of features (crisk_contributions):
@@ -239,7 +240,7 @@ class Model:
         return self._explain(capi.contributions_into, X, 1, threads, iteration_range, pool,
                              ignore_extra)
 
-    def interactions(self, X: Any, threads: int = 0,
+    def interactions(self, X: Any, threads: int = 1,
                      iteration_range: Tuple[int, int] = (0, 0),
                      pool: Optional[Pool] = None, ignore_extra: bool = False) -> np.ndarray:
         """Returns the SHAP interaction values of rows of features (crisk_interactions),
