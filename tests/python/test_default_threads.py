@@ -42,13 +42,15 @@ def threads_started(call):
     sampler.start()
     while not counts:
         done.wait(0.001)
-    base = counts[-1]
+    # From here on only: a thread of the previous call, joined but not yet gone from
+    # /proc, may have been counted before.
+    first = len(counts) - 1
     try:
         call()
     finally:
         done.set()
         sampler.join()
-    return max(counts) - base
+    return max(counts[first:]) - counts[first]
 
 
 def seen(call, tries=5):
