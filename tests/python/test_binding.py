@@ -90,6 +90,21 @@ def test_errors_carry_code_and_message(trained):
         model.predict(X, output="odds")
 
 
+def test_load_errors_name_the_file(tmp_path):
+    """As the C API's crisk_model_load: `path: message` (issue 16, item 4)."""
+    data = b'{"learner": {"objective": '
+    with pytest.raises(crisk.CriskError) as from_bytes:
+        crisk.Model(data)
+    path = tmp_path / "broken.json"
+    path.write_bytes(data)
+    for source in (path, str(path)):
+        with pytest.raises(crisk.CriskError) as e:
+            crisk.Model(source)
+        assert e.value.name == from_bytes.value.name == "CRISK_E_FORMAT"
+        assert e.value.message == f"{path}: {from_bytes.value.message}"
+        assert str(e.value) == f"CRISK_E_FORMAT: {path}: {from_bytes.value.message}"
+
+
 def test_pickle_round_trip(trained):
     booster, X, _ = trained
     model = crisk.Model.from_xgboost(booster)

@@ -53,7 +53,7 @@ def test_pool_shared_by_threads(model_rows):
     def call(pool):
         try:
             for _ in range(5):
-                results.append(model.predict(X, pool=pool))
+                results.append(model.predict(X, pool=pool, threads=0))
         except Exception as e:  # reported below, in the test's own thread
             errors.append(e)
 
@@ -89,9 +89,10 @@ def test_pool_bundle_score(tmp_path):
     rows = bb.scoring_rows(rows=1200)
     want = bundle.score(rows, threads=1, today="2024-06-01").combined()
     with crisk.Pool(0) as pool:
-        got = bundle.score(rows, pool=pool, today="2024-06-01").combined()
+        got = bundle.score(rows, pool=pool, threads=0, today="2024-06-01").combined()
         state = bundle.stream()
-        streamed = bundle.score(rows, pool=pool, today="2024-06-01", state=state).combined()
+        streamed = bundle.score(rows, pool=pool, threads=0, today="2024-06-01",
+                                state=state).combined()
     assert got.equals(want)
     assert streamed.equals(bundle.score(rows, threads=1, today="2024-06-01",
                                         state=bundle.stream()).combined())

@@ -502,16 +502,17 @@ class Bundle:
         threshold; ``save`` it between runs."""
         return LaneState(self, path)
 
-    def score(self, declarations: Declarations, threads: int = 0,
+    def score(self, declarations: Declarations, threads: int = 1,
               today: Union[None, int, str, _dt.date] = None,
               events: Optional[Events] = None, device_keys: Optional[PathLike] = None,
               require_hmac: bool = False, state: Optional["LaneState"] = None,
               pool: Optional[Pool] = None, explain: int = 0) -> ScoreResult:
         """Scores declarations (a DataFrame or a list of dicts): every model, the risk
-        profiles and the lane policy. ``threads`` = 0 uses every core, or with a ``pool``
-        (crisk.Pool) every thread of the pool. ``today`` (a date, an ISO string or days
-        since 1970-01-01) decides which profiles are active; None takes each
-        declaration's own date. ``events`` (a DataFrame, a list of dicts, a
+        profiles and the lane policy. ``threads``: 1 (the default, as everywhere in
+        crisk) works on the calling thread, N on N threads, 0 on every core (with a
+        ``pool``, crisk.Pool: N or 0 of the pool's threads). ``today`` (a date, an ISO
+        string or days since 1970-01-01) decides which profiles are active; None takes
+        each declaration's own date. ``events`` (a DataFrame, a list of dicts, a
         .jsonl path or JSON Lines bytes; docs/events.md) are verified with the key file
         ``device_keys`` and joined to the declarations; refused ones are in
         ``event_rejects``. Without ``state`` the inspection budget applies to this call's
@@ -673,7 +674,7 @@ def score_partition(frame: pd.DataFrame, path: PathLike, threads: int = 1,
 
         ddf.map_partitions(crisk.score_partition, "bundle/", meta=...)
 
-    ``threads`` defaults to 1: a Dask worker already runs one task per thread."""
+    ``threads`` is 1, as everywhere: a Dask worker already runs one task per thread."""
     return Bundle.shared(path).score(frame, threads=threads, today=today,
                                      explain=explain).combined()
 

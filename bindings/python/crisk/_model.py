@@ -3,19 +3,24 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from typing import Any, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 from . import capi
 from ._errors import CriskError
+from ._frame import frame_to_rows
 from ._pool import Pool, use_pool
 
 _OUTPUTS = {"probability": 0, "transformed": 0, "margin": 1}
 
 
-def _raise(err: "capi.crisk_error") -> None:
-    raise CriskError(err.code, capi.crisk_err_name(err.code), err.message)
+def _raise(err: "capi.crisk_error", where: Optional[str] = None) -> None:
+    """Raises the failure in `err`; `where` (a file name) prefixes the message as the C
+    library prefixes the path of a file it reads (``path: message``)."""
+    message = f"{where}: {err.message}" if where else err.message
+    raise CriskError(err.code, capi.crisk_err_name(err.code), message)
 
 
 class Model:
@@ -28,15 +33,17 @@ class Model:
     """
 
     def __init__(self, source: Union[str, "os.PathLike[str]", bytes, bytearray, memoryview]):
+        path = None
         if isinstance(source, (bytes, bytearray, memoryview)):
             data = bytes(source)
         else:
-            with open(os.fspath(source), "rb") as f:
+            path = os.fspath(source)
+            with open(path, "rb") as f:
                 data = f.read()
         err = capi.crisk_error()
         handle = capi.load_buffer(data, err)
         if handle is None:
-            _raise(err)
+            _raise(err, None if path is None else os.fsdecode(path))
         self._handle = handle
         self._data = data
         info = capi.crisk_model_info()
@@ -51,10 +58,31 @@ class Model:
 
     @classmethod
     def from_xgboost(cls, booster: Any) -> "Model":
-        """Loads an ``xgboost.Booster`` (or a fitted XGBClassifier/XGBRegressor)."""
-        if hasattr(booster, "get_booster"):
+        """Loads an ``xgboost.Booster``, or a fitted scikit-learn wrapper of one
+        (XGBClassifier, XGBRegressor, ...). Anything else is a TypeError."""
+        xgb = sys.modules.get("xgboost")    # not imported: booster cannot be one of its
+        if xgb is not None and isinstance(booster, xgb.XGBModel):
             booster = booster.get_booster()
+        if xgb is None or not isinstance(booster, xgb.Booster):
+            raise TypeError(f"from_xgboost takes an xgboost.Booster or a fitted XGBModel "
+                            f"(XGBClassifier, XGBRegressor, ...), not "
+                            f"{type(booster).__module__}.{type(booster).__qualname__}")
         return cls(bytes(booster.save_raw("json")))
+
+    @classmethod
+    def from_lightgbm(cls, booster: Any) -> "Model":
+        """Loads a ``lightgbm.Booster``, or a fitted scikit-learn wrapper of one
+        (LGBMClassifier, LGBMRegressor, ...), through LightGBM's text format, which keeps
+        the ``pandas_categorical`` a model trained on category columns re-codes them by.
+        Anything else is a TypeError."""
+        lgb = sys.modules.get("lightgbm")
+        if lgb is not None and isinstance(booster, lgb.LGBMModel):
+            booster = booster.booster_     # raises LightGBM's own error when not fitted
+        if lgb is None or not isinstance(booster, lgb.Booster):
+            raise TypeError(f"from_lightgbm takes a lightgbm.Booster or a fitted LGBMModel "
+                            f"(LGBMClassifier, LGBMRegressor, ...), not "
+                            f"{type(booster).__module__}.{type(booster).__qualname__}")
+        return cls(booster.model_to_string().encode("utf-8"))
 
     @classmethod
     def from_sklearn(cls, estimator: Any, feature_names: Optional[Sequence[str]] = None
@@ -134,14 +162,14 @@ class Model:
             raise ValueError("the model is closed")
         return self._handle
 
-    def _rows(self, X: Any) -> np.ndarray:
+    def _rows(self, X: Any, ignore_extra: bool = False) -> np.ndarray:
         """Returns X as a 2-D C-contiguous float32 array: without a copy when it is one
-        already, converted once otherwise. DataFrame columns are matched to the model's
-        feature names by name. A feature storing category values takes a pandas category
-        or text column, re-coded to the model's codes by value (missing as NaN); other
-        pandas categorical columns become their category codes (missing as NaN)."""
+        already, converted once otherwise. A DataFrame is matched to the model's features
+        and checked as `crisk predict` checks a CSV file (crisk._frame; ``ignore_extra``
+        skips columns that are no feature)."""
         if hasattr(X, "columns") and hasattr(X, "dtypes"):
-            X = self._frame_to_array(X)
+            return frame_to_rows(X, self._feature_names, self.num_features, self._recode,
+                                 self._categorical.__contains__, ignore_extra)
         X = np.asarray(X)
         if X.ndim == 1:
             X = X.reshape(1, -1)
@@ -150,28 +178,6 @@ class Model:
         if X.dtype != np.float32 or not X.flags.c_contiguous:
             X = np.ascontiguousarray(X, dtype=np.float32)
         return X
-
-    def _frame_to_array(self, frame: Any) -> np.ndarray:
-        columns = [str(c) for c in frame.columns]
-        names = self._feature_names
-        if names is not None:
-            missing = [n for n in names if n not in columns]
-            if missing:
-                raise CriskError(-7, "CRISK_E_SHAPE",
-                                 f"DataFrame lacks the model's feature column(s) {missing}")
-            frame = frame[names]
-        out = np.empty((len(frame), frame.shape[1]), dtype=np.float32)
-        for j, col in enumerate(frame.columns):
-            series = frame[col]
-            if j in self._categorical:
-                out[:, j] = self._recode(j, str(col), series)
-            elif hasattr(series, "cat"):
-                codes = series.cat.codes.to_numpy().astype(np.float32)
-                codes[codes < 0] = np.nan
-                out[:, j] = codes
-            else:
-                out[:, j] = series.to_numpy(dtype=np.float32, na_value=np.nan)
-        return out
 
     def _recode(self, j: int, name: str, series: Any) -> np.ndarray:
         """Re-codes a category or text column of feature j, which stores category values,
@@ -194,21 +200,24 @@ class Model:
                          dtype=np.float32)
         return table[np.where(codes < 0, len(values), codes)]
 
-    def predict(self, X: Any, output: str = "probability", threads: int = 0,
+    def predict(self, X: Any, output: str = "probability", threads: int = 1,
                 iteration_range: Tuple[int, int] = (0, 0),
-                pool: Optional[Pool] = None) -> np.ndarray:
-        """Scores rows of features.
+                pool: Optional[Pool] = None, ignore_extra: bool = False) -> np.ndarray:
+        """Scores rows of features: a numpy array in the model's feature order, or a
+        DataFrame matched and checked as `crisk predict` checks a CSV file (crisk._frame:
+        a column that is no feature is an error unless ``ignore_extra``).
 
         ``output`` is "probability" (the objective's transformed output: probability,
-        class index, expected value) or "margin". ``threads`` = 0 uses every core, or
-        with a ``pool`` (crisk.Pool) every thread of the pool.
+        class index, expected value) or "margin". ``threads``: 1 (the default, as
+        everywhere in crisk) scores on the calling thread, N on N threads, 0 on every core
+        (with a ``pool``, crisk.Pool: N or 0 of the pool's threads).
         Returns shape (n,) for single-output models, else (n, outputs). The GIL is
         released while the C library scores.
         """
         if output not in _OUTPUTS:
             raise ValueError(f"output must be one of {sorted(_OUTPUTS)}, not {output!r}")
         handle = self._live()
-        rows = self._rows(X)
+        rows = self._rows(X, ignore_extra)
         kind = _OUTPUTS[output]
         width = capi.crisk_model_num_margins(handle) if kind else self.num_outputs
         out = np.empty((rows.shape[0], width), dtype=np.float32)
@@ -220,19 +229,20 @@ class Model:
             _raise(err)
         return out[:, 0] if width == 1 else out
 
-    def contributions(self, X: Any, threads: int = 0,
+    def contributions(self, X: Any, threads: int = 1,
                       iteration_range: Tuple[int, int] = (0, 0),
-                      pool: Optional[Pool] = None) -> np.ndarray:
+                      pool: Optional[Pool] = None, ignore_extra: bool = False) -> np.ndarray:
         """Returns the exact SHAP contributions of rows of features (crisk_contributions):
         shape (n, outputs, ncols + 1), or (n, ncols + 1) for a single-output model, the
         last column being the bias. In margin space; each row's values (per output) sum
-        to its margin. Rows, ``threads`` and ``pool`` are taken as ``predict`` takes them;
-        the GIL is released."""
-        return self._explain(capi.contributions_into, X, 1, threads, iteration_range, pool)
+        to its margin. Rows, ``threads``, ``pool`` and ``ignore_extra`` are taken as
+        ``predict`` takes them; the GIL is released."""
+        return self._explain(capi.contributions_into, X, 1, threads, iteration_range, pool,
+                             ignore_extra)
 
-    def interactions(self, X: Any, threads: int = 0,
+    def interactions(self, X: Any, threads: int = 1,
                      iteration_range: Tuple[int, int] = (0, 0),
-                     pool: Optional[Pool] = None) -> np.ndarray:
+                     pool: Optional[Pool] = None, ignore_extra: bool = False) -> np.ndarray:
         """Returns the SHAP interaction values of rows of features (crisk_interactions),
         laid out as XGBoost's ``pred_interactions=True``: shape
         (n, outputs, ncols + 1, ncols + 1), or (n, ncols + 1, ncols + 1) for a
@@ -241,15 +251,17 @@ class Model:
         Linear models have no interactions: a diagonal of their contributions. The cost
         grows as the cube of the features on a tree path: for small models and few rows.
         Options as ``contributions``."""
-        return self._explain(capi.interactions_into, X, 2, threads, iteration_range, pool)
+        return self._explain(capi.interactions_into, X, 2, threads, iteration_range, pool,
+                             ignore_extra)
 
     def _explain(self, into: Any, X: Any, square: int, threads: int,
-                 iteration_range: Tuple[int, int], pool: Optional[Pool]) -> np.ndarray:
+                 iteration_range: Tuple[int, int], pool: Optional[Pool],
+                 ignore_extra: bool) -> np.ndarray:
         """Runs the explanation helper `into` (contributions_into or interactions_into)
         into a new float32 array of shape (n, margins) + (ncols + 1,) * `square`, and
         returns it without the margins axis when the model has one margin."""
         handle = self._live()
-        rows = self._rows(X)
+        rows = self._rows(X, ignore_extra)
         groups = capi.crisk_model_num_margins(handle)
         out = np.empty((rows.shape[0], groups) + (rows.shape[1] + 1,) * square,
                        dtype=np.float32)

@@ -14,8 +14,8 @@ class Pool:
     ``Model.interactions`` and ``Bundle.score`` reuse (``pool=``) instead of starting and
     joining threads on every call. ``Pool(threads)`` starts threads - 1 workers (0: one
     thread per CPU); the calling thread of each call is the last one. With a pool, a
-    call's ``threads`` caps how many of the pool's threads it uses (0, the default: all
-    of them).
+    call's ``threads`` caps how many of the pool's threads it uses: 0 all of them, N at
+    most N, and 1, the default of every call as in C and Java, the calling thread alone.
 
     A pool serves one call at a time: a call that finds it busy with another (from another
     Python thread) runs on its own thread alone, with the same results. ``close()`` (or
