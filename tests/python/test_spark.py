@@ -35,9 +35,9 @@ def test_pyspark_map_in_pandas_matches_single_process():
     decls.insert(0, "position", [str(i) for i in range(len(decls))])
     bundle = crisk.Bundle(EXAMPLE)
     whole = bundle.score(decls.drop(columns="position"), threads=1).combined()
-    floats = set(bundle.model_names)
+    spark_types = {"float32": "float", "float64": "double"}   # scores; propensity
     schema = ", ".join(["position long", "partition int", "order long"]
-                       + [f"`{c}` {'float' if c in floats else 'string'}"
+                       + [f"`{c}` {spark_types.get(str(whole[c].dtype), 'string')}"
                           for c in whole.columns])
     spark = (SparkSession.builder.master("local[2]").appName("crisk-test")
              .config("spark.ui.enabled", "false")

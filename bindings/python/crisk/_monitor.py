@@ -59,8 +59,16 @@ class Monitor:
         bundle = self._bundle._live()
         batch = _Batch(self._bundle.schema, declarations, events, device_keys)
         err = capi.crisk_error()
-        results = capi.bundle_score_stream(bundle, batch._h, int(threads), None, 0, 0, None, 0,
-                                           err)
+        # Drift needs the scores, not the lanes: a throwaway lane state decides those, so
+        # that a batch too small for the policy's budget shares is still counted.
+        lanes = capi.lane_state_new(bundle, err)
+        if lanes is None:
+            _raise(err)
+        try:
+            results = capi.bundle_score_stream(bundle, batch._h, int(threads), None, 0, 0,
+                                               lanes, 0, err)
+        finally:
+            capi.crisk_lane_state_free(lanes)
         if results is None:
             _raise(err)
         try:

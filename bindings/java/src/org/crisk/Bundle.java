@@ -364,9 +364,13 @@ public final class Bundle implements AutoCloseable {
         SWIGTYPE_p_crisk_reference ref = CriskNative.reference_load(b);
         SWIGTYPE_p_crisk_drift d = null;
         SWIGTYPE_p_crisk_results res = null;
+        SWIGTYPE_p_crisk_lane_state lanes = null;
         try {
             d = CriskNative.drift_new(ref, 0);
-            res = CriskNative.bundle_score_stream(b, batch, 1, null, 0, 0, null, 0);
+            // Drift needs the scores, not the lanes: a throwaway lane state decides those,
+            // so that a batch too small for the policy's budget shares is still counted.
+            lanes = CriskNative.lane_state_new(b);
+            res = CriskNative.bundle_score_stream(b, batch, 1, null, 0, 0, lanes, 0);
             CriskNative.crisk_drift_add(d, batch, res);
             List<DriftItem> items = new ArrayList<>();
             for (long i = 0; i < CriskNative.crisk_drift_num_items(d); i++)
@@ -376,6 +380,8 @@ public final class Bundle implements AutoCloseable {
         } finally {
             if (res != null)
                 CriskNative.crisk_results_free(res);
+            if (lanes != null)
+                CriskNative.crisk_lane_state_free(lanes);
             if (d != null)
                 CriskNative.crisk_drift_free(d);
             CriskNative.crisk_reference_free(ref);
