@@ -327,6 +327,41 @@ void cli_decl_cmd_close(cli_decl_cmd *c);
 void *cli_grow(void *array, size_t *cap, size_t need, size_t size, size_t first,
                const char *what, crisk_error *err);
 
+/* Whether a decision `crisk score` wrote (its reason) selected the declaration for a lane
+ * other than the default, i.e. for inspection (cli/fit_outcomes.c). */
+int cli_decision_selected(const char *reason);
+
+/* Labels from outcomes for `crisk fit --outcomes` (cli/fit_outcomes.c). */
+typedef struct cli_fit_labels {
+    const char *path;          /* the outcomes file */
+    crisk_outcomes *outcomes;
+    double *pi;                /* per outcome: its propensity; NaN: not in the decisions;
+                                  -1: not selected by the logged policy */
+    unsigned char *used;       /* per outcome: joined to a declaration */
+    size_t rejected;           /* outcomes of declarations the policy did not select */
+} cli_fit_labels;
+
+/* Reads the outcomes (reporting the reader's rejects) and, when `decisions` is given,
+ * the propensities of their declarations from that `crisk score` output. Returns 0 or 1
+ * after reporting; cli_fit_labels_close() frees `l` either way. */
+int cli_fit_labels_open(cli_fit_labels *l, const char *outcomes, const char *decisions);
+
+/* Returns 1 and stores the label (1: irregularity or critical) and the weight
+ * (1 / propensity; 1 without decisions) of the declaration `id` (`len` bytes), or returns
+ * 0 when it has no usable outcome. */
+int cli_fit_labels_get(cli_fit_labels *l, const char *id, size_t len, float *label,
+                       float *weight);
+
+/* Reports every outcome not joined to a declaration, with its line; returns how many
+ * outcomes were not used (those and the ones the policy did not select). */
+size_t cli_fit_labels_finish(cli_fit_labels *l);
+
+void cli_fit_labels_close(cli_fit_labels *l);
+
+/* Appends row `row` of `src` to `dst` (a batch of the same schema), as its values read
+ * back. Returns 0 or a negative crisk code with `err` filled. */
+int cli_batch_copy_row(crisk_batch *dst, const crisk_batch *src, size_t row, crisk_error *err);
+
 /* Labelled declarations, shared by evaluate and report (cli/labelled.c). */
 
 /* One scored declaration: its score (NaN ranks last), label, revenue, input order and

@@ -141,7 +141,7 @@ static int read_scores(const char *path, const char *score, const char *model, i
             l->pi[l->n] = p;
             l->model[l->n] = m;
             l->score[l->n] = s;
-            l->selected[l->n] = strncmp(v[cr], "default lane ", 13) != 0;
+            l->selected[l->n] = cli_decision_selected(v[cr]);
             l->d[l->n] = 0;
             l->cand[l->n++] = s;
         } else if (row >= l->n || strcmp(l->ids[row], v[0]) != 0) {
