@@ -331,6 +331,29 @@ void *cli_grow(void *array, size_t *cap, size_t need, size_t size, size_t first,
  * other than the default, i.e. for inspection (cli/fit_outcomes.c). */
 int cli_decision_selected(const char *reason);
 
+/* One decision read back from the decision log (cli/decision_log.c); the texts are valid
+ * during the callback only. */
+typedef struct cli_log_decision {
+    const char *id;          /* the declaration id, or its keyed hash when `hashed` */
+    int hashed;              /* the leaf holds id_hmac (crisk score --protect-ids) */
+    const char *bundle;      /* the digest of the bundle that decided, 64 hex digits */
+    const char *lane, *reason;
+    double propensity;
+    double score, model;     /* the scores named by the caller (NaN: none) */
+} cli_log_decision;
+
+typedef int (*cli_log_fn)(void *ctx, uint64_t index, const cli_log_decision *d);
+
+/* Returned by cli_log_read() when `path` is not a crisk audit log. */
+#define CLI_LOG_NOT_A_LOG 2
+
+/* Reads every leaf of the decision log at `path` in order, calling `each` (which returns
+ * 0, or 1 after reporting, to stop) with the score `score` (NULL: the leaf's first) and
+ * `model` (NULL: none) of each. Returns 0, 1 after reporting (a bad log or leaf), or
+ * CLI_LOG_NOT_A_LOG, nothing reported. */
+int cli_log_read(const char *path, const char *score, const char *model, cli_log_fn each,
+                 void *ctx);
+
 /* Labels from outcomes for `crisk fit --outcomes` (cli/fit_outcomes.c). */
 typedef struct cli_fit_labels {
     const char *path;          /* the outcomes file */

@@ -113,9 +113,10 @@ const cli_command cli_cmd_evaluate = {
     "  crisk evaluate --bundle DIR --input FILE --label COLUMN [--revenue COLUMN]\n"
     "                 [--model NAME] [--rejects FILE] [--threads N]\n"
     "                 [--input-format csv|jsonl] [EVENT OPTIONS]\n"
-    "  crisk evaluate --decisions SCORED.csv --outcomes FILE(.csv|.jsonl) [--score COL]\n"
+    "  crisk evaluate --decisions SCORED.csv|LOG --outcomes FILE(.csv|.jsonl) [--score COL]\n"
     "                 [--candidate SCORED.csv [--candidate-score COL]] [--top K]\n"
-    "                 [--bootstrap N] [--seed N] [--outcome-model COL]\n",
+    "                 [--bootstrap N] [--seed N] [--outcome-model COL]\n"
+    "                 [--id-key KEY] [--logged-bundle DIR]\n",
     "measures a bundle's model on labelled declarations (AUC, top k%)",
     "evaluate scores labelled declarations and prints the AUC and, for the top 1,\n"
     "         2, 5 and 10% by score (ceil(n% x N) rows; ties in input order):\n"
@@ -133,7 +134,12 @@ const cli_command cli_cmd_evaluate = {
     "         not used is reported with its line. --outcome-model names a column of\n"
     "         the decisions holding a probability of a hit (e.g. a score model fitted\n"
     "         before the period) for the doubly robust estimator; by default the\n"
-    "         evaluated score is calibrated on the inspected declarations.\n",
+    "         evaluated score is calibrated on the inspected declarations.\n"
+    "         --decisions may be score's decision log (--audit): --id-key joins the\n"
+    "         outcomes to ids logged as keyed hashes (--protect-ids), and\n"
+    "         --logged-bundle DIR keeps only the decisions of that bundle (by its\n"
+    "         digest), counting the others; without it, decisions of several\n"
+    "         bundles are a warning.\n",
     1,
     run,
 };

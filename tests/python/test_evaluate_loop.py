@@ -214,3 +214,54 @@ def test_fit_from_outcomes_command_line(run_crisk, tmp_path):
     assert proc.returncode == 1 and "nothing to fit" in proc.stderr
     assert "line 2: declaration NO-SUCH-ID is not among the declarations" in proc.stderr
     assert not (tmp_path / "f.json").exists()
+
+
+def test_evaluate_from_the_decision_log(run_crisk, tmp_path):
+    """`--decisions LOG` reads the decision log's leaves: with protected ids (--id-key,
+    joined by the keyed hash) it gives what the scored CSV gives; --logged-bundle leaves
+    out, counted and named, the decisions another bundle made in the same log; without
+    it several bundles are a warning with their sizes; a CSV cannot be checked against a
+    bundle, and hashed ids without the key are refused. A candidate's CSV (ids in clear)
+    lines up with the log's hashed ids."""
+    import json
+    import shutil
+    run_crisk("audit", "keygen", "--private", tmp_path / "k.pem", "--public",
+              tmp_path / "k.pub")
+    (tmp_path / "id.key").write_bytes(b"0123456789abcdef-secret")
+    audit = ("--protect-ids", tmp_path / "id.key", "--audit", tmp_path / "log",
+             "--audit-key", tmp_path / "k.pem")
+    dec = tmp_path / "dec.csv"
+    run_crisk("score", "--bundle", BUNDLE, "--input", BUNDLE / "declarations.csv", *audit,
+              "--output", dec)
+    rows = read_rows(dec)
+    lines = ["declaration_id,result"] + [
+        f"{r['declaration_id']},{'irregularity' if float(r['fraud']) > 0.5 else 'none'}"
+        for r in rows if not r["reason"].startswith("default lane")]
+    outcomes = tmp_path / "o.csv"
+    outcomes.write_text("\n".join(lines) + "\n")
+    base = ("evaluate", "--outcomes", outcomes, "--score", "fraud", "--top", 10,
+            "--bootstrap", 50)
+    common = base + ("--candidate", dec, "--candidate-score", "fraud_logistic")
+    want = run_crisk(*common, "--decisions", dec)
+    got = run_crisk(*common, "--decisions", tmp_path / "log", "--id-key", tmp_path / "id.key")
+    assert got.stdout == want.stdout and "outcomes used: " + str(len(lines) - 1) in got.stderr
+    proc = run_crisk(*common, "--decisions", tmp_path / "log", check=False)
+    assert proc.returncode == 1 and "give the same key as --id-key" in proc.stderr
+    proc = run_crisk(*common, "--decisions", dec, "--logged-bundle", BUNDLE, check=False)
+    assert proc.returncode == 1 and "names no bundle" in proc.stderr
+    # Another bundle (its policy file differs by a byte) decides the same declarations
+    # into the same log.
+    other = tmp_path / "other"
+    shutil.copytree(BUNDLE, other)
+    doc = json.loads((other / "policy.json").read_text())
+    (other / "policy.json").write_text(json.dumps(doc) + "\n")
+    run_crisk("score", "--bundle", other, "--input", BUNDLE / "declarations.csv", *audit,
+              "--output", tmp_path / "dec2.csv")
+    log = ("--decisions", tmp_path / "log", "--id-key", tmp_path / "id.key")
+    kept = run_crisk(*common, *log, "--logged-bundle", BUNDLE)
+    assert kept.stdout == want.stdout
+    assert (f"{len(rows)} decisions (the first: entry {len(rows)}) were made by another "
+            f"bundle than --logged-bundle's") in kept.stderr
+    mixed = run_crisk(*base, *log).stderr
+    assert re.search(rf"decisions of 2 bundles: \w{{12}}\.\.\. {len(rows)}, \w{{12}}\.\.\. "
+                     rf"{len(rows)}, others 0", mixed)
