@@ -354,6 +354,17 @@ typedef int (*cli_log_fn)(void *ctx, uint64_t index, const cli_log_decision *d);
 int cli_log_read(const char *path, const char *score, const char *model, cli_log_fn each,
                  void *ctx);
 
+/* Called with each declaration's id (`len` bytes) and candidate score, in input order;
+ * returns 0, or 1 after reporting, to stop. */
+typedef int (*cli_candidate_fn)(void *ctx, const char *id, size_t len, double score);
+
+/* Scores the declarations at `input` with the bundle in `dir`, in one batch, and hands
+ * `model`'s score (NULL: the policy's score model) of each to `each` (cli/
+ * evaluate_candidate.c). A rejected declaration fails the run. Returns 0, or 1 after
+ * reporting. */
+int cli_score_candidate(const char *dir, const char *input, const char *model,
+                        cli_candidate_fn each, void *ctx);
+
 /* Labels from outcomes for `crisk fit --outcomes` (cli/fit_outcomes.c). */
 typedef struct cli_fit_labels {
     const char *path;          /* the outcomes file */

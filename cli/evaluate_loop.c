@@ -22,7 +22,7 @@ typedef struct logged {
 
 typedef struct loop_args {
     const char *decisions, *outcomes, *score, *candidate, *cand_score, *top, *boot, *seed,
-        *model, *id_key, *logged_bundle;
+        *model, *id_key, *logged_bundle, *bundle, *input;
 } loop_args;
 
 /* --id-key: the key the decisions' ids were hashed with (crisk score --protect-ids). */
@@ -360,6 +360,46 @@ static long find_outcome(const logged *l, size_t i, const crisk_outcomes *o,
     return hit && crisk_outcomes_result(o, hit->k) >= 0 ? (long)hit->k : -1;
 }
 
+/* Lines the candidate's scores up with the decisions. */
+typedef struct candidate_rows {
+    logged *l;
+    const id_key *key;
+    const char *input;
+    size_t row;
+} candidate_rows;
+
+/* Stores the candidate's score of the next declaration (a cli_candidate_fn), which must
+ * be the next decision's. */
+static int add_candidate(void *ctx, const char *id, size_t len, double score)
+{
+    candidate_rows *c = ctx;
+    char *text = strndup(id, len);
+    int same = text && c->row < c->l->n && same_id(c->l, c->row, text, c->key);
+    if (!same)
+        fprintf(stderr, "crisk: %s: declaration %zu (\"%.64s\") is not the decisions' "
+                "row %zu: give the declarations the decisions were made on, in their "
+                "order\n", c->input, c->row + 1, text ? text : "?", c->row + 1);
+    free(text);
+    if (!same)
+        return 1;
+    c->l->cand[c->row++] = score;
+    return 0;
+}
+
+/* Scores the logged declarations (--input) with the candidate bundle (--bundle) into
+ * l->cand. Returns 0, or 1 after reporting. */
+static int score_candidate(const loop_args *a, const id_key *key, logged *l)
+{
+    candidate_rows c = {l, key, a->input, 0};
+    if (cli_score_candidate(a->bundle, a->input, a->cand_score, add_candidate, &c) != 0)
+        return 1;
+    if (c.row == l->n)
+        return 0;
+    fprintf(stderr, "crisk: %s: %zu declarations, the decisions have %zu\n", a->input,
+            c.row, l->n);
+    return 1;
+}
+
 /* Joins the outcomes to the decisions; reports each outcome not used, with its line:
  * an unknown declaration, or one the logging policy did not select. Returns the number
  * of outcomes not used. */
@@ -470,11 +510,17 @@ int cli_evaluate_loop(int argc, char **argv)
         {"--candidate-score", &a.cand_score, NULL}, {"--top", &a.top, NULL},
         {"--bootstrap", &a.boot, NULL},      {"--seed", &a.seed, NULL},
         {"--outcome-model", &a.model, NULL}, {"--id-key", &a.id_key, NULL},
-        {"--logged-bundle", &a.logged_bundle, NULL},
+        {"--logged-bundle", &a.logged_bundle, NULL}, {"--bundle", &a.bundle, NULL},
+        {"--input", &a.input, NULL},
     };
     int rc = cli_parse_args("evaluate", argc, argv, opts, CLI_NOPTS(opts), 2);
     if (rc)
         return rc;
+    if (!a.bundle != !a.input || (a.bundle && a.candidate)) {
+        fprintf(stderr, "crisk evaluate: the candidate is --candidate SCORED.csv, or "
+                "--bundle DIR with --input (the logged declarations)\n");
+        return CLI_EXIT_USAGE;
+    }
     crisk_offpolicy_options o;
     crisk_offpolicy_options_init(&o, CRISK_OFFPOLICY_OPTIONS_VERSION);
     long top = 5, boot = 500, seed = 1;
@@ -492,7 +538,8 @@ int cli_evaluate_loop(int argc, char **argv)
     hashed_id *hashes = NULL;
     id_key key = {.path = a.id_key};
     if (read_decisions(&a, &l) != 0 || load_key(&l, &key) != 0 ||
-        (a.candidate && read_scores(a.candidate, a.cand_score, NULL, 0, &key, &l) != 0))
+        (a.candidate && read_scores(a.candidate, a.cand_score, NULL, 0, &key, &l) != 0) ||
+        (a.bundle && score_candidate(&a, &key, &l) != 0))
         goto done;
     if (crisk_outcomes_read(a.outcomes, &out, &err) != 0) {
         cli_report(a.outcomes, err.message);
@@ -510,7 +557,8 @@ int cli_evaluate_loop(int argc, char **argv)
             crisk_outcomes_num_rejects(out), unused);
     lane_rates(&l);
     if (report("logged policy", &l, l.score, a.model != NULL, &o) != 0 ||
-        (a.candidate && report("candidate", &l, l.cand, a.model != NULL, &o) != 0))
+        ((a.candidate || a.bundle) &&
+         report("candidate", &l, l.cand, a.model != NULL, &o) != 0))
         goto done;
     status = fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_FAILURE;
 done:

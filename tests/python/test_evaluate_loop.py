@@ -265,3 +265,33 @@ def test_evaluate_from_the_decision_log(run_crisk, tmp_path):
     mixed = run_crisk(*base, *log).stderr
     assert re.search(rf"decisions of 2 bundles: \w{{12}}\.\.\. {len(rows)}, \w{{12}}\.\.\. "
                      rf"{len(rows)}, others 0", mixed)
+
+
+def test_candidate_bundle_scored_by_the_command(run_crisk, tmp_path):
+    """`--bundle CANDIDATE --input DECLARATIONS` scores the logged declarations itself:
+    the same estimates as the candidate's scored CSV; declarations out of the decisions'
+    order are refused naming the row; --bundle needs --input and excludes --candidate."""
+    dec = tmp_path / "dec.csv"
+    run_crisk("score", "--bundle", BUNDLE, "--input", BUNDLE / "declarations.csv",
+              "--output", dec)
+    rows = read_rows(dec)
+    lines = ["declaration_id,result"] + [
+        f"{r['declaration_id']},{'critical' if float(r['fraud']) > 0.5 else 'none'}"
+        for r in rows if not r["reason"].startswith("default lane")]
+    (tmp_path / "o.csv").write_text("\n".join(lines) + "\n")
+    common = ("evaluate", "--decisions", dec, "--outcomes", tmp_path / "o.csv", "--top", 10,
+              "--bootstrap", 50, "--candidate-score", "fraud_logistic")
+    want = run_crisk(*common, "--candidate", dec).stdout
+    assert "candidate:" in want
+    got = run_crisk(*common, "--bundle", BUNDLE, "--input", BUNDLE / "declarations.csv")
+    assert got.stdout == want
+    text = (BUNDLE / "declarations.csv").read_text().splitlines()
+    (tmp_path / "swapped.csv").write_text("\n".join([text[0], text[2], text[1]] + text[3:]))
+    proc = run_crisk(*common, "--bundle", BUNDLE, "--input", tmp_path / "swapped.csv",
+                     check=False)
+    assert proc.returncode == 1 and "declaration 1 (" in proc.stderr \
+        and "is not the decisions' row 1" in proc.stderr
+    for extra in (("--bundle", BUNDLE), ("--bundle", BUNDLE, "--input", dec, "--candidate",
+                                         dec)):
+        proc = run_crisk(*common, *extra, check=False)
+        assert proc.returncode == 2 and "--bundle DIR with --input" in proc.stderr
