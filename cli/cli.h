@@ -348,8 +348,8 @@ typedef int (*cli_log_fn)(void *ctx, uint64_t index, const cli_log_decision *d);
 #define CLI_LOG_NOT_A_LOG 2
 
 /* Reads every leaf of the decision log at `path` in order, calling `each` (which returns
- * 0, or 1 after reporting, to stop) with the score `score` (NULL: the leaf's first) and
- * `model` (NULL: none) of each. Returns 0, 1 after reporting (a bad log or leaf), or
+ * 0, or 1 after reporting, to stop) with the scores `score` (required) and `model`
+ * (NULL: none) of each. Returns 0, 1 after reporting (a bad log or leaf), or
  * CLI_LOG_NOT_A_LOG, nothing reported. */
 int cli_log_read(const char *path, const char *score, const char *model, cli_log_fn each,
                  void *ctx);

@@ -17,14 +17,15 @@ static const char *text_of(const cJSON *o, const char *name)
     return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
-/* Returns the score `name` (NULL: the first) of a leaf's "scores" object; NaN when it is
- * absent or null, -1 when it is not a number (a multi-class array). */
+/* Returns the score `name` of a leaf's "scores" object; NaN when it is null, -1 when it
+ * is absent or not a number (a multi-class array). */
 static double score_of(const cJSON *leaf, const char *name)
 {
     const cJSON *scores = cJSON_GetObjectItemCaseSensitive(leaf, "scores");
-    const cJSON *v = name ? cJSON_GetObjectItemCaseSensitive(scores, name)
-                          : (cJSON_IsObject(scores) ? scores->child : NULL);
-    if (!v || cJSON_IsNull(v))
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(scores, name);
+    if (!v)
+        return -1;
+    if (cJSON_IsNull(v))
         return NAN;
     return cJSON_IsNumber(v) ? v->valuedouble : -1;
 }
@@ -49,7 +50,8 @@ static int leaf_decision(const char *path, uint64_t index, const cJSON *leaf,
                       : !cJSON_IsNumber(p) ? "no propensity (a version 1 leaf?)"
                       : !(d->propensity >= 0 && d->propensity <= 1) ? "a bad propensity"
                       : d->score == -1 || (model && !(d->model >= 0 && d->model <= 1))
-                          ? "no such score, or not one number" : NULL;
+                          ? "no such score (--score, --outcome-model), or not one number"
+                          : NULL;
     if (!bad)
         return 0;
     fprintf(stderr, "crisk: %s: entry %llu: %s\n", path, (unsigned long long)index, bad);
@@ -66,6 +68,11 @@ int cli_log_read(const char *path, const char *score, const char *model, cli_log
         return CLI_LOG_NOT_A_LOG;
     if (rc) {
         cli_report(path, err.message);
+        return 1;
+    }
+    if (!score) { /* leaves keep their scores in byte order, not the manifest's */
+        crisk_audit_close(log);
+        cli_report(path, "a decision log names its scores by model: give --score MODEL");
         return 1;
     }
     unsigned char *data = malloc(CRISK_AUDIT_MAX_ENTRY);

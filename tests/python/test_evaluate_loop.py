@@ -247,6 +247,9 @@ def test_evaluate_from_the_decision_log(run_crisk, tmp_path):
     assert got.stdout == want.stdout and "outcomes used: " + str(len(lines) - 1) in got.stderr
     proc = run_crisk(*common, "--decisions", tmp_path / "log", check=False)
     assert proc.returncode == 1 and "give the same key as --id-key" in proc.stderr
+    proc = run_crisk("evaluate", "--outcomes", outcomes, "--decisions", tmp_path / "log",
+                     "--id-key", tmp_path / "id.key", check=False)
+    assert proc.returncode == 1 and "give --score MODEL" in proc.stderr
     proc = run_crisk(*common, "--decisions", dec, "--logged-bundle", BUNDLE, check=False)
     assert proc.returncode == 1 and "names no bundle" in proc.stderr
     # Another bundle (its policy file differs by a byte) decides the same declarations
