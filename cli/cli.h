@@ -327,6 +327,75 @@ void cli_decl_cmd_close(cli_decl_cmd *c);
 void *cli_grow(void *array, size_t *cap, size_t need, size_t size, size_t first,
                const char *what, crisk_error *err);
 
+/* Whether a decision `crisk score` wrote (its reason) selected the declaration for a lane
+ * other than the default, i.e. for inspection (cli/fit_outcomes.c). */
+int cli_decision_selected(const char *reason);
+
+/* One decision read back from the decision log (cli/decision_log.c); the texts are valid
+ * during the callback only. */
+typedef struct cli_log_decision {
+    const char *id;          /* the declaration id, or its keyed hash when `hashed` */
+    int hashed;              /* the leaf holds id_hmac (crisk score --protect-ids) */
+    const char *bundle;      /* the digest of the bundle that decided, 64 hex digits */
+    const char *lane, *reason;
+    double propensity;
+    double score, model;     /* the scores named by the caller (NaN: none) */
+} cli_log_decision;
+
+typedef int (*cli_log_fn)(void *ctx, uint64_t index, const cli_log_decision *d);
+
+/* Returned by cli_log_read() when `path` is not a crisk audit log. */
+#define CLI_LOG_NOT_A_LOG 2
+
+/* Reads every leaf of the decision log at `path` in order, calling `each` (which returns
+ * 0, or 1 after reporting, to stop) with the scores `score` (required) and `model`
+ * (NULL: none) of each. Returns 0, 1 after reporting (a bad log or leaf), or
+ * CLI_LOG_NOT_A_LOG, nothing reported. */
+int cli_log_read(const char *path, const char *score, const char *model, cli_log_fn each,
+                 void *ctx);
+
+/* Called with each declaration's id (`len` bytes) and candidate score, in input order;
+ * returns 0, or 1 after reporting, to stop. */
+typedef int (*cli_candidate_fn)(void *ctx, const char *id, size_t len, double score);
+
+/* Scores the declarations at `input` with the bundle in `dir`, in one batch, and hands
+ * `model`'s score (NULL: the policy's score model) of each to `each` (cli/
+ * evaluate_candidate.c). A rejected declaration fails the run. Returns 0, or 1 after
+ * reporting. */
+int cli_score_candidate(const char *dir, const char *input, const char *model,
+                        cli_candidate_fn each, void *ctx);
+
+/* Labels from outcomes for `crisk fit --outcomes` (cli/fit_outcomes.c). */
+typedef struct cli_fit_labels {
+    const char *path;          /* the outcomes file */
+    crisk_outcomes *outcomes;
+    double *pi;                /* per outcome: its propensity; NaN: not in the decisions;
+                                  -1: not selected by the logged policy */
+    unsigned char *used;       /* per outcome: joined to a declaration */
+    size_t rejected;           /* outcomes of declarations the policy did not select */
+} cli_fit_labels;
+
+/* Reads the outcomes (reporting the reader's rejects) and, when `decisions` is given,
+ * the propensities of their declarations from that `crisk score` output. Returns 0 or 1
+ * after reporting; cli_fit_labels_close() frees `l` either way. */
+int cli_fit_labels_open(cli_fit_labels *l, const char *outcomes, const char *decisions);
+
+/* Returns 1 and stores the label (1: irregularity or critical) and the weight
+ * (1 / propensity; 1 without decisions) of the declaration `id` (`len` bytes), or returns
+ * 0 when it has no usable outcome. */
+int cli_fit_labels_get(cli_fit_labels *l, const char *id, size_t len, float *label,
+                       float *weight);
+
+/* Reports every outcome not joined to a declaration, with its line; returns how many
+ * outcomes were not used (those and the ones the policy did not select). */
+size_t cli_fit_labels_finish(cli_fit_labels *l);
+
+void cli_fit_labels_close(cli_fit_labels *l);
+
+/* Appends row `row` of `src` to `dst` (a batch of the same schema), as its values read
+ * back. Returns 0 or a negative crisk code with `err` filled. */
+int cli_batch_copy_row(crisk_batch *dst, const crisk_batch *src, size_t row, crisk_error *err);
+
 /* Labelled declarations, shared by evaluate and report (cli/labelled.c). */
 
 /* One scored declaration: its score (NaN ranks last), label, revenue, input order and

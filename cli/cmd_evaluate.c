@@ -113,9 +113,10 @@ const cli_command cli_cmd_evaluate = {
     "  crisk evaluate --bundle DIR --input FILE --label COLUMN [--revenue COLUMN]\n"
     "                 [--model NAME] [--rejects FILE] [--threads N]\n"
     "                 [--input-format csv|jsonl] [EVENT OPTIONS]\n"
-    "  crisk evaluate --decisions SCORED.csv --outcomes FILE(.csv|.jsonl) [--score COL]\n"
-    "                 [--candidate SCORED.csv [--candidate-score COL]] [--top K]\n"
-    "                 [--bootstrap N] [--seed N] [--outcome-model COL]\n",
+    "  crisk evaluate --decisions SCORED.csv|LOG --outcomes FILE(.csv|.jsonl) [--score COL]\n"
+    "                 [--candidate SCORED.csv | --bundle CANDIDATE --input FILE]\n"
+    "                 [--candidate-score COL] [--top K] [--bootstrap N] [--seed N]\n"
+    "                 [--outcome-model COL] [--id-key KEY] [--logged-bundle DIR]\n",
     "measures a bundle's model on labelled declarations (AUC, top k%)",
     "evaluate scores labelled declarations and prints the AUC and, for the top 1,\n"
     "         2, 5 and 10% by score (ceil(n% x N) rows; ties in input order):\n"
@@ -127,13 +128,20 @@ const cli_command cli_cmd_evaluate = {
     "         from the logged inspections, the precision, recall and revenue of the\n"
     "         top K% (default 5) by the logged score (--score, default the first\n"
     "         score column) and by --candidate's (the same declarations scored by\n"
-    "         another bundle): self-normalised and plain inverse propensity weighting\n"
+    "         another bundle), or by the candidate bundle --bundle, which scores\n"
+    "         the logged declarations (--input, in the decisions' order) in one\n"
+    "         batch: self-normalised and plain inverse propensity weighting\n"
     "         and doubly robust, with --bootstrap (500) intervals at 90%, the\n"
     "         effective sample size and the picks without support. Every outcome\n"
     "         not used is reported with its line. --outcome-model names a column of\n"
     "         the decisions holding a probability of a hit (e.g. a score model fitted\n"
     "         before the period) for the doubly robust estimator; by default the\n"
-    "         evaluated score is calibrated on the inspected declarations.\n",
+    "         evaluated score is calibrated on the inspected declarations.\n"
+    "         --decisions may be score's decision log (--audit): --id-key joins the\n"
+    "         outcomes to ids logged as keyed hashes (--protect-ids), and\n"
+    "         --logged-bundle DIR keeps only the decisions of that bundle (by its\n"
+    "         digest), counting the others; without it, decisions of several\n"
+    "         bundles are a warning.\n",
     1,
     run,
 };

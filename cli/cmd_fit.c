@@ -2,6 +2,8 @@
  * cmd_fit.c — `crisk fit`: reads labelled declarations, fits a schema's dictionaries,
  * risk-indicator tables and bands, writes the fitted schema, and optionally the training
  * matrix (out-of-fold features) and the scoring features (full tables) of the same rows.
+ * The labels are a column of the declarations, or what inspections found (--outcomes),
+ * joined by declaration id: then only the inspected declarations are fitted.
  */
 #include "cli.h"
 
@@ -16,6 +18,7 @@
 /* What the command line asks of `crisk fit`. */
 typedef struct fit_args {
     const char *label, *output, *matrix, *features, *folds, *seed;
+    const char *outcomes, *decisions, *weights;
     crisk_fit_options opts;
     cli_decl_cmd cmd;
 } fit_args;
@@ -25,14 +28,26 @@ static int parse(int argc, char **argv, fit_args *a)
 {
     memset(a, 0, sizeof *a);
     const cli_option opts[] = {
-        {"--label", &a->label, NULL},       {"--output", &a->output, NULL},
+        {"--output", &a->output, NULL},     {"--label", &a->label, NULL},
         {"--matrix", &a->matrix, NULL},     {"--features", &a->features, NULL},
         {"--folds", &a->folds, NULL},       {"--seed", &a->seed, NULL},
+        {"--outcomes", &a->outcomes, NULL}, {"--decisions", &a->decisions, NULL},
+        {"--weights", &a->weights, NULL},
     };
     int rc = cli_decl_cmd_parse(&a->cmd, CLI_FROM_SCHEMA, "fit", argc, argv, opts,
-                                CLI_NOPTS(opts), 2, 0);
+                                CLI_NOPTS(opts), 1, 0);
     if (rc)
         return rc;
+    const char *bad = !a->label == !a->outcomes ? "give --label or --outcomes, one of them"
+                      : a->decisions && !a->outcomes ? "--decisions needs --outcomes"
+                      : a->weights && strcmp(a->weights, "ipw") != 0
+                          ? "--weights takes ipw (1 / propensity)"
+                      : a->weights && !a->decisions
+                          ? "--weights ipw needs --decisions (the propensities)" : NULL;
+    if (bad) {
+        fprintf(stderr, "crisk fit: %s\n", bad);
+        return CLI_EXIT_USAGE;
+    }
     crisk_fit_options_init(&a->opts, CRISK_FIT_OPTIONS_VERSION);
     long folds = (long)a->opts.folds, seed = (long)a->opts.seed;
     if ((rc = cli_parse_int("--folds", a->folds, 2, 1000, &folds)) != 0 ||
@@ -43,40 +58,88 @@ static int parse(int argc, char **argv, fit_args *a)
     return 0;
 }
 
-/* Reads every row of the input into `batch` and their labels into `*labels` (malloc'd,
- * `*n` of them). Returns 0 or a negative crisk code with `err` filled. */
-static int read_all(cli_decl_run *run, crisk_batch *batch, float **labels, size_t *n,
+/* The labels of the rows fitted, and their weights. */
+typedef struct fit_rows {
+    float *labels, *weights;
+    size_t n, cap, unlabelled;
+} fit_rows;
+
+/* Appends one row's label and weight. Returns 0 or CRISK_E_NOMEM with `err` filled. */
+static int rows_push(fit_rows *r, float label, float weight, crisk_error *err)
+{
+    size_t cap = r->cap;
+    float *l = cli_grow(r->labels, &cap, r->n + 1, sizeof *l, READ_ROWS, "labels", err);
+    if (l)
+        r->labels = l;
+    cap = r->cap;
+    float *w = l ? cli_grow(r->weights, &cap, r->n + 1, sizeof *w, READ_ROWS, "weights", err)
+                 : NULL;
+    if (!w)
+        return CRISK_E_NOMEM;
+    r->weights = w;
+    r->cap = cap;
+    r->labels[r->n] = label;
+    r->weights[r->n++] = weight;
+    return 0;
+}
+
+/* Keeps the rows of `chunk` that have an outcome in `from`: copies them into `batch` with
+ * their labels and weights, and counts the others. Returns 0 or a negative crisk code. */
+static int keep_inspected(const crisk_batch *chunk, cli_fit_labels *from, crisk_batch *batch,
+                          fit_rows *r, crisk_error *err)
+{
+    for (size_t i = 0; i < crisk_batch_size(chunk); i++) {
+        char idbuf[CLI_ID_BYTES];
+        size_t len = 0;
+        float label, weight;
+        const char *id = cli_batch_id(chunk, i, idbuf, &len);
+        if (!cli_fit_labels_get(from, id, len, &label, &weight)) {
+            r->unlabelled++;
+            continue;
+        }
+        int rc = cli_batch_copy_row(batch, chunk, i, err);
+        if (rc == 0)
+            rc = rows_push(r, label, weight, err);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* Reads every row of the input into `batch` with its label, from the label column or,
+ * given `from`, from the outcomes (only the rows with one). Returns 0 or a negative
+ * crisk code with `err` filled. */
+static int read_all(cli_decl_run *run, crisk_batch *batch, cli_fit_labels *from, fit_rows *r,
                     crisk_error *err)
 {
     double chunk[READ_ROWS];
-    size_t cap = 0;
-    *labels = NULL;
-    *n = 0;
-    for (;;) {
+    crisk_batch *scratch = NULL;
+    int rc = from ? crisk_batch_new(crisk_batch_schema(batch), &scratch, err) : 0;
+    while (rc == 0) {
         size_t got;
-        int rc = crisk_decl_read(run->in.reader, batch, READ_ROWS, chunk, cli_rejects_write,
-                                 &run->rejects, &got, err);
-        if (rc)
-            return rc;
-        if (got == 0)
-            return 0;
+        crisk_batch *into = from ? scratch : batch;
+        if (from)
+            crisk_batch_clear(scratch);
+        rc = crisk_decl_read(run->in.reader, into, READ_ROWS, chunk, cli_rejects_write,
+                             &run->rejects, &got, err);
+        if (rc || got == 0)
+            break;
         cli_decl_run_progress(run, 0);
-        float *grown = cli_grow(*labels, &cap, *n + got, sizeof *grown, READ_ROWS, "labels",
-                                err);
-        if (!grown)
-            return CRISK_E_NOMEM;
-        *labels = grown;
-        for (size_t i = 0; i < got; i++)
-            (*labels)[*n + i] = (float)chunk[i];
-        *n += got;
+        if (from)
+            rc = keep_inspected(scratch, from, batch, r, err);
+        for (size_t i = 0; !from && rc == 0 && i < got; i++)
+            rc = rows_push(r, (float)chunk[i], 1, err);
     }
+    crisk_batch_free(scratch);
+    return rc;
 }
 
 /* Writes a matrix of the batch's rows to the CSV file `path`: a header (the id field,
- * every feature, and the label column `label_name` when `labels` is given), then per row
- * its id, features (%.9g, empty when missing) and label. Returns 0 or -1 after reporting. */
+ * every feature, the label column `label_name` when `labels` is given and "weight" when
+ * `weights` is), then per row its id, features (%.9g, empty when missing), label and
+ * weight. Returns 0 or -1 after reporting. */
 static int write_matrix(const char *path, const crisk_batch *batch, const float *x,
-                        const float *labels, const char *label_name)
+                        const float *labels, const float *weights, const char *label_name)
 {
     FILE *out = fopen(path, "w");
     if (!out) {
@@ -96,6 +159,8 @@ static int write_matrix(const char *path, const crisk_batch *batch, const float 
         fputc(',', out);
         cli_write_csv_text(out, label_name, strlen(label_name));
     }
+    if (weights)
+        fputs(",weight", out);
     fputc('\n', out);
     for (size_t i = 0; i < N; i++) {
         char idbuf[CLI_ID_BYTES];
@@ -112,6 +177,8 @@ static int write_matrix(const char *path, const crisk_batch *batch, const float 
         }
         if (labels)
             fprintf(out, ",%.9g", (double)labels[i]);
+        if (weights)
+            fprintf(out, ",%.9g", (double)weights[i]);
         fputc('\n', out);
     }
     return cli_finish_output(out, path);
@@ -121,7 +188,7 @@ static int write_matrix(const char *path, const crisk_batch *batch, const float 
  * (`training` 0) of the batch and writes them to `path`. Returns 0 or -1 after
  * reporting. */
 static int export_matrix(const char *path, int training, const crisk_schema *schema,
-                         const crisk_batch *batch, const float *labels, const fit_args *a)
+                         const crisk_batch *batch, const fit_rows *r, const fit_args *a)
 {
     size_t F = crisk_schema_num_features(schema), N = crisk_batch_size(batch);
     if (F && N > (size_t)-1 / sizeof(float) / F) {
@@ -134,15 +201,30 @@ static int export_matrix(const char *path, int training, const crisk_schema *sch
         return -1;
     }
     crisk_error err;
-    int rc = training ? crisk_schema_training_matrix(schema, batch, labels, N, &a->opts, x,
+    int rc = training ? crisk_schema_training_matrix(schema, batch, r->labels, N, &a->opts, x,
                                                      &err)
                       : crisk_schema_features(schema, batch, x, &err);
     if (rc)
         cli_report(path, err.message);
     else
-        rc = write_matrix(path, batch, x, training ? labels : NULL, a->label);
+        rc = write_matrix(path, batch, x, training ? r->labels : NULL,
+                          training && a->weights ? r->weights : NULL,
+                          a->label ? a->label : "label");
     free(x);
     return rc ? -1 : 0;
+}
+
+/* With --outcomes: reports the outcomes not used and the declarations without one.
+ * Returns 0, or -1 when no declaration has an outcome to fit on. */
+static int report_join(cli_fit_labels *from, const fit_rows *r)
+{
+    size_t unused = cli_fit_labels_finish(from);
+    fprintf(stderr, "outcomes used: %zu, not used: %zu; declarations without an outcome (not "
+            "inspected, not fitted): %zu\n", r->n, unused, r->unlabelled);
+    if (r->n)
+        return 0;
+    cli_report(from->path, "no declaration has a usable outcome: nothing to fit");
+    return -1;
 }
 
 /* Runs `crisk fit`; returns the exit code. */
@@ -155,11 +237,13 @@ static int run(int argc, char **argv)
     crisk_error err;
     int status = CLI_EXIT_FAILURE;
     crisk_batch *batch = NULL;
-    float *labels = NULL;
-    size_t n = 0;
+    fit_rows rows = {0};
+    cli_fit_labels from = {0};
     const crisk_decl_extra label = {a.label, 1, 1};
+    if (a.outcomes && cli_fit_labels_open(&from, a.outcomes, a.decisions) != 0)
+        goto done;
     if ((rc = cli_decl_cmd_load(&a.cmd)) != 0 ||
-        (rc = cli_decl_cmd_open(&a.cmd, &label, 1)) != 0) {
+        (rc = cli_decl_cmd_open(&a.cmd, a.label ? &label : NULL, a.label ? 1 : 0)) != 0) {
         status = rc;
         goto done;
     }
@@ -168,14 +252,15 @@ static int run(int argc, char **argv)
     /* Events join the whole training batch, so the matrices hold the event features that
      * scoring builds. */
     if (crisk_batch_new(schema, &batch, &err) != 0 ||
-        read_all(run, batch, &labels, &n, &err) != 0
+        read_all(run, batch, a.outcomes ? &from : NULL, &rows, &err) != 0
         || cli_events_attach(&run->events, schema, batch, &err) != 0) {
         cli_report(run->in.name, err.message);
         goto done;
     }
-    if (cli_decl_cmd_finish(&a.cmd, "fitted") != 0)
+    if (cli_decl_cmd_finish(&a.cmd, "fitted") != 0 ||
+        (a.outcomes && report_join(&from, &rows) != 0))
         goto done;
-    if (crisk_schema_fit(schema, batch, labels, n, &a.opts, &err) != 0) {
+    if (crisk_schema_fit(schema, batch, rows.labels, rows.n, &a.opts, &err) != 0) {
         cli_report(run->in.name, err.message);
         goto done;
     }
@@ -183,14 +268,16 @@ static int run(int argc, char **argv)
         cli_report(a.output, err.message);
         goto done;
     }
-    if (a.matrix && export_matrix(a.matrix, 1, schema, batch, labels, &a) != 0)
+    if (a.matrix && export_matrix(a.matrix, 1, schema, batch, &rows, &a) != 0)
         goto done;
-    if (a.features && export_matrix(a.features, 0, schema, batch, labels, &a) != 0)
+    if (a.features && export_matrix(a.features, 0, schema, batch, &rows, &a) != 0)
         goto done;
     status = CLI_EXIT_OK;
 done:
-    free(labels);
+    free(rows.labels);
+    free(rows.weights);
     crisk_batch_free(batch);
+    cli_fit_labels_close(&from);
     cli_decl_cmd_close(&a.cmd);
     return status;
 }
@@ -199,13 +286,24 @@ const cli_command cli_cmd_fit = {
     "fit",
     "  crisk fit --schema SCHEMA.json --input FILE --label COLUMN --output FITTED.json\n"
     "            [--matrix FILE.csv] [--features FILE.csv] [--folds N] [--seed N]\n"
+    "            [--rejects FILE] [--input-format csv|jsonl] [EVENT OPTIONS]\n"
+    "  crisk fit --schema SCHEMA.json --input FILE --outcomes FILE(.csv|.jsonl)\n"
+    "            [--decisions SCORED.csv [--weights ipw]] --output FITTED.json\n"
+    "            [--matrix FILE.csv] [--features FILE.csv] [--folds N] [--seed N]\n"
     "            [--rejects FILE] [--input-format csv|jsonl] [EVENT OPTIONS]\n",
     "fits a schema's tables from labelled declarations",
     "fit      fits the schema's tables from labelled declarations (the label column\n"
     "         holds 0 or 1; a row without one is rejected) and writes the fitted\n"
     "         schema; --matrix writes the training matrix (id, features with\n"
     "         out-of-fold risk indicators, label), --features the features as\n"
-    "         scoring builds them (full tables) for the same rows.\n",
+    "         scoring builds them (full tables) for the same rows.\n"
+    "         With --outcomes (what inspections found, docs/loop.md) the labels are\n"
+    "         the outcomes joined by declaration id (irregularity or critical: 1),\n"
+    "         and only the declarations with one are fitted; every outcome not used\n"
+    "         is reported with its line. --decisions (crisk score's output for\n"
+    "         them) drops outcomes of declarations the logged policy did not\n"
+    "         select; --weights ipw adds a weight column (1 / propensity) to the\n"
+    "         training matrix.\n",
     1,
     run,
 };

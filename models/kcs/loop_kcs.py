@@ -5,7 +5,9 @@ The declarations of the three KCS files are put in date order and grouped by ISO
 The first 40% of the dates are the labelled history. Then each week is scored and
 routed by `crisk score` under an inspection budget of 5% of the week; only the inspected
 declarations reveal their labels, and every four weeks the schema's risk tables
-(`crisk fit`) and the XGBoost model are re-fitted on the history plus what was revealed.
+(`crisk fit --outcomes`, out of fold) and the XGBoost model are re-fitted on the history
+plus what was revealed: every declaration seen so far goes to `crisk fit`, with the
+outcomes of the history and of the inspections, and crisk fits the ones with an outcome.
 Three strategies spend the same budget:
 
 - exploit:  the riskiest 5% (budget);
@@ -136,19 +138,28 @@ def policy(strategy: str, seed: int) -> dict:
     return doc
 
 
-def fit_bundle(cli: Path, labelled: pd.DataFrame, bundle: Path, doc: dict, work: Path,
-               depth: int = 4, trees: int = 80) -> None:
-    """Fits the schema's tables and an XGBoost model on `labelled` into `bundle`."""
+def outcomes(rows: pd.DataFrame) -> pd.DataFrame:
+    """What inspecting `rows` found, in the outcome format (docs/loop.md)."""
+    result = np.where(rows["y"] == 1, np.where(rows["critical"] == 1, "critical",
+                                               "irregularity"), "none")
+    return pd.DataFrame({"declaration_id": rows[ID], "result": result})
+
+
+def fit_bundle(cli: Path, seen: pd.DataFrame, labelled: pd.DataFrame, bundle: Path,
+               doc: dict, work: Path, depth: int = 4, trees: int = 80) -> None:
+    """Fits the schema's tables and an XGBoost model into `bundle` on the declarations of
+    `seen` whose outcome `labelled` holds (`crisk fit --outcomes`)."""
     bundle.mkdir(parents=True, exist_ok=True)
-    fit_csv, matrix_csv = work / "fit.csv", work / "matrix.csv"
-    labelled.drop(columns=["week", "y", "critical", "injected"]).to_csv(fit_csv, index=False)
-    crisk(cli, "fit", "--schema", HERE / "schema.json", "--input", fit_csv, "--label", LABEL,
-          "--output", bundle / "schema.json", "--matrix", matrix_csv, "--folds", 5,
+    fit_csv, matrix_csv, out_csv = work / "fit.csv", work / "matrix.csv", work / "out.csv"
+    seen.drop(columns=["week", "y", "critical", "injected"]).to_csv(fit_csv, index=False)
+    outcomes(labelled).to_csv(out_csv, index=False)
+    crisk(cli, "fit", "--schema", HERE / "schema.json", "--input", fit_csv, "--outcomes",
+          out_csv, "--output", bundle / "schema.json", "--matrix", matrix_csv, "--folds", 5,
           "--seed", 1)
     matrix = pd.read_csv(matrix_csv, dtype={ID: str})
-    features = [c for c in matrix.columns if c not in (ID, LABEL)]
+    features = [c for c in matrix.columns if c not in (ID, "label")]
     dtrain = xgb.DMatrix(matrix[features].to_numpy(np.float32),
-                         label=matrix[LABEL].to_numpy(np.float32), feature_names=features,
+                         label=matrix["label"].to_numpy(np.float32), feature_names=features,
                          missing=np.nan)
     params = {"objective": "binary:logistic", "tree_method": "hist", "max_depth": depth,
               "eta": 0.1, "nthread": 1, "seed": 0}
@@ -179,12 +190,14 @@ def play(cli: Path, history: pd.DataFrame, weeks: list[pd.DataFrame], strategy: 
          work: Path) -> dict:
     """Plays `weeks` under `strategy`; returns what its inspections found."""
     bundle = work / f"bundle-{strategy}"
-    revealed = [history]
+    declared, revealed = [history], [history]
     found = {"inspected": 0, "frauds": 0, "critical": 0, "injected": 0, "first": None}
     for k, week in enumerate(weeks):
         if k % REFIT_WEEKS == 0:
-            fit_bundle(cli, pd.concat(revealed), bundle, policy(strategy, 20261207), work)
+            fit_bundle(cli, pd.concat(declared), pd.concat(revealed), bundle,
+                       policy(strategy, 20261207), work)
         scored = score_week(cli, bundle, week, work)
+        declared.append(week)
         inspected = ~scored["reason"].str.startswith("default lane").to_numpy()
         seen = week[inspected]
         revealed.append(seen)
@@ -215,8 +228,8 @@ def coverage(cli: Path, history: pd.DataFrame, weeks: list[pd.DataFrame], work: 
     (fitted on the history, before the window)."""
     window = weeks[-EVAL_WEEKS:]
     logger, cand = work / "logger", work / "candidate"
-    fit_bundle(cli, history, logger, logging_policy(share, 1), work)
-    fit_bundle(cli, history, cand, policy("exploit", 1), work, depth=2, trees=40)
+    fit_bundle(cli, history, history, logger, logging_policy(share, 1), work)
+    fit_bundle(cli, history, history, cand, policy("exploit", 1), work, depth=2, trees=40)
     cand_scores = pd.concat([score_week(cli, cand, w, work) for w in window])
     cand_scores.to_csv(work / "cand.csv", index=False)
     truth_rows = pd.concat(window)
@@ -229,10 +242,7 @@ def coverage(cli: Path, history: pd.DataFrame, weeks: list[pd.DataFrame], work: 
         logged = pd.concat([score_week(cli, logger, w, work) for w in window])
         logged.to_csv(work / "dec.csv", index=False)
         inspected = ~logged["reason"].str.startswith("default lane").to_numpy()
-        rows = truth_rows[inspected]
-        pd.DataFrame({"declaration_id": rows[ID],
-                      "result": np.where(rows["y"] == 1, "irregularity", "none")}).to_csv(
-            work / "outcomes.csv", index=False)
+        outcomes(truth_rows[inspected]).to_csv(work / "outcomes.csv", index=False)
         out = crisk(cli, "evaluate", "--decisions", work / "dec.csv", "--outcomes",
                     work / "outcomes.csv", "--candidate", work / "cand.csv",
                     "--bootstrap", 500, "--seed", seed, "--outcome-model", "fraud")

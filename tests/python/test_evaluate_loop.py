@@ -8,6 +8,8 @@ import os
 import re
 from pathlib import Path
 
+import pytest
+
 SOURCE = Path(os.environ.get("CRISK_SOURCE_DIR", Path(__file__).resolve().parents[2]))
 BUNDLE = SOURCE / "models" / "example"
 
@@ -103,7 +105,7 @@ def test_novelty_exploration_in_a_bundle(run_crisk, tmp_path):
     free = [r for r in rows if r["reason"].startswith(("explore", "default"))]
     assert free and all(float(r["propensity"]) > 0 for r in free)
     assert sum(float(r["propensity"]) for r in free) == \
-        __import__("pytest").approx(0.05 * len(rows))
+        pytest.approx(0.05 * len(rows))
     assert any(r["reason"].startswith("explore: drawn for blue") for r in rows)
     assert len({r["propensity"] for r in free}) > 1   # weights differ by count
     doc["explore"]["feature"] = "no_such_feature"
@@ -118,7 +120,6 @@ def test_python_offpolicy_matches_the_command(run_crisk, tmp_path):
     for the same log, and refuses an inspected row with propensity 0 naming it."""
     import numpy as np
     import pandas as pd
-    import pytest
     import crisk
     dec = tmp_path / "dec.csv"
     run_crisk("score", "--bundle", BUNDLE, "--input", BUNDLE / "declarations.csv",
@@ -146,3 +147,154 @@ def test_python_offpolicy_matches_the_command(run_crisk, tmp_path):
     bad.loc[row, "propensity"] = 0.0
     with pytest.raises(crisk.CriskError, match=f"row {row}:"):
         crisk.evaluate_offpolicy(bad, "fraud")
+
+
+def test_fit_from_outcomes_fits_only_the_inspected(run_crisk, tmp_path):
+    """`crisk fit --outcomes --decisions --weights ipw` fits on the inspected declarations
+    alone, labelled by what was found: the fitted schema and the out-of-fold training
+    matrix equal those of `crisk fit --label` over the same declarations with those labels,
+    the matrix adds 1 / propensity as a weight, and every outcome not used is reported
+    by line (an unknown declaration, one the logged policy did not select)."""
+    dec = tmp_path / "dec.csv"
+    run_crisk("score", "--bundle", BUNDLE, "--input", BUNDLE / "declarations.csv",
+              "--output", dec)
+    rows = read_rows(dec)
+    selected = [r for r in rows if not r["reason"].startswith("default lane")]
+    skipped = next(r for r in rows if r["reason"].startswith("default lane"))
+    hit = {r["declaration_id"]: float(r["fraud"]) > 0.5 for r in selected}
+    lines = ["declaration_id,result"]
+    lines += [f"{i},{'critical' if h else 'none'}" for i, h in hit.items()]
+    lines += ["NO-SUCH-ID,none", f"{skipped['declaration_id']},irregularity"]
+    outcomes = tmp_path / "o.csv"
+    outcomes.write_text("\n".join(lines) + "\n")
+    n = len(selected)
+    proc = run_crisk("fit", "--schema", SOURCE / "models" / "schema.json", "--input",
+                     BUNDLE / "declarations.csv", "--outcomes", outcomes, "--decisions", dec,
+                     "--weights", "ipw", "--output", tmp_path / "fitted.json", "--matrix",
+                     tmp_path / "m.csv")
+    assert f"line {n + 2}: declaration NO-SUCH-ID is not in the decisions" in proc.stderr
+    assert f"line {n + 3}: declaration {skipped['declaration_id']} was not selected" \
+        in proc.stderr
+    assert (f"outcomes used: {n}, not used: 2; declarations without an outcome (not "
+            f"inspected, not fitted): {len(rows) - n}") in proc.stderr
+    # The same declarations with the labels in a column, fitted the usual way.
+    with open(BUNDLE / "declarations.csv", newline="") as f:
+        src = list(csv.reader(f))
+    with open(tmp_path / "labelled.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(src[0] + ["label"])
+        w.writerows(r + [int(hit[r[0]])] for r in src[1:] if r[0] in hit)
+    run_crisk("fit", "--schema", SOURCE / "models" / "schema.json", "--input",
+              tmp_path / "labelled.csv", "--label", "label", "--output",
+              tmp_path / "plain.json", "--matrix", tmp_path / "plain.csv")
+    assert (tmp_path / "fitted.json").read_bytes() == (tmp_path / "plain.json").read_bytes()
+    matrix, plain = read_rows(tmp_path / "m.csv"), read_rows(tmp_path / "plain.csv")
+    propensity = {r["declaration_id"]: float(r["propensity"]) for r in selected}
+    assert [r["declaration_id"] for r in matrix] == [r["declaration_id"] for r in plain]
+    for m, p in zip(matrix, plain):
+        assert float(m.pop("weight")) == pytest.approx(1 / propensity[m["declaration_id"]],
+                                                       rel=1e-7)
+        assert m == p
+
+
+def test_fit_from_outcomes_command_line(run_crisk, tmp_path):
+    """--label or --outcomes, one of them; --weights ipw needs the decisions' propensities;
+    outcomes that match no declaration leave nothing to fit: a failed run."""
+    base = ("fit", "--schema", SOURCE / "models" / "schema.json", "--input",
+            BUNDLE / "declarations.csv", "--output", tmp_path / "f.json")
+    (tmp_path / "o.csv").write_text("declaration_id,result\nNO-SUCH-ID,none\n")
+    for extra, what in (((), "--label or --outcomes"),
+                        (("--label", "x", "--outcomes", tmp_path / "o.csv"),
+                         "--label or --outcomes"),
+                        (("--outcomes", tmp_path / "o.csv", "--weights", "ipw"),
+                         "needs --decisions")):
+        proc = run_crisk(*base, *extra, check=False)
+        assert proc.returncode == 2 and what in proc.stderr
+    proc = run_crisk(*base, "--outcomes", tmp_path / "o.csv", check=False)
+    assert proc.returncode == 1 and "nothing to fit" in proc.stderr
+    assert "line 2: declaration NO-SUCH-ID is not among the declarations" in proc.stderr
+    assert not (tmp_path / "f.json").exists()
+
+
+def test_evaluate_from_the_decision_log(run_crisk, tmp_path):
+    """`--decisions LOG` reads the decision log's leaves: with protected ids (--id-key,
+    joined by the keyed hash) it gives what the scored CSV gives; --logged-bundle leaves
+    out, counted and named, the decisions another bundle made in the same log; without
+    it several bundles are a warning with their sizes; a CSV cannot be checked against a
+    bundle, and hashed ids without the key are refused. A candidate's CSV (ids in clear)
+    lines up with the log's hashed ids."""
+    import json
+    import shutil
+    run_crisk("audit", "keygen", "--private", tmp_path / "k.pem", "--public",
+              tmp_path / "k.pub")
+    (tmp_path / "id.key").write_bytes(b"0123456789abcdef-secret")
+    audit = ("--protect-ids", tmp_path / "id.key", "--audit", tmp_path / "log",
+             "--audit-key", tmp_path / "k.pem")
+    dec = tmp_path / "dec.csv"
+    run_crisk("score", "--bundle", BUNDLE, "--input", BUNDLE / "declarations.csv", *audit,
+              "--output", dec)
+    rows = read_rows(dec)
+    lines = ["declaration_id,result"] + [
+        f"{r['declaration_id']},{'irregularity' if float(r['fraud']) > 0.5 else 'none'}"
+        for r in rows if not r["reason"].startswith("default lane")]
+    outcomes = tmp_path / "o.csv"
+    outcomes.write_text("\n".join(lines) + "\n")
+    base = ("evaluate", "--outcomes", outcomes, "--score", "fraud", "--top", 10,
+            "--bootstrap", 50)
+    common = base + ("--candidate", dec, "--candidate-score", "fraud_logistic")
+    want = run_crisk(*common, "--decisions", dec)
+    got = run_crisk(*common, "--decisions", tmp_path / "log", "--id-key", tmp_path / "id.key")
+    assert got.stdout == want.stdout and "outcomes used: " + str(len(lines) - 1) in got.stderr
+    proc = run_crisk(*common, "--decisions", tmp_path / "log", check=False)
+    assert proc.returncode == 1 and "give the same key as --id-key" in proc.stderr
+    proc = run_crisk("evaluate", "--outcomes", outcomes, "--decisions", tmp_path / "log",
+                     "--id-key", tmp_path / "id.key", check=False)
+    assert proc.returncode == 1 and "give --score MODEL" in proc.stderr
+    proc = run_crisk(*common, "--decisions", dec, "--logged-bundle", BUNDLE, check=False)
+    assert proc.returncode == 1 and "names no bundle" in proc.stderr
+    # Another bundle (its policy file differs by a byte) decides the same declarations
+    # into the same log.
+    other = tmp_path / "other"
+    shutil.copytree(BUNDLE, other)
+    doc = json.loads((other / "policy.json").read_text())
+    (other / "policy.json").write_text(json.dumps(doc) + "\n")
+    run_crisk("score", "--bundle", other, "--input", BUNDLE / "declarations.csv", *audit,
+              "--output", tmp_path / "dec2.csv")
+    log = ("--decisions", tmp_path / "log", "--id-key", tmp_path / "id.key")
+    kept = run_crisk(*common, *log, "--logged-bundle", BUNDLE)
+    assert kept.stdout == want.stdout
+    assert (f"{len(rows)} decisions (the first: entry {len(rows)}) were made by another "
+            f"bundle than --logged-bundle's") in kept.stderr
+    mixed = run_crisk(*base, *log).stderr
+    assert re.search(rf"decisions of 2 bundles: \w{{12}}\.\.\. {len(rows)}, \w{{12}}\.\.\. "
+                     rf"{len(rows)}, others 0", mixed)
+
+
+def test_candidate_bundle_scored_by_the_command(run_crisk, tmp_path):
+    """`--bundle CANDIDATE --input DECLARATIONS` scores the logged declarations itself:
+    the same estimates as the candidate's scored CSV; declarations out of the decisions'
+    order are refused naming the row; --bundle needs --input and excludes --candidate."""
+    dec = tmp_path / "dec.csv"
+    run_crisk("score", "--bundle", BUNDLE, "--input", BUNDLE / "declarations.csv",
+              "--output", dec)
+    rows = read_rows(dec)
+    lines = ["declaration_id,result"] + [
+        f"{r['declaration_id']},{'critical' if float(r['fraud']) > 0.5 else 'none'}"
+        for r in rows if not r["reason"].startswith("default lane")]
+    (tmp_path / "o.csv").write_text("\n".join(lines) + "\n")
+    common = ("evaluate", "--decisions", dec, "--outcomes", tmp_path / "o.csv", "--top", 10,
+              "--bootstrap", 50, "--candidate-score", "fraud_logistic")
+    want = run_crisk(*common, "--candidate", dec).stdout
+    assert "candidate:" in want
+    got = run_crisk(*common, "--bundle", BUNDLE, "--input", BUNDLE / "declarations.csv")
+    assert got.stdout == want
+    text = (BUNDLE / "declarations.csv").read_text().splitlines()
+    (tmp_path / "swapped.csv").write_text("\n".join([text[0], text[2], text[1]] + text[3:]))
+    proc = run_crisk(*common, "--bundle", BUNDLE, "--input", tmp_path / "swapped.csv",
+                     check=False)
+    assert proc.returncode == 1 and "declaration 1 (" in proc.stderr \
+        and "is not the decisions' row 1" in proc.stderr
+    for extra in (("--bundle", BUNDLE), ("--bundle", BUNDLE, "--input", dec, "--candidate",
+                                         dec)):
+        proc = run_crisk(*common, *extra, check=False)
+        assert proc.returncode == 2 and "--bundle DIR with --input" in proc.stderr
