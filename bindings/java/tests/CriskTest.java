@@ -207,6 +207,19 @@ public class CriskTest {
     }
 
     @Test
+    public void loadErrorsNameTheFile() throws IOException {
+        Path bad = Files.createTempFile("crisk-not-a-model", ".json");
+        try {
+            Files.write(bad, "{\"learner\": 1".getBytes(StandardCharsets.UTF_8));
+            CriskException e = assertThrows(CriskException.class, () -> Model.load(bad));
+            assertEquals("CRISK_E_FORMAT", e.getErrorName());
+            assertTrue(e.getMessage(), e.getDetail().startsWith(bad + ": "));
+        } finally {
+            Files.delete(bad);
+        }
+    }
+
+    @Test
     public void iterationRange() {
         long iterations = model.info().numIterations();
         PredictOptions all = PredictOptions.builder().iterationRange(0, iterations).build();

@@ -79,10 +79,16 @@ public final class Model implements AutoCloseable {
      *
      * @throws IOException    the file cannot be read
      * @throws CriskException the contents are not a model crisk can score (CRISK_E_FORMAT,
-     *                        CRISK_E_UNSUPPORTED, CRISK_E_LIMIT, ...)
+     *                        CRISK_E_UNSUPPORTED, CRISK_E_LIMIT, ...); its message starts
+     *                        with the path, as the C library's {@code crisk_model_load}'s
      */
     public static Model load(Path path) throws IOException {
-        return fromBytes(Files.readAllBytes(path));
+        byte[] data = Files.readAllBytes(path);
+        try {
+            return fromBytes(data);
+        } catch (CriskException e) {
+            throw new CriskException(e.getCode(), e.getErrorName(), path + ": " + e.getDetail());
+        }
     }
 
     /**
