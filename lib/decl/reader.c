@@ -9,6 +9,7 @@
 
 #include "decl/schema.h"
 #include "common/canon.h"
+#include "common/csv.h"
 #include "common/error.h"
 #include "common/jsonpull.h"
 #include "common/number.h"
@@ -522,8 +523,17 @@ static int next_csv(crisk_decl_reader *r, crisk_batch *batch, double *extras_out
         return 0;
     uint64_t line = crisk_csv_line(r->csv);
     if (rc == CRISK_E_FORMAT || rc == CRISK_E_LIMIT) {
-        r->raw[0] = '\0'; /* an unreadable record has no raw text to leak */
-        rc = reject(r, line, why.message, 0, 0, on_reject, ctx, err);
+        /* Its bytes as read: unsplit, they cannot have their personal fields protected. */
+        if (r->protect)
+            rc = reject_withheld(r, line, why.message, on_reject, ctx, err);
+        else {
+            int cut;
+            const char *bytes = crisk__csv_failed_raw(r->csv, &raw_len, &cut);
+            size_t n = raw_len;
+            raw_len = 0;
+            cut = raw_append(r, &raw_len, bytes, n) || cut;
+            rc = reject(r, line, why.message, raw_len, cut, on_reject, ctx, err);
+        }
         return rc ? rc : 1;
     }
     if (rc < 0) {
