@@ -169,9 +169,10 @@ typedef struct crisk_decl_reject {
     const char *raw;      /* the row's text, cut to max_raw_bytes, invalid UTF-8 bytes
                              and NUL bytes replaced by '?'; NUL-terminated. JSON Lines: the line as
                              read. CSV: the row's fields written back as one CSV record
-                             (quoting normalised); empty for a record whose quoting or
-                             length made it unreadable. Personal fields protected after
-                             crisk_decl_set_protect. */
+                             (quoting normalised); for a record whose quoting or
+                             length made it unreadable, the bytes of its line(s) as read.
+                             Personal fields protected after crisk_decl_set_protect (an
+                             unreadable record's text then withheld, the reason says so). */
     size_t raw_len;
     int truncated;        /* raw was cut */
 } crisk_decl_reject;

@@ -2,7 +2,7 @@
  * common/csv.c — the streaming RFC 4180 reader declared in crisk/reader.h: a byte-at-a-time
  * state machine over a chunk buffer, so a record may span any number of chunks.
  */
-#include "crisk.h"
+#include "common/csv.h"
 
 #include "common/error.h"
 #include "common/grow.h"
@@ -44,6 +44,10 @@ struct crisk_csv_reader {
     size_t record_line;         /* line where the last record started */
     int last;                   /* the byte last returned by next_byte() */
     int skip_line;              /* resync: skip to the next line break before reading */
+    char raw[CRISK__CSV_RAW_BYTES]; /* resync: the bytes of the current line as read */
+    size_t raw_len;
+    size_t raw_from;            /* chunk offset of the current line's bytes not yet in raw */
+    int raw_cut;                /* the line had more bytes than raw holds */
     int failed;                 /* a sticky error: every later call returns it */
     crisk_error failure;
 };
@@ -133,16 +137,40 @@ size_t crisk_csv_line(const crisk_csv_reader *reader)
     return reader ? reader->record_line : 0;
 }
 
+const char *crisk__csv_failed_raw(const crisk_csv_reader *reader, size_t *len, int *cut)
+{
+    *len = reader->raw_len;
+    *cut = reader->raw_cut;
+    return reader->raw;
+}
+
+/* Adds the `n` bytes at `p` to the current line's raw bytes, as many as fit. */
+static void raw_keep(crisk_csv_reader *r, const unsigned char *p, size_t n)
+{
+    size_t room = sizeof r->raw - r->raw_len;
+    r->raw_cut |= n > room;
+    memcpy(r->raw + r->raw_len, p, n < room ? n : room);
+    r->raw_len += n < room ? n : room;
+}
+
+static int skip_rest(crisk_csv_reader *r);
+
 /* Records a failure in the reader (so that later calls repeat it, unless resync recovers
- * from a malformed or over-long record by skipping the rest of its line) and in `err`;
- * returns `code`. */
+ * from a malformed or over-long record by skipping the rest of its line, at once so that
+ * the failed line's bytes are whole) and in `err`; returns `code`. */
 static int fail(crisk_csv_reader *r, crisk_error *err, int code, const char *what)
 {
     crisk__fail(&r->failure, code, "line %zu: %s", r->line, what);
-    if (r->opts.resync && (code == CRISK_E_FORMAT || code == CRISK_E_LIMIT))
+    if (r->opts.resync && (code == CRISK_E_FORMAT || code == CRISK_E_LIMIT)) {
+        raw_keep(r, r->chunk + r->raw_from, r->chunk_pos - r->raw_from);
+        r->raw_from = r->chunk_pos;
         r->skip_line = r->last != '\n' && r->last != BYTE_EOF;
-    else
+        (void)skip_rest(r); /* a read error stays for the next call to report */
+        while (r->raw_len && (r->raw[r->raw_len - 1] == '\n' || r->raw[r->raw_len - 1] == '\r'))
+            r->raw_len--; /* the line break is no part of the line */
+    } else {
         r->failed = 1;
+    }
     if (err)
         *err = r->failure;
     return code;
@@ -152,6 +180,9 @@ static int fail(crisk_csv_reader *r, crisk_error *err, int code, const char *wha
  * `want` bytes or the input ends. Returns 0, or BYTE_ERROR on a read error. */
 static int refill(crisk_csv_reader *r, size_t want)
 {
+    if (r->opts.resync && r->raw_from < r->chunk_len)
+        raw_keep(r, r->chunk + r->raw_from, r->chunk_len - r->raw_from);
+    r->raw_from = 0;
     r->chunk_len = 0;
     r->chunk_pos = 0;
     while (!r->eof && r->chunk_len < want) {
@@ -294,6 +325,25 @@ static int fold_crlf(crisk_csv_reader *r)
     return r->last = '\n';
 }
 
+/* Resync: reads past the rest of the line of a failed record (to LF, CRLF or a lone CR,
+ * the line ends the reader takes), keeping its bytes. Returns 0, or BYTE_ERROR. */
+static int skip_rest(crisk_csv_reader *r)
+{
+    while (r->skip_line) {
+        int c = next_byte(r);
+        if (c == '\r')
+            c = fold_crlf(r);
+        if (c == BYTE_ERROR)
+            return BYTE_ERROR;
+        if (c == '\n')
+            r->line++;
+        r->skip_line = c != '\n' && c != BYTE_EOF;
+    }
+    raw_keep(r, r->chunk + r->raw_from, r->chunk_pos - r->raw_from);
+    r->raw_from = r->chunk_pos;
+    return 0;
+}
+
 /* Fails the current record of a single-line reader on a line break inside quotes: the
  * message names the line, and the line break is counted, so that resync goes on at the
  * next line. Returns CRISK_E_FORMAT. */
@@ -355,14 +405,8 @@ int crisk_csv_next(crisk_csv_reader *r, const char ***fields, size_t *nfields,
     }
     if (!r->started && skip_bom(r) != 0)
         return fail(r, err, CRISK_E_IO, strerror(errno));
-    while (r->skip_line) { /* resync: drop the rest of the line of a failed record */
-        int c = next_byte(r);
-        if (c == BYTE_ERROR)
-            return fail(r, err, CRISK_E_IO, strerror(errno));
-        if (c == '\n')
-            r->line++;
-        r->skip_line = c != '\n' && c != BYTE_EOF;
-    }
+    if (skip_rest(r) != 0)
+        return fail(r, err, CRISK_E_IO, strerror(errno));
     csv_state state = FIELD_START;
     size_t field_start = 0;
     int any = 0; /* the record has a character other than its line break */
@@ -370,6 +414,9 @@ int crisk_csv_next(crisk_csv_reader *r, const char ***fields, size_t *nfields,
     r->rec_len = 0;
     r->nstarts = 0;
     r->record_line = r->line;
+    r->raw_len = 0;
+    r->raw_cut = 0;
+    r->raw_from = r->chunk_pos;
     for (;;) {
         if (state == FIELD_START) {
             int end = fast_field(r);
@@ -406,6 +453,7 @@ int crisk_csv_next(crisk_csv_reader *r, const char ***fields, size_t *nfields,
             r->line++;
             if (!any) { /* an empty line is no record */
                 r->record_line = r->line;
+                r->raw_from = r->chunk_pos;
                 continue;
             }
             rc = end_field(r, field_start, err);

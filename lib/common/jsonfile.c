@@ -24,11 +24,48 @@ int crisk__json_read_file(const char *path, size_t max_bytes, cJSON **out, crisk
     return rc;
 }
 
+size_t crisk__json_find_nul(const char *text, size_t len)
+{
+    size_t open = 0;
+    int in_string = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (text[i] == '"') {
+            in_string = !in_string;
+            open = i;
+        } else if (in_string && text[i] == '\\' && i + 1 < len) {
+            if (len - i >= 6 && memcmp(text + i, "\\u0000", 6) == 0)
+                return open;
+            i++; /* the escaped character, which may be a quote */
+        }
+    }
+    return len;
+}
+
+int crisk__json_refuse_nul(const char *path, const char *data, size_t size, crisk_error *err)
+{
+    size_t at = crisk__json_find_nul(data, size);
+    if (at == size)
+        return 0;
+    size_t line = 1, shown = 0;
+    for (size_t i = 0; i < at; i++)
+        line += data[i] == '\n';
+    while (at + shown + 1 < size && shown < 64 && data[at + shown + 1] != '"')
+        shown += 1 + (data[at + shown + 1] == '\\');
+    if (shown > size - at - 1)
+        shown = size - at - 1;
+    return crisk__fail(err, CRISK_E_FORMAT, "%s: line %zu, byte %zu: the string \"%.*s\" holds "
+                       "\\u0000 (a NUL character), which would cut it short", path, line, at,
+                       (int)shown, data + at + 1);
+}
+
 int crisk__json_parse_text(const char *path, const char *data, size_t size, cJSON **out,
                            crisk_error *err)
 {
     const char *end = NULL;
     *out = NULL;
+    int nul = crisk__json_refuse_nul(path, data, size, err);
+    if (nul)
+        return nul;
     /* cJSON bounds its own nesting (CJSON_NESTING_LIMIT), so hostile depth cannot
      * exhaust the stack here. */
     cJSON *root = cJSON_ParseWithLengthOpts(data, size, &end, 0);

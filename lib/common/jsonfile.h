@@ -16,8 +16,19 @@
 int crisk__json_read_file(const char *path, size_t max_bytes, cJSON **out, crisk_error *err);
 
 /* Parses the `size` bytes at `data` (read from `path`, for messages) as
- * crisk__json_read_file does. */
+ * crisk__json_read_file does. A string holding the escape \u0000 is refused
+ * (CRISK_E_FORMAT naming the line and the string): cJSON decodes it to a NUL byte, and the
+ * C string it gives would silently end there ("IMP\u0000X" read as "IMP"). */
 int crisk__json_parse_text(const char *path, const char *data, size_t size, cJSON **out,
+                           crisk_error *err);
+
+/* Returns the offset of the opening quote of the first string in the `len` bytes of JSON
+ * text at `text` that holds the escape \u0000, or `len` when none does. */
+size_t crisk__json_find_nul(const char *text, size_t len);
+
+/* Returns 0, or CRISK_E_FORMAT naming `path`, the line and the string, when a string of
+ * the `size` bytes of JSON text at `data` holds \u0000 (see crisk__json_parse_text). */
+int crisk__json_refuse_nul(const char *path, const char *data, size_t size,
                            crisk_error *err);
 
 /* Refuses, in JSON object `obj`, a key not in the NULL-terminated `allowed` list or a key

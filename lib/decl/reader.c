@@ -8,6 +8,8 @@
 #include "crisk.h"
 
 #include "decl/schema.h"
+#include "common/canon.h"
+#include "common/csv.h"
 #include "common/error.h"
 #include "common/jsonpull.h"
 #include "common/number.h"
@@ -22,8 +24,6 @@
 #define DEFAULT_MAX_LINE_BYTES ((size_t)1024 * 1024)
 #define DEFAULT_MAX_RAW_BYTES  256
 #define CHUNK_BYTES            ((size_t)64 * 1024)
-/* Room for a double written with %.17g (a personal number in a protected reject). */
-#define NUMBER_TEXT_BYTES      32
 /* Nesting accepted in a JSON line (deeper values are refused; nested values of schema
  * fields are refused at any depth). */
 #define MAX_JSON_DEPTH         64
@@ -203,12 +203,22 @@ static int protects(const crisk_decl_reader *r, long field)
 }
 
 /* Returns what stands for personal value `text` (`len` bytes) in raw text: the protect
- * callback's text in `buf` (CRISK_DECL_PROTECTED_BYTES), or NULL to leave it out. */
+ * callback's text in `buf` (CRISK_DECL_PROTECTED_BYTES), or NULL to leave it out. The
+ * callback is given the value's canonical form (common/canon.h), the text the scored
+ * output protects, so a hash in a reject matches the same id's hash there; a blank value
+ * is left out, and one with no canonical form (the reject's reason, perhaps) is given as
+ * read. */
 static const char *protected_value(const crisk_decl_reader *r, const char *text, size_t len,
                                    char *buf)
 {
     buf[0] = '\0';
-    if (r->protect(r->protect_ctx, text, len, buf) != 0)
+    char *canon = malloc(len ? len : 1), why[CRISK__CANON_WHY_BYTES];
+    size_t canon_len = 0;
+    int as_read = !canon || crisk__canon_code(text, len, canon, &canon_len, why) != 0;
+    int rc = as_read ? r->protect(r->protect_ctx, text, len, buf)
+               : canon_len ? r->protect(r->protect_ctx, canon, canon_len, buf) : 1;
+    free(canon);
+    if (rc != 0)
         return NULL;
     buf[CRISK_DECL_PROTECTED_BYTES - 1] = '\0';
     return buf;
@@ -513,8 +523,17 @@ static int next_csv(crisk_decl_reader *r, crisk_batch *batch, double *extras_out
         return 0;
     uint64_t line = crisk_csv_line(r->csv);
     if (rc == CRISK_E_FORMAT || rc == CRISK_E_LIMIT) {
-        r->raw[0] = '\0'; /* an unreadable record has no raw text to leak */
-        rc = reject(r, line, why.message, 0, 0, on_reject, ctx, err);
+        /* Its bytes as read: unsplit, they cannot have their personal fields protected. */
+        if (r->protect)
+            rc = reject_withheld(r, line, why.message, on_reject, ctx, err);
+        else {
+            int cut;
+            const char *bytes = crisk__csv_failed_raw(r->csv, &raw_len, &cut);
+            size_t n = raw_len;
+            raw_len = 0;
+            cut = raw_append(r, &raw_len, bytes, n) || cut;
+            rc = reject(r, line, why.message, raw_len, cut, on_reject, ctx, err);
+        }
         return rc ? rc : 1;
     }
     if (rc < 0) {
@@ -793,19 +812,30 @@ static int reject_json_protected(crisk_decl_reader *r, cJSON *obj, uint64_t line
                                  const char *reason, crisk_decl_reject_fn on_reject, void *ctx,
                                  crisk_error *err)
 {
-    char buf[CRISK_DECL_PROTECTED_BYTES], number[NUMBER_TEXT_BYTES];
+    char buf[CRISK_DECL_PROTECTED_BYTES];
+    /* A number's literal as written (a 20-digit id stays its digits), which cJSON's tree
+     * has lost, comes from a cursor walking the same members in step. */
+    crisk__jpull c;
+    crisk__jpull_init(&c, r->line, r->line_len, &r->json);
+    (void)crisk__jpull_enter(&c);
     for (cJSON *item = obj->child, *next; item; item = next) {
         next = item->next;
+        const char *k, *literal = NULL;
+        size_t klen, len = 0;
+        if (crisk__jpull_more(&c) && crisk__jpull_key(&c, &k, &klen) == 0) {
+            (void)crisk__jpull_peek(&c);
+            literal = c.p;
+            (void)crisk__jpull_skip(&c);
+            len = (size_t)(c.p - literal);
+        }
         if (!protects(r, find_target(r, item->string ? item->string : "").field)
             || cJSON_IsNull(item))
             continue;
-        const char *text = cJSON_IsString(item) ? item->valuestring : NULL;
-        if (cJSON_IsNumber(item)) {
-            snprintf(number, sizeof number, "%.17g", item->valuedouble);
-            text = number;
-        }
+        const char *text = cJSON_IsString(item) ? item->valuestring
+                         : cJSON_IsNumber(item) ? literal : NULL;
+        len = cJSON_IsString(item) ? strlen(text) : len;
         /* A boolean or nested value (a reject already) is left out whole. */
-        const char *shown = text ? protected_value(r, text, strlen(text), buf) : NULL;
+        const char *shown = text ? protected_value(r, text, len, buf) : NULL;
         cJSON *with = shown ? cJSON_CreateString(shown) : cJSON_CreateNull();
         if (!with)
             return crisk__fail(err, CRISK_E_NOMEM, "line %llu: out of memory",
@@ -832,6 +862,8 @@ static int reject_jsonl_protected(crisk_decl_reader *r, uint64_t line, int reada
                                   const char *reason, crisk_decl_reject_fn on_reject,
                                   void *ctx, crisk_error *err)
 {
+    /* The subset check lets reject_json_protected read number literals with a cursor. */
+    readable = readable && crisk__json_check_text(r->line, r->line_len, MAX_JSON_DEPTH, NULL);
     cJSON *obj = readable ? cJSON_ParseWithLengthOpts(r->line, r->line_len, NULL, 0) : NULL;
     int rc = cJSON_IsObject(obj) ? reject_json_protected(r, obj, line, reason, on_reject, ctx,
                                                          err)

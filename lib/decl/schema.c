@@ -592,6 +592,9 @@ static int parse_schema(const char *path, char *data, size_t size, cJSON **root,
         }
     }
     const char *end = NULL;
+    int nul = crisk__json_refuse_nul(path, data, size, err);
+    if (nul)
+        return nul;
     *root = cJSON_ParseWithLengthOpts(data, size, &end, 0);
     if (!*root) {
         size_t pos = end ? (size_t)(end - data) : 0;

@@ -708,6 +708,13 @@ static int read_line(reader *r, const char *line, size_t len, uint64_t lineno,
                              "than the limit %zu", len, r->opts.max_line_bytes);
         return refused > 0 ? 0 : refused;
     }
+    size_t nul = crisk__json_find_nul(line, len);
+    if (nul < len) {
+        /* cJSON would cut the string at the NUL: "E1\u0000a" and "E1\u0000b" both "E1". */
+        int refused = reject(r, lineno, CRISK_EVENT_MALFORMED, err, "the string at byte %zu "
+                             "holds \\u0000 (a NUL character)", nul);
+        return refused > 0 ? 0 : refused;
+    }
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithLengthOpts(line, len, &end, 0);
     size_t at = end ? (size_t)(end - line) : 0;

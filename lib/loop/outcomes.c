@@ -9,6 +9,7 @@
 #include "common/date.h"
 #include "common/error.h"
 #include "common/grow.h"
+#include "common/jsonfile.h"
 #include "common/strmap.h"
 
 #include <cjson/cJSON.h>
@@ -193,6 +194,11 @@ static int read_csv(crisk_outcomes *o, FILE *f, const char *path, crisk_error *e
 static int json_line(crisk_outcomes *o, size_t line, const char *text, size_t n,
                      crisk_error *err)
 {
+    /* cJSON would cut a string at \u0000: "A\u0000x" would label declaration A. */
+    size_t nul = crisk__json_find_nul(text, n);
+    if (nul < n)
+        return add_reject(o, line, err, "the string at byte %zu holds \\u0000 (a NUL "
+                          "character)", nul);
     cJSON *root = cJSON_ParseWithLength(text, n);
     if (!cJSON_IsObject(root)) {
         cJSON_Delete(root);

@@ -116,6 +116,22 @@ START_TEST(test_outcomes_jsonl)
 }
 END_TEST
 
+/* Issue 15 leftover: an id holding \u0000 is a reject, not the id cut at the NUL (which
+ * would label declaration A with another declaration's outcome). */
+START_TEST(test_outcomes_jsonl_nul)
+{
+    crisk_outcomes *o = NULL;
+    crisk_error err;
+    const char *jsonl = "{\"declaration_id\": \"A\\u0000x\", \"result\": \"critical\"}\n";
+    ck_assert_msg(crisk_outcomes_read(write_temp(jsonl, ".jsonl"), &o, &err) == 0, "%s",
+                  err.message);
+    ck_assert_int_eq(crisk_outcomes_find(o, "A", 1), -1);
+    ck_assert_uint_eq(crisk_outcomes_size(o), 0);
+    check_reject(o, 0, 1, "\\u0000");
+    crisk_outcomes_free(o);
+}
+END_TEST
+
 /* A simulated log: n declarations with a true hit probability rising with a latent
  * risk; the logging policy inspects its top `top` by its own noisy score (propensity 1)
  * and explores the rest uniformly at rate `explore` (Poisson); a candidate scores with
@@ -271,6 +287,7 @@ static Suite *loop_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_outcomes_csv);
     tcase_add_test(tc, test_outcomes_jsonl);
+    tcase_add_test(tc, test_outcomes_jsonl_nul);
     tcase_add_test(tc, test_offpolicy_coverage);
     tcase_add_test(tc, test_offpolicy_support);
     suite_add_tcase(s, tc);

@@ -288,3 +288,28 @@ def test_rejects_protect_personal_fields(fmt, protection, sink, run_crisk, tmp_p
     if sink:  # without the option the rejects carry the ids in clear: the option matters
         run_crisk(*base)
         assert rows[0]["importer_id"] in (tmp_path / sink).read_text()
+
+
+def test_protected_reject_hashes_the_canonical_value(run_crisk, tmp_path):
+    """Issue 15 leftover (b): a personal value in a protected reject is hashed in the one
+    canonical text the scored output hashes (docs/schema.md, "Canonical identifiers"): a
+    JSON number as its literal (a 20-digit id, not %.17g's 1.2345678901234567e+19), a
+    string trimmed and upper-cased; so one id has one hash in both."""
+    key = b"0123456789abcdef-secret"
+    (tmp_path / "id.key").write_bytes(key)
+    rows = read_rows(BUNDLE / "declarations.csv")[:2]
+    rows = [{**{f: r[f] for f in PERSONAL}, **r} for r in rows]  # personal keys first
+    for r in rows:
+        r["importer_id"] = 12345678901234567890
+    rows[0]["declarant_id"] = " " + rows[1]["declarant_id"].lower() + " "
+    rows[0]["net_mass_kg"] = "12;5"
+    path = tmp_path / "in.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    run_crisk("score", "--bundle", BUNDLE, "--input", path, "--state", tmp_path / "s.state",
+              "--protect-ids", tmp_path / "id.key", "--rejects", tmp_path / "rejects.jsonl",
+              "--output", tmp_path / "out.csv")
+    raw = json.loads((tmp_path / "rejects.jsonl").read_text())["raw"]
+    scored = read_rows(tmp_path / "out.csv")[0]
+    for field in PERSONAL:
+        hashed = re.search(f'"{field}":"([0-9a-f]+)"', raw).group(1)
+        assert hashed == scored[field] == keyed(key, str(rows[1][field]).strip().upper())
