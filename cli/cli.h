@@ -423,12 +423,14 @@ typedef int (*cli_labelled_fn)(void *ctx, const crisk_batch *batch, const crisk_
                                crisk_error *err);
 
 /* Reads and scores (with `opts`) every declaration of `run`, whose extra columns are the
- * label and, when `revenue`, the revenue; passes each batch to `each` (when not NULL) and
- * appends a row per declaration, with model `model`'s score, to `*rows` (malloc'd, `*n`
- * of them). Returns 0 or a negative crisk code with `err` filled. */
+ * label when `label` (else every label is NaN) and then, when `revenue`, the revenue;
+ * passes each batch to `each` (when not NULL) and appends a row per declaration, with
+ * model `model`'s score, to `*rows` (malloc'd, `*n` of them). Returns 0 or a negative
+ * crisk code with `err` filled. */
 int cli_score_labelled(const crisk_bundle *bundle, size_t model, cli_decl_run *run,
-                       const crisk_score_options *opts, int revenue, cli_labelled_fn each,
-                       void *ctx, cli_scored **rows, size_t *n, crisk_error *err);
+                       const crisk_score_options *opts, int label, int revenue,
+                       cli_labelled_fn each, void *ctx, cli_scored **rows, size_t *n,
+                       crisk_error *err);
 
 /* Charts for `crisk report` (cli/svg.c), written inline into HTML. */
 
@@ -454,6 +456,39 @@ void cli_svg_lines(FILE *f, const char *id, const char *title, const char *xlabe
 void cli_svg_bars(FILE *f, const char *id, const char *title, const char *const *labels,
                   const double *values, const char *const *notes, size_t n);
 
+/* Labels from officers' outcomes for `crisk report --outcomes` (cli/report_outcomes.c),
+ * joined to the declarations by id as they are scored. */
+typedef struct cli_report_outcomes {
+    const char *path;
+    crisk_outcomes *outcomes;
+    unsigned char *used;   /* per outcome record: a declaration of the input has its id */
+    signed char *found;    /* per declaration, in input order: -1 no outcome (not
+                              inspected), 0 nothing found, 1 an irregularity */
+    size_t *lanes;         /* per declaration: its lane */
+    size_t n, cap, lane_cap;
+    size_t unknown;        /* outcomes of no declaration of the input */
+} cli_report_outcomes;
+
+/* Reads the outcomes file `path` into `o`, reporting each rejected line on stderr.
+ * Returns 0 or CLI_EXIT_FAILURE after reporting. */
+int cli_report_outcomes_open(cli_report_outcomes *o, const char *path);
+
+/* Joins the declarations of a scored batch to the outcomes. Returns 0 or CRISK_E_NOMEM. */
+int cli_report_outcomes_add(cli_report_outcomes *o, const crisk_batch *batch,
+                            const crisk_results *res, crisk_error *err);
+
+/* Reports each outcome of no declaration of the input (with its line), then
+ * "outcomes used: U, lines rejected: J, not in the input: K", on stderr. */
+void cli_report_outcomes_finish(cli_report_outcomes *o);
+
+/* Frees what `o` holds. */
+void cli_report_outcomes_free(cli_report_outcomes *o);
+
+/* Writes the page's section on the outcomes: the share of declarations inspected, and
+ * per lane the declarations, inspected, found and hit rate. */
+void cli_report_outcomes_html(FILE *f, const cli_report_outcomes *o,
+                              const crisk_bundle *bundle, int labels_from_outcomes);
+
 /* What `crisk report` writes as HTML (cli/report_html.c): labelled declarations sorted by
  * score (cli_by_score_desc), the drift counts and the red lane's reason fields. */
 typedef struct cli_report_data {
@@ -464,6 +499,8 @@ typedef struct cli_report_data {
     int revenue;                  /* rows carry revenue */
     const crisk_drift *drift;     /* NULL: the bundle has no reference */
     const size_t *reason_counts;  /* per schema field, over lane 0; NULL: not explained */
+    const cli_report_outcomes *outcomes; /* NULL: no --outcomes */
+    int labels_from_outcomes;     /* rows are the inspected declarations only */
 } cli_report_data;
 
 /* Writes the report page to `f`. */

@@ -92,8 +92,8 @@ static int run(int argc, char **argv)
     crisk_score_options opts;
     crisk_score_options_init(&opts, CRISK_SCORE_OPTIONS_VERSION);
     opts.threads = a.cmd.threads;
-    if (cli_score_labelled(bundle, (size_t)model, &a.cmd.run, &opts, a.revenue != NULL, NULL,
-                           NULL, &rows, &n, &err) != 0) {
+    if (cli_score_labelled(bundle, (size_t)model, &a.cmd.run, &opts, 1, a.revenue != NULL,
+                           NULL, NULL, &rows, &n, &err) != 0) {
         cli_report(a.cmd.run.in.name, err.message);
         goto done;
     }

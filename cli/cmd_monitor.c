@@ -202,7 +202,8 @@ static crisk_drift_item *sorted_items(const crisk_drift *drift, size_t *alerts)
 }
 
 /* Prints and writes the drift of `drift`, judged by --warn and --alert when given, else
- * by the reference's thresholds; returns the exit code (3 on an alert). */
+ * by the reference's thresholds (the policy's when it sets them); returns the exit code
+ * (3 on an alert). */
 static int report(const monitor_args *a, const crisk_reference *ref, crisk_drift *drift)
 {
     double warn = isnan(a->warn_v) ? crisk_reference_warn(ref) : a->warn_v;
@@ -329,7 +330,8 @@ const cli_command cli_cmd_monitor = {
     "         and the share of unseen categories, worst first. Exit status 3 when\n"
     "         an item's PSI reaches the alert threshold, 0 otherwise.\n"
     "  --output F.json   also writes the table as JSON\n"
-    "  --warn, --alert   thresholds (default: the reference's, 0.1 and 0.25)\n"
+    "  --warn, --alert   thresholds (default: the policy's \"monitor\", else the\n"
+    "                    reference's, 0.1 and 0.25 as made)\n"
     "  --state FILE      stream mode: the counts are loaded if FILE exists, the\n"
     "                    input added, the counts saved back\n"
     "  --window N        with a new --state: keep the N most recent declarations\n"

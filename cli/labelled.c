@@ -79,12 +79,13 @@ long cli_pick_model(const crisk_bundle *bundle, const char *name, const char *co
 }
 
 int cli_score_labelled(const crisk_bundle *bundle, size_t model, cli_decl_run *run,
-                       const crisk_score_options *opts, int revenue, cli_labelled_fn each,
-                       void *ctx, cli_scored **rows, size_t *n, crisk_error *err)
+                       const crisk_score_options *opts, int label, int revenue,
+                       cli_labelled_fn each, void *ctx, cli_scored **rows, size_t *n,
+                       crisk_error *err)
 {
     crisk_batch *batch = NULL;
     double *extras = malloc(LABELLED_BATCH_ROWS * 2 * sizeof *extras);
-    size_t cap = 0, nx = revenue ? 2 : 1;
+    size_t cap = 0, nx = (label != 0) + (revenue != 0);
     int rc = extras ? crisk_batch_new(crisk_bundle_schema(bundle), &batch, err)
                     : crisk_error_set(err, CRISK_E_NOMEM, "out of memory for a batch");
     while (rc == 0) {
@@ -105,8 +106,8 @@ int cli_score_labelled(const crisk_bundle *bundle, size_t model, cli_decl_run *r
         for (size_t i = 0; rc == 0 && i < got; i++) {
             cli_scored *s = &(*rows)[*n + i];
             s->score = crisk_results_score(res, i, model);
-            s->label = extras[i * nx];
-            s->revenue = revenue ? extras[i * nx + 1] : 0;
+            s->label = label ? extras[i * nx] : NAN;
+            s->revenue = revenue ? extras[i * nx + nx - 1] : 0;
             s->order = *n + i;
             s->lane = crisk_results_lane(res, i);
         }

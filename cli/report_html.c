@@ -276,6 +276,8 @@ void cli_report_html(FILE *f, const cli_report_data *d)
     fprintf(f, " (%zu, %.0f frauds). Model ranked: ", d->n, c.pos);
     cli_html_text(f, d->model_name);
     fprintf(f, ", AUC %.4f.</p>\n", cli_auc(d->rows, d->n));
+    if (d->outcomes)
+        cli_report_outcomes_html(f, d->outcomes, d->bundle, d->labels_from_outcomes);
     selection_charts(f, d, &c);
     distribution_chart(f, d);
     calibration_chart(f, d);

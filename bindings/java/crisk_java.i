@@ -63,6 +63,8 @@ CRISK_RUN_UNLESS_PENDING(decl_file_read)
 CRISK_RUN_UNLESS_PENDING(decl_file_read_all)
 CRISK_RUN_UNLESS_PENDING(lane_state_load)
 CRISK_RUN_UNLESS_PENDING(crisk_lane_state_save)
+CRISK_RUN_UNLESS_PENDING(drift_load)
+CRISK_RUN_UNLESS_PENDING(crisk_drift_save)
 CRISK_RUN_UNLESS_PENDING(schema_fit)
 CRISK_RUN_UNLESS_PENDING(decl_file_training_matrix)
 CRISK_RUN_UNLESS_PENDING(schema_training_matrix_array)
@@ -555,3 +557,7 @@ size_t crisk_drift_num_items(const crisk_drift *drift);
 int drift_item_values(const crisk_drift *drift, size_t i, double *values, size_t values_len,
                       crisk_error *err);
 const char *drift_item_name(const crisk_drift *drift, size_t i);
+crisk_drift *drift_load(const crisk_reference *reference, const char *path, crisk_error *err);
+int crisk_drift_save(const crisk_drift *drift, const char *path, crisk_error *err);
+%apply int64_t { uint64_t crisk_drift_rows };
+uint64_t crisk_drift_rows(const crisk_drift *drift);

@@ -66,7 +66,8 @@ CRISK_API int crisk_reference_load(const crisk_bundle *bundle, crisk_reference *
 CRISK_API void crisk_reference_free(crisk_reference *reference);
 
 /* Returns the reference's thresholds: PSI at or above `warn` warns, at or above `alert`
- * alerts. Thread-safe. */
+ * alerts; the bundle policy's "monitor" object's when it has one, else the reference
+ * file's (docs/bundle.md). Thread-safe. */
 CRISK_API double crisk_reference_warn(const crisk_reference *reference);
 CRISK_API double crisk_reference_alert(const crisk_reference *reference);
 

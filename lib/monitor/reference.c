@@ -193,6 +193,10 @@ int crisk_reference_load(const crisk_bundle *bundle, crisk_reference **out, cris
     int rc = read_reference(ref, bundle->reference, err);
     if (rc == 0)
         rc = check_complete(ref, err);
+    if (rc == 0 && !isnan(bundle->monitor_warn)) {
+        ref->warn = bundle->monitor_warn;   /* the policy's thresholds rule the file's */
+        ref->alert = bundle->monitor_alert;
+    }
     if (rc) {
         crisk__fail_prefix(err, rc, bundle->reference_path);
         crisk_reference_free(ref);

@@ -7,6 +7,7 @@
 #define _XOPEN_SOURCE 700
 
 #include "policy/bundle_impl.h"
+#include "policy/monitor_policy.h"
 
 #include "decl/fitted.h"
 #include "decl/schema.h"
@@ -248,7 +249,9 @@ static int load_policy_profiles(crisk_bundle *b, const char *dir, const cJSON *m
     char *path = NULL;
     cJSON *root = NULL;
     int rc = read_named(dir, manifest, "policy", max_bytes, &path, &root, err);
-    if (rc == 0 && (rc = crisk__policy_parse(root, &b->policy, err)) != 0)
+    if (rc == 0 && (rc = crisk__policy_parse(root, &b->policy, err)) == 0)
+        rc = crisk__policy_monitor_parse(root, &b->monitor_warn, &b->monitor_alert, err);
+    if (rc)
         crisk__fail_prefix(err, rc, path);
     const char *score = rc == 0 ? crisk__policy_score_model(b->policy) : NULL;
     b->score_model = -1;

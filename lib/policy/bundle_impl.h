@@ -34,6 +34,8 @@ struct crisk_bundle {
     struct cJSON *reference;   /* the manifest's "reference" file, parsed (monitor/ reads
                                   it); NULL when the manifest names none */
     char *reference_path;      /* its path, for messages */
+    double monitor_warn, monitor_alert; /* the policy's "monitor" thresholds, NaN when it
+                                           sets none (they override the reference's) */
     crisk__shap_slot *score_shap; /* the score model's explainer, built by the first call
                                     that asks for reasons (the one thing a loaded bundle
                                     fills in later, atomically) */

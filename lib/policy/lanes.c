@@ -265,7 +265,8 @@ int crisk__policy_parse(const cJSON *root, crisk__policy **out, crisk_error *err
 {
     static const char *const keys[] = {"format", "version", "lanes", "default_lane",
                                        "unscored_lane", "score_model", "thresholds",
-                                       "budget", "stream", "random", "explore", NULL};
+                                       "budget", "stream", "random", "explore", "monitor",
+                                       NULL};
     *out = NULL;
     if (!cJSON_IsObject(root))
         return crisk__fail(err, CRISK_E_FORMAT, "the document is not a JSON object");

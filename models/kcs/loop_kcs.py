@@ -63,10 +63,10 @@ EVAL_WEEKS, REPLICATIONS = 12, 20
 
 
 def crisk(cli: Path, *args) -> str:
-    """Runs `crisk ARGS...` and returns its stdout; exits with its stderr if it fails."""
-    proc = subprocess.run([str(cli), *map(str, args)], capture_output=True, text=True)
+    """Runs `crisk ARGS...` with this stderr (its messages, and its progress when stderr is
+    a terminal) and returns its stdout; exits if it fails."""
+    proc = subprocess.run([str(cli), *map(str, args)], stdout=subprocess.PIPE, text=True)
     if proc.returncode != 0:
-        sys.stderr.write(proc.stderr)
         raise SystemExit(f"crisk {' '.join(map(str, args))} failed ({proc.returncode})")
     return proc.stdout
 

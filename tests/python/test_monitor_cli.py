@@ -222,3 +222,42 @@ def test_a_bad_reference_is_refused_naming_the_place(run_crisk, tmp_path, sample
     proc = run_crisk("monitor", "--bundle", bundle, "--input", sample[0], check=False)
     assert proc.returncode == 1
     assert "reference.json" in proc.stderr and message in proc.stderr, proc.stderr
+
+
+def with_policy_monitor(tmp_path, monitor_object):
+    """A copy of the example bundle whose policy has the "monitor" object given."""
+    bundle = tmp_path / "bundle"
+    shutil.copytree(BUNDLE, bundle)
+    policy = json.loads((bundle / "policy.json").read_text())
+    policy["monitor"] = monitor_object
+    (bundle / "policy.json").write_text(json.dumps(policy))
+    return bundle
+
+
+def test_policy_thresholds_rule_the_reference_and_yield_to_the_command_line(
+        run_crisk, tmp_path, sample):
+    bundle = with_policy_monitor(tmp_path, {"warn": 1e-9, "alert": 1e-9})
+    code, items, report = monitor(run_crisk, tmp_path, sample[0], sample, bundle=bundle)
+    assert (report["warn"], report["alert"]) == (1e-9, 1e-9)
+    assert code == ALERT_EXIT
+    assert alerts(items) == {n for n, i in items.items() if i["psi"] >= 1e-9}
+    # The command line rules the policy.
+    code, items, report = monitor(run_crisk, tmp_path, sample[0], sample, "--warn", "50",
+                                  "--alert", "100", bundle=bundle)
+    assert (report["warn"], report["alert"]) == (50, 100)
+    assert code == 0 and not alerts(items)
+
+
+@pytest.mark.parametrize("monitor_object, message", [
+    ({"warn": 0.3, "alert": 0.2}, "monitor: expected 0 < warn"),
+    ({"warn": 0.1}, "monitor: expected numbers"),
+    ({"warn": 0.1, "alert": 0.2, "page": True}, "monitor: unknown key \"page\""),
+    ([0.1, 0.2], "monitor: expected an object"),
+])
+def test_a_bad_policy_monitor_object_is_refused(run_crisk, tmp_path, sample, monitor_object,
+                                                message):
+    bundle = with_policy_monitor(tmp_path, monitor_object)
+    proc = run_crisk("monitor", "--bundle", bundle, "--input", sample[0],
+                     *events_options(sample), check=False)
+    assert proc.returncode == 1
+    assert "policy.json" in proc.stderr and message in proc.stderr, proc.stderr

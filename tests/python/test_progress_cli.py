@@ -73,9 +73,8 @@ def test_a_pipe_gets_no_progress(run_crisk, tmp_path, sample, command):  # noqa:
     assert not PROGRESS.search(proc.stderr) and "\r" not in proc.stderr, proc.stderr
 
 
-def test_kcs_recipe_passes_progress_on(crisk_cli, tmp_path):
-    """models/kcs/train_kcs.py (on the first rows of each split) run in a terminal shows
-    the progress of the crisk commands it runs."""
+def kcs_slice(tmp_path):
+    """The first rows of each KCS split (test_report_browser's slice) in tmp_path/kcs."""
     from test_report_browser import KCS_DATA, KCS_ROWS
     if not all((KCS_DATA / name).is_file() for name in KCS_ROWS):
         pytest.skip(f"{KCS_DATA}: the KCS dataset is not here (set CRISK_KCS_DIR)")
@@ -84,7 +83,38 @@ def test_kcs_recipe_passes_progress_on(crisk_cli, tmp_path):
     for name, rows in KCS_ROWS.items():
         with open(KCS_DATA / name, newline="") as src:
             (data / name).write_text("".join(line for _, line in zip(range(rows + 1), src)))
-    pane = in_terminal("python3", [ROOT / "models" / "kcs" / "train_kcs.py", data,
-                                   "--crisk", crisk_cli], tmp_path)
+    return data
+
+
+def test_kcs_recipe_passes_progress_on(crisk_cli, tmp_path):
+    """models/kcs/run (on the first rows of each split), the recipe as the README runs it,
+    shows in a terminal the progress of the crisk commands it runs."""
+    pane = in_terminal(ROOT / "models" / "kcs" / "run",
+                       [kcs_slice(tmp_path), "--crisk", crisk_cli], tmp_path)
     assert "EXIT=0" in pane, pane
     assert PROGRESS.search(pane), pane
+
+
+def test_kcs_loop_passes_progress_on(crisk_cli, tmp_path):
+    """models/kcs/loop --smoke, in a terminal, shows the progress of its crisk commands
+    (it used to capture their stderr)."""
+    from test_report_browser import KCS_DATA, KCS_ROWS
+    if not all((KCS_DATA / name).is_file() for name in KCS_ROWS):
+        pytest.skip(f"{KCS_DATA}: the KCS dataset is not here (set CRISK_KCS_DIR)")
+    pane = in_terminal(ROOT / "models" / "kcs" / "loop",
+                       [KCS_DATA, "--crisk", crisk_cli, "--smoke"], tmp_path)
+    assert "EXIT=0" in pane, pane
+    assert PROGRESS.search(pane), pane
+
+
+def test_readme_lists_quiet_for_every_command_with_progress(run_crisk):
+    """README's command-line synopsis gives --quiet to each command that shows progress,
+    as their --help does."""
+    readme = (ROOT / "README.md").read_text()
+    block = readme[readme.index("## Command line"):]
+    block = block[block.index("```"):block.index("```", block.index("```") + 3)]
+    entries = re.split(r"\n(?=crisk )", block)
+    for command in ("score", "fit", "evaluate", "monitor", "report"):
+        assert "--quiet" in run_crisk(command, "--help").stdout
+        entry = next(e for e in entries if e.startswith(f"crisk {command} "))
+        assert "--quiet" in entry, f"README: crisk {command} has no [--quiet]: {entry}"

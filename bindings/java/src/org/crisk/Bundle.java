@@ -359,33 +359,104 @@ public final class Bundle implements AutoCloseable {
                           (h, batch, rejects, eventRejects) -> drift(h, batch));
     }
 
+    /**
+     * As {@link #monitor(List, Events)}, in stream mode: adds the declarations to
+     * {@code state}'s counts and returns the items of all it holds (the window's, or every
+     * declaration added since it was made), as {@code crisk monitor --state FILE} does.
+     *
+     * @throws IllegalArgumentException {@code state} was made by another bundle
+     * @throws IllegalStateException    the bundle or the state is closed
+     */
+    public List<DriftItem> monitor(List<? extends Map<String, String>> records, Events events,
+                                   DriftState state) {
+        Objects.requireNonNull(records, "records");
+        Objects.requireNonNull(state, "state");
+        return withSource(rows(records.size(), Declarations.ofRecords(records, fields)), events,
+                          (h, batch, rejects, eventRejects) ->
+                              DriftState.with(state, this, d -> drift(h, batch, d)));
+    }
+
+    /**
+     * Returns fresh drift counts for stream mode ({@link DriftState}) over the
+     * {@code window} most recent declarations (0: every one added).
+     *
+     * @throws CriskException        the bundle has no reference distributions
+     *                               (CRISK_E_UNSUPPORTED) or they are invalid (CRISK_E_FORMAT)
+     * @throws IllegalStateException the bundle is closed
+     */
+    public DriftState monitorStream(long window) {
+        return monitorStream(ref -> CriskNative.drift_new(ref, window));
+    }
+
+    /**
+     * Returns the drift counts saved at {@code path} ({@link DriftState#save}) when the
+     * file exists (their own window kept), else fresh counts over {@code window}, as
+     * {@code crisk monitor --state FILE --window N} does.
+     *
+     * @throws CriskException        as {@link #monitorStream(long)}; or the file is
+     *                               malformed (CRISK_E_FORMAT) or was saved with another
+     *                               bundle (CRISK_E_INTEGRITY), naming it
+     */
+    public DriftState monitorStream(Path path, long window) {
+        Objects.requireNonNull(path, "path");
+        return Files.exists(path)
+            ? monitorStream(ref -> CriskNative.drift_load(ref, path.toString()))
+            : monitorStream(window);
+    }
+
+    /** Loads the reference and makes counts against it with `counts`. */
+    private DriftState monitorStream(
+            Function<SWIGTYPE_p_crisk_reference, SWIGTYPE_p_crisk_drift> counts) {
+        return new DriftState(this, handle.use(false, h -> {
+            SWIGTYPE_p_crisk_reference ref = CriskNative.reference_load(h);
+            try {
+                return new DriftState.Native(ref, counts.apply(ref));
+            } catch (RuntimeException e) {
+                CriskNative.crisk_reference_free(ref);
+                throw e;
+            }
+        }));
+    }
+
+    /** Runs `call` with the C bundle (for a state whose counts point into it). */
+    <T> T use(Function<SWIGTYPE_p_crisk_bundle, T> call) {
+        return handle.use(false, call);
+    }
+
     /** Scores `batch` and counts it against the bundle's reference; returns the items. */
     private static List<DriftItem> drift(SWIGTYPE_p_crisk_bundle b, SWIGTYPE_p_crisk_batch batch) {
         SWIGTYPE_p_crisk_reference ref = CriskNative.reference_load(b);
         SWIGTYPE_p_crisk_drift d = null;
-        SWIGTYPE_p_crisk_results res = null;
-        SWIGTYPE_p_crisk_lane_state lanes = null;
         try {
             d = CriskNative.drift_new(ref, 0);
-            // Drift needs the scores, not the lanes: a throwaway lane state decides those,
-            // so that a batch too small for the policy's budget shares is still counted.
-            lanes = CriskNative.lane_state_new(b);
-            res = CriskNative.bundle_score_stream(b, batch, 1, null, 0, 0, lanes, 0);
-            CriskNative.crisk_drift_add(d, batch, res);
-            List<DriftItem> items = new ArrayList<>();
-            for (long i = 0; i < CriskNative.crisk_drift_num_items(d); i++)
-                items.add(DriftItem.of(d, i));
-            items.sort(DriftItem::worstFirst);
-            return Collections.unmodifiableList(items);
+            return drift(b, batch, d);
         } finally {
-            if (res != null)
-                CriskNative.crisk_results_free(res);
-            if (lanes != null)
-                CriskNative.crisk_lane_state_free(lanes);
             if (d != null)
                 CriskNative.crisk_drift_free(d);
             CriskNative.crisk_reference_free(ref);
         }
+    }
+
+    /** Scores `batch`, adds it to the counts `d`; returns their items, worst first. */
+    private static List<DriftItem> drift(SWIGTYPE_p_crisk_bundle b, SWIGTYPE_p_crisk_batch batch,
+                                         SWIGTYPE_p_crisk_drift d) {
+        // Drift needs the scores, not the lanes: a throwaway lane state decides those, so
+        // that a batch too small for the policy's budget shares is still counted.
+        SWIGTYPE_p_crisk_lane_state lanes = CriskNative.lane_state_new(b);
+        SWIGTYPE_p_crisk_results res = null;
+        try {
+            res = CriskNative.bundle_score_stream(b, batch, 1, null, 0, 0, lanes, 0);
+            CriskNative.crisk_drift_add(d, batch, res);
+        } finally {
+            if (res != null)
+                CriskNative.crisk_results_free(res);
+            CriskNative.crisk_lane_state_free(lanes);
+        }
+        List<DriftItem> items = new ArrayList<>();
+        for (long i = 0; i < CriskNative.crisk_drift_num_items(d); i++)
+            items.add(DriftItem.of(d, i));
+        items.sort(DriftItem::worstFirst);
+        return Collections.unmodifiableList(items);
     }
 
     /** What is done with a filled batch: the C bundle, the batch, its rejected rows and
