@@ -272,11 +272,38 @@ typedef struct cli_decl_run {
     {"--rejects", &(r)->rejects_path, NULL}, {"--input-format", &(r)->format, NULL}, \
     {"--quiet", NULL, &(r)->quiet}, CLI_EVENT_OPTIONS(&(r)->events)
 
-/* Clears `batch` and reads the next (at most `max_rows`) declarations into it, their
- * extra columns into `extras`, joining their events; `*n` is 0 at the end. Returns 0 or
- * a negative crisk code with `err` filled. */
-int cli_decl_run_next(cli_decl_run *r, const crisk_schema *schema, crisk_batch *batch,
-                      size_t max_rows, double *extras, size_t *n, crisk_error *err);
+/* One batch of declarations read by cli_decl_run_next, with its extra columns. */
+typedef struct cli_batch_slot {
+    crisk_batch *batch;
+    double *extras;      /* num_extras per row, row-major (NULL without extras) */
+    size_t extras_cap;   /* doubles `extras` holds */
+    size_t n;            /* rows in `batch` */
+} cli_batch_slot;
+
+/* The batches a scoring command reads (cli/decl_batches.c): `rows` declarations each, at
+ * least `min_rows` (the bundle's crisk_bundle_min_batch; 1 in stream mode), read one batch
+ * ahead so that a last batch smaller than `min_rows` joins the one before it (a batch then
+ * holds up to max(rows, min_rows) + min_rows - 1): only an input smaller than `min_rows`
+ * as a whole makes a batch the library refuses. */
+typedef struct cli_decl_batches {
+    cli_batch_slot now;    /* the batch cli_decl_run_next read */
+    cli_batch_slot ahead;  /* the next one, read ahead (n = 0: none) */
+    size_t rows, min_rows, num_extras;
+} cli_decl_batches;
+
+/* Prepares `b` for declarations of `bundle` scored with `opts`, `rows` at a time, with
+ * `num_extras` extra columns. Returns 0 or CRISK_E_NOMEM with `err` filled. */
+int cli_decl_batches_init(cli_decl_batches *b, const crisk_bundle *bundle,
+                          const crisk_score_options *opts, size_t rows, size_t num_extras,
+                          crisk_error *err);
+
+/* Frees what `b` holds. */
+void cli_decl_batches_free(cli_decl_batches *b);
+
+/* Reads the next batch of `r` into `b->now` (bad rows to the rejects) and joins its
+ * events; `*n` (= b->now.n) is 0 at the end. Returns 0 or a negative crisk code with
+ * `err` filled. */
+int cli_decl_run_next(cli_decl_run *r, cli_decl_batches *b, size_t *n, crisk_error *err);
 
 /* Shows the progress of `r` (rows read so far; `final`: the last figures). */
 void cli_decl_run_progress(cli_decl_run *r, int final);

@@ -86,23 +86,23 @@ typedef struct monitor_sink {
 static int monitor_all(const crisk_bundle *bundle, cli_decl_cmd *cmd, monitor_sink *sink,
                        crisk_error *err)
 {
-    crisk_batch *batch = NULL;
-    int rc = crisk_batch_new(crisk_bundle_schema(bundle), &batch, err);
     crisk_score_options opts;
     crisk_score_options_init(&opts, CRISK_SCORE_OPTIONS_VERSION);
     opts.threads = cmd->threads;
+    cli_decl_batches batches;
+    int rc = cli_decl_batches_init(&batches, bundle, &opts, MONITOR_BATCH_ROWS, 0, err);
     while (rc == 0) {
         size_t got;
         crisk_results *res = NULL;
-        if ((rc = cli_decl_run_next(&cmd->run, crisk_bundle_schema(bundle), batch,
-                                    MONITOR_BATCH_ROWS, NULL, &got, err)) != 0 || got == 0)
+        if ((rc = cli_decl_run_next(&cmd->run, &batches, &got, err)) != 0 || got == 0)
             break;
+        const crisk_batch *batch = batches.now.batch;
         if ((rc = crisk_bundle_score(bundle, batch, &opts, &res, err)) == 0)
             rc = sink->builder ? crisk_reference_builder_add(sink->builder, batch, res, err)
                                : crisk_drift_add(sink->drift, batch, res, err);
         crisk_results_free(res);
     }
-    crisk_batch_free(batch);
+    cli_decl_batches_free(&batches);
     return rc;
 }
 

@@ -343,13 +343,13 @@ static int score_all(const crisk_bundle *bundle, score_args *a, crisk_lane_state
                      cli_output *output, score_timings *t, crisk_error *err)
 {
     FILE *out = output->f;
-    crisk_batch *batch = NULL;
-    int rc = crisk_batch_new(crisk_bundle_schema(bundle), &batch, err);
     crisk_score_options opts;
     crisk_score_options_init(&opts, CRISK_SCORE_OPTIONS_VERSION);
     opts.threads = a->cmd.threads;
     opts.stream = state;
     opts.explain = a->explain_k;
+    cli_decl_batches batches;
+    int rc = cli_decl_batches_init(&batches, bundle, &opts, a->batch, 0, err);
     char *scratch = NULL;
     size_t cap = 0;
     if (rc == 0 && !a->jsonl_out && write_header(out, bundle, a->explain_k, &a->audit) != 0)
@@ -357,11 +357,11 @@ static int score_all(const crisk_bundle *bundle, score_args *a, crisk_lane_state
     while (rc == 0) {
         size_t n;
         crisk_clock mark = crisk_clock_now();
-        rc = cli_decl_run_next(&a->cmd.run, crisk_bundle_schema(bundle), batch, a->batch,
-                               NULL, &n, err);
+        rc = cli_decl_run_next(&a->cmd.run, &batches, &n, err);
         crisk_clock_lap(&t->read, &mark); /* the events joined count as reading */
         if (rc || n == 0)
             break;
+        const crisk_batch *batch = batches.now.batch;
         crisk_results *res = NULL;
         rc = crisk_bundle_score_timed(bundle, batch, &opts, &res, &t->scoring, err);
         if (rc) {
@@ -392,7 +392,7 @@ static int score_all(const crisk_bundle *bundle, score_args *a, crisk_lane_state
         crisk_clock_lap(&t->output, &mark);
     }
     free(scratch);
-    crisk_batch_free(batch);
+    cli_decl_batches_free(&batches);
     return rc;
 }
 
@@ -483,9 +483,13 @@ const cli_command cli_cmd_score = {
     "  --state FILE      streaming lanes: the state is loaded if FILE exists, and\n"
     "                    saved there at the end (the old one kept as FILE.prev);\n"
     "                    FILE.lock refuses a second run on FILE meanwhile; without\n"
-    "                    it a batch too small for a budget share (share x rows < 1)\n"
-    "                    stops the run\n"
-    "  --batch-rows N    declarations read and scored at a time (default 8192)\n"
+    "                    it the budget applies per batch, and an input too small\n"
+    "                    for a budget share as a whole (share x rows < 1) stops\n"
+    "                    the run\n"
+    "  --batch-rows N    declarations read and scored at a time (default 8192);\n"
+    "                    without --state, at least the smallest batch the budget\n"
+    "                    takes, and a last batch smaller than that joins the one\n"
+    "                    before\n"
     "  --explain K       reason codes: the score model's contributions grouped onto\n"
     "                    declaration fields, the top K per declaration as columns\n"
     "                    reason_1..reason_K \"field=value (+0.42)\" (JSON Lines: a\n"

@@ -1,8 +1,8 @@
 /*
  * decl_run.c — the set-up that `crisk score`, `crisk fit` and `crisk evaluate` share:
  * their common options, the bundle or schema, the declarations file with its rejects and
- * border sensor events, read batch by batch with the events joined, and the arrays that
- * keep a value for every row read.
+ * border sensor events (read in batches by decl_batches.c), and the arrays that keep a
+ * value for every row read.
  */
 #include "cli.h"
 
@@ -99,22 +99,6 @@ void cli_decl_cmd_close(cli_decl_cmd *c)
     cli_events_close(&c->run.events);
     crisk_bundle_free(c->bundle);
     crisk_schema_free(c->own_schema);
-}
-
-/* Clears `batch`, reads up to `max_rows` declarations into it (their extra columns into
- * `extras`, which may be NULL without extras; bad rows to the rejects), stores how many
- * in `*n` (0 at the end of the input) and joins their events. Returns 0 or a negative
- * crisk code with `err` filled. */
-int cli_decl_run_next(cli_decl_run *r, const crisk_schema *schema, crisk_batch *batch,
-                      size_t max_rows, double *extras, size_t *n, crisk_error *err)
-{
-    crisk_batch_clear(batch);
-    int rc = crisk_decl_read(r->in.reader, batch, max_rows, extras, cli_rejects_write,
-                             &r->rejects, n, err);
-    if (rc || *n == 0)
-        return rc;
-    cli_decl_run_progress(r, 0);
-    return cli_events_attach(&r->events, schema, batch, err);
 }
 
 void cli_decl_run_progress(cli_decl_run *r, int final)

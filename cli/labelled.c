@@ -83,18 +83,17 @@ int cli_score_labelled(const crisk_bundle *bundle, size_t model, cli_decl_run *r
                        cli_labelled_fn each, void *ctx, cli_scored **rows, size_t *n,
                        crisk_error *err)
 {
-    crisk_batch *batch = NULL;
-    double *extras = malloc(LABELLED_BATCH_ROWS * 2 * sizeof *extras);
     size_t cap = 0, nx = (label != 0) + (revenue != 0);
-    int rc = extras ? crisk_batch_new(crisk_bundle_schema(bundle), &batch, err)
-                    : crisk_error_set(err, CRISK_E_NOMEM, "out of memory for a batch");
+    cli_decl_batches batches;
+    int rc = cli_decl_batches_init(&batches, bundle, opts, LABELLED_BATCH_ROWS, nx, err);
     while (rc == 0) {
         size_t got;
         crisk_results *res = NULL;
         cli_scored *grown;
-        if ((rc = cli_decl_run_next(run, crisk_bundle_schema(bundle), batch,
-                                    LABELLED_BATCH_ROWS, extras, &got, err)) != 0 || got == 0)
+        if ((rc = cli_decl_run_next(run, &batches, &got, err)) != 0 || got == 0)
             break;
+        const crisk_batch *batch = batches.now.batch;
+        const double *extras = batches.now.extras;
         if (!(grown = cli_grow(*rows, &cap, *n + got, sizeof *grown, LABELLED_BATCH_ROWS,
                                "scores", err))) {
             rc = CRISK_E_NOMEM;
@@ -114,7 +113,6 @@ int cli_score_labelled(const crisk_bundle *bundle, size_t model, cli_decl_run *r
         *n += rc == 0 ? got : 0;
         crisk_results_free(res);
     }
-    crisk_batch_free(batch);
-    free(extras);
+    cli_decl_batches_free(&batches);
     return rc;
 }

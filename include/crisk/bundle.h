@@ -54,6 +54,13 @@ CRISK_API long crisk_bundle_score_model(const crisk_bundle *bundle);
 CRISK_API size_t crisk_bundle_num_lanes(const crisk_bundle *bundle);
 CRISK_API const char *crisk_bundle_lane_name(const crisk_bundle *bundle, size_t i);
 
+/* Returns the smallest batch crisk_bundle_score takes without a streaming state: the
+ * largest ceil(1 / share) of the policy's budget lanes (50 for a share of 0.02; SIZE_MAX
+ * at most), 1 when the policy has no budget, 0 for NULL. A caller reading declarations in
+ * batches keeps every batch at least this large (e.g. a last batch smaller than it joins
+ * the one before, as `crisk score` does), or scores with a lane state. Thread-safe. */
+CRISK_API size_t crisk_bundle_min_batch(const crisk_bundle *bundle);
+
 /* The state of the streaming selection threshold (docs/bundle.md, "Selectivity"): the
  * window of recent scores that recalibrates the threshold so an office's target rates
  * hold when declarations are scored as they arrive. Explicit, so that it is saved and
@@ -132,7 +139,7 @@ CRISK_API int crisk_score_options_init(crisk_score_options *opts, unsigned int v
  * inspection budget, then random selection — recording the reason. Stores a new
  * results object in `*out`. Without a streaming state, a policy with a budget needs a
  * batch of n declarations with share × n >= 1 for every budget lane (50 for a share of
- * 0.02): a smaller batch is refused with CRISK_E_INVALID_ARGUMENT naming the lane and
+ * 0.02; crisk_bundle_min_batch): a smaller batch is refused with CRISK_E_INVALID_ARGUMENT naming the lane and
  * stream mode, since ceil(share × n) would send a whole declaration in n, every one of
  * them when scored one at a time; score such batches with a lane state. Thread-safe for a shared bundle and batch (a streaming state
  * belongs to one call at a time). */

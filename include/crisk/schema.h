@@ -84,6 +84,18 @@ CRISK_API int crisk_batch_append_text(crisk_batch *batch, const char *const *val
                                       const size_t *lengths, uint64_t source_line,
                                       crisk_error *err);
 
+/* Appends rows [first, first + count) of `src` to `batch`, both made for the same schema:
+ * their values as `src` stored them (already validated) and their source lines, in order.
+ * `src` is unchanged and may be `batch` itself. Events joined to `batch` stay joined, and
+ * the appended rows find none of theirs, as for rows appended as text
+ * (crisk_batch_set_events: join the events loaded for the whole batch). Returns 0, or
+ * CRISK_E_INVALID_ARGUMENT (NULL, another schema, rows beyond `src`'s), CRISK_E_NOMEM or
+ * CRISK_E_LIMIT (more than 4 GiB of text in one column), with `batch` then unchanged.
+ * One thread at a time per `batch`; `src` may be read by other threads meanwhile, unless
+ * it is `batch`. */
+CRISK_API int crisk_batch_append_rows(crisk_batch *batch, const crisk_batch *src,
+                                      size_t first, size_t count, crisk_error *err);
+
 /* Returns the source line recorded for row `row` (0 when out of range). */
 CRISK_API uint64_t crisk_batch_source_line(const crisk_batch *batch, size_t row);
 

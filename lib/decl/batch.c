@@ -1,7 +1,8 @@
 /*
  * decl/batch.c — columnar batches of declarations: appending rows given as text, validating
  * each value against its field's type as it is stored, so that a bad row is refused
- * with its field, value and reason instead of being dropped.
+ * with its field, value and reason instead of being dropped; and appending rows of
+ * another batch, already validated.
  */
 #include "common/canon.h"
 #include "common/date.h"
@@ -126,11 +127,13 @@ size_t crisk__batch_value_text(const crisk_batch *b, size_t row, size_t field, c
     return n > 0 ? (size_t)n : 0;
 }
 
-/* Grows every column to hold twice the rows (at least 64). Returns 0 or CRISK_E_NOMEM;
- * arrays already grown stay valid, so a failure leaves the batch usable. */
-static int grow_rows(crisk_batch *b)
+/* Grows every column to hold at least `need` rows (doubling, from 64). Returns 0 or
+ * CRISK_E_NOMEM; arrays already grown stay valid, so a failure leaves the batch usable. */
+static int grow_rows(crisk_batch *b, size_t need)
 {
-    size_t cap = crisk__grow_capacity(b->cap, b->cap + 1, 64);
+    if (need <= b->cap)
+        return 0;
+    size_t cap = crisk__grow_capacity(b->cap, need, 64);
     if (crisk__resize((void **)&b->lines, cap, sizeof *b->lines))
         return CRISK_E_NOMEM;
     for (size_t i = 0; i < b->schema->nfields; i++) {
@@ -278,7 +281,7 @@ int crisk_batch_append_text(crisk_batch *b, const char *const *values, const siz
     if (!b || !values || !lengths)
         return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "batch, values and lengths must not "
                            "be NULL");
-    if (b->rows == b->cap && grow_rows(b))
+    if (grow_rows(b, b->rows + 1))
         return crisk__fail(err, CRISK_E_NOMEM, "out of memory for %zu rows", b->rows + 1);
     const crisk_schema *s = b->schema;
     size_t row = b->rows;
@@ -310,5 +313,72 @@ int crisk_batch_append_text(crisk_batch *b, const char *const *values, const siz
     }
     b->lines[row] = source_line;
     b->rows++;
+    return 0;
+}
+
+/* Makes room in `dst` for `count` more rows and, per text column, the bytes rows
+ * [first, first + count) of `src` take. Returns 0, CRISK_E_NOMEM or CRISK_E_LIMIT (more
+ * than 4 GiB of text in a column); the rows of `dst` are unchanged either way. */
+static int reserve_rows(crisk_batch *dst, const crisk_batch *src, size_t first,
+                        size_t count)
+{
+    if (count > SIZE_MAX - dst->rows || grow_rows(dst, dst->rows + count))
+        return CRISK_E_NOMEM;
+    for (size_t i = 0; i < dst->nfields; i++) {
+        crisk__batch_column *c = &dst->cols[i];
+        size_t bytes = 0;
+        for (size_t r = first; c->text && r < first + count; r++)
+            bytes += src->cols[i].text[r].len == CRISK__TEXT_MISSING ? 0
+                                                                     : src->cols[i].text[r].len;
+        if (c->arena_len + bytes > UINT32_MAX - 1)
+            return CRISK_E_LIMIT;
+        if (bytes && crisk__grow((void **)&c->arena, &c->arena_cap, c->arena_len + bytes, 1,
+                                 4096))
+            return CRISK_E_NOMEM;
+    }
+    return 0;
+}
+
+/* Appends rows [first, first + count) of `src` to `dst`, their values and source lines,
+ * in order; `src` may be `dst` itself (room is made before anything is read). Returns 0
+ * or a negative code with `err` filled, `dst` then unchanged. */
+int crisk_batch_append_rows(crisk_batch *dst, const crisk_batch *src, size_t first,
+                            size_t count, crisk_error *err)
+{
+    if (!dst || !src)
+        return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "batch and src must not be NULL");
+    if (src->schema != dst->schema)
+        return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "the source batch was made for "
+                           "another schema");
+    if (first > src->rows || count > src->rows - first)
+        return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "rows %zu to %zu are beyond the "
+                           "source batch's %zu rows", first, first + count, src->rows);
+    if (count == 0)
+        return 0;
+    int rc = reserve_rows(dst, src, first, count);
+    if (rc)
+        return crisk__fail(err, rc, "appending %zu rows to a batch of %zu: %s", count,
+                           dst->rows, rc == CRISK_E_LIMIT ? "more than 4 GiB of text in one "
+                           "batch column" : "out of memory");
+    size_t base = dst->rows;
+    for (size_t i = 0; i < dst->nfields; i++) {
+        crisk__batch_column *to = &dst->cols[i];
+        const crisk__batch_column *from = &src->cols[i];
+        if (!to->text) {
+            memcpy(to->num + base, from->num + first, count * sizeof *to->num);
+            continue;
+        }
+        for (size_t r = 0; r < count; r++) {
+            crisk__text_span span = from->text[first + r];
+            if (span.len != CRISK__TEXT_MISSING) {
+                memcpy(to->arena + to->arena_len, from->arena + span.off, span.len);
+                span.off = (uint32_t)to->arena_len;
+                to->arena_len += span.len;
+            }
+            to->text[base + r] = span;
+        }
+    }
+    memcpy(dst->lines + base, src->lines + first, count * sizeof *dst->lines);
+    dst->rows += count;
     return 0;
 }

@@ -438,6 +438,11 @@ const char *crisk_bundle_lane_name(const crisk_bundle *b, size_t i)
                                                        : NULL;
 }
 
+size_t crisk_bundle_min_batch(const crisk_bundle *b)
+{
+    return b ? crisk__policy_min_batch(b->policy) : 0;
+}
+
 int crisk_lane_state_new(const crisk_bundle *b, crisk_lane_state **out, crisk_error *err)
 {
     if (!b)

@@ -516,24 +516,42 @@ static int budget_batch(const crisk__policy *p, const float *scores, size_t n,
     return 0;
 }
 
-/* Refuses a batch of `n` declarations too small for a budget share: with share * n < 1 a
- * lane would still take ceil(share * n) = 1, one declaration in n instead of the share
- * (every single declaration scored alone would go to inspection). Only a lane state,
- * which ranks each declaration against the window of those before it, can keep the share
- * for small batches. */
+/* Returns the smallest batch a budget share takes as a share: ceil(1 / share), forgiving
+ * rounding as share_count does (SIZE_MAX when beyond a size_t). Below it share * n < 1,
+ * and a lane would still take ceil(share * n) = 1, one declaration in n instead of the
+ * share (every single declaration scored alone would go to inspection). */
+static size_t share_min_batch(double share)
+{
+    double x = 1 / share;
+    return x >= (double)SIZE_MAX ? SIZE_MAX : share_count(x, 1);
+}
+
+size_t crisk__policy_min_batch(const crisk__policy *p)
+{
+    size_t least = 1;
+    for (size_t j = 0; j < p->num_budget; j++) {
+        size_t need = share_min_batch(p->budget[j].value);
+        least = need > least ? need : least;
+    }
+    return least;
+}
+
+/* Refuses a batch of `n` declarations smaller than a budget share takes
+ * (share_min_batch). Only a lane state, which ranks each declaration against the window
+ * of those before it, can keep the share for small batches. */
 static int budget_batch_fits(const crisk__policy *p, size_t n, crisk_error *err)
 {
     for (size_t j = 0; n && j < p->num_budget; j++) {
         double share = p->budget[j].value;
-        if (share * (double)n < 1 - 1e-9)
+        size_t need = share_min_batch(share);
+        if (n < need)
             return crisk__fail(err, CRISK_E_INVALID_ARGUMENT, "budget: a batch of %zu "
                                "declaration%s is too small for lane \"%s\"'s share %g (it "
                                "needs at least %zu, else one declaration is more than the "
                                "share): score in stream mode with a lane state "
                                "(crisk_score_options.stream; crisk score --state FILE; "
                                "bundle.stream() in Python and Java), or in larger batches",
-                               n, n == 1 ? "" : "s", p->lanes[p->budget[j].lane], share,
-                               share_count(1 / share, 1));
+                               n, n == 1 ? "" : "s", p->lanes[p->budget[j].lane], share, need);
     }
     return 0;
 }

@@ -40,6 +40,11 @@ size_t crisk__policy_num_lanes(const crisk__policy *policy);
  * policy has neither. */
 const char *crisk__policy_score_model(const crisk__policy *policy);
 
+/* Returns the smallest batch the policy's budget takes without a streaming state: the
+ * largest ceil(1 / share) of its budget lanes (SIZE_MAX at most), 1 without a budget.
+ * crisk__lanes_decide refuses a smaller batch. */
+size_t crisk__policy_min_batch(const crisk__policy *policy);
+
 /* Returns the policy's fingerprint: SipHash of a canonical text of every setting, which
  * a saved streaming state carries so that it is never restored under another policy. */
 uint64_t crisk__policy_fingerprint(const crisk__policy *policy);

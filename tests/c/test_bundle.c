@@ -520,6 +520,72 @@ START_TEST(test_missing_values)
 }
 END_TEST
 
+/* Returns a batch of rows [first, first + n) of `src`. */
+static crisk_batch *rows_of(const crisk_batch *src, size_t first, size_t n)
+{
+    crisk_batch *b = NULL;
+    crisk_error err;
+    ck_assert_int_eq(crisk_batch_new(crisk_batch_schema(src), &b, &err), 0);
+    ck_assert_msg(crisk_batch_append_rows(b, src, first, n, &err) == 0, "%s", err.message);
+    return b;
+}
+
+/* Checks that `a` and `b` give the same decision to every declaration. */
+static void same_decisions(const crisk_results *a, const crisk_results *b)
+{
+    ck_assert_uint_eq(crisk_results_size(a), crisk_results_size(b));
+    for (size_t r = 0; r < crisk_results_size(a); r++) {
+        char ra[256], rb[256];
+        ck_assert_int_eq(crisk_results_reason(a, r, ra, sizeof ra),
+                         crisk_results_reason(b, r, rb, sizeof rb));
+        ck_assert_str_eq(ra, rb);
+        ck_assert_uint_eq(crisk_results_lane(a, r), crisk_results_lane(b, r));
+        ck_assert_float_eq(crisk_results_score(a, r, 0), crisk_results_score(b, r, 0));
+    }
+}
+
+/* crisk_bundle_min_batch is the smallest batch crisk_bundle_score takes without a lane
+ * state (one row fewer is refused naming it), 0 for NULL; a batch whose last rows were
+ * appended from another (crisk_batch_append_rows, as `crisk score` joins a small last
+ * batch) is scored as the same rows appended as text. */
+START_TEST(test_min_batch)
+{
+    crisk_bundle *bundle = crisk_test_load_bundle(dir);
+    size_t least = crisk_bundle_min_batch(bundle);
+    ck_assert_uint_eq(crisk_bundle_min_batch(NULL), 0);
+    ck_assert(least > 1 && least < NSCORE);
+    crisk_batch *all = scoring_batch(bundle, 0);
+    crisk_batch *small = rows_of(all, 0, least - 1), *enough = rows_of(all, 0, least);
+    crisk_results *res = NULL, *want = NULL;
+    crisk_error err;
+    ck_assert_int_eq(crisk_bundle_score(bundle, small, NULL, &res, &err),
+                     CRISK_E_INVALID_ARGUMENT);
+    char at_least[64];
+    snprintf(at_least, sizeof at_least, "at least %zu,", least);
+    ck_assert_msg(strstr(err.message, at_least), "%s", err.message);
+    ck_assert_msg(crisk_bundle_score(bundle, enough, NULL, &res, &err) == 0, "%s",
+                  err.message);
+    crisk_results_free(res);
+    /* A head of NSCORE - least + 1 rows joined by a tail of least - 1. */
+    crisk_batch *joined = rows_of(all, 0, NSCORE - least + 1);
+    ck_assert_int_eq(crisk_batch_append_rows(joined, small, 0, least - 1, &err), 0);
+    crisk_batch *text = NULL;
+    ck_assert_int_eq(crisk_batch_new(crisk_bundle_schema(bundle), &text, NULL), 0);
+    for (size_t i = 0; i < NSCORE; i++) /* the same declarations, as text */
+        bundle_decl(text, "S", (int)(i < NSCORE - least + 1 ? i : i - (NSCORE - least + 1)));
+    ck_assert_msg(crisk_bundle_score(bundle, joined, NULL, &res, &err) == 0, "%s",
+                  err.message);
+    ck_assert_msg(crisk_bundle_score(bundle, text, NULL, &want, &err) == 0, "%s", err.message);
+    same_decisions(res, want);
+    crisk_results_free(res);
+    crisk_results_free(want);
+    crisk_batch *batches[] = {all, small, enough, joined, text};
+    for (size_t i = 0; i < 5; i++)
+        crisk_batch_free(batches[i]);
+    crisk_bundle_free(bundle);
+}
+END_TEST
+
 /* What one scoring thread shares and returns. */
 typedef struct score_job {
     const crisk_bundle *bundle;
@@ -584,6 +650,7 @@ static Suite *bundle_suite(void)
     tcase_add_test(tc, test_refusals);
     tcase_add_test(tc, test_symlinks_out_of_the_bundle);
     tcase_add_test(tc, test_missing_values);
+    tcase_add_test(tc, test_min_batch);
     tcase_add_test(tc, test_threads);
     suite_add_tcase(s, tc);
     return s;

@@ -279,6 +279,69 @@ START_TEST(test_small_batch)
 }
 END_TEST
 
+/* Returns the smallest batch crisk__lanes_decide accepts for `p` (searched from 1 up to
+ * `limit`; limit + 1 when none is), from scores it draws itself. */
+static size_t smallest_accepted(const crisk__policy *p, size_t limit)
+{
+    float *scores = malloc(limit * sizeof *scores);
+    crisk__decision *d = malloc(limit * sizeof *d);
+    ck_assert(scores && d);
+    uint64_t seed = 3;
+    for (size_t i = 0; i < limit; i++)
+        scores[i] = next_score(&seed);
+    size_t n = 1;
+    for (; n <= limit; n++) {
+        memset(d, 0, n * sizeof *d);
+        crisk_error err;
+        int rc = crisk__lanes_decide(p, NULL, scores, NULL, NULL, n, d, &err);
+        ck_assert_msg(rc == 0 || rc == CRISK_E_INVALID_ARGUMENT, "%s", err.message);
+        if (rc == 0)
+            break;
+    }
+    free(scores);
+    free(d);
+    return n;
+}
+
+/* crisk__policy_min_batch (behind crisk_bundle_min_batch, which `crisk score` keeps every
+ * batch at) is exactly the smallest batch the budget accepts: the largest ceil(1 / share),
+ * 1 without a budget; a share too small for any batch gives SIZE_MAX, named as such in
+ * the refusal (no overflow in ceil(1 / share)). */
+START_TEST(test_min_batch_is_the_smallest_accepted)
+{
+    const char *budgets[] = {
+        "", "{\"lane\": \"r\", \"share\": 0.02}, {\"lane\": \"y\", \"share\": 0.05}",
+        "{\"lane\": \"r\", \"share\": 0.07}", "{\"lane\": \"y\", \"share\": 0.3333333333333333}",
+        "{\"lane\": \"r\", \"share\": 0.25}, {\"lane\": \"y\", \"share\": 0.003}",
+        "{\"lane\": \"r\", \"share\": 1}", "{\"lane\": \"r\", \"share\": 0.1}"};
+    for (size_t k = 0; k < sizeof budgets / sizeof *budgets; k++) {
+        char text[512];
+        snprintf(text, sizeof text, "{\"format\": \"crisk-policy\", \"version\": 1, "
+                 "\"lanes\": [\"r\", \"y\", \"g\"], \"score_model\": \"m\", "
+                 "\"budget\": [%s]}", budgets[k]);
+        crisk__policy *p = policy(text);
+        size_t least = crisk__policy_min_batch(p);
+        ck_assert_msg(least >= 1 && least <= 1000, "%s: %zu", budgets[k], least);
+        ck_assert_msg(smallest_accepted(p, 1000) == least, "%s: %zu", budgets[k], least);
+        crisk__policy_free(p);
+    }
+    crisk__policy *p = policy("{\"format\": \"crisk-policy\", \"version\": 1, \"lanes\": "
+                              "[\"r\", \"g\"], \"score_model\": \"m\", \"budget\": "
+                              "[{\"lane\": \"r\", \"share\": 1e-300}]}");
+    ck_assert_uint_eq(crisk__policy_min_batch(p), SIZE_MAX);
+    float scores[4] = {0.1f, 0.2f, 0.3f, 0.4f};
+    crisk__decision d[4];
+    memset(d, 0, sizeof d);
+    crisk_error err;
+    ck_assert_int_eq(crisk__lanes_decide(p, NULL, scores, NULL, NULL, 4, d, &err),
+                     CRISK_E_INVALID_ARGUMENT);
+    char least[64];
+    snprintf(least, sizeof least, "at least %zu,", (size_t)SIZE_MAX);
+    ck_assert_msg(strstr(err.message, least), "%s", err.message);
+    crisk__policy_free(p);
+}
+END_TEST
+
 /* The streaming budget against a brute-force recomputation of the window threshold: for
  * each row, the previous <= 50 finite scores, sorted; budget lane j's cut is the
  * ceil(c_j * m)-th largest, c_j the shares summed up to j. */
@@ -711,6 +774,7 @@ static Suite *lanes_suite(void)
     tcase_add_test(tc, test_unscored_lane);
     tcase_add_test(tc, test_budget_count_rounding);
     tcase_add_test(tc, test_small_batch);
+    tcase_add_test(tc, test_min_batch_is_the_smallest_accepted);
     tcase_add_test(tc, test_stream_budget);
     tcase_add_test(tc, test_state_save_load);
     tcase_add_test(tc, test_loaded_window_matches_the_live_one);

@@ -1222,6 +1222,113 @@ START_TEST(threads_share_one_schema_and_batch)
 }
 END_TEST
 
+/* Appends rows [first, first + n) of `rows` as text, row i with source line 100 + i. */
+static void add_lines(crisk_batch *b, const char *const (*rows)[NFIELDS], size_t first,
+                      size_t n)
+{
+    for (size_t i = first; i < first + n; i++) {
+        size_t lens[NFIELDS];
+        for (int f = 0; f < NFIELDS; f++)
+            lens[f] = rows[i][f] ? strlen(rows[i][f]) : 0;
+        crisk_error err;
+        ck_assert_msg(crisk_batch_append_text(b, rows[i], lens, 100 + i, &err) == 0, "%s",
+                      err.message);
+    }
+}
+
+/* Checks that row `ra` of `a` and row `rb` of `b` hold the same values and source line. */
+static void same_row(const crisk_batch *a, size_t ra, const crisk_batch *b, size_t rb)
+{
+    ck_assert_uint_eq(crisk_batch_source_line(a, ra), crisk_batch_source_line(b, rb));
+    for (size_t f = 0; f < NFIELDS; f++) {
+        size_t la = 0, lb = 0;
+        const char *ta = crisk_batch_text(a, ra, f, &la), *tb = crisk_batch_text(b, rb, f, &lb);
+        ck_assert_msg(!ta == !tb && la == lb && (!ta || memcmp(ta, tb, la) == 0),
+                      "row %zu / %zu, field %zu", ra, rb, f);
+        double na = crisk_batch_number(a, ra, f), nb = crisk_batch_number(b, rb, f);
+        ck_assert_msg(memcmp(&na, &nb, sizeof na) == 0, "row %zu / %zu, field %zu", ra, rb, f);
+    }
+}
+
+/* Rows appended from another batch (crisk_batch_append_rows, which `crisk score` uses to
+ * join a last batch too small for the budget to the one before) are the rows appended as
+ * text: the same values, missing ones included, the same source lines, the same features.
+ * A batch may take its own rows (here until its columns grow several times); a range
+ * beyond the source, a batch of another schema and NULL are refused, the target then
+ * unchanged; no rows is no change. */
+START_TEST(rows_append_from_another_batch)
+{
+    static const char *const rows[][NFIELDS] = {
+        {"d1", "2024-02-29", "8517.12 00", "CN", "IMP-1", "12.5", "2.5"},
+        {"d2", NULL, "85", NULL, NULL, "-1", NULL},
+        {"d3", "2023-12-31", NULL, "KR", "IMP-2", NULL, "0"},
+        {"d4", "1970-01-01", "610910", "CN", "IMP-1", "1e6", "3"},
+        {"d5", "2025-06-30", "8703.23", "DE", "IMP-3", "0.25", "0.5"},
+        {"d6", NULL, NULL, NULL, NULL, NULL, NULL}};
+    enum { N = sizeof rows / sizeof *rows, HEAD = 2 };
+    crisk_schema *s = test_schema(), *other = test_schema();
+    crisk_batch *all, *joined, *tail, *part, *self, *foreign;
+    crisk_error err;
+    crisk_batch **made[] = {&all, &joined, &tail, &part, &self, &foreign};
+    for (size_t i = 0; i < 6; i++)
+        ck_assert_int_eq(crisk_batch_new(i == 5 ? other : s, made[i], &err), 0);
+    add_lines(all, rows, 0, N);
+    add_lines(joined, rows, 0, HEAD);
+    add_lines(tail, rows, HEAD, N - HEAD);
+    add_lines(foreign, rows, 0, N);
+    ck_assert_int_eq(crisk_batch_append_rows(joined, tail, 0, N - HEAD, &err), 0);
+    ck_assert_uint_eq(crisk_batch_size(joined), N);
+    ck_assert_uint_eq(crisk_batch_size(tail), N - HEAD);
+    for (size_t r = 0; r < N; r++)
+        same_row(joined, r, all, r);
+    float labels[N] = {1, 0, 0, 1, 0, 0};
+    ck_assert_int_eq(crisk_schema_fit(s, all, labels, N, NULL, &err), 0);
+    float want[N * NFEAT], got[N * NFEAT];
+    ck_assert_int_eq(crisk_schema_features(s, all, want, &err), 0);
+    ck_assert_int_eq(crisk_schema_features(s, joined, got, &err), 0);
+    ck_assert_mem_eq(got, want, sizeof want);
+    /* A range from the middle, after rows of the target's own. */
+    add_lines(part, rows, 5, 1);
+    ck_assert_int_eq(crisk_batch_append_rows(part, all, 1, 3, &err), 0);
+    ck_assert_uint_eq(crisk_batch_size(part), 4);
+    same_row(part, 0, all, 5);
+    for (size_t r = 1; r < 4; r++)
+        same_row(part, r, all, r);
+    /* Its own rows, doubled until past the first capacities of rows (64) and text. */
+    add_lines(self, rows, 0, N);
+    for (int k = 0; k < 9; k++)
+        ck_assert_int_eq(crisk_batch_append_rows(self, self, 0, crisk_batch_size(self), &err),
+                         0);
+    ck_assert_uint_eq(crisk_batch_size(self), (size_t)N << 9);
+    for (size_t r = 0; r < crisk_batch_size(self); r++)
+        same_row(self, r, all, r % N);
+    /* Refusals leave the target as it was. */
+    const struct {
+        crisk_batch *dst, *src;
+        size_t first, count;
+        const char *what;
+    } bad[] = {{part, foreign, 0, 1, "another schema"},
+               {part, all, 4, 3, "beyond the source batch's 6 rows"},
+               {part, all, 7, 0, "beyond"},
+               {part, all, 1, SIZE_MAX, "beyond"},
+               {NULL, all, 0, 1, "must not be NULL"},
+               {part, NULL, 0, 1, "must not be NULL"}};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        ck_assert_int_eq(crisk_batch_append_rows(bad[i].dst, bad[i].src, bad[i].first,
+                                                 bad[i].count, &err),
+                         CRISK_E_INVALID_ARGUMENT);
+        ck_assert_msg(strstr(err.message, bad[i].what), "%s", err.message);
+        ck_assert_uint_eq(crisk_batch_size(part), 4);
+    }
+    ck_assert_int_eq(crisk_batch_append_rows(part, all, N, 0, &err), 0);
+    ck_assert_uint_eq(crisk_batch_size(part), 4);
+    for (size_t i = 0; i < 6; i++)
+        crisk_batch_free(*made[i]);
+    crisk_schema_free(s);
+    crisk_schema_free(other);
+}
+END_TEST
+
 /* Returns the suite. */
 static Suite *schema_suite(void)
 {
@@ -1247,6 +1354,7 @@ static Suite *schema_suite(void)
     tcase_add_test(tc, bad_rows_are_rejected_with_field_value_and_reason);
     tcase_add_test(tc, numbers_parse_exactly);
     tcase_add_test(tc, risk_counts_for_keys_of_every_length);
+    tcase_add_test(tc, rows_append_from_another_batch);
     tcase_set_timeout(tc, 60);
     suite_add_tcase(s, tc);
     return s;
