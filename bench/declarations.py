@@ -13,12 +13,18 @@ directory, and measures on one thread, as medians of --runs runs:
   tables from the fitted schema JSON, applied with `Series.map`); XGBoost `inplace_predict`
   (nthread = 1); lanes by `np.quantile` thresholds (top 5% red, next 5% yellow); end to
   end is the sum of those four, as in issue 3. Writing its lanes (`to_csv`) is shown but
-  not counted.
+  not counted;
+- tight: the tighter analyst's version of the same (issue 19): text columns as
+  categoricals, each risk table one lookup of integer keys over the categories' codes,
+  date parts and HS prefixes computed on the unique values; model and lanes as pandas.
 
-It also checks that the two score the same declarations alike (max |difference|).
+With --threads2 it also runs `crisk score` on two threads against one (wall clock).
+
+It also checks that the pipelines score the same declarations alike (max |difference|).
 
     python3 bench/declarations.py [--crisk build/crisk] [--dataset DIR] [--rows N] [--runs N]
                                   [--trees N] [--keep DIR] [--skip-pandas] [--clock wall|cpu]
+                                  [--threads2]
 
 Both use the same fitted tables; the bench assumes no risk_rate feature sets its own
 smoothing (the KCS schema has none), so the fit's smoothing applies to every rate.
@@ -95,12 +101,13 @@ def children_cpu() -> float:
     return ru.ru_utime + ru.ru_stime
 
 
-def time_crisk(cli: Path, bundle: Path, data: Path, out: Path, clock: str) -> dict[str, float]:
-    """Runs `crisk score --threads 1 --timings` once; returns seconds per stage and 'total'
+def time_crisk(cli: Path, bundle: Path, data: Path, out: Path, clock: str,
+               threads: int = 1) -> dict[str, float]:
+    """Runs `crisk score --threads N --timings` once; returns seconds per stage and 'total'
     on `clock` (wall, or the process's CPU time)."""
     t0, c0 = time.perf_counter(), children_cpu()
     proc = subprocess.run([str(cli), "score", "--bundle", str(bundle), "--input", str(data),
-                           "--output", str(out), "--threads", "1", "--timings"],
+                           "--output", str(out), "--threads", str(threads), "--timings"],
                           capture_output=True, text=True)
     total = time.perf_counter() - t0 if clock == "wall" else children_cpu() - c0
     if proc.returncode != 0:
@@ -157,6 +164,17 @@ class PandasPipeline:
             key = key + "|" + c
         return key
 
+    @staticmethod
+    def feature(df: pd.DataFrame, d: dict) -> np.ndarray:
+        """A numeric feature (number, log1p, ratio), the same in both pipelines."""
+        if d["op"] == "number":
+            return df[d["field"]].to_numpy(np.float64)
+        if d["op"] == "log1p":
+            x = df[d["field"]].to_numpy(np.float64)
+            return np.where(x > -1, np.log1p(np.where(x > -1, x, 0)), np.nan)
+        a, b = df[d["num"]].to_numpy(np.float64), df[d["den"]].to_numpy(np.float64)
+        return np.where(b > 0, a / np.where(b > 0, b, 1), np.nan)
+
     def features(self, df: pd.DataFrame) -> np.ndarray:
         """The model's feature matrix (float32, model column order)."""
         out = {}
@@ -165,14 +183,8 @@ class PandasPipeline:
         for name in self.order:
             d = self.defs[name]
             op = d["op"]
-            if op == "number":
-                v = df[d["field"]].to_numpy(np.float64)
-            elif op == "log1p":
-                x = df[d["field"]].to_numpy(np.float64)
-                v = np.where(x > -1, np.log1p(np.where(x > -1, x, 0)), np.nan)
-            elif op == "ratio":
-                a, b = df[d["num"]].to_numpy(np.float64), df[d["den"]].to_numpy(np.float64)
-                v = np.where(b > 0, a / np.where(b > 0, b, 1), np.nan)
+            if op in ("number", "log1p", "ratio"):
+                v = self.feature(df, d)
             elif op == "date_part":
                 if dates is None:
                     dates = pd.to_datetime(df[d["field"]], format="%Y-%m-%d")
@@ -225,6 +237,95 @@ class PandasPipeline:
         return secs, p
 
 
+class TightPipeline(PandasPipeline):
+    """The tighter analyst's version: text columns read as categoricals, so each risk table
+    is one `map` over the unique keys (taken back by codes), date parts and HS prefixes
+    are computed on the unique values, and the model and lanes are as above."""
+
+    def __init__(self, schema_path: Path, model_path: Path, features: list[str]):
+        """As the column-by-column pipeline, with the tables also keyed by integers."""
+        super().__init__(schema_path, model_path, features)
+        self.code_tables()
+
+    def read(self, path: Path) -> pd.DataFrame:
+        """pd.read_csv with the schema's string, HS code and date fields as text, then as
+        categoricals (read as "category" directly, HS codes lose their leading zeros)."""
+        kinds = ("string", "hs_code", "date")
+        names = [n for n, t in self.fields.items() if t in kinds]
+        df = pd.read_csv(path, dtype={n: str for n in names})
+        return df.astype({n: "category" for n in names})
+
+    @staticmethod
+    def take(values, codes: np.ndarray) -> np.ndarray:
+        """Per row, the value of its category (float64); NaN where the row has none."""
+        out = np.append(np.asarray(values, np.float64), np.nan)
+        return out[codes]   # code -1 (missing) picks the appended NaN
+
+    def part_ids(self, df: pd.DataFrame, part, vocab: pd.Index) -> np.ndarray:
+        """A key part's id per row in the table's vocabulary of that part (-1: not in it,
+        or missing): one map over the column's categories, taken back by codes."""
+        col = df[part["field"] if isinstance(part, dict) else part]
+        cats = col.cat.categories.astype(str)
+        if isinstance(part, dict):
+            cats = cats.str[:part["digits"]]
+        ids = np.append(vocab.get_indexer(cats), -1)
+        return ids[col.cat.codes.to_numpy(np.int64)]
+
+    def lookup(self, df: pd.DataFrame, parts, op: str) -> np.ndarray:
+        """A risk table's value per row: rows' part ids combined into one integer key and
+        looked up among the table's keys (a hash index); a key not in it takes the fill."""
+        vocabs, keys, rates, counts = self.coded[json.dumps(parts)]
+        combined, missing = np.zeros(len(df), np.int64), np.zeros(len(df), bool)
+        for part, vocab in zip(parts, vocabs):
+            ids = self.part_ids(df, part, vocab)
+            combined = combined * len(vocab) + ids
+            missing |= ids < 0
+        at = keys.get_indexer(np.where(missing, -1, combined))
+        values, fill = (counts, 0.0) if op == "risk_count" else (rates, self.prior)
+        return np.where(at >= 0, np.append(values, fill)[at], fill)
+
+    def code_tables(self) -> None:
+        """Each table keyed by integers: per part, its vocabulary; per entry, its parts'
+        ids combined in mixed radix (built once, like the dictionaries above)."""
+        self.coded = {}
+        for spec, (rates, counts) in self.tables.items():
+            texts = list(rates)
+            split = [t.split("|") for t in texts]
+            parts = len(json.loads(spec))
+            vocabs = [pd.Index(sorted({k[i] for k in split})) for i in range(parts)]
+            combined = np.zeros(len(texts), np.int64)
+            for i, vocab in enumerate(vocabs):
+                combined = combined * len(vocab) + vocab.get_indexer([k[i] for k in split])
+            self.coded[spec] = (vocabs, pd.Index(combined),
+                                np.array([rates[t] for t in texts]),
+                                np.array([counts[t] for t in texts]))
+
+    def features(self, df: pd.DataFrame) -> np.ndarray:
+        """The model's feature matrix (float32, model column order)."""
+        out = {}
+        for name in self.order:
+            d = self.defs[name]
+            op = d["op"]
+            if op == "date_part":
+                col = df[d["field"]]
+                dates = pd.to_datetime(col.cat.categories.astype(str), format="%Y-%m-%d")
+                part = dates.month if d["part"] == "month" else dates.day_of_week
+                out[name] = self.take(part, col.cat.codes.to_numpy(np.int64))
+            elif op == "hs_prefix":
+                col = df[d["field"]]
+                prefix = pd.to_numeric(col.cat.categories.astype(str).str[:d["digits"]])
+                out[name] = self.take(prefix, col.cat.codes.to_numpy(np.int64))
+            elif op in ("risk_rate", "risk_count"):
+                out[name] = self.lookup(df, d["keys"], op)
+            elif op == "category":
+                col = df[d["field"]]
+                out[name] = self.take(col.cat.categories.astype(str).map(self.categories[name]),
+                                      col.cat.codes.to_numpy(np.int64))
+            else:
+                out[name] = super().feature(df, d)
+        return np.column_stack([out[n] for n in self.order]).astype(np.float32)
+
+
 def median_runs(fn, runs: int) -> dict[str, float]:
     """Runs `fn` `runs` times; returns the median seconds of each key."""
     results = [fn() for _ in range(runs)]
@@ -243,6 +344,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--keep", type=Path, default=None,
                     help="keep the bundle and input here (reused when present)")
     ap.add_argument("--skip-pandas", action="store_true", help="measure crisk only")
+    ap.add_argument("--threads2", action="store_true",
+                    help="also crisk end to end on two threads against one (wall clock)")
     ap.add_argument("--clock", choices=("wall", "cpu"), default="wall",
                     help="wall time, or CPU time (which a loaded machine does not inflate)")
     args = ap.parse_args(argv)
@@ -257,37 +360,49 @@ def main(argv: list[str] | None = None) -> int:
             write_input(args.dataset, args.rows, data)
         crisk_out, pandas_out = Path(tmp) / "crisk_lanes.csv", Path(tmp) / "pandas_lanes.csv"
         n = args.rows
-        c = median_runs(lambda: time_crisk(args.crisk, bundle, data, crisk_out, args.clock), args.runs)
-        p = None
+        c = median_runs(lambda: time_crisk(args.crisk, bundle, data, crisk_out, args.clock),
+                        args.runs)
+        peers: dict[str, dict[str, float]] = {}
+        diffs: dict[str, float] = {}
         if not args.skip_pandas:
             features = json.loads((bundle / "manifest.json").read_text())["models"][0]["features"]
-            pipe = PandasPipeline(bundle / "schema.json", bundle / "fraud_xgb.json", features)
-            scores = []
-
-            def once():
-                secs, s = pipe.run(data, pandas_out, args.clock)
-                scores.append(s)
-                return secs
-            p = median_runs(once, args.runs)
             ours = pd.read_csv(crisk_out, usecols=["xgboost"])["xgboost"].to_numpy()
-            diff = float(np.max(np.abs(ours - scores[0])))
+            for label, kind in (("pandas", PandasPipeline), ("tight", TightPipeline)):
+                pipe = kind(bundle / "schema.json", bundle / "fraud_xgb.json", features)
+                scores = []
+
+                def once():
+                    secs, s = pipe.run(data, pandas_out, args.clock)
+                    scores.append(s)
+                    return secs
+                peers[label] = median_runs(once, args.runs)
+                diffs[label] = float(np.max(np.abs(ours - scores[0])))
 
         print(f"{n} declarations, 1 thread, median of {args.runs} runs, {args.clock} clock "
-              f"({args.trees} trees, depth 6)")
-        print(f"{'stage':<12}{'crisk rows/s':>14}{'pandas rows/s':>15}{'ratio':>8}")
+              f"({args.trees} trees, depth 6); pandas: column by column, tight: one map per "
+              f"table over categorical codes")
+        head = "".join(f"{k + ' rows/s':>15}{'ratio':>7}" for k in peers)
+        print(f"{'stage':<12}{'crisk rows/s':>14}{head}")
         for s in (*STAGES, "total"):
             label = "end to end" if s == "total" else s
             cr = n / c[s] if c[s] > 0 else float("inf")
             line = f"{label:<12}{cr:>14,.0f}"
-            if p:
+            for k, p in peers.items():
                 pr = n / p[s] if p[s] > 0 else float("inf")
-                note = " (not in e2e)" if s == "output" else ""
-                line += f"{pr:>15,.0f}{cr / pr:>8.2f}{note}"
-            print(line)
+                line += f"{pr:>15,.0f}{cr / pr:>7.2f}"
+            print(line + (" (output: not in end to end)" if s == "output" and peers else ""))
         print(f"crisk seconds: " + ", ".join(f"{k} {v:.3f}" for k, v in c.items()))
-        if p:
-            print(f"pandas seconds: " + ", ".join(f"{k} {v:.3f}" for k, v in p.items()))
-            print(f"max |crisk score - pandas score| = {diff:.3g}")
+        for k, p in peers.items():
+            print(f"{k} seconds: " + ", ".join(f"{s} {v:.3f}" for s, v in p.items()))
+            print(f"max |crisk score - {k} score| = {diffs[k]:.3g}")
+        if args.threads2:
+            # Wall clock: the CPU time of two threads is the sum of both, not what a user waits.
+            one = median_runs(lambda: time_crisk(args.crisk, bundle, data, crisk_out, "wall"),
+                              args.runs)["total"]
+            two = median_runs(lambda: time_crisk(args.crisk, bundle, data, crisk_out, "wall",
+                                                 threads=2), args.runs)["total"]
+            print(f"crisk end to end, wall clock, median of {args.runs}: 1 thread {n / one:,.0f}"
+                  f"/s, 2 threads {n / two:,.0f}/s, 2 / 1 = {one / two:.2f}")
     return 0
 
 

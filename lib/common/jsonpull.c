@@ -279,43 +279,47 @@ static const char *string_end(const char *p, const char *end)
     return NULL;
 }
 
+/* Returns the position after the container whose opening bracket is at `p`, or NULL when
+ * the text ends first. Only strings and brackets matter to where a container ends, so the
+ * loop looks at nothing else: skipping is most of the time of loading a large model. */
+static const char *container_end(const char *p, const char *end)
+{
+    size_t depth = 0;
+    for (; p < end; p++) {
+        char ch = *p;
+        if (ch == '"') {
+            if (!(p = string_end(p, end)))
+                return NULL;
+            p--;
+        } else if (ch == '[' || ch == '{') {
+            depth++;
+        } else if ((ch == ']' || ch == '}') && --depth == 0) {
+            return p + 1;
+        }
+    }
+    return NULL;
+}
+
 /* Skips one value, keeping a count of open brackets instead of recursing. */
 int crisk__jpull_skip(crisk__jpull *c)
 {
     const char *p = skip_ws(c->p, c->end), *end = c->end;
-    size_t depth = 0;
-    const crisk__jspan *known = p < end && (*p == '[' || *p == '{') ? indexed(c->shared, p)
-                                                                   : NULL;
-    if (known) {
-        c->p = known->end;
-        return 0;
-    }
-    do {
-        p = skip_ws(p, end);
-        if (p == end)
+    if (p == end || *p == ']' || *p == '}')
+        return -1;
+    if (*p == '[' || *p == '{') {
+        const crisk__jspan *known = indexed(c->shared, p);
+        if (!(p = known ? known->end : container_end(p, end)))
             return -1;
-        char ch = *p;
-        if (ch == '"') {
-            if (!(p = string_end(p, end)))
-                return -1;
-        } else if (ch == '[' || ch == '{') {
-            depth++;
+    } else if (*p == '"') {
+        if (!(p = string_end(p, end)))
+            return -1;
+    } else {
+        /* A number or literal: at least one byte, so that a stray one cannot stall. */
+        do
             p++;
-        } else if (ch == ']' || ch == '}') {
-            if (depth == 0)
-                return -1;
-            depth--;
-            p++;
-        } else if ((ch == ',' || ch == ':') && depth > 0) {
-            p++;
-        } else {
-            /* A number or literal: at least one byte, so that a stray one cannot stall. */
-            do
-                p++;
-            while (p < end && (is_digit(*p) || (*p >= 'a' && *p <= 'z') || *p == 'E'
-                               || *p == '+' || *p == '-' || *p == '.'));
-        }
-    } while (depth > 0);
+        while (p < end && (is_digit(*p) || (*p >= 'a' && *p <= 'z') || *p == 'E' || *p == '+'
+                           || *p == '-' || *p == '.'));
+    }
     c->p = p;
     return 0;
 }

@@ -40,7 +40,8 @@ static size_t rewrite(const char *text, size_t size, char *out)
     int in_string = 0;
     for (size_t i = 0; i < size; i++) {
         char c = text[i];
-        int k = in_string ? -1 : token_at(text + i, size - i);
+        /* Every token starts with one of these; the test keeps the walk one byte a step. */
+        int k = in_string || (c != 'N' && c != 'I' && c != '-') ? -1 : token_at(text + i, size - i);
         if (k >= 0) {
             size_t n = strlen(nonfinite[k].marker);
             if (out)
