@@ -957,6 +957,7 @@ START_TEST(values_outside_the_valid_range_are_rejected)
     remove(path);
     free(path);
     crisk_schema_free(t);
+    crisk_schema_free(s);
     /* The default date window. */
     ck_assert_int_eq(crisk_batch_new(s = test_schema(), &b, &err), 0);
     expect_reject(b, F_DATE, "0025-03-01", 10, "field \"date\": \"0025-03-01\" is outside "
