@@ -191,4 +191,7 @@ void crisk__tree_iter_done(crisk__tree_iter *it)
 {
     cJSON_Delete(it->owned);
     it->owned = NULL;
+    free(it->shared.buf); /* a tree_param key with escapes decodes there */
+    it->shared.buf = NULL;
+    it->shared.cap = 0;
 }
