@@ -89,6 +89,13 @@ crisk_bundle *cli_load_bundle(const char *dir);
 /* Opens `path` for reading ("-" is stdin). Returns the stream, or NULL after reporting. */
 FILE *cli_open_input(const char *path);
 
+/* Opens the CSV file at `path` (RFC 4180, the reader's defaults) into `*f` and `*r`.
+ * Returns 0, or 1 after reporting (then nothing is left open). */
+int cli_open_csv(const char *path, FILE **f, crisk_csv_reader **r);
+
+/* Returns the index of column `name` among the `n` header `names`, or -1. */
+long cli_csv_column(const char **names, size_t n, const char *name);
+
 /* An output: its stream, and which file it is, so that a failed run removes only a
  * regular file it created itself (never a device, a pipe, a symlink such as /dev/stdout,
  * or a file that was there before). */

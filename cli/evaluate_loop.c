@@ -84,15 +84,6 @@ static int logged_grow(logged *l)
     return 0;
 }
 
-/* Returns the index of column `name` among the `n` header names, or -1. */
-static long column(const char **names, size_t n, const char *name)
-{
-    for (size_t j = 0; j < n; j++)
-        if (strcmp(names[j], name) == 0)
-            return (long)j;
-    return -1;
-}
-
 /* Parses a number cell; empty is NaN. Returns 0, or -1 when it is not a number. */
 static int number(const char *s, double *out)
 {
@@ -112,25 +103,21 @@ static int number(const char *s, double *out)
 static int read_scores(const char *path, const char *score, const char *model, int first,
                        const id_key *key, logged *l)
 {
-    FILE *f = fopen(path, "rb");
-    crisk_csv_reader *r = NULL;
+    FILE *f;
+    crisk_csv_reader *r;
     crisk_error err;
-    if (!f || crisk_csv_open(f, NULL, &r, &err) != 0) {
-        cli_report(path, f ? err.message : "cannot open");
-        if (f)
-            fclose(f);
+    if (cli_open_csv(path, &f, &r) != 0)
         return 1;
-    }
     const char **v;
     size_t nv, row = 0;
     long cs = -1, cp = -1, cl = -1, cr = -1, cm = -1;
     int rc = crisk_csv_next(r, &v, &nv, &err) == 1 ? 0 : 1;
     if (rc == 0) {
-        cs = score ? column(v, nv, score) : (nv > 1 ? 1 : -1);
-        cp = column(v, nv, "propensity");
-        cl = column(v, nv, "lane");
-        cr = column(v, nv, "reason");
-        cm = model ? column(v, nv, model) : -1;
+        cs = score ? cli_csv_column(v, nv, score) : (nv > 1 ? 1 : -1);
+        cp = cli_csv_column(v, nv, "propensity");
+        cl = cli_csv_column(v, nv, "lane");
+        cr = cli_csv_column(v, nv, "reason");
+        cm = model ? cli_csv_column(v, nv, model) : -1;
         if (cs < 0 || (first && (cp < 0 || cl < 0 || cr < 0 || (model && cm < 0)))) {
             cli_report(path, first ? "line 1: the header needs the score and model columns, "
                                      "propensity, lane and reason (a crisk score output)"

@@ -1,7 +1,8 @@
 /*
  * files.c — the command's input and output streams: opening an input ("-" is stdin) or an
  * output (none: stdout), delivering what was written so far, finishing an output with its
- * write errors reported, and removing a failed run's output only when the run created it.
+ * write errors reported, and removing a failed run's output only when the run created it;
+ * opening a CSV file of earlier output (decisions) and finding its columns.
  */
 #include "cli.h"
 
@@ -20,6 +21,31 @@ FILE *cli_open_input(const char *path)
     if (!f)
         cli_report(path, strerror(errno));
     return f;
+}
+
+int cli_open_csv(const char *path, FILE **f, crisk_csv_reader **r)
+{
+    crisk_error err;
+    *r = NULL;
+    if (!(*f = fopen(path, "rb"))) {
+        cli_report(path, strerror(errno));
+        return 1;
+    }
+    if (crisk_csv_open(*f, NULL, r, &err) != 0) {
+        cli_report(path, err.message);
+        fclose(*f);
+        *f = NULL;
+        return 1;
+    }
+    return 0;
+}
+
+long cli_csv_column(const char **names, size_t n, const char *name)
+{
+    for (size_t j = 0; j < n; j++)
+        if (strcmp(names[j], name) == 0)
+            return (long)j;
+    return -1;
 }
 
 int cli_output_open(cli_output *o, const char *path)

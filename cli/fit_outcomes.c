@@ -16,37 +16,24 @@ int cli_decision_selected(const char *reason)
     return strncmp(reason, "default lane ", 13) != 0;
 }
 
-/* Returns the index of column `name` among the `n` header names, or -1. */
-static long header_column(const char **names, size_t n, const char *name)
-{
-    for (size_t j = 0; j < n; j++)
-        if (strcmp(names[j], name) == 0)
-            return (long)j;
-    return -1;
-}
-
 /* Records, per outcome, the propensity its declaration had under the logged policy
  * (from `crisk score`'s output at `path`), or -1 when the policy did not select it
  * (reported: its outcome is not used, since its chance of inspection is not the logged
  * one). Returns 0, or 1 after reporting. */
 static int read_decisions(cli_fit_labels *l, const char *path, const char *outcomes_path)
 {
-    FILE *f = fopen(path, "rb");
-    crisk_csv_reader *r = NULL;
+    FILE *f;
+    crisk_csv_reader *r;
     crisk_error err;
-    if (!f || crisk_csv_open(f, NULL, &r, &err) != 0) {
-        cli_report(path, f ? err.message : "cannot open");
-        if (f)
-            fclose(f);
+    if (cli_open_csv(path, &f, &r) != 0)
         return 1;
-    }
     const char **v;
     size_t nv;
     long cp = -1, cr = -1;
     int got = crisk_csv_next(r, &v, &nv, &err), rc = 0;
     if (got == 1) {
-        cp = header_column(v, nv, "propensity");
-        cr = header_column(v, nv, "reason");
+        cp = cli_csv_column(v, nv, "propensity");
+        cr = cli_csv_column(v, nv, "reason");
     }
     if (got != 1 || cp < 0 || cr < 0) {
         cli_report(path, "line 1: the header needs propensity and reason (a crisk score "
