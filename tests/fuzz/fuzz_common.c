@@ -6,6 +6,7 @@
 
 #include "common/file.h"
 #include "engine/engine.h"
+#include "import/import.h"
 #include "model/model.h"
 
 #include <cjson/cJSON.h>
@@ -105,6 +106,18 @@ void fuzz_finish_import(crisk_model *model, int rc, const crisk_load_options *op
         return;
     }
     fuzz_score_and_free(model);
+}
+
+int fuzz_import_xgboost(const cJSON *root, const crisk__tree_source *trees,
+                        const crisk_load_options *opts)
+{
+    crisk_error err;
+    crisk_model *m = crisk__model_new();
+    if (!m)
+        abort();
+    int rc = crisk__import_xgboost(root, trees, &opts->limits, m, &err);
+    fuzz_finish_import(m, rc, opts, &err);
+    return rc;
 }
 
 /* ---- files and fixtures -------------------------------------------------------------- */

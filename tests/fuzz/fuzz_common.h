@@ -38,6 +38,14 @@ void fuzz_score_and_free(crisk_model *model);
 void fuzz_finish_import(crisk_model *model, int rc, const crisk_load_options *opts,
                         crisk_error *err);
 
+struct cJSON;
+struct crisk__tree_source;
+
+/* Imports the XGBoost document `root` (its trees read from `trees`, or from `root` when
+ * NULL) and finishes it with fuzz_finish_import(); returns the importer's code. */
+int fuzz_import_xgboost(const struct cJSON *root, const struct crisk__tree_source *trees,
+                        const crisk_load_options *opts);
+
 /* Writes `size` bytes at `data` to a new temporary file made from the mkstemp template
  * `path` (which receives its name). Aborts on failure (the harness's, not a finding). */
 void fuzz_write_temp(const uint8_t *data, size_t size, char *path);

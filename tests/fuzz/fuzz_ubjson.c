@@ -8,23 +8,8 @@
 #include "fuzz_common.h"
 
 #include "import/import.h"
-#include "model/model.h"
 
 #include <stdlib.h>
-
-/* Imports `root` (with `trees`, or NULL) and scores what loads; returns the import's
- * code. */
-static int import_and_score(const cJSON *root, const crisk__tree_source *trees,
-                            const crisk_load_options *opts)
-{
-    crisk_error err;
-    crisk_model *m = crisk__model_new();
-    if (!m)
-        abort();
-    int rc = crisk__import_xgboost(root, trees, &opts->limits, m, &err);
-    fuzz_finish_import(m, rc, opts, &err);
-    return rc;
-}
 
 /* Decodes `data` as UBJSON both ways, imports it as an XGBoost model and scores what
  * loads. Always returns 0. */
@@ -38,14 +23,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (whole)
         fuzz_check_failure(whole, &err);
     else
-        whole = import_and_score(root, NULL, &opts);
+        whole = fuzz_import_xgboost(root, NULL, &opts);
     cJSON_Delete(root);
     crisk__tree_source trees;
     int split = crisk__ubjson_split(data, size, &opts.limits, &root, &trees, &err);
     if (split)
         fuzz_check_failure(split, &err);
     else
-        split = import_and_score(root, trees.ubjson ? &trees : NULL, &opts);
+        split = fuzz_import_xgboost(root, trees.ubjson ? &trees : NULL, &opts);
     cJSON_Delete(root);
     if (split != whole)
         abort(); /* decoding the trees one at a time changes nothing */

@@ -8,23 +8,8 @@
 #include "fuzz_common.h"
 
 #include "import/import.h"
-#include "model/model.h"
 
 #include <stdlib.h>
-
-/* Imports `root` (with `trees`, or NULL) and scores what loads; returns the import's
- * code. */
-static int import_and_score(const cJSON *root, const crisk__tree_source *trees,
-                            const crisk_load_options *opts)
-{
-    crisk_error err;
-    crisk_model *m = crisk__model_new();
-    if (!m)
-        abort();
-    int rc = crisk__import_xgboost(root, trees, &opts->limits, m, &err);
-    fuzz_finish_import(m, rc, opts, &err);
-    return rc;
-}
 
 /* Imports `data` as XGBoost JSON both ways and scores what loads. Always returns 0. */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -42,11 +27,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *json = text ? text : (const char *)data;
     size_t json_size = text ? text_size : size;
     cJSON *root = cJSON_ParseWithLength(json, json_size);
-    int whole = root ? import_and_score(root, NULL, &opts) : 0;
+    int whole = root ? fuzz_import_xgboost(root, NULL, &opts) : 0;
     cJSON_Delete(root);
     crisk__tree_source trees;
     rc = crisk__xgboost_split(json, json_size, &root, &trees, &err);
-    if (rc == 0 && import_and_score(root, &trees, &opts) != whole)
+    if (rc == 0 && fuzz_import_xgboost(root, &trees, &opts) != whole)
         abort(); /* text the in-place path takes is text cJSON takes, with the same result */
     if (rc < 0)
         fuzz_check_failure(rc, &err);
