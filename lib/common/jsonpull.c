@@ -447,42 +447,110 @@ int crisk__jpull_key(crisk__jpull *c, const char **s, size_t *len)
     return 0;
 }
 
-/* Reads a number: whole numbers of up to 15 digits exactly by integer arithmetic (they
- * are most numbers of a fitted schema), others by strtod under the C locale (uselocale),
- * which rounds correctly, as cJSON's strtod does under a '.' locale. */
-int crisk__jpull_number(crisk__jpull *c, double *out)
+/* Powers of ten a double holds exactly. */
+static const double exact_pow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                     1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                     1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
+/* Returns 1 for a byte strtod could take as part of a number. */
+static int in_number(char ch)
 {
-    if (crisk__jpull_peek(c) != CRISK__J_NUMBER)
-        return -1;
-    const char *p = c->p, *q = p + (*p == '-');
-    uint64_t v = 0;
-    const char *digits = q;
-    while (q < c->end && is_digit(*q))
-        v = v * 10 + (uint64_t)(*q++ - '0');
-    size_t nd = (size_t)(q - digits);
-    int plain = nd > 0 && nd <= 15
-                && !(q < c->end && (*q == '.' || *q == 'e' || *q == 'E'));
-    if (plain) {
-        *out = *p == '-' ? -(double)v : (double)v;
-        c->p = q;
-        return 0;
+    return is_digit(ch) || ch == '.' || ch == 'e' || ch == 'E' || ch == '+' || ch == '-';
+}
+
+/* Reads the number at `p` when it is exact by Clinger's fast path: at most 19 significant
+ * digits making an integer m <= 2^53, scaled by 10^e with |e| <= 22, so that one correctly
+ * rounded multiply or divide of two exact doubles is the correctly rounded value strtod
+ * gives. Returns the position after it, or NULL for any other number (and for text that
+ * goes on with a byte of a number, which the caller leaves to strtod too). */
+static const char *exact_number(const char *p, const char *end, double *out)
+{
+    int neg = p < end && *p == '-', sig = 0;
+    uint64_t m = 0;
+    long e10 = 0;
+    p += neg;
+    const char *digits = p;
+    for (; p < end && is_digit(*p); p++, sig += m != 0) {
+        if (sig == 19)
+            return NULL;
+        m = m * 10 + (uint64_t)(*p - '0');
     }
-    while (q < c->end && (is_digit(*q) || *q == '.' || *q == 'e' || *q == 'E' || *q == '+'
-                          || *q == '-'))
+    if (p < end && *p == '.')
+        for (p++; p < end && is_digit(*p); p++, sig += m != 0, e10--) {
+            if (sig == 19)
+                return NULL;
+            m = m * 10 + (uint64_t)(*p - '0');
+        }
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        int eneg = ++p < end && *p == '-';
+        long e = 0;
+        p += p < end && (*p == '-' || *p == '+');
+        for (; p < end && is_digit(*p); p++)
+            if (e < 100000)
+                e = e * 10 + (*p - '0');
+        e10 += eneg ? -e : e;
+    }
+    if (p == digits || (p < end && in_number(*p)) || m > ((uint64_t)1 << 53)
+        || (m != 0 && (e10 < -22 || e10 > 22)))
+        return NULL;
+    double v = m == 0 ? 0.0 : e10 < 0 ? (double)m / exact_pow10[-e10] : (double)m * exact_pow10[e10];
+    *out = neg ? -v : v;
+    return p;
+}
+
+/* Reads the number at `p` by strtod under the C locale (uselocale), which rounds
+ * correctly, as cJSON's strtod does under a '.' locale. Returns the position after it, or
+ * NULL when strtod does not take all of its bytes. */
+static const char *strtod_number(const crisk__jshared *sh, const char *p, const char *end,
+                                 double *out)
+{
+    const char *q = p;
+    while (q < end && in_number(*q))
         q++;
     char buf[MAX_NUMBER_CHARS + 1], *stop;
     size_t n = (size_t)(q - p);
     if (n > MAX_NUMBER_CHARS)
-        return -1;
+        return NULL;
     memcpy(buf, p, n);
     buf[n] = '\0';
-    locale_t old = uselocale(c->shared->c_locale);
+    locale_t old = uselocale(sh->c_locale);
     *out = strtod(buf, &stop);
     uselocale(old);
-    if (stop != buf + n)
+    return stop == buf + n ? q : NULL;
+}
+
+/* Reads a number: exactly by integer arithmetic when Clinger's fast path holds (most
+ * numbers of a model or a fitted schema), else by strtod. */
+int crisk__jpull_number(crisk__jpull *c, double *out)
+{
+    if (crisk__jpull_peek(c) != CRISK__J_NUMBER)
+        return -1;
+    const char *q = exact_number(c->p, c->end, out);
+    if (!q && !(q = strtod_number(c->shared, c->p, c->end, out)))
         return -1;
     c->p = q;
     return 0;
+}
+
+/* Reads the run of numbers at the cursor, inside an array, into `out`. */
+size_t crisk__jpull_numbers(crisk__jpull *c, double *out, size_t cap)
+{
+    const char *p = c->p, *end = c->end;
+    size_t n = 0;
+    while (n < cap) {
+        const char *q = skip_ws(p, end);
+        if (q < end && *q == ',')
+            q = skip_ws(q + 1, end);
+        if (q == end || !(*q == '-' || is_digit(*q)))
+            break;
+        const char *after = exact_number(q, end, &out[n]);
+        if (!after && !(after = strtod_number(c->shared, q, end, &out[n])))
+            break;
+        n++;
+        p = after;
+    }
+    c->p = p;
+    return n;
 }
 
 /* Moves past an object member's key and its ':' without decoding the key. Returns 0, or

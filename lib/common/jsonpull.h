@@ -95,9 +95,16 @@ int crisk__jpull_string(crisk__jpull *c, const char **s, size_t *len);
 /* Reads an object member's key and the ':' after it, as crisk__jpull_string. */
 int crisk__jpull_key(crisk__jpull *c, const char **s, size_t *len);
 
-/* Reads the number at the cursor into `*out`, exactly as strtod would. Returns 0, or -1
- * when there is no number. */
+/* Reads the number at the cursor into `*out`, exactly as strtod would (under the C
+ * locale, `shared`'s c_locale, needed only for the numbers beyond Clinger's fast path).
+ * Returns 0, or -1 when there is no number. */
 int crisk__jpull_number(crisk__jpull *c, double *out);
+
+/* Inside an array (after crisk__jpull_enter or an item), reads the numbers that follow,
+ * at most `cap` of them, into `out`, each exactly as crisk__jpull_number would; stops
+ * before anything else (another kind of item, the end of the array). Returns how many it
+ * read. For arrays of numbers, at a fraction of an item-by-item read's calls. */
+size_t crisk__jpull_numbers(crisk__jpull *c, double *out, size_t cap);
 
 /* Counts the items of the array or object at the cursor (not moving it). */
 size_t crisk__jpull_count(const crisk__jpull *c);

@@ -13,17 +13,19 @@
 #include "model/model.h"
 
 #include "common/jsonpull.h"
+#include "import/jvalue.h"
 
 #include <cjson/cJSON.h>
 
 /* The trees of a gbtree model: the items of a parsed trees array (`array`), or the text of
- * one (`text`, `len` bytes), whose trees are parsed one at a time. */
+ * one (`text`, `len` bytes) with the index of its document's containers, read in place. */
 typedef struct crisk__tree_source {
     const cJSON *array;
     const char *text;
     const unsigned char *ubjson;       /* or the UBJSON of one (`len` bytes) */
     size_t len;
     const crisk_load_limits *limits;   /* for UBJSON */
+    crisk__jindex index;               /* for text; crisk__tree_source_done frees it */
 } crisk__tree_source;
 
 /* A UBJSON array read one element at a time (crisk__ubjson_items_*). */
@@ -44,27 +46,29 @@ typedef struct crisk__tree_iter {
     crisk__ubjson_items items;
     int failed;          /* the code of a UBJSON array that did not open, or 0 */
     cJSON *owned;
-    int params_only;
+    crisk__jvalue tree;
 } crisk__tree_iter;
 
 /* Stores the number of trees of `s` in `*n`. Returns 0, or an error of a UBJSON array. */
 int crisk__tree_source_count(const crisk__tree_source *s, size_t *n, crisk_error *err);
 
-/* Starts `it` at the first tree of `s`; crisk__tree_iter_done frees what it holds. With
- * `params_only`, a tree read from text holds only its tree_param member (enough for the
- * node counts, at a fraction of the cost). */
-void crisk__tree_iter_init(crisk__tree_iter *it, const crisk__tree_source *s, int params_only);
+/* Frees what `s` holds (not the text or tree it reads). */
+void crisk__tree_source_done(crisk__tree_source *s);
+
+/* Starts `it` at the first tree of `s`; crisk__tree_iter_done frees what it holds. Returns
+ * 0 or CRISK_E_NOMEM. */
+int crisk__tree_iter_init(crisk__tree_iter *it, const crisk__tree_source *s, crisk_error *err);
 
 /* Stores the next tree in `*tree` (NULL after the last). Returns 0, or CRISK_E_NOMEM /
  * CRISK_E_FORMAT. */
-int crisk__tree_iter_next(crisk__tree_iter *it, const cJSON **tree, crisk_error *err);
+int crisk__tree_iter_next(crisk__tree_iter *it, const crisk__jvalue **tree, crisk_error *err);
 void crisk__tree_iter_done(crisk__tree_iter *it);
 
 /* Splits XGBoost JSON text (`size` bytes) when it is in jsonpull's strict subset and holds
  * a gbtree or dart model's trees array: stores the rest of the document, parsed by cJSON
  * with that array empty, in `*root` (the caller's, to cJSON_Delete) and the array's text,
- * which stays in `text`, in `*src`. Returns 0, 1 when the text is not of that kind (the
- * caller parses it whole), or CRISK_E_NOMEM. */
+ * which stays in `text`, in `*src` (the caller's, to crisk__tree_source_done). Returns 0,
+ * 1 when the text is not of that kind (the caller parses it whole), or CRISK_E_NOMEM. */
 int crisk__xgboost_split(const char *text, size_t size, cJSON **root,
                          crisk__tree_source *src, crisk_error *err);
 
@@ -126,9 +130,9 @@ int crisk__ubjson_parse(const unsigned char *data, size_t size, const crisk_load
 int crisk__json_nonfinite_rewrite(const char *text, size_t size, char **out, size_t *out_size,
                                   crisk_error *err);
 
-/* Returns 1 and stores the value in `*value` if `item` is a marker string written by
- * crisk__json_nonfinite_rewrite(), else 0. */
-int crisk__json_nonfinite_value(const cJSON *item, float *value);
+/* Returns 1 and stores the value in `*value` if the `len` bytes at `s` (a decoded string)
+ * are a marker written by crisk__json_nonfinite_rewrite(), else 0. */
+int crisk__json_nonfinite_value(const char *s, size_t len, float *value);
 
 /* Converts an XGBoost model in the legacy binary format to XGBoost JSON through
  * libxgboost, opened at run time, storing a malloc'd NUL-terminated text in `*json` (NULL

@@ -84,12 +84,12 @@ int crisk__json_nonfinite_rewrite(const char *text, size_t size, char **out, siz
     return 0;
 }
 
-int crisk__json_nonfinite_value(const cJSON *item, float *value)
+int crisk__json_nonfinite_value(const char *s, size_t len, float *value)
 {
-    if (!cJSON_IsString(item) || item->valuestring[0] != '\x01')
+    if (len == 0 || s[0] != '\x01')
         return 0;
     for (size_t k = 0; k < NONFINITE_COUNT; k++)
-        if (strcmp(item->valuestring + 1, nonfinite[k].token) == 0) {
+        if (len - 1 == strlen(nonfinite[k].token) && memcmp(s + 1, nonfinite[k].token, len - 1) == 0) {
             *value = nonfinite[k].value;
             return 1;
         }

@@ -6,9 +6,11 @@
  */
 #include "common/error.h"
 #include "import/import.h"
+#include "import/jvalue.h"
 
-#include <errno.h>
+#include <limits.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,59 +53,90 @@ static const struct objective_spec {
 /* XGBoost treats category values at or above 2^24 as invalid (they go left). */
 #define XGB_MAX_CATEGORY ((size_t)1 << 24)
 
-/* Returns member `key` of object `obj` if it has JSON type `type_mask` (cJSON_* flags),
- * else NULL with `err` naming `path`.`key` and what was found. */
-static const cJSON *member(const cJSON *obj, const char *path, const char *key, int type_mask,
+/* The bit of JSON type `t` in a mask of types member() accepts. */
+#define JT(t) (1u << CRISK__J_##t)
+
+/* Finds member `key` of object `obj` if it has a JSON type in `types` (JT bits) and stores
+ * it in `*out`. Returns 0, or CRISK_E_FORMAT naming `path`.`key` and what was found. */
+static int jmember(const crisk__jvalue *obj, const char *path, const char *key, unsigned types,
+                   crisk__jvalue *out, crisk_error *err)
+{
+    if (!crisk__jvalue_member(obj, key, out))
+        return crisk__fail(err, CRISK_E_FORMAT, "%s: missing \"%s\"", path, key);
+    if (!(types & (1u << crisk__jvalue_type(out))))
+        return crisk__fail(err, CRISK_E_FORMAT, "%s.%s: unexpected JSON type", path, key);
+    return 0;
+}
+
+/* jmember() over a cJSON object: returns the member, or NULL. */
+static const cJSON *member(const cJSON *obj, const char *path, const char *key, unsigned types,
                            crisk_error *err)
 {
-    const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, key);
-    if (!item) {
-        crisk__fail(err, CRISK_E_FORMAT, "%s: missing \"%s\"", path, key);
-        return NULL;
+    crisk__jvalue o = crisk__jvalue_item(obj), v;
+    return jmember(&o, path, key, types, &v, err) ? NULL : v.item;
+}
+
+/* Stores the value of `len` decimal digits at `s` in `*out`. Returns 0, or -1 when they are
+ * not all digits (or none) or their value exceeds unsigned long long, as strtoull says. */
+static int parse_digits(const char *s, size_t len, unsigned long long *out)
+{
+    unsigned long long v = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned d = (unsigned)(s[i] - '0');
+        if (d > 9 || v > (ULLONG_MAX - d) / 10)
+            return -1;
+        v = v * 10 + d;
     }
-    if (!(item->type & type_mask)) {
-        crisk__fail(err, CRISK_E_FORMAT, "%s.%s: unexpected JSON type", path, key);
-        return NULL;
-    }
-    return item;
+    *out = v;
+    return len ? 0 : -1;
 }
 
 /* Reads a non-negative integer stored as a JSON number or a decimal string (XGBoost writes
  * most parameters as strings). Returns 0, or CRISK_E_FORMAT naming `path`. */
-static int as_size(const cJSON *item, const char *path, size_t *out, crisk_error *err)
+static int as_size(const crisk__jvalue *item, const char *path, size_t *out, crisk_error *err)
 {
-    if (cJSON_IsNumber(item)) {
-        double v = item->valuedouble;
+    double v;
+    if (crisk__jvalue_number(item, &v) == 0) {
         if (!(v >= 0 && v <= 9007199254740992.0) || v != floor(v))
             return crisk__fail(err, CRISK_E_FORMAT, "%s: %g is not a non-negative integer",
                                path, v);
         *out = (size_t)v;
         return 0;
     }
-    if (cJSON_IsString(item)) {
-        const char *s = item->valuestring;
-        char *end;
-        errno = 0;
-        unsigned long long v = strtoull(s, &end, 10);
-        if (s[0] < '0' || s[0] > '9' || *end != '\0' || errno == ERANGE)
-            return crisk__fail(err, CRISK_E_FORMAT, "%s: \"%.40s\" is not a non-negative integer",
-                               path, s);
-        *out = (size_t)v;
-        return 0;
+    const char *s;
+    size_t len;
+    cJSON *hold;
+    if (crisk__jvalue_string(item, &s, &len, &hold) == 0) {
+        unsigned long long u = 0;
+        int rc = parse_digits(s, len, &u) == 0 ? 0
+                 : crisk__fail(err, CRISK_E_FORMAT, "%s: \"%.*s\" is not a non-negative "
+                               "integer", path, (int)(len < 40 ? len : 40), s);
+        cJSON_Delete(hold);
+        *out = (size_t)u;
+        return rc;
     }
     return crisk__fail(err, CRISK_E_FORMAT, "%s: expected an integer", path);
 }
 
 /* Reads member `key` of `obj` as a non-negative integer (see as_size). */
-static int size_member(const cJSON *obj, const char *path, const char *key, size_t *out,
-                       crisk_error *err)
+static int size_member(const crisk__jvalue *obj, const char *path, const char *key,
+                       size_t *out, crisk_error *err)
 {
-    const cJSON *item = member(obj, path, key, cJSON_Number | cJSON_String, err);
-    if (!item)
-        return CRISK_E_FORMAT;
+    crisk__jvalue item;
+    int rc = jmember(obj, path, key, JT(NUMBER) | JT(STRING), &item, err);
+    if (rc)
+        return rc;
     char where[256];
     snprintf(where, sizeof where, "%s.%s", path, key);
-    return as_size(item, where, out, err);
+    return as_size(&item, where, out, err);
+}
+
+/* size_member() over a cJSON object. */
+static int size_item(const cJSON *obj, const char *path, const char *key, size_t *out,
+                     crisk_error *err)
+{
+    crisk__jvalue o = crisk__jvalue_item(obj);
+    return size_member(&o, path, key, out, err);
 }
 
 /* Parses a float list XGBoost writes, `what` at JSON path naming it in errors: "5E-1" (up
@@ -175,44 +208,83 @@ static int base_to_margin(const struct objective_spec *obj, float b, double *mar
 /* The element kinds read_array() can fill. */
 typedef enum elem_kind { ELEM_I32, ELEM_U8, ELEM_F32 } elem_kind;
 
+/* How many numbers read_array() reads at a time. */
+#define ARRAY_CHUNK 256
+
+/* Stores the `n` numbers at `v` as elements `at`... of `dst`, which are of `kind` (of
+ * member `key` at `path`, in messages). Integers must be integral and fit int32. */
+static int store(const double *v, size_t n, elem_kind kind, void *dst, size_t at,
+                 const char *path, const char *key, crisk_error *err)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (kind == ELEM_F32) {
+            ((float *)dst)[at + i] = (float)v[i];
+            continue;
+        }
+        /* The range first: the cast that tests integrality is then defined (NaN fails). */
+        if (!(v[i] >= -2147483648.0 && v[i] <= 2147483647.0) || (double)(int32_t)v[i] != v[i])
+            return crisk__fail(err, CRISK_E_FORMAT, "%s.%s[%zu]: %g is not a 32-bit integer",
+                               path, key, at + i, v[i]);
+        if (kind == ELEM_I32)
+            ((int32_t *)dst)[at + i] = (int32_t)v[i];
+        else
+            ((uint8_t *)dst)[at + i] = v[i] != 0;
+    }
+    return 0;
+}
+
+/* Reads an item that is not a plain number: XGBoost's bare NaN / Infinity (their marker
+ * strings) for ELEM_F32, booleans for ELEM_U8, and numbers. Returns 0 or -1. */
+static int other_item(const crisk__jvalue *it, elem_kind kind, double *v)
+{
+    const char *s;
+    size_t len;
+    cJSON *hold;
+    float nonfinite;
+    crisk__jtype t = crisk__jvalue_type(it);
+    if (t == CRISK__J_NUMBER)
+        return crisk__jvalue_number(it, v);
+    if (kind == ELEM_U8 && (t == CRISK__J_TRUE || t == CRISK__J_FALSE)) {
+        *v = t == CRISK__J_TRUE;
+        return 0;
+    }
+    if (kind != ELEM_F32 || crisk__jvalue_string(it, &s, &len, &hold) != 0)
+        return -1;
+    int found = crisk__json_nonfinite_value(s, len, &nonfinite);
+    cJSON_Delete(hold);
+    *v = nonfinite;
+    return found ? 0 : -1;
+}
+
 /* Reads array member `key` of `obj`, which must hold exactly `n` numbers (booleans too for
- * ELEM_U8), into `dst`. Integers must be integral and fit int32. */
-static int read_array(const cJSON *obj, const char *path, const char *key, size_t n,
+ * ELEM_U8), into `dst`: runs of numbers at a time (crisk__jitems_numbers), in place when
+ * `obj` is text. */
+static int read_array(const crisk__jvalue *obj, const char *path, const char *key, size_t n,
                       elem_kind kind, void *dst, crisk_error *err)
 {
-    const cJSON *arr = member(obj, path, key, cJSON_Array, err);
-    if (!arr)
-        return CRISK_E_FORMAT;
+    crisk__jvalue arr, it;
+    crisk__jitems items;
+    int rc = jmember(obj, path, key, JT(ARRAY), &arr, err);
+    if (rc)
+        return rc;
+    crisk__jitems_open(&arr, &items);
+    double v[ARRAY_CHUNK];
     size_t i = 0;
-    const cJSON *it;
-    cJSON_ArrayForEach(it, arr)
-    {
-        if (i == n)
-            break;
-        double v;
-        float nonfinite;
-        if (cJSON_IsNumber(it))
-            v = it->valuedouble;
-        else if (kind == ELEM_F32 && crisk__json_nonfinite_value(it, &nonfinite))
-            v = nonfinite; /* XGBoost's bare NaN / Infinity */
-        else if (kind == ELEM_U8 && cJSON_IsBool(it))
-            v = cJSON_IsTrue(it);
-        else
-            return crisk__fail(err, CRISK_E_FORMAT, "%s.%s[%zu]: not a number", path, key, i);
-        if (kind == ELEM_F32) {
-            ((float *)dst)[i] = (float)v;
-        } else {
-            if (v != floor(v) || v < -2147483648.0 || v > 2147483647.0)
-                return crisk__fail(err, CRISK_E_FORMAT, "%s.%s[%zu]: %g is not a 32-bit integer",
-                                   path, key, i, v);
-            if (kind == ELEM_I32)
-                ((int32_t *)dst)[i] = (int32_t)v;
-            else
-                ((uint8_t *)dst)[i] = v != 0;
+    while (i < n) {
+        size_t got = crisk__jitems_numbers(&items, v, n - i < ARRAY_CHUNK ? n - i : ARRAY_CHUNK);
+        if (got == 0) {
+            if (!crisk__jitems_next(&items, &it))
+                break;
+            if (other_item(&it, kind, v) != 0)
+                return crisk__fail(err, CRISK_E_FORMAT, "%s.%s[%zu]: not a number", path, key,
+                                   i);
+            got = 1;
         }
-        i++;
+        if ((rc = store(v, got, kind, dst, i, path, key, err)) != 0)
+            return rc;
+        i += got;
     }
-    if (i != n || (it && i == n))
+    if (i != n || crisk__jitems_next(&items, &it))
         return crisk__fail(err, CRISK_E_FORMAT, "%s.%s: %s than num_nodes = %zu elements", path,
                            key, i != n ? "fewer" : "more", n);
     return 0;
@@ -227,15 +299,22 @@ typedef struct tree_columns {
 
 /* Fills the category bitsets of one tree's categorical nodes from categories,
  * categories_nodes, categories_segments and categories_sizes. */
-static int read_categories(crisk_model *m, const cJSON *tree, const char *path,
+/* Returns the number of items of array member `key` of `tree`, or SIZE_MAX when it has
+ * no such array. */
+static size_t array_size(const crisk__jvalue *tree, const char *key)
+{
+    crisk__jvalue v;
+    return crisk__jvalue_member(tree, key, &v) && crisk__jvalue_type(&v) == CRISK__J_ARRAY
+               ? crisk__jvalue_count(&v) : SIZE_MAX;
+}
+
+static int read_categories(crisk_model *m, const crisk__jvalue *tree, const char *path,
                            crisk__node *nodes, size_t num_nodes, const uint8_t *split_type,
                            const crisk_load_limits *limits, crisk_error *err)
 {
-    const cJSON *cats = cJSON_GetObjectItemCaseSensitive(tree, "categories");
-    const cJSON *cnodes = cJSON_GetObjectItemCaseSensitive(tree, "categories_nodes");
-    const cJSON *csegs = cJSON_GetObjectItemCaseSensitive(tree, "categories_segments");
-    const cJSON *csizes = cJSON_GetObjectItemCaseSensitive(tree, "categories_sizes");
-    size_t ncat_nodes = cJSON_IsArray(cnodes) ? (size_t)cJSON_GetArraySize(cnodes) : 0;
+    size_t ncat_nodes = array_size(tree, "categories_nodes");
+    if (ncat_nodes == SIZE_MAX)
+        ncat_nodes = 0;
     size_t want = 0;
     for (size_t i = 0; i < num_nodes; i++)
         want += split_type[i] != 0 && nodes[i].left != -1;
@@ -245,12 +324,12 @@ static int read_categories(crisk_model *m, const cJSON *tree, const char *path,
                            ncat_nodes, want);
     if (want == 0)
         return 0;
-    if (!cJSON_IsArray(cats) || !cJSON_IsArray(csegs) || !cJSON_IsArray(csizes) ||
-        (size_t)cJSON_GetArraySize(csegs) != want || (size_t)cJSON_GetArraySize(csizes) != want)
+    size_t ncats = array_size(tree, "categories");
+    if (ncats == SIZE_MAX || array_size(tree, "categories_segments") != want
+        || array_size(tree, "categories_sizes") != want)
         return crisk__fail(err, CRISK_E_FORMAT,
                            "%s: categories, categories_segments and categories_sizes must be "
                            "arrays with one entry per categorical split", path);
-    size_t ncats = (size_t)cJSON_GetArraySize(cats);
     int32_t *catv = malloc((ncats ? ncats : 1) * sizeof *catv);
     int32_t *meta = malloc(3 * want * sizeof *meta);
     int rc = (catv && meta) ? 0 : crisk__fail(err, CRISK_E_NOMEM, "out of memory");
@@ -318,7 +397,7 @@ static int read_categories(crisk_model *m, const cJSON *tree, const char *path,
 }
 
 /* Reads tree `t` (JSON object `tree`, `n` nodes) into m->nodes starting at `first`. */
-static int read_tree(crisk_model *m, const cJSON *tree, size_t t, size_t n, size_t first,
+static int read_tree(crisk_model *m, const crisk__jvalue *tree, size_t t, size_t n, size_t first,
                      tree_columns *c, const crisk_load_limits *limits, crisk_error *err)
 {
     char path[160];
@@ -337,7 +416,8 @@ static int read_tree(crisk_model *m, const cJSON *tree, size_t t, size_t n, size
     if (rc)
         return rc;
     /* split_type appeared with categorical support (1.6); older files are all numerical. */
-    if (cJSON_GetObjectItemCaseSensitive(tree, "split_type"))
+    crisk__jvalue split_type;
+    if (crisk__jvalue_member(tree, "split_type", &split_type))
         rc = read_array(tree, path, "split_type", n, ELEM_U8, c->split_type, err);
     else
         memset(c->split_type, 0, n);
@@ -372,27 +452,26 @@ static int read_tree(crisk_model *m, const cJSON *tree, size_t t, size_t n, size
 }
 
 /* Reads tree t's tree_param: its node count, refusing vector-leaf trees by name. */
-static int tree_size(const cJSON *tree, size_t t, size_t *n, crisk_error *err)
+static int tree_size(const crisk__jvalue *tree, size_t t, size_t *n, crisk_error *err)
 {
     char path[160];
     snprintf(path, sizeof path, "learner.gradient_booster.model.trees[%zu]", t);
-    if (!cJSON_IsObject(tree))
+    if (crisk__jvalue_type(tree) != CRISK__J_OBJECT)
         return crisk__fail(err, CRISK_E_FORMAT, "%s: not an object", path);
-    const cJSON *param = member(tree, path, "tree_param", cJSON_Object, err);
-    if (!param)
-        return CRISK_E_FORMAT;
+    crisk__jvalue param, leaf;
+    int rc = jmember(tree, path, "tree_param", JT(OBJECT), &param, err);
+    if (rc)
+        return rc;
     strncat(path, ".tree_param", sizeof path - strlen(path) - 1);
     size_t leaf_vector = 0;
-    if (cJSON_GetObjectItemCaseSensitive(param, "size_leaf_vector")) {
-        int rc = size_member(param, path, "size_leaf_vector", &leaf_vector, err);
-        if (rc)
-            return rc;
-    }
+    if (crisk__jvalue_member(&param, "size_leaf_vector", &leaf)
+        && (rc = size_member(&param, path, "size_leaf_vector", &leaf_vector, err)) != 0)
+        return rc;
     if (leaf_vector > 1)
         return crisk__fail(err, CRISK_E_UNSUPPORTED,
                            "%s: vector-leaf trees (multi_strategy=\"multi_output_tree\", "
                            "size_leaf_vector = %zu) are not supported", path, leaf_vector);
-    return size_member(param, path, "num_nodes", n, err);
+    return size_member(&param, path, "num_nodes", n, err);
 }
 
 /* Reads the trees, tree_info and (for DART) weight_drop of a gbtree model object. */
@@ -401,18 +480,18 @@ static int read_gbtree(crisk_model *m, const cJSON *model, const cJSON *weight_d
                        crisk_error *err)
 {
     const char *path = "learner.gradient_booster.model";
-    const cJSON *param = member(model, path, "gbtree_model_param", cJSON_Object, err);
-    const cJSON *trees = param ? member(model, path, "trees", cJSON_Array, err) : NULL;
+    const cJSON *param = member(model, path, "gbtree_model_param", JT(OBJECT), err);
+    const cJSON *trees = param ? member(model, path, "trees", JT(ARRAY), err) : NULL;
     if (!trees)
         return CRISK_E_FORMAT;
     crisk__tree_source whole = {.array = trees};
     const crisk__tree_source *src = split ? split : &whole;
     size_t num_trees, parallel;
-    int rc = size_member(param, "learner.gradient_booster.model.gbtree_model_param",
-                         "num_trees", &num_trees, err);
+    int rc = size_item(param, "learner.gradient_booster.model.gbtree_model_param",
+                       "num_trees", &num_trees, err);
     if (rc == 0)
-        rc = size_member(param, "learner.gradient_booster.model.gbtree_model_param",
-                         "num_parallel_tree", &parallel, err);
+        rc = size_item(param, "learner.gradient_booster.model.gbtree_model_param",
+                       "num_parallel_tree", &parallel, err);
     if (rc)
         return rc;
     if (num_trees > limits->max_trees)
@@ -428,10 +507,10 @@ static int read_gbtree(crisk_model *m, const cJSON *model, const cJSON *weight_d
         return crisk__fail(err, CRISK_E_FORMAT, "%s: num_parallel_tree is 0", path);
     /* First pass: node counts, so that every node lands in one allocation. */
     size_t total = 0, largest = 0, t = 0;
-    const cJSON *tree;
+    const crisk__jvalue *tree;
     crisk__tree_iter it;
-    crisk__tree_iter_init(&it, src, 1);
-    while ((rc = crisk__tree_iter_next(&it, &tree, err)) == 0 && tree) {
+    rc = crisk__tree_iter_init(&it, src, err);
+    while (rc == 0 && (rc = crisk__tree_iter_next(&it, &tree, err)) == 0 && tree) {
         size_t n;
         if ((rc = tree_size(tree, t++, &n, err)) != 0)
             break;
@@ -476,7 +555,8 @@ static int read_gbtree(crisk_model *m, const cJSON *model, const cJSON *weight_d
         rc = crisk__fail(err, CRISK_E_NOMEM, "out of memory for %zu nodes", total);
     size_t first = 0;
     t = 0;
-    crisk__tree_iter_init(&it, src, 0);
+    if (rc == 0)
+        rc = crisk__tree_iter_init(&it, src, err);
     while (rc == 0 && (rc = crisk__tree_iter_next(&it, &tree, err)) == 0 && tree) {
         size_t n;
         rc = tree_size(tree, t, &n, err);
@@ -500,7 +580,8 @@ static int read_gbtree(crisk_model *m, const cJSON *model, const cJSON *weight_d
     int32_t *info = malloc((num_trees ? num_trees : 1) * sizeof *info);
     if (!info)
         return crisk__fail(err, CRISK_E_NOMEM, "out of memory");
-    rc = read_array(model, path, "tree_info", num_trees, ELEM_I32, info, err);
+    crisk__jvalue mv = crisk__jvalue_item(model);
+    rc = read_array(&mv, path, "tree_info", num_trees, ELEM_I32, info, err);
     for (size_t i = 0; rc == 0 && i < num_trees; i++) {
         if (info[i] < 0 || (size_t)info[i] >= m->num_outputs)
             rc = crisk__fail(err, CRISK_E_FORMAT, "%s.tree_info[%zu]: group %d outside [0, %zu)",
@@ -538,20 +619,20 @@ static int read_gbtree(crisk_model *m, const cJSON *model, const cJSON *weight_d
 static int read_gblinear(crisk_model *m, const cJSON *booster, crisk_error *err)
 {
     const char *path = "learner.gradient_booster";
-    const cJSON *model = member(booster, path, "model", cJSON_Object, err);
+    const cJSON *model = member(booster, path, "model", JT(OBJECT), err);
     if (!model)
         return CRISK_E_FORMAT;
     size_t F = m->num_features, G = m->num_outputs;
     const cJSON *weights = member(model, "learner.gradient_booster.model", "weights",
-                                  cJSON_Array, err);
+                                  JT(ARRAY), err);
     if (!weights)
         return CRISK_E_FORMAT;
     size_t n = (F + 1) * G;
     float *all = malloc(n * sizeof *all);
     if (!all)
         return crisk__fail(err, CRISK_E_NOMEM, "out of memory");
-    int rc = read_array(model, "learner.gradient_booster.model", "weights", n, ELEM_F32, all,
-                        err);
+    crisk__jvalue mv = crisk__jvalue_item(model);
+    int rc = read_array(&mv, "learner.gradient_booster.model", "weights", n, ELEM_F32, all, err);
     if (rc) {
         free(all);
         return crisk__fail_prefix(err, rc, "gblinear weights ((num_feature + 1) x groups)");
@@ -575,8 +656,8 @@ static int read_gblinear(crisk_model *m, const cJSON *booster, crisk_error *err)
 static int find_objective(const cJSON *learner, const struct objective_spec **out,
                           crisk_error *err)
 {
-    const cJSON *obj = member(learner, "learner", "objective", cJSON_Object, err);
-    const cJSON *name = obj ? member(obj, "learner.objective", "name", cJSON_String, err) : NULL;
+    const cJSON *obj = member(learner, "learner", "objective", JT(OBJECT), err);
+    const cJSON *name = obj ? member(obj, "learner.objective", "name", JT(STRING), err) : NULL;
     if (!name)
         return CRISK_E_FORMAT;
     for (size_t i = 0; i < sizeof objectives / sizeof objectives[0]; i++)
@@ -620,15 +701,15 @@ static int read_model_param(crisk_model *m, const cJSON *learner,
                             crisk_error *err)
 {
     const char *path = "learner.learner_model_param";
-    const cJSON *param = member(learner, "learner", "learner_model_param", cJSON_Object, err);
+    const cJSON *param = member(learner, "learner", "learner_model_param", JT(OBJECT), err);
     if (!param)
         return CRISK_E_FORMAT;
     size_t num_class = 0, num_target = 1;
-    int rc = size_member(param, path, "num_feature", &m->num_features, err);
+    int rc = size_item(param, path, "num_feature", &m->num_features, err);
     if (rc == 0)
-        rc = size_member(param, path, "num_class", &num_class, err);
+        rc = size_item(param, path, "num_class", &num_class, err);
     if (rc == 0 && cJSON_GetObjectItemCaseSensitive(param, "num_target"))
-        rc = size_member(param, path, "num_target", &num_target, err);
+        rc = size_item(param, path, "num_target", &num_target, err);
     if (rc)
         return rc;
     if (m->num_features > limits->max_features)
@@ -643,7 +724,7 @@ static int read_model_param(crisk_model *m, const cJSON *learner,
                            "%zu", path, m->num_outputs, limits->max_outputs);
     m->num_classes = obj->classes < 0 ? num_class : (size_t)obj->classes;
 
-    const cJSON *base = member(param, path, "base_score", cJSON_String | cJSON_Number, err);
+    const cJSON *base = member(param, path, "base_score", JT(STRING) | JT(NUMBER), err);
     if (!base)
         return CRISK_E_FORMAT;
     float *values = malloc(m->num_outputs * sizeof *values);
@@ -673,9 +754,9 @@ static int check_quantile_alphas(const crisk_model *m, const cJSON *learner, cri
 {
     const char *path = "learner.objective.quantile_loss_param";
     const cJSON *obj = cJSON_GetObjectItemCaseSensitive(learner, "objective");
-    const cJSON *param = member(obj, "learner.objective", "quantile_loss_param", cJSON_Object,
+    const cJSON *param = member(obj, "learner.objective", "quantile_loss_param", JT(OBJECT),
                                 err);
-    const cJSON *alpha = param ? member(param, path, "quantile_alpha", cJSON_String, err) : NULL;
+    const cJSON *alpha = param ? member(param, path, "quantile_alpha", JT(STRING), err) : NULL;
     if (!alpha)
         return CRISK_E_FORMAT;
     float *values = malloc((m->num_outputs + 1) * sizeof *values);
@@ -694,7 +775,7 @@ static int check_quantile_alphas(const crisk_model *m, const cJSON *learner, cri
 int crisk__import_xgboost(const cJSON *root, const crisk__tree_source *trees,
                           const crisk_load_limits *limits, crisk_model *m, crisk_error *err)
 {
-    const cJSON *learner = member(root, "(root)", "learner", cJSON_Object, err);
+    const cJSON *learner = member(root, "(root)", "learner", JT(OBJECT), err);
     if (!learner)
         return CRISK_E_FORMAT;
     const struct objective_spec *obj = NULL;
@@ -713,9 +794,9 @@ int crisk__import_xgboost(const cJSON *root, const crisk__tree_source *trees,
     if ((rc = read_feature_names(m, learner, err)) != 0)
         return rc;
 
-    const cJSON *booster = member(learner, "learner", "gradient_booster", cJSON_Object, err);
+    const cJSON *booster = member(learner, "learner", "gradient_booster", JT(OBJECT), err);
     const cJSON *name = booster ? member(booster, "learner.gradient_booster", "name",
-                                         cJSON_String, err)
+                                         JT(STRING), err)
                                 : NULL;
     if (!name)
         return CRISK_E_FORMAT;
@@ -728,7 +809,7 @@ int crisk__import_xgboost(const cJSON *root, const crisk__tree_source *trees,
     }
     if (strcmp(name->valuestring, "gbtree") == 0) {
         const cJSON *model = member(booster, "learner.gradient_booster", "model",
-                                    cJSON_Object, err);
+                                    JT(OBJECT), err);
         /* XGBoost 3.3+ keeps DART's weights in gbtree's model as weight_drop. */
         return model ? read_gbtree(m, model,
                                    cJSON_GetObjectItemCaseSensitive(model, "weight_drop"),
@@ -737,12 +818,12 @@ int crisk__import_xgboost(const cJSON *root, const crisk__tree_source *trees,
     }
     if (strcmp(name->valuestring, "dart") == 0) {
         const cJSON *inner = member(booster, "learner.gradient_booster", "gbtree",
-                                    cJSON_Object, err);
+                                    JT(OBJECT), err);
         const cJSON *model = inner ? member(inner, "learner.gradient_booster.gbtree", "model",
-                                            cJSON_Object, err)
+                                            JT(OBJECT), err)
                                    : NULL;
         const cJSON *wd = model ? member(booster, "learner.gradient_booster", "weight_drop",
-                                         cJSON_Array, err)
+                                         JT(ARRAY), err)
                                 : NULL;
         return wd ? read_gbtree(m, model, wd, trees, limits, err) : CRISK_E_FORMAT;
     }

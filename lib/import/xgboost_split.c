@@ -1,10 +1,11 @@
 /*
  * import/xgboost_split.c — an XGBoost JSON document read without a tree of all of it: the
  * trees array is found in place (jsonpull), the rest of the document parsed by cJSON with
- * an empty trees array, and the trees handed to the importer one at a time, each parsed
- * on its own. Peak memory is the text, the model and one tree, where a cJSON tree of the
- * whole document cost about 15 times the file. UBJSON models are split the same way by
- * crisk__ubjson_split; their trees are decoded here one at a time.
+ * an empty trees array, and the trees handed to the importer one at a time, read in place
+ * (import/jvalue.h) with the index of containers the check of the text records. Peak
+ * memory is the text and the model, where a cJSON tree of the whole document cost about
+ * 15 times the file and its numbers most of the time of loading it. UBJSON models are
+ * split the same way by crisk__ubjson_split; their trees are decoded here one at a time.
  */
 #include "common/error.h"
 #include "common/jsonfile.h"
@@ -61,6 +62,11 @@ static int find_trees(const char *text, size_t size, crisk__jshared *shared,
     return 1;
 }
 
+/* Records the containers of the document's first TREE_INDEX_DEPTH levels, down to the
+ * arrays of each tree (one more for dart), so that reading a tree's members skips their
+ * neighbours by the index instead of scanning them. */
+#define TREE_INDEX_DEPTH 8
+
 int crisk__xgboost_split(const char *text, size_t size, cJSON **root,
                          crisk__tree_source *src, crisk_error *err)
 {
@@ -68,26 +74,44 @@ int crisk__xgboost_split(const char *text, size_t size, cJSON **root,
     const char *start = NULL, *end = NULL;
     *root = NULL;
     memset(src, 0, sizeof *src);
-    int found = crisk__json_check_text(text, size, SPLIT_DEPTH, NULL)
+    /* A tree of XGBoost's has 17 containers in at least 300 bytes; the bound keeps the index
+     * of hostile text of tiny containers within a little more than the text. */
+    src->index.max = size / 16 + 16;
+    src->index.depth = TREE_INDEX_DEPTH;
+    shared.index = &src->index;
+    int found = crisk__json_check_text(text, size, SPLIT_DEPTH, &src->index)
                 && find_trees(text, size, &shared, &start, &end);
     free(shared.buf);
-    if (!found)
+    if (!found) {
+        crisk__tree_source_done(src);
         return 1;
+    }
     size_t before = (size_t)(start - text), after = size - (size_t)(end - text);
     char *rest = malloc(before + 2 + after);
-    if (!rest)
+    if (!rest) {
+        crisk__tree_source_done(src);
         return crisk__fail(err, CRISK_E_NOMEM, "out of memory");
+    }
     memcpy(rest, text, before);
     memcpy(rest + before, "[]", 2);
     memcpy(rest + before + 2, end, after);
     /* Text of the strict subset parses the same in cJSON; the trees are read in place. */
     *root = cJSON_ParseWithLength(rest, before + 2 + after);
     free(rest);
-    if (!*root)
+    if (!*root) {
+        crisk__tree_source_done(src);
         return crisk__fail(err, CRISK_E_NOMEM, "out of memory");
+    }
     src->text = start;
     src->len = (size_t)(end - start);
     return 0;
+}
+
+void crisk__tree_source_done(crisk__tree_source *s)
+{
+    free(s->index.spans);
+    s->index.spans = NULL;
+    s->index.n = s->index.cap = 0;
 }
 
 int crisk__tree_source_count(const crisk__tree_source *s, size_t *n, crisk_error *err)
@@ -109,51 +133,36 @@ int crisk__tree_source_count(const crisk__tree_source *s, size_t *n, crisk_error
         *n = crisk__json_array_size(s->array);
         return 0;
     }
-    crisk__jshared shared = {NULL, 0, (locale_t)0, NULL};
+    crisk__jshared shared = {NULL, 0, (locale_t)0, &s->index};
     crisk__jpull c;
     crisk__jpull_init(&c, s->text, s->len, &shared);
     *n = crisk__jpull_count(&c);
     return 0;
 }
 
-/* Returns the tree object at `at` with its tree_param member alone, or NULL when it has
- * no object tree_param (the caller then parses the whole tree, for the same message). */
-static cJSON *params_of(crisk__jpull at)
-{
-    crisk__jpull p;
-    if (crisk__jpull_peek(&at) != CRISK__J_OBJECT || !crisk__jpull_member(&at, "tree_param", &p)
-        || crisk__jpull_peek(&p) != CRISK__J_OBJECT)
-        return NULL;
-    const char *start = p.p;
-    if (crisk__jpull_skip(&p))
-        return NULL;
-    cJSON *tree = cJSON_CreateObject();
-    cJSON *param = cJSON_ParseWithLength(start, (size_t)(p.p - start));
-    if (tree && param && cJSON_AddItemToObject(tree, "tree_param", param))
-        return tree;
-    cJSON_Delete(tree);
-    cJSON_Delete(param);
-    return NULL;
-}
-
-void crisk__tree_iter_init(crisk__tree_iter *it, const crisk__tree_source *s, int params_only)
+int crisk__tree_iter_init(crisk__tree_iter *it, const crisk__tree_source *s, crisk_error *err)
 {
     memset(it, 0, sizeof *it);
     it->src = s;
-    it->params_only = params_only;
     if (s->ubjson) {
         crisk_error ignored; /* the same failure is reported by the count before */
         it->failed = crisk__ubjson_items_open(s->ubjson, s->len, s->limits, &it->items,
                                               &ignored);
     } else if (s->text) {
+        /* strtod, for the numbers beyond jsonpull's exact fast path, under the C locale. */
+        it->shared.c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+        if (!it->shared.c_locale)
+            return crisk__fail(err, CRISK_E_NOMEM, "out of memory for a C locale");
+        it->shared.index = &s->index;
         crisk__jpull_init(&it->c, s->text, s->len, &it->shared);
         crisk__jpull_enter(&it->c);
     } else {
         it->item = s->array ? s->array->child : NULL;
     }
+    return 0;
 }
 
-int crisk__tree_iter_next(crisk__tree_iter *it, const cJSON **tree, crisk_error *err)
+int crisk__tree_iter_next(crisk__tree_iter *it, const crisk__jvalue **tree, crisk_error *err)
 {
     cJSON_Delete(it->owned);
     it->owned = NULL;
@@ -164,26 +173,28 @@ int crisk__tree_iter_next(crisk__tree_iter *it, const cJSON **tree, crisk_error 
             rc = crisk__ubjson_items_next(&it->items, 1, &it->owned, &more, err);
         else
             crisk__fail(err, rc, "trees: the UBJSON array does not open");
-        *tree = it->owned;
+        if (it->owned) {
+            it->tree = crisk__jvalue_item(it->owned);
+            *tree = &it->tree;
+        }
         return rc;
     }
     if (!it->src->text) {
-        *tree = it->item;
-        if (it->item)
+        if (it->item) {
+            it->tree = crisk__jvalue_item(it->item);
+            *tree = &it->tree;
             it->item = it->item->next;
+        }
         return 0;
     }
     if (!crisk__jpull_more(&it->c))
         return 0;
-    crisk__jpull at = it->c;
-    crisk__jpull_peek(&at);
+    it->tree = crisk__jvalue_item(NULL);
+    it->tree.at = it->c;
+    crisk__jpull_peek(&it->tree.at);
     if (crisk__jpull_skip(&it->c))
         return crisk__fail(err, CRISK_E_FORMAT, "trees: the text ends inside a tree");
-    if (!(it->owned = it->params_only ? params_of(at) : NULL))
-        it->owned = cJSON_ParseWithLength(at.p, (size_t)(it->c.p - at.p));
-    if (!it->owned)
-        return crisk__fail(err, CRISK_E_NOMEM, "out of memory for a tree");
-    *tree = it->owned;
+    *tree = &it->tree;
     return 0;
 }
 
@@ -191,7 +202,10 @@ void crisk__tree_iter_done(crisk__tree_iter *it)
 {
     cJSON_Delete(it->owned);
     it->owned = NULL;
-    free(it->shared.buf); /* a tree_param key with escapes decodes there */
+    free(it->shared.buf); /* strings with escapes decode there */
     it->shared.buf = NULL;
     it->shared.cap = 0;
+    if (it->shared.c_locale)
+        freelocale(it->shared.c_locale);
+    it->shared.c_locale = (locale_t)0;
 }

@@ -128,6 +128,7 @@ static int import_json_text(const char *text, size_t size, const crisk_load_limi
         rc = crisk__import_xgboost(root, &trees, limits, m, err);
     else if (rc == 1)
         rc = import_json_whole(json, json_size, limits, m, err);
+    crisk__tree_source_done(&trees);
     cJSON_Delete(root);
     free(rewritten);
     return rc;

@@ -35,6 +35,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort(); /* text the in-place path takes is text cJSON takes, with the same result */
     if (rc < 0)
         fuzz_check_failure(rc, &err);
+    crisk__tree_source_done(&trees);
     cJSON_Delete(root);
     free(text);
     return 0;
