@@ -68,15 +68,10 @@ static const char *check_string(const char *p, const char *end)
     return NULL;
 }
 
-/* Checks the number or literal starting at `p` by the JSON grammar. Returns the position
- * after it, or NULL. */
-static const char *check_scalar(const char *p, const char *end)
+/* Checks the number starting at `p` by the JSON grammar. Returns the position after it,
+ * or NULL. */
+static const char *check_number(const char *p, const char *end)
 {
-    const char *literal = *p == 't' ? "true" : *p == 'f' ? "false" : *p == 'n' ? "null" : NULL;
-    if (literal) {
-        size_t n = strlen(literal);
-        return (size_t)(end - p) >= n && memcmp(p, literal, n) == 0 ? p + n : NULL;
-    }
     const char *start = p;
     if (p < end && *p == '-')
         p++;
@@ -102,6 +97,39 @@ static const char *check_scalar(const char *p, const char *end)
             p++;
     }
     return p - start <= MAX_NUMBER_CHARS ? p : NULL;
+}
+
+/* Checks the number or literal starting at `p` by the JSON grammar. Returns the position
+ * after it, or NULL. */
+static const char *check_scalar(const char *p, const char *end)
+{
+    const char *literal = *p == 't' ? "true" : *p == 'f' ? "false" : *p == 'n' ? "null" : NULL;
+    if (!literal)
+        return check_number(p, end);
+    size_t n = strlen(literal);
+    return (size_t)(end - p) >= n && memcmp(p, literal, n) == 0 ? p + n : NULL;
+}
+
+/* Returns 1 when `p` (before `end`) starts a number. */
+static int starts_number(const char *p, const char *end)
+{
+    return p < end && (*p == '-' || is_digit(*p));
+}
+
+/* Checks the run of numbers of an array that starts at `p` (a number): numbers with commas
+ * between them, most of a model's text, in a loop of their own. Adds to `*items` the
+ * numbers after the first. Returns the position after the last, or NULL. */
+static const char *check_numbers(const char *p, const char *end, size_t *items)
+{
+    for (;;) {
+        if (!(p = check_number(p, end)))
+            return NULL;
+        const char *q = skip_ws(p, end);
+        if (q == end || *q != ',' || !starts_number(q = skip_ws(q + 1, end), end))
+            return p;
+        ++*items;
+        p = q;
+    }
 }
 
 /* Checks, after white space, an object member's key and its ':'. Returns the position
@@ -168,7 +196,11 @@ int crisk__json_check_text(const char *text, size_t len, size_t max_depth,
                     return 0;
                 continue;
             }
-            if (!(p = *p == '"' ? check_string(p, end) : check_scalar(p, end)))
+            if (open[depth - 1] == '[' && starts_number(p, end))
+                p = check_numbers(p, end, &items[depth - 1]);
+            else
+                p = *p == '"' ? check_string(p, end) : check_scalar(p, end);
+            if (!p)
                 return 0;
             need_value = 0;
             continue;
@@ -458,29 +490,30 @@ static int in_number(char ch)
     return is_digit(ch) || ch == '.' || ch == 'e' || ch == 'E' || ch == '+' || ch == '-';
 }
 
-/* Reads the number at `p` when it is exact by Clinger's fast path: at most 19 significant
- * digits making an integer m <= 2^53, scaled by 10^e with |e| <= 22, so that one correctly
+/* Reads the number at `p` when it is exact by Clinger's fast path: at most 19 digits
+ * making an integer m <= 2^53, scaled by 10^e with |e| <= 22, so that one correctly
  * rounded multiply or divide of two exact doubles is the correctly rounded value strtod
  * gives. Returns the position after it, or NULL for any other number (and for text that
  * goes on with a byte of a number, which the caller leaves to strtod too). */
 static const char *exact_number(const char *p, const char *end, double *out)
 {
-    int neg = p < end && *p == '-', sig = 0;
+    int neg = p < end && *p == '-';
     uint64_t m = 0;
     long e10 = 0;
     p += neg;
     const char *digits = p;
-    for (; p < end && is_digit(*p); p++, sig += m != 0) {
-        if (sig == 19)
-            return NULL;
+    for (; p < end && is_digit(*p); p++)
         m = m * 10 + (uint64_t)(*p - '0');
-    }
-    if (p < end && *p == '.')
-        for (p++; p < end && is_digit(*p); p++, sig += m != 0, e10--) {
-            if (sig == 19)
-                return NULL;
+    size_t ndigits = (size_t)(p - digits);
+    if (ndigits == 0)
+        return NULL;
+    if (p < end && *p == '.') {
+        const char *fraction = ++p;
+        for (; p < end && is_digit(*p); p++)
             m = m * 10 + (uint64_t)(*p - '0');
-        }
+        ndigits += (size_t)(p - fraction);
+        e10 = -(long)(p - fraction);
+    }
     if (p < end && (*p == 'e' || *p == 'E')) {
         int eneg = ++p < end && *p == '-';
         long e = 0;
@@ -490,7 +523,8 @@ static const char *exact_number(const char *p, const char *end, double *out)
                 e = e * 10 + (*p - '0');
         e10 += eneg ? -e : e;
     }
-    if (p == digits || (p < end && in_number(*p)) || m > ((uint64_t)1 << 53)
+    /* Up to 19 digits fit m whatever they are; with more (even leading zeros) m wrapped. */
+    if (ndigits > 19 || (p < end && in_number(*p)) || m > ((uint64_t)1 << 53)
         || (m != 0 && (e10 < -22 || e10 > 22)))
         return NULL;
     double v = m == 0 ? 0.0 : e10 < 0 ? (double)m / exact_pow10[-e10] : (double)m * exact_pow10[e10];
