@@ -43,8 +43,24 @@ static int is_hex(char ch)
     return is_digit(ch) || (ch >= 'a' && ch <= 'f') || (ch >= 'A' && ch <= 'F');
 }
 
-/* Checks the string starting at `p` (its opening quote): bytes >= 0x20 and valid escapes.
- * Returns the position after its closing quote, or NULL. */
+/* Returns the code unit of the escape \uXXXX at `p` (its backslash, with 6 bytes), or -1
+ * when it is none. */
+static long escaped_unit(const char *p, const char *end)
+{
+    if (end - p < 6 || p[0] != '\\' || p[1] != 'u')
+        return -1;
+    long u = 0;
+    for (int i = 2; i < 6; i++) {
+        if (!is_hex(p[i]))
+            return -1;
+        u = u * 16 + (is_digit(p[i]) ? p[i] - '0' : (p[i] | 0x20) - 'a' + 10);
+    }
+    return u;
+}
+
+/* Checks the string starting at `p` (its opening quote): bytes >= 0x20 and valid escapes,
+ * a UTF-16 surrogate only as the first of a pair (cJSON refuses a lone one). Returns the
+ * position after its closing quote, or NULL. */
 static const char *check_string(const char *p, const char *end)
 {
     for (p++; p < end; p++) {
@@ -58,9 +74,12 @@ static const char *check_string(const char *p, const char *end)
         if (++p == end)
             return NULL;
         if (*p == 'u') {
-            if (end - p < 5 || !is_hex(p[1]) || !is_hex(p[2]) || !is_hex(p[3]) || !is_hex(p[4]))
+            long u = escaped_unit(p - 1, end);
+            int high = u >= 0xd800 && u <= 0xdbff;
+            long low = high ? escaped_unit(p + 5, end) : 0xdc00;
+            if (u < 0 || (u >= 0xdc00 && u <= 0xdfff) || !(low >= 0xdc00 && low <= 0xdfff))
                 return NULL;
-            p += 4;
+            p += high ? 10 : 4;
         } else if (!strchr("\"\\/bfnrt", *p) || *p == '\0') {
             return NULL;
         }

@@ -57,7 +57,8 @@ typedef struct crisk__jpull {
 
 /* Returns 1 when the `len` bytes at `text` are one JSON value (and white space) of the
  * subset read here: containers nested at most `max_depth` deep, white space of space,
- * tab, CR and LF only, strings of bytes >= 0x20 with valid escapes, numbers of the JSON
+ * tab, CR and LF only, strings of bytes >= 0x20 with valid escapes (UTF-16 surrogates in
+ * pairs only, as cJSON takes them), numbers of the JSON
  * grammar of at most 63 characters (all of which cJSON parses whole), and nothing before
  * or after the value. Returns 0 for anything else, with no message: the caller then
  * leaves the document to cJSON, whose errors say where it is wrong. Not recursive. With

@@ -108,14 +108,37 @@ void fuzz_finish_import(crisk_model *model, int rc, const crisk_load_options *op
     fuzz_score_and_free(model);
 }
 
+/* Returns `h` updated with the `n` bytes at `p` (FNV-1a). */
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ ((const unsigned char *)p)[i]) * 0x100000001b3ull;
+    return h;
+}
+
+/* Returns a hash of what the XGBoost importer fills in `m`: the shape, the nodes, trees,
+ * category bitsets and base margins (nodes are zeroed before they are filled, so their
+ * unused bytes are too). */
+static uint64_t model_print(const crisk_model *m)
+{
+    size_t shape[] = {m->num_features, m->num_outputs, m->num_trees, m->num_nodes,
+                      m->num_cat_words, m->num_iterations, m->trees_per_iteration};
+    uint64_t h = fnv(0xcbf29ce484222325ull, shape, sizeof shape);
+    h = fnv(h, m->nodes, m->nodes ? m->num_nodes * sizeof *m->nodes : 0);
+    h = fnv(h, m->trees, m->trees ? m->num_trees * sizeof *m->trees : 0);
+    h = fnv(h, m->cat_words, m->cat_words ? m->num_cat_words * sizeof *m->cat_words : 0);
+    return fnv(h, m->base_margin, m->base_margin ? m->num_outputs * sizeof *m->base_margin : 0);
+}
+
 int fuzz_import_xgboost(const cJSON *root, const crisk__tree_source *trees,
-                        const crisk_load_options *opts)
+                        const crisk_load_options *opts, uint64_t *print)
 {
     crisk_error err;
     crisk_model *m = crisk__model_new();
     if (!m)
         abort();
     int rc = crisk__import_xgboost(root, trees, &opts->limits, m, &err);
+    *print = rc == 0 ? model_print(m) : 0;
     fuzz_finish_import(m, rc, opts, &err);
     return rc;
 }

@@ -42,9 +42,11 @@ struct cJSON;
 struct crisk__tree_source;
 
 /* Imports the XGBoost document `root` (its trees read from `trees`, or from `root` when
- * NULL) and finishes it with fuzz_finish_import(); returns the importer's code. */
+ * NULL) and finishes it with fuzz_finish_import(); returns the importer's code, and stores
+ * in `*print` a hash of what the importer filled (0 when it failed), so that two ways of
+ * reading one document can be compared bit for bit. */
 int fuzz_import_xgboost(const struct cJSON *root, const struct crisk__tree_source *trees,
-                        const crisk_load_options *opts);
+                        const crisk_load_options *opts, uint64_t *print);
 
 /* Writes `size` bytes at `data` to a new temporary file made from the mkstemp template
  * `path` (which receives its name). Aborts on failure (the harness's, not a finding). */

@@ -2,7 +2,8 @@
  * fuzz_xgboost_json.c — libFuzzer target: XGBoost JSON text through the non-finite
  * number rewrite, then the XGBoost importer twice — over a cJSON tree of the whole text,
  * and with the trees read one at a time in place (crisk__xgboost_split, what
- * crisk_model_load does) — which must agree; then validation, the engine and scoring.
+ * crisk_model_load does) — which must agree, on the code and on every value imported;
+ * then validation, the engine and scoring.
  * Internal entry points, because the public loader takes only the in-place path.
  */
 #include "fuzz_common.h"
@@ -27,12 +28,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *json = text ? text : (const char *)data;
     size_t json_size = text ? text_size : size;
     cJSON *root = cJSON_ParseWithLength(json, json_size);
-    int whole = root ? fuzz_import_xgboost(root, NULL, &opts) : 0;
+    int parsed = root != NULL;
+    uint64_t whole_print = 0, split_print = 0;
+    int whole = parsed ? fuzz_import_xgboost(root, NULL, &opts, &whole_print) : 0;
     cJSON_Delete(root);
     crisk__tree_source trees;
     rc = crisk__xgboost_split(json, json_size, &root, &trees, &err);
-    if (rc == 0 && fuzz_import_xgboost(root, &trees, &opts) != whole)
-        abort(); /* text the in-place path takes is text cJSON takes, with the same result */
+    /* Text the in-place path takes is text cJSON takes, with the same result and the same
+     * model, bit for bit. */
+    if (rc == 0 && (!parsed || fuzz_import_xgboost(root, &trees, &opts, &split_print) != whole
+                    || split_print != whole_print))
+        abort();
     if (rc < 0)
         fuzz_check_failure(rc, &err);
     crisk__tree_source_done(&trees);
