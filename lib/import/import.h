@@ -46,6 +46,7 @@ typedef struct crisk__tree_iter {
     crisk__ubjson_items items;
     int failed;          /* the code of a UBJSON array that did not open, or 0 */
     cJSON *owned;
+    int params_only;
     crisk__jvalue tree;
 } crisk__tree_iter;
 
@@ -55,9 +56,11 @@ int crisk__tree_source_count(const crisk__tree_source *s, size_t *n, crisk_error
 /* Frees what `s` holds (not the text or tree it reads). */
 void crisk__tree_source_done(crisk__tree_source *s);
 
-/* Starts `it` at the first tree of `s`; crisk__tree_iter_done frees what it holds. Returns
- * 0 or CRISK_E_NOMEM. */
-int crisk__tree_iter_init(crisk__tree_iter *it, const crisk__tree_source *s, crisk_error *err);
+/* Starts `it` at the first tree of `s`; crisk__tree_iter_done frees what it holds. With
+ * `params_only`, a tree decoded from UBJSON holds only its tree_param member (enough for the
+ * node counts, at a fraction of the cost). Returns 0 or CRISK_E_NOMEM. */
+int crisk__tree_iter_init(crisk__tree_iter *it, const crisk__tree_source *s, int params_only,
+                          crisk_error *err);
 
 /* Stores the next tree in `*tree` (NULL after the last). Returns 0, or CRISK_E_NOMEM /
  * CRISK_E_FORMAT. */
@@ -110,6 +113,10 @@ int crisk__ubjson_split(const unsigned char *data, size_t size, const crisk_load
 int crisk__ubjson_items_open(const unsigned char *data, size_t size,
                              const crisk_load_limits *limits, crisk__ubjson_items *it,
                              crisk_error *err);
+
+/* What crisk__ubjson_items_next keeps of an element: nothing (0), all of it (1), or (an
+ * object's) its tree_param members only, decoding and checking all the same. */
+#define CRISK__UBJSON_KEEP_PARAMS 2
 
 /* Reads the next element of `it`: `*more` is 1 when there was one, and with `keep` its
  * tree is stored in `*out` (the caller's). Returns 0 or an error naming the byte offset. */

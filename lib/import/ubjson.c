@@ -35,7 +35,10 @@
 
 /* Where an object sits on the way to a gbtree or dart model's trees array. */
 enum { ROLE_OTHER, ROLE_ROOT, ROLE_LEARNER, ROLE_BOOSTER, ROLE_GBTREE_MODEL, ROLE_DART,
-       ROLE_DART_MODEL };
+       ROLE_DART_MODEL,
+       ROLE_PARAM_TREES, /* a trees array read for the node counts: each tree ... */
+       ROLE_PARAM_TREE   /* ... keeps only its tree_param members */
+};
 
 /* One open container. */
 typedef struct ubj_frame {
@@ -243,19 +246,20 @@ static double number_payload(unsigned char marker, const unsigned char *b)
 }
 
 /* Decodes the scalar value of `marker` (its payload follows at r->pos; `at` is where the
- * value began) into a new cJSON node in `*out`. Container markers are not scalars and
+ * value began) into a new cJSON node in `*out`, or with `keep` 0 only checks it and moves
+ * past it (no node: skipping makes no allocation). Container markers are not scalars and
  * are handled by the caller. */
-static int read_scalar(ubj_reader *r, unsigned char marker, size_t at, cJSON **out)
+static int read_scalar(ubj_reader *r, unsigned char marker, size_t at, int keep, cJSON **out)
 {
     int rc = 0;
     const unsigned char *b = NULL;
     switch (marker) {
-    case 'Z': *out = cJSON_CreateNull(); break;
-    case 'T': *out = cJSON_CreateTrue(); break;
-    case 'F': *out = cJSON_CreateFalse(); break;
+    case 'Z': *out = keep ? cJSON_CreateNull() : NULL; break;
+    case 'T': *out = keep ? cJSON_CreateTrue() : NULL; break;
+    case 'F': *out = keep ? cJSON_CreateFalse() : NULL; break;
     case 'i': case 'U': case 'I': case 'l': case 'L': case 'd': case 'D':
         rc = take(r, fixed_size(marker), "a number's payload", &b);
-        if (rc == 0)
+        if (rc == 0 && keep)
             *out = cJSON_CreateNumber(number_payload(marker, b));
         break;
     case 'C':
@@ -263,20 +267,20 @@ static int read_scalar(ubj_reader *r, unsigned char marker, size_t at, cJSON **o
         if (rc == 0 && b[0] == 0)
             rc = crisk__fail(r->err, CRISK_E_FORMAT,
                              "UBJSON byte offset %zu: a char holds a NUL byte", at);
-        if (rc == 0) {
+        if (rc == 0 && keep) {
             char c[2] = {(char)b[0], '\0'};
             *out = cJSON_CreateString(c);
         }
         break;
     case 'S':
         rc = read_text(r, "a string", "the length of a string");
-        if (rc == 0)
+        if (rc == 0 && keep)
             *out = cJSON_CreateString(r->text);
         break;
     case 'H':
         rc = read_text(r, "a high-precision number",
                        "the length of a high-precision number");
-        if (rc == 0)
+        if (rc == 0 && keep)
             *out = high_precision(r);
         break;
     default:
@@ -286,7 +290,7 @@ static int read_scalar(ubj_reader *r, unsigned char marker, size_t at, cJSON **o
     }
     if (rc)
         return rc;
-    if (!*out)
+    if (keep && !*out)
         return crisk__fail(r->err, CRISK_E_NOMEM, "out of memory decoding UBJSON at byte "
                            "offset %zu", at);
     return 0;
@@ -359,14 +363,8 @@ static int read_value(ubj_reader *r, unsigned char marker, size_t at, int keep, 
                       int slot, cJSON **out)
 {
     *out = NULL;
-    if (marker != '[' && marker != '{') {
-        int rc = read_scalar(r, marker, at, out);
-        if (!keep) {
-            cJSON_Delete(*out);
-            *out = NULL;
-        }
-        return rc;
-    }
+    if (marker != '[' && marker != '{')
+        return read_scalar(r, marker, at, keep, out);
     cJSON *node = !keep ? NULL : marker == '[' ? cJSON_CreateArray() : cJSON_CreateObject();
     if (keep && !node)
         return crisk__fail(r->err, CRISK_E_NOMEM, "out of memory decoding UBJSON at byte "
@@ -392,6 +390,8 @@ static int child_role(int parent, const char *key)
         {ROLE_BOOSTER, "gbtree", ROLE_DART},
         {ROLE_DART, "model", ROLE_DART_MODEL},
     };
+    if (parent == ROLE_PARAM_TREES)
+        return ROLE_PARAM_TREE;
     for (size_t i = 0; key && i < sizeof steps / sizeof *steps; i++)
         if (steps[i].parent == parent && strcmp(steps[i].key, key) == 0)
             return steps[i].child;
@@ -488,13 +488,15 @@ static int step(ubj_reader *r)
         f->left--;
     cJSON *parent = f->node; /* `f` may move when read_value grows the stack */
     int role = child_role(f->role, key), slot = trees_slot(r, f->role, key, marker);
+    int keep = parent && !slot
+               && (f->role != ROLE_PARAM_TREE || (key && strcmp(key, "tree_param") == 0));
     cJSON *value = NULL;
     if (rc == 0)
-        rc = read_value(r, marker, at, parent && !slot, role, slot, &value);
+        rc = read_value(r, marker, at, keep, role, slot, &value);
     /* A trees array left out stands in the tree as an empty array. */
     if (rc == 0 && parent && slot && !(value = cJSON_CreateArray()))
         rc = crisk__fail(r->err, CRISK_E_NOMEM, "out of memory decoding UBJSON");
-    if (rc == 0 && parent) {
+    if (rc == 0 && (keep || (parent && slot))) {
         cJSON_bool added = key ? cJSON_AddItemToObject(parent, key, value)
                                : cJSON_AddItemToArray(parent, value);
         if (!added) {
@@ -609,6 +611,7 @@ int crisk__ubjson_items_next(crisk__ubjson_items *it, int keep, cJSON **out, int
 {
     ubj_reader r = {.data = it->data, .size = it->size, .pos = it->pos, .limits = it->limits,
                     .err = err};
+    int role = keep == CRISK__UBJSON_KEEP_PARAMS ? ROLE_PARAM_TREES : ROLE_OTHER;
     cJSON *holder = keep ? cJSON_CreateArray() : NULL;
     *out = NULL;
     *more = 0;
@@ -617,7 +620,8 @@ int crisk__ubjson_items_next(crisk__ubjson_items *it, int keep, cJSON **out, int
         rc = crisk__fail(err, CRISK_E_NOMEM, "out of memory decoding UBJSON");
     if (rc == 0) {
         /* The array's own frame, so that step() reads exactly one element of it. */
-        r.stack[r.depth++] = (ubj_frame){.node = holder, .left = it->left, .type = it->type};
+        r.stack[r.depth++] = (ubj_frame){.node = holder, .left = it->left, .type = it->type,
+                                         .role = (unsigned char)role};
         rc = step(&r);
     }
     while (rc == 0 && r.depth > 1)

@@ -509,7 +509,7 @@ static int read_gbtree(crisk_model *m, const cJSON *model, const cJSON *weight_d
     size_t total = 0, largest = 0, t = 0;
     const crisk__jvalue *tree;
     crisk__tree_iter it;
-    rc = crisk__tree_iter_init(&it, src, err);
+    rc = crisk__tree_iter_init(&it, src, 1, err);
     while (rc == 0 && (rc = crisk__tree_iter_next(&it, &tree, err)) == 0 && tree) {
         size_t n;
         if ((rc = tree_size(tree, t++, &n, err)) != 0)
@@ -556,7 +556,7 @@ static int read_gbtree(crisk_model *m, const cJSON *model, const cJSON *weight_d
     size_t first = 0;
     t = 0;
     if (rc == 0)
-        rc = crisk__tree_iter_init(&it, src, err);
+        rc = crisk__tree_iter_init(&it, src, 0, err);
     while (rc == 0 && (rc = crisk__tree_iter_next(&it, &tree, err)) == 0 && tree) {
         size_t n;
         rc = tree_size(tree, t, &n, err);

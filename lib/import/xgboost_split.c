@@ -140,10 +140,12 @@ int crisk__tree_source_count(const crisk__tree_source *s, size_t *n, crisk_error
     return 0;
 }
 
-int crisk__tree_iter_init(crisk__tree_iter *it, const crisk__tree_source *s, crisk_error *err)
+int crisk__tree_iter_init(crisk__tree_iter *it, const crisk__tree_source *s, int params_only,
+                          crisk_error *err)
 {
     memset(it, 0, sizeof *it);
     it->src = s;
+    it->params_only = params_only;
     if (s->ubjson) {
         crisk_error ignored; /* the same failure is reported by the count before */
         it->failed = crisk__ubjson_items_open(s->ubjson, s->len, s->limits, &it->items,
@@ -170,7 +172,9 @@ int crisk__tree_iter_next(crisk__tree_iter *it, const crisk__jvalue **tree, cris
     if (it->src->ubjson) {
         int more = 0, rc = it->failed;
         if (rc == 0)
-            rc = crisk__ubjson_items_next(&it->items, 1, &it->owned, &more, err);
+            rc = crisk__ubjson_items_next(&it->items,
+                                          it->params_only ? CRISK__UBJSON_KEEP_PARAMS : 1,
+                                          &it->owned, &more, err);
         else
             crisk__fail(err, rc, "trees: the UBJSON array does not open");
         if (it->owned) {
