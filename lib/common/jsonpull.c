@@ -46,7 +46,7 @@ static int is_hex(char ch)
 /* Reads the run of digits at `p`: stores `*m` * 10^length + their value (modulo 2^64) in
  * `*m` and returns the length. (Eight bytes at a time by SWAR was slower: a model's runs
  * are short.) */
-static size_t read_digits(const char *p, const char *end, uint64_t *m)
+static inline size_t read_digits(const char *p, const char *end, uint64_t *m)
 {
     const char *q = p;
     for (; q < end && is_digit(*q); q++)
@@ -100,7 +100,7 @@ static const char *check_string(const char *p, const char *end)
 
 /* Checks the number starting at `p` by the JSON grammar. Returns the position after it,
  * or NULL. */
-static const char *check_number(const char *p, const char *end)
+static inline const char *check_number(const char *p, const char *end)
 {
     const char *start = p;
     uint64_t ignored = 0;
@@ -520,7 +520,7 @@ static int in_number(char ch)
  * rounded multiply or divide of two exact doubles is the correctly rounded value strtod
  * gives. Returns the position after it, or NULL for any other number (and for text that
  * goes on with a byte of a number, which the caller leaves to strtod too). */
-static const char *exact_number(const char *p, const char *end, double *out)
+static inline const char *exact_number(const char *p, const char *end, double *out)
 {
     int neg = p < end && *p == '-';
     uint64_t m = 0;
