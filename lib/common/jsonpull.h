@@ -1,8 +1,9 @@
 /*
  * common/jsonpull.h — reading JSON text in place, value by value, without building a tree: for
- * the fitted section of a schema (docs/schema.md), where a cJSON tree of a million nodes
- * (one malloc each, strtod under a locale for every number) cost more than everything
- * done with it. Internal to the library.
+ * the fitted section of a schema (docs/schema.md) and the trees of an XGBoost model
+ * (import/xgboost_split.c), where a cJSON tree of millions of nodes (one malloc each,
+ * strtod under a locale for every number) cost more than everything done with it.
+ * Internal to the library.
  *
  * crisk__json_check_text first checks a whole document against a strict subset of JSON
  * that cJSON reads the same way (see there); the cursor functions then assume text of
