@@ -74,9 +74,10 @@ int crisk__xgboost_split(const char *text, size_t size, cJSON **root,
     const char *start = NULL, *end = NULL;
     *root = NULL;
     memset(src, 0, sizeof *src);
-    /* A tree of XGBoost's has 17 containers in at least 300 bytes; the bound keeps the index
-     * of hostile text of tiny containers within a little more than the text. */
-    src->index.max = size / 16 + 16;
+    /* A tree of XGBoost's has 17 containers in 450 bytes or more (one leaf); the bound keeps
+     * the index (24 bytes a container) of hostile text of tiny containers within the size
+     * of the text. Beyond it, containers are skipped by a scan instead. */
+    src->index.max = size / 24 + 32;
     src->index.depth = TREE_INDEX_DEPTH;
     shared.index = &src->index;
     int found = crisk__json_check_text(text, size, SPLIT_DEPTH, &src->index)
