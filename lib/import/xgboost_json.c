@@ -2,7 +2,9 @@
  * import/xgboost_json.c — XGBoost's JSON model document (1.7 to 3.x) to the canonical form.
  *
  * The document is the one `Booster.save_model("m.json")` writes, or the same structure
- * decoded from UBJSON. Every failure names the JSON path where it was found.
+ * decoded from UBJSON. The trees are read through import/jvalue.h, so that one reader
+ * serves trees of a cJSON tree and trees read in place from the text (xgboost_split.c).
+ * Every failure names the JSON path where it was found.
  */
 #include "common/error.h"
 #include "import/import.h"
