@@ -2,9 +2,11 @@
  * test_jsonpull.c — the in-place JSON reader (lib/common/jsonpull.c) and the values the
  * XGBoost importer reads through it (lib/import/jvalue.c): numbers bit for bit as strtod
  * reads them, on and off the exact fast path; runs of numbers; the strict check's number
- * runs and surrogate escapes; members found as cJSON finds them.
+ * runs and surrogate escapes; members found as cJSON finds them; XGBoost's bare NaN and
+ * Infinity rewritten as markers outside strings only.
  */
 #include "common/jsonpull.h"
+#include "import/import.h"
 #include "import/jvalue.h"
 
 #include "check_run.h"
@@ -197,6 +199,38 @@ START_TEST(test_members_as_cjson)
 }
 END_TEST
 
+/* Asserts that crisk__json_nonfinite_rewrite turns `text` into `want` (NULL: leaves it). */
+static void assert_rewrite(const char *text, const char *want)
+{
+    char *out = NULL;
+    size_t n = 0;
+    crisk_error err;
+    ck_assert_int_eq(crisk__json_nonfinite_rewrite(text, strlen(text), &out, &n, &err), 0);
+    if (!want) {
+        ck_assert_msg(out == NULL, "%s: rewritten as %s", text, out);
+        return;
+    }
+    ck_assert_ptr_nonnull(out);
+    ck_assert_uint_eq(n, strlen(want));
+    ck_assert_str_eq(out, want);
+    free(out);
+}
+
+START_TEST(test_nonfinite_rewrite)
+{
+    /* Past the eight-byte steps, and at every position within one. */
+    assert_rewrite("[1.5,-2.25,3,4e5,-6.0,7,8,9,10]", NULL);
+    assert_rewrite("[NaN,-Infinity,Infinity]",
+                   "[\"\\u0001NaN\",\"\\u0001-Infinity\",\"\\u0001Infinity\"]");
+    assert_rewrite("[12345678,-Infinity]", "[12345678,\"\\u0001-Infinity\"]");
+    assert_rewrite("[1234567,-Infinity]", "[1234567,\"\\u0001-Infinity\"]");
+    assert_rewrite("{\"NaN\":\"-Infinity \\\" NaN\",\"k\":NaN}",
+                   "{\"NaN\":\"-Infinity \\\" NaN\",\"k\":\"\\u0001NaN\"}");
+    assert_rewrite("[\"a-\"Infinity]", "[\"a-\"\"\\u0001Infinity\"]"); /* '-' in a string */
+    assert_rewrite("[--Infinity,NaNaN,Inf,N]", "[-\"\\u0001-Infinity\",\"\\u0001NaN\"aN,Inf,N]");
+}
+END_TEST
+
 /* Runs the jsonpull suite. */
 int main(void)
 {
@@ -207,6 +241,7 @@ int main(void)
     tcase_add_test(tc, test_check_number_runs);
     tcase_add_test(tc, test_check_surrogates);
     tcase_add_test(tc, test_members_as_cjson);
+    tcase_add_test(tc, test_nonfinite_rewrite);
     suite_add_tcase(s, tc);
     return crisk_check_run(s);
 }
