@@ -6,7 +6,6 @@
  * and the keyed draw.
  */
 #include "policy/explore.h"
-#include "policy/score_order.h"
 
 #include "common/error.h"
 #include "common/jsonfile.h"
@@ -73,6 +72,20 @@ double crisk__explore_rank(size_t below, size_t m, float score)
     return (double)below / (double)m;
 }
 
+/* Returns how many of the ascending `sorted` (m scores) are strictly below `score`. */
+static size_t count_below(const float *sorted, size_t m, float score)
+{
+    size_t lo = 0, hi = m;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (sorted[mid] < score)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
 
 /* Orders floats ascending for qsort (the inputs are finite). */
 static int cmp_float(const void *a, const void *b)
@@ -92,7 +105,7 @@ int crisk__explore_batch_ranks(const float *scores, size_t n, double *q, crisk_e
             sorted[m++] = scores[i];
     qsort(sorted, m, sizeof *sorted, cmp_float);
     for (size_t i = 0; i < n; i++)
-        q[i] = crisk__explore_rank(crisk__scores_below(sorted, m, scores[i]), m, scores[i]);
+        q[i] = crisk__explore_rank(count_below(sorted, m, scores[i]), m, scores[i]);
     free(sorted);
     return 0;
 }

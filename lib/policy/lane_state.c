@@ -58,7 +58,7 @@ void crisk__lane_state_push(crisk_lane_state *s, float v)
 
 int crisk__lane_state_fill(crisk_lane_state *s, size_t n, crisk_error *err)
 {
-    float *tmp = malloc((n ? n : 1) * sizeof *tmp);
+    uint32_t *tmp = malloc((n ? n : 1) * sizeof *tmp);
     if (!tmp)
         return crisk__fail(err, CRISK_E_NOMEM, "out of memory to sort %zu scores", n);
     crisk__score_order_fill(&s->sorted, s->ring, n, tmp);

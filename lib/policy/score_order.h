@@ -16,19 +16,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* A block of values, in the order of its values among the blocks. */
+/* A block of values, in the order of its values among the blocks. Values are held as keys
+ * whose unsigned order is the window's order (score_order.c, key_of). */
 typedef struct crisk__score_block {
-    float first;   /* its smallest value */
-    uint32_t len;  /* values it holds, 1 to block */
-    uint32_t at;   /* its place in the store */
+    uint32_t len;   /* values it holds, 1 to block */
+    uint32_t at;    /* its place in the store */
 } crisk__score_block;
 
 typedef struct crisk__score_order {
     size_t count, capacity;
     size_t block;               /* most values a block holds */
     size_t nblocks, max_blocks;
-    float *store;               /* max_blocks places of `block` values */
+    uint32_t *store;            /* max_blocks places of `block` keys */
     crisk__score_block *blocks; /* nblocks, in ascending order of their values */
+    uint32_t *first;            /* the key of each block's smallest value */
     uint32_t *free_places;      /* the places no block uses, a stack */
     size_t nfree;
     uint32_t *fenwick;          /* 1-based Fenwick tree over blocks[].len */
@@ -54,11 +55,9 @@ float crisk__score_order_at(const crisk__score_order *o, size_t i);
 /* Returns how many values are below `v` (float <: -0 is not below +0). */
 size_t crisk__score_order_below(const crisk__score_order *o, float v);
 
-/* Returns how many of the ascending `a` (n floats) are below `v` (float <). */
-size_t crisk__scores_below(const float *a, size_t n, float v);
-
 /* Makes the empty `o` hold the `n` (<= capacity) finite `values`, sorting them in linear
- * time through `tmp` (n floats of scratch); `values` is left as it was. */
-void crisk__score_order_fill(crisk__score_order *o, const float *values, size_t n, float *tmp);
+ * time through `tmp` (n keys of scratch); `values` is left as it was. */
+void crisk__score_order_fill(crisk__score_order *o, const float *values, size_t n,
+                             uint32_t *tmp);
 
 #endif /* CRISK_SCORE_ORDER_H */

@@ -89,7 +89,7 @@ static void check_same(const crisk__score_order *o, const naive *s, uint64_t *rn
         const crisk__score_block *bk = &o->blocks[b];
         ck_assert_uint_ge(bk->len, o->nblocks > 1 ? o->block / 2 : 1);
         ck_assert_uint_le(bk->len, o->block);
-        ck_assert_mem_eq(&bk->first, &o->store[(size_t)bk->at * o->block], sizeof(float));
+        ck_assert_uint_eq(o->first[b], o->store[(size_t)bk->at * o->block]);
         total += bk->len;
     }
     ck_assert_uint_eq(total, s->n);
@@ -135,7 +135,8 @@ START_TEST(test_fill_then_random_removals)
 {
     enum { CAP = 3000 };
     uint64_t rng = 99;
-    float *values = malloc(CAP * sizeof *values), *tmp = malloc(CAP * sizeof *tmp);
+    float *values = malloc(CAP * sizeof *values);
+    uint32_t *tmp = malloc(CAP * sizeof *tmp);
     naive s = {malloc(CAP * sizeof(float)), 0};
     crisk__score_order o;
     ck_assert_int_eq(crisk__score_order_init(&o, CAP), 0);
@@ -177,7 +178,8 @@ START_TEST(test_fill_sizes)
     for (size_t n = 0; n <= 700; n += n < 40 ? 1 : 37) {
         crisk__score_order o;
         ck_assert_int_eq(crisk__score_order_init(&o, 700), 0);
-        float values[700], tmp[700];
+        float values[700];
+        uint32_t tmp[700];
         naive s = {malloc(700 * sizeof(float)), 0};
         for (size_t i = 0; i < n; i++) {
             values[i] = some_score(next_random(&rng));
