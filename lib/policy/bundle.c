@@ -486,10 +486,12 @@ int crisk_score_options_init(crisk_score_options *opts, unsigned int version)
 static size_t block_array(size_t *size, size_t count, size_t elem)
 {
     const size_t align = _Alignof(max_align_t);
-    size_t off = (*size + align - 1) / align * align;
-    if (*size == SIZE_MAX || off < *size || (elem && count > (SIZE_MAX - off) / elem))
+    size_t off = (*size + align - 1) / align * align, bytes;
+    /* Overflow tests without a division: this runs several times a scoring call. */
+    if (*size == SIZE_MAX || off < *size || __builtin_mul_overflow(count, elem, &bytes)
+        || bytes > SIZE_MAX - off)
         return *size = SIZE_MAX;
-    *size = off + count * elem;
+    *size = off + bytes;
     return off;
 }
 
