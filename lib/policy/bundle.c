@@ -660,8 +660,8 @@ static int decide_lanes(const crisk_bundle *b, const crisk_batch *batch, const f
 /* Lays out the results of `n` rows of bundle `b` in one block: the struct, then the
  * per-model score pointers, the decisions, the hit offsets, room for every hit when
  * there are at most BLOCK_HITS, and each model's scores. Returns the block's size
- * (SIZE_MAX on overflow); when `block` is not NULL (of that size, zeroed), points the
- * struct's arrays into it. */
+ * (SIZE_MAX on overflow); when `block` is not NULL (of that size, its struct zeroed),
+ * points the struct's arrays into it. */
 static size_t results_layout(const crisk_bundle *b, size_t n, char *block)
 {
     size_t rows = n ? n : 1, size = sizeof(crisk_results);
@@ -687,17 +687,21 @@ static size_t results_layout(const crisk_bundle *b, size_t n, char *block)
     return size;
 }
 
-/* Returns new, zeroed results for `n` rows of bundle `b` in one allocation (see
+/* Returns new results (no decisions yet) for `n` rows of bundle `b` in one allocation (see
  * results_layout): scoring one declaration a call then allocates once for them, not once
  * per array; crisk_results_free frees the block. NULL when out of memory. */
 static crisk_results *results_new(const crisk_bundle *b, size_t n)
 {
     size_t size = results_layout(b, n, NULL);
-    char *block = size == SIZE_MAX ? NULL : calloc(1, size);
+    /* malloc, not calloc, which glibc serves without its per-thread cache of small blocks;
+     * only the struct and the decisions need zeros (every other array is written whole). */
+    char *block = size == SIZE_MAX ? NULL : malloc(size);
     if (!block)
         return NULL;
-    results_layout(b, n, block);
     crisk_results *res = (crisk_results *)block;
+    memset(res, 0, sizeof *res);
+    results_layout(b, n, block);
+    memset(res->decisions, 0, (n ? n : 1) * sizeof *res->decisions);
     res->bundle = b;
     res->size = n;
     return res;

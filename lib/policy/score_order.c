@@ -206,11 +206,13 @@ static void refill(crisk__score_order *o, size_t i)
 void crisk__score_order_insert(crisk__score_order *o, float v)
 {
     uint32_t k = key_of(v);
+    size_t i = 0;
     if (o->nblocks == 0) {
         open_block(o, 0);
         fenwick_rebuild(o);
+    } else {
+        i = block_of(o, k);
     }
-    size_t i = block_of(o, k);
     if (o->blocks[i].len == o->block) {
         split(o, i);
         i += o->first[i + 1] <= k;
