@@ -120,7 +120,6 @@ int crisk__score_order_init(crisk__score_order *o, size_t capacity)
         crisk__score_order_free(o);
         return -1;
     }
-    o->capacity = capacity;
     o->block = block;
     o->max_blocks = most;
     for (size_t k = 0; k < most; k++)

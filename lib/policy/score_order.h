@@ -24,7 +24,7 @@ typedef struct crisk__score_block {
 } crisk__score_block;
 
 typedef struct crisk__score_order {
-    size_t count, capacity;
+    size_t count;               /* values held */
     size_t block;               /* most values a block holds */
     size_t nblocks, max_blocks;
     uint32_t *store;            /* max_blocks places of `block` keys */
