@@ -5,6 +5,7 @@
  * invisible or look-alike passes silently.
  */
 #include "common/canon.h"
+#include "common/short_copy.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -66,22 +67,49 @@ static int map_char(const char *s, size_t len, size_t *i, char *why)
     return -1;
 }
 
+/* Returns 1 when byte `c` may stand in a canonical value: printable ASCII, no lower case. */
+static int canonical_byte(char c)
+{
+    return c >= ' ' && c <= '~' && !(c >= 'a' && c <= 'z');
+}
+
+/* Returns the high bit of each byte of `w` that may not stand in a canonical value (see
+ * canonical_byte), eight bytes at once: on the low seven bits of a byte, adding 0x80 - t
+ * sets its high bit exactly when the byte is at least t, without a carry into the next. */
+static uint64_t bad_bytes(uint64_t w)
+{
+    const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+    uint64_t x = w & ~high;
+    uint64_t printable = (x + ones * (0x80 - ' ')) & ~(x + ones * (0x80 - 0x7f)) & high;
+    uint64_t lower = (x + ones * (0x80 - 'a')) & ~(x + ones * (0x80 - 'z' - 1)) & high;
+    return (w & high) | (~printable & high) | lower;
+}
+
 /* Checks the canonical form without writing it; see canon.h. */
 int crisk__canon_is(const char *s, size_t len)
 {
     if (len == 0 || s[0] == ' ' || s[len - 1] == ' ')
         return 0;
-    for (size_t i = 0; i < len; i++)
-        if (s[i] < ' ' || s[i] > '~' || (s[i] >= 'a' && s[i] <= 'z'))
-            return 0;
-    return 1;
+    if (len < 8) {
+        for (size_t i = 0; i < len; i++)
+            if (!canonical_byte(s[i]))
+                return 0;
+        return 1;
+    }
+    uint64_t bad = 0, w;
+    for (size_t i = 0; i + 8 < len; i += 8) {
+        memcpy(&w, s + i, 8);
+        bad |= bad_bytes(w);
+    }
+    memcpy(&w, s + len - 8, 8); /* the last eight bytes, overlapping the words before */
+    return (bad | bad_bytes(w)) == 0;
 }
 
 /* Maps, trims, upper-cases and checks; see canon.h. */
 int crisk__canon_code(const char *s, size_t len, char *out, size_t *out_len, char *why)
 {
     if (crisk__canon_is(s, len)) { /* most values: one check and a copy */
-        memcpy(out, s, len);
+        crisk__short_copy(out, s, len);
         *out_len = len;
         return 0;
     }
@@ -108,12 +136,37 @@ int crisk__canon_code(const char *s, size_t len, char *out, size_t *out_len, cha
     return 0;
 }
 
+/* The common case of crisk__canon_hs: `s` holds only digits and dots, `min_digits` to 12
+ * digits. Writes them to `out` (NUL-terminated) and returns 1; else returns 0 and leaves
+ * the value to the general path, which says what is wrong with it. */
+static int digits_and_dots(const char *s, size_t len, size_t min_digits, char *out,
+                           size_t *out_len)
+{
+    size_t n = 0;
+    for (size_t k = 0; k < len; k++) {
+        if (s[k] >= '0' && s[k] <= '9') {
+            if (n == 12)
+                return 0;
+            out[n++] = s[k];
+        } else if (s[k] != '.') {
+            return 0;
+        }
+    }
+    if (n < min_digits)
+        return 0;
+    out[n] = '\0';
+    *out_len = n;
+    return 1;
+}
+
 /* The digits of an HS code's canonical form; see canon.h. */
 int crisk__canon_hs(const char *s, size_t len, size_t min_digits, char *out, size_t *out_len,
                     char *why)
 {
     char code[64];
     size_t n = 0, clen;
+    if (len <= sizeof code && digits_and_dots(s, len, min_digits, out, out_len))
+        return 0;
     if (len > sizeof code) {
         snprintf(why, CRISK__CANON_WHY_BYTES, "is too long for an HS code (%zu bytes)", len);
         return -1;

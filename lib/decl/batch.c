@@ -162,7 +162,8 @@ static int store_code(crisk__batch_column *c, size_t row, const char *v, size_t 
     size_t room = len + 13; /* an HS code's 12 digits and NUL, whatever its text */
     if (c->arena_len + room > UINT32_MAX - 1)
         return CRISK_E_LIMIT;
-    if (crisk__grow((void **)&c->arena, &c->arena_cap, c->arena_len + room, 1, 4096))
+    if (c->arena_len + room > c->arena_cap /* seldom: the arena is kept across rows */
+        && crisk__grow((void **)&c->arena, &c->arena_cap, c->arena_len + room, 1, 4096))
         return CRISK_E_NOMEM;
     char *out = c->arena + c->arena_len;
     size_t n;

@@ -26,6 +26,27 @@ static float smoothed_rate(double count, double pos, double m, double prior)
     return (float)((pos + m * prior) / (count + m));
 }
 
+/* Returns risk feature `f`'s value for a row whose key has index `k` in its table (-1: no
+ * key, or unseen), leaving out fold `fold` of `fit`'s folds (fold == folds: none), with the
+ * prior of that fold. */
+static float risk_value(const crisk__fitted_state *fit, const crisk__schema_feature *f, long k,
+                        size_t fold, double prior)
+{
+    const crisk__risk_table *t = &fit->tables[f->set];
+    double count = 0, pos = 0;
+    if (k >= 0) {
+        count = t->stat[k].count;
+        pos = t->stat[k].pos;
+        if (fold < fit->folds) {
+            count -= t->fold[(size_t)k * fit->folds + fold].count;
+            pos -= t->fold[(size_t)k * fit->folds + fold].pos;
+        }
+    }
+    if (f->op == CRISK__OP_RISK_COUNT)
+        return (float)count;
+    return smoothed_rate(count, pos, isnan(f->smoothing) ? fit->smoothing : f->smoothing, prior);
+}
+
 /* Rows are looked up a block at a time, in steps over every key set of the whole block:
  * every key is hashed and its slot prefetched, then each slot's key record, and only then
  * is any key compared (and the found key's counts prefetched), so the dependent cache
@@ -174,32 +195,27 @@ int crisk__features_build(const crisk_schema *s, const crisk__fitted_state *fit,
             float *o = out + r * nf;
             for (size_t j = 0; j < nf; j++) {
                 const crisk__schema_feature *f = &s->features[j];
-                if (f->op == CRISK__OP_CATEGORY) {
+                switch (f->op) {
+                case CRISK__OP_CATEGORY: {
                     long code = codes[f->dict * bs + i];
                     o[j] = code >= 0 ? (float)code
                            : code == -1 && f->arg ? (float)fit->dicts[f->dict].size : NAN;
-                } else if (f->op == CRISK__OP_RISK_RATE || f->op == CRISK__OP_RISK_COUNT) {
-                    const crisk__risk_table *t = &fit->tables[f->set];
-                    long k = idx[f->set * bs + i];
-                    double count = 0, pos = 0;
-                    if (k >= 0) {
-                        count = t->stat[k].count;
-                        pos = t->stat[k].pos;
-                        if (fold < folds) {
-                            count -= t->fold[(size_t)k * folds + fold].count;
-                            pos -= t->fold[(size_t)k * folds + fold].pos;
-                        }
-                    }
-                    if (f->op == CRISK__OP_RISK_COUNT)
-                        o[j] = (float)count;
-                    else
-                        o[j] = smoothed_rate(count, pos, isnan(f->smoothing) ? fit->smoothing
-                                                                             : f->smoothing,
-                                             prior[fold]);
-                } else if (crisk__feature_is_event(f)) {
-                    o[j] = crisk__event_feature(s, b, f, r);
-                } else {
+                    break;
+                }
+                case CRISK__OP_RISK_RATE:
+                case CRISK__OP_RISK_COUNT:
+                    o[j] = risk_value(fit, f, idx[f->set * bs + i], fold, prior[fold]);
+                    break;
+                case CRISK__OP_EVENT_COUNT:
+                case CRISK__OP_EVENT_FLAG:
+                case CRISK__OP_EVENT_HOURS_SINCE:
+                case CRISK__OP_EVENT_MAX:
+                    /* Without events every event feature is missing: no join to try. */
+                    o[j] = b->events ? crisk__event_feature(s, b, f, r) : NAN;
+                    break;
+                default:
                     o[j] = crisk__feature_plain(b, f, r, &date);
+                    break;
                 }
             }
         }

@@ -486,10 +486,12 @@ int crisk_score_options_init(crisk_score_options *opts, unsigned int version)
 static size_t block_array(size_t *size, size_t count, size_t elem)
 {
     const size_t align = _Alignof(max_align_t);
-    size_t off = (*size + align - 1) / align * align;
-    if (*size == SIZE_MAX || off < *size || (elem && count > (SIZE_MAX - off) / elem))
+    size_t off = (*size + align - 1) / align * align, bytes;
+    /* Overflow tests without a division: this runs several times a scoring call. */
+    if (*size == SIZE_MAX || off < *size || __builtin_mul_overflow(count, elem, &bytes)
+        || bytes > SIZE_MAX - off)
         return *size = SIZE_MAX;
-    *size = off + count * elem;
+    *size = off + bytes;
     return off;
 }
 
@@ -573,7 +575,9 @@ static int eval_profiles(const crisk_bundle *b, const crisk_batch *batch,
                          const float *features, size_t nf, const crisk_score_options *opts,
                          crisk_results *res, crisk_error *err)
 {
-    size_t n = res->size, nr = crisk__profiles_count(b->profiles), cap = 0, used = 0;
+    size_t n = res->size, nr = crisk__profiles_count(b->profiles), used = 0;
+    /* Hits in the results' block never outgrow it; else they grow on the heap. */
+    size_t cap = res->hits_room;
     scratch sc;
     uint32_t *row_hits = scratch_get(&sc, nr * sizeof(uint32_t));
     if (!row_hits)
@@ -591,7 +595,8 @@ static int eval_profiles(const crisk_bundle *b, const crisk_batch *batch,
         view.row = r;
         view.features = features + r * nf;
         size_t h = crisk__profiles_eval(b->profiles, &view, today, row_hits);
-        if (crisk__grow((void **)&res->hits, &cap, used + h, sizeof *res->hits, 64)) {
+        if (!res->hits_room
+            && crisk__grow((void **)&res->hits, &cap, used + h, sizeof *res->hits, 64)) {
             scratch_release(&sc);
             return crisk__fail(err, CRISK_E_NOMEM, "out of memory for profile hits");
         }
@@ -648,21 +653,31 @@ static int decide_lanes(const crisk_bundle *b, const crisk_batch *batch, const f
     return rc;
 }
 
+/* Most profile hits a call's results hold in their own block: a call of this many
+ * (rows x rules) or fewer cannot outgrow them, and allocates nothing more for its hits. */
+#define BLOCK_HITS 256
+
 /* Lays out the results of `n` rows of bundle `b` in one block: the struct, then the
- * per-model score pointers, the decisions, the hit offsets and each model's scores.
- * Returns the block's size (SIZE_MAX on overflow); when `block` is not NULL (of that
- * size, zeroed), points the struct's arrays into it. */
+ * per-model score pointers, the decisions, the hit offsets, room for every hit when
+ * there are at most BLOCK_HITS, and each model's scores. Returns the block's size
+ * (SIZE_MAX on overflow); when `block` is not NULL (of that size, its struct zeroed),
+ * points the struct's arrays into it. */
 static size_t results_layout(const crisk_bundle *b, size_t n, char *block)
 {
     size_t rows = n ? n : 1, size = sizeof(crisk_results);
+    size_t most_hits = crisk__profiles_count(b->profiles);
+    most_hits = n <= BLOCK_HITS && most_hits <= BLOCK_HITS / rows ? most_hits * n : 0;
     size_t scores = block_array(&size, b->num_models, sizeof(float *));
     size_t decisions = block_array(&size, rows, sizeof(crisk__decision));
     size_t hit_start = block_array(&size, n + 1, sizeof(size_t));
+    size_t hits = block_array(&size, most_hits, sizeof(uint32_t));
     crisk_results *res = (crisk_results *)block;
     if (res) {
         res->scores = (float **)(block + scores);
         res->decisions = (crisk__decision *)(block + decisions);
         res->hit_start = (size_t *)(block + hit_start);
+        res->hits = most_hits ? (uint32_t *)(block + hits) : NULL;
+        res->hits_room = most_hits;
     }
     for (size_t i = 0; i < b->num_models; i++) {
         size_t values = block_array(&size, rows, b->models[i].num_outputs * sizeof(float));
@@ -672,17 +687,21 @@ static size_t results_layout(const crisk_bundle *b, size_t n, char *block)
     return size;
 }
 
-/* Returns new, zeroed results for `n` rows of bundle `b` in one allocation (see
+/* Returns new results (no decisions yet) for `n` rows of bundle `b` in one allocation (see
  * results_layout): scoring one declaration a call then allocates once for them, not once
  * per array; crisk_results_free frees the block. NULL when out of memory. */
 static crisk_results *results_new(const crisk_bundle *b, size_t n)
 {
     size_t size = results_layout(b, n, NULL);
-    char *block = size == SIZE_MAX ? NULL : calloc(1, size);
+    /* malloc, not calloc, which glibc serves without its per-thread cache of small blocks;
+     * only the struct and the decisions need zeros (every other array is written whole). */
+    char *block = size == SIZE_MAX ? NULL : malloc(size);
     if (!block)
         return NULL;
-    results_layout(b, n, block);
     crisk_results *res = (crisk_results *)block;
+    memset(res, 0, sizeof *res);
+    results_layout(b, n, block);
+    memset(res->decisions, 0, (n ? n : 1) * sizeof *res->decisions);
     res->bundle = b;
     res->size = n;
     return res;

@@ -49,6 +49,8 @@ struct crisk_results {
     crisk__decision *decisions; /* per row */
     size_t *hit_start;         /* size + 1 offsets into hits */
     uint32_t *hits;            /* rule indices, in file order per row */
+    size_t hits_room;          /* > 0: hits lies in the results' block, room for every hit
+                                  (bundle.c, results_layout); 0: hits is malloc'd */
     /* Reason codes (reasons.c), when scored with explain = K > 0; all NULL otherwise. */
     size_t reason_slots;       /* reasons kept per row at most: min(K, fields) */
     uint32_t *num_reasons;     /* per row */

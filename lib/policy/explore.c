@@ -63,12 +63,18 @@ int crisk__explore_parse(const cJSON *v, crisk__explore *e, crisk_error *err)
     return 0;
 }
 
-double crisk__explore_rank(const float *sorted, size_t m, float score)
+double crisk__explore_rank(size_t below, size_t m, float score)
 {
     if (isnan(score))
         return 0;
     if (m == 0)
         return 0.5;
+    return (double)below / (double)m;
+}
+
+/* Returns how many of the ascending `sorted` (m scores) are strictly below `score`. */
+static size_t count_below(const float *sorted, size_t m, float score)
+{
     size_t lo = 0, hi = m;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
@@ -77,8 +83,9 @@ double crisk__explore_rank(const float *sorted, size_t m, float score)
         else
             hi = mid;
     }
-    return (double)lo / (double)m;
+    return lo;
 }
+
 
 /* Orders floats ascending for qsort (the inputs are finite). */
 static int cmp_float(const void *a, const void *b)
@@ -98,7 +105,7 @@ int crisk__explore_batch_ranks(const float *scores, size_t n, double *q, crisk_e
             sorted[m++] = scores[i];
     qsort(sorted, m, sizeof *sorted, cmp_float);
     for (size_t i = 0; i < n; i++)
-        q[i] = crisk__explore_rank(sorted, m, scores[i]);
+        q[i] = crisk__explore_rank(count_below(sorted, m, scores[i]), m, scores[i]);
     free(sorted);
     return 0;
 }

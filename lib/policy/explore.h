@@ -31,9 +31,9 @@ typedef struct crisk__explore {
  * CRISK_E_FORMAT naming the key. */
 int crisk__explore_parse(const cJSON *v, crisk__explore *e, crisk_error *err);
 
-/* Returns the share of `sorted` (ascending, `m` scores) strictly below `score`: the rank
- * the boundary weight uses; 0 for a NaN score, 0.5 against an empty window. */
-double crisk__explore_rank(const float *sorted, size_t m, float score);
+/* Returns the rank the boundary weight uses for `score`, of which `below` of `m` scores are
+ * strictly below: below / m; 0 for a NaN score, 0.5 against an empty window. */
+double crisk__explore_rank(size_t below, size_t m, float score);
 
 /* Fills `q` (n) with each score's rank among the batch's finite scores. Returns 0 or
  * CRISK_E_NOMEM. */

@@ -12,6 +12,12 @@ size_t crisk__bundle_gather(const crisk__bundle_model *m, const float *features,
                             float *cols, size_t *rows)
 {
     size_t k = m->num_columns, kept = 0;
+    if (!rows) {
+        for (size_t r = 0; r < n; r++)
+            for (size_t c = 0; c < k; c++)
+                cols[r * k + c] = features[r * nf + m->columns[c]];
+        return n;
+    }
     for (size_t r = 0; r < n; r++) {
         float *dst = cols + kept * k;
         int complete = 1;
@@ -19,9 +25,7 @@ size_t crisk__bundle_gather(const crisk__bundle_model *m, const float *features,
             dst[c] = features[r * nf + m->columns[c]];
             complete &= !isnan(dst[c]);
         }
-        if (!rows)
-            kept++;
-        else if (complete)
+        if (complete)
             rows[kept++] = r;
     }
     return kept;

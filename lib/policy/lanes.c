@@ -567,7 +567,8 @@ static void budget_stream(const crisk__policy *p, const crisk_lane_state *s, flo
         return;
     for (size_t j = 0; j < p->num_budget; j++) {
         size_t k = share_count(p->budget_cumulative[j], s->count);
-        float cut = s->sorted[s->count - (k < 1 ? 1 : k > s->count ? s->count : k)];
+        float cut = crisk__score_order_at(&s->sorted,
+                                          s->count - (k < 1 ? 1 : k > s->count ? s->count : k));
         if (score >= cut) {
             *d = (crisk__decision){(uint32_t)p->budget[j].lane, CRISK_REASON_BUDGET,
                                   (uint32_t)j, 0, (uint32_t)s->count, cut, 0};
@@ -642,7 +643,8 @@ int crisk__lanes_decide_novelty(const crisk__policy *p, crisk_lane_state *stream
         /* In arrival order: each row meets the window as it stood before it. */
         for (size_t i = 0; i < n; i++) {
             if (q && p->explore.boundary)
-                q[i] = crisk__explore_rank(stream->sorted, stream->count, scores[i]);
+                q[i] = crisk__explore_rank(crisk__score_order_below(&stream->sorted, scores[i]),
+                                           stream->count, scores[i]);
             if (!d[i].kind)
                 budget_stream(p, stream, scores[i], &d[i]);
             if (isfinite(scores[i]))

@@ -12,7 +12,8 @@ void crisk_results_free(crisk_results *res)
     if (!res)
         return;
     /* The scores, decisions and hit offsets share the struct's block (bundle.c). */
-    free(res->hits);
+    if (!res->hits_room)
+        free(res->hits);
     free(res->num_reasons);
     free(res->reason_field);
     free(res->reason_contrib);

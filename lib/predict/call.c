@@ -61,6 +61,10 @@ static size_t thread_count(const crisk_pool *pool, int requested, size_t n,
 int crisk__run_sliced(crisk_pool *pool, int threads, size_t n, size_t min_per_thread,
                       crisk__slice_fn fn, void *ctx, crisk_error *err)
 {
+    /* Too few items for two threads (one declaration scored): the calling thread, without
+     * counting CPUs or asking the pool. */
+    if (n < 2 * min_per_thread)
+        return crisk__pool_run(NULL, 1, n, fn, ctx, err);
     size_t nthreads = thread_count(pool, threads, n, min_per_thread);
     if (pool || nthreads == 1)
         return crisk__pool_run(pool, nthreads, n, fn, ctx, err);
