@@ -1,0 +1,146 @@
+/*
+ * bench/java/DeclarationBench.java — one declaration a call through the Java binding: a
+ * clearance system's call, one record in and its lane out, with the example bundle's
+ * border sensor events (loaded once) and a streaming lane state, timed per call with
+ * System.nanoTime after a JIT warm-up; p50 and p99 of each run, medians over the runs.
+ *
+ *   java -cp build/bindings/java/crisk.jar bench/java/DeclarationBench.java \
+ *        [--bundle models/example] [--calls 2000] [--runs 5] [--warmup 20000] [--no-events]
+ *
+ * Before timing, the lanes decided one a call are checked against the same declarations
+ * scored as one batch with a fresh state (every one must agree, or the bench fails).
+ */
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import org.crisk.Bundle;
+import org.crisk.BundleScores;
+import org.crisk.DeviceKeys;
+import org.crisk.Events;
+import org.crisk.LaneState;
+
+public final class DeclarationBench {
+    /** The command line, with its defaults. */
+    private static final class Options {
+        Path bundle = Path.of("models/example");
+        int calls = 2000;
+        int runs = 5;
+        int warmup = 20000;
+        boolean events = true;
+    }
+
+    /** One declaration a call, as the binding offers it: returns the lane's index. */
+    private interface Call {
+        int lane(Map<String, String> record);
+    }
+
+    public static void main(String[] args) throws IOException {
+        Options o = parse(args);
+        List<Map<String, String>> records = readCsv(o.bundle.resolve("declarations.csv"));
+        try (Bundle bundle = Bundle.load(o.bundle);
+             DeviceKeys keys = DeviceKeys.load(o.bundle.resolve("device_keys.json"))) {
+            Events events = o.events
+                ? Events.bytes(Files.readAllBytes(o.bundle.resolve("events.jsonl")), keys) : null;
+            checkLanes(bundle, records, events);
+            try (LaneState state = bundle.stream()) {
+                Call call = r -> bundle.lanes().indexOf(
+                    bundle.score(List.of(r), 1, null, null, 0, events, state).lane(0));
+                report(o, records, call);
+            }
+        }
+    }
+
+    /** Times o.runs runs of o.calls calls (after o.warmup untimed ones) and prints the
+     *  medians of their p50 and p99 in microseconds. */
+    private static void report(Options o, List<Map<String, String>> records, Call call) {
+        int n = records.size();
+        for (int c = 0; c < o.warmup; c++)
+            call.lane(records.get(c % n));
+        double[] p50 = new double[o.runs], p99 = new double[o.runs];
+        long[] ns = new long[o.calls];
+        for (int run = 0; run < o.runs; run++) {
+            for (int c = 0; c < o.calls; c++) {
+                long t0 = System.nanoTime();
+                int lane = call.lane(records.get(c % n));
+                ns[c] = System.nanoTime() - t0;
+                if (lane < 0)
+                    throw new IllegalStateException("a declaration got no lane");
+            }
+            Arrays.sort(ns);
+            p50[run] = quantile(ns, 0.5) / 1e3;
+            p99[run] = quantile(ns, 0.99) / 1e3;
+        }
+        System.out.printf("java declaration-1 (%s, %s): p50 %.2f us, p99 %.2f us "
+                          + "(medians of %d runs of %d calls; p99 by run %s)%n",
+                          o.bundle, o.events ? "with events" : "without events",
+                          median(p50), median(p99), o.runs, o.calls, Arrays.toString(p99));
+    }
+
+    /** Fails unless every lane decided one declaration a call (fresh state) equals the
+     *  lane of the same declarations scored as one batch (another fresh state). */
+    private static void checkLanes(Bundle bundle, List<Map<String, String>> records,
+                                   Events events) {
+        try (LaneState whole = bundle.stream(); LaneState one = bundle.stream()) {
+            BundleScores all = bundle.score(records, 1, null, null, 0, events, whole);
+            for (int i = 0; i < records.size(); i++) {
+                String lane = bundle.score(List.of(records.get(i)), 1, null, null, 0, events,
+                                           one).lane(0);
+                if (!lane.equals(all.lane(i)))
+                    throw new IllegalStateException("declaration " + i + ": lane " + lane
+                                                    + " one a call, " + all.lane(i)
+                                                    + " in one batch");
+            }
+        }
+    }
+
+    /** Reads a CSV file without quoted cells (the example's) into records. */
+    private static List<Map<String, String>> readCsv(Path path) throws IOException {
+        List<String> lines = Files.readAllLines(path);
+        String[] header = lines.get(0).split(",", -1);
+        List<Map<String, String>> out = new ArrayList<>();
+        for (String line : lines.subList(1, lines.size())) {
+            if (line.indexOf('"') >= 0)
+                throw new IllegalArgumentException(path + ": quoted cells are not read here");
+            String[] cells = line.split(",", -1);
+            Map<String, String> r = new HashMap<>();
+            for (int j = 0; j < header.length; j++)
+                r.put(header[j], j < cells.length ? cells[j] : null);
+            out.add(r);
+        }
+        return out;
+    }
+
+    /** As bench.c's quantile: the element at q * (n - 1), rounded, of sorted values. */
+    private static double quantile(long[] sorted, double q) {
+        return sorted[(int) Math.min(sorted.length - 1, Math.round(q * (sorted.length - 1)))];
+    }
+
+    private static double median(double[] v) {
+        double[] s = v.clone();
+        Arrays.sort(s);
+        return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+    }
+
+    private static Options parse(String[] args) {
+        Options o = new Options();
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--bundle" -> o.bundle = Path.of(args[++i]);
+                case "--calls" -> o.calls = Integer.parseInt(args[++i]);
+                case "--runs" -> o.runs = Integer.parseInt(args[++i]);
+                case "--warmup" -> o.warmup = Integer.parseInt(args[++i]);
+                case "--no-events" -> o.events = false;
+                default -> throw new IllegalArgumentException("unknown option " + args[i]
+                    + " (--bundle DIR --calls N --runs N --warmup N --no-events)");
+            }
+        }
+        return o;
+    }
+}
