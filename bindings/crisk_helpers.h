@@ -352,6 +352,64 @@ static inline int results_explain(const crisk_bundle *bundle, const crisk_result
     return 0;
 }
 
+/* One declaration a call (a clearance system's call: the bindings' Decider). */
+
+/* The longest reason text a decision keeps, NUL included (as the batch path's). */
+#define DECISION_REASON_BYTES 512
+
+/* What decision_copy writes to `ints`: lane index, crisk_reason_kind, profile hits. */
+#define DECISION_INTS 3
+
+/* Empties `batch`, a caller's batch reused for one declaration a call, and joins `events`
+ * to it (NULL: none): events read for no batch (every accepted event kept), so that any
+ * declaration appended next finds its own. Returns 0 or a negative code with `err`
+ * filled. */
+static inline int decision_batch(crisk_batch *batch, const crisk_events *events,
+                                 crisk_error *err)
+{
+    crisk_batch_clear(batch);
+    return crisk_batch_set_events(batch, events, err);
+}
+
+/* Returns the bytes decision_copy's `text` must hold for declaration 0 of `results`:
+ * room for its reason (DECISION_REASON_BYTES) and the id of each profile it hit with its
+ * NUL. */
+static inline size_t decision_text_bytes(const crisk_results *results)
+{
+    size_t bytes = DECISION_REASON_BYTES;
+    for (size_t k = 0, n = crisk_results_num_hits(results, 0); k < n; k++)
+        bytes += strlen(crisk_results_hit_id(results, 0, k)) + 1;
+    return bytes;
+}
+
+/* Copies the decision for declaration 0 of `results` (of `bundle`) into caller arrays:
+ * `scores` and `ints` as results_collect (one declaration: DECISION_INTS ints),
+ * `*propensity`, and `text` (at least decision_text_bytes): the reason, then the id of
+ * each profile hit, each NUL-terminated. Returns the bytes of `text` written, or
+ * CRISK_E_SHAPE (negative) when an array is too small or not of its size. */
+static inline long decision_copy(const crisk_bundle *bundle, const crisk_results *results,
+                                 float *scores, size_t scores_len, int32_t *ints,
+                                 size_t ints_len, double *propensity, char *text,
+                                 size_t text_len, crisk_error *err)
+{
+    size_t need = decision_text_bytes(results);
+    if (text_len < need)
+        return crisk_helper_shape(err, "text", text_len, need);
+    int rc = results_collect(bundle, results, scores, scores_len, ints, ints_len, err);
+    if (rc != 0)
+        return rc;
+    *propensity = crisk_results_propensity(results, 0);
+    crisk_results_reason(results, 0, text, DECISION_REASON_BYTES);
+    char *at = text + strlen(text) + 1;
+    for (size_t k = 0; k < (size_t)ints[2]; k++) {
+        const char *id = crisk_results_hit_id(results, 0, k);
+        size_t len = strlen(id) + 1;
+        memcpy(at, id, len);
+        at += len;
+    }
+    return (long)(at - text);
+}
+
 /* Fills fit options from the three values the bindings expose. */
 static inline void fit_options(crisk_fit_options *o, unsigned folds, uint64_t seed,
                                double smoothing)

@@ -6,6 +6,12 @@
  *
  *   java -cp build/bindings/java/crisk.jar bench/java/DeclarationBench.java \
  *        [--bundle models/example] [--calls 2000] [--runs 5] [--warmup 20000] [--no-events]
+ *        [--api decider|score]
+ *
+ * --api decider (the default): Bundle.decider, the events read once into an EventIndex,
+ * the record as a String[] in field order, one Decision reused. --api score: a batch of
+ * one record per call through Bundle.score, the events read again at every call (the only
+ * path before the Decider).
  *
  * Before timing, the lanes decided one a call are checked against the same declarations
  * scored as one batch with a fresh state (every one must agree, or the bench fails).
@@ -22,7 +28,10 @@ import java.util.Map;
 
 import org.crisk.Bundle;
 import org.crisk.BundleScores;
+import org.crisk.Decider;
+import org.crisk.Decision;
 import org.crisk.DeviceKeys;
+import org.crisk.EventIndex;
 import org.crisk.Events;
 import org.crisk.LaneState;
 
@@ -34,11 +43,12 @@ public final class DeclarationBench {
         int runs = 5;
         int warmup = 20000;
         boolean events = true;
+        boolean decider = true;
     }
 
     /** One declaration a call, as the binding offers it: returns the lane's index. */
     private interface Call {
-        int lane(Map<String, String> record);
+        int lane(int record);
     }
 
     public static void main(String[] args) throws IOException {
@@ -49,26 +59,35 @@ public final class DeclarationBench {
             Events events = o.events
                 ? Events.bytes(Files.readAllBytes(o.bundle.resolve("events.jsonl")), keys) : null;
             checkLanes(bundle, records, events);
-            try (LaneState state = bundle.stream()) {
-                Call call = r -> bundle.lanes().indexOf(
-                    bundle.score(List.of(r), 1, null, null, 0, events, state).lane(0));
-                report(o, records, call);
+            try (LaneState state = bundle.stream();
+                 EventIndex index = events == null ? null : bundle.loadEvents(events);
+                 Decider decider = bundle.decider(state, index)) {
+                if (o.decider) {
+                    String[][] values = inFieldOrder(records, bundle.fieldNames());
+                    Decision d = decider.newDecision();
+                    report(o, records.size(), r -> {
+                        decider.decide(values[r], d);
+                        return d.laneIndex();
+                    });
+                } else {
+                    report(o, records.size(), r -> bundle.lanes().indexOf(bundle.score(
+                        List.of(records.get(r)), 1, null, null, 0, events, state).lane(0)));
+                }
             }
         }
     }
 
     /** Times o.runs runs of o.calls calls (after o.warmup untimed ones) and prints the
      *  medians of their p50 and p99 in microseconds. */
-    private static void report(Options o, List<Map<String, String>> records, Call call) {
-        int n = records.size();
+    private static void report(Options o, int n, Call call) {
         for (int c = 0; c < o.warmup; c++)
-            call.lane(records.get(c % n));
+            call.lane(c % n);
         double[] p50 = new double[o.runs], p99 = new double[o.runs];
         long[] ns = new long[o.calls];
         for (int run = 0; run < o.runs; run++) {
             for (int c = 0; c < o.calls; c++) {
                 long t0 = System.nanoTime();
-                int lane = call.lane(records.get(c % n));
+                int lane = call.lane(c % n);
                 ns[c] = System.nanoTime() - t0;
                 if (lane < 0)
                     throw new IllegalStateException("a declaration got no lane");
@@ -77,27 +96,42 @@ public final class DeclarationBench {
             p50[run] = quantile(ns, 0.5) / 1e3;
             p99[run] = quantile(ns, 0.99) / 1e3;
         }
-        System.out.printf("java declaration-1 (%s, %s): p50 %.2f us, p99 %.2f us "
+        System.out.printf("java declaration-1 (%s, %s, %s): p50 %.2f us, p99 %.2f us "
                           + "(medians of %d runs of %d calls; p99 by run %s)%n",
-                          o.bundle, o.events ? "with events" : "without events",
+                          o.decider ? "Decider" : "Bundle.score", o.bundle,
+                          o.events ? "with events" : "without events",
                           median(p50), median(p99), o.runs, o.calls, Arrays.toString(p99));
     }
 
-    /** Fails unless every lane decided one declaration a call (fresh state) equals the
-     *  lane of the same declarations scored as one batch (another fresh state). */
+    /** Fails unless every lane decided one declaration a call by a Decider (fresh state,
+     *  the events read once) equals the lane of the same declarations scored as one batch
+     *  (another fresh state). */
     private static void checkLanes(Bundle bundle, List<Map<String, String>> records,
                                    Events events) {
-        try (LaneState whole = bundle.stream(); LaneState one = bundle.stream()) {
+        try (LaneState whole = bundle.stream(); LaneState one = bundle.stream();
+             EventIndex index = events == null ? null : bundle.loadEvents(events);
+             Decider decider = bundle.decider(one, index)) {
             BundleScores all = bundle.score(records, 1, null, null, 0, events, whole);
             for (int i = 0; i < records.size(); i++) {
-                String lane = bundle.score(List.of(records.get(i)), 1, null, null, 0, events,
-                                           one).lane(0);
+                String lane = decider.decide(inFieldOrder(List.of(records.get(i)),
+                                                          bundle.fieldNames())[0]).lane();
                 if (!lane.equals(all.lane(i)))
                     throw new IllegalStateException("declaration " + i + ": lane " + lane
                                                     + " one a call, " + all.lane(i)
                                                     + " in one batch");
             }
         }
+    }
+
+    /** Returns each record's values in the order of `fields`. */
+    private static String[][] inFieldOrder(List<Map<String, String>> records,
+                                           List<String> fields) {
+        String[][] out = new String[records.size()][];
+        for (int r = 0; r < out.length; r++) {
+            Map<String, String> record = records.get(r);
+            out[r] = fields.stream().map(record::get).toArray(String[]::new);
+        }
+        return out;
     }
 
     /** Reads a CSV file without quoted cells (the example's) into records. */
@@ -137,8 +171,14 @@ public final class DeclarationBench {
                 case "--runs" -> o.runs = Integer.parseInt(args[++i]);
                 case "--warmup" -> o.warmup = Integer.parseInt(args[++i]);
                 case "--no-events" -> o.events = false;
+                case "--api" -> o.decider = switch (args[++i]) {
+                    case "decider" -> true;
+                    case "score" -> false;
+                    default -> throw new IllegalArgumentException("--api decider|score");
+                };
                 default -> throw new IllegalArgumentException("unknown option " + args[i]
-                    + " (--bundle DIR --calls N --runs N --warmup N --no-events)");
+                    + " (--bundle DIR --calls N --runs N --warmup N --no-events"
+                    + " --api decider|score)");
             }
         }
         return o;
