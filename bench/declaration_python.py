@@ -6,6 +6,11 @@ over the runs.
 
     PYTHONPATH=build/bindings/python python3 bench/declaration_python.py \
         [--bundle models/example] [--calls 2000] [--runs 5] [--warmup 2000] [--no-events]
+        [--api decider|score] [--json]
+
+--api decider (the default): Bundle.decider, the events read once (Bundle.load_events),
+the record as a dict. --api score: Bundle.score of a list of one record per call, the
+events read again at every call (the only path before the Decider).
 
 Before timing, the lanes decided one a call are checked against the same declarations
 scored as one batch with a fresh state (every one must agree, or the bench fails).
@@ -39,12 +44,13 @@ def quantile(sorted_ns: List[int], q: float) -> float:
 
 
 def check_lanes(bundle, records: List[Record], events) -> None:
-    """Fails unless every lane decided one declaration a call (fresh state) equals the lane
-    of the same declarations scored as one batch (another fresh state)."""
+    """Fails unless every lane decided one declaration a call by a Decider (fresh state, the
+    events read once) equals the lane of the same declarations scored as one batch (another
+    fresh state)."""
     whole = bundle.score(records, state=bundle.stream(), **events).scores["lane"].tolist()
-    one_state = bundle.stream()
+    decider = bundle.decider(bundle.stream(), bundle.load_events(**events) if events else None)
     for i, record in enumerate(records):
-        lane = bundle.score([record], state=one_state, **events).scores["lane"].iloc[0]
+        lane = decider.decide(record).lane
         if lane != whole[i]:
             sys.exit(f"declaration {i}: lane {lane} one a call, {whole[i]} in one batch")
 
@@ -83,6 +89,7 @@ def main() -> None:
     ap.add_argument("--warmup", type=int, default=2000)
     ap.add_argument("--no-events", action="store_true",
                     help="score without the bundle's events (as crisk-bench's C row does)")
+    ap.add_argument("--api", choices=("decider", "score"), default="decider")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     a = ap.parse_args()
 
@@ -93,16 +100,23 @@ def main() -> None:
         "device_keys": a.bundle / "device_keys.json"}
     check_lanes(bundle, records, events)
     state = bundle.stream()
+    if a.api == "decider":
+        decide = bundle.decider(state, bundle.load_events(**events) if events else None).decide
 
-    def call(record: Record) -> str:
-        return bundle.score([record], state=state, **events).scores["lane"].iloc[0]
+        def call(record: Record) -> str:
+            return decide(record).lane
+    else:
+        def call(record: Record) -> str:
+            return bundle.score([record], state=state, **events).scores["lane"].iloc[0]
 
     figures = measure(call, records, a.calls, a.runs, a.warmup)
-    figures.update(bundle=str(a.bundle), events=not a.no_events, calls=a.calls, runs=a.runs)
+    figures.update(api=a.api, bundle=str(a.bundle), events=not a.no_events, calls=a.calls,
+                   runs=a.runs)
     if a.json:
         print(json.dumps(figures))
     else:
-        print(f"python declaration-1 ({a.bundle}, {'without' if a.no_events else 'with'} "
+        print(f"python declaration-1 ({a.api}, {a.bundle}, "
+              f"{'without' if a.no_events else 'with'} "
               f"events): p50 {figures['p50_us']:.2f} us, p99 {figures['p99_us']:.2f} us "
               f"(medians of {a.runs} runs of {a.calls} calls; p99 by run "
               f"{figures['p99_by_run']})")

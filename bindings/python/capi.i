@@ -375,3 +375,123 @@ int interactions_into(const crisk_model *model, const float *rows, size_t nrows,
                       size_t ncols, float *out, size_t out_len, int threads,
                       crisk_pool *pool, size_t iteration_begin, size_t iteration_end,
                       crisk_error *err);
+
+/* One declaration a call (crisk.Decider): the values go in as the str, bytes or None
+ * objects themselves (their UTF-8, no copies in Python) and the decision comes out as one
+ * tuple, in one call; the GIL is released while the declaration is scored only, since
+ * the conversions in and out need it. */
+%nothread decide;
+%{
+/* Points `cells`/`lengths` at the UTF-8 of each item of `seq` (str, bytes; None: missing),
+ * which must outlive their use. Returns 0, or -1 with a Python exception set (TypeError:
+ * an item of another type; UnicodeEncodeError: a str that is not valid Unicode). */
+static int decide_cells(PyObject *seq, const char **cells, size_t *lengths)
+{
+    for (Py_ssize_t j = 0, n = PySequence_Fast_GET_SIZE(seq); j < n; j++) {
+        PyObject *v = PySequence_Fast_GET_ITEM(seq, j);
+        Py_ssize_t len = 0;
+        cells[j] = NULL;
+        if (PyUnicode_Check(v))
+            cells[j] = PyUnicode_AsUTF8AndSize(v, &len);
+        else if (PyBytes_Check(v))
+            PyBytes_AsStringAndSize(v, (char **)&cells[j], &len);
+        else if (v != Py_None) {
+            PyErr_Format(PyExc_TypeError, "value %zd is a %s, not str, bytes or None", j,
+                         Py_TYPE(v)->tp_name);
+            return -1;
+        }
+        if (v != Py_None && !cells[j])
+            return -1;
+        lengths[j] = (size_t)len;
+    }
+    return 0;
+}
+
+/* Returns the decision of `res` (of `bundle`) as (lane index, reason kind, propensity,
+ * scores tuple, reason, hit ids tuple); None with `err` filled when it cannot be copied;
+ * NULL with a Python exception set when Python objects cannot be made. */
+static PyObject *decide_tuple(const crisk_bundle *bundle, const crisk_results *res,
+                              crisk_error *err)
+{
+    size_t width = 0, nmodels = crisk_bundle_num_models(bundle);
+    for (size_t m = 0; m < nmodels; m++)
+        width += bundle_model_outputs(bundle, m);
+    size_t text_len = decision_text_bytes(res);
+    float *scores = malloc(width * sizeof *scores + text_len);
+    if (!scores)
+        return PyErr_NoMemory();
+    char *text = (char *)(scores + width);
+    int32_t ints[DECISION_INTS] = {0};
+    double propensity = 0;
+    PyObject *out = NULL;
+    if (decision_copy(bundle, res, scores, width, ints, DECISION_INTS, &propensity, text,
+                      text_len, err) < 0) {
+        out = Py_NewRef(Py_None);
+    } else {
+        PyObject *values = PyTuple_New((Py_ssize_t)width);
+        PyObject *hits = PyTuple_New(ints[2]);
+        for (size_t k = 0; values && k < width; k++)
+            PyTuple_SET_ITEM(values, (Py_ssize_t)k, PyFloat_FromDouble(scores[k]));
+        const char *at = text + strlen(text) + 1;
+        for (int32_t k = 0; hits && k < ints[2]; k++, at += strlen(at) + 1)
+            PyTuple_SET_ITEM(hits, k, PyUnicode_DecodeUTF8(at, (Py_ssize_t)strlen(at),
+                                                           "replace"));
+        if (values && hits)
+            out = Py_BuildValue("(iidONN)", ints[0], ints[1], propensity, values,
+                                PyUnicode_DecodeUTF8(text, (Py_ssize_t)strlen(text),
+                                                     "replace"), hits);
+        else
+            Py_XDECREF(hits);
+        Py_XDECREF(values);
+    }
+    free(scores);
+    return out;
+}
+%}
+%inline %{
+/* Scores one declaration, `values` (a list or tuple of str, bytes or None: missing; one
+ * per schema field, in field order), with `bundle`, appended to `batch` (emptied first,
+ * with `events` joined; crisk_helpers.h's decision_batch), in stream mode against
+ * `state` when it is not None, with profiles judged as of `today` when `has_today` is
+ * non-zero. Returns its decision (decide_tuple), None with `err` filled when C fails
+ * (CRISK_E_INPUT: the declaration is rejected, naming the field), or raises ValueError
+ * (not one value per field), TypeError or UnicodeEncodeError (decide_cells) before
+ * touching the batch. */
+PyObject *decide(const crisk_bundle *bundle, crisk_batch *batch, const crisk_events *events,
+                 crisk_lane_state *state, int has_today, int64_t today, PyObject *values,
+                 crisk_error *err)
+{
+    PyObject *seq = PySequence_Fast(values, "values must be a list or tuple");
+    if (!seq)
+        return NULL;
+    size_t n = (size_t)PySequence_Fast_GET_SIZE(seq);
+    size_t nfields = crisk_schema_num_fields(crisk_bundle_schema(bundle));
+    const char **cells = malloc((n ? n : 1) * sizeof *cells);
+    size_t *lengths = malloc((n ? n : 1) * sizeof *lengths);
+    PyObject *out = NULL;
+    if (!cells || !lengths) {
+        PyErr_NoMemory();
+    } else if (n != nfields) {
+        PyErr_Format(PyExc_ValueError, "a declaration has %zu values (the schema's fields), "
+                     "not %zu", nfields, n);
+    } else if (decide_cells(seq, cells, lengths) == 0) {
+        crisk_results *res = NULL;
+        if (decision_batch(batch, events, err) == 0
+            && crisk_batch_append_text(batch, cells, lengths, 1, err) == 0) {
+            Py_BEGIN_ALLOW_THREADS
+            res = bundle_score_stream(bundle, batch, 1, NULL, has_today, today, state, 0,
+                                      err);
+            Py_END_ALLOW_THREADS
+        }
+        if (res)
+            out = decide_tuple(bundle, res, err);
+        else
+            out = Py_NewRef(Py_None);
+        crisk_results_free(res);
+    }
+    free(cells);
+    free(lengths);
+    Py_DECREF(seq);
+    return out;
+}
+%}
