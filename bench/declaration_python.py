@@ -5,7 +5,7 @@ lane state, timed per call with time.perf_counter_ns; p50 and p99 of each run, m
 over the runs.
 
     PYTHONPATH=build/bindings/python python3 bench/declaration_python.py \
-        [--bundle models/example] [--calls 2000] [--runs 5] [--warmup 2000] [--no-events]
+        [--bundle models/example] [--calls 2000] [--runs 5] [--warmup 10000] [--no-events]
         [--api decider|score] [--json]
 
 --api decider (the default): Bundle.decider, the events read once (Bundle.load_events),
@@ -86,7 +86,9 @@ def main() -> None:
     ap.add_argument("--bundle", type=Path, default=Path("models/example"))
     ap.add_argument("--calls", type=int, default=2000)
     ap.add_argument("--runs", type=int, default=5)
-    ap.add_argument("--warmup", type=int, default=2000)
+    ap.add_argument("--warmup", type=int, default=10000,
+                    help="untimed calls first: enough to fill the example policy's window "
+                    "of 5000 scores (its steady state)")
     ap.add_argument("--no-events", action="store_true",
                     help="score without the bundle's events (as crisk-bench's C row does)")
     ap.add_argument("--api", choices=("decider", "score"), default="decider")

@@ -376,42 +376,78 @@ int interactions_into(const crisk_model *model, const float *rows, size_t nrows,
                       crisk_pool *pool, size_t iteration_begin, size_t iteration_end,
                       crisk_error *err);
 
-/* One declaration a call (crisk.Decider): the values go in as the str, bytes or None
- * objects themselves (their UTF-8, no copies in Python) and the decision comes out as one
- * tuple, in one call; the GIL is released while the declaration is scored only, since
- * the conversions in and out need it. */
+/* One declaration a call (crisk.Decider): the record goes in as the dict or sequence
+ * itself, its values as the str, bytes or None objects (their cached UTF-8: no copies, no
+ * encoding in Python), and the decision comes out as one tuple in the Decision's order,
+ * in one call; the GIL is released while the declaration is scored only, since the
+ * conversions in and out need it. */
 %nothread decide;
 %{
-/* Points `cells`/`lengths` at the UTF-8 of each item of `seq` (str, bytes; None: missing),
- * which must outlive their use. Returns 0, or -1 with a Python exception set (TypeError:
- * an item of another type; UnicodeEncodeError: a str that is not valid Unicode). */
-static int decide_cells(PyObject *seq, const char **cells, size_t *lengths)
+/* Points `*cell` and `*length` at the UTF-8 of value `v` of field `j` (str, bytes; None:
+ * missing). Returns 0, or -1 with a Python exception set (TypeError: another type;
+ * UnicodeEncodeError: a str that is not valid Unicode). */
+static int decide_cell(PyObject *v, Py_ssize_t j, const char **cell, size_t *length)
 {
-    for (Py_ssize_t j = 0, n = PySequence_Fast_GET_SIZE(seq); j < n; j++) {
-        PyObject *v = PySequence_Fast_GET_ITEM(seq, j);
-        Py_ssize_t len = 0;
-        cells[j] = NULL;
-        if (PyUnicode_Check(v))
-            cells[j] = PyUnicode_AsUTF8AndSize(v, &len);
-        else if (PyBytes_Check(v))
-            PyBytes_AsStringAndSize(v, (char **)&cells[j], &len);
-        else if (v != Py_None) {
-            PyErr_Format(PyExc_TypeError, "value %zd is a %s, not str, bytes or None", j,
-                         Py_TYPE(v)->tp_name);
-            return -1;
-        }
-        if (v != Py_None && !cells[j])
-            return -1;
-        lengths[j] = (size_t)len;
-    }
-    return 0;
+    Py_ssize_t len = 0;
+    char *bytes = NULL;
+    *cell = NULL;
+    if (PyUnicode_Check(v))
+        *cell = PyUnicode_AsUTF8AndSize(v, &len);
+    else if (PyBytes_Check(v) && PyBytes_AsStringAndSize(v, &bytes, &len) == 0)
+        *cell = bytes;
+    else if (v != Py_None && !PyBytes_Check(v))
+        PyErr_Format(PyExc_TypeError, "value %zd is a %s, not str, bytes or None", j,
+                     Py_TYPE(v)->tp_name);
+    *length = (size_t)len;
+    return v == Py_None || *cell ? 0 : -1;
 }
 
-/* Returns the decision of `res` (of `bundle`) as (lane index, reason kind, propensity,
- * scores tuple, reason, hit ids tuple); None with `err` filled when it cannot be copied;
- * NULL with a Python exception set when Python objects cannot be made. */
+/* Points `cells`/`lengths` at the values of `record` for the field names of the tuple
+ * `fields`: a dict's (a missing key: missing) or a list's or tuple's, in field order,
+ * which must hold one per field. The values must outlive their use. Returns 0, or -1 with
+ * a Python exception set (ValueError: a sequence of another length). */
+static int decide_cells(PyObject *record, PyObject *fields, const char **cells,
+                        size_t *lengths)
+{
+    Py_ssize_t n = PyTuple_GET_SIZE(fields);
+    if (PyDict_Check(record)) {
+        for (Py_ssize_t j = 0; j < n; j++) {
+            PyObject *v = PyDict_GetItemWithError(record, PyTuple_GET_ITEM(fields, j));
+            if ((!v && PyErr_Occurred()) || decide_cell(v ? v : Py_None, j, &cells[j],
+                                                        &lengths[j]) != 0)
+                return -1;
+        }
+        return 0;
+    }
+    PyObject *seq = PySequence_Fast(record, "a declaration is a dict, a list or a tuple");
+    if (!seq)
+        return -1;
+    int rc = 0;
+    if (PySequence_Fast_GET_SIZE(seq) != n) {
+        PyErr_Format(PyExc_ValueError, "a declaration has %zd values (the schema's fields), "
+                     "not %zd", n, PySequence_Fast_GET_SIZE(seq));
+        rc = -1;
+    }
+    for (Py_ssize_t j = 0; rc == 0 && j < n; j++)
+        rc = decide_cell(PySequence_Fast_GET_ITEM(seq, j), j, &cells[j], &lengths[j]);
+    Py_DECREF(seq);
+    return rc;
+}
+
+/* Returns item `i` of the tuple `names` (a new reference), None when out of range. */
+static PyObject *decide_name(PyObject *names, int32_t i)
+{
+    PyObject *name = i >= 0 && i < PyTuple_GET_SIZE(names) ? PyTuple_GET_ITEM(names, i)
+                                                          : Py_None;
+    return Py_NewRef(name);
+}
+
+/* Returns the decision of `res` (of `bundle`) as (lane, reason, reason kind, scores
+ * tuple, hit ids tuple, propensity), the lane and kind named by the tuples `lanes` and
+ * `kinds`; None with `err` filled when it cannot be copied; NULL with a Python exception
+ * set when Python objects cannot be made. */
 static PyObject *decide_tuple(const crisk_bundle *bundle, const crisk_results *res,
-                              crisk_error *err)
+                              PyObject *lanes, PyObject *kinds, crisk_error *err)
 {
     size_t width = 0, nmodels = crisk_bundle_num_models(bundle);
     for (size_t m = 0; m < nmodels; m++)
@@ -437,44 +473,45 @@ static PyObject *decide_tuple(const crisk_bundle *bundle, const crisk_results *r
             PyTuple_SET_ITEM(hits, k, PyUnicode_DecodeUTF8(at, (Py_ssize_t)strlen(at),
                                                            "replace"));
         if (values && hits)
-            out = Py_BuildValue("(iidONN)", ints[0], ints[1], propensity, values,
+            out = Py_BuildValue("(NNNNNd)", decide_name(lanes, ints[0]),
                                 PyUnicode_DecodeUTF8(text, (Py_ssize_t)strlen(text),
-                                                     "replace"), hits);
-        else
+                                                     "replace"),
+                                decide_name(kinds, ints[1]), values, hits, propensity);
+        else {
+            Py_XDECREF(values);
             Py_XDECREF(hits);
-        Py_XDECREF(values);
+        }
     }
     free(scores);
     return out;
 }
 %}
 %inline %{
-/* Scores one declaration, `values` (a list or tuple of str, bytes or None: missing; one
- * per schema field, in field order), with `bundle`, appended to `batch` (emptied first,
- * with `events` joined; crisk_helpers.h's decision_batch), in stream mode against
- * `state` when it is not None, with profiles judged as of `today` when `has_today` is
- * non-zero. Returns its decision (decide_tuple), None with `err` filled when C fails
- * (CRISK_E_INPUT: the declaration is rejected, naming the field), or raises ValueError
- * (not one value per field), TypeError or UnicodeEncodeError (decide_cells) before
- * touching the batch. */
+/* Scores one declaration, `record` (a dict, or a list or tuple in field order, of str,
+ * bytes or None: missing) with `bundle`, appended to `batch` (emptied first, with
+ * `events` joined; crisk_helpers.h's decision_batch), in stream mode against `state` when
+ * it is not None, with profiles judged as of `today` when `has_today` is non-zero.
+ * `names` is (the schema's field names, the lane names, the reason kind names by code),
+ * three tuples. Returns the decision (decide_tuple), None with `err` filled when C fails
+ * (CRISK_E_INPUT: the declaration is rejected, naming the field), or raises (ValueError,
+ * TypeError, UnicodeEncodeError: decide_cells) before touching the batch. */
 PyObject *decide(const crisk_bundle *bundle, crisk_batch *batch, const crisk_events *events,
-                 crisk_lane_state *state, int has_today, int64_t today, PyObject *values,
-                 crisk_error *err)
+                 crisk_lane_state *state, int has_today, int64_t today, PyObject *record,
+                 PyObject *names, crisk_error *err)
 {
-    PyObject *seq = PySequence_Fast(values, "values must be a list or tuple");
-    if (!seq)
+    PyObject *fields, *lanes, *kinds;
+    if (!PyArg_ParseTuple(names, "O!O!O!", &PyTuple_Type, &fields, &PyTuple_Type, &lanes,
+                          &PyTuple_Type, &kinds))
         return NULL;
-    size_t n = (size_t)PySequence_Fast_GET_SIZE(seq);
-    size_t nfields = crisk_schema_num_fields(crisk_bundle_schema(bundle));
+    size_t n = (size_t)PyTuple_GET_SIZE(fields);
+    if (n != crisk_schema_num_fields(crisk_bundle_schema(bundle)))
+        return PyErr_Format(PyExc_ValueError, "names: %zu fields, not the schema's", n);
     const char **cells = malloc((n ? n : 1) * sizeof *cells);
     size_t *lengths = malloc((n ? n : 1) * sizeof *lengths);
     PyObject *out = NULL;
     if (!cells || !lengths) {
         PyErr_NoMemory();
-    } else if (n != nfields) {
-        PyErr_Format(PyExc_ValueError, "a declaration has %zu values (the schema's fields), "
-                     "not %zu", nfields, n);
-    } else if (decide_cells(seq, cells, lengths) == 0) {
+    } else if (decide_cells(record, fields, cells, lengths) == 0) {
         crisk_results *res = NULL;
         if (decision_batch(batch, events, err) == 0
             && crisk_batch_append_text(batch, cells, lengths, 1, err) == 0) {
@@ -483,15 +520,11 @@ PyObject *decide(const crisk_bundle *bundle, crisk_batch *batch, const crisk_eve
                                       err);
             Py_END_ALLOW_THREADS
         }
-        if (res)
-            out = decide_tuple(bundle, res, err);
-        else
-            out = Py_NewRef(Py_None);
+        out = res ? decide_tuple(bundle, res, lanes, kinds, err) : Py_NewRef(Py_None);
         crisk_results_free(res);
     }
     free(cells);
     free(lengths);
-    Py_DECREF(seq);
     return out;
 }
 %}

@@ -17,15 +17,17 @@ mode, bit for bit (tests/python/test_decider.py).
 """
 from __future__ import annotations
 
+import contextlib
 import threading
 from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
 
-from . import capi
+from . import _capi, capi  # type: ignore[attr-defined]
 from ._bundle import _REASON_KINDS, Bundle, LaneState, _cell_text
 from ._events import EventIndex
 from ._model import _raise
 
 Record = Union[Dict[str, Any], Sequence[Any]]
+_new_tuple = tuple.__new__   # a Decision from the tuple C builds in its order
 
 
 class Decision(NamedTuple):
@@ -51,8 +53,10 @@ class Decider:
     features NaN), profiles judged as of ``today`` (None: each declaration's own date).
     Made by ``Bundle.decider``.
 
-    One call at a time (a lock serialises them); use one decider per thread. ``close``
-    frees its batch; the bundle, state and events stay the caller's."""
+    One call at a time: a call holds the state's lock (or, without a state, the
+    decider's own), so the calls of deciders sharing a state take turns; use one decider
+    (and state) per thread. ``close`` frees its batch; the bundle, state and
+    events stay the caller's."""
 
     def __init__(self, bundle: Bundle, state: Optional[LaneState] = None,
                  events: Optional[EventIndex] = None, today: Any = None):
@@ -61,12 +65,15 @@ class Decider:
         if events is not None and getattr(events, "_owner", None) is not bundle:
             raise ValueError("the event index was read by another bundle")
         self._bundle, self._state, self._events = bundle, state, events
+        # One lock guards the batch and the state: the state's (a second lock per call
+        # costs a third of a microsecond here), or the decider's own without a state.
+        self._lock = state._lock if state is not None else threading.Lock()
         self._has_today, self._today = Bundle._today(today)
         self._fields = bundle.schema.field_names
-        self._lanes = bundle.lanes + [None]
+        kinds = tuple(_REASON_KINDS.get(k) for k in range(max(_REASON_KINDS) + 1))
+        self._names = (tuple(self._fields), tuple(bundle.lanes), kinds)
         self.score_columns: List[str] = [c for cols in bundle.score_columns.values()
                                          for c in cols]
-        self._lock = threading.Lock()
         self._err = capi.crisk_error()
         self._batch = capi.batch_new(capi.crisk_bundle_schema(bundle._live()), self._err)
         if self._batch is None:
@@ -75,48 +82,41 @@ class Decider:
     def decide(self, record: Record) -> Decision:
         """Scores one declaration: a dict (field name to value; a missing key is a missing
         value, other keys are ignored) or its values in ``Bundle.schema.field_names``
-        order. Values are as ``Bundle.score`` takes them (the text a CSV cell holds,
-        numbers, dates; None, NaN, "" missing). Raises CriskError CRISK_E_INPUT naming the
-        field when the declaration is rejected, ValueError for a sequence of another
-        length or a closed decider, bundle, state or events."""
-        if isinstance(record, dict):
-            get = record.get
-            values: Sequence[Any] = [get(f) for f in self._fields]
-        else:
-            values = record
+        order (a list or tuple). Values are as ``Bundle.score`` takes them (the text a CSV
+        cell holds, numbers, dates; None, NaN, "" missing). Raises CriskError
+        CRISK_E_INPUT naming the field when the declaration is rejected, ValueError for a
+        sequence of another length or a closed decider, bundle, state or events."""
         with self._lock:
             try:
-                out = self._call(values)
+                out = self._call(record)
             except (TypeError, UnicodeEncodeError):
                 # Not all plain text: as Bundle.score writes them (numbers, dates, NaN),
                 # with lone surrogates passed on for the C library to reject.
+                values = ([record.get(f) for f in self._fields] if isinstance(record, dict)
+                          else record)
                 out = self._call([v.encode("utf-8", "surrogatepass") if isinstance(v, str)
                                   else v for v in map(_cell_text, values)])
-        if out is None:
-            _raise(self._err)
-        lane, kind, propensity, scores, reason, hits = out
-        return Decision(self._lanes[lane], reason, _REASON_KINDS.get(kind), scores, hits,
-                        propensity)
+            if out is None:   # under the lock: the next call overwrites the error
+                _raise(self._err)
+        return _new_tuple(Decision, out)
 
-    def _call(self, values: Sequence[Any]) -> Any:
-        """One call into C with the state (held) and events, under the decider's lock."""
+    def _call(self, record: Any) -> Any:
+        """One call into C (capi.decide), under the decider's lock."""
         if self._batch is None:
             raise ValueError("the decider is closed")
-        handle = self._bundle._live()
-        events = self._events._live() if self._events is not None else None
-        state = self._state
-        if state is None:
-            return capi.decide(handle, self._batch, events, None, self._has_today,
-                               self._today, values, self._err)
-        with state._lock:
-            if state._handle is None:
+        state = None
+        if self._state is not None:
+            state = self._state._handle
+            if state is None:
                 raise ValueError("the lane state is closed")
-            return capi.decide(handle, self._batch, events, state._handle, self._has_today,
-                               self._today, values, self._err)
+        events = self._events._live() if self._events is not None else None
+        # The extension's function itself: capi.decide is a Python wrapper around it.
+        return _capi.decide(self._bundle._live(), self._batch, events, state,
+                            self._has_today, self._today, record, self._names, self._err)
 
     def close(self) -> None:
         """Frees the C batch now. Idempotent."""
-        with getattr(self, "_lock", threading.Lock()):
+        with getattr(self, "_lock", contextlib.nullcontext()):
             batch, self._batch = getattr(self, "_batch", None), None
         if batch is not None:
             capi.crisk_batch_free(batch)
