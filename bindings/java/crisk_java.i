@@ -571,13 +571,12 @@ uint64_t crisk_drift_rows(const crisk_drift *drift);
   /** Scores the declaration whose cells are the bytes of {@code data} ending at
    *  {@code ends} (one per field) with the C bundle, reused batch, events (0: none) and
    *  lane state (0: batch mode) at those addresses, and copies the decision into
-   *  {@code scores}, {@code ints}, {@code propensity} and {@code text}
-   *  (crisk_helpers.h's decision_copy). Returns null, or a larger text array, filled,
-   *  when {@code text} is too small; throws CriskException when C fails. */
+   *  {@code numbers} and {@code text} (crisk_helpers.h's decision_copy). Returns null, or
+   *  a larger text array, filled, when {@code text} is too small; throws CriskException
+   *  when C fails. */
   static final native byte[] decide(long bundle, long batch, long events, long state,
                                     int hasToday, long today, byte[] data, long[] ends,
-                                    float[] scores, int[] ints, double[] propensity,
-                                    byte[] text);
+                                    double[] numbers, byte[] text);
 %}
 %{
 /* Appends the declaration whose cells are `data` up to `ends` to `batch` (emptied, with
@@ -604,56 +603,49 @@ static int decide_append(JNIEnv *jenv, crisk_batch *batch, const crisk_events *e
     return stop == 1 ? 0 : err->code;
 }
 
-/* Copies the decision of `res` into the four Java arrays under critical holds. Returns
- * 0 or a negative code with `err` filled. */
+/* Copies the decision of `res` into the two Java arrays, `text` holding `nt` bytes,
+ * under critical holds. Returns 0 or a negative code with `err` filled. */
 static int decide_copy(JNIEnv *jenv, const crisk_bundle *bundle, const crisk_results *res,
-                       jfloatArray scores, jintArray ints, jdoubleArray propensity,
-                       jbyteArray text, crisk_error *err)
+                       jdoubleArray numbers, jbyteArray text, jsize nt, crisk_error *err)
 {
-    jsize ns = (*jenv)->GetArrayLength(jenv, scores), ni = (*jenv)->GetArrayLength(jenv, ints);
-    jsize np = (*jenv)->GetArrayLength(jenv, propensity);
-    jsize nt = (*jenv)->GetArrayLength(jenv, text);
-    if (np != 1)
-        return crisk_helper_shape(err, "propensity", (size_t)np, 1);
-    jarray arrays[4] = {scores, ints, propensity, text};
-    void *p[4];
-    int held = 0;
-    while (held < 4 && (p[held] = (*jenv)->GetPrimitiveArrayCritical(jenv, arrays[held], NULL)))
-        held++;
-    long rc = held < 4 ? crisk_error_set(err, CRISK_E_NOMEM, "cannot reach the decision's "
-                                         "arrays")
-                       : decision_copy(bundle, res, p[0], (size_t)ns, p[1], (size_t)ni, p[2],
-                                       p[3], (size_t)nt, err);
-    while (held-- > 0)
-        (*jenv)->ReleasePrimitiveArrayCritical(jenv, arrays[held], p[held],
-                                               rc < 0 ? JNI_ABORT : 0);
+    jsize nn = (*jenv)->GetArrayLength(jenv, numbers);
+    jdouble *n = (*jenv)->GetPrimitiveArrayCritical(jenv, numbers, NULL);
+    jbyte *t = n ? (*jenv)->GetPrimitiveArrayCritical(jenv, text, NULL) : NULL;
+    long rc = !t ? crisk_error_set(err, CRISK_E_NOMEM, "cannot reach the decision's arrays")
+                 : decision_copy(bundle, res, n, (size_t)nn, (char *)t, (size_t)nt, err);
+    if (t)
+        (*jenv)->ReleasePrimitiveArrayCritical(jenv, text, t, rc < 0 ? JNI_ABORT : 0);
+    if (n)
+        (*jenv)->ReleasePrimitiveArrayCritical(jenv, numbers, n, rc < 0 ? JNI_ABORT : 0);
     return rc < 0 ? (int)rc : 0;
 }
 
 /* As decide_copy, into a new text array, stored in `*grown`, when `text` is too small
  * for the reason and the hits (else `*grown` is NULL). */
 static int decide_result(JNIEnv *jenv, const crisk_bundle *bundle, const crisk_results *res,
-                         jfloatArray scores, jintArray ints, jdoubleArray propensity,
-                         jbyteArray text, jbyteArray *grown, crisk_error *err)
+                         jdoubleArray numbers, jbyteArray text, jbyteArray *grown,
+                         crisk_error *err)
 {
     size_t need = decision_text_bytes(res);
+    jsize nt = (*jenv)->GetArrayLength(jenv, text);
     *grown = NULL;
-    if (need > (size_t)(*jenv)->GetArrayLength(jenv, text)) {
+    if (need > (size_t)nt) {
         if (need > INT32_MAX || !(*grown = (*jenv)->NewByteArray(jenv, (jsize)need)))
             return crisk_error_set(err, CRISK_E_NOMEM, "no Java array for the %zu bytes of "
                                    "the reason and the hits", need);
         text = *grown;
+        nt = (jsize)need;
     }
-    return decide_copy(jenv, bundle, res, scores, ints, propensity, text, err);
+    return decide_copy(jenv, bundle, res, numbers, text, nt, err);
 }
 
 JNIEXPORT jbyteArray JNICALL Java_org_crisk_CriskNativeJNI_decide(
     JNIEnv *jenv, jclass cls, jlong bundle_ptr, jlong batch_ptr, jlong events_ptr,
     jlong state_ptr, jint has_today, jlong today, jbyteArray data, jlongArray ends,
-    jfloatArray scores, jintArray ints, jdoubleArray propensity, jbyteArray text)
+    jdoubleArray numbers, jbyteArray text)
 {
     (void)cls;
-    if (!data || !ends || !scores || !ints || !propensity || !text) {
+    if (!data || !ends || !numbers || !text) {
         SWIG_JavaThrowException(jenv, SWIG_JavaNullPointerException, "an array is null");
         return NULL;
     }
@@ -667,9 +659,7 @@ JNIEXPORT jbyteArray JNICALL Java_org_crisk_CriskNativeJNI_decide(
         crisk_results *res = bundle_score_stream(bundle, batch, 1, NULL, has_today, today,
                                                  (crisk_lane_state *)(intptr_t)state_ptr, 0,
                                                  &err);
-        rc = res ? decide_result(jenv, bundle, res, scores, ints, propensity, text, &grown,
-                                 &err)
-                 : err.code;
+        rc = res ? decide_result(jenv, bundle, res, numbers, text, &grown, &err) : err.code;
         crisk_results_free(res);
     }
     if (rc != 0 && !(*jenv)->ExceptionCheck(jenv))

@@ -435,7 +435,7 @@ static int decide_cells(PyObject *record, PyObject *fields, const char **cells,
 }
 
 /* Returns item `i` of the tuple `names` (a new reference), None when out of range. */
-static PyObject *decide_name(PyObject *names, int32_t i)
+static PyObject *decide_name(PyObject *names, Py_ssize_t i)
 {
     PyObject *name = i >= 0 && i < PyTuple_GET_SIZE(names) ? PyTuple_GET_ITEM(names, i)
                                                           : Py_None;
@@ -449,40 +449,37 @@ static PyObject *decide_name(PyObject *names, int32_t i)
 static PyObject *decide_tuple(const crisk_bundle *bundle, const crisk_results *res,
                               PyObject *lanes, PyObject *kinds, crisk_error *err)
 {
-    size_t width = 0, nmodels = crisk_bundle_num_models(bundle);
-    for (size_t m = 0; m < nmodels; m++)
-        width += bundle_model_outputs(bundle, m);
-    size_t text_len = decision_text_bytes(res);
-    float *scores = malloc(width * sizeof *scores + text_len);
-    if (!scores)
+    size_t count = decision_numbers(bundle), text_len = decision_text_bytes(res);
+    double *numbers = malloc(count * sizeof *numbers + text_len);
+    if (!numbers)
         return PyErr_NoMemory();
-    char *text = (char *)(scores + width);
-    int32_t ints[DECISION_INTS] = {0};
-    double propensity = 0;
+    char *text = (char *)(numbers + count);
     PyObject *out = NULL;
-    if (decision_copy(bundle, res, scores, width, ints, DECISION_INTS, &propensity, text,
-                      text_len, err) < 0) {
+    if (decision_copy(bundle, res, numbers, count, text, text_len, err) < 0) {
         out = Py_NewRef(Py_None);
     } else {
-        PyObject *values = PyTuple_New((Py_ssize_t)width);
-        PyObject *hits = PyTuple_New(ints[2]);
-        for (size_t k = 0; values && k < width; k++)
-            PyTuple_SET_ITEM(values, (Py_ssize_t)k, PyFloat_FromDouble(scores[k]));
+        Py_ssize_t nhits = (Py_ssize_t)numbers[2];
+        PyObject *scores = PyTuple_New((Py_ssize_t)(count - DECISION_HEAD));
+        PyObject *hits = PyTuple_New(nhits);
+        for (size_t k = DECISION_HEAD; scores && k < count; k++)
+            PyTuple_SET_ITEM(scores, (Py_ssize_t)(k - DECISION_HEAD),
+                             PyFloat_FromDouble(numbers[k]));
         const char *at = text + strlen(text) + 1;
-        for (int32_t k = 0; hits && k < ints[2]; k++, at += strlen(at) + 1)
+        for (Py_ssize_t k = 0; hits && k < nhits; k++, at += strlen(at) + 1)
             PyTuple_SET_ITEM(hits, k, PyUnicode_DecodeUTF8(at, (Py_ssize_t)strlen(at),
                                                            "replace"));
-        if (values && hits)
-            out = Py_BuildValue("(NNNNNd)", decide_name(lanes, ints[0]),
+        if (scores && hits)
+            out = Py_BuildValue("(NNNNNd)", decide_name(lanes, (Py_ssize_t)numbers[0]),
                                 PyUnicode_DecodeUTF8(text, (Py_ssize_t)strlen(text),
                                                      "replace"),
-                                decide_name(kinds, ints[1]), values, hits, propensity);
+                                decide_name(kinds, (Py_ssize_t)numbers[1]), scores, hits,
+                                numbers[3]);
         else {
-            Py_XDECREF(values);
+            Py_XDECREF(scores);
             Py_XDECREF(hits);
         }
     }
-    free(scores);
+    free(numbers);
     return out;
 }
 %}

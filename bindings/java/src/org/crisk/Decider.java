@@ -124,8 +124,8 @@ public final class Decider implements AutoCloseable {
             long e = events == null ? 0 : SWIGTYPE_p_crisk_events.getCPtr(events.acquire());
             held++;
             byte[] grown = CriskNativeJNI.decide(h, SWIGTYPE_p_crisk_batch.getCPtr(b), e, s,
-                                                 hasToday, today, data, ends, into.scores,
-                                                 into.ints, into.propensity, into.text);
+                                                 hasToday, today, data, ends, into.numbers,
+                                                 into.text);
             if (grown != null)
                 into.text = grown;
         } finally {

@@ -22,13 +22,15 @@ public final class Decision {
     private final List<String> lanes;
     private final List<String> models;
     private final int[] outputs;   // values of each model
-    private final int[] offsets;   // where each model's values start in scores
-    final float[] scores;
-    final int[] ints = {-1, 0, 0};          // lane index, reason kind, hits (DECISION_INTS)
-    final double[] propensity = {Double.NaN};
-    byte[] text = new byte[REASON_BYTES];   // reason, then each hit's id, NUL-ended; grows
+    private final int[] offsets;   // where each model's values start after the head
+    // As crisk_helpers.h's decision_copy fills them: lane index, reason kind, hits,
+    // propensity (DECISION_HEAD), then every model's scores; the reason, then each hit's
+    // id, NUL-ended (grown by the decider when the hits need more).
+    final double[] numbers;
+    byte[] text = new byte[REASON_BYTES];
 
-    static final int REASON_BYTES = 512;   // DECISION_REASON_BYTES: longest reason kept
+    static final int HEAD = 4;              // DECISION_HEAD
+    static final int REASON_BYTES = 512;    // DECISION_REASON_BYTES: longest reason kept
 
     /** An empty decision for `bundle`, whose lanes, models and each model's outputs these
      *  are. */
@@ -43,7 +45,9 @@ public final class Decision {
             offsets[m] = w;
             w += outputs[m];
         }
-        this.scores = new float[w];
+        this.numbers = new double[HEAD + w];
+        numbers[0] = -1;              // no lane yet
+        numbers[3] = Double.NaN;
     }
 
     /** Returns whether this is a decision of {@code b}. */
@@ -53,24 +57,24 @@ public final class Decision {
 
     /** Returns the lane, or null before the decision is filled. */
     public String lane() {
-        int lane = ints[0];
+        int lane = laneIndex();
         return lane >= 0 && lane < lanes.size() ? lanes.get(lane) : null;
     }
 
     /** Returns the lane's index in {@link Bundle#lanes()} (most severe first), -1 before
      *  the decision is filled. */
     public int laneIndex() {
-        return ints[0];
+        return (int) numbers[0];
     }
 
     /** Returns the kind of reason for the lane, null before the decision is filled. */
     public BundleScores.ReasonKind reasonKind() {
-        return BundleScores.ReasonKind.of(ints[1]);
+        return BundleScores.ReasonKind.of((int) numbers[1]);
     }
 
     /** Returns the one-line reason for the lane (at most 511 bytes), decoded at each call. */
     public String reason() {
-        return ints[0] < 0 ? null : string(0);
+        return laneIndex() < 0 ? null : string(0);
     }
 
     /** Returns model {@code model}'s score (its first output); NaN when the model could
@@ -84,7 +88,7 @@ public final class Decision {
      * @throws IndexOutOfBoundsException k is not below the model's outputs */
     public float score(int model, int k) {
         Objects.checkIndex(k, outputs[model]);
-        return scores[offsets[model] + k];
+        return (float) numbers[HEAD + offsets[model] + k];
     }
 
     /** Returns the score (first output) of the model named {@code name}. */
@@ -97,7 +101,7 @@ public final class Decision {
 
     /** Returns the number of risk profiles the declaration hit. */
     public int numHits() {
-        return ints[2];
+        return (int) numbers[2];
     }
 
     /** Returns the id of profile hit {@code k}, in file order, decoded at each call.
@@ -122,7 +126,7 @@ public final class Decision {
     /** Returns the selection propensity (crisk_results_propensity; docs/bundle.md,
      *  "Propensity"); NaN before the decision is filled. */
     public double propensity() {
-        return propensity[0];
+        return numbers[3];
     }
 
     /** Returns where the NUL-ended text at {@code at} ends. */
