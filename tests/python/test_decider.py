@@ -117,3 +117,20 @@ def test_misuse_names_it(bundle, records, tmp_path):
     decider.close()
     with pytest.raises(ValueError, match="decider is closed"):
         decider.decide(records[0])
+
+
+def test_one_decider_per_thread(bundle, records):
+    """Deciders on two threads, each with its own lane state, sharing the bundle and the
+    event index, each decide every declaration as the batch does."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    batch = bundle.score(records, state=bundle.stream(), **EVENTS)
+    index = bundle.load_events(**EVENTS)
+
+    def run(_):
+        decider = bundle.decider(bundle.stream(), index)
+        for i, record in enumerate(records):
+            assert_same(batch.scores, i, decider.decide(record), decider.score_columns)
+
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(run, range(2)))

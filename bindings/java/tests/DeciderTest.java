@@ -117,6 +117,37 @@ public class DeciderTest {
         }
     }
 
+    /** Deciders on two threads, each with its own lane state, sharing the bundle and the
+     *  event index, each decide every declaration as the batch does. */
+    @Test
+    public void oneDeciderPerThread() throws Exception {
+        try (Bundle bundle = Bundle.load(EXAMPLE);
+             DeviceKeys keys = DeviceKeys.load(EXAMPLE.resolve("device_keys.json"))) {
+            Events events = Events.file(EXAMPLE.resolve("events.jsonl"), keys);
+            BundleScores batch = scoreAsBatch(bundle, records(), null, events);
+            try (EventIndex index = bundle.loadEvents(events)) {
+                List<Thread> threads = new ArrayList<>();
+                List<Throwable> failures = java.util.Collections.synchronizedList(
+                    new ArrayList<>());
+                for (int t = 0; t < 2; t++) {
+                    threads.add(new Thread(() -> {
+                        try (LaneState state = bundle.stream();
+                             Decider decider = bundle.decider(state, index)) {
+                            assertSameDecisions(bundle, batch, decider, records());
+                        } catch (Throwable e) {
+                            failures.add(e);
+                        }
+                    }));
+                }
+                for (Thread t : threads)
+                    t.start();
+                for (Thread t : threads)
+                    t.join();
+                assertEquals(List.of(), failures);
+            }
+        }
+    }
+
     @Test
     public void misuseFailsNamingIt() throws IOException {
         try (Bundle bundle = Bundle.load(EXAMPLE); Bundle other = Bundle.load(EXAMPLE);

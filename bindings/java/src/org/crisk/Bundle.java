@@ -54,6 +54,10 @@ import java.util.function.Function;
  * }
  * }</pre>
  *
+ * <p>That builds a batch (and reads any events again) at every call; a {@link Decider}
+ * ({@link #decider(LaneState, EventIndex)}) keeps one batch, reads the events once and
+ * fills a reused {@link Decision}: the clearance system's fast path.
+ *
  * <p>Values are text exactly as a CSV file holds them (docs/schema.md): numbers with a dot,
  * dates {@code YYYY-MM-DD}; null or "" is missing. A record's missing key is a missing
  * value; keys that are not schema fields are ignored.
