@@ -2,7 +2,8 @@
 """One declaration a call through the Python binding: a clearance system's call, one record
 in and its lane out, with the bundle's border sensor events (loaded once) and a streaming
 lane state, timed per call with time.perf_counter_ns; p50 and p99 of each run, medians
-over the runs.
+over the runs; and the thread's CPU time per call over each run (timing included), its
+median, which a loaded machine's scheduler does not inflate.
 
     PYTHONPATH=build/bindings/python python3 bench/declaration_python.py \
         [--bundle models/example] [--calls 2000] [--runs 5] [--warmup 10000] [--no-events]
@@ -58,15 +59,16 @@ def check_lanes(bundle, records: List[Record], events) -> None:
 def measure(call: Callable[[Record], str], records: List[Record], calls: int, runs: int,
             warmup: int) -> Dict[str, object]:
     """Times `runs` runs of `calls` calls (after `warmup` untimed ones); returns the
-    medians of their p50 and p99 in microseconds, and each run's p99."""
+    medians of their p50, p99 and CPU time per call in microseconds, and each run's p99."""
     n = len(records)
     for c in range(warmup):
         call(records[c % n])
-    p50, p99 = [], []
+    p50, p99, cpu = [], [], []
     clock = time.perf_counter_ns
     for _ in range(runs):
         ns = [0] * calls
         gc.collect()
+        cpu0 = time.thread_time_ns()
         for c in range(calls):
             record = records[c % n]
             t0 = clock()
@@ -74,10 +76,12 @@ def measure(call: Callable[[Record], str], records: List[Record], calls: int, ru
             ns[c] = clock() - t0
             if lane is None:
                 sys.exit("a declaration got no lane")
+        cpu.append((time.thread_time_ns() - cpu0) / 1e3 / calls)
         ns.sort()
         p50.append(quantile(ns, 0.5) / 1e3)
         p99.append(quantile(ns, 0.99) / 1e3)
     return {"p50_us": statistics.median(p50), "p99_us": statistics.median(p99),
+            "cpu_us": statistics.median(cpu),
             "p99_by_run": [round(v, 2) for v in p99]}
 
 
@@ -119,8 +123,8 @@ def main() -> None:
     else:
         print(f"python declaration-1 ({a.api}, {a.bundle}, "
               f"{'without' if a.no_events else 'with'} "
-              f"events): p50 {figures['p50_us']:.2f} us, p99 {figures['p99_us']:.2f} us "
-              f"(medians of {a.runs} runs of {a.calls} calls; p99 by run "
+              f"events): p50 {figures['p50_us']:.2f} us, p99 {figures['p99_us']:.2f} us, "
+              f"cpu {figures['cpu_us']:.2f} us a call (medians of {a.runs} runs of {a.calls} calls; p99 by run "
               f"{figures['p99_by_run']})")
 
 

@@ -2,7 +2,9 @@
  * bench/java/DeclarationBench.java — one declaration a call through the Java binding: a
  * clearance system's call, one record in and its lane out, with the example bundle's
  * border sensor events (loaded once) and a streaming lane state, timed per call with
- * System.nanoTime after a JIT warm-up; p50 and p99 of each run, medians over the runs.
+ * System.nanoTime after a JIT warm-up; p50 and p99 of each run, medians over the runs; and
+ * the thread's CPU time per call over each run (timing included), its median, which a
+ * loaded machine's scheduler does not inflate.
  *
  *   java -cp build/bindings/java/crisk.jar bench/java/DeclarationBench.java \
  *        [--bundle models/example] [--calls 2000] [--runs 5] [--warmup 20000] [--no-events]
@@ -18,6 +20,8 @@
  */
 
 import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -82,9 +86,11 @@ public final class DeclarationBench {
     private static void report(Options o, int n, Call call) {
         for (int c = 0; c < o.warmup; c++)
             call.lane(c % n);
-        double[] p50 = new double[o.runs], p99 = new double[o.runs];
+        double[] p50 = new double[o.runs], p99 = new double[o.runs], cpu = new double[o.runs];
         long[] ns = new long[o.calls];
+        ThreadMXBean threads = ManagementFactory.getThreadMXBean();
         for (int run = 0; run < o.runs; run++) {
+            long cpu0 = threads.getCurrentThreadCpuTime();
             for (int c = 0; c < o.calls; c++) {
                 long t0 = System.nanoTime();
                 int lane = call.lane(c % n);
@@ -92,15 +98,18 @@ public final class DeclarationBench {
                 if (lane < 0)
                     throw new IllegalStateException("a declaration got no lane");
             }
+            cpu[run] = (threads.getCurrentThreadCpuTime() - cpu0) / 1e3 / o.calls;
             Arrays.sort(ns);
             p50[run] = quantile(ns, 0.5) / 1e3;
             p99[run] = quantile(ns, 0.99) / 1e3;
         }
-        System.out.printf("java declaration-1 (%s, %s, %s): p50 %.2f us, p99 %.2f us "
-                          + "(medians of %d runs of %d calls; p99 by run %s)%n",
+        System.out.printf("java declaration-1 (%s, %s, %s): p50 %.2f us, p99 %.2f us, "
+                          + "cpu %.2f us a call (medians of %d runs of %d calls; p99 by run "
+                          + "%s)%n",
                           o.decider ? "Decider" : "Bundle.score", o.bundle,
                           o.events ? "with events" : "without events",
-                          median(p50), median(p99), o.runs, o.calls, Arrays.toString(p99));
+                          median(p50), median(p99), median(cpu), o.runs, o.calls,
+                          Arrays.toString(p99));
     }
 
     /** Fails unless every lane decided one declaration a call by a Decider (fresh state,
