@@ -109,6 +109,7 @@ public class DeciderTest {
                                                     () -> decider.decide(values, d));
                     assertEquals(-8, e.getCode());
                     assertEquals(batch.rejects().get(rejected++).reason(), e.getDetail());
+                    assertSame(bundle, batch, scored - 1, d);   // d as it was
                     continue;
                 }
                 decider.decide(values, d);

@@ -95,7 +95,8 @@ public final class Decider implements AutoCloseable {
     /**
      * Scores one declaration and fills {@code into} with its decision. {@code values} are
      * its fields' text in {@link Bundle#fieldNames()} order, as a CSV file holds them
-     * (docs/schema.md); null or "" is missing.
+     * (docs/schema.md); null or "" is missing. A rejected declaration leaves {@code into}
+     * as it was and the lane state unchanged.
      *
      * @throws IllegalArgumentException values has not one value per field, or
      *                                  {@code into} is of another bundle
