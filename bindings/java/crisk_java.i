@@ -589,6 +589,9 @@ static int decide_append(JNIEnv *jenv, crisk_batch *batch, const crisk_events *e
         return err->code;
     jsize size = (*jenv)->GetArrayLength(jenv, data);
     jsize nends = (*jenv)->GetArrayLength(jenv, ends);
+    size_t nfields = crisk_schema_num_fields(crisk_batch_schema(batch));
+    if ((size_t)nends != nfields)   /* the batch reads one value per schema field */
+        return crisk_helper_shape(err, "ends", (size_t)nends, nfields);
     jbyte *d = (*jenv)->GetPrimitiveArrayCritical(jenv, data, NULL);
     jlong *e = d ? (*jenv)->GetPrimitiveArrayCritical(jenv, ends, NULL) : NULL;
     size_t stop = e ? batch_append_rows(batch, d, (size_t)size, (const long long *)e,
