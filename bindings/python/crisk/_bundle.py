@@ -645,8 +645,10 @@ class LaneState:
             yield self._handle
 
     def close(self) -> None:
-        """Frees the C state now. Idempotent."""
-        handle, self._handle = getattr(self, "_handle", None), None
+        """Frees the C state now, after the call using it (score and Decider.decide
+        hold its lock, the GIL released). Idempotent."""
+        with getattr(self, "_lock", contextlib.nullcontext()):
+            handle, self._handle = getattr(self, "_handle", None), None
         if handle is not None:
             capi.crisk_lane_state_free(handle)
 

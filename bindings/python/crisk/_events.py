@@ -191,7 +191,8 @@ class EventIndex:
         return frame
 
     def close(self) -> None:
-        """Frees the C events and keys. Idempotent."""
+        """Frees the C events and keys. Idempotent. Only once no call uses them (as
+        Bundle.close): a Decider's call reads them with the GIL released."""
         events, self._events = getattr(self, "_events", None), None
         keys, self._keys = getattr(self, "_keys", None), None
         if events is not None:
