@@ -352,6 +352,83 @@ static inline int results_explain(const crisk_bundle *bundle, const crisk_result
     return 0;
 }
 
+/* One declaration a call (a clearance system's call: the bindings' Decider). */
+
+/* The longest reason text a decision keeps, NUL included (as the batch path's). */
+#define DECISION_REASON_BYTES 512
+
+/* What decision_copy writes first to `numbers`: lane index, crisk_reason_kind, profile
+ * hits, propensity; every model's scores follow. */
+#define DECISION_HEAD 4
+
+/* Returns the doubles decision_copy's `numbers` holds for `bundle`: DECISION_HEAD, then
+ * W, every model's outputs (as results_collect's width). */
+static inline size_t decision_numbers(const crisk_bundle *bundle)
+{
+    size_t width = 0;
+    for (size_t m = 0, n = crisk_bundle_num_models(bundle); m < n; m++)
+        width += bundle_model_outputs(bundle, m);
+    return DECISION_HEAD + width;
+}
+
+/* Empties `batch`, a caller's batch reused for one declaration a call, and joins `events`
+ * to it (NULL: none): events read for no batch (every accepted event kept), so that any
+ * declaration appended next finds its own. Returns 0 or a negative code with `err`
+ * filled. */
+static inline int decision_batch(crisk_batch *batch, const crisk_events *events,
+                                 crisk_error *err)
+{
+    crisk_batch_clear(batch);
+    return crisk_batch_set_events(batch, events, err);
+}
+
+/* Returns the bytes decision_copy's `text` must hold for declaration 0 of `results`:
+ * room for its reason (DECISION_REASON_BYTES) and the id of each profile it hit with its
+ * NUL. */
+static inline size_t decision_text_bytes(const crisk_results *results)
+{
+    size_t bytes = DECISION_REASON_BYTES;
+    for (size_t k = 0, n = crisk_results_num_hits(results, 0); k < n; k++)
+        bytes += strlen(crisk_results_hit_id(results, 0, k)) + 1;
+    return bytes;
+}
+
+/* Copies the decision for declaration 0 of `results` (of `bundle`) into caller arrays:
+ * `numbers` (exactly decision_numbers doubles: the lane index, the crisk_reason_kind,
+ * the number of profile hits and the propensity, then every output of model 0, then of
+ * model 1, ..., each float exactly) and `text` (at least
+ * decision_text_bytes: the reason, then the id of each profile hit, each NUL-terminated).
+ * One array of numbers, not one per kind: a binding reaches each array it is given at
+ * some cost (JNI). Returns the bytes of `text` written, or CRISK_E_SHAPE (negative) when an
+ * array has not the size it needs. */
+static inline long decision_copy(const crisk_bundle *bundle, const crisk_results *results,
+                                 double *numbers, size_t numbers_len, char *text,
+                                 size_t text_len, crisk_error *err)
+{
+    size_t need = decision_text_bytes(results), count = decision_numbers(bundle);
+    if (text_len < need)
+        return crisk_helper_shape(err, "text", text_len, need);
+    if (numbers_len != count)
+        return crisk_helper_shape(err, "numbers", numbers_len, count);
+    size_t hits = crisk_results_num_hits(results, 0);
+    numbers[0] = (double)crisk_results_lane(results, 0);
+    numbers[1] = (double)crisk_results_reason(results, 0, text, DECISION_REASON_BYTES);
+    numbers[2] = (double)hits;
+    numbers[3] = crisk_results_propensity(results, 0);
+    double *score = numbers + DECISION_HEAD;
+    for (size_t m = 0, nmodels = crisk_bundle_num_models(bundle); m < nmodels; m++)
+        for (size_t k = 0, outputs = bundle_model_outputs(bundle, m); k < outputs; k++)
+            *score++ = crisk_results_score_k(results, 0, m, k);
+    char *at = text + strlen(text) + 1;
+    for (size_t k = 0; k < hits; k++) {
+        const char *id = crisk_results_hit_id(results, 0, k);
+        size_t len = strlen(id) + 1;
+        memcpy(at, id, len);
+        at += len;
+    }
+    return (long)(at - text);
+}
+
 /* Fills fit options from the three values the bindings expose. */
 static inline void fit_options(crisk_fit_options *o, unsigned folds, uint64_t seed,
                                double smoothing)

@@ -561,3 +561,112 @@ crisk_drift *drift_load(const crisk_reference *reference, const char *path, cris
 int crisk_drift_save(const crisk_drift *drift, const char *path, crisk_error *err);
 %apply int64_t { uint64_t crisk_drift_rows };
 uint64_t crisk_drift_rows(const crisk_drift *drift);
+
+/* One declaration a call (org.crisk.Decider): a hand-written JNI entry point rather than
+ * SWIG's, so that the whole call is one crossing without copies: the arrays are reached
+ * with GetPrimitiveArrayCritical, held only while C copies in (the declaration's text
+ * into the batch) or out (the decision), never across the scoring, and no JNI call is
+ * made while one is held. */
+%pragma(java) jniclasscode=%{
+  /** Scores the declaration whose cells are the bytes of {@code data} ending at
+   *  {@code ends} (one per field) with the C bundle, reused batch, events (0: none) and
+   *  lane state (0: batch mode) at those addresses, and copies the decision into
+   *  {@code numbers} and {@code text} (crisk_helpers.h's decision_copy). Returns null, or
+   *  a larger text array, filled, when {@code text} is too small; throws CriskException
+   *  when C fails. */
+  static final native byte[] decide(long bundle, long batch, long events, long state,
+                                    int hasToday, long today, byte[] data, long[] ends,
+                                    double[] numbers, byte[] text);
+%}
+%{
+/* Appends the declaration whose cells are `data` up to `ends` to `batch` (emptied, with
+ * `events` joined) under critical holds of both arrays. Returns 0 or a negative code with
+ * `err` filled. */
+static int decide_append(JNIEnv *jenv, crisk_batch *batch, const crisk_events *events,
+                         jbyteArray data, jlongArray ends, crisk_error *err)
+{
+    if (decision_batch(batch, events, err) != 0)
+        return err->code;
+    jsize size = (*jenv)->GetArrayLength(jenv, data);
+    jsize nends = (*jenv)->GetArrayLength(jenv, ends);
+    size_t nfields = crisk_schema_num_fields(crisk_batch_schema(batch));
+    if ((size_t)nends != nfields)   /* the batch reads one value per schema field */
+        return crisk_helper_shape(err, "ends", (size_t)nends, nfields);
+    jbyte *d = (*jenv)->GetPrimitiveArrayCritical(jenv, data, NULL);
+    jlong *e = d ? (*jenv)->GetPrimitiveArrayCritical(jenv, ends, NULL) : NULL;
+    size_t stop = e ? batch_append_rows(batch, d, (size_t)size, (const long long *)e,
+                                        (size_t)nends, (size_t)nends, 0, 1, err)
+                    : 0;
+    if (e)
+        (*jenv)->ReleasePrimitiveArrayCritical(jenv, ends, e, JNI_ABORT);
+    if (d)
+        (*jenv)->ReleasePrimitiveArrayCritical(jenv, data, d, JNI_ABORT);
+    if (!e)
+        return crisk_error_set(err, CRISK_E_NOMEM, "cannot reach the declaration's arrays");
+    return stop == 1 ? 0 : err->code;
+}
+
+/* Copies the decision of `res` into the two Java arrays, `text` holding `nt` bytes,
+ * under critical holds. Returns 0 or a negative code with `err` filled. */
+static int decide_copy(JNIEnv *jenv, const crisk_bundle *bundle, const crisk_results *res,
+                       jdoubleArray numbers, jbyteArray text, jsize nt, crisk_error *err)
+{
+    jsize nn = (*jenv)->GetArrayLength(jenv, numbers);
+    jdouble *n = (*jenv)->GetPrimitiveArrayCritical(jenv, numbers, NULL);
+    jbyte *t = n ? (*jenv)->GetPrimitiveArrayCritical(jenv, text, NULL) : NULL;
+    long rc = !t ? crisk_error_set(err, CRISK_E_NOMEM, "cannot reach the decision's arrays")
+                 : decision_copy(bundle, res, n, (size_t)nn, (char *)t, (size_t)nt, err);
+    if (t)
+        (*jenv)->ReleasePrimitiveArrayCritical(jenv, text, t, rc < 0 ? JNI_ABORT : 0);
+    if (n)
+        (*jenv)->ReleasePrimitiveArrayCritical(jenv, numbers, n, rc < 0 ? JNI_ABORT : 0);
+    return rc < 0 ? (int)rc : 0;
+}
+
+/* As decide_copy, into a new text array, stored in `*grown`, when `text` is too small
+ * for the reason and the hits (else `*grown` is NULL). */
+static int decide_result(JNIEnv *jenv, const crisk_bundle *bundle, const crisk_results *res,
+                         jdoubleArray numbers, jbyteArray text, jbyteArray *grown,
+                         crisk_error *err)
+{
+    size_t need = decision_text_bytes(res);
+    jsize nt = (*jenv)->GetArrayLength(jenv, text);
+    *grown = NULL;
+    if (need > (size_t)nt) {
+        if (need > INT32_MAX || !(*grown = (*jenv)->NewByteArray(jenv, (jsize)need)))
+            return crisk_error_set(err, CRISK_E_NOMEM, "no Java array for the %zu bytes of "
+                                   "the reason and the hits", need);
+        text = *grown;
+        nt = (jsize)need;
+    }
+    return decide_copy(jenv, bundle, res, numbers, text, nt, err);
+}
+
+JNIEXPORT jbyteArray JNICALL Java_org_crisk_CriskNativeJNI_decide(
+    JNIEnv *jenv, jclass cls, jlong bundle_ptr, jlong batch_ptr, jlong events_ptr,
+    jlong state_ptr, jint has_today, jlong today, jbyteArray data, jlongArray ends,
+    jdoubleArray numbers, jbyteArray text)
+{
+    (void)cls;
+    if (!data || !ends || !numbers || !text) {
+        SWIG_JavaThrowException(jenv, SWIG_JavaNullPointerException, "an array is null");
+        return NULL;
+    }
+    const crisk_bundle *bundle = (const crisk_bundle *)(intptr_t)bundle_ptr;
+    crisk_batch *batch = (crisk_batch *)(intptr_t)batch_ptr;
+    crisk_error err = {.code = 0};
+    jbyteArray grown = NULL;
+    int rc = decide_append(jenv, batch, (const crisk_events *)(intptr_t)events_ptr, data,
+                           ends, &err);
+    if (rc == 0) {
+        crisk_results *res = bundle_score_stream(bundle, batch, 1, NULL, has_today, today,
+                                                 (crisk_lane_state *)(intptr_t)state_ptr, 0,
+                                                 &err);
+        rc = res ? decide_result(jenv, bundle, res, numbers, text, &grown, &err) : err.code;
+        crisk_results_free(res);
+    }
+    if (rc != 0 && !(*jenv)->ExceptionCheck(jenv))
+        crisk_java_throw(jenv, &err);
+    return rc == 0 ? grown : NULL;
+}
+%}

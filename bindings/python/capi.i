@@ -375,3 +375,153 @@ int interactions_into(const crisk_model *model, const float *rows, size_t nrows,
                       size_t ncols, float *out, size_t out_len, int threads,
                       crisk_pool *pool, size_t iteration_begin, size_t iteration_end,
                       crisk_error *err);
+
+/* One declaration a call (crisk.Decider): the record goes in as the dict or sequence
+ * itself, its values as the str, bytes or None objects (their cached UTF-8: no copies, no
+ * encoding in Python), and the decision comes out as one tuple in the Decision's order,
+ * in one call; the GIL is released while the declaration is scored only, since the
+ * conversions in and out need it. */
+%nothread decide;
+%{
+/* Points `*cell` and `*length` at the UTF-8 of value `v` of field `j` (str, bytes; None:
+ * missing). Returns 0, or -1 with a Python exception set (TypeError: another type;
+ * UnicodeEncodeError: a str that is not valid Unicode). */
+static int decide_cell(PyObject *v, Py_ssize_t j, const char **cell, size_t *length)
+{
+    Py_ssize_t len = 0;
+    char *bytes = NULL;
+    *cell = NULL;
+    if (PyUnicode_Check(v))
+        *cell = PyUnicode_AsUTF8AndSize(v, &len);
+    else if (PyBytes_Check(v) && PyBytes_AsStringAndSize(v, &bytes, &len) == 0)
+        *cell = bytes;
+    else if (v != Py_None && !PyBytes_Check(v))
+        PyErr_Format(PyExc_TypeError, "value %zd is a %s, not str, bytes or None", j,
+                     Py_TYPE(v)->tp_name);
+    *length = (size_t)len;
+    return v == Py_None || *cell ? 0 : -1;
+}
+
+/* Points `cells`/`lengths` at the values of `record` for the field names of the tuple
+ * `fields`: a dict's (a missing key: missing) or a list's or tuple's, in field order,
+ * which must hold one per field. The values must outlive their use. Returns 0, or -1 with
+ * a Python exception set (ValueError: a sequence of another length). */
+static int decide_cells(PyObject *record, PyObject *fields, const char **cells,
+                        size_t *lengths)
+{
+    Py_ssize_t n = PyTuple_GET_SIZE(fields);
+    if (PyDict_Check(record)) {
+        for (Py_ssize_t j = 0; j < n; j++) {
+            PyObject *v = PyDict_GetItemWithError(record, PyTuple_GET_ITEM(fields, j));
+            if ((!v && PyErr_Occurred()) || decide_cell(v ? v : Py_None, j, &cells[j],
+                                                        &lengths[j]) != 0)
+                return -1;
+        }
+        return 0;
+    }
+    PyObject *seq = PySequence_Fast(record, "a declaration is a dict, a list or a tuple");
+    if (!seq)
+        return -1;
+    int rc = 0;
+    if (PySequence_Fast_GET_SIZE(seq) != n) {
+        PyErr_Format(PyExc_ValueError, "a declaration has %zd values (the schema's fields), "
+                     "not %zd", n, PySequence_Fast_GET_SIZE(seq));
+        rc = -1;
+    }
+    for (Py_ssize_t j = 0; rc == 0 && j < n; j++)
+        rc = decide_cell(PySequence_Fast_GET_ITEM(seq, j), j, &cells[j], &lengths[j]);
+    Py_DECREF(seq);
+    return rc;
+}
+
+/* Returns item `i` of the tuple `names` (a new reference), None when out of range. */
+static PyObject *decide_name(PyObject *names, Py_ssize_t i)
+{
+    PyObject *name = i >= 0 && i < PyTuple_GET_SIZE(names) ? PyTuple_GET_ITEM(names, i)
+                                                          : Py_None;
+    return Py_NewRef(name);
+}
+
+/* Returns the decision of `res` (of `bundle`) as (lane, reason, reason kind, scores
+ * tuple, hit ids tuple, propensity), the lane and kind named by the tuples `lanes` and
+ * `kinds`; None with `err` filled when it cannot be copied; NULL with a Python exception
+ * set when Python objects cannot be made. */
+static PyObject *decide_tuple(const crisk_bundle *bundle, const crisk_results *res,
+                              PyObject *lanes, PyObject *kinds, crisk_error *err)
+{
+    size_t count = decision_numbers(bundle), text_len = decision_text_bytes(res);
+    double *numbers = malloc(count * sizeof *numbers + text_len);
+    if (!numbers)
+        return PyErr_NoMemory();
+    char *text = (char *)(numbers + count);
+    PyObject *out = NULL;
+    if (decision_copy(bundle, res, numbers, count, text, text_len, err) < 0) {
+        out = Py_NewRef(Py_None);
+    } else {
+        Py_ssize_t nhits = (Py_ssize_t)numbers[2];
+        PyObject *scores = PyTuple_New((Py_ssize_t)(count - DECISION_HEAD));
+        PyObject *hits = PyTuple_New(nhits);
+        for (size_t k = DECISION_HEAD; scores && k < count; k++)
+            PyTuple_SET_ITEM(scores, (Py_ssize_t)(k - DECISION_HEAD),
+                             PyFloat_FromDouble(numbers[k]));
+        const char *at = text + strlen(text) + 1;
+        for (Py_ssize_t k = 0; hits && k < nhits; k++, at += strlen(at) + 1)
+            PyTuple_SET_ITEM(hits, k, PyUnicode_DecodeUTF8(at, (Py_ssize_t)strlen(at),
+                                                           "replace"));
+        if (scores && hits)
+            out = Py_BuildValue("(NNNNNd)", decide_name(lanes, (Py_ssize_t)numbers[0]),
+                                PyUnicode_DecodeUTF8(text, (Py_ssize_t)strlen(text),
+                                                     "replace"),
+                                decide_name(kinds, (Py_ssize_t)numbers[1]), scores, hits,
+                                numbers[3]);
+        else {
+            Py_XDECREF(scores);
+            Py_XDECREF(hits);
+        }
+    }
+    free(numbers);
+    return out;
+}
+%}
+%inline %{
+/* Scores one declaration, `record` (a dict, or a list or tuple in field order, of str,
+ * bytes or None: missing) with `bundle`, appended to `batch` (emptied first, with
+ * `events` joined; crisk_helpers.h's decision_batch), in stream mode against `state` when
+ * it is not None, with profiles judged as of `today` when `has_today` is non-zero.
+ * `names` is (the schema's field names, the lane names, the reason kind names by code),
+ * three tuples. Returns the decision (decide_tuple), None with `err` filled when C fails
+ * (CRISK_E_INPUT: the declaration is rejected, naming the field), or raises (ValueError,
+ * TypeError, UnicodeEncodeError: decide_cells) before touching the batch. */
+PyObject *decide(const crisk_bundle *bundle, crisk_batch *batch, const crisk_events *events,
+                 crisk_lane_state *state, int has_today, int64_t today, PyObject *record,
+                 PyObject *names, crisk_error *err)
+{
+    PyObject *fields, *lanes, *kinds;
+    if (!PyArg_ParseTuple(names, "O!O!O!", &PyTuple_Type, &fields, &PyTuple_Type, &lanes,
+                          &PyTuple_Type, &kinds))
+        return NULL;
+    size_t n = (size_t)PyTuple_GET_SIZE(fields);
+    if (n != crisk_schema_num_fields(crisk_bundle_schema(bundle)))
+        return PyErr_Format(PyExc_ValueError, "names: %zu fields, not the schema's", n);
+    const char **cells = malloc((n ? n : 1) * sizeof *cells);
+    size_t *lengths = malloc((n ? n : 1) * sizeof *lengths);
+    PyObject *out = NULL;
+    if (!cells || !lengths) {
+        PyErr_NoMemory();
+    } else if (decide_cells(record, fields, cells, lengths) == 0) {
+        crisk_results *res = NULL;
+        if (decision_batch(batch, events, err) == 0
+            && crisk_batch_append_text(batch, cells, lengths, 1, err) == 0) {
+            Py_BEGIN_ALLOW_THREADS
+            res = bundle_score_stream(bundle, batch, 1, NULL, has_today, today, state, 0,
+                                      err);
+            Py_END_ALLOW_THREADS
+        }
+        out = res ? decide_tuple(bundle, res, lanes, kinds, err) : Py_NewRef(Py_None);
+        crisk_results_free(res);
+    }
+    free(cells);
+    free(lengths);
+    return out;
+}
+%}

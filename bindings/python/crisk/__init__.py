@@ -11,7 +11,7 @@
 ...     model.predict(X, pool=pool, threads=0)   # 0: all its threads (default: 1)
 
 Models need numpy only. Declarations (Schema, Bundle, LaneState, ScoreResult,
-score_partition) come and go as pandas DataFrames: they are imported on first use, so
+score_partition; Decider, Decision and EventIndex for one declaration a call) come and go as pandas DataFrames: they are imported on first use, so
 that ``import crisk`` works without pandas (``pip install crisk[pandas]`` adds it).
 """
 from typing import Any
@@ -22,11 +22,12 @@ from ._model import Model
 from ._pool import Pool
 
 __version__ = capi.crisk_version_string()
-__all__ = ["Bundle", "CriskError", "LaneState", "Model", "Monitor", "Pool", "Report",
-           "Schema", "ScoreResult", "__version__", "evaluate_offpolicy", "report",
-           "score_partition"]
+__all__ = ["Bundle", "CriskError", "Decider", "Decision", "EventIndex", "LaneState", "Model",
+           "Monitor", "Pool", "Report", "Schema", "ScoreResult", "__version__",
+           "evaluate_offpolicy", "report", "score_partition"]
 # What needs pandas (and, for report, matplotlib), by the module that defines it.
 _LAZY = {"Bundle": "_bundle", "LaneState": "_bundle", "Schema": "_bundle",
+         "Decider": "_decider", "Decision": "_decider", "EventIndex": "_events",
          "ScoreResult": "_bundle", "score_partition": "_bundle", "Monitor": "_monitor",
          "Report": "_report", "report": "_report", "evaluate_offpolicy": "_loop"}
 

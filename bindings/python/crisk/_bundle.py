@@ -45,7 +45,7 @@ import pandas as pd
 
 from . import capi
 from ._errors import CriskError
-from ._events import Events, Joined, empty_rejects
+from ._events import EventIndex, Events, Joined, empty_rejects
 from ._model import Model, _raise
 from ._pool import Pool, use_pool
 
@@ -502,6 +502,24 @@ class Bundle:
         threshold; ``save`` it between runs."""
         return LaneState(self, path)
 
+    def load_events(self, events: Events, device_keys: Optional[PathLike] = None,
+                    require_hmac: bool = False) -> EventIndex:
+        """Reads ``events`` (as ``score`` takes them) once for a Decider: a crisk.EventIndex
+        keeping every accepted event, with the refused ones in ``rejects``."""
+        index = EventIndex(capi.crisk_bundle_schema(self._live()), None, events,
+                           device_keys, require_hmac)
+        index._owner = self   # the C events point into this bundle's schema
+        return index
+
+    def decider(self, state: Optional["LaneState"] = None,
+                events: Optional[EventIndex] = None,
+                today: Union[None, int, str, _dt.date] = None) -> "Decider":
+        """Returns a crisk.Decider: one declaration a call into a Decision, in stream mode
+        against ``state`` (``stream()``), with the events of ``load_events`` (see
+        crisk._decider)."""
+        from ._decider import Decider  # _decider imports this module
+        return Decider(self, state, events, today)
+
     def score(self, declarations: Declarations, threads: int = 1,
               today: Union[None, int, str, _dt.date] = None,
               events: Optional[Events] = None, device_keys: Optional[PathLike] = None,
@@ -627,8 +645,10 @@ class LaneState:
             yield self._handle
 
     def close(self) -> None:
-        """Frees the C state now. Idempotent."""
-        handle, self._handle = getattr(self, "_handle", None), None
+        """Frees the C state now, after the call using it (score and Decider.decide
+        hold its lock, the GIL released). Idempotent."""
+        with getattr(self, "_lock", contextlib.nullcontext()):
+            handle, self._handle = getattr(self, "_handle", None), None
         if handle is not None:
             capi.crisk_lane_state_free(handle)
 

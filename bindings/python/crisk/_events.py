@@ -139,13 +139,20 @@ def empty_rejects() -> pd.DataFrame:
                          "reason": np.array([], dtype=object)})
 
 
-class Joined:
-    """Events parsed for one batch and joined to it; owns the C events and device keys,
-    which must outlive the join (free the batch, or detach, before closing this)."""
+class EventIndex:
+    """Border sensor events read once and kept, for scoring one declaration a call with a
+    crisk.Decider (``Bundle.load_events``): every accepted event of the stream is indexed
+    by key and time, not only those one batch's declarations can use, so that each
+    declaration finds its own without the stream being read again (memory follows the
+    stream). ``rejects``: the refused events (line, row, kind, reason), never dropped;
+    ``read`` and ``accepted``: the counts. Immutable: any number of threads and deciders
+    may use one at once. Owns the C events and device keys."""
 
     def __init__(self, schema_handle: Any, batch_handle: Any, events: Events,
                  device_keys: Optional[Union[str, "os.PathLike[str]"]],
                  require_hmac: bool):
+        """Reads `events` for declarations of the schema `schema_handle`: those the batch
+        `batch_handle` can use, or every accepted one when it is None."""
         self._keys = self._events = None
         data, index = events_bytes(events)
         err = capi.crisk_error()
@@ -157,11 +164,14 @@ class Joined:
                                          int(bool(require_hmac)), err)
         if self._events is None:
             _raise(err)
-        if capi.crisk_batch_set_events(batch_handle, self._events, err) != 0:
-            _raise(err)
         self.read = int(capi.crisk_events_num_read(self._events))
         self.accepted = int(capi.crisk_events_num_accepted(self._events))
         self.rejects = self._rejects(index)
+
+    def _live(self) -> Any:
+        if self._events is None:
+            raise ValueError("the event index is closed")
+        return self._events
 
     def _rejects(self, index: Optional[pd.Index]) -> pd.DataFrame:
         """Returns the refused events: line (1-based), row (0-based: the input row of a
@@ -181,7 +191,8 @@ class Joined:
         return frame
 
     def close(self) -> None:
-        """Frees the C events and keys. Idempotent."""
+        """Frees the C events and keys. Idempotent. Only once no call uses them (as
+        Bundle.close): a Decider's call reads them with the GIL released."""
         events, self._events = getattr(self, "_events", None), None
         keys, self._keys = getattr(self, "_keys", None), None
         if events is not None:
@@ -191,3 +202,16 @@ class Joined:
 
     def __del__(self) -> None:
         self.close()
+
+
+class Joined(EventIndex):
+    """Events read for one batch and joined to it; they must outlive the join (free the
+    batch, or detach, before closing this)."""
+
+    def __init__(self, schema_handle: Any, batch_handle: Any, events: Events,
+                 device_keys: Optional[Union[str, "os.PathLike[str]"]],
+                 require_hmac: bool):
+        super().__init__(schema_handle, batch_handle, events, device_keys, require_hmac)
+        err = capi.crisk_error()
+        if capi.crisk_batch_set_events(batch_handle, self._events, err) != 0:
+            _raise(err)

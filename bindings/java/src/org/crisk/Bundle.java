@@ -54,6 +54,10 @@ import java.util.function.Function;
  * }
  * }</pre>
  *
+ * <p>That builds a batch (and reads any events again) at every call; a {@link Decider}
+ * ({@link #decider(LaneState, EventIndex)}) keeps one batch, reads the events once and
+ * fills a reused {@link Decision}: the clearance system's fast path.
+ *
  * <p>Values are text exactly as a CSV file holds them (docs/schema.md): numbers with a dot,
  * dates {@code YYYY-MM-DD}; null or "" is missing. A record's missing key is a missing
  * value; keys that are not schema fields are ignored.
@@ -123,6 +127,56 @@ public final class Bundle implements AutoCloseable {
             return stream();
         return new LaneState(handle.use(false, h -> CriskNative.lane_state_load(
             h, path.toString())));
+    }
+
+    /**
+     * Reads {@code events} once for scoring one declaration a call ({@link EventIndex}):
+     * every accepted event is kept, and the refused ones are listed.
+     *
+     * @throws CriskException        the file cannot be read (CRISK_E_IO), or holds more
+     *                               than the limits (CRISK_E_LIMIT)
+     * @throws IllegalStateException the bundle or the events' device keys are closed
+     */
+    public EventIndex loadEvents(Events events) {
+        Objects.requireNonNull(events, "events");
+        return new EventIndex(this, handle.use(false, h -> events.read(
+            CriskNative.crisk_bundle_schema(h), null)));
+    }
+
+    /** As {@link #decider(LaneState, EventIndex, LocalDate)}, with profiles judged by each
+     *  declaration's own date. */
+    public Decider decider(LaneState state, EventIndex events) {
+        return decider(state, events, null);
+    }
+
+    /**
+     * Returns a {@link Decider}: one declaration a call, in stream mode against
+     * {@code state}, with the event features built from {@code events}.
+     *
+     * @param state  the stream's lane state ({@link #stream()}), or null: each declaration
+     *               is a batch of its own, which a policy with a budget refuses
+     * @param events events read by {@link #loadEvents(Events)} of this bundle, or null:
+     *               none (event features NaN)
+     * @param today  the date that decides which risk profiles are active; null: each
+     *               declaration's own date
+     * @throws IllegalArgumentException the events were read by another bundle
+     * @throws IllegalStateException    the bundle is closed
+     */
+    public Decider decider(LaneState state, EventIndex events, LocalDate today) {
+        if (events != null && events.bundle() != this)
+            throw new IllegalArgumentException("the event index was read by another bundle");
+        return new Decider(this, handle.use(false, h -> CriskNative.batch_new(
+            CriskNative.crisk_bundle_schema(h))), state, events, today);
+    }
+
+    /** Returns an empty decision of this bundle's lanes and models. */
+    Decision newDecision() {
+        return new Decision(this, lanes, modelNames, modelOutputs);
+    }
+
+    /** Returns the bundle's handle, for a call holding it (Decider). */
+    Handle<SWIGTYPE_p_crisk_bundle> handle() {
+        return handle;
     }
 
     /** Returns the schema's field names, in the schema's order. */

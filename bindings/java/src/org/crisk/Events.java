@@ -136,10 +136,7 @@ public final class Events {
      * @throws IllegalStateException the keys are closed
      */
     SWIGTYPE_p_crisk_events join(SWIGTYPE_p_crisk_schema schema, SWIGTYPE_p_crisk_batch batch) {
-        int require = requireHmac ? 1 : 0;
-        SWIGTYPE_p_crisk_events events = DeviceKeys.with(keys, k -> file != null
-            ? CriskNative.events_load(schema, batch, file.toString(), k, require)
-            : CriskNative.events_parse(schema, batch, data, k, require));
+        SWIGTYPE_p_crisk_events events = read(schema, batch);
         try {
             CriskNative.crisk_batch_set_events(batch, events);
         } catch (RuntimeException e) {
@@ -147,6 +144,21 @@ public final class Events {
             throw e;
         }
         return events;
+    }
+
+    /**
+     * Reads these events for declarations of {@code schema}: those the declarations in
+     * {@code batch} can use, or every accepted one when {@code batch} is null. Returns the
+     * C events, which the caller frees.
+     *
+     * @throws CriskException        the file cannot be read, or a limit is exceeded
+     * @throws IllegalStateException the keys are closed
+     */
+    SWIGTYPE_p_crisk_events read(SWIGTYPE_p_crisk_schema schema, SWIGTYPE_p_crisk_batch batch) {
+        int require = requireHmac ? 1 : 0;
+        return DeviceKeys.with(keys, k -> file != null
+            ? CriskNative.events_load(schema, batch, file.toString(), k, require)
+            : CriskNative.events_parse(schema, batch, data, k, require));
     }
 
     /** Returns the refused events of C events {@code events}, in stream order. */

@@ -58,17 +58,35 @@ final class Handle<H> {
      * @throws IllegalStateException the handle is closed
      */
     <T> T use(boolean exclusive, Function<H, T> call) {
+        H h = acquire(exclusive);
+        try {
+            return call.apply(h);
+        } finally {
+            release(exclusive);
+        }
+    }
+
+    /**
+     * Takes the read lock, or the write lock when {@code exclusive}, and returns the
+     * handle; the caller calls {@link #release(boolean)} with the same flag in a finally
+     * block. What {@link #use} does, for a hot path that allocates no lambda.
+     *
+     * @throws IllegalStateException the handle is closed (the lock is then released)
+     */
+    H acquire(boolean exclusive) {
         Lock l = exclusive ? lock.writeLock() : lock.readLock();
         l.lock();
-        try {
-            if (closed) {
-                throw new IllegalStateException("the crisk " + what + " is closed");
-            }
-            return call.apply(handle);
-        } finally {
+        if (closed) {
             l.unlock();
-            Reference.reachabilityFence(this);
+            throw new IllegalStateException("the crisk " + what + " is closed");
         }
+        return handle;
+    }
+
+    /** Releases what {@link #acquire(boolean)} took. */
+    void release(boolean exclusive) {
+        (exclusive ? lock.writeLock() : lock.readLock()).unlock();
+        Reference.reachabilityFence(this);
     }
 
     /** Returns whether {@link #close()} has been called. */

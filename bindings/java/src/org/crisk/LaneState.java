@@ -54,6 +54,16 @@ public final class LaneState implements AutoCloseable {
         handle.close();
     }
 
+    /** Returns the C handle, the state held alone for a call until {@link #release()}. */
+    SWIGTYPE_p_crisk_lane_state acquire() {
+        return handle.acquire(true);
+    }
+
+    /** Ends the hold {@link #acquire()} took. */
+    void release() {
+        handle.release(true);
+    }
+
     /**
      * Runs {@code call} with the C handle of {@code state} (null when {@code state} is
      * null) and returns what it returns, holding the state alone meanwhile.
