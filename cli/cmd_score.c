@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -170,11 +171,11 @@ static int write_csv_explain(FILE *out, const crisk_bundle *bundle, const crisk_
 }
 
 /* Writes the record of row `row` as a CSV line (with `explain` > 0, the explain cells
- * too, built in `scratch`). Returns 0, or -1 when out of memory. */
+ * too, built in `scratch`; the propensity through `memo`). Returns 0, or -1 when out of memory. */
 static int write_csv_record(FILE *out, const crisk_bundle *bundle, const crisk_batch *batch,
                             const crisk_results *res, size_t row, const char *reason,
                             unsigned explain, const cli_score_audit *priv, char **scratch,
-                            size_t *cap)
+                            size_t *cap, cli_g9_memo *memo)
 {
     char idbuf[CLI_ID_BYTES];
     size_t len = 0;
@@ -209,7 +210,8 @@ static int write_csv_record(FILE *out, const crisk_bundle *bundle, const crisk_b
     }
     if (quote)
         putc_unlocked('"', out);
-    fprintf(out, ",%.9g", crisk_results_propensity(res, row));
+    putc_unlocked(',', out);
+    cli_write_g9(out, crisk_results_propensity(res, row), memo);
     if (explain && write_csv_explain(out, bundle, res, row, explain, priv, scratch, cap) != 0)
         return -1;
     putc_unlocked('\n', out);
@@ -263,7 +265,7 @@ static void write_json_explain(FILE *out, const crisk_bundle *bundle,
 static int write_json_record(FILE *out, const crisk_bundle *bundle,
                              const crisk_batch *batch, const crisk_results *res, size_t row,
                              const char *reason, unsigned explain,
-                             const cli_score_audit *priv)
+                             const cli_score_audit *priv, cli_g9_memo *memo)
 {
     char idbuf[CLI_ID_BYTES];
     size_t len = 0;
@@ -297,7 +299,8 @@ static int write_json_record(FILE *out, const crisk_bundle *bundle,
             fputc(',', out);
         cli_write_json_text(out, hit, strlen(hit));
     }
-    fprintf(out, "],\"propensity\":%.9g", crisk_results_propensity(res, row));
+    fputs("],\"propensity\":", out);
+    cli_write_g9(out, crisk_results_propensity(res, row), memo);
     if (explain)
         write_json_explain(out, bundle, res, row, priv);
     fputs("}\n", out);
@@ -347,6 +350,7 @@ typedef struct score_slot {
     crisk_bundle_timings scoring;
     char *scratch; /* explain cells (write_csv_explain) */
     size_t cap;
+    cli_g9_memo memo; /* the last propensity written */
 } score_slot;
 
 /* What the stages of a run share. */
@@ -411,9 +415,10 @@ static int write_batch(void *ctx, void *slot, crisk_error *err)
         char reason[256];
         crisk_results_reason(s->res, i, reason, sizeof reason);
         if (a->jsonl_out ? write_json_record(out, run->bundle, s->batch, s->res, i, reason,
-                                             a->explain_k, &a->audit)
+                                             a->explain_k, &a->audit, &s->memo)
                          : write_csv_record(out, run->bundle, s->batch, s->res, i, reason,
-                                            a->explain_k, &a->audit, &s->scratch, &s->cap))
+                                            a->explain_k, &a->audit, &s->scratch, &s->cap,
+                                            &s->memo))
             rc = crisk_error_set(err, CRISK_E_NOMEM, "out of memory writing a record");
     }
     /* A decision reaches its output before its log entry. Rejected rows never reach
@@ -464,6 +469,7 @@ static int score_all(const crisk_bundle *bundle, score_args *a, crisk_lane_state
                            : crisk_error_set(err, CRISK_E_NOMEM, "out of memory for workers");
     for (size_t i = 0; rc == 0 && i < workers; i++) {
         ptrs[i] = &slots[i];
+        slots[i].memo.v = NAN;
         rc = crisk_batch_new(crisk_bundle_schema(bundle), &slots[i].batch, err);
     }
     if (rc == 0 && !a->jsonl_out && write_header(output->f, bundle, a->explain_k,

@@ -78,6 +78,17 @@ void cli_write_csv_text(FILE *f, const char *s, size_t n)
     putc_unlocked('"', f);
 }
 
+void cli_write_g9(FILE *f, double v, cli_g9_memo *memo)
+{
+    /* Equal doubles print alike; -0 equals 0 but prints "-0", so the sign must match. */
+    if (!(v == memo->v && signbit(v) == signbit(memo->v))) {
+        int n = snprintf(memo->text, sizeof memo->text, "%.9g", v);
+        memo->len = n > 0 ? (size_t)n : 0;
+        memo->v = v;
+    }
+    fwrite(memo->text, 1, memo->len, f);
+}
+
 /* Writes the decimal digits of `q` (1 <= q < 10^9, exactly 9 digits) to `d`. */
 static void nine_digits(uint32_t q, char *d)
 {
