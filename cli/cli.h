@@ -166,17 +166,22 @@ crisk_decl_format cli_decl_format(const char *path);
  * score, a price), snprintf for the rest; it is what the per-row output loop formats. */
 size_t cli_format_float(float v, char *buf);
 
-/* The last double cli_write_g9() wrote and its text. */
+/* Doubles cli_write_g9() remembers the text of. */
+#define CLI_G9_MEMO 4
+
+/* The last CLI_G9_MEMO distinct doubles cli_write_g9() wrote and their texts. */
 typedef struct cli_g9_memo {
-    double v;     /* NaN at first: no text yet (NaN is never memoised) */
-    size_t len;
-    char text[CLI_FLOAT_BYTES];
+    double v[CLI_G9_MEMO]; /* NaN at first: no text (NaN is never memoised) */
+    size_t len[CLI_G9_MEMO];
+    char text[CLI_G9_MEMO][CLI_FLOAT_BYTES];
+    unsigned next;         /* the entry replaced next */
 } cli_g9_memo;
 
-/* Writes `v` as printf's "%.9g" does, reusing the text of `memo` when `v` is the value it
- * holds: a column of few distinct values (a policy's propensities) then needs no printf
- * per row. `memo` starts as {NAN}. */
+/* Writes `v` as printf's "%.9g" does, reusing the text `memo` holds for it: a column of
+ * few distinct values (a policy's propensities) then needs no printf per row. Initialise
+ * `memo` with cli_g9_memo_init(). */
 void cli_write_g9(FILE *f, double v, cli_g9_memo *memo);
+void cli_g9_memo_init(cli_g9_memo *memo);
 
 /* Writes `n` bytes at `s` as one CSV field (quoted when needed) / as a JSON string. */
 void cli_write_csv_text(FILE *f, const char *s, size_t n);

@@ -171,7 +171,8 @@ static int write_csv_explain(FILE *out, const crisk_bundle *bundle, const crisk_
 }
 
 /* Writes the record of row `row` as a CSV line (with `explain` > 0, the explain cells
- * too, built in `scratch`; the propensity through `memo`). Returns 0, or -1 when out of memory. */
+ * too, built in `scratch`; the propensity through `memo`). Returns 0, or -1 when out of
+ * memory. */
 static int write_csv_record(FILE *out, const crisk_bundle *bundle, const crisk_batch *batch,
                             const crisk_results *res, size_t row, const char *reason,
                             unsigned explain, const cli_score_audit *priv, char **scratch,
@@ -350,7 +351,7 @@ typedef struct score_slot {
     crisk_bundle_timings scoring;
     char *scratch; /* explain cells (write_csv_explain) */
     size_t cap;
-    cli_g9_memo memo; /* the last propensity written */
+    cli_g9_memo memo; /* the last propensities written */
 } score_slot;
 
 /* What the stages of a run share. */
@@ -469,7 +470,7 @@ static int score_all(const crisk_bundle *bundle, score_args *a, crisk_lane_state
                            : crisk_error_set(err, CRISK_E_NOMEM, "out of memory for workers");
     for (size_t i = 0; rc == 0 && i < workers; i++) {
         ptrs[i] = &slots[i];
-        slots[i].memo.v = NAN;
+        cli_g9_memo_init(&slots[i].memo);
         rc = crisk_batch_new(crisk_bundle_schema(bundle), &slots[i].batch, err);
     }
     if (rc == 0 && !a->jsonl_out && write_header(output->f, bundle, a->explain_k,
