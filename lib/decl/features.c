@@ -102,6 +102,10 @@ static inline long memo_find(text_memo *memo, const crisk__strmap *map, const ch
  * that large tables need; most rows then take a key met before without a hash or probe. */
 #define SMALL_TABLE 256
 
+/* Fewer rows than this in a block go without memos: emptying one would cost more than it
+ * saves (a single declaration's call). */
+#define MEMO_MIN_ROWS 32
+
 /* Marks in `off` a key the memo looked up (idx then holds its index, not its length). */
 #define MEMO_FOUND SIZE_MAX
 
@@ -117,7 +121,7 @@ static int lookup_keys(const crisk_schema *s, const crisk__fitted_state *fit, co
     for (size_t set = 0; set < s->nsets; set++) {
         const crisk__strmap *map = &fit->tables[set].keys;
         text_memo memo[MEMO_SLOTS];
-        int small = map->size <= SMALL_TABLE;
+        int small = n >= MEMO_MIN_ROWS && map->size <= SMALL_TABLE;
         if (small)
             memo_clear(memo);
         for (size_t i = 0, j = set * bs; i < n; i++, j++) {
@@ -162,12 +166,14 @@ static void lookup_texts(const crisk_batch *b, size_t field, const crisk__strmap
 {
     uint64_t h[BLOCK];
     text_memo memo[MEMO_SLOTS];
-    memo_clear(memo);
+    int memo_on = n >= MEMO_MIN_ROWS;
+    if (memo_on)
+        memo_clear(memo);
     for (size_t i = 0; i < n; i++) {
         size_t len;
         const char *t = crisk__batch_text_at(b, r0 + i, field, &len);
         idx[i] = t ? 0 : -2;
-        if (t && len && len <= 8) {
+        if (memo_on && t && len && len <= 8) {
             idx[i] = memo_find(memo, map, t, len);
         } else if (t) {
             h[i] = crisk__hash_bytes(t, len);
