@@ -412,6 +412,7 @@ static int write_batch(void *ctx, void *slot, crisk_error *err)
     FILE *out = run->output->f;
     crisk_clock mark = crisk_clock_now();
     int rc = 0;
+    flockfile(out); /* the stream's lock taken once a batch, not once a call */
     for (size_t i = 0; i < s->n && rc == 0; i++) {
         char reason[256];
         crisk_results_reason(s->res, i, reason, sizeof reason);
@@ -422,6 +423,7 @@ static int write_batch(void *ctx, void *slot, crisk_error *err)
                                             &s->memo))
             rc = crisk_error_set(err, CRISK_E_NOMEM, "out of memory writing a record");
     }
+    funlockfile(out);
     /* A decision reaches its output before its log entry. Rejected rows never reach
      * here: they are not decisions and are not logged. */
     if (rc == 0 && a->audit.log && cli_output_deliver(run->output) != 0)
