@@ -112,7 +112,9 @@ static inline long memo_find(text_memo *memo, const crisk__strmap *map, const ch
 /* Looks up the key of every risk set for rows [r0, r0 + n) of `b` in the tables of
  * `fit`, storing each row's key index (-1: no key, or unseen) in idx[set * bs + i]
  * (n <= bs, the block's stride). Each key is built once into arena `a`, its offset kept
- * in `off` and its hash in `h` (both of nsets * bs). Returns 0 or CRISK_E_NOMEM. */
+ * in `off` and its hash in `h` (both of nsets * bs); a short key of a small table is
+ * looked up through the set's memo at once (its `off` MEMO_FOUND). Returns 0 or
+ * CRISK_E_NOMEM. */
 static int lookup_keys(const crisk_schema *s, const crisk__fitted_state *fit, const crisk_batch *b,
                        size_t r0, size_t n, size_t bs, key_arena *a, size_t *off, uint64_t *h,
                        long *idx)
