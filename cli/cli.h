@@ -166,6 +166,23 @@ crisk_decl_format cli_decl_format(const char *path);
  * score, a price), snprintf for the rest; it is what the per-row output loop formats. */
 size_t cli_format_float(float v, char *buf);
 
+/* Doubles cli_write_g9() remembers the text of. */
+#define CLI_G9_MEMO 4
+
+/* The last CLI_G9_MEMO distinct doubles cli_write_g9() wrote and their texts. */
+typedef struct cli_g9_memo {
+    double v[CLI_G9_MEMO]; /* NaN at first: no text (NaN is never memoised) */
+    size_t len[CLI_G9_MEMO];
+    char text[CLI_G9_MEMO][CLI_FLOAT_BYTES];
+    unsigned next;         /* the entry replaced next */
+} cli_g9_memo;
+
+/* Writes `v` as printf's "%.9g" does, reusing the text `memo` holds for it: a column of
+ * few distinct values (a policy's propensities) then needs no printf per row. Initialise
+ * `memo` with cli_g9_memo_init(). */
+void cli_write_g9(FILE *f, double v, cli_g9_memo *memo);
+void cli_g9_memo_init(cli_g9_memo *memo);
+
 /* Writes `n` bytes at `s` as one CSV field (quoted when needed) / as a JSON string. */
 void cli_write_csv_text(FILE *f, const char *s, size_t n);
 void cli_write_json_text(FILE *f, const char *s, size_t n);
@@ -311,6 +328,27 @@ void cli_decl_batches_free(cli_decl_batches *b);
  * events; `*n` (= b->now.n) is 0 at the end. Returns 0 or a negative crisk code with
  * `err` filled. */
 int cli_decl_run_next(cli_decl_run *r, cli_decl_batches *b, size_t *n, crisk_error *err);
+
+/* The stages of an ordered pipeline (cli/pipeline.c), each given `ctx`, a worker's slot
+ * and the worker's error: `read` fills the slot with the next batch (`*n` rows, 0 at the
+ * end), one worker at a time in input order; `work` runs on several slots at once (in
+ * input order, one at a time, when `ordered_work`); `write` runs one slot at a time in
+ * input order. Each returns 0 or a negative crisk code with the error filled. */
+typedef struct cli_pipeline_stages {
+    void *ctx;
+    int (*read)(void *ctx, void *slot, size_t *n, crisk_error *err);
+    int (*work)(void *ctx, void *slot, crisk_error *err);
+    int (*write)(void *ctx, void *slot, crisk_error *err);
+    int ordered_work;
+} cli_pipeline_stages;
+
+/* Runs `stages` with `workers` workers (the calling thread and workers - 1 threads), one
+ * slot each, until the input ends or a stage fails. After a failure no batch is read and
+ * no later batch is worked on or written (one already being read is read: its rejects are
+ * reported); the batches before it are written. Returns 0, or the code of the earliest
+ * batch's failure with `err` filled (as a run of one worker would stop). */
+int cli_pipeline_run(const cli_pipeline_stages *stages, void **slots, size_t workers,
+                     crisk_error *err);
 
 /* Shows the progress of `r` (rows read so far; `final`: the last figures). */
 void cli_decl_run_progress(cli_decl_run *r, int final);

@@ -9,8 +9,10 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Declarations per batch unless --batch-rows says otherwise. */
 #define DEFAULT_BATCH_ROWS 8192
@@ -169,11 +171,12 @@ static int write_csv_explain(FILE *out, const crisk_bundle *bundle, const crisk_
 }
 
 /* Writes the record of row `row` as a CSV line (with `explain` > 0, the explain cells
- * too, built in `scratch`). Returns 0, or -1 when out of memory. */
+ * too, built in `scratch`; the propensity through `memo`). Returns 0, or -1 when out of
+ * memory. */
 static int write_csv_record(FILE *out, const crisk_bundle *bundle, const crisk_batch *batch,
                             const crisk_results *res, size_t row, const char *reason,
                             unsigned explain, const cli_score_audit *priv, char **scratch,
-                            size_t *cap)
+                            size_t *cap, cli_g9_memo *memo)
 {
     char idbuf[CLI_ID_BYTES];
     size_t len = 0;
@@ -208,7 +211,8 @@ static int write_csv_record(FILE *out, const crisk_bundle *bundle, const crisk_b
     }
     if (quote)
         putc_unlocked('"', out);
-    fprintf(out, ",%.9g", crisk_results_propensity(res, row));
+    putc_unlocked(',', out);
+    cli_write_g9(out, crisk_results_propensity(res, row), memo);
     if (explain && write_csv_explain(out, bundle, res, row, explain, priv, scratch, cap) != 0)
         return -1;
     putc_unlocked('\n', out);
@@ -262,7 +266,7 @@ static void write_json_explain(FILE *out, const crisk_bundle *bundle,
 static int write_json_record(FILE *out, const crisk_bundle *bundle,
                              const crisk_batch *batch, const crisk_results *res, size_t row,
                              const char *reason, unsigned explain,
-                             const cli_score_audit *priv)
+                             const cli_score_audit *priv, cli_g9_memo *memo)
 {
     char idbuf[CLI_ID_BYTES];
     size_t len = 0;
@@ -296,7 +300,8 @@ static int write_json_record(FILE *out, const crisk_bundle *bundle,
             fputc(',', out);
         cli_write_json_text(out, hit, strlen(hit));
     }
-    fprintf(out, "],\"propensity\":%.9g", crisk_results_propensity(res, row));
+    fputs("],\"propensity\":", out);
+    cli_write_g9(out, crisk_results_propensity(res, row), memo);
     if (explain)
         write_json_explain(out, bundle, res, row, priv);
     fputs("}\n", out);
@@ -337,62 +342,162 @@ static int undelivered(crisk_error *err, const char *path, const crisk_batch *ba
                            (unsigned long long)crisk_batch_source_line(batch, n - 1));
 }
 
-/* Reads, scores and writes every batch of the input, adding each stage's wall time to
- * `*t`. Returns 0 or a negative crisk code with `err` filled. */
+/* One worker's batch (with the events joined to it), its results and scoring times. */
+typedef struct score_slot {
+    crisk_batch *batch;
+    crisk_events *events;
+    size_t n;
+    crisk_results *res;
+    crisk_bundle_timings scoring;
+    char *scratch; /* explain cells (write_csv_explain) */
+    size_t cap;
+    cli_g9_memo memo; /* the last propensities written */
+} score_slot;
+
+/* What the stages of a run share. */
+typedef struct score_run {
+    const crisk_bundle *bundle;
+    score_args *a;
+    crisk_score_options opts;
+    cli_decl_batches batches;
+    cli_output *output;
+    score_timings *t;
+} score_run;
+
+/* Reads the next batch into slot `s` (pipeline read stage): the batch read becomes the
+ * slot's, with its events, and the slot's last one goes back to be read into. */
+static int read_batch(void *ctx, void *slot, size_t *n, crisk_error *err)
+{
+    score_run *run = ctx;
+    score_slot *s = slot;
+    cli_decl_run *r = &run->a->cmd.run;
+    crisk_clock mark = crisk_clock_now();
+    int rc = cli_decl_run_next(r, &run->batches, n, err);
+    crisk_clock_lap(&run->t->read, &mark); /* the events joined count as reading */
+    if (rc || *n == 0)
+        return rc;
+    crisk_batch *done = s->batch;
+    s->batch = run->batches.now.batch;
+    run->batches.now.batch = done;
+    s->n = *n;
+    s->events = r->events.current; /* the slot's until written: the next read loads more */
+    r->events.current = NULL;
+    return 0;
+}
+
+/* Scores slot `s`'s batch (pipeline work stage). */
+static int score_batch(void *ctx, void *slot, crisk_error *err)
+{
+    score_run *run = ctx;
+    score_slot *s = slot;
+    int rc = crisk_bundle_score_timed(run->bundle, s->batch, &run->opts, &s->res, &s->scoring,
+                                      err);
+    if (rc) {
+        char where[96];
+        snprintf(where, sizeof where, "the declarations of lines %llu to %llu",
+                 (unsigned long long)crisk_batch_source_line(s->batch, 0),
+                 (unsigned long long)crisk_batch_source_line(s->batch, s->n - 1));
+        cli_fail_prefix(err, rc, where);
+    }
+    return rc;
+}
+
+/* Writes slot `s`'s records, delivers them and logs them (pipeline write stage); frees its
+ * results and events. */
+static int write_batch(void *ctx, void *slot, crisk_error *err)
+{
+    score_run *run = ctx;
+    score_slot *s = slot;
+    score_args *a = run->a;
+    FILE *out = run->output->f;
+    crisk_clock mark = crisk_clock_now();
+    int rc = 0;
+    flockfile(out); /* the stream's lock taken once a batch, not once a call */
+    for (size_t i = 0; i < s->n && rc == 0; i++) {
+        char reason[256];
+        crisk_results_reason(s->res, i, reason, sizeof reason);
+        if (a->jsonl_out ? write_json_record(out, run->bundle, s->batch, s->res, i, reason,
+                                             a->explain_k, &a->audit, &s->memo)
+                         : write_csv_record(out, run->bundle, s->batch, s->res, i, reason,
+                                            a->explain_k, &a->audit, &s->scratch, &s->cap,
+                                            &s->memo))
+            rc = crisk_error_set(err, CRISK_E_NOMEM, "out of memory writing a record");
+    }
+    funlockfile(out);
+    /* A decision reaches its output before its log entry. Rejected rows never reach
+     * here: they are not decisions and are not logged. */
+    if (rc == 0 && a->audit.log && cli_output_deliver(run->output) != 0)
+        rc = undelivered(err, a->output, s->batch, s->n);
+    if (rc == 0)
+        rc = cli_score_audit_batch(&a->audit, run->bundle, s->batch, s->res, err);
+    crisk_results_free(s->res);
+    s->res = NULL;
+    crisk_events_free(s->events);
+    s->events = NULL;
+    crisk_clock_lap(&run->t->output, &mark);
+    return rc;
+}
+
+/* Most workers a run starts: each holds a batch, and more than the cores only wait. */
+#define MAX_WORKERS 256
+
+/* Returns how many workers --threads asks for (0: one per core). */
+static size_t workers_of(int threads)
+{
+    long n = threads > 0 ? threads : sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > MAX_WORKERS ? MAX_WORKERS : (size_t)n;
+}
+
+/* Reads, scores and writes every batch of the input with --threads workers, each scoring
+ * whole batches on one thread, in input order when a lane state decides them; adds each
+ * stage's time to `*t` (summed over the workers). Returns 0 or a negative crisk code with
+ * `err` filled. */
 static int score_all(const crisk_bundle *bundle, score_args *a, crisk_lane_state *state,
                      cli_output *output, score_timings *t, crisk_error *err)
 {
-    FILE *out = output->f;
-    crisk_score_options opts;
-    crisk_score_options_init(&opts, CRISK_SCORE_OPTIONS_VERSION);
-    opts.threads = a->cmd.threads;
-    opts.stream = state;
-    opts.explain = a->explain_k;
-    cli_decl_batches batches;
-    int rc = cli_decl_batches_init(&batches, bundle, &opts, a->batch, 0, err);
-    char *scratch = NULL;
-    size_t cap = 0;
-    if (rc == 0 && !a->jsonl_out && write_header(out, bundle, a->explain_k, &a->audit) != 0)
-        rc = crisk_error_set(err, CRISK_E_NOMEM, "out of memory writing the header");
-    while (rc == 0) {
-        size_t n;
-        crisk_clock mark = crisk_clock_now();
-        rc = cli_decl_run_next(&a->cmd.run, &batches, &n, err);
-        crisk_clock_lap(&t->read, &mark); /* the events joined count as reading */
-        if (rc || n == 0)
-            break;
-        const crisk_batch *batch = batches.now.batch;
-        crisk_results *res = NULL;
-        rc = crisk_bundle_score_timed(bundle, batch, &opts, &res, &t->scoring, err);
-        if (rc) {
-            char where[96];
-            snprintf(where, sizeof where, "the declarations of lines %llu to %llu",
-                     (unsigned long long)crisk_batch_source_line(batch, 0),
-                     (unsigned long long)crisk_batch_source_line(batch, n - 1));
-            cli_fail_prefix(err, rc, where);
-            break;
-        }
-        mark = crisk_clock_now();
-        for (size_t i = 0; i < n && rc == 0; i++) {
-            char reason[256];
-            crisk_results_reason(res, i, reason, sizeof reason);
-            if (a->jsonl_out ? write_json_record(out, bundle, batch, res, i, reason,
-                                                 a->explain_k, &a->audit)
-                             : write_csv_record(out, bundle, batch, res, i, reason,
-                                                a->explain_k, &a->audit, &scratch, &cap))
-                rc = crisk_error_set(err, CRISK_E_NOMEM, "out of memory writing a record");
-        }
-        /* A decision reaches its output before its log entry. Rejected rows never reach
-         * here: they are not decisions and are not logged. */
-        if (rc == 0 && a->audit.log && cli_output_deliver(output) != 0)
-            rc = undelivered(err, a->output, batch, n);
-        if (rc == 0)
-            rc = cli_score_audit_batch(&a->audit, bundle, batch, res, err);
-        crisk_results_free(res);
-        crisk_clock_lap(&t->output, &mark);
+    score_run run;
+    memset(&run, 0, sizeof run);
+    run.bundle = bundle;
+    run.a = a;
+    run.output = output;
+    run.t = t;
+    crisk_score_options_init(&run.opts, CRISK_SCORE_OPTIONS_VERSION);
+    run.opts.stream = state;
+    run.opts.explain = a->explain_k;
+    size_t workers = workers_of(a->cmd.threads);
+    score_slot *slots = calloc(workers, sizeof *slots);
+    void **ptrs = calloc(workers, sizeof *ptrs);
+    int rc = slots && ptrs ? cli_decl_batches_init(&run.batches, bundle, &run.opts, a->batch,
+                                                   0, err)
+                           : crisk_error_set(err, CRISK_E_NOMEM, "out of memory for workers");
+    for (size_t i = 0; rc == 0 && i < workers; i++) {
+        ptrs[i] = &slots[i];
+        cli_g9_memo_init(&slots[i].memo);
+        rc = crisk_batch_new(crisk_bundle_schema(bundle), &slots[i].batch, err);
     }
-    free(scratch);
-    cli_decl_batches_free(&batches);
+    if (rc == 0 && !a->jsonl_out && write_header(output->f, bundle, a->explain_k,
+                                                 &a->audit) != 0)
+        rc = crisk_error_set(err, CRISK_E_NOMEM, "out of memory writing the header");
+    cli_pipeline_stages stages = {&run, read_batch, score_batch, write_batch, state != NULL};
+    if (rc == 0)
+        rc = cli_pipeline_run(&stages, ptrs, workers, err);
+    for (size_t i = 0; slots && i < workers; i++) {
+        const crisk_bundle_timings *s = &slots[i].scoring;
+        crisk_clock *sum[] = {&t->scoring.features, &t->scoring.models, &t->scoring.profiles,
+                              &t->scoring.lanes};
+        const crisk_clock *add[] = {&s->features, &s->models, &s->profiles, &s->lanes};
+        for (size_t k = 0; k < 4; k++) {
+            sum[k]->wall += add[k]->wall;
+            sum[k]->cpu += add[k]->cpu;
+        }
+        crisk_results_free(slots[i].res);
+        crisk_events_free(slots[i].events);
+        crisk_batch_free(slots[i].batch);
+        free(slots[i].scratch);
+    }
+    free(slots);
+    free(ptrs);
+    cli_decl_batches_free(&run.batches);
     return rc;
 }
 
@@ -486,6 +591,9 @@ const cli_command cli_cmd_score = {
     "                    it the budget applies per batch, and an input too small\n"
     "                    for a budget share as a whole (share x rows < 1) stops\n"
     "                    the run\n"
+    "  --threads N       N workers (0: one per core; default 1), each reading,\n"
+    "                    scoring and writing whole batches while the others do;\n"
+    "                    the output is the same, in input order\n"
     "  --batch-rows N    declarations read and scored at a time (default 8192);\n"
     "                    without --state, at least the smallest batch the budget\n"
     "                    takes, and a last batch smaller than that joins the one\n"
@@ -502,6 +610,7 @@ const cli_command cli_cmd_score = {
     "                    written\n"
     "  --timings         print the wall time of each stage to stderr at the end:\n"
     "                    read (parse), features, models, profiles, lanes, output\n"
+    "                    (summed over the workers; CPU times are the process's)\n"
     "         stderr ends with 'rows read: R, scored: S, rejected: J' (R = S + J);\n"
     "         rejected rows do not change the exit status.\n",
     1,

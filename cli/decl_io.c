@@ -78,6 +78,29 @@ void cli_write_csv_text(FILE *f, const char *s, size_t n)
     putc_unlocked('"', f);
 }
 
+void cli_g9_memo_init(cli_g9_memo *memo)
+{
+    memset(memo, 0, sizeof *memo);
+    for (unsigned k = 0; k < CLI_G9_MEMO; k++)
+        memo->v[k] = NAN;
+}
+
+void cli_write_g9(FILE *f, double v, cli_g9_memo *memo)
+{
+    unsigned k = 0;
+    /* Equal doubles print alike; -0 equals 0 but prints "-0", so the sign must match. */
+    while (k < CLI_G9_MEMO && !(v == memo->v[k] && signbit(v) == signbit(memo->v[k])))
+        k++;
+    if (k == CLI_G9_MEMO) {
+        k = memo->next;
+        memo->next = (k + 1) % CLI_G9_MEMO;
+        int n = snprintf(memo->text[k], sizeof memo->text[k], "%.9g", v);
+        memo->len[k] = n > 0 ? (size_t)n : 0;
+        memo->v[k] = v;
+    }
+    fwrite(memo->text[k], 1, memo->len[k], f);
+}
+
 /* Writes the decimal digits of `q` (1 <= q < 10^9, exactly 9 digits) to `d`. */
 static void nine_digits(uint32_t q, char *d)
 {

@@ -12,6 +12,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* The stdio buffer of an output file. */
+#define OUTPUT_BUFFER_BYTES ((size_t)1 << 20)
+
 /* Opens `path` for reading ("-" is stdin). Returns the stream, or NULL after reporting. */
 FILE *cli_open_input(const char *path)
 {
@@ -71,6 +74,8 @@ int cli_output_open(cli_output *o, const char *path)
             unlink(path);
         return -1;
     }
+    /* Records are written a few bytes at a time: a large buffer makes few write calls. */
+    setvbuf(o->f, NULL, _IOFBF, OUTPUT_BUFFER_BYTES);
     o->regular = S_ISREG(st.st_mode);
     o->dev = st.st_dev;
     o->ino = st.st_ino;

@@ -1,6 +1,7 @@
 /*
  * common/short_copy.h — copying the few bytes of a field value or key part without a call to
- * memcpy, which costs more than the copy itself for codes and ids. Internal.
+ * memcpy, which costs more than the copy itself for codes and ids; reading up to eight of
+ * them as one word. Internal.
  */
 #ifndef CRISK_SHORT_COPY_H
 #define CRISK_SHORT_COPY_H
@@ -30,6 +31,25 @@ static inline void crisk__short_copy(char *dst, const char *src, size_t n)
         for (size_t i = 0; i < n; i++)
             dst[i] = src[i];
     }
+}
+
+/* Returns the `n` (1 to 8) bytes at `src` as a word that, for a given `n`, differs for
+ * any other bytes (every byte is in it): loads of 4 or 8 bytes that may overlap, no call. */
+static inline uint64_t crisk__short_word(const char *src, size_t n)
+{
+    const unsigned char *u = (const unsigned char *)src;
+    uint64_t w;
+    uint32_t x, y;
+    if (n == 8) {
+        memcpy(&w, src, 8);
+        return w;
+    }
+    if (n >= 4) {
+        memcpy(&x, src, 4);
+        memcpy(&y, src + n - 4, 4);
+        return (uint64_t)x << 32 | y;
+    }
+    return (uint64_t)u[0] << 16 | (uint64_t)u[n >> 1] << 8 | u[n - 1];
 }
 
 #endif /* CRISK_SHORT_COPY_H */

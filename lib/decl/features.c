@@ -83,10 +83,59 @@ static long arena_key(const crisk_schema *s, const crisk_batch *b, size_t set, s
     return len;
 }
 
+/* Entries of a memo of short keys or values (a power of two). */
+#define MEMO_SLOTS 128
+
+/* A short key or value (8 bytes or fewer) already looked up, by its bytes as one word. */
+typedef struct text_memo {
+    uint64_t word;
+    long code;
+    int32_t len; /* -1: empty */
+} text_memo;
+
+/* Returns the memo slot of the short key `word` of `len` bytes. */
+static size_t memo_slot(uint64_t word, size_t len)
+{
+    return (size_t)(((word ^ len) * 0x9e3779b97f4a7c15ull) >> 57) & (MEMO_SLOTS - 1);
+}
+
+/* Empties `memo`. */
+static void memo_clear(text_memo *memo)
+{
+    for (size_t k = 0; k < MEMO_SLOTS; k++)
+        memo[k].len = -1;
+}
+
+/* Returns the index of `key` (1 to 8 bytes) in `map` (-1: unseen): from `memo` when it
+ * holds the key, else looked up at once and kept there. */
+static inline long memo_find(text_memo *memo, const crisk__strmap *map, const char *key,
+                             size_t len)
+{
+    uint64_t w = crisk__short_word(key, len);
+    text_memo *m = &memo[memo_slot(w, len)];
+    if (m->len != (int32_t)len || m->word != w)
+        *m = (text_memo){w, crisk__strmap_find(map, key, len), (int32_t)len};
+    return m->code;
+}
+
+/* Tables this small stay in cache: their short keys go through a memo, looked up at once
+ * the first time a block meets them, rather than through the staged, prefetched lookups
+ * that large tables need; most rows then take a key met before without a hash or probe. */
+#define SMALL_TABLE 256
+
+/* Fewer rows than this in a block go without memos: emptying one would cost more than it
+ * saves (a single declaration's call). */
+#define MEMO_MIN_ROWS 32
+
+/* Marks in `off` a key the memo looked up (idx then holds its index, not its length). */
+#define MEMO_FOUND SIZE_MAX
+
 /* Looks up the key of every risk set for rows [r0, r0 + n) of `b` in the tables of
  * `fit`, storing each row's key index (-1: no key, or unseen) in idx[set * bs + i]
  * (n <= bs, the block's stride). Each key is built once into arena `a`, its offset kept
- * in `off` and its hash in `h` (both of nsets * bs). Returns 0 or CRISK_E_NOMEM. */
+ * in `off` and its hash in `h` (both of nsets * bs); a short key of a small table is
+ * looked up through the set's memo at once (its `off` MEMO_FOUND). Returns 0 or
+ * CRISK_E_NOMEM. */
 static int lookup_keys(const crisk_schema *s, const crisk__fitted_state *fit, const crisk_batch *b,
                        size_t r0, size_t n, size_t bs, key_arena *a, size_t *off, uint64_t *h,
                        long *idx)
@@ -94,12 +143,19 @@ static int lookup_keys(const crisk_schema *s, const crisk__fitted_state *fit, co
     a->used = 0;
     for (size_t set = 0; set < s->nsets; set++) {
         const crisk__strmap *map = &fit->tables[set].keys;
+        text_memo memo[MEMO_SLOTS];
+        int small = n >= MEMO_MIN_ROWS && map->size <= SMALL_TABLE;
+        if (small)
+            memo_clear(memo);
         for (size_t i = 0, j = set * bs; i < n; i++, j++) {
             /* Until the lookup, idx holds the key's length (-1: no key). */
             idx[j] = map->size ? arena_key(s, b, set, r0 + i, a) : -1;
             if (idx[j] < -1)
                 return (int)idx[j];
-            if (idx[j] >= 0) {
+            if (idx[j] > 0 && idx[j] <= 8 && small) {
+                idx[j] = memo_find(memo, map, a->buf + a->used, (size_t)idx[j]);
+                off[j] = MEMO_FOUND;
+            } else if (idx[j] >= 0) {
                 off[j] = a->used;
                 a->used += (size_t)idx[j];
                 h[j] = crisk__hash_bytes(a->buf + off[j], (size_t)idx[j]);
@@ -107,13 +163,14 @@ static int lookup_keys(const crisk_schema *s, const crisk__fitted_state *fit, co
             }
         }
     }
-    for (size_t j = 0; j < s->nsets * bs; j++)
-        if (j % bs < n && idx[j] >= 0)
-            crisk__strmap_prefetch_record(&fit->tables[j / bs].keys, h[j]);
+    for (size_t set = 0; set < s->nsets; set++)
+        for (size_t i = 0, j = set * bs; i < n; i++, j++)
+            if (idx[j] >= 0 && off[j] != MEMO_FOUND)
+                crisk__strmap_prefetch_record(&fit->tables[set].keys, h[j]);
     for (size_t set = 0; set < s->nsets; set++) {
         const crisk__risk_table *t = &fit->tables[set];
         for (size_t i = 0, j = set * bs; i < n; i++, j++) {
-            if (idx[j] < 0)
+            if (idx[j] < 0 || off[j] == MEMO_FOUND)
                 continue;
             idx[j] = crisk__strmap_find_hashed(&t->keys, a->buf + off[j], (size_t)idx[j], h[j]);
             if (idx[j] >= 0)
@@ -124,22 +181,31 @@ static int lookup_keys(const crisk_schema *s, const crisk__fitted_state *fit, co
 }
 
 /* Looks up text field `field` of rows [r0, r0 + n) in dictionary `map`, storing codes in
- * `idx` (-1: unseen, -2: missing). */
+ * `idx` (-1: unseen, -2: missing). A dictionary is small and most of its values short:
+ * those go through a memo (as small tables' keys do); longer ones are hashed and their
+ * slots prefetched before any is compared. */
 static void lookup_texts(const crisk_batch *b, size_t field, const crisk__strmap *map,
                          size_t r0, size_t n, long *idx)
 {
     uint64_t h[BLOCK];
+    text_memo memo[MEMO_SLOTS];
+    int memo_on = n >= MEMO_MIN_ROWS;
+    if (memo_on)
+        memo_clear(memo);
     for (size_t i = 0; i < n; i++) {
         size_t len;
         const char *t = crisk__batch_text_at(b, r0 + i, field, &len);
         idx[i] = t ? 0 : -2;
-        if (t) {
+        if (memo_on && t && len && len <= 8) {
+            idx[i] = memo_find(memo, map, t, len);
+        } else if (t) {
             h[i] = crisk__hash_bytes(t, len);
             crisk__strmap_prefetch(map, h[i]);
+            idx[i] = -3; /* looked up below */
         }
     }
     for (size_t i = 0; i < n; i++)
-        if (idx[i] == 0) {
+        if (idx[i] == -3) {
             size_t len;
             const char *t = crisk__batch_text_at(b, r0 + i, field, &len);
             idx[i] = crisk__strmap_find_hashed(map, t, len, h[i]);

@@ -548,9 +548,10 @@ static int next_csv(crisk_decl_reader *r, crisk_batch *batch, double *extras_out
     } else {
         clear_row(r);
         const size_t *lengths = crisk_csv_lengths(r->csv);
+        int ascii = crisk__csv_ascii(r->csv); /* then valid UTF-8 throughout */
         for (size_t c = 0; c < n && why.code == 0; c++) {
             size_t len = lengths[c];
-            size_t bad = utf8_invalid_at(fields[c], len);
+            size_t bad = ascii ? (size_t)-1 : utf8_invalid_at(fields[c], len);
             if (bad != (size_t)-1) {
                 crisk__fail(&why, CRISK_E_INPUT, "column %zu (%s): invalid UTF-8 at byte %zu "
                                                 "of the value", c + 1, r->column_names[c], bad);

@@ -273,31 +273,34 @@ START_TEST(test_long_stream)
 }
 END_TEST
 
-START_TEST(test_random_texts_at_every_chunk_size)
+/* Returns the next number of the xorshift generator `*rng`. */
+static uint64_t next_random(uint64_t *rng)
 {
-    /* The reader takes plain fields that end within a chunk in one step and everything
-     * else byte by byte; with one-byte chunks only the byte-wise path runs. Random texts
-     * of separators, quotes, line breaks and CRs read alike (records, lines, errors) at
-     * every chunk size, with and without a tight record limit. */
-    static const char alphabet[] = "ab,,\"\n\r ";
+    *rng ^= *rng << 13;
+    *rng ^= *rng >> 7;
+    *rng ^= *rng << 17;
+    return *rng;
+}
+
+/* Checks that `count` random texts of up to `max_size` bytes drawn from the `n` bytes of
+ * `alphabet` read alike (records, lines, errors) at one-byte chunks, where only the
+ * byte-wise path runs, and at every size of `chunks`, with and without a tight record
+ * limit. */
+static void expect_chunk_sizes_agree(const char *alphabet, size_t n, size_t max_size,
+                                     int count, const size_t *chunks, size_t nchunks)
+{
     uint64_t rng = 0x2545f4914f6cdd1dull;
-    for (int t = 0; t < 3000; t++) {
-        char text[64];
-        rng ^= rng << 13;
-        rng ^= rng >> 7;
-        rng ^= rng << 17;
-        size_t size = rng % sizeof text;
-        for (size_t i = 0; i < size; i++) {
-            rng ^= rng << 13;
-            rng ^= rng >> 7;
-            rng ^= rng << 17;
-            text[i] = alphabet[rng % (sizeof alphabet - 1)];
-        }
-        size_t limit = t % 2 ? 12 : 0, chunks[] = {2, 3, 5, 8, 13, 65536};
+    char *text = malloc(max_size);
+    ck_assert_ptr_nonnull(text);
+    for (int t = 0; t < count; t++) {
+        size_t size = next_random(&rng) % max_size;
+        for (size_t i = 0; i < size; i++)
+            text[i] = alphabet[next_random(&rng) % n];
+        size_t limit = t % 2 ? 12 : 0;
         int want_rc;
         crisk_error want_err;
         char *want = render(text, size, 1, limit, &want_rc, &want_err);
-        for (size_t i = 0; i < sizeof chunks / sizeof chunks[0]; i++) {
+        for (size_t i = 0; i < nchunks; i++) {
             int rc;
             crisk_error err;
             char *got = render(text, size, chunks[i], limit, &rc, &err);
@@ -310,6 +313,27 @@ START_TEST(test_random_texts_at_every_chunk_size)
         }
         free(want);
     }
+    free(text);
+}
+
+START_TEST(test_random_texts_at_every_chunk_size)
+{
+    /* The reader takes plain fields that end within a chunk in one step and everything
+     * else byte by byte: random texts of separators, quotes, line breaks and CRs. */
+    static const char alphabet[] = "ab,,\"\n\r ";
+    static const size_t chunks[] = {2, 3, 5, 8, 13, 65536};
+    expect_chunk_sizes_agree(alphabet, sizeof alphabet - 1, 64, 3000, chunks, 6);
+}
+END_TEST
+
+START_TEST(test_lines_split_in_place_read_as_byte_by_byte)
+{
+    /* A line without quotes that a chunk holds whole is split eight bytes at a time:
+     * longer lines of many fields (their number changing from line to line), with NUL
+     * bytes, non-ASCII bytes, CRLFs and lone CRs, read as the byte-wise path reads them. */
+    static const char alphabet[] = "abcdefgh,,,,\n\n\r\"\0\xC3";
+    static const size_t chunks[] = {9, 64, 65536};
+    expect_chunk_sizes_agree(alphabet, sizeof alphabet - 1, 300, 3000, chunks, 3);
 }
 END_TEST
 
@@ -328,6 +352,7 @@ static Suite *csv_suite(void)
     tcase_add_test(tc, test_sticky_error_and_arguments);
     tcase_add_test(tc, test_long_stream);
     tcase_add_test(tc, test_random_texts_at_every_chunk_size);
+    tcase_add_test(tc, test_lines_split_in_place_read_as_byte_by_byte);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -365,6 +365,62 @@ START_TEST(risk_counts_for_keys_of_every_length)
 }
 END_TEST
 
+/* Writes into `buf` short code number `i` (1 to 8 bytes, letters and digits). */
+static void short_code(char *buf, size_t i)
+{
+    size_t len = i % 8 + 1;
+    for (size_t k = 0; k < len; k++)
+        buf[k] = "ABCDEFGHJKLMNPQRSTUVWXYZ0123456789"[(i / 8 + k * 13) % 34];
+    buf[len] = '\0';
+}
+
+START_TEST(a_batch_builds_each_rows_features_as_alone)
+{
+    /* Short origins and importers (1 to 8 bytes) go through per-block memos of their
+     * bytes: with many more values than a memo has slots (so that they share slots),
+     * values fitted or not, and rows in several blocks, every row of a large batch gets
+     * the features it gets scored alone. */
+    enum { CODES = 700, ROWS = 3000 };
+    crisk_schema *s = test_schema();
+    crisk_batch *b, *one;
+    crisk_error err;
+    ck_assert_int_eq(crisk_batch_new(s, &b, &err), 0);
+    ck_assert_int_eq(crisk_batch_new(s, &one, &err), 0);
+    char org[9], imp[9];
+    float *labels = calloc(CODES, sizeof *labels);
+    for (size_t i = 0; i < CODES; i++) { /* fits every other code */
+        short_code(org, 2 * i);
+        short_code(imp, 2 * i + 1);
+        const char *row[NFIELDS] = {"id", "2024-01-01", "851712", org, imp, "10", "2"};
+        add_ok(b, row);
+        labels[i] = (float)(i % 3 == 0);
+    }
+    ck_assert_int_eq(crisk_schema_fit(s, b, labels, CODES, NULL, &err), 0);
+    crisk_batch_clear(b);
+    uint64_t rng = 0x9e3779b97f4a7c15ull;
+    for (size_t r = 0; r < ROWS; r++) {
+        rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+        short_code(org, (size_t)(rng >> 33) % (2 * CODES));
+        short_code(imp, (size_t)(rng >> 13) % (2 * CODES));
+        const char *row[NFIELDS] = {"id", "2024-01-01", "851712", org, imp, "10", "2"};
+        add_ok(b, row);
+    }
+    float *x = malloc(ROWS * NFEAT * sizeof *x), alone[NFEAT];
+    ck_assert_int_eq(crisk_schema_features(s, b, x, &err), 0);
+    for (size_t r = 0; r < ROWS; r++) {
+        crisk_batch_clear(one);
+        ck_assert_int_eq(crisk_batch_append_rows(one, b, r, 1, &err), 0);
+        ck_assert_int_eq(crisk_schema_features(s, one, alone, &err), 0);
+        ck_assert_msg(memcmp(alone, x + r * NFEAT, sizeof alone) == 0, "row %zu", r);
+    }
+    free(x);
+    free(labels);
+    crisk_batch_free(b);
+    crisk_batch_free(one);
+    crisk_schema_free(s);
+}
+END_TEST
+
 /* Fills batch `b` with the tiny labelled batch of the risk tests: importer A three times
  * (labels 1, 0, 1), B once (0), and one row with no importer (1). Origins CN, US, CN, CN,
  * US. */
@@ -1355,6 +1411,7 @@ static Suite *schema_suite(void)
     tcase_add_test(tc, bad_rows_are_rejected_with_field_value_and_reason);
     tcase_add_test(tc, numbers_parse_exactly);
     tcase_add_test(tc, risk_counts_for_keys_of_every_length);
+    tcase_add_test(tc, a_batch_builds_each_rows_features_as_alone);
     tcase_add_test(tc, rows_append_from_another_batch);
     tcase_set_timeout(tc, 60);
     suite_add_tcase(s, tc);
