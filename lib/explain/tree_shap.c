@@ -37,6 +37,8 @@
  */
 #include "explain/shap.h"
 
+#include "explain/shap_dirs.h"
+#include "engine/layout.h"
 #include "predict/call.h"
 #include "common/error.h"
 #include "common/grow.h"
@@ -99,14 +101,12 @@ typedef struct shap_unit {
     size_t table;            /* first float of its table, or NO_TABLE */
 } shap_unit;
 
-/* A split node in the tree's split order (the preorder of its splits), for the row loop
- * of trees whose units all have tables. */
-typedef struct shap_split {
-    int32_t feature;
-    float threshold;
-    uint32_t default_left;
-    uint32_t categorical;    /* index of the canonical node in model->nodes, plus one */
-} shap_split;
+/* A categorical split, whose direction the row loop of tabled trees takes from the
+ * canonical node rather than from the direction words. */
+typedef struct shap_cat {
+    uint32_t split;          /* its index in the tree's split order */
+    uint32_t node;           /* the canonical node's index in model->nodes */
+} shap_cat;
 
 /* A split above the units, for the same loop: it passes patterns down to its children. */
 typedef struct shap_top {
@@ -121,7 +121,10 @@ typedef struct shap_tree {
     size_t first_node, num_nodes;   /* in shap->nodes */
     size_t first_feat, num_feats;   /* its distinct split features, in shap->tree_feats */
     size_t first_unit, num_units;   /* in shap->units */
-    size_t first_split, num_splits; /* in shap->splits */
+    size_t first_split, num_splits; /* in shap->dir_feature / dir_threshold, padded to
+                                       CRISK__SHAP_DIRS_PAD; num_splits unpadded */
+    size_t first_word;              /* in shap->dir_nan_right: a word per 64 splits */
+    size_t first_cat, num_cats;     /* in shap->cats */
     size_t first_top, num_tops;     /* in shap->tops */
     int all_tabled;                 /* every unit that adds anything has a table */
     uint32_t group;
@@ -138,8 +141,13 @@ struct crisk__shap {
     size_t num_leaves;
     shap_unit *units;
     size_t num_units;
-    shap_split *splits;
-    size_t num_splits;
+    int32_t *dir_feature;    /* every tree's splits in split order, for the direction */
+    float *dir_threshold;    /*   words (explain/shap_dirs.h) */
+    uint64_t *dir_nan_right;
+    size_t num_splits, num_words;
+    crisk__shap_dirs_fn *dirs;
+    shap_cat *cats;
+    size_t num_cats;
     shap_top *tops;
     size_t num_tops;
     int32_t *tree_feats;
@@ -149,7 +157,7 @@ struct crisk__shap {
     int32_t *slot_feature;   /* units' features */
     size_t num_slots, cap_slots;
     float *tables;
-    size_t max_tree_nodes, max_tree_units;
+    size_t max_tree_nodes, max_tree_units, max_tree_words;
     double shapley[MAX_PATH + 1][MAX_PATH]; /* [n][s] = s! (n - 1 - s)! / n! */
 };
 
@@ -425,6 +433,51 @@ static int add_unit(crisk__shap *s, size_t i, uint32_t r, const compile_scratch 
     return 0;
 }
 
+/* Lists tree `st`'s splits (compiled as `out`) in split order, its preorder of splits,
+ * for the direction words: features, thresholds and NaN sides, padded to
+ * CRISK__SHAP_DIRS_PAD; its categorical splits and the splits above its units. Stores
+ * each split's index in cs->split_of. */
+static void add_splits(crisk__shap *s, shap_tree *st, const shap_node *out,
+                       compile_scratch *cs)
+{
+    st->first_split = s->num_splits;
+    st->first_word = s->num_words;
+    st->first_cat = s->num_cats;
+    st->first_top = s->num_tops;
+    int32_t *feature = s->dir_feature + st->first_split;
+    float *threshold = s->dir_threshold + st->first_split;
+    uint64_t *nan_right = s->dir_nan_right + st->first_word;
+    uint32_t n = 0;
+    for (size_t j = 0; j < st->num_nodes; j++) {
+        const shap_node *nd = &out[j];
+        if (nd->feature < 0)
+            continue;
+        cs->split_of[j] = n;
+        feature[n] = nd->feature;
+        threshold[n] = nd->threshold;
+        if (n % 64 == 0)
+            nan_right[n / 64] = 0;
+        nan_right[n / 64] |= (uint64_t)!nd->default_left << (n % 64);
+        if (nd->categorical)
+            s->cats[s->num_cats++] = (shap_cat){n, (uint32_t)(nd->src - s->model->nodes)};
+        if (cs->height[j] > UNIT_HEIGHT)
+            s->tops[s->num_tops++] = (shap_top){.pos = (uint32_t)j, .split = n, .bit = nd->bit,
+                                                .left = nd->left, .right = nd->right};
+        n++;
+    }
+    st->num_splits = n;
+    st->num_cats = s->num_cats - st->first_cat;
+    size_t padded = (n + CRISK__SHAP_DIRS_PAD - 1) / CRISK__SHAP_DIRS_PAD * CRISK__SHAP_DIRS_PAD;
+    for (size_t k = n; k < padded; k++) {
+        feature[k] = 0;
+        threshold[k] = 0.0f;
+    }
+    s->num_splits += padded;
+    s->num_words += (n + 63) / 64;
+    if ((n + 63) / 64 > s->max_tree_words)
+        s->max_tree_words = (n + 63) / 64;
+}
+
 /* Compiles tree `t` as s->trees[i]: walks it, computes the node mean values as XGBoost
  * does (in float), and cuts it into units. Returns 0, CRISK_E_UNSUPPORTED or
  * CRISK_E_NOMEM. */
@@ -455,23 +508,7 @@ static int compile_tree(crisk__shap *s, size_t t, size_t i, size_t first, size_t
     }
     st->mean = cs->mean[0];
     /* The split order, and the splits above the units. */
-    st->first_split = s->num_splits;
-    st->first_top = s->num_tops;
-    for (size_t j = 0; j < st->num_nodes; j++) {
-        const shap_node *nd = &out[j];
-        if (nd->feature < 0)
-            continue;
-        cs->split_of[j] = (uint32_t)(s->num_splits - st->first_split);
-        s->splits[s->num_splits++] = (shap_split){
-            .feature = nd->feature, .threshold = nd->threshold,
-            .default_left = nd->default_left,
-            .categorical = nd->categorical ? (uint32_t)(nd->src - s->model->nodes) + 1 : 0};
-        if (cs->height[j] > UNIT_HEIGHT)
-            s->tops[s->num_tops++] = (shap_top){.pos = (uint32_t)j, .split = cs->split_of[j],
-                                                .bit = nd->bit, .left = nd->left,
-                                                .right = nd->right};
-    }
-    st->num_splits = s->num_splits - st->first_split;
+    add_splits(s, st, out, cs);
     st->all_tabled = 0;
     st->num_tops = s->num_tops - st->first_top;
     st->first_unit = s->num_units;
@@ -507,6 +544,52 @@ static size_t leaf_slot(const crisk__shap *s, const shap_unit *u, const shap_lea
     return j;
 }
 
+/* Writes to g[S], for every subset S of the d features of a path with cover fractions z
+ * (bit k of S: feature k), the Shapley weight sum of the header comment over S's
+ * features, all hot, and no cold one: the sum over s < d of ws[s] times the coefficient
+ * of t^s in prod_{j in S} (z_j + t). Called with k = 0 and poly = {1}: `poly` is that
+ * product (of degree `deg`) over the features below k that `set` holds. O(2^d d) for
+ * the 2^d subsets, where each alone costs O(d^2) (Fast TreeSHAP v2, Yang 2021). */
+static void subset_weights(const double *z, size_t d, const double *ws, size_t k,
+                           const double *poly, size_t deg, uint64_t set, double *g)
+{
+    if (k == d) {
+        double sum = 0.0;
+        for (size_t i = 0; i <= deg && i < d; i++)
+            sum += poly[i] * ws[i];
+        g[set] = sum;
+        return;
+    }
+    subset_weights(z, d, ws, k + 1, poly, deg, set, g);
+    double next[MAX_TABLE_BITS + UNIT_HEIGHT + 2];
+    next[deg + 1] = poly[deg];
+    for (size_t i = deg; i > 0; i--)
+        next[i] = poly[i] * z[k] + poly[i - 1];
+    next[0] = poly[0] * z[k];
+    subset_weights(z, d, ws, k + 1, next, deg + 1, set | UINT64_C(1) << k, g);
+}
+
+/* As leaf_contributions, in O(d) from the leaf's subset weights g (subset_weights):
+ * feature k's weight is g of the hot features other than k times the cover fractions of
+ * the cold ones other than k. */
+static void leaf_contributions_from(const crisk__shap *s, const shap_leaf *lf, const double *g,
+                                    uint64_t hot, double *phi)
+{
+    size_t d = lf->d;
+    const float *z = s->elem_zero + lf->elem;
+    double suf[MAX_TABLE_BITS + UNIT_HEIGHT + 2], pre = 1.0;
+    suf[d] = 1.0;
+    for (size_t k = d; k-- > 0;)
+        suf[k] = (hot >> k) & 1 ? suf[k + 1] : suf[k + 1] * (double)z[k];
+    for (size_t k = 0; k < d; k++) {
+        uint64_t o = (hot >> k) & 1;
+        double w = g[hot & ~(UINT64_C(1) << k)] * pre * suf[k + 1];
+        phi[k] = (double)lf->value * ((double)o - (double)z[k]) * w;
+        if (!o)
+            pre *= (double)z[k];
+    }
+}
+
 /* The tree a unit belongs to, for the table filler. */
 typedef struct fill_ctx {
     crisk__shap *s;
@@ -518,13 +601,18 @@ typedef struct fill_ctx {
  * contributions, the leaves' patterns following from the root's pattern and the
  * directions (bit pos of a split set: the row goes right). A leaf depends only on the
  * directions of the splits above it, so for each root pattern its contributions are
- * computed once per setting of those. */
+ * computed once per setting of those, each from the leaf's subset weights. Returns 0 or
+ * CRISK_E_NOMEM. */
 static int fill_tables(void *ctx, size_t begin, size_t end, crisk_error *err)
 {
-    (void)err;
     const fill_ctx *fc = ctx;
     crisk__shap *s = fc->s;
     enum { LOCAL = 1 << (UNIT_HEIGHT + 1), PATH = MAX_TABLE_BITS + UNIT_HEIGHT + 1 };
+    /* A leaf's path in a tabled unit has at most MAX_TABLE_BITS features. */
+    const size_t per_leaf = (size_t)1 << MAX_TABLE_BITS;
+    double *weights = malloc(LOCAL * per_leaf * sizeof *weights);
+    if (!weights)
+        return crisk__fail(err, CRISK_E_NOMEM, "out of memory for SHAP tables");
     double acc[MAX_TABLE_BITS + LOCAL], memo[LOCAL][LOCAL][PATH];
     uint64_t lp[LOCAL];
     uint32_t split_of[LOCAL], above_mask[LOCAL];
@@ -541,8 +629,13 @@ static int fill_tables(void *ctx, size_t begin, size_t end, crisk_error *err)
         for (uint32_t j = 0, split = 0; j < u->size; j++) {
             if (nodes[j].feature < 0) {
                 const shap_leaf *lf = &s->leaves[nodes[j].bit];
-                for (size_t k = 0; k < lf->d; k++)
+                double z[PATH], one = 1.0;
+                for (size_t k = 0; k < lf->d; k++) {
                     slot_of[j][k] = (uint8_t)leaf_slot(s, u, lf, k);
+                    z[k] = (double)s->elem_zero[lf->elem + k];
+                }
+                subset_weights(z, lf->d, s->shapley[lf->d], 0, &one, 0, 0,
+                               weights + j * per_leaf);
                 continue;
             }
             split_of[j] = split;
@@ -568,8 +661,9 @@ static int fill_tables(void *ctx, size_t begin, size_t end, crisk_error *err)
                     const shap_leaf *lf = &s->leaves[nd->bit];
                     uint32_t key = (uint32_t)dirs & above_mask[j];
                     if (!have[j][key]) {
-                        leaf_contributions(s, lf, lp[j] & ((UINT64_C(1) << lf->d) - 1),
-                                           memo[j][key]);
+                        leaf_contributions_from(s, lf, weights + j * per_leaf,
+                                                lp[j] & ((UINT64_C(1) << lf->d) - 1),
+                                                memo[j][key]);
                         have[j][key] = 1;
                     }
                     for (size_t k = 0; k < lf->d; k++)
@@ -581,6 +675,7 @@ static int fill_tables(void *ctx, size_t begin, size_t end, crisk_error *err)
             }
         }
     }
+    free(weights);
     return 0;
 }
 
@@ -653,6 +748,18 @@ static int build_tables(crisk__shap *s, size_t nrows, crisk_pool *pool, int thre
     return rc;
 }
 
+/* Returns the widest kernel of the direction words the CPU runs. */
+static crisk__shap_dirs_fn *choose_dirs(void)
+{
+#if CRISK__ENGINE_X86
+    if (crisk__engine_cpu_has(CRISK__ENGINE_PATH_AVX512))
+        return crisk__shap_dirs_avx512;
+    if (crisk__engine_cpu_has(CRISK__ENGINE_PATH_AVX2))
+        return crisk__shap_dirs_avx2;
+#endif
+    return crisk__shap_dirs_scalar;
+}
+
 /* Frees a compile scratch. */
 static void scratch_free(compile_scratch *cs)
 {
@@ -704,11 +811,17 @@ int crisk__shap_build(const crisk_model *m, size_t tree_begin, size_t tree_end, 
     cs.height = malloc(mx * sizeof *cs.height);
     cs.size = malloc(mx * sizeof *cs.size);
     cs.split_of = malloc(mx * sizeof *cs.split_of);
-    s->splits = malloc((total_nodes + 1) * sizeof *s->splits);
+    size_t padded = total_nodes + s->num_trees * CRISK__SHAP_DIRS_PAD + 1;
+    s->dir_feature = malloc(padded * sizeof *s->dir_feature);
+    s->dir_threshold = malloc(padded * sizeof *s->dir_threshold);
+    s->dir_nan_right = malloc((total_nodes / 64 + s->num_trees + 1) * sizeof *s->dir_nan_right);
+    s->cats = malloc((total_nodes + 1) * sizeof *s->cats);
+    s->dirs = choose_dirs();
     s->tops = malloc((total_nodes + 1) * sizeof *s->tops);
     int rc = 0;
     if (!s->trees || !s->nodes || !s->leaves || !s->units || !s->tree_feats || !cs.stack ||
-        !cs.pos || !cs.seen || !cs.mean || !cs.above || !cs.height || !cs.size || !cs.split_of || !s->splits ||
+        !cs.pos || !cs.seen || !cs.mean || !cs.above || !cs.height || !cs.size || !cs.split_of || !s->dir_feature ||
+        !s->dir_threshold || !s->dir_nan_right || !s->cats ||
         !s->tops)
         rc = crisk__fail(err, CRISK_E_NOMEM, "out of memory for SHAP trees (%zu nodes)",
                          total_nodes);
@@ -739,7 +852,10 @@ void crisk__shap_free(crisk__shap *s)
     free(s->nodes);
     free(s->leaves);
     free(s->units);
-    free(s->splits);
+    free(s->dir_feature);
+    free(s->dir_threshold);
+    free(s->dir_nan_right);
+    free(s->cats);
     free(s->tops);
     free(s->tree_feats);
     free(s->elem_feature);
@@ -753,7 +869,7 @@ void crisk__shap_free(crisk__shap *s)
 typedef struct row_scratch {
     uint64_t *pat;           /* a pattern per node of a tree */
     uint64_t *dirs;          /* a direction word per unit of a tree */
-    uint8_t *right;          /* per split of a tree: 1 if the row goes right */
+    uint64_t *right;         /* a tree's direction words, and one more word */
     float *fixed;            /* with LightGBM fix-ups: a block of fixed-up rows */
     size_t block;            /* rows per block */
     double *tphi;            /* F zeros, left so between trees */
@@ -835,30 +951,53 @@ static void tree_row(const crisk__shap *s, const shap_tree *st, const float *row
     flush_tree(s, st, tphi, contrib);
 }
 
+/* Writes to `right` the direction words of tree `st` for `row` (bit i set: the row goes
+ * right at split i): numerical splits by the kernel, categorical ones from their nodes. */
+static void tree_dirs(const crisk__shap *s, const shap_tree *st, const float *row,
+                      uint64_t *right)
+{
+    const crisk_model *m = s->model;
+    crisk__shap_dirs_in in = {s->dir_feature + st->first_split,
+                              s->dir_threshold + st->first_split,
+                              s->dir_nan_right + st->first_word,
+                              (st->num_splits + CRISK__SHAP_DIRS_PAD - 1) /
+                                  CRISK__SHAP_DIRS_PAD * CRISK__SHAP_DIRS_PAD};
+    s->dirs(&in, row, right);
+    const shap_cat *cats = s->cats + st->first_cat;
+    for (size_t i = 0; i < st->num_cats; i++) {
+        const crisk__node *n = &m->nodes[cats[i].node];
+        uint64_t bit = UINT64_C(1) << (cats[i].split % 64);
+        if (crisk__split_goes_left(m, n, row[n->feature]))
+            right[cats[i].split / 64] &= ~bit;
+        else
+            right[cats[i].split / 64] |= bit;
+    }
+}
+
+/* Returns the `n` (< 64) bits of the words `w` from bit `at` on; w has a word past them. */
+static inline uint64_t bits_at(const uint64_t *w, size_t at, size_t n)
+{
+    uint64_t v = w[at / 64] >> (at % 64);
+    if (at % 64 + n > 64)
+        v |= w[at / 64 + 1] << (64 - at % 64);
+    return v & ((UINT64_C(1) << n) - 1);
+}
+
 /* Adds tree `st`'s contributions for a row whose units all have tables, as tree_row:
- * one pass over the splits gives their directions, a pass over the splits above the
+ * the direction words give every split's direction, a pass over the splits above the
  * units the patterns at the units' roots, then each unit is one table lookup. */
 static void tree_row_tabled(const crisk__shap *s, const shap_tree *st, const float *row,
                             row_scratch *rs, float *contrib)
 {
-    const crisk_model *m = s->model;
-    const shap_split *splits = s->splits + st->first_split;
-    uint8_t *right = rs->right;
+    uint64_t *right = rs->right;
     uint64_t *pat = rs->pat;
-    for (size_t i = 0; i < st->num_splits; i++) {
-        const shap_split *sp = &splits[i];
-        float x = row[sp->feature];
-        right[i] = (uint8_t)!(sp->categorical
-                                  ? crisk__split_goes_left(m, &m->nodes[sp->categorical - 1], x)
-                                  : crisk__numeric_goes_left(x, sp->threshold,
-                                                             (int)sp->default_left));
-    }
+    tree_dirs(s, st, row, right);
     pat[0] = ~UINT64_C(0);
     const shap_top *tops = s->tops + st->first_top;
     for (size_t i = 0; i < st->num_tops; i++) {
         const shap_top *tp = &tops[i];
         uint64_t p = pat[tp->pos], cold = p & ~(UINT64_C(1) << tp->bit);
-        int r = right[tp->split];
+        uint64_t r = (right[tp->split / 64] >> (tp->split % 64)) & 1;
         pat[tp->left] = r ? cold : p;
         pat[tp->right] = r ? p : cold;
     }
@@ -868,10 +1007,7 @@ static void tree_row_tabled(const crisk__shap *s, const shap_tree *st, const flo
         const shap_unit *u = &units[ui];
         if (u->table == NO_TABLE)
             continue;
-        uint64_t dirs = 0;
-        for (uint32_t k = 0; k < u->splits; k++)
-            dirs |= (uint64_t)right[u->first_split + k] << k;
-        add_unit_entry(s, u, pat[u->root], dirs, tphi);
+        add_unit_entry(s, u, pat[u->root], bits_at(right, u->first_split, u->splits), tphi);
     }
     flush_tree(s, st, tphi, contrib);
 }
@@ -953,7 +1089,7 @@ int crisk__shap_rows(const crisk__shap *s, const float *rows, size_t begin, size
         .fixed = m->fixup ? malloc(block * F * sizeof *rs.fixed) : NULL,
         .pat = malloc((s->max_tree_nodes + 1) * sizeof *rs.pat),
         .dirs = malloc((s->max_tree_units + 1) * sizeof *rs.dirs),
-        .right = malloc(s->max_tree_nodes + 1),
+        .right = calloc(s->max_tree_words + 1, sizeof *rs.right),
         .tphi = calloc(C, sizeof *rs.tphi),
     };
     float *contrib = inter ? malloc(m->num_outputs * C * sizeof *contrib) : NULL;
