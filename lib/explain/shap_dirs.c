@@ -1,6 +1,6 @@
 /*
- * explain/shap_dirs.c — the portable kernel of TreeSHAP's direction words (shap_dirs_x86.c
- * holds the SIMD ones).
+ * explain/shap_dirs.c — the portable kernel of TreeSHAP's direction words and the portable
+ * bit extraction (shap_dirs_x86.c holds the SIMD and BMI2 ones).
  */
 #include "explain/shap_dirs.h"
 
@@ -18,4 +18,13 @@ void crisk__shap_dirs_scalar(const crisk__shap_dirs_in *in, const float *row, ui
         }
         right[w] = word;
     }
+}
+
+uint64_t crisk__shap_pext(uint64_t x, uint64_t mask)
+{
+    uint64_t out = 0;
+    for (uint64_t bit = 1; mask; bit <<= 1, mask &= mask - 1)
+        if (x & mask & (~mask + 1))
+            out |= bit;
+    return out;
 }

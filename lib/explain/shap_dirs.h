@@ -1,7 +1,8 @@
 /*
  * explain/shap_dirs.h — TreeSHAP's direction words: for one row and one tree, which way the
  * row goes at every numerical split of the tree, one bit a split: a portable kernel and
- * x86-64 SIMD ones (tree_shap.c runs the widest the CPU has). Internal to the library.
+ * x86-64 SIMD ones (tree_shap.c runs the widest the CPU has), and reading bits out of
+ * them. Internal to the library.
  */
 #ifndef CRISK_EXPLAIN_SHAP_DIRS_H
 #define CRISK_EXPLAIN_SHAP_DIRS_H
@@ -29,7 +30,12 @@ typedef void crisk__shap_dirs_fn(const crisk__shap_dirs_in *in, const float *row
 
 /* The kernels; the SIMD ones exist on x86-64 only and need the CPU features they name. */
 void crisk__shap_dirs_scalar(const crisk__shap_dirs_in *in, const float *row, uint64_t *right);
+
+/* Returns the bits of x at the set bits of mask, packed low in order (BMI2's pext):
+ * how a unit's table index is read from the direction words. The BMI2 one needs it. */
+uint64_t crisk__shap_pext(uint64_t x, uint64_t mask);
 #if defined(__x86_64__)
+uint64_t crisk__shap_pext_bmi2(uint64_t x, uint64_t mask);
 void crisk__shap_dirs_avx2(const crisk__shap_dirs_in *in, const float *row, uint64_t *right);
 void crisk__shap_dirs_avx512(const crisk__shap_dirs_in *in, const float *row, uint64_t *right);
 #endif

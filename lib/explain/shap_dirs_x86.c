@@ -1,7 +1,8 @@
 /*
  * explain/shap_dirs_x86.c — the AVX2 and AVX-512 kernels of TreeSHAP's direction words: a
- * gather of the row's values at 8 or 16 splits, two compares, one mask. Compiled for their
- * instruction sets by function attribute and called only when the CPU has them.
+ * gather of the row's values at 8 or 16 splits, two compares, one mask; and BMI2's pext.
+ * Compiled for their instruction sets by function attribute and called only when the CPU
+ * has them.
  */
 #include "explain/shap_dirs.h"
 
@@ -41,4 +42,9 @@ crisk__shap_dirs_avx2(const crisk__shap_dirs_in *in, const float *row, uint64_t 
         }
         right[w] = word;
     }
+}
+
+__attribute__((target("bmi2"))) uint64_t crisk__shap_pext_bmi2(uint64_t x, uint64_t mask)
+{
+    return _pext_u64(x, mask);
 }

@@ -74,8 +74,7 @@ typedef struct shap_node {
                                 leaf: the leaf's index in shap->leaves */
     uint32_t unit;           /* in a unit with a table: the unit's index within its tree
                                 (a leaf then needs no work of its own); else NO_UNIT */
-    uint32_t pos;            /* split in such a unit: its bit in the unit's direction word,
-                                set when the row goes right */
+    uint32_t parent;         /* its parent's position, UINT32_MAX at the root */
     int32_t feature;         /* split: copies of the canonical node's fields, kept beside */
     float threshold;         /*   the rest for the row loop */
     uint8_t default_left;
@@ -93,13 +92,23 @@ typedef struct shap_leaf {
 typedef struct shap_unit {
     uint32_t root;           /* position of its root within the tree's preorder */
     uint32_t size;           /* its nodes (contiguous in preorder) */
-    uint32_t above;          /* distinct features above its root: the pattern's bits */
-    uint32_t splits;         /* its split nodes: the direction word's bits */
+    uint32_t above;          /* distinct features above its root */
+    uint32_t path;           /* splits above its root */
+    uint32_t splits;         /* its split nodes */
     uint32_t num_slots;      /* features it adds to: the `above` ones, then new ones */
-    uint32_t first_split;    /* its first split in the tree's split order */
+    uint32_t first_key, num_keys; /* in shap->keys, when it may have a table */
     size_t first_slot;       /* in shap->slot_feature */
     size_t table;            /* first float of its table, or NO_TABLE */
 } shap_unit;
+
+/* The bits of a unit's table index that one direction word holds: index bits
+ * [shift, shift + popcount(mask)) are pext(word ^ left, mask). The index is, in split
+ * order, a bit per split above the unit's root (set: the row takes the path's side),
+ * then a bit per split of the unit (set: the row goes right). */
+typedef struct shap_key {
+    uint64_t mask, left;     /* left: the splits above where the path goes left */
+    uint32_t word, shift;
+} shap_key;
 
 /* A categorical split, whose direction the row loop of tabled trees takes from the
  * canonical node rather than from the direction words. */
@@ -107,14 +116,6 @@ typedef struct shap_cat {
     uint32_t split;          /* its index in the tree's split order */
     uint32_t node;           /* the canonical node's index in model->nodes */
 } shap_cat;
-
-/* A split above the units, for the same loop: it passes patterns down to its children. */
-typedef struct shap_top {
-    uint32_t pos;            /* its position in the tree's preorder */
-    uint32_t split;          /* its index in the tree's split order */
-    uint32_t bit;            /* its feature's index on its path */
-    uint32_t left, right;    /* children's positions */
-} shap_top;
 
 /* A compiled tree. */
 typedef struct shap_tree {
@@ -125,8 +126,8 @@ typedef struct shap_tree {
                                        CRISK__SHAP_DIRS_PAD; num_splits unpadded */
     size_t first_word;              /* in shap->dir_nan_right: a word per 64 splits */
     size_t first_cat, num_cats;     /* in shap->cats */
-    size_t first_top, num_tops;     /* in shap->tops */
     int all_tabled;                 /* every unit that adds anything has a table */
+    int any_tabled;                 /* some unit has a table */
     uint32_t group;
     float weight;                   /* DART weight (1 for gbtree) */
     float mean;                     /* the root's mean value, as XGBoost computes it */
@@ -148,8 +149,9 @@ struct crisk__shap {
     crisk__shap_dirs_fn *dirs;
     shap_cat *cats;
     size_t num_cats;
-    shap_top *tops;
-    size_t num_tops;
+    shap_key *keys;
+    size_t num_keys, cap_keys;
+    uint64_t (*pext)(uint64_t, uint64_t); /* pext by BMI2 where fast, else portable */
     int32_t *tree_feats;
     int32_t *elem_feature;   /* leaves' path features */
     float *elem_zero;        /* their z */
@@ -157,7 +159,7 @@ struct crisk__shap {
     int32_t *slot_feature;   /* units' features */
     size_t num_slots, cap_slots;
     float *tables;
-    size_t max_tree_nodes, max_tree_units, max_tree_words;
+    size_t max_tree_nodes, max_tree_words;
     double shapley[MAX_PATH + 1][MAX_PATH]; /* [n][s] = s! (n - 1 - s)! / n! */
 };
 
@@ -333,6 +335,7 @@ static int walk_tree(crisk__shap *s, size_t t, size_t i, size_t first, size_t *f
         }
         const crisk__node *n = &nodes[f.node];
         out[at].src = n;
+        out[at].parent = f.parent;
         out[at].unit = NO_UNIT;
         out[at].feature = n->feature;
         out[at].threshold = n->threshold;
@@ -385,6 +388,49 @@ static int walk_tree(crisk__shap *s, size_t t, size_t i, size_t first, size_t *f
     return 0;
 }
 
+/* Sets unit u's path length and, when its table index would not be too wide for a table,
+ * its keys: a word's bits of its splits and of those above its root (split indices in
+ * cs->split_of). Returns 0 or -1 when out of memory. */
+static int add_keys(crisk__shap *s, const shap_tree *st, shap_unit *u, const compile_scratch *cs)
+{
+    const shap_node *nodes = s->nodes + st->first_node;
+    u->path = 0;
+    for (uint32_t j = nodes[u->root].parent; j != UINT32_MAX; j = nodes[j].parent)
+        u->path++;
+    u->first_key = (uint32_t)s->num_keys;
+    u->num_keys = 0;
+    size_t n = (size_t)u->path + u->splits;
+    if (n > MAX_TABLE_BITS)
+        return 0;
+    if (crisk__grow((void **)&s->keys, &s->cap_keys, s->num_keys + n, sizeof *s->keys, 256))
+        return -1;
+    /* The splits in split order (a preorder puts those above before the unit's), and
+     * whether the path goes left at those above. */
+    uint32_t split[MAX_TABLE_BITS], left[MAX_TABLE_BITS];
+    size_t k = u->path;
+    for (uint32_t c = u->root, j = nodes[c].parent; j != UINT32_MAX; c = j, j = nodes[j].parent) {
+        split[--k] = cs->split_of[j];
+        left[k] = nodes[j].left == c;
+    }
+    k = u->path;
+    for (uint32_t j = u->root; j < u->root + u->size; j++)
+        if (nodes[j].src->left != -1) {
+            split[k] = cs->split_of[j];
+            left[k++] = 0;
+        }
+    shap_key *key = NULL;
+    for (k = 0; k < n; k++) {
+        if (!key || key->word != split[k] / 64) {
+            key = &s->keys[s->num_keys++];
+            *key = (shap_key){0, 0, split[k] / 64, (uint32_t)k};
+            u->num_keys++;
+        }
+        key->mask |= UINT64_C(1) << (split[k] % 64);
+        key->left |= (uint64_t)left[k] << (split[k] % 64);
+    }
+    return 0;
+}
+
 /* Adds the unit rooted at preorder position r of tree s->trees[i]: its features are the
  * `above` of its root's path (taken from its first leaf), then those its splits add.
  * Returns 0 or -1 when out of memory. */
@@ -398,7 +444,6 @@ static int add_unit(crisk__shap *s, size_t i, uint32_t r, const compile_scratch 
     u->size = cs->size[r];
     u->above = cs->above[r];
     u->splits = 0;
-    u->first_split = 0;
     u->table = NO_TABLE;
     u->first_slot = s->num_slots;
     if (crisk__grow((void **)&s->slot_feature, &s->cap_slots,
@@ -414,8 +459,7 @@ static int add_unit(crisk__shap *s, size_t i, uint32_t r, const compile_scratch 
                     slot[n] = s->elem_feature[s->leaves[nodes[j].bit].elem + n];
             continue;
         }
-        if (u->splits++ == 0)
-            u->first_split = cs->split_of[j];
+        u->splits++;
     }
     n = u->above;
     for (uint32_t j = r; j < r + u->size; j++) {
@@ -430,20 +474,19 @@ static int add_unit(crisk__shap *s, size_t i, uint32_t r, const compile_scratch 
     }
     u->num_slots = (uint32_t)n;
     s->num_slots += n;
-    return 0;
+    return add_keys(s, st, u, cs);
 }
 
 /* Lists tree `st`'s splits (compiled as `out`) in split order, its preorder of splits,
  * for the direction words: features, thresholds and NaN sides, padded to
- * CRISK__SHAP_DIRS_PAD; its categorical splits and the splits above its units. Stores
- * each split's index in cs->split_of. */
+ * CRISK__SHAP_DIRS_PAD, and its categorical splits. Stores each split's index in
+ * cs->split_of. */
 static void add_splits(crisk__shap *s, shap_tree *st, const shap_node *out,
                        compile_scratch *cs)
 {
     st->first_split = s->num_splits;
     st->first_word = s->num_words;
     st->first_cat = s->num_cats;
-    st->first_top = s->num_tops;
     int32_t *feature = s->dir_feature + st->first_split;
     float *threshold = s->dir_threshold + st->first_split;
     uint64_t *nan_right = s->dir_nan_right + st->first_word;
@@ -460,9 +503,6 @@ static void add_splits(crisk__shap *s, shap_tree *st, const shap_node *out,
         nan_right[n / 64] |= (uint64_t)!nd->default_left << (n % 64);
         if (nd->categorical)
             s->cats[s->num_cats++] = (shap_cat){n, (uint32_t)(nd->src - s->model->nodes)};
-        if (cs->height[j] > UNIT_HEIGHT)
-            s->tops[s->num_tops++] = (shap_top){.pos = (uint32_t)j, .split = n, .bit = nd->bit,
-                                                .left = nd->left, .right = nd->right};
         n++;
     }
     st->num_splits = n;
@@ -507,10 +547,10 @@ static int compile_tree(crisk__shap *s, size_t t, size_t i, size_t first, size_t
         cs->size[j] = 1 + cs->size[l] + cs->size[r];
     }
     st->mean = cs->mean[0];
-    /* The split order, and the splits above the units. */
+    /* The split order. */
     add_splits(s, st, out, cs);
     st->all_tabled = 0;
-    st->num_tops = s->num_tops - st->first_top;
+    st->any_tabled = 0;
     st->first_unit = s->num_units;
     st->num_units = 0;
     /* Units: the root if low enough, else the low-enough children of higher nodes. */
@@ -526,8 +566,6 @@ static int compile_tree(crisk__shap *s, size_t t, size_t i, size_t first, size_t
     }
     if (rc)
         return crisk__fail(err, CRISK_E_NOMEM, "out of memory for SHAP units");
-    if (st->num_units > s->max_tree_units)
-        s->max_tree_units = st->num_units;
     return 0;
 }
 
@@ -597,12 +635,14 @@ typedef struct fill_ctx {
 } fill_ctx;
 
 /* Fills the tables of units [begin, end) (a crisk__slice_fn over units): entry
- * pattern | directions << above holds the sum over the unit's leaves of their
- * contributions, the leaves' patterns following from the root's pattern and the
- * directions (bit pos of a split set: the row goes right). A leaf depends only on the
- * directions of the splits above it, so for each root pattern its contributions are
- * computed once per setting of those, each from the leaf's subset weights. Returns 0 or
- * CRISK_E_NOMEM. */
+ * taken | directions << path (the index of shap_key: bit k of `taken` set when the row
+ * takes the path's side at the k-th split above the root, bit k of `directions` when it
+ * goes right at the unit's k-th split) holds the sum over the unit's leaves of their
+ * contributions, the leaves' patterns following from the root's pattern (a feature is
+ * hot when the row takes the path's side at all its splits) and the directions. A leaf
+ * depends only on the directions of the splits above it, so for each root pattern its
+ * contributions are computed once per setting of those, each from the leaf's subset
+ * weights. Returns 0 or CRISK_E_NOMEM. */
 static int fill_tables(void *ctx, size_t begin, size_t end, crisk_error *err)
 {
     const fill_ctx *fc = ctx;
@@ -622,8 +662,14 @@ static int fill_tables(void *ctx, size_t begin, size_t end, crisk_error *err)
         const shap_unit *u = &s->units[ui];
         if (u->table == NO_TABLE)
             continue;
-        const shap_node *nodes = s->nodes + s->trees[fc->unit_tree[ui]].first_node + u->root;
+        const shap_node *tree = s->nodes + s->trees[fc->unit_tree[ui]].first_node;
+        const shap_node *nodes = tree + u->root;
         float *tab = s->tables + u->table;
+        /* The path features of the splits above the root, from the root down. */
+        uint32_t above_bit[MAX_TABLE_BITS];
+        size_t k = u->path;
+        for (uint32_t j = tree[u->root].parent; j != UINT32_MAX; j = tree[j].parent)
+            above_bit[--k] = tree[j].bit;
         /* Which splits lie above each local node; where each leaf's features add. */
         above_mask[0] = 0;
         for (uint32_t j = 0, split = 0; j < u->size; j++) {
@@ -644,7 +690,11 @@ static int fill_tables(void *ctx, size_t begin, size_t end, crisk_error *err)
             split++;
         }
         uint64_t amask = u->above ? (UINT64_C(1) << u->above) - 1 : 0;
-        for (uint64_t pa = 0; pa <= amask; pa++) {
+        for (uint64_t taken = 0; taken < (UINT64_C(1) << u->path); taken++) {
+            uint64_t pa = amask;
+            for (k = 0; k < u->path; k++)
+                if (!((taken >> k) & 1))
+                    pa &= ~(UINT64_C(1) << above_bit[k]);
             memset(have, 0, sizeof have);
             for (uint64_t dirs = 0; dirs < (UINT64_C(1) << u->splits); dirs++) {
                 memset(acc, 0, u->num_slots * sizeof *acc);
@@ -669,7 +719,7 @@ static int fill_tables(void *ctx, size_t begin, size_t end, crisk_error *err)
                     for (size_t k = 0; k < lf->d; k++)
                         acc[slot_of[j][k]] += memo[j][key][k];
                 }
-                float *e = tab + (pa | dirs << u->above) * u->num_slots;
+                float *e = tab + (taken | dirs << u->path) * u->num_slots;
                 for (size_t k = 0; k < u->num_slots; k++)
                     e[k] = (float)acc[k];
             }
@@ -682,7 +732,7 @@ static int fill_tables(void *ctx, size_t begin, size_t end, crisk_error *err)
 /* Returns the index bits of unit u's table. */
 static size_t table_bits(const shap_unit *u)
 {
-    return (size_t)u->above + u->splits;
+    return (size_t)u->path + u->splits;
 }
 
 /* Chooses which units get a table: those of at most some b index bits, b as large as
@@ -727,20 +777,19 @@ static int build_tables(crisk__shap *s, size_t nrows, crisk_pool *pool, int thre
             u->table = at;
             at += ((size_t)1 << bits) * u->num_slots;
             shap_node *nodes = s->nodes + st->first_node;
-            uint32_t split = 0;
-            for (uint32_t j = u->root; j < u->root + u->size; j++) {
+            for (uint32_t j = u->root; j < u->root + u->size; j++)
                 nodes[j].unit = (uint32_t)(ui - st->first_unit);
-                if (nodes[j].src->left != -1)
-                    nodes[j].pos = split++;
-            }
         }
     }
     for (size_t t = 0; t < s->num_trees; t++) {
         shap_tree *st = &s->trees[t];
         st->all_tabled = 1;
-        for (size_t ui = st->first_unit; ui < st->first_unit + st->num_units; ui++)
+        for (size_t ui = st->first_unit; ui < st->first_unit + st->num_units; ui++) {
             if (s->units[ui].table == NO_TABLE && s->units[ui].num_slots > 0)
                 st->all_tabled = 0;
+            if (s->units[ui].table != NO_TABLE)
+                st->any_tabled = 1;
+        }
     }
     int rc = crisk__run_sliced(pool, threads, s->num_units, MIN_UNITS_PER_THREAD, fill_tables,
                                &fc, err);
@@ -758,6 +807,18 @@ static crisk__shap_dirs_fn *choose_dirs(void)
         return crisk__shap_dirs_avx2;
 #endif
     return crisk__shap_dirs_scalar;
+}
+
+/* Returns BMI2's pext where the CPU runs it fast (AMD's before Zen 3, which have no
+ * AVX-512, run it in microcode), else the portable one. */
+static uint64_t (*choose_pext(void))(uint64_t, uint64_t)
+{
+#if CRISK__ENGINE_X86
+    if (__builtin_cpu_supports("bmi2") &&
+        (__builtin_cpu_is("intel") || __builtin_cpu_supports("avx512f")))
+        return crisk__shap_pext_bmi2;
+#endif
+    return crisk__shap_pext;
 }
 
 /* Frees a compile scratch. */
@@ -817,12 +878,11 @@ int crisk__shap_build(const crisk_model *m, size_t tree_begin, size_t tree_end, 
     s->dir_nan_right = malloc((total_nodes / 64 + s->num_trees + 1) * sizeof *s->dir_nan_right);
     s->cats = malloc((total_nodes + 1) * sizeof *s->cats);
     s->dirs = choose_dirs();
-    s->tops = malloc((total_nodes + 1) * sizeof *s->tops);
+    s->pext = choose_pext();
     int rc = 0;
     if (!s->trees || !s->nodes || !s->leaves || !s->units || !s->tree_feats || !cs.stack ||
         !cs.pos || !cs.seen || !cs.mean || !cs.above || !cs.height || !cs.size || !cs.split_of || !s->dir_feature ||
-        !s->dir_threshold || !s->dir_nan_right || !s->cats ||
-        !s->tops)
+        !s->dir_threshold || !s->dir_nan_right || !s->cats )
         rc = crisk__fail(err, CRISK_E_NOMEM, "out of memory for SHAP trees (%zu nodes)",
                          total_nodes);
     if (rc == 0)
@@ -856,7 +916,7 @@ void crisk__shap_free(crisk__shap *s)
     free(s->dir_threshold);
     free(s->dir_nan_right);
     free(s->cats);
-    free(s->tops);
+    free(s->keys);
     free(s->tree_feats);
     free(s->elem_feature);
     free(s->elem_zero);
@@ -868,24 +928,31 @@ void crisk__shap_free(crisk__shap *s)
 /* Per-thread scratch of the row loops. */
 typedef struct row_scratch {
     uint64_t *pat;           /* a pattern per node of a tree */
-    uint64_t *dirs;          /* a direction word per unit of a tree */
-    uint64_t *right;         /* a tree's direction words, and one more word */
+    uint64_t *right;         /* a tree's direction words */
     float *fixed;            /* with LightGBM fix-ups: a block of fixed-up rows */
     size_t block;            /* rows per block */
     double *tphi;            /* F zeros, left so between trees */
 } row_scratch;
 
-/* Adds the table entry of unit `u` (which has a table) for the pattern `pattern` at its
- * root and the directions `dirs` of its splits to the per-feature sums `tphi`. */
-static inline void add_unit_entry(const crisk__shap *s, const shap_unit *u, uint64_t pattern,
-                                  uint64_t dirs, double *tphi)
+/* Adds to the per-feature sums `tphi` the table entry of each unit of tree `st` that has a
+ * table, at the index its keys take from the row's direction words `right`. */
+static void add_unit_entries(const crisk__shap *s, const shap_tree *st, const uint64_t *right,
+                             double *tphi)
 {
-    uint64_t amask = u->above ? (UINT64_C(1) << u->above) - 1 : 0;
-    uint64_t idx = (pattern & amask) | (dirs << u->above);
-    const float *tab = s->tables + u->table + idx * u->num_slots;
-    const int32_t *slot = s->slot_feature + u->first_slot;
-    for (size_t k = 0; k < u->num_slots; k++)
-        tphi[slot[k]] += tab[k];
+    const shap_unit *units = s->units + st->first_unit;
+    for (size_t ui = 0; ui < st->num_units; ui++) {
+        const shap_unit *u = &units[ui];
+        if (u->table == NO_TABLE)
+            continue;
+        const shap_key *key = s->keys + u->first_key;
+        uint64_t idx = 0;
+        for (size_t k = 0; k < u->num_keys; k++)
+            idx |= s->pext(right[key[k].word] ^ key[k].left, key[k].mask) << key[k].shift;
+        const float *tab = s->tables + u->table + idx * u->num_slots;
+        const int32_t *slot = s->slot_feature + u->first_slot;
+        for (size_t k = 0; k < u->num_slots; k++)
+            tphi[slot[k]] += tab[k];
+    }
 }
 
 /* Adds tree `st`'s per-feature sums `tphi` (then zeroed), times its weight, and its mean
@@ -899,56 +966,6 @@ static void flush_tree(const crisk__shap *s, const shap_tree *st, double *tphi, 
         tphi[tf[i]] = 0.0;
     }
     contrib[s->model->num_features] += st->mean * st->weight;
-}
-
-/* Adds tree `st`'s contributions for `row`, times its weight, to `contrib` (the C columns
- * of the tree's group, the bias last), and with `inter` non-NULL its interactions to
- * `inter` (the group's C x C block; the call then has no tables). */
-static void tree_row(const crisk__shap *s, const shap_tree *st, const float *row,
-                     row_scratch *rs, float *contrib, float *inter)
-{
-    const crisk_model *m = s->model;
-    const shap_node *nodes = s->nodes + st->first_node;
-    const shap_unit *units = s->units + st->first_unit;
-    size_t F = m->num_features;
-    uint64_t *pat = rs->pat, *dirs = rs->dirs;
-    double *tphi = rs->tphi, phi[MAX_PATH];
-    memset(dirs, 0, st->num_units * sizeof *dirs);
-    pat[0] = ~UINT64_C(0);
-    for (size_t j = 0; j < st->num_nodes; j++) {
-        const shap_node *nd = &nodes[j];
-        if (nd->feature >= 0) {
-            float x = row[nd->feature];
-            int left = nd->categorical
-                           ? crisk__split_goes_left(m, nd->src, x)
-                           : crisk__numeric_goes_left(x, nd->threshold, nd->default_left);
-            if (nd->unit != NO_UNIT) {
-                dirs[nd->unit] |= (uint64_t)!left << nd->pos;
-                continue;
-            }
-            uint64_t p = pat[j], cold = p & ~(UINT64_C(1) << nd->bit);
-            pat[nd->left] = left ? p : cold;
-            pat[nd->right] = left ? cold : p;
-            continue;
-        }
-        if (nd->unit != NO_UNIT)
-            continue;
-        const shap_leaf *lf = &s->leaves[nd->bit];
-        size_t d = lf->d;
-        if (d == 0)
-            continue;
-        uint64_t p = d == MAX_PATH ? pat[j] : pat[j] & ((UINT64_C(1) << d) - 1);
-        const int32_t *ef = s->elem_feature + lf->elem;
-        leaf_contributions(s, lf, p, phi);
-        for (size_t k = 0; k < d; k++)
-            tphi[ef[k]] += phi[k];
-        if (inter && d >= 2)
-            leaf_interactions(s, lf, p, st->weight, F + 1, inter);
-    }
-    for (size_t ui = 0; ui < st->num_units; ui++)
-        if (units[ui].table != NO_TABLE)
-            add_unit_entry(s, &units[ui], pat[units[ui].root], dirs[ui], tphi);
-    flush_tree(s, st, tphi, contrib);
 }
 
 /* Writes to `right` the direction words of tree `st` for `row` (bit i set: the row goes
@@ -974,42 +991,60 @@ static void tree_dirs(const crisk__shap *s, const shap_tree *st, const float *ro
     }
 }
 
-/* Returns the `n` (< 64) bits of the words `w` from bit `at` on; w has a word past them. */
-static inline uint64_t bits_at(const uint64_t *w, size_t at, size_t n)
+/* Adds tree `st`'s contributions for `row`, times its weight, to `contrib` (the C columns
+ * of the tree's group, the bias last), and with `inter` non-NULL its interactions to
+ * `inter` (the group's C x C block; the call then has no tables): leaf by leaf, but
+ * the units that have a table by table. */
+static void tree_row(const crisk__shap *s, const shap_tree *st, const float *row,
+                     row_scratch *rs, float *contrib, float *inter)
 {
-    uint64_t v = w[at / 64] >> (at % 64);
-    if (at % 64 + n > 64)
-        v |= w[at / 64 + 1] << (64 - at % 64);
-    return v & ((UINT64_C(1) << n) - 1);
+    const crisk_model *m = s->model;
+    const shap_node *nodes = s->nodes + st->first_node;
+    size_t F = m->num_features;
+    uint64_t *pat = rs->pat;
+    double *tphi = rs->tphi, phi[MAX_PATH];
+    pat[0] = ~UINT64_C(0);
+    for (size_t j = 0; j < st->num_nodes; j++) {
+        const shap_node *nd = &nodes[j];
+        if (nd->unit != NO_UNIT)
+            continue;
+        if (nd->feature >= 0) {
+            float x = row[nd->feature];
+            int left = nd->categorical
+                           ? crisk__split_goes_left(m, nd->src, x)
+                           : crisk__numeric_goes_left(x, nd->threshold, nd->default_left);
+            uint64_t p = pat[j], cold = p & ~(UINT64_C(1) << nd->bit);
+            pat[nd->left] = left ? p : cold;
+            pat[nd->right] = left ? cold : p;
+            continue;
+        }
+        const shap_leaf *lf = &s->leaves[nd->bit];
+        size_t d = lf->d;
+        if (d == 0)
+            continue;
+        uint64_t p = d == MAX_PATH ? pat[j] : pat[j] & ((UINT64_C(1) << d) - 1);
+        const int32_t *ef = s->elem_feature + lf->elem;
+        leaf_contributions(s, lf, p, phi);
+        for (size_t k = 0; k < d; k++)
+            tphi[ef[k]] += phi[k];
+        if (inter && d >= 2)
+            leaf_interactions(s, lf, p, st->weight, F + 1, inter);
+    }
+    if (st->any_tabled) {
+        tree_dirs(s, st, row, rs->right);
+        add_unit_entries(s, st, rs->right, tphi);
+    }
+    flush_tree(s, st, tphi, contrib);
 }
 
 /* Adds tree `st`'s contributions for a row whose units all have tables, as tree_row:
- * the direction words give every split's direction, a pass over the splits above the
- * units the patterns at the units' roots, then each unit is one table lookup. */
+ * the direction words give every split's direction, then each unit is one lookup. */
 static void tree_row_tabled(const crisk__shap *s, const shap_tree *st, const float *row,
                             row_scratch *rs, float *contrib)
 {
-    uint64_t *right = rs->right;
-    uint64_t *pat = rs->pat;
-    tree_dirs(s, st, row, right);
-    pat[0] = ~UINT64_C(0);
-    const shap_top *tops = s->tops + st->first_top;
-    for (size_t i = 0; i < st->num_tops; i++) {
-        const shap_top *tp = &tops[i];
-        uint64_t p = pat[tp->pos], cold = p & ~(UINT64_C(1) << tp->bit);
-        uint64_t r = (right[tp->split / 64] >> (tp->split % 64)) & 1;
-        pat[tp->left] = r ? cold : p;
-        pat[tp->right] = r ? p : cold;
-    }
-    double *tphi = rs->tphi;
-    const shap_unit *units = s->units + st->first_unit;
-    for (size_t ui = 0; ui < st->num_units; ui++) {
-        const shap_unit *u = &units[ui];
-        if (u->table == NO_TABLE)
-            continue;
-        add_unit_entry(s, u, pat[u->root], bits_at(right, u->first_split, u->splits), tphi);
-    }
-    flush_tree(s, st, tphi, contrib);
+    tree_dirs(s, st, row, rs->right);
+    add_unit_entries(s, st, rs->right, rs->tphi);
+    flush_tree(s, st, rs->tphi, contrib);
 }
 
 /* Adds each group's base margin to the bias column of one row's contributions. */
@@ -1088,13 +1123,12 @@ int crisk__shap_rows(const crisk__shap *s, const float *rows, size_t begin, size
         .block = block,
         .fixed = m->fixup ? malloc(block * F * sizeof *rs.fixed) : NULL,
         .pat = malloc((s->max_tree_nodes + 1) * sizeof *rs.pat),
-        .dirs = malloc((s->max_tree_units + 1) * sizeof *rs.dirs),
-        .right = calloc(s->max_tree_words + 1, sizeof *rs.right),
+        .right = malloc((s->max_tree_words + 1) * sizeof *rs.right),
         .tphi = calloc(C, sizeof *rs.tphi),
     };
     float *contrib = inter ? malloc(m->num_outputs * C * sizeof *contrib) : NULL;
     int rc = 0;
-    if (!rs.pat || !rs.dirs || !rs.right || !rs.tphi || (inter && !contrib) ||
+    if (!rs.pat || !rs.right || !rs.tphi || (inter && !contrib) ||
         (m->fixup && !rs.fixed))
         rc = crisk__fail(err, CRISK_E_NOMEM, "out of memory for SHAP scratch");
     else if (inter)
@@ -1102,7 +1136,6 @@ int crisk__shap_rows(const crisk__shap *s, const float *rows, size_t begin, size
     else
         contributions(s, rows, begin, end, &rs, out);
     free(rs.pat);
-    free(rs.dirs);
     free(rs.right);
     free(rs.fixed);
     free(rs.tphi);

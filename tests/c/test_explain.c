@@ -3,7 +3,8 @@
  * models: tree contributions against Shapley values computed here by brute force from
  * their definition (every subset of features, with TreeSHAP's cover-weighted expectation),
  * sums against crisk_predict's margins, interactions against contributions, linear
- * models, refusals, and the kernels of the direction words against each other.
+ * models, refusals, and the kernels of the direction words and of bit extraction
+ * against each other.
  */
 #include "crisk.h"
 
@@ -389,7 +390,7 @@ static int bit(const uint64_t *w, size_t i)
 /* The kernels of TreeSHAP's direction words: the portable one against
  * crisk__numeric_goes_left, the SIMD ones the CPU runs against it, over two words of
  * splits, with values below, at and above thresholds, -0, infinity and NaN going both
- * default ways. */
+ * default ways; and the portable pext against known values and BMI2's. */
 START_TEST(test_direction_kernels)
 {
     enum { NSPLITS = 112, NF = 7 };
@@ -404,6 +405,8 @@ START_TEST(test_direction_kernels)
             nan_right[i / 64] |= UINT64_C(1) << (i % 64);
     }
     crisk__shap_dirs_in in = {feature, threshold, nan_right, NSPLITS};
+    ck_assert_uint_eq(crisk__shap_pext(UINT64_C(0xb4), UINT64_C(0xf0f0)), 0xb);
+    ck_assert_uint_eq(crisk__shap_pext(~UINT64_C(0), UINT64_C(1) << 63), 1);
     crisk__shap_dirs_scalar(&in, row, want);
     for (size_t i = 0; i < NSPLITS; i++)
         ck_assert_int_eq(bit(want, i), !crisk__numeric_goes_left(row[feature[i]], threshold[i],
@@ -417,6 +420,9 @@ START_TEST(test_direction_kernels)
         for (size_t i = 0; i < NSPLITS; i++)
             ck_assert_int_eq(bit(got, i), bit(want, i));
     }
+    if (__builtin_cpu_supports("bmi2"))
+        for (uint64_t x = 1, m = 3; m; x = x * 6364136223846793005u + 1, m <<= 3)
+            ck_assert_uint_eq(crisk__shap_pext_bmi2(x, m ^ x), crisk__shap_pext(x, m ^ x));
 #endif
 }
 END_TEST
