@@ -38,6 +38,7 @@
 #include "explain/shap.h"
 
 #include "explain/shap_dirs.h"
+#include "explain/shap_sum.h"
 #include "engine/layout.h"
 #include "predict/call.h"
 #include "common/error.h"
@@ -101,14 +102,10 @@ typedef struct shap_unit {
     size_t table;            /* first float of its table, or NO_TABLE */
 } shap_unit;
 
-/* The bits of a unit's table index that one direction word holds: index bits
- * [shift, shift + popcount(mask)) are pext(word ^ left, mask). The index is, in split
- * order, a bit per split above the unit's root (set: the row takes the path's side),
- * then a bit per split of the unit (set: the row goes right). */
-typedef struct shap_key {
-    uint64_t mask, left;     /* left: the splits above where the path goes left */
-    uint32_t word, shift;
-} shap_key;
+/* A unit's table index is, in split order, a bit per split above its root (set: the row
+ * takes the path's side) then a bit per split of the unit (set: the row goes right); its
+ * keys (explain/shap_sum.h) read it from the direction words, `left` marking the splits
+ * above where the path goes left. */
 
 /* A categorical split, whose direction the row loop of tabled trees takes from the
  * canonical node rather than from the direction words. */
@@ -128,6 +125,7 @@ typedef struct shap_tree {
     size_t first_cat, num_cats;     /* in shap->cats */
     int all_tabled;                 /* every unit that adds anything has a table */
     int any_tabled;                 /* some unit has a table */
+    int vector;                     /* all_tabled, and summed by crisk__shap_sum_avx512 */
     uint32_t group;
     float weight;                   /* DART weight (1 for gbtree) */
     float mean;                     /* the root's mean value, as XGBoost computes it */
@@ -149,7 +147,7 @@ struct crisk__shap {
     crisk__shap_dirs_fn *dirs;
     shap_cat *cats;
     size_t num_cats;
-    shap_key *keys;
+    crisk__shap_key *keys;
     size_t num_keys, cap_keys;
     uint64_t (*pext)(uint64_t, uint64_t); /* pext by BMI2 where fast, else portable */
     int32_t *tree_feats;
@@ -159,6 +157,7 @@ struct crisk__shap {
     int32_t *slot_feature;   /* units' features */
     size_t num_slots, cap_slots;
     float *tables;
+    crisk__shap_vunit *vunits;   /* per unit, for trees summed by the AVX-512 kernel */
     size_t max_tree_nodes, max_tree_words;
     double shapley[MAX_PATH + 1][MAX_PATH]; /* [n][s] = s! (n - 1 - s)! / n! */
 };
@@ -418,11 +417,11 @@ static int add_keys(crisk__shap *s, const shap_tree *st, shap_unit *u, const com
             split[k] = cs->split_of[j];
             left[k++] = 0;
         }
-    shap_key *key = NULL;
+    crisk__shap_key *key = NULL;
     for (k = 0; k < n; k++) {
         if (!key || key->word != split[k] / 64) {
             key = &s->keys[s->num_keys++];
-            *key = (shap_key){0, 0, split[k] / 64, (uint32_t)k};
+            *key = (crisk__shap_key){0, 0, split[k] / 64, (uint32_t)k};
             u->num_keys++;
         }
         key->mask |= UINT64_C(1) << (split[k] % 64);
@@ -551,6 +550,7 @@ static int compile_tree(crisk__shap *s, size_t t, size_t i, size_t first, size_t
     add_splits(s, st, out, cs);
     st->all_tabled = 0;
     st->any_tabled = 0;
+    st->vector = 0;
     st->first_unit = s->num_units;
     st->num_units = 0;
     /* Units: the root if low enough, else the low-enough children of higher nodes. */
@@ -735,6 +735,54 @@ static size_t table_bits(const shap_unit *u)
     return (size_t)u->path + u->splits;
 }
 
+/* Describes unit `u` (with a table, or none when it adds nothing) of tree `st` to the
+ * AVX-512 kernel as `vu`; local[f] is global feature f's index among the tree's. */
+static void vector_unit(const crisk__shap *s, const shap_unit *u, const int32_t *local,
+                        crisk__shap_vunit *vu)
+{
+    memset(vu, 0, sizeof *vu);
+    if (u->table == NO_TABLE)
+        return;
+    vu->table = s->tables + u->table;
+    vu->keys = s->keys + u->first_key;
+    vu->num_keys = u->num_keys;
+    vu->num_slots = u->num_slots;
+    for (uint32_t k = 0; k < u->num_slots; k++) {
+        int32_t li = local[s->slot_feature[u->first_slot + k]];
+        vu->perm[li / 16][li % 16] = (int32_t)k;
+        vu->mask[li / 16] |= (uint16_t)(1u << (li % 16));
+    }
+}
+
+/* Marks the trees whose units' entries the AVX-512 kernel sums, where the CPU has it:
+ * every unit that adds anything tabled, at most CRISK__SHAP_VECTOR_FEATURES features,
+ * at most 16 slots a unit; and describes their units to it. Without memory for that, the
+ * trees are summed by the scalar loop. */
+static void add_vector_units(crisk__shap *s)
+{
+#if CRISK__ENGINE_X86
+    if (!crisk__engine_cpu_has(CRISK__ENGINE_PATH_AVX512) || !__builtin_cpu_supports("bmi2"))
+        return;
+    s->vunits = malloc((s->num_units + 1) * sizeof *s->vunits);
+    int32_t *local = malloc((s->model->num_features + 1) * sizeof *local);
+    for (size_t t = 0; s->vunits && local && t < s->num_trees; t++) {
+        shap_tree *st = &s->trees[t];
+        st->vector = st->all_tabled && st->num_feats <= CRISK__SHAP_VECTOR_FEATURES;
+        for (size_t ui = st->first_unit; ui < st->first_unit + st->num_units; ui++)
+            st->vector &= s->units[ui].num_slots <= 16;
+        if (!st->vector)
+            continue;
+        for (size_t i = 0; i < st->num_feats; i++)
+            local[s->tree_feats[st->first_feat + i]] = (int32_t)i;
+        for (size_t ui = st->first_unit; ui < st->first_unit + st->num_units; ui++)
+            vector_unit(s, &s->units[ui], local, &s->vunits[ui]);
+    }
+    free(local);
+#else
+    (void)s;
+#endif
+}
+
 /* Chooses which units get a table: those of at most some b index bits, b as large as
  * the budget allows while a table (2^b entries) costs less than the call's rows computing
  * without one; then numbers their splits and fills the tables. Returns 0 (tables only
@@ -794,6 +842,8 @@ static int build_tables(crisk__shap *s, size_t nrows, crisk_pool *pool, int thre
     int rc = crisk__run_sliced(pool, threads, s->num_units, MIN_UNITS_PER_THREAD, fill_tables,
                                &fc, err);
     free(fc.unit_tree);
+    if (rc == 0)
+        add_vector_units(s);
     return rc;
 }
 
@@ -922,6 +972,7 @@ void crisk__shap_free(crisk__shap *s)
     free(s->elem_zero);
     free(s->slot_feature);
     free(s->tables);
+    free(s->vunits);
     free(s);
 }
 
@@ -931,20 +982,20 @@ typedef struct row_scratch {
     uint64_t *right;         /* a tree's direction words */
     float *fixed;            /* with LightGBM fix-ups: a block of fixed-up rows */
     size_t block;            /* rows per block */
-    double *tphi;            /* F zeros, left so between trees */
+    float *tphi;             /* F zeros, left so between trees */
 } row_scratch;
 
 /* Adds to the per-feature sums `tphi` the table entry of each unit of tree `st` that has a
  * table, at the index its keys take from the row's direction words `right`. */
 static void add_unit_entries(const crisk__shap *s, const shap_tree *st, const uint64_t *right,
-                             double *tphi)
+                             float *tphi)
 {
     const shap_unit *units = s->units + st->first_unit;
     for (size_t ui = 0; ui < st->num_units; ui++) {
         const shap_unit *u = &units[ui];
         if (u->table == NO_TABLE)
             continue;
-        const shap_key *key = s->keys + u->first_key;
+        const crisk__shap_key *key = s->keys + u->first_key;
         uint64_t idx = 0;
         for (size_t k = 0; k < u->num_keys; k++)
             idx |= s->pext(right[key[k].word] ^ key[k].left, key[k].mask) << key[k].shift;
@@ -956,14 +1007,14 @@ static void add_unit_entries(const crisk__shap *s, const shap_tree *st, const ui
 }
 
 /* Adds tree `st`'s per-feature sums `tphi` (then zeroed), times its weight, and its mean
- * value to `contrib`: XGBoost adds each tree's float contributions times the tree's
- * weight, in float. */
-static void flush_tree(const crisk__shap *s, const shap_tree *st, double *tphi, float *contrib)
+ * value to `contrib`: XGBoost sums each tree's contributions in float, and adds them
+ * times the tree's weight, in float. */
+static void flush_tree(const crisk__shap *s, const shap_tree *st, float *tphi, float *contrib)
 {
     const int32_t *tf = s->tree_feats + st->first_feat;
     for (size_t i = 0; i < st->num_feats; i++) {
-        contrib[tf[i]] += (float)tphi[tf[i]] * st->weight;
-        tphi[tf[i]] = 0.0;
+        contrib[tf[i]] += tphi[tf[i]] * st->weight;
+        tphi[tf[i]] = 0.0f;
     }
     contrib[s->model->num_features] += st->mean * st->weight;
 }
@@ -1002,7 +1053,8 @@ static void tree_row(const crisk__shap *s, const shap_tree *st, const float *row
     const shap_node *nodes = s->nodes + st->first_node;
     size_t F = m->num_features;
     uint64_t *pat = rs->pat;
-    double *tphi = rs->tphi, phi[MAX_PATH];
+    float *tphi = rs->tphi;
+    double phi[MAX_PATH];
     pat[0] = ~UINT64_C(0);
     for (size_t j = 0; j < st->num_nodes; j++) {
         const shap_node *nd = &nodes[j];
@@ -1026,7 +1078,7 @@ static void tree_row(const crisk__shap *s, const shap_tree *st, const float *row
         const int32_t *ef = s->elem_feature + lf->elem;
         leaf_contributions(s, lf, p, phi);
         for (size_t k = 0; k < d; k++)
-            tphi[ef[k]] += phi[k];
+            tphi[ef[k]] += (float)phi[k];
         if (inter && d >= 2)
             leaf_interactions(s, lf, p, st->weight, F + 1, inter);
     }
@@ -1038,12 +1090,19 @@ static void tree_row(const crisk__shap *s, const shap_tree *st, const float *row
 }
 
 /* Adds tree `st`'s contributions for a row whose units all have tables, as tree_row:
- * the direction words give every split's direction, then each unit is one lookup. */
+ * the direction words give every split's direction, then each unit is one lookup (its
+ * entries summed by the AVX-512 kernel where the tree allows, with the same result). */
 static void tree_row_tabled(const crisk__shap *s, const shap_tree *st, const float *row,
                             row_scratch *rs, float *contrib)
 {
     tree_dirs(s, st, row, rs->right);
-    add_unit_entries(s, st, rs->right, rs->tphi);
+#if CRISK__ENGINE_X86
+    if (st->vector)
+        crisk__shap_sum_avx512(s->vunits + st->first_unit, st->num_units, rs->right,
+                               s->tree_feats + st->first_feat, st->num_feats, rs->tphi);
+    else
+#endif
+        add_unit_entries(s, st, rs->right, rs->tphi);
     flush_tree(s, st, rs->tphi, contrib);
 }
 
