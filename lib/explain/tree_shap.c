@@ -628,6 +628,117 @@ static void leaf_contributions_from(const crisk__shap *s, const shap_leaf *lf, c
     }
 }
 
+/* Bounds of the filler's arrays: the nodes of a unit, the features of a leaf's path. */
+enum { LOCAL = 1 << (UNIT_HEIGHT + 1), PATH = MAX_TABLE_BITS + UNIT_HEIGHT + 1 };
+
+/* What the filler derives from one unit before filling its table. */
+typedef struct unit_fill {
+    const shap_node *nodes;          /* the unit's, from its root */
+    uint32_t above_bit[MAX_TABLE_BITS]; /* path features of the splits above, root down */
+    uint32_t split_of[LOCAL];        /* a local split's bit in the directions */
+    uint32_t above_mask[LOCAL];      /* the local splits above a local node */
+    uint8_t slot_of[LOCAL][PATH];    /* where a leaf's path features add */
+} unit_fill;
+
+/* Per-thread scratch of the filler. */
+typedef struct fill_scratch {
+    double *weights;         /* a leaf's subset weights per local node */
+    uint32_t *seen;          /* root pattern -> the unit (plus one) that filled it */
+    uint32_t *seen_taken;    /* root pattern -> the `taken` bits that filled it */
+} fill_scratch;
+
+/* A leaf's subset weights in a tabled unit: its path has at most MAX_TABLE_BITS
+ * features. */
+#define LEAF_WEIGHTS ((size_t)1 << MAX_TABLE_BITS)
+
+/* Derives unit u's fill data (tree: its tree's nodes) into `uf`, and its leaves' subset
+ * weights into fs->weights. */
+static void unit_prepare(const crisk__shap *s, const shap_unit *u, const shap_node *tree,
+                         unit_fill *uf, fill_scratch *fs)
+{
+    const shap_node *nodes = tree + u->root;
+    uf->nodes = nodes;
+    size_t k = u->path;
+    for (uint32_t j = tree[u->root].parent; j != UINT32_MAX; j = tree[j].parent)
+        uf->above_bit[--k] = tree[j].bit;
+    uf->above_mask[0] = 0;
+    for (uint32_t j = 0, split = 0; j < u->size; j++) {
+        if (nodes[j].feature < 0) {
+            const shap_leaf *lf = &s->leaves[nodes[j].bit];
+            double z[PATH], one = 1.0;
+            for (k = 0; k < lf->d; k++) {
+                uf->slot_of[j][k] = (uint8_t)leaf_slot(s, u, lf, k);
+                z[k] = (double)s->elem_zero[lf->elem + k];
+            }
+            subset_weights(z, lf->d, s->shapley[lf->d], 0, &one, 0, 0,
+                           fs->weights + j * LEAF_WEIGHTS);
+            continue;
+        }
+        uf->split_of[j] = split;
+        uf->above_mask[nodes[j].left - u->root] = uf->above_mask[j] | 1u << split;
+        uf->above_mask[nodes[j].right - u->root] = uf->above_mask[j] | 1u << split;
+        split++;
+    }
+}
+
+/* Returns unit u's pattern at its root (a bit per distinct feature above it) when the row
+ * takes the path's side at the splits above whose bits `taken` sets. */
+static uint64_t root_pattern(const shap_unit *u, const unit_fill *uf, uint64_t taken)
+{
+    uint64_t pa = u->above ? (UINT64_C(1) << u->above) - 1 : 0;
+    for (size_t k = 0; k < u->path; k++)
+        if (!((taken >> k) & 1))
+            pa &= ~(UINT64_C(1) << uf->above_bit[k]);
+    return pa;
+}
+
+/* Fills the entries `taken | directions << path` of unit u's table `tab`, for every
+ * direction setting, from the root pattern `pa`: each leaf's contributions once per
+ * setting of the splits above it. */
+static void fill_block(const crisk__shap *s, const shap_unit *u, const unit_fill *uf,
+                       const fill_scratch *fs, uint64_t taken, uint64_t pa, float *tab)
+{
+    double acc[MAX_TABLE_BITS + LOCAL], memo[LOCAL][LOCAL][PATH];
+    uint8_t have[LOCAL][LOCAL] = {{0}};
+    uint64_t lp[LOCAL], amask = u->above ? (UINT64_C(1) << u->above) - 1 : 0;
+    const shap_node *nodes = uf->nodes;
+    for (uint64_t dirs = 0; dirs < (UINT64_C(1) << u->splits); dirs++) {
+        memset(acc, 0, u->num_slots * sizeof *acc);
+        lp[0] = pa | ~amask;
+        for (uint32_t j = 0; j < u->size; j++) {
+            const shap_node *nd = &nodes[j];
+            if (nd->feature >= 0) {
+                uint64_t p = lp[j], cold = p & ~(UINT64_C(1) << nd->bit);
+                int right = (dirs >> uf->split_of[j]) & 1;
+                lp[nd->left - u->root] = right ? cold : p;
+                lp[nd->right - u->root] = right ? p : cold;
+                continue;
+            }
+            const shap_leaf *lf = &s->leaves[nd->bit];
+            uint32_t key = (uint32_t)dirs & uf->above_mask[j];
+            if (!have[j][key]) {
+                leaf_contributions_from(s, lf, fs->weights + j * LEAF_WEIGHTS,
+                                        lp[j] & ((UINT64_C(1) << lf->d) - 1), memo[j][key]);
+                have[j][key] = 1;
+            }
+            for (size_t k = 0; k < lf->d; k++)
+                acc[uf->slot_of[j][k]] += memo[j][key][k];
+        }
+        float *e = tab + (taken | dirs << u->path) * u->num_slots;
+        for (size_t k = 0; k < u->num_slots; k++)
+            e[k] = (float)acc[k];
+    }
+}
+
+/* Copies the entries of unit u's table `tab` filled for the bits `from` to those of the
+ * bits `to` (the same root pattern: the path above tests a feature more than once). */
+static void copy_block(const shap_unit *u, uint64_t from, uint64_t to, float *tab)
+{
+    for (uint64_t dirs = 0; dirs < (UINT64_C(1) << u->splits); dirs++)
+        memcpy(tab + (to | dirs << u->path) * u->num_slots,
+               tab + (from | dirs << u->path) * u->num_slots, u->num_slots * sizeof *tab);
+}
+
 /* The tree a unit belongs to, for the table filler. */
 typedef struct fill_ctx {
     crisk__shap *s;
@@ -635,98 +746,44 @@ typedef struct fill_ctx {
 } fill_ctx;
 
 /* Fills the tables of units [begin, end) (a crisk__slice_fn over units): entry
- * taken | directions << path (the index of shap_key: bit k of `taken` set when the row
+ * taken | directions << path (the index of the keys: bit k of `taken` set when the row
  * takes the path's side at the k-th split above the root, bit k of `directions` when it
  * goes right at the unit's k-th split) holds the sum over the unit's leaves of their
  * contributions, the leaves' patterns following from the root's pattern (a feature is
- * hot when the row takes the path's side at all its splits) and the directions. A leaf
- * depends only on the directions of the splits above it, so for each root pattern its
- * contributions are computed once per setting of those, each from the leaf's subset
- * weights. Returns 0 or CRISK_E_NOMEM. */
+ * hot when the row takes the path's side at all its splits) and the directions. Bits
+ * `taken` of the same root pattern share their entries. Returns 0 or CRISK_E_NOMEM. */
 static int fill_tables(void *ctx, size_t begin, size_t end, crisk_error *err)
 {
     const fill_ctx *fc = ctx;
     crisk__shap *s = fc->s;
-    enum { LOCAL = 1 << (UNIT_HEIGHT + 1), PATH = MAX_TABLE_BITS + UNIT_HEIGHT + 1 };
-    /* A leaf's path in a tabled unit has at most MAX_TABLE_BITS features. */
-    const size_t per_leaf = (size_t)1 << MAX_TABLE_BITS;
-    double *weights = malloc(LOCAL * per_leaf * sizeof *weights);
-    if (!weights)
-        return crisk__fail(err, CRISK_E_NOMEM, "out of memory for SHAP tables");
-    double acc[MAX_TABLE_BITS + LOCAL], memo[LOCAL][LOCAL][PATH];
-    uint64_t lp[LOCAL];
-    uint32_t split_of[LOCAL], above_mask[LOCAL];
-    uint8_t slot_of[LOCAL][PATH];
-    uint8_t have[LOCAL][LOCAL];
-    for (size_t ui = begin; ui < end; ui++) {
+    fill_scratch fs = {malloc(LOCAL * LEAF_WEIGHTS * sizeof *fs.weights),
+                       calloc(LEAF_WEIGHTS, sizeof *fs.seen),
+                       malloc(LEAF_WEIGHTS * sizeof *fs.seen_taken)};
+    int rc = 0;
+    if (!fs.weights || !fs.seen || !fs.seen_taken)
+        rc = crisk__fail(err, CRISK_E_NOMEM, "out of memory for SHAP tables");
+    for (size_t ui = begin; rc == 0 && ui < end; ui++) {
         const shap_unit *u = &s->units[ui];
         if (u->table == NO_TABLE)
             continue;
-        const shap_node *tree = s->nodes + s->trees[fc->unit_tree[ui]].first_node;
-        const shap_node *nodes = tree + u->root;
+        unit_fill uf;
+        unit_prepare(s, u, s->nodes + s->trees[fc->unit_tree[ui]].first_node, &uf, &fs);
         float *tab = s->tables + u->table;
-        /* The path features of the splits above the root, from the root down. */
-        uint32_t above_bit[MAX_TABLE_BITS];
-        size_t k = u->path;
-        for (uint32_t j = tree[u->root].parent; j != UINT32_MAX; j = tree[j].parent)
-            above_bit[--k] = tree[j].bit;
-        /* Which splits lie above each local node; where each leaf's features add. */
-        above_mask[0] = 0;
-        for (uint32_t j = 0, split = 0; j < u->size; j++) {
-            if (nodes[j].feature < 0) {
-                const shap_leaf *lf = &s->leaves[nodes[j].bit];
-                double z[PATH], one = 1.0;
-                for (size_t k = 0; k < lf->d; k++) {
-                    slot_of[j][k] = (uint8_t)leaf_slot(s, u, lf, k);
-                    z[k] = (double)s->elem_zero[lf->elem + k];
-                }
-                subset_weights(z, lf->d, s->shapley[lf->d], 0, &one, 0, 0,
-                               weights + j * per_leaf);
+        for (uint64_t taken = 0; taken < (UINT64_C(1) << u->path); taken++) {
+            uint64_t pa = root_pattern(u, &uf, taken);
+            if (fs.seen[pa] == ui + 1) {
+                copy_block(u, fs.seen_taken[pa], taken, tab);
                 continue;
             }
-            split_of[j] = split;
-            above_mask[nodes[j].left - u->root] = above_mask[j] | 1u << split;
-            above_mask[nodes[j].right - u->root] = above_mask[j] | 1u << split;
-            split++;
-        }
-        uint64_t amask = u->above ? (UINT64_C(1) << u->above) - 1 : 0;
-        for (uint64_t taken = 0; taken < (UINT64_C(1) << u->path); taken++) {
-            uint64_t pa = amask;
-            for (k = 0; k < u->path; k++)
-                if (!((taken >> k) & 1))
-                    pa &= ~(UINT64_C(1) << above_bit[k]);
-            memset(have, 0, sizeof have);
-            for (uint64_t dirs = 0; dirs < (UINT64_C(1) << u->splits); dirs++) {
-                memset(acc, 0, u->num_slots * sizeof *acc);
-                lp[0] = pa | ~amask;
-                for (uint32_t j = 0; j < u->size; j++) {
-                    const shap_node *nd = &nodes[j];
-                    if (nd->feature >= 0) {
-                        uint64_t p = lp[j], cold = p & ~(UINT64_C(1) << nd->bit);
-                        int right = (dirs >> split_of[j]) & 1;
-                        lp[nd->left - u->root] = right ? cold : p;
-                        lp[nd->right - u->root] = right ? p : cold;
-                        continue;
-                    }
-                    const shap_leaf *lf = &s->leaves[nd->bit];
-                    uint32_t key = (uint32_t)dirs & above_mask[j];
-                    if (!have[j][key]) {
-                        leaf_contributions_from(s, lf, weights + j * per_leaf,
-                                                lp[j] & ((UINT64_C(1) << lf->d) - 1),
-                                                memo[j][key]);
-                        have[j][key] = 1;
-                    }
-                    for (size_t k = 0; k < lf->d; k++)
-                        acc[slot_of[j][k]] += memo[j][key][k];
-                }
-                float *e = tab + (taken | dirs << u->path) * u->num_slots;
-                for (size_t k = 0; k < u->num_slots; k++)
-                    e[k] = (float)acc[k];
-            }
+            fs.seen[pa] = (uint32_t)(ui + 1);
+            fs.seen_taken[pa] = (uint32_t)taken;
+            fill_block(s, u, &uf, &fs, taken, pa, tab);
         }
     }
-    free(weights);
-    return 0;
+    free(fs.weights);
+    free(fs.seen);
+    free(fs.seen_taken);
+    return rc;
 }
 
 /* Returns the index bits of unit u's table. */
