@@ -1,5 +1,6 @@
 /*
- * explain/shap_sum.h — summing a tree's unit table entries for one row with AVX-512: what
+ * explain/shap_sum.h — summing a tree's unit table entries for one row with AVX-512 into
+ * its contributions: what
  * tree_shap.c gives the kernel of shap_sum_x86.c about each unit. Internal to the library.
  */
 #ifndef CRISK_EXPLAIN_SHAP_SUM_H
@@ -30,12 +31,12 @@ typedef struct crisk__shap_vunit {
 #define CRISK__SHAP_VECTOR_FEATURES 32
 
 #if defined(__x86_64__)
-/* Adds, for the row of direction words `right`, the table entries of the `n` units to the
- * per-feature sums `tphi` at the tree's `nf` features `feats` (distinct): in float, each
- * feature's entries in unit order, as a scalar loop adding them one by one does. Needs
- * AVX-512 F and BMI2. */
+/* Sums, for the row of direction words `right`, the table entries of the `n` units onto
+ * the tree's `nf` distinct features `feats`, and adds each sum times `weight` to
+ * contrib[feats[i]]: in float, each feature's entries in unit order, as a scalar loop
+ * adding them one by one does, so both give the same bits. Needs AVX-512 F and BMI2. */
 void crisk__shap_sum_avx512(const crisk__shap_vunit *units, size_t n, const uint64_t *right,
-                            const int32_t *feats, size_t nf, float *tphi);
+                            const int32_t *feats, size_t nf, float weight, float *contrib);
 #endif
 
 #endif /* CRISK_EXPLAIN_SHAP_SUM_H */

@@ -1,7 +1,7 @@
 /*
  * explain/shap_sum_x86.c — the AVX-512 kernel that sums a tree's unit table entries for one
  * row: each entry is loaded whole and permuted onto the tree's features, held in two
- * registers. Compiled for AVX-512 and BMI2 by function attribute and called only when the
+ * registers, then added times the tree's weight to the row's contributions. Compiled for AVX-512 and BMI2 by function attribute and called only when the
  * CPU has them.
  */
 #include "explain/shap_sum.h"
@@ -10,7 +10,7 @@
 
 __attribute__((target("avx512f,bmi2"))) void
 crisk__shap_sum_avx512(const crisk__shap_vunit *units, size_t n, const uint64_t *right,
-                       const int32_t *feats, size_t nf, float *tphi)
+                       const int32_t *feats, size_t nf, float weight, float *contrib)
 {
     __m512 lo = _mm512_setzero_ps(), hi = _mm512_setzero_ps();
     for (size_t i = 0; i < n; i++) {
@@ -31,6 +31,11 @@ crisk__shap_sum_avx512(const crisk__shap_vunit *units, size_t n, const uint64_t 
     }
     __mmask16 mlo = (__mmask16)(nf >= 16 ? 0xffff : (1u << nf) - 1);
     __mmask16 mhi = (__mmask16)(nf <= 16 ? 0 : nf >= 32 ? 0xffff : (1u << (nf - 16)) - 1);
-    _mm512_mask_i32scatter_ps(tphi, mlo, _mm512_maskz_loadu_epi32(mlo, feats), lo, 4);
-    _mm512_mask_i32scatter_ps(tphi, mhi, _mm512_maskz_loadu_epi32(mhi, feats + 16), hi, 4);
+    /* contrib[f] += sum * weight, a product then a sum, as the scalar loop rounds them. */
+    __m512 w = _mm512_set1_ps(weight);
+    __m512i flo = _mm512_maskz_loadu_epi32(mlo, feats), fhi = _mm512_maskz_loadu_epi32(mhi, feats + 16);
+    __m512 clo = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), mlo, flo, contrib, 4);
+    __m512 chi = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), mhi, fhi, contrib, 4);
+    _mm512_mask_i32scatter_ps(contrib, mlo, flo, _mm512_add_ps(clo, _mm512_mul_ps(lo, w)), 4);
+    _mm512_mask_i32scatter_ps(contrib, mhi, fhi, _mm512_add_ps(chi, _mm512_mul_ps(hi, w)), 4);
 }

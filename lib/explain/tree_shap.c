@@ -58,7 +58,7 @@
 #define TABLE_BUDGET ((size_t)256 << 20)
 /* Rows per block: each tree's compiled nodes and tables stay in cache over the block;
  * fewer for wide rows, so that a block's input stays within BLOCK_FLOATS. */
-#define BLOCK_ROWS 1024
+#define BLOCK_ROWS 4096
 #define BLOCK_FLOATS ((size_t)1 << 20)
 /* Units per thread below which building tables on another thread costs more than it
  * saves. */
@@ -607,24 +607,30 @@ static void subset_weights(const double *z, size_t d, const double *ws, size_t k
     subset_weights(z, d, ws, k + 1, next, deg + 1, set | UINT64_C(1) << k, g);
 }
 
-/* As leaf_contributions, in O(d) from the leaf's subset weights g (subset_weights):
- * feature k's weight is g of the hot features other than k times the cover fractions of
- * the cold ones other than k. */
-static void leaf_contributions_from(const crisk__shap *s, const shap_leaf *lf, const double *g,
-                                    uint64_t hot, double *phi)
+/* Writes to c[S], for every subset S of the d features of a path with cover fractions z,
+ * the product of the z of the features not in S. O(2^d). */
+static void cold_products(const double *z, size_t d, double *c)
 {
-    size_t d = lf->d;
+    uint64_t full = (UINT64_C(1) << d) - 1;
+    c[full] = 1.0;
+    for (uint64_t set = full; set-- > 0;) {
+        int k = __builtin_ctzll(~set);   /* the lowest feature not in the set */
+        c[set] = c[set | UINT64_C(1) << k] * z[k];
+    }
+}
+
+/* As leaf_contributions, in O(d) from the leaf's subset weights g (subset_weights) and
+ * cold products c (cold_products): feature k's weight is g of the hot features other
+ * than k times c of the hot ones and k (the cover fractions of the cold ones other than
+ * k). */
+static void leaf_contributions_from(const crisk__shap *s, const shap_leaf *lf, const double *g,
+                                    const double *c, uint64_t hot, double *phi)
+{
     const float *z = s->elem_zero + lf->elem;
-    double suf[MAX_TABLE_BITS + UNIT_HEIGHT + 2], pre = 1.0;
-    suf[d] = 1.0;
-    for (size_t k = d; k-- > 0;)
-        suf[k] = (hot >> k) & 1 ? suf[k + 1] : suf[k + 1] * (double)z[k];
-    for (size_t k = 0; k < d; k++) {
-        uint64_t o = (hot >> k) & 1;
-        double w = g[hot & ~(UINT64_C(1) << k)] * pre * suf[k + 1];
-        phi[k] = (double)lf->value * ((double)o - (double)z[k]) * w;
-        if (!o)
-            pre *= (double)z[k];
+    for (size_t k = 0; k < lf->d; k++) {
+        uint64_t bit = UINT64_C(1) << k;
+        double o = (double)((hot >> k) & 1);
+        phi[k] = (double)lf->value * (o - (double)z[k]) * (g[hot & ~bit] * c[hot | bit]);
     }
 }
 
@@ -642,14 +648,14 @@ typedef struct unit_fill {
 
 /* Per-thread scratch of the filler. */
 typedef struct fill_scratch {
-    double *weights;         /* a leaf's subset weights per local node */
+    double *weights;         /* a leaf's subset weights and cold products per local node */
     uint32_t *seen;          /* root pattern -> the unit (plus one) that filled it */
     uint32_t *seen_taken;    /* root pattern -> the `taken` bits that filled it */
 } fill_scratch;
 
-/* A leaf's subset weights in a tabled unit: its path has at most MAX_TABLE_BITS
- * features. */
-#define LEAF_WEIGHTS ((size_t)1 << MAX_TABLE_BITS)
+/* A leaf's subset weights, then its cold products, in a tabled unit: its path has at
+ * most MAX_TABLE_BITS features. */
+#define LEAF_WEIGHTS ((size_t)2 << MAX_TABLE_BITS)
 
 /* Derives unit u's fill data (tree: its tree's nodes) into `uf`, and its leaves' subset
  * weights into fs->weights. */
@@ -670,8 +676,9 @@ static void unit_prepare(const crisk__shap *s, const shap_unit *u, const shap_no
                 uf->slot_of[j][k] = (uint8_t)leaf_slot(s, u, lf, k);
                 z[k] = (double)s->elem_zero[lf->elem + k];
             }
-            subset_weights(z, lf->d, s->shapley[lf->d], 0, &one, 0, 0,
-                           fs->weights + j * LEAF_WEIGHTS);
+            double *g = fs->weights + j * LEAF_WEIGHTS;
+            subset_weights(z, lf->d, s->shapley[lf->d], 0, &one, 0, 0, g);
+            cold_products(z, lf->d, g + LEAF_WEIGHTS / 2);
             continue;
         }
         uf->split_of[j] = split;
@@ -717,7 +724,8 @@ static void fill_block(const crisk__shap *s, const shap_unit *u, const unit_fill
             const shap_leaf *lf = &s->leaves[nd->bit];
             uint32_t key = (uint32_t)dirs & uf->above_mask[j];
             if (!have[j][key]) {
-                leaf_contributions_from(s, lf, fs->weights + j * LEAF_WEIGHTS,
+                const double *g = fs->weights + j * LEAF_WEIGHTS;
+                leaf_contributions_from(s, lf, g, g + LEAF_WEIGHTS / 2,
                                         lp[j] & ((UINT64_C(1) << lf->d) - 1), memo[j][key]);
                 have[j][key] = 1;
             }
@@ -757,8 +765,8 @@ static int fill_tables(void *ctx, size_t begin, size_t end, crisk_error *err)
     const fill_ctx *fc = ctx;
     crisk__shap *s = fc->s;
     fill_scratch fs = {malloc(LOCAL * LEAF_WEIGHTS * sizeof *fs.weights),
-                       calloc(LEAF_WEIGHTS, sizeof *fs.seen),
-                       malloc(LEAF_WEIGHTS * sizeof *fs.seen_taken)};
+                       calloc(LEAF_WEIGHTS / 2, sizeof *fs.seen),
+                       malloc(LEAF_WEIGHTS / 2 * sizeof *fs.seen_taken)};
     int rc = 0;
     if (!fs.weights || !fs.seen || !fs.seen_taken)
         rc = crisk__fail(err, CRISK_E_NOMEM, "out of memory for SHAP tables");
@@ -1063,6 +1071,12 @@ static void add_unit_entries(const crisk__shap *s, const shap_tree *st, const ui
     }
 }
 
+/* Adds tree `st`'s mean value, times its weight, to the bias column of `contrib`. */
+static void add_tree_bias(const crisk__shap *s, const shap_tree *st, float *contrib)
+{
+    contrib[s->model->num_features] += st->mean * st->weight;
+}
+
 /* Adds tree `st`'s per-feature sums `tphi` (then zeroed), times its weight, and its mean
  * value to `contrib`: XGBoost sums each tree's contributions in float, and adds them
  * times the tree's weight, in float. */
@@ -1073,7 +1087,7 @@ static void flush_tree(const crisk__shap *s, const shap_tree *st, float *tphi, f
         contrib[tf[i]] += tphi[tf[i]] * st->weight;
         tphi[tf[i]] = 0.0f;
     }
-    contrib[s->model->num_features] += st->mean * st->weight;
+    add_tree_bias(s, st, contrib);
 }
 
 /* Writes to `right` the direction words of tree `st` for `row` (bit i set: the row goes
@@ -1154,12 +1168,15 @@ static void tree_row_tabled(const crisk__shap *s, const shap_tree *st, const flo
 {
     tree_dirs(s, st, row, rs->right);
 #if CRISK__ENGINE_X86
-    if (st->vector)
+    if (st->vector) {
         crisk__shap_sum_avx512(s->vunits + st->first_unit, st->num_units, rs->right,
-                               s->tree_feats + st->first_feat, st->num_feats, rs->tphi);
-    else
+                               s->tree_feats + st->first_feat, st->num_feats, st->weight,
+                               contrib);
+        add_tree_bias(s, st, contrib);
+        return;
+    }
 #endif
-        add_unit_entries(s, st, rs->right, rs->tphi);
+    add_unit_entries(s, st, rs->right, rs->tphi);
     flush_tree(s, st, rs->tphi, contrib);
 }
 
