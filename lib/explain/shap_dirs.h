@@ -20,6 +20,7 @@ typedef struct crisk__shap_dirs_in {
     const float *threshold;
     const uint64_t *nan_right;   /* bit i: a NaN goes right at split i (not default left) */
     size_t count;                /* splits, padding included */
+    size_t num_features;         /* the row's length: a kernel may read all of it */
 } crisk__shap_dirs_in;
 
 /* Writes to right[0 .. count / 64 rounded up) bit i = 1 when `row` goes right at split i:

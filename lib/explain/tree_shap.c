@@ -1100,7 +1100,8 @@ static void tree_dirs(const crisk__shap *s, const shap_tree *st, const float *ro
                               s->dir_threshold + st->first_split,
                               s->dir_nan_right + st->first_word,
                               (st->num_splits + CRISK__SHAP_DIRS_PAD - 1) /
-                                  CRISK__SHAP_DIRS_PAD * CRISK__SHAP_DIRS_PAD};
+                                  CRISK__SHAP_DIRS_PAD * CRISK__SHAP_DIRS_PAD,
+                              m->num_features};
     s->dirs(&in, row, right);
     const shap_cat *cats = s->cats + st->first_cat;
     for (size_t i = 0; i < st->num_cats; i++) {
