@@ -126,6 +126,7 @@ typedef struct shap_tree {
     int all_tabled;                 /* every unit that adds anything has a table */
     int any_tabled;                 /* some unit has a table */
     int vector;                     /* all_tabled, and summed by crisk__shap_sum_avx512 */
+    size_t first_table, table_floats; /* its units' tables in shap->tables */
     uint32_t group;
     float weight;                   /* DART weight (1 for gbtree) */
     float mean;                     /* the root's mean value, as XGBoost computes it */
@@ -551,6 +552,7 @@ static int compile_tree(crisk__shap *s, size_t t, size_t i, size_t first, size_t
     st->all_tabled = 0;
     st->any_tabled = 0;
     st->vector = 0;
+    st->first_table = st->table_floats = 0;
     st->first_unit = s->num_units;
     st->num_units = 0;
     /* Units: the root if low enough, else the low-enough children of higher nodes. */
@@ -880,7 +882,8 @@ static int build_tables(crisk__shap *s, size_t nrows, crisk_pool *pool, int thre
     }
     size_t at = 0;
     for (size_t t = 0; t < s->num_trees; t++) {
-        const shap_tree *st = &s->trees[t];
+        shap_tree *st = &s->trees[t];
+        st->first_table = at;
         for (size_t ui = st->first_unit; ui < st->first_unit + st->num_units; ui++) {
             shap_unit *u = &s->units[ui];
             fc.unit_tree[ui] = (uint32_t)t;
@@ -896,6 +899,8 @@ static int build_tables(crisk__shap *s, size_t nrows, crisk_pool *pool, int thre
     }
     for (size_t t = 0; t < s->num_trees; t++) {
         shap_tree *st = &s->trees[t];
+        st->table_floats = (t + 1 < s->num_trees ? s->trees[t + 1].first_table : at) -
+                           st->first_table;
         st->all_tabled = 1;
         for (size_t ui = st->first_unit; ui < st->first_unit + st->num_units; ui++) {
             if (s->units[ui].table == NO_TABLE && s->units[ui].num_slots > 0)
@@ -1189,6 +1194,17 @@ static void add_base(const crisk_model *m, float *contrib)
         contrib[g * C + C - 1] += (float)m->base_margin[g];
 }
 
+/* Prefetches the r-th of every n cache lines of tree st's tables: over a block of n rows
+ * the tables of the tree after the current one come into cache, which their first
+ * lookups would otherwise wait for. */
+static inline void prefetch_tables(const crisk__shap *s, const shap_tree *st, size_t r, size_t n)
+{
+    const char *t = (const char *)(s->tables + st->first_table);
+    size_t bytes = st->table_floats * sizeof *s->tables;
+    for (size_t at = r * 64; at < bytes; at += n * 64)
+        __builtin_prefetch(t + at);
+}
+
 /* Writes the contributions of rows [begin, end), a block of rows at a time, tree-major
  * within a block. */
 static void contributions(const crisk__shap *s, const float *rows, size_t begin, size_t end,
@@ -1204,6 +1220,8 @@ static void contributions(const crisk__shap *s, const float *rows, size_t begin,
         for (size_t t = 0; t < s->num_trees; t++) {
             const shap_tree *st = &s->trees[t];
             for (size_t r = 0; r < n; r++) {
+                if (t + 1 < s->num_trees)
+                    prefetch_tables(s, &s->trees[t + 1], r, n);
                 const float *row = in + r * F;
                 float *c = block + (r * G + st->group) * C;
                 if (st->all_tabled)
