@@ -16,13 +16,16 @@ typedef struct crisk__shap_key {
     uint32_t word, shift;
 } crisk__shap_key;
 
-/* A unit of a tree of at most 32 distinct features, for the kernel: its table entry for
- * index i is the num_slots (<= 16) floats at table + i * num_slots, and its slot
- * perm[h][l] adds to the tree's feature 16 h + l where bit l of mask[h] is set. */
+/* A unit of a tree of at most 32 distinct features, for the kernel: its keys' bits b
+ * index its table directly, or with a remap as remap[b's low `path` bits] | the rest
+ * << above; its table entry for index i is the num_slots (<= 16) floats at
+ * table + i * num_slots, and its slot perm[h][l] adds to the tree's feature 16 h + l
+ * where bit l of mask[h] is set. */
 typedef struct crisk__shap_vunit {
     const float *table;      /* NULL: the unit adds nothing */
     const crisk__shap_key *keys;
-    uint32_t num_keys, num_slots;
+    const uint16_t *remap;   /* NULL: none */
+    uint32_t num_keys, num_slots, path, above;
     int32_t perm[2][16];
     uint16_t mask[2];
 } crisk__shap_vunit;

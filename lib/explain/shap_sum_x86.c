@@ -21,6 +21,8 @@ crisk__shap_sum_avx512(const crisk__shap_vunit *units, size_t n, const uint64_t 
         for (uint32_t k = 0; k < u->num_keys; k++)
             idx |= _pext_u64(right[u->keys[k].word] ^ u->keys[k].left, u->keys[k].mask)
                    << u->keys[k].shift;
+        if (u->remap)
+            idx = u->remap[idx & ((UINT64_C(1) << u->path) - 1)] | (idx >> u->path) << u->above;
         __m512 e = _mm512_maskz_loadu_ps((__mmask16)((1u << u->num_slots) - 1),
                                          u->table + idx * u->num_slots);
         /* Lanes without a slot add +0, which leaves a sum as it is. */

@@ -100,12 +100,17 @@ typedef struct shap_unit {
     uint32_t first_key, num_keys; /* in shap->keys, when it may have a table */
     size_t first_slot;       /* in shap->slot_feature */
     size_t table;            /* first float of its table, or NO_TABLE */
+    size_t remap;            /* with a table, when its path above tests a feature twice:
+                                its first entry in shap->remaps; else NO_TABLE */
 } shap_unit;
 
-/* A unit's table index is, in split order, a bit per split above its root (set: the row
- * takes the path's side) then a bit per split of the unit (set: the row goes right); its
- * keys (explain/shap_sum.h) read it from the direction words, `left` marking the splits
- * above where the path goes left. */
+/* A unit's keys (explain/shap_sum.h) read from the direction words, in split order, a bit
+ * per split above its root (set: the row takes the path's side; `left` marks the splits
+ * where the path goes left) then a bit per split of the unit (set: the row goes right).
+ * The bits above are the root's pattern (a bit per distinct feature above, set when the
+ * row takes the path's side at all its splits) unless the path tests a feature twice;
+ * the unit's remap then gives the pattern. Its table's index is that pattern, then the
+ * bits of its splits. */
 
 /* A categorical split, whose direction the row loop of tabled trees takes from the
  * canonical node rather than from the direction words. */
@@ -158,6 +163,7 @@ struct crisk__shap {
     int32_t *slot_feature;   /* units' features */
     size_t num_slots, cap_slots;
     float *tables;
+    uint16_t *remaps;        /* units' remaps (fill_tables) */
     crisk__shap_vunit *vunits;   /* per unit, for trees summed by the AVX-512 kernel */
     size_t max_tree_nodes, max_tree_words;
     double shapley[MAX_PATH + 1][MAX_PATH]; /* [n][s] = s! (n - 1 - s)! / n! */
@@ -445,6 +451,7 @@ static int add_unit(crisk__shap *s, size_t i, uint32_t r, const compile_scratch 
     u->above = cs->above[r];
     u->splits = 0;
     u->table = NO_TABLE;
+    u->remap = NO_TABLE;
     u->first_slot = s->num_slots;
     if (crisk__grow((void **)&s->slot_feature, &s->cap_slots,
                     s->num_slots + u->above + u->size, sizeof *s->slot_feature, 1024))
@@ -651,8 +658,6 @@ typedef struct unit_fill {
 /* Per-thread scratch of the filler. */
 typedef struct fill_scratch {
     double *weights;         /* a leaf's subset weights and cold products per local node */
-    uint32_t *seen;          /* root pattern -> the unit (plus one) that filled it */
-    uint32_t *seen_taken;    /* root pattern -> the `taken` bits that filled it */
 } fill_scratch;
 
 /* A leaf's subset weights, then its cold products, in a tabled unit: its path has at
@@ -701,11 +706,11 @@ static uint64_t root_pattern(const shap_unit *u, const unit_fill *uf, uint64_t t
     return pa;
 }
 
-/* Fills the entries `taken | directions << path` of unit u's table `tab`, for every
+/* Fills the entries `pa | directions << above` of unit u's table `tab`, for every
  * direction setting, from the root pattern `pa`: each leaf's contributions once per
  * setting of the splits above it. */
 static void fill_block(const crisk__shap *s, const shap_unit *u, const unit_fill *uf,
-                       const fill_scratch *fs, uint64_t taken, uint64_t pa, float *tab)
+                       const fill_scratch *fs, uint64_t pa, float *tab)
 {
     double acc[MAX_TABLE_BITS + LOCAL], memo[LOCAL][LOCAL][PATH];
     uint8_t have[LOCAL][LOCAL] = {{0}};
@@ -734,19 +739,10 @@ static void fill_block(const crisk__shap *s, const shap_unit *u, const unit_fill
             for (size_t k = 0; k < lf->d; k++)
                 acc[uf->slot_of[j][k]] += memo[j][key][k];
         }
-        float *e = tab + (taken | dirs << u->path) * u->num_slots;
+        float *e = tab + (pa | dirs << u->above) * u->num_slots;
         for (size_t k = 0; k < u->num_slots; k++)
             e[k] = (float)acc[k];
     }
-}
-
-/* Copies the entries of unit u's table `tab` filled for the bits `from` to those of the
- * bits `to` (the same root pattern: the path above tests a feature more than once). */
-static void copy_block(const shap_unit *u, uint64_t from, uint64_t to, float *tab)
-{
-    for (uint64_t dirs = 0; dirs < (UINT64_C(1) << u->splits); dirs++)
-        memcpy(tab + (to | dirs << u->path) * u->num_slots,
-               tab + (from | dirs << u->path) * u->num_slots, u->num_slots * sizeof *tab);
 }
 
 /* The tree a unit belongs to, for the table filler. */
@@ -756,50 +752,55 @@ typedef struct fill_ctx {
 } fill_ctx;
 
 /* Fills the tables of units [begin, end) (a crisk__slice_fn over units): entry
- * taken | directions << path (the index of the keys: bit k of `taken` set when the row
- * takes the path's side at the k-th split above the root, bit k of `directions` when it
- * goes right at the unit's k-th split) holds the sum over the unit's leaves of their
- * contributions, the leaves' patterns following from the root's pattern (a feature is
- * hot when the row takes the path's side at all its splits) and the directions. Bits
- * `taken` of the same root pattern share their entries. Returns 0 or CRISK_E_NOMEM. */
+ * pa | directions << above holds the sum over the unit's leaves of their contributions,
+ * the leaves' patterns following from the root's pattern pa and the directions (bit k
+ * set: the row goes right at the unit's k-th split); and the remaps of those whose path
+ * above tests a feature twice: the root pattern of each setting of the bits `taken` of
+ * the keys (bit k set: the row takes the path's side at the k-th split above). A feature
+ * is hot when the row takes the path's side at all its splits. Returns 0 or
+ * CRISK_E_NOMEM. */
 static int fill_tables(void *ctx, size_t begin, size_t end, crisk_error *err)
 {
     const fill_ctx *fc = ctx;
     crisk__shap *s = fc->s;
-    fill_scratch fs = {malloc(LOCAL * LEAF_WEIGHTS * sizeof *fs.weights),
-                       calloc(LEAF_WEIGHTS / 2, sizeof *fs.seen),
-                       malloc(LEAF_WEIGHTS / 2 * sizeof *fs.seen_taken)};
-    int rc = 0;
-    if (!fs.weights || !fs.seen || !fs.seen_taken)
-        rc = crisk__fail(err, CRISK_E_NOMEM, "out of memory for SHAP tables");
-    for (size_t ui = begin; rc == 0 && ui < end; ui++) {
+    fill_scratch fs = {malloc(LOCAL * LEAF_WEIGHTS * sizeof *fs.weights)};
+    if (!fs.weights)
+        return crisk__fail(err, CRISK_E_NOMEM, "out of memory for SHAP tables");
+    for (size_t ui = begin; ui < end; ui++) {
         const shap_unit *u = &s->units[ui];
         if (u->table == NO_TABLE)
             continue;
         unit_fill uf;
         unit_prepare(s, u, s->nodes + s->trees[fc->unit_tree[ui]].first_node, &uf, &fs);
-        float *tab = s->tables + u->table;
-        for (uint64_t taken = 0; taken < (UINT64_C(1) << u->path); taken++) {
-            uint64_t pa = root_pattern(u, &uf, taken);
-            if (fs.seen[pa] == ui + 1) {
-                copy_block(u, fs.seen_taken[pa], taken, tab);
-                continue;
-            }
-            fs.seen[pa] = (uint32_t)(ui + 1);
-            fs.seen_taken[pa] = (uint32_t)taken;
-            fill_block(s, u, &uf, &fs, taken, pa, tab);
-        }
+        if (u->remap != NO_TABLE)
+            for (uint64_t taken = 0; taken < (UINT64_C(1) << u->path); taken++)
+                s->remaps[u->remap + taken] = (uint16_t)root_pattern(u, &uf, taken);
+        for (uint64_t pa = 0; pa < (UINT64_C(1) << u->above); pa++)
+            fill_block(s, u, &uf, &fs, pa, s->tables + u->table);
     }
     free(fs.weights);
-    free(fs.seen);
-    free(fs.seen_taken);
-    return rc;
+    return 0;
 }
 
-/* Returns the index bits of unit u's table. */
+/* Returns the index bits of unit u's table (2^bits entries): a bit per distinct feature
+ * above its root and per split of its own. */
 static size_t table_bits(const shap_unit *u)
 {
-    return (size_t)u->path + u->splits;
+    return (size_t)u->above + u->splits;
+}
+
+/* Returns 1 if unit u may have a table: it adds to some feature and its keys' bits fit
+ * (add_keys). */
+static int tableable(const shap_unit *u)
+{
+    return u->num_slots > 0 && (size_t)u->path + u->splits <= MAX_TABLE_BITS;
+}
+
+/* Returns the entries of unit u's remap: 2^path when its path above tests a feature
+ * twice, else none (the keys' bits then are the root pattern). */
+static size_t remap_entries(const shap_unit *u)
+{
+    return u->path > u->above ? (size_t)1 << u->path : 0;
 }
 
 /* Describes unit `u` (with a table, or none when it adds nothing) of tree `st` to the
@@ -814,6 +815,9 @@ static void vector_unit(const crisk__shap *s, const shap_unit *u, const int32_t 
     vu->keys = s->keys + u->first_key;
     vu->num_keys = u->num_keys;
     vu->num_slots = u->num_slots;
+    vu->remap = u->remap == NO_TABLE ? NULL : s->remaps + u->remap;
+    vu->path = u->path;
+    vu->above = u->above;
     for (uint32_t k = 0; k < u->num_slots; k++) {
         int32_t li = local[s->slot_feature[u->first_slot + k]];
         vu->perm[li / 16][li % 16] = (int32_t)k;
@@ -852,34 +856,42 @@ static void add_vector_units(crisk__shap *s)
 
 /* Chooses which units get a table: those of at most some b index bits, b as large as
  * the budget allows while a table (2^b entries) costs less than the call's rows computing
- * without one; then numbers their splits and fills the tables. Returns 0 (tables only
- * save time: without memory for them the call goes on without) or CRISK_E_NOMEM. */
+ * without one; then fills the tables and remaps. Returns 0 (tables only save time:
+ * without memory for them the call goes on without) or CRISK_E_NOMEM. */
 static int build_tables(crisk__shap *s, size_t nrows, crisk_pool *pool, int threads,
                         crisk_error *err)
 {
-    size_t bytes_by_bits[MAX_TABLE_BITS + 1] = {0};
+    size_t floats_by_bits[MAX_TABLE_BITS + 1] = {0}, remaps_by_bits[MAX_TABLE_BITS + 1] = {0};
     for (size_t ui = 0; ui < s->num_units; ui++) {
-        size_t bits = table_bits(&s->units[ui]);
-        if (bits <= MAX_TABLE_BITS && s->units[ui].num_slots > 0)
-            bytes_by_bits[bits] += ((size_t)1 << bits) * s->units[ui].num_slots * sizeof(float);
+        const shap_unit *u = &s->units[ui];
+        if (tableable(u)) {
+            floats_by_bits[table_bits(u)] += ((size_t)1 << table_bits(u)) * u->num_slots;
+            remaps_by_bits[table_bits(u)] += remap_entries(u);
+        }
     }
-    size_t most = 0, total = 0;
+    size_t most = 0, floats = 0, remaps = 0;
     for (size_t b = 0; b <= MAX_TABLE_BITS && ((size_t)2 << b) <= nrows; b++) {
-        if (total + bytes_by_bits[b] > TABLE_BUDGET)
+        if ((floats + floats_by_bits[b]) * sizeof(float) +
+            (remaps + remaps_by_bits[b]) * sizeof(uint16_t) > TABLE_BUDGET)
             break;
-        total += bytes_by_bits[b];
+        floats += floats_by_bits[b];
+        remaps += remaps_by_bits[b];
         most = b + 1;
     }
-    if (most == 0 || total == 0)
+    if (most == 0 || floats == 0)
         return 0;
-    s->tables = malloc(total);
+    s->tables = malloc(floats * sizeof *s->tables);
+    s->remaps = malloc((remaps + 1) * sizeof *s->remaps);
     fill_ctx fc = {s, malloc(s->num_units * sizeof *fc.unit_tree)};
-    if (!s->tables || !fc.unit_tree) {
+    if (!s->tables || !s->remaps || !fc.unit_tree) {
         free(s->tables);
+        free(s->remaps);
         s->tables = NULL;
+        s->remaps = NULL;
         free(fc.unit_tree);
         return 0;
     }
+    size_t remap_at = 0;
     size_t at = 0;
     for (size_t t = 0; t < s->num_trees; t++) {
         shap_tree *st = &s->trees[t];
@@ -888,10 +900,14 @@ static int build_tables(crisk__shap *s, size_t nrows, crisk_pool *pool, int thre
             shap_unit *u = &s->units[ui];
             fc.unit_tree[ui] = (uint32_t)t;
             size_t bits = table_bits(u);
-            if (bits >= most || u->num_slots == 0)
+            if (!tableable(u) || bits >= most)
                 continue;
             u->table = at;
             at += ((size_t)1 << bits) * u->num_slots;
+            if (remap_entries(u)) {
+                u->remap = remap_at;
+                remap_at += remap_entries(u);
+            }
             shap_node *nodes = s->nodes + st->first_node;
             for (uint32_t j = u->root; j < u->root + u->size; j++)
                 nodes[j].unit = (uint32_t)(ui - st->first_unit);
@@ -1043,6 +1059,7 @@ void crisk__shap_free(crisk__shap *s)
     free(s->slot_feature);
     free(s->tables);
     free(s->vunits);
+    free(s->remaps);
     free(s);
 }
 
@@ -1055,6 +1072,21 @@ typedef struct row_scratch {
     float *tphi;             /* F zeros, left so between trees */
 } row_scratch;
 
+/* Returns the index into unit u's table of the row whose direction words are `right`:
+ * its keys' bits, the bits above its root remapped to the root pattern where it has a
+ * remap. */
+static inline uint64_t unit_index(const crisk__shap *s, const shap_unit *u, const uint64_t *right)
+{
+    const crisk__shap_key *key = s->keys + u->first_key;
+    uint64_t bits = 0;
+    for (size_t k = 0; k < u->num_keys; k++)
+        bits |= s->pext(right[key[k].word] ^ key[k].left, key[k].mask) << key[k].shift;
+    if (u->remap == NO_TABLE)
+        return bits;
+    return s->remaps[u->remap + (bits & ((UINT64_C(1) << u->path) - 1))] |
+           (bits >> u->path) << u->above;
+}
+
 /* Adds to the per-feature sums `tphi` the table entry of each unit of tree `st` that has a
  * table, at the index its keys take from the row's direction words `right`. */
 static void add_unit_entries(const crisk__shap *s, const shap_tree *st, const uint64_t *right,
@@ -1065,11 +1097,7 @@ static void add_unit_entries(const crisk__shap *s, const shap_tree *st, const ui
         const shap_unit *u = &units[ui];
         if (u->table == NO_TABLE)
             continue;
-        const crisk__shap_key *key = s->keys + u->first_key;
-        uint64_t idx = 0;
-        for (size_t k = 0; k < u->num_keys; k++)
-            idx |= s->pext(right[key[k].word] ^ key[k].left, key[k].mask) << key[k].shift;
-        const float *tab = s->tables + u->table + idx * u->num_slots;
+        const float *tab = s->tables + u->table + unit_index(s, u, right) * u->num_slots;
         const int32_t *slot = s->slot_feature + u->first_slot;
         for (size_t k = 0; k < u->num_slots; k++)
             tphi[slot[k]] += tab[k];
