@@ -23,6 +23,11 @@
  * holds the unit's summed contributions to its features; per row a unit costs one
  * lookup. A unit gets a table when 2^bits is small against the call's rows and the
  * tables stay within a memory budget; otherwise its leaves are computed one by one.
+ * For such rows a kernel (explain/shap_dirs.h) writes the directions at all of a tree's
+ * splits as bits, and each unit's index is read from them by pext (its keys); a tree's
+ * lookups are summed in float, on AVX-512 by explain/shap_sum.h's kernel. The tables are
+ * filled from each leaf's weights for all 2^d patterns (subset_weights, cold_products),
+ * O(d) a pattern.
  *
  * The sum over S is the polynomial prod_j (z_j + o_j t) without k's factor, its
  * coefficients weighted by s! (d - 1 - s)! / d!; hot factors (o_j = 1) are divided out
