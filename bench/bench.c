@@ -10,11 +10,13 @@
  * memory, checked against a double-precision dot product + sigmoid of every row, and its
  * batch throughput is set against the machine's memory bandwidth, measured in the same run
  * by a copy loop and a read loop over a buffer of the same size. Two more rows follow the
- * shapes: one declaration a call (bench/declaration.c) and loading a 3M-node model.
+ * shapes: one declaration a call (bench/declaration.c), loading a 3M-node model, and
+ * TreeSHAP contributions against libxgboost's pred_contribs (bench/contribs.c).
  * Every figure is the median of several runs. Timings on a shared machine are noisy.
  *
  * Usage: crisk-bench [--json] [--runs N] [--rows N] [--single N] [--shape NAME]...
  *                    [--cache DIR] [--clock wall|cpu] [--bundle DIR] [--lightgbm-lib PATH]
+ *                    [--contrib-rows N]
  * --cache keeps each trained model as DIR/<shape>.json (.txt for LightGBM) and reuses it
  * (training is slow and is not what the bench measures); DIR is created if missing, and a
  * failure to create or write it stops the bench.
@@ -71,6 +73,8 @@ static const bench_shape SHAPES[] = {
 #define LOAD_ROW "load-3M-nodes"
 #define LOAD_TREES 1466
 #define LOAD_DEPTH 10
+/* TreeSHAP on anchor-d6's model and rows (bench/contribs.c), --contrib-rows of them. */
+#define CONTRIB_ROW "contribs-d6"
 
 /* The measured figures of one shape. */
 typedef struct bench_result {
@@ -92,7 +96,8 @@ typedef struct bench_result {
 typedef struct bench_opts {
     int json, runs;
     size_t rows, single;
-    const char *only[NSHAPES + 2];
+    size_t contrib_rows;   /* rows of the TreeSHAP row (pred_contribs is slow) */
+    const char *only[NSHAPES + 3];
     size_t nonly;
     const char *bundle;    /* the bundle of the declaration row (default models/example) */
     int lightgbm;          /* 1 when --lightgbm-lib opened LightGBM */
@@ -119,7 +124,7 @@ static void xgb_check(int rc, const char *call)
 static clockid_t bench_clock = CLOCK_MONOTONIC;
 
 /* Returns the time of bench_clock in seconds. */
-static double now(void)
+double now(void)
 {
     struct timespec ts;
     clock_gettime(bench_clock, &ts);
@@ -808,7 +813,8 @@ static int known(const char *name)
     for (size_t s = 0; s < NSHAPES; s++)
         if (strcmp(SHAPES[s].name, name) == 0)
             return 1;
-    return strcmp(name, DECL_ROW) == 0 || strcmp(name, LOAD_ROW) == 0;
+    return strcmp(name, DECL_ROW) == 0 || strcmp(name, LOAD_ROW) == 0 ||
+           strcmp(name, CONTRIB_ROW) == 0;
 }
 
 /* Measures and prints the one-declaration row (bench/declaration.c). */
@@ -891,10 +897,28 @@ static int run_load_row(const bench_opts *o, int first)
     return r.rows_out_of_tolerance != 0;
 }
 
+/* Measures and prints the TreeSHAP row (bench/contribs.c) on anchor-d6's model and
+ * --contrib-rows of its kind of rows. Returns 1 when crisk and libxgboost disagree. */
+static int run_contribs_row(const bench_opts *o, int first)
+{
+    const bench_shape *shape = &SHAPES[0];
+    size_t len, n = o->contrib_rows, F = shape->features;
+    char *text = model_text_of(shape, o, &len);
+    float *x = malloc(n * F * sizeof *x);
+    if (!x)
+        die("out of memory", NULL);
+    synth(x, NULL, n, F, 0, 0.05);
+    int failed = bench_contribs(CONTRIB_ROW, text, len, x, n, F, o->runs, o->json, first);
+    free(text);
+    free(x);
+    return failed;
+}
+
 /* Parses the command line into `o`. */
 static void parse_args(int argc, char **argv, bench_opts *o)
 {
-    *o = (bench_opts){.runs = 5, .rows = 50000, .single = 2000, .bundle = "models/example"};
+    *o = (bench_opts){.runs = 5, .rows = 50000, .single = 2000, .contrib_rows = 2000,
+                      .bundle = "models/example"};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -904,6 +928,8 @@ static void parse_args(int argc, char **argv, bench_opts *o)
             o->runs = atoi(v), i++;
         } else if (v && strcmp(a, "--rows") == 0) {
             o->rows = strtoul(v, NULL, 10), i++;
+        } else if (v && strcmp(a, "--contrib-rows") == 0) {
+            o->contrib_rows = strtoul(v, NULL, 10), i++;
         } else if (v && strcmp(a, "--single") == 0) {
             o->single = strtoul(v, NULL, 10), i++;
         } else if (v && strcmp(a, "--clock") == 0 && (!strcmp(v, "cpu") || !strcmp(v, "wall"))) {
@@ -917,22 +943,23 @@ static void parse_args(int argc, char **argv, bench_opts *o)
             if (!lightgbm_open(v))
                 die("--lightgbm-lib: cannot open", v);
             o->lightgbm = 1, i++;
-        } else if (v && strcmp(a, "--shape") == 0 && o->nonly < NSHAPES + 2 && known(v)) {
+        } else if (v && strcmp(a, "--shape") == 0 && o->nonly < NSHAPES + 3 && known(v)) {
             o->only[o->nonly++] = v, i++;
         } else {
             int shape = v && strcmp(a, "--shape") == 0;   /* name the unknown row too */
             fprintf(stderr, "crisk-bench: bad argument \"%s%s%s\"\nusage: crisk-bench [--json] "
                             "[--runs N] [--rows N] [--single N] [--shape NAME]... [--cache DIR] "
-                            "[--clock wall|cpu] [--bundle DIR] [--lightgbm-lib PATH]\nshapes:",
+                            "[--clock wall|cpu] [--bundle DIR] [--lightgbm-lib PATH] "
+                            "[--contrib-rows N]\nshapes:",
                     a, shape ? " " : "", shape ? v : "");
             for (size_t s = 0; s < NSHAPES; s++)
                 fprintf(stderr, " %s", SHAPES[s].name);
-            fprintf(stderr, " %s %s\n", DECL_ROW, LOAD_ROW);
+            fprintf(stderr, " %s %s %s\n", DECL_ROW, LOAD_ROW, CONTRIB_ROW);
             exit(2);
         }
     }
-    if (o->runs < 1 || o->rows < 1 || o->single < 1)
-        die("--runs, --rows and --single must be positive", NULL);
+    if (o->runs < 1 || o->rows < 1 || o->single < 1 || o->contrib_rows < 1)
+        die("--runs, --rows, --single and --contrib-rows must be positive", NULL);
 }
 
 /* Returns 1 if the row `name` was asked for (every row when none was named). */
@@ -978,6 +1005,10 @@ int main(int argc, char **argv)
                     r.max_abs_diff);
             failed = 1;
         }
+    }
+    if (wanted(&o, CONTRIB_ROW)) {
+        failed |= run_contribs_row(&o, first);
+        first = 0;
     }
     if (wanted(&o, DECL_ROW))
         run_declaration_row(&o, first);

@@ -13,6 +13,9 @@ void die(const char *what, const char *detail);
 /* Returns the monotonic wall clock in seconds. */
 double wall(void);
 
+/* Returns the time of the bench's clock (--clock: wall, or the thread's CPU) in seconds. */
+double now(void);
+
 /* Returns the q-quantile (0..1) of `n` values, sorting them in place. */
 double quantile(double *v, size_t n, double q);
 
@@ -58,5 +61,13 @@ int lightgbm_open(const char *path);
  * features with labels `y`, and returns its text (length in *len). */
 char *lightgbm_train(const float *x, const float *y, size_t n, size_t F, int depth,
                      int rounds, size_t *len);
+
+/* The TreeSHAP row (bench/contribs.c): crisk_contributions against libxgboost's
+ * pred_contribs on the model `text` (XGBoost JSON) and the `n` rows of `F` features `x`,
+ * one thread each, medians of `runs` by the bench's clock; prints the row (as an element of
+ * the JSON array when `json`; `first`: no separator before it). Returns 1 when the
+ * contributions differ from libxgboost's beyond the tests' tolerance, else 0. */
+int bench_contribs(const char *name, const char *text, size_t len, const float *x, size_t n,
+                   size_t F, int runs, int json, int first);
 
 #endif /* CRISK_BENCH_H */

@@ -3,12 +3,15 @@
  * models: tree contributions against Shapley values computed here by brute force from
  * their definition (every subset of features, with TreeSHAP's cover-weighted expectation),
  * sums against crisk_predict's margins, interactions against contributions, linear
- * models, and refusals.
+ * models, refusals, and the kernels of the direction words and of bit extraction
+ * against each other.
  */
 #include "crisk.h"
 
 #include "engine/engine.h"
+#include "explain/shap_dirs.h"
 #include "model/model.h"
+#include "model/split.h"
 
 #include "check_run.h"
 
@@ -378,6 +381,54 @@ START_TEST(test_refusals)
 }
 END_TEST
 
+/* Returns bit i of the words w. */
+static int bit(const uint64_t *w, size_t i)
+{
+    return (int)((w[i / 64] >> (i % 64)) & 1);
+}
+
+/* The kernels of TreeSHAP's direction words: the portable one against
+ * crisk__numeric_goes_left, the SIMD ones the CPU runs against it, over two words of
+ * splits, with values below, at and above thresholds, -0, infinity and NaN going both
+ * default ways; and the portable pext against known values and BMI2's. */
+START_TEST(test_direction_kernels)
+{
+    enum { NSPLITS = 112, NF = 7 };
+    int32_t feature[NSPLITS];
+    float threshold[NSPLITS];
+    uint64_t nan_right[2] = {0, 0}, want[2], got[2];
+    const float row[NF] = {-1.0f, 0.5f, NAN, 2.0f, -0.0f, INFINITY, NAN};
+    for (size_t i = 0; i < NSPLITS; i++) {
+        feature[i] = (int32_t)((i * 5 + i / 7) % NF);
+        threshold[i] = (float)((int)(i % 9) - 4) * 0.5f;
+        if (i % 3 == 0)
+            nan_right[i / 64] |= UINT64_C(1) << (i % 64);
+    }
+    crisk__shap_dirs_in in = {feature, threshold, nan_right, NSPLITS, NF};
+    ck_assert_uint_eq(crisk__shap_pext(UINT64_C(0xb4), UINT64_C(0xf0f0)), 0xb);
+    ck_assert_uint_eq(crisk__shap_pext(~UINT64_C(0), UINT64_C(1) << 63), 1);
+    crisk__shap_dirs_scalar(&in, row, want);
+    for (size_t i = 0; i < NSPLITS; i++)
+        ck_assert_int_eq(bit(want, i), !crisk__numeric_goes_left(row[feature[i]], threshold[i],
+                                                                 !bit(nan_right, i)));
+#if defined(__x86_64__)
+    int has[2] = {__builtin_cpu_supports("avx2"), __builtin_cpu_supports("avx512f")};
+    for (int k = 0; k < 4; k++) {
+        if (!has[k % 2])
+            continue;
+        /* k >= 2: as a row too long for AVX-512's registers (it then gathers). */
+        in.num_features = k < 2 ? NF : 64;
+        (k % 2 ? crisk__shap_dirs_avx512 : crisk__shap_dirs_avx2)(&in, row, got);
+        for (size_t i = 0; i < NSPLITS; i++)
+            ck_assert_int_eq(bit(got, i), bit(want, i));
+    }
+    if (__builtin_cpu_supports("bmi2"))
+        for (uint64_t x = 1, m = 3; m; x = x * 6364136223846793005u + 1, m <<= 3)
+            ck_assert_uint_eq(crisk__shap_pext_bmi2(x, m ^ x), crisk__shap_pext(x, m ^ x));
+#endif
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("explain");
@@ -388,6 +439,7 @@ int main(void)
     tcase_add_test(tc, test_iteration_range_sums_to_margin);
     tcase_add_test(tc, test_linear_contributions);
     tcase_add_test(tc, test_refusals);
+    tcase_add_test(tc, test_direction_kernels);
     suite_add_tcase(s, tc);
     return crisk_check_run(s);
 }
