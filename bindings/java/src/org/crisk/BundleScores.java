@@ -68,6 +68,15 @@ public final class BundleScores {
     private final List<Events.Reject> eventRejects;
     private final BundleReasons reasonCodes;
 
+    /** Returns where each model's values start among a declaration's, given each model's
+     *  output count, with the total width as the last element. */
+    static int[] starts(int[] outputs) {
+        int[] at = new int[outputs.length + 1];
+        for (int m = 0; m < outputs.length; m++)
+            at[m + 1] = at[m] + outputs[m];
+        return at;
+    }
+
     /** Takes the results as Bundle copied them: `scores` holds, per declaration, every
      *  output of model 0, then of model 1, ... (`outputs[m]` values for model m). */
     BundleScores(List<String> models, int[] outputs, int[] inputRows, float[] scores,
@@ -76,13 +85,8 @@ public final class BundleScores {
                  List<Events.Reject> eventRejects, BundleReasons reasonCodes) {
         this.models = models;
         this.outputs = outputs;
-        this.offsets = new int[outputs.length];
-        int w = 0;
-        for (int m = 0; m < outputs.length; m++) {
-            offsets[m] = w;
-            w += outputs[m];
-        }
-        this.width = w;
+        this.offsets = starts(outputs);
+        this.width = offsets[outputs.length];
         this.inputRows = inputRows;
         this.scores = scores;
         this.lanes = lanes;

@@ -39,13 +39,8 @@ public final class Decision {
         this.lanes = lanes;
         this.models = models;
         this.outputs = outputs;
-        this.offsets = new int[outputs.length];
-        int w = 0;
-        for (int m = 0; m < outputs.length; m++) {
-            offsets[m] = w;
-            w += outputs[m];
-        }
-        this.numbers = new double[HEAD + w];
+        this.offsets = BundleScores.starts(outputs);
+        this.numbers = new double[HEAD + offsets[outputs.length]];
         numbers[0] = -1;              // no lane yet
         numbers[3] = Double.NaN;
     }
