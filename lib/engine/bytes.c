@@ -16,7 +16,7 @@ static int cmp_float(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Returns the number of the `n` ascending cuts at `c` that are <= x (x not NaN). */
+/* Returns the number of the `n` ascending cuts at `c` that are <= x (0 for NaN: it is <= none). */
 static size_t count_le(const float *c, size_t n, float x)
 {
     size_t lo = 0, len = n;
@@ -123,10 +123,7 @@ static void fill_tree(const crisk_model *m, crisk__engine_bytes *b, const uint32
         const crisk__node *n = nodes + canon[j];
         uint8_t fb = 0, rb = 0;
         if (n->left != -1) {
-            const float *c = b->cuts + b->cut_begin[n->feature];
-            size_t ncuts = b->cut_begin[n->feature + 1] - b->cut_begin[n->feature];
-            /* The threshold's rank: the number of cuts below it. */
-            rb = (uint8_t)(count_le(c, ncuts, n->threshold) - 1);
+            rb = (uint8_t)crisk__engine_bytes_rank(b, (size_t)n->feature, n->threshold);
             fb = (uint8_t)((uint32_t)n->feature | (n->default_left ? ENGINE_BYTE_DEFAULT_LEFT : 0));
         }
         put_split(b, blk, j, k, fb, rb);
@@ -213,19 +210,20 @@ void crisk__engine_bytes_free(crisk__engine_bytes *b)
 }
 
 void crisk__engine_bytes_tail(const crisk__engine_bytes *b, const crisk__engine_gnode *g, size_t count,
-                              crisk__engine_tnode *out)
+                              crisk__engine_tnode *out, float *leaf)
 {
     uint16_t F = (uint16_t)b->nfeatures;
     for (size_t i = 0; i < count; i++) {
         uint32_t w = g[i].feature, f = w & ENGINE_FEATURE_MASK;
+        if (leaf)
+            leaf[i] = w & ENGINE_LEAF ? g[i].threshold : 0.0f;
         if (w & ENGINE_LEAF) {
-            out[i] = (crisk__engine_tnode){(uint16_t)(2 * F), 0, g[i].left, g[i].threshold};
+            out[i] = (crisk__engine_tnode){(uint16_t)(2 * F), 0, g[i].left};
             continue;
         }
-        const float *c = b->cuts + b->cut_begin[f];
-        size_t rank = count_le(c, b->cut_begin[f + 1] - b->cut_begin[f], g[i].threshold) - 1;
+        size_t rank = crisk__engine_bytes_rank(b, f, g[i].threshold);
         out[i] = (crisk__engine_tnode){(uint16_t)(f + (w & ENGINE_DEFAULT_LEFT ? 0 : F)),
-                                (uint16_t)rank, g[i].left, 0.0f};
+                                (uint16_t)rank, g[i].left};
     }
 }
 
@@ -242,10 +240,16 @@ void crisk__engine_bytes_keys(const crisk__engine_bytes *b, const uint8_t *bins,
     keys[2 * F] = 0;
 }
 
-/* Returns how many of feature f's cuts are <= x (x not NaN), by binary search. */
+/* Returns how many of feature f's cuts are <= x (0 for NaN), by binary search. */
 static size_t cuts_le(const crisk__engine_bytes *b, size_t f, float x)
 {
     return count_le(b->cuts + b->cut_begin[f], b->cut_begin[f + 1] - b->cut_begin[f], x);
+}
+
+size_t crisk__engine_bytes_rank(const crisk__engine_bytes *b, size_t f, float threshold)
+{
+    /* The number of cuts below it: those <= it, less itself. */
+    return cuts_le(b, f, threshold) - 1;
 }
 
 void crisk__engine_bytes_bin_scalar(const crisk__engine_bytes *b, const float *row, uint8_t *bins)

@@ -10,7 +10,7 @@
 
 #include <immintrin.h>
 
-/* Returns how many of feature f's cuts are <= x (x not NaN) with two 16-wide compares:
+/* Returns how many of feature f's cuts are <= x (0 for NaN) with two 16-wide compares:
  * against its fences, then one segment. NaN padding compares false, so only real cuts
  * count; segments before the last one whose first cut is <= x lie wholly <= x. */
 __attribute__((target("avx512f"), always_inline)) static inline size_t
@@ -19,11 +19,11 @@ cuts_le_avx512(const crisk__engine_bytes *b, size_t f, float x)
     __m512 xv = _mm512_set1_ps(x);
     unsigned c = (unsigned)__builtin_popcount(
         _mm512_cmp_ps_mask(_mm512_loadu_ps(b->fences + f * 16), xv, _CMP_LE_OQ));
-    if (c == 0)
-        return 0;
-    const float *seg = b->segments + f * 256 + 16 * (c - 1);
-    return 16 * (c - 1) + (unsigned)__builtin_popcount(
-                              _mm512_cmp_ps_mask(_mm512_loadu_ps(seg), xv, _CMP_LE_OQ));
+    /* Without a branch: with c 0 (x below every cut, or NaN) segment 0 counts 0 too. */
+    unsigned s = c - (c != 0);
+    const float *seg = b->segments + f * 256 + 16 * s;
+    return 16 * s + (unsigned)__builtin_popcount(
+                        _mm512_cmp_ps_mask(_mm512_loadu_ps(seg), xv, _CMP_LE_OQ));
 }
 
 __attribute__((target("avx512f"))) void

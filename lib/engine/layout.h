@@ -2,7 +2,7 @@
  * engine/layout.h — the compiled layouts of the tree engine and the kernels that walk
  * them. Internal to lib/tree_engine.c and lib/engine_*.c.
  *
- * Three layouts, all numerical splits only (a model with categorical splits or linear
+ * Four layouts, all numerical splits only (a model with categorical splits or linear
  * leaves is scored by the reference walk; per-feature fix-ups are applied to a copy of each
  * block of rows before the kernels see it):
  *
@@ -17,6 +17,8 @@
  *            one byte a field, no float compares; whole trees of depth <= 8, or the top
  *            6 levels of deeper trees, from where the GENERAL walk goes on over the row's
  *            bins (engine_tnode), on every path.
+ *   PLANES   for batches on the VBMI path, beside a whole-tree BYTES layout (described
+ *            below): 128 rows a block walk one tree at a time, transposed, as bit planes.
  *
  * Leaf values are stored already multiplied by the tree's weight, exactly as the
  * reference multiplies them (float * float for XGBoost, double * double for LightGBM), so
@@ -136,21 +138,77 @@ typedef struct crisk__engine_bytes {
  * child (a leaf's child is itself). */
 #define ENGINE_TAIL_KEYS (2 * ENGINE_BYTE_MAX_FEATURES + 1)
 
-/* One node of the binned GENERAL layout. */
+/* One node of the binned GENERAL layout: 8 bytes, so that a step's address is its slot
+ * scaled by the addressing mode (leaf values live in an array of their own). */
 typedef struct crisk__engine_tnode {
     uint16_t key;            /* index into a row's keys (see above) */
     uint16_t rank;           /* the threshold's rank among its feature's cuts; 0 for a leaf */
     uint32_t left;           /* as engine_gnode.left */
-    float    leaf;           /* a leaf's weighted value when leaves accumulate in float */
 } crisk__engine_tnode;
 
 /* Converts the `count` GENERAL nodes at g into binned nodes at out, ranking thresholds
- * among the cuts of b. Float leaf values move from g's threshold to out's leaf. */
+ * among the cuts of b. With `leaf` not NULL, float leaf values move from g's threshold to
+ * leaf[i] (0 for a split). */
 void crisk__engine_bytes_tail(const crisk__engine_bytes *b, const crisk__engine_gnode *g, size_t count,
-                              crisk__engine_tnode *out);
+                              crisk__engine_tnode *out, float *leaf);
 
 /* Writes the 2 * nfeatures + 1 keys (see ENGINE_TAIL_KEYS) of a row binned into `bins`. */
 void crisk__engine_bytes_keys(const crisk__engine_bytes *b, const uint8_t *bins, uint16_t *keys);
+
+/* Returns the rank of `threshold` (one of feature f's cuts) among f's cuts. */
+size_t crisk__engine_bytes_rank(const crisk__engine_bytes *b, size_t f, float threshold);
+
+/* The PLANES layout, for AVX-512 beside a whole-tree BYTES layout (whose cuts it uses),
+ * for batches: the walk is transposed, a block of ENGINE_PLANES_ROWS rows goes through one
+ * tree at a time, and a row's path is bits in bit planes. The block first builds a table
+ * of masks, one bit a row: mask 0 is zero; mask 1 + f has the rows whose feature f is
+ * NaN; mask planes_code(f, rank) the rows whose feature f is not NaN and not below cut
+ * `rank` (they go right at a split on that cut). A split's rows going right are then the
+ * OR of two masks (the NaN mask when missing values go right, else mask 0), and level k
+ * of a tree is one bit plane, each row's bit selected from the level's splits by the
+ * planes above it (bitwise muxes), so that the leaf index of every row is the planes
+ * read as bits. Its leaves are per tree, contiguous. Built for float accumulation, one
+ * output, no fix-ups, depths 1 to 8, and tables of at most ENGINE_PLANES_TABLE bytes (a
+ * block's table lives on the stack). */
+#define ENGINE_PLANES_ROWS 128
+#define ENGINE_PLANES_MAX_DEPTH 8
+#define ENGINE_PLANES_TABLE (100 * 1024)
+
+typedef struct crisk__engine_planes {
+    uint32_t  depth;
+    size_t    leaf_stride;   /* max(32, 2^depth) floats a tree */
+    uint16_t *code;          /* num_trees x (2^depth - 1) slots x 2 mask indices, times 2 */
+    float    *leaf;          /* num_trees x leaf_stride weighted leaves, zero-padded */
+    float    *search;        /* nfeatures x ENGINE_PLANES_SEARCH: each feature's 256 cuts
+                                (NaN-padded) as the levels of a binary search, level k's
+                                2^k probes from float 16 * crisk__engine_planes_level(k) */
+} crisk__engine_planes;
+
+/* Floats of a feature's binary search levels: 19 registers (levels 0 to 4 one each, then
+ * 2, 4 and 8). */
+#define ENGINE_PLANES_SEARCH (19 * 16)
+
+/* Returns the first register of binary search level k (0 .. 7) in a feature's levels. */
+static inline uint32_t crisk__engine_planes_level(uint32_t k)
+{
+    return k <= 4 ? k : 5 + 2 * ((1u << (k - 5)) - 1);
+}
+
+/* Returns the index of the mask of feature f's cut `rank` in a PLANES table (with f
+ * nfeatures and rank 0: the number of masks). */
+static inline size_t crisk__engine_planes_code(const crisk__engine_bytes *b, size_t f, size_t rank)
+{
+    return 1 + b->nfeatures + b->cut_begin[f] + rank;
+}
+
+/* Builds the PLANES layout of `m` over its whole-tree BYTES layout b. Returns 1 when built,
+ * 0 when the model does not fit it (p left empty), -1 when out of memory. Adds the bytes
+ * it holds to *bytes. */
+int crisk__engine_planes_build(const crisk_model *m, const crisk__engine_bytes *b,
+                               crisk__engine_planes *p, size_t *bytes);
+
+/* Frees what crisk__engine_planes_build allocated. */
+void crisk__engine_planes_free(crisk__engine_planes *p);
 
 /* Fills canon[0 .. 2^(depth+1) - 2] with the canonical node (index within tree t) at each
  * slot of tree t padded to a perfect tree of `depth` levels: slot j's children are 2j+1
@@ -199,7 +257,7 @@ static inline size_t crisk__engine_bytes_top(const crisk__engine_bytes *b)
 }
 
 /* Writes the bins and flags of one row as crisk__engine_bytes_bin_scalar does, with
- * count(b, f, x) giving how many of feature f's cuts are <= x (x not NaN). Inlined into
+ * count(b, f, x) giving how many of feature f's cuts are <= x (0 for NaN). Inlined into
  * each binning function, with `count` a constant. */
 __attribute__((always_inline)) static inline void
 crisk__engine_bytes_bin_with(const crisk__engine_bytes *b, const float *row, uint8_t *bins,
@@ -207,15 +265,12 @@ crisk__engine_bytes_bin_with(const crisk__engine_bytes *b, const float *row, uin
 {
     uint8_t *flags = bins + ENGINE_BYTE_MAX_FEATURES;
     memset(bins, 0, ENGINE_BYTE_ROW);
+    /* Branch-free: NaN is <= no cut, so its bin is 0. */
     for (size_t f = 0; f < b->nfeatures; f++) {
         float x = row[f];
-        if (x != x) {
-            flags[f] = ENGINE_BYTE_FLAG_NAN;
-            continue;
-        }
         size_t bin = count(b, f, x);
         bins[f] = (uint8_t)(bin > 255 ? 255 : bin);
-        flags[f] = bin > 255 ? ENGINE_BYTE_FLAG_TOP : 0;
+        flags[f] = (uint8_t)(x != x ? ENGINE_BYTE_FLAG_NAN : bin > 255 ? ENGINE_BYTE_FLAG_TOP : 0);
     }
 }
 
@@ -239,6 +294,13 @@ void crisk__engine_bytes_bin(const crisk__engine_bytes *b, const float *row, uin
  * through four blocks at a time. Needs AVX-512 F, BW and VBMI. */
 void crisk__engine_bytes_vbmi(const crisk__engine_bytes *b, const uint8_t *const *bins, size_t nrows,
                               size_t b0, size_t b1, int32_t *out, size_t stride);
+
+/* Adds trees [t0, t1) of the PLANES layout p (over BYTES layout b) to the margins of the
+ * `nrows` (at most ENGINE_PLANES_ROWS) rows of b->nfeatures floats at `rows`, one output
+ * each, in float, in tree order. Needs AVX-512 F and BW. */
+void crisk__engine_planes_avx512(const crisk__engine_planes *p, const crisk__engine_bytes *b,
+                                 const float *rows, size_t nrows, size_t t0, size_t t1,
+                                 double *margins);
 
 /* The kernels of engine/perfect_avx2.c and engine/perfect_avx512.c: as engine_perfect_kernel. */
 void crisk__engine_perfect_avx2(const crisk__engine_perfect *p, const float *row, size_t nfeatures,

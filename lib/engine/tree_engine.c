@@ -34,6 +34,12 @@
 #define DEEP_BLOCK_ROWS 128
 /* GENERAL layout: rows walked in lockstep, so their independent loads overlap. */
 #define LOCKSTEP_ROWS 16
+/* Deep trees' lower levels: blocks of fewer rows walk each row through several trees in
+ * lockstep instead. */
+#define FEW_TAIL_ROWS 8
+/* PLANES layout: fewest rows worth a block, whose cost hardly depends on its rows (the
+ * anchor model: 38 us a block, against 0.79 us a row walked in the BYTES layout). */
+#define PLANES_MIN_ROWS 48
 
 /* Which compiled form a model has. */
 typedef enum engine_layout {
@@ -50,12 +56,14 @@ typedef struct crisk__engine {
     crisk__engine_bytes   bytelay;    /* the BYTES layout, where the model fits it: whole trees
                                   (PERFECT) or their top levels (GENERAL) */
     int            has_bytes;
+    crisk__engine_planes  planes;     /* beside a whole-tree BYTES layout, for batches */
+    int            has_planes;
     crisk__engine_gnode  *gnodes;     /* LAYOUT_GENERAL without BYTES: tree t's nodes start at
                                   its first_node */
     crisk__engine_tnode  *tnodes;     /* LAYOUT_GENERAL with BYTES: the same, binned */
     /* Weighted leaf values: PERFECT, nblocks x 2^depth x 16 (leaf * 16 + lane); GENERAL,
-     * in double only (LightGBM), one per canonical node slot (float ones live in their
-     * nodes). One of the two, by model->accumulate_double. */
+     * one per node slot, in double (LightGBM), or in float when binned (unbinned float
+     * ones live in their nodes). One of the two, by model->accumulate_double. */
     float         *leaf_f;
     double        *leaf_d;
 } crisk__engine;
@@ -171,7 +179,10 @@ static int build_perfect(const crisk_model *m, crisk__engine *e, uint32_t depth,
     /* Where the BYTES layout holds the whole model, the 16-lane one would be dead weight. */
     int rc = want_bytes ? crisk__engine_bytes_build(m, depth, NULL, &e->bytelay, &e->bytes) : 0;
     e->has_bytes = rc == 1;
-    if (rc != 0)
+    if (rc == 1 && CRISK__ENGINE_X86)
+        rc = crisk__engine_planes_build(m, &e->bytelay, &e->planes, &e->bytes);
+    e->has_planes = e->has_bytes && rc == 1;
+    if (e->has_bytes || rc != 0)
         return rc < 0 ? -1 : 0;
     crisk__engine_perfect *p = &e->perfect;
     p->depth = depth;
@@ -212,12 +223,13 @@ static int build_general(const crisk_model *m, crisk__engine *e, int want_bytes)
         return rc < 0 ? -1 : 0;
     /* Below the BYTES levels every path walks binned rows: the float nodes go. */
     e->tnodes = malloc(m->num_nodes * sizeof *e->tnodes);
-    if (!e->tnodes)
+    if (!e->tnodes || (!m->accumulate_double && alloc_leaves(m, e, m->num_nodes)))
         return -1;
-    crisk__engine_bytes_tail(&e->bytelay, e->gnodes, m->num_nodes, e->tnodes);
+    crisk__engine_bytes_tail(&e->bytelay, e->gnodes, m->num_nodes, e->tnodes, e->leaf_f);
     free(e->gnodes);
     e->gnodes = NULL;
-    e->bytes += m->num_nodes * (sizeof *e->tnodes - sizeof(crisk__engine_gnode));
+    e->bytes = e->bytes + m->num_nodes * sizeof *e->tnodes -
+               m->num_nodes * sizeof(crisk__engine_gnode);
     e->has_bytes = 1;
     return 0;
 }
@@ -366,6 +378,7 @@ void crisk__engine_free(struct crisk__engine *engine)
         return;
     free(engine->perfect.nodes);
     crisk__engine_bytes_free(&engine->bytelay);
+    crisk__engine_planes_free(&engine->planes);
     free(engine->gnodes);
     free(engine->tnodes);
     free(engine->leaf_f);
@@ -400,6 +413,29 @@ static void perfect_scalar(const crisk__engine_perfect *p, const float *row, siz
     }
 }
 
+/* Adds float leaves `lv` of trees [tb, te) to the one-output margins of `nr` (at most
+ * INTERLEAVE_ROWS) consecutive rows at `mg`, as add_block_leaves says (lf: its leaf
+ * offsets, indexed by tree). Scalar chains, one a row: a leaf is a load of its offset, a
+ * load of its value (the block's values hoisted out of the trees) and an add; packing the
+ * rows into a vector would cost more shuffles than it saves. */
+static inline __attribute__((always_inline)) void
+add_float_sums(const crisk__engine_leaves *lv, unsigned shift, size_t tb, size_t te,
+               const int32_t *lf, const size_t nr, double *mg)
+{
+    float acc[INTERLEAVE_ROWS];
+    for (size_t i = 0; i < nr; i++)
+        acc[i] = (float)mg[i];
+    for (size_t t = tb; t < te;) {
+        const float *vals = lv->f + (t >> shift) * lv->per_block;
+        size_t end = ((t >> shift) + 1) << shift < te ? ((t >> shift) + 1) << shift : te;
+        for (; t < end; t++)
+            for (size_t i = 0; i < nr; i++)
+                acc[i] += vals[lf[i * CHUNK_TREES + t]];
+    }
+    for (size_t i = 0; i < nr; i++)
+        mg[i] = acc[i];
+}
+
 /* Adds the weighted leaves `lv` of trees [tb, te) to the margins of `nr` (at most
  * INTERLEAVE_ROWS) consecutive rows starting at `mg`, each row in tree order. Row i's
  * leaf offsets (leaf * lanes + lane, within the tree's block) are at
@@ -412,25 +448,14 @@ static void add_block_leaves(const crisk_model *m, const crisk__engine_leaves *l
     /* Lanes are a power of two: t >> shift is t's block, without a division a tree. */
     unsigned shift = (unsigned)__builtin_ctzl(L);
     const int32_t *lf = leaf - tfirst;
-    if (lv->f && G == 1 && nr == INTERLEAVE_ROWS) {
-        _Static_assert(INTERLEAVE_ROWS == 4, "four sums, one scalar chain each");
-        /* Scalar chains: one load of the leaf's index and one add a leaf; packing the
-         * four rows into a vector would cost more shuffles than it saves. */
-        float a0 = (float)mg[0], a1 = (float)mg[1], a2 = (float)mg[2], a3 = (float)mg[3];
-        for (size_t t = tb; t < te;) {
-            const float *vals = lv->f + (t >> shift) * lv->per_block;
-            size_t end = ((t >> shift) + 1) * L < te ? ((t >> shift) + 1) * L : te;
-            for (; t < end; t++) {
-                a0 += vals[lf[t]];
-                a1 += vals[lf[CHUNK_TREES + t]];
-                a2 += vals[lf[2 * CHUNK_TREES + t]];
-                a3 += vals[lf[3 * CHUNK_TREES + t]];
-            }
-        }
-        mg[0] = a0;
-        mg[1] = a1;
-        mg[2] = a2;
-        mg[3] = a3;
+    if (lv->f && G == 1) {
+        /* A constant row count, so that the sums unroll into registers. */
+        if (nr == INTERLEAVE_ROWS)
+            add_float_sums(lv, shift, tb, te, lf, INTERLEAVE_ROWS, mg);
+        else if (nr == 1)
+            add_float_sums(lv, shift, tb, te, lf, 1, mg);
+        else
+            add_float_sums(lv, shift, tb, te, lf, nr, mg);
         return;
     }
     if (lv->f && G > 1 && G <= SMALL_GROUPS) {
@@ -454,11 +479,6 @@ static void add_block_leaves(const crisk_model *m, const crisk__engine_leaves *l
         if (lv->d) {
             for (size_t t = tb; t < te; t++)
                 mg[m->trees[t].group] += lv->d[(t >> shift) * lv->per_block + (size_t)lf[t]];
-        } else if (G == 1) {
-            float acc = (float)mg[0];
-            for (size_t t = tb; t < te; t++)
-                acc += lv->f[(t >> shift) * lv->per_block + (size_t)lf[t]];
-            mg[0] = acc;
         } else {
             for (size_t t = tb; t < te; t++) {
                 double *g = mg + m->trees[t].group;
@@ -611,6 +631,36 @@ static void add_general_leaves(const crisk_model *m, size_t t, const uint32_t *a
     }
 }
 
+/* Walks row ri of a block (its keys at `keys`) on from start[t - c0][ri] through trees
+ * [tb, c1) of the BYTES block whose first tree is c0, LOCKSTEP_ROWS trees at a time in
+ * lockstep, and adds their leaves to its margins `mg` in tree order: with few rows, the
+ * walks of one tree are too few to hide the latency of its nodes, mostly out of cache. */
+static void add_row_tails(const crisk_model *m, size_t c0, size_t tb, size_t c1,
+                          uint32_t (*start)[DEEP_BLOCK_ROWS], size_t ri, const uint16_t *keys,
+                          double *mg)
+{
+    const crisk__engine *e = m->engine;
+    for (size_t t = tb; t < c1; t += LOCKSTEP_ROWS) {
+        size_t n = c1 - t < LOCKSTEP_ROWS ? c1 - t : LOCKSTEP_ROWS;
+        const crisk__engine_tnode *g[LOCKSTEP_ROWS];
+        uint32_t at[LOCKSTEP_ROWS], steps = 0;
+        for (size_t k = 0; k < n; k++) {
+            const crisk__tree *tree = &m->trees[t + k];
+            uint32_t rest = tree->depth > e->bytelay.depth ? tree->depth - e->bytelay.depth : 0;
+            g[k] = e->tnodes + tree->first_node;
+            at[k] = start[t + k - c0][ri];
+            steps = rest > steps ? rest : steps;
+        }
+        /* A leaf steps to itself: the shallower trees' extra steps change nothing. */
+        for (uint32_t l = 0; l < steps; l++)
+            for (size_t k = 0; k < n; k++)
+                at[k] = tail_step(g[k], at[k], keys);
+        for (size_t k = 0; k < n; k++)
+            add_general_leaves(m, t + k, &at[k], 1,
+                               e->leaf_f ? e->leaf_f + m->trees[t + k].first_node : NULL, 1, mg);
+    }
+}
+
 /* crisk__engine_add_trees over the BYTES layout of the trees' top levels, then the GENERAL
  * walk from where it ends: tree-major over each BYTES block of trees within blocks of
  * DEEP_BLOCK_ROWS rows, so that a tree's lower levels, too big for the caches all at once,
@@ -642,7 +692,9 @@ static void add_trees_general_top(const crisk_model *m, const float *rows, size_
                         start[t - c0][r + i - r0] =
                             b->entry[c0 / L * b->leaves.per_block + (size_t)off[i][t - c0]];
             }
-            for (size_t t = tb; t < c1; t++) {
+            for (size_t r = r0; r1 - r0 < FEW_TAIL_ROWS && r < r1; r++)
+                add_row_tails(m, c0, tb, c1, start, r - r0, keys[r - r0], margins + r * G);
+            for (size_t t = tb; r1 - r0 >= FEW_TAIL_ROWS && t < c1; t++) {
                 const crisk__tree *tree = &m->trees[t];
                 const crisk__engine_tnode *g = e->tnodes + tree->first_node;
                 uint32_t rest = tree->depth > b->depth ? tree->depth - b->depth : 0;
@@ -651,8 +703,9 @@ static void add_trees_general_top(const crisk_model *m, const float *rows, size_
                     uint32_t at[LOCKSTEP_ROWS];
                     memcpy(at, &start[t - c0][r - r0], count * sizeof *at);
                     lockstep_walk(tail_step, g, rest, keys[r - r0], sizeof keys[0], count, at);
-                    add_general_leaves(m, t, at, count, &g->leaf,
-                                       sizeof *g / sizeof(float), margins + r * G);
+                    add_general_leaves(m, t, at, count,
+                                       e->leaf_f ? e->leaf_f + tree->first_node : NULL, 1,
+                                       margins + r * G);
                 }
             }
         }
@@ -710,12 +763,38 @@ static void add_trees_reference(const crisk_model *m, const float *rows, size_t 
     }
 }
 
+/* crisk__engine_add_trees over the PLANES layout, ENGINE_PLANES_ROWS rows at a time; a
+ * last block of fewer than PLANES_MIN_ROWS rows, too few to pay for its table of masks,
+ * goes through the blocked layouts. */
+static void add_trees_planes(const crisk_model *m, const float *rows, size_t nrows, size_t t0,
+                             size_t t1, double *margins)
+{
+#if CRISK__ENGINE_X86
+    const crisk__engine *e = m->engine;
+    size_t F = m->num_features, r0 = 0;
+    for (; nrows - r0 >= PLANES_MIN_ROWS; r0 += ENGINE_PLANES_ROWS) {
+        size_t n = nrows - r0 < ENGINE_PLANES_ROWS ? nrows - r0 : ENGINE_PLANES_ROWS;
+        crisk__engine_planes_avx512(&e->planes, &e->bytelay, rows + r0 * F, n, t0, t1,
+                                    margins + r0);
+        if (n < ENGINE_PLANES_ROWS)
+            return;
+    }
+    rows += r0 * F;
+    margins += r0;
+    nrows -= r0;
+#endif
+    if (nrows)
+        add_trees_blocked(m, rows, nrows, t0, t1, margins);
+}
+
 /* crisk__engine_add_trees over the engine's compiled layouts, for rows already fixed up. */
 static void add_trees_fast(const crisk_model *m, const float *rows, size_t nrows, size_t t0,
                            size_t t1, double *margins)
 {
     const crisk__engine *e = m->engine;
-    if (e->layout == LAYOUT_PERFECT)
+    if (e->has_planes && e->path == ENGINE_PATH_AVX512_VBMI && nrows >= PLANES_MIN_ROWS)
+        add_trees_planes(m, rows, nrows, t0, t1, margins);
+    else if (e->layout == LAYOUT_PERFECT)
         add_trees_blocked(m, rows, nrows, t0, t1, margins);
     else if (e->has_bytes)
         add_trees_general_top(m, rows, nrows, t0, t1, margins);

@@ -205,21 +205,22 @@ static const int PATHS[] = {CRISK__ENGINE_PATH_REFERENCE, CRISK__ENGINE_PATH_SCA
 static const char *const PATH_NAMES[] = {"reference", "scalar", "avx2", "avx512", "avx512vbmi"};
 #define NPATHS 5
 
-/* Scores `m` through path `path` (if the CPU has it), over several tree ranges and row
- * counts, and checks each result bit for bit against reference_margins. */
-static void check_path(crisk_model *m, int path, uint64_t seed)
+/* Scores the first counts[0 .. ncounts) of `nrows` random rows with `m` through path
+ * `path` (if the CPU has it), over several tree ranges, and checks each result bit for
+ * bit against reference_margins. */
+static void check_path_rows(crisk_model *m, int path, uint64_t seed, size_t nrows,
+                            const size_t *counts, size_t ncounts)
 {
     if (!crisk__engine_cpu_has((crisk__engine_path)path))
         return;
     ck_assert_int_eq(crisk__engine_select(m, path), 0);
-    size_t nrows = 131, G = m->num_outputs, T = m->num_trees;
+    size_t G = m->num_outputs, T = m->num_trees;
     float *rows = make_rows(m, nrows, seed);
     size_t ranges[][2] = {{0, T}, {T / 3, T - T / 5}, {1, 2}};
-    size_t counts[] = {1, 7, nrows};
     for (size_t ri = 0; ri < 3; ri++) {
         size_t t0 = ranges[ri][0], t1 = ranges[ri][1];
         double *want = reference_margins(m, rows, nrows, t0, t1);
-        for (size_t ci = 0; ci < 3; ci++) {
+        for (size_t ci = 0; ci < ncounts; ci++) {
             double *got = calloc(nrows * G, sizeof *got);
             crisk__engine_add_trees(m, rows, counts[ci], t0, t1, got);
             for (size_t i = 0; i < counts[ci] * G; i++)
@@ -232,6 +233,13 @@ static void check_path(crisk_model *m, int path, uint64_t seed)
         free(want);
     }
     free(rows);
+}
+
+/* check_path_rows over 1, 7 and 131 rows. */
+static void check_path(crisk_model *m, int path, uint64_t seed)
+{
+    const size_t counts[] = {1, 7, 131};
+    check_path_rows(m, path, seed, 131, counts, 3);
 }
 
 /* Builds models of `s` under several seeds and checks every path on each: on the model
@@ -292,6 +300,33 @@ START_TEST(test_many_thresholds)
     check_shape(near, 2);
     shape wide = {.trees = 40, .features = 80, .groups = 2, .min_depth = 3, .max_depth = 6};
     check_shape(wide, 2);
+}
+END_TEST
+
+START_TEST(test_planes_layout)
+{
+    /* Batches through the PLANES layout of the AVX-512 VBMI path: blocks of 128 rows, a
+     * last block of any size (fewer than 48 rows go through the BYTES walk), depths 1 to
+     * 8, missing values either way, 256 cuts a feature (its last cut reads the TOP flag),
+     * DART weights, 64 features; each checked on every path. */
+    const size_t counts[] = {47, 48, 127, 128, 129, 175, 176, 300};
+    shape shapes[] = {
+        {.trees = 70, .features = 24, .groups = 1, .min_depth = 1, .max_depth = 1},
+        {.trees = 70, .features = 24, .groups = 1, .min_depth = 2, .max_depth = 4},
+        {.trees = 70, .features = 24, .groups = 1, .min_depth = 3, .max_depth = 5},
+        {.trees = 70, .features = 24, .groups = 1, .min_depth = 4, .max_depth = 6},
+        {.trees = 40, .features = 40, .groups = 1, .min_depth = 5, .max_depth = 7},
+        {.trees = 30, .features = 64, .groups = 1, .min_depth = 6, .max_depth = 8},
+        {.trees = 250, .features = 2, .groups = 1, .min_depth = 5, .max_depth = 6, .fine = 2},
+        {.trees = 60, .features = 12, .groups = 1, .min_depth = 6, .max_depth = 6,
+         .weighted = 1},
+    };
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+        crisk_model *m = make_model(&shapes[i], i + 1);
+        for (size_t p = 0; p < NPATHS; p++)
+            check_path_rows(m, PATHS[p], i + 1, 300, counts, sizeof counts / sizeof *counts);
+        crisk_model_free(m);
+    }
 }
 END_TEST
 
@@ -404,6 +439,7 @@ static Suite *engine_suite(void)
     tcase_add_test(tc, test_perfect_layout_float);
     tcase_add_test(tc, test_perfect_layout_weighted_double);
     tcase_add_test(tc, test_many_thresholds);
+    tcase_add_test(tc, test_planes_layout);
     tcase_add_test(tc, test_single_row_blocks);
     tcase_add_test(tc, test_general_layout);
     tcase_add_test(tc, test_reference_fallbacks);
