@@ -51,7 +51,6 @@ def test_float32_c_contiguous_passes_without_copy(trained):
 def test_gil_is_released_during_predict(trained):
     booster, X, _ = trained
     model = crisk.Model.from_xgboost(booster)
-    big = np.ascontiguousarray(np.tile(X, (400, 1)))  # 1.2M rows: a long call
     ticks = []
     done = threading.Event()
 
@@ -63,14 +62,19 @@ def test_gil_is_released_during_predict(trained):
     counter = threading.Thread(target=count)
     counter.start()
     time.sleep(0.05)
-    start = time.perf_counter()
-    model.predict(big, threads=1)
-    end = time.perf_counter()
+    # The engine outgrows any fixed size: grow the batch until one call is long.
+    for copies in (400, 1600, 6400):
+        big = np.ascontiguousarray(np.tile(X, (copies, 1)))
+        start = time.perf_counter()
+        model.predict(big, threads=1)
+        end = time.perf_counter()
+        if end - start > 0.1:
+            break
     done.set()
     counter.join()
     during = [t for t in ticks if start < t < end]
     # Had the GIL been held, the counter thread could not have ticked during the call.
-    assert end - start > 0.05
+    assert end - start > 0.1
     assert len(during) >= 10, f"only {len(during)} ticks in {end - start:.3f} s"
 
 
