@@ -189,15 +189,24 @@ crisk__engine_bytes_vbmi(const crisk__engine_bytes *b, const uint8_t *const *bin
                          size_t b0, size_t b1, int32_t *out, size_t stride)
 {
     size_t blk = b0;
-    /* Fewer rows than a walk takes: each row walks WALK_ROWS blocks at once instead. */
-    for (; nrows < WALK_ROWS && blk + WALK_ROWS <= b1; blk += WALK_ROWS)
+    /* Fewer rows than a walk takes: each row walks up to WALK_ROWS blocks at once instead,
+     * the last few blocks together too (a model of 150 trees is three blocks). */
+    while (nrows < WALK_ROWS && blk < b1) {
+        size_t n = b1 - blk < WALK_ROWS ? b1 - blk : WALK_ROWS;
         for (size_t r = 0; r < nrows; r++) {
             const uint8_t *same[WALK_ROWS];
             for (int k = 0; k < WALK_ROWS; k++)
                 same[k] = bins[r];
-            walk_rows(b, same, blk, WALK_ROWS, 1,
-                      out + r * stride + (blk - b0) * ENGINE_BYTE_LANES, ENGINE_BYTE_LANES);
+            int32_t *o = out + r * stride + (blk - b0) * ENGINE_BYTE_LANES;
+            switch (n) { /* a constant count for each instance of the walk */
+            case 1: walk_rows(b, same, blk, 1, 1, o, ENGINE_BYTE_LANES); break;
+            case 2: walk_rows(b, same, blk, 2, 1, o, ENGINE_BYTE_LANES); break;
+            case 3: walk_rows(b, same, blk, 3, 1, o, ENGINE_BYTE_LANES); break;
+            default: walk_rows(b, same, blk, WALK_ROWS, 1, o, ENGINE_BYTE_LANES); break;
+            }
         }
+        blk += n;
+    }
     for (; blk < b1; blk++) {
         int32_t *o = out + (blk - b0) * ENGINE_BYTE_LANES;
         size_t r = 0;

@@ -334,9 +334,11 @@ START_TEST(test_single_row_blocks)
 {
     /* A call of one row walks several BYTES blocks at once, from any first block: more
      * trees than four blocks, ranges that start and end inside blocks, one and four
-     * groups. */
+     * groups; and the last one, two or three blocks walked together. */
     shape one = {.trees = 330, .features = 24, .groups = 1, .min_depth = 4, .max_depth = 6};
     check_shape(one, 2);
+    shape three = {.trees = 150, .features = 25, .groups = 1, .min_depth = 3, .max_depth = 5};
+    check_shape(three, 2);
     shape classes = {.trees = 320, .features = 40, .groups = 4, .min_depth = 2,
                      .max_depth = 6, .weighted = 1};
     check_shape(classes, 1);
