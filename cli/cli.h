@@ -332,12 +332,15 @@ int cli_decl_run_next(cli_decl_run *r, cli_decl_batches *b, size_t *n, crisk_err
 /* The stages of an ordered pipeline (cli/pipeline.c), each given `ctx`, a worker's slot
  * and the worker's error: `read` fills the slot with the next batch (`*n` rows, 0 at the
  * end), one worker at a time in input order; `work` runs on several slots at once (in
- * input order, one at a time, when `ordered_work`); `write` runs one slot at a time in
- * input order. Each returns 0 or a negative crisk code with the error filled. */
+ * input order, one at a time, when `ordered_work`); `format` (NULL: none) then runs on
+ * several slots at once even when work is ordered, so that what `write` does in turn
+ * stays short; `write` runs one slot at a time in input order. Each returns 0 or a
+ * negative crisk code with the error filled. */
 typedef struct cli_pipeline_stages {
     void *ctx;
     int (*read)(void *ctx, void *slot, size_t *n, crisk_error *err);
     int (*work)(void *ctx, void *slot, crisk_error *err);
+    int (*format)(void *ctx, void *slot, crisk_error *err);
     int (*write)(void *ctx, void *slot, crisk_error *err);
     int ordered_work;
 } cli_pipeline_stages;

@@ -352,6 +352,9 @@ typedef struct score_slot {
     char *scratch; /* explain cells (write_csv_explain) */
     size_t cap;
     cli_g9_memo memo; /* the last propensities written */
+    char *text;       /* the batch's records, formatted for the writing turn */
+    size_t text_len;
+    crisk_clock output; /* formatting time, summed into the run's output time */
 } score_slot;
 
 /* What the stages of a run share. */
@@ -402,31 +405,51 @@ static int score_batch(void *ctx, void *slot, crisk_error *err)
     return rc;
 }
 
-/* Writes slot `s`'s records, delivers them and logs them (pipeline write stage); frees its
- * results and events. */
+/* Formats slot `s`'s records into s->text (pipeline format stage, in parallel: the
+ * writing turn then only copies them out). */
+static int format_batch(void *ctx, void *slot, crisk_error *err)
+{
+    score_run *run = ctx;
+    score_slot *s = slot;
+    score_args *a = run->a;
+    crisk_clock mark = crisk_clock_now();
+    free(s->text);
+    s->text = NULL;
+    s->text_len = 0;
+    FILE *out = open_memstream(&s->text, &s->text_len);
+    int rc = out ? 0 : -1;
+    for (size_t i = 0; i < s->n && rc == 0; i++) {
+        char reason[256];
+        crisk_results_reason(s->res, i, reason, sizeof reason);
+        rc = a->jsonl_out ? write_json_record(out, run->bundle, s->batch, s->res, i, reason,
+                                              a->explain_k, &a->audit, &s->memo)
+                          : write_csv_record(out, run->bundle, s->batch, s->res, i, reason,
+                                             a->explain_k, &a->audit, &s->scratch, &s->cap,
+                                             &s->memo);
+    }
+    if (out && fclose(out) != 0)
+        rc = -1;
+    crisk_clock_lap(&s->output, &mark);
+    return rc ? crisk_error_set(err, CRISK_E_NOMEM, "out of memory formatting the records "
+                                "of lines %llu to %llu",
+                                (unsigned long long)crisk_batch_source_line(s->batch, 0),
+                                (unsigned long long)crisk_batch_source_line(s->batch, s->n - 1))
+              : 0;
+}
+
+/* Writes slot `s`'s formatted records, delivers them and logs them (pipeline write
+ * stage); frees its results and events. */
 static int write_batch(void *ctx, void *slot, crisk_error *err)
 {
     score_run *run = ctx;
     score_slot *s = slot;
     score_args *a = run->a;
-    FILE *out = run->output->f;
     crisk_clock mark = crisk_clock_now();
+    fwrite(s->text, 1, s->text_len, run->output->f);
     int rc = 0;
-    flockfile(out); /* the stream's lock taken once a batch, not once a call */
-    for (size_t i = 0; i < s->n && rc == 0; i++) {
-        char reason[256];
-        crisk_results_reason(s->res, i, reason, sizeof reason);
-        if (a->jsonl_out ? write_json_record(out, run->bundle, s->batch, s->res, i, reason,
-                                             a->explain_k, &a->audit, &s->memo)
-                         : write_csv_record(out, run->bundle, s->batch, s->res, i, reason,
-                                            a->explain_k, &a->audit, &s->scratch, &s->cap,
-                                            &s->memo))
-            rc = crisk_error_set(err, CRISK_E_NOMEM, "out of memory writing a record");
-    }
-    funlockfile(out);
     /* A decision reaches its output before its log entry. Rejected rows never reach
      * here: they are not decisions and are not logged. */
-    if (rc == 0 && a->audit.log && cli_output_deliver(run->output) != 0)
+    if (a->audit.log && cli_output_deliver(run->output) != 0)
         rc = undelivered(err, a->output, s->batch, s->n);
     if (rc == 0)
         rc = cli_score_audit_batch(&a->audit, run->bundle, s->batch, s->res, err);
@@ -478,7 +501,9 @@ static int score_all(const crisk_bundle *bundle, score_args *a, crisk_lane_state
     if (rc == 0 && !a->jsonl_out && write_header(output->f, bundle, a->explain_k,
                                                  &a->audit) != 0)
         rc = crisk_error_set(err, CRISK_E_NOMEM, "out of memory writing the header");
-    cli_pipeline_stages stages = {&run, read_batch, score_batch, write_batch, state != NULL};
+    cli_pipeline_stages stages = {.ctx = &run, .read = read_batch, .work = score_batch,
+                                  .format = format_batch, .write = write_batch,
+                                  .ordered_work = state != NULL};
     if (rc == 0)
         rc = cli_pipeline_run(&stages, ptrs, workers, err);
     for (size_t i = 0; slots && i < workers; i++) {
@@ -490,10 +515,13 @@ static int score_all(const crisk_bundle *bundle, score_args *a, crisk_lane_state
             sum[k]->wall += add[k]->wall;
             sum[k]->cpu += add[k]->cpu;
         }
+        t->output.wall += slots[i].output.wall;
+        t->output.cpu += slots[i].output.cpu;
         crisk_results_free(slots[i].res);
         crisk_events_free(slots[i].events);
         crisk_batch_free(slots[i].batch);
         free(slots[i].scratch);
+        free(slots[i].text);
     }
     free(slots);
     free(ptrs);

@@ -1,7 +1,8 @@
 /*
  * pipeline.c — batches read, worked on and written by N workers in input order: each
  * worker takes the next batch under the reading turn, works on it (in parallel with the
- * other workers, or in input order when asked), then waits for its batch's writing turn.
+ * other workers, or in input order when asked), formats it in parallel, then waits for
+ * its batch's writing turn.
  * Reading one batch, working on another and writing a third thus overlap, and so does the
  * work of several batches; one worker runs in the calling thread, without a thread.
  */
@@ -113,6 +114,8 @@ static void *work_loop(void *arg)
         int rc = skip ? 0 : s->work(s->ctx, w->slot, &w->err);
         if (s->ordered_work || rc)
             end_turn(w, s->ordered_work ? &p->work_turn : NULL, seq, rc);
+        if (!skip && rc == 0 && s->format && (rc = s->format(s->ctx, w->slot, &w->err)))
+            end_turn(w, NULL, seq, rc);
         pthread_mutex_lock(&p->lock);
         skip = wait_turn(p, &p->write_turn, seq);
         pthread_mutex_unlock(&p->lock);
