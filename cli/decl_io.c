@@ -139,7 +139,9 @@ size_t cli_format_float(float v, char *buf)
             num <<= e;
         else
             den <<= -e;
-        unsigned __int128 q = num / den, rem = num % den;
+        /* A power of two below (k >= 0): a shift, not a 128-bit division. */
+        unsigned __int128 q = k >= 0 ? num >> (e < 0 ? -e : 0) : num / den;
+        unsigned __int128 rem = num - q * den;
         if (q >= 1000000000u) { /* log10 was low by one */
             x++;
             continue;
