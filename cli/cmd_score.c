@@ -353,7 +353,7 @@ typedef struct score_slot {
     size_t cap;
     cli_g9_memo memo; /* the last propensities written */
     char *text;       /* the batch's records, formatted for the writing turn */
-    size_t text_len;
+    size_t text_len, text_cap;
     crisk_clock output; /* formatting time, summed into the run's output time */
 } score_slot;
 
@@ -405,30 +405,63 @@ static int score_batch(void *ctx, void *slot, crisk_error *err)
     return rc;
 }
 
+/* Writes slot `s`'s records to `out`; returns 0, or -1 when out of memory. */
+static int format_records(const score_run *run, score_slot *s, FILE *out)
+{
+    const score_args *a = run->a;
+    for (size_t i = 0; i < s->n; i++) {
+        char reason[256];
+        crisk_results_reason(s->res, i, reason, sizeof reason);
+        if (a->jsonl_out ? write_json_record(out, run->bundle, s->batch, s->res, i, reason,
+                                             a->explain_k, &a->audit, &s->memo)
+                         : write_csv_record(out, run->bundle, s->batch, s->res, i, reason,
+                                            a->explain_k, &a->audit, &s->scratch, &s->cap,
+                                            &s->memo))
+            return -1;
+    }
+    return 0;
+}
+
 /* Formats slot `s`'s records into s->text (pipeline format stage, in parallel: the
- * writing turn then only copies them out). */
+ * writing turn then only copies them out). A stream over the slot's buffer (fmemopen:
+ * buffered as a file is, where open_memstream's writes cost several times more); a
+ * batch that outgrows the buffer is formatted again into one twice its size. */
 static int format_batch(void *ctx, void *slot, crisk_error *err)
 {
     score_run *run = ctx;
     score_slot *s = slot;
-    score_args *a = run->a;
     crisk_clock mark = crisk_clock_now();
-    free(s->text);
-    s->text = NULL;
-    s->text_len = 0;
-    FILE *out = open_memstream(&s->text, &s->text_len);
-    int rc = out ? 0 : -1;
-    for (size_t i = 0; i < s->n && rc == 0; i++) {
-        char reason[256];
-        crisk_results_reason(s->res, i, reason, sizeof reason);
-        rc = a->jsonl_out ? write_json_record(out, run->bundle, s->batch, s->res, i, reason,
-                                              a->explain_k, &a->audit, &s->memo)
-                          : write_csv_record(out, run->bundle, s->batch, s->res, i, reason,
-                                             a->explain_k, &a->audit, &s->scratch, &s->cap,
-                                             &s->memo);
+    int rc = 0;
+    size_t want = s->text_cap ? s->text_cap : 4096 + 128 * s->n;
+    for (;;) {
+        if (want > s->text_cap) {
+            char *grown = realloc(s->text, want);
+            if (!grown) {
+                rc = -1;
+                break;
+            }
+            s->text = grown;
+            s->text_cap = want;
+        }
+        FILE *out = fmemopen(s->text, s->text_cap, "w");
+        if (!out) {
+            rc = -1;
+            break;
+        }
+        rc = format_records(run, s, out);
+        long end = rc == 0 && fflush(out) == 0 && !ferror(out) ? ftell(out) : -1;
+        fclose(out);
+        /* Full: the last byte is kept for the NUL fmemopen writes after the text. */
+        if (rc || (end >= 0 && (size_t)end < s->text_cap - 1)) {
+            s->text_len = rc ? 0 : (size_t)end;
+            break;
+        }
+        if (s->text_cap > SIZE_MAX / 2) {
+            rc = -1;
+            break;
+        }
+        want = 2 * s->text_cap;
     }
-    if (out && fclose(out) != 0)
-        rc = -1;
     crisk_clock_lap(&s->output, &mark);
     return rc ? crisk_error_set(err, CRISK_E_NOMEM, "out of memory formatting the records "
                                 "of lines %llu to %llu",
