@@ -75,3 +75,23 @@ def test_a_failed_batch_stops_the_workers_as_one_thread(run_crisk, tmp_path, dir
                            if " rejected: " not in e]
         assert not log.exists() or b"leaf" not in log.read_bytes()
     assert errors[2] == errors[1]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_records_larger_than_the_format_buffer(run_crisk, tmp_path, dirty, fmt):
+    """Workers format their batches into a buffer sized from the batch's rows (cmd_score.c,
+    format_batch): records with five reasons and their descriptions outgrow it, so it is
+    grown and the batch formatted again, and the output is still one thread's, whole."""
+    outs = {}
+    for threads in (1, 2):
+        out = tmp_path / f"big{threads}.{fmt}"
+        run_crisk("score", "--bundle", EXAMPLE, "--input", dirty, "--output", out,
+                  "--batch-rows", 64, "--threads", threads, "--explain", 5, *EVENTS)
+        outs[threads] = out.read_bytes()
+    lines = outs[1].splitlines()
+    with open(dirty, newline="") as f:
+        rows = sum(1 for _ in csv.reader(f)) - 1
+    decided = len(lines) - (fmt == "csv")  # a CSV output starts with its header
+    assert decided == rows - len(range(5, rows + 1, 37))  # every row but the rejected
+    assert len(outs[1]) / decided > (4096 + 128 * 64) / 64  # larger than the first buffer
+    assert outs[2] == outs[1]
