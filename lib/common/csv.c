@@ -1,9 +1,11 @@
 /*
  * common/csv.c — the streaming RFC 4180 reader declared in crisk/reader.h: a byte-at-a-time
  * state machine over a chunk buffer, so a record may span any number of chunks; a line
- * without quotes that the chunk holds whole is split in place, eight bytes at a time.
+ * without quotes that the chunk holds whole is split in place (csv_split.c).
  */
 #include "common/csv.h"
+
+#include "common/csv_split.h"
 
 #include "common/error.h"
 #include "common/grow.h"
@@ -51,6 +53,7 @@ struct crisk_csv_reader {
     size_t raw_from;            /* chunk offset of the current line's bytes not yet in raw */
     int raw_cut;                /* the line had more bytes than raw holds */
     int ascii;                  /* the last record was split in place and is all ASCII */
+    crisk__csv_split_fn split;  /* the fast path's splitter, the CPU's fastest */
     int failed;                 /* a sticky error: every later call returns it */
     crisk_error failure;
 };
@@ -111,6 +114,7 @@ int crisk_csv_open(FILE *f, const crisk_csv_options *opts, crisk_csv_reader **ou
                            bytes);
     }
     r->line = 1;
+    r->split = crisk__csv_splitter();
     *out = r;
     return 0;
 }
@@ -399,45 +403,6 @@ static int fast_field(crisk_csv_reader *r)
     return c;
 }
 
-/* Returns 0x80 in each byte of `w` that equals `c`, 0 in the others (exact: no carry
- * crosses bytes). */
-static uint64_t bytes_equal(uint64_t w, unsigned char c)
-{
-    const uint64_t low7 = 0x7f7f7f7f7f7f7f7full;
-    uint64_t x = w ^ (0x0101010101010101ull * c);
-    return ~(((x & low7) + low7) | x | low7);
-}
-
-/* Splits the `len` bytes of line `p` at its commas into r->fields / r->lengths (not yet
- * terminated), ORing its bytes into `*high`. Returns the number of fields, or 0 when the
- * line holds a quote, a CR or a NUL, or more fields than the arrays hold: the byte-wise
- * path reads those. */
-static size_t split_line(crisk_csv_reader *r, const unsigned char *p, size_t len,
-                         uint64_t *high)
-{
-    size_t nf = 0, start = 0;
-    for (size_t i = 0; i < len; i += 8) {
-        uint64_t w = 0x2020202020202020ull; /* spaces after the line's last bytes */
-        memcpy(&w, p + i, len - i < 8 ? len - i : 8);
-        *high |= w;
-        if (bytes_equal(w, '"') | bytes_equal(w, '\r') | bytes_equal(w, 0))
-            return 0;
-        for (uint64_t commas = bytes_equal(w, ','); commas; commas &= commas - 1) {
-            size_t at = i + (size_t)__builtin_ctzll(commas) / 8;
-            if (nf + 1 >= r->fields_cap)
-                return 0;
-            r->fields[nf] = (const char *)p + start;
-            r->lengths[nf++] = at - start;
-            start = at + 1;
-        }
-    }
-    if (nf >= r->fields_cap)
-        return 0;
-    r->fields[nf] = (const char *)p + start;
-    r->lengths[nf++] = len - start;
-    return nf;
-}
-
 /* The fast path for a record that is one line without quotes, CR (but a CRLF's) or NUL,
  * whole in the chunk (most are): its fields are split in place, each terminated where its
  * comma or line break was. Returns 1 with the fields, or 0 with nothing consumed, leaving
@@ -452,13 +417,15 @@ static int fast_line(crisk_csv_reader *r, const char ***fields, size_t *nfields)
     size_t len = (size_t)(nl - p), used = len + 1;
     if (len && p[len - 1] == '\r')
         len--;
-    uint64_t high = 0;
-    size_t nf = len && used <= r->opts.max_record_bytes ? split_line(r, p, len, &high) : 0;
+    int ascii = 0;
+    size_t nf = len && used <= r->opts.max_record_bytes
+                    ? r->split(p, len, r->fields, r->lengths, r->fields_cap, &ascii)
+                    : 0;
     if (!nf)
         return 0;
     for (size_t i = 0; i < nf; i++)
         p[r->fields[i] - (const char *)p + r->lengths[i]] = '\0';
-    r->ascii = (high & 0x8080808080808080ull) == 0;
+    r->ascii = ascii;
     r->chunk_pos += used;
     r->raw_from = r->chunk_pos;
     r->last = '\n';

@@ -6,6 +6,7 @@
 #include "crisk.h"
 
 #include "check_run.h"
+#include "common/csv_split.h"
 
 #include <check.h>
 #include <stdint.h>
@@ -328,12 +329,47 @@ END_TEST
 
 START_TEST(test_lines_split_in_place_read_as_byte_by_byte)
 {
-    /* A line without quotes that a chunk holds whole is split eight bytes at a time:
+    /* A line without quotes that a chunk holds whole is split in place (csv_split.c):
      * longer lines of many fields (their number changing from line to line), with NUL
      * bytes, non-ASCII bytes, CRLFs and lone CRs, read as the byte-wise path reads them. */
     static const char alphabet[] = "abcdefgh,,,,\n\n\r\"\0\xC3";
     static const size_t chunks[] = {9, 64, 65536};
     expect_chunk_sizes_agree(alphabet, sizeof alphabet - 1, 300, 3000, chunks, 3);
+}
+END_TEST
+
+START_TEST(test_splitters_agree)
+{
+    /* The CPU's splitter (AVX-512BW where it has it) splits every line as the plain C one
+     * does, or refuses it alike: lines of 0 to 200 bytes (vectors of 64 and words of 8,
+     * whole and cut), with quotes, CRs, NULs and non-ASCII bytes, under field limits from
+     * 1 to 201. Without AVX-512BW this compares the plain splitter with itself. */
+    static const char alphabet[] = "abcdefgh,,,,,\"\r\0\xC3";
+    crisk__csv_split_fn fast = crisk__csv_splitter();
+    unsigned char line[200];
+    const char *f1[201], *f2[201];
+    size_t l1[201], l2[201];
+    uint64_t seed = 7;
+    for (int trial = 0; trial < 200000; trial++) {
+        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+        size_t len = (size_t)(seed >> 33) % sizeof line, cap = 1 + (size_t)(seed >> 20) % 201;
+        /* Mostly plain lines, so that most are split rather than refused. */
+        int plain = (seed >> 12) % 4 != 0;
+        for (size_t i = 0; i < len; i++) {
+            seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+            size_t k = (size_t)(seed >> 40) % (plain ? 13 : sizeof alphabet - 1);
+            line[i] = (unsigned char)alphabet[k];
+        }
+        int a1 = -1, a2 = -1;
+        size_t n1 = crisk__csv_split_swar(line, len, f1, l1, cap, &a1);
+        size_t n2 = fast(line, len, f2, l2, cap, &a2);
+        /* One check a line: Check's assertions cost more than the splitting. */
+        int same = n2 == n1 && (n1 == 0 || (a2 == a1 && memcmp(f2, f1, n1 * sizeof *f1) == 0
+                                            && memcmp(l2, l1, n1 * sizeof *l1) == 0));
+        if (!same)
+            ck_abort_msg("trial %d: a line of %zu bytes (limit %zu) split into %zu fields, "
+                         "%zu by the plain splitter", trial, len, cap, n2, n1);
+    }
 }
 END_TEST
 
@@ -353,6 +389,7 @@ static Suite *csv_suite(void)
     tcase_add_test(tc, test_long_stream);
     tcase_add_test(tc, test_random_texts_at_every_chunk_size);
     tcase_add_test(tc, test_lines_split_in_place_read_as_byte_by_byte);
+    tcase_add_test(tc, test_splitters_agree);
     suite_add_tcase(s, tc);
     return s;
 }
