@@ -12,6 +12,7 @@
 #include "policy/lane_state_file.h"
 
 #include "common/error.h"
+#include "common/fixed.h"
 #include "common/jsonfile.h"
 #include "common/siphash.h"
 
@@ -24,6 +25,9 @@
 
 /* The second half of the random draw's SipHash key ("crisk-rn"); the first is the seed. */
 #define RANDOM_KEY1 0x637269736b2d726eULL
+
+/* Bytes of a number as %g ("-1.23457e-308" and its NUL fit). */
+#define POLICY_G_BYTES 24
 
 /* A lane with a number: a threshold's min_score or a budget's share. */
 typedef struct lane_value {
@@ -49,6 +53,10 @@ struct crisk__policy {
     uint64_t random_seed;
     crisk__explore explore;                /* explore.on 0: none */
     uint64_t fingerprint;
+    /* The numbers of the reasons that name them, as %g, formatted once. */
+    char threshold_text[CRISK__MAX_LANES][POLICY_G_BYTES];  /* thresholds[i].value */
+    char share_text[CRISK__MAX_LANES][POLICY_G_BYTES];      /* 100 * budget[i].value */
+    char cumulative_text[CRISK__MAX_LANES][POLICY_G_BYTES]; /* 100 * budget_cumulative[i] */
 };
 
 /* ---- parsing ---------------------------------------------------------------------- */
@@ -316,6 +324,12 @@ int crisk__policy_parse(const cJSON *root, crisk__policy **out, crisk_error *err
         return rc;
     }
     fingerprint(p);
+    for (size_t i = 0; i < p->num_thresholds; i++)
+        snprintf(p->threshold_text[i], POLICY_G_BYTES, "%g", p->thresholds[i].value);
+    for (size_t i = 0; i < p->num_budget; i++) {
+        snprintf(p->share_text[i], POLICY_G_BYTES, "%g", 100 * p->budget[i].value);
+        snprintf(p->cumulative_text[i], POLICY_G_BYTES, "%g", 100 * p->budget_cumulative[i]);
+    }
     *out = p;
     return 0;
 }
@@ -675,20 +689,44 @@ int crisk__lanes_decide_novelty(const crisk__policy *p, crisk_lane_state *stream
     return 0;
 }
 
-/* Writes the concatenation of `a`, `b` and `c` to `buf` (`size` > 0 bytes), cut to fit
- * and NUL-terminated as snprintf would. */
-static void join3(char *buf, size_t size, const char *a, const char *b, const char *c)
+/* A reason's text being written to `buf` (`size` > 0 bytes), cut to fit and
+ * NUL-terminated as snprintf would: most declarations' reasons are joined by hand, since
+ * snprintf's number formatting costs more than the rest of writing a record. */
+typedef struct reason_text {
+    char *buf;
+    size_t size, used;
+} reason_text;
+
+/* Appends `s`. */
+static void put(reason_text *t, const char *s)
 {
-    const char *parts[3] = {a, b, c};
-    size_t used = 0;
-    for (int i = 0; i < 3; i++) {
-        size_t n = strlen(parts[i]);
-        if (n > size - 1 - used)
-            n = size - 1 - used;
-        memcpy(buf + used, parts[i], n);
-        used += n;
-    }
-    buf[used] = '\0';
+    size_t n = strlen(s), room = t->size - 1 - t->used;
+    if (n > room)
+        n = room;
+    memcpy(t->buf + t->used, s, n);
+    t->used += n;
+    t->buf[t->used] = '\0';
+}
+
+/* Appends score `v` as %.4f. */
+static void put_score(reason_text *t, double v)
+{
+    char num[512]; /* %.4f of the largest double, for the rare value fixed.c leaves */
+    if (!crisk__fixed_text(v, 4, num))
+        snprintf(num, sizeof num, "%.4f", v);
+    put(t, num);
+}
+
+/* Appends `v` as %u. */
+static void put_count(reason_text *t, unsigned v)
+{
+    char num[16], *o = num + sizeof num - 1;
+    *o = '\0';
+    do {
+        *--o = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    put(t, o);
 }
 
 void crisk__lanes_reason(const crisk__policy *p, const crisk__decision *d, float score,
@@ -699,23 +737,47 @@ void crisk__lanes_reason(const crisk__policy *p, const crisk__decision *d, float
         return;
     const char *lane = d->lane < p->num_lanes ? p->lanes[d->lane] : "?";
     const char *model = p->score_model ? p->score_model : "";
+    reason_text t = {buf, size, 0};
+    buf[0] = '\0';
     switch (d->kind) {
     case CRISK_REASON_PROFILE:
-        snprintf(buf, size, "profile %s: %s", rule_id, rule_description);
+        put(&t, "profile ");
+        put(&t, rule_id);
+        put(&t, ": ");
+        put(&t, rule_description);
         break;
     case CRISK_REASON_THRESHOLD:
-        snprintf(buf, size, "%s score %.4f >= %s threshold %g", model, (double)score, lane,
-                 p->thresholds[d->ref].value);
+        put(&t, model);
+        put(&t, " score ");
+        put_score(&t, (double)score);
+        put(&t, " >= ");
+        put(&t, lane);
+        put(&t, " threshold ");
+        put(&t, p->threshold_text[d->ref]);
         break;
     case CRISK_REASON_BUDGET:
-        if (d->window)
-            snprintf(buf, size, "budget: %s score %.4f >= %s stream threshold %.4f (top %g%% "
-                     "of the last %u scores)", model, (double)score, lane, (double)d->cut,
-                     100 * p->budget_cumulative[d->ref], d->window);
-        else
-            snprintf(buf, size, "budget: %s score %.4f ranks %u in the riskiest %g%% of the "
-                     "batch sent to %s", model, (double)score, d->rank,
-                     100 * p->budget[d->ref].value, lane);
+        put(&t, "budget: ");
+        put(&t, model);
+        put(&t, " score ");
+        put_score(&t, (double)score);
+        if (d->window) {
+            put(&t, " >= ");
+            put(&t, lane);
+            put(&t, " stream threshold ");
+            put_score(&t, (double)d->cut);
+            put(&t, " (top ");
+            put(&t, p->cumulative_text[d->ref]);
+            put(&t, "% of the last ");
+            put_count(&t, d->window);
+            put(&t, " scores)");
+        } else {
+            put(&t, " ranks ");
+            put_count(&t, d->rank);
+            put(&t, " in the riskiest ");
+            put(&t, p->share_text[d->ref]);
+            put(&t, "% of the batch sent to ");
+            put(&t, lane);
+        }
         break;
     case CRISK_REASON_UNSCORED:
         snprintf(buf, size, "unscored: %s gave no score (%g); sent to %s, the policy's "
@@ -731,9 +793,10 @@ void crisk__lanes_reason(const crisk__policy *p, const crisk__decision *d, float
                  p->explore.boundary ? "boundary" : p->explore.novelty ? "novelty" : "uniform",
                  (unsigned long long)p->explore.seed);
         break;
-    default: /* most declarations: joined by hand, as snprintf would, without its cost */
-        join3(buf, size, "default lane ", lane, ": no mandatory profile, threshold, budget "
-              "or random selection");
+    default:
+        put(&t, "default lane ");
+        put(&t, lane);
+        put(&t, ": no mandatory profile, threshold, budget or random selection");
         break;
     }
 }
