@@ -183,6 +183,19 @@ typedef struct cli_g9_memo {
 void cli_write_g9(FILE *f, double v, cli_g9_memo *memo);
 void cli_g9_memo_init(cli_g9_memo *memo);
 
+/* Writes `n` bytes at `s` to `f`; a record's short cells byte by byte into the stream's
+ * buffer (putc_unlocked, inlined), where an fwrite call costs more than its copy. For a
+ * stream the caller holds or alone uses. */
+static inline void cli_put(FILE *f, const char *s, size_t n)
+{
+    if (n > 32) {
+        fwrite(s, 1, n, f);
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        putc_unlocked(s[i], f);
+}
+
 /* Writes `n` bytes at `s` as one CSV field (quoted when needed) / as a JSON string. */
 void cli_write_csv_text(FILE *f, const char *s, size_t n);
 void cli_write_json_text(FILE *f, const char *s, size_t n);

@@ -63,7 +63,7 @@ static int needs_quotes(const char *s, size_t n)
 void cli_write_csv_text(FILE *f, const char *s, size_t n)
 {
     if (!needs_quotes(s, n)) {
-        fwrite(s, 1, n, f);
+        cli_put(f, s, n);
         return;
     }
     putc_unlocked('"', f);
@@ -98,7 +98,7 @@ void cli_write_g9(FILE *f, double v, cli_g9_memo *memo)
         memo->len[k] = n > 0 ? (size_t)n : 0;
         memo->v[k] = v;
     }
-    fwrite(memo->text[k], 1, memo->len[k], f);
+    cli_put(f, memo->text[k], memo->len[k]);
 }
 
 /* Writes the decimal digits of `q` (1 <= q < 10^9, exactly 9 digits) to `d`. */

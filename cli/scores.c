@@ -56,7 +56,7 @@ void cli_scores_csv(FILE *out, const crisk_bundle *bundle, const crisk_results *
             float s = crisk_results_score_k(res, row, m, k);
             putc_unlocked(',', out);
             if (!isnan(s))
-                fwrite(num, 1, cli_format_float(s, num), out);
+                cli_put(out, num, cli_format_float(s, num));
         }
 }
 
