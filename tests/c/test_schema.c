@@ -8,6 +8,7 @@
 #include "check_run.h"
 #include "test_files.h"
 #include "decl/fitted.h"
+#include "decl/keys.h"
 #include "decl/schema.h"
 
 #include <check.h>
@@ -417,6 +418,81 @@ START_TEST(a_batch_builds_each_rows_features_as_alone)
     free(labels);
     crisk_batch_free(b);
     crisk_batch_free(one);
+    crisk_schema_free(s);
+}
+END_TEST
+
+/* The expected value of risk feature `j` for a row of `b`: its key's text (keys.c) looked
+ * up in the fitted table by text, and the rate or count worked out from its counts. */
+static float by_text_key(const crisk_schema *s, const crisk_batch *b, size_t row, size_t j)
+{
+    const crisk__schema_feature *f = &s->features[j];
+    const crisk__risk_table *t = &s->fit.tables[f->set];
+    char key[512];
+    long len = crisk__key_build(s, b, f->set, row, key, sizeof key);
+    long k = len < 0 ? -1 : crisk__strmap_find(&t->keys, key, (size_t)len);
+    double count = k < 0 ? 0 : t->stat[k].count, pos = k < 0 ? 0 : t->stat[k].pos;
+    if (f->op == CRISK__OP_RISK_COUNT)
+        return (float)count;
+    double prior = (double)s->fit.positives / (double)s->fit.rows;
+    double m = isnan(f->smoothing) ? s->fit.smoothing : f->smoothing;
+    return count == 0 ? (float)prior : (float)((pos + m * prior) / (count + m));
+}
+
+START_TEST(risk_features_match_their_text_keys)
+{
+    /* Scoring looks keys up in staged, prefetched steps over blocks of rows, with memos
+     * for small tables (features.c): importers, HS codes of 4 to 10 digits (shorter than
+     * the 6 a key part takes, or longer) and origins, some never fitted, some missing, in
+     * a batch of several blocks, give every risk feature the value that one plain lookup
+     * of its key's text in the fitted table gives. */
+    enum { FIT = 2000, ROWS = 3000 };
+    static const char *const hs[] = {"8517", "851712", "85171200", "8517120010", "0101",
+                                      "010121", "01012100", "620342", "6203", "62034200"};
+    static const char *const origins[] = {"CN", "US", "DE", "BD", "VN", "FR"};
+    crisk_schema *s = test_schema();
+    crisk_batch *b;
+    crisk_error err;
+    ck_assert_int_eq(crisk_batch_new(s, &b, &err), 0);
+    float *labels = calloc(FIT, sizeof *labels);
+    uint64_t rng = 42;
+    char imp[16];
+    for (size_t pass = 0; pass < 2; pass++) {
+        size_t n = pass ? ROWS : FIT;
+        crisk_batch_clear(b);
+        for (size_t r = 0; r < n; r++) {
+            rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+            /* Scoring reaches past the fitted values: unseen importers, HS codes, origins. */
+            size_t spread = pass ? 2 : 1;
+            snprintf(imp, sizeof imp, "IMP%zu", (size_t)(rng >> 40) % (150 * spread));
+            const char *h = hs[(rng >> 20) % (pass ? 10 : 7)];
+            const char *o = origins[(rng >> 30) % (pass ? 6 : 4)];
+            int gap = (int)((rng >> 50) % 10); /* 0: no importer, 1: no HS code, 2: no origin */
+            const char *row[NFIELDS] = {"id", "2024-01-01", gap == 1 ? NULL : h,
+                                        gap == 2 ? NULL : o, gap == 0 ? NULL : imp, "5", "1"};
+            add_ok(b, row);
+            if (!pass)
+                labels[r] = (float)((rng >> 60) % 3 == 0);
+        }
+        if (!pass)
+            ck_assert_int_eq(crisk_schema_fit(s, b, labels, FIT, NULL, &err), 0);
+    }
+    float *x = malloc(ROWS * NFEAT * sizeof *x);
+    ck_assert_int_eq(crisk_schema_features(s, b, x, &err), 0);
+    static const size_t risk[] = {X_IMP_RATE, X_IMP_COUNT, X_HSO_RATE};
+    size_t found = 0;
+    for (size_t r = 0; r < ROWS; r++)
+        for (size_t i = 0; i < 3; i++) {
+            float want = by_text_key(s, b, r, risk[i]), got = x[r * NFEAT + risk[i]];
+            ck_assert_msg(memcmp(&want, &got, sizeof got) == 0, "row %zu feature %zu: %a, "
+                          "by text %a", r, risk[i], (double)got, (double)want);
+            found += risk[i] == X_IMP_COUNT && got > 0;
+        }
+    ck_assert_uint_gt(found, ROWS / 4);          /* many keys were found ... */
+    ck_assert_uint_lt(found, ROWS - ROWS / 10);  /* ... and many were not */
+    free(x);
+    free(labels);
+    crisk_batch_free(b);
     crisk_schema_free(s);
 }
 END_TEST
@@ -1412,6 +1488,7 @@ static Suite *schema_suite(void)
     tcase_add_test(tc, numbers_parse_exactly);
     tcase_add_test(tc, risk_counts_for_keys_of_every_length);
     tcase_add_test(tc, a_batch_builds_each_rows_features_as_alone);
+    tcase_add_test(tc, risk_features_match_their_text_keys);
     tcase_add_test(tc, rows_append_from_another_batch);
     tcase_set_timeout(tc, 60);
     suite_add_tcase(s, tc);
