@@ -1,6 +1,7 @@
 /*
  * common/fixed.c — "%.Nf" text of a double by integer arithmetic: |v| = m * 2^e exactly,
- * so |v| * 10^N is a 128-bit integer shifted right, and its remainder decides the rounding.
+ * so |v| * 10^N is a 128-bit integer shifted right, and its remainder decides the rounding;
+ * and the decimal digits of an unsigned integer, which it writes the whole part with.
  */
 #include "common/fixed.h"
 
@@ -26,16 +27,10 @@ size_t crisk__fixed_text(double v, unsigned digits, char *buf)
     }
     /* q < 1e9 * 10^9 + 1 < 2^63. */
     uint64_t whole = (uint64_t)q / pow10[digits], frac = (uint64_t)q % pow10[digits];
-    char tmp[20], *o = buf;
+    char *o = buf;
     if (signbit(v))
         *o++ = '-';
-    size_t n = 0;
-    do {
-        tmp[n++] = (char)('0' + whole % 10);
-        whole /= 10;
-    } while (whole);
-    while (n)
-        *o++ = tmp[--n];
+    o += crisk__uint_text(whole, o);
     if (digits) {
         *o++ = '.';
         for (unsigned k = digits; k-- > 0; frac /= 10)
@@ -44,4 +39,18 @@ size_t crisk__fixed_text(double v, unsigned digits, char *buf)
     }
     *o = '\0';
     return (size_t)(o - buf);
+}
+
+size_t crisk__uint_text(uint64_t v, char *buf)
+{
+    char tmp[20];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    for (size_t i = 0; i < n; i++)
+        buf[i] = tmp[n - 1 - i];
+    buf[n] = '\0';
+    return n;
 }

@@ -265,7 +265,8 @@ crisk__engine_bytes_bin_with(const crisk__engine_bytes *b, const float *row, uin
 {
     uint8_t *flags = bins + ENGINE_BYTE_MAX_FEATURES;
     memset(bins, 0, ENGINE_BYTE_ROW);
-    /* Branch-free: NaN is <= no cut, so its bin is 0. */
+    /* One path for every value: NaN is <= no cut, so its bin is 0 and only its flag
+     * differs. */
     for (size_t f = 0; f < b->nfeatures; f++) {
         float x = row[f];
         size_t bin = count(b, f, x);

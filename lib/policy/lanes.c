@@ -720,13 +720,9 @@ static void put_score(reason_text *t, double v)
 /* Appends `v` as %u. */
 static void put_count(reason_text *t, unsigned v)
 {
-    char num[16], *o = num + sizeof num - 1;
-    *o = '\0';
-    do {
-        *--o = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    put(t, o);
+    char num[21];
+    crisk__uint_text(v, num);
+    put(t, num);
 }
 
 void crisk__lanes_reason(const crisk__policy *p, const crisk__decision *d, float score,

@@ -1,7 +1,7 @@
 /*
  * test_fixed.c — crisk__fixed_text (lib/common/fixed.c) against snprintf's "%.Nf": random
  * doubles and floats of every magnitude it takes, exact ties, zeros of both signs, and the
- * values it leaves to snprintf.
+ * values it leaves to snprintf; crisk__uint_text against "%llu".
  */
 #include "check_run.h"
 #include "common/fixed.h"
@@ -77,6 +77,38 @@ START_TEST(test_ties_zeros_and_limits)
 }
 END_TEST
 
+/* Checks crisk__uint_text(v) against snprintf's "%llu". */
+static void check_uint(uint64_t v)
+{
+    char got[21], want[21];
+    size_t n = crisk__uint_text(v, got);
+    snprintf(want, sizeof want, "%llu", (unsigned long long)v);
+    ck_assert_str_eq(got, want);
+    ck_assert_uint_eq(n, strlen(want));
+}
+
+START_TEST(test_unsigned_integers)
+{
+    /* 0, the largest value, every power of ten and its neighbours, random values of
+     * every length. */
+    check_uint(0);
+    check_uint(UINT64_MAX);
+    uint64_t p = 1;
+    for (int k = 0; k < 20; k++, p *= 10) {
+        check_uint(p - 1);
+        check_uint(p);
+        check_uint(p + 1);
+    }
+    uint64_t s = 99;
+    for (int i = 0; i < 200000; i++) {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        check_uint(s >> (s % 64));
+    }
+}
+END_TEST
+
 /* Returns the suite of fixed-point text. */
 static Suite *fixed_suite(void)
 {
@@ -84,6 +116,7 @@ static Suite *fixed_suite(void)
     TCase *tc = tcase_create("fixed");
     tcase_add_test(tc, test_random_values);
     tcase_add_test(tc, test_ties_zeros_and_limits);
+    tcase_add_test(tc, test_unsigned_integers);
     suite_add_tcase(s, tc);
     return s;
 }
